@@ -1,0 +1,213 @@
+"""The running bot: store, fetcher, pipeline, scheduler, sender and (optionally) Telegram,
+started and stopped in the right order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from bot import __version__
+from bot.config import Config
+from bot.fetch import Fetcher
+from bot.pipeline import Pipeline, PollResult, sync_config
+from bot.scheduler import FeedScheduler
+from bot.sender import Sender
+from bot.sinks import ConsoleSink, Sink
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
+DRAIN_EVERY = 5.0  # seconds between outbox checks when nothing wakes the sender
+
+
+class Core:
+    """Everything the bot runs, owned in one place; handlers reach it through ``bot_data``."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store | None = None,
+        dry_run: bool = False,
+        sink: Sink | None = None,
+        alert_on_first_poll: bool = False,
+    ) -> None:
+        self.config = config
+        self.store = store or Store.open(config.storage.path)
+        self.use_telegram = bool(config.telegram.token) and not dry_run and sink is None
+        self.fetcher = Fetcher(
+            user_agent=config.fetch.user_agent or USER_AGENT,
+            connect_timeout=config.fetch.connect_timeout,
+            read_timeout=config.fetch.read_timeout,
+            max_bytes=config.fetch.max_bytes,
+            per_host=config.fetch.per_host,
+        )
+        self.bot_username = config.telegram.username
+        self.pipeline = Pipeline(
+            self.store,
+            config,
+            self.fetcher,
+            bot_name=lambda: self.bot_username,
+            alert_on_first_poll=alert_on_first_poll,
+        )
+        self.sink: Sink = sink or ConsoleSink()
+        self.sender = Sender(
+            self.store,
+            self.sink,
+            messages_per_second=config.delivery.messages_per_second,
+            max_attempts=config.delivery.max_attempts,
+        )
+        self.scheduler = FeedScheduler(jitter=config.polling.jitter)
+        self.application: Any = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._sender_task: asyncio.Task[None] | None = None
+
+    # -- the parts handlers call ------------------------------------------------------------
+
+    def subscriptions_changed(self) -> None:
+        self.pipeline.subscriptions_changed()
+
+    # -- one pass, for the demo and tests -----------------------------------------------------
+
+    async def poll_all_once(self) -> list[PollResult]:
+        """Poll every configured feed once, then send what is due."""
+        feeds = sync_config(self.store, self.config)
+        results = [await self.pipeline.poll(feed) for feed in feeds]
+        await self.sender.drain()
+        return results
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start Telegram (if used), the scheduler and the sender."""
+        feeds = sync_config(self.store, self.config)
+        if self.use_telegram:
+            await self._start_telegram()
+        else:
+            log.info("no Telegram: alerts are printed to the console (dry run)")
+        for feed in feeds:
+            self.scheduler.add_feed(
+                feed.id, self.config_interval(feed.url), self._poll_job, first_in=0.0
+            )
+        self.scheduler.start()
+        self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
+        log.info("newsalert started: %d feeds, %d topics", len(feeds), len(self.config.topics))
+
+    def config_interval(self, url: str) -> float:
+        for feed in self.config.feeds:
+            if feed.url == url:
+                return self.config.feed_interval(feed)
+        return self.config.polling.default_interval
+
+    async def _start_telegram(self) -> None:
+        from bot.telegram import TelegramSink, build_application, set_command_menu
+
+        app = build_application(self.config, self)
+        await app.initialize()
+        self.bot_username = app.bot.username or self.bot_username
+        await self._resolve_channel_names(app.bot)
+        await set_command_menu(app.bot)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            timeout=int(self.config.telegram.poll_timeout),
+            drop_pending_updates=False,
+            allowed_updates=["message", "channel_post", "my_chat_member", "callback_query"],
+        )
+        await app.start()
+        self.application = app
+        self.sink = TelegramSink(app.bot)
+        self.sender.sink = self.sink
+        log.info("connected to Telegram as @%s", self.bot_username)
+
+    async def _resolve_channel_names(self, bot: Any) -> None:
+        """Channels configured by @username get their numeric id from Telegram."""
+        resolved = []
+        for channel in self.config.channels:
+            if isinstance(channel.chat_id, int):
+                continue
+            try:
+                chat = await bot.get_chat(channel.chat_id)
+            except Exception as e:  # keep running for the other channels
+                log.error("channel %s: cannot resolve it (%s); is the bot an admin there?", channel.chat_id, e)
+                continue
+            self.store.chats.configure(
+                chat.id,
+                footer=channel.footer,
+                link_preview=channel.link_preview,
+                summary_chars=channel.summary_chars,
+            )
+            self.store.chats.ensure(
+                chat.id, type=chat.type, title=chat.title or "", username=chat.username or ""
+            )
+            resolved.extend((chat.id, t) for t in channel.topics)
+        for chat_id, topic_id in resolved:
+            self.store.subscriptions.add(chat_id, topic_id, from_config=True)
+        if resolved:
+            self.subscriptions_changed()
+
+    async def _poll_job(self, feed_id: int) -> None:
+        feed = self.store.feeds.get(feed_id)
+        if feed is None or feed.status == "gone":
+            return
+        from bot.records import utcnow
+
+        if feed.next_poll and feed.consecutive_failures and feed.next_poll > utcnow():
+            return  # backing off after failures
+        result = await self.pipeline.poll(feed)
+        if result.alerts:
+            self._wake.set()
+
+    async def _sender_loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self.sender.drain()
+            except Exception:
+                log.exception("sending failed; will try again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=DRAIN_EVERY)
+            self._wake.clear()
+
+    async def stop(self) -> None:
+        """Stop in reverse order: no new polls, polling Telegram stops, the send in
+        flight finishes (the rest stays pending), then close everything."""
+        self._stopping = True
+        self.sender.stopping = True
+        self._wake.set()
+        self.scheduler.shutdown()
+        app = self.application
+        if app is not None and app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if self._sender_task is not None:
+            try:
+                await asyncio.wait_for(self._sender_task, timeout=30)
+            except TimeoutError:
+                self._sender_task.cancel()
+        if app is not None:
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+        await self.fetcher.aclose()
+        self.store.close()
+        log.info("newsalert stopped")
+
+
+async def run_until_signalled(core: Core, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
+    """Start ``core`` and run until SIGINT or SIGTERM, then stop it gracefully."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    await core.start()
+    try:
+        await stop.wait()
+        log.info("stop requested")
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        await core.stop()

@@ -1,0 +1,338 @@
+"""The command line: ``newsalert`` (also ``python -m bot``).
+
+A contract that scripts and operators rely on; see DESIGN.md and the README.
+Exit status: 0 fine, 1 some input failed (the rest went on), 2 bad config or usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from bot import __version__
+from bot.errors import ConfigError, NewsalertError, QueryError
+from bot.records import Article, as_utc
+from bot.text import html_to_text, tidy_line
+
+
+def _fail(message: str, status: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="NEWSALERT_CONFIG",
+    help="The TOML configuration file (see config.example.toml). Env: NEWSALERT_CONFIG.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debugging detail.")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+@click.version_option(__version__, prog_name="newsalert")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, log_json: bool) -> None:
+    """newsalert: a Telegram news-alert bot.
+
+    Polls news feeds, keeps the articles that match the topics and filters people
+    follow, summarises them and sends short alerts to Telegram chats and channels.
+    """
+    from bot.logs import setup_logging
+
+    setup_logging(verbose=verbose, json_lines=log_json)
+    ctx.obj = {"config_path": config_path}
+
+
+def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
+    from bot.config import load_config
+    from bot.logs import add_secret
+
+    path = ctx.obj.get("config_path")
+    if not path:
+        _fail("no configuration file; pass --config FILE (start from config.example.toml)")
+    try:
+        config = load_config(path, require_token=require_token)
+    except ConfigError as e:
+        _fail(f"{path}: {e}")
+    add_secret(config.telegram.token.get())
+    return config
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--keep-db", type=click.Path(dir_okay=False), help="Write the database here instead of a temporary file.")
+def demo(keep_db: str | None) -> None:
+    """Offline demo: the bundled sample feed, a temporary database, the console sink.
+
+    Two sample chats follow topics (one korea-diplomacy, one another topic); one
+    pass of the pipeline runs and the alerts are printed exactly as they would be
+    sent to Telegram.
+    """
+    from bot.demo import run_demo
+
+    sys.exit(asyncio.run(run_demo(keep_db=keep_db)))
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Do not talk to Telegram: print alerts instead.")
+@click.pass_context
+def run(ctx: click.Context, dry_run: bool) -> None:
+    """Run the bot: scheduler and Telegram long polling until SIGINT or SIGTERM."""
+    from bot.app import Core, run_until_signalled
+    from bot.config import check_token
+
+    config = _load(ctx)
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not dry_run and config.needs_telegram:
+        try:
+            check_token(config)
+        except ConfigError as e:
+            _fail(f"{config.source}: {e}")
+    try:
+        core = Core(config, dry_run=dry_run)
+    except NewsalertError as e:
+        _fail(str(e))
+    try:
+        asyncio.run(run_until_signalled(core))
+    except NewsalertError as e:
+        _fail(str(e), 1)
+
+
+# -- check-config -------------------------------------------------------------------------------
+
+
+@cli.command("check-config")
+@click.option("--dry-run", is_flag=True, help="Check for a dry run: a missing token is fine.")
+@click.pass_context
+def check_config(ctx: click.Context, dry_run: bool) -> None:
+    """Validate the configuration file and print a short summary (exit 2 when invalid)."""
+    from bot.config import TOKEN_ENV, check_token
+    from bot.topics import builtin_topics
+
+    config = _load(ctx)
+    if not dry_run and config.needs_telegram:
+        try:
+            check_token(config)
+        except ConfigError as e:
+            _fail(f"{config.source}: {e}")
+    import os
+
+    builtin = builtin_topics()
+    own = [t for t in config.topics if t not in builtin or config.topics[t] != builtin[t]]
+    token = "not set (alerts go to the console)"
+    if config.telegram.token:
+        token = "set" + (f" (from {TOKEN_ENV})" if os.environ.get(TOKEN_ENV) else "")
+    click.echo(f"{config.source}: OK")
+    click.echo(f"  feeds:    {len(config.feeds)}")
+    click.echo(f"  topics:   {len(config.topics)} ({len(own)} from the file)")
+    click.echo(f"  channels: {len(config.channels)}")
+    click.echo(f"  storage:  {config.storage.path}")
+    click.echo(f"  telegram: token {token}; API {config.telegram.base_url}")
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+# -- parse / extract ----------------------------------------------------------------------------
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--timeout", default=20.0, show_default=True, help="Read timeout in seconds.")
+def parse(sources: tuple[str, ...], timeout: float) -> None:
+    """Fetch and parse feeds (URLs or files) to JSON Lines of normalised articles.
+
+    Each line carries "feed". A feed that fails gives one {"feed", "error"} line;
+    the others go on, and the exit status is then 1.
+    """
+    sys.exit(asyncio.run(_parse(sources, timeout)))
+
+
+async def _parse(sources: tuple[str, ...], timeout: float) -> int:
+    from bot.app import USER_AGENT
+    from bot.fetch import Fetcher, fetch_source
+    from bot.parse import parse_feed
+
+    status = 0
+    async with Fetcher(user_agent=USER_AGENT, read_timeout=timeout) as fetcher:
+        for source in sources:
+            try:
+                result = await fetch_source(source, fetcher)
+                parsed = parse_feed(result.body, url=result.final_url or source, headers=result.headers)
+            except NewsalertError as e:
+                _print_json({"feed": source, "error": str(e)})
+                status = 1
+                continue
+            for article in parsed.articles:
+                data = article.to_json()
+                data["feed"] = source
+                _print_json(data)
+    return status
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+def extract(sources: tuple[str, ...]) -> None:
+    """Article pages (URLs or HTML files, gzip allowed) to their main text:
+    {"source", "title", "text"} per line; a page that fails gives {"source", "error"}."""
+    sys.exit(asyncio.run(_extract(sources)))
+
+
+async def _extract(sources: tuple[str, ...]) -> int:
+    from bot.app import USER_AGENT
+    from bot.extract import extract_article
+    from bot.fetch import Fetcher, fetch_source
+
+    status = 0
+    async with Fetcher(user_agent=USER_AGENT) as fetcher:
+        for source in sources:
+            try:
+                result = await fetch_source(source, fetcher)
+                page = await asyncio.to_thread(
+                    extract_article, result.body, url=result.final_url or source
+                )
+            except NewsalertError as e:
+                _print_json({"source": source, "error": str(e)})
+                status = 1
+                continue
+            _print_json({"source": source, "title": page.title, "text": page.text})
+    return status
+
+
+# -- match / summarize --------------------------------------------------------------------------
+
+
+class _BadLine(Exception):
+    pass
+
+
+def article_from_json(data: Any) -> Article:
+    """An article from a JSON Lines object; ``id`` and ``title`` are required,
+    ``summary``/``content`` may be HTML or plain text."""
+    if not isinstance(data, dict):
+        raise _BadLine("expected a JSON object per line")
+    for key in ("id", "title"):
+        if key not in data:
+            raise _BadLine(f'missing "{key}"; each line needs at least "id" and "title"')
+    published = None
+    if data.get("published"):
+        try:
+            published = as_utc(datetime.fromisoformat(str(data["published"]).replace("Z", "+00:00")))
+        except ValueError:
+            raise _BadLine(
+                f'"published" is not an ISO 8601 date: {data["published"]!r}'
+            ) from None
+    return Article(
+        id=str(data["id"]),
+        title=tidy_line(str(data["title"] or "")),
+        link=str(data.get("link") or ""),
+        summary=html_to_text(str(data.get("summary") or "")),
+        content=html_to_text(str(data.get("content") or "")),
+        published=published,
+        source=str(data.get("source") or ""),
+    )
+
+
+def _read_articles(stream: IO[str], errors: list[str]) -> Iterator[Article]:
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            yield article_from_json(json.loads(line))
+        except json.JSONDecodeError as e:
+            errors.append(f"line {number}: not valid JSON ({e.msg} at column {e.colno})")
+        except _BadLine as e:
+            errors.append(f"line {number}: {e}")
+
+
+def _report_bad_lines(errors: list[str]) -> int:
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    if errors:
+        click.echo(f"{len(errors)} line(s) skipped; fix them and run again.", err=True)
+    return 1 if errors else 0
+
+
+def _input_stream(path: str | None) -> IO[str]:
+    if path in (None, "-"):
+        return sys.stdin
+    try:
+        return Path(path).open(encoding="utf-8")  # type: ignore[arg-type]
+    except OSError as e:
+        _fail(f"cannot read {path}: {e.strerror}")
+        raise
+
+
+@cli.command()
+@click.option("--topic", "topic_id", help="A topic id (built in or from --config).")
+@click.option("--query", help='A filter query, e.g. \'"north korea" (talks OR summit) -sports\'.')
+@click.option("--input", "input_path", type=click.Path(dir_okay=False), help="JSON Lines file (default: stdin).")
+@click.option("--all/--matched-only", "show_all", default=True, help="Print every decision (default) or only matches.")
+@click.pass_context
+def match(ctx: click.Context, topic_id: str | None, query: str | None, input_path: str | None, show_all: bool) -> None:
+    """Decide which articles a topic or query matches.
+
+    JSON Lines of articles in; one {"id", "topic", "matched", "score", "why"} per line out.
+    """
+    from bot.match import Matcher
+    from bot.topics import builtin_topics
+
+    if bool(topic_id) == bool(query):
+        _fail("give exactly one of --topic ID or --query Q, e.g. --topic korea-diplomacy")
+    matcher = Matcher()
+    if topic_id:
+        topics = _load(ctx).topics if ctx.obj.get("config_path") else builtin_topics()
+        topic = topics.get(topic_id)
+        if topic is None:
+            _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(topics))}")
+        key = topic.id
+        matcher.add(key, topic.query, threshold=topic.threshold)
+    else:
+        key = str(query)
+        try:
+            matcher.add(key, key)
+        except QueryError as e:
+            _fail(f"the query cannot be read: {e}")
+    errors: list[str] = []
+    for article in _read_articles(_input_stream(input_path), errors):
+        decision = matcher.evaluate(key, article)
+        if show_all or decision.matched:
+            _print_json(decision.to_json())
+    sys.exit(_report_bad_lines(errors))
+
+
+@cli.command()
+@click.option("--input", "input_path", type=click.Path(dir_okay=False), help="JSON Lines file (default: stdin).")
+@click.option("--max-chars", type=click.IntRange(80, 3000), default=None, help="Summary budget in characters (default 450).")
+def summarize(input_path: str | None, max_chars: int | None) -> None:
+    """Summarise articles: JSON Lines of articles in, {"id", "summary"} per line out."""
+    from bot.summarize import summarize as summarize_article
+
+    budget = max_chars or 450
+    errors: list[str] = []
+    for article in _read_articles(_input_stream(input_path), errors):
+        summary = summarize_article(article, max_chars=budget)
+        _print_json({"id": article.id, "summary": summary.text})
+    sys.exit(_report_bad_lines(errors))
+
+
+def main() -> None:
+    """The console script's entry point."""
+    cli(prog_name="newsalert")

@@ -1,0 +1,83 @@
+"""The exception tree of newsalert.
+
+Every error newsalert raises on purpose derives from :class:`NewsalertError`.
+Foreign exceptions (httpx, feedparser, sqlite3, telegram) are wrapped at the
+boundary and chained with ``raise ... from e``::
+
+    NewsalertError
+    ├── ConfigError          bad config file: names the key and the problem
+    ├── FeedError            a feed could not be fetched or parsed (carries the url)
+    │   ├── FetchError       network, HTTP status, size cap, redirects
+    │   └── ParseError       the body is not a feed we can read
+    ├── ExtractError         an article page could not be turned into text
+    ├── QueryError           a malformed filter query (carries position and hint)
+    └── StorageError         the database could not be opened or migrated
+"""
+
+from __future__ import annotations
+
+
+class NewsalertError(Exception):
+    """Base class of every error newsalert raises on purpose."""
+
+
+class ConfigError(NewsalertError):
+    """The configuration is invalid; ``key`` names where, the message says what."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{key}: {problem}" if key else problem)
+
+
+class FeedError(NewsalertError):
+    """A feed could not be fetched or parsed."""
+
+    def __init__(self, url: str, message: str, *, kind: str = "error") -> None:
+        self.url = url
+        self.kind = kind
+        super().__init__(message)
+
+
+class FetchError(FeedError):
+    """Fetching failed: network error, timeout, bad HTTP status, size cap."""
+
+    def __init__(
+        self,
+        url: str,
+        message: str,
+        *,
+        kind: str = "network",
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(url, message, kind=kind)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ParseError(FeedError):
+    """The body is not a feed that can be read."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(url, message, kind="parse")
+
+
+class ExtractError(NewsalertError):
+    """An article page could not be turned into text."""
+
+
+class QueryError(NewsalertError):
+    """A malformed query. ``position`` is a 0-based offset into the query."""
+
+    def __init__(self, message: str, *, position: int = 0, hint: str = "") -> None:
+        self.position = position
+        self.hint = hint
+        text = f"{message} (at position {position})"
+        if hint:
+            text += f". {hint}"
+        super().__init__(text)
+
+
+class StorageError(NewsalertError):
+    """The database could not be opened, migrated or written."""

@@ -1,0 +1,54 @@
+"""Durations written by people: 90, "90s", "5m", "1h", "1h30m", "2d"."""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s|ms)", re.IGNORECASE)
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_interval(value: object) -> float:
+    """Seconds in ``value``: a number of seconds, or a string such as "90s", "5m",
+    "1h" or "1h30m".  Raises ``ValueError`` with a message for a person."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 300, \"90s\", \"5m\" or \"1h\", got a boolean")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            seconds = float(text)
+        else:
+            pos, seconds = 0, 0.0
+            compact = text.replace(" ", "")
+            for part in _PART.finditer(compact):
+                if part.start() != pos:
+                    break
+                seconds += float(part.group(1)) * _UNITS[part.group(2).lower()]
+                pos = part.end()
+            if not compact or pos != len(compact):
+                raise ValueError(
+                    f"{value!r} is not a duration; write seconds (300) or a number with a unit: "
+                    "\"90s\", \"5m\", \"1h\", \"1h30m\""
+                )
+    else:
+        raise ValueError(
+            f"expected a duration such as 300, \"90s\", \"5m\" or \"1h\", got {type(value).__name__}"
+        )
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
+    return seconds
+
+
+def format_interval(seconds: float) -> str:
+    """A short human form of ``seconds``: 90 -> "1m30s", 3600 -> "1h"."""
+    total = int(round(seconds))
+    if total < 60:
+        return f"{total}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(parts)

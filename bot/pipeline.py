@@ -1,0 +1,220 @@
+"""The pipeline: the only module that knows the order of the stages.
+
+fetch ─► parse ─► store new ─► match ─► (full text) ─► summarise ─► render ─► outbox
+
+Sending is the sender's job (``bot.sender``): the pipeline ends when the
+alerts are safely written to the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.audience import Audience, Recipient
+from bot.config import Config
+from bot.errors import FeedError, FetchError
+from bot.fetch import Fetcher, FetchResult, fetch_source
+from bot.parse import parse_feed
+from bot.records import Alert, Article, Summary, utcnow
+from bot.render import choose_footer, render_alert
+from bot.summarize import summarize
+from storage.articles import StoredArticle
+from storage.chats import Chat
+from storage.feeds import FeedState
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# After this many failures in a row a feed is polled at most once per MAX_BACKOFF.
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll of one feed did."""
+
+    feed: str
+    status: str  # new-articles | unchanged | not-modified | primed | error
+    new_articles: int = 0
+    alerts: int = 0
+    error: str = ""
+    alert_ids: tuple[int, ...] = field(default=())
+
+
+class Pipeline:
+    """Runs the stages for one feed at a time, writing alerts to the outbox."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        fetcher: Fetcher,
+        *,
+        bot_name: Callable[[], str] = lambda: "",
+        alert_on_first_poll: bool = False,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.fetcher = fetcher
+        self.bot_name = bot_name
+        self.alert_on_first_poll = alert_on_first_poll
+        self.audience = Audience(config.topics)
+        self._audience_dirty = True
+
+    def subscriptions_changed(self) -> None:
+        """Call after any subscription change: the matcher is rebuilt before the next match."""
+        self._audience_dirty = True
+
+    def _current_audience(self) -> Audience:
+        if self._audience_dirty:
+            self.audience.load(self.store.subscriptions.active())
+            self._audience_dirty = False
+        return self.audience
+
+    async def poll(self, feed: FeedState, *, now: datetime | None = None) -> PollResult:
+        """Fetch, parse and process one feed; failures are recorded on the feed, never raised."""
+        now = now or utcnow()
+        try:
+            result = await fetch_source(
+                feed.url, self.fetcher, etag=feed.etag, last_modified=feed.last_modified
+            )
+        except FeedError as e:
+            return self._failed(feed, e, now)
+        if result.not_modified:
+            self.store.feeds.record_not_modified(feed.id, now=now)
+            return PollResult(feed.url, "not-modified")
+        if feed.body_hash and result.body_hash == feed.body_hash:
+            self.store.feeds.record_not_modified(feed.id, now=now)
+            return PollResult(feed.url, "unchanged")
+        try:
+            parsed = parse_feed(
+                result.body,
+                url=result.final_url or feed.url,
+                headers=result.headers,
+                source=feed.name or None,
+                now=now,
+            )
+        except FeedError as e:
+            return self._failed(feed, e, now)
+        return self.process(feed, parsed.articles, result, now=now)
+
+    def process(
+        self,
+        feed: FeedState,
+        articles: tuple[Article, ...] | list[Article],
+        result: FetchResult | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> PollResult:
+        """Store the new articles; unless this is the feed's first poll, alert on them."""
+        now = now or utcnow()
+        new = self.store.articles.add_new(feed.id, articles, now=now)
+        first_poll = not feed.primed
+        self.store.feeds.record_success(
+            feed.id,
+            etag=result.etag if result else None,
+            last_modified=result.last_modified if result else None,
+            body_hash=result.body_hash if result else None,
+            new_entries=len(new),
+            url=result.permanent_url if result else None,
+            now=now,
+        )
+        if first_poll and not self.alert_on_first_poll:
+            log.info("feed %s: first poll, %d articles recorded without alerts", feed.url, len(new))
+            return PollResult(feed.url, "primed", new_articles=len(new))
+        alert_ids = self.alert(new, now=now)
+        log.info("feed %s: %d new articles, %d alerts", feed.url, len(new), len(alert_ids))
+        return PollResult(
+            feed.url,
+            "new-articles" if new else "unchanged",
+            new_articles=len(new),
+            alerts=len(alert_ids),
+            alert_ids=tuple(alert_ids),
+        )
+
+    def alert(self, new: list[StoredArticle], *, now: datetime | None = None) -> list[int]:
+        """Match, summarise and render the new articles; write the alerts to the outbox."""
+        audience = self._current_audience()
+        alerts: list[Alert] = []
+        for stored in new:
+            recipients = audience.recipients(stored.article)
+            if not recipients:
+                continue
+            alerts.extend(self._render_for(stored, recipients))
+        return self.store.outbox.enqueue(alerts, now=now)
+
+    def _render_for(self, stored: StoredArticle, recipients: list[Recipient]) -> list[Alert]:
+        summaries: dict[int, Summary] = {}
+        alerts = []
+        for recipient in recipients:
+            chat = self.store.chats.get(recipient.chat_id) or Chat(chat_id=recipient.chat_id)
+            budget = chat.summary_chars or self.config.alerts.summary_chars
+            if budget not in summaries:
+                summaries[budget] = summarize(stored.article, max_chars=budget)
+            link_preview = (
+                chat.link_preview if chat.link_preview is not None else self.config.alerts.link_preview
+            )
+            alerts.append(
+                render_alert(
+                    chat_id=chat.chat_id,
+                    article_key=stored.key,
+                    article=stored.article,
+                    summary=summaries[budget],
+                    topic=recipient.topic,
+                    footer=self._footer(chat),
+                    link_preview=link_preview,
+                )
+            )
+        return alerts
+
+    def _footer(self, chat: Chat) -> str:
+        chat_name = f"@{chat.username}" if chat.username and chat.type == "channel" else ""
+        bot = self.bot_name()
+        return choose_footer(
+            chat_footer=chat.footer,
+            global_footer=self.config.alerts.footer,
+            chat_name=chat_name,
+            bot_name=f"@{bot}" if bot else "",
+        )
+
+    def _failed(self, feed: FeedState, error: FeedError, now: datetime) -> PollResult:
+        gone = isinstance(error, FetchError) and error.kind == "gone"
+        backoff = min(MAX_BACKOFF, timedelta(minutes=2 ** min(feed.consecutive_failures, 10)))
+        if isinstance(error, FetchError) and error.retry_after:
+            backoff = max(backoff, timedelta(seconds=error.retry_after))
+        self.store.feeds.record_failure(
+            feed.id,
+            f"{error.kind}: {error}",
+            status="gone" if gone else "failing",
+            next_poll=now + backoff,
+            now=now,
+        )
+        log.warning("feed %s failed (%s): %s", feed.url, error.kind, error)
+        return PollResult(feed.url, "error", error=str(error))
+
+
+def sync_config(store: Store, config: Config) -> list[FeedState]:
+    """Make the database agree with the config: feeds, topics, configured channels and
+    their subscriptions.  Returns the configured feeds' states."""
+    feeds = [
+        store.feeds.upsert(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
+        for f in config.feeds
+    ]
+    store.topics.replace_all(config.topics.values())
+    pairs: set[tuple[int, str]] = set()
+    for channel in config.channels:
+        if not isinstance(channel.chat_id, int):
+            continue  # an @username: resolved to its id once Telegram is reachable
+        store.chats.configure(
+            channel.chat_id,
+            footer=channel.footer,
+            link_preview=channel.link_preview,
+            summary_chars=channel.summary_chars,
+        )
+        pairs.update((channel.chat_id, t) for t in channel.topics)
+    store.subscriptions.replace_config(pairs)
+    return feeds
+

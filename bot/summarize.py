@@ -1,0 +1,247 @@
+"""Extractive summaries of news articles, sized for a phone screen.
+
+The summary is made of whole sentences of the article, in article order, within
+a character budget.  Sentences are ranked the way news is written: the lead
+carries the key facts, so position weighs most, but a later sentence that is
+central to the story (shares many content words with the rest of it, and with
+the headline) can win a place.  Near-duplicates, the headline repeated and
+publisher boilerplate never make it in.
+
+Pure and fast: no I/O, a few regex passes and set operations per article.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from bot.boilerplate import strip_boilerplate
+from bot.records import Article, Summary
+from bot.sentences import split_sentences
+from bot.text import html_to_text
+
+DEFAULT_MAX_CHARS = 450
+
+# Below this many words the full text is likely a teaser or a stub: prefer the
+# feed's summary if that is longer.
+_SUBSTANTIAL_WORDS = 60
+_MIN_SENTENCE_CHARS = 25
+_MIN_SENTENCE_WORDS = 4
+_DUPLICATE_OVERLAP = 0.6
+_ELLIPSIS = "…"
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because been
+    before being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in into is
+    it its itself just let me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    said says say told tell according mr mrs ms dr one two new also would could may might must
+    year years time last first like get got make made just even still many much well back way
+    s t""".split()
+)
+# Sentences opening with these lean on the sentence before: weaker on their own.
+_DEPENDENT_OPENERS = frozenset(
+    """but and or so however meanwhile also still yet instead then this that these those it he
+    she they his her their its there such both""".split()
+)
+_QUOTE_OPENERS = "\"“‘'«"
+
+
+P = dict(decay=0.35, pos=0.6, cent=0.3, head=0.25, dep=0.85, quote=0.8, question=0.7, short=0.7,
+         long_chars=10000, long=1.0, cmode="log", cnorm=4, cexp=0.5, lead=0.0, smooth=0,
+         smooth_scale=200)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    index: int
+    text: str
+    terms: frozenset[str]
+    words: int
+
+
+def summarize(article: Article, *, max_chars: int = DEFAULT_MAX_CHARS) -> Summary:
+    """A plain-text summary of ``article`` of at most ``max_chars`` characters.
+
+    Uses the full text when it is substantial, else the feed's summary (HTML
+    allowed), else the title.  The text is never empty and, when the article
+    has any body, never just the title again: whole sentences in article order,
+    or, when not even one sentence fits, the first one cut at a word boundary
+    and ended with "…".  ``method`` is "extractive", or "title" when only the
+    title was there to use.
+    """
+    max_chars = max(int(max_chars), 20)
+    title = html_to_text(article.title or "").replace("\n", " ").strip()
+    body = _choose_body(article)
+    sentences = _candidate_sentences(body, title)
+    if not sentences:
+        fallback = _first_non_title_sentence(body, title)
+        if fallback:
+            return Summary(article.id, _truncate(fallback, max_chars))
+        return Summary(article.id, _truncate(title or article.id, max_chars), method="title")
+    chosen = _select(sentences, _rank(sentences, title), max_chars)
+    if not chosen:
+        return Summary(article.id, _truncate(sentences[0].text, max_chars))
+    return Summary(article.id, " ".join(s.text for s in sorted(chosen, key=lambda s: s.index)))
+
+
+def _choose_body(article: Article) -> str:
+    content = strip_boilerplate(html_to_text(article.content or ""))
+    summary = strip_boilerplate(html_to_text(article.summary or ""))
+    if len(content.split()) >= _SUBSTANTIAL_WORDS or len(content) >= len(summary):
+        return content or summary
+    return summary
+
+
+def terms_of(text: str) -> frozenset[str]:
+    """Content words of ``text``, lowercased and crudely stemmed."""
+    out = set()
+    for word in _WORD.findall(text.lower()):
+        word = word.replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        if word in _STOPWORDS or len(word) < 2:
+            continue
+        out.add(_stem(word))
+    return frozenset(out)
+
+
+def _stem(word: str) -> str:
+    # Enough to match "talk/talks/talking" and "deny/denies/denied"; not a real stemmer.
+    if len(word) > 4:
+        if word.endswith("ies"):
+            return word[:-3] + "y"
+        if word.endswith("ied"):
+            return word[:-3] + "y"
+        if word.endswith("ing") and len(word) > 5:
+            return word[:-3]
+        if word.endswith("ed") and len(word) > 5:
+            return word[:-2]
+        if word.endswith("es") and word[-3] in "sxz":
+            return word[:-2]
+        if word.endswith("s") and not word.endswith("ss"):
+            return word[:-1]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _candidate_sentences(body: str, title: str) -> list[_Sentence]:
+    title_terms = terms_of(title)
+    title_key = _normal(title)
+    out: list[_Sentence] = []
+    for text in split_sentences(body):
+        if len(text) < _MIN_SENTENCE_CHARS:
+            continue
+        words = len(text.split())
+        if words < _MIN_SENTENCE_WORDS:
+            continue
+        terms = terms_of(text)
+        if not terms:
+            continue
+        if _normal(text) == title_key or _repeats(terms, title_terms):
+            continue
+        out.append(_Sentence(len(out), text, terms, words))
+    return out
+
+
+def _first_non_title_sentence(body: str, title: str) -> str:
+    title_key = _normal(title)
+    for text in split_sentences(body):
+        if _normal(text) != title_key:
+            return text
+    return ""
+
+
+def _normal(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def _repeats(terms: frozenset[str], title_terms: frozenset[str]) -> bool:
+    """True when a sentence says nothing beyond the headline."""
+    if not title_terms or not terms:
+        return False
+    return len(terms - title_terms) <= 1 and len(terms & title_terms) >= 0.8 * len(terms)
+
+
+def _rank(sentences: list[_Sentence], title: str) -> list[float]:
+    """A score per sentence: position first, then centrality and headline overlap."""
+    title_terms = terms_of(title)
+    frequency: dict[str, int] = {}
+    for sentence in sentences:
+        for term in sentence.terms:
+            frequency[term] = frequency.get(term, 0) + 1
+    n = len(sentences)
+    centrality = []
+    for sentence in sentences:
+        # How much of the rest of the story this sentence's words cover.
+        if P["cmode"] == "log":
+            shared = sum(math.log1p(frequency[t] - 1) for t in sentence.terms)
+        else:
+            shared = sum(frequency[t] - 1 for t in sentence.terms)
+        centrality.append(shared / (len(sentence.terms) + P["cnorm"]) ** P["cexp"])
+    top = max(centrality) or 1.0
+    lead_terms = sentences[0].terms
+    scores = []
+    for sentence, central in zip(sentences, centrality):
+        position = 1.0 / (1.0 + P["decay"] * sentence.index)
+        headline = len(sentence.terms & title_terms) / len(title_terms) if title_terms else 0.0
+        lead = len(sentence.terms & lead_terms) / len(lead_terms) if sentence.index else 0.0
+        score = P["pos"] * position + P["cent"] * (central / top) + P["head"] * headline
+        score += P["lead"] * lead
+        if P["smooth"]:
+            score /= 1 + max(0, len(sentence.text) - P["smooth"]) / P["smooth_scale"]
+        first_word = sentence.text.lstrip(_QUOTE_OPENERS).split(" ", 1)[0].lower().strip(",")
+        if sentence.index > 0 and first_word in _DEPENDENT_OPENERS:
+            score *= P["dep"]
+        if sentence.text[0] in _QUOTE_OPENERS:
+            score *= P["quote"]
+        if sentence.text.rstrip("\"”’'») ").endswith("?"):
+            score *= P["question"]
+        if n > 1 and sentence.words < 8:
+            score *= P["short"]
+        if len(sentence.text) > P["long_chars"]:
+            score *= P["long"]
+        scores.append(score)
+    return scores
+
+
+def _select(sentences: list[_Sentence], scores: list[float], max_chars: int) -> list[_Sentence]:
+    """Best-scoring sentences that fit the budget together, skipping near-duplicates."""
+    order = sorted(range(len(sentences)), key=lambda i: -scores[i])
+    chosen: list[_Sentence] = []
+    used = 0
+    for i in order:
+        sentence = sentences[i]
+        cost = len(sentence.text) + (1 if chosen else 0)
+        if used + cost > max_chars:
+            continue
+        if any(_near_duplicate(sentence.terms, other.terms) for other in chosen):
+            continue
+        chosen.append(sentence)
+        used += cost
+    return chosen
+
+
+def _near_duplicate(a: frozenset[str], b: frozenset[str]) -> bool:
+    if not a or not b:
+        return False
+    overlap = len(a & b)
+    return overlap >= _DUPLICATE_OVERLAP * min(len(a), len(b))
+
+
+def _truncate(text: str, max_chars: int) -> str:
+    """``text`` cut at a word boundary to fit ``max_chars``, with "…" when cut."""
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - len(_ELLIPSIS)]
+    space = cut.rfind(" ")
+    if space > max_chars // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + _ELLIPSIS

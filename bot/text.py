@@ -1,0 +1,77 @@
+"""Plain-text helpers shared by the pure stages: HTML to text, whitespace tidying."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from html.parser import HTMLParser
+
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+)
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
+_LOOKS_LIKE_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;")
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(value: str) -> str:
+    """Text of an HTML fragment: tags dropped, entities decoded, paragraphs kept
+    as blank-line separated blocks, whitespace tidied.  Plain text passes through
+    (tidied)."""
+    if not value:
+        return ""
+    if not _LOOKS_LIKE_HTML.search(value):
+        return tidy_text(value)
+    parser = _TextCollector()
+    try:
+        parser.feed(value)
+        parser.close()
+    except Exception:  # HTMLParser is lenient, but never let bad markup through
+        return tidy_text(re.sub(r"<[^>]*>", " ", html.unescape(value)))
+    return tidy_text("".join(parser.parts))
+
+
+def tidy_text(value: str) -> str:
+    """Whitespace normalised: single spaces inside lines, paragraphs separated by
+    one blank line, control characters removed, NFC form."""
+    value = unicodedata.normalize("NFC", _CONTROL.sub("", value))
+    lines = [_SPACES.sub(" ", line).strip() for line in value.replace("\r\n", "\n").split("\n")]
+    joined = "\n".join(lines)
+    return _BLANK_LINES.sub("\n\n", joined).strip()
+
+
+def tidy_line(value: str) -> str:
+    """One line of text (a title): entities decoded, tags dropped, whitespace collapsed."""
+    text = html_to_text(value) if _LOOKS_LIKE_HTML.search(value or "") else (value or "")
+    return _SPACES.sub(" ", _CONTROL.sub("", text).replace("\n", " ")).strip()

@@ -1,0 +1,1 @@
+"""Telegram command and update handlers: thin, they parse, call the core, reply."""

@@ -1,0 +1,136 @@
+"""Articles with their dedupe keys: identity within a feed, canonical URL and title across feeds."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from bot.records import Article, utcnow
+from storage.database import from_db_time, to_db_time
+
+# The same story seen under the same title from another feed within this window is a copy.
+TITLE_DEDUPE_WINDOW = timedelta(days=3)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored, with its database key."""
+
+    key: int
+    feed_id: int | None
+    article: Article
+    first_seen: datetime
+
+
+def title_key(title: str) -> str:
+    """A folded form of a title for spotting the same story under the same headline."""
+    text = unicodedata.normalize("NFKD", title.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    words = re.findall(r"\w+", text)
+    return " ".join(words)
+
+
+def _stored(row: dict[str, Any]) -> StoredArticle:
+    return StoredArticle(
+        key=row["id"],
+        feed_id=row["feed_id"],
+        article=Article(
+            id=row["entry_id"],
+            title=row["title"],
+            link=row["link"],
+            summary=row["summary"],
+            content=row["content"],
+            published=from_db_time(row["published"]),
+            source=row["source"],
+            feed=row.get("feed_url") or "",
+        ),
+        first_seen=from_db_time(row["first_seen"]) or utcnow(),
+    )
+
+
+_SELECT = "SELECT articles.*, feeds.url AS feed_url FROM articles LEFT JOIN feeds ON feeds.id = articles.feed_id"
+
+
+class ArticleStore:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def add_new(
+        self, feed_id: int | None, articles: Iterable[Article], *, now: datetime | None = None
+    ) -> list[StoredArticle]:
+        """Store the articles not seen before and return them, in feed order.
+
+        An article is not new when the same feed already has its identity (a
+        re-published entry, even edited), or any feed has its canonical URL, or
+        a recent article has the same headline.
+        """
+        now = now or utcnow()
+        since = to_db_time(now - TITLE_DEDUPE_WINDOW)
+        added: list[StoredArticle] = []
+        with self.db.atomic():
+            for article in articles:
+                if self._seen(feed_id, article, since):
+                    continue
+                cursor = self.db.execute(
+                    "INSERT INTO articles (feed_id, entry_id, canonical_url, title_key, title, link, "
+                    "summary, content, published, source, first_seen) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        feed_id,
+                        article.id,
+                        article.link or None,
+                        title_key(article.title) or None,
+                        article.title,
+                        article.link,
+                        article.summary,
+                        article.content,
+                        to_db_time(article.published),
+                        article.source,
+                        to_db_time(now),
+                    ],
+                )
+                key = cursor.lastrowid
+                assert key is not None
+                added.append(StoredArticle(key=key, feed_id=feed_id, article=article, first_seen=now))
+        return added
+
+    def _seen(self, feed_id: int | None, article: Article, since: str | None) -> bool:
+        if self.db.execute(
+            "SELECT 1 FROM articles WHERE feed_id IS ? AND entry_id = ?", [feed_id, article.id]
+        ).fetchone():
+            return True
+        if article.link and self.db.execute(
+            "SELECT 1 FROM articles WHERE canonical_url = ?", [article.link]
+        ).fetchone():
+            return True
+        key = title_key(article.title)
+        return bool(
+            key
+            and len(key) >= 20
+            and self.db.execute(
+                "SELECT 1 FROM articles WHERE title_key = ? AND first_seen >= ?", [key, since]
+            ).fetchone()
+        )
+
+    def get(self, key: int) -> StoredArticle | None:
+        rows = list(self.db.query(f"{_SELECT} WHERE articles.id = ?", [key]))
+        return _stored(rows[0]) if rows else None
+
+    def update_content(self, key: int, content: str) -> None:
+        with self.db.atomic():
+            self.db.execute("UPDATE articles SET content = ? WHERE id = ?", [content, key])
+
+    def latest(self, limit: int = 50) -> list[StoredArticle]:
+        return [
+            _stored(r)
+            for r in self.db.query(f"{_SELECT} ORDER BY articles.id DESC LIMIT ?", [limit])
+        ]
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])

@@ -1,0 +1,125 @@
+"""Chats (private chats, groups, channels) the bot delivers to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from bot.records import utcnow
+from storage.database import to_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    chat_id: int
+    type: str = "private"
+    title: str = ""
+    username: str = ""
+    language: str = "en"
+    active: bool = True
+    inactive_reason: str = ""
+    footer: str = ""
+    link_preview: bool | None = None
+    summary_chars: int | None = None
+    from_config: bool = False
+
+
+def _chat(row: dict[str, Any]) -> Chat:
+    return Chat(
+        chat_id=row["chat_id"],
+        type=row["type"],
+        title=row["title"],
+        username=row["username"],
+        language=row["language"],
+        active=bool(row["active"]),
+        inactive_reason=row["inactive_reason"],
+        footer=row["footer"],
+        link_preview=None if row["link_preview"] is None else bool(row["link_preview"]),
+        summary_chars=row["summary_chars"],
+        from_config=bool(row["from_config"]),
+    )
+
+
+class ChatStore:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def ensure(
+        self,
+        chat_id: int,
+        *,
+        type: str = "private",
+        title: str = "",
+        username: str = "",
+        language: str | None = None,
+        reactivate: bool = False,
+    ) -> Chat:
+        """Record the chat if new, refresh its names; ``reactivate`` marks it active again."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO chats (chat_id, type, title, username, language, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET type = excluded.type, "
+                "title = excluded.title, username = excluded.username",
+                [chat_id, type, title, username, language or "en", to_db_time(utcnow())],
+            )
+            if reactivate:
+                self.db.execute(
+                    "UPDATE chats SET active = 1, inactive_reason = '' WHERE chat_id = ?", [chat_id]
+                )
+        found = self.get(chat_id)
+        assert found is not None
+        return found
+
+    def configure(
+        self,
+        chat_id: int,
+        *,
+        footer: str = "",
+        link_preview: bool | None = None,
+        summary_chars: int | None = None,
+        type: str = "channel",
+    ) -> Chat:
+        """A chat declared in the config file: its settings come from there."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO chats (chat_id, type, footer, link_preview, summary_chars, from_config, "
+                "created_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(chat_id) DO UPDATE SET "
+                "footer = excluded.footer, link_preview = excluded.link_preview, "
+                "summary_chars = excluded.summary_chars, from_config = 1",
+                [chat_id, type, footer, link_preview, summary_chars, to_db_time(utcnow())],
+            )
+        found = self.get(chat_id)
+        assert found is not None
+        return found
+
+    def get(self, chat_id: int) -> Chat | None:
+        rows = list(self.db.query("SELECT * FROM chats WHERE chat_id = ?", [chat_id]))
+        return _chat(rows[0]) if rows else None
+
+    def all(self) -> list[Chat]:
+        return [_chat(r) for r in self.db.query("SELECT * FROM chats ORDER BY chat_id")]
+
+    def deactivate(self, chat_id: int, reason: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE chats SET active = 0, inactive_reason = ? WHERE chat_id = ?",
+                [reason, chat_id],
+            )
+
+    def migrate(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: move the chat, its subscriptions and deliveries."""
+        with self.db.atomic():
+            if self.get(new_id) is None:
+                self.db.execute("UPDATE chats SET chat_id = ? WHERE chat_id = ?", [new_id, old_id])
+            else:
+                self.db.execute(
+                    "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?",
+                    [new_id, old_id],
+                )
+                self.db.execute(
+                    "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+                )
+                self.db.execute("DELETE FROM deliveries WHERE chat_id = ?", [old_id])
+                self.db.execute("DELETE FROM chats WHERE chat_id = ?", [old_id])

@@ -1,0 +1,169 @@
+"""Feeds with their caching information and health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from bot.records import utcnow
+from storage.database import from_db_time, to_db_time
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A stored feed: where it is, its caching info for the next GET, and its health."""
+
+    id: int
+    url: str
+    name: str
+    interval: float | None
+    full_text: bool | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    status: str  # new | ok | failing | gone | quiet
+    primed: bool
+    last_polled: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_poll: datetime | None
+    entries_seen: int
+    last_new_entry: datetime | None
+
+
+def _feed(row: dict[str, Any]) -> FeedState:
+    return FeedState(
+        id=row["id"],
+        url=row["url"],
+        name=row["name"],
+        interval=row["interval"],
+        full_text=None if row["full_text"] is None else bool(row["full_text"]),
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        status=row["status"],
+        primed=bool(row["primed"]),
+        last_polled=from_db_time(row["last_polled"]),
+        last_success=from_db_time(row["last_success"]),
+        last_error=row["last_error"],
+        last_error_at=from_db_time(row["last_error_at"]),
+        consecutive_failures=row["consecutive_failures"],
+        next_poll=from_db_time(row["next_poll"]),
+        entries_seen=row["entries_seen"],
+        last_new_entry=from_db_time(row["last_new_entry"]),
+    )
+
+
+class FeedStore:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def upsert(
+        self,
+        url: str,
+        *,
+        name: str = "",
+        interval: float | None = None,
+        full_text: bool | None = None,
+    ) -> FeedState:
+        """Add the feed, or update its configured name and interval; keeps its state."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO feeds (url, name, interval, full_text, added_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET name = excluded.name, interval = excluded.interval, "
+                "full_text = excluded.full_text",
+                [url, name, interval, full_text, to_db_time(utcnow())],
+            )
+        found = self.get_by_url(url)
+        assert found is not None
+        return found
+
+    def get(self, feed_id: int) -> FeedState | None:
+        rows = list(self.db.query("SELECT * FROM feeds WHERE id = ?", [feed_id]))
+        return _feed(rows[0]) if rows else None
+
+    def get_by_url(self, url: str) -> FeedState | None:
+        rows = list(self.db.query("SELECT * FROM feeds WHERE url = ?", [url]))
+        return _feed(rows[0]) if rows else None
+
+    def all(self) -> list[FeedState]:
+        return [_feed(r) for r in self.db.query("SELECT * FROM feeds ORDER BY id")]
+
+    def remove(self, url: str) -> bool:
+        with self.db.atomic():
+            cursor = self.db.execute("DELETE FROM feeds WHERE url = ?", [url])
+        return cursor.rowcount > 0
+
+    def record_success(
+        self,
+        feed_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        new_entries: int,
+        next_poll: datetime | None = None,
+        url: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """A poll that answered: store the caching info, reset the failure count."""
+        now = now or utcnow()
+        sets = (
+            "etag = ?, last_modified = ?, body_hash = ?, status = 'ok', primed = 1, "
+            "last_polled = ?, last_success = ?, consecutive_failures = 0, next_poll = ?, "
+            "entries_seen = entries_seen + ?"
+        )
+        params: list[Any] = [
+            etag,
+            last_modified,
+            body_hash,
+            to_db_time(now),
+            to_db_time(now),
+            to_db_time(next_poll),
+            new_entries,
+        ]
+        if new_entries:
+            sets += ", last_new_entry = ?"
+            params.append(to_db_time(now))
+        if url:
+            sets += ", url = ?"
+            params.append(url)
+        params.append(feed_id)
+        with self.db.atomic():
+            self.db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", params)
+
+    def record_not_modified(
+        self, feed_id: int, *, next_poll: datetime | None = None, now: datetime | None = None
+    ) -> None:
+        now = now or utcnow()
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE feeds SET status = 'ok', primed = 1, last_polled = ?, last_success = ?, "
+                "consecutive_failures = 0, next_poll = ? WHERE id = ?",
+                [to_db_time(now), to_db_time(now), to_db_time(next_poll), feed_id],
+            )
+
+    def record_failure(
+        self,
+        feed_id: int,
+        error: str,
+        *,
+        status: str = "failing",
+        next_poll: datetime | None = None,
+        now: datetime | None = None,
+    ) -> FeedState:
+        now = now or utcnow()
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE feeds SET status = ?, last_polled = ?, last_error = ?, last_error_at = ?, "
+                "consecutive_failures = consecutive_failures + 1, next_poll = ? WHERE id = ?",
+                [status, to_db_time(now), error, to_db_time(now), to_db_time(next_poll), feed_id],
+            )
+        found = self.get(feed_id)
+        assert found is not None
+        return found

@@ -1,0 +1,127 @@
+"""The schema, as an ordered set of small migrations (sqlite-utils ``Migrations``).
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("newsalert")
+
+
+@MIGRATIONS()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL DEFAULT '',
+            interval REAL,
+            full_text INTEGER,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            status TEXT NOT NULL DEFAULT 'new',
+            primed INTEGER NOT NULL DEFAULT 0,
+            last_polled TEXT,
+            last_success TEXT,
+            last_error TEXT,
+            last_error_at TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            next_poll TEXT,
+            entries_seen INTEGER NOT NULL DEFAULT 0,
+            last_new_entry TEXT,
+            added_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+            entry_id TEXT NOT NULL,
+            canonical_url TEXT,
+            title_key TEXT,
+            title TEXT NOT NULL,
+            link TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',
+            content TEXT NOT NULL DEFAULT '',
+            published TEXT,
+            source TEXT NOT NULL DEFAULT '',
+            first_seen TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX idx_articles_feed_entry ON articles(feed_id, entry_id)")
+    db.execute("CREATE INDEX idx_articles_url ON articles(canonical_url)")
+    db.execute("CREATE INDEX idx_articles_title_key ON articles(title_key)")
+    db.execute("CREATE INDEX idx_articles_first_seen ON articles(first_seen)")
+    db.execute(
+        """
+        CREATE TABLE chats (
+            chat_id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL DEFAULT 'private',
+            title TEXT NOT NULL DEFAULT '',
+            username TEXT NOT NULL DEFAULT '',
+            language TEXT NOT NULL DEFAULT 'en',
+            active INTEGER NOT NULL DEFAULT 1,
+            inactive_reason TEXT NOT NULL DEFAULT '',
+            footer TEXT NOT NULL DEFAULT '',
+            link_preview INTEGER,
+            summary_chars INTEGER,
+            from_config INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE topics (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            query TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            threshold REAL NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+            topic_id TEXT NOT NULL,
+            query TEXT NOT NULL DEFAULT '',
+            from_config INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, topic_id, query)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON UPDATE CASCADE,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            topic TEXT NOT NULL,
+            html TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            link TEXT NOT NULL DEFAULT '',
+            disable_preview INTEGER NOT NULL DEFAULT 1,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            reason TEXT NOT NULL DEFAULT '',
+            message_id INTEGER,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT,
+            sent_at TEXT,
+            UNIQUE (chat_id, article_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_deliveries_state ON deliveries(state, id)")

@@ -1,0 +1,106 @@
+"""Which chat follows which topic (or its own query)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from bot.records import utcnow
+from storage.database import to_db_time
+
+# topic_id of a subscription that is a chat's own query rather than a named topic
+QUERY_TOPIC = "query"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    chat_id: int
+    topic_id: str
+    query: str = ""
+    from_config: bool = False
+
+    @property
+    def key(self) -> str:
+        """The matcher key of this subscription: the topic id, or ``q:<id>`` for a query."""
+        return self.topic_id if not self.query else f"q:{self.id}"
+
+
+def _sub(row: dict[str, Any]) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        topic_id=row["topic_id"],
+        query=row["query"],
+        from_config=bool(row["from_config"]),
+    )
+
+
+class SubscriptionStore:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def add(
+        self, chat_id: int, topic_id: str, *, query: str = "", from_config: bool = False
+    ) -> tuple[Subscription, bool]:
+        """Subscribe; returns the subscription and whether it is new."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO subscriptions (chat_id, topic_id, query, from_config, "
+                "created_at) VALUES (?, ?, ?, ?, ?)",
+                [chat_id, topic_id, query, int(from_config), to_db_time(utcnow())],
+            )
+        created = cursor.rowcount > 0
+        row = next(
+            self.db.query(
+                "SELECT * FROM subscriptions WHERE chat_id = ? AND topic_id = ? AND query = ?",
+                [chat_id, topic_id, query],
+            )
+        )
+        return _sub(row), created
+
+    def remove(self, chat_id: int, topic_id: str) -> bool:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? AND topic_id = ?", [chat_id, topic_id]
+            )
+        return cursor.rowcount > 0
+
+    def for_chat(self, chat_id: int) -> list[Subscription]:
+        return [
+            _sub(r)
+            for r in self.db.query(
+                "SELECT * FROM subscriptions WHERE chat_id = ? ORDER BY id", [chat_id]
+            )
+        ]
+
+    def active(self) -> list[Subscription]:
+        """Subscriptions of chats that are active."""
+        return [
+            _sub(r)
+            for r in self.db.query(
+                "SELECT s.* FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id "
+                "WHERE c.active = 1 ORDER BY s.id"
+            )
+        ]
+
+    def replace_config(self, pairs: set[tuple[int, str]]) -> None:
+        """Make the config's channel subscriptions exactly ``pairs`` (chat id, topic id)."""
+        with self.db.atomic():
+            current = {
+                (r["chat_id"], r["topic_id"])
+                for r in self.db.query("SELECT chat_id, topic_id FROM subscriptions WHERE from_config = 1")
+            }
+            for chat_id, topic_id in current - pairs:
+                self.db.execute(
+                    "DELETE FROM subscriptions WHERE chat_id = ? AND topic_id = ? AND from_config = 1",
+                    [chat_id, topic_id],
+                )
+            for chat_id, topic_id in pairs - current:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO subscriptions (chat_id, topic_id, query, from_config, "
+                    "created_at) VALUES (?, ?, '', 1, ?)",
+                    [chat_id, topic_id, to_db_time(utcnow())],
+                )

@@ -1,0 +1,45 @@
+"""Shared fixtures: real servers on loopback for Telegram and for feeds, and paths."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.feed_server import FeedServer
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or skip the test when it is absent (a fresh clone)."""
+    data = SHARED / "data"
+    if not data.is_dir():
+        pytest.skip("../shared/data is not present")
+    return data
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    server = FeedServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def telegram_api():  # type: ignore[no-untyped-def]
+    from tests.fakes.telegram_api import FakeBotAPI
+
+    api = FakeBotAPI(token=TOKEN, bot_username="newsalert_test_bot")
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.stop()

@@ -1,0 +1,132 @@
+"""The command line contract (DESIGN.md): every command has help; JSON Lines in and out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_LIKE = {
+    "id": "seed",
+    "title": "Top US, South Korean officials seek to drive momentum in North Korea talks",
+    "summary": "<p>SEOUL (REUTERS) - The top United States envoy for North Korea sought to inject "
+    "momentum to nuclear talks with Pyongyang, saying Washington and Seoul can achieve "
+    "denuclearisation of the Korean peninsula.</p><p>Join ST's Telegram channel and get the "
+    "latest breaking news delivered to you.</p>",
+    "link": "https://example.org/korea",
+    "source": "Reuters",
+}
+NEAR_MISS = {"id": "kpop", "title": "K-pop group tops US album chart", "summary": "A boy band from Seoul topped the chart."}
+
+
+def invoke(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def test_every_command_has_help_text():
+    for name, command in cli.commands.items():
+        assert command.help and command.help.strip(), f"{name} has no help text"
+        result = invoke(name, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_python_dash_m_bot_works_outside_the_checkout(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0 and "demo" in result.stdout
+
+
+def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("to chat 1001:") == 1
+    assert "to chat 1002:" not in out
+    assert "North Korea talks" in out and "denuclearisation" in out.lower()
+    assert "Join @newsalert_demo_bot on Telegram" in out
+    assert "Join ST" not in out and "PHOTO: REUTERS" not in out
+    assert "Samsung" not in out.split("─" * 60)[1]
+
+
+def test_summarize_contract():
+    lines = "\n".join(json.dumps(x) for x in (SEED_LIKE, NEAR_MISS)) + "\n"
+    result = invoke("summarize", input=lines)
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [o["id"] for o in out] == ["seed", "kpop"]
+    assert "envoy" in out[0]["summary"] and "Join ST" not in out[0]["summary"]
+    assert "<p>" not in out[0]["summary"]
+
+
+def test_summarize_bad_line_is_reported_and_others_go_on():
+    lines = json.dumps(NEAR_MISS) + "\n{not json\n" + json.dumps({"title": "no id"}) + "\n"
+    result = CliRunner().invoke(cli, ["summarize"], input=lines)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout.splitlines()[0])["id"] == "kpop"
+    assert "line 2: not valid JSON" in result.stderr
+    assert 'line 3: missing "id"' in result.stderr
+
+
+def test_match_topic_contract():
+    lines = "\n".join(json.dumps(x) for x in (SEED_LIKE, NEAR_MISS)) + "\n"
+    result = invoke("match", "--topic", "korea-diplomacy", input=lines)
+    assert result.exit_code == 0, result.output
+    seed, kpop = (json.loads(line) for line in result.output.splitlines())
+    assert seed["topic"] == "korea-diplomacy" and seed["matched"] is True and seed["score"] > 0
+    assert seed["why"]
+    assert kpop["matched"] is False
+
+
+def test_match_query_contract():
+    result = invoke("match", "--query", '"north korea" talks', input=json.dumps(SEED_LIKE) + "\n")
+    assert json.loads(result.output)["matched"] is True
+
+
+def test_match_needs_exactly_one_of_topic_or_query():
+    result = CliRunner().invoke(cli, ["match"], input="")
+    assert result.exit_code == 2 and "--topic" in result.stderr
+
+
+def test_match_unknown_topic_lists_the_known_ones():
+    result = CliRunner().invoke(cli, ["match", "--topic", "nope"], input="")
+    assert result.exit_code == 2 and "korea-diplomacy" in result.stderr
+
+
+def test_parse_file_and_failure_line(tmp_path):
+    feed = REPO / "bot" / "data" / "demo_feed.xml"
+    result = CliRunner().invoke(cli, ["parse", str(feed), str(tmp_path / "missing.xml")])
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    articles = [x for x in lines if "error" not in x]
+    errors = [x for x in lines if "error" in x]
+    assert len(articles) == 7 and all(a["feed"] == str(feed) for a in articles)
+    assert articles[0]["link"].startswith("https://www.straitstimes.com/") and "utm_" not in articles[0]["link"]
+    assert len(errors) == 1 and errors[0]["feed"].endswith("missing.xml")
+
+
+async def test_parse_over_http(feed_server):
+    feed_server.set("/f.xml", (REPO / "bot" / "data" / "demo_feed.xml").read_bytes())
+    proc = await __import__("asyncio").create_subprocess_exec(
+        sys.executable, "-m", "bot", "parse", feed_server.url("/f.xml"), stdout=-1, stderr=-1
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err
+    assert len(out.decode().splitlines()) == 7
+
+
+@pytest.mark.parametrize("command", ["run", "check-config"])
+def test_commands_needing_config_say_so(command):
+    result = CliRunner().invoke(cli, [command])
+    assert result.exit_code == 2 and "--config" in result.stderr

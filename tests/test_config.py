@@ -1,0 +1,180 @@
+"""Config loading: every mistake names the key and what is wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import TOKEN_ENV, check_token, config_from_dict, load_config
+from bot.errors import ConfigError
+from bot.intervals import parse_interval
+
+REPO = Path(__file__).resolve().parents[1]
+GOOD_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+
+
+def error_for(data: dict, env: dict | None = None) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(data, env=env or {})
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [(300, 300.0), ("300", 300.0), ("90s", 90.0), ("5m", 300.0), ("1h", 3600.0), ("1h30m", 5400.0), (1.5, 1.5)],
+)
+def test_intervals_accept_seconds_and_units(text, seconds):
+    assert parse_interval(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5x", "m5", "-1", 0, True, "1h 5", [5]])
+def test_bad_intervals_are_refused_with_an_example(text):
+    with pytest.raises(ValueError) as info:
+        parse_interval(text)
+    assert "90s" in str(info.value) or "zero" in str(info.value)
+
+
+def test_example_config_is_valid():
+    config = load_config(REPO / "config.example.toml", env={TOKEN_ENV: GOOD_TOKEN})
+    assert config.feeds and config.channels
+    assert "korea-diplomacy" in config.topics
+    assert config.feeds[0].interval == 600.0
+
+
+def test_empty_config_has_sensible_defaults():
+    config = config_from_dict({}, env={})
+    assert config.storage.path == "newsalert.db"
+    assert config.telegram.base_url == "https://api.telegram.org/bot"
+    assert not config.needs_telegram
+
+
+def test_unknown_key_is_named():
+    e = error_for({"feeds": [{"url": "https://a.example/rss", "intervall": "5m"}]})
+    assert e.key == "feeds[0].intervall"
+    assert "unknown key" in str(e)
+
+
+def test_unknown_section_is_named():
+    assert error_for({"telegarm": {}}).key == "telegarm"
+
+
+def test_wrong_type_is_named():
+    e = error_for({"alerts": {"link_preview": "yes"}})
+    assert e.key == "alerts.link_preview" and "true or false" in str(e)
+
+
+def test_bad_url_is_named():
+    e = error_for({"feeds": [{"url": "ftp://a.example/rss"}]})
+    assert e.key == "feeds[0].url" and "http" in str(e)
+
+
+def test_bad_interval_is_named():
+    e = error_for({"feeds": [{"url": "https://a.example/rss", "interval": "soon"}]})
+    assert e.key == "feeds[0].interval" and "5m" in str(e)
+
+
+def test_short_interval_is_honoured_with_a_warning():
+    config = config_from_dict({"feeds": [{"url": "https://a.example/rss", "interval": "5s"}]}, env={})
+    assert config.feeds[0].interval == 5.0
+    assert any("very short" in w for w in config.warnings)
+
+
+def test_channel_with_unknown_topic_is_named():
+    e = error_for({"channels": [{"chat_id": -1001, "topics": ["korea-diplomacy", "nope"]}]})
+    assert e.key == "channels[0].topics[1]" and "nope" in str(e)
+
+
+def test_duplicate_feed_is_refused():
+    url = "https://a.example/rss"
+    assert error_for({"feeds": [{"url": url}, {"url": url}]}).key == "feeds[1].url"
+
+
+def test_topic_with_bad_id_is_refused():
+    e = error_for({"topics": [{"id": "Korea Talks", "query": "korea"}]})
+    assert e.key == "topics[0].id"
+
+
+def test_topic_with_bad_query_is_refused():
+    e = error_for({"topics": [{"id": "x", "query": '"unclosed'}]})
+    assert e.key == "topics[0].query"
+
+
+def test_own_topic_can_be_followed_by_a_channel():
+    config = config_from_dict(
+        {
+            "topics": [{"id": "chips", "name": "Chips", "query": "semiconductor OR chipmaker"}],
+            "channels": [{"chat_id": "@news_channel", "topics": ["chips"]}],
+        },
+        env={},
+    )
+    assert config.topics["chips"].name == "Chips"
+    assert config.channels[0].chat_id == "@news_channel"
+
+
+def test_env_token_overrides_the_file():
+    config = config_from_dict({"telegram": {"token": "1:" + "a" * 30}}, env={TOKEN_ENV: GOOD_TOKEN})
+    assert config.telegram.token.get() == GOOD_TOKEN
+
+
+def test_missing_token_when_telegram_is_needed():
+    config = config_from_dict({"telegram": {"admins": [42]}}, env={})
+    assert config.needs_telegram
+    with pytest.raises(ConfigError) as info:
+        check_token(config)
+    assert info.value.key == "telegram.token" and TOKEN_ENV in str(info.value)
+
+
+def test_token_never_appears_in_repr_or_errors():
+    config = config_from_dict({"telegram": {"token": GOOD_TOKEN}}, env={})
+    assert GOOD_TOKEN not in repr(config)
+    bad = "123:short"
+    e = error_for({"telegram": {"token": bad}})
+    assert bad not in str(e) and e.key == "telegram.token"
+
+
+def test_base_url_must_end_with_bot():
+    e = error_for({"telegram": {"base_url": "http://127.0.0.1:8081/"}})
+    assert e.key == "telegram.base_url" and "/bot" in str(e)
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    full_env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=full_env, timeout=60
+    )
+
+
+def test_check_config_prints_a_summary(tmp_path):
+    result = run_cli("--config", str(REPO / "config.example.toml"), "check-config", env={TOKEN_ENV: GOOD_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout and "feeds:" in result.stdout
+    assert GOOD_TOKEN not in result.stdout + result.stderr
+
+
+def test_check_config_bad_file_exits_2_without_traceback(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[[feeds]]\nurl = "https://a.example/rss"\ninterval = "often"\n')
+    result = run_cli("--config", str(path), "check-config")
+    assert result.returncode == 2
+    assert "feeds[0].interval" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_config_invalid_toml_names_the_line(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[telegram\n")
+    result = run_cli("--config", str(path), "check-config")
+    assert result.returncode == 2 and "line 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_config_missing_token_for_channels_exits_2(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[[channels]]\nchat_id = -1001234\ntopics = ["korea-diplomacy"]\n')
+    result = run_cli("--config", str(path), "check-config")
+    assert result.returncode == 2 and "telegram.token" in result.stderr

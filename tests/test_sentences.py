@@ -1,0 +1,92 @@
+"""The regex sentence splitter on the cases news copy throws at it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.sentences import split_sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Mr. Smith met Dr. Jones and Mrs. Lee. They talked.",
+            ["Mr. Smith met Dr. Jones and Mrs. Lee.", "They talked."],
+        ),
+        (
+            "The U.S. and the U.N. agreed. Talks resume on Oct. 29 at 9 a.m. in Geneva.",
+            ["The U.S. and the U.N. agreed.", "Talks resume on Oct. 29 at 9 a.m. in Geneva."],
+        ),
+        (
+            "Inflation rose 3.5% to $1.2bn. It was the No. 1 concern.",
+            ["Inflation rose 3.5% to $1.2bn.", "It was the No. 1 concern."],
+        ),
+        (
+            "J. R. R. Tolkien wrote it. President George W. Bush read it.",
+            ["J. R. R. Tolkien wrote it.", "President George W. Bush read it."],
+        ),
+        (
+            "He lives on St. Patrick St. in Dublin. Jan. 5 was cold.",
+            ["He lives on St. Patrick St. in Dublin.", "Jan. 5 was cold."],
+        ),
+    ],
+)
+def test_abbreviations_initials_and_numbers_do_not_end_sentences(text, expected):
+    assert split_sentences(text) == expected
+
+
+def test_acronym_before_a_sentence_opener_ends_the_sentence():
+    assert split_sentences("Prices rose in the U.S. The dollar fell.") == [
+        "Prices rose in the U.S.",
+        "The dollar fell.",
+    ]
+    assert split_sentences("It ended at 6 p.m. The police left.") == [
+        "It ended at 6 p.m.",
+        "The police left.",
+    ]
+
+
+def test_quotes_keep_the_attribution_with_the_quote():
+    text = '"We will win," he said. "Really?" she asked. "Yes." Then silence.'
+    assert split_sentences(text) == [
+        '"We will win," he said.',
+        '"Really?" she asked.',
+        '"Yes."',
+        "Then silence.",
+    ]
+
+
+def test_ellipsis_before_a_capital_ends_a_sentence_but_not_before_lowercase():
+    assert split_sentences("He paused... Then he left.") == ["He paused...", "Then he left."]
+    assert split_sentences("It was… well, odd.") == ["It was… well, odd."]
+
+
+def test_paragraph_and_line_breaks_always_end_a_sentence():
+    text = "A headline without a stop\n\nFirst paragraph here\nSecond line. Third one!"
+    assert split_sentences(text) == [
+        "A headline without a stop",
+        "First paragraph here",
+        "Second line.",
+        "Third one!",
+    ]
+
+
+def test_line_wrapped_mid_sentence_is_joined():
+    assert split_sentences("the talks were\ncalled off, officials said.") == [
+        "the talks were called off, officials said."
+    ]
+
+
+def test_empty_text_gives_no_sentences():
+    assert split_sentences("") == []
+    assert split_sentences("  \n\n ") == []
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab .?!\"\nMr.U.S3")), max_size=200))
+def test_sentences_are_non_empty_and_keep_every_word(text):
+    sentences = split_sentences(text)
+    assert all(s and s == s.strip() for s in sentences)
+    assert " ".join(sentences).split() == text.split()

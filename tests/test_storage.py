@@ -1,0 +1,113 @@
+"""Storage: migrations, dedupe keys, the outbox's uniqueness and states."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.records import Alert, Article, utcnow
+from storage.database import schema_is_current
+from storage.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(tmp_path / "test.db")
+    yield s
+    s.close()
+
+
+def art(id: str, title: str = "A headline that is long enough to count", link: str = "") -> Article:
+    return Article(id=id, title=title, link=link, published=utcnow())
+
+
+def test_database_is_wal_and_migrated(store):
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert schema_is_current(store.db)
+
+
+def test_reopening_applies_no_migration_twice(tmp_path):
+    Store.open(tmp_path / "x.db").close()
+    s = Store.open(tmp_path / "x.db")
+    assert s.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] >= 1
+    s.close()
+
+
+def test_same_entry_in_same_feed_is_not_new_even_when_edited(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    assert len(store.articles.add_new(feed.id, [art("1", "First title of the story here")])) == 1
+    assert store.articles.add_new(feed.id, [art("1", "First title of the story, edited")]) == []
+
+
+def test_same_canonical_url_across_feeds_is_not_new(store):
+    a = store.feeds.upsert("https://a.example/rss")
+    b = store.feeds.upsert("https://b.example/rss")
+    link = "https://news.example/story"
+    assert len(store.articles.add_new(a.id, [art("x", "Story one headline words", link)])) == 1
+    assert store.articles.add_new(b.id, [art("y", "Other headline entirely here", link)]) == []
+
+
+def test_same_headline_across_feeds_is_not_new(store):
+    a = store.feeds.upsert("https://a.example/rss")
+    b = store.feeds.upsert("https://b.example/rss")
+    title = "North Korea and US agree to hold second summit"
+    assert len(store.articles.add_new(a.id, [art("1", title, "https://a.example/1")])) == 1
+    assert store.articles.add_new(b.id, [art("2", title + "!", "https://b.example/2")]) == []
+
+
+def test_outbox_is_unique_per_chat_and_article(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    [stored] = store.articles.add_new(feed.id, [art("1")])
+    store.chats.ensure(7)
+    alert = Alert(chat_id=7, article_key=stored.key, topic="t", html="<b>x</b>", text="x")
+    assert len(store.outbox.enqueue([alert])) == 1
+    assert store.outbox.enqueue([alert]) == []
+    [due] = store.outbox.due()
+    store.outbox.mark_sent(due.id, 99)
+    assert store.outbox.due() == []
+    assert store.outbox.enqueue([alert]) == []
+    assert store.outbox.get(due.id).message_id == 99
+
+
+def test_outbox_retry_waits_until_its_time(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    [stored] = store.articles.add_new(feed.id, [art("1")])
+    store.chats.ensure(7)
+    [delivery_id] = store.outbox.enqueue([Alert(chat_id=7, article_key=stored.key, topic="t", html="x")])
+    store.outbox.mark_retry(delivery_id, "timeout", utcnow() + timedelta(minutes=5))
+    assert store.outbox.due() == []
+    assert [d.id for d in store.outbox.due(now=utcnow() + timedelta(minutes=6))] == [delivery_id]
+
+
+def test_inactive_chat_gets_nothing_and_comes_back(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    [stored] = store.articles.add_new(feed.id, [art("1")])
+    store.chats.ensure(7)
+    store.outbox.enqueue([Alert(chat_id=7, article_key=stored.key, topic="t", html="x")])
+    store.chats.deactivate(7, "blocked")
+    assert store.outbox.due() == []
+    store.chats.ensure(7, reactivate=True)
+    assert len(store.outbox.due()) == 1
+
+
+def test_chat_migration_moves_subscriptions_and_pending_deliveries(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    [stored] = store.articles.add_new(feed.id, [art("1")])
+    store.chats.ensure(-5, type="group")
+    store.subscriptions.add(-5, "korea-diplomacy")
+    store.outbox.enqueue([Alert(chat_id=-5, article_key=stored.key, topic="t", html="x")])
+    store.chats.migrate(-5, -1005)
+    assert store.chats.get(-5) is None
+    assert [s.topic_id for s in store.subscriptions.for_chat(-1005)] == ["korea-diplomacy"]
+    assert [d.chat_id for d in store.outbox.due()] == [-1005]
+
+
+def test_feed_failures_count_up_and_success_resets(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    store.feeds.record_failure(feed.id, "timeout")
+    state = store.feeds.record_failure(feed.id, "timeout")
+    assert state.consecutive_failures == 2 and state.status == "failing"
+    store.feeds.record_success(feed.id, etag='"e"', last_modified=None, body_hash="h", new_entries=3)
+    state = store.feeds.get(feed.id)
+    assert state.consecutive_failures == 0 and state.etag == '"e"' and state.entries_seen == 3
