@@ -34,7 +34,9 @@ from bot.records import Article  # noqa: E402
 from bot.sentences import split_sentences  # noqa: E402
 from bot.summarize import DEFAULT_MAX_CHARS, summarize  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "summarization" / "frank" / "frank_articles_references.jsonl"
+DATA = (
+    ROOT.parent / "shared" / "data" / "summarization" / "frank" / "frank_articles_references.jsonl"
+)
 _REFERENCE_SENTENCE_END = re.compile(r"\s+\.(?:\s+|$)")
 
 
@@ -59,9 +61,7 @@ def lead3(text: str) -> str:
 
 
 def summaries_in_process(rows: list[dict], max_chars: int) -> dict[str, str]:
-    return {
-        row["id"]: summarize(_article(row), max_chars=max_chars).text for row in rows
-    }
+    return {row["id"]: summarize(_article(row), max_chars=max_chars).text for row in rows}
 
 
 def summaries_via_cli(rows: list[dict], max_chars: int, command: str) -> dict[str, str]:
@@ -122,7 +122,7 @@ def time_per_article(rows: list[dict], func: Callable[[dict], object], rounds: i
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -134,8 +134,8 @@ def main() -> int:
     )
     parser.add_argument(
         "--cli",
-        default=f"{sys.executable} -m bot.cli",
-        help="command that runs newsalert (default: this Python with -m bot.cli)",
+        default=f"{sys.executable} -m bot",
+        help="command that runs newsalert (default: this Python with -m bot)",
     )
     parser.add_argument("--rounds", type=int, default=3, help="timing runs per article")
     args = parser.parse_args()
@@ -166,7 +166,9 @@ def main() -> int:
         f"{len(rows)} CNN/DailyMail articles (median {statistics.median(words):.0f} words), "
         f"budget {args.max_chars} chars, via {'CLI' if args.via_cli else 'summarize()'}"
     )
-    print(f"{'':14}{'ROUGE-1':>9}{'ROUGE-2':>9}{'ROUGE-Lsum':>12}{'avg chars':>11}{'max chars':>11}")
+    print(
+        f"{'':14}{'ROUGE-1':>9}{'ROUGE-2':>9}{'ROUGE-Lsum':>12}{'avg chars':>11}{'max chars':>11}"
+    )
     for name, scores, texts in (("ours", ours_scores, ours), ("Lead-3", lead_scores, leads)):
         lengths = [len(texts[row["id"]]) for row in rows]
         print(
@@ -179,8 +181,9 @@ def main() -> int:
     print(f"Lead-3 exceeds the {args.max_chars}-char budget on {over}/{len(rows)} articles")
     ours_median, lead_median = statistics.median(ours_times), statistics.median(lead_times)
     print(
-        f"time per article: ours median {ours_median:.2f} ms, p95 {percentile(ours_times, 0.95):.2f}"
-        f" ms; Lead-3 median {lead_median:.3f} ms, p95 {percentile(lead_times, 0.95):.3f} ms; "
+        f"time per article: ours median {ours_median:.2f} ms, "
+        f"p95 {percentile(ours_times, 0.95):.2f} ms; "
+        f"Lead-3 median {lead_median:.3f} ms, p95 {percentile(lead_times, 0.95):.3f} ms; "
         f"ratio ours/Lead-3 (median) {ours_median / lead_median:.1f}x"
     )
     wins = ours_scores["rouge1"] >= lead_scores["rouge1"] and (

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bot.errors import ConfigError
 
-__all__ = ["AliasGroup", "builtin_aliases", "load_aliases", "parse_aliases", "expand", "ALIAS_ID"]
+__all__ = ["ALIAS_ID", "AliasGroup", "builtin_aliases", "expand", "load_aliases", "parse_aliases"]
 
 ALIAS_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -82,7 +82,9 @@ def builtin_aliases() -> dict[str, AliasGroup]:
     return parse_aliases(tomllib.loads(text), origin="aliases.toml")
 
 
-def load_aliases(path: str | Path, *, base: Mapping[str, AliasGroup] | None = None) -> dict[str, AliasGroup]:
+def load_aliases(
+    path: str | Path, *, base: Mapping[str, AliasGroup] | None = None
+) -> dict[str, AliasGroup]:
     """Groups from an operator's file, laid over ``base`` (the built-in groups by default).
 
     A group with the id of a built-in one replaces it.

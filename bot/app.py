@@ -134,7 +134,11 @@ class Core:
             try:
                 chat = await bot.get_chat(channel.chat_id)
             except Exception as e:  # keep running for the other channels
-                log.error("channel %s: cannot resolve it (%s); is the bot an admin there?", channel.chat_id, e)
+                log.error(
+                    "channel %s: cannot resolve it (%s); is the bot an admin there?",
+                    channel.chat_id,
+                    e,
+                )
                 continue
             self.store.chats.configure(
                 chat.id,
@@ -197,7 +201,9 @@ class Core:
         log.info("newsalert stopped")
 
 
-async def run_until_signalled(core: Core, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> None:
+async def run_until_signalled(
+    core: Core, signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)
+) -> None:
     """Start ``core`` and run until SIGINT or SIGTERM, then stop it gracefully."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

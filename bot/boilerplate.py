@@ -22,13 +22,20 @@ from bot.sentences import split_sentences
 # contain a credit, and only the credit itself is removed from it.
 _MAX_CAPTION_CHARS = 400
 
-_AGENCY = r"(?:REUTERS|Reuters|AP|AFP|CNN|Bloomberg|BLOOMBERG|AP Photo|dpa|DPA|Xinhua|XINHUA|UPI|ANI|PTI|IANS|EFE|Kyodo|KYODO|Yonhap|YONHAP|NYTIMES|NYT|WASHINGTON POST|THE NEW YORK TIMES|BERNAMA|Bernama|ANTARA|AAP|CNA|NHK|TASS|Interfax|INTERFAX|RTTNews|Sputnik|Anadolu|ST|The Straits Times|THE STRAITS TIMES|[A-Z][A-Za-z]+ News)"
+_AGENCY = (
+    r"(?:REUTERS|Reuters|AP|AFP|CNN|Bloomberg|BLOOMBERG|AP Photo|dpa|DPA|Xinhua|XINHUA|UPI|ANI|"
+    r"PTI|IANS|EFE|Kyodo|KYODO|Yonhap|YONHAP|NYTIMES|NYT|WASHINGTON POST|THE NEW YORK TIMES|"
+    r"BERNAMA|Bernama|ANTARA|AAP|CNA|NHK|TASS|Interfax|INTERFAX|RTTNews|Sputnik|Anadolu|ST|"
+    r"The Straits Times|THE STRAITS TIMES|[A-Z][A-Za-z]+ News)"
+)
 _DASH = r"(?:-{1,2}|[—–]|:)"
 _PLACE = r"[A-Z][A-Z.'’\-]+(?:[ /][A-Z][A-Z.'’\-]+){0,3}"
 _DATE = r"(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?)"
 _NAME = r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|de|van|von|bin|al|da|der|la|le)){0,3}"
 _CAPWORDS = r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|of|for|the|in|at|and|on)){0,6}"
-_SOCIAL = r"(?:Twitter|X|Facebook|Instagram|LinkedIn|TikTok|YouTube|Telegram|WhatsApp|Threads|Bluesky)"
+_SOCIAL = (
+    r"(?:Twitter|X|Facebook|Instagram|LinkedIn|TikTok|YouTube|Telegram|WhatsApp|Threads|Bluesky)"
+)
 
 # Leading datelines at the start of a paragraph.
 _DATELINES = (
@@ -41,8 +48,10 @@ _DATELINES = (
     # "(CNN)They may ...", "(Reuters) - ..."
     re.compile(rf"^\({_AGENCY}\)\s*(?:{_DASH}\s*)?"),
     # "CAIRO — ...", "SINGAPORE - The ...": a capitalised place and a spaced dash.
-    re.compile(rf"^[A-Z]{{3}}[A-Z.'’\-]*(?:[ /][A-Z][A-Z.'’\-]+){{0,3}}(?:,\s*{_DATE})?"
-               rf"\s+(?:—|–|--|-)\s+(?=[A-Z\"“‘'])"),
+    re.compile(
+        rf"^[A-Z]{{3}}[A-Z.'’\-]*(?:[ /][A-Z][A-Z.'’\-]+){{0,3}}(?:,\s*{_DATE})?"
+        rf"\s+(?:—|–|--|-)\s+(?=[A-Z\"“‘'])"
+    ),
 )
 
 # Whole lines that are boilerplate when they are short.
@@ -51,7 +60,8 @@ _LINE_PATTERNS = re.compile(
         (
             # Photo captions ending with a credit: "... PHOTO: REUTERS", "ST PHOTO: LIM YAOHUI"
             r".*\b(?:PHOTO|PHOTOS|PICTURE|PICTURES|IMAGE|IMAGES|VIDEO|GRAPHIC)S?\s*:\s*[A-Z][^a-z]{0,80}$",
-            r".*\b(?:Photo|Photograph|Picture|Image|Credit|Photo credit)s?\s*:\s*[\w .,&'’/-]{1,60}$",
+            r".*\b(?:Photo|Photograph|Picture|Image|Credit|Photo credit)s?\s*:"
+            r"\s*[\w .,&'’/-]{1,60}$",
             r".*\((?:AP |AFP |Reuters |EPA )?(?:Photo|Photos|Picture|Image)s?\b[^)]*\)\s*\.?$",
             r".*\b(?:Getty Images|AFP via Getty Images|Shutterstock|iStock(?:photo)?|"
             r"AP Photo(?:/[\w .'-]+)?|Reuters/[\w .'-]+|EPA(?:-EFE)?(?:/[\w .'-]+)?)\s*\)?\.?$",
@@ -69,18 +79,21 @@ _LINE_PATTERNS = re.compile(
             r"[\w :,|.+-]{0,60}",
             # Promos, prompts and sharing widgets
             r"Join\b.{0,60}\b(?:Telegram|WhatsApp|channel|newsletter|community)\b.*",
-            r"(?:Sign up|Subscribe)\b.{0,80}",
+            # "Sign up for our newsletter", not "Sign up for a Hulu account for $11.99"
+            r"(?:Sign up|Subscribe)\b.{0,40}\b(?:newsletters?|updates|alerts|our|us|here|today|"
+            r"inbox|briefing|digest)\b.{0,60}",
             r"(?:READ MORE|Read more|Read More|ALSO READ|Also read|SEE ALSO|See also)\b.{0,150}",
             r"(?:RELATED|Related|WATCH|Watch|MORE|More|LISTEN|Listen)\s*:.{0,150}",
             r"Follow us\b.{0,100}",
-            rf"(?:Follow|Like)\s+(?:us|him|her|them|the author|{_NAME})\s+on\s+{_SOCIAL}\b.{{0,100}}",
+            rf"(?:Follow|Like)\s+(?:us|him|her|them|the author|{_NAME})\s+on\s+{_SOCIAL}"
+            r"\b.{0,100}",
             r"(?:Download|Get)\s+(?:our|the)\b.{0,30}\bapp\b.{0,80}",
             r"(?:Click here|Tap here|Scroll down)\b.{0,120}",
             r"(?:Share|Share this|Share this article|Advertisement|ADVERTISEMENT|Comments?)\s*:?",
             r"(?:©|\(c\)|Copyright\s*(?:©|\(c\)|\d{4})).{0,120}",
             # WordPress and feed-reader tails
             r"The post .{1,200} appeared first on .{1,100}",
-            r"(?:Continue reading|Keep reading|Read the full (?:story|article)|Read full (?:story|article))\b.{0,120}",
+            r"(?:Continue reading|Keep reading|Read (?:the )?full (?:story|article))\b.{0,120}",
             r"\[?(?:…|\.\.\.)\]?",
             r".{0,80}\bAll rights reserved\b.{0,40}",
         )
@@ -92,7 +105,7 @@ _SENTENCE_PATTERNS = re.compile(
     "|".join(
         (
             r"Join\b.{0,60}\b(?:Telegram|WhatsApp|channel|newsletter)\b.*",
-            r"(?:Sign up|Subscribe)\b.{0,40}\b(?:newsletter|updates|alerts|email|our)\b.*",
+            r"(?:Sign up|Subscribe)\b.{0,40}\b(?:newsletters?|updates|alerts|our)\b.*",
             r"(?:READ MORE|Read more|Read More)\s*:.*",
             r"(?:Follow|Like)\s+us\s+on\b.*",
             r"(?:Download|Get)\s+(?:our|the)\b.{0,30}\bapp\b.*",
@@ -112,10 +125,14 @@ _FRAGMENTS = (
     re.compile(r"\s*\b(?:SCROLL DOWN FOR VIDEOS?|Scroll down for (?:video|videos))\b\s*"),
     # Reuters' trailing "(Reporting by ...; Editing by ...)".
     re.compile(
-        r"\s*\((?:Additional )?(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled) by\b[^()]{0,300}\)"
+        r"\s*\((?:Additional )?(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled) by\b"
+        r"[^()]{0,300}\)"
     ),
     # An inline credit in parentheses: "(Photo by X/Getty Images)", "(AP Photo/X)".
-    re.compile(r"\s*\((?:AP |AFP |Reuters |EPA )?(?:Photo|Photos|Picture|Image)s?\s+(?:by|:|/)[^()]{0,120}\)"),
+    re.compile(
+        r"\s*\((?:AP |AFP |Reuters |EPA )?(?:Photo|Photos|Picture|Image)s?\s+(?:by|:|/)"
+        r"[^()]{0,120}\)"
+    ),
 )
 _CAPTION_END = re.compile(r"\s*\b(?:ST )?PHOTOS?\s*:\s*[A-Z][^a-z]{0,80}$")
 

@@ -70,7 +70,11 @@ def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
 
 
 @cli.command()
-@click.option("--keep-db", type=click.Path(dir_okay=False), help="Write the database here instead of a temporary file.")
+@click.option(
+    "--keep-db",
+    type=click.Path(dir_okay=False),
+    help="Write the database here instead of a temporary file.",
+)
 def demo(keep_db: str | None) -> None:
     """Offline demo: the bundled sample feed, a temporary database, the console sink.
 
@@ -175,7 +179,9 @@ async def _parse(sources: tuple[str, ...], timeout: float) -> int:
         for source in sources:
             try:
                 result = await fetch_source(source, fetcher)
-                parsed = parse_feed(result.body, url=result.final_url or source, headers=result.headers)
+                parsed = parse_feed(
+                    result.body, url=result.final_url or source, headers=result.headers
+                )
             except NewsalertError as e:
                 _print_json({"feed": source, "error": str(e)})
                 status = 1
@@ -234,11 +240,11 @@ def article_from_json(data: Any) -> Article:
     published = None
     if data.get("published"):
         try:
-            published = as_utc(datetime.fromisoformat(str(data["published"]).replace("Z", "+00:00")))
+            published = as_utc(
+                datetime.fromisoformat(str(data["published"]).replace("Z", "+00:00"))
+            )
         except ValueError:
-            raise _BadLine(
-                f'"published" is not an ISO 8601 date: {data["published"]!r}'
-            ) from None
+            raise _BadLine(f'"published" is not an ISO 8601 date: {data["published"]!r}') from None
     return Article(
         id=str(data["id"]),
         title=tidy_line(str(data["title"] or "")),
@@ -282,11 +288,27 @@ def _input_stream(path: str | None) -> IO[str]:
 
 @cli.command()
 @click.option("--topic", "topic_id", help="A topic id (built in or from --config).")
-@click.option("--query", help='A filter query, e.g. \'"north korea" (talks OR summit) -sports\'.')
-@click.option("--input", "input_path", type=click.Path(dir_okay=False), help="JSON Lines file (default: stdin).")
-@click.option("--all/--matched-only", "show_all", default=True, help="Print every decision (default) or only matches.")
+@click.option("--query", help="A filter query, e.g. '\"north korea\" (talks OR summit) -sports'.")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False),
+    help="JSON Lines file (default: stdin).",
+)
+@click.option(
+    "--all/--matched-only",
+    "show_all",
+    default=True,
+    help="Print every decision (default) or only matches.",
+)
 @click.pass_context
-def match(ctx: click.Context, topic_id: str | None, query: str | None, input_path: str | None, show_all: bool) -> None:
+def match(
+    ctx: click.Context,
+    topic_id: str | None,
+    query: str | None,
+    input_path: str | None,
+    show_all: bool,
+) -> None:
     """Decide which articles a topic or query matches.
 
     JSON Lines of articles in; one {"id", "topic", "matched", "score", "why"} per line out.
@@ -319,8 +341,18 @@ def match(ctx: click.Context, topic_id: str | None, query: str | None, input_pat
 
 
 @cli.command()
-@click.option("--input", "input_path", type=click.Path(dir_okay=False), help="JSON Lines file (default: stdin).")
-@click.option("--max-chars", type=click.IntRange(80, 3000), default=None, help="Summary budget in characters (default 450).")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False),
+    help="JSON Lines file (default: stdin).",
+)
+@click.option(
+    "--max-chars",
+    type=click.IntRange(80, 3000),
+    default=None,
+    help="Summary budget in characters (default 450).",
+)
 def summarize(input_path: str | None, max_chars: int | None) -> None:
     """Summarise articles: JSON Lines of articles in, {"id", "summary"} per line out."""
     from bot.summarize import summarize as summarize_article

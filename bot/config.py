@@ -287,7 +287,9 @@ def _storage(data: Any) -> StorageConfig:
     path = t.get("path", str, "newsalert.db")
     t.done()
     if not path.strip():
-        raise ConfigError("storage.path", "must not be empty; write a file path such as newsalert.db")
+        raise ConfigError(
+            "storage.path", "must not be empty; write a file path such as newsalert.db"
+        )
     return StorageConfig(path=path)
 
 
@@ -405,7 +407,7 @@ def _topics(data: Any) -> dict[str, Topic]:
             raise ConfigError(
                 f"{where}.id",
                 f"{topic_id!r} is not a valid topic id; use lowercase letters, digits and "
-                "hyphens, e.g. \"korea-diplomacy\"",
+                'hyphens, e.g. "korea-diplomacy"',
             )
         if topic_id in seen:
             raise ConfigError(f"{where}.id", f"topic {topic_id!r} is defined twice")
@@ -429,7 +431,9 @@ def _check_query(key: str, query: str) -> None:
 
 def _channels(data: Any, topics: Mapping[str, Topic]) -> tuple[ChannelConfig, ...]:
     if not isinstance(data, list):
-        raise ConfigError("channels", "must be an array of tables: write each channel as [[channels]]")
+        raise ConfigError(
+            "channels", "must be an array of tables: write each channel as [[channels]]"
+        )
     channels: list[ChannelConfig] = []
     for i, item in enumerate(data):
         where = f"channels[{i}]"
@@ -493,9 +497,7 @@ def config_from_dict(
     env = os.environ if env is None else env
     unknown = sorted(set(data) - set(_SECTIONS))
     if unknown:
-        raise ConfigError(
-            unknown[0], f"unknown section; the sections are: {', '.join(_SECTIONS)}"
-        )
+        raise ConfigError(unknown[0], f"unknown section; the sections are: {', '.join(_SECTIONS)}")
     warnings: list[str] = []
     topics = _topics(data.get("topics", []))
     return Config(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -24,11 +25,16 @@ DEMO_CHATS = (
 async def run_demo(*, keep_db: str | None = None) -> int:
     """Run one pass over the demo feed and print the alerts; returns the exit status."""
     with contextlib.ExitStack() as stack:
-        feed_path = stack.enter_context(resources.as_file(resources.files("bot.data") / "demo_feed.xml"))
+        feed_path = stack.enter_context(
+            resources.as_file(resources.files("bot.data") / "demo_feed.xml")
+        )
         if keep_db:
             db_path = Path(keep_db)
         else:
-            db_path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newsalert-demo-"))) / "demo.db"
+            db_path = (
+                Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newsalert-demo-")))
+                / "demo.db"
+            )
         config = config_from_dict(
             {
                 "storage": {"path": str(db_path)},
@@ -40,9 +46,19 @@ async def run_demo(*, keep_db: str | None = None) -> int:
         store = Store.open(db_path)
         chats = []
         for chat_id, name, wanted in DEMO_CHATS:
-            topic_id = wanted if wanted in config.topics else next(t for t in sorted(config.topics) if t != "korea-diplomacy")
-            subscribe(store, config.topics, ChatInfo(chat_id=chat_id, username=name, title=name.title()), topic_id)
+            topic_id = (
+                wanted
+                if wanted in config.topics
+                else next(t for t in sorted(config.topics) if t != "korea-diplomacy")
+            )
+            subscribe(
+                store,
+                config.topics,
+                ChatInfo(chat_id=chat_id, username=name, title=name.title()),
+                topic_id,
+            )
             chats.append((chat_id, name, topic_id))
+        logging.getLogger("bot").setLevel(logging.WARNING)  # the alerts are the output
         sink = ConsoleSink()
         core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
         click.echo("newsalert demo: offline, bundled sample feed, temporary database, console sink")

@@ -12,7 +12,7 @@ def parse_interval(value: object) -> float:
     """Seconds in ``value``: a number of seconds, or a string such as "90s", "5m",
     "1h" or "1h30m".  Raises ``ValueError`` with a message for a person."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as 300, \"90s\", \"5m\" or \"1h\", got a boolean")
+        raise ValueError('expected a duration such as 300, "90s", "5m" or "1h", got a boolean')
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
@@ -30,11 +30,11 @@ def parse_interval(value: object) -> float:
             if not compact or pos != len(compact):
                 raise ValueError(
                     f"{value!r} is not a duration; write seconds (300) or a number with a unit: "
-                    "\"90s\", \"5m\", \"1h\", \"1h30m\""
+                    '"90s", "5m", "1h", "1h30m"'
                 )
     else:
         raise ValueError(
-            f"expected a duration such as 300, \"90s\", \"5m\" or \"1h\", got {type(value).__name__}"
+            f'expected a duration such as 300, "90s", "5m" or "1h", got {type(value).__name__}'
         )
     if seconds <= 0:
         raise ValueError(f"{value!r} must be longer than zero")
@@ -43,7 +43,7 @@ def parse_interval(value: object) -> float:
 
 def format_interval(seconds: float) -> str:
     """A short human form of ``seconds``: 90 -> "1m30s", 3600 -> "1h"."""
-    total = int(round(seconds))
+    total = round(seconds)
     if total < 60:
         return f"{total}s"
     parts = []

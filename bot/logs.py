@@ -48,7 +48,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def setup_logging(*, verbose: bool = False, json_lines: bool = False, secrets: list[str] | None = None) -> None:
+def setup_logging(
+    *, verbose: bool = False, json_lines: bool = False, secrets: list[str] | None = None
+) -> None:
     """Log to stderr at INFO (DEBUG when verbose); httpx and friends at WARNING."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactTokens(secrets))
@@ -56,14 +58,24 @@ def setup_logging(*, verbose: bool = False, json_lines: bool = False, secrets: l
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+            logging.Formatter(
+                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+            )
         )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for name in ("httpx", "httpcore", "telegram", "apscheduler", "hpack", "trafilatura", "charset_normalizer"):
+    for name in (
+        "httpx",
+        "httpcore",
+        "telegram",
+        "apscheduler",
+        "hpack",
+        "trafilatura",
+        "charset_normalizer",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -44,15 +44,70 @@ from bot.query import (
     prepare_document,
 )
 from bot.records import Article, Match, Topic
-from bot.topics import compile_topic
+from bot.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
 
 __all__ = ["Matcher", "match_topic", "trigger_terms"]
 
 # Words too common to be a good trigger when the query offers a rarer one.
 _COMMON = frozenset(
-    """a an and are as at be by for from has have he her his in is it its of on or said that
-    the their they this to was were will with new year say would not but after over more
-    than been who one two also up out about into we i you year""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "said",
+        "that",
+        "the",
+        "their",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "will",
+        "with",
+        "new",
+        "year",
+        "say",
+        "would",
+        "not",
+        "but",
+        "after",
+        "over",
+        "more",
+        "than",
+        "been",
+        "who",
+        "one",
+        "two",
+        "also",
+        "up",
+        "out",
+        "about",
+        "into",
+        "we",
+        "i",
+        "you",
+        "year",
+    ]
 )
 
 
@@ -78,7 +133,9 @@ def _word_cost(word: str, postings: Mapping[str, object]) -> tuple[int, int, int
     return (word in _COMMON, size, -len(word))
 
 
-def trigger_terms(node: Node, postings: Mapping[str, object] | None = None) -> frozenset[str] | None:
+def trigger_terms(
+    node: Node, postings: Mapping[str, object] | None = None
+) -> frozenset[str] | None:
     """Index keys one of which any document matching ``node`` must contain.
 
     ``None`` means no such set exists (the node can match an article without
@@ -174,10 +231,20 @@ class Matcher:
     def add(self, key: str, query: str | Query, *, threshold: float = 0.0) -> Query:
         """Add (or replace) subscription ``key``; a string is parsed first.
 
+        Strings are parsed with the generous limits of topic files: the
+        shorter limits for chat input are enforced where that input arrives.
         Raises ``QueryError`` for a malformed query string, leaving the
         matcher unchanged.  Returns the parsed query.
         """
-        parsed = query if isinstance(query, Query) else parse_query(query, aliases=self._aliases)
+        if isinstance(query, Query):
+            parsed = query
+        else:
+            parsed = parse_query(
+                query,
+                aliases=self._aliases,
+                max_length=TOPIC_QUERY_MAX_LENGTH,
+                max_terms=TOPIC_QUERY_MAX_TERMS,
+            )
         if key in self._by_key:
             self.remove(key)
         compiled = self._by_root.get(parsed.root)

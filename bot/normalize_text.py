@@ -27,12 +27,17 @@ import unicodedata
 
 __all__ = [
     "fold",
+    "is_hangul",
+    "korean_variants",
     "normalize_word",
     "tokenize",
     "tokenize_with_variants",
-    "korean_variants",
-    "is_hangul",
 ]
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A token is a single CJK character, or a run of other letters/digits that may
@@ -44,8 +49,10 @@ _HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 
 # Words whose final "s" is not a plural ending (or whose stem would collide).
 _NO_STEM = frozenset(
-    """news series species always perhaps whereas various besides sometimes afterwards
-    towards thanks christmas olympics lens""".split()
+    _words(
+        "news series species always perhaps whereas various besides sometimes afterwards "
+        "towards thanks christmas olympics lens"
+    )
 )
 _IRREGULAR = {"crises": "crisis", "theses": "thesis", "women": "woman", "children": "child"}
 
@@ -90,16 +97,16 @@ _SPELLING = {
     "diarrhoea": "diarrhea",
     "encyclopaedia": "encyclopedia",
 }
-_OUR_STEMS = (
-    "colo harbo hono favo labo neighbo behavio humo rumo vapo vigo armo endeavo savo flavo odo "
-    "parlo splendo tumo valo rigo clamo cando glamo ardo"
-).split()
-_RE_STEMS = "cent theat fib lit calib spect somb lust meag sab met manoeuv".split()
-_LL_STEMS = (
-    "travel cancel label model fuel signal counsel level marvel channel tunnel quarrel total "
-    "dial duel equal rival pencil shovel libel grovel jewel unravel enamel spiral initial panel "
-    "tunnel funnel"
-).split()
+_OUR_STEMS = _words(
+    "colo harbo hono favo labo neighbo behavio humo rumo vapo vigo armo endeavo savo "
+    "flavo odo parlo splendo tumo valo rigo clamo cando glamo ardo "
+)
+_RE_STEMS = _words("cent theat fib lit calib spect somb lust meag sab met manoeuv")
+_LL_STEMS = _words(
+    "travel cancel label model fuel signal counsel level marvel channel tunnel "
+    "quarrel total dial duel equal rival pencil shovel libel grovel jewel unravel "
+    "enamel spiral initial panel tunnel funnel "
+)
 
 
 def _build_spelling() -> dict[str, str]:
@@ -123,9 +130,12 @@ _YZE = re.compile(r"^(.+)lys(e|ed|es|ing|er|ers)$")
 # Korean particles (josa), longest first so that 에서는 is removed before 는.
 _PARTICLES = tuple(
     sorted(
-        """에서부터 으로부터 로부터 에게서 한테서 에서는 에서도 에서의 으로는 으로도 으로의 이라는
-        에게는 에게도 에게 한테 께서 에서 으로 부터 까지 처럼 보다 마저 조차 이나 이랑 이라
-        에는 에도 에의 과의 와의 로의 로는 로도 은 는 이 가 을 를 의 에 와 과 도 로 만 나 랑 께""".split(),
+        _words(
+            "에서부터 으로부터 로부터 에게서 한테서 에서는 에서도 에서의 으로는 으로도 으로의 "
+            "이라는 에게는 에게도 에게 한테 께서 에서 으로 부터 까지 처럼 보다 마저 조차 "
+            "이나 이랑 이라 에는 에도 에의 과의 와의 로의 로는 로도 "
+            "은 는 이 가 을 를 의 에 와 과 도 로 만 나 랑 께"
+        ),
         key=len,
         reverse=True,
     )

@@ -155,7 +155,9 @@ class Pipeline:
             if budget not in summaries:
                 summaries[budget] = summarize(stored.article, max_chars=budget)
             link_preview = (
-                chat.link_preview if chat.link_preview is not None else self.config.alerts.link_preview
+                chat.link_preview
+                if chat.link_preview is not None
+                else self.config.alerts.link_preview
             )
             alerts.append(
                 render_alert(
@@ -217,4 +219,3 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
         pairs.update((channel.chat_id, t) for t in channel.topics)
     store.subscriptions.replace_config(pairs)
     return feeds
-

@@ -11,7 +11,8 @@ The language is the one people know from web search::
     title:korea  summary:...  content:...  source:reuters  site:bbc.co.uk
                                  limit a word, phrase or group to one field;
                                  site: matches the link's host and its subdomains
-    sanctions NEAR/5 korea       both within 5 words of each other (NEAR = NEAR/10)
+    sanctions NEAR/5 korea       both, at most 5 words apart, in either order, in one
+                                 field (NEAR alone = NEAR/10)
     @north-korea                 a named alias group (DPRK, Pyongyang, Kim Jong Un, 북한 ...)
     AND                          optional, for readability: korea AND talks
 
@@ -23,9 +24,10 @@ words, case- and accent-insensitive; plurals and possessives match the word
 particle (북한 finds 북한은, 북한의).  Words without a field search the title,
 summary and content.
 
-Scoring: every distinct matched word, phrase or group member adds a weight by
-where it was found: title 3, summary 2, content 1 (0.5 beyond the first 150
-words), source/site 1.  ``why`` lists what matched, strongest first.
+Scoring: every distinct matched word or phrase adds a weight by where it was
+found: title 3, summary 2, content 1, source/site 1; a summary or content word
+only beyond the first 150 words adds 0.5.  An @group counts as one term: its
+best-placed member.  ``why`` lists what matched, strongest first.
 
 Limits: a query is at most ``MAX_QUERY_LENGTH`` characters, ``MAX_TERMS``
 terms and ``MAX_DEPTH`` nested parentheses; beyond that, or when malformed,
@@ -49,22 +51,22 @@ from bot.records import Article
 from bot.text import html_to_text
 
 __all__ = [
-    "QUERY_HELP",
+    "FIELDS",
+    "MAX_DEPTH",
     "MAX_QUERY_LENGTH",
     "MAX_TERMS",
-    "MAX_DEPTH",
-    "FIELDS",
-    "Document",
-    "Query",
-    "Node",
-    "Term",
-    "Phrase",
-    "Site",
-    "AnyOf",
-    "Near",
+    "QUERY_HELP",
     "And",
-    "Or",
+    "AnyOf",
+    "Document",
+    "Near",
+    "Node",
     "Not",
+    "Or",
+    "Phrase",
+    "Query",
+    "Site",
+    "Term",
     "parse_query",
     "prepare_document",
 ]
@@ -78,7 +80,7 @@ Filters work like a web search:
   "north korea" (talks OR summit) -sports      parentheses group
   title:korea                only in the title; also summary: content:
   source:reuters  site:bbc.co.uk               publisher name, link's website
-  sanctions NEAR/5 korea     the two within 5 words of each other
+  sanctions NEAR/5 korea     the two at most 5 words apart
   @north-korea talks         a named group: North Korea, DPRK, Pyongyang,
                              Kim Jong Un, 북한 ... (also @south-korea, @korea)
 Whole words, any case or accent; plurals, possessives and British/American
@@ -97,6 +99,7 @@ TEXT_FIELDS = ("title", "summary", "content")
 FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "content": 1.0, "source": 1.0, "site": 1.0}
 DEEP_AFTER = 150  # content words beyond this position count as "deep in the text"
 DEEP_WEIGHT = 0.5
+_DEEP_FIELDS = ("summary", "content")
 
 _KEY_SEP = "\x1f"  # separates a field name from a token in trigger keys
 
@@ -108,7 +111,7 @@ _KEY_SEP = "\x1f"  # separates a field name from a token in trigger keys
 class FieldText:
     """One field of a document, tokenised: tokens in order, plus a term set."""
 
-    __slots__ = ("tokens", "extra", "terms", "_positions")
+    __slots__ = ("_positions", "extra", "terms", "tokens")
 
     def __init__(self, text: str) -> None:
         tokens, extra = tokenize_with_variants(text) if text else ([], [])
@@ -157,6 +160,14 @@ def _host_of(value: str) -> str:
     return host
 
 
+def _early_terms(ft: FieldText) -> frozenset[str]:
+    if len(ft.tokens) <= DEEP_AFTER:
+        return ft.terms
+    early = set(ft.tokens[:DEEP_AFTER])
+    early.update(v for i, v in ft.extra if i < DEEP_AFTER)
+    return frozenset(early)
+
+
 def _plain(value: str) -> str:
     # Cheap test first: most feed text reaching us is already plain.
     if "<" in value or "&" in value:
@@ -167,7 +178,7 @@ def _plain(value: str) -> str:
 class Document:
     """An article tokenised once, ready for any number of queries."""
 
-    __slots__ = ("article_id", "fields", "site", "text_terms", "early_content", "keys")
+    __slots__ = ("article_id", "early", "fields", "keys", "site", "text_terms")
 
     def __init__(
         self,
@@ -187,15 +198,12 @@ class Document:
             "source": FieldText(source),
         }
         self.site: frozenset[str] = _host_suffixes(link)
-        text_terms = self.fields["title"].terms | self.fields["summary"].terms
-        content = self.fields["content"]
-        self.text_terms: frozenset[str] = text_terms | content.terms
-        if len(content.tokens) > DEEP_AFTER:
-            early = set(content.tokens[:DEEP_AFTER])
-            early.update(v for i, v in content.extra if i < DEEP_AFTER)
-            self.early_content: frozenset[str] = frozenset(early)
-        else:
-            self.early_content = content.terms
+        summary, content = self.fields["summary"], self.fields["content"]
+        self.text_terms: frozenset[str] = self.fields["title"].terms | summary.terms | content.terms
+        self.early: dict[str, frozenset[str]] = {
+            "summary": _early_terms(summary),
+            "content": _early_terms(content),
+        }
         keys = set(self.text_terms)
         keys.update(f"source{_KEY_SEP}{t}" for t in self.fields["source"].terms)
         keys.update(f"site{_KEY_SEP}{h}" for h in self.site)
@@ -213,7 +221,7 @@ class Document:
                 continue
             if term in self.fields[name].terms:
                 weight = FIELD_WEIGHTS[name]
-                if name == "content" and term not in self.early_content:
+                if name in _DEEP_FIELDS and term not in self.early[name]:
                     weight = DEEP_WEIGHT
                 best = max(best, weight)
         return best
@@ -345,7 +353,7 @@ class Phrase(Leaf):
             if start < 0:
                 continue
             weight = FIELD_WEIGHTS[name]
-            if name == "content" and start >= DEEP_AFTER:
+            if name in _DEEP_FIELDS and start >= DEEP_AFTER:
                 weight = DEEP_WEIGHT
             best = max(best, weight)
         if best <= 0.0:
@@ -403,11 +411,19 @@ class AnyOf(Leaf):
         return any(m.test(doc) for m in self.members)
 
     def explain(self, doc: Document, hits: Hits) -> bool:
-        found = False
+        # A group is one concept: it scores its best-placed member; the other
+        # members that matched are named in ``why`` but add nothing.
+        local: Hits = {}
         for member in self.members:
-            if member.explain(doc, hits):
-                found = True
-        return found
+            member.explain(doc, local)
+        if not local:
+            return False
+        best = max(local, key=local.__getitem__)
+        for label, weight in local.items():
+            weight = weight if label == best else 0.0
+            if hits.get(label, -1.0) < weight:
+                hits[label] = weight
+        return True
 
     def spans(self, doc: Document, field_name: str) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
@@ -484,7 +500,7 @@ class And(Node):
             if not child.explain(doc, local):
                 return False
         for label, weight in local.items():
-            if hits.get(label, 0.0) < weight:
+            if hits.get(label, -1.0) < weight:
                 hits[label] = weight
         return True
 
@@ -584,7 +600,9 @@ def _lex(text: str) -> list[_Tok]:
                 end = text.find('"', i + 1)
             if end < 0:
                 raise QueryError(
-                    "unclosed quote", position=i, hint='Close the phrase with a second ", e.g. "north korea"'
+                    "unclosed quote",
+                    position=i,
+                    hint='Close the phrase with a second ", e.g. "north korea"',
                 )
             toks.append(_Tok("PHRASE", text[i + 1 : end], i))
             i = end + 1
@@ -789,9 +807,7 @@ class _Parser:
             node = self.parse_and(fields)
             close = self.next()
             if close.kind != "RPAREN":
-                raise QueryError(
-                    "missing ')'", position=tok.pos, hint="Close every '(' with a ')'"
-                )
+                raise QueryError("missing ')'", position=tok.pos, hint="Close every '(' with a ')'")
             self.depth -= 1
             return node
         if tok.kind == "WORD":
@@ -868,7 +884,9 @@ class _Parser:
             raise QueryError(f"unknown group '@{tok.text}'", position=tok.pos, hint=hint)
         if fields == ("site",):
             raise QueryError(
-                "site: takes a website, not a group", position=tok.pos, hint="Write e.g. site:bbc.co.uk"
+                "site: takes a website, not a group",
+                position=tok.pos,
+                hint="Write e.g. site:bbc.co.uk",
             )
         key = (name, fields)
         cached = self._alias_cache.get(key)
@@ -920,7 +938,9 @@ def parse_query(
             hint=f"Keep it under {max_length} characters; an @group can stand for many words",
         )
     if not text.strip():
-        raise QueryError("empty query", position=0, hint='Type at least one word, e.g. "north korea"')
+        raise QueryError(
+            "empty query", position=0, hint='Type at least one word, e.g. "north korea"'
+        )
     groups = builtin_aliases() if aliases is None else aliases
     toks = _lex(text)
     root = _Parser(text, toks, groups, max_terms).parse()

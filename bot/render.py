@@ -55,10 +55,13 @@ def render_alert(
 
     Never longer than Telegram's 4096 characters: the summary gives way first.
     """
-    esc = html.escape
+
+    def esc(value: str) -> str:
+        return html.escape(value, quote=False)
+
     href = _safe_href(article.link)
     title = esc(article.title or "(untitled)")
-    head = f'<b><a href="{esc(href)}">{title}</a></b>' if href else f"<b>{title}</b>"
+    head = f'<b><a href="{html.escape(href)}">{title}</a></b>' if href else f"<b>{title}</b>"
     meta = " · ".join(p for p in (article.source, _when(article.published)) if p)
     topic_line = f"Topic: {topic.name}" if topic else ""
 

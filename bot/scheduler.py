@@ -48,7 +48,9 @@ class FeedScheduler:
         if job is not None:
             job.remove()
 
-    def add_periodic(self, name: str, seconds: float, func: Callable[[], Awaitable[object]]) -> None:
+    def add_periodic(
+        self, name: str, seconds: float, func: Callable[[], Awaitable[object]]
+    ) -> None:
         self.scheduler.add_job(
             func,
             IntervalTrigger(seconds=seconds),

@@ -111,7 +111,9 @@ class Sender:
                 self.gate.pause(e.seconds)
                 continue
             except MarkupRejected:
-                log.warning("delivery %d: Telegram rejected the HTML; resending as plain text", delivery.id)
+                log.warning(
+                    "delivery %d: Telegram rejected the HTML; resending as plain text", delivery.id
+                )
                 as_plain = True
                 continue
             except ChatMoved as e:

@@ -16,34 +16,39 @@ from __future__ import annotations
 
 import re
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Titles and the like: a full stop after these never ends a sentence in news copy.
-_TITLES = frozenset(
+_TITLES = _words(
     """mr mrs ms mx dr prof sr jr st rev fr gen col lt capt cmdr adm maj sgt cpl pvt spc
-    gov sen rep pres supt insp det hon messrs mme mlle msgr amb brig""".split()
+    gov sen rep pres supt insp det hon messrs mme mlle msgr amb brig"""
 )
 # Abbreviations that usually precede a number ("Oct. 29", "No. 1", "p. 12") and may
 # end a sentence otherwise.
-_BEFORE_NUMBER = frozenset(
+_BEFORE_NUMBER = _words(
     """jan feb mar apr jun jul aug sep sept oct nov dec no nos vol art fig figs p pp ch sec
-    para tel ext ref op""".split()
+    para tel ext ref op"""
 )
 # Abbreviations that rarely end a sentence: split only before a typical opener.
-_MID_SENTENCE = frozenset(
+_MID_SENTENCE = _words(
     """vs etc approx est inc ltd co corp bros dept univ ave rd blvd mt ft jan feb mar apr
     jun jul aug sep sept oct nov dec mon tue tues wed thu thurs fri sat sun al cf ca
-    viz gov't int'l natl assn""".split()
+    viz gov't int'l natl assn"""
 )
 # Dotted abbreviations that never end a sentence.
 _NEVER_END = frozenset({"e.g", "i.e", "cf", "viz"})
 
 # Words that typically open a sentence: after "U.S." or an initial they tip the
 # balance towards a boundary ("... in the U.S. The company said ...").
-_OPENERS = frozenset(
+_OPENERS = _words(
     """the a an he she it they we i you his her its their our this that these those there
     but and or so yet however meanwhile in on at for after before when while if as
     since although though because during with without by from to of about according some
     many most several one two three no not police officials authorities mr mrs ms dr
-    what who why how where his last next earlier later also still now then""".split()
+    what who why how where his last next earlier later also still now then"""
 )
 
 # Candidate boundary: terminal punctuation, optional closing quotes/brackets, then
@@ -53,6 +58,9 @@ _NEXT_TOKEN = re.compile(r"\s+([\"'“‘(\[«]*)(\S+)")
 _INITIAL = re.compile(r"^[A-Z]$")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 _WRAPPED_LINE = re.compile(r"(?<=[a-z,;])[ \t]*\n[ \t]*(?=[a-z])")
+# A quoted passage longer than this is not held together (a stray quote mark
+# must not swallow a paragraph).
+_MAX_QUOTE_CHARS = 400
 _LINES = re.compile(r"\s*\n\s*")
 
 
@@ -81,7 +89,7 @@ def _split_line(line: str, out: list[str]) -> None:
         nxt = _NEXT_TOKEN.match(line, end)
         if nxt is None:
             continue
-        if _is_boundary(line, match, nxt):
+        if _is_boundary(line, match, nxt) and not _inside_quote(line, start, end):
             piece = line[start:end].strip()
             if piece:
                 out.append(piece)
@@ -89,6 +97,17 @@ def _split_line(line: str, out: list[str]) -> None:
     tail = line[start:].strip()
     if tail:
         out.append(tail)
+
+
+def _inside_quote(line: str, start: int, pos: int) -> bool:
+    """True when ``pos`` is inside a double-quoted passage that closes later on the line:
+    a quote of several sentences stays one sentence with its attribution, rather
+    than leaving fragments with unbalanced quote marks."""
+    if line.count("“", start, pos) > line.count("”", start, pos):
+        return line.find("”", pos, pos + _MAX_QUOTE_CHARS) != -1
+    if line.count('"', start, pos) % 2:
+        return line.find('"', pos, pos + _MAX_QUOTE_CHARS) != -1
+    return False
 
 
 def _is_boundary(line: str, match: re.Match[str], nxt: re.Match[str]) -> bool:

@@ -66,11 +66,15 @@ def subscribe(
     if topic is not None:
         _, created = store.subscriptions.add(chat.chat_id, topic.id)
         return SubscribeResult(ok=True, created=created, topic=topic)
-    looks_like_topic_id = " " not in argument and argument.replace("-", "").isalnum() and "-" in argument
+    looks_like_topic_id = (
+        " " not in argument and argument.replace("-", "").isalnum() and "-" in argument
+    )
     if looks_like_topic_id:
         return SubscribeResult(ok=False, problem="unknown-topic", detail=argument)
     if len(argument) > MAX_QUERY_CHARS:
-        return SubscribeResult(ok=False, problem="bad-query", detail=f"longer than {MAX_QUERY_CHARS} characters")
+        return SubscribeResult(
+            ok=False, problem="bad-query", detail=f"longer than {MAX_QUERY_CHARS} characters"
+        )
     try:
         parse_query(argument)
     except QueryError as e:

@@ -31,16 +31,26 @@ from bot.errors import ConfigError, QueryError
 from bot.query import Query, parse_query
 from bot.records import Topic
 
-__all__ = ["TOPIC_QUERY_MAX_LENGTH", "builtin_topics", "compile_topic", "load_topics", "parse_topics"]
+__all__ = [
+    "TOPIC_QUERY_MAX_LENGTH",
+    "builtin_topics",
+    "compile_topic",
+    "load_topics",
+    "parse_topics",
+]
 
 TOPIC_QUERY_MAX_LENGTH = 4000
+TOPIC_QUERY_MAX_TERMS = 200
 _TOPIC_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 def compile_topic(topic: Topic, *, aliases: Mapping[str, AliasGroup] | None = None) -> Query:
     """The parsed query of ``topic`` (topic files may hold longer queries than chats)."""
     return parse_query(
-        topic.query, aliases=aliases, max_length=TOPIC_QUERY_MAX_LENGTH, max_terms=200
+        topic.query,
+        aliases=aliases,
+        max_length=TOPIC_QUERY_MAX_LENGTH,
+        max_terms=TOPIC_QUERY_MAX_TERMS,
     )
 
 

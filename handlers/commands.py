@@ -184,7 +184,8 @@ async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     subs = service.subscriptions(core.store, update.effective_chat.id)  # type: ignore[union-attr]
     if not subs:
         await _reply(
-            update, "This chat follows nothing yet. Start with /topics, then /subscribe korea-diplomacy."
+            update,
+            "This chat follows nothing yet. Start with /topics, then /subscribe korea-diplomacy.",
         )
         return
     lines = ["This chat follows:"]

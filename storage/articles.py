@@ -97,7 +97,9 @@ class ArticleStore:
                 )
                 key = cursor.lastrowid
                 assert key is not None
-                added.append(StoredArticle(key=key, feed_id=feed_id, article=article, first_seen=now))
+                added.append(
+                    StoredArticle(key=key, feed_id=feed_id, article=article, first_seen=now)
+                )
         return added
 
     def _seen(self, feed_id: int | None, article: Article, since: str | None) -> bool:
@@ -105,9 +107,12 @@ class ArticleStore:
             "SELECT 1 FROM articles WHERE feed_id IS ? AND entry_id = ?", [feed_id, article.id]
         ).fetchone():
             return True
-        if article.link and self.db.execute(
-            "SELECT 1 FROM articles WHERE canonical_url = ?", [article.link]
-        ).fetchone():
+        if (
+            article.link
+            and self.db.execute(
+                "SELECT 1 FROM articles WHERE canonical_url = ?", [article.link]
+            ).fetchone()
+        ):
             return True
         key = title_key(article.title)
         return bool(

@@ -119,7 +119,8 @@ class ChatStore:
                     [new_id, old_id],
                 )
                 self.db.execute(
-                    "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+                    "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?",
+                    [new_id, old_id],
                 )
                 self.db.execute("DELETE FROM deliveries WHERE chat_id = ?", [old_id])
                 self.db.execute("DELETE FROM chats WHERE chat_id = ?", [old_id])

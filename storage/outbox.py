@@ -127,5 +127,7 @@ class OutboxStore:
     def for_chat(self, chat_id: int) -> list[Delivery]:
         return [
             _delivery(r)
-            for r in self.db.query("SELECT * FROM deliveries WHERE chat_id = ? ORDER BY id", [chat_id])
+            for r in self.db.query(
+                "SELECT * FROM deliveries WHERE chat_id = ? ORDER BY id", [chat_id]
+            )
         ]

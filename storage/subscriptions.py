@@ -91,7 +91,9 @@ class SubscriptionStore:
         with self.db.atomic():
             current = {
                 (r["chat_id"], r["topic_id"])
-                for r in self.db.query("SELECT chat_id, topic_id FROM subscriptions WHERE from_config = 1")
+                for r in self.db.query(
+                    "SELECT chat_id, topic_id FROM subscriptions WHERE from_config = 1"
+                )
             }
             for chat_id, topic_id in current - pairs:
                 self.db.execute(

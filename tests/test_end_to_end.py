@@ -16,7 +16,8 @@ from storage.store import Store
 from tests.conftest import TOKEN
 
 ALICE = 111  # follows korea-diplomacy
-BOB = 222  # follows another topic
+BOB = 222  # follows another topic, which none of the stories matches
+OTHER_TOPIC = {"id": "volcanoes", "name": "Volcanoes", "query": "volcano OR eruption OR lava"}
 
 
 def demo_feed() -> str:
@@ -26,7 +27,9 @@ def demo_feed() -> str:
 def feed_with_items(keep: Callable[[str], bool]) -> str:
     """The demo feed with only the <item>s for which ``keep(item_xml)`` is true."""
     text = demo_feed()
-    return re.sub(r"\s*<item>.*?</item>", lambda m: m.group(0) if keep(m.group(0)) else "", text, flags=re.S)
+    return re.sub(
+        r"\s*<item>.*?</item>", lambda m: m.group(0) if keep(m.group(0)) else "", text, flags=re.S
+    )
 
 
 async def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "") -> None:
@@ -45,6 +48,7 @@ def make_config(api: Any, feed_url: str, db_path: Path) -> Config:
             "polling": {"jitter": 0},
             "fetch": {"full_text": False},
             "feeds": [{"url": feed_url, "name": "The Straits Times", "interval": "1s"}],
+            "topics": [OTHER_TOPIC],
         },
         env={},
     )
@@ -52,7 +56,9 @@ def make_config(api: Any, feed_url: str, db_path: Path) -> Config:
 
 def alerts_to(api: Any, chat_id: int) -> list[dict[str, Any]]:
     """Messages to ``chat_id`` that are alerts (HTML with a linked bold title)."""
-    return [m for m in api.sent_messages(chat_id) if str(m.get("text", "")).startswith("<b><a href=")]
+    return [
+        m for m in api.sent_messages(chat_id) if str(m.get("text", "")).startswith("<b><a href=")
+    ]
 
 
 async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_server, tmp_path):
@@ -61,18 +67,22 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
     feed_url = feed_server.url("/asia.xml")
     db_path = tmp_path / "newsalert.db"
     config = make_config(api, feed_url, db_path)
-    other_topic = next(t for t in sorted(config.topics) if t != "korea-diplomacy")
+    other_topic = OTHER_TOPIC["id"]
 
     core = Core(config)
     await core.start()
     try:
         api.inject_message(ALICE, "/subscribe korea-diplomacy", user_id=ALICE, username="alice")
         api.inject_message(BOB, f"/subscribe {other_topic}", user_id=BOB, username="bob")
-        await wait_until(lambda: api.sent_messages(ALICE) and api.sent_messages(BOB), what="replies")
+        await wait_until(
+            lambda: api.sent_messages(ALICE) and api.sent_messages(BOB), what="replies"
+        )
         assert "korea-diplomacy" in api.sent_messages(ALICE)[0]["text"]
 
         # The first poll records what is there without alerting.
-        await wait_until(lambda: (f := core.store.feeds.get_by_url(feed_url)) and f.primed, what="prime")
+        await wait_until(
+            lambda: (f := core.store.feeds.get_by_url(feed_url)) and f.primed, what="prime"
+        )
         assert alerts_to(api, ALICE) == [] and alerts_to(api, BOB) == []
 
         # The feed publishes the seed story and unrelated ones.
@@ -80,7 +90,9 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
         await wait_until(lambda: alerts_to(api, ALICE), what="the Korea alert")
         polls = feed_server.hits("/asia.xml")
         await wait_until(lambda: feed_server.hits("/asia.xml") >= polls + 2, what="two more polls")
-        await wait_until(lambda: core.store.outbox.counts().get("pending", 0) == 0, what="empty outbox")
+        await wait_until(
+            lambda: core.store.outbox.counts().get("pending", 0) == 0, what="empty outbox"
+        )
     finally:
         await core.stop()
 
@@ -105,7 +117,9 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
     await core.start()
     try:
         polls = feed_server.hits("/asia.xml")
-        await wait_until(lambda: feed_server.hits("/asia.xml") >= polls + 2, what="polls after restart")
+        await wait_until(
+            lambda: feed_server.hits("/asia.xml") >= polls + 2, what="polls after restart"
+        )
     finally:
         await core.stop()
     assert len(api.sent_messages()) == sent_before
@@ -117,7 +131,9 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
         store.close()
 
 
-async def test_command_menu_is_set_and_unknown_topic_is_explained(telegram_api, feed_server, tmp_path):
+async def test_command_menu_is_set_and_unknown_topic_is_explained(
+    telegram_api, feed_server, tmp_path
+):
     api = telegram_api
     feed_server.set("/asia.xml", demo_feed())
     core = Core(make_config(api, feed_server.url("/asia.xml"), tmp_path / "db.sqlite"))
@@ -125,7 +141,9 @@ async def test_command_menu_is_set_and_unknown_topic_is_explained(telegram_api, 
     try:
         api.inject_message(ALICE, "/subscribe no-such-topic", user_id=ALICE)
         api.inject_message(BOB, "/subscribe", user_id=BOB)
-        await wait_until(lambda: api.sent_messages(ALICE) and api.sent_messages(BOB), what="replies")
+        await wait_until(
+            lambda: api.sent_messages(ALICE) and api.sent_messages(BOB), what="replies"
+        )
     finally:
         await core.stop()
     commands = api.calls_to("setMyCommands")

@@ -14,7 +14,9 @@ from tests.fakes.telegram_api import validate_telegram_html
 TOPIC = Topic(id="korea-diplomacy", name="Korea diplomacy", query="korea")
 
 
-def render(title: str, summary: str, link: str = "https://news.example/a?b=1&c=2", footer: str = "F"):
+def render(
+    title: str, summary: str, link: str = "https://news.example/a?b=1&c=2", footer: str = "F"
+):
     article = Article(
         id="1",
         title=title,
@@ -34,7 +36,9 @@ def render(title: str, summary: str, link: str = "https://news.example/a?b=1&c=2
 
 def test_alert_has_linked_bold_title_source_time_summary_topic_footer():
     alert = render("Talks & <progress>", "Envoys met in Seoul.", footer="Join us.")
-    assert alert.html.startswith('<b><a href="https://news.example/a?b=1&amp;c=2">Talks &amp; &lt;progress&gt;</a></b>')
+    assert alert.html.startswith(
+        '<b><a href="https://news.example/a?b=1&amp;c=2">Talks &amp; &lt;progress&gt;</a></b>'
+    )
     assert "<i>Reuters &lt;wire&gt; · 29 Oct 2018 04:30 UTC</i>" in alert.html
     assert "Envoys met in Seoul." in alert.html
     assert "Topic: Korea diplomacy" in alert.html
@@ -55,10 +59,19 @@ def test_message_never_exceeds_telegram_limit():
 
 
 def test_footer_precedence():
-    assert choose_footer(chat_footer="Mine", global_footer="Ours", chat_name="@c", bot_name="@b") == "Mine"
-    assert choose_footer(chat_footer="", global_footer="Ours", chat_name="@c", bot_name="@b") == "Ours"
-    assert choose_footer(chat_footer="", global_footer="", chat_name="@c", bot_name="@b").startswith("Join @c on Telegram")
-    assert choose_footer(chat_footer="", global_footer="", chat_name="", bot_name="@b").startswith("Join @b on Telegram")
+    assert (
+        choose_footer(chat_footer="Mine", global_footer="Ours", chat_name="@c", bot_name="@b")
+        == "Mine"
+    )
+    assert (
+        choose_footer(chat_footer="", global_footer="Ours", chat_name="@c", bot_name="@b") == "Ours"
+    )
+    assert choose_footer(
+        chat_footer="", global_footer="", chat_name="@c", bot_name="@b"
+    ).startswith("Join @c on Telegram")
+    assert choose_footer(chat_footer="", global_footer="", chat_name="", bot_name="@b").startswith(
+        "Join @b on Telegram"
+    )
 
 
 @settings(max_examples=200, deadline=None)

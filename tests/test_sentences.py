@@ -59,6 +59,24 @@ def test_quotes_keep_the_attribution_with_the_quote():
     ]
 
 
+def test_a_quote_of_several_sentences_stays_whole():
+    text = (
+        '"We will get there… I am absolutely certain we can do this. Together," he said. '
+        "Talks resume on Monday."
+    )
+    assert split_sentences(text) == [
+        '"We will get there… I am absolutely certain we can do this. Together," he said.',
+        "Talks resume on Monday.",
+    ]
+    curly = "“It is over. We lost,” she said. Then she left."
+    assert split_sentences(curly) == ["“It is over. We lost,” she said.", "Then she left."]
+
+
+def test_a_stray_quote_mark_does_not_swallow_the_paragraph():
+    text = 'He said "yes. ' + "Then the talks went on for hours and hours. " * 3
+    assert len(split_sentences(text)) == 4
+
+
 def test_ellipsis_before_a_capital_ends_a_sentence_but_not_before_lowercase():
     assert split_sentences("He paused... Then he left.") == ["He paused...", "Then he left."]
     assert split_sentences("It was… well, odd.") == ["It was… well, odd."]
@@ -85,7 +103,7 @@ def test_empty_text_gives_no_sentences():
     assert split_sentences("  \n\n ") == []
 
 
-@given(st.text(alphabet=st.sampled_from(list("ab .?!\"\nMr.U.S3")), max_size=200))
+@given(st.text(alphabet=st.sampled_from(list('ab .?!"\nMr.U.S3')), max_size=200))
 def test_sentences_are_non_empty_and_keep_every_word(text):
     sentences = split_sentences(text)
     assert all(s and s == s.strip() for s in sentences)

@@ -74,7 +74,9 @@ def test_outbox_retry_waits_until_its_time(store):
     feed = store.feeds.upsert("https://a.example/rss")
     [stored] = store.articles.add_new(feed.id, [art("1")])
     store.chats.ensure(7)
-    [delivery_id] = store.outbox.enqueue([Alert(chat_id=7, article_key=stored.key, topic="t", html="x")])
+    [delivery_id] = store.outbox.enqueue(
+        [Alert(chat_id=7, article_key=stored.key, topic="t", html="x")]
+    )
     store.outbox.mark_retry(delivery_id, "timeout", utcnow() + timedelta(minutes=5))
     assert store.outbox.due() == []
     assert [d.id for d in store.outbox.due(now=utcnow() + timedelta(minutes=6))] == [delivery_id]
@@ -108,6 +110,8 @@ def test_feed_failures_count_up_and_success_resets(store):
     store.feeds.record_failure(feed.id, "timeout")
     state = store.feeds.record_failure(feed.id, "timeout")
     assert state.consecutive_failures == 2 and state.status == "failing"
-    store.feeds.record_success(feed.id, etag='"e"', last_modified=None, body_hash="h", new_entries=3)
+    store.feeds.record_success(
+        feed.id, etag='"e"', last_modified=None, body_hash="h", new_entries=3
+    )
     state = store.feeds.get(feed.id)
     assert state.consecutive_failures == 0 and state.etag == '"e"' and state.entries_seen == 3

@@ -32,7 +32,7 @@ The agreement still needs approval by Japan's parliament before it takes effect.
 By Jane Doe
 
 Join ST's Telegram channel and get the latest breaking news delivered to you.
-"""  # noqa: E501
+"""
 
 
 def _seed_article() -> Article:

@@ -15,6 +15,12 @@ What it does, in the shapes the real Bot API uses:
   strings and are decoded). Method names are case-insensitive, as on Telegram.
 - Real long polling for ``getUpdates`` (``offset``, ``limit``, ``timeout``, ``allowed_updates``);
   confirmed updates are forgotten; a second concurrent poll ends the first with 409 Conflict.
+- Methods: getMe, logOut, close, setWebhook, deleteWebhook, getWebhookInfo, getUpdates,
+  set/get/deleteMyCommands, set/getMyDescription, set/getMyShortDescription, set/getMyName,
+  set/getChatMenuButton, sendMessage, sendPhoto, editMessageText, editMessageReplyMarkup,
+  deleteMessage, answerCallbackQuery, sendChatAction, getChat, getChatMember,
+  getChatAdministrators, getChatMemberCount, leaveChat, pin/unpinChatMessage. Any other method
+  answers 404 "Not Found: method not found", a wrong token 401 "Unauthorized".
 - A record of every call (:attr:`FakeBotAPI.calls`), messages kept per chat with incrementing ids,
   and helpers that inject user messages, channel posts, ``my_chat_member`` changes and callback
   queries as real Update JSON.
@@ -190,16 +196,15 @@ def parse_telegram_html(text: str, *, strict: bool = True) -> ParsedHTML:
                 i = end
                 continue
             if strict:
-                word_end = i + 1
-                while word_end < n and (text[word_end].isalnum() or text[word_end] in "#;"):
-                    word_end += 1
-                    if text[word_end - 1] == ";":
-                        break
-                raise HTMLParseError(
-                    f'Unsupported HTML entity "{text[i:word_end]}" at byte offset {byte_offset(i)}'
-                    if word_end > i + 1
-                    else f'Unescaped "&" at byte offset {byte_offset(i)}; write &amp;'
-                )
+                # Telegram would show it literally: a visible bug ("&nbsp;") or a missed escape.
+                end = i + 1
+                while end < n and (text[end].isalnum() or text[end] == "#"):
+                    end += 1
+                if end < n and text[end] == ";":
+                    problem = f'Unsupported HTML entity "{text[i : end + 1]}"'
+                else:
+                    problem = 'Unescaped "&" (write &amp;)'
+                raise HTMLParseError(f"{problem} at byte offset {byte_offset(i)}")
         if c != "<":
             out.append(c)
             utf16 += utf16_length(c)
@@ -623,6 +628,16 @@ class FakeBotAPI:
         validate_html: bool = True,
         strict_html: bool = True,
     ) -> None:
+        """Configure the bot that getMe describes and the optional checks.
+
+        With ``enforce_limits`` every send (sendMessage, sendPhoto) is counted in sliding
+        windows: at most ``global_per_second`` in any second; per chat, ``per_chat_burst``
+        within ``per_chat_burst / per_chat_per_second`` seconds; per group or channel (negative
+        id), ``per_group_per_minute`` in any minute. A send over a limit answers 429 with the
+        seconds until the window frees up as ``retry_after`` and adds one to ``flood_errors``.
+        ``validate_html`` checks parse_mode=HTML text (see :func:`parse_telegram_html` for
+        ``strict_html``).
+        """
         self.token = token
         prefix = token.split(":", 1)[0]
         self.bot_id = bot_id if bot_id is not None else (int(prefix) if prefix.isdigit() else 1)
@@ -1035,7 +1050,7 @@ class FakeBotAPI:
         return self.inject_update({"message": payload})
 
     def inject_channel_post(
-        self, chat_id: int, text: str, *, title: str = "News Channel", username: str | None = None
+        self, chat_id: int, text: str, title: str = "News Channel", *, username: str | None = None
     ) -> int:
         """A post appears in a channel the bot is in; returns the update_id."""
         with self._lock:

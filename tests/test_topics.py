@@ -1,0 +1,232 @@
+"""Built-in topics and alias groups: loading, overriding, and korea-diplomacy on real and
+self-written stories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.aliases import builtin_aliases, expand, load_aliases
+from bot.errors import ConfigError
+from bot.match import match_topic
+from bot.query import parse_query
+from bot.records import Article
+from bot.topics import builtin_topics, compile_topic, load_topics
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEED = SHARED / "data" / "seed" / "straits-times-korea-talks.txt"
+
+
+def korea() -> object:
+    return builtin_topics()["korea-diplomacy"]
+
+
+def decide(title: str, summary: str = "", content: str = "") -> bool:
+    a = Article(id="x", title=title, summary=summary, content=content)
+    return match_topic(a, korea()).matched  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def test_builtin_topics_include_korea_diplomacy_and_others() -> None:
+    topics = builtin_topics()
+    assert {"korea-diplomacy", "iran-nuclear", "markets", "tech", "sports"} <= set(topics)
+    k = topics["korea-diplomacy"]
+    assert k.name and k.description and k.threshold > 0
+    for topic in topics.values():
+        compile_topic(topic)  # every built-in query parses
+
+
+def test_builtin_topics_returns_a_fresh_dict() -> None:
+    builtin_topics().clear()
+    assert "korea-diplomacy" in builtin_topics()
+
+
+def test_an_operator_file_in_the_same_format_loads(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        """
+[[topics]]
+id = "korea-diplomacy"
+name = "Korea (strict)"
+query = "title:@north-korea (talks OR summit)"
+threshold = 3
+
+[[topics]]
+id = "whisky"
+name = "Whisky"
+query = "whisky OR whiskey"
+""",
+        encoding="utf-8",
+    )
+    topics = load_topics(path)
+    assert set(topics) == {"korea-diplomacy", "whisky"}
+    assert topics["korea-diplomacy"].threshold == 3.0
+    assert topics["whisky"].threshold == 0.0
+    assert match_topic(Article(id="1", title="DPRK summit"), topics["korea-diplomacy"]).matched
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('[[topics]]\nid = "x"\nname = "X"\nquery = "\\"unclosed"', "topics[0].query"),
+        ('[[topics]]\nid = "Bad Id"\nname = "X"\nquery = "a"', "topics[0].id"),
+        ('[[topics]]\nid = "x"\nname = "X"\nquery = "a"\nthreshold = -1', "topics[0].threshold"),
+        ('[[topics]]\nid = "x"\nquery = "a"\n[[topics]]\nid = "x"\nquery = "b"', "topics[1].id"),
+        ("topics = 3", "topics"),
+    ],
+)
+def test_a_bad_topic_file_names_the_key(tmp_path: Path, body: str, key: str) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_topics(path)
+    assert key in info.value.key
+
+
+def test_a_bad_query_error_keeps_the_position_and_hint(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[[topics]]\nid = "x"\nname = "X"\nquery = "korea @nort-korea"', "utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_topics(path)
+    assert "position 6" in str(info.value) and "@north-korea" in str(info.value)
+
+
+# ---------------------------------------------------------------- alias groups
+
+
+def test_alias_groups_cover_the_usual_names() -> None:
+    nk = set(expand("north-korea"))
+    assert {"North Korea", "DPRK", "N. Korea", "NKorea", "Pyongyang", "Kim Jong Un", "북한"} <= nk
+    sk = set(expand("south-korea"))
+    assert {"South Korea", "ROK", "Seoul", "Moon Jae-in", "Lee Jae-myung", "한국"} <= sk
+    everything = set(expand("korea"))
+    assert nk <= everything and sk <= everything and "Korean Peninsula" in everything
+
+
+def test_every_builtin_group_parses_as_a_query() -> None:
+    for group in builtin_aliases():
+        parse_query(f"@{group}")
+
+
+def test_operator_alias_file_overrides_and_extends(tmp_path: Path) -> None:
+    path = tmp_path / "aliases.toml"
+    path.write_text(
+        '[whisky]\nname = "Whisky"\nterms = ["whisky", "whiskey", "@scotch"]\n'
+        '[scotch]\nname = "Scotch"\nterms = ["islay", "speyside"]\n',
+        encoding="utf-8",
+    )
+    groups = load_aliases(path)
+    assert "north-korea" in groups
+    assert expand("whisky", groups) == ("whisky", "whiskey", "islay", "speyside")
+    q = parse_query("@whisky", aliases=groups)
+    from bot.query import prepare_document
+
+    assert q.evaluate(prepare_document(Article(id="1", title="An Islay malt")))[0]
+
+
+def test_alias_cycles_and_unknown_includes_are_config_errors(tmp_path: Path) -> None:
+    path = tmp_path / "aliases.toml"
+    path.write_text('[a]\nterms = ["@b"]\n[b]\nterms = ["@a"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="include each other"):
+        load_aliases(path)
+    path.write_text('[a]\nterms = ["@nope"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown group"):
+        load_aliases(path)
+
+
+# ---------------------------------------------------------------- korea-diplomacy
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="shared seed story not present")
+def test_the_seed_story_matches_korea_diplomacy() -> None:
+    lines = SEED.read_text(encoding="utf-8").strip().splitlines()
+    title, body = lines[0], "\n".join(lines[1:])
+    a = Article(id="seed", title=title, content=body, link="https://www.straitstimes.com/x")
+    result = match_topic(a, korea())  # type: ignore[arg-type]
+    assert result.matched
+    assert "north korea" in result.why
+
+
+KOREA_STORIES = [
+    (
+        "US envoy heads to Seoul to revive stalled North Korea talks",
+        "The US special representative for North Korea arrived in Seoul on Monday for talks "
+        "with South Korean officials on restarting negotiations with Pyongyang over its "
+        "nuclear programme, amid worries that the denuclearisation process has stalled.",
+    ),
+    (
+        "Seoul and Washington to resume large-scale joint drills",
+        "South Korea and the United States will resume large-scale joint military exercises "
+        "next month, the defence ministry said, after the North test-fired two ballistic "
+        "missiles into the sea.",
+    ),
+    (
+        "Japan and South Korea agree to mend ties",
+        "Foreign ministers of the two neighbours met in Tokyo and pledged to improve "
+        "relations strained by a dispute over wartime labour.",
+    ),
+    (
+        "북한, 동해상으로 탄도미사일 발사",
+        "합동참모본부는 북한이 오늘 오전 동해상으로 탄도미사일을 발사했다고 밝혔다.",
+    ),
+    (
+        "Kim Jong Un meets Putin at Russian spaceport",
+        "The North Korean leader discussed military cooperation with the Russian president, "
+        "raising concern in Seoul and Washington over arms deals.",
+    ),
+]
+
+NEAR_MISSES = [
+    (
+        "Samsung Electronics quarterly profit jumps on chip demand",
+        "South Korea's Samsung Electronics said its operating profit rose sharply as memory "
+        "prices recovered, beating analysts' forecasts.",
+    ),
+    (
+        "BTS return to the stage in Seoul as K-pop fans flock to stadium",
+        "Tens of thousands of fans gathered in Seoul for the K-pop band's first concert "
+        "in three years.",
+    ),
+    (
+        "Iran and world powers resume nuclear talks in Vienna",
+        "Diplomats from Iran, the United States and European powers met in Vienna to revive "
+        "talks over Tehran's nuclear programme and sanctions relief. Some analysts compared "
+        "Tehran's position with that of North Korea.",
+    ),
+    (
+        "Sharapova sweeps into Korea Open final",
+        "SEOUL - Wimbledon champion Maria Sharapova beat Japan's top seed to reach the "
+        "final of the Korea Open tennis tournament.",
+    ),
+    (
+        "South Korea's parliament passes budget after opposition walkout",
+        "Lawmakers in Seoul approved the spending plan for next year after a heated debate "
+        "over welfare and housing.",
+    ),
+    (
+        "Hyundai Motor union to strike over wage talks",
+        "Workers at South Korea's largest carmaker will walk out after talks with management "
+        "broke down.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "summary"), KOREA_STORIES)
+def test_korea_diplomacy_matches_korea_foreign_affairs(title: str, summary: str) -> None:
+    assert decide(title, summary)
+
+
+@pytest.mark.parametrize(("title", "summary"), NEAR_MISSES)
+def test_korea_diplomacy_leaves_out_business_culture_sport_and_other_nuclear_talks(
+    title: str, summary: str
+) -> None:
+    assert not decide(title, summary)
+
+
+def test_a_passing_mention_deep_in_a_long_article_is_not_enough() -> None:
+    filler = "The summit on artificial intelligence discussed safety and jobs. " * 30
+    content = filler + "An earlier meeting was held in Seoul."
+    assert not decide("India hosts AI summit", content=content)
