@@ -49,7 +49,8 @@ _DATELINES = (
     re.compile(rf"^\({_AGENCY}\)\s*(?:{_DASH}\s*)?"),
     # "CAIRO — ...", "SINGAPORE - The ...": a capitalised place and a spaced dash.
     re.compile(
-        rf"^[A-Z]{{3}}[A-Z.'’\-]*(?:[ /][A-Z][A-Z.'’\-]+){{0,3}}(?:,\s*{_DATE})?"
+        rf"^[A-Z]{{3}}[A-Z.'’\-]*(?:[ /][A-Z][A-Z.'’\-]+){{0,3}}"
+        rf"(?:,\s*[A-Z][\w.'’]*(?:\s+[A-Z][\w.'’]*){{0,3}})?(?:,\s*{_DATE})?"
         rf"\s+(?:—|–|--|-)\s+(?=[A-Z\"“‘'])"
     ),
 )
@@ -93,9 +94,15 @@ _LINE_PATTERNS = re.compile(
             r"(?:©|\(c\)|Copyright\s*(?:©|\(c\)|\d{4})).{0,120}",
             # WordPress and feed-reader tails
             r"The post .{1,200} appeared first on .{1,100}",
-            r"(?:Continue reading|Keep reading|Read (?:the )?full (?:story|article))\b.{0,120}",
+            r"(?:Continue reading|Keep reading|Read (?:the )?full (?:story|article|topic|post))\b"
+            r".{0,120}",
+            # Discourse and forum feed tails: "74 posts - 43 participants"
+            r"\d+ (?:posts?|replies|repl(?:y|ies)) [-–—] \d+ participants?",
             r"\[?(?:…|\.\.\.)\]?",
             r".{0,80}\bAll rights reserved\b.{0,40}",
+            # The credit line of an embedded tweet: "— Jane Doe (@jdoe) November 18, 2019"
+            r".*[—–-]\s*[^()]{1,60}\(@\w{1,30}\)\s*[A-Z][a-z]+\.? \d{1,2}, \d{4}",
+            r"(?:pic\.twitter\.com/\S+|https?://\S+)(?:\s+(?:pic\.twitter\.com/\S+|https?://\S+))*",
         )
     )
 )

@@ -55,6 +55,7 @@ _STOPWORDS = _words(
     year years time last first like get got make made just even still many much well back way
     s t"""
 )
+_LINKY = re.compile(r"https?://|www\.|pic\.twitter\.com/|\S+@\S+\.\w")
 _QUOTE_OPENERS = "\"“‘'«"
 
 
@@ -148,10 +149,12 @@ def _candidate_sentences(body: str, title: str) -> list[_Sentence]:
         words = len(text.split())
         if words < _MIN_SENTENCE_WORDS:
             continue
+        if _LINKY.search(text):
+            continue  # embed remnants and "more at https://..." prompts read badly in an alert
         terms = terms_of(text)
         if not terms:
             continue
-        if _normal(text) == title_key or _repeats(terms, title_terms):
+        if _same_as_title(text, title_key) or _repeats(terms, title_terms):
             continue
         out.append(_Sentence(len(out), text, terms, words))
     return out
@@ -160,9 +163,15 @@ def _candidate_sentences(body: str, title: str) -> list[_Sentence]:
 def _first_non_title_sentence(body: str, title: str) -> str:
     title_key = _normal(title)
     for text in split_sentences(body):
-        if _normal(text) != title_key:
+        if not _same_as_title(text, title_key):
             return text
     return ""
+
+
+def _same_as_title(text: str, title_key: str) -> bool:
+    """The sentence is the headline, or a piece of it (a teaser that links the title)."""
+    key = _normal(text)
+    return bool(title_key) and (key == title_key or (len(key) > 0 and key in title_key))
 
 
 def _normal(text: str) -> str:

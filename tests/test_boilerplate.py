@@ -33,6 +33,10 @@ from bot.boilerplate import strip_boilerplate
         "Updated: Oct 29, 2018 10:30 am",
         "Copyright 2018 Reuters. All rights reserved.",
         "The post Kim meets Trump appeared first on Example News.",
+        "Big news from Seoul today — Jane Doe (@janedoe) October 29, 2018",
+        "https://t.co/hFciHO5Qc7 pic.twitter.com/KQLpngeTbO",
+        "74 posts - 43 participants",
+        "Read full topic",
     ],
 )
 def test_boilerplate_lines_are_removed(line):
@@ -52,6 +56,7 @@ def test_boilerplate_lines_are_removed(line):
         ("(CNN)", "They may not be little green men."),
         ("CAIRO — ", "The envoy arrived."),
         ("SINGAPORE - ", "The envoy arrived."),
+        ("DUBAI, United Arab Emirates — ", "The envoy arrived."),
     ],
 )
 def test_datelines_are_removed_from_the_start_of_paragraphs(dateline, rest):

@@ -102,6 +102,17 @@ def test_near_duplicate_sentences_appear_once():
     assert "Markets had expected" in text
 
 
+def test_sentences_with_links_are_left_out():
+    content = (
+        "The ministry confirmed the closure of three ports on Monday after the storm.\n\n"
+        "Read the statement at https://example.org/statement and share it widely.\n\n"
+        "Shipping firms said delays could last a week."
+    )
+    text = summarize(Article(id="u", title="Ports shut", content=content)).text
+    assert "http" not in text
+    assert "Shipping firms said" in text
+
+
 def test_feed_summary_html_is_used_when_there_is_no_full_text():
     article = Article(
         id="h",
@@ -134,6 +145,17 @@ def test_summary_never_just_repeats_the_title_when_there_is_a_body():
     text = summarize(article).text
     assert text != title
     assert "Shipping firms said" in text
+
+
+def test_body_that_only_quotes_part_of_the_title_counts_as_no_body():
+    article = Article(
+        id="t",
+        title="0042: consulting lessons, there are no strings on me, focus goof",
+        summary='<a href="https://example.org/0042">0042: consulting lessons, there are no strings '
+        "on me</a>",
+    )
+    summary = summarize(article)
+    assert summary.method == "title"
 
 
 def test_title_only_article_gives_the_title_marked_as_such():

@@ -1,0 +1,259 @@
+"""Matching at scale: 100,000 subscriptions, ~5 KB articles, index vs one query at a time.
+
+    .venv/bin/python bench/matching.py [--subscriptions 100000] [--seed 7]
+
+Subscriptions are realistic 1-3 term queries (single words, AND pairs and
+triples, two-word phrases, OR pairs, exclusions, title: scopes) drawn from the
+vocabulary of the AG News test split, more popular news words more often
+(weight ~ sqrt(document frequency)).  Articles are the ~5 KB news stories of
+the FRANK set (CNN/DailyMail).  Both sets live in ../shared/data; without them
+the script falls back to a small synthetic vocabulary and article.
+
+Printed: build time and index memory (tracemalloc), incremental add/remove
+cost, median time per article for ``Matcher.match`` (tokenising included) and
+for evaluating every query in turn on the prepared article, in the same run,
+and their ratio.  Target: median <= 1 ms and >= 100x faster.  For reference it
+also times a pyahocorasick automaton over the same trigger words (what an
+automaton-based index would pay to rebuild, and to scan an article).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import json
+import random
+import re
+import statistics
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.match import Matcher  # noqa: E402
+from bot.normalize_text import tokenize  # noqa: E402
+from bot.query import parse_query, prepare_document  # noqa: E402
+from bot.records import Article  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+AG_NEWS = DATA / "topics" / "ag_news" / "test.csv"
+FRANK = DATA / "summarization" / "frank" / "frank_articles_references.jsonl"
+
+_STOP = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers him his how i if in into is it its
+    just me more most my no nor not now of off on once only or other our out over own same she
+    should so some such than that the their them then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with
+    would you your said says say new year years one two three first last may might after
+    reuters ap afp quot lt gt com www http https amp""".split()
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+
+
+def vocabulary() -> tuple[list[str], list[float], list[str]]:
+    """(words, weights, two-word phrases) from AG News titles and descriptions."""
+    if not AG_NEWS.exists():
+        words = [f"term{i}" for i in range(5000)]
+        return words, [1.0 / (i + 1) for i in range(5000)], [f"term{i} term{i + 1}" for i in range(500)]
+    df: Counter[str] = Counter()
+    bigrams: Counter[str] = Counter()
+    with AG_NEWS.open(encoding="utf-8") as f:
+        for row in csv.reader(f):
+            title, text = row[1], row[2]
+            tokens = [w.lower() for w in _WORD.findall(f"{title} {text}")]
+            df.update({w for w in tokens if w not in _STOP and len(w) > 2})
+            raw = _WORD.findall(title)
+            for a, b in zip(raw, raw[1:], strict=False):
+                # capitalised pairs are the entities people follow: "North Korea", "Red Sox"
+                if a[0].isupper() and b[0].isupper() and a.lower() not in _STOP:
+                    bigrams[f"{a.lower()} {b.lower()}"] += 1
+    words = [w for w, n in df.items() if n >= 2]
+    weights = [df[w] ** 0.5 for w in words]
+    phrases = [p for p, n in bigrams.items() if n >= 2]
+    return words, weights, phrases
+
+
+def make_queries(n: int, rng: random.Random) -> list[str]:
+    words, weights, phrases = vocabulary()
+    pick = rng.choices
+    out = []
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.35:
+            q = pick(words, weights)[0]
+        elif kind < 0.55:
+            q = " ".join(pick(words, weights, k=2))
+        elif kind < 0.65:
+            q = " ".join(pick(words, weights, k=3))
+        elif kind < 0.80:
+            q = f'"{rng.choice(phrases)}"'
+        elif kind < 0.90:
+            a, b = pick(words, weights, k=2)
+            q = f"{a} OR {b}"
+        elif kind < 0.95:
+            a, b = pick(words, weights, k=2)
+            q = f"{a} -{b}"
+        else:
+            a, b = pick(words, weights, k=2)
+            q = f"title:{a} {b}"
+        out.append(q)
+    return out
+
+
+def articles() -> list[Article]:
+    if not FRANK.exists():
+        text = ("North Korea said on Monday it would resume talks with the United States. " * 70)[
+            :5000
+        ]
+        return [Article(id="synthetic", title="North Korea talks", content=text)]
+    out = []
+    with FRANK.open(encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            body = row.get("article") or ""
+            if 4500 <= len(body.encode("utf-8")) <= 5500:
+                title, _, rest = body.partition(". ")
+                out.append(Article(id=row["id"], title=title[:120], content=rest))
+    return out
+
+
+def timed(fn, *args) -> float:  # noqa: ANN001
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Matching benchmark")
+    parser.add_argument("--subscriptions", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per article")
+    parser.add_argument("--baseline-articles", type=int, default=7)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    texts = make_queries(args.subscriptions, rng)
+    docs = articles()
+    size = statistics.median(len((a.title + " " + a.content).encode()) for a in docs)
+    print(f"{len(texts):,} subscriptions, {len(set(texts)):,} distinct query strings")
+    print(f"{len(docs)} articles, median size {size / 1024:.1f} KB")
+    print("sample queries:", " | ".join(texts[:8]))
+
+    # -- build: parse every query and add it (no tracemalloc: it slows allocation down)
+    gc.collect()
+    start = time.perf_counter()
+    parsed = [parse_query(t) for t in texts]
+    parse_s = time.perf_counter() - start
+    start = time.perf_counter()
+    matcher = Matcher()
+    for i, q in enumerate(parsed):
+        matcher.add(f"chat{i}", q)
+    add_s = time.perf_counter() - start
+    print(f"\nbuild: parse {parse_s:.2f} s + index {add_s:.2f} s ({matcher.stats()})")
+
+    # -- memory of the index, parsed queries included
+    del matcher
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    probe = Matcher()
+    for i, t in enumerate(texts):
+        probe.add(f"chat{i}", t)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(f"index memory (tracemalloc, queries + index): {(after - before) / 2**20:.1f} MiB")
+    matcher = probe
+
+    # -- incremental changes on the full index
+    extra = make_queries(1000, random.Random(args.seed + 1))
+    t_add = timed(lambda: [matcher.add(f"new{i}", q) for i, q in enumerate(extra)])
+    t_rem = timed(lambda: [matcher.remove(f"new{i}") for i in range(len(extra))])
+    print(
+        f"incremental: add {t_add / len(extra) * 1e6:.0f} us, remove "
+        f"{t_rem / len(extra) * 1e6:.0f} us per subscription (no rebuild)"
+    )
+
+    # -- indexed matching, tokenising included
+    per_article = []
+    matches = []
+    candidates = []
+    for a in docs:
+        matcher.match(a)  # warm the word cache once, as a running bot would be
+        runs = []
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            found = matcher.match(a)
+            runs.append(time.perf_counter() - start)
+        per_article.append(statistics.median(runs))
+        matches.append(len(found))
+        candidates.append(len(matcher.candidates(prepare_document(a))))
+    prep = statistics.median(
+        min(timed(prepare_document, a) for _ in range(args.repeat)) for a in docs
+    )
+    indexed = statistics.median(per_article)
+    print(
+        f"\nindexed: median {indexed * 1e3:.3f} ms per article "
+        f"(p90 {sorted(per_article)[int(len(per_article) * 0.9)] * 1e3:.3f} ms; "
+        f"tokenising alone {prep * 1e3:.3f} ms); "
+        f"median {statistics.median(candidates):.0f} candidate queries checked, "
+        f"{statistics.median(matches):.0f} subscriptions matched"
+    )
+
+    # -- baseline: every query evaluated in turn on the prepared document
+    base_runs = []
+    for a in docs[: args.baseline_articles]:
+        doc = prepare_document(a)
+        start = time.perf_counter()
+        n = 0
+        for q in parsed:
+            matched, score, _ = q.evaluate(doc)
+            if matched and score >= 0.0:
+                n += 1
+        base_runs.append(time.perf_counter() - start)
+    baseline = statistics.median(base_runs)
+    print(f"one query at a time: median {baseline * 1e3:.1f} ms per article")
+    ratio = baseline / indexed
+    ok = indexed <= 1e-3 and ratio >= 100
+    print(f"speed-up: {ratio:.0f}x  -> target (<= 1 ms and >= 100x): {'met' if ok else 'NOT met'}")
+
+    # -- reference: an Aho-Corasick automaton over the same trigger words
+    try:
+        import ahocorasick
+    except ImportError:
+        return 0
+    keys = list(matcher._postings)  # noqa: SLF001 - a benchmark may look inside
+    start = time.perf_counter()
+    automaton = ahocorasick.Automaton()
+    for k in keys:
+        automaton.add_word(f" {k} ", k)
+    automaton.make_automaton()
+    build_ac = time.perf_counter() - start
+    scan = []
+    for a in docs:
+        text = " " + " ".join(tokenize(a.title) + tokenize(a.content)) + " "
+        scan.append(min(timed(lambda t=text: set(v for _, v in automaton.iter(t))) for _ in range(3)))
+    lookups = []
+    for a in docs:
+        d = prepare_document(a)
+        postings = matcher._postings  # noqa: SLF001
+        lookups.append(
+            min(timed(lambda d=d: [postings.get(t) for t in d.keys]) for _ in range(3))
+        )
+    print(
+        f"\nreference, pyahocorasick over the {len(keys):,} trigger words: rebuild "
+        f"{build_ac * 1e3:.0f} ms (paid on every change unless batched); scan "
+        f"{statistics.median(scan) * 1e3:.3f} ms per article vs dict lookups of the "
+        f"article's distinct words {statistics.median(lookups) * 1e3:.3f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""`newsalert run` as an operator runs it: a real process, SIGTERM stops it cleanly,
+and the token never shows in its output."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from importlib import resources
+
+from tests.conftest import TOKEN
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.telegram_api import FakeBotAPI
+
+
+def wait_for_exit(proc: subprocess.Popen[str], timeout: float) -> int:
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def test_run_answers_commands_and_stops_on_sigterm(tmp_path):
+    feed = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
+    with FakeBotAPI.in_thread(token=TOKEN) as api, FeedServer.in_thread() as feeds:
+        feeds.set("/feed.xml", feed)
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f"""
+[telegram]
+base_url = "{api.base_url}"
+poll_timeout = "1s"
+admins = [42]
+
+[storage]
+path = "{tmp_path / "bot.db"}"
+
+[[feeds]]
+url = "{feeds.url("/feed.xml")}"
+interval = "2s"
+"""
+        )
+        env_token = {"NEWSALERT_TELEGRAM_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(config), "-v", "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env_token,
+        )
+        try:
+            api.wait_for(lambda: api.calls_to("getUpdates"), timeout=30)
+            api.inject_message(5, "/start", user_id=5)
+            api.wait_for_messages(5, 1, timeout=15)
+            feeds_polled = feeds.hits("/feed.xml")
+            assert feeds_polled >= 1
+            proc.send_signal(signal.SIGTERM)
+            status = wait_for_exit(proc, timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        out, err = proc.communicate()
+    assert status == 0, err
+    assert "Hello!" in api.sent_messages(5)[0]["text"]
+    assert "newsalert stopped" in err
+    assert TOKEN not in out + err
+    assert TOKEN.split(":")[1] not in out + err
+
+
+def test_run_without_token_but_with_admins_exits_2(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("[telegram]\nadmins = [42]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert "telegram.token" in result.stderr and "--dry-run" in result.stderr
