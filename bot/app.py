@@ -106,7 +106,8 @@ class Core:
         return self.config.polling.default_interval
 
     async def _start_telegram(self) -> None:
-        from bot.telegram import TelegramSink, build_application, set_command_menu
+        from bot.telegram import build_application, set_command_menu
+        from bot.telegram_sink import TelegramSink
 
         app = build_application(self.config, self)
         await app.initialize()

@@ -26,6 +26,8 @@ DEFAULT_MAX_CHARS = 450
 # Below this many words the full text is likely a teaser or a stub: prefer the
 # feed's summary if that is longer.
 _SUBSTANTIAL_WORDS = 60
+# Longer texts are cut (at a line break) before splitting: far beyond any lead.
+_MAX_BODY_CHARS = 40_000
 _MIN_SENTENCE_CHARS = 25
 _MIN_SENTENCE_WORDS = 4
 _DUPLICATE_OVERLAP = 0.6
@@ -99,11 +101,20 @@ def article_text(article: Article) -> str:
 
 
 def _choose_body(article: Article) -> str:
-    content = strip_boilerplate(html_to_text(article.content or ""))
-    summary = strip_boilerplate(html_to_text(article.summary or ""))
+    content = strip_boilerplate(_head(html_to_text(article.content or "")))
+    summary = strip_boilerplate(_head(html_to_text(article.summary or "")))
     if len(content.split()) >= _SUBSTANTIAL_WORDS or len(content) >= len(summary):
         return content or summary
     return summary
+
+
+def _head(text: str) -> str:
+    """The first ``_MAX_BODY_CHARS`` of ``text``, cut at a paragraph or line break: the
+    lead carries the story, and a runaway page must not cost seconds."""
+    if len(text) <= _MAX_BODY_CHARS:
+        return text
+    cut = text.rfind("\n", 0, _MAX_BODY_CHARS)
+    return text[: cut if cut > _MAX_BODY_CHARS // 2 else _MAX_BODY_CHARS]
 
 
 def terms_of(text: str) -> frozenset[str]:

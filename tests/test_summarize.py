@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.records import Article
 from bot.summarize import summarize
@@ -184,3 +186,36 @@ def test_single_sentence_longer_than_budget_is_cut_at_a_word_boundary():
 )
 def test_summary_is_never_empty(article):
     assert summarize(article).text.strip()
+
+
+_PIECES = st.sampled_from(
+    [
+        "The envoy met officials in Seoul on Monday. ",
+        "Mr. Kim said the U.S. would respond. ",
+        '"We will win," he said. ',
+        "PHOTO: REUTERS\n",
+        "SEOUL (REUTERS) - ",
+        "Join ST's Telegram channel and get the latest breaking news delivered to you.\n",
+        "\n\n",
+        "<p>",
+        "</p>",
+        "… ",
+        "word ",
+        "x" * 120,
+    ]
+)
+
+
+@given(
+    title=st.text(max_size=80),
+    content=st.lists(_PIECES, max_size=40).map("".join),
+    summary=st.text(max_size=200),
+    budget=st.integers(min_value=20, max_value=1000),
+)
+@settings(max_examples=150, deadline=None)
+def test_any_article_gives_a_non_empty_summary_within_budget(title, content, summary, budget):
+    article = Article(id="p", title=title, content=content, summary=summary)
+    text = summarize(article, max_chars=budget).text
+    assert text.strip()
+    assert len(text) <= budget
+    assert "Join ST" not in text
