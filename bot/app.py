@@ -12,11 +12,14 @@ from typing import Any
 
 from bot import __version__
 from bot.config import Config
+from bot.feed_health import due, poll_interval
 from bot.fetch import Fetcher
 from bot.pipeline import Pipeline, PollResult, sync_config
+from bot.records import utcnow
 from bot.scheduler import FeedScheduler
 from bot.sender import Sender
 from bot.sinks import ConsoleSink, Sink
+from storage.feeds import FeedState
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -93,17 +96,11 @@ class Core:
             log.info("no Telegram: alerts are printed to the console (dry run)")
         for feed in feeds:
             self.scheduler.add_feed(
-                feed.id, self.config_interval(feed.url), self._poll_job, first_in=0.0
+                feed.id, poll_interval(feed, self.pipeline.policy), self._poll_job, first_in=0.0
             )
         self.scheduler.start()
         self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
         log.info("newsalert started: %d feeds, %d topics", len(feeds), len(self.config.topics))
-
-    def config_interval(self, url: str) -> float:
-        for feed in self.config.feeds:
-            if feed.url == url:
-                return self.config.feed_interval(feed)
-        return self.config.polling.default_interval
 
     async def _start_telegram(self) -> None:
         from bot.telegram import build_application, set_command_menu
@@ -158,15 +155,45 @@ class Core:
 
     async def _poll_job(self, feed_id: int) -> None:
         feed = self.store.feeds.get(feed_id)
-        if feed is None or feed.status == "gone":
+        if feed is None or not due(feed, utcnow(), self.pipeline.policy):
             return
-        from bot.records import utcnow
-
-        if feed.next_poll and feed.consecutive_failures and feed.next_poll > utcnow():
-            return  # backing off after failures
         result = await self.pipeline.poll(feed)
         if result.alerts:
             self._wake.set()
+        after = self.store.feeds.get(feed_id)
+        if after is None:
+            return
+        name = after.name or after.url
+        if result.went_down:
+            self.store.feeds.set_down_notified(feed_id, True)
+            await self.notify_admins(
+                f"Feed stopped: {name}\n{after.last_error}\n"
+                "It is no longer polled regularly; I will check it now and then and tell you "
+                "when it answers again. Fix or remove it in the config if it moved."
+            )
+        elif result.recovered:
+            self.store.feeds.set_down_notified(feed_id, False)
+            await self.notify_admins(f"Feed is back: {name} answers again.")
+        self._adapt_rhythm(after, feed)
+
+    def _adapt_rhythm(self, after: FeedState, before: FeedState) -> None:
+        """Reschedule a feed whose adaptive interval moved by more than a fifth."""
+        old = poll_interval(before, self.pipeline.policy)
+        new = poll_interval(after, self.pipeline.policy)
+        if abs(new - old) > old / 5:
+            log.info("feed %s: polling every %.0fs (was %.0fs)", after.url, new, old)
+            self.scheduler.add_feed(after.id, new, self._poll_job, first_in=new)
+
+    async def notify_admins(self, text: str) -> None:
+        """Tell the operators (``telegram.admins``); logged when there is no Telegram."""
+        log.warning("operator notice: %s", text.replace("\n", " | "))
+        if self.application is None:
+            return
+        for admin in self.config.telegram.admins:
+            try:
+                await self.application.bot.send_message(chat_id=admin, text=text)
+            except Exception as e:  # one unreachable admin must not stop the others
+                log.error("could not notify admin %s: %s", admin, e)
 
     async def _sender_loop(self) -> None:
         while not self._stopping:

@@ -128,6 +128,12 @@ _PROMO_HINT = re.compile(
 )
 # Fragments removed wherever they occur.
 _FRAGMENTS = (
+    # "Join ST's Telegram channel and get the latest breaking news delivered to you.",
+    # wherever it sits: specific enough never to be story text.
+    re.compile(
+        r"\s*\bJoin\b[^.!?\n]{0,60}\b(?:Telegram|WhatsApp)\b[^.!?\n]{0,40}\b(?:channel|group)\b"
+        r"[^.!?\n]{0,120}(?:[.!?]|$)"
+    ),
     # DailyMail's "Scroll down for video" sits between two real sentences.
     re.compile(r"\s*\b(?:SCROLL DOWN FOR VIDEOS?|Scroll down for (?:video|videos))\b\s*"),
     # Reuters' trailing "(Reporting by ...; Editing by ...)".

@@ -75,6 +75,8 @@ class PollingConfig:
     min_interval: float = 120.0
     max_interval: float = 6 * 3600.0
     jitter: float = 10.0
+    max_backoff: float = 6 * 3600.0
+    give_up_after: float = 2 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,8 @@ def _polling(data: Any) -> PollingConfig:
         min_interval=t.interval("min_interval", 120.0) or 0,
         max_interval=t.interval("max_interval", 6 * 3600.0) or 0,
         jitter=_jitter(t),
+        max_backoff=t.interval("max_backoff", 6 * 3600.0) or 0,
+        give_up_after=t.interval("give_up_after", 2 * 86400.0) or 0,
     )
     t.done()
     if cfg.min_interval > cfg.max_interval:

@@ -316,10 +316,13 @@ class Fetcher:
                             kind="http",
                             status=status,
                         )
+                    await _drain(resp)
                     return status, location
                 if status == 304:
+                    await _drain(resp)
                     return _result(url, str(resp.url), 304, b"", resp.headers, not_modified=True)
                 if status >= 400 or status < 200:
+                    await _drain(resp)
                     raise _status_error(url, current, status, resp.headers)
                 declared = resp.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
@@ -352,6 +355,18 @@ class Fetcher:
             ) from e
         except OSError as e:
             raise FetchError(url, f"{current}: {e}", kind="network") from e
+
+
+async def _drain(resp: httpx.Response, limit: int = 64 * 1024) -> None:
+    """Read a small body we do not need, so the connection can be reused
+    (httpx closes a connection whose response was left unread)."""
+    if resp.is_stream_consumed:
+        return
+    size = 0
+    async for chunk in resp.aiter_raw():
+        size += len(chunk)
+        if size > limit:
+            break
 
 
 async def _read_capped(url: str, resp: httpx.Response, cap: int) -> bytes:

@@ -117,7 +117,7 @@ class _Compiled:
 
     query: Query
     triggers: frozenset[str] | None
-    simple: tuple[str, ...] | None  # plain AND of unscoped words: checked with set lookups
+    simple: tuple[tuple[str, str], ...] | None  # (word, label): an AND of unscoped words
     keys: dict[str, float] = field(default_factory=dict)
 
 
@@ -190,13 +190,14 @@ def trigger_terms(
     return walk(node)
 
 
-def _simple_words(node: Node) -> tuple[str, ...] | None:
+def _simple_words(node: Node) -> tuple[tuple[str, str], ...] | None:
+    """(word, label) pairs when ``node`` is one unscoped word or an AND of them."""
     if isinstance(node, Term) and node.fields is None:
-        return (node.word,)
+        return ((node.word, node.display or node.word),)
     if isinstance(node, And) and all(
         isinstance(c, Term) and c.fields is None for c in node.children
     ):
-        return tuple(c.word for c in node.children)  # type: ignore[attr-defined]
+        return tuple((c.word, c.display or c.word) for c in node.children)  # type: ignore[attr-defined]
     return None
 
 
@@ -204,7 +205,8 @@ class Matcher:
     """All active subscriptions' queries in one index.
 
     ``add``/``remove`` are incremental; ``match`` returns the subscriptions an
-    article matches (score at or above their threshold), best score first.
+    article matches (score at or above their threshold), best score first
+    (subscriptions with equal scores in the order they were added).
     Identical queries are evaluated once, whoever subscribed to them.
     """
 
@@ -305,22 +307,40 @@ class Matcher:
 
     def match_document(self, doc: Document) -> list[Match]:
         """Like :meth:`match`, on an already prepared document."""
-        out: list[Match] = []
         terms = doc.text_terms
+        weight = doc.text_weight
+        scored: list[tuple[float, tuple[str, ...], _Compiled]] = []
         for compiled in self.candidates(doc):
             simple = compiled.simple
             if simple is not None:
-                if not all(w in terms for w in simple):
+                # the common case, "word" or "word word": set lookups, no tree walk
+                if not all(w in terms for w, _ in simple):
                     continue
-            elif not compiled.query.matches(doc):
+                if len(simple) == 1:
+                    word, label = simple[0]
+                    scored.append((weight(word), (label,), compiled))
+                    continue
+                hits: dict[str, float] = {}
+                for word, label in simple:
+                    w = weight(word)
+                    if hits.get(label, -1.0) < w:
+                        hits[label] = w
+                why = tuple(sorted(hits, key=lambda k: -hits[k]))
+                scored.append((float(sum(hits.values())), why, compiled))
+                continue
+            if not compiled.query.matches(doc):
                 continue
             matched, score, why = compiled.query.evaluate(doc)
-            if not matched:  # pragma: no cover - test and explain agree by construction
-                continue
+            if matched:
+                scored.append((score, why, compiled))
+        scored.sort(key=lambda item: -item[0])
+        article_id = doc.article_id
+        out: list[Match] = []
+        append = out.append
+        for score, why, compiled in scored:
             for key, threshold in compiled.keys.items():
                 if score >= threshold:
-                    out.append(Match(doc.article_id, key, True, score, why))
-        out.sort(key=lambda m: (-m.score, m.topic))
+                    append(Match(article_id, key, True, score, why))
         return out
 
     def match(self, article: Article) -> list[Match]:

@@ -16,6 +16,14 @@ from datetime import datetime, timedelta
 from bot.audience import Audience, Recipient
 from bot.config import Config
 from bot.errors import FeedError, FetchError
+from bot.feed_health import (
+    STOPPED,
+    HealthPolicy,
+    backoff_delay,
+    is_broken,
+    is_quiet,
+    poll_interval,
+)
 from bot.fetch import Fetcher, FetchResult, fetch_source
 from bot.parse import parse_feed
 from bot.records import Alert, Article, Summary, utcnow
@@ -28,8 +36,6 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-# After this many failures in a row a feed is polled at most once per MAX_BACKOFF.
-MAX_BACKOFF = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class PollResult:
     alerts: int = 0
     error: str = ""
     alert_ids: tuple[int, ...] = field(default=())
+    went_down: bool = False  # the feed just stopped being polled (gone or broken)
+    recovered: bool = False  # a feed the operator was told is down answers again
 
 
 class Pipeline:
@@ -63,6 +71,13 @@ class Pipeline:
         self.alert_on_first_poll = alert_on_first_poll
         self.audience = Audience(config.topics)
         self._audience_dirty = True
+        self.policy = HealthPolicy(
+            default_interval=config.polling.default_interval,
+            min_interval=config.polling.min_interval,
+            max_interval=config.polling.max_interval,
+            max_backoff=config.polling.max_backoff,
+            give_up_after=config.polling.give_up_after,
+        )
 
     def subscriptions_changed(self) -> None:
         """Call after any subscription change: the matcher is rebuilt before the next match."""
@@ -83,12 +98,14 @@ class Pipeline:
             )
         except FeedError as e:
             return self._failed(feed, e, now)
-        if result.not_modified:
-            self.store.feeds.record_not_modified(feed.id, now=now)
-            return PollResult(feed.url, "not-modified")
-        if feed.body_hash and result.body_hash == feed.body_hash:
-            self.store.feeds.record_not_modified(feed.id, now=now)
-            return PollResult(feed.url, "unchanged")
+        if result.not_modified or (feed.body_hash and result.body_hash == feed.body_hash):
+            self.store.feeds.record_not_modified(feed.id, next_poll=self._next(feed, now), now=now)
+            self._check_quiet(feed.id, now)
+            return PollResult(
+                feed.url,
+                "not-modified" if result.not_modified else "unchanged",
+                recovered=feed.down_notified,
+            )
         try:
             parsed = parse_feed(
                 result.body,
@@ -119,12 +136,14 @@ class Pipeline:
             last_modified=result.last_modified if result else None,
             body_hash=result.body_hash if result else None,
             new_entries=len(new),
-            url=result.permanent_url if result else None,
+            next_poll=self._next(feed, now),
+            url=self._moved_to(feed, result),
             now=now,
         )
+        self._check_quiet(feed.id, now)
         if first_poll and not self.alert_on_first_poll:
             log.info("feed %s: first poll, %d articles recorded without alerts", feed.url, len(new))
-            return PollResult(feed.url, "primed", new_articles=len(new))
+            return PollResult(feed.url, "primed", new_articles=len(new), recovered=feed.down_notified)
         alert_ids = self.alert(new, now=now)
         log.info("feed %s: %d new articles, %d alerts", feed.url, len(new), len(alert_ids))
         return PollResult(
@@ -133,7 +152,25 @@ class Pipeline:
             new_articles=len(new),
             alerts=len(alert_ids),
             alert_ids=tuple(alert_ids),
+            recovered=feed.down_notified,
         )
+
+    def _next(self, feed: FeedState, now: datetime) -> datetime:
+        return now + timedelta(seconds=poll_interval(feed, self.policy))
+
+    def _moved_to(self, feed: FeedState, result: FetchResult | None) -> str | None:
+        """The feed's new URL after a permanent redirect, unless another feed has it."""
+        if result is None or not result.permanent_url or result.permanent_url == feed.url:
+            return None
+        if self.store.feeds.get_by_url(result.permanent_url) is not None:
+            return None
+        log.info("feed %s moved permanently to %s", feed.url, result.permanent_url)
+        return result.permanent_url
+
+    def _check_quiet(self, feed_id: int, now: datetime) -> None:
+        state = self.store.feeds.get(feed_id)
+        if state is not None and is_quiet(state, now, self.policy):
+            self.store.feeds.set_status(feed_id, "quiet")
 
     def alert(self, new: list[StoredArticle], *, now: datetime | None = None) -> list[int]:
         """Match, summarise and render the new articles; write the alerts to the outbox."""
@@ -183,19 +220,27 @@ class Pipeline:
         )
 
     def _failed(self, feed: FeedState, error: FeedError, now: datetime) -> PollResult:
-        gone = isinstance(error, FetchError) and error.kind == "gone"
-        backoff = min(MAX_BACKOFF, timedelta(minutes=2 ** min(feed.consecutive_failures, 10)))
-        if isinstance(error, FetchError) and error.retry_after:
-            backoff = max(backoff, timedelta(seconds=error.retry_after))
-        self.store.feeds.record_failure(
+        retry_after = error.retry_after if isinstance(error, FetchError) else None
+        delay = backoff_delay(
+            feed.consecutive_failures + 1, poll_interval(feed, self.policy), self.policy, retry_after
+        )
+        state = self.store.feeds.record_failure(
             feed.id,
             f"{error.kind}: {error}",
-            status="gone" if gone else "failing",
-            next_poll=now + backoff,
+            status="gone" if error.kind == "gone" else "failing",
+            next_poll=now + timedelta(seconds=delay),
             now=now,
         )
+        if state.status != "gone" and is_broken(state, now, self.policy):
+            self.store.feeds.set_status(feed.id, "broken")
+            state = self.store.feeds.get(feed.id) or state
         log.warning("feed %s failed (%s): %s", feed.url, error.kind, error)
-        return PollResult(feed.url, "error", error=str(error))
+        return PollResult(
+            feed.url,
+            "error",
+            error=str(error),
+            went_down=state.status in STOPPED and not state.down_notified,
+        )
 
 
 def sync_config(store: Store, config: Config) -> list[FeedState]:

@@ -178,7 +178,7 @@ def _plain(value: str) -> str:
 class Document:
     """An article tokenised once, ready for any number of queries."""
 
-    __slots__ = ("article_id", "early", "fields", "keys", "site", "text_terms")
+    __slots__ = ("_weights", "article_id", "early", "fields", "keys", "site", "text_terms")
 
     def __init__(
         self,
@@ -208,6 +208,15 @@ class Document:
         keys.update(f"source{_KEY_SEP}{t}" for t in self.fields["source"].terms)
         keys.update(f"site{_KEY_SEP}{h}" for h in self.site)
         self.keys: frozenset[str] = frozenset(keys)
+        self._weights: dict[str, float] = {}
+
+    def text_weight(self, term: str) -> float:
+        """``term_weight`` over title, summary and content, cached per document."""
+        cache = self._weights
+        value = cache.get(term)
+        if value is None:
+            value = cache[term] = self.term_weight(term, None)
+        return value
 
     def term_weight(self, term: str, fields: tuple[str, ...] | None) -> float:
         """The weight of the best field holding ``term`` (0.0 if none)."""
@@ -302,7 +311,10 @@ class Term(Leaf):
         return any(self.word in f[name].terms for name in self.fields)
 
     def explain(self, doc: Document, hits: Hits) -> bool:
-        weight = doc.term_weight(self.word, self.fields)
+        if self.fields is None:
+            weight = doc.text_weight(self.word)
+        else:
+            weight = doc.term_weight(self.word, self.fields)
         if weight <= 0.0:
             return False
         label = self.display or self.word

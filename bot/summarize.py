@@ -77,9 +77,12 @@ def summarize(article: Article, *, max_chars: int = DEFAULT_MAX_CHARS) -> Summar
     has any body, never just the title again: whole sentences in article order,
     or, when not even one sentence fits, the first one cut at a word boundary
     and ended with "…".  ``method`` is "extractive", or "title" when only the
-    title was there to use.
+    title was there to use (a renderer that already shows the title may then
+    leave the summary out).  Raises ValueError for a budget below 1.
     """
-    max_chars = max(int(max_chars), 20)
+    max_chars = int(max_chars)
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, not {max_chars}")
     title = html_to_text(article.title or "").replace("\n", " ").strip()
     body = _choose_body(article)
     sentences = _candidate_sentences(body, title)
@@ -87,7 +90,9 @@ def summarize(article: Article, *, max_chars: int = DEFAULT_MAX_CHARS) -> Summar
         fallback = _first_non_title_sentence(body, title)
         if fallback:
             return Summary(article.id, _truncate(fallback, max_chars))
-        return Summary(article.id, _truncate(title or article.id, max_chars), method="title")
+        return Summary(
+            article.id, _truncate(title or article.id or "(untitled)", max_chars), method="title"
+        )
     chosen = _select(sentences, _rank(sentences, title), max_chars)
     if not chosen:
         return Summary(article.id, _truncate(sentences[0].text, max_chars))
@@ -200,12 +205,14 @@ def _rank(sentences: list[_Sentence], title: str) -> list[float]:
     """A score per sentence, roughly the share of its words that a reader's summary
     of the story would use: position first, then centrality and headline overlap.
 
-    The weights were fitted as a linear model of that share on news articles
-    with human highlights (CNN/DailyMail), then rounded; they encode habits of
-    news writing, not of one collection: the first three or four sentences
-    carry the facts, then value falls off quickly; a sentence sharing many
-    words with the rest of the story is central; quotes, questions, fragments
-    and very long sentences are weaker picks.
+    The weights come from a linear model of that share fitted on news articles
+    with human highlights (CNN/DailyMail), rounded, with the position steps
+    smoothed into one curve; they encode habits of news writing rather than
+    of one collection: the first three or four sentences carry the facts, then
+    value falls off quickly; a sentence sharing many words with the rest of
+    the story is central; quotes, questions, fragments and very long sentences
+    are weaker picks.  The score is per character, so picking greedily by it
+    fills the budget with the densest facts.
     """
     title_terms = terms_of(title)
     frequency: dict[str, int] = {}

@@ -34,6 +34,9 @@ class FeedState:
     next_poll: datetime | None
     entries_seen: int
     last_new_entry: datetime | None
+    avg_gap: float | None = None  # smoothed seconds between new entries
+    down_notified: bool = False
+    first_failure_at: datetime | None = None
 
 
 def _feed(row: dict[str, Any]) -> FeedState:
@@ -56,6 +59,9 @@ def _feed(row: dict[str, Any]) -> FeedState:
         next_poll=from_db_time(row["next_poll"]),
         entries_seen=row["entries_seen"],
         last_new_entry=from_db_time(row["last_new_entry"]),
+        avg_gap=row.get("avg_gap"),
+        down_notified=bool(row.get("down_notified")),
+        first_failure_at=from_db_time(row.get("first_failure_at")),
     )
 
 
@@ -116,7 +122,7 @@ class FeedStore:
         sets = (
             "etag = ?, last_modified = ?, body_hash = ?, status = 'ok', primed = 1, "
             "last_polled = ?, last_success = ?, consecutive_failures = 0, next_poll = ?, "
-            "entries_seen = entries_seen + ?"
+            "entries_seen = entries_seen + ?, first_failure_at = NULL"
         )
         params: list[Any] = [
             etag,
@@ -130,6 +136,12 @@ class FeedStore:
         if new_entries:
             sets += ", last_new_entry = ?"
             params.append(to_db_time(now))
+            before = self.get(feed_id)
+            if before is not None and before.primed and before.last_new_entry is not None:
+                gap = max(1.0, (now - before.last_new_entry).total_seconds() / new_entries)
+                avg = gap if before.avg_gap is None else 0.7 * before.avg_gap + 0.3 * gap
+                sets += ", avg_gap = ?"
+                params.append(avg)
         if url:
             sets += ", url = ?"
             params.append(url)
@@ -144,7 +156,7 @@ class FeedStore:
         with self.db.atomic():
             self.db.execute(
                 "UPDATE feeds SET status = 'ok', primed = 1, last_polled = ?, last_success = ?, "
-                "consecutive_failures = 0, next_poll = ? WHERE id = ?",
+                "consecutive_failures = 0, first_failure_at = NULL, next_poll = ? WHERE id = ?",
                 [to_db_time(now), to_db_time(now), to_db_time(next_poll), feed_id],
             )
 
@@ -161,9 +173,33 @@ class FeedStore:
         with self.db.atomic():
             self.db.execute(
                 "UPDATE feeds SET status = ?, last_polled = ?, last_error = ?, last_error_at = ?, "
-                "consecutive_failures = consecutive_failures + 1, next_poll = ? WHERE id = ?",
-                [status, to_db_time(now), error, to_db_time(now), to_db_time(next_poll), feed_id],
+                "consecutive_failures = consecutive_failures + 1, next_poll = ?, "
+                "first_failure_at = COALESCE(first_failure_at, ?) WHERE id = ?",
+                [
+                    status,
+                    to_db_time(now),
+                    error,
+                    to_db_time(now),
+                    to_db_time(next_poll),
+                    to_db_time(now),
+                    feed_id,
+                ],
             )
         found = self.get(feed_id)
         assert found is not None
         return found
+
+    def set_status(self, feed_id: int, status: str) -> None:
+        """Set the health status (ok | failing | broken | gone | quiet)."""
+        with self.db.atomic():
+            self.db.execute("UPDATE feeds SET status = ? WHERE id = ?", [status, feed_id])
+
+    def set_down_notified(self, feed_id: int, notified: bool) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE feeds SET down_notified = ? WHERE id = ?", [int(notified), feed_id]
+            )
+
+    def set_next_poll(self, feed_id: int, when: datetime | None) -> None:
+        with self.db.atomic():
+            self.db.execute("UPDATE feeds SET next_poll = ? WHERE id = ?", [to_db_time(when), feed_id])

@@ -125,3 +125,12 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_deliveries_state ON deliveries(state, id)")
+
+
+@MIGRATIONS()
+def m002_feed_rhythm(db: sqlite_utils.Database) -> None:
+    # avg_gap: smoothed seconds between new entries (adaptive polling, "quiet" detection);
+    # down_notified: the operator was told the feed is down (told again when it recovers).
+    db.execute("ALTER TABLE feeds ADD COLUMN avg_gap REAL")
+    db.execute("ALTER TABLE feeds ADD COLUMN down_notified INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE feeds ADD COLUMN first_failure_at TEXT")

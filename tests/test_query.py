@@ -360,7 +360,7 @@ def test_help_text_documents_every_construct() -> None:
 # ---------------------------------------------------------------- fuzzing
 
 _ALPHABET = st.sampled_from(
-    list('abc kor ea"()-:@/NEAROTD 0123456789\t\n') + ["title:", "site:", "@korea", "북한은", "é"]
+    [*'abc kor ea"()-:@/NEAROTD 0123456789\t\n', "title:", "site:", "@korea", "북한은", "é"]
 )
 _QUERYISH = st.lists(_ALPHABET, max_size=40).map("".join)
 _DOCS = st.builds(

@@ -175,6 +175,17 @@ def test_single_sentence_longer_than_budget_is_cut_at_a_word_boundary():
     assert sentence[len(text) - 1] == " "  # cut between words
 
 
+@pytest.mark.parametrize("budget", [1, 2, 5, 19])
+def test_tiny_budgets_are_honoured(budget):
+    text = summarize(Article(id="jp-au", title=TITLE, content=STORY), max_chars=budget).text
+    assert 0 < len(text) <= budget
+
+
+def test_budget_below_one_is_refused():
+    with pytest.raises(ValueError, match="max_chars"):
+        summarize(Article(id="x", title="T"), max_chars=0)
+
+
 @pytest.mark.parametrize(
     "article",
     [
@@ -208,7 +219,7 @@ _PIECES = st.sampled_from(
 
 @given(
     title=st.text(max_size=80),
-    content=st.lists(_PIECES, max_size=40).map("".join),
+    content=st.lists(_PIECES, max_size=40).map(" ".join),
     summary=st.text(max_size=200),
     budget=st.integers(min_value=20, max_value=1000),
 )
