@@ -6,8 +6,8 @@ CNN/DailyMail part of ../shared/data/summarization/frank/, next to Lead-3 (the
 first three sentences, cut by the same sentence splitter) computed in the same
 run, and prints the time per article of both.
 
-    .venv/bin/python bench/summary_quality.py              # in-process summarize()
-    .venv/bin/python bench/summary_quality.py --via-cli    # through `newsalert summarize`
+    .venv/bin/python bench/summary_quality.py                # through `newsalert summarize`
+    .venv/bin/python bench/summary_quality.py --in-process   # summarize() directly
 
 The texts have no headlines in this collection, so articles go in with an empty
 title.  Timing is always measured in-process (a subprocess would time Python's
@@ -130,7 +130,10 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="FRANK articles/references JSONL")
     parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
     parser.add_argument(
-        "--via-cli", action="store_true", help="summarise through `newsalert summarize`"
+        "--in-process",
+        dest="via_cli",
+        action="store_false",
+        help="call summarize() directly instead of `newsalert summarize` (same scores)",
     )
     parser.add_argument(
         "--cli",

@@ -12,8 +12,10 @@ from typing import Any
 
 from bot import __version__
 from bot.config import Config
+from bot.extract import FullText
 from bot.feed_health import due, poll_interval
 from bot.fetch import Fetcher
+from bot.llm_summary import LLMSummarizer
 from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
 from bot.scheduler import FeedScheduler
@@ -51,12 +53,25 @@ class Core:
             per_host=config.fetch.per_host,
         )
         self.bot_username = config.telegram.username
+        self.llm = (
+            LLMSummarizer(
+                config.summary.llm_base_url,
+                config.summary.llm_model,
+                api_key=config.summary.llm_api_key.get() or None,
+                timeout=config.summary.llm_timeout,
+                max_chars=config.alerts.summary_chars,
+            )
+            if config.summary.llm_enabled
+            else None
+        )
         self.pipeline = Pipeline(
             self.store,
             config,
             self.fetcher,
             bot_name=lambda: self.bot_username,
             alert_on_first_poll=alert_on_first_poll,
+            full_text=FullText(self.fetcher),
+            llm=self.llm,
         )
         self.sink: Sink = sink or ConsoleSink()
         self.sender = Sender(
@@ -99,6 +114,9 @@ class Core:
                 feed.id, poll_interval(feed, self.pipeline.policy), self._poll_job, first_in=0.0
             )
         self.scheduler.start()
+        leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
+        if leftovers:
+            log.info("%d alerts from articles a previous run had not finished", len(leftovers))
         self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
         log.info("newsalert started: %d feeds, %d topics", len(feeds), len(self.config.topics))
 
@@ -225,6 +243,8 @@ class Core:
                 await app.stop()
             await app.shutdown()
         await self.fetcher.aclose()
+        if self.llm is not None:
+            await self.llm.aclose()
         self.store.close()
         log.info("newsalert stopped")
 

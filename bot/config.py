@@ -22,6 +22,9 @@ from bot.intervals import parse_interval
 from bot.records import Topic
 
 TOKEN_ENV = "NEWSALERT_TELEGRAM_TOKEN"
+WEBHOOK_SECRET_ENV = "NEWSALERT_WEBHOOK_SECRET"
+DEFAULT_RETENTION = 30 * 86400.0
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_FEED_INTERVAL = 900.0
 SHORT_INTERVAL_WARNING = 60.0
@@ -62,11 +65,22 @@ class TelegramConfig:
     admins: tuple[int, ...] = ()
     username: str = ""
     poll_timeout: float = 30.0
+    mode: str = "polling"  # polling | webhook
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1:8443"
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
 
 
 @dataclass(frozen=True)
 class StorageConfig:
     path: str = "newsalert.db"
+    retention: float | None = DEFAULT_RETENTION  # None: keep everything
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    listen: str = ""  # "host:port" of /healthz and /metrics; empty: off
+    stale_after: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,20 @@ class AlertsConfig:
     footer: str = ""
     summary_chars: int = 450
     link_preview: bool = False
+
+
+@dataclass(frozen=True)
+class SummaryConfig:
+    """The optional LLM summariser (an OpenAI-compatible chat-completions endpoint)."""
+
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: Secret = field(default_factory=lambda: Secret(""))
+    llm_timeout: float = 10.0
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
 
 
 @dataclass(frozen=True)
@@ -127,6 +155,8 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    summary: SummaryConfig = field(default_factory=SummaryConfig)
     feeds: tuple[FeedConfig, ...] = ()
     topics: Mapping[str, Topic] = field(default_factory=dict)
     channels: tuple[ChannelConfig, ...] = ()
@@ -249,7 +279,13 @@ def _telegram(data: Any, env: Mapping[str, str]) -> TelegramConfig:
     admins_raw = t.get("admins", list, [])
     username = t.get("username", str, "").lstrip("@")
     poll_timeout = t.interval("poll_timeout", 30.0)
+    mode = t.get("mode", str, "polling")
+    webhook_url = t.get("webhook_url", str, "").strip()
+    webhook_listen = t.get("webhook_listen", str, "127.0.0.1:8443")
+    webhook_secret = t.get("webhook_secret", str, "")
     t.done()
+    webhook_secret = (env.get(WEBHOOK_SECRET_ENV) or webhook_secret).strip()
+    _check_webhook(mode, webhook_url, webhook_listen, webhook_secret)
     if env.get(TOKEN_ENV):
         token = env[TOKEN_ENV]
     token = token.strip()
@@ -281,18 +317,85 @@ def _telegram(data: Any, env: Mapping[str, str]) -> TelegramConfig:
         admins=tuple(admins),
         username=username,
         poll_timeout=poll_timeout or 30.0,
+        mode=mode,
+        webhook_url=webhook_url,
+        webhook_listen=webhook_listen,
+        webhook_secret=Secret(webhook_secret),
     )
+
+
+def _check_webhook(mode: str, url: str, listen: str, secret: str) -> None:
+    if mode not in ("polling", "webhook"):
+        raise ConfigError("telegram.mode", f'must be "polling" or "webhook", got {mode!r}')
+    split_listen("telegram.webhook_listen", listen)
+    if secret and not _WEBHOOK_SECRET.match(secret):
+        # Do not echo it: it is a secret.
+        raise ConfigError(
+            "telegram.webhook_secret",
+            "may hold only letters, digits, _ and - (1 to 256 of them), as Telegram requires",
+        )
+    if mode != "webhook":
+        return
+    if not url:
+        raise ConfigError(
+            "telegram.webhook_url",
+            'is required when mode = "webhook": the public HTTPS URL that Telegram posts '
+            'updates to, e.g. "https://bot.example.com/telegram"',
+        )
+    if urlsplit(url).scheme != "https" or not urlsplit(url).netloc:
+        raise ConfigError(
+            "telegram.webhook_url", f"{url!r} must be an https:// URL; Telegram posts only to HTTPS"
+        )
+    if not secret:
+        raise ConfigError(
+            "telegram.webhook_secret",
+            f'is required when mode = "webhook" (or set {WEBHOOK_SECRET_ENV}): a random string '
+            "of letters, digits, _ and -, e.g. from `openssl rand -hex 32`",
+        )
+
+
+def split_listen(key: str, value: str) -> tuple[str, int]:
+    """``"host:port"`` (``"[::1]:9464"``, ``":9464"`` for every interface) as (host, port)."""
+    host, sep, port_text = value.strip().rpartition(":")
+    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(key, f'{value!r} is not "host:port", e.g. "127.0.0.1:9464"')
+    return host.strip("[]"), int(port_text)
 
 
 def _storage(data: Any) -> StorageConfig:
     t = _Table(data, "storage")
     path = t.get("path", str, "newsalert.db")
+    t.used.add("retention")
+    raw_retention = t.data.get("retention", DEFAULT_RETENTION)
     t.done()
     if not path.strip():
         raise ConfigError(
             "storage.path", "must not be empty; write a file path such as newsalert.db"
         )
-    return StorageConfig(path=path)
+    retention: float | None
+    if raw_retention in (0, "0", "off", False):
+        retention = None
+    else:
+        try:
+            retention = parse_interval(raw_retention)
+        except ValueError as e:
+            raise ConfigError("storage.retention", f'{e}, or "off" to keep everything') from None
+        if retention < 86400:
+            raise ConfigError(
+                "storage.retention",
+                f'{raw_retention!r} is shorter than a day; keep at least "1d" (or "off")',
+            )
+    return StorageConfig(path=path, retention=retention)
+
+
+def _metrics(data: Any) -> MetricsConfig:
+    t = _Table(data, "metrics")
+    listen = t.get("listen", str, "").strip()
+    stale_after = t.interval("stale_after", 300.0) or 300.0
+    t.done()
+    if listen:
+        split_listen("metrics.listen", listen)
+    return MetricsConfig(listen=listen, stale_after=stale_after)
 
 
 def _polling(data: Any) -> PollingConfig:
@@ -353,6 +456,37 @@ def _summary_chars(key: str, value: int) -> int:
     if not 80 <= value <= 3000:
         raise ConfigError(key, f"must be between 80 and 3000 characters, got {value}")
     return value
+
+
+LLM_KEY_ENV = "NEWSALERT_LLM_API_KEY"
+
+
+def _summary(data: Any, env: Mapping[str, str]) -> SummaryConfig:
+    t = _Table(data, "summary")
+    base_url = t.get("llm_base_url", str, "").strip()
+    model = t.get("llm_model", str, "").strip()
+    key = env.get(LLM_KEY_ENV) or t.get("llm_api_key", str, "")
+    t.used.add("llm_api_key")
+    timeout = t.interval("llm_timeout", 10.0) or 10.0
+    t.done()
+    if base_url:
+        _check_url("summary.llm_base_url", base_url)
+        if not model:
+            raise ConfigError(
+                "summary.llm_model",
+                'is missing; name the model the server should use, e.g. "llama3.1:8b"',
+            )
+    elif model:
+        raise ConfigError(
+            "summary.llm_base_url",
+            "is missing; give the OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1",
+        )
+    return SummaryConfig(
+        llm_base_url=base_url.rstrip("/"),
+        llm_model=model,
+        llm_api_key=Secret(key),
+        llm_timeout=timeout,
+    )
 
 
 def _delivery(data: Any) -> DeliveryConfig:
@@ -488,6 +622,8 @@ _SECTIONS = (
     "fetch",
     "alerts",
     "delivery",
+    "metrics",
+    "summary",
     "feeds",
     "topics",
     "channels",
@@ -511,6 +647,8 @@ def config_from_dict(
         fetch=_fetch(data.get("fetch", {})),
         alerts=_alerts(data.get("alerts", {})),
         delivery=_delivery(data.get("delivery", {})),
+        summary=_summary(data.get("summary", {}), env),
+        metrics=_metrics(data.get("metrics", {})),
         feeds=_feeds(data.get("feeds", []), warnings),
         topics=topics,
         channels=_channels(data.get("channels", []), topics),

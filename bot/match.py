@@ -22,7 +22,7 @@ no automaton to rebuild, so changes are O(size of the query).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -111,14 +111,49 @@ _COMMON = frozenset(
 )
 
 
+_SINGLE, _WORDS, _GENERAL = 1, 2, 3
+
+
 @dataclass(slots=True, eq=False)
 class _Compiled:
-    """One distinct query and the subscriptions (keys -> thresholds) that share it."""
+    """One distinct query and the subscriptions (keys -> thresholds) that share it.
+
+    ``kind`` picks the cheapest check: ``_SINGLE`` is one unscoped word (woken
+    means matched), ``_WORDS`` an AND of unscoped words (a subset test),
+    ``_GENERAL`` anything else (the syntax tree).
+    """
 
     query: Query
     triggers: frozenset[str] | None
-    simple: tuple[tuple[str, str], ...] | None  # (word, label): an AND of unscoped words
+    kind: int
+    words: frozenset[str]
+    labels: tuple[tuple[str, str], ...]  # (word, label) for _SINGLE and _WORDS
+    seq: int = 0  # creation order: a stable order for equal scores
     keys: dict[str, float] = field(default_factory=dict)
+
+    def score_words(self, weight: Callable[[str], float]) -> tuple[float, tuple[str, ...]]:
+        """Score and why of a ``_WORDS`` query, exactly as ``Query.evaluate`` computes them."""
+        hits: dict[str, float] = {}
+        for word, label in self.labels:
+            w = weight(word)
+            if hits.get(label, -1.0) < w:
+                hits[label] = w
+        why = tuple(sorted(hits, key=lambda k: -hits[k]))
+        return float(sum(hits.values())), why
+
+
+class _Bucket:
+    """The queries one trigger word wakes."""
+
+    __slots__ = ("many", "one", "single")
+
+    def __init__(self) -> None:
+        self.single: _Compiled | None = None  # the query that is just this word
+        self.one: dict[int, _Compiled] = {}  # this word is their only trigger
+        self.many: dict[int, _Compiled] = {}  # several triggers: may be woken twice
+
+    def __len__(self) -> int:
+        return (self.single is not None) + len(self.one) + len(self.many)
 
 
 def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
@@ -190,23 +225,27 @@ def trigger_terms(
     return walk(node)
 
 
-def _simple_words(node: Node) -> tuple[tuple[str, str], ...] | None:
-    """(word, label) pairs when ``node`` is one unscoped word or an AND of them."""
-    if isinstance(node, Term) and node.fields is None:
-        return ((node.word, node.display or node.word),)
-    if isinstance(node, And) and all(
-        isinstance(c, Term) and c.fields is None for c in node.children
+def _compile(query: Query, postings: Mapping[str, object]) -> _Compiled:
+    root = query.root
+    triggers = trigger_terms(root, postings)
+    if isinstance(root, Term) and root.fields is None:
+        labels = ((root.word, root.display or root.word),)
+        return _Compiled(query, triggers, _SINGLE, frozenset((root.word,)), labels)
+    if isinstance(root, And) and all(
+        isinstance(c, Term) and c.fields is None for c in root.children
     ):
-        return tuple((c.word, c.display or c.word) for c in node.children)  # type: ignore[attr-defined]
-    return None
+        terms = [c for c in root.children if isinstance(c, Term)]
+        labels = tuple((c.word, c.display or c.word) for c in terms)
+        return _Compiled(query, triggers, _WORDS, frozenset(w for w, _ in labels), labels)
+    return _Compiled(query, triggers, _GENERAL, frozenset(), ())
 
 
 class Matcher:
     """All active subscriptions' queries in one index.
 
     ``add``/``remove`` are incremental; ``match`` returns the subscriptions an
-    article matches (score at or above their threshold), best score first
-    (subscriptions with equal scores in the order they were added).
+    article matches (score at or above their threshold), best score first;
+    equal scores keep a stable order (roughly the order queries were added).
     Identical queries are evaluated once, whoever subscribed to them.
     """
 
@@ -214,8 +253,9 @@ class Matcher:
         self._aliases = aliases
         self._by_key: dict[str, _Compiled] = {}
         self._by_root: dict[Node, _Compiled] = {}
-        self._postings: dict[str, dict[int, _Compiled]] = {}
+        self._postings: dict[str, _Bucket] = {}
         self._always: dict[int, _Compiled] = {}
+        self._seq = 0
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -251,23 +291,32 @@ class Matcher:
             self.remove(key)
         compiled = self._by_root.get(parsed.root)
         if compiled is None:
-            triggers = trigger_terms(parsed.root, self._postings)
-            compiled = _Compiled(parsed, triggers, _simple_words(parsed.root))
+            compiled = _compile(parsed, self._postings)
+            self._seq += 1
+            compiled.seq = self._seq
             self._by_root[parsed.root] = compiled
-            ident = id(compiled)
-            if triggers is None:
-                self._always[ident] = compiled
-            else:
-                postings = self._postings
-                for term in triggers:
-                    bucket = postings.get(term)
-                    if bucket is None:
-                        postings[term] = {ident: compiled}
-                    else:
-                        bucket[ident] = compiled
+            self._index(compiled)
         compiled.keys[key] = float(threshold)
         self._by_key[key] = compiled
         return compiled.query
+
+    def _index(self, compiled: _Compiled) -> None:
+        ident = id(compiled)
+        triggers = compiled.triggers
+        if triggers is None:
+            self._always[ident] = compiled
+            return
+        postings = self._postings
+        for term in triggers:
+            bucket = postings.get(term)
+            if bucket is None:
+                bucket = postings[term] = _Bucket()
+            if compiled.kind == _SINGLE:
+                bucket.single = compiled
+            elif len(triggers) == 1:
+                bucket.one[ident] = compiled
+            else:
+                bucket.many[ident] = compiled
 
     def remove(self, key: str) -> None:
         """Drop subscription ``key`` (no error if it is not there)."""
@@ -284,56 +333,58 @@ class Matcher:
             return
         for term in compiled.triggers:
             bucket = self._postings.get(term)
-            if bucket is not None:
-                bucket.pop(ident, None)
-                if not bucket:
-                    del self._postings[term]
+            if bucket is None:
+                continue
+            if bucket.single is compiled:
+                bucket.single = None
+            bucket.one.pop(ident, None)
+            bucket.many.pop(ident, None)
+            if not bucket:
+                del self._postings[term]
 
     def candidates(self, doc: Document) -> list[_Compiled]:
         """The distinct queries woken by the document's words (plus trigger-less ones)."""
-        postings = self._postings
         found: dict[int, _Compiled] = dict(self._always)
-        if len(doc.keys) < len(postings):
-            for term in doc.keys:
-                bucket = postings.get(term)
-                if bucket is not None:
-                    found.update(bucket)
-        else:
-            keys = doc.keys
-            for term, bucket in postings.items():
-                if term in keys:
-                    found.update(bucket)
+        for term in doc.keys:
+            bucket = self._postings.get(term)
+            if bucket is not None:
+                if bucket.single is not None:
+                    found[id(bucket.single)] = bucket.single
+                found.update(bucket.one)
+                found.update(bucket.many)
         return list(found.values())
 
     def match_document(self, doc: Document) -> list[Match]:
         """Like :meth:`match`, on an already prepared document."""
         terms = doc.text_terms
         weight = doc.text_weight
+        postings = self._postings
         scored: list[tuple[float, tuple[str, ...], _Compiled]] = []
-        for compiled in self.candidates(doc):
-            simple = compiled.simple
-            if simple is not None:
-                # the common case, "word" or "word word": set lookups, no tree walk
-                if not all(w in terms for w, _ in simple):
-                    continue
-                if len(simple) == 1:
-                    word, label = simple[0]
-                    scored.append((weight(word), (label,), compiled))
-                    continue
-                hits: dict[str, float] = {}
-                for word, label in simple:
-                    w = weight(word)
-                    if hits.get(label, -1.0) < w:
-                        hits[label] = w
-                why = tuple(sorted(hits, key=lambda k: -hits[k]))
-                scored.append((float(sum(hits.values())), why, compiled))
+        to_check: list[_Compiled] = []
+        woken_many: dict[int, _Compiled] = {}
+        for term in doc.keys:
+            bucket = postings.get(term)
+            if bucket is None:
                 continue
-            if not compiled.query.matches(doc):
-                continue
-            matched, score, why = compiled.query.evaluate(doc)
-            if matched:
-                scored.append((score, why, compiled))
-        scored.sort(key=lambda item: -item[0])
+            single = bucket.single
+            if single is not None:  # woken by its only word: matched
+                scored.append((weight(term), (single.labels[0][1],), single))
+            if bucket.one:
+                to_check.extend(bucket.one.values())
+            if bucket.many:
+                woken_many.update(bucket.many)
+        to_check.extend(woken_many.values())
+        to_check.extend(self._always.values())
+        for compiled in to_check:
+            if compiled.kind == _WORDS:
+                if compiled.words <= terms:
+                    score, why = compiled.score_words(weight)
+                    scored.append((score, why, compiled))
+            elif compiled.query.matches(doc):
+                matched, score, why = compiled.query.evaluate(doc)
+                if matched:
+                    scored.append((score, why, compiled))
+        scored.sort(key=lambda item: (-item[0], item[2].seq))
         article_id = doc.article_id
         out: list[Match] = []
         append = out.append

@@ -44,7 +44,9 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # hold inner apostrophes (o'brien, korea's).
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_APOSTROPHES = ("\u2019", "\u2018", "\u02bc", "`", "\u00b4")
+_PUNCTUATION = re.compile("[\u00a0-\u00bf\u00d7\u00f7\u2000-\u206f\u20a0-\u20cf\u3000-\u3003]")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 _HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 
 # Words whose final "s" is not a plural ending (or whose stem would collide).
@@ -154,7 +156,14 @@ def fold(text: str) -> str:
     text = text.casefold()
     if text.isascii():
         return text
-    text = text.translate(_APOSTROPHES)
+    for mark in _APOSTROPHES:  # str.replace is C-fast; str.translate with a dict is not
+        if mark in text:
+            text = text.replace(mark, "'")
+    # Typographic punctuation (dashes, quotes, £, €) separates words like a space;
+    # removing it first lets most news text take the ASCII fast path.
+    text = _PUNCTUATION.sub(" ", text)
+    if text.isascii():
+        return text
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     return unicodedata.normalize("NFC", text)
 
@@ -218,21 +227,19 @@ def normalize_word(token: str) -> str:
 
 def _raw_tokens(text: str) -> list[str]:
     folded = fold(text)
-    # trailing apostrophes (talks') are not matched by _TOKEN, so they vanish here
+    # trailing apostrophes (talks') are not matched by the patterns, so they vanish here
+    if folded.isascii():
+        return _ASCII_TOKEN.findall(folded)
     return _TOKEN.findall(folded)
 
 
 def tokenize(text: str) -> list[str]:
     """Canonical tokens of ``text``, in order (no Korean particle variants)."""
-    cache = _cache
-    out = []
-    for raw in _raw_tokens(text):
-        value = cache.get(raw)
-        if value is None:
-            value = normalize_word(raw)
-        if value:
-            out.append(value)
-    return out
+    raw = _raw_tokens(text)
+    out = list(map(_cache.get, raw))
+    if None in out:
+        out = [normalize_word(r) if v is None else v for r, v in zip(raw, out, strict=True)]
+    return out  # type: ignore[return-value]
 
 
 def korean_variants(token: str) -> tuple[str, ...]:
@@ -262,6 +269,8 @@ def tokenize_with_variants(text: str) -> tuple[list[str], list[tuple[int, str]]]
     """
     tokens = tokenize(text)
     extra: list[tuple[int, str]] = []
+    if text.isascii() or _HANGUL.search(text) is None:
+        return tokens, extra
     for i, token in enumerate(tokens):
         if not token.isascii() and is_hangul(token):
             for variant in korean_variants(token):

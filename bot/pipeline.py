@@ -2,6 +2,9 @@
 
 fetch ─► parse ─► store new ─► match ─► (full text) ─► summarise ─► render ─► outbox
 
+A stored article stays "unprocessed" until its alerts are in the outbox (one
+transaction), so a crash in between loses nothing: the next pass picks it up.
+
 Sending is the sender's job (``bot.sender``): the pipeline ends when the
 alerts are safely written to the outbox.
 """
@@ -10,12 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.audience import Audience, Recipient
 from bot.config import Config
-from bot.errors import FeedError, FetchError
+from bot.errors import FeedError, FetchError, NewsalertError
+from bot.extract import FullText
 from bot.feed_health import (
     STOPPED,
     HealthPolicy,
@@ -25,6 +29,7 @@ from bot.feed_health import (
     poll_interval,
 )
 from bot.fetch import Fetcher, FetchResult, fetch_source
+from bot.llm_summary import LLMSummarizer
 from bot.parse import parse_feed
 from bot.records import Alert, Article, Summary, utcnow
 from bot.render import choose_footer, render_alert
@@ -37,7 +42,6 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class PollResult:
     """What one poll of one feed did."""
@@ -47,6 +51,7 @@ class PollResult:
     new_articles: int = 0
     alerts: int = 0
     error: str = ""
+    error_kind: str = ""  # FeedError.kind when status is "error": timeout, http, parse, ...
     alert_ids: tuple[int, ...] = field(default=())
     went_down: bool = False  # the feed just stopped being polled (gone or broken)
     recovered: bool = False  # a feed the operator was told is down answers again
@@ -63,8 +68,12 @@ class Pipeline:
         *,
         bot_name: Callable[[], str] = lambda: "",
         alert_on_first_poll: bool = False,
+        full_text: FullText | None = None,
+        llm: LLMSummarizer | None = None,
     ) -> None:
         self.store = store
+        self.full_text = full_text
+        self.llm = llm
         self.config = config
         self.fetcher = fetcher
         self.bot_name = bot_name
@@ -116,9 +125,9 @@ class Pipeline:
             )
         except FeedError as e:
             return self._failed(feed, e, now)
-        return self.process(feed, parsed.articles, result, now=now)
+        return await self.process(feed, parsed.articles, result, now=now)
 
-    def process(
+    async def process(
         self,
         feed: FeedState,
         articles: tuple[Article, ...] | list[Article],
@@ -128,8 +137,9 @@ class Pipeline:
     ) -> PollResult:
         """Store the new articles; unless this is the feed's first poll, alert on them."""
         now = now or utcnow()
-        new = self.store.articles.add_new(feed.id, articles, now=now)
         first_poll = not feed.primed
+        priming = first_poll and not self.alert_on_first_poll
+        new = self.store.articles.add_new(feed.id, articles, now=now, processed=priming)
         self.store.feeds.record_success(
             feed.id,
             etag=result.etag if result else None,
@@ -141,10 +151,12 @@ class Pipeline:
             now=now,
         )
         self._check_quiet(feed.id, now)
-        if first_poll and not self.alert_on_first_poll:
+        if priming:
             log.info("feed %s: first poll, %d articles recorded without alerts", feed.url, len(new))
-            return PollResult(feed.url, "primed", new_articles=len(new), recovered=feed.down_notified)
-        alert_ids = self.alert(new, now=now)
+            return PollResult(
+                feed.url, "primed", new_articles=len(new), recovered=feed.down_notified
+            )
+        alert_ids = await self.alert_unprocessed(now=now)
         log.info("feed %s: %d new articles, %d alerts", feed.url, len(new), len(alert_ids))
         return PollResult(
             feed.url,
@@ -172,25 +184,55 @@ class Pipeline:
         if state is not None and is_quiet(state, now, self.policy):
             self.store.feeds.set_status(feed_id, "quiet")
 
-    def alert(self, new: list[StoredArticle], *, now: datetime | None = None) -> list[int]:
-        """Match, summarise and render the new articles; write the alerts to the outbox."""
-        audience = self._current_audience()
-        alerts: list[Alert] = []
-        for stored in new:
-            recipients = audience.recipients(stored.article)
-            if not recipients:
-                continue
-            alerts.extend(self._render_for(stored, recipients))
-        return self.store.outbox.enqueue(alerts, now=now)
+    async def alert_unprocessed(self, *, now: datetime | None = None) -> list[int]:
+        """Match, summarise and render every article not processed yet (new ones, and any
+        a crash interrupted); write their alerts to the outbox and mark them processed in
+        one transaction.  Returns the new outbox ids."""
+        ids: list[int] = []
+        while batch := self.store.articles.unprocessed(limit=200):
+            audience = self._current_audience()
+            for stored in batch:
+                alerts: list[Alert] = []
+                recipients = audience.recipients(stored.article)
+                if recipients:
+                    stored = await self._with_full_text(stored)
+                    alerts = await self._render_for(stored, recipients)
+                with self.store.db.atomic():
+                    ids.extend(self.store.outbox.enqueue(alerts, now=now))
+                    self.store.articles.mark_processed([stored.key])
+        return ids
 
-    def _render_for(self, stored: StoredArticle, recipients: list[Recipient]) -> list[Alert]:
+    async def _with_full_text(self, stored: StoredArticle) -> StoredArticle:
+        """The article with its page's main text, when the feed gave only a teaser."""
+        article = stored.article
+        if self.full_text is None or not article.link or len(article.content.split()) >= 150:
+            return stored
+        feed = self.store.feeds.get(stored.feed_id) if stored.feed_id else None
+        wanted = (
+            feed.full_text if feed and feed.full_text is not None else self.config.fetch.full_text
+        )
+        if not wanted or not article.link.startswith(("http://", "https://")):
+            return stored
+        try:
+            page = await self.full_text.get(article.link)
+        except NewsalertError:
+            return stored  # the feed's own summary will do
+        self.store.articles.update_content(stored.key, page.text)
+        return replace(stored, article=article.replace(content=page.text))
+
+    async def _summary(self, article: Article, budget: int) -> Summary:
+        if self.llm is not None:
+            return await self.llm.summarize(article, max_chars=budget)
+        return summarize(article, max_chars=budget)
+
+    async def _render_for(self, stored: StoredArticle, recipients: list[Recipient]) -> list[Alert]:
         summaries: dict[int, Summary] = {}
         alerts = []
         for recipient in recipients:
             chat = self.store.chats.get(recipient.chat_id) or Chat(chat_id=recipient.chat_id)
             budget = chat.summary_chars or self.config.alerts.summary_chars
             if budget not in summaries:
-                summaries[budget] = summarize(stored.article, max_chars=budget)
+                summaries[budget] = await self._summary(stored.article, budget)
             link_preview = (
                 chat.link_preview
                 if chat.link_preview is not None
@@ -222,7 +264,10 @@ class Pipeline:
     def _failed(self, feed: FeedState, error: FeedError, now: datetime) -> PollResult:
         retry_after = error.retry_after if isinstance(error, FetchError) else None
         delay = backoff_delay(
-            feed.consecutive_failures + 1, poll_interval(feed, self.policy), self.policy, retry_after
+            feed.consecutive_failures + 1,
+            poll_interval(feed, self.policy),
+            self.policy,
+            retry_after,
         )
         state = self.store.feeds.record_failure(
             feed.id,
@@ -239,6 +284,7 @@ class Pipeline:
             feed.url,
             "error",
             error=str(error),
+            error_kind=error.kind,
             went_down=state.status in STOPPED and not state.down_notified,
         )
 

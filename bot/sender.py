@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
+from bot.metrics import Metrics
 from bot.records import Delivery, utcnow
 from bot.sinks import (
     ChatMoved,
@@ -69,6 +70,7 @@ class Sender:
         self.max_attempts = max_attempts
         self._lock = asyncio.Lock()
         self.stopping = False
+        self.metrics: Metrics | None = None  # the Core's; counts sent and failed alerts
 
     async def drain(self) -> int:
         """Send every due delivery; returns how many were sent."""
@@ -97,6 +99,7 @@ class Sender:
         as_plain = False
         for _ in range(3):  # a retry-after or a markup fallback resends at once
             await self.gate.wait(delivery.chat_id)
+            started = time.monotonic()
             try:
                 if as_plain:
                     message_id = await self.sink.send(
@@ -129,6 +132,8 @@ class Sender:
                 return False
             else:
                 self.store.outbox.mark_sent(delivery.id, message_id)
+                if self.metrics is not None:
+                    self.metrics.alert_sent(time.monotonic() - started)
                 return True
         self._retry_or_fail(delivery, Transient("gave up after repeated flood limits"))
         return False
@@ -138,6 +143,8 @@ class Sender:
         if isinstance(error, Rejected) or delivery.attempts + 1 >= self.max_attempts:
             log.error("delivery %d to chat %d failed: %s", delivery.id, delivery.chat_id, reason)
             self.store.outbox.mark_failed(delivery.id, reason)
+            if self.metrics is not None:
+                self.metrics.alert_failed()
             return
         delay = min(300.0, 2.0 ** (delivery.attempts + 1))
         log.warning("delivery %d: %s; retrying in %.0fs", delivery.id, reason, delay)

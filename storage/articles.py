@@ -62,13 +62,19 @@ class ArticleStore:
         self.db = db
 
     def add_new(
-        self, feed_id: int | None, articles: Iterable[Article], *, now: datetime | None = None
+        self,
+        feed_id: int | None,
+        articles: Iterable[Article],
+        *,
+        now: datetime | None = None,
+        processed: bool = False,
     ) -> list[StoredArticle]:
         """Store the articles not seen before and return them, in feed order.
 
         An article is not new when the same feed already has its identity (a
         re-published entry, even edited), or any feed has its canonical URL, or
-        a recent article has the same headline.
+        a recent article has the same headline.  New articles stay unprocessed
+        (see :meth:`unprocessed`) unless ``processed`` (a feed's first poll).
         """
         now = now or utcnow()
         since = to_db_time(now - TITLE_DEDUPE_WINDOW)
@@ -79,8 +85,8 @@ class ArticleStore:
                     continue
                 cursor = self.db.execute(
                     "INSERT INTO articles (feed_id, entry_id, canonical_url, title_key, title, link, "
-                    "summary, content, published, source, first_seen) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "summary, content, published, source, first_seen, processed) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         feed_id,
                         article.id,
@@ -93,6 +99,7 @@ class ArticleStore:
                         to_db_time(article.published),
                         article.source,
                         to_db_time(now),
+                        int(processed),
                     ],
                 )
                 key = cursor.lastrowid
@@ -122,6 +129,21 @@ class ArticleStore:
                 "SELECT 1 FROM articles WHERE title_key = ? AND first_seen >= ?", [key, since]
             ).fetchone()
         )
+
+    def unprocessed(self, limit: int = 500) -> list[StoredArticle]:
+        """Articles stored but not yet matched and written to the outbox, oldest first."""
+        return [
+            _stored(r)
+            for r in self.db.query(
+                f"{_SELECT} WHERE articles.processed = 0 ORDER BY articles.id LIMIT ?", [limit]
+            )
+        ]
+
+    def mark_processed(self, keys: Iterable[int]) -> None:
+        """Mark articles processed; call inside the transaction that writes their alerts."""
+        with self.db.atomic():
+            for key in keys:
+                self.db.execute("UPDATE articles SET processed = 1 WHERE id = ?", [key])
 
     def get(self, key: int) -> StoredArticle | None:
         rows = list(self.db.query(f"{_SELECT} WHERE articles.id = ?", [key]))

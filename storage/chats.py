@@ -24,6 +24,11 @@ class Chat:
     link_preview: bool | None = None
     summary_chars: int | None = None
     from_config: bool = False
+    # chat preferences set with /settings, /pause, /language (migration m004_chat_preferences)
+    paused: bool = False
+    alert_mode: str = "instant"  # instant | digest (the delivery stage reads it)
+    language_chosen: bool = False  # set with /language: wins over each user's language_code
+    added_by: int | None = None  # who attached the channel or group from a private chat
 
 
 def _chat(row: dict[str, Any]) -> Chat:
@@ -39,6 +44,10 @@ def _chat(row: dict[str, Any]) -> Chat:
         link_preview=None if row["link_preview"] is None else bool(row["link_preview"]),
         summary_chars=row["summary_chars"],
         from_config=bool(row["from_config"]),
+        paused=bool(row.get("paused") or 0),
+        alert_mode=row.get("alert_mode") or "instant",
+        language_chosen=bool(row.get("language_chosen") or 0),
+        added_by=row.get("added_by"),
     )
 
 
@@ -124,3 +133,57 @@ class ChatStore:
                 )
                 self.db.execute("DELETE FROM deliveries WHERE chat_id = ?", [old_id])
                 self.db.execute("DELETE FROM chats WHERE chat_id = ?", [old_id])
+
+    # -- preferences (chat commands) ---------------------------------------------------------
+
+    def _set(self, chat_id: int, column: str, value: Any) -> bool:
+        # ``column`` is one of the names below, never user input
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"UPDATE chats SET {column} = ? WHERE chat_id = ?", [value, chat_id]
+            )
+        return cursor.rowcount > 0
+
+    def set_paused(self, chat_id: int, paused: bool) -> bool:
+        """Pause or resume alerts to the chat; False when the chat is unknown."""
+        return self._set(chat_id, "paused", int(paused))
+
+    def set_alert_mode(self, chat_id: int, mode: str) -> bool:
+        """``instant`` or ``digest``."""
+        return self._set(chat_id, "alert_mode", mode)
+
+    def set_link_preview(self, chat_id: int, enabled: bool | None) -> bool:
+        """Link previews under alerts; None: the config's default."""
+        return self._set(chat_id, "link_preview", None if enabled is None else int(enabled))
+
+    def set_footer(self, chat_id: int, footer: str) -> bool:
+        return self._set(chat_id, "footer", footer)
+
+    def set_added_by(self, chat_id: int, user_id: int) -> bool:
+        return self._set(chat_id, "added_by", user_id)
+
+    def choose_language(self, chat_id: int, language: str) -> bool:
+        """The language picked with /language: kept whatever a user's app says."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE chats SET language = ?, language_chosen = 1 WHERE chat_id = ?",
+                [language, chat_id],
+            )
+        return cursor.rowcount > 0
+
+    def note_language(self, chat_id: int, language: str) -> None:
+        """The language a user's app reports; applies only until one is chosen."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE chats SET language = ? WHERE chat_id = ? AND language_chosen = 0",
+                [language, chat_id],
+            )
+
+    def counts(self) -> dict[tuple[str, bool], int]:
+        """How many chats of each (type, active)."""
+        return {
+            (r["type"], bool(r["active"])): r["n"]
+            for r in self.db.query(
+                "SELECT type, active, count(*) AS n FROM chats GROUP BY type, active"
+            )
+        }

@@ -134,3 +134,30 @@ def m002_feed_rhythm(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE feeds ADD COLUMN avg_gap REAL")
     db.execute("ALTER TABLE feeds ADD COLUMN down_notified INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE feeds ADD COLUMN first_failure_at TEXT")
+
+
+@MIGRATIONS()
+def m003_article_processed(db: sqlite_utils.Database) -> None:
+    # processed = 0: stored but not yet matched and written to the outbox. A crash between
+    # the two steps leaves it 0, and the next pass picks it up, so no article is lost.
+    db.execute("ALTER TABLE articles ADD COLUMN processed INTEGER NOT NULL DEFAULT 1")
+    db.execute("CREATE INDEX idx_articles_unprocessed ON articles(processed) WHERE processed = 0")
+
+
+@MIGRATIONS()
+def m004_chat_preferences(db: sqlite_utils.Database) -> None:
+    # Set with chat commands: /pause, /settings (instant or digest), /language, and who
+    # attached a channel from a private chat; /filter narrows (AND) or widens (OR) a topic.
+    db.execute("ALTER TABLE chats ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE chats ADD COLUMN alert_mode TEXT NOT NULL DEFAULT 'instant'")
+    db.execute("ALTER TABLE chats ADD COLUMN language_chosen INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE chats ADD COLUMN added_by INTEGER")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN narrow TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE subscriptions ADD COLUMN widen TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS()
+def m005_deliveries_by_article(db: sqlite_utils.Database) -> None:
+    # Deleting an old article cascades to its deliveries (retention): without an index on the
+    # child key every such delete would scan the whole deliveries table.
+    db.execute("CREATE INDEX idx_deliveries_article ON deliveries(article_id)")

@@ -21,11 +21,19 @@ class Subscription:
     topic_id: str
     query: str = ""
     from_config: bool = False
+    # a topic narrowed (AND) or widened (OR) with /filter; see bot.service.subscription_rules
+    narrow: str = ""
+    widen: str = ""
 
     @property
     def key(self) -> str:
         """The matcher key of this subscription: the topic id, or ``q:<id>`` for a query."""
         return self.topic_id if not self.query else f"q:{self.id}"
+
+    @property
+    def filtered(self) -> bool:
+        """A topic subscription with its own narrowing or widening filter."""
+        return bool(self.narrow or self.widen) and not self.query
 
 
 def _sub(row: dict[str, Any]) -> Subscription:
@@ -35,6 +43,8 @@ def _sub(row: dict[str, Any]) -> Subscription:
         topic_id=row["topic_id"],
         query=row["query"],
         from_config=bool(row["from_config"]),
+        narrow=row.get("narrow") or "",
+        widen=row.get("widen") or "",
     )
 
 
@@ -77,12 +87,12 @@ class SubscriptionStore:
         ]
 
     def active(self) -> list[Subscription]:
-        """Subscriptions of chats that are active."""
+        """Subscriptions of chats that are active and not paused."""
         return [
             _sub(r)
             for r in self.db.query(
                 "SELECT s.* FROM subscriptions s JOIN chats c ON c.chat_id = s.chat_id "
-                "WHERE c.active = 1 ORDER BY s.id"
+                "WHERE c.active = 1 AND c.paused = 0 ORDER BY s.id"
             )
         ]
 
@@ -106,3 +116,72 @@ class SubscriptionStore:
                     "created_at) VALUES (?, ?, '', 1, ?)",
                     [chat_id, topic_id, to_db_time(utcnow())],
                 )
+
+    # -- chat commands ---------------------------------------------------------------------
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        rows = list(self.db.query("SELECT * FROM subscriptions WHERE id = ?", [subscription_id]))
+        return _sub(rows[0]) if rows else None
+
+    def remove_id(self, subscription_id: int) -> bool:
+        with self.db.atomic():
+            cursor = self.db.execute("DELETE FROM subscriptions WHERE id = ?", [subscription_id])
+        return cursor.rowcount > 0
+
+    def remove_all(self, chat_id: int, *, keep_config: bool = True) -> int:
+        """Drop the chat's subscriptions (those from the config file stay unless asked)."""
+        extra = " AND from_config = 0" if keep_config else ""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"DELETE FROM subscriptions WHERE chat_id = ?{extra}", [chat_id]
+            )
+        return cursor.rowcount
+
+    def replace(
+        self, subscription_id: int, *, query: str | None = None, narrow: str = "", widen: str = ""
+    ) -> Subscription | None:
+        """Give the subscription a new query or new filters, under a new id, so that the
+        matcher key changes and the index picks the new version up.  None when a
+        subscription with the same query already exists (or the old one is gone)."""
+        old = self.get(subscription_id)
+        if old is None:
+            return None
+        new_query = old.query if query is None else query
+        with self.db.atomic():
+            self.db.execute("DELETE FROM subscriptions WHERE id = ?", [subscription_id])
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO subscriptions (chat_id, topic_id, query, from_config, "
+                "created_at, narrow, widen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    old.chat_id,
+                    old.topic_id,
+                    new_query,
+                    int(old.from_config),
+                    to_db_time(utcnow()),
+                    narrow,
+                    widen,
+                ],
+            )
+            if not cursor.rowcount:
+                # a duplicate: undo the delete so nothing is lost
+                self.db.execute(
+                    "INSERT INTO subscriptions (id, chat_id, topic_id, query, from_config, "
+                    "created_at, narrow, widen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        old.id,
+                        old.chat_id,
+                        old.topic_id,
+                        old.query,
+                        int(old.from_config),
+                        to_db_time(utcnow()),
+                        old.narrow,
+                        old.widen,
+                    ],
+                )
+                return None
+            new_id = cursor.lastrowid
+        assert new_id is not None
+        return self.get(new_id)
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM subscriptions").fetchone()[0])

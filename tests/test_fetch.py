@@ -418,3 +418,16 @@ async def test_fetch_source_rejects_what_it_cannot_read(fetcher, value):
         await fetch_source(value, fetcher)
     assert info.value.kind in ("file", "invalid_url")
     assert value in str(info.value)
+
+
+def test_feed_server_runs_in_a_thread_for_synchronous_callers():
+    with FeedServer.in_thread() as srv:
+        srv.set("/feed.xml", RSS)
+        srv.fault("/slow.xml", "timeout", delay=30)
+        response = httpx.get(srv.url("/feed.xml"), timeout=5)
+        assert response.status_code == 200 and response.content == RSS.encode()
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(srv.url("/slow.xml"), timeout=0.2)
+    # Leaving the block stopped the server even with a request still hanging.
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(srv.url("/feed.xml"), timeout=1)

@@ -1,0 +1,188 @@
+"""Replies in the reader's language: English and Korean, from gettext catalogs.
+
+Source strings are English, written in the code and marked for extraction:
+``tr._("You now follow {name}.", name=topic.name)`` translates at once;
+``N_("...")`` only marks a string translated later (menu descriptions in a table).
+
+The catalogs are ``bot/locale/<lang>/LC_MESSAGES/newsalert.po``, shipped as package
+data and compiled with Babel when first used, so a wheel needs no build step.
+Translated texts are Telegram HTML: placeholders are filled with HTML-escaped
+values unless a value is wrapped in :class:`Html`.
+
+``python -m bot.i18n`` lists the strings that lack a Korean translation
+(``tests/test_i18n.py`` fails on any).
+"""
+
+from __future__ import annotations
+
+import gettext
+import html
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from importlib import resources
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "DOMAIN",
+    "LANGUAGE_NAMES",
+    "LANGUAGES",
+    "Html",
+    "N_",
+    "Translator",
+    "extract_messages",
+    "load_catalog",
+    "pick_language",
+    "placeholders",
+    "translator",
+]
+
+DOMAIN = "newsalert"
+DEFAULT_LANGUAGE = "en"
+LANGUAGES = ("en", "ko")
+# Each language by its own name, as a language menu shows it.
+LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
+
+# Where marked strings live: the chat handlers and the modules that word their replies.
+SOURCE_PACKAGES = ("handlers",)
+SOURCE_MODULES = ("bot/service.py", "bot/reload.py", "bot/telegram.py")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated where it is shown."""
+    return message
+
+
+class Html(str):
+    """A placeholder value that is already Telegram HTML: inserted as is."""
+
+    __slots__ = ()
+
+
+def pick_language(code: str | None) -> str:
+    """Our language for a Telegram ``language_code`` ("ko", "ko-KR" -> "ko"); English otherwise."""
+    if not code:
+        return DEFAULT_LANGUAGE
+    base = code.strip().lower().replace("_", "-").split("-", 1)[0]
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def placeholders(message: str) -> set[str]:
+    """The ``{name}`` placeholders of a message."""
+    return set(_PLACEHOLDER.findall(message))
+
+
+def _catalog_path(language: str) -> Any:
+    return resources.files("bot") / "locale" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def load_catalog(language: str) -> Catalog:
+    """The parsed .po catalog of ``language`` (an empty one for English, the source)."""
+    if language == DEFAULT_LANGUAGE:
+        return Catalog(locale=language, domain=DOMAIN)
+    with _catalog_path(language).open("rb") as f:
+        return read_po(f, locale=language, domain=DOMAIN)
+
+
+@cache
+def _translations(language: str) -> gettext.NullTranslations:
+    if language == DEFAULT_LANGUAGE:
+        return gettext.NullTranslations()
+    buffer = BytesIO()
+    write_mo(buffer, load_catalog(language), use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+class Translator:
+    """Translates and fills messages for one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+        self._translations = _translations(self.language)
+
+    def _(self, message: str, /, **values: Any) -> str:
+        """``message`` in this language, ``{placeholders}`` filled with escaped values."""
+        text = self._translations.gettext(message)
+        if not values:
+            return text
+        return text.format(**{k: _html_value(v) for k, v in values.items()})
+
+    def plain(self, message: str, /, **values: Any) -> str:
+        """Like :meth:`_`, for plain text (a menu entry, a button, a pop-up): no escaping."""
+        text = self._translations.gettext(message)
+        return text.format(**values) if values else text
+
+
+def _html_value(value: Any) -> str:
+    if isinstance(value, Html):
+        return value
+    return html.escape(str(value), quote=False)
+
+
+@cache
+def translator(language: str | None) -> Translator:
+    """The translator for a language we speak, English for any other."""
+    return Translator(pick_language(language))
+
+
+# -- catalog upkeep -------------------------------------------------------------------------
+
+
+def _source_files(root: Path) -> Iterator[Path]:
+    for package in SOURCE_PACKAGES:
+        yield from sorted((root / package).rglob("*.py"))
+    for module in SOURCE_MODULES:
+        if (root / module).is_file():
+            yield root / module
+
+
+def extract_messages(root: Path | None = None) -> dict[str, list[str]]:
+    """Every marked string in the sources: message -> where it appears (``file:line``)."""
+    from babel.messages.extract import extract_python
+
+    root = root or Path(__file__).resolve().parents[1]
+    found: dict[str, list[str]] = {}
+    keywords = {"_": None, "N_": None, "plain": None}
+    for path in _source_files(root):
+        with path.open("rb") as f:
+            for lineno, _func, message, _comments in extract_python(f, keywords, [], {}):
+                if isinstance(message, str) and message:
+                    where = f"{path.relative_to(root)}:{lineno}"
+                    found.setdefault(message, []).append(where)
+    return found
+
+
+def missing_translations(language: str, messages: Iterable[str]) -> list[str]:
+    """The messages that ``language``'s catalog lacks (or holds only a fuzzy or empty one)."""
+    catalog = load_catalog(language)
+    missing = []
+    for message in messages:
+        entry = catalog.get(message)
+        if entry is None or entry.fuzzy or not entry.string:
+            missing.append(message)
+    return missing
+
+
+def _main() -> int:  # pragma: no cover - a maintainer's helper
+    messages = extract_messages()
+    status = 0
+    for language in LANGUAGES:
+        if language == DEFAULT_LANGUAGE:
+            continue
+        for message in missing_translations(language, messages):
+            status = 1
+            print(f"{language}: no translation for {message!r} ({messages[message][0]})")
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_main())

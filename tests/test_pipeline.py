@@ -1,0 +1,183 @@
+"""The pipeline's promises: nothing lost across a crash, full text for matched articles,
+the optional LLM summary used (and the extractive one when it fails)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from aiohttp import web
+
+import bot.data
+from bot.app import Core
+from bot.config import config_from_dict
+from bot.records import Article
+from bot.service import ChatInfo, subscribe
+from bot.sinks import ConsoleSink
+from storage.store import Store
+from tests.test_end_to_end import wait_until
+
+TEASER_FEED = """<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Wire</title><link>{base}/</link>
+<item><title>North Korea and US envoys hold talks on denuclearisation</title>
+<link>{base}/story.html</link><guid>story-1</guid>
+<description>Envoys met.</description></item>
+</channel></rss>"""
+
+STORY_PAGE = """<html><head><title>Envoys hold talks</title></head><body>
+<nav>Home | World | Asia</nav>
+<article><h1>North Korea and US envoys hold talks on denuclearisation</h1>
+<p>SEOUL (REUTERS) - The United States special envoy for North Korea held two days of talks
+with his counterpart from Pyongyang in the border village of Panmunjom, officials said.</p>
+<p>Both sides agreed to keep working towards the denuclearisation of the Korean peninsula and
+to prepare a second summit between their leaders early next year, a statement said.</p>
+<p>The envoy said the talks had been constructive and that working-level negotiations would
+resume within weeks, while sanctions would stay in place until concrete steps are taken.</p>
+<p>South Korea's foreign ministry welcomed the meeting and said it would stay in close
+contact with Washington as the diplomacy moves forward over the coming months.</p>
+<p>Join our Telegram channel and get the latest breaking news delivered to you.</p>
+</article><footer>Copyright 2018</footer></body></html>"""
+
+
+def make_config(tmp_path, feed_url: str, **extra):
+    return config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "telegram": {"username": "test_bot"},
+            "feeds": [{"url": feed_url, "name": "Wire"}],
+            **extra,
+        },
+        env={},
+    )
+
+
+def subscribe_korea(store: Store, config) -> None:
+    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+
+
+async def test_articles_stored_before_a_crash_are_alerted_on_the_next_start(tmp_path):
+    feed = (Path(bot.data.__file__).parent / "demo_feed.xml").as_uri()
+    config = make_config(tmp_path, feed)
+    store = Store.open(config.storage.path)
+    subscribe_korea(store, config)
+    registered = store.feeds.upsert(feed)
+    # A crash right after storing: the article is in the database, its alert is not.
+    store.articles.add_new(
+        registered.id,
+        [
+            Article(
+                id="k1",
+                title="North Korea talks resume with US envoy in Seoul",
+                summary="Talks on denuclearisation resumed.",
+                link="https://news.example/k1",
+            )
+        ],
+    )
+    store.close()
+
+    sink = ConsoleSink(io.StringIO())
+    core = Core(config, sink=sink)
+    await core.start()
+    try:
+        await wait_until(lambda: sink.sent, what="the alert left over by the crash")
+    finally:
+        await core.stop()
+    assert len(sink.sent) == 1 and "North Korea talks resume" in sink.sent[0][1]
+
+
+async def test_matched_teaser_gets_the_full_text_of_its_page(feed_server, tmp_path):
+    base = feed_server.url("").rstrip("/")
+    feed_server.set("/feed.xml", TEASER_FEED.format(base=base))
+    feed_server.set("/story.html", STORY_PAGE, content_type="text/html; charset=utf-8")
+    config = make_config(tmp_path, feed_server.url("/feed.xml"))
+    store = Store.open(config.storage.path)
+    subscribe_korea(store, config)
+    sink = ConsoleSink(io.StringIO())
+    core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
+    try:
+        await core.poll_all_once()
+    finally:
+        await core.fetcher.aclose()
+    [(_, message)] = sink.sent
+    assert "Panmunjom" in message, message
+    assert "Join our Telegram channel" not in message
+    assert feed_server.hits("/story.html") == 1
+
+
+async def test_full_text_can_be_switched_off_per_feed(feed_server, tmp_path):
+    base = feed_server.url("").rstrip("/")
+    feed_server.set("/feed.xml", TEASER_FEED.format(base=base))
+    feed_server.set("/story.html", STORY_PAGE, content_type="text/html")
+    config = config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "feeds": [{"url": feed_server.url("/feed.xml"), "full_text": False}],
+        },
+        env={},
+    )
+    store = Store.open(config.storage.path)
+    subscribe_korea(store, config)
+    sink = ConsoleSink(io.StringIO())
+    core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
+    try:
+        await core.poll_all_once()
+    finally:
+        await core.fetcher.aclose()
+    assert len(sink.sent) == 1 and "Panmunjom" not in sink.sent[0][1]
+    assert feed_server.hits("/story.html") == 0
+
+
+async def llm_server(answer: str | None):
+    """A local OpenAI-compatible endpoint: answers ``answer``, or 500 when None."""
+
+    async def completions(request: web.Request) -> web.Response:
+        if answer is None:
+            return web.json_response({"error": "boom"}, status=500)
+        return web.json_response(
+            {"choices": [{"message": {"role": "assistant", "content": answer}}]}
+        )
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", completions)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/v1"
+
+
+async def run_with_llm(feed_server, tmp_path, answer: str | None) -> str:
+    base = feed_server.url("").rstrip("/")
+    feed_server.set("/feed.xml", TEASER_FEED.format(base=base))
+    feed_server.set("/story.html", STORY_PAGE, content_type="text/html")
+    runner, url = await llm_server(answer)
+    try:
+        config = make_config(
+            tmp_path,
+            feed_server.url("/feed.xml"),
+            summary={"llm_base_url": url, "llm_model": "tiny"},
+        )
+        store = Store.open(config.storage.path)
+        subscribe_korea(store, config)
+        sink = ConsoleSink(io.StringIO())
+        core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
+        try:
+            await core.poll_all_once()
+        finally:
+            await core.fetcher.aclose()
+            await core.llm.aclose()
+    finally:
+        await runner.cleanup()
+    [(_, message)] = sink.sent
+    return message
+
+
+async def test_llm_summary_is_used_when_configured(feed_server, tmp_path):
+    answer = "US and North Korean envoys met at Panmunjom and agreed to keep working on denuclearisation."
+    assert answer in await run_with_llm(feed_server, tmp_path, answer)
+
+
+async def test_llm_failure_falls_back_to_the_extractive_summary(feed_server, tmp_path):
+    message = await run_with_llm(feed_server, tmp_path, None)
+    assert "Panmunjom" in message
