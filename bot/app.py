@@ -15,12 +15,16 @@ from bot.config import Config
 from bot.extract import FullText
 from bot.feed_health import due, poll_interval
 from bot.fetch import Fetcher
+from bot.health import Health, HealthReport, OpsServer, heartbeat_every
 from bot.llm_summary import LLMSummarizer
+from bot.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
+from bot.retention import PRUNE_EVERY, PruneResult, prune
 from bot.scheduler import FeedScheduler
 from bot.sender import Sender
 from bot.sinks import ConsoleSink, Sink
+from bot.updates import start_updates
 from storage.feeds import FeedState
 from storage.store import Store
 
@@ -81,6 +85,10 @@ class Core:
             max_attempts=config.delivery.max_attempts,
         )
         self.scheduler = FeedScheduler(jitter=config.polling.jitter)
+        self.metrics = Metrics()  # this Core's own registry
+        self.sender.metrics = self.metrics
+        self.health = Health(self.metrics, stale_after=config.metrics.stale_after)
+        self.ops_server: OpsServer | None = None
         self.application: Any = None
         self._wake = asyncio.Event()
         self._stopping = False
@@ -97,6 +105,8 @@ class Core:
         """Poll every configured feed once, then send what is due."""
         feeds = sync_config(self.store, self.config)
         results = [await self.pipeline.poll(feed) for feed in feeds]
+        for result in results:
+            self.metrics.poll_done(result)
         await self.sender.drain()
         return results
 
@@ -113,7 +123,18 @@ class Core:
             self.scheduler.add_feed(
                 feed.id, poll_interval(feed, self.pipeline.policy), self._poll_job, first_in=0.0
             )
+        self.scheduler.add_periodic(
+            "heartbeat", heartbeat_every(self.health.stale_after), self._heartbeat
+        )
+        if self.config.storage.retention:
+            self.prune()
+            self.scheduler.add_periodic("prune", PRUNE_EVERY, self._prune_job)
         self.scheduler.start()
+        if self.config.metrics.listen:
+            self.ops_server = OpsServer(
+                self.config.metrics.listen, report=self.health_report, metrics=self.metrics_page
+            )
+            await self.ops_server.start()
         leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
         if leftovers:
             log.info("%d alerts from articles a previous run had not finished", len(leftovers))
@@ -126,15 +147,11 @@ class Core:
 
         app = build_application(self.config, self)
         await app.initialize()
+        self.health.telegram_ok()  # initialize() called getMe
         self.bot_username = app.bot.username or self.bot_username
         await self._resolve_channel_names(app.bot)
         await set_command_menu(app.bot)
-        assert app.updater is not None
-        await app.updater.start_polling(
-            timeout=int(self.config.telegram.poll_timeout),
-            drop_pending_updates=False,
-            allowed_updates=["message", "channel_post", "my_chat_member", "callback_query"],
-        )
+        await start_updates(app, self.config)  # long polling or the webhook server
         await app.start()
         self.application = app
         self.sink = TelegramSink(app.bot)
@@ -176,6 +193,7 @@ class Core:
         if feed is None or not due(feed, utcnow(), self.pipeline.policy):
             return
         result = await self.pipeline.poll(feed)
+        self.metrics.poll_done(result)
         if result.alerts:
             self._wake.set()
         after = self.store.feeds.get(feed_id)
@@ -213,6 +231,36 @@ class Core:
             except Exception as e:  # one unreachable admin must not stop the others
                 log.error("could not notify admin %s: %s", admin, e)
 
+    # -- operations: health, metrics, retention ------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        # Telegram is pinged only when someone can ask /healthz about it.
+        bot = self.application.bot if self.application and self.ops_server else None
+        await self.health.heartbeat(bot)
+
+    def health_report(self) -> HealthReport:
+        """Is the bot healthy now? (what ``/healthz`` answers)"""
+        return self.health.check(
+            scheduler_running=self.scheduler.running,
+            store=self.store,
+            telegram_used=self.use_telegram,
+        )
+
+    def metrics_page(self) -> bytes:
+        """The Prometheus exposition (what ``/metrics`` answers)."""
+        self.metrics.refresh(self.store)
+        return self.metrics.render()
+
+    def prune(self) -> PruneResult:
+        """Prune data older than ``storage.retention`` (see ``bot.retention``)."""
+        return prune(self.store.db, retention=self.config.storage.retention or float("inf"))
+
+    async def _prune_job(self) -> None:
+        try:
+            self.prune()
+        except Exception:
+            log.exception("pruning old data failed; will try again later")
+
     async def _sender_loop(self) -> None:
         while not self._stopping:
             try:
@@ -228,6 +276,8 @@ class Core:
         flight finishes (the rest stays pending), then close everything."""
         self._stopping = True
         self.sender.stopping = True
+        if self.ops_server is not None:
+            await self.ops_server.stop()
         self._wake.set()
         self.scheduler.shutdown()
         app = self.application

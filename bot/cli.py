@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -35,11 +36,16 @@ def _fail(message: str, status: int = 2) -> None:
     envvar="NEWSALERT_CONFIG",
     help="The TOML configuration file (see config.example.toml). Env: NEWSALERT_CONFIG.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log debugging detail.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log debugging detail; -vv also from the libraries (httpx, telegram, ...).",
+)
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
 @click.version_option(__version__, prog_name="newsalert")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool, log_json: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: int, log_json: bool) -> None:
     """newsalert: a Telegram news-alert bot.
 
     Polls news feeds, keeps the articles that match the topics and filters people
@@ -63,6 +69,7 @@ def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
     except ConfigError as e:
         _fail(f"{path}: {e}")
     add_secret(config.telegram.token.get())
+    add_secret(config.telegram.webhook_secret.get())
     return config
 
 
@@ -365,6 +372,248 @@ def summarize(input_path: str | None, max_chars: int | None) -> None:
     sys.exit(_report_bad_lines(errors))
 
 
+# -- operations: doctor, db backup, db prune ----------------------------------------------------
+
+
+@cli.command()
+@click.option("--timeout", default=15.0, show_default=True, help="Seconds to wait for each answer.")
+@click.pass_context
+def doctor(ctx: click.Context, timeout: float) -> None:
+    """Check the config, the database, the token (getMe) and every feed; say what to fix.
+
+    Changes nothing. Exit status 0 when everything works (warnings allowed), 1 otherwise.
+    """
+    from bot.doctor import diagnose, report
+
+    path = ctx.obj.get("config_path")
+    if not path:
+        _fail("no configuration file; pass --config FILE (start from config.example.toml)", 1)
+    findings = asyncio.run(diagnose(path, timeout=timeout))
+    sys.exit(report(findings, sys.stdout))
+
+
+@cli.group()
+def db() -> None:
+    """Database upkeep: backups and pruning (safe while the bot runs)."""
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.pass_context
+def db_backup(ctx: click.Context, file: str, force: bool) -> None:
+    """Copy the database to FILE with SQLite's online backup, safe while the bot runs.
+
+    The copy is one consistent moment of the database, checked before it is
+    put in place. Restore by stopping the bot and copying FILE over storage.path.
+    """
+    from bot.backup import backup_database
+
+    config = _load(ctx.parent)  # type: ignore[arg-type]
+    try:
+        result = backup_database(config.storage.path, file, overwrite=force)
+    except NewsalertError as e:
+        _fail(str(e), 1)
+    rows = ", ".join(
+        f"{result.tables.get(t, 0)} {t}" for t in ("feeds", "articles", "chats", "deliveries")
+    )
+    click.echo(f"backed up {config.storage.path} to {result.path} ({result.size} bytes): {rows}")
+
+
+@db.command("prune")
+@click.option("--vacuum", is_flag=True, help="Then give the freed space back (stop the bot first).")
+@click.pass_context
+def db_prune(ctx: click.Context, vacuum: bool) -> None:
+    """Prune now what is older than storage.retention (the bot also does it every 6 hours)."""
+    from bot.retention import prune
+    from storage.store import Store
+
+    config = _load(ctx.parent)  # type: ignore[arg-type]
+    if not config.storage.retention:
+        _fail('storage.retention is "off": nothing is pruned', 1)
+    try:
+        store = Store.open(config.storage.path)
+        try:
+            result = prune(store.db, retention=config.storage.retention)
+            if vacuum:
+                store.db.execute("VACUUM")
+        finally:
+            store.close()
+    except (NewsalertError, sqlite3.Error) as e:
+        _fail(str(e), 1)
+    click.echo(f"pruned: {result}")
+
+
 def main() -> None:
     """The console script's entry point."""
     cli(prog_name="newsalert")
+
+
+# -- feeds --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def feeds() -> None:
+    """Manage feeds: list, add, remove, check, OPML import and export.
+
+    Feeds added here are kept in the database (beside those of the config file)
+    and polled by `newsalert run`.
+    """
+
+
+def _open_store(ctx: click.Context) -> Any:
+    from storage.store import Store
+
+    config = _load(ctx)
+    try:
+        return config, Store.open(config.storage.path)
+    except NewsalertError as e:
+        _fail(str(e))
+        raise
+
+
+@feeds.command("list")
+@click.pass_context
+def feeds_list(ctx: click.Context) -> None:
+    """Every feed with its health: status, last success, failures, articles seen."""
+    from bot.pipeline import sync_config
+
+    config, store = _open_store(ctx)
+    try:
+        sync_config(store, config)
+        rows = store.feeds.all()
+    finally:
+        store.close()
+    if not rows:
+        click.echo("No feeds. Add one with: newsalert --config FILE feeds add URL")
+        return
+    for f in rows:
+        last = f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"
+        click.echo(
+            f"{f.status:8} {f.name or '-'}\n         {f.url}\n         last success {last}, "
+            f"{f.consecutive_failures} failures in a row, {f.entries_seen} articles seen, "
+            f"from {f.origin}"
+            + (
+                f"\n         last error: {f.last_error}"
+                if f.last_error and f.status != "ok"
+                else ""
+            )
+        )
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", default="", help="Display name (default: the feed's own title).")
+@click.option("--interval", default=None, help='Poll interval, e.g. "10m" (default: adaptive).')
+@click.option("--no-check", is_flag=True, help="Add without fetching it first.")
+@click.pass_context
+def feeds_add(
+    ctx: click.Context, url: str, name: str, interval: str | None, no_check: bool
+) -> None:
+    """Add a feed after checking that it answers with a feed."""
+    from bot.app import USER_AGENT
+    from bot.feed_admin import add_feed
+    from bot.fetch import Fetcher
+    from bot.intervals import parse_interval
+
+    seconds = None
+    if interval is not None:
+        try:
+            seconds = parse_interval(interval)
+        except ValueError as e:
+            _fail(f"--interval: {e}")
+    _config, store = _open_store(ctx)
+
+    async def go() -> Any:
+        async with Fetcher(user_agent=USER_AGENT) as fetcher:
+            return await add_feed(
+                store, fetcher, url, name=name, interval=seconds, verify=not no_check
+            )
+
+    try:
+        feed, check = asyncio.run(go())
+    except ConfigError as e:
+        _fail(f"{url}: {e.problem}")
+    finally:
+        store.close()
+    if feed is None:
+        _fail(f"not added: {check.error}\nCheck the URL, or add it anyway with --no-check.", 1)
+    detail = f" ({check.articles} articles now)" if check else ""
+    click.echo(f"added: {feed.name or feed.url}{detail}")
+
+
+@feeds.command("remove")
+@click.argument("url")
+@click.pass_context
+def feeds_remove(ctx: click.Context, url: str) -> None:
+    """Remove a feed added with `feeds add` or an OPML import."""
+    config, store = _open_store(ctx)
+    try:
+        if any(f.url == url for f in config.feeds):
+            _fail(f"{url} is listed in {config.source}; remove it from the file instead")
+        removed = store.feeds.remove(url)
+    finally:
+        store.close()
+    if not removed:
+        _fail(f"no feed {url}; `newsalert feeds list` shows them", 1)
+    click.echo(f"removed: {url}")
+
+
+@feeds.command("check")
+@click.argument("url")
+def feeds_check(url: str) -> None:
+    """Fetch and parse a feed once and say what is there (nothing is stored)."""
+    from bot.app import USER_AGENT
+    from bot.feed_admin import check_feed
+    from bot.fetch import Fetcher
+
+    async def go() -> Any:
+        async with Fetcher(user_agent=USER_AGENT) as fetcher:
+            return await check_feed(fetcher, url)
+
+    check = asyncio.run(go())
+    if not check.ok:
+        _fail(check.error, 1)
+    click.echo(f"OK: {check.title or url}: {check.articles} articles")
+    if check.final_url:
+        click.echo(f"note: it moved permanently to {check.final_url}; use that URL")
+
+
+@feeds.command("import")
+@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def feeds_import(ctx: click.Context, opml_file: str) -> None:
+    """Add the feeds of an OPML file (an export from another reader)."""
+    from bot.feed_admin import import_opml
+
+    _config, store = _open_store(ctx)
+    try:
+        added, skipped = import_opml(store, Path(opml_file).read_bytes())
+    except NewsalertError as e:
+        _fail(f"{opml_file}: {e}")
+    finally:
+        store.close()
+    click.echo(f"{len(added)} feeds added, {len(skipped)} skipped")
+    for reason in skipped:
+        click.echo(f"  skipped {reason}")
+
+
+@feeds.command("export")
+@click.argument("opml_file", required=False, type=click.Path(dir_okay=False))
+@click.pass_context
+def feeds_export(ctx: click.Context, opml_file: str | None) -> None:
+    """Write every feed as OPML (to the file, or to stdout)."""
+    from bot.feed_admin import export_opml
+    from bot.pipeline import sync_config
+
+    config, store = _open_store(ctx)
+    try:
+        sync_config(store, config)
+        text = export_opml(store)
+    finally:
+        store.close()
+    if opml_file:
+        Path(opml_file).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {opml_file}")
+    else:
+        click.echo(text, nl=False)

@@ -28,7 +28,7 @@ import email.utils
 import hashlib
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
@@ -443,11 +443,7 @@ def _finish(
         # A 304 may omit the validators; the ones we sent are still good.
         changes["etag"] = result.etag or etag
         changes["last_modified"] = result.last_modified or last_modified
-    if not changes:
-        return result
-    from dataclasses import replace
-
-    return replace(result, **changes)  # type: ignore[arg-type]
+    return replace(result, **changes) if changes else result  # type: ignore[arg-type]
 
 
 def read_local(path: str | Path, *, max_bytes: int = 50 * 1024 * 1024) -> FetchResult:

@@ -122,7 +122,9 @@ class Health:
         else:
             quiet = self.telegram_quiet_for()
             if quiet > self.stale_after:
-                since = "never reached" if quiet == float("inf") else f"not reached for {quiet:.0f}s"
+                since = (
+                    "never reached" if quiet == float("inf") else f"not reached for {quiet:.0f}s"
+                )
                 reason = f" ({self.telegram_error})" if self.telegram_error else ""
                 problems.append(f"telegram: {since}{reason}")
             else:

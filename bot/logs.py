@@ -1,6 +1,6 @@
 """Logging set-up: one event per line, third-party chatter quiet, secrets never shown.
 
-* Human lines by default (``2025-01-31 12:00:00 INFO    bot.app: message key=value``);
+* Human lines by default (``2025-01-31 12:00:00Z INFO    bot.app: message key=value``);
   with ``--log-json`` one JSON object per line: ``time``, ``level``, ``logger``,
   ``event``, any ``extra=`` fields, and ``exception`` (the traceback, as one string).
   A human line's traceback follows it, indented; use JSON where a collector
@@ -84,7 +84,7 @@ class HumanFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = (
-            f"{_utc(record):%Y-%m-%d %H:%M:%S} {record.levelname:<7} {record.name}: "
+            f"{_utc(record):%Y-%m-%d %H:%M:%SZ} {record.levelname:<7} {record.name}: "
             f"{record.getMessage()}"
         )
         extras = _extras(record)

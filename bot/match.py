@@ -1,23 +1,34 @@
 """The matching engine: every active query in one index, one pass per article.
 
-How it works.  Each query is reduced to a *trigger set*: words such that any
-article the query matches must contain at least one of them (for ``a b`` the
-rarer of the two, for ``a OR b`` both, for a phrase its rarest word, for a
-group all its members).  An inverted index maps each trigger word to the
-queries it wakes.  Matching an article is then:
+How it works.  Each distinct query is compiled once into
+
+* a *trigger set*: index keys (canonical words) one of which any article the
+  query matches must contain: for ``a b`` the rarer of the two, for ``a OR b``
+  both, for a phrase its rarest word, for a group all its members;
+* a *required set*: keys every matching article contains (``a b`` -> both,
+  ``"north korea"`` -> both words, ``a OR b`` -> none).
+
+An inverted index maps each trigger key to the queries it wakes.  When a
+query has one trigger and requires a second key, it is filed under the pair,
+so that an article only wakes it when both are present (found with a C-level
+set intersection rather than one Python check per query).  Matching an
+article is then:
 
 1. tokenise the article once (:func:`bot.query.prepare_document`);
-2. look up each distinct word of the article in the index (a hash lookup per
-   word: the token-level equivalent of one Aho-Corasick pass, since the text
-   is already cut into canonical words);
-3. run the boolean check of the woken candidates only; score and explain the
-   ones that match, once per distinct query however many subscribers share it.
+2. look up each distinct word of the article in the index: a hash lookup per
+   word, the token-level equivalent of one Aho-Corasick pass, since the text
+   is already cut into canonical words;
+3. check the woken candidates only: a one-word query is matched by being
+   woken, an AND of words by a subset test, anything else by its syntax tree;
+   score and explain each distinct query once, however many subscribers share
+   it, and hand out one :class:`~bot.records.Match` per subscriber.
 
-Queries that can match without any word being present (``-sports``, ``NOT
-x OR y``) have no trigger set; they are checked on every article.
+Queries that can match without any particular word (``-sports``, ``NOT x OR
+y``) have no trigger set; they are checked on every article.
 
-Adding or removing a subscription touches only its own trigger words: there is
-no automaton to rebuild, so changes are O(size of the query).
+Adding or removing a subscription touches only its own keys; there is no
+automaton to rebuild (``bench/matching.py`` times what rebuilding one would
+cost), so changes are O(size of the query).
 """
 
 from __future__ import annotations
@@ -34,7 +45,6 @@ from bot.query import (
     Document,
     Near,
     Node,
-    Not,
     Or,
     Phrase,
     Query,
@@ -46,114 +56,18 @@ from bot.query import (
 from bot.records import Article, Match, Topic
 from bot.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
 
-__all__ = ["Matcher", "match_topic", "trigger_terms"]
+__all__ = ["Matcher", "match_topic", "required_keys", "trigger_terms"]
 
 # Words too common to be a good trigger when the query offers a rarer one.
 _COMMON = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "said",
-        "that",
-        "the",
-        "their",
-        "they",
-        "this",
-        "to",
-        "was",
-        "were",
-        "will",
-        "with",
-        "new",
-        "year",
-        "say",
-        "would",
-        "not",
-        "but",
-        "after",
-        "over",
-        "more",
-        "than",
-        "been",
-        "who",
-        "one",
-        "two",
-        "also",
-        "up",
-        "out",
-        "about",
-        "into",
-        "we",
-        "i",
-        "you",
-        "year",
-    ]
+    str.split(
+        """a an and are as at be by for from has have he her his i in is it its of on or
+        said say that the their they this to was we were who will with would you year new
+        not but after over more than been one two also up out about into"""
+    )
 )
 
-
 _SINGLE, _WORDS, _GENERAL = 1, 2, 3
-
-
-@dataclass(slots=True, eq=False)
-class _Compiled:
-    """One distinct query and the subscriptions (keys -> thresholds) that share it.
-
-    ``kind`` picks the cheapest check: ``_SINGLE`` is one unscoped word (woken
-    means matched), ``_WORDS`` an AND of unscoped words (a subset test),
-    ``_GENERAL`` anything else (the syntax tree).
-    """
-
-    query: Query
-    triggers: frozenset[str] | None
-    kind: int
-    words: frozenset[str]
-    labels: tuple[tuple[str, str], ...]  # (word, label) for _SINGLE and _WORDS
-    seq: int = 0  # creation order: a stable order for equal scores
-    keys: dict[str, float] = field(default_factory=dict)
-
-    def score_words(self, weight: Callable[[str], float]) -> tuple[float, tuple[str, ...]]:
-        """Score and why of a ``_WORDS`` query, exactly as ``Query.evaluate`` computes them."""
-        hits: dict[str, float] = {}
-        for word, label in self.labels:
-            w = weight(word)
-            if hits.get(label, -1.0) < w:
-                hits[label] = w
-        why = tuple(sorted(hits, key=lambda k: -hits[k]))
-        return float(sum(hits.values())), why
-
-
-class _Bucket:
-    """The queries one trigger word wakes."""
-
-    __slots__ = ("many", "one", "single")
-
-    def __init__(self) -> None:
-        self.single: _Compiled | None = None  # the query that is just this word
-        self.one: dict[int, _Compiled] = {}  # this word is their only trigger
-        self.many: dict[int, _Compiled] = {}  # several triggers: may be woken twice
-
-    def __len__(self) -> int:
-        return (self.single is not None) + len(self.one) + len(self.many)
 
 
 def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
@@ -162,10 +76,10 @@ def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
     return word
 
 
-def _word_cost(word: str, postings: Mapping[str, object]) -> tuple[int, int, int]:
-    bucket = postings.get(word)
+def _key_cost(key: str, postings: Mapping[str, object]) -> tuple[bool, int, int]:
+    bucket = postings.get(key)
     size = len(bucket) if bucket is not None else 0  # type: ignore[arg-type]
-    return (word in _COMMON, size, -len(word))
+    return (key in _COMMON, size, -len(key))
 
 
 def trigger_terms(
@@ -187,57 +101,118 @@ def trigger_terms(
             size += len(bucket) if bucket is not None else 0  # type: ignore[arg-type]
         return (common, size + len(keys))
 
+    def union(children: tuple[Node, ...]) -> frozenset[str] | None:
+        out: set[str] = set()
+        for child in children:
+            sub = walk(child)
+            if sub is None:
+                return None
+            out |= sub
+        return frozenset(out)
+
     def walk(n: Node) -> frozenset[str] | None:
         if isinstance(n, Term):
             return frozenset((_term_key(n.word, n.fields),))
         if isinstance(n, Phrase):
-            best = min(n.words, key=lambda w: _word_cost(_term_key(w, n.fields), postings))
-            return frozenset((_term_key(best, n.fields),))
+            keys = [_term_key(w, n.fields) for w in n.words]
+            return frozenset((min(keys, key=lambda k: _key_cost(k, postings)),))
         if isinstance(n, Site):
             return frozenset((f"site{_KEY_SEP}{n.host}",))
         if isinstance(n, AnyOf):
-            out: set[str] = set()
-            for m in n.members:
-                sub = walk(m)
-                if sub is None:
-                    return None
-                out |= sub
-            return frozenset(out)
-        if isinstance(n, Near):
-            left, right = walk(n.left), walk(n.right)
-            options = [s for s in (left, right) if s is not None]
-            return min(options, key=cost) if options else None
-        if isinstance(n, And):
-            options = [s for s in (walk(c) for c in n.children) if s is not None]
-            return min(options, key=cost) if options else None
+            return union(n.members)
         if isinstance(n, Or):
-            out = set()
-            for c in n.children:
-                sub = walk(c)
-                if sub is None:
-                    return None
-                out |= sub
-            return frozenset(out)
-        if isinstance(n, Not):
-            return None
-        return None
+            return union(n.children)
+        if isinstance(n, Near | And):
+            children = (n.left, n.right) if isinstance(n, Near) else n.children
+            options = [s for s in (walk(c) for c in children) if s is not None]
+            return min(options, key=cost) if options else None
+        return None  # Not, or an unknown node: no word is certain
 
     return walk(node)
+
+
+def required_keys(node: Node) -> frozenset[str]:
+    """Index keys that every document matching ``node`` contains."""
+    if isinstance(node, Term):
+        return frozenset((_term_key(node.word, node.fields),))
+    if isinstance(node, Phrase):
+        return frozenset(_term_key(w, node.fields) for w in node.words)
+    if isinstance(node, Site):
+        return frozenset((f"site{_KEY_SEP}{node.host}",))
+    if isinstance(node, Near):
+        return required_keys(node.left) | required_keys(node.right)
+    if isinstance(node, And):
+        out: frozenset[str] = frozenset()
+        for child in node.children:
+            out |= required_keys(child)
+        return out
+    if isinstance(node, Or | AnyOf):
+        children = node.children if isinstance(node, Or) else node.members
+        sets = [required_keys(c) for c in children]
+        return frozenset.intersection(*sets) if sets else frozenset()
+    return frozenset()  # Not
+
+
+@dataclass(slots=True, eq=False)
+class _Compiled:
+    """One distinct query and the subscriptions (keys -> thresholds) that share it.
+
+    ``kind`` picks the cheapest check: ``_SINGLE`` is one unscoped word (woken
+    means matched), ``_WORDS`` an AND of unscoped words (a subset test),
+    ``_GENERAL`` anything else (the syntax tree, after a subset test of
+    ``required``).
+    """
+
+    query: Query
+    triggers: frozenset[str] | None
+    required: frozenset[str]
+    kind: int
+    labels: tuple[tuple[str, str], ...]  # (word, label) for _SINGLE and _WORDS
+    second: str | None = None  # the pair key this query is filed under, if any
+    seq: int = 0  # creation order: a stable order for equal scores
+    keys: dict[str, float] = field(default_factory=dict)
+
+    def score_words(self, weight: Callable[[str], float]) -> tuple[float, tuple[str, ...]]:
+        """Score and why of a ``_WORDS`` query, exactly as ``Query.evaluate`` computes them."""
+        hits: dict[str, float] = {}
+        for word, label in self.labels:
+            w = weight(word)
+            if hits.get(label, -1.0) < w:
+                hits[label] = w
+        why = tuple(sorted(hits, key=lambda k: -hits[k]))
+        return float(sum(hits.values())), why
+
+
+class _Bucket:
+    """The queries one trigger key wakes."""
+
+    __slots__ = ("many", "one", "pairs", "single")
+
+    def __init__(self) -> None:
+        self.single: _Compiled | None = None  # the query that is just this word
+        self.one: dict[int, _Compiled] = {}  # only trigger, nothing else required
+        self.pairs: dict[str, dict[int, _Compiled]] = {}  # only trigger; also requires key
+        self.many: dict[int, _Compiled] = {}  # several triggers: may be woken twice
+
+    def __len__(self) -> int:
+        paired = sum(len(d) for d in self.pairs.values()) if self.pairs else 0
+        return (self.single is not None) + len(self.one) + paired + len(self.many)
 
 
 def _compile(query: Query, postings: Mapping[str, object]) -> _Compiled:
     root = query.root
     triggers = trigger_terms(root, postings)
+    required = required_keys(root)
     if isinstance(root, Term) and root.fields is None:
         labels = ((root.word, root.display or root.word),)
-        return _Compiled(query, triggers, _SINGLE, frozenset((root.word,)), labels)
+        return _Compiled(query, triggers, required, _SINGLE, labels)
     if isinstance(root, And) and all(
         isinstance(c, Term) and c.fields is None for c in root.children
     ):
         terms = [c for c in root.children if isinstance(c, Term)]
         labels = tuple((c.word, c.display or c.word) for c in terms)
-        return _Compiled(query, triggers, _WORDS, frozenset(w for w, _ in labels), labels)
-    return _Compiled(query, triggers, _GENERAL, frozenset(), ())
+        return _Compiled(query, triggers, required, _WORDS, labels)
+    return _Compiled(query, triggers, required, _GENERAL, ())
 
 
 class Matcher:
@@ -313,10 +288,17 @@ class Matcher:
                 bucket = postings[term] = _Bucket()
             if compiled.kind == _SINGLE:
                 bucket.single = compiled
-            elif len(triggers) == 1:
-                bucket.one[ident] = compiled
-            else:
+            elif len(triggers) > 1:
                 bucket.many[ident] = compiled
+            else:
+                others = compiled.required - triggers
+                if not others:
+                    bucket.one[ident] = compiled
+                    continue
+                # file it under the second key too: both must be in the article
+                second = min(others, key=lambda k: _key_cost(k, postings))
+                compiled.second = second
+                bucket.pairs.setdefault(second, {})[ident] = compiled
 
     def remove(self, key: str) -> None:
         """Drop subscription ``key`` (no error if it is not there)."""
@@ -339,48 +321,61 @@ class Matcher:
                 bucket.single = None
             bucket.one.pop(ident, None)
             bucket.many.pop(ident, None)
+            if compiled.second is not None:
+                paired = bucket.pairs.get(compiled.second)
+                if paired is not None:
+                    paired.pop(ident, None)
+                    if not paired:
+                        del bucket.pairs[compiled.second]
             if not bucket:
                 del self._postings[term]
 
-    def candidates(self, doc: Document) -> list[_Compiled]:
-        """The distinct queries woken by the document's words (plus trigger-less ones)."""
-        found: dict[int, _Compiled] = dict(self._always)
-        for term in doc.keys:
-            bucket = self._postings.get(term)
-            if bucket is not None:
-                if bucket.single is not None:
-                    found[id(bucket.single)] = bucket.single
-                found.update(bucket.one)
-                found.update(bucket.many)
-        return list(found.values())
-
-    def match_document(self, doc: Document) -> list[Match]:
-        """Like :meth:`match`, on an already prepared document."""
-        terms = doc.text_terms
-        weight = doc.text_weight
+    def _woken(self, doc: Document) -> tuple[list[_Compiled], list[_Compiled]]:
+        """(one-word queries matched by being woken, other candidates to check)."""
+        keys = doc.keys
         postings = self._postings
-        scored: list[tuple[float, tuple[str, ...], _Compiled]] = []
+        singles: list[_Compiled] = []
         to_check: list[_Compiled] = []
         woken_many: dict[int, _Compiled] = {}
-        for term in doc.keys:
+        for term in keys:
             bucket = postings.get(term)
             if bucket is None:
                 continue
-            single = bucket.single
-            if single is not None:  # woken by its only word: matched
-                scored.append((weight(term), (single.labels[0][1],), single))
+            if bucket.single is not None:
+                singles.append(bucket.single)
             if bucket.one:
                 to_check.extend(bucket.one.values())
+            if bucket.pairs:
+                pairs = bucket.pairs
+                for second in pairs.keys() & keys:
+                    to_check.extend(pairs[second].values())
             if bucket.many:
                 woken_many.update(bucket.many)
         to_check.extend(woken_many.values())
         to_check.extend(self._always.values())
+        return singles, to_check
+
+    def candidates(self, doc: Document) -> list[_Compiled]:
+        """The distinct queries the document wakes (for benchmarks and debugging)."""
+        singles, to_check = self._woken(doc)
+        return singles + to_check
+
+    def match_document(self, doc: Document) -> list[Match]:
+        """Like :meth:`match`, on an already prepared document."""
+        keys = doc.keys
+        terms = doc.text_terms
+        weight = doc.text_weight
+        singles, to_check = self._woken(doc)
+        scored: list[tuple[float, tuple[str, ...], _Compiled]] = []
+        for compiled in singles:  # woken by its only word: matched
+            word, label = compiled.labels[0]
+            scored.append((weight(word), (label,), compiled))
         for compiled in to_check:
             if compiled.kind == _WORDS:
-                if compiled.words <= terms:
+                if compiled.required <= terms:
                     score, why = compiled.score_words(weight)
                     scored.append((score, why, compiled))
-            elif compiled.query.matches(doc):
+            elif compiled.required <= keys and compiled.query.matches(doc):
                 matched, score, why = compiled.query.evaluate(doc)
                 if matched:
                     scored.append((score, why, compiled))

@@ -44,9 +44,7 @@ class Metrics:
             "newsalert_info", "Always 1; the version is a label.", ["version"], registry=r
         )
         self.info.labels(__version__).set(1)
-        self.polls = Counter(
-            "newsalert_polls", "Feed polls, by outcome.", ["status"], registry=r
-        )
+        self.polls = Counter("newsalert_polls", "Feed polls, by outcome.", ["status"], registry=r)
         for status in POLL_STATUSES:
             self.polls.labels(status)
         self.fetch_errors = Counter(
@@ -63,9 +61,7 @@ class Metrics:
             "Alerts written to the outbox: one per matching article and subscribed chat.",
             registry=r,
         )
-        self.alerts_sent = Counter(
-            "newsalert_alerts_sent", "Alerts Telegram accepted.", registry=r
-        )
+        self.alerts_sent = Counter("newsalert_alerts_sent", "Alerts Telegram accepted.", registry=r)
         self.alerts_failed = Counter(
             "newsalert_alerts_failed",
             "Alerts given up on (refused, or out of attempts); the reason is in the log.",

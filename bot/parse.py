@@ -17,6 +17,7 @@ Normalisation (DESIGN.md, issue 3):
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from bot.errors import ParseError
 from bot.fetch import gunzip_if_needed
 from bot.jsonfeed import JsonFeed, looks_like_json, parse_json_feed
 from bot.records import Article, as_utc, utcnow
-from bot.text import html_to_text, tidy_line
+from bot.text import html_to_text, tidy_line, tidy_text
 from bot.urls import canonical_url, is_http_url
 
 FUTURE_SLACK = timedelta(days=1)
@@ -49,6 +50,8 @@ _ESCAPED_MARKUP = re.compile(
     r"</?(?:p|br|div|span|a|img|b|i|em|strong|ul|ol|li|h[1-6]|figure|blockquote)\b[^<>]*>",
     re.IGNORECASE,
 )
+# An entity that survived decoding: the feed escaped "&" twice ("&amp;amp;").
+_ESCAPED_ENTITY = re.compile(r"&(?:amp|quot|apos|lt|gt|nbsp|#[0-9]{2,6}|#x[0-9a-fA-F]{2,5});")
 _CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^\"';\s]+)", re.IGNORECASE)
 
 
@@ -77,6 +80,9 @@ class _Raw:
     content: str
     published: datetime | None
     date_text: str
+
+    def is_empty(self) -> bool:
+        return not (self.id or self.title or self.link or self.summary or self.content)
 
 
 def parse_feed(
@@ -307,10 +313,12 @@ def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) ->
 
 def plain_text(value: str) -> str:
     """HTML (or text) to plain text; a second pass when the feed escaped its
-    HTML twice and tags show through the first."""
+    HTML twice and tags or entities show through the first."""
     text = html_to_text(value)
     if _ESCAPED_MARKUP.search(text):
         text = html_to_text(text)
+    if "&" in text and _ESCAPED_ENTITY.search(text):
+        text = tidy_text(html.unescape(text))
     return text
 
 
@@ -327,7 +335,13 @@ def _normalise(
     limit = now + FUTURE_SLACK
     articles = []
     for raw in raws:
+        if raw.is_empty():
+            # Illegally nested items make feedparser emit hollow entries: no
+            # title, link, id or text. They are not articles.
+            continue
         link = canonical_url(raw.link, base or None)
+        if not is_http_url(link):
+            link = ""  # a "urn:" id or an unresolvable relative path is no link
         summary = plain_text(raw.summary)
         content = plain_text(raw.content) if raw.content and raw.content != raw.summary else ""
         if raw.content and raw.content == raw.summary:
@@ -335,6 +349,8 @@ def _normalise(
         title = tidy_line(raw.title)
         if _ESCAPED_MARKUP.search(title):
             title = tidy_line(title)
+        if "&" in title and _ESCAPED_ENTITY.search(title):
+            title = tidy_line(html.unescape(title))
         published = raw.published
         if published is None or published > limit:
             published = now

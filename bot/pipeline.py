@@ -291,11 +291,13 @@ class Pipeline:
 
 def sync_config(store: Store, config: Config) -> list[FeedState]:
     """Make the database agree with the config: feeds, topics, configured channels and
-    their subscriptions.  Returns the configured feeds' states."""
-    feeds = [
+    their subscriptions.  Returns every feed to poll: the config's, and those added
+    with ``newsalert feeds add`` or an OPML import."""
+    for f in config.feeds:
         store.feeds.upsert(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
-        for f in config.feeds
-    ]
+    for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
+        log.info("feed %s is no longer in the config: removed", url)
+    feeds = store.feeds.all()
     store.topics.replace_all(config.topics.values())
     pairs: set[tuple[int, str]] = set()
     for channel in config.channels:

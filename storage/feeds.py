@@ -37,6 +37,7 @@ class FeedState:
     avg_gap: float | None = None  # smoothed seconds between new entries
     down_notified: bool = False
     first_failure_at: datetime | None = None
+    origin: str = "config"  # config | cli
 
 
 def _feed(row: dict[str, Any]) -> FeedState:
@@ -62,6 +63,7 @@ def _feed(row: dict[str, Any]) -> FeedState:
         avg_gap=row.get("avg_gap"),
         down_notified=bool(row.get("down_notified")),
         first_failure_at=from_db_time(row.get("first_failure_at")),
+        origin=row.get("origin") or "config",
     )
 
 
@@ -76,14 +78,16 @@ class FeedStore:
         name: str = "",
         interval: float | None = None,
         full_text: bool | None = None,
+        origin: str = "config",
     ) -> FeedState:
-        """Add the feed, or update its configured name and interval; keeps its state."""
+        """Add the feed, or update its name, interval and origin; keeps its state."""
         with self.db.atomic():
             self.db.execute(
-                "INSERT INTO feeds (url, name, interval, full_text, added_at) VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO feeds (url, name, interval, full_text, added_at, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(url) DO UPDATE SET name = excluded.name, interval = excluded.interval, "
-                "full_text = excluded.full_text",
-                [url, name, interval, full_text, to_db_time(utcnow())],
+                "full_text = excluded.full_text, origin = excluded.origin",
+                [url, name, interval, full_text, to_db_time(utcnow()), origin],
             )
         found = self.get_by_url(url)
         assert found is not None
@@ -99,6 +103,18 @@ class FeedStore:
 
     def all(self) -> list[FeedState]:
         return [_feed(r) for r in self.db.query("SELECT * FROM feeds ORDER BY id")]
+
+    def remove_config_feeds_except(self, urls: set[str]) -> list[str]:
+        """Drop the feeds that came from the config file and are no longer in it."""
+        gone = [
+            r["url"]
+            for r in self.db.query("SELECT url FROM feeds WHERE origin = 'config'")
+            if r["url"] not in urls
+        ]
+        with self.db.atomic():
+            for url in gone:
+                self.db.execute("DELETE FROM feeds WHERE url = ?", [url])
+        return gone
 
     def remove(self, url: str) -> bool:
         with self.db.atomic():

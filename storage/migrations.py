@@ -161,3 +161,10 @@ def m005_deliveries_by_article(db: sqlite_utils.Database) -> None:
     # Deleting an old article cascades to its deliveries (retention): without an index on the
     # child key every such delete would scan the whole deliveries table.
     db.execute("CREATE INDEX idx_deliveries_article ON deliveries(article_id)")
+
+
+@MIGRATIONS()
+def m006_feed_origin(db: sqlite_utils.Database) -> None:
+    # origin: 'config' (listed in the config file, removed when it leaves the file) or
+    # 'cli' (added with `newsalert feeds add` or an OPML import, kept until removed).
+    db.execute("ALTER TABLE feeds ADD COLUMN origin TEXT NOT NULL DEFAULT 'config'")

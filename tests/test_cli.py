@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -35,10 +36,19 @@ def invoke(*args: str, input: str | None = None):
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
+def all_commands(group=cli, path=()):
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, (*path, name))
+
+
 def test_every_command_has_help_text():
-    for name, command in cli.commands.items():
-        assert command.help and command.help.strip(), f"{name} has no help text"
-        result = invoke(name, "--help")
+    commands = list(all_commands())
+    assert len(commands) >= 13
+    for path, command in commands:
+        assert command.help and command.help.strip(), f"{' '.join(path)} has no help text"
+        result = invoke(*path, "--help")
         assert result.exit_code == 0 and "Usage" in result.output
 
 

@@ -306,3 +306,35 @@ def test_articles_serialise_to_the_json_lines_contract():
     data = parse("rss20.xml").articles[0].to_json()
     assert json.loads(json.dumps(data))["feed"] == "https://feeds.example/rss20.xml"
     assert data["published"] == "2018-10-29T06:05:00+00:00"
+
+
+def test_entity_escaped_twice_is_decoded():
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>E</title>'
+        b"<item><title>Merck &amp;amp; Co. results</title><link>https://e.example/1</link>"
+        b"<description>Merck &amp;amp; Co. said &amp;quot;fine&amp;quot;.</description></item>"
+        b"</channel></rss>"
+    )
+    (article,) = parse_feed(body, url="https://e.example/feed", now=NOW).articles
+    assert article.title == "Merck & Co. results"
+    assert article.summary == 'Merck & Co. said "fine".'
+
+
+def test_hollow_entries_are_not_articles():
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>H</title>'
+        b"<item><title>Real</title><link>https://h.example/1</link></item><item></item>"
+        b"</channel></rss>"
+    )
+    feed = parse_feed(body, url="https://h.example/feed", now=NOW)
+    assert [a.title for a in feed.articles] == ["Real"]
+
+
+def test_non_http_link_is_dropped_but_kept_as_identity():
+    body = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>U</title>'
+        b"<entry><id>urn:uuid:1234</id><title>No web link</title></entry></feed>"
+    )
+    (article,) = parse_feed(body, url="https://u.example/feed", now=NOW).articles
+    assert article.id == "urn:uuid:1234"
+    assert article.link == ""

@@ -11,10 +11,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from bot.errors import NewsalertError
-from bot.fetch import Fetcher
+from bot.fetch import Fetcher, read_local
 from bot.parse import parse_feed
 from tests.fakes.feed_server import FeedServer
 
@@ -108,4 +109,14 @@ def test_feed_parses_with_at_least_feedparsers_entries(outcomes, row):
         # first item): a clear parse error is an acceptable answer.
         return
     assert not outcome.error, outcome.error
+    if outcome.articles < expected:
+        # parse_feed drops the hollow entries (no title, link, id or text) that
+        # feedparser makes of illegally nested items: they are not articles.
+        expected -= _hollow_entries(FEEDS / row["file"])
     assert outcome.articles >= expected
+
+
+def _hollow_entries(path: Path) -> int:
+    parsed = feedparser.parse(read_local(path).body)
+    keys = ("title", "link", "id", "summary", "content")
+    return sum(1 for entry in parsed.entries if not any(entry.get(k) for k in keys))

@@ -1,0 +1,223 @@
+"""One story, many feeds: near-duplicate detection over title and lead.
+
+A wire story (Reuters, AP, Yonhap) is republished by many outlets under a lightly edited
+headline and the same first paragraph.  Each article gets a :class:`Fingerprint`: a 64-bit
+SimHash of its title words and lead-word pairs, plus the feature set itself.  Two articles are
+the same story when their fingerprints are near (SimHash within :data:`MAX_HAMMING` bits, a
+cheap filter) *and* their features overlap enough (Jaccard ≥ :data:`MIN_JACCARD`, the actual
+decision), or when they share a canonical URL.
+
+:class:`StoryDesk` is the pipeline's helper: it assigns each new article to a story (a new
+one, or one first seen within the window) and notices copies that the article store dropped
+as already seen (same canonical URL or headline from another feed), so that the chats that
+got the story learn "Also: Reuters, Yonhap" instead of getting it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.records import Article, utcnow
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from storage.outbox import StoryStore
+
+log = logging.getLogger(__name__)
+
+MAX_HAMMING = 18  # SimHash prefilter: generous, the Jaccard test decides
+MIN_JACCARD = 0.45
+LEAD_WORDS = 40  # the lead: the first words of the summary (or content)
+TITLE_WEIGHT = 2  # title words count double in the SimHash
+DEFAULT_WINDOW = timedelta(hours=24)
+
+_STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being
+    it its this that these those he she they we you i his her their our your them him us
+    not no said says say will would can could has have had do does did than then there here
+    about after before over into up out more most new also just""".split()
+)
+# Outlet tags wire copies carry: "(Reuters)", "- Yonhap", "UPDATE 2-", "EXCLUSIVE-" ...
+_TAGS = re.compile(
+    r"^\s*(?:update\s*\d*|exclusive|breaking|analysis|factbox|wrapup\s*\d*)\s*[-:–]\s*"
+    r"|\s*[-–|]\s*[^-–|]{2,30}$",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return [w for w in re.findall(r"\w+", folded) if len(w) > 1 and w not in _STOPWORDS]
+
+
+def _stem(word: str) -> str:
+    # Just enough to meet "Korean"/"Korea", "talks"/"talk", "officials"/"official".
+    for suffix in ("ians", "ian", "ans", "an", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _hash64(feature: str) -> int:
+    return int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A story's SimHash and the features it was built from."""
+
+    simhash: int
+    features: frozenset[str]
+
+    def similarity(self, other: Fingerprint) -> float:
+        """Jaccard overlap of the two feature sets (0 to 1)."""
+        if not self.features or not other.features:
+            return 0.0
+        shared = len(self.features & other.features)
+        return shared / (len(self.features) + len(other.features) - shared)
+
+    def is_near(self, other: Fingerprint) -> bool:
+        """The same story: close SimHashes and a feature overlap of at least MIN_JACCARD."""
+        if hamming(self.simhash, other.simhash) > MAX_HAMMING:
+            return False
+        return self.similarity(other) >= MIN_JACCARD
+
+
+def hamming(a: int, b: int) -> int:
+    """Bits that differ between two 64-bit SimHashes."""
+    return ((a ^ b) & 0xFFFFFFFFFFFFFFFF).bit_count()
+
+
+def lead_of(article: Article) -> str:
+    """The first words of the article's summary (or its content when it has none)."""
+    text = article.summary or article.content
+    return " ".join(text.split()[: LEAD_WORDS * 2])
+
+
+def fingerprint(title: str, lead: str) -> Fingerprint:
+    """Title words (weighted) and pairs of consecutive lead words, SimHashed to 64 bits."""
+    title = _TAGS.sub("", title)
+    title_words = [_stem(w) for w in _words(title)]
+    lead_words = [_stem(w) for w in _words(lead)][:LEAD_WORDS]
+    weighted: dict[str, int] = {}
+    for word in title_words:
+        weighted["t:" + word] = TITLE_WEIGHT
+    for pair in zip(lead_words, lead_words[1:], strict=False):
+        weighted["l:" + " ".join(pair)] = 1
+    if not weighted:
+        return Fingerprint(0, frozenset())
+    totals = [0] * 64
+    for feature, weight in weighted.items():
+        bits = _hash64(feature)
+        for i in range(64):
+            totals[i] += weight if bits >> i & 1 else -weight
+    simhash = sum(1 << i for i, total in enumerate(totals) if total > 0)
+    return Fingerprint(simhash, frozenset(weighted))
+
+
+def article_fingerprint(article: Article) -> Fingerprint:
+    return fingerprint(article.title, lead_of(article))
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRef:
+    """The story an article belongs to; ``is_new`` when this article started it."""
+
+    id: int
+    is_new: bool
+    first_source: str = ""
+
+
+@dataclass
+class _Recent:
+    story_id: int
+    print: Fingerprint
+    first_seen: datetime
+    source: str
+
+
+class StoryDesk:
+    """Assigns articles to stories and records which feeds carried each story.
+
+    Keeps the fingerprints of the stories first seen within ``window`` in memory (loaded
+    from the database on first use), so a new article is compared with each of them once.
+    """
+
+    def __init__(self, stories: StoryStore, *, window: timedelta = DEFAULT_WINDOW) -> None:
+        self.stories = stories
+        self.window = window
+        self._recent: list[_Recent] | None = None
+
+    def _load(self, now: datetime) -> list[_Recent]:
+        if self._recent is None:
+            self._recent = [
+                _Recent(s.id, fingerprint(s.title, s.lead), s.first_seen, s.source)
+                for s in self.stories.recent(since=now - self.window)
+            ]
+        cutoff = now - self.window
+        if self._recent and self._recent[0].first_seen < cutoff:
+            self._recent = [r for r in self._recent if r.first_seen >= cutoff]
+        return self._recent
+
+    def assign(
+        self, article_key: int, feed_id: int | None, article: Article, *, now: datetime | None = None
+    ) -> StoryRef:
+        """The story of a newly stored article: an earlier story it duplicates (same
+        canonical URL, or a near-duplicate title and lead first seen within the window),
+        else a new story.  Idempotent: the same article always gets the same story."""
+        now = now or utcnow()
+        known = self.stories.story_of_article(article_key)
+        if known is not None:
+            return StoryRef(known, is_new=False)
+        recent = self._load(now)
+        found: _Recent | None = None
+        if article.link:
+            by_url = self.stories.story_of_link(article.link, since=now - self.window)
+            found = next((r for r in recent if r.story_id == by_url), None) if by_url else None
+        print_ = article_fingerprint(article)
+        if found is None and print_.features:
+            best = 0.0
+            for candidate in recent:
+                if hamming(candidate.print.simhash, print_.simhash) > MAX_HAMMING:
+                    continue
+                score = candidate.print.similarity(print_)
+                if score >= MIN_JACCARD and score > best:
+                    found, best = candidate, score
+        if found is not None:
+            self.stories.link(found.story_id, article_key, feed_id, article, now=now)
+            return StoryRef(found.story_id, is_new=False, first_source=found.source)
+        story_id = self.stories.create(article_key, feed_id, article, print_.simhash, now=now)
+        recent.append(_Recent(story_id, print_, now, article.source))
+        return StoryRef(story_id, is_new=True, first_source=article.source)
+
+    def copies(
+        self,
+        feed_id: int,
+        articles: Iterable[Article],
+        new_ids: Sequence[str],
+        *,
+        now: datetime | None = None,
+    ) -> list[tuple[int, str]]:
+        """Articles of this poll that the store did not keep because another feed had them
+        (same canonical URL or headline): each is remembered once, and its story and source
+        returned as ``(story_id, source)`` for the "Also:" line."""
+        now = now or utcnow()
+        fresh = set(new_ids)
+        found: list[tuple[int, str]] = []
+        for article in articles:
+            if article.id in fresh or self.stories.has_entry(feed_id, article.id):
+                continue
+            if self.stories.article_from_feed(feed_id, article.id):
+                continue  # this feed's own earlier entry, seen before stories existed
+            story_id = self.stories.story_of_copy(article, since=now - self.window)
+            if story_id is None:
+                continue
+            self.stories.link(story_id, None, feed_id, article, now=now)
+            found.append((story_id, article.source))
+        return found

@@ -1,0 +1,317 @@
+"""Commands that show things: /start, /help, /topics, /feeds, /latest, /test; and the
+answer to a command or message I do not understand."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from telegram import Update
+
+from bot import service
+from bot.i18n import N_, Html
+from bot.records import as_utc
+from bot.service import Found
+from handlers.common import (
+    Context,
+    Target,
+    Turn,
+    can_manage,
+    command,
+    core_of,
+    query_problem,
+    target_chat,
+)
+from handlers.menu import help_text
+
+FEED_STATUS = {
+    "ok": N_("working"),
+    "new": N_("not read yet"),
+    "failing": N_("having trouble"),
+    "broken": N_("stopped: it keeps failing"),
+    "gone": N_("stopped: the address is gone"),
+    "quiet": N_("quiet lately"),
+}
+
+
+def when(value: datetime | None) -> str:
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str]:
+    """One matching story: linked title; source, time, and what matched."""
+    article = found.article
+    title = html.escape(article.title or "(untitled)", quote=False)
+    link = article.link if urlsplit(article.link).scheme in ("http", "https") else ""
+    head = f'<b>{number}.</b> <a href="{html.escape(link)}">{title}</a>' if link else (
+        f"<b>{number}.</b> {title}"
+    )
+    meta = " · ".join(p for p in (article.source, when(article.published)) if p)
+    lines = [head]
+    if meta:
+        lines.append(f"<i>{html.escape(meta, quote=False)}</i>")
+    if why and found.why:
+        lines.append(
+            turn._(
+                "matched: {terms} (score {score})",
+                terms=", ".join(found.why[:8]),
+                score=f"{found.score:g}",
+            )
+        )
+    elif found.label:
+        lines.append(turn._("for: {label}", label=found.label))
+    return lines
+
+
+@command
+async def start(turn: Turn) -> None:
+    """Welcome; ``/start <topic-id>`` (a t.me deep link) follows that topic at once."""
+    from handlers.subscriptions import follow
+
+    payload = turn.argument
+    topics = turn.core.config.topics
+    if payload and payload.lower() in topics:
+        if await can_manage(turn, turn.chat_id):
+            await follow(turn, Target(turn.chat_id), payload.lower())
+            return
+    lines = [
+        turn._(
+            "Hello! I send short news alerts, with a summary, when a story matches a topic "
+            "you follow."
+        ),
+        "",
+        turn._(
+            "See the topics with /topics, then follow one, for example:\n"
+            "<code>/subscribe korea-diplomacy</code>\n"
+            'Or follow your own filter: <code>/subscribe "north korea" talks</code>'
+        ),
+        "",
+        turn._("/help explains every command and the filter language."),
+    ]
+    if turn.is_group:
+        lines += [
+            "",
+            turn._("In this group, its administrators choose what it follows."),
+        ]
+    if payload and payload.lower() not in topics:
+        lines += [
+            "",
+            turn._(
+                "There is no topic “{topic}”. /topics lists them.",
+                topic=payload[:64],
+            ),
+        ]
+    elif payload:
+        lines += ["", turn._("Only this group's administrators can follow a topic here.")]
+    await turn.reply("\n".join(lines))
+
+
+@command
+async def help_command(turn: Turn) -> None:
+    """Every command with an example, and the filter language."""
+    await turn.reply(help_text(turn.tr, operator=turn.is_operator))
+
+
+@command
+async def topics(turn: Turn) -> None:
+    """The topics with their descriptions."""
+    lines = [turn._("<b>Topics you can follow</b>"), ""]
+    for topic in service.list_topics(turn.core.config.topics):
+        lines.append(
+            f"• <b>{html.escape(topic.name, quote=False)}</b> — "
+            f"<code>{html.escape(topic.id, quote=False)}</code>"
+        )
+        if topic.description:
+            lines.append("   " + html.escape(" ".join(topic.description.split()), quote=False))
+    lines += ["", turn._("Follow one with <code>/subscribe korea-diplomacy</code>.")]
+    bot_name = turn.context.bot.username
+    if bot_name:
+        lines.append(
+            turn._(
+                "Share a topic as a link that follows it in one tap: {link}",
+                link=f"https://t.me/{bot_name}?start=korea-diplomacy",
+            )
+        )
+    await turn.reply_lines(lines)
+
+
+@command
+async def feeds(turn: Turn) -> None:
+    """The news sources."""
+    rows = service.feed_rows(turn.core.store, turn.core.config.feeds)
+    if not rows:
+        await turn.reply(turn._("No news sources are configured yet."))
+        return
+    lines = [turn._("<b>News sources</b>"), ""]
+    for row in rows:
+        host = urlsplit(row.url).netloc or row.url
+        status = turn.tr.plain(FEED_STATUS.get(row.status, row.status))
+        lines.append(
+            f"• <b>{html.escape(row.name, quote=False)}</b> ({html.escape(host, quote=False)})"
+            f" — {html.escape(status, quote=False)}"
+        )
+    await turn.reply_lines(lines)
+
+
+@command
+async def latest(turn: Turn) -> None:
+    """The five latest stories that this chat's subscriptions (or a topic) match."""
+    picked = await target_chat(turn, turn.argument, change=False)
+    if picked is None:
+        return
+    target, rest = picked
+    core = turn.core
+    if rest:
+        topic = core.config.topics.get(rest.lower())
+        if topic is None:
+            await turn.reply(
+                turn._(
+                    "There is no topic “{topic}”. Example: <code>/latest korea-diplomacy</code>; "
+                    "/topics lists them.",
+                    topic=rest[:64],
+                )
+            )
+            return
+        found = service.latest_for_topic(core.store, topic)
+        heading = turn._("<b>Latest for {name}</b>", name=topic.name)
+    else:
+        if not service.subscriptions(core.store, target.chat_id):
+            await turn.reply(
+                turn._(
+                    "This chat follows nothing yet. See a topic's latest stories with "
+                    "<code>/latest korea-diplomacy</code>, or follow one with /subscribe."
+                )
+            )
+            return
+        found = service.latest_for_chat(core.store, core.config.topics, target.chat_id)
+        heading = turn._("<b>Latest stories for this chat</b>")
+    if not found:
+        await turn.reply(
+            turn._(
+                "No recent story matches yet. I keep reading the sources; new matches "
+                "arrive as alerts."
+            )
+        )
+        return
+    lines = [heading]
+    for number, item in enumerate(found, start=1):
+        lines.append("")
+        lines.extend(found_lines(turn, number, item, why=False))
+    await turn.reply_lines(lines)
+
+
+@command
+async def test_command(turn: Turn) -> None:
+    """Which recent stories a filter (or a topic) would match, and why."""
+    text = turn.argument
+    core = turn.core
+    result = service.test_query(core.store, core.config.topics, text)
+    if result.problem == "empty":
+        await turn.reply(
+            turn._(
+                "Write a filter after the command to see which recent stories it matches, "
+                'e.g. <code>/test "north korea" (talks OR summit)</code>'
+            )
+        )
+        return
+    if result.problem == "unknown-topic":
+        await turn.reply(
+            turn._(
+                "There is no topic “{topic}”. /topics lists them.", topic=result.detail[:64]
+            )
+        )
+        return
+    if not result.ok:
+        await turn.reply(query_problem(turn, result.problem, result.detail))
+        return
+    if result.scanned == 0:
+        await turn.reply(
+            turn._(
+                "I have not stored any stories yet, so there is nothing to test on. "
+                "Try again after the sources have been read."
+            )
+        )
+        return
+    shown = result.topic.name if result.topic else text
+    lines = [
+        turn._(
+            "<b>{matched} of the last {scanned} stories match</b> {query}",
+            matched=result.matched,
+            scanned=result.scanned,
+            query=Html(f"<code>{html.escape(shown, quote=False)}</code>"),
+        )
+    ]
+    for number, item in enumerate(result.found, start=1):
+        lines.append("")
+        lines.extend(found_lines(turn, number, item, why=True))
+    lines.append("")
+    if result.matched == 0:
+        lines.append(
+            turn._(
+                "Nothing matches. Try fewer words, OR between alternatives, or an @group "
+                "such as @north-korea."
+            )
+        )
+    follow_with = result.topic.id if result.topic else text
+    lines.append(
+        turn._(
+            "Follow it with {command}",
+            command=Html(f"<code>/subscribe {html.escape(follow_with, quote=False)}</code>"),
+        )
+    )
+    await turn.reply_lines(lines)
+
+
+test_command.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+@command
+async def unknown_command(turn: Turn) -> None:
+    """A command I do not have."""
+    message = turn.update.effective_message
+    word = ((message.text or "") if message else "").split(maxsplit=1)[0] if message else ""
+    await turn.reply(
+        turn._(
+            "I do not know {command}. /help lists what I can do, with examples.",
+            command=word.split("@", 1)[0][:40] or "/",
+        )
+    )
+
+
+async def other_command(update: Update, context: Context) -> None:
+    """Any command no handler took: answer it in private chats, and in groups only when it
+    is addressed to me (``/cmd@me``): a bare one may be meant for another bot."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None or not message.text:
+        return
+    word = message.text.split(maxsplit=1)[0]
+    _, _, addressee = word.partition("@")
+    me = (context.bot.username or "").lower()
+    if addressee and addressee.lower() != me:
+        return  # for another bot
+    if chat.type != "private" and not addressee:
+        return
+    core_of(context)  # fail loudly if the application was built without the core
+    await unknown_command(update, context)
+
+
+@command
+async def plain_text(turn: Turn) -> None:
+    """A message that is not a command, in a private chat."""
+    text = (turn.update.effective_message.text or "").strip() if turn.update.effective_message else ""
+    if text.lower() in turn.core.config.topics:
+        await turn.reply(
+            turn._(
+                "To follow that topic, send <code>/subscribe {topic}</code>.",
+                topic=text.lower(),
+            )
+        )
+        return
+    await turn.reply(
+        turn._(
+            "I understand commands. /help lists them; /topics shows what you can follow; "
+            '<code>/test "north korea" talks</code> tries a filter.'
+        )
+    )
