@@ -11,8 +11,8 @@ Measured, best of ``--rounds`` (lowest time) for each:
 
 - baseline: ``feedparser.parse(body)`` with its defaults, on bytes in memory;
 - ingest: fetch each feed from the local FeedServer over loopback, parse and
-  normalise (``bot.parse.parse_feed``), then the store stage (``store_stage``
-  below: a hook, a no-op count until dedupe and storage are wired in);
+  normalise (``bot.parse.parse_feed``), then dedupe and store into a fresh
+  SQLite file (``StoreStage``: ``storage.articles.ArticleStore.add_new``);
 - re-poll, unchanged: a conditional GET answered 304 and nothing parsed; and,
   for servers without validators, the body fetched again and recognised by its
   hash, so not parsed.
@@ -31,6 +31,7 @@ import asyncio
 import csv
 import gc
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,7 @@ import feedparser  # noqa: E402
 
 from bot.fetch import Fetcher, FetchResult, read_local  # noqa: E402
 from bot.parse import ParsedFeed, parse_feed  # noqa: E402
+from storage.store import Store  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
 
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
@@ -50,12 +52,33 @@ TARGET_INGEST = 1.3
 TARGET_REPOLL = 0.05
 
 
-# --- HOOK: the store-new / dedupe stage ---------------------------------------------------------
-# The lead's dedupe + storage stage plugs in here: replace ``store_stage`` (or pass
-# another callable to ``ingest_round``) with one that takes the ParsedFeed, dedupes
-# and stores its articles, and returns how many were new. Its cost is then part of
-# the "ingest" figure, as issue 3 asks (fetch, parse, normalise, dedupe, store).
-def store_stage(parsed: ParsedFeed) -> int:
+class StoreStage:
+    """The real store-new stage: dedupe (identity in the feed, canonical URL and headline
+    across feeds) and insert, into a fresh SQLite file (WAL) each round."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="newsalert-bench-")
+        self._round = 0
+        self.store: Store | None = None
+
+    def new_round(self) -> None:
+        if self.store is not None:
+            self.store.close()
+        self._round += 1
+        self.store = Store.open(Path(self._dir.name) / f"round{self._round}.db")
+
+    def __call__(self, parsed: ParsedFeed, url: str) -> int:
+        assert self.store is not None
+        feed = self.store.feeds.upsert(url)
+        return len(self.store.articles.add_new(feed.id, parsed.articles))
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+        self._dir.cleanup()
+
+
+def store_stage(parsed: ParsedFeed, url: str) -> int:
     return len(parsed.articles)
 
 
@@ -98,7 +121,7 @@ def baseline_round(corpus: list[tuple[str, bytes, str]], **options: bool) -> tup
 async def ingest_round(
     fetcher: Fetcher,
     urls: list[str],
-    store: Callable[[ParsedFeed], int] = store_stage,
+    store: Callable[[ParsedFeed, str], int] = store_stage,
 ) -> tuple[float, int, dict[str, FetchResult]]:
     results: dict[str, FetchResult] = {}
     articles = 0
@@ -107,7 +130,7 @@ async def ingest_round(
     for url in urls:
         result = await fetcher.fetch(url)
         parsed = parse_feed(result.body, url=result.final_url, headers=result.headers)
-        store(parsed)
+        store(parsed, url)
         articles += len(parsed.articles)
         results[url] = result
     return time.perf_counter() - started, articles, results
@@ -143,6 +166,7 @@ async def measure(corpus: list[tuple[str, bytes, str]], rounds: int) -> dict[str
 
         base_times, fast_times, ingest_times, cond_times, hash_times = [], [], [], [], []
         entries = articles = 0
+        stage = StoreStage()
         previous: dict[str, FetchResult] = {}
         previous_plain: dict[str, FetchResult] = {}
         for _ in range(rounds):
@@ -150,7 +174,8 @@ async def measure(corpus: list[tuple[str, bytes, str]], rounds: int) -> dict[str
             base_times.append(t)
             t, _n = baseline_round(corpus, sanitize_html=False, resolve_relative_uris=False)
             fast_times.append(t)
-            t, articles, previous = await ingest_round(fetcher, urls)
+            stage.new_round()
+            t, articles, previous = await ingest_round(fetcher, urls, stage)
             ingest_times.append(t)
             _t, _n, previous_plain = await ingest_round(fetcher, plain)
             t, reparsed = await repoll_round(fetcher, urls, previous, by_hash=False)
@@ -159,6 +184,7 @@ async def measure(corpus: list[tuple[str, bytes, str]], rounds: int) -> dict[str
             t, reparsed = await repoll_round(fetcher, plain, previous_plain, by_hash=True)
             assert reparsed == 0, "an unchanged feed was parsed again (body hash)"
             hash_times.append(t)
+        stage.close()
     return {
         "feeds": len(corpus),
         "entries": entries,

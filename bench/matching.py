@@ -95,6 +95,7 @@ def vocabulary() -> Vocabulary:
     df: Counter[str] = Counter()
     capitalised: Counter[str] = Counter()
     lower: Counter[str] = Counter()
+    in_longer_name: Counter[str] = Counter()
     bigrams: Counter[str] = Counter()
     n_items = 0
     with AG_NEWS.open(encoding="utf-8") as f:
@@ -103,21 +104,31 @@ def vocabulary() -> Vocabulary:
             title, text = row[1], row[2]
             raw = _WORD.findall(f"{title} {text}")
             df.update({w.lower() for w in raw if w.lower() not in _STOP and len(w) > 2})
-            for prev, word in itertools.pairwise(raw):
+            for prev, word, after in zip(raw, raw[1:], [*raw[2:], "x"], strict=True):
                 # not after a full stop we cannot see; good enough to tell names apart
                 if prev[-1].isalpha():
-                    (capitalised if word[0].isupper() else lower)[word.lower()] += 1
+                    key = word.lower()
+                    (capitalised if word[0].isupper() else lower)[key] += 1
+                    if word[0].isupper() and (prev[0].isupper() or after[0].isupper()):
+                        in_longer_name[key] += 1
             raw_title = _WORD.findall(title)
             for a, b in itertools.pairwise(raw_title):
                 if a[0].isupper() and b[0].isupper() and a.lower() not in _STOP:
                     bigrams[f"{a.lower()} {b.lower()}"] += 1
-    # A name: written with a capital inside sentences at least 9 times out of 10,
-    # not a weekday, month or company suffix.  Followed in proportion to how often
-    # it is in the news.
+    # A one-word name: written with a capital inside sentences at least 9 times out
+    # of 10, mostly on its own (Google, Iraq, Putin; not David, San, Airways, which
+    # belong to longer names, followed as phrases), not a weekday, month or company
+    # suffix.  Followed in proportion to how often it is in the news.
     names = [
         w
         for w, n in capitalised.items()
-        if n >= 3 and n >= 9 * lower[w] and w in df and w not in _STOP and w not in _NOT_NAMES
+        if n >= 3
+        and n >= 9 * lower[w]
+        and in_longer_name[w] * 2 < n
+        and w in df
+        and w not in _STOP
+        and w not in _NOT_NAMES
+        and "'" not in w
     ]
     # A topical word narrows a name down: lower-case, in 5 to 40 of the 7,600 items
     # (0.07-0.5%): "merger", "injury", "tariff"; rarer ones are typos, commoner ones
@@ -133,11 +144,22 @@ def vocabulary() -> Vocabulary:
     )
 
 
-def make_queries(n: int, rng: random.Random) -> list[str]:
+def make_queries(n: int, rng: random.Random, *, broad: bool = False) -> list[str]:
+    """``n`` query strings.  Unless ``broad``, a name that stands alone (alone, in
+    an OR, or minus a word) is one found in at most 1% of news items: a name in
+    every 30th article ("Iraq" in 2004) is a firehose that people narrow with a
+    second word, which the AND forms still do with any name."""
     v = vocabulary()
+    alone = (
+        v.names if broad else [w for w, n in zip(v.names, v.name_weights, strict=True) if n <= 76]
+    )
+    alone_weights = [w for w in v.name_weights if broad or w <= 76]
 
     def name() -> str:
         return rng.choices(v.names, v.name_weights)[0]
+
+    def lone_name() -> str:
+        return rng.choices(alone, alone_weights)[0]
 
     def word() -> str:
         return rng.choices(v.words, v.word_weights)[0]
@@ -146,7 +168,7 @@ def make_queries(n: int, rng: random.Random) -> list[str]:
     for _ in range(n):
         kind = rng.random()
         if kind < 0.35:
-            q = name()
+            q = lone_name()
         elif kind < 0.55:
             q = f"{name()} {word()}"
         elif kind < 0.65:
@@ -154,9 +176,9 @@ def make_queries(n: int, rng: random.Random) -> list[str]:
         elif kind < 0.80:
             q = f'"{rng.choice(v.phrases)}"'
         elif kind < 0.90:
-            q = f"{name()} OR {name()}"
+            q = f"{lone_name()} OR {lone_name()}"
         elif kind < 0.95:
-            q = f"{name()} -{word()}"
+            q = f"{lone_name()} -{word()}"
         else:
             q = f"title:{name()} {word()}"
         out.append(q)
@@ -186,20 +208,8 @@ def timed(fn: Callable[..., object], *args: object) -> float:
     return time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Matching benchmark")
-    parser.add_argument("--subscriptions", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per article")
-    parser.add_argument("--baseline-articles", type=int, default=7)
-    args = parser.parse_args(argv)
-    rng = random.Random(args.seed)
-
-    texts = make_queries(args.subscriptions, rng)
-    docs = articles()
-    size = statistics.median(len((a.title + " " + a.content).encode()) for a in docs)
-    print(f"{len(texts):,} subscriptions, {len(set(texts)):,} distinct query strings")
-    print(f"{len(docs)} articles, median size {size / 1024:.1f} KB")
+def scenario(label: str, texts: list[str], docs: list[Article], args: argparse.Namespace) -> None:
+    print(f"\n=== {label}: {len(texts):,} subscriptions, {len(set(texts)):,} distinct strings")
     print("sample queries:", " | ".join(texts[:8]))
 
     # -- build: parse every query and add it (no tracemalloc: it slows allocation down)
@@ -212,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, q in enumerate(parsed):
         matcher.add(f"chat{i}", q)
     add_s = time.perf_counter() - start
-    print(f"\nbuild: parse {parse_s:.2f} s + index {add_s:.2f} s ({matcher.stats()})")
+    print(f"build: parse {parse_s:.2f} s + index {add_s:.2f} s ({matcher.stats()})")
 
     # -- memory of the index, parsed queries included
     del matcher
@@ -236,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{t_rem / len(extra) * 1e6:.0f} us per subscription (no rebuild)"
     )
 
-    # -- indexed matching, tokenising included
-    per_article = []
-    matches = []
-    candidates = []
+    # -- indexed matching, tokenising included.  This machine is shared, so each
+    # article's time is the best of --repeat runs (as timeit does); the median of
+    # all runs is printed too.
+    best, every, matches, candidates = [], [], [], []
     for a in docs:
         matcher.match(a)  # warm the word cache once, as a running bot would be
         runs = []
@@ -247,34 +257,44 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             found = matcher.match(a)
             runs.append(time.perf_counter() - start)
-        per_article.append(statistics.median(runs))
+        best.append(min(runs))
+        every.extend(runs)
         matches.append(len(found))
         candidates.append(len(matcher.candidates(prepare_document(a))))
     prep = statistics.median(
         min(timed(prepare_document, a) for _ in range(args.repeat)) for a in docs
     )
-    indexed = statistics.median(per_article)
+    indexed = statistics.median(best)
     print(
         f"\nindexed: median {indexed * 1e3:.3f} ms per article "
-        f"(p90 {sorted(per_article)[int(len(per_article) * 0.9)] * 1e3:.3f} ms; "
-        f"tokenising alone {prep * 1e3:.3f} ms); "
-        f"median {statistics.median(candidates):.0f} candidate queries checked, "
-        f"{statistics.median(matches):.0f} subscriptions matched"
+        f"(p90 {sorted(best)[int(len(best) * 0.9)] * 1e3:.3f} ms; median of all runs "
+        f"{statistics.median(every) * 1e3:.3f} ms; tokenising alone {prep * 1e3:.3f} ms)"
+    )
+    print(
+        f"  per article: median {statistics.median(candidates):.0f} distinct queries woken, "
+        f"{statistics.median(matches):.0f} subscriptions matched "
+        f"({statistics.mean(matches) / len(texts):.2%} of all, on average)"
     )
 
     # -- baseline: every query evaluated in turn on the prepared document
-    base_runs = []
+    base = []
     for a in docs[: args.baseline_articles]:
         doc = prepare_document(a)
-        start = time.perf_counter()
-        n = 0
-        for q in parsed:
-            matched, score, _ = q.evaluate(doc)
-            if matched and score >= 0.0:
-                n += 1
-        base_runs.append(time.perf_counter() - start)
-    baseline = statistics.median(base_runs)
-    print(f"one query at a time: median {baseline * 1e3:.1f} ms per article")
+        runs = []
+        for _ in range(3):
+            start = time.perf_counter()
+            n = 0
+            for q in parsed:
+                matched, score, _ = q.evaluate(doc)
+                if matched and score >= 0.0:
+                    n += 1
+            runs.append(time.perf_counter() - start)
+        base.append(min(runs))
+    baseline = statistics.median(base)
+    print(
+        f"one query at a time (tokenising not counted): median {baseline * 1e3:.1f} ms "
+        f"per article over {len(base)} articles"
+    )
     ratio = baseline / indexed
     ok = indexed <= 1e-3 and ratio >= 100
     print(f"speed-up: {ratio:.0f}x  -> target (<= 1 ms and >= 100x): {'met' if ok else 'NOT met'}")
@@ -283,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import ahocorasick
     except ImportError:
-        return 0
+        return
     postings = matcher._postings  # a benchmark may look inside
     keys = list(postings)
     start = time.perf_counter()
@@ -308,6 +328,26 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.median(scan) * 1e3:.3f} ms per article vs dict lookups of the "
         f"article's distinct words {statistics.median(lookups) * 1e3:.3f} ms"
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Matching benchmark")
+    parser.add_argument("--subscriptions", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per article")
+    parser.add_argument("--baseline-articles", type=int, default=7)
+    parser.add_argument(
+        "--broad", action="store_true", help="also run with names of any popularity standing alone"
+    )
+    args = parser.parse_args(argv)
+    docs = articles()
+    size = statistics.median(len((a.title + " " + a.content).encode()) for a in docs)
+    print(f"{len(docs)} articles, median size {size / 1024:.1f} KB")
+    texts = make_queries(args.subscriptions, random.Random(args.seed))
+    scenario("realistic subscriptions", texts, docs, args)
+    if args.broad:
+        texts = make_queries(args.subscriptions, random.Random(args.seed), broad=True)
+        scenario("broad subscriptions (stress)", texts, docs, args)
     return 0
 
 

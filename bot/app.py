@@ -20,6 +20,7 @@ from bot.llm_summary import LLMSummarizer
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
+from bot.reload import ReloadOutcome, reload_core
 from bot.retention import PRUNE_EVERY, PruneResult, prune
 from bot.scheduler import FeedScheduler
 from bot.sender import Sender
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
 DRAIN_EVERY = 5.0  # seconds between outbox checks when nothing wakes the sender
+DIGEST_CHECK_EVERY = 60.0  # seconds between checks for digests that are due
 
 
 class Core:
@@ -81,8 +83,9 @@ class Core:
         self.sender = Sender(
             self.store,
             self.sink,
-            messages_per_second=config.delivery.messages_per_second,
             max_attempts=config.delivery.max_attempts,
+            retry_backoff=config.delivery.retry_backoff,
+            on_chats_changed=self.subscriptions_changed,
         )
         self.scheduler = FeedScheduler(jitter=config.polling.jitter)
         self.metrics = Metrics()  # this Core's own registry
@@ -98,6 +101,29 @@ class Core:
 
     def subscriptions_changed(self) -> None:
         self.pipeline.subscriptions_changed()
+
+    def delivery_settings_changed(self) -> None:
+        """A chat's digest, time zone or quiet hours changed: the sender looks again."""
+        self._wake_sender()
+
+    def reactivate_chat(self, chat_id: int, **names: str) -> bool:
+        """The chat is back (/start, or the bot was added again): active, matching again.
+        ``names``: type, title, username.  True when it had been inactive."""
+        from bot.chat_settings import reactivate_chat
+
+        came_back = reactivate_chat(self.store, chat_id, **names)
+        if came_back:
+            self.subscriptions_changed()
+        return came_back
+
+    def _wake_sender(self) -> None:
+        self._wake.set()
+        self.sender.wake()
+
+    async def reload(self) -> ReloadOutcome:
+        """Re-read the config file and apply it (feeds, topics, channels, alerts, admins);
+        a file with a problem changes nothing, and the outcome says why."""
+        return await reload_core(self)
 
     # -- one pass, for the demo and tests -----------------------------------------------------
 
@@ -126,6 +152,7 @@ class Core:
         self.scheduler.add_periodic(
             "heartbeat", heartbeat_every(self.health.stale_after), self._heartbeat
         )
+        self.scheduler.add_periodic("digests", DIGEST_CHECK_EVERY, self._digest_job)
         if self.config.storage.retention:
             self.prune()
             self.scheduler.add_periodic("prune", PRUNE_EVERY, self._prune_job)
@@ -142,19 +169,25 @@ class Core:
         log.info("newsalert started: %d feeds, %d topics", len(feeds), len(self.config.topics))
 
     async def _start_telegram(self) -> None:
+        from bot.ratelimit import TelegramRateLimiter, limits_from_config
         from bot.telegram import build_application, set_command_menu
         from bot.telegram_sink import TelegramSink
 
-        app = build_application(self.config, self)
+        limiter = TelegramRateLimiter(limits_from_config(self.config.delivery))
+        app = build_application(self.config, self, rate_limiter=limiter)
         await app.initialize()
         self.health.telegram_ok()  # initialize() called getMe
         self.bot_username = app.bot.username or self.bot_username
         await self._resolve_channel_names(app.bot)
-        await set_command_menu(app.bot)
+        await set_command_menu(app.bot, self.config.telegram.admins)
         await start_updates(app, self.config)  # long polling or the webhook server
         await app.start()
         self.application = app
-        self.sink = TelegramSink(app.bot)
+        self.sink = TelegramSink(
+            app.bot,
+            paid_broadcast=self.config.delivery.paid_broadcast,
+            timeout=self.config.delivery.send_timeout,
+        )
         self.sender.sink = self.sink
         log.info("connected to Telegram as @%s", self.bot_username)
 
@@ -195,7 +228,7 @@ class Core:
         result = await self.pipeline.poll(feed)
         self.metrics.poll_done(result)
         if result.alerts:
-            self._wake.set()
+            self._wake_sender()
         after = self.store.feeds.get(feed_id)
         if after is None:
             return
@@ -261,6 +294,15 @@ class Core:
         except Exception:
             log.exception("pruning old data failed; will try again later")
 
+    async def _digest_job(self) -> None:
+        from bot.digest import make_due_digests
+
+        try:
+            if make_due_digests(self.store, footer_for=self.pipeline.footer_for):
+                self._wake_sender()
+        except Exception:
+            log.exception("making digests failed; will try again")
+
     async def _sender_loop(self) -> None:
         while not self._stopping:
             try:
@@ -268,7 +310,10 @@ class Core:
             except Exception:
                 log.exception("sending failed; will try again")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=DRAIN_EVERY)
+                # until woken, the next retry or quiet-hours end, or DRAIN_EVERY
+                await asyncio.wait_for(
+                    self._wake.wait(), timeout=self.sender.next_due_in(DRAIN_EVERY)
+                )
             self._wake.clear()
 
     async def stop(self) -> None:

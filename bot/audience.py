@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.match import Matcher
+from bot.query import Query
 from bot.records import Article, Match, Topic
+from bot.service import subscription_rules
 from storage.subscriptions import Subscription
 
 
@@ -31,13 +33,21 @@ class Audience:
         self._matcher = Matcher()
         self._chats: dict[str, set[int]] = defaultdict(set)
         self._queries: dict[str, Subscription] = {}
+        self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
 
     def load(self, subscriptions: list[Subscription]) -> None:
         """Replace the index with these subscriptions."""
-        wanted: dict[str, tuple[str, float]] = {}
+        wanted: dict[str, tuple[str | Query, float]] = {}
         chats: dict[str, set[int]] = defaultdict(set)
         queries: dict[str, Subscription] = {}
+        labels: dict[str, Topic | None] = {}
         for sub in subscriptions:
+            if sub.filtered:  # a topic narrowed or widened with /filter: keys of its own
+                for rule in subscription_rules(sub, self.topics):
+                    wanted[rule.key] = (rule.query, rule.threshold)
+                    chats[rule.key].add(sub.chat_id)
+                    labels[rule.key] = rule.topic
+                continue
             if sub.query:
                 wanted[sub.key] = (sub.query, 0.0)
                 queries[sub.key] = sub
@@ -55,13 +65,17 @@ class Audience:
                 self._matcher.add(key, query, threshold=threshold)
         self._chats = chats
         self._queries = queries
+        self._labels = labels
 
     def recipients(self, article: Article) -> list[Recipient]:
         """The chats whose subscriptions match ``article``, one entry per chat
         (the best-scoring match wins when several of a chat's subscriptions match)."""
         best: dict[int, Recipient] = {}
         for match in self._matcher.match(article):
-            topic = self.topics.get(match.topic) if not match.topic.startswith("q:") else None
+            if match.topic in self._labels:
+                topic = self._labels[match.topic]
+            else:
+                topic = self.topics.get(match.topic) if not match.topic.startswith("q:") else None
             for chat_id in self._chats.get(match.topic, ()):
                 prior = best.get(chat_id)
                 if prior is None or match.score > prior.match.score:

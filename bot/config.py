@@ -128,6 +128,15 @@ class SummaryConfig:
 class DeliveryConfig:
     messages_per_second: float = 30.0
     max_attempts: int = 5
+    per_chat_per_second: float = 1.0
+    per_chat_burst: int = 3
+    group_messages_per_minute: int = 20
+    paid_broadcast: bool = False
+    paid_messages_per_second: float = 1000.0
+    max_in_flight: int = 4
+    send_timeout: float = 30.0
+    retry_backoff: float = 2.0
+    story_window: float = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -355,9 +364,10 @@ def _check_webhook(mode: str, url: str, listen: str, secret: str) -> None:
 
 
 def split_listen(key: str, value: str) -> tuple[str, int]:
-    """``"host:port"`` (``"[::1]:9464"``, ``":9464"`` for every interface) as (host, port)."""
+    """``"host:port"`` (``"[::1]:9464"``, ``":9464"`` for every interface) as (host, port);
+    port 0 picks a free port."""
     host, sep, port_text = value.strip().rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
         raise ConfigError(key, f'{value!r} is not "host:port", e.g. "127.0.0.1:9464"')
     return host.strip("[]"), int(port_text)
 
@@ -493,11 +503,26 @@ def _delivery(data: Any) -> DeliveryConfig:
     t = _Table(data, "delivery")
     rate = float(t.get("messages_per_second", (int, float), 30.0))
     attempts = t.get("max_attempts", int, 5)
+    cfg = DeliveryConfig(
+        messages_per_second=rate,
+        max_attempts=attempts,
+        per_chat_per_second=float(t.get("per_chat_per_second", (int, float), 1.0)),
+        per_chat_burst=t.get("per_chat_burst", int, 3),
+        group_messages_per_minute=t.get("group_messages_per_minute", int, 20),
+        paid_broadcast=t.get("paid_broadcast", bool, False),
+        paid_messages_per_second=float(t.get("paid_messages_per_second", (int, float), 1000.0)),
+        max_in_flight=t.get("max_in_flight", int, 4),
+        send_timeout=t.interval("send_timeout", 30.0) or 30.0,
+        retry_backoff=t.interval("retry_backoff", 2.0) or 2.0,
+        story_window=t.interval("story_window", 24 * 3600.0) or 0.0,
+    )
     t.done()
-    _positive("delivery.messages_per_second", rate)
-    if attempts < 1:
-        raise ConfigError("delivery.max_attempts", f"must be at least 1, got {attempts}")
-    return DeliveryConfig(messages_per_second=rate, max_attempts=attempts)
+    for key in ("messages_per_second", "per_chat_per_second", "paid_messages_per_second"):
+        _positive(f"delivery.{key}", getattr(cfg, key))
+    for key in ("max_attempts", "per_chat_burst", "group_messages_per_minute", "max_in_flight"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"delivery.{key}", f"must be at least 1, got {getattr(cfg, key)}")
+    return cfg
 
 
 def _feeds(data: Any, warnings: list[str]) -> tuple[FeedConfig, ...]:

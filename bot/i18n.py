@@ -10,13 +10,16 @@ Translated texts are Telegram HTML: placeholders are filled with HTML-escaped
 values unless a value is wrapped in :class:`Html`.
 
 ``python -m bot.i18n`` lists the strings that lack a Korean translation
-(``tests/test_i18n.py`` fails on any).
+(``tests/test_i18n.py`` fails on any); ``python -m bot.i18n update`` merges new
+strings into the catalogs for a translator.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 import html
+import io
 import re
 from collections.abc import Iterable, Iterator
 from functools import cache
@@ -148,17 +151,20 @@ def _source_files(root: Path) -> Iterator[Path]:
 
 def extract_messages(root: Path | None = None) -> dict[str, list[str]]:
     """Every marked string in the sources: message -> where it appears (``file:line``)."""
-    from babel.messages.extract import extract_python
+    from babel.messages.extract import extract
 
     root = root or Path(__file__).resolve().parents[1]
     found: dict[str, list[str]] = {}
     keywords = {"_": None, "N_": None, "plain": None}
     for path in _source_files(root):
-        with path.open("rb") as f:
-            for lineno, _func, message, _comments in extract_python(f, keywords, [], {}):
-                if isinstance(message, str) and message:
-                    where = f"{path.relative_to(root)}:{lineno}"
-                    found.setdefault(message, []).append(where)
+        # Babel warns about f-strings passed as placeholder values; they are not messages.
+        with path.open("rb") as f, contextlib.redirect_stderr(io.StringIO()):
+            results = list(extract("python", f, keywords))
+        for lineno, message, _comments, _context in results:
+            if isinstance(message, tuple):
+                message = message[0]
+            if isinstance(message, str) and message:
+                found.setdefault(message, []).append(f"{path.relative_to(root)}:{lineno}")
     return found
 
 
@@ -173,17 +179,50 @@ def missing_translations(language: str, messages: Iterable[str]) -> list[str]:
     return missing
 
 
-def _main() -> int:  # pragma: no cover - a maintainer's helper
-    messages = extract_messages()
+def template_catalog() -> Catalog:
+    """Every message to translate: the marked strings, and the filter help of /help."""
+    from bot.query import QUERY_HELP
+
+    template = Catalog(domain=DOMAIN, project="newsalert", fuzzy=False)
+    for message, where in extract_messages().items():
+        locations = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where]
+        template.add(message, locations=locations)
+    template.add(QUERY_HELP, auto_comments=["bot.query.QUERY_HELP: the filter language in /help"])
+    return template
+
+
+def update_catalogs() -> None:  # pragma: no cover - a maintainer's helper
+    """Merge new and changed messages into each .po (new ones untranslated, changed
+    ones fuzzy), for a translator to fill in."""
+    from babel.messages.pofile import write_po
+
+    template = template_catalog()
+    for language in LANGUAGES:
+        if language == DEFAULT_LANGUAGE:
+            continue
+        catalog = load_catalog(language)
+        catalog.update(template)
+        path = Path(str(_catalog_path(language)))
+        with path.open("wb") as f:
+            write_po(f, catalog, width=100, ignore_obsolete=True)
+
+
+def _main(argv: list[str]) -> int:  # pragma: no cover - a maintainer's helper
+    """``python -m bot.i18n [check|update]``."""
+    if argv[:1] == ["update"]:
+        update_catalogs()
     status = 0
+    messages = [m.id for m in template_catalog() if m.id]
     for language in LANGUAGES:
         if language == DEFAULT_LANGUAGE:
             continue
         for message in missing_translations(language, messages):
             status = 1
-            print(f"{language}: no translation for {message!r} ({messages[message][0]})")
+            print(f"{language}: no translation for {message!r}")
     return status
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(_main())
+    import sys
+
+    raise SystemExit(_main(sys.argv[1:]))

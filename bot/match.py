@@ -45,6 +45,7 @@ from bot.query import (
     Document,
     Near,
     Node,
+    Not,
     Or,
     Phrase,
     Query,
@@ -67,7 +68,8 @@ _COMMON = frozenset(
     )
 )
 
-_SINGLE, _WORDS, _GENERAL = 1, 2, 3
+_SINGLE, _WORDS, _ANY_WORD, _GENERAL = 1, 2, 3, 4
+_EMPTY: frozenset[str] = frozenset()
 
 
 def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
@@ -157,28 +159,34 @@ def required_keys(node: Node) -> frozenset[str]:
 class _Compiled:
     """One distinct query and the subscriptions (keys -> thresholds) that share it.
 
-    ``kind`` picks the cheapest check: ``_SINGLE`` is one unscoped word (woken
-    means matched), ``_WORDS`` an AND of unscoped words (a subset test),
+    ``kind`` picks the cheapest check, for the shapes most queries take:
+    ``_SINGLE`` one unscoped word (woken means matched); ``_WORDS`` unscoped
+    words, all required, some maybe excluded (``a b -c``: set tests);
+    ``_ANY_WORD`` unscoped words joined by OR (woken means matched);
     ``_GENERAL`` anything else (the syntax tree, after a subset test of
-    ``required``).
+    ``required``).  Scores and why are exactly those of ``Query.evaluate``.
     """
 
     query: Query
     triggers: frozenset[str] | None
     required: frozenset[str]
     kind: int
-    labels: tuple[tuple[str, str], ...]  # (word, label) for _SINGLE and _WORDS
+    labels: tuple[tuple[str, str], ...] = ()  # (word, label) of the positive words
+    excluded: frozenset[str] = _EMPTY  # _WORDS: words that must be absent
     second: str | None = None  # the pair key this query is filed under, if any
     seq: int = 0  # creation order: a stable order for equal scores
     keys: dict[str, float] = field(default_factory=dict)
 
-    def score_words(self, weight: Callable[[str], float]) -> tuple[float, tuple[str, ...]]:
-        """Score and why of a ``_WORDS`` query, exactly as ``Query.evaluate`` computes them."""
+    def score_words(
+        self, weight: Callable[[str], float], terms: frozenset[str]
+    ) -> tuple[float, tuple[str, ...]]:
+        """Score and why from the positive words present in ``terms``."""
         hits: dict[str, float] = {}
         for word, label in self.labels:
-            w = weight(word)
-            if hits.get(label, -1.0) < w:
-                hits[label] = w
+            if word in terms:
+                w = weight(word)
+                if hits.get(label, -1.0) < w:
+                    hits[label] = w
         why = tuple(sorted(hits, key=lambda k: -hits[k]))
         return float(sum(hits.values())), why
 
@@ -186,12 +194,15 @@ class _Compiled:
 class _Bucket:
     """The queries one trigger key wakes."""
 
-    __slots__ = ("many", "one", "pairs", "single")
+    __slots__ = ("many", "one", "pair_keys", "pairs", "single")
 
     def __init__(self) -> None:
         self.single: _Compiled | None = None  # the query that is just this word
         self.one: dict[int, _Compiled] = {}  # only trigger, nothing else required
         self.pairs: dict[str, dict[int, _Compiled]] = {}  # only trigger; also requires key
+        # the keys of ``pairs`` as a set: set & set walks the smaller side in C
+        # (dict_keys & frozenset does not, and is ~100x slower here)
+        self.pair_keys: set[str] = set()
         self.many: dict[int, _Compiled] = {}  # several triggers: may be woken twice
 
     def __len__(self) -> int:
@@ -199,20 +210,31 @@ class _Bucket:
         return (self.single is not None) + len(self.one) + paired + len(self.many)
 
 
+def _plain_word(node: Node) -> bool:
+    return isinstance(node, Term) and node.fields is None
+
+
+def _label(term: Term) -> tuple[str, str]:
+    return (term.word, term.display or term.word)
+
+
 def _compile(query: Query, postings: Mapping[str, object]) -> _Compiled:
     root = query.root
     triggers = trigger_terms(root, postings)
     required = required_keys(root)
     if isinstance(root, Term) and root.fields is None:
-        labels = ((root.word, root.display or root.word),)
-        return _Compiled(query, triggers, required, _SINGLE, labels)
-    if isinstance(root, And) and all(
-        isinstance(c, Term) and c.fields is None for c in root.children
-    ):
-        terms = [c for c in root.children if isinstance(c, Term)]
-        labels = tuple((c.word, c.display or c.word) for c in terms)
-        return _Compiled(query, triggers, required, _WORDS, labels)
-    return _Compiled(query, triggers, required, _GENERAL, ())
+        return _Compiled(query, triggers, required, _SINGLE, (_label(root),))
+    if isinstance(root, And) and triggers is not None:
+        positive = [c for c in root.children if isinstance(c, Term) and _plain_word(c)]
+        negative = [c.child for c in root.children if isinstance(c, Not) and _plain_word(c.child)]
+        if len(positive) + len(negative) == len(root.children):
+            labels = tuple(_label(t) for t in positive)
+            excluded = frozenset(t.word for t in negative if isinstance(t, Term)) or _EMPTY
+            return _Compiled(query, triggers, required, _WORDS, labels, excluded)
+    if isinstance(root, Or) and all(_plain_word(c) for c in root.children):
+        labels = tuple(_label(c) for c in root.children if isinstance(c, Term))
+        return _Compiled(query, triggers, required, _ANY_WORD, labels)
+    return _Compiled(query, triggers, required, _GENERAL)
 
 
 class Matcher:
@@ -230,6 +252,7 @@ class Matcher:
         self._by_root: dict[Node, _Compiled] = {}
         self._postings: dict[str, _Bucket] = {}
         self._always: dict[int, _Compiled] = {}
+        self._sets: dict[frozenset[str], frozenset[str]] = {}
         self._seq = 0
 
     def __len__(self) -> int:
@@ -267,6 +290,14 @@ class Matcher:
         compiled = self._by_root.get(parsed.root)
         if compiled is None:
             compiled = _compile(parsed, self._postings)
+            # many queries share their key sets: keep one copy of each (the table is
+            # cleared when removals have left it mostly stale; sharing just restarts)
+            if len(self._sets) > 2 * len(self._by_root) + 1024:
+                self._sets.clear()
+            intern = self._sets.setdefault
+            compiled.required = intern(compiled.required, compiled.required)
+            if compiled.triggers is not None:
+                compiled.triggers = intern(compiled.triggers, compiled.triggers)
             self._seq += 1
             compiled.seq = self._seq
             self._by_root[parsed.root] = compiled
@@ -299,6 +330,7 @@ class Matcher:
                 second = min(others, key=lambda k: _key_cost(k, postings))
                 compiled.second = second
                 bucket.pairs.setdefault(second, {})[ident] = compiled
+                bucket.pair_keys.add(second)
 
     def remove(self, key: str) -> None:
         """Drop subscription ``key`` (no error if it is not there)."""
@@ -327,6 +359,7 @@ class Matcher:
                     paired.pop(ident, None)
                     if not paired:
                         del bucket.pairs[compiled.second]
+                        bucket.pair_keys.discard(compiled.second)
             if not bucket:
                 del self._postings[term]
 
@@ -347,7 +380,7 @@ class Matcher:
                 to_check.extend(bucket.one.values())
             if bucket.pairs:
                 pairs = bucket.pairs
-                for second in pairs.keys() & keys:
+                for second in keys & bucket.pair_keys:
                     to_check.extend(pairs[second].values())
             if bucket.many:
                 woken_many.update(bucket.many)
@@ -371,10 +404,16 @@ class Matcher:
             word, label = compiled.labels[0]
             scored.append((weight(word), (label,), compiled))
         for compiled in to_check:
-            if compiled.kind == _WORDS:
-                if compiled.required <= terms:
-                    score, why = compiled.score_words(weight)
+            kind = compiled.kind
+            if kind == _WORDS:
+                if compiled.required <= terms and not (
+                    compiled.excluded and not compiled.excluded.isdisjoint(terms)
+                ):
+                    score, why = compiled.score_words(weight, terms)
                     scored.append((score, why, compiled))
+            elif kind == _ANY_WORD:  # woken by one of its words: matched
+                score, why = compiled.score_words(weight, terms)
+                scored.append((score, why, compiled))
             elif compiled.required <= keys and compiled.query.matches(doc):
                 matched, score, why = compiled.query.evaluate(doc)
                 if matched:

@@ -33,6 +33,7 @@ from bot.llm_summary import LLMSummarizer
 from bot.parse import parse_feed
 from bot.records import Alert, Article, Summary, utcnow
 from bot.render import choose_footer, render_alert
+from bot.stories import StoryDesk
 from bot.summarize import summarize
 from storage.articles import StoredArticle
 from storage.chats import Chat
@@ -80,6 +81,9 @@ class Pipeline:
         self.alert_on_first_poll = alert_on_first_poll
         self.audience = Audience(config.topics)
         self._audience_dirty = True
+        # One alert per chat and story: near-duplicates and copies from other feeds.
+        self.story_window = timedelta(seconds=config.delivery.story_window)
+        self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
             min_interval=config.polling.min_interval,
@@ -140,6 +144,12 @@ class Pipeline:
         first_poll = not feed.primed
         priming = first_poll and not self.alert_on_first_poll
         new = self.store.articles.add_new(feed.id, articles, now=now, processed=priming)
+        # Copies of stories other feeds brought (dropped by add_new): "Also: <source>".
+        for story_id, _source in self.stories.copies(
+            feed.id, articles, [s.article.id for s in new], now=now
+        ):
+            if not priming:
+                self.store.outbox.story_changed(story_id, since=now - self.story_window)
         self.store.feeds.record_success(
             feed.id,
             etag=result.etag if result else None,
@@ -198,7 +208,12 @@ class Pipeline:
                     stored = await self._with_full_text(stored)
                     alerts = await self._render_for(stored, recipients)
                 with self.store.db.atomic():
-                    ids.extend(self.store.outbox.enqueue(alerts, now=now))
+                    story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
+                    # A chat that already has the story gets no second alert ...
+                    ids.extend(self.store.outbox.enqueue(alerts, now=now, story_id=story.id))
+                    if story.is_copy:  # ... its alert gets "Also: <this source>"
+                        when = now or utcnow()
+                        self.store.outbox.story_changed(story.id, since=when - self.story_window)
                     self.store.articles.mark_processed([stored.key])
         return ids
 
@@ -250,6 +265,10 @@ class Pipeline:
                 )
             )
         return alerts
+
+    def footer_for(self, chat: Chat) -> str:
+        """The footer under this chat's alerts and digests (see ``bot.render.choose_footer``)."""
+        return self._footer(chat)
 
     def _footer(self, chat: Chat) -> str:
         chat_name = f"@{chat.username}" if chat.username and chat.type == "channel" else ""

@@ -7,6 +7,7 @@ Each function returns a small result record (``ok``, or a ``problem`` code with 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ LATEST_COUNT = 5  # /latest shows this many
 SCAN_ARTICLES = 300  # /latest and /test look at this many recent articles
 ALERT_MODES = ("instant", "digest")
 CLEAR_WORDS = frozenset({"clear", "off", "reset", "none"})
+
+log = logging.getLogger(__name__)
 
 _TOPIC_ID_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 
@@ -311,15 +314,18 @@ def subscription_rules(sub: Subscription, topics: Mapping[str, Topic]) -> list[R
     if not sub.filtered:
         return [Rule(sub.key, topic.query, topic.threshold, topic)]
     base = compile_topic(topic)
-    rules: list[Rule] = []
-    if sub.narrow:
-        narrow = parse_query(sub.narrow)
+    try:
+        narrow = parse_query(sub.narrow) if sub.narrow else None
+        widen = parse_query(sub.widen) if sub.widen else None
+    except QueryError as e:  # stored under an older grammar: the topic alone, and say so
+        log.warning("subscription %d: its filter no longer parses (%s); topic alone", sub.id, e)
+        return [Rule(f"f:{sub.id}", base, topic.threshold, topic)]
+    query = base
+    if narrow is not None:
         query = Query(text=f"({topic.query}) ({sub.narrow})", root=And((base.root, narrow.root)))
-    else:
-        query = base
-    rules.append(Rule(f"f:{sub.id}", query, topic.threshold, topic))
-    if sub.widen:
-        rules.append(Rule(f"w:{sub.id}", parse_query(sub.widen), 0.0, topic))
+    rules = [Rule(f"f:{sub.id}", query, topic.threshold, topic)]
+    if widen is not None:
+        rules.append(Rule(f"w:{sub.id}", widen, 0.0, topic))
     return rules
 
 

@@ -1,8 +1,16 @@
 """Where alerts go: Telegram, or the console when there is no token or ``--dry-run``.
 
-A sink sends one message and returns its message id, or raises one of the
-``SendError`` classes below, so that the sender decides what to do without
-knowing anything about python-telegram-bot.
+A sink sends (or edits) one message and returns its message id, or raises one of the
+``SendError`` classes below, so that the sender decides what to do without knowing
+anything about python-telegram-bot::
+
+    SendError
+    ├── RetryAfter        flood limit: wait ``seconds``, send the same message again
+    ├── Transient         timeout, 5xx, network: retry later with backoff
+    ├── ChatUnavailable   blocked, kicked, chat not found, user deactivated: stop sending
+    ├── ChatMoved         the group became a supergroup: ``new_chat_id``
+    ├── MarkupRejected    Telegram could not parse the HTML: send the plain text instead
+    └── Rejected          any other refusal (message to edit gone, ...): do not retry
 """
 
 from __future__ import annotations
@@ -49,8 +57,31 @@ class Rejected(SendError):
 
 
 class Sink(Protocol):
-    async def send(self, chat_id: int, html: str, text: str, *, disable_preview: bool) -> int:
-        """Send one message; return its message id."""
+    async def send(
+        self,
+        chat_id: int,
+        html: str,
+        text: str,
+        *,
+        disable_preview: bool,
+        button_url: str = "",
+        silent: bool = False,
+    ) -> int:
+        """Send one message (HTML, or ``text`` when ``html`` is empty); return its id.
+        ``button_url``: an inline "Read" button; ``silent``: no notification sound."""
+        ...
+
+    async def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        html: str,
+        text: str,
+        *,
+        disable_preview: bool,
+        button_url: str = "",
+    ) -> None:
+        """Replace the text of a message sent earlier; an unchanged text is not an error."""
         ...
 
 
@@ -61,10 +92,39 @@ class ConsoleSink:
         self.stream = stream
         self._ids = itertools.count(1)
         self.sent: list[tuple[int, str]] = []
+        self.edits: list[tuple[int, int, str]] = []
 
-    async def send(self, chat_id: int, html: str, text: str, *, disable_preview: bool) -> int:
+    def _print(self, heading: str, body: str, button_url: str) -> None:
         stream = self.stream or sys.stdout
         rule = "─" * 60
-        print(f"{rule}\nto chat {chat_id}:\n{html}", file=stream, flush=True)
-        self.sent.append((chat_id, html))
+        button = f"\n[Read] {button_url}" if button_url else ""
+        print(f"{rule}\n{heading}:\n{body}{button}", file=stream, flush=True)
+
+    async def send(
+        self,
+        chat_id: int,
+        html: str,
+        text: str,
+        *,
+        disable_preview: bool,
+        button_url: str = "",
+        silent: bool = False,
+    ) -> int:
+        self._print(
+            f"to chat {chat_id}" + (" (silent)" if silent else ""), html or text, button_url
+        )
+        self.sent.append((chat_id, html or text))
         return next(self._ids)
+
+    async def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        html: str,
+        text: str,
+        *,
+        disable_preview: bool,
+        button_url: str = "",
+    ) -> None:
+        self._print(f"edit of message {message_id} in chat {chat_id}", html or text, button_url)
+        self.edits.append((chat_id, message_id, html or text))

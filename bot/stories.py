@@ -16,31 +16,36 @@ got the story learn "Also: Reuters, Yonhap" instead of getting it twice.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.records import Article, utcnow
-from typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from storage.outbox import StoryStore
 
 log = logging.getLogger(__name__)
 
-MAX_HAMMING = 18  # SimHash prefilter: generous, the Jaccard test decides
+MAX_HAMMING = 22  # SimHash prefilter: generous, the Jaccard test decides
 MIN_JACCARD = 0.45
 LEAD_WORDS = 40  # the lead: the first words of the summary (or content)
 TITLE_WEIGHT = 2  # title words count double in the SimHash
 DEFAULT_WINDOW = timedelta(hours=24)
 
 _STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being
-    it its this that these those he she they we you i his her their our your them him us
-    not no said says say will would can could has have had do does did than then there here
-    about after before over into up out more most new also just""".split()
+    re.findall(
+        r"\w+",
+        """a an the and or but if of to in on at by for with from as is are was were be been being
+        it its this that these those he she they we you i his her their our your them him us
+        not no said says say will would can could has have had do does did than then there here
+        about after before over into up out more most new also just""",
+    )
 )
 # Outlet tags wire copies carry: "(Reuters)", "- Yonhap", "UPDATE 2-", "EXCLUSIVE-" ...
 _TAGS = re.compile(
@@ -108,7 +113,7 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
     weighted: dict[str, int] = {}
     for word in title_words:
         weighted["t:" + word] = TITLE_WEIGHT
-    for pair in zip(lead_words, lead_words[1:], strict=False):
+    for pair in itertools.pairwise(lead_words):
         weighted["l:" + " ".join(pair)] = 1
     if not weighted:
         return Fingerprint(0, frozenset())
@@ -127,11 +132,11 @@ def article_fingerprint(article: Article) -> Fingerprint:
 
 @dataclass(frozen=True, slots=True)
 class StoryRef:
-    """The story an article belongs to; ``is_new`` when this article started it."""
+    """The story an article belongs to; ``is_copy`` when the article just joined a story
+    that another article started (the chats that got that one should hear "Also: ...")."""
 
     id: int
-    is_new: bool
-    first_source: str = ""
+    is_copy: bool = False
 
 
 @dataclass
@@ -156,6 +161,7 @@ class StoryDesk:
 
     def _load(self, now: datetime) -> list[_Recent]:
         if self._recent is None:
+            self.stories.prune(before=now - 7 * max(self.window, DEFAULT_WINDOW))
             self._recent = [
                 _Recent(s.id, fingerprint(s.title, s.lead), s.first_seen, s.source)
                 for s in self.stories.recent(since=now - self.window)
@@ -166,22 +172,26 @@ class StoryDesk:
         return self._recent
 
     def assign(
-        self, article_key: int, feed_id: int | None, article: Article, *, now: datetime | None = None
+        self,
+        article_key: int,
+        feed_id: int | None,
+        article: Article,
+        *,
+        now: datetime | None = None,
     ) -> StoryRef:
-        """The story of a newly stored article: an earlier story it duplicates (same
-        canonical URL, or a near-duplicate title and lead first seen within the window),
-        else a new story.  Idempotent: the same article always gets the same story."""
+        """The story of a newly stored article: an earlier story whose title and lead it
+        nearly duplicates, first seen within the window, else a new story.  (A copy with the
+        same canonical URL is never stored: see :meth:`copies`.)  Idempotent: the same
+        article always gets the same story."""
         now = now or utcnow()
         known = self.stories.story_of_article(article_key)
         if known is not None:
-            return StoryRef(known, is_new=False)
+            return StoryRef(known)
         recent = self._load(now)
         found: _Recent | None = None
-        if article.link:
-            by_url = self.stories.story_of_link(article.link, since=now - self.window)
-            found = next((r for r in recent if r.story_id == by_url), None) if by_url else None
-        print_ = article_fingerprint(article)
-        if found is None and print_.features:
+        lead = lead_of(article)
+        print_ = fingerprint(article.title, lead)
+        if print_.features:
             best = 0.0
             for candidate in recent:
                 if hamming(candidate.print.simhash, print_.simhash) > MAX_HAMMING:
@@ -191,10 +201,10 @@ class StoryDesk:
                     found, best = candidate, score
         if found is not None:
             self.stories.link(found.story_id, article_key, feed_id, article, now=now)
-            return StoryRef(found.story_id, is_new=False, first_source=found.source)
-        story_id = self.stories.create(article_key, feed_id, article, print_.simhash, now=now)
+            return StoryRef(found.story_id, is_copy=True)
+        story_id = self.stories.create(article_key, feed_id, article, lead, now=now)
         recent.append(_Recent(story_id, print_, now, article.source))
-        return StoryRef(story_id, is_new=True, first_source=article.source)
+        return StoryRef(story_id)
 
     def copies(
         self,

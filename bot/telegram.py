@@ -5,13 +5,17 @@ The sink that sends alerts lives in ``bot.telegram_sink``."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from telegram import BotCommand
-from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, CommandHandler
+from telegram import BotCommandScopeChat
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
 from bot.config import Config
-from handlers.commands import CALLBACKS, COMMANDS, error_handler
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from handlers.commands import register_handlers
+from handlers.menu import command_menu
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -22,7 +26,9 @@ log = logging.getLogger(__name__)
 def quiet_http_loggers() -> None:
     """httpx logs every request URL at INFO, and a Bot API URL holds the token."""
     for name in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors.default"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:  # else bot.logs chose (-vv), redacting the token
+            logger.setLevel(logging.WARNING)
 
 
 def build_application(
@@ -47,11 +53,25 @@ def build_application(
         builder = builder.rate_limiter(rate_limiter)
     app = builder.build()
     app.bot_data["core"] = core
-    for command, _ in COMMANDS:
-        app.add_handler(CommandHandler(command, CALLBACKS[command]))
-    app.add_error_handler(error_handler)
+    register_handlers(app)
     return app
 
 
-async def set_command_menu(bot: Bot) -> None:
-    await bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+async def set_command_menu(bot: Bot, operators: Iterable[int] = ()) -> None:
+    """The command menu in each language (English by default), and for each operator the
+    same menu with the operator commands."""
+    for language in LANGUAGES:
+        code = None if language == DEFAULT_LANGUAGE else language
+        await bot.set_my_commands(command_menu(language), language_code=code)
+    for user_id in operators:
+        for language in LANGUAGES:
+            code = None if language == DEFAULT_LANGUAGE else language
+            try:
+                await bot.set_my_commands(
+                    command_menu(language, operator=True),
+                    scope=BotCommandScopeChat(user_id),
+                    language_code=code,
+                )
+            except TelegramError as e:  # an operator who never wrote to the bot
+                log.info("no operator menu for %s yet: %s", user_id, e)
+                break

@@ -44,8 +44,10 @@ def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str
     article = found.article
     title = html.escape(article.title or "(untitled)", quote=False)
     link = article.link if urlsplit(article.link).scheme in ("http", "https") else ""
-    head = f'<b>{number}.</b> <a href="{html.escape(link)}">{title}</a>' if link else (
-        f"<b>{number}.</b> {title}"
+    head = (
+        f'<b>{number}.</b> <a href="{html.escape(link)}">{title}</a>'
+        if link
+        else (f"<b>{number}.</b> {title}")
     )
     meta = " · ".join(p for p in (article.source, when(article.published)) if p)
     lines = [head]
@@ -71,10 +73,9 @@ async def start(turn: Turn) -> None:
 
     payload = turn.argument
     topics = turn.core.config.topics
-    if payload and payload.lower() in topics:
-        if await can_manage(turn, turn.chat_id):
-            await follow(turn, Target(turn.chat_id), payload.lower())
-            return
+    if payload and payload.lower() in topics and await can_manage(turn, turn.chat_id):
+        await follow(turn, Target(turn.chat_id), payload.lower())
+        return
     lines = [
         turn._(
             "Hello! I send short news alerts, with a summary, when a story matches a topic "
@@ -217,9 +218,7 @@ async def test_command(turn: Turn) -> None:
         return
     if result.problem == "unknown-topic":
         await turn.reply(
-            turn._(
-                "There is no topic “{topic}”. /topics lists them.", topic=result.detail[:64]
-            )
+            turn._("There is no topic “{topic}”. /topics lists them.", topic=result.detail[:64])
         )
         return
     if not result.ok:
@@ -300,7 +299,9 @@ async def other_command(update: Update, context: Context) -> None:
 @command
 async def plain_text(turn: Turn) -> None:
     """A message that is not a command, in a private chat."""
-    text = (turn.update.effective_message.text or "").strip() if turn.update.effective_message else ""
+    text = (
+        (turn.update.effective_message.text or "").strip() if turn.update.effective_message else ""
+    )
     if text.lower() in turn.core.config.topics:
         await turn.reply(
             turn._(

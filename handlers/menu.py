@@ -24,23 +24,32 @@ COMMAND_INFO: tuple[CommandInfo, ...] = (
     CommandInfo("start", N_("Welcome, and how to get alerts"), "/start"),
     CommandInfo("help", N_("Every command and the filter language, with examples"), "/help"),
     CommandInfo("topics", N_("The topics you can follow"), "/topics"),
-    CommandInfo(
-        "subscribe", N_("Follow a topic or your own filter"), "/subscribe korea-diplomacy"
-    ),
-    CommandInfo(
-        "unsubscribe", N_("Stop following one, or all"), "/unsubscribe korea-diplomacy"
-    ),
+    CommandInfo("subscribe", N_("Follow a topic or your own filter"), "/subscribe korea-diplomacy"),
+    CommandInfo("unsubscribe", N_("Stop following one, or all"), "/unsubscribe korea-diplomacy"),
     CommandInfo("list", N_("What this chat follows, with its filters and settings"), "/list"),
     CommandInfo("latest", N_("The five latest matching stories"), "/latest korea-diplomacy"),
     CommandInfo("filter", N_("Narrow or widen something you follow"), "/filter 1 -sports"),
-    CommandInfo("test", N_("Try a filter on recent stories before following it"), '/test "north korea" talks'),
+    CommandInfo(
+        "test",
+        N_("Try a filter on recent stories before following it"),
+        '/test "north korea" talks',
+    ),
     CommandInfo("settings", N_("Topics, instant or digest, link previews, language"), "/settings"),
     CommandInfo("pause", N_("Pause alerts in this chat"), "/pause"),
     CommandInfo("resume", N_("Resume alerts"), "/resume"),
     CommandInfo("feeds", N_("The news sources I read"), "/feeds"),
     CommandInfo("language", N_("Choose English or Korean"), "/language ko"),
-    CommandInfo("footer", N_("The line under each alert in a group or channel"), "/footer Join @mychannel for more"),
-    CommandInfo("stats", N_("Operator: feeds, chats, alerts sent and failed, queue"), "/stats", operator=True),
+    CommandInfo(
+        "footer",
+        N_("The line under each alert in a group or channel"),
+        "/footer Join @mychannel for more",
+    ),
+    CommandInfo(
+        "stats",
+        N_("Operator: feeds, chats, alerts sent and failed, queue"),
+        "/stats",
+        operator=True,
+    ),
     CommandInfo("feedstatus", N_("Operator: each feed's health"), "/feedstatus", operator=True),
     CommandInfo("reload", N_("Operator: re-read the config file"), "/reload", operator=True),
 )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from bot.records import utcnow
-from storage.database import to_db_time
+from storage.database import from_db_time, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,14 @@ class Chat:
     alert_mode: str = "instant"  # instant | digest (the delivery stage reads it)
     language_chosen: bool = False  # set with /language: wins over each user's language_code
     added_by: int | None = None  # who attached the channel or group from a private chat
+    # delivery settings (migration m007): digest schedule, time zone, quiet hours
+    digest_every: str = "daily"  # hourly | daily, when alert_mode is "digest"
+    digest_at: str = "08:00"  # local time of the daily digest
+    timezone: str = "UTC"  # an IANA zone name, e.g. "Asia/Seoul"
+    quiet_start: str = ""  # "23:00"; empty: no quiet hours
+    quiet_end: str = ""  # "07:00"
+    quiet_mode: str = "hold"  # hold (send when they end) | silent (send without a sound)
+    last_digest_at: datetime | None = None
 
 
 def _chat(row: dict[str, Any]) -> Chat:
@@ -48,6 +57,13 @@ def _chat(row: dict[str, Any]) -> Chat:
         alert_mode=row.get("alert_mode") or "instant",
         language_chosen=bool(row.get("language_chosen") or 0),
         added_by=row.get("added_by"),
+        digest_every=row.get("digest_every") or "daily",
+        digest_at=row.get("digest_at") or "08:00",
+        timezone=row.get("timezone") or "UTC",
+        quiet_start=row.get("quiet_start") or "",
+        quiet_end=row.get("quiet_end") or "",
+        quiet_mode=row.get("quiet_mode") or "hold",
+        last_digest_at=from_db_time(row.get("last_digest_at")),
     )
 
 
@@ -178,6 +194,32 @@ class ChatStore:
                 "UPDATE chats SET language = ? WHERE chat_id = ? AND language_chosen = 0",
                 [language, chat_id],
             )
+
+    # -- delivery settings (bot.chat_settings validates; the sender and digests read) ------
+
+    def set_digest_schedule(self, chat_id: int, every: str, at: str) -> bool:
+        """``every``: hourly | daily; ``at``: "HH:MM" local time of a daily digest."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE chats SET digest_every = ?, digest_at = ? WHERE chat_id = ?",
+                [every, at, chat_id],
+            )
+        return cursor.rowcount > 0
+
+    def set_timezone(self, chat_id: int, zone: str) -> bool:
+        return self._set(chat_id, "timezone", zone)
+
+    def set_quiet_hours(self, chat_id: int, start: str, end: str, mode: str) -> bool:
+        """Quiet from ``start`` to ``end`` ("HH:MM", local); empty strings: none."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE chats SET quiet_start = ?, quiet_end = ?, quiet_mode = ? WHERE chat_id = ?",
+                [start, end, mode, chat_id],
+            )
+        return cursor.rowcount > 0
+
+    def mark_digest_made(self, chat_id: int, at: datetime) -> None:
+        self._set(chat_id, "last_digest_at", to_db_time(at))
 
     def counts(self) -> dict[tuple[str, bool], int]:
         """How many chats of each (type, active)."""

@@ -168,3 +168,67 @@ def m006_feed_origin(db: sqlite_utils.Database) -> None:
     # origin: 'config' (listed in the config file, removed when it leaves the file) or
     # 'cli' (added with `newsalert feeds add` or an OPML import, kept until removed).
     db.execute("ALTER TABLE feeds ADD COLUMN origin TEXT NOT NULL DEFAULT 'config'")
+
+
+@MIGRATIONS()
+def m007_delivery_stories_digests(db: sqlite_utils.Database) -> None:
+    # Deliveries become one per chat and *story* (the same story from several feeds is sent
+    # once; later copies bump ``version`` and the sent message is edited to "Also: ...").
+    # kind 'digest': a delivery that carries a digest message; the alerts in it are 'held'
+    # with digest_id pointing at it until it is sent.  sent_version: the version Telegram has.
+    db.execute("ALTER TABLE deliveries ADD COLUMN story_id INTEGER")
+    db.execute("ALTER TABLE deliveries ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert'")
+    db.execute("ALTER TABLE deliveries ADD COLUMN digest_id INTEGER")
+    db.execute("ALTER TABLE deliveries ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+    db.execute("ALTER TABLE deliveries ADD COLUMN sent_version INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE deliveries ADD COLUMN edit_attempts INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE deliveries SET sent_version = version WHERE state = 'sent'")
+    db.execute(
+        "CREATE UNIQUE INDEX idx_deliveries_story ON deliveries(chat_id, story_id) "
+        "WHERE story_id IS NOT NULL"
+    )
+    db.execute("CREATE INDEX idx_deliveries_chat ON deliveries(chat_id, state, id)")
+    db.execute(
+        "CREATE INDEX idx_deliveries_edits ON deliveries(id) "
+        "WHERE state = 'sent' AND version > sent_version"
+    )
+    db.execute(
+        "CREATE INDEX idx_deliveries_digest ON deliveries(digest_id) WHERE digest_id IS NOT NULL"
+    )
+    db.execute(
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            lead TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            first_seen TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_stories_first_seen ON stories(first_seen)")
+    db.execute(
+        """
+        CREATE TABLE story_articles (
+            id INTEGER PRIMARY KEY,
+            story_id INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+            article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+            feed_id INTEGER,
+            entry_id TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            seen_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX idx_story_articles_entry ON story_articles(feed_id, entry_id)")
+    db.execute("CREATE INDEX idx_story_articles_article ON story_articles(article_id)")
+    db.execute("CREATE INDEX idx_story_articles_story ON story_articles(story_id)")
+    # Per-chat delivery settings: digest schedule, time zone, quiet hours.  alert_mode
+    # (m004) says instant or digest; digest_every says how often.
+    db.execute("ALTER TABLE chats ADD COLUMN digest_every TEXT NOT NULL DEFAULT 'daily'")
+    db.execute("ALTER TABLE chats ADD COLUMN digest_at TEXT NOT NULL DEFAULT '08:00'")
+    db.execute("ALTER TABLE chats ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC'")
+    db.execute("ALTER TABLE chats ADD COLUMN quiet_start TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE chats ADD COLUMN quiet_end TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE chats ADD COLUMN quiet_mode TEXT NOT NULL DEFAULT 'hold'")
+    db.execute("ALTER TABLE chats ADD COLUMN last_digest_at TEXT")

@@ -1,0 +1,155 @@
+"""Operator commands (``telegram.admins`` only): /stats, /feedstatus, /reload."""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Awaitable, Callable
+
+from bot import service
+from bot.i18n import Html
+from handlers.common import Turn, command
+from handlers.info import FEED_STATUS, when
+
+
+def operator_only(func: Callable[[Turn], Awaitable[None]]) -> Callable[[Turn], Awaitable[None]]:
+    """Refuse politely unless the sender is an operator, and only in a private chat."""
+
+    @functools.wraps(func)
+    async def run(turn: Turn) -> None:
+        if not turn.is_operator:
+            await turn.reply(
+                turn._("That command is for the bot's operators. /help lists what you can do.")
+            )
+            return
+        if not turn.is_private:
+            await turn.reply(turn._("Operator commands work in a private chat with me."))
+            return
+        await func(turn)
+
+    return run
+
+
+def _counts(turn: Turn, counts: dict[str, int]) -> str:
+    return turn._(
+        "{sent} sent, {failed} failed, {skipped} skipped",
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0),
+        skipped=counts.get("skipped", 0),
+    )
+
+
+@command
+@operator_only
+async def stats(turn: Turn) -> None:
+    """Feeds and their health, chats, alerts sent and failed, queue depth."""
+    figures = service.stats(turn.core.store)
+    feeds = ", ".join(
+        f"{html.escape(turn.tr.plain(FEED_STATUS.get(k, k)), quote=False)} {n}"
+        for k, n in sorted(figures.feeds.items())
+    )
+    chats = ", ".join(f"{k} {n}" for k, n in sorted(figures.chats_active.items()))
+    lines = [
+        turn._("<b>Statistics</b>"),
+        turn._(
+            "Feeds: {total} ({detail})",
+            total=sum(figures.feeds.values()),
+            detail=Html(feeds or "-"),
+        ),
+        turn._(
+            "Chats: {active} active ({detail}), {inactive} gone, {paused} paused",
+            active=sum(figures.chats_active.values()),
+            detail=chats or "-",
+            inactive=figures.chats_inactive,
+            paused=figures.chats_paused,
+        ),
+        turn._("Subscriptions: {count}", count=figures.subscriptions),
+        turn._("Alerts in the last hour: {counts}", counts=Html(_counts(turn, figures.last_hour))),
+        turn._("Alerts in the last day: {counts}", counts=Html(_counts(turn, figures.last_day))),
+        turn._("Waiting to be sent: {count}", count=figures.queue),
+        turn._("Stories stored in the last day: {count}", count=figures.articles_day),
+    ]
+    await turn.reply("\n".join(lines))
+
+
+@command
+@operator_only
+async def feedstatus(turn: Turn) -> None:
+    """Each configured feed's health."""
+    rows = service.feed_rows(turn.core.store, turn.core.config.feeds)
+    if not rows:
+        await turn.reply(turn._("No feeds are configured."))
+        return
+    lines = [turn._("<b>Feeds</b>")]
+    for row in rows:
+        lines.append("")
+        lines.append(
+            f"<b>{html.escape(row.name, quote=False)}</b> — "
+            f"{html.escape(turn.tr.plain(FEED_STATUS.get(row.status, row.status)), quote=False)}"
+        )
+        lines.append(f"<code>{html.escape(row.url, quote=False)}</code>")
+        lines.append(
+            turn._(
+                "last read {last}; next {next}; {entries} stories seen",
+                last=when(row.last_success) or "-",
+                next=when(row.next_poll) or "-",
+                entries=row.entries,
+            )
+        )
+        if row.failures:
+            lines.append(
+                turn._(
+                    "{failures} failures in a row: {error}",
+                    failures=row.failures,
+                    error=row.last_error[:300],
+                )
+            )
+    await turn.reply_lines(lines)
+
+
+@command
+@operator_only
+async def reload(turn: Turn) -> None:
+    """Re-read the config file: apply it, or keep the current one and say why."""
+    outcome = await turn.core.reload()
+    if not outcome.ok:
+        await turn.reply(
+            turn._(
+                "I kept the current configuration: the file has a problem.\n{problem}",
+                problem=Html(f"<code>{html.escape(outcome.problem, quote=False)}</code>"),
+            )
+        )
+        return
+    lines = [
+        turn._(
+            "Configuration reloaded: {feeds} feeds, {topics} topics, {channels} channels.",
+            feeds=outcome.feeds,
+            topics=outcome.topics,
+            channels=outcome.channels,
+        )
+    ]
+    if outcome.feeds_added or outcome.feeds_removed:
+        lines.append(
+            turn._(
+                "Feeds added: {added}; removed: {removed}.",
+                added=outcome.feeds_added,
+                removed=outcome.feeds_removed,
+            )
+        )
+    if outcome.topics_changed:
+        lines.append(
+            turn._(
+                "Topics added, changed or removed: {topics}.",
+                topics=", ".join(outcome.topics_changed),
+            )
+        )
+    if outcome.needs_restart:
+        lines.append(
+            turn._(
+                "These take effect only after a restart, so the running values stay: {keys}.",
+                keys=", ".join(outcome.needs_restart),
+            )
+        )
+    for warning in outcome.warnings:
+        lines.append(turn._("Warning: {text}", text=warning))
+    await turn.reply("\n".join(lines))

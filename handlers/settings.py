@@ -1,0 +1,359 @@
+"""A chat's settings: /settings (an inline keyboard), /pause, /resume, /language, /footer."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+
+from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import TelegramError
+
+from bot import service
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
+from bot.render import default_footer
+from bot.service import ChatInfo
+from handlers.common import (
+    Target,
+    Turn,
+    button,
+    can_manage,
+    chat_label,
+    command,
+    require_admin,
+    target_chat,
+)
+from handlers.menu import command_menu
+from handlers.subscriptions import settings_summary
+
+log = logging.getLogger(__name__)
+
+MAX_TOPIC_BUTTONS = 40
+_LANGUAGE_WORDS = {
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "영어": "en",
+    "ko": "ko",
+    "kr": "ko",
+    "kor": "ko",
+    "korean": "ko",
+    "한국어": "ko",
+    "한국말": "ko",
+}
+
+
+def _topic_ref(chat_id: int, topic_id: str) -> str:
+    """The topic in button data: its id, or a short hash when the data would pass 64 bytes."""
+    if len(f"s:{chat_id}:t:{topic_id}".encode()) <= 64:
+        return topic_id
+    return "#" + hashlib.sha1(topic_id.encode()).hexdigest()[:10]
+
+
+def _topic_from_ref(turn: Turn, ref: str) -> str | None:
+    topics = turn.core.config.topics
+    if not ref.startswith("#"):
+        return ref if ref in topics else None
+    for topic_id in topics:
+        if "#" + hashlib.sha1(topic_id.encode()).hexdigest()[:10] == ref:
+            return topic_id
+    return None
+
+
+def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup]:
+    """The settings message and its keyboard for ``target``."""
+    core = turn.core
+    chat_id = target.chat_id
+    chat = core.store.chats.get(chat_id)
+    assert chat is not None
+    plain = turn.tr.plain
+    followed = {s.topic_id for s in service.subscriptions(core.store, chat_id) if not s.query}
+    rows = []
+    for topic in service.list_topics(core.config.topics)[:MAX_TOPIC_BUTTONS]:
+        mark = "✅" if topic.id in followed else "➕"
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"{mark} {topic.name}"[:60],
+                    callback_data=f"s:{chat_id}:t:{_topic_ref(chat_id, topic.id)}",
+                )
+            ]
+        )
+    mode = plain("Alerts: instant") if chat.alert_mode != "digest" else plain("Alerts: digest")
+    preview_on = service.link_preview_on(chat, core.config.alerts.link_preview)
+    preview = plain("Link previews: on") if preview_on else plain("Link previews: off")
+    language = plain("Language: {name}", name=LANGUAGE_NAMES.get(chat.language, chat.language))
+    pause = plain("Resume alerts") if chat.paused else plain("Pause alerts")
+    rows += [
+        [
+            InlineKeyboardButton(mode, callback_data=f"s:{chat_id}:m"),
+            InlineKeyboardButton(preview, callback_data=f"s:{chat_id}:p"),
+        ],
+        [
+            InlineKeyboardButton(language, callback_data=f"s:{chat_id}:l"),
+            InlineKeyboardButton(pause, callback_data=f"s:{chat_id}:z"),
+        ],
+        [InlineKeyboardButton(plain("Done"), callback_data=f"s:{chat_id}:x")],
+    ]
+    text = "\n".join(
+        [
+            turn._("<b>Settings{where}</b>", where=Html(chat_label(turn, target))),
+            settings_summary(turn, chat),
+            "",
+            turn._(
+                "Press a topic to follow it (✅) or stop (➕ to follow again). Your own "
+                "filters are in /list."
+            ),
+        ]
+    )
+    return text, InlineKeyboardMarkup(rows)
+
+
+@command
+async def settings(turn: Turn) -> None:
+    """The settings keyboard; in a group, only administrators may open it."""
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, _ = picked
+    text, keyboard = settings_view(turn, target)
+    await turn.reply(text, keyboard=keyboard)
+
+
+def _target_for(turn: Turn, chat_id: int) -> Target:
+    if chat_id == turn.chat_id:
+        return Target(chat_id)
+    chat = turn.core.store.chats.get(chat_id)
+    name = str(chat_id)
+    if chat is not None:
+        name = f"@{chat.username}" if chat.username else (chat.title or name)
+    return Target(chat_id, name)
+
+
+@button
+async def settings_button(turn: Turn, data: list[str]) -> None:
+    """``s:<chat>:<t:topic|m|p|l|z|x>``: one press of the settings keyboard."""
+    if len(data) < 3 or not data[1].lstrip("-").isdigit():
+        await turn.answer()
+        return
+    chat_id, op = int(data[1]), data[2]
+    core = turn.core
+    if core.store.chats.get(chat_id) is None:
+        await turn.answer()
+        return
+    if not await can_manage(turn, chat_id):
+        await turn.answer(
+            turn.tr.plain("Only administrators can change this chat's settings."), alert=True
+        )
+        return
+    target = _target_for(turn, chat_id)
+    chat = core.store.chats.get(chat_id)
+    assert chat is not None
+    note = ""
+    if op == "x":
+        await turn.answer()
+        await turn.edit(
+            "\n".join(
+                [
+                    turn._("<b>Settings{where}</b>", where=Html(chat_label(turn, target))),
+                    settings_summary(turn, chat),
+                ]
+            )
+        )
+        return
+    if op == "t" and len(data) >= 4:
+        topic_id = _topic_from_ref(turn, ":".join(data[3:]))
+        if topic_id is None:
+            await turn.answer(turn.tr.plain("That topic is gone; here is the current list."))
+        else:
+            info = ChatInfo(
+                chat_id=chat_id, type=chat.type, title=chat.title, username=chat.username
+            )
+            result = service.toggle_topic(core.store, core.config.topics, info, topic_id)
+            if not result.ok and result.problem == "too-many":
+                note = turn.tr.plain(
+                    "This chat follows the most allowed ({limit}); stop one first.",
+                    limit=service.MAX_SUBSCRIPTIONS_PER_CHAT,
+                )
+            elif not result.ok and result.problem == "from-config":
+                note = turn.tr.plain("That one comes from the configuration file.")
+            core.subscriptions_changed()
+    elif op == "m":
+        service.set_alert_mode(
+            core.store, chat_id, "digest" if chat.alert_mode != "digest" else "instant"
+        )
+    elif op == "p":
+        on = service.link_preview_on(chat, core.config.alerts.link_preview)
+        service.set_link_preview(core.store, chat_id, not on)
+    elif op == "l":
+        position = LANGUAGES.index(chat.language) if chat.language in LANGUAGES else 0
+        language = LANGUAGES[(position + 1) % len(LANGUAGES)]
+        service.choose_language(core.store, chat_id, language)
+        if chat_id == turn.chat_id:
+            turn.tr = translator(language)
+            await _set_chat_menu(turn, chat_id, language)
+    elif op == "z":
+        service.set_paused(core.store, chat_id, not chat.paused)
+        core.subscriptions_changed()
+    await turn.answer(note, alert=bool(note))
+    text, keyboard = settings_view(turn, target)
+    await turn.edit(text, keyboard=keyboard)
+
+
+async def _pause(turn: Turn, paused: bool) -> None:
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, _ = picked
+    changed = service.set_paused(turn.core.store, target.chat_id, paused)
+    turn.core.subscriptions_changed()
+    where = Html(chat_label(turn, target))
+    if paused:
+        text = (
+            turn._("Alerts paused{where}. /resume starts them again.", where=where)
+            if changed
+            else turn._("Alerts are already paused{where}. /resume starts them again.", where=where)
+        )
+    else:
+        text = (
+            turn._("Alerts resumed{where}. New stories arrive as they appear.", where=where)
+            if changed
+            else turn._("Alerts are not paused{where}; /pause stops them for a while.", where=where)
+        )
+    await turn.reply(text)
+
+
+@command
+async def pause(turn: Turn) -> None:
+    """Stop alerts for a while, keeping what the chat follows."""
+    await _pause(turn, True)
+
+
+@command
+async def resume(turn: Turn) -> None:
+    """Start alerts again."""
+    await _pause(turn, False)
+
+
+def _language_keyboard(chat_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"l:{chat_id}:{code}")
+                for code in LANGUAGES
+            ]
+        ]
+    )
+
+
+async def _set_chat_menu(turn: Turn, chat_id: int, language: str) -> None:
+    """Show this chat the command menu in its chosen language, whatever the app's language."""
+    try:
+        await turn.context.bot.set_my_commands(
+            command_menu(language, operator=turn.is_operator and turn.is_private),
+            scope=BotCommandScopeChat(chat_id),
+        )
+    except TelegramError as e:  # the menu is a nicety; the choice itself is saved
+        log.info("could not set the command menu of chat %s: %s", chat_id, e)
+
+
+async def _choose(turn: Turn, chat_id: int, language: str) -> str:
+    service.choose_language(turn.core.store, chat_id, language)
+    await _set_chat_menu(turn, chat_id, language)
+    turn.tr = translator(language)
+    return (
+        turn._("Done: I will answer in English here.")
+        if language == "en"
+        else turn._("Done: I will answer in Korean here.")
+    )
+
+
+@command
+async def language(turn: Turn) -> None:
+    """Choose the language of replies and of the command menu in this chat."""
+    argument = turn.argument.strip().lower()
+    if not argument:
+        current = LANGUAGE_NAMES.get(turn.tr.language, turn.tr.language)
+        await turn.reply(
+            turn._(
+                "I answer here in {language}. Choose a language, or write "
+                "<code>/language ko</code> or <code>/language en</code>.",
+                language=current,
+            ),
+            keyboard=_language_keyboard(turn.chat_id),
+        )
+        return
+    chosen = _LANGUAGE_WORDS.get(argument)
+    if chosen is None:
+        await turn.reply(
+            turn._(
+                "I speak English and Korean: <code>/language en</code> or "
+                "<code>/language ko</code>."
+            )
+        )
+        return
+    if not await require_admin(turn):
+        return
+    await turn.reply(await _choose(turn, turn.chat_id, chosen))
+
+
+@button
+async def language_button(turn: Turn, data: list[str]) -> None:
+    """``l:<chat>:<language>``."""
+    if len(data) != 3 or not data[1].lstrip("-").isdigit() or data[2] not in LANGUAGES:
+        await turn.answer()
+        return
+    chat_id = int(data[1])
+    if not await can_manage(turn, chat_id):
+        await turn.answer(
+            turn.tr.plain("Only administrators can change this chat's settings."), alert=True
+        )
+        return
+    text = await _choose(turn, chat_id, data[2])
+    await turn.answer()
+    await turn.edit(text)
+
+
+@command
+async def footer(turn: Turn) -> None:
+    """The line under each alert in this chat (a channel's own, say); ``clear`` for the default."""
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, rest = picked
+    core = turn.core
+    where = Html(chat_label(turn, target))
+    if not rest:
+        chat = core.store.chats.get(target.chat_id)
+        current = chat.footer if chat and chat.footer else ""
+        if not current:
+            current = core.config.alerts.footer or default_footer(
+                f"@{chat.username}"
+                if chat and chat.username and chat.type == "channel"
+                else f"@{turn.context.bot.username}"
+            )
+        await turn.reply(
+            turn._(
+                "Alerts{where} end with: {footer}\n"
+                "Change it with <code>/footer Join @mychannel for more news</code>, or go back "
+                "to the default with <code>/footer clear</code>.",
+                where=where,
+                footer=Html(f"<i>{html.escape(current, quote=False)}</i>"),
+            )
+        )
+        return
+    result = service.set_footer(core.store, target.chat_id, rest)
+    if result.ok:
+        text = (
+            turn._("Done: alerts{where} now end with: {footer}", where=where, footer=result.footer)
+            if result.footer
+            else turn._("Done: alerts{where} end with the default footer again.", where=where)
+        )
+    elif result.problem == "too-long":
+        text = turn._("That footer is too long: at most {limit} characters.", limit=result.detail)
+    else:
+        text = turn._(
+            "This chat's footer is set in the bot's configuration file; ask the bot's "
+            "operator to change it."
+        )
+    await turn.reply(text)

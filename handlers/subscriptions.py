@@ -1,0 +1,399 @@
+"""Following and unfollowing: /subscribe, /unsubscribe (with a keyboard, and a confirmation
+for all), /list, /filter."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import service
+from bot.i18n import LANGUAGE_NAMES, Html
+from bot.service import ChatInfo
+from handlers.common import (
+    Target,
+    Turn,
+    button,
+    can_manage,
+    chat_label,
+    command,
+    query_problem,
+    target_chat,
+)
+from storage.subscriptions import Subscription
+
+MAX_BUTTONS = 20  # subscriptions offered as buttons by a bare /unsubscribe
+
+
+def _code(text: str) -> Html:
+    return Html(f"<code>{html.escape(text, quote=False)}</code>")
+
+
+def describe(turn: Turn, sub: Subscription) -> str:
+    """A subscription in one line (escaped): the topic's name, or the filter."""
+    if sub.query:
+        return turn._("your filter {query}", query=_code(sub.query))
+    topic = turn.core.config.topics.get(sub.topic_id)
+    name = topic.name if topic else sub.topic_id
+    return f"{html.escape(name, quote=False)} ({_code(sub.topic_id)})"
+
+
+async def follow(turn: Turn, target: Target, argument: str) -> None:
+    """Subscribe ``target`` to a topic id or a filter, and say how it went."""
+    core = turn.core
+    chat = core.store.chats.get(target.chat_id)
+    info = ChatInfo(
+        chat_id=target.chat_id,
+        type=chat.type if chat else "private",
+        title=chat.title if chat else "",
+        username=chat.username if chat else "",
+        language=turn.tr.language,
+    )
+    result = service.subscribe(core.store, core.config.topics, info, argument)
+    where = Html(chat_label(turn, target))
+    if result.ok:
+        if result.created:
+            core.subscriptions_changed()
+        if result.topic is not None and result.created:
+            text = turn._(
+                "Done: you now follow “{name}”{where}. Alerts arrive as stories appear; "
+                "/latest shows recent ones.",
+                name=result.topic.name,
+                where=where,
+            )
+        elif result.topic is not None:
+            text = turn._(
+                "You already follow “{name}”{where}.", name=result.topic.name, where=where
+            )
+        elif result.created:
+            text = turn._(
+                "Done: you now follow your own filter{where}: {query}\n"
+                "Try it on recent stories with /test, refine it with /filter.",
+                query=_code(result.query),
+                where=where,
+            )
+        else:
+            text = turn._(
+                "You already follow this filter{where}: {query}",
+                query=_code(result.query),
+                where=where,
+            )
+        await turn.reply(text)
+        return
+    if result.problem == "empty":
+        text = turn._(
+            "Which topic? Write its id after the command, for example:\n"
+            "<code>/subscribe korea-diplomacy</code>\n"
+            'or your own filter: <code>/subscribe "north korea" (talks OR summit)</code>\n'
+            "See all topics with /topics."
+        )
+    elif result.problem == "unknown-topic":
+        text = turn._(
+            "There is no topic “{topic}”. Topics: {known}.\n"
+            "For example: <code>/subscribe korea-diplomacy</code>",
+            topic=result.detail[:64],
+            known=", ".join(sorted(core.config.topics)),
+        )
+    elif result.problem == "too-many":
+        text = turn._(
+            "This chat already follows {limit} topics and filters, the most allowed. "
+            "Drop one with /unsubscribe first; /list shows them.",
+            limit=result.detail,
+        )
+    else:
+        text = query_problem(turn, result.problem, result.detail)
+    await turn.reply(text)
+
+
+@command
+async def subscribe(turn: Turn) -> None:
+    """Follow a topic or a filter; ``@channel topic`` from a private chat attaches a channel."""
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, rest = picked
+    if target.name and not rest:
+        await turn.reply(
+            turn._(
+                "Which topic for {chat}? For example: <code>/subscribe {chat} korea-diplomacy</code>",
+                chat=target.name,
+            )
+        )
+        return
+    await follow(turn, target, rest)
+
+
+def _unsubscribe_keyboard(
+    turn: Turn, chat_id: int, subs: list[Subscription]
+) -> InlineKeyboardMarkup:
+    rows = []
+    for number, sub in enumerate(subs[:MAX_BUTTONS], start=1):
+        label = sub.topic_id if not sub.query else sub.query
+        text = f"{number}. {label}"
+        rows.append([InlineKeyboardButton(text[:60], callback_data=f"u:{chat_id}:{sub.id}")])
+    rows.append(
+        [
+            InlineKeyboardButton(turn.tr.plain("Stop all…"), callback_data=f"u:{chat_id}:all"),
+            InlineKeyboardButton(turn.tr.plain("Cancel"), callback_data=f"u:{chat_id}:no"),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def _confirm_keyboard(turn: Turn, chat_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    turn.tr.plain("Yes, stop them all"), callback_data=f"u:{chat_id}:yes"
+                ),
+                InlineKeyboardButton(
+                    turn.tr.plain("No, keep them"), callback_data=f"u:{chat_id}:no"
+                ),
+            ]
+        ]
+    )
+
+
+async def _unsubscribed(turn: Turn, target: Target, result: service.UnsubscribeResult) -> str:
+    where = Html(chat_label(turn, target))
+    if result.ok and result.subscription is not None:
+        turn.core.subscriptions_changed()
+        return turn._(
+            "Done: you no longer follow {what}{where}.",
+            what=Html(describe(turn, result.subscription)),
+            where=where,
+        )
+    if result.problem == "from-config":
+        return turn._(
+            "That one comes from the bot's configuration file; ask the bot's operator to change it."
+        )
+    return turn._(
+        "This chat does not follow “{what}”. /list shows what it follows, numbered: "
+        "<code>/unsubscribe 1</code> stops the first.",
+        what=result.detail[:100],
+    )
+
+
+@command
+async def unsubscribe(turn: Turn) -> None:
+    """Stop one subscription (by topic id, number or filter), or ``all`` after a confirmation."""
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, rest = picked
+    store = turn.core.store
+    subs = service.subscriptions(store, target.chat_id)
+    if not subs:
+        await turn.reply(
+            turn._(
+                "This chat follows nothing{where}. /topics shows what you can follow.",
+                where=Html(chat_label(turn, target)),
+            )
+        )
+        return
+    if rest.lower() in ("all", "everything", "전체", "모두"):
+        await turn.reply(
+            turn._(
+                "Stop all {count} subscriptions{where}? Alerts stop at once.",
+                count=len(subs),
+                where=Html(chat_label(turn, target)),
+            ),
+            keyboard=_confirm_keyboard(turn, target.chat_id),
+        )
+        return
+    if not rest:
+        await turn.reply(
+            turn._(
+                "Which one should I stop{where}? Press it below, or write "
+                "<code>/unsubscribe korea-diplomacy</code> or <code>/unsubscribe all</code>.",
+                where=Html(chat_label(turn, target)),
+            ),
+            keyboard=_unsubscribe_keyboard(turn, target.chat_id, subs),
+        )
+        return
+    result = service.unsubscribe(store, target.chat_id, rest)
+    await turn.reply(await _unsubscribed(turn, target, result))
+
+
+@button
+async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
+    """The keyboard of /unsubscribe: ``u:<chat>:<subscription id>|all|yes|no``."""
+    if len(data) != 3 or not data[1].lstrip("-").isdigit():
+        await turn.answer()
+        return
+    chat_id, choice = int(data[1]), data[2]
+    if not await can_manage(turn, chat_id):
+        await turn.answer(
+            turn.tr.plain("Only administrators can change what this chat follows."), alert=True
+        )
+        return
+    target = Target(chat_id, "" if chat_id == turn.chat_id else _chat_name(turn, chat_id))
+    store = turn.core.store
+    if choice == "no":
+        await turn.answer()
+        await turn.edit(turn._("Nothing changed."))
+    elif choice == "all":
+        await turn.answer()
+        count = len(service.subscriptions(store, chat_id))
+        await turn.edit(
+            turn._(
+                "Stop all {count} subscriptions{where}? Alerts stop at once.",
+                count=count,
+                where=Html(chat_label(turn, target)),
+            ),
+            keyboard=_confirm_keyboard(turn, chat_id),
+        )
+    elif choice == "yes":
+        removed = service.unsubscribe_all(store, chat_id)
+        turn.core.subscriptions_changed()
+        await turn.answer()
+        kept = len(service.subscriptions(store, chat_id))
+        text = turn._(
+            "Done: stopped {count} subscriptions{where}.",
+            count=removed,
+            where=Html(chat_label(turn, target)),
+        )
+        if kept:
+            text += "\n" + turn._(
+                "{count} from the bot's configuration file stay; the operator manages them.",
+                count=kept,
+            )
+        await turn.edit(text)
+    elif choice.isdigit():
+        result = service.remove_subscription(store, chat_id, int(choice))
+        await turn.answer()
+        await turn.edit(await _unsubscribed(turn, target, result))
+    else:
+        await turn.answer()
+
+
+def _chat_name(turn: Turn, chat_id: int) -> str:
+    chat = turn.core.store.chats.get(chat_id)
+    if chat is None:
+        return str(chat_id)
+    return f"@{chat.username}" if chat.username else (chat.title or str(chat_id))
+
+
+@command
+async def list_command(turn: Turn) -> None:
+    """What this chat follows, with filters, mode and pause state; anyone may read it."""
+    picked = await target_chat(turn, turn.argument, change=False)
+    if picked is None:
+        return
+    target, _ = picked
+    core = turn.core
+    subs = service.subscriptions(core.store, target.chat_id)
+    chat = core.store.chats.get(target.chat_id)
+    where = Html(chat_label(turn, target))
+    if not subs:
+        lines = [
+            turn._(
+                "This chat follows nothing yet{where}. Start with /topics, then "
+                "<code>/subscribe korea-diplomacy</code>.",
+                where=where,
+            )
+        ]
+    else:
+        lines = [turn._("<b>Followed{where}:</b>", where=where)]
+        for number, sub in enumerate(subs, start=1):
+            line = f"{number}. {describe(turn, sub)}"
+            if sub.from_config:
+                line += " " + turn._("(from the configuration file)")
+            lines.append(line)
+            if sub.narrow:
+                lines.append("   " + turn._("only with: {query}", query=_code(sub.narrow)))
+            if sub.widen:
+                lines.append("   " + turn._("also: {query}", query=_code(sub.widen)))
+    if chat is not None:
+        lines.append("")
+        lines.append(settings_summary(turn, chat))
+    await turn.reply_lines(lines)
+
+
+def settings_summary(turn: Turn, chat: object) -> str:
+    """Alerts: instant · link previews off · language · paused or not (escaped)."""
+    from storage.chats import Chat
+
+    assert isinstance(chat, Chat)
+    mode = turn._("instant") if chat.alert_mode != "digest" else turn._("digest")
+    preview_on = service.link_preview_on(chat, turn.core.config.alerts.link_preview)
+    preview = turn._("on") if preview_on else turn._("off")
+    language = LANGUAGE_NAMES.get(chat.language, chat.language)
+    state = turn._("paused (/resume)") if chat.paused else turn._("active")
+    return turn._(
+        "Alerts: {mode} · link previews {preview} · language {language} · {state}",
+        mode=Html(mode),
+        preview=Html(preview),
+        language=language,
+        state=Html(state),
+    )
+
+
+@command
+async def filter_command(turn: Turn) -> None:
+    """Narrow (``-sports``), widen (``OR kaesong``) or ``clear`` one subscription's filter."""
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, rest = picked
+    reference, _, expression = rest.partition(" ")
+    store = turn.core.store
+    if not reference:
+        subs = service.subscriptions(store, target.chat_id)
+        listing = "\n".join(f"{n}. {describe(turn, s)}" for n, s in enumerate(subs, start=1))
+        text = turn._(
+            "Narrow or widen something you follow: name it (its number in /list or its "
+            "topic id), then the filter.\n"
+            "<code>/filter korea-diplomacy -sports</code> — only stories without “sports”\n"
+            "<code>/filter korea-diplomacy OR kaesong</code> — also stories about Kaesong\n"
+            "<code>/filter 1 clear</code> — back to the topic as defined"
+        )
+        await turn.reply(text + ("\n\n" + listing if listing else ""))
+        return
+    result = service.apply_filter(store, target.chat_id, reference, expression)
+    if result.ok and result.subscription is not None:
+        turn.core.subscriptions_changed()
+        sub = result.subscription
+        if result.action == "clear":
+            text = turn._(
+                "Done: {what} follows the topic as defined again.", what=Html(describe(turn, sub))
+            )
+        elif sub.query:
+            text = turn._("Done: your filter is now {query}", query=_code(sub.query))
+        else:
+            text = turn._("Done: {what} is now:", what=Html(describe(turn, sub)))
+            if sub.narrow:
+                text += "\n   " + turn._("only with: {query}", query=_code(sub.narrow))
+            if sub.widen:
+                text += "\n   " + turn._("also: {query}", query=_code(sub.widen))
+        text += "\n" + turn._("Check what it would catch with /latest.")
+        await turn.reply(text)
+        return
+    problem = result.problem
+    if problem == "not-found":
+        text = turn._(
+            "This chat does not follow “{what}”. /list shows what it follows, numbered: "
+            "<code>/filter 1 -sports</code> narrows the first.",
+            what=result.detail[:100],
+        )
+    elif problem == "no-expression":
+        text = turn._(
+            "What should change? For example <code>/filter {ref} -sports</code> to leave "
+            "out sports, <code>/filter {ref} OR kaesong</code> to add stories about Kaesong.",
+            ref=reference,
+        )
+    elif problem == "from-config":
+        text = turn._(
+            "That one comes from the bot's configuration file; ask the bot's operator to change it."
+        )
+    elif problem == "nothing-to-clear":
+        text = turn._(
+            "There is no extra filter on that one to clear. To change your own filter, "
+            "/unsubscribe it and /subscribe the new one."
+        )
+    elif problem == "duplicate":
+        text = turn._("You already follow exactly that filter; /list shows it.")
+    else:
+        text = query_problem(turn, problem, result.detail)
+    await turn.reply(text)

@@ -1,0 +1,170 @@
+"""Logs: one event per line (JSON on request), libraries quiet by default, and the token
+never shown: not in messages, arguments, extra fields, tracebacks or library output."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+
+from bot.logs import THIRD_PARTY, add_secret, setup_logging
+from tests.conftest import TOKEN
+from tests.fakes.telegram_api import FakeBotAPI
+
+SECRET_HALF = TOKEN.split(":", 1)[1]
+
+
+@pytest.fixture
+def logs(capsys):
+    """Set logging up as the CLI does, give back a reader of stderr, and restore afterwards."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, sys.excepthook, threading.excepthook)
+    levels = {name: logging.getLogger(name).level for name in THIRD_PARTY}
+
+    def setup(**kwargs):
+        setup_logging(**kwargs)
+        add_secret(TOKEN)
+
+    yield setup, lambda: capsys.readouterr().err
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    sys.excepthook, threading.excepthook = saved[2], saved[3]
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    logging.captureWarnings(False)
+
+
+def assert_no_token(text: str) -> None:
+    assert TOKEN not in text
+    assert SECRET_HALF not in text
+
+
+def test_human_lines_carry_time_level_logger_event_and_extras(logs):
+    setup, read = logs
+    setup()
+    logging.getLogger("bot.app").info("feed %s polled", "x", extra={"feed": "BBC Asia", "n": 3})
+    line = read().strip()
+    assert line.endswith('INFO    bot.app: feed x polled feed="BBC Asia" n=3')
+    assert line[:19].replace("-", "").replace(":", "").replace(" ", "").isdigit()
+
+
+def test_json_lines_are_one_object_per_event_even_with_a_traceback(logs):
+    setup, read = logs
+    setup(json_lines=True)
+    log = logging.getLogger("bot.pipeline")
+    log.warning("two\nlines", extra={"feed": "f"})
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed")
+    lines = read().splitlines()
+    assert len(lines) == 2
+    first, second = (json.loads(x) for x in lines)
+    assert first["event"] == "two\nlines" and first["level"] == "warning" and first["feed"] == "f"
+    assert first["logger"] == "bot.pipeline" and first["time"].endswith("+00:00")
+    assert "ValueError: boom" in second["exception"]
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_the_token_never_appears_in_messages_arguments_extras_or_tracebacks(logs, json_lines):
+    setup, read = logs
+    setup(json_lines=json_lines)
+    log = logging.getLogger("bot.telegram")
+    url = f"https://api.telegram.org/bot{TOKEN}/sendMessage"
+    log.info("calling %s", url)
+    log.info(f"half {SECRET_HALF} alone", extra={"url": url})
+    log.info("encoded %s", url.replace(":", "%3A"))
+    try:
+        raise ConnectionError(f"cannot reach {url}")
+    except ConnectionError:
+        log.exception("send failed")
+    log.info("stack", stack_info=True)
+    out = read()
+    assert_no_token(out)
+    assert out.count("***") >= 5
+
+
+def test_an_uncaught_exception_is_logged_redacted(logs):
+    setup, read = logs
+    setup()
+    try:
+        raise RuntimeError(f"crash with {TOKEN}")
+    except RuntimeError:
+        sys.excepthook(*sys.exc_info())
+    out = read()
+    assert "CRITICAL newsalert: uncaught exception" in out
+    assert "RuntimeError: crash with ***" in out
+    assert_no_token(out)
+
+
+async def test_httpx_is_quiet_by_default_and_redacted_when_loud(logs, telegram_api):
+    setup, read = logs
+    url = telegram_api.method_url("getMe")
+    assert TOKEN in url
+    setup(verbose=1)  # -v: our debug lines, libraries still at WARNING
+    async with httpx.AsyncClient() as client:
+        await client.get(url)
+    assert "HTTP Request" not in read()
+    setup(verbose=2)  # -vv: libraries at DEBUG too
+    async with httpx.AsyncClient() as client:
+        await client.get(url)
+    out = read()
+    assert "HTTP Request: GET http://127.0.0.1" in out
+    assert "/bot***/getMe" in out
+    assert_no_token(out)
+
+
+async def test_python_telegram_bot_debug_output_is_redacted(logs, telegram_api):
+    from telegram import Bot
+    from telegram.error import NetworkError
+
+    setup, read = logs
+    setup(verbose=2)
+    telegram_api.fail_next("getMe", error_code=500, description=f"Internal: bot{TOKEN} broke")
+    bot = Bot(TOKEN, base_url=telegram_api.base_url)
+    with pytest.raises(NetworkError) as caught:
+        await bot.initialize()
+    logging.getLogger("telegram.ext.Application").error("getMe failed", exc_info=caught.value)
+    async with bot:
+        await bot.send_message(5, f"the token {TOKEN} in a text")
+    out = read()
+    assert "telegram.Bot" in out and "getMe" in out and "sendMessage" in out
+    assert "Internal: bot*** broke" in out
+    assert_no_token(out)
+
+
+def test_run_with_vv_and_json_logs_redacts_everything(tmp_path):
+    """The real process at full verbosity: every stderr line is JSON, none holds the token."""
+    with FakeBotAPI.in_thread(token=TOKEN) as api:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[telegram]\nbase_url = "{api.base_url}"\npoll_timeout = "1s"\n'
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(config), "-vv", "--log-json", "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"NEWSALERT_TELEGRAM_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
+        )
+        try:
+            api.wait_for(lambda: len(api.calls_to("getUpdates")) >= 2, timeout=30)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    events = [json.loads(line) for line in err.splitlines()]
+    loggers = {e["logger"] for e in events}
+    assert {"httpx", "bot.app"} <= loggers
+    assert any("/bot***/getUpdates" in e["event"] for e in events)
+    assert_no_token(out + err)
