@@ -104,7 +104,7 @@ def vocabulary() -> Vocabulary:
             title, text = row[1], row[2]
             raw = _WORD.findall(f"{title} {text}")
             df.update({w.lower() for w in raw if w.lower() not in _STOP and len(w) > 2})
-            for prev, word, after in zip(raw, raw[1:], [*raw[2:], "x"], strict=True):
+            for prev, word, after in zip(raw, raw[1:], [*raw[2:], "x"], strict=False):
                 # not after a full stop we cannot see; good enough to tell names apart
                 if prev[-1].isalpha():
                     key = word.lower()
@@ -124,7 +124,7 @@ def vocabulary() -> Vocabulary:
         for w, n in capitalised.items()
         if n >= 3
         and n >= 9 * lower[w]
-        and in_longer_name[w] * 2 < n
+        and in_longer_name[w] * 3 < n * 2
         and w in df
         and w not in _STOP
         and w not in _NOT_NAMES
