@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from bot import __version__
@@ -174,6 +175,11 @@ class Core:
         from bot.telegram_sink import TelegramSink
 
         limiter = TelegramRateLimiter(limits_from_config(self.config.delivery))
+        # what the previous run sent in the last minute still counts against the limits
+        limiter.seed(
+            self.store.outbox.recent_sends(since=utcnow() - timedelta(minutes=1)),
+            unrecorded=self.config.delivery.max_in_flight,
+        )
         app = build_application(self.config, self, rate_limiter=limiter)
         await app.initialize()
         self.health.telegram_ok()  # initialize() called getMe
@@ -227,8 +233,7 @@ class Core:
             return
         result = await self.pipeline.poll(feed)
         self.metrics.poll_done(result)
-        if result.alerts:
-            self._wake_sender()
+        self._wake_sender()  # new alerts, or "Also:" edits for copies of a story
         after = self.store.feeds.get(feed_id)
         if after is None:
             return

@@ -207,7 +207,6 @@ def _db_counts(conn: sqlite3.Connection) -> str:
 
 async def _check_telegram(config: Config, timeout: float) -> list[Finding]:
     from telegram import Bot
-    from telegram.error import InvalidToken, NetworkError, TelegramError
     from telegram.request import HTTPXRequest
 
     base = config.telegram.base_url
@@ -223,14 +222,25 @@ async def _check_telegram(config: Config, timeout: float) -> list[Finding]:
                 )
             ]
         return [Finding("telegram", base, OK, "no token: alerts go to the console (dry run)")]
-    request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout)
+    requests = (HTTPXRequest(connect_timeout=timeout, read_timeout=timeout), HTTPXRequest())
     bot = Bot(
         config.telegram.token.get(),
         base_url=base,
         base_file_url=base.removesuffix("/bot") + "/file/bot",
-        request=request,
-        get_updates_request=HTTPXRequest(),
+        request=requests[0],
+        get_updates_request=requests[1],
     )
+    try:
+        return await _ask_telegram(bot, config)
+    finally:
+        for request in requests:
+            await request.shutdown()
+
+
+async def _ask_telegram(bot: Any, config: Config) -> list[Finding]:
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    base = config.telegram.base_url
     try:
         me = await bot.get_me()
     except InvalidToken:
@@ -263,8 +273,6 @@ async def _check_telegram(config: Config, timeout: float) -> list[Finding]:
             findings.append(await _check_channel(bot, me.id, channel.chat_id))
     except TelegramError as e:
         findings.append(Finding("telegram", base, WARN, f"a check could not finish: {e}"))
-    finally:
-        await request.shutdown()
     return findings
 
 
@@ -373,9 +381,10 @@ async def _check_feed(fetcher: Any, url: str) -> Finding:
         result = await fetch_source(url, fetcher)
         parsed = parse_feed(result.body, url=result.final_url or url, headers=result.headers)
     except FeedError as e:
-        status = f"HTTP {e.status}, " if isinstance(e, FetchError) and e.status else ""
-        fix = _FEED_FIXES.get(e.kind, "check the URL")
-        return Finding("feed", url, FAIL, f"{status}{e.kind}: {e}", fix)
+        message = str(e).removeprefix(f"{url}: ")  # the URL is the finding's subject already
+        if isinstance(e, FetchError) and e.status and str(e.status) not in message:
+            message = f"HTTP {e.status}: {message}"
+        return Finding("feed", url, FAIL, message, _FEED_FIXES.get(e.kind, "check the URL"))
     if not parsed.articles:
         return Finding("feed", url, WARN, "answers, but lists no entries", "check it is the feed")
     moved = ""

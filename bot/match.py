@@ -176,19 +176,34 @@ class _Compiled:
     second: str | None = None  # the pair key this query is filed under, if any
     seq: int = 0  # creation order: a stable order for equal scores
     keys: dict[str, float] = field(default_factory=dict)
+    max_threshold: float = 0.0  # the highest threshold among ``keys``
+    distinct: bool = True  # no label repeats in ``labels`` (computed after init)
+
+    def __post_init__(self) -> None:
+        self.distinct = len({label for _, label in self.labels}) == len(self.labels)
 
     def score_words(
         self, weight: Callable[[str], float], terms: frozenset[str]
     ) -> tuple[float, tuple[str, ...]]:
         """Score and why from the positive words present in ``terms``."""
-        hits: dict[str, float] = {}
+        if self.distinct:
+            hits = [(weight(word), label) for word, label in self.labels if word in terms]
+            if len(hits) == 1:
+                return hits[0][0], (hits[0][1],)
+            hits.sort(key=_first, reverse=True)  # stable: ties keep the query's order
+            return float(sum(h[0] for h in hits)), tuple(h[1] for h in hits)
+        best: dict[str, float] = {}
         for word, label in self.labels:
             if word in terms:
                 w = weight(word)
-                if hits.get(label, -1.0) < w:
-                    hits[label] = w
-        why = tuple(sorted(hits, key=lambda k: -hits[k]))
-        return float(sum(hits.values())), why
+                if best.get(label, -1.0) < w:
+                    best[label] = w
+        why = tuple(sorted(best, key=lambda k: -best[k]))
+        return float(sum(best.values())), why
+
+
+def _first(item: tuple[float, str]) -> float:
+    return item[0]
 
 
 class _Bucket:
@@ -303,6 +318,7 @@ class Matcher:
             self._by_root[parsed.root] = compiled
             self._index(compiled)
         compiled.keys[key] = float(threshold)
+        compiled.max_threshold = max(compiled.max_threshold, float(threshold))
         self._by_key[key] = compiled
         return compiled.query
 
@@ -337,8 +353,10 @@ class Matcher:
         compiled = self._by_key.pop(key, None)
         if compiled is None:
             return
-        del compiled.keys[key]
+        threshold = compiled.keys.pop(key)
         if compiled.keys:
+            if threshold >= compiled.max_threshold:
+                compiled.max_threshold = max(compiled.keys.values())
             return
         del self._by_root[compiled.query.root]
         ident = id(compiled)
@@ -399,10 +417,13 @@ class Matcher:
         terms = doc.text_terms
         weight = doc.text_weight
         singles, to_check = self._woken(doc)
-        scored: list[tuple[float, tuple[str, ...], _Compiled]] = []
+        # (-score, seq, why, query): plain tuples sort in C; seq is unique, so the
+        # comparison never reaches the last two
+        scored: list[tuple[float, int, tuple[str, ...], _Compiled]] = []
+        add_scored = scored.append
         for compiled in singles:  # woken by its only word: matched
             word, label = compiled.labels[0]
-            scored.append((weight(word), (label,), compiled))
+            add_scored((-weight(word), compiled.seq, (label,), compiled))
         for compiled in to_check:
             kind = compiled.kind
             if kind == _WORDS:
@@ -410,22 +431,37 @@ class Matcher:
                     compiled.excluded and not compiled.excluded.isdisjoint(terms)
                 ):
                     score, why = compiled.score_words(weight, terms)
-                    scored.append((score, why, compiled))
+                    add_scored((-score, compiled.seq, why, compiled))
             elif kind == _ANY_WORD:  # woken by one of its words: matched
                 score, why = compiled.score_words(weight, terms)
-                scored.append((score, why, compiled))
-            elif compiled.required <= keys and compiled.query.matches(doc):
+                add_scored((-score, compiled.seq, why, compiled))
+            elif compiled.required <= keys:
+                # most candidates that pass the subset test match: explain them
+                # directly rather than testing first and explaining after
                 matched, score, why = compiled.query.evaluate(doc)
                 if matched:
-                    scored.append((score, why, compiled))
-        scored.sort(key=lambda item: (-item[0], item[2].seq))
+                    add_scored((-score, compiled.seq, why, compiled))
+        scored.sort()
         article_id = doc.article_id
         out: list[Match] = []
-        append = out.append
-        for score, why, compiled in scored:
-            for key, threshold in compiled.keys.items():
-                if score >= threshold:
-                    append(Match(article_id, key, True, score, why))
+        add_match = out.append
+        for negative, _, why, compiled in scored:
+            score = -negative
+            subscribers = compiled.keys
+            if score >= compiled.max_threshold:  # the common case: everyone gets it
+                if len(subscribers) == 1:
+                    for key in subscribers:
+                        add_match(Match(article_id, key, True, score, why))
+                else:
+                    out.extend([Match(article_id, key, True, score, why) for key in subscribers])
+            else:
+                out.extend(
+                    [
+                        Match(article_id, key, True, score, why)
+                        for key, threshold in subscribers.items()
+                        if score >= threshold
+                    ]
+                )
         return out
 
     def match(self, article: Article) -> list[Match]:

@@ -45,8 +45,21 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _APOSTROPHES = ("\u2019", "\u2018", "\u02bc", "`", "\u00b4")
+_COMMON_PUNCTUATION = (
+    "\u2014",
+    "\u2013",
+    "\u201c",
+    "\u201d",
+    "\u2026",
+    "\u00a0",
+    "\u00a3",
+    "\u20ac",
+)
 _PUNCTUATION = re.compile("[\u00a0-\u00bf\u00d7\u00f7\u2000-\u206f\u20a0-\u20cf\u3000-\u3003]")
-_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+# ASCII text after folding: everything but a-z, 0-9 and the apostrophe separates words
+_ASCII_SEPARATORS = str.maketrans(
+    {chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "'")}
+)
 _HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 
 # Words whose final "s" is not a plural ending (or whose stem would collide).
@@ -160,7 +173,13 @@ def fold(text: str) -> str:
         if mark in text:
             text = text.replace(mark, "'")
     # Typographic punctuation (dashes, quotes, £, €) separates words like a space;
-    # removing it first lets most news text take the ASCII fast path.
+    # removing it first lets most news text take the ASCII fast path.  The usual
+    # few are replaced one by one (C-fast); the regex catches the rest.
+    for mark in _COMMON_PUNCTUATION:
+        if mark in text:
+            text = text.replace(mark, " ")
+    if text.isascii():
+        return text
     text = _PUNCTUATION.sub(" ", text)
     if text.isascii():
         return text
@@ -227,9 +246,16 @@ def normalize_word(token: str) -> str:
 
 def _raw_tokens(text: str) -> list[str]:
     folded = fold(text)
-    # trailing apostrophes (talks') are not matched by the patterns, so they vanish here
     if folded.isascii():
-        return _ASCII_TOKEN.findall(folded)
+        # str.translate + split is ~4x faster than a regex on plain ASCII text
+        spaced = folded.translate(_ASCII_SEPARATORS)
+        if "'" in spaced:
+            # quotes around words ('like this', talks') are not part of them
+            spaced = f" {spaced} "
+            while " '" in spaced or "' " in spaced:
+                spaced = spaced.replace(" '", " ").replace("' ", " ")
+        return spaced.split()
+    # trailing apostrophes (talks') are not matched by the pattern, so they vanish here
     return _TOKEN.findall(folded)
 
 

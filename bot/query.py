@@ -100,6 +100,12 @@ FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "content": 1.0, "source": 1.0, "s
 DEEP_AFTER = 150  # content words beyond this position count as "deep in the text"
 DEEP_WEIGHT = 0.5
 _DEEP_FIELDS = ("summary", "content")
+_W_TITLE, _W_SUMMARY, _W_CONTENT = (
+    FIELD_WEIGHTS["title"],
+    FIELD_WEIGHTS["summary"],
+    FIELD_WEIGHTS["content"],
+)
+assert _W_TITLE > _W_SUMMARY > _W_CONTENT > DEEP_WEIGHT > 0  # Document.text_weight's cascade
 
 _KEY_SEP = "\x1f"  # separates a field name from a token in trigger keys
 
@@ -111,16 +117,36 @@ _KEY_SEP = "\x1f"  # separates a field name from a token in trigger keys
 class FieldText:
     """One field of a document, tokenised: tokens in order, plus a term set."""
 
-    __slots__ = ("_positions", "extra", "terms", "tokens")
+    __slots__ = ("_joined", "_positions", "extra", "terms", "tokens")
 
     def __init__(self, text: str) -> None:
         tokens, extra = tokenize_with_variants(text) if text else ([], [])
         self.tokens: list[str] = tokens
         self.extra: list[tuple[int, str]] = extra
-        terms = set(tokens)
-        terms.update(v for _, v in extra)
-        self.terms: frozenset[str] = frozenset(terms)
+        terms = frozenset(tokens)
+        if extra:
+            terms = terms.union(v for _, v in extra)
+        self.terms: frozenset[str] = terms
         self._positions: dict[str, list[int]] | None = None
+        self._joined: str | None = None
+
+    def find_phrase(self, words: tuple[str, ...]) -> int:
+        """Position of the first occurrence of ``words`` in a row, or -1."""
+        terms = self.terms
+        for w in words:
+            if w not in terms:
+                return -1
+        if not self.extra:
+            # no Korean variants: a substring search on " w1 w2 ... " is exact and C-fast
+            if self._joined is None:
+                self._joined = " " + " ".join(self.tokens) + " "
+            at = self._joined.find(" " + " ".join(words) + " ")
+            return -1 if at < 0 else self._joined.count(" ", 0, at)
+        later = [set(self.positions(w)) for w in words[1:]]
+        for start in self.positions(words[0]):
+            if all(start + k in later[k - 1] for k in range(1, len(words))):
+                return start
+        return -1
 
     def positions(self, term: str) -> list[int]:
         """Sorted positions of ``term`` (built on first use: most matches never need them)."""
@@ -163,14 +189,18 @@ def _host_of(value: str) -> str:
 def _early_terms(ft: FieldText) -> frozenset[str]:
     if len(ft.tokens) <= DEEP_AFTER:
         return ft.terms
-    early = set(ft.tokens[:DEEP_AFTER])
-    early.update(v for i, v in ft.extra if i < DEEP_AFTER)
-    return frozenset(early)
+    early = frozenset(ft.tokens[:DEEP_AFTER])
+    if ft.extra:
+        early = early.union(v for i, v in ft.extra if i < DEEP_AFTER)
+    return early
+
+
+_MARKUP = re.compile(r"<[A-Za-z/!]|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
 def _plain(value: str) -> str:
-    # Cheap test first: most feed text reaching us is already plain.
-    if "<" in value or "&" in value:
+    # Cheap tests first: most feed text reaching us is already plain ("AT&T" is).
+    if ("<" in value or "&" in value) and _MARKUP.search(value):
         return html_to_text(value)
     return value
 
@@ -178,7 +208,17 @@ def _plain(value: str) -> str:
 class Document:
     """An article tokenised once, ready for any number of queries."""
 
-    __slots__ = ("_weights", "article_id", "early", "fields", "keys", "site", "text_terms")
+    __slots__ = (
+        "_early_content",
+        "_early_summary",
+        "_title",
+        "article_id",
+        "early",
+        "fields",
+        "keys",
+        "site",
+        "text_terms",
+    )
 
     def __init__(
         self,
@@ -204,19 +244,27 @@ class Document:
             "summary": _early_terms(summary),
             "content": _early_terms(content),
         }
-        keys = set(self.text_terms)
-        keys.update(f"source{_KEY_SEP}{t}" for t in self.fields["source"].terms)
-        keys.update(f"site{_KEY_SEP}{h}" for h in self.site)
-        self.keys: frozenset[str] = frozenset(keys)
-        self._weights: dict[str, float] = {}
+        prefixed = [f"source{_KEY_SEP}{t}" for t in self.fields["source"].terms]
+        prefixed.extend(f"site{_KEY_SEP}{h}" for h in self.site)
+        self.keys: frozenset[str] = self.text_terms.union(prefixed) if prefixed else self.text_terms
+        self._title = self.fields["title"].terms
+        self._early_summary = self.early["summary"]
+        self._early_content = self.early["content"]
 
     def text_weight(self, term: str) -> float:
-        """``term_weight`` over title, summary and content, cached per document."""
-        cache = self._weights
-        value = cache.get(term)
-        if value is None:
-            value = cache[term] = self.term_weight(term, None)
-        return value
+        """``term_weight(term, None)``: the best of title, summary and content, fast.
+
+        The cascade relies on title > summary > content > deep (checked at import).
+        """
+        if term in self._title:
+            return _W_TITLE
+        if term in self._early_summary:
+            return _W_SUMMARY
+        if term in self._early_content:
+            return _W_CONTENT
+        if term in self.text_terms:
+            return DEEP_WEIGHT
+        return 0.0
 
     def term_weight(self, term: str, fields: tuple[str, ...] | None) -> float:
         """The weight of the best field holding ``term`` (0.0 if none)."""
@@ -342,14 +390,7 @@ class Phrase(Leaf):
 
     def _first_in(self, ft: FieldText) -> int:
         """Start of the first occurrence in ``ft``, or -1."""
-        terms = ft.terms
-        if not all(w in terms for w in self.words):
-            return -1
-        later = [set(ft.positions(w)) for w in self.words[1:]]
-        for start in ft.positions(self.words[0]):
-            if all(start + k in later[k - 1] for k in range(1, len(self.words))):
-                return start
-        return -1
+        return ft.find_phrase(self.words)
 
     def test(self, doc: Document) -> bool:
         words = self.words

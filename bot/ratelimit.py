@@ -35,7 +35,7 @@ import logging
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +206,18 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         self._paid_gate = PriorityGate()
         self._bulk: asyncio.Semaphore | None = None
         self.flood_waits = 0  # 429s seen (each one retried or passed on)
+
+    def seed(self, sends: Iterable[tuple[int | str, float]], *, unrecorded: int = 0) -> None:
+        """After a restart: count what the previous run sent, ``(chat id, seconds ago)``
+        (from the outbox), against the windows it still weighs on, plus ``unrecorded`` sends
+        just now (those a crash caught in flight, at most ``max_in_flight``)."""
+        now = self.clock()
+        for chat, ago in sorted(sends, key=lambda send: -send[1]):
+            at = now - max(0.0, ago)
+            for window in (self.chat_window(chat), self.group_window(chat), self._global):
+                if window is not None and at > now - window.period:
+                    window.finished.append(at)
+        self._global.finished.extend([now] * unrecorded)
 
     async def initialize(self) -> None:
         """Nothing to set up: windows are made as chats appear."""

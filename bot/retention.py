@@ -3,7 +3,7 @@
 After ``storage.retention``:
 
 * deliveries that are done (``sent``, ``failed``, ``skipped``) are deleted;
-  pending ones are never touched;
+  any other (``pending``, or ``held`` for a digest) is never touched;
 * articles lose their bulky text (summary, content) but keep the row: its
   feed entry id, canonical URL and title key are what tells the next poll that
   an entry is not new, so a story a feed still lists is never alerted again.
@@ -32,8 +32,10 @@ IDENTITY_KEPT_FOR = timedelta(days=365)  # beyond the retention
 BATCH = 1000
 PRUNE_EVERY = 6 * 3600.0  # seconds between prunes while the bot runs
 
+FINISHED = ("sent", "failed", "skipped")  # any other state (pending, held, ...) is still due
+_FINISHED_SQL = "('sent', 'failed', 'skipped')"
 # Articles with an alert still to send are kept whole, however old.
-_HAS_PENDING = "id IN (SELECT article_id FROM deliveries WHERE state = 'pending')"
+_HAS_PENDING = f"id IN (SELECT article_id FROM deliveries WHERE state NOT IN {_FINISHED_SQL})"
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def prune(
     deliveries = _in_batches(
         db,
         "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries "
-        "WHERE state != 'pending' AND created_at < ? LIMIT ?)",
+        f"WHERE state IN {_FINISHED_SQL} AND created_at < ? LIMIT ?)",
         [cutoff, batch],
     )
     compacted = _in_batches(

@@ -12,10 +12,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.errors import QueryError
 from bot.match import Matcher
-from bot.query import And, Query, parse_query
+from bot.query import And, Document, Node, Query, parse_query
 from bot.records import Article, Topic, utcnow
 from bot.topics import compile_topic
 from storage.chats import Chat
@@ -28,7 +29,6 @@ MAX_QUERY_CHARS = 500  # a chat's own filter, and each /filter addition
 MAX_FOOTER_CHARS = 200
 LATEST_COUNT = 5  # /latest shows this many
 SCAN_ARTICLES = 300  # /latest and /test look at this many recent articles
-ALERT_MODES = ("instant", "digest")
 CLEAR_WORDS = frozenset({"clear", "off", "reset", "none"})
 
 log = logging.getLogger(__name__)
@@ -289,6 +289,30 @@ def apply_filter(store: Store, chat_id: int, reference: str, expression: str) ->
 
 
 @dataclass(frozen=True, slots=True)
+class AtLeast(Node):
+    """Matches when ``child`` matches with a score of at least ``score`` on its own: a
+    narrowed topic must still pass the topic's threshold, whatever the filter adds."""
+
+    child: Node
+    score: float
+
+    def test(self, doc: Document) -> bool:
+        return self.explain(doc, {})
+
+    def explain(self, doc: Document, hits: dict[str, float]) -> bool:
+        local: dict[str, float] = {}
+        if not self.child.explain(doc, local) or sum(local.values()) < self.score:
+            return False
+        for label, weight in local.items():
+            if hits.get(label, -1.0) < weight:
+                hits[label] = weight
+        return True
+
+    def leaves(self) -> list[Any]:
+        return self.child.leaves()
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One entry of the matcher for a subscription: key, query, lowest score that counts."""
 
@@ -302,8 +326,8 @@ def subscription_rules(sub: Subscription, topics: Mapping[str, Topic]) -> list[R
     """How a subscription is matched.
 
     A topic as defined (its id is the key, shared by all its followers); a chat's own
-    query (``q:<id>``); a topic narrowed with /filter is the topic AND the filter,
-    at the topic's threshold (``f:<id>``), and a widening is matched on its own
+    query (``q:<id>``); a topic narrowed with /filter is the topic (still at its own
+    threshold) AND the filter (``f:<id>``), and a widening is matched on its own
     (``w:<id>``).  A topic no longer in the config gives no rule.
     """
     if sub.query:
@@ -322,7 +346,8 @@ def subscription_rules(sub: Subscription, topics: Mapping[str, Topic]) -> list[R
         return [Rule(f"f:{sub.id}", base, topic.threshold, topic)]
     query = base
     if narrow is not None:
-        query = Query(text=f"({topic.query}) ({sub.narrow})", root=And((base.root, narrow.root)))
+        root = And((AtLeast(base.root, topic.threshold), narrow.root))
+        query = Query(text=f"({topic.query}) ({sub.narrow})", root=root)
     rules = [Rule(f"f:{sub.id}", query, topic.threshold, topic)]
     if widen is not None:
         rules.append(Rule(f"w:{sub.id}", widen, 0.0, topic))
@@ -457,20 +482,6 @@ def set_paused(store: Store, chat_id: int, paused: bool) -> bool:
     return True
 
 
-def set_alert_mode(store: Store, chat_id: int, mode: str) -> None:
-    """``instant`` (each alert at once) or ``digest`` (the delivery stage batches them).
-
-    The seam for digests: the mode is stored on the chat (``Chat.alert_mode``); the
-    delivery stage decides what a digest looks like and when it goes out."""
-    if mode not in ALERT_MODES:
-        raise ValueError(f"unknown alert mode {mode!r}; one of {ALERT_MODES}")
-    store.chats.set_alert_mode(chat_id, mode)
-
-
-def set_link_preview(store: Store, chat_id: int, enabled: bool) -> None:
-    store.chats.set_link_preview(chat_id, enabled)
-
-
 def link_preview_on(chat: Chat, default: bool) -> bool:
     """Whether alerts to ``chat`` show link previews (its own choice, else the config's)."""
     return default if chat.link_preview is None else chat.link_preview
@@ -529,6 +540,7 @@ class Stats:
     last_hour: dict[str, int]  # delivery state -> count
     last_day: dict[str, int]
     queue: int
+    held: int  # waiting for a digest
     articles_day: int
 
 
@@ -556,6 +568,7 @@ def stats(store: Store, *, now: datetime | None = None) -> Stats:
         last_hour=reports.deliveries_since(now - timedelta(hours=1)),
         last_day=reports.deliveries_since(now - timedelta(days=1)),
         queue=reports.queue_depth(),
+        held=reports.held_for_digests(),
         articles_day=reports.articles_since(now - timedelta(days=1)),
     )
 
@@ -600,12 +613,12 @@ def feed_rows(store: Store, feeds: Iterable[object]) -> list[FeedRow]:
 
 
 __all__ = [
-    "ALERT_MODES",
     "LATEST_COUNT",
     "MAX_FOOTER_CHARS",
     "MAX_QUERY_CHARS",
     "MAX_SUBSCRIPTIONS_PER_CHAT",
     "SCAN_ARTICLES",
+    "AtLeast",
     "ChatInfo",
     "FeedRow",
     "FilterResult",
@@ -632,9 +645,7 @@ __all__ = [
     "note_language",
     "register_chat",
     "remove_subscription",
-    "set_alert_mode",
     "set_footer",
-    "set_link_preview",
     "set_paused",
     "stats",
     "subscribe",

@@ -66,7 +66,11 @@ async def stats(turn: Turn) -> None:
         turn._("Subscriptions: {count}", count=figures.subscriptions),
         turn._("Alerts in the last hour: {counts}", counts=Html(_counts(turn, figures.last_hour))),
         turn._("Alerts in the last day: {counts}", counts=Html(_counts(turn, figures.last_day))),
-        turn._("Waiting to be sent: {count}", count=figures.queue),
+        turn._(
+            "Waiting to be sent: {count}; held for digests: {held}",
+            count=figures.queue,
+            held=figures.held,
+        ),
         turn._("Stories stored in the last day: {count}", count=figures.articles_day),
     ]
     await turn.reply("\n".join(lines))
@@ -120,6 +124,9 @@ async def reload(turn: Turn) -> None:
             )
         )
         return
+    from bot.telegram import set_command_menu  # here: bot.telegram imports the handlers
+
+    await set_command_menu(turn.context.bot, turn.core.config.telegram.admins)  # admins may change
     lines = [
         turn._(
             "Configuration reloaded: {feeds} feeds, {topics} topics, {channels} channels.",

@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import pick_language, translator
-from handlers import admin, info, membership, settings, subscriptions
+from handlers import admin, delivery, info, membership, settings, subscriptions
 from handlers.common import Context, Handler
 from handlers.flood import flood_guard
 from handlers.menu import COMMAND_INFO, COMMAND_NAMES
@@ -39,6 +39,9 @@ CALLBACKS: dict[str, Handler] = {
     "filter": subscriptions.filter_command,
     "test": info.test_command,
     "settings": settings.settings,
+    "digest": delivery.digest,
+    "timezone": delivery.timezone,
+    "quiet": delivery.quiet,
     "pause": settings.pause,
     "resume": settings.resume,
     "feeds": info.feeds,

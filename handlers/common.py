@@ -111,6 +111,7 @@ class Turn:
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             reply_markup=keyboard,
             do_quote=quote,
+            allow_sending_without_reply=True,  # the command may be deleted by then
         )
 
     async def reply_lines(self, lines: Iterable[str]) -> None:
@@ -164,6 +165,7 @@ class Turn:
         core = core_of(context)
         user = update.effective_user
         user_language = pick_language(user.language_code) if user else None
+        before = core.store.chats.get(chat.id)
         stored = service.register_chat(
             core.store,
             ChatInfo(
@@ -175,6 +177,10 @@ class Turn:
             ),
             reactivate=True,
         )
+        if before is not None and not before.active:
+            # back after blocking or removing the bot: its subscriptions match again
+            core.subscriptions_changed()
+            core.delivery_settings_changed()
         if stored.language_chosen or user_language is None:
             language = stored.language
         else:

@@ -35,6 +35,13 @@ COMMAND_INFO: tuple[CommandInfo, ...] = (
         '/test "north korea" talks',
     ),
     CommandInfo("settings", N_("Topics, instant or digest, link previews, language"), "/settings"),
+    CommandInfo(
+        "digest", N_("Alerts at once, or in an hourly or daily digest"), "/digest daily 08:00"
+    ),
+    CommandInfo(
+        "timezone", N_("Your time zone, for digests and quiet hours"), "/timezone Asia/Seoul"
+    ),
+    CommandInfo("quiet", N_("Quiet hours: hold alerts at night"), "/quiet 23:00-07:00"),
     CommandInfo("pause", N_("Pause alerts in this chat"), "/pause"),
     CommandInfo("resume", N_("Resume alerts"), "/resume"),
     CommandInfo("feeds", N_("The news sources I read"), "/feeds"),

@@ -9,7 +9,7 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from bot import service
+from bot import chat_settings, service
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
 from bot.render import default_footer
 from bot.service import ChatInfo
@@ -23,6 +23,7 @@ from handlers.common import (
     require_admin,
     target_chat,
 )
+from handlers.delivery import delivery_summary
 from handlers.menu import command_menu
 from handlers.subscriptions import settings_summary
 
@@ -80,6 +81,7 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
             ]
         )
     mode = plain("Alerts: instant") if chat.alert_mode != "digest" else plain("Alerts: digest")
+    # (the digest's schedule, time zone and quiet hours: /digest, /timezone, /quiet)
     preview_on = service.link_preview_on(chat, core.config.alerts.link_preview)
     preview = plain("Link previews: on") if preview_on else plain("Link previews: off")
     language = plain("Language: {name}", name=LANGUAGE_NAMES.get(chat.language, chat.language))
@@ -99,6 +101,7 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
         [
             turn._("<b>Settings{where}</b>", where=Html(chat_label(turn, target))),
             settings_summary(turn, chat),
+            delivery_summary(turn, chat),
             "",
             turn._(
                 "Press a topic to follow it (✅) or stop (➕ to follow again). Your own "
@@ -179,12 +182,12 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
                 note = turn.tr.plain("That one comes from the configuration file.")
             core.subscriptions_changed()
     elif op == "m":
-        service.set_alert_mode(
-            core.store, chat_id, "digest" if chat.alert_mode != "digest" else "instant"
-        )
+        every = "instant" if chat.alert_mode == "digest" else (chat.digest_every or "daily")
+        chat_settings.set_digest(core.store, chat_id, every)
+        core.delivery_settings_changed()
     elif op == "p":
         on = service.link_preview_on(chat, core.config.alerts.link_preview)
-        service.set_link_preview(core.store, chat_id, not on)
+        chat_settings.set_link_preview(core.store, chat_id, not on)
     elif op == "l":
         position = LANGUAGES.index(chat.language) if chat.language in LANGUAGES else 0
         language = LANGUAGES[(position + 1) % len(LANGUAGES)]

@@ -20,6 +20,8 @@ from handlers.common import (
     query_problem,
     target_chat,
 )
+from handlers.delivery import delivery_summary
+from storage.chats import Chat
 from storage.subscriptions import Subscription
 
 MAX_BUTTONS = 20  # subscriptions offered as buttons by a bare /unsubscribe
@@ -56,14 +58,18 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             core.subscriptions_changed()
         if result.topic is not None and result.created:
             text = turn._(
-                "Done: you now follow “{name}”{where}. Alerts arrive as stories appear; "
+                "Done: you now follow “{name}” ({id}){where}. Alerts arrive as stories appear; "
                 "/latest shows recent ones.",
                 name=result.topic.name,
+                id=result.topic.id,
                 where=where,
             )
         elif result.topic is not None:
             text = turn._(
-                "You already follow “{name}”{where}.", name=result.topic.name, where=where
+                "You already follow “{name}” ({id}){where}.",
+                name=result.topic.name,
+                id=result.topic.id,
+                where=where,
             )
         elif result.created:
             text = turn._(
@@ -308,15 +314,19 @@ async def list_command(turn: Turn) -> None:
     if chat is not None:
         lines.append("")
         lines.append(settings_summary(turn, chat))
+        lines.append(delivery_summary(turn, chat))
     await turn.reply_lines(lines)
 
 
-def settings_summary(turn: Turn, chat: object) -> str:
+def settings_summary(turn: Turn, chat: Chat) -> str:
     """Alerts: instant · link previews off · language · paused or not (escaped)."""
-    from storage.chats import Chat
-
     assert isinstance(chat, Chat)
-    mode = turn._("instant") if chat.alert_mode != "digest" else turn._("digest")
+    if chat.alert_mode != "digest":
+        mode = turn._("instant")
+    elif chat.digest_every == "hourly":
+        mode = turn._("hourly digest")
+    else:
+        mode = turn._("daily digest")
     preview_on = service.link_preview_on(chat, turn.core.config.alerts.link_preview)
     preview = turn._("on") if preview_on else turn._("off")
     language = LANGUAGE_NAMES.get(chat.language, chat.language)

@@ -247,6 +247,20 @@ class OutboxStore:
         ).fetchone()
         return from_db_time(row[0]) if row and row[0] else None
 
+    def recent_sends(
+        self, *, since: datetime, now: datetime | None = None
+    ) -> list[tuple[int, float]]:
+        """``(chat id, seconds ago)`` of each message sent since ``since`` (a digest once)."""
+        now = now or utcnow()
+        return [
+            (int(chat_id), (now - (from_db_time(sent_at) or now)).total_seconds())
+            for chat_id, sent_at in self.db.execute(
+                "SELECT chat_id, sent_at FROM deliveries WHERE state = 'sent' AND sent_at >= ? "
+                "AND (digest_id IS NULL OR digest_id = id)",
+                [to_db_time(since)],
+            ).fetchall()
+        ]
+
     def also_sources(self, story_id: int, *, own: str = "") -> list[str]:
         """The other sources that carried a story, in the order they did (``own`` left out)."""
         return [s for s in self.stories.sources(story_id) if s and s != own]

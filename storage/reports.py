@@ -32,6 +32,11 @@ class ReportStore:
         row = self.db.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()
         return int(row[0])
 
+    def held_for_digests(self) -> int:
+        """Alerts waiting for their chat's next digest."""
+        row = self.db.execute("SELECT count(*) FROM deliveries WHERE state = 'held'").fetchone()
+        return int(row[0])
+
     def articles_since(self, since: datetime) -> int:
         row = self.db.execute(
             "SELECT count(*) FROM articles WHERE first_seen >= ?", [to_db_time(since)]

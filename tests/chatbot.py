@@ -35,6 +35,13 @@ def bot_config(api: FakeBotAPI, tmp_path: Path, **sections: Any) -> dict[str, An
         },
         "storage": {"path": str(tmp_path / "bot.db")},
         "polling": {"jitter": 0},
+        # Telegram's per-chat pace (about one message a second) would only slow the tests
+        # down: replies here go to a few chats in quick succession.
+        "delivery": {
+            "per_chat_per_second": 100,
+            "per_chat_burst": 100,
+            "group_messages_per_minute": 1000,
+        },
         "topics": [VOLCANOES],
     }
     data.update(sections)

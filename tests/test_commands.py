@@ -308,7 +308,8 @@ async def test_settings_keyboard_changes_topics_mode_previews_language_and_pause
         edited = await bot.press(ALICE, ALICE, f"s:{ALICE}:z", message_id)
         chat = bot.store.chats.get(ALICE)
         assert (chat.alert_mode, chat.link_preview, chat.paused) == ("digest", True, True)
-        assert "Alerts: digest · link previews on" in edited["text"]
+        assert "Alerts: daily digest · link previews on" in edited["text"]
+        assert "Delivery: a daily digest at 08:00 · time zone UTC" in edited["text"]
         assert bot.store.subscriptions.active() == []  # paused: nothing is matched for it
 
         edited = await bot.press(ALICE, ALICE, f"s:{ALICE}:l", message_id)
@@ -318,6 +319,38 @@ async def test_settings_keyboard_changes_topics_mode_previews_language_and_pause
         assert followed(bot, ALICE) == []
         edited = await bot.press(ALICE, ALICE, f"s:{ALICE}:x", message_id)
         assert edited.get("reply_markup") is None
+
+
+async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        shown = (await bot.send(ALICE, "/digest"))["text"]
+        daily = (await bot.send(ALICE, "/digest daily 07:30"))["text"]
+        zone = (await bot.send(ALICE, "/timezone Asia/Seoul"))["text"]
+        quiet = (await bot.send(ALICE, "/quiet 23:00-07:00 silent"))["text"]
+        chat = bot.store.chats.get(ALICE)
+        assert (chat.alert_mode, chat.digest_every, chat.digest_at) == ("digest", "daily", "07:30")
+        assert (chat.timezone, chat.quiet_start, chat.quiet_end) == ("Asia/Seoul", "23:00", "07:00")
+        listed = (await bot.send(ALICE, "/list"))["text"]
+        bad_time = (await bot.send(ALICE, "/digest daily 25:99"))["text"]
+        bad_mode = (await bot.send(ALICE, "/digest weekly"))["text"]
+        bad_zone = (await bot.send(ALICE, "/timezone Mars/Olympus"))["text"]
+        bad_range = (await bot.send(ALICE, "/quiet sometimes"))["text"]
+        instant = (await bot.send(ALICE, "/digest instant"))["text"]
+        off = (await bot.send(ALICE, "/quiet off"))["text"]
+        korean = (await bot.send(ALICE, "/digest", language_code="ko"))["text"]
+        chat = bot.store.chats.get(ALICE)
+        assert (chat.alert_mode, chat.quiet_start) == ("instant", "")
+    assert "each alert at once" in shown and "/digest daily 08:00" in shown
+    assert "a daily digest at 07:30" in daily
+    assert "time zone Asia/Seoul" in zone
+    assert "quiet hours 23:00–07:00, sent without a sound" in quiet
+    assert "Delivery: a daily digest at 07:30 · time zone Asia/Seoul" in listed
+    assert "“25:99” is not a time of day" in bad_time
+    assert "I do not know “weekly”" in bad_mode and "/digest hourly" in bad_mode
+    assert "I do not know the time zone “Mars/Olympus”" in bad_zone
+    assert "as quiet hours" in bad_range and "/quiet off" in bad_range
+    assert "each alert at once" in instant and "no quiet hours" in off
+    assert "알림마다 바로" in korean
 
 
 async def test_pause_and_resume(telegram_api, tmp_path):
@@ -398,7 +431,7 @@ async def test_stats_and_feedstatus_for_the_operator(telegram_api, tmp_path):
             await bot.send(-500, "/stats", chat_type="group", user_id=OPERATOR)
         )["text"]
     assert "<b>Statistics</b>" in stats
-    assert "Subscriptions: 1" in stats and "Waiting to be sent: 0" in stats
+    assert "Subscriptions: 1" in stats and "Waiting to be sent: 0; held for digests: 0" in stats
     assert "Alerts in the last hour: 0 sent, 0 failed" in stats
     assert "<b>Local Wire</b>" in status and feed.as_uri() in status
     assert "private chat" in in_group

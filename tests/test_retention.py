@@ -101,3 +101,10 @@ def test_retention_defaults_to_30_days_and_refuses_less_than_a_day():
         config_from_dict({"storage": {"retention": "3h"}}, env={})
     with pytest.raises(ConfigError, match=r"storage\.retention"):
         config_from_dict({"storage": {"retention": "a month"}}, env={})
+
+
+def test_alerts_held_for_a_digest_are_never_pruned(store):
+    store.db.execute("UPDATE deliveries SET state = 'held' WHERE state = 'pending'")
+    prune(store.db, retention=30 * DAY)
+    assert store.outbox.counts().get("held") == 1
+    assert text_of(store, "urn:story:2")[1].startswith("The whole text.")
