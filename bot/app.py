@@ -141,6 +141,11 @@ class Core:
 
     async def start(self) -> None:
         """Start Telegram (if used), the scheduler and the sender."""
+        if self.config.metrics.listen:  # first: a port in use stops the start at once
+            self.ops_server = OpsServer(
+                self.config.metrics.listen, report=self.health_report, metrics=self.metrics_page
+            )
+            await self.ops_server.start()
         feeds = sync_config(self.store, self.config)
         if self.use_telegram:
             await self._start_telegram()
@@ -158,11 +163,6 @@ class Core:
             self.prune()
             self.scheduler.add_periodic("prune", PRUNE_EVERY, self._prune_job)
         self.scheduler.start()
-        if self.config.metrics.listen:
-            self.ops_server = OpsServer(
-                self.config.metrics.listen, report=self.health_report, metrics=self.metrics_page
-            )
-            await self.ops_server.start()
         leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
         if leftovers:
             log.info("%d alerts from articles a previous run had not finished", len(leftovers))

@@ -188,5 +188,5 @@ def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
     logging.getLogger("newsalert").critical(
         "uncaught exception in thread %s",
         args.thread.name if args.thread else "?",
-        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
     )

@@ -69,7 +69,8 @@ class Metrics:
         )
         self.send_latency = Histogram(
             "newsalert_send_latency_seconds",
-            "Time for Telegram to accept one alert (the sendMessage call).",
+            "Time for Telegram to accept one alert: the sendMessage call, waits for "
+            "Telegram's flood limits included.",
             buckets=SEND_BUCKETS,
             registry=r,
         )

@@ -25,8 +25,9 @@ particle (북한 finds 북한은, 북한의).  Words without a field search the 
 summary and content.
 
 Scoring: every distinct matched word or phrase adds a weight by where it was
-found: title 3, summary 2, content 1, source/site 1; a summary or content word
-only beyond the first 150 words adds 0.5.  An @group counts as one term: its
+first found: title 3; summary 2; the content's first 50 words (its lead) 2, the
+rest of its first 150 words 1; a summary or content word only beyond the first
+150 words 0.5; source/site 1.  An @group counts as one term: its
 best-placed member.  ``why`` lists what matched, strongest first.
 
 Limits: a query is at most ``MAX_QUERY_LENGTH`` characters, ``MAX_TERMS``
@@ -97,15 +98,16 @@ DEFAULT_NEAR = 10
 FIELDS = ("title", "summary", "content", "source", "site")
 TEXT_FIELDS = ("title", "summary", "content")
 FIELD_WEIGHTS = {"title": 3.0, "summary": 2.0, "content": 1.0, "source": 1.0, "site": 1.0}
-DEEP_AFTER = 150  # content words beyond this position count as "deep in the text"
+LEAD_WORDS = 50  # the first words of the content are its lead: they weigh as a summary
+DEEP_AFTER = 150  # summary or content words beyond this position are "deep in the text"
 DEEP_WEIGHT = 0.5
-_DEEP_FIELDS = ("summary", "content")
 _W_TITLE, _W_SUMMARY, _W_CONTENT = (
     FIELD_WEIGHTS["title"],
     FIELD_WEIGHTS["summary"],
     FIELD_WEIGHTS["content"],
 )
-assert _W_TITLE > _W_SUMMARY > _W_CONTENT > DEEP_WEIGHT > 0  # Document.text_weight's cascade
+# Document.text_weight's cascade relies on this order
+assert _W_TITLE > _W_SUMMARY > _W_CONTENT > DEEP_WEIGHT > 0
 
 _KEY_SEP = "\x1f"  # separates a field name from a token in trigger keys
 
@@ -186,13 +188,27 @@ def _host_of(value: str) -> str:
     return host
 
 
-def _early_terms(ft: FieldText) -> frozenset[str]:
-    if len(ft.tokens) <= DEEP_AFTER:
+def _first_terms(ft: FieldText, n: int) -> frozenset[str]:
+    """The terms among the first ``n`` words of a field."""
+    if len(ft.tokens) <= n:
         return ft.terms
-    early = frozenset(ft.tokens[:DEEP_AFTER])
+    early = frozenset(ft.tokens[:n])
     if ft.extra:
-        early = early.union(v for i, v in ft.extra if i < DEEP_AFTER)
+        early = early.union(v for i, v in ft.extra if i < n)
     return early
+
+
+def position_weight(field_name: str, position: int) -> float:
+    """The weight of a hit at word ``position`` of a field (see the module docstring)."""
+    if field_name == "title":
+        return _W_TITLE
+    if field_name == "summary":
+        return _W_SUMMARY if position < DEEP_AFTER else DEEP_WEIGHT
+    if field_name == "content":
+        if position < LEAD_WORDS:
+            return _W_SUMMARY
+        return _W_CONTENT if position < DEEP_AFTER else DEEP_WEIGHT
+    return FIELD_WEIGHTS[field_name]
 
 
 _MARKUP = re.compile(r"<[A-Za-z/!]|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
@@ -211,9 +227,9 @@ class Document:
     __slots__ = (
         "_early_content",
         "_early_summary",
+        "_lead",
         "_title",
         "article_id",
-        "early",
         "fields",
         "keys",
         "site",
@@ -240,25 +256,23 @@ class Document:
         self.site: frozenset[str] = _host_suffixes(link)
         summary, content = self.fields["summary"], self.fields["content"]
         self.text_terms: frozenset[str] = self.fields["title"].terms | summary.terms | content.terms
-        self.early: dict[str, frozenset[str]] = {
-            "summary": _early_terms(summary),
-            "content": _early_terms(content),
-        }
+        self._title = self.fields["title"].terms
+        self._early_summary = _first_terms(summary, DEEP_AFTER)
+        self._lead = _first_terms(content, LEAD_WORDS)
+        self._early_content = _first_terms(content, DEEP_AFTER)
         prefixed = [f"source{_KEY_SEP}{t}" for t in self.fields["source"].terms]
         prefixed.extend(f"site{_KEY_SEP}{h}" for h in self.site)
         self.keys: frozenset[str] = self.text_terms.union(prefixed) if prefixed else self.text_terms
-        self._title = self.fields["title"].terms
-        self._early_summary = self.early["summary"]
-        self._early_content = self.early["content"]
 
     def text_weight(self, term: str) -> float:
         """``term_weight(term, None)``: the best of title, summary and content, fast.
 
-        The cascade relies on title > summary > content > deep (checked at import).
+        The cascade relies on title > summary = lead > content > deep (checked at
+        import).
         """
         if term in self._title:
             return _W_TITLE
-        if term in self._early_summary:
+        if term in self._early_summary or term in self._lead:
             return _W_SUMMARY
         if term in self._early_content:
             return _W_CONTENT
@@ -274,13 +288,20 @@ class Document:
             fields = TEXT_FIELDS
         best = 0.0
         for name in fields:
-            if name == "site":
+            if name == "site" or term not in self.fields[name].terms:
                 continue
-            if term in self.fields[name].terms:
-                weight = FIELD_WEIGHTS[name]
-                if name in _DEEP_FIELDS and term not in self.early[name]:
+            if name == "summary":
+                weight = _W_SUMMARY if term in self._early_summary else DEEP_WEIGHT
+            elif name == "content":
+                if term in self._lead:
+                    weight = _W_SUMMARY
+                elif term in self._early_content:
+                    weight = _W_CONTENT
+                else:
                     weight = DEEP_WEIGHT
-                best = max(best, weight)
+            else:
+                weight = FIELD_WEIGHTS[name]
+            best = max(best, weight)
         return best
 
 
@@ -405,10 +426,7 @@ class Phrase(Leaf):
             start = self._first_in(doc.fields[name])
             if start < 0:
                 continue
-            weight = FIELD_WEIGHTS[name]
-            if name in _DEEP_FIELDS and start >= DEEP_AFTER:
-                weight = DEEP_WEIGHT
-            best = max(best, weight)
+            best = max(best, position_weight(name, start))
         if best <= 0.0:
             return False
         label = self.display or " ".join(self.words)
@@ -605,8 +623,9 @@ class Query:
         """``(matched, score, why)`` on a prepared document.
 
         ``score`` sums the weights of the distinct terms that matched (title 3,
-        summary 2, content 1, deep content 0.5); ``why`` names them, strongest
-        first.  A query of only exclusions matches with score 0.
+        summary or the content's lead 2, content 1, deep text 0.5; an @group
+        counts once); ``why`` names them, strongest first.  A query of only
+        exclusions matches with score 0.
         """
         hits: Hits = {}
         if not self.root.explain(doc, hits):

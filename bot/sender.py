@@ -153,9 +153,13 @@ class Sender:
                                 log.error(
                                     "sending to chat %d failed", chat_id, exc_info=task.exception()
                                 )
-            finally:
-                if tasks:  # cancelled: let the sends in flight finish
-                    await asyncio.gather(*tasks.values(), return_exceptions=True)
+            except asyncio.CancelledError:
+                # Cancelled (a stop that could not wait): a send cut short is like a crash,
+                # its row stays pending and is sent again on the next start.
+                for task in tasks.values():
+                    task.cancel()
+                await asyncio.gather(*tasks.values(), return_exceptions=True)
+                raise
             return self.sent_total - sent_before
 
     def _start_chats(self, tasks: dict[int, asyncio.Task[None]], cursor: int) -> tuple[int, bool]:

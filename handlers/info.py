@@ -19,7 +19,6 @@ from handlers.common import (
     Turn,
     can_manage,
     command,
-    core_of,
     query_problem,
     target_chat,
 )
@@ -269,7 +268,8 @@ test_command.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 async def unknown_command(turn: Turn) -> None:
     """A command I do not have."""
     message = turn.update.effective_message
-    word = ((message.text or "") if message else "").split(maxsplit=1)[0] if message else ""
+    text = (message.text or "") if message else ""
+    word = text.split(maxsplit=1)[0] if text.strip() else ""
     await turn.reply(
         turn._(
             "I do not know {command}. /help lists what I can do, with examples.",
@@ -292,16 +292,14 @@ async def other_command(update: Update, context: Context) -> None:
         return  # for another bot
     if chat.type != "private" and not addressee:
         return
-    core_of(context)  # fail loudly if the application was built without the core
     await unknown_command(update, context)
 
 
 @command
 async def plain_text(turn: Turn) -> None:
     """A message that is not a command, in a private chat."""
-    text = (
-        (turn.update.effective_message.text or "").strip() if turn.update.effective_message else ""
-    )
+    message = turn.update.effective_message
+    text = (message.text or "").strip() if message else ""
     if text.lower() in turn.core.config.topics:
         await turn.reply(
             turn._(

@@ -165,12 +165,13 @@ class OutboxStore:
 
     def story_changed(self, story_id: int, *, since: datetime) -> int:
         """Another feed carried the story: the alerts of it written since ``since`` get a new
-        version (a sent one is then due for an edit).  Returns how many."""
+        version (a sent one is then due for an edit; one sent in a digest is left alone).
+        Returns how many."""
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE deliveries SET version = version + 1, edit_attempts = 0 "
-                "WHERE story_id = ? AND kind = 'alert' AND state IN ('pending', 'held', 'sent') "
-                "AND created_at >= ?",
+                "WHERE story_id = ? AND kind = 'alert' AND digest_id IS NULL "
+                "AND state IN ('pending', 'held', 'sent') AND created_at >= ?",
                 [story_id, to_db_time(since)],
             )
         return cursor.rowcount
@@ -430,7 +431,7 @@ class OutboxStore:
                 carrier = ids[0]
                 self.db.execute(
                     "UPDATE deliveries SET kind = 'digest', html = ?, text = ?, link = '', "
-                    "disable_preview = 1, state = 'pending', digest_id = id, story_id = NULL "
+                    "disable_preview = 1, state = 'pending', digest_id = id "
                     "WHERE id = ? AND state = 'held'",
                     [html, text, carrier],
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import pytest
 import sqlite_utils
@@ -52,6 +53,13 @@ class Writer(threading.Thread):
         db.close()
 
 
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the writer made no progress"
+        time.sleep(0.001)
+
+
 def counts(path) -> tuple[int, int]:
     conn = sqlite3.connect(path)
     try:
@@ -71,6 +79,7 @@ def test_backups_taken_during_writes_are_consistent_copies(tmp_path):
     try:
         copies = []
         for i in range(5):
+            wait_for(lambda n=writer.transactions: writer.transactions >= n + 20)  # mid-writes
             before = writer.transactions
             result = backup_database(source, tmp_path / f"copy{i}.db")
             copies.append((result, before))

@@ -157,3 +157,28 @@ def test_no_token_without_channels_is_a_dry_run_not_a_problem(tmp_path, servers)
     assert result.exit_code == 0, result.output
     assert "no token: alerts go to the console" in result.output
     assert "not created yet" in result.output
+
+
+async def test_doctor_asks_a_running_bot_how_it_is(tmp_path, feed_server):
+    import socket
+
+    from bot.app import Core
+    from bot.config import load_config
+    from bot.doctor import diagnose
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\npath = "{tmp_path / "bot.db"}"\n[metrics]\nlisten = "127.0.0.1:{port}"\n'
+    )
+    before = [f for f in await diagnose(config, env={}) if f.area == "bot"]
+    assert before[0].status == "warn" and "not running" in before[0].detail
+    core = Core(load_config(config, env={}), dry_run=True)
+    await core.start()
+    try:
+        running = [f for f in await diagnose(config, env={}) if f.area == "bot"]
+    finally:
+        await core.stop()
+    assert running[0].status == "ok" and "reports healthy" in running[0].detail

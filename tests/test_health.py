@@ -219,3 +219,26 @@ async def test_a_taken_port_is_a_clear_error():
             await second.start()
     finally:
         await first.stop()
+
+
+def test_run_stops_at_once_with_a_clear_message_when_the_port_is_taken(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n[metrics]\nlisten = "127.0.0.1:{port}"\n'
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(config), "run", "--dry-run"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"metrics.listen: cannot listen on 127.0.0.1:{port}" in result.stderr

@@ -103,6 +103,21 @@ def test_an_uncaught_exception_is_logged_redacted(logs):
     assert_no_token(out)
 
 
+def test_an_exception_ending_a_thread_is_logged_redacted(logs):
+    setup, read = logs
+    setup()
+
+    def crash() -> None:
+        raise RuntimeError(f"thread crash with {TOKEN}")
+
+    thread = threading.Thread(target=crash, name="worker")
+    thread.start()
+    thread.join()
+    out = read()
+    assert "uncaught exception in thread worker" in out and "thread crash with ***" in out
+    assert_no_token(out)
+
+
 async def test_httpx_is_quiet_by_default_and_redacted_when_loud(logs, telegram_api):
     setup, read = logs
     url = telegram_api.method_url("getMe")

@@ -40,7 +40,7 @@ def test_threshold_is_respected_per_subscription() -> None:
     m = Matcher()
     m.add("loose", "korea", threshold=0.0)
     m.add("strict", "korea", threshold=2.5)
-    deep = article(title="News", content="Korea")
+    deep = article(title="News", content="word " * 60 + "Korea")
     assert [x.topic for x in m.match(deep)] == ["loose"]
     assert {x.topic for x in m.match(article(title="Korea"))} == {"loose", "strict"}
 
@@ -50,7 +50,7 @@ def test_evaluate_gives_a_decision_even_without_a_match() -> None:
     m.add("k", "korea", threshold=2.5)
     no = m.evaluate("k", article(title="Japan"))
     assert (no.matched, no.score, no.why) == (False, 0.0, ())
-    below = m.evaluate("k", article(title="x", content="Korea"))
+    below = m.evaluate("k", article(title="x", content="word " * 60 + "Korea"))
     assert not below.matched and below.score == 1.0 and below.why == ("korea",)
     with pytest.raises(KeyError):
         m.evaluate("missing", article(title="x"))
@@ -132,7 +132,7 @@ def test_trigger_terms_pick_one_side_of_and_and_all_of_or() -> None:
 def test_match_topic_applies_the_topic_threshold() -> None:
     topic = Topic(id="t", name="T", query="korea", threshold=2.5)
     assert match_topic(article(title="Korea"), topic).matched
-    result = match_topic(article(title="x", content="Korea"), topic)
+    result = match_topic(article(title="x", content="word " * 60 + "Korea"), topic)
     assert not result.matched and result.score == 1.0 and result.topic == "t"
 
 

@@ -250,9 +250,20 @@ def test_a_title_hit_scores_more_than_a_summary_or_content_hit() -> None:
     q = parse_query("talks")
     title = q.evaluate(doc(title="Talks"))[1]
     summary = q.evaluate(doc(title="x", summary="Talks"))[1]
-    content = q.evaluate(doc(title="x", content="Talks"))[1]
+    lead = q.evaluate(doc(title="x", content="Talks"))[1]
+    content = q.evaluate(doc(title="x", content="word " * 60 + "talks"))[1]
     deep = q.evaluate(doc(title="x", content="word " * 300 + "talks"))[1]
-    assert title > summary > content > deep > 0
+    deep_summary = q.evaluate(doc(title="x", summary="word " * 300 + "talks"))[1]
+    assert title > summary == lead > content > deep == deep_summary > 0
+
+
+def test_phrases_are_weighted_by_where_they_start() -> None:
+    q = parse_query('"north korea"')
+    assert q.evaluate(doc(title="North Korea"))[1] == 3.0
+    assert q.evaluate(doc(title="x", content="North Korea"))[1] == 2.0
+    assert q.evaluate(doc(title="x", content="w " * 60 + "North Korea"))[1] == 1.0
+    assert q.evaluate(doc(title="x", content="w " * 200 + "North Korea"))[1] == 0.5
+    assert q.evaluate(doc(title="x", content="North w " * 100 + "North Korea"))[1] == 0.5
 
 
 def test_score_sums_distinct_terms_and_why_names_them_strongest_first() -> None:

@@ -173,6 +173,16 @@ KOREA_STORIES = [
         "합동참모본부는 북한이 오늘 오전 동해상으로 탄도미사일을 발사했다고 밝혔다.",
     ),
     (
+        "Kim Jong Un and Trump shake hands at Panmunjom",
+        "The US president became the first sitting American leader to set foot in the North, "
+        "at the demilitarised zone.",
+    ),
+    (
+        "North Korea launches spy satellite, Seoul says",
+        "South Korea's Joint Chiefs of Staff said the launch drew condemnation from Washington "
+        "and Tokyo.",
+    ),
+    (
         "Kim Jong Un meets Putin at Russian spaceport",
         "The North Korean leader discussed military cooperation with the Russian president, "
         "raising concern in Seoul and Washington over arms deals.",
@@ -205,6 +215,19 @@ NEAR_MISSES = [
         "South Korea's parliament passes budget after opposition walkout",
         "Lawmakers in Seoul approved the spending plan for next year after a heated debate "
         "over welfare and housing.",
+    ),
+    (
+        "Yoon declares martial law, troops surround parliament",
+        "South Korea's president said the move was needed to root out anti-state forces "
+        "sympathetic to North Korea.",
+    ),
+    (
+        "BTS's Jin completes military service",
+        "The K-pop star was discharged from the South Korean army after 18 months.",
+    ),
+    (
+        "Doctors' strike drags on as South Korean government talks fail",
+        "Trainee doctors have walked out over plans to raise medical school admissions.",
     ),
     (
         "Hyundai Motor union to strike over wage talks",
