@@ -330,6 +330,9 @@ def soak(args, api, server, proc, publisher, feeds, channels, privates, ops_url)
         "flood 429s from the fake API": api.flood_errors,
         "rss MiB (after warm-up -> end)": f"{warm[0]:.1f} -> {end_stats[0]:.1f} "
         f"({end_stats[0] - warm[0]:+.1f}; max {max(s[0] for s in samples):.1f})",
+        "rss MiB at each quarter of the run": " ".join(
+            f"{samples[min(len(samples) - 1, len(samples) * q // 4)][0]:.1f}" for q in (1, 2, 3, 4)
+        ),
         "open fds (after warm-up -> end)": f"{warm[1]} -> {end_stats[1]} "
         f"({end_stats[1] - warm[1]:+d})",
         "/healthz": health,

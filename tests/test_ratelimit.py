@@ -25,6 +25,9 @@ from bot.ratelimit import (
 from tests.conftest import TOKEN
 from tests.fakes.telegram_api import FakeBotAPI
 
+# PTB warns about RetryAfter.retry_after turning into a timedelta; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
 
 def test_window_admits_its_limit_then_waits_from_the_oldest_answer():
     window = Window(3, 3.0)
