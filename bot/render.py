@@ -179,7 +179,8 @@ def render_alert(
             for p in (_clip(_one_line(article.source), MAX_SOURCE_CHARS), _when(article.published))
             if p
         ),
-        summary=_clean(summary.text).strip(),
+        # a summary that is only the title (the feed had no text) would say it twice
+        summary="" if summary.method == "title" else _clean(summary.text).strip(),
         topic_line=f"Topic: {_clip(_one_line(topic.name), MAX_TITLE_CHARS)}" if topic else "",
         footer=_clean(footer).strip(),
     )

@@ -195,3 +195,16 @@ def test_a_long_digest_is_split_at_telegrams_limit():
     assert len(parts) > 1
     assert parts[1].html.startswith("<b>Your daily news digest (continued)</b>")
     assert parts[-1].html.endswith("Join us.") and not parts[0].html.endswith("Join us.")
+
+
+def test_title_only_summary_is_not_repeated():
+    article = Article(id="1", title="Seoul and Washington hold talks", link="https://news.example/a")
+    alert = render_alert(
+        chat_id=1,
+        article_key=1,
+        article=article,
+        summary=Summary(article_id="1", text="Seoul and Washington hold talks", method="title"),
+        topic=TOPIC,
+        footer="F",
+    )
+    assert alert.html.count("Seoul and Washington hold talks") == 1
