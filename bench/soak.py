@@ -9,7 +9,8 @@ whose feeds publish new items all the time.  Faults are injected throughout:
 feeds answer 500/503, hang past the read timeout, or answer 429 with
 Retry-After; the Bot API answers 502, 429 or slowly.  Subscribers are channels
 from the config and private chats that send /subscribe.  Every item is its own
-story (made-up words), so each must reach each subscriber exactly once.
+story (random made-up words from a fixed vocabulary), so each must reach each
+subscriber exactly once.
 
 After ``--minutes`` the publishing and the faults stop, and the script waits
 (at most ``--settle`` seconds) for the last alerts, then stops the bot with
@@ -54,6 +55,8 @@ TOKEN = "987654:SOAK-TOKEN-abcdefghijklmnopqrstuvwxyz0123"
 TOPIC = "soak-reactors"
 TAG = re.compile(r"\[soak (\d+-\d+)\]")
 SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "or")]
+VOCABULARY = 5000  # made-up words: items share few, yet the bot's word caches saturate as on
+# real news, where the vocabulary is large but finite
 WINDOW = 80  # items a feed lists; enough to cover any backoff during the run
 
 
@@ -71,6 +74,7 @@ class Publisher(threading.Thread):
         super().__init__(daemon=True, name="publisher")
         self.server, self.feeds, self.every = server, feeds, every
         self.random = random.Random(seed)
+        self.words = sorted({self.made_up_word() for _ in range(VOCABULARY)})
         self.stop = threading.Event()
         self.published: list[tuple[str, float]] = []  # matching tags and when
         self.lock = threading.Lock()
@@ -93,8 +97,11 @@ class Publisher(threading.Thread):
             with self.lock:
                 self.published.append((f"{index}-{n}", now))
 
+    def made_up_word(self) -> str:
+        return "".join(self.random.choice(SYLLABLES) for _ in range(self.random.randint(3, 4)))
+
     def word(self) -> str:
-        return "".join(self.random.choice(SYLLABLES) for _ in range(self.random.randint(2, 4)))
+        return self.random.choice(self.words)
 
     def run(self) -> None:
         while not self.stop.wait(self.every):

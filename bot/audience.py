@@ -34,6 +34,7 @@ class Audience:
         self._chats: dict[str, set[int]] = defaultdict(set)
         self._queries: dict[str, Subscription] = {}
         self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
+        self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
 
     def load(self, subscriptions: list[Subscription]) -> None:
         """Replace the index with these subscriptions."""
@@ -57,12 +58,19 @@ class Audience:
                     continue  # a topic removed from the config: its followers get nothing
                 wanted[sub.key] = (topic.query, topic.threshold)
             chats[sub.key].add(sub.chat_id)
-        current = set(self._chats)
-        for key in current - set(wanted):
+        # A key can come back with another query (a row id reused after a delete, a second
+        # /filter): compare what each key compiles, not just the key.
+        signatures = {
+            key: (_signature(query), threshold) for key, (query, threshold) in wanted.items()
+        }
+        for key in set(self._signatures) - set(wanted):
             self._matcher.remove(key)
         for key, (query, threshold) in wanted.items():
-            if key not in current:
+            if self._signatures.get(key) != signatures[key]:
+                if key in self._signatures:
+                    self._matcher.remove(key)
                 self._matcher.add(key, query, threshold=threshold)
+        self._signatures = signatures
         self._chats = chats
         self._queries = queries
         self._labels = labels
@@ -85,3 +93,8 @@ class Audience:
     @property
     def size(self) -> int:
         return len(self._chats)
+
+
+def _signature(query: str | Query) -> str:
+    """What a query compiles to, to tell when a key's query changed."""
+    return query if isinstance(query, str) else repr(query)

@@ -475,30 +475,34 @@ def _open_store(ctx: click.Context) -> Any:
 @feeds.command("list")
 @click.pass_context
 def feeds_list(ctx: click.Context) -> None:
-    """Every feed with its health: status, last success, failures, articles seen."""
-    from bot.pipeline import sync_config
+    """Every feed with its health: status, last success, failures, articles seen.
 
+    Read-only: safe to run beside a running bot."""
     config, store = _open_store(ctx)
     try:
-        sync_config(store, config)
         rows = store.feeds.all()
     finally:
         store.close()
-    if not rows:
+    known = {f.url for f in rows}
+    waiting = [f for f in config.feeds if f.url not in known]
+    if not rows and not waiting:
         click.echo("No feeds. Add one with: newsalert --config FILE feeds add URL")
         return
     for f in rows:
         last = f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"
-        click.echo(
-            f"{f.status:8} {f.name or '-'}\n         {f.url}\n         last success {last}, "
-            f"{f.consecutive_failures} failures in a row, {f.entries_seen} articles seen, "
-            f"from {f.origin}"
-            + (
-                f"\n         last error: {f.last_error}"
-                if f.last_error and f.status != "ok"
-                else ""
-            )
-        )
+        lines = [
+            f"{f.status:8} {f.name or '-'}",
+            f"         {f.url}",
+            f"         last success {last}, {f.consecutive_failures} failures in a row, "
+            f"{f.entries_seen} articles seen, from {f.origin}",
+        ]
+        if f.moved_to:
+            lines.append(f"         moved permanently to {f.moved_to}: update the URL")
+        if f.last_error and f.status != "ok":
+            lines.append(f"         last error: {f.last_error}")
+        click.echo("\n".join(lines))
+    for f in waiting:
+        click.echo(f"{'new':8} {f.name or '-'}\n         {f.url}\n         not polled yet")
 
 
 @feeds.command("add")
@@ -604,12 +608,10 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
 def feeds_export(ctx: click.Context, opml_file: str | None) -> None:
     """Write every feed as OPML (to the file, or to stdout)."""
     from bot.feed_admin import export_opml
-    from bot.pipeline import sync_config
 
     config, store = _open_store(ctx)
     try:
-        sync_config(store, config)
-        text = export_opml(store)
+        text = export_opml(store, extra=[(f.url, f.name) for f in config.feeds])
     finally:
         store.close()
     if opml_file:

@@ -5,6 +5,7 @@ Core functions over the store; ``bot.cli`` only parses arguments and prints.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.config import _check_url
@@ -88,5 +89,9 @@ def import_opml(store: Store, data: bytes) -> tuple[list[str], list[str]]:
     return added, skipped
 
 
-def export_opml(store: Store) -> str:
-    return write_opml([OPMLFeed(url=f.url, title=f.name) for f in store.feeds.all()], now=utcnow())
+def export_opml(store: Store, *, extra: Sequence[tuple[str, str]] = ()) -> str:
+    """Every stored feed, plus ``extra`` (url, name) pairs not stored yet, as OPML."""
+    feeds = [OPMLFeed(url=f.url, title=f.name) for f in store.feeds.all()]
+    known = {f.url for f in feeds}
+    feeds += [OPMLFeed(url=url, title=name) for url, name in extra if url not in known]
+    return write_opml(feeds, now=utcnow())

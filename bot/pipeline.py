@@ -42,6 +42,10 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
+# An article whose processing raised this many times is given up (and logged), so a bug
+# on one odd article cannot block every later one.
+MAX_ARTICLE_FAILURES = 3
+
 
 @dataclass(frozen=True)
 class PollResult:
@@ -84,6 +88,7 @@ class Pipeline:
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
         self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
+        self._failures: dict[int, int] = {}  # article key -> failed passes
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
             min_interval=config.polling.min_interval,
@@ -107,7 +112,7 @@ class Pipeline:
         now = now or utcnow()
         try:
             result = await fetch_source(
-                feed.url, self.fetcher, etag=feed.etag, last_modified=feed.last_modified
+                feed.fetch_url, self.fetcher, etag=feed.etag, last_modified=feed.last_modified
             )
         except FeedError as e:
             return self._failed(feed, e, now)
@@ -181,12 +186,15 @@ class Pipeline:
         return now + timedelta(seconds=poll_interval(feed, self.policy))
 
     def _moved_to(self, feed: FeedState, result: FetchResult | None) -> str | None:
-        """The feed's new URL after a permanent redirect, unless another feed has it."""
-        if result is None or not result.permanent_url or result.permanent_url == feed.url:
+        """Where the feed moved by a permanent redirect, to fetch it from there next time
+        (its identity stays the URL the operator wrote)."""
+        if result is None or not result.permanent_url or result.permanent_url == feed.fetch_url:
             return None
-        if self.store.feeds.get_by_url(result.permanent_url) is not None:
-            return None
-        log.info("feed %s moved permanently to %s", feed.url, result.permanent_url)
+        log.warning(
+            "feed %s moved permanently to %s; fetching it from there (update the config)",
+            feed.url,
+            result.permanent_url,
+        )
         return result.permanent_url
 
     def _check_quiet(self, feed_id: int, now: datetime) -> None:
@@ -199,22 +207,48 @@ class Pipeline:
         a crash interrupted); write their alerts to the outbox and mark them processed in
         one transaction.  Returns the new outbox ids."""
         ids: list[int] = []
-        while batch := self.store.articles.unprocessed(limit=200):
+        skipped: set[int] = set()  # failed in this pass: retried on the next one
+        while batch := [
+            a
+            for a in self.store.articles.unprocessed(limit=200 + len(skipped))
+            if a.key not in skipped
+        ]:
             audience = self._current_audience()
             for stored in batch:
-                alerts: list[Alert] = []
-                recipients = audience.recipients(stored.article)
-                if recipients:
-                    stored = await self._with_full_text(stored)
-                    alerts = await self._render_for(stored, recipients)
-                with self.store.db.atomic():
-                    story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
-                    # A chat that already has the story gets no second alert ...
-                    ids.extend(self.store.outbox.enqueue(alerts, now=now, story_id=story.id))
-                    if story.is_copy:  # ... its alert gets "Also: <this source>"
-                        when = now or utcnow()
-                        self.store.outbox.story_changed(story.id, since=when - self.story_window)
-                    self.store.articles.mark_processed([stored.key])
+                try:
+                    ids.extend(await self._alert_one(stored, audience, now))
+                except Exception:
+                    # One bad article must not hold up the others, nor stop the bot.
+                    self.stories.forget()
+                    failures = self._failures[stored.key] = self._failures.get(stored.key, 0) + 1
+                    if failures >= MAX_ARTICLE_FAILURES:
+                        log.exception(
+                            "article %d (%s) failed %d times; giving up on it",
+                            stored.key, stored.article.link or stored.article.title, failures,
+                        )  # fmt: skip
+                        self.store.articles.mark_processed([stored.key])
+                        self._failures.pop(stored.key, None)
+                    else:
+                        log.exception("article %d failed; it will be tried again", stored.key)
+                        skipped.add(stored.key)
+        return ids
+
+    async def _alert_one(
+        self, stored: StoredArticle, audience: Audience, now: datetime | None
+    ) -> list[int]:
+        alerts: list[Alert] = []
+        recipients = audience.recipients(stored.article)
+        if recipients:
+            stored = await self._with_full_text(stored)
+            alerts = await self._render_for(stored, recipients)
+        with self.store.db.atomic():
+            story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
+            # A chat that already has the story gets no second alert ...
+            ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
+            if story.is_copy:  # ... its alert gets "Also: <this source>"
+                when = now or utcnow()
+                self.store.outbox.story_changed(story.id, since=when - self.story_window)
+            self.store.articles.mark_processed([stored.key])
         return ids
 
     async def _with_full_text(self, stored: StoredArticle) -> StoredArticle:

@@ -159,6 +159,11 @@ class StoryDesk:
         self.window = window
         self._recent: list[_Recent] | None = None
 
+    def forget(self) -> None:
+        """Drop the in-memory fingerprints (after a rolled-back transaction: they may name
+        a story that was never written); they are reloaded from the database."""
+        self._recent = None
+
     def _load(self, now: datetime) -> list[_Recent]:
         if self._recent is None:
             self.stories.prune(before=now - 7 * max(self.window, DEFAULT_WINDOW))

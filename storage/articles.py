@@ -126,7 +126,9 @@ class ArticleStore:
             key
             and len(key) >= 20
             and self.db.execute(
-                "SELECT 1 FROM articles WHERE title_key = ? AND first_seen >= ?", [key, since]
+                # across feeds only: one feed may reuse a headline ("The Latest: ...")
+                "SELECT 1 FROM articles WHERE title_key = ? AND first_seen >= ? AND feed_id IS NOT ?",
+                [key, since, feed_id],
             ).fetchone()
         )
 

@@ -139,6 +139,16 @@ class ChatStore:
             if self.get(new_id) is None:
                 self.db.execute("UPDATE chats SET chat_id = ? WHERE chat_id = ?", [new_id, old_id])
             else:
+                # The new id already has a row (Telegram's my_chat_member for the supergroup
+                # came first): it carries defaults, so the chat's own settings move onto it.
+                keep = {"chat_id", "type", "title", "username", "created_at", "active", "inactive_reason"}
+                columns = [c for c in self.db["chats"].columns_dict if c not in keep]
+                names = ", ".join(f'"{c}"' for c in columns)  # from the schema, not from input
+                self.db.execute(
+                    f"UPDATE chats SET ({names}) = (SELECT {names} FROM chats WHERE chat_id = ?) "
+                    "WHERE chat_id = ?",
+                    [old_id, new_id],
+                )
                 self.db.execute(
                     "UPDATE OR IGNORE subscriptions SET chat_id = ? WHERE chat_id = ?",
                     [new_id, old_id],

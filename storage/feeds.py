@@ -38,6 +38,12 @@ class FeedState:
     down_notified: bool = False
     first_failure_at: datetime | None = None
     origin: str = "config"  # config | cli
+    moved_to: str | None = None  # fetched from here after a permanent redirect
+
+    @property
+    def fetch_url(self) -> str:
+        """Where to fetch it: where it moved to, else its own URL."""
+        return self.moved_to or self.url
 
 
 def _feed(row: dict[str, Any]) -> FeedState:
@@ -64,6 +70,7 @@ def _feed(row: dict[str, Any]) -> FeedState:
         down_notified=bool(row.get("down_notified")),
         first_failure_at=from_db_time(row.get("first_failure_at")),
         origin=row.get("origin") or "config",
+        moved_to=row.get("moved_to"),
     )
 
 
@@ -158,8 +165,8 @@ class FeedStore:
                 avg = gap if before.avg_gap is None else 0.7 * before.avg_gap + 0.3 * gap
                 sets += ", avg_gap = ?"
                 params.append(avg)
-        if url:
-            sets += ", url = ?"
+        if url:  # a permanent redirect: fetch from there from now on
+            sets += ", moved_to = ?"
             params.append(url)
         params.append(feed_id)
         with self.db.atomic():
@@ -218,4 +225,6 @@ class FeedStore:
 
     def set_next_poll(self, feed_id: int, when: datetime | None) -> None:
         with self.db.atomic():
-            self.db.execute("UPDATE feeds SET next_poll = ? WHERE id = ?", [to_db_time(when), feed_id])
+            self.db.execute(
+                "UPDATE feeds SET next_poll = ? WHERE id = ?", [to_db_time(when), feed_id]
+            )

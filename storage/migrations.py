@@ -232,3 +232,10 @@ def m007_delivery_stories_digests(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE chats ADD COLUMN quiet_end TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE chats ADD COLUMN quiet_mode TEXT NOT NULL DEFAULT 'hold'")
     db.execute("ALTER TABLE chats ADD COLUMN last_digest_at TEXT")
+
+
+@MIGRATIONS()
+def m008_feed_moved_to(db: sqlite_utils.Database) -> None:
+    # moved_to: where a feed moved by a permanent redirect; it is fetched from there while
+    # its url (as the config or the operator wrote it) stays its identity.
+    db.execute("ALTER TABLE feeds ADD COLUMN moved_to TEXT")

@@ -4,6 +4,7 @@ the optional LLM summary used (and the extractive one when it fails)."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from aiohttp import web
@@ -181,3 +182,89 @@ async def test_llm_summary_is_used_when_configured(feed_server, tmp_path):
 async def test_llm_failure_falls_back_to_the_extractive_summary(feed_server, tmp_path):
     message = await run_with_llm(feed_server, tmp_path, None)
     assert "Panmunjom" in message
+
+
+def test_a_key_that_comes_back_with_another_query_is_recompiled():
+    from bot.audience import Audience
+    from storage.subscriptions import Subscription
+
+    audience = Audience({})
+    korea = Article(id="1", title="North Korea talks resume", summary="Envoys met in Seoul.")
+    audience.load([Subscription(id=7, chat_id=1, topic_id="query", query="volcano")])
+    assert audience.recipients(korea) == []
+    # the same row id, reused after an unsubscribe, now holds another query
+    audience.load([Subscription(id=7, chat_id=1, topic_id="query", query='"north korea" talks')])
+    assert [r.chat_id for r in audience.recipients(korea)] == [1]
+
+
+async def test_an_article_that_fails_does_not_block_the_others(tmp_path, monkeypatch):
+    feed = (Path(bot.data.__file__).parent / "demo_feed.xml").as_uri()
+    config = make_config(tmp_path, feed)
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), '"north korea"')
+    registered = store.feeds.upsert(feed)
+    store.articles.add_new(
+        registered.id,
+        [
+            Article(
+                id="bad",
+                title="North Korea story one that breaks the renderer",
+                link="https://x.example/1",
+            ),
+            Article(
+                id="good", title="North Korea story two renders fine", link="https://x.example/2"
+            ),
+        ],
+    )
+    core = Core(config, store=store, sink=ConsoleSink(io.StringIO()))
+    real = core.pipeline._render_for
+
+    async def flaky(stored, recipients):
+        if stored.article.id == "bad":
+            raise RuntimeError("a bug on one odd article")
+        return await real(stored, recipients)
+
+    monkeypatch.setattr(core.pipeline, "_render_for", flaky)
+    try:
+        for _ in range(3):
+            await core.pipeline.alert_unprocessed()
+    finally:
+        await core.fetcher.aclose()
+    assert [d.article_key for d in store.outbox.for_chat(1)] == [2]
+    assert store.articles.unprocessed() == []  # given up after three passes, and logged
+
+
+async def test_a_feed_that_moved_keeps_its_identity_across_restarts(feed_server, tmp_path):
+    """A 301 makes the bot fetch from the new place; the config's URL stays the feed's
+    identity, so a restart neither re-primes it nor drops what was published meanwhile."""
+    demo = (Path(bot.data.__file__).parent / "demo_feed.xml").read_text()
+    first = re.sub(
+        r"\s*<item>.*?</item>",
+        lambda m: "" if "demo-st-korea" in m.group(0) else m.group(0),
+        demo,
+        flags=re.S,
+    )
+    feed_server.set("/new.xml", first)
+    feed_server.fault("/old.xml", "redirect", to="/new.xml", code=301)
+    config = make_config(tmp_path, feed_server.url("/old.xml"))
+
+    async def one_pass() -> ConsoleSink:
+        store = Store.open(config.storage.path)
+        subscribe_korea(store, config)
+        sink = ConsoleSink(io.StringIO())
+        core = Core(config, store=store, sink=sink)
+        try:
+            await core.poll_all_once()
+        finally:
+            await core.fetcher.aclose()
+            store.close()
+        return sink
+
+    assert (await one_pass()).sent == []  # first poll: primed
+    feed_server.set("/new.xml", demo)  # the Korea story is published while the bot is down
+    sink = await one_pass()  # a restart
+    assert len(sink.sent) == 1 and "North Korea talks" in sink.sent[0][1]
+    store = Store.open(config.storage.path)
+    [feed] = store.feeds.all()
+    assert feed.url == feed_server.url("/old.xml") and feed.moved_to == feed_server.url("/new.xml")
+    store.close()

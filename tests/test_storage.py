@@ -115,3 +115,20 @@ def test_feed_failures_count_up_and_success_resets(store):
     )
     state = store.feeds.get(feed.id)
     assert state.consecutive_failures == 0 and state.etag == '"e"' and state.entries_seen == 3
+
+
+def test_same_feed_may_reuse_a_headline(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    title = "The Latest: North Korea fires a ballistic missile"
+    assert len(store.articles.add_new(feed.id, [art("1", title, "https://a.example/1")])) == 1
+    assert len(store.articles.add_new(feed.id, [art("2", title, "https://a.example/2")])) == 1
+
+
+def test_migration_onto_an_existing_row_keeps_the_chats_settings(store):
+    store.chats.ensure(-5, type="group")
+    store.chats.configure(-5, footer="Our footer", link_preview=True, summary_chars=300, type="group")
+    store.chats.ensure(-1005, type="supergroup")  # my_chat_member for the new id came first
+    store.chats.migrate(-5, -1005)
+    moved = store.chats.get(-1005)
+    assert moved.footer == "Our footer" and moved.link_preview is True and moved.summary_chars == 300
+    assert moved.type == "supergroup" and store.chats.get(-5) is None
