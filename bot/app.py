@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
 DRAIN_EVERY = 5.0  # seconds between outbox checks when nothing wakes the sender
+MIN_DRAIN_GAP = 0.5  # seconds the sender waits at least between timed drains
 DIGEST_CHECK_EVERY = 60.0  # seconds between checks for digests that are due
 
 
@@ -171,7 +172,7 @@ class Core:
 
     async def _start_telegram(self) -> None:
         from bot.ratelimit import TelegramRateLimiter, limits_from_config
-        from bot.telegram import build_application, set_command_menu
+        from bot.telegram import build_application, initialize_application, set_command_menu
         from bot.telegram_sink import TelegramSink
 
         limiter = TelegramRateLimiter(limits_from_config(self.config.delivery))
@@ -181,7 +182,7 @@ class Core:
             unrecorded=self.config.delivery.max_in_flight,
         )
         app = build_application(self.config, self, rate_limiter=limiter)
-        await app.initialize()
+        await initialize_application(app, self.config.telegram.base_url)
         self.health.telegram_ok()  # initialize() called getMe
         self.bot_username = app.bot.username or self.bot_username
         await self._resolve_channel_names(app.bot)
@@ -314,11 +315,16 @@ class Core:
                 await self.sender.drain()
             except Exception:
                 log.exception("sending failed; will try again")
+            try:
+                # until woken, the next retry or quiet-hours end, or DRAIN_EVERY; never less
+                # than MIN_DRAIN_GAP, so a row that is due but waits behind another (or in a
+                # chat that went inactive) cannot make this loop spin
+                timeout = max(MIN_DRAIN_GAP, self.sender.next_due_in(DRAIN_EVERY))
+            except Exception:
+                log.exception("could not read the outbox; will try again")
+                timeout = DRAIN_EVERY
             with contextlib.suppress(TimeoutError):
-                # until woken, the next retry or quiet-hours end, or DRAIN_EVERY
-                await asyncio.wait_for(
-                    self._wake.wait(), timeout=self.sender.next_due_in(DRAIN_EVERY)
-                )
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
             self._wake.clear()
 
     async def stop(self) -> None:
@@ -357,7 +363,13 @@ async def run_until_signalled(
     stop = asyncio.Event()
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
-    await core.start()
+    try:
+        await core.start()
+    except BaseException:
+        await core.stop()  # whatever had started (the metrics server, ...) is closed
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        raise
     try:
         await stop.wait()
         log.info("stop requested")

@@ -7,6 +7,7 @@ Exit status: 0 fine, 1 some input failed (the rest went on), 2 bad config or usa
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sqlite3
 import sys
@@ -70,6 +71,7 @@ def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
         _fail(f"{path}: {e}")
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
+    add_secret(config.summary.llm_api_key.get())
     return config
 
 
@@ -268,6 +270,11 @@ def _read_articles(stream: IO[str], errors: list[str]) -> Iterator[Article]:
         if not line.strip():
             continue
         try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            errors.append(f"line {number}: not UTF-8 text; save the file as UTF-8")
+            continue
+        try:
             yield article_from_json(json.loads(line))
         except json.JSONDecodeError as e:
             errors.append(f"line {number}: not valid JSON ({e.msg} at column {e.colno})")
@@ -284,10 +291,14 @@ def _report_bad_lines(errors: list[str]) -> int:
 
 
 def _input_stream(path: str | None) -> IO[str]:
+    # surrogateescape: a line that is not UTF-8 is reported with its number, not a traceback
     if path in (None, "-"):
-        return sys.stdin
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:
+            return sys.stdin
+        return io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
     try:
-        return Path(path).open(encoding="utf-8")  # type: ignore[arg-type]
+        return Path(path).open(encoding="utf-8", errors="surrogateescape")  # type: ignore[arg-type]
     except OSError as e:
         _fail(f"cannot read {path}: {e.strerror}")
         raise

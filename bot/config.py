@@ -367,7 +367,12 @@ def split_listen(key: str, value: str) -> tuple[str, int]:
     """``"host:port"`` (``"[::1]:9464"``, ``":9464"`` for every interface) as (host, port);
     port 0 picks a free port."""
     host, sep, port_text = value.strip().rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
+    if (
+        not sep
+        or not port_text.isdecimal()
+        or not port_text.isascii()
+        or not 0 <= int(port_text) < 65536
+    ):
         raise ConfigError(key, f'{value!r} is not "host:port", e.g. "127.0.0.1:9464"')
     return host.strip("[]"), int(port_text)
 
@@ -475,7 +480,9 @@ def _summary(data: Any, env: Mapping[str, str]) -> SummaryConfig:
     t = _Table(data, "summary")
     base_url = t.get("llm_base_url", str, "").strip()
     model = t.get("llm_model", str, "").strip()
-    key = env.get(LLM_KEY_ENV) or t.get("llm_api_key", str, "")
+    # trimmed: a key pasted with a newline would be an invalid header, and httpx would
+    # quote it in the error
+    key = (env.get(LLM_KEY_ENV) or t.get("llm_api_key", str, "")).strip()
     t.used.add("llm_api_key")
     timeout = t.interval("llm_timeout", 10.0) or 10.0
     t.done()

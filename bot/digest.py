@@ -168,8 +168,8 @@ def make_due_digests(
     made = 0
     for chat_id in store.outbox.chats_with_held():
         chat = store.chats.get(chat_id)
-        if chat is None or not chat.active:
-            continue
+        if chat is None or not chat.active or chat.paused:
+            continue  # a paused chat keeps its held alerts until /resume
         held = store.outbox.held(chat_id)
         if not held or not digest_due(chat, held[0].created_at, now):
             continue

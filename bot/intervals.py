@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s|ms)", re.IGNORECASE)
+MAX_SECONDS = 365 * 86400.0
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
@@ -35,6 +37,10 @@ def parse_interval(value: object) -> float:
     else:
         raise ValueError(
             f'expected a duration such as 300, "90s", "5m" or "1h", got {type(value).__name__}'
+        )
+    if not math.isfinite(seconds) or seconds > MAX_SECONDS:
+        raise ValueError(
+            f'{value!r} is too long; the longest duration allowed is one year ("365d")'
         )
     if seconds <= 0:
         raise ValueError(f"{value!r} must be longer than zero")

@@ -139,7 +139,7 @@ def find_subscription(
     """The subscription named by its number in /list, its topic id, or its query text."""
     subs = store.subscriptions.for_chat(chat_id)
     reference = reference.strip()
-    if reference.isdigit():
+    if reference.isascii() and reference.isdecimal():
         index = int(reference)
         return (index, subs[index - 1]) if 1 <= index <= len(subs) else None
     for index, sub in enumerate(subs, start=1):

@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommandScopeChat
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
 from bot.config import Config
+from bot.errors import NewsalertError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.commands import register_handlers
 from handlers.menu import command_menu
@@ -55,6 +56,22 @@ def build_application(
     app.bot_data["core"] = core
     register_handlers(app)
     return app
+
+
+async def initialize_application(app: Application, base_url: str) -> None:  # type: ignore[type-arg]
+    """``app.initialize()`` (it calls getMe), with a clear error when that fails."""
+    try:
+        await app.initialize()
+    except InvalidToken as e:
+        raise NewsalertError(
+            "Telegram rejected the bot token; copy it again from @BotFather "
+            "(telegram.token or NEWSALERT_TELEGRAM_TOKEN)"
+        ) from e
+    except TelegramError as e:
+        raise NewsalertError(
+            f"cannot reach Telegram at {base_url}: {e}; check the network and "
+            "telegram.base_url, then start again"
+        ) from e
 
 
 async def set_command_menu(bot: Bot, operators: Iterable[int] = ()) -> None:

@@ -136,7 +136,7 @@ def _target_for(turn: Turn, chat_id: int) -> Target:
 @button
 async def settings_button(turn: Turn, data: list[str]) -> None:
     """``s:<chat>:<t:topic|m|p|l|z|x>``: one press of the settings keyboard."""
-    if len(data) < 3 or not data[1].lstrip("-").isdigit():
+    if len(data) < 3 or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal()):
         await turn.answer()
         return
     chat_id, op = int(data[1]), data[2]
@@ -303,7 +303,7 @@ async def language(turn: Turn) -> None:
 @button
 async def language_button(turn: Turn, data: list[str]) -> None:
     """``l:<chat>:<language>``."""
-    if len(data) != 3 or not data[1].lstrip("-").isdigit() or data[2] not in LANGUAGES:
+    if len(data) != 3 or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal()) or data[2] not in LANGUAGES:
         await turn.answer()
         return
     chat_id = int(data[1])

@@ -184,7 +184,7 @@ class OutboxStore:
             _delivery(r)
             for r in self.db.query(
                 "SELECT d.* FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-                "WHERE d.state = 'pending' AND c.active = 1 "
+                "WHERE d.state = 'pending' AND c.active = 1 AND c.paused = 0 "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT ?",
                 [to_db_time(now or utcnow()), limit],
             )
@@ -198,7 +198,7 @@ class OutboxStore:
         at = to_db_time(now or utcnow())
         sends = self.db.execute(
             "SELECT d.id, d.chat_id FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.state = 'pending' AND d.id > ? AND c.active = 1 "
+            "WHERE d.state = 'pending' AND d.id > ? AND c.active = 1 AND c.paused = 0 "
             "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
             "AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.chat_id = d.chat_id "
             "AND e.state = 'pending' AND e.id < d.id AND e.next_attempt_at > ?) "
@@ -241,8 +241,9 @@ class OutboxStore:
     def next_due_at(self) -> datetime | None:
         """When the earliest row waiting for its time (retry, quiet hours, edit) comes due."""
         row = self.db.execute(
-            "SELECT min(t) FROM (SELECT min(next_attempt_at) AS t FROM deliveries "
-            "WHERE state = 'pending' AND next_attempt_at IS NOT NULL "
+            "SELECT min(t) FROM (SELECT min(d.next_attempt_at) AS t FROM deliveries d "
+            "JOIN chats c ON c.chat_id = d.chat_id WHERE c.active = 1 AND c.paused = 0 AND "
+            "d.state = 'pending' AND d.next_attempt_at IS NOT NULL "
             "UNION ALL SELECT min(next_attempt_at) FROM deliveries "
             "WHERE state = 'sent' AND version > sent_version AND next_attempt_at IS NOT NULL)"
         ).fetchone()

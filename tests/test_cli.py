@@ -157,3 +157,11 @@ async def test_parse_over_http(feed_server):
 def test_commands_needing_config_say_so(command):
     result = CliRunner().invoke(cli, [command])
     assert result.exit_code == 2 and "--config" in result.stderr
+
+
+def test_a_line_that_is_not_utf8_is_reported_and_the_rest_go_on():
+    data = json.dumps(NEAR_MISS).encode() + b"\n" + b'{"id": "x", "title": "caf\xe9"}\n'
+    result = CliRunner().invoke(cli, ["summarize"], input=data)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout.splitlines()[0])["id"] == "kpop"
+    assert "line 2: not UTF-8 text" in result.stderr

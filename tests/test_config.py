@@ -38,11 +38,13 @@ def test_intervals_accept_seconds_and_units(text, seconds):
     assert parse_interval(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "5x", "m5", "-1", 0, True, "1h 5", [5]])
+@pytest.mark.parametrize(
+    "text", ["", "5x", "m5", "-1", 0, True, "1h 5", [5], "1e400", float("inf"), "400d"]
+)
 def test_bad_intervals_are_refused_with_an_example(text):
     with pytest.raises(ValueError) as info:
         parse_interval(text)
-    assert "90s" in str(info.value) or "zero" in str(info.value)
+    assert any(hint in str(info.value) for hint in ("90s", "zero", "365d"))
 
 
 def test_example_config_is_valid():

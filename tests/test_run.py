@@ -80,3 +80,26 @@ def test_run_without_token_but_with_admins_exits_2(tmp_path):
     )
     assert result.returncode == 2
     assert "telegram.token" in result.stderr and "--dry-run" in result.stderr
+
+
+def test_run_says_clearly_when_telegram_cannot_be_reached(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\nbase_url = "http://127.0.0.1:{port}/bot"\n\n[storage]\npath = "{tmp_path / "b.db"}"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "NEWSALERT_TELEGRAM_TOKEN": TOKEN},
+    )
+    assert result.returncode == 1
+    assert f"cannot reach Telegram at http://127.0.0.1:{port}/bot" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert TOKEN.split(":")[1] not in result.stderr
