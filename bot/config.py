@@ -361,6 +361,12 @@ def _check_webhook(mode: str, url: str, listen: str, secret: str) -> None:
             f'is required when mode = "webhook" (or set {WEBHOOK_SECRET_ENV}): a random string '
             "of letters, digits, _ and -, e.g. from `openssl rand -hex 32`",
         )
+    if len(secret) < 16:
+        # a short secret is guessable, and too short to be redacted from logs safely
+        raise ConfigError(
+            "telegram.webhook_secret",
+            "is too short; use at least 16 random characters, e.g. from `openssl rand -hex 32`",
+        )
 
 
 def split_listen(key: str, value: str) -> tuple[str, int]:
