@@ -447,7 +447,7 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
         try:
             result = prune(store.db, retention=config.storage.retention)
             if vacuum:
-                store.db.execute("VACUUM")
+                store.vacuum()
         finally:
             store.close()
     except (NewsalertError, sqlite3.Error) as e:

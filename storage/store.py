@@ -33,5 +33,9 @@ class Store:
         """Open the database at ``path`` (``":memory:"`` for a throwaway one), migrated."""
         return cls(open_database(path))
 
+    def vacuum(self) -> None:
+        """Give the space freed by pruning back to the file system (stop the bot first)."""
+        self.db.execute("VACUUM")
+
     def close(self) -> None:
         self.db.close()
