@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.alert_labels import alert_labels
 from bot.records import utcnow
-from bot.render import DigestLine, render_digest
+from bot.render import ENGLISH, AlertLabels, DigestLine, render_digest
 from storage.chats import Chat
 from storage.store import Store
 
@@ -146,12 +147,18 @@ def digest_due(chat: Chat, oldest_held: datetime, now: datetime | None = None) -
     return chat.last_digest_at is None or chat.last_digest_at < slot
 
 
-def digest_heading(chat: Chat, count: int, now: datetime | None = None) -> str:
+def digest_heading(
+    chat: Chat, count: int, now: datetime | None = None, labels: AlertLabels = ENGLISH
+) -> str:
+    """The heading of a digest of ``count`` alerts made at ``now`` (the chat's local time:
+    "Your news digest, 14:00: 3 stories", "Your daily news digest, 29 Oct: 1 story"),
+    worded by ``labels``."""
     local = (now or utcnow()).astimezone(_zone(chat))
-    stories = f"{count} {'story' if count == 1 else 'stories'}"
+    stories = (labels.story_one if count == 1 else labels.story_many).format(count=count)
     if chat.digest_every == "hourly":
-        return f"Your news digest, {local:%H:%M}: {stories}"
-    return f"Your daily news digest, {local:%d %b}: {stories}"
+        return labels.digest_hourly.format(time=f"{local:%H:%M}", stories=stories)
+    date = labels.date.format(day=local.day, month=labels.months[local.month - 1])
+    return labels.digest_daily.format(date=date, stories=stories)
 
 
 def make_due_digests(
@@ -161,8 +168,9 @@ def make_due_digests(
     now: datetime | None = None,
 ) -> int:
     """Make the digests that are due: each chat's held alerts become digest messages in
-    the outbox (pending).  Alerts held for a chat that went back to instant alerts become
-    pending again.  Returns the number of digest messages made."""
+    the outbox (pending), worded in the chat's language.  Alerts held for a chat that went
+    back to instant alerts become pending again.  Returns the number of digest messages
+    made."""
     now = now or utcnow()
     store.outbox.release_held()
     made = 0
@@ -173,10 +181,12 @@ def make_due_digests(
         held = store.outbox.held(chat_id)
         if not held or not digest_due(chat, held[0].created_at, now):
             continue
+        labels = alert_labels(chat.language)
         parts = render_digest(
             [DigestLine(h.id, h.title, h.link, h.source) for h in held],
-            heading=digest_heading(chat, len(held), now),
+            heading=digest_heading(chat, len(held), now, labels),
             footer=footer_for(chat),
+            labels=labels,
         )
         with store.db.atomic():
             store.outbox.make_digest([(p.ids, p.html, p.text) for p in parts])

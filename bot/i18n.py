@@ -56,7 +56,7 @@ LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 
 # Where marked strings live: the chat handlers and the modules that word their replies.
 SOURCE_PACKAGES = ("handlers",)
-SOURCE_MODULES = ("bot/service.py", "bot/reload.py", "bot/telegram.py")
+SOURCE_MODULES = ("bot/service.py", "bot/reload.py", "bot/telegram.py", "bot/alert_labels.py")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from bot.alert_labels import alert_labels
 from bot.audience import Audience, Recipient
 from bot.config import Config
 from bot.errors import FeedError, FetchError, NewsalertError
@@ -296,12 +297,14 @@ class Pipeline:
                     topic=recipient.topic,
                     footer=self._footer(chat),
                     link_preview=link_preview,
+                    labels=alert_labels(chat.language),
                 )
             )
         return alerts
 
     def footer_for(self, chat: Chat) -> str:
-        """The footer under this chat's alerts and digests (see ``bot.render.choose_footer``)."""
+        """The footer under this chat's alerts and digests, the default one in the chat's
+        language (see ``bot.render.choose_footer``)."""
         return self._footer(chat)
 
     def _footer(self, chat: Chat) -> str:
@@ -312,6 +315,7 @@ class Pipeline:
             global_footer=self.config.alerts.footer,
             chat_name=chat_name,
             bot_name=f"@{bot}" if bot else "",
+            labels=alert_labels(chat.language),
         )
 
     def _failed(self, feed: FeedState, error: FeedError, now: datetime) -> PollResult:

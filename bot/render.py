@@ -17,6 +17,10 @@ names are kept to one line each, so the layout below always holds:
 Telegram counts a message's length in UTF-16 code units after entity parsing, at most 4096;
 an alert stays within ``MAX_MESSAGE_CHARS - ALSO_RESERVE`` so that an "Also:" line always
 fits later.  The summary gives way first, then the footer, then the title.
+
+The fixed wording ("Topic:", "Also:", the default footer, digest headings, the "Read"
+button) comes in an :class:`AlertLabels`, English unless the caller passes the chat's
+(``bot.alert_labels.alert_labels`` translates them).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ MAX_LINK_CHARS = 2048
 MIN_SUMMARY_CHARS = 40  # a summary cut shorter than this is left out
 DEFAULT_FOOTER = "Join {name} on Telegram and get the latest breaking news delivered to you."
 READ_BUTTON = "Read"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 
@@ -79,19 +84,54 @@ def _esc(value: str) -> str:
     return html.escape(value, quote=False)
 
 
-def default_footer(name: str) -> str:
+@dataclass(frozen=True, slots=True)
+class AlertLabels:
+    """The fixed wording of alerts and digests in one language (English by default).
+
+    Each is plain text, a ``str.format`` template where it has ``{placeholders}``; the
+    renderer escapes the result.  ``months`` are the short month names, January first.
+    """
+
+    topic: str = "Topic: {name}"
+    read: str = READ_BUTTON
+    also: str = "Also: {sources}"
+    also_more: str = "Also: {sources} and {count} more"
+    footer: str = DEFAULT_FOOTER
+    footer_unnamed: str = "Join us on Telegram and get the latest breaking news delivered to you."
+    untitled: str = "(untitled)"
+    digest_hourly: str = "Your news digest, {time}: {stories}"
+    digest_daily: str = "Your daily news digest, {date}: {stories}"
+    story_one: str = "{count} story"
+    story_many: str = "{count} stories"
+    date: str = "{day} {month}"
+    months: tuple[str, ...] = MONTHS
+    continued: str = "{heading} (continued)"
+
+
+ENGLISH = AlertLabels()
+
+
+def default_footer(name: str, labels: AlertLabels = ENGLISH) -> str:
     """The footer for a chat that set none: names the channel, else the bot."""
-    return DEFAULT_FOOTER.format(name=name or "us")
+    return labels.footer.format(name=name) if name else labels.footer_unnamed
 
 
-def choose_footer(*, chat_footer: str, global_footer: str, chat_name: str, bot_name: str) -> str:
-    """The chat's own footer, else the operator's ``alerts.footer``, else the default
-    naming the chat (a channel's @username) or the bot."""
+def choose_footer(
+    *,
+    chat_footer: str,
+    global_footer: str,
+    chat_name: str,
+    bot_name: str,
+    labels: AlertLabels = ENGLISH,
+) -> str:
+    """The chat's own footer, else the operator's ``alerts.footer`` (both as written),
+    else the default in ``labels``' language naming the chat (a channel's @username) or
+    the bot."""
     if chat_footer.strip():
         return chat_footer.strip()
     if global_footer.strip():
         return global_footer.strip()
-    return default_footer(chat_name or bot_name)
+    return default_footer(chat_name or bot_name, labels)
 
 
 def safe_href(link: str) -> str:
@@ -163,16 +203,19 @@ def render_alert(
     topic: Topic | None,
     footer: str,
     link_preview: bool = False,
+    labels: AlertLabels = ENGLISH,
 ) -> Alert:
     """One alert message: bold linked title, source and time, summary, topic, footer.
 
     Always valid Telegram HTML, and never longer than ``MAX_MESSAGE_CHARS - ALSO_RESERVE``
     as Telegram counts: the summary gives way first, then the footer, then the title.
     ``Alert.link`` is the article's link when it is http(s) (the "Read" button's URL).
+    The topic line is worded by ``labels``.
     """
     budget = MAX_MESSAGE_CHARS - ALSO_RESERVE
+    topic_name = _clip(_one_line(topic.name), MAX_TITLE_CHARS) if topic else ""
     layout = _Layout(
-        title=_clip(_one_line(article.title) or "(untitled)", MAX_TITLE_CHARS),
+        title=_clip(_one_line(article.title) or labels.untitled, MAX_TITLE_CHARS),
         href=safe_href(article.link),
         meta=" · ".join(
             p
@@ -181,7 +224,7 @@ def render_alert(
         ),
         # a summary that is only the title (the feed had no text) would say it twice
         summary="" if summary.method == "title" else _clean(summary.text).strip(),
-        topic_line=f"Topic: {_clip(_one_line(topic.name), MAX_TITLE_CHARS)}" if topic else "",
+        topic_line=_one_line(labels.topic.format(name=topic_name)) if topic else "",
         footer=_clean(footer).strip(),
     )
     layout = _fit(layout, budget)
@@ -219,21 +262,26 @@ def _fit(layout: _Layout, budget: int) -> _Layout:
     return layout
 
 
-def also_line(sources: Sequence[str]) -> str:
-    """ "Also: Reuters, Yonhap" for the other sources of a story ("" when none)."""
+def also_line(sources: Sequence[str], labels: AlertLabels = ENGLISH) -> str:
+    """ "Also: Reuters, Yonhap" for the other sources of a story ("" when none), in
+    ``labels``' language."""
     names = [_clip(_one_line(s), MAX_SOURCE_CHARS) for s in sources]
     names = [n for n in dict.fromkeys(names) if n]
     if not names:
         return ""
     shown = ", ".join(names[:MAX_ALSO_NAMES])
     more = len(names) - MAX_ALSO_NAMES
-    return f"Also: {shown}" + (f" and {more} more" if more > 0 else "")
+    if more > 0:
+        return _one_line(labels.also_more.format(sources=shown, count=more))
+    return _one_line(labels.also.format(sources=shown))
 
 
-def with_also(html_text: str, plain: str, sources: Sequence[str]) -> tuple[str, str]:
+def with_also(
+    html_text: str, plain: str, sources: Sequence[str], labels: AlertLabels = ENGLISH
+) -> tuple[str, str]:
     """An alert rendered by :func:`render_alert` with "Also: ..." under its title and source
     line, in both versions; unchanged when there are no other sources."""
-    line = also_line(sources)
+    line = also_line(sources, labels)
     if not line:
         return html_text, plain
     html_lines = html_text.split("\n")
@@ -266,9 +314,12 @@ class DigestPart:
     text: str
 
 
-def render_digest(items: Sequence[DigestLine], *, heading: str, footer: str) -> list[DigestPart]:
+def render_digest(
+    items: Sequence[DigestLine], *, heading: str, footer: str, labels: AlertLabels = ENGLISH
+) -> list[DigestPart]:
     """The digest as few messages as fit Telegram's limit: a bold heading, one line per
-    alert (linked title and source), the footer under the last one."""
+    alert (linked title and source), the footer under the last one.  Later parts' headings
+    say "(continued)" in ``labels``' language."""
     heading = _clip(_one_line(heading), MAX_TITLE_CHARS) or "Digest"
     footer = _clean(footer).strip()
     footer_len = utf16_len(footer) + 2 if footer else 0
@@ -278,7 +329,7 @@ def render_digest(items: Sequence[DigestLine], *, heading: str, footer: str) -> 
     text_lines: list[str] = []
 
     def start(continued: bool) -> None:
-        title = f"{heading} (continued)" if continued else heading
+        title = _one_line(labels.continued.format(heading=heading)) if continued else heading
         html_lines[:] = [f"<b>{_esc(title)}</b>", ""]
         text_lines[:] = [title, ""]
 
@@ -288,7 +339,7 @@ def render_digest(items: Sequence[DigestLine], *, heading: str, footer: str) -> 
 
     start(False)
     for item in items:
-        title = _clip(_one_line(item.title) or "(untitled)", MAX_TITLE_CHARS)
+        title = _clip(_one_line(item.title) or labels.untitled, MAX_TITLE_CHARS)
         source = _clip(_one_line(item.source), MAX_SOURCE_CHARS)
         href = safe_href(item.link)
         linked = f'<a href="{html.escape(href)}">{_esc(title)}</a>' if href else _esc(title)

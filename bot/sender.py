@@ -21,7 +21,8 @@ What happens to a row:
 * quiet hours: held until they end, or sent without a sound (``bot.digest.quiet_state``).
 
 A row that already went out and whose story another feed has since carried (its ``version``
-is newer than what Telegram has) is edited to add "Also: ...".
+is newer than what Telegram has) is edited to add "Also: ...".  The "Also:" line and the
+"Read" button are worded in the chat's language as it is when the row is sent or edited.
 
 **The crash window.**  Nothing is lost: a row leaves ``pending`` only once its fate is known,
 and a restart sends every pending row.  The one window that cannot be closed is a send that
@@ -42,9 +43,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.alert_labels import alert_labels
 from bot.digest import quiet_state
 from bot.records import utcnow
-from bot.render import with_also
+from bot.render import AlertLabels, with_also
 from bot.sinks import (
     ChatMoved,
     ChatUnavailable,
@@ -212,15 +214,20 @@ class Sender:
         finally:
             self._claimed.discard(claimed)
 
-    def _compose(self, message: OutboxMessage) -> tuple[str, str]:
+    def _labels(self, chat_id: int) -> AlertLabels:
+        chat = self.store.chats.get(chat_id)
+        return alert_labels(chat.language if chat else None)
+
+    def _compose(self, message: OutboxMessage, labels: AlertLabels) -> tuple[str, str]:
         if message.kind != "alert" or message.story_id is None:
             return message.html, message.text
         sources = self.store.outbox.also_sources(message.story_id, own=message.source)
-        return with_also(message.html, message.text, sources)
+        return with_also(message.html, message.text, sources, labels)
 
     async def _send(self, message: OutboxMessage, *, silent: bool) -> bool | int:
         """Send one row; True: go on with the chat, False: stop, int: the chat's new id."""
-        html, text = self._compose(message)
+        labels = self._labels(message.chat_id)
+        html, text = self._compose(message, labels)
         button = message.link if message.kind == "alert" else ""
         plain = False
         started = time.monotonic()
@@ -232,6 +239,7 @@ class Sender:
                     text,
                     disable_preview=message.disable_preview,
                     button_url=button,
+                    button_label=labels.read,
                     silent=silent,
                 )
             except MarkupRejected as e:
@@ -264,7 +272,8 @@ class Sender:
     async def _edit(self, message: OutboxMessage) -> bool | int:
         """Bring a sent message up to its row's version ("Also: ...")."""
         assert message.message_id is not None
-        html, text = self._compose(message)
+        labels = self._labels(message.chat_id)
+        html, text = self._compose(message, labels)
         plain = False
         while True:
             try:
@@ -275,6 +284,7 @@ class Sender:
                     text,
                     disable_preview=message.disable_preview,
                     button_url=message.link if message.kind == "alert" else "",
+                    button_label=labels.read,
                 )
             except MarkupRejected:
                 if plain:

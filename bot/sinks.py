@@ -19,6 +19,8 @@ import itertools
 import sys
 from typing import Protocol, TextIO
 
+from bot.render import READ_BUTTON
+
 
 class SendError(Exception):
     """Sending one message failed."""
@@ -65,10 +67,12 @@ class Sink(Protocol):
         *,
         disable_preview: bool,
         button_url: str = "",
+        button_label: str = READ_BUTTON,
         silent: bool = False,
     ) -> int:
         """Send one message (HTML, or ``text`` when ``html`` is empty); return its id.
-        ``button_url``: an inline "Read" button; ``silent``: no notification sound."""
+        ``button_url``: an inline "Read" button, worded ``button_label`` (the chat's
+        language); ``silent``: no notification sound."""
         ...
 
     async def edit(
@@ -80,6 +84,7 @@ class Sink(Protocol):
         *,
         disable_preview: bool,
         button_url: str = "",
+        button_label: str = READ_BUTTON,
     ) -> None:
         """Replace the text of a message sent earlier; an unchanged text is not an error."""
         ...
@@ -94,10 +99,10 @@ class ConsoleSink:
         self.sent: list[tuple[int, str]] = []
         self.edits: list[tuple[int, int, str]] = []
 
-    def _print(self, heading: str, body: str, button_url: str) -> None:
+    def _print(self, heading: str, body: str, button_url: str, button_label: str) -> None:
         stream = self.stream or sys.stdout
         rule = "─" * 60
-        button = f"\n[Read] {button_url}" if button_url else ""
+        button = f"\n[{button_label}] {button_url}" if button_url else ""
         print(f"{rule}\n{heading}:\n{body}{button}", file=stream, flush=True)
 
     async def send(
@@ -108,10 +113,14 @@ class ConsoleSink:
         *,
         disable_preview: bool,
         button_url: str = "",
+        button_label: str = READ_BUTTON,
         silent: bool = False,
     ) -> int:
         self._print(
-            f"to chat {chat_id}" + (" (silent)" if silent else ""), html or text, button_url
+            f"to chat {chat_id}" + (" (silent)" if silent else ""),
+            html or text,
+            button_url,
+            button_label,
         )
         self.sent.append((chat_id, html or text))
         return next(self._ids)
@@ -125,6 +134,12 @@ class ConsoleSink:
         *,
         disable_preview: bool,
         button_url: str = "",
+        button_label: str = READ_BUTTON,
     ) -> None:
-        self._print(f"edit of message {message_id} in chat {chat_id}", html or text, button_url)
+        self._print(
+            f"edit of message {message_id} in chat {chat_id}",
+            html or text,
+            button_url,
+            button_label,
+        )
         self.edits.append((chat_id, message_id, html or text))

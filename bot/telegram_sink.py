@@ -93,7 +93,9 @@ class TelegramSink:
         return options
 
     @staticmethod
-    def _content(html: str, text: str, disable_preview: bool, button_url: str) -> dict[str, Any]:
+    def _content(
+        html: str, text: str, disable_preview: bool, button_url: str, button_label: str
+    ) -> dict[str, Any]:
         return {
             "text": html or text,
             "parse_mode": ParseMode.HTML if html else None,
@@ -101,7 +103,7 @@ class TelegramSink:
                 is_disabled=disable_preview, url=None if disable_preview else button_url or None
             ),
             "reply_markup": InlineKeyboardMarkup(
-                [[InlineKeyboardButton(READ_BUTTON, url=button_url)]]
+                [[InlineKeyboardButton(button_label, url=button_url)]]
             )
             if button_url
             else None,
@@ -115,12 +117,13 @@ class TelegramSink:
         *,
         disable_preview: bool,
         button_url: str = "",
+        button_label: str = READ_BUTTON,
         silent: bool = False,
     ) -> int:
         message = await _translated(
             self.bot.send_message(
                 chat_id=chat_id,
-                **self._content(html, text, disable_preview, button_url),
+                **self._content(html, text, disable_preview, button_url, button_label),
                 disable_notification=silent,
                 allow_paid_broadcast=self.paid_broadcast or None,
                 **self._options(ALERT),
@@ -137,13 +140,14 @@ class TelegramSink:
         *,
         disable_preview: bool,
         button_url: str = "",
+        button_label: str = READ_BUTTON,
     ) -> None:
         try:
             await _translated(
                 self.bot.edit_message_text(
                     chat_id=chat_id,
                     message_id=message_id,
-                    **self._content(html, text, disable_preview, button_url),
+                    **self._content(html, text, disable_preview, button_url, button_label),
                     **self._options(EDIT),
                 )
             )

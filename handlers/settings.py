@@ -10,6 +10,7 @@ from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMa
 from telegram.error import TelegramError
 
 from bot import chat_settings, service
+from bot.alert_labels import alert_labels
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
 from bot.render import default_footer
 from bot.service import ChatInfo
@@ -303,7 +304,11 @@ async def language(turn: Turn) -> None:
 @button
 async def language_button(turn: Turn, data: list[str]) -> None:
     """``l:<chat>:<language>``."""
-    if len(data) != 3 or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal()) or data[2] not in LANGUAGES:
+    if (
+        len(data) != 3
+        or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal())
+        or data[2] not in LANGUAGES
+    ):
         await turn.answer()
         return
     chat_id = int(data[1])
@@ -333,7 +338,8 @@ async def footer(turn: Turn) -> None:
             current = core.config.alerts.footer or default_footer(
                 f"@{chat.username}"
                 if chat and chat.username and chat.type == "channel"
-                else f"@{turn.context.bot.username}"
+                else f"@{turn.context.bot.username}",
+                alert_labels(chat.language if chat else None),
             )
         await turn.reply(
             turn._(

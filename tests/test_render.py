@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.alert_labels import alert_labels
 from bot.records import Article, Summary, Topic
 from bot.render import (
     ALSO_RESERVE,
     MAX_MESSAGE_CHARS,
+    AlertLabels,
     DigestLine,
     also_line,
     choose_footer,
@@ -21,6 +23,8 @@ from bot.render import (
 from tests.fakes.telegram_api import validate_telegram_html
 
 TOPIC = Topic(id="korea-diplomacy", name="Korea diplomacy", query="korea")
+# The fixed wording in each language the bot speaks: the fuzz tests try them all.
+LABELS = st.sampled_from([AlertLabels(), alert_labels("ko")])
 
 
 def render(
@@ -154,9 +158,11 @@ def test_also_line_names_at_most_five_sources():
     source=st.text(max_size=80),
     link=st.one_of(st.just(""), st.text(max_size=60).map(lambda s: "https://x.example/" + s)),
     also=st.lists(st.text(max_size=80), max_size=8),
+    topic_name=st.text(max_size=400),
+    labels=LABELS,
 )
 def test_any_feed_text_with_an_also_line_stays_valid_and_within_the_limit(
-    title, summary, footer, source, link, also
+    title, summary, footer, source, link, also, topic_name, labels
 ):
     article = Article(id="1", title=title, link=link, source=source)
     alert = render_alert(
@@ -164,10 +170,11 @@ def test_any_feed_text_with_an_also_line_stays_valid_and_within_the_limit(
         article_key=1,
         article=article,
         summary=Summary("1", summary),
-        topic=TOPIC,
+        topic=Topic(id="t", name=topic_name, query="t"),
         footer=footer,
+        labels=labels,
     )
-    html, text = with_also(alert.html, alert.text, also)
+    html, text = with_also(alert.html, alert.text, also, labels)
     assert validate_telegram_html(html) is None, html
     assert utf16(text) <= MAX_MESSAGE_CHARS
     assert text.strip()
@@ -177,12 +184,16 @@ def test_any_feed_text_with_an_also_line_stays_valid_and_within_the_limit(
 @given(
     titles=st.lists(st.text(max_size=350), min_size=1, max_size=80),
     footer=st.text(max_size=300),
+    heading=st.text(max_size=400),
+    labels=LABELS,
 )
-def test_digest_parts_are_valid_within_the_limit_and_list_every_alert_once(titles, footer):
+def test_digest_parts_are_valid_within_the_limit_and_list_every_alert_once(
+    titles, footer, heading, labels
+):
     lines = [
         DigestLine(i, title, f"https://x.example/{i}", "Src") for i, title in enumerate(titles)
     ]
-    parts = render_digest(lines, heading="Your digest", footer=footer)
+    parts = render_digest(lines, heading=heading, footer=footer, labels=labels)
     assert [i for part in parts for i in part.ids] == list(range(len(titles)))
     for part in parts:
         assert validate_telegram_html(part.html) is None, part.html
@@ -198,7 +209,9 @@ def test_a_long_digest_is_split_at_telegrams_limit():
 
 
 def test_title_only_summary_is_not_repeated():
-    article = Article(id="1", title="Seoul and Washington hold talks", link="https://news.example/a")
+    article = Article(
+        id="1", title="Seoul and Washington hold talks", link="https://news.example/a"
+    )
     alert = render_alert(
         chat_id=1,
         article_key=1,

@@ -35,6 +35,7 @@ class ScriptedSink:
         *,
         disable_preview: bool,
         button_url: str = "",
+        button_label: str = "Read",
         silent: bool = False,
     ) -> int:
         steps = self.script.get(chat_id)
@@ -45,7 +46,14 @@ class ScriptedSink:
             await step()
         self._ids[chat_id] = self._ids.get(chat_id, 0) + 1
         self.sent.append(
-            {"chat_id": chat_id, "html": html, "text": text, "button": button_url, "silent": silent}
+            {
+                "chat_id": chat_id,
+                "html": html,
+                "text": text,
+                "button": button_url,
+                "label": button_label,
+                "silent": silent,
+            }
         )
         return self._ids[chat_id]
 
@@ -58,8 +66,11 @@ class ScriptedSink:
         *,
         disable_preview: bool,
         button_url: str = "",
+        button_label: str = "Read",
     ) -> None:
-        self.edits.append({"chat_id": chat_id, "message_id": message_id, "html": html})
+        self.edits.append(
+            {"chat_id": chat_id, "message_id": message_id, "html": html, "label": button_label}
+        )
 
     def to(self, chat_id: int) -> list[str]:
         return [m["html"] or m["text"] for m in self.sent if m["chat_id"] == chat_id]
