@@ -292,7 +292,7 @@ class Core:
 
     def prune(self) -> PruneResult:
         """Prune data older than ``storage.retention`` (see ``bot.retention``)."""
-        return prune(self.store.db, retention=self.config.storage.retention or float("inf"))
+        return prune(self.store.db, retention=self.config.prune_after or float("inf"))
 
     async def _prune_job(self) -> None:
         try:

@@ -445,7 +445,7 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     try:
         store = Store.open(config.storage.path)
         try:
-            result = prune(store.db, retention=config.storage.retention)
+            result = prune(store.db, retention=config.prune_after)
             if vacuum:
                 store.vacuum()
         finally:

@@ -177,6 +177,15 @@ class Config:
         """True when the file expects to send somewhere: channels or admins are set."""
         return bool(self.channels or self.telegram.admins)
 
+    @property
+    def prune_after(self) -> float | None:
+        """Seconds after which finished alerts and article texts are pruned (None: never):
+        ``storage.retention``, but never less than ``delivery.story_window``, whose copies
+        of a story are recognised through the alerts already sent."""
+        if not self.storage.retention:
+            return None
+        return max(self.storage.retention, self.delivery.story_window)
+
     def feed_interval(self, feed: FeedConfig) -> float:
         return feed.interval if feed.interval is not None else self.polling.default_interval
 

@@ -325,7 +325,12 @@ class Fetcher:
                     await _drain(resp)
                     raise _status_error(url, current, status, resp.headers)
                 declared = resp.headers.get("content-length")
-                if declared and declared.isdecimal() and declared.isascii() and int(declared) > self.max_bytes:
+                if (
+                    declared
+                    and declared.isdecimal()
+                    and declared.isascii()
+                    and int(declared) > self.max_bytes
+                ):
                     raise _too_large(url, self.max_bytes, f"declares {declared} bytes")
                 raw = await _read_capped(url, resp, self.max_bytes)
                 try:

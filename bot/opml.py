@@ -38,13 +38,21 @@ def read_opml(data: bytes) -> list[OPMLFeed]:
         if not url or url in seen:
             continue
         seen.add(url)
-        feeds.append(OPMLFeed(url=url, title=(outline.get("title") or outline.get("text") or "").strip()))
+        feeds.append(
+            OPMLFeed(url=url, title=(outline.get("title") or outline.get("text") or "").strip())
+        )
     return feeds
 
 
-def write_opml(feeds: list[OPMLFeed], *, title: str = "newsalert feeds", now: datetime | None = None) -> str:
+def write_opml(
+    feeds: list[OPMLFeed], *, title: str = "newsalert feeds", now: datetime | None = None
+) -> str:
     """An OPML 2.0 document listing ``feeds``."""
-    created = f"\n    <dateCreated>{now.strftime('%a, %d %b %Y %H:%M:%S %z')}</dateCreated>" if now else ""
+    created = (
+        f"\n    <dateCreated>{now.strftime('%a, %d %b %Y %H:%M:%S %z')}</dateCreated>"
+        if now
+        else ""
+    )
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<opml version="2.0">',

@@ -357,15 +357,25 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
     feeds = store.feeds.all()
     store.topics.replace_all(config.topics.values())
     pairs: set[tuple[int, str]] = set()
+    configured: set[int] = set()
     for channel in config.channels:
-        if not isinstance(channel.chat_id, int):
-            continue  # an @username: resolved to its id once Telegram is reachable
+        if isinstance(channel.chat_id, int):
+            chat_id: int | None = channel.chat_id
+        else:
+            # an @username: its id as resolved by an earlier start (Telegram refreshes it), so
+            # that a start or reload while Telegram is unreachable keeps its subscriptions
+            known = store.chats.by_username(channel.chat_id.lstrip("@"))
+            chat_id = known.chat_id if known else None
+        if chat_id is None:
+            continue  # resolved once Telegram is reachable
         store.chats.configure(
-            channel.chat_id,
+            chat_id,
             footer=channel.footer,
             link_preview=channel.link_preview,
             summary_chars=channel.summary_chars,
         )
-        pairs.update((channel.chat_id, t) for t in channel.topics)
+        configured.add(chat_id)
+        pairs.update((chat_id, t) for t in channel.topics)
+    store.chats.unconfigure_except(configured)
     store.subscriptions.replace_config(pairs)
     return feeds

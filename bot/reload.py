@@ -80,15 +80,22 @@ async def reload_core(core: Core) -> ReloadOutcome:
         return ReloadOutcome(ok=False, problem=str(e))
     applied, restart = merge_live(old, new)
     before = {f.url: f for f in old.feeds}
-    polled_before = {s.url: s.id for s in core.store.feeds.all()}
+    try:
+        # the database first: if it fails (locked by a backup, say), nothing has changed
+        states = sync_config(core.store, applied)  # drops the feeds no longer configured
+    except Exception as e:
+        log.exception("reload: could not apply the configuration; kept the current one")
+        return ReloadOutcome(ok=False, problem=f"the database refused the change: {e}")
     core.config = applied
     pipeline = core.pipeline
     pipeline.config = applied
     pipeline.audience = Audience(applied.topics)
     pipeline.subscriptions_changed()
-    states = sync_config(core.store, applied)  # drops the feeds no longer configured
-    added_ids = {s.id for s in states if s.url not in polled_before}
-    removed_ids = set(polled_before.values()) - {s.id for s in states}
+    # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
+    # `newsalert feeds add` while the bot ran are picked up too
+    scheduled = core.scheduler.feed_ids()
+    added_ids = {s.id for s in states if s.id not in scheduled}
+    removed_ids = scheduled - {s.id for s in states}
     if core.scheduler.running:
         from bot.feed_health import poll_interval
 

@@ -43,6 +43,14 @@ class FeedScheduler:
             replace_existing=True,
         )
 
+    def feed_ids(self) -> set[int]:
+        """The feeds that have a polling job."""
+        return {
+            int(job.id.removeprefix("feed-"))
+            for job in self.scheduler.get_jobs()
+            if job.id.startswith("feed-")
+        }
+
     def remove_feed(self, feed_id: int) -> None:
         job = self.scheduler.get_job(f"feed-{feed_id}")
         if job is not None:

@@ -190,7 +190,10 @@ class Sender:
                 if chat is None or not chat.active:
                     return
                 now = self.clock()
-                message = self.store.outbox.next_for_chat(chat_id, now=now)
+                # a paused chat keeps its queue until /resume; edits of sent alerts go on
+                message = self.store.outbox.next_for_chat(
+                    chat_id, now=now, include_pending=not chat.paused
+                )
                 if message is None:
                     return
                 if message.needs_edit:

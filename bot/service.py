@@ -60,8 +60,10 @@ def register_chat(store: Store, chat: ChatInfo, *, reactivate: bool = True) -> C
 
 
 def deactivate_chat(store: Store, chat_id: int, reason: str) -> None:
-    """The bot was removed or blocked: nothing more is sent there until it is back."""
+    """The bot was removed or blocked: nothing more is sent there until it is back, and
+    what was queued is skipped (old news is not sent when it comes back)."""
     store.chats.deactivate(chat_id, reason)
+    store.outbox.skip_chat(chat_id, reason)
 
 
 def note_language(store: Store, chat_id: int, language: str) -> None:
@@ -235,7 +237,9 @@ def _split_filter(expression: str) -> tuple[str, str]:
 def _combine(old: str, new: str, operator: str) -> str:
     if not old:
         return new
-    return f"({old}) {operator} ({new})" if operator == "OR" else f"({old}) ({new})"
+    # AND needs no brackets around the old text (AND binds loosest), so repeated /filter
+    # narrowing does not nest deeper each time
+    return f"({old}) {operator} ({new})" if operator == "OR" else f"{old} ({new})"
 
 
 def apply_filter(store: Store, chat_id: int, reference: str, expression: str) -> FilterResult:
@@ -284,6 +288,10 @@ def apply_filter(store: Store, chat_id: int, reference: str, expression: str) ->
     widen = _combine(sub.widen, text, operator) if action == "widen" else sub.widen
     if max(len(narrow), len(widen)) > MAX_QUERY_CHARS:
         return FilterResult(ok=False, problem="too-long", detail=str(MAX_QUERY_CHARS))
+    for combined in (narrow, widen):
+        error = check_query(combined) if combined else None
+        if error is not None:  # e.g. nested too deep after many /filter calls
+            return FilterResult(ok=False, problem="bad-query", detail=str(error), error=error)
     new = store.subscriptions.replace(sub.id, narrow=narrow, widen=widen)
     return FilterResult(ok=new is not None, action=action, subscription=new, index=index)
 

@@ -296,7 +296,11 @@ def split_chat_reference(argument: str) -> tuple[str, str]:
 
 
 def _chat_key(reference: str) -> int | str:
-    return int(reference) if reference.lstrip("-").isascii() and reference.lstrip("-").isdecimal() else reference
+    return (
+        int(reference)
+        if reference.lstrip("-").isascii() and reference.lstrip("-").isdecimal()
+        else reference
+    )
 
 
 async def resolve_target(turn: Turn, reference: str) -> Target | None:

@@ -71,8 +71,11 @@ class CommandRateLimit:
 
 
 def _is_command(update: Update) -> bool:
+    """A command, or any text in a private chat (the bot answers those too)."""
     message = update.message or update.channel_post
-    return bool(message and message.text and message.text.startswith("/"))
+    if not (message and message.text):
+        return False
+    return message.text.startswith("/") or message.chat.type == "private"
 
 
 async def flood_guard(update: Update, context: Context) -> None:

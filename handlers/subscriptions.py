@@ -225,7 +225,7 @@ async def unsubscribe(turn: Turn) -> None:
 @button
 async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
     """The keyboard of /unsubscribe: ``u:<chat>:<subscription id>|all|yes|no``."""
-    if len(data) != 3 or not data[1].lstrip("-").isdigit():
+    if len(data) != 3 or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal()):
         await turn.answer()
         return
     chat_id, choice = int(data[1]), data[2]
@@ -266,7 +266,7 @@ async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
                 count=kept,
             )
         await turn.edit(text)
-    elif choice.isdigit():
+    elif choice.isascii() and choice.isdecimal():
         result = service.remove_subscription(store, chat_id, int(choice))
         await turn.answer()
         await turn.edit(await _unsubscribed(turn, target, result))

@@ -119,6 +119,27 @@ class ChatStore:
         assert found is not None
         return found
 
+    def by_username(self, username: str) -> Chat | None:
+        """The chat with this public @username (without the @), case-insensitively."""
+        rows = list(
+            self.db.query(
+                "SELECT * FROM chats WHERE lower(username) = lower(?) ORDER BY chat_id LIMIT 1",
+                [username],
+            )
+        )
+        return _chat(rows[0]) if rows else None
+
+    def unconfigure_except(self, chat_ids: set[int]) -> None:
+        """Chats no longer in the config file: their settings become their own again."""
+        with self.db.atomic():
+            for row in list(self.db.query("SELECT chat_id FROM chats WHERE from_config = 1")):
+                if row["chat_id"] not in chat_ids:
+                    self.db.execute(
+                        "UPDATE chats SET from_config = 0, footer = '', link_preview = NULL, "
+                        "summary_chars = NULL WHERE chat_id = ?",
+                        [row["chat_id"]],
+                    )
+
     def get(self, chat_id: int) -> Chat | None:
         rows = list(self.db.query("SELECT * FROM chats WHERE chat_id = ?", [chat_id]))
         return _chat(rows[0]) if rows else None
@@ -141,7 +162,15 @@ class ChatStore:
             else:
                 # The new id already has a row (Telegram's my_chat_member for the supergroup
                 # came first): it carries defaults, so the chat's own settings move onto it.
-                keep = {"chat_id", "type", "title", "username", "created_at", "active", "inactive_reason"}
+                keep = {
+                    "chat_id",
+                    "type",
+                    "title",
+                    "username",
+                    "created_at",
+                    "active",
+                    "inactive_reason",
+                }
                 columns = [c for c in self.db["chats"].columns_dict if c not in keep]
                 names = ", ".join(f'"{c}"' for c in columns)  # from the schema, not from input
                 self.db.execute(

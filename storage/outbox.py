@@ -214,15 +214,22 @@ class OutboxStore:
         ).fetchall()
         return sorted((int(i), int(c)) for i, c in sends + edits)[:limit]
 
-    def next_for_chat(self, chat_id: int, *, now: datetime | None = None) -> OutboxMessage | None:
+    def next_for_chat(
+        self, chat_id: int, *, now: datetime | None = None, include_pending: bool = True
+    ) -> OutboxMessage | None:
         """The chat's next thing to do: its oldest pending row, if its time has come (a later
-        one never goes first: order per chat is kept), else its oldest due edit."""
+        one never goes first: order per chat is kept), else its oldest due edit.
+        ``include_pending=False`` (a paused chat): edits only, the pending rows wait."""
         at = to_db_time(now or utcnow())
-        rows = list(
-            self.db.query(
-                f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT 1",
-                [chat_id],
+        rows = (
+            list(
+                self.db.query(
+                    f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT 1",
+                    [chat_id],
+                )
             )
+            if include_pending
+            else []
         )
         if rows:
             row = rows[0]
@@ -596,7 +603,10 @@ class StoryStore:
     def prune(self, *, before: datetime) -> int:
         """Forget stories first seen before ``before`` (their articles stay)."""
         with self.db.atomic():
+            # The newest row always stays, so that SQLite never hands out a story id again
+            # (rowids restart from max + 1): old deliveries still name theirs.
             cursor = self.db.execute(
-                "DELETE FROM stories WHERE first_seen < ?", [to_db_time(before)]
+                "DELETE FROM stories WHERE first_seen < ? AND id < (SELECT max(id) FROM stories)",
+                [to_db_time(before)],
             )
         return cursor.rowcount

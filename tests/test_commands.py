@@ -48,8 +48,7 @@ async def test_every_registered_command_has_help_text_and_a_menu_entry(telegram_
             c["command"]: c["description"] for c in telegram_api.commands(language_code="ko")
         }
         operator_menu = {
-            c["command"]
-            for c in telegram_api.commands({"type": "chat", "chat_id": OPERATOR})
+            c["command"] for c in telegram_api.commands({"type": "chat", "chat_id": OPERATOR})
         }
         help_for_people = (await bot.send(ALICE, "/help"))["text"]
         help_for_operator = (await bot.send(OPERATOR, "/help"))["text"]
@@ -280,8 +279,8 @@ async def test_filter_rewrites_an_own_query_and_explains_mistakes(telegram_api, 
         nothing = (await bot.send(ALICE, "/filter 1"))["text"]
         missing = (await bot.send(ALICE, "/filter 7 -x"))["text"]
         bad = (await bot.send(ALICE, "/filter 1 (oops"))["text"]
-        assert followed(bot, ALICE) == [("query", "(lava) (-hawaii)")]
-    assert "your filter is now <code>(lava) (-hawaii)</code>" in done
+        assert followed(bot, ALICE) == [("query", "lava (-hawaii)")]
+    assert "your filter is now <code>lava (-hawaii)</code>" in done
     assert "/filter korea-diplomacy -sports" in usage and "1. your filter" in usage
     assert "/filter 1 -sports" in nothing
     assert "does not follow “7”" in missing
@@ -380,7 +379,9 @@ async def test_language_command_switches_replies_and_this_chats_menu(telegram_ap
         wrong = (await bot.send(ALICE, "/language klingon"))["text"]
     assert "한국어로 답합니다" in chosen
     assert "<b>명령</b>" in helped
-    assert {c["command"]: c["description"] for c in menu}["help"] == "모든 명령과 필터 문법, 예시 포함"
+    assert {c["command"]: c["description"] for c in menu}[
+        "help"
+    ] == "모든 명령과 필터 문법, 예시 포함"
     assert "answer in English" in edited["text"]
     assert "<b>Commands</b>" in back  # chosen with /language: wins over the app's language
     assert "/language ko" in wrong
@@ -427,9 +428,7 @@ async def test_stats_and_feedstatus_for_the_operator(telegram_api, tmp_path):
         await bot.send(ALICE, "/subscribe volcanoes")
         stats = (await bot.send(OPERATOR, "/stats"))["text"]
         status = (await bot.send(OPERATOR, "/feedstatus"))["text"]
-        in_group = (
-            await bot.send(-500, "/stats", chat_type="group", user_id=OPERATOR)
-        )["text"]
+        in_group = (await bot.send(-500, "/stats", chat_type="group", user_id=OPERATOR))["text"]
     assert "<b>Statistics</b>" in stats
     assert "Subscriptions: 1" in stats and "Waiting to be sent: 0; held for digests: 0" in stats
     assert "Alerts in the last hour: 0 sent, 0 failed" in stats

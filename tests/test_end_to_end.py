@@ -152,7 +152,9 @@ async def test_command_menu_is_set_and_unknown_topic_is_explained(
     assert "/subscribe korea-diplomacy" in api.sent_messages(BOB)[0]["text"]
 
 
-async def test_configured_channels_get_their_topics_with_their_own_footer(telegram_api, feed_server, tmp_path):
+async def test_configured_channels_get_their_topics_with_their_own_footer(
+    telegram_api, feed_server, tmp_path
+):
     api = telegram_api
     api.add_chat(-100777, "channel", title="Korea Watch", username="korea_watch")
     feed_server.set("/asia.xml", demo_feed())
@@ -165,7 +167,11 @@ async def test_configured_channels_get_their_topics_with_their_own_footer(telegr
             "feeds": [{"url": feed_server.url("/asia.xml"), "interval": "1s"}],
             "topics": [OTHER_TOPIC],
             "channels": [
-                {"chat_id": "@korea_watch", "topics": ["korea-diplomacy"], "footer": "Join @korea_watch for more."},
+                {
+                    "chat_id": "@korea_watch",
+                    "topics": ["korea-diplomacy"],
+                    "footer": "Join @korea_watch for more.",
+                },
                 {"chat_id": -100888, "topics": ["korea-diplomacy"]},
                 {"chat_id": -100999, "topics": ["volcanoes"]},
             ],
@@ -175,7 +181,9 @@ async def test_configured_channels_get_their_topics_with_their_own_footer(telegr
     core = Core(config, alert_on_first_poll=True)
     await core.start()
     try:
-        await wait_until(lambda: alerts_to(api, -100777) and alerts_to(api, -100888), what="channel alerts")
+        await wait_until(
+            lambda: alerts_to(api, -100777) and alerts_to(api, -100888), what="channel alerts"
+        )
     finally:
         await core.stop()
     [own] = alerts_to(api, -100777)

@@ -80,7 +80,12 @@ async def test_gone_feed_stops_tells_the_admin_once_then_recovery_is_announced(
     feed_server.fault("/gone.xml", "status", code=410)
     config = config_from_dict(
         {
-            "telegram": {"token": TOKEN, "base_url": api.base_url, "poll_timeout": "1s", "admins": [admin]},
+            "telegram": {
+                "token": TOKEN,
+                "base_url": api.base_url,
+                "poll_timeout": "1s",
+                "admins": [admin],
+            },
             "storage": {"path": str(tmp_path / "db.sqlite")},
             "polling": {"jitter": 0, "max_backoff": "1s"},
             "feeds": [

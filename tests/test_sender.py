@@ -312,6 +312,27 @@ async def test_a_later_copy_of_the_story_edits_the_sent_alert(store):
     assert len(sink.edits) == 1  # Telegram has this version now
 
 
+async def test_a_paused_chat_gets_edits_but_its_queue_waits_for_resume(store):
+    out, sink = Outbox(store), ScriptedSink()
+    store.chats.ensure(1)
+    first = out.alert(1, "Envoys meet in Seoul over talks")
+    article = store.articles.get(store.outbox.get(first).article_key)
+    story = store.outbox.stories.create(article.key, out.feed.id, article.article, "", now=utcnow())
+    store.db.execute("UPDATE deliveries SET story_id = ? WHERE id = ?", [story, first])
+    sender = Sender(store, sink)
+    assert await sender.drain() == 1
+    out.alert(1, "A second story queued for this chat")
+    store.chats.set_paused(1, True)
+    copy = Article(id="y1", title="Envoys meet in Seoul", source="Yonhap")
+    store.outbox.stories.link(story, None, 99, copy, now=utcnow())
+    store.outbox.story_changed(story, since=utcnow() - timedelta(hours=1))
+    await sender.drain()
+    assert len(sink.edits) == 1 and len(sink.sent) == 1  # the edit, but not the queued alert
+    store.chats.set_paused(1, False)
+    assert await sender.drain() == 1
+    assert states(store, 1) == ["sent", "sent"]
+
+
 async def test_hourly_digest_sends_one_message_for_the_held_alerts(store):
     out, sink = Outbox(store), ScriptedSink()
     store.chats.ensure(1)

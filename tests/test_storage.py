@@ -126,9 +126,13 @@ def test_same_feed_may_reuse_a_headline(store):
 
 def test_migration_onto_an_existing_row_keeps_the_chats_settings(store):
     store.chats.ensure(-5, type="group")
-    store.chats.configure(-5, footer="Our footer", link_preview=True, summary_chars=300, type="group")
+    store.chats.configure(
+        -5, footer="Our footer", link_preview=True, summary_chars=300, type="group"
+    )
     store.chats.ensure(-1005, type="supergroup")  # my_chat_member for the new id came first
     store.chats.migrate(-5, -1005)
     moved = store.chats.get(-1005)
-    assert moved.footer == "Our footer" and moved.link_preview is True and moved.summary_chars == 300
+    assert (
+        moved.footer == "Our footer" and moved.link_preview is True and moved.summary_chars == 300
+    )
     assert moved.type == "supergroup" and store.chats.get(-5) is None
