@@ -51,6 +51,7 @@ from bot.sinks import (
     ChatMoved,
     ChatUnavailable,
     MarkupRejected,
+    Outgoing,
     Rejected,
     RetryAfter,
     SendError,
@@ -227,24 +228,30 @@ class Sender:
         sources = self.store.outbox.also_sources(message.story_id, own=message.source)
         return with_also(message.html, message.text, sources, labels)
 
+    @staticmethod
+    def _outgoing(
+        message: OutboxMessage, html: str, text: str, labels: AlertLabels, *, silent: bool = False
+    ) -> Outgoing:
+        return Outgoing(
+            chat_id=message.chat_id,
+            html=html,
+            text=text,
+            disable_preview=message.disable_preview,
+            button_url=message.link if message.kind == "alert" else "",
+            button_label=labels.read,
+            silent=silent,
+        )
+
     async def _send(self, message: OutboxMessage, *, silent: bool) -> bool | int:
         """Send one row; True: go on with the chat, False: stop, int: the chat's new id."""
         labels = self._labels(message.chat_id)
         html, text = self._compose(message, labels)
-        button = message.link if message.kind == "alert" else ""
+        outgoing = self._outgoing(message, html, text, labels, silent=silent)
         plain = False
         started = time.monotonic()
         while True:
             try:
-                message_id = await self.sink.send(
-                    message.chat_id,
-                    "" if plain else html,
-                    text,
-                    disable_preview=message.disable_preview,
-                    button_url=button,
-                    button_label=labels.read,
-                    silent=silent,
-                )
+                message_id = await self.sink.send(outgoing.as_plain_text() if plain else outgoing)
             except MarkupRejected as e:
                 if plain:
                     return self._give_up(message, f"rejected: {e}")
@@ -277,17 +284,12 @@ class Sender:
         assert message.message_id is not None
         labels = self._labels(message.chat_id)
         html, text = self._compose(message, labels)
+        outgoing = self._outgoing(message, html, text, labels)
         plain = False
         while True:
             try:
                 await self.sink.edit(
-                    message.chat_id,
-                    message.message_id,
-                    "" if plain else html,
-                    text,
-                    disable_preview=message.disable_preview,
-                    button_url=message.link if message.kind == "alert" else "",
-                    button_label=labels.read,
+                    message.message_id, outgoing.as_plain_text() if plain else outgoing
                 )
             except MarkupRejected:
                 if plain:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from dataclasses import dataclass, replace
 from typing import Protocol, TextIO
 
 from bot.render import READ_BUTTON
@@ -58,34 +59,32 @@ class Rejected(SendError):
     """Any other permanent refusal: do not retry."""
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message for a sink: Telegram HTML, or plain ``text`` when ``html`` is empty.
+
+    ``button_url``: an inline "Read" button, worded ``button_label`` (the chat's
+    language); ``silent``: no notification sound."""
+
+    chat_id: int
+    html: str
+    text: str
+    disable_preview: bool = True
+    button_url: str = ""
+    button_label: str = READ_BUTTON
+    silent: bool = False
+
+    def as_plain_text(self) -> Outgoing:
+        """The same message without markup (Telegram could not parse the HTML)."""
+        return replace(self, html="")
+
+
 class Sink(Protocol):
-    async def send(
-        self,
-        chat_id: int,
-        html: str,
-        text: str,
-        *,
-        disable_preview: bool,
-        button_url: str = "",
-        button_label: str = READ_BUTTON,
-        silent: bool = False,
-    ) -> int:
-        """Send one message (HTML, or ``text`` when ``html`` is empty); return its id.
-        ``button_url``: an inline "Read" button, worded ``button_label`` (the chat's
-        language); ``silent``: no notification sound."""
+    async def send(self, message: Outgoing) -> int:
+        """Send one message; return Telegram's message id."""
         ...
 
-    async def edit(
-        self,
-        chat_id: int,
-        message_id: int,
-        html: str,
-        text: str,
-        *,
-        disable_preview: bool,
-        button_url: str = "",
-        button_label: str = READ_BUTTON,
-    ) -> None:
+    async def edit(self, message_id: int, message: Outgoing) -> None:
         """Replace the text of a message sent earlier; an unchanged text is not an error."""
         ...
 
@@ -99,47 +98,18 @@ class ConsoleSink:
         self.sent: list[tuple[int, str]] = []
         self.edits: list[tuple[int, int, str]] = []
 
-    def _print(self, heading: str, body: str, button_url: str, button_label: str) -> None:
+    def _print(self, heading: str, message: Outgoing) -> None:
         stream = self.stream or sys.stdout
         rule = "─" * 60
-        button = f"\n[{button_label}] {button_url}" if button_url else ""
+        button = f"\n[{message.button_label}] {message.button_url}" if message.button_url else ""
+        body = message.html or message.text
         print(f"{rule}\n{heading}:\n{body}{button}", file=stream, flush=True)
 
-    async def send(
-        self,
-        chat_id: int,
-        html: str,
-        text: str,
-        *,
-        disable_preview: bool,
-        button_url: str = "",
-        button_label: str = READ_BUTTON,
-        silent: bool = False,
-    ) -> int:
-        self._print(
-            f"to chat {chat_id}" + (" (silent)" if silent else ""),
-            html or text,
-            button_url,
-            button_label,
-        )
-        self.sent.append((chat_id, html or text))
+    async def send(self, message: Outgoing) -> int:
+        self._print(f"to chat {message.chat_id}" + (" (silent)" if message.silent else ""), message)
+        self.sent.append((message.chat_id, message.html or message.text))
         return next(self._ids)
 
-    async def edit(
-        self,
-        chat_id: int,
-        message_id: int,
-        html: str,
-        text: str,
-        *,
-        disable_preview: bool,
-        button_url: str = "",
-        button_label: str = READ_BUTTON,
-    ) -> None:
-        self._print(
-            f"edit of message {message_id} in chat {chat_id}",
-            html or text,
-            button_url,
-            button_label,
-        )
-        self.edits.append((chat_id, message_id, html or text))
+    async def edit(self, message_id: int, message: Outgoing) -> None:
+        self._print(f"edit of message {message_id} in chat {message.chat_id}", message)
+        self.edits.append((message.chat_id, message_id, message.html or message.text))

@@ -21,7 +21,7 @@ from telegram.error import (
 
 from bot import sinks
 from bot.ratelimit import ALERT, EDIT
-from bot.render import READ_BUTTON
+from bot.sinks import Outgoing
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -93,61 +93,40 @@ class TelegramSink:
         return options
 
     @staticmethod
-    def _content(
-        html: str, text: str, disable_preview: bool, button_url: str, button_label: str
-    ) -> dict[str, Any]:
+    def _content(message: Outgoing) -> dict[str, Any]:
+        button = message.button_url
         return {
-            "text": html or text,
-            "parse_mode": ParseMode.HTML if html else None,
+            "chat_id": message.chat_id,
+            "text": message.html or message.text,
+            "parse_mode": ParseMode.HTML if message.html else None,
             "link_preview_options": LinkPreviewOptions(
-                is_disabled=disable_preview, url=None if disable_preview else button_url or None
+                is_disabled=message.disable_preview,
+                url=None if message.disable_preview else button or None,
             ),
             "reply_markup": InlineKeyboardMarkup(
-                [[InlineKeyboardButton(button_label, url=button_url)]]
+                [[InlineKeyboardButton(message.button_label, url=button)]]
             )
-            if button_url
+            if button
             else None,
         }
 
-    async def send(
-        self,
-        chat_id: int,
-        html: str,
-        text: str,
-        *,
-        disable_preview: bool,
-        button_url: str = "",
-        button_label: str = READ_BUTTON,
-        silent: bool = False,
-    ) -> int:
-        message = await _translated(
+    async def send(self, message: Outgoing) -> int:
+        sent = await _translated(
             self.bot.send_message(
-                chat_id=chat_id,
-                **self._content(html, text, disable_preview, button_url, button_label),
-                disable_notification=silent,
+                **self._content(message),
+                disable_notification=message.silent,
                 allow_paid_broadcast=self.paid_broadcast or None,
                 **self._options(ALERT),
             )
         )
-        return int(message.message_id)
+        return int(sent.message_id)
 
-    async def edit(
-        self,
-        chat_id: int,
-        message_id: int,
-        html: str,
-        text: str,
-        *,
-        disable_preview: bool,
-        button_url: str = "",
-        button_label: str = READ_BUTTON,
-    ) -> None:
+    async def edit(self, message_id: int, message: Outgoing) -> None:
         try:
             await _translated(
                 self.bot.edit_message_text(
-                    chat_id=chat_id,
                     message_id=message_id,
-                    **self._content(html, text, disable_preview, button_url, button_label),
+                    **self._content(message),
                     **self._options(EDIT),
                 )
             )

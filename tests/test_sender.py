@@ -14,7 +14,15 @@ from bot import chat_settings
 from bot.digest import make_due_digests
 from bot.records import Alert, Article, utcnow
 from bot.sender import Sender
-from bot.sinks import ChatMoved, ChatUnavailable, MarkupRejected, Rejected, RetryAfter, Transient
+from bot.sinks import (
+    ChatMoved,
+    ChatUnavailable,
+    MarkupRejected,
+    Outgoing,
+    Rejected,
+    RetryAfter,
+    Transient,
+)
 from storage.store import Store
 
 
@@ -27,17 +35,8 @@ class ScriptedSink:
         self.script: dict[int, list[Callable[[], Any] | Exception]] = {}
         self._ids: dict[int, int] = {}
 
-    async def send(
-        self,
-        chat_id: int,
-        html: str,
-        text: str,
-        *,
-        disable_preview: bool,
-        button_url: str = "",
-        button_label: str = "Read",
-        silent: bool = False,
-    ) -> int:
+    async def send(self, message: Outgoing) -> int:
+        chat_id = message.chat_id
         steps = self.script.get(chat_id)
         if steps:
             step = steps.pop(0)
@@ -48,28 +47,23 @@ class ScriptedSink:
         self.sent.append(
             {
                 "chat_id": chat_id,
-                "html": html,
-                "text": text,
-                "button": button_url,
-                "label": button_label,
-                "silent": silent,
+                "html": message.html,
+                "text": message.text,
+                "button": message.button_url,
+                "label": message.button_label,
+                "silent": message.silent,
             }
         )
         return self._ids[chat_id]
 
-    async def edit(
-        self,
-        chat_id: int,
-        message_id: int,
-        html: str,
-        text: str,
-        *,
-        disable_preview: bool,
-        button_url: str = "",
-        button_label: str = "Read",
-    ) -> None:
+    async def edit(self, message_id: int, message: Outgoing) -> None:
         self.edits.append(
-            {"chat_id": chat_id, "message_id": message_id, "html": html, "label": button_label}
+            {
+                "chat_id": message.chat_id,
+                "message_id": message_id,
+                "html": message.html,
+                "label": message.button_label,
+            }
         )
 
     def to(self, chat_id: int) -> list[str]:
