@@ -166,7 +166,9 @@ def proc_stats(pid: int) -> tuple[float, int]:
     return rss_kib / 1024, len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def write_config(folder: Path, api, server: FeedServer, feeds, channels, metrics_port) -> Path:
+def write_config(
+    folder: Path, api, server: FeedServer, feeds, channels, metrics_port, story_window: str = ""
+) -> Path:
     lines = [
         "[telegram]",
         f'base_url = "{api.base_url}"',
@@ -181,6 +183,7 @@ def write_config(folder: Path, api, server: FeedServer, feeds, channels, metrics
         "full_text = false",
         "[metrics]",
         f'listen = "127.0.0.1:{metrics_port}"',
+        *(["[delivery]", f'story_window = "{story_window}"'] if story_window else []),
         "[[topics]]",
         f'id = "{TOPIC}"',
         'name = "Soak reactors"',
@@ -212,6 +215,12 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=2.0, help="seconds between new items")
     parser.add_argument("--settle", type=float, default=240.0, help="max wait for the last alerts")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument(
+        "--story-window",
+        default="",
+        help='delivery.story_window for the bot (default 24h); a short one, e.g. "2m", lets '
+        "the story fingerprints reach their steady size within a short run",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="newsalert-soak-"))
@@ -230,7 +239,9 @@ def main() -> int:
             for _ in range(3):
                 publisher.publish(feed, matching=False)
         publisher.published.clear()
-        config = write_config(folder, api, server, feeds, channels, metrics_port)
+        config = write_config(
+            folder, api, server, feeds, channels, metrics_port, story_window=args.story_window
+        )
         log_path = folder / "bot.log"
         with log_path.open("w") as log:
             proc = subprocess.Popen(
