@@ -32,7 +32,6 @@ class Audience:
         self.topics = dict(topics)
         self._matcher = Matcher()
         self._chats: dict[str, set[int]] = defaultdict(set)
-        self._queries: dict[str, Subscription] = {}
         self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
         self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
 
@@ -40,7 +39,6 @@ class Audience:
         """Replace the index with these subscriptions."""
         wanted: dict[str, tuple[str | Query, float]] = {}
         chats: dict[str, set[int]] = defaultdict(set)
-        queries: dict[str, Subscription] = {}
         labels: dict[str, Topic | None] = {}
         for sub in subscriptions:
             if sub.filtered:  # a topic narrowed or widened with /filter: keys of its own
@@ -51,7 +49,6 @@ class Audience:
                 continue
             if sub.query:
                 wanted[sub.key] = (sub.query, 0.0)
-                queries[sub.key] = sub
             else:
                 topic = self.topics.get(sub.topic_id)
                 if topic is None:
@@ -72,7 +69,6 @@ class Audience:
                 self._matcher.add(key, query, threshold=threshold)
         self._signatures = signatures
         self._chats = chats
-        self._queries = queries
         self._labels = labels
 
     def recipients(self, article: Article) -> list[Recipient]:

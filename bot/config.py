@@ -186,9 +186,6 @@ class Config:
             return None
         return max(self.storage.retention, self.delivery.story_window)
 
-    def feed_interval(self, feed: FeedConfig) -> float:
-        return feed.interval if feed.interval is not None else self.polling.default_interval
-
 
 # -- validation helpers -------------------------------------------------------------------------
 

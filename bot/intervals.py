@@ -45,16 +45,3 @@ def parse_interval(value: object) -> float:
     if seconds <= 0:
         raise ValueError(f"{value!r} must be longer than zero")
     return seconds
-
-
-def format_interval(seconds: float) -> str:
-    """A short human form of ``seconds``: 90 -> "1m30s", 3600 -> "1h"."""
-    total = round(seconds)
-    if total < 60:
-        return f"{total}s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
-    return "".join(parts)

@@ -32,7 +32,7 @@ IDENTITY_KEPT_FOR = timedelta(days=365)  # beyond the retention
 BATCH = 1000
 PRUNE_EVERY = 6 * 3600.0  # seconds between prunes while the bot runs
 
-FINISHED = ("sent", "failed", "skipped")  # any other state (pending, held, ...) is still due
+# any other state (pending, held, ...) is still due
 _FINISHED_SQL = "('sent', 'failed', 'skipped')"
 # Articles with an alert still to send are kept whole, however old.
 _HAS_PENDING = f"id IN (SELECT article_id FROM deliveries WHERE state NOT IN {_FINISHED_SQL})"

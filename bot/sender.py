@@ -198,14 +198,16 @@ class Sender:
                 if message is None:
                     return
                 if message.needs_edit:
-                    outcome = await self._edit(message)
+                    outcome = await self._edit(message, alert_labels(chat.language))
                 else:
                     quiet = quiet_state(chat, now)
                     if quiet.hold and quiet.until is not None:
                         self.store.outbox.defer_chat(chat_id, quiet.until)
                         self._progress += 1
                         return
-                    outcome = await self._send(message, silent=quiet.silent)
+                    outcome = await self._send(
+                        message, alert_labels(chat.language), silent=quiet.silent
+                    )
                 self._progress += 1
                 if isinstance(outcome, int):  # the chat moved: go on under its new id
                     if outcome in self._claimed:
@@ -217,10 +219,6 @@ class Sender:
                     return
         finally:
             self._claimed.discard(claimed)
-
-    def _labels(self, chat_id: int) -> AlertLabels:
-        chat = self.store.chats.get(chat_id)
-        return alert_labels(chat.language if chat else None)
 
     def _compose(self, message: OutboxMessage, labels: AlertLabels) -> tuple[str, str]:
         if message.kind != "alert" or message.story_id is None:
@@ -242,9 +240,10 @@ class Sender:
             silent=silent,
         )
 
-    async def _send(self, message: OutboxMessage, *, silent: bool) -> bool | int:
+    async def _send(
+        self, message: OutboxMessage, labels: AlertLabels, *, silent: bool
+    ) -> bool | int:
         """Send one row; True: go on with the chat, False: stop, int: the chat's new id."""
-        labels = self._labels(message.chat_id)
         html, text = self._compose(message, labels)
         outgoing = self._outgoing(message, html, text, labels, silent=silent)
         plain = False
@@ -279,10 +278,9 @@ class Sender:
                 self.metrics.alert_sent(time.monotonic() - started)
             return True
 
-    async def _edit(self, message: OutboxMessage) -> bool | int:
+    async def _edit(self, message: OutboxMessage, labels: AlertLabels) -> bool | int:
         """Bring a sent message up to its row's version ("Also: ...")."""
         assert message.message_id is not None
-        labels = self._labels(message.chat_id)
         html, text = self._compose(message, labels)
         outgoing = self._outgoing(message, html, text, labels)
         plain = False

@@ -126,10 +126,6 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
     return Fingerprint(simhash, frozenset(weighted))
 
 
-def article_fingerprint(article: Article) -> Fingerprint:
-    return fingerprint(article.title, lead_of(article))
-
-
 @dataclass(frozen=True, slots=True)
 class StoryRef:
     """The story an article belongs to; ``is_copy`` when the article just joined a story

@@ -222,9 +222,3 @@ class FeedStore:
             self.db.execute(
                 "UPDATE feeds SET down_notified = ? WHERE id = ?", [int(notified), feed_id]
             )
-
-    def set_next_poll(self, feed_id: int, when: datetime | None) -> None:
-        with self.db.atomic():
-            self.db.execute(
-                "UPDATE feeds SET next_poll = ? WHERE id = ?", [to_db_time(when), feed_id]
-            )

@@ -274,12 +274,6 @@ class OutboxStore:
         """The other sources that carried a story, in the order they did (``own`` left out)."""
         return [s for s in self.stories.sources(story_id) if s and s != own]
 
-    def disable_preview(self, delivery_id: int) -> bool:
-        row = self.db.execute(
-            "SELECT disable_preview FROM deliveries WHERE id = ?", [delivery_id]
-        ).fetchone()
-        return bool(row[0]) if row else True
-
     def get(self, delivery_id: int) -> Delivery | None:
         rows = list(self.db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))
         return _delivery(rows[0]) if rows else None
