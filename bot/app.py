@@ -21,11 +21,13 @@ from bot.ingest.feed_health import due, poll_interval
 from bot.ingest.fetch import Fetcher
 from bot.ingest.scheduler import FeedScheduler
 from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
+from bot.ops.loop_lag import LoopLagMonitor
 from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
 from bot.summary.llm import LLMSummarizer
 from bot.updates import start_updates
+from bot.workers import WorkerPool
 from storage.feeds import FeedState
 from storage.retention import PRUNE_EVERY, PruneResult, prune
 from storage.store import Store
@@ -72,14 +74,25 @@ class Core:
             if config.summary.llm_enabled
             else None
         )
+        self.metrics = Metrics()  # this Core's own registry
+        perf = config.performance
+        # parse, extract and summarise run in this pool, off the event loop
+        self.workers = WorkerPool(
+            perf.workers,
+            size=perf.pool_size or None,
+            timeout=perf.task_timeout,
+            counter=self.metrics,
+        )
+        self.loop_lag = LoopLagMonitor(self.metrics.loop_lagged)
         self.pipeline = Pipeline(
             self.store,
             config,
             self.fetcher,
             bot_name=lambda: self.bot_username,
             alert_on_first_poll=alert_on_first_poll,
-            full_text=FullText(self.fetcher),
+            full_text=FullText(self.fetcher, workers=self.workers),
             llm=self.llm,
+            workers=self.workers,
         )
         self.sink: Sink = sink or ConsoleSink()
         self.sender = Sender(
@@ -90,7 +103,6 @@ class Core:
             on_chats_changed=self.subscriptions_changed,
         )
         self.scheduler = FeedScheduler(jitter=config.polling.jitter)
-        self.metrics = Metrics()  # this Core's own registry
         self.sender.metrics = self.metrics
         self.health = Health(self.metrics, stale_after=config.metrics.stale_after)
         self.ops_server: OpsServer | None = None
@@ -147,6 +159,8 @@ class Core:
                 self.config.metrics.listen, report=self.health_report, metrics=self.metrics_page
             )
             await self.ops_server.start()
+        self.loop_lag.start()
+        await self.workers.start()  # the processes start once, before the first poll
         feeds = sync_config(self.store, self.config)
         if self.use_telegram:
             await self._start_telegram()
@@ -349,6 +363,8 @@ class Core:
                 await app.stop()
             await app.shutdown()
         await self.fetcher.aclose()
+        await self.workers.aclose()
+        await self.loop_lag.stop()
         if self.llm is not None:
             await self.llm.aclose()
         self.store.close()

@@ -20,6 +20,20 @@ from __future__ import annotations
 class NewsalertError(Exception):
     """Base class of every error newsalert raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled as the message and the attributes, whatever the subclass's __init__
+        # asks for: errors cross from worker processes to the bot (bot.workers).
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(
+    cls: type[NewsalertError], args: tuple[object, ...], state: dict[str, object]
+) -> NewsalertError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigError(NewsalertError):
     """The configuration is invalid; ``key`` names where, the message says what."""

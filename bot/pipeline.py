@@ -11,6 +11,7 @@ alerts are safely written to the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ from bot.matching.audience import Audience, Recipient
 from bot.records import Alert, Article, Summary, utcnow
 from bot.summary.extractive import summarize
 from bot.summary.llm import LLMSummarizer
+from bot.workers import TaskTimeout, WorkerCrashed, WorkerPool
 from storage.articles import StoredArticle
 from storage.chats import Chat
 from storage.feeds import FeedState
@@ -76,8 +78,11 @@ class Pipeline:
         alert_on_first_poll: bool = False,
         full_text: FullText | None = None,
         llm: LLMSummarizer | None = None,
+        workers: WorkerPool | None = None,
     ) -> None:
         self.store = store
+        # parse and summarise run here (bot.workers); inline unless the caller gives a pool
+        self.workers = workers or WorkerPool("inline")
         self.full_text = full_text
         self.llm = llm
         self.config = config
@@ -126,15 +131,21 @@ class Pipeline:
                 recovered=feed.down_notified,
             )
         try:
-            parsed = parse_feed(
+            parsed = await self.workers.run(
+                parse_feed,
                 result.body,
                 url=result.final_url or feed.url,
-                headers=result.headers,
+                headers=dict(result.headers),
                 source=feed.name or None,
                 now=now,
             )
         except FeedError as e:
             return self._failed(feed, e, now)
+        except TaskTimeout as e:
+            reason = f"parsing took longer than {e.seconds:g}s (performance.task_timeout)"
+            return self._failed(feed, FeedError(feed.url, reason, kind="too_slow"), now)
+        except WorkerCrashed as e:
+            return self._failed(feed, FeedError(feed.url, f"the parser crashed: {e}"), now)
         return await self.process(feed, parsed.articles, result, now=now)
 
     async def process(
@@ -216,6 +227,8 @@ class Pipeline:
         ]:
             audience = self._current_audience()
             for stored in batch:
+                # matching and rendering run here, an article at a time: let replies through
+                await asyncio.sleep(0)
                 try:
                     ids.extend(await self._alert_one(stored, audience, now))
                 except Exception:
@@ -273,7 +286,12 @@ class Pipeline:
     async def _summary(self, article: Article, budget: int) -> Summary:
         if self.llm is not None:
             return await self.llm.summarize(article, max_chars=budget)
-        return summarize(article, max_chars=budget)
+        try:
+            return await self.workers.run(summarize, article, max_chars=budget)
+        except (TaskTimeout, WorkerCrashed) as e:
+            log.warning("summary of %s given up (%s); the feed's own text is used", article.id, e)
+            text = (article.summary or article.title)[:budget]
+            return Summary(article.id, text, method="fallback")
 
     async def _render_for(self, stored: StoredArticle, recipients: list[Recipient]) -> list[Alert]:
         summaries: dict[int, Summary] = {}

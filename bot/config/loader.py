@@ -140,6 +140,15 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class PerformanceConfig:
+    """Where the CPU-heavy work runs (``bot.workers``): parse, extract, summarise."""
+
+    workers: str = "process"  # process | thread | inline
+    pool_size: int = 0  # worker processes or threads; 0: one per core, at most 4
+    task_timeout: float = 60.0  # seconds one task may take before it is given up
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     url: str
     name: str = ""
@@ -166,6 +175,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     summary: SummaryConfig = field(default_factory=SummaryConfig)
+    performance: PerformanceConfig = field(default_factory=PerformanceConfig)
     feeds: tuple[FeedConfig, ...] = ()
     topics: Mapping[str, Topic] = field(default_factory=dict)
     channels: tuple[ChannelConfig, ...] = ()
@@ -425,6 +435,29 @@ def _metrics(data: Any) -> MetricsConfig:
     return MetricsConfig(listen=listen, stale_after=stale_after)
 
 
+WORKER_MODES = ("process", "thread", "inline")
+
+
+def _performance(data: Any) -> PerformanceConfig:
+    t = _Table(data, "performance")
+    workers = t.get("workers", str, "process").strip()
+    pool_size = t.get("pool_size", int, 0)
+    task_timeout = t.interval("task_timeout", 60.0) or 0.0
+    t.done()
+    if workers not in WORKER_MODES:
+        raise ConfigError(
+            "performance.workers",
+            f"{workers!r} is not a choice; write one of {', '.join(map(repr, WORKER_MODES))} "
+            '("process", the default, keeps the bot responsive while feeds are parsed)',
+        )
+    if pool_size < 0:
+        raise ConfigError(
+            "performance.pool_size", f"must be 0 (automatic) or more, got {pool_size}"
+        )
+    _positive("performance.task_timeout", task_timeout)
+    return PerformanceConfig(workers=workers, pool_size=pool_size, task_timeout=task_timeout)
+
+
 def _polling(data: Any) -> PollingConfig:
     t = _Table(data, "polling")
     cfg = PollingConfig(
@@ -668,6 +701,7 @@ _SECTIONS = (
     "delivery",
     "metrics",
     "summary",
+    "performance",
     "feeds",
     "topics",
     "channels",
@@ -693,6 +727,7 @@ def config_from_dict(
         delivery=_delivery(data.get("delivery", {})),
         summary=_summary(data.get("summary", {}), env),
         metrics=_metrics(data.get("metrics", {})),
+        performance=_performance(data.get("performance", {})),
         feeds=_feeds(data.get("feeds", []), warnings),
         topics=topics,
         channels=_channels(data.get("channels", []), topics),

@@ -20,6 +20,7 @@ from bot.errors import ExtractError, NewsalertError
 from bot.ingest.fetch import Fetcher, gunzip_if_needed
 from bot.ingest.urls import is_http_url
 from bot.text import tidy_line, tidy_text
+from bot.workers import TaskTimeout, WorkerCrashed, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +127,17 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedPa
 class FullText:
     """Fetches article pages and extracts their text, with a bounded cache.
 
-    Extraction runs in a worker thread so the event loop stays free. A failure
+    Extraction runs in ``workers`` (``bot.workers``; a thread when none is given) so the
+    event loop stays free; one over the pool's time limit counts as a failure. A failure
     is cached too (as the error), so a broken page is not fetched again on
     every match; ``max_entries`` bounds memory.
     """
 
-    def __init__(self, fetcher: Fetcher, *, max_entries: int = 512) -> None:
+    def __init__(
+        self, fetcher: Fetcher, *, max_entries: int = 512, workers: WorkerPool | None = None
+    ) -> None:
         self._fetcher = fetcher
+        self._workers = workers
         self._max = max_entries
         self._cache: OrderedDict[str, ExtractedPage | NewsalertError] = OrderedDict()
 
@@ -142,7 +147,13 @@ class FullText:
         if cached is None:
             try:
                 result = await self._fetcher.fetch_page(url)
-                cached = await asyncio.to_thread(extract_article, result.body, url=url)
+                if self._workers is None:
+                    cached = await asyncio.to_thread(extract_article, result.body, url=url)
+                else:
+                    cached = await self._workers.run(extract_article, result.body, url=url)
+            except (TaskTimeout, WorkerCrashed) as e:
+                log.info("full text of %s unavailable: %s", url, e)
+                cached = ExtractError(f"{url}: {e}")
             except NewsalertError as e:
                 log.info("full text of %s unavailable: %s", url, e)
                 cached = e

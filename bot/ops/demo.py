@@ -70,6 +70,7 @@ async def run_demo(*, keep_db: str | None = None) -> int:
             results = await core.poll_all_once()
         finally:
             await core.fetcher.aclose()
+            await core.workers.aclose()
         articles = sum(r.new_articles for r in results)
         errors = [r.error for r in results if r.error]
         click.echo("─" * 60)

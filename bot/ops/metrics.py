@@ -23,6 +23,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 POLL_STATUSES = ("new-articles", "unchanged", "not-modified", "primed", "error")
 # Telegram answers in tens to hundreds of milliseconds; a flood wait can take seconds.
 SEND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# How late the event loop's heartbeat woke up: a healthy loop stays in the first buckets.
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class PollOutcome(Protocol):
@@ -88,7 +90,33 @@ class Metrics:
             "When Telegram last answered a call (Unix time); 0 before the first answer.",
             registry=r,
         )
+        self.loop_lag = Histogram(
+            "newsalert_event_loop_lag_seconds",
+            "How late the event loop's heartbeat (every 0.1 s) ran: the time the loop was "
+            "held by something that did not wait, during which no command was answered.",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.loop_lag_max = Gauge(
+            "newsalert_event_loop_lag_max_seconds",
+            "The longest event-loop stall since the start.",
+            registry=r,
+        )
+        self.worker_tasks = Counter(
+            "newsalert_worker_tasks",
+            "CPU-heavy tasks (parse, extract, summarise) by where they ran: "
+            "process, thread or inline (on the event loop).",
+            ["task", "mode"],
+            registry=r,
+        )
+        self.worker_timeouts = Counter(
+            "newsalert_worker_timeouts",
+            "Tasks given up because they took longer than performance.task_timeout.",
+            ["task"],
+            registry=r,
+        )
         self.last_telegram_contact = 0.0  # Unix time; 0 = never
+        self.longest_stall = 0.0  # seconds
 
     # -- called where the work happens ----------------------------------------------------
 
@@ -101,6 +129,21 @@ class Metrics:
             self.new_articles.inc(result.new_articles)
         if result.alerts:
             self.matches.inc(result.alerts)
+
+    def loop_lagged(self, seconds: float) -> None:
+        """The event loop's heartbeat ran ``seconds`` late."""
+        self.loop_lag.observe(seconds)
+        if seconds > self.longest_stall:
+            self.longest_stall = seconds
+            self.loop_lag_max.set(seconds)
+
+    def worker_task(self, task: str, mode: str) -> None:
+        """A task was handed to the worker pool (``bot.workers``)."""
+        self.worker_tasks.labels(task, mode).inc()
+
+    def worker_timeout(self, task: str) -> None:
+        """A task ran past its time limit."""
+        self.worker_timeouts.labels(task).inc()
 
     def alert_sent(self, seconds: float) -> None:
         """Telegram accepted an alert after ``seconds``."""
