@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import csv
 import gc
+import os
 import sys
 import tempfile
 import time
@@ -46,7 +47,9 @@ from bot.ingest.parse import ParsedFeed, parse_feed  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
 
-FEEDS = ROOT.parent / "shared" / "data" / "feeds"
+# ../shared/data beside the checkout, or where NEWSALERT_SHARED_DATA points (a git worktree)
+SHARED_DATA = Path(os.environ.get("NEWSALERT_SHARED_DATA") or ROOT.parent / "shared" / "data")
+FEEDS = SHARED_DATA / "feeds"
 FIXTURES = ROOT / "tests" / "data" / "feeds"
 TARGET_INGEST = 1.3
 TARGET_REPOLL = 0.05

@@ -32,6 +32,7 @@ import csv
 import gc
 import itertools
 import json
+import os
 import random
 import re
 import statistics
@@ -53,7 +54,8 @@ from bot.matching.normalize import tokenize  # noqa: E402
 from bot.matching.parser import parse_query  # noqa: E402
 from bot.records import Article  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
+# ../shared/data beside the checkout, or where NEWSALERT_SHARED_DATA points (a git worktree)
+DATA = Path(os.environ.get("NEWSALERT_SHARED_DATA") or ROOT.parent / "shared" / "data")
 AG_NEWS = DATA / "topics" / "ag_news" / "test.csv"
 FRANK = DATA / "summarization" / "frank" / "frank_articles_references.jsonl"
 
