@@ -12,7 +12,7 @@ A summary "lost its first sentence" when the article's first real sentence (the 
 after any dateline, up to the first Korean sentence end) does not appear in it.
 
     .venv/bin/python bench/korean_boilerplate.py                    # after (this checkout)
-    git archive main bot | tar -x -C /tmp/before                    # the code before
+    git archive 1f2499e bot | tar -x -C /tmp/before   # the code before issue 18
     .venv/bin/python bench/korean_boilerplate.py --before /tmp/before   # before and after
     .venv/bin/python bench/korean_boilerplate.py --sample 20        # the hand-check list
     .venv/bin/python bench/korean_boilerplate.py --budget           # the Korean budget share
@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.records import Article  # noqa: E402
-from bot.sentences import split_sentences  # noqa: E402
-from bot.summarize import DEFAULT_MAX_CHARS, summarize  # noqa: E402
+from bot.summary.extractive import DEFAULT_MAX_CHARS, summarize  # noqa: E402
+from bot.summary.sentences import split_sentences  # noqa: E402
 
 SHARED = Path(os.environ.get("NEWSALERT_SHARED", ROOT.parent / "shared"))
 DATA = SHARED / "data" / "topics" / "korea-diplomacy-train.jsonl"
@@ -89,7 +89,9 @@ def summaries_from(src: Path, rows: list[dict], max_chars: int) -> dict[str, str
     """Summaries made by the code in ``src`` (e.g. ``git archive main bot``)."""
     script = (
         "import json,sys\n"
-        "from bot.records import Article\nfrom bot.summarize import summarize\n"
+        "from bot.records import Article\n"
+        "try:\n    from bot.summary.extractive import summarize\n"
+        "except ImportError:\n    from bot.summarize import summarize\n"
         "for line in sys.stdin:\n"
         "    r=json.loads(line)\n"
         "    a=Article(id=r['id'],title=r['title'],content=r.get('text') or '')\n"

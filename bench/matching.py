@@ -47,9 +47,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.match import Matcher  # noqa: E402
-from bot.normalize_text import tokenize  # noqa: E402
-from bot.query import parse_query, prepare_document  # noqa: E402
+from bot.matching.document import prepare_document  # noqa: E402
+from bot.matching.engine import Matcher  # noqa: E402
+from bot.matching.normalize import tokenize  # noqa: E402
+from bot.matching.parser import parse_query  # noqa: E402
 from bot.records import Article  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -7,7 +7,7 @@
 The labelled set is JSON Lines of {"id", "title", "text", "label": 0/1,
 "borderline": bool}.  Each item becomes an article {"id", "title", "summary":
 text, ...}; by default the decisions come from ``newsalert match --topic ID
---input FILE`` (the command-line contract), else from ``bot.match`` in
+--input FILE`` (the command-line contract), else from ``bot.matching.engine`` in
 process.  Prints precision, recall and F1 for all items and for the
 non-borderline ones, and lists the false positives and false negatives.
 """
@@ -98,9 +98,9 @@ def decide_via_cli(cmd: list[str], topic: str, articles: list[dict]) -> dict[str
 
 
 def decide_in_process(topic_id: str, articles: list[dict]) -> dict[str, dict]:
-    from bot.match import match_topic
+    from bot.matching.engine import match_topic
+    from bot.matching.topics import builtin_topics
     from bot.records import Article
-    from bot.topics import builtin_topics
 
     topic = builtin_topics()[topic_id]
     out = {}
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"deciding with: {' '.join(cmd)} match --topic {args.topic} --input FILE")
         decisions = decide_via_cli(cmd, args.topic, articles)
     else:
-        print("deciding in process with bot.match.match_topic")
+        print("deciding in process with bot.matching.engine.match_topic")
         decisions = decide_in_process(args.topic, articles)
     missing = [i["id"] for i in items if i["id"] not in decisions]
     if missing:

@@ -12,22 +12,22 @@ from datetime import timedelta
 from typing import Any
 
 from bot import __version__
-from bot.config import Config
-from bot.extract import FullText
-from bot.feed_health import due, poll_interval
-from bot.fetch import Fetcher
-from bot.health import Health, HealthReport, OpsServer, heartbeat_every
-from bot.llm_summary import LLMSummarizer
-from bot.metrics import Metrics
+from bot.config.loader import Config
+from bot.config.reload import ReloadOutcome, reload_core
+from bot.delivery.sender import Sender
+from bot.delivery.sinks import ConsoleSink, Sink
+from bot.ingest.extract import FullText
+from bot.ingest.feed_health import due, poll_interval
+from bot.ingest.fetch import Fetcher
+from bot.ingest.scheduler import FeedScheduler
+from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
+from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
-from bot.reload import ReloadOutcome, reload_core
-from bot.retention import PRUNE_EVERY, PruneResult, prune
-from bot.scheduler import FeedScheduler
-from bot.sender import Sender
-from bot.sinks import ConsoleSink, Sink
+from bot.summary.llm import LLMSummarizer
 from bot.updates import start_updates
 from storage.feeds import FeedState
+from storage.retention import PRUNE_EVERY, PruneResult, prune
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Core:
     def reactivate_chat(self, chat_id: int, **names: str) -> bool:
         """The chat is back (/start, or the bot was added again): active, matching again.
         ``names``: type, title, username.  True when it had been inactive."""
-        from bot.chat_settings import reactivate_chat
+        from bot.service.settings import reactivate_chat
 
         came_back = reactivate_chat(self.store, chat_id, **names)
         if came_back:
@@ -171,9 +171,9 @@ class Core:
         log.info("newsalert started: %d feeds, %d topics", len(feeds), len(self.config.topics))
 
     async def _start_telegram(self) -> None:
-        from bot.ratelimit import TelegramRateLimiter, limits_from_config
+        from bot.delivery.ratelimit import TelegramRateLimiter, limits_from_config
+        from bot.delivery.telegram_sink import TelegramSink
         from bot.telegram import build_application, initialize_application, set_command_menu
-        from bot.telegram_sink import TelegramSink
 
         limiter = TelegramRateLimiter(limits_from_config(self.config.delivery))
         # what the previous run sent in the last minute still counts against the limits
@@ -291,7 +291,7 @@ class Core:
         return self.metrics.render()
 
     def prune(self) -> PruneResult:
-        """Prune data older than ``storage.retention`` (see ``bot.retention``)."""
+        """Prune data older than ``storage.retention`` (see ``storage.retention``)."""
         return prune(self.store.db, retention=self.config.prune_after or float("inf"))
 
     async def _prune_job(self) -> None:
@@ -301,7 +301,7 @@ class Core:
             log.exception("pruning old data failed; will try again later")
 
     async def _digest_job(self) -> None:
-        from bot.digest import make_due_digests
+        from bot.delivery.digest import make_due_digests
 
         try:
             if make_due_digests(self.store, footer_for=self.pipeline.footer_for):

@@ -52,15 +52,15 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, log_json: boo
     Polls news feeds, keeps the articles that match the topics and filters people
     follow, summarises them and sends short alerts to Telegram chats and channels.
     """
-    from bot.logs import setup_logging
+    from bot.ops.logs import setup_logging
 
     setup_logging(verbose=verbose, json_lines=log_json)
     ctx.obj = {"config_path": config_path}
 
 
 def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
-    from bot.config import load_config
-    from bot.logs import add_secret
+    from bot.config.loader import load_config
+    from bot.ops.logs import add_secret
 
     path = ctx.obj.get("config_path")
     if not path:
@@ -91,7 +91,7 @@ def demo(keep_db: str | None) -> None:
     pass of the pipeline runs and the alerts are printed exactly as they would be
     sent to Telegram.
     """
-    from bot.demo import run_demo
+    from bot.ops.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(keep_db=keep_db)))
 
@@ -105,7 +105,7 @@ def demo(keep_db: str | None) -> None:
 def run(ctx: click.Context, dry_run: bool) -> None:
     """Run the bot: scheduler and Telegram long polling until SIGINT or SIGTERM."""
     from bot.app import Core, run_until_signalled
-    from bot.config import check_token
+    from bot.config.loader import check_token
 
     config = _load(ctx)
     for warning in config.warnings:
@@ -133,8 +133,8 @@ def run(ctx: click.Context, dry_run: bool) -> None:
 @click.pass_context
 def check_config(ctx: click.Context, dry_run: bool) -> None:
     """Validate the configuration file and print a short summary (exit 2 when invalid)."""
-    from bot.config import TOKEN_ENV, check_token
-    from bot.topics import builtin_topics
+    from bot.config.loader import TOKEN_ENV, check_token
+    from bot.matching.topics import builtin_topics
 
     config = _load(ctx)
     if not dry_run and config.needs_telegram:
@@ -180,8 +180,8 @@ def parse(sources: tuple[str, ...], timeout: float) -> None:
 
 async def _parse(sources: tuple[str, ...], timeout: float) -> int:
     from bot.app import USER_AGENT
-    from bot.fetch import Fetcher, fetch_source
-    from bot.parse import parse_feed
+    from bot.ingest.fetch import Fetcher, fetch_source
+    from bot.ingest.parse import parse_feed
 
     status = 0
     async with Fetcher(user_agent=USER_AGENT, read_timeout=timeout) as fetcher:
@@ -212,8 +212,8 @@ def extract(sources: tuple[str, ...]) -> None:
 
 async def _extract(sources: tuple[str, ...]) -> int:
     from bot.app import USER_AGENT
-    from bot.extract import extract_article
-    from bot.fetch import Fetcher, fetch_source
+    from bot.ingest.extract import extract_article
+    from bot.ingest.fetch import Fetcher, fetch_source
 
     status = 0
     async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -331,8 +331,8 @@ def match(
 
     JSON Lines of articles in; one {"id", "topic", "matched", "score", "why"} per line out.
     """
-    from bot.match import Matcher
-    from bot.topics import builtin_topics
+    from bot.matching.engine import Matcher
+    from bot.matching.topics import builtin_topics
 
     if bool(topic_id) == bool(query):
         _fail("give exactly one of --topic ID or --query Q, e.g. --topic korea-diplomacy")
@@ -373,7 +373,7 @@ def match(
 )
 def summarize(input_path: str | None, max_chars: int | None) -> None:
     """Summarise articles: JSON Lines of articles in, {"id", "summary"} per line out."""
-    from bot.summarize import summarize as summarize_article
+    from bot.summary.extractive import summarize as summarize_article
 
     budget = max_chars or 450
     errors: list[str] = []
@@ -394,7 +394,7 @@ def doctor(ctx: click.Context, timeout: float) -> None:
 
     Changes nothing. Exit status 0 when everything works (warnings allowed), 1 otherwise.
     """
-    from bot.doctor import diagnose, report
+    from bot.ops.doctor import diagnose, report
 
     path = ctx.obj.get("config_path")
     if not path:
@@ -418,7 +418,7 @@ def db_backup(ctx: click.Context, file: str, force: bool) -> None:
     The copy is one consistent moment of the database, checked before it is
     put in place. Restore by stopping the bot and copying FILE over storage.path.
     """
-    from bot.backup import backup_database
+    from storage.backup import backup_database
 
     config = _load(ctx.parent)  # type: ignore[arg-type]
     try:
@@ -436,7 +436,7 @@ def db_backup(ctx: click.Context, file: str, force: bool) -> None:
 @click.pass_context
 def db_prune(ctx: click.Context, vacuum: bool) -> None:
     """Prune now what is older than storage.retention (the bot also does it every 6 hours)."""
-    from bot.retention import prune
+    from storage.retention import prune
     from storage.store import Store
 
     config = _load(ctx.parent)  # type: ignore[arg-type]
@@ -527,9 +527,9 @@ def feeds_add(
 ) -> None:
     """Add a feed after checking that it answers with a feed."""
     from bot.app import USER_AGENT
-    from bot.feed_admin import add_feed
-    from bot.fetch import Fetcher
-    from bot.intervals import parse_interval
+    from bot.config.durations import parse_interval
+    from bot.ingest.fetch import Fetcher
+    from bot.ops.feed_admin import add_feed
 
     seconds = None
     if interval is not None:
@@ -579,8 +579,8 @@ def feeds_remove(ctx: click.Context, url: str) -> None:
 def feeds_check(url: str) -> None:
     """Fetch and parse a feed once and say what is there (nothing is stored)."""
     from bot.app import USER_AGENT
-    from bot.feed_admin import check_feed
-    from bot.fetch import Fetcher
+    from bot.ingest.fetch import Fetcher
+    from bot.ops.feed_admin import check_feed
 
     async def go() -> Any:
         async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -599,7 +599,7 @@ def feeds_check(url: str) -> None:
 @click.pass_context
 def feeds_import(ctx: click.Context, opml_file: str) -> None:
     """Add the feeds of an OPML file (an export from another reader)."""
-    from bot.feed_admin import import_opml
+    from bot.ops.feed_admin import import_opml
 
     _config, store = _open_store(ctx)
     try:
@@ -618,7 +618,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
 @click.pass_context
 def feeds_export(ctx: click.Context, opml_file: str | None) -> None:
     """Write every feed as OPML (to the file, or to stdout)."""
-    from bot.feed_admin import export_opml
+    from bot.ops.feed_admin import export_opml
 
     config, store = _open_store(ctx)
     try:

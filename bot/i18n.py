@@ -181,13 +181,15 @@ def missing_translations(language: str, messages: Iterable[str]) -> list[str]:
 
 def template_catalog() -> Catalog:
     """Every message to translate: the marked strings, and the filter help of /help."""
-    from bot.query import QUERY_HELP
+    from bot.matching.parser import QUERY_HELP
 
     template = Catalog(domain=DOMAIN, project="newsalert", fuzzy=False)
     for message, where in extract_messages().items():
         locations = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where]
         template.add(message, locations=locations)
-    template.add(QUERY_HELP, auto_comments=["bot.query.QUERY_HELP: the filter language in /help"])
+    template.add(
+        QUERY_HELP, auto_comments=["bot.matching.parser.QUERY_HELP: the filter language in /help"]
+    )
     return template
 
 

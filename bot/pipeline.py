@@ -5,7 +5,7 @@ fetch ─► parse ─► store new ─► match ─► (full text) ─► summa
 A stored article stays "unprocessed" until its alerts are in the outbox (one
 transaction), so a crash in between loses nothing: the next pass picks it up.
 
-Sending is the sender's job (``bot.sender``): the pipeline ends when the
+Sending is the sender's job (``bot.delivery.sender``): the pipeline ends when the
 alerts are safely written to the outbox.
 """
 
@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.alert_labels import alert_labels
-from bot.audience import Audience, Recipient
-from bot.config import Config
+from bot.config.loader import Config
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import choose_footer, render_alert
 from bot.errors import FeedError, FetchError, NewsalertError
-from bot.extract import FullText
-from bot.feed_health import (
+from bot.ingest.extract import FullText
+from bot.ingest.feed_health import (
     STOPPED,
     HealthPolicy,
     backoff_delay,
@@ -29,13 +29,13 @@ from bot.feed_health import (
     is_quiet,
     poll_interval,
 )
-from bot.fetch import Fetcher, FetchResult, fetch_source
-from bot.llm_summary import LLMSummarizer
-from bot.parse import parse_feed
+from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
+from bot.ingest.parse import parse_feed
+from bot.ingest.stories import StoryDesk
+from bot.matching.audience import Audience, Recipient
 from bot.records import Alert, Article, Summary, utcnow
-from bot.render import choose_footer, render_alert
-from bot.stories import StoryDesk
-from bot.summarize import summarize
+from bot.summary.extractive import summarize
+from bot.summary.llm import LLMSummarizer
 from storage.articles import StoredArticle
 from storage.chats import Chat
 from storage.feeds import FeedState
@@ -310,7 +310,7 @@ class Pipeline:
 
     def footer_for(self, chat: Chat) -> str:
         """The footer under this chat's alerts and digests, the default one in the chat's
-        language (see ``bot.render.choose_footer``)."""
+        language (see ``bot.delivery.render.choose_footer``)."""
         return self._footer(chat)
 
     def _footer(self, chat: Chat) -> str:

@@ -1,6 +1,6 @@
 """python-telegram-bot at the boundary: the Application (long polling, handlers, command menu).
 
-The sink that sends alerts lives in ``bot.telegram_sink``."""
+The sink that sends alerts lives in ``bot.delivery.telegram_sink``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from telegram import BotCommandScopeChat
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
-from bot.config import Config
+from bot.config.loader import Config
 from bot.errors import NewsalertError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.commands import register_handlers
@@ -28,7 +28,7 @@ def quiet_http_loggers() -> None:
     """httpx logs every request URL at INFO, and a Bot API URL holds the token."""
     for name in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors.default"):
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:  # else bot.logs chose (-vv), redacting the token
+        if logger.level == logging.NOTSET:  # else bot.ops.logs chose (-vv), redacting the token
             logger.setLevel(logging.WARNING)
 
 

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.config import Config, split_listen
+from bot.config.loader import Config, split_listen
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import functools
 import html
 from collections.abc import Awaitable, Callable
 
-from bot import service
 from bot.i18n import Html
+from bot.service import reports
 from handlers.common import Turn, command
 from handlers.info import FEED_STATUS, when
 
@@ -43,7 +43,7 @@ def _counts(turn: Turn, counts: dict[str, int]) -> str:
 @operator_only
 async def stats(turn: Turn) -> None:
     """Feeds and their health, chats, alerts sent and failed, queue depth."""
-    figures = service.stats(turn.core.store)
+    figures = reports.stats(turn.core.store)
     feeds = ", ".join(
         f"{html.escape(turn.tr.plain(FEED_STATUS.get(k, k)), quote=False)} {n}"
         for k, n in sorted(figures.feeds.items())
@@ -80,7 +80,7 @@ async def stats(turn: Turn) -> None:
 @operator_only
 async def feedstatus(turn: Turn) -> None:
     """Each configured feed's health."""
-    rows = service.feed_rows(turn.core.store, turn.core.config.feeds)
+    rows = reports.feed_rows(turn.core.store, turn.core.config.feeds)
     if not rows:
         await turn.reply(turn._("No feeds are configured."))
         return

@@ -15,10 +15,10 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import service
-from bot.aliases import builtin_aliases
 from bot.i18n import Translator, pick_language, translator
-from bot.service import ChatInfo
+from bot.matching.aliases import builtin_aliases
+from bot.service import chats
+from bot.service.chats import ChatInfo
 from storage.chats import Chat
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class Turn:
 
     @property
     def is_operator(self) -> bool:
-        return service.is_operator(self.core.config.telegram.admins, self.user_id)
+        return chats.is_operator(self.core.config.telegram.admins, self.user_id)
 
     @property
     def argument(self) -> str:
@@ -166,7 +166,7 @@ class Turn:
         user = update.effective_user
         user_language = pick_language(user.language_code) if user else None
         before = core.store.chats.get(chat.id)
-        stored = service.register_chat(
+        stored = chats.register_chat(
             core.store,
             ChatInfo(
                 chat_id=chat.id,
@@ -186,7 +186,7 @@ class Turn:
         else:
             language = user_language
             if chat.type == ChatType.PRIVATE and stored.language != language:
-                service.note_language(core.store, chat.id, language)
+                chats.note_language(core.store, chat.id, language)
         return cls(update, context, core, stored, translator(language))
 
 
@@ -360,7 +360,7 @@ async def resolve_target(turn: Turn, reference: str) -> Target | None:
             )
         )
         return None
-    service.attach_chat(
+    chats.attach_chat(
         turn.core.store,
         ChatInfo(
             chat_id=chat.id,

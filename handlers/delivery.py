@@ -1,12 +1,12 @@
 """When alerts arrive: /digest (instant, hourly or daily), /timezone, /quiet (quiet hours).
 
-The rules live in ``bot.chat_settings`` and ``bot.digest``; these handlers parse, call
+The rules live in ``bot.service.settings`` and ``bot.delivery.digest``; these handlers parse, call
 them, and say what changed."""
 
 from __future__ import annotations
 
-from bot import chat_settings
 from bot.i18n import Html
+from bot.service import settings as chat_settings
 from handlers.common import Target, Turn, chat_label, command, target_chat
 from storage.chats import Chat
 

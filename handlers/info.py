@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 
-from bot import service
 from bot.i18n import N_, Html
 from bot.records import as_utc
-from bot.service import Found
+from bot.service import reports, search, subscriptions
+from bot.service.search import Found
 from handlers.common import (
     Context,
     Target,
@@ -117,7 +117,7 @@ async def help_command(turn: Turn) -> None:
 async def topics(turn: Turn) -> None:
     """The topics with their descriptions."""
     lines = [turn._("<b>Topics you can follow</b>"), ""]
-    for topic in service.list_topics(turn.core.config.topics):
+    for topic in subscriptions.list_topics(turn.core.config.topics):
         lines.append(
             f"• <b>{html.escape(topic.name, quote=False)}</b> — "
             f"<code>{html.escape(topic.id, quote=False)}</code>"
@@ -139,7 +139,7 @@ async def topics(turn: Turn) -> None:
 @command
 async def feeds(turn: Turn) -> None:
     """The news sources."""
-    rows = service.feed_rows(turn.core.store, turn.core.config.feeds)
+    rows = reports.feed_rows(turn.core.store, turn.core.config.feeds)
     if not rows:
         await turn.reply(turn._("No news sources are configured yet."))
         return
@@ -173,10 +173,10 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = service.latest_for_topic(core.store, topic)
+        found = search.latest_for_topic(core.store, topic)
         heading = turn._("<b>Latest for {name}</b>", name=topic.name)
     else:
-        if not service.subscriptions(core.store, target.chat_id):
+        if not subscriptions.list_subscriptions(core.store, target.chat_id):
             await turn.reply(
                 turn._(
                     "This chat follows nothing yet. See a topic's latest stories with "
@@ -184,7 +184,7 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = service.latest_for_chat(core.store, core.config.topics, target.chat_id)
+        found = search.latest_for_chat(core.store, core.config.topics, target.chat_id)
         heading = turn._("<b>Latest stories for this chat</b>")
     if not found:
         await turn.reply(
@@ -206,7 +206,7 @@ async def test_command(turn: Turn) -> None:
     """Which recent stories a filter (or a topic) would match, and why."""
     text = turn.argument
     core = turn.core
-    result = service.test_query(core.store, core.config.topics, text)
+    result = search.test_query(core.store, core.config.topics, text)
     if result.problem == "empty":
         await turn.reply(
             turn._(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from telegram import BotCommand
 
 from bot.i18n import N_, Translator, translator
-from bot.query import QUERY_HELP
+from bot.matching.parser import QUERY_HELP
 
 
 @dataclass(frozen=True, slots=True)

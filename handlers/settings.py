@@ -9,11 +9,12 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from bot import chat_settings, service
-from bot.alert_labels import alert_labels
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import default_footer
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
-from bot.render import default_footer
-from bot.service import ChatInfo
+from bot.service import chats, subscriptions
+from bot.service import settings as chat_settings
+from bot.service.chats import ChatInfo
 from handlers.common import (
     Target,
     Turn,
@@ -69,9 +70,11 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
     chat = core.store.chats.get(chat_id)
     assert chat is not None
     plain = turn.tr.plain
-    followed = {s.topic_id for s in service.subscriptions(core.store, chat_id) if not s.query}
+    followed = {
+        s.topic_id for s in subscriptions.list_subscriptions(core.store, chat_id) if not s.query
+    }
     rows = []
-    for topic in service.list_topics(core.config.topics)[:MAX_TOPIC_BUTTONS]:
+    for topic in subscriptions.list_topics(core.config.topics)[:MAX_TOPIC_BUTTONS]:
         mark = "✅" if topic.id in followed else "➕"
         rows.append(
             [
@@ -83,7 +86,7 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
         )
     mode = plain("Alerts: instant") if chat.alert_mode != "digest" else plain("Alerts: digest")
     # (the digest's schedule, time zone and quiet hours: /digest, /timezone, /quiet)
-    preview_on = service.link_preview_on(chat, core.config.alerts.link_preview)
+    preview_on = chats.link_preview_on(chat, core.config.alerts.link_preview)
     preview = plain("Link previews: on") if preview_on else plain("Link previews: off")
     language = plain("Language: {name}", name=LANGUAGE_NAMES.get(chat.language, chat.language))
     pause = plain("Resume alerts") if chat.paused else plain("Pause alerts")
@@ -173,11 +176,11 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
             info = ChatInfo(
                 chat_id=chat_id, type=chat.type, title=chat.title, username=chat.username
             )
-            result = service.toggle_topic(core.store, core.config.topics, info, topic_id)
+            result = subscriptions.toggle_topic(core.store, core.config.topics, info, topic_id)
             if not result.ok and result.problem == "too-many":
                 note = turn.tr.plain(
                     "This chat follows the most allowed ({limit}); stop one first.",
-                    limit=service.MAX_SUBSCRIPTIONS_PER_CHAT,
+                    limit=subscriptions.MAX_SUBSCRIPTIONS_PER_CHAT,
                 )
             elif not result.ok and result.problem == "from-config":
                 note = turn.tr.plain("That one comes from the configuration file.")
@@ -187,17 +190,17 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
         chat_settings.set_digest(core.store, chat_id, every)
         core.delivery_settings_changed()
     elif op == "p":
-        on = service.link_preview_on(chat, core.config.alerts.link_preview)
+        on = chats.link_preview_on(chat, core.config.alerts.link_preview)
         chat_settings.set_link_preview(core.store, chat_id, not on)
     elif op == "l":
         position = LANGUAGES.index(chat.language) if chat.language in LANGUAGES else 0
         language = LANGUAGES[(position + 1) % len(LANGUAGES)]
-        service.choose_language(core.store, chat_id, language)
+        chats.choose_language(core.store, chat_id, language)
         if chat_id == turn.chat_id:
             turn.tr = translator(language)
             await _set_chat_menu(turn, chat_id, language)
     elif op == "z":
-        service.set_paused(core.store, chat_id, not chat.paused)
+        chats.set_paused(core.store, chat_id, not chat.paused)
         core.subscriptions_changed()
     await turn.answer(note, alert=bool(note))
     text, keyboard = settings_view(turn, target)
@@ -209,7 +212,7 @@ async def _pause(turn: Turn, paused: bool) -> None:
     if picked is None:
         return
     target, _ = picked
-    changed = service.set_paused(turn.core.store, target.chat_id, paused)
+    changed = chats.set_paused(turn.core.store, target.chat_id, paused)
     turn.core.subscriptions_changed()
     where = Html(chat_label(turn, target))
     if paused:
@@ -262,7 +265,7 @@ async def _set_chat_menu(turn: Turn, chat_id: int, language: str) -> None:
 
 
 async def _choose(turn: Turn, chat_id: int, language: str) -> str:
-    service.choose_language(turn.core.store, chat_id, language)
+    chats.choose_language(turn.core.store, chat_id, language)
     await _set_chat_menu(turn, chat_id, language)
     turn.tr = translator(language)
     return (
@@ -351,7 +354,7 @@ async def footer(turn: Turn) -> None:
             )
         )
         return
-    result = service.set_footer(core.store, target.chat_id, rest)
+    result = chats.set_footer(core.store, target.chat_id, rest)
     if result.ok:
         text = (
             turn._("Done: alerts{where} now end with: {footer}", where=where, footer=result.footer)

@@ -7,9 +7,9 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import service
 from bot.i18n import LANGUAGE_NAMES, Html
-from bot.service import ChatInfo
+from bot.service import chats, subscriptions
+from bot.service.chats import ChatInfo
 from handlers.common import (
     Target,
     Turn,
@@ -51,7 +51,7 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
         username=chat.username if chat else "",
         language=turn.tr.language,
     )
-    result = service.subscribe(core.store, core.config.topics, info, argument)
+    result = subscriptions.subscribe(core.store, core.config.topics, info, argument)
     where = Html(chat_label(turn, target))
     if result.ok:
         if result.created:
@@ -161,7 +161,7 @@ def _confirm_keyboard(turn: Turn, chat_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def _unsubscribed(turn: Turn, target: Target, result: service.UnsubscribeResult) -> str:
+async def _unsubscribed(turn: Turn, target: Target, result: subscriptions.UnsubscribeResult) -> str:
     where = Html(chat_label(turn, target))
     if result.ok and result.subscription is not None:
         turn.core.subscriptions_changed()
@@ -189,7 +189,7 @@ async def unsubscribe(turn: Turn) -> None:
         return
     target, rest = picked
     store = turn.core.store
-    subs = service.subscriptions(store, target.chat_id)
+    subs = subscriptions.list_subscriptions(store, target.chat_id)
     if not subs:
         await turn.reply(
             turn._(
@@ -218,7 +218,7 @@ async def unsubscribe(turn: Turn) -> None:
             keyboard=_unsubscribe_keyboard(turn, target.chat_id, subs),
         )
         return
-    result = service.unsubscribe(store, target.chat_id, rest)
+    result = subscriptions.unsubscribe(store, target.chat_id, rest)
     await turn.reply(await _unsubscribed(turn, target, result))
 
 
@@ -241,7 +241,7 @@ async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
         await turn.edit(turn._("Nothing changed."))
     elif choice == "all":
         await turn.answer()
-        count = len(service.subscriptions(store, chat_id))
+        count = len(subscriptions.list_subscriptions(store, chat_id))
         await turn.edit(
             turn._(
                 "Stop all {count} subscriptions{where}? Alerts stop at once.",
@@ -251,10 +251,10 @@ async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
             keyboard=_confirm_keyboard(turn, chat_id),
         )
     elif choice == "yes":
-        removed = service.unsubscribe_all(store, chat_id)
+        removed = subscriptions.unsubscribe_all(store, chat_id)
         turn.core.subscriptions_changed()
         await turn.answer()
-        kept = len(service.subscriptions(store, chat_id))
+        kept = len(subscriptions.list_subscriptions(store, chat_id))
         text = turn._(
             "Done: stopped {count} subscriptions{where}.",
             count=removed,
@@ -267,7 +267,7 @@ async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
             )
         await turn.edit(text)
     elif choice.isascii() and choice.isdecimal():
-        result = service.remove_subscription(store, chat_id, int(choice))
+        result = subscriptions.remove_subscription(store, chat_id, int(choice))
         await turn.answer()
         await turn.edit(await _unsubscribed(turn, target, result))
     else:
@@ -289,7 +289,7 @@ async def list_command(turn: Turn) -> None:
         return
     target, _ = picked
     core = turn.core
-    subs = service.subscriptions(core.store, target.chat_id)
+    subs = subscriptions.list_subscriptions(core.store, target.chat_id)
     chat = core.store.chats.get(target.chat_id)
     where = Html(chat_label(turn, target))
     if not subs:
@@ -327,7 +327,7 @@ def settings_summary(turn: Turn, chat: Chat) -> str:
         mode = turn._("hourly digest")
     else:
         mode = turn._("daily digest")
-    preview_on = service.link_preview_on(chat, turn.core.config.alerts.link_preview)
+    preview_on = chats.link_preview_on(chat, turn.core.config.alerts.link_preview)
     preview = turn._("on") if preview_on else turn._("off")
     language = LANGUAGE_NAMES.get(chat.language, chat.language)
     state = turn._("paused (/resume)") if chat.paused else turn._("active")
@@ -350,7 +350,7 @@ async def filter_command(turn: Turn) -> None:
     reference, _, expression = rest.partition(" ")
     store = turn.core.store
     if not reference:
-        subs = service.subscriptions(store, target.chat_id)
+        subs = subscriptions.list_subscriptions(store, target.chat_id)
         listing = "\n".join(f"{n}. {describe(turn, s)}" for n, s in enumerate(subs, start=1))
         text = turn._(
             "Narrow or widen something you follow: name it (its number in /list or its "
@@ -361,7 +361,7 @@ async def filter_command(turn: Turn) -> None:
         )
         await turn.reply(text + ("\n\n" + listing if listing else ""))
         return
-    result = service.apply_filter(store, target.chat_id, reference, expression)
+    result = subscriptions.apply_filter(store, target.chat_id, reference, expression)
     if result.ok and result.subscription is not None:
         turn.core.subscriptions_changed()
         sub = result.subscription

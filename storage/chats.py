@@ -234,7 +234,7 @@ class ChatStore:
                 [language, chat_id],
             )
 
-    # -- delivery settings (bot.chat_settings validates; the sender and digests read) ------
+    # -- delivery settings (bot.service.settings validates; the sender and digests read) ------
 
     def set_digest_schedule(self, chat_id: int, every: str, at: str) -> bool:
         """``every``: hourly | daily; ``at``: "HH:MM" local time of a daily digest."""

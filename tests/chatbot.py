@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Core
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
 from bot.records import Article, utcnow
 from tests.conftest import TOKEN
 from tests.fakes.telegram_api import FakeBotAPI, utf16_length

@@ -11,12 +11,10 @@ from typing import Any
 
 from telegram import Bot
 
-from bot import chat_settings
-from bot.alert_labels import alert_labels
 from bot.app import Core
-from bot.digest import digest_heading, make_due_digests
-from bot.records import Article, Summary, Topic, utcnow
-from bot.render import (
+from bot.delivery.digest import digest_heading, make_due_digests
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import (
     AlertLabels,
     DigestLine,
     also_line,
@@ -25,8 +23,10 @@ from bot.render import (
     render_digest,
     with_also,
 )
-from bot.sender import Sender
-from bot.telegram_sink import TelegramSink
+from bot.delivery.sender import Sender
+from bot.delivery.telegram_sink import TelegramSink
+from bot.records import Article, Summary, Topic, utcnow
+from bot.service import settings as chat_settings
 from storage.chats import Chat
 from storage.store import Store
 from tests.chatbot import running_bot

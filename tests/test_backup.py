@@ -11,9 +11,9 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from bot.backup import backup_database
 from bot.cli import cli
 from bot.errors import StorageError
+from storage.backup import backup_database
 from storage.database import open_database, schema_is_current
 from storage.migrations import MIGRATIONS
 from storage.store import Store

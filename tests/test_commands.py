@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from telegram.ext import CommandHandler
 
-from bot import service
 from bot.app import Core
-from bot.config import load_config
+from bot.config.loader import load_config
+from bot.service import subscriptions
 from handlers.flood import CommandRateLimit, Verdict
 from handlers.menu import COMMAND_INFO, help_text
 from tests.chatbot import OPERATOR, article, button_data, buttons, running_bot
@@ -27,7 +27,7 @@ def texts(bot, chat_id: int) -> list[str]:
 
 
 def followed(bot, chat_id: int) -> list[tuple[str, str]]:
-    return [(s.topic_id, s.query) for s in service.subscriptions(bot.store, chat_id)]
+    return [(s.topic_id, s.query) for s in subscriptions.list_subscriptions(bot.store, chat_id)]
 
 
 # -- the command set ------------------------------------------------------------------------
@@ -141,7 +141,7 @@ async def test_bad_subscribe_arguments_get_an_answer_with_an_example(
 
 
 async def test_subscriptions_per_chat_are_limited(telegram_api, tmp_path, monkeypatch):
-    monkeypatch.setattr(service, "MAX_SUBSCRIPTIONS_PER_CHAT", 2)
+    monkeypatch.setattr(subscriptions, "MAX_SUBSCRIPTIONS_PER_CHAT", 2)
     async with running_bot(telegram_api, tmp_path) as bot:
         await bot.send(ALICE, "/subscribe volcanoes")
         await bot.send(ALICE, "/subscribe lava flow")
@@ -263,7 +263,7 @@ async def test_filter_narrows_widens_and_clears_a_topic(telegram_api, tmp_path):
         cleared = (await bot.send(ALICE, "/filter volcanoes clear"))["text"]
         latest = (await bot.send(ALICE, "/latest"))["text"]
         assert "Hawaii" in latest and "Earthquake" not in latest
-        [sub] = service.subscriptions(bot.store, ALICE)
+        [sub] = subscriptions.list_subscriptions(bot.store, ALICE)
         assert (sub.narrow, sub.widen) == ("", "")
     assert "only with: <code>-hawaii</code>" in narrowed
     assert "also: <code>earthquake</code>" in widened
@@ -498,7 +498,7 @@ async def test_a_failure_inside_a_command_is_answered_not_silent(
         raise RuntimeError("the database is on fire")
 
     async with running_bot(telegram_api, tmp_path) as bot:
-        monkeypatch.setattr(service, "subscriptions", broken)
+        monkeypatch.setattr(subscriptions, "list_subscriptions", broken)
         reply = (await bot.send(ALICE, "/list"))["text"]
     assert "something went wrong on my side" in reply
     assert "fire" not in reply

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import TOKEN_ENV, check_token, config_from_dict, load_config
+from bot.config.durations import parse_interval
+from bot.config.loader import TOKEN_ENV, check_token, config_from_dict, load_config
 from bot.errors import ConfigError
-from bot.intervals import parse_interval
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from bot.app import Core
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
 from storage.store import Store
 from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer

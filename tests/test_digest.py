@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import chat_settings
-from bot.digest import (
+from bot.delivery.digest import (
     canonical_zone,
     digest_due,
     digest_slot,
@@ -17,6 +16,7 @@ from bot.digest import (
     quiet_state,
 )
 from bot.records import Alert, Article
+from bot.service import settings as chat_settings
 from storage.chats import Chat
 from storage.store import Store
 from tests.fakes.telegram_api import validate_telegram_html

@@ -163,8 +163,8 @@ async def test_doctor_asks_a_running_bot_how_it_is(tmp_path, feed_server):
     import socket
 
     from bot.app import Core
-    from bot.config import load_config
-    from bot.doctor import diagnose
+    from bot.config.loader import load_config
+    from bot.ops.doctor import diagnose
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

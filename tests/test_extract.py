@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.errors import ExtractError, FetchError
-from bot.extract import ExtractedPage, FullText, extract_article
-from bot.fetch import Fetcher
+from bot.ingest.extract import ExtractedPage, FullText, extract_article
+from bot.ingest.fetch import Fetcher
 from tests.fakes.feed_server import FeedServer
 
 STORY = [
@@ -72,7 +72,7 @@ def test_page_furniture_is_dropped():
 
 
 def test_publisher_boilerplate_is_stripped():
-    pytest.importorskip("bot.boilerplate")
+    pytest.importorskip("bot.summary.boilerplate")
     text = extract_article(PAGE).text
     assert "Telegram channel" not in text
     assert "PHOTO: REUTERS" not in text

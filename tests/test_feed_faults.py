@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import Core
-from bot.config import config_from_dict
-from bot.service import ChatInfo, subscribe
-from bot.sinks import ConsoleSink
+from bot.config.loader import config_from_dict
+from bot.delivery.sinks import ConsoleSink
+from bot.service.chats import ChatInfo
+from bot.service.subscriptions import subscribe
 from storage.store import Store
 
 DEMO = (Path(__file__).resolve().parents[1] / "bot" / "data" / "demo_feed.xml").read_bytes()

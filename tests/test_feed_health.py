@@ -6,8 +6,15 @@ from datetime import timedelta
 from importlib import resources
 
 from bot.app import Core
-from bot.config import config_from_dict
-from bot.feed_health import HealthPolicy, backoff_delay, due, is_broken, is_quiet, poll_interval
+from bot.config.loader import config_from_dict
+from bot.ingest.feed_health import (
+    HealthPolicy,
+    backoff_delay,
+    due,
+    is_broken,
+    is_quiet,
+    poll_interval,
+)
 from bot.records import utcnow
 from storage.feeds import FeedState
 from tests.conftest import TOKEN

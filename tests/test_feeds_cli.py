@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.opml import OPMLError, OPMLFeed, read_opml, write_opml
+from bot.ops.opml import OPMLError, OPMLFeed, read_opml, write_opml
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = (REPO / "bot" / "data" / "demo_feed.xml").read_bytes()

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from bot.errors import FetchError, ParseError
-from bot.fetch import DEFAULT_USER_AGENT, Fetcher, FetchResult, fetch_source, read_local
-from bot.parse import parse_feed
+from bot.ingest.fetch import DEFAULT_USER_AGENT, Fetcher, FetchResult, fetch_source, read_local
+from bot.ingest.parse import parse_feed
 from tests.fakes.feed_server import FeedServer
 
 pytestmark = pytest.mark.timeout(30)

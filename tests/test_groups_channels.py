@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from bot import service
-from bot.audience import Audience
+from bot.matching.audience import Audience
+from bot.service import subscriptions
 from tests.chatbot import article, button_data, buttons, running_bot
 
 GROUP = -200
@@ -17,7 +17,7 @@ BOT = "newsalert_test_bot"
 
 
 def followed(bot, chat_id: int) -> list[str]:
-    return [s.topic_id for s in service.subscriptions(bot.store, chat_id)]
+    return [s.topic_id for s in subscriptions.list_subscriptions(bot.store, chat_id)]
 
 
 def in_group(**kwargs):

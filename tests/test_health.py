@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from bot.app import Core
-from bot.config import config_from_dict
-from bot.health import Health, OpsServer, heartbeat_every
-from bot.metrics import Metrics
+from bot.config.loader import config_from_dict
+from bot.ops.health import Health, OpsServer, heartbeat_every
+from bot.ops.metrics import Metrics
 from storage.store import Store
 from tests.conftest import TOKEN
 

@@ -20,7 +20,7 @@ from bot.i18n import (
     template_catalog,
     translator,
 )
-from bot.query import QUERY_HELP
+from bot.matching.parser import QUERY_HELP
 from handlers.menu import COMMAND_INFO, command_menu
 from tests.chatbot import running_bot
 from tests.fakes.telegram_api import validate_telegram_html
@@ -76,7 +76,7 @@ def test_translations_keep_placeholders_and_valid_markup(language):
 def test_the_filter_help_has_a_translation():
     entry = load_catalog("ko").get(QUERY_HELP)
     assert entry is not None and entry.string and not entry.fuzzy, (
-        "bot.query.QUERY_HELP changed: run `python -m bot.i18n update` and translate it"
+        "bot.matching.parser.QUERY_HELP changed: run `python -m bot.i18n update` and translate it"
     )
     assert "@north-korea" in entry.string
 

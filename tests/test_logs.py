@@ -13,7 +13,7 @@ import threading
 import httpx
 import pytest
 
-from bot.logs import THIRD_PARTY, add_secret, setup_logging
+from bot.ops.logs import THIRD_PARTY, add_secret, setup_logging
 from tests.conftest import TOKEN
 from tests.fakes.telegram_api import FakeBotAPI
 

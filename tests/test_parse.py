@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ParseError
-from bot.parse import ParsedFeed, parse_feed
+from bot.ingest.parse import ParsedFeed, parse_feed
 from bot.records import Article
 
 FIXTURES = Path(__file__).parent / "data" / "feeds"

@@ -11,10 +11,11 @@ from aiohttp import web
 
 import bot.data
 from bot.app import Core
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
+from bot.delivery.sinks import ConsoleSink
 from bot.records import Article
-from bot.service import ChatInfo, subscribe
-from bot.sinks import ConsoleSink
+from bot.service.chats import ChatInfo
+from bot.service.subscriptions import subscribe
 from storage.store import Store
 from tests.test_end_to_end import wait_until
 
@@ -185,7 +186,7 @@ async def test_llm_failure_falls_back_to_the_extractive_summary(feed_server, tmp
 
 
 def test_a_key_that_comes_back_with_another_query_is_recompiled():
-    from bot.audience import Audience
+    from bot.matching.audience import Audience
     from storage.subscriptions import Subscription
 
     audience = Audience({})

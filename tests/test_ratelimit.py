@@ -12,7 +12,7 @@ import telegram
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
-from bot.ratelimit import (
+from bot.delivery.ratelimit import (
     ALERT,
     EDIT,
     INTERACTIVE,

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
 from bot.errors import ConfigError
 from bot.records import Alert, Article, utcnow
-from bot.retention import prune
+from storage.retention import prune
 from storage.store import Store
 
 DAY = 86400.0

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot import chat_settings, service
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
 from bot.pipeline import sync_config
 from bot.records import Alert, Article, utcnow
+from bot.service import chats
+from bot.service import settings as chat_settings
 from storage.store import Store
 
 
@@ -56,8 +57,8 @@ def test_a_chat_that_blocks_the_bot_has_its_queue_skipped(store):
     )
     store.chats.ensure(7)
     store.outbox.enqueue([Alert(chat_id=7, article_key=stored.key, topic="t", html="x")])
-    service.deactivate_chat(store, 7, "kicked")
-    service.register_chat(store, service.ChatInfo(chat_id=7))  # back again
+    chats.deactivate_chat(store, 7, "kicked")
+    chats.register_chat(store, chats.ChatInfo(chat_id=7))  # back again
     assert store.outbox.due() == []  # old news is not sent on return
 
 
@@ -90,8 +91,8 @@ async def test_reload_schedules_a_feed_added_from_the_command_line(feed_server, 
     import io
 
     from bot.app import Core
-    from bot.config import load_config
-    from bot.sinks import ConsoleSink
+    from bot.config.loader import load_config
+    from bot.delivery.sinks import ConsoleSink
 
     feed_server.set(
         "/a.xml",

@@ -10,11 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot import chat_settings
-from bot.digest import make_due_digests
-from bot.records import Alert, Article, utcnow
-from bot.sender import Sender
-from bot.sinks import (
+from bot.delivery.digest import make_due_digests
+from bot.delivery.sender import Sender
+from bot.delivery.sinks import (
     ChatMoved,
     ChatUnavailable,
     MarkupRejected,
@@ -23,6 +21,8 @@ from bot.sinks import (
     RetryAfter,
     Transient,
 )
+from bot.records import Alert, Article, utcnow
+from bot.service import settings as chat_settings
 from storage.store import Store
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sentences import split_sentences
+from bot.summary.sentences import split_sentences
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
+from bot.ingest.stories import StoryDesk, fingerprint
 from bot.pipeline import Pipeline
 from bot.records import Article, utcnow
-from bot.stories import StoryDesk, fingerprint
 from storage.store import Store
 
 REUTERS = Article(

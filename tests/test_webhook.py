@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.app import Core
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
 from bot.errors import ConfigError
 from bot.updates import webhook_path
 from tests.conftest import TOKEN

@@ -1,0 +1,375 @@
+"""Draining the outbox: send each due delivery, mark it, and handle Telegram's refusals.
+
+Each chat with something to send gets its own task, which sends that chat's rows one at a
+time in outbox order; many chats are served at once, so a slow, failing or rate-limited
+chat never holds up the others.  Telegram's limits (30/s overall, about 1/s per chat, 20/min
+per group) are kept by the Bot's rate limiter (``bot.delivery.ratelimit``), which also bounds the
+alerts on the wire at once (``delivery.max_in_flight``).
+
+What happens to a row:
+
+* sent: marked ``sent`` with Telegram's message id, right after Telegram confirms it;
+* 403 (blocked, kicked, deactivated) or 400 "chat not found": the row ``failed``, the chat is
+  made inactive and everything else queued for it ``skipped``; the chat comes back when
+  it talks to the bot again (``bot.service.settings.reactivate_chat``);
+* 400 with ``migrate_to_chat_id``: the chat, its subscriptions and its rows move to the new
+  id, and the same row is sent there at once;
+* 400 "can't parse entities": the same alert is sent again at once as plain text;
+* 429 (after the rate limiter's own retries): tried again after ``retry_after``;
+* timeout, 5xx, network: tried again after ``retry_backoff`` (doubling), up to
+  ``max_attempts``, then ``failed`` with the reason.  The chat's later rows wait their turn.
+* quiet hours: held until they end, or sent without a sound (``bot.delivery.digest.quiet_state``).
+
+A row that already went out and whose story another feed has since carried (its ``version``
+is newer than what Telegram has) is edited to add "Also: ...".  The "Also:" line and the
+"Read" button are worded in the chat's language as it is when the row is sent or edited.
+
+**The crash window.**  Nothing is lost: a row leaves ``pending`` only once its fate is known,
+and a restart sends every pending row.  The one window that cannot be closed is a send that
+Telegram accepted just before the process died, before its row was marked: that alert is
+sent again on restart.  At most one send per chat is ever in flight, and at most
+``delivery.max_in_flight`` in all, so a crash repeats at most one alert per chat and at most
+``max_in_flight`` alerts in total (set it to 1 for at most one).  A send that times out is
+retried too, and may likewise repeat once if Telegram had in fact accepted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.delivery.digest import quiet_state
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import AlertLabels, with_also
+from bot.delivery.sinks import (
+    ChatMoved,
+    ChatUnavailable,
+    MarkupRejected,
+    Outgoing,
+    Rejected,
+    RetryAfter,
+    SendError,
+    Sink,
+    Transient,
+)
+from bot.records import utcnow
+from storage.outbox import OutboxMessage
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.ops.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+PAGE = 500  # rows read from the outbox at a time
+MAX_BACKOFF = 300.0
+
+
+class Sender:
+    """Sends the outbox's due rows through a sink, one task per chat (see the module doc).
+
+    ``on_chats_changed`` is called when a chat became inactive or moved, so that the
+    matcher can be rebuilt.  ``max_chats`` bounds the chats served at once.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        sink: Sink,
+        *,
+        max_attempts: int = 5,
+        retry_backoff: float = 2.0,
+        max_chats: int = 256,
+        on_chats_changed: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.sink = sink
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
+        self.max_chats = max_chats
+        self.on_chats_changed = on_chats_changed
+        self.clock = clock
+        self.metrics: Metrics | None = None  # the Core's; counts sent and failed alerts
+        self.stopping = False
+        self.sent_total = 0
+        self._lock = asyncio.Lock()
+        self._wake: asyncio.Event | None = None
+        self._claimed: set[int] = set()
+        self._progress = 0
+
+    # -- driving -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New rows may be due: a running drain looks again."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def next_due_in(self, default: float) -> float:
+        """Seconds until the earliest waiting row comes due (at most ``default``)."""
+        at = self.store.outbox.next_due_at()
+        if at is None:
+            return default
+        return max(0.0, min(default, (at - self.clock()).total_seconds()))
+
+    async def drain(self) -> int:
+        """Send (and edit) everything due now, serving many chats at once; returns how
+        many messages were sent.  Rows that become due meanwhile are picked up too; rows
+        waiting for a later time (retries, quiet hours) are left for a later drain."""
+        async with self._lock:
+            self._wake = asyncio.Event()
+            sent_before = self.sent_total
+            tasks: dict[int, asyncio.Task[None]] = {}
+            cursor, exhausted, progress_at_pass = 0, False, self._progress
+            try:
+                while True:
+                    # Refill when half the chats are done: one outbox read per many sends.
+                    if not self.stopping and not exhausted and len(tasks) <= self.max_chats // 2:
+                        cursor, exhausted = self._start_chats(tasks, cursor)
+                    if not tasks:
+                        if self.stopping or not exhausted:
+                            break
+                        # A pass is over: another one if it got somewhere and work is left.
+                        if self._progress == progress_at_pass or not self.store.outbox.work(
+                            limit=1, now=self.clock()
+                        ):
+                            break
+                        cursor, exhausted, progress_at_pass = 0, False, self._progress
+                        continue
+                    waker = asyncio.ensure_future(self._wake.wait())
+                    done, _ = await asyncio.wait(
+                        [*tasks.values(), waker], return_when=asyncio.FIRST_COMPLETED
+                    )
+                    waker.cancel()
+                    if self._wake.is_set():
+                        self._wake.clear()
+                        exhausted = False
+                    for chat_id, task in list(tasks.items()):
+                        if task in done:
+                            del tasks[chat_id]
+                            if not task.cancelled() and task.exception() is not None:
+                                log.error(
+                                    "sending to chat %d failed", chat_id, exc_info=task.exception()
+                                )
+            except asyncio.CancelledError:
+                # Cancelled (a stop that could not wait): a send cut short is like a crash,
+                # its row stays pending and is sent again on the next start.
+                for task in tasks.values():
+                    task.cancel()
+                await asyncio.gather(*tasks.values(), return_exceptions=True)
+                raise
+            return self.sent_total - sent_before
+
+    def _start_chats(self, tasks: dict[int, asyncio.Task[None]], cursor: int) -> tuple[int, bool]:
+        """Start a task for each chat with work past ``cursor``, up to ``max_chats``;
+        returns the new cursor and whether the outbox was read to its end."""
+        rows = self.store.outbox.work(after_id=cursor, limit=PAGE, now=self.clock())
+        for row_id, chat_id in rows:
+            if chat_id not in self._claimed:
+                if len(tasks) >= self.max_chats:
+                    return cursor, False
+                self._claimed.add(chat_id)
+                tasks[chat_id] = asyncio.create_task(
+                    self._serve_chat(chat_id), name=f"send-to-{chat_id}"
+                )
+            cursor = row_id
+        return cursor, len(rows) < PAGE
+
+    # -- one chat ----------------------------------------------------------------------------
+
+    async def _serve_chat(self, chat_id: int) -> None:
+        """Send the chat's due rows in order; stop at the first that must wait."""
+        claimed = chat_id
+        try:
+            while not self.stopping:
+                chat = self.store.chats.get(chat_id)
+                if chat is None or not chat.active:
+                    return
+                now = self.clock()
+                # a paused chat keeps its queue until /resume; edits of sent alerts go on
+                message = self.store.outbox.next_for_chat(
+                    chat_id, now=now, include_pending=not chat.paused
+                )
+                if message is None:
+                    return
+                if message.needs_edit:
+                    outcome = await self._edit(message, alert_labels(chat.language))
+                else:
+                    quiet = quiet_state(chat, now)
+                    if quiet.hold and quiet.until is not None:
+                        self.store.outbox.defer_chat(chat_id, quiet.until)
+                        self._progress += 1
+                        return
+                    outcome = await self._send(
+                        message, alert_labels(chat.language), silent=quiet.silent
+                    )
+                self._progress += 1
+                if isinstance(outcome, int):  # the chat moved: go on under its new id
+                    if outcome in self._claimed:
+                        return  # that chat's own task sends the moved rows
+                    self._claimed.add(outcome)
+                    self._claimed.discard(claimed)
+                    chat_id = claimed = outcome
+                elif not outcome:
+                    return
+        finally:
+            self._claimed.discard(claimed)
+
+    def _compose(self, message: OutboxMessage, labels: AlertLabels) -> tuple[str, str]:
+        if message.kind != "alert" or message.story_id is None:
+            return message.html, message.text
+        sources = self.store.outbox.also_sources(message.story_id, own=message.source)
+        return with_also(message.html, message.text, sources, labels)
+
+    @staticmethod
+    def _outgoing(
+        message: OutboxMessage, html: str, text: str, labels: AlertLabels, *, silent: bool = False
+    ) -> Outgoing:
+        return Outgoing(
+            chat_id=message.chat_id,
+            html=html,
+            text=text,
+            disable_preview=message.disable_preview,
+            button_url=message.link if message.kind == "alert" else "",
+            button_label=labels.read,
+            silent=silent,
+        )
+
+    async def _send(
+        self, message: OutboxMessage, labels: AlertLabels, *, silent: bool
+    ) -> bool | int:
+        """Send one row; True: go on with the chat, False: stop, int: the chat's new id."""
+        html, text = self._compose(message, labels)
+        outgoing = self._outgoing(message, html, text, labels, silent=silent)
+        plain = False
+        started = time.monotonic()
+        while True:
+            try:
+                message_id = await self.sink.send(outgoing.as_plain_text() if plain else outgoing)
+            except MarkupRejected as e:
+                if plain:
+                    return self._give_up(message, f"rejected: {e}")
+                log.warning(
+                    "delivery %d: Telegram rejected the HTML (%s); sending plain text",
+                    message.id,
+                    e,
+                )
+                plain = True
+                continue
+            except SendError as e:
+                return self._refused(message, e)
+            except Exception as e:  # a bug or an unexpected error must not stop the sender
+                log.exception("delivery %d: unexpected error while sending", message.id)
+                return self._refused(message, Transient(f"{type(e).__name__}: {e}"))
+            self.store.outbox.mark_sent(
+                message.id,
+                message_id,
+                now=self.clock(),
+                version=message.version,
+                reason="sent as plain text: Telegram rejected the HTML" if plain else "",
+            )
+            self.sent_total += 1
+            if self.metrics is not None:
+                self.metrics.alert_sent(time.monotonic() - started)
+            return True
+
+    async def _edit(self, message: OutboxMessage, labels: AlertLabels) -> bool | int:
+        """Bring a sent message up to its row's version ("Also: ...")."""
+        assert message.message_id is not None
+        html, text = self._compose(message, labels)
+        outgoing = self._outgoing(message, html, text, labels)
+        plain = False
+        while True:
+            try:
+                await self.sink.edit(
+                    message.message_id, outgoing.as_plain_text() if plain else outgoing
+                )
+            except MarkupRejected:
+                if plain:
+                    self.store.outbox.mark_edited(
+                        message.id, message.version, reason="edit rejected"
+                    )
+                    return True
+                plain = True
+                continue
+            except (ChatMoved, ChatUnavailable) as e:
+                return self._refused(message, e)
+            except (Transient, RetryAfter) as e:
+                if message.edit_attempts + 1 >= self.max_attempts:
+                    self.store.outbox.mark_edited(
+                        message.id, message.version, reason=f"edit failed: {e}"
+                    )
+                    return True
+                delay = (
+                    e.seconds if isinstance(e, RetryAfter) else self._backoff(message.edit_attempts)
+                )
+                self.store.outbox.mark_edit_retry(
+                    message.id, f"edit: {e}", self.clock() + timedelta(seconds=delay)
+                )
+                return True  # an edit waiting does not hold up the chat's new alerts
+            except Exception as e:  # Rejected (message gone, ...) or unexpected: stop trying
+                self.store.outbox.mark_edited(
+                    message.id, message.version, reason=f"edit failed: {e}"
+                )
+                return True
+            self.store.outbox.mark_edited(message.id, message.version)
+            return True
+
+    def _refused(self, message: OutboxMessage, error: SendError) -> bool | int:
+        """Telegram did not take the row; returns what the chat's task does next."""
+        reason = str(error) or type(error).__name__
+        chat_id = message.chat_id
+        if isinstance(error, ChatMoved):
+            log.info(
+                "chat %d moved to %d: moving its subscriptions and alerts",
+                chat_id,
+                error.new_chat_id,
+            )
+            self.store.chats.migrate(chat_id, error.new_chat_id)
+            self._chats_changed()
+            return error.new_chat_id
+        if isinstance(error, ChatUnavailable):
+            log.info("chat %d is unavailable (%s): made inactive", chat_id, reason)
+            with self.store.db.atomic():
+                if message.state == "pending":
+                    self.store.outbox.mark_failed(message.id, f"chat unavailable: {reason}")
+                self.store.chats.deactivate(chat_id, reason)
+                skipped = self.store.outbox.skip_chat(chat_id, f"chat inactive: {reason}")
+            if skipped:
+                log.info("chat %d: %d queued alerts skipped", chat_id, skipped)
+            if self.metrics is not None and message.state == "pending":
+                self.metrics.alert_failed()
+            self._chats_changed()
+            return False
+        if isinstance(error, RetryAfter):
+            until = self.clock() + timedelta(seconds=error.seconds)
+            self.store.outbox.defer(message.id, reason, until)
+            return False
+        if isinstance(error, Rejected):
+            return self._give_up(message, reason)
+        if message.attempts + 1 >= self.max_attempts:
+            return self._give_up(message, reason)
+        delay = self._backoff(message.attempts)
+        log.warning("delivery %d: %s; retrying in %.0fs", message.id, reason, delay)
+        self.store.outbox.mark_retry(message.id, reason, self.clock() + timedelta(seconds=delay))
+        return False  # the chat's later rows wait for this one
+
+    def _give_up(self, message: OutboxMessage, reason: str) -> bool:
+        log.error("delivery %d to chat %d failed: %s", message.id, message.chat_id, reason)
+        self.store.outbox.mark_failed(message.id, reason)
+        if self.metrics is not None:
+            self.metrics.alert_failed()
+        return True
+
+    def _backoff(self, attempts: int) -> float:
+        return min(MAX_BACKOFF, self.retry_backoff * 2.0**attempts)
+
+    def _chats_changed(self) -> None:
+        if self.on_chats_changed is not None:
+            with contextlib.suppress(Exception):
+                self.on_chats_changed()

@@ -1,0 +1,485 @@
+"""The matching engine: every active query in one index, one pass per article.
+
+How it works.  Each distinct query is compiled once into
+
+* a *trigger set*: index keys (canonical words) one of which any article the
+  query matches must contain: for ``a b`` the rarer of the two, for ``a OR b``
+  both, for a phrase its rarest word, for a group all its members;
+* a *required set*: keys every matching article contains (``a b`` -> both,
+  ``"north korea"`` -> both words, ``a OR b`` -> none).
+
+An inverted index maps each trigger key to the queries it wakes.  When a
+query has one trigger and requires a second key, it is filed under the pair,
+so that an article only wakes it when both are present (found with a C-level
+set intersection rather than one Python check per query).  Matching an
+article is then:
+
+1. tokenise the article once (:func:`bot.matching.document.prepare_document`);
+2. look up each distinct word of the article in the index: a hash lookup per
+   word, the token-level equivalent of one Aho-Corasick pass, since the text
+   is already cut into canonical words;
+3. check the woken candidates only: a one-word query is matched by being
+   woken, an AND of words by a subset test, anything else by its syntax tree;
+   score and explain each distinct query once, however many subscribers share
+   it, and hand out one :class:`~bot.records.Match` per subscriber.
+
+Queries that can match without any particular word (``-sports``, ``NOT x OR
+y``) have no trigger set; they are checked on every article.
+
+Adding or removing a subscription touches only its own keys; there is no
+automaton to rebuild (``bench/matching.py`` times what rebuilding one would
+cost), so changes are O(size of the query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from bot.matching.aliases import AliasGroup
+from bot.matching.document import KEY_SEP, Document, prepare_document
+from bot.matching.parser import parse_query
+from bot.matching.syntax import And, AnyOf, Near, Node, Not, Or, Phrase, Query, Site, Term
+from bot.matching.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
+from bot.records import Article, Match, Topic
+
+__all__ = ["Matcher", "match_topic", "required_keys", "trigger_terms"]
+
+# Words too common to be a good trigger when the query offers a rarer one.
+_COMMON = frozenset(
+    str.split(
+        """a an and are as at be by for from has have he her his i in is it its of on or
+        said say that the their they this to was we were who will with would you year new
+        not but after over more than been one two also up out about into"""
+    )
+)
+
+_SINGLE, _WORDS, _ANY_WORD, _GENERAL = 1, 2, 3, 4
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
+    if fields == ("source",):
+        return f"source{KEY_SEP}{word}"
+    return word
+
+
+def _key_cost(key: str, postings: Mapping[str, object]) -> tuple[bool, int, int]:
+    bucket = postings.get(key)
+    size = len(bucket) if bucket is not None else 0  # type: ignore[arg-type]
+    return (key in _COMMON, size, -len(key))
+
+
+def trigger_terms(
+    node: Node, postings: Mapping[str, object] | None = None
+) -> frozenset[str] | None:
+    """Index keys one of which any document matching ``node`` must contain.
+
+    ``None`` means no such set exists (the node can match an article without
+    any particular word, e.g. ``NOT sports``).  ``postings`` (current index
+    sizes) steers the choice towards rarer words.
+    """
+    postings = postings or {}
+
+    def cost(keys: frozenset[str]) -> tuple[int, int]:
+        common = sum(1 for k in keys if k in _COMMON)
+        size = 0
+        for k in keys:
+            bucket = postings.get(k)
+            size += len(bucket) if bucket is not None else 0  # type: ignore[arg-type]
+        return (common, size + len(keys))
+
+    def union(children: tuple[Node, ...]) -> frozenset[str] | None:
+        out: set[str] = set()
+        for child in children:
+            sub = walk(child)
+            if sub is None:
+                return None
+            out |= sub
+        return frozenset(out)
+
+    def walk(n: Node) -> frozenset[str] | None:
+        if isinstance(n, Term):
+            return frozenset((_term_key(n.word, n.fields),))
+        if isinstance(n, Phrase):
+            keys = [_term_key(w, n.fields) for w in n.words]
+            return frozenset((min(keys, key=lambda k: _key_cost(k, postings)),))
+        if isinstance(n, Site):
+            return frozenset((f"site{KEY_SEP}{n.host}",))
+        if isinstance(n, AnyOf):
+            return union(n.members)
+        if isinstance(n, Or):
+            return union(n.children)
+        if isinstance(n, Near | And):
+            children = (n.left, n.right) if isinstance(n, Near) else n.children
+            options = [s for s in (walk(c) for c in children) if s is not None]
+            return min(options, key=cost) if options else None
+        return None  # Not, or an unknown node: no word is certain
+
+    return walk(node)
+
+
+def required_keys(node: Node) -> frozenset[str]:
+    """Index keys that every document matching ``node`` contains."""
+    if isinstance(node, Term):
+        return frozenset((_term_key(node.word, node.fields),))
+    if isinstance(node, Phrase):
+        return frozenset(_term_key(w, node.fields) for w in node.words)
+    if isinstance(node, Site):
+        return frozenset((f"site{KEY_SEP}{node.host}",))
+    if isinstance(node, Near):
+        return required_keys(node.left) | required_keys(node.right)
+    if isinstance(node, And):
+        out: frozenset[str] = frozenset()
+        for child in node.children:
+            out |= required_keys(child)
+        return out
+    if isinstance(node, Or | AnyOf):
+        children = node.children if isinstance(node, Or) else node.members
+        sets = [required_keys(c) for c in children]
+        return frozenset.intersection(*sets) if sets else frozenset()
+    return frozenset()  # Not
+
+
+@dataclass(slots=True, eq=False)
+class _Compiled:
+    """One distinct query and the subscriptions (keys -> thresholds) that share it.
+
+    ``kind`` picks the cheapest check, for the shapes most queries take:
+    ``_SINGLE`` one unscoped word (woken means matched); ``_WORDS`` unscoped
+    words, all required, some maybe excluded (``a b -c``: set tests);
+    ``_ANY_WORD`` unscoped words joined by OR (woken means matched);
+    ``_GENERAL`` anything else (the syntax tree, after a subset test of
+    ``required``).  Scores and why are exactly those of ``Query.evaluate``.
+    """
+
+    query: Query
+    triggers: frozenset[str] | None
+    required: frozenset[str]
+    kind: int
+    labels: tuple[tuple[str, str], ...] = ()  # (word, label) of the positive words
+    excluded: frozenset[str] = _EMPTY  # _WORDS: words that must be absent
+    second: str | None = None  # the pair key this query is filed under, if any
+    seq: int = 0  # creation order: a stable order for equal scores
+    keys: dict[str, float] = field(default_factory=dict)
+    max_threshold: float = 0.0  # the highest threshold among ``keys``
+    distinct: bool = True  # no label repeats in ``labels`` (computed after init)
+
+    def __post_init__(self) -> None:
+        self.distinct = len({label for _, label in self.labels}) == len(self.labels)
+
+    def score_words(
+        self, weight: Callable[[str], float], terms: frozenset[str]
+    ) -> tuple[float, tuple[str, ...]]:
+        """Score and why from the positive words present in ``terms``."""
+        if self.distinct:
+            hits = [(weight(word), label) for word, label in self.labels if word in terms]
+            if len(hits) == 1:
+                return hits[0][0], (hits[0][1],)
+            hits.sort(key=_first, reverse=True)  # stable: ties keep the query's order
+            return float(sum(h[0] for h in hits)), tuple(h[1] for h in hits)
+        best: dict[str, float] = {}
+        for word, label in self.labels:
+            if word in terms:
+                w = weight(word)
+                if best.get(label, -1.0) < w:
+                    best[label] = w
+        why = tuple(sorted(best, key=lambda k: -best[k]))
+        return float(sum(best.values())), why
+
+
+def _first(item: tuple[float, str]) -> float:
+    return item[0]
+
+
+class _Bucket:
+    """The queries one trigger key wakes."""
+
+    __slots__ = ("many", "one", "pair_keys", "pairs", "single")
+
+    def __init__(self) -> None:
+        self.single: _Compiled | None = None  # the query that is just this word
+        self.one: dict[int, _Compiled] = {}  # only trigger, nothing else required
+        self.pairs: dict[str, dict[int, _Compiled]] = {}  # only trigger; also requires key
+        # the keys of ``pairs`` as a set: set & set walks the smaller side in C
+        # (dict_keys & frozenset does not, and is ~100x slower here)
+        self.pair_keys: set[str] = set()
+        self.many: dict[int, _Compiled] = {}  # several triggers: may be woken twice
+
+    def __len__(self) -> int:
+        paired = sum(len(d) for d in self.pairs.values()) if self.pairs else 0
+        return (self.single is not None) + len(self.one) + paired + len(self.many)
+
+
+def _plain_word(node: Node) -> bool:
+    return isinstance(node, Term) and node.fields is None
+
+
+def _label(term: Term) -> tuple[str, str]:
+    return (term.word, term.display or term.word)
+
+
+def _compile(query: Query, postings: Mapping[str, object]) -> _Compiled:
+    root = query.root
+    triggers = trigger_terms(root, postings)
+    required = required_keys(root)
+    if isinstance(root, Term) and root.fields is None:
+        return _Compiled(query, triggers, required, _SINGLE, (_label(root),))
+    if isinstance(root, And) and triggers is not None:
+        positive = [c for c in root.children if isinstance(c, Term) and _plain_word(c)]
+        negative = [c.child for c in root.children if isinstance(c, Not) and _plain_word(c.child)]
+        if len(positive) + len(negative) == len(root.children):
+            labels = tuple(_label(t) for t in positive)
+            excluded = frozenset(t.word for t in negative if isinstance(t, Term)) or _EMPTY
+            return _Compiled(query, triggers, required, _WORDS, labels, excluded)
+    if isinstance(root, Or) and all(_plain_word(c) for c in root.children):
+        labels = tuple(_label(c) for c in root.children if isinstance(c, Term))
+        return _Compiled(query, triggers, required, _ANY_WORD, labels)
+    return _Compiled(query, triggers, required, _GENERAL)
+
+
+class Matcher:
+    """All active subscriptions' queries in one index.
+
+    ``add``/``remove`` are incremental; ``match`` returns the subscriptions an
+    article matches (score at or above their threshold), best score first;
+    equal scores keep a stable order (roughly the order queries were added).
+    Identical queries are evaluated once, whoever subscribed to them.
+    """
+
+    def __init__(self, *, aliases: Mapping[str, AliasGroup] | None = None) -> None:
+        self._aliases = aliases
+        self._by_key: dict[str, _Compiled] = {}
+        self._by_root: dict[Node, _Compiled] = {}
+        self._postings: dict[str, _Bucket] = {}
+        self._always: dict[int, _Compiled] = {}
+        self._sets: dict[frozenset[str], frozenset[str]] = {}
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by_key
+
+    def keys(self) -> Iterator[str]:
+        return iter(self._by_key)
+
+    def query(self, key: str) -> Query:
+        """The query of subscription ``key`` (``KeyError`` if unknown)."""
+        return self._by_key[key].query
+
+    def add(self, key: str, query: str | Query, *, threshold: float = 0.0) -> Query:
+        """Add (or replace) subscription ``key``; a string is parsed first.
+
+        Strings are parsed with the generous limits of topic files: the
+        shorter limits for chat input are enforced where that input arrives.
+        Raises ``QueryError`` for a malformed query string, leaving the
+        matcher unchanged.  Returns the parsed query.
+        """
+        if isinstance(query, Query):
+            parsed = query
+        else:
+            parsed = parse_query(
+                query,
+                aliases=self._aliases,
+                max_length=TOPIC_QUERY_MAX_LENGTH,
+                max_terms=TOPIC_QUERY_MAX_TERMS,
+            )
+        if key in self._by_key:
+            self.remove(key)
+        compiled = self._by_root.get(parsed.root)
+        if compiled is None:
+            compiled = _compile(parsed, self._postings)
+            # many queries share their key sets: keep one copy of each (the table is
+            # cleared when removals have left it mostly stale; sharing just restarts)
+            if len(self._sets) > 2 * len(self._by_root) + 1024:
+                self._sets.clear()
+            intern = self._sets.setdefault
+            compiled.required = intern(compiled.required, compiled.required)
+            if compiled.triggers is not None:
+                compiled.triggers = intern(compiled.triggers, compiled.triggers)
+            self._seq += 1
+            compiled.seq = self._seq
+            self._by_root[parsed.root] = compiled
+            self._index(compiled)
+        compiled.keys[key] = float(threshold)
+        compiled.max_threshold = max(compiled.max_threshold, float(threshold))
+        self._by_key[key] = compiled
+        return compiled.query
+
+    def _index(self, compiled: _Compiled) -> None:
+        ident = id(compiled)
+        triggers = compiled.triggers
+        if triggers is None:
+            self._always[ident] = compiled
+            return
+        postings = self._postings
+        for term in triggers:
+            bucket = postings.get(term)
+            if bucket is None:
+                bucket = postings[term] = _Bucket()
+            if compiled.kind == _SINGLE:
+                bucket.single = compiled
+            elif len(triggers) > 1:
+                bucket.many[ident] = compiled
+            else:
+                others = compiled.required - triggers
+                if not others:
+                    bucket.one[ident] = compiled
+                    continue
+                # file it under the second key too: both must be in the article
+                second = min(others, key=lambda k: _key_cost(k, postings))
+                compiled.second = second
+                bucket.pairs.setdefault(second, {})[ident] = compiled
+                bucket.pair_keys.add(second)
+
+    def remove(self, key: str) -> None:
+        """Drop subscription ``key`` (no error if it is not there)."""
+        compiled = self._by_key.pop(key, None)
+        if compiled is None:
+            return
+        threshold = compiled.keys.pop(key)
+        if compiled.keys:
+            if threshold >= compiled.max_threshold:
+                compiled.max_threshold = max(compiled.keys.values())
+            return
+        del self._by_root[compiled.query.root]
+        ident = id(compiled)
+        if compiled.triggers is None:
+            self._always.pop(ident, None)
+            return
+        for term in compiled.triggers:
+            bucket = self._postings.get(term)
+            if bucket is None:
+                continue
+            if bucket.single is compiled:
+                bucket.single = None
+            bucket.one.pop(ident, None)
+            bucket.many.pop(ident, None)
+            if compiled.second is not None:
+                paired = bucket.pairs.get(compiled.second)
+                if paired is not None:
+                    paired.pop(ident, None)
+                    if not paired:
+                        del bucket.pairs[compiled.second]
+                        bucket.pair_keys.discard(compiled.second)
+            if not bucket:
+                del self._postings[term]
+
+    def _woken(self, doc: Document) -> tuple[list[_Compiled], list[_Compiled]]:
+        """(one-word queries matched by being woken, other candidates to check)."""
+        keys = doc.keys
+        postings = self._postings
+        singles: list[_Compiled] = []
+        to_check: list[_Compiled] = []
+        woken_many: dict[int, _Compiled] = {}
+        for term in keys:
+            bucket = postings.get(term)
+            if bucket is None:
+                continue
+            if bucket.single is not None:
+                singles.append(bucket.single)
+            if bucket.one:
+                to_check.extend(bucket.one.values())
+            if bucket.pairs:
+                pairs = bucket.pairs
+                for second in keys & bucket.pair_keys:
+                    to_check.extend(pairs[second].values())
+            if bucket.many:
+                woken_many.update(bucket.many)
+        to_check.extend(woken_many.values())
+        to_check.extend(self._always.values())
+        return singles, to_check
+
+    def candidates(self, doc: Document) -> list[_Compiled]:
+        """The distinct queries the document wakes (for benchmarks and debugging)."""
+        singles, to_check = self._woken(doc)
+        return singles + to_check
+
+    def match_document(self, doc: Document) -> list[Match]:
+        """Like :meth:`match`, on an already prepared document."""
+        keys = doc.keys
+        terms = doc.text_terms
+        weight = doc.text_weight
+        singles, to_check = self._woken(doc)
+        # (-score, seq, why, query): plain tuples sort in C; seq is unique, so the
+        # comparison never reaches the last two
+        scored: list[tuple[float, int, tuple[str, ...], _Compiled]] = []
+        add_scored = scored.append
+        for compiled in singles:  # woken by its only word: matched
+            word, label = compiled.labels[0]
+            add_scored((-weight(word), compiled.seq, (label,), compiled))
+        for compiled in to_check:
+            kind = compiled.kind
+            if kind == _WORDS:
+                if compiled.required <= terms and not (
+                    compiled.excluded and not compiled.excluded.isdisjoint(terms)
+                ):
+                    score, why = compiled.score_words(weight, terms)
+                    add_scored((-score, compiled.seq, why, compiled))
+            elif kind == _ANY_WORD:  # woken by one of its words: matched
+                score, why = compiled.score_words(weight, terms)
+                add_scored((-score, compiled.seq, why, compiled))
+            elif compiled.required <= keys:
+                # most candidates that pass the subset test match: explain them
+                # directly rather than testing first and explaining after
+                matched, score, why = compiled.query.evaluate(doc)
+                if matched:
+                    add_scored((-score, compiled.seq, why, compiled))
+        scored.sort()
+        article_id = doc.article_id
+        out: list[Match] = []
+        add_match = out.append
+        for negative, _, why, compiled in scored:
+            score = -negative
+            subscribers = compiled.keys
+            if score >= compiled.max_threshold:  # the common case: everyone gets it
+                if len(subscribers) == 1:
+                    for key in subscribers:
+                        add_match(Match(article_id, key, True, score, why))
+                else:
+                    out.extend([Match(article_id, key, True, score, why) for key in subscribers])
+            else:
+                out.extend(
+                    [
+                        Match(article_id, key, True, score, why)
+                        for key, threshold in subscribers.items()
+                        if score >= threshold
+                    ]
+                )
+        return out
+
+    def match(self, article: Article) -> list[Match]:
+        """The subscriptions ``article`` matches, with score and why, best first."""
+        return self.match_document(prepare_document(article))
+
+    def evaluate(self, key: str, article: Article | Document) -> Match:
+        """The decision of subscription ``key`` on one article, matched or not."""
+        compiled = self._by_key[key]
+        doc = article if isinstance(article, Document) else prepare_document(article)
+        matched, score, why = compiled.query.evaluate(doc)
+        threshold = compiled.keys[key]
+        return Match(doc.article_id, key, matched and score >= threshold, score, why)
+
+    def stats(self) -> dict[str, int]:
+        """Sizes of the index, for benchmarks and /status."""
+        return {
+            "subscriptions": len(self._by_key),
+            "distinct_queries": len(self._by_root),
+            "trigger_terms": len(self._postings),
+            "always_checked": len(self._always),
+        }
+
+
+@lru_cache(maxsize=256)
+def _compiled_topic(topic: Topic) -> Query:
+    return compile_topic(topic)
+
+
+def match_topic(article: Article | Document, topic: Topic) -> Match:
+    """The decision of one topic on one article (score checked against its threshold)."""
+    doc = article if isinstance(article, Document) else prepare_document(article)
+    matched, score, why = _compiled_topic(topic).evaluate(doc)
+    return Match(doc.article_id, topic.id, matched and score >= topic.threshold, score, why)

@@ -1,0 +1,121 @@
+"""Per-chat delivery settings, as core functions for the chat commands (and the CLI):
+``/digest``, ``/timezone``, ``/quiet``, link previews, and a chat coming back.
+
+Each setter takes the command's argument as typed, validates it, stores it and returns a
+:class:`SettingResult`; wording the reply is the caller's job.  After a change, call
+``Core.delivery_settings_changed()`` so the sender looks again (held alerts may be due).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.delivery.digest import DIGEST_EVERY, QUIET_MODES, canonical_zone, parse_time_of_day
+from storage.chats import Chat
+from storage.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class SettingResult:
+    """What a setter did.  ``problem`` when not ok: unknown-chat | bad-mode | bad-time |
+    bad-zone | bad-range; ``detail`` holds the offending text.  ``chat``: the chat after."""
+
+    ok: bool
+    problem: str = ""
+    detail: str = ""
+    chat: Chat | None = None
+
+
+def _done(store: Store, chat_id: int) -> SettingResult:
+    chat = store.chats.get(chat_id)
+    return SettingResult(ok=chat is not None, problem="" if chat else "unknown-chat", chat=chat)
+
+
+def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
+    """``/digest``: "instant" (or "off": every alert at once), "hourly", or "daily [HH:MM]"
+    (local time, default 08:00).  Going back to instant sends the held alerts now."""
+    words = argument.strip().lower().split()
+    if not words:
+        return SettingResult(ok=False, problem="bad-mode", detail="")
+    mode, rest = words[0], words[1:]
+    if store.chats.get(chat_id) is None:
+        return SettingResult(ok=False, problem="unknown-chat")
+    if mode in ("instant", "off", "none", "now"):
+        store.chats.set_alert_mode(chat_id, "instant")
+        store.outbox.release_held(chat_id)
+        return _done(store, chat_id)
+    if mode not in DIGEST_EVERY:
+        return SettingResult(ok=False, problem="bad-mode", detail=words[0])
+    at = store.chats.get(chat_id).digest_at  # type: ignore[union-attr]
+    if rest:
+        moment = parse_time_of_day(" ".join(w for w in rest if w != "at"))
+        if moment is None:
+            return SettingResult(ok=False, problem="bad-time", detail=" ".join(rest))
+        at = f"{moment:%H:%M}"
+    with store.db.atomic():
+        store.chats.set_digest_schedule(chat_id, mode, at)
+        store.chats.set_alert_mode(chat_id, "digest")
+    return _done(store, chat_id)
+
+
+def set_timezone(store: Store, chat_id: int, argument: str) -> SettingResult:
+    """``/timezone``: an IANA name ("Asia/Seoul", "Europe/London"), "UTC", or an offset
+    ("UTC+9", "+05:30").  Quiet hours and digest times are read in it."""
+    zone = canonical_zone(argument)
+    if zone is None:
+        return SettingResult(ok=False, problem="bad-zone", detail=argument.strip())
+    if not store.chats.set_timezone(chat_id, zone):
+        return SettingResult(ok=False, problem="unknown-chat")
+    store.outbox.release_quiet(chat_id)  # held until a time computed in the old zone
+    return _done(store, chat_id)
+
+
+_RANGE = re.compile(r"^\s*(\S+?)\s*(?:-|–|to)\s*(\S+)\s*(hold|silent)?\s*$", re.IGNORECASE)
+
+
+def set_quiet_hours(store: Store, chat_id: int, argument: str) -> SettingResult:
+    """``/quiet``: "23:00-07:00" (local time; alerts are held until the end), with "silent"
+    after it to send them without a sound instead; "off" to end quiet hours."""
+    text = argument.strip()
+    if store.chats.get(chat_id) is None:
+        return SettingResult(ok=False, problem="unknown-chat")
+    if text.lower() in ("off", "none", "no"):
+        store.chats.set_quiet_hours(chat_id, "", "", "hold")
+        store.outbox.release_quiet(chat_id)
+        return _done(store, chat_id)
+    match = _RANGE.match(text)
+    if not match:
+        return SettingResult(ok=False, problem="bad-range", detail=text)
+    start, end = parse_time_of_day(match.group(1)), parse_time_of_day(match.group(2))
+    if start is None or end is None or start == end:
+        return SettingResult(ok=False, problem="bad-time", detail=text)
+    mode = (match.group(3) or "hold").lower()
+    assert mode in QUIET_MODES
+    store.chats.set_quiet_hours(chat_id, f"{start:%H:%M}", f"{end:%H:%M}", mode)
+    store.outbox.release_quiet(chat_id)
+    return _done(store, chat_id)
+
+
+def set_link_preview(store: Store, chat_id: int, enabled: bool | None) -> SettingResult:
+    """Link previews under this chat's alerts: on, off, or None for the operator's default
+    (``alerts.link_preview``).  Applies to alerts written from now on."""
+    if not store.chats.set_link_preview(chat_id, enabled):
+        return SettingResult(ok=False, problem="unknown-chat")
+    return _done(store, chat_id)
+
+
+def reactivate_chat(
+    store: Store,
+    chat_id: int,
+    *,
+    type: str = "private",
+    title: str = "",
+    username: str = "",
+) -> bool:
+    """The chat talks to the bot again (/start) or re-added it (``my_chat_member``): make it
+    active.  Returns True when it had been inactive (call ``Core.subscriptions_changed()``
+    then, so its subscriptions match again)."""
+    before = store.chats.get(chat_id)
+    store.chats.ensure(chat_id, type=type, title=title, username=username, reactivate=True)
+    return before is not None and not before.active
