@@ -90,24 +90,25 @@ def summaries_from(src: Path, rows: list[dict], max_chars: int) -> dict[str, str
     script = (
         "import json,sys\n"
         "from bot.records import Article\n"
-        "try:\n    from bot.summary.extractive import summarize\n"
-        "except ImportError:\n    from bot.summarize import summarize\n"
+        "try:\n    from bot.summarize import summarize\n"
+        "except ImportError:\n    from bot.summary.extractive import summarize\n"
         "for line in sys.stdin:\n"
         "    r=json.loads(line)\n"
         "    a=Article(id=r['id'],title=r['title'],content=r.get('text') or '')\n"
         f"    print(json.dumps({{'id':r['id'],'s':summarize(a,max_chars={max_chars}).text}}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(src)}
-    out = subprocess.run(
+    out = subprocess.run(  # noqa: PLW1510 (the status is checked below)
         [sys.executable, "-c", script],
         input="".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
         capture_output=True,
         text=True,
         env=env,
         cwd=src,
-        check=True,
-    ).stdout
-    return {d["id"]: d["s"] for d in map(json.loads, out.splitlines())}
+    )
+    if out.returncode:
+        raise SystemExit(f"the code in {src} failed:\n{out.stderr}")
+    return {d["id"]: d["s"] for d in map(json.loads, out.stdout.splitlines())}
 
 
 def hits(text: str) -> list[str]:
