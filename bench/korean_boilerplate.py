@@ -98,7 +98,7 @@ def summaries_from(src: Path, rows: list[dict], max_chars: int) -> dict[str, str
         f"    print(json.dumps({{'id':r['id'],'s':summarize(a,max_chars={max_chars}).text}}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(src)}
-    out = subprocess.run(  # noqa: PLW1510 (the status is checked below)
+    out = subprocess.run(
         [sys.executable, "-c", script],
         input="".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
         capture_output=True,

@@ -98,6 +98,8 @@ _FRAGMENTS = tuple(
         rf"사진\s?[=|ㅣ:]\s?(?:{_PUB}|[^\s\[\]().,]{{1,20}}(?:\s?제공)?)",
         # "2025.12.30/뉴스1", "AP/뉴시스", "/연합뉴스"
         rf"\s?/\s?(?:{_PUB})(?![가-힣])",
+        # "<저작권자(c) 연합뉴스, 무단 전재-재배포 금지>", "저작권자 ⓒ 홍길동일보 무단전재 및 재배포 금지"
+        r"<?\s?저작권자\s?(?:[(ⓒ©]|\(c\))[^>\n\]]{0,120}?(?:금지\s?>?|>|reserved\.?|(?=\n)|$)",
         # "ⓒ AFP=뉴스1", "ⓒ 연합뉴스", "Copyright ⓒ 한국경제. All rights reserved"
         r"(?:Copyright|COPYRIGHT)?\s?[ⓒ©]\s?(?:[A-Za-z가-힣]{1,15}\s?=\s?)?[A-Za-z0-9가-힣.]{0,20}"
         r"(?:\.?\s?All rights reserved\.?)?",
@@ -106,7 +108,6 @@ _FRAGMENTS = tuple(
         r"(?![은는이가을를의에와과도로만])",
         rf"(?:{_FOREIGN}|조선중앙통신|노동신문|조선중앙TV)\s연합뉴스(?=\s|$)",
         # copyright and redistribution lines
-        r"<?\s?저작권자\s?[(ⓒ©][^>\n\]]{0,120}(?:>|(?=\n)|$)",
         r"[<(\[]?\s?(?:무단\s?전재|무단전재)[^>)\]\n]{0,60}?금지[.>)\]]*",
         r"\*?\s?재판매\s?및\s?DB\s?금지",
         r"(?:All rights reserved|ALL RIGHTS RESERVED)\.?",
@@ -149,8 +150,9 @@ _TAIL = re.compile(
     r"(?:^|(?<=[\s.]))(?:제작|영상편집|영상취재|촬영기자)\s?[:：]\s?[가-힣·]{2,12}(?=\s|$))"
     r"[^\n]*"
 )
+_RELATED_HEADER = re.compile(r"^\s?[\[<■▶【]?\s?관련\s?기사\s?[\]>】:]?\s?$")
 # A photo caption that opens the text: "▲ 김정은 국무위원장이 … 손을 잡고 있다. <the lead>"
-_CAPTION_MARK = re.compile(r"^\s?[▲△]\s?")
+_CAPTION_MARK = re.compile(r"^\s?[▲△]\s")  # "▲조선노동당 …" without a space is a list
 _CAPTION_SENTENCE = re.compile(r"^[^.\n]{5,200}?(?:고 있다|모습|모습이다)\.\s")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]{2,}")
 _STRAY = re.compile(r"^[\s=|ㅣ:·,*#-]+|[\s=|ㅣ:·,*#-]+$")
@@ -192,6 +194,8 @@ def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True) -> st
     for block in re.split(r"\n\s*\n", text):
         lines: list[str] = []
         for line in block.split("\n"):
+            if _RELATED_HEADER.match(line):
+                break  # a "관련 기사" list: the rest of the paragraph is its headlines
             if cleaned := _clean_line(line, lead=lead):
                 lines.append(cleaned)
                 lead = False
