@@ -319,3 +319,20 @@ def test_sub_headlines_still_match():
     matcher = Matcher()
     matcher.add("t", "핵잠")
     assert [m.topic for m in matcher.match(article)] == ["t"]
+
+
+def test_an_opening_caption_before_a_photo_credit_is_not_the_lead():
+    caption = "서울 용산구 국립중앙박물관에서 관람객들이 내부를 관람하고 있다. [사진=뉴시스] "
+    text = caption + LEAD + " " + NEXT
+    assert clean(text, keep_subheadlines=False) == LEAD + " " + NEXT
+    # a photo item whose only text is the caption keeps it
+    assert clean(LEAD + " (사진=조선중앙TV 캡처) 2025.12.28. photo@newsis.com") == LEAD
+
+
+def test_a_quoted_sub_headline_right_after_the_byline_is_kept_apart():
+    text = '[홍길동 디지털팀 기자 hong@example.com] "의혹, 같은 잣대로 신속한 수사 필요" ' + LEAD
+    assert clean(text, keep_subheadlines=False) == LEAD
+    assert clean(text) == '"의혹, 같은 잣대로 신속한 수사 필요"\n\n' + LEAD
+    # a quotation that the sentence goes on from is the lead itself
+    quoted = '(서울=연합뉴스) 홍길동 기자 = "대화의 문은 열려 있다"고 정부가 밝혔다.'
+    assert clean(quoted, keep_subheadlines=False) == '"대화의 문은 열려 있다"고 정부가 밝혔다.'

@@ -150,6 +150,12 @@ _TAIL = re.compile(
     r"(?:^|(?<=[\s.]))(?:제작|영상편집|영상취재|촬영기자)\s?[:：]\s?[가-힣·]{2,12}(?=\s|$))"
     r"[^\n]*"
 )
+_PHOTO_MARK = re.compile(r"[\[(]\s?사진\s?[=:|ㅣ]\s?[^\[\]()\n]{1,20}[\])]")
+_MIN_LEAD_AFTER_CAPTION = 80
+# A quoted phrase not followed by a particle ("…"라고, "…"며) is a sub-headline.
+_QUOTED_SUBHEAD = re.compile(
+    r"\s?([\"“][^\"“”\n]{5,100}[\"”](?:\s?[\"“][^\"“”\n]{5,100}[\"”]){0,3})\s(?![고며라란는은])"
+)
 _RELATED_HEADER = re.compile(r"^\s?[\[<■▶【]?\s?관련\s?기사\s?[\]>】:]?\s?$")
 # A photo caption that opens the text: "▲ 김정은 국무위원장이 … 손을 잡고 있다. <the lead>"
 _CAPTION_MARK = re.compile(r"^\s?[▲△]\s")  # "▲조선노동당 …" without a space is a list
@@ -224,9 +230,18 @@ def _split_dateline(text: str) -> tuple[str, str]:
     their own; they come back as one line each (cleaned), the dateline itself goes."""
     match = _DATELINE.search(text, 0, _LEAD_WINDOW)
     if match is None:
-        return "", text
-    head_lines = [_clean_line(line, lead=False) for line in text[: match.start()].split("\n")]
-    return "\n".join(line for line in head_lines if line), text[match.end() :]
+        # A photo credit after the opening caption: "… 관람하고 있다. [사진=뉴시스] <the lead>"
+        # (but a photo item whose only text is its caption keeps it).
+        match = _PHOTO_MARK.search(text, 0, _LEAD_WINDOW)
+        if match is None or len(text) - match.end() < _MIN_LEAD_AFTER_CAPTION:
+            return "", text
+    head, rest = text[: match.start()], text[match.end() :]
+    # A quoted sub-headline right after the byline: '[… 기자] "…의혹, 강력한 수사 필요" 장동혁 …'
+    quoted = _QUOTED_SUBHEAD.match(rest)
+    if quoted is not None:
+        head, rest = head + "\n" + quoted.group(1), rest[quoted.end() :]
+    head_lines = [_clean_line(line, lead=False) for line in head.split("\n")]
+    return "\n".join(line for line in head_lines if line), rest
 
 
 def _drop_opening_caption(line: str) -> str:
