@@ -336,3 +336,9 @@ def test_a_quoted_sub_headline_right_after_the_byline_is_kept_apart():
     # a quotation that the sentence goes on from is the lead itself
     quoted = '(서울=연합뉴스) 홍길동 기자 = "대화의 문은 열려 있다"고 정부가 밝혔다.'
     assert clean(quoted, keep_subheadlines=False) == '"대화의 문은 열려 있다"고 정부가 밝혔다.'
+
+
+def test_a_bracketed_caption_with_an_agency_credit_inside_is_not_a_dateline():
+    text = "[대만 이란현 지진 (대만 중앙기상국=연합뉴스)]" + LEAD
+    assert clean(text) == LEAD
+    assert clean(text, keep_subheadlines=False) == LEAD

@@ -150,6 +150,11 @@ _TAIL = re.compile(
     r"(?:^|(?<=[\s.]))(?:제작|영상편집|영상취재|촬영기자)\s?[:：]\s?[가-힣·]{2,12}(?=\s|$))"
     r"[^\n]*"
 )
+# A caption in brackets that ends with its credit: "[대만 이란현 지진 (대만 중앙기상국=연합뉴스)]"
+# (gone before datelines are looked for: its credit is not one).
+_NESTED_CREDIT = re.compile(
+    rf"\[[^\[\]\n]{{0,120}}\([^()\n]{{1,40}}=\s?(?:{_FOREIGN}\s?/\s?)?{_PUB}\s?\)\s?\]"
+)
 _PHOTO_MARK = re.compile(r"[\[(]\s?사진\s?[=:|ㅣ]\s?[^\[\]()\n]{1,20}[\])]")
 _MIN_LEAD_AFTER_CAPTION = 80
 # A quoted phrase not followed by a particle ("…"라고, "…"며) is a sub-headline.
@@ -194,6 +199,7 @@ def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True) -> st
     if not text or not has_hangul(text):
         return text
     text = unicodedata.normalize("NFC", text)
+    text = _NESTED_CREDIT.sub(" ", text)
     head, text = _split_dateline(text)
     paragraphs: list[str] = [head] if head and keep_subheadlines else []
     lead = True  # the first line with text: a photo caption may open it
