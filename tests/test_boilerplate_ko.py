@@ -342,3 +342,15 @@ def test_a_bracketed_caption_with_an_agency_credit_inside_is_not_a_dateline():
     text = "[대만 이란현 지진 (대만 중앙기상국=연합뉴스)]" + LEAD
     assert clean(text) == LEAD
     assert clean(text, keep_subheadlines=False) == LEAD
+
+
+def test_sub_headlines_on_their_own_lines_without_a_dateline_leave_the_summary():
+    text = (
+        "美 ‘대화 러브콜’에도 묵묵부답\n6년 전 ‘판문점 회동’과 뚜렷한 대비\n\n" + LEAD + "\n" + NEXT
+    )
+    assert clean(text, keep_subheadlines=False) == LEAD + "\n" + NEXT
+    assert clean(text) == text  # matching keeps their words
+    summary = summarize(Article(id="s", title="제목", content=text))
+    assert summary.text.startswith(LEAD)
+    # a text of short lines only, none a sentence, stays as it is
+    assert clean("속보 하나\n속보 둘", keep_subheadlines=False) == "속보 하나\n속보 둘"

@@ -161,6 +161,9 @@ _MIN_LEAD_AFTER_CAPTION = 80
 _QUOTED_SUBHEAD = re.compile(
     r"\s?([\"“][^\"“”\n]{5,100}[\"”](?:\s?[\"“][^\"“”\n]{5,100}[\"”]){0,3})\s(?![고며라란는은])"
 )
+_MAX_SUBHEADLINES = 5
+_MAX_SUBHEADLINE_CHARS = 150
+_SENTENCE_END = re.compile(r"(?:[다요죠까니][.?!]|[.?!…][\"'”’)\]]?)$")
 _RELATED_HEADER = re.compile(r"^\s?[\[<■▶【]?\s?관련\s?기사\s?[\]>】:]?\s?$")
 # A photo caption that opens the text: "▲ 김정은 국무위원장이 … 손을 잡고 있다. <the lead>"
 _CAPTION_MARK = re.compile(r"^\s?[▲△]\s")  # "▲조선노동당 …" without a space is a list
@@ -213,7 +216,26 @@ def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True) -> st
                 lead = False
         if lines:
             paragraphs.append("\n".join(lines))
+    if not keep_subheadlines:
+        paragraphs = _without_leading_subheadlines(paragraphs)
     return "\n\n".join(paragraphs)
+
+
+def _without_leading_subheadlines(paragraphs: list[str]) -> list[str]:
+    """Drop the short lines that open the text without ending like a sentence, when a
+    line that does end like one follows: a page's sub-headlines on lines of their own."""
+    lines = [(i, line) for i, p in enumerate(paragraphs) for line in p.split("\n")]
+    cut = 0
+    for _, line in lines[:_MAX_SUBHEADLINES]:
+        if len(line) > _MAX_SUBHEADLINE_CHARS or _SENTENCE_END.search(line):
+            break
+        cut += 1
+    if cut == 0 or cut == len(lines):
+        return paragraphs
+    kept: dict[int, list[str]] = {}
+    for i, line in lines[cut:]:
+        kept.setdefault(i, []).append(line)
+    return ["\n".join(group) for _, group in sorted(kept.items())]
 
 
 def _clean_line(line: str, *, lead: bool) -> str:
