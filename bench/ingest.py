@@ -47,8 +47,8 @@ from bot.ingest.parse import ParsedFeed, parse_feed  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
 
-# ../shared/data beside the checkout, or where NEWSALERT_SHARED_DATA points (a git worktree)
-SHARED_DATA = Path(os.environ.get("NEWSALERT_SHARED_DATA") or ROOT.parent / "shared" / "data")
+# ../shared beside the checkout, or where NEWSALERT_SHARED points (from a git worktree)
+SHARED_DATA = Path(os.environ.get("NEWSALERT_SHARED") or ROOT.parent / "shared") / "data"
 FEEDS = SHARED_DATA / "feeds"
 FIXTURES = ROOT / "tests" / "data" / "feeds"
 TARGET_INGEST = 1.3

@@ -198,5 +198,9 @@ def test_matcher_equals_evaluating_each_query_in_turn(
                 expected[key] = (score, why)
         got = {x.topic: (x.score, x.why) for x in m.match(a)}
         assert got == expected
+        # the grouped form the bot's Audience reads: the same decisions, best first
+        groups = m.match_groups(prepare_document(a))
+        assert {k: (g.score, g.why) for g in groups for k in g.keys} == expected
+        assert [g.score for g in groups] == sorted((g.score for g in groups), reverse=True)
         for key in live:
             assert m.evaluate(key, a).matched == (key in expected)

@@ -11,7 +11,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.matching.engine import Matcher
+from bot.matching.document import prepare_document
+from bot.matching.engine import Matcher, MatchGroup
 from bot.matching.rules import subscription_rules
 from bot.matching.syntax import Query
 from bot.records import Article, Match, Topic
@@ -74,17 +75,26 @@ class Audience:
     def recipients(self, article: Article) -> list[Recipient]:
         """The chats whose subscriptions match ``article``, one entry per chat
         (the best-scoring match wins when several of a chat's subscriptions match)."""
-        best: dict[int, Recipient] = {}
-        for match in self._matcher.match(article):
-            if match.topic in self._labels:
-                topic = self._labels[match.topic]
-            else:
-                topic = self.topics.get(match.topic) if not match.topic.startswith("q:") else None
-            for chat_id in self._chats.get(match.topic, ()):
-                prior = best.get(chat_id)
-                if prior is None or match.score > prior.match.score:
-                    best[chat_id] = Recipient(chat_id=chat_id, match=match, topic=topic)
-        return [best[c] for c in sorted(best)]
+        # Groups come best first, so a chat's first group is its best; a Match record is
+        # made only for the chats that get the article, not for every subscription.
+        chosen: dict[int, tuple[MatchGroup, str]] = {}
+        chats = self._chats
+        for group in self._matcher.match_groups(prepare_document(article)):
+            for key in group.keys:
+                for chat_id in chats.get(key, ()):
+                    if chat_id not in chosen:
+                        chosen[chat_id] = (group, key)
+        out = []
+        for chat_id in sorted(chosen):
+            group, key = chosen[chat_id]
+            match = Match(article.id, key, True, group.score, group.why)
+            out.append(Recipient(chat_id=chat_id, match=match, topic=self._topic_of(key)))
+        return out
+
+    def _topic_of(self, key: str) -> Topic | None:
+        if key in self._labels:
+            return self._labels[key]
+        return self.topics.get(key) if not key.startswith("q:") else None
 
     @property
     def size(self) -> int:

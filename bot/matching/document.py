@@ -154,6 +154,32 @@ def _without_korean_boilerplate(value: str) -> str:
     return strip_korean_boilerplate(_plain(value), keep_subheadlines=True)
 
 
+class _Weights(dict[str, float]):
+    """A term's ``Document.text_weight``, worked out when first asked for.  It holds the
+    document's term sets, not the document: no reference cycle to collect."""
+
+    __slots__ = ("_sets",)
+
+    def __init__(self, *sets: frozenset[str]) -> None:
+        super().__init__()
+        self._sets = sets
+
+    def __missing__(self, term: str) -> float:
+        title, early_summary, lead, early_content, text = self._sets
+        if term in title:
+            weight = _W_TITLE
+        elif term in early_summary or term in lead:
+            weight = _W_SUMMARY
+        elif term in early_content:
+            weight = _W_CONTENT
+        elif term in text:
+            weight = DEEP_WEIGHT
+        else:
+            weight = 0.0
+        self[term] = weight
+        return weight
+
+
 class Document:
     """An article tokenised once, ready for any number of queries."""
 
@@ -167,6 +193,7 @@ class Document:
         "keys",
         "site",
         "text_terms",
+        "weights",
     )
 
     def __init__(
@@ -196,6 +223,10 @@ class Document:
         prefixed = [f"source{KEY_SEP}{t}" for t in self.fields["source"].terms]
         prefixed.extend(f"site{KEY_SEP}{h}" for h in self.site)
         self.keys: frozenset[str] = self.text_terms.union(prefixed) if prefixed else self.text_terms
+        # text_weight of each term asked for, kept: many queries share words
+        self.weights: dict[str, float] = _Weights(
+            self._title, self._early_summary, self._lead, self._early_content, self.text_terms
+        )
 
     def text_weight(self, term: str) -> float:
         """``term_weight(term, None)``: the best of title, summary and content, fast.

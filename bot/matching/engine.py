@@ -33,7 +33,7 @@ cost), so changes are O(size of the query).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -44,7 +44,7 @@ from bot.matching.syntax import And, AnyOf, Near, Node, Not, Or, Phrase, Query, 
 from bot.matching.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
 from bot.records import Article, Match, Topic
 
-__all__ = ["Matcher", "match_topic", "required_keys", "trigger_terms"]
+__all__ = ["MatchGroup", "Matcher", "match_topic", "required_keys", "trigger_terms"]
 
 # Words too common to be a good trigger when the query offers a rarer one.
 _COMMON = frozenset(
@@ -165,9 +165,15 @@ class _Compiled:
     keys: dict[str, float] = field(default_factory=dict)
     max_threshold: float = 0.0  # the highest threshold among ``keys``
     distinct: bool = True  # no label repeats in ``labels`` (computed after init)
+    words: tuple[str, ...] = ()  # the words of ``labels``, for fast scoring
+    wordset: frozenset[str] = _EMPTY
+    why1: tuple[str, ...] | None = None  # _SINGLE: the why, always the same
 
     def __post_init__(self) -> None:
         self.distinct = len({label for _, label in self.labels}) == len(self.labels)
+        self.words = tuple(word for word, _ in self.labels)
+        self.wordset = frozenset(self.words)
+        self.why1 = (self.labels[0][1],) if self.kind == _SINGLE else None
 
     def score_words(
         self, weight: Callable[[str], float], terms: frozenset[str]
@@ -187,6 +193,43 @@ class _Compiled:
                     best[label] = w
         why = tuple(sorted(best, key=lambda k: -best[k]))
         return float(sum(best.values())), why
+
+
+class MatchGroup:
+    """One distinct query an article matched: its score and why, and the keys of the
+    subscriptions that share the query and pass their threshold (iterate ``keys``; it
+    may be a live view of the index, valid until the next change).
+
+    ``why`` is worked out when first asked for: most groups of a busy article are
+    only counted or mapped to chats, and never explained."""
+
+    __slots__ = ("_compiled", "_doc", "_why", "keys", "score")
+
+    def __init__(
+        self,
+        score: float,
+        why: tuple[str, ...] | None,
+        keys: Iterable[str],
+        compiled: _Compiled | None = None,
+        doc: Document | None = None,
+    ) -> None:
+        self.score = score
+        self._why = why
+        self.keys = keys
+        self._compiled = compiled
+        self._doc = doc
+
+    @property
+    def why(self) -> tuple[str, ...]:
+        if self._why is None:
+            compiled, doc = self._compiled, self._doc
+            assert compiled is not None and doc is not None
+            self._why = compiled.score_words(doc.text_weight, doc.text_terms)[1]
+            self._compiled = self._doc = None
+        return self._why
+
+    def __repr__(self) -> str:
+        return f"MatchGroup(score={self.score}, why={self.why}, keys={list(self.keys)})"
 
 
 def _first(item: tuple[float, str]) -> float:
@@ -398,57 +441,69 @@ class Matcher:
         singles, to_check = self._woken(doc)
         return singles + to_check
 
-    def match_document(self, doc: Document) -> list[Match]:
-        """Like :meth:`match`, on an already prepared document."""
+    def match_groups(self, doc: Document) -> list[MatchGroup]:
+        """What ``doc`` matches, one :class:`MatchGroup` per distinct query (best score
+        first), listing the subscriptions that share the query and whose threshold the
+        score reaches.  No per-subscription record is made: a caller that needs one per
+        subscriber (:meth:`match_document`) makes it, one that maps subscriptions to
+        chats (``bot.matching.audience``) does not."""
         keys = doc.keys
         terms = doc.text_terms
         weight = doc.text_weight
+        # a word's weight, worked out once per article (a dict that fills itself)
+        wget = doc.weights.__getitem__
         singles, to_check = self._woken(doc)
-        # (-score, seq, why, query): plain tuples sort in C; seq is unique, so the
-        # comparison never reaches the last two
-        scored: list[tuple[float, int, tuple[str, ...], _Compiled]] = []
+        # (-score, seq, query, why): plain tuples sort in C; seq is unique, so the
+        # comparison never reaches the last two.  why is None when it can be worked
+        # out later from the words (MatchGroup.why).
+        scored: list[tuple[float, int, _Compiled, tuple[str, ...] | None]] = []
         add_scored = scored.append
         for compiled in singles:  # woken by its only word: matched
-            word, label = compiled.labels[0]
-            add_scored((-weight(word), compiled.seq, (label,), compiled))
+            add_scored((-wget(compiled.words[0]), compiled.seq, compiled, compiled.why1))
         for compiled in to_check:
             kind = compiled.kind
             if kind == _WORDS:
                 if compiled.required <= terms and not (
                     compiled.excluded and not compiled.excluded.isdisjoint(terms)
                 ):
-                    score, why = compiled.score_words(weight, terms)
-                    add_scored((-score, compiled.seq, why, compiled))
+                    if compiled.distinct:  # every word present, each its own label
+                        add_scored((-sum(map(wget, compiled.words)), compiled.seq, compiled, None))
+                    else:
+                        score, why = compiled.score_words(weight, terms)
+                        add_scored((-score, compiled.seq, compiled, why))
             elif kind == _ANY_WORD:  # woken by one of its words: matched
-                score, why = compiled.score_words(weight, terms)
-                add_scored((-score, compiled.seq, why, compiled))
+                if compiled.distinct:
+                    present = compiled.wordset & terms
+                    add_scored((-sum(map(wget, present)), compiled.seq, compiled, None))
+                else:
+                    score, why = compiled.score_words(weight, terms)
+                    add_scored((-score, compiled.seq, compiled, why))
             elif compiled.required <= keys:
                 # most candidates that pass the subset test match: explain them
                 # directly rather than testing first and explaining after
                 matched, score, why = compiled.query.evaluate(doc)
                 if matched:
-                    add_scored((-score, compiled.seq, why, compiled))
+                    add_scored((-score, compiled.seq, compiled, why))
         scored.sort()
+        groups: list[MatchGroup] = []
+        add_group = groups.append
+        for negative, _, compiled, why in scored:
+            score = -negative
+            if score >= compiled.max_threshold:  # the common case: everyone gets it
+                add_group(MatchGroup(score, why, compiled.keys, compiled, doc))
+            else:
+                passing = [k for k, threshold in compiled.keys.items() if score >= threshold]
+                if passing:
+                    add_group(MatchGroup(score, why, passing, compiled, doc))
+        return groups
+
+    def match_document(self, doc: Document) -> list[Match]:
+        """Like :meth:`match`, on an already prepared document."""
         article_id = doc.article_id
         out: list[Match] = []
-        add_match = out.append
-        for negative, _, why, compiled in scored:
-            score = -negative
-            subscribers = compiled.keys
-            if score >= compiled.max_threshold:  # the common case: everyone gets it
-                if len(subscribers) == 1:
-                    for key in subscribers:
-                        add_match(Match(article_id, key, True, score, why))
-                else:
-                    out.extend([Match(article_id, key, True, score, why) for key in subscribers])
-            else:
-                out.extend(
-                    [
-                        Match(article_id, key, True, score, why)
-                        for key, threshold in subscribers.items()
-                        if score >= threshold
-                    ]
-                )
+        for group in self.match_groups(doc):
+            score, why = group.score, group.why
+            out.extend([Match(article_id, key, True, score, why) for key in group.keys])
         return out
 
     def match(self, article: Article) -> list[Match]:
