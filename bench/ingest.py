@@ -17,9 +17,11 @@ Measured, best of ``--rounds`` (lowest time) for each:
   for servers without validators, the body fetched again and recognised by its
   hash, so not parsed.
 
-Printed: cost per entry of each, ingest/baseline (target <= 1.3) and re-poll/
-full parse (target <= 0.05). For reference, feedparser without sanitising
-(``sanitize_html=False``, what parse_feed itself calls) is timed too. The
+Printed: cost per entry of each, ingest/baseline (target <= 1.3), ingest against
+feedparser without sanitising (``sanitize_html=False``, what parse_feed itself calls;
+target <= 1.0) and re-poll/full parse (target <= 0.05).  Both baselines are
+feedparser as shipped (parse_feed gives it a faster SAX driver, bot.ingest.sax_driver,
+and remembers its base-URI joins). The
 feed server runs on the same event loop, so its own work counts against the
 ingest figures: a conservative measure.
 """
@@ -28,19 +30,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import gc
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import feedparser  # noqa: E402
+import feedparser.api  # noqa: E402
+import feedparser.mixin  # noqa: E402
 
 from bot.ingest.fetch import Fetcher, FetchResult, read_local  # noqa: E402
 from bot.ingest.parse import ParsedFeed, parse_feed  # noqa: E402
@@ -53,6 +58,7 @@ FEEDS = SHARED_DATA / "feeds"
 FIXTURES = ROOT / "tests" / "data" / "feeds"
 TARGET_INGEST = 1.3
 TARGET_REPOLL = 0.05
+TARGET_INGEST_FAST = 1.0
 
 
 class StoreStage:
@@ -111,6 +117,21 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+@contextlib.contextmanager
+def stock_feedparser() -> Iterator[None]:
+    """feedparser as shipped: without the SAX driver that bot.ingest.parse gives it."""
+    drivers = feedparser.api.PREFERRED_XML_PARSERS
+    saved = list(drivers)
+    drivers[:] = [d for d in drivers if not d.startswith("bot.")]
+    joiner = feedparser.mixin.make_safe_absolute_uri  # remembered by bot.ingest.parse
+    feedparser.mixin.make_safe_absolute_uri = getattr(joiner, "__wrapped__", joiner)
+    try:
+        yield
+    finally:
+        drivers[:] = saved
+        feedparser.mixin.make_safe_absolute_uri = joiner
+
+
 def baseline_round(corpus: list[tuple[str, bytes, str]], **options: bool) -> tuple[float, int]:
     entries = 0
 
@@ -118,7 +139,8 @@ def baseline_round(corpus: list[tuple[str, bytes, str]], **options: bool) -> tup
         nonlocal entries
         entries = sum(len(feedparser.parse(body, **options).entries) for _p, body, _t in corpus)
 
-    return timed(run), entries
+    with stock_feedparser():
+        return timed(run), entries
 
 
 async def ingest_round(
@@ -220,11 +242,19 @@ def main() -> int:
     ingest_ratio = m["ingest"] / m["baseline"]
     cond_ratio = m["repoll_304"] / m["baseline"]
     hash_ratio = m["repoll_hash"] / m["baseline"]
-    ok = ingest_ratio <= TARGET_INGEST and max(cond_ratio, hash_ratio) <= TARGET_REPOLL
+    fast_ratio = m["ingest"] / m["baseline_fast"]
+    ok = (
+        ingest_ratio <= TARGET_INGEST
+        and fast_ratio <= TARGET_INGEST_FAST
+        and max(cond_ratio, hash_ratio) <= TARGET_REPOLL
+    )
     print(
         f"ratio ingest / feedparser parse:        {ingest_ratio:.3f}  (target <= {TARGET_INGEST})"
     )
-    print(f"  (against feedparser without sanitising: {m['ingest'] / m['baseline_fast']:.3f})")
+    print(
+        f"ratio ingest / feedparser sanitize_html=False: {fast_ratio:.3f}  "
+        f"(target <= {TARGET_INGEST_FAST})"
+    )
     print(f"ratio re-poll 304 / full parse:         {cond_ratio:.4f} (target <= {TARGET_REPOLL})")
     print(f"ratio re-poll same hash / full parse:   {hash_ratio:.4f} (target <= {TARGET_REPOLL})")
     print("all targets met" if ok else "TARGET MISSED")

@@ -16,6 +16,7 @@ Normalisation (DESIGN.md, issue 3):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -25,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
+import feedparser.api
+import feedparser.mixin
 
 from bot.errors import ParseError
 from bot.ingest.fetch import gunzip_if_needed
@@ -32,6 +35,19 @@ from bot.ingest.jsonfeed import JsonFeed, looks_like_json, parse_json_feed
 from bot.ingest.urls import canonical_url, is_http_url
 from bot.records import Article, as_utc, utcnow
 from bot.text import html_to_text, tidy_line, tidy_text
+
+# feedparser reads XML through our expat driver, which hands it text in one piece per
+# element instead of one per line (bot.ingest.sax_driver): the same result, faster.
+_SAX_DRIVER = "bot.ingest.sax_driver"
+if _SAX_DRIVER not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.insert(0, _SAX_DRIVER)
+
+# feedparser joins the document's base URI with every start tag's, the same two strings
+# each time for most feeds: a pure function, remembered (a tenth of its time otherwise).
+if not hasattr(feedparser.mixin.make_safe_absolute_uri, "cache_info"):
+    feedparser.mixin.make_safe_absolute_uri = functools.lru_cache(maxsize=4096)(
+        feedparser.mixin.make_safe_absolute_uri
+    )
 
 FUTURE_SLACK = timedelta(days=1)
 _MAX_BODY = 50 * 1024 * 1024
@@ -127,6 +143,8 @@ def _feedparser_headers(body: bytes, url: str, headers: Mapping[str, str]) -> di
     # Without a Content-Type feedparser flags every feed as bozo; a body that
     # reached us as XML is XML.
     out.setdefault("content-type", "application/xml")
+    # feedparser resolves relative links and permalink guids against it (a guid's
+    # resolution is part of the entry's identity: keep it as it is)
     if "content-location" not in out and is_http_url(url):
         out["content-location"] = url
     ctype = out.get("content-type", "")
