@@ -151,14 +151,24 @@ async def ingest_round(
     results: dict[str, FetchResult] = {}
     articles = 0
     gc.collect()
-    started = time.perf_counter()
+    clock = time.perf_counter
+    started = clock()
     for url in urls:
+        t0 = clock()
         result = await fetcher.fetch(url)
+        t1 = clock()
         parsed = parse_feed(result.body, url=result.final_url, headers=result.headers)
+        t2 = clock()
         store(parsed, url)
+        STEPS["fetch"] += t1 - t0
+        STEPS["parse"] += t2 - t1
+        STEPS["store"] += clock() - t2
         articles += len(parsed.articles)
         results[url] = result
-    return time.perf_counter() - started, articles, results
+    return clock() - started, articles, results
+
+
+STEPS = dict.fromkeys(("fetch", "parse", "store"), 0.0)  # summed over the rounds
 
 
 async def repoll_round(
@@ -202,7 +212,9 @@ async def measure(corpus: list[tuple[str, bytes, str]], rounds: int) -> dict[str
             stage.new_round()
             t, articles, previous = await ingest_round(fetcher, urls, stage)
             ingest_times.append(t)
+            steps = dict(STEPS)
             _t, _n, previous_plain = await ingest_round(fetcher, plain)
+            STEPS.update(steps)  # the plain round only primes the re-poll
             t, reparsed = await repoll_round(fetcher, urls, previous, by_hash=False)
             assert reparsed == 0, "an unchanged feed was parsed again (conditional GET)"
             cond_times.append(t)
@@ -237,6 +249,8 @@ def main() -> int:
     print(f"feedparser.parse alone        {m['baseline'] * per:8.1f} µs/entry")
     print(f"  same, sanitize_html=False     {m['baseline_fast'] * per:8.1f} µs/entry")
     print(f"ingest: fetch+parse+norm+store {m['ingest'] * per:8.1f} µs/entry")
+    total = sum(STEPS.values()) or 1.0
+    print("  of which " + ", ".join(f"{k} {v / total:.0%}" for k, v in STEPS.items()))
     print(f"re-poll unchanged, 304        {m['repoll_304'] * per:8.1f} µs/entry")
     print(f"re-poll unchanged, same hash  {m['repoll_hash'] * per:8.1f} µs/entry")
     ingest_ratio = m["ingest"] / m["baseline"]
