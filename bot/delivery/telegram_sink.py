@@ -7,7 +7,6 @@ import warnings
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -94,20 +93,23 @@ class TelegramSink:
 
     @staticmethod
     def _content(message: Outgoing) -> dict[str, Any]:
+        # The preview options and the button go as the Bot API's JSON (api_kwargs), not as
+        # PTB objects: building and serialising those cost more than the rest of a send
+        # at a paid broadcast's 1,000 messages a second.
         button = message.button_url
+        preview: dict[str, Any] = {"is_disabled": message.disable_preview}
+        if not message.disable_preview and button:
+            preview["url"] = button
+        extra: dict[str, Any] = {"link_preview_options": preview}
+        if button:
+            extra["reply_markup"] = {
+                "inline_keyboard": [[{"text": message.button_label, "url": button}]]
+            }
         return {
             "chat_id": message.chat_id,
             "text": message.html or message.text,
             "parse_mode": ParseMode.HTML if message.html else None,
-            "link_preview_options": LinkPreviewOptions(
-                is_disabled=message.disable_preview,
-                url=None if message.disable_preview else button or None,
-            ),
-            "reply_markup": InlineKeyboardMarkup(
-                [[InlineKeyboardButton(message.button_label, url=button)]]
-            )
-            if button
-            else None,
+            "api_kwargs": extra,
         }
 
     async def send(self, message: Outgoing) -> int:
