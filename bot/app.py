@@ -162,6 +162,7 @@ class Core:
         self.loop_lag.start()
         await self.workers.start()  # the processes start once, before the first poll
         feeds = sync_config(self.store, self.config)
+        await self.pipeline.load_audience()  # before anything can match or change it
         if self.use_telegram:
             await self._start_telegram()
         else:

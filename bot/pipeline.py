@@ -107,6 +107,15 @@ class Pipeline:
         """Call after any subscription change: the matcher is rebuilt before the next match."""
         self._audience_dirty = True
 
+    async def load_audience(self) -> None:
+        """Compile every active subscription into the matcher, in a thread: for 100,000
+        subscriptions that takes seconds, which the event loop must not wait through.
+        Call it before polling starts (nothing reads the matcher meanwhile); later
+        changes are applied incrementally on the loop."""
+        subscriptions = self.store.subscriptions.active()
+        await asyncio.to_thread(self.audience.load, subscriptions)
+        self._audience_dirty = False
+
     def _current_audience(self) -> Audience:
         if self._audience_dirty:
             self.audience.load(self.store.subscriptions.active())
