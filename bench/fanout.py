@@ -198,8 +198,7 @@ async def fan_out(
         f"{label:<34} {chats:>6} chats  {rate:7.2f} msgs/s sustained "
         f"({rate / limit:6.1%} of {limit:g}/s) over {span:6.1f}s  {floods:>4} x 429  "
         f"wall {wall:6.1f}s  bot CPU {cpu:4.2f} cores (the fake {fake_cpu / wall:4.2f})  "
-        f"alerts written in {enqueue:5.2f}s"
-        + (f"  heap peak {heap_peak:5.1f} MB" if heap else ""),
+        f"alerts written in {enqueue:5.2f}s" + (f"  heap peak {heap_peak:5.1f} MB" if heap else ""),
         flush=True,
     )
     return {"rate": rate, "floods": floods, "heap": heap_peak, "cpu": cpu}
@@ -236,9 +235,7 @@ async def main() -> int:
         )
         print(f"peak RSS of the bot's process {rss_mb():.0f} MB (the fake Bot API runs apart)")
         ok = ours["rate"] >= TARGET * limit and ours["floods"] == 0
-        print(
-            f"target: >= {TARGET * limit:.0f} msgs/s and no 429: " + ("met" if ok else "NOT met")
-        )
+        print(f"target: >= {TARGET * limit:.0f} msgs/s and no 429: " + ("met" if ok else "NOT met"))
         return 0 if ok else 1
     ours = await fan_out(
         "ours (TelegramRateLimiter)",

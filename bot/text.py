@@ -102,9 +102,7 @@ _TAG = re.compile(
     r"<(?:(/?)([a-zA-Z][^\t\n\r\f />\x00]*+)(" + _ATTRS + r")>|!--.*?--\s*>)", re.DOTALL
 )
 # The same shape, for the tags that make a line break (used when every "<" starts a tag)
-_BLOCK_TAG = re.compile(
-    r"</?(?i:" + "|".join(sorted(_BLOCK_TAGS)) + ")" + _NAME_END + _ATTRS + ">"
-)
+_BLOCK_TAG = re.compile(r"</?(?i:" + "|".join(sorted(_BLOCK_TAGS)) + ")" + _NAME_END + _ATTRS + ">")
 # Fragments the two-pass path cannot take: comments, dropped elements, an entity that a
 # tag cuts in two (html.parser decodes the text between tags piece by piece)
 _NEEDS_LOOP = re.compile(
