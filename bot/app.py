@@ -218,6 +218,7 @@ class Core:
                 footer=channel.footer,
                 link_preview=channel.link_preview,
                 summary_chars=channel.summary_chars,
+                image=channel.image,
             )
             self.store.chats.ensure(
                 chat.id, type=chat.type, title=chat.title or "", username=chat.username or ""

@@ -55,8 +55,8 @@ LANGUAGES = ("en", "ko")
 LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 
 # Where marked strings live: the chat handlers and the modules that word their replies.
-SOURCE_PACKAGES = ("handlers",)
-SOURCE_MODULES = ("bot/service.py", "bot/reload.py", "bot/telegram.py", "bot/alert_labels.py")
+SOURCE_PACKAGES = ("handlers", "bot/service")
+SOURCE_MODULES = ("bot/delivery/labels.py",)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 

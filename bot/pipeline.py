@@ -267,8 +267,9 @@ class Pipeline:
             page = await self.full_text.get(article.link)
         except NewsalertError:
             return stored  # the feed's own summary will do
-        self.store.articles.update_content(stored.key, page.text)
-        return replace(stored, article=article.replace(content=page.text))
+        image = article.image or page.image  # the feed's own picture first
+        self.store.articles.update_content(stored.key, page.text, image=image)
+        return replace(stored, article=article.replace(content=page.text, image=image))
 
     async def _summary(self, article: Article, budget: int) -> Summary:
         if self.llm is not None:
@@ -298,6 +299,7 @@ class Pipeline:
                     footer=self._footer(chat),
                     link_preview=link_preview,
                     labels=alert_labels(chat.language),
+                    image=chat.image or self.config.alerts.image,
                 )
             )
         return alerts
@@ -373,6 +375,7 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
             footer=channel.footer,
             link_preview=channel.link_preview,
             summary_chars=channel.summary_chars,
+            image=channel.image,
         )
         configured.add(chat_id)
         pairs.update((chat_id, t) for t in channel.topics)

@@ -42,6 +42,8 @@ class Article:
     published: datetime | None = None
     source: str = ""
     feed: str = ""
+    image: str = ""  # the item's picture (http/https), shown above the alert text
+    author: str = ""  # the byline or wire the feed names (dc:creator, author, authors)
 
     def to_json(self) -> dict[str, Any]:
         """The article as the JSON Lines contract of DESIGN.md spells it."""
@@ -56,6 +58,10 @@ class Article:
         }
         if self.feed:
             data["feed"] = self.feed
+        if self.image:
+            data["image"] = self.image
+        if self.author:
+            data["author"] = self.author
         return data
 
     def replace(self, **changes: Any) -> Article:
@@ -113,6 +119,9 @@ class Alert:
     text: str = ""
     link: str = ""
     disable_preview: bool = False
+    image: str = ""  # shown as the link preview, when set
+    image_size: str = ""  # large | small ("" when there is no image)
+    thread_id: int | None = None  # a forum topic of the chat (message_thread_id)
 
 
 @dataclass(frozen=True, slots=True)

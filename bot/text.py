@@ -51,6 +51,34 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
 _LOOKS_LIKE_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;")
+# The elements feeds really put in their text.  Anything else in angle brackets is words
+# ("<Squid Game>", a Korean-style title mark): kept as text, not dropped as an unknown tag.
+_HTML_ELEMENTS = frozenset(
+    {
+        *_BLOCK_TAGS,
+        *_SKIP_TAGS,
+        "a", "abbr", "acronym", "audio", "b", "bdi", "bdo", "big", "body", "button", "caption",
+        "center", "cite", "code", "col", "colgroup", "data", "del", "details", "dfn", "em",
+        "embed", "font", "form", "head", "html", "i", "img", "input", "ins", "kbd", "label",
+        "link", "mark", "meta", "picture", "q", "rp", "rt", "ruby", "s", "samp", "small",
+        "source", "span", "strike", "strong", "sub", "summary", "sup", "time", "title", "tt",
+        "u", "var", "video", "wbr", "o:p",
+    }
+)  # fmt: skip
+_TAG_START = re.compile(r"<(/?)\s*([A-Za-z][\w:-]*)")
+
+
+def _keep_bracketed_words(value: str) -> str:
+    """``<`` before a name that is no HTML element escaped, so the parser keeps it as text."""
+    if "<" not in value:
+        return value
+
+    def escape(match: re.Match[str]) -> str:
+        if match.group(2).lower() in _HTML_ELEMENTS:
+            return match.group(0)
+        return "&lt;" + match.group(0)[1:]
+
+    return _TAG_START.sub(escape, value)
 
 
 class _TextCollector(HTMLParser):
@@ -89,6 +117,7 @@ def html_to_text(value: str) -> str:
     if not _LOOKS_LIKE_HTML.search(value):
         return tidy_text(value)
     parser = _TextCollector()
+    value = _keep_bracketed_words(value)
     try:
         parser.feed(value)
         parser.close()
@@ -106,7 +135,11 @@ def tidy_text(value: str) -> str:
     return _BLANK_LINES.sub("\n\n", joined).strip()
 
 
-def tidy_line(value: str) -> str:
-    """One line of text (a title): entities decoded, tags dropped, whitespace collapsed."""
-    text = html_to_text(value) if _LOOKS_LIKE_HTML.search(value or "") else (value or "")
+def tidy_line(value: str, *, markup: bool = True) -> str:
+    """One line of text (a title): entities decoded, tags dropped, whitespace collapsed.
+    ``markup=False``: ``value`` is plain text already (a feed's ``text/plain`` title),
+    whose angle brackets are words."""
+    text = value or ""
+    if markup and _LOOKS_LIKE_HTML.search(text):
+        text = html_to_text(text)
     return _SPACES.sub(" ", _CONTROL.sub("", text).replace("\n", " ")).strip()

@@ -90,11 +90,17 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
     preview = plain("Link previews: on") if preview_on else plain("Link previews: off")
     language = plain("Language: {name}", name=LANGUAGE_NAMES.get(chat.language, chat.language))
     pause = plain("Resume alerts") if chat.paused else plain("Pause alerts")
+    size = chats.image_size(chat, core.config.alerts.image)
+    picture = {
+        "large": plain("Pictures: large"),
+        "small": plain("Pictures: small"),
+    }.get(size, plain("Pictures: off"))
     rows += [
         [
             InlineKeyboardButton(mode, callback_data=f"s:{chat_id}:m"),
             InlineKeyboardButton(preview, callback_data=f"s:{chat_id}:p"),
         ],
+        [InlineKeyboardButton(picture, callback_data=f"s:{chat_id}:i")],
         [
             InlineKeyboardButton(language, callback_data=f"s:{chat_id}:l"),
             InlineKeyboardButton(pause, callback_data=f"s:{chat_id}:z"),
@@ -139,7 +145,7 @@ def _target_for(turn: Turn, chat_id: int) -> Target:
 
 @button
 async def settings_button(turn: Turn, data: list[str]) -> None:
-    """``s:<chat>:<t:topic|m|p|l|z|x>``: one press of the settings keyboard."""
+    """``s:<chat>:<t:topic|m|p|i|l|z|x>``: one press of the settings keyboard."""
     if len(data) < 3 or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal()):
         await turn.answer()
         return
@@ -192,6 +198,9 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
     elif op == "p":
         on = chats.link_preview_on(chat, core.config.alerts.link_preview)
         chat_settings.set_link_preview(core.store, chat_id, not on)
+    elif op == "i":
+        size = chats.image_size(chat, core.config.alerts.image)
+        chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size))
     elif op == "l":
         position = LANGUAGES.index(chat.language) if chat.language in LANGUAGES else 0
         language = LANGUAGES[(position + 1) % len(LANGUAGES)]

@@ -49,6 +49,7 @@ def _stored(row: dict[str, Any]) -> StoredArticle:
             published=from_db_time(row["published"]),
             source=row["source"],
             feed=row.get("feed_url") or "",
+            image=row.get("image") or "",
         ),
         first_seen=from_db_time(row["first_seen"]) or utcnow(),
     )
@@ -85,8 +86,8 @@ class ArticleStore:
                     continue
                 cursor = self.db.execute(
                     "INSERT INTO articles (feed_id, entry_id, canonical_url, title_key, title, link, "
-                    "summary, content, published, source, first_seen, processed) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "summary, content, published, source, first_seen, processed, image) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         feed_id,
                         article.id,
@@ -100,6 +101,7 @@ class ArticleStore:
                         article.source,
                         to_db_time(now),
                         int(processed),
+                        article.image,
                     ],
                 )
                 key = cursor.lastrowid
@@ -151,9 +153,14 @@ class ArticleStore:
         rows = list(self.db.query(f"{_SELECT} WHERE articles.id = ?", [key]))
         return _stored(rows[0]) if rows else None
 
-    def update_content(self, key: int, content: str) -> None:
+    def update_content(self, key: int, content: str, *, image: str = "") -> None:
+        """The page's main text; its picture (og:image) too when the feed gave none."""
         with self.db.atomic():
             self.db.execute("UPDATE articles SET content = ? WHERE id = ?", [content, key])
+            if image:
+                self.db.execute(
+                    "UPDATE articles SET image = ? WHERE id = ? AND image = ''", [image, key]
+                )
 
     def latest(self, limit: int = 50) -> list[StoredArticle]:
         return [

@@ -38,6 +38,7 @@ class Chat:
     quiet_end: str = ""  # "07:00"
     quiet_mode: str = "hold"  # hold (send when they end) | silent (send without a sound)
     last_digest_at: datetime | None = None
+    image: str | None = None  # large | small | off (migration m009); None: alerts.image
 
 
 def _chat(row: dict[str, Any]) -> Chat:
@@ -64,6 +65,7 @@ def _chat(row: dict[str, Any]) -> Chat:
         quiet_end=row.get("quiet_end") or "",
         quiet_mode=row.get("quiet_mode") or "hold",
         last_digest_at=from_db_time(row.get("last_digest_at")),
+        image=row.get("image"),
     )
 
 
@@ -105,15 +107,16 @@ class ChatStore:
         link_preview: bool | None = None,
         summary_chars: int | None = None,
         type: str = "channel",
+        image: str | None = None,
     ) -> Chat:
         """A chat declared in the config file: its settings come from there."""
         with self.db.atomic():
             self.db.execute(
                 "INSERT INTO chats (chat_id, type, footer, link_preview, summary_chars, from_config, "
-                "created_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(chat_id) DO UPDATE SET "
-                "footer = excluded.footer, link_preview = excluded.link_preview, "
-                "summary_chars = excluded.summary_chars, from_config = 1",
-                [chat_id, type, footer, link_preview, summary_chars, to_db_time(utcnow())],
+                "created_at, image) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(chat_id) DO UPDATE "
+                "SET footer = excluded.footer, link_preview = excluded.link_preview, "
+                "summary_chars = excluded.summary_chars, image = excluded.image, from_config = 1",
+                [chat_id, type, footer, link_preview, summary_chars, to_db_time(utcnow()), image],
             )
         found = self.get(chat_id)
         assert found is not None
@@ -136,7 +139,7 @@ class ChatStore:
                 if row["chat_id"] not in chat_ids:
                     self.db.execute(
                         "UPDATE chats SET from_config = 0, footer = '', link_preview = NULL, "
-                        "summary_chars = NULL WHERE chat_id = ?",
+                        "summary_chars = NULL, image = NULL WHERE chat_id = ?",
                         [row["chat_id"]],
                     )
 
@@ -210,6 +213,10 @@ class ChatStore:
     def set_link_preview(self, chat_id: int, enabled: bool | None) -> bool:
         """Link previews under alerts; None: the config's default."""
         return self._set(chat_id, "link_preview", None if enabled is None else int(enabled))
+
+    def set_image(self, chat_id: int, size: str | None) -> bool:
+        """The article's picture in alerts: large | small | off; None: the config's default."""
+        return self._set(chat_id, "image", size)
 
     def set_footer(self, chat_id: int, footer: str) -> bool:
         return self._set(chat_id, "footer", footer)

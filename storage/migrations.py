@@ -239,3 +239,14 @@ def m008_feed_moved_to(db: sqlite_utils.Database) -> None:
     # moved_to: where a feed moved by a permanent redirect; it is fetched from there while
     # its url (as the config or the operator wrote it) stays its identity.
     db.execute("ALTER TABLE feeds ADD COLUMN moved_to TEXT")
+
+
+@MIGRATIONS()
+def m009_article_pictures(db: sqlite_utils.Database) -> None:
+    # image: the item's picture (media:content, media:thumbnail, an image enclosure, JSON
+    # Feed image, og:image); chats.image: large | small | off (NULL: alerts.image); a
+    # delivery keeps the picture and its size, the link preview Telegram is asked for.
+    db.execute("ALTER TABLE articles ADD COLUMN image TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE chats ADD COLUMN image TEXT")
+    db.execute("ALTER TABLE deliveries ADD COLUMN image TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE deliveries ADD COLUMN image_size TEXT NOT NULL DEFAULT ''")

@@ -72,6 +72,8 @@ class OutboxMessage:
     story_id: int | None
     source: str  # the alert's own source (not repeated in its "Also:" line)
     created_at: datetime
+    image: str = ""  # the picture shown as the link preview
+    image_size: str = ""  # large | small
 
     @property
     def needs_edit(self) -> bool:
@@ -96,6 +98,8 @@ def _message(row: dict[str, Any]) -> OutboxMessage:
         story_id=row["story_id"],
         source=row.get("source") or "",
         created_at=from_db_time(row["created_at"]) or utcnow(),
+        image=row.get("image") or "",
+        image_size=row.get("image_size") or "",
     )
 
 
@@ -141,9 +145,9 @@ class OutboxStore:
             for alert in alerts:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO deliveries (chat_id, article_id, story_id, topic, html, "
-                    "text, link, disable_preview, state, created_at) "
+                    "text, link, disable_preview, state, created_at, image, image_size) "
                     "SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, ? "
+                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, ?, ?, ? "
                     "FROM chats c WHERE c.chat_id = ? AND c.active = 1",
                     [
                         alert.chat_id,
@@ -155,6 +159,8 @@ class OutboxStore:
                         alert.link,
                         int(alert.disable_preview),
                         created,
+                        alert.image,
+                        alert.image_size,
                         alert.chat_id,
                     ],
                 )

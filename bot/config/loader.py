@@ -108,6 +108,7 @@ class AlertsConfig:
     footer: str = ""
     summary_chars: int = 450
     link_preview: bool = False
+    image: str = "large"  # the article's picture above the text: large | small | off
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ class ChannelConfig:
     footer: str = ""
     link_preview: bool | None = None
     summary_chars: int | None = None
+    image: str | None = None  # large | small | off; None: alerts.image
 
 
 @dataclass(frozen=True)
@@ -474,9 +476,23 @@ def _alerts(data: Any) -> AlertsConfig:
         footer=t.get("footer", str, ""),
         summary_chars=_summary_chars("alerts.summary_chars", t.get("summary_chars", int, 450)),
         link_preview=t.get("link_preview", bool, False),
+        image=_image_size("alerts.image", t.get("image", str, "large")),
     )
     t.done()
     return cfg
+
+
+IMAGE_SIZES = ("large", "small", "off")
+
+
+def _image_size(key: str, value: str) -> str:
+    if value not in IMAGE_SIZES:
+        raise ConfigError(
+            key,
+            f'{value!r} is not an image size; write "large" (the article\'s picture above '
+            'the text), "small" (a small one beside it) or "off" (no picture)',
+        )
+    return value
 
 
 def _summary_chars(key: str, value: int) -> int:
@@ -625,7 +641,10 @@ def _channels(data: Any, topics: Mapping[str, Topic]) -> tuple[ChannelConfig, ..
         footer = t.get("footer", str, "")
         link_preview = t.get("link_preview", bool, None)
         summary_chars = t.get("summary_chars", int, None)
+        image = t.get("image", str, None)
         t.done()
+        if image is not None:
+            _image_size(f"{where}.image", image)
         if isinstance(chat_id, str):
             chat_id = chat_id.strip()
             if re.fullmatch(r"-?\d+", chat_id):
@@ -654,6 +673,7 @@ def _channels(data: Any, topics: Mapping[str, Topic]) -> tuple[ChannelConfig, ..
                 footer=footer,
                 link_preview=link_preview,
                 summary_chars=summary_chars,
+                image=image,
             )
         )
     return tuple(channels)

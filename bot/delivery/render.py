@@ -204,13 +204,16 @@ def render_alert(
     footer: str,
     link_preview: bool = False,
     labels: AlertLabels = ENGLISH,
+    image: str = "large",
 ) -> Alert:
     """One alert message: bold linked title, source and time, summary, topic, footer.
 
     Always valid Telegram HTML, and never longer than ``MAX_MESSAGE_CHARS - ALSO_RESERVE``
     as Telegram counts: the summary gives way first, then the footer, then the title.
     ``Alert.link`` is the article's link when it is http(s) (the "Read" button's URL).
-    The topic line is worded by ``labels``.
+    The topic line is worded by ``labels``.  ``image`` (large | small | off) says how the
+    article's picture, when it has one that passes the same checks as a link, is shown:
+    as the message's link preview (``Alert.image``), which keeps the 4,096-character limit.
     """
     budget = MAX_MESSAGE_CHARS - ALSO_RESERVE
     topic_name = _clip(_one_line(topic.name), MAX_TITLE_CHARS) if topic else ""
@@ -228,6 +231,7 @@ def render_alert(
         footer=_clean(footer).strip(),
     )
     layout = _fit(layout, budget)
+    picture = safe_href(article.image) if image in ("large", "small") else ""
     return Alert(
         chat_id=chat_id,
         article_key=article_key,
@@ -236,6 +240,8 @@ def render_alert(
         text=layout.text(),
         link=layout.href,
         disable_preview=not link_preview,
+        image=picture,
+        image_size=image if picture else "",
     )
 
 

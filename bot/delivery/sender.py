@@ -238,6 +238,8 @@ class Sender:
             button_url=message.link if message.kind == "alert" else "",
             button_label=labels.read,
             silent=silent,
+            image=message.image,
+            image_size=message.image_size,
         )
 
     async def _send(

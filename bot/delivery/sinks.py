@@ -64,7 +64,8 @@ class Outgoing:
     """One message for a sink: Telegram HTML, or plain ``text`` when ``html`` is empty.
 
     ``button_url``: an inline "Read" button, worded ``button_label`` (the chat's
-    language); ``silent``: no notification sound."""
+    language); ``silent``: no notification sound; ``image``: a picture shown as the link
+    preview, ``image_size`` large (above the text) or small."""
 
     chat_id: int
     html: str
@@ -73,6 +74,8 @@ class Outgoing:
     button_url: str = ""
     button_label: str = READ_BUTTON
     silent: bool = False
+    image: str = ""
+    image_size: str = ""
 
     def as_plain_text(self) -> Outgoing:
         """The same message without markup (Telegram could not parse the HTML)."""
@@ -102,8 +105,9 @@ class ConsoleSink:
         stream = self.stream or sys.stdout
         rule = "─" * 60
         button = f"\n[{message.button_label}] {message.button_url}" if message.button_url else ""
+        picture = f"[picture, {message.image_size}: {message.image}]\n" if message.image else ""
         body = message.html or message.text
-        print(f"{rule}\n{heading}:\n{body}{button}", file=stream, flush=True)
+        print(f"{rule}\n{heading}:\n{picture}{body}{button}", file=stream, flush=True)
 
     async def send(self, message: Outgoing) -> int:
         self._print(f"to chat {message.chat_id}" + (" (silent)" if message.silent else ""), message)

@@ -74,6 +74,23 @@ async def _translated(call: Awaitable[T]) -> T:
         raise sinks.Transient(str(e)) from e
 
 
+def preview_options(message: Outgoing) -> LinkPreviewOptions:
+    """The article's picture as the link preview (large and above the text, or small), else
+    the article's page when previews are on, else none."""
+    if message.image:
+        large = message.image_size != "small"
+        return LinkPreviewOptions(
+            url=message.image,
+            prefer_large_media=True if large else None,
+            prefer_small_media=None if large else True,
+            show_above_text=True if large else None,
+        )
+    return LinkPreviewOptions(
+        is_disabled=message.disable_preview,
+        url=None if message.disable_preview else message.button_url or None,
+    )
+
+
 class TelegramSink:
     """Sends and edits alerts with the Bot API (through the Application's rate limiter).
 
@@ -99,10 +116,7 @@ class TelegramSink:
             "chat_id": message.chat_id,
             "text": message.html or message.text,
             "parse_mode": ParseMode.HTML if message.html else None,
-            "link_preview_options": LinkPreviewOptions(
-                is_disabled=message.disable_preview,
-                url=None if message.disable_preview else button or None,
-            ),
+            "link_preview_options": preview_options(message),
             "reply_markup": InlineKeyboardMarkup(
                 [[InlineKeyboardButton(message.button_label, url=button)]]
             )

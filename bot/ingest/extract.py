@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from bot.errors import ExtractError, NewsalertError
 from bot.ingest.fetch import Fetcher, gunzip_if_needed
-from bot.ingest.urls import is_http_url
+from bot.ingest.urls import image_url, is_http_url
 from bot.text import tidy_line, tidy_text
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,27 @@ class ExtractedPage:
 
     title: str
     text: str
+    image: str = ""  # the page's og:image / twitter:image (http/https), "" when none
+
+
+_META_IMAGES = (
+    './/meta[@property="og:image:secure_url"]/@content',
+    './/meta[@property="og:image"]/@content',
+    './/meta[@name="og:image"]/@content',
+    './/meta[@name="twitter:image"]/@content',
+    './/meta[@property="twitter:image"]/@content',
+)
+
+
+def _page_image(tree: object, url: str | None) -> str:
+    xpath = getattr(tree, "xpath", None)
+    if xpath is None:
+        return ""
+    for path in _META_IMAGES:
+        for value in xpath(path):
+            if found := image_url(str(value), url):
+                return found
+    return ""
 
 
 def _page_title(tree: object) -> str:
@@ -101,6 +122,7 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedPa
         raise ExtractError(f"{where}: not an HTML page")
     title = _page_title(tree)
     page_url = url if url and is_http_url(url) else None
+    image = _page_image(tree, page_url)
     try:
         raw = _trafilatura(tree, page_url, TRAFILATURA_OPTIONS)
         if len((raw or "").split()) < SHORT_WORDS:
@@ -120,7 +142,7 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedPa
     if len(text.split()) < MIN_WORDS:
         # A menu label or a cookie notice is not an article.
         raise ExtractError(f"{where}: no article text found (only {text[:40]!r})")
-    return ExtractedPage(title=title, text=text)
+    return ExtractedPage(title=title, text=text, image=image)
 
 
 class FullText:

@@ -32,6 +32,7 @@ class JsonFeedItem:
     date_modified: datetime | None = None
     date_text: str = ""  # the raw date string, for a stable identity hash
     authors: tuple[str, ...] = ()
+    image: str = ""  # ``image``, else ``banner_image``
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ def parse_json_feed(body: bytes | str, *, url: str = "") -> JsonFeed:
                 date_modified=parse_date(item.get("date_modified")),
                 date_text=date_text,
                 authors=_authors(item),
+                image=(_text(item.get("image")) or _text(item.get("banner_image"))).strip(),
             )
         )
     return JsonFeed(

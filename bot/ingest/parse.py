@@ -29,7 +29,7 @@ import feedparser
 from bot.errors import ParseError
 from bot.ingest.fetch import gunzip_if_needed
 from bot.ingest.jsonfeed import JsonFeed, looks_like_json, parse_json_feed
-from bot.ingest.urls import canonical_url, is_http_url
+from bot.ingest.urls import canonical_url, image_url, is_http_url, looks_like_image
 from bot.records import Article, as_utc, utcnow
 from bot.text import html_to_text, tidy_line, tidy_text
 
@@ -80,6 +80,9 @@ class _Raw:
     content: str
     published: datetime | None
     date_text: str
+    image: str = ""
+    author: str = ""
+    title_is_text: bool = False  # the feed says the title is plain text (not HTML)
 
     def is_empty(self) -> bool:
         return not (self.id or self.title or self.link or self.summary or self.content)
@@ -267,6 +270,44 @@ def _entry_date(entry: Any) -> tuple[datetime | None, str]:
     return None, entry.get("published") or entry.get("updated") or ""
 
 
+def _entry_image(entry: Any) -> str:
+    """The item's picture: ``media:content`` (an image), ``media:thumbnail``, an image
+    enclosure, in that order; "" when it has none."""
+    for media in entry.get("media_content") or ():
+        url = (media.get("url") or "").strip()
+        kind = (media.get("type") or "").lower()
+        medium = (media.get("medium") or "").lower()
+        if url and (
+            medium == "image"
+            or kind.startswith("image/")
+            or (not medium and not kind and looks_like_image(url))
+        ):
+            return url
+    for thumb in entry.get("media_thumbnail") or ():
+        if url := (thumb.get("url") or "").strip():
+            return url
+    for enclosure in [*(entry.get("enclosures") or ()), *(entry.get("links") or ())]:
+        href = (enclosure.get("href") or "").strip()
+        rel = enclosure.get("rel", "enclosure")
+        if (
+            href
+            and rel == "enclosure"
+            and (enclosure.get("type") or "").lower().startswith("image/")
+        ):
+            return href
+    return ""
+
+
+def _entry_author(entry: Any) -> str:
+    """The byline or wire the entry names (``dc:creator``, ``author``, Atom's ``author``)."""
+    author = entry.get("author") or ""
+    if not author:
+        for person in entry.get("authors") or ():
+            if name := (person.get("name") or "").strip():
+                return name
+    return author
+
+
 def _raw_from_entry(entry: Any) -> _Raw:
     published, date_text = _entry_date(entry)
     return _Raw(
@@ -277,6 +318,9 @@ def _raw_from_entry(entry: Any) -> _Raw:
         content=_best_content(entry),
         published=published,
         date_text=date_text or "",
+        image=_entry_image(entry),
+        author=_entry_author(entry),
+        title_is_text=(entry.get("title_detail") or {}).get("type") == "text/plain",
     )
 
 
@@ -294,6 +338,8 @@ def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) ->
             content=item.content_html or item.content_text,
             published=item.date_published or item.date_modified,
             date_text=item.date_text,
+            image=item.image,
+            author=", ".join(item.authors[:2]),
         )
         for item in doc.items
     ]
@@ -346,7 +392,7 @@ def _normalise(
         content = plain_text(raw.content) if raw.content and raw.content != raw.summary else ""
         if raw.content and raw.content == raw.summary:
             content = summary
-        title = tidy_line(raw.title)
+        title = tidy_line(raw.title, markup=not raw.title_is_text)
         if _ESCAPED_MARKUP.search(title):
             title = tidy_line(title)
         if "&" in title and _ESCAPED_ENTITY.search(title):
@@ -368,6 +414,22 @@ def _normalise(
                 published=published,
                 source=source,
                 feed=url,
+                image=image_url(raw.image, base or None),
+                author=_author(raw.author),
             )
         )
     return tuple(articles)
+
+
+MAX_AUTHOR_CHARS = 80
+
+
+def _author(value: str) -> str:
+    """A byline as one short line of text ("" for an e-mail-only or empty one)."""
+    text = tidy_line(html_to_text(value)) if "<" in value or "&" in value else tidy_line(value)
+    # RSS <author> is an e-mail address, often "news@example.com (Jane Doe)"
+    if "@" in text:
+        inner = re.search(r"\(([^()@]+)\)", text)
+        text = inner.group(1).strip() if inner else ""
+    text = re.sub(r"^by\s+", "", text, flags=re.IGNORECASE)
+    return text[:MAX_AUTHOR_CHARS].strip()

@@ -138,3 +138,36 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+MAX_IMAGE_URL = 2048
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".bmp")
+
+
+def image_url(value: str, base: str | None = None) -> str:
+    """An image's address as Telegram may be given it: resolved against ``base`` when
+    relative, http(s) with a host, no spaces or control characters, at most 2,048
+    characters; else "".  Unlike an article link its query is kept as it is (image CDNs
+    sign their URLs), and it is never fetched here: Telegram fetches it for the preview."""
+    value = (value or "").strip()
+    if not value or len(value) > MAX_IMAGE_URL:
+        return ""
+    if base:
+        try:
+            value = urljoin(base.strip(), value)
+        except ValueError:
+            return ""
+    if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+        return ""
+    if len(value) > MAX_IMAGE_URL or not is_http_url(value):
+        return ""
+    return value
+
+
+def looks_like_image(url: str) -> bool:
+    """Whether a URL's path ends like a picture file (for media tags that name no type)."""
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:
+        return False
+    return path.endswith(_IMAGE_SUFFIXES)

@@ -105,6 +105,26 @@ def set_link_preview(store: Store, chat_id: int, enabled: bool | None) -> Settin
     return _done(store, chat_id)
 
 
+IMAGE_SIZES = ("large", "small", "off")
+
+
+def set_image(store: Store, chat_id: int, size: str | None) -> SettingResult:
+    """The article's picture in this chat's alerts: large (above the text), small, off, or
+    None for the operator's default (``alerts.image``).  Applies to alerts written from now
+    on."""
+    if size is not None and size not in IMAGE_SIZES:
+        return SettingResult(ok=False, problem="bad-image", detail=size)
+    if not store.chats.set_image(chat_id, size):
+        return SettingResult(ok=False, problem="unknown-chat")
+    return _done(store, chat_id)
+
+
+def next_image_size(current: str) -> str:
+    """The size after ``current`` on the settings button: large → small → off → large."""
+    position = IMAGE_SIZES.index(current) if current in IMAGE_SIZES else 0
+    return IMAGE_SIZES[(position + 1) % len(IMAGE_SIZES)]
+
+
 def reactivate_chat(
     store: Store,
     chat_id: int,

@@ -1,0 +1,125 @@
+"""Issue 16 end to end, through the real Core and python-telegram-bot against the fake Bot
+API and a local feed server: the picture as the link preview, alerts into a forum topic (and
+to General when the topic is closed), breaking news by velocity, local times."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from bot.app import Core
+from bot.config.loader import config_from_dict
+from tests.conftest import TOKEN
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.test_delivery_e2e import VOLCANOES, alerts_to, wait_until
+
+WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def item(
+    guid: str,
+    title: str,
+    text: str,
+    *,
+    site: str = "https://wire.example",
+    image: str = "",
+    creator: str = "",
+    when: datetime = WHEN,
+) -> str:
+    extra = f"<media:content url={quoteattr(image)} medium='image'/>" if image else ""
+    extra += f"<dc:creator>{escape(creator)}</dc:creator>" if creator else ""
+    return (
+        f"<item><guid>{escape(guid)}</guid><title>{escape(title)}</title>"
+        f"<link>{site}/{escape(guid)}</link><description>{escape(text)}</description>"
+        f"<pubDate>{format_datetime(when)}</pubDate>{extra}</item>"
+    )
+
+
+def feed(title: str, *items: str, site: str = "https://wire.example") -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:media="http://search.yahoo.com/mrss/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        f"<title>{escape(title)}</title><link>{site}</link><description>news</description>"
+        + "".join(items)
+        + "</channel></rss>"
+    )
+
+
+CALM = item("calm-1", "Markets steady as traders await data", "Shares were flat.")
+ERUPTION = item(
+    "eruption-1",
+    "Volcano erupts on Indonesian island, thousands of villagers flee",
+    "An Indonesian volcano erupted on Sunday, spewing ash five kilometres into the sky.",
+    image="https://img.wire.example/eruption.jpg?w=1200&sig=abc",
+)
+
+
+def config(api: FakeBotAPI, urls: list[tuple[str, str]], db: Path, **extra: Any) -> Any:
+    data: dict[str, Any] = {
+        "telegram": {"token": TOKEN, "base_url": api.base_url, "poll_timeout": "1s"},
+        "storage": {"path": str(db)},
+        "polling": {"jitter": 0},
+        "fetch": {"full_text": False},
+        "delivery": {"per_chat_per_second": 10, "per_chat_burst": 5, "retry_backoff": "0.2s"},
+        "feeds": [{"url": url, "name": name, "interval": "1s"} for url, name in urls],
+        "topics": [VOLCANOES],
+    }
+    for section, values in extra.items():
+        data[section] = {**data.get(section, {}), **values} if isinstance(values, dict) else values
+    return config_from_dict(data, env={})
+
+
+@asynccontextmanager
+async def running(
+    api: FakeBotAPI, feed_server: FeedServer, tmp_path: Path, feeds: int = 1, **extra: Any
+) -> AsyncIterator[Core]:
+    """A running bot over ``feeds`` feeds (/f0.xml ...), each primed with a calm story."""
+    urls = []
+    for n in range(feeds):
+        feed_server.set(f"/f{n}.xml", feed(f"Outlet {n}", CALM))
+        urls.append((feed_server.url(f"/f{n}.xml"), f"Outlet {n}"))
+    core = Core(config(api, urls, tmp_path / "bot.db", **extra))
+    await core.start()
+    try:
+        for url, _ in urls:
+            await wait_until(
+                lambda url=url: (f := core.store.feeds.get_by_url(url)) and f.primed,
+                what="first poll",
+            )
+        yield core
+    finally:
+        await core.stop()
+
+
+def follow(core: Core, chat_id: int, chat_type: str = "private") -> None:
+    core.store.chats.ensure(chat_id, type=chat_type)
+    core.store.subscriptions.add(chat_id, "volcanoes")
+    core.subscriptions_changed()
+
+
+async def test_an_item_with_a_picture_is_sent_with_it_as_a_large_preview_above_the_text(
+    feed_server, tmp_path
+):
+    async with FakeBotAPI(token=TOKEN) as api, running(api, feed_server, tmp_path) as core:
+        follow(core, 41)
+        core.store.chats.ensure(42)
+        core.store.subscriptions.add(42, "volcanoes")
+        core.store.chats.set_image(42, "off")
+        core.subscriptions_changed()
+        feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
+        await wait_until(lambda: alerts_to(api, 41) and alerts_to(api, 42), what="two alerts")
+    [alert] = alerts_to(api, 41)
+    assert alert["link_preview_options"] == {
+        "url": "https://img.wire.example/eruption.jpg?w=1200&sig=abc",
+        "prefer_large_media": True,
+        "show_above_text": True,
+    }
+    [plain] = alerts_to(api, 42)  # this chat chose no pictures: today's behaviour
+    assert plain["link_preview_options"] == {"is_disabled": True}
