@@ -219,6 +219,7 @@ class Core:
                 link_preview=channel.link_preview,
                 summary_chars=channel.summary_chars,
                 image=channel.image,
+                thread_id=channel.thread_id,
             )
             self.store.chats.ensure(
                 chat.id, type=chat.type, title=chat.title or "", username=chat.username or ""

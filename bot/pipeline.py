@@ -300,6 +300,7 @@ class Pipeline:
                     link_preview=link_preview,
                     labels=alert_labels(chat.language),
                     image=chat.image or self.config.alerts.image,
+                    thread_id=recipient.thread_id or chat.thread_id,
                 )
             )
         return alerts
@@ -376,6 +377,7 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
             link_preview=channel.link_preview,
             summary_chars=channel.summary_chars,
             image=channel.image,
+            thread_id=channel.thread_id,
         )
         configured.add(chat_id)
         pairs.update((chat_id, t) for t in channel.topics)

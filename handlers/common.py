@@ -76,6 +76,14 @@ class Turn:
         return chats.is_operator(self.core.config.telegram.admins, self.user_id)
 
     @property
+    def thread_id(self) -> int | None:
+        """The forum topic the message was written in (None: not in a topic, or General)."""
+        message = self.update.effective_message
+        if message is None or not message.is_topic_message:
+            return None
+        return message.message_thread_id
+
+    @property
     def argument(self) -> str:
         """What follows the command (``/cmd@bot``), as typed: quotes and spacing kept."""
         message = self.update.effective_message
@@ -100,6 +108,7 @@ class Turn:
         if self.update.callback_query is not None:
             return await self.context.bot.send_message(
                 chat_id=self.chat_id,
+                message_thread_id=self.thread_id,
                 text=text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),

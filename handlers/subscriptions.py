@@ -51,12 +51,26 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
         username=chat.username if chat else "",
         language=turn.tr.language,
     )
-    result = subscriptions.subscribe(core.store, core.config.topics, info, argument)
+    # written inside a forum topic: the alerts go there (not for a channel named from here)
+    thread = turn.thread_id if target.chat_id == turn.chat_id else None
+    result = subscriptions.subscribe(
+        core.store, core.config.topics, info, argument, thread_id=thread
+    )
     where = Html(chat_label(turn, target))
     if result.ok:
-        if result.created:
+        if result.created or result.moved:
             core.subscriptions_changed()
-        if result.topic is not None and result.created:
+        if result.moved and result.topic is not None:
+            text = turn._(
+                "Done: “{name}” ({id}) now posts its alerts here.",
+                name=result.topic.name,
+                id=result.topic.id,
+            )
+        elif result.moved:
+            text = turn._(
+                "Done: your filter {query} now posts its alerts here.", query=_code(result.query)
+            )
+        elif result.topic is not None and result.created:
             text = turn._(
                 "Done: you now follow “{name}” ({id}){where}. Alerts arrive as stories appear; "
                 "/latest shows recent ones.",

@@ -39,6 +39,7 @@ class Chat:
     quiet_mode: str = "hold"  # hold (send when they end) | silent (send without a sound)
     last_digest_at: datetime | None = None
     image: str | None = None  # large | small | off (migration m009); None: alerts.image
+    thread_id: int | None = None  # a configured forum's topic for its alerts (m010)
 
 
 def _chat(row: dict[str, Any]) -> Chat:
@@ -66,6 +67,7 @@ def _chat(row: dict[str, Any]) -> Chat:
         quiet_mode=row.get("quiet_mode") or "hold",
         last_digest_at=from_db_time(row.get("last_digest_at")),
         image=row.get("image"),
+        thread_id=row.get("thread_id"),
     )
 
 
@@ -108,15 +110,27 @@ class ChatStore:
         summary_chars: int | None = None,
         type: str = "channel",
         image: str | None = None,
+        thread_id: int | None = None,
     ) -> Chat:
         """A chat declared in the config file: its settings come from there."""
         with self.db.atomic():
             self.db.execute(
                 "INSERT INTO chats (chat_id, type, footer, link_preview, summary_chars, from_config, "
-                "created_at, image) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(chat_id) DO UPDATE "
+                "created_at, image, thread_id) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) "
+                "ON CONFLICT(chat_id) DO UPDATE "
                 "SET footer = excluded.footer, link_preview = excluded.link_preview, "
-                "summary_chars = excluded.summary_chars, image = excluded.image, from_config = 1",
-                [chat_id, type, footer, link_preview, summary_chars, to_db_time(utcnow()), image],
+                "summary_chars = excluded.summary_chars, image = excluded.image, "
+                "thread_id = excluded.thread_id, from_config = 1",
+                [
+                    chat_id,
+                    type,
+                    footer,
+                    link_preview,
+                    summary_chars,
+                    to_db_time(utcnow()),
+                    image,
+                    thread_id,
+                ],
             )
         found = self.get(chat_id)
         assert found is not None
@@ -139,7 +153,7 @@ class ChatStore:
                 if row["chat_id"] not in chat_ids:
                     self.db.execute(
                         "UPDATE chats SET from_config = 0, footer = '', link_preview = NULL, "
-                        "summary_chars = NULL, image = NULL WHERE chat_id = ?",
+                        "summary_chars = NULL, image = NULL, thread_id = NULL WHERE chat_id = ?",
                         [row["chat_id"]],
                     )
 
@@ -266,6 +280,37 @@ class ChatStore:
 
     def mark_digest_made(self, chat_id: int, at: datetime) -> None:
         self._set(chat_id, "last_digest_at", to_db_time(at))
+
+    # -- forum topics Telegram refused (closed or deleted) -------------------------------------
+
+    def note_topic_fault(self, chat_id: int, thread_id: int, reason: str) -> bool:
+        """Telegram refused forum topic ``thread_id``; True when this is news (the admins
+        have not been told yet)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO topic_faults (chat_id, thread_id, reason, since) "
+                "VALUES (?, ?, ?, ?)",
+                [chat_id, thread_id, reason, to_db_time(utcnow())],
+            )
+        return cursor.rowcount > 0
+
+    def clear_topic_fault(self, chat_id: int, thread_id: int) -> bool:
+        """A send into the topic worked again (reopened): a later refusal is news again."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "DELETE FROM topic_faults WHERE chat_id = ? AND thread_id = ?",
+                [chat_id, thread_id],
+            )
+        return cursor.rowcount > 0
+
+    def topic_faults(self, chat_id: int) -> dict[int, str]:
+        """The chat's refused topics: thread id -> Telegram's reason."""
+        return {
+            int(r["thread_id"]): r["reason"]
+            for r in self.db.query(
+                "SELECT thread_id, reason FROM topic_faults WHERE chat_id = ?", [chat_id]
+            )
+        }
 
     def counts(self) -> dict[tuple[str, bool], int]:
         """How many chats of each (type, active)."""

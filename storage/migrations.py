@@ -250,3 +250,25 @@ def m009_article_pictures(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE chats ADD COLUMN image TEXT")
     db.execute("ALTER TABLE deliveries ADD COLUMN image TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE deliveries ADD COLUMN image_size TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS()
+def m010_forum_topics(db: sqlite_utils.Database) -> None:
+    # thread_id: the forum topic (message_thread_id) a subscription posts into (NULL: the
+    # chat itself, General in a forum); chats.thread_id: a configured channel's topic; a
+    # delivery keeps where it goes.  topic_faults: a topic Telegram refused (closed or gone),
+    # whose admins were told once; cleared when a send there works again.
+    db.execute("ALTER TABLE subscriptions ADD COLUMN thread_id INTEGER")
+    db.execute("ALTER TABLE chats ADD COLUMN thread_id INTEGER")
+    db.execute("ALTER TABLE deliveries ADD COLUMN thread_id INTEGER")
+    db.execute(
+        """
+        CREATE TABLE topic_faults (
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+            thread_id INTEGER NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            since TEXT NOT NULL,
+            PRIMARY KEY (chat_id, thread_id)
+        )
+        """
+    )

@@ -74,6 +74,7 @@ class OutboxMessage:
     created_at: datetime
     image: str = ""  # the picture shown as the link preview
     image_size: str = ""  # large | small
+    thread_id: int | None = None  # the forum topic it goes to
 
     @property
     def needs_edit(self) -> bool:
@@ -100,6 +101,7 @@ def _message(row: dict[str, Any]) -> OutboxMessage:
         created_at=from_db_time(row["created_at"]) or utcnow(),
         image=row.get("image") or "",
         image_size=row.get("image_size") or "",
+        thread_id=row.get("thread_id"),
     )
 
 
@@ -145,9 +147,9 @@ class OutboxStore:
             for alert in alerts:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO deliveries (chat_id, article_id, story_id, topic, html, "
-                    "text, link, disable_preview, state, created_at, image, image_size) "
+                    "text, link, disable_preview, state, created_at, image, image_size, thread_id) "
                     "SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, ?, ?, ? "
+                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, ?, ?, ?, ? "
                     "FROM chats c WHERE c.chat_id = ? AND c.active = 1",
                     [
                         alert.chat_id,
@@ -161,6 +163,7 @@ class OutboxStore:
                         created,
                         alert.image,
                         alert.image_size,
+                        alert.thread_id,
                         alert.chat_id,
                     ],
                 )
@@ -439,7 +442,7 @@ class OutboxStore:
                 carrier = ids[0]
                 self.db.execute(
                     "UPDATE deliveries SET kind = 'digest', html = ?, text = ?, link = '', "
-                    "disable_preview = 1, state = 'pending', digest_id = id "
+                    "disable_preview = 1, image = '', image_size = '', state = 'pending', digest_id = id "
                     "WHERE id = ? AND state = 'held'",
                     [html, text, carrier],
                 )

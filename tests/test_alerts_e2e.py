@@ -123,3 +123,74 @@ async def test_an_item_with_a_picture_is_sent_with_it_as_a_large_preview_above_t
     }
     [plain] = alerts_to(api, 42)  # this chat chose no pictures: today's behaviour
     assert plain["link_preview_options"] == {"is_disabled": True}
+
+
+FORUM = -1007700
+
+
+def forum_api() -> FakeBotAPI:
+    api = FakeBotAPI(token=TOKEN)
+    api.add_chat(FORUM, "supergroup", title="Volcano forum", is_forum=True)
+    api.set_chat_member(FORUM, 1001, "administrator")  # the default user of group messages
+    return api
+
+
+async def test_subscribe_inside_a_forum_topic_posts_the_alerts_there(feed_server, tmp_path):
+    async with forum_api() as api, running(api, feed_server, tmp_path) as core:
+        api.inject_message(
+            FORUM, "/subscribe volcanoes", chat_type="supergroup", message_thread_id=77
+        )
+        [reply] = await api.wait_for_messages(FORUM, 1)
+        assert reply["message_thread_id"] == 77  # the answer is in the topic too
+        await wait_until(lambda: core.store.subscriptions.for_chat(FORUM), what="subscribed")
+        assert core.store.subscriptions.for_chat(FORUM)[0].thread_id == 77
+        feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
+        await wait_until(lambda: alerts_to(api, FORUM), what="the alert")
+    [alert] = alerts_to(api, FORUM)
+    assert alert["message_thread_id"] == 77
+    assert api.message(FORUM, alert["message_id"])["is_topic_message"] is True
+
+
+async def test_a_closed_topic_sends_to_general_once_tells_the_admins_and_keeps_the_subscription(
+    feed_server, tmp_path
+):
+    second = item("eruption-2", "Lava reaches the sea in Hawaii", "Kilauea lava met the ocean.")
+    third = item("eruption-3", "Etna eruption shuts Catania airport", "Flights were diverted.")
+    async with forum_api() as api, running(api, feed_server, tmp_path) as core:
+        api.inject_message(
+            FORUM, "/subscribe volcanoes", chat_type="supergroup", message_thread_id=77
+        )
+        await wait_until(lambda: core.store.subscriptions.for_chat(FORUM), what="subscribed")
+        api.close_topic(FORUM, 77)
+        feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
+        await wait_until(lambda: alerts_to(api, FORUM), what="the alert in General")
+        await wait_until(lambda: len(api.sent_messages(FORUM)) == 3, what="the admins' notice")
+        feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION, second))
+        await wait_until(lambda: len(alerts_to(api, FORUM)) == 2, what="the second alert")
+        api.open_topic(FORUM, 77)  # reopened: alerts go back into the topic
+        feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION, second, third))
+        await wait_until(lambda: len(alerts_to(api, FORUM)) == 3, what="the third alert")
+        [sub] = core.store.subscriptions.for_chat(FORUM)
+        assert sub.thread_id == 77  # kept
+        assert core.store.chats.get(FORUM).active
+        assert core.store.chats.topic_faults(FORUM) == {}
+        rows = core.store.outbox.for_chat(FORUM)
+    first, later, back = alerts_to(api, FORUM)
+    assert "message_thread_id" not in first and "message_thread_id" not in later
+    assert back["message_thread_id"] == 77
+    notices = [m for m in api.sent_messages(FORUM) if "admins" in m["text"]]
+    assert len(notices) == 1 and "closed" in notices[0]["text"]
+    assert [r.state for r in rows] == ["sent", "sent", "sent"]
+    assert "topic 77 refused" in rows[0].reason and "topic_closed" in rows[0].reason.lower()
+    refused = [c for c in api.calls_to("sendMessage") if c.error_code == 400]
+    assert len(refused) == 2  # each alert tried the topic once, then went to General once
+
+
+async def test_a_configured_channel_thread_id_posts_into_that_topic(feed_server, tmp_path):
+    async with forum_api() as api:
+        api.open_topic(FORUM, 5)
+        channels = [{"chat_id": FORUM, "topics": ["volcanoes"], "thread_id": 5}]
+        async with running(api, feed_server, tmp_path, channels=channels):
+            feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
+            await wait_until(lambda: alerts_to(api, FORUM), what="the alert")
+    assert alerts_to(api, FORUM)[0]["message_thread_id"] == 5

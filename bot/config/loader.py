@@ -156,6 +156,7 @@ class ChannelConfig:
     link_preview: bool | None = None
     summary_chars: int | None = None
     image: str | None = None  # large | small | off; None: alerts.image
+    thread_id: int | None = None  # a forum supergroup's topic (message_thread_id)
 
 
 @dataclass(frozen=True)
@@ -642,7 +643,14 @@ def _channels(data: Any, topics: Mapping[str, Topic]) -> tuple[ChannelConfig, ..
         link_preview = t.get("link_preview", bool, None)
         summary_chars = t.get("summary_chars", int, None)
         image = t.get("image", str, None)
+        thread_id = t.get("thread_id", int, None)
         t.done()
+        if thread_id is not None and thread_id <= 0:
+            raise ConfigError(
+                f"{where}.thread_id",
+                f"must be a forum topic's id (a positive number, the message_thread_id of a "
+                f"message in that topic), got {thread_id}",
+            )
         if image is not None:
             _image_size(f"{where}.image", image)
         if isinstance(chat_id, str):
@@ -674,6 +682,7 @@ def _channels(data: Any, topics: Mapping[str, Topic]) -> tuple[ChannelConfig, ..
                 link_preview=link_preview,
                 summary_chars=summary_chars,
                 image=image,
+                thread_id=thread_id,
             )
         )
     return tuple(channels)

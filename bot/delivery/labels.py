@@ -57,4 +57,15 @@ def alert_labels(language: str | None) -> AlertLabels:
         date=tr.plain("{day} {month}"),
         months=tuple(tr.plain(month) for month in _MONTHS),
         continued=tr.plain("{heading} (continued)"),
+        topic_closed=tr.plain(
+            "For this group's admins: a forum topic that alerts are posted in is closed, so "
+            "Telegram does not let me post there. Its alerts come here to General until the "
+            "topic is reopened; the subscriptions are kept. Reopen it, or /subscribe again "
+            "inside another topic."
+        ),
+        topic_gone=tr.plain(
+            "For this group's admins: a forum topic that alerts are posted in was deleted. Its "
+            "alerts come here to General; the subscriptions are kept. To have them in a topic "
+            "again, /subscribe inside a topic."
+        ),
     )

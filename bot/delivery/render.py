@@ -106,6 +106,17 @@ class AlertLabels:
     date: str = "{day} {month}"
     months: tuple[str, ...] = MONTHS
     continued: str = "{heading} (continued)"
+    topic_closed: str = (
+        "For this group's admins: a forum topic that alerts are posted in is closed, so "
+        "Telegram does not let me post there. Its alerts come here to General until the "
+        "topic is reopened; the subscriptions are kept. Reopen it, or /subscribe again "
+        "inside another topic."
+    )
+    topic_gone: str = (
+        "For this group's admins: a forum topic that alerts are posted in was deleted. Its "
+        "alerts come here to General; the subscriptions are kept. To have them in a topic "
+        "again, /subscribe inside a topic."
+    )
 
 
 ENGLISH = AlertLabels()
@@ -205,6 +216,7 @@ def render_alert(
     link_preview: bool = False,
     labels: AlertLabels = ENGLISH,
     image: str = "large",
+    thread_id: int | None = None,
 ) -> Alert:
     """One alert message: bold linked title, source and time, summary, topic, footer.
 
@@ -242,6 +254,7 @@ def render_alert(
         disable_preview=not link_preview,
         image=picture,
         image_size=image if picture else "",
+        thread_id=thread_id,
     )
 
 

@@ -55,6 +55,7 @@ from bot.delivery.sinks import (
     RetryAfter,
     SendError,
     Sink,
+    TopicUnavailable,
     Transient,
 )
 from bot.records import utcnow
@@ -240,6 +241,7 @@ class Sender:
             silent=silent,
             image=message.image,
             image_size=message.image_size,
+            thread_id=message.thread_id,
         )
 
     async def _send(
@@ -249,10 +251,23 @@ class Sender:
         html, text = self._compose(message, labels)
         outgoing = self._outgoing(message, html, text, labels, silent=silent)
         plain = False
+        refused: tuple[int, TopicUnavailable] | None = None  # a forum topic that said no
         started = time.monotonic()
         while True:
             try:
                 message_id = await self.sink.send(outgoing.as_plain_text() if plain else outgoing)
+            except TopicUnavailable as e:
+                if outgoing.thread_id is None:
+                    return self._give_up(message, f"rejected: {e}")
+                # The topic is closed or gone, not the chat: this alert goes to General
+                # (once), the admins are told, the subscription stays as it is.
+                log.warning(
+                    "delivery %d: topic %d of chat %d refused (%s); sending to General",
+                    message.id, outgoing.thread_id, message.chat_id, e,
+                )  # fmt: skip
+                refused = (outgoing.thread_id, e)
+                outgoing = outgoing.in_general()
+                continue
             except MarkupRejected as e:
                 if plain:
                     return self._give_up(message, f"rejected: {e}")
@@ -268,17 +283,40 @@ class Sender:
             except Exception as e:  # a bug or an unexpected error must not stop the sender
                 log.exception("delivery %d: unexpected error while sending", message.id)
                 return self._refused(message, Transient(f"{type(e).__name__}: {e}"))
+            reasons = []
+            if refused is not None:
+                reasons.append(f"topic {refused[0]} refused ({refused[1]}): sent to General")
+            if plain:
+                reasons.append("sent as plain text: Telegram rejected the HTML")
             self.store.outbox.mark_sent(
                 message.id,
                 message_id,
                 now=self.clock(),
                 version=message.version,
-                reason="sent as plain text: Telegram rejected the HTML" if plain else "",
+                reason="; ".join(reasons),
             )
             self.sent_total += 1
             if self.metrics is not None:
                 self.metrics.alert_sent(time.monotonic() - started)
+            if refused is not None:
+                await self._tell_admins(message.chat_id, *refused, labels)
+            elif outgoing.thread_id is not None:
+                self.store.chats.clear_topic_fault(message.chat_id, outgoing.thread_id)
             return True
+
+    async def _tell_admins(
+        self, chat_id: int, thread_id: int, error: TopicUnavailable, labels: AlertLabels
+    ) -> None:
+        """Say in the group's General topic, once per refused topic, why alerts come there."""
+        if not self.store.chats.note_topic_fault(chat_id, thread_id, str(error)):
+            return  # told already; told again once the topic worked and then refused
+        text = labels.topic_closed if error.closed else labels.topic_gone
+        try:
+            await self.sink.send(Outgoing(chat_id=chat_id, html="", text=text))
+        except SendError as e:
+            log.warning(
+                "chat %d: could not tell the admins about topic %d: %s", chat_id, thread_id, e
+            )
 
     async def _edit(self, message: OutboxMessage, labels: AlertLabels) -> bool | int:
         """Bring a sent message up to its row's version ("Also: ...")."""

@@ -10,6 +10,7 @@ anything about python-telegram-bot::
     ├── ChatUnavailable   blocked, kicked, chat not found, user deactivated: stop sending
     ├── ChatMoved         the group became a supergroup: ``new_chat_id``
     ├── MarkupRejected    Telegram could not parse the HTML: send the plain text instead
+    ├── TopicUnavailable  the forum topic is closed or deleted: send to the chat's General
     └── Rejected          any other refusal (message to edit gone, ...): do not retry
 """
 
@@ -55,6 +56,14 @@ class MarkupRejected(SendError):
     """Telegram could not parse the HTML: send it as plain text instead."""
 
 
+class TopicUnavailable(SendError):
+    """The forum topic (``message_thread_id``) is closed or was deleted; the chat is fine."""
+
+    def __init__(self, reason: str, *, closed: bool) -> None:
+        self.closed = closed
+        super().__init__(reason)
+
+
 class Rejected(SendError):
     """Any other permanent refusal: do not retry."""
 
@@ -76,10 +85,15 @@ class Outgoing:
     silent: bool = False
     image: str = ""
     image_size: str = ""
+    thread_id: int | None = None  # a forum topic (message_thread_id)
 
     def as_plain_text(self) -> Outgoing:
         """The same message without markup (Telegram could not parse the HTML)."""
         return replace(self, html="")
+
+    def in_general(self) -> Outgoing:
+        """The same message for the chat itself (a forum's General topic)."""
+        return replace(self, thread_id=None)
 
 
 class Sink(Protocol):
@@ -110,7 +124,10 @@ class ConsoleSink:
         print(f"{rule}\n{heading}:\n{picture}{body}{button}", file=stream, flush=True)
 
     async def send(self, message: Outgoing) -> int:
-        self._print(f"to chat {message.chat_id}" + (" (silent)" if message.silent else ""), message)
+        where = f" topic {message.thread_id}" if message.thread_id else ""
+        self._print(
+            f"to chat {message.chat_id}{where}" + (" (silent)" if message.silent else ""), message
+        )
         self.sent.append((message.chat_id, message.html or message.text))
         return next(self._ids)
 

@@ -42,6 +42,9 @@ _UNAVAILABLE = (
     "peer_id_invalid",
 )
 _BAD_MARKUP = ("can't parse entities", "can't find end", "unsupported start tag")
+# Telegram's words for a forum topic that cannot take messages: closed, or gone.
+_TOPIC_CLOSED = ("topic_closed",)
+_TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -65,6 +68,10 @@ async def _translated(call: Awaitable[T]) -> T:
         lowered = e.message.lower()
         if any(words in lowered for words in _BAD_MARKUP):
             raise sinks.MarkupRejected(e.message) from e
+        if any(words in lowered for words in _TOPIC_CLOSED):
+            raise sinks.TopicUnavailable(e.message, closed=True) from e
+        if any(words in lowered for words in _TOPIC_GONE):
+            raise sinks.TopicUnavailable(e.message, closed=False) from e
         if any(words in lowered for words in _UNAVAILABLE):
             raise sinks.ChatUnavailable(e.message) from e
         raise sinks.Rejected(e.message) from e
@@ -130,6 +137,7 @@ class TelegramSink:
                 **self._content(message),
                 disable_notification=message.silent,
                 allow_paid_broadcast=self.paid_broadcast or None,
+                message_thread_id=message.thread_id,
                 **self._options(ALERT),
             )
         )

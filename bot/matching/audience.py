@@ -25,6 +25,7 @@ class Recipient:
     chat_id: int
     match: Match
     topic: Topic | None
+    thread_id: int | None = None  # the forum topic of the subscription that matched
 
 
 class Audience:
@@ -34,18 +35,22 @@ class Audience:
         self._chats: dict[str, set[int]] = defaultdict(set)
         self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
         self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
+        self._threads: dict[tuple[str, int], int] = {}  # (key, chat) -> forum topic
 
     def load(self, subscriptions: list[Subscription]) -> None:
         """Replace the index with these subscriptions."""
         wanted: dict[str, tuple[str | Query, float]] = {}
         chats: dict[str, set[int]] = defaultdict(set)
         labels: dict[str, Topic | None] = {}
+        threads: dict[tuple[str, int], int] = {}
         for sub in subscriptions:
             if sub.filtered:  # a topic narrowed or widened with /filter: keys of its own
                 for rule in subscription_rules(sub, self.topics):
                     wanted[rule.key] = (rule.query, rule.threshold)
                     chats[rule.key].add(sub.chat_id)
                     labels[rule.key] = rule.topic
+                    if sub.thread_id is not None:
+                        threads[(rule.key, sub.chat_id)] = sub.thread_id
                 continue
             if sub.query:
                 wanted[sub.key] = (sub.query, 0.0)
@@ -55,6 +60,8 @@ class Audience:
                     continue  # a topic removed from the config: its followers get nothing
                 wanted[sub.key] = (topic.query, topic.threshold)
             chats[sub.key].add(sub.chat_id)
+            if sub.thread_id is not None:
+                threads[(sub.key, sub.chat_id)] = sub.thread_id
         # A key can come back with another query (a row id reused after a delete, a second
         # /filter): compare what each key compiles, not just the key.
         signatures = {
@@ -70,6 +77,7 @@ class Audience:
         self._signatures = signatures
         self._chats = chats
         self._labels = labels
+        self._threads = threads
 
     def recipients(self, article: Article) -> list[Recipient]:
         """The chats whose subscriptions match ``article``, one entry per chat
@@ -83,7 +91,12 @@ class Audience:
             for chat_id in self._chats.get(match.topic, ()):
                 prior = best.get(chat_id)
                 if prior is None or match.score > prior.match.score:
-                    best[chat_id] = Recipient(chat_id=chat_id, match=match, topic=topic)
+                    best[chat_id] = Recipient(
+                        chat_id=chat_id,
+                        match=match,
+                        topic=topic,
+                        thread_id=self._threads.get((match.topic, chat_id)),
+                    )
         return [best[c] for c in sorted(best)]
 
     @property

@@ -31,6 +31,7 @@ class SubscribeResult:
     problem: str = ""  # empty | unknown-topic | bad-query | too-long | too-many
     detail: str = ""
     error: QueryError | None = None
+    moved: bool = False  # followed already, from another forum topic: it posts here now
 
 
 def looks_like_topic_id(text: str) -> bool:
@@ -48,9 +49,16 @@ def check_query(text: str) -> QueryError | None:
 
 
 def subscribe(
-    store: Store, topics: Mapping[str, Topic], chat: ChatInfo, argument: str
+    store: Store,
+    topics: Mapping[str, Topic],
+    chat: ChatInfo,
+    argument: str,
+    *,
+    thread_id: int | None = None,
 ) -> SubscribeResult:
-    """Follow a topic id, or a query of the filter language."""
+    """Follow a topic id, or a query of the filter language.  ``thread_id``: the forum
+    topic the command was written in, where the alerts go (a subscription followed from
+    another topic moves here)."""
     argument = argument.strip()
     if not argument:
         return SubscribeResult(ok=False, problem="empty")
@@ -66,11 +74,17 @@ def subscribe(
             return SubscribeResult(ok=False, problem="bad-query", detail=str(error), error=error)
     existing = store.subscriptions.for_chat(chat.chat_id)
     wanted = (topic.id, "") if topic is not None else (QUERY_TOPIC, argument)
-    if any((s.topic_id, s.query) == wanted for s in existing):
-        return SubscribeResult(ok=True, created=False, topic=topic, query=wanted[1])
+    same = next((s for s in existing if (s.topic_id, s.query) == wanted), None)
+    if same is not None:
+        moved = same.thread_id != thread_id and store.subscriptions.set_thread(same.id, thread_id)
+        return SubscribeResult(ok=True, created=False, topic=topic, query=wanted[1], moved=moved)
     if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT:
         return SubscribeResult(ok=False, problem="too-many", detail=str(MAX_SUBSCRIPTIONS_PER_CHAT))
-    _, created = store.subscriptions.add(chat.chat_id, wanted[0], query=wanted[1])
+    _, created = store.subscriptions.add(
+        chat.chat_id, wanted[0], query=wanted[1], thread_id=thread_id
+    )
+    if thread_id is not None:
+        store.chats.clear_topic_fault(chat.chat_id, thread_id)  # subscribed in it: it is open
     return SubscribeResult(ok=True, created=created, topic=topic, query=wanted[1])
 
 
