@@ -50,6 +50,7 @@ def _stored(row: dict[str, Any]) -> StoredArticle:
             source=row["source"],
             feed=row.get("feed_url") or "",
             image=row.get("image") or "",
+            author=row.get("author") or "",
         ),
         first_seen=from_db_time(row["first_seen"]) or utcnow(),
     )
@@ -86,8 +87,8 @@ class ArticleStore:
                     continue
                 cursor = self.db.execute(
                     "INSERT INTO articles (feed_id, entry_id, canonical_url, title_key, title, link, "
-                    "summary, content, published, source, first_seen, processed, image) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "summary, content, published, source, first_seen, processed, image, author) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         feed_id,
                         article.id,
@@ -102,6 +103,7 @@ class ArticleStore:
                         to_db_time(now),
                         int(processed),
                         article.image,
+                        article.author,
                     ],
                 )
                 key = cursor.lastrowid

@@ -272,3 +272,10 @@ def m010_forum_topics(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS()
+def m011_article_author(db: sqlite_utils.Database) -> None:
+    # author: the byline or wire the feed names (dc:creator, author, JSON Feed authors), so
+    # an alert credits "Reuters via The Straits Times".
+    db.execute("ALTER TABLE articles ADD COLUMN author TEXT NOT NULL DEFAULT ''")

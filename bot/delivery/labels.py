@@ -57,6 +57,7 @@ def alert_labels(language: str | None) -> AlertLabels:
         date=tr.plain("{day} {month}"),
         months=tuple(tr.plain(month) for month in _MONTHS),
         continued=tr.plain("{heading} (continued)"),
+        via=tr.plain("{wire} via {source}"),
         topic_closed=tr.plain(
             "For this group's admins: a forum topic that alerts are posted in is closed, so "
             "Telegram does not let me post there. Its alerts come here to General until the "

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from bot.delivery.credit import credit
 from bot.records import Alert, Article, Summary, Topic, as_utc
 
 MAX_MESSAGE_CHARS = 4096
@@ -39,6 +40,7 @@ ALSO_RESERVE = 200  # kept free in every alert for an "Also:" line
 MAX_TITLE_CHARS = 300
 MAX_ALSO_NAMES = 5
 MAX_SOURCE_CHARS = 40
+MAX_CREDIT_CHARS = 100  # the outlet with its wire or byline
 MAX_LINK_CHARS = 2048
 MIN_SUMMARY_CHARS = 40  # a summary cut shorter than this is left out
 DEFAULT_FOOTER = "Join {name} on Telegram and get the latest breaking news delivered to you."
@@ -106,6 +108,7 @@ class AlertLabels:
     date: str = "{day} {month}"
     months: tuple[str, ...] = MONTHS
     continued: str = "{heading} (continued)"
+    via: str = "{wire} via {source}"
     topic_closed: str = (
         "For this group's admins: a forum topic that alerts are posted in is closed, so "
         "Telegram does not let me post there. Its alerts come here to General until the "
@@ -234,7 +237,20 @@ def render_alert(
         href=safe_href(article.link),
         meta=" · ".join(
             p
-            for p in (_clip(_one_line(article.source), MAX_SOURCE_CHARS), _when(article.published))
+            for p in (
+                _clip(
+                    _one_line(
+                        credit(
+                            _clip(_one_line(article.source), MAX_SOURCE_CHARS),
+                            _one_line(article.author),
+                            article.summary or article.content,
+                            via=labels.via,
+                        )
+                    ),
+                    MAX_CREDIT_CHARS,
+                ),
+                _when(article.published),
+            )
             if p
         ),
         # a summary that is only the title (the feed had no text) would say it twice
