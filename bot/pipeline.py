@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.config.loader import Config
+from bot.delivery.digest import chat_zone
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import choose_footer, render_alert
 from bot.errors import FeedError, FetchError, NewsalertError
@@ -301,6 +302,7 @@ class Pipeline:
                     labels=alert_labels(chat.language),
                     image=chat.image or self.config.alerts.image,
                     thread_id=recipient.thread_id or chat.thread_id,
+                    zone=chat_zone(chat),
                 )
             )
         return alerts

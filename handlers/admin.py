@@ -95,8 +95,8 @@ async def feedstatus(turn: Turn) -> None:
         lines.append(
             turn._(
                 "last read {last}; next {next}; {entries} stories seen",
-                last=when(row.last_success) or "-",
-                next=when(row.next_poll) or "-",
+                last=when(turn, row.last_success) or "-",
+                next=when(turn, row.next_poll) or "-",
                 entries=row.entries,
             )
         )

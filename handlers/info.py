@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 
+from bot.delivery.digest import chat_zone
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import format_time
 from bot.i18n import N_, Html
-from bot.records import as_utc
 from bot.service import reports, search, subscriptions
 from bot.service.search import Found
 from handlers.common import (
@@ -34,8 +36,9 @@ FEED_STATUS = {
 }
 
 
-def when(value: datetime | None) -> str:
-    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+def when(turn: Turn, value: datetime | None) -> str:
+    """A time as alerts and digests show it, in the reader's zone and language."""
+    return format_time(value, chat_zone(turn.chat), alert_labels(turn.tr.language))
 
 
 def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str]:
@@ -48,7 +51,7 @@ def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str
         if link
         else (f"<b>{number}.</b> {title}")
     )
-    meta = " · ".join(p for p in (article.source, when(article.published)) if p)
+    meta = " · ".join(p for p in (article.source, when(turn, article.published)) if p)
     lines = [head]
     if meta:
         lines.append(f"<i>{html.escape(meta, quote=False)}</i>")

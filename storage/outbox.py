@@ -115,6 +115,7 @@ class HeldAlert:
     source: str
     topic: str
     created_at: datetime
+    published: datetime | None = None
 
 
 _MESSAGE = (
@@ -423,9 +424,10 @@ class OutboxStore:
                 source=r["source"] or "",
                 topic=r["topic"],
                 created_at=from_db_time(r["created_at"]) or utcnow(),
+                published=from_db_time(r["published"]),
             )
             for r in self.db.query(
-                "SELECT d.id, d.link, d.topic, d.created_at, a.title, a.source "
+                "SELECT d.id, d.link, d.topic, d.created_at, a.title, a.source, a.published "
                 "FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id "
                 "WHERE d.chat_id = ? AND d.state = 'held' AND d.digest_id IS NULL ORDER BY d.id",
                 [chat_id],

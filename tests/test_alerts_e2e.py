@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -194,3 +194,30 @@ async def test_a_configured_channel_thread_id_posts_into_that_topic(feed_server,
             feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
             await wait_until(lambda: alerts_to(api, FORUM), what="the alert")
     assert alerts_to(api, FORUM)[0]["message_thread_id"] == 5
+
+
+async def test_a_chat_in_seoul_sees_kst_times_in_alerts_and_latest_newest_first(
+    feed_server, tmp_path
+):
+    older = item(
+        "eruption-0",
+        "Lava flows toward a village on La Palma",
+        "The eruption went on.",
+        when=WHEN - timedelta(hours=3),
+    )
+    async with FakeBotAPI(token=TOKEN) as api, running(api, feed_server, tmp_path):
+        api.inject_message(51, "/timezone Asia/Seoul")
+        api.inject_message(51, "/subscribe volcanoes")
+        await api.wait_for_messages(51, 2)
+        # the feed lists the newer story first, as feeds do
+        feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION, older))
+        await wait_until(lambda: len(alerts_to(api, 51)) == 2, what="two alerts")
+        api.inject_message(51, "/latest")
+        await api.wait_for_messages(51, 5)
+    texts = {m["text"].split("\n")[0]: m["text"] for m in alerts_to(api, 51)}
+    assert "<i>Outlet 0 · 1 May 2024 21:00 KST</i>" in next(
+        t for title, t in texts.items() if "Indonesian" in title
+    )
+    latest = api.sent_messages(51)[-1]["text"]
+    assert "1 May 2024 21:00 KST" in latest and "1 May 2024 18:00 KST" in latest
+    assert latest.index("Indonesian") < latest.index("La Palma")  # newest first

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.delivery.labels import alert_labels
-from bot.delivery.render import ENGLISH, AlertLabels, DigestLine, render_digest
+from bot.delivery.render import ENGLISH, AlertLabels, DigestLine, format_time, render_digest
 from bot.records import utcnow
 from storage.chats import Chat
 from storage.store import Store
@@ -79,6 +79,11 @@ def canonical_zone(name: str) -> str | None:
     minutes = int(offset.total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def chat_zone(chat: Chat) -> tzinfo:
+    """The chat's time zone (UTC when its setting cannot be read)."""
+    return _zone(chat)
 
 
 def _zone(chat: Chat) -> tzinfo:
@@ -182,8 +187,12 @@ def make_due_digests(
         if not held or not digest_due(chat, held[0].created_at, now):
             continue
         labels = alert_labels(chat.language)
+        zone = _zone(chat)
         parts = render_digest(
-            [DigestLine(h.id, h.title, h.link, h.source) for h in held],
+            [
+                DigestLine(h.id, h.title, h.link, h.source, format_time(h.published, zone, labels))
+                for h in held
+            ],
             heading=digest_heading(chat, len(held), now, labels),
             footer=footer_for(chat),
             labels=labels,

@@ -55,6 +55,7 @@ def alert_labels(language: str | None) -> AlertLabels:
         story_one=tr.plain("{count} story"),
         story_many=tr.plain("{count} stories"),
         date=tr.plain("{day} {month}"),
+        when=tr.plain("{day} {month} {year} {time} {zone}"),
         months=tuple(tr.plain(month) for month in _MONTHS),
         continued=tr.plain("{heading} (continued)"),
         via=tr.plain("{wire} via {source}"),

@@ -29,7 +29,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlsplit
 
 from bot.delivery.credit import credit
@@ -106,6 +106,7 @@ class AlertLabels:
     story_one: str = "{count} story"
     story_many: str = "{count} stories"
     date: str = "{day} {month}"
+    when: str = "{day} {month} {year} {time} {zone}"  # every time a reader sees
     months: tuple[str, ...] = MONTHS
     continued: str = "{heading} (continued)"
     via: str = "{wire} via {source}"
@@ -157,8 +158,33 @@ def safe_href(link: str) -> str:
     return link if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
-def _when(published: datetime | None) -> str:
-    return as_utc(published).strftime("%d %b %Y %H:%M UTC") if published else ""
+def zone_label(local: datetime) -> str:
+    """The short name of ``local``'s time zone: "KST", "CET", "UTC", else "UTC+5:30"."""
+    name = local.tzname() or "UTC"
+    if name.startswith("UTC") and name != "UTC":  # a fixed offset: "UTC+09:00"
+        name = name[3:]
+    if name[:1] in "+-":
+        sign, digits = name[0], name[1:].replace(":", "")
+        hours, minutes = int(digits[:2] or 0), int(digits[2:4] or 0)
+        if not hours and not minutes:
+            return "UTC"
+        return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
+    return name
+
+
+def format_time(moment: datetime | None, zone: tzinfo = UTC, labels: AlertLabels = ENGLISH) -> str:
+    """A time as every message shows it, in the reader's zone and language:
+    "29 Oct 2018 13:30 KST" ("" for None)."""
+    if moment is None:
+        return ""
+    local = as_utc(moment).astimezone(zone)
+    return labels.when.format(
+        day=local.day,
+        month=labels.months[local.month - 1],
+        year=local.year,
+        time=f"{local:%H:%M}",
+        zone=zone_label(local),
+    )
 
 
 @dataclass(frozen=True)
@@ -220,6 +246,7 @@ def render_alert(
     labels: AlertLabels = ENGLISH,
     image: str = "large",
     thread_id: int | None = None,
+    zone: tzinfo = UTC,
 ) -> Alert:
     """One alert message: bold linked title, source and time, summary, topic, footer.
 
@@ -249,7 +276,7 @@ def render_alert(
                     ),
                     MAX_CREDIT_CHARS,
                 ),
-                _when(article.published),
+                format_time(article.published, zone, labels),
             )
             if p
         ),
@@ -338,6 +365,7 @@ class DigestLine:
     title: str
     link: str = ""
     source: str = ""
+    time: str = ""  # when it was published, as format_time writes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,10 +406,9 @@ def render_digest(
         source = _clip(_one_line(item.source), MAX_SOURCE_CHARS)
         href = safe_href(item.link)
         linked = f'<a href="{html.escape(href)}">{_esc(title)}</a>' if href else _esc(title)
-        item_html = f"• {linked}" + (f" — <i>{_esc(source)}</i>" if source else "")
-        item_text = (
-            f"• {title}" + (f" — {source}" if source else "") + (f"\n  {href}" if href else "")
-        )
+        meta = " · ".join(p for p in (source, _one_line(item.time)) if p)
+        item_html = f"• {linked}" + (f" — <i>{_esc(meta)}</i>" if meta else "")
+        item_text = f"• {title}" + (f" — {meta}" if meta else "") + (f"\n  {href}" if href else "")
         size = utf16_len(item_text) + 1
         used = utf16_len("\n".join(text_lines))
         if ids and used + size + footer_len > MAX_MESSAGE_CHARS:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.errors import QueryError
 from bot.matching.engine import Matcher
 from bot.matching.rules import Rule, subscription_rules
-from bot.records import Article, Topic
+from bot.records import Article, Topic, as_utc
 from bot.service.subscriptions import MAX_QUERY_CHARS, check_query, looks_like_topic_id
 from storage.store import Store
 
@@ -41,7 +41,13 @@ def _scan(store: Store, rules: Iterable[Rule], *, limit: int, scan: int) -> tupl
         )
     if not len(matcher):
         return 0, []
-    articles = store.articles.latest(scan)
+    # the newest stored first, then by when they were published: a feed's first poll stores
+    # its entries in the feed's order, so storage order alone would list older ones first
+    articles = sorted(
+        store.articles.latest(scan),
+        key=lambda s: as_utc(s.article.published or s.first_seen),
+        reverse=True,
+    )
     found: list[Found] = []
     for stored in articles:
         matches = matcher.match(stored.article)
@@ -114,7 +120,13 @@ def _count_and_show(
 ) -> tuple[int, int, list[Found]]:
     matcher = Matcher()
     matcher.add(rule.key, rule.query, threshold=rule.threshold)
-    articles = store.articles.latest(scan)
+    # the newest stored first, then by when they were published: a feed's first poll stores
+    # its entries in the feed's order, so storage order alone would list older ones first
+    articles = sorted(
+        store.articles.latest(scan),
+        key=lambda s: as_utc(s.article.published or s.first_seen),
+        reverse=True,
+    )
     found: list[Found] = []
     matched = 0
     label = rule.topic.name if rule.topic else str(rule.query)
