@@ -26,6 +26,7 @@ from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
 from bot.summary.llm import LLMSummarizer
 from bot.updates import start_updates
+from storage.chats import Chat
 from storage.feeds import FeedState
 from storage.retention import PRUNE_EVERY, PruneResult, prune
 from storage.store import Store
@@ -107,6 +108,10 @@ class Core:
     def delivery_settings_changed(self) -> None:
         """A chat's digest, time zone or quiet hours changed: the sender looks again."""
         self._wake_sender()
+
+    def footer_for(self, chat: Chat) -> str:
+        """The footer under the chat's alerts (its own, the operator's, or the default)."""
+        return self.pipeline.footer_for(chat)
 
     def reactivate_chat(self, chat_id: int, **names: str) -> bool:
         """The chat is back (/start, or the bot was added again): active, matching again.

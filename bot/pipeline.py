@@ -303,6 +303,8 @@ class Pipeline:
                     image=chat.image or self.config.alerts.image,
                     thread_id=recipient.thread_id or chat.thread_id,
                     zone=chat_zone(chat),
+                    # a personal filter says why it matched; a topic names itself
+                    terms=recipient.match.why if recipient.topic is None else (),
                 )
             )
         return alerts
@@ -321,6 +323,7 @@ class Pipeline:
             chat_name=chat_name,
             bot_name=f"@{bot}" if bot else "",
             labels=alert_labels(chat.language),
+            private=chat.type == "private",
         )
 
     def _failed(self, feed: FeedState, error: FeedError, now: datetime) -> PollResult:

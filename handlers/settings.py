@@ -9,8 +9,6 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from bot.delivery.labels import alert_labels
-from bot.delivery.render import default_footer
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
 from bot.service import chats, subscriptions
 from bot.service import settings as chat_settings
@@ -345,14 +343,7 @@ async def footer(turn: Turn) -> None:
     where = Html(chat_label(turn, target))
     if not rest:
         chat = core.store.chats.get(target.chat_id)
-        current = chat.footer if chat and chat.footer else ""
-        if not current:
-            current = core.config.alerts.footer or default_footer(
-                f"@{chat.username}"
-                if chat and chat.username and chat.type == "channel"
-                else f"@{turn.context.bot.username}",
-                alert_labels(chat.language if chat else None),
-            )
+        current = core.footer_for(chat) if chat else ""
         await turn.reply(
             turn._(
                 "Alerts{where} end with: {footer}\n"

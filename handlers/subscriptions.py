@@ -114,6 +114,13 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             topic=result.detail[:64],
             known=", ".join(sorted(core.config.topics)),
         )
+    elif result.problem == "only-exclusions":
+        text = turn._(
+            "This filter only leaves things out, so it would send you nearly every story "
+            "there is. Add the words you want to follow before it, for example:\n"
+            '<code>/subscribe korea {filter}</code> or <code>/subscribe "north korea" {filter}</code>',
+            filter=result.detail[:200],
+        )
     elif result.problem == "too-many":
         text = turn._(
             "This chat already follows {limit} topics and filters, the most allowed. "

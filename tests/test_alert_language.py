@@ -166,8 +166,9 @@ async def test_a_korean_chats_alert_is_korean_and_an_english_chats_unchanged(
     [korean] = alerts_to(api, SEOUL_READER)
     assert "North Korea talks" in korean["text"]  # the story itself is the feed's
     assert "\n주제: Korea: diplomacy and security\n" in korean["text"]
+    # private chats: the default footer asks the reader to share the bot (issue 16)
     assert korean["text"].endswith(
-        "텔레그램 @newsalert_test_bot에 참여하고 최신 속보를 바로 받아 보세요."
+        "최신 속보를 바로 받아 보고 싶은 친구에게 텔레그램 @newsalert_test_bot을(를) 공유해 주세요."
     )
     assert "Topic:" not in korean["text"] and "Join " not in korean["text"]
     assert button(korean)["text"] == "기사 읽기"
@@ -175,7 +176,7 @@ async def test_a_korean_chats_alert_is_korean_and_an_english_chats_unchanged(
     [english] = alerts_to(api, LONDON_READER)
     assert "\nTopic: Korea: diplomacy and security\n" in english["text"]
     assert english["text"].endswith(
-        "Join @newsalert_test_bot on Telegram and get the latest breaking news delivered to you."
+        "Share @newsalert_test_bot on Telegram with friends who want the latest breaking news delivered to them."
     )
     assert not HANGUL.search(english["text"].split("\n")[-1])
     assert button(english)["text"] == "Read"
@@ -246,5 +247,5 @@ async def test_footer_shows_the_default_a_korean_chats_alerts_end_with(telegram_
     async with running_bot(telegram_api, tmp_path) as bot:
         korean = (await bot.send(SEOUL_READER, "/footer", language_code="ko"))["text"]
         english = (await bot.send(LONDON_READER, "/footer", language_code="en"))["text"]
-    assert "텔레그램 @newsalert_test_bot에 참여하고 최신 속보를 바로 받아 보세요." in korean
-    assert "Join @newsalert_test_bot on Telegram" in english
+    assert "@newsalert_test_bot을(를) 공유해 주세요." in korean  # private chats: share it
+    assert "Share @newsalert_test_bot on Telegram with friends" in english

@@ -221,3 +221,14 @@ async def test_a_chat_in_seoul_sees_kst_times_in_alerts_and_latest_newest_first(
     latest = api.sent_messages(51)[-1]["text"]
     assert "1 May 2024 21:00 KST" in latest and "1 May 2024 18:00 KST" in latest
     assert latest.index("Indonesian") < latest.index("La Palma")  # newest first
+
+
+async def test_an_alert_from_a_personal_filter_says_what_matched(feed_server, tmp_path):
+    async with FakeBotAPI(token=TOKEN) as api, running(api, feed_server, tmp_path):
+        api.inject_message(61, "/subscribe volcano indonesian")
+        await api.wait_for_messages(61, 1)
+        feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
+        await wait_until(lambda: alerts_to(api, 61), what="the alert")
+    [alert] = alerts_to(api, 61)
+    assert "\nMatched: volcano, indonesian\n" in alert["text"]
+    assert "Topic:" not in alert["text"]

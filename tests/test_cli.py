@@ -79,7 +79,7 @@ def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
     to_bob = [block for block in out.split("─" * 60) if "to chat 1002:" in block]
     assert not any("North Korea" in block for block in to_bob)
     assert "North Korea talks" in out and "denuclearisation" in out.lower()
-    assert "Join @newsalert_demo_bot on Telegram" in out
+    assert "Share @newsalert_demo_bot on Telegram" in out  # private chats share the bot
     assert "Join ST" not in out and "PHOTO: REUTERS" not in out
     assert "Samsung" not in out.split("─" * 60)[1]
 

@@ -395,7 +395,9 @@ async def test_footer_is_set_shown_and_cleared(telegram_api, tmp_path):
         too_long = (await bot.send(ALICE, "/footer " + "x" * 300))["text"]
         cleared = (await bot.send(ALICE, "/footer clear"))["text"]
         assert bot.store.chats.get(ALICE).footer == ""
-    assert "Join @newsalert_test_bot on Telegram" in shown
+    assert (
+        "Share @newsalert_test_bot on Telegram with friends" in shown
+    )  # a private chat: pass it on
     assert "Join &lt;b&gt;us&lt;/b&gt; for more" in done  # shown as typed, never as markup
     assert "at most 200 characters" in too_long
     assert "default footer" in cleared

@@ -106,7 +106,10 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
     assert 'href="https://www.straitstimes.com/asia/east-asia/top-us-south-korean-officials' in text
     assert "utm_source" not in text
     assert "denuclearisation" in text.lower()
-    assert "Join @newsalert_test_bot on Telegram and get the latest breaking news" in text
+    assert (
+        "Share @newsalert_test_bot on Telegram with friends who want the latest breaking news"
+        in text
+    )
     assert "Join ST's Telegram channel" not in text and "Join ST&#x27;s" not in text
     assert "PHOTO: REUTERS" not in text
     assert alerts_to(api, BOB) == []

@@ -40,6 +40,7 @@ def alert_labels(language: str | None) -> AlertLabels:
     tr = translator(language)
     return AlertLabels(
         topic=tr.plain("Topic: {name}"),
+        matched=tr.plain("Matched: {terms}"),
         read=tr.plain("Read"),
         also=tr.plain("Also: {sources}"),
         also_more=tr.plain("Also: {sources} and {count} more"),
@@ -48,6 +49,12 @@ def alert_labels(language: str | None) -> AlertLabels:
         ),
         footer_unnamed=tr.plain(
             "Join us on Telegram and get the latest breaking news delivered to you."
+        ),
+        footer_private=tr.plain(
+            "Share {name} on Telegram with friends who want the latest breaking news delivered to them."
+        ),
+        footer_private_unnamed=tr.plain(
+            "Share this bot on Telegram with friends who want the latest breaking news delivered to them."
         ),
         untitled=tr.plain("(untitled)"),
         digest_hourly=tr.plain("Your news digest, {time}: {stories}"),

@@ -95,11 +95,17 @@ class AlertLabels:
     """
 
     topic: str = "Topic: {name}"
+    matched: str = "Matched: {terms}"
     read: str = READ_BUTTON
     also: str = "Also: {sources}"
     also_more: str = "Also: {sources} and {count} more"
     footer: str = DEFAULT_FOOTER
     footer_unnamed: str = "Join us on Telegram and get the latest breaking news delivered to you."
+    # a private chat already talks to the bot: invite the reader to pass it on instead
+    footer_private: str = (
+        "Share {name} on Telegram with friends who want the latest breaking news delivered to them."
+    )
+    footer_private_unnamed: str = "Share this bot on Telegram with friends who want the latest breaking news delivered to them."
     untitled: str = "(untitled)"
     digest_hourly: str = "Your news digest, {time}: {stories}"
     digest_daily: str = "Your daily news digest, {date}: {stories}"
@@ -138,14 +144,19 @@ def choose_footer(
     chat_name: str,
     bot_name: str,
     labels: AlertLabels = ENGLISH,
+    private: bool = False,
 ) -> str:
     """The chat's own footer, else the operator's ``alerts.footer`` (both as written),
     else the default in ``labels``' language naming the chat (a channel's @username) or
-    the bot."""
+    the bot; in a ``private`` chat, where the reader already has the bot, the default asks
+    them to share it instead."""
     if chat_footer.strip():
         return chat_footer.strip()
     if global_footer.strip():
         return global_footer.strip()
+    if private:
+        name = bot_name
+        return labels.footer_private.format(name=name) if name else labels.footer_private_unnamed
     return default_footer(chat_name or bot_name, labels)
 
 
@@ -197,6 +208,7 @@ class _Layout:
     summary: str
     topic_line: str
     footer: str
+    terms_line: str = ""
 
     def html(self) -> str:
         title = _esc(self.title)
@@ -210,7 +222,7 @@ class _Layout:
             lines.append(f"<i>{_esc(self.meta)}</i>")
         if self.summary:
             lines += ["", _esc(self.summary)]
-        tail = [_esc(x) for x in (self.topic_line, self.footer) if x]
+        tail = [_esc(x) for x in (self.topic_line, self.terms_line, self.footer) if x]
         if tail:
             lines += ["", *tail]
         return "\n".join(lines)
@@ -223,7 +235,7 @@ class _Layout:
             lines += ["", self.summary]
         if self.href:
             lines.append(self.href)
-        tail = [x for x in (self.topic_line, self.footer) if x]
+        tail = [x for x in (self.topic_line, self.terms_line, self.footer) if x]
         if tail:
             lines += ["", *tail]
         return "\n".join(lines)
@@ -247,13 +259,15 @@ def render_alert(
     image: str = "large",
     thread_id: int | None = None,
     zone: tzinfo = UTC,
+    terms: Sequence[str] = (),
 ) -> Alert:
     """One alert message: bold linked title, source and time, summary, topic, footer.
 
     Always valid Telegram HTML, and never longer than ``MAX_MESSAGE_CHARS - ALSO_RESERVE``
     as Telegram counts: the summary gives way first, then the footer, then the title.
     ``Alert.link`` is the article's link when it is http(s) (the "Read" button's URL).
-    The topic line is worded by ``labels``.  ``image`` (large | small | off) says how the
+    The topic line is worded by ``labels``; ``terms`` (what a personal filter matched)
+    make a "Matched: ..." line.  ``image`` (large | small | off) says how the
     article's picture, when it has one that passes the same checks as a link, is shown:
     as the message's link preview (``Alert.image``), which keeps the 4,096-character limit.
     """
@@ -284,6 +298,7 @@ def render_alert(
         summary="" if summary.method == "title" else _clean(summary.text).strip(),
         topic_line=_one_line(labels.topic.format(name=topic_name)) if topic else "",
         footer=_clean(footer).strip(),
+        terms_line=_terms_line(terms, labels),
     )
     layout = _fit(layout, budget)
     picture = safe_href(article.image) if image in ("large", "small") else ""
@@ -301,6 +316,17 @@ def render_alert(
     )
 
 
+MAX_TERMS_SHOWN = 6
+
+
+def _terms_line(terms: Sequence[str], labels: AlertLabels) -> str:
+    """ "Matched: north korea, talks": why a personal filter sent the alert ("" for none)."""
+    shown = [t for t in dict.fromkeys(_clip(_one_line(t), MAX_SOURCE_CHARS) for t in terms) if t]
+    if not shown:
+        return ""
+    return _clip(_one_line(labels.matched.format(terms=", ".join(shown[:MAX_TERMS_SHOWN]))), 300)
+
+
 def _fit(layout: _Layout, budget: int) -> _Layout:
     excess = layout.length() - budget
     if excess <= 0:
@@ -309,7 +335,7 @@ def _fit(layout: _Layout, budget: int) -> _Layout:
     if summary_room >= MIN_SUMMARY_CHARS:
         return replace(layout, summary=_clip(layout.summary, summary_room, words=True))
     layout = replace(layout, summary="")
-    for part in ("footer", "topic_line", "href", "title"):
+    for part in ("footer", "terms_line", "topic_line", "href", "title"):
         excess = layout.length() - budget
         if excess <= 0:
             break

@@ -292,6 +292,12 @@ class Query:
     text: str = field(compare=False)
     root: Node
 
+    @property
+    def only_exclusions(self) -> bool:
+        """True when nothing has to be in an article for the query to match ("-sports",
+        "korea OR -sports"): it would match nearly every story."""
+        return not _needs_a_term(self.root)
+
     def matches(self, doc: Document) -> bool:
         """True when the query matches (no score): the fast path."""
         return self.root.test(doc)
@@ -309,3 +315,14 @@ class Query:
             return False, 0.0, ()
         ordered = sorted(hits.items(), key=lambda kv: -kv[1])
         return True, float(sum(hits.values())), tuple(label for label, _ in ordered)
+
+
+def _needs_a_term(node: Node) -> bool:
+    """Whether an article must contain something for ``node`` to match."""
+    if isinstance(node, Not):
+        return False
+    if isinstance(node, And):
+        return any(_needs_a_term(c) for c in node.children)
+    if isinstance(node, Or):
+        return all(_needs_a_term(c) for c in node.children)
+    return True

@@ -28,7 +28,7 @@ class SubscribeResult:
     created: bool = False
     topic: Topic | None = None
     query: str = ""
-    problem: str = ""  # empty | unknown-topic | bad-query | too-long | too-many
+    problem: str = ""  # empty | unknown-topic | bad-query | only-exclusions | too-long | too-many
     detail: str = ""
     error: QueryError | None = None
     moved: bool = False  # followed already, from another forum topic: it posts here now
@@ -72,6 +72,9 @@ def subscribe(
         error = check_query(argument)
         if error is not None:
             return SubscribeResult(ok=False, problem="bad-query", detail=str(error), error=error)
+        if parse_query(argument, max_length=MAX_QUERY_CHARS).only_exclusions:
+            # "-sports" alone would send every other story there is
+            return SubscribeResult(ok=False, problem="only-exclusions", detail=argument)
     existing = store.subscriptions.for_chat(chat.chat_id)
     wanted = (topic.id, "") if topic is not None else (QUERY_TOPIC, argument)
     same = next((s for s in existing if (s.topic_id, s.query) == wanted), None)
