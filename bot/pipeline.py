@@ -32,7 +32,7 @@ from bot.ingest.feed_health import (
 )
 from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
 from bot.ingest.parse import parse_feed
-from bot.ingest.stories import StoryDesk
+from bot.ingest.stories import StoryDesk, breaking_outlets
 from bot.matching.audience import Audience, Recipient
 from bot.records import Alert, Article, Summary, utcnow
 from bot.summary.extractive import summarize
@@ -156,7 +156,7 @@ class Pipeline:
             feed.id, articles, [s.article.id for s in new], now=now
         ):
             if not priming:
-                self.store.outbox.story_changed(story_id, since=now - self.story_window)
+                self._story_grew(story_id, now)
         self.store.feeds.record_success(
             feed.id,
             etag=result.etag if result else None,
@@ -248,10 +248,26 @@ class Pipeline:
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
             if story.is_copy:  # ... its alert gets "Also: <this source>"
-                when = now or utcnow()
-                self.store.outbox.story_changed(story.id, since=when - self.story_window)
+                self._story_grew(story.id, now or utcnow())
+                if ids and self.store.outbox.stories.is_breaking(story.id):
+                    self.store.outbox.promote_breaking(story.id)  # late alerts of it too
             self.store.articles.mark_processed([stored.key])
         return ids
+
+    def _story_grew(self, story_id: int, now: datetime) -> None:
+        """Another outlet carried the story: its alerts are edited ("Also: ..."), and when
+        enough outlets carried it quickly enough it becomes breaking news."""
+        alerts = self.config.alerts
+        stories = self.store.outbox.stories
+        if not stories.is_breaking(story_id) and breaking_outlets(
+            stories.sightings(story_id),
+            outlets=alerts.breaking_outlets,
+            window=timedelta(seconds=alerts.breaking_window),
+        ):
+            stories.mark_breaking(story_id, now=now)
+            promoted = self.store.outbox.promote_breaking(story_id)
+            log.info("story %d is breaking news; %d alerts sent at once", story_id, promoted)
+        self.store.outbox.story_changed(story_id, since=now - self.story_window)
 
     async def _with_full_text(self, stored: StoredArticle) -> StoredArticle:
         """The article with its page's main text, when the feed gave only a teaser."""

@@ -93,12 +93,21 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
         "large": plain("Pictures: large"),
         "small": plain("Pictures: small"),
     }.get(size, plain("Pictures: off"))
+    # breaking news through quiet hours and digests, or with everything else
+    breaking = (
+        plain("Breaking news: at once")
+        if chat.breaking_through
+        else plain("Breaking news: as usual")
+    )
     rows += [
         [
             InlineKeyboardButton(mode, callback_data=f"s:{chat_id}:m"),
             InlineKeyboardButton(preview, callback_data=f"s:{chat_id}:p"),
         ],
-        [InlineKeyboardButton(picture, callback_data=f"s:{chat_id}:i")],
+        [
+            InlineKeyboardButton(picture, callback_data=f"s:{chat_id}:i"),
+            InlineKeyboardButton(breaking, callback_data=f"s:{chat_id}:b"),
+        ],
         [
             InlineKeyboardButton(language, callback_data=f"s:{chat_id}:l"),
             InlineKeyboardButton(pause, callback_data=f"s:{chat_id}:z"),
@@ -143,7 +152,7 @@ def _target_for(turn: Turn, chat_id: int) -> Target:
 
 @button
 async def settings_button(turn: Turn, data: list[str]) -> None:
-    """``s:<chat>:<t:topic|m|p|i|l|z|x>``: one press of the settings keyboard."""
+    """``s:<chat>:<t:topic|m|p|i|b|l|z|x>``: one press of the settings keyboard."""
     if len(data) < 3 or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal()):
         await turn.answer()
         return
@@ -196,6 +205,8 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
     elif op == "p":
         on = chats.link_preview_on(chat, core.config.alerts.link_preview)
         chat_settings.set_link_preview(core.store, chat_id, not on)
+    elif op == "b":
+        chat_settings.set_breaking_through(core.store, chat_id, not chat.breaking_through)
     elif op == "i":
         size = chats.image_size(chat, core.config.alerts.image)
         chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size))

@@ -40,6 +40,7 @@ class Chat:
     last_digest_at: datetime | None = None
     image: str | None = None  # large | small | off (migration m009); None: alerts.image
     thread_id: int | None = None  # a configured forum's topic for its alerts (m010)
+    breaking_through: bool = False  # breaking news at once, even in quiet hours or digests
 
 
 def _chat(row: dict[str, Any]) -> Chat:
@@ -68,6 +69,7 @@ def _chat(row: dict[str, Any]) -> Chat:
         last_digest_at=from_db_time(row.get("last_digest_at")),
         image=row.get("image"),
         thread_id=row.get("thread_id"),
+        breaking_through=bool(row.get("breaking_through") or 0),
     )
 
 
@@ -231,6 +233,10 @@ class ChatStore:
     def set_image(self, chat_id: int, size: str | None) -> bool:
         """The article's picture in alerts: large | small | off; None: the config's default."""
         return self._set(chat_id, "image", size)
+
+    def set_breaking_through(self, chat_id: int, enabled: bool) -> bool:
+        """Breaking news at once, even during quiet hours or when the chat takes digests."""
+        return self._set(chat_id, "breaking_through", int(enabled))
 
     def set_footer(self, chat_id: int, footer: str) -> bool:
         return self._set(chat_id, "footer", footer)

@@ -279,3 +279,14 @@ def m011_article_author(db: sqlite_utils.Database) -> None:
     # author: the byline or wire the feed names (dc:creator, author, JSON Feed authors), so
     # an alert credits "Reuters via The Straits Times".
     db.execute("ALTER TABLE articles ADD COLUMN author TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS()
+def m012_breaking_news(db: sqlite_utils.Database) -> None:
+    # breaking_at: when enough outlets carried the story quickly enough (alerts.breaking_*);
+    # chats.breaking_through: the chat gets breaking stories at once even in quiet hours or
+    # when it takes digests; deliveries.priority = 1: such a row, which may pass rows waiting
+    # for quiet hours to end.
+    db.execute("ALTER TABLE stories ADD COLUMN breaking_at TEXT")
+    db.execute("ALTER TABLE chats ADD COLUMN breaking_through INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE deliveries ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")

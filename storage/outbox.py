@@ -75,6 +75,8 @@ class OutboxMessage:
     image: str = ""  # the picture shown as the link preview
     image_size: str = ""  # large | small
     thread_id: int | None = None  # the forum topic it goes to
+    breaking: bool = False  # its story is breaking news (alerts.breaking_*)
+    priority: bool = False  # breaking news for a chat that takes it through quiet hours
 
     @property
     def needs_edit(self) -> bool:
@@ -102,6 +104,8 @@ def _message(row: dict[str, Any]) -> OutboxMessage:
         image=row.get("image") or "",
         image_size=row.get("image_size") or "",
         thread_id=row.get("thread_id"),
+        breaking=bool(row.get("breaking_at")),
+        priority=bool(row.get("priority")),
     )
 
 
@@ -119,7 +123,8 @@ class HeldAlert:
 
 
 _MESSAGE = (
-    "SELECT d.*, a.source AS source FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id"
+    "SELECT d.*, a.source AS source, s.breaking_at AS breaking_at FROM deliveries d "
+    "LEFT JOIN articles a ON a.id = d.article_id LEFT JOIN stories s ON s.id = d.story_id"
 )
 QUIET_HOURS = "quiet hours"
 
@@ -173,6 +178,21 @@ class OutboxStore:
                     ids.append(cursor.lastrowid)
         return ids
 
+    def promote_breaking(self, story_id: int) -> int:
+        """The story became breaking news: chats that take it at once get their alert of it
+        now, out of their digest or quiet hours (``priority``).  Returns how many rows."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE deliveries SET priority = 1, state = 'pending', "
+                "next_attempt_at = CASE WHEN reason = ? THEN NULL ELSE next_attempt_at END, "
+                "reason = CASE WHEN reason = ? THEN '' ELSE reason END "
+                "WHERE story_id = ? AND kind = 'alert' AND digest_id IS NULL "
+                "AND state IN ('pending', 'held') "
+                "AND chat_id IN (SELECT chat_id FROM chats WHERE breaking_through = 1)",
+                [QUIET_HOURS, QUIET_HOURS, story_id],
+            )
+        return cursor.rowcount
+
     def story_changed(self, story_id: int, *, since: datetime) -> int:
         """Another feed carried the story: the alerts of it written since ``since`` get a new
         version (a sent one is then due for an edit; one sent in a digest is left alone).
@@ -210,8 +230,9 @@ class OutboxStore:
             "SELECT d.id, d.chat_id FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
             "WHERE d.state = 'pending' AND d.id > ? AND c.active = 1 AND c.paused = 0 "
             "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
-            "AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.chat_id = d.chat_id "
-            "AND e.state = 'pending' AND e.id < d.id AND e.next_attempt_at > ?) "
+            "AND (d.priority = 1 OR NOT EXISTS (SELECT 1 FROM deliveries e "
+            "WHERE e.chat_id = d.chat_id "
+            "AND e.state = 'pending' AND e.id < d.id AND e.next_attempt_at > ?)) "
             "ORDER BY d.id LIMIT ?",
             [after_id, at, at, limit],
         ).fetchall()
@@ -231,6 +252,18 @@ class OutboxStore:
         one never goes first: order per chat is kept), else its oldest due edit.
         ``include_pending=False`` (a paused chat): edits only, the pending rows wait."""
         at = to_db_time(now or utcnow())
+        if include_pending:
+            # breaking news the chat takes at once passes rows waiting for quiet hours
+            urgent = list(
+                self.db.query(
+                    f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = 'pending' AND d.priority = 1 "
+                    "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
+                    "ORDER BY d.id LIMIT 1",
+                    [chat_id, at],
+                )
+            )
+            if urgent:
+                return _message(urgent[0])
         rows = (
             list(
                 self.db.query(
@@ -595,6 +628,29 @@ class StoryStore:
                 "SELECT * FROM stories WHERE first_seen >= ? ORDER BY id", [to_db_time(since)]
             )
         ]
+
+    def sightings(self, story_id: int) -> list[tuple[str, datetime]]:
+        """``(source, seen_at)`` of every article or entry that carried the story."""
+        return [
+            (source or "", from_db_time(seen) or utcnow())
+            for source, seen in self.db.execute(
+                "SELECT source, seen_at FROM story_articles WHERE story_id = ? ORDER BY id",
+                [story_id],
+            ).fetchall()
+        ]
+
+    def mark_breaking(self, story_id: int, *, now: datetime) -> bool:
+        """The story is breaking news; True the first time."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE stories SET breaking_at = ? WHERE id = ? AND breaking_at IS NULL",
+                [to_db_time(now), story_id],
+            )
+        return cursor.rowcount > 0
+
+    def is_breaking(self, story_id: int) -> bool:
+        row = self.db.execute("SELECT breaking_at FROM stories WHERE id = ?", [story_id]).fetchone()
+        return bool(row and row[0])
 
     def sources(self, story_id: int) -> list[str]:
         """Distinct sources that carried the story, first one first."""

@@ -232,3 +232,36 @@ async def test_an_alert_from_a_personal_filter_says_what_matched(feed_server, tm
     [alert] = alerts_to(api, 61)
     assert "\nMatched: volcano, indonesian\n" in alert["text"]
     assert "Topic:" not in alert["text"]
+
+
+async def test_four_outlets_within_a_minute_make_one_alert_marked_breaking(feed_server, tmp_path):
+    async with FakeBotAPI(token=TOKEN) as api, running(api, feed_server, tmp_path, feeds=4) as core:
+        follow(core, 71)
+        for n in range(4):  # the same story, each outlet with its own link
+            site = f"https://outlet{n}.example"
+            story = item(
+                "eruption-1",
+                "Volcano erupts on Indonesian island, thousands of villagers flee",
+                "An Indonesian volcano erupted on Sunday, spewing ash five kilometres into the sky.",
+                site=site,
+            )
+            feed_server.set(f"/f{n}.xml", feed(f"Outlet {n}", CALM, story, site=site))
+            if n == 0:
+                await wait_until(lambda: alerts_to(api, 71), what="the first alert")
+
+        def shown() -> str:
+            [alert] = alerts_to(api, 71)
+            return api.message(71, alert["message_id"])["text"]
+
+        await wait_until(lambda: "Outlet 3" in shown(), what="the edit naming all four")
+        [row] = core.store.outbox.for_chat(71)
+        assert core.store.outbox.message(row.id).breaking
+    assert len(alerts_to(api, 71)) == 1  # one alert, edited
+    assert shown().startswith("🔴 Breaking · Outlet 0, Outlet 1, Outlet 2, Outlet 3\n")
+    edits = api.calls_to("editMessageText")
+    assert (
+        edits[-1]
+        .params["text"]
+        .startswith("🔴 <b>Breaking</b> · Outlet 0, Outlet 1, Outlet 2, Outlet 3\n<b><a href=")
+    )
+    assert "Also:" not in edits[-1].params["text"]

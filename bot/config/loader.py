@@ -109,6 +109,8 @@ class AlertsConfig:
     summary_chars: int = 450
     link_preview: bool = False
     image: str = "large"  # the article's picture above the text: large | small | off
+    breaking_outlets: int = 3  # distinct outlets that make a story "Breaking" ...
+    breaking_window: float = 30 * 60.0  # ... when they carry it within this many seconds
 
 
 @dataclass(frozen=True)
@@ -478,8 +480,17 @@ def _alerts(data: Any) -> AlertsConfig:
         summary_chars=_summary_chars("alerts.summary_chars", t.get("summary_chars", int, 450)),
         link_preview=t.get("link_preview", bool, False),
         image=_image_size("alerts.image", t.get("image", str, "large")),
+        breaking_outlets=t.get("breaking_outlets", int, 3),
+        breaking_window=t.interval("breaking_window", 30 * 60.0) or 0.0,
     )
     t.done()
+    if cfg.breaking_outlets < 2:
+        raise ConfigError(
+            "alerts.breaking_outlets",
+            f"must be at least 2 (outlets carrying the same story), got {cfg.breaking_outlets}",
+        )
+    if cfg.breaking_window <= 0:
+        raise ConfigError("alerts.breaking_window", 'must be a positive duration, e.g. "30m"')
     return cfg
 
 

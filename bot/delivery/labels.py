@@ -66,6 +66,8 @@ def alert_labels(language: str | None) -> AlertLabels:
         months=tuple(tr.plain(month) for month in _MONTHS),
         continued=tr.plain("{heading} (continued)"),
         via=tr.plain("{wire} via {source}"),
+        breaking=tr.plain("Breaking · {sources}"),
+        breaking_more=tr.plain("{sources} and {count} more"),
         topic_closed=tr.plain(
             "For this group's admins: a forum topic that alerts are posted in is closed, so "
             "Telegram does not let me post there. Its alerts come here to General until the "

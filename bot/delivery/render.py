@@ -116,6 +116,8 @@ class AlertLabels:
     months: tuple[str, ...] = MONTHS
     continued: str = "{heading} (continued)"
     via: str = "{wire} via {source}"
+    breaking: str = "Breaking · {sources}"  # the first " · " parts the bold word from the names
+    breaking_more: str = "{sources} and {count} more"
     topic_closed: str = (
         "For this group's admins: a forum topic that alerts are posted in is closed, so "
         "Telegram does not let me post there. Its alerts come here to General until the "
@@ -378,6 +380,27 @@ def with_also(
     html_lines.insert(at, f"<i>{_esc(line)}</i>")
     text_lines.insert(min(at, len(text_lines)), line)
     return "\n".join(html_lines), "\n".join(text_lines)
+
+
+def breaking_line(outlets: Sequence[str], labels: AlertLabels = ENGLISH) -> str:
+    """ "Breaking · Reuters, AP, Yonhap": the outlets that carried a breaking story."""
+    names = [n for n in dict.fromkeys(_clip(_one_line(s), MAX_SOURCE_CHARS) for s in outlets) if n]
+    shown = ", ".join(names[:MAX_ALSO_NAMES])
+    more = len(names) - MAX_ALSO_NAMES
+    if more > 0:
+        shown = labels.breaking_more.format(sources=shown, count=more)
+    return _clip(_one_line(labels.breaking.format(sources=shown)), ALSO_RESERVE - 10)
+
+
+def with_breaking(
+    html_text: str, plain: str, outlets: Sequence[str], labels: AlertLabels = ENGLISH
+) -> tuple[str, str]:
+    """An alert rendered by :func:`render_alert` marked as breaking news: a first line
+    "🔴 Breaking · Reuters, AP, Yonhap" naming the outlets (it stands in for "Also:")."""
+    line = breaking_line(outlets, labels)
+    head, _, rest = line.partition(" · ")
+    marked = f"🔴 <b>{_esc(head)}</b>" + (f" · {_esc(rest)}" if rest else "")
+    return f"{marked}\n{html_text}", f"🔴 {line}\n{plain}"
 
 
 # -- digests ------------------------------------------------------------------------------------

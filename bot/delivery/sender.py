@@ -43,9 +43,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.delivery.digest import quiet_state
+from bot.delivery.digest import QuietState, quiet_state
 from bot.delivery.labels import alert_labels
-from bot.delivery.render import AlertLabels, with_also
+from bot.delivery.render import AlertLabels, with_also, with_breaking
 from bot.delivery.sinks import (
     ChatMoved,
     ChatUnavailable,
@@ -202,6 +202,8 @@ class Sender:
                     outcome = await self._edit(message, alert_labels(chat.language))
                 else:
                     quiet = quiet_state(chat, now)
+                    if message.priority:  # breaking news the chat takes at once
+                        quiet = QuietState(False)
                     if quiet.hold and quiet.until is not None:
                         self.store.outbox.defer_chat(chat_id, quiet.until)
                         self._progress += 1
@@ -224,6 +226,9 @@ class Sender:
     def _compose(self, message: OutboxMessage, labels: AlertLabels) -> tuple[str, str]:
         if message.kind != "alert" or message.story_id is None:
             return message.html, message.text
+        if message.breaking:  # "Breaking · Reuters, AP, Yonhap" in place of "Also:"
+            outlets = self.store.outbox.stories.sources(message.story_id)
+            return with_breaking(message.html, message.text, outlets, labels)
         sources = self.store.outbox.also_sources(message.story_id, own=message.source)
         return with_also(message.html, message.text, sources, labels)
 

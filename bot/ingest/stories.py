@@ -126,6 +126,27 @@ def fingerprint(title: str, lead: str) -> Fingerprint:
     return Fingerprint(simhash, frozenset(weighted))
 
 
+def breaking_outlets(
+    sightings: Iterable[tuple[str, datetime]], *, outlets: int, window: timedelta
+) -> tuple[str, ...]:
+    """The outlets that make a story breaking news: at least ``outlets`` distinct sources
+    (``(source, when)`` sightings, any order) within some ``window``; () when there is no
+    such window.  Named in the order they carried it, each once, the whole story's."""
+    seen = sorted(((when, source.strip()) for source, when in sightings if source.strip()))
+    first: dict[str, datetime] = {}
+    for when, source in seen:
+        first.setdefault(source.casefold(), when)
+    names: dict[str, str] = {}
+    for _when, source in seen:
+        names.setdefault(source.casefold(), source)
+    # each outlet counts at its first sighting; slide a window over those
+    starts = sorted(first.values())
+    for i in range(len(starts) - outlets + 1):
+        if starts[i + outlets - 1] - starts[i] <= window:
+            return tuple(names.values())
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class StoryRef:
     """The story an article belongs to; ``is_copy`` when the article just joined a story

@@ -119,6 +119,14 @@ def set_image(store: Store, chat_id: int, size: str | None) -> SettingResult:
     return _done(store, chat_id)
 
 
+def set_breaking_through(store: Store, chat_id: int, enabled: bool) -> SettingResult:
+    """Breaking news (``alerts.breaking_*``) at once, even during quiet hours or when the
+    chat takes digests."""
+    if not store.chats.set_breaking_through(chat_id, enabled):
+        return SettingResult(ok=False, problem="unknown-chat")
+    return _done(store, chat_id)
+
+
 def next_image_size(current: str) -> str:
     """The size after ``current`` on the settings button: large → small → off → large."""
     position = IMAGE_SIZES.index(current) if current in IMAGE_SIZES else 0
