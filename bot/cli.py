@@ -34,8 +34,8 @@ def _fail(message: str, status: int = 2) -> None:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    envvar="NEWSALERT_CONFIG",
-    help="The TOML configuration file (see config.example.toml). Env: NEWSALERT_CONFIG.",
+    help="The TOML configuration file (see config.example.toml). Default: $NEWSALERT_CONFIG, "
+    "else ./config.toml, else ~/.config/newsalert/config.toml.",
 )
 @click.option(
     "-v",
@@ -58,17 +58,51 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, log_json: boo
     ctx.obj = {"config_path": config_path}
 
 
-def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
+def _has_config(ctx: click.Context) -> bool:
+    """Whether a configuration file is given or found (commands that can do without one)."""
+    from bot.config.loader import find_config
+
+    try:
+        find_config(ctx.obj.get("config_path"))
+    except ConfigError:
+        return False
+    return True
+
+
+def _config_failure(path: str, error: ConfigError) -> None:
+    """Exit 2 with every problem of the file, one a line, each with its key."""
+    from bot.text import plural
+
+    if len(error.problems) == 1:
+        _fail(f"{path}: {error}")
+    lines = [f"{path}: {plural(len(error.problems), 'problem')} to fix:"]
+    lines += [f"  {problem}" for problem in error.problems]
+    _fail("\n".join(lines))
+
+
+def _config_path(ctx: click.Context, status: int = 2) -> str:
+    """The configuration file's path: ``--config``, ``$NEWSALERT_CONFIG``, ``./config.toml``
+    or the user's one (:func:`bot.config.loader.find_config`); exit naming where it looked."""
+    from bot.config.loader import find_config
+
+    try:
+        return str(find_config(ctx.obj.get("config_path")))
+    except ConfigError as e:
+        _fail(str(e), status)
+        raise
+
+
+def _load(ctx: click.Context, *, require_token: bool | str = False) -> Any:
+    """The validated configuration, or exit 2 naming every problem with its key."""
     from bot.config.loader import load_config
     from bot.ops.logs import add_secret
 
-    path = ctx.obj.get("config_path")
-    if not path:
-        _fail("no configuration file; pass --config FILE (start from config.example.toml)")
+    path = _config_path(ctx)
     try:
-        config = load_config(path, require_token=require_token)
+        config = load_config(path, require_token=require_token)  # type: ignore[arg-type]
     except ConfigError as e:
-        _fail(f"{path}: {e}")
+        _config_failure(path, e)
+        raise
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     add_secret(config.summary.llm_api_key.get())
@@ -105,16 +139,10 @@ def demo(keep_db: str | None) -> None:
 def run(ctx: click.Context, dry_run: bool) -> None:
     """Run the bot: scheduler and Telegram long polling until SIGINT or SIGTERM."""
     from bot.app import Core, run_until_signalled
-    from bot.config.loader import check_token
 
-    config = _load(ctx)
+    config = _load(ctx, require_token=False if dry_run else "if-needed")
     for warning in config.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if not dry_run and config.needs_telegram:
-        try:
-            check_token(config)
-        except ConfigError as e:
-            _fail(f"{config.source}: {e}")
     try:
         core = Core(config, dry_run=dry_run)
     except NewsalertError as e:
@@ -133,16 +161,12 @@ def run(ctx: click.Context, dry_run: bool) -> None:
 @click.pass_context
 def check_config(ctx: click.Context, dry_run: bool) -> None:
     """Validate the configuration file and print a short summary (exit 2 when invalid)."""
-    from bot.config.loader import TOKEN_ENV, check_token
+    import os
+
+    from bot.config.loader import TOKEN_ENV
     from bot.matching.topics import builtin_topics
 
-    config = _load(ctx)
-    if not dry_run and config.needs_telegram:
-        try:
-            check_token(config)
-        except ConfigError as e:
-            _fail(f"{config.source}: {e}")
-    import os
+    config = _load(ctx, require_token=False if dry_run else "if-needed")
 
     builtin = builtin_topics()
     own = [t for t in config.topics if t not in builtin or config.topics[t] != builtin[t]]
@@ -305,7 +329,7 @@ def _input_stream(path: str | None) -> IO[str]:
 
 
 @cli.command()
-@click.option("--topic", "topic_id", help="A topic id (built in or from --config).")
+@click.option("--topic", "topic_id", help="A topic id (built in, or from the configuration file).")
 @click.option("--query", help="A filter query, e.g. '\"north korea\" (talks OR summit) -sports'.")
 @click.option(
     "--input",
@@ -338,7 +362,7 @@ def match(
         _fail("give exactly one of --topic ID or --query Q, e.g. --topic korea-diplomacy")
     matcher = Matcher()
     if topic_id:
-        topics = _load(ctx).topics if ctx.obj.get("config_path") else builtin_topics()
+        topics = _load(ctx).topics if _has_config(ctx) else builtin_topics()
         topic = topics.get(topic_id)
         if topic is None:
             _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(topics))}")
@@ -396,9 +420,7 @@ def doctor(ctx: click.Context, timeout: float) -> None:
     """
     from bot.ops.doctor import diagnose, report
 
-    path = ctx.obj.get("config_path")
-    if not path:
-        _fail("no configuration file; pass --config FILE (start from config.example.toml)", 1)
+    path = _config_path(ctx, 1)
     findings = asyncio.run(diagnose(path, timeout=timeout))
     sys.exit(report(findings, sys.stdout))
 
@@ -497,7 +519,7 @@ def feeds_list(ctx: click.Context) -> None:
     known = {f.url for f in rows}
     waiting = [f for f in config.feeds if f.url not in known]
     if not rows and not waiting:
-        click.echo("No feeds. Add one with: newsalert --config FILE feeds add URL")
+        click.echo("No feeds. Add one with: newsalert feeds add URL")
         return
     for f in rows:
         last = f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"

@@ -120,7 +120,12 @@ async def reload(turn: Turn) -> None:
         await turn.reply(
             turn._(
                 "I kept the current configuration: the file has a problem.\n{problem}",
-                problem=Html(f"<code>{html.escape(outcome.problem, quote=False)}</code>"),
+                problem=Html(
+                    "\n".join(
+                        f"<code>{html.escape(problem, quote=False)}</code>"
+                        for problem in outcome.problems or (outcome.problem,)
+                    )
+                ),
             )
         )
         return

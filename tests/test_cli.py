@@ -154,9 +154,12 @@ async def test_parse_over_http(feed_server):
 
 
 @pytest.mark.parametrize("command", ["run", "check-config"])
-def test_commands_needing_config_say_so(command):
+def test_commands_needing_config_say_so(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, [command])
     assert result.exit_code == 2 and "--config" in result.stderr
+    # it names where it looked
+    assert "NEWSALERT_CONFIG" in result.stderr and str(tmp_path / "config.toml") in result.stderr
 
 
 def test_a_line_that_is_not_utf8_is_reported_and_the_rest_go_on():

@@ -464,7 +464,7 @@ path = "{tmp_path / "bot.db"}"
         write('[[topics]]\nid = "volcanoes"\nname = "Volcanoes"\nquery = "volcano OR lava"\n')
         applied = (await bot.send(OPERATOR, "/reload"))["text"]
         subscribed = (await bot.send(ALICE, "/subscribe volcanoes"))["text"]
-        write('[[topics]]\nid = "Bad Id"\nquery = "x"\n')
+        write('[[topics]]\nid = "Bad Id"\nquery = "x"\n\n[alerts]\nsummary_chars = 50\n')
         kept = (await bot.send(OPERATOR, "/reload"))["text"]
         still = (await bot.send(ALICE, "/topics"))["text"]
         write("[fetch]\nper_host = 3\n")
@@ -474,6 +474,7 @@ path = "{tmp_path / "bot.db"}"
     assert "Configuration reloaded" in applied and "volcanoes" in applied
     assert "now follow “Volcanoes”" in subscribed
     assert "I kept the current configuration" in kept and "topics[0].id" in kept
+    assert "alerts.summary_chars" in kept  # every mistake, not only the first
     assert "<code>volcanoes</code>" in still
     assert "only after a restart" in restart and "fetch" in restart
 

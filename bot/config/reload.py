@@ -31,7 +31,8 @@ LIVE_TELEGRAM_KEYS = frozenset({"admins"})
 @dataclass(frozen=True, slots=True)
 class ReloadOutcome:
     ok: bool
-    problem: str = ""  # why the current configuration was kept
+    problem: str = ""  # why the current configuration was kept (every problem, one a line)
+    problems: tuple[str, ...] = ()  # the file's mistakes, each "key: what to do"
     feeds: int = 0
     topics: int = 0
     channels: int = 0
@@ -76,8 +77,9 @@ async def reload_core(core: Core) -> ReloadOutcome:
     try:
         new = load_config(old.source, require_token=core.use_telegram)
     except ConfigError as e:
-        log.warning("reload: kept the current configuration: %s", e)
-        return ReloadOutcome(ok=False, problem=str(e))
+        problems = tuple(str(p) for p in e.problems)
+        log.warning("reload: kept the current configuration: %s", "; ".join(problems))
+        return ReloadOutcome(ok=False, problem=str(e), problems=problems)
     applied, restart = merge_live(old, new)
     before = {f.url: f for f in old.feeds}
     try:

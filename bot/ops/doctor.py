@@ -12,8 +12,9 @@ Nothing is changed: the database is opened read-only and no migration runs.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -24,6 +25,8 @@ import sqlite_utils
 from bot.config.loader import Config, load_config
 from bot.errors import ConfigError, FeedError, FetchError
 from bot.ops.logs import add_secret, redact
+
+log = logging.getLogger(__name__)
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -45,31 +48,66 @@ async def diagnose(
     env: Mapping[str, str] | None = None,
     timeout: float = 15.0,
 ) -> list[Finding]:
-    """Run every check and return the findings, in order."""
+    """Run every check and return the findings, in order. Never raises: a check that
+    stops on an unexpected error becomes a FAIL finding with a short reason."""
     try:
         config = load_config(config_path, env=env)
     except ConfigError as e:
+        fix = "fix that key (config.example.toml documents every one), then run doctor again"
         return [
             Finding(
                 "config",
-                str(config_path),
+                f"{config_path}: {p.key}" if p.key else str(config_path),
                 FAIL,
-                str(e),
-                "fix that key (config.example.toml documents every one), then run doctor again",
+                p.problem,
+                fix if p.key else "",
             )
+            for p in e.problems
         ]
+    except Exception as e:
+        return [_unexpected("config", str(config_path), e)]
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     findings = [_config_finding(config)]
     findings += [Finding("config", config.source, WARN, w) for w in config.warnings]
-    findings += _check_database(config)
+    findings += await _guarded(
+        "database", config.storage.path, asyncio.to_thread(_check_database, config)
+    )
     telegram, feeds = await asyncio.gather(
-        _check_telegram(config, timeout), _check_feeds(config, timeout)
+        _guarded("telegram", config.telegram.base_url, _check_telegram(config, timeout)),
+        _guarded("feed", "feeds", _check_feeds(config, timeout)),
     )
     findings += telegram + feeds
     if config.metrics.listen:
-        findings.append(await _check_running(config))
+        findings += await _guarded("bot", config.metrics.listen, _one(_check_running(config)))
     return findings
+
+
+def _unexpected(area: str, subject: str, error: BaseException) -> Finding:
+    """A check stopped on an error nobody planned for (an odd answer, a bug): FAIL, briefly."""
+    log.debug("doctor: the %s check of %s stopped", area, subject, exc_info=error)
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if len(reason) > 200:
+        reason = reason[:199] + "…"
+    return Finding(
+        area,
+        subject,
+        FAIL,
+        f"the check stopped on an unexpected error ({reason})",
+        "run `newsalert -v doctor` for the details; if it persists, report it with that output",
+    )
+
+
+async def _guarded(area: str, subject: str, check: Awaitable[list[Finding]]) -> list[Finding]:
+    """The check's findings, or one FAIL finding when it raises."""
+    try:
+        return await check
+    except Exception as e:
+        return [_unexpected(area, subject, e)]
+
+
+async def _one(check: Awaitable[Finding]) -> list[Finding]:
+    return [await check]
 
 
 def report(findings: list[Finding], out: IO[str]) -> int:
@@ -269,10 +307,15 @@ async def _ask_telegram(bot: Any, config: Config) -> list[Finding]:
     findings = [Finding("telegram", base, OK, f"the token works: @{me.username} (id {me.id})")]
     try:
         findings += await _check_webhook(bot, config)
-        for channel in config.channels:
-            findings.append(await _check_channel(bot, me.id, channel.chat_id))
     except TelegramError as e:
-        findings.append(Finding("telegram", base, WARN, f"a check could not finish: {e}"))
+        findings.append(Finding("telegram", "webhook", WARN, f"the check could not finish: {e}"))
+    except Exception as e:
+        findings.append(_unexpected("telegram", "webhook", e))
+    for channel in config.channels:
+        # one channel's odd answer must not hide the others
+        findings += await _guarded(
+            "channel", str(channel.chat_id), _one(_check_channel(bot, me.id, channel.chat_id))
+        )
     return findings
 
 
@@ -368,9 +411,8 @@ async def _check_feeds(config: Config, timeout: float) -> list[Finding]:
         max_bytes=config.fetch.max_bytes,
         per_host=config.fetch.per_host,
     ) as fetcher:
-        return list(
-            await asyncio.gather(*(_check_feed(fetcher, feed.url) for feed in config.feeds))
-        )
+        checks = (_guarded("feed", f.url, _one(_check_feed(fetcher, f.url))) for f in config.feeds)
+        return [finding for found in await asyncio.gather(*checks) for finding in found]
 
 
 async def _check_feed(fetcher: Any, url: str) -> Finding:
