@@ -286,6 +286,7 @@ def article_from_json(data: Any) -> Article:
         content=html_to_text(str(data.get("content") or "")),
         published=published,
         source=str(data.get("source") or ""),
+        author=tidy_line(str(data.get("author") or "")),
     )
 
 
