@@ -25,6 +25,7 @@ from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
 from bot.summary.llm import LLMSummarizer
+from bot.text import plural
 from bot.updates import start_updates
 from storage.feeds import FeedState
 from storage.retention import PRUNE_EVERY, PruneResult, prune
@@ -166,9 +167,15 @@ class Core:
         self.scheduler.start()
         leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
         if leftovers:
-            log.info("%d alerts from articles a previous run had not finished", len(leftovers))
+            log.info(
+                "%s from articles a previous run had not finished", plural(len(leftovers), "alert")
+            )
         self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
-        log.info("newsalert started: %d feeds, %d topics", len(feeds), len(self.config.topics))
+        log.info(
+            "newsalert started: %s, %s",
+            plural(len(feeds), "feed"),
+            plural(len(self.config.topics), "topic"),
+        )
 
     async def _start_telegram(self) -> None:
         from bot.delivery.ratelimit import TelegramRateLimiter, limits_from_config

@@ -21,7 +21,7 @@ import click
 from bot import __version__
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, as_utc
-from bot.text import html_to_text, tidy_line
+from bot.text import html_to_text, plural, tidy_line
 
 
 def _fail(message: str, status: int = 2) -> None:
@@ -71,8 +71,6 @@ def _has_config(ctx: click.Context) -> bool:
 
 def _config_failure(path: str, error: ConfigError) -> None:
     """Exit 2 with every problem of the file, one a line, each with its key."""
-    from bot.text import plural
-
     if len(error.problems) == 1:
         _fail(f"{path}: {error}")
     lines = [f"{path}: {plural(len(error.problems), 'problem')} to fix:"]
@@ -311,7 +309,7 @@ def _report_bad_lines(errors: list[str]) -> int:
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:
-        click.echo(f"{len(errors)} line(s) skipped; fix them and run again.", err=True)
+        click.echo(f"{plural(len(errors), 'line')} skipped; fix them and run again.", err=True)
     return 1 if errors else 0
 
 
@@ -631,7 +629,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
         _fail(f"{opml_file}: {e}")
     finally:
         store.close()
-    click.echo(f"{len(added)} feeds added, {len(skipped)} skipped")
+    click.echo(f"{plural(len(added), 'feed')} added, {len(skipped)} skipped")
     for reason in skipped:
         click.echo(f"  skipped {reason}")
 

@@ -115,5 +115,5 @@ def tidy_line(value: str) -> str:
 def plural(count: int, singular: str, plural: str | None = None) -> str:
     """``count`` with the noun in the right number, for English text (the CLI, logs):
     ``plural(1, "channel")`` is "1 channel", ``plural(2, "entry", "entries")`` "2 entries".
-    Chat replies count through :meth:`bot.i18n.Translator.count`, which knows Korean."""
+    Chat replies count through :meth:`bot.i18n.Translator.n_`, which knows Korean too."""
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"

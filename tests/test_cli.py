@@ -168,3 +168,12 @@ def test_a_line_that_is_not_utf8_is_reported_and_the_rest_go_on():
     assert result.exit_code == 1
     assert json.loads(result.stdout.splitlines()[0])["id"] == "kpop"
     assert "line 2: not UTF-8 text" in result.stderr
+
+
+def test_counts_are_words_one_and_many():
+    from bot.text import plural
+
+    assert plural(1, "channel") == "1 channel"
+    assert plural(0, "channel") == "0 channels"
+    assert plural(2, "entry", "entries") == "2 entries"
+    assert plural(1, "new article") == "1 new article"

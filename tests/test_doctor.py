@@ -93,7 +93,7 @@ def test_problems_are_named_with_what_to_fix_and_exit_1(tmp_path, servers):
     assert "HTTP 404" in feed_lines[feeds.url("/missing.xml")]
     assert feed_lines[feeds.url("/page.xml")].startswith("FAIL")
     assert "find the RSS or Atom link" in out
-    assert "2 problem(s)" in out or "3 problem(s)" in out
+    assert "2 problems to fix" in out or "3 problems to fix" in out
     assert bad_token not in out and bad_token.split(":")[1] not in out
 
 
@@ -107,7 +107,7 @@ def test_a_database_behind_the_code_is_a_warning_and_one_ahead_a_failure(tmp_pat
     status, out = doctor(config)
     assert status == 0, out
     line = lines_for(out, "database")[0]
-    assert line.startswith("warn") and f"1 migration(s) behind ({last})" in line
+    assert line.startswith("warn") and f"1 migration behind ({last})" in line
     assert "newsalert run` applies them on start" in out
     assert [m.name for m in MIGRATIONS.pending(sqlite_utils.Database(tmp_path / "bot.db"))] == [
         last

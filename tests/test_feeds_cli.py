@@ -110,7 +110,7 @@ async def test_import_opml_adds_new_feeds_and_skips_known(feed_server, config_fi
     )
     status, out, err = await newsalert("--config", str(config_file), "feeds", "import", str(opml))
     assert status == 0, err
-    assert "1 feeds added, 1 skipped" in out
+    assert "1 feed added, 1 skipped" in out
     status, out, _ = await newsalert("--config", str(config_file), "feeds", "import", str(opml))
     assert "0 feeds added, 2 skipped" in out and "already listed" in out
 

@@ -17,6 +17,7 @@ from bot.config.loader import Config, load_config
 from bot.errors import ConfigError
 from bot.matching.audience import Audience
 from bot.pipeline import sync_config
+from bot.text import plural
 
 if TYPE_CHECKING:
     from bot.app import Core
@@ -116,8 +117,8 @@ async def reload_core(core: Core) -> ReloadOutcome:
         sorted(t for t in topic_ids if old.topics.get(t) != applied.topics.get(t))
     )
     log.info(
-        "reload: %d feeds (+%d -%d), topics changed: %s; restart needed for: %s",
-        len(applied.feeds),
+        "reload: %s (+%d -%d), topics changed: %s; restart needed for: %s",
+        plural(len(applied.feeds), "feed"),
         len(added_ids),
         len(removed_ids),
         ", ".join(topics_changed) or "none",

@@ -58,6 +58,7 @@ from bot.delivery.sinks import (
     Transient,
 )
 from bot.records import utcnow
+from bot.text import plural
 from storage.outbox import OutboxMessage
 from storage.store import Store
 
@@ -341,7 +342,7 @@ class Sender:
                 self.store.chats.deactivate(chat_id, reason)
                 skipped = self.store.outbox.skip_chat(chat_id, f"chat inactive: {reason}")
             if skipped:
-                log.info("chat %d: %d queued alerts skipped", chat_id, skipped)
+                log.info("chat %d: %s skipped", chat_id, plural(skipped, "queued alert"))
             if self.metrics is not None and message.state == "pending":
                 self.metrics.alert_failed()
             self._chats_changed()

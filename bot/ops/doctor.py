@@ -25,6 +25,7 @@ import sqlite_utils
 from bot.config.loader import Config, load_config
 from bot.errors import ConfigError, FeedError, FetchError
 from bot.ops.logs import add_secret, redact
+from bot.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,9 @@ def report(findings: list[Finding], out: IO[str]) -> int:
     failures = sum(f.status == FAIL for f in findings)
     warnings = sum(f.status == WARN for f in findings)
     if failures:
-        print(f"\n{failures} problem(s) to fix, {warnings} warning(s).", file=out)
+        print(f"\n{plural(failures, 'problem')} to fix, {plural(warnings, 'warning')}.", file=out)
     else:
-        print(f"\nAll checks passed ({warnings} warning(s)).", file=out)
+        print(f"\nAll checks passed ({plural(warnings, 'warning')}).", file=out)
     return 1 if failures else 0
 
 
@@ -131,7 +132,8 @@ def report(findings: list[Finding], out: IO[str]) -> int:
 def _config_finding(config: Config) -> Finding:
     channels = len(config.channels)
     detail = (
-        f"valid: {len(config.feeds)} feeds, {len(config.topics)} topics, {channels} channels, "
+        f"valid: {plural(len(config.feeds), 'feed')}, {plural(len(config.topics), 'topic')}, "
+        f"{plural(channels, 'channel')}, "
         f"updates by {config.telegram.mode}"
     )
     if not config.feeds:
@@ -211,7 +213,7 @@ def _check_database(config: Config) -> list[Finding]:
                 "database",
                 subject,
                 WARN,
-                f"schema is {len(pending)} migration(s) behind ({', '.join(pending)})",
+                f"schema is {plural(len(pending), 'migration')} behind ({', '.join(pending)})",
                 "nothing to do by hand: `newsalert run` applies them on start; take a backup "
                 "first with `newsalert db backup FILE`",
             )
@@ -436,7 +438,8 @@ async def _check_feed(fetcher: Any, url: str) -> Finding:
         "feed",
         url,
         WARN if moved else OK,
-        f"answers: {len(parsed.articles)} entries ({parsed.format or 'feed'}){moved}",
+        f"answers: {plural(len(parsed.articles), 'entry', 'entries')} "
+        f"({parsed.format or 'feed'}){moved}",
     )
 
 
