@@ -424,6 +424,44 @@ def doctor(ctx: click.Context, timeout: float) -> None:
     sys.exit(report(findings, sys.stdout))
 
 
+# -- topics -------------------------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def topics(ctx: click.Context) -> None:
+    """The topics people can follow: `topics` (or `topics list`) lists them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(topics_list)
+
+
+@topics.command("list")
+@click.pass_context
+def topics_list(ctx: click.Context) -> None:
+    """Every topic with its id, name and query: the built-in ones, and those of the
+    configuration file when one is given or found."""
+    from bot.matching.topics import builtin_topics
+
+    builtin = builtin_topics()
+    root = ctx.find_root()
+    config = _load(root) if _has_config(root) else None
+    known = dict(config.topics) if config is not None else builtin
+    for topic_id in sorted(known):
+        topic = known[topic_id]
+        origin = "built in"
+        if topic_id not in builtin:
+            origin = f"from {config.source}" if config else "from the file"
+        elif builtin[topic_id] != topic:
+            origin = f"built in, changed in {config.source}" if config else "built in"
+        click.echo(f"{topic.id}  {topic.name} ({origin})")
+        query = topic.query if len(topic.query) <= 160 else topic.query[:159] + "…"
+        click.echo(f"    {query}")
+    click.echo(
+        f"{plural(len(known), 'topic')}. Follow one in Telegram with /subscribe ID; "
+        "try one here with: newsalert match --topic ID --input articles.jsonl"
+    )
+
+
 @cli.group()
 def db() -> None:
     """Database upkeep: backups and pruning (safe while the bot runs)."""

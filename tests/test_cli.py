@@ -177,3 +177,17 @@ def test_counts_are_words_one_and_many():
     assert plural(0, "channel") == "0 channels"
     assert plural(2, "entry", "entries") == "2 entries"
     assert plural(1, "new article") == "1 new article"
+
+
+def test_topics_lists_the_built_in_ones_and_the_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["topics"], ["topics", "list"]):
+        out = invoke(*args).stdout
+        assert "korea-diplomacy  Korea: diplomacy and security (built in)" in out
+        assert "topics. Follow one in Telegram with /subscribe ID" in out
+    (tmp_path / "config.toml").write_text(
+        '[[topics]]\nid = "volcanoes"\nname = "Volcanoes"\nquery = "volcano OR lava"\n'
+    )
+    out = invoke("topics").stdout
+    assert "volcanoes  Volcanoes (from " in out and "volcano OR lava" in out
+    assert "korea-diplomacy" in out
