@@ -52,10 +52,13 @@ def _warnings(output: str) -> list[str]:
 
 
 def _checkout_copy(dest: Path) -> Path:
-    """The files git tracks (a fresh clone), or the tree without the local venv and caches."""
+    """The files git tracks or would (a fresh clone), or the tree without the venv and caches."""
     try:
         files = subprocess.run(
-            ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
         ).stdout.split(b"\0")
     except (OSError, subprocess.CalledProcessError):
         files = []
