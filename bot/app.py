@@ -14,7 +14,7 @@ from typing import Any
 from bot import __version__
 from bot.config.loader import Config
 from bot.config.reload import ReloadOutcome, reload_core
-from bot.delivery.sender import Sender
+from bot.delivery.sender import LOOK_AGAIN_EVERY, Sender
 from bot.delivery.sinks import ConsoleSink, Sink
 from bot.ingest.extract import FullText
 from bot.ingest.feed_health import due, poll_interval
@@ -87,7 +87,6 @@ class Core:
             self.sink,
             max_attempts=config.delivery.max_attempts,
             retry_backoff=config.delivery.retry_backoff,
-            on_chats_changed=self.subscriptions_changed,
         )
         self.scheduler = FeedScheduler(jitter=config.polling.jitter)
         self.metrics = Metrics()  # this Core's own registry
@@ -97,26 +96,17 @@ class Core:
         self.application: Any = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stopped = False
         self._sender_task: asyncio.Task[None] | None = None
 
     # -- the parts handlers call ------------------------------------------------------------
-
-    def subscriptions_changed(self) -> None:
-        self.pipeline.subscriptions_changed()
-
-    def delivery_settings_changed(self) -> None:
-        """A chat's digest, time zone or quiet hours changed: the sender looks again."""
-        self._wake_sender()
 
     def reactivate_chat(self, chat_id: int, **names: str) -> bool:
         """The chat is back (/start, or the bot was added again): active, matching again.
         ``names``: type, title, username.  True when it had been inactive."""
         from bot.service.settings import reactivate_chat
 
-        came_back = reactivate_chat(self.store, chat_id, **names)
-        if came_back:
-            self.subscriptions_changed()
-        return came_back
+        return reactivate_chat(self.store, chat_id, **names)
 
     def _wake_sender(self) -> None:
         self._wake.set()
@@ -225,8 +215,6 @@ class Core:
             resolved.extend((chat.id, t) for t in channel.topics)
         for chat_id, topic_id in resolved:
             self.store.subscriptions.add(chat_id, topic_id, from_config=True)
-        if resolved:
-            self.subscriptions_changed()
 
     async def _poll_job(self, feed_id: int) -> None:
         feed = self.store.feeds.get(feed_id)
@@ -323,13 +311,40 @@ class Core:
             except Exception:
                 log.exception("could not read the outbox; will try again")
                 timeout = DRAIN_EVERY
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            await self._idle(timeout)
             self._wake.clear()
+
+    async def _idle(self, timeout: float) -> None:
+        """Wait until woken, ``timeout`` passed, or chats' delivery settings moved in the
+        store (held alerts may be due now; the sender checks, a cheap read, now and then)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(left, LOOK_AGAIN_EVERY))
+            if self._wake.is_set():
+                return
+            try:
+                if self.sender.settings_moved():
+                    return
+            except Exception:  # the database busy (a backup, say): look again later
+                log.debug("could not read the delivery generation", exc_info=True)
+
+    async def __aenter__(self) -> Core:
+        """``async with Core(config) as core:`` closes every part on the way out (see
+        ``stop``), whether or not ``start`` was called inside."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         """Stop in reverse order: no new polls, polling Telegram stops, the send in
-        flight finishes (the rest stays pending), then close everything."""
+        flight finishes (the rest stays pending), then close everything.  Calling it
+        again does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._stopping = True
         self.sender.stopping = True
         if self.ops_server is not None:

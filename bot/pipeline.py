@@ -85,7 +85,6 @@ class Pipeline:
         self.bot_name = bot_name
         self.alert_on_first_poll = alert_on_first_poll
         self.audience = Audience(config.topics)
-        self._audience_dirty = True
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
         self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
@@ -98,14 +97,8 @@ class Pipeline:
             give_up_after=config.polling.give_up_after,
         )
 
-    def subscriptions_changed(self) -> None:
-        """Call after any subscription change: the matcher is rebuilt before the next match."""
-        self._audience_dirty = True
-
     def _current_audience(self) -> Audience:
-        if self._audience_dirty:
-            self.audience.load(self.store.subscriptions.active())
-            self._audience_dirty = False
+        self.audience.refresh(self.store.subscriptions)  # reloads when subscriptions moved
         return self.audience
 
     async def poll(self, feed: FeedState, *, now: datetime | None = None) -> PollResult:

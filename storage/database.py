@@ -49,6 +49,13 @@ def schema_is_current(db: sqlite_utils.Database) -> bool:
     return not MIGRATIONS.pending(db)
 
 
+def read_generation(db: sqlite_utils.Database, name: str) -> int:
+    """The generation number ``name`` (``subscriptions`` or ``delivery``): one lookup by
+    primary key in a two-row table."""
+    row = db.execute("SELECT value FROM generations WHERE name = ?", [name]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def to_db_time(value: datetime | None) -> str | None:
     """A datetime as stored: ISO 8601 in UTC, sortable as text."""
     return as_utc(value).isoformat(timespec="microseconds") if value else None

@@ -90,7 +90,6 @@ async def reload_core(core: Core) -> ReloadOutcome:
     pipeline = core.pipeline
     pipeline.config = applied
     pipeline.audience = Audience(applied.topics)
-    pipeline.subscriptions_changed()
     # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
     # `newsalert feeds add` while the bot ran are picked up too
     scheduled = core.scheduler.feed_ids()

@@ -36,7 +36,6 @@ retried too, and may likewise repeat once if Telegram had in fact accepted it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -67,14 +66,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE = 500  # rows read from the outbox at a time
+# seconds between looks at the store's delivery generation while waiting (one cheap read)
+LOOK_AGAIN_EVERY = 0.25
 MAX_BACKOFF = 300.0
 
 
 class Sender:
     """Sends the outbox's due rows through a sink, one task per chat (see the module doc).
 
-    ``on_chats_changed`` is called when a chat became inactive or moved, so that the
-    matcher can be rebuilt.  ``max_chats`` bounds the chats served at once.
+    ``max_chats`` bounds the chats served at once.  A chat made inactive or moved here
+    moves the store's subscription generation by itself, so the matcher follows; and
+    the sender follows the store's delivery generation (``settings_moved``), so that a
+    change of a chat's delivery settings (quiet hours off, back to instant alerts), by
+    whoever wrote it, has its held alerts looked at again.
     """
 
     def __init__(
@@ -85,7 +89,6 @@ class Sender:
         max_attempts: int = 5,
         retry_backoff: float = 2.0,
         max_chats: int = 256,
-        on_chats_changed: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -93,7 +96,6 @@ class Sender:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.max_chats = max_chats
-        self.on_chats_changed = on_chats_changed
         self.clock = clock
         self.metrics: Metrics | None = None  # the Core's; counts sent and failed alerts
         self.stopping = False
@@ -102,6 +104,7 @@ class Sender:
         self._wake: asyncio.Event | None = None
         self._claimed: set[int] = set()
         self._progress = 0
+        self._settings_generation: int | None = None
 
     # -- driving -----------------------------------------------------------------------------
 
@@ -109,6 +112,14 @@ class Sender:
         """New rows may be due: a running drain looks again."""
         if self._wake is not None:
             self._wake.set()
+
+    def settings_moved(self) -> bool:
+        """True when chats' delivery settings changed since the last call (any process
+        wrote them): held alerts may be due now, so the outbox is worth a look."""
+        generation = self.store.chats.delivery_generation()
+        moved = self._settings_generation is not None and generation != self._settings_generation
+        self._settings_generation = generation
+        return moved
 
     def next_due_in(self, default: float) -> float:
         """Seconds until the earliest waiting row comes due (at most ``default``)."""
@@ -123,6 +134,7 @@ class Sender:
         waiting for a later time (retries, quiet hours) are left for a later drain."""
         async with self._lock:
             self._wake = asyncio.Event()
+            self.settings_moved()  # this drain reads every chat's settings as they are now
             sent_before = self.sent_total
             tasks: dict[int, asyncio.Task[None]] = {}
             cursor, exhausted, progress_at_pass = 0, False, self._progress
@@ -143,10 +155,12 @@ class Sender:
                         continue
                     waker = asyncio.ensure_future(self._wake.wait())
                     done, _ = await asyncio.wait(
-                        [*tasks.values(), waker], return_when=asyncio.FIRST_COMPLETED
+                        [*tasks.values(), waker],
+                        timeout=LOOK_AGAIN_EVERY,
+                        return_when=asyncio.FIRST_COMPLETED,
                     )
                     waker.cancel()
-                    if self._wake.is_set():
+                    if self.settings_moved() or self._wake.is_set():
                         self._wake.clear()
                         exhausted = False
                     for chat_id, task in list(tasks.items()):
@@ -331,7 +345,6 @@ class Sender:
                 error.new_chat_id,
             )
             self.store.chats.migrate(chat_id, error.new_chat_id)
-            self._chats_changed()
             return error.new_chat_id
         if isinstance(error, ChatUnavailable):
             log.info("chat %d is unavailable (%s): made inactive", chat_id, reason)
@@ -344,7 +357,6 @@ class Sender:
                 log.info("chat %d: %d queued alerts skipped", chat_id, skipped)
             if self.metrics is not None and message.state == "pending":
                 self.metrics.alert_failed()
-            self._chats_changed()
             return False
         if isinstance(error, RetryAfter):
             until = self.clock() + timedelta(seconds=error.seconds)
@@ -368,8 +380,3 @@ class Sender:
 
     def _backoff(self, attempts: int) -> float:
         return min(MAX_BACKOFF, self.retry_backoff * 2.0**attempts)
-
-    def _chats_changed(self) -> None:
-        if self.on_chats_changed is not None:
-            with contextlib.suppress(Exception):
-                self.on_chats_changed()
