@@ -97,6 +97,12 @@ class Pipeline:
             give_up_after=config.polling.give_up_after,
         )
 
+    def reconfigure(self, config: Config) -> None:
+        """Run with ``config`` from the next article on (a reload: its topics, alerts and
+        feeds; the sections that need a restart are the same as before)."""
+        self.config = config
+        self.audience = Audience(config.topics)  # loads the subscriptions on first use
+
     def _current_audience(self) -> Audience:
         self.audience.refresh(self.store.subscriptions)  # reloads when subscriptions moved
         return self.audience
