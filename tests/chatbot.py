@@ -186,9 +186,6 @@ async def running_bot(
     api: FakeBotAPI, tmp_path: Path, **sections: Any
 ) -> AsyncIterator[ChatDriver]:
     """The real Core with Telegram, answering through ``api`` until the block ends."""
-    core = Core(config_from_dict(bot_config(api, tmp_path, **sections), env={}))
-    await core.start()
-    try:
+    async with Core(config_from_dict(bot_config(api, tmp_path, **sections), env={})) as core:
+        await core.start()
         yield ChatDriver(api, core)
-    finally:
-        await core.stop()

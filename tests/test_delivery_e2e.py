@@ -132,16 +132,13 @@ async def running(
     """A running bot whose feed (at /wire.xml, primed with a calm story) ``chats`` follow."""
     feed_server.set("/wire.xml", rss(QUIET_FEED))
     url = feed_server.url("/wire.xml")
-    core = Core(config_for(api, [(url, "Wire")], tmp_path / "bot.db", **delivery))
-    subscribe(core.store, *chats)
-    await core.start()
-    try:
+    async with Core(config_for(api, [(url, "Wire")], tmp_path / "bot.db", **delivery)) as core:
+        subscribe(core.store, *chats)
+        await core.start()
         await wait_until(
             lambda: (f := core.store.feeds.get_by_url(url)) and f.primed, what="first poll"
         )
         yield core
-    finally:
-        await core.stop()
     assert api.flood_errors == 0, "the bot exceeded Telegram's limits"
 
 
@@ -297,10 +294,9 @@ async def test_the_same_story_from_a_second_feed_edits_the_alert_instead(feed_se
             (feed_server.url("/reuters.xml"), "Reuters"),
             (feed_server.url("/yonhap.xml"), "Yonhap"),
         ]
-        core = Core(config_for(api, feeds, tmp_path / "bot.db"))
-        subscribe(core.store, 61)
-        await core.start()
-        try:
+        async with Core(config_for(api, feeds, tmp_path / "bot.db")) as core:
+            subscribe(core.store, 61)
+            await core.start()
             await wait_until(
                 lambda: all(core.store.feeds.get_by_url(u).primed for u, _ in feeds), what="prime"
             )
@@ -317,8 +313,6 @@ async def test_the_same_story_from_a_second_feed_edits_the_alert_instead(feed_se
                 rss([*QUIET_FEED, ("y1", copy_title, copy_text)], site="https://yonhap.example"),
             )
             await wait_until(lambda: api.calls_to("editMessageText"), what="the edit")
-        finally:
-            await core.stop()
     [alert] = alerts_to(api, 61)
     message = api.message(61, alert["message_id"])
     assert "Also: Yonhap" in message["text"]

@@ -175,10 +175,7 @@ async def test_doctor_asks_a_running_bot_how_it_is(tmp_path, feed_server):
     )
     before = [f for f in await diagnose(config, env={}) if f.area == "bot"]
     assert before[0].status == "warn" and "not running" in before[0].detail
-    core = Core(load_config(config, env={}), dry_run=True)
-    await core.start()
-    try:
+    async with Core(load_config(config, env={}), dry_run=True) as core:
+        await core.start()
         running = [f for f in await diagnose(config, env={}) if f.area == "bot"]
-    finally:
-        await core.stop()
     assert running[0].status == "ok" and "reports healthy" in running[0].detail

@@ -69,9 +69,8 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
     config = make_config(api, feed_url, db_path)
     other_topic = OTHER_TOPIC["id"]
 
-    core = Core(config)
-    await core.start()
-    try:
+    async with Core(config) as core:
+        await core.start()
         api.inject_message(ALICE, "/subscribe korea-diplomacy", user_id=ALICE, username="alice")
         api.inject_message(BOB, f"/subscribe {other_topic}", user_id=BOB, username="bob")
         await wait_until(
@@ -93,8 +92,6 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
         await wait_until(
             lambda: core.store.outbox.counts().get("pending", 0) == 0, what="empty outbox"
         )
-    finally:
-        await core.stop()
 
     alerts = alerts_to(api, ALICE)
     assert len(alerts) == 1, [a["text"] for a in alerts]
@@ -113,15 +110,12 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
 
     # A restart on the same database sends nothing again.
     sent_before = len(api.sent_messages())
-    core = Core(make_config(api, feed_url, db_path))
-    await core.start()
-    try:
+    async with Core(make_config(api, feed_url, db_path)) as core:
+        await core.start()
         polls = feed_server.hits("/asia.xml")
         await wait_until(
             lambda: feed_server.hits("/asia.xml") >= polls + 2, what="polls after restart"
         )
-    finally:
-        await core.stop()
     assert len(api.sent_messages()) == sent_before
     store = Store.open(db_path)
     try:
@@ -136,16 +130,13 @@ async def test_command_menu_is_set_and_unknown_topic_is_explained(
 ):
     api = telegram_api
     feed_server.set("/asia.xml", demo_feed())
-    core = Core(make_config(api, feed_server.url("/asia.xml"), tmp_path / "db.sqlite"))
-    await core.start()
-    try:
+    async with Core(make_config(api, feed_server.url("/asia.xml"), tmp_path / "db.sqlite")) as core:
+        await core.start()
         api.inject_message(ALICE, "/subscribe no-such-topic", user_id=ALICE)
         api.inject_message(BOB, "/subscribe", user_id=BOB)
         await wait_until(
             lambda: api.sent_messages(ALICE) and api.sent_messages(BOB), what="replies"
         )
-    finally:
-        await core.stop()
     commands = api.calls_to("setMyCommands")
     assert commands, "the command menu was not set"
     assert "There is no topic “no-such-topic”" in api.sent_messages(ALICE)[0]["text"]
@@ -178,14 +169,11 @@ async def test_configured_channels_get_their_topics_with_their_own_footer(
         },
         env={},
     )
-    core = Core(config, alert_on_first_poll=True)
-    await core.start()
-    try:
+    async with Core(config, alert_on_first_poll=True) as core:
+        await core.start()
         await wait_until(
             lambda: alerts_to(api, -100777) and alerts_to(api, -100888), what="channel alerts"
         )
-    finally:
-        await core.stop()
     [own] = alerts_to(api, -100777)
     assert own["text"].endswith("Join @korea_watch for more.")
     [other] = alerts_to(api, -100888)

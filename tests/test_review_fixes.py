@@ -102,13 +102,10 @@ async def test_reload_schedules_a_feed_added_from_the_command_line(feed_server, 
     path.write_text(
         f'[storage]\npath = "{tmp_path / "db.sqlite"}"\n\n[[feeds]]\nurl = "{feed_server.url("/a.xml")}"\n'
     )
-    core = Core(load_config(path, env={}), sink=ConsoleSink(io.StringIO()))
-    await core.start()
-    try:
+    async with Core(load_config(path, env={}), sink=ConsoleSink(io.StringIO())) as core:
+        await core.start()
         added = core.store.feeds.upsert(feed_server.url("/b.xml"), origin="cli")  # `feeds add`
         assert added.id not in core.scheduler.feed_ids()
         outcome = await core.reload()
         assert outcome.ok and outcome.feeds_added == 1
         assert added.id in core.scheduler.feed_ids()
-    finally:
-        await core.stop()
