@@ -87,7 +87,7 @@ class Pipeline:
         self.audience = Audience(config.topics)
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
-        self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
+        self.stories = StoryDesk(store.stories, window=self.story_window)
         self._failures: dict[int, int] = {}  # article key -> failed passes
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
@@ -241,7 +241,7 @@ class Pipeline:
         if recipients:
             stored = await self._with_full_text(stored)
             alerts = await self._render_for(stored, recipients)
-        with self.store.db.atomic():
+        with self.store.atomic():
             story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)

@@ -104,7 +104,11 @@ def test_retention_defaults_to_30_days_and_refuses_less_than_a_day():
 
 
 def test_alerts_held_for_a_digest_are_never_pruned(store):
-    store.db.execute("UPDATE deliveries SET state = 'held' WHERE state = 'pending'")
+    [pending] = store.outbox.for_chat(2)  # story 2, 40 days old: becomes a held alert instead
+    store.outbox.skip_chat(2, "gone")
+    store.chats.ensure(3)
+    store.chats.set_alert_mode(3, "digest")
+    store.outbox.enqueue([alert(3, pending.article_key)], now=utcnow() - timedelta(days=40))
     prune(store.db, retention=30 * DAY)
     assert store.outbox.counts().get("held") == 1
     assert text_of(store, "urn:story:2")[1].startswith("The whole text.")

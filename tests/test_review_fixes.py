@@ -32,14 +32,13 @@ def test_story_ids_are_never_handed_out_again_after_pruning(store):
         )
     ]
     ids = [
-        store.outbox.stories.create(k, feed.id, store.articles.get(k).article, "", now=old)
-        for k in keys
+        store.stories.create(k, feed.id, store.articles.get(k).article, "", now=old) for k in keys
     ]
-    store.outbox.stories.prune(before=utcnow())  # all are old
+    store.stories.prune(before=utcnow())  # all are old
     [fresh] = store.articles.add_new(
         feed.id, [Article(id="new", title="A brand new story headline")]
     )
-    new_id = store.outbox.stories.create(fresh.key, feed.id, fresh.article, "", now=utcnow())
+    new_id = store.stories.create(fresh.key, feed.id, fresh.article, "", now=utcnow())
     assert new_id > max(ids)
 
 

@@ -85,13 +85,20 @@ class Outbox:
         self.feed = store.feeds.upsert("https://wire.example/rss")
         self.n = 0
 
-    def alert(self, chat_id: int, title: str = "", *, story_id: int | None = None) -> int:
+    def alert(
+        self, chat_id: int, title: str = "", *, story_id: int | None = None, new_story: bool = False
+    ) -> int:
+        """Write one alert for the chat; ``new_story``: its article starts a story."""
         self.n += 1
         title = title or f"Story number {self.n} about something long enough"
         article = Article(
             id=f"e{self.n}", title=title, link=f"https://wire.example/{self.n}", source="Wire"
         )
         [stored] = self.store.articles.add_new(self.feed.id, [article])
+        if new_story:
+            story_id = self.store.stories.create(
+                stored.key, self.feed.id, article, "", now=utcnow()
+            )
         if self.store.chats.get(chat_id) is None:
             self.store.chats.ensure(chat_id, type="private" if chat_id > 0 else "group")
         html = f"<b>{title}</b>\n<i>Wire</i>\n\nSummary."
@@ -286,14 +293,12 @@ async def test_quiet_hours_in_silent_mode_send_without_a_sound(store):
 async def test_a_later_copy_of_the_story_edits_the_sent_alert(store):
     out, sink = Outbox(store), ScriptedSink()
     store.chats.ensure(1)
-    first = out.alert(1, "Envoys meet in Seoul over talks")
-    article = store.articles.get(store.outbox.get(first).article_key)
-    story = store.outbox.stories.create(article.key, out.feed.id, article.article, "", now=utcnow())
-    store.db.execute("UPDATE deliveries SET story_id = ? WHERE id = ?", [story, first])
+    first = out.alert(1, "Envoys meet in Seoul over talks", new_story=True)
+    story = store.outbox.get(first).story_id
     sender = Sender(store, sink)
     assert await sender.drain() == 1
     copy = Article(id="y1", title="Envoys meet in Seoul", source="Yonhap")
-    store.outbox.stories.link(story, None, 99, copy, now=utcnow())
+    store.stories.link(story, None, 99, copy, now=utcnow())
     assert store.outbox.story_changed(story, since=utcnow() - timedelta(hours=1)) == 1
     await sender.drain()
     [edit] = sink.edits
@@ -310,16 +315,14 @@ async def test_a_later_copy_of_the_story_edits_the_sent_alert(store):
 async def test_a_paused_chat_gets_edits_but_its_queue_waits_for_resume(store):
     out, sink = Outbox(store), ScriptedSink()
     store.chats.ensure(1)
-    first = out.alert(1, "Envoys meet in Seoul over talks")
-    article = store.articles.get(store.outbox.get(first).article_key)
-    story = store.outbox.stories.create(article.key, out.feed.id, article.article, "", now=utcnow())
-    store.db.execute("UPDATE deliveries SET story_id = ? WHERE id = ?", [story, first])
+    first = out.alert(1, "Envoys meet in Seoul over talks", new_story=True)
+    story = store.outbox.get(first).story_id
     sender = Sender(store, sink)
     assert await sender.drain() == 1
     out.alert(1, "A second story queued for this chat")
     store.chats.set_paused(1, True)
     copy = Article(id="y1", title="Envoys meet in Seoul", source="Yonhap")
-    store.outbox.stories.link(story, None, 99, copy, now=utcnow())
+    store.stories.link(story, None, 99, copy, now=utcnow())
     store.outbox.story_changed(story, since=utcnow() - timedelta(hours=1))
     await sender.drain()
     assert len(sink.edits) == 1 and len(sink.sent) == 1  # the edit, but not the queued alert

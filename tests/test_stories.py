@@ -81,7 +81,7 @@ def add(store: Store, feed_url: str, *articles: Article):
 
 
 def test_desk_puts_near_duplicates_in_one_story_and_is_idempotent(store):
-    desk = StoryDesk(store.outbox.stories)
+    desk = StoryDesk(store.stories)
     _, [reuters, other] = add(store, "https://reuters.example/rss", REUTERS, OTHER)
     _, [straits] = add(store, "https://straitstimes.example/rss", STRAITS_TIMES)
     first = desk.assign(reuters.key, reuters.feed_id, reuters.article)
@@ -91,7 +91,7 @@ def test_desk_puts_near_duplicates_in_one_story_and_is_idempotent(store):
     assert copy.is_copy and copy.id == first.id
     again = desk.assign(straits.key, straits.feed_id, straits.article)
     assert again.id == first.id and not again.is_copy  # already counted
-    assert store.outbox.stories.sources(first.id) == ["Reuters", "The Straits Times"]
+    assert store.stories.sources(first.id) == ["Reuters", "The Straits Times"]
     # a fresh desk (a restart) knows the recent stories from the database
     _, [late] = add(
         store,
@@ -103,12 +103,12 @@ def test_desk_puts_near_duplicates_in_one_story_and_is_idempotent(store):
             source="Yonhap",
         ),
     )
-    ref = StoryDesk(store.outbox.stories).assign(late.key, late.feed_id, late.article)
+    ref = StoryDesk(store.stories).assign(late.key, late.feed_id, late.article)
     assert ref.is_copy and ref.id == first.id
 
 
 def test_a_copy_after_the_window_is_a_new_story(store):
-    desk = StoryDesk(store.outbox.stories, window=timedelta(hours=6))
+    desk = StoryDesk(store.stories, window=timedelta(hours=6))
     _, [reuters] = add(store, "https://reuters.example/rss", REUTERS)
     _, [straits] = add(store, "https://straitstimes.example/rss", STRAITS_TIMES)
     first = desk.assign(reuters.key, reuters.feed_id, reuters.article, now=utcnow())
@@ -119,7 +119,7 @@ def test_a_copy_after_the_window_is_a_new_story(store):
 
 
 def test_copies_the_article_store_dropped_are_found_once(store):
-    desk = StoryDesk(store.outbox.stories)
+    desk = StoryDesk(store.stories)
     _, [reuters] = add(store, "https://reuters.example/rss", REUTERS)
     story = desk.assign(reuters.key, reuters.feed_id, reuters.article)
     # The Reuters world feed lists the same article (same canonical URL): not stored again.
@@ -157,7 +157,7 @@ async def test_pipeline_alerts_a_story_once_and_marks_the_alert_for_an_also_edit
     store.outbox.mark_sent(delivery.id, 100)
     await pipeline.process(store.feeds.get(straits.id), [STRAITS_TIMES])
     assert len(store.outbox.for_chat(7)) == 1  # no second alert
-    message = store.outbox.message(delivery.id)
+    message = store.outbox.get(delivery.id)
     assert message.needs_edit
     assert store.outbox.also_sources(message.story_id, own="Reuters") == ["The Straits Times"]
     # a third feed carrying the very same URL adds its name too

@@ -56,8 +56,7 @@ from bot.delivery.sinks import (
     Sink,
     Transient,
 )
-from bot.records import utcnow
-from storage.outbox import OutboxMessage
+from bot.records import Delivery, utcnow
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -234,7 +233,7 @@ class Sender:
         finally:
             self._claimed.discard(claimed)
 
-    def _compose(self, message: OutboxMessage, labels: AlertLabels) -> tuple[str, str]:
+    def _compose(self, message: Delivery, labels: AlertLabels) -> tuple[str, str]:
         if message.kind != "alert" or message.story_id is None:
             return message.html, message.text
         sources = self.store.outbox.also_sources(message.story_id, own=message.source)
@@ -242,7 +241,7 @@ class Sender:
 
     @staticmethod
     def _outgoing(
-        message: OutboxMessage, html: str, text: str, labels: AlertLabels, *, silent: bool = False
+        message: Delivery, html: str, text: str, labels: AlertLabels, *, silent: bool = False
     ) -> Outgoing:
         return Outgoing(
             chat_id=message.chat_id,
@@ -254,9 +253,7 @@ class Sender:
             silent=silent,
         )
 
-    async def _send(
-        self, message: OutboxMessage, labels: AlertLabels, *, silent: bool
-    ) -> bool | int:
+    async def _send(self, message: Delivery, labels: AlertLabels, *, silent: bool) -> bool | int:
         """Send one row; True: go on with the chat, False: stop, int: the chat's new id."""
         html, text = self._compose(message, labels)
         outgoing = self._outgoing(message, html, text, labels, silent=silent)
@@ -292,7 +289,7 @@ class Sender:
                 self.metrics.alert_sent(time.monotonic() - started)
             return True
 
-    async def _edit(self, message: OutboxMessage, labels: AlertLabels) -> bool | int:
+    async def _edit(self, message: Delivery, labels: AlertLabels) -> bool | int:
         """Bring a sent message up to its row's version ("Also: ...")."""
         assert message.message_id is not None
         html, text = self._compose(message, labels)
@@ -334,7 +331,7 @@ class Sender:
             self.store.outbox.mark_edited(message.id, message.version)
             return True
 
-    def _refused(self, message: OutboxMessage, error: SendError) -> bool | int:
+    def _refused(self, message: Delivery, error: SendError) -> bool | int:
         """Telegram did not take the row; returns what the chat's task does next."""
         reason = str(error) or type(error).__name__
         chat_id = message.chat_id
@@ -348,7 +345,7 @@ class Sender:
             return error.new_chat_id
         if isinstance(error, ChatUnavailable):
             log.info("chat %d is unavailable (%s): made inactive", chat_id, reason)
-            with self.store.db.atomic():
+            with self.store.atomic():
                 if message.state == "pending":
                     self.store.outbox.mark_failed(message.id, f"chat unavailable: {reason}")
                 self.store.chats.deactivate(chat_id, reason)
@@ -371,7 +368,7 @@ class Sender:
         self.store.outbox.mark_retry(message.id, reason, self.clock() + timedelta(seconds=delay))
         return False  # the chat's later rows wait for this one
 
-    def _give_up(self, message: OutboxMessage, reason: str) -> bool:
+    def _give_up(self, message: Delivery, reason: str) -> bool:
         log.error("delivery %d to chat %d failed: %s", message.id, message.chat_id, reason)
         self.store.outbox.mark_failed(message.id, reason)
         if self.metrics is not None:

@@ -53,7 +53,7 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
         if moment is None:
             return SettingResult(ok=False, problem="bad-time", detail=" ".join(rest))
         at = f"{moment:%H:%M}"
-    with store.db.atomic():
+    with store.atomic():
         store.chats.set_digest_schedule(chat_id, mode, at)
         store.chats.set_alert_mode(chat_id, "digest")
     return _done(store, chat_id)
