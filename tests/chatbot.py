@@ -12,8 +12,8 @@ from typing import Any
 from bot.app import Core
 from bot.config.loader import config_from_dict
 from bot.records import Article, utcnow
-from tests.conftest import TOKEN
 from tests.fakes.telegram_api import FakeBotAPI, utf16_length
+from tests.helpers import TOKEN
 
 OPERATOR = 4242
 VOLCANOES = {

@@ -30,11 +30,22 @@ from bot.service import settings as chat_settings
 from storage.chats import Chat
 from storage.store import Store
 from tests.chatbot import running_bot
-from tests.conftest import TOKEN
 from tests.fakes.telegram_api import validate_telegram_html
-from tests.test_delivery_e2e import ERUPTION, QUIET_FEED, config_for, fast_api, rss, subscribe
-from tests.test_end_to_end import alerts_to, demo_feed, feed_with_items, make_config, wait_until
-from tests.test_sender import Outbox
+from tests.helpers import (
+    ERUPTION,
+    QUIET_FEED,
+    TOKEN,
+    Outbox,
+    alerts_to,
+    config_for,
+    demo_feed,
+    e2e_config,
+    fast_api,
+    feed_with_items,
+    follow_volcanoes,
+    rss,
+    wait_until,
+)
 
 KOREAN = alert_labels("ko")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -142,7 +153,7 @@ async def test_a_korean_chats_alert_is_korean_and_an_english_chats_unchanged(
     api = telegram_api
     feed_server.set("/asia.xml", feed_with_items(lambda item: "demo-chip-rally" in item))
     feed_url = feed_server.url("/asia.xml")
-    async with Core(make_config(api, feed_url, tmp_path / "newsalert.db")) as core:
+    async with Core(e2e_config(api, feed_url, tmp_path / "newsalert.db")) as core:
         await core.start()
         api.inject_message(SEOUL_READER, "/subscribe korea-diplomacy", language_code="ko")
         api.inject_message(LONDON_READER, "/subscribe korea-diplomacy", language_code="en")
@@ -188,7 +199,7 @@ async def test_the_also_edit_of_a_korean_chats_alert_is_korean(feed_server, tmp_
             (feed_server.url("/yonhap.xml"), "Yonhap"),
         ]
         async with Core(config_for(api, feeds, tmp_path / "bot.db")) as core:
-            subscribe(core.store, 61)
+            follow_volcanoes(core.store, 61)
             core.store.chats.choose_language(61, "ko")
             await core.start()
             await wait_until(

@@ -16,7 +16,7 @@ from bot.service import subscriptions
 from handlers.flood import CommandRateLimit, Verdict
 from handlers.menu import COMMAND_INFO, help_text
 from tests.chatbot import OPERATOR, article, button_data, buttons, running_bot
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 ALICE = 111
 BOB = 222

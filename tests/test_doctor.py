@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from bot.cli import cli
 from storage.migrations import MIGRATIONS
 from storage.store import Store
-from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import TOKEN
 
 DEMO_FEED = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
 CHANNEL = -1001234567890

@@ -17,8 +17,7 @@ from bot.ingest.feed_health import (
 )
 from bot.records import utcnow
 from storage.feeds import FeedState
-from tests.conftest import TOKEN
-from tests.test_end_to_end import wait_until
+from tests.helpers import TOKEN, wait_until
 
 NOW = utcnow()
 

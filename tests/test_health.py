@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -16,7 +15,7 @@ from bot.config.loader import config_from_dict
 from bot.ops.health import Health, OpsServer, heartbeat_every
 from bot.ops.metrics import Metrics
 from storage.store import Store
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN, wait_until
 
 CHANNEL = -1001234567890
 DEMO_FEED = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
@@ -33,17 +32,6 @@ def make_config(tmp_path, telegram_api=None, feeds=(), **metrics: Any):
         data["telegram"] = {"token": TOKEN, "base_url": telegram_api.base_url, "poll_timeout": 1}
         data["channels"] = [{"chat_id": CHANNEL, "topics": ["korea-diplomacy"]}]
     return config_from_dict(data, env={})
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def get(core: Core, path: str) -> httpx.Response:

@@ -19,7 +19,7 @@ from bot.records import Article
 from bot.service.chats import ChatInfo
 from bot.service.subscriptions import subscribe
 from storage.store import Store
-from tests.test_end_to_end import wait_until
+from tests.helpers import wait_until
 
 TEASER_FEED = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Wire</title><link>{base}/</link>

@@ -21,9 +21,10 @@ from bot.delivery.sinks import (
     RetryAfter,
     Transient,
 )
-from bot.records import Alert, Article, utcnow
+from bot.records import Article, utcnow
 from bot.service import settings as chat_settings
 from storage.store import Store
+from tests.helpers import Outbox
 
 
 class ScriptedSink:
@@ -68,55 +69,6 @@ class ScriptedSink:
 
     def to(self, chat_id: int) -> list[str]:
         return [m["html"] or m["text"] for m in self.sent if m["chat_id"] == chat_id]
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "outbox.db")
-    yield s
-    s.close()
-
-
-class Outbox:
-    """Writes alerts for chats the way the pipeline does."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.feed = store.feeds.upsert("https://wire.example/rss")
-        self.n = 0
-
-    def alert(
-        self, chat_id: int, title: str = "", *, story_id: int | None = None, new_story: bool = False
-    ) -> int:
-        """Write one alert for the chat; ``new_story``: its article starts a story."""
-        self.n += 1
-        title = title or f"Story number {self.n} about something long enough"
-        article = Article(
-            id=f"e{self.n}", title=title, link=f"https://wire.example/{self.n}", source="Wire"
-        )
-        [stored] = self.store.articles.add_new(self.feed.id, [article])
-        if new_story:
-            story_id = self.store.stories.create(
-                stored.key, self.feed.id, article, "", now=utcnow()
-            )
-        if self.store.chats.get(chat_id) is None:
-            self.store.chats.ensure(chat_id, type="private" if chat_id > 0 else "group")
-        html = f"<b>{title}</b>\n<i>Wire</i>\n\nSummary."
-        [row] = self.store.outbox.enqueue(
-            [
-                Alert(
-                    chat_id=chat_id,
-                    article_key=stored.key,
-                    topic="t",
-                    html=html,
-                    text=f"{title}\nWire\n\nSummary.",
-                    link=article.link,
-                    disable_preview=True,
-                )
-            ],
-            story_id=story_id,
-        )
-        return row
 
 
 def states(store: Store, chat_id: int) -> list[str]:

@@ -7,8 +7,6 @@ import csv
 import itertools
 from datetime import timedelta
 
-import pytest
-
 from bot.config.loader import config_from_dict
 from bot.ingest.stories import StoryDesk, fingerprint
 from bot.pipeline import Pipeline
@@ -66,13 +64,6 @@ def test_outlet_tags_do_not_hide_a_copy():
 
 def test_empty_text_is_never_a_duplicate():
     assert not fingerprint("", "").is_near(fingerprint("", ""))
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "stories.db")
-    yield s
-    s.close()
 
 
 def add(store: Store, feed_url: str, *articles: Article):
@@ -182,3 +173,24 @@ def test_few_unrelated_ag_news_items_are_taken_for_one_story(shared_data):
     prints = [fingerprint(title, lead) for title, lead in items]
     pairs = sum(a.is_near(b) for a, b in itertools.combinations(prints, 2))
     assert 10 <= pairs <= 30
+
+
+def test_story_ids_are_never_handed_out_again_after_pruning(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    old = utcnow() - timedelta(days=30)
+    keys = [
+        s.key
+        for s in store.articles.add_new(
+            feed.id,
+            [Article(id=str(i), title=f"Story {i} with a long enough headline") for i in range(3)],
+        )
+    ]
+    ids = [
+        store.stories.create(k, feed.id, store.articles.get(k).article, "", now=old) for k in keys
+    ]
+    store.stories.prune(before=utcnow())  # all are old
+    [fresh] = store.articles.add_new(
+        feed.id, [Article(id="new", title="A brand new story headline")]
+    )
+    new_id = store.stories.create(fresh.key, feed.id, fresh.article, "", now=utcnow())
+    assert new_id > max(ids)

@@ -13,7 +13,7 @@ from bot.app import Core
 from bot.config.loader import config_from_dict
 from bot.errors import ConfigError
 from bot.updates import webhook_path
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 SECRET = "s3cret-Token_for-tests"
 PUBLIC_URL = "https://bot.example.test/telegram/hook"
