@@ -371,13 +371,8 @@ class Core:
         while (left := deadline - loop.time()) > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=min(left, LOOK_AGAIN_EVERY))
-            if self._wake.is_set():
+            if self._wake.is_set() or self.sender.settings_moved():
                 return
-            try:
-                if self.sender.settings_moved():
-                    return
-            except Exception:  # the database busy (a backup, say): look again later
-                log.debug("could not read the delivery generation", exc_info=True)
 
     async def __aenter__(self) -> Core:
         """``async with Core(config) as core:`` closes every part on the way out (see

@@ -115,7 +115,11 @@ class Sender:
     def settings_moved(self) -> bool:
         """True when chats' delivery settings changed since the last call (any process
         wrote them): held alerts may be due now, so the outbox is worth a look."""
-        generation = self.store.chats.delivery_generation()
+        try:
+            generation = self.store.chats.delivery_generation()
+        except Exception:  # the database busy (a backup, say): look again next time
+            log.debug("could not read the delivery generation", exc_info=True)
+            return False
         moved = self._settings_generation is not None and generation != self._settings_generation
         self._settings_generation = generation
         return moved
