@@ -95,11 +95,17 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """A short plain-text summary of an article."""
+    """A short plain-text summary of an article.
+
+    ``language`` is the language the text is written in ("en", "ko"), and
+    ``source_language`` the article's when the summary is a translation ("" when not).
+    """
 
     article_id: str
     text: str
     method: str = "extractive"
+    language: str = "en"
+    source_language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
