@@ -86,10 +86,9 @@ class Pipeline:
         self.bot_name = bot_name
         self.alert_on_first_poll = alert_on_first_poll
         self.audience = Audience(config.topics)
-        self._audience_dirty = True
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
-        self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
+        self.stories = StoryDesk(store.stories, window=self.story_window)
         self._failures: dict[int, int] = {}  # article key -> failed passes
         # articles a pass is working on: polls run concurrently, and another pass (the
         # leftovers at start) must neither fetch their pages again nor count their alerts
@@ -102,14 +101,14 @@ class Pipeline:
             give_up_after=config.polling.give_up_after,
         )
 
-    def subscriptions_changed(self) -> None:
-        """Call after any subscription change: the matcher is rebuilt before the next match."""
-        self._audience_dirty = True
+    def reconfigure(self, config: Config) -> None:
+        """Run with ``config`` from the next article on (a reload: its topics, alerts and
+        feeds; the sections that need a restart are the same as before)."""
+        self.config = config
+        self.audience = Audience(config.topics)  # loads the subscriptions on first use
 
     def _current_audience(self) -> Audience:
-        if self._audience_dirty:
-            self.audience.load(self.store.subscriptions.active())
-            self._audience_dirty = False
+        self.audience.refresh(self.store.subscriptions)  # reloads when subscriptions moved
         return self.audience
 
     async def poll(self, feed: FeedState, *, now: datetime | None = None) -> PollResult:
@@ -264,7 +263,7 @@ class Pipeline:
         if recipients:
             stored = await self._with_full_text(stored)
             alerts = await self._render_for(stored, recipients)
-        with self.store.db.atomic():
+        with self.store.atomic():
             story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
