@@ -91,8 +91,8 @@ def test_a_fresh_venv_installs_without_a_warning(tmp_path: Path) -> None:
         assert done.returncode == 0, output
         return output
 
-    # what the README and the Makefile do: a current pip first (pip before 23.3 does not
-    # normalise extras and warns that lxml has no 'html_clean', which justext asks for)
+    # what the README and the Makefile do: a current pip first (pip 23.2 does not normalise
+    # extras and warns that lxml has no 'html_clean', which justext asks for)
     run("install", "--upgrade", "pip")
     editable = run("install", "-e", ".")
     assert _warnings(editable) == [], editable
