@@ -78,7 +78,7 @@ def load(folder: Path) -> list[tuple[str, Article]]:
 def replay(entries: list[tuple[str, Article]], db: Path) -> dict[int, list]:
     """Story id -> its sightings ``(outlet, when)``, through the bot's own grouping."""
     store = Store.open(db)
-    desk = StoryDesk(store.outbox.stories)
+    desk = StoryDesk(store.stories)
     feeds: dict[str, int] = {}
     for name, article in entries:
         if name not in feeds:
@@ -90,7 +90,7 @@ def replay(entries: list[tuple[str, Article]], db: Path) -> dict[int, list]:
         else:
             desk.copies(feed_id, [article], [], now=now)
     stories = {
-        int(story_id): store.outbox.stories.sightings(int(story_id))
+        int(story_id): store.stories.sightings(int(story_id))
         for (story_id,) in store.db.execute("SELECT id FROM stories").fetchall()
     }
     store.close()

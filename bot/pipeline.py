@@ -37,6 +37,7 @@ from bot.matching.audience import Audience, Recipient
 from bot.records import Alert, Article, Summary, utcnow
 from bot.summary.extractive import summarize
 from bot.summary.llm import LLMSummarizer
+from bot.text import plural
 from storage.articles import StoredArticle
 from storage.chats import Chat
 from storage.feeds import FeedState
@@ -86,11 +87,13 @@ class Pipeline:
         self.bot_name = bot_name
         self.alert_on_first_poll = alert_on_first_poll
         self.audience = Audience(config.topics)
-        self._audience_dirty = True
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
-        self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
+        self.stories = StoryDesk(store.stories, window=self.story_window)
         self._failures: dict[int, int] = {}  # article key -> failed passes
+        # articles a pass is working on: polls run concurrently, and another pass (the
+        # leftovers at start) must neither fetch their pages again nor count their alerts
+        self._in_flight: set[int] = set()
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
             min_interval=config.polling.min_interval,
@@ -99,14 +102,14 @@ class Pipeline:
             give_up_after=config.polling.give_up_after,
         )
 
-    def subscriptions_changed(self) -> None:
-        """Call after any subscription change: the matcher is rebuilt before the next match."""
-        self._audience_dirty = True
+    def reconfigure(self, config: Config) -> None:
+        """Run with ``config`` from the next article on (a reload: its topics, alerts and
+        feeds; the sections that need a restart are the same as before)."""
+        self.config = config
+        self.audience = Audience(config.topics)  # loads the subscriptions on first use
 
     def _current_audience(self) -> Audience:
-        if self._audience_dirty:
-            self.audience.load(self.store.subscriptions.active())
-            self._audience_dirty = False
+        self.audience.refresh(self.store.subscriptions)  # reloads when subscriptions moved
         return self.audience
 
     async def poll(self, feed: FeedState, *, now: datetime | None = None) -> PollResult:
@@ -173,8 +176,14 @@ class Pipeline:
             return PollResult(
                 feed.url, "primed", new_articles=len(new), recovered=feed.down_notified
             )
-        alert_ids = await self.alert_unprocessed(now=now)
-        log.info("feed %s: %d new articles, %d alerts", feed.url, len(new), len(alert_ids))
+        # this feed's articles only: each feed's line counts its own alerts
+        alert_ids = await self.alert_unprocessed(now=now, feed_id=feed.id)
+        log.info(
+            "feed %s: %s, %s",
+            feed.url,
+            plural(len(new), "new article"),
+            plural(len(alert_ids), "alert"),
+        )
         return PollResult(
             feed.url,
             "new-articles" if new else "unchanged",
@@ -204,19 +213,29 @@ class Pipeline:
         if state is not None and is_quiet(state, now, self.policy):
             self.store.feeds.set_status(feed_id, "quiet")
 
-    async def alert_unprocessed(self, *, now: datetime | None = None) -> list[int]:
+    async def alert_unprocessed(
+        self, *, now: datetime | None = None, feed_id: int | None = None
+    ) -> list[int]:
         """Match, summarise and render every article not processed yet (new ones, and any
-        a crash interrupted); write their alerts to the outbox and mark them processed in
-        one transaction.  Returns the new outbox ids."""
+        a crash interrupted), or only ``feed_id``'s; write their alerts to the outbox and
+        mark them processed in one transaction.  Returns the new outbox ids.
+
+        An article another pass is working on at the same time is left to that pass."""
         ids: list[int] = []
-        skipped: set[int] = set()  # failed in this pass: retried on the next one
+        skipped: set[int] = set()  # failed in this pass, or another pass has it
         while batch := [
             a
-            for a in self.store.articles.unprocessed(limit=200 + len(skipped))
-            if a.key not in skipped
+            for a in self.store.articles.unprocessed(
+                limit=200 + len(skipped) + len(self._in_flight), feed_id=feed_id
+            )
+            if a.key not in skipped and a.key not in self._in_flight
         ]:
             audience = self._current_audience()
             for stored in batch:
+                if stored.key in self._in_flight:  # taken by a pass that ran meanwhile
+                    skipped.add(stored.key)
+                    continue
+                self._in_flight.add(stored.key)
                 try:
                     ids.extend(await self._alert_one(stored, audience, now))
                 except Exception:
@@ -233,6 +252,8 @@ class Pipeline:
                     else:
                         log.exception("article %d failed; it will be tried again", stored.key)
                         skipped.add(stored.key)
+                finally:
+                    self._in_flight.discard(stored.key)
         return ids
 
     async def _alert_one(
@@ -243,13 +264,13 @@ class Pipeline:
         if recipients:
             stored = await self._with_full_text(stored)
             alerts = await self._render_for(stored, recipients)
-        with self.store.db.atomic():
+        with self.store.atomic():
             story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
             if story.is_copy:  # ... its alert gets "Also: <this source>"
                 self._story_grew(story.id, now or utcnow())
-                if ids and self.store.outbox.stories.is_breaking(story.id):
+                if ids and self.store.stories.is_breaking(story.id):
                     self.store.outbox.promote_breaking(story.id)  # late alerts of it too
             self.store.articles.mark_processed([stored.key])
         return ids
@@ -258,7 +279,7 @@ class Pipeline:
         """Another outlet carried the story: its alerts are edited ("Also: ..."), and when
         enough outlets carried it quickly enough it becomes breaking news."""
         alerts = self.config.alerts
-        stories = self.store.outbox.stories
+        stories = self.store.stories
         if not stories.is_breaking(story_id) and breaking_outlets(
             stories.sightings(story_id),
             outlets=alerts.breaking_outlets,
@@ -288,19 +309,24 @@ class Pipeline:
         self.store.articles.update_content(stored.key, page.text, image=image)
         return replace(stored, article=article.replace(content=page.text, image=image))
 
-    async def _summary(self, article: Article, budget: int) -> Summary:
+    async def _summary(self, article: Article, budget: int, language: str) -> Summary:
         if self.llm is not None:
-            return await self.llm.summarize(article, max_chars=budget)
+            return await self.llm.summarize(article, max_chars=budget, language=language)
         return summarize(article, max_chars=budget)
 
     async def _render_for(self, stored: StoredArticle, recipients: list[Recipient]) -> list[Alert]:
-        summaries: dict[int, Summary] = {}
+        # One summary per budget and reader's language, made once for every chat that
+        # shares them: an LLM is asked once per language, never once per subscriber.
+        # Without an LLM the summary stays in the article's language for everyone.
+        summaries: dict[tuple[int, str], Summary] = {}
         alerts = []
         for recipient in recipients:
             chat = self.store.chats.get(recipient.chat_id) or Chat(chat_id=recipient.chat_id)
             budget = chat.summary_chars or self.config.alerts.summary_chars
-            if budget not in summaries:
-                summaries[budget] = await self._summary(stored.article, budget)
+            reader = reader_language(chat.language)
+            key = (budget, reader if self.llm is not None else "")
+            if key not in summaries:
+                summaries[key] = await self._summary(stored.article, budget, reader)
             link_preview = (
                 chat.link_preview
                 if chat.link_preview is not None
@@ -311,7 +337,7 @@ class Pipeline:
                     chat_id=chat.chat_id,
                     article_key=stored.key,
                     article=stored.article,
-                    summary=summaries[budget],
+                    summary=summaries[key],
                     topic=recipient.topic,
                     footer=self._footer(chat),
                     link_preview=link_preview,
@@ -321,6 +347,7 @@ class Pipeline:
                     zone=chat_zone(chat),
                     # a personal filter says why it matched; a topic names itself
                     terms=recipient.match.why if recipient.topic is None else (),
+                    reader_language=reader,
                 )
             )
         return alerts
@@ -368,6 +395,11 @@ class Pipeline:
             error_kind=error.kind,
             went_down=state.status in STOPPED and not state.down_notified,
         )
+
+
+def reader_language(chat_language: str | None) -> str:
+    """The language a chat reads alerts in: "ko" or "en" (the languages the bot speaks)."""
+    return "ko" if (chat_language or "").lower().startswith("ko") else "en"
 
 
 def sync_config(store: Store, config: Config) -> list[FeedState]:

@@ -42,8 +42,10 @@ class Article:
     published: datetime | None = None
     source: str = ""
     feed: str = ""
+    # who wrote or supplied it, as the feed says (dc:creator, <author>, JSON Feed authors):
+    # often a wire service ("Reuters") when ``source`` is the publisher that ran it
+    author: str = ""
     image: str = ""  # the item's picture (http/https), shown above the alert text
-    author: str = ""  # the byline or wire the feed names (dc:creator, author, authors)
 
     def to_json(self) -> dict[str, Any]:
         """The article as the JSON Lines contract of DESIGN.md spells it."""
@@ -56,12 +58,12 @@ class Article:
             "published": self.published.isoformat() if self.published else None,
             "source": self.source,
         }
+        if self.author:
+            data["author"] = self.author
         if self.feed:
             data["feed"] = self.feed
         if self.image:
             data["image"] = self.image
-        if self.author:
-            data["author"] = self.author
         return data
 
     def replace(self, **changes: Any) -> Article:
@@ -101,11 +103,17 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """A short plain-text summary of an article."""
+    """A short plain-text summary of an article.
+
+    ``language`` is the language the text is written in ("en", "ko"), and
+    ``source_language`` the article's when the summary is a translation ("" when not).
+    """
 
     article_id: str
     text: str
     method: str = "extractive"
+    language: str = "en"
+    source_language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +134,8 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One row of the outbox: an alert for a chat and its state."""
+    """One row of the outbox (``storage.outbox``): an alert or a digest for a chat, what
+    to send (or edit), and how far it got."""
 
     id: int
     chat_id: int
@@ -135,9 +144,26 @@ class Delivery:
     html: str
     text: str
     link: str
-    state: str  # pending | sent | failed | skipped
+    state: str  # pending | held | sent | failed | skipped
+    kind: str = "alert"  # alert | digest
+    disable_preview: bool = True
     attempts: int = 0
     reason: str = ""
     message_id: int | None = None
+    version: int = 1  # bumped when another feed carries the story ("Also: ...")
+    sent_version: int = 0  # the version Telegram has
+    edit_attempts: int = 0
+    story_id: int | None = None
+    source: str = ""  # the article's own source (not repeated in its "Also:" line)
     created_at: datetime = field(default_factory=utcnow)
     sent_at: datetime | None = None
+    image: str = ""  # the picture shown as the link preview
+    image_size: str = ""  # large | small
+    thread_id: int | None = None  # the forum topic it goes to
+    breaking: bool = False  # its story is breaking news (alerts.breaking_*)
+    priority: bool = False  # breaking news for a chat that takes it through quiet hours
+
+    @property
+    def needs_edit(self) -> bool:
+        """Sent, and its story has grown since: the message is due for an edit."""
+        return self.state == "sent" and self.version > self.sent_version

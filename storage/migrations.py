@@ -242,7 +242,54 @@ def m008_feed_moved_to(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m009_article_pictures(db: sqlite_utils.Database) -> None:
+def m009_generations(db: sqlite_utils.Database) -> None:
+    # Generation numbers of the state others cache: ``subscriptions`` (the matcher's index:
+    # every subscription, and a chat's active/paused/id) and ``delivery`` (what the sender
+    # reads of a chat: its mode, digest schedule, time zone, quiet hours, active, paused).
+    # Triggers bump them in the transaction of the write itself, whoever writes (the bot,
+    # the CLI, another process), so a reader compares one number and reloads when it moved.
+    db.execute(
+        "CREATE TABLE generations (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0) "
+        "WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO generations (name, value) VALUES ('subscriptions', 0), ('delivery', 0)")
+    bump_subscriptions = "UPDATE generations SET value = value + 1 WHERE name = 'subscriptions';"
+    bump_delivery = "UPDATE generations SET value = value + 1 WHERE name = 'delivery';"
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER subscriptions_{event.lower()}_generation AFTER {event} "
+            f"ON subscriptions BEGIN {bump_subscriptions} END"
+        )
+    db.execute(
+        "CREATE TRIGGER chats_matching_generation AFTER UPDATE ON chats "
+        "WHEN OLD.chat_id IS NOT NEW.chat_id OR OLD.active IS NOT NEW.active "
+        f"OR OLD.paused IS NOT NEW.paused BEGIN {bump_subscriptions} END"
+    )
+    db.execute(
+        "CREATE TRIGGER chats_delete_generation AFTER DELETE ON chats "
+        f"BEGIN {bump_subscriptions} {bump_delivery} END"
+    )
+    settings = (
+        "chat_id",
+        "active",
+        "paused",
+        "alert_mode",
+        "digest_every",
+        "digest_at",
+        "timezone",
+        "quiet_start",
+        "quiet_end",
+        "quiet_mode",
+    )
+    moved = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in settings)
+    db.execute(
+        f"CREATE TRIGGER chats_delivery_generation AFTER UPDATE ON chats WHEN {moved} "
+        f"BEGIN {bump_delivery} END"
+    )
+
+
+@MIGRATIONS()
+def m010_article_pictures(db: sqlite_utils.Database) -> None:
     # image: the item's picture (media:content, media:thumbnail, an image enclosure, JSON
     # Feed image, og:image); chats.image: large | small | off (NULL: alerts.image); a
     # delivery keeps the picture and its size, the link preview Telegram is asked for.
@@ -253,7 +300,7 @@ def m009_article_pictures(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m010_forum_topics(db: sqlite_utils.Database) -> None:
+def m011_forum_topics(db: sqlite_utils.Database) -> None:
     # thread_id: the forum topic (message_thread_id) a subscription posts into (NULL: the
     # chat itself, General in a forum); chats.thread_id: a configured channel's topic; a
     # delivery keeps where it goes.  topic_faults: a topic Telegram refused (closed or gone),
@@ -275,14 +322,14 @@ def m010_forum_topics(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m011_article_author(db: sqlite_utils.Database) -> None:
+def m012_article_author(db: sqlite_utils.Database) -> None:
     # author: the byline or wire the feed names (dc:creator, author, JSON Feed authors), so
     # an alert credits "Reuters via The Straits Times".
     db.execute("ALTER TABLE articles ADD COLUMN author TEXT NOT NULL DEFAULT ''")
 
 
 @MIGRATIONS()
-def m012_breaking_news(db: sqlite_utils.Database) -> None:
+def m013_breaking_news(db: sqlite_utils.Database) -> None:
     # breaking_at: when enough outlets carried the story quickly enough (alerts.breaking_*);
     # chats.breaking_through: the chat gets breaking stories at once even in quiet hours or
     # when it takes digests; deliveries.priority = 1: such a row, which may pass rows waiting

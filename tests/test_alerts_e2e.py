@@ -17,7 +17,7 @@ from bot.config.loader import config_from_dict
 from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.test_delivery_e2e import VOLCANOES, alerts_to, wait_until
+from tests.helpers import VOLCANOES, alerts_to, wait_until
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -101,7 +101,6 @@ async def running(
 def follow(core: Core, chat_id: int, chat_type: str = "private") -> None:
     core.store.chats.ensure(chat_id, type=chat_type)
     core.store.subscriptions.add(chat_id, "volcanoes")
-    core.subscriptions_changed()
 
 
 async def test_an_item_with_a_picture_is_sent_with_it_as_a_large_preview_above_the_text(
@@ -112,7 +111,6 @@ async def test_an_item_with_a_picture_is_sent_with_it_as_a_large_preview_above_t
         core.store.chats.ensure(42)
         core.store.subscriptions.add(42, "volcanoes")
         core.store.chats.set_image(42, "off")
-        core.subscriptions_changed()
         feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
         await wait_until(lambda: alerts_to(api, 41) and alerts_to(api, 42), what="two alerts")
     [alert] = alerts_to(api, 41)
@@ -255,7 +253,7 @@ async def test_four_outlets_within_a_minute_make_one_alert_marked_breaking(feed_
 
         await wait_until(lambda: "Outlet 3" in shown(), what="the edit naming all four")
         [row] = core.store.outbox.for_chat(71)
-        assert core.store.outbox.message(row.id).breaking
+        assert row.breaking
     assert len(alerts_to(api, 71)) == 1  # one alert, edited
     assert shown().startswith("🔴 Breaking · Outlet 0, Outlet 1, Outlet 2, Outlet 3\n")
     edits = api.calls_to("editMessageText")

@@ -79,4 +79,8 @@ def alert_labels(language: str | None) -> AlertLabels:
             "alerts come here to General; the subscriptions are kept. To have them in a topic "
             "again, /subscribe inside a topic."
         ),
+        translated_from=tr.plain("(translated from {language})"),
+        in_language=tr.plain("(summary in {language})"),
+        english=tr.plain("English"),
+        korean=tr.plain("Korean"),
     )

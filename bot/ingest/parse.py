@@ -34,6 +34,10 @@ from bot.records import Article, as_utc, utcnow
 from bot.text import html_to_text, tidy_line, tidy_text
 
 FUTURE_SLACK = timedelta(days=1)
+# an author field is a name or two; a longer one is a feed stuffing text into it
+MAX_AUTHOR_CHARS = 200
+_MAILED_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
+_BARE_EMAIL = re.compile(r"^[^\s@()]+@[^\s@()]+$")
 _MAX_BODY = 50 * 1024 * 1024
 _LEADING_WS = re.compile(rb"^(\xef\xbb\xbf)?[ \t\r\n]+(?=<)")
 _BARE_AMP = re.compile(rb"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9._-]*);)")
@@ -298,16 +302,6 @@ def _entry_image(entry: Any) -> str:
     return ""
 
 
-def _entry_author(entry: Any) -> str:
-    """The byline or wire the entry names (``dc:creator``, ``author``, Atom's ``author``)."""
-    author = entry.get("author") or ""
-    if not author:
-        for person in entry.get("authors") or ():
-            if name := (person.get("name") or "").strip():
-                return name
-    return author
-
-
 def _raw_from_entry(entry: Any) -> _Raw:
     published, date_text = _entry_date(entry)
     return _Raw(
@@ -322,6 +316,18 @@ def _raw_from_entry(entry: Any) -> _Raw:
         author=_entry_author(entry),
         title_is_text=(entry.get("title_detail") or {}).get("type") == "text/plain",
     )
+
+
+def _entry_author(entry: Any) -> str:
+    """dc:creator, <author> or Atom's author name ("Reuters"), without an RSS e-mail."""
+    raw = str(entry.get("author") or "")
+    mailed = _MAILED_NAME.match(raw.strip())  # RSS: "desk@wire.example (Wire Desk)"
+    if mailed:
+        return tidy_line(mailed.group(1))
+    if _BARE_EMAIL.match(raw.strip()):
+        return ""  # an address is no byline (and feedparser makes a "name" of its tail)
+    detail = entry.get("author_detail") or {}
+    return tidy_line(str(detail.get("name") or raw))
 
 
 # --- JSON Feed --------------------------------------------------------------------------
@@ -339,7 +345,7 @@ def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) ->
             published=item.date_published or item.date_modified,
             date_text=item.date_text,
             image=item.image,
-            author=", ".join(item.authors[:2]),
+            author=", ".join(item.authors),
         )
         for item in doc.items
     ]
@@ -415,13 +421,10 @@ def _normalise(
                 source=source,
                 feed=url,
                 image=image_url(raw.image, base or None),
-                author=_author(raw.author),
+                author=_author(raw.author)[:MAX_AUTHOR_CHARS],
             )
         )
     return tuple(articles)
-
-
-MAX_AUTHOR_CHARS = 80
 
 
 def _author(value: str) -> str:
@@ -431,5 +434,4 @@ def _author(value: str) -> str:
     if "@" in text:
         inner = re.search(r"\(([^()@]+)\)", text)
         text = inner.group(1).strip() if inner else ""
-    text = re.sub(r"^by\s+", "", text, flags=re.IGNORECASE)
-    return text[:MAX_AUTHOR_CHARS].strip()
+    return re.sub(r"^by\s+", "", text, flags=re.IGNORECASE).strip()
