@@ -16,6 +16,7 @@ from bot.config.loader import Config, load_config
 from bot.config.reload import ReloadOutcome, ReloadPlan, plan_reload
 from bot.delivery.sender import LOOK_AGAIN_EVERY, Sender
 from bot.delivery.sinks import ConsoleSink, Sink
+from bot.delivery.template import format_template
 from bot.errors import ConfigError
 from bot.ingest.extract import FullText
 from bot.ingest.feed_health import due, poll_interval
@@ -272,6 +273,7 @@ class Core:
                 summary_chars=channel.summary_chars,
                 image=channel.image,
                 thread_id=channel.thread_id,
+                template=format_template(channel.template),
             )
             self.store.chats.ensure(
                 chat.id, type=chat.type, title=chat.title or "", username=chat.username or ""

@@ -20,6 +20,7 @@ from bot.config.loader import Config
 from bot.delivery.digest import chat_zone
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import choose_footer, render_alert
+from bot.delivery.template import TemplateError, format_template, parse_template
 from bot.errors import FeedError, FetchError, NewsalertError
 from bot.ingest.extract import FullText
 from bot.ingest.feed_health import (
@@ -332,6 +333,7 @@ class Pipeline:
                 if chat.link_preview is not None
                 else self.config.alerts.link_preview
             )
+            parts = self._template(chat)
             alerts.append(
                 render_alert(
                     chat_id=chat.chat_id,
@@ -345,12 +347,25 @@ class Pipeline:
                     image=chat.image or self.config.alerts.image,
                     thread_id=recipient.thread_id or chat.thread_id,
                     zone=chat_zone(chat),
-                    # a personal filter says why it matched; a topic names itself
-                    terms=recipient.match.why if recipient.topic is None else (),
+                    # a personal filter says why it matched; a topic names itself, unless
+                    # the chat's own template asks for the terms
+                    terms=recipient.match.why
+                    if recipient.topic is None or (chat.template and "terms" in parts)
+                    else (),
+                    parts=parts,
                     reader_language=reader,
                 )
             )
         return alerts
+
+    def _template(self, chat: Chat) -> tuple[str, ...]:
+        """The parts of the chat's alerts: its own template, else ``alerts.template``."""
+        if chat.template:
+            try:
+                return parse_template(chat.template)
+            except TemplateError:
+                log.warning("chat %d: its template %r is unusable; using the default", chat.chat_id, chat.template)  # fmt: skip
+        return self.config.alerts.template
 
     def footer_for(self, chat: Chat) -> str:
         """The footer under this chat's alerts and digests, the default one in the chat's
@@ -431,6 +446,7 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
             summary_chars=channel.summary_chars,
             image=channel.image,
             thread_id=channel.thread_id,
+            template=format_template(channel.template),
         )
         configured.add(chat_id)
         pairs.update((chat_id, t) for t in channel.topics)

@@ -130,6 +130,7 @@ class Alert:
     image: str = ""  # shown as the link preview, when set
     image_size: str = ""  # large | small ("" when there is no image)
     thread_id: int | None = None  # a forum topic of the chat (message_thread_id)
+    button: bool = True  # the "Read" button under it (its template may leave it out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,7 @@ class Delivery:
     thread_id: int | None = None  # the forum topic it goes to
     breaking: bool = False  # its story is breaking news (alerts.breaking_*)
     priority: bool = False  # breaking news for a chat that takes it through quiet hours
+    button: bool = True  # the "Read" button under it
 
     @property
     def needs_edit(self) -> bool:

@@ -47,6 +47,7 @@ CALLBACKS: dict[str, Handler] = {
     "feeds": info.feeds,
     "language": settings.language,
     "footer": settings.footer,
+    "template": settings.template,
     "stats": admin.stats,
     "feedstatus": admin.feedstatus,
     "reload": admin.reload,

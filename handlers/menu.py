@@ -52,6 +52,11 @@ COMMAND_INFO: tuple[CommandInfo, ...] = (
         "/footer Join @mychannel for more",
     ),
     CommandInfo(
+        "template",
+        N_("Which parts alerts here show, in which order"),
+        "/template title, source, summary, button",
+    ),
+    CommandInfo(
         "stats",
         N_("Operator: feeds, chats, alerts sent and failed, queue"),
         "/stats",

@@ -1,4 +1,5 @@
-"""A chat's settings: /settings (an inline keyboard), /pause, /resume, /language, /footer."""
+"""A chat's settings: /settings (an inline keyboard), /pause, /resume, /language, /footer,
+/template."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
+from bot.delivery.template import PARTS, TemplateError, format_template
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
 from bot.service import chats, subscriptions
 from bot.service import settings as chat_settings
@@ -376,3 +378,51 @@ async def footer(turn: Turn) -> None:
             "operator to change it."
         )
     await turn.reply(text)
+
+
+def _template_problem(turn: Turn, error: TemplateError | None) -> str:
+    """What is wrong with a template, in the reader's language."""
+    if error is not None and error.kind == "unknown":
+        return turn._("There is no part “{part}”.", part=error.part[:40])
+    if error is not None and error.kind == "twice":
+        return turn._("“{part}” is named twice; name each part once.", part=error.part)
+    return turn._("A template needs “title” or “summary”: a message needs text.")
+
+
+@command
+async def template(turn: Turn) -> None:
+    """``/template title, source, summary, button`` (or ``default``): the parts of alerts."""
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, rest = picked
+    core = turn.core
+    where = Html(chat_label(turn, target))
+    usage = turn._(
+        "The parts: {parts}.\n"
+        "For example <code>/template title, source, summary, button</code>, or "
+        "<code>/template default</code> for the usual layout.",
+        parts=format_template(PARTS),
+    )
+    if not rest:
+        chat = core.store.chats.get(target.chat_id)
+        current = (chat.template if chat else "") or format_template(core.config.alerts.template)
+        await turn.reply(
+            turn._("Alerts{where} show: {template}", where=where, template=_code(current))
+            + "\n"
+            + usage
+        )
+        return
+    result = chat_settings.set_template(core.store, target.chat_id, rest)
+    if result.ok:
+        chat = result.chat or core.store.chats.get(target.chat_id)
+        shown = (chat.template if chat else "") or format_template(core.config.alerts.template)
+        await turn.reply(
+            turn._("Done: alerts{where} now show: {template}", where=where, template=_code(shown))
+        )
+        return
+    await turn.reply(_template_problem(turn, result.error) + "\n" + usage)
+
+
+def _code(text: str) -> Html:
+    return Html(f"<code>{html.escape(text, quote=False)}</code>")

@@ -41,6 +41,7 @@ class Chat:
     image: str | None = None  # large | small | off (migration m009); None: alerts.image
     thread_id: int | None = None  # a configured forum's topic for its alerts (m010)
     breaking_through: bool = False  # breaking news at once, even in quiet hours or digests
+    template: str = ""  # the parts of its alerts, in order (m014); "": the default
 
 
 def _chat(row: dict[str, Any]) -> Chat:
@@ -70,6 +71,7 @@ def _chat(row: dict[str, Any]) -> Chat:
         image=row.get("image"),
         thread_id=row.get("thread_id"),
         breaking_through=bool(row.get("breaking_through") or 0),
+        template=row.get("template") or "",
     )
 
 
@@ -113,16 +115,17 @@ class ChatStore:
         type: str = "channel",
         image: str | None = None,
         thread_id: int | None = None,
+        template: str = "",
     ) -> Chat:
         """A chat declared in the config file: its settings come from there."""
         with self.db.atomic():
             self.db.execute(
                 "INSERT INTO chats (chat_id, type, footer, link_preview, summary_chars, from_config, "
-                "created_at, image, thread_id) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) "
+                "created_at, image, thread_id, template) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?) "
                 "ON CONFLICT(chat_id) DO UPDATE "
                 "SET footer = excluded.footer, link_preview = excluded.link_preview, "
                 "summary_chars = excluded.summary_chars, image = excluded.image, "
-                "thread_id = excluded.thread_id, from_config = 1",
+                "thread_id = excluded.thread_id, template = excluded.template, from_config = 1",
                 [
                     chat_id,
                     type,
@@ -132,6 +135,7 @@ class ChatStore:
                     to_db_time(utcnow()),
                     image,
                     thread_id,
+                    template,
                 ],
             )
         found = self.get(chat_id)
@@ -155,7 +159,8 @@ class ChatStore:
                 if row["chat_id"] not in chat_ids:
                     self.db.execute(
                         "UPDATE chats SET from_config = 0, footer = '', link_preview = NULL, "
-                        "summary_chars = NULL, image = NULL, thread_id = NULL WHERE chat_id = ?",
+                        "summary_chars = NULL, image = NULL, thread_id = NULL, template = '' "
+                        "WHERE chat_id = ?",
                         [row["chat_id"]],
                     )
 
@@ -233,6 +238,10 @@ class ChatStore:
     def set_image(self, chat_id: int, size: str | None) -> bool:
         """The article's picture in alerts: large | small | off; None: the config's default."""
         return self._set(chat_id, "image", size)
+
+    def set_template(self, chat_id: int, template: str) -> bool:
+        """The parts of the chat's alerts, as a template string; "" for the default."""
+        return self._set(chat_id, "template", template)
 
     def set_breaking_through(self, chat_id: int, enabled: bool) -> bool:
         """Breaking news at once, even during quiet hours or when the chat takes digests."""

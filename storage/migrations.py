@@ -337,3 +337,11 @@ def m013_breaking_news(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE stories ADD COLUMN breaking_at TEXT")
     db.execute("ALTER TABLE chats ADD COLUMN breaking_through INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE deliveries ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m014_alert_templates(db: sqlite_utils.Database) -> None:
+    # template: the parts of this chat's alerts and their order ("title, summary, button";
+    # '' the default); a delivery keeps whether it has the "Read" button.
+    db.execute("ALTER TABLE chats ADD COLUMN template TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE deliveries ADD COLUMN button INTEGER NOT NULL DEFAULT 1")

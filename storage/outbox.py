@@ -62,6 +62,7 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         thread_id=row.get("thread_id"),
         breaking=bool(row.get("breaking_at")),
         priority=bool(row.get("priority")),
+        button=bool(row.get("button", 1)),
     )
 
 
@@ -111,9 +112,10 @@ class OutboxStore:
             for alert in alerts:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO deliveries (chat_id, article_id, story_id, topic, html, "
-                    "text, link, disable_preview, state, created_at, image, image_size, thread_id) "
-                    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, ?, ?, ?, ? "
+                    "text, link, disable_preview, state, created_at, image, image_size, thread_id, "
+                    "button) SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, "
+                    "?, ?, ?, ?, ? "
                     "FROM chats c WHERE c.chat_id = ? AND c.active = 1",
                     [
                         alert.chat_id,
@@ -128,6 +130,7 @@ class OutboxStore:
                         alert.image,
                         alert.image_size,
                         alert.thread_id,
+                        int(alert.button),
                         alert.chat_id,
                     ],
                 )

@@ -168,10 +168,14 @@ async def test_a_closed_topic_sends_to_general_once_tells_the_admins_and_keeps_t
         api.open_topic(FORUM, 77)  # reopened: alerts go back into the topic
         feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION, second, third))
         await wait_until(lambda: len(alerts_to(api, FORUM)) == 3, what="the third alert")
+        await wait_until(lambda: not core.store.chats.topic_faults(FORUM), what="fault cleared")
+        await wait_until(
+            lambda: [r.state for r in core.store.outbox.for_chat(FORUM)] == ["sent"] * 3,
+            what="all marked sent",
+        )
         [sub] = core.store.subscriptions.for_chat(FORUM)
         assert sub.thread_id == 77  # kept
         assert core.store.chats.get(FORUM).active
-        assert core.store.chats.topic_faults(FORUM) == {}
         rows = core.store.outbox.for_chat(FORUM)
     first, later, back = alerts_to(api, FORUM)
     assert "message_thread_id" not in first and "message_thread_id" not in later
@@ -251,7 +255,10 @@ async def test_four_outlets_within_a_minute_make_one_alert_marked_breaking(feed_
             [alert] = alerts_to(api, 71)
             return api.message(71, alert["message_id"])["text"]
 
-        await wait_until(lambda: "Outlet 3" in shown(), what="the edit naming all four")
+        await wait_until(
+            lambda: shown().startswith("🔴 Breaking · Outlet 0, Outlet 1, Outlet 2, Outlet 3\n"),
+            what="the edit marked Breaking, naming all four",
+        )
         [row] = core.store.outbox.for_chat(71)
         assert row.breaking
     assert len(alerts_to(api, 71)) == 1  # one alert, edited
@@ -263,3 +270,20 @@ async def test_four_outlets_within_a_minute_make_one_alert_marked_breaking(feed_
         .startswith("🔴 <b>Breaking</b> · Outlet 0, Outlet 1, Outlet 2, Outlet 3\n<b><a href=")
     )
     assert "Also:" not in edits[-1].params["text"]
+
+
+async def test_a_channels_template_shapes_its_alerts(feed_server, tmp_path):
+    async with FakeBotAPI(token=TOKEN) as api:
+        api.add_chat(-1008800, "channel", title="Headlines")
+        channels = [{"chat_id": -1008800, "topics": ["volcanoes"], "template": "title, time"}]
+        async with running(api, feed_server, tmp_path, channels=channels):
+            feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
+            await wait_until(lambda: api.sent_messages(-1008800), what="the alert")
+    [alert] = api.sent_messages(-1008800)
+    assert alert["text"] == (
+        '<b><a href="https://wire.example/eruption-1">'
+        "Volcano erupts on Indonesian island, thousands of villagers flee</a></b>\n"
+        "<i>1 May 2024 12:00 UTC</i>"
+    )
+    assert "reply_markup" not in alert  # no button in this template
+    assert alert["link_preview_options"] == {"is_disabled": True}  # nor the picture

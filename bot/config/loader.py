@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from bot.config.durations import parse_interval
+from bot.delivery.template import DEFAULT_TEMPLATE, TemplateError, parse_template
 from bot.errors import ConfigError, ConfigProblem
 from bot.records import Topic
 
@@ -113,6 +114,7 @@ class AlertsConfig:
     image: str = "large"  # the article's picture above the text: large | small | off
     breaking_outlets: int = 3  # distinct outlets that make a story "Breaking" ...
     breaking_window: float = 30 * 60.0  # ... when they carry it within this many seconds
+    template: tuple[str, ...] = DEFAULT_TEMPLATE  # the parts of an alert, in order
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class ChannelConfig:
     summary_chars: int | None = None
     image: str | None = None  # large | small | off; None: alerts.image
     thread_id: int | None = None  # a forum supergroup's topic (message_thread_id)
+    template: tuple[str, ...] = ()  # the parts of its alerts, in order; (): alerts.template
 
 
 @dataclass(frozen=True)
@@ -516,6 +519,8 @@ def _alerts(data: Any, problems: _Problems) -> AlertsConfig:
         image=t.get("image", str, "large"),
         breaking_outlets=t.get("breaking_outlets", int, 3),
         breaking_window=t.interval("breaking_window", 30 * 60.0) or 0.0,
+        template=_template("alerts.template", t.get("template", (list, str), None), problems)
+        or DEFAULT_TEMPLATE,
     )
     t.done()
     with problems.guard():
@@ -530,6 +535,18 @@ def _alerts(data: Any, problems: _Problems) -> AlertsConfig:
     if cfg.breaking_window <= 0:
         problems.add("alerts.breaking_window", 'must be a positive duration, e.g. "30m"')
     return cfg
+
+
+def _template(key: str, value: Any, problems: _Problems) -> tuple[str, ...]:
+    """A template from the file (a list of part names, or one string), () when absent or
+    wrong (the mistake recorded)."""
+    if value is None:
+        return ()
+    try:
+        return parse_template(value)
+    except TemplateError as e:
+        problems.add(key, f'{e}; e.g. template = ["title", "source", "summary", "button"]')
+        return ()
 
 
 IMAGE_SIZES = ("large", "small", "off")
@@ -714,6 +731,9 @@ def _channels(
             summary_chars = t.get("summary_chars", int, None)
             image = t.get("image", str, None)
             thread_id = t.get("thread_id", int, None)
+            template = _template(
+                f"{where}.template", t.get("template", (list, str), None), problems
+            )
             t.done()
             if thread_id is not None and thread_id <= 0:
                 problems.add(
@@ -759,6 +779,7 @@ def _channels(
                     summary_chars=summary_chars,
                     image=image,
                     thread_id=thread_id,
+                    template=template,
                 )
             )
     return tuple(channels)

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlsplit
 
 from bot.delivery.credit import credit
+from bot.delivery.template import DEFAULT_TEMPLATE
 from bot.records import Alert, Article, Summary, Topic, as_utc
 
 MAX_MESSAGE_CHARS = 4096
@@ -223,55 +224,107 @@ def format_time(moment: datetime | None, zone: tzinfo = UTC, labels: AlertLabels
 
 @dataclass(frozen=True)
 class _Layout:
-    """An alert's parts, as plain text; ``html()`` and ``text()`` lay them out."""
+    """An alert's parts, as plain text; ``html()`` and ``text()`` lay them out in the
+    template's order (``parts``, see ``bot.delivery.template``)."""
 
     title: str
     href: str
-    meta: str
+    credit: str
+    when: str
     summary: str
     topic_line: str
     footer: str
     terms_line: str = ""
     note: str = ""  # under the summary: "(translated from Korean)"
+    parts: tuple[str, ...] = DEFAULT_TEMPLATE
+
+    def _blocks(self) -> list[tuple[str, list[str]]]:
+        """(kind, values) in the template's order; neighbours of one kind share a block."""
+        values = {
+            "title": self.title,
+            "source": self.credit,
+            "time": self.when,
+            "summary": self.summary,
+            "topic": self.topic_line,
+            "terms": self.terms_line,
+            "footer": self.footer,
+        }
+        blocks: list[tuple[str, list[str]]] = []
+        for part in self.parts:
+            kind = _KINDS.get(part)
+            if kind is None or not values[part]:
+                continue
+            if blocks and blocks[-1][0] == kind and kind != "title":
+                blocks[-1][1].append(values[part])
+            else:
+                blocks.append((kind, [values[part]]))
+        return blocks
+
+    def _lay_out(self, *, markup: bool) -> str:
+        def esc(value: str) -> str:
+            return _esc(value) if markup else value
+
+        def italic(value: str) -> str:
+            return f"<i>{_esc(value)}</i>" if markup else value
+
+        blocks: list[list[str]] = []
+        previous = ""
+        linked = False
+        for kind, values in self._blocks():
+            if kind == "title":
+                title = esc(values[0])
+                if markup:
+                    href = html.escape(self.href)
+                    title = (
+                        f'<b><a href="{href}">{title}</a></b>' if self.href else f"<b>{title}</b>"
+                    )
+                block = [title]
+            elif kind == "meta":
+                if previous == "title":  # source and time right under the title
+                    blocks[-1].append(italic(" · ".join(values)))
+                    previous = kind
+                    continue
+                block = [italic(" · ".join(values))]
+            elif kind == "body":
+                block = [esc(values[0])]
+                if self.note:
+                    block.append(italic(self.note))
+                if not markup and self.href:
+                    block.append(self.href)  # the plain version shows the link
+                    linked = True
+            else:
+                block = [esc(v) for v in values]
+            blocks.append(block)
+            previous = kind
+        if not markup and self.href and not linked:
+            if blocks:
+                blocks[0].append(self.href)
+            else:
+                blocks.append([self.href])
+        return "\n\n".join("\n".join(block) for block in blocks)
 
     def html(self) -> str:
-        title = _esc(self.title)
-        head = (
-            f'<b><a href="{html.escape(self.href)}">{title}</a></b>'
-            if self.href
-            else f"<b>{title}</b>"
-        )
-        lines = [head]
-        if self.meta:
-            lines.append(f"<i>{_esc(self.meta)}</i>")
-        if self.summary:
-            lines += ["", _esc(self.summary)]
-            if self.note:
-                lines.append(f"<i>{_esc(self.note)}</i>")
-        tail = [_esc(x) for x in (self.topic_line, self.terms_line, self.footer) if x]
-        if tail:
-            lines += ["", *tail]
-        return "\n".join(lines)
+        return self._lay_out(markup=True)
 
     def text(self) -> str:
-        lines = [self.title]
-        if self.meta:
-            lines.append(self.meta)
-        if self.summary:
-            lines += ["", self.summary]
-            if self.note:
-                lines.append(self.note)
-        if self.href:
-            lines.append(self.href)
-        tail = [x for x in (self.topic_line, self.terms_line, self.footer) if x]
-        if tail:
-            lines += ["", *tail]
-        return "\n".join(lines)
+        return self._lay_out(markup=False)
 
     def length(self) -> int:
         """The longer of the two versions, as Telegram counts it (the HTML after parsing
         is the plain text without the link line)."""
         return utf16_len(self.text())
+
+
+# the block each text part belongs to (image and button are no text)
+_KINDS = {
+    "title": "title",
+    "source": "meta",
+    "time": "meta",
+    "summary": "body",
+    "topic": "tail",
+    "terms": "tail",
+    "footer": "tail",
+}
 
 
 def render_alert(
@@ -289,6 +342,7 @@ def render_alert(
     zone: tzinfo = UTC,
     terms: Sequence[str] = (),
     reader_language: str = "en",
+    parts: Sequence[str] = DEFAULT_TEMPLATE,
 ) -> Alert:
     """One alert message: bold linked title, source and time, summary, topic, footer.
 
@@ -298,6 +352,7 @@ def render_alert(
 
     Always valid Telegram HTML, and never longer than ``MAX_MESSAGE_CHARS - ALSO_RESERVE``
     as Telegram counts: the summary gives way first, then the footer, then the title.
+    ``parts`` (a template, ``bot.delivery.template``) chooses the parts and their order.
     ``Alert.link`` is the article's link when it is http(s) (the "Read" button's URL).
     The topic line is worded by ``labels``; ``terms`` (what a personal filter matched)
     make a "Matched: ..." line.  ``image`` (large | small | off) says how the
@@ -309,33 +364,29 @@ def render_alert(
     layout = _Layout(
         title=_clip(_one_line(article.title) or labels.untitled, MAX_TITLE_CHARS),
         href=safe_href(article.link),
-        meta=" · ".join(
-            p
-            for p in (
-                _clip(
-                    _one_line(
-                        credit(
-                            _clip(_one_line(article.source), MAX_SOURCE_CHARS),
-                            _one_line(article.author),
-                            article.summary or article.content,
-                            via=labels.via,
-                        )
-                    ),
-                    MAX_CREDIT_CHARS,
-                ),
-                format_time(article.published, zone, labels),
-            )
-            if p
+        credit=_clip(
+            _one_line(
+                credit(
+                    _clip(_one_line(article.source), MAX_SOURCE_CHARS),
+                    _one_line(article.author),
+                    article.summary or article.content,
+                    via=labels.via,
+                )
+            ),
+            MAX_CREDIT_CHARS,
         ),
+        when=format_time(article.published, zone, labels),
         # a summary that is only the title (the feed had no text) would say it twice
         summary="" if summary.method == "title" else _clean(summary.text).strip(),
         topic_line=_one_line(labels.topic.format(name=topic_name)) if topic else "",
         footer=_clean(footer).strip(),
         terms_line=_terms_line(terms, labels),
         note=_one_line(summary_note(summary, reader_language, labels)),
+        parts=tuple(parts),
     )
     layout = _fit(layout, budget)
-    picture = safe_href(article.image) if image in ("large", "small") else ""
+    shown = image in ("large", "small") and "image" in parts
+    picture = safe_href(article.image) if shown else ""
     return Alert(
         chat_id=chat_id,
         article_key=article_key,
@@ -347,6 +398,7 @@ def render_alert(
         image=picture,
         image_size=image if picture else "",
         thread_id=thread_id,
+        button="button" in parts,
     )
 
 

@@ -259,7 +259,7 @@ class Sender:
             html=html,
             text=text,
             disable_preview=message.disable_preview,
-            button_url=message.link if message.kind == "alert" else "",
+            button_url=message.link if message.kind == "alert" and message.button else "",
             button_label=labels.read,
             silent=silent,
             image=message.image,

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 from bot.delivery.digest import DIGEST_EVERY, QUIET_MODES, canonical_zone, parse_time_of_day
+from bot.delivery.template import TemplateError, format_template, parse_template
+from bot.service.chats import CLEAR_WORDS
 from storage.chats import Chat
 from storage.store import Store
 
@@ -25,6 +27,7 @@ class SettingResult:
     problem: str = ""
     detail: str = ""
     chat: Chat | None = None
+    error: TemplateError | None = None  # problem "bad-template": what is wrong with it
 
 
 def _done(store: Store, chat_id: int) -> SettingResult:
@@ -115,6 +118,23 @@ def set_image(store: Store, chat_id: int, size: str | None) -> SettingResult:
     if size is not None and size not in IMAGE_SIZES:
         return SettingResult(ok=False, problem="bad-image", detail=size)
     if not store.chats.set_image(chat_id, size):
+        return SettingResult(ok=False, problem="unknown-chat")
+    return _done(store, chat_id)
+
+
+def set_template(store: Store, chat_id: int, argument: str) -> SettingResult:
+    """``/template``: the parts of this chat's alerts, in order ("title, summary, button");
+    "default" (or "clear") for the operator's.  Applies to alerts written from now on.  A
+    template that cannot be used: ``problem`` "bad-template", ``error`` the TemplateError."""
+    text = argument.strip()
+    if text.lower() in CLEAR_WORDS | {"default"}:
+        stored = ""
+    else:
+        try:
+            stored = format_template(parse_template(text))
+        except TemplateError as e:
+            return SettingResult(ok=False, problem="bad-template", detail=text, error=e)
+    if not store.chats.set_template(chat_id, stored):
         return SettingResult(ok=False, problem="unknown-chat")
     return _done(store, chat_id)
 
