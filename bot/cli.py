@@ -116,16 +116,20 @@ def _load(ctx: click.Context, *, require_token: bool | str = False) -> Any:
     type=click.Path(dir_okay=False),
     help="Write the database here instead of a temporary file.",
 )
-def demo(keep_db: str | None) -> None:
+@click.option(
+    "--raw", is_flag=True, help="Print the Telegram HTML that is sent, not the rendering."
+)
+def demo(keep_db: str | None, raw: bool) -> None:
     """Offline demo: the bundled sample feed, a temporary database, the console sink.
 
     Two sample chats follow topics (one korea-diplomacy, one another topic); one
-    pass of the pipeline runs and the alerts are printed exactly as they would be
-    sent to Telegram.
+    pass of the pipeline runs and the alerts are printed as a person would see them in
+    Telegram (bold and links rendered for the terminal, the picture's address noted);
+    --raw prints the HTML exactly as it is sent.
     """
     from bot.ops.demo import run_demo
 
-    sys.exit(asyncio.run(run_demo(keep_db=keep_db)))
+    sys.exit(asyncio.run(run_demo(keep_db=keep_db, raw=raw)))
 
 
 # -- run ----------------------------------------------------------------------------------------

@@ -17,11 +17,13 @@ anything about python-telegram-bot::
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from dataclasses import dataclass, replace
 from typing import Protocol, TextIO
 
 from bot.delivery.render import READ_BUTTON
+from bot.delivery.terminal import html_to_terminal
 
 
 class SendError(Exception):
@@ -107,10 +109,16 @@ class Sink(Protocol):
 
 
 class ConsoleSink:
-    """Prints each alert as it would be sent (HTML), one block per message."""
+    """Prints each alert, one block per message: the HTML as it is sent (``raw``), or as a
+    person would read it (``raw=False``: bold and links rendered for the terminal, with
+    ANSI styles when ``color``), the picture's address noted above it."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, *, raw: bool = True, color: bool | None = None
+    ) -> None:
         self.stream = stream
+        self.raw = raw
+        self.color = color
         self._ids = itertools.count(1)
         self.sent: list[tuple[int, str]] = []
         self.edits: list[tuple[int, int, str]] = []
@@ -119,8 +127,14 @@ class ConsoleSink:
         stream = self.stream or sys.stdout
         rule = "─" * 60
         button = f"\n[{message.button_label}] {message.button_url}" if message.button_url else ""
-        picture = f"[picture, {message.image_size}: {message.image}]\n" if message.image else ""
+        size = {"large": "large, above the text", "small": "small"}.get(message.image_size, "")
+        picture = f"[picture ({size}): {message.image}]\n" if message.image else ""
         body = message.html or message.text
+        if not self.raw and message.html:
+            color = self.color
+            if color is None:
+                color = stream.isatty() and not os.environ.get("NO_COLOR")
+            body = html_to_terminal(message.html, color=color, known_url=message.button_url)
         print(f"{rule}\n{heading}:\n{picture}{body}{button}", file=stream, flush=True)
 
     async def send(self, message: Outgoing) -> int:

@@ -24,8 +24,9 @@ DEMO_CHATS = (
 )
 
 
-async def run_demo(*, keep_db: str | None = None) -> int:
-    """Run one pass over the demo feed and print the alerts; returns the exit status."""
+async def run_demo(*, keep_db: str | None = None, raw: bool = False) -> int:
+    """Run one pass over the demo feed and print the alerts as a reader sees them (``raw``:
+    the HTML that is sent); returns the exit status."""
     with contextlib.ExitStack() as stack:
         feed_path = stack.enter_context(
             resources.as_file(resources.files("bot.data") / "demo_feed.xml")
@@ -61,7 +62,7 @@ async def run_demo(*, keep_db: str | None = None) -> int:
             )
             chats.append((chat_id, name, topic_id))
         logging.getLogger("bot").setLevel(logging.WARNING)  # the alerts are the output
-        sink = ConsoleSink()
+        sink = ConsoleSink(raw=raw)
         core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
         click.echo("newsalert demo: offline, bundled sample feed, temporary database, console sink")
         for chat_id, name, topic_id in chats:
