@@ -16,7 +16,7 @@ boundary and chained with ``raise ... from e``::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -86,15 +86,40 @@ class ExtractError(NewsalertError):
 
 
 class QueryError(NewsalertError):
-    """A malformed query. ``position`` is a 0-based offset into the query."""
+    """A malformed query. ``position`` is a 0-based offset into the query.
 
-    def __init__(self, message: str, *, position: int = 0, hint: str = "") -> None:
+    ``message`` and ``hint`` are English templates filled with ``values``
+    ("unknown field '{field}:'"), so that a chat reply can translate them
+    (:meth:`describe`); ``str()`` is the English text."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int = 0,
+        hint: str = "",
+        values: Mapping[str, object] | None = None,
+    ) -> None:
         self.position = position
-        self.hint = hint
-        text = f"{message} (at position {position})"
-        if hint:
-            text += f". {hint}"
+        self.template = message
+        self.hint_template = hint
+        self.values = dict(values or {})
+        self.message = message.format(**self.values)
+        self.hint = hint.format(**self.values)
+        text = f"{self.message} (at position {position})"
+        if self.hint:
+            text += f". {self.hint}"
         super().__init__(text)
+
+    def describe(self, translate: Callable[..., str], where: str) -> str:
+        """The error in another language: ``translate(template, **values)`` fills a
+        template; ``where`` is the translated "(at position {position})" template."""
+        text = (
+            translate(self.template, **self.values) + " " + translate(where, position=self.position)
+        )
+        if self.hint_template:
+            text += ". " + translate(self.hint_template, **self.values)
+        return text
 
 
 class StorageError(NewsalertError):

@@ -56,7 +56,12 @@ LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 
 # Where marked strings live: the chat handlers and the modules that word their replies.
 SOURCE_PACKAGES = ("handlers", "bot/service")
-SOURCE_MODULES = ("bot/config/reload.py", "bot/telegram.py", "bot/delivery/labels.py")
+SOURCE_MODULES = (
+    "bot/config/reload.py",
+    "bot/telegram.py",
+    "bot/delivery/labels.py",
+    "bot/matching/parser.py",  # the filter language's complaints, shown in replies
+)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # a message id: the text, or the (singular, plural) pair of a counted one
 Message = str | tuple[str, str]

@@ -15,7 +15,8 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.i18n import Translator, pick_language, translator
+from bot.errors import QueryError
+from bot.i18n import N_, Translator, pick_language, translator
 from bot.matching.aliases import builtin_aliases
 from bot.service import chats
 from bot.service.chats import ChatInfo
@@ -407,9 +408,16 @@ async def target_chat(turn: Turn, argument: str, *, change: bool) -> tuple[Targe
 # -- shared wording --------------------------------------------------------------------------------
 
 
-def query_problem(turn: Turn, problem: str, detail: str) -> str:
+# where in a filter the parser stopped, after its (translated) complaint
+_AT_POSITION = N_("(at position {position})")
+
+
+def query_problem(turn: Turn, problem: str, detail: str, error: QueryError | None = None) -> str:
     """The reply for a filter that cannot be used: what is wrong, where (the parser's
-    message names the position and gives a hint), and an example."""
+    message names the position and gives a hint), and an example; in the reader's
+    language when the parser's ``error`` is at hand."""
+    if error is not None:
+        detail = error.describe(turn.tr.plain, _AT_POSITION)
     if problem == "too-long":
         return turn._(
             "That filter is too long: at most {limit} characters. Use fewer words or an "

@@ -224,7 +224,7 @@ async def test_command(turn: Turn) -> None:
         )
         return
     if not result.ok:
-        await turn.reply(query_problem(turn, result.problem, result.detail))
+        await turn.reply(query_problem(turn, result.problem, result.detail, result.error))
         return
     if result.scanned == 0:
         await turn.reply(

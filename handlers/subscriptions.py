@@ -126,7 +126,7 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             limit=result.detail,
         )
     else:
-        text = query_problem(turn, result.problem, result.detail)
+        text = query_problem(turn, result.problem, result.detail, result.error)
     await turn.reply(text)
 
 
@@ -463,5 +463,5 @@ async def filter_command(turn: Turn) -> None:
     elif problem == "duplicate":
         text = turn._("You already follow exactly that filter; /list shows it.")
     else:
-        text = query_problem(turn, problem, result.detail)
+        text = query_problem(turn, problem, result.detail, result.error)
     await turn.reply(text)

@@ -49,6 +49,12 @@ from bot.matching.document import FIELDS, host_of
 from bot.matching.normalize import fold, tokenize
 from bot.matching.syntax import And, AnyOf, Leaf, Near, Node, Not, Or, Phrase, Query, Site, Term
 
+
+def N_(message: str) -> str:
+    """Marks an error text for the translation catalogs (``bot.i18n``), unchanged."""
+    return message
+
+
 QUERY_HELP = """\
 Filters work like a web search:
   north korea talks          all of these words, anywhere in the article
@@ -122,9 +128,9 @@ def _lex(text: str) -> list[_Tok]:
                 end = text.find('"', i + 1)
             if end < 0:
                 raise QueryError(
-                    "unclosed quote",
+                    N_("unclosed quote"),
                     position=i,
-                    hint='Close the phrase with a second ", e.g. "north korea"',
+                    hint=N_('Close the phrase with a second ", e.g. "north korea"'),
                 )
             toks.append(_Tok("PHRASE", text[i + 1 : end], i))
             i = end + 1
@@ -133,9 +139,9 @@ def _lex(text: str) -> list[_Tok]:
             i += 1
         elif c == "-":
             raise QueryError(
-                "a lone '-'",
+                N_("a lone '-'"),
                 position=i,
-                hint="Put the minus right before the word to exclude, with no space: -sports",
+                hint=N_("Put the minus right before the word to exclude, with no space: -sports"),
             )
         else:
             start = i
@@ -149,23 +155,26 @@ def _lex(text: str) -> list[_Tok]:
                 if rest:
                     if rest.startswith("-"):
                         raise QueryError(
-                            "a field cannot hold an exclusion",
+                            N_("a field cannot hold an exclusion"),
                             position=start + m.end(),
-                            hint=f"Put the minus before the field: -{m.group(1)}:{rest[1:]}",
+                            hint=N_("Put the minus before the field: {example}"),
+                            values={"example": f"-{m.group(1)}:{rest[1:]}"},
                         )
                     toks.append(_word_tok(rest, start + m.end()))
                 elif i >= n or text[i] not in '("\u201c':
                     raise QueryError(
-                        f"nothing after '{m.group(0)}'",
+                        N_("nothing after '{token}'"),
                         position=start,
-                        hint=f"Write the word right after the colon: {m.group(0)}korea",
+                        hint=N_("Write the word right after the colon: {example}"),
+                        values={"token": m.group(0), "example": f"{m.group(0)}korea"},
                     )
             elif m and m.end() < len(word) and m.group(1).isalpha() and len(m.group(1)) <= 12:
                 known = ", ".join(f"{f}:" for f in FIELDS)
                 raise QueryError(
-                    f"unknown field '{m.group(1)}:'",
+                    N_("unknown field '{field}:'"),
                     position=start,
-                    hint=f"Fields are {known}",
+                    hint=N_("Fields are {fields}"),
+                    values={"field": m.group(1), "fields": known},
                 )
             else:
                 toks.append(_word_tok(word, start))
@@ -182,14 +191,17 @@ def _word_tok(word: str, pos: int) -> _Tok:
             distance = int(m.group(1)) if m.group(1) else DEFAULT_NEAR
             if not 0 <= distance <= MAX_NEAR:
                 raise QueryError(
-                    f"NEAR distance {distance} is too large",
+                    N_("NEAR distance {distance} is too large"),
                     position=pos,
-                    hint=f"Use NEAR/1 to NEAR/{MAX_NEAR}",
+                    hint=N_("Use NEAR/1 to NEAR/{max}"),
+                    values={"distance": distance, "max": MAX_NEAR},
                 )
             return _Tok("NEAR", word, pos, distance)
         if word.startswith("NEAR/"):
             raise QueryError(
-                "NEAR needs a number", position=pos, hint="Write e.g. sanctions NEAR/5 korea"
+                N_("NEAR needs a number"),
+                position=pos,
+                hint=N_("Write e.g. sanctions NEAR/5 korea"),
             )
     if word.startswith("@"):
         return _Tok("ALIAS", word[1:], pos)
@@ -222,7 +234,9 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "RPAREN":
             raise QueryError(
-                "unexpected ')'", position=tok.pos, hint="Remove it, or add the matching '('"
+                N_("unexpected ')'"),
+                position=tok.pos,
+                hint=N_("Remove it, or add the matching '('"),
             )
         return node
 
@@ -236,9 +250,9 @@ class _Parser:
                 self.next()
                 if self.peek().kind in ("EOF", "RPAREN", "AND", "OR"):
                     raise QueryError(
-                        "AND needs something on both sides",
+                        N_("AND needs something on both sides"),
                         position=tok.pos,
-                        hint="Write e.g. korea AND talks",
+                        hint=N_("Write e.g. korea AND talks"),
                     )
             items.append(self.parse_or(fields))
         return items[0] if len(items) == 1 else And(tuple(items))
@@ -249,9 +263,9 @@ class _Parser:
             tok = self.next()
             if self.peek().kind in ("EOF", "RPAREN", "AND", "OR"):
                 raise QueryError(
-                    "OR needs something on both sides",
+                    N_("OR needs something on both sides"),
                     position=tok.pos,
-                    hint="Write e.g. talks OR summit",
+                    hint=N_("Write e.g. talks OR summit"),
                 )
             items.append(self.parse_unary(fields))
         return items[0] if len(items) == 1 else Or(tuple(items))
@@ -264,9 +278,9 @@ class _Parser:
             negations += 1
         if negations and self.peek().kind in ("EOF", "RPAREN", "AND", "OR", "NEAR"):
             raise QueryError(
-                "nothing to exclude",
+                N_("nothing to exclude"),
                 position=first.pos,
-                hint="Put the word to leave out right after NOT or -, e.g. -sports",
+                hint=N_("Put the word to leave out right after NOT or -, e.g. -sports"),
             )
         node = self.parse_near(fields)
         for _ in range(negations % 2):
@@ -280,22 +294,22 @@ class _Parser:
         tok = self.next()
         if self.peek().kind in ("EOF", "RPAREN", "AND", "OR", "NEAR", "NOT"):
             raise QueryError(
-                "NEAR needs a word on both sides",
+                N_("NEAR needs a word on both sides"),
                 position=tok.pos,
-                hint="Write e.g. sanctions NEAR/5 korea",
+                hint=N_("Write e.g. sanctions NEAR/5 korea"),
             )
         right = self.parse_atom(fields)
         if not isinstance(left, Leaf) or not isinstance(right, Leaf):
             raise QueryError(
-                "NEAR joins two words, phrases or @groups",
+                N_("NEAR joins two words, phrases or @groups"),
                 position=tok.pos,
-                hint='Write e.g. "north korea" NEAR/5 sanctions; use AND for the rest',
+                hint=N_('Write e.g. "north korea" NEAR/5 sanctions; use AND for the rest'),
             )
         if self.peek().kind == "NEAR":
             raise QueryError(
-                "one NEAR at a time",
+                N_("one NEAR at a time"),
                 position=self.peek().pos,
-                hint="Combine with AND: (a NEAR/5 b) (b NEAR/5 c)",
+                hint=N_("Combine with AND: (a NEAR/5 b) (b NEAR/5 c)"),
             )
         return Near(left, right, tok.value)
 
@@ -305,27 +319,33 @@ class _Parser:
             inner = self.peek()
             if inner.kind not in ("WORD", "PHRASE", "ALIAS", "LPAREN"):
                 raise QueryError(
-                    f"nothing after '{tok.text}:'",
+                    N_("nothing after '{token}'"),
                     position=tok.pos,
-                    hint=f"Write the word right after the colon: {tok.text}:korea",
+                    hint=N_("Write the word right after the colon: {example}"),
+                    values={"token": f"{tok.text}:", "example": f"{tok.text}:korea"},
                 )
             return self.parse_atom((tok.text,))
         if tok.kind == "LPAREN":
             self.depth += 1
             if self.depth > MAX_DEPTH:
                 raise QueryError(
-                    "too many nested parentheses",
+                    N_("too many nested parentheses"),
                     position=tok.pos,
-                    hint=f"Use at most {MAX_DEPTH} levels of parentheses",
+                    hint=N_("Use at most {max} levels of parentheses"),
+                    values={"max": MAX_DEPTH},
                 )
             if self.peek().kind == "RPAREN":
                 raise QueryError(
-                    "empty parentheses", position=tok.pos, hint="Put words inside, or remove them"
+                    N_("empty parentheses"),
+                    position=tok.pos,
+                    hint=N_("Put words inside, or remove them"),
                 )
             node = self.parse_and(fields)
             close = self.next()
             if close.kind != "RPAREN":
-                raise QueryError("missing ')'", position=tok.pos, hint="Close every '(' with a ')'")
+                raise QueryError(
+                    N_("missing ')'"), position=tok.pos, hint=N_("Close every '(' with a ')'")
+                )
             self.depth -= 1
             return node
         if tok.kind == "WORD":
@@ -336,30 +356,36 @@ class _Parser:
             return self.alias(tok, fields)
         if tok.kind == "RPAREN":
             raise QueryError(
-                "unexpected ')'", position=tok.pos, hint="Remove it, or add the matching '('"
+                N_("unexpected ')'"),
+                position=tok.pos,
+                hint=N_("Remove it, or add the matching '('"),
             )
         if tok.kind == "EOF":
             if tok.pos == 0 or not self.text.strip():
                 raise QueryError(
-                    "empty query", position=0, hint='Type at least one word, e.g. "north korea"'
+                    N_("empty query"),
+                    position=0,
+                    hint=N_('Type at least one word, e.g. "north korea"'),
                 )
             raise QueryError(
-                "the query ends too early", position=tok.pos, hint="Finish it with a word"
+                N_("the query ends too early"), position=tok.pos, hint=N_("Finish it with a word")
             )
         # AND / OR / NEAR where a word should be
         raise QueryError(
-            f"{tok.text} needs a word before it",
+            N_("{operator} needs a word before it"),
             position=tok.pos,
-            hint=f"Write e.g. talks {tok.text} summit",
+            hint=N_("Write e.g. talks {operator} summit"),
+            values={"operator": tok.text},
         )
 
     def count_term(self, pos: int) -> None:
         self.terms += 1
         if self.terms > self.max_terms:
             raise QueryError(
-                "too many terms",
+                N_("too many terms"),
                 position=pos,
-                hint=f"Use at most {self.max_terms} words; an @group counts as one",
+                hint=N_("Use at most {max} words; an @group counts as one"),
+                values={"max": self.max_terms},
             )
 
     def leaf(self, text: str, pos: int, fields: tuple[str, ...] | None, *, phrase: bool) -> Node:
@@ -368,19 +394,25 @@ class _Parser:
             host = host_of(text)
             if not host or " " in host:
                 raise QueryError(
-                    f"'{text}' is not a website", position=pos, hint="Write e.g. site:bbc.co.uk"
+                    N_("'{text}' is not a website"),
+                    position=pos,
+                    hint=N_("Write e.g. site:bbc.co.uk"),
+                    values={"text": text},
                 )
             return Site(host, display=f"site:{host}")
         words = tokenize(text)
         if not words:
             if phrase:
                 raise QueryError(
-                    "empty phrase", position=pos, hint='Put words between the quotes: "north korea"'
+                    N_("empty phrase"),
+                    position=pos,
+                    hint=N_('Put words between the quotes: "north korea"'),
                 )
             raise QueryError(
-                f"'{text}' has no letters or digits to search for",
+                N_("'{text}' has no letters or digits to search for"),
                 position=pos,
-                hint="Remove it, or quote it with words around it",
+                hint=N_("Remove it, or quote it with words around it"),
+                values={"text": text},
             )
         display = fold(text).strip()
         if fields is not None:
@@ -394,17 +426,22 @@ class _Parser:
         name = tok.text.lower()
         if name not in self.groups or not ALIAS_ID.fullmatch(name):
             close = difflib.get_close_matches(name, list(self.groups), n=3)
-            hint = (
-                f"Did you mean {', '.join('@' + c for c in close)}?"
-                if close
-                else "Known groups: " + ", ".join("@" + g for g in sorted(self.groups)[:12])
+            if close:
+                hint, groups = N_("Did you mean {groups}?"), ", ".join("@" + c for c in close)
+            else:
+                hint = N_("Known groups: {groups}")
+                groups = ", ".join("@" + g for g in sorted(self.groups)[:12])
+            raise QueryError(
+                N_("unknown group '@{group}'"),
+                position=tok.pos,
+                hint=hint,
+                values={"group": tok.text, "groups": groups},
             )
-            raise QueryError(f"unknown group '@{tok.text}'", position=tok.pos, hint=hint)
         if fields == ("site",):
             raise QueryError(
-                "site: takes a website, not a group",
+                N_("site: takes a website, not a group"),
                 position=tok.pos,
-                hint="Write e.g. site:bbc.co.uk",
+                hint=N_("Write e.g. site:bbc.co.uk"),
             )
         key = (name, fields)
         cached = self._alias_cache.get(key)
@@ -448,16 +485,19 @@ def parse_query(
     built-in alias groups; operators' topic files may pass larger limits.
     """
     if not isinstance(text, str):
-        raise QueryError("a query must be text", position=0, hint="Type words to search for")
+        raise QueryError(
+            N_("a query must be text"), position=0, hint=N_("Type words to search for")
+        )
     if len(text) > max_length:
         raise QueryError(
-            f"the query is too long ({len(text)} characters)",
+            N_("the query is too long ({count} characters)"),
             position=max_length,
-            hint=f"Keep it under {max_length} characters; an @group can stand for many words",
+            hint=N_("Keep it under {max} characters; an @group can stand for many words"),
+            values={"count": len(text), "max": max_length},
         )
     if not text.strip():
         raise QueryError(
-            "empty query", position=0, hint='Type at least one word, e.g. "north korea"'
+            N_("empty query"), position=0, hint=N_('Type at least one word, e.g. "north korea"')
         )
     groups = builtin_aliases() if aliases is None else aliases
     toks = _lex(text)
