@@ -16,6 +16,7 @@ from bot.config.loader import Config
 from bot.config.reload import ReloadOutcome, reload_core
 from bot.delivery.sender import Sender
 from bot.delivery.sinks import ConsoleSink, Sink
+from bot.ingest.address_guard import AddressPolicy
 from bot.ingest.extract import FullText
 from bot.ingest.feed_health import due, poll_interval
 from bot.ingest.fetch import Fetcher
@@ -59,6 +60,7 @@ class Core:
             read_timeout=config.fetch.read_timeout,
             max_bytes=config.fetch.max_bytes,
             per_host=config.fetch.per_host,
+            address_policy=AddressPolicy.from_entries(config.fetch.allow_private),
         )
         self.bot_username = config.telegram.username
         self.llm = (

@@ -263,10 +263,12 @@ class Pipeline:
         )
         if not wanted or not article.link.startswith(("http://", "https://")):
             return stored
+        # the feed's own origin may be internal (the operator chose it); other hosts not
+        feed_urls = tuple(dict.fromkeys(u for u in (feed.url, feed.fetch_url) if u)) if feed else ()
         try:
-            page = await self.full_text.get(article.link)
+            page = await self.full_text.get(article.link, feed_urls=feed_urls)
         except NewsalertError:
-            return stored  # the feed's own summary will do
+            return stored  # the feed's own summary will do (also when the page was refused)
         self.store.articles.update_content(stored.key, page.text)
         return replace(stored, article=article.replace(content=page.text))
 

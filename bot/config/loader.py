@@ -101,6 +101,8 @@ class FetchConfig:
     per_host: int = 2
     full_text: bool = True
     user_agent: str = ""
+    # internal addresses (IPs, CIDR networks, host names) that links in feeds may reach
+    allow_private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -463,9 +465,25 @@ def _fetch(data: Any) -> FetchConfig:
         per_host=int(_positive("fetch.per_host", t.get("per_host", int, 2))),
         full_text=t.get("full_text", bool, True),
         user_agent=t.get("user_agent", str, ""),
+        allow_private=_allow_private(t.get("allow_private", list, [])),
     )
     t.done()
     return cfg
+
+
+def _allow_private(entries: list[Any]) -> tuple[str, ...]:
+    from bot.ingest.address_guard import AddressPolicy
+
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, str):
+            raise ConfigError(
+                f"fetch.allow_private[{i}]", f"must be a string, got {_kind(entry)} {entry!r}"
+            )
+    try:
+        AddressPolicy.from_entries(entries)
+    except ValueError as e:
+        raise ConfigError("fetch.allow_private", str(e)) from None
+    return tuple(e.strip() for e in entries)
 
 
 def _alerts(data: Any) -> AlertsConfig:

@@ -128,29 +128,35 @@ class FullText:
 
     Extraction runs in a worker thread so the event loop stays free. A failure
     is cached too (as the error), so a broken page is not fetched again on
-    every match; ``max_entries`` bounds memory.
+    every match; ``max_entries`` bounds memory.  Pages come from links in feeds,
+    so every fetch is guarded (``bot.ingest.address_guard``): only the origins of
+    ``feed_urls`` and what the operator allows may be internal addresses.
     """
 
     def __init__(self, fetcher: Fetcher, *, max_entries: int = 512) -> None:
         self._fetcher = fetcher
         self._max = max_entries
-        self._cache: OrderedDict[str, ExtractedPage | NewsalertError] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, tuple[str, ...]], ExtractedPage | NewsalertError] = (
+            OrderedDict()
+        )
 
-    async def get(self, url: str) -> ExtractedPage:
-        """The extracted page at ``url``. Raises FetchError or ExtractError."""
-        cached = self._cache.get(url)
+    async def get(self, url: str, *, feed_urls: tuple[str, ...] = ()) -> ExtractedPage:
+        """The extracted page at ``url``, a link from the feed(s) at ``feed_urls``.
+        Raises FetchError (kind ``refused`` for an internal address) or ExtractError."""
+        key = (url, feed_urls)
+        cached = self._cache.get(key)
         if cached is None:
             try:
-                result = await self._fetcher.fetch_page(url)
+                result = await self._fetcher.fetch_page(url, guarded=True, trusted=feed_urls)
                 cached = await asyncio.to_thread(extract_article, result.body, url=url)
             except NewsalertError as e:
                 log.info("full text of %s unavailable: %s", url, e)
                 cached = e
-            self._cache[url] = cached
+            self._cache[key] = cached
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
         else:
-            self._cache.move_to_end(url)
+            self._cache.move_to_end(key)
         if isinstance(cached, NewsalertError):
             raise cached.with_traceback(None)
         return cached

@@ -18,6 +18,8 @@ went wrong, so feed health can decide what to do next:
 ``decode``       a Content-Encoding that cannot be decoded
 ``invalid_url``  the URL cannot be fetched at all
 ``file``         a local path that does not exist or cannot be read
+``refused``      a page link (or a redirect) leads to an internal address
+                 (``bot.ingest.address_guard``)
 =============== ===========================================================
 """
 
@@ -36,6 +38,14 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot.errors import FetchError
+from bot.ingest.address_guard import (
+    GUARD,
+    TRUSTED_ORIGINS,
+    AddressPolicy,
+    AddressRefused,
+    GuardedTransport,
+    origin_of,
+)
 
 
 def _version() -> str:
@@ -180,6 +190,8 @@ class Fetcher:
     Usable as ``async with Fetcher() as fetcher:``; otherwise call
     :meth:`aclose` when done. ``transport`` is for tests (``httpx.MockTransport``).
     ``total_timeout`` bounds one whole fetch, redirects and slow bodies included.
+    ``address_policy`` is what :meth:`fetch_page` with ``guarded=True`` may reach beyond
+    public addresses (``fetch.allow_private``); feeds are fetched wherever they are.
     """
 
     def __init__(
@@ -193,6 +205,7 @@ class Fetcher:
         per_host: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
         total_timeout: float | None = 60.0,
+        address_policy: AddressPolicy | None = None,
     ) -> None:
         self.user_agent = user_agent
         self.max_bytes = max_bytes
@@ -200,6 +213,9 @@ class Fetcher:
         self.per_host = per_host
         self.total_timeout = total_timeout
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self.address_policy = address_policy or AddressPolicy()
+        if transport is None:
+            transport = GuardedTransport(self.address_policy)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=connect_timeout,
@@ -235,9 +251,19 @@ class Fetcher:
         and a 304 gives ``not_modified=True``. Raises :class:`FetchError`."""
         return await self._fetch(url, FEED_ACCEPT, etag=etag, last_modified=last_modified)
 
-    async def fetch_page(self, url: str) -> FetchResult:
-        """Fetch an article page (HTML). Same limits and errors as :meth:`fetch`."""
-        return await self._fetch(url, PAGE_ACCEPT)
+    async def fetch_page(
+        self, url: str, *, guarded: bool = False, trusted: tuple[str, ...] = ()
+    ) -> FetchResult:
+        """Fetch an article page (HTML). Same limits and errors as :meth:`fetch`.
+
+        ``guarded=True`` for a link from a feed's content: every hop to an internal address
+        raises :class:`FetchError` (kind ``refused``), except on the origins of the URLs in
+        ``trusted`` (the feed's own) and what the address policy allows."""
+        extensions: dict[str, object] = {}
+        if guarded:
+            origins = tuple(o for o in (origin_of(t) for t in trusted) if o is not None)
+            extensions = {GUARD: True, TRUSTED_ORIGINS: origins}
+        return await self._fetch(url, PAGE_ACCEPT, extensions=extensions)
 
     def _semaphore(self, url: str) -> asyncio.Semaphore:
         key = _host_key(url)
@@ -253,6 +279,7 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        extensions: dict[str, object] | None = None,
     ) -> FetchResult:
         headers = {"Accept": accept}
         if etag:
@@ -261,14 +288,19 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         try:
             async with asyncio.timeout(self.total_timeout):
-                return await self._follow(url, headers, etag, last_modified)
+                return await self._follow(url, headers, etag, last_modified, extensions or {})
         except TimeoutError as e:
             raise FetchError(
                 url, f"{url}: no complete answer within {self.total_timeout:g} s", kind="timeout"
             ) from e
 
     async def _follow(
-        self, url: str, headers: dict[str, str], etag: str | None, last_modified: str | None
+        self,
+        url: str,
+        headers: dict[str, str],
+        etag: str | None,
+        last_modified: str | None,
+        extensions: dict[str, object],
     ) -> FetchResult:
         current = url
         seen = {url}
@@ -276,7 +308,7 @@ class Fetcher:
         still_permanent = True
         for _hop in range(self.max_redirects + 1):
             async with self._semaphore(current):
-                outcome = await self._one(url, current, headers)
+                outcome = await self._one(url, current, headers, extensions)
             if isinstance(outcome, FetchResult):
                 return _finish(outcome, url, permanent_url, etag, last_modified)
             status, location = outcome
@@ -301,11 +333,13 @@ class Fetcher:
         raise FetchError(url, f"{url}: more than {self.max_redirects} redirects", kind="redirects")
 
     async def _one(
-        self, url: str, current: str, headers: dict[str, str]
+        self, url: str, current: str, headers: dict[str, str], extensions: dict[str, object]
     ) -> FetchResult | tuple[int, str]:
         """One request: a result, or (status, Location) for a redirect."""
         try:
-            async with self._client.stream("GET", current, headers=headers) as resp:
+            async with self._client.stream(
+                "GET", current, headers=headers, extensions=extensions
+            ) as resp:
                 status = resp.status_code
                 if status in _REDIRECTS:
                     location = resp.headers.get("location")
@@ -346,6 +380,8 @@ class Fetcher:
                 return _result(url, str(resp.url), status, body, resp.headers)
         except FetchError:
             raise
+        except AddressRefused as e:
+            raise FetchError(url, f"{current}: {e}", kind="refused") from e
         except httpx.TimeoutException as e:
             raise FetchError(
                 url, f"{current}: timed out ({type(e).__name__})", kind="timeout"
