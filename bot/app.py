@@ -165,6 +165,7 @@ class Core:
         if self.config.storage.retention:
             self.prune()
             self.scheduler.add_periodic("prune", PRUNE_EVERY, self._prune_job)
+        self.sender.recover()  # rows a crash left "sending" (see bot.delivery.sender)
         self.scheduler.start()
         leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
         if leftovers:
@@ -285,6 +286,7 @@ class Core:
             scheduler_running=self.scheduler.running,
             store=self.store,
             telegram_used=self.use_telegram,
+            delivery_problem=self.sender.paused_reason,
         )
 
     def metrics_page(self) -> bytes:

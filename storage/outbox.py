@@ -3,6 +3,9 @@
 States of a row:
 
 ``pending``  to send (after ``next_attempt_at`` when that is set: a retry or quiet hours);
+``sending``  claimed by the sender (:meth:`OutboxStore.claim`) just before it goes to
+             Telegram; only the claimer sends it. A row still ``sending`` when the bot
+             starts was cut short by a crash and is sent again (:meth:`requeue_interrupted`);
 ``held``     waiting for the chat's digest (``alert_mode = 'digest'``); ``digest_id`` names
              the delivery that carries the digest once it is made;
 ``sent``     Telegram confirmed it: ``message_id`` (for an alert sent in a digest, the
@@ -171,7 +174,7 @@ class OutboxStore:
             cursor = self.db.execute(
                 "UPDATE deliveries SET version = version + 1, edit_attempts = 0 "
                 "WHERE story_id = ? AND kind = 'alert' AND digest_id IS NULL "
-                "AND state IN ('pending', 'held', 'sent') AND created_at >= ?",
+                "AND state IN ('pending', 'sending', 'held', 'sent') AND created_at >= ?",
                 [story_id, to_db_time(since)],
             )
         return cursor.rowcount
@@ -284,6 +287,35 @@ class OutboxStore:
 
     # -- what the sender writes -------------------------------------------------------------
 
+    def claim(self, delivery_id: int) -> bool:
+        """Take a pending row for sending (``sending``); False when it is no longer pending
+        (another sender took it, or it was skipped).  The claim is one atomic UPDATE, so two
+        senders can never both send a row.  Raises ``sqlite3.Error`` when the database
+        refuses the write: then the row must not be sent."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE deliveries SET state = 'sending' WHERE id = ? AND state = 'pending'",
+                [delivery_id],
+            )
+        return cursor.rowcount == 1
+
+    def release(self, delivery_id: int) -> None:
+        """A claimed row goes back to ``pending`` unsent (Telegram did not take it)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE deliveries SET state = 'pending' WHERE id = ? AND state = 'sending'",
+                [delivery_id],
+            )
+
+    def requeue_interrupted(self) -> int:
+        """At start: rows a crashed run left ``sending`` are pending again (sent once more:
+        Telegram may or may not have had them, and a repeat beats a loss)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE deliveries SET state = 'pending' WHERE state = 'sending'"
+            )
+        return cursor.rowcount
+
     def mark_sent(
         self,
         delivery_id: int,
@@ -312,7 +344,8 @@ class OutboxStore:
     def mark_retry(self, delivery_id: int, reason: str, retry_at: datetime) -> None:
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, reason = ?, next_attempt_at = ? "
+                "UPDATE deliveries SET state = CASE state WHEN 'sending' THEN 'pending' "
+                "ELSE state END, attempts = attempts + 1, reason = ?, next_attempt_at = ? "
                 "WHERE id = ?",
                 [reason, to_db_time(retry_at), delivery_id],
             )
@@ -321,7 +354,8 @@ class OutboxStore:
         """Try again at ``until`` without counting an attempt (a flood wait)."""
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET reason = ?, next_attempt_at = ? WHERE id = ?",
+                "UPDATE deliveries SET state = CASE state WHEN 'sending' THEN 'pending' "
+                "ELSE state END, reason = ?, next_attempt_at = ? WHERE id = ?",
                 [reason, to_db_time(until), delivery_id],
             )
 
@@ -351,7 +385,7 @@ class OutboxStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE deliveries SET state = 'skipped', reason = ? "
-                "WHERE chat_id = ? AND state IN ('pending', 'held')",
+                "WHERE chat_id = ? AND state IN ('pending', 'sending', 'held')",
                 [reason, chat_id],
             )
         return cursor.rowcount

@@ -100,7 +100,7 @@ async def test_healthz_is_200_while_scheduler_database_and_telegram_answer(tmp_p
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"scheduler", "database", "telegram"}
+    assert set(body["checks"]) == {"scheduler", "database", "delivery", "telegram"}
 
 
 async def test_healthz_is_503_naming_telegram_when_it_stops_answering_and_recovers(

@@ -146,7 +146,7 @@ async def test_a_slow_chat_does_not_hold_up_the_others(store):
             break
         await asyncio.sleep(0.01)
     assert sorted(m["chat_id"] for m in sink.sent) == list(range(2, 12))
-    assert states(store, 1) == ["pending"]
+    assert states(store, 1) == ["sending"]  # claimed while in flight
     release.set()
     assert await drain == 11
     assert states(store, 1) == ["sent"]

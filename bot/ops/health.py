@@ -99,8 +99,16 @@ class Health:
         else:
             self.telegram_ok()
 
-    def check(self, *, scheduler_running: bool, store: Store, telegram_used: bool) -> HealthReport:
-        """Judge the scheduler, the database and Telegram now."""
+    def check(
+        self,
+        *,
+        scheduler_running: bool,
+        store: Store,
+        telegram_used: bool,
+        delivery_problem: str = "",
+    ) -> HealthReport:
+        """Judge the scheduler, the database, delivery (``delivery_problem``: why the sender
+        is paused, e.g. the database refuses writes) and Telegram now."""
         checks: dict[str, str] = {}
         problems: list[str] = []
         now = self.clock()
@@ -117,6 +125,10 @@ class Health:
             problems.append(f"database: does not answer ({e})")
         else:
             checks["database"] = "ok"
+        if delivery_problem:
+            problems.append(f"delivery: {delivery_problem}")
+        else:
+            checks["delivery"] = "ok"
         if not telegram_used:
             checks["telegram"] = "not used (dry run)"
         else:
