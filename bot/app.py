@@ -28,6 +28,7 @@ from bot.records import utcnow
 from bot.summary.llm import LLMSummarizer
 from bot.updates import start_updates
 from storage.feeds import FeedState
+from storage.lock import DatabaseLock
 from storage.retention import PRUNE_EVERY, PruneResult, prune
 from storage.store import Store
 
@@ -100,6 +101,7 @@ class Core:
         self._wake = asyncio.Event()
         self._stopping = False
         self._sender_task: asyncio.Task[None] | None = None
+        self._lock: DatabaseLock | None = None
 
     # -- the parts handlers call ------------------------------------------------------------
 
@@ -143,7 +145,10 @@ class Core:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start Telegram (if used), the scheduler and the sender."""
+        """Start Telegram (if used), the scheduler and the sender.  First of all, take the
+        database's lock: a second bot on the same database refuses at once."""
+        if self._lock is None:
+            self._lock = DatabaseLock.acquire(self.config.storage.path)
         if self.config.metrics.listen:  # first: a port in use stops the start at once
             self.ops_server = OpsServer(
                 self.config.metrics.listen, report=self.health_report, metrics=self.metrics_page
@@ -356,6 +361,9 @@ class Core:
         if self.llm is not None:
             await self.llm.aclose()
         self.store.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         log.info("newsalert stopped")
 
 
