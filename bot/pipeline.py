@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 # An article whose processing raised this many times is given up (and logged), so a bug
 # on one odd article cannot block every later one.
 MAX_ARTICLE_FAILURES = 3
+# New entries stored per poll, newest first; a feed with more gives the rest on the next
+# polls (its body is parsed again), so one huge feed cannot hold the loop for long.
+MAX_NEW_PER_POLL = 500
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,18 @@ class Pipeline:
         now = now or utcnow()
         first_poll = not feed.primed
         priming = first_poll and not self.alert_on_first_poll
-        new = self.store.articles.add_new(feed.id, articles, now=now, processed=priming)
+        if len(articles) > MAX_NEW_PER_POLL:
+            articles = sorted(articles, key=lambda a: a.published or now, reverse=True)
+        new = self.store.articles.add_new(
+            feed.id, articles, now=now, processed=priming, limit=MAX_NEW_PER_POLL
+        )
+        more = len(new) >= MAX_NEW_PER_POLL  # maybe more: parse the same body again next time
+        if more:
+            log.warning(
+                "feed %s: more than %d new entries; the newest stored, the rest next time",
+                feed.url,
+                MAX_NEW_PER_POLL,
+            )
         # Copies of stories other feeds brought (dropped by add_new): "Also: <source>".
         for story_id, _source in self.stories.copies(
             feed.id, articles, [s.article.id for s in new], now=now
@@ -158,13 +172,14 @@ class Pipeline:
                 self.store.outbox.story_changed(story_id, since=now - self.story_window)
         self.store.feeds.record_success(
             feed.id,
-            etag=result.etag if result else None,
-            last_modified=result.last_modified if result else None,
-            body_hash=result.body_hash if result else None,
+            etag=result.etag if result and not more else None,
+            last_modified=result.last_modified if result and not more else None,
+            body_hash=result.body_hash if result and not more else None,
             new_entries=len(new),
             next_poll=self._next(feed, now),
             url=self._moved_to(feed, result),
             now=now,
+            primed=not (priming and more),
         )
         self._check_quiet(feed.id, now)
         if priming:

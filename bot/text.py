@@ -50,7 +50,9 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "ob
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
-_LOOKS_LIKE_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;")
+# Linear on any input: a tag may not contain "<", so a long run of "<a" (or of spaces
+# after "<") is scanned once, not once per "<" (issue 14).
+_LOOKS_LIKE_HTML = re.compile(r"<(?:\s*/)?\s*[a-zA-Z][^<>]*>|&[#a-zA-Z0-9]+;")
 
 
 class _TextCollector(HTMLParser):

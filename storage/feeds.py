@@ -139,11 +139,15 @@ class FeedStore:
         next_poll: datetime | None = None,
         url: str | None = None,
         now: datetime | None = None,
+        primed: bool = True,
     ) -> None:
-        """A poll that answered: store the caching info, reset the failure count."""
+        """A poll that answered: store the caching info, reset the failure count.
+        ``primed=False``: a first poll that could not record every entry yet (it stays a
+        first poll, without alerts, until it has)."""
         now = now or utcnow()
         sets = (
-            "etag = ?, last_modified = ?, body_hash = ?, status = 'ok', primed = 1, "
+            "etag = ?, last_modified = ?, body_hash = ?, status = 'ok', "
+            f"primed = {'1' if primed else 'primed'}, "
             "last_polled = ?, last_success = ?, consecutive_failures = 0, next_poll = ?, "
             "entries_seen = entries_seen + ?, first_failure_at = NULL"
         )

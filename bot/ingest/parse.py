@@ -12,6 +12,9 @@ Normalisation (DESIGN.md, issue 3):
 - ``published``: timezone-aware UTC; missing gives ``now`` (first seen), and a
   date more than a day ahead of ``now`` is clamped to ``now``.
 - ``title`` tidied to one line; ``summary`` and ``content`` as plain text.
+- Size caps, so that no entry costs more than its share: the raw HTML of a field is cut
+  before it is converted, the plain text after (``MAX_TITLE_CHARS``,
+  ``MAX_SUMMARY_CHARS``, ``MAX_CONTENT_CHARS``; links and ids ``MAX_LINK_CHARS``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ from bot.records import Article, as_utc, utcnow
 from bot.text import html_to_text, tidy_line, tidy_text
 
 FUTURE_SLACK = timedelta(days=1)
+MAX_TITLE_CHARS = 500
+MAX_SUMMARY_CHARS = 20_000
+MAX_CONTENT_CHARS = 100_000
+MAX_LINK_CHARS = 2_048
+_RAW_FACTOR = 4  # HTML kept before conversion: markup makes it longer than its text
 _MAX_BODY = 50 * 1024 * 1024
 _LEADING_WS = re.compile(rb"^(\xef\xbb\xbf)?[ \t\r\n]+(?=<)")
 _BARE_AMP = re.compile(rb"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9._-]*);)")
@@ -329,6 +337,19 @@ def _untitled(summary: str, link: str) -> str:
     return link or "(untitled)"
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters, cut at a space when one is near, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def _capped_html(value: str, limit: int) -> str:
+    return value if len(value) <= limit * _RAW_FACTOR else value[: limit * _RAW_FACTOR]
+
+
 def _normalise(
     raws: list[_Raw], *, url: str, base: str, source: str, now: datetime
 ) -> tuple[Article, ...]:
@@ -339,22 +360,29 @@ def _normalise(
             # Illegally nested items make feedparser emit hollow entries: no
             # title, link, id or text. They are not articles.
             continue
-        link = canonical_url(raw.link, base or None)
-        if not is_http_url(link):
+        link = canonical_url(raw.link[:MAX_LINK_CHARS], base or None)
+        if not is_http_url(link) or len(link) > MAX_LINK_CHARS:
             link = ""  # a "urn:" id or an unresolvable relative path is no link
-        summary = plain_text(raw.summary)
-        content = plain_text(raw.content) if raw.content and raw.content != raw.summary else ""
+        summary = clip(plain_text(_capped_html(raw.summary, MAX_SUMMARY_CHARS)), MAX_SUMMARY_CHARS)
+        content = (
+            clip(plain_text(_capped_html(raw.content, MAX_CONTENT_CHARS)), MAX_CONTENT_CHARS)
+            if raw.content and raw.content != raw.summary
+            else ""
+        )
         if raw.content and raw.content == raw.summary:
             content = summary
-        title = tidy_line(raw.title)
+        title = tidy_line(_capped_html(raw.title, MAX_TITLE_CHARS))
         if _ESCAPED_MARKUP.search(title):
             title = tidy_line(title)
         if "&" in title and _ESCAPED_ENTITY.search(title):
             title = tidy_line(html.unescape(title))
+        title = clip(title, MAX_TITLE_CHARS)
         published = raw.published
         if published is None or published > limit:
             published = now
         ident = raw.id or link
+        if len(ident) > MAX_LINK_CHARS:
+            ident = "sha1:" + hashlib.sha1(ident.encode("utf-8", "replace")).hexdigest()
         if not ident:
             seed = f"{title}\n{raw.date_text}".encode()
             ident = "sha1:" + hashlib.sha1(seed).hexdigest()

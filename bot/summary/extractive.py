@@ -57,7 +57,9 @@ _STOPWORDS = _words(
     year years time last first like get got make made just even still many much well back way
     s t"""
 )
-_LINKY = re.compile(r"https?://|www\.|pic\.twitter\.com/|\S+@\S+\.\w")
+# An e-mail address is looked for from its "@" only, and neither side may hold another "@":
+# linear on any input (``\S+@\S+`` was cubic on a run of "@", issue 14).
+_LINKY = re.compile(r"https?://|www\.|pic\.twitter\.com/|(?<=[^\s@])@[^\s@]+?\.\w")
 _QUOTE_OPENERS = "\"“‘'«"
 
 
