@@ -143,3 +143,49 @@ async def test_a_huge_feed_is_stored_newest_first_a_batch_per_poll(tmp_path, mon
             store.close()
     assert last.new_articles == 1
     assert len(sink.sent) == 1 and "Volcano erupts in Iceland" in sink.sent[0][1]
+
+
+LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE rss [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!-- a comment with ] and > inside -->
+ <!ENTITY tricky "]>">
+]>
+<rss version="2.0"><channel><title>Wire</title><link>https://wire.example/</link>
+<item><guid>g1</guid><title>Volcano erupts &lol4;</title><link>https://wire.example/1</link>
+<description>Lava flows. {refs}</description></item>
+</channel></rss>"""
+
+
+def test_entity_declarations_are_not_expanded():
+    feed = LAUGHS.replace("{refs}", "&lol4;" * 2000).encode()
+    parsed = parse_feed(feed, url="https://wire.example/rss")
+    [article] = parsed.articles
+    assert "lol" * 100 not in article.title + article.summary
+    assert article.title.startswith("Volcano erupts")
+    assert len(article.summary) < 50_000
+
+
+def test_utf16_feed_with_entity_declarations_is_refused():
+    from bot.errors import ParseError
+
+    feed = LAUGHS.replace("{refs}", "&lol4;").replace(
+        'version="1.0"', 'version="1.0" encoding="utf-16"'
+    )
+    with pytest.raises(ParseError, match="declares XML entities"):
+        parse_feed(feed.encode("utf-16"), url="https://wire.example/rss")
+
+
+def test_a_doctype_without_entities_still_parses():
+    feed = (
+        '<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
+        '"http://my.netscape.com/publish/formats/rss-0.91.dtd"><rss version="0.91"><channel>'
+        "<title>W</title><link>https://w.example/</link><item><title>Story one</title>"
+        "<link>https://w.example/1</link></item></channel></rss>"
+    )
+    [article] = parse_feed(feed.encode(), url="https://w.example/rss").articles
+    assert article.title == "Story one"
