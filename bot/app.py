@@ -21,6 +21,7 @@ from bot.ingest.extract import FullText
 from bot.ingest.feed_health import due, poll_interval
 from bot.ingest.fetch import Fetcher
 from bot.ingest.scheduler import FeedScheduler
+from bot.ingest.urls import redact_url
 from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
 from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
@@ -246,7 +247,7 @@ class Core:
         after = self.store.feeds.get(feed_id)
         if after is None:
             return
-        name = after.name or after.url
+        name = after.name or redact_url(after.url)
         if result.went_down:
             self.store.feeds.set_down_notified(feed_id, True)
             await self.notify_admins(

@@ -25,7 +25,9 @@ from bot.text import html_to_text, tidy_line
 
 
 def _fail(message: str, status: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
+    from bot.ops.logs import redact
+
+    click.echo(f"error: {redact(message)}", err=True)
     sys.exit(status)
 
 

@@ -32,6 +32,7 @@ from bot.ingest.feed_health import (
 from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
 from bot.ingest.parse import parse_feed
 from bot.ingest.stories import StoryDesk
+from bot.ingest.urls import redact_urls
 from bot.matching.audience import Audience, Recipient
 from bot.records import Alert, Article, Summary, utcnow
 from bot.summary.extractive import summarize
@@ -345,7 +346,7 @@ class Pipeline:
         )
         state = self.store.feeds.record_failure(
             feed.id,
-            f"{error.kind}: {error}",
+            redact_urls(f"{error.kind}: {error}"),  # shown to operators: no credentials
             status="gone" if error.kind == "gone" else "failing",
             next_poll=now + timedelta(seconds=delay),
             now=now,

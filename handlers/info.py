@@ -145,7 +145,7 @@ async def feeds(turn: Turn) -> None:
         return
     lines = [turn._("<b>News sources</b>"), ""]
     for row in rows:
-        host = urlsplit(row.url).netloc or row.url
+        host = row.host  # never user:password@ nor a query string
         status = turn.tr.plain(FEED_STATUS.get(row.status, row.status))
         lines.append(
             f"• <b>{html.escape(row.name, quote=False)}</b> ({html.escape(host, quote=False)})"

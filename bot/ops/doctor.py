@@ -75,7 +75,7 @@ async def diagnose(
 def report(findings: list[Finding], out: IO[str]) -> int:
     """Print the findings for a person; returns the exit status (1 when something failed)."""
     for f in findings:
-        print(f"{f.status:<5} {f.area:<9} {f.subject}: {redact(f.detail)}", file=out)
+        print(f"{f.status:<5} {f.area:<9} {redact(f.subject)}: {redact(f.detail)}", file=out)
         if f.fix:
             print(f"{'':<16}fix: {redact(f.fix)}", file=out)
     failures = sum(f.status == FAIL for f in findings)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.ingest.urls import redact_url, redact_urls, url_host
 from bot.records import utcnow
 from storage.reports import ReportStore
 from storage.store import Store
@@ -56,11 +57,13 @@ def stats(store: Store, *, now: datetime | None = None) -> Stats:
 
 @dataclass(frozen=True, slots=True)
 class FeedRow:
-    """A feed as /feeds and /feedstatus show it."""
+    """A feed as /feeds and /feedstatus show it: ``url`` without credentials (userinfo and
+    query string redacted), ``host`` its host alone."""
 
     name: str
     url: str
     status: str
+    host: str = ""
     last_success: datetime | None = None
     last_error: str = ""
     failures: int = 0
@@ -75,16 +78,19 @@ def feed_rows(store: Store, feeds: Iterable[object]) -> list[FeedRow]:
         url = str(getattr(feed, "url", ""))
         name = str(getattr(feed, "name", "") or "")
         state = store.feeds.get_by_url(url)
+        # feed URLs can carry credentials (user:password@, ?api_key=): never shown whole
+        shown, host = redact_url(url), url_host(url) or redact_url(url)
         if state is None:
-            rows.append(FeedRow(name=name or url, url=url, status="new"))
+            rows.append(FeedRow(name=name or host, url=shown, status="new", host=host))
             continue
         rows.append(
             FeedRow(
-                name=name or state.name or url,
-                url=url,
+                name=name or state.name or host,
+                url=shown,
+                host=host,
                 status=state.status,
                 last_success=state.last_success,
-                last_error=state.last_error or "",
+                last_error=redact_urls(state.last_error or ""),
                 failures=state.consecutive_failures,
                 next_poll=state.next_poll,
                 entries=state.entries_seen,
