@@ -4,6 +4,7 @@ channels named from a private chat, and the limits on what people type."""
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -19,6 +20,7 @@ from bot.i18n import Translator, pick_language, translator
 from bot.matching.aliases import builtin_aliases
 from bot.service import chats
 from bot.service.chats import ChatInfo
+from bot.text import html_to_text
 from storage.chats import Chat
 
 if TYPE_CHECKING:
@@ -36,6 +38,16 @@ _CHAT_REFERENCE = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-\d{6,}")
 _COMMAND_ARGUMENT = re.compile(r"^/\S+\s*(.*)$", re.DOTALL)
 
 Context = ContextTypes.DEFAULT_TYPE
+
+
+def clip_plain(text: str, limit: int) -> str:
+    """Plain ``text`` of at most ``limit`` characters (cut at a space when near, with "…").
+    Clip before escaping: HTML must never be sliced (a cut entity breaks the message)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"
 
 
 def core_of(context: Context) -> Core:
@@ -91,7 +103,20 @@ class Turn:
     async def reply(
         self, text: str, *, keyboard: InlineKeyboardMarkup | None = None
     ) -> Message | None:
-        """Answer in the chat the update came from (Telegram HTML)."""
+        """Answer in the chat the update came from (Telegram HTML); when Telegram refuses the
+        markup, the same answer goes as plain text."""
+        try:
+            return await self._reply(text, keyboard=keyboard, html_mode=True)
+        except BadRequest as e:
+            if "can't parse entities" not in e.message.lower():
+                raise
+            log.warning("Telegram refused a reply's HTML (%s); sending it as plain text", e.message)
+            return await self._reply(html_to_text(text), keyboard=keyboard, html_mode=False)
+
+    async def _reply(
+        self, text: str, *, keyboard: InlineKeyboardMarkup | None, html_mode: bool
+    ) -> Message | None:
+        parse_mode = ParseMode.HTML if html_mode else None
         message = self.update.effective_message
         if message is None:
             return None
@@ -101,13 +126,13 @@ class Turn:
             return await self.context.bot.send_message(
                 chat_id=self.chat_id,
                 text=text,
-                parse_mode=ParseMode.HTML,
+                parse_mode=parse_mode,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=keyboard,
             )
         return await message.reply_text(
             text,
-            parse_mode=ParseMode.HTML,
+            parse_mode=parse_mode,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             reply_markup=keyboard,
             do_quote=quote,
@@ -115,14 +140,20 @@ class Turn:
         )
 
     async def reply_lines(self, lines: Iterable[str]) -> None:
-        """Answer with ``lines``, split into several messages when they would be too long."""
+        """Answer with ``lines`` (HTML), split into several messages when they would be too
+        long.  HTML is never sliced: a line too long for one message goes as its plain text,
+        clipped, then escaped."""
         chunk: list[str] = []
         size = 0
         for line in lines:
+            if len(line) > MAX_REPLY_CHARS:
+                line = html.escape(
+                    clip_plain(html_to_text(line), MAX_REPLY_CHARS // 2), quote=False
+                )
             if chunk and size + len(line) + 1 > MAX_REPLY_CHARS:
                 await self.reply("\n".join(chunk))
                 chunk, size = [], 0
-            chunk.append(line[:MAX_REPLY_CHARS])
+            chunk.append(line)
             size += len(line) + 1
         if chunk:
             await self.reply("\n".join(chunk))

@@ -18,11 +18,14 @@ from handlers.common import (
     Target,
     Turn,
     can_manage,
+    clip_plain,
     command,
     query_problem,
     target_chat,
 )
 from handlers.menu import help_text
+
+MAX_TITLE_CHARS = 300  # a story's title in /latest and /test, clipped before it is escaped
 
 FEED_STATUS = {
     "ok": N_("working"),
@@ -41,14 +44,14 @@ def when(value: datetime | None) -> str:
 def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str]:
     """One matching story: linked title; source, time, and what matched."""
     article = found.article
-    title = html.escape(article.title or "(untitled)", quote=False)
+    title = html.escape(clip_plain(article.title or "(untitled)", MAX_TITLE_CHARS), quote=False)
     link = article.link if urlsplit(article.link).scheme in ("http", "https") else ""
     head = (
         f'<b>{number}.</b> <a href="{html.escape(link)}">{title}</a>'
         if link
         else (f"<b>{number}.</b> {title}")
     )
-    meta = " · ".join(p for p in (article.source, when(article.published)) if p)
+    meta = " · ".join(p for p in (clip_plain(article.source, 100), when(article.published)) if p)
     lines = [head]
     if meta:
         lines.append(f"<i>{html.escape(meta, quote=False)}</i>")
@@ -231,7 +234,7 @@ async def test_command(turn: Turn) -> None:
             )
         )
         return
-    shown = result.topic.name if result.topic else text
+    shown = clip_plain(result.topic.name if result.topic else text, MAX_TITLE_CHARS)
     lines = [
         turn._(
             "<b>{matched} of the last {scanned} stories match</b> {query}",
@@ -255,7 +258,9 @@ async def test_command(turn: Turn) -> None:
     lines.append(
         turn._(
             "Follow it with {command}",
-            command=Html(f"<code>/subscribe {html.escape(follow_with, quote=False)}</code>"),
+            command=Html(
+                f"<code>/subscribe {html.escape(clip_plain(follow_with, 1000), quote=False)}</code>"
+            ),
         )
     )
     await turn.reply_lines(lines)
