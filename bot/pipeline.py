@@ -11,6 +11,7 @@ alerts are safely written to the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -231,9 +232,14 @@ class Pipeline:
             if a.key not in skipped
         ]:
             audience = self._current_audience()
+            recipients, pages = await self._prefetch(batch, audience)
             for stored in batch:
                 try:
-                    ids.extend(await self._alert_one(stored, audience, now))
+                    ids.extend(
+                        await self._alert_one(
+                            stored, audience, now, recipients.get(stored.key), pages
+                        )
+                    )
                 except Exception:
                     # One bad article must not hold up the others, nor stop the bot.
                     self.stories.forget()
@@ -250,13 +256,59 @@ class Pipeline:
                         skipped.add(stored.key)
         return ids
 
+    async def _prefetch(
+        self, batch: list[StoredArticle], audience: Audience
+    ) -> tuple[dict[int, list[Recipient]], dict[int, str | None]]:
+        """Who gets each article of the batch, and the full text of the matched ones' pages,
+        fetched at once under one deadline (``fetch.full_text_deadline``): a slow host
+        delays the batch by that much at most, and an article whose page is not there by
+        then is alerted on from the feed's own text."""
+        recipients: dict[int, list[Recipient]] = {}
+        wanted: dict[int, tuple[str, tuple[str, ...]]] = {}
+        for stored in batch:
+            try:
+                recipients[stored.key] = audience.recipients(stored.article)
+                if recipients[stored.key] and (target := self._full_text_target(stored)):
+                    wanted[stored.key] = target
+            except Exception:  # raised again in _alert_one, where failures are counted
+                recipients.pop(stored.key, None)
+        pages: dict[int, str | None] = {}
+        if not wanted or self.full_text is None:
+            return recipients, pages
+        full_text = self.full_text
+        tasks = {
+            asyncio.ensure_future(full_text.get(link, feed_urls=feed_urls)): key
+            for key, (link, feed_urls) in wanted.items()
+        }
+        _, late = await asyncio.wait(tasks, timeout=self.config.fetch.full_text_deadline)
+        for task in late:
+            task.cancel()
+        if late:
+            log.info(
+                "%d article pages not fetched within %gs; alerting from the feeds' text",
+                len(late),
+                self.config.fetch.full_text_deadline,
+            )
+            await asyncio.gather(*late, return_exceptions=True)
+        for task in tasks:
+            key = tasks[task]
+            page = None if task in late or task.exception() is not None else task.result()
+            pages[key] = page.text if page is not None else None
+        return recipients, pages
+
     async def _alert_one(
-        self, stored: StoredArticle, audience: Audience, now: datetime | None
+        self,
+        stored: StoredArticle,
+        audience: Audience,
+        now: datetime | None,
+        recipients: list[Recipient] | None = None,
+        pages: dict[int, str | None] | None = None,
     ) -> list[int]:
         alerts: list[Alert] = []
-        recipients = audience.recipients(stored.article)
+        if recipients is None:
+            recipients = audience.recipients(stored.article)
         if recipients:
-            stored = await self._with_full_text(stored)
+            stored = await self._with_full_text(stored, pages)
             alerts = await self._render_for(stored, recipients)
         with self.store.db.atomic():
             story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
@@ -268,25 +320,42 @@ class Pipeline:
             self.store.articles.mark_processed([stored.key])
         return ids
 
-    async def _with_full_text(self, stored: StoredArticle) -> StoredArticle:
-        """The article with its page's main text, when the feed gave only a teaser."""
+    def _full_text_target(self, stored: StoredArticle) -> tuple[str, tuple[str, ...]] | None:
+        """(page link, the feed's URLs) when the article wants its page's text: the feed
+        gave only a teaser and full text is on for it; else None."""
         article = stored.article
         if self.full_text is None or not article.link or len(article.content.split()) >= 150:
-            return stored
+            return None
         feed = self.store.feeds.get(stored.feed_id) if stored.feed_id else None
         wanted = (
             feed.full_text if feed and feed.full_text is not None else self.config.fetch.full_text
         )
         if not wanted or not article.link.startswith(("http://", "https://")):
-            return stored
+            return None
         # the feed's own origin may be internal (the operator chose it); other hosts not
         feed_urls = tuple(dict.fromkeys(u for u in (feed.url, feed.fetch_url) if u)) if feed else ()
-        try:
-            page = await self.full_text.get(article.link, feed_urls=feed_urls)
-        except NewsalertError:
+        return article.link, feed_urls
+
+    async def _with_full_text(
+        self, stored: StoredArticle, pages: dict[int, str | None] | None = None
+    ) -> StoredArticle:
+        """The article with its page's main text, when the feed gave only a teaser (from
+        ``pages``, fetched by :meth:`_prefetch`, when it has the article)."""
+        article = stored.article
+        if pages is not None and stored.key in pages:
+            text = pages[stored.key]
+        else:
+            target = self._full_text_target(stored)
+            if target is None or self.full_text is None:
+                return stored
+            try:
+                text = (await self.full_text.get(target[0], feed_urls=target[1])).text
+            except NewsalertError:
+                text = None
+        if text is None:
             return stored  # the feed's own summary will do (also when the page was refused)
-        self.store.articles.update_content(stored.key, page.text)
-        return replace(stored, article=article.replace(content=page.text))
+        self.store.articles.update_content(stored.key, text)
+        return replace(stored, article=article.replace(content=text))
 
     async def _summary(self, article: Article, budget: int) -> Summary:
         if self.llm is not None:

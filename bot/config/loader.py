@@ -103,6 +103,8 @@ class FetchConfig:
     user_agent: str = ""
     # internal addresses (IPs, CIDR networks, host names) that links in feeds may reach
     allow_private: tuple[str, ...] = ()
+    # how long a batch of matched articles waits for their pages' full text, all at once
+    full_text_deadline: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -466,6 +468,7 @@ def _fetch(data: Any) -> FetchConfig:
         full_text=t.get("full_text", bool, True),
         user_agent=t.get("user_agent", str, ""),
         allow_private=_allow_private(t.get("allow_private", list, [])),
+        full_text_deadline=t.interval("full_text_deadline", 10.0) or 10.0,
     )
     t.done()
     return cfg
