@@ -114,8 +114,18 @@ class Pipeline:
         return self.audience
 
     async def poll(self, feed: FeedState, *, now: datetime | None = None) -> PollResult:
-        """Fetch, parse and process one feed; failures are recorded on the feed, never raised."""
+        """Fetch, parse and process one feed; failures are recorded on the feed, never raised:
+        an unexpected exception (a bug, hostile input) is a failed poll too."""
         now = now or utcnow()
+        try:
+            return await self._poll(feed, now)
+        except Exception as e:
+            log.exception("feed %s: unexpected error while polling", feed.url)
+            return self._failed(
+                feed, FeedError(feed.url, f"{type(e).__name__}: {e}", kind="error"), now
+            )
+
+    async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
         try:
             result = await fetch_source(
                 feed.fetch_url, self.fetcher, etag=feed.etag, last_modified=feed.last_modified

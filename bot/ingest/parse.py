@@ -126,9 +126,12 @@ def parse_feed(
         raise ParseError(url, f"{url}: {e}") from e
     if not body.strip():
         raise ParseError(url, f"{url}: empty body, not a feed")
-    if looks_like_json(body):
-        return _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
-    return _from_xml(body, url=url, headers=headers or {}, source=source, now=now)
+    try:
+        if looks_like_json(body):
+            return _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
+        return _from_xml(body, url=url, headers=headers or {}, source=source, now=now)
+    except RecursionError:  # hostile nesting, whatever the format
+        raise ParseError(url, f"{url}: nested too deeply to be a feed") from None
 
 
 # --- XML feeds through feedparser -------------------------------------------------------
