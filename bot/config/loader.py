@@ -745,7 +745,12 @@ def load_config(
         raise ConfigError("", f"{path} is not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("", f"{path} is not valid TOML: {e}") from None
-    config = config_from_dict(data, env=env, source=str(path))
+    except RecursionError:
+        raise ConfigError("", f"{path}: arrays or tables nested too deeply") from None
+    try:
+        config = config_from_dict(data, env=env, source=str(path))
+    except RecursionError:
+        raise ConfigError("", f"{path}: values nested too deeply") from None
     if require_token:
         check_token(config)
     return config
