@@ -24,6 +24,7 @@ from aiohttp import web
 
 from bot.config.loader import split_listen
 from bot.errors import ConfigError
+from bot.ops.logs import redact
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 
 if TYPE_CHECKING:
@@ -141,6 +142,9 @@ class Health:
                 problems.append(f"telegram: {since}{reason}")
             else:
                 checks["telegram"] = f"ok (answered {quiet:.0f}s ago)"
+        # exception texts can hold a token (a Bot API URL) or a feed's credentials: anyone
+        # who can reach /healthz sees them, so they go through the log redactor
+        problems = [redact(p) for p in problems]
         for problem in problems:
             area, _, detail = problem.partition(": ")
             checks[area] = detail
