@@ -20,7 +20,7 @@ from bot.service.chats import ChatInfo
 from bot.service.subscriptions import subscribe
 from storage.store import Store
 from tests.fakes.feed_server import FeedServer
-from tests.test_pipeline import STORY_PAGE
+from tests.helpers import STORY_PAGE
 
 SECRET_PAGE = STORY_PAGE.replace("Panmunjom", "INTERNAL-ADMIN-SECRET")
 

@@ -5,7 +5,9 @@ as a failed poll."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import sys
 
 import pytest
 
@@ -15,7 +17,16 @@ from bot.config.loader import config_from_dict, load_config
 from bot.delivery.sinks import ConsoleSink
 from bot.errors import ConfigError, ParseError
 from bot.ingest.parse import parse_feed
-from tests.test_feeds_cli import newsalert
+
+
+async def newsalert(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode(), err.decode()
+
 
 DEPTH = 200_000
 DEEP_JSON = (

@@ -9,9 +9,9 @@ import subprocess
 import sys
 
 from bot.ingest.urls import redact_url, redact_urls, url_host
-from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import TOKEN
 
 PASSWORD = "s3cretPassw0rd"
 API_KEY = "K3yValue12345"

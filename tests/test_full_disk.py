@@ -23,15 +23,21 @@ import httpx
 import pytest
 
 from bot.app import Core
+from bot.config.loader import config_from_dict
 from bot.delivery.sinks import ConsoleSink
 from bot.records import Alert, Article
 from storage.store import Store
-from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.test_delivery_e2e import QUIET_FEED, alerts_to, rss, subscribe, volcano_story
-from tests.test_end_to_end import wait_until
-from tests.test_pipeline import make_config
+from tests.helpers import (
+    QUIET_FEED,
+    TOKEN,
+    alerts_to,
+    follow_volcanoes,
+    rss,
+    volcano_story,
+    wait_until,
+)
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="needs Linux prlimit on another process"
@@ -68,7 +74,7 @@ def rows(db: Path) -> list[tuple[str, int | None, str]]:
 def test_a_full_disk_sends_each_alert_once_pauses_and_resumes_by_itself(tmp_path):
     db = tmp_path / "bot.db"
     store = Store.open(db)
-    subscribe(store, CHAT)
+    follow_volcanoes(store, CHAT)
     store.close()
     port = free_port()
     log: list[str] = []
@@ -174,7 +180,10 @@ interval = "1s"
 
 async def test_a_row_left_sending_by_a_crash_is_sent_again_at_start(tmp_path):
     """At least once: a crash between the claim and the mark must not lose the alert."""
-    config = make_config(tmp_path, (tmp_path / "none.xml").as_uri())
+    config = config_from_dict(
+        {"storage": {"path": str(tmp_path / "db.sqlite")}, "telegram": {"username": "test_bot"}},
+        env={},
+    )
     store = Store.open(config.storage.path)
     store.chats.ensure(CHAT, type="private")
     feed = store.feeds.upsert("https://wire.example/rss")

@@ -14,8 +14,7 @@ from bot.delivery.sender import Sender
 from bot.delivery.sinks import Outgoing
 from storage.store import Store
 from tests.fakes.feed_server import FeedServer
-from tests.test_delivery_e2e import QUIET_FEED, rss
-from tests.test_sender import Outbox, ScriptedSink
+from tests.helpers import QUIET_FEED, Outbox, ScriptedSink, rss
 
 
 def newsalert(*args: str, config) -> subprocess.CompletedProcess[str]:

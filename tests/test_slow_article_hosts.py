@@ -14,7 +14,7 @@ from bot.service.chats import ChatInfo
 from bot.service.subscriptions import subscribe
 from storage.store import Store
 from tests.fakes.feed_server import FeedServer
-from tests.test_pipeline import STORY_PAGE
+from tests.helpers import STORY_PAGE
 
 HEADLINES = [
     "North Korea fires missile as US envoy lands in Seoul",

@@ -71,8 +71,7 @@ from bot.delivery.sinks import (
     Sink,
     Transient,
 )
-from bot.records import utcnow
-from storage.outbox import OutboxMessage
+from bot.records import Delivery, utcnow
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -81,14 +80,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGE = 500  # rows read from the outbox at a time
+# seconds between looks at the store's delivery generation while waiting (one cheap read)
+LOOK_AGAIN_EVERY = 0.25
 MAX_BACKOFF = 300.0
 
 
 class Sender:
     """Sends the outbox's due rows through a sink, one task per chat (see the module doc).
 
-    ``on_chats_changed`` is called when a chat became inactive or moved, so that the
-    matcher can be rebuilt.  ``max_chats`` bounds the chats served at once.
+    ``max_chats`` bounds the chats served at once.  A chat made inactive or moved here
+    moves the store's subscription generation by itself, so the matcher follows; and
+    the sender follows the store's delivery generation (``settings_moved``), so that a
+    change of a chat's delivery settings (quiet hours off, back to instant alerts), by
+    whoever wrote it, has its held alerts looked at again.
     """
 
     def __init__(
@@ -99,7 +103,6 @@ class Sender:
         max_attempts: int = 5,
         retry_backoff: float = 2.0,
         max_chats: int = 256,
-        on_chats_changed: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -107,7 +110,6 @@ class Sender:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.max_chats = max_chats
-        self.on_chats_changed = on_chats_changed
         self.clock = clock
         self.metrics: Metrics | None = None  # the Core's; counts sent and failed alerts
         self.stopping = False
@@ -116,6 +118,7 @@ class Sender:
         self._wake: asyncio.Event | None = None
         self._claimed: set[int] = set()
         self._progress = 0
+        self._settings_generation: int | None = None
         # writes owed to the database after it refused them, by row: retried before any send
         self._owed: dict[int, Callable[[], None]] = {}
         self.paused_reason = ""  # set while the database refuses writes
@@ -172,6 +175,18 @@ class Sender:
         if self._wake is not None:
             self._wake.set()
 
+    def settings_moved(self) -> bool:
+        """True when chats' delivery settings changed since the last call (any process
+        wrote them): held alerts may be due now, so the outbox is worth a look."""
+        try:
+            generation = self.store.chats.delivery_generation()
+        except Exception:  # the database busy (a backup, say): look again next time
+            log.debug("could not read the delivery generation", exc_info=True)
+            return False
+        moved = self._settings_generation is not None and generation != self._settings_generation
+        self._settings_generation = generation
+        return moved
+
     def next_due_in(self, default: float) -> float:
         """Seconds until the earliest waiting row comes due (at most ``default``)."""
         at = self.store.outbox.next_due_at()
@@ -187,6 +202,7 @@ class Sender:
             if not self._settle_owed():
                 return 0
             self._wake = asyncio.Event()
+            self.settings_moved()  # this drain reads every chat's settings as they are now
             sent_before = self.sent_total
             tasks: dict[int, asyncio.Task[None]] = {}
             cursor, exhausted, progress_at_pass = 0, False, self._progress
@@ -207,10 +223,12 @@ class Sender:
                         continue
                     waker = asyncio.ensure_future(self._wake.wait())
                     done, _ = await asyncio.wait(
-                        [*tasks.values(), waker], return_when=asyncio.FIRST_COMPLETED
+                        [*tasks.values(), waker],
+                        timeout=LOOK_AGAIN_EVERY,
+                        return_when=asyncio.FIRST_COMPLETED,
                     )
                     waker.cancel()
-                    if self._wake.is_set():
+                    if self.settings_moved() or self._wake.is_set():
                         self._wake.clear()
                         exhausted = False
                     for chat_id, task in list(tasks.items()):
@@ -286,7 +304,7 @@ class Sender:
         finally:
             self._claimed.discard(claimed)
 
-    def _compose(self, message: OutboxMessage, labels: AlertLabels) -> tuple[str, str]:
+    def _compose(self, message: Delivery, labels: AlertLabels) -> tuple[str, str]:
         if message.kind != "alert" or message.story_id is None:
             return message.html, message.text
         sources = self.store.outbox.also_sources(message.story_id, own=message.source)
@@ -294,7 +312,7 @@ class Sender:
 
     @staticmethod
     def _outgoing(
-        message: OutboxMessage, html: str, text: str, labels: AlertLabels, *, silent: bool = False
+        message: Delivery, html: str, text: str, labels: AlertLabels, *, silent: bool = False
     ) -> Outgoing:
         return Outgoing(
             chat_id=message.chat_id,
@@ -306,9 +324,7 @@ class Sender:
             silent=silent,
         )
 
-    async def _send(
-        self, message: OutboxMessage, labels: AlertLabels, *, silent: bool
-    ) -> bool | int:
+    async def _send(self, message: Delivery, labels: AlertLabels, *, silent: bool) -> bool | int:
         """Send one row; True: go on with the chat, False: stop, int: the chat's new id."""
         try:
             if not self.store.outbox.claim(message.id):
@@ -330,7 +346,7 @@ class Sender:
             raise
 
     async def _send_claimed(
-        self, message: OutboxMessage, labels: AlertLabels, *, silent: bool
+        self, message: Delivery, labels: AlertLabels, *, silent: bool
     ) -> bool | int:
         html, text = self._compose(message, labels)
         outgoing = self._outgoing(message, html, text, labels, silent=silent)
@@ -374,7 +390,7 @@ class Sender:
                 self.metrics.alert_sent(time.monotonic() - started)
             return True
 
-    async def _edit(self, message: OutboxMessage, labels: AlertLabels) -> bool | int:
+    async def _edit(self, message: Delivery, labels: AlertLabels) -> bool | int:
         """Bring a sent message up to its row's version ("Also: ...")."""
         assert message.message_id is not None
         html, text = self._compose(message, labels)
@@ -416,7 +432,7 @@ class Sender:
             self.store.outbox.mark_edited(message.id, message.version)
             return True
 
-    def _not_taken(self, message: OutboxMessage, error: SendError) -> bool | int:
+    def _not_taken(self, message: Delivery, error: SendError) -> bool | int:
         """:meth:`_refused` for a claimed row; if the database refuses that write, the row
         is owed a release back to pending (it was not sent, so it may be sent later)."""
         try:
@@ -426,7 +442,7 @@ class Sender:
             self._refused_write(e)
             return False
 
-    def _refused(self, message: OutboxMessage, error: SendError) -> bool | int:
+    def _refused(self, message: Delivery, error: SendError) -> bool | int:
         """Telegram did not take the row; returns what the chat's task does next."""
         reason = str(error) or type(error).__name__
         chat_id = message.chat_id
@@ -438,11 +454,10 @@ class Sender:
                 error.new_chat_id,
             )
             self.store.chats.migrate(chat_id, error.new_chat_id)
-            self._chats_changed()
             return error.new_chat_id
         if isinstance(error, ChatUnavailable):
             log.info("chat %d is unavailable (%s): made inactive", chat_id, reason)
-            with self.store.db.atomic():
+            with self.store.atomic():
                 if message.state == "pending":
                     self.store.outbox.mark_failed(message.id, f"chat unavailable: {reason}")
                 self.store.chats.deactivate(chat_id, reason)
@@ -451,7 +466,6 @@ class Sender:
                 log.info("chat %d: %d queued alerts skipped", chat_id, skipped)
             if self.metrics is not None and message.state == "pending":
                 self.metrics.alert_failed()
-            self._chats_changed()
             return False
         if isinstance(error, RetryAfter):
             until = self.clock() + timedelta(seconds=error.seconds)
@@ -466,7 +480,7 @@ class Sender:
         self.store.outbox.mark_retry(message.id, reason, self.clock() + timedelta(seconds=delay))
         return False  # the chat's later rows wait for this one
 
-    def _give_up(self, message: OutboxMessage, reason: str) -> bool:
+    def _give_up(self, message: Delivery, reason: str) -> bool:
         log.error("delivery %d to chat %d failed: %s", message.id, message.chat_id, reason)
         self.store.outbox.mark_failed(message.id, reason)
         if self.metrics is not None:
@@ -475,8 +489,3 @@ class Sender:
 
     def _backoff(self, attempts: int) -> float:
         return min(MAX_BACKOFF, self.retry_backoff * 2.0**attempts)
-
-    def _chats_changed(self) -> None:
-        if self.on_chats_changed is not None:
-            with contextlib.suppress(Exception):
-                self.on_chats_changed()

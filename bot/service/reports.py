@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from bot.ingest.urls import redact_url, redact_urls, url_host
 from bot.records import utcnow
-from storage.reports import ReportStore
 from storage.store import Store
 
 
@@ -29,7 +28,7 @@ class Stats:
 def stats(store: Store, *, now: datetime | None = None) -> Stats:
     """The figures of /stats."""
     now = now or utcnow()
-    reports = ReportStore(store.db)
+    reports = store.reports
     feeds: dict[str, int] = {}
     for feed in store.feeds.all():
         feeds[feed.status] = feeds.get(feed.status, 0) + 1
