@@ -95,7 +95,7 @@ jitter = 0
 [fetch]
 full_text = false
 [delivery]
-retry_backoff = "1s"
+retry_backoff = "3s"
 [[topics]]
 id = "volcanoes"
 name = "Volcanoes"
@@ -154,7 +154,7 @@ interval = "1s"
             api.wait_for(lambda: len(rows(db)) == 2 and rows(db)[1][0] == "pending", timeout=30)
             disk_full(bot.pid, True)
             calls_before = len(api.calls_to("sendMessage"))
-            polls_later(4)  # the retry was due after 1 s
+            polls_later(6)  # the retry was due after 3 s
             assert len(api.calls_to("sendMessage")) == calls_before, "sent without a claim"
             assert healthz(port)[0] == 503
             disk_full(bot.pid, False)
