@@ -72,6 +72,7 @@ from bot.delivery.sinks import (
     Transient,
 )
 from bot.records import Delivery, utcnow
+from bot.text import plural
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -463,7 +464,7 @@ class Sender:
                 self.store.chats.deactivate(chat_id, reason)
                 skipped = self.store.outbox.skip_chat(chat_id, f"chat inactive: {reason}")
             if skipped:
-                log.info("chat %d: %d queued alerts skipped", chat_id, skipped)
+                log.info("chat %d: %s skipped", chat_id, plural(skipped, "queued alert"))
             if self.metrics is not None and message.state == "pending":
                 self.metrics.alert_failed()
             return False

@@ -123,6 +123,10 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedPa
     return ExtractedPage(title=title, text=text)
 
 
+# (page URL, the URLs of the feeds whose origin is trusted for it)
+_Key = tuple[str, tuple[str, ...]]
+
+
 class FullText:
     """Fetches article pages and extracts their text, with a bounded cache.
 
@@ -136,27 +140,45 @@ class FullText:
     def __init__(self, fetcher: Fetcher, *, max_entries: int = 512) -> None:
         self._fetcher = fetcher
         self._max = max_entries
-        self._cache: OrderedDict[tuple[str, tuple[str, ...]], ExtractedPage | NewsalertError] = (
-            OrderedDict()
-        )
+        self._cache: OrderedDict[_Key, ExtractedPage | NewsalertError] = OrderedDict()
+        # pages being fetched: a second caller for the same page waits for the first
+        self._pending: dict[_Key, asyncio.Future[ExtractedPage | NewsalertError]] = {}
 
     async def get(self, url: str, *, feed_urls: tuple[str, ...] = ()) -> ExtractedPage:
-        """The extracted page at ``url``, a link from the feed(s) at ``feed_urls``.
-        Raises FetchError (kind ``refused`` for an internal address) or ExtractError."""
+        """The extracted page at ``url``, a link from the feed(s) at ``feed_urls``, fetched
+        once however many ask at the same time.  Raises FetchError (kind ``refused`` for
+        an internal address) or ExtractError."""
         key = (url, feed_urls)
         cached = self._cache.get(key)
-        if cached is None:
+        if cached is not None:
+            self._cache.move_to_end(key)
+        elif key in self._pending:
+            cached = await asyncio.shield(self._pending[key])
+        else:
+            future: asyncio.Future[ExtractedPage | NewsalertError] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._pending[key] = future
             try:
-                result = await self._fetcher.fetch_page(url, guarded=True, trusted=feed_urls)
-                cached = await asyncio.to_thread(extract_article, result.body, url=url)
-            except NewsalertError as e:
-                log.info("full text of %s unavailable: %s", url, e)
-                cached = e
+                cached = await self._fetch(url, feed_urls)
+                future.set_result(cached)
+            except BaseException:
+                # cancelled, or a bug: whoever waits falls back to the feed's own text
+                future.set_result(ExtractError(f"{url}: fetching the page was interrupted"))
+                raise
+            finally:
+                del self._pending[key]
             self._cache[key] = cached
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
         if isinstance(cached, NewsalertError):
             raise cached.with_traceback(None)
         return cached
+
+    async def _fetch(self, url: str, feed_urls: tuple[str, ...]) -> ExtractedPage | NewsalertError:
+        try:
+            result = await self._fetcher.fetch_page(url, guarded=True, trusted=feed_urls)
+            return await asyncio.to_thread(extract_article, result.body, url=url)
+        except NewsalertError as e:
+            log.info("full text of %s unavailable: %s", url, e)
+            return e

@@ -45,6 +45,9 @@ MAX_SUMMARY_CHARS = 20_000
 MAX_CONTENT_CHARS = 100_000
 MAX_LINK_CHARS = 2_048
 _RAW_FACTOR = 4  # HTML kept before conversion: markup makes it longer than its text
+# an author field is a name or two; a longer one is a feed stuffing text into it
+MAX_AUTHOR_CHARS = 200
+_MAILED_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
 _MAX_BODY = 50 * 1024 * 1024
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 # the pieces of a DOCTYPE: quoted strings and comments (which may hold "]" or ">"), the
@@ -95,6 +98,7 @@ class _Raw:
     content: str
     published: datetime | None
     date_text: str
+    author: str = ""
 
     def is_empty(self) -> bool:
         return not (self.id or self.title or self.link or self.summary or self.content)
@@ -331,7 +335,18 @@ def _raw_from_entry(entry: Any) -> _Raw:
         content=_best_content(entry),
         published=published,
         date_text=date_text or "",
+        author=_entry_author(entry),
     )
+
+
+def _entry_author(entry: Any) -> str:
+    """dc:creator, <author> or Atom's author name ("Reuters"), without an RSS e-mail."""
+    raw = str(entry.get("author") or "")
+    mailed = _MAILED_NAME.match(raw.strip())  # RSS: "desk@wire.example (Wire Desk)"
+    if mailed:
+        return tidy_line(mailed.group(1))
+    detail = entry.get("author_detail") or {}
+    return tidy_line(str(detail.get("name") or raw))
 
 
 # --- JSON Feed --------------------------------------------------------------------------
@@ -348,6 +363,7 @@ def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) ->
             content=item.content_html or item.content_text,
             published=item.date_published or item.date_modified,
             date_text=item.date_text,
+            author=", ".join(item.authors),
         )
         for item in doc.items
     ]
@@ -442,6 +458,7 @@ def _normalise(
                 published=published,
                 source=source,
                 feed=url,
+                author=raw.author[:MAX_AUTHOR_CHARS],
             )
         )
     return tuple(articles)
