@@ -54,9 +54,9 @@ LANGUAGES = ("en", "ko")
 # Each language by its own name, as a language menu shows it.
 LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 
-# Where marked strings live: the chat handlers and the modules that word their replies.
-SOURCE_PACKAGES = ("handlers",)
-SOURCE_MODULES = ("bot/service.py", "bot/reload.py", "bot/telegram.py", "bot/alert_labels.py")
+# Where marked strings live: the chat handlers and every module of the core (whole packages,
+# so a module that moves keeps its strings in the catalog).
+SOURCE_PACKAGES = ("handlers", "bot")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -144,9 +144,6 @@ def translator(language: str | None) -> Translator:
 def _source_files(root: Path) -> Iterator[Path]:
     for package in SOURCE_PACKAGES:
         yield from sorted((root / package).rglob("*.py"))
-    for module in SOURCE_MODULES:
-        if (root / module).is_file():
-            yield root / module
 
 
 def extract_messages(root: Path | None = None) -> dict[str, list[str]]:
