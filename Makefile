@@ -14,8 +14,9 @@ $(BIN)/newsalert: pyproject.toml
 demo: $(BIN)/newsalert  ## set up if needed, then run the offline demo
 	$(BIN)/newsalert demo
 
-test: $(BIN)/newsalert  ## set up if needed, then run the lint and the whole test suite
+test: $(BIN)/newsalert  ## set up if needed, then run the lint, the import layers, the types and the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(BIN)/newsalert
@@ -30,4 +31,4 @@ bench: $(BIN)/newsalert  ## needs ../shared/data
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -91,7 +91,7 @@ def demo(keep_db: str | None) -> None:
     pass of the pipeline runs and the alerts are printed exactly as they would be
     sent to Telegram.
     """
-    from bot.ops.demo import run_demo
+    from bot.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(keep_db=keep_db)))
 
@@ -179,8 +179,7 @@ def parse(sources: tuple[str, ...], timeout: float) -> None:
 
 
 async def _parse(sources: tuple[str, ...], timeout: float) -> int:
-    from bot.app import USER_AGENT
-    from bot.ingest.fetch import Fetcher, fetch_source
+    from bot.ingest.fetch import USER_AGENT, Fetcher, fetch_source
     from bot.ingest.parse import parse_feed
 
     status = 0
@@ -211,9 +210,8 @@ def extract(sources: tuple[str, ...]) -> None:
 
 
 async def _extract(sources: tuple[str, ...]) -> int:
-    from bot.app import USER_AGENT
     from bot.ingest.extract import extract_article
-    from bot.ingest.fetch import Fetcher, fetch_source
+    from bot.ingest.fetch import USER_AGENT, Fetcher, fetch_source
 
     status = 0
     async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -526,9 +524,8 @@ def feeds_add(
     ctx: click.Context, url: str, name: str, interval: str | None, no_check: bool
 ) -> None:
     """Add a feed after checking that it answers with a feed."""
-    from bot.app import USER_AGENT
     from bot.config.durations import parse_interval
-    from bot.ingest.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
     from bot.ops.feed_admin import add_feed
 
     seconds = None
@@ -578,8 +575,7 @@ def feeds_remove(ctx: click.Context, url: str) -> None:
 @click.argument("url")
 def feeds_check(url: str) -> None:
     """Fetch and parse a feed once and say what is there (nothing is stored)."""
-    from bot.app import USER_AGENT
-    from bot.ingest.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
     from bot.ops.feed_admin import check_feed
 
     async def go() -> Any:

@@ -26,11 +26,10 @@ from functools import cache
 from importlib import resources
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:  # Babel is imported when a catalog is first needed (N_ is used everywhere)
+    from babel.messages.catalog import Catalog
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -90,6 +89,9 @@ def _catalog_path(language: str) -> Any:
 
 def load_catalog(language: str) -> Catalog:
     """The parsed .po catalog of ``language`` (an empty one for English, the source)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po
+
     if language == DEFAULT_LANGUAGE:
         return Catalog(locale=language, domain=DOMAIN)
     with _catalog_path(language).open("rb") as f:
@@ -100,6 +102,8 @@ def load_catalog(language: str) -> Catalog:
 def _translations(language: str) -> gettext.NullTranslations:
     if language == DEFAULT_LANGUAGE:
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+
     buffer = BytesIO()
     write_mo(buffer, load_catalog(language), use_fuzzy=False)
     buffer.seek(0)
@@ -177,16 +181,13 @@ def missing_translations(language: str, messages: Iterable[str]) -> list[str]:
 
 
 def template_catalog() -> Catalog:
-    """Every message to translate: the marked strings, and the filter help of /help."""
-    from bot.matching.parser import QUERY_HELP
+    """Every message to translate: the marked strings (the filter help of /help among them)."""
+    from babel.messages.catalog import Catalog
 
     template = Catalog(domain=DOMAIN, project="newsalert", fuzzy=False)
     for message, where in extract_messages().items():
         locations = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where]
         template.add(message, locations=locations)
-    template.add(
-        QUERY_HELP, auto_comments=["bot.matching.parser.QUERY_HELP: the filter language in /help"]
-    )
     return template
 
 

@@ -1,27 +1,19 @@
-"""python-telegram-bot at the boundary: the Application (long polling, handlers, command menu).
+"""python-telegram-bot at the boundary: the Application with our handlers.
 
-The sink that sends alerts lives in ``bot.delivery.telegram_sink``."""
+The command menu is set by ``handlers.menu.set_command_menu``; the sink that sends alerts
+lives in ``bot.delivery.telegram_sink``."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
-from telegram import BotCommandScopeChat
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
 from bot.config.loader import Config
 from bot.errors import NewsalertError
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.commands import register_handlers
-from handlers.menu import command_menu
-
-if TYPE_CHECKING:
-    from telegram import Bot
-
-log = logging.getLogger(__name__)
+from handlers.common import Core
 
 
 def quiet_http_loggers() -> None:
@@ -34,7 +26,7 @@ def quiet_http_loggers() -> None:
 
 def build_application(
     config: Config,
-    core: Any,
+    core: Core,
     *,
     rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
 ) -> Application:  # type: ignore[type-arg]
@@ -72,23 +64,3 @@ async def initialize_application(app: Application, base_url: str) -> None:  # ty
             f"cannot reach Telegram at {base_url}: {e}; check the network and "
             "telegram.base_url, then start again"
         ) from e
-
-
-async def set_command_menu(bot: Bot, operators: Iterable[int] = ()) -> None:
-    """The command menu in each language (English by default), and for each operator the
-    same menu with the operator commands."""
-    for language in LANGUAGES:
-        code = None if language == DEFAULT_LANGUAGE else language
-        await bot.set_my_commands(command_menu(language), language_code=code)
-    for user_id in operators:
-        for language in LANGUAGES:
-            code = None if language == DEFAULT_LANGUAGE else language
-            try:
-                await bot.set_my_commands(
-                    command_menu(language, operator=True),
-                    scope=BotCommandScopeChat(user_id),
-                    language_code=code,
-                )
-            except TelegramError as e:  # an operator who never wrote to the bot
-                log.info("no operator menu for %s yet: %s", user_id, e)
-                break

@@ -10,6 +10,7 @@ from bot.i18n import Html
 from bot.service import reports
 from handlers.common import Turn, command
 from handlers.info import FEED_STATUS, when
+from handlers.menu import set_command_menu
 
 
 def operator_only(func: Callable[[Turn], Awaitable[None]]) -> Callable[[Turn], Awaitable[None]]:
@@ -124,8 +125,6 @@ async def reload(turn: Turn) -> None:
             )
         )
         return
-    from bot.telegram import set_command_menu  # here: bot.telegram imports the handlers
-
     await set_command_menu(turn.context.bot, turn.core.config.telegram.admins)  # admins may change
     lines = [
         turn._(

@@ -8,21 +8,21 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.config.loader import Config
+from bot.config.reload import ReloadOutcome
 from bot.i18n import Translator, pick_language, translator
 from bot.matching.aliases import builtin_aliases
 from bot.service import chats
 from bot.service.chats import ChatInfo
 from storage.chats import Chat
-
-if TYPE_CHECKING:
-    from bot.app import Core
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,21 @@ _COMMAND_ARGUMENT = re.compile(r"^/\S+\s*(.*)$", re.DOTALL)
 Context = ContextTypes.DEFAULT_TYPE
 
 
+class Core(Protocol):
+    """What the handlers use of the running bot (``bot.app.Core``, kept in ``bot_data``)."""
+
+    config: Config
+    store: Store
+
+    def subscriptions_changed(self) -> None: ...
+
+    def delivery_settings_changed(self) -> None: ...
+
+    async def reload(self) -> ReloadOutcome: ...
+
+
 def core_of(context: Context) -> Core:
-    return context.application.bot_data["core"]  # type: ignore[no-any-return]
+    return cast(Core, context.application.bot_data["core"])
 
 
 @dataclass

@@ -267,7 +267,9 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _check_url(key: str, url: str, *, allow_file: bool = False) -> str:
+def check_url(key: str, url: str, *, allow_file: bool = False) -> str:
+    """``url`` stripped, when it is http(s) (or ``file:`` if allowed); else a
+    :class:`ConfigError` for ``key``."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
@@ -311,7 +313,7 @@ def _telegram(data: Any, env: Mapping[str, str]) -> TelegramConfig:
             "does not look like a bot token (digits, a colon, then letters); copy it again from "
             "@BotFather",
         )
-    _check_url("telegram.base_url", base_url)
+    check_url("telegram.base_url", base_url)
     if not base_url.rstrip("/").endswith("/bot"):
         raise ConfigError(
             "telegram.base_url",
@@ -499,7 +501,7 @@ def _summary(data: Any, env: Mapping[str, str]) -> SummaryConfig:
     timeout = t.interval("llm_timeout", 10.0) or 10.0
     t.done()
     if base_url:
-        _check_url("summary.llm_base_url", base_url)
+        check_url("summary.llm_base_url", base_url)
         if not model:
             raise ConfigError(
                 "summary.llm_model",
@@ -552,7 +554,7 @@ def _feeds(data: Any, warnings: list[str]) -> tuple[FeedConfig, ...]:
     for i, item in enumerate(data):
         where = f"feeds[{i}]"
         t = _Table(item, where)
-        url = _check_url(f"{where}.url", t.require("url", str), allow_file=True)
+        url = check_url(f"{where}.url", t.require("url", str), allow_file=True)
         name = t.get("name", str, "").strip()
         interval = t.interval("interval", None)
         full_text = t.get("full_text", bool, None)

@@ -41,7 +41,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.delivery.digest import quiet_state
 from bot.delivery.labels import alert_labels
@@ -61,13 +61,18 @@ from bot.records import utcnow
 from storage.outbox import OutboxMessage
 from storage.store import Store
 
-if TYPE_CHECKING:
-    from bot.ops.metrics import Metrics
-
 log = logging.getLogger(__name__)
 
 PAGE = 500  # rows read from the outbox at a time
 MAX_BACKOFF = 300.0
+
+
+class SendMetrics(Protocol):
+    """What the sender counts (``bot.ops.metrics.Metrics`` is one)."""
+
+    def alert_sent(self, seconds: float) -> None: ...
+
+    def alert_failed(self) -> None: ...
 
 
 class Sender:
@@ -95,7 +100,7 @@ class Sender:
         self.max_chats = max_chats
         self.on_chats_changed = on_chats_changed
         self.clock = clock
-        self.metrics: Metrics | None = None  # the Core's; counts sent and failed alerts
+        self.metrics: SendMetrics | None = None  # the Core's; counts sent and failed alerts
         self.stopping = False
         self.sent_total = 0
         self._lock = asyncio.Lock()

@@ -35,21 +35,11 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from bot import __version__
 from bot.errors import FetchError
 
-
-def _version() -> str:
-    try:
-        from bot import __version__
-
-        return str(__version__)
-    except ImportError:  # pragma: no cover - the package always has one
-        return "0"
-
-
-DEFAULT_USER_AGENT = (
-    f"newsalert/{_version()} (+https://github.com/newsalert; Telegram news-alert bot)"
-)
+# the one User-Agent of every request we make (``fetch.user_agent`` replaces it)
+USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
@@ -185,7 +175,7 @@ class Fetcher:
     def __init__(
         self,
         *,
-        user_agent: str = DEFAULT_USER_AGENT,
+        user_agent: str = USER_AGENT,
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
         max_bytes: int = 10 * 1024 * 1024,

@@ -358,8 +358,7 @@ _FEED_FIXES = {
 
 
 async def _check_feeds(config: Config, timeout: float) -> list[Finding]:
-    from bot.app import USER_AGENT
-    from bot.ingest.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
 
     async with Fetcher(
         user_agent=config.fetch.user_agent or USER_AGENT,
