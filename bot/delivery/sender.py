@@ -214,14 +214,14 @@ class Sender:
                         message, alert_labels(chat.language), silent=quiet.silent
                     )
                 self._progress += 1
-                if isinstance(outcome, int):  # the chat moved: go on under its new id
+                if outcome is False:
+                    return
+                if outcome is not True:  # the chat moved: go on under its new id
                     if outcome in self._claimed:
                         return  # that chat's own task sends the moved rows
                     self._claimed.add(outcome)
                     self._claimed.discard(claimed)
                     chat_id = claimed = outcome
-                elif not outcome:
-                    return
         finally:
             self._claimed.discard(claimed)
 
