@@ -54,6 +54,11 @@ def test_backoff_doubles_up_to_the_cap_and_honours_retry_after():
     assert backoff_delay(1, 600, POLICY, retry_after=3000) == 3000
 
 
+def test_backoff_stays_at_the_cap_for_a_feed_that_failed_for_months():
+    # 2 ** 1100 does not fit a float: a feed dead for most of a year broke its own poll
+    assert backoff_delay(1100, 600.0, POLICY) == 7200
+
+
 def test_failing_feed_waits_out_its_backoff_but_healthy_one_follows_the_scheduler():
     later = NOW + timedelta(minutes=5)
     assert not due(state(consecutive_failures=2, next_poll=later), NOW, POLICY)

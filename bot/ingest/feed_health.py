@@ -45,7 +45,8 @@ def backoff_delay(
     failures: int, interval: float, policy: HealthPolicy, retry_after: float | None = None
 ) -> float:
     """Seconds to wait after the ``failures``-th failure in a row (1 = the first)."""
-    delay = min(policy.max_backoff, interval * (2 ** max(0, failures - 1)))
+    doublings = min(max(0, failures - 1), 64)  # past the cap long before; 2**n must fit a float
+    delay = min(policy.max_backoff, interval * 2.0**doublings)
     delay = max(delay, min(interval, policy.max_backoff))
     if retry_after:
         delay = max(delay, retry_after)
