@@ -17,6 +17,7 @@ demo: $(BIN)/newsalert  ## set up if needed, then run the offline demo
 test: $(BIN)/newsalert  ## set up if needed, then run the lint, the import layers, the types and the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(BIN)/newsalert

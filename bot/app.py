@@ -199,7 +199,7 @@ class Core:
 
     async def _resolve_channel_names(self, bot: Any) -> None:
         """Channels configured by @username get their numeric id from Telegram."""
-        resolved = []
+        resolved: list[tuple[int, str]] = []
         for channel in self.config.channels:
             if isinstance(channel.chat_id, int):
                 continue

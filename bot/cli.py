@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import click
 
@@ -24,7 +24,7 @@ from bot.records import Article, as_utc
 from bot.text import html_to_text, tidy_line
 
 
-def _fail(message: str, status: int = 2) -> None:
+def _fail(message: str, status: int = 2) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(status)
 
@@ -296,7 +296,7 @@ def _input_stream(path: str | None) -> IO[str]:
             return sys.stdin
         return io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
     try:
-        return Path(path).open(encoding="utf-8", errors="surrogateescape")  # type: ignore[arg-type]
+        return Path(path).open(encoding="utf-8", errors="surrogateescape")
     except OSError as e:
         _fail(f"cannot read {path}: {e.strerror}")
         raise
@@ -418,7 +418,7 @@ def db_backup(ctx: click.Context, file: str, force: bool) -> None:
     """
     from storage.backup import backup_database
 
-    config = _load(ctx.parent)  # type: ignore[arg-type]
+    config = _load(ctx)  # ctx.obj comes from the main command
     try:
         result = backup_database(config.storage.path, file, overwrite=force)
     except NewsalertError as e:
@@ -437,7 +437,7 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     from storage.retention import prune
     from storage.store import Store
 
-    config = _load(ctx.parent)  # type: ignore[arg-type]
+    config = _load(ctx)  # ctx.obj comes from the main command
     if not config.storage.retention:
         _fail('storage.retention is "off": nothing is pruned', 1)
     try:

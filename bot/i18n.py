@@ -212,7 +212,7 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - a maintainer's helper
     if argv[:1] == ["update"]:
         update_catalogs()
     status = 0
-    messages = [m.id for m in template_catalog() if m.id]
+    messages = [m.id for m in template_catalog() if isinstance(m.id, str) and m.id]
     for language in LANGUAGES:
         if language == DEFAULT_LANGUAGE:
             continue

@@ -6,6 +6,7 @@ lives in ``bot.delivery.telegram_sink``."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
@@ -14,6 +15,9 @@ from bot.config.loader import Config
 from bot.errors import NewsalertError
 from handlers.commands import register_handlers
 from handlers.common import Core
+
+# the Application as built here: PTB's default types for the bot, context and data
+PTBApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def quiet_http_loggers() -> None:
@@ -28,8 +32,8 @@ def build_application(
     config: Config,
     core: Core,
     *,
-    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
-) -> Application:  # type: ignore[type-arg]
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+) -> PTBApplication:
     """The PTB Application with our handlers; ``core`` is kept in ``bot_data``.
 
     ``rate_limiter`` applies to every Bot API call, command replies included."""
@@ -50,7 +54,7 @@ def build_application(
     return app
 
 
-async def initialize_application(app: Application, base_url: str) -> None:  # type: ignore[type-arg]
+async def initialize_application(app: PTBApplication, base_url: str) -> None:
     """``app.initialize()`` (it calls getMe), with a clear error when that fails."""
     try:
         await app.initialize()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlite_utils
 
@@ -94,11 +95,11 @@ def prune(
     return result
 
 
-def _in_batches(db: sqlite_utils.Database, sql: str, params: list[object]) -> int:
+def _in_batches(db: sqlite_utils.Database, sql: str, params: list[Any]) -> int:
     total = 0
     while True:
         with db.atomic():
             changed = db.execute(sql, params).rowcount
         total += changed
-        if changed < int(params[-1]):  # type: ignore[call-overload]
+        if changed < int(params[-1]):  # the last parameter is the LIMIT
             return total

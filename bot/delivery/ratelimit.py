@@ -44,6 +44,9 @@ from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
 
+# what a Bot API call answers, as python-telegram-bot's BaseRateLimiter passes it on
+BotAPIResult = bool | dict[str, Any] | list[dict[str, Any]]
+
 # Priorities, passed as ``rate_limit_args``; lower goes first.
 INTERACTIVE = 0  # the default: replies to commands
 ALERT = 1
@@ -227,7 +230,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     # -- windows --------------------------------------------------------------------------
 
-    def _window(self, table: dict[int | str, Window], key: int | str, limit: int, period: float):
+    def _window(
+        self, table: dict[int | str, Window], key: int | str, limit: int, period: float
+    ) -> Window:
         window = table.get(key)
         if window is None:
             if len(table) >= _IDLE_WINDOWS_KEPT:
@@ -250,13 +255,13 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        callback: Callable[..., Coroutine[Any, Any, BotAPIResult]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+    ) -> BotAPIResult:
         """Make the call within the limits; on 429 wait ``retry_after`` and make it again."""
         chat = _chat_key(data.get("chat_id"))
         limited = chat is not None and counts_as_message(endpoint)
@@ -291,10 +296,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         chat: int | str,
         priority: int,
         paid: bool,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
+        callback: Callable[..., Coroutine[Any, Any, BotAPIResult]],
         args: Any,
         kwargs: dict[str, Any],
-    ) -> Any:
+    ) -> BotAPIResult:
         taken: list[Window] = []
         bulk = priority != INTERACTIVE
         holding_bulk = False

@@ -31,6 +31,7 @@ import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -153,8 +154,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
         return None
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
@@ -431,14 +430,14 @@ def _finish(
     etag: str | None,
     last_modified: str | None,
 ) -> FetchResult:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if permanent_url:
         changes["permanent_url"] = permanent_url
     if result.not_modified:
         # A 304 may omit the validators; the ones we sent are still good.
         changes["etag"] = result.etag or etag
         changes["last_modified"] = result.last_modified or last_modified
-    return replace(result, **changes) if changes else result  # type: ignore[arg-type]
+    return replace(result, **changes) if changes else result
 
 
 def read_local(path: str | Path, *, max_bytes: int = 50 * 1024 * 1024) -> FetchResult:

@@ -28,10 +28,14 @@ SEND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 class PollOutcome(Protocol):
     """What :meth:`Metrics.poll_done` reads from a ``bot.pipeline.PollResult``."""
 
-    status: str
-    new_articles: int
-    alerts: int
-    error_kind: str
+    @property
+    def status(self) -> str: ...
+    @property
+    def new_articles(self) -> int: ...
+    @property
+    def alerts(self) -> int: ...
+    @property
+    def error_kind(self) -> str: ...
 
 
 class Metrics:
