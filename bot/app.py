@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.config.loader import Config
+from bot.config.model import Config
 from bot.config.reload import ReloadOutcome, reload_core
 from bot.delivery.sender import Sender
 from bot.delivery.sinks import ConsoleSink, Sink

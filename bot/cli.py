@@ -20,7 +20,7 @@ import click
 
 from bot import __version__
 from bot.errors import ConfigError, NewsalertError, QueryError
-from bot.records import Article, as_utc
+from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, tidy_line
 
 
@@ -507,11 +507,11 @@ def feeds_list(ctx: click.Context) -> None:
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {f.moved_to}: update the URL")
-        if f.last_error and f.status != "ok":
+        if f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")
         click.echo("\n".join(lines))
     for f in waiting:
-        click.echo(f"{'new':8} {f.name or '-'}\n         {f.url}\n         not polled yet")
+        click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {f.url}\n         not polled yet")
 
 
 @feeds.command("add")

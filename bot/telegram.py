@@ -11,7 +11,7 @@ from typing import Any
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
-from bot.config.loader import Config
+from bot.config.model import Config
 from bot.errors import NewsalertError
 from handlers.commands import register_handlers
 from handlers.common import Core

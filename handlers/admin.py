@@ -7,6 +7,7 @@ import html
 from collections.abc import Awaitable, Callable
 
 from bot.i18n import Html
+from bot.records import DeliveryState
 from bot.service import reports
 from handlers.common import Turn, command
 from handlers.info import FEED_STATUS, when
@@ -34,9 +35,9 @@ def operator_only(func: Callable[[Turn], Awaitable[None]]) -> Callable[[Turn], A
 def _counts(turn: Turn, counts: dict[str, int]) -> str:
     return turn._(
         "{sent} sent, {failed} failed, {skipped} skipped",
-        sent=counts.get("sent", 0),
-        failed=counts.get("failed", 0),
-        skipped=counts.get("skipped", 0),
+        sent=counts.get(DeliveryState.SENT, 0),
+        failed=counts.get(DeliveryState.FAILED, 0),
+        skipped=counts.get(DeliveryState.SKIPPED, 0),
     )
 
 

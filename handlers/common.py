@@ -15,7 +15,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.config.loader import Config
+from bot.config.model import Config
 from bot.config.reload import ReloadOutcome
 from bot.i18n import Translator, pick_language, translator
 from bot.matching.aliases import builtin_aliases

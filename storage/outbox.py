@@ -29,9 +29,13 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.records import Alert, Article, Delivery, utcnow
+from bot.records import Alert, Article, Delivery, DeliveryState, utcnow
 from storage.articles import title_key
 from storage.database import from_db_time, to_db_time
+
+# the states as the SQL below writes them
+PENDING, HELD, SENT = DeliveryState.PENDING, DeliveryState.HELD, DeliveryState.SENT
+FAILED, SKIPPED = DeliveryState.FAILED, DeliveryState.SKIPPED
 
 
 def _delivery(row: dict[str, Any]) -> Delivery:
@@ -43,7 +47,7 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         html=row["html"],
         text=row["text"],
         link=row["link"],
-        state=row["state"],
+        state=DeliveryState(row["state"]),
         attempts=row["attempts"],
         reason=row["reason"],
         message_id=row["message_id"],
@@ -63,7 +67,7 @@ class OutboxMessage:
     text: str
     link: str
     disable_preview: bool
-    state: str
+    state: DeliveryState
     attempts: int
     version: int
     sent_version: int
@@ -75,7 +79,7 @@ class OutboxMessage:
 
     @property
     def needs_edit(self) -> bool:
-        return self.state == "sent" and self.version > self.sent_version
+        return self.state == SENT and self.version > self.sent_version
 
 
 def _message(row: dict[str, Any]) -> OutboxMessage:
@@ -87,7 +91,7 @@ def _message(row: dict[str, Any]) -> OutboxMessage:
         text=row["text"],
         link=row["link"],
         disable_preview=bool(row["disable_preview"]),
-        state=row["state"],
+        state=DeliveryState(row["state"]),
         attempts=row["attempts"],
         version=row["version"],
         sent_version=row["sent_version"],
@@ -143,7 +147,7 @@ class OutboxStore:
                     "INSERT OR IGNORE INTO deliveries (chat_id, article_id, story_id, topic, html, "
                     "text, link, disable_preview, state, created_at) "
                     "SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, ? "
+                    f"CASE WHEN c.alert_mode = 'digest' THEN '{HELD}' ELSE '{PENDING}' END, ? "
                     "FROM chats c WHERE c.chat_id = ? AND c.active = 1",
                     [
                         alert.chat_id,
@@ -171,7 +175,7 @@ class OutboxStore:
             cursor = self.db.execute(
                 "UPDATE deliveries SET version = version + 1, edit_attempts = 0 "
                 "WHERE story_id = ? AND kind = 'alert' AND digest_id IS NULL "
-                "AND state IN ('pending', 'held', 'sent') AND created_at >= ?",
+                f"AND state IN ('{PENDING}', '{HELD}', '{SENT}') AND created_at >= ?",
                 [story_id, to_db_time(since)],
             )
         return cursor.rowcount
@@ -184,7 +188,7 @@ class OutboxStore:
             _delivery(r)
             for r in self.db.query(
                 "SELECT d.* FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-                "WHERE d.state = 'pending' AND c.active = 1 AND c.paused = 0 "
+                f"WHERE d.state = '{PENDING}' AND c.active = 1 AND c.paused = 0 "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT ?",
                 [to_db_time(now or utcnow()), limit],
             )
@@ -198,16 +202,16 @@ class OutboxStore:
         at = to_db_time(now or utcnow())
         sends = self.db.execute(
             "SELECT d.id, d.chat_id FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.state = 'pending' AND d.id > ? AND c.active = 1 AND c.paused = 0 "
+            f"WHERE d.state = '{PENDING}' AND d.id > ? AND c.active = 1 AND c.paused = 0 "
             "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
             "AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.chat_id = d.chat_id "
-            "AND e.state = 'pending' AND e.id < d.id AND e.next_attempt_at > ?) "
+            f"AND e.state = '{PENDING}' AND e.id < d.id AND e.next_attempt_at > ?) "
             "ORDER BY d.id LIMIT ?",
             [after_id, at, at, limit],
         ).fetchall()
         edits = self.db.execute(
             "SELECT d.id, d.chat_id FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.state = 'sent' AND d.version > d.sent_version AND d.id > ? "
+            f"WHERE d.state = '{SENT}' AND d.version > d.sent_version AND d.id > ? "
             "AND c.active = 1 AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
             "ORDER BY d.id LIMIT ?",
             [after_id, at, limit],
@@ -224,7 +228,7 @@ class OutboxStore:
         rows = (
             list(
                 self.db.query(
-                    f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT 1",
+                    f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = '{PENDING}' ORDER BY d.id LIMIT 1",
                     [chat_id],
                 )
             )
@@ -237,7 +241,7 @@ class OutboxStore:
             return None if waiting else _message(row)
         rows = list(
             self.db.query(
-                f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = 'sent' "
+                f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = '{SENT}' "
                 "AND d.version > d.sent_version "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT 1",
                 [chat_id, at],
@@ -250,9 +254,9 @@ class OutboxStore:
         row = self.db.execute(
             "SELECT min(t) FROM (SELECT min(d.next_attempt_at) AS t FROM deliveries d "
             "JOIN chats c ON c.chat_id = d.chat_id WHERE c.active = 1 AND c.paused = 0 AND "
-            "d.state = 'pending' AND d.next_attempt_at IS NOT NULL "
+            f"d.state = '{PENDING}' AND d.next_attempt_at IS NOT NULL "
             "UNION ALL SELECT min(next_attempt_at) FROM deliveries "
-            "WHERE state = 'sent' AND version > sent_version AND next_attempt_at IS NOT NULL)"
+            f"WHERE state = '{SENT}' AND version > sent_version AND next_attempt_at IS NOT NULL)"
         ).fetchone()
         return from_db_time(row[0]) if row and row[0] else None
 
@@ -264,7 +268,7 @@ class OutboxStore:
         return [
             (int(chat_id), (now - (from_db_time(sent_at) or now)).total_seconds())
             for chat_id, sent_at in self.db.execute(
-                "SELECT chat_id, sent_at FROM deliveries WHERE state = 'sent' AND sent_at >= ? "
+                f"SELECT chat_id, sent_at FROM deliveries WHERE state = '{SENT}' AND sent_at >= ? "
                 "AND (digest_id IS NULL OR digest_id = id)",
                 [to_db_time(since)],
             ).fetchall()
@@ -297,15 +301,15 @@ class OutboxStore:
         sent_at = to_db_time(now or utcnow())
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, "
+                f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
                 "attempts = attempts + 1, reason = ?, next_attempt_at = NULL, "
                 "sent_version = coalesce(?, version) WHERE id = ?",
                 [message_id, sent_at, reason, version, delivery_id],
             )
             self.db.execute(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, "
+                f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
                 "sent_version = version, reason = 'in a digest' "
-                "WHERE digest_id = ? AND id != ? AND state = 'held'",
+                f"WHERE digest_id = ? AND id != ? AND state = '{HELD}'",
                 [message_id, sent_at, delivery_id, delivery_id],
             )
 
@@ -329,20 +333,20 @@ class OutboxStore:
         """Gave up on the row (and, for a digest, on the alerts in it)."""
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, reason = ? "
+                f"UPDATE deliveries SET state = '{FAILED}', attempts = attempts + 1, reason = ? "
                 "WHERE id = ?",
                 [reason, delivery_id],
             )
             self.db.execute(
-                "UPDATE deliveries SET state = 'failed', reason = ? "
-                "WHERE digest_id = ? AND id != ? AND state = 'held'",
+                f"UPDATE deliveries SET state = '{FAILED}', reason = ? "
+                f"WHERE digest_id = ? AND id != ? AND state = '{HELD}'",
                 [reason, delivery_id, delivery_id],
             )
 
     def mark_skipped(self, delivery_id: int, reason: str) -> None:
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = ? WHERE id = ?",
+                f"UPDATE deliveries SET state = '{SKIPPED}', reason = ? WHERE id = ?",
                 [reason, delivery_id],
             )
 
@@ -350,8 +354,8 @@ class OutboxStore:
         """Skip everything still to send to the chat (it blocked the bot, ...)."""
         with self.db.atomic():
             cursor = self.db.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = ? "
-                "WHERE chat_id = ? AND state IN ('pending', 'held')",
+                f"UPDATE deliveries SET state = '{SKIPPED}', reason = ? "
+                f"WHERE chat_id = ? AND state IN ('{PENDING}', '{HELD}')",
                 [reason, chat_id],
             )
         return cursor.rowcount
@@ -361,7 +365,7 @@ class OutboxStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE deliveries SET next_attempt_at = ?, reason = ? WHERE chat_id = ? "
-                "AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at < ?)",
+                f"AND state = '{PENDING}' AND (next_attempt_at IS NULL OR next_attempt_at < ?)",
                 [to_db_time(until), reason, chat_id, to_db_time(until)],
             )
         return cursor.rowcount
@@ -371,7 +375,7 @@ class OutboxStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE deliveries SET next_attempt_at = NULL, reason = '' "
-                "WHERE chat_id = ? AND state = 'pending' AND reason = ?",
+                f"WHERE chat_id = ? AND state = '{PENDING}' AND reason = ?",
                 [chat_id, QUIET_HOURS],
             )
         return cursor.rowcount
@@ -400,7 +404,7 @@ class OutboxStore:
         return [
             int(r[0])
             for r in self.db.execute(
-                "SELECT DISTINCT chat_id FROM deliveries WHERE state = 'held' AND digest_id IS NULL"
+                f"SELECT DISTINCT chat_id FROM deliveries WHERE state = '{HELD}' AND digest_id IS NULL"
             ).fetchall()
         ]
 
@@ -418,7 +422,7 @@ class OutboxStore:
             for r in self.db.query(
                 "SELECT d.id, d.link, d.topic, d.created_at, a.title, a.source "
                 "FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id "
-                "WHERE d.chat_id = ? AND d.state = 'held' AND d.digest_id IS NULL ORDER BY d.id",
+                f"WHERE d.chat_id = ? AND d.state = '{HELD}' AND d.digest_id IS NULL ORDER BY d.id",
                 [chat_id],
             )
         ]
@@ -433,14 +437,14 @@ class OutboxStore:
                 carrier = ids[0]
                 self.db.execute(
                     "UPDATE deliveries SET kind = 'digest', html = ?, text = ?, link = '', "
-                    "disable_preview = 1, state = 'pending', digest_id = id "
-                    "WHERE id = ? AND state = 'held'",
+                    f"disable_preview = 1, state = '{PENDING}', digest_id = id "
+                    f"WHERE id = ? AND state = '{HELD}'",
                     [html, text, carrier],
                 )
                 placeholders = ", ".join("?" for _ in ids)
                 self.db.execute(
                     f"UPDATE deliveries SET digest_id = ? WHERE id IN ({placeholders}) "
-                    "AND id != ? AND state = 'held'",
+                    f"AND id != ? AND state = '{HELD}'",
                     [carrier, *ids, carrier],
                 )
                 carriers.append(carrier)
@@ -456,8 +460,8 @@ class OutboxStore:
         )
         with self.db.atomic():
             cursor = self.db.execute(
-                f"UPDATE deliveries SET state = 'pending' WHERE {where} "
-                "AND state = 'held' AND digest_id IS NULL",
+                f"UPDATE deliveries SET state = '{PENDING}' WHERE {where} "
+                f"AND state = '{HELD}' AND digest_id IS NULL",
                 [chat_id] if chat_id is not None else [],
             )
         return cursor.rowcount

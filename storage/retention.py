@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.records import utcnow
+from bot.records import DeliveryState, utcnow
 from storage.database import to_db_time
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ BATCH = 1000
 PRUNE_EVERY = 6 * 3600.0  # seconds between prunes while the bot runs
 
 # any other state (pending, held, ...) is still due
-_FINISHED_SQL = "('sent', 'failed', 'skipped')"
+_FINISHED_SQL = f"('{DeliveryState.SENT}', '{DeliveryState.FAILED}', '{DeliveryState.SKIPPED}')"
 # Articles with an alert still to send are kept whole, however old.
 _HAS_PENDING = f"id IN (SELECT article_id FROM deliveries WHERE state NOT IN {_FINISHED_SQL})"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Core
-from bot.config.loader import Config, config_from_dict
+from bot.config.loader import config_from_dict
+from bot.config.model import Config
 from storage.store import Store
 from tests.conftest import TOKEN
 

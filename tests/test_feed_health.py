@@ -15,7 +15,8 @@ from bot.ingest.feed_health import (
     is_quiet,
     poll_interval,
 )
-from bot.records import utcnow
+from bot.records import FeedStatus, utcnow
+from handlers.info import FEED_STATUS
 from storage.feeds import FeedState
 from tests.conftest import TOKEN
 from tests.test_end_to_end import wait_until
@@ -126,3 +127,7 @@ async def test_gone_feed_stops_tells_the_admin_once_then_recovery_is_announced(
     first, second = (m["text"] for m in api.sent_messages(admin))
     assert first.startswith("Feed stopped: Gone feed") and "410" in first
     assert second.startswith("Feed is back: Gone feed")
+
+
+def test_every_feed_status_has_words_for_people():
+    assert set(FEED_STATUS) == set(FeedStatus)

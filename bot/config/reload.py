@@ -13,7 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.config.loader import Config, load_config
+from bot.config.loader import load_config
+from bot.config.model import Config
 from bot.errors import ConfigError
 from bot.matching.audience import Audience
 from bot.pipeline import sync_config

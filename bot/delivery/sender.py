@@ -43,6 +43,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.config.model import DeliveryConfig
 from bot.delivery.digest import quiet_state
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import AlertLabels, with_also
@@ -57,7 +58,7 @@ from bot.delivery.sinks import (
     Sink,
     Transient,
 )
-from bot.records import utcnow
+from bot.records import DeliveryState, utcnow
 from storage.outbox import OutboxMessage
 from storage.store import Store
 
@@ -87,8 +88,8 @@ class Sender:
         store: Store,
         sink: Sink,
         *,
-        max_attempts: int = 5,
-        retry_backoff: float = 2.0,
+        max_attempts: int = DeliveryConfig.max_attempts,
+        retry_backoff: float = DeliveryConfig.retry_backoff,
         max_chats: int = 256,
         on_chats_changed: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -341,13 +342,13 @@ class Sender:
         if isinstance(error, ChatUnavailable):
             log.info("chat %d is unavailable (%s): made inactive", chat_id, reason)
             with self.store.db.atomic():
-                if message.state == "pending":
+                if message.state == DeliveryState.PENDING:
                     self.store.outbox.mark_failed(message.id, f"chat unavailable: {reason}")
                 self.store.chats.deactivate(chat_id, reason)
                 skipped = self.store.outbox.skip_chat(chat_id, f"chat inactive: {reason}")
             if skipped:
                 log.info("chat %d: %d queued alerts skipped", chat_id, skipped)
-            if self.metrics is not None and message.state == "pending":
+            if self.metrics is not None and message.state == DeliveryState.PENDING:
                 self.metrics.alert_failed()
             self._chats_changed()
             return False

@@ -37,6 +37,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot import __version__
+from bot.config.model import FetchConfig
 from bot.errors import FetchError
 
 # the one User-Agent of every request we make (``fetch.user_agent`` replaces it)
@@ -175,11 +176,11 @@ class Fetcher:
         self,
         *,
         user_agent: str = USER_AGENT,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 20.0,
-        max_bytes: int = 10 * 1024 * 1024,
+        connect_timeout: float = FetchConfig.connect_timeout,
+        read_timeout: float = FetchConfig.read_timeout,
+        max_bytes: int = FetchConfig.max_bytes,
         max_redirects: int = 5,
-        per_host: int = 2,
+        per_host: int = FetchConfig.per_host,
         transport: httpx.AsyncBaseTransport | None = None,
         total_timeout: float | None = 60.0,
     ) -> None:

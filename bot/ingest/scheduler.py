@@ -10,13 +10,14 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.config.model import PollingConfig
 from bot.records import utcnow
 
 log = logging.getLogger(__name__)
 
 
 class FeedScheduler:
-    def __init__(self, *, jitter: float = 10.0) -> None:
+    def __init__(self, *, jitter: float = PollingConfig.jitter) -> None:
         self.jitter = jitter
         self.scheduler = AsyncIOScheduler(timezone="UTC")
 

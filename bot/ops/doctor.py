@@ -21,9 +21,11 @@ from typing import IO, Any
 import httpx
 import sqlite_utils
 
-from bot.config.loader import Config, load_config
+from bot.config.loader import load_config
+from bot.config.model import Config
 from bot.errors import ConfigError, FeedError, FetchError
 from bot.ops.logs import add_secret, redact
+from bot.records import DeliveryState
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -197,8 +199,9 @@ def _db_counts(conn: sqlite3.Connection) -> str:
     articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall())
     return (
-        f"{articles} articles, {states.get('sent', 0)} alerts sent, "
-        f"{states.get('pending', 0)} waiting, {states.get('failed', 0)} failed"
+        f"{articles} articles, {states.get(DeliveryState.SENT, 0)} alerts sent, "
+        f"{states.get(DeliveryState.PENDING, 0)} waiting, "
+        f"{states.get(DeliveryState.FAILED, 0)} failed"
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot import __version__
+from bot.records import DeliveryState
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -125,7 +126,7 @@ class Metrics:
 
     def refresh(self, store: Store) -> None:
         """Set the gauges that the database knows: outbox depth, feeds' last success."""
-        self.outbox_pending.set(store.outbox.counts().get("pending", 0))
+        self.outbox_pending.set(store.outbox.counts().get(DeliveryState.PENDING, 0))
         self.feed_last_success.clear()
         for feed in store.feeds.all():
             if feed.last_success is not None:

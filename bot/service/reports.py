@@ -6,14 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.records import utcnow
+from bot.records import FeedStatus, utcnow
 from storage.reports import ReportStore
 from storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    feeds: dict[str, int]  # status -> count
+    feeds: dict[FeedStatus, int]  # feeds by status
     chats_active: dict[str, int]  # chat type -> active count
     chats_inactive: int
     chats_paused: int
@@ -29,7 +29,7 @@ def stats(store: Store, *, now: datetime | None = None) -> Stats:
     """The figures of /stats."""
     now = now or utcnow()
     reports = ReportStore(store.db)
-    feeds: dict[str, int] = {}
+    feeds: dict[FeedStatus, int] = {}
     for feed in store.feeds.all():
         feeds[feed.status] = feeds.get(feed.status, 0) + 1
     active: dict[str, int] = {}
@@ -60,7 +60,7 @@ class FeedRow:
 
     name: str
     url: str
-    status: str
+    status: FeedStatus
     last_success: datetime | None = None
     last_error: str = ""
     failures: int = 0
@@ -76,7 +76,7 @@ def feed_rows(store: Store, feeds: Iterable[object]) -> list[FeedRow]:
         name = str(getattr(feed, "name", "") or "")
         state = store.feeds.get_by_url(url)
         if state is None:
-            rows.append(FeedRow(name=name or url, url=url, status="new"))
+            rows.append(FeedRow(name=name or url, url=url, status=FeedStatus.NEW))
             continue
         rows.append(
             FeedRow(

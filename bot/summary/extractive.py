@@ -16,12 +16,13 @@ import math
 import re
 from dataclasses import dataclass
 
+from bot.config.model import AlertsConfig
 from bot.records import Article, Summary
 from bot.summary.boilerplate import strip_boilerplate
 from bot.summary.sentences import split_sentences
 from bot.text import html_to_text
 
-DEFAULT_MAX_CHARS = 450
+DEFAULT_MAX_CHARS = AlertsConfig.summary_chars
 
 # Below this many words the full text is likely a teaser or a stub: prefer the
 # feed's summary if that is longer.
