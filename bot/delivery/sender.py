@@ -11,7 +11,7 @@ What happens to a row:
 * sent: marked ``sent`` with Telegram's message id, right after Telegram confirms it;
 * 403 (blocked, kicked, deactivated) or 400 "chat not found": the row ``failed``, the chat is
   made inactive and everything else queued for it ``skipped``; the chat comes back when
-  it talks to the bot again (``bot.service.settings.reactivate_chat``);
+  it talks to the bot again or adds it back (``bot.service.chats.register_chat``);
 * 400 with ``migrate_to_chat_id``: the chat, its subscriptions and its rows move to the new
   id, and the same row is sent there at once;
 * 400 "can't parse entities": the same alert is sent again at once as plain text;

@@ -1,5 +1,7 @@
 """The one APScheduler (AsyncIOScheduler) of the process: a job per feed, plus the
-outbox drain.  ``max_instances=1`` keeps a feed from being polled twice at once."""
+periodic jobs the core adds (heartbeat, digests, pruning).  ``max_instances=1`` keeps a
+feed from being polled twice at once.  The outbox is not drained here: the sender has a
+loop of its own (``bot.app.Core``), woken when alerts are written."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class FeedScheduler:
+    """Jobs by id (``feed-<id>`` for feeds), each run at most once at a time."""
+
     def __init__(self, *, jitter: float = PollingConfig.jitter) -> None:
         self.jitter = jitter
         self.scheduler = AsyncIOScheduler(timezone="UTC")

@@ -1,8 +1,9 @@
 """Who wants an article: the active subscriptions compiled into one matcher.
 
 Each matcher key is a topic id (shared by every chat that follows the topic)
-or ``q:<subscription id>`` for a chat's own query.  The index is rebuilt from
-the store only when subscriptions changed (``invalidate``).
+or ``q:<subscription id>`` for a chat's own query.  The pipeline loads the active
+subscriptions into it (:meth:`Audience.load`) when they changed; a load recompiles only
+the keys whose query changed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Recipient:
 
 
 class Audience:
+    """The active subscriptions as one matcher, and who follows each of its keys."""
+
     def __init__(self, topics: Mapping[str, Topic]) -> None:
         self.topics = dict(topics)
         self._matcher = Matcher()
