@@ -19,6 +19,7 @@ from typing import IO, Any, NoReturn
 import click
 
 from bot import __version__
+from bot.config.model import AlertsConfig, FetchConfig
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, tidy_line
@@ -168,7 +169,12 @@ def _print_json(data: dict[str, Any]) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--timeout", default=20.0, show_default=True, help="Read timeout in seconds.")
+@click.option(
+    "--timeout",
+    default=FetchConfig.read_timeout,
+    show_default=True,
+    help="Read timeout in seconds.",
+)
 def parse(sources: tuple[str, ...], timeout: float) -> None:
     """Fetch and parse feeds (URLs or files) to JSON Lines of normalised articles.
 
@@ -367,13 +373,13 @@ def match(
     "--max-chars",
     type=click.IntRange(80, 3000),
     default=None,
-    help="Summary budget in characters (default 450).",
+    help=f"Summary budget in characters (default {AlertsConfig.summary_chars}).",
 )
 def summarize(input_path: str | None, max_chars: int | None) -> None:
     """Summarise articles: JSON Lines of articles in, {"id", "summary"} per line out."""
     from bot.summary.extractive import summarize as summarize_article
 
-    budget = max_chars or 450
+    budget = max_chars or AlertsConfig.summary_chars
     errors: list[str] = []
     for article in _read_articles(_input_stream(input_path), errors):
         summary = summarize_article(article, max_chars=budget)
