@@ -85,10 +85,9 @@ class Pipeline:
         self.bot_name = bot_name
         self.alert_on_first_poll = alert_on_first_poll
         self.audience = Audience(config.topics)
-        self._audience_dirty = True
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
-        self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
+        self.stories = StoryDesk(store.stories, window=self.story_window)
         self._failures: dict[int, int] = {}  # article key -> failed passes
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
@@ -98,14 +97,14 @@ class Pipeline:
             give_up_after=config.polling.give_up_after,
         )
 
-    def subscriptions_changed(self) -> None:
-        """Call after any subscription change: the matcher is rebuilt before the next match."""
-        self._audience_dirty = True
+    def reconfigure(self, config: Config) -> None:
+        """Run with ``config`` from the next article on (a reload: its topics, alerts and
+        feeds; the sections that need a restart are the same as before)."""
+        self.config = config
+        self.audience = Audience(config.topics)  # loads the subscriptions on first use
 
     def _current_audience(self) -> Audience:
-        if self._audience_dirty:
-            self.audience.load(self.store.subscriptions.active())
-            self._audience_dirty = False
+        self.audience.refresh(self.store.subscriptions)  # reloads when subscriptions moved
         return self.audience
 
     async def poll(self, feed: FeedState, *, now: datetime | None = None) -> PollResult:
@@ -242,7 +241,7 @@ class Pipeline:
         if recipients:
             stored = await self._with_full_text(stored)
             alerts = await self._render_for(stored, recipients)
-        with self.store.db.atomic():
+        with self.store.atomic():
             story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
@@ -270,19 +269,24 @@ class Pipeline:
         self.store.articles.update_content(stored.key, page.text)
         return replace(stored, article=article.replace(content=page.text))
 
-    async def _summary(self, article: Article, budget: int) -> Summary:
+    async def _summary(self, article: Article, budget: int, language: str) -> Summary:
         if self.llm is not None:
-            return await self.llm.summarize(article, max_chars=budget)
+            return await self.llm.summarize(article, max_chars=budget, language=language)
         return summarize(article, max_chars=budget)
 
     async def _render_for(self, stored: StoredArticle, recipients: list[Recipient]) -> list[Alert]:
-        summaries: dict[int, Summary] = {}
+        # One summary per budget and reader's language, made once for every chat that
+        # shares them: an LLM is asked once per language, never once per subscriber.
+        # Without an LLM the summary stays in the article's language for everyone.
+        summaries: dict[tuple[int, str], Summary] = {}
         alerts = []
         for recipient in recipients:
             chat = self.store.chats.get(recipient.chat_id) or Chat(chat_id=recipient.chat_id)
             budget = chat.summary_chars or self.config.alerts.summary_chars
-            if budget not in summaries:
-                summaries[budget] = await self._summary(stored.article, budget)
+            reader = reader_language(chat.language)
+            key = (budget, reader if self.llm is not None else "")
+            if key not in summaries:
+                summaries[key] = await self._summary(stored.article, budget, reader)
             link_preview = (
                 chat.link_preview
                 if chat.link_preview is not None
@@ -293,11 +297,12 @@ class Pipeline:
                     chat_id=chat.chat_id,
                     article_key=stored.key,
                     article=stored.article,
-                    summary=summaries[budget],
+                    summary=summaries[key],
                     topic=recipient.topic,
                     footer=self._footer(chat),
                     link_preview=link_preview,
                     labels=alert_labels(chat.language),
+                    reader_language=reader,
                 )
             )
         return alerts
@@ -344,6 +349,11 @@ class Pipeline:
             error_kind=error.kind,
             went_down=state.status in STOPPED and not state.down_notified,
         )
+
+
+def reader_language(chat_language: str | None) -> str:
+    """The language a chat reads alerts in: "ko" or "en" (the languages the bot speaks)."""
+    return "ko" if (chat_language or "").lower().startswith("ko") else "en"
 
 
 def sync_config(store: Store, config: Config) -> list[FeedState]:

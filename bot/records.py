@@ -117,11 +117,17 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """A short plain-text summary of an article."""
+    """A short plain-text summary of an article.
+
+    ``language`` is the language the text is written in ("en", "ko"), and
+    ``source_language`` the article's when the summary is a translation ("" when not).
+    """
 
     article_id: str
     text: str
     method: str = "extractive"
+    language: str = "en"
+    source_language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +145,8 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One row of the outbox: an alert for a chat and its state."""
+    """One row of the outbox (``storage.outbox``): an alert or a digest for a chat, what
+    to send (or edit), and how far it got."""
 
     id: int
     chat_id: int
@@ -149,8 +156,20 @@ class Delivery:
     text: str
     link: str
     state: DeliveryState
+    kind: str = "alert"  # alert | digest
+    disable_preview: bool = True
     attempts: int = 0
     reason: str = ""
     message_id: int | None = None
+    version: int = 1  # bumped when another feed carries the story ("Also: ...")
+    sent_version: int = 0  # the version Telegram has
+    edit_attempts: int = 0
+    story_id: int | None = None
+    source: str = ""  # the article's own source (not repeated in its "Also:" line)
     created_at: datetime = field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+    @property
+    def needs_edit(self) -> bool:
+        """Sent, and its story has grown since: the message is due for an edit."""
+        return self.state == DeliveryState.SENT and self.version > self.sent_version

@@ -44,10 +44,6 @@ class Core(Protocol):
     config: Config
     store: Store
 
-    def subscriptions_changed(self) -> None: ...
-
-    def delivery_settings_changed(self) -> None: ...
-
     async def reload(self) -> ReloadOutcome: ...
 
 
@@ -178,7 +174,6 @@ class Turn:
         core = core_of(context)
         user = update.effective_user
         user_language = pick_language(user.language_code) if user else None
-        before = core.store.chats.get(chat.id)
         stored = chats.register_chat(
             core.store,
             ChatInfo(
@@ -190,10 +185,6 @@ class Turn:
             ),
             reactivate=True,
         )
-        if before is not None and not before.active:
-            # back after blocking or removing the bot: its subscriptions match again
-            core.subscriptions_changed()
-            core.delivery_settings_changed()
         if stored.language_chosen or user_language is None:
             language = stored.language
         else:

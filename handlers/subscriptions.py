@@ -54,8 +54,6 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
     result = subscriptions.subscribe(core.store, core.config.topics, info, argument)
     where = Html(chat_label(turn, target))
     if result.ok:
-        if result.created:
-            core.subscriptions_changed()
         if result.topic is not None and result.created:
             text = turn._(
                 "Done: you now follow “{name}” ({id}){where}. Alerts arrive as stories appear; "
@@ -164,7 +162,6 @@ def _confirm_keyboard(turn: Turn, chat_id: int) -> InlineKeyboardMarkup:
 async def _unsubscribed(turn: Turn, target: Target, result: subscriptions.UnsubscribeResult) -> str:
     where = Html(chat_label(turn, target))
     if result.ok and result.subscription is not None:
-        turn.core.subscriptions_changed()
         return turn._(
             "Done: you no longer follow {what}{where}.",
             what=Html(describe(turn, result.subscription)),
@@ -252,7 +249,6 @@ async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
         )
     elif choice == "yes":
         removed = subscriptions.unsubscribe_all(store, chat_id)
-        turn.core.subscriptions_changed()
         await turn.answer()
         kept = len(subscriptions.list_subscriptions(store, chat_id))
         text = turn._(
@@ -363,7 +359,6 @@ async def filter_command(turn: Turn) -> None:
         return
     result = subscriptions.apply_filter(store, target.chat_id, reference, expression)
     if result.ok and result.subscription is not None:
-        turn.core.subscriptions_changed()
         sub = result.subscription
         if result.action == "clear":
             text = turn._(

@@ -239,3 +239,50 @@ def m008_feed_moved_to(db: sqlite_utils.Database) -> None:
     # moved_to: where a feed moved by a permanent redirect; it is fetched from there while
     # its url (as the config or the operator wrote it) stays its identity.
     db.execute("ALTER TABLE feeds ADD COLUMN moved_to TEXT")
+
+
+@MIGRATIONS()
+def m009_generations(db: sqlite_utils.Database) -> None:
+    # Generation numbers of the state others cache: ``subscriptions`` (the matcher's index:
+    # every subscription, and a chat's active/paused/id) and ``delivery`` (what the sender
+    # reads of a chat: its mode, digest schedule, time zone, quiet hours, active, paused).
+    # Triggers bump them in the transaction of the write itself, whoever writes (the bot,
+    # the CLI, another process), so a reader compares one number and reloads when it moved.
+    db.execute(
+        "CREATE TABLE generations (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0) "
+        "WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO generations (name, value) VALUES ('subscriptions', 0), ('delivery', 0)")
+    bump_subscriptions = "UPDATE generations SET value = value + 1 WHERE name = 'subscriptions';"
+    bump_delivery = "UPDATE generations SET value = value + 1 WHERE name = 'delivery';"
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER subscriptions_{event.lower()}_generation AFTER {event} "
+            f"ON subscriptions BEGIN {bump_subscriptions} END"
+        )
+    db.execute(
+        "CREATE TRIGGER chats_matching_generation AFTER UPDATE ON chats "
+        "WHEN OLD.chat_id IS NOT NEW.chat_id OR OLD.active IS NOT NEW.active "
+        f"OR OLD.paused IS NOT NEW.paused BEGIN {bump_subscriptions} END"
+    )
+    db.execute(
+        "CREATE TRIGGER chats_delete_generation AFTER DELETE ON chats "
+        f"BEGIN {bump_subscriptions} {bump_delivery} END"
+    )
+    settings = (
+        "chat_id",
+        "active",
+        "paused",
+        "alert_mode",
+        "digest_every",
+        "digest_at",
+        "timezone",
+        "quiet_start",
+        "quiet_end",
+        "quiet_mode",
+    )
+    moved = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in settings)
+    db.execute(
+        f"CREATE TRIGGER chats_delivery_generation AFTER UPDATE ON chats WHEN {moved} "
+        f"BEGIN {bump_delivery} END"
+    )

@@ -17,7 +17,8 @@ a sent row whose ``version`` is above ``sent_version`` is due for an edit ("Also
 ``kind = 'digest'`` marks a row that carries a digest message (it reuses the row of the
 digest's first alert); its alerts follow its fate when it is sent or fails.
 
-:class:`StoryStore` keeps the stories: which articles and feeds carried each one.
+Every read returns :class:`bot.records.Delivery`, the one record of a row.  The stories
+themselves live in ``storage.stories``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.records import Alert, Article, Delivery, DeliveryState, utcnow
-from storage.articles import title_key
+from bot.records import Alert, Delivery, DeliveryState, utcnow
 from storage.database import from_db_time, to_db_time
+from storage.stories import StoryStore
 
 # the states as the SQL below writes them
 PENDING, HELD, SENT = DeliveryState.PENDING, DeliveryState.HELD, DeliveryState.SENT
@@ -48,58 +49,18 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         text=row["text"],
         link=row["link"],
         state=DeliveryState(row["state"]),
+        kind=row["kind"],
+        disable_preview=bool(row["disable_preview"]),
         attempts=row["attempts"],
         reason=row["reason"],
         message_id=row["message_id"],
-        created_at=from_db_time(row["created_at"]) or utcnow(),
-        sent_at=from_db_time(row["sent_at"]),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    """A row as the sender needs it: what to send (or edit) and how far it got."""
-
-    id: int
-    chat_id: int
-    kind: str  # alert | digest
-    html: str
-    text: str
-    link: str
-    disable_preview: bool
-    state: DeliveryState
-    attempts: int
-    version: int
-    sent_version: int
-    message_id: int | None
-    edit_attempts: int
-    story_id: int | None
-    source: str  # the alert's own source (not repeated in its "Also:" line)
-    created_at: datetime
-
-    @property
-    def needs_edit(self) -> bool:
-        return self.state == SENT and self.version > self.sent_version
-
-
-def _message(row: dict[str, Any]) -> OutboxMessage:
-    return OutboxMessage(
-        id=row["id"],
-        chat_id=row["chat_id"],
-        kind=row["kind"],
-        html=row["html"],
-        text=row["text"],
-        link=row["link"],
-        disable_preview=bool(row["disable_preview"]),
-        state=DeliveryState(row["state"]),
-        attempts=row["attempts"],
         version=row["version"],
         sent_version=row["sent_version"],
-        message_id=row["message_id"],
         edit_attempts=row["edit_attempts"],
         story_id=row["story_id"],
         source=row.get("source") or "",
         created_at=from_db_time(row["created_at"]) or utcnow(),
+        sent_at=from_db_time(row["sent_at"]),
     )
 
 
@@ -115,16 +76,17 @@ class HeldAlert:
     created_at: datetime
 
 
-_MESSAGE = (
+# a row and its article's source (not repeated in the row's "Also:" line)
+_ROW = (
     "SELECT d.*, a.source AS source FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id"
 )
 QUIET_HOURS = "quiet hours"
 
 
 class OutboxStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, stories: StoryStore | None = None) -> None:
         self.db = db
-        self.stories = StoryStore(db)
+        self._stories = stories or StoryStore(db)
 
     # -- writing alerts ---------------------------------------------------------------------
 
@@ -187,7 +149,7 @@ class OutboxStore:
         return [
             _delivery(r)
             for r in self.db.query(
-                "SELECT d.* FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
+                f"{_ROW} JOIN chats c ON c.chat_id = d.chat_id "
                 f"WHERE d.state = '{PENDING}' AND c.active = 1 AND c.paused = 0 "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT ?",
                 [to_db_time(now or utcnow()), limit],
@@ -220,7 +182,7 @@ class OutboxStore:
 
     def next_for_chat(
         self, chat_id: int, *, now: datetime | None = None, include_pending: bool = True
-    ) -> OutboxMessage | None:
+    ) -> Delivery | None:
         """The chat's next thing to do: its oldest pending row, if its time has come (a later
         one never goes first: order per chat is kept), else its oldest due edit.
         ``include_pending=False`` (a paused chat): edits only, the pending rows wait."""
@@ -228,7 +190,7 @@ class OutboxStore:
         rows = (
             list(
                 self.db.query(
-                    f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = '{PENDING}' ORDER BY d.id LIMIT 1",
+                    f"{_ROW} WHERE d.chat_id = ? AND d.state = '{PENDING}' ORDER BY d.id LIMIT 1",
                     [chat_id],
                 )
             )
@@ -238,16 +200,16 @@ class OutboxStore:
         if rows:
             row = rows[0]
             waiting = row["next_attempt_at"] is not None and row["next_attempt_at"] > at
-            return None if waiting else _message(row)
+            return None if waiting else _delivery(row)
         rows = list(
             self.db.query(
-                f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = '{SENT}' "
+                f"{_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' "
                 "AND d.version > d.sent_version "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT 1",
                 [chat_id, at],
             )
         )
-        return _message(rows[0]) if rows else None
+        return _delivery(rows[0]) if rows else None
 
     def next_due_at(self) -> datetime | None:
         """When the earliest row waiting for its time (retry, quiet hours, edit) comes due."""
@@ -276,15 +238,11 @@ class OutboxStore:
 
     def also_sources(self, story_id: int, *, own: str = "") -> list[str]:
         """The other sources that carried a story, in the order they did (``own`` left out)."""
-        return [s for s in self.stories.sources(story_id) if s and s != own]
+        return [s for s in self._stories.sources(story_id) if s and s != own]
 
     def get(self, delivery_id: int) -> Delivery | None:
-        rows = list(self.db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))
+        rows = list(self.db.query(f"{_ROW} WHERE d.id = ?", [delivery_id]))
         return _delivery(rows[0]) if rows else None
-
-    def message(self, delivery_id: int) -> OutboxMessage | None:
-        rows = list(self.db.query(f"{_MESSAGE} WHERE d.id = ?", [delivery_id]))
-        return _message(rows[0]) if rows else None
 
     # -- what the sender writes -------------------------------------------------------------
 
@@ -477,134 +435,5 @@ class OutboxStore:
     def for_chat(self, chat_id: int) -> list[Delivery]:
         return [
             _delivery(r)
-            for r in self.db.query(
-                "SELECT * FROM deliveries WHERE chat_id = ? ORDER BY id", [chat_id]
-            )
+            for r in self.db.query(f"{_ROW} WHERE d.chat_id = ? ORDER BY d.id", [chat_id])
         ]
-
-
-@dataclass(frozen=True, slots=True)
-class StoryRow:
-    """A story as stored: what its first article said, for its fingerprint."""
-
-    id: int
-    title: str
-    lead: str
-    source: str
-    first_seen: datetime
-
-
-class StoryStore:
-    """Stories and the articles (or feed entries) that carried them."""
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-
-    def create(
-        self,
-        article_key: int,
-        feed_id: int | None,
-        article: Article,
-        lead: str,
-        *,
-        now: datetime,
-    ) -> int:
-        """A new story, first carried by this article; returns its id."""
-        with self.db.atomic():
-            cursor = self.db.execute(
-                "INSERT INTO stories (title, lead, source, first_seen) VALUES (?, ?, ?, ?)",
-                [article.title, lead, article.source, to_db_time(now)],
-            )
-            story_id = cursor.lastrowid
-            assert story_id is not None
-            self.link(story_id, article_key, feed_id, article, now=now)
-        return story_id
-
-    def link(
-        self,
-        story_id: int,
-        article_key: int | None,
-        feed_id: int | None,
-        article: Article,
-        *,
-        now: datetime,
-    ) -> None:
-        """Record that this article (or feed entry, when it was not stored) carried the story."""
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT OR IGNORE INTO story_articles (story_id, article_id, feed_id, entry_id, "
-                "source, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [story_id, article_key, feed_id, article.id, article.source, to_db_time(now)],
-            )
-
-    def story_of_article(self, article_key: int) -> int | None:
-        row = self.db.execute(
-            "SELECT story_id FROM story_articles WHERE article_id = ? LIMIT 1", [article_key]
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def has_entry(self, feed_id: int | None, entry_id: str) -> bool:
-        return bool(
-            self.db.execute(
-                "SELECT 1 FROM story_articles WHERE feed_id IS ? AND entry_id = ?",
-                [feed_id, entry_id],
-            ).fetchone()
-        )
-
-    def article_from_feed(self, feed_id: int | None, entry_id: str) -> bool:
-        """True when the article store has this feed's entry."""
-        return bool(
-            self.db.execute(
-                "SELECT 1 FROM articles WHERE feed_id IS ? AND entry_id = ?", [feed_id, entry_id]
-            ).fetchone()
-        )
-
-    def story_of_copy(self, article: Article, *, since: datetime) -> int | None:
-        """The story of the stored article that makes ``article`` a copy: same canonical
-        URL, or same headline (as the article store compares them), first seen since
-        ``since``."""
-        key = title_key(article.title)
-        row = self.db.execute(
-            "SELECT sa.story_id FROM articles a "
-            "JOIN story_articles sa ON sa.article_id = a.id "
-            "JOIN stories s ON s.id = sa.story_id "
-            "WHERE (a.canonical_url = ? OR (a.title_key = ? AND length(?) >= 20)) "
-            "AND s.first_seen >= ? ORDER BY a.id LIMIT 1",
-            [article.link or None, key or None, key, to_db_time(since)],
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def recent(self, *, since: datetime) -> list[StoryRow]:
-        """Stories first seen since ``since``, oldest first."""
-        return [
-            StoryRow(
-                id=r["id"],
-                title=r["title"],
-                lead=r["lead"],
-                source=r["source"],
-                first_seen=from_db_time(r["first_seen"]) or utcnow(),
-            )
-            for r in self.db.query(
-                "SELECT * FROM stories WHERE first_seen >= ? ORDER BY id", [to_db_time(since)]
-            )
-        ]
-
-    def sources(self, story_id: int) -> list[str]:
-        """Distinct sources that carried the story, first one first."""
-        seen: dict[str, None] = {}
-        for (source,) in self.db.execute(
-            "SELECT source FROM story_articles WHERE story_id = ? ORDER BY id", [story_id]
-        ).fetchall():
-            seen.setdefault(source or "", None)
-        return [s for s in seen if s]
-
-    def prune(self, *, before: datetime) -> int:
-        """Forget stories first seen before ``before`` (their articles stay)."""
-        with self.db.atomic():
-            # The newest row always stays, so that SQLite never hands out a story id again
-            # (rowids restart from max + 1): old deliveries still name theirs.
-            cursor = self.db.execute(
-                "DELETE FROM stories WHERE first_seen < ? AND id < (SELECT max(id) FROM stories)",
-                [to_db_time(before)],
-            )
-        return cursor.rowcount

@@ -1,17 +1,27 @@
-"""Shared fixtures: real servers on loopback for Telegram and for feeds, and paths."""
+"""Shared fixtures: a store on a real SQLite file, real servers on loopback for Telegram and
+for feeds, and paths.  Helpers (not fixtures) are in tests/helpers.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from storage.store import Store
 from tests.fakes.feed_server import FeedServer
+from tests.helpers import TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated database in a file of its own."""
+    s = Store.open(tmp_path / "db.sqlite")
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from bot.service import subscriptions
 from handlers.flood import CommandRateLimit, Verdict
 from handlers.menu import COMMAND_INFO, help_text
 from tests.chatbot import OPERATOR, article, button_data, buttons, running_bot
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 ALICE = 111
 BOB = 222
@@ -455,9 +455,8 @@ path = "{tmp_path / "bot.db"}"
         )
 
     write("")
-    core = Core(load_config(path))
-    await core.start()
-    try:
+    async with Core(load_config(path)) as core:
+        await core.start()
         from tests.chatbot import ChatDriver
 
         bot = ChatDriver(telegram_api, core)
@@ -469,8 +468,6 @@ path = "{tmp_path / "bot.db"}"
         still = (await bot.send(ALICE, "/topics"))["text"]
         write("[fetch]\nper_host = 3\n")
         restart = (await bot.send(OPERATOR, "/reload"))["text"]
-    finally:
-        await core.stop()
     assert "Configuration reloaded" in applied and "volcanoes" in applied
     assert "now follow “Volcanoes”" in subscribed
     assert "I kept the current configuration" in kept and "topics[0].id" in kept

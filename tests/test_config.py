@@ -11,6 +11,7 @@ import pytest
 from bot.config.durations import parse_interval
 from bot.config.loader import TOKEN_ENV, check_token, config_from_dict, load_config
 from bot.config.model import Config
+from bot.config.reload import plan_reload
 from bot.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,3 +205,33 @@ def test_a_file_without_keys_runs_with_the_models_defaults():
     for section in ("telegram", "storage", "polling", "fetch", "alerts", "delivery", "metrics"):
         assert getattr(config, section) == getattr(defaults, section), section
     assert config.summary == defaults.summary
+
+
+def test_plan_reload_takes_the_live_sections_and_names_the_rest():
+    old = config_from_dict(
+        {
+            "telegram": {"admins": [1]},
+            "feeds": [{"url": "https://a.example/rss"}, {"url": "https://b.example/rss"}],
+            "fetch": {"read_timeout": "10s"},
+        },
+        env={},
+    )
+    new = config_from_dict(
+        {
+            "telegram": {"admins": [1, 2]},
+            "feeds": [{"url": "https://a.example/rss", "interval": "5m"}],
+            "topics": [{"id": "volcanoes", "name": "Volcanoes", "query": "volcano"}],
+            "fetch": {"read_timeout": "20s"},
+        },
+        env={},
+    )
+    plan = plan_reload(old, new)
+    assert [f.url for f in plan.config.feeds] == ["https://a.example/rss"]
+    assert plan.feeds_changed == {"https://a.example/rss"}  # its interval changed
+    assert "volcanoes" in plan.config.topics and plan.topics_changed == ("volcanoes",)
+    assert plan.config.telegram.admins == new.telegram.admins
+    assert plan.needs_restart == ("fetch",)
+    assert plan.config.fetch == old.fetch  # kept until a restart
+    assert [f.url for f in old.feeds] == ["https://a.example/rss", "https://b.example/rss"]
+    outcome = plan.outcome(feeds_added=0, feeds_removed=1)
+    assert outcome.ok and outcome.feeds == 1 and outcome.feeds_removed == 1

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from bot.cli import cli
 from storage.migrations import MIGRATIONS
 from storage.store import Store
-from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import TOKEN
 
 DEMO_FEED = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
 CHANNEL = -1001234567890
@@ -175,10 +175,7 @@ async def test_doctor_asks_a_running_bot_how_it_is(tmp_path, feed_server):
     )
     before = [f for f in await diagnose(config, env={}) if f.area == "bot"]
     assert before[0].status == "warn" and "not running" in before[0].detail
-    core = Core(load_config(config, env={}), dry_run=True)
-    await core.start()
-    try:
+    async with Core(load_config(config, env={}), dry_run=True) as core:
+        await core.start()
         running = [f for f in await diagnose(config, env={}) if f.area == "bot"]
-    finally:
-        await core.stop()
     assert running[0].status == "ok" and "reports healthy" in running[0].detail

@@ -18,8 +18,7 @@ from bot.ingest.feed_health import (
 from bot.records import FeedStatus, utcnow
 from handlers.info import FEED_STATUS
 from storage.feeds import FeedState
-from tests.conftest import TOKEN
-from tests.test_end_to_end import wait_until
+from tests.helpers import TOKEN, wait_until
 
 NOW = utcnow()
 
@@ -108,9 +107,8 @@ async def test_gone_feed_stops_tells_the_admin_once_then_recovery_is_announced(
         },
         env={},
     )
-    core = Core(config)
-    await core.start()
-    try:
+    async with Core(config) as core:
+        await core.start()
         await wait_until(lambda: api.sent_messages(admin), what="the admin notice")
         gone = core.store.feeds.get_by_url(feed_server.url("/gone.xml"))
         assert gone.status == "gone" and gone.down_notified
@@ -122,8 +120,6 @@ async def test_gone_feed_stops_tells_the_admin_once_then_recovery_is_announced(
 
         feed_server.clear_fault("/gone.xml")
         await wait_until(lambda: len(api.sent_messages(admin)) >= 2, what="the recovery notice")
-    finally:
-        await core.stop()
     first, second = (m["text"] for m in api.sent_messages(admin))
     assert first.startswith("Feed stopped: Gone feed") and "410" in first
     assert second.startswith("Feed is back: Gone feed")

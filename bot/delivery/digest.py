@@ -188,7 +188,7 @@ def make_due_digests(
             footer=footer_for(chat),
             labels=labels,
         )
-        with store.db.atomic():
+        with store.atomic():
             store.outbox.make_digest([(p.ids, p.html, p.text) for p in parts])
             store.chats.mark_digest_made(chat_id, now)
         log.info("digest for chat %d: %d alerts in %d messages", chat_id, len(held), len(parts))

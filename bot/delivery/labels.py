@@ -57,4 +57,8 @@ def alert_labels(language: str | None) -> AlertLabels:
         date=tr.plain("{day} {month}"),
         months=tuple(tr.plain(month) for month in _MONTHS),
         continued=tr.plain("{heading} (continued)"),
+        translated_from=tr.plain("(translated from {language})"),
+        in_language=tr.plain("(summary in {language})"),
+        english=tr.plain("English"),
+        korean=tr.plain("Korean"),
     )

@@ -106,9 +106,30 @@ class AlertLabels:
     date: str = "{day} {month}"
     months: tuple[str, ...] = MONTHS
     continued: str = "{heading} (continued)"
+    # Under a summary written in another language than the article, or than the reader's.
+    translated_from: str = "(translated from {language})"
+    in_language: str = "(summary in {language})"
+    english: str = "English"
+    korean: str = "Korean"
+
+    def language_name(self, code: str) -> str:
+        """The name of the language ``code`` ("en", "ko") in this wording's language."""
+        return {"en": self.english, "ko": self.korean}.get(code, code)
 
 
 ENGLISH = AlertLabels()
+
+
+def summary_note(summary: Summary, reader_language: str, labels: AlertLabels = ENGLISH) -> str:
+    """ "(translated from Korean)" under a translated summary, "(summary in Korean)" under
+    one that is not in the reader's language, else ""."""
+    if summary.method == "title":
+        return ""
+    if summary.source_language and summary.source_language != summary.language:
+        return labels.translated_from.format(language=labels.language_name(summary.source_language))
+    if summary.language and summary.language != reader_language:
+        return labels.in_language.format(language=labels.language_name(summary.language))
+    return ""
 
 
 def default_footer(name: str, labels: AlertLabels = ENGLISH) -> str:
@@ -157,6 +178,7 @@ class _Layout:
     summary: str
     topic_line: str
     footer: str
+    note: str = ""  # under the summary: "(translated from Korean)"
 
     def html(self) -> str:
         title = _esc(self.title)
@@ -170,6 +192,8 @@ class _Layout:
             lines.append(f"<i>{_esc(self.meta)}</i>")
         if self.summary:
             lines += ["", _esc(self.summary)]
+            if self.note:
+                lines.append(f"<i>{_esc(self.note)}</i>")
         tail = [_esc(x) for x in (self.topic_line, self.footer) if x]
         if tail:
             lines += ["", *tail]
@@ -181,6 +205,8 @@ class _Layout:
             lines.append(self.meta)
         if self.summary:
             lines += ["", self.summary]
+            if self.note:
+                lines.append(self.note)
         if self.href:
             lines.append(self.href)
         tail = [x for x in (self.topic_line, self.footer) if x]
@@ -204,8 +230,13 @@ def render_alert(
     footer: str,
     link_preview: bool = False,
     labels: AlertLabels = ENGLISH,
+    reader_language: str = "en",
 ) -> Alert:
     """One alert message: bold linked title, source and time, summary, topic, footer.
+
+    The title is the article's own, whatever the summary's language; under a summary
+    translated for the reader, or left in the article's language when that is not the
+    reader's (``reader_language``), a short note in ``labels``' wording says so.
 
     Always valid Telegram HTML, and never longer than ``MAX_MESSAGE_CHARS - ALSO_RESERVE``
     as Telegram counts: the summary gives way first, then the footer, then the title.
@@ -226,6 +257,7 @@ def render_alert(
         summary="" if summary.method == "title" else _clean(summary.text).strip(),
         topic_line=_one_line(labels.topic.format(name=topic_name)) if topic else "",
         footer=_clean(footer).strip(),
+        note=_one_line(summary_note(summary, reader_language, labels)),
     )
     layout = _fit(layout, budget)
     return Alert(
@@ -246,7 +278,7 @@ def _fit(layout: _Layout, budget: int) -> _Layout:
     summary_room = utf16_len(layout.summary) - excess
     if summary_room >= MIN_SUMMARY_CHARS:
         return replace(layout, summary=_clip(layout.summary, summary_room, words=True))
-    layout = replace(layout, summary="")
+    layout = replace(layout, summary="", note="")
     for part in ("footer", "topic_line", "href", "title"):
         excess = layout.length() - budget
         if excess <= 0:

@@ -36,7 +36,6 @@ retried too, and may likewise repeat once if Telegram had in fact accepted it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -58,13 +57,14 @@ from bot.delivery.sinks import (
     Sink,
     Transient,
 )
-from bot.records import DeliveryState, utcnow
-from storage.outbox import OutboxMessage
+from bot.records import Delivery, DeliveryState, utcnow
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 PAGE = 500  # rows read from the outbox at a time
+# seconds between looks at the store's delivery generation while waiting (one cheap read)
+LOOK_AGAIN_EVERY = 0.25
 MAX_BACKOFF = 300.0
 
 
@@ -79,8 +79,11 @@ class SendMetrics(Protocol):
 class Sender:
     """Sends the outbox's due rows through a sink, one task per chat (see the module doc).
 
-    ``on_chats_changed`` is called when a chat became inactive or moved, so that the
-    matcher can be rebuilt.  ``max_chats`` bounds the chats served at once.
+    ``max_chats`` bounds the chats served at once.  A chat made inactive or moved here
+    moves the store's subscription generation by itself, so the matcher follows; and
+    the sender follows the store's delivery generation (``settings_moved``), so that a
+    change of a chat's delivery settings (quiet hours off, back to instant alerts), by
+    whoever wrote it, has its held alerts looked at again.
     """
 
     def __init__(
@@ -91,7 +94,6 @@ class Sender:
         max_attempts: int = DeliveryConfig.max_attempts,
         retry_backoff: float = DeliveryConfig.retry_backoff,
         max_chats: int = 256,
-        on_chats_changed: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
@@ -99,7 +101,6 @@ class Sender:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.max_chats = max_chats
-        self.on_chats_changed = on_chats_changed
         self.clock = clock
         self.metrics: SendMetrics | None = None  # the Core's; counts sent and failed alerts
         self.stopping = False
@@ -108,6 +109,7 @@ class Sender:
         self._wake: asyncio.Event | None = None
         self._claimed: set[int] = set()
         self._progress = 0
+        self._settings_generation: int | None = None
 
     # -- driving -----------------------------------------------------------------------------
 
@@ -115,6 +117,18 @@ class Sender:
         """New rows may be due: a running drain looks again."""
         if self._wake is not None:
             self._wake.set()
+
+    def settings_moved(self) -> bool:
+        """True when chats' delivery settings changed since the last call (any process
+        wrote them): held alerts may be due now, so the outbox is worth a look."""
+        try:
+            generation = self.store.chats.delivery_generation()
+        except Exception:  # the database busy (a backup, say): look again next time
+            log.debug("could not read the delivery generation", exc_info=True)
+            return False
+        moved = self._settings_generation is not None and generation != self._settings_generation
+        self._settings_generation = generation
+        return moved
 
     def next_due_in(self, default: float) -> float:
         """Seconds until the earliest waiting row comes due (at most ``default``)."""
@@ -129,6 +143,7 @@ class Sender:
         waiting for a later time (retries, quiet hours) are left for a later drain."""
         async with self._lock:
             self._wake = asyncio.Event()
+            self.settings_moved()  # this drain reads every chat's settings as they are now
             sent_before = self.sent_total
             tasks: dict[int, asyncio.Task[None]] = {}
             cursor, exhausted, progress_at_pass = 0, False, self._progress
@@ -149,10 +164,12 @@ class Sender:
                         continue
                     waker = asyncio.ensure_future(self._wake.wait())
                     done, _ = await asyncio.wait(
-                        [*tasks.values(), waker], return_when=asyncio.FIRST_COMPLETED
+                        [*tasks.values(), waker],
+                        timeout=LOOK_AGAIN_EVERY,
+                        return_when=asyncio.FIRST_COMPLETED,
                     )
                     waker.cancel()
-                    if self._wake.is_set():
+                    if self.settings_moved() or self._wake.is_set():
                         self._wake.clear()
                         exhausted = False
                     for chat_id, task in list(tasks.items()):
@@ -226,7 +243,7 @@ class Sender:
         finally:
             self._claimed.discard(claimed)
 
-    def _compose(self, message: OutboxMessage, labels: AlertLabels) -> tuple[str, str]:
+    def _compose(self, message: Delivery, labels: AlertLabels) -> tuple[str, str]:
         if message.kind != "alert" or message.story_id is None:
             return message.html, message.text
         sources = self.store.outbox.also_sources(message.story_id, own=message.source)
@@ -234,7 +251,7 @@ class Sender:
 
     @staticmethod
     def _outgoing(
-        message: OutboxMessage, html: str, text: str, labels: AlertLabels, *, silent: bool = False
+        message: Delivery, html: str, text: str, labels: AlertLabels, *, silent: bool = False
     ) -> Outgoing:
         return Outgoing(
             chat_id=message.chat_id,
@@ -246,9 +263,7 @@ class Sender:
             silent=silent,
         )
 
-    async def _send(
-        self, message: OutboxMessage, labels: AlertLabels, *, silent: bool
-    ) -> bool | int:
+    async def _send(self, message: Delivery, labels: AlertLabels, *, silent: bool) -> bool | int:
         """Send one row; True: go on with the chat, False: stop, int: the chat's new id."""
         html, text = self._compose(message, labels)
         outgoing = self._outgoing(message, html, text, labels, silent=silent)
@@ -284,7 +299,7 @@ class Sender:
                 self.metrics.alert_sent(time.monotonic() - started)
             return True
 
-    async def _edit(self, message: OutboxMessage, labels: AlertLabels) -> bool | int:
+    async def _edit(self, message: Delivery, labels: AlertLabels) -> bool | int:
         """Bring a sent message up to its row's version ("Also: ...")."""
         assert message.message_id is not None
         html, text = self._compose(message, labels)
@@ -326,7 +341,7 @@ class Sender:
             self.store.outbox.mark_edited(message.id, message.version)
             return True
 
-    def _refused(self, message: OutboxMessage, error: SendError) -> bool | int:
+    def _refused(self, message: Delivery, error: SendError) -> bool | int:
         """Telegram did not take the row; returns what the chat's task does next."""
         reason = str(error) or type(error).__name__
         chat_id = message.chat_id
@@ -337,11 +352,10 @@ class Sender:
                 error.new_chat_id,
             )
             self.store.chats.migrate(chat_id, error.new_chat_id)
-            self._chats_changed()
             return error.new_chat_id
         if isinstance(error, ChatUnavailable):
             log.info("chat %d is unavailable (%s): made inactive", chat_id, reason)
-            with self.store.db.atomic():
+            with self.store.atomic():
                 if message.state == DeliveryState.PENDING:
                     self.store.outbox.mark_failed(message.id, f"chat unavailable: {reason}")
                 self.store.chats.deactivate(chat_id, reason)
@@ -350,7 +364,6 @@ class Sender:
                 log.info("chat %d: %d queued alerts skipped", chat_id, skipped)
             if self.metrics is not None and message.state == DeliveryState.PENDING:
                 self.metrics.alert_failed()
-            self._chats_changed()
             return False
         if isinstance(error, RetryAfter):
             until = self.clock() + timedelta(seconds=error.seconds)
@@ -365,7 +378,7 @@ class Sender:
         self.store.outbox.mark_retry(message.id, reason, self.clock() + timedelta(seconds=delay))
         return False  # the chat's later rows wait for this one
 
-    def _give_up(self, message: OutboxMessage, reason: str) -> bool:
+    def _give_up(self, message: Delivery, reason: str) -> bool:
         log.error("delivery %d to chat %d failed: %s", message.id, message.chat_id, reason)
         self.store.outbox.mark_failed(message.id, reason)
         if self.metrics is not None:
@@ -374,8 +387,3 @@ class Sender:
 
     def _backoff(self, attempts: int) -> float:
         return min(MAX_BACKOFF, self.retry_backoff * 2.0**attempts)
-
-    def _chats_changed(self) -> None:
-        if self.on_chats_changed is not None:
-            with contextlib.suppress(Exception):
-                self.on_chats_changed()

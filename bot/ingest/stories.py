@@ -29,7 +29,7 @@ from bot.config.model import DeliveryConfig
 from bot.records import Article, utcnow
 
 if TYPE_CHECKING:
-    from storage.outbox import StoryStore
+    from storage.stories import StoryStore
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ _STOPWORDS = frozenset(
         about after before over into up out more most new also just""",
     )
 )
-# Outlet tags wire copies carry: "(Reuters)", "- Yonhap", "UPDATE 2-", "EXCLUSIVE-" ...
+# Outlet tags wire copies carry: "(Reuters)", "- Yonhap", "Update 2-", "EXCLUSIVE-" ...
 _TAGS = re.compile(
     r"^\s*(?:update\s*\d*|exclusive|breaking|analysis|factbox|wrapup\s*\d*)\s*[-:–]\s*"
     r"|\s*[-–|]\s*[^-–|]{2,30}$",

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from bot.matching.normalize import tokenize_with_variants
 from bot.records import Article
+from bot.summary.boilerplate_ko import has_hangul, strip_korean_boilerplate
 from bot.text import html_to_text
 
 FIELDS = ("title", "summary", "content", "source", "site")
@@ -146,6 +147,13 @@ def _plain(value: str) -> str:
     return value
 
 
+def _without_korean_boilerplate(value: str) -> str:
+    if not has_hangul(value):
+        return value  # the rules are for Korean pages; English text is left as it is
+    # Sub-headlines stay (on a line of their own): their words are the story's.
+    return strip_korean_boilerplate(_plain(value), keep_subheadlines=True)
+
+
 class Document:
     """An article tokenised once, ready for any number of queries."""
 
@@ -235,13 +243,15 @@ class Document:
 def prepare_document(article: Article) -> Document:
     """Tokenise an article's title, summary, content, source and link host once.
 
-    HTML in the summary or content is reduced to text first.
+    HTML in the summary or content is reduced to text first; Korean publisher
+    boilerplate (datelines, bylines, credits, "For Use Only in the Republic of Korea"
+    redistribution notes, promos) is removed from them, so that it matches nothing.
     """
     return Document(
         article.id,
         title=article.title or "",
-        summary=article.summary or "",
-        content=article.content or "",
+        summary=_without_korean_boilerplate(article.summary or ""),
+        content=_without_korean_boilerplate(article.content or ""),
         source=article.source or "",
         link=article.link or "",
     )

@@ -12,20 +12,19 @@ Nothing is changed: the database is opened read-only and no migration runs.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
-import sqlite_utils
 
 from bot.config.loader import load_config
 from bot.config.model import Config
-from bot.errors import ConfigError, FeedError, FetchError
+from bot.errors import ConfigError, FeedError, FetchError, StorageError
 from bot.ops.logs import add_secret, redact
 from bot.records import DeliveryState
+from storage.database import DatabaseInspection, inspect_database
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -109,8 +108,6 @@ def _config_finding(config: Config) -> Finding:
 
 
 def _check_database(config: Config) -> list[Finding]:
-    from storage.migrations import MIGRATIONS
-
     path = Path(config.storage.path).expanduser()
     subject = str(path)
     if not path.exists():
@@ -127,16 +124,8 @@ def _check_database(config: Config) -> list[Finding]:
             ]
         return [Finding("database", subject, OK, "not created yet; the first run creates it")]
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
-        try:
-            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
-            db = sqlite_utils.Database(conn)
-            applied = [m.name for m in MIGRATIONS.applied(db)]
-            pending = [m.name for m in MIGRATIONS.pending(db)]
-            counts = _db_counts(conn)
-        finally:
-            conn.close()
-    except sqlite3.Error as e:
+        found = inspect_database(path)
+    except StorageError as e:
         return [
             Finding(
                 "database",
@@ -146,8 +135,8 @@ def _check_database(config: Config) -> list[Finding]:
                 "check the file's permissions; if it is damaged, restore the latest backup",
             )
         ]
-    names = _all_names()
-    unknown = [name for name in applied if name not in names]
+    verdict, applied, pending = found.quick_check, found.applied, found.pending
+    unknown = [name for name in applied if name not in found.known]
     findings = []
     if verdict != "ok":
         findings.append(
@@ -182,24 +171,16 @@ def _check_database(config: Config) -> list[Finding]:
         )
     if not findings:
         state = f"schema current ({applied[-1]})" if applied else "empty; the first run sets it up"
-        findings.append(Finding("database", subject, OK, f"{state}; {counts}"))
+        findings.append(Finding("database", subject, OK, f"{state}; {_db_counts(found)}"))
     return findings
 
 
-def _all_names() -> set[str]:
-    from storage.migrations import MIGRATIONS
-
-    return {m.name for m in MIGRATIONS.pending(sqlite_utils.Database(memory=True))}
-
-
-def _db_counts(conn: sqlite3.Connection) -> str:
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"articles", "deliveries"} <= tables:
+def _db_counts(found: DatabaseInspection) -> str:
+    if found.articles is None:
         return "no data yet"
-    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-    states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall())
+    states = found.deliveries
     return (
-        f"{articles} articles, {states.get(DeliveryState.SENT, 0)} alerts sent, "
+        f"{found.articles} articles, {states.get(DeliveryState.SENT, 0)} alerts sent, "
         f"{states.get(DeliveryState.PENDING, 0)} waiting, "
         f"{states.get(DeliveryState.FAILED, 0)} failed"
     )

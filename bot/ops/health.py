@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from aiohttp import web
 
 from bot.config.loader import split_listen
 from bot.config.model import MetricsConfig
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StorageError
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 
 if TYPE_CHECKING:
@@ -113,8 +112,8 @@ class Health:
         else:
             checks["scheduler"] = "ok"
         try:
-            store.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except (sqlite3.Error, AttributeError) as e:
+            store.ping()
+        except (StorageError, AttributeError) as e:
             problems.append(f"database: does not answer ({e})")
         else:
             checks["database"] = "ok"

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.records import FeedStatus, utcnow
-from storage.reports import ReportStore
 from storage.store import Store
 
 
@@ -28,7 +27,7 @@ class Stats:
 def stats(store: Store, *, now: datetime | None = None) -> Stats:
     """The figures of /stats."""
     now = now or utcnow()
-    reports = ReportStore(store.db)
+    reports = store.reports
     feeds: dict[FeedStatus, int] = {}
     for feed in store.feeds.all():
         feeds[feed.status] = feeds.get(feed.status, 0) + 1

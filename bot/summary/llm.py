@@ -23,7 +23,14 @@ import httpx
 
 from bot.config.model import SummaryConfig
 from bot.records import Article, Summary
-from bot.summary.extractive import DEFAULT_MAX_CHARS, article_text, summarize
+from bot.summary.boilerplate_ko import is_korean
+from bot.summary.extractive import (
+    DEFAULT_MAX_CHARS,
+    article_language,
+    article_text,
+    budget_for,
+    summarize,
+)
 from bot.summary.sentences import split_sentences
 from bot.text import html_to_text
 
@@ -39,7 +46,12 @@ _SYSTEM_PROMPT = (
     "You write the summary line of a news alert sent to phones. Summarise the article in "
     "one to three plain sentences of at most {max_chars} characters in total. State what "
     "happened, who and where, using only facts from the article. No preamble, no headline, "
-    "no lists, no markdown, no opinion."
+    "no lists, no markdown, no opinion. Write the summary in {language}.{translate}"
+)
+_LANGUAGE_NAMES = {"en": "English", "ko": "Korean"}
+_TRANSLATE = (
+    " The article is in {source}: summarise it in {language} for a reader who does not read"
+    " {source}; keep names as {language} news writes them."
 )
 _PREAMBLE = re.compile(
     r"^(?:here(?:'s| is) (?:a |the )?(?:short |brief |concise )?summary[^:]*:|summary\s*:|"
@@ -89,47 +101,70 @@ class LLMSummarizer:
         self._owns_client = client is None
         self._limit = asyncio.Semaphore(max(1, max_concurrency))
 
-    async def summarize(self, article: Article, *, max_chars: int | None = None) -> Summary:
-        """The model's summary of ``article`` (``method="llm"``), or the extractive
-        summary (``method="extractive-fallback"``) on any error, bad answer or
-        timeout.  Never raises for a failure of the server."""
-        budget = int(max_chars or self.max_chars)
+    async def summarize(
+        self, article: Article, *, max_chars: int | None = None, language: str | None = None
+    ) -> Summary:
+        """The model's summary of ``article`` (``method="llm"``) in ``language`` ("en",
+        "ko"; the article's own when None), or the extractive summary in the article's
+        language (``method="extractive-fallback"``) on any error, bad answer or timeout.
+        A summary in another language than the article's has ``source_language`` set.
+        ``max_chars`` is a budget in characters of English (``bot.summary.extractive.budget_for``).
+        Never raises for a failure of the server."""
+        english_budget = int(max_chars or self.max_chars)
+        source = article_language(article)
+        target = language if language in _LANGUAGE_NAMES else source
+        budget = budget_for(target, english_budget)
         body = article_text(article)
         if not body:
             # Nothing beyond the headline: a model could only invent.
-            return summarize(article, max_chars=budget)
+            return summarize(article, max_chars=english_budget)
         try:
             # The deadline covers waiting for a free slot too: an alert is never held up.
             answer = await asyncio.wait_for(
-                self._complete(article, body, budget), timeout=self.timeout
+                self._complete(article, body, budget, source, target), timeout=self.timeout
             )
-            text = _clean_answer(answer, article, budget)
+            text = _clean_answer(answer, article, budget, target)
         except TimeoutError:
             log.warning("LLM summary of %s timed out after %.1fs", article.id, self.timeout)
-            return self._fallback(article, budget)
+            return self._fallback(article, english_budget)
         except _BadAnswer as e:
             log.warning("LLM summary of %s rejected: %s", article.id, e)
-            return self._fallback(article, budget)
+            return self._fallback(article, english_budget)
         except (httpx.HTTPError, ValueError, KeyError, TypeError, IndexError) as e:
             log.warning("LLM summary of %s failed: %s", article.id, _describe(e))
-            return self._fallback(article, budget)
-        return Summary(article.id, text, method=METHOD_LLM)
+            return self._fallback(article, english_budget)
+        return Summary(
+            article.id,
+            text,
+            method=METHOD_LLM,
+            language=target,
+            source_language=source if source != target else "",
+        )
 
-    async def _complete(self, article: Article, body: str, budget: int) -> Any:
+    async def _complete(
+        self, article: Article, body: str, budget: int, source: str, target: str
+    ) -> Any:
         client = self._get_client()
         title = html_to_text(article.title or "").replace("\n", " ")
+        names = {"language": _LANGUAGE_NAMES[target], "source": _LANGUAGE_NAMES[source]}
+        prompt = _SYSTEM_PROMPT.format(
+            max_chars=budget,
+            language=names["language"],
+            translate=_TRANSLATE.format(**names) if source != target else "",
+        )
         payload = {
             "model": self.model,
             "messages": [
-                {"role": "system", "content": _SYSTEM_PROMPT.format(max_chars=budget)},
+                {"role": "system", "content": prompt},
                 {
                     "role": "user",
                     "content": f"Title: {title}\n\nArticle:\n{body[:_MAX_INPUT_CHARS]}",
                 },
             ],
             "temperature": self.temperature,
-            # About four characters per token, with room for the model to finish a sentence.
-            "max_tokens": max(64, budget // 3),
+            # About four characters of English per token, one or two of Korean, with room
+            # for the model to finish a sentence.
+            "max_tokens": max(64, budget // 3 if target != "ko" else budget * 3 // 2),
             "stream": False,
         }
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -141,7 +176,9 @@ class LLMSummarizer:
 
     def _fallback(self, article: Article, budget: int) -> Summary:
         extractive = summarize(article, max_chars=budget)
-        return Summary(article.id, extractive.text, method=METHOD_FALLBACK)
+        return Summary(
+            article.id, extractive.text, method=METHOD_FALLBACK, language=extractive.language
+        )
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -170,7 +207,7 @@ class _BadAnswer(Exception):
     """The server answered, but not with a usable summary."""
 
 
-def _clean_answer(answer: Any, article: Article, budget: int) -> str:
+def _clean_answer(answer: Any, article: Article, budget: int, language: str = "en") -> str:
     """The model's answer as one plain-text paragraph within ``budget``, or _BadAnswer."""
     if not isinstance(answer, str):
         raise _BadAnswer(f"content is {type(answer).__name__}, not text")
@@ -181,6 +218,8 @@ def _clean_answer(answer: Any, article: Article, budget: int) -> str:
         raise _BadAnswer("empty or too short")
     if _REFUSAL.match(text):
         raise _BadAnswer("the model declined")
+    if is_korean(text) != (language == "ko"):
+        raise _BadAnswer(f"the answer is not in {_LANGUAGE_NAMES.get(language, language)}")
     title = " ".join(html_to_text(article.title or "").split()).rstrip(".").lower()
     if title and text.rstrip(".").lower() == title:
         raise _BadAnswer("the answer repeats the title")

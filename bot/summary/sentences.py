@@ -53,7 +53,14 @@ _OPENERS = _words(
 
 # Candidate boundary: terminal punctuation, optional closing quotes/brackets, then
 # whitespace.  The capture groups are the punctuation and the closers.
-_CANDIDATE = re.compile(r"(\.{2,}|…|[.!?]+)([\"'”’»)\]]*)(?=\s)")
+_CANDIDATE = re.compile(
+    r"(\.{2,}|…|[.!?]+)([\"'”’»)\]]*)(?=\s)"
+    # Korean copy often glues sentences: "…밝혔습니다.통일연구원에 따르면 …", "…했다.[사진]"
+    r"|(?<=[\uac00-\ud7a3])([.!?])(?=[\uac00-\ud7a3\[(“‘\"'0-9])"
+)
+# The syllables a Korean sentence ends with before its full stop: 했다. 합니다. 해요. 하죠.
+# 하자. 하지. 하네. 하나.  (Others, as in "3.5" or "U.S.", never end in Hangul.)
+_KO_FINAL = frozenset("다요죠오네자지군나냐까라")
 _NEXT_TOKEN = re.compile(r"\s+([\"'“‘(\[«]*)(\S+)")
 _INITIAL = re.compile(r"^[A-Z]$")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
@@ -86,6 +93,14 @@ def _split_line(line: str, out: list[str]) -> None:
     start = 0
     for match in _CANDIDATE.finditer(line):
         end = match.end()
+        if match.group(3):
+            # glued Korean sentences: "…했다.이날 …" (not "3.5", "U.S." nor "…”고 말했다")
+            if (match.group(3) != "." or line[match.start() - 1] in _KO_FINAL) and not (
+                _inside_quote(line, start, end)
+            ):
+                out.append(line[start:end].strip())
+                start = end
+            continue
         nxt = _NEXT_TOKEN.match(line, end)
         if nxt is None:
             continue
@@ -110,6 +125,25 @@ def _inside_quote(line: str, start: int, pos: int) -> bool:
     return False
 
 
+def _is_hangul(ch: str) -> bool:
+    return "\uac00" <= ch <= "\ud7a3"
+
+
+def _korean_end(line: str, match: re.Match[str]) -> bool:
+    """A sentence of Korean ends here when the word before the punctuation is Korean
+    and ends like a sentence: "했다.", "합니다.", "할까?", "했다…", or any "?" / "!"."""
+    before = line[match.start() - 1] if match.start() else ""
+    if not _is_hangul(before):
+        # "… in the U.S. 한국은 …" or "3.5. 다음": an English or numeric end before Korean
+        return not before.isdigit() and match.group(1) != "."
+    punct = match.group(1)
+    if punct in ("…", "...") or punct.startswith(".."):
+        return before in "다요죠까"
+    if punct.startswith("."):
+        return before in _KO_FINAL
+    return True
+
+
 def _is_boundary(line: str, match: re.Match[str], nxt: re.Match[str]) -> bool:
     opener, token = nxt.group(1), nxt.group(2)
     first = token[0]
@@ -117,6 +151,8 @@ def _is_boundary(line: str, match: re.Match[str], nxt: re.Match[str]) -> bool:
         # '"Stop!" he said.' / 'at 5 p.m. on Friday' / 'etc. and more'
         return False
     punct = match.group(1)
+    if _is_hangul(first) or (opener and _is_hangul(first)):
+        return _korean_end(line, match)
     if not (first.isupper() or first.isdigit() or opener or not first.isalnum()):
         return False
     if punct != ".":
