@@ -26,6 +26,7 @@ from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
 from bot.summary.llm import LLMSummarizer
+from bot.text import plural
 from bot.updates import start_updates
 from storage.feeds import FeedState
 from storage.retention import PRUNE_EVERY, PruneResult, prune
@@ -122,8 +123,9 @@ class Core:
         try:
             new = load_config(old.source, require_token=self.use_telegram)
         except ConfigError as e:
-            log.warning("reload: kept the current configuration: %s", e)
-            return ReloadOutcome(ok=False, problem=str(e))
+            problems = tuple(str(p) for p in e.problems)
+            log.warning("reload: kept the current configuration: %s", "; ".join(problems))
+            return ReloadOutcome(ok=False, problem=str(e), problems=problems)
         return await self.apply_reload(plan_reload(old, new))
 
     async def apply_reload(self, plan: ReloadPlan) -> ReloadOutcome:
@@ -150,8 +152,8 @@ class Core:
         if self.application is not None:
             await self.resolve_channel_names(self.application.bot)
         log.info(
-            "reload: %d feeds (+%d -%d), topics changed: %s; restart needed for: %s",
-            len(plan.config.feeds),
+            "reload: %s (+%d -%d), topics changed: %s; restart needed for: %s",
+            plural(len(plan.config.feeds), "feed"),
             len(added_ids),
             len(removed_ids),
             ", ".join(plan.topics_changed) or "none",
@@ -204,9 +206,15 @@ class Core:
         self.scheduler.start()
         leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
         if leftovers:
-            log.info("%d alerts from articles a previous run had not finished", len(leftovers))
+            log.info(
+                "%s from articles a previous run had not finished", plural(len(leftovers), "alert")
+            )
         self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
-        log.info("newsalert started: %d feeds, %d topics", len(feeds), len(self.config.topics))
+        log.info(
+            "newsalert started: %s, %s",
+            plural(len(feeds), "feed"),
+            plural(len(self.config.topics), "topic"),
+        )
 
     async def _start_telegram(self) -> None:
         from bot.delivery.ratelimit import TelegramRateLimiter, limits_from_config

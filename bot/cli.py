@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -22,7 +22,10 @@ from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, FeedStatus, as_utc
-from bot.text import html_to_text, tidy_line
+from bot.text import html_to_text, plural, tidy_line
+
+if TYPE_CHECKING:  # the loader itself is imported by the commands that need it
+    from bot.config.loader import TokenRule
 
 
 def _fail(message: str, status: int = 2) -> NoReturn:
@@ -35,8 +38,8 @@ def _fail(message: str, status: int = 2) -> NoReturn:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    envvar="NEWSALERT_CONFIG",
-    help="The TOML configuration file (see config.example.toml). Env: NEWSALERT_CONFIG.",
+    help="The TOML configuration file (see config.example.toml). Default: $NEWSALERT_CONFIG, "
+    "else ./config.toml, else ~/.config/newsalert/config.toml.",
 )
 @click.option(
     "-v",
@@ -59,17 +62,49 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, log_json: boo
     ctx.obj = {"config_path": config_path}
 
 
-def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
+def _has_config(ctx: click.Context) -> bool:
+    """Whether a configuration file is given or found (commands that can do without one)."""
+    from bot.config.loader import find_config
+
+    try:
+        find_config(ctx.obj.get("config_path"))
+    except ConfigError:
+        return False
+    return True
+
+
+def _config_failure(path: str, error: ConfigError) -> None:
+    """Exit 2 with every problem of the file, one a line, each with its key."""
+    if len(error.problems) == 1:
+        _fail(f"{path}: {error}")
+    lines = [f"{path}: {plural(len(error.problems), 'problem')} to fix:"]
+    lines += [f"  {problem}" for problem in error.problems]
+    _fail("\n".join(lines))
+
+
+def _config_path(ctx: click.Context, status: int = 2) -> str:
+    """The configuration file's path: ``--config``, ``$NEWSALERT_CONFIG``, ``./config.toml``
+    or the user's one (:func:`bot.config.loader.find_config`); exit naming where it looked."""
+    from bot.config.loader import find_config
+
+    try:
+        return str(find_config(ctx.obj.get("config_path")))
+    except ConfigError as e:
+        _fail(str(e), status)
+        raise
+
+
+def _load(ctx: click.Context, *, require_token: TokenRule = False) -> Any:
+    """The validated configuration, or exit 2 naming every problem with its key."""
     from bot.config.loader import load_config
     from bot.ops.logs import add_secret
 
-    path = ctx.obj.get("config_path")
-    if not path:
-        _fail("no configuration file; pass --config FILE (start from config.example.toml)")
+    path = _config_path(ctx)
     try:
         config = load_config(path, require_token=require_token)
     except ConfigError as e:
-        _fail(f"{path}: {e}")
+        _config_failure(path, e)
+        raise
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     add_secret(config.summary.llm_api_key.get())
@@ -106,16 +141,10 @@ def demo(keep_db: str | None) -> None:
 def run(ctx: click.Context, dry_run: bool) -> None:
     """Run the bot: scheduler and Telegram long polling until SIGINT or SIGTERM."""
     from bot.app import Core, run_until_signalled
-    from bot.config.loader import check_token
 
-    config = _load(ctx)
+    config = _load(ctx, require_token=False if dry_run else "if-needed")
     for warning in config.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if not dry_run and config.needs_telegram:
-        try:
-            check_token(config)
-        except ConfigError as e:
-            _fail(f"{config.source}: {e}")
     try:
         core = Core(config, dry_run=dry_run)
     except NewsalertError as e:
@@ -134,16 +163,12 @@ def run(ctx: click.Context, dry_run: bool) -> None:
 @click.pass_context
 def check_config(ctx: click.Context, dry_run: bool) -> None:
     """Validate the configuration file and print a short summary (exit 2 when invalid)."""
-    from bot.config.loader import TOKEN_ENV, check_token
+    import os
+
+    from bot.config.loader import TOKEN_ENV
     from bot.matching.topics import builtin_topics
 
-    config = _load(ctx)
-    if not dry_run and config.needs_telegram:
-        try:
-            check_token(config)
-        except ConfigError as e:
-            _fail(f"{config.source}: {e}")
-    import os
+    config = _load(ctx, require_token=False if dry_run else "if-needed")
 
     builtin = builtin_topics()
     own = [t for t in config.topics if t not in builtin or config.topics[t] != builtin[t]]
@@ -266,6 +291,7 @@ def article_from_json(data: Any) -> Article:
         content=html_to_text(str(data.get("content") or "")),
         published=published,
         source=str(data.get("source") or ""),
+        author=tidy_line(str(data.get("author") or "")),
     )
 
 
@@ -290,7 +316,7 @@ def _report_bad_lines(errors: list[str]) -> int:
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:
-        click.echo(f"{len(errors)} line(s) skipped; fix them and run again.", err=True)
+        click.echo(f"{plural(len(errors), 'line')} skipped; fix them and run again.", err=True)
     return 1 if errors else 0
 
 
@@ -309,7 +335,7 @@ def _input_stream(path: str | None) -> IO[str]:
 
 
 @cli.command()
-@click.option("--topic", "topic_id", help="A topic id (built in or from --config).")
+@click.option("--topic", "topic_id", help="A topic id (built in, or from the configuration file).")
 @click.option("--query", help="A filter query, e.g. '\"north korea\" (talks OR summit) -sports'.")
 @click.option(
     "--input",
@@ -342,7 +368,7 @@ def match(
         _fail("give exactly one of --topic ID or --query Q, e.g. --topic korea-diplomacy")
     matcher = Matcher()
     if topic_id:
-        topics = _load(ctx).topics if ctx.obj.get("config_path") else builtin_topics()
+        topics = _load(ctx).topics if _has_config(ctx) else builtin_topics()
         topic = topics.get(topic_id)
         if topic is None:
             _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(topics))}")
@@ -400,11 +426,47 @@ def doctor(ctx: click.Context, timeout: float) -> None:
     """
     from bot.ops.doctor import diagnose, report
 
-    path = ctx.obj.get("config_path")
-    if not path:
-        _fail("no configuration file; pass --config FILE (start from config.example.toml)", 1)
+    path = _config_path(ctx, 1)
     findings = asyncio.run(diagnose(path, timeout=timeout))
     sys.exit(report(findings, sys.stdout))
+
+
+# -- topics -------------------------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def topics(ctx: click.Context) -> None:
+    """The topics people can follow: `topics` (or `topics list`) lists them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(topics_list)
+
+
+@topics.command("list")
+@click.pass_context
+def topics_list(ctx: click.Context) -> None:
+    """Every topic with its id, name and query: the built-in ones, and those of the
+    configuration file when one is given or found."""
+    from bot.matching.topics import builtin_topics
+
+    builtin = builtin_topics()
+    root = ctx.find_root()
+    config = _load(root) if _has_config(root) else None
+    known = dict(config.topics) if config is not None else builtin
+    for topic_id in sorted(known):
+        topic = known[topic_id]
+        origin = "built in"
+        if topic_id not in builtin:
+            origin = f"from {config.source}" if config else "from the file"
+        elif builtin[topic_id] != topic:
+            origin = f"built in, changed in {config.source}" if config else "built in"
+        click.echo(f"{topic.id}  {topic.name} ({origin})")
+        query = topic.query if len(topic.query) <= 160 else topic.query[:159] + "…"
+        click.echo(f"    {query}")
+    click.echo(
+        f"{plural(len(known), 'topic')}. Follow one in Telegram with /subscribe ID; "
+        "try one here with: newsalert match --topic ID --input articles.jsonl"
+    )
 
 
 @cli.group()
@@ -501,7 +563,7 @@ def feeds_list(ctx: click.Context) -> None:
     known = {f.url for f in rows}
     waiting = [f for f in config.feeds if f.url not in known]
     if not rows and not waiting:
-        click.echo("No feeds. Add one with: newsalert --config FILE feeds add URL")
+        click.echo("No feeds. Add one with: newsalert feeds add URL")
         return
     for f in rows:
         last = f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"
@@ -610,7 +672,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
         _fail(f"{opml_file}: {e}")
     finally:
         store.close()
-    click.echo(f"{len(added)} feeds added, {len(skipped)} skipped")
+    click.echo(f"{plural(len(added), 'feed')} added, {len(skipped)} skipped")
     for reason in skipped:
         click.echo(f"  skipped {reason}")
 

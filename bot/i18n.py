@@ -57,6 +57,8 @@ LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 # so a module that moves keeps its strings in the catalog).
 SOURCE_PACKAGES = ("handlers", "bot")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# a message id: the text, or the (singular, plural) pair of a counted one
+Message = str | tuple[str, str]
 
 
 def N_(message: str) -> str:
@@ -129,6 +131,13 @@ class Translator:
         text = self._translations.gettext(message)
         return text.format(**values) if values else text
 
+    def n_(self, singular: str, plural: str, count: int, /, **values: Any) -> str:
+        """``singular`` or ``plural`` as this language counts ``count`` ("1 channel",
+        "2 channels"; Korean has one form), ``{count}`` and the placeholders filled."""
+        text = self._translations.ngettext(singular, plural, count)
+        filled = {"count": count, **values}
+        return text.format(**{k: _html_value(v) for k, v in filled.items()})
+
 
 def _html_value(value: Any) -> str:
     if isinstance(value, Html):
@@ -150,32 +159,40 @@ def _source_files(root: Path) -> Iterator[Path]:
         yield from sorted((root / package).rglob("*.py"))
 
 
-def extract_messages(root: Path | None = None) -> dict[str, list[str]]:
-    """Every marked string in the sources: message -> where it appears (``file:line``)."""
+def extract_messages(root: Path | None = None) -> dict[Message, list[str]]:
+    """Every marked string in the sources: message -> where it appears (``file:line``);
+    a counted message (:meth:`Translator.n_`) is its (singular, plural) pair."""
     from babel.messages.extract import extract
 
     root = root or Path(__file__).resolve().parents[1]
-    found: dict[str, list[str]] = {}
-    keywords = {"_": None, "N_": None, "plain": None}
+    found: dict[Message, list[str]] = {}
+    singular = {"_": None, "N_": None, "plain": None}
+    counted = {"n_": (1, 2)}  # Translator.n_(singular, plural, count)
     for path in _source_files(root):
-        # Babel warns about f-strings passed as placeholder values; they are not messages.
-        with path.open("rb") as f, contextlib.redirect_stderr(io.StringIO()):
-            results = list(extract("python", f, keywords))
-        for lineno, message, _comments, _context in results:
-            if isinstance(message, tuple):
-                message = message[0]
-            if isinstance(message, str) and message:
-                found.setdefault(message, []).append(f"{path.relative_to(root)}:{lineno}")
+        for keywords in (singular, counted):
+            # Babel warns about f-strings passed as placeholder values; they are not messages.
+            with path.open("rb") as f, contextlib.redirect_stderr(io.StringIO()):
+                results = list(extract("python", f, keywords))
+            for lineno, message, _comments, _context in results:
+                if isinstance(message, tuple) and keywords is singular:
+                    message = message[0]
+                if isinstance(message, tuple) and not all(message):
+                    continue
+                if message:
+                    key: Message = message if isinstance(message, str) else (message[0], message[1])
+                    found.setdefault(key, []).append(f"{path.relative_to(root)}:{lineno}")
     return found
 
 
-def missing_translations(language: str, messages: Iterable[str]) -> list[str]:
+def missing_translations(language: str, messages: Iterable[Message]) -> list[Message]:
     """The messages that ``language``'s catalog lacks (or holds only a fuzzy or empty one)."""
     catalog = load_catalog(language)
     missing = []
     for message in messages:
         entry = catalog.get(message)
-        if entry is None or entry.fuzzy or not entry.string:
+        strings = entry.string if entry is not None else ""
+        filled = all(strings) if isinstance(strings, tuple | list) else bool(strings)
+        if entry is None or entry.fuzzy or not filled:
             missing.append(message)
     return missing
 
@@ -212,7 +229,11 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - a maintainer's helper
     if argv[:1] == ["update"]:
         update_catalogs()
     status = 0
-    messages = [m.id for m in template_catalog() if isinstance(m.id, str) and m.id]
+    messages: list[Message] = [
+        m.id if isinstance(m.id, str) else (m.id[0], m.id[1])  # a counted one: its two forms
+        for m in template_catalog()
+        if m.id
+    ]
     for language in LANGUAGES:
         if language == DEFAULT_LANGUAGE:
             continue

@@ -36,6 +36,7 @@ from bot.matching.audience import Audience, Recipient
 from bot.records import Alert, Article, FeedStatus, Summary, utcnow
 from bot.summary.extractive import summarize
 from bot.summary.llm import LLMSummarizer
+from bot.text import plural
 from storage.articles import StoredArticle
 from storage.chats import Chat
 from storage.feeds import FeedState
@@ -89,6 +90,9 @@ class Pipeline:
         self.story_window = timedelta(seconds=config.delivery.story_window)
         self.stories = StoryDesk(store.stories, window=self.story_window)
         self._failures: dict[int, int] = {}  # article key -> failed passes
+        # articles a pass is working on: polls run concurrently, and another pass (the
+        # leftovers at start) must neither fetch their pages again nor count their alerts
+        self._in_flight: set[int] = set()
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
             min_interval=config.polling.min_interval,
@@ -171,8 +175,14 @@ class Pipeline:
             return PollResult(
                 feed.url, "primed", new_articles=len(new), recovered=feed.down_notified
             )
-        alert_ids = await self.alert_unprocessed(now=now)
-        log.info("feed %s: %d new articles, %d alerts", feed.url, len(new), len(alert_ids))
+        # this feed's articles only: each feed's line counts its own alerts
+        alert_ids = await self.alert_unprocessed(now=now, feed_id=feed.id)
+        log.info(
+            "feed %s: %s, %s",
+            feed.url,
+            plural(len(new), "new article"),
+            plural(len(alert_ids), "alert"),
+        )
         return PollResult(
             feed.url,
             "new-articles" if new else "unchanged",
@@ -202,19 +212,29 @@ class Pipeline:
         if state is not None and is_quiet(state, now, self.policy):
             self.store.feeds.set_status(feed_id, FeedStatus.QUIET)
 
-    async def alert_unprocessed(self, *, now: datetime | None = None) -> list[int]:
+    async def alert_unprocessed(
+        self, *, now: datetime | None = None, feed_id: int | None = None
+    ) -> list[int]:
         """Match, summarise and render every article not processed yet (new ones, and any
-        a crash interrupted); write their alerts to the outbox and mark them processed in
-        one transaction.  Returns the new outbox ids."""
+        a crash interrupted), or only ``feed_id``'s; write their alerts to the outbox and
+        mark them processed in one transaction.  Returns the new outbox ids.
+
+        An article another pass is working on at the same time is left to that pass."""
         ids: list[int] = []
-        skipped: set[int] = set()  # failed in this pass: retried on the next one
+        skipped: set[int] = set()  # failed in this pass, or another pass has it
         while batch := [
             a
-            for a in self.store.articles.unprocessed(limit=200 + len(skipped))
-            if a.key not in skipped
+            for a in self.store.articles.unprocessed(
+                limit=200 + len(skipped) + len(self._in_flight), feed_id=feed_id
+            )
+            if a.key not in skipped and a.key not in self._in_flight
         ]:
             audience = self._current_audience()
             for stored in batch:
+                if stored.key in self._in_flight:  # taken by a pass that ran meanwhile
+                    skipped.add(stored.key)
+                    continue
+                self._in_flight.add(stored.key)
                 try:
                     ids.extend(await self._alert_one(stored, audience, now))
                 except Exception:
@@ -231,6 +251,8 @@ class Pipeline:
                     else:
                         log.exception("article %d failed; it will be tried again", stored.key)
                         skipped.add(stored.key)
+                finally:
+                    self._in_flight.discard(stored.key)
         return ids
 
     async def _alert_one(

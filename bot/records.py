@@ -64,6 +64,9 @@ class Article:
     published: datetime | None = None
     source: str = ""
     feed: str = ""
+    # who wrote or supplied it, as the feed says (dc:creator, <author>, JSON Feed authors):
+    # often a wire service ("Reuters") when ``source`` is the publisher that ran it
+    author: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The article as the JSON Lines contract of DESIGN.md spells it."""
@@ -76,6 +79,8 @@ class Article:
             "published": self.published.isoformat() if self.published else None,
             "source": self.source,
         }
+        if self.author:
+            data["author"] = self.author
         if self.feed:
             data["feed"] = self.feed
         return data

@@ -1,4 +1,4 @@
-"""Plain-text helpers shared by the pure stages: HTML to text, whitespace tidying."""
+"""Plain-text helpers shared by the pure stages: HTML to text, whitespace tidying, counts."""
 
 from __future__ import annotations
 
@@ -110,3 +110,10 @@ def tidy_line(value: str) -> str:
     """One line of text (a title): entities decoded, tags dropped, whitespace collapsed."""
     text = html_to_text(value) if _LOOKS_LIKE_HTML.search(value or "") else (value or "")
     return _SPACES.sub(" ", _CONTROL.sub("", text).replace("\n", " ")).strip()
+
+
+def plural(count: int, singular: str, plural: str | None = None) -> str:
+    """``count`` with the noun in the right number, for English text (the CLI, logs):
+    ``plural(1, "channel")`` is "1 channel", ``plural(2, "entry", "entries")`` "2 entries".
+    Chat replies count through :meth:`bot.i18n.Translator.n_`, which knows Korean too."""
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"

@@ -95,6 +95,9 @@ class Turn:
     def _(self, message: str, /, **values: Any) -> str:
         return self.tr._(message, **values)
 
+    def n_(self, singular: str, plural: str, count: int, /, **values: Any) -> str:
+        return self.tr.n_(singular, plural, count, **values)
+
     # -- answering -----------------------------------------------------------------------------
 
     async def reply(

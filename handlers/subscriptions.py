@@ -197,9 +197,10 @@ async def unsubscribe(turn: Turn) -> None:
         return
     if rest.lower() in ("all", "everything", "전체", "모두"):
         await turn.reply(
-            turn._(
+            turn.n_(
+                "Stop the {count} subscription{where}? Alerts stop at once.",
                 "Stop all {count} subscriptions{where}? Alerts stop at once.",
-                count=len(subs),
+                len(subs),
                 where=Html(chat_label(turn, target)),
             ),
             keyboard=_confirm_keyboard(turn, target.chat_id),
@@ -240,9 +241,10 @@ async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
         await turn.answer()
         count = len(subscriptions.list_subscriptions(store, chat_id))
         await turn.edit(
-            turn._(
+            turn.n_(
+                "Stop the {count} subscription{where}? Alerts stop at once.",
                 "Stop all {count} subscriptions{where}? Alerts stop at once.",
-                count=count,
+                count,
                 where=Html(chat_label(turn, target)),
             ),
             keyboard=_confirm_keyboard(turn, chat_id),
@@ -251,15 +253,17 @@ async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
         removed = subscriptions.unsubscribe_all(store, chat_id)
         await turn.answer()
         kept = len(subscriptions.list_subscriptions(store, chat_id))
-        text = turn._(
+        text = turn.n_(
+            "Done: stopped {count} subscription{where}.",
             "Done: stopped {count} subscriptions{where}.",
-            count=removed,
+            removed,
             where=Html(chat_label(turn, target)),
         )
         if kept:
-            text += "\n" + turn._(
+            text += "\n" + turn.n_(
+                "{count} from the bot's configuration file stays; the operator manages it.",
                 "{count} from the bot's configuration file stay; the operator manages them.",
-                count=kept,
+                kept,
             )
         await turn.edit(text)
     elif choice.isascii() and choice.isdecimal():
@@ -336,6 +340,41 @@ def settings_summary(turn: Turn, chat: Chat) -> str:
     )
 
 
+def _filter_in_words(turn: Turn, result: subscriptions.FilterResult) -> str:
+    """What a /filter of plain words did, said in words ("now leaves out stories that
+    mention “x”"); "" when the filter is more than words (fields, groups, brackets)."""
+    if result.action not in ("narrow", "widen") or result.before is None:
+        return ""
+    kind, terms = subscriptions.filter_terms(result.change)
+    if not terms or (kind == "without" and result.action == "widen"):
+        return ""
+    quoted = [f"“{html.escape(term, quote=False)}”" for term in terms]
+    listed = quoted[0]
+    for term in quoted[1:]:
+        if kind == "without":
+            listed = turn._("{first} or {second}", first=Html(listed), second=Html(term))
+        else:
+            listed = turn._("{first} and {second}", first=Html(listed), second=Html(term))
+    what = Html(describe(turn, result.before))
+    if kind == "without":
+        return turn._(
+            "Done: {what} now leaves out stories that mention {terms}.",
+            what=what,
+            terms=Html(listed),
+        )
+    if result.action == "widen":
+        return turn._(
+            "Done: {what} now also brings stories that mention {terms}.",
+            what=what,
+            terms=Html(listed),
+        )
+    return turn._(
+        "Done: {what} now brings only the stories that also mention {terms}.",
+        what=what,
+        terms=Html(listed),
+    )
+
+
 @command
 async def filter_command(turn: Turn) -> None:
     """Narrow (``-sports``), widen (``OR kaesong``) or ``clear`` one subscription's filter."""
@@ -360,7 +399,10 @@ async def filter_command(turn: Turn) -> None:
     result = subscriptions.apply_filter(store, target.chat_id, reference, expression)
     if result.ok and result.subscription is not None:
         sub = result.subscription
-        if result.action == "clear":
+        in_words = _filter_in_words(turn, result)
+        if in_words:
+            text = in_words
+        elif result.action == "clear":
             text = turn._(
                 "Done: {what} follows the topic as defined again.", what=Html(describe(turn, sub))
             )

@@ -132,13 +132,15 @@ class ArticleStore:
             ).fetchone()
         )
 
-    def unprocessed(self, limit: int = 500) -> list[StoredArticle]:
-        """Articles stored but not yet matched and written to the outbox, oldest first."""
+    def unprocessed(self, limit: int = 500, *, feed_id: int | None = None) -> list[StoredArticle]:
+        """Articles stored but not yet matched and written to the outbox, oldest first;
+        only those ``feed_id`` brought when it is given."""
+        where, params = "articles.processed = 0", [limit]
+        if feed_id is not None:
+            where, params = "articles.processed = 0 AND articles.feed_id = ?", [feed_id, limit]
         return [
             _stored(r)
-            for r in self.db.query(
-                f"{_SELECT} WHERE articles.processed = 0 ORDER BY articles.id LIMIT ?", [limit]
-            )
+            for r in self.db.query(f"{_SELECT} WHERE {where} ORDER BY articles.id LIMIT ?", params)
         ]
 
     def mark_processed(self, keys: Iterable[int]) -> None:

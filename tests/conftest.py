@@ -24,6 +24,14 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
+@pytest.fixture(autouse=True)
+def no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    """Commands look for a config in $NEWSALERT_CONFIG and the user's config directory:
+    keep the developer's own out of the tests."""
+    monkeypatch.delenv("NEWSALERT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or skip the test when it is absent (a fresh clone)."""

@@ -126,6 +126,19 @@ async def test_full_text_fetches_once_and_caches(server):
     assert server.hits("/story.html") == 1
 
 
+async def test_full_text_asked_twice_at_once_fetches_once(server):
+    import asyncio
+
+    server.fault("/story.html", "timeout", delay=0.3)  # slow: the second ask comes meanwhile
+    async with Fetcher(read_timeout=5) as fetcher:
+        full = FullText(fetcher)
+        first, second = await asyncio.gather(
+            full.get(server.url("/story.html")), full.get(server.url("/story.html"))
+        )
+    assert first == second and STORY[2] in first.text
+    assert server.hits("/story.html") == 1
+
+
 async def test_full_text_caches_failures_too(server):
     server.fault("/gone.html", "status", code=404)
     async with Fetcher(read_timeout=2) as fetcher:

@@ -253,6 +253,44 @@ async def test_a_feed_that_moved_keeps_its_identity_across_restarts(feed_server,
     store.close()
 
 
+async def test_two_feeds_with_the_same_article_at_once_fetch_its_page_once(
+    feed_server, tmp_path, caplog
+):
+    import asyncio
+    import logging
+
+    from bot.pipeline import sync_config
+
+    base = feed_server.url("").rstrip("/")
+    feed_server.set("/a.xml", TEASER_FEED.format(base=base))
+    feed_server.set("/b.xml", TEASER_FEED.format(base=base).replace("<title>Wire", "<title>B"))
+    feed_server.set("/story.html", STORY_PAGE, content_type="text/html; charset=utf-8")
+    # a slow page: the second feed's poll runs while the first one waits for it
+    feed_server.fault("/story.html", "timeout", delay=0.5)
+    config = config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "feeds": [{"url": feed_server.url("/a.xml")}, {"url": feed_server.url("/b.xml")}],
+        },
+        env={},
+    )
+    store = Store.open(config.storage.path)
+    subscribe_korea(store, config)
+    core = Core(config, store=store, sink=ConsoleSink(io.StringIO()), alert_on_first_poll=True)
+    caplog.set_level(logging.INFO, logger="bot.pipeline")
+    try:
+        a, b = sync_config(store, config)
+        first, second = await asyncio.gather(core.pipeline.poll(a), core.pipeline.poll(b))
+    finally:
+        await core.fetcher.aclose()
+    assert feed_server.hits("/story.html") == 1
+    assert (first.new_articles, first.alerts) == (1, 1)
+    assert (second.new_articles, second.alerts) == (0, 0)  # a copy: "Also: B" on the alert
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.pipeline"]
+    assert f"feed {a.url}: 1 new article, 1 alert" in lines
+    assert f"feed {b.url}: 0 new articles, 0 alerts" in lines
+
+
 async def test_core_as_a_context_manager_closes_its_parts_started_or_not(tmp_path):
     config = make_config(tmp_path, "https://wire.example/rss")
     async with Core(config, sink=ConsoleSink(io.StringIO())) as idle:

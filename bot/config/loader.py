@@ -1,7 +1,8 @@
 """Loading and validating the operator's TOML configuration into ``bot.config.model``.
 
-Every problem is reported as a :class:`~bot.errors.ConfigError` that names the
-key (``feeds[2].interval``) and says what is wrong and what to write instead.
+Every problem of a file is reported in one :class:`~bot.errors.ConfigError`: the
+loader goes on after a mistake, and each problem names the key
+(``feeds[2].interval``) and says what is wrong and what to write instead.
 A key that is not in the file takes the default of its field in the model.
 """
 
@@ -11,9 +12,10 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from bot.config.durations import parse_interval
@@ -31,7 +33,7 @@ from bot.config.model import (
     SummaryConfig,
     TelegramConfig,
 )
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ConfigProblem
 from bot.records import Topic
 
 TOKEN_ENV = "NEWSALERT_TELEGRAM_TOKEN"
@@ -45,14 +47,35 @@ _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 # -- validation helpers -------------------------------------------------------------------------
 
 
-class _Table:
-    """Reads one TOML table, remembering which keys were used, to report unknown ones."""
+class _Problems:
+    """Every mistake found so far: the loader goes on after one, to report them all at once."""
 
-    def __init__(self, data: Any, where: str) -> None:
+    def __init__(self) -> None:
+        self.items: list[ConfigProblem] = []
+
+    def add(self, key: str, problem: str) -> None:
+        self.items.append(ConfigProblem(key, problem))
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Record a :class:`ConfigError` raised inside, and go on after the block."""
+        try:
+            yield
+        except ConfigError as e:
+            self.items.extend(e.problems)
+
+
+class _Table:
+    """Reads one TOML table, remembering which keys were used, to report unknown ones.
+
+    A value of the wrong type is recorded as a problem and read as the default."""
+
+    def __init__(self, data: Any, where: str, problems: _Problems) -> None:
         if not isinstance(data, dict):
             raise ConfigError(where, f"must be a table, got {_kind(data)}")
         self.data = data
         self.where = where
+        self.problems = problems
         self.used: set[str] = set()
 
     def key(self, name: str) -> str:
@@ -67,12 +90,16 @@ class _Table:
         ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             names = " or ".join(_type_name(k) for k in kinds)
-            raise ConfigError(self.key(name), f"must be {names}, got {_kind(value)} {value!r}")
+            self.problems.add(self.key(name), f"must be {names}, got {_kind(value)} {value!r}")
+            return default
         return value
 
     def require(self, name: str, kind: type | tuple[type, ...]) -> Any:
+        """The value, or None (a problem recorded) when it is missing or of the wrong type."""
         if name not in self.data:
-            raise ConfigError(self.key(name), "is required but missing")
+            self.used.add(name)
+            self.problems.add(self.key(name), "is required but missing")
+            return None
         return self.get(name, kind)
 
     def interval(self, name: str, default: float | None) -> float | None:
@@ -82,14 +109,14 @@ class _Table:
         try:
             return parse_interval(self.data[name])
         except ValueError as e:
-            raise ConfigError(self.key(name), str(e)) from None
+            self.problems.add(self.key(name), str(e))
+            return default
 
     def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            known = ", ".join(sorted(self.used))
-            raise ConfigError(
-                self.key(unknown[0]),
+        known = ", ".join(sorted(self.used))
+        for name in sorted(set(self.data) - self.used):
+            self.problems.add(
+                self.key(name),
                 f"unknown key; the keys allowed here are: {known}. Check the spelling "
                 "against config.example.toml",
             )
@@ -155,8 +182,8 @@ def _positive(key: str, value: float) -> float:
 # -- sections -----------------------------------------------------------------------------------
 
 
-def _telegram(data: Any, env: Mapping[str, str]) -> TelegramConfig:
-    t, d = _Table(data, "telegram"), TelegramConfig()
+def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> TelegramConfig:
+    t, d = _Table(data, "telegram", problems), TelegramConfig()
     token = t.get("token", str, d.token.get())
     base_url = t.get("base_url", str, d.base_url)
     admins_raw = t.get("admins", list, list(d.admins))
@@ -168,31 +195,33 @@ def _telegram(data: Any, env: Mapping[str, str]) -> TelegramConfig:
     webhook_secret = t.get("webhook_secret", str, d.webhook_secret.get())
     t.done()
     webhook_secret = (env.get(WEBHOOK_SECRET_ENV) or webhook_secret).strip()
-    _check_webhook(mode, webhook_url, webhook_listen, webhook_secret)
+    _check_webhook(mode, webhook_url, webhook_listen, webhook_secret, problems)
     if env.get(TOKEN_ENV):
         token = env[TOKEN_ENV]
     token = token.strip()
     if token and not _TOKEN_SHAPE.match(token):
         # Do not echo the value: it is a secret even when it is malformed.
-        raise ConfigError(
+        problems.add(
             "telegram.token",
             "does not look like a bot token (digits, a colon, then letters); copy it again from "
             "@BotFather",
         )
-    check_url("telegram.base_url", base_url)
-    if not base_url.rstrip("/").endswith("/bot"):
-        raise ConfigError(
-            "telegram.base_url",
-            f"{base_url!r} must end with /bot, as python-telegram-bot expects, e.g. "
-            "https://api.telegram.org/bot or http://127.0.0.1:8081/bot",
-        )
+    with problems.guard():
+        check_url("telegram.base_url", base_url)
+        if not base_url.rstrip("/").endswith("/bot"):
+            raise ConfigError(
+                "telegram.base_url",
+                f"{base_url!r} must end with /bot, as python-telegram-bot expects, e.g. "
+                "https://api.telegram.org/bot or http://127.0.0.1:8081/bot",
+            )
     admins: list[int] = []
     for i, admin in enumerate(admins_raw):
         if isinstance(admin, bool) or not isinstance(admin, int):
-            raise ConfigError(
+            problems.add(
                 f"telegram.admins[{i}]",
                 f"must be a numeric Telegram user id, got {admin!r}; ask @userinfobot for yours",
             )
+            continue
         admins.append(admin)
     return TelegramConfig(
         token=Secret(token),
@@ -207,37 +236,38 @@ def _telegram(data: Any, env: Mapping[str, str]) -> TelegramConfig:
     )
 
 
-def _check_webhook(mode: str, url: str, listen: str, secret: str) -> None:
+def _check_webhook(mode: str, url: str, listen: str, secret: str, problems: _Problems) -> None:
     if mode not in ("polling", "webhook"):
-        raise ConfigError("telegram.mode", f'must be "polling" or "webhook", got {mode!r}')
-    split_listen("telegram.webhook_listen", listen)
+        problems.add("telegram.mode", f'must be "polling" or "webhook", got {mode!r}')
+    with problems.guard():
+        split_listen("telegram.webhook_listen", listen)
     if secret and not _WEBHOOK_SECRET.match(secret):
         # Do not echo it: it is a secret.
-        raise ConfigError(
+        problems.add(
             "telegram.webhook_secret",
             "may hold only letters, digits, _ and - (1 to 256 of them), as Telegram requires",
         )
     if mode != "webhook":
         return
     if not url:
-        raise ConfigError(
+        problems.add(
             "telegram.webhook_url",
             'is required when mode = "webhook": the public HTTPS URL that Telegram posts '
             'updates to, e.g. "https://bot.example.com/telegram"',
         )
-    if urlsplit(url).scheme != "https" or not urlsplit(url).netloc:
-        raise ConfigError(
+    elif urlsplit(url).scheme != "https" or not urlsplit(url).netloc:
+        problems.add(
             "telegram.webhook_url", f"{url!r} must be an https:// URL; Telegram posts only to HTTPS"
         )
     if not secret:
-        raise ConfigError(
+        problems.add(
             "telegram.webhook_secret",
             f'is required when mode = "webhook" (or set {WEBHOOK_SECRET_ENV}): a random string '
             "of letters, digits, _ and -, e.g. from `openssl rand -hex 32`",
         )
-    if len(secret) < 16:
+    elif len(secret) < 16:
         # a short secret is guessable, and too short to be redacted from logs safely
-        raise ConfigError(
+        problems.add(
             "telegram.webhook_secret",
             "is too short; use at least 16 random characters, e.g. from `openssl rand -hex 32`",
         )
@@ -257,44 +287,44 @@ def split_listen(key: str, value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port_text)
 
 
-def _storage(data: Any) -> StorageConfig:
-    t, d = _Table(data, "storage"), StorageConfig()
+def _storage(data: Any, problems: _Problems) -> StorageConfig:
+    t, d = _Table(data, "storage", problems), StorageConfig()
     path = t.get("path", str, d.path)
     t.used.add("retention")
     raw_retention = t.data.get("retention", d.retention)
     t.done()
     if not path.strip():
-        raise ConfigError(
-            "storage.path", "must not be empty; write a file path such as newsalert.db"
-        )
-    retention: float | None
+        problems.add("storage.path", "must not be empty; write a file path such as newsalert.db")
+    retention: float | None = d.retention
     if raw_retention in (0, "0", "off", False):
         retention = None
     else:
         try:
             retention = parse_interval(raw_retention)
         except ValueError as e:
-            raise ConfigError("storage.retention", f'{e}, or "off" to keep everything') from None
-        if retention < 86400:
-            raise ConfigError(
-                "storage.retention",
-                f'{raw_retention!r} is shorter than a day; keep at least "1d" (or "off")',
-            )
+            problems.add("storage.retention", f'{e}, or "off" to keep everything')
+        else:
+            if retention < 86400:
+                problems.add(
+                    "storage.retention",
+                    f'{raw_retention!r} is shorter than a day; keep at least "1d" (or "off")',
+                )
     return StorageConfig(path=path, retention=retention)
 
 
-def _metrics(data: Any) -> MetricsConfig:
-    t, d = _Table(data, "metrics"), MetricsConfig()
+def _metrics(data: Any, problems: _Problems) -> MetricsConfig:
+    t, d = _Table(data, "metrics", problems), MetricsConfig()
     listen = t.get("listen", str, d.listen).strip()
     stale_after = t.interval("stale_after", d.stale_after) or d.stale_after
     t.done()
     if listen:
-        split_listen("metrics.listen", listen)
+        with problems.guard():
+            split_listen("metrics.listen", listen)
     return MetricsConfig(listen=listen, stale_after=stale_after)
 
 
-def _polling(data: Any) -> PollingConfig:
-    t, d = _Table(data, "polling"), PollingConfig()
+def _polling(data: Any, problems: _Problems) -> PollingConfig:
+    t, d = _Table(data, "polling", problems), PollingConfig()
     cfg = PollingConfig(
         default_interval=t.interval("default_interval", d.default_interval) or 0,
         min_interval=t.interval("min_interval", d.min_interval) or 0,
@@ -305,7 +335,7 @@ def _polling(data: Any) -> PollingConfig:
     )
     t.done()
     if cfg.min_interval > cfg.max_interval:
-        raise ConfigError("polling.min_interval", "must not be longer than polling.max_interval")
+        problems.add("polling.min_interval", "must not be longer than polling.max_interval")
     return cfg
 
 
@@ -319,33 +349,37 @@ def _jitter(t: _Table, default: float) -> float:
     try:
         return parse_interval(value)
     except ValueError as e:
-        raise ConfigError("polling.jitter", str(e)) from None
+        t.problems.add("polling.jitter", str(e))
+        return default
 
 
-def _fetch(data: Any) -> FetchConfig:
-    t, d = _Table(data, "fetch"), FetchConfig()
+def _fetch(data: Any, problems: _Problems) -> FetchConfig:
+    t, d = _Table(data, "fetch", problems), FetchConfig()
     cfg = FetchConfig(
         connect_timeout=t.interval("connect_timeout", d.connect_timeout) or d.connect_timeout,
         read_timeout=t.interval("read_timeout", d.read_timeout) or d.read_timeout,
-        max_bytes=int(_positive("fetch.max_bytes", t.get("max_bytes", int, d.max_bytes))),
-        per_host=int(_positive("fetch.per_host", t.get("per_host", int, d.per_host))),
+        max_bytes=t.get("max_bytes", int, d.max_bytes),
+        per_host=t.get("per_host", int, d.per_host),
         full_text=t.get("full_text", bool, d.full_text),
         user_agent=t.get("user_agent", str, d.user_agent),
     )
     t.done()
+    for key in ("max_bytes", "per_host"):
+        with problems.guard():
+            _positive(f"fetch.{key}", getattr(cfg, key))
     return cfg
 
 
-def _alerts(data: Any) -> AlertsConfig:
-    t, d = _Table(data, "alerts"), AlertsConfig()
+def _alerts(data: Any, problems: _Problems) -> AlertsConfig:
+    t, d = _Table(data, "alerts", problems), AlertsConfig()
     cfg = AlertsConfig(
         footer=t.get("footer", str, d.footer),
-        summary_chars=_summary_chars(
-            "alerts.summary_chars", t.get("summary_chars", int, d.summary_chars)
-        ),
+        summary_chars=t.get("summary_chars", int, d.summary_chars),
         link_preview=t.get("link_preview", bool, d.link_preview),
     )
     t.done()
+    with problems.guard():
+        _summary_chars("alerts.summary_chars", cfg.summary_chars)
     return cfg
 
 
@@ -358,8 +392,8 @@ def _summary_chars(key: str, value: int) -> int:
 LLM_KEY_ENV = "NEWSALERT_LLM_API_KEY"
 
 
-def _summary(data: Any, env: Mapping[str, str]) -> SummaryConfig:
-    t, d = _Table(data, "summary"), SummaryConfig()
+def _summary(data: Any, env: Mapping[str, str], problems: _Problems) -> SummaryConfig:
+    t, d = _Table(data, "summary", problems), SummaryConfig()
     base_url = t.get("llm_base_url", str, d.llm_base_url).strip()
     model = t.get("llm_model", str, d.llm_model).strip()
     # trimmed: a key pasted with a newline would be an invalid header, and httpx would
@@ -369,14 +403,15 @@ def _summary(data: Any, env: Mapping[str, str]) -> SummaryConfig:
     timeout = t.interval("llm_timeout", d.llm_timeout) or d.llm_timeout
     t.done()
     if base_url:
-        check_url("summary.llm_base_url", base_url)
+        with problems.guard():
+            check_url("summary.llm_base_url", base_url)
         if not model:
-            raise ConfigError(
+            problems.add(
                 "summary.llm_model",
                 'is missing; name the model the server should use, e.g. "llama3.1:8b"',
             )
     elif model:
-        raise ConfigError(
+        problems.add(
             "summary.llm_base_url",
             "is missing; give the OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1",
         )
@@ -388,8 +423,8 @@ def _summary(data: Any, env: Mapping[str, str]) -> SummaryConfig:
     )
 
 
-def _delivery(data: Any) -> DeliveryConfig:
-    t, d = _Table(data, "delivery"), DeliveryConfig()
+def _delivery(data: Any, problems: _Problems) -> DeliveryConfig:
+    t, d = _Table(data, "delivery", problems), DeliveryConfig()
     number = (int, float)
     cfg = DeliveryConfig(
         messages_per_second=float(t.get("messages_per_second", number, d.messages_per_second)),
@@ -410,68 +445,85 @@ def _delivery(data: Any) -> DeliveryConfig:
     )
     t.done()
     for key in ("messages_per_second", "per_chat_per_second", "paid_messages_per_second"):
-        _positive(f"delivery.{key}", getattr(cfg, key))
+        with problems.guard():
+            _positive(f"delivery.{key}", getattr(cfg, key))
     for key in ("max_attempts", "per_chat_burst", "group_messages_per_minute", "max_in_flight"):
         if getattr(cfg, key) < 1:
-            raise ConfigError(f"delivery.{key}", f"must be at least 1, got {getattr(cfg, key)}")
+            problems.add(f"delivery.{key}", f"must be at least 1, got {getattr(cfg, key)}")
     return cfg
 
 
-def _feeds(data: Any, warnings: list[str]) -> tuple[FeedConfig, ...]:
+def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedConfig, ...]:
     if not isinstance(data, list):
         raise ConfigError("feeds", "must be an array of tables: write each feed as [[feeds]]")
     feeds: list[FeedConfig] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(data):
         where = f"feeds[{i}]"
-        t = _Table(item, where)
-        url = check_url(f"{where}.url", t.require("url", str), allow_file=True)
-        name = t.get("name", str, _default(FeedConfig, "name")).strip()
-        interval = t.interval("interval", _default(FeedConfig, "interval"))
-        full_text = t.get("full_text", bool, _default(FeedConfig, "full_text"))
-        t.done()
-        if url in seen:
-            raise ConfigError(f"{where}.url", f"{url!r} is already listed as feeds[{seen[url]}]")
-        seen[url] = i
-        if interval is not None and interval < SHORT_INTERVAL_WARNING:
-            warnings.append(
-                f"{where}.interval: {interval:g}s is very short; the feed will be polled that "
-                "often as asked, which some publishers rate-limit"
-            )
-        feeds.append(FeedConfig(url=url, name=name, interval=interval, full_text=full_text))
+        with problems.guard():
+            t = _Table(item, where, problems)
+            raw_url = t.require("url", str)
+            name = t.get("name", str, _default(FeedConfig, "name")).strip()
+            interval = t.interval("interval", _default(FeedConfig, "interval"))
+            full_text = t.get("full_text", bool, _default(FeedConfig, "full_text"))
+            t.done()
+            if raw_url is None:
+                continue
+            url = check_url(f"{where}.url", raw_url, allow_file=True)
+            if url in seen:
+                raise ConfigError(
+                    f"{where}.url", f"{url!r} is already listed as feeds[{seen[url]}]"
+                )
+            seen[url] = i
+            if interval is not None and interval < SHORT_INTERVAL_WARNING:
+                warnings.append(
+                    f"{where}.interval: {interval:g}s is very short; the feed will be polled that "
+                    "often as asked, which some publishers rate-limit"
+                )
+            feeds.append(FeedConfig(url=url, name=name, interval=interval, full_text=full_text))
     return tuple(feeds)
 
 
-def _topics(data: Any) -> dict[str, Topic]:
+def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]:
+    """The topics (built-in ones, then the file's), and the ids of the file's topics that
+    have a mistake, so that a channel naming one is not reported as well."""
     from bot.matching.topics import builtin_topics
 
     topics = dict(builtin_topics())
+    broken: set[str] = set()
     if not isinstance(data, list):
         raise ConfigError("topics", "must be an array of tables: write each topic as [[topics]]")
     seen: set[str] = set()
     for i, item in enumerate(data):
         where = f"topics[{i}]"
-        t = _Table(item, where)
-        topic_id = t.require("id", str).strip()
-        name = t.get("name", str, "").strip() or topic_id
-        query = t.require("query", str)
-        description = t.get("description", str, _default(Topic, "description"))
-        threshold = float(t.get("threshold", (int, float), _default(Topic, "threshold")))
-        t.done()
-        if not _TOPIC_ID.match(topic_id):
-            raise ConfigError(
-                f"{where}.id",
-                f"{topic_id!r} is not a valid topic id; use lowercase letters, digits and "
-                'hyphens, e.g. "korea-diplomacy"',
+        before = len(problems.items)
+        with problems.guard():
+            t = _Table(item, where, problems)
+            topic_id = (t.require("id", str) or "").strip()
+            name = t.get("name", str, "").strip() or topic_id
+            query = t.require("query", str)
+            description = t.get("description", str, _default(Topic, "description"))
+            threshold = float(t.get("threshold", (int, float), _default(Topic, "threshold")))
+            t.done()
+            if topic_id and not _TOPIC_ID.match(topic_id):
+                problems.add(
+                    f"{where}.id",
+                    f"{topic_id!r} is not a valid topic id; use lowercase letters, digits and "
+                    'hyphens, e.g. "korea-diplomacy"',
+                )
+            elif topic_id in seen:
+                problems.add(f"{where}.id", f"topic {topic_id!r} is defined twice")
+            seen.add(topic_id)
+            if query is not None:
+                with problems.guard():
+                    _check_query(f"{where}.query", query)
+            if len(problems.items) > before or query is None or not topic_id:
+                broken.add(topic_id)
+                continue
+            topics[topic_id] = Topic(
+                id=topic_id, name=name, query=query, description=description, threshold=threshold
             )
-        if topic_id in seen:
-            raise ConfigError(f"{where}.id", f"topic {topic_id!r} is defined twice")
-        seen.add(topic_id)
-        _check_query(f"{where}.query", query)
-        topics[topic_id] = Topic(
-            id=topic_id, name=name, query=query, description=description, threshold=threshold
-        )
-    return topics
+    return topics, broken
 
 
 def _check_query(key: str, query: str) -> None:
@@ -484,7 +536,9 @@ def _check_query(key: str, query: str) -> None:
         raise ConfigError(key, f"is not a valid query: {e}") from None
 
 
-def _channels(data: Any, topics: Mapping[str, Topic]) -> tuple[ChannelConfig, ...]:
+def _channels(
+    data: Any, topics: Mapping[str, Topic], broken_topics: set[str], problems: _Problems
+) -> tuple[ChannelConfig, ...]:
     if not isinstance(data, list):
         raise ConfigError(
             "channels", "must be an array of tables: write each channel as [[channels]]"
@@ -492,43 +546,49 @@ def _channels(data: Any, topics: Mapping[str, Topic]) -> tuple[ChannelConfig, ..
     channels: list[ChannelConfig] = []
     for i, item in enumerate(data):
         where = f"channels[{i}]"
-        t = _Table(item, where)
-        chat_id = t.require("chat_id", (int, str))
-        topic_ids = t.get("topics", list, list(_default(ChannelConfig, "topics")))
-        footer = t.get("footer", str, _default(ChannelConfig, "footer"))
-        link_preview = t.get("link_preview", bool, _default(ChannelConfig, "link_preview"))
-        summary_chars = t.get("summary_chars", int, _default(ChannelConfig, "summary_chars"))
-        t.done()
-        if isinstance(chat_id, str):
-            chat_id = chat_id.strip()
-            if re.fullmatch(r"-?\d+", chat_id):
-                chat_id = int(chat_id)
-            elif not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", chat_id):
-                raise ConfigError(
-                    f"{where}.chat_id",
-                    f"{chat_id!r} is neither a numeric chat id (-1001234567890) nor a public "
-                    "channel name (@my_channel)",
+        with problems.guard():
+            t = _Table(item, where, problems)
+            chat_id = t.require("chat_id", (int, str))
+            topic_ids = t.get("topics", list, list(_default(ChannelConfig, "topics")))
+            footer = t.get("footer", str, _default(ChannelConfig, "footer"))
+            link_preview = t.get("link_preview", bool, _default(ChannelConfig, "link_preview"))
+            summary_chars = t.get("summary_chars", int, _default(ChannelConfig, "summary_chars"))
+            t.done()
+            if isinstance(chat_id, str):
+                chat_id = chat_id.strip()
+                if re.fullmatch(r"-?\d+", chat_id):
+                    chat_id = int(chat_id)
+                elif not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", chat_id):
+                    problems.add(
+                        f"{where}.chat_id",
+                        f"{chat_id!r} is neither a numeric chat id (-1001234567890) nor a public "
+                        "channel name (@my_channel)",
+                    )
+            if not topic_ids:
+                problems.add(f"{where}.topics", "lists no topics; name at least one topic id")
+            for j, topic_id in enumerate(topic_ids):
+                if topic_id in broken_topics:
+                    continue  # its own mistake is reported under topics
+                if not isinstance(topic_id, str) or topic_id not in topics:
+                    known = ", ".join(sorted(topics))
+                    problems.add(
+                        f"{where}.topics[{j}]",
+                        f"unknown topic {topic_id!r}; known topics: {known}",
+                    )
+            if summary_chars is not None:
+                with problems.guard():
+                    _summary_chars(f"{where}.summary_chars", summary_chars)
+            if chat_id is None:
+                continue
+            channels.append(
+                ChannelConfig(
+                    chat_id=chat_id,
+                    topics=tuple(topic_ids),
+                    footer=footer,
+                    link_preview=link_preview,
+                    summary_chars=summary_chars,
                 )
-        if not topic_ids:
-            raise ConfigError(f"{where}.topics", "lists no topics; name at least one topic id")
-        for j, topic_id in enumerate(topic_ids):
-            if not isinstance(topic_id, str) or topic_id not in topics:
-                known = ", ".join(sorted(topics))
-                raise ConfigError(
-                    f"{where}.topics[{j}]",
-                    f"unknown topic {topic_id!r}; known topics: {known}",
-                )
-        if summary_chars is not None:
-            _summary_chars(f"{where}.summary_chars", summary_chars)
-        channels.append(
-            ChannelConfig(
-                chat_id=chat_id,
-                topics=tuple(topic_ids),
-                footer=footer,
-                link_preview=link_preview,
-                summary_chars=summary_chars,
             )
-        )
     return tuple(channels)
 
 
@@ -546,41 +606,122 @@ _SECTIONS = (
     "channels",
 )
 
+TokenRule = bool | Literal["if-needed"]
+
 
 def config_from_dict(
-    data: Mapping[str, Any], *, env: Mapping[str, str] | None = None, source: str = ""
+    data: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    source: str = "",
+    require_token: TokenRule = False,
 ) -> Config:
-    """Validate a parsed TOML document into a :class:`Config`."""
+    """Validate a parsed TOML document into a :class:`Config`.
+
+    Every section is checked, and a :class:`ConfigError` lists every problem found.
+    ``require_token``: True when the caller will talk to Telegram; "if-needed" when it will
+    only if the file names channels or admins (:attr:`Config.needs_telegram`)."""
     env = os.environ if env is None else env
-    unknown = sorted(set(data) - set(_SECTIONS))
-    if unknown:
-        raise ConfigError(unknown[0], f"unknown section; the sections are: {', '.join(_SECTIONS)}")
+    problems = _Problems()
+    for name in sorted(set(data) - set(_SECTIONS)):
+        problems.add(name, f"unknown section; the sections are: {', '.join(_SECTIONS)}")
     warnings: list[str] = []
-    topics = _topics(data.get("topics", []))
-    return Config(
-        telegram=_telegram(data.get("telegram", {}), env),
-        storage=_storage(data.get("storage", {})),
-        polling=_polling(data.get("polling", {})),
-        fetch=_fetch(data.get("fetch", {})),
-        alerts=_alerts(data.get("alerts", {})),
-        delivery=_delivery(data.get("delivery", {})),
-        summary=_summary(data.get("summary", {}), env),
-        metrics=_metrics(data.get("metrics", {})),
-        feeds=_feeds(data.get("feeds", []), warnings),
+    parts: dict[str, Any] = {}
+
+    def section(name: str, read: Any, *args: Any) -> None:
+        with problems.guard():
+            parts[name] = read(*args, problems)
+
+    default_table: dict[str, Any] = {}
+    section("telegram", _telegram, data.get("telegram", default_table), env)
+    section("storage", _storage, data.get("storage", default_table))
+    section("polling", _polling, data.get("polling", default_table))
+    section("fetch", _fetch, data.get("fetch", default_table))
+    section("alerts", _alerts, data.get("alerts", default_table))
+    section("delivery", _delivery, data.get("delivery", default_table))
+    section("metrics", _metrics, data.get("metrics", default_table))
+    section("summary", _summary, data.get("summary", default_table), env)
+    section("feeds", _feeds, data.get("feeds", []), warnings)
+    section("topics", _topics, data.get("topics", []))
+    topics, broken = parts.get("topics", ({}, set()))
+    section("channels", _channels, data.get("channels", []), topics, broken)
+    config = Config(
+        telegram=parts.get("telegram", TelegramConfig()),
+        storage=parts.get("storage", StorageConfig()),
+        polling=parts.get("polling", PollingConfig()),
+        fetch=parts.get("fetch", FetchConfig()),
+        alerts=parts.get("alerts", AlertsConfig()),
+        delivery=parts.get("delivery", DeliveryConfig()),
+        summary=parts.get("summary", SummaryConfig()),
+        metrics=parts.get("metrics", MetricsConfig()),
+        feeds=parts.get("feeds", ()),
         topics=topics,
-        channels=_channels(data.get("channels", []), topics),
+        channels=parts.get("channels", ()),
         source=source,
         warnings=tuple(warnings),
+    )
+    if require_token is True or (require_token == "if-needed" and config.needs_telegram):
+        with problems.guard():
+            check_token(config)
+    if problems.items:
+        raise ConfigError(problems=problems.items)
+    return config
+
+
+CONFIG_ENV = "NEWSALERT_CONFIG"
+CONFIG_NAME = "config.toml"
+
+
+def user_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/newsalert/config.toml``, by default ``~/.config/newsalert/config.toml``."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME", "")
+    # the XDG spec: a relative value is invalid and ignored
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
+    return root / "newsalert" / CONFIG_NAME
+
+
+def find_config(
+    explicit: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path:
+    """The configuration file to use: ``explicit`` (``--config``), else ``$NEWSALERT_CONFIG``,
+    else ``./config.toml``, else :func:`user_config_path`. Raises :class:`ConfigError` that
+    names every place it looked when there is none."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit)
+    if env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+        if not path.is_file():
+            raise ConfigError(
+                "",
+                f"config file {str(path)!r} (from {CONFIG_ENV}) not found; fix the variable, "
+                "or copy config.example.toml there",
+            )
+        return path
+    here = (cwd or Path.cwd()) / CONFIG_NAME
+    user = user_config_path(env)
+    for candidate in (here, user):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        "",
+        f"no configuration file found; looked for --config FILE, then {CONFIG_ENV}, then "
+        f"{here}, then {user}. Copy config.example.toml to one of those places and edit it, "
+        "or pass --config FILE",
     )
 
 
 def load_config(
-    path: str | Path, *, env: Mapping[str, str] | None = None, require_token: bool = False
+    path: str | Path, *, env: Mapping[str, str] | None = None, require_token: TokenRule = False
 ) -> Config:
     """Read and validate the TOML file at ``path``.
 
-    ``require_token``: the caller will talk to Telegram, so a missing token is an error.
-    Raises :class:`ConfigError` naming the key and the problem.
+    ``require_token`` as for :func:`config_from_dict`. Raises :class:`ConfigError` listing
+    every problem, each with its key.
     """
     path = Path(path)
     try:
@@ -597,10 +738,7 @@ def load_config(
         raise ConfigError("", f"{path} is not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("", f"{path} is not valid TOML: {e}") from None
-    config = config_from_dict(data, env=env, source=str(path))
-    if require_token:
-        check_token(config)
-    return config
+    return config_from_dict(data, env=env, source=str(path), require_token=require_token)
 
 
 def check_token(config: Config) -> None:

@@ -24,7 +24,8 @@ LIVE_TELEGRAM_KEYS = frozenset({"admins"})
 @dataclass(frozen=True, slots=True)
 class ReloadOutcome:
     ok: bool
-    problem: str = ""  # why the current configuration was kept
+    problem: str = ""  # why the current configuration was kept (every problem, one a line)
+    problems: tuple[str, ...] = ()  # the file's mistakes, each "key: what to do"
     feeds: int = 0
     topics: int = 0
     channels: int = 0

@@ -58,6 +58,7 @@ from bot.delivery.sinks import (
     Transient,
 )
 from bot.records import Delivery, DeliveryState, utcnow
+from bot.text import plural
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -361,7 +362,7 @@ class Sender:
                 self.store.chats.deactivate(chat_id, reason)
                 skipped = self.store.outbox.skip_chat(chat_id, f"chat inactive: {reason}")
             if skipped:
-                log.info("chat %d: %d queued alerts skipped", chat_id, skipped)
+                log.info("chat %d: %s skipped", chat_id, plural(skipped, "queued alert"))
             if self.metrics is not None and message.state == DeliveryState.PENDING:
                 self.metrics.alert_failed()
             return False

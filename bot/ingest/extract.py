@@ -136,22 +136,42 @@ class FullText:
         self._fetcher = fetcher
         self._max = max_entries
         self._cache: OrderedDict[str, ExtractedPage | NewsalertError] = OrderedDict()
+        # pages being fetched: a second caller for the same URL waits for the first
+        self._pending: dict[str, asyncio.Future[ExtractedPage | NewsalertError]] = {}
 
     async def get(self, url: str) -> ExtractedPage:
-        """The extracted page at ``url``. Raises FetchError or ExtractError."""
+        """The extracted page at ``url``, fetched once however many ask at the same time.
+        Raises FetchError or ExtractError."""
         cached = self._cache.get(url)
-        if cached is None:
+        if cached is not None:
+            self._cache.move_to_end(url)
+        elif url in self._pending:
+            cached = await asyncio.shield(self._pending[url])
+        else:
+            future: asyncio.Future[ExtractedPage | NewsalertError] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._pending[url] = future
             try:
-                result = await self._fetcher.fetch_page(url)
-                cached = await asyncio.to_thread(extract_article, result.body, url=url)
-            except NewsalertError as e:
-                log.info("full text of %s unavailable: %s", url, e)
-                cached = e
+                cached = await self._fetch(url)
+                future.set_result(cached)
+            except BaseException:
+                # cancelled, or a bug: whoever waits falls back to the feed's own text
+                future.set_result(ExtractError(f"{url}: fetching the page was interrupted"))
+                raise
+            finally:
+                del self._pending[url]
             self._cache[url] = cached
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(url)
         if isinstance(cached, NewsalertError):
             raise cached.with_traceback(None)
         return cached
+
+    async def _fetch(self, url: str) -> ExtractedPage | NewsalertError:
+        try:
+            result = await self._fetcher.fetch_page(url)
+            return await asyncio.to_thread(extract_article, result.body, url=url)
+        except NewsalertError as e:
+            log.info("full text of %s unavailable: %s", url, e)
+            return e

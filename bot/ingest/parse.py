@@ -34,6 +34,9 @@ from bot.records import Article, as_utc, utcnow
 from bot.text import html_to_text, tidy_line, tidy_text
 
 FUTURE_SLACK = timedelta(days=1)
+# an author field is a name or two; a longer one is a feed stuffing text into it
+MAX_AUTHOR_CHARS = 200
+_MAILED_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
 _MAX_BODY = 50 * 1024 * 1024
 _LEADING_WS = re.compile(rb"^(\xef\xbb\xbf)?[ \t\r\n]+(?=<)")
 _BARE_AMP = re.compile(rb"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9._-]*);)")
@@ -80,6 +83,7 @@ class _Raw:
     content: str
     published: datetime | None
     date_text: str
+    author: str = ""
 
     def is_empty(self) -> bool:
         return not (self.id or self.title or self.link or self.summary or self.content)
@@ -277,7 +281,18 @@ def _raw_from_entry(entry: Any) -> _Raw:
         content=_best_content(entry),
         published=published,
         date_text=date_text or "",
+        author=_entry_author(entry),
     )
+
+
+def _entry_author(entry: Any) -> str:
+    """dc:creator, <author> or Atom's author name ("Reuters"), without an RSS e-mail."""
+    raw = str(entry.get("author") or "")
+    mailed = _MAILED_NAME.match(raw.strip())  # RSS: "desk@wire.example (Wire Desk)"
+    if mailed:
+        return tidy_line(mailed.group(1))
+    detail = entry.get("author_detail") or {}
+    return tidy_line(str(detail.get("name") or raw))
 
 
 # --- JSON Feed --------------------------------------------------------------------------
@@ -294,6 +309,7 @@ def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) ->
             content=item.content_html or item.content_text,
             published=item.date_published or item.date_modified,
             date_text=item.date_text,
+            author=", ".join(item.authors),
         )
         for item in doc.items
     ]
@@ -368,6 +384,7 @@ def _normalise(
                 published=published,
                 source=source,
                 feed=url,
+                author=raw.author[:MAX_AUTHOR_CHARS],
             )
         )
     return tuple(articles)

@@ -12,7 +12,8 @@ Nothing is changed: the database is opened read-only and no migration runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +25,10 @@ from bot.config.model import Config
 from bot.errors import ConfigError, FeedError, FetchError, StorageError
 from bot.ops.logs import add_secret, redact
 from bot.records import DeliveryState
+from bot.text import plural
 from storage.database import DatabaseInspection, inspect_database
+
+log = logging.getLogger(__name__)
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -46,31 +50,66 @@ async def diagnose(
     env: Mapping[str, str] | None = None,
     timeout: float = 15.0,
 ) -> list[Finding]:
-    """Run every check and return the findings, in order."""
+    """Run every check and return the findings, in order. Never raises: a check that
+    stops on an unexpected error becomes a FAIL finding with a short reason."""
     try:
         config = load_config(config_path, env=env)
     except ConfigError as e:
+        fix = "fix that key (config.example.toml documents every one), then run doctor again"
         return [
             Finding(
                 "config",
-                str(config_path),
+                f"{config_path}: {p.key}" if p.key else str(config_path),
                 FAIL,
-                str(e),
-                "fix that key (config.example.toml documents every one), then run doctor again",
+                p.problem,
+                fix if p.key else "",
             )
+            for p in e.problems
         ]
+    except Exception as e:
+        return [_unexpected("config", str(config_path), e)]
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     findings = [_config_finding(config)]
     findings += [Finding("config", config.source, WARN, w) for w in config.warnings]
-    findings += _check_database(config)
+    findings += await _guarded(
+        "database", config.storage.path, asyncio.to_thread(_check_database, config)
+    )
     telegram, feeds = await asyncio.gather(
-        _check_telegram(config, timeout), _check_feeds(config, timeout)
+        _guarded("telegram", config.telegram.base_url, _check_telegram(config, timeout)),
+        _guarded("feed", "feeds", _check_feeds(config, timeout)),
     )
     findings += telegram + feeds
     if config.metrics.listen:
-        findings.append(await _check_running(config))
+        findings += await _guarded("bot", config.metrics.listen, _one(_check_running(config)))
     return findings
+
+
+def _unexpected(area: str, subject: str, error: BaseException) -> Finding:
+    """A check stopped on an error nobody planned for (an odd answer, a bug): FAIL, briefly."""
+    log.debug("doctor: the %s check of %s stopped", area, subject, exc_info=error)
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if len(reason) > 200:
+        reason = reason[:199] + "…"
+    return Finding(
+        area,
+        subject,
+        FAIL,
+        f"the check stopped on an unexpected error ({reason})",
+        "run `newsalert -v doctor` for the details; if it persists, report it with that output",
+    )
+
+
+async def _guarded(area: str, subject: str, check: Awaitable[list[Finding]]) -> list[Finding]:
+    """The check's findings, or one FAIL finding when it raises."""
+    try:
+        return await check
+    except Exception as e:
+        return [_unexpected(area, subject, e)]
+
+
+async def _one(check: Awaitable[Finding]) -> list[Finding]:
+    return [await check]
 
 
 def report(findings: list[Finding], out: IO[str]) -> int:
@@ -82,9 +121,9 @@ def report(findings: list[Finding], out: IO[str]) -> int:
     failures = sum(f.status == FAIL for f in findings)
     warnings = sum(f.status == WARN for f in findings)
     if failures:
-        print(f"\n{failures} problem(s) to fix, {warnings} warning(s).", file=out)
+        print(f"\n{plural(failures, 'problem')} to fix, {plural(warnings, 'warning')}.", file=out)
     else:
-        print(f"\nAll checks passed ({warnings} warning(s)).", file=out)
+        print(f"\nAll checks passed ({plural(warnings, 'warning')}).", file=out)
     return 1 if failures else 0
 
 
@@ -94,7 +133,8 @@ def report(findings: list[Finding], out: IO[str]) -> int:
 def _config_finding(config: Config) -> Finding:
     channels = len(config.channels)
     detail = (
-        f"valid: {len(config.feeds)} feeds, {len(config.topics)} topics, {channels} channels, "
+        f"valid: {plural(len(config.feeds), 'feed')}, {plural(len(config.topics), 'topic')}, "
+        f"{plural(channels, 'channel')}, "
         f"updates by {config.telegram.mode}"
     )
     if not config.feeds:
@@ -164,7 +204,7 @@ def _check_database(config: Config) -> list[Finding]:
                 "database",
                 subject,
                 WARN,
-                f"schema is {len(pending)} migration(s) behind ({', '.join(pending)})",
+                f"schema is {plural(len(pending), 'migration')} behind ({', '.join(pending)})",
                 "nothing to do by hand: `newsalert run` applies them on start; take a backup "
                 "first with `newsalert db backup FILE`",
             )
@@ -253,10 +293,15 @@ async def _ask_telegram(bot: Any, config: Config) -> list[Finding]:
     findings = [Finding("telegram", base, OK, f"the token works: @{me.username} (id {me.id})")]
     try:
         findings += await _check_webhook(bot, config)
-        for channel in config.channels:
-            findings.append(await _check_channel(bot, me.id, channel.chat_id))
     except TelegramError as e:
-        findings.append(Finding("telegram", base, WARN, f"a check could not finish: {e}"))
+        findings.append(Finding("telegram", "webhook", WARN, f"the check could not finish: {e}"))
+    except Exception as e:
+        findings.append(_unexpected("telegram", "webhook", e))
+    for channel in config.channels:
+        # one channel's odd answer must not hide the others
+        findings += await _guarded(
+            "channel", str(channel.chat_id), _one(_check_channel(bot, me.id, channel.chat_id))
+        )
     return findings
 
 
@@ -351,9 +396,8 @@ async def _check_feeds(config: Config, timeout: float) -> list[Finding]:
         max_bytes=config.fetch.max_bytes,
         per_host=config.fetch.per_host,
     ) as fetcher:
-        return list(
-            await asyncio.gather(*(_check_feed(fetcher, feed.url) for feed in config.feeds))
-        )
+        checks = (_guarded("feed", f.url, _one(_check_feed(fetcher, f.url))) for f in config.feeds)
+        return [finding for found in await asyncio.gather(*checks) for finding in found]
 
 
 async def _check_feed(fetcher: Any, url: str) -> Finding:
@@ -377,7 +421,8 @@ async def _check_feed(fetcher: Any, url: str) -> Finding:
         "feed",
         url,
         WARN if moved else OK,
-        f"answers: {len(parsed.articles)} entries ({parsed.format or 'feed'}){moved}",
+        f"answers: {plural(len(parsed.articles), 'entry', 'entries')} "
+        f"({parsed.format or 'feed'}){moved}",
     )
 
 
