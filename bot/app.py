@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot import __version__
-from bot.config.loader import Config, load_config
+from bot.config.loader import load_config
+from bot.config.model import Config
 from bot.config.reload import ReloadOutcome, ReloadPlan, plan_reload
 from bot.delivery.sender import LOOK_AGAIN_EVERY, Sender
 from bot.delivery.sinks import ConsoleSink, Sink
@@ -20,7 +20,7 @@ from bot.errors import ConfigError
 from bot.ingest.address_guard import AddressPolicy
 from bot.ingest.extract import FullText
 from bot.ingest.feed_health import due, poll_interval
-from bot.ingest.fetch import Fetcher
+from bot.ingest.fetch import USER_AGENT, Fetcher
 from bot.ingest.scheduler import FeedScheduler
 from bot.ingest.urls import redact_url
 from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
@@ -37,7 +37,6 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
 DRAIN_EVERY = 5.0  # seconds between outbox checks when nothing wakes the sender
 MIN_DRAIN_GAP = 0.5  # seconds the sender waits at least between timed drains
 DIGEST_CHECK_EVERY = 60.0  # seconds between checks for digests that are due
@@ -229,7 +228,8 @@ class Core:
     async def _start_telegram(self) -> None:
         from bot.delivery.ratelimit import TelegramRateLimiter, limits_from_config
         from bot.delivery.telegram_sink import TelegramSink
-        from bot.telegram import build_application, initialize_application, set_command_menu
+        from bot.telegram import build_application, initialize_application
+        from handlers.menu import set_command_menu
 
         limiter = TelegramRateLimiter(limits_from_config(self.config.delivery))
         # what the previous run sent in the last minute still counts against the limits
@@ -256,7 +256,7 @@ class Core:
 
     async def resolve_channel_names(self, bot: Any) -> None:
         """Channels configured by @username get their numeric id from Telegram."""
-        resolved = []
+        resolved: list[tuple[int, str]] = []
         for channel in self.config.channels:
             if isinstance(channel.chat_id, int):
                 continue

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.config.loader import Config
+from bot.config.model import Config
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import choose_footer, render_alert
 from bot.errors import FeedError, FetchError, NewsalertError
@@ -35,7 +35,7 @@ from bot.ingest.parse import parse_feed
 from bot.ingest.stories import StoryDesk
 from bot.ingest.urls import redact_urls
 from bot.matching.audience import Audience, Recipient
-from bot.records import Alert, Article, Summary, utcnow
+from bot.records import Alert, Article, FeedStatus, Summary, utcnow
 from bot.summary.extractive import summarize
 from bot.summary.llm import LLMSummarizer
 from bot.text import plural
@@ -237,7 +237,7 @@ class Pipeline:
     def _check_quiet(self, feed_id: int, now: datetime) -> None:
         state = self.store.feeds.get(feed_id)
         if state is not None and is_quiet(state, now, self.policy):
-            self.store.feeds.set_status(feed_id, "quiet")
+            self.store.feeds.set_status(feed_id, FeedStatus.QUIET)
 
     async def alert_unprocessed(
         self, *, now: datetime | None = None, feed_id: int | None = None
@@ -456,12 +456,12 @@ class Pipeline:
         state = self.store.feeds.record_failure(
             feed.id,
             redact_urls(f"{error.kind}: {error}"),  # shown to operators: no credentials
-            status="gone" if error.kind == "gone" else "failing",
+            status=FeedStatus.GONE if error.kind == "gone" else FeedStatus.FAILING,
             next_poll=now + timedelta(seconds=delay),
             now=now,
         )
-        if state.status != "gone" and is_broken(state, now, self.policy):
-            self.store.feeds.set_status(feed.id, "broken")
+        if state.status != FeedStatus.GONE and is_broken(state, now, self.policy):
+            self.store.feeds.set_status(feed.id, FeedStatus.BROKEN)
             state = self.store.feeds.get(feed.id) or state
         log.warning("feed %s failed (%s): %s", feed.url, error.kind, error)
         return PollResult(

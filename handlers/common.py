@@ -7,24 +7,24 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.config.model import Config
+from bot.config.reload import ReloadOutcome
 from bot.i18n import Translator, pick_language, translator
 from bot.matching.aliases import builtin_aliases
 from bot.service import chats
 from bot.service.chats import ChatInfo
 from bot.text import html_to_text
 from storage.chats import Chat
-
-if TYPE_CHECKING:
-    from bot.app import Core
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,17 @@ def clip_plain(text: str, limit: int) -> str:
     return (cut[:space] if space > 0 else cut).rstrip() + "…"
 
 
+class Core(Protocol):
+    """What the handlers use of the running bot (``bot.app.Core``, kept in ``bot_data``)."""
+
+    config: Config
+    store: Store
+
+    async def reload(self) -> ReloadOutcome: ...
+
+
 def core_of(context: Context) -> Core:
-    return context.application.bot_data["core"]  # type: ignore[no-any-return]
+    return cast(Core, context.application.bot_data["core"])
 
 
 @dataclass
@@ -219,7 +228,7 @@ class Turn:
         return cls(update, context, core, stored, translator(language))
 
 
-Handler = Callable[[Update, Context], Awaitable[None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def command(func: Callable[[Turn], Awaitable[None]]) -> Handler:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from telegram import Update
 
 from bot.i18n import N_, Html
-from bot.records import as_utc
+from bot.records import FeedStatus, as_utc
 from bot.service import reports, search, subscriptions
 from bot.service.search import Found
 from handlers.common import (
@@ -27,13 +27,14 @@ from handlers.menu import help_text
 
 MAX_TITLE_CHARS = 300  # a story's title in /latest and /test, clipped before it is escaped
 
-FEED_STATUS = {
-    "ok": N_("working"),
-    "new": N_("not read yet"),
-    "failing": N_("having trouble"),
-    "broken": N_("stopped: it keeps failing"),
-    "gone": N_("stopped: the address is gone"),
-    "quiet": N_("quiet lately"),
+# each feed status in words (translated where shown)
+FEED_STATUS: dict[FeedStatus, str] = {
+    FeedStatus.OK: N_("working"),
+    FeedStatus.NEW: N_("not read yet"),
+    FeedStatus.FAILING: N_("having trouble"),
+    FeedStatus.BROKEN: N_("stopped: it keeps failing"),
+    FeedStatus.GONE: N_("stopped: the address is gone"),
+    FeedStatus.QUIET: N_("quiet lately"),
 }
 
 
@@ -266,7 +267,7 @@ async def test_command(turn: Turn) -> None:
     await turn.reply_lines(lines)
 
 
-test_command.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+test_command.__dict__["__test__"] = False  # not a pytest test
 
 
 @command

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from bot.config.loader import Config, config_from_dict
+from bot.config.loader import config_from_dict
+from bot.config.model import Config
 from bot.delivery.sinks import Outgoing
 from bot.records import Alert, Article, utcnow
 from storage.store import Store

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -43,6 +44,22 @@ async def test_each_chat_gets_its_alerts_in_order_with_a_read_button(store):
     assert [d.message_id for d in store.outbox.for_chat(1)] == [1, 2, 3]
     assert states(store, 1) == ["sent"] * 3
     assert await Sender(store, sink).drain() == 0  # nothing is sent twice
+
+
+async def test_one_task_sends_all_of_a_chats_alerts(store):
+    # a sent row means "go on with this chat"; it once read as "the chat moved to id 1"
+    # (True is an int), so each row took a task and an outbox read of its own
+    out, sink = Outbox(store), ScriptedSink()
+    for _ in range(3):
+        out.alert(7)
+    tasks: list[asyncio.Task[Any] | None] = []
+
+    async def note_task() -> None:
+        tasks.append(asyncio.current_task())
+
+    sink.script[7] = [note_task, note_task, note_task]
+    assert await Sender(store, sink).drain() == 3
+    assert len(tasks) == 3 and len(set(tasks)) == 1
 
 
 async def test_a_slow_chat_does_not_hold_up_the_others(store):

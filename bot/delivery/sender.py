@@ -11,7 +11,7 @@ What happens to a row:
 * sent: marked ``sent`` with Telegram's message id, right after Telegram confirms it;
 * 403 (blocked, kicked, deactivated) or 400 "chat not found": the row ``failed``, the chat is
   made inactive and everything else queued for it ``skipped``; the chat comes back when
-  it talks to the bot again (``bot.service.settings.reactivate_chat``);
+  it talks to the bot again or adds it back (``bot.service.chats.register_chat``);
 * 400 with ``migrate_to_chat_id``: the chat, its subscriptions and its rows move to the new
   id, and the same row is sent there at once;
 * 400 "can't parse entities": the same alert is sent again at once as plain text;
@@ -55,8 +55,9 @@ import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from bot.config.model import DeliveryConfig
 from bot.delivery.digest import quiet_state
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import AlertLabels, with_also
@@ -71,12 +72,9 @@ from bot.delivery.sinks import (
     Sink,
     Transient,
 )
-from bot.records import Delivery, utcnow
+from bot.records import Delivery, DeliveryState, utcnow
 from bot.text import plural
 from storage.store import Store
-
-if TYPE_CHECKING:
-    from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +82,14 @@ PAGE = 500  # rows read from the outbox at a time
 # seconds between looks at the store's delivery generation while waiting (one cheap read)
 LOOK_AGAIN_EVERY = 0.25
 MAX_BACKOFF = 300.0
+
+
+class SendMetrics(Protocol):
+    """What the sender counts (``bot.ops.metrics.Metrics`` is one)."""
+
+    def alert_sent(self, seconds: float) -> None: ...
+
+    def alert_failed(self) -> None: ...
 
 
 class Sender:
@@ -101,8 +107,8 @@ class Sender:
         store: Store,
         sink: Sink,
         *,
-        max_attempts: int = 5,
-        retry_backoff: float = 2.0,
+        max_attempts: int = DeliveryConfig.max_attempts,
+        retry_backoff: float = DeliveryConfig.retry_backoff,
         max_chats: int = 256,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -112,7 +118,7 @@ class Sender:
         self.retry_backoff = retry_backoff
         self.max_chats = max_chats
         self.clock = clock
-        self.metrics: Metrics | None = None  # the Core's; counts sent and failed alerts
+        self.metrics: SendMetrics | None = None  # the Core's; counts sent and failed alerts
         self.stopping = False
         self.sent_total = 0
         self._lock = asyncio.Lock()
@@ -292,14 +298,14 @@ class Sender:
                         message, alert_labels(chat.language), silent=quiet.silent
                     )
                 self._progress += 1
-                if isinstance(outcome, int):  # the chat moved: go on under its new id
+                if outcome is False:
+                    return
+                if outcome is not True:  # the chat moved: go on under its new id
                     if outcome in self._claimed:
                         return  # that chat's own task sends the moved rows
                     self._claimed.add(outcome)
                     self._claimed.discard(claimed)
                     chat_id = claimed = outcome
-                elif not outcome:
-                    return
         except sqlite3.Error as e:  # a write refused (a full disk): pause, nothing resent
             self._refused_write(e)
         finally:
@@ -459,13 +465,13 @@ class Sender:
         if isinstance(error, ChatUnavailable):
             log.info("chat %d is unavailable (%s): made inactive", chat_id, reason)
             with self.store.atomic():
-                if message.state == "pending":
+                if message.state == DeliveryState.PENDING:
                     self.store.outbox.mark_failed(message.id, f"chat unavailable: {reason}")
                 self.store.chats.deactivate(chat_id, reason)
                 skipped = self.store.outbox.skip_chat(chat_id, f"chat inactive: {reason}")
             if skipped:
                 log.info("chat %d: %s skipped", chat_id, plural(skipped, "queued alert"))
-            if self.metrics is not None and message.state == "pending":
+            if self.metrics is not None and message.state == DeliveryState.PENDING:
                 self.metrics.alert_failed()
             return False
         if isinstance(error, RetryAfter):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -30,17 +29,15 @@ from typing import Any
 import httpcore
 import httpx
 
+from bot.config.addresses import IPNetwork, parse_allow_private
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # request extensions the Fetcher sets on a page request (httpx passes them to the transport)
 GUARD = "newsalert.guard"  # True: check where the request goes
 TRUSTED_ORIGINS = "newsalert.trusted_origins"  # origins allowed without a check
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*\.?$"
-)
 
 
 class AddressRefused(Exception):
@@ -99,21 +96,8 @@ class AddressPolicy:
     def from_entries(cls, entries: Iterable[str]) -> AddressPolicy:
         """From ``fetch.allow_private``: IP addresses, CIDR networks or host names.
         Raises ``ValueError`` naming an entry that is none of these."""
-        networks: list[IPNetwork] = []
-        hosts: set[str] = set()
-        for raw in entries:
-            entry = raw.strip().lower()
-            try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
-                continue
-            except ValueError:
-                pass
-            if not entry or "/" in entry or not _HOSTNAME.match(entry) or entry.isdigit():
-                raise ValueError(
-                    f"{raw!r} is not an IP address, a network like 10.0.0.0/8, or a host name"
-                )
-            hosts.add(entry.rstrip("."))
-        return cls(tuple(networks), frozenset(hosts))
+        networks, hosts = parse_allow_private(entries)
+        return cls(networks, hosts)
 
     def allows(self, ip: IPAddress) -> bool:
         return any(ip in net for net in self.networks) or (

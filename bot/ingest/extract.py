@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from bot.errors import ExtractError, NewsalertError
 from bot.ingest.fetch import Fetcher, gunzip_if_needed
@@ -59,15 +60,15 @@ def _page_title(tree: object) -> str:
     try:
         from trafilatura.metadata import extract_title
 
-        return tidy_line(extract_title(tree) or "")  # type: ignore[arg-type]
+        return tidy_line(extract_title(tree) or "")
     except Exception:  # a helper of trafilatura's: never fail the extraction for a title
         return ""
 
 
-def _trafilatura(tree: object, url: str | None, options: dict[str, bool]) -> str | None:
+def _trafilatura(tree: Any, url: str | None, options: dict[str, Any]) -> str | None:
     import trafilatura
 
-    return trafilatura.extract(tree, url=url, output_format="txt", **options)  # type: ignore[arg-type]
+    return trafilatura.extract(tree, url=url, output_format="txt", **options)
 
 
 def _strip_boilerplate(text: str) -> str:

@@ -33,10 +33,13 @@ import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from bot import __version__
+from bot.config.model import FetchConfig
 from bot.errors import FetchError
 from bot.ingest.address_guard import (
     GUARD,
@@ -47,19 +50,8 @@ from bot.ingest.address_guard import (
     origin_of,
 )
 
-
-def _version() -> str:
-    try:
-        from bot import __version__
-
-        return str(__version__)
-    except ImportError:  # pragma: no cover - the package always has one
-        return "0"
-
-
-DEFAULT_USER_AGENT = (
-    f"newsalert/{_version()} (+https://github.com/newsalert; Telegram news-alert bot)"
-)
+# the one User-Agent of every request we make (``fetch.user_agent`` replaces it)
+USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
@@ -174,8 +166,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when is None:
-        return None
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
 
@@ -197,12 +187,12 @@ class Fetcher:
     def __init__(
         self,
         *,
-        user_agent: str = DEFAULT_USER_AGENT,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 20.0,
-        max_bytes: int = 10 * 1024 * 1024,
+        user_agent: str = USER_AGENT,
+        connect_timeout: float = FetchConfig.connect_timeout,
+        read_timeout: float = FetchConfig.read_timeout,
+        max_bytes: int = FetchConfig.max_bytes,
         max_redirects: int = 5,
-        per_host: int = 2,
+        per_host: int = FetchConfig.per_host,
         transport: httpx.AsyncBaseTransport | None = None,
         total_timeout: float | None = 60.0,
         address_policy: AddressPolicy | None = None,
@@ -477,14 +467,14 @@ def _finish(
     etag: str | None,
     last_modified: str | None,
 ) -> FetchResult:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if permanent_url:
         changes["permanent_url"] = permanent_url
     if result.not_modified:
         # A 304 may omit the validators; the ones we sent are still good.
         changes["etag"] = result.etag or etag
         changes["last_modified"] = result.last_modified or last_modified
-    return replace(result, **changes) if changes else result  # type: ignore[arg-type]
+    return replace(result, **changes) if changes else result
 
 
 def read_local(path: str | Path, *, max_bytes: int = 50 * 1024 * 1024) -> FetchResult:

@@ -73,7 +73,7 @@ def parse_date(value: Any) -> datetime | None:
         return None
     if struct is None:
         return None
-    return datetime(*struct[:6], tzinfo=UTC)
+    return datetime(*struct[:6]).replace(tzinfo=UTC)
 
 
 def _text(value: Any) -> str:

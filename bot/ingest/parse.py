@@ -319,7 +319,7 @@ def _entry_date(entry: Any) -> tuple[datetime | None, str]:
         struct = entry.get(f"{key}_parsed")
         if struct:
             try:
-                return datetime(*struct[:6], tzinfo=UTC), entry.get(key, "")
+                return datetime(*struct[:6]).replace(tzinfo=UTC), entry.get(key, "")
             except (TypeError, ValueError):
                 continue
     return None, entry.get("published") or entry.get("updated") or ""

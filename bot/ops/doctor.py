@@ -20,9 +20,11 @@ from typing import IO, Any
 
 import httpx
 
-from bot.config.loader import Config, load_config
+from bot.config.loader import load_config
+from bot.config.model import Config
 from bot.errors import ConfigError, FeedError, FetchError, StorageError
 from bot.ops.logs import add_secret, redact
+from bot.records import DeliveryState
 from bot.text import plural
 from storage.database import DatabaseInspection, inspect_database
 
@@ -218,8 +220,9 @@ def _db_counts(found: DatabaseInspection) -> str:
         return "no data yet"
     states = found.deliveries
     return (
-        f"{found.articles} articles, {states.get('sent', 0)} alerts sent, "
-        f"{states.get('pending', 0)} waiting, {states.get('failed', 0)} failed"
+        f"{found.articles} articles, {states.get(DeliveryState.SENT, 0)} alerts sent, "
+        f"{states.get(DeliveryState.PENDING, 0)} waiting, "
+        f"{states.get(DeliveryState.FAILED, 0)} failed"
     )
 
 
@@ -384,8 +387,7 @@ _FEED_FIXES = {
 
 
 async def _check_feeds(config: Config, timeout: float) -> list[Finding]:
-    from bot.app import USER_AGENT
-    from bot.ingest.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
 
     async with Fetcher(
         user_agent=config.fetch.user_agent or USER_AGENT,

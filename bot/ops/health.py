@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.config.loader import split_listen
+from bot.config.model import MetricsConfig
 from bot.errors import ConfigError, StorageError
 from bot.ops.logs import redact
 from bot.ops.metrics import CONTENT_TYPE, Metrics
@@ -60,7 +61,7 @@ class Health:
         self,
         metrics: Metrics,
         *,
-        stale_after: float = 300.0,
+        stale_after: float = MetricsConfig.stale_after,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.metrics = metrics

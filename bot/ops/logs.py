@@ -189,8 +189,9 @@ def _log_uncaught(
 def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is SystemExit:
         return
+    error = args.exc_value
     logging.getLogger("newsalert").critical(
         "uncaught exception in thread %s",
         args.thread.name if args.thread else "?",
-        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+        exc_info=(args.exc_type, error, args.exc_traceback) if error is not None else None,
     )

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.ingest.urls import redact_url, redact_urls, url_host
-from bot.records import utcnow
+from bot.records import FeedStatus, utcnow
 from storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    feeds: dict[str, int]  # status -> count
+    feeds: dict[FeedStatus, int]  # feeds by status
     chats_active: dict[str, int]  # chat type -> active count
     chats_inactive: int
     chats_paused: int
@@ -29,7 +29,7 @@ def stats(store: Store, *, now: datetime | None = None) -> Stats:
     """The figures of /stats."""
     now = now or utcnow()
     reports = store.reports
-    feeds: dict[str, int] = {}
+    feeds: dict[FeedStatus, int] = {}
     for feed in store.feeds.all():
         feeds[feed.status] = feeds.get(feed.status, 0) + 1
     active: dict[str, int] = {}
@@ -61,7 +61,7 @@ class FeedRow:
 
     name: str
     url: str
-    status: str
+    status: FeedStatus
     host: str = ""
     last_success: datetime | None = None
     last_error: str = ""
@@ -80,7 +80,7 @@ def feed_rows(store: Store, feeds: Iterable[object]) -> list[FeedRow]:
         # feed URLs can carry credentials (user:password@, ?api_key=): never shown whole
         shown, host = redact_url(url), url_host(url) or redact_url(url)
         if state is None:
-            rows.append(FeedRow(name=name or host, url=shown, status="new", host=host))
+            rows.append(FeedRow(name=name or host, url=shown, status=FeedStatus.NEW, host=host))
             continue
         rows.append(
             FeedRow(

@@ -39,7 +39,8 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
     if not words:
         return SettingResult(ok=False, problem="bad-mode", detail="")
     mode, rest = words[0], words[1:]
-    if store.chats.get(chat_id) is None:
+    chat = store.chats.get(chat_id)
+    if chat is None:
         return SettingResult(ok=False, problem="unknown-chat")
     if mode in ("instant", "off", "none", "now"):
         store.chats.set_alert_mode(chat_id, "instant")
@@ -47,7 +48,7 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
         return _done(store, chat_id)
     if mode not in DIGEST_EVERY:
         return SettingResult(ok=False, problem="bad-mode", detail=words[0])
-    at = store.chats.get(chat_id).digest_at  # type: ignore[union-attr]
+    at = chat.digest_at
     if rest:
         moment = parse_time_of_day(" ".join(w for w in rest if w != "at"))
         if moment is None:

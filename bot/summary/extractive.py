@@ -16,13 +16,14 @@ import math
 import re
 from dataclasses import dataclass
 
+from bot.config.model import AlertsConfig
 from bot.records import Article, Summary
 from bot.summary.boilerplate import strip_boilerplate
 from bot.summary.boilerplate_ko import is_korean, strip_korean_boilerplate
 from bot.summary.sentences import split_sentences
 from bot.text import html_to_text
 
-DEFAULT_MAX_CHARS = 450
+DEFAULT_MAX_CHARS = AlertsConfig.summary_chars
 # The budget is set in characters of English; a summary in another language gets the
 # share of it that carries as much: a Korean syllable block packs about twice what a
 # Latin letter does.  Measured by ``bench/korean_boilerplate.py --budget`` (median
