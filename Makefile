@@ -16,15 +16,17 @@ $(BIN)/newsalert: pyproject.toml
 	@touch $@
 
 $(VENV)/.test-extra: $(BIN)/newsalert
-	@echo "make: installing the test extra (pytest, ruff, the benchmarks' baselines)"
+	@echo "make: installing the test extra (pytest, ruff, import-linter, mypy, the benchmarks' baselines)"
 	@$(BIN)/pip install --quiet -e ".[test]"
 	@touch $@
 
 demo: $(BIN)/newsalert  ## set up if needed, then run the offline demo
 	$(BIN)/newsalert demo
 
-test: $(VENV)/.test-extra  ## set up if needed, then run the lint and the whole test suite
+test: $(VENV)/.test-extra  ## set up if needed, then run the lint, the import layers, the types and the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(VENV)/.test-extra
@@ -39,4 +41,4 @@ bench: $(VENV)/.test-extra  ## needs ../shared/data
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

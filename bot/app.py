@@ -11,17 +11,19 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot import __version__
-from bot.config.loader import Config, load_config
+from bot.config.loader import load_config
+from bot.config.model import Config
 from bot.config.reload import ReloadOutcome, ReloadPlan, plan_reload
+from bot.config.template import format_template
 from bot.delivery.sender import LOOK_AGAIN_EVERY, Sender
 from bot.delivery.sinks import ConsoleSink, Sink
-from bot.delivery.template import format_template
 from bot.errors import ConfigError
+from bot.ingest.address_guard import AddressPolicy
 from bot.ingest.extract import FullText
 from bot.ingest.feed_health import due, poll_interval
-from bot.ingest.fetch import Fetcher
+from bot.ingest.fetch import USER_AGENT, Fetcher
 from bot.ingest.scheduler import FeedScheduler
+from bot.ingest.urls import redact_url
 from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
 from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
@@ -31,12 +33,12 @@ from bot.text import plural
 from bot.updates import start_updates
 from storage.chats import Chat
 from storage.feeds import FeedState
+from storage.lock import DatabaseLock
 from storage.retention import PRUNE_EVERY, PruneResult, prune
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
 DRAIN_EVERY = 5.0  # seconds between outbox checks when nothing wakes the sender
 MIN_DRAIN_GAP = 0.5  # seconds the sender waits at least between timed drains
 DIGEST_CHECK_EVERY = 60.0  # seconds between checks for digests that are due
@@ -63,6 +65,7 @@ class Core:
             read_timeout=config.fetch.read_timeout,
             max_bytes=config.fetch.max_bytes,
             per_host=config.fetch.per_host,
+            address_policy=AddressPolicy.from_entries(config.fetch.allow_private),
         )
         self.bot_username = config.telegram.username
         self.llm = (
@@ -102,6 +105,7 @@ class Core:
         self._stopping = False
         self._stopped = False
         self._sender_task: asyncio.Task[None] | None = None
+        self._lock: DatabaseLock | None = None
 
     # -- the parts handlers call ------------------------------------------------------------
 
@@ -190,7 +194,10 @@ class Core:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start Telegram (if used), the scheduler and the sender."""
+        """Start Telegram (if used), the scheduler and the sender.  First of all, take the
+        database's lock: a second bot on the same database refuses at once."""
+        if self._lock is None:
+            self._lock = DatabaseLock.acquire(self.config.storage.path)
         if self.config.metrics.listen:  # first: a port in use stops the start at once
             self.ops_server = OpsServer(
                 self.config.metrics.listen, report=self.health_report, metrics=self.metrics_page
@@ -210,6 +217,7 @@ class Core:
         if self.config.storage.retention:
             self.prune()
             self.scheduler.add_periodic("prune", PRUNE_EVERY, self._prune_job)
+        self.sender.recover()  # rows a crash left "sending" (see bot.delivery.sender)
         self.scheduler.start()
         leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
         if leftovers:
@@ -226,7 +234,8 @@ class Core:
     async def _start_telegram(self) -> None:
         from bot.delivery.ratelimit import TelegramRateLimiter, limits_from_config
         from bot.delivery.telegram_sink import TelegramSink
-        from bot.telegram import build_application, initialize_application, set_command_menu
+        from bot.telegram import build_application, initialize_application
+        from handlers.menu import set_command_menu
 
         limiter = TelegramRateLimiter(limits_from_config(self.config.delivery))
         # what the previous run sent in the last minute still counts against the limits
@@ -253,7 +262,7 @@ class Core:
 
     async def resolve_channel_names(self, bot: Any) -> None:
         """Channels configured by @username get their numeric id from Telegram."""
-        resolved = []
+        resolved: list[tuple[int, str]] = []
         for channel in self.config.channels:
             if isinstance(channel.chat_id, int):
                 continue
@@ -292,7 +301,7 @@ class Core:
         after = self.store.feeds.get(feed_id)
         if after is None:
             return
-        name = after.name or after.url
+        name = after.name or redact_url(after.url)
         if result.went_down:
             self.store.feeds.set_down_notified(feed_id, True)
             await self.notify_admins(
@@ -337,6 +346,7 @@ class Core:
             scheduler_running=self.scheduler.running,
             store=self.store,
             telegram_used=self.use_telegram,
+            delivery_problem=self.sender.paused_reason,
         )
 
     def metrics_page(self) -> bytes:
@@ -428,6 +438,9 @@ class Core:
         if self.llm is not None:
             await self.llm.aclose()
         self.store.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         log.info("newsalert stopped")
 
 

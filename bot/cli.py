@@ -14,18 +14,24 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from bot import __version__
+from bot.config.model import AlertsConfig, FetchConfig
 from bot.errors import ConfigError, NewsalertError, QueryError
-from bot.records import Article, as_utc
+from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, plural, tidy_line
 
+if TYPE_CHECKING:  # the loader itself is imported by the commands that need it
+    from bot.config.loader import TokenRule
 
-def _fail(message: str, status: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
+
+def _fail(message: str, status: int = 2) -> NoReturn:
+    from bot.ops.logs import redact
+
+    click.echo(f"error: {redact(message)}", err=True)
     sys.exit(status)
 
 
@@ -90,14 +96,14 @@ def _config_path(ctx: click.Context, status: int = 2) -> str:
         raise
 
 
-def _load(ctx: click.Context, *, require_token: bool | str = False) -> Any:
+def _load(ctx: click.Context, *, require_token: TokenRule = False) -> Any:
     """The validated configuration, or exit 2 naming every problem with its key."""
     from bot.config.loader import load_config
     from bot.ops.logs import add_secret
 
     path = _config_path(ctx)
     try:
-        config = load_config(path, require_token=require_token)  # type: ignore[arg-type]
+        config = load_config(path, require_token=require_token)
     except ConfigError as e:
         _config_failure(path, e)
         raise
@@ -127,7 +133,7 @@ def demo(keep_db: str | None, raw: bool) -> None:
     Telegram (bold and links rendered for the terminal, the picture's address noted);
     --raw prints the HTML exactly as it is sent.
     """
-    from bot.ops.demo import run_demo
+    from bot.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(keep_db=keep_db, raw=raw)))
 
@@ -194,7 +200,12 @@ def _print_json(data: dict[str, Any]) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--timeout", default=20.0, show_default=True, help="Read timeout in seconds.")
+@click.option(
+    "--timeout",
+    default=FetchConfig.read_timeout,
+    show_default=True,
+    help="Read timeout in seconds.",
+)
 def parse(sources: tuple[str, ...], timeout: float) -> None:
     """Fetch and parse feeds (URLs or files) to JSON Lines of normalised articles.
 
@@ -205,8 +216,7 @@ def parse(sources: tuple[str, ...], timeout: float) -> None:
 
 
 async def _parse(sources: tuple[str, ...], timeout: float) -> int:
-    from bot.app import USER_AGENT
-    from bot.ingest.fetch import Fetcher, fetch_source
+    from bot.ingest.fetch import USER_AGENT, Fetcher, fetch_source
     from bot.ingest.parse import parse_feed
 
     status = 0
@@ -237,9 +247,8 @@ def extract(sources: tuple[str, ...]) -> None:
 
 
 async def _extract(sources: tuple[str, ...]) -> int:
-    from bot.app import USER_AGENT
     from bot.ingest.extract import extract_article
-    from bot.ingest.fetch import Fetcher, fetch_source
+    from bot.ingest.fetch import USER_AGENT, Fetcher, fetch_source
 
     status = 0
     async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -325,7 +334,7 @@ def _input_stream(path: str | None) -> IO[str]:
             return sys.stdin
         return io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
     try:
-        return Path(path).open(encoding="utf-8", errors="surrogateescape")  # type: ignore[arg-type]
+        return Path(path).open(encoding="utf-8", errors="surrogateescape")
     except OSError as e:
         _fail(f"cannot read {path}: {e.strerror}")
         raise
@@ -396,13 +405,13 @@ def match(
     "--max-chars",
     type=click.IntRange(80, 3000),
     default=None,
-    help="Summary budget in characters (default 450).",
+    help=f"Summary budget in characters (default {AlertsConfig.summary_chars}).",
 )
 def summarize(input_path: str | None, max_chars: int | None) -> None:
     """Summarise articles: JSON Lines of articles in, {"id", "summary"} per line out."""
     from bot.summary.extractive import summarize as summarize_article
 
-    budget = max_chars or 450
+    budget = max_chars or AlertsConfig.summary_chars
     errors: list[str] = []
     for article in _read_articles(_input_stream(input_path), errors):
         summary = summarize_article(article, max_chars=budget)
@@ -483,7 +492,7 @@ def db_backup(ctx: click.Context, file: str, force: bool) -> None:
     """
     from storage.backup import backup_database
 
-    config = _load(ctx.parent)  # type: ignore[arg-type]
+    config = _load(ctx)  # ctx.obj comes from the main command
     try:
         result = backup_database(config.storage.path, file, overwrite=force)
     except NewsalertError as e:
@@ -502,7 +511,7 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     from storage.retention import prune
     from storage.store import Store
 
-    config = _load(ctx.parent)  # type: ignore[arg-type]
+    config = _load(ctx)  # ctx.obj comes from the main command
     if not config.storage.retention:
         _fail('storage.retention is "off": nothing is pruned', 1)
     try:
@@ -572,11 +581,11 @@ def feeds_list(ctx: click.Context) -> None:
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {f.moved_to}: update the URL")
-        if f.last_error and f.status != "ok":
+        if f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")
         click.echo("\n".join(lines))
     for f in waiting:
-        click.echo(f"{'new':8} {f.name or '-'}\n         {f.url}\n         not polled yet")
+        click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {f.url}\n         not polled yet")
 
 
 @feeds.command("add")
@@ -589,9 +598,8 @@ def feeds_add(
     ctx: click.Context, url: str, name: str, interval: str | None, no_check: bool
 ) -> None:
     """Add a feed after checking that it answers with a feed."""
-    from bot.app import USER_AGENT
     from bot.config.durations import parse_interval
-    from bot.ingest.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
     from bot.ops.feed_admin import add_feed
 
     seconds = None
@@ -641,8 +649,7 @@ def feeds_remove(ctx: click.Context, url: str) -> None:
 @click.argument("url")
 def feeds_check(url: str) -> None:
     """Fetch and parse a feed once and say what is there (nothing is stored)."""
-    from bot.app import USER_AGENT
-    from bot.ingest.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
     from bot.ops.feed_admin import check_feed
 
     async def go() -> Any:

@@ -11,7 +11,9 @@ boundary and chained with ``raise ... from e``::
     │   └── ParseError       the body is not a feed we can read
     ├── ExtractError         an article page could not be turned into text
     ├── QueryError           a malformed filter query (carries position and hint)
-    └── StorageError         the database could not be opened or migrated
+    ├── StorageError         the database could not be opened or migrated
+    └── SendError            one message could not be sent; its subclasses, in
+                             ``bot.delivery.sinks``, tell the sender what to do next
 """
 
 from __future__ import annotations

@@ -26,11 +26,10 @@ from functools import cache
 from importlib import resources
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:  # Babel is imported when a catalog is first needed (N_ is used everywhere)
+    from babel.messages.catalog import Catalog
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -54,14 +53,9 @@ LANGUAGES = ("en", "ko")
 # Each language by its own name, as a language menu shows it.
 LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 
-# Where marked strings live: the chat handlers and the modules that word their replies.
-SOURCE_PACKAGES = ("handlers", "bot/service")
-SOURCE_MODULES = (
-    "bot/config/reload.py",
-    "bot/telegram.py",
-    "bot/delivery/labels.py",
-    "bot/matching/parser.py",  # the filter language's complaints, shown in replies
-)
+# Where marked strings live: the chat handlers and every module of the core (whole packages,
+# so a module that moves keeps its strings in the catalog).
+SOURCE_PACKAGES = ("handlers", "bot")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # a message id: the text, or the (singular, plural) pair of a counted one
 Message = str | tuple[str, str]
@@ -97,6 +91,9 @@ def _catalog_path(language: str) -> Any:
 
 def load_catalog(language: str) -> Catalog:
     """The parsed .po catalog of ``language`` (an empty one for English, the source)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po
+
     if language == DEFAULT_LANGUAGE:
         return Catalog(locale=language, domain=DOMAIN)
     with _catalog_path(language).open("rb") as f:
@@ -107,6 +104,8 @@ def load_catalog(language: str) -> Catalog:
 def _translations(language: str) -> gettext.NullTranslations:
     if language == DEFAULT_LANGUAGE:
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+
     buffer = BytesIO()
     write_mo(buffer, load_catalog(language), use_fuzzy=False)
     buffer.seek(0)
@@ -158,9 +157,6 @@ def translator(language: str | None) -> Translator:
 def _source_files(root: Path) -> Iterator[Path]:
     for package in SOURCE_PACKAGES:
         yield from sorted((root / package).rglob("*.py"))
-    for module in SOURCE_MODULES:
-        if (root / module).is_file():
-            yield root / module
 
 
 def extract_messages(root: Path | None = None) -> dict[Message, list[str]]:
@@ -183,7 +179,8 @@ def extract_messages(root: Path | None = None) -> dict[Message, list[str]]:
                 if isinstance(message, tuple) and not all(message):
                     continue
                 if message:
-                    found.setdefault(message, []).append(f"{path.relative_to(root)}:{lineno}")
+                    key: Message = message if isinstance(message, str) else (message[0], message[1])
+                    found.setdefault(key, []).append(f"{path.relative_to(root)}:{lineno}")
     return found
 
 
@@ -201,16 +198,13 @@ def missing_translations(language: str, messages: Iterable[Message]) -> list[Mes
 
 
 def template_catalog() -> Catalog:
-    """Every message to translate: the marked strings, and the filter help of /help."""
-    from bot.matching.parser import QUERY_HELP
+    """Every message to translate: the marked strings (the filter help of /help among them)."""
+    from babel.messages.catalog import Catalog
 
     template = Catalog(domain=DOMAIN, project="newsalert", fuzzy=False)
     for message, where in extract_messages().items():
         locations = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where]
         template.add(message, locations=locations)
-    template.add(
-        QUERY_HELP, auto_comments=["bot.matching.parser.QUERY_HELP: the filter language in /help"]
-    )
     return template
 
 
@@ -235,7 +229,11 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - a maintainer's helper
     if argv[:1] == ["update"]:
         update_catalogs()
     status = 0
-    messages = [m.id for m in template_catalog() if m.id]
+    messages: list[Message] = [
+        m.id if isinstance(m.id, str) else (m.id[0], m.id[1])  # a counted one: its two forms
+        for m in template_catalog()
+        if m.id
+    ]
     for language in LANGUAGES:
         if language == DEFAULT_LANGUAGE:
             continue

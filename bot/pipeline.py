@@ -11,18 +11,19 @@ alerts are safely written to the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.config.loader import Config
+from bot.config.model import Config
+from bot.config.template import TemplateError, format_template, parse_template
 from bot.delivery.digest import chat_zone
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import choose_footer, render_alert
-from bot.delivery.template import TemplateError, format_template, parse_template
 from bot.errors import FeedError, FetchError, NewsalertError
-from bot.ingest.extract import FullText
+from bot.ingest.extract import ExtractedPage, FullText
 from bot.ingest.feed_health import (
     STOPPED,
     HealthPolicy,
@@ -34,8 +35,9 @@ from bot.ingest.feed_health import (
 from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
 from bot.ingest.parse import parse_feed
 from bot.ingest.stories import StoryDesk, breaking_outlets
+from bot.ingest.urls import redact_urls
 from bot.matching.audience import Audience, Recipient
-from bot.records import Alert, Article, Summary, utcnow
+from bot.records import Alert, Article, FeedStatus, Summary, utcnow
 from bot.summary.extractive import summarize
 from bot.summary.llm import LLMSummarizer
 from bot.text import plural
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 # An article whose processing raised this many times is given up (and logged), so a bug
 # on one odd article cannot block every later one.
 MAX_ARTICLE_FAILURES = 3
+# New entries stored per poll, newest first; a feed with more gives the rest on the next
+# polls (its body is parsed again), so one huge feed cannot hold the loop for long.
+MAX_NEW_PER_POLL = 500
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,18 @@ class Pipeline:
         return self.audience
 
     async def poll(self, feed: FeedState, *, now: datetime | None = None) -> PollResult:
-        """Fetch, parse and process one feed; failures are recorded on the feed, never raised."""
+        """Fetch, parse and process one feed; failures are recorded on the feed, never raised:
+        an unexpected exception (a bug, hostile input) is a failed poll too."""
         now = now or utcnow()
+        try:
+            return await self._poll(feed, now)
+        except Exception as e:
+            log.exception("feed %s: unexpected error while polling", feed.url)
+            return self._failed(
+                feed, FeedError(feed.url, f"{type(e).__name__}: {e}", kind="error"), now
+            )
+
+    async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
         try:
             result = await fetch_source(
                 feed.fetch_url, self.fetcher, etag=feed.etag, last_modified=feed.last_modified
@@ -154,7 +169,18 @@ class Pipeline:
         now = now or utcnow()
         first_poll = not feed.primed
         priming = first_poll and not self.alert_on_first_poll
-        new = self.store.articles.add_new(feed.id, articles, now=now, processed=priming)
+        if len(articles) > MAX_NEW_PER_POLL:
+            articles = sorted(articles, key=lambda a: a.published or now, reverse=True)
+        new = self.store.articles.add_new(
+            feed.id, articles, now=now, processed=priming, limit=MAX_NEW_PER_POLL
+        )
+        more = len(new) >= MAX_NEW_PER_POLL  # maybe more: parse the same body again next time
+        if more:
+            log.warning(
+                "feed %s: more than %d new entries; the newest stored, the rest next time",
+                feed.url,
+                MAX_NEW_PER_POLL,
+            )
         # Copies of stories other feeds brought (dropped by add_new): "Also: <source>".
         for story_id, _source in self.stories.copies(
             feed.id, articles, [s.article.id for s in new], now=now
@@ -163,13 +189,14 @@ class Pipeline:
                 self._story_grew(story_id, now)
         self.store.feeds.record_success(
             feed.id,
-            etag=result.etag if result else None,
-            last_modified=result.last_modified if result else None,
-            body_hash=result.body_hash if result else None,
+            etag=result.etag if result and not more else None,
+            last_modified=result.last_modified if result and not more else None,
+            body_hash=result.body_hash if result and not more else None,
             new_entries=len(new),
             next_poll=self._next(feed, now),
             url=self._moved_to(feed, result),
             now=now,
+            primed=not (priming and more),
         )
         self._check_quiet(feed.id, now)
         if priming:
@@ -212,7 +239,7 @@ class Pipeline:
     def _check_quiet(self, feed_id: int, now: datetime) -> None:
         state = self.store.feeds.get(feed_id)
         if state is not None and is_quiet(state, now, self.policy):
-            self.store.feeds.set_status(feed_id, "quiet")
+            self.store.feeds.set_status(feed_id, FeedStatus.QUIET)
 
     async def alert_unprocessed(
         self, *, now: datetime | None = None, feed_id: int | None = None
@@ -232,38 +259,92 @@ class Pipeline:
             if a.key not in skipped and a.key not in self._in_flight
         ]:
             audience = self._current_audience()
-            for stored in batch:
-                if stored.key in self._in_flight:  # taken by a pass that ran meanwhile
-                    skipped.add(stored.key)
-                    continue
-                self._in_flight.add(stored.key)
-                try:
-                    ids.extend(await self._alert_one(stored, audience, now))
-                except Exception:
-                    # One bad article must not hold up the others, nor stop the bot.
-                    self.stories.forget()
-                    failures = self._failures[stored.key] = self._failures.get(stored.key, 0) + 1
-                    if failures >= MAX_ARTICLE_FAILURES:
-                        log.exception(
-                            "article %d (%s) failed %d times; giving up on it",
-                            stored.key, stored.article.link or stored.article.title, failures,
-                        )  # fmt: skip
-                        self.store.articles.mark_processed([stored.key])
-                        self._failures.pop(stored.key, None)
-                    else:
-                        log.exception("article %d failed; it will be tried again", stored.key)
-                        skipped.add(stored.key)
-                finally:
-                    self._in_flight.discard(stored.key)
+            # this pass has the whole batch while its pages are fetched, too
+            self._in_flight.update(a.key for a in batch)
+            try:
+                recipients, pages = await self._prefetch(batch, audience)
+                for stored in batch:
+                    try:
+                        ids.extend(
+                            await self._alert_one(
+                                stored, audience, now, recipients.get(stored.key), pages
+                            )
+                        )
+                    except Exception:
+                        # One bad article must not hold up the others, nor stop the bot.
+                        self.stories.forget()
+                        failures = self._failures[stored.key] = (
+                            self._failures.get(stored.key, 0) + 1
+                        )
+                        if failures >= MAX_ARTICLE_FAILURES:
+                            log.exception(
+                                "article %d (%s) failed %d times; giving up on it",
+                                stored.key, stored.article.link or stored.article.title, failures,
+                            )  # fmt: skip
+                            self.store.articles.mark_processed([stored.key])
+                            self._failures.pop(stored.key, None)
+                        else:
+                            log.exception("article %d failed; it will be tried again", stored.key)
+                            skipped.add(stored.key)
+                    finally:
+                        self._in_flight.discard(stored.key)
+            finally:
+                self._in_flight.difference_update(a.key for a in batch)
         return ids
 
+    async def _prefetch(
+        self, batch: list[StoredArticle], audience: Audience
+    ) -> tuple[dict[int, list[Recipient]], dict[int, ExtractedPage | None]]:
+        """Who gets each article of the batch, and the full text of the matched ones' pages,
+        fetched at once under one deadline (``fetch.full_text_deadline``): a slow host
+        delays the batch by that much at most, and an article whose page is not there by
+        then is alerted on from the feed's own text."""
+        recipients: dict[int, list[Recipient]] = {}
+        wanted: dict[int, tuple[str, tuple[str, ...]]] = {}
+        for stored in batch:
+            try:
+                recipients[stored.key] = audience.recipients(stored.article)
+                if recipients[stored.key] and (target := self._full_text_target(stored)):
+                    wanted[stored.key] = target
+            except Exception:  # raised again in _alert_one, where failures are counted
+                recipients.pop(stored.key, None)
+        pages: dict[int, ExtractedPage | None] = {}
+        if not wanted or self.full_text is None:
+            return recipients, pages
+        full_text = self.full_text
+        tasks = {
+            asyncio.ensure_future(full_text.get(link, feed_urls=feed_urls)): key
+            for key, (link, feed_urls) in wanted.items()
+        }
+        _, late = await asyncio.wait(tasks, timeout=self.config.fetch.full_text_deadline)
+        for task in late:
+            task.cancel()
+        if late:
+            log.info(
+                "%d article pages not fetched within %gs; alerting from the feeds' text",
+                len(late),
+                self.config.fetch.full_text_deadline,
+            )
+            await asyncio.gather(*late, return_exceptions=True)
+        for task in tasks:
+            key = tasks[task]
+            page = None if task in late or task.exception() is not None else task.result()
+            pages[key] = page
+        return recipients, pages
+
     async def _alert_one(
-        self, stored: StoredArticle, audience: Audience, now: datetime | None
+        self,
+        stored: StoredArticle,
+        audience: Audience,
+        now: datetime | None,
+        recipients: list[Recipient] | None = None,
+        pages: dict[int, ExtractedPage | None] | None = None,
     ) -> list[int]:
         alerts: list[Alert] = []
-        recipients = audience.recipients(stored.article)
+        if recipients is None:
+            recipients = audience.recipients(stored.article)
         if recipients:
-            stored = await self._with_full_text(stored)
+            stored = await self._with_full_text(stored, pages)
             alerts = await self._render_for(stored, recipients)
         with self.store.atomic():
             story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
@@ -291,22 +372,42 @@ class Pipeline:
             log.info("story %d is breaking news; %d alerts sent at once", story_id, promoted)
         self.store.outbox.story_changed(story_id, since=now - self.story_window)
 
-    async def _with_full_text(self, stored: StoredArticle) -> StoredArticle:
-        """The article with its page's main text, when the feed gave only a teaser."""
+    def _full_text_target(self, stored: StoredArticle) -> tuple[str, tuple[str, ...]] | None:
+        """(page link, the feed's URLs) when the article wants its page's text: the feed
+        gave only a teaser and full text is on for it; else None."""
         article = stored.article
         if self.full_text is None or not article.link or len(article.content.split()) >= 150:
-            return stored
+            return None
         feed = self.store.feeds.get(stored.feed_id) if stored.feed_id else None
         wanted = (
             feed.full_text if feed and feed.full_text is not None else self.config.fetch.full_text
         )
         if not wanted or not article.link.startswith(("http://", "https://")):
-            return stored
-        try:
-            page = await self.full_text.get(article.link)
-        except NewsalertError:
-            return stored  # the feed's own summary will do
-        image = article.image or page.image  # the feed's own picture first
+            return None
+        # the feed's own origin may be internal (the operator chose it); other hosts not
+        feed_urls = tuple(dict.fromkeys(u for u in (feed.url, feed.fetch_url) if u)) if feed else ()
+        return article.link, feed_urls
+
+    async def _with_full_text(
+        self, stored: StoredArticle, pages: dict[int, ExtractedPage | None] | None = None
+    ) -> StoredArticle:
+        """The article with its page's main text, when the feed gave only a teaser (from
+        ``pages``, fetched by :meth:`_prefetch`, when it has the article)."""
+        article = stored.article
+        page: ExtractedPage | None
+        if pages is not None and stored.key in pages:
+            page = pages[stored.key]
+        else:
+            target = self._full_text_target(stored)
+            if target is None or self.full_text is None:
+                return stored
+            try:
+                page = await self.full_text.get(target[0], feed_urls=target[1])
+            except NewsalertError:
+                page = None
+        if page is None:
+            return stored  # the feed's own summary will do (also when the page was refused)
+        image = article.image or page.image  # the feed's own picture first, else og:image
         self.store.articles.update_content(stored.key, page.text, image=image)
         return replace(stored, article=article.replace(content=page.text, image=image))
 
@@ -394,13 +495,13 @@ class Pipeline:
         )
         state = self.store.feeds.record_failure(
             feed.id,
-            f"{error.kind}: {error}",
-            status="gone" if error.kind == "gone" else "failing",
+            redact_urls(f"{error.kind}: {error}"),  # shown to operators: no credentials
+            status=FeedStatus.GONE if error.kind == "gone" else FeedStatus.FAILING,
             next_poll=now + timedelta(seconds=delay),
             now=now,
         )
-        if state.status != "gone" and is_broken(state, now, self.policy):
-            self.store.feeds.set_status(feed.id, "broken")
+        if state.status != FeedStatus.GONE and is_broken(state, now, self.policy):
+            self.store.feeds.set_status(feed.id, FeedStatus.BROKEN)
             state = self.store.feeds.get(feed.id) or state
         log.warning("feed %s failed (%s): %s", feed.url, error.kind, error)
         return PollResult(

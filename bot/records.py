@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -23,6 +24,28 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+class FeedStatus(StrEnum):
+    """A feed's health, as stored (``feeds.status``) and shown by /feeds and /feedstatus."""
+
+    NEW = "new"  # not read yet
+    OK = "ok"  # answered last time
+    FAILING = "failing"  # failed last time; backing off
+    BROKEN = "broken"  # failed for longer than polling.give_up_after: probed now and then
+    GONE = "gone"  # 410 Gone: probed now and then
+    QUIET = "quiet"  # answers, but has published nothing for far longer than usual
+
+
+class DeliveryState(StrEnum):
+    """Where an outbox row is (``deliveries.state``); ``storage.outbox`` describes each."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    HELD = "held"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +168,7 @@ class Delivery:
     html: str
     text: str
     link: str
-    state: str  # pending | held | sent | failed | skipped
+    state: DeliveryState
     kind: str = "alert"  # alert | digest
     disable_preview: bool = True
     attempts: int = 0
@@ -168,4 +191,4 @@ class Delivery:
     @property
     def needs_edit(self) -> bool:
         """Sent, and its story has grown since: the message is due for an edit."""
-        return self.state == "sent" and self.version > self.sent_version
+        return self.state == DeliveryState.SENT and self.version > self.sent_version

@@ -47,10 +47,17 @@ _BLOCK_TAGS = frozenset(
     ]
 )
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
-_LOOKS_LIKE_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[#a-zA-Z0-9]+;")
+# control characters, and the invisible ones a feed can use to disguise text: zero-width
+# characters and marks (U+200B-U+200F), bidi embeddings, overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069), the BOM (U+FEFF)
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]"
+)
+# Linear on any input: a tag may not contain "<", so a long run of "<a" (or of spaces
+# after "<") is scanned once, not once per "<" (issue 14).
+_LOOKS_LIKE_HTML = re.compile(r"<(?:\s*/)?\s*[a-zA-Z][^<>]*>|&[#a-zA-Z0-9]+;")
 # The elements feeds really put in their text.  Anything else in angle brackets is words
 # ("<Squid Game>", a Korean-style title mark): kept as text, not dropped as an unknown tag.
 _HTML_ELEMENTS = frozenset(

@@ -7,9 +7,11 @@ import html
 from collections.abc import Awaitable, Callable
 
 from bot.i18n import Html
+from bot.records import DeliveryState
 from bot.service import reports
 from handlers.common import Turn, command
 from handlers.info import FEED_STATUS, when
+from handlers.menu import set_command_menu
 
 
 def operator_only(func: Callable[[Turn], Awaitable[None]]) -> Callable[[Turn], Awaitable[None]]:
@@ -33,9 +35,9 @@ def operator_only(func: Callable[[Turn], Awaitable[None]]) -> Callable[[Turn], A
 def _counts(turn: Turn, counts: dict[str, int]) -> str:
     return turn._(
         "{sent} sent, {failed} failed, {skipped} skipped",
-        sent=counts.get("sent", 0),
-        failed=counts.get("failed", 0),
-        skipped=counts.get("skipped", 0),
+        sent=counts.get(DeliveryState.SENT, 0),
+        failed=counts.get(DeliveryState.FAILED, 0),
+        skipped=counts.get(DeliveryState.SKIPPED, 0),
     )
 
 
@@ -131,8 +133,6 @@ async def reload(turn: Turn) -> None:
             )
         )
         return
-    from bot.telegram import set_command_menu  # here: bot.telegram imports the handlers
-
     await set_command_menu(turn.context.bot, turn.core.config.telegram.admins)  # admins may change
     lines = [
         turn._(

@@ -10,7 +10,7 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from bot.delivery.template import PARTS, TemplateError, format_template
+from bot.config.template import PARTS, TemplateError, format_template
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
 from bot.service import chats, subscriptions
 from bot.service import settings as chat_settings

@@ -70,8 +70,10 @@ class ArticleStore:
         *,
         now: datetime | None = None,
         processed: bool = False,
+        limit: int | None = None,
     ) -> list[StoredArticle]:
-        """Store the articles not seen before and return them, in feed order.
+        """Store the articles not seen before and return them, in the order given; with
+        ``limit``, stop after that many new ones (the rest are new next time).
 
         An article is not new when the same feed already has its identity (a
         re-published entry, even edited), or any feed has its canonical URL, or
@@ -83,6 +85,8 @@ class ArticleStore:
         added: list[StoredArticle] = []
         with self.db.atomic():
             for article in articles:
+                if limit is not None and len(added) >= limit:
+                    break
                 if self._seen(feed_id, article, since):
                     continue
                 cursor = self.db.execute(

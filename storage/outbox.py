@@ -3,6 +3,9 @@
 States of a row:
 
 ``pending``  to send (after ``next_attempt_at`` when that is set: a retry or quiet hours);
+``sending``  claimed by the sender (:meth:`OutboxStore.claim`) just before it goes to
+             Telegram; only the claimer sends it. A row still ``sending`` when the bot
+             starts was cut short by a crash and is sent again (:meth:`requeue_interrupted`);
 ``held``     waiting for the chat's digest (``alert_mode = 'digest'``); ``digest_id`` names
              the delivery that carries the digest once it is made;
 ``sent``     Telegram confirmed it: ``message_id`` (for an alert sent in a digest, the
@@ -30,9 +33,14 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.records import Alert, Delivery, utcnow
+from bot.records import Alert, Delivery, DeliveryState, utcnow
 from storage.database import from_db_time, to_db_time
 from storage.stories import StoryStore
+
+# the states as the SQL below writes them
+PENDING, HELD, SENT = DeliveryState.PENDING, DeliveryState.HELD, DeliveryState.SENT
+SENDING = DeliveryState.SENDING
+FAILED, SKIPPED = DeliveryState.FAILED, DeliveryState.SKIPPED
 
 
 def _delivery(row: dict[str, Any]) -> Delivery:
@@ -44,7 +52,7 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         html=row["html"],
         text=row["text"],
         link=row["link"],
-        state=row["state"],
+        state=DeliveryState(row["state"]),
         kind=row["kind"],
         disable_preview=bool(row["disable_preview"]),
         attempts=row["attempts"],
@@ -114,7 +122,7 @@ class OutboxStore:
                     "INSERT OR IGNORE INTO deliveries (chat_id, article_id, story_id, topic, html, "
                     "text, link, disable_preview, state, created_at, image, image_size, thread_id, "
                     "button) SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, "
+                    f"CASE WHEN c.alert_mode = 'digest' THEN '{HELD}' ELSE '{PENDING}' END, "
                     "?, ?, ?, ?, ? "
                     "FROM chats c WHERE c.chat_id = ? AND c.active = 1",
                     [
@@ -162,7 +170,7 @@ class OutboxStore:
             cursor = self.db.execute(
                 "UPDATE deliveries SET version = version + 1, edit_attempts = 0 "
                 "WHERE story_id = ? AND kind = 'alert' AND digest_id IS NULL "
-                "AND state IN ('pending', 'held', 'sent') AND created_at >= ?",
+                f"AND state IN ('{PENDING}', '{SENDING}', '{HELD}', '{SENT}') AND created_at >= ?",
                 [story_id, to_db_time(since)],
             )
         return cursor.rowcount
@@ -175,7 +183,7 @@ class OutboxStore:
             _delivery(r)
             for r in self.db.query(
                 f"{_ROW} JOIN chats c ON c.chat_id = d.chat_id "
-                "WHERE d.state = 'pending' AND c.active = 1 AND c.paused = 0 "
+                f"WHERE d.state = '{PENDING}' AND c.active = 1 AND c.paused = 0 "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT ?",
                 [to_db_time(now or utcnow()), limit],
             )
@@ -189,17 +197,17 @@ class OutboxStore:
         at = to_db_time(now or utcnow())
         sends = self.db.execute(
             "SELECT d.id, d.chat_id FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.state = 'pending' AND d.id > ? AND c.active = 1 AND c.paused = 0 "
+            f"WHERE d.state = '{PENDING}' AND d.id > ? AND c.active = 1 AND c.paused = 0 "
             "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
             "AND (d.priority = 1 OR NOT EXISTS (SELECT 1 FROM deliveries e "
             "WHERE e.chat_id = d.chat_id "
-            "AND e.state = 'pending' AND e.id < d.id AND e.next_attempt_at > ?)) "
+            f"AND e.state = '{PENDING}' AND e.id < d.id AND e.next_attempt_at > ?)) "
             "ORDER BY d.id LIMIT ?",
             [after_id, at, at, limit],
         ).fetchall()
         edits = self.db.execute(
             "SELECT d.id, d.chat_id FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.state = 'sent' AND d.version > d.sent_version AND d.id > ? "
+            f"WHERE d.state = '{SENT}' AND d.version > d.sent_version AND d.id > ? "
             "AND c.active = 1 AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
             "ORDER BY d.id LIMIT ?",
             [after_id, at, limit],
@@ -228,7 +236,7 @@ class OutboxStore:
         rows = (
             list(
                 self.db.query(
-                    f"{_ROW} WHERE d.chat_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT 1",
+                    f"{_ROW} WHERE d.chat_id = ? AND d.state = '{PENDING}' ORDER BY d.id LIMIT 1",
                     [chat_id],
                 )
             )
@@ -241,7 +249,7 @@ class OutboxStore:
             return None if waiting else _delivery(row)
         rows = list(
             self.db.query(
-                f"{_ROW} WHERE d.chat_id = ? AND d.state = 'sent' "
+                f"{_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' "
                 "AND d.version > d.sent_version "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT 1",
                 [chat_id, at],
@@ -254,9 +262,9 @@ class OutboxStore:
         row = self.db.execute(
             "SELECT min(t) FROM (SELECT min(d.next_attempt_at) AS t FROM deliveries d "
             "JOIN chats c ON c.chat_id = d.chat_id WHERE c.active = 1 AND c.paused = 0 AND "
-            "d.state = 'pending' AND d.next_attempt_at IS NOT NULL "
+            f"d.state = '{PENDING}' AND d.next_attempt_at IS NOT NULL "
             "UNION ALL SELECT min(next_attempt_at) FROM deliveries "
-            "WHERE state = 'sent' AND version > sent_version AND next_attempt_at IS NOT NULL)"
+            f"WHERE state = '{SENT}' AND version > sent_version AND next_attempt_at IS NOT NULL)"
         ).fetchone()
         return from_db_time(row[0]) if row and row[0] else None
 
@@ -268,7 +276,7 @@ class OutboxStore:
         return [
             (int(chat_id), (now - (from_db_time(sent_at) or now)).total_seconds())
             for chat_id, sent_at in self.db.execute(
-                "SELECT chat_id, sent_at FROM deliveries WHERE state = 'sent' AND sent_at >= ? "
+                f"SELECT chat_id, sent_at FROM deliveries WHERE state = '{SENT}' AND sent_at >= ? "
                 "AND (digest_id IS NULL OR digest_id = id)",
                 [to_db_time(since)],
             ).fetchall()
@@ -284,6 +292,35 @@ class OutboxStore:
 
     # -- what the sender writes -------------------------------------------------------------
 
+    def claim(self, delivery_id: int) -> bool:
+        """Take a pending row for sending (``sending``); False when it is no longer pending
+        (another sender took it, or it was skipped).  The claim is one atomic UPDATE, so two
+        senders can never both send a row.  Raises ``sqlite3.Error`` when the database
+        refuses the write: then the row must not be sent."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"UPDATE deliveries SET state = '{SENDING}' WHERE id = ? AND state = '{PENDING}'",
+                [delivery_id],
+            )
+        return cursor.rowcount == 1
+
+    def release(self, delivery_id: int) -> None:
+        """A claimed row goes back to ``pending`` unsent (Telegram did not take it)."""
+        with self.db.atomic():
+            self.db.execute(
+                f"UPDATE deliveries SET state = '{PENDING}' WHERE id = ? AND state = '{SENDING}'",
+                [delivery_id],
+            )
+
+    def requeue_interrupted(self) -> int:
+        """At start: rows a crashed run left ``sending`` are pending again (sent once more:
+        Telegram may or may not have had them, and a repeat beats a loss)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"UPDATE deliveries SET state = '{PENDING}' WHERE state = '{SENDING}'"
+            )
+        return cursor.rowcount
+
     def mark_sent(
         self,
         delivery_id: int,
@@ -297,22 +334,23 @@ class OutboxStore:
         sent_at = to_db_time(now or utcnow())
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, "
+                f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
                 "attempts = attempts + 1, reason = ?, next_attempt_at = NULL, "
                 "sent_version = coalesce(?, version) WHERE id = ?",
                 [message_id, sent_at, reason, version, delivery_id],
             )
             self.db.execute(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, "
+                f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
                 "sent_version = version, reason = 'in a digest' "
-                "WHERE digest_id = ? AND id != ? AND state = 'held'",
+                f"WHERE digest_id = ? AND id != ? AND state = '{HELD}'",
                 [message_id, sent_at, delivery_id, delivery_id],
             )
 
     def mark_retry(self, delivery_id: int, reason: str, retry_at: datetime) -> None:
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, reason = ?, next_attempt_at = ? "
+                f"UPDATE deliveries SET state = CASE state WHEN '{SENDING}' THEN '{PENDING}' "
+                "ELSE state END, attempts = attempts + 1, reason = ?, next_attempt_at = ? "
                 "WHERE id = ?",
                 [reason, to_db_time(retry_at), delivery_id],
             )
@@ -321,7 +359,8 @@ class OutboxStore:
         """Try again at ``until`` without counting an attempt (a flood wait)."""
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET reason = ?, next_attempt_at = ? WHERE id = ?",
+                f"UPDATE deliveries SET state = CASE state WHEN '{SENDING}' THEN '{PENDING}' "
+                "ELSE state END, reason = ?, next_attempt_at = ? WHERE id = ?",
                 [reason, to_db_time(until), delivery_id],
             )
 
@@ -329,20 +368,20 @@ class OutboxStore:
         """Gave up on the row (and, for a digest, on the alerts in it)."""
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, reason = ? "
+                f"UPDATE deliveries SET state = '{FAILED}', attempts = attempts + 1, reason = ? "
                 "WHERE id = ?",
                 [reason, delivery_id],
             )
             self.db.execute(
-                "UPDATE deliveries SET state = 'failed', reason = ? "
-                "WHERE digest_id = ? AND id != ? AND state = 'held'",
+                f"UPDATE deliveries SET state = '{FAILED}', reason = ? "
+                f"WHERE digest_id = ? AND id != ? AND state = '{HELD}'",
                 [reason, delivery_id, delivery_id],
             )
 
     def mark_skipped(self, delivery_id: int, reason: str) -> None:
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = ? WHERE id = ?",
+                f"UPDATE deliveries SET state = '{SKIPPED}', reason = ? WHERE id = ?",
                 [reason, delivery_id],
             )
 
@@ -350,8 +389,8 @@ class OutboxStore:
         """Skip everything still to send to the chat (it blocked the bot, ...)."""
         with self.db.atomic():
             cursor = self.db.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = ? "
-                "WHERE chat_id = ? AND state IN ('pending', 'held')",
+                f"UPDATE deliveries SET state = '{SKIPPED}', reason = ? "
+                f"WHERE chat_id = ? AND state IN ('{PENDING}', '{SENDING}', '{HELD}')",
                 [reason, chat_id],
             )
         return cursor.rowcount
@@ -361,7 +400,7 @@ class OutboxStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE deliveries SET next_attempt_at = ?, reason = ? WHERE chat_id = ? "
-                "AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at < ?)",
+                f"AND state = '{PENDING}' AND (next_attempt_at IS NULL OR next_attempt_at < ?)",
                 [to_db_time(until), reason, chat_id, to_db_time(until)],
             )
         return cursor.rowcount
@@ -371,7 +410,7 @@ class OutboxStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE deliveries SET next_attempt_at = NULL, reason = '' "
-                "WHERE chat_id = ? AND state = 'pending' AND reason = ?",
+                f"WHERE chat_id = ? AND state = '{PENDING}' AND reason = ?",
                 [chat_id, QUIET_HOURS],
             )
         return cursor.rowcount
@@ -400,7 +439,7 @@ class OutboxStore:
         return [
             int(r[0])
             for r in self.db.execute(
-                "SELECT DISTINCT chat_id FROM deliveries WHERE state = 'held' AND digest_id IS NULL"
+                f"SELECT DISTINCT chat_id FROM deliveries WHERE state = '{HELD}' AND digest_id IS NULL"
             ).fetchall()
         ]
 
@@ -419,7 +458,7 @@ class OutboxStore:
             for r in self.db.query(
                 "SELECT d.id, d.link, d.topic, d.created_at, a.title, a.source, a.published "
                 "FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id "
-                "WHERE d.chat_id = ? AND d.state = 'held' AND d.digest_id IS NULL ORDER BY d.id",
+                f"WHERE d.chat_id = ? AND d.state = '{HELD}' AND d.digest_id IS NULL ORDER BY d.id",
                 [chat_id],
             )
         ]
@@ -434,14 +473,15 @@ class OutboxStore:
                 carrier = ids[0]
                 self.db.execute(
                     "UPDATE deliveries SET kind = 'digest', html = ?, text = ?, link = '', "
-                    "disable_preview = 1, image = '', image_size = '', state = 'pending', digest_id = id "
-                    "WHERE id = ? AND state = 'held'",
+                    "disable_preview = 1, image = '', image_size = '', "
+                    f"state = '{PENDING}', digest_id = id "
+                    f"WHERE id = ? AND state = '{HELD}'",
                     [html, text, carrier],
                 )
                 placeholders = ", ".join("?" for _ in ids)
                 self.db.execute(
                     f"UPDATE deliveries SET digest_id = ? WHERE id IN ({placeholders}) "
-                    "AND id != ? AND state = 'held'",
+                    f"AND id != ? AND state = '{HELD}'",
                     [carrier, *ids, carrier],
                 )
                 carriers.append(carrier)
@@ -457,8 +497,8 @@ class OutboxStore:
         )
         with self.db.atomic():
             cursor = self.db.execute(
-                f"UPDATE deliveries SET state = 'pending' WHERE {where} "
-                "AND state = 'held' AND digest_id IS NULL",
+                f"UPDATE deliveries SET state = '{PENDING}' WHERE {where} "
+                f"AND state = '{HELD}' AND digest_id IS NULL",
                 [chat_id] if chat_id is not None else [],
             )
         return cursor.rowcount

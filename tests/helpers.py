@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from bot.config.loader import Config, config_from_dict
+from bot.config.loader import config_from_dict
+from bot.config.model import Config
+from bot.delivery.sinks import Outgoing
 from bot.records import Alert, Article, utcnow
 from storage.store import Store
 from tests.fakes.telegram_api import FakeBotAPI
@@ -181,3 +183,87 @@ class Outbox:
             story_id=story_id,
         )
         return row
+
+
+# -- stories and pages ------------------------------------------------------------------------
+
+VOLCANO_NEWS = (
+    ("Lava from Kilauea reaches the ocean", "Hawaii officials closed a coastal highway."),
+    ("Iceland evacuates Grindavik as fissure opens", "Magma broke through near the town."),
+    ("Etna ash cloud shuts Catania airport", "Flights to Sicily were diverted overnight."),
+    ("Merapi spews hot clouds over Java villages", "Thousands sheltered in schools."),
+    ("Kamchatka volcano hurls ash 10 km high", "Pilots were warned of a red aviation code."),
+    ("Chile raises alert on Villarrica", "Scientists recorded a swarm of small quakes."),
+    ("Tonga eruption cuts undersea cable", "Internet links to the islands went dark."),
+    ("Alaska observatory watches restless Shishaldin", "Tremor rose through the weekend."),
+    ("Fuego volcano in Guatemala sends lava down ravines", "Farmers moved their cattle."),
+)
+
+
+def volcano_story(n: int) -> tuple[str, str, str]:
+    """A distinct story (not a near-duplicate of the others) that the volcano topic matches;
+    its title starts with "Lava <n>:"."""
+    title, lead = VOLCANO_NEWS[n % len(VOLCANO_NEWS)]
+    return (f"lava-{n}", f"Lava {n}: {title}", f"{lead} A volcano eruption update.")
+
+
+STORY_PAGE = """<html><head><title>Envoys hold talks</title></head><body>
+<nav>Home | World | Asia</nav>
+<article><h1>North Korea and US envoys hold talks on denuclearisation</h1>
+<p>SEOUL (REUTERS) - The United States special envoy for North Korea held two days of talks
+with his counterpart from Pyongyang in the border village of Panmunjom, officials said.</p>
+<p>Both sides agreed to keep working towards the denuclearisation of the Korean peninsula and
+to prepare a second summit between their leaders early next year, a statement said.</p>
+<p>The envoy said the talks had been constructive and that working-level negotiations would
+resume within weeks, while sanctions would stay in place until concrete steps are taken.</p>
+<p>South Korea's foreign ministry welcomed the meeting and said it would stay in close
+contact with Washington as the diplomacy moves forward over the coming months.</p>
+<p>Join our Telegram channel and get the latest breaking news delivered to you.</p>
+</article><footer>Copyright 2018</footer></body></html>"""
+
+
+# -- a sink that records ------------------------------------------------------------------------
+
+
+class ScriptedSink:
+    """Records what it is asked to send; ``script[chat_id]`` may raise or wait per call."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.edits: list[dict[str, Any]] = []
+        self.script: dict[int, list[Callable[[], Any] | Exception]] = {}
+        self._ids: dict[int, int] = {}
+
+    async def send(self, message: Outgoing) -> int:
+        chat_id = message.chat_id
+        steps = self.script.get(chat_id)
+        if steps:
+            step = steps.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            await step()
+        self._ids[chat_id] = self._ids.get(chat_id, 0) + 1
+        self.sent.append(
+            {
+                "chat_id": chat_id,
+                "html": message.html,
+                "text": message.text,
+                "button": message.button_url,
+                "label": message.button_label,
+                "silent": message.silent,
+            }
+        )
+        return self._ids[chat_id]
+
+    async def edit(self, message_id: int, message: Outgoing) -> None:
+        self.edits.append(
+            {
+                "chat_id": message.chat_id,
+                "message_id": message_id,
+                "html": message.html,
+                "label": message.button_label,
+            }
+        )
+
+    def to(self, chat_id: int) -> list[str]:
+        return [m["html"] or m["text"] for m in self.sent if m["chat_id"] == chat_id]

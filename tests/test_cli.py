@@ -65,6 +65,26 @@ def test_python_dash_m_bot_works_outside_the_checkout(tmp_path):
     assert result.returncode == 0 and "demo" in result.stdout
 
 
+def test_the_offline_tools_do_not_load_the_running_bot():
+    # parse, extract, match and summarize are pure tools: no Core, Telegram or scheduler
+    code = (
+        "import sys\n"
+        "from bot.cli import cli\n"
+        "try:\n"
+        "    cli(['parse', 'bot/data/demo_feed.xml'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = ('bot.app', 'bot.pipeline', 'telegram', 'apscheduler', 'handlers')\n"
+        "print(' '.join(m for m in loaded if m in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"feed"' in result.stdout
+    assert result.stderr.strip() == ""
+
+
 def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],

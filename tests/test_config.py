@@ -10,6 +10,7 @@ import pytest
 
 from bot.config.durations import parse_interval
 from bot.config.loader import TOKEN_ENV, check_token, config_from_dict, load_config
+from bot.config.model import Config
 from bot.config.reload import plan_reload
 from bot.errors import ConfigError
 
@@ -197,6 +198,13 @@ def test_check_config_missing_token_for_channels_exits_2(tmp_path):
     path.write_text('[[channels]]\nchat_id = -1001234\ntopics = ["korea-diplomacy"]\n')
     result = run_cli("--config", str(path), "check-config")
     assert result.returncode == 2 and "telegram.token" in result.stderr
+
+
+def test_a_file_without_keys_runs_with_the_models_defaults():
+    config, defaults = config_from_dict({}, env={}), Config()
+    for section in ("telegram", "storage", "polling", "fetch", "alerts", "delivery", "metrics"):
+        assert getattr(config, section) == getattr(defaults, section), section
+    assert config.summary == defaults.summary
 
 
 # -- every mistake at once ----------------------------------------------------------------------

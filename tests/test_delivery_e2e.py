@@ -28,27 +28,9 @@ from tests.helpers import (
     fast_api,
     follow_volcanoes,
     rss,
+    volcano_story,
     wait_until,
 )
-
-VOLCANO_NEWS = (
-    ("Lava from Kilauea reaches the ocean", "Hawaii officials closed a coastal highway."),
-    ("Iceland evacuates Grindavik as fissure opens", "Magma broke through near the town."),
-    ("Etna ash cloud shuts Catania airport", "Flights to Sicily were diverted overnight."),
-    ("Merapi spews hot clouds over Java villages", "Thousands sheltered in schools."),
-    ("Kamchatka volcano hurls ash 10 km high", "Pilots were warned of a red aviation code."),
-    ("Chile raises alert on Villarrica", "Scientists recorded a swarm of small quakes."),
-    ("Tonga eruption cuts undersea cable", "Internet links to the islands went dark."),
-    ("Alaska observatory watches restless Shishaldin", "Tremor rose through the weekend."),
-    ("Fuego volcano in Guatemala sends lava down ravines", "Farmers moved their cattle."),
-)
-
-
-def volcano_story(n: int) -> tuple[str, str, str]:
-    """A distinct story (not a near-duplicate of the others) that the volcano topic matches;
-    its title starts with "Lava <n>:"."""
-    title, lead = VOLCANO_NEWS[n % len(VOLCANO_NEWS)]
-    return (f"lava-{n}", f"Lava {n}: {title}", f"{lead} A volcano eruption update.")
 
 
 def alerts_to(api: Any, chat_id: int | None = None) -> list[dict[str, Any]]:

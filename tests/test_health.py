@@ -84,7 +84,7 @@ async def test_healthz_is_200_while_scheduler_database_and_telegram_answer(tmp_p
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"scheduler", "database", "telegram"}
+    assert set(body["checks"]) == {"scheduler", "database", "delivery", "telegram"}
 
 
 async def test_healthz_is_503_naming_telegram_when_it_stops_answering_and_recovers(
@@ -217,3 +217,17 @@ def test_run_stops_at_once_with_a_clear_message_when_the_port_is_taken(tmp_path)
         )
     assert result.returncode == 1
     assert f"metrics.listen: cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+async def test_healthz_passes_error_texts_through_the_log_redactor(tmp_path, telegram_api):
+    core = Core(make_config(tmp_path, telegram_api, stale_after="1s"))
+    await core.start()
+    try:
+        leaky = f"Bad Gateway from https://proxy:hunter2pw@gw.example/bot{TOKEN}/getMe?key=K3Yval"
+        telegram_api.fail_next("getMe", error_code=502, description=leaky, times=None)
+        response = await wait_until_status(core, 503, containing="Bad Gateway")
+        telegram_api.clear_faults()
+    finally:
+        await core.stop()
+    assert TOKEN not in response.text and TOKEN.split(":")[1] not in response.text
+    assert "hunter2pw" not in response.text and "K3Yval" not in response.text

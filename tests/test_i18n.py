@@ -50,6 +50,9 @@ def test_replies_and_menus_are_found_where_they_are_written():
     )
     for info in COMMAND_INFO:
         assert info.description in found, info.name
+    # the alerts' own wording (bot/delivery/labels.py), outside the handlers
+    assert "Jan" in found
+    assert any(where.startswith("bot/delivery/labels.py:") for where in found["Jan"])
 
 
 def _filled(message: str) -> str:

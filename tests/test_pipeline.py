@@ -19,7 +19,7 @@ from bot.records import Article
 from bot.service.chats import ChatInfo
 from bot.service.subscriptions import subscribe
 from storage.store import Store
-from tests.helpers import wait_until
+from tests.helpers import STORY_PAGE, wait_until
 
 TEASER_FEED = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Wire</title><link>{base}/</link>
@@ -27,20 +27,6 @@ TEASER_FEED = """<?xml version="1.0"?>
 <link>{base}/story.html</link><guid>story-1</guid>
 <description>Envoys met.</description></item>
 </channel></rss>"""
-
-STORY_PAGE = """<html><head><title>Envoys hold talks</title></head><body>
-<nav>Home | World | Asia</nav>
-<article><h1>North Korea and US envoys hold talks on denuclearisation</h1>
-<p>SEOUL (REUTERS) - The United States special envoy for North Korea held two days of talks
-with his counterpart from Pyongyang in the border village of Panmunjom, officials said.</p>
-<p>Both sides agreed to keep working towards the denuclearisation of the Korean peninsula and
-to prepare a second summit between their leaders early next year, a statement said.</p>
-<p>The envoy said the talks had been constructive and that working-level negotiations would
-resume within weeks, while sanctions would stay in place until concrete steps are taken.</p>
-<p>South Korea's foreign ministry welcomed the meeting and said it would stay in close
-contact with Washington as the diplomacy moves forward over the coming months.</p>
-<p>Join our Telegram channel and get the latest breaking news delivered to you.</p>
-</article><footer>Copyright 2018</footer></body></html>"""
 
 
 def make_config(tmp_path, feed_url: str, **extra):

@@ -4,7 +4,6 @@ Telegram can give, chats that do not hold each other up, quiet hours, "Also:" ed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from bot.delivery.sinks import (
     ChatMoved,
     ChatUnavailable,
     MarkupRejected,
-    Outgoing,
     Rejected,
     RetryAfter,
     Transient,
@@ -24,51 +22,7 @@ from bot.delivery.sinks import (
 from bot.records import Article, utcnow
 from bot.service import settings as chat_settings
 from storage.store import Store
-from tests.helpers import Outbox
-
-
-class ScriptedSink:
-    """Records what it is asked to send; ``script[chat_id]`` may raise or wait per call."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.edits: list[dict[str, Any]] = []
-        self.script: dict[int, list[Callable[[], Any] | Exception]] = {}
-        self._ids: dict[int, int] = {}
-
-    async def send(self, message: Outgoing) -> int:
-        chat_id = message.chat_id
-        steps = self.script.get(chat_id)
-        if steps:
-            step = steps.pop(0)
-            if isinstance(step, Exception):
-                raise step
-            await step()
-        self._ids[chat_id] = self._ids.get(chat_id, 0) + 1
-        self.sent.append(
-            {
-                "chat_id": chat_id,
-                "html": message.html,
-                "text": message.text,
-                "button": message.button_url,
-                "label": message.button_label,
-                "silent": message.silent,
-            }
-        )
-        return self._ids[chat_id]
-
-    async def edit(self, message_id: int, message: Outgoing) -> None:
-        self.edits.append(
-            {
-                "chat_id": message.chat_id,
-                "message_id": message_id,
-                "html": message.html,
-                "label": message.button_label,
-            }
-        )
-
-    def to(self, chat_id: int) -> list[str]:
-        return [m["html"] or m["text"] for m in self.sent if m["chat_id"] == chat_id]
+from tests.helpers import Outbox, ScriptedSink
 
 
 def states(store: Store, chat_id: int) -> list[str]:
@@ -92,6 +46,22 @@ async def test_each_chat_gets_its_alerts_in_order_with_a_read_button(store):
     assert await Sender(store, sink).drain() == 0  # nothing is sent twice
 
 
+async def test_one_task_sends_all_of_a_chats_alerts(store):
+    # a sent row means "go on with this chat"; it once read as "the chat moved to id 1"
+    # (True is an int), so each row took a task and an outbox read of its own
+    out, sink = Outbox(store), ScriptedSink()
+    for _ in range(3):
+        out.alert(7)
+    tasks: list[asyncio.Task[Any] | None] = []
+
+    async def note_task() -> None:
+        tasks.append(asyncio.current_task())
+
+    sink.script[7] = [note_task, note_task, note_task]
+    assert await Sender(store, sink).drain() == 3
+    assert len(tasks) == 3 and len(set(tasks)) == 1
+
+
 async def test_a_slow_chat_does_not_hold_up_the_others(store):
     out, sink = Outbox(store), ScriptedSink()
     release = asyncio.Event()
@@ -105,7 +75,7 @@ async def test_a_slow_chat_does_not_hold_up_the_others(store):
             break
         await asyncio.sleep(0.01)
     assert sorted(m["chat_id"] for m in sink.sent) == list(range(2, 12))
-    assert states(store, 1) == ["pending"]
+    assert states(store, 1) == ["sending"]  # claimed while in flight
     release.set()
     assert await drain == 11
     assert states(store, 1) == ["sent"]

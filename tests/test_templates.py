@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config.loader import ConfigError, config_from_dict
+from bot.config.template import DEFAULT_TEMPLATE, TemplateError, parse_template
 from bot.delivery.render import render_alert
-from bot.delivery.template import DEFAULT_TEMPLATE, TemplateError, parse_template
 from bot.records import Article, Summary, Topic
 from bot.service import settings as chat_settings
 from storage.store import Store

@@ -1,200 +1,49 @@
-"""Loading and validating the operator's TOML configuration.
+"""Loading and validating the operator's TOML configuration into ``bot.config.model``.
 
 Every problem of a file is reported in one :class:`~bot.errors.ConfigError`: the
 loader goes on after a mistake, and each problem names the key
 (``feeds[2].interval``) and says what is wrong and what to write instead.
-The token is held in a :class:`Secret` so that it never shows in a repr, a log
-line or an error message.
+A key that is not in the file takes the default of its field in the model.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from bot.config.addresses import parse_allow_private
 from bot.config.durations import parse_interval
-from bot.delivery.template import DEFAULT_TEMPLATE, TemplateError, parse_template
+from bot.config.model import (
+    AlertsConfig,
+    ChannelConfig,
+    Config,
+    DeliveryConfig,
+    FeedConfig,
+    FetchConfig,
+    MetricsConfig,
+    PollingConfig,
+    Secret,
+    StorageConfig,
+    SummaryConfig,
+    TelegramConfig,
+)
+from bot.config.template import TemplateError, parse_template
 from bot.errors import ConfigError, ConfigProblem
 from bot.records import Topic
 
 TOKEN_ENV = "NEWSALERT_TELEGRAM_TOKEN"
 WEBHOOK_SECRET_ENV = "NEWSALERT_WEBHOOK_SECRET"
-DEFAULT_RETENTION = 30 * 86400.0
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-DEFAULT_BASE_URL = "https://api.telegram.org/bot"
-DEFAULT_FEED_INTERVAL = 900.0
 SHORT_INTERVAL_WARNING = 60.0
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
-
-
-class Secret:
-    """A string that never shows itself in repr() or str()."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    token: Secret = field(default_factory=lambda: Secret(""))
-    base_url: str = DEFAULT_BASE_URL
-    admins: tuple[int, ...] = ()
-    username: str = ""
-    poll_timeout: float = 30.0
-    mode: str = "polling"  # polling | webhook
-    webhook_url: str = ""
-    webhook_listen: str = "127.0.0.1:8443"
-    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
-
-
-@dataclass(frozen=True)
-class StorageConfig:
-    path: str = "newsalert.db"
-    retention: float | None = DEFAULT_RETENTION  # None: keep everything
-
-
-@dataclass(frozen=True)
-class MetricsConfig:
-    listen: str = ""  # "host:port" of /healthz and /metrics; empty: off
-    stale_after: float = 300.0
-
-
-@dataclass(frozen=True)
-class PollingConfig:
-    default_interval: float = DEFAULT_FEED_INTERVAL
-    min_interval: float = 120.0
-    max_interval: float = 6 * 3600.0
-    jitter: float = 10.0
-    max_backoff: float = 6 * 3600.0
-    give_up_after: float = 2 * 86400.0
-
-
-@dataclass(frozen=True)
-class FetchConfig:
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    max_bytes: int = 10 * 1024 * 1024
-    per_host: int = 2
-    full_text: bool = True
-    user_agent: str = ""
-
-
-@dataclass(frozen=True)
-class AlertsConfig:
-    footer: str = ""
-    summary_chars: int = 450
-    link_preview: bool = False
-    image: str = "large"  # the article's picture above the text: large | small | off
-    breaking_outlets: int = 3  # distinct outlets that make a story "Breaking" ...
-    breaking_window: float = 30 * 60.0  # ... when they carry it within this many seconds
-    template: tuple[str, ...] = DEFAULT_TEMPLATE  # the parts of an alert, in order
-
-
-@dataclass(frozen=True)
-class SummaryConfig:
-    """The optional LLM summariser (an OpenAI-compatible chat-completions endpoint)."""
-
-    llm_base_url: str = ""
-    llm_model: str = ""
-    llm_api_key: Secret = field(default_factory=lambda: Secret(""))
-    llm_timeout: float = 10.0
-
-    @property
-    def llm_enabled(self) -> bool:
-        return bool(self.llm_base_url and self.llm_model)
-
-
-@dataclass(frozen=True)
-class DeliveryConfig:
-    messages_per_second: float = 30.0
-    max_attempts: int = 5
-    per_chat_per_second: float = 1.0
-    per_chat_burst: int = 3
-    group_messages_per_minute: int = 20
-    paid_broadcast: bool = False
-    paid_messages_per_second: float = 1000.0
-    max_in_flight: int = 4
-    send_timeout: float = 30.0
-    retry_backoff: float = 2.0
-    story_window: float = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class FeedConfig:
-    url: str
-    name: str = ""
-    interval: float | None = None
-    full_text: bool | None = None
-
-
-@dataclass(frozen=True)
-class ChannelConfig:
-    chat_id: int | str
-    topics: tuple[str, ...] = ()
-    footer: str = ""
-    link_preview: bool | None = None
-    summary_chars: int | None = None
-    image: str | None = None  # large | small | off; None: alerts.image
-    thread_id: int | None = None  # a forum supergroup's topic (message_thread_id)
-    template: tuple[str, ...] = ()  # the parts of its alerts, in order; (): alerts.template
-
-
-@dataclass(frozen=True)
-class Config:
-    telegram: TelegramConfig = field(default_factory=TelegramConfig)
-    storage: StorageConfig = field(default_factory=StorageConfig)
-    polling: PollingConfig = field(default_factory=PollingConfig)
-    fetch: FetchConfig = field(default_factory=FetchConfig)
-    alerts: AlertsConfig = field(default_factory=AlertsConfig)
-    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
-    metrics: MetricsConfig = field(default_factory=MetricsConfig)
-    summary: SummaryConfig = field(default_factory=SummaryConfig)
-    feeds: tuple[FeedConfig, ...] = ()
-    topics: Mapping[str, Topic] = field(default_factory=dict)
-    channels: tuple[ChannelConfig, ...] = ()
-    source: str = ""
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def needs_telegram(self) -> bool:
-        """True when the file expects to send somewhere: channels or admins are set."""
-        return bool(self.channels or self.telegram.admins)
-
-    @property
-    def prune_after(self) -> float | None:
-        """Seconds after which finished alerts and article texts are pruned (None: never):
-        ``storage.retention``, but never less than ``delivery.story_window``, whose copies
-        of a story are recognised through the alerts already sent."""
-        if not self.storage.retention:
-            return None
-        return max(self.storage.retention, self.delivery.story_window)
 
 
 # -- validation helpers -------------------------------------------------------------------------
@@ -275,6 +124,17 @@ class _Table:
             )
 
 
+def _default(model: type, name: str) -> Any:
+    """The default of field ``name`` of the dataclass ``model`` (for the tables that also
+    have required keys, so cannot be built empty)."""
+    for f in dataclasses.fields(model):
+        if f.name == name:
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+            return f.default
+    raise KeyError(name)
+
+
 def _type_name(kind: type) -> str:
     return {
         str: "a string",
@@ -302,7 +162,9 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _check_url(key: str, url: str, *, allow_file: bool = False) -> str:
+def check_url(key: str, url: str, *, allow_file: bool = False) -> str:
+    """``url`` stripped, when it is http(s) (or ``file:`` if allowed); else a
+    :class:`ConfigError` for ``key``."""
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
@@ -323,16 +185,16 @@ def _positive(key: str, value: float) -> float:
 
 
 def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> TelegramConfig:
-    t = _Table(data, "telegram", problems)
-    token = t.get("token", str, "")
-    base_url = t.get("base_url", str, DEFAULT_BASE_URL)
-    admins_raw = t.get("admins", list, [])
-    username = t.get("username", str, "").lstrip("@")
-    poll_timeout = t.interval("poll_timeout", 30.0)
-    mode = t.get("mode", str, "polling")
-    webhook_url = t.get("webhook_url", str, "").strip()
-    webhook_listen = t.get("webhook_listen", str, "127.0.0.1:8443")
-    webhook_secret = t.get("webhook_secret", str, "")
+    t, d = _Table(data, "telegram", problems), TelegramConfig()
+    token = t.get("token", str, d.token.get())
+    base_url = t.get("base_url", str, d.base_url)
+    admins_raw = t.get("admins", list, list(d.admins))
+    username = t.get("username", str, d.username).lstrip("@")
+    poll_timeout = t.interval("poll_timeout", d.poll_timeout)
+    mode = t.get("mode", str, d.mode)
+    webhook_url = t.get("webhook_url", str, d.webhook_url).strip()
+    webhook_listen = t.get("webhook_listen", str, d.webhook_listen)
+    webhook_secret = t.get("webhook_secret", str, d.webhook_secret.get())
     t.done()
     webhook_secret = (env.get(WEBHOOK_SECRET_ENV) or webhook_secret).strip()
     _check_webhook(mode, webhook_url, webhook_listen, webhook_secret, problems)
@@ -347,7 +209,7 @@ def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> Telegra
             "@BotFather",
         )
     with problems.guard():
-        _check_url("telegram.base_url", base_url)
+        check_url("telegram.base_url", base_url)
         if not base_url.rstrip("/").endswith("/bot"):
             raise ConfigError(
                 "telegram.base_url",
@@ -368,7 +230,7 @@ def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> Telegra
         base_url=base_url.rstrip("/"),
         admins=tuple(admins),
         username=username,
-        poll_timeout=poll_timeout or 30.0,
+        poll_timeout=poll_timeout or d.poll_timeout,
         mode=mode,
         webhook_url=webhook_url,
         webhook_listen=webhook_listen,
@@ -428,14 +290,14 @@ def split_listen(key: str, value: str) -> tuple[str, int]:
 
 
 def _storage(data: Any, problems: _Problems) -> StorageConfig:
-    t = _Table(data, "storage", problems)
-    path = t.get("path", str, "newsalert.db")
+    t, d = _Table(data, "storage", problems), StorageConfig()
+    path = t.get("path", str, d.path)
     t.used.add("retention")
-    raw_retention = t.data.get("retention", DEFAULT_RETENTION)
+    raw_retention = t.data.get("retention", d.retention)
     t.done()
     if not path.strip():
         problems.add("storage.path", "must not be empty; write a file path such as newsalert.db")
-    retention: float | None = DEFAULT_RETENTION
+    retention: float | None = d.retention
     if raw_retention in (0, "0", "off", False):
         retention = None
     else:
@@ -453,9 +315,9 @@ def _storage(data: Any, problems: _Problems) -> StorageConfig:
 
 
 def _metrics(data: Any, problems: _Problems) -> MetricsConfig:
-    t = _Table(data, "metrics", problems)
-    listen = t.get("listen", str, "").strip()
-    stale_after = t.interval("stale_after", 300.0) or 300.0
+    t, d = _Table(data, "metrics", problems), MetricsConfig()
+    listen = t.get("listen", str, d.listen).strip()
+    stale_after = t.interval("stale_after", d.stale_after) or d.stale_after
     t.done()
     if listen:
         with problems.guard():
@@ -464,14 +326,14 @@ def _metrics(data: Any, problems: _Problems) -> MetricsConfig:
 
 
 def _polling(data: Any, problems: _Problems) -> PollingConfig:
-    t = _Table(data, "polling", problems)
+    t, d = _Table(data, "polling", problems), PollingConfig()
     cfg = PollingConfig(
-        default_interval=t.interval("default_interval", DEFAULT_FEED_INTERVAL) or 0,
-        min_interval=t.interval("min_interval", 120.0) or 0,
-        max_interval=t.interval("max_interval", 6 * 3600.0) or 0,
-        jitter=_jitter(t),
-        max_backoff=t.interval("max_backoff", 6 * 3600.0) or 0,
-        give_up_after=t.interval("give_up_after", 2 * 86400.0) or 0,
+        default_interval=t.interval("default_interval", d.default_interval) or 0,
+        min_interval=t.interval("min_interval", d.min_interval) or 0,
+        max_interval=t.interval("max_interval", d.max_interval) or 0,
+        jitter=_jitter(t, d.jitter),
+        max_backoff=t.interval("max_backoff", d.max_backoff) or 0,
+        give_up_after=t.interval("give_up_after", d.give_up_after) or 0,
     )
     t.done()
     if cfg.min_interval > cfg.max_interval:
@@ -479,10 +341,10 @@ def _polling(data: Any, problems: _Problems) -> PollingConfig:
     return cfg
 
 
-def _jitter(t: _Table) -> float:
+def _jitter(t: _Table, default: float) -> float:
     t.used.add("jitter")
     if "jitter" not in t.data:
-        return 10.0
+        return default
     value = t.data["jitter"]
     if value in (0, "0", "0s"):
         return 0.0
@@ -490,18 +352,24 @@ def _jitter(t: _Table) -> float:
         return parse_interval(value)
     except ValueError as e:
         t.problems.add("polling.jitter", str(e))
-        return 10.0
+        return default
 
 
 def _fetch(data: Any, problems: _Problems) -> FetchConfig:
-    t = _Table(data, "fetch", problems)
+    t, d = _Table(data, "fetch", problems), FetchConfig()
+    allow_private = d.allow_private
+    with problems.guard():
+        allow_private = _allow_private(t.get("allow_private", list, list(d.allow_private)))
     cfg = FetchConfig(
-        connect_timeout=t.interval("connect_timeout", 10.0) or 10.0,
-        read_timeout=t.interval("read_timeout", 20.0) or 20.0,
-        max_bytes=t.get("max_bytes", int, 10 * 1024 * 1024),
-        per_host=t.get("per_host", int, 2),
-        full_text=t.get("full_text", bool, True),
-        user_agent=t.get("user_agent", str, ""),
+        connect_timeout=t.interval("connect_timeout", d.connect_timeout) or d.connect_timeout,
+        read_timeout=t.interval("read_timeout", d.read_timeout) or d.read_timeout,
+        max_bytes=t.get("max_bytes", int, d.max_bytes),
+        per_host=t.get("per_host", int, d.per_host),
+        full_text=t.get("full_text", bool, d.full_text),
+        user_agent=t.get("user_agent", str, d.user_agent),
+        allow_private=allow_private,
+        full_text_deadline=t.interval("full_text_deadline", d.full_text_deadline)
+        or d.full_text_deadline,
     )
     t.done()
     for key in ("max_bytes", "per_host"):
@@ -510,17 +378,30 @@ def _fetch(data: Any, problems: _Problems) -> FetchConfig:
     return cfg
 
 
+def _allow_private(entries: list[Any]) -> tuple[str, ...]:
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, str):
+            raise ConfigError(
+                f"fetch.allow_private[{i}]", f"must be a string, got {_kind(entry)} {entry!r}"
+            )
+    try:
+        parse_allow_private(entries)
+    except ValueError as e:
+        raise ConfigError("fetch.allow_private", str(e)) from None
+    return tuple(e.strip() for e in entries)
+
+
 def _alerts(data: Any, problems: _Problems) -> AlertsConfig:
-    t = _Table(data, "alerts", problems)
+    t, d = _Table(data, "alerts", problems), AlertsConfig()
     cfg = AlertsConfig(
-        footer=t.get("footer", str, ""),
-        summary_chars=t.get("summary_chars", int, 450),
-        link_preview=t.get("link_preview", bool, False),
-        image=t.get("image", str, "large"),
-        breaking_outlets=t.get("breaking_outlets", int, 3),
-        breaking_window=t.interval("breaking_window", 30 * 60.0) or 0.0,
+        footer=t.get("footer", str, d.footer),
+        summary_chars=t.get("summary_chars", int, d.summary_chars),
+        link_preview=t.get("link_preview", bool, d.link_preview),
+        image=t.get("image", str, d.image),
+        breaking_outlets=t.get("breaking_outlets", int, d.breaking_outlets),
+        breaking_window=t.interval("breaking_window", d.breaking_window) or 0.0,
         template=_template("alerts.template", t.get("template", (list, str), None), problems)
-        or DEFAULT_TEMPLATE,
+        or d.template,
     )
     t.done()
     with problems.guard():
@@ -572,18 +453,18 @@ LLM_KEY_ENV = "NEWSALERT_LLM_API_KEY"
 
 
 def _summary(data: Any, env: Mapping[str, str], problems: _Problems) -> SummaryConfig:
-    t = _Table(data, "summary", problems)
-    base_url = t.get("llm_base_url", str, "").strip()
-    model = t.get("llm_model", str, "").strip()
+    t, d = _Table(data, "summary", problems), SummaryConfig()
+    base_url = t.get("llm_base_url", str, d.llm_base_url).strip()
+    model = t.get("llm_model", str, d.llm_model).strip()
     # trimmed: a key pasted with a newline would be an invalid header, and httpx would
     # quote it in the error
-    key = (env.get(LLM_KEY_ENV) or t.get("llm_api_key", str, "")).strip()
+    key = (env.get(LLM_KEY_ENV) or t.get("llm_api_key", str, d.llm_api_key.get())).strip()
     t.used.add("llm_api_key")
-    timeout = t.interval("llm_timeout", 10.0) or 10.0
+    timeout = t.interval("llm_timeout", d.llm_timeout) or d.llm_timeout
     t.done()
     if base_url:
         with problems.guard():
-            _check_url("summary.llm_base_url", base_url)
+            check_url("summary.llm_base_url", base_url)
         if not model:
             problems.add(
                 "summary.llm_model",
@@ -603,21 +484,24 @@ def _summary(data: Any, env: Mapping[str, str], problems: _Problems) -> SummaryC
 
 
 def _delivery(data: Any, problems: _Problems) -> DeliveryConfig:
-    t = _Table(data, "delivery", problems)
-    rate = float(t.get("messages_per_second", (int, float), 30.0))
-    attempts = t.get("max_attempts", int, 5)
+    t, d = _Table(data, "delivery", problems), DeliveryConfig()
+    number = (int, float)
     cfg = DeliveryConfig(
-        messages_per_second=rate,
-        max_attempts=attempts,
-        per_chat_per_second=float(t.get("per_chat_per_second", (int, float), 1.0)),
-        per_chat_burst=t.get("per_chat_burst", int, 3),
-        group_messages_per_minute=t.get("group_messages_per_minute", int, 20),
-        paid_broadcast=t.get("paid_broadcast", bool, False),
-        paid_messages_per_second=float(t.get("paid_messages_per_second", (int, float), 1000.0)),
-        max_in_flight=t.get("max_in_flight", int, 4),
-        send_timeout=t.interval("send_timeout", 30.0) or 30.0,
-        retry_backoff=t.interval("retry_backoff", 2.0) or 2.0,
-        story_window=t.interval("story_window", 24 * 3600.0) or 0.0,
+        messages_per_second=float(t.get("messages_per_second", number, d.messages_per_second)),
+        max_attempts=t.get("max_attempts", int, d.max_attempts),
+        per_chat_per_second=float(t.get("per_chat_per_second", number, d.per_chat_per_second)),
+        per_chat_burst=t.get("per_chat_burst", int, d.per_chat_burst),
+        group_messages_per_minute=t.get(
+            "group_messages_per_minute", int, d.group_messages_per_minute
+        ),
+        paid_broadcast=t.get("paid_broadcast", bool, d.paid_broadcast),
+        paid_messages_per_second=float(
+            t.get("paid_messages_per_second", number, d.paid_messages_per_second)
+        ),
+        max_in_flight=t.get("max_in_flight", int, d.max_in_flight),
+        send_timeout=t.interval("send_timeout", d.send_timeout) or d.send_timeout,
+        retry_backoff=t.interval("retry_backoff", d.retry_backoff) or d.retry_backoff,
+        story_window=t.interval("story_window", d.story_window) or 0.0,
     )
     t.done()
     for key in ("messages_per_second", "per_chat_per_second", "paid_messages_per_second"):
@@ -639,13 +523,13 @@ def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedCon
         with problems.guard():
             t = _Table(item, where, problems)
             raw_url = t.require("url", str)
-            name = t.get("name", str, "").strip()
-            interval = t.interval("interval", None)
-            full_text = t.get("full_text", bool, None)
+            name = t.get("name", str, _default(FeedConfig, "name")).strip()
+            interval = t.interval("interval", _default(FeedConfig, "interval"))
+            full_text = t.get("full_text", bool, _default(FeedConfig, "full_text"))
             t.done()
             if raw_url is None:
                 continue
-            url = _check_url(f"{where}.url", raw_url, allow_file=True)
+            url = check_url(f"{where}.url", raw_url, allow_file=True)
             if url in seen:
                 raise ConfigError(
                     f"{where}.url", f"{url!r} is already listed as feeds[{seen[url]}]"
@@ -678,8 +562,8 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             topic_id = (t.require("id", str) or "").strip()
             name = t.get("name", str, "").strip() or topic_id
             query = t.require("query", str)
-            description = t.get("description", str, "")
-            threshold = float(t.get("threshold", (int, float), 0.0))
+            description = t.get("description", str, _default(Topic, "description"))
+            threshold = float(t.get("threshold", (int, float), _default(Topic, "threshold")))
             t.done()
             if topic_id and not _TOPIC_ID.match(topic_id):
                 problems.add(
@@ -725,10 +609,10 @@ def _channels(
         with problems.guard():
             t = _Table(item, where, problems)
             chat_id = t.require("chat_id", (int, str))
-            topic_ids = t.get("topics", list, [])
-            footer = t.get("footer", str, "")
-            link_preview = t.get("link_preview", bool, None)
-            summary_chars = t.get("summary_chars", int, None)
+            topic_ids = t.get("topics", list, list(_default(ChannelConfig, "topics")))
+            footer = t.get("footer", str, _default(ChannelConfig, "footer"))
+            link_preview = t.get("link_preview", bool, _default(ChannelConfig, "link_preview"))
+            summary_chars = t.get("summary_chars", int, _default(ChannelConfig, "summary_chars"))
             image = t.get("image", str, None)
             thread_id = t.get("thread_id", int, None)
             template = _template(
@@ -931,7 +815,12 @@ def load_config(
         raise ConfigError("", f"{path} is not UTF-8 text; save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("", f"{path} is not valid TOML: {e}") from None
-    return config_from_dict(data, env=env, source=str(path), require_token=require_token)
+    except RecursionError:
+        raise ConfigError("", f"{path}: arrays or tables nested too deeply") from None
+    try:
+        return config_from_dict(data, env=env, source=str(path), require_token=require_token)
+    except RecursionError:
+        raise ConfigError("", f"{path}: values nested too deeply") from None
 
 
 def check_token(config: Config) -> None:

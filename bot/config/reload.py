@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from bot.config.loader import Config
+from bot.config.model import Config
 
 # Config sections applied while running; the rest is compared and reported.
 LIVE_SECTIONS = frozenset({"feeds", "topics", "channels", "alerts", "source", "warnings"})

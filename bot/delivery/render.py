@@ -30,10 +30,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 from urllib.parse import urlsplit
 
+from bot.config.template import DEFAULT_TEMPLATE
 from bot.delivery.credit import credit
-from bot.delivery.template import DEFAULT_TEMPLATE
 from bot.records import Alert, Article, Summary, Topic, as_utc
 
 MAX_MESSAGE_CHARS = 4096
@@ -49,6 +50,10 @@ READ_BUTTON = "Read"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
+# invisible characters a feed can use to disguise its text (a reversed link, a hidden word):
+# zero-width ones (U+200B-U+200F), bidi embeddings, overrides and isolates; taken out of
+# titles, sources and summaries (an operator's footer keeps its emoji joiners)
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def utf16_len(text: str) -> int:
@@ -61,7 +66,7 @@ def _clean(value: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    return " ".join(_clean(value).split())
+    return " ".join(_INVISIBLE.sub("", _clean(value)).split())
 
 
 def _clip(value: str, limit: int, *, words: bool = False) -> str:
@@ -225,7 +230,7 @@ def format_time(moment: datetime | None, zone: tzinfo = UTC, labels: AlertLabels
 @dataclass(frozen=True)
 class _Layout:
     """An alert's parts, as plain text; ``html()`` and ``text()`` lay them out in the
-    template's order (``parts``, see ``bot.delivery.template``)."""
+    template's order (``parts``, see ``bot.config.template``)."""
 
     title: str
     href: str
@@ -352,7 +357,7 @@ def render_alert(
 
     Always valid Telegram HTML, and never longer than ``MAX_MESSAGE_CHARS - ALSO_RESERVE``
     as Telegram counts: the summary gives way first, then the footer, then the title.
-    ``parts`` (a template, ``bot.delivery.template``) chooses the parts and their order.
+    ``parts`` (a template, ``bot.config.template``) chooses the parts and their order.
     ``Alert.link`` is the article's link when it is http(s) (the "Read" button's URL).
     The topic line is worded by ``labels``; ``terms`` (what a personal filter matched)
     make a "Matched: ..." line.  ``image`` (large | small | off) says how the
@@ -377,7 +382,9 @@ def render_alert(
         ),
         when=format_time(article.published, zone, labels),
         # a summary that is only the title (the feed had no text) would say it twice
-        summary="" if summary.method == "title" else _clean(summary.text).strip(),
+        summary=""
+        if summary.method == "title"
+        else _INVISIBLE.sub("", _clean(summary.text)).strip(),
         topic_line=_one_line(labels.topic.format(name=topic_name)) if topic else "",
         footer=_clean(footer).strip(),
         terms_line=_terms_line(terms, labels),
@@ -425,12 +432,13 @@ def _fit(layout: _Layout, budget: int) -> _Layout:
         excess = layout.length() - budget
         if excess <= 0:
             break
-        value = getattr(layout, part)
+        value: str = getattr(layout, part)
         room = utf16_len(value) - excess
         if part == "href":  # a link cannot be cut: drop it, the title stays unlinked
             layout = replace(layout, href="")
         else:
-            layout = replace(layout, **{part: _clip(value, max(room, 0))})
+            cut: dict[str, Any] = {part: _clip(value, max(room, 0))}
+            layout = replace(layout, **cut)
     if not layout.title:
         layout = replace(layout, title="…")
     return layout

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.config.model import DeliveryConfig
 from bot.records import Article, utcnow
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ MAX_HAMMING = 22  # SimHash prefilter: generous, the Jaccard test decides
 MIN_JACCARD = 0.45
 LEAD_WORDS = 40  # the lead: the first words of the summary (or content)
 TITLE_WEIGHT = 2  # title words count double in the SimHash
-DEFAULT_WINDOW = timedelta(hours=24)
+DEFAULT_WINDOW = timedelta(seconds=DeliveryConfig.story_window)
 
 _STOPWORDS = frozenset(
     re.findall(

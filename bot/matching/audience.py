@@ -4,7 +4,8 @@ Each matcher key is a topic id (shared by every chat that follows the topic)
 or ``q:<subscription id>`` for a chat's own query.  The index is rebuilt from
 the store only when the store's subscription generation moved (``refresh``), so
 a write by anyone (a chat command, the sender, the CLI in another process) is
-seen on the next article without anybody telling the audience.
+seen on the next article without anybody telling the audience; a rebuild recompiles
+only the keys whose query changed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Recipient:
 
 
 class Audience:
+    """The active subscriptions as one matcher, and who follows each of its keys."""
+
     def __init__(self, topics: Mapping[str, Topic]) -> None:
         self.topics = dict(topics)
         self._matcher = Matcher()

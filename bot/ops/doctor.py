@@ -20,9 +20,11 @@ from typing import IO, Any
 
 import httpx
 
-from bot.config.loader import Config, load_config
+from bot.config.loader import load_config
+from bot.config.model import Config
 from bot.errors import ConfigError, FeedError, FetchError, StorageError
 from bot.ops.logs import add_secret, redact
+from bot.records import DeliveryState
 from bot.text import plural
 from storage.database import DatabaseInspection, inspect_database
 
@@ -113,7 +115,7 @@ async def _one(check: Awaitable[Finding]) -> list[Finding]:
 def report(findings: list[Finding], out: IO[str]) -> int:
     """Print the findings for a person; returns the exit status (1 when something failed)."""
     for f in findings:
-        print(f"{f.status:<5} {f.area:<9} {f.subject}: {redact(f.detail)}", file=out)
+        print(f"{f.status:<5} {f.area:<9} {redact(f.subject)}: {redact(f.detail)}", file=out)
         if f.fix:
             print(f"{'':<16}fix: {redact(f.fix)}", file=out)
     failures = sum(f.status == FAIL for f in findings)
@@ -218,8 +220,9 @@ def _db_counts(found: DatabaseInspection) -> str:
         return "no data yet"
     states = found.deliveries
     return (
-        f"{found.articles} articles, {states.get('sent', 0)} alerts sent, "
-        f"{states.get('pending', 0)} waiting, {states.get('failed', 0)} failed"
+        f"{found.articles} articles, {states.get(DeliveryState.SENT, 0)} alerts sent, "
+        f"{states.get(DeliveryState.PENDING, 0)} waiting, "
+        f"{states.get(DeliveryState.FAILED, 0)} failed"
     )
 
 
@@ -384,8 +387,7 @@ _FEED_FIXES = {
 
 
 async def _check_feeds(config: Config, timeout: float) -> list[Finding]:
-    from bot.app import USER_AGENT
-    from bot.ingest.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
 
     async with Fetcher(
         user_agent=config.fetch.user_agent or USER_AGENT,

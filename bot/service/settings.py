@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.config.template import TemplateError, format_template, parse_template
 from bot.delivery.digest import DIGEST_EVERY, QUIET_MODES, canonical_zone, parse_time_of_day
-from bot.delivery.template import TemplateError, format_template, parse_template
 from bot.service.chats import CLEAR_WORDS
 from storage.chats import Chat
 from storage.store import Store
@@ -42,7 +42,8 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
     if not words:
         return SettingResult(ok=False, problem="bad-mode", detail="")
     mode, rest = words[0], words[1:]
-    if store.chats.get(chat_id) is None:
+    chat = store.chats.get(chat_id)
+    if chat is None:
         return SettingResult(ok=False, problem="unknown-chat")
     if mode in ("instant", "off", "none", "now"):
         store.chats.set_alert_mode(chat_id, "instant")
@@ -50,7 +51,7 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
         return _done(store, chat_id)
     if mode not in DIGEST_EVERY:
         return SettingResult(ok=False, problem="bad-mode", detail=words[0])
-    at = store.chats.get(chat_id).digest_at  # type: ignore[union-attr]
+    at = chat.digest_at
     if rest:
         moment = parse_time_of_day(" ".join(w for w in rest if w != "at"))
         if moment is None:
