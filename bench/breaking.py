@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/breaking.py                  # ../shared/data/feeds
     .venv/bin/python bench/breaking.py --outlets 3 --window 30m
-    .venv/bin/python bench/breaking.py --feeds /path/to/shared/data/feeds   # from a worktree
+    NEWSALERT_SHARED=/path/to/shared .venv/bin/python bench/breaking.py     # elsewhere
 
 Every entry of every feed file (XML and JSON Feed) with a publication date is replayed in
 time order through the bot's own story grouping (``storage.articles.ArticleStore.add_new``
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import tempfile
 from datetime import timedelta
@@ -39,7 +40,7 @@ from bot.ingest.stories import StoryDesk, breaking_outlets  # noqa: E402
 from bot.records import Article  # noqa: E402
 from storage.store import Store  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data" / "feeds"  # or --feeds DIR
+SHARED = Path(os.environ.get("NEWSALERT_SHARED", ROOT.parent / "shared")) / "data" / "feeds"
 
 
 def outlet_of(link: str, fallback: str) -> str:
