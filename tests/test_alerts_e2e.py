@@ -287,3 +287,32 @@ async def test_a_channels_template_shapes_its_alerts(feed_server, tmp_path):
     )
     assert "reply_markup" not in alert  # no button in this template
     assert alert["link_preview_options"] == {"is_disabled": True}  # nor the picture
+
+
+async def test_a_fetched_pages_og_image_is_the_picture_when_the_feed_has_none(
+    feed_server, tmp_path
+):
+    site = feed_server.url("").rstrip("/")
+    page = (
+        "<html><head><meta property='og:image' content='/pics/lava.jpg'>"
+        "<title>Volcano</title></head><body><article>"
+        + "<p>The volcano erupted on Sunday and villagers fled the ash and the lava.</p>" * 12
+        + "</article></body></html>"
+    )
+    feed_server.set("/news/eruption-1", page, content_type="text/html; charset=utf-8")
+    teaser = item(
+        "eruption-1",
+        "Volcano erupts on Indonesian island, thousands of villagers flee",
+        "An Indonesian volcano erupted.",
+        site=f"{site}/news",
+    )
+    async with (
+        FakeBotAPI(token=TOKEN) as api,
+        running(api, feed_server, tmp_path, fetch={"full_text": True}) as core,
+    ):
+        follow(core, 81)
+        feed_server.set("/f0.xml", feed("Outlet 0", CALM, teaser, site=site))
+        await wait_until(lambda: alerts_to(api, 81), what="the alert")
+    [alert] = alerts_to(api, 81)
+    assert alert["link_preview_options"]["url"] == f"{site}/pics/lava.jpg"
+    assert alert["link_preview_options"]["show_above_text"] is True
