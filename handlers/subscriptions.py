@@ -323,10 +323,17 @@ async def list_command(turn: Turn) -> None:
         ]
     else:
         lines = [turn._("<b>Followed{where}:</b>", where=where)]
+        faults = core.store.chats.topic_faults(target.chat_id)
         for number, sub in enumerate(subs, start=1):
             line = f"{number}. {describe(turn, sub)}"
             if sub.from_config:
                 line += " " + turn._("(from the configuration file)")
+            if sub.thread_id is not None:
+                line += " " + (
+                    turn._("(posted in a forum topic that Telegram refuses now: in General)")
+                    if sub.thread_id in faults
+                    else turn._("(posted in a forum topic)")
+                )
             lines.append(line)
             if sub.narrow:
                 lines.append("   " + turn._("only with: {query}", query=_code(sub.narrow)))

@@ -144,9 +144,13 @@ async def test_subscribe_inside_a_forum_topic_posts_the_alerts_there(feed_server
         assert core.store.subscriptions.for_chat(FORUM)[0].thread_id == 77
         feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
         await wait_until(lambda: alerts_to(api, FORUM), what="the alert")
+        before = len(api.sent_messages(FORUM))
+        api.inject_message(FORUM, "/list", chat_type="supergroup", message_thread_id=77)
+        await api.wait_for_messages(FORUM, before + 1)
     [alert] = alerts_to(api, FORUM)
     assert alert["message_thread_id"] == 77
     assert api.message(FORUM, alert["message_id"])["is_topic_message"] is True
+    assert "(posted in a forum topic)" in api.sent_messages(FORUM)[-1]["text"]
 
 
 async def test_a_closed_topic_sends_to_general_once_tells_the_admins_and_keeps_the_subscription(
