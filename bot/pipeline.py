@@ -11,10 +11,13 @@ alerts are safely written to the outbox.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+
+import numpy as np
 
 from bot.config.loader import Config
 from bot.delivery.labels import alert_labels
@@ -32,6 +35,7 @@ from bot.ingest.feed_health import (
 from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
 from bot.ingest.parse import parse_feed
 from bot.ingest.stories import StoryDesk
+from bot.matching import vectors
 from bot.matching.audience import Audience, Recipient
 from bot.records import Alert, Article, Summary, utcnow
 from bot.summary.extractive import summarize
@@ -88,7 +92,14 @@ class Pipeline:
         self._audience_dirty = True
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
-        self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
+        self.stories = StoryDesk(
+            store.outbox.stories,
+            window=self.story_window,
+            by_meaning=config.delivery.story_by_meaning,
+        )
+        # Article vectors (what an article means) are made when something reads them: story
+        # grouping by meaning, or a semantic term ~"..." in a subscription.
+        self.vectors_available = vectors.available()
         self._failures: dict[int, int] = {}  # article key -> failed passes
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
@@ -238,12 +249,15 @@ class Pipeline:
         self, stored: StoredArticle, audience: Audience, now: datetime | None
     ) -> list[int]:
         alerts: list[Alert] = []
-        recipients = audience.recipients(stored.article)
+        vector = await self._vector(stored, audience)
+        recipients = audience.recipients(stored.article, vector=vector)
         if recipients:
             stored = await self._with_full_text(stored)
             alerts = await self._render_for(stored, recipients)
         with self.store.db.atomic():
-            story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
+            story = self.stories.assign(
+                stored.key, stored.feed_id, stored.article, now=now, vector=vector
+            )
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
             if story.is_copy:  # ... its alert gets "Also: <this source>"
@@ -251,6 +265,18 @@ class Pipeline:
                 self.store.outbox.story_changed(story.id, since=when - self.story_window)
             self.store.articles.mark_processed([stored.key])
         return ids
+
+    async def _vector(self, stored: StoredArticle, audience: Audience) -> np.ndarray | None:
+        """The article's vector: the stored one, else made now (in a worker thread) and
+        stored, once, whoever reads it; ``None`` when nothing needs it or the model is
+        missing."""
+        if stored.vector is not None:
+            return vectors.from_blob(stored.vector)
+        if not self.vectors_available or not (self.stories.by_meaning or audience.needs_vectors):
+            return None
+        vector = await asyncio.to_thread(vectors.article_vector, stored.article)
+        self.store.articles.set_vector(stored.key, vectors.to_blob(vector))
+        return vector
 
     async def _with_full_text(self, stored: StoredArticle) -> StoredArticle:
         """The article with its page's main text, when the feed gave only a teaser."""

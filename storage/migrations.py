@@ -239,3 +239,12 @@ def m008_feed_moved_to(db: sqlite_utils.Database) -> None:
     # moved_to: where a feed moved by a permanent redirect; it is fetched from there while
     # its url (as the config or the operator wrote it) stays its identity.
     db.execute("ALTER TABLE feeds ADD COLUMN moved_to TEXT")
+
+
+@MIGRATIONS()
+def m009_article_vectors(db: sqlite_utils.Database) -> None:
+    # vector: what the article means (bot.matching.vectors: title + lead, float16, 1 KiB),
+    # made once when it is first processed; NULL for articles from before, or when the
+    # model is off.  A story keeps its first article's vector to group reworded copies.
+    db.execute("ALTER TABLE articles ADD COLUMN vector BLOB")
+    db.execute("ALTER TABLE stories ADD COLUMN vector BLOB")

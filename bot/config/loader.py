@@ -137,6 +137,9 @@ class DeliveryConfig:
     send_timeout: float = 30.0
     retry_backoff: float = 2.0
     story_window: float = 24 * 3600.0
+    # Group stories by meaning too (article vectors, bot.ingest.stories.same_story), not
+    # only by words: a reworded copy from another outlet becomes "Also: <outlet>".
+    story_by_meaning: bool = True
 
 
 @dataclass(frozen=True)
@@ -534,6 +537,7 @@ def _delivery(data: Any) -> DeliveryConfig:
         send_timeout=t.interval("send_timeout", 30.0) or 30.0,
         retry_backoff=t.interval("retry_backoff", 2.0) or 2.0,
         story_window=t.interval("story_window", 24 * 3600.0) or 0.0,
+        story_by_meaning=t.get("story_by_meaning", bool, True),
     )
     t.done()
     for key in ("messages_per_second", "per_chat_per_second", "paid_messages_per_second"):
