@@ -595,10 +595,15 @@ class Matcher:
         doc.vector = vector
         return self.match_document(doc)
 
-    def evaluate(self, key: str, article: Article | Document) -> Match:
-        """The decision of subscription ``key`` on one article, matched or not."""
+    def evaluate(
+        self, key: str, article: Article | Document, *, vector: np.ndarray | None = None
+    ) -> Match:
+        """The decision of subscription ``key`` on one article, matched or not
+        (``vector``: the article's, for semantic terms)."""
         compiled = self._by_key[key]
         doc = article if isinstance(article, Document) else prepare_document(article)
+        if vector is not None:
+            doc.vector = vector
         matched, score, why = compiled.query.evaluate(doc)
         threshold = compiled.keys[key]
         return Match(doc.article_id, key, matched and score >= threshold, score, why)
@@ -610,9 +615,12 @@ class Matcher:
             "distinct_queries": len(self._by_root),
             "trigger_terms": len(self._postings),
             "always_checked": len(self._always),
-            "semantic_phrases": len(self._semantic.phrases),
-            "semantic_keys": len(self._semantic.keys),
         }
+
+    def semantic_stats(self) -> dict[str, int]:
+        """Sizes of the semantic side: distinct phrases (matrix rows) and (phrase,
+        threshold) keys."""
+        return {"phrases": len(self._semantic.phrases), "keys": len(self._semantic.keys)}
 
 
 @lru_cache(maxsize=256)

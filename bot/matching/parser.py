@@ -80,7 +80,7 @@ Filters work like a web search:
   @north-korea talks         a named group: North Korea, DPRK, Pyongyang,
                              Kim Jong Un, 북한 ... (also @south-korea, @korea)
   ~"missile launch"          by meaning, in any language: title and lead
-                             close to the phrase (similarity 0.45 or more;
+                             close to the phrase (similarity 0.35 or more;
                              ~0.6"..." asks for closer); /test shows it
 Whole words, any case or accent; plurals, possessives and British/American
 spellings match (talk = talks = talks', defence = defense); Korean words match

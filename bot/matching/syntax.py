@@ -149,7 +149,7 @@ class Site(Node):
 
 # The similarity at or above which a semantic term matches when the query names none:
 # chosen on labelled articles by bench/semantic_threshold.py (see the README).
-DEFAULT_SIMILARITY = 0.45
+DEFAULT_SIMILARITY = 0.35
 
 
 @dataclass(frozen=True, slots=True)
