@@ -89,6 +89,7 @@ class Core:
             retry_backoff=config.delivery.retry_backoff,
             on_chats_changed=self.subscriptions_changed,
         )
+        self.sender.feedback = config.alerts.feedback
         self.scheduler = FeedScheduler(jitter=config.polling.jitter)
         self.metrics = Metrics()  # this Core's own registry
         self.sender.metrics = self.metrics

@@ -37,6 +37,7 @@ from bot.ingest.parse import parse_feed
 from bot.ingest.stories import StoryDesk
 from bot.matching import vectors
 from bot.matching.audience import Audience, Recipient
+from bot.matching.feedback import judge
 from bot.records import Alert, Article, Summary, utcnow
 from bot.summary.extractive import summarize
 from bot.summary.llm import LLMSummarizer
@@ -250,7 +251,7 @@ class Pipeline:
     ) -> list[int]:
         alerts: list[Alert] = []
         vector = await self._vector(stored, audience)
-        recipients = audience.recipients(stored.article, vector=vector)
+        recipients = self._as_taught(audience.recipients(stored.article, vector=vector), vector)
         if recipients:
             stored = await self._with_full_text(stored)
             alerts = await self._render_for(stored, recipients)
@@ -272,11 +273,42 @@ class Pipeline:
         missing."""
         if stored.vector is not None:
             return vectors.from_blob(stored.vector)
-        if not self.vectors_available or not (self.stories.by_meaning or audience.needs_vectors):
+        if not self.vectors_available or not (
+            self.stories.by_meaning or audience.needs_vectors or self.store.feedback.count()
+        ):
             return None
         vector = await asyncio.to_thread(vectors.article_vector, stored.article)
         self.store.articles.set_vector(stored.key, vectors.to_blob(vector))
         return vector
+
+    def _as_taught(self, recipients: list[Recipient], vector: np.ndarray | None) -> list[Recipient]:
+        """The recipients whose own 👍/👎 votes (bot.matching.feedback) do not hold this
+        article back; every chat's votes count for all when the operator set
+        ``alerts.learn_across_chats``."""
+        if vector is None or not recipients or not self.store.feedback.count():
+            return recipients
+        if self.config.alerts.learn_across_chats:
+            everyone = self.store.feedback.everyone()
+            votes = {r.chat_id: everyone for r in recipients}
+        else:
+            votes = self.store.feedback.for_chats(r.chat_id for r in recipients)
+        kept = []
+        for recipient in recipients:
+            topic = recipient.topic.id if recipient.topic else ""
+            pool = [
+                (v.vote, blob, v.title)
+                for v in votes.get(recipient.chat_id, ())
+                if v.topic == topic and (blob := vectors.from_blob(v.vector)) is not None
+            ]
+            verdict = judge(vector, pool)
+            if verdict.send:
+                kept.append(recipient)
+            else:
+                log.info(
+                    "chat %d: held back (👎 on %r, similarity %.2f)",
+                    recipient.chat_id, verdict.title, verdict.similarity,
+                )  # fmt: skip
+        return kept
 
     async def _with_full_text(self, stored: StoredArticle) -> StoredArticle:
         """The article with its page's main text, when the feed gave only a teaser."""

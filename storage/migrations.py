@@ -248,3 +248,27 @@ def m009_article_vectors(db: sqlite_utils.Database) -> None:
     # model is off.  A story keeps its first article's vector to group reworded copies.
     db.execute("ALTER TABLE articles ADD COLUMN vector BLOB")
     db.execute("ALTER TABLE stories ADD COLUMN vector BLOB")
+
+
+@MIGRATIONS()
+def m010_feedback(db: sqlite_utils.Database) -> None:
+    # What a chat taught with the 👍/👎 buttons under its alerts: the vote, the topic the
+    # alert came for ('' for the chat's own filters), and the article's title and vector, so
+    # that later articles close in meaning are judged by it (bot.matching.feedback).  Kept
+    # when the article is pruned; goes with the chat (and moves with a migrated group).
+    db.execute(
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+            topic TEXT NOT NULL DEFAULT '',
+            article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+            vote INTEGER NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            vector BLOB,
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, topic, article_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_feedback_chat ON feedback(chat_id, topic)")

@@ -278,6 +278,28 @@ class OutboxStore:
         rows = list(self.db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))
         return _delivery(rows[0]) if rows else None
 
+    def by_message(self, chat_id: int, message_id: int) -> Delivery | None:
+        """The alert sent to ``chat_id`` as Telegram message ``message_id``."""
+        rows = list(
+            self.db.query(
+                "SELECT * FROM deliveries WHERE chat_id = ? AND message_id = ? "
+                "AND kind = 'alert' ORDER BY id DESC LIMIT 1",
+                [chat_id, message_id],
+            )
+        )
+        return _delivery(rows[0]) if rows else None
+
+    def last_sent(self, chat_id: int) -> Delivery | None:
+        """The chat's most recently sent alert."""
+        rows = list(
+            self.db.query(
+                "SELECT * FROM deliveries WHERE chat_id = ? AND state = 'sent' AND kind = 'alert' "
+                "ORDER BY sent_at DESC, id DESC LIMIT 1",
+                [chat_id],
+            )
+        )
+        return _delivery(rows[0]) if rows else None
+
     def message(self, delivery_id: int) -> OutboxMessage | None:
         rows = list(self.db.query(f"{_MESSAGE} WHERE d.id = ?", [delivery_id]))
         return _message(rows[0]) if rows else None

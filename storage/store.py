@@ -9,6 +9,7 @@ import sqlite_utils
 from storage.articles import ArticleStore
 from storage.chats import ChatStore
 from storage.database import open_database
+from storage.feedback import FeedbackStore
 from storage.feeds import FeedStore
 from storage.outbox import OutboxStore
 from storage.subscriptions import SubscriptionStore
@@ -17,7 +18,7 @@ from storage.topics import TopicStore
 
 class Store:
     """The database and its per-domain stores: ``feeds``, ``articles``, ``chats``,
-    ``subscriptions``, ``topics``, ``outbox``."""
+    ``subscriptions``, ``topics``, ``outbox``, ``feedback``."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
@@ -27,6 +28,7 @@ class Store:
         self.subscriptions = SubscriptionStore(db)
         self.topics = TopicStore(db)
         self.outbox = OutboxStore(db)
+        self.feedback = FeedbackStore(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:

@@ -108,6 +108,10 @@ class AlertsConfig:
     footer: str = ""
     summary_chars: int = 450
     link_preview: bool = False
+    # 👍/👎 buttons under alerts in private chats and groups; a chat's votes steer only its
+    # own alerts unless the operator lets every chat learn from all (learn_across_chats)
+    feedback: bool = True
+    learn_across_chats: bool = False
 
 
 @dataclass(frozen=True)
@@ -477,6 +481,8 @@ def _alerts(data: Any) -> AlertsConfig:
         footer=t.get("footer", str, ""),
         summary_chars=_summary_chars("alerts.summary_chars", t.get("summary_chars", int, 450)),
         link_preview=t.get("link_preview", bool, False),
+        feedback=t.get("feedback", bool, True),
+        learn_across_chats=t.get("learn_across_chats", bool, False),
     )
     t.done()
     return cfg

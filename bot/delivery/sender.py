@@ -96,6 +96,7 @@ class Sender:
         self.on_chats_changed = on_chats_changed
         self.clock = clock
         self.metrics: Metrics | None = None  # the Core's; counts sent and failed alerts
+        self.feedback = False  # 👍/👎/❔ under alerts in private chats and groups
         self.stopping = False
         self.sent_total = 0
         self._lock = asyncio.Lock()
@@ -197,8 +198,11 @@ class Sender:
                 )
                 if message is None:
                     return
+                feedback = self.feedback and chat.type != "channel"
                 if message.needs_edit:
-                    outcome = await self._edit(message, alert_labels(chat.language))
+                    outcome = await self._edit(
+                        message, alert_labels(chat.language), feedback=feedback
+                    )
                 else:
                     quiet = quiet_state(chat, now)
                     if quiet.hold and quiet.until is not None:
@@ -206,8 +210,9 @@ class Sender:
                         self._progress += 1
                         return
                     outcome = await self._send(
-                        message, alert_labels(chat.language), silent=quiet.silent
-                    )
+                        message, alert_labels(chat.language), silent=quiet.silent,
+                        feedback=feedback,
+                    )  # fmt: skip
                 self._progress += 1
                 if isinstance(outcome, int):  # the chat moved: go on under its new id
                     if outcome in self._claimed:
@@ -228,7 +233,13 @@ class Sender:
 
     @staticmethod
     def _outgoing(
-        message: OutboxMessage, html: str, text: str, labels: AlertLabels, *, silent: bool = False
+        message: OutboxMessage,
+        html: str,
+        text: str,
+        labels: AlertLabels,
+        *,
+        silent: bool = False,
+        feedback: bool = False,
     ) -> Outgoing:
         return Outgoing(
             chat_id=message.chat_id,
@@ -238,14 +249,15 @@ class Sender:
             button_url=message.link if message.kind == "alert" else "",
             button_label=labels.read,
             silent=silent,
+            feedback_id=message.id if feedback and message.kind == "alert" else 0,
         )
 
     async def _send(
-        self, message: OutboxMessage, labels: AlertLabels, *, silent: bool
+        self, message: OutboxMessage, labels: AlertLabels, *, silent: bool, feedback: bool = False
     ) -> bool | int:
         """Send one row; True: go on with the chat, False: stop, int: the chat's new id."""
         html, text = self._compose(message, labels)
-        outgoing = self._outgoing(message, html, text, labels, silent=silent)
+        outgoing = self._outgoing(message, html, text, labels, silent=silent, feedback=feedback)
         plain = False
         started = time.monotonic()
         while True:
@@ -278,11 +290,13 @@ class Sender:
                 self.metrics.alert_sent(time.monotonic() - started)
             return True
 
-    async def _edit(self, message: OutboxMessage, labels: AlertLabels) -> bool | int:
+    async def _edit(
+        self, message: OutboxMessage, labels: AlertLabels, *, feedback: bool = False
+    ) -> bool | int:
         """Bring a sent message up to its row's version ("Also: ...")."""
         assert message.message_id is not None
         html, text = self._compose(message, labels)
-        outgoing = self._outgoing(message, html, text, labels)
+        outgoing = self._outgoing(message, html, text, labels, feedback=feedback)
         plain = False
         while True:
             try:

@@ -64,7 +64,8 @@ class Outgoing:
     """One message for a sink: Telegram HTML, or plain ``text`` when ``html`` is empty.
 
     ``button_url``: an inline "Read" button, worded ``button_label`` (the chat's
-    language); ``silent``: no notification sound."""
+    language); ``feedback_id``: the delivery's id for the 👍 / 👎 / ❔ buttons under an
+    alert (0: none); ``silent``: no notification sound."""
 
     chat_id: int
     html: str
@@ -73,6 +74,7 @@ class Outgoing:
     button_url: str = ""
     button_label: str = READ_BUTTON
     silent: bool = False
+    feedback_id: int = 0
 
     def as_plain_text(self) -> Outgoing:
         """The same message without markup (Telegram could not parse the HTML)."""
