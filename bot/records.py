@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -23,6 +24,28 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+class FeedStatus(StrEnum):
+    """A feed's health, as stored (``feeds.status``) and shown by /feeds and /feedstatus."""
+
+    NEW = "new"  # not read yet
+    OK = "ok"  # answered last time
+    FAILING = "failing"  # failed last time; backing off
+    BROKEN = "broken"  # failed for longer than polling.give_up_after: probed now and then
+    GONE = "gone"  # 410 Gone: probed now and then
+    QUIET = "quiet"  # answers, but has published nothing for far longer than usual
+
+
+class DeliveryState(StrEnum):
+    """Where an outbox row is (``deliveries.state``); ``storage.outbox`` describes each."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    HELD = "held"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +65,9 @@ class Article:
     published: datetime | None = None
     source: str = ""
     feed: str = ""
+    # who wrote or supplied it, as the feed says (dc:creator, <author>, JSON Feed authors):
+    # often a wire service ("Reuters") when ``source`` is the publisher that ran it
+    author: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The article as the JSON Lines contract of DESIGN.md spells it."""
@@ -54,6 +80,8 @@ class Article:
             "published": self.published.isoformat() if self.published else None,
             "source": self.source,
         }
+        if self.author:
+            data["author"] = self.author
         if self.feed:
             data["feed"] = self.feed
         return data
@@ -123,7 +151,8 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One row of the outbox: an alert for a chat and its state."""
+    """One row of the outbox (``storage.outbox``): an alert or a digest for a chat, what
+    to send (or edit), and how far it got."""
 
     id: int
     chat_id: int
@@ -132,9 +161,21 @@ class Delivery:
     html: str
     text: str
     link: str
-    state: str  # pending | sent | failed | skipped
+    state: DeliveryState
+    kind: str = "alert"  # alert | digest
+    disable_preview: bool = True
     attempts: int = 0
     reason: str = ""
     message_id: int | None = None
+    version: int = 1  # bumped when another feed carries the story ("Also: ...")
+    sent_version: int = 0  # the version Telegram has
+    edit_attempts: int = 0
+    story_id: int | None = None
+    source: str = ""  # the article's own source (not repeated in its "Also:" line)
     created_at: datetime = field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+    @property
+    def needs_edit(self) -> bool:
+        """Sent, and its story has grown since: the message is due for an edit."""
+        return self.state == DeliveryState.SENT and self.version > self.sent_version

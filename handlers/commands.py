@@ -24,7 +24,7 @@ from bot.i18n import pick_language, translator
 from handlers import admin, delivery, feedback, info, membership, settings, subscriptions
 from handlers.common import Context, Handler
 from handlers.flood import flood_guard
-from handlers.menu import COMMAND_INFO, COMMAND_NAMES
+from handlers.menu import COMMAND_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,6 @@ CALLBACKS: dict[str, Handler] = {
     "reload": admin.reload,
 }
 assert set(CALLBACKS) == set(COMMAND_NAMES), "every command needs a menu entry and a callback"
-
-# (command, menu description) for callers that only want the names
-COMMANDS: tuple[tuple[str, str], ...] = tuple((c.name, c.description) for c in COMMAND_INFO)
 
 # Commands come as messages, and as posts in a channel (only its administrators post).
 _COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST

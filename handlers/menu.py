@@ -1,15 +1,21 @@
 """The commands as people see them: one line for Telegram's command menu, an example for
-/help, in each language.  ``handlers.commands`` registers a callback for each."""
+/help, in each language.  ``handlers.commands`` registers a callback for each;
+:func:`set_command_menu` puts the menu into Telegram (at start and after /reload)."""
 
 from __future__ import annotations
 
 import html
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from telegram import BotCommand
+from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
 
-from bot.i18n import N_, Translator, translator
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Translator, translator
 from bot.matching.parser import QUERY_HELP
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +110,23 @@ def help_text(tr: Translator, *, operator: bool = False) -> str:
         f"<pre>{html.escape(tr.plain(QUERY_HELP), quote=False)}</pre>",
     ]
     return "\n".join(lines)
+
+
+async def set_command_menu(bot: Bot, operators: Iterable[int] = ()) -> None:
+    """The command menu in each language (English by default), and for each operator the
+    same menu with the operator commands."""
+    for language in LANGUAGES:
+        code = None if language == DEFAULT_LANGUAGE else language
+        await bot.set_my_commands(command_menu(language), language_code=code)
+    for user_id in operators:
+        for language in LANGUAGES:
+            code = None if language == DEFAULT_LANGUAGE else language
+            try:
+                await bot.set_my_commands(
+                    command_menu(language, operator=True),
+                    scope=BotCommandScopeChat(user_id),
+                    language_code=code,
+                )
+            except TelegramError as e:  # an operator who never wrote to the bot
+                log.info("no operator menu for %s yet: %s", user_id, e)
+                break

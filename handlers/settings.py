@@ -184,11 +184,9 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
                 )
             elif not result.ok and result.problem == "from-config":
                 note = turn.tr.plain("That one comes from the configuration file.")
-            core.subscriptions_changed()
     elif op == "m":
         every = "instant" if chat.alert_mode == "digest" else (chat.digest_every or "daily")
         chat_settings.set_digest(core.store, chat_id, every)
-        core.delivery_settings_changed()
     elif op == "p":
         on = chats.link_preview_on(chat, core.config.alerts.link_preview)
         chat_settings.set_link_preview(core.store, chat_id, not on)
@@ -201,7 +199,6 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
             await _set_chat_menu(turn, chat_id, language)
     elif op == "z":
         chats.set_paused(core.store, chat_id, not chat.paused)
-        core.subscriptions_changed()
     await turn.answer(note, alert=bool(note))
     text, keyboard = settings_view(turn, target)
     await turn.edit(text, keyboard=keyboard)
@@ -213,7 +210,6 @@ async def _pause(turn: Turn, paused: bool) -> None:
         return
     target, _ = picked
     changed = chats.set_paused(turn.core.store, target.chat_id, paused)
-    turn.core.subscriptions_changed()
     where = Html(chat_label(turn, target))
     if paused:
         text = (

@@ -70,8 +70,10 @@ class ArticleStore:
         *,
         now: datetime | None = None,
         processed: bool = False,
+        limit: int | None = None,
     ) -> list[StoredArticle]:
-        """Store the articles not seen before and return them, in feed order.
+        """Store the articles not seen before and return them, in the order given; with
+        ``limit``, stop after that many new ones (the rest are new next time).
 
         An article is not new when the same feed already has its identity (a
         re-published entry, even edited), or any feed has its canonical URL, or
@@ -83,6 +85,8 @@ class ArticleStore:
         added: list[StoredArticle] = []
         with self.db.atomic():
             for article in articles:
+                if limit is not None and len(added) >= limit:
+                    break
                 if self._seen(feed_id, article, since):
                     continue
                 cursor = self.db.execute(
@@ -134,13 +138,15 @@ class ArticleStore:
             ).fetchone()
         )
 
-    def unprocessed(self, limit: int = 500) -> list[StoredArticle]:
-        """Articles stored but not yet matched and written to the outbox, oldest first."""
+    def unprocessed(self, limit: int = 500, *, feed_id: int | None = None) -> list[StoredArticle]:
+        """Articles stored but not yet matched and written to the outbox, oldest first;
+        only those ``feed_id`` brought when it is given."""
+        where, params = "articles.processed = 0", [limit]
+        if feed_id is not None:
+            where, params = "articles.processed = 0 AND articles.feed_id = ?", [feed_id, limit]
         return [
             _stored(r)
-            for r in self.db.query(
-                f"{_SELECT} WHERE articles.processed = 0 ORDER BY articles.id LIMIT ?", [limit]
-            )
+            for r in self.db.query(f"{_SELECT} WHERE {where} ORDER BY articles.id LIMIT ?", params)
         ]
 
     def mark_processed(self, keys: Iterable[int]) -> None:

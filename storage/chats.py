@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.records import utcnow
-from storage.database import from_db_time, to_db_time
+from storage.database import from_db_time, read_generation, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +259,12 @@ class ChatStore:
 
     def mark_digest_made(self, chat_id: int, at: datetime) -> None:
         self._set(chat_id, "last_digest_at", to_db_time(at))
+
+    def delivery_generation(self) -> int:
+        """A number that moves whenever a chat's delivery settings change (mode, digest
+        schedule, time zone, quiet hours, active, paused, id), by any process (triggers
+        bump it in the write's own transaction; migration m009): the sender compares it."""
+        return read_generation(self.db, "delivery")
 
     def counts(self) -> dict[tuple[str, bool], int]:
         """How many chats of each (type, active)."""

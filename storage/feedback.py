@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlite_utils
 
@@ -26,7 +27,7 @@ class Vote:
     created_at: datetime
 
 
-def _vote(row: dict) -> Vote:
+def _vote(row: dict[str, Any]) -> Vote:
     return Vote(
         id=row["id"],
         chat_id=row["chat_id"],

@@ -242,7 +242,54 @@ def m008_feed_moved_to(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m009_article_vectors(db: sqlite_utils.Database) -> None:
+def m009_generations(db: sqlite_utils.Database) -> None:
+    # Generation numbers of the state others cache: ``subscriptions`` (the matcher's index:
+    # every subscription, and a chat's active/paused/id) and ``delivery`` (what the sender
+    # reads of a chat: its mode, digest schedule, time zone, quiet hours, active, paused).
+    # Triggers bump them in the transaction of the write itself, whoever writes (the bot,
+    # the CLI, another process), so a reader compares one number and reloads when it moved.
+    db.execute(
+        "CREATE TABLE generations (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0) "
+        "WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO generations (name, value) VALUES ('subscriptions', 0), ('delivery', 0)")
+    bump_subscriptions = "UPDATE generations SET value = value + 1 WHERE name = 'subscriptions';"
+    bump_delivery = "UPDATE generations SET value = value + 1 WHERE name = 'delivery';"
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER subscriptions_{event.lower()}_generation AFTER {event} "
+            f"ON subscriptions BEGIN {bump_subscriptions} END"
+        )
+    db.execute(
+        "CREATE TRIGGER chats_matching_generation AFTER UPDATE ON chats "
+        "WHEN OLD.chat_id IS NOT NEW.chat_id OR OLD.active IS NOT NEW.active "
+        f"OR OLD.paused IS NOT NEW.paused BEGIN {bump_subscriptions} END"
+    )
+    db.execute(
+        "CREATE TRIGGER chats_delete_generation AFTER DELETE ON chats "
+        f"BEGIN {bump_subscriptions} {bump_delivery} END"
+    )
+    settings = (
+        "chat_id",
+        "active",
+        "paused",
+        "alert_mode",
+        "digest_every",
+        "digest_at",
+        "timezone",
+        "quiet_start",
+        "quiet_end",
+        "quiet_mode",
+    )
+    moved = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in settings)
+    db.execute(
+        f"CREATE TRIGGER chats_delivery_generation AFTER UPDATE ON chats WHEN {moved} "
+        f"BEGIN {bump_delivery} END"
+    )
+
+
+@MIGRATIONS()
+def m010_article_vectors(db: sqlite_utils.Database) -> None:
     # vector: what the article means (bot.matching.vectors: title + lead, float16, 1 KiB),
     # made once when it is first processed; NULL for articles from before, or when the
     # model is off.  A story keeps its first article's vector to group reworded copies.
@@ -251,7 +298,7 @@ def m009_article_vectors(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m010_feedback(db: sqlite_utils.Database) -> None:
+def m011_feedback(db: sqlite_utils.Database) -> None:
     # What a chat taught with the 👍/👎 buttons under its alerts: the vote, the topic the
     # alert came for ('' for the chat's own filters), and the article's title and vector, so
     # that later articles close in meaning are judged by it (bot.matching.feedback).  Kept

@@ -8,7 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.records import utcnow
-from storage.database import to_db_time
+from storage.database import read_generation, to_db_time
 
 # topic_id of a subscription that is a chat's own query rather than a named topic
 QUERY_TOPIC = "query"
@@ -182,6 +182,12 @@ class SubscriptionStore:
             new_id = cursor.lastrowid
         assert new_id is not None
         return self.get(new_id)
+
+    def generation(self) -> int:
+        """A number that moves with every write to subscriptions and every change of a
+        chat's active, paused or id, by any process (triggers bump it in the write's own
+        transaction; migration m009).  A reader that caches ``active()`` compares it."""
+        return read_generation(self.db, "subscriptions")
 
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM subscriptions").fetchone()[0])

@@ -120,7 +120,6 @@ async def test_buttons_under_an_alert_teach_and_explain(telegram_api, tmp_path):
         core = bot.core
         core.store.chats.ensure(111, type="private")
         core.store.subscriptions.add(111, "korea")
-        core.subscriptions_changed()
         feed = core.store.feeds.upsert("https://kcna.example/rss", name="KCNA")
         await core.pipeline.process(feed, [])  # the first poll primes the feed
         await core.pipeline.process(core.store.feeds.get(feed.id), [GREETINGS])

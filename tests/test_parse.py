@@ -338,3 +338,28 @@ def test_non_http_link_is_dropped_but_kept_as_identity():
     (article,) = parse_feed(body, url="https://u.example/feed", now=NOW).articles
     assert article.id == "urn:uuid:1234"
     assert article.link == ""
+
+
+def test_dc_creator_is_kept_as_the_author():
+    from importlib import resources
+
+    from bot.ingest.parse import parse_feed
+
+    body = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
+    parsed = parse_feed(body, url="https://example.org/feed.xml")
+    korea = next(a for a in parsed.articles if "North Korea talks" in a.title)
+    assert korea.author == "Reuters"
+    assert korea.to_json()["author"] == "Reuters"
+
+
+def test_rss_author_email_and_atom_author_name():
+    from bot.ingest.parse import parse_feed
+
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+    <item><title>One</title><link>https://a.example/1</link>
+    <author>desk@wire.example (Wire Desk)</author></item></channel></rss>"""
+    atom = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+    <entry><title>Two</title><id>urn:2</id><link href="https://a.example/2"/>
+    <author><name>Yonhap</name></author></entry></feed>"""
+    assert parse_feed(rss, url="https://a.example/rss").articles[0].author == "Wire Desk"
+    assert parse_feed(atom, url="https://a.example/atom").articles[0].author == "Yonhap"

@@ -23,8 +23,7 @@ from bot.ingest.stories import (
 from bot.matching import vectors
 from bot.records import Article, utcnow
 from storage.store import Store
-from tests.conftest import TOKEN
-from tests.test_delivery_e2e import QUIET_FEED, alerts_to, fast_api, rss, wait_until
+from tests.helpers import QUIET_FEED, TOKEN, alerts_to, fast_api, rss, wait_until
 
 pytestmark = pytest.mark.skipif(not vectors.available(), reason="the vector model is missing")
 
@@ -104,7 +103,7 @@ def _add(store: Store, feed_url: str, article: Article, now):
 
 
 def test_desk_groups_by_meaning_within_the_meaning_window_only(store):
-    desk = StoryDesk(store.outbox.stories, window=timedelta(hours=48))
+    desk = StoryDesk(store.stories, window=timedelta(hours=48))
     now = utcnow()
     first = _add(store, "https://reuters.example/rss", REUTERS, now)
     v1, v2, v3 = vectors.article_vectors([REUTERS, YONHAP, NEXT_LAUNCH])
@@ -127,7 +126,7 @@ def test_desk_groups_by_meaning_within_the_meaning_window_only(store):
         ),
         late,
     )
-    fresh = StoryDesk(store.outbox.stories, window=timedelta(hours=48))  # reloads from the db
+    fresh = StoryDesk(store.stories, window=timedelta(hours=48))  # reloads from the db
     assert fresh.assign(again.key, again.feed_id, again.article, now=late, vector=v2).id != (
         story.id
     )

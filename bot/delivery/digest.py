@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import ENGLISH, AlertLabels, DigestLine, render_digest
 from bot.records import utcnow
+from bot.text import plural
 from storage.chats import Chat
 from storage.store import Store
 
@@ -188,9 +189,14 @@ def make_due_digests(
             footer=footer_for(chat),
             labels=labels,
         )
-        with store.db.atomic():
+        with store.atomic():
             store.outbox.make_digest([(p.ids, p.html, p.text) for p in parts])
             store.chats.mark_digest_made(chat_id, now)
-        log.info("digest for chat %d: %d alerts in %d messages", chat_id, len(held), len(parts))
+        log.info(
+            "digest for chat %d: %s in %s",
+            chat_id,
+            plural(len(held), "alert"),
+            plural(len(parts), "message"),
+        )
         made += len(parts)
     return made

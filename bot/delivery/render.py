@@ -46,6 +46,10 @@ READ_BUTTON = "Read"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
+# invisible characters a feed can use to disguise its text (a reversed link, a hidden word):
+# zero-width ones (U+200B-U+200F), bidi embeddings, overrides and isolates; taken out of
+# titles, sources and summaries (an operator's footer keeps its emoji joiners)
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def utf16_len(text: str) -> int:
@@ -58,7 +62,7 @@ def _clean(value: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    return " ".join(_clean(value).split())
+    return " ".join(_INVISIBLE.sub("", _clean(value)).split())
 
 
 def _clip(value: str, limit: int, *, words: bool = False) -> str:
@@ -254,7 +258,9 @@ def render_alert(
             if p
         ),
         # a summary that is only the title (the feed had no text) would say it twice
-        summary="" if summary.method == "title" else _clean(summary.text).strip(),
+        summary=""
+        if summary.method == "title"
+        else _INVISIBLE.sub("", _clean(summary.text)).strip(),
         topic_line=_one_line(labels.topic.format(name=topic_name)) if topic else "",
         footer=_clean(footer).strip(),
         note=_one_line(summary_note(summary, reader_language, labels)),

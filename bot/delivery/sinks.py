@@ -1,8 +1,8 @@
 """Where alerts go: Telegram, or the console when there is no token or ``--dry-run``.
 
 A sink sends (or edits) one message and returns its message id, or raises one of the
-``SendError`` classes below, so that the sender decides what to do without knowing
-anything about python-telegram-bot::
+``SendError`` classes below (a branch of ``bot.errors``' tree), so that the sender
+decides what to do without knowing anything about python-telegram-bot::
 
     SendError
     ├── RetryAfter        flood limit: wait ``seconds``, send the same message again
@@ -21,9 +21,10 @@ from dataclasses import dataclass, replace
 from typing import Protocol, TextIO
 
 from bot.delivery.render import READ_BUTTON
+from bot.errors import NewsalertError
 
 
-class SendError(Exception):
+class SendError(NewsalertError):
     """Sending one message failed."""
 
 

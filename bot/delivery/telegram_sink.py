@@ -19,6 +19,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.config.model import DeliveryConfig
 from bot.delivery import sinks
 from bot.delivery.ratelimit import ALERT, EDIT
 from bot.delivery.sinks import Outgoing
@@ -81,7 +82,13 @@ class TelegramSink:
     to wait for Telegram's answer to one send before calling it a timeout.
     """
 
-    def __init__(self, bot: Bot, *, paid_broadcast: bool = False, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        paid_broadcast: bool = DeliveryConfig.paid_broadcast,
+        timeout: float = DeliveryConfig.send_timeout,
+    ) -> None:
         self.bot = bot
         self.paid_broadcast = paid_broadcast
         self.timeout = timeout

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from bot.errors import ExtractError, NewsalertError
 from bot.ingest.fetch import Fetcher, gunzip_if_needed
@@ -59,15 +60,15 @@ def _page_title(tree: object) -> str:
     try:
         from trafilatura.metadata import extract_title
 
-        return tidy_line(extract_title(tree) or "")  # type: ignore[arg-type]
+        return tidy_line(extract_title(tree) or "")
     except Exception:  # a helper of trafilatura's: never fail the extraction for a title
         return ""
 
 
-def _trafilatura(tree: object, url: str | None, options: dict[str, bool]) -> str | None:
+def _trafilatura(tree: Any, url: str | None, options: dict[str, Any]) -> str | None:
     import trafilatura
 
-    return trafilatura.extract(tree, url=url, output_format="txt", **options)  # type: ignore[arg-type]
+    return trafilatura.extract(tree, url=url, output_format="txt", **options)
 
 
 def _strip_boilerplate(text: str) -> str:
@@ -123,34 +124,62 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedPa
     return ExtractedPage(title=title, text=text)
 
 
+# (page URL, the URLs of the feeds whose origin is trusted for it)
+_Key = tuple[str, tuple[str, ...]]
+
+
 class FullText:
     """Fetches article pages and extracts their text, with a bounded cache.
 
     Extraction runs in a worker thread so the event loop stays free. A failure
     is cached too (as the error), so a broken page is not fetched again on
-    every match; ``max_entries`` bounds memory.
+    every match; ``max_entries`` bounds memory.  Pages come from links in feeds,
+    so every fetch is guarded (``bot.ingest.address_guard``): only the origins of
+    ``feed_urls`` and what the operator allows may be internal addresses.
     """
 
     def __init__(self, fetcher: Fetcher, *, max_entries: int = 512) -> None:
         self._fetcher = fetcher
         self._max = max_entries
-        self._cache: OrderedDict[str, ExtractedPage | NewsalertError] = OrderedDict()
+        self._cache: OrderedDict[_Key, ExtractedPage | NewsalertError] = OrderedDict()
+        # pages being fetched: a second caller for the same page waits for the first
+        self._pending: dict[_Key, asyncio.Future[ExtractedPage | NewsalertError]] = {}
 
-    async def get(self, url: str) -> ExtractedPage:
-        """The extracted page at ``url``. Raises FetchError or ExtractError."""
-        cached = self._cache.get(url)
-        if cached is None:
+    async def get(self, url: str, *, feed_urls: tuple[str, ...] = ()) -> ExtractedPage:
+        """The extracted page at ``url``, a link from the feed(s) at ``feed_urls``, fetched
+        once however many ask at the same time.  Raises FetchError (kind ``refused`` for
+        an internal address) or ExtractError."""
+        key = (url, feed_urls)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+        elif key in self._pending:
+            cached = await asyncio.shield(self._pending[key])
+        else:
+            future: asyncio.Future[ExtractedPage | NewsalertError] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._pending[key] = future
             try:
-                result = await self._fetcher.fetch_page(url)
-                cached = await asyncio.to_thread(extract_article, result.body, url=url)
-            except NewsalertError as e:
-                log.info("full text of %s unavailable: %s", url, e)
-                cached = e
-            self._cache[url] = cached
+                cached = await self._fetch(url, feed_urls)
+                future.set_result(cached)
+            except BaseException:
+                # cancelled, or a bug: whoever waits falls back to the feed's own text
+                future.set_result(ExtractError(f"{url}: fetching the page was interrupted"))
+                raise
+            finally:
+                del self._pending[key]
+            self._cache[key] = cached
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(url)
         if isinstance(cached, NewsalertError):
             raise cached.with_traceback(None)
         return cached
+
+    async def _fetch(self, url: str, feed_urls: tuple[str, ...]) -> ExtractedPage | NewsalertError:
+        try:
+            result = await self._fetcher.fetch_page(url, guarded=True, trusted=feed_urls)
+            return await asyncio.to_thread(extract_article, result.body, url=url)
+        except NewsalertError as e:
+            log.info("full text of %s unavailable: %s", url, e)
+            return e

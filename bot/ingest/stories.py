@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.config.model import DeliveryConfig
 from bot.matching.vectors import from_blob, to_blob
 from bot.records import Article, utcnow
 
 if TYPE_CHECKING:
-    from storage.outbox import StoryStore
+    from storage.stories import StoryStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ MAX_HAMMING = 22  # SimHash prefilter: generous, the Jaccard test decides
 MIN_JACCARD = 0.45
 LEAD_WORDS = 40  # the lead: the first words of the summary (or content)
 TITLE_WEIGHT = 2  # title words count double in the SimHash
-DEFAULT_WINDOW = timedelta(hours=24)
+DEFAULT_WINDOW = timedelta(seconds=DeliveryConfig.story_window)
 # Same story by meaning (chosen on bench/story_pairs.py's tune half): vectors this close ...
 MIN_COSINE = 0.70
 MIN_TITLE_OVERLAP = 0.48  # ... and titles sharing this much (character trigrams),
@@ -62,7 +63,7 @@ _STOPWORDS = frozenset(
         about after before over into up out more most new also just""",
     )
 )
-# Outlet tags wire copies carry: "(Reuters)", "- Yonhap", "UPDATE 2-", "EXCLUSIVE-" ...
+# Outlet tags wire copies carry: "(Reuters)", "- Yonhap", "Update 2-", "EXCLUSIVE-" ...
 _TAGS = re.compile(
     r"^\s*(?:update\s*\d*|exclusive|breaking|analysis|factbox|wrapup\s*\d*)\s*[-:–]\s*"
     r"|\s*[-–|]\s*[^-–|]{2,30}$",
@@ -290,7 +291,8 @@ class StoryDesk:
                 if r.vector is not None and len(r.vector) == len(vector):
                     rows[i] = r.vector
             self._matrix = rows
-        return self._matrix @ vector
+        cosines: np.ndarray = self._matrix @ vector
+        return cosines
 
     def assign(
         self,

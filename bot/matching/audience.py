@@ -2,7 +2,10 @@
 
 Each matcher key is a topic id (shared by every chat that follows the topic)
 or ``q:<subscription id>`` for a chat's own query.  The index is rebuilt from
-the store only when subscriptions changed (``invalidate``).
+the store only when the store's subscription generation moved (``refresh``), so
+a write by anyone (a chat command, the sender, the CLI in another process) is
+seen on the next article without anybody telling the audience; a rebuild recompiles
+only the keys whose query changed.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from bot.matching.engine import Matcher
 from bot.matching.rules import subscription_rules
 from bot.matching.syntax import Query
 from bot.records import Article, Match, Topic
-from storage.subscriptions import Subscription
+from storage.subscriptions import Subscription, SubscriptionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +33,23 @@ class Recipient:
 
 
 class Audience:
+    """The active subscriptions as one matcher, and who follows each of its keys."""
+
     def __init__(self, topics: Mapping[str, Topic]) -> None:
         self.topics = dict(topics)
         self._matcher = Matcher()
         self._chats: dict[str, set[int]] = defaultdict(set)
         self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
         self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
+        self._generation: int | None = None  # the store's generation the index was loaded at
+
+    def refresh(self, subscriptions: SubscriptionStore) -> None:
+        """Reload the index from the store's active subscriptions if they changed since
+        the last load (one cheap read of the store's generation number when not)."""
+        generation = subscriptions.generation()  # read first: a write after it loads again
+        if generation != self._generation:
+            self.load(subscriptions.active())
+            self._generation = generation
 
     def load(self, subscriptions: list[Subscription]) -> None:
         """Replace the index with these subscriptions."""

@@ -191,12 +191,14 @@ class Document:
             "source": FieldText(source),
         }
         self.site: frozenset[str] = _host_suffixes(link)
-        summary, content = self.fields["summary"], self.fields["content"]
-        self.text_terms: frozenset[str] = self.fields["title"].terms | summary.terms | content.terms
+        summary_field, content_field = self.fields["summary"], self.fields["content"]
+        self.text_terms: frozenset[str] = (
+            self.fields["title"].terms | summary_field.terms | content_field.terms
+        )
         self._title = self.fields["title"].terms
-        self._early_summary = _first_terms(summary, DEEP_AFTER)
-        self._lead = _first_terms(content, LEAD_WORDS)
-        self._early_content = _first_terms(content, DEEP_AFTER)
+        self._early_summary = _first_terms(summary_field, DEEP_AFTER)
+        self._lead = _first_terms(content_field, LEAD_WORDS)
+        self._early_content = _first_terms(content_field, DEEP_AFTER)
         prefixed = [f"source{KEY_SEP}{t}" for t in self.fields["source"].terms]
         prefixed.extend(f"site{KEY_SEP}{h}" for h in self.site)
         self.keys: frozenset[str] = self.text_terms.union(prefixed) if prefixed else self.text_terms

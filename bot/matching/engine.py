@@ -40,7 +40,7 @@ cost), so changes are O(size of the query).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -94,15 +94,13 @@ def semantic_key(node: Semantic) -> str:
     return f"~{node.threshold:.4f}{KEY_SEP}{node.phrase}"
 
 
-def _key_cost(key: str, postings: Mapping[str, object]) -> tuple[bool, int, int]:
+def _key_cost(key: str, postings: Mapping[str, Sized]) -> tuple[bool, int, int]:
     bucket = postings.get(key)
-    size = len(bucket) if bucket is not None else 0  # type: ignore[arg-type]
+    size = len(bucket) if bucket is not None else 0
     return (key in _COMMON, size, -len(key))
 
 
-def trigger_terms(
-    node: Node, postings: Mapping[str, object] | None = None
-) -> frozenset[str] | None:
+def trigger_terms(node: Node, postings: Mapping[str, Sized] | None = None) -> frozenset[str] | None:
     """Index keys one of which any document matching ``node`` must contain.
 
     ``None`` means no such set exists (the node can match an article without
@@ -116,7 +114,7 @@ def trigger_terms(
         size = 0
         for k in keys:
             bucket = postings.get(k)
-            size += len(bucket) if bucket is not None else 0  # type: ignore[arg-type]
+            size += len(bucket) if bucket is not None else 0
         return (common, size + len(keys))
 
     def union(children: tuple[Node, ...]) -> frozenset[str] | None:
@@ -253,7 +251,7 @@ def _label(term: Term) -> tuple[str, str]:
     return (term.word, term.display or term.word)
 
 
-def _compile(query: Query, postings: Mapping[str, object]) -> _Compiled:
+def _compile(query: Query, postings: Mapping[str, Sized]) -> _Compiled:
     root = query.root
     triggers = trigger_terms(root, postings)
     required = required_keys(root)

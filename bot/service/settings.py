@@ -2,8 +2,8 @@
 ``/digest``, ``/timezone``, ``/quiet``, link previews, and a chat coming back.
 
 Each setter takes the command's argument as typed, validates it, stores it and returns a
-:class:`SettingResult`; wording the reply is the caller's job.  After a change, call
-``Core.delivery_settings_changed()`` so the sender looks again (held alerts may be due).
+:class:`SettingResult`; wording the reply is the caller's job.  Nobody needs to tell the
+sender: every write here moves the store's delivery generation, and the sender looks again.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
     if not words:
         return SettingResult(ok=False, problem="bad-mode", detail="")
     mode, rest = words[0], words[1:]
-    if store.chats.get(chat_id) is None:
+    chat = store.chats.get(chat_id)
+    if chat is None:
         return SettingResult(ok=False, problem="unknown-chat")
     if mode in ("instant", "off", "none", "now"):
         store.chats.set_alert_mode(chat_id, "instant")
@@ -47,13 +48,13 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
         return _done(store, chat_id)
     if mode not in DIGEST_EVERY:
         return SettingResult(ok=False, problem="bad-mode", detail=words[0])
-    at = store.chats.get(chat_id).digest_at  # type: ignore[union-attr]
+    at = chat.digest_at
     if rest:
         moment = parse_time_of_day(" ".join(w for w in rest if w != "at"))
         if moment is None:
             return SettingResult(ok=False, problem="bad-time", detail=" ".join(rest))
         at = f"{moment:%H:%M}"
-    with store.db.atomic():
+    with store.atomic():
         store.chats.set_digest_schedule(chat_id, mode, at)
         store.chats.set_alert_mode(chat_id, "digest")
     return _done(store, chat_id)
@@ -114,8 +115,8 @@ def reactivate_chat(
     username: str = "",
 ) -> bool:
     """The chat talks to the bot again (/start) or re-added it (``my_chat_member``): make it
-    active.  Returns True when it had been inactive (call ``Core.subscriptions_changed()``
-    then, so its subscriptions match again)."""
+    active.  Returns True when it had been inactive (its subscriptions match again: the
+    store's subscription generation moved)."""
     before = store.chats.get(chat_id)
     store.chats.ensure(chat_id, type=type, title=title, username=username, reactivate=True)
     return before is not None and not before.active

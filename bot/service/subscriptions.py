@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -160,6 +161,34 @@ class FilterResult:
     # empty | no-expression | not-found | bad-query | too-long | from-config | duplicate | nothing-to-clear
     detail: str = ""
     error: QueryError | None = None
+    before: Subscription | None = None  # the subscription as it was
+    change: str = ""  # the filter text given, without its OR/AND
+
+
+_TERM = re.compile(r'-?"[^"]+"|\S+')
+_PLAIN_WORD = re.compile(r"[\w'’.-]+")
+_OPERATORS = frozenset({"OR", "AND", "NOT"})
+
+
+def filter_terms(text: str) -> tuple[str, tuple[str, ...]]:
+    """A /filter change a person can read in words: ("without", terms) for ``-x -"y z"``,
+    ("with", terms) for plain words and phrases; ("", ()) for anything else (fields,
+    groups, brackets, operators), which is then shown as written."""
+    tokens = _TERM.findall(text)
+    if not tokens:
+        return "", ()
+    terms: list[str] = []
+    negated = {token.startswith("-") for token in tokens}
+    if len(negated) != 1:
+        return "", ()
+    for token in tokens:
+        bare = token.removeprefix("-")
+        if bare.startswith('"') and bare.endswith('"') and len(bare) > 2:
+            bare = bare[1:-1].strip()
+        elif bare in _OPERATORS or not _PLAIN_WORD.fullmatch(bare) or bare.startswith("-"):
+            return "", ()
+        terms.append(bare)
+    return ("without" if negated == {True} else "with"), tuple(terms)
 
 
 def _split_filter(expression: str) -> tuple[str, str]:
@@ -199,6 +228,13 @@ def apply_filter(store: Store, chat_id: int, reference: str, expression: str) ->
     if sub.from_config:
         return FilterResult(ok=False, subscription=sub, index=index, problem="from-config")
     action, text = _split_filter(expression)
+    result = _apply_filter(store, index, sub, action, text)
+    return dataclasses.replace(result, before=sub, change=text)
+
+
+def _apply_filter(
+    store: Store, index: int, sub: Subscription, action: str, text: str
+) -> FilterResult:
     if action == "clear":
         if sub.query or not sub.filtered:
             return FilterResult(

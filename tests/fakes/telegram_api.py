@@ -676,6 +676,7 @@ class FakeBotAPI:
         self._callback_queries: dict[str, JSONDict] = {}
         self._next_callback_id = 1
         self._faults: list[_Fault] = []
+        self._odd_answers: dict[str, Any] = {}  # method -> a raw "result" (answer_oddly)
         self._delays: list[_Delay] = []
         self._blocked: dict[int, str | None] = {}
         self._migrated: dict[int, int] = {}
@@ -996,11 +997,18 @@ class FakeBotAPI:
         with self._lock:
             self._delays.append(_Delay(method.lower(), seconds, times))
 
+    def answer_oddly(self, method: str, result: Any) -> None:
+        """Answer every call of ``method`` with ``ok: true`` and this raw ``result`` (not the
+        shape the Bot API documents) until :meth:`clear_faults`: a client must not crash."""
+        with self._lock:
+            self._odd_answers[method.lower()] = result
+
     def clear_faults(self) -> None:
-        """Drop every pending fail_next and slow_next."""
+        """Drop every pending fail_next, slow_next and answer_oddly."""
         with self._lock:
             self._faults.clear()
             self._delays.clear()
+            self._odd_answers.clear()
 
     # ---- injecting updates -----------------------------------------------------------------
 
@@ -1165,7 +1173,10 @@ class FakeBotAPI:
                 fault = self._take_fault(method, params)
                 if fault is not None:
                     raise fault
-                result = handler(params)
+                if method.lower() in self._odd_answers:
+                    result = self._odd_answers[method.lower()]
+                else:
+                    result = handler(params)
                 if inspect.isawaitable(result):
                     pending, result = result, None
                 error: _APIError | None = None

@@ -15,6 +15,7 @@ from bot.config.loader import config_from_dict
 from bot.delivery.sinks import ConsoleSink
 from bot.service.chats import ChatInfo
 from bot.service.subscriptions import subscribe
+from bot.text import plural
 from storage.store import Store
 
 DEMO_CHATS = (
@@ -73,7 +74,10 @@ async def run_demo(*, keep_db: str | None = None) -> int:
         articles = sum(r.new_articles for r in results)
         errors = [r.error for r in results if r.error]
         click.echo("─" * 60)
-        click.echo(f"{articles} articles read, {len(sink.sent)} alerts sent (printed above).")
+        click.echo(
+            f"{plural(articles, 'article')} read, {plural(len(sink.sent), 'alert')} sent "
+            "(printed above)."
+        )
         for chat_id, name, topic_id in chats:
             got = sum(1 for c, _ in sink.sent if c == chat_id)
             click.echo(f"  {name} ({topic_id}): {got} alert{'s' if got != 1 else ''}")
