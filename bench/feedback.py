@@ -79,6 +79,7 @@ def run(rows: list[dict], vecs: dict[str, np.ndarray], seed: int, near: float | 
         lost = sum(1 for w, s in zip(want, sent, strict=True) if w and not s)
         return before, after, lost, len(kept), sum(want)
 
+    chosen = near is None
     if near is None:  # choose on the later alerts: best precision gain per wanted item kept
         best = None
         for cut in np.arange(0.50, 0.96, 0.02):
@@ -100,6 +101,7 @@ def run(rows: list[dict], vecs: dict[str, np.ndarray], seed: int, near: float | 
         "wanted": total,
         "lost": lost,
         "later": len(later),
+        "how": f"chosen on the {len(later)} alerts after the next {NEXT}" if chosen else "given",
     }
 
 
@@ -130,7 +132,7 @@ def main() -> int:
         results.append(r)
         print(
             f"seed {seed}: {r['alerts']} alerts; votes on the first {FIRST}: {r['votes']}; "
-            f"NEAR {r['near']:.2f} (chosen on the {r['later']} alerts after the next {NEXT})\n"
+            f"NEAR {r['near']:.2f} ({r['how']})\n"
             f"  next {NEXT} alerts: precision {r['before']:.2f} before -> {r['after']:.2f} after "
             f"({r['sent_after']} sent); wanted items lost: {r['lost']} of {r['wanted']}"
         )
