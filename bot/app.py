@@ -95,6 +95,7 @@ class Core:
             max_attempts=config.delivery.max_attempts,
             retry_backoff=config.delivery.retry_backoff,
         )
+        self.sender.feedback = config.alerts.feedback
         self.scheduler = FeedScheduler(jitter=config.polling.jitter)
         self.metrics = Metrics()  # this Core's own registry
         self.sender.metrics = self.metrics

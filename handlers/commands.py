@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import pick_language, translator
-from handlers import admin, delivery, info, membership, settings, subscriptions
+from handlers import admin, delivery, feedback, info, membership, settings, subscriptions
 from handlers.common import Context, Handler
 from handlers.flood import flood_guard
 from handlers.menu import COMMAND_NAMES
@@ -38,6 +38,8 @@ CALLBACKS: dict[str, Handler] = {
     "latest": info.latest,
     "filter": subscriptions.filter_command,
     "test": info.test_command,
+    "why": feedback.why,
+    "feedback": feedback.feedback_command,
     "settings": settings.settings,
     "digest": delivery.digest,
     "timezone": delivery.timezone,
@@ -66,6 +68,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^u:"))
     app.add_handler(CallbackQueryHandler(settings.settings_button, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(settings.language_button, pattern=r"^l:"))
+    app.add_handler(CallbackQueryHandler(feedback.feedback_button, pattern=r"^f:"))
     app.add_handler(CallbackQueryHandler(_stale_button))
     app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.chat_migrated))

@@ -40,6 +40,8 @@ COMMAND_INFO: tuple[CommandInfo, ...] = (
         N_("Try a filter on recent stories before following it"),
         '/test "north korea" talks',
     ),
+    CommandInfo("why", N_("Why an alert was sent (reply to it)"), "/why"),
+    CommandInfo("feedback", N_("What your 👍/👎 taught, and clearing it"), "/feedback clear"),
     CommandInfo("settings", N_("Topics, instant or digest, link previews, language"), "/settings"),
     CommandInfo(
         "digest", N_("Alerts at once, or in an hourly or daily digest"), "/digest daily 08:00"

@@ -26,6 +26,7 @@ class StoredArticle:
     feed_id: int | None
     article: Article
     first_seen: datetime
+    vector: bytes | None = None  # bot.matching.vectors.to_blob, once it was made
 
 
 def title_key(title: str) -> str:
@@ -53,6 +54,7 @@ def _stored(row: dict[str, Any]) -> StoredArticle:
             author=row.get("author") or "",
         ),
         first_seen=from_db_time(row["first_seen"]) or utcnow(),
+        vector=row.get("vector"),
     )
 
 
@@ -160,6 +162,16 @@ class ArticleStore:
     def get(self, key: int) -> StoredArticle | None:
         rows = list(self.db.query(f"{_SELECT} WHERE articles.id = ?", [key]))
         return _stored(rows[0]) if rows else None
+
+    def set_vector(self, key: int, vector: bytes) -> None:
+        """Store the article's meaning vector (made once, read by matching and stories)."""
+        with self.db.atomic():
+            self.db.execute("UPDATE articles SET vector = ? WHERE id = ?", [vector, key])
+
+    def vector(self, key: int) -> bytes | None:
+        """The article's stored vector, or ``None`` when it has none yet."""
+        row = self.db.execute("SELECT vector FROM articles WHERE id = ?", [key]).fetchone()
+        return row[0] if row else None
 
     def update_content(self, key: int, content: str, *, image: str = "") -> None:
         """The page's main text; its picture (og:image) too when the feed gave none."""

@@ -289,7 +289,40 @@ def m009_generations(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m010_article_pictures(db: sqlite_utils.Database) -> None:
+def m010_article_vectors(db: sqlite_utils.Database) -> None:
+    # vector: what the article means (bot.matching.vectors: title + lead, float16, 1 KiB),
+    # made once when it is first processed; NULL for articles from before, or when the
+    # model is off.  A story keeps its first article's vector to group reworded copies.
+    db.execute("ALTER TABLE articles ADD COLUMN vector BLOB")
+    db.execute("ALTER TABLE stories ADD COLUMN vector BLOB")
+
+
+@MIGRATIONS()
+def m011_feedback(db: sqlite_utils.Database) -> None:
+    # What a chat taught with the 👍/👎 buttons under its alerts: the vote, the topic the
+    # alert came for ('' for the chat's own filters), and the article's title and vector, so
+    # that later articles close in meaning are judged by it (bot.matching.feedback).  Kept
+    # when the article is pruned; goes with the chat (and moves with a migrated group).
+    db.execute(
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+            topic TEXT NOT NULL DEFAULT '',
+            article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+            vote INTEGER NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            vector BLOB,
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, topic, article_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_feedback_chat ON feedback(chat_id, topic)")
+
+
+@MIGRATIONS()
+def m012_article_pictures(db: sqlite_utils.Database) -> None:
     # image: the item's picture (media:content, media:thumbnail, an image enclosure, JSON
     # Feed image, og:image); chats.image: large | small | off (NULL: alerts.image); a
     # delivery keeps the picture and its size, the link preview Telegram is asked for.
@@ -300,7 +333,7 @@ def m010_article_pictures(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m011_forum_topics(db: sqlite_utils.Database) -> None:
+def m013_forum_topics(db: sqlite_utils.Database) -> None:
     # thread_id: the forum topic (message_thread_id) a subscription posts into (NULL: the
     # chat itself, General in a forum); chats.thread_id: a configured channel's topic; a
     # delivery keeps where it goes.  topic_faults: a topic Telegram refused (closed or gone),
@@ -322,14 +355,14 @@ def m011_forum_topics(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m012_article_author(db: sqlite_utils.Database) -> None:
+def m014_article_author(db: sqlite_utils.Database) -> None:
     # author: the byline or wire the feed names (dc:creator, author, JSON Feed authors), so
     # an alert credits "Reuters via The Straits Times".
     db.execute("ALTER TABLE articles ADD COLUMN author TEXT NOT NULL DEFAULT ''")
 
 
 @MIGRATIONS()
-def m013_breaking_news(db: sqlite_utils.Database) -> None:
+def m015_breaking_news(db: sqlite_utils.Database) -> None:
     # breaking_at: when enough outlets carried the story quickly enough (alerts.breaking_*);
     # chats.breaking_through: the chat gets breaking stories at once even in quiet hours or
     # when it takes digests; deliveries.priority = 1: such a row, which may pass rows waiting
@@ -340,7 +373,7 @@ def m013_breaking_news(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
-def m014_alert_templates(db: sqlite_utils.Database) -> None:
+def m016_alert_templates(db: sqlite_utils.Database) -> None:
     # template: the parts of this chat's alerts and their order ("title, summary, button";
     # '' the default); a delivery keeps whether it has the "Read" button.
     db.execute("ALTER TABLE chats ADD COLUMN template TEXT NOT NULL DEFAULT ''")

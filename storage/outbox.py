@@ -290,6 +290,28 @@ class OutboxStore:
         rows = list(self.db.query(f"{_ROW} WHERE d.id = ?", [delivery_id]))
         return _delivery(rows[0]) if rows else None
 
+    def by_message(self, chat_id: int, message_id: int) -> Delivery | None:
+        """The alert sent to ``chat_id`` as Telegram message ``message_id``."""
+        rows = list(
+            self.db.query(
+                f"{_ROW} WHERE d.chat_id = ? AND d.message_id = ? AND d.kind = 'alert' "
+                "ORDER BY d.id DESC LIMIT 1",
+                [chat_id, message_id],
+            )
+        )
+        return _delivery(rows[0]) if rows else None
+
+    def last_sent(self, chat_id: int) -> Delivery | None:
+        """The chat's most recently sent alert."""
+        rows = list(
+            self.db.query(
+                f"{_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' AND d.kind = 'alert' "
+                "ORDER BY d.sent_at DESC, d.id DESC LIMIT 1",
+                [chat_id],
+            )
+        )
+        return _delivery(rows[0]) if rows else None
+
     # -- what the sender writes -------------------------------------------------------------
 
     def claim(self, delivery_id: int) -> bool:

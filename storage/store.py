@@ -13,6 +13,7 @@ from bot.errors import StorageError
 from storage.articles import ArticleStore
 from storage.chats import ChatStore
 from storage.database import open_database
+from storage.feedback import FeedbackStore
 from storage.feeds import FeedStore
 from storage.outbox import OutboxStore
 from storage.reports import ReportStore
@@ -23,7 +24,8 @@ from storage.topics import TopicStore
 
 class Store:
     """The database and its per-domain stores: ``feeds``, ``articles``, ``chats``,
-    ``subscriptions``, ``topics``, ``stories``, ``outbox`` and the read-only ``reports``."""
+    ``subscriptions``, ``topics``, ``stories``, ``outbox``, ``feedback`` and the read-only
+    ``reports``."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
@@ -35,6 +37,7 @@ class Store:
         self.stories = StoryStore(db)
         self.outbox = OutboxStore(db, self.stories)
         self.reports = ReportStore(db)
+        self.feedback = FeedbackStore(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:

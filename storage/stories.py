@@ -25,6 +25,7 @@ class StoryRow:
     lead: str
     source: str
     first_seen: datetime
+    vector: bytes | None = None  # its first article's (bot.matching.vectors.to_blob)
 
 
 class StoryStore:
@@ -41,12 +42,14 @@ class StoryStore:
         lead: str,
         *,
         now: datetime,
+        vector: bytes | None = None,
     ) -> int:
         """A new story, first carried by this article; returns its id."""
         with self.db.atomic():
             cursor = self.db.execute(
-                "INSERT INTO stories (title, lead, source, first_seen) VALUES (?, ?, ?, ?)",
-                [article.title, lead, article.source, to_db_time(now)],
+                "INSERT INTO stories (title, lead, source, first_seen, vector) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [article.title, lead, article.source, to_db_time(now), vector],
             )
             story_id = cursor.lastrowid
             assert story_id is not None
@@ -116,6 +119,7 @@ class StoryStore:
                 lead=r["lead"],
                 source=r["source"],
                 first_seen=from_db_time(r["first_seen"]) or utcnow(),
+                vector=r.get("vector"),
             )
             for r in self.db.query(
                 "SELECT * FROM stories WHERE first_seen >= ? ORDER BY id", [to_db_time(since)]

@@ -402,6 +402,8 @@ def _alerts(data: Any, problems: _Problems) -> AlertsConfig:
         breaking_window=t.interval("breaking_window", d.breaking_window) or 0.0,
         template=_template("alerts.template", t.get("template", (list, str), None), problems)
         or d.template,
+        feedback=t.get("feedback", bool, d.feedback),
+        learn_across_chats=t.get("learn_across_chats", bool, d.learn_across_chats),
     )
     t.done()
     with problems.guard():
@@ -502,6 +504,7 @@ def _delivery(data: Any, problems: _Problems) -> DeliveryConfig:
         send_timeout=t.interval("send_timeout", d.send_timeout) or d.send_timeout,
         retry_backoff=t.interval("retry_backoff", d.retry_backoff) or d.retry_backoff,
         story_window=t.interval("story_window", d.story_window) or 0.0,
+        story_by_meaning=t.get("story_by_meaning", bool, d.story_by_meaning),
     )
     t.done()
     for key in ("messages_per_second", "per_chat_per_second", "paid_messages_per_second"):

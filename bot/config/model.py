@@ -100,6 +100,10 @@ class AlertsConfig:
     breaking_outlets: int = 3  # distinct outlets that make a story "Breaking" ...
     breaking_window: float = 30 * 60.0  # ... when they carry it within this many seconds
     template: tuple[str, ...] = DEFAULT_TEMPLATE  # the parts of an alert, in order
+    # 👍/👎 buttons under alerts in private chats and groups; a chat's votes steer only its
+    # own alerts unless the operator lets every chat learn from all (learn_across_chats)
+    feedback: bool = True
+    learn_across_chats: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,9 @@ class DeliveryConfig:
     send_timeout: float = 30.0
     retry_backoff: float = 2.0
     story_window: float = 24 * 3600.0
+    # Group stories by meaning too (article vectors, bot.ingest.stories.same_story), not
+    # only by words: a reworded copy from another outlet becomes "Also: <outlet>".
+    story_by_meaning: bool = True
 
 
 @dataclass(frozen=True)

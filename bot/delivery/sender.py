@@ -120,6 +120,8 @@ class Sender:
         self.max_chats = max_chats
         self.clock = clock
         self.metrics: SendMetrics | None = None  # the Core's; counts sent and failed alerts
+        self.feedback = False  # 👍/👎/❔ under alerts in private chats and groups
+        self._buttons: dict[int, bool] = {}  # chat id -> the feedback buttons go under its alerts
         self.stopping = False
         self.sent_total = 0
         self._lock = asyncio.Lock()
@@ -287,6 +289,7 @@ class Sender:
                 )
                 if message is None:
                     return
+                self._buttons[chat_id] = self.feedback and chat.type != "channel"
                 if message.needs_edit:
                     outcome = await self._edit(message, alert_labels(chat.language))
                 else:
@@ -323,18 +326,19 @@ class Sender:
         sources = self.store.outbox.also_sources(message.story_id, own=message.source)
         return with_also(message.html, message.text, sources, labels)
 
-    @staticmethod
     def _outgoing(
-        message: Delivery, html: str, text: str, labels: AlertLabels, *, silent: bool = False
+        self, message: Delivery, html: str, text: str, labels: AlertLabels, *, silent: bool = False
     ) -> Outgoing:
+        alert = message.kind == "alert"
         return Outgoing(
             chat_id=message.chat_id,
             html=html,
             text=text,
             disable_preview=message.disable_preview,
-            button_url=message.link if message.kind == "alert" and message.button else "",
+            button_url=message.link if alert and message.button else "",
             button_label=labels.read,
             silent=silent,
+            feedback_id=message.id if alert and self._buttons.get(message.chat_id) else 0,
             image=message.image,
             image_size=message.image_size,
             thread_id=message.thread_id,

@@ -76,8 +76,10 @@ class Outgoing:
     """One message for a sink: Telegram HTML, or plain ``text`` when ``html`` is empty.
 
     ``button_url``: an inline "Read" button, worded ``button_label`` (the chat's
-    language); ``silent``: no notification sound; ``image``: a picture shown as the link
-    preview, ``image_size`` large (above the text) or small."""
+    language); ``feedback_id``: the delivery's id for the 👍 / 👎 / ❔ buttons under an
+    alert (0: none); ``silent``: no notification sound; ``image``: a picture shown as the
+    link preview, ``image_size`` large (above the text) or small; ``thread_id``: a forum
+    topic."""
 
     chat_id: int
     html: str
@@ -86,6 +88,7 @@ class Outgoing:
     button_url: str = ""
     button_label: str = READ_BUTTON
     silent: bool = False
+    feedback_id: int = 0
     image: str = ""
     image_size: str = ""
     thread_id: int | None = None  # a forum topic (message_thread_id)

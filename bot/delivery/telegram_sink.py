@@ -125,17 +125,12 @@ class TelegramSink:
 
     @staticmethod
     def _content(message: Outgoing) -> dict[str, Any]:
-        button = message.button_url
         return {
             "chat_id": message.chat_id,
             "text": message.html or message.text,
             "parse_mode": ParseMode.HTML if message.html else None,
             "link_preview_options": preview_options(message),
-            "reply_markup": InlineKeyboardMarkup(
-                [[InlineKeyboardButton(message.button_label, url=button)]]
-            )
-            if button
-            else None,
+            "reply_markup": _keyboard(message),
         }
 
     async def send(self, message: Outgoing) -> int:
@@ -162,3 +157,23 @@ class TelegramSink:
         except sinks.Rejected as e:
             if "message is not modified" not in str(e).lower():
                 raise
+
+
+# The buttons under an alert: "Read" (the article), then 👍 / 👎 (more or fewer like this,
+# for this chat: bot.matching.feedback) and ❔ (why it was sent), as callbacks
+# "f:<delivery id>:+|-|?" that handlers.feedback answers.
+FEEDBACK_BUTTONS = (("👍", "+"), ("👎", "-"), ("❔", "?"))
+
+
+def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    rows = []
+    if message.button_url:
+        rows.append([InlineKeyboardButton(message.button_label, url=message.button_url)])
+    if message.feedback_id:
+        rows.append(
+            [
+                InlineKeyboardButton(face, callback_data=f"f:{message.feedback_id}:{action}")
+                for face, action in FEEDBACK_BUTTONS
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None

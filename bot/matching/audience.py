@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.matching.engine import Matcher
 from bot.matching.rules import subscription_rules
 from bot.matching.syntax import Query
@@ -94,11 +96,17 @@ class Audience:
         self._labels = labels
         self._threads = threads
 
-    def recipients(self, article: Article) -> list[Recipient]:
-        """The chats whose subscriptions match ``article``, one entry per chat
-        (the best-scoring match wins when several of a chat's subscriptions match)."""
+    @property
+    def needs_vectors(self) -> bool:
+        """True when some subscription has a semantic term (``~"..."``)."""
+        return self._matcher.needs_vectors
+
+    def recipients(self, article: Article, *, vector: np.ndarray | None = None) -> list[Recipient]:
+        """The chats whose subscriptions match ``article`` (its meaning ``vector`` for the
+        semantic terms), one entry per chat (the best-scoring match wins when several of a
+        chat's subscriptions match)."""
         best: dict[int, Recipient] = {}
-        for match in self._matcher.match(article):
+        for match in self._matcher.match(article, vector=vector):
             if match.topic in self._labels:
                 topic = self._labels[match.topic]
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.matching.normalize import tokenize_with_variants
@@ -160,13 +161,16 @@ class Document:
     __slots__ = (
         "_early_content",
         "_early_summary",
+        "_extra",
         "_lead",
+        "_sims",
         "_title",
         "article_id",
         "fields",
         "keys",
         "site",
         "text_terms",
+        "vector",
     )
 
     def __init__(
@@ -198,6 +202,33 @@ class Document:
         prefixed = [f"source{KEY_SEP}{t}" for t in self.fields["source"].terms]
         prefixed.extend(f"site{KEY_SEP}{h}" for h in self.site)
         self.keys: frozenset[str] = self.text_terms.union(prefixed) if prefixed else self.text_terms
+        # what the article means (bot.matching.vectors), for semantic terms ~"...": set by
+        # whoever has it; the similarity of each phrase is computed once per document
+        self.vector: Any = None
+        self._sims: Any = None  # anything with .get(phrase): the matcher's similarities
+        self._extra: dict[str, float] = {}
+
+    def set_similarities(self, similarities: Any) -> None:
+        """Phrase similarities already computed (the matcher's one matrix product), as
+        anything with ``.get(phrase) -> float | None``."""
+        self._sims = similarities
+
+    def similarity(self, phrase: str) -> float:
+        """The cosine of the article's vector and the phrase's (0.0 without a vector)."""
+        if self._sims is not None:
+            found = self._sims.get(phrase)
+            if found is not None:
+                return float(found)
+        found = self._extra.get(phrase)
+        if found is not None:
+            return found
+        if self.vector is None:
+            return 0.0
+        from bot.matching.vectors import phrase_vector
+
+        value = float(phrase_vector(phrase) @ self.vector)
+        self._extra[phrase] = value
+        return value
 
     def text_weight(self, term: str) -> float:
         """``term_weight(term, None)``: the best of title, summary and content, fast.

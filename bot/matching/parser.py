@@ -14,6 +14,10 @@ The language is the one people know from web search::
     sanctions NEAR/5 korea       both, at most 5 words apart, in either order, in one
                                  field (NEAR alone = NEAR/10)
     @north-korea                 a named alias group (DPRK, Pyongyang, Kim Jong Un, 북한 ...)
+    ~"missile launch"  ~sanctions   by meaning: the article's title and lead mean something
+                                 close to the phrase (cosine of their vectors at least
+                                 DEFAULT_SIMILARITY), in any language (a Korean report
+                                 matches an English phrase); ~0.6"..." sets the threshold
     AND                          optional, for readability: korea AND talks
 
 Operators are upper-case (``AND``, ``OR``, ``NOT``, ``NEAR``); lower-case
@@ -48,7 +52,21 @@ from bot.i18n import N_
 from bot.matching.aliases import ALIAS_ID, AliasGroup, builtin_aliases, expand
 from bot.matching.document import FIELDS, host_of
 from bot.matching.normalize import fold, tokenize
-from bot.matching.syntax import And, AnyOf, Leaf, Near, Node, Not, Or, Phrase, Query, Site, Term
+from bot.matching.syntax import (
+    DEFAULT_SIMILARITY,
+    And,
+    AnyOf,
+    Leaf,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Query,
+    Semantic,
+    Site,
+    Term,
+)
 
 # the filter language in /help, translated where it is shown
 QUERY_HELP = N_("""\
@@ -63,6 +81,9 @@ Filters work like a web search:
   sanctions NEAR/5 korea     the two at most 5 words apart
   @north-korea talks         a named group: North Korea, DPRK, Pyongyang,
                              Kim Jong Un, 북한 ... (also @south-korea, @korea)
+  ~"missile launch"          by meaning, in any language: title and lead
+                             close to the phrase (similarity 0.35 or more;
+                             ~0.6"..." asks for closer); /test shows it
 Whole words, any case or accent; plurals, possessives and British/American
 spellings match (talk = talks = talks', defence = defense); Korean words match
 with particles (북한 = 북한은). Operators AND OR NOT NEAR are upper-case.
@@ -84,12 +105,23 @@ MAX_NEAR = 50
 DEFAULT_NEAR = 10
 
 
+MAX_SEMANTIC = 5  # semantic terms in one query: each is one matrix row, and one phrase to embed
+
+
+MAX_PHRASE_CHARS = 200
+
+
+# ~0.6"phrase": a threshold only before a quote, so that ~2024 or ~10k stay words
+_SEMANTIC = re.compile(r"~(?:(\d*\.?\d+)(?=[\"\u201c\u201d]))?")
+
+
 @dataclass(frozen=True, slots=True)
 class _Tok:
-    kind: str  # WORD PHRASE ALIAS FIELD LPAREN RPAREN AND OR NOT NEAR EOF
+    kind: str  # WORD PHRASE ALIAS FIELD LPAREN RPAREN AND OR NOT NEAR SEMANTIC EOF
     text: str
     pos: int
     value: int = 0  # NEAR distance
+    threshold: float = -1.0  # SEMANTIC: the similarity asked for (-1: the default)
 
 
 _FIELD_PREFIX = re.compile(r"([A-Za-z]+):")
@@ -117,6 +149,8 @@ def _lex(text: str) -> list[_Tok]:
         elif c == ")":
             toks.append(_Tok("RPAREN", c, i))
             i += 1
+        elif c == "~":
+            i = _lex_semantic(text, i, toks)
         elif c in _QUOTES:
             close = _QUOTES[c]
             end = text.find(close, i + 1)
@@ -148,6 +182,12 @@ def _lex(text: str) -> list[_Tok]:
             if m and m.group(1).lower() in FIELDS:
                 toks.append(_Tok("FIELD", m.group(1).lower(), start))
                 rest = word[m.end() :]
+                if rest.startswith("~") or (not rest and text[i : i + 1] == "~"):
+                    raise QueryError(
+                        f"a field cannot hold a semantic term ('{m.group(0)}~')",
+                        position=start,
+                        hint='~"..." always reads the title and lead: write it without the field',
+                    )
                 if rest:
                     if rest.startswith("-"):
                         raise QueryError(
@@ -176,6 +216,38 @@ def _lex(text: str) -> list[_Tok]:
                 toks.append(_word_tok(word, start))
     toks.append(_Tok("EOF", "", n))
     return toks
+
+
+def _lex_semantic(text: str, i: int, toks: list[_Tok]) -> int:
+    """``~"phrase"``, ``~word`` or ``~0.6"phrase"`` at ``text[i]``; returns where it ends."""
+    m = _SEMANTIC.match(text, i)
+    assert m is not None  # the pattern matches a lone "~"
+    threshold = float(m.group(1)) if m.group(1) else -1.0
+    j = m.end()
+    example = 'Write e.g. ~"missile launch", ~sanctions or ~0.6"missile launch"'
+    if j < len(text) and text[j] in _QUOTES:
+        close = _QUOTES[text[j]]
+        end = text.find(close, j + 1)
+        if close != '"' and end < 0:
+            end = text.find('"', j + 1)
+        if end < 0:
+            raise QueryError("unclosed quote", position=j, hint=example)
+        phrase, after = text[j + 1 : end], end + 1
+    else:
+        end = j
+        while end < len(text) and text[end] not in _STOP and not text[end].isspace():
+            end += 1
+        phrase, after = text[j:end], end
+    if not phrase.strip():
+        raise QueryError("nothing after '~'", position=i, hint=example)
+    if m.group(1) and not 0.0 < threshold < 1.0:
+        raise QueryError(
+            f"similarity {m.group(1)} is out of range",
+            position=i,
+            hint='Give a number between 0 and 1, e.g. ~0.6"missile launch"',
+        )
+    toks.append(_Tok("SEMANTIC", phrase, i, threshold=threshold))
+    return after
 
 
 def _word_tok(word: str, pos: int) -> _Tok:
@@ -215,6 +287,7 @@ class _Parser:
         self.terms = 0
         self.max_terms = max_terms
         self.depth = 0
+        self.semantic = 0
         self._alias_cache: dict[tuple[str, tuple[str, ...] | None], AnyOf] = {}
 
     def peek(self) -> _Tok:
@@ -313,6 +386,12 @@ class _Parser:
         tok = self.next()
         if tok.kind == "FIELD":
             inner = self.peek()
+            if inner.kind == "SEMANTIC":
+                raise QueryError(
+                    f"a field cannot hold a semantic term ('{tok.text}:~')",
+                    position=tok.pos,
+                    hint='~"..." always reads the title and lead: write it without the field',
+                )
             if inner.kind not in ("WORD", "PHRASE", "ALIAS", "LPAREN"):
                 raise QueryError(
                     N_("nothing after '{token}'"),
@@ -350,6 +429,8 @@ class _Parser:
             return self.leaf(tok.text, tok.pos, fields, phrase=True)
         if tok.kind == "ALIAS":
             return self.alias(tok, fields)
+        if tok.kind == "SEMANTIC":
+            return self.semantic_term(tok, fields)
         if tok.kind == "RPAREN":
             raise QueryError(
                 N_("unexpected ')'"),
@@ -416,6 +497,32 @@ class _Parser:
         if len(words) == 1:
             return Term(words[0], fields, display=display)
         return Phrase(tuple(words), fields, display=display)
+
+    def semantic_term(self, tok: _Tok, fields: tuple[str, ...] | None) -> Node:
+        self.count_term(tok.pos)
+        self.semantic += 1
+        if self.semantic > MAX_SEMANTIC:
+            raise QueryError(
+                "too many semantic terms",
+                position=tok.pos,
+                hint=f"Use at most {MAX_SEMANTIC} ~terms in one filter",
+            )
+        if fields is not None:
+            raise QueryError(
+                f"a field cannot hold a semantic term ('{fields[0]}:~')",
+                position=tok.pos,
+                hint='~"..." always reads the title and lead: write it outside the field',
+            )
+        phrase = " ".join(tok.text.split())
+        if len(phrase) > MAX_PHRASE_CHARS:
+            raise QueryError(
+                "the phrase after '~' is too long",
+                position=tok.pos,
+                hint=f"Describe the story in at most {MAX_PHRASE_CHARS} characters",
+            )
+        threshold = tok.threshold if tok.threshold > 0 else DEFAULT_SIMILARITY
+        shown = f"{tok.threshold:g}" if tok.threshold > 0 else ""
+        return Semantic(phrase, threshold, display=f'~{shown}"{phrase}"')
 
     def alias(self, tok: _Tok, fields: tuple[str, ...] | None) -> Node:
         self.count_term(tok.pos)

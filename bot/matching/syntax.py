@@ -147,6 +147,36 @@ class Site(Node):
         return True
 
 
+# The similarity at or above which a semantic term matches when the query names none:
+# chosen on labelled articles by bench/semantic_threshold.py (see the README).
+DEFAULT_SIMILARITY = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Semantic(Node):
+    """``~"phrase"``: the article's title and lead mean something close to ``phrase``
+    (cosine of their vectors at least ``threshold``), in any language the vectors cover."""
+
+    phrase: str
+    threshold: float = DEFAULT_SIMILARITY
+    display: str = field(default="", compare=False)
+
+    def similarity(self, doc: Document) -> float:
+        return doc.similarity(self.phrase)
+
+    def test(self, doc: Document) -> bool:
+        return doc.similarity(self.phrase) >= self.threshold
+
+    def explain(self, doc: Document, hits: Hits) -> bool:
+        sim = doc.similarity(self.phrase)
+        if sim < self.threshold:
+            return False
+        # weighs like a title word when the meaning is the same (similarity 1)
+        label = f"{self.display or '~' + repr(self.phrase)} {sim:.2f}"
+        hits[label] = FIELD_WEIGHTS["title"] * sim
+        return True
+
+
 @dataclass(frozen=True, slots=True)
 class AnyOf(Leaf):
     """A named alias group: any of its members (Terms and Phrases)."""
@@ -272,6 +302,17 @@ class Or(Node):
 
     def leaves(self) -> list[Leaf]:
         return [leaf for c in self.children for leaf in c.leaves()]
+
+
+def semantic_terms(node: Node) -> list[Semantic]:
+    """The semantic terms anywhere in ``node``, in query order."""
+    if isinstance(node, Semantic):
+        return [node]
+    if isinstance(node, And | Or):
+        return [t for c in node.children for t in semantic_terms(c)]
+    if isinstance(node, Not):
+        return semantic_terms(node.child)
+    return []
 
 
 @dataclass(frozen=True, slots=True)
