@@ -363,3 +363,22 @@ def test_rss_author_email_and_atom_author_name():
     <author><name>Yonhap</name></author></entry></feed>"""
     assert parse_feed(rss, url="https://a.example/rss").articles[0].author == "Wire Desk"
     assert parse_feed(atom, url="https://a.example/atom").articles[0].author == "Yonhap"
+
+
+def test_an_items_rss_source_names_its_outlet():
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Aggregator</title>
+    <item><title>Talks resume</title><link>https://example.org/a</link>
+    <source url="https://www.straitstimes.com/rss.xml">The Straits Times</source></item>
+    <item><title>Other story</title><link>https://example.org/b</link></item>
+    </channel></rss>"""
+    first, second = parse_feed(body, url="https://example.org/feed", source="My feed").articles
+    assert first.source == "The Straits Times"
+    assert second.source == "My feed"
+
+
+def test_the_demo_story_is_credited_to_reuters_via_the_straits_times():
+    from importlib import resources
+
+    body = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
+    seed = parse_feed(body, url="file:///demo.xml", source="Demo world news").articles[0]
+    assert (seed.source, seed.author) == ("The Straits Times", "Reuters")

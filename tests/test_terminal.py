@@ -44,7 +44,7 @@ def test_demo_prints_what_a_reader_sees_and_raw_prints_the_html(tmp_path):
 
     shown, raw = demo(), demo("--raw")
     title = "Top US, South Korean officials seek to drive momentum in North Korea talks"
-    assert f"\n{title}\nReuters via Demo world news · 29 Oct 2018 04:30 UTC\n" in shown
+    assert f"\n{title}\nReuters via The Straits Times · 29 Oct 2018 04:30 UTC\n" in shown
     assert "<b>" not in shown and "\033[" not in shown  # not a terminal: no escapes
     assert "[picture (large, above the text): https://example.org/images/" in shown
-    assert f'">{title}</a></b>\n<i>Reuters via Demo world news' in raw
+    assert f'">{title}</a></b>\n<i>Reuters via The Straits Times' in raw

@@ -101,6 +101,7 @@ class _Raw:
     date_text: str
     image: str = ""
     author: str = ""
+    outlet: str = ""  # RSS 2.0 <source>: the outlet an aggregating feed took the item from
     title_is_text: bool = False  # the feed says the title is plain text (not HTML)
 
     def is_empty(self) -> bool:
@@ -368,8 +369,16 @@ def _raw_from_entry(entry: Any) -> _Raw:
         date_text=date_text or "",
         image=_entry_image(entry),
         author=_entry_author(entry),
+        outlet=_entry_outlet(entry),
         title_is_text=(entry.get("title_detail") or {}).get("type") == "text/plain",
     )
+
+
+def _entry_outlet(entry: Any) -> str:
+    """The outlet named by the item's RSS 2.0 ``<source>`` element, "" when none."""
+    source = entry.get("source")
+    title = source.get("title") if isinstance(source, Mapping) else None
+    return tidy_line(title) if isinstance(title, str) else ""
 
 
 def _entry_author(entry: Any) -> str:
@@ -492,7 +501,7 @@ def _normalise(
                 summary=summary,
                 content=content,
                 published=published,
-                source=source,
+                source=clip(raw.outlet, MAX_TITLE_CHARS) or source,
                 feed=url,
                 image=image_url(raw.image, base or None),
                 author=_author(raw.author)[:MAX_AUTHOR_CHARS],
