@@ -50,7 +50,6 @@ def _chat(turn: Turn, target: Target) -> Chat:
 
 
 async def _done(turn: Turn, target: Target, result: chat_settings.SettingResult) -> None:
-    turn.core.delivery_settings_changed()
     chat = result.chat or _chat(turn, target)
     await turn.reply(
         turn._("Done{where}.", where=Html(chat_label(turn, target)))

@@ -45,7 +45,6 @@ async def my_chat_member(update: Update, context: Context) -> None:
         else:
             reason = "bot is not an administrator of the channel"
         chats.deactivate_chat(core.store, chat.id, reason)
-        core.subscriptions_changed()
         log.info("chat %s: %s; alerts stop", chat.id, reason)
         return
     user = change.from_user
@@ -61,7 +60,6 @@ async def my_chat_member(update: Update, context: Context) -> None:
         ),
         reactivate=True,
     )
-    core.subscriptions_changed()
     log.info("chat %s: the bot can send again (%s -> %s)", chat.id, old, new)
     if chat.type in GROUP_TYPES and old in GONE:
         tr = translator(language)
@@ -83,5 +81,4 @@ async def chat_migrated(update: Update, context: Context) -> None:
         return
     core = core_of(context)
     core.store.chats.migrate(message.chat.id, message.migrate_to_chat_id)
-    core.subscriptions_changed()
     log.info("chat %s moved to %s", message.chat.id, message.migrate_to_chat_id)

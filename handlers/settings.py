@@ -1,4 +1,5 @@
-"""A chat's settings: /settings (an inline keyboard), /pause, /resume, /language, /footer."""
+"""A chat's settings: /settings (an inline keyboard), /pause, /resume, /language, /footer,
+/template."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from bot.delivery.labels import alert_labels
-from bot.delivery.render import default_footer
+from bot.config.template import PARTS, TemplateError, format_template
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
 from bot.service import chats, subscriptions
 from bot.service import settings as chat_settings
@@ -90,10 +90,25 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
     preview = plain("Link previews: on") if preview_on else plain("Link previews: off")
     language = plain("Language: {name}", name=LANGUAGE_NAMES.get(chat.language, chat.language))
     pause = plain("Resume alerts") if chat.paused else plain("Pause alerts")
+    size = chats.image_size(chat, core.config.alerts.image)
+    picture = {
+        "large": plain("Pictures: large"),
+        "small": plain("Pictures: small"),
+    }.get(size, plain("Pictures: off"))
+    # breaking news through quiet hours and digests, or with everything else
+    breaking = (
+        plain("Breaking news: at once")
+        if chat.breaking_through
+        else plain("Breaking news: as usual")
+    )
     rows += [
         [
             InlineKeyboardButton(mode, callback_data=f"s:{chat_id}:m"),
             InlineKeyboardButton(preview, callback_data=f"s:{chat_id}:p"),
+        ],
+        [
+            InlineKeyboardButton(picture, callback_data=f"s:{chat_id}:i"),
+            InlineKeyboardButton(breaking, callback_data=f"s:{chat_id}:b"),
         ],
         [
             InlineKeyboardButton(language, callback_data=f"s:{chat_id}:l"),
@@ -139,7 +154,7 @@ def _target_for(turn: Turn, chat_id: int) -> Target:
 
 @button
 async def settings_button(turn: Turn, data: list[str]) -> None:
-    """``s:<chat>:<t:topic|m|p|l|z|x>``: one press of the settings keyboard."""
+    """``s:<chat>:<t:topic|m|p|i|b|l|z|x>``: one press of the settings keyboard."""
     if len(data) < 3 or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal()):
         await turn.answer()
         return
@@ -184,14 +199,17 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
                 )
             elif not result.ok and result.problem == "from-config":
                 note = turn.tr.plain("That one comes from the configuration file.")
-            core.subscriptions_changed()
     elif op == "m":
         every = "instant" if chat.alert_mode == "digest" else (chat.digest_every or "daily")
         chat_settings.set_digest(core.store, chat_id, every)
-        core.delivery_settings_changed()
     elif op == "p":
         on = chats.link_preview_on(chat, core.config.alerts.link_preview)
         chat_settings.set_link_preview(core.store, chat_id, not on)
+    elif op == "b":
+        chat_settings.set_breaking_through(core.store, chat_id, not chat.breaking_through)
+    elif op == "i":
+        size = chats.image_size(chat, core.config.alerts.image)
+        chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size))
     elif op == "l":
         position = LANGUAGES.index(chat.language) if chat.language in LANGUAGES else 0
         language = LANGUAGES[(position + 1) % len(LANGUAGES)]
@@ -201,7 +219,6 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
             await _set_chat_menu(turn, chat_id, language)
     elif op == "z":
         chats.set_paused(core.store, chat_id, not chat.paused)
-        core.subscriptions_changed()
     await turn.answer(note, alert=bool(note))
     text, keyboard = settings_view(turn, target)
     await turn.edit(text, keyboard=keyboard)
@@ -213,7 +230,6 @@ async def _pause(turn: Turn, paused: bool) -> None:
         return
     target, _ = picked
     changed = chats.set_paused(turn.core.store, target.chat_id, paused)
-    turn.core.subscriptions_changed()
     where = Html(chat_label(turn, target))
     if paused:
         text = (
@@ -336,14 +352,7 @@ async def footer(turn: Turn) -> None:
     where = Html(chat_label(turn, target))
     if not rest:
         chat = core.store.chats.get(target.chat_id)
-        current = chat.footer if chat and chat.footer else ""
-        if not current:
-            current = core.config.alerts.footer or default_footer(
-                f"@{chat.username}"
-                if chat and chat.username and chat.type == "channel"
-                else f"@{turn.context.bot.username}",
-                alert_labels(chat.language if chat else None),
-            )
+        current = core.footer_for(chat) if chat else ""
         await turn.reply(
             turn._(
                 "Alerts{where} end with: {footer}\n"
@@ -369,3 +378,51 @@ async def footer(turn: Turn) -> None:
             "operator to change it."
         )
     await turn.reply(text)
+
+
+def _template_problem(turn: Turn, error: TemplateError | None) -> str:
+    """What is wrong with a template, in the reader's language."""
+    if error is not None and error.kind == "unknown":
+        return turn._("There is no part “{part}”.", part=error.part[:40])
+    if error is not None and error.kind == "twice":
+        return turn._("“{part}” is named twice; name each part once.", part=error.part)
+    return turn._("A template needs “title” or “summary”: a message needs text.")
+
+
+@command
+async def template(turn: Turn) -> None:
+    """``/template title, source, summary, button`` (or ``default``): the parts of alerts."""
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, rest = picked
+    core = turn.core
+    where = Html(chat_label(turn, target))
+    usage = turn._(
+        "The parts: {parts}.\n"
+        "For example <code>/template title, source, summary, button</code>, or "
+        "<code>/template default</code> for the usual layout.",
+        parts=format_template(PARTS),
+    )
+    if not rest:
+        chat = core.store.chats.get(target.chat_id)
+        current = (chat.template if chat else "") or format_template(core.config.alerts.template)
+        await turn.reply(
+            turn._("Alerts{where} show: {template}", where=where, template=_code(current))
+            + "\n"
+            + usage
+        )
+        return
+    result = chat_settings.set_template(core.store, target.chat_id, rest)
+    if result.ok:
+        chat = result.chat or core.store.chats.get(target.chat_id)
+        shown = (chat.template if chat else "") or format_template(core.config.alerts.template)
+        await turn.reply(
+            turn._("Done: alerts{where} now show: {template}", where=where, template=_code(shown))
+        )
+        return
+    await turn.reply(_template_problem(turn, result.error) + "\n" + usage)
+
+
+def _code(text: str) -> Html:
+    return Html(f"<code>{html.escape(text, quote=False)}</code>")

@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlite_utils
 
-from bot.records import utcnow
+from bot.records import DeliveryState, utcnow
 from storage.database import to_db_time
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ BATCH = 1000
 PRUNE_EVERY = 6 * 3600.0  # seconds between prunes while the bot runs
 
 # any other state (pending, held, ...) is still due
-_FINISHED_SQL = "('sent', 'failed', 'skipped')"
+_FINISHED_SQL = f"('{DeliveryState.SENT}', '{DeliveryState.FAILED}', '{DeliveryState.SKIPPED}')"
 # Articles with an alert still to send are kept whole, however old.
 _HAS_PENDING = f"id IN (SELECT article_id FROM deliveries WHERE state NOT IN {_FINISHED_SQL})"
 
@@ -94,11 +95,11 @@ def prune(
     return result
 
 
-def _in_batches(db: sqlite_utils.Database, sql: str, params: list[object]) -> int:
+def _in_batches(db: sqlite_utils.Database, sql: str, params: list[Any]) -> int:
     total = 0
     while True:
         with db.atomic():
             changed = db.execute(sql, params).rowcount
         total += changed
-        if changed < int(params[-1]):  # type: ignore[call-overload]
+        if changed < int(params[-1]):  # the last parameter is the LIMIT
             return total

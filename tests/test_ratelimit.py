@@ -22,8 +22,8 @@ from bot.delivery.ratelimit import (
     Window,
     counts_as_message,
 )
-from tests.conftest import TOKEN
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import TOKEN
 
 # PTB warns about RetryAfter.retry_after turning into a timedelta; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -204,13 +204,8 @@ async def alerts_for_readers(feed_server, tmp_path, llm_url: str | None) -> dict
             store, config.topics, ChatInfo(chat_id=chat_id, language=language), "korea-diplomacy"
         )
     sink = ConsoleSink(io.StringIO())
-    core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
-    try:
+    async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
         await core.poll_all_once()
-    finally:
-        await core.fetcher.aclose()
-        if core.llm is not None:
-            await core.llm.aclose()
     return dict(sink.sent)
 
 

@@ -1,27 +1,20 @@
-"""/reload: re-read the config file and apply what can change while the bot runs.
+"""/reload: what a new config file changes while the bot runs, decided without touching it.
 
 Applied at once: feeds (new ones polled, removed ones stopped), topics, channels,
 ``[alerts]`` and ``telegram.admins``.  Anything else (the token, the database,
 polling and fetch settings, ...) takes a restart: the running values stay and the
 outcome names the keys.  A file that does not load leaves everything as it was.
+
+``plan_reload(old, new)`` is pure: it says what to run with and what changed; ``Core``
+(``bot.app``) reads the file, applies the plan and reports a :class:`ReloadOutcome`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from bot.config.loader import Config, load_config
-from bot.errors import ConfigError
-from bot.matching.audience import Audience
-from bot.pipeline import sync_config
-
-if TYPE_CHECKING:
-    from bot.app import Core
-
-log = logging.getLogger(__name__)
+from bot.config.model import Config
 
 # Config sections applied while running; the rest is compared and reported.
 LIVE_SECTIONS = frozenset({"feeds", "topics", "channels", "alerts", "source", "warnings"})
@@ -31,7 +24,8 @@ LIVE_TELEGRAM_KEYS = frozenset({"admins"})
 @dataclass(frozen=True, slots=True)
 class ReloadOutcome:
     ok: bool
-    problem: str = ""  # why the current configuration was kept
+    problem: str = ""  # why the current configuration was kept (every problem, one a line)
+    problems: tuple[str, ...] = ()  # the file's mistakes, each "key: what to do"
     feeds: int = 0
     topics: int = 0
     channels: int = 0
@@ -40,6 +34,50 @@ class ReloadOutcome:
     topics_changed: tuple[str, ...] = ()
     needs_restart: tuple[str, ...] = ()  # keys that changed but apply only after a restart
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadPlan:
+    """What a reload does: the configuration to run with, and what changed in it."""
+
+    config: Config  # the new file's live sections on the running configuration
+    needs_restart: tuple[str, ...]  # keys that differ but apply only after a restart
+    feeds_changed: frozenset[str]  # urls of feeds still configured whose settings changed
+    topics_changed: tuple[str, ...]  # topic ids added, removed or changed
+
+    def outcome(self, *, feeds_added: int, feeds_removed: int) -> ReloadOutcome:
+        """The outcome once applied, with the feeds the scheduler took on and dropped."""
+        config = self.config
+        return ReloadOutcome(
+            ok=True,
+            feeds=len(config.feeds),
+            topics=len(config.topics),
+            channels=len(config.channels),
+            feeds_added=feeds_added,
+            feeds_removed=feeds_removed,
+            topics_changed=self.topics_changed,
+            needs_restart=self.needs_restart,
+            warnings=config.warnings,
+        )
+
+
+def plan_reload(old: Config, new: Config) -> ReloadPlan:
+    """The plan to go from the running ``old`` configuration to the file's ``new`` one."""
+    applied, restart = merge_live(old, new)
+    before = {f.url: f for f in old.feeds}
+    feeds_changed = frozenset(
+        f.url for f in applied.feeds if f.url in before and before[f.url] != f
+    )
+    topic_ids = set(old.topics) | set(applied.topics)
+    topics_changed = tuple(
+        sorted(t for t in topic_ids if old.topics.get(t) != applied.topics.get(t))
+    )
+    return ReloadPlan(
+        config=applied,
+        needs_restart=restart,
+        feeds_changed=feeds_changed,
+        topics_changed=topics_changed,
+    )
 
 
 def merge_live(old: Config, new: Config) -> tuple[Config, tuple[str, ...]]:
@@ -66,69 +104,3 @@ def merge_live(old: Config, new: Config) -> tuple[Config, tuple[str, ...]]:
         telegram=dataclasses.replace(old.telegram, admins=new.telegram.admins),
     )
     return merged, tuple(restart)
-
-
-async def reload_core(core: Core) -> ReloadOutcome:
-    """Re-read ``core.config.source`` and apply it (see the module docstring)."""
-    old = core.config
-    if not old.source:
-        return ReloadOutcome(ok=False, problem="the bot was started without a config file")
-    try:
-        new = load_config(old.source, require_token=core.use_telegram)
-    except ConfigError as e:
-        log.warning("reload: kept the current configuration: %s", e)
-        return ReloadOutcome(ok=False, problem=str(e))
-    applied, restart = merge_live(old, new)
-    before = {f.url: f for f in old.feeds}
-    try:
-        # the database first: if it fails (locked by a backup, say), nothing has changed
-        states = sync_config(core.store, applied)  # drops the feeds no longer configured
-    except Exception as e:
-        log.exception("reload: could not apply the configuration; kept the current one")
-        return ReloadOutcome(ok=False, problem=f"the database refused the change: {e}")
-    core.config = applied
-    pipeline = core.pipeline
-    pipeline.config = applied
-    pipeline.audience = Audience(applied.topics)
-    pipeline.subscriptions_changed()
-    # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
-    # `newsalert feeds add` while the bot ran are picked up too
-    scheduled = core.scheduler.feed_ids()
-    added_ids = {s.id for s in states if s.id not in scheduled}
-    removed_ids = scheduled - {s.id for s in states}
-    if core.scheduler.running:
-        from bot.ingest.feed_health import poll_interval
-
-        changed = {f.url for f in applied.feeds if f.url in before and before[f.url] != f}
-        for state in states:
-            if state.url in changed or state.id in added_ids:
-                interval = poll_interval(state, pipeline.policy)
-                first_in = 0.0 if state.id in added_ids else interval
-                core.scheduler.add_feed(state.id, interval, core._poll_job, first_in=first_in)
-        for feed_id in removed_ids:
-            core.scheduler.remove_feed(feed_id)
-    if core.application is not None:
-        await core._resolve_channel_names(core.application.bot)
-    topic_ids = set(old.topics) | set(applied.topics)
-    topics_changed = tuple(
-        sorted(t for t in topic_ids if old.topics.get(t) != applied.topics.get(t))
-    )
-    log.info(
-        "reload: %d feeds (+%d -%d), topics changed: %s; restart needed for: %s",
-        len(applied.feeds),
-        len(added_ids),
-        len(removed_ids),
-        ", ".join(topics_changed) or "none",
-        ", ".join(restart) or "nothing",
-    )
-    return ReloadOutcome(
-        ok=True,
-        feeds=len(applied.feeds),
-        topics=len(applied.topics),
-        channels=len(applied.channels),
-        feeds_added=len(added_ids),
-        feeds_removed=len(removed_ids),
-        topics_changed=topics_changed,
-        needs_restart=restart,
-        warnings=applied.warnings,
-    )

@@ -19,8 +19,9 @@ from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.delivery.labels import alert_labels
-from bot.delivery.render import ENGLISH, AlertLabels, DigestLine, render_digest
+from bot.delivery.render import ENGLISH, AlertLabels, DigestLine, format_time, render_digest
 from bot.records import utcnow
+from bot.text import plural
 from storage.chats import Chat
 from storage.store import Store
 
@@ -79,6 +80,11 @@ def canonical_zone(name: str) -> str | None:
     minutes = int(offset.total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def chat_zone(chat: Chat) -> tzinfo:
+    """The chat's time zone (UTC when its setting cannot be read)."""
+    return _zone(chat)
 
 
 def _zone(chat: Chat) -> tzinfo:
@@ -182,15 +188,24 @@ def make_due_digests(
         if not held or not digest_due(chat, held[0].created_at, now):
             continue
         labels = alert_labels(chat.language)
+        zone = _zone(chat)
         parts = render_digest(
-            [DigestLine(h.id, h.title, h.link, h.source) for h in held],
+            [
+                DigestLine(h.id, h.title, h.link, h.source, format_time(h.published, zone, labels))
+                for h in held
+            ],
             heading=digest_heading(chat, len(held), now, labels),
             footer=footer_for(chat),
             labels=labels,
         )
-        with store.db.atomic():
+        with store.atomic():
             store.outbox.make_digest([(p.ids, p.html, p.text) for p in parts])
             store.chats.mark_digest_made(chat_id, now)
-        log.info("digest for chat %d: %d alerts in %d messages", chat_id, len(held), len(parts))
+        log.info(
+            "digest for chat %d: %s in %s",
+            chat_id,
+            plural(len(held), "alert"),
+            plural(len(parts), "message"),
+        )
         made += len(parts)
     return made

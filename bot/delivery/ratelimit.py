@@ -42,7 +42,12 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.config.model import DeliveryConfig
+
 log = logging.getLogger(__name__)
+
+# what a Bot API call answers, as python-telegram-bot's BaseRateLimiter passes it on
+BotAPIResult = bool | dict[str, Any] | list[dict[str, Any]]
 
 # Priorities, passed as ``rate_limit_args``; lower goes first.
 INTERACTIVE = 0  # the default: replies to commands
@@ -64,15 +69,15 @@ def counts_as_message(endpoint: str) -> bool:
 
 @dataclass(frozen=True)
 class Limits:
-    """The limits to keep; the defaults are Telegram's published ones."""
+    """The limits to keep; the defaults (``[delivery]``'s) are Telegram's published ones."""
 
-    messages_per_second: float = 30.0
-    per_chat_per_second: float = 1.0
-    per_chat_burst: int = 3
-    group_per_minute: int = 20
-    paid_per_second: float = 1000.0
-    max_in_flight: int = 4
-    max_retries: int = 5
+    messages_per_second: float = DeliveryConfig.messages_per_second
+    per_chat_per_second: float = DeliveryConfig.per_chat_per_second
+    per_chat_burst: int = DeliveryConfig.per_chat_burst
+    group_per_minute: int = DeliveryConfig.group_messages_per_minute
+    paid_per_second: float = DeliveryConfig.paid_messages_per_second
+    max_in_flight: int = DeliveryConfig.max_in_flight
+    max_retries: int = 5  # calls made again after a 429
 
 
 class Window:
@@ -227,7 +232,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     # -- windows --------------------------------------------------------------------------
 
-    def _window(self, table: dict[int | str, Window], key: int | str, limit: int, period: float):
+    def _window(
+        self, table: dict[int | str, Window], key: int | str, limit: int, period: float
+    ) -> Window:
         window = table.get(key)
         if window is None:
             if len(table) >= _IDLE_WINDOWS_KEPT:
@@ -250,13 +257,13 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        callback: Callable[..., Coroutine[Any, Any, BotAPIResult]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+    ) -> BotAPIResult:
         """Make the call within the limits; on 429 wait ``retry_after`` and make it again."""
         chat = _chat_key(data.get("chat_id"))
         limited = chat is not None and counts_as_message(endpoint)
@@ -291,10 +298,10 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         chat: int | str,
         priority: int,
         paid: bool,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
+        callback: Callable[..., Coroutine[Any, Any, BotAPIResult]],
         args: Any,
         kwargs: dict[str, Any],
-    ) -> Any:
+    ) -> BotAPIResult:
         taken: list[Window] = []
         bulk = priority != INTERACTIVE
         holding_bulk = False
@@ -339,8 +346,8 @@ def _chat_key(value: Any) -> int | str | None:
         return text or None
 
 
-def limits_from_config(delivery: Any) -> Limits:
-    """The :class:`Limits` of a ``bot.config.loader.DeliveryConfig``."""
+def limits_from_config(delivery: DeliveryConfig) -> Limits:
+    """The :class:`Limits` of the ``[delivery]`` section."""
     return Limits(
         messages_per_second=delivery.messages_per_second,
         per_chat_per_second=delivery.per_chat_per_second,

@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -18,6 +19,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.config.model import DeliveryConfig
 from bot.delivery import sinks
 from bot.delivery.ratelimit import ALERT, EDIT
 from bot.delivery.sinks import Outgoing
@@ -41,6 +43,9 @@ _UNAVAILABLE = (
     "peer_id_invalid",
 )
 _BAD_MARKUP = ("can't parse entities", "can't find end", "unsupported start tag")
+# Telegram's words for a forum topic that cannot take messages: closed, or gone.
+_TOPIC_CLOSED = ("topic_closed",)
+_TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -64,6 +69,10 @@ async def _translated(call: Awaitable[T]) -> T:
         lowered = e.message.lower()
         if any(words in lowered for words in _BAD_MARKUP):
             raise sinks.MarkupRejected(e.message) from e
+        if any(words in lowered for words in _TOPIC_CLOSED):
+            raise sinks.TopicUnavailable(e.message, closed=True) from e
+        if any(words in lowered for words in _TOPIC_GONE):
+            raise sinks.TopicUnavailable(e.message, closed=False) from e
         if any(words in lowered for words in _UNAVAILABLE):
             raise sinks.ChatUnavailable(e.message) from e
         raise sinks.Rejected(e.message) from e
@@ -73,6 +82,23 @@ async def _translated(call: Awaitable[T]) -> T:
         raise sinks.Transient(str(e)) from e
 
 
+def preview_options(message: Outgoing) -> LinkPreviewOptions:
+    """The article's picture as the link preview (large and above the text, or small), else
+    the article's page when previews are on, else none."""
+    if message.image:
+        large = message.image_size != "small"
+        return LinkPreviewOptions(
+            url=message.image,
+            prefer_large_media=True if large else None,
+            prefer_small_media=None if large else True,
+            show_above_text=True if large else None,
+        )
+    return LinkPreviewOptions(
+        is_disabled=message.disable_preview,
+        url=None if message.disable_preview else message.button_url or None,
+    )
+
+
 class TelegramSink:
     """Sends and edits alerts with the Bot API (through the Application's rate limiter).
 
@@ -80,7 +106,13 @@ class TelegramSink:
     to wait for Telegram's answer to one send before calling it a timeout.
     """
 
-    def __init__(self, bot: Bot, *, paid_broadcast: bool = False, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        paid_broadcast: bool = DeliveryConfig.paid_broadcast,
+        timeout: float = DeliveryConfig.send_timeout,
+    ) -> None:
         self.bot = bot
         self.paid_broadcast = paid_broadcast
         self.timeout = timeout
@@ -93,23 +125,12 @@ class TelegramSink:
 
     @staticmethod
     def _content(message: Outgoing) -> dict[str, Any]:
-        # The preview options and the button go as the Bot API's JSON (api_kwargs), not as
-        # PTB objects: building and serialising those cost more than the rest of a send
-        # at a paid broadcast's 1,000 messages a second.
-        button = message.button_url
-        preview: dict[str, Any] = {"is_disabled": message.disable_preview}
-        if not message.disable_preview and button:
-            preview["url"] = button
-        extra: dict[str, Any] = {"link_preview_options": preview}
-        if button:
-            extra["reply_markup"] = {
-                "inline_keyboard": [[{"text": message.button_label, "url": button}]]
-            }
         return {
             "chat_id": message.chat_id,
             "text": message.html or message.text,
             "parse_mode": ParseMode.HTML if message.html else None,
-            "api_kwargs": extra,
+            "link_preview_options": preview_options(message),
+            "reply_markup": _keyboard(message),
         }
 
     async def send(self, message: Outgoing) -> int:
@@ -118,6 +139,7 @@ class TelegramSink:
                 **self._content(message),
                 disable_notification=message.silent,
                 allow_paid_broadcast=self.paid_broadcast or None,
+                message_thread_id=message.thread_id,
                 **self._options(ALERT),
             )
         )
@@ -135,3 +157,23 @@ class TelegramSink:
         except sinks.Rejected as e:
             if "message is not modified" not in str(e).lower():
                 raise
+
+
+# The buttons under an alert: "Read" (the article), then 👍 / 👎 (more or fewer like this,
+# for this chat: bot.matching.feedback) and ❔ (why it was sent), as callbacks
+# "f:<delivery id>:+|-|?" that handlers.feedback answers.
+FEEDBACK_BUTTONS = (("👍", "+"), ("👎", "-"), ("❔", "?"))
+
+
+def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    rows = []
+    if message.button_url:
+        rows.append([InlineKeyboardButton(message.button_label, url=message.button_url)])
+    if message.feedback_id:
+        rows.append(
+            [
+                InlineKeyboardButton(face, callback_data=f"f:{message.feedback_id}:{action}")
+                for face, action in FEEDBACK_BUTTONS
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None

@@ -15,10 +15,11 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from bot.errors import ExtractError, NewsalertError
 from bot.ingest.fetch import Fetcher, gunzip_if_needed
-from bot.ingest.urls import is_http_url
+from bot.ingest.urls import image_url, is_http_url
 from bot.text import tidy_line, tidy_text
 from bot.workers import TaskTimeout, WorkerCrashed, WorkerPool
 
@@ -48,6 +49,27 @@ class ExtractedPage:
 
     title: str
     text: str
+    image: str = ""  # the page's og:image / twitter:image (http/https), "" when none
+
+
+_META_IMAGES = (
+    './/meta[@property="og:image:secure_url"]/@content',
+    './/meta[@property="og:image"]/@content',
+    './/meta[@name="og:image"]/@content',
+    './/meta[@name="twitter:image"]/@content',
+    './/meta[@property="twitter:image"]/@content',
+)
+
+
+def _page_image(tree: object, url: str | None) -> str:
+    xpath = getattr(tree, "xpath", None)
+    if xpath is None:
+        return ""
+    for path in _META_IMAGES:
+        for value in xpath(path):
+            if found := image_url(str(value), url):
+                return found
+    return ""
 
 
 def _page_title(tree: object) -> str:
@@ -60,15 +82,15 @@ def _page_title(tree: object) -> str:
     try:
         from trafilatura.metadata import extract_title
 
-        return tidy_line(extract_title(tree) or "")  # type: ignore[arg-type]
+        return tidy_line(extract_title(tree) or "")
     except Exception:  # a helper of trafilatura's: never fail the extraction for a title
         return ""
 
 
-def _trafilatura(tree: object, url: str | None, options: dict[str, bool]) -> str | None:
+def _trafilatura(tree: Any, url: str | None, options: dict[str, Any]) -> str | None:
     import trafilatura
 
-    return trafilatura.extract(tree, url=url, output_format="txt", **options)  # type: ignore[arg-type]
+    return trafilatura.extract(tree, url=url, output_format="txt", **options)
 
 
 def _strip_boilerplate(text: str) -> str:
@@ -102,6 +124,7 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedPa
         raise ExtractError(f"{where}: not an HTML page")
     title = _page_title(tree)
     page_url = url if url and is_http_url(url) else None
+    image = _page_image(tree, page_url)
     try:
         raw = _trafilatura(tree, page_url, TRAFILATURA_OPTIONS)
         if len((raw or "").split()) < SHORT_WORDS:
@@ -121,7 +144,11 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedPa
     if len(text.split()) < MIN_WORDS:
         # A menu label or a cookie notice is not an article.
         raise ExtractError(f"{where}: no article text found (only {text[:40]!r})")
-    return ExtractedPage(title=title, text=text)
+    return ExtractedPage(title=title, text=text, image=image)
+
+
+# (page URL, the URLs of the feeds whose origin is trusted for it)
+_Key = tuple[str, tuple[str, ...]]
 
 
 class FullText:
@@ -130,7 +157,9 @@ class FullText:
     Extraction runs in ``workers`` (``bot.workers``; a thread when none is given) so the
     event loop stays free; one over the pool's time limit counts as a failure. A failure
     is cached too (as the error), so a broken page is not fetched again on
-    every match; ``max_entries`` bounds memory.
+    every match; ``max_entries`` bounds memory.  Pages come from links in feeds,
+    so every fetch is guarded (``bot.ingest.address_guard``): only the origins of
+    ``feed_urls`` and what the operator allows may be internal addresses.
     """
 
     def __init__(
@@ -139,29 +168,50 @@ class FullText:
         self._fetcher = fetcher
         self._workers = workers
         self._max = max_entries
-        self._cache: OrderedDict[str, ExtractedPage | NewsalertError] = OrderedDict()
+        self._cache: OrderedDict[_Key, ExtractedPage | NewsalertError] = OrderedDict()
+        # pages being fetched: a second caller for the same page waits for the first
+        self._pending: dict[_Key, asyncio.Future[ExtractedPage | NewsalertError]] = {}
 
-    async def get(self, url: str) -> ExtractedPage:
-        """The extracted page at ``url``. Raises FetchError or ExtractError."""
-        cached = self._cache.get(url)
-        if cached is None:
+    async def get(self, url: str, *, feed_urls: tuple[str, ...] = ()) -> ExtractedPage:
+        """The extracted page at ``url``, a link from the feed(s) at ``feed_urls``, fetched
+        once however many ask at the same time.  Raises FetchError (kind ``refused`` for
+        an internal address) or ExtractError."""
+        key = (url, feed_urls)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+        elif key in self._pending:
+            cached = await asyncio.shield(self._pending[key])
+        else:
+            future: asyncio.Future[ExtractedPage | NewsalertError] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._pending[key] = future
             try:
-                result = await self._fetcher.fetch_page(url)
-                if self._workers is None:
-                    cached = await asyncio.to_thread(extract_article, result.body, url=url)
-                else:
-                    cached = await self._workers.run(extract_article, result.body, url=url)
-            except (TaskTimeout, WorkerCrashed) as e:
-                log.info("full text of %s unavailable: %s", url, e)
-                cached = ExtractError(f"{url}: {e}")
-            except NewsalertError as e:
-                log.info("full text of %s unavailable: %s", url, e)
-                cached = e
-            self._cache[url] = cached
+                cached = await self._fetch(url, feed_urls)
+                future.set_result(cached)
+            except BaseException:
+                # cancelled, or a bug: whoever waits falls back to the feed's own text
+                future.set_result(ExtractError(f"{url}: fetching the page was interrupted"))
+                raise
+            finally:
+                del self._pending[key]
+            self._cache[key] = cached
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(url)
         if isinstance(cached, NewsalertError):
             raise cached.with_traceback(None)
         return cached
+
+    async def _fetch(self, url: str, feed_urls: tuple[str, ...]) -> ExtractedPage | NewsalertError:
+        try:
+            result = await self._fetcher.fetch_page(url, guarded=True, trusted=feed_urls)
+            if self._workers is None:
+                return await asyncio.to_thread(extract_article, result.body, url=url)
+            return await self._workers.run(extract_article, result.body, url=url)
+        except (TaskTimeout, WorkerCrashed) as e:
+            log.info("full text of %s unavailable: %s", url, e)
+            return ExtractError(f"{url}: {e}")
+        except NewsalertError as e:
+            log.info("full text of %s unavailable: %s", url, e)
+            return e

@@ -16,18 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.config.model import PollingConfig
+from bot.records import FeedStatus
 from storage.feeds import FeedState
 
-STOPPED = frozenset({"gone", "broken"})
+STOPPED = frozenset({FeedStatus.GONE, FeedStatus.BROKEN})
 
 
 @dataclass(frozen=True, slots=True)
 class HealthPolicy:
-    default_interval: float = 900.0
-    min_interval: float = 120.0
-    max_interval: float = 6 * 3600.0
-    max_backoff: float = 6 * 3600.0
-    give_up_after: float = 2 * 86400.0
+    """``[polling]``'s rhythm and limits, and when a feed counts as quiet."""
+
+    default_interval: float = PollingConfig.default_interval
+    min_interval: float = PollingConfig.min_interval
+    max_interval: float = PollingConfig.max_interval
+    max_backoff: float = PollingConfig.max_backoff
+    give_up_after: float = PollingConfig.give_up_after
     quiet_factor: float = 8.0
     quiet_minimum: float = 86400.0
 
@@ -45,7 +49,8 @@ def backoff_delay(
     failures: int, interval: float, policy: HealthPolicy, retry_after: float | None = None
 ) -> float:
     """Seconds to wait after the ``failures``-th failure in a row (1 = the first)."""
-    delay = min(policy.max_backoff, interval * (2 ** max(0, failures - 1)))
+    doublings = min(max(0, failures - 1), 64)  # past the cap long before; 2**n must fit a float
+    delay = min(policy.max_backoff, interval * 2.0**doublings)
     delay = max(delay, min(interval, policy.max_backoff))
     if retry_after:
         delay = max(delay, retry_after)

@@ -18,6 +18,8 @@ went wrong, so feed health can decide what to do next:
 ``decode``       a Content-Encoding that cannot be decoded
 ``invalid_url``  the URL cannot be fetched at all
 ``file``         a local path that does not exist or cannot be read
+``refused``      a page link (or a redirect) leads to an internal address
+                 (``bot.ingest.address_guard``)
 =============== ===========================================================
 """
 
@@ -31,25 +33,25 @@ import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from bot import __version__
+from bot.config.model import FetchConfig
 from bot.errors import FetchError
-
-
-def _version() -> str:
-    try:
-        from bot import __version__
-
-        return str(__version__)
-    except ImportError:  # pragma: no cover - the package always has one
-        return "0"
-
-
-DEFAULT_USER_AGENT = (
-    f"newsalert/{_version()} (+https://github.com/newsalert; Telegram news-alert bot)"
+from bot.ingest.address_guard import (
+    GUARD,
+    TRUSTED_ORIGINS,
+    AddressPolicy,
+    AddressRefused,
+    GuardedTransport,
+    origin_of,
 )
+
+# the one User-Agent of every request we make (``fetch.user_agent`` replaces it)
+USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
@@ -164,8 +166,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when is None:
-        return None
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
 
@@ -180,19 +180,22 @@ class Fetcher:
     Usable as ``async with Fetcher() as fetcher:``; otherwise call
     :meth:`aclose` when done. ``transport`` is for tests (``httpx.MockTransport``).
     ``total_timeout`` bounds one whole fetch, redirects and slow bodies included.
+    ``address_policy`` is what :meth:`fetch_page` with ``guarded=True`` may reach beyond
+    public addresses (``fetch.allow_private``); feeds are fetched wherever they are.
     """
 
     def __init__(
         self,
         *,
-        user_agent: str = DEFAULT_USER_AGENT,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 20.0,
-        max_bytes: int = 10 * 1024 * 1024,
+        user_agent: str = USER_AGENT,
+        connect_timeout: float = FetchConfig.connect_timeout,
+        read_timeout: float = FetchConfig.read_timeout,
+        max_bytes: int = FetchConfig.max_bytes,
         max_redirects: int = 5,
-        per_host: int = 2,
+        per_host: int = FetchConfig.per_host,
         transport: httpx.AsyncBaseTransport | None = None,
         total_timeout: float | None = 60.0,
+        address_policy: AddressPolicy | None = None,
     ) -> None:
         self.user_agent = user_agent
         self.max_bytes = max_bytes
@@ -200,6 +203,9 @@ class Fetcher:
         self.per_host = per_host
         self.total_timeout = total_timeout
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self.address_policy = address_policy or AddressPolicy()
+        if transport is None:
+            transport = GuardedTransport(self.address_policy, trust_env=False)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=connect_timeout,
@@ -235,9 +241,19 @@ class Fetcher:
         and a 304 gives ``not_modified=True``. Raises :class:`FetchError`."""
         return await self._fetch(url, FEED_ACCEPT, etag=etag, last_modified=last_modified)
 
-    async def fetch_page(self, url: str) -> FetchResult:
-        """Fetch an article page (HTML). Same limits and errors as :meth:`fetch`."""
-        return await self._fetch(url, PAGE_ACCEPT)
+    async def fetch_page(
+        self, url: str, *, guarded: bool = False, trusted: tuple[str, ...] = ()
+    ) -> FetchResult:
+        """Fetch an article page (HTML). Same limits and errors as :meth:`fetch`.
+
+        ``guarded=True`` for a link from a feed's content: every hop to an internal address
+        raises :class:`FetchError` (kind ``refused``), except on the origins of the URLs in
+        ``trusted`` (the feed's own) and what the address policy allows."""
+        extensions: dict[str, object] = {}
+        if guarded:
+            origins = tuple(o for o in (origin_of(t) for t in trusted) if o is not None)
+            extensions = {GUARD: True, TRUSTED_ORIGINS: origins}
+        return await self._fetch(url, PAGE_ACCEPT, extensions=extensions)
 
     def _semaphore(self, url: str) -> asyncio.Semaphore:
         key = _host_key(url)
@@ -253,6 +269,7 @@ class Fetcher:
         *,
         etag: str | None = None,
         last_modified: str | None = None,
+        extensions: dict[str, object] | None = None,
     ) -> FetchResult:
         headers = {"Accept": accept}
         if etag:
@@ -261,14 +278,19 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         try:
             async with asyncio.timeout(self.total_timeout):
-                return await self._follow(url, headers, etag, last_modified)
+                return await self._follow(url, headers, etag, last_modified, extensions or {})
         except TimeoutError as e:
             raise FetchError(
                 url, f"{url}: no complete answer within {self.total_timeout:g} s", kind="timeout"
             ) from e
 
     async def _follow(
-        self, url: str, headers: dict[str, str], etag: str | None, last_modified: str | None
+        self,
+        url: str,
+        headers: dict[str, str],
+        etag: str | None,
+        last_modified: str | None,
+        extensions: dict[str, object],
     ) -> FetchResult:
         current = url
         seen = {url}
@@ -276,7 +298,7 @@ class Fetcher:
         still_permanent = True
         for _hop in range(self.max_redirects + 1):
             async with self._semaphore(current):
-                outcome = await self._one(url, current, headers)
+                outcome = await self._one(url, current, headers, extensions)
             if isinstance(outcome, FetchResult):
                 return _finish(outcome, url, permanent_url, etag, last_modified)
             status, location = outcome
@@ -301,11 +323,13 @@ class Fetcher:
         raise FetchError(url, f"{url}: more than {self.max_redirects} redirects", kind="redirects")
 
     async def _one(
-        self, url: str, current: str, headers: dict[str, str]
+        self, url: str, current: str, headers: dict[str, str], extensions: dict[str, object]
     ) -> FetchResult | tuple[int, str]:
         """One request: a result, or (status, Location) for a redirect."""
         try:
-            async with self._client.stream("GET", current, headers=headers) as resp:
+            async with self._client.stream(
+                "GET", current, headers=headers, extensions=extensions
+            ) as resp:
                 status = resp.status_code
                 if status in _REDIRECTS:
                     location = resp.headers.get("location")
@@ -346,6 +370,8 @@ class Fetcher:
                 return _result(url, str(resp.url), status, body, resp.headers)
         except FetchError:
             raise
+        except AddressRefused as e:
+            raise FetchError(url, f"{current}: {e}", kind="refused") from e
         except httpx.TimeoutException as e:
             raise FetchError(
                 url, f"{current}: timed out ({type(e).__name__})", kind="timeout"
@@ -441,14 +467,14 @@ def _finish(
     etag: str | None,
     last_modified: str | None,
 ) -> FetchResult:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if permanent_url:
         changes["permanent_url"] = permanent_url
     if result.not_modified:
         # A 304 may omit the validators; the ones we sent are still good.
         changes["etag"] = result.etag or etag
         changes["last_modified"] = result.last_modified or last_modified
-    return replace(result, **changes) if changes else result  # type: ignore[arg-type]
+    return replace(result, **changes) if changes else result
 
 
 def read_local(path: str | Path, *, max_bytes: int = 50 * 1024 * 1024) -> FetchResult:

@@ -32,6 +32,7 @@ class JsonFeedItem:
     date_modified: datetime | None = None
     date_text: str = ""  # the raw date string, for a stable identity hash
     authors: tuple[str, ...] = ()
+    image: str = ""  # ``image``, else ``banner_image``
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ def parse_date(value: Any) -> datetime | None:
         return None
     if struct is None:
         return None
-    return datetime(*struct[:6], tzinfo=UTC)
+    return datetime(*struct[:6]).replace(tzinfo=UTC)
 
 
 def _text(value: Any) -> str:
@@ -104,6 +105,8 @@ def parse_json_feed(body: bytes | str, *, url: str = "") -> JsonFeed:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise ParseError(url, f"{url or 'body'}: not valid JSON: {e}") from e
+    except RecursionError:  # a hostile nesting depth: not a feed
+        raise ParseError(url, f"{url or 'body'}: JSON nested too deeply to be a feed") from None
     if not isinstance(data, dict):
         raise ParseError(url, f"{url or 'body'}: JSON, but not a JSON Feed object")
     version = _text(data.get("version"))
@@ -128,6 +131,7 @@ def parse_json_feed(body: bytes | str, *, url: str = "") -> JsonFeed:
                 date_modified=parse_date(item.get("date_modified")),
                 date_text=date_text,
                 authors=_authors(item),
+                image=(_text(item.get("image")) or _text(item.get("banner_image"))).strip(),
             )
         )
     return JsonFeed(

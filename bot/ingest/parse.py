@@ -12,6 +12,12 @@ Normalisation (DESIGN.md, issue 3):
 - ``published``: timezone-aware UTC; missing gives ``now`` (first seen), and a
   date more than a day ahead of ``now`` is clamped to ``now``.
 - ``title`` tidied to one line; ``summary`` and ``content`` as plain text.
+- A DOCTYPE that declares entities (``<!ENTITY``) is removed before parsing, as
+  defusedxml forbids them: entity expansion ("billion laughs") turns a small feed into
+  gigabytes. A UTF-16/32 feed that declares entities is refused.
+- Size caps, so that no entry costs more than its share: the raw HTML of a field is cut
+  before it is converted, the plain text after (``MAX_TITLE_CHARS``,
+  ``MAX_SUMMARY_CHARS``, ``MAX_CONTENT_CHARS``; links and ids ``MAX_LINK_CHARS``).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import feedparser.mixin
 from bot.errors import ParseError
 from bot.ingest.fetch import gunzip_if_needed
 from bot.ingest.jsonfeed import JsonFeed, looks_like_json, parse_json_feed
-from bot.ingest.urls import canonical_url, is_http_url
+from bot.ingest.urls import canonical_url, image_url, is_http_url, looks_like_image
 from bot.records import Article, as_utc, utcnow
 from bot.text import html_to_text, tidy_line, tidy_text
 
@@ -50,7 +56,20 @@ if not hasattr(feedparser.mixin.make_safe_absolute_uri, "cache_info"):
     )
 
 FUTURE_SLACK = timedelta(days=1)
+MAX_TITLE_CHARS = 500
+MAX_SUMMARY_CHARS = 20_000
+MAX_CONTENT_CHARS = 100_000
+MAX_LINK_CHARS = 2_048
+_RAW_FACTOR = 4  # HTML kept before conversion: markup makes it longer than its text
+# an author field is a name or two; a longer one is a feed stuffing text into it
+MAX_AUTHOR_CHARS = 200
+_MAILED_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
+_BARE_EMAIL = re.compile(r"^[^\s@()]+@[^\s@()]+$")
 _MAX_BODY = 50 * 1024 * 1024
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+# the pieces of a DOCTYPE: quoted strings and comments (which may hold "]" or ">"), the
+# internal subset's end, the declaration's end, and runs of anything else
+_DOCTYPE_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|\]|>|[^\"'\]<>]+|<", re.DOTALL)
 _LEADING_WS = re.compile(rb"^(\xef\xbb\xbf)?[ \t\r\n]+(?=<)")
 _BARE_AMP = re.compile(rb"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9._-]*);)")
 _XML_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -96,6 +115,10 @@ class _Raw:
     content: str
     published: datetime | None
     date_text: str
+    image: str = ""
+    author: str = ""
+    outlet: str = ""  # RSS 2.0 <source>: the outlet an aggregating feed took the item from
+    title_is_text: bool = False  # the feed says the title is plain text (not HTML)
 
     def is_empty(self) -> bool:
         return not (self.id or self.title or self.link or self.summary or self.content)
@@ -127,12 +150,50 @@ def parse_feed(
         raise ParseError(url, f"{url}: {e}") from e
     if not body.strip():
         raise ParseError(url, f"{url}: empty body, not a feed")
-    if looks_like_json(body):
-        return _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
-    return _from_xml(body, url=url, headers=headers or {}, source=source, now=now)
+    try:
+        if looks_like_json(body):
+            return _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
+        return _from_xml(body, url=url, headers=headers or {}, source=source, now=now)
+    except RecursionError:  # hostile nesting, whatever the format
+        raise ParseError(url, f"{url}: nested too deeply to be a feed") from None
 
 
 # --- XML feeds through feedparser -------------------------------------------------------
+
+
+def _without_entity_declarations(body: bytes, url: str) -> bytes:
+    """``body`` without a DOCTYPE that declares entities (see the module doc)."""
+    if (
+        body[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+        or body[:2] in (b"\xff\xfe", b"\xfe\xff")
+        or (len(body) > 3 and (body[1] == 0 or body[0] == 0))
+    ):
+        for codec in ("utf-32", "utf-16", "utf-16-le", "utf-16-be"):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if "<!ENTITY" in text:
+                raise ParseError(url, f"{url}: the feed declares XML entities; refused")
+            break
+        return body
+    if b"<!ENTITY" not in body:
+        return body
+    start = _DOCTYPE.search(body)
+    if start is None:
+        return body
+    in_subset = False
+    for token in _DOCTYPE_TOKEN.finditer(body, start.end()):
+        piece = token.group(0)
+        if piece == b"[" or (
+            not in_subset and b"[" in piece and not piece.startswith((b'"', b"'"))
+        ):
+            in_subset = True
+        elif piece == b"]":
+            in_subset = False
+        elif piece == b">" and not in_subset:
+            return body[: start.start()] + body[token.end() :]
+    raise ParseError(url, f"{url}: a DOCTYPE declaration that never ends")
 
 
 def _feedparser_headers(body: bytes, url: str, headers: Mapping[str, str]) -> dict[str, str]:
@@ -215,6 +276,7 @@ def _from_xml(
     source: str | None,
     now: datetime,
 ) -> ParsedFeed:
+    body = _without_entity_declarations(body, url)
     # A blank line before <?xml makes the declaration illegal and costs
     # feedparser every entry; dropping the blanks is always safe.
     body = _LEADING_WS.sub(lambda m: m.group(1) or b"", body, count=1)
@@ -279,10 +341,38 @@ def _entry_date(entry: Any) -> tuple[datetime | None, str]:
         struct = entry.get(f"{key}_parsed")
         if struct:
             try:
-                return datetime(*struct[:6], tzinfo=UTC), entry.get(key, "")
+                return datetime(*struct[:6]).replace(tzinfo=UTC), entry.get(key, "")
             except (TypeError, ValueError):
                 continue
     return None, entry.get("published") or entry.get("updated") or ""
+
+
+def _entry_image(entry: Any) -> str:
+    """The item's picture: ``media:content`` (an image), ``media:thumbnail``, an image
+    enclosure, in that order; "" when it has none."""
+    for media in entry.get("media_content") or ():
+        url = (media.get("url") or "").strip()
+        kind = (media.get("type") or "").lower()
+        medium = (media.get("medium") or "").lower()
+        if url and (
+            medium == "image"
+            or kind.startswith("image/")
+            or (not medium and not kind and looks_like_image(url))
+        ):
+            return url
+    for thumb in entry.get("media_thumbnail") or ():
+        if url := (thumb.get("url") or "").strip():
+            return url
+    for enclosure in [*(entry.get("enclosures") or ()), *(entry.get("links") or ())]:
+        href = (enclosure.get("href") or "").strip()
+        rel = enclosure.get("rel", "enclosure")
+        if (
+            href
+            and rel == "enclosure"
+            and (enclosure.get("type") or "").lower().startswith("image/")
+        ):
+            return href
+    return ""
 
 
 def _raw_from_entry(entry: Any) -> _Raw:
@@ -295,7 +385,30 @@ def _raw_from_entry(entry: Any) -> _Raw:
         content=_best_content(entry),
         published=published,
         date_text=date_text or "",
+        image=_entry_image(entry),
+        author=_entry_author(entry),
+        outlet=_entry_outlet(entry),
+        title_is_text=(entry.get("title_detail") or {}).get("type") == "text/plain",
     )
+
+
+def _entry_outlet(entry: Any) -> str:
+    """The outlet named by the item's RSS 2.0 ``<source>`` element, "" when none."""
+    source = entry.get("source")
+    title = source.get("title") if isinstance(source, Mapping) else None
+    return tidy_line(title) if isinstance(title, str) else ""
+
+
+def _entry_author(entry: Any) -> str:
+    """dc:creator, <author> or Atom's author name ("Reuters"), without an RSS e-mail."""
+    raw = str(entry.get("author") or "")
+    mailed = _MAILED_NAME.match(raw.strip())  # RSS: "desk@wire.example (Wire Desk)"
+    if mailed:
+        return tidy_line(mailed.group(1))
+    if _BARE_EMAIL.match(raw.strip()):
+        return ""  # an address is no byline (and feedparser makes a "name" of its tail)
+    detail = entry.get("author_detail") or {}
+    return tidy_line(str(detail.get("name") or raw))
 
 
 # --- JSON Feed --------------------------------------------------------------------------
@@ -312,6 +425,8 @@ def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) ->
             content=item.content_html or item.content_text,
             published=item.date_published or item.date_modified,
             date_text=item.date_text,
+            image=item.image,
+            author=", ".join(item.authors),
         )
         for item in doc.items
     ]
@@ -347,6 +462,19 @@ def _untitled(summary: str, link: str) -> str:
     return link or "(untitled)"
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters, cut at a space when one is near, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def _capped_html(value: str, limit: int) -> str:
+    return value if len(value) <= limit * _RAW_FACTOR else value[: limit * _RAW_FACTOR]
+
+
 def _normalise(
     raws: list[_Raw], *, url: str, base: str, source: str, now: datetime
 ) -> tuple[Article, ...]:
@@ -357,22 +485,29 @@ def _normalise(
             # Illegally nested items make feedparser emit hollow entries: no
             # title, link, id or text. They are not articles.
             continue
-        link = canonical_url(raw.link, base or None)
-        if not is_http_url(link):
+        link = canonical_url(raw.link[:MAX_LINK_CHARS], base or None)
+        if not is_http_url(link) or len(link) > MAX_LINK_CHARS:
             link = ""  # a "urn:" id or an unresolvable relative path is no link
-        summary = plain_text(raw.summary)
-        content = plain_text(raw.content) if raw.content and raw.content != raw.summary else ""
+        summary = clip(plain_text(_capped_html(raw.summary, MAX_SUMMARY_CHARS)), MAX_SUMMARY_CHARS)
+        content = (
+            clip(plain_text(_capped_html(raw.content, MAX_CONTENT_CHARS)), MAX_CONTENT_CHARS)
+            if raw.content and raw.content != raw.summary
+            else ""
+        )
         if raw.content and raw.content == raw.summary:
             content = summary
-        title = tidy_line(raw.title)
+        title = tidy_line(_capped_html(raw.title, MAX_TITLE_CHARS), markup=not raw.title_is_text)
         if _ESCAPED_MARKUP.search(title):
             title = tidy_line(title)
         if "&" in title and _ESCAPED_ENTITY.search(title):
             title = tidy_line(html.unescape(title))
+        title = clip(title, MAX_TITLE_CHARS)
         published = raw.published
         if published is None or published > limit:
             published = now
         ident = raw.id or link
+        if len(ident) > MAX_LINK_CHARS:
+            ident = "sha1:" + hashlib.sha1(ident.encode("utf-8", "replace")).hexdigest()
         if not ident:
             seed = f"{title}\n{raw.date_text}".encode()
             ident = "sha1:" + hashlib.sha1(seed).hexdigest()
@@ -384,8 +519,20 @@ def _normalise(
                 summary=summary,
                 content=content,
                 published=published,
-                source=source,
+                source=clip(raw.outlet, MAX_TITLE_CHARS) or source,
                 feed=url,
+                image=image_url(raw.image, base or None),
+                author=_author(raw.author)[:MAX_AUTHOR_CHARS],
             )
         )
     return tuple(articles)
+
+
+def _author(value: str) -> str:
+    """A byline as one short line of text ("" for an e-mail-only or empty one)."""
+    text = tidy_line(html_to_text(value)) if "<" in value or "&" in value else tidy_line(value)
+    # RSS <author> is an e-mail address, often "news@example.com (Jane Doe)"
+    if "@" in text:
+        inner = re.search(r"\(([^()@]+)\)", text)
+        text = inner.group(1).strip() if inner else ""
+    return re.sub(r"^by\s+", "", text, flags=re.IGNORECASE).strip()

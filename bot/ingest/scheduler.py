@@ -1,5 +1,7 @@
 """The one APScheduler (AsyncIOScheduler) of the process: a job per feed, plus the
-outbox drain.  ``max_instances=1`` keeps a feed from being polled twice at once."""
+periodic jobs the core adds (heartbeat, digests, pruning).  ``max_instances=1`` keeps a
+feed from being polled twice at once.  The outbox is not drained here: the sender has a
+loop of its own (``bot.app.Core``), woken when alerts are written."""
 
 from __future__ import annotations
 
@@ -10,13 +12,16 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.config.model import PollingConfig
 from bot.records import utcnow
 
 log = logging.getLogger(__name__)
 
 
 class FeedScheduler:
-    def __init__(self, *, jitter: float = 10.0) -> None:
+    """Jobs by id (``feed-<id>`` for feeds), each run at most once at a time."""
+
+    def __init__(self, *, jitter: float = PollingConfig.jitter) -> None:
         self.jitter = jitter
         self.scheduler = AsyncIOScheduler(timezone="UTC")
 

@@ -131,6 +131,44 @@ def canonical_url(url: str, base: str | None = None) -> str:
     return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
 
 
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to show anyone: no userinfo (``user:password@`` becomes ``***@``) and
+    no query string values (``?***``), where feed URLs carry their credentials."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _URL_IN_TEXT.sub("***", url) if "@" in url or "?" in url else url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
+
+
+def redact_urls(text: str) -> str:
+    """Every URL in ``text`` through :func:`redact_url` (for logs and error messages)."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def url_host(url: str) -> str:
+    """The host (and a port that is not the default) of ``url``: what /feeds shows."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host += f":{port}"
+    return host
+
+
 def is_http_url(value: str) -> bool:
     """Whether ``value`` is an absolute http(s) URL with a host."""
     try:
@@ -138,3 +176,36 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+MAX_IMAGE_URL = 2048
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".bmp")
+
+
+def image_url(value: str, base: str | None = None) -> str:
+    """An image's address as Telegram may be given it: resolved against ``base`` when
+    relative, http(s) with a host, no spaces or control characters, at most 2,048
+    characters; else "".  Unlike an article link its query is kept as it is (image CDNs
+    sign their URLs), and it is never fetched here: Telegram fetches it for the preview."""
+    value = (value or "").strip()
+    if not value or len(value) > MAX_IMAGE_URL:
+        return ""
+    if base:
+        try:
+            value = urljoin(base.strip(), value)
+        except ValueError:
+            return ""
+    if any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+        return ""
+    if len(value) > MAX_IMAGE_URL or not is_http_url(value):
+        return ""
+    return value
+
+
+def looks_like_image(url: str) -> bool:
+    """Whether a URL's path ends like a picture file (for media tags that name no type)."""
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:
+        return False
+    return path.endswith(_IMAGE_SUFFIXES)

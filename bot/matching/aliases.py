@@ -94,6 +94,8 @@ def load_aliases(
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(str(path), f"cannot read alias groups: {e}") from e
+    except RecursionError:
+        raise ConfigError(str(path), "cannot read alias groups: nested too deeply") from None
     merged_raw: dict[str, object] = {
         g.id: {"name": g.name, "description": g.description, "terms": list(g.terms)}
         for g in (builtin_aliases() if base is None else base).values()

@@ -2,7 +2,10 @@
 
 Each matcher key is a topic id (shared by every chat that follows the topic)
 or ``q:<subscription id>`` for a chat's own query.  The index is rebuilt from
-the store only when subscriptions changed (``invalidate``).
+the store only when the store's subscription generation moved (``refresh``), so
+a write by anyone (a chat command, the sender, the CLI in another process) is
+seen on the next article without anybody telling the audience; a rebuild recompiles
+only the keys whose query changed.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.matching.document import prepare_document
 from bot.matching.engine import Matcher, MatchGroup
 from bot.matching.rules import subscription_rules
 from bot.matching.syntax import Query
 from bot.records import Article, Match, Topic
-from storage.subscriptions import Subscription
+from storage.subscriptions import Subscription, SubscriptionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,27 +31,44 @@ class Recipient:
     chat_id: int
     match: Match
     topic: Topic | None
+    thread_id: int | None = None  # the forum topic of the subscription that matched
 
 
 class Audience:
+    """The active subscriptions as one matcher, and who follows each of its keys."""
+
     def __init__(self, topics: Mapping[str, Topic]) -> None:
         self.topics = dict(topics)
         self._matcher = Matcher()
         self._chats: dict[str, set[int]] = defaultdict(set)
         self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
         self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
+        self._threads: dict[tuple[str, int], int] = {}  # (key, chat) -> forum topic
+
+        self._generation: int | None = None  # the store's generation the index was loaded at
+
+    def refresh(self, subscriptions: SubscriptionStore) -> None:
+        """Reload the index from the store's active subscriptions if they changed since
+        the last load (one cheap read of the store's generation number when not)."""
+        generation = subscriptions.generation()  # read first: a write after it loads again
+        if generation != self._generation:
+            self.load(subscriptions.active())
+            self._generation = generation
 
     def load(self, subscriptions: list[Subscription]) -> None:
         """Replace the index with these subscriptions."""
         wanted: dict[str, tuple[str | Query, float]] = {}
         chats: dict[str, set[int]] = defaultdict(set)
         labels: dict[str, Topic | None] = {}
+        threads: dict[tuple[str, int], int] = {}
         for sub in subscriptions:
             if sub.filtered:  # a topic narrowed or widened with /filter: keys of its own
                 for rule in subscription_rules(sub, self.topics):
                     wanted[rule.key] = (rule.query, rule.threshold)
                     chats[rule.key].add(sub.chat_id)
                     labels[rule.key] = rule.topic
+                    if sub.thread_id is not None:
+                        threads[(rule.key, sub.chat_id)] = sub.thread_id
                 continue
             if sub.query:
                 wanted[sub.key] = (sub.query, 0.0)
@@ -56,6 +78,8 @@ class Audience:
                     continue  # a topic removed from the config: its followers get nothing
                 wanted[sub.key] = (topic.query, topic.threshold)
             chats[sub.key].add(sub.chat_id)
+            if sub.thread_id is not None:
+                threads[(sub.key, sub.chat_id)] = sub.thread_id
         # A key can come back with another query (a row id reused after a delete, a second
         # /filter): compare what each key compiles, not just the key.
         signatures = {
@@ -71,15 +95,24 @@ class Audience:
         self._signatures = signatures
         self._chats = chats
         self._labels = labels
+        self._threads = threads
 
-    def recipients(self, article: Article) -> list[Recipient]:
-        """The chats whose subscriptions match ``article``, one entry per chat
-        (the best-scoring match wins when several of a chat's subscriptions match)."""
+    @property
+    def needs_vectors(self) -> bool:
+        """True when some subscription has a semantic term (``~"..."``)."""
+        return self._matcher.needs_vectors
+
+    def recipients(self, article: Article, *, vector: np.ndarray | None = None) -> list[Recipient]:
+        """The chats whose subscriptions match ``article`` (its meaning ``vector`` for the
+        semantic terms), one entry per chat (the best-scoring match wins when several of a
+        chat's subscriptions match)."""
         # Groups come best first, so a chat's first group is its best; a Match record is
         # made only for the chats that get the article, not for every subscription.
+        doc = prepare_document(article)
+        doc.vector = vector
         chosen: dict[int, tuple[MatchGroup, str]] = {}
         chats = self._chats
-        for group in self._matcher.match_groups(prepare_document(article)):
+        for group in self._matcher.match_groups(doc):
             for key in group.keys:
                 for chat_id in chats.get(key, ()):
                     if chat_id not in chosen:
@@ -87,8 +120,14 @@ class Audience:
         out = []
         for chat_id in sorted(chosen):
             group, key = chosen[chat_id]
-            match = Match(article.id, key, True, group.score, group.why)
-            out.append(Recipient(chat_id=chat_id, match=match, topic=self._topic_of(key)))
+            out.append(
+                Recipient(
+                    chat_id=chat_id,
+                    match=Match(article.id, key, True, group.score, group.why),
+                    topic=self._topic_of(key),
+                    thread_id=self._threads.get((key, chat_id)),
+                )
+            )
         return out
 
     def _topic_of(self, key: str) -> Topic | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.matching.normalize import tokenize_with_variants
@@ -186,13 +187,16 @@ class Document:
     __slots__ = (
         "_early_content",
         "_early_summary",
+        "_extra",
         "_lead",
+        "_sims",
         "_title",
         "article_id",
         "fields",
         "keys",
         "site",
         "text_terms",
+        "vector",
         "weights",
     )
 
@@ -214,12 +218,14 @@ class Document:
             "source": FieldText(source),
         }
         self.site: frozenset[str] = _host_suffixes(link)
-        summary, content = self.fields["summary"], self.fields["content"]
-        self.text_terms: frozenset[str] = self.fields["title"].terms | summary.terms | content.terms
+        summary_field, content_field = self.fields["summary"], self.fields["content"]
+        self.text_terms: frozenset[str] = (
+            self.fields["title"].terms | summary_field.terms | content_field.terms
+        )
         self._title = self.fields["title"].terms
-        self._early_summary = _first_terms(summary, DEEP_AFTER)
-        self._lead = _first_terms(content, LEAD_WORDS)
-        self._early_content = _first_terms(content, DEEP_AFTER)
+        self._early_summary = _first_terms(summary_field, DEEP_AFTER)
+        self._lead = _first_terms(content_field, LEAD_WORDS)
+        self._early_content = _first_terms(content_field, DEEP_AFTER)
         prefixed = [f"source{KEY_SEP}{t}" for t in self.fields["source"].terms]
         prefixed.extend(f"site{KEY_SEP}{h}" for h in self.site)
         self.keys: frozenset[str] = self.text_terms.union(prefixed) if prefixed else self.text_terms
@@ -227,6 +233,33 @@ class Document:
         self.weights: dict[str, float] = _Weights(
             self._title, self._early_summary, self._lead, self._early_content, self.text_terms
         )
+        # what the article means (bot.matching.vectors), for semantic terms ~"...": set by
+        # whoever has it; the similarity of each phrase is computed once per document
+        self.vector: Any = None
+        self._sims: Any = None  # anything with .get(phrase): the matcher's similarities
+        self._extra: dict[str, float] = {}
+
+    def set_similarities(self, similarities: Any) -> None:
+        """Phrase similarities already computed (the matcher's one matrix product), as
+        anything with ``.get(phrase) -> float | None``."""
+        self._sims = similarities
+
+    def similarity(self, phrase: str) -> float:
+        """The cosine of the article's vector and the phrase's (0.0 without a vector)."""
+        if self._sims is not None:
+            found = self._sims.get(phrase)
+            if found is not None:
+                return float(found)
+        found = self._extra.get(phrase)
+        if found is not None:
+            return found
+        if self.vector is None:
+            return 0.0
+        from bot.matching.vectors import phrase_vector
+
+        value = float(phrase_vector(phrase) @ self.vector)
+        self._extra[phrase] = value
+        return value
 
     def text_weight(self, term: str) -> float:
         """``term_weight(term, None)``: the best of title, summary and content, fast.

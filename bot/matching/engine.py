@@ -26,6 +26,13 @@ article is then:
 Queries that can match without any particular word (``-sports``, ``NOT x OR
 y``) have no trigger set; they are checked on every article.
 
+Semantic terms (``~"missile launch"``) take part through keys of their own,
+``~<threshold>|<phrase>``: each distinct phrase's vector is made once, all of
+them sit in one matrix, and an article's vector multiplied by it gives every
+phrase's similarity in one matrix product; the keys whose similarity reaches
+their threshold are added to the article's keys before the index is read, so
+a semantic term wakes its queries like a word does.
+
 Adding or removing a subscription touches only its own keys; there is no
 automaton to rebuild (``bench/matching.py`` times what rebuilding one would
 cost), so changes are O(size of the query).
@@ -33,14 +40,30 @@ cost), so changes are O(size of the query).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
+
+import numpy as np
 
 from bot.matching.aliases import AliasGroup
 from bot.matching.document import KEY_SEP, Document, prepare_document
 from bot.matching.parser import parse_query
-from bot.matching.syntax import And, AnyOf, Near, Node, Not, Or, Phrase, Query, Site, Term
+from bot.matching.syntax import (
+    And,
+    AnyOf,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Query,
+    Semantic,
+    Site,
+    Term,
+    semantic_terms,
+)
 from bot.matching.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
 from bot.records import Article, Match, Topic
 
@@ -65,15 +88,19 @@ def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
     return word
 
 
-def _key_cost(key: str, postings: Mapping[str, object]) -> tuple[bool, int, int]:
+def semantic_key(node: Semantic) -> str:
+    """The index key of a semantic term: present in an article whose similarity to the
+    phrase reaches the term's threshold."""
+    return f"~{node.threshold:.4f}{KEY_SEP}{node.phrase}"
+
+
+def _key_cost(key: str, postings: Mapping[str, Sized]) -> tuple[bool, int, int]:
     bucket = postings.get(key)
-    size = len(bucket) if bucket is not None else 0  # type: ignore[arg-type]
+    size = len(bucket) if bucket is not None else 0
     return (key in _COMMON, size, -len(key))
 
 
-def trigger_terms(
-    node: Node, postings: Mapping[str, object] | None = None
-) -> frozenset[str] | None:
+def trigger_terms(node: Node, postings: Mapping[str, Sized] | None = None) -> frozenset[str] | None:
     """Index keys one of which any document matching ``node`` must contain.
 
     ``None`` means no such set exists (the node can match an article without
@@ -87,7 +114,7 @@ def trigger_terms(
         size = 0
         for k in keys:
             bucket = postings.get(k)
-            size += len(bucket) if bucket is not None else 0  # type: ignore[arg-type]
+            size += len(bucket) if bucket is not None else 0
         return (common, size + len(keys))
 
     def union(children: tuple[Node, ...]) -> frozenset[str] | None:
@@ -107,6 +134,8 @@ def trigger_terms(
             return frozenset((min(keys, key=lambda k: _key_cost(k, postings)),))
         if isinstance(n, Site):
             return frozenset((f"site{KEY_SEP}{n.host}",))
+        if isinstance(n, Semantic):
+            return frozenset((semantic_key(n),))
         if isinstance(n, AnyOf):
             return union(n.members)
         if isinstance(n, Or):
@@ -128,6 +157,8 @@ def required_keys(node: Node) -> frozenset[str]:
         return frozenset(_term_key(w, node.fields) for w in node.words)
     if isinstance(node, Site):
         return frozenset((f"site{KEY_SEP}{node.host}",))
+    if isinstance(node, Semantic):
+        return frozenset((semantic_key(node),))
     if isinstance(node, Near):
         return required_keys(node.left) | required_keys(node.right)
     if isinstance(node, And):
@@ -263,7 +294,7 @@ def _label(term: Term) -> tuple[str, str]:
     return (term.word, term.display or term.word)
 
 
-def _compile(query: Query, postings: Mapping[str, object]) -> _Compiled:
+def _compile(query: Query, postings: Mapping[str, Sized]) -> _Compiled:
     root = query.root
     triggers = trigger_terms(root, postings)
     required = required_keys(root)
@@ -282,6 +313,90 @@ def _compile(query: Query, postings: Mapping[str, object]) -> _Compiled:
     return _Compiled(query, triggers, required, _GENERAL)
 
 
+class _Similarities:
+    """Every registered phrase's similarity to one article, looked up by phrase."""
+
+    __slots__ = ("rows", "sims")
+
+    def __init__(self, rows: dict[str, int], sims: np.ndarray) -> None:
+        self.rows = rows
+        self.sims = sims
+
+    def get(self, phrase: str) -> float | None:
+        i = self.rows.get(phrase)
+        return None if i is None else float(self.sims[i])
+
+
+class _SemanticIndex:
+    """The semantic terms of every active query: one matrix row per distinct phrase,
+    one (row, threshold) per distinct key; rebuilt lazily after a change."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray] | None = None) -> None:
+        self._embed = embed
+        self.phrases: dict[str, int] = {}  # phrase -> how many keys use it
+        self.keys: dict[str, list[Any]] = {}  # key -> [phrase, threshold, uses]
+        self._dirty = True
+        self._rows: dict[str, int] = {}
+        self._matrix = np.zeros((0, 0), np.float32)
+        self._key_rows = np.zeros(0, np.intp)
+        self._key_cut = np.zeros(0, np.float32)
+        self._key_names: list[str] = []
+
+    def add(self, terms: list[Semantic]) -> None:
+        for term in terms:
+            key = semantic_key(term)
+            entry = self.keys.get(key)
+            if entry is None:
+                self.keys[key] = [term.phrase, term.threshold, 1]
+                self.phrases[term.phrase] = self.phrases.get(term.phrase, 0) + 1
+                self._dirty = True
+            else:
+                entry[2] += 1
+
+    def remove(self, terms: list[Semantic]) -> None:
+        for term in terms:
+            key = semantic_key(term)
+            entry = self.keys.get(key)
+            if entry is None:
+                continue
+            entry[2] -= 1
+            if entry[2] <= 0:
+                del self.keys[key]
+                left = self.phrases[term.phrase] - 1
+                if left:
+                    self.phrases[term.phrase] = left
+                else:
+                    del self.phrases[term.phrase]
+                self._dirty = True
+
+    def _build(self) -> None:
+        phrases = list(self.phrases)
+        if self._embed is not None:
+            matrix = self._embed(phrases)
+        else:
+            from bot.matching.vectors import phrase_vectors
+
+            matrix = phrase_vectors(phrases)
+        self._matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        self._rows = {p: i for i, p in enumerate(phrases)}
+        names = list(self.keys)
+        self._key_names = names
+        self._key_rows = np.array([self._rows[self.keys[k][0]] for k in names], np.intp)
+        self._key_cut = np.array([self.keys[k][1] for k in names], np.float32)
+        self._dirty = False
+
+    def active(self, vector: np.ndarray) -> tuple[list[str], _Similarities]:
+        """The keys the article's vector turns on, and every phrase's similarity."""
+        if self._dirty:
+            self._build()
+        if len(self._matrix) == 0 or self._matrix.shape[1] != len(vector):
+            return [], _Similarities({}, np.zeros(0, np.float32))
+        sims = self._matrix @ vector.astype(np.float32, copy=False)
+        on = np.flatnonzero(sims[self._key_rows] >= self._key_cut)
+        names = self._key_names
+        return [names[i] for i in on], _Similarities(self._rows, sims)
+
+
 class Matcher:
     """All active subscriptions' queries in one index.
 
@@ -291,8 +406,15 @@ class Matcher:
     Identical queries are evaluated once, whoever subscribed to them.
     """
 
-    def __init__(self, *, aliases: Mapping[str, AliasGroup] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        aliases: Mapping[str, AliasGroup] | None = None,
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> None:
         self._aliases = aliases
+        # ``embed`` (phrases -> unit vectors) defaults to bot.matching.vectors
+        self._semantic = _SemanticIndex(embed)
         self._by_key: dict[str, _Compiled] = {}
         self._by_root: dict[Node, _Compiled] = {}
         self._postings: dict[str, _Bucket] = {}
@@ -347,6 +469,7 @@ class Matcher:
             compiled.seq = self._seq
             self._by_root[parsed.root] = compiled
             self._index(compiled)
+            self._semantic.add(semantic_terms(parsed.root))
         compiled.keys[key] = float(threshold)
         compiled.max_threshold = max(compiled.max_threshold, float(threshold))
         self._by_key[key] = compiled
@@ -389,6 +512,7 @@ class Matcher:
                 compiled.max_threshold = max(compiled.keys.values())
             return
         del self._by_root[compiled.query.root]
+        self._semantic.remove(semantic_terms(compiled.query.root))
         ident = id(compiled)
         if compiled.triggers is None:
             self._always.pop(ident, None)
@@ -441,12 +565,23 @@ class Matcher:
         singles, to_check = self._woken(doc)
         return singles + to_check
 
+    @property
+    def needs_vectors(self) -> bool:
+        """True when some query has a semantic term: articles need their vectors."""
+        return bool(self._semantic.keys)
+
     def match_groups(self, doc: Document) -> list[MatchGroup]:
-        """What ``doc`` matches, one :class:`MatchGroup` per distinct query (best score
-        first), listing the subscriptions that share the query and whose threshold the
-        score reaches.  No per-subscription record is made: a caller that needs one per
-        subscriber (:meth:`match_document`) makes it, one that maps subscriptions to
-        chats (``bot.matching.audience``) does not."""
+        """What ``doc`` matches (``doc.vector`` set for the semantic terms), one
+        :class:`MatchGroup` per distinct query, best score first, listing the
+        subscriptions that share the query and whose threshold the score reaches.  No
+        per-subscription record is made: a caller that needs one per subscriber
+        (:meth:`match_document`) makes it, one that maps subscriptions to chats
+        (``bot.matching.audience``) does not."""
+        if doc.vector is not None and self._semantic.keys:
+            woken, similarities = self._semantic.active(doc.vector)
+            doc.set_similarities(similarities)
+            if woken:
+                doc.keys = doc.keys.union(woken)
         keys = doc.keys
         terms = doc.text_terms
         weight = doc.text_weight
@@ -498,7 +633,8 @@ class Matcher:
         return groups
 
     def match_document(self, doc: Document) -> list[Match]:
-        """Like :meth:`match`, on an already prepared document."""
+        """Like :meth:`match`, on an already prepared document (``doc.vector`` set for
+        the semantic terms)."""
         article_id = doc.article_id
         out: list[Match] = []
         for group in self.match_groups(doc):
@@ -506,14 +642,22 @@ class Matcher:
             out.extend([Match(article_id, key, True, score, why) for key in group.keys])
         return out
 
-    def match(self, article: Article) -> list[Match]:
-        """The subscriptions ``article`` matches, with score and why, best first."""
-        return self.match_document(prepare_document(article))
+    def match(self, article: Article, *, vector: np.ndarray | None = None) -> list[Match]:
+        """The subscriptions ``article`` matches, with score and why, best first
+        (``vector``: the article's, from bot.matching.vectors, for semantic terms)."""
+        doc = prepare_document(article)
+        doc.vector = vector
+        return self.match_document(doc)
 
-    def evaluate(self, key: str, article: Article | Document) -> Match:
-        """The decision of subscription ``key`` on one article, matched or not."""
+    def evaluate(
+        self, key: str, article: Article | Document, *, vector: np.ndarray | None = None
+    ) -> Match:
+        """The decision of subscription ``key`` on one article, matched or not
+        (``vector``: the article's, for semantic terms)."""
         compiled = self._by_key[key]
         doc = article if isinstance(article, Document) else prepare_document(article)
+        if vector is not None:
+            doc.vector = vector
         matched, score, why = compiled.query.evaluate(doc)
         threshold = compiled.keys[key]
         return Match(doc.article_id, key, matched and score >= threshold, score, why)
@@ -526,6 +670,11 @@ class Matcher:
             "trigger_terms": len(self._postings),
             "always_checked": len(self._always),
         }
+
+    def semantic_stats(self) -> dict[str, int]:
+        """Sizes of the semantic side: distinct phrases (matrix rows) and (phrase,
+        threshold) keys."""
+        return {"phrases": len(self._semantic.phrases), "keys": len(self._semantic.keys)}
 
 
 @lru_cache(maxsize=256)

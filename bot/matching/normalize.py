@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import cast
 
 __all__ = [
     "fold",
@@ -265,7 +266,7 @@ def tokenize(text: str) -> list[str]:
     out = list(map(_cache.get, raw))
     if None in out:
         out = [normalize_word(r) if v is None else v for r, v in zip(raw, out, strict=True)]
-    return out  # type: ignore[return-value]
+    return cast(list[str], out)  # no None left
 
 
 def korean_variants(token: str) -> tuple[str, ...]:

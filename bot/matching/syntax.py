@@ -147,6 +147,36 @@ class Site(Node):
         return True
 
 
+# The similarity at or above which a semantic term matches when the query names none:
+# chosen on labelled articles by bench/semantic_threshold.py (see the README).
+DEFAULT_SIMILARITY = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Semantic(Node):
+    """``~"phrase"``: the article's title and lead mean something close to ``phrase``
+    (cosine of their vectors at least ``threshold``), in any language the vectors cover."""
+
+    phrase: str
+    threshold: float = DEFAULT_SIMILARITY
+    display: str = field(default="", compare=False)
+
+    def similarity(self, doc: Document) -> float:
+        return doc.similarity(self.phrase)
+
+    def test(self, doc: Document) -> bool:
+        return doc.similarity(self.phrase) >= self.threshold
+
+    def explain(self, doc: Document, hits: Hits) -> bool:
+        sim = doc.similarity(self.phrase)
+        if sim < self.threshold:
+            return False
+        # weighs like a title word when the meaning is the same (similarity 1)
+        label = f"{self.display or '~' + repr(self.phrase)} {sim:.2f}"
+        hits[label] = FIELD_WEIGHTS["title"] * sim
+        return True
+
+
 @dataclass(frozen=True, slots=True)
 class AnyOf(Leaf):
     """A named alias group: any of its members (Terms and Phrases)."""
@@ -274,6 +304,17 @@ class Or(Node):
         return [leaf for c in self.children for leaf in c.leaves()]
 
 
+def semantic_terms(node: Node) -> list[Semantic]:
+    """The semantic terms anywhere in ``node``, in query order."""
+    if isinstance(node, Semantic):
+        return [node]
+    if isinstance(node, And | Or):
+        return [t for c in node.children for t in semantic_terms(c)]
+    if isinstance(node, Not):
+        return semantic_terms(node.child)
+    return []
+
+
 @dataclass(frozen=True, slots=True)
 class Not(Node):
     child: Node
@@ -292,6 +333,12 @@ class Query:
     text: str = field(compare=False)
     root: Node
 
+    @property
+    def only_exclusions(self) -> bool:
+        """True when nothing has to be in an article for the query to match ("-sports",
+        "korea OR -sports"): it would match nearly every story."""
+        return not _needs_a_term(self.root)
+
     def matches(self, doc: Document) -> bool:
         """True when the query matches (no score): the fast path."""
         return self.root.test(doc)
@@ -309,3 +356,14 @@ class Query:
             return False, 0.0, ()
         ordered = sorted(hits.items(), key=lambda kv: -kv[1])
         return True, float(sum(hits.values())), tuple(label for label, _ in ordered)
+
+
+def _needs_a_term(node: Node) -> bool:
+    """Whether an article must contain something for ``node`` to match."""
+    if isinstance(node, Not):
+        return False
+    if isinstance(node, And):
+        return any(_needs_a_term(c) for c in node.children)
+    if isinstance(node, Or):
+        return all(_needs_a_term(c) for c in node.children)
+    return True

@@ -124,4 +124,6 @@ def load_topics(
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(str(path), f"cannot read topics: {e}") from e
+    except RecursionError:
+        raise ConfigError(str(path), "cannot read topics: nested too deeply") from None
     return parse_topics(data, origin=path.name, aliases=aliases)

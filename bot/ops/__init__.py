@@ -4,5 +4,6 @@
 - ``logs``: one event per line, secrets never shown
 - ``doctor``: check everything the bot needs
 - ``feed_admin`` and ``opml``: managing feeds from the command line
-- ``demo``: the whole pipeline once, offline
+
+``newsalert demo`` wires the whole bot, so it lives above the stages, in ``bot.demo``.
 """

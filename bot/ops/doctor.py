@@ -12,18 +12,23 @@ Nothing is changed: the database is opened read-only and no migration runs.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
-import sqlite_utils
 
-from bot.config.loader import Config, load_config
-from bot.errors import ConfigError, FeedError, FetchError
+from bot.config.loader import load_config
+from bot.config.model import Config
+from bot.errors import ConfigError, FeedError, FetchError, StorageError
 from bot.ops.logs import add_secret, redact
+from bot.records import DeliveryState
+from bot.text import plural
+from storage.database import DatabaseInspection, inspect_database
+
+log = logging.getLogger(__name__)
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -45,45 +50,80 @@ async def diagnose(
     env: Mapping[str, str] | None = None,
     timeout: float = 15.0,
 ) -> list[Finding]:
-    """Run every check and return the findings, in order."""
+    """Run every check and return the findings, in order. Never raises: a check that
+    stops on an unexpected error becomes a FAIL finding with a short reason."""
     try:
         config = load_config(config_path, env=env)
     except ConfigError as e:
+        fix = "fix that key (config.example.toml documents every one), then run doctor again"
         return [
             Finding(
                 "config",
-                str(config_path),
+                f"{config_path}: {p.key}" if p.key else str(config_path),
                 FAIL,
-                str(e),
-                "fix that key (config.example.toml documents every one), then run doctor again",
+                p.problem,
+                fix if p.key else "",
             )
+            for p in e.problems
         ]
+    except Exception as e:
+        return [_unexpected("config", str(config_path), e)]
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     findings = [_config_finding(config)]
     findings += [Finding("config", config.source, WARN, w) for w in config.warnings]
-    findings += _check_database(config)
+    findings += await _guarded(
+        "database", config.storage.path, asyncio.to_thread(_check_database, config)
+    )
     telegram, feeds = await asyncio.gather(
-        _check_telegram(config, timeout), _check_feeds(config, timeout)
+        _guarded("telegram", config.telegram.base_url, _check_telegram(config, timeout)),
+        _guarded("feed", "feeds", _check_feeds(config, timeout)),
     )
     findings += telegram + feeds
     if config.metrics.listen:
-        findings.append(await _check_running(config))
+        findings += await _guarded("bot", config.metrics.listen, _one(_check_running(config)))
     return findings
+
+
+def _unexpected(area: str, subject: str, error: BaseException) -> Finding:
+    """A check stopped on an error nobody planned for (an odd answer, a bug): FAIL, briefly."""
+    log.debug("doctor: the %s check of %s stopped", area, subject, exc_info=error)
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if len(reason) > 200:
+        reason = reason[:199] + "…"
+    return Finding(
+        area,
+        subject,
+        FAIL,
+        f"the check stopped on an unexpected error ({reason})",
+        "run `newsalert -v doctor` for the details; if it persists, report it with that output",
+    )
+
+
+async def _guarded(area: str, subject: str, check: Awaitable[list[Finding]]) -> list[Finding]:
+    """The check's findings, or one FAIL finding when it raises."""
+    try:
+        return await check
+    except Exception as e:
+        return [_unexpected(area, subject, e)]
+
+
+async def _one(check: Awaitable[Finding]) -> list[Finding]:
+    return [await check]
 
 
 def report(findings: list[Finding], out: IO[str]) -> int:
     """Print the findings for a person; returns the exit status (1 when something failed)."""
     for f in findings:
-        print(f"{f.status:<5} {f.area:<9} {f.subject}: {redact(f.detail)}", file=out)
+        print(f"{f.status:<5} {f.area:<9} {redact(f.subject)}: {redact(f.detail)}", file=out)
         if f.fix:
             print(f"{'':<16}fix: {redact(f.fix)}", file=out)
     failures = sum(f.status == FAIL for f in findings)
     warnings = sum(f.status == WARN for f in findings)
     if failures:
-        print(f"\n{failures} problem(s) to fix, {warnings} warning(s).", file=out)
+        print(f"\n{plural(failures, 'problem')} to fix, {plural(warnings, 'warning')}.", file=out)
     else:
-        print(f"\nAll checks passed ({warnings} warning(s)).", file=out)
+        print(f"\nAll checks passed ({plural(warnings, 'warning')}).", file=out)
     return 1 if failures else 0
 
 
@@ -93,7 +133,8 @@ def report(findings: list[Finding], out: IO[str]) -> int:
 def _config_finding(config: Config) -> Finding:
     channels = len(config.channels)
     detail = (
-        f"valid: {len(config.feeds)} feeds, {len(config.topics)} topics, {channels} channels, "
+        f"valid: {plural(len(config.feeds), 'feed')}, {plural(len(config.topics), 'topic')}, "
+        f"{plural(channels, 'channel')}, "
         f"updates by {config.telegram.mode}"
     )
     if not config.feeds:
@@ -107,8 +148,6 @@ def _config_finding(config: Config) -> Finding:
 
 
 def _check_database(config: Config) -> list[Finding]:
-    from storage.migrations import MIGRATIONS
-
     path = Path(config.storage.path).expanduser()
     subject = str(path)
     if not path.exists():
@@ -125,16 +164,8 @@ def _check_database(config: Config) -> list[Finding]:
             ]
         return [Finding("database", subject, OK, "not created yet; the first run creates it")]
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
-        try:
-            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
-            db = sqlite_utils.Database(conn)
-            applied = [m.name for m in MIGRATIONS.applied(db)]
-            pending = [m.name for m in MIGRATIONS.pending(db)]
-            counts = _db_counts(conn)
-        finally:
-            conn.close()
-    except sqlite3.Error as e:
+        found = inspect_database(path)
+    except StorageError as e:
         return [
             Finding(
                 "database",
@@ -144,8 +175,8 @@ def _check_database(config: Config) -> list[Finding]:
                 "check the file's permissions; if it is damaged, restore the latest backup",
             )
         ]
-    names = _all_names()
-    unknown = [name for name in applied if name not in names]
+    verdict, applied, pending = found.quick_check, found.applied, found.pending
+    unknown = [name for name in applied if name not in found.known]
     findings = []
     if verdict != "ok":
         findings.append(
@@ -173,32 +204,25 @@ def _check_database(config: Config) -> list[Finding]:
                 "database",
                 subject,
                 WARN,
-                f"schema is {len(pending)} migration(s) behind ({', '.join(pending)})",
+                f"schema is {plural(len(pending), 'migration')} behind ({', '.join(pending)})",
                 "nothing to do by hand: `newsalert run` applies them on start; take a backup "
                 "first with `newsalert db backup FILE`",
             )
         )
     if not findings:
         state = f"schema current ({applied[-1]})" if applied else "empty; the first run sets it up"
-        findings.append(Finding("database", subject, OK, f"{state}; {counts}"))
+        findings.append(Finding("database", subject, OK, f"{state}; {_db_counts(found)}"))
     return findings
 
 
-def _all_names() -> set[str]:
-    from storage.migrations import MIGRATIONS
-
-    return {m.name for m in MIGRATIONS.pending(sqlite_utils.Database(memory=True))}
-
-
-def _db_counts(conn: sqlite3.Connection) -> str:
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"articles", "deliveries"} <= tables:
+def _db_counts(found: DatabaseInspection) -> str:
+    if found.articles is None:
         return "no data yet"
-    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-    states = dict(conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall())
+    states = found.deliveries
     return (
-        f"{articles} articles, {states.get('sent', 0)} alerts sent, "
-        f"{states.get('pending', 0)} waiting, {states.get('failed', 0)} failed"
+        f"{found.articles} articles, {states.get(DeliveryState.SENT, 0)} alerts sent, "
+        f"{states.get(DeliveryState.PENDING, 0)} waiting, "
+        f"{states.get(DeliveryState.FAILED, 0)} failed"
     )
 
 
@@ -269,10 +293,15 @@ async def _ask_telegram(bot: Any, config: Config) -> list[Finding]:
     findings = [Finding("telegram", base, OK, f"the token works: @{me.username} (id {me.id})")]
     try:
         findings += await _check_webhook(bot, config)
-        for channel in config.channels:
-            findings.append(await _check_channel(bot, me.id, channel.chat_id))
     except TelegramError as e:
-        findings.append(Finding("telegram", base, WARN, f"a check could not finish: {e}"))
+        findings.append(Finding("telegram", "webhook", WARN, f"the check could not finish: {e}"))
+    except Exception as e:
+        findings.append(_unexpected("telegram", "webhook", e))
+    for channel in config.channels:
+        # one channel's odd answer must not hide the others
+        findings += await _guarded(
+            "channel", str(channel.chat_id), _one(_check_channel(bot, me.id, channel.chat_id))
+        )
     return findings
 
 
@@ -358,8 +387,7 @@ _FEED_FIXES = {
 
 
 async def _check_feeds(config: Config, timeout: float) -> list[Finding]:
-    from bot.app import USER_AGENT
-    from bot.ingest.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
 
     async with Fetcher(
         user_agent=config.fetch.user_agent or USER_AGENT,
@@ -368,9 +396,8 @@ async def _check_feeds(config: Config, timeout: float) -> list[Finding]:
         max_bytes=config.fetch.max_bytes,
         per_host=config.fetch.per_host,
     ) as fetcher:
-        return list(
-            await asyncio.gather(*(_check_feed(fetcher, feed.url) for feed in config.feeds))
-        )
+        checks = (_guarded("feed", f.url, _one(_check_feed(fetcher, f.url))) for f in config.feeds)
+        return [finding for found in await asyncio.gather(*checks) for finding in found]
 
 
 async def _check_feed(fetcher: Any, url: str) -> Finding:
@@ -394,7 +421,8 @@ async def _check_feed(fetcher: Any, url: str) -> Finding:
         "feed",
         url,
         WARN if moved else OK,
-        f"answers: {len(parsed.articles)} entries ({parsed.format or 'feed'}){moved}",
+        f"answers: {plural(len(parsed.articles), 'entry', 'entries')} "
+        f"({parsed.format or 'feed'}){moved}",
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.config.loader import _check_url
+from bot.config.loader import check_url
 from bot.errors import ConfigError, NewsalertError
 from bot.ingest.fetch import Fetcher, fetch_source
 from bot.ingest.parse import parse_feed
@@ -46,7 +46,7 @@ async def check_feed(fetcher: Fetcher, url: str) -> FeedCheck:
 
 def validate_feed_url(url: str) -> str:
     """The URL, checked; raises ConfigError with a message for a person."""
-    return _check_url("url", url, allow_file=True)
+    return check_url("url", url, allow_file=True)
 
 
 async def add_feed(

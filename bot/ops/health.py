@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.config.loader import split_listen
-from bot.errors import ConfigError
+from bot.config.model import MetricsConfig
+from bot.errors import ConfigError, StorageError
+from bot.ops.logs import redact
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Health:
         self,
         metrics: Metrics,
         *,
-        stale_after: float = 300.0,
+        stale_after: float = MetricsConfig.stale_after,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.metrics = metrics
@@ -99,8 +100,16 @@ class Health:
         else:
             self.telegram_ok()
 
-    def check(self, *, scheduler_running: bool, store: Store, telegram_used: bool) -> HealthReport:
-        """Judge the scheduler, the database and Telegram now."""
+    def check(
+        self,
+        *,
+        scheduler_running: bool,
+        store: Store,
+        telegram_used: bool,
+        delivery_problem: str = "",
+    ) -> HealthReport:
+        """Judge the scheduler, the database, delivery (``delivery_problem``: why the sender
+        is paused, e.g. the database refuses writes) and Telegram now."""
         checks: dict[str, str] = {}
         problems: list[str] = []
         now = self.clock()
@@ -112,11 +121,15 @@ class Health:
         else:
             checks["scheduler"] = "ok"
         try:
-            store.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except (sqlite3.Error, AttributeError) as e:
+            store.ping()
+        except (StorageError, AttributeError) as e:
             problems.append(f"database: does not answer ({e})")
         else:
             checks["database"] = "ok"
+        if delivery_problem:
+            problems.append(f"delivery: {delivery_problem}")
+        else:
+            checks["delivery"] = "ok"
         if not telegram_used:
             checks["telegram"] = "not used (dry run)"
         else:
@@ -129,6 +142,9 @@ class Health:
                 problems.append(f"telegram: {since}{reason}")
             else:
                 checks["telegram"] = f"ok (answered {quiet:.0f}s ago)"
+        # exception texts can hold a token (a Bot API URL) or a feed's credentials: anyone
+        # who can reach /healthz sees them, so they go through the log redactor
+        problems = [redact(p) for p in problems]
         for problem in problems:
             area, _, detail = problem.partition(": ")
             checks[area] = detail

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from bot.ingest.urls import redact_urls
+
 # A bot token anywhere, e.g. inside a Bot API URL: digits, a colon (maybe %-encoded), 30+ chars.
 _TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3A|%3a)[A-Za-z0-9_-]{30,}")
 THIRD_PARTY = (
@@ -48,7 +50,8 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 
 
 class Redactor:
-    """Replaces secrets (the configured ones, and anything shaped like a bot token) with ***."""
+    """Replaces secrets (the configured ones, and anything shaped like a bot token) with ***,
+    and the userinfo and query strings of URLs (where feed credentials are)."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         self.secrets: list[str] = []
@@ -68,7 +71,8 @@ class Redactor:
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return _TOKEN_PATTERN.sub("***", text)
+        # feed URLs may carry credentials: userinfo and query strings go (issue 14)
+        return redact_urls(_TOKEN_PATTERN.sub("***", text))
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -185,8 +189,9 @@ def _log_uncaught(
 def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is SystemExit:
         return
+    error = args.exc_value
     logging.getLogger("newsalert").critical(
         "uncaught exception in thread %s",
         args.thread.name if args.thread else "?",
-        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+        exc_info=(args.exc_type, error, args.exc_traceback) if error is not None else None,
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot import __version__
+from bot.records import DeliveryState
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -30,10 +31,14 @@ LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 class PollOutcome(Protocol):
     """What :meth:`Metrics.poll_done` reads from a ``bot.pipeline.PollResult``."""
 
-    status: str
-    new_articles: int
-    alerts: int
-    error_kind: str
+    @property
+    def status(self) -> str: ...
+    @property
+    def new_articles(self) -> int: ...
+    @property
+    def alerts(self) -> int: ...
+    @property
+    def error_kind(self) -> str: ...
 
 
 class Metrics:
@@ -164,7 +169,7 @@ class Metrics:
 
     def refresh(self, store: Store) -> None:
         """Set the gauges that the database knows: outbox depth, feeds' last success."""
-        self.outbox_pending.set(store.outbox.counts().get("pending", 0))
+        self.outbox_pending.set(store.outbox.counts().get(DeliveryState.PENDING, 0))
         self.feed_last_success.clear()
         for feed in store.feeds.all():
             if feed.last_success is not None:

@@ -1,7 +1,8 @@
-"""What people can do: the use cases that chat handlers and the command line share.
+"""What people can do: the use cases behind the chat commands (``bot.demo`` uses them too).
 
-Plain functions over the store; no SQL, nothing Telegram-specific. Each returns a small result
-record; wording the reply is the caller's job.
+Plain functions over the store; no SQL, nothing Telegram-specific. They return records (a
+small result record where a command can be refused, with a ``problem`` code); wording the
+reply, in the reader's language, is the caller's job.
 
 - ``chats``: registering chats, language, pause, footer, operators
 - ``subscriptions``: following topics and filters

@@ -65,6 +65,11 @@ def link_preview_on(chat: Chat, default: bool) -> bool:
     return default if chat.link_preview is None else chat.link_preview
 
 
+def image_size(chat: Chat, default: str) -> str:
+    """How alerts to ``chat`` show the article's picture: large, small or off."""
+    return chat.image or default
+
+
 @dataclass(frozen=True, slots=True)
 class FooterResult:
     ok: bool

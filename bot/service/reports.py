@@ -6,14 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.records import utcnow
-from storage.reports import ReportStore
+from bot.ingest.urls import redact_url, redact_urls, url_host
+from bot.records import FeedStatus, utcnow
 from storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    feeds: dict[str, int]  # status -> count
+    feeds: dict[FeedStatus, int]  # feeds by status
     chats_active: dict[str, int]  # chat type -> active count
     chats_inactive: int
     chats_paused: int
@@ -28,8 +28,8 @@ class Stats:
 def stats(store: Store, *, now: datetime | None = None) -> Stats:
     """The figures of /stats."""
     now = now or utcnow()
-    reports = ReportStore(store.db)
-    feeds: dict[str, int] = {}
+    reports = store.reports
+    feeds: dict[FeedStatus, int] = {}
     for feed in store.feeds.all():
         feeds[feed.status] = feeds.get(feed.status, 0) + 1
     active: dict[str, int] = {}
@@ -56,11 +56,13 @@ def stats(store: Store, *, now: datetime | None = None) -> Stats:
 
 @dataclass(frozen=True, slots=True)
 class FeedRow:
-    """A feed as /feeds and /feedstatus show it."""
+    """A feed as /feeds and /feedstatus show it: ``url`` without credentials (userinfo and
+    query string redacted), ``host`` its host alone."""
 
     name: str
     url: str
-    status: str
+    status: FeedStatus
+    host: str = ""
     last_success: datetime | None = None
     last_error: str = ""
     failures: int = 0
@@ -75,16 +77,19 @@ def feed_rows(store: Store, feeds: Iterable[object]) -> list[FeedRow]:
         url = str(getattr(feed, "url", ""))
         name = str(getattr(feed, "name", "") or "")
         state = store.feeds.get_by_url(url)
+        # feed URLs can carry credentials (user:password@, ?api_key=): never shown whole
+        shown, host = redact_url(url), url_host(url) or redact_url(url)
         if state is None:
-            rows.append(FeedRow(name=name or url, url=url, status="new"))
+            rows.append(FeedRow(name=name or host, url=shown, status=FeedStatus.NEW, host=host))
             continue
         rows.append(
             FeedRow(
-                name=name or state.name or url,
-                url=url,
+                name=name or state.name or host,
+                url=shown,
+                host=host,
                 status=state.status,
                 last_success=state.last_success,
-                last_error=state.last_error or "",
+                last_error=redact_urls(state.last_error or ""),
                 failures=state.consecutive_failures,
                 next_poll=state.next_poll,
                 entries=state.entries_seen,

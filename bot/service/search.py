@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from bot.errors import QueryError
+from bot.matching import vectors
 from bot.matching.engine import Matcher
 from bot.matching.rules import Rule, subscription_rules
-from bot.records import Article, Topic
+from bot.matching.syntax import semantic_terms
+from bot.records import Article, Topic, as_utc
 from bot.service.subscriptions import MAX_QUERY_CHARS, check_query, looks_like_topic_id
+from storage.articles import StoredArticle
 from storage.store import Store
 
 LATEST_COUNT = 5  # /latest shows this many
@@ -28,6 +33,18 @@ class Found:
     label: str  # the topic's name, or the query
 
 
+def vector_of(store: Store, stored: StoredArticle) -> np.ndarray | None:
+    """The article's stored vector; one made now (and stored) for an article from before
+    vectors, or ``None`` when the model is missing."""
+    if stored.vector is not None:
+        return vectors.from_blob(stored.vector)
+    if not vectors.available():
+        return None
+    vector = vectors.article_vector(stored.article)
+    store.articles.set_vector(stored.key, vectors.to_blob(vector))
+    return vector
+
+
 def _scan(store: Store, rules: Iterable[Rule], *, limit: int, scan: int) -> tuple[int, list[Found]]:
     """(articles looked at, the newest ``limit`` that match a rule)."""
     matcher = Matcher()
@@ -41,10 +58,18 @@ def _scan(store: Store, rules: Iterable[Rule], *, limit: int, scan: int) -> tupl
         )
     if not len(matcher):
         return 0, []
-    articles = store.articles.latest(scan)
+    # the newest stored first, then by when they were published: a feed's first poll stores
+    # its entries in the feed's order, so storage order alone would list older ones first
+    articles = sorted(
+        store.articles.latest(scan),
+        key=lambda s: as_utc(s.article.published or s.first_seen),
+        reverse=True,
+    )
     found: list[Found] = []
+    semantic = matcher.needs_vectors
     for stored in articles:
-        matches = matcher.match(stored.article)
+        vector = vector_of(store, stored) if semantic else None
+        matches = matcher.match(stored.article, vector=vector)
         if matches and len(found) < limit:
             best = matches[0]
             found.append(Found(stored.article, best.score, best.why, labels[best.topic]))
@@ -79,6 +104,9 @@ class TestResult:
     problem: str = ""  # empty | too-long | bad-query | unknown-topic
     detail: str = ""
     error: QueryError | None = None
+    # a query with semantic terms: the recent stories closest in meaning, with the best
+    # similarity of any of its terms, closest first
+    closest: tuple[tuple[Article, float], ...] = ()
 
 
 def test_query(
@@ -105,27 +133,47 @@ def test_query(
         if error is not None:
             return TestResult(ok=False, problem="bad-query", detail=str(error), error=error)
         rule = Rule("test", text, 0.0)
-    scanned, matched, found = _count_and_show(store, rule, show=show, scan=scan)
-    return TestResult(ok=True, scanned=scanned, matched=matched, found=tuple(found), topic=topic)
+    scanned, matched, found, closest = _count_and_show(store, rule, show=show, scan=scan)
+    return TestResult(
+        ok=True,
+        scanned=scanned,
+        matched=matched,
+        found=tuple(found),
+        topic=topic,
+        closest=tuple(closest),
+    )
+
+
+CLOSEST_SHOWN = 8  # /test ~"...": this many recent stories with their similarity
 
 
 def _count_and_show(
     store: Store, rule: Rule, *, show: int, scan: int
-) -> tuple[int, int, list[Found]]:
+) -> tuple[int, int, list[Found], list[tuple[Article, float]]]:
     matcher = Matcher()
-    matcher.add(rule.key, rule.query, threshold=rule.threshold)
+    query = matcher.add(rule.key, rule.query, threshold=rule.threshold)
+    phrases = [t.phrase for t in semantic_terms(query.root)]
     articles = store.articles.latest(scan)
     found: list[Found] = []
+    closest: list[tuple[Article, float]] = []
     matched = 0
     label = rule.topic.name if rule.topic else str(rule.query)
+    if phrases and vectors.available():
+        matrix = vectors.phrase_vectors(phrases)
+    else:
+        phrases = []
     for stored in articles:
-        decision = matcher.evaluate(rule.key, stored.article)
+        vector = vector_of(store, stored) if phrases else None
+        if vector is not None:
+            closest.append((stored.article, float(np.max(matrix @ vector))))
+        decision = matcher.evaluate(rule.key, stored.article, vector=vector)
         if not decision.matched:
             continue
         matched += 1
         if len(found) < show:
             found.append(Found(stored.article, decision.score, decision.why, label))
-    return len(articles), matched, found
+    closest.sort(key=lambda pair: -pair[1])
+    return len(articles), matched, found, closest[:CLOSEST_SHOWN]
 
 
-test_query.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+test_query.__dict__["__test__"] = False  # not a pytest test

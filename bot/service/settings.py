@@ -2,8 +2,8 @@
 ``/digest``, ``/timezone``, ``/quiet``, link previews, and a chat coming back.
 
 Each setter takes the command's argument as typed, validates it, stores it and returns a
-:class:`SettingResult`; wording the reply is the caller's job.  After a change, call
-``Core.delivery_settings_changed()`` so the sender looks again (held alerts may be due).
+:class:`SettingResult`; wording the reply is the caller's job.  Nobody needs to tell the
+sender: every write here moves the store's delivery generation, and the sender looks again.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.config.template import TemplateError, format_template, parse_template
 from bot.delivery.digest import DIGEST_EVERY, QUIET_MODES, canonical_zone, parse_time_of_day
+from bot.service.chats import CLEAR_WORDS
 from storage.chats import Chat
 from storage.store import Store
 
@@ -25,6 +27,7 @@ class SettingResult:
     problem: str = ""
     detail: str = ""
     chat: Chat | None = None
+    error: TemplateError | None = None  # problem "bad-template": what is wrong with it
 
 
 def _done(store: Store, chat_id: int) -> SettingResult:
@@ -39,7 +42,8 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
     if not words:
         return SettingResult(ok=False, problem="bad-mode", detail="")
     mode, rest = words[0], words[1:]
-    if store.chats.get(chat_id) is None:
+    chat = store.chats.get(chat_id)
+    if chat is None:
         return SettingResult(ok=False, problem="unknown-chat")
     if mode in ("instant", "off", "none", "now"):
         store.chats.set_alert_mode(chat_id, "instant")
@@ -47,13 +51,13 @@ def set_digest(store: Store, chat_id: int, argument: str) -> SettingResult:
         return _done(store, chat_id)
     if mode not in DIGEST_EVERY:
         return SettingResult(ok=False, problem="bad-mode", detail=words[0])
-    at = store.chats.get(chat_id).digest_at  # type: ignore[union-attr]
+    at = chat.digest_at
     if rest:
         moment = parse_time_of_day(" ".join(w for w in rest if w != "at"))
         if moment is None:
             return SettingResult(ok=False, problem="bad-time", detail=" ".join(rest))
         at = f"{moment:%H:%M}"
-    with store.db.atomic():
+    with store.atomic():
         store.chats.set_digest_schedule(chat_id, mode, at)
         store.chats.set_alert_mode(chat_id, "digest")
     return _done(store, chat_id)
@@ -105,6 +109,51 @@ def set_link_preview(store: Store, chat_id: int, enabled: bool | None) -> Settin
     return _done(store, chat_id)
 
 
+IMAGE_SIZES = ("large", "small", "off")
+
+
+def set_image(store: Store, chat_id: int, size: str | None) -> SettingResult:
+    """The article's picture in this chat's alerts: large (above the text), small, off, or
+    None for the operator's default (``alerts.image``).  Applies to alerts written from now
+    on."""
+    if size is not None and size not in IMAGE_SIZES:
+        return SettingResult(ok=False, problem="bad-image", detail=size)
+    if not store.chats.set_image(chat_id, size):
+        return SettingResult(ok=False, problem="unknown-chat")
+    return _done(store, chat_id)
+
+
+def set_template(store: Store, chat_id: int, argument: str) -> SettingResult:
+    """``/template``: the parts of this chat's alerts, in order ("title, summary, button");
+    "default" (or "clear") for the operator's.  Applies to alerts written from now on.  A
+    template that cannot be used: ``problem`` "bad-template", ``error`` the TemplateError."""
+    text = argument.strip()
+    if text.lower() in CLEAR_WORDS | {"default"}:
+        stored = ""
+    else:
+        try:
+            stored = format_template(parse_template(text))
+        except TemplateError as e:
+            return SettingResult(ok=False, problem="bad-template", detail=text, error=e)
+    if not store.chats.set_template(chat_id, stored):
+        return SettingResult(ok=False, problem="unknown-chat")
+    return _done(store, chat_id)
+
+
+def set_breaking_through(store: Store, chat_id: int, enabled: bool) -> SettingResult:
+    """Breaking news (``alerts.breaking_*``) at once, even during quiet hours or when the
+    chat takes digests."""
+    if not store.chats.set_breaking_through(chat_id, enabled):
+        return SettingResult(ok=False, problem="unknown-chat")
+    return _done(store, chat_id)
+
+
+def next_image_size(current: str) -> str:
+    """The size after ``current`` on the settings button: large → small → off → large."""
+    position = IMAGE_SIZES.index(current) if current in IMAGE_SIZES else 0
+    return IMAGE_SIZES[(position + 1) % len(IMAGE_SIZES)]
+
+
 def reactivate_chat(
     store: Store,
     chat_id: int,
@@ -114,8 +163,8 @@ def reactivate_chat(
     username: str = "",
 ) -> bool:
     """The chat talks to the bot again (/start) or re-added it (``my_chat_member``): make it
-    active.  Returns True when it had been inactive (call ``Core.subscriptions_changed()``
-    then, so its subscriptions match again)."""
+    active.  Returns True when it had been inactive (its subscriptions match again: the
+    store's subscription generation moved)."""
     before = store.chats.get(chat_id)
     store.chats.ensure(chat_id, type=type, title=title, username=username, reactivate=True)
     return before is not None and not before.active

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,9 +29,10 @@ class SubscribeResult:
     created: bool = False
     topic: Topic | None = None
     query: str = ""
-    problem: str = ""  # empty | unknown-topic | bad-query | too-long | too-many
+    problem: str = ""  # empty | unknown-topic | bad-query | only-exclusions | too-long | too-many
     detail: str = ""
     error: QueryError | None = None
+    moved: bool = False  # followed already, from another forum topic: it posts here now
 
 
 def looks_like_topic_id(text: str) -> bool:
@@ -48,9 +50,16 @@ def check_query(text: str) -> QueryError | None:
 
 
 def subscribe(
-    store: Store, topics: Mapping[str, Topic], chat: ChatInfo, argument: str
+    store: Store,
+    topics: Mapping[str, Topic],
+    chat: ChatInfo,
+    argument: str,
+    *,
+    thread_id: int | None = None,
 ) -> SubscribeResult:
-    """Follow a topic id, or a query of the filter language."""
+    """Follow a topic id, or a query of the filter language.  ``thread_id``: the forum
+    topic the command was written in, where the alerts go (a subscription followed from
+    another topic moves here)."""
     argument = argument.strip()
     if not argument:
         return SubscribeResult(ok=False, problem="empty")
@@ -64,13 +73,22 @@ def subscribe(
         error = check_query(argument)
         if error is not None:
             return SubscribeResult(ok=False, problem="bad-query", detail=str(error), error=error)
+        if parse_query(argument, max_length=MAX_QUERY_CHARS).only_exclusions:
+            # "-sports" alone would send every other story there is
+            return SubscribeResult(ok=False, problem="only-exclusions", detail=argument)
     existing = store.subscriptions.for_chat(chat.chat_id)
     wanted = (topic.id, "") if topic is not None else (QUERY_TOPIC, argument)
-    if any((s.topic_id, s.query) == wanted for s in existing):
-        return SubscribeResult(ok=True, created=False, topic=topic, query=wanted[1])
+    same = next((s for s in existing if (s.topic_id, s.query) == wanted), None)
+    if same is not None:
+        moved = same.thread_id != thread_id and store.subscriptions.set_thread(same.id, thread_id)
+        return SubscribeResult(ok=True, created=False, topic=topic, query=wanted[1], moved=moved)
     if len(existing) >= MAX_SUBSCRIPTIONS_PER_CHAT:
         return SubscribeResult(ok=False, problem="too-many", detail=str(MAX_SUBSCRIPTIONS_PER_CHAT))
-    _, created = store.subscriptions.add(chat.chat_id, wanted[0], query=wanted[1])
+    _, created = store.subscriptions.add(
+        chat.chat_id, wanted[0], query=wanted[1], thread_id=thread_id
+    )
+    if thread_id is not None:
+        store.chats.clear_topic_fault(chat.chat_id, thread_id)  # subscribed in it: it is open
     return SubscribeResult(ok=True, created=created, topic=topic, query=wanted[1])
 
 
@@ -160,6 +178,34 @@ class FilterResult:
     # empty | no-expression | not-found | bad-query | too-long | from-config | duplicate | nothing-to-clear
     detail: str = ""
     error: QueryError | None = None
+    before: Subscription | None = None  # the subscription as it was
+    change: str = ""  # the filter text given, without its OR/AND
+
+
+_TERM = re.compile(r'-?"[^"]+"|\S+')
+_PLAIN_WORD = re.compile(r"[\w'’.-]+")
+_OPERATORS = frozenset({"OR", "AND", "NOT"})
+
+
+def filter_terms(text: str) -> tuple[str, tuple[str, ...]]:
+    """A /filter change a person can read in words: ("without", terms) for ``-x -"y z"``,
+    ("with", terms) for plain words and phrases; ("", ()) for anything else (fields,
+    groups, brackets, operators), which is then shown as written."""
+    tokens = _TERM.findall(text)
+    if not tokens:
+        return "", ()
+    terms: list[str] = []
+    negated = {token.startswith("-") for token in tokens}
+    if len(negated) != 1:
+        return "", ()
+    for token in tokens:
+        bare = token.removeprefix("-")
+        if bare.startswith('"') and bare.endswith('"') and len(bare) > 2:
+            bare = bare[1:-1].strip()
+        elif bare in _OPERATORS or not _PLAIN_WORD.fullmatch(bare) or bare.startswith("-"):
+            return "", ()
+        terms.append(bare)
+    return ("without" if negated == {True} else "with"), tuple(terms)
 
 
 def _split_filter(expression: str) -> tuple[str, str]:
@@ -199,6 +245,13 @@ def apply_filter(store: Store, chat_id: int, reference: str, expression: str) ->
     if sub.from_config:
         return FilterResult(ok=False, subscription=sub, index=index, problem="from-config")
     action, text = _split_filter(expression)
+    result = _apply_filter(store, index, sub, action, text)
+    return dataclasses.replace(result, before=sub, change=text)
+
+
+def _apply_filter(
+    store: Store, index: int, sub: Subscription, action: str, text: str
+) -> FilterResult:
     if action == "clear":
         if sub.query or not sub.filtered:
             return FilterResult(

@@ -16,13 +16,14 @@ import math
 import re
 from dataclasses import dataclass
 
+from bot.config.model import AlertsConfig
 from bot.records import Article, Summary
 from bot.summary.boilerplate import strip_boilerplate
 from bot.summary.boilerplate_ko import is_korean, strip_korean_boilerplate
 from bot.summary.sentences import split_sentences
 from bot.text import html_to_text
 
-DEFAULT_MAX_CHARS = 450
+DEFAULT_MAX_CHARS = AlertsConfig.summary_chars
 # The budget is set in characters of English; a summary in another language gets the
 # share of it that carries as much: a Korean syllable block packs about twice what a
 # Latin letter does.  Measured by ``bench/korean_boilerplate.py --budget`` (median
@@ -64,7 +65,9 @@ _STOPWORDS = _words(
     year years time last first like get got make made just even still many much well back way
     s t"""
 )
-_LINKY = re.compile(r"https?://|www\.|pic\.twitter\.com/|\S+@\S+\.\w")
+# An e-mail address is looked for from its "@" only, and neither side may hold another "@":
+# linear on any input (``\S+@\S+`` was cubic on a run of "@", issue 14).
+_LINKY = re.compile(r"https?://|www\.|pic\.twitter\.com/|(?<=[^\s@])@[^\s@]+?\.\w")
 _QUOTE_OPENERS = "\"“‘'«"
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from bot.config.model import SummaryConfig
 from bot.records import Article, Summary
 from bot.summary.boilerplate_ko import is_korean
 from bot.summary.extractive import (
@@ -79,7 +80,7 @@ class LLMSummarizer:
         base_url: str,
         model: str,
         api_key: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = SummaryConfig.llm_timeout,
         max_chars: int = DEFAULT_MAX_CHARS,
         *,
         temperature: float = 0.2,
