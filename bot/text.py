@@ -85,14 +85,9 @@ _HTML_ELEMENTS = frozenset(
     }
 )  # fmt: skip
 _TAG_START = re.compile(r"<(/?)\s*([A-Za-z][\w:-]*)")
-# Finds, in C, whether _keep_bracketed_words has anything to do: a name that is not one
-# of _HTML_ELEMENTS after "<" (usually there is none, and its per-tag callback is skipped)
-_NOT_AN_ELEMENT = re.compile(
-    r"<(?:/?)\s*(?!(?:"
-    + "|".join(sorted(map(re.escape, _HTML_ELEMENTS), key=len, reverse=True))
-    + r")(?![\w:-]))[A-Za-z]",
-    re.IGNORECASE,
-)
+# The names after "<", to tell in C whether _keep_bracketed_words has anything to do
+# (usually not: its per-tag callback is then skipped)
+_TAG_NAMES = re.compile(r"<(?:/?)\s*([A-Za-z][\w:-]*)")
 
 
 def _keep_bracketed_words(value: str) -> str:
@@ -168,6 +163,8 @@ def _fast_text(value: str) -> str | None:
     """The text as :class:`_TextCollector` would collect it, or None when ``value``
     holds something only html.parser should judge."""
     if _RAW_TEXT_START.search(value):
+        if "<!--" in value:
+            return None  # a comment may hide the start of one, or one the end of a comment
         value = _RAW_TEXT.sub("<!---->", value)
         if _RAW_TEXT_START.search(value):
             return None  # left open, or <script/>
@@ -221,8 +218,8 @@ def html_to_text(value: str) -> str:
         return ""
     if not _LOOKS_LIKE_HTML.search(value):
         return tidy_text(value)
-    if _NOT_AN_ELEMENT.search(value):  # "<Squid Game>": words, not a tag
-        value = _keep_bracketed_words(value)
+    if not _HTML_ELEMENTS.issuperset(map(str.lower, _TAG_NAMES.findall(value))):
+        value = _keep_bracketed_words(value)  # "<Squid Game>": words, not a tag
     fast = _fast_text(value)
     if fast is not None:
         return tidy_text(fast)

@@ -44,7 +44,13 @@ def test_a_deeply_nested_json_feed_is_a_parse_error():
 
 async def poll(tmp_path, url: str) -> tuple[object, object]:
     config = config_from_dict(
-        {"storage": {"path": str(tmp_path / "db.sqlite")}, "feeds": [{"url": url}]}, env={}
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "feeds": [{"url": url}],
+            # parse in this process: a test below replaces parse_feed here
+            "performance": {"workers": "inline"},
+        },
+        env={},
     )
     core = Core(config, sink=ConsoleSink(io.StringIO()))
     try:

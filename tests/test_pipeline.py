@@ -270,8 +270,11 @@ async def test_two_feeds_with_the_same_article_at_once_fetch_its_page_once(
     finally:
         await core.fetcher.aclose()
     assert feed_server.hits("/story.html") == 1
+    # the feeds are parsed in worker processes: either may store the article first
+    if first.new_articles == 0:
+        (a, first), (b, second) = (b, second), (a, first)
     assert (first.new_articles, first.alerts) == (1, 1)
-    assert (second.new_articles, second.alerts) == (0, 0)  # a copy: "Also: B" on the alert
+    assert (second.new_articles, second.alerts) == (0, 0)  # a copy: "Also: ..." on the alert
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.pipeline"]
     assert f"feed {a.url}: 1 new article, 1 alert" in lines
     assert f"feed {b.url}: 0 new articles, 0 alerts" in lines

@@ -28,6 +28,8 @@ FIXTURES = [
     "<SCRIPT type=text/javascript>if (a < b) {}</SCRIPT>after",
     "<iframe src=x></iframe>kept<iframe/>also kept",
     "<!-- a <p> comment -->text<!---->more",
+    "<!--<script></script>",
+    "<!-- <script> -->shown<script>x</script>",
     "x < y and y > z",
     "&am<b>p;",
     "<![CDATA[hidden]]>shown",
@@ -74,7 +76,7 @@ _pieces = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(_pieces, max_size=25).map("".join))
 def test_fast_path_equals_html_parser_on_fuzzed_markup(fragment: str) -> None:
     assert html_to_text(fragment) == reference(fragment)
