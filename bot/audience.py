@@ -1,7 +1,9 @@
 """Who wants an article: the active subscriptions compiled into one matcher.
 
 Each matcher key is a topic id (shared by every chat that follows the topic)
-or ``q:<subscription id>`` for a chat's own query.  The index is rebuilt from
+or ``q:<subscription id>`` for a chat's own query.  A topic with a learned
+model is not in the index: its model decides each article once, for all its
+followers.  The index is rebuilt from
 the store only when subscriptions changed (``invalidate``).
 """
 
@@ -11,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.match import Matcher
+from bot.match import Matcher, model_match
 from bot.query import Query
 from bot.records import Article, Match, Topic
 from bot.service import subscription_rules
@@ -34,12 +36,14 @@ class Audience:
         self._chats: dict[str, set[int]] = defaultdict(set)
         self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
         self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
+        self._learned: dict[str, Topic] = {}  # followed topics decided by a learned model
 
     def load(self, subscriptions: list[Subscription]) -> None:
         """Replace the index with these subscriptions."""
         wanted: dict[str, tuple[str | Query, float]] = {}
         chats: dict[str, set[int]] = defaultdict(set)
         labels: dict[str, Topic | None] = {}
+        learned: dict[str, Topic] = {}
         for sub in subscriptions:
             if sub.filtered:  # a topic narrowed or widened with /filter: keys of its own
                 for rule in subscription_rules(sub, self.topics):
@@ -53,7 +57,10 @@ class Audience:
                 topic = self.topics.get(sub.topic_id)
                 if topic is None:
                     continue  # a topic removed from the config: its followers get nothing
-                wanted[sub.key] = (topic.query, topic.threshold)
+                if topic.model:
+                    learned[sub.key] = topic  # decided by its model, not in the index
+                else:
+                    wanted[sub.key] = (topic.query, topic.threshold)
             chats[sub.key].add(sub.chat_id)
         # A key can come back with another query (a row id reused after a delete, a second
         # /filter): compare what each key compiles, not just the key.
@@ -70,12 +77,19 @@ class Audience:
         self._signatures = signatures
         self._chats = chats
         self._labels = labels
+        self._learned = learned
 
     def recipients(self, article: Article) -> list[Recipient]:
         """The chats whose subscriptions match ``article``, one entry per chat
         (the best-scoring match wins when several of a chat's subscriptions match)."""
         best: dict[int, Recipient] = {}
-        for match in self._matcher.match(article):
+        matches = self._matcher.match(article)
+        # each followed learned topic decides once per article, whoever follows it
+        for key, topic in self._learned.items():
+            decision = model_match(article, topic, key=key)
+            if decision.matched:
+                matches.append(decision)
+        for match in matches:
             if match.topic in self._labels:
                 topic = self._labels[match.topic]
             else:

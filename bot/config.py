@@ -584,6 +584,7 @@ def _topics(data: Any) -> dict[str, Topic]:
         query = t.require("query", str)
         description = t.get("description", str, "")
         threshold = float(t.get("threshold", (int, float), 0.0))
+        model = t.get("model", str, "").strip()
         t.done()
         if not _TOPIC_ID.match(topic_id):
             raise ConfigError(
@@ -595,8 +596,19 @@ def _topics(data: Any) -> dict[str, Topic]:
             raise ConfigError(f"{where}.id", f"topic {topic_id!r} is defined twice")
         seen.add(topic_id)
         _check_query(f"{where}.query", query)
+        if model:
+            from bot.topic_model import check_model_ref
+
+            problem = check_model_ref(model)
+            if problem:
+                raise ConfigError(f"{where}.model", problem)
         topics[topic_id] = Topic(
-            id=topic_id, name=name, query=query, description=description, threshold=threshold
+            id=topic_id,
+            name=name,
+            query=query,
+            description=description,
+            threshold=threshold,
+            model=model,
         )
     return topics
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import QueryError
-from bot.match import Matcher
+from bot.match import Matcher, model_match
 from bot.query import And, Document, Node, Query, parse_query
 from bot.records import Article, Topic, utcnow
 from bot.topics import compile_topic
@@ -468,8 +468,12 @@ def _count_and_show(
     found: list[Found] = []
     matched = 0
     label = rule.topic.name if rule.topic else str(rule.query)
+    learned = rule.topic if rule.topic is not None and rule.topic.model else None
     for stored in articles:
-        decision = matcher.evaluate(rule.key, stored.article)
+        if learned is not None and rule.key == learned.id:
+            decision = model_match(stored.article, learned)
+        else:
+            decision = matcher.evaluate(rule.key, stored.article)
         if not decision.matched:
             continue
         matched += 1

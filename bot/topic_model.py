@@ -15,8 +15,10 @@ content) and decides with logistic regression over three blocks of features:
   languages and sources the training data does not cover;
 * optionally a sentence embedding (:mod:`bot.embed`), when the model names one.
 
-``gate`` (a group id) is a cheap first stage: an article with no member of
-that group is ruled out without running the classifier.
+``anchor`` is a query for what the topic is about (for korea-diplomacy: a
+Korea term in the text, or North Korean state media as the source); with
+``gate`` on it is also a cheap first stage: an article without it is ruled out
+without running the classifier.
 
 Training is deterministic (no randomness at all: full-batch L-BFGS from
 zero weights, a fixed number of iterations at most), and the saved file is
@@ -63,7 +65,11 @@ __all__ = [
     "prf",
     "Labelled",
     "SparseRows",
+    "check_model_ref",
+    "cross_source_scores",
+    "model_for",
     "train_model",
+    "train_topic",
 ]
 
 FORMAT = "newsalert-topic-model/1"
@@ -598,6 +604,36 @@ def builtin_model(topic_id: str) -> TopicModel | None:
     return TopicModel.from_bytes(ref.read_bytes(), origin=f"bot/data/models/{topic_id}.model")
 
 
+def _is_path(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.endswith(".model")
+
+
+def check_model_ref(ref: str) -> str | None:
+    """None when ``ref`` names a shipped model or an existing model file, else the problem."""
+    if _is_path(ref):
+        return None if Path(ref).is_file() else f"no model file at {ref}"
+    if resources.files("bot.data").joinpath("models", f"{ref}.model").is_file():
+        return None
+    return f"no shipped model named {ref!r}; give a model file's path (newsalert topics train)"
+
+
+@cache
+def _model_at(ref: str) -> TopicModel | None:
+    if _is_path(ref):
+        return TopicModel.load(ref)
+    return builtin_model(ref)
+
+
+def model_for(topic: Any) -> TopicModel | None:
+    """The learned model that decides ``topic`` (a ``Topic``), or None: loaded once per file.
+
+    None also when a shipped model named by the topic is missing (the query
+    decides then); a missing or broken model file raises ``ConfigError``.
+    """
+    ref = getattr(topic, "model", "")
+    return _model_at(ref) if ref else None
+
+
 # --------------------------------------------------------------------------------------
 # Training
 
@@ -695,10 +731,6 @@ def train_model(
     """Train a model on ``items`` (borderline ones too when ``use_borderline``)."""
     featurizer = Featurizer(spec, aliases=aliases)
     chosen = [i for i in items if use_borderline or not i.borderline]
-    if gate and featurizer.anchor is not None:
-        # the gate rules out what has no anchor: learn only what is left to decide
-        anchor = featurizer.anchor
-        chosen = [i for i in chosen if anchor.matches(document_of(i.id, i.title, i.lead, i.source))]
     if not chosen or len({i.label for i in chosen}) < 2:
         raise ConfigError(topic, "training needs labelled articles of both classes (0 and 1)")
     embeddings = None
@@ -742,3 +774,105 @@ def prf(pairs: Iterable[tuple[bool, bool]]) -> dict[str, float]:
     r = tp / (tp + fn) if tp + fn else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def cross_source_scores(
+    topic: str,
+    items: Sequence[Labelled],
+    spec: FeatureSpec,
+    *,
+    l2: float,
+    threshold: float,
+    gate: bool,
+    use_borderline: bool,
+) -> dict[str, Any]:
+    """Leave-one-source-out scores: for each source group (id prefix), a model
+    trained on the other groups decides the held-out one; borderline items are
+    left out of the scores.  ``{"groups": {g: {...}}, "pooled": {...}}``."""
+    groups = sorted({i.group for i in items})
+    featurizer = Featurizer(spec)
+    x = featurize_all(items, featurizer)
+    y = np.array([i.label for i in items], dtype=np.float64)
+    grp = np.array([i.group for i in items])
+    usable = np.array([use_borderline or not i.borderline for i in items])
+    passes = np.array(
+        [
+            not gate
+            or featurizer.anchor is None
+            or featurizer.anchor.matches(document_of(i.id, i.title, i.lead, i.source))
+            for i in items
+        ]
+    )
+    decided = np.zeros(len(items), dtype=bool)
+    for held in groups:
+        train = np.flatnonzero((grp != held) & usable)
+        test = np.flatnonzero(grp == held)
+        if len({int(v) for v in y[train]}) < 2:
+            continue
+        w, b = fit_logistic(x.take(train), y[train], l2=l2, sample_weight=class_weights(y[train]))
+        p = _sigmoid(x.take(test).dot(w) + b)
+        decided[test] = (p >= threshold) & passes[test]
+    clear = [k for k, i in enumerate(items) if not i.borderline]
+
+    def rounded(ks: list[int]) -> dict[str, Any]:
+        r = prf((bool(decided[k]), bool(items[k].label)) for k in ks)
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+
+    return {
+        "method": "leave-one-source-out (train on the other groups), borderline not scored",
+        "groups": {g: rounded([k for k in clear if items[k].group == g]) for g in groups},
+        "pooled": rounded(clear),
+    }
+
+
+def train_topic(
+    topic: str,
+    paths: Sequence[str | Path],
+    spec: FeatureSpec,
+    *,
+    l2: float = 1e-4,
+    threshold: float = 0.5,
+    gate: bool = False,
+    use_borderline: bool = False,
+    evaluate: bool = True,
+    command: str = "",
+) -> TopicModel:
+    """Train a topic's model from labelled JSON Lines files; the model states the
+    files (name, sha256, size), the options and, with ``evaluate``, its
+    leave-one-source-out scores.  Same files and options: same bytes."""
+    items: list[Labelled] = []
+    data = []
+    for path in paths:
+        rows = load_labelled(path)
+        items.extend(rows)
+        data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
+    training = {
+        "l2": l2,
+        "use_borderline": use_borderline,
+        "balanced": True,
+        "solver": "L-BFGS from zero, numpy",
+        "items": sum(1 for i in items if use_borderline or not i.borderline),
+    }
+    meta: dict[str, Any] = {"data": data, "training": training}
+    if command:
+        meta["trained_with"] = command
+    if evaluate and len({i.group for i in items}) >= 2:
+        meta["scores"] = cross_source_scores(
+            topic,
+            items,
+            spec,
+            l2=l2,
+            threshold=threshold,
+            gate=gate,
+            use_borderline=use_borderline,
+        )
+    return train_model(
+        topic,
+        items,
+        spec,
+        l2=l2,
+        threshold=threshold,
+        gate=gate,
+        use_borderline=use_borderline,
+        meta=meta,
+    )

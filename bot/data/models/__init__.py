@@ -1,0 +1,1 @@
+"""Learned topic models shipped with newsalert (see bot/topic_model.py)."""
