@@ -261,6 +261,18 @@ class Featurizer:
                         hits.update(ks)
         return hits
 
+    def groups_present(self, doc: Document, limit: int = 6) -> tuple[str, ...]:
+        """``@group`` for each feature group with a member in the article (for ``why``)."""
+        hits = self._hangul_hits(doc.fields["title"].tokens) | self._hangul_hits(
+            doc.fields["summary"].tokens
+        )
+        out = [
+            f"@{g}"
+            for k, (g, (_, anywhere)) in enumerate(zip(self.spec.groups, self._groups, strict=True))
+            if k in hits or anywhere.matches(doc)
+        ]
+        return tuple(out[:limit])
+
     def query_block(self, doc: Document) -> list[float]:
         """The query features: per group in-title, in-text, crossed with the anchor; matched."""
         values: list[float] = []
@@ -529,6 +541,8 @@ class TopicModel:
         title, lead = model_text(title, summary, content)
         doc = document_of("", title, lead, source)
         why = self._why.evaluate(doc)[2] if self._why is not None else ()
+        if not why:  # the query did not match: name the groups the model saw instead
+            why = self.featurizer.groups_present(doc)
         if not self.passes_gate(doc):
             return Decision(False, 0.0, why, gated=True)
         p = self.probability(title, lead, doc)
