@@ -108,9 +108,7 @@ def base_spec(topic_id: str, *, extra: bool = True) -> FeatureSpec:
     if extra and topic_id == "korea-diplomacy":
         groups = (*groups, *(g for g in EXTRA_GROUPS if g not in groups))
     anchor = ANCHOR if topic_id == "korea-diplomacy" and extra else ""
-    return FeatureSpec(
-        query=topic.query, groups=groups, threshold=topic.threshold, anchor=anchor
-    )
+    return FeatureSpec(query=topic.query, groups=groups, threshold=topic.threshold, anchor=anchor)
 
 
 def configs_for(topic_id: str, embedders: Sequence[str]) -> dict[str, Config]:
@@ -194,9 +192,7 @@ def embeddings_for(
     return vectors, load_s, ms
 
 
-def probabilities(
-    x_train: SparseRows, y: np.ndarray, x_test: SparseRows, l2: float
-) -> np.ndarray:
+def probabilities(x_train: SparseRows, y: np.ndarray, x_test: SparseRows, l2: float) -> np.ndarray:
     w, b = fit_logistic(x_train, y, l2=l2, sample_weight=class_weights(y))
     z = x_test.dot(w) + b
     return 1.0 / (1.0 + np.exp(-z))
@@ -270,9 +266,7 @@ def score_groups(
 
 
 def print_scores(name: str, scores: dict[str, dict[str, float]]) -> None:
-    cells = [
-        f"{g} {s['precision']:.2f}/{s['recall']:.2f}/{s['f1']:.2f}" for g, s in scores.items()
-    ]
+    cells = [f"{g} {s['precision']:.2f}/{s['recall']:.2f}/{s['f1']:.2f}" for g, s in scores.items()]
     print(f"  {name:<22} " + " · ".join(cells))
 
 
@@ -319,10 +313,7 @@ def main(argv: list[str] | None = None) -> int:
 
     topic = builtin_topics()[args.topic]
     q = np.array(
-        [
-            match_topic(Article(id=i.id, title=i.title, summary=i.lead), topic).matched
-            for i in items
-        ]
+        [match_topic(Article(id=i.id, title=i.title, summary=i.lead), topic).matched for i in items]
     )
     kw = np.array([bool(KEYWORDS.search(f"{i.title} {i.lead}")) for i in items])
     print("(i) rules (nothing trained: every group is unseen)")
@@ -338,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     for e in wanted:
         try:
             vectors[e], load_s, ms = embeddings_for(e, items, args.cache)
-        except Exception as err:  # noqa: BLE001 - a missing package just skips the candidate
+        except Exception as err:
             print(f"  [{e} skipped: {type(err).__name__}: {err}]")
             continue
         speed[e] = (load_s, ms)
@@ -386,30 +377,34 @@ def main(argv: list[str] | None = None) -> int:
     header = "".join(f"{g:>10}" for g in [*groups, "pooled"])
     print(f"  {'model':<22}{header}")
     for name, scores in results.items():
-        cells = "".join(
-            f"{s['f1']:>9.2f}{'*' if meets(s) else ' '}" for s in scores.values()
-        )
+        cells = "".join(f"{s['f1']:>9.2f}{'*' if meets(s) else ' '}" for s in scores.values())
         print(f"  {name:<22}{cells}")
     if speed:
-        print("\nembedders: " + "; ".join(f"{e} load {s[0]:.2f} s, {s[1]:.1f} ms/article"
-                                          for e, s in speed.items()))
+        print(
+            "\nembedders: "
+            + "; ".join(f"{e} load {s[0]:.2f} s, {s[1]:.1f} ms/article" for e, s in speed.items())
+        )
 
     focus = args.focus or ("shipped" if "shipped" in results else None)
     if focus:
         short = [
-            g for g in [*groups, "pooled"]
+            g
+            for g in [*groups, "pooled"]
             if (g == "pooled" or counts[g] >= MIN_POSITIVES) and not meets(results[focus][g])
         ]
         verdict = "met" if not short else "NOT met in " + ", ".join(short)
-        print(f"\ntarget for the shipped choice (groups with >= {MIN_POSITIVES} positives, "
-              f"and pooled): {verdict}")
+        print(
+            f"\ntarget for the shipped choice (groups with >= {MIN_POSITIVES} positives, "
+            f"and pooled): {verdict}"
+        )
         if args.errors:
             dec = decisions_of[focus]
             for g in groups:
                 if g not in short and meets(results[focus][g]):
                     continue
                 errs = [
-                    (k, i) for k, i in enumerate(items)
+                    (k, i)
+                    for k, i in enumerate(items)
                     if i.group == g and not i.borderline and bool(dec[k]) != bool(i.label)
                 ]
                 if not errs:
@@ -417,8 +412,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\n  errors in {g}:")
                 for k, i in errs:
                     kind = "FP" if dec[k] else "FN"
-                    print(f"    {kind} {i.id} p={probs_of[focus][k]:.2f}: {i.title[:90]}"
-                          f" | {i.lead[:60]}")
+                    print(
+                        f"    {kind} {i.id} p={probs_of[focus][k]:.2f}: {i.title[:90]}"
+                        f" | {i.lead[:60]}"
+                    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, sort_keys=True))
     print(f"\n({time.perf_counter() - started:.0f} s)")

@@ -125,14 +125,22 @@ def main(argv: list[str] | None = None) -> int:
     g_ms = gated_s / max(1, n_gated) * 1000
     d_ms = decided_s / max(1, n_decided) * 1000
     print(f"topic {args.topic}: {len(items)} articles x {args.repeat}")
-    print(f"  load: {load_s * 1000:.0f} ms in process, {fresh:.2f} s in a fresh process "
-          f"(imports included; target <= 3 s)")
+    print(
+        f"  load: {load_s * 1000:.0f} ms in process, {fresh:.2f} s in a fresh process "
+        f"(imports included; target <= 3 s)"
+    )
     print(f"  baseline, the query alone:      {q_ms:7.3f} ms/article")
-    print(f"  model, every article:           {all_ms:7.3f} ms/article  ({all_ms / q_ms:.1f}x the query)")
-    print(f"  model, ruled out by the gate:   {g_ms:7.3f} ms/article  ({g_ms / q_ms:.1f}x; "
-          f"{n_gated // args.repeat} articles; target <= 10 ms)")
-    print(f"  model, decided by the classifier:{d_ms:6.3f} ms/article  ({d_ms / q_ms:.1f}x; "
-          f"{n_decided // args.repeat} articles; target <= 50 ms)")
+    print(
+        f"  model, every article:           {all_ms:7.3f} ms/article  ({all_ms / q_ms:.1f}x the query)"
+    )
+    print(
+        f"  model, ruled out by the gate:   {g_ms:7.3f} ms/article  ({g_ms / q_ms:.1f}x; "
+        f"{n_gated // args.repeat} articles; target <= 10 ms)"
+    )
+    print(
+        f"  model, decided by the classifier:{d_ms:6.3f} ms/article  ({d_ms / q_ms:.1f}x; "
+        f"{n_decided // args.repeat} articles; target <= 50 ms)"
+    )
     return 0
 
 

@@ -570,8 +570,8 @@ def topics_train(
     use_gate = defaults["gate"] if gate is None else gate
     if use_gate and not spec.anchor:
         _fail("--gate needs an --anchor query, e.g. --anchor '@korea'")
-    command = "newsalert topics train " + topic.id + "".join(
-        f" --data {Path(p).name}" for p in data
+    command = (
+        "newsalert topics train " + topic.id + "".join(f" --data {Path(p).name}" for p in data)
     )
 
     try:

@@ -120,7 +120,7 @@ def available() -> dict[str, str]:
     for name in _FACTORIES:
         try:
             embedder(name)
-        except Exception as e:  # noqa: BLE001 - any failure means "not here"
+        except Exception as e:
             out[name] = f"{type(e).__name__}: {e}"
         else:
             out[name] = "ok"

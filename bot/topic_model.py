@@ -30,6 +30,7 @@ followed by the weights as little-endian float32.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import zlib
@@ -53,21 +54,21 @@ __all__ = [
     "LEAD_CHARS",
     "Decision",
     "FeatureSpec",
-    "TopicModel",
-    "builtin_model",
-    "fit_logistic",
-    "load_labelled",
-    "model_text",
-    "query_groups",
     "Featurizer",
-    "featurize_all",
-    "class_weights",
-    "prf",
     "Labelled",
     "SparseRows",
+    "TopicModel",
+    "builtin_model",
     "check_model_ref",
+    "class_weights",
     "cross_source_scores",
+    "featurize_all",
+    "fit_logistic",
+    "load_labelled",
     "model_for",
+    "model_text",
+    "prf",
+    "query_groups",
     "train_model",
     "train_topic",
 ]
@@ -233,7 +234,7 @@ class Featurizer:
                     add(f"t {tok}")
             for _, variant in extra:
                 add(f"w {variant}")
-            for a, b in zip(tokens, tokens[1:], strict=False):
+            for a, b in itertools.pairwise(tokens):
                 add(f"b {a} {b}")
             for tok in tokens:
                 padded = f"<{tok}>"
@@ -521,7 +522,9 @@ class TopicModel:
 
     def passes_gate(self, doc: Document) -> bool:
         """False when the cheap first stage rules the article out (no anchor term)."""
-        return not self.gate or self.featurizer.anchor is None or self.featurizer.anchor.matches(doc)
+        return (
+            not self.gate or self.featurizer.anchor is None or self.featurizer.anchor.matches(doc)
+        )
 
     def probability(self, title: str, lead: str, doc: Document | None = None) -> float:
         doc = doc or document_of("", title, lead)

@@ -150,7 +150,7 @@ def test_logistic_regression_fits_a_separable_toy_problem():
         [(np.array([0]), np.array([1.0])), (np.array([1]), np.array([1.0]))] * 5, 2
     )
     y = np.array([1, 0] * 5, dtype=float)
-    w, b = fit_logistic(x, y, l2=1e-3)
+    w, _b = fit_logistic(x, y, l2=1e-3)
     assert w[0] > 0 > w[1]
 
 
