@@ -72,6 +72,8 @@ SHARED = _shared() / "data" / "topics"
 DEFAULT_INPUTS = [SHARED / "korea-diplomacy-train.jsonl", SHARED / "korea-diplomacy-dev.jsonl"]
 KEYWORDS = re.compile(r"korea|pyongyang|seoul|dprk", re.IGNORECASE)
 TARGET_P, TARGET_R, MIN_POSITIVES = 0.95, 0.90, 20
+# the models of a default run (every embedder that loads adds: alone, +query, ours+it)
+DEFAULT_MODELS = ["hashed", "ours-query-groups", "ours-nobl"]
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ EXTRA_GROUPS = (
     "domestic-affairs",
 )
 
-ANCHOR = "@korea OR @korean-headline-names OR @dprk-media OR source:@dprk-media"
+ANCHOR = "@korea OR korean OR @korean-headline-names OR @dprk-media OR source:@dprk-media"
 
 
 def base_spec(topic_id: str, *, extra: bool = True) -> FeatureSpec:
@@ -311,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.match import match_topic
     from bot.records import Article
 
-    topic = builtin_topics()[args.topic]
+    # the query alone, as it decided the topic before the model (not the model in-sample)
+    topic = replace(builtin_topics()[args.topic], model="")
     q = np.array(
         [match_topic(Article(id=i.id, title=i.title, summary=i.lead), topic).matched for i in items]
     )
@@ -337,9 +340,12 @@ def main(argv: list[str] | None = None) -> int:
 
     configs = configs_for(args.topic, list(vectors))
     shipped = shipped_config(args.topic)
-    if args.models:
-        names = args.models.split(",")
-        configs = {n: configs[n] for n in names if n in configs}
+    names = (
+        args.models.split(",")
+        if args.models
+        else DEFAULT_MODELS + [n for e in vectors for n in (e, f"{e}+query", f"ours+{e}-nobl")]
+    )
+    configs = {n: configs[n] for n in names if n in configs}
     if shipped is not None and (not shipped.spec.embedder or shipped.spec.embedder in vectors):
         configs["shipped"] = shipped
 
