@@ -1,6 +1,6 @@
 """Quality of article-text extraction against the gold text of 181 real pages.
 
-    .venv/bin/python bench/extraction.py                # bot.extract in process
+    .venv/bin/python bench/extraction.py                # bot.ingest.extract in process
     .venv/bin/python bench/extraction.py --via-cli      # `newsalert extract PATH...`
     .venv/bin/python bench/extraction.py --limit 40 --worst 5
 
@@ -79,7 +79,7 @@ def load(limit: int | None) -> list[tuple[str, Path, str, str]]:
 
 def run_library(pages: list[tuple[str, Path, str, str]]) -> tuple[dict[str, str], float]:
     from bot.errors import ExtractError
-    from bot.extract import extract_article
+    from bot.ingest.extract import extract_article
 
     texts: dict[str, str] = {}
     started = time.perf_counter()
@@ -165,7 +165,7 @@ def main() -> int:
         f1 = report("newsalert extract (CLI)", pages, texts, elapsed)
     else:
         texts, elapsed = run_library(pages)
-        f1 = report("bot.extract", pages, texts, elapsed)
+        f1 = report("bot.ingest.extract", pages, texts, elapsed)
     if args.worst:
         ranked = sorted(pages, key=lambda page: token_scores(page[3], texts.get(page[0], "")).f1)
         for key, _path, url, gold in ranked[: args.worst]:

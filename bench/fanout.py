@@ -5,7 +5,7 @@
 
 The real path from the outbox on: the pipeline writes the alert for every chat (matching,
 summarising, rendering, the outbox), then the sender sends it with python-telegram-bot
-through ``bot.ratelimit.TelegramRateLimiter`` to ``tests.fakes.telegram_api.FakeBotAPI``
+through ``bot.delivery.ratelimit.TelegramRateLimiter`` to ``tests.fakes.telegram_api.FakeBotAPI``
 with ``enforce_limits=True`` (30 messages in any second; a 429 for each one over), which
 runs in a child process, so that its own records of 10,000 messages do not count as ours.
 
@@ -40,13 +40,13 @@ import logging  # noqa: E402
 
 from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot  # noqa: E402
 
-from bot.config import config_from_dict  # noqa: E402
+from bot.config.loader import config_from_dict  # noqa: E402
+from bot.delivery.ratelimit import TelegramRateLimiter, limits_from_config  # noqa: E402
+from bot.delivery.sender import Sender  # noqa: E402
+from bot.delivery.telegram_sink import TelegramSink  # noqa: E402
 from bot.pipeline import Pipeline  # noqa: E402
-from bot.ratelimit import TelegramRateLimiter, limits_from_config  # noqa: E402
 from bot.records import Article, utcnow  # noqa: E402
-from bot.sender import Sender  # noqa: E402
 from bot.telegram import quiet_http_loggers  # noqa: E402
-from bot.telegram_sink import TelegramSink  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
 

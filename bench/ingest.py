@@ -11,7 +11,7 @@ Measured, best of ``--rounds`` (lowest time) for each:
 
 - baseline: ``feedparser.parse(body)`` with its defaults, on bytes in memory;
 - ingest: fetch each feed from the local FeedServer over loopback, parse and
-  normalise (``bot.parse.parse_feed``), then dedupe and store into a fresh
+  normalise (``bot.ingest.parse.parse_feed``), then dedupe and store into a fresh
   SQLite file (``StoreStage``: ``storage.articles.ArticleStore.add_new``);
 - re-poll, unchanged: a conditional GET answered 304 and nothing parsed; and,
   for servers without validators, the body fetched again and recognised by its
@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 import feedparser  # noqa: E402
 
-from bot.fetch import Fetcher, FetchResult, read_local  # noqa: E402
-from bot.parse import ParsedFeed, parse_feed  # noqa: E402
+from bot.ingest.fetch import Fetcher, FetchResult, read_local  # noqa: E402
+from bot.ingest.parse import ParsedFeed, parse_feed  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
 

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.records import Article  # noqa: E402
-from bot.sentences import split_sentences  # noqa: E402
-from bot.summarize import DEFAULT_MAX_CHARS, summarize  # noqa: E402
+from bot.summary.extractive import DEFAULT_MAX_CHARS, summarize  # noqa: E402
+from bot.summary.sentences import split_sentences  # noqa: E402
 
 DATA = (
     ROOT.parent / "shared" / "data" / "summarization" / "frank" / "frank_articles_references.jsonl"

@@ -40,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.topic_model import (  # noqa: E402
+from bot.matching.topic_model import (  # noqa: E402
     FeatureSpec,
     Featurizer,
     Labelled,
@@ -54,7 +54,7 @@ from bot.topic_model import (  # noqa: E402
     prf,
     query_groups,
 )
-from bot.topics import builtin_topics  # noqa: E402
+from bot.matching.topics import builtin_topics  # noqa: E402
 
 
 def _shared() -> Path:
@@ -170,7 +170,7 @@ def embeddings_for(
     name: str, items: Sequence[Labelled], cache: Path | None
 ) -> tuple[np.ndarray, float, float]:
     """(vectors, load seconds, ms per article) for one embedder."""
-    from bot.embed import embedder
+    from bot.matching.embed import embedder
 
     texts = embed_texts(items)
     key = hashlib.sha256(("\n".join(texts) + name).encode()).hexdigest()[:16]
@@ -203,7 +203,7 @@ def probabilities(x_train: SparseRows, y: np.ndarray, x_test: SparseRows, l2: fl
 def gate_mask(items: Sequence[Labelled], cfg: Config) -> np.ndarray:
     if not cfg.gate or not cfg.spec.anchor:
         return np.ones(len(items), dtype=bool)
-    from bot.query import parse_query
+    from bot.matching.parser import parse_query
 
     q = parse_query(cfg.spec.anchor)
     return np.array([q.matches(document_of(i.id, i.title, i.lead, i.source)) for i in items])
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     probs_of: dict[str, np.ndarray] = {}
 
     # (i) today's query and the keyword baseline
-    from bot.match import match_topic
+    from bot.matching.engine import match_topic
     from bot.records import Article
 
     # the query alone, as it decided the topic before the model (not the model in-sample)

@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.match import _compiled_topic, match_topic  # noqa: E402
-from bot.query import prepare_document  # noqa: E402
+from bot.matching.document import prepare_document  # noqa: E402
+from bot.matching.engine import _compiled_topic, match_topic  # noqa: E402
+from bot.matching.topic_model import builtin_model, document_of, model_text  # noqa: E402
+from bot.matching.topics import builtin_topics  # noqa: E402
 from bot.records import Article  # noqa: E402
-from bot.topic_model import builtin_model, document_of, model_text  # noqa: E402
-from bot.topics import builtin_topics  # noqa: E402
 
 
 def _shared() -> Path:
@@ -71,7 +71,7 @@ def articles() -> list[Article]:
 
 def load_in_fresh_process(topic: str) -> float:
     code = (
-        "import time; t=time.perf_counter(); from bot.topic_model import builtin_model; "
+        "import time; t=time.perf_counter(); from bot.matching.topic_model import builtin_model; "
         f"m=builtin_model({topic!r}); m.decide('warm up'); print(time.perf_counter()-t)"
     )
     done = subprocess.run(

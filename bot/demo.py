@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 
 from bot.app import Core
-from bot.config import config_from_dict
-from bot.service import ChatInfo, subscribe
-from bot.sinks import ConsoleSink
+from bot.config.loader import config_from_dict
+from bot.delivery.sinks import ConsoleSink
+from bot.service.chats import ChatInfo
+from bot.service.subscriptions import subscribe
+from bot.text import plural
 from storage.store import Store
 
 DEMO_CHATS = (
@@ -22,8 +24,9 @@ DEMO_CHATS = (
 )
 
 
-async def run_demo(*, keep_db: str | None = None) -> int:
-    """Run one pass over the demo feed and print the alerts; returns the exit status."""
+async def run_demo(*, keep_db: str | None = None, raw: bool = False) -> int:
+    """Run one pass over the demo feed and print the alerts as a reader sees them (``raw``:
+    the HTML that is sent); returns the exit status."""
     with contextlib.ExitStack() as stack:
         feed_path = stack.enter_context(
             resources.as_file(resources.files("bot.data") / "demo_feed.xml")
@@ -59,7 +62,7 @@ async def run_demo(*, keep_db: str | None = None) -> int:
             )
             chats.append((chat_id, name, topic_id))
         logging.getLogger("bot").setLevel(logging.WARNING)  # the alerts are the output
-        sink = ConsoleSink()
+        sink = ConsoleSink(raw=raw)
         core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
         click.echo("newsalert demo: offline, bundled sample feed, temporary database, console sink")
         for chat_id, name, topic_id in chats:
@@ -72,7 +75,10 @@ async def run_demo(*, keep_db: str | None = None) -> int:
         articles = sum(r.new_articles for r in results)
         errors = [r.error for r in results if r.error]
         click.echo("─" * 60)
-        click.echo(f"{articles} articles read, {len(sink.sent)} alerts sent (printed above).")
+        click.echo(
+            f"{plural(articles, 'article')} read, {plural(len(sink.sent), 'alert')} sent "
+            "(printed above)."
+        )
         for chat_id, name, topic_id in chats:
             got = sum(1 for c, _ in sink.sent if c == chat_id)
             click.echo(f"  {name} ({topic_id}): {got} alert{'s' if got != 1 else ''}")

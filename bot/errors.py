@@ -5,29 +5,49 @@ Foreign exceptions (httpx, feedparser, sqlite3, telegram) are wrapped at the
 boundary and chained with ``raise ... from e``::
 
     NewsalertError
-    ├── ConfigError          bad config file: names the key and the problem
+    ├── ConfigError          bad config file: every problem found, each with its key
     ├── FeedError            a feed could not be fetched or parsed (carries the url)
     │   ├── FetchError       network, HTTP status, size cap, redirects
     │   └── ParseError       the body is not a feed we can read
     ├── ExtractError         an article page could not be turned into text
     ├── QueryError           a malformed filter query (carries position and hint)
-    └── StorageError         the database could not be opened or migrated
+    ├── StorageError         the database could not be opened or migrated
+    └── SendError            one message could not be sent; its subclasses, in
+                             ``bot.delivery.sinks``, tell the sender what to do next
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 
 class NewsalertError(Exception):
     """Base class of every error newsalert raises on purpose."""
 
 
-class ConfigError(NewsalertError):
-    """The configuration is invalid; ``key`` names where, the message says what."""
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One mistake in the configuration: where (``feeds[2].interval``) and what to do."""
 
-    def __init__(self, key: str, problem: str) -> None:
-        self.key = key
-        self.problem = problem
-        super().__init__(f"{key}: {problem}" if key else problem)
+    key: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.problem}" if self.key else self.problem
+
+
+class ConfigError(NewsalertError):
+    """The configuration is invalid. ``problems`` lists every mistake found, in the file's
+    order; ``key`` and ``problem`` are the first one's."""
+
+    def __init__(
+        self, key: str = "", problem: str = "", *, problems: Iterable[ConfigProblem] = ()
+    ) -> None:
+        self.problems: list[ConfigProblem] = list(problems) or [ConfigProblem(key, problem)]
+        self.key = self.problems[0].key
+        self.problem = self.problems[0].problem
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 class FeedError(NewsalertError):
@@ -68,15 +88,40 @@ class ExtractError(NewsalertError):
 
 
 class QueryError(NewsalertError):
-    """A malformed query. ``position`` is a 0-based offset into the query."""
+    """A malformed query. ``position`` is a 0-based offset into the query.
 
-    def __init__(self, message: str, *, position: int = 0, hint: str = "") -> None:
+    ``message`` and ``hint`` are English templates filled with ``values``
+    ("unknown field '{field}:'"), so that a chat reply can translate them
+    (:meth:`describe`); ``str()`` is the English text."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int = 0,
+        hint: str = "",
+        values: Mapping[str, object] | None = None,
+    ) -> None:
         self.position = position
-        self.hint = hint
-        text = f"{message} (at position {position})"
-        if hint:
-            text += f". {hint}"
+        self.template = message
+        self.hint_template = hint
+        self.values = dict(values or {})
+        self.message = message.format(**self.values)
+        self.hint = hint.format(**self.values)
+        text = f"{self.message} (at position {position})"
+        if self.hint:
+            text += f". {self.hint}"
         super().__init__(text)
+
+    def describe(self, translate: Callable[..., str], where: str) -> str:
+        """The error in another language: ``translate(template, **values)`` fills a
+        template; ``where`` is the translated "(at position {position})" template."""
+        text = (
+            translate(self.template, **self.values) + " " + translate(where, position=self.position)
+        )
+        if self.hint_template:
+            text += ". " + translate(self.hint_template, **self.values)
+        return text
 
 
 class StorageError(NewsalertError):

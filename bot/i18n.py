@@ -26,11 +26,10 @@ from functools import cache
 from importlib import resources
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:  # Babel is imported when a catalog is first needed (N_ is used everywhere)
+    from babel.messages.catalog import Catalog
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -54,10 +53,12 @@ LANGUAGES = ("en", "ko")
 # Each language by its own name, as a language menu shows it.
 LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 
-# Where marked strings live: the chat handlers and the modules that word their replies.
-SOURCE_PACKAGES = ("handlers",)
-SOURCE_MODULES = ("bot/service.py", "bot/reload.py", "bot/telegram.py", "bot/alert_labels.py")
+# Where marked strings live: the chat handlers and every module of the core (whole packages,
+# so a module that moves keeps its strings in the catalog).
+SOURCE_PACKAGES = ("handlers", "bot")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# a message id: the text, or the (singular, plural) pair of a counted one
+Message = str | tuple[str, str]
 
 
 def N_(message: str) -> str:
@@ -90,6 +91,9 @@ def _catalog_path(language: str) -> Any:
 
 def load_catalog(language: str) -> Catalog:
     """The parsed .po catalog of ``language`` (an empty one for English, the source)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po
+
     if language == DEFAULT_LANGUAGE:
         return Catalog(locale=language, domain=DOMAIN)
     with _catalog_path(language).open("rb") as f:
@@ -100,6 +104,8 @@ def load_catalog(language: str) -> Catalog:
 def _translations(language: str) -> gettext.NullTranslations:
     if language == DEFAULT_LANGUAGE:
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+
     buffer = BytesIO()
     write_mo(buffer, load_catalog(language), use_fuzzy=False)
     buffer.seek(0)
@@ -125,6 +131,13 @@ class Translator:
         text = self._translations.gettext(message)
         return text.format(**values) if values else text
 
+    def n_(self, singular: str, plural: str, count: int, /, **values: Any) -> str:
+        """``singular`` or ``plural`` as this language counts ``count`` ("1 channel",
+        "2 channels"; Korean has one form), ``{count}`` and the placeholders filled."""
+        text = self._translations.ngettext(singular, plural, count)
+        filled = {"count": count, **values}
+        return text.format(**{k: _html_value(v) for k, v in filled.items()})
+
 
 def _html_value(value: Any) -> str:
     if isinstance(value, Html):
@@ -144,50 +157,54 @@ def translator(language: str | None) -> Translator:
 def _source_files(root: Path) -> Iterator[Path]:
     for package in SOURCE_PACKAGES:
         yield from sorted((root / package).rglob("*.py"))
-    for module in SOURCE_MODULES:
-        if (root / module).is_file():
-            yield root / module
 
 
-def extract_messages(root: Path | None = None) -> dict[str, list[str]]:
-    """Every marked string in the sources: message -> where it appears (``file:line``)."""
+def extract_messages(root: Path | None = None) -> dict[Message, list[str]]:
+    """Every marked string in the sources: message -> where it appears (``file:line``);
+    a counted message (:meth:`Translator.n_`) is its (singular, plural) pair."""
     from babel.messages.extract import extract
 
     root = root or Path(__file__).resolve().parents[1]
-    found: dict[str, list[str]] = {}
-    keywords = {"_": None, "N_": None, "plain": None}
+    found: dict[Message, list[str]] = {}
+    singular = {"_": None, "N_": None, "plain": None}
+    counted = {"n_": (1, 2)}  # Translator.n_(singular, plural, count)
     for path in _source_files(root):
-        # Babel warns about f-strings passed as placeholder values; they are not messages.
-        with path.open("rb") as f, contextlib.redirect_stderr(io.StringIO()):
-            results = list(extract("python", f, keywords))
-        for lineno, message, _comments, _context in results:
-            if isinstance(message, tuple):
-                message = message[0]
-            if isinstance(message, str) and message:
-                found.setdefault(message, []).append(f"{path.relative_to(root)}:{lineno}")
+        for keywords in (singular, counted):
+            # Babel warns about f-strings passed as placeholder values; they are not messages.
+            with path.open("rb") as f, contextlib.redirect_stderr(io.StringIO()):
+                results = list(extract("python", f, keywords))
+            for lineno, message, _comments, _context in results:
+                if isinstance(message, tuple) and keywords is singular:
+                    message = message[0]
+                if isinstance(message, tuple) and not all(message):
+                    continue
+                if message:
+                    key: Message = message if isinstance(message, str) else (message[0], message[1])
+                    found.setdefault(key, []).append(f"{path.relative_to(root)}:{lineno}")
     return found
 
 
-def missing_translations(language: str, messages: Iterable[str]) -> list[str]:
+def missing_translations(language: str, messages: Iterable[Message]) -> list[Message]:
     """The messages that ``language``'s catalog lacks (or holds only a fuzzy or empty one)."""
     catalog = load_catalog(language)
     missing = []
     for message in messages:
         entry = catalog.get(message)
-        if entry is None or entry.fuzzy or not entry.string:
+        strings = entry.string if entry is not None else ""
+        filled = all(strings) if isinstance(strings, tuple | list) else bool(strings)
+        if entry is None or entry.fuzzy or not filled:
             missing.append(message)
     return missing
 
 
 def template_catalog() -> Catalog:
-    """Every message to translate: the marked strings, and the filter help of /help."""
-    from bot.query import QUERY_HELP
+    """Every message to translate: the marked strings (the filter help of /help among them)."""
+    from babel.messages.catalog import Catalog
 
     template = Catalog(domain=DOMAIN, project="newsalert", fuzzy=False)
     for message, where in extract_messages().items():
         locations = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) for w in where]
         template.add(message, locations=locations)
-    template.add(QUERY_HELP, auto_comments=["bot.query.QUERY_HELP: the filter language in /help"])
     return template
 
 
@@ -212,7 +229,11 @@ def _main(argv: list[str]) -> int:  # pragma: no cover - a maintainer's helper
     if argv[:1] == ["update"]:
         update_catalogs()
     status = 0
-    messages = [m.id for m in template_catalog() if m.id]
+    messages: list[Message] = [
+        m.id if isinstance(m.id, str) else (m.id[0], m.id[1])  # a counted one: its two forms
+        for m in template_catalog()
+        if m.id
+    ]
     for language in LANGUAGES:
         if language == DEFAULT_LANGUAGE:
             continue

@@ -5,23 +5,28 @@ fetch ─► parse ─► store new ─► match ─► (full text) ─► summa
 A stored article stays "unprocessed" until its alerts are in the outbox (one
 transaction), so a crash in between loses nothing: the next pass picks it up.
 
-Sending is the sender's job (``bot.sender``): the pipeline ends when the
+Sending is the sender's job (``bot.delivery.sender``): the pipeline ends when the
 alerts are safely written to the outbox.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot.alert_labels import alert_labels
-from bot.audience import Audience, Recipient
-from bot.config import Config
+import numpy as np
+
+from bot.config.model import Config
+from bot.config.template import TemplateError, format_template, parse_template
+from bot.delivery.digest import chat_zone
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import choose_footer, render_alert
 from bot.errors import FeedError, FetchError, NewsalertError
-from bot.extract import FullText
-from bot.feed_health import (
+from bot.ingest.extract import ExtractedPage, FullText
+from bot.ingest.feed_health import (
     STOPPED,
     HealthPolicy,
     backoff_delay,
@@ -29,13 +34,17 @@ from bot.feed_health import (
     is_quiet,
     poll_interval,
 )
-from bot.fetch import Fetcher, FetchResult, fetch_source
-from bot.llm_summary import LLMSummarizer
-from bot.parse import parse_feed
-from bot.records import Alert, Article, Summary, utcnow
-from bot.render import choose_footer, render_alert
-from bot.stories import StoryDesk
-from bot.summarize import summarize
+from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
+from bot.ingest.parse import parse_feed
+from bot.ingest.stories import StoryDesk, breaking_outlets
+from bot.ingest.urls import redact_urls
+from bot.matching import vectors
+from bot.matching.audience import Audience, Recipient
+from bot.matching.feedback import judge
+from bot.records import Alert, Article, FeedStatus, Summary, utcnow
+from bot.summary.extractive import summarize
+from bot.summary.llm import LLMSummarizer
+from bot.text import plural
 from storage.articles import StoredArticle
 from storage.chats import Chat
 from storage.feeds import FeedState
@@ -46,6 +55,9 @@ log = logging.getLogger(__name__)
 # An article whose processing raised this many times is given up (and logged), so a bug
 # on one odd article cannot block every later one.
 MAX_ARTICLE_FAILURES = 3
+# New entries stored per poll, newest first; a feed with more gives the rest on the next
+# polls (its body is parsed again), so one huge feed cannot hold the loop for long.
+MAX_NEW_PER_POLL = 500
 
 
 @dataclass(frozen=True)
@@ -85,11 +97,20 @@ class Pipeline:
         self.bot_name = bot_name
         self.alert_on_first_poll = alert_on_first_poll
         self.audience = Audience(config.topics)
-        self._audience_dirty = True
         # One alert per chat and story: near-duplicates and copies from other feeds.
         self.story_window = timedelta(seconds=config.delivery.story_window)
-        self.stories = StoryDesk(store.outbox.stories, window=self.story_window)
+        self.stories = StoryDesk(
+            store.stories,
+            window=self.story_window,
+            by_meaning=config.delivery.story_by_meaning,
+        )
+        # Article vectors (what an article means) are made when something reads them: story
+        # grouping by meaning, a semantic term ~"..." in a subscription, or a chat's 👍/👎.
+        self.vectors_available = vectors.available()
         self._failures: dict[int, int] = {}  # article key -> failed passes
+        # articles a pass is working on: polls run concurrently, and another pass (the
+        # leftovers at start) must neither fetch their pages again nor count their alerts
+        self._in_flight: set[int] = set()
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
             min_interval=config.polling.min_interval,
@@ -98,19 +119,29 @@ class Pipeline:
             give_up_after=config.polling.give_up_after,
         )
 
-    def subscriptions_changed(self) -> None:
-        """Call after any subscription change: the matcher is rebuilt before the next match."""
-        self._audience_dirty = True
+    def reconfigure(self, config: Config) -> None:
+        """Run with ``config`` from the next article on (a reload: its topics, alerts and
+        feeds; the sections that need a restart are the same as before)."""
+        self.config = config
+        self.audience = Audience(config.topics)  # loads the subscriptions on first use
 
     def _current_audience(self) -> Audience:
-        if self._audience_dirty:
-            self.audience.load(self.store.subscriptions.active())
-            self._audience_dirty = False
+        self.audience.refresh(self.store.subscriptions)  # reloads when subscriptions moved
         return self.audience
 
     async def poll(self, feed: FeedState, *, now: datetime | None = None) -> PollResult:
-        """Fetch, parse and process one feed; failures are recorded on the feed, never raised."""
+        """Fetch, parse and process one feed; failures are recorded on the feed, never raised:
+        an unexpected exception (a bug, hostile input) is a failed poll too."""
         now = now or utcnow()
+        try:
+            return await self._poll(feed, now)
+        except Exception as e:
+            log.exception("feed %s: unexpected error while polling", feed.url)
+            return self._failed(
+                feed, FeedError(feed.url, f"{type(e).__name__}: {e}", kind="error"), now
+            )
+
+    async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
         try:
             result = await fetch_source(
                 feed.fetch_url, self.fetcher, etag=feed.etag, last_modified=feed.last_modified
@@ -149,22 +180,34 @@ class Pipeline:
         now = now or utcnow()
         first_poll = not feed.primed
         priming = first_poll and not self.alert_on_first_poll
-        new = self.store.articles.add_new(feed.id, articles, now=now, processed=priming)
+        if len(articles) > MAX_NEW_PER_POLL:
+            articles = sorted(articles, key=lambda a: a.published or now, reverse=True)
+        new = self.store.articles.add_new(
+            feed.id, articles, now=now, processed=priming, limit=MAX_NEW_PER_POLL
+        )
+        more = len(new) >= MAX_NEW_PER_POLL  # maybe more: parse the same body again next time
+        if more:
+            log.warning(
+                "feed %s: more than %d new entries; the newest stored, the rest next time",
+                feed.url,
+                MAX_NEW_PER_POLL,
+            )
         # Copies of stories other feeds brought (dropped by add_new): "Also: <source>".
         for story_id, _source in self.stories.copies(
             feed.id, articles, [s.article.id for s in new], now=now
         ):
             if not priming:
-                self.store.outbox.story_changed(story_id, since=now - self.story_window)
+                self._story_grew(story_id, now)
         self.store.feeds.record_success(
             feed.id,
-            etag=result.etag if result else None,
-            last_modified=result.last_modified if result else None,
-            body_hash=result.body_hash if result else None,
+            etag=result.etag if result and not more else None,
+            last_modified=result.last_modified if result and not more else None,
+            body_hash=result.body_hash if result and not more else None,
             new_entries=len(new),
             next_poll=self._next(feed, now),
             url=self._moved_to(feed, result),
             now=now,
+            primed=not (priming and more),
         )
         self._check_quiet(feed.id, now)
         if priming:
@@ -172,8 +215,14 @@ class Pipeline:
             return PollResult(
                 feed.url, "primed", new_articles=len(new), recovered=feed.down_notified
             )
-        alert_ids = await self.alert_unprocessed(now=now)
-        log.info("feed %s: %d new articles, %d alerts", feed.url, len(new), len(alert_ids))
+        # this feed's articles only: each feed's line counts its own alerts
+        alert_ids = await self.alert_unprocessed(now=now, feed_id=feed.id)
+        log.info(
+            "feed %s: %s, %s",
+            feed.url,
+            plural(len(new), "new article"),
+            plural(len(alert_ids), "alert"),
+        )
         return PollResult(
             feed.url,
             "new-articles" if new else "unchanged",
@@ -201,110 +250,313 @@ class Pipeline:
     def _check_quiet(self, feed_id: int, now: datetime) -> None:
         state = self.store.feeds.get(feed_id)
         if state is not None and is_quiet(state, now, self.policy):
-            self.store.feeds.set_status(feed_id, "quiet")
+            self.store.feeds.set_status(feed_id, FeedStatus.QUIET)
 
-    async def alert_unprocessed(self, *, now: datetime | None = None) -> list[int]:
+    async def alert_unprocessed(
+        self, *, now: datetime | None = None, feed_id: int | None = None
+    ) -> list[int]:
         """Match, summarise and render every article not processed yet (new ones, and any
-        a crash interrupted); write their alerts to the outbox and mark them processed in
-        one transaction.  Returns the new outbox ids."""
+        a crash interrupted), or only ``feed_id``'s; write their alerts to the outbox and
+        mark them processed in one transaction.  Returns the new outbox ids.
+
+        An article another pass is working on at the same time is left to that pass."""
         ids: list[int] = []
-        skipped: set[int] = set()  # failed in this pass: retried on the next one
+        skipped: set[int] = set()  # failed in this pass, or another pass has it
         while batch := [
             a
-            for a in self.store.articles.unprocessed(limit=200 + len(skipped))
-            if a.key not in skipped
+            for a in self.store.articles.unprocessed(
+                limit=200 + len(skipped) + len(self._in_flight), feed_id=feed_id
+            )
+            if a.key not in skipped and a.key not in self._in_flight
         ]:
             audience = self._current_audience()
-            for stored in batch:
-                try:
-                    ids.extend(await self._alert_one(stored, audience, now))
-                except Exception:
-                    # One bad article must not hold up the others, nor stop the bot.
-                    self.stories.forget()
-                    failures = self._failures[stored.key] = self._failures.get(stored.key, 0) + 1
-                    if failures >= MAX_ARTICLE_FAILURES:
-                        log.exception(
-                            "article %d (%s) failed %d times; giving up on it",
-                            stored.key, stored.article.link or stored.article.title, failures,
-                        )  # fmt: skip
-                        self.store.articles.mark_processed([stored.key])
-                        self._failures.pop(stored.key, None)
-                    else:
-                        log.exception("article %d failed; it will be tried again", stored.key)
-                        skipped.add(stored.key)
+            # this pass has the whole batch while its pages are fetched, too
+            self._in_flight.update(a.key for a in batch)
+            try:
+                meanings = await self._vectors(batch, audience)
+                recipients, pages = await self._prefetch(batch, audience, meanings)
+                for stored in batch:
+                    try:
+                        ids.extend(
+                            await self._alert_one(
+                                stored,
+                                audience,
+                                now,
+                                recipients.get(stored.key),
+                                pages,
+                                meanings.get(stored.key),
+                            )
+                        )
+                    except Exception:
+                        # One bad article must not hold up the others, nor stop the bot.
+                        self.stories.forget()
+                        failures = self._failures[stored.key] = (
+                            self._failures.get(stored.key, 0) + 1
+                        )
+                        if failures >= MAX_ARTICLE_FAILURES:
+                            log.exception(
+                                "article %d (%s) failed %d times; giving up on it",
+                                stored.key, stored.article.link or stored.article.title, failures,
+                            )  # fmt: skip
+                            self.store.articles.mark_processed([stored.key])
+                            self._failures.pop(stored.key, None)
+                        else:
+                            log.exception("article %d failed; it will be tried again", stored.key)
+                            skipped.add(stored.key)
+                    finally:
+                        self._in_flight.discard(stored.key)
+            finally:
+                self._in_flight.difference_update(a.key for a in batch)
         return ids
 
+    async def _vectors(
+        self, batch: list[StoredArticle], audience: Audience
+    ) -> dict[int, np.ndarray | None]:
+        """Each article's vector: the stored one, else made now for the batch at once (in a
+        worker thread) and stored, once, whoever reads it.  Empty when nothing reads them
+        or the model is missing; a model that fails leaves them out (logged)."""
+        if not self.vectors_available or not (
+            self.stories.by_meaning or audience.needs_vectors or self.store.feedback.count()
+        ):
+            return {}
+        out: dict[int, np.ndarray | None] = {
+            s.key: vectors.from_blob(s.vector) for s in batch if s.vector is not None
+        }
+        missing = [s for s in batch if s.vector is None]
+        if not missing:
+            return out
+        try:
+            made = await asyncio.to_thread(vectors.article_vectors, [s.article for s in missing])
+        except Exception:  # the model is a dependency, but alerts go on without it
+            log.exception("article vectors could not be made; matching by words only")
+            return out
+        for stored, vector in zip(missing, made, strict=True):
+            self.store.articles.set_vector(stored.key, vectors.to_blob(vector))
+            out[stored.key] = vector
+        return out
+
+    def _as_taught(self, recipients: list[Recipient], vector: np.ndarray | None) -> list[Recipient]:
+        """The recipients whose own 👍/👎 votes (bot.matching.feedback) do not hold this
+        article back; every chat's votes count for all when the operator set
+        ``alerts.learn_across_chats``."""
+        if vector is None or not recipients or not self.store.feedback.count():
+            return recipients
+        if self.config.alerts.learn_across_chats:
+            everyone = self.store.feedback.everyone()
+            votes = {r.chat_id: everyone for r in recipients}
+        else:
+            votes = self.store.feedback.for_chats(r.chat_id for r in recipients)
+        kept = []
+        for recipient in recipients:
+            topic = recipient.topic.id if recipient.topic else ""
+            pool = [
+                (v.vote, blob, v.title)
+                for v in votes.get(recipient.chat_id, ())
+                if v.topic == topic and (blob := vectors.from_blob(v.vector)) is not None
+            ]
+            verdict = judge(vector, pool)
+            if verdict.send:
+                kept.append(recipient)
+            else:
+                log.info(
+                    "chat %d: held back (👎 on %r, similarity %.2f)",
+                    recipient.chat_id, verdict.title, verdict.similarity,
+                )  # fmt: skip
+        return kept
+
+    def _recipients(
+        self, stored: StoredArticle, audience: Audience, vector: np.ndarray | None
+    ) -> list[Recipient]:
+        return self._as_taught(audience.recipients(stored.article, vector=vector), vector)
+
+    async def _prefetch(
+        self,
+        batch: list[StoredArticle],
+        audience: Audience,
+        meanings: dict[int, np.ndarray | None] | None = None,
+    ) -> tuple[dict[int, list[Recipient]], dict[int, ExtractedPage | None]]:
+        """Who gets each article of the batch, and the full text of the matched ones' pages,
+        fetched at once under one deadline (``fetch.full_text_deadline``): a slow host
+        delays the batch by that much at most, and an article whose page is not there by
+        then is alerted on from the feed's own text."""
+        recipients: dict[int, list[Recipient]] = {}
+        wanted: dict[int, tuple[str, tuple[str, ...]]] = {}
+        for stored in batch:
+            try:
+                vector = (meanings or {}).get(stored.key)
+                recipients[stored.key] = self._recipients(stored, audience, vector)
+                if recipients[stored.key] and (target := self._full_text_target(stored)):
+                    wanted[stored.key] = target
+            except Exception:  # raised again in _alert_one, where failures are counted
+                recipients.pop(stored.key, None)
+        pages: dict[int, ExtractedPage | None] = {}
+        if not wanted or self.full_text is None:
+            return recipients, pages
+        full_text = self.full_text
+        tasks = {
+            asyncio.ensure_future(full_text.get(link, feed_urls=feed_urls)): key
+            for key, (link, feed_urls) in wanted.items()
+        }
+        _, late = await asyncio.wait(tasks, timeout=self.config.fetch.full_text_deadline)
+        for task in late:
+            task.cancel()
+        if late:
+            log.info(
+                "%d article pages not fetched within %gs; alerting from the feeds' text",
+                len(late),
+                self.config.fetch.full_text_deadline,
+            )
+            await asyncio.gather(*late, return_exceptions=True)
+        for task in tasks:
+            key = tasks[task]
+            page = None if task in late or task.exception() is not None else task.result()
+            pages[key] = page
+        return recipients, pages
+
     async def _alert_one(
-        self, stored: StoredArticle, audience: Audience, now: datetime | None
+        self,
+        stored: StoredArticle,
+        audience: Audience,
+        now: datetime | None,
+        recipients: list[Recipient] | None = None,
+        pages: dict[int, ExtractedPage | None] | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[int]:
         alerts: list[Alert] = []
-        recipients = audience.recipients(stored.article)
+        if vector is None and stored.vector is not None:
+            vector = vectors.from_blob(stored.vector)
+        if recipients is None:
+            recipients = self._recipients(stored, audience, vector)
         if recipients:
-            stored = await self._with_full_text(stored)
+            stored = await self._with_full_text(stored, pages)
             alerts = await self._render_for(stored, recipients)
-        with self.store.db.atomic():
-            story = self.stories.assign(stored.key, stored.feed_id, stored.article, now=now)
+        with self.store.atomic():
+            story = self.stories.assign(
+                stored.key, stored.feed_id, stored.article, now=now, vector=vector
+            )
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
             if story.is_copy:  # ... its alert gets "Also: <this source>"
-                when = now or utcnow()
-                self.store.outbox.story_changed(story.id, since=when - self.story_window)
+                self._story_grew(story.id, now or utcnow())
+                if ids and self.store.stories.is_breaking(story.id):
+                    self.store.outbox.promote_breaking(story.id)  # late alerts of it too
             self.store.articles.mark_processed([stored.key])
         return ids
 
-    async def _with_full_text(self, stored: StoredArticle) -> StoredArticle:
-        """The article with its page's main text, when the feed gave only a teaser."""
+    def _story_grew(self, story_id: int, now: datetime) -> None:
+        """Another outlet carried the story: its alerts are edited ("Also: ..."), and when
+        enough outlets carried it quickly enough it becomes breaking news."""
+        alerts = self.config.alerts
+        stories = self.store.stories
+        if not stories.is_breaking(story_id) and breaking_outlets(
+            stories.sightings(story_id),
+            outlets=alerts.breaking_outlets,
+            window=timedelta(seconds=alerts.breaking_window),
+        ):
+            stories.mark_breaking(story_id, now=now)
+            promoted = self.store.outbox.promote_breaking(story_id)
+            log.info("story %d is breaking news; %d alerts sent at once", story_id, promoted)
+        self.store.outbox.story_changed(story_id, since=now - self.story_window)
+
+    def _full_text_target(self, stored: StoredArticle) -> tuple[str, tuple[str, ...]] | None:
+        """(page link, the feed's URLs) when the article wants its page's text: the feed
+        gave only a teaser and full text is on for it; else None."""
         article = stored.article
         if self.full_text is None or not article.link or len(article.content.split()) >= 150:
-            return stored
+            return None
         feed = self.store.feeds.get(stored.feed_id) if stored.feed_id else None
         wanted = (
             feed.full_text if feed and feed.full_text is not None else self.config.fetch.full_text
         )
         if not wanted or not article.link.startswith(("http://", "https://")):
-            return stored
-        try:
-            page = await self.full_text.get(article.link)
-        except NewsalertError:
-            return stored  # the feed's own summary will do
-        self.store.articles.update_content(stored.key, page.text)
-        return replace(stored, article=article.replace(content=page.text))
+            return None
+        # the feed's own origin may be internal (the operator chose it); other hosts not
+        feed_urls = tuple(dict.fromkeys(u for u in (feed.url, feed.fetch_url) if u)) if feed else ()
+        return article.link, feed_urls
 
-    async def _summary(self, article: Article, budget: int) -> Summary:
+    async def _with_full_text(
+        self, stored: StoredArticle, pages: dict[int, ExtractedPage | None] | None = None
+    ) -> StoredArticle:
+        """The article with its page's main text, when the feed gave only a teaser (from
+        ``pages``, fetched by :meth:`_prefetch`, when it has the article)."""
+        article = stored.article
+        page: ExtractedPage | None
+        if pages is not None and stored.key in pages:
+            page = pages[stored.key]
+        else:
+            target = self._full_text_target(stored)
+            if target is None or self.full_text is None:
+                return stored
+            try:
+                page = await self.full_text.get(target[0], feed_urls=target[1])
+            except NewsalertError:
+                page = None
+        if page is None:
+            return stored  # the feed's own summary will do (also when the page was refused)
+        image = article.image or page.image  # the feed's own picture first, else og:image
+        self.store.articles.update_content(stored.key, page.text, image=image)
+        return replace(stored, article=article.replace(content=page.text, image=image))
+
+    async def _summary(self, article: Article, budget: int, language: str) -> Summary:
         if self.llm is not None:
-            return await self.llm.summarize(article, max_chars=budget)
+            return await self.llm.summarize(article, max_chars=budget, language=language)
         return summarize(article, max_chars=budget)
 
     async def _render_for(self, stored: StoredArticle, recipients: list[Recipient]) -> list[Alert]:
-        summaries: dict[int, Summary] = {}
+        # One summary per budget and reader's language, made once for every chat that
+        # shares them: an LLM is asked once per language, never once per subscriber.
+        # Without an LLM the summary stays in the article's language for everyone.
+        summaries: dict[tuple[int, str], Summary] = {}
         alerts = []
         for recipient in recipients:
             chat = self.store.chats.get(recipient.chat_id) or Chat(chat_id=recipient.chat_id)
             budget = chat.summary_chars or self.config.alerts.summary_chars
-            if budget not in summaries:
-                summaries[budget] = await self._summary(stored.article, budget)
+            reader = reader_language(chat.language)
+            key = (budget, reader if self.llm is not None else "")
+            if key not in summaries:
+                summaries[key] = await self._summary(stored.article, budget, reader)
             link_preview = (
                 chat.link_preview
                 if chat.link_preview is not None
                 else self.config.alerts.link_preview
             )
+            parts = self._template(chat)
             alerts.append(
                 render_alert(
                     chat_id=chat.chat_id,
                     article_key=stored.key,
                     article=stored.article,
-                    summary=summaries[budget],
+                    summary=summaries[key],
                     topic=recipient.topic,
                     footer=self._footer(chat),
                     link_preview=link_preview,
                     labels=alert_labels(chat.language),
+                    image=chat.image or self.config.alerts.image,
+                    thread_id=recipient.thread_id or chat.thread_id,
+                    zone=chat_zone(chat),
+                    # a personal filter says why it matched; a topic names itself, unless
+                    # the chat's own template asks for the terms
+                    terms=recipient.match.why
+                    if recipient.topic is None or (chat.template and "terms" in parts)
+                    else (),
+                    parts=parts,
+                    reader_language=reader,
                 )
             )
         return alerts
 
+    def _template(self, chat: Chat) -> tuple[str, ...]:
+        """The parts of the chat's alerts: its own template, else ``alerts.template``."""
+        if chat.template:
+            try:
+                return parse_template(chat.template)
+            except TemplateError:
+                log.warning("chat %d: its template %r is unusable; using the default", chat.chat_id, chat.template)  # fmt: skip
+        return self.config.alerts.template
+
     def footer_for(self, chat: Chat) -> str:
         """The footer under this chat's alerts and digests, the default one in the chat's
-        language (see ``bot.render.choose_footer``)."""
+        language (see ``bot.delivery.render.choose_footer``)."""
         return self._footer(chat)
 
     def _footer(self, chat: Chat) -> str:
@@ -316,6 +568,7 @@ class Pipeline:
             chat_name=chat_name,
             bot_name=f"@{bot}" if bot else "",
             labels=alert_labels(chat.language),
+            private=chat.type == "private",
         )
 
     def _failed(self, feed: FeedState, error: FeedError, now: datetime) -> PollResult:
@@ -328,13 +581,13 @@ class Pipeline:
         )
         state = self.store.feeds.record_failure(
             feed.id,
-            f"{error.kind}: {error}",
-            status="gone" if error.kind == "gone" else "failing",
+            redact_urls(f"{error.kind}: {error}"),  # shown to operators: no credentials
+            status=FeedStatus.GONE if error.kind == "gone" else FeedStatus.FAILING,
             next_poll=now + timedelta(seconds=delay),
             now=now,
         )
-        if state.status != "gone" and is_broken(state, now, self.policy):
-            self.store.feeds.set_status(feed.id, "broken")
+        if state.status != FeedStatus.GONE and is_broken(state, now, self.policy):
+            self.store.feeds.set_status(feed.id, FeedStatus.BROKEN)
             state = self.store.feeds.get(feed.id) or state
         log.warning("feed %s failed (%s): %s", feed.url, error.kind, error)
         return PollResult(
@@ -344,6 +597,11 @@ class Pipeline:
             error_kind=error.kind,
             went_down=state.status in STOPPED and not state.down_notified,
         )
+
+
+def reader_language(chat_language: str | None) -> str:
+    """The language a chat reads alerts in: "ko" or "en" (the languages the bot speaks)."""
+    return "ko" if (chat_language or "").lower().startswith("ko") else "en"
 
 
 def sync_config(store: Store, config: Config) -> list[FeedState]:
@@ -373,6 +631,9 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
             footer=channel.footer,
             link_preview=channel.link_preview,
             summary_chars=channel.summary_chars,
+            image=channel.image,
+            thread_id=channel.thread_id,
+            template=format_template(channel.template),
         )
         configured.add(chat_id)
         pairs.update((chat_id, t) for t in channel.topics)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -23,6 +24,28 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+class FeedStatus(StrEnum):
+    """A feed's health, as stored (``feeds.status``) and shown by /feeds and /feedstatus."""
+
+    NEW = "new"  # not read yet
+    OK = "ok"  # answered last time
+    FAILING = "failing"  # failed last time; backing off
+    BROKEN = "broken"  # failed for longer than polling.give_up_after: probed now and then
+    GONE = "gone"  # 410 Gone: probed now and then
+    QUIET = "quiet"  # answers, but has published nothing for far longer than usual
+
+
+class DeliveryState(StrEnum):
+    """Where an outbox row is (``deliveries.state``); ``storage.outbox`` describes each."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    HELD = "held"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +65,10 @@ class Article:
     published: datetime | None = None
     source: str = ""
     feed: str = ""
+    # who wrote or supplied it, as the feed says (dc:creator, <author>, JSON Feed authors):
+    # often a wire service ("Reuters") when ``source`` is the publisher that ran it
+    author: str = ""
+    image: str = ""  # the item's picture (http/https), shown above the alert text
 
     def to_json(self) -> dict[str, Any]:
         """The article as the JSON Lines contract of DESIGN.md spells it."""
@@ -54,8 +81,12 @@ class Article:
             "published": self.published.isoformat() if self.published else None,
             "source": self.source,
         }
+        if self.author:
+            data["author"] = self.author
         if self.feed:
             data["feed"] = self.feed
+        if self.image:
+            data["image"] = self.image
         return data
 
     def replace(self, **changes: Any) -> Article:
@@ -71,7 +102,7 @@ class Topic:
     query: str
     description: str = ""
     threshold: float = 0.0
-    # a learned model that decides the topic instead of the query (bot.topic_model):
+    # a learned model that decides the topic instead of the query (bot.matching.topic_model):
     # a shipped model's name ("korea-diplomacy") or a model file's path; "" for none
     model: str = ""
 
@@ -98,11 +129,17 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """A short plain-text summary of an article."""
+    """A short plain-text summary of an article.
+
+    ``language`` is the language the text is written in ("en", "ko"), and
+    ``source_language`` the article's when the summary is a translation ("" when not).
+    """
 
     article_id: str
     text: str
     method: str = "extractive"
+    language: str = "en"
+    source_language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +153,16 @@ class Alert:
     text: str = ""
     link: str = ""
     disable_preview: bool = False
+    image: str = ""  # shown as the link preview, when set
+    image_size: str = ""  # large | small ("" when there is no image)
+    thread_id: int | None = None  # a forum topic of the chat (message_thread_id)
+    button: bool = True  # the "Read" button under it (its template may leave it out)
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One row of the outbox: an alert for a chat and its state."""
+    """One row of the outbox (``storage.outbox``): an alert or a digest for a chat, what
+    to send (or edit), and how far it got."""
 
     id: int
     chat_id: int
@@ -129,9 +171,27 @@ class Delivery:
     html: str
     text: str
     link: str
-    state: str  # pending | sent | failed | skipped
+    state: DeliveryState
+    kind: str = "alert"  # alert | digest
+    disable_preview: bool = True
     attempts: int = 0
     reason: str = ""
     message_id: int | None = None
+    version: int = 1  # bumped when another feed carries the story ("Also: ...")
+    sent_version: int = 0  # the version Telegram has
+    edit_attempts: int = 0
+    story_id: int | None = None
+    source: str = ""  # the article's own source (not repeated in its "Also:" line)
     created_at: datetime = field(default_factory=utcnow)
     sent_at: datetime | None = None
+    image: str = ""  # the picture shown as the link preview
+    image_size: str = ""  # large | small
+    thread_id: int | None = None  # the forum topic it goes to
+    breaking: bool = False  # its story is breaking news (alerts.breaking_*)
+    priority: bool = False  # breaking news for a chat that takes it through quiet hours
+    button: bool = True  # the "Read" button under it
+
+    @property
+    def needs_edit(self) -> bool:
+        """Sent, and its story has grown since: the message is due for an edit."""
+        return self.state == DeliveryState.SENT and self.version > self.sent_version

@@ -1,43 +1,39 @@
-"""python-telegram-bot at the boundary: the Application (long polling, handlers, command menu).
+"""python-telegram-bot at the boundary: the Application with our handlers.
 
-The sink that sends alerts lives in ``bot.telegram_sink``."""
+The command menu is set by ``handlers.menu.set_command_menu``; the sink that sends alerts
+lives in ``bot.delivery.telegram_sink``."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from telegram import BotCommandScopeChat
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 
-from bot.config import Config
+from bot.config.model import Config
 from bot.errors import NewsalertError
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.commands import register_handlers
-from handlers.menu import command_menu
+from handlers.common import Core
 
-if TYPE_CHECKING:
-    from telegram import Bot
-
-log = logging.getLogger(__name__)
+# the Application as built here: PTB's default types for the bot, context and data
+PTBApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def quiet_http_loggers() -> None:
     """httpx logs every request URL at INFO, and a Bot API URL holds the token."""
     for name in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors.default"):
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:  # else bot.logs chose (-vv), redacting the token
+        if logger.level == logging.NOTSET:  # else bot.ops.logs chose (-vv), redacting the token
             logger.setLevel(logging.WARNING)
 
 
 def build_application(
     config: Config,
-    core: Any,
+    core: Core,
     *,
-    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
-) -> Application:  # type: ignore[type-arg]
+    rate_limiter: BaseRateLimiter[Any] | None = None,
+) -> PTBApplication:
     """The PTB Application with our handlers; ``core`` is kept in ``bot_data``.
 
     ``rate_limiter`` applies to every Bot API call, command replies included."""
@@ -58,7 +54,7 @@ def build_application(
     return app
 
 
-async def initialize_application(app: Application, base_url: str) -> None:  # type: ignore[type-arg]
+async def initialize_application(app: PTBApplication, base_url: str) -> None:
     """``app.initialize()`` (it calls getMe), with a clear error when that fails."""
     try:
         await app.initialize()
@@ -72,23 +68,3 @@ async def initialize_application(app: Application, base_url: str) -> None:  # ty
             f"cannot reach Telegram at {base_url}: {e}; check the network and "
             "telegram.base_url, then start again"
         ) from e
-
-
-async def set_command_menu(bot: Bot, operators: Iterable[int] = ()) -> None:
-    """The command menu in each language (English by default), and for each operator the
-    same menu with the operator commands."""
-    for language in LANGUAGES:
-        code = None if language == DEFAULT_LANGUAGE else language
-        await bot.set_my_commands(command_menu(language), language_code=code)
-    for user_id in operators:
-        for language in LANGUAGES:
-            code = None if language == DEFAULT_LANGUAGE else language
-            try:
-                await bot.set_my_commands(
-                    command_menu(language, operator=True),
-                    scope=BotCommandScopeChat(user_id),
-                    language_code=code,
-                )
-            except TelegramError as e:  # an operator who never wrote to the bot
-                log.info("no operator menu for %s yet: %s", user_id, e)
-                break

@@ -13,7 +13,8 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.config import Config, split_listen
+from bot.config.loader import split_listen
+from bot.config.model import Config
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,12 @@ import functools
 import html
 from collections.abc import Awaitable, Callable
 
-from bot import service
 from bot.i18n import Html
+from bot.records import DeliveryState
+from bot.service import reports
 from handlers.common import Turn, command
 from handlers.info import FEED_STATUS, when
+from handlers.menu import set_command_menu
 
 
 def operator_only(func: Callable[[Turn], Awaitable[None]]) -> Callable[[Turn], Awaitable[None]]:
@@ -33,9 +35,9 @@ def operator_only(func: Callable[[Turn], Awaitable[None]]) -> Callable[[Turn], A
 def _counts(turn: Turn, counts: dict[str, int]) -> str:
     return turn._(
         "{sent} sent, {failed} failed, {skipped} skipped",
-        sent=counts.get("sent", 0),
-        failed=counts.get("failed", 0),
-        skipped=counts.get("skipped", 0),
+        sent=counts.get(DeliveryState.SENT, 0),
+        failed=counts.get(DeliveryState.FAILED, 0),
+        skipped=counts.get(DeliveryState.SKIPPED, 0),
     )
 
 
@@ -43,7 +45,7 @@ def _counts(turn: Turn, counts: dict[str, int]) -> str:
 @operator_only
 async def stats(turn: Turn) -> None:
     """Feeds and their health, chats, alerts sent and failed, queue depth."""
-    figures = service.stats(turn.core.store)
+    figures = reports.stats(turn.core.store)
     feeds = ", ".join(
         f"{html.escape(turn.tr.plain(FEED_STATUS.get(k, k)), quote=False)} {n}"
         for k, n in sorted(figures.feeds.items())
@@ -80,7 +82,7 @@ async def stats(turn: Turn) -> None:
 @operator_only
 async def feedstatus(turn: Turn) -> None:
     """Each configured feed's health."""
-    rows = service.feed_rows(turn.core.store, turn.core.config.feeds)
+    rows = reports.feed_rows(turn.core.store, turn.core.config.feeds)
     if not rows:
         await turn.reply(turn._("No feeds are configured."))
         return
@@ -93,18 +95,20 @@ async def feedstatus(turn: Turn) -> None:
         )
         lines.append(f"<code>{html.escape(row.url, quote=False)}</code>")
         lines.append(
-            turn._(
-                "last read {last}; next {next}; {entries} stories seen",
-                last=when(row.last_success) or "-",
-                next=when(row.next_poll) or "-",
-                entries=row.entries,
+            turn.n_(
+                "last read {last}; next {next}; {count} story seen",
+                "last read {last}; next {next}; {count} stories seen",
+                row.entries,
+                last=when(turn, row.last_success) or "-",
+                next=when(turn, row.next_poll) or "-",
             )
         )
         if row.failures:
             lines.append(
-                turn._(
-                    "{failures} failures in a row: {error}",
-                    failures=row.failures,
+                turn.n_(
+                    "{count} failure in a row: {error}",
+                    "{count} failures in a row: {error}",
+                    row.failures,
                     error=row.last_error[:300],
                 )
             )
@@ -120,19 +124,22 @@ async def reload(turn: Turn) -> None:
         await turn.reply(
             turn._(
                 "I kept the current configuration: the file has a problem.\n{problem}",
-                problem=Html(f"<code>{html.escape(outcome.problem, quote=False)}</code>"),
+                problem=Html(
+                    "\n".join(
+                        f"<code>{html.escape(problem, quote=False)}</code>"
+                        for problem in outcome.problems or (outcome.problem,)
+                    )
+                ),
             )
         )
         return
-    from bot.telegram import set_command_menu  # here: bot.telegram imports the handlers
-
     await set_command_menu(turn.context.bot, turn.core.config.telegram.admins)  # admins may change
     lines = [
         turn._(
-            "Configuration reloaded: {feeds} feeds, {topics} topics, {channels} channels.",
-            feeds=outcome.feeds,
-            topics=outcome.topics,
-            channels=outcome.channels,
+            "Configuration reloaded: {feeds}, {topics}, {channels}.",
+            feeds=Html(turn.n_("{count} feed", "{count} feeds", outcome.feeds)),
+            topics=Html(turn.n_("{count} topic", "{count} topics", outcome.topics)),
+            channels=Html(turn.n_("{count} channel", "{count} channels", outcome.channels)),
         )
     ]
     if outcome.feeds_added or outcome.feeds_removed:

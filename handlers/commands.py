@@ -21,10 +21,10 @@ from telegram.ext import (
 )
 
 from bot.i18n import pick_language, translator
-from handlers import admin, delivery, info, membership, settings, subscriptions
+from handlers import admin, delivery, feedback, info, membership, settings, subscriptions
 from handlers.common import Context, Handler
 from handlers.flood import flood_guard
-from handlers.menu import COMMAND_INFO, COMMAND_NAMES
+from handlers.menu import COMMAND_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ CALLBACKS: dict[str, Handler] = {
     "latest": info.latest,
     "filter": subscriptions.filter_command,
     "test": info.test_command,
+    "why": feedback.why,
+    "feedback": feedback.feedback_command,
     "settings": settings.settings,
     "digest": delivery.digest,
     "timezone": delivery.timezone,
@@ -47,14 +49,12 @@ CALLBACKS: dict[str, Handler] = {
     "feeds": info.feeds,
     "language": settings.language,
     "footer": settings.footer,
+    "template": settings.template,
     "stats": admin.stats,
     "feedstatus": admin.feedstatus,
     "reload": admin.reload,
 }
 assert set(CALLBACKS) == set(COMMAND_NAMES), "every command needs a menu entry and a callback"
-
-# (command, menu description) for callers that only want the names
-COMMANDS: tuple[tuple[str, str], ...] = tuple((c.name, c.description) for c in COMMAND_INFO)
 
 # Commands come as messages, and as posts in a channel (only its administrators post).
 _COMMAND_UPDATES = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -68,6 +68,7 @@ def register_handlers(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(subscriptions.unsubscribe_button, pattern=r"^u:"))
     app.add_handler(CallbackQueryHandler(settings.settings_button, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(settings.language_button, pattern=r"^l:"))
+    app.add_handler(CallbackQueryHandler(feedback.feedback_button, pattern=r"^f:"))
     app.add_handler(CallbackQueryHandler(_stale_button))
     app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.chat_migrated))

@@ -4,25 +4,28 @@ channels named from a private chat, and the limits on what people type."""
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import service
-from bot.aliases import builtin_aliases
-from bot.i18n import Translator, pick_language, translator
-from bot.service import ChatInfo
+from bot.config.model import Config
+from bot.config.reload import ReloadOutcome
+from bot.errors import QueryError
+from bot.i18n import N_, Translator, pick_language, translator
+from bot.matching.aliases import builtin_aliases
+from bot.service import chats
+from bot.service.chats import ChatInfo
+from bot.text import html_to_text
 from storage.chats import Chat
-
-if TYPE_CHECKING:
-    from bot.app import Core
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +41,29 @@ _COMMAND_ARGUMENT = re.compile(r"^/\S+\s*(.*)$", re.DOTALL)
 Context = ContextTypes.DEFAULT_TYPE
 
 
+def clip_plain(text: str, limit: int) -> str:
+    """Plain ``text`` of at most ``limit`` characters (cut at a space when near, with "…").
+    Clip before escaping: HTML must never be sliced (a cut entity breaks the message)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+class Core(Protocol):
+    """What the handlers use of the running bot (``bot.app.Core``, kept in ``bot_data``)."""
+
+    config: Config
+    store: Store
+
+    async def reload(self) -> ReloadOutcome: ...
+
+    def footer_for(self, chat: Chat) -> str: ...
+
+
 def core_of(context: Context) -> Core:
-    return context.application.bot_data["core"]  # type: ignore[no-any-return]
+    return cast(Core, context.application.bot_data["core"])
 
 
 @dataclass
@@ -73,7 +97,15 @@ class Turn:
 
     @property
     def is_operator(self) -> bool:
-        return service.is_operator(self.core.config.telegram.admins, self.user_id)
+        return chats.is_operator(self.core.config.telegram.admins, self.user_id)
+
+    @property
+    def thread_id(self) -> int | None:
+        """The forum topic the message was written in (None: not in a topic, or General)."""
+        message = self.update.effective_message
+        if message is None or not message.is_topic_message:
+            return None
+        return message.message_thread_id
 
     @property
     def argument(self) -> str:
@@ -86,12 +118,28 @@ class Turn:
     def _(self, message: str, /, **values: Any) -> str:
         return self.tr._(message, **values)
 
+    def n_(self, singular: str, plural: str, count: int, /, **values: Any) -> str:
+        return self.tr.n_(singular, plural, count, **values)
+
     # -- answering -----------------------------------------------------------------------------
 
     async def reply(
         self, text: str, *, keyboard: InlineKeyboardMarkup | None = None
     ) -> Message | None:
-        """Answer in the chat the update came from (Telegram HTML)."""
+        """Answer in the chat the update came from (Telegram HTML); when Telegram refuses the
+        markup, the same answer goes as plain text."""
+        try:
+            return await self._reply(text, keyboard=keyboard, html_mode=True)
+        except BadRequest as e:
+            if "can't parse entities" not in e.message.lower():
+                raise
+            log.warning("Telegram refused a reply's HTML (%s); sending it as plain text", e.message)
+            return await self._reply(html_to_text(text), keyboard=keyboard, html_mode=False)
+
+    async def _reply(
+        self, text: str, *, keyboard: InlineKeyboardMarkup | None, html_mode: bool
+    ) -> Message | None:
+        parse_mode = ParseMode.HTML if html_mode else None
         message = self.update.effective_message
         if message is None:
             return None
@@ -100,14 +148,15 @@ class Turn:
         if self.update.callback_query is not None:
             return await self.context.bot.send_message(
                 chat_id=self.chat_id,
+                message_thread_id=self.thread_id,
                 text=text,
-                parse_mode=ParseMode.HTML,
+                parse_mode=parse_mode,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=keyboard,
             )
         return await message.reply_text(
             text,
-            parse_mode=ParseMode.HTML,
+            parse_mode=parse_mode,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             reply_markup=keyboard,
             do_quote=quote,
@@ -115,14 +164,20 @@ class Turn:
         )
 
     async def reply_lines(self, lines: Iterable[str]) -> None:
-        """Answer with ``lines``, split into several messages when they would be too long."""
+        """Answer with ``lines`` (HTML), split into several messages when they would be too
+        long.  HTML is never sliced: a line too long for one message goes as its plain text,
+        clipped, then escaped."""
         chunk: list[str] = []
         size = 0
         for line in lines:
+            if len(line) > MAX_REPLY_CHARS:
+                line = html.escape(
+                    clip_plain(html_to_text(line), MAX_REPLY_CHARS // 2), quote=False
+                )
             if chunk and size + len(line) + 1 > MAX_REPLY_CHARS:
                 await self.reply("\n".join(chunk))
                 chunk, size = [], 0
-            chunk.append(line[:MAX_REPLY_CHARS])
+            chunk.append(line)
             size += len(line) + 1
         if chunk:
             await self.reply("\n".join(chunk))
@@ -165,8 +220,7 @@ class Turn:
         core = core_of(context)
         user = update.effective_user
         user_language = pick_language(user.language_code) if user else None
-        before = core.store.chats.get(chat.id)
-        stored = service.register_chat(
+        stored = chats.register_chat(
             core.store,
             ChatInfo(
                 chat_id=chat.id,
@@ -177,20 +231,16 @@ class Turn:
             ),
             reactivate=True,
         )
-        if before is not None and not before.active:
-            # back after blocking or removing the bot: its subscriptions match again
-            core.subscriptions_changed()
-            core.delivery_settings_changed()
         if stored.language_chosen or user_language is None:
             language = stored.language
         else:
             language = user_language
             if chat.type == ChatType.PRIVATE and stored.language != language:
-                service.note_language(core.store, chat.id, language)
+                chats.note_language(core.store, chat.id, language)
         return cls(update, context, core, stored, translator(language))
 
 
-Handler = Callable[[Update, Context], Awaitable[None]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def command(func: Callable[[Turn], Awaitable[None]]) -> Handler:
@@ -360,7 +410,7 @@ async def resolve_target(turn: Turn, reference: str) -> Target | None:
             )
         )
         return None
-    service.attach_chat(
+    chats.attach_chat(
         turn.core.store,
         ChatInfo(
             chat_id=chat.id,
@@ -400,9 +450,16 @@ async def target_chat(turn: Turn, argument: str, *, change: bool) -> tuple[Targe
 # -- shared wording --------------------------------------------------------------------------------
 
 
-def query_problem(turn: Turn, problem: str, detail: str) -> str:
+# where in a filter the parser stopped, after its (translated) complaint
+_AT_POSITION = N_("(at position {position})")
+
+
+def query_problem(turn: Turn, problem: str, detail: str, error: QueryError | None = None) -> str:
     """The reply for a filter that cannot be used: what is wrong, where (the parser's
-    message names the position and gives a hint), and an example."""
+    message names the position and gives a hint), and an example; in the reader's
+    language when the parser's ``error`` is at hand."""
+    if error is not None:
+        detail = error.describe(turn.tr.plain, _AT_POSITION)
     if problem == "too-long":
         return turn._(
             "That filter is too long: at most {limit} characters. Use fewer words or an "

@@ -1,12 +1,12 @@
 """When alerts arrive: /digest (instant, hourly or daily), /timezone, /quiet (quiet hours).
 
-The rules live in ``bot.chat_settings`` and ``bot.digest``; these handlers parse, call
+The rules live in ``bot.service.settings`` and ``bot.delivery.digest``; these handlers parse, call
 them, and say what changed."""
 
 from __future__ import annotations
 
-from bot import chat_settings
 from bot.i18n import Html
+from bot.service import settings as chat_settings
 from handlers.common import Target, Turn, chat_label, command, target_chat
 from storage.chats import Chat
 
@@ -50,7 +50,6 @@ def _chat(turn: Turn, target: Target) -> Chat:
 
 
 async def _done(turn: Turn, target: Target, result: chat_settings.SettingResult) -> None:
-    turn.core.delivery_settings_changed()
     chat = result.chat or _chat(turn, target)
     await turn.reply(
         turn._("Done{where}.", where=Html(chat_label(turn, target)))

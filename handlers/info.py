@@ -9,46 +9,56 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 
-from bot import service
+from bot.delivery.digest import chat_zone
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import format_time
 from bot.i18n import N_, Html
-from bot.records import as_utc
-from bot.service import Found
+from bot.records import FeedStatus
+from bot.service import reports, search, subscriptions
+from bot.service.search import Found
 from handlers.common import (
     Context,
     Target,
     Turn,
     can_manage,
+    clip_plain,
     command,
     query_problem,
     target_chat,
 )
 from handlers.menu import help_text
 
-FEED_STATUS = {
-    "ok": N_("working"),
-    "new": N_("not read yet"),
-    "failing": N_("having trouble"),
-    "broken": N_("stopped: it keeps failing"),
-    "gone": N_("stopped: the address is gone"),
-    "quiet": N_("quiet lately"),
+MAX_TITLE_CHARS = 300  # a story's title in /latest and /test, clipped before it is escaped
+
+# each feed status in words (translated where shown)
+FEED_STATUS: dict[FeedStatus, str] = {
+    FeedStatus.OK: N_("working"),
+    FeedStatus.NEW: N_("not read yet"),
+    FeedStatus.FAILING: N_("having trouble"),
+    FeedStatus.BROKEN: N_("stopped: it keeps failing"),
+    FeedStatus.GONE: N_("stopped: the address is gone"),
+    FeedStatus.QUIET: N_("quiet lately"),
 }
 
 
-def when(value: datetime | None) -> str:
-    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+def when(turn: Turn, value: datetime | None) -> str:
+    """A time as alerts and digests show it, in the reader's zone and language."""
+    return format_time(value, chat_zone(turn.chat), alert_labels(turn.tr.language))
 
 
 def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str]:
     """One matching story: linked title; source, time, and what matched."""
     article = found.article
-    title = html.escape(article.title or "(untitled)", quote=False)
+    title = html.escape(clip_plain(article.title or "(untitled)", MAX_TITLE_CHARS), quote=False)
     link = article.link if urlsplit(article.link).scheme in ("http", "https") else ""
     head = (
         f'<b>{number}.</b> <a href="{html.escape(link)}">{title}</a>'
         if link
         else (f"<b>{number}.</b> {title}")
     )
-    meta = " · ".join(p for p in (article.source, when(article.published)) if p)
+    meta = " · ".join(
+        p for p in (clip_plain(article.source, 100), when(turn, article.published)) if p
+    )
     lines = [head]
     if meta:
         lines.append(f"<i>{html.escape(meta, quote=False)}</i>")
@@ -117,7 +127,7 @@ async def help_command(turn: Turn) -> None:
 async def topics(turn: Turn) -> None:
     """The topics with their descriptions."""
     lines = [turn._("<b>Topics you can follow</b>"), ""]
-    for topic in service.list_topics(turn.core.config.topics):
+    for topic in subscriptions.list_topics(turn.core.config.topics):
         lines.append(
             f"• <b>{html.escape(topic.name, quote=False)}</b> — "
             f"<code>{html.escape(topic.id, quote=False)}</code>"
@@ -139,13 +149,13 @@ async def topics(turn: Turn) -> None:
 @command
 async def feeds(turn: Turn) -> None:
     """The news sources."""
-    rows = service.feed_rows(turn.core.store, turn.core.config.feeds)
+    rows = reports.feed_rows(turn.core.store, turn.core.config.feeds)
     if not rows:
         await turn.reply(turn._("No news sources are configured yet."))
         return
     lines = [turn._("<b>News sources</b>"), ""]
     for row in rows:
-        host = urlsplit(row.url).netloc or row.url
+        host = row.host  # never user:password@ nor a query string
         status = turn.tr.plain(FEED_STATUS.get(row.status, row.status))
         lines.append(
             f"• <b>{html.escape(row.name, quote=False)}</b> ({html.escape(host, quote=False)})"
@@ -173,10 +183,10 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = service.latest_for_topic(core.store, topic)
+        found = search.latest_for_topic(core.store, topic)
         heading = turn._("<b>Latest for {name}</b>", name=topic.name)
     else:
-        if not service.subscriptions(core.store, target.chat_id):
+        if not subscriptions.list_subscriptions(core.store, target.chat_id):
             await turn.reply(
                 turn._(
                     "This chat follows nothing yet. See a topic's latest stories with "
@@ -184,7 +194,7 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = service.latest_for_chat(core.store, core.config.topics, target.chat_id)
+        found = search.latest_for_chat(core.store, core.config.topics, target.chat_id)
         heading = turn._("<b>Latest stories for this chat</b>")
     if not found:
         await turn.reply(
@@ -206,7 +216,7 @@ async def test_command(turn: Turn) -> None:
     """Which recent stories a filter (or a topic) would match, and why."""
     text = turn.argument
     core = turn.core
-    result = service.test_query(core.store, core.config.topics, text)
+    result = search.test_query(core.store, core.config.topics, text)
     if result.problem == "empty":
         await turn.reply(
             turn._(
@@ -221,7 +231,7 @@ async def test_command(turn: Turn) -> None:
         )
         return
     if not result.ok:
-        await turn.reply(query_problem(turn, result.problem, result.detail))
+        await turn.reply(query_problem(turn, result.problem, result.detail, result.error))
         return
     if result.scanned == 0:
         await turn.reply(
@@ -231,7 +241,7 @@ async def test_command(turn: Turn) -> None:
             )
         )
         return
-    shown = result.topic.name if result.topic else text
+    shown = clip_plain(result.topic.name if result.topic else text, MAX_TITLE_CHARS)
     lines = [
         turn._(
             "<b>{matched} of the last {scanned} stories match</b> {query}",
@@ -243,6 +253,12 @@ async def test_command(turn: Turn) -> None:
     for number, item in enumerate(result.found, start=1):
         lines.append("")
         lines.extend(found_lines(turn, number, item, why=True))
+    if result.closest:
+        lines.append("")
+        lines.append(turn._("<b>Closest in meaning</b> (similarity; 1 is the same meaning):"))
+        for article, similarity in result.closest:
+            title = html.escape(article.title[:90], quote=False)
+            lines.append(f"<code>{similarity:.2f}</code> {title}")
     lines.append("")
     if result.matched == 0:
         lines.append(
@@ -255,13 +271,15 @@ async def test_command(turn: Turn) -> None:
     lines.append(
         turn._(
             "Follow it with {command}",
-            command=Html(f"<code>/subscribe {html.escape(follow_with, quote=False)}</code>"),
+            command=Html(
+                f"<code>/subscribe {html.escape(clip_plain(follow_with, 1000), quote=False)}</code>"
+            ),
         )
     )
     await turn.reply_lines(lines)
 
 
-test_command.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+test_command.__dict__["__test__"] = False  # not a pytest test
 
 
 @command

@@ -9,9 +9,9 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 
-from bot import service
 from bot.i18n import pick_language, translator
-from bot.service import ChatInfo
+from bot.service import chats
+from bot.service.chats import ChatInfo
 from handlers.common import GROUP_TYPES, Context, core_of
 
 log = logging.getLogger(__name__)
@@ -44,13 +44,12 @@ async def my_chat_member(update: Update, context: Context) -> None:
             reason = "bot removed from the chat"
         else:
             reason = "bot is not an administrator of the channel"
-        service.deactivate_chat(core.store, chat.id, reason)
-        core.subscriptions_changed()
+        chats.deactivate_chat(core.store, chat.id, reason)
         log.info("chat %s: %s; alerts stop", chat.id, reason)
         return
     user = change.from_user
     language = pick_language(user.language_code if user else None)
-    service.register_chat(
+    chats.register_chat(
         core.store,
         ChatInfo(
             chat_id=chat.id,
@@ -61,7 +60,6 @@ async def my_chat_member(update: Update, context: Context) -> None:
         ),
         reactivate=True,
     )
-    core.subscriptions_changed()
     log.info("chat %s: the bot can send again (%s -> %s)", chat.id, old, new)
     if chat.type in GROUP_TYPES and old in GONE:
         tr = translator(language)
@@ -83,5 +81,4 @@ async def chat_migrated(update: Update, context: Context) -> None:
         return
     core = core_of(context)
     core.store.chats.migrate(message.chat.id, message.migrate_to_chat_id)
-    core.subscriptions_changed()
     log.info("chat %s moved to %s", message.chat.id, message.migrate_to_chat_id)

@@ -1,15 +1,21 @@
 """The commands as people see them: one line for Telegram's command menu, an example for
-/help, in each language.  ``handlers.commands`` registers a callback for each."""
+/help, in each language.  ``handlers.commands`` registers a callback for each;
+:func:`set_command_menu` puts the menu into Telegram (at start and after /reload)."""
 
 from __future__ import annotations
 
 import html
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from telegram import BotCommand
+from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
 
-from bot.i18n import N_, Translator, translator
-from bot.query import QUERY_HELP
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Translator, translator
+from bot.matching.parser import QUERY_HELP
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,8 @@ COMMAND_INFO: tuple[CommandInfo, ...] = (
         N_("Try a filter on recent stories before following it"),
         '/test "north korea" talks',
     ),
+    CommandInfo("why", N_("Why an alert was sent (reply to it)"), "/why"),
+    CommandInfo("feedback", N_("What your 👍/👎 taught, and clearing it"), "/feedback clear"),
     CommandInfo("settings", N_("Topics, instant or digest, link previews, language"), "/settings"),
     CommandInfo(
         "digest", N_("Alerts at once, or in an hourly or daily digest"), "/digest daily 08:00"
@@ -50,6 +58,11 @@ COMMAND_INFO: tuple[CommandInfo, ...] = (
         "footer",
         N_("The line under each alert in a group or channel"),
         "/footer Join @mychannel for more",
+    ),
+    CommandInfo(
+        "template",
+        N_("Which parts alerts here show, in which order"),
+        "/template title, source, summary, button",
     ),
     CommandInfo(
         "stats",
@@ -102,3 +115,23 @@ def help_text(tr: Translator, *, operator: bool = False) -> str:
         f"<pre>{html.escape(tr.plain(QUERY_HELP), quote=False)}</pre>",
     ]
     return "\n".join(lines)
+
+
+async def set_command_menu(bot: Bot, operators: Iterable[int] = ()) -> None:
+    """The command menu in each language (English by default), and for each operator the
+    same menu with the operator commands."""
+    for language in LANGUAGES:
+        code = None if language == DEFAULT_LANGUAGE else language
+        await bot.set_my_commands(command_menu(language), language_code=code)
+    for user_id in operators:
+        for language in LANGUAGES:
+            code = None if language == DEFAULT_LANGUAGE else language
+            try:
+                await bot.set_my_commands(
+                    command_menu(language, operator=True),
+                    scope=BotCommandScopeChat(user_id),
+                    language_code=code,
+                )
+            except TelegramError as e:  # an operator who never wrote to the bot
+                log.info("no operator menu for %s yet: %s", user_id, e)
+                break

@@ -1,4 +1,5 @@
-"""A chat's settings: /settings (an inline keyboard), /pause, /resume, /language, /footer."""
+"""A chat's settings: /settings (an inline keyboard), /pause, /resume, /language, /footer,
+/template."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from bot import chat_settings, service
-from bot.alert_labels import alert_labels
+from bot.config.template import PARTS, TemplateError, format_template
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
-from bot.render import default_footer
-from bot.service import ChatInfo
+from bot.service import chats, subscriptions
+from bot.service import settings as chat_settings
+from bot.service.chats import ChatInfo
 from handlers.common import (
     Target,
     Turn,
@@ -69,9 +70,11 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
     chat = core.store.chats.get(chat_id)
     assert chat is not None
     plain = turn.tr.plain
-    followed = {s.topic_id for s in service.subscriptions(core.store, chat_id) if not s.query}
+    followed = {
+        s.topic_id for s in subscriptions.list_subscriptions(core.store, chat_id) if not s.query
+    }
     rows = []
-    for topic in service.list_topics(core.config.topics)[:MAX_TOPIC_BUTTONS]:
+    for topic in subscriptions.list_topics(core.config.topics)[:MAX_TOPIC_BUTTONS]:
         mark = "✅" if topic.id in followed else "➕"
         rows.append(
             [
@@ -83,14 +86,29 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
         )
     mode = plain("Alerts: instant") if chat.alert_mode != "digest" else plain("Alerts: digest")
     # (the digest's schedule, time zone and quiet hours: /digest, /timezone, /quiet)
-    preview_on = service.link_preview_on(chat, core.config.alerts.link_preview)
+    preview_on = chats.link_preview_on(chat, core.config.alerts.link_preview)
     preview = plain("Link previews: on") if preview_on else plain("Link previews: off")
     language = plain("Language: {name}", name=LANGUAGE_NAMES.get(chat.language, chat.language))
     pause = plain("Resume alerts") if chat.paused else plain("Pause alerts")
+    size = chats.image_size(chat, core.config.alerts.image)
+    picture = {
+        "large": plain("Pictures: large"),
+        "small": plain("Pictures: small"),
+    }.get(size, plain("Pictures: off"))
+    # breaking news through quiet hours and digests, or with everything else
+    breaking = (
+        plain("Breaking news: at once")
+        if chat.breaking_through
+        else plain("Breaking news: as usual")
+    )
     rows += [
         [
             InlineKeyboardButton(mode, callback_data=f"s:{chat_id}:m"),
             InlineKeyboardButton(preview, callback_data=f"s:{chat_id}:p"),
+        ],
+        [
+            InlineKeyboardButton(picture, callback_data=f"s:{chat_id}:i"),
+            InlineKeyboardButton(breaking, callback_data=f"s:{chat_id}:b"),
         ],
         [
             InlineKeyboardButton(language, callback_data=f"s:{chat_id}:l"),
@@ -136,7 +154,7 @@ def _target_for(turn: Turn, chat_id: int) -> Target:
 
 @button
 async def settings_button(turn: Turn, data: list[str]) -> None:
-    """``s:<chat>:<t:topic|m|p|l|z|x>``: one press of the settings keyboard."""
+    """``s:<chat>:<t:topic|m|p|i|b|l|z|x>``: one press of the settings keyboard."""
     if len(data) < 3 or not (data[1].lstrip("-").isascii() and data[1].lstrip("-").isdecimal()):
         await turn.answer()
         return
@@ -173,32 +191,34 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
             info = ChatInfo(
                 chat_id=chat_id, type=chat.type, title=chat.title, username=chat.username
             )
-            result = service.toggle_topic(core.store, core.config.topics, info, topic_id)
+            result = subscriptions.toggle_topic(core.store, core.config.topics, info, topic_id)
             if not result.ok and result.problem == "too-many":
                 note = turn.tr.plain(
                     "This chat follows the most allowed ({limit}); stop one first.",
-                    limit=service.MAX_SUBSCRIPTIONS_PER_CHAT,
+                    limit=subscriptions.MAX_SUBSCRIPTIONS_PER_CHAT,
                 )
             elif not result.ok and result.problem == "from-config":
                 note = turn.tr.plain("That one comes from the configuration file.")
-            core.subscriptions_changed()
     elif op == "m":
         every = "instant" if chat.alert_mode == "digest" else (chat.digest_every or "daily")
         chat_settings.set_digest(core.store, chat_id, every)
-        core.delivery_settings_changed()
     elif op == "p":
-        on = service.link_preview_on(chat, core.config.alerts.link_preview)
+        on = chats.link_preview_on(chat, core.config.alerts.link_preview)
         chat_settings.set_link_preview(core.store, chat_id, not on)
+    elif op == "b":
+        chat_settings.set_breaking_through(core.store, chat_id, not chat.breaking_through)
+    elif op == "i":
+        size = chats.image_size(chat, core.config.alerts.image)
+        chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size))
     elif op == "l":
         position = LANGUAGES.index(chat.language) if chat.language in LANGUAGES else 0
         language = LANGUAGES[(position + 1) % len(LANGUAGES)]
-        service.choose_language(core.store, chat_id, language)
+        chats.choose_language(core.store, chat_id, language)
         if chat_id == turn.chat_id:
             turn.tr = translator(language)
             await _set_chat_menu(turn, chat_id, language)
     elif op == "z":
-        service.set_paused(core.store, chat_id, not chat.paused)
-        core.subscriptions_changed()
+        chats.set_paused(core.store, chat_id, not chat.paused)
     await turn.answer(note, alert=bool(note))
     text, keyboard = settings_view(turn, target)
     await turn.edit(text, keyboard=keyboard)
@@ -209,8 +229,7 @@ async def _pause(turn: Turn, paused: bool) -> None:
     if picked is None:
         return
     target, _ = picked
-    changed = service.set_paused(turn.core.store, target.chat_id, paused)
-    turn.core.subscriptions_changed()
+    changed = chats.set_paused(turn.core.store, target.chat_id, paused)
     where = Html(chat_label(turn, target))
     if paused:
         text = (
@@ -262,7 +281,7 @@ async def _set_chat_menu(turn: Turn, chat_id: int, language: str) -> None:
 
 
 async def _choose(turn: Turn, chat_id: int, language: str) -> str:
-    service.choose_language(turn.core.store, chat_id, language)
+    chats.choose_language(turn.core.store, chat_id, language)
     await _set_chat_menu(turn, chat_id, language)
     turn.tr = translator(language)
     return (
@@ -333,14 +352,7 @@ async def footer(turn: Turn) -> None:
     where = Html(chat_label(turn, target))
     if not rest:
         chat = core.store.chats.get(target.chat_id)
-        current = chat.footer if chat and chat.footer else ""
-        if not current:
-            current = core.config.alerts.footer or default_footer(
-                f"@{chat.username}"
-                if chat and chat.username and chat.type == "channel"
-                else f"@{turn.context.bot.username}",
-                alert_labels(chat.language if chat else None),
-            )
+        current = core.footer_for(chat) if chat else ""
         await turn.reply(
             turn._(
                 "Alerts{where} end with: {footer}\n"
@@ -351,7 +363,7 @@ async def footer(turn: Turn) -> None:
             )
         )
         return
-    result = service.set_footer(core.store, target.chat_id, rest)
+    result = chats.set_footer(core.store, target.chat_id, rest)
     if result.ok:
         text = (
             turn._("Done: alerts{where} now end with: {footer}", where=where, footer=result.footer)
@@ -366,3 +378,51 @@ async def footer(turn: Turn) -> None:
             "operator to change it."
         )
     await turn.reply(text)
+
+
+def _template_problem(turn: Turn, error: TemplateError | None) -> str:
+    """What is wrong with a template, in the reader's language."""
+    if error is not None and error.kind == "unknown":
+        return turn._("There is no part “{part}”.", part=error.part[:40])
+    if error is not None and error.kind == "twice":
+        return turn._("“{part}” is named twice; name each part once.", part=error.part)
+    return turn._("A template needs “title” or “summary”: a message needs text.")
+
+
+@command
+async def template(turn: Turn) -> None:
+    """``/template title, source, summary, button`` (or ``default``): the parts of alerts."""
+    picked = await target_chat(turn, turn.argument, change=True)
+    if picked is None:
+        return
+    target, rest = picked
+    core = turn.core
+    where = Html(chat_label(turn, target))
+    usage = turn._(
+        "The parts: {parts}.\n"
+        "For example <code>/template title, source, summary, button</code>, or "
+        "<code>/template default</code> for the usual layout.",
+        parts=format_template(PARTS),
+    )
+    if not rest:
+        chat = core.store.chats.get(target.chat_id)
+        current = (chat.template if chat else "") or format_template(core.config.alerts.template)
+        await turn.reply(
+            turn._("Alerts{where} show: {template}", where=where, template=_code(current))
+            + "\n"
+            + usage
+        )
+        return
+    result = chat_settings.set_template(core.store, target.chat_id, rest)
+    if result.ok:
+        chat = result.chat or core.store.chats.get(target.chat_id)
+        shown = (chat.template if chat else "") or format_template(core.config.alerts.template)
+        await turn.reply(
+            turn._("Done: alerts{where} now show: {template}", where=where, template=_code(shown))
+        )
+        return
+    await turn.reply(_template_problem(turn, result.error) + "\n" + usage)
+
+
+def _code(text: str) -> Html:
+    return Html(f"<code>{html.escape(text, quote=False)}</code>")

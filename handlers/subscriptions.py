@@ -7,9 +7,9 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import service
 from bot.i18n import LANGUAGE_NAMES, Html
-from bot.service import ChatInfo
+from bot.service import chats, subscriptions
+from bot.service.chats import ChatInfo
 from handlers.common import (
     Target,
     Turn,
@@ -51,12 +51,24 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
         username=chat.username if chat else "",
         language=turn.tr.language,
     )
-    result = service.subscribe(core.store, core.config.topics, info, argument)
+    # written inside a forum topic: the alerts go there (not for a channel named from here)
+    thread = turn.thread_id if target.chat_id == turn.chat_id else None
+    result = subscriptions.subscribe(
+        core.store, core.config.topics, info, argument, thread_id=thread
+    )
     where = Html(chat_label(turn, target))
     if result.ok:
-        if result.created:
-            core.subscriptions_changed()
-        if result.topic is not None and result.created:
+        if result.moved and result.topic is not None:
+            text = turn._(
+                "Done: “{name}” ({id}) now posts its alerts here.",
+                name=result.topic.name,
+                id=result.topic.id,
+            )
+        elif result.moved:
+            text = turn._(
+                "Done: your filter {query} now posts its alerts here.", query=_code(result.query)
+            )
+        elif result.topic is not None and result.created:
             text = turn._(
                 "Done: you now follow “{name}” ({id}){where}. Alerts arrive as stories appear; "
                 "/latest shows recent ones.",
@@ -100,6 +112,13 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             topic=result.detail[:64],
             known=", ".join(sorted(core.config.topics)),
         )
+    elif result.problem == "only-exclusions":
+        text = turn._(
+            "This filter only leaves things out, so it would send you nearly every story "
+            "there is. Add the words you want to follow before it, for example:\n"
+            '<code>/subscribe korea {filter}</code> or <code>/subscribe "north korea" {filter}</code>',
+            filter=result.detail[:200],
+        )
     elif result.problem == "too-many":
         text = turn._(
             "This chat already follows {limit} topics and filters, the most allowed. "
@@ -107,7 +126,7 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             limit=result.detail,
         )
     else:
-        text = query_problem(turn, result.problem, result.detail)
+        text = query_problem(turn, result.problem, result.detail, result.error)
     await turn.reply(text)
 
 
@@ -161,10 +180,9 @@ def _confirm_keyboard(turn: Turn, chat_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def _unsubscribed(turn: Turn, target: Target, result: service.UnsubscribeResult) -> str:
+async def _unsubscribed(turn: Turn, target: Target, result: subscriptions.UnsubscribeResult) -> str:
     where = Html(chat_label(turn, target))
     if result.ok and result.subscription is not None:
-        turn.core.subscriptions_changed()
         return turn._(
             "Done: you no longer follow {what}{where}.",
             what=Html(describe(turn, result.subscription)),
@@ -189,7 +207,7 @@ async def unsubscribe(turn: Turn) -> None:
         return
     target, rest = picked
     store = turn.core.store
-    subs = service.subscriptions(store, target.chat_id)
+    subs = subscriptions.list_subscriptions(store, target.chat_id)
     if not subs:
         await turn.reply(
             turn._(
@@ -200,9 +218,10 @@ async def unsubscribe(turn: Turn) -> None:
         return
     if rest.lower() in ("all", "everything", "전체", "모두"):
         await turn.reply(
-            turn._(
+            turn.n_(
+                "Stop the {count} subscription{where}? Alerts stop at once.",
                 "Stop all {count} subscriptions{where}? Alerts stop at once.",
-                count=len(subs),
+                len(subs),
                 where=Html(chat_label(turn, target)),
             ),
             keyboard=_confirm_keyboard(turn, target.chat_id),
@@ -218,7 +237,7 @@ async def unsubscribe(turn: Turn) -> None:
             keyboard=_unsubscribe_keyboard(turn, target.chat_id, subs),
         )
         return
-    result = service.unsubscribe(store, target.chat_id, rest)
+    result = subscriptions.unsubscribe(store, target.chat_id, rest)
     await turn.reply(await _unsubscribed(turn, target, result))
 
 
@@ -241,33 +260,35 @@ async def unsubscribe_button(turn: Turn, data: list[str]) -> None:
         await turn.edit(turn._("Nothing changed."))
     elif choice == "all":
         await turn.answer()
-        count = len(service.subscriptions(store, chat_id))
+        count = len(subscriptions.list_subscriptions(store, chat_id))
         await turn.edit(
-            turn._(
+            turn.n_(
+                "Stop the {count} subscription{where}? Alerts stop at once.",
                 "Stop all {count} subscriptions{where}? Alerts stop at once.",
-                count=count,
+                count,
                 where=Html(chat_label(turn, target)),
             ),
             keyboard=_confirm_keyboard(turn, chat_id),
         )
     elif choice == "yes":
-        removed = service.unsubscribe_all(store, chat_id)
-        turn.core.subscriptions_changed()
+        removed = subscriptions.unsubscribe_all(store, chat_id)
         await turn.answer()
-        kept = len(service.subscriptions(store, chat_id))
-        text = turn._(
+        kept = len(subscriptions.list_subscriptions(store, chat_id))
+        text = turn.n_(
+            "Done: stopped {count} subscription{where}.",
             "Done: stopped {count} subscriptions{where}.",
-            count=removed,
+            removed,
             where=Html(chat_label(turn, target)),
         )
         if kept:
-            text += "\n" + turn._(
+            text += "\n" + turn.n_(
+                "{count} from the bot's configuration file stays; the operator manages it.",
                 "{count} from the bot's configuration file stay; the operator manages them.",
-                count=kept,
+                kept,
             )
         await turn.edit(text)
     elif choice.isascii() and choice.isdecimal():
-        result = service.remove_subscription(store, chat_id, int(choice))
+        result = subscriptions.remove_subscription(store, chat_id, int(choice))
         await turn.answer()
         await turn.edit(await _unsubscribed(turn, target, result))
     else:
@@ -289,7 +310,7 @@ async def list_command(turn: Turn) -> None:
         return
     target, _ = picked
     core = turn.core
-    subs = service.subscriptions(core.store, target.chat_id)
+    subs = subscriptions.list_subscriptions(core.store, target.chat_id)
     chat = core.store.chats.get(target.chat_id)
     where = Html(chat_label(turn, target))
     if not subs:
@@ -302,10 +323,17 @@ async def list_command(turn: Turn) -> None:
         ]
     else:
         lines = [turn._("<b>Followed{where}:</b>", where=where)]
+        faults = core.store.chats.topic_faults(target.chat_id)
         for number, sub in enumerate(subs, start=1):
             line = f"{number}. {describe(turn, sub)}"
             if sub.from_config:
                 line += " " + turn._("(from the configuration file)")
+            if sub.thread_id is not None:
+                line += " " + (
+                    turn._("(posted in a forum topic that Telegram refuses now: in General)")
+                    if sub.thread_id in faults
+                    else turn._("(posted in a forum topic)")
+                )
             lines.append(line)
             if sub.narrow:
                 lines.append("   " + turn._("only with: {query}", query=_code(sub.narrow)))
@@ -327,7 +355,7 @@ def settings_summary(turn: Turn, chat: Chat) -> str:
         mode = turn._("hourly digest")
     else:
         mode = turn._("daily digest")
-    preview_on = service.link_preview_on(chat, turn.core.config.alerts.link_preview)
+    preview_on = chats.link_preview_on(chat, turn.core.config.alerts.link_preview)
     preview = turn._("on") if preview_on else turn._("off")
     language = LANGUAGE_NAMES.get(chat.language, chat.language)
     state = turn._("paused (/resume)") if chat.paused else turn._("active")
@@ -337,6 +365,41 @@ def settings_summary(turn: Turn, chat: Chat) -> str:
         preview=Html(preview),
         language=language,
         state=Html(state),
+    )
+
+
+def _filter_in_words(turn: Turn, result: subscriptions.FilterResult) -> str:
+    """What a /filter of plain words did, said in words ("now leaves out stories that
+    mention “x”"); "" when the filter is more than words (fields, groups, brackets)."""
+    if result.action not in ("narrow", "widen") or result.before is None:
+        return ""
+    kind, terms = subscriptions.filter_terms(result.change)
+    if not terms or (kind == "without" and result.action == "widen"):
+        return ""
+    quoted = [f"“{html.escape(term, quote=False)}”" for term in terms]
+    listed = quoted[0]
+    for term in quoted[1:]:
+        if kind == "without":
+            listed = turn._("{first} or {second}", first=Html(listed), second=Html(term))
+        else:
+            listed = turn._("{first} and {second}", first=Html(listed), second=Html(term))
+    what = Html(describe(turn, result.before))
+    if kind == "without":
+        return turn._(
+            "Done: {what} now leaves out stories that mention {terms}.",
+            what=what,
+            terms=Html(listed),
+        )
+    if result.action == "widen":
+        return turn._(
+            "Done: {what} now also brings stories that mention {terms}.",
+            what=what,
+            terms=Html(listed),
+        )
+    return turn._(
+        "Done: {what} now brings only the stories that also mention {terms}.",
+        what=what,
+        terms=Html(listed),
     )
 
 
@@ -350,7 +413,7 @@ async def filter_command(turn: Turn) -> None:
     reference, _, expression = rest.partition(" ")
     store = turn.core.store
     if not reference:
-        subs = service.subscriptions(store, target.chat_id)
+        subs = subscriptions.list_subscriptions(store, target.chat_id)
         listing = "\n".join(f"{n}. {describe(turn, s)}" for n, s in enumerate(subs, start=1))
         text = turn._(
             "Narrow or widen something you follow: name it (its number in /list or its "
@@ -361,11 +424,13 @@ async def filter_command(turn: Turn) -> None:
         )
         await turn.reply(text + ("\n\n" + listing if listing else ""))
         return
-    result = service.apply_filter(store, target.chat_id, reference, expression)
+    result = subscriptions.apply_filter(store, target.chat_id, reference, expression)
     if result.ok and result.subscription is not None:
-        turn.core.subscriptions_changed()
         sub = result.subscription
-        if result.action == "clear":
+        in_words = _filter_in_words(turn, result)
+        if in_words:
+            text = in_words
+        elif result.action == "clear":
             text = turn._(
                 "Done: {what} follows the topic as defined again.", what=Html(describe(turn, sub))
             )
@@ -405,5 +470,5 @@ async def filter_command(turn: Turn) -> None:
     elif problem == "duplicate":
         text = turn._("You already follow exactly that filter; /list shows it.")
     else:
-        text = query_problem(turn, problem, result.detail)
+        text = query_problem(turn, problem, result.detail, result.error)
     await turn.reply(text)

@@ -26,6 +26,7 @@ class StoredArticle:
     feed_id: int | None
     article: Article
     first_seen: datetime
+    vector: bytes | None = None  # bot.matching.vectors.to_blob, once it was made
 
 
 def title_key(title: str) -> str:
@@ -49,8 +50,11 @@ def _stored(row: dict[str, Any]) -> StoredArticle:
             published=from_db_time(row["published"]),
             source=row["source"],
             feed=row.get("feed_url") or "",
+            image=row.get("image") or "",
+            author=row.get("author") or "",
         ),
         first_seen=from_db_time(row["first_seen"]) or utcnow(),
+        vector=row.get("vector"),
     )
 
 
@@ -68,8 +72,10 @@ class ArticleStore:
         *,
         now: datetime | None = None,
         processed: bool = False,
+        limit: int | None = None,
     ) -> list[StoredArticle]:
-        """Store the articles not seen before and return them, in feed order.
+        """Store the articles not seen before and return them, in the order given; with
+        ``limit``, stop after that many new ones (the rest are new next time).
 
         An article is not new when the same feed already has its identity (a
         re-published entry, even edited), or any feed has its canonical URL, or
@@ -81,12 +87,14 @@ class ArticleStore:
         added: list[StoredArticle] = []
         with self.db.atomic():
             for article in articles:
+                if limit is not None and len(added) >= limit:
+                    break
                 if self._seen(feed_id, article, since):
                     continue
                 cursor = self.db.execute(
                     "INSERT INTO articles (feed_id, entry_id, canonical_url, title_key, title, link, "
-                    "summary, content, published, source, first_seen, processed) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "summary, content, published, source, first_seen, processed, image, author) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         feed_id,
                         article.id,
@@ -100,6 +108,8 @@ class ArticleStore:
                         article.source,
                         to_db_time(now),
                         int(processed),
+                        article.image,
+                        article.author,
                     ],
                 )
                 key = cursor.lastrowid
@@ -132,13 +142,15 @@ class ArticleStore:
             ).fetchone()
         )
 
-    def unprocessed(self, limit: int = 500) -> list[StoredArticle]:
-        """Articles stored but not yet matched and written to the outbox, oldest first."""
+    def unprocessed(self, limit: int = 500, *, feed_id: int | None = None) -> list[StoredArticle]:
+        """Articles stored but not yet matched and written to the outbox, oldest first;
+        only those ``feed_id`` brought when it is given."""
+        where, params = "articles.processed = 0", [limit]
+        if feed_id is not None:
+            where, params = "articles.processed = 0 AND articles.feed_id = ?", [feed_id, limit]
         return [
             _stored(r)
-            for r in self.db.query(
-                f"{_SELECT} WHERE articles.processed = 0 ORDER BY articles.id LIMIT ?", [limit]
-            )
+            for r in self.db.query(f"{_SELECT} WHERE {where} ORDER BY articles.id LIMIT ?", params)
         ]
 
     def mark_processed(self, keys: Iterable[int]) -> None:
@@ -151,9 +163,24 @@ class ArticleStore:
         rows = list(self.db.query(f"{_SELECT} WHERE articles.id = ?", [key]))
         return _stored(rows[0]) if rows else None
 
-    def update_content(self, key: int, content: str) -> None:
+    def set_vector(self, key: int, vector: bytes) -> None:
+        """Store the article's meaning vector (made once, read by matching and stories)."""
+        with self.db.atomic():
+            self.db.execute("UPDATE articles SET vector = ? WHERE id = ?", [vector, key])
+
+    def vector(self, key: int) -> bytes | None:
+        """The article's stored vector, or ``None`` when it has none yet."""
+        row = self.db.execute("SELECT vector FROM articles WHERE id = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def update_content(self, key: int, content: str, *, image: str = "") -> None:
+        """The page's main text; its picture (og:image) too when the feed gave none."""
         with self.db.atomic():
             self.db.execute("UPDATE articles SET content = ? WHERE id = ?", [content, key])
+            if image:
+                self.db.execute(
+                    "UPDATE articles SET image = ? WHERE id = ? AND image = ''", [image, key]
+                )
 
     def latest(self, limit: int = 50) -> list[StoredArticle]:
         return [

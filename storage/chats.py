@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.records import utcnow
-from storage.database import from_db_time, to_db_time
+from storage.database import from_db_time, read_generation, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,10 @@ class Chat:
     quiet_end: str = ""  # "07:00"
     quiet_mode: str = "hold"  # hold (send when they end) | silent (send without a sound)
     last_digest_at: datetime | None = None
+    image: str | None = None  # large | small | off (migration m009); None: alerts.image
+    thread_id: int | None = None  # a configured forum's topic for its alerts (m010)
+    breaking_through: bool = False  # breaking news at once, even in quiet hours or digests
+    template: str = ""  # the parts of its alerts, in order (m014); "": the default
 
 
 def _chat(row: dict[str, Any]) -> Chat:
@@ -64,6 +68,10 @@ def _chat(row: dict[str, Any]) -> Chat:
         quiet_end=row.get("quiet_end") or "",
         quiet_mode=row.get("quiet_mode") or "hold",
         last_digest_at=from_db_time(row.get("last_digest_at")),
+        image=row.get("image"),
+        thread_id=row.get("thread_id"),
+        breaking_through=bool(row.get("breaking_through") or 0),
+        template=row.get("template") or "",
     )
 
 
@@ -105,15 +113,30 @@ class ChatStore:
         link_preview: bool | None = None,
         summary_chars: int | None = None,
         type: str = "channel",
+        image: str | None = None,
+        thread_id: int | None = None,
+        template: str = "",
     ) -> Chat:
         """A chat declared in the config file: its settings come from there."""
         with self.db.atomic():
             self.db.execute(
                 "INSERT INTO chats (chat_id, type, footer, link_preview, summary_chars, from_config, "
-                "created_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(chat_id) DO UPDATE SET "
-                "footer = excluded.footer, link_preview = excluded.link_preview, "
-                "summary_chars = excluded.summary_chars, from_config = 1",
-                [chat_id, type, footer, link_preview, summary_chars, to_db_time(utcnow())],
+                "created_at, image, thread_id, template) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?) "
+                "ON CONFLICT(chat_id) DO UPDATE "
+                "SET footer = excluded.footer, link_preview = excluded.link_preview, "
+                "summary_chars = excluded.summary_chars, image = excluded.image, "
+                "thread_id = excluded.thread_id, template = excluded.template, from_config = 1",
+                [
+                    chat_id,
+                    type,
+                    footer,
+                    link_preview,
+                    summary_chars,
+                    to_db_time(utcnow()),
+                    image,
+                    thread_id,
+                    template,
+                ],
             )
         found = self.get(chat_id)
         assert found is not None
@@ -136,7 +159,8 @@ class ChatStore:
                 if row["chat_id"] not in chat_ids:
                     self.db.execute(
                         "UPDATE chats SET from_config = 0, footer = '', link_preview = NULL, "
-                        "summary_chars = NULL WHERE chat_id = ?",
+                        "summary_chars = NULL, image = NULL, thread_id = NULL, template = '' "
+                        "WHERE chat_id = ?",
                         [row["chat_id"]],
                     )
 
@@ -211,6 +235,18 @@ class ChatStore:
         """Link previews under alerts; None: the config's default."""
         return self._set(chat_id, "link_preview", None if enabled is None else int(enabled))
 
+    def set_image(self, chat_id: int, size: str | None) -> bool:
+        """The article's picture in alerts: large | small | off; None: the config's default."""
+        return self._set(chat_id, "image", size)
+
+    def set_template(self, chat_id: int, template: str) -> bool:
+        """The parts of the chat's alerts, as a template string; "" for the default."""
+        return self._set(chat_id, "template", template)
+
+    def set_breaking_through(self, chat_id: int, enabled: bool) -> bool:
+        """Breaking news at once, even during quiet hours or when the chat takes digests."""
+        return self._set(chat_id, "breaking_through", int(enabled))
+
     def set_footer(self, chat_id: int, footer: str) -> bool:
         return self._set(chat_id, "footer", footer)
 
@@ -234,7 +270,7 @@ class ChatStore:
                 [language, chat_id],
             )
 
-    # -- delivery settings (bot.chat_settings validates; the sender and digests read) ------
+    # -- delivery settings (bot.service.settings validates; the sender and digests read) ------
 
     def set_digest_schedule(self, chat_id: int, every: str, at: str) -> bool:
         """``every``: hourly | daily; ``at``: "HH:MM" local time of a daily digest."""
@@ -259,6 +295,43 @@ class ChatStore:
 
     def mark_digest_made(self, chat_id: int, at: datetime) -> None:
         self._set(chat_id, "last_digest_at", to_db_time(at))
+
+    # -- forum topics Telegram refused (closed or deleted) -------------------------------------
+
+    def note_topic_fault(self, chat_id: int, thread_id: int, reason: str) -> bool:
+        """Telegram refused forum topic ``thread_id``; True when this is news (the admins
+        have not been told yet)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO topic_faults (chat_id, thread_id, reason, since) "
+                "VALUES (?, ?, ?, ?)",
+                [chat_id, thread_id, reason, to_db_time(utcnow())],
+            )
+        return cursor.rowcount > 0
+
+    def clear_topic_fault(self, chat_id: int, thread_id: int) -> bool:
+        """A send into the topic worked again (reopened): a later refusal is news again."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "DELETE FROM topic_faults WHERE chat_id = ? AND thread_id = ?",
+                [chat_id, thread_id],
+            )
+        return cursor.rowcount > 0
+
+    def topic_faults(self, chat_id: int) -> dict[int, str]:
+        """The chat's refused topics: thread id -> Telegram's reason."""
+        return {
+            int(r["thread_id"]): r["reason"]
+            for r in self.db.query(
+                "SELECT thread_id, reason FROM topic_faults WHERE chat_id = ?", [chat_id]
+            )
+        }
+
+    def delivery_generation(self) -> int:
+        """A number that moves whenever a chat's delivery settings change (mode, digest
+        schedule, time zone, quiet hours, active, paused, id), by any process (triggers
+        bump it in the write's own transaction; migration m009): the sender compares it."""
+        return read_generation(self.db, "delivery")
 
     def counts(self) -> dict[tuple[str, bool], int]:
         """How many chats of each (type, active)."""

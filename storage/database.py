@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +48,63 @@ def schema_is_current(db: sqlite_utils.Database) -> bool:
     from storage.migrations import MIGRATIONS
 
     return not MIGRATIONS.pending(db)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseInspection:
+    """What a read-only look at a database file found (for ``newsalert doctor``)."""
+
+    quick_check: str  # "ok", or SQLite's description of the damage
+    applied: tuple[str, ...]  # migrations applied, in order
+    pending: tuple[str, ...]  # migrations this version knows and the file lacks
+    known: frozenset[str]  # every migration this version knows
+    articles: int | None = None  # None: no data tables yet
+    deliveries: dict[str, int] = field(default_factory=dict)  # state -> rows
+
+
+def inspect_database(path: str | Path) -> DatabaseInspection:
+    """Open the file read-only (nothing is migrated or written) and check it: SQLite's
+    quick check, the migrations, and a few counts.  Raises :class:`StorageError` when
+    the file cannot be read."""
+    from storage.migrations import MIGRATIONS
+
+    known = frozenset(m.name for m in MIGRATIONS.pending(sqlite_utils.Database(memory=True)))
+    try:
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
+        try:
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+            db = sqlite_utils.Database(conn)
+            applied = tuple(m.name for m in MIGRATIONS.applied(db))
+            pending = tuple(m.name for m in MIGRATIONS.pending(db))
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            articles: int | None = None
+            deliveries: dict[str, int] = {}
+            if {"articles", "deliveries"} <= tables:
+                articles = int(conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+                deliveries = dict(
+                    conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall()
+                )
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise StorageError(str(e)) from e
+    return DatabaseInspection(
+        quick_check=verdict,
+        applied=applied,
+        pending=pending,
+        known=known,
+        articles=articles,
+        deliveries=deliveries,
+    )
+
+
+def read_generation(db: sqlite_utils.Database, name: str) -> int:
+    """The generation number ``name`` (``subscriptions`` or ``delivery``): one lookup by
+    primary key in a two-row table."""
+    row = db.execute("SELECT value FROM generations WHERE name = ?", [name]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def to_db_time(value: datetime | None) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.records import utcnow
+from bot.records import FeedStatus, utcnow
 from storage.database import from_db_time, to_db_time
 
 
@@ -24,7 +24,7 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
-    status: str  # new | ok | failing | gone | quiet
+    status: FeedStatus
     primed: bool
     last_polled: datetime | None
     last_success: datetime | None
@@ -56,7 +56,7 @@ def _feed(row: dict[str, Any]) -> FeedState:
         etag=row["etag"],
         last_modified=row["last_modified"],
         body_hash=row["body_hash"],
-        status=row["status"],
+        status=FeedStatus(row["status"]),
         primed=bool(row["primed"]),
         last_polled=from_db_time(row["last_polled"]),
         last_success=from_db_time(row["last_success"]),
@@ -139,11 +139,15 @@ class FeedStore:
         next_poll: datetime | None = None,
         url: str | None = None,
         now: datetime | None = None,
+        primed: bool = True,
     ) -> None:
-        """A poll that answered: store the caching info, reset the failure count."""
+        """A poll that answered: store the caching info, reset the failure count.
+        ``primed=False``: a first poll that could not record every entry yet (it stays a
+        first poll, without alerts, until it has)."""
         now = now or utcnow()
         sets = (
-            "etag = ?, last_modified = ?, body_hash = ?, status = 'ok', primed = 1, "
+            f"etag = ?, last_modified = ?, body_hash = ?, status = '{FeedStatus.OK}', "
+            f"primed = {'1' if primed else 'primed'}, "
             "last_polled = ?, last_success = ?, consecutive_failures = 0, next_poll = ?, "
             "entries_seen = entries_seen + ?, first_failure_at = NULL"
         )
@@ -178,7 +182,7 @@ class FeedStore:
         now = now or utcnow()
         with self.db.atomic():
             self.db.execute(
-                "UPDATE feeds SET status = 'ok', primed = 1, last_polled = ?, last_success = ?, "
+                f"UPDATE feeds SET status = '{FeedStatus.OK}', primed = 1, last_polled = ?, last_success = ?, "
                 "consecutive_failures = 0, first_failure_at = NULL, next_poll = ? WHERE id = ?",
                 [to_db_time(now), to_db_time(now), to_db_time(next_poll), feed_id],
             )
@@ -188,7 +192,7 @@ class FeedStore:
         feed_id: int,
         error: str,
         *,
-        status: str = "failing",
+        status: FeedStatus = FeedStatus.FAILING,
         next_poll: datetime | None = None,
         now: datetime | None = None,
     ) -> FeedState:
@@ -212,8 +216,8 @@ class FeedStore:
         assert found is not None
         return found
 
-    def set_status(self, feed_id: int, status: str) -> None:
-        """Set the health status (ok | failing | broken | gone | quiet)."""
+    def set_status(self, feed_id: int, status: FeedStatus) -> None:
+        """Set the health status."""
         with self.db.atomic():
             self.db.execute("UPDATE feeds SET status = ? WHERE id = ?", [status, feed_id])
 

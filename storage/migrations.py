@@ -239,3 +239,142 @@ def m008_feed_moved_to(db: sqlite_utils.Database) -> None:
     # moved_to: where a feed moved by a permanent redirect; it is fetched from there while
     # its url (as the config or the operator wrote it) stays its identity.
     db.execute("ALTER TABLE feeds ADD COLUMN moved_to TEXT")
+
+
+@MIGRATIONS()
+def m009_generations(db: sqlite_utils.Database) -> None:
+    # Generation numbers of the state others cache: ``subscriptions`` (the matcher's index:
+    # every subscription, and a chat's active/paused/id) and ``delivery`` (what the sender
+    # reads of a chat: its mode, digest schedule, time zone, quiet hours, active, paused).
+    # Triggers bump them in the transaction of the write itself, whoever writes (the bot,
+    # the CLI, another process), so a reader compares one number and reloads when it moved.
+    db.execute(
+        "CREATE TABLE generations (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0) "
+        "WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO generations (name, value) VALUES ('subscriptions', 0), ('delivery', 0)")
+    bump_subscriptions = "UPDATE generations SET value = value + 1 WHERE name = 'subscriptions';"
+    bump_delivery = "UPDATE generations SET value = value + 1 WHERE name = 'delivery';"
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER subscriptions_{event.lower()}_generation AFTER {event} "
+            f"ON subscriptions BEGIN {bump_subscriptions} END"
+        )
+    db.execute(
+        "CREATE TRIGGER chats_matching_generation AFTER UPDATE ON chats "
+        "WHEN OLD.chat_id IS NOT NEW.chat_id OR OLD.active IS NOT NEW.active "
+        f"OR OLD.paused IS NOT NEW.paused BEGIN {bump_subscriptions} END"
+    )
+    db.execute(
+        "CREATE TRIGGER chats_delete_generation AFTER DELETE ON chats "
+        f"BEGIN {bump_subscriptions} {bump_delivery} END"
+    )
+    settings = (
+        "chat_id",
+        "active",
+        "paused",
+        "alert_mode",
+        "digest_every",
+        "digest_at",
+        "timezone",
+        "quiet_start",
+        "quiet_end",
+        "quiet_mode",
+    )
+    moved = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in settings)
+    db.execute(
+        f"CREATE TRIGGER chats_delivery_generation AFTER UPDATE ON chats WHEN {moved} "
+        f"BEGIN {bump_delivery} END"
+    )
+
+
+@MIGRATIONS()
+def m010_article_vectors(db: sqlite_utils.Database) -> None:
+    # vector: what the article means (bot.matching.vectors: title + lead, float16, 1 KiB),
+    # made once when it is first processed; NULL for articles from before, or when the
+    # model is off.  A story keeps its first article's vector to group reworded copies.
+    db.execute("ALTER TABLE articles ADD COLUMN vector BLOB")
+    db.execute("ALTER TABLE stories ADD COLUMN vector BLOB")
+
+
+@MIGRATIONS()
+def m011_feedback(db: sqlite_utils.Database) -> None:
+    # What a chat taught with the 👍/👎 buttons under its alerts: the vote, the topic the
+    # alert came for ('' for the chat's own filters), and the article's title and vector, so
+    # that later articles close in meaning are judged by it (bot.matching.feedback).  Kept
+    # when the article is pruned; goes with the chat (and moves with a migrated group).
+    db.execute(
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+            topic TEXT NOT NULL DEFAULT '',
+            article_id INTEGER REFERENCES articles(id) ON DELETE SET NULL,
+            vote INTEGER NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            vector BLOB,
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, topic, article_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_feedback_chat ON feedback(chat_id, topic)")
+
+
+@MIGRATIONS()
+def m012_article_pictures(db: sqlite_utils.Database) -> None:
+    # image: the item's picture (media:content, media:thumbnail, an image enclosure, JSON
+    # Feed image, og:image); chats.image: large | small | off (NULL: alerts.image); a
+    # delivery keeps the picture and its size, the link preview Telegram is asked for.
+    db.execute("ALTER TABLE articles ADD COLUMN image TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE chats ADD COLUMN image TEXT")
+    db.execute("ALTER TABLE deliveries ADD COLUMN image TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE deliveries ADD COLUMN image_size TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS()
+def m013_forum_topics(db: sqlite_utils.Database) -> None:
+    # thread_id: the forum topic (message_thread_id) a subscription posts into (NULL: the
+    # chat itself, General in a forum); chats.thread_id: a configured channel's topic; a
+    # delivery keeps where it goes.  topic_faults: a topic Telegram refused (closed or gone),
+    # whose admins were told once; cleared when a send there works again.
+    db.execute("ALTER TABLE subscriptions ADD COLUMN thread_id INTEGER")
+    db.execute("ALTER TABLE chats ADD COLUMN thread_id INTEGER")
+    db.execute("ALTER TABLE deliveries ADD COLUMN thread_id INTEGER")
+    db.execute(
+        """
+        CREATE TABLE topic_faults (
+            chat_id INTEGER NOT NULL REFERENCES chats(chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+            thread_id INTEGER NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            since TEXT NOT NULL,
+            PRIMARY KEY (chat_id, thread_id)
+        )
+        """
+    )
+
+
+@MIGRATIONS()
+def m014_article_author(db: sqlite_utils.Database) -> None:
+    # author: the byline or wire the feed names (dc:creator, author, JSON Feed authors), so
+    # an alert credits "Reuters via The Straits Times".
+    db.execute("ALTER TABLE articles ADD COLUMN author TEXT NOT NULL DEFAULT ''")
+
+
+@MIGRATIONS()
+def m015_breaking_news(db: sqlite_utils.Database) -> None:
+    # breaking_at: when enough outlets carried the story quickly enough (alerts.breaking_*);
+    # chats.breaking_through: the chat gets breaking stories at once even in quiet hours or
+    # when it takes digests; deliveries.priority = 1: such a row, which may pass rows waiting
+    # for quiet hours to end.
+    db.execute("ALTER TABLE stories ADD COLUMN breaking_at TEXT")
+    db.execute("ALTER TABLE chats ADD COLUMN breaking_through INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE deliveries ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m016_alert_templates(db: sqlite_utils.Database) -> None:
+    # template: the parts of this chat's alerts and their order ("title, summary, button";
+    # '' the default); a delivery keeps whether it has the "Read" button.
+    db.execute("ALTER TABLE chats ADD COLUMN template TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE deliveries ADD COLUMN button INTEGER NOT NULL DEFAULT 1")

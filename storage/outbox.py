@@ -3,6 +3,9 @@
 States of a row:
 
 ``pending``  to send (after ``next_attempt_at`` when that is set: a retry or quiet hours);
+``sending``  claimed by the sender (:meth:`OutboxStore.claim`) just before it goes to
+             Telegram; only the claimer sends it. A row still ``sending`` when the bot
+             starts was cut short by a crash and is sent again (:meth:`requeue_interrupted`);
 ``held``     waiting for the chat's digest (``alert_mode = 'digest'``); ``digest_id`` names
              the delivery that carries the digest once it is made;
 ``sent``     Telegram confirmed it: ``message_id`` (for an alert sent in a digest, the
@@ -17,7 +20,8 @@ a sent row whose ``version`` is above ``sent_version`` is due for an edit ("Also
 ``kind = 'digest'`` marks a row that carries a digest message (it reuses the row of the
 digest's first alert); its alerts follow its fate when it is sent or fails.
 
-:class:`StoryStore` keeps the stories: which articles and feeds carried each one.
+Every read returns :class:`bot.records.Delivery`, the one record of a row.  The stories
+themselves live in ``storage.stories``.
 """
 
 from __future__ import annotations
@@ -29,9 +33,14 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.records import Alert, Article, Delivery, utcnow
-from storage.articles import title_key
+from bot.records import Alert, Delivery, DeliveryState, utcnow
 from storage.database import from_db_time, to_db_time
+from storage.stories import StoryStore
+
+# the states as the SQL below writes them
+PENDING, HELD, SENT = DeliveryState.PENDING, DeliveryState.HELD, DeliveryState.SENT
+SENDING = DeliveryState.SENDING
+FAILED, SKIPPED = DeliveryState.FAILED, DeliveryState.SKIPPED
 
 
 def _delivery(row: dict[str, Any]) -> Delivery:
@@ -43,59 +52,25 @@ def _delivery(row: dict[str, Any]) -> Delivery:
         html=row["html"],
         text=row["text"],
         link=row["link"],
-        state=row["state"],
+        state=DeliveryState(row["state"]),
+        kind=row["kind"],
+        disable_preview=bool(row["disable_preview"]),
         attempts=row["attempts"],
         reason=row["reason"],
         message_id=row["message_id"],
-        created_at=from_db_time(row["created_at"]) or utcnow(),
-        sent_at=from_db_time(row["sent_at"]),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    """A row as the sender needs it: what to send (or edit) and how far it got."""
-
-    id: int
-    chat_id: int
-    kind: str  # alert | digest
-    html: str
-    text: str
-    link: str
-    disable_preview: bool
-    state: str
-    attempts: int
-    version: int
-    sent_version: int
-    message_id: int | None
-    edit_attempts: int
-    story_id: int | None
-    source: str  # the alert's own source (not repeated in its "Also:" line)
-    created_at: datetime
-
-    @property
-    def needs_edit(self) -> bool:
-        return self.state == "sent" and self.version > self.sent_version
-
-
-def _message(row: dict[str, Any]) -> OutboxMessage:
-    return OutboxMessage(
-        id=row["id"],
-        chat_id=row["chat_id"],
-        kind=row["kind"],
-        html=row["html"],
-        text=row["text"],
-        link=row["link"],
-        disable_preview=bool(row["disable_preview"]),
-        state=row["state"],
-        attempts=row["attempts"],
         version=row["version"],
         sent_version=row["sent_version"],
-        message_id=row["message_id"],
         edit_attempts=row["edit_attempts"],
         story_id=row["story_id"],
         source=row.get("source") or "",
         created_at=from_db_time(row["created_at"]) or utcnow(),
+        sent_at=from_db_time(row["sent_at"]),
+        image=row.get("image") or "",
+        image_size=row.get("image_size") or "",
+        thread_id=row.get("thread_id"),
+        breaking=bool(row.get("breaking_at")),
+        priority=bool(row.get("priority")),
+        button=bool(row.get("button", 1)),
     )
 
 
@@ -109,18 +84,22 @@ class HeldAlert:
     source: str
     topic: str
     created_at: datetime
+    published: datetime | None = None
 
 
-_MESSAGE = (
-    "SELECT d.*, a.source AS source FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id"
+# a row, its article's source (not repeated in the row's "Also:" line) and whether its
+# story is breaking news
+_ROW = (
+    "SELECT d.*, a.source AS source, s.breaking_at AS breaking_at FROM deliveries d "
+    "LEFT JOIN articles a ON a.id = d.article_id LEFT JOIN stories s ON s.id = d.story_id"
 )
 QUIET_HOURS = "quiet hours"
 
 
 class OutboxStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, stories: StoryStore | None = None) -> None:
         self.db = db
-        self.stories = StoryStore(db)
+        self._stories = stories or StoryStore(db)
 
     # -- writing alerts ---------------------------------------------------------------------
 
@@ -141,9 +120,10 @@ class OutboxStore:
             for alert in alerts:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO deliveries (chat_id, article_id, story_id, topic, html, "
-                    "text, link, disable_preview, state, created_at) "
-                    "SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "CASE WHEN c.alert_mode = 'digest' THEN 'held' ELSE 'pending' END, ? "
+                    "text, link, disable_preview, state, created_at, image, image_size, thread_id, "
+                    "button) SELECT ?, ?, ?, ?, ?, ?, ?, ?, "
+                    f"CASE WHEN c.alert_mode = 'digest' THEN '{HELD}' ELSE '{PENDING}' END, "
+                    "?, ?, ?, ?, ? "
                     "FROM chats c WHERE c.chat_id = ? AND c.active = 1",
                     [
                         alert.chat_id,
@@ -155,6 +135,10 @@ class OutboxStore:
                         alert.link,
                         int(alert.disable_preview),
                         created,
+                        alert.image,
+                        alert.image_size,
+                        alert.thread_id,
+                        int(alert.button),
                         alert.chat_id,
                     ],
                 )
@@ -162,6 +146,21 @@ class OutboxStore:
                     assert cursor.lastrowid is not None
                     ids.append(cursor.lastrowid)
         return ids
+
+    def promote_breaking(self, story_id: int) -> int:
+        """The story became breaking news: chats that take it at once get their alert of it
+        now, out of their digest or quiet hours (``priority``).  Returns how many rows."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE deliveries SET priority = 1, state = 'pending', "
+                "next_attempt_at = CASE WHEN reason = ? THEN NULL ELSE next_attempt_at END, "
+                "reason = CASE WHEN reason = ? THEN '' ELSE reason END "
+                "WHERE story_id = ? AND kind = 'alert' AND digest_id IS NULL "
+                "AND state IN ('pending', 'held') "
+                "AND chat_id IN (SELECT chat_id FROM chats WHERE breaking_through = 1)",
+                [QUIET_HOURS, QUIET_HOURS, story_id],
+            )
+        return cursor.rowcount
 
     def story_changed(self, story_id: int, *, since: datetime) -> int:
         """Another feed carried the story: the alerts of it written since ``since`` get a new
@@ -171,7 +170,7 @@ class OutboxStore:
             cursor = self.db.execute(
                 "UPDATE deliveries SET version = version + 1, edit_attempts = 0 "
                 "WHERE story_id = ? AND kind = 'alert' AND digest_id IS NULL "
-                "AND state IN ('pending', 'held', 'sent') AND created_at >= ?",
+                f"AND state IN ('{PENDING}', '{SENDING}', '{HELD}', '{SENT}') AND created_at >= ?",
                 [story_id, to_db_time(since)],
             )
         return cursor.rowcount
@@ -183,8 +182,8 @@ class OutboxStore:
         return [
             _delivery(r)
             for r in self.db.query(
-                "SELECT d.* FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-                "WHERE d.state = 'pending' AND c.active = 1 AND c.paused = 0 "
+                f"{_ROW} JOIN chats c ON c.chat_id = d.chat_id "
+                f"WHERE d.state = '{PENDING}' AND c.active = 1 AND c.paused = 0 "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT ?",
                 [to_db_time(now or utcnow()), limit],
             )
@@ -198,16 +197,17 @@ class OutboxStore:
         at = to_db_time(now or utcnow())
         sends = self.db.execute(
             "SELECT d.id, d.chat_id FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.state = 'pending' AND d.id > ? AND c.active = 1 AND c.paused = 0 "
+            f"WHERE d.state = '{PENDING}' AND d.id > ? AND c.active = 1 AND c.paused = 0 "
             "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
-            "AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.chat_id = d.chat_id "
-            "AND e.state = 'pending' AND e.id < d.id AND e.next_attempt_at > ?) "
+            "AND (d.priority = 1 OR NOT EXISTS (SELECT 1 FROM deliveries e "
+            "WHERE e.chat_id = d.chat_id "
+            f"AND e.state = '{PENDING}' AND e.id < d.id AND e.next_attempt_at > ?)) "
             "ORDER BY d.id LIMIT ?",
             [after_id, at, at, limit],
         ).fetchall()
         edits = self.db.execute(
             "SELECT d.id, d.chat_id FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id "
-            "WHERE d.state = 'sent' AND d.version > d.sent_version AND d.id > ? "
+            f"WHERE d.state = '{SENT}' AND d.version > d.sent_version AND d.id > ? "
             "AND c.active = 1 AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
             "ORDER BY d.id LIMIT ?",
             [after_id, at, limit],
@@ -216,15 +216,27 @@ class OutboxStore:
 
     def next_for_chat(
         self, chat_id: int, *, now: datetime | None = None, include_pending: bool = True
-    ) -> OutboxMessage | None:
+    ) -> Delivery | None:
         """The chat's next thing to do: its oldest pending row, if its time has come (a later
         one never goes first: order per chat is kept), else its oldest due edit.
         ``include_pending=False`` (a paused chat): edits only, the pending rows wait."""
         at = to_db_time(now or utcnow())
+        if include_pending:
+            # breaking news the chat takes at once passes rows waiting for quiet hours
+            urgent = list(
+                self.db.query(
+                    f"{_ROW} WHERE d.chat_id = ? AND d.state = 'pending' AND d.priority = 1 "
+                    "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
+                    "ORDER BY d.id LIMIT 1",
+                    [chat_id, at],
+                )
+            )
+            if urgent:
+                return _delivery(urgent[0])
         rows = (
             list(
                 self.db.query(
-                    f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = 'pending' ORDER BY d.id LIMIT 1",
+                    f"{_ROW} WHERE d.chat_id = ? AND d.state = '{PENDING}' ORDER BY d.id LIMIT 1",
                     [chat_id],
                 )
             )
@@ -234,25 +246,25 @@ class OutboxStore:
         if rows:
             row = rows[0]
             waiting = row["next_attempt_at"] is not None and row["next_attempt_at"] > at
-            return None if waiting else _message(row)
+            return None if waiting else _delivery(row)
         rows = list(
             self.db.query(
-                f"{_MESSAGE} WHERE d.chat_id = ? AND d.state = 'sent' "
+                f"{_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' "
                 "AND d.version > d.sent_version "
                 "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT 1",
                 [chat_id, at],
             )
         )
-        return _message(rows[0]) if rows else None
+        return _delivery(rows[0]) if rows else None
 
     def next_due_at(self) -> datetime | None:
         """When the earliest row waiting for its time (retry, quiet hours, edit) comes due."""
         row = self.db.execute(
             "SELECT min(t) FROM (SELECT min(d.next_attempt_at) AS t FROM deliveries d "
             "JOIN chats c ON c.chat_id = d.chat_id WHERE c.active = 1 AND c.paused = 0 AND "
-            "d.state = 'pending' AND d.next_attempt_at IS NOT NULL "
+            f"d.state = '{PENDING}' AND d.next_attempt_at IS NOT NULL "
             "UNION ALL SELECT min(next_attempt_at) FROM deliveries "
-            "WHERE state = 'sent' AND version > sent_version AND next_attempt_at IS NOT NULL)"
+            f"WHERE state = '{SENT}' AND version > sent_version AND next_attempt_at IS NOT NULL)"
         ).fetchone()
         return from_db_time(row[0]) if row and row[0] else None
 
@@ -264,7 +276,7 @@ class OutboxStore:
         return [
             (int(chat_id), (now - (from_db_time(sent_at) or now)).total_seconds())
             for chat_id, sent_at in self.db.execute(
-                "SELECT chat_id, sent_at FROM deliveries WHERE state = 'sent' AND sent_at >= ? "
+                f"SELECT chat_id, sent_at FROM deliveries WHERE state = '{SENT}' AND sent_at >= ? "
                 "AND (digest_id IS NULL OR digest_id = id)",
                 [to_db_time(since)],
             ).fetchall()
@@ -272,17 +284,64 @@ class OutboxStore:
 
     def also_sources(self, story_id: int, *, own: str = "") -> list[str]:
         """The other sources that carried a story, in the order they did (``own`` left out)."""
-        return [s for s in self.stories.sources(story_id) if s and s != own]
+        return [s for s in self._stories.sources(story_id) if s and s != own]
 
     def get(self, delivery_id: int) -> Delivery | None:
-        rows = list(self.db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id]))
+        rows = list(self.db.query(f"{_ROW} WHERE d.id = ?", [delivery_id]))
         return _delivery(rows[0]) if rows else None
 
-    def message(self, delivery_id: int) -> OutboxMessage | None:
-        rows = list(self.db.query(f"{_MESSAGE} WHERE d.id = ?", [delivery_id]))
-        return _message(rows[0]) if rows else None
+    def by_message(self, chat_id: int, message_id: int) -> Delivery | None:
+        """The alert sent to ``chat_id`` as Telegram message ``message_id``."""
+        rows = list(
+            self.db.query(
+                f"{_ROW} WHERE d.chat_id = ? AND d.message_id = ? AND d.kind = 'alert' "
+                "ORDER BY d.id DESC LIMIT 1",
+                [chat_id, message_id],
+            )
+        )
+        return _delivery(rows[0]) if rows else None
+
+    def last_sent(self, chat_id: int) -> Delivery | None:
+        """The chat's most recently sent alert."""
+        rows = list(
+            self.db.query(
+                f"{_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' AND d.kind = 'alert' "
+                "ORDER BY d.sent_at DESC, d.id DESC LIMIT 1",
+                [chat_id],
+            )
+        )
+        return _delivery(rows[0]) if rows else None
 
     # -- what the sender writes -------------------------------------------------------------
+
+    def claim(self, delivery_id: int) -> bool:
+        """Take a pending row for sending (``sending``); False when it is no longer pending
+        (another sender took it, or it was skipped).  The claim is one atomic UPDATE, so two
+        senders can never both send a row.  Raises ``sqlite3.Error`` when the database
+        refuses the write: then the row must not be sent."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"UPDATE deliveries SET state = '{SENDING}' WHERE id = ? AND state = '{PENDING}'",
+                [delivery_id],
+            )
+        return cursor.rowcount == 1
+
+    def release(self, delivery_id: int) -> None:
+        """A claimed row goes back to ``pending`` unsent (Telegram did not take it)."""
+        with self.db.atomic():
+            self.db.execute(
+                f"UPDATE deliveries SET state = '{PENDING}' WHERE id = ? AND state = '{SENDING}'",
+                [delivery_id],
+            )
+
+    def requeue_interrupted(self) -> int:
+        """At start: rows a crashed run left ``sending`` are pending again (sent once more:
+        Telegram may or may not have had them, and a repeat beats a loss)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"UPDATE deliveries SET state = '{PENDING}' WHERE state = '{SENDING}'"
+            )
+        return cursor.rowcount
 
     def mark_sent(
         self,
@@ -297,22 +356,23 @@ class OutboxStore:
         sent_at = to_db_time(now or utcnow())
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, "
+                f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
                 "attempts = attempts + 1, reason = ?, next_attempt_at = NULL, "
                 "sent_version = coalesce(?, version) WHERE id = ?",
                 [message_id, sent_at, reason, version, delivery_id],
             )
             self.db.execute(
-                "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, "
+                f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
                 "sent_version = version, reason = 'in a digest' "
-                "WHERE digest_id = ? AND id != ? AND state = 'held'",
+                f"WHERE digest_id = ? AND id != ? AND state = '{HELD}'",
                 [message_id, sent_at, delivery_id, delivery_id],
             )
 
     def mark_retry(self, delivery_id: int, reason: str, retry_at: datetime) -> None:
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, reason = ?, next_attempt_at = ? "
+                f"UPDATE deliveries SET state = CASE state WHEN '{SENDING}' THEN '{PENDING}' "
+                "ELSE state END, attempts = attempts + 1, reason = ?, next_attempt_at = ? "
                 "WHERE id = ?",
                 [reason, to_db_time(retry_at), delivery_id],
             )
@@ -321,7 +381,8 @@ class OutboxStore:
         """Try again at ``until`` without counting an attempt (a flood wait)."""
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET reason = ?, next_attempt_at = ? WHERE id = ?",
+                f"UPDATE deliveries SET state = CASE state WHEN '{SENDING}' THEN '{PENDING}' "
+                "ELSE state END, reason = ?, next_attempt_at = ? WHERE id = ?",
                 [reason, to_db_time(until), delivery_id],
             )
 
@@ -329,20 +390,20 @@ class OutboxStore:
         """Gave up on the row (and, for a digest, on the alerts in it)."""
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, reason = ? "
+                f"UPDATE deliveries SET state = '{FAILED}', attempts = attempts + 1, reason = ? "
                 "WHERE id = ?",
                 [reason, delivery_id],
             )
             self.db.execute(
-                "UPDATE deliveries SET state = 'failed', reason = ? "
-                "WHERE digest_id = ? AND id != ? AND state = 'held'",
+                f"UPDATE deliveries SET state = '{FAILED}', reason = ? "
+                f"WHERE digest_id = ? AND id != ? AND state = '{HELD}'",
                 [reason, delivery_id, delivery_id],
             )
 
     def mark_skipped(self, delivery_id: int, reason: str) -> None:
         with self.db.atomic():
             self.db.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = ? WHERE id = ?",
+                f"UPDATE deliveries SET state = '{SKIPPED}', reason = ? WHERE id = ?",
                 [reason, delivery_id],
             )
 
@@ -350,8 +411,8 @@ class OutboxStore:
         """Skip everything still to send to the chat (it blocked the bot, ...)."""
         with self.db.atomic():
             cursor = self.db.execute(
-                "UPDATE deliveries SET state = 'skipped', reason = ? "
-                "WHERE chat_id = ? AND state IN ('pending', 'held')",
+                f"UPDATE deliveries SET state = '{SKIPPED}', reason = ? "
+                f"WHERE chat_id = ? AND state IN ('{PENDING}', '{SENDING}', '{HELD}')",
                 [reason, chat_id],
             )
         return cursor.rowcount
@@ -361,7 +422,7 @@ class OutboxStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE deliveries SET next_attempt_at = ?, reason = ? WHERE chat_id = ? "
-                "AND state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at < ?)",
+                f"AND state = '{PENDING}' AND (next_attempt_at IS NULL OR next_attempt_at < ?)",
                 [to_db_time(until), reason, chat_id, to_db_time(until)],
             )
         return cursor.rowcount
@@ -371,7 +432,7 @@ class OutboxStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE deliveries SET next_attempt_at = NULL, reason = '' "
-                "WHERE chat_id = ? AND state = 'pending' AND reason = ?",
+                f"WHERE chat_id = ? AND state = '{PENDING}' AND reason = ?",
                 [chat_id, QUIET_HOURS],
             )
         return cursor.rowcount
@@ -400,7 +461,7 @@ class OutboxStore:
         return [
             int(r[0])
             for r in self.db.execute(
-                "SELECT DISTINCT chat_id FROM deliveries WHERE state = 'held' AND digest_id IS NULL"
+                f"SELECT DISTINCT chat_id FROM deliveries WHERE state = '{HELD}' AND digest_id IS NULL"
             ).fetchall()
         ]
 
@@ -414,11 +475,12 @@ class OutboxStore:
                 source=r["source"] or "",
                 topic=r["topic"],
                 created_at=from_db_time(r["created_at"]) or utcnow(),
+                published=from_db_time(r["published"]),
             )
             for r in self.db.query(
-                "SELECT d.id, d.link, d.topic, d.created_at, a.title, a.source "
+                "SELECT d.id, d.link, d.topic, d.created_at, a.title, a.source, a.published "
                 "FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id "
-                "WHERE d.chat_id = ? AND d.state = 'held' AND d.digest_id IS NULL ORDER BY d.id",
+                f"WHERE d.chat_id = ? AND d.state = '{HELD}' AND d.digest_id IS NULL ORDER BY d.id",
                 [chat_id],
             )
         ]
@@ -433,14 +495,15 @@ class OutboxStore:
                 carrier = ids[0]
                 self.db.execute(
                     "UPDATE deliveries SET kind = 'digest', html = ?, text = ?, link = '', "
-                    "disable_preview = 1, state = 'pending', digest_id = id "
-                    "WHERE id = ? AND state = 'held'",
+                    "disable_preview = 1, image = '', image_size = '', "
+                    f"state = '{PENDING}', digest_id = id "
+                    f"WHERE id = ? AND state = '{HELD}'",
                     [html, text, carrier],
                 )
                 placeholders = ", ".join("?" for _ in ids)
                 self.db.execute(
                     f"UPDATE deliveries SET digest_id = ? WHERE id IN ({placeholders}) "
-                    "AND id != ? AND state = 'held'",
+                    f"AND id != ? AND state = '{HELD}'",
                     [carrier, *ids, carrier],
                 )
                 carriers.append(carrier)
@@ -456,8 +519,8 @@ class OutboxStore:
         )
         with self.db.atomic():
             cursor = self.db.execute(
-                f"UPDATE deliveries SET state = 'pending' WHERE {where} "
-                "AND state = 'held' AND digest_id IS NULL",
+                f"UPDATE deliveries SET state = '{PENDING}' WHERE {where} "
+                f"AND state = '{HELD}' AND digest_id IS NULL",
                 [chat_id] if chat_id is not None else [],
             )
         return cursor.rowcount
@@ -473,134 +536,5 @@ class OutboxStore:
     def for_chat(self, chat_id: int) -> list[Delivery]:
         return [
             _delivery(r)
-            for r in self.db.query(
-                "SELECT * FROM deliveries WHERE chat_id = ? ORDER BY id", [chat_id]
-            )
+            for r in self.db.query(f"{_ROW} WHERE d.chat_id = ? ORDER BY d.id", [chat_id])
         ]
-
-
-@dataclass(frozen=True, slots=True)
-class StoryRow:
-    """A story as stored: what its first article said, for its fingerprint."""
-
-    id: int
-    title: str
-    lead: str
-    source: str
-    first_seen: datetime
-
-
-class StoryStore:
-    """Stories and the articles (or feed entries) that carried them."""
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-
-    def create(
-        self,
-        article_key: int,
-        feed_id: int | None,
-        article: Article,
-        lead: str,
-        *,
-        now: datetime,
-    ) -> int:
-        """A new story, first carried by this article; returns its id."""
-        with self.db.atomic():
-            cursor = self.db.execute(
-                "INSERT INTO stories (title, lead, source, first_seen) VALUES (?, ?, ?, ?)",
-                [article.title, lead, article.source, to_db_time(now)],
-            )
-            story_id = cursor.lastrowid
-            assert story_id is not None
-            self.link(story_id, article_key, feed_id, article, now=now)
-        return story_id
-
-    def link(
-        self,
-        story_id: int,
-        article_key: int | None,
-        feed_id: int | None,
-        article: Article,
-        *,
-        now: datetime,
-    ) -> None:
-        """Record that this article (or feed entry, when it was not stored) carried the story."""
-        with self.db.atomic():
-            self.db.execute(
-                "INSERT OR IGNORE INTO story_articles (story_id, article_id, feed_id, entry_id, "
-                "source, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [story_id, article_key, feed_id, article.id, article.source, to_db_time(now)],
-            )
-
-    def story_of_article(self, article_key: int) -> int | None:
-        row = self.db.execute(
-            "SELECT story_id FROM story_articles WHERE article_id = ? LIMIT 1", [article_key]
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def has_entry(self, feed_id: int | None, entry_id: str) -> bool:
-        return bool(
-            self.db.execute(
-                "SELECT 1 FROM story_articles WHERE feed_id IS ? AND entry_id = ?",
-                [feed_id, entry_id],
-            ).fetchone()
-        )
-
-    def article_from_feed(self, feed_id: int | None, entry_id: str) -> bool:
-        """True when the article store has this feed's entry."""
-        return bool(
-            self.db.execute(
-                "SELECT 1 FROM articles WHERE feed_id IS ? AND entry_id = ?", [feed_id, entry_id]
-            ).fetchone()
-        )
-
-    def story_of_copy(self, article: Article, *, since: datetime) -> int | None:
-        """The story of the stored article that makes ``article`` a copy: same canonical
-        URL, or same headline (as the article store compares them), first seen since
-        ``since``."""
-        key = title_key(article.title)
-        row = self.db.execute(
-            "SELECT sa.story_id FROM articles a "
-            "JOIN story_articles sa ON sa.article_id = a.id "
-            "JOIN stories s ON s.id = sa.story_id "
-            "WHERE (a.canonical_url = ? OR (a.title_key = ? AND length(?) >= 20)) "
-            "AND s.first_seen >= ? ORDER BY a.id LIMIT 1",
-            [article.link or None, key or None, key, to_db_time(since)],
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def recent(self, *, since: datetime) -> list[StoryRow]:
-        """Stories first seen since ``since``, oldest first."""
-        return [
-            StoryRow(
-                id=r["id"],
-                title=r["title"],
-                lead=r["lead"],
-                source=r["source"],
-                first_seen=from_db_time(r["first_seen"]) or utcnow(),
-            )
-            for r in self.db.query(
-                "SELECT * FROM stories WHERE first_seen >= ? ORDER BY id", [to_db_time(since)]
-            )
-        ]
-
-    def sources(self, story_id: int) -> list[str]:
-        """Distinct sources that carried the story, first one first."""
-        seen: dict[str, None] = {}
-        for (source,) in self.db.execute(
-            "SELECT source FROM story_articles WHERE story_id = ? ORDER BY id", [story_id]
-        ).fetchall():
-            seen.setdefault(source or "", None)
-        return [s for s in seen if s]
-
-    def prune(self, *, before: datetime) -> int:
-        """Forget stories first seen before ``before`` (their articles stay)."""
-        with self.db.atomic():
-            # The newest row always stays, so that SQLite never hands out a story id again
-            # (rowids restart from max + 1): old deliveries still name theirs.
-            cursor = self.db.execute(
-                "DELETE FROM stories WHERE first_seen < ? AND id < (SELECT max(id) FROM stories)",
-                [to_db_time(before)],
-            )
-        return cursor.rowcount

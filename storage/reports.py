@@ -9,6 +9,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from bot.records import DeliveryState
 from storage.database import to_db_time
 
 
@@ -29,12 +30,16 @@ class ReportStore:
 
     def queue_depth(self) -> int:
         """Deliveries still waiting to be sent."""
-        row = self.db.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()
+        row = self.db.execute(
+            f"SELECT count(*) FROM deliveries WHERE state = '{DeliveryState.PENDING}'"
+        ).fetchone()
         return int(row[0])
 
     def held_for_digests(self) -> int:
         """Alerts waiting for their chat's next digest."""
-        row = self.db.execute("SELECT count(*) FROM deliveries WHERE state = 'held'").fetchone()
+        row = self.db.execute(
+            f"SELECT count(*) FROM deliveries WHERE state = '{DeliveryState.HELD}'"
+        ).fetchone()
         return int(row[0])
 
     def articles_since(self, since: datetime) -> int:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 
+from bot.errors import StorageError
 from storage.articles import ArticleStore
 from storage.chats import ChatStore
 from storage.database import open_database
+from storage.feedback import FeedbackStore
 from storage.feeds import FeedStore
 from storage.outbox import OutboxStore
+from storage.reports import ReportStore
+from storage.stories import StoryStore
 from storage.subscriptions import SubscriptionStore
 from storage.topics import TopicStore
 
 
 class Store:
     """The database and its per-domain stores: ``feeds``, ``articles``, ``chats``,
-    ``subscriptions``, ``topics``, ``outbox``."""
+    ``subscriptions``, ``topics``, ``stories``, ``outbox``, ``feedback`` and the read-only
+    ``reports``."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
@@ -26,12 +34,28 @@ class Store:
         self.chats = ChatStore(db)
         self.subscriptions = SubscriptionStore(db)
         self.topics = TopicStore(db)
-        self.outbox = OutboxStore(db)
+        self.stories = StoryStore(db)
+        self.outbox = OutboxStore(db, self.stories)
+        self.reports = ReportStore(db)
+        self.feedback = FeedbackStore(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
         """Open the database at ``path`` (``":memory:"`` for a throwaway one), migrated."""
         return cls(open_database(path))
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction around writes to several stores (nested ones join it)."""
+        with self.db.atomic():
+            yield
+
+    def ping(self) -> None:
+        """Raise :class:`StorageError` when the database does not answer."""
+        try:
+            self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as e:
+            raise StorageError(str(e)) from e
 
     def vacuum(self) -> None:
         """Give the space freed by pruning back to the file system (stop the bot first)."""

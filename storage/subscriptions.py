@@ -8,7 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.records import utcnow
-from storage.database import to_db_time
+from storage.database import read_generation, to_db_time
 
 # topic_id of a subscription that is a chat's own query rather than a named topic
 QUERY_TOPIC = "query"
@@ -24,6 +24,7 @@ class Subscription:
     # a topic narrowed (AND) or widened (OR) with /filter; see bot.service.subscription_rules
     narrow: str = ""
     widen: str = ""
+    thread_id: int | None = None  # the forum topic its alerts go to (migration m010)
 
     @property
     def key(self) -> str:
@@ -45,6 +46,7 @@ def _sub(row: dict[str, Any]) -> Subscription:
         from_config=bool(row["from_config"]),
         narrow=row.get("narrow") or "",
         widen=row.get("widen") or "",
+        thread_id=row.get("thread_id"),
     )
 
 
@@ -53,14 +55,21 @@ class SubscriptionStore:
         self.db = db
 
     def add(
-        self, chat_id: int, topic_id: str, *, query: str = "", from_config: bool = False
+        self,
+        chat_id: int,
+        topic_id: str,
+        *,
+        query: str = "",
+        from_config: bool = False,
+        thread_id: int | None = None,
     ) -> tuple[Subscription, bool]:
-        """Subscribe; returns the subscription and whether it is new."""
+        """Subscribe (posting into forum topic ``thread_id`` when given); returns the
+        subscription and whether it is new."""
         with self.db.atomic():
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO subscriptions (chat_id, topic_id, query, from_config, "
-                "created_at) VALUES (?, ?, ?, ?, ?)",
-                [chat_id, topic_id, query, int(from_config), to_db_time(utcnow())],
+                "created_at, thread_id) VALUES (?, ?, ?, ?, ?, ?)",
+                [chat_id, topic_id, query, int(from_config), to_db_time(utcnow()), thread_id],
             )
         created = cursor.rowcount > 0
         row = next(
@@ -70,6 +79,14 @@ class SubscriptionStore:
             )
         )
         return _sub(row), created
+
+    def set_thread(self, subscription_id: int, thread_id: int | None) -> bool:
+        """Post the subscription's alerts into forum topic ``thread_id`` (None: the chat)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE subscriptions SET thread_id = ? WHERE id = ?", [thread_id, subscription_id]
+            )
+        return cursor.rowcount > 0
 
     def remove(self, chat_id: int, topic_id: str) -> bool:
         with self.db.atomic():
@@ -151,7 +168,7 @@ class SubscriptionStore:
             self.db.execute("DELETE FROM subscriptions WHERE id = ?", [subscription_id])
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO subscriptions (chat_id, topic_id, query, from_config, "
-                "created_at, narrow, widen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "created_at, narrow, widen, thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     old.chat_id,
                     old.topic_id,
@@ -160,13 +177,14 @@ class SubscriptionStore:
                     to_db_time(utcnow()),
                     narrow,
                     widen,
+                    old.thread_id,
                 ],
             )
             if not cursor.rowcount:
                 # a duplicate: undo the delete so nothing is lost
                 self.db.execute(
                     "INSERT INTO subscriptions (id, chat_id, topic_id, query, from_config, "
-                    "created_at, narrow, widen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "created_at, narrow, widen, thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         old.id,
                         old.chat_id,
@@ -176,12 +194,19 @@ class SubscriptionStore:
                         to_db_time(utcnow()),
                         old.narrow,
                         old.widen,
+                        old.thread_id,
                     ],
                 )
                 return None
             new_id = cursor.lastrowid
         assert new_id is not None
         return self.get(new_id)
+
+    def generation(self) -> int:
+        """A number that moves with every write to subscriptions and every change of a
+        chat's active, paused or id, by any process (triggers bump it in the write's own
+        transaction; migration m009).  A reader that caches ``active()`` compares it."""
+        return read_generation(self.db, "subscriptions")
 
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM subscriptions").fetchone()[0])

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Core
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
 from bot.records import Article, utcnow
-from tests.conftest import TOKEN
 from tests.fakes.telegram_api import FakeBotAPI, utf16_length
+from tests.helpers import TOKEN
 
 OPERATOR = 4242
 VOLCANOES = {
@@ -186,9 +186,6 @@ async def running_bot(
     api: FakeBotAPI, tmp_path: Path, **sections: Any
 ) -> AsyncIterator[ChatDriver]:
     """The real Core with Telegram, answering through ``api`` until the block ends."""
-    core = Core(config_from_dict(bot_config(api, tmp_path, **sections), env={}))
-    await core.start()
-    try:
+    async with Core(config_from_dict(bot_config(api, tmp_path, **sections), env={})) as core:
+        await core.start()
         yield ChatDriver(api, core)
-    finally:
-        await core.stop()

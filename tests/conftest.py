@@ -1,17 +1,35 @@
-"""Shared fixtures: real servers on loopback for Telegram and for feeds, and paths."""
+"""Shared fixtures: a store on a real SQLite file, real servers on loopback for Telegram and
+for feeds, and paths.  Helpers (not fixtures) are in tests/helpers.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from storage.store import Store
 from tests.fakes.feed_server import FeedServer
+from tests.helpers import TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh, migrated database in a file of its own."""
+    s = Store.open(tmp_path / "db.sqlite")
+    yield s
+    s.close()
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+    """Commands look for a config in $NEWSALERT_CONFIG and the user's config directory:
+    keep the developer's own out of the tests."""
+    monkeypatch.delenv("NEWSALERT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ from typing import Any
 
 from telegram import Bot
 
-from bot import chat_settings
-from bot.alert_labels import alert_labels
 from bot.app import Core
-from bot.digest import digest_heading, make_due_digests
-from bot.records import Article, Summary, Topic, utcnow
-from bot.render import (
+from bot.delivery.digest import digest_heading, make_due_digests
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import (
     AlertLabels,
     DigestLine,
     also_line,
@@ -25,16 +23,29 @@ from bot.render import (
     render_digest,
     with_also,
 )
-from bot.sender import Sender
-from bot.telegram_sink import TelegramSink
+from bot.delivery.sender import Sender
+from bot.delivery.telegram_sink import TelegramSink
+from bot.records import Article, Summary, Topic, utcnow
+from bot.service import settings as chat_settings
 from storage.chats import Chat
 from storage.store import Store
 from tests.chatbot import running_bot
-from tests.conftest import TOKEN
 from tests.fakes.telegram_api import validate_telegram_html
-from tests.test_delivery_e2e import ERUPTION, QUIET_FEED, config_for, fast_api, rss, subscribe
-from tests.test_end_to_end import alerts_to, demo_feed, feed_with_items, make_config, wait_until
-from tests.test_sender import Outbox
+from tests.helpers import (
+    ERUPTION,
+    QUIET_FEED,
+    TOKEN,
+    Outbox,
+    alerts_to,
+    config_for,
+    demo_feed,
+    e2e_config,
+    fast_api,
+    feed_with_items,
+    follow_volcanoes,
+    rss,
+    wait_until,
+)
 
 KOREAN = alert_labels("ko")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -142,9 +153,8 @@ async def test_a_korean_chats_alert_is_korean_and_an_english_chats_unchanged(
     api = telegram_api
     feed_server.set("/asia.xml", feed_with_items(lambda item: "demo-chip-rally" in item))
     feed_url = feed_server.url("/asia.xml")
-    core = Core(make_config(api, feed_url, tmp_path / "newsalert.db"))
-    await core.start()
-    try:
+    async with Core(e2e_config(api, feed_url, tmp_path / "newsalert.db")) as core:
+        await core.start()
         api.inject_message(SEOUL_READER, "/subscribe korea-diplomacy", language_code="ko")
         api.inject_message(LONDON_READER, "/subscribe korea-diplomacy", language_code="en")
         await wait_until(
@@ -160,14 +170,13 @@ async def test_a_korean_chats_alert_is_korean_and_an_english_chats_unchanged(
             lambda: alerts_to(api, SEOUL_READER) and alerts_to(api, LONDON_READER),
             what="both alerts",
         )
-    finally:
-        await core.stop()
 
     [korean] = alerts_to(api, SEOUL_READER)
     assert "North Korea talks" in korean["text"]  # the story itself is the feed's
     assert "\n주제: Korea: diplomacy and security\n" in korean["text"]
+    # private chats: the default footer asks the reader to share the bot (issue 16)
     assert korean["text"].endswith(
-        "텔레그램 @newsalert_test_bot에 참여하고 최신 속보를 바로 받아 보세요."
+        "최신 속보를 바로 받아 보고 싶은 친구에게 텔레그램 @newsalert_test_bot을(를) 공유해 주세요."
     )
     assert "Topic:" not in korean["text"] and "Join " not in korean["text"]
     assert button(korean)["text"] == "기사 읽기"
@@ -175,7 +184,7 @@ async def test_a_korean_chats_alert_is_korean_and_an_english_chats_unchanged(
     [english] = alerts_to(api, LONDON_READER)
     assert "\nTopic: Korea: diplomacy and security\n" in english["text"]
     assert english["text"].endswith(
-        "Join @newsalert_test_bot on Telegram and get the latest breaking news delivered to you."
+        "Share @newsalert_test_bot on Telegram with friends who want the latest breaking news delivered to them."
     )
     assert not HANGUL.search(english["text"].split("\n")[-1])
     assert button(english)["text"] == "Read"
@@ -190,11 +199,10 @@ async def test_the_also_edit_of_a_korean_chats_alert_is_korean(feed_server, tmp_
             (feed_server.url("/reuters.xml"), "Reuters"),
             (feed_server.url("/yonhap.xml"), "Yonhap"),
         ]
-        core = Core(config_for(api, feeds, tmp_path / "bot.db"))
-        subscribe(core.store, 61)
-        core.store.chats.choose_language(61, "ko")
-        await core.start()
-        try:
+        async with Core(config_for(api, feeds, tmp_path / "bot.db")) as core:
+            follow_volcanoes(core.store, 61)
+            core.store.chats.choose_language(61, "ko")
+            await core.start()
             await wait_until(
                 lambda: all(core.store.feeds.get_by_url(u).primed for u, _ in feeds), what="prime"
             )
@@ -210,8 +218,6 @@ async def test_the_also_edit_of_a_korean_chats_alert_is_korean(feed_server, tmp_
                 rss([*QUIET_FEED, ("y1", copy_title, text)], site="https://yonhap.example"),
             )
             await wait_until(lambda: api.calls_to("editMessageText"), what="the edit")
-        finally:
-            await core.stop()
     [alert] = api.sent_messages(61)
     message = api.message(61, alert["message_id"])
     assert "\n다른 보도: Yonhap\n" in message["text"] and "Also:" not in message["text"]
@@ -246,5 +252,5 @@ async def test_footer_shows_the_default_a_korean_chats_alerts_end_with(telegram_
     async with running_bot(telegram_api, tmp_path) as bot:
         korean = (await bot.send(SEOUL_READER, "/footer", language_code="ko"))["text"]
         english = (await bot.send(LONDON_READER, "/footer", language_code="en"))["text"]
-    assert "텔레그램 @newsalert_test_bot에 참여하고 최신 속보를 바로 받아 보세요." in korean
-    assert "Join @newsalert_test_bot on Telegram" in english
+    assert "@newsalert_test_bot을(를) 공유해 주세요." in korean  # private chats: share it
+    assert "Share @newsalert_test_bot on Telegram with friends" in english

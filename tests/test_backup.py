@@ -6,19 +6,21 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from bot.backup import backup_database
 from bot.cli import cli
 from bot.errors import StorageError
+from bot.records import Alert, Article
+from storage.backup import backup_database
 from storage.database import open_database, schema_is_current
 from storage.migrations import MIGRATIONS
 from storage.store import Store
 
-T = "2024-05-01T08:00:00.000000+00:00"
+NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
 
 class Writer(threading.Thread):
@@ -32,25 +34,20 @@ class Writer(threading.Thread):
         self.transactions = 0
 
     def run(self) -> None:
-        db = open_database(self.path)
-        db.execute("INSERT INTO chats (chat_id, created_at) VALUES (1, ?)", [T])
-        db.conn.commit()
+        store = Store(open_database(self.path))
+        store.chats.ensure(1)
         n = 0
         while not self.stop.is_set():
             n += 1
-            with db.atomic():
-                key = db.execute(
-                    "INSERT INTO articles (feed_id, entry_id, title, first_seen) "
-                    "VALUES (NULL, ?, ?, ?)",
-                    [f"urn:{n}", f"Story {n} " + "x" * 500, T],
-                ).lastrowid
-                db.execute(
-                    "INSERT INTO deliveries (chat_id, article_id, topic, html, created_at) "
-                    "VALUES (1, ?, 't', '<b>x</b>', ?)",
-                    [key, T],
+            with store.atomic():
+                article = Article(id=f"urn:{n}", title=f"Story {n} " + "x" * 500)
+                [stored] = store.articles.add_new(None, [article], now=NOW)
+                store.outbox.enqueue(
+                    [Alert(chat_id=1, article_key=stored.key, topic="t", html="<b>x</b>")],
+                    now=NOW,
                 )
             self.transactions = n
-        db.close()
+        store.close()
 
 
 def wait_for(predicate, timeout: float = 10.0) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.boilerplate import strip_boilerplate
+from bot.summary.boilerplate import strip_boilerplate
 
 
 @pytest.mark.parametrize(

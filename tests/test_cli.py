@@ -65,6 +65,26 @@ def test_python_dash_m_bot_works_outside_the_checkout(tmp_path):
     assert result.returncode == 0 and "demo" in result.stdout
 
 
+def test_the_offline_tools_do_not_load_the_running_bot():
+    # parse, extract, match and summarize are pure tools: no Core, Telegram or scheduler
+    code = (
+        "import sys\n"
+        "from bot.cli import cli\n"
+        "try:\n"
+        "    cli(['parse', 'bot/data/demo_feed.xml'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = ('bot.app', 'bot.pipeline', 'telegram', 'apscheduler', 'handlers')\n"
+        "print(' '.join(m for m in loaded if m in sys.modules), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"feed"' in result.stdout
+    assert result.stderr.strip() == ""
+
+
 def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
@@ -79,7 +99,7 @@ def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
     to_bob = [block for block in out.split("─" * 60) if "to chat 1002:" in block]
     assert not any("North Korea" in block for block in to_bob)
     assert "North Korea talks" in out and "denuclearisation" in out.lower()
-    assert "Join @newsalert_demo_bot on Telegram" in out
+    assert "Share @newsalert_demo_bot on Telegram" in out  # private chats share the bot
     assert "Join ST" not in out and "PHOTO: REUTERS" not in out
     assert "Samsung" not in out.split("─" * 60)[1]
 
@@ -154,9 +174,12 @@ async def test_parse_over_http(feed_server):
 
 
 @pytest.mark.parametrize("command", ["run", "check-config"])
-def test_commands_needing_config_say_so(command):
+def test_commands_needing_config_say_so(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, [command])
     assert result.exit_code == 2 and "--config" in result.stderr
+    # it names where it looked
+    assert "NEWSALERT_CONFIG" in result.stderr and str(tmp_path / "config.toml") in result.stderr
 
 
 def test_a_line_that_is_not_utf8_is_reported_and_the_rest_go_on():
@@ -165,3 +188,26 @@ def test_a_line_that_is_not_utf8_is_reported_and_the_rest_go_on():
     assert result.exit_code == 1
     assert json.loads(result.stdout.splitlines()[0])["id"] == "kpop"
     assert "line 2: not UTF-8 text" in result.stderr
+
+
+def test_counts_are_words_one_and_many():
+    from bot.text import plural
+
+    assert plural(1, "channel") == "1 channel"
+    assert plural(0, "channel") == "0 channels"
+    assert plural(2, "entry", "entries") == "2 entries"
+    assert plural(1, "new article") == "1 new article"
+
+
+def test_topics_lists_the_built_in_ones_and_the_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["topics"], ["topics", "list"]):
+        out = invoke(*args).stdout
+        assert "korea-diplomacy  Korea: diplomacy and security (built in)" in out
+        assert "topics. Follow one in Telegram with /subscribe ID" in out
+    (tmp_path / "config.toml").write_text(
+        '[[topics]]\nid = "volcanoes"\nname = "Volcanoes"\nquery = "volcano OR lava"\n'
+    )
+    out = invoke("topics").stdout
+    assert "volcanoes  Volcanoes (from " in out and "volcano OR lava" in out
+    assert "korea-diplomacy" in out

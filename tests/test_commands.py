@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from telegram.ext import CommandHandler
 
-from bot import service
 from bot.app import Core
-from bot.config import load_config
+from bot.config.loader import load_config
+from bot.service import subscriptions
 from handlers.flood import CommandRateLimit, Verdict
 from handlers.menu import COMMAND_INFO, help_text
 from tests.chatbot import OPERATOR, article, button_data, buttons, running_bot
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 ALICE = 111
 BOB = 222
@@ -27,7 +27,7 @@ def texts(bot, chat_id: int) -> list[str]:
 
 
 def followed(bot, chat_id: int) -> list[tuple[str, str]]:
-    return [(s.topic_id, s.query) for s in service.subscriptions(bot.store, chat_id)]
+    return [(s.topic_id, s.query) for s in subscriptions.list_subscriptions(bot.store, chat_id)]
 
 
 # -- the command set ------------------------------------------------------------------------
@@ -141,7 +141,7 @@ async def test_bad_subscribe_arguments_get_an_answer_with_an_example(
 
 
 async def test_subscriptions_per_chat_are_limited(telegram_api, tmp_path, monkeypatch):
-    monkeypatch.setattr(service, "MAX_SUBSCRIPTIONS_PER_CHAT", 2)
+    monkeypatch.setattr(subscriptions, "MAX_SUBSCRIPTIONS_PER_CHAT", 2)
     async with running_bot(telegram_api, tmp_path) as bot:
         await bot.send(ALICE, "/subscribe volcanoes")
         await bot.send(ALICE, "/subscribe lava flow")
@@ -263,10 +263,13 @@ async def test_filter_narrows_widens_and_clears_a_topic(telegram_api, tmp_path):
         cleared = (await bot.send(ALICE, "/filter volcanoes clear"))["text"]
         latest = (await bot.send(ALICE, "/latest"))["text"]
         assert "Hawaii" in latest and "Earthquake" not in latest
-        [sub] = service.subscriptions(bot.store, ALICE)
+        [sub] = subscriptions.list_subscriptions(bot.store, ALICE)
         assert (sub.narrow, sub.widen) == ("", "")
-    assert "only with: <code>-hawaii</code>" in narrowed
-    assert "also: <code>earthquake</code>" in widened
+    # said in words, not in the filter language
+    assert "Volcanoes (<code>volcanoes</code>) now leaves out stories that mention “hawaii”" in (
+        narrowed
+    )
+    assert "now also brings stories that mention “earthquake”" in widened
     assert "only with: <code>-hawaii</code>" in listed and "also: <code>earthquake</code>" in listed
     assert "as defined again" in cleared
 
@@ -280,7 +283,12 @@ async def test_filter_rewrites_an_own_query_and_explains_mistakes(telegram_api, 
         missing = (await bot.send(ALICE, "/filter 7 -x"))["text"]
         bad = (await bot.send(ALICE, "/filter 1 (oops"))["text"]
         assert followed(bot, ALICE) == [("query", "lava (-hawaii)")]
-    assert "your filter is now <code>lava (-hawaii)</code>" in done
+        x = (await bot.send(ALICE, "/filter 1 -x"))["text"]
+        fields = (await bot.send(ALICE, "/filter 1 title:summit"))["text"]
+    assert "your filter <code>lava (-hawaii)</code> now leaves out stories that mention “x”" in x
+    # more than words: the new filter is shown as written
+    assert "your filter is now <code>lava (-hawaii) (-x) (title:summit)</code>" in fields
+    assert "your filter <code>lava</code> now leaves out stories that mention “hawaii”" in done
     assert "/filter korea-diplomacy -sports" in usage and "1. your filter" in usage
     assert "/filter 1 -sports" in nothing
     assert "does not follow “7”" in missing
@@ -395,7 +403,9 @@ async def test_footer_is_set_shown_and_cleared(telegram_api, tmp_path):
         too_long = (await bot.send(ALICE, "/footer " + "x" * 300))["text"]
         cleared = (await bot.send(ALICE, "/footer clear"))["text"]
         assert bot.store.chats.get(ALICE).footer == ""
-    assert "Join @newsalert_test_bot on Telegram" in shown
+    assert (
+        "Share @newsalert_test_bot on Telegram with friends" in shown
+    )  # a private chat: pass it on
     assert "Join &lt;b&gt;us&lt;/b&gt; for more" in done  # shown as typed, never as markup
     assert "at most 200 characters" in too_long
     assert "default footer" in cleared
@@ -455,25 +465,24 @@ path = "{tmp_path / "bot.db"}"
         )
 
     write("")
-    core = Core(load_config(path))
-    await core.start()
-    try:
+    async with Core(load_config(path)) as core:
+        await core.start()
         from tests.chatbot import ChatDriver
 
         bot = ChatDriver(telegram_api, core)
         write('[[topics]]\nid = "volcanoes"\nname = "Volcanoes"\nquery = "volcano OR lava"\n')
         applied = (await bot.send(OPERATOR, "/reload"))["text"]
         subscribed = (await bot.send(ALICE, "/subscribe volcanoes"))["text"]
-        write('[[topics]]\nid = "Bad Id"\nquery = "x"\n')
+        write('[[topics]]\nid = "Bad Id"\nquery = "x"\n\n[alerts]\nsummary_chars = 50\n')
         kept = (await bot.send(OPERATOR, "/reload"))["text"]
         still = (await bot.send(ALICE, "/topics"))["text"]
         write("[fetch]\nper_host = 3\n")
         restart = (await bot.send(OPERATOR, "/reload"))["text"]
-    finally:
-        await core.stop()
     assert "Configuration reloaded" in applied and "volcanoes" in applied
+    assert "0 feeds" in applied and "0 channels" in applied
     assert "now follow “Volcanoes”" in subscribed
     assert "I kept the current configuration" in kept and "topics[0].id" in kept
+    assert "alerts.summary_chars" in kept  # every mistake, not only the first
     assert "<code>volcanoes</code>" in still
     assert "only after a restart" in restart and "fetch" in restart
 
@@ -498,7 +507,7 @@ async def test_a_failure_inside_a_command_is_answered_not_silent(
         raise RuntimeError("the database is on fire")
 
     async with running_bot(telegram_api, tmp_path) as bot:
-        monkeypatch.setattr(service, "subscriptions", broken)
+        monkeypatch.setattr(subscriptions, "list_subscriptions", broken)
         reply = (await bot.send(ALICE, "/list"))["text"]
     assert "something went wrong on my side" in reply
     assert "fire" not in reply

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import TOKEN_ENV, check_token, config_from_dict, load_config
+from bot.config.durations import parse_interval
+from bot.config.loader import TOKEN_ENV, check_token, config_from_dict, load_config
+from bot.config.model import Config
+from bot.config.reload import plan_reload
 from bot.errors import ConfigError
-from bot.intervals import parse_interval
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
@@ -196,3 +198,157 @@ def test_check_config_missing_token_for_channels_exits_2(tmp_path):
     path.write_text('[[channels]]\nchat_id = -1001234\ntopics = ["korea-diplomacy"]\n')
     result = run_cli("--config", str(path), "check-config")
     assert result.returncode == 2 and "telegram.token" in result.stderr
+
+
+def test_a_file_without_keys_runs_with_the_models_defaults():
+    config, defaults = config_from_dict({}, env={}), Config()
+    for section in ("telegram", "storage", "polling", "fetch", "alerts", "delivery", "metrics"):
+        assert getattr(config, section) == getattr(defaults, section), section
+    assert config.summary == defaults.summary
+
+
+# -- every mistake at once ----------------------------------------------------------------------
+
+
+def test_two_mistakes_in_two_sections_are_both_reported():
+    e = error_for(
+        {
+            "feeds": [{"url": "https://a.example/rss", "interval": "often"}],
+            "alerts": {"summary_chars": 50},
+        }
+    )
+    assert [p.key for p in e.problems] == ["alerts.summary_chars", "feeds[0].interval"]
+    assert "5m" in str(e) and "between 80 and 3000" in str(e)
+
+
+def test_mistakes_in_one_table_and_in_list_items_are_all_reported():
+    e = error_for(
+        {
+            "telegram": {"mode": "sometimes", "admins": ["me"], "tokn": "x"},
+            "feeds": [{"url": "ftp://a"}, {"name": "no url"}, "not a table"],
+            "delivery": {"max_attempts": 0, "messages_per_second": -1},
+        }
+    )
+    keys = [p.key for p in e.problems]
+    assert keys == [
+        "telegram.tokn",
+        "telegram.mode",
+        "telegram.admins[0]",
+        "delivery.messages_per_second",
+        "delivery.max_attempts",
+        "feeds[0].url",
+        "feeds[1].url",
+        "feeds[2]",
+    ]
+    assert e.key == "telegram.tokn"  # the first one's, as before
+
+
+def test_a_broken_topic_is_not_reported_again_by_the_channel_that_names_it():
+    e = error_for(
+        {
+            "topics": [{"id": "mine", "query": "(unclosed"}],
+            "channels": [{"chat_id": "@my_channel", "topics": ["mine", "nope"]}],
+        }
+    )
+    assert [p.key for p in e.problems] == ["topics[0].query", "channels[0].topics[1]"]
+
+
+def test_check_config_prints_every_problem_with_its_key(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[feeds]]\nurl = "https://a.example/rss"\ninterval = "often"\n\n'
+        "[alerts]\nsummary_chars = 50\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(path), "check-config"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "2 problems to fix" in proc.stderr
+    assert "feeds[0].interval: 'often' is not a duration" in proc.stderr
+    assert "alerts.summary_chars: must be between 80 and 3000" in proc.stderr
+
+
+def test_a_missing_token_is_listed_with_the_files_mistakes(tmp_path):
+    data = {
+        "channels": [{"chat_id": "@my_channel", "topics": ["korea-diplomacy"]}],
+        "alerts": {"summary_chars": 50},
+    }
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(data, env={}, require_token="if-needed")
+    assert [p.key for p in info.value.problems] == ["alerts.summary_chars", "telegram.token"]
+
+
+# -- where the file is found --------------------------------------------------------------------
+
+
+def test_find_config_order(tmp_path):
+    from bot.config.loader import find_config
+
+    xdg = tmp_path / "xdg"
+    user = xdg / "newsalert" / "config.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("")
+    here = tmp_path / "here"
+    here.mkdir()
+    env = {"XDG_CONFIG_HOME": str(xdg)}
+    assert find_config(None, env=env, cwd=here) == user
+    (here / "config.toml").write_text("")
+    assert find_config(None, env=env, cwd=here) == here / "config.toml"
+    named = tmp_path / "named.toml"
+    named.write_text("")
+    assert find_config(None, env={**env, "NEWSALERT_CONFIG": str(named)}, cwd=here) == named
+    assert find_config("given.toml", env={"NEWSALERT_CONFIG": str(named)}) == Path("given.toml")
+
+
+def test_find_config_names_where_it_looked(tmp_path):
+    from bot.config.loader import find_config
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    with pytest.raises(ConfigError) as info:
+        find_config(None, env=env, cwd=tmp_path)
+    message = str(info.value)
+    assert "--config" in message and "NEWSALERT_CONFIG" in message
+    assert str(tmp_path / "config.toml") in message
+    assert str(tmp_path / "xdg" / "newsalert" / "config.toml") in message
+    with pytest.raises(ConfigError, match="from NEWSALERT_CONFIG"):
+        find_config(None, env={"NEWSALERT_CONFIG": str(tmp_path / "gone.toml")})
+
+
+def test_without_xdg_the_user_config_is_under_dot_config():
+    from bot.config.loader import user_config_path
+
+    assert user_config_path({}) == Path.home() / ".config" / "newsalert" / "config.toml"
+    assert user_config_path({"XDG_CONFIG_HOME": "relative"}) == user_config_path({})
+
+
+def test_plan_reload_takes_the_live_sections_and_names_the_rest():
+    old = config_from_dict(
+        {
+            "telegram": {"admins": [1]},
+            "feeds": [{"url": "https://a.example/rss"}, {"url": "https://b.example/rss"}],
+            "fetch": {"read_timeout": "10s"},
+        },
+        env={},
+    )
+    new = config_from_dict(
+        {
+            "telegram": {"admins": [1, 2]},
+            "feeds": [{"url": "https://a.example/rss", "interval": "5m"}],
+            "topics": [{"id": "volcanoes", "name": "Volcanoes", "query": "volcano"}],
+            "fetch": {"read_timeout": "20s"},
+        },
+        env={},
+    )
+    plan = plan_reload(old, new)
+    assert [f.url for f in plan.config.feeds] == ["https://a.example/rss"]
+    assert plan.feeds_changed == {"https://a.example/rss"}  # its interval changed
+    assert "volcanoes" in plan.config.topics and plan.topics_changed == ("volcanoes",)
+    assert plan.config.telegram.admins == new.telegram.admins
+    assert plan.needs_restart == ("fetch",)
+    assert plan.config.fetch == old.fetch  # kept until a restart
+    assert [f.url for f in old.feeds] == ["https://a.example/rss", "https://b.example/rss"]
+    outcome = plan.outcome(feeds_added=0, feeds_removed=1)
+    assert outcome.ok and outcome.feeds == 1 and outcome.feeds_removed == 1

@@ -5,120 +5,37 @@ feeds, and a kill -9 in the middle of a fan-out."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 
 from bot.app import Core
-from bot.config import config_from_dict
 from storage.store import Store
-from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI, validate_telegram_html
-
-VOLCANOES = {"id": "volcanoes", "name": "Volcanoes", "query": "volcano OR eruption OR lava"}
-QUIET_FEED = [("calm-1", "Markets steady as traders await data", "Shares were flat.")]
-
-ERUPTION = (
-    "Volcano erupts on Indonesian island, thousands of villagers flee",
-    "An Indonesian volcano erupted on Sunday, spewing ash five kilometres into the sky and "
-    "forcing thousands of villagers to flee their homes, disaster officials said.",
+from tests.helpers import (
+    ERUPTION,
+    QUIET_FEED,
+    TOKEN,
+    config_for,
+    fast_api,
+    follow_volcanoes,
+    rss,
+    volcano_story,
+    wait_until,
 )
-
-
-def rss(items: list[tuple[str, str, str]], *, site: str = "https://wire.example") -> str:
-    """An RSS 2.0 feed of ``(guid, title, description)`` items, linked under ``site``."""
-    when = format_datetime(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
-    body = "".join(
-        f"<item><guid>{escape(guid)}</guid><title>{escape(title)}</title>"
-        f"<link>{site}/{escape(guid)}</link><description>{escape(text)}</description>"
-        f"<pubDate>{when}</pubDate></item>"
-        for guid, title, text in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Wire</title><link>{site}</link><description>news</description>{body}"
-        "</channel></rss>"
-    )
-
-
-VOLCANO_NEWS = (
-    ("Lava from Kilauea reaches the ocean", "Hawaii officials closed a coastal highway."),
-    ("Iceland evacuates Grindavik as fissure opens", "Magma broke through near the town."),
-    ("Etna ash cloud shuts Catania airport", "Flights to Sicily were diverted overnight."),
-    ("Merapi spews hot clouds over Java villages", "Thousands sheltered in schools."),
-    ("Kamchatka volcano hurls ash 10 km high", "Pilots were warned of a red aviation code."),
-    ("Chile raises alert on Villarrica", "Scientists recorded a swarm of small quakes."),
-    ("Tonga eruption cuts undersea cable", "Internet links to the islands went dark."),
-    ("Alaska observatory watches restless Shishaldin", "Tremor rose through the weekend."),
-    ("Fuego volcano in Guatemala sends lava down ravines", "Farmers moved their cattle."),
-)
-
-
-def volcano_story(n: int) -> tuple[str, str, str]:
-    """A distinct story (not a near-duplicate of the others) that the volcano topic matches;
-    its title starts with "Lava <n>:"."""
-    title, lead = VOLCANO_NEWS[n % len(VOLCANO_NEWS)]
-    return (f"lava-{n}", f"Lava {n}: {title}", f"{lead} A volcano eruption update.")
 
 
 def alerts_to(api: Any, chat_id: int | None = None) -> list[dict[str, Any]]:
     """Messages sent (to a chat) that are alerts: they carry the "Read" button."""
     return [m for m in api.sent_messages(chat_id) if m.get("reply_markup")]
-
-
-async def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
-        await asyncio.sleep(0.02)
-
-
-def fast_api(**limits: Any) -> FakeBotAPI:
-    """A fake that enforces Telegram's limits, with a faster per-chat pace (10/s, bursts of
-    5) so that several alerts to one chat do not slow the tests; the bot keeps the same."""
-    return FakeBotAPI(
-        token=TOKEN, enforce_limits=True, per_chat_per_second=10, per_chat_burst=5, **limits
-    )
-
-
-def config_for(api: Any, feeds: list[tuple[str, str]], db: Path, **delivery: Any) -> Any:
-    return config_from_dict(
-        {
-            "telegram": {"token": TOKEN, "base_url": api.base_url, "poll_timeout": "1s"},
-            "storage": {"path": str(db)},
-            "polling": {"jitter": 0},
-            "fetch": {"full_text": False},
-            "delivery": {
-                "per_chat_per_second": 10,
-                "per_chat_burst": 5,
-                "retry_backoff": "0.2s",
-                **delivery,
-            },
-            "feeds": [{"url": url, "name": name, "interval": "1s"} for url, name in feeds],
-            "topics": [VOLCANOES],
-        },
-        env={},
-    )
-
-
-def subscribe(store: Store, *chat_ids: int) -> None:
-    for chat_id in chat_ids:
-        store.chats.ensure(chat_id, type="private" if chat_id > 0 else "supergroup")
-        store.subscriptions.add(chat_id, "volcanoes")
 
 
 @asynccontextmanager
@@ -132,16 +49,13 @@ async def running(
     """A running bot whose feed (at /wire.xml, primed with a calm story) ``chats`` follow."""
     feed_server.set("/wire.xml", rss(QUIET_FEED))
     url = feed_server.url("/wire.xml")
-    core = Core(config_for(api, [(url, "Wire")], tmp_path / "bot.db", **delivery))
-    subscribe(core.store, *chats)
-    await core.start()
-    try:
+    async with Core(config_for(api, [(url, "Wire")], tmp_path / "bot.db", **delivery)) as core:
+        follow_volcanoes(core.store, *chats)
+        await core.start()
         await wait_until(
             lambda: (f := core.store.feeds.get_by_url(url)) and f.primed, what="first poll"
         )
         yield core
-    finally:
-        await core.stop()
     assert api.flood_errors == 0, "the bot exceeded Telegram's limits"
 
 
@@ -297,10 +211,9 @@ async def test_the_same_story_from_a_second_feed_edits_the_alert_instead(feed_se
             (feed_server.url("/reuters.xml"), "Reuters"),
             (feed_server.url("/yonhap.xml"), "Yonhap"),
         ]
-        core = Core(config_for(api, feeds, tmp_path / "bot.db"))
-        subscribe(core.store, 61)
-        await core.start()
-        try:
+        async with Core(config_for(api, feeds, tmp_path / "bot.db")) as core:
+            follow_volcanoes(core.store, 61)
+            await core.start()
             await wait_until(
                 lambda: all(core.store.feeds.get_by_url(u).primed for u, _ in feeds), what="prime"
             )
@@ -317,8 +230,6 @@ async def test_the_same_story_from_a_second_feed_edits_the_alert_instead(feed_se
                 rss([*QUIET_FEED, ("y1", copy_title, copy_text)], site="https://yonhap.example"),
             )
             await wait_until(lambda: api.calls_to("editMessageText"), what="the edit")
-        finally:
-            await core.stop()
     [alert] = alerts_to(api, 61)
     message = api.message(61, alert["message_id"])
     assert "Also: Yonhap" in message["text"]
@@ -346,7 +257,7 @@ def test_kill_9_during_a_fan_out_loses_nothing_and_repeats_at_most_one(tmp_path)
     db = tmp_path / "bot.db"
     chats = list(range(5001, 5001 + FAN_OUT))
     store = Store.open(db)
-    subscribe(store, *chats)
+    follow_volcanoes(store, *chats)
     store.close()
     with (
         FakeBotAPI.in_thread(token=TOKEN, enforce_limits=True) as api,

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import chat_settings
-from bot.digest import (
+from bot.delivery.digest import (
     canonical_zone,
     digest_due,
     digest_slot,
@@ -17,8 +16,8 @@ from bot.digest import (
     quiet_state,
 )
 from bot.records import Alert, Article
+from bot.service import settings as chat_settings
 from storage.chats import Chat
-from storage.store import Store
 from tests.fakes.telegram_api import validate_telegram_html
 
 SEOUL = "Asia/Seoul"  # UTC+9, no daylight saving
@@ -93,15 +92,8 @@ def test_digest_is_due_once_per_slot_for_alerts_held_before_it():
     assert digest_due(made, oldest_held=at(9), now=at(8, 5, day=2))
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "digest.db")
-    s.chats.ensure(1)
-    yield s
-    s.close()
-
-
 def test_settings_validate_what_people_type(store):
+    store.chats.ensure(1)
     assert chat_settings.set_digest(store, 1, "daily at 7:15").chat.digest_at == "07:15"
     assert chat_settings.set_digest(store, 1, "weekly").problem == "bad-mode"
     assert chat_settings.set_digest(store, 1, "daily 25:00").problem == "bad-time"
@@ -117,6 +109,7 @@ def test_settings_validate_what_people_type(store):
 
 
 def test_a_long_digest_becomes_several_messages_in_order(store):
+    store.chats.ensure(1)
     feed = store.feeds.upsert("https://wire.example/rss")
     chat_settings.set_digest(store, 1, "hourly")
     for i in range(40):
@@ -144,3 +137,10 @@ def test_a_long_digest_becomes_several_messages_in_order(store):
     assert all(validate_telegram_html(d.html) is None for d in carriers)
     assert "Story 0:" in carriers[0].html and carriers[-1].html.endswith("Footer.")
     assert store.chats.get(1).last_digest_at == now
+
+
+@pytest.mark.parametrize("name", ["Europe", "Asia", "America", "x" * 300])
+def test_a_timezone_that_is_a_folder_or_too_long_is_refused_not_a_crash(store, name):
+    store.chats.ensure(1)
+    result = chat_settings.set_timezone(store, 1, name)
+    assert not result.ok

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from bot.cli import cli
 from storage.migrations import MIGRATIONS
 from storage.store import Store
-from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import TOKEN
 
 DEMO_FEED = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
 CHANNEL = -1001234567890
@@ -93,7 +93,7 @@ def test_problems_are_named_with_what_to_fix_and_exit_1(tmp_path, servers):
     assert "HTTP 404" in feed_lines[feeds.url("/missing.xml")]
     assert feed_lines[feeds.url("/page.xml")].startswith("FAIL")
     assert "find the RSS or Atom link" in out
-    assert "2 problem(s)" in out or "3 problem(s)" in out
+    assert "2 problems to fix" in out or "3 problems to fix" in out
     assert bad_token not in out and bad_token.split(":")[1] not in out
 
 
@@ -107,7 +107,7 @@ def test_a_database_behind_the_code_is_a_warning_and_one_ahead_a_failure(tmp_pat
     status, out = doctor(config)
     assert status == 0, out
     line = lines_for(out, "database")[0]
-    assert line.startswith("warn") and f"1 migration(s) behind ({last})" in line
+    assert line.startswith("warn") and f"1 migration behind ({last})" in line
     assert "newsalert run` applies them on start" in out
     assert [m.name for m in MIGRATIONS.pending(sqlite_utils.Database(tmp_path / "bot.db"))] == [
         last
@@ -145,6 +145,16 @@ def test_a_broken_config_is_reported_with_its_key(tmp_path):
     assert "storage.path" in out and "fix:" in out
 
 
+def test_every_mistake_of_the_config_is_a_fail_line(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[storage]\npath = ""\n[alerts]\nsummary_chars = 50\n')
+    status, out = doctor(config)
+    assert status == 1
+    fails = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert len(fails) == 2
+    assert "storage.path" in fails[0] and "alerts.summary_chars" in fails[1]
+
+
 def test_no_token_without_channels_is_a_dry_run_not_a_problem(tmp_path, servers):
     _, feeds = servers
     config = tmp_path / "config.toml"
@@ -163,8 +173,8 @@ async def test_doctor_asks_a_running_bot_how_it_is(tmp_path, feed_server):
     import socket
 
     from bot.app import Core
-    from bot.config import load_config
-    from bot.doctor import diagnose
+    from bot.config.loader import load_config
+    from bot.ops.doctor import diagnose
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -175,10 +185,53 @@ async def test_doctor_asks_a_running_bot_how_it_is(tmp_path, feed_server):
     )
     before = [f for f in await diagnose(config, env={}) if f.area == "bot"]
     assert before[0].status == "warn" and "not running" in before[0].detail
-    core = Core(load_config(config, env={}), dry_run=True)
-    await core.start()
-    try:
+    async with Core(load_config(config, env={}), dry_run=True) as core:
+        await core.start()
         running = [f for f in await diagnose(config, env={}) if f.area == "bot"]
-    finally:
-        await core.stop()
     assert running[0].status == "ok" and "reports healthy" in running[0].detail
+
+
+def test_an_unexpected_answer_is_a_fail_line_not_a_traceback(tmp_path):
+    with FakeBotAPI.in_thread(token=TOKEN) as api, FeedServer.in_thread() as feeds:
+        feeds.set("/feed.xml", DEMO_FEED)
+        api.add_chat(CHANNEL, "channel", title="Korea News")
+        api.add_chat(-1009, "channel", title="Second")
+        api.answer_oddly("getChat", {"id": CHANNEL})  # no "type": python-telegram-bot chokes
+        config = write_config(
+            tmp_path,
+            api,
+            feeds,
+            extra=f"[[channels]]\nchat_id = {CHANNEL}\ntopics = ['korea-diplomacy']\n"
+            "[[channels]]\nchat_id = -1009\ntopics = ['korea-diplomacy']",
+        )
+        status, out = doctor(config)
+    assert status == 1
+    assert "Traceback" not in out
+    channels = lines_for(out, "channel")
+    assert len(channels) == 2, out  # the first channel's odd answer does not hide the second
+    assert all(line.startswith("FAIL") for line in channels)
+    assert "the check stopped on an unexpected error" in channels[0]
+    # the other checks still ran
+    assert lines_for(out, "telegram")[0].startswith("ok")
+    assert lines_for(out, "feed")[0].startswith("ok")
+    assert lines_for(out, "database")
+
+
+def test_a_feed_check_that_raises_is_a_fail_line(tmp_path, monkeypatch):
+    import bot.ingest.parse as parse_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("parser exploded")
+
+    with FeedServer.in_thread() as feeds:
+        feeds.set("/feed.xml", DEMO_FEED)
+        monkeypatch.setattr(parse_module, "parse_feed", broken)
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            f'[[feeds]]\nurl = "{feeds.url("/feed.xml")}"\n'
+        )
+        status, out = doctor(config)
+    assert status == 1
+    feed = lines_for(out, "feed")[0]
+    assert feed.startswith("FAIL") and "RuntimeError: parser exploded" in feed

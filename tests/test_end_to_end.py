@@ -3,62 +3,22 @@ real HTTP to a local feed server, a real SQLite file, the real scheduler."""
 
 from __future__ import annotations
 
-import asyncio
-import re
-from collections.abc import Callable
-from importlib import resources
-from pathlib import Path
-from typing import Any
-
 from bot.app import Core
-from bot.config import Config, config_from_dict
+from bot.config.loader import config_from_dict
 from storage.store import Store
-from tests.conftest import TOKEN
+from tests.helpers import (
+    TOKEN,
+    VOLCANOES,
+    alerts_to,
+    demo_feed,
+    e2e_config,
+    feed_with_items,
+    wait_until,
+)
 
 ALICE = 111  # follows korea-diplomacy
 BOB = 222  # follows another topic, which none of the stories matches
-OTHER_TOPIC = {"id": "volcanoes", "name": "Volcanoes", "query": "volcano OR eruption OR lava"}
-
-
-def demo_feed() -> str:
-    return (resources.files("bot.data") / "demo_feed.xml").read_text(encoding="utf-8")
-
-
-def feed_with_items(keep: Callable[[str], bool]) -> str:
-    """The demo feed with only the <item>s for which ``keep(item_xml)`` is true."""
-    text = demo_feed()
-    return re.sub(
-        r"\s*<item>.*?</item>", lambda m: m.group(0) if keep(m.group(0)) else "", text, flags=re.S
-    )
-
-
-async def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
-        await asyncio.sleep(0.02)
-
-
-def make_config(api: Any, feed_url: str, db_path: Path) -> Config:
-    return config_from_dict(
-        {
-            "telegram": {"token": TOKEN, "base_url": api.base_url, "poll_timeout": "1s"},
-            "storage": {"path": str(db_path)},
-            "polling": {"jitter": 0},
-            "fetch": {"full_text": False},
-            "feeds": [{"url": feed_url, "name": "The Straits Times", "interval": "1s"}],
-            "topics": [OTHER_TOPIC],
-        },
-        env={},
-    )
-
-
-def alerts_to(api: Any, chat_id: int) -> list[dict[str, Any]]:
-    """Messages to ``chat_id`` that are alerts (HTML with a linked bold title)."""
-    return [
-        m for m in api.sent_messages(chat_id) if str(m.get("text", "")).startswith("<b><a href=")
-    ]
+OTHER_TOPIC = VOLCANOES
 
 
 async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_server, tmp_path):
@@ -66,12 +26,11 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
     feed_server.set("/asia.xml", feed_with_items(lambda item: "demo-chip-rally" in item))
     feed_url = feed_server.url("/asia.xml")
     db_path = tmp_path / "newsalert.db"
-    config = make_config(api, feed_url, db_path)
+    config = e2e_config(api, feed_url, db_path)
     other_topic = OTHER_TOPIC["id"]
 
-    core = Core(config)
-    await core.start()
-    try:
+    async with Core(config) as core:
+        await core.start()
         api.inject_message(ALICE, "/subscribe korea-diplomacy", user_id=ALICE, username="alice")
         api.inject_message(BOB, f"/subscribe {other_topic}", user_id=BOB, username="bob")
         await wait_until(
@@ -93,8 +52,6 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
         await wait_until(
             lambda: core.store.outbox.counts().get("pending", 0) == 0, what="empty outbox"
         )
-    finally:
-        await core.stop()
 
     alerts = alerts_to(api, ALICE)
     assert len(alerts) == 1, [a["text"] for a in alerts]
@@ -106,22 +63,22 @@ async def test_korea_story_reaches_only_its_subscriber_once(telegram_api, feed_s
     assert 'href="https://www.straitstimes.com/asia/east-asia/top-us-south-korean-officials' in text
     assert "utm_source" not in text
     assert "denuclearisation" in text.lower()
-    assert "Join @newsalert_test_bot on Telegram and get the latest breaking news" in text
+    assert (
+        "Share @newsalert_test_bot on Telegram with friends who want the latest breaking news"
+        in text
+    )
     assert "Join ST's Telegram channel" not in text and "Join ST&#x27;s" not in text
     assert "PHOTO: REUTERS" not in text
     assert alerts_to(api, BOB) == []
 
     # A restart on the same database sends nothing again.
     sent_before = len(api.sent_messages())
-    core = Core(make_config(api, feed_url, db_path))
-    await core.start()
-    try:
+    async with Core(e2e_config(api, feed_url, db_path)) as core:
+        await core.start()
         polls = feed_server.hits("/asia.xml")
         await wait_until(
             lambda: feed_server.hits("/asia.xml") >= polls + 2, what="polls after restart"
         )
-    finally:
-        await core.stop()
     assert len(api.sent_messages()) == sent_before
     store = Store.open(db_path)
     try:
@@ -136,16 +93,13 @@ async def test_command_menu_is_set_and_unknown_topic_is_explained(
 ):
     api = telegram_api
     feed_server.set("/asia.xml", demo_feed())
-    core = Core(make_config(api, feed_server.url("/asia.xml"), tmp_path / "db.sqlite"))
-    await core.start()
-    try:
+    async with Core(e2e_config(api, feed_server.url("/asia.xml"), tmp_path / "db.sqlite")) as core:
+        await core.start()
         api.inject_message(ALICE, "/subscribe no-such-topic", user_id=ALICE)
         api.inject_message(BOB, "/subscribe", user_id=BOB)
         await wait_until(
             lambda: api.sent_messages(ALICE) and api.sent_messages(BOB), what="replies"
         )
-    finally:
-        await core.stop()
     commands = api.calls_to("setMyCommands")
     assert commands, "the command menu was not set"
     assert "There is no topic “no-such-topic”" in api.sent_messages(ALICE)[0]["text"]
@@ -178,14 +132,11 @@ async def test_configured_channels_get_their_topics_with_their_own_footer(
         },
         env={},
     )
-    core = Core(config, alert_on_first_poll=True)
-    await core.start()
-    try:
+    async with Core(config, alert_on_first_poll=True) as core:
+        await core.start()
         await wait_until(
             lambda: alerts_to(api, -100777) and alerts_to(api, -100888), what="channel alerts"
         )
-    finally:
-        await core.stop()
     [own] = alerts_to(api, -100777)
     assert own["text"].endswith("Join @korea_watch for more.")
     [other] = alerts_to(api, -100888)

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.errors import ExtractError, FetchError
-from bot.extract import ExtractedPage, FullText, extract_article
-from bot.fetch import Fetcher
+from bot.ingest.extract import ExtractedPage, FullText, extract_article
+from bot.ingest.fetch import Fetcher
 from tests.fakes.feed_server import FeedServer
 
 STORY = [
@@ -72,7 +72,7 @@ def test_page_furniture_is_dropped():
 
 
 def test_publisher_boilerplate_is_stripped():
-    pytest.importorskip("bot.boilerplate")
+    pytest.importorskip("bot.summary.boilerplate")
     text = extract_article(PAGE).text
     assert "Telegram channel" not in text
     assert "PHOTO: REUTERS" not in text
@@ -120,8 +120,23 @@ async def server() -> AsyncIterator[FeedServer]:
 async def test_full_text_fetches_once_and_caches(server):
     async with Fetcher(read_timeout=2) as fetcher:
         full = FullText(fetcher)
-        first = await full.get(server.url("/story.html"))
-        second = await full.get(server.url("/story.html"))
+        first = await full.get(server.url("/story.html"), feed_urls=(server.url("/feed.xml"),))
+        second = await full.get(server.url("/story.html"), feed_urls=(server.url("/feed.xml"),))
+    assert first == second and STORY[2] in first.text
+    assert server.hits("/story.html") == 1
+
+
+async def test_full_text_asked_twice_at_once_fetches_once(server):
+    import asyncio
+
+    server.fault("/story.html", "timeout", delay=0.3)  # slow: the second ask comes meanwhile
+    async with Fetcher(read_timeout=5) as fetcher:
+        full = FullText(fetcher)
+        feed = (server.url("/feed.xml"),)  # the page is on its feed's own origin
+        first, second = await asyncio.gather(
+            full.get(server.url("/story.html"), feed_urls=feed),
+            full.get(server.url("/story.html"), feed_urls=feed),
+        )
     assert first == second and STORY[2] in first.text
     assert server.hits("/story.html") == 1
 
@@ -132,16 +147,16 @@ async def test_full_text_caches_failures_too(server):
         full = FullText(fetcher)
         for _ in range(2):
             with pytest.raises(FetchError):
-                await full.get(server.url("/gone.html"))
+                await full.get(server.url("/gone.html"), feed_urls=(server.url("/feed.xml"),))
             with pytest.raises(ExtractError):
-                await full.get(server.url("/empty.html"))
+                await full.get(server.url("/empty.html"), feed_urls=(server.url("/feed.xml"),))
     assert server.hits("/gone.html") == 1 and server.hits("/empty.html") == 1
 
 
 async def test_full_text_cache_is_bounded(server):
     async with Fetcher(read_timeout=2) as fetcher:
         full = FullText(fetcher, max_entries=1)
-        await full.get(server.url("/story.html"))
-        await full.get(server.url("/story.html?v=2"))
-        await full.get(server.url("/story.html"))
+        await full.get(server.url("/story.html"), feed_urls=(server.url("/feed.xml"),))
+        await full.get(server.url("/story.html?v=2"), feed_urls=(server.url("/feed.xml"),))
+        await full.get(server.url("/story.html"), feed_urls=(server.url("/feed.xml"),))
     assert server.hits("/story.html") == 3

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import Core
-from bot.config import config_from_dict
-from bot.service import ChatInfo, subscribe
-from bot.sinks import ConsoleSink
+from bot.config.loader import config_from_dict
+from bot.delivery.sinks import ConsoleSink
+from bot.service.chats import ChatInfo
+from bot.service.subscriptions import subscribe
 from storage.store import Store
 
 DEMO = (Path(__file__).resolve().parents[1] / "bot" / "data" / "demo_feed.xml").read_bytes()
@@ -62,11 +63,8 @@ async def test_fault_gives_a_clear_status_and_spares_the_other_feeds(
     store = Store.open(config.storage.path)
     subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
     sink = ConsoleSink(io.StringIO())
-    core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
-    try:
+    async with Core(config, sink=sink, alert_on_first_poll=True) as core:
         results = await core.poll_all_once()
-    finally:
-        await core.fetcher.aclose()
     bad = store.feeds.get_by_url(feed_server.url("/bad.xml"))
     good = store.feeds.get_by_url(feed_server.url("/good.xml"))
     assert good.status == "ok"

@@ -6,12 +6,19 @@ from datetime import timedelta
 from importlib import resources
 
 from bot.app import Core
-from bot.config import config_from_dict
-from bot.feed_health import HealthPolicy, backoff_delay, due, is_broken, is_quiet, poll_interval
-from bot.records import utcnow
+from bot.config.loader import config_from_dict
+from bot.ingest.feed_health import (
+    HealthPolicy,
+    backoff_delay,
+    due,
+    is_broken,
+    is_quiet,
+    poll_interval,
+)
+from bot.records import FeedStatus, utcnow
+from handlers.info import FEED_STATUS
 from storage.feeds import FeedState
-from tests.conftest import TOKEN
-from tests.test_end_to_end import wait_until
+from tests.helpers import TOKEN, wait_until
 
 NOW = utcnow()
 
@@ -45,6 +52,11 @@ def test_backoff_doubles_up_to_the_cap_and_honours_retry_after():
     delays = [backoff_delay(n, 600, POLICY) for n in range(1, 6)]
     assert delays == [600, 1200, 2400, 4800, 7200]
     assert backoff_delay(1, 600, POLICY, retry_after=3000) == 3000
+
+
+def test_backoff_stays_at_the_cap_for_a_feed_that_failed_for_months():
+    # 2 ** 1100 does not fit a float: a feed dead for most of a year broke its own poll
+    assert backoff_delay(1100, 600.0, POLICY) == 7200
 
 
 def test_failing_feed_waits_out_its_backoff_but_healthy_one_follows_the_scheduler():
@@ -95,9 +107,8 @@ async def test_gone_feed_stops_tells_the_admin_once_then_recovery_is_announced(
         },
         env={},
     )
-    core = Core(config)
-    await core.start()
-    try:
+    async with Core(config) as core:
+        await core.start()
         await wait_until(lambda: api.sent_messages(admin), what="the admin notice")
         gone = core.store.feeds.get_by_url(feed_server.url("/gone.xml"))
         assert gone.status == "gone" and gone.down_notified
@@ -109,8 +120,10 @@ async def test_gone_feed_stops_tells_the_admin_once_then_recovery_is_announced(
 
         feed_server.clear_fault("/gone.xml")
         await wait_until(lambda: len(api.sent_messages(admin)) >= 2, what="the recovery notice")
-    finally:
-        await core.stop()
     first, second = (m["text"] for m in api.sent_messages(admin))
     assert first.startswith("Feed stopped: Gone feed") and "410" in first
     assert second.startswith("Feed is back: Gone feed")
+
+
+def test_every_feed_status_has_words_for_people():
+    assert set(FEED_STATUS) == set(FeedStatus)

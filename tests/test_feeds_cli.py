@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.opml import OPMLError, OPMLFeed, read_opml, write_opml
+from bot.app import Core
+from bot.config.loader import load_config
+from bot.delivery.sinks import ConsoleSink
+from bot.ops.opml import OPMLError, OPMLFeed, read_opml, write_opml
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = (REPO / "bot" / "data" / "demo_feed.xml").read_bytes()
@@ -110,6 +114,44 @@ async def test_import_opml_adds_new_feeds_and_skips_known(feed_server, config_fi
     )
     status, out, err = await newsalert("--config", str(config_file), "feeds", "import", str(opml))
     assert status == 0, err
-    assert "1 feeds added, 1 skipped" in out
+    assert "1 feed added, 1 skipped" in out
     status, out, _ = await newsalert("--config", str(config_file), "feeds", "import", str(opml))
     assert "0 feeds added, 2 skipped" in out and "already listed" in out
+
+
+async def test_feeds_list_beside_a_config_toml_needs_no_option(tmp_path):
+    (tmp_path / "config.toml").write_text(
+        '[storage]\npath = "db.sqlite"\n\n[[feeds]]\nurl = "https://a.example/rss"\nname = "A"\n'
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "feeds",
+        "list",
+        cwd=tmp_path,
+        env={**__import__("os").environ, "PYTHONPATH": str(REPO)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert "https://a.example/rss" in out.decode() and "not polled yet" in out.decode()
+
+
+async def test_reload_schedules_a_feed_added_from_the_command_line(feed_server, tmp_path):
+    feed_server.set(
+        "/a.xml",
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>A</title></channel></rss>',
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[storage]\npath = "{tmp_path / "db.sqlite"}"\n\n[[feeds]]\nurl = "{feed_server.url("/a.xml")}"\n'
+    )
+    async with Core(load_config(path, env={}), sink=ConsoleSink(io.StringIO())) as core:
+        await core.start()
+        added = core.store.feeds.upsert(feed_server.url("/b.xml"), origin="cli")  # `feeds add`
+        assert added.id not in core.scheduler.feed_ids()
+        outcome = await core.reload()
+        assert outcome.ok and outcome.feeds_added == 1
+        assert added.id in core.scheduler.feed_ids()

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from bot.errors import FetchError, ParseError
-from bot.fetch import DEFAULT_USER_AGENT, Fetcher, FetchResult, fetch_source, read_local
-from bot.parse import parse_feed
+from bot.ingest.fetch import USER_AGENT, Fetcher, FetchResult, fetch_source, read_local
+from bot.ingest.parse import parse_feed
 from tests.fakes.feed_server import FeedServer
 
 pytestmark = pytest.mark.timeout(30)
@@ -70,7 +70,7 @@ async def test_fetch_returns_body_headers_and_validators(server, fetcher):
 async def test_user_agent_names_the_bot(server, fetcher):
     await fetcher.fetch(server.url("/feed.xml"))
     ua = server.requests[-1].headers["User-Agent"]
-    assert ua == DEFAULT_USER_AGENT
+    assert ua == USER_AGENT
     assert ua.startswith("newsalert/") and "Telegram" in ua
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import time
 
-from bot import service
-from bot.audience import Audience
+from bot.config.loader import config_from_dict
+from bot.matching.audience import Audience
+from bot.pipeline import sync_config
+from bot.records import Alert, Article
+from bot.service import chats, subscriptions
 from tests.chatbot import article, button_data, buttons, running_bot
 
 GROUP = -200
@@ -17,7 +20,7 @@ BOT = "newsalert_test_bot"
 
 
 def followed(bot, chat_id: int) -> list[str]:
-    return [s.topic_id for s in service.subscriptions(bot.store, chat_id)]
+    return [s.topic_id for s in subscriptions.list_subscriptions(bot.store, chat_id)]
 
 
 def in_group(**kwargs):
@@ -304,3 +307,40 @@ async def test_group_replies_follow_the_group_language_once_chosen(telegram_api,
     assert "<b>명령</b>" in korean_user["text"]
     assert "구독하지 않습니다" in everyone["text"]
     assert [t for t, _ in buttons(offered)] == ["English", "한국어"]
+
+
+def test_a_chat_that_blocks_the_bot_has_its_queue_skipped(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    [stored] = store.articles.add_new(
+        feed.id, [Article(id="1", title="A headline long enough here")]
+    )
+    store.chats.ensure(7)
+    store.outbox.enqueue([Alert(chat_id=7, article_key=stored.key, topic="t", html="x")])
+    chats.deactivate_chat(store, 7, "kicked")
+    chats.register_chat(store, chats.ChatInfo(chat_id=7))  # back again
+    assert store.outbox.due() == []  # old news is not sent on return
+
+
+def test_a_channel_named_by_username_keeps_its_subscriptions_when_telegram_is_unreachable(store):
+    config = config_from_dict(
+        {"channels": [{"chat_id": "@korea_watch", "topics": ["korea-diplomacy"]}]}, env={}
+    )
+    # an earlier start resolved @korea_watch to its id
+    store.chats.configure(-100777, footer="")
+    store.chats.ensure(-100777, type="channel", username="korea_watch")
+    store.subscriptions.add(-100777, "korea-diplomacy", from_config=True)
+    sync_config(store, config)  # a restart or /reload, before getChat could answer
+    assert [s.topic_id for s in store.subscriptions.for_chat(-100777)] == ["korea-diplomacy"]
+
+
+def test_a_channel_removed_from_the_config_gets_its_own_settings_back(store):
+    config = config_from_dict(
+        {"channels": [{"chat_id": -100888, "topics": ["korea-diplomacy"], "footer": "Theirs."}]},
+        env={},
+    )
+    sync_config(store, config)
+    assert store.chats.get(-100888).from_config
+    sync_config(store, config_from_dict({}, env={}))
+    chat = store.chats.get(-100888)
+    assert not chat.from_config and chat.footer == ""
+    assert store.subscriptions.for_chat(-100888) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -12,11 +11,11 @@ import httpx
 import pytest
 
 from bot.app import Core
-from bot.config import config_from_dict
-from bot.health import Health, OpsServer, heartbeat_every
-from bot.metrics import Metrics
+from bot.config.loader import config_from_dict
+from bot.ops.health import Health, OpsServer, heartbeat_every
+from bot.ops.metrics import Metrics
 from storage.store import Store
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN, wait_until
 
 CHANNEL = -1001234567890
 DEMO_FEED = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
@@ -33,17 +32,6 @@ def make_config(tmp_path, telegram_api=None, feeds=(), **metrics: Any):
         data["telegram"] = {"token": TOKEN, "base_url": telegram_api.base_url, "poll_timeout": 1}
         data["channels"] = [{"chat_id": CHANNEL, "topics": ["korea-diplomacy"]}]
     return config_from_dict(data, env={})
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def get(core: Core, path: str) -> httpx.Response:
@@ -67,16 +55,15 @@ async def test_metrics_count_polls_errors_articles_matches_and_sends(
     feed_server.set("/feed.xml", DEMO_FEED)
     feed_server.fault("/broken.xml", "status", code=500)
     good, broken = feed_server.url("/feed.xml"), feed_server.url("/broken.xml")
-    core = Core(make_config(tmp_path, telegram_api, feeds=[good, broken]), alert_on_first_poll=True)
-    await core.start()
-    try:
+    async with Core(
+        make_config(tmp_path, telegram_api, feeds=[good, broken]), alert_on_first_poll=True
+    ) as core:
+        await core.start()
         await telegram_api.wait_for_messages(CHANNEL, 1, timeout=20)
         await wait_until(
             lambda: sample(core.metrics_page().decode(), "newsalert_alerts_sent_total")
         )
         text = (await get(core, "/metrics")).text
-    finally:
-        await core.stop()
     assert sample(text, "newsalert_polls_total", status="new-articles") >= 1
     assert sample(text, "newsalert_fetch_errors_total", kind="http") >= 1
     assert sample(text, "newsalert_new_articles_total") >= 1
@@ -91,24 +78,20 @@ async def test_metrics_count_polls_errors_articles_matches_and_sends(
 
 
 async def test_healthz_is_200_while_scheduler_database_and_telegram_answer(tmp_path, telegram_api):
-    core = Core(make_config(tmp_path, telegram_api))
-    await core.start()
-    try:
+    async with Core(make_config(tmp_path, telegram_api)) as core:
+        await core.start()
         response = await get(core, "/healthz")
-    finally:
-        await core.stop()
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"scheduler", "database", "telegram"}
+    assert set(body["checks"]) == {"scheduler", "database", "delivery", "telegram"}
 
 
 async def test_healthz_is_503_naming_telegram_when_it_stops_answering_and_recovers(
     tmp_path, telegram_api
 ):
-    core = Core(make_config(tmp_path, telegram_api, stale_after="1s"))
-    await core.start()
-    try:
+    async with Core(make_config(tmp_path, telegram_api, stale_after="1s")) as core:
+        await core.start()
         telegram_api.fail_next("getMe", error_code=502, times=None)
         # The heartbeat's getMe fails: once Telegram has been quiet too long, /healthz says so.
         response = await wait_until_status(core, 503, containing="Bad Gateway")
@@ -116,8 +99,6 @@ async def test_healthz_is_503_naming_telegram_when_it_stops_answering_and_recove
         assert "Bad Gateway" in response.json()["checks"]["telegram"]
         telegram_api.clear_faults()
         await wait_until_status(core, 200)
-    finally:
-        await core.stop()
 
 
 async def wait_until_status(
@@ -134,24 +115,18 @@ async def wait_until_status(
 
 
 async def test_dry_run_is_healthy_without_telegram(tmp_path):
-    core = Core(make_config(tmp_path), dry_run=True)
-    await core.start()
-    try:
+    async with Core(make_config(tmp_path), dry_run=True) as core:
+        await core.start()
         response = await get(core, "/healthz")
-    finally:
-        await core.stop()
     assert response.status_code == 200
     assert response.json()["checks"]["telegram"] == "not used (dry run)"
 
 
 async def test_metrics_endpoint_is_off_by_default(tmp_path):
     config = config_from_dict({"storage": {"path": str(tmp_path / "bot.db")}}, env={})
-    core = Core(config, dry_run=True)
-    await core.start()
-    try:
+    async with Core(config, dry_run=True) as core:
+        await core.start()
         assert core.ops_server is None
-    finally:
-        await core.stop()
 
 
 class FakeClock:
@@ -242,3 +217,17 @@ def test_run_stops_at_once_with_a_clear_message_when_the_port_is_taken(tmp_path)
         )
     assert result.returncode == 1
     assert f"metrics.listen: cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+async def test_healthz_passes_error_texts_through_the_log_redactor(tmp_path, telegram_api):
+    core = Core(make_config(tmp_path, telegram_api, stale_after="1s"))
+    await core.start()
+    try:
+        leaky = f"Bad Gateway from https://proxy:hunter2pw@gw.example/bot{TOKEN}/getMe?key=K3Yval"
+        telegram_api.fail_next("getMe", error_code=502, description=leaky, times=None)
+        response = await wait_until_status(core, 503, containing="Bad Gateway")
+        telegram_api.clear_faults()
+    finally:
+        await core.stop()
+    assert TOKEN not in response.text and TOKEN.split(":")[1] not in response.text
+    assert "hunter2pw" not in response.text and "K3Yval" not in response.text

@@ -20,7 +20,7 @@ from bot.i18n import (
     template_catalog,
     translator,
 )
-from bot.query import QUERY_HELP
+from bot.matching.parser import QUERY_HELP
 from handlers.menu import COMMAND_INFO, command_menu
 from tests.chatbot import running_bot
 from tests.fakes.telegram_api import validate_telegram_html
@@ -50,6 +50,9 @@ def test_replies_and_menus_are_found_where_they_are_written():
     )
     for info in COMMAND_INFO:
         assert info.description in found, info.name
+    # the alerts' own wording (bot/delivery/labels.py), outside the handlers
+    assert "Jan" in found
+    assert any(where.startswith("bot/delivery/labels.py:") for where in found["Jan"])
 
 
 def _filled(message: str) -> str:
@@ -63,20 +66,24 @@ def test_translations_keep_placeholders_and_valid_markup(language):
     for entry in catalog:
         if not entry.id or not entry.string:
             continue
-        if placeholders(entry.id) != placeholders(entry.string):
-            problems.append(f"placeholders differ: {entry.id!r}")
-        if entry.id == QUERY_HELP:
-            continue  # shown inside <pre>, escaped
-        source_ok = validate_telegram_html(_filled(entry.id)) is None
-        if source_ok and validate_telegram_html(_filled(entry.string)) is not None:
-            problems.append(f"markup broken: {entry.string!r}")
+        # a counted message has a plural form and as many translations as the language has
+        sources = entry.id if entry.pluralizable else (entry.id,)
+        strings = entry.string if entry.pluralizable else (entry.string,)
+        for string in strings:
+            if placeholders(sources[-1]) != placeholders(string):
+                problems.append(f"placeholders differ: {entry.id!r}")
+            if entry.id == QUERY_HELP:
+                continue  # shown inside <pre>, escaped
+            source_ok = validate_telegram_html(_filled(sources[-1])) is None
+            if source_ok and validate_telegram_html(_filled(string)) is not None:
+                problems.append(f"markup broken: {string!r}")
     assert problems == []
 
 
 def test_the_filter_help_has_a_translation():
     entry = load_catalog("ko").get(QUERY_HELP)
     assert entry is not None and entry.string and not entry.fuzzy, (
-        "bot.query.QUERY_HELP changed: run `python -m bot.i18n update` and translate it"
+        "bot.matching.parser.QUERY_HELP changed: run `python -m bot.i18n update` and translate it"
     )
     assert "@north-korea" in entry.string
 
@@ -138,3 +145,15 @@ async def test_a_korean_user_gets_korean_replies_and_the_korean_menu(telegram_ap
     assert english.startswith("Hello!") and not HANGUL.search(english.split("북한")[0])
     assert {c["command"] for c in menu} >= {"start", "help", "subscribe", "settings", "language"}
     assert all(HANGUL.search(c["description"]) for c in menu)
+
+
+def test_counted_messages_have_one_and_many_in_english_and_one_form_in_korean():
+    from bot.i18n import translator
+
+    en, ko = translator("en"), translator("ko")
+    assert en.n_("{count} channel", "{count} channels", 1) == "1 channel"
+    assert en.n_("{count} channel", "{count} channels", 3) == "3 channels"
+    assert ko.n_("{count} channel", "{count} channels", 1) == "채널 1개"
+    assert ko.n_("{count} channel", "{count} channels", 3) == "채널 3개"
+    found = extract_messages()
+    assert ("{count} channel", "{count} channels") in found

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.llm_summary import METHOD_FALLBACK, METHOD_LLM, LLMSummarizer
 from bot.records import Article
-from bot.summarize import summarize
+from bot.summary.extractive import summarize
+from bot.summary.llm import METHOD_FALLBACK, METHOD_LLM, LLMSummarizer
 
 ARTICLE = Article(
     id="a1",

@@ -13,9 +13,9 @@ import threading
 import httpx
 import pytest
 
-from bot.logs import THIRD_PARTY, add_secret, setup_logging
-from tests.conftest import TOKEN
+from bot.ops.logs import THIRD_PARTY, add_secret, setup_logging
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import TOKEN
 
 SECRET_HALF = TOKEN.split(":", 1)[1]
 

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import QueryError
-from bot.match import Matcher, match_topic, trigger_terms
-from bot.query import parse_query, prepare_document
+from bot.matching.document import prepare_document
+from bot.matching.engine import Matcher, match_topic, trigger_terms
+from bot.matching.parser import parse_query
 from bot.records import Article, Topic
 
 

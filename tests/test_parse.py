@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ParseError
-from bot.parse import ParsedFeed, parse_feed
+from bot.ingest.parse import ParsedFeed, parse_feed
 from bot.records import Article
 
 FIXTURES = Path(__file__).parent / "data" / "feeds"
@@ -338,3 +338,47 @@ def test_non_http_link_is_dropped_but_kept_as_identity():
     (article,) = parse_feed(body, url="https://u.example/feed", now=NOW).articles
     assert article.id == "urn:uuid:1234"
     assert article.link == ""
+
+
+def test_dc_creator_is_kept_as_the_author():
+    from importlib import resources
+
+    from bot.ingest.parse import parse_feed
+
+    body = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
+    parsed = parse_feed(body, url="https://example.org/feed.xml")
+    korea = next(a for a in parsed.articles if "North Korea talks" in a.title)
+    assert korea.author == "Reuters"
+    assert korea.to_json()["author"] == "Reuters"
+
+
+def test_rss_author_email_and_atom_author_name():
+    from bot.ingest.parse import parse_feed
+
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+    <item><title>One</title><link>https://a.example/1</link>
+    <author>desk@wire.example (Wire Desk)</author></item></channel></rss>"""
+    atom = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+    <entry><title>Two</title><id>urn:2</id><link href="https://a.example/2"/>
+    <author><name>Yonhap</name></author></entry></feed>"""
+    assert parse_feed(rss, url="https://a.example/rss").articles[0].author == "Wire Desk"
+    assert parse_feed(atom, url="https://a.example/atom").articles[0].author == "Yonhap"
+
+
+def test_an_items_rss_source_names_its_outlet():
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Aggregator</title>
+    <item><title>Talks resume</title><link>https://example.org/a</link>
+    <source url="https://www.straitstimes.com/rss.xml">The Straits Times</source></item>
+    <item><title>Other story</title><link>https://example.org/b</link></item>
+    </channel></rss>"""
+    first, second = parse_feed(body, url="https://example.org/feed", source="My feed").articles
+    assert first.source == "The Straits Times"
+    assert second.source == "My feed"
+
+
+def test_the_demo_story_is_credited_to_reuters_via_the_straits_times():
+    from importlib import resources
+
+    body = (resources.files("bot.data") / "demo_feed.xml").read_bytes()
+    seed = parse_feed(body, url="file:///demo.xml", source="Demo world news").articles[0]
+    assert (seed.source, seed.author) == ("The Straits Times", "Reuters")

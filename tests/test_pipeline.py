@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 import bot.data
 from bot.app import Core
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
+from bot.delivery.sinks import ConsoleSink
 from bot.records import Article
-from bot.service import ChatInfo, subscribe
-from bot.sinks import ConsoleSink
+from bot.service.chats import ChatInfo
+from bot.service.subscriptions import subscribe
 from storage.store import Store
-from tests.test_end_to_end import wait_until
+from tests.helpers import STORY_PAGE, wait_until
 
 TEASER_FEED = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Wire</title><link>{base}/</link>
@@ -24,20 +27,6 @@ TEASER_FEED = """<?xml version="1.0"?>
 <link>{base}/story.html</link><guid>story-1</guid>
 <description>Envoys met.</description></item>
 </channel></rss>"""
-
-STORY_PAGE = """<html><head><title>Envoys hold talks</title></head><body>
-<nav>Home | World | Asia</nav>
-<article><h1>North Korea and US envoys hold talks on denuclearisation</h1>
-<p>SEOUL (REUTERS) - The United States special envoy for North Korea held two days of talks
-with his counterpart from Pyongyang in the border village of Panmunjom, officials said.</p>
-<p>Both sides agreed to keep working towards the denuclearisation of the Korean peninsula and
-to prepare a second summit between their leaders early next year, a statement said.</p>
-<p>The envoy said the talks had been constructive and that working-level negotiations would
-resume within weeks, while sanctions would stay in place until concrete steps are taken.</p>
-<p>South Korea's foreign ministry welcomed the meeting and said it would stay in close
-contact with Washington as the diplomacy moves forward over the coming months.</p>
-<p>Join our Telegram channel and get the latest breaking news delivered to you.</p>
-</article><footer>Copyright 2018</footer></body></html>"""
 
 
 def make_config(tmp_path, feed_url: str, **extra):
@@ -77,12 +66,9 @@ async def test_articles_stored_before_a_crash_are_alerted_on_the_next_start(tmp_
     store.close()
 
     sink = ConsoleSink(io.StringIO())
-    core = Core(config, sink=sink)
-    await core.start()
-    try:
+    async with Core(config, sink=sink) as core:
+        await core.start()
         await wait_until(lambda: sink.sent, what="the alert left over by the crash")
-    finally:
-        await core.stop()
     assert len(sink.sent) == 1 and "North Korea talks resume" in sink.sent[0][1]
 
 
@@ -94,11 +80,8 @@ async def test_matched_teaser_gets_the_full_text_of_its_page(feed_server, tmp_pa
     store = Store.open(config.storage.path)
     subscribe_korea(store, config)
     sink = ConsoleSink(io.StringIO())
-    core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
-    try:
+    async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
         await core.poll_all_once()
-    finally:
-        await core.fetcher.aclose()
     [(_, message)] = sink.sent
     assert "Panmunjom" in message, message
     assert "Join our Telegram channel" not in message
@@ -119,11 +102,8 @@ async def test_full_text_can_be_switched_off_per_feed(feed_server, tmp_path):
     store = Store.open(config.storage.path)
     subscribe_korea(store, config)
     sink = ConsoleSink(io.StringIO())
-    core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
-    try:
+    async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
         await core.poll_all_once()
-    finally:
-        await core.fetcher.aclose()
     assert len(sink.sent) == 1 and "Panmunjom" not in sink.sent[0][1]
     assert feed_server.hits("/story.html") == 0
 
@@ -162,12 +142,8 @@ async def run_with_llm(feed_server, tmp_path, answer: str | None) -> str:
         store = Store.open(config.storage.path)
         subscribe_korea(store, config)
         sink = ConsoleSink(io.StringIO())
-        core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
-        try:
+        async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
             await core.poll_all_once()
-        finally:
-            await core.fetcher.aclose()
-            await core.llm.aclose()
     finally:
         await runner.cleanup()
     [(_, message)] = sink.sent
@@ -185,7 +161,7 @@ async def test_llm_failure_falls_back_to_the_extractive_summary(feed_server, tmp
 
 
 def test_a_key_that_comes_back_with_another_query_is_recompiled():
-    from bot.audience import Audience
+    from bot.matching.audience import Audience
     from storage.subscriptions import Subscription
 
     audience = Audience({})
@@ -216,22 +192,19 @@ async def test_an_article_that_fails_does_not_block_the_others(tmp_path, monkeyp
             ),
         ],
     )
-    core = Core(config, store=store, sink=ConsoleSink(io.StringIO()))
-    real = core.pipeline._render_for
+    async with Core(config, store=store, sink=ConsoleSink(io.StringIO())) as core:
+        real = core.pipeline._render_for
 
-    async def flaky(stored, recipients):
-        if stored.article.id == "bad":
-            raise RuntimeError("a bug on one odd article")
-        return await real(stored, recipients)
+        async def flaky(stored, recipients):
+            if stored.article.id == "bad":
+                raise RuntimeError("a bug on one odd article")
+            return await real(stored, recipients)
 
-    monkeypatch.setattr(core.pipeline, "_render_for", flaky)
-    try:
+        monkeypatch.setattr(core.pipeline, "_render_for", flaky)
         for _ in range(3):
             await core.pipeline.alert_unprocessed()
-    finally:
-        await core.fetcher.aclose()
-    assert [d.article_key for d in store.outbox.for_chat(1)] == [2]
-    assert store.articles.unprocessed() == []  # given up after three passes, and logged
+        assert [d.article_key for d in store.outbox.for_chat(1)] == [2]
+        assert store.articles.unprocessed() == []  # given up after three passes, and logged
 
 
 async def test_a_feed_that_moved_keeps_its_identity_across_restarts(feed_server, tmp_path):
@@ -252,12 +225,8 @@ async def test_a_feed_that_moved_keeps_its_identity_across_restarts(feed_server,
         store = Store.open(config.storage.path)
         subscribe_korea(store, config)
         sink = ConsoleSink(io.StringIO())
-        core = Core(config, store=store, sink=sink)
-        try:
+        async with Core(config, store=store, sink=sink) as core:
             await core.poll_all_once()
-        finally:
-            await core.fetcher.aclose()
-            store.close()
         return sink
 
     assert (await one_pass()).sent == []  # first poll: primed
@@ -268,3 +237,56 @@ async def test_a_feed_that_moved_keeps_its_identity_across_restarts(feed_server,
     [feed] = store.feeds.all()
     assert feed.url == feed_server.url("/old.xml") and feed.moved_to == feed_server.url("/new.xml")
     store.close()
+
+
+async def test_two_feeds_with_the_same_article_at_once_fetch_its_page_once(
+    feed_server, tmp_path, caplog
+):
+    import asyncio
+    import logging
+
+    from bot.pipeline import sync_config
+
+    base = feed_server.url("").rstrip("/")
+    feed_server.set("/a.xml", TEASER_FEED.format(base=base))
+    feed_server.set("/b.xml", TEASER_FEED.format(base=base).replace("<title>Wire", "<title>B"))
+    feed_server.set("/story.html", STORY_PAGE, content_type="text/html; charset=utf-8")
+    # a slow page: the second feed's poll runs while the first one waits for it
+    feed_server.fault("/story.html", "timeout", delay=0.5)
+    config = config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "feeds": [{"url": feed_server.url("/a.xml")}, {"url": feed_server.url("/b.xml")}],
+        },
+        env={},
+    )
+    store = Store.open(config.storage.path)
+    subscribe_korea(store, config)
+    core = Core(config, store=store, sink=ConsoleSink(io.StringIO()), alert_on_first_poll=True)
+    caplog.set_level(logging.INFO, logger="bot.pipeline")
+    try:
+        a, b = sync_config(store, config)
+        first, second = await asyncio.gather(core.pipeline.poll(a), core.pipeline.poll(b))
+    finally:
+        await core.fetcher.aclose()
+    assert feed_server.hits("/story.html") == 1
+    assert (first.new_articles, first.alerts) == (1, 1)
+    assert (second.new_articles, second.alerts) == (0, 0)  # a copy: "Also: B" on the alert
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.pipeline"]
+    assert f"feed {a.url}: 1 new article, 1 alert" in lines
+    assert f"feed {b.url}: 0 new articles, 0 alerts" in lines
+
+
+async def test_core_as_a_context_manager_closes_its_parts_started_or_not(tmp_path):
+    config = make_config(tmp_path, "https://wire.example/rss")
+    async with Core(config, sink=ConsoleSink(io.StringIO())) as idle:
+        pass
+    with pytest.raises(sqlite3.ProgrammingError):
+        idle.store.feeds.all()  # the database is closed
+    async with Core(config, sink=ConsoleSink(io.StringIO())) as core:
+        await core.start()
+        assert core.scheduler.running
+    assert not core.scheduler.running
+    with pytest.raises(sqlite3.ProgrammingError):
+        core.store.feeds.all()
+    await core.stop()  # a second stop does nothing

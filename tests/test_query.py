@@ -7,15 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import QueryError
-from bot.normalize_text import fold, korean_variants, tokenize
-from bot.query import (
-    MAX_DEPTH,
-    MAX_QUERY_LENGTH,
-    QUERY_HELP,
-    Document,
-    parse_query,
-    prepare_document,
-)
+from bot.matching.document import Document, prepare_document
+from bot.matching.normalize import fold, korean_variants, tokenize
+from bot.matching.parser import MAX_DEPTH, MAX_QUERY_LENGTH, QUERY_HELP, parse_query
 from bot.records import Article
 
 

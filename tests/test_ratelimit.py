@@ -12,7 +12,7 @@ import telegram
 from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 
-from bot.ratelimit import (
+from bot.delivery.ratelimit import (
     ALERT,
     EDIT,
     INTERACTIVE,
@@ -22,8 +22,8 @@ from bot.ratelimit import (
     Window,
     counts_as_message,
 )
-from tests.conftest import TOKEN
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import TOKEN
 
 # PTB warns about RetryAfter.retry_after turning into a timedelta; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")

@@ -15,8 +15,8 @@ import feedparser
 import pytest
 
 from bot.errors import NewsalertError
-from bot.fetch import Fetcher, read_local
-from bot.parse import parse_feed
+from bot.ingest.fetch import Fetcher, read_local
+from bot.ingest.parse import parse_feed
 from tests.fakes.feed_server import FeedServer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

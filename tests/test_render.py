@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.alert_labels import alert_labels
-from bot.records import Article, Summary, Topic
-from bot.render import (
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import (
     ALSO_RESERVE,
     MAX_MESSAGE_CHARS,
     AlertLabels,
@@ -20,6 +19,7 @@ from bot.render import (
     render_digest,
     with_also,
 )
+from bot.records import Article, Summary, Topic
 from tests.fakes.telegram_api import validate_telegram_html
 
 TOPIC = Topic(id="korea-diplomacy", name="Korea diplomacy", query="korea")

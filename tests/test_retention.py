@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
 from bot.errors import ConfigError
 from bot.records import Alert, Article, utcnow
-from bot.retention import prune
+from storage.retention import prune
 from storage.store import Store
 
 DAY = 86400.0
@@ -31,8 +31,8 @@ def alert(chat_id: int, key: int) -> Alert:
 
 
 @pytest.fixture
-def store():
-    store = Store.open(":memory:")
+def aged(store: Store) -> None:
+    """Two stories 40 days old (one alert sent, one failed, one still pending) and a fresh one."""
     feed = store.feeds.upsert("https://news.example/feed.xml")
     store.chats.ensure(1)
     store.chats.ensure(2)
@@ -46,8 +46,6 @@ def store():
     store.outbox.enqueue([alert(2, stored[1].key)], now=old)  # still pending after 40 days
     fresh = store.outbox.enqueue([alert(1, stored[2].key)])
     store.outbox.mark_sent(fresh[0], 12)
-    yield store
-    store.close()
 
 
 def text_of(store: Store, entry_id: str) -> tuple[str, str]:
@@ -57,6 +55,7 @@ def text_of(store: Store, entry_id: str) -> tuple[str, str]:
     return tuple(row) if row else None  # type: ignore[return-value]
 
 
+@pytest.mark.usefixtures("aged")
 def test_prune_drops_old_text_and_finished_deliveries_but_keeps_pending(store):
     result = prune(store.db, retention=30 * DAY)
     assert result.deliveries_deleted == 2  # the old sent and the old failed one
@@ -69,12 +68,14 @@ def test_prune_drops_old_text_and_finished_deliveries_but_keeps_pending(store):
     assert prune(store.db, retention=30 * DAY) == type(result)()  # nothing more to do
 
 
+@pytest.mark.usefixtures("aged")
 def test_a_pruned_story_the_feed_still_lists_is_not_new_again(store):
     prune(store.db, retention=30 * DAY)
     feed = store.feeds.get_by_url("https://news.example/feed.xml")
     assert store.articles.add_new(feed.id, [article(1), article(2), article(3)]) == []
 
 
+@pytest.mark.usefixtures("aged")
 def test_article_identities_go_only_a_year_later(store):
     far = utcnow() + timedelta(days=400)
     result = prune(store.db, retention=30 * DAY, now=far)
@@ -83,6 +84,7 @@ def test_article_identities_go_only_a_year_later(store):
     assert store.outbox.counts() == {"pending": 1}
 
 
+@pytest.mark.usefixtures("aged")
 def test_prune_works_in_small_batches(store):
     result = prune(store.db, retention=30 * DAY, batch=1)
     assert (result.deliveries_deleted, result.articles_compacted) == (2, 1)
@@ -103,8 +105,13 @@ def test_retention_defaults_to_30_days_and_refuses_less_than_a_day():
         config_from_dict({"storage": {"retention": "a month"}}, env={})
 
 
+@pytest.mark.usefixtures("aged")
 def test_alerts_held_for_a_digest_are_never_pruned(store):
-    store.db.execute("UPDATE deliveries SET state = 'held' WHERE state = 'pending'")
+    [pending] = store.outbox.for_chat(2)  # story 2, 40 days old: becomes a held alert instead
+    store.outbox.skip_chat(2, "gone")
+    store.chats.ensure(3)
+    store.chats.set_alert_mode(3, "digest")
+    store.outbox.enqueue([alert(3, pending.article_key)], now=utcnow() - timedelta(days=40))
     prune(store.db, retention=30 * DAY)
     assert store.outbox.counts().get("held") == 1
     assert text_of(store, "urn:story:2")[1].startswith("The whole text.")

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from importlib import resources
 
-from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import TOKEN
 
 
 def wait_for_exit(proc: subprocess.Popen[str], timeout: float) -> int:

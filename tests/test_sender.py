@@ -4,112 +4,25 @@ Telegram can give, chats that do not hold each other up, quiet hours, "Also:" ed
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from bot import chat_settings
-from bot.digest import make_due_digests
-from bot.records import Alert, Article, utcnow
-from bot.sender import Sender
-from bot.sinks import (
+from bot.delivery.digest import make_due_digests
+from bot.delivery.sender import Sender
+from bot.delivery.sinks import (
     ChatMoved,
     ChatUnavailable,
     MarkupRejected,
-    Outgoing,
     Rejected,
     RetryAfter,
     Transient,
 )
+from bot.records import Article, utcnow
+from bot.service import settings as chat_settings
 from storage.store import Store
-
-
-class ScriptedSink:
-    """Records what it is asked to send; ``script[chat_id]`` may raise or wait per call."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.edits: list[dict[str, Any]] = []
-        self.script: dict[int, list[Callable[[], Any] | Exception]] = {}
-        self._ids: dict[int, int] = {}
-
-    async def send(self, message: Outgoing) -> int:
-        chat_id = message.chat_id
-        steps = self.script.get(chat_id)
-        if steps:
-            step = steps.pop(0)
-            if isinstance(step, Exception):
-                raise step
-            await step()
-        self._ids[chat_id] = self._ids.get(chat_id, 0) + 1
-        self.sent.append(
-            {
-                "chat_id": chat_id,
-                "html": message.html,
-                "text": message.text,
-                "button": message.button_url,
-                "label": message.button_label,
-                "silent": message.silent,
-            }
-        )
-        return self._ids[chat_id]
-
-    async def edit(self, message_id: int, message: Outgoing) -> None:
-        self.edits.append(
-            {
-                "chat_id": message.chat_id,
-                "message_id": message_id,
-                "html": message.html,
-                "label": message.button_label,
-            }
-        )
-
-    def to(self, chat_id: int) -> list[str]:
-        return [m["html"] or m["text"] for m in self.sent if m["chat_id"] == chat_id]
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "outbox.db")
-    yield s
-    s.close()
-
-
-class Outbox:
-    """Writes alerts for chats the way the pipeline does."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.feed = store.feeds.upsert("https://wire.example/rss")
-        self.n = 0
-
-    def alert(self, chat_id: int, title: str = "", *, story_id: int | None = None) -> int:
-        self.n += 1
-        title = title or f"Story number {self.n} about something long enough"
-        article = Article(
-            id=f"e{self.n}", title=title, link=f"https://wire.example/{self.n}", source="Wire"
-        )
-        [stored] = self.store.articles.add_new(self.feed.id, [article])
-        if self.store.chats.get(chat_id) is None:
-            self.store.chats.ensure(chat_id, type="private" if chat_id > 0 else "group")
-        html = f"<b>{title}</b>\n<i>Wire</i>\n\nSummary."
-        [row] = self.store.outbox.enqueue(
-            [
-                Alert(
-                    chat_id=chat_id,
-                    article_key=stored.key,
-                    topic="t",
-                    html=html,
-                    text=f"{title}\nWire\n\nSummary.",
-                    link=article.link,
-                    disable_preview=True,
-                )
-            ],
-            story_id=story_id,
-        )
-        return row
+from tests.helpers import Outbox, ScriptedSink
 
 
 def states(store: Store, chat_id: int) -> list[str]:
@@ -133,6 +46,22 @@ async def test_each_chat_gets_its_alerts_in_order_with_a_read_button(store):
     assert await Sender(store, sink).drain() == 0  # nothing is sent twice
 
 
+async def test_one_task_sends_all_of_a_chats_alerts(store):
+    # a sent row means "go on with this chat"; it once read as "the chat moved to id 1"
+    # (True is an int), so each row took a task and an outbox read of its own
+    out, sink = Outbox(store), ScriptedSink()
+    for _ in range(3):
+        out.alert(7)
+    tasks: list[asyncio.Task[Any] | None] = []
+
+    async def note_task() -> None:
+        tasks.append(asyncio.current_task())
+
+    sink.script[7] = [note_task, note_task, note_task]
+    assert await Sender(store, sink).drain() == 3
+    assert len(tasks) == 3 and len(set(tasks)) == 1
+
+
 async def test_a_slow_chat_does_not_hold_up_the_others(store):
     out, sink = Outbox(store), ScriptedSink()
     release = asyncio.Event()
@@ -146,7 +75,7 @@ async def test_a_slow_chat_does_not_hold_up_the_others(store):
             break
         await asyncio.sleep(0.01)
     assert sorted(m["chat_id"] for m in sink.sent) == list(range(2, 12))
-    assert states(store, 1) == ["pending"]
+    assert states(store, 1) == ["sending"]  # claimed while in flight
     release.set()
     assert await drain == 11
     assert states(store, 1) == ["sent"]
@@ -154,19 +83,20 @@ async def test_a_slow_chat_does_not_hold_up_the_others(store):
 
 async def test_blocked_chat_becomes_inactive_and_its_queue_is_skipped(store):
     out, sink = Outbox(store), ScriptedSink()
-    changed: list[bool] = []
     sink.script[1] = [ChatUnavailable("Forbidden: bot was blocked by the user")]
     out.alert(1)
     out.alert(1)
     out.alert(2)
-    sender = Sender(store, sink, on_chats_changed=lambda: changed.append(True))
+    generation = store.subscriptions.generation()
+    sender = Sender(store, sink)
     assert await sender.drain() == 1
     chat = store.chats.get(1)
     assert not chat.active and "blocked" in chat.inactive_reason
     first, second = store.outbox.for_chat(1)
     assert first.state == "failed" and "blocked" in first.reason
     assert second.state == "skipped" and "chat inactive" in second.reason
-    assert states(store, 2) == ["sent"] and changed
+    assert states(store, 2) == ["sent"]
+    assert store.subscriptions.generation() != generation  # the matcher follows by itself
     # It comes back when the person writes again, and gets new alerts.
     assert chat_settings.reactivate_chat(store, 1)
     out.alert(1)
@@ -285,14 +215,12 @@ async def test_quiet_hours_in_silent_mode_send_without_a_sound(store):
 async def test_a_later_copy_of_the_story_edits_the_sent_alert(store):
     out, sink = Outbox(store), ScriptedSink()
     store.chats.ensure(1)
-    first = out.alert(1, "Envoys meet in Seoul over talks")
-    article = store.articles.get(store.outbox.get(first).article_key)
-    story = store.outbox.stories.create(article.key, out.feed.id, article.article, "", now=utcnow())
-    store.db.execute("UPDATE deliveries SET story_id = ? WHERE id = ?", [story, first])
+    first = out.alert(1, "Envoys meet in Seoul over talks", new_story=True)
+    story = store.outbox.get(first).story_id
     sender = Sender(store, sink)
     assert await sender.drain() == 1
     copy = Article(id="y1", title="Envoys meet in Seoul", source="Yonhap")
-    store.outbox.stories.link(story, None, 99, copy, now=utcnow())
+    store.stories.link(story, None, 99, copy, now=utcnow())
     assert store.outbox.story_changed(story, since=utcnow() - timedelta(hours=1)) == 1
     await sender.drain()
     [edit] = sink.edits
@@ -309,16 +237,14 @@ async def test_a_later_copy_of_the_story_edits_the_sent_alert(store):
 async def test_a_paused_chat_gets_edits_but_its_queue_waits_for_resume(store):
     out, sink = Outbox(store), ScriptedSink()
     store.chats.ensure(1)
-    first = out.alert(1, "Envoys meet in Seoul over talks")
-    article = store.articles.get(store.outbox.get(first).article_key)
-    story = store.outbox.stories.create(article.key, out.feed.id, article.article, "", now=utcnow())
-    store.db.execute("UPDATE deliveries SET story_id = ? WHERE id = ?", [story, first])
+    first = out.alert(1, "Envoys meet in Seoul over talks", new_story=True)
+    story = store.outbox.get(first).story_id
     sender = Sender(store, sink)
     assert await sender.drain() == 1
     out.alert(1, "A second story queued for this chat")
     store.chats.set_paused(1, True)
     copy = Article(id="y1", title="Envoys meet in Seoul", source="Yonhap")
-    store.outbox.stories.link(story, None, 99, copy, now=utcnow())
+    store.stories.link(story, None, 99, copy, now=utcnow())
     store.outbox.story_changed(story, since=utcnow() - timedelta(hours=1))
     await sender.drain()
     assert len(sink.edits) == 1 and len(sink.sent) == 1  # the edit, but not the queued alert

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sentences import split_sentences
+from bot.summary.sentences import split_sentences
 
 
 @pytest.mark.parametrize(
@@ -108,3 +108,54 @@ def test_sentences_are_non_empty_and_keep_every_word(text):
     sentences = split_sentences(text)
     assert all(s and s == s.strip() for s in sentences)
     assert " ".join(sentences).split() == text.split()
+
+
+# -- Korean ---------------------------------------------------------------------------------
+
+
+def test_korean_sentences_end_at_da_yo_kka_and_the_like():
+    text = (
+        "정부가 대책을 발표했다. 시장은 안정될까? 전문가들은 신중합니다. 결과는 두고 봐야죠. "
+        "정말 그래요. 아직 모른다… 그러나 기대는 크다."
+    )
+    assert split_sentences(text) == [
+        "정부가 대책을 발표했다.",
+        "시장은 안정될까?",
+        "전문가들은 신중합니다.",
+        "결과는 두고 봐야죠.",
+        "정말 그래요.",
+        "아직 모른다…",
+        "그러나 기대는 크다.",
+    ]
+
+
+def test_korean_sentences_glued_without_a_space_are_split():
+    # Naver News copy often drops the space: "…밝혔습니다.통일연구원에 따르면 …"
+    text = "공개활동이 늘었습니다.통일연구원에 따르면 131회였습니다.[사진] 2016년 이후 최다다.27일 발표됐다."
+    assert split_sentences(text) == [
+        "공개활동이 늘었습니다.",
+        "통일연구원에 따르면 131회였습니다.",
+        "[사진] 2016년 이후 최다다.",
+        "27일 발표됐다.",
+    ]
+
+
+def test_korean_quotes_stay_with_their_attribution():
+    text = (
+        "김 위원장은 “우리는 준비됐다. 물러서지 않겠다”라고 말했다. "
+        "이어 “대화는 없다.”며 경고했다. 정부는 “유감이다”고 했다."
+    )
+    assert split_sentences(text) == [
+        "김 위원장은 “우리는 준비됐다. 물러서지 않겠다”라고 말했다.",
+        "이어 “대화는 없다.”며 경고했다.",
+        "정부는 “유감이다”고 했다.",
+    ]
+
+
+def test_numbers_and_abbreviations_inside_korean_text_do_not_split():
+    text = "환율은 1,439.5원에 마감했다. U.S. 국채 금리는 4.5%였다. 2026.1.4 기준이다."
+    assert split_sentences(text) == [
+        "환율은 1,439.5원에 마감했다.",
+        "U.S. 국채 금리는 4.5%였다.",
+        "2026.1.4 기준이다.",
+    ]

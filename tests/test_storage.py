@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.records import Alert, Article, utcnow
 from storage.database import schema_is_current
 from storage.store import Store
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "test.db")
-    yield s
-    s.close()
 
 
 def art(id: str, title: str = "A headline that is long enough to count", link: str = "") -> Article:

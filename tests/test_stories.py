@@ -7,12 +7,10 @@ import csv
 import itertools
 from datetime import timedelta
 
-import pytest
-
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
+from bot.ingest.stories import StoryDesk, fingerprint
 from bot.pipeline import Pipeline
 from bot.records import Article, utcnow
-from bot.stories import StoryDesk, fingerprint
 from storage.store import Store
 
 REUTERS = Article(
@@ -68,20 +66,13 @@ def test_empty_text_is_never_a_duplicate():
     assert not fingerprint("", "").is_near(fingerprint("", ""))
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "stories.db")
-    yield s
-    s.close()
-
-
 def add(store: Store, feed_url: str, *articles: Article):
     feed = store.feeds.upsert(feed_url)
     return feed, store.articles.add_new(feed.id, list(articles))
 
 
 def test_desk_puts_near_duplicates_in_one_story_and_is_idempotent(store):
-    desk = StoryDesk(store.outbox.stories)
+    desk = StoryDesk(store.stories)
     _, [reuters, other] = add(store, "https://reuters.example/rss", REUTERS, OTHER)
     _, [straits] = add(store, "https://straitstimes.example/rss", STRAITS_TIMES)
     first = desk.assign(reuters.key, reuters.feed_id, reuters.article)
@@ -91,7 +82,7 @@ def test_desk_puts_near_duplicates_in_one_story_and_is_idempotent(store):
     assert copy.is_copy and copy.id == first.id
     again = desk.assign(straits.key, straits.feed_id, straits.article)
     assert again.id == first.id and not again.is_copy  # already counted
-    assert store.outbox.stories.sources(first.id) == ["Reuters", "The Straits Times"]
+    assert store.stories.sources(first.id) == ["Reuters", "The Straits Times"]
     # a fresh desk (a restart) knows the recent stories from the database
     _, [late] = add(
         store,
@@ -103,12 +94,12 @@ def test_desk_puts_near_duplicates_in_one_story_and_is_idempotent(store):
             source="Yonhap",
         ),
     )
-    ref = StoryDesk(store.outbox.stories).assign(late.key, late.feed_id, late.article)
+    ref = StoryDesk(store.stories).assign(late.key, late.feed_id, late.article)
     assert ref.is_copy and ref.id == first.id
 
 
 def test_a_copy_after_the_window_is_a_new_story(store):
-    desk = StoryDesk(store.outbox.stories, window=timedelta(hours=6))
+    desk = StoryDesk(store.stories, window=timedelta(hours=6))
     _, [reuters] = add(store, "https://reuters.example/rss", REUTERS)
     _, [straits] = add(store, "https://straitstimes.example/rss", STRAITS_TIMES)
     first = desk.assign(reuters.key, reuters.feed_id, reuters.article, now=utcnow())
@@ -119,7 +110,7 @@ def test_a_copy_after_the_window_is_a_new_story(store):
 
 
 def test_copies_the_article_store_dropped_are_found_once(store):
-    desk = StoryDesk(store.outbox.stories)
+    desk = StoryDesk(store.stories)
     _, [reuters] = add(store, "https://reuters.example/rss", REUTERS)
     story = desk.assign(reuters.key, reuters.feed_id, reuters.article)
     # The Reuters world feed lists the same article (same canonical URL): not stored again.
@@ -157,7 +148,7 @@ async def test_pipeline_alerts_a_story_once_and_marks_the_alert_for_an_also_edit
     store.outbox.mark_sent(delivery.id, 100)
     await pipeline.process(store.feeds.get(straits.id), [STRAITS_TIMES])
     assert len(store.outbox.for_chat(7)) == 1  # no second alert
-    message = store.outbox.message(delivery.id)
+    message = store.outbox.get(delivery.id)
     assert message.needs_edit
     assert store.outbox.also_sources(message.story_id, own="Reuters") == ["The Straits Times"]
     # a third feed carrying the very same URL adds its name too
@@ -182,3 +173,24 @@ def test_few_unrelated_ag_news_items_are_taken_for_one_story(shared_data):
     prints = [fingerprint(title, lead) for title, lead in items]
     pairs = sum(a.is_near(b) for a, b in itertools.combinations(prints, 2))
     assert 10 <= pairs <= 30
+
+
+def test_story_ids_are_never_handed_out_again_after_pruning(store):
+    feed = store.feeds.upsert("https://a.example/rss")
+    old = utcnow() - timedelta(days=30)
+    keys = [
+        s.key
+        for s in store.articles.add_new(
+            feed.id,
+            [Article(id=str(i), title=f"Story {i} with a long enough headline") for i in range(3)],
+        )
+    ]
+    ids = [
+        store.stories.create(k, feed.id, store.articles.get(k).article, "", now=old) for k in keys
+    ]
+    store.stories.prune(before=utcnow())  # all are old
+    [fresh] = store.articles.add_new(
+        feed.id, [Article(id="new", title="A brand new story headline")]
+    )
+    new_id = store.stories.create(fresh.key, feed.id, fresh.article, "", now=utcnow())
+    assert new_id > max(ids)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.records import Article
-from bot.summarize import summarize
+from bot.summary.extractive import summarize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED = SHARED / "data" / "seed" / "straits-times-korea-talks.txt"
@@ -81,7 +81,7 @@ def test_summary_is_whole_sentences_in_article_order_within_budget(budget):
 
 
 def _sentences_of(text: str) -> list[str]:
-    from bot.sentences import split_sentences
+    from bot.summary.sentences import split_sentences
 
     return split_sentences(text)
 

@@ -10,9 +10,8 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.errors import ConfigError
-from bot.match import match_topic
-from bot.records import Article
-from bot.topic_model import (
+from bot.matching.engine import match_topic
+from bot.matching.topic_model import (
     FeatureSpec,
     Labelled,
     SparseRows,
@@ -22,7 +21,8 @@ from bot.topic_model import (
     query_groups,
     train_model,
 )
-from bot.topics import builtin_topics
+from bot.matching.topics import builtin_topics
+from bot.records import Article
 
 KD = builtin_topics()["korea-diplomacy"]
 

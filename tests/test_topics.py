@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.aliases import builtin_aliases, expand, load_aliases
 from bot.errors import ConfigError
-from bot.match import match_topic
-from bot.query import parse_query
+from bot.matching.aliases import builtin_aliases, expand, load_aliases
+from bot.matching.engine import match_topic
+from bot.matching.parser import parse_query
+from bot.matching.topics import builtin_topics, compile_topic, load_topics
 from bot.records import Article
-from bot.topics import builtin_topics, compile_topic, load_topics
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED = SHARED / "data" / "seed" / "straits-times-korea-talks.txt"
@@ -123,7 +123,7 @@ def test_operator_alias_file_overrides_and_extends(tmp_path: Path) -> None:
     assert "north-korea" in groups
     assert expand("whisky", groups) == ("whisky", "whiskey", "islay", "speyside")
     q = parse_query("@whisky", aliases=groups)
-    from bot.query import prepare_document
+    from bot.matching.document import prepare_document
 
     assert q.evaluate(prepare_document(Article(id="1", title="An Islay malt")))[0]
 

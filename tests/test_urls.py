@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.urls import canonical_url, is_http_url, is_tracking_param
+from bot.ingest.urls import canonical_url, is_http_url, is_tracking_param
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from bot.app import Core
-from bot.config import config_from_dict
+from bot.config.loader import config_from_dict
 from bot.errors import ConfigError
 from bot.updates import webhook_path
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 SECRET = "s3cret-Token_for-tests"
 PUBLIC_URL = "https://bot.example.test/telegram/hook"
@@ -54,9 +54,8 @@ async def test_webhook_registers_with_telegram_and_answers_updates_with_the_secr
     tmp_path, telegram_api
 ):
     port = free_port()
-    core = Core(webhook_config(tmp_path, telegram_api, port))
-    await core.start()
-    try:
+    async with Core(webhook_config(tmp_path, telegram_api, port)) as core:
+        await core.start()
         assert telegram_api.webhook_url == PUBLIC_URL
         call = telegram_api.calls_to("setWebhook")[-1]
         assert call.params["secret_token"] == SECRET
@@ -76,8 +75,6 @@ async def test_webhook_registers_with_telegram_and_answers_updates_with_the_secr
         assert "Hello" in replies[0]["text"]
         assert telegram_api.sent_messages(7) == [] and telegram_api.sent_messages(8) == []
         assert telegram_api.calls_to("getUpdates") == []  # no long polling in webhook mode
-    finally:
-        await core.stop()
 
 
 async def test_switching_back_to_polling_deletes_the_webhook(tmp_path, telegram_api):
@@ -85,13 +82,10 @@ async def test_switching_back_to_polling_deletes_the_webhook(tmp_path, telegram_
     await core.start()
     await core.stop()
     assert telegram_api.webhook_url == PUBLIC_URL
-    polling = Core(webhook_config(tmp_path, telegram_api, free_port(), mode="polling"))
-    await polling.start()
-    try:
+    async with Core(webhook_config(tmp_path, telegram_api, free_port(), mode="polling")) as polling:
+        await polling.start()
         await telegram_api.wait_for(lambda: telegram_api.calls_to("getUpdates"), timeout=15)
         assert telegram_api.webhook_url == ""
-    finally:
-        await polling.stop()
 
 
 def test_webhook_path_is_the_public_urls_path():

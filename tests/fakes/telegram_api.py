@@ -24,6 +24,10 @@ What it does, in the shapes the real Bot API uses:
 - A record of every call (:attr:`FakeBotAPI.calls`), messages kept per chat with incrementing ids,
   and helpers that inject user messages, channel posts, ``my_chat_member`` changes and callback
   queries as real Update JSON.
+- Forum supergroups (``add_chat(..., is_forum=True)``): messages injected into a topic carry
+  ``message_thread_id`` and ``is_topic_message``; sends into a topic are stored with it, and
+  :meth:`~FakeBotAPI.close_topic` / :meth:`~FakeBotAPI.delete_topic` make sends there answer
+  Telegram's 400 "Bad Request: TOPIC_CLOSED" / "Bad Request: message thread not found".
 - Faults on demand (:meth:`FakeBotAPI.fail_next`, :meth:`~FakeBotAPI.slow_next`,
   :meth:`~FakeBotAPI.block_chat`, :meth:`~FakeBotAPI.migrate_chat`), optional flood limits, and a
   check of ``parse_mode=HTML`` text against Telegram's HTML subset
@@ -676,9 +680,11 @@ class FakeBotAPI:
         self._callback_queries: dict[str, JSONDict] = {}
         self._next_callback_id = 1
         self._faults: list[_Fault] = []
+        self._odd_answers: dict[str, Any] = {}  # method -> a raw "result" (answer_oddly)
         self._delays: list[_Delay] = []
         self._blocked: dict[int, str | None] = {}
         self._migrated: dict[int, int] = {}
+        self._topics: dict[tuple[int, int], str] = {}  # (chat, thread) -> open | closed | deleted
         self._flood_global: deque[float] = deque()
         self._flood_chat: dict[int, deque[float]] = {}
         self._flood_group: dict[int, deque[float]] = {}
@@ -894,11 +900,12 @@ class FakeBotAPI:
         title: str | None = None,
         username: str | None = None,
         first_name: str | None = None,
+        is_forum: bool = False,
     ) -> JSONDict:
         """Register a chat (private, group, supergroup or channel) and return its Chat JSON.
 
         Unregistered ids still work: positive ones are private chats, ``-100…`` supergroups,
-        other negative ones groups.
+        other negative ones groups.  ``is_forum``: a supergroup with topics.
         """
         if chat_type not in ("private", "group", "supergroup", "channel"):
             raise ValueError(f"unknown chat type {chat_type!r}")
@@ -909,9 +916,28 @@ class FakeBotAPI:
             chat["title"] = title or f"{chat_type.title()} {chat_id}"
         if username:
             chat["username"] = username.lstrip("@")
+        if is_forum:
+            if chat_type != "supergroup":
+                raise ValueError("only a supergroup can be a forum")
+            chat["is_forum"] = True
         with self._lock:
             self._chats[chat_id] = chat
         return dict(chat)
+
+    def open_topic(self, chat_id: int, thread_id: int) -> None:
+        """A topic ``thread_id`` exists (again) in the forum ``chat_id`` and is open."""
+        with self._lock:
+            self._topics[(chat_id, thread_id)] = "open"
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """An admin closed the topic: sends into it answer 400 "Bad Request: TOPIC_CLOSED"."""
+        with self._lock:
+            self._topics[(chat_id, thread_id)] = "closed"
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """The topic is gone: sends into it answer 400 "Bad Request: message thread not found"."""
+        with self._lock:
+            self._topics[(chat_id, thread_id)] = "deleted"
 
     def set_chat_member(self, chat_id: int, user_id: int, status: str, **fields: Any) -> None:
         """Make getChatMember answer ``status`` for (chat, user); ``fields`` override the
@@ -996,11 +1022,18 @@ class FakeBotAPI:
         with self._lock:
             self._delays.append(_Delay(method.lower(), seconds, times))
 
+    def answer_oddly(self, method: str, result: Any) -> None:
+        """Answer every call of ``method`` with ``ok: true`` and this raw ``result`` (not the
+        shape the Bot API documents) until :meth:`clear_faults`: a client must not crash."""
+        with self._lock:
+            self._odd_answers[method.lower()] = result
+
     def clear_faults(self) -> None:
-        """Drop every pending fail_next and slow_next."""
+        """Drop every pending fail_next, slow_next and answer_oddly."""
         with self._lock:
             self._faults.clear()
             self._delays.clear()
+            self._odd_answers.clear()
 
     # ---- injecting updates -----------------------------------------------------------------
 
@@ -1025,18 +1058,27 @@ class FakeBotAPI:
         language_code: str | None = "en",
         chat_title: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> int:
         """A user writes ``text`` in a chat; returns the update_id.
 
         A leading "/command" (with an optional "@botname") gets its ``bot_command`` entity. The
         user is the private chat's owner, else ``DEFAULT_USER_ID``, unless ``user_id`` is given.
+        ``message_thread_id``: written inside that topic of a forum (registered as chat_type
+        "supergroup" with ``is_forum``); the topic is opened if the fake did not know it.
         """
         if user_id is None:
             user_id = chat_id if chat_type == "private" else DEFAULT_USER_ID
         user = self._remember_user(user_id, first_name, username, language_code)
         with self._lock:
             chat = self._chat_for_injection(chat_id, chat_type, chat_title, user)
-            message = self._store_message(chat, {"from": user, "text": text})
+            fields: JSONDict = {"from": user, "text": text}
+            if message_thread_id is not None:
+                fields["message_thread_id"] = message_thread_id
+                if chat.get("is_forum"):
+                    fields["is_topic_message"] = True
+                    self._topics.setdefault((chat_id, message_thread_id), "open")
+            message = self._store_message(chat, fields)
             if text.startswith("/"):
                 command = text.split(maxsplit=1)[0]
                 message["entities"] = [
@@ -1165,7 +1207,10 @@ class FakeBotAPI:
                 fault = self._take_fault(method, params)
                 if fault is not None:
                     raise fault
-                result = handler(params)
+                if method.lower() in self._odd_answers:
+                    result = self._odd_answers[method.lower()]
+                else:
+                    result = handler(params)
                 if inspect.isawaitable(result):
                     pending, result = result, None
                 error: _APIError | None = None
@@ -1525,6 +1570,26 @@ class FakeBotAPI:
         key = chat if isinstance(chat, int) else None
         return self._menu_buttons.get(key) or self._menu_buttons.get(None) or {"type": "commands"}
 
+    def _check_thread(self, chat: JSONDict, p: JSONDict, fields: JSONDict) -> None:
+        """A send into a forum topic: refused as Telegram does when the topic is closed or gone;
+        otherwise the message is in the topic."""
+        thread = p.get("message_thread_id")
+        if thread is None:
+            return
+        if not isinstance(thread, int):
+            raise _bad_request("invalid message thread identifier specified")
+        state = self._topics.get((int(chat["id"]), thread))
+        if not chat.get("is_forum"):
+            if chat["type"] != "supergroup":
+                return  # ignored outside supergroups, as Telegram does
+            raise _bad_request("message thread not found")
+        if state is None or state == "deleted":
+            raise _bad_request("message thread not found")
+        if state == "closed":
+            raise _bad_request("TOPIC_CLOSED")
+        fields["message_thread_id"] = thread
+        fields["is_topic_message"] = True
+
     def _m_sendMessage(self, p: JSONDict) -> JSONDict:
         chat_id = self._resolve(p)
         chat = self._check_can_write(chat_id)
@@ -1532,11 +1597,12 @@ class FakeBotAPI:
         text, entities = self._parse_text(p, "text", MAX_MESSAGE_LENGTH)
         markup = _check_reply_markup(p.get("reply_markup"))
         fields = self._sender_fields(chat)
+        self._check_thread(chat, p, fields)
         fields["text"] = text
         if entities:
             fields["entities"] = entities
         if isinstance(p.get("link_preview_options"), dict):
-            fields["link_preview_options"] = p["link_preview_options"]
+            fields["link_preview_options"] = _check_preview_options(p["link_preview_options"])
         if markup is not None and "inline_keyboard" in markup:
             fields["reply_markup"] = markup
         self._attach_reply(chat_id, p, fields)
@@ -1752,6 +1818,28 @@ def _forbidden_description(chat_type: str, status: str) -> str:
     if status == "left":
         return f"Forbidden: bot is not a member of the {chat_type} chat"
     return f"Forbidden: bot was kicked from the {chat_type} chat"
+
+
+_PREVIEW_FIELDS = frozenset(
+    {"is_disabled", "url", "prefer_small_media", "prefer_large_media", "show_above_text"}
+)
+
+
+def _check_preview_options(options: JSONDict) -> JSONDict:
+    """LinkPreviewOptions as Telegram reads them: known fields only, booleans where booleans
+    go, both media sizes at once refused."""
+    unknown = set(options) - _PREVIEW_FIELDS
+    if unknown:
+        raise _bad_request(f"can't parse link preview options: unknown field {sorted(unknown)[0]}")
+    for name in _PREVIEW_FIELDS - {"url"}:
+        if name in options and not isinstance(options[name], bool):
+            raise _bad_request(f"can't parse link preview options: {name} must be a boolean")
+    if options.get("prefer_small_media") and options.get("prefer_large_media"):
+        raise _bad_request("can't use both prefer_small_media and prefer_large_media")
+    url = options.get("url")
+    if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise _bad_request("can't parse link preview URL")
+    return dict(options)
 
 
 def _check_reply_markup(markup: Any) -> JSONDict | None:

@@ -1,0 +1,229 @@
+"""Korean summaries: boilerplate left in them, and lost first sentences.
+
+On the ``ko-`` items of ../shared/data/topics/korea-diplomacy-train.jsonl (Naver News
+and newspapers' posts), every summary ``newsalert summarize`` makes is searched for
+the patterns of issue 18: datelines and bylines, reporter e-mails, photo and source
+credits, copyright and redistribution lines, "관련 기사" lists, broadcast promos and
+cues, caption date stamps.  The detectors here are deliberately broader than the
+cleaning rules in ``bot/boilerplate_ko.py`` (written apart from them), so that a
+rule that misses a variant shows up as a hit.
+
+A summary "lost its first sentence" when the article's first real sentence (the text
+after any dateline, up to the first Korean sentence end) does not appear in it.
+
+    .venv/bin/python bench/korean_boilerplate.py                    # after (this checkout)
+    git archive 1f2499e bot | tar -x -C /tmp/before   # the code before issue 18
+    .venv/bin/python bench/korean_boilerplate.py --before /tmp/before   # before and after
+    .venv/bin/python bench/korean_boilerplate.py --sample 20        # the hand-check list
+    .venv/bin/python bench/korean_boilerplate.py --budget           # the Korean budget share
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.records import Article  # noqa: E402
+from bot.summary.extractive import DEFAULT_MAX_CHARS, summarize  # noqa: E402
+from bot.summary.sentences import split_sentences  # noqa: E402
+
+SHARED = Path(os.environ.get("NEWSALERT_SHARED", ROOT.parent / "shared"))
+DATA = SHARED / "data" / "topics" / "korea-diplomacy-train.jsonl"
+FRANK = SHARED / "data" / "summarization" / "frank" / "frank_articles_references.jsonl"
+
+_AGENCY = r"(?:연합뉴스|뉴시스|뉴스1|[가-힣A-Za-z]{2,10}(?:일보|경제|뉴스|신문|TV|데일리))"
+PATTERNS = {
+    "dateline/byline": re.compile(
+        r"[(\[【][^()\[\]【】]{0,25}=\s?-?[^\d()\[\]【】][^()\[\]【】]{0,24}[)\]】]"
+        r"|(?:기자|특파원|통신원)\s?=|(?:기자|특파원|통신원)\s?[\]】]"
+        rf"|[\[【]\s?{_AGENCY}\s?[\]】]"
+    ),
+    "e-mail": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z.]+"),
+    "photo/source credit": re.compile(
+        r"제공\s?[\])】]|사진\s?[=|ㅣ]|캡처\s?[\])】]|화면\s?[\])】]|/\s?(?:연합뉴스|뉴시스|뉴스1)"
+        r"|(?:AFP|AP|EPA|로이터|조선중앙통신)\s?연합뉴스|[ⓒ©]"
+    ),
+    "copyright": re.compile(
+        r"저작권|무단\s?전재|재배포|재판매|DB\s?금지|For Use Only|Redistribution|All rights reserved"
+    ),
+    "related articles": re.compile(r"관련\s?기사"),
+    "broadcast promo/cue": re.compile(
+        r"제보하기|당신의 제보|채널 추가|[\[<【◀]\s?(?:앵커|리포트)|앵커멘트|자세한 뉴스|기자가 보도합니다"
+    ),
+    "caption date stamp": re.compile(r"20\d\d\.\s?\d{1,2}\.\s?\d{1,2}"),
+}
+# The first real sentence: after a dateline ("… 기자 =", "(서울=연합뉴스)", "[파이낸셜뉴스]"),
+# up to the first Korean full stop.
+_LEAD_START = re.compile(
+    r"^.{0,300}?(?:(?:기자|특파원|통신원)\s?=|[(\[【][^()\[\]【】]{1,25}=[^()\[\]【】]{1,25}[)\]】]"
+    r"|(?:기자|특파원)\s?[\]】])\s?"
+)
+_FIRST_END = re.compile(r"(?:다|요|죠)\.")
+
+
+def load(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r for r in rows if r["id"].startswith("ko-")]
+
+
+def article(row: dict) -> Article:
+    return Article(id=row["id"], title=row["title"], content=row.get("text") or "")
+
+
+def summaries_here(rows: list[dict], max_chars: int) -> dict[str, str]:
+    return {r["id"]: summarize(article(r), max_chars=max_chars).text for r in rows}
+
+
+def summaries_from(src: Path, rows: list[dict], max_chars: int) -> dict[str, str]:
+    """Summaries made by the code in ``src`` (e.g. ``git archive main bot``)."""
+    script = (
+        "import json,sys\n"
+        "from bot.records import Article\n"
+        "try:\n    from bot.summarize import summarize\n"
+        "except ImportError:\n    from bot.summary.extractive import summarize\n"
+        "for line in sys.stdin:\n"
+        "    r=json.loads(line)\n"
+        "    a=Article(id=r['id'],title=r['title'],content=r.get('text') or '')\n"
+        f"    print(json.dumps({{'id':r['id'],'s':summarize(a,max_chars={max_chars}).text}}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        input="".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=src,
+    )
+    if out.returncode:
+        raise SystemExit(f"the code in {src} failed:\n{out.stderr}")
+    return {d["id"]: d["s"] for d in map(json.loads, out.stdout.splitlines())}
+
+
+def hits(text: str) -> list[str]:
+    return [name for name, pattern in PATTERNS.items() if pattern.search(text)]
+
+
+def first_sentence_key(text: str) -> str:
+    """The last 20 characters before the first sentence end of the lead ("" when none)."""
+    lead = _LEAD_START.sub("", text, count=1)
+    end = _FIRST_END.search(lead)
+    if end is None:
+        return ""
+    return lead[max(0, end.start() - 20) : end.start()].strip()
+
+
+def report(name: str, rows: list[dict], summaries: dict[str, str]) -> None:
+    with_text = [r for r in rows if r.get("text")]
+    flagged = {r["id"]: hits(summaries[r["id"]]) for r in rows}
+    carrying = [i for i, h in flagged.items() if h]
+    by_kind: dict[str, int] = {}
+    for h in flagged.values():
+        for kind in h:
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+    lost = [
+        r["id"]
+        for r in with_text
+        if (key := first_sentence_key(r["text"])) and key not in summaries[r["id"]]
+    ]
+    checked = sum(1 for r in with_text if first_sentence_key(r["text"]))
+    chars = [len(summaries[r["id"]]) for r in with_text]
+    print(
+        f"{name}: {len(carrying)} of {len(rows)} summaries carry a pattern "
+        f"({len([i for i in carrying if i in {r['id'] for r in with_text}])} of the "
+        f"{len(with_text)} with text); first sentence missing in {len(lost)} of {checked}; "
+        f"median {statistics.median(chars):.0f} chars"
+    )
+    for kind, count in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+        print(f"    {kind}: {count}")
+    if carrying:
+        print("    e.g. " + ", ".join(carrying[:12]))
+    if lost:
+        print("    first sentence missing: " + ", ".join(lost[:20]))
+
+
+def sample(rows: list[dict], summaries: dict[str, str], n: int, seed: int) -> None:
+    pool = [r for r in rows if r.get("text")]
+    for r in random.Random(seed).sample(pool, n):
+        print(f"== {r['id']} {r['title']}")
+        print(f"   text:    {r['text'][:160]}")
+        print(f"   summary: {summaries[r['id']][:160]}")
+
+
+def budget(rows: list[dict]) -> None:
+    """The Korean share of an English budget, measured two ways."""
+    from babel.messages.pofile import read_po
+
+    ko_sentences = [
+        len(s)
+        for r in rows
+        if r.get("text")
+        for s in split_sentences(r["text"])
+        if s.endswith(("다.", "요.", "죠.")) and len(s) >= 25
+    ]
+    en_sentences: list[int] = []
+    if FRANK.exists():
+        with FRANK.open(encoding="utf-8") as f:
+            for line in f:
+                row = json.loads(line)
+                if row.get("hash", "").startswith("xsum") or "article" not in row:
+                    continue
+                en_sentences += [len(s) for s in split_sentences(row["article"]) if len(s) >= 25]
+    ko_med = statistics.median(ko_sentences)
+    print(f"Korean news sentences: median {ko_med:.0f} chars over {len(ko_sentences)}")
+    if en_sentences:
+        en_med = statistics.median(en_sentences)
+        print(f"English news sentences (CNN/DailyMail): median {en_med:.0f} chars over "
+              f"{len(en_sentences)}; Korean/English {ko_med / en_med:.2f}")  # fmt: skip
+    po = ROOT / "bot" / "locale" / "ko" / "LC_MESSAGES" / "newsalert.po"
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    strip = re.compile(r"<[^>]+>|\{\w+\}|&\w+;")
+    pairs = [
+        (len(strip.sub("", str(m.id))), len(strip.sub("", str(m.string))))
+        for m in catalog
+        if m.id and m.string and isinstance(m.id, str) and len(m.id) >= 30
+    ]
+    en = sum(p[0] for p in pairs)
+    ko = sum(p[1] for p in pairs)
+    print(f"the bot's own catalog: {len(pairs)} messages, Korean/English characters {ko / en:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
+    parser.add_argument("--before", type=Path, help="a source tree of the code before")
+    parser.add_argument("--sample", type=int, default=0, help="print N items to check by hand")
+    parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument("--budget", action="store_true", help="measure the Korean budget share")
+    args = parser.parse_args()
+    if not args.data.exists():
+        print(f"no data at {args.data}: ../shared/data is not beside this checkout")
+        return 0
+    rows = load(args.data)
+    if args.budget:
+        budget(rows)
+        return 0
+    after = summaries_here(rows, args.max_chars)
+    if args.before:
+        report("before", rows, summaries_from(args.before.resolve(), rows, args.max_chars))
+    report("after", rows, after)
+    if args.sample:
+        sample(rows, after, args.sample, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,848 @@
+"""Loading and validating the operator's TOML configuration into ``bot.config.model``.
+
+Every problem of a file is reported in one :class:`~bot.errors.ConfigError`: the
+loader goes on after a mistake, and each problem names the key
+(``feeds[2].interval``) and says what is wrong and what to write instead.
+A key that is not in the file takes the default of its field in the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from bot.config.addresses import parse_allow_private
+from bot.config.durations import parse_interval
+from bot.config.model import (
+    AlertsConfig,
+    ChannelConfig,
+    Config,
+    DeliveryConfig,
+    FeedConfig,
+    FetchConfig,
+    MetricsConfig,
+    PollingConfig,
+    Secret,
+    StorageConfig,
+    SummaryConfig,
+    TelegramConfig,
+)
+from bot.config.template import TemplateError, parse_template
+from bot.errors import ConfigError, ConfigProblem
+from bot.records import Topic
+
+TOKEN_ENV = "NEWSALERT_TELEGRAM_TOKEN"
+WEBHOOK_SECRET_ENV = "NEWSALERT_WEBHOOK_SECRET"
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+SHORT_INTERVAL_WARNING = 60.0
+_TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+# -- validation helpers -------------------------------------------------------------------------
+
+
+class _Problems:
+    """Every mistake found so far: the loader goes on after one, to report them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[ConfigProblem] = []
+
+    def add(self, key: str, problem: str) -> None:
+        self.items.append(ConfigProblem(key, problem))
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """Record a :class:`ConfigError` raised inside, and go on after the block."""
+        try:
+            yield
+        except ConfigError as e:
+            self.items.extend(e.problems)
+
+
+class _Table:
+    """Reads one TOML table, remembering which keys were used, to report unknown ones.
+
+    A value of the wrong type is recorded as a problem and read as the default."""
+
+    def __init__(self, data: Any, where: str, problems: _Problems) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(where, f"must be a table, got {_kind(data)}")
+        self.data = data
+        self.where = where
+        self.problems = problems
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+        if not ok:
+            names = " or ".join(_type_name(k) for k in kinds)
+            self.problems.add(self.key(name), f"must be {names}, got {_kind(value)} {value!r}")
+            return default
+        return value
+
+    def require(self, name: str, kind: type | tuple[type, ...]) -> Any:
+        """The value, or None (a problem recorded) when it is missing or of the wrong type."""
+        if name not in self.data:
+            self.used.add(name)
+            self.problems.add(self.key(name), "is required but missing")
+            return None
+        return self.get(name, kind)
+
+    def interval(self, name: str, default: float | None) -> float | None:
+        self.used.add(name)
+        if name not in self.data:
+            return default
+        try:
+            return parse_interval(self.data[name])
+        except ValueError as e:
+            self.problems.add(self.key(name), str(e))
+            return default
+
+    def done(self) -> None:
+        known = ", ".join(sorted(self.used))
+        for name in sorted(set(self.data) - self.used):
+            self.problems.add(
+                self.key(name),
+                f"unknown key; the keys allowed here are: {known}. Check the spelling "
+                "against config.example.toml",
+            )
+
+
+def _default(model: type, name: str) -> Any:
+    """The default of field ``name`` of the dataclass ``model`` (for the tables that also
+    have required keys, so cannot be built empty)."""
+    for f in dataclasses.fields(model):
+        if f.name == name:
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+            return f.default
+    raise KeyError(name)
+
+
+def _type_name(kind: type) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }.get(kind, kind.__name__)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def check_url(key: str, url: str, *, allow_file: bool = False) -> str:
+    """``url`` stripped, when it is http(s) (or ``file:`` if allowed); else a
+    :class:`ConfigError` for ``key``."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return url
+    if allow_file and parts.scheme == "file" and parts.path:
+        return url
+    allowed = "http:// or https://" + (" (or file:// for a local file)" if allow_file else "")
+    raise ConfigError(key, f"{url!r} is not a valid URL; it must start with {allowed}")
+
+
+def _positive(key: str, value: float) -> float:
+    if value <= 0:
+        raise ConfigError(key, f"must be greater than zero, got {value}")
+    return value
+
+
+# -- sections -----------------------------------------------------------------------------------
+
+
+def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> TelegramConfig:
+    t, d = _Table(data, "telegram", problems), TelegramConfig()
+    token = t.get("token", str, d.token.get())
+    base_url = t.get("base_url", str, d.base_url)
+    admins_raw = t.get("admins", list, list(d.admins))
+    username = t.get("username", str, d.username).lstrip("@")
+    poll_timeout = t.interval("poll_timeout", d.poll_timeout)
+    mode = t.get("mode", str, d.mode)
+    webhook_url = t.get("webhook_url", str, d.webhook_url).strip()
+    webhook_listen = t.get("webhook_listen", str, d.webhook_listen)
+    webhook_secret = t.get("webhook_secret", str, d.webhook_secret.get())
+    t.done()
+    webhook_secret = (env.get(WEBHOOK_SECRET_ENV) or webhook_secret).strip()
+    _check_webhook(mode, webhook_url, webhook_listen, webhook_secret, problems)
+    if env.get(TOKEN_ENV):
+        token = env[TOKEN_ENV]
+    token = token.strip()
+    if token and not _TOKEN_SHAPE.match(token):
+        # Do not echo the value: it is a secret even when it is malformed.
+        problems.add(
+            "telegram.token",
+            "does not look like a bot token (digits, a colon, then letters); copy it again from "
+            "@BotFather",
+        )
+    with problems.guard():
+        check_url("telegram.base_url", base_url)
+        if not base_url.rstrip("/").endswith("/bot"):
+            raise ConfigError(
+                "telegram.base_url",
+                f"{base_url!r} must end with /bot, as python-telegram-bot expects, e.g. "
+                "https://api.telegram.org/bot or http://127.0.0.1:8081/bot",
+            )
+    admins: list[int] = []
+    for i, admin in enumerate(admins_raw):
+        if isinstance(admin, bool) or not isinstance(admin, int):
+            problems.add(
+                f"telegram.admins[{i}]",
+                f"must be a numeric Telegram user id, got {admin!r}; ask @userinfobot for yours",
+            )
+            continue
+        admins.append(admin)
+    return TelegramConfig(
+        token=Secret(token),
+        base_url=base_url.rstrip("/"),
+        admins=tuple(admins),
+        username=username,
+        poll_timeout=poll_timeout or d.poll_timeout,
+        mode=mode,
+        webhook_url=webhook_url,
+        webhook_listen=webhook_listen,
+        webhook_secret=Secret(webhook_secret),
+    )
+
+
+def _check_webhook(mode: str, url: str, listen: str, secret: str, problems: _Problems) -> None:
+    if mode not in ("polling", "webhook"):
+        problems.add("telegram.mode", f'must be "polling" or "webhook", got {mode!r}')
+    with problems.guard():
+        split_listen("telegram.webhook_listen", listen)
+    if secret and not _WEBHOOK_SECRET.match(secret):
+        # Do not echo it: it is a secret.
+        problems.add(
+            "telegram.webhook_secret",
+            "may hold only letters, digits, _ and - (1 to 256 of them), as Telegram requires",
+        )
+    if mode != "webhook":
+        return
+    if not url:
+        problems.add(
+            "telegram.webhook_url",
+            'is required when mode = "webhook": the public HTTPS URL that Telegram posts '
+            'updates to, e.g. "https://bot.example.com/telegram"',
+        )
+    elif urlsplit(url).scheme != "https" or not urlsplit(url).netloc:
+        problems.add(
+            "telegram.webhook_url", f"{url!r} must be an https:// URL; Telegram posts only to HTTPS"
+        )
+    if not secret:
+        problems.add(
+            "telegram.webhook_secret",
+            f'is required when mode = "webhook" (or set {WEBHOOK_SECRET_ENV}): a random string '
+            "of letters, digits, _ and -, e.g. from `openssl rand -hex 32`",
+        )
+    elif len(secret) < 16:
+        # a short secret is guessable, and too short to be redacted from logs safely
+        problems.add(
+            "telegram.webhook_secret",
+            "is too short; use at least 16 random characters, e.g. from `openssl rand -hex 32`",
+        )
+
+
+def split_listen(key: str, value: str) -> tuple[str, int]:
+    """``"host:port"`` (``"[::1]:9464"``, ``":9464"`` for every interface) as (host, port);
+    port 0 picks a free port."""
+    host, sep, port_text = value.strip().rpartition(":")
+    if (
+        not sep
+        or not port_text.isdecimal()
+        or not port_text.isascii()
+        or not 0 <= int(port_text) < 65536
+    ):
+        raise ConfigError(key, f'{value!r} is not "host:port", e.g. "127.0.0.1:9464"')
+    return host.strip("[]"), int(port_text)
+
+
+def _storage(data: Any, problems: _Problems) -> StorageConfig:
+    t, d = _Table(data, "storage", problems), StorageConfig()
+    path = t.get("path", str, d.path)
+    t.used.add("retention")
+    raw_retention = t.data.get("retention", d.retention)
+    t.done()
+    if not path.strip():
+        problems.add("storage.path", "must not be empty; write a file path such as newsalert.db")
+    retention: float | None = d.retention
+    if raw_retention in (0, "0", "off", False):
+        retention = None
+    else:
+        try:
+            retention = parse_interval(raw_retention)
+        except ValueError as e:
+            problems.add("storage.retention", f'{e}, or "off" to keep everything')
+        else:
+            if retention < 86400:
+                problems.add(
+                    "storage.retention",
+                    f'{raw_retention!r} is shorter than a day; keep at least "1d" (or "off")',
+                )
+    return StorageConfig(path=path, retention=retention)
+
+
+def _metrics(data: Any, problems: _Problems) -> MetricsConfig:
+    t, d = _Table(data, "metrics", problems), MetricsConfig()
+    listen = t.get("listen", str, d.listen).strip()
+    stale_after = t.interval("stale_after", d.stale_after) or d.stale_after
+    t.done()
+    if listen:
+        with problems.guard():
+            split_listen("metrics.listen", listen)
+    return MetricsConfig(listen=listen, stale_after=stale_after)
+
+
+def _polling(data: Any, problems: _Problems) -> PollingConfig:
+    t, d = _Table(data, "polling", problems), PollingConfig()
+    cfg = PollingConfig(
+        default_interval=t.interval("default_interval", d.default_interval) or 0,
+        min_interval=t.interval("min_interval", d.min_interval) or 0,
+        max_interval=t.interval("max_interval", d.max_interval) or 0,
+        jitter=_jitter(t, d.jitter),
+        max_backoff=t.interval("max_backoff", d.max_backoff) or 0,
+        give_up_after=t.interval("give_up_after", d.give_up_after) or 0,
+    )
+    t.done()
+    if cfg.min_interval > cfg.max_interval:
+        problems.add("polling.min_interval", "must not be longer than polling.max_interval")
+    return cfg
+
+
+def _jitter(t: _Table, default: float) -> float:
+    t.used.add("jitter")
+    if "jitter" not in t.data:
+        return default
+    value = t.data["jitter"]
+    if value in (0, "0", "0s"):
+        return 0.0
+    try:
+        return parse_interval(value)
+    except ValueError as e:
+        t.problems.add("polling.jitter", str(e))
+        return default
+
+
+def _fetch(data: Any, problems: _Problems) -> FetchConfig:
+    t, d = _Table(data, "fetch", problems), FetchConfig()
+    allow_private = d.allow_private
+    with problems.guard():
+        allow_private = _allow_private(t.get("allow_private", list, list(d.allow_private)))
+    cfg = FetchConfig(
+        connect_timeout=t.interval("connect_timeout", d.connect_timeout) or d.connect_timeout,
+        read_timeout=t.interval("read_timeout", d.read_timeout) or d.read_timeout,
+        max_bytes=t.get("max_bytes", int, d.max_bytes),
+        per_host=t.get("per_host", int, d.per_host),
+        full_text=t.get("full_text", bool, d.full_text),
+        user_agent=t.get("user_agent", str, d.user_agent),
+        allow_private=allow_private,
+        full_text_deadline=t.interval("full_text_deadline", d.full_text_deadline)
+        or d.full_text_deadline,
+    )
+    t.done()
+    for key in ("max_bytes", "per_host"):
+        with problems.guard():
+            _positive(f"fetch.{key}", getattr(cfg, key))
+    return cfg
+
+
+def _allow_private(entries: list[Any]) -> tuple[str, ...]:
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, str):
+            raise ConfigError(
+                f"fetch.allow_private[{i}]", f"must be a string, got {_kind(entry)} {entry!r}"
+            )
+    try:
+        parse_allow_private(entries)
+    except ValueError as e:
+        raise ConfigError("fetch.allow_private", str(e)) from None
+    return tuple(e.strip() for e in entries)
+
+
+def _alerts(data: Any, problems: _Problems) -> AlertsConfig:
+    t, d = _Table(data, "alerts", problems), AlertsConfig()
+    cfg = AlertsConfig(
+        footer=t.get("footer", str, d.footer),
+        summary_chars=t.get("summary_chars", int, d.summary_chars),
+        link_preview=t.get("link_preview", bool, d.link_preview),
+        image=t.get("image", str, d.image),
+        breaking_outlets=t.get("breaking_outlets", int, d.breaking_outlets),
+        breaking_window=t.interval("breaking_window", d.breaking_window) or 0.0,
+        template=_template("alerts.template", t.get("template", (list, str), None), problems)
+        or d.template,
+        feedback=t.get("feedback", bool, d.feedback),
+        learn_across_chats=t.get("learn_across_chats", bool, d.learn_across_chats),
+    )
+    t.done()
+    with problems.guard():
+        _summary_chars("alerts.summary_chars", cfg.summary_chars)
+    with problems.guard():
+        _image_size("alerts.image", cfg.image)
+    if cfg.breaking_outlets < 2:
+        problems.add(
+            "alerts.breaking_outlets",
+            f"must be at least 2 (outlets carrying the same story), got {cfg.breaking_outlets}",
+        )
+    if cfg.breaking_window <= 0:
+        problems.add("alerts.breaking_window", 'must be a positive duration, e.g. "30m"')
+    return cfg
+
+
+def _template(key: str, value: Any, problems: _Problems) -> tuple[str, ...]:
+    """A template from the file (a list of part names, or one string), () when absent or
+    wrong (the mistake recorded)."""
+    if value is None:
+        return ()
+    try:
+        return parse_template(value)
+    except TemplateError as e:
+        problems.add(key, f'{e}; e.g. template = ["title", "source", "summary", "button"]')
+        return ()
+
+
+IMAGE_SIZES = ("large", "small", "off")
+
+
+def _image_size(key: str, value: str) -> str:
+    if value not in IMAGE_SIZES:
+        raise ConfigError(
+            key,
+            f'{value!r} is not an image size; write "large" (the article\'s picture above '
+            'the text), "small" (a small one beside it) or "off" (no picture)',
+        )
+    return value
+
+
+def _summary_chars(key: str, value: int) -> int:
+    if not 80 <= value <= 3000:
+        raise ConfigError(key, f"must be between 80 and 3000 characters, got {value}")
+    return value
+
+
+LLM_KEY_ENV = "NEWSALERT_LLM_API_KEY"
+
+
+def _summary(data: Any, env: Mapping[str, str], problems: _Problems) -> SummaryConfig:
+    t, d = _Table(data, "summary", problems), SummaryConfig()
+    base_url = t.get("llm_base_url", str, d.llm_base_url).strip()
+    model = t.get("llm_model", str, d.llm_model).strip()
+    # trimmed: a key pasted with a newline would be an invalid header, and httpx would
+    # quote it in the error
+    key = (env.get(LLM_KEY_ENV) or t.get("llm_api_key", str, d.llm_api_key.get())).strip()
+    t.used.add("llm_api_key")
+    timeout = t.interval("llm_timeout", d.llm_timeout) or d.llm_timeout
+    t.done()
+    if base_url:
+        with problems.guard():
+            check_url("summary.llm_base_url", base_url)
+        if not model:
+            problems.add(
+                "summary.llm_model",
+                'is missing; name the model the server should use, e.g. "llama3.1:8b"',
+            )
+    elif model:
+        problems.add(
+            "summary.llm_base_url",
+            "is missing; give the OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1",
+        )
+    return SummaryConfig(
+        llm_base_url=base_url.rstrip("/"),
+        llm_model=model,
+        llm_api_key=Secret(key),
+        llm_timeout=timeout,
+    )
+
+
+def _delivery(data: Any, problems: _Problems) -> DeliveryConfig:
+    t, d = _Table(data, "delivery", problems), DeliveryConfig()
+    number = (int, float)
+    cfg = DeliveryConfig(
+        messages_per_second=float(t.get("messages_per_second", number, d.messages_per_second)),
+        max_attempts=t.get("max_attempts", int, d.max_attempts),
+        per_chat_per_second=float(t.get("per_chat_per_second", number, d.per_chat_per_second)),
+        per_chat_burst=t.get("per_chat_burst", int, d.per_chat_burst),
+        group_messages_per_minute=t.get(
+            "group_messages_per_minute", int, d.group_messages_per_minute
+        ),
+        paid_broadcast=t.get("paid_broadcast", bool, d.paid_broadcast),
+        paid_messages_per_second=float(
+            t.get("paid_messages_per_second", number, d.paid_messages_per_second)
+        ),
+        max_in_flight=t.get("max_in_flight", int, d.max_in_flight),
+        send_timeout=t.interval("send_timeout", d.send_timeout) or d.send_timeout,
+        retry_backoff=t.interval("retry_backoff", d.retry_backoff) or d.retry_backoff,
+        story_window=t.interval("story_window", d.story_window) or 0.0,
+        story_by_meaning=t.get("story_by_meaning", bool, d.story_by_meaning),
+    )
+    t.done()
+    for key in ("messages_per_second", "per_chat_per_second", "paid_messages_per_second"):
+        with problems.guard():
+            _positive(f"delivery.{key}", getattr(cfg, key))
+    for key in ("max_attempts", "per_chat_burst", "group_messages_per_minute", "max_in_flight"):
+        if getattr(cfg, key) < 1:
+            problems.add(f"delivery.{key}", f"must be at least 1, got {getattr(cfg, key)}")
+    return cfg
+
+
+def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedConfig, ...]:
+    if not isinstance(data, list):
+        raise ConfigError("feeds", "must be an array of tables: write each feed as [[feeds]]")
+    feeds: list[FeedConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(data):
+        where = f"feeds[{i}]"
+        with problems.guard():
+            t = _Table(item, where, problems)
+            raw_url = t.require("url", str)
+            name = t.get("name", str, _default(FeedConfig, "name")).strip()
+            interval = t.interval("interval", _default(FeedConfig, "interval"))
+            full_text = t.get("full_text", bool, _default(FeedConfig, "full_text"))
+            t.done()
+            if raw_url is None:
+                continue
+            url = check_url(f"{where}.url", raw_url, allow_file=True)
+            if url in seen:
+                raise ConfigError(
+                    f"{where}.url", f"{url!r} is already listed as feeds[{seen[url]}]"
+                )
+            seen[url] = i
+            if interval is not None and interval < SHORT_INTERVAL_WARNING:
+                warnings.append(
+                    f"{where}.interval: {interval:g}s is very short; the feed will be polled that "
+                    "often as asked, which some publishers rate-limit"
+                )
+            feeds.append(FeedConfig(url=url, name=name, interval=interval, full_text=full_text))
+    return tuple(feeds)
+
+
+def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]:
+    """The topics (built-in ones, then the file's), and the ids of the file's topics that
+    have a mistake, so that a channel naming one is not reported as well."""
+    from bot.matching.topics import builtin_topics
+
+    topics = dict(builtin_topics())
+    broken: set[str] = set()
+    if not isinstance(data, list):
+        raise ConfigError("topics", "must be an array of tables: write each topic as [[topics]]")
+    seen: set[str] = set()
+    for i, item in enumerate(data):
+        where = f"topics[{i}]"
+        before = len(problems.items)
+        with problems.guard():
+            t = _Table(item, where, problems)
+            topic_id = (t.require("id", str) or "").strip()
+            name = t.get("name", str, "").strip() or topic_id
+            query = t.require("query", str)
+            description = t.get("description", str, _default(Topic, "description"))
+            threshold = float(t.get("threshold", (int, float), _default(Topic, "threshold")))
+            model = t.get("model", str, "").strip()
+            t.done()
+            if topic_id and not _TOPIC_ID.match(topic_id):
+                problems.add(
+                    f"{where}.id",
+                    f"{topic_id!r} is not a valid topic id; use lowercase letters, digits and "
+                    'hyphens, e.g. "korea-diplomacy"',
+                )
+            elif topic_id in seen:
+                problems.add(f"{where}.id", f"topic {topic_id!r} is defined twice")
+            seen.add(topic_id)
+            if query is not None:
+                with problems.guard():
+                    _check_query(f"{where}.query", query)
+            if model:
+                from bot.matching.topic_model import check_model_ref
+
+                problem = check_model_ref(model)
+                if problem:
+                    problems.add(f"{where}.model", problem)
+            if len(problems.items) > before or query is None or not topic_id:
+                broken.add(topic_id)
+                continue
+            topics[topic_id] = Topic(
+                id=topic_id,
+                name=name,
+                query=query,
+                description=description,
+                threshold=threshold,
+                model=model,
+            )
+    return topics, broken
+
+
+def _check_query(key: str, query: str) -> None:
+    from bot.errors import QueryError
+    from bot.matching.parser import parse_query
+
+    try:
+        parse_query(query)
+    except QueryError as e:
+        raise ConfigError(key, f"is not a valid query: {e}") from None
+
+
+def _channels(
+    data: Any, topics: Mapping[str, Topic], broken_topics: set[str], problems: _Problems
+) -> tuple[ChannelConfig, ...]:
+    if not isinstance(data, list):
+        raise ConfigError(
+            "channels", "must be an array of tables: write each channel as [[channels]]"
+        )
+    channels: list[ChannelConfig] = []
+    for i, item in enumerate(data):
+        where = f"channels[{i}]"
+        with problems.guard():
+            t = _Table(item, where, problems)
+            chat_id = t.require("chat_id", (int, str))
+            topic_ids = t.get("topics", list, list(_default(ChannelConfig, "topics")))
+            footer = t.get("footer", str, _default(ChannelConfig, "footer"))
+            link_preview = t.get("link_preview", bool, _default(ChannelConfig, "link_preview"))
+            summary_chars = t.get("summary_chars", int, _default(ChannelConfig, "summary_chars"))
+            image = t.get("image", str, None)
+            thread_id = t.get("thread_id", int, None)
+            template = _template(
+                f"{where}.template", t.get("template", (list, str), None), problems
+            )
+            t.done()
+            if thread_id is not None and thread_id <= 0:
+                problems.add(
+                    f"{where}.thread_id",
+                    "must be a forum topic's id (a positive number, the message_thread_id of "
+                    f"a message in that topic), got {thread_id}",
+                )
+            if image is not None:
+                with problems.guard():
+                    _image_size(f"{where}.image", image)
+            if isinstance(chat_id, str):
+                chat_id = chat_id.strip()
+                if re.fullmatch(r"-?\d+", chat_id):
+                    chat_id = int(chat_id)
+                elif not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", chat_id):
+                    problems.add(
+                        f"{where}.chat_id",
+                        f"{chat_id!r} is neither a numeric chat id (-1001234567890) nor a public "
+                        "channel name (@my_channel)",
+                    )
+            if not topic_ids:
+                problems.add(f"{where}.topics", "lists no topics; name at least one topic id")
+            for j, topic_id in enumerate(topic_ids):
+                if topic_id in broken_topics:
+                    continue  # its own mistake is reported under topics
+                if not isinstance(topic_id, str) or topic_id not in topics:
+                    known = ", ".join(sorted(topics))
+                    problems.add(
+                        f"{where}.topics[{j}]",
+                        f"unknown topic {topic_id!r}; known topics: {known}",
+                    )
+            if summary_chars is not None:
+                with problems.guard():
+                    _summary_chars(f"{where}.summary_chars", summary_chars)
+            if chat_id is None:
+                continue
+            channels.append(
+                ChannelConfig(
+                    chat_id=chat_id,
+                    topics=tuple(topic_ids),
+                    footer=footer,
+                    link_preview=link_preview,
+                    summary_chars=summary_chars,
+                    image=image,
+                    thread_id=thread_id,
+                    template=template,
+                )
+            )
+    return tuple(channels)
+
+
+_SECTIONS = (
+    "telegram",
+    "storage",
+    "polling",
+    "fetch",
+    "alerts",
+    "delivery",
+    "metrics",
+    "summary",
+    "feeds",
+    "topics",
+    "channels",
+)
+
+TokenRule = bool | Literal["if-needed"]
+
+
+def config_from_dict(
+    data: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    source: str = "",
+    require_token: TokenRule = False,
+) -> Config:
+    """Validate a parsed TOML document into a :class:`Config`.
+
+    Every section is checked, and a :class:`ConfigError` lists every problem found.
+    ``require_token``: True when the caller will talk to Telegram; "if-needed" when it will
+    only if the file names channels or admins (:attr:`Config.needs_telegram`)."""
+    env = os.environ if env is None else env
+    problems = _Problems()
+    for name in sorted(set(data) - set(_SECTIONS)):
+        problems.add(name, f"unknown section; the sections are: {', '.join(_SECTIONS)}")
+    warnings: list[str] = []
+    parts: dict[str, Any] = {}
+
+    def section(name: str, read: Any, *args: Any) -> None:
+        with problems.guard():
+            parts[name] = read(*args, problems)
+
+    default_table: dict[str, Any] = {}
+    section("telegram", _telegram, data.get("telegram", default_table), env)
+    section("storage", _storage, data.get("storage", default_table))
+    section("polling", _polling, data.get("polling", default_table))
+    section("fetch", _fetch, data.get("fetch", default_table))
+    section("alerts", _alerts, data.get("alerts", default_table))
+    section("delivery", _delivery, data.get("delivery", default_table))
+    section("metrics", _metrics, data.get("metrics", default_table))
+    section("summary", _summary, data.get("summary", default_table), env)
+    section("feeds", _feeds, data.get("feeds", []), warnings)
+    section("topics", _topics, data.get("topics", []))
+    topics, broken = parts.get("topics", ({}, set()))
+    section("channels", _channels, data.get("channels", []), topics, broken)
+    config = Config(
+        telegram=parts.get("telegram", TelegramConfig()),
+        storage=parts.get("storage", StorageConfig()),
+        polling=parts.get("polling", PollingConfig()),
+        fetch=parts.get("fetch", FetchConfig()),
+        alerts=parts.get("alerts", AlertsConfig()),
+        delivery=parts.get("delivery", DeliveryConfig()),
+        summary=parts.get("summary", SummaryConfig()),
+        metrics=parts.get("metrics", MetricsConfig()),
+        feeds=parts.get("feeds", ()),
+        topics=topics,
+        channels=parts.get("channels", ()),
+        source=source,
+        warnings=tuple(warnings),
+    )
+    if require_token is True or (require_token == "if-needed" and config.needs_telegram):
+        with problems.guard():
+            check_token(config)
+    if problems.items:
+        raise ConfigError(problems=problems.items)
+    return config
+
+
+CONFIG_ENV = "NEWSALERT_CONFIG"
+CONFIG_NAME = "config.toml"
+
+
+def user_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/newsalert/config.toml``, by default ``~/.config/newsalert/config.toml``."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME", "")
+    # the XDG spec: a relative value is invalid and ignored
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
+    return root / "newsalert" / CONFIG_NAME
+
+
+def find_config(
+    explicit: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path:
+    """The configuration file to use: ``explicit`` (``--config``), else ``$NEWSALERT_CONFIG``,
+    else ``./config.toml``, else :func:`user_config_path`. Raises :class:`ConfigError` that
+    names every place it looked when there is none."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit)
+    if env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+        if not path.is_file():
+            raise ConfigError(
+                "",
+                f"config file {str(path)!r} (from {CONFIG_ENV}) not found; fix the variable, "
+                "or copy config.example.toml there",
+            )
+        return path
+    here = (cwd or Path.cwd()) / CONFIG_NAME
+    user = user_config_path(env)
+    for candidate in (here, user):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        "",
+        f"no configuration file found; looked for --config FILE, then {CONFIG_ENV}, then "
+        f"{here}, then {user}. Copy config.example.toml to one of those places and edit it, "
+        "or pass --config FILE",
+    )
+
+
+def load_config(
+    path: str | Path, *, env: Mapping[str, str] | None = None, require_token: TokenRule = False
+) -> Config:
+    """Read and validate the TOML file at ``path``.
+
+    ``require_token`` as for :func:`config_from_dict`. Raises :class:`ConfigError` listing
+    every problem, each with its key.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "", f"config file {str(path)!r} not found; copy config.example.toml and edit it"
+        ) from None
+    except OSError as e:
+        raise ConfigError("", f"cannot read config file {str(path)!r}: {e.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("", f"{path} is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("", f"{path} is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError("", f"{path}: arrays or tables nested too deeply") from None
+    try:
+        return config_from_dict(data, env=env, source=str(path), require_token=require_token)
+    except RecursionError:
+        raise ConfigError("", f"{path}: values nested too deeply") from None
+
+
+def check_token(config: Config) -> None:
+    """Raise :class:`ConfigError` when the configuration has no bot token."""
+    if not config.telegram.token:
+        raise ConfigError(
+            "telegram.token",
+            f"is missing; set it in the file or in the environment variable {TOKEN_ENV} "
+            "(get one from @BotFather), or run with --dry-run to print alerts instead",
+        )

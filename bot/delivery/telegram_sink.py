@@ -1,0 +1,179 @@
+"""Sending alerts with the Bot API: Telegram's refusals become ``bot.delivery.sinks`` errors,
+so the sender never sees python-telegram-bot's exceptions."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.config.model import DeliveryConfig
+from bot.delivery import sinks
+from bot.delivery.ratelimit import ALERT, EDIT
+from bot.delivery.sinks import Outgoing
+
+if TYPE_CHECKING:
+    from telegram import Bot
+
+T = TypeVar("T")
+
+# Telegram's words (lower-cased) for a chat the bot can no longer write to.
+_UNAVAILABLE = (
+    "chat not found",
+    "user is deactivated",
+    "bot was kicked",
+    "bot was blocked",
+    "not a member",
+    "need administrator rights",
+    "not enough rights",
+    "have no rights to send",
+    "chat_write_forbidden",
+    "peer_id_invalid",
+)
+_BAD_MARKUP = ("can't parse entities", "can't find end", "unsupported start tag")
+# Telegram's words for a forum topic that cannot take messages: closed, or gone.
+_TOPIC_CLOSED = ("topic_closed",)
+_TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB warns about the int/timedelta transition
+        value = error.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+async def _translated(call: Awaitable[T]) -> T:
+    """Await a Bot API call, turning Telegram's refusals into ``bot.delivery.sinks`` errors."""
+    try:
+        return await call
+    except RetryAfter as e:
+        raise sinks.RetryAfter(_retry_seconds(e)) from e
+    except ChatMigrated as e:
+        raise sinks.ChatMoved(int(e.new_chat_id)) from e
+    except Forbidden as e:
+        raise sinks.ChatUnavailable(e.message) from e
+    except BadRequest as e:  # before NetworkError, its base class
+        lowered = e.message.lower()
+        if any(words in lowered for words in _BAD_MARKUP):
+            raise sinks.MarkupRejected(e.message) from e
+        if any(words in lowered for words in _TOPIC_CLOSED):
+            raise sinks.TopicUnavailable(e.message, closed=True) from e
+        if any(words in lowered for words in _TOPIC_GONE):
+            raise sinks.TopicUnavailable(e.message, closed=False) from e
+        if any(words in lowered for words in _UNAVAILABLE):
+            raise sinks.ChatUnavailable(e.message) from e
+        raise sinks.Rejected(e.message) from e
+    except (TimedOut, NetworkError) as e:
+        raise sinks.Transient(str(e) or type(e).__name__) from e
+    except TelegramError as e:
+        raise sinks.Transient(str(e)) from e
+
+
+def preview_options(message: Outgoing) -> LinkPreviewOptions:
+    """The article's picture as the link preview (large and above the text, or small), else
+    the article's page when previews are on, else none."""
+    if message.image:
+        large = message.image_size != "small"
+        return LinkPreviewOptions(
+            url=message.image,
+            prefer_large_media=True if large else None,
+            prefer_small_media=None if large else True,
+            show_above_text=True if large else None,
+        )
+    return LinkPreviewOptions(
+        is_disabled=message.disable_preview,
+        url=None if message.disable_preview else message.button_url or None,
+    )
+
+
+class TelegramSink:
+    """Sends and edits alerts with the Bot API (through the Application's rate limiter).
+
+    ``paid_broadcast`` sends alerts with ``allow_paid_broadcast``; ``timeout`` is how long
+    to wait for Telegram's answer to one send before calling it a timeout.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        paid_broadcast: bool = DeliveryConfig.paid_broadcast,
+        timeout: float = DeliveryConfig.send_timeout,
+    ) -> None:
+        self.bot = bot
+        self.paid_broadcast = paid_broadcast
+        self.timeout = timeout
+
+    def _options(self, priority: int) -> dict[str, Any]:
+        options: dict[str, Any] = {"read_timeout": self.timeout, "write_timeout": self.timeout}
+        if getattr(self.bot, "rate_limiter", None) is not None:
+            options["rate_limit_args"] = priority
+        return options
+
+    @staticmethod
+    def _content(message: Outgoing) -> dict[str, Any]:
+        return {
+            "chat_id": message.chat_id,
+            "text": message.html or message.text,
+            "parse_mode": ParseMode.HTML if message.html else None,
+            "link_preview_options": preview_options(message),
+            "reply_markup": _keyboard(message),
+        }
+
+    async def send(self, message: Outgoing) -> int:
+        sent = await _translated(
+            self.bot.send_message(
+                **self._content(message),
+                disable_notification=message.silent,
+                allow_paid_broadcast=self.paid_broadcast or None,
+                message_thread_id=message.thread_id,
+                **self._options(ALERT),
+            )
+        )
+        return int(sent.message_id)
+
+    async def edit(self, message_id: int, message: Outgoing) -> None:
+        try:
+            await _translated(
+                self.bot.edit_message_text(
+                    message_id=message_id,
+                    **self._content(message),
+                    **self._options(EDIT),
+                )
+            )
+        except sinks.Rejected as e:
+            if "message is not modified" not in str(e).lower():
+                raise
+
+
+# The buttons under an alert: "Read" (the article), then 👍 / 👎 (more or fewer like this,
+# for this chat: bot.matching.feedback) and ❔ (why it was sent), as callbacks
+# "f:<delivery id>:+|-|?" that handlers.feedback answers.
+FEEDBACK_BUTTONS = (("👍", "+"), ("👎", "-"), ("❔", "?"))
+
+
+def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    rows = []
+    if message.button_url:
+        rows.append([InlineKeyboardButton(message.button_label, url=message.button_url)])
+    if message.feedback_id:
+        rows.append(
+            [
+                InlineKeyboardButton(face, callback_data=f"f:{message.feedback_id}:{action}")
+                for face, action in FEEDBACK_BUTTONS
+            ]
+        )
+    return InlineKeyboardMarkup(rows) if rows else None

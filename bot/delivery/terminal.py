@@ -1,0 +1,67 @@
+"""Telegram HTML as a person reads it, for a terminal: bold and italics as ANSI styles,
+links as terminal hyperlinks (OSC 8), entities decoded.  Without colour (a pipe, a file,
+``NO_COLOR``) the text is plain and each link's address follows its text in angle
+brackets, unless it is the address already shown on the "Read" button line.  Pure."""
+
+from __future__ import annotations
+
+import html
+from html.parser import HTMLParser
+
+BOLD, ITALIC, UNDERLINE, STRIKE, RESET = "\033[1m", "\033[3m", "\033[4m", "\033[9m", "\033[0m"
+_STYLES = {"b": BOLD, "strong": BOLD, "i": ITALIC, "em": ITALIC, "u": UNDERLINE, "ins": UNDERLINE}
+_STYLES |= {"s": STRIKE, "strike": STRIKE, "del": STRIKE}
+
+
+class _Terminal(HTMLParser):
+    def __init__(self, *, color: bool, known_url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.color = color
+        self.known_url = known_url
+        self.out: list[str] = []
+        self.styles: list[str] = []
+        self.links: list[str] = []
+
+    def _restyle(self) -> None:
+        if self.color:
+            self.out.append(RESET + "".join(self.styles))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _STYLES:
+            self.styles.append(_STYLES[tag])
+            self._restyle()
+        elif tag == "a":
+            href = dict(attrs).get("href") or ""
+            self.links.append(href)
+            if self.color and href:
+                self.out.append(f"\033]8;;{href}\033\\")
+                self.styles.append(UNDERLINE)
+                self._restyle()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _STYLES and self.styles:
+            self.styles.pop()
+            self._restyle()
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            if self.color and href:
+                self.styles.pop()
+                self._restyle()
+                self.out.append("\033]8;;\033\\")
+            elif href and href != self.known_url:
+                self.out.append(f" <{href}>")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(data)
+
+
+def html_to_terminal(text: str, *, color: bool = False, known_url: str = "") -> str:
+    """``text`` (Telegram HTML) for a terminal; ``known_url`` is shown elsewhere already."""
+    parser = _Terminal(color=color, known_url=known_url)
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception:  # never fail a demo over markup: show it plainly
+        return html.unescape(text)
+    rendered = "".join(parser.out)
+    return rendered + RESET if color and rendered else rendered

@@ -1,0 +1,520 @@
+"""Parsing feed bodies into normalised :class:`~bot.records.Article` records.
+
+Pure: bytes and response headers in, records out, no I/O. feedparser reads
+RSS 0.9x/1.0/2.0, Atom and RDF; :mod:`bot.ingest.jsonfeed` reads JSON Feed. Real
+feeds are often broken, so a bozo flag is not fatal while entries come out,
+and when feedparser finds none a few cheap repairs are tried before giving up.
+
+Normalisation (DESIGN.md, issue 3):
+- ``id``: the entry's guid/id, else its canonical link, else a sha1 of title
+  and date.
+- ``link``: canonical (relative links resolved, tracking parameters removed).
+- ``published``: timezone-aware UTC; missing gives ``now`` (first seen), and a
+  date more than a day ahead of ``now`` is clamped to ``now``.
+- ``title`` tidied to one line; ``summary`` and ``content`` as plain text.
+- A DOCTYPE that declares entities (``<!ENTITY``) is removed before parsing, as
+  defusedxml forbids them: entity expansion ("billion laughs") turns a small feed into
+  gigabytes. A UTF-16/32 feed that declares entities is refused.
+- Size caps, so that no entry costs more than its share: the raw HTML of a field is cut
+  before it is converted, the plain text after (``MAX_TITLE_CHARS``,
+  ``MAX_SUMMARY_CHARS``, ``MAX_CONTENT_CHARS``; links and ids ``MAX_LINK_CHARS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import feedparser
+
+from bot.errors import ParseError
+from bot.ingest.fetch import gunzip_if_needed
+from bot.ingest.jsonfeed import JsonFeed, looks_like_json, parse_json_feed
+from bot.ingest.urls import canonical_url, image_url, is_http_url, looks_like_image
+from bot.records import Article, as_utc, utcnow
+from bot.text import html_to_text, tidy_line, tidy_text
+
+FUTURE_SLACK = timedelta(days=1)
+MAX_TITLE_CHARS = 500
+MAX_SUMMARY_CHARS = 20_000
+MAX_CONTENT_CHARS = 100_000
+MAX_LINK_CHARS = 2_048
+_RAW_FACTOR = 4  # HTML kept before conversion: markup makes it longer than its text
+# an author field is a name or two; a longer one is a feed stuffing text into it
+MAX_AUTHOR_CHARS = 200
+_MAILED_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
+_BARE_EMAIL = re.compile(r"^[^\s@()]+@[^\s@()]+$")
+_MAX_BODY = 50 * 1024 * 1024
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+# the pieces of a DOCTYPE: quoted strings and comments (which may hold "]" or ">"), the
+# internal subset's end, the declaration's end, and runs of anything else
+_DOCTYPE_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|\]|>|[^\"'\]<>]+|<", re.DOTALL)
+_LEADING_WS = re.compile(rb"^(\xef\xbb\xbf)?[ \t\r\n]+(?=<)")
+_BARE_AMP = re.compile(rb"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9._-]*);)")
+_XML_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_PROLOG = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:\s*<!--.*?-->)*\s*(?P<decl><\?xml.*?\?>+)?(?:\s*<!--.*?-->)*\s*",
+    re.DOTALL,
+)
+_GOOD_DECL = re.compile(rb"<\?xml\s+version\s*=\s*[\"'][^\"']*[\"'][^<>?]*\?>")
+_RSS_PREFIX = re.compile(rb"(</?|\s)rss:")
+_HTML_HINT = re.compile(rb"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
+# Markup that survived one pass of html_to_text: the feed escaped its HTML twice.
+_ESCAPED_MARKUP = re.compile(
+    r"</?(?:p|br|div|span|a|img|b|i|em|strong|ul|ol|li|h[1-6]|figure|blockquote)\b[^<>]*>",
+    re.IGNORECASE,
+)
+# An entity that survived decoding: the feed escaped "&" twice ("&amp;amp;").
+_ESCAPED_ENTITY = re.compile(r"&(?:amp|quot|apos|lt|gt|nbsp|#[0-9]{2,6}|#x[0-9a-fA-F]{2,5});")
+_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([^\"';\s]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed: its title and home link, its articles in document
+    order, and feedparser's complaint (``bozo``) when the XML was not well
+    formed (None when it was). ``format`` is e.g. ``rss20``, ``atom10``,
+    ``json11``."""
+
+    title: str
+    link: str
+    articles: tuple[Article, ...]
+    bozo: str | None = None
+    format: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """An entry before normalisation, whatever format it came from."""
+
+    id: str
+    title: str
+    link: str
+    summary: str
+    content: str
+    published: datetime | None
+    date_text: str
+    image: str = ""
+    author: str = ""
+    outlet: str = ""  # RSS 2.0 <source>: the outlet an aggregating feed took the item from
+    title_is_text: bool = False  # the feed says the title is plain text (not HTML)
+
+    def is_empty(self) -> bool:
+        return not (self.id or self.title or self.link or self.summary or self.content)
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> ParsedFeed:
+    """Parse a feed body into normalised articles.
+
+    ``url`` is where the body came from (recorded as ``Article.feed`` and used
+    to resolve relative links); ``headers`` are the HTTP response headers
+    (charset, Content-Location); ``source`` names the publisher (default: the
+    feed's title); ``now`` is the first-seen time for undated entries.
+
+    Raises :class:`ParseError` for an empty body or a body that is not a feed
+    (an HTML page, JSON that is not a JSON Feed, plain junk). A well-formed feed
+    with no entries gives a ParsedFeed with no articles.
+    """
+    now = as_utc(now) if now is not None else utcnow()
+    try:
+        body = gunzip_if_needed(bytes(body), _MAX_BODY)
+    except ValueError as e:
+        raise ParseError(url, f"{url}: {e}") from e
+    if not body.strip():
+        raise ParseError(url, f"{url}: empty body, not a feed")
+    try:
+        if looks_like_json(body):
+            return _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
+        return _from_xml(body, url=url, headers=headers or {}, source=source, now=now)
+    except RecursionError:  # hostile nesting, whatever the format
+        raise ParseError(url, f"{url}: nested too deeply to be a feed") from None
+
+
+# --- XML feeds through feedparser -------------------------------------------------------
+
+
+def _without_entity_declarations(body: bytes, url: str) -> bytes:
+    """``body`` without a DOCTYPE that declares entities (see the module doc)."""
+    if (
+        body[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+        or body[:2] in (b"\xff\xfe", b"\xfe\xff")
+        or (len(body) > 3 and (body[1] == 0 or body[0] == 0))
+    ):
+        for codec in ("utf-32", "utf-16", "utf-16-le", "utf-16-be"):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if "<!ENTITY" in text:
+                raise ParseError(url, f"{url}: the feed declares XML entities; refused")
+            break
+        return body
+    if b"<!ENTITY" not in body:
+        return body
+    start = _DOCTYPE.search(body)
+    if start is None:
+        return body
+    in_subset = False
+    for token in _DOCTYPE_TOKEN.finditer(body, start.end()):
+        piece = token.group(0)
+        if piece == b"[" or (
+            not in_subset and b"[" in piece and not piece.startswith((b'"', b"'"))
+        ):
+            in_subset = True
+        elif piece == b"]":
+            in_subset = False
+        elif piece == b">" and not in_subset:
+            return body[: start.start()] + body[token.end() :]
+    raise ParseError(url, f"{url}: a DOCTYPE declaration that never ends")
+
+
+def _feedparser_headers(body: bytes, url: str, headers: Mapping[str, str]) -> dict[str, str]:
+    out = {k.lower(): v for k, v in headers.items()}
+    # The body is already decoded; these would only mislead.
+    out.pop("content-encoding", None)
+    out.pop("content-length", None)
+    # Without a Content-Type feedparser flags every feed as bozo; a body that
+    # reached us as XML is XML.
+    out.setdefault("content-type", "application/xml")
+    if "content-location" not in out and is_http_url(url):
+        out["content-location"] = url
+    ctype = out.get("content-type", "")
+    match = _CHARSET.search(ctype)
+    declared = match.group(1).lower().replace("_", "-") if match else "utf-8"
+    # A server that declares a legacy charset for a body that is valid UTF-8
+    # with non-ASCII bytes is wrong: such byte sequences are next to impossible
+    # in real Latin-1/Windows-1252 text. Trust the bytes.
+    if declared not in ("utf-8", "utf8") and _is_utf8_not_ascii(body):
+        out["content-type"] = _CHARSET.sub("; charset=utf-8", ctype, count=1)
+    return out
+
+
+def _is_utf8_not_ascii(body: bytes) -> bool:
+    if body.isascii() or body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _feedparse(body: bytes, headers: dict[str, str]) -> Any:
+    return feedparser.parse(
+        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
+
+
+def _repairs(body: bytes) -> list[bytes]:
+    """Cheap rewrites of a broken body, most conservative first."""
+    out = []
+    fixed = _XML_CONTROL.sub(b"", _BARE_AMP.sub(b"&amp;", body))
+    fixed = _clean_prolog(fixed)
+    if b"xmlns:rss" not in fixed:
+        # "<rss:item>" with no namespace declared: the prefix is noise.
+        fixed = _RSS_PREFIX.sub(rb"\1", fixed)
+    if fixed != body:
+        out.append(fixed)
+    try:
+        from lxml import etree
+
+        parser = etree.XMLParser(recover=True, resolve_entities=False, huge_tree=True)
+        root = etree.fromstring(fixed, parser)
+        if root is not None:
+            out.append(etree.tostring(root, encoding="utf-8", xml_declaration=True))
+    except Exception:  # lxml gives up on some inputs; then so do we
+        pass
+    return out
+
+
+def _clean_prolog(body: bytes) -> bytes:
+    """Comments and junk before the XML declaration dropped; a malformed
+    declaration dropped altogether."""
+    match = _PROLOG.match(body)
+    if not match:
+        return body
+    decl = match.group("decl")
+    keep = decl if decl and _GOOD_DECL.fullmatch(decl) else b""
+    return keep + body[match.end() :]
+
+
+def _from_xml(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str],
+    source: str | None,
+    now: datetime,
+) -> ParsedFeed:
+    body = _without_entity_declarations(body, url)
+    # A blank line before <?xml makes the declaration illegal and costs
+    # feedparser every entry; dropping the blanks is always safe.
+    body = _LEADING_WS.sub(lambda m: m.group(1) or b"", body, count=1)
+    fp_headers = _feedparser_headers(body, url, headers)
+    parsed = _feedparse(body, fp_headers)
+    if not parsed.entries and parsed.bozo:
+        for repaired in _repairs(body):
+            retry = _feedparse(repaired, fp_headers)
+            if retry.entries:
+                parsed = retry
+                break
+    version = parsed.get("version") or ""
+    if not parsed.entries and not version:
+        if _HTML_HINT.search(body[:4096]) or "html" in fp_headers.get("content-type", ""):
+            raise ParseError(url, f"{url}: an HTML page, not a feed")
+        reason = parsed.get("bozo_exception")
+        detail = f" ({reason})" if reason else ""
+        raise ParseError(url, f"{url}: not a feed{detail}")
+    feed = parsed.feed
+    feed_title = tidy_line(feed.get("title", "") or "")
+    base = url if is_http_url(url) else ""
+    feed_link = canonical_url(feed.get("link", "") or "", base or None)
+    if not base and is_http_url(feed_link):
+        base = feed_link
+    raws = [_raw_from_entry(entry) for entry in parsed.entries]
+    bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    return ParsedFeed(
+        title=feed_title,
+        link=feed_link,
+        articles=_normalise(raws, url=url, base=base, source=source or feed_title, now=now),
+        bozo=f"{type(bozo).__name__}: {bozo}" if bozo is not None else None,
+        format=version,
+    )
+
+
+def _entry_link(entry: Any) -> str:
+    link = entry.get("link") or ""
+    if link:
+        return link
+    for candidate in entry.get("links") or ():
+        href = candidate.get("href") or ""
+        if href and candidate.get("rel", "alternate") == "alternate":
+            return href
+    guid = entry.get("id") or ""
+    if entry.get("guidislink", True) and is_http_url(guid):
+        return guid
+    return ""
+
+
+def _best_content(entry: Any) -> str:
+    values = entry.get("content") or ()
+    best = ""
+    for value in values:
+        text = value.get("value") or ""
+        if len(text) > len(best):
+            best = text
+    return best
+
+
+def _entry_date(entry: Any) -> tuple[datetime | None, str]:
+    for key in ("published", "updated", "created"):
+        struct = entry.get(f"{key}_parsed")
+        if struct:
+            try:
+                return datetime(*struct[:6]).replace(tzinfo=UTC), entry.get(key, "")
+            except (TypeError, ValueError):
+                continue
+    return None, entry.get("published") or entry.get("updated") or ""
+
+
+def _entry_image(entry: Any) -> str:
+    """The item's picture: ``media:content`` (an image), ``media:thumbnail``, an image
+    enclosure, in that order; "" when it has none."""
+    for media in entry.get("media_content") or ():
+        url = (media.get("url") or "").strip()
+        kind = (media.get("type") or "").lower()
+        medium = (media.get("medium") or "").lower()
+        if url and (
+            medium == "image"
+            or kind.startswith("image/")
+            or (not medium and not kind and looks_like_image(url))
+        ):
+            return url
+    for thumb in entry.get("media_thumbnail") or ():
+        if url := (thumb.get("url") or "").strip():
+            return url
+    for enclosure in [*(entry.get("enclosures") or ()), *(entry.get("links") or ())]:
+        href = (enclosure.get("href") or "").strip()
+        rel = enclosure.get("rel", "enclosure")
+        if (
+            href
+            and rel == "enclosure"
+            and (enclosure.get("type") or "").lower().startswith("image/")
+        ):
+            return href
+    return ""
+
+
+def _raw_from_entry(entry: Any) -> _Raw:
+    published, date_text = _entry_date(entry)
+    return _Raw(
+        id=(entry.get("id") or "").strip(),
+        title=entry.get("title") or "",
+        link=_entry_link(entry),
+        summary=entry.get("summary") or "",
+        content=_best_content(entry),
+        published=published,
+        date_text=date_text or "",
+        image=_entry_image(entry),
+        author=_entry_author(entry),
+        outlet=_entry_outlet(entry),
+        title_is_text=(entry.get("title_detail") or {}).get("type") == "text/plain",
+    )
+
+
+def _entry_outlet(entry: Any) -> str:
+    """The outlet named by the item's RSS 2.0 ``<source>`` element, "" when none."""
+    source = entry.get("source")
+    title = source.get("title") if isinstance(source, Mapping) else None
+    return tidy_line(title) if isinstance(title, str) else ""
+
+
+def _entry_author(entry: Any) -> str:
+    """dc:creator, <author> or Atom's author name ("Reuters"), without an RSS e-mail."""
+    raw = str(entry.get("author") or "")
+    mailed = _MAILED_NAME.match(raw.strip())  # RSS: "desk@wire.example (Wire Desk)"
+    if mailed:
+        return tidy_line(mailed.group(1))
+    if _BARE_EMAIL.match(raw.strip()):
+        return ""  # an address is no byline (and feedparser makes a "name" of its tail)
+    detail = entry.get("author_detail") or {}
+    return tidy_line(str(detail.get("name") or raw))
+
+
+# --- JSON Feed --------------------------------------------------------------------------
+
+
+def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) -> ParsedFeed:
+    base = url if is_http_url(url) else (doc.feed_url or doc.home_page_url)
+    raws = [
+        _Raw(
+            id=item.id,
+            title=item.title,
+            link=item.url or item.external_url,
+            summary=item.summary,
+            content=item.content_html or item.content_text,
+            published=item.date_published or item.date_modified,
+            date_text=item.date_text,
+            image=item.image,
+            author=", ".join(item.authors),
+        )
+        for item in doc.items
+    ]
+    title = tidy_line(doc.title)
+    fmt = "json11" if doc.version.endswith("1.1") else "json10" if doc.version else "json"
+    return ParsedFeed(
+        title=title,
+        link=canonical_url(doc.home_page_url, base or None),
+        articles=_normalise(raws, url=url, base=base, source=source or title, now=now),
+        bozo=None,
+        format=fmt,
+    )
+
+
+# --- normalisation ------------------------------------------------------------------------
+
+
+def plain_text(value: str) -> str:
+    """HTML (or text) to plain text; a second pass when the feed escaped its
+    HTML twice and tags or entities show through the first."""
+    text = html_to_text(value)
+    if _ESCAPED_MARKUP.search(text):
+        text = html_to_text(text)
+    if "&" in text and _ESCAPED_ENTITY.search(text):
+        text = tidy_text(html.unescape(text))
+    return text
+
+
+def _untitled(summary: str, link: str) -> str:
+    if summary:
+        first = summary.split("\n", 1)[0]
+        return first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
+    return link or "(untitled)"
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` at most ``limit`` characters, cut at a space when one is near, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ", limit // 2)
+    return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def _capped_html(value: str, limit: int) -> str:
+    return value if len(value) <= limit * _RAW_FACTOR else value[: limit * _RAW_FACTOR]
+
+
+def _normalise(
+    raws: list[_Raw], *, url: str, base: str, source: str, now: datetime
+) -> tuple[Article, ...]:
+    limit = now + FUTURE_SLACK
+    articles = []
+    for raw in raws:
+        if raw.is_empty():
+            # Illegally nested items make feedparser emit hollow entries: no
+            # title, link, id or text. They are not articles.
+            continue
+        link = canonical_url(raw.link[:MAX_LINK_CHARS], base or None)
+        if not is_http_url(link) or len(link) > MAX_LINK_CHARS:
+            link = ""  # a "urn:" id or an unresolvable relative path is no link
+        summary = clip(plain_text(_capped_html(raw.summary, MAX_SUMMARY_CHARS)), MAX_SUMMARY_CHARS)
+        content = (
+            clip(plain_text(_capped_html(raw.content, MAX_CONTENT_CHARS)), MAX_CONTENT_CHARS)
+            if raw.content and raw.content != raw.summary
+            else ""
+        )
+        if raw.content and raw.content == raw.summary:
+            content = summary
+        title = tidy_line(_capped_html(raw.title, MAX_TITLE_CHARS), markup=not raw.title_is_text)
+        if _ESCAPED_MARKUP.search(title):
+            title = tidy_line(title)
+        if "&" in title and _ESCAPED_ENTITY.search(title):
+            title = tidy_line(html.unescape(title))
+        title = clip(title, MAX_TITLE_CHARS)
+        published = raw.published
+        if published is None or published > limit:
+            published = now
+        ident = raw.id or link
+        if len(ident) > MAX_LINK_CHARS:
+            ident = "sha1:" + hashlib.sha1(ident.encode("utf-8", "replace")).hexdigest()
+        if not ident:
+            seed = f"{title}\n{raw.date_text}".encode()
+            ident = "sha1:" + hashlib.sha1(seed).hexdigest()
+        articles.append(
+            Article(
+                id=ident,
+                title=title or _untitled(summary or content, link),
+                link=link,
+                summary=summary,
+                content=content,
+                published=published,
+                source=clip(raw.outlet, MAX_TITLE_CHARS) or source,
+                feed=url,
+                image=image_url(raw.image, base or None),
+                author=_author(raw.author)[:MAX_AUTHOR_CHARS],
+            )
+        )
+    return tuple(articles)
+
+
+def _author(value: str) -> str:
+    """A byline as one short line of text ("" for an e-mail-only or empty one)."""
+    text = tidy_line(html_to_text(value)) if "<" in value or "&" in value else tidy_line(value)
+    # RSS <author> is an e-mail address, often "news@example.com (Jane Doe)"
+    if "@" in text:
+        inner = re.search(r"\(([^()@]+)\)", text)
+        text = inner.group(1).strip() if inner else ""
+    return re.sub(r"^by\s+", "", text, flags=re.IGNORECASE).strip()

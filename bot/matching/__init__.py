@@ -1,0 +1,11 @@
+"""Stage 2, matching: who wants an article.
+
+- ``normalize``: folding and tokenising shared by the parser and the engine
+- ``aliases``: named alias groups (``@north-korea``)
+- ``document``: the article as the matcher reads it
+- ``syntax`` and ``parser``: the filter language's syntax tree and its parser
+- ``topics``: built-in and configured topics
+- ``rules``: how one subscription is matched (the only copy of that rule)
+- ``engine``: every active query in one index, one pass per article
+- ``audience``: the active subscriptions compiled into one matcher
+"""

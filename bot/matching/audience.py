@@ -1,0 +1,145 @@
+"""Who wants an article: the active subscriptions compiled into one matcher.
+
+Each matcher key is a topic id (shared by every chat that follows the topic)
+or ``q:<subscription id>`` for a chat's own query.  The index is rebuilt from
+the store only when the store's subscription generation moved (``refresh``), so
+a write by anyone (a chat command, the sender, the CLI in another process) is
+seen on the next article without anybody telling the audience; a rebuild recompiles
+only the keys whose query changed.  A topic with a learned model is not in the
+index: its model decides each article once, for all its followers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.matching.engine import Matcher, model_match
+from bot.matching.rules import subscription_rules
+from bot.matching.syntax import Query
+from bot.records import Article, Match, Topic
+from storage.subscriptions import Subscription, SubscriptionStore
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A chat that should get the article, and the match that decided it."""
+
+    chat_id: int
+    match: Match
+    topic: Topic | None
+    thread_id: int | None = None  # the forum topic of the subscription that matched
+
+
+class Audience:
+    """The active subscriptions as one matcher, and who follows each of its keys."""
+
+    def __init__(self, topics: Mapping[str, Topic]) -> None:
+        self.topics = dict(topics)
+        self._matcher = Matcher()
+        self._chats: dict[str, set[int]] = defaultdict(set)
+        self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
+        self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
+        self._learned: dict[str, Topic] = {}  # followed topics decided by a learned model
+        self._threads: dict[tuple[str, int], int] = {}  # (key, chat) -> forum topic
+
+        self._generation: int | None = None  # the store's generation the index was loaded at
+
+    def refresh(self, subscriptions: SubscriptionStore) -> None:
+        """Reload the index from the store's active subscriptions if they changed since
+        the last load (one cheap read of the store's generation number when not)."""
+        generation = subscriptions.generation()  # read first: a write after it loads again
+        if generation != self._generation:
+            self.load(subscriptions.active())
+            self._generation = generation
+
+    def load(self, subscriptions: list[Subscription]) -> None:
+        """Replace the index with these subscriptions."""
+        wanted: dict[str, tuple[str | Query, float]] = {}
+        chats: dict[str, set[int]] = defaultdict(set)
+        labels: dict[str, Topic | None] = {}
+        learned: dict[str, Topic] = {}
+        threads: dict[tuple[str, int], int] = {}
+        for sub in subscriptions:
+            if sub.filtered:  # a topic narrowed or widened with /filter: keys of its own
+                for rule in subscription_rules(sub, self.topics):
+                    wanted[rule.key] = (rule.query, rule.threshold)
+                    chats[rule.key].add(sub.chat_id)
+                    labels[rule.key] = rule.topic
+                    if sub.thread_id is not None:
+                        threads[(rule.key, sub.chat_id)] = sub.thread_id
+                continue
+            if sub.query:
+                wanted[sub.key] = (sub.query, 0.0)
+            else:
+                topic = self.topics.get(sub.topic_id)
+                if topic is None:
+                    continue  # a topic removed from the config: its followers get nothing
+                if topic.model:
+                    learned[sub.key] = topic  # decided by its model, not in the index
+                else:
+                    wanted[sub.key] = (topic.query, topic.threshold)
+            chats[sub.key].add(sub.chat_id)
+            if sub.thread_id is not None:
+                threads[(sub.key, sub.chat_id)] = sub.thread_id
+        # A key can come back with another query (a row id reused after a delete, a second
+        # /filter): compare what each key compiles, not just the key.
+        signatures = {
+            key: (_signature(query), threshold) for key, (query, threshold) in wanted.items()
+        }
+        for key in set(self._signatures) - set(wanted):
+            self._matcher.remove(key)
+        for key, (query, threshold) in wanted.items():
+            if self._signatures.get(key) != signatures[key]:
+                if key in self._signatures:
+                    self._matcher.remove(key)
+                self._matcher.add(key, query, threshold=threshold)
+        self._signatures = signatures
+        self._chats = chats
+        self._labels = labels
+        self._learned = learned
+        self._threads = threads
+
+    @property
+    def needs_vectors(self) -> bool:
+        """True when some subscription has a semantic term (``~"..."``)."""
+        return self._matcher.needs_vectors
+
+    def recipients(self, article: Article, *, vector: np.ndarray | None = None) -> list[Recipient]:
+        """The chats whose subscriptions match ``article`` (its meaning ``vector`` for the
+        semantic terms), one entry per chat (the best-scoring match wins when several of a
+        chat's subscriptions match)."""
+        best: dict[int, Recipient] = {}
+        matches = self._matcher.match(article, vector=vector)
+        # each followed learned topic decides once per article, whoever follows it
+        for key, learned in self._learned.items():
+            decision = model_match(article, learned, key=key)
+            if decision.matched:
+                matches.append(decision)
+        for match in matches:
+            if match.topic in self._labels:
+                topic = self._labels[match.topic]
+            else:
+                topic = self.topics.get(match.topic) if not match.topic.startswith("q:") else None
+            for chat_id in self._chats.get(match.topic, ()):
+                prior = best.get(chat_id)
+                if prior is None or match.score > prior.match.score:
+                    best[chat_id] = Recipient(
+                        chat_id=chat_id,
+                        match=match,
+                        topic=topic,
+                        thread_id=self._threads.get((match.topic, chat_id)),
+                    )
+        return [best[c] for c in sorted(best)]
+
+    @property
+    def size(self) -> int:
+        return len(self._chats)
+
+
+def _signature(query: str | Query) -> str:
+    """What a query compiles to, to tell when a key's query changed."""
+    return query if isinstance(query, str) else repr(query)

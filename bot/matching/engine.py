@@ -1,0 +1,654 @@
+"""The matching engine: every active query in one index, one pass per article.
+
+How it works.  Each distinct query is compiled once into
+
+* a *trigger set*: index keys (canonical words) one of which any article the
+  query matches must contain: for ``a b`` the rarer of the two, for ``a OR b``
+  both, for a phrase its rarest word, for a group all its members;
+* a *required set*: keys every matching article contains (``a b`` -> both,
+  ``"north korea"`` -> both words, ``a OR b`` -> none).
+
+An inverted index maps each trigger key to the queries it wakes.  When a
+query has one trigger and requires a second key, it is filed under the pair,
+so that an article only wakes it when both are present (found with a C-level
+set intersection rather than one Python check per query).  Matching an
+article is then:
+
+1. tokenise the article once (:func:`bot.matching.document.prepare_document`);
+2. look up each distinct word of the article in the index: a hash lookup per
+   word, the token-level equivalent of one Aho-Corasick pass, since the text
+   is already cut into canonical words;
+3. check the woken candidates only: a one-word query is matched by being
+   woken, an AND of words by a subset test, anything else by its syntax tree;
+   score and explain each distinct query once, however many subscribers share
+   it, and hand out one :class:`~bot.records.Match` per subscriber.
+
+Queries that can match without any particular word (``-sports``, ``NOT x OR
+y``) have no trigger set; they are checked on every article.
+
+Semantic terms (``~"missile launch"``) take part through keys of their own,
+``~<threshold>|<phrase>``: each distinct phrase's vector is made once, all of
+them sit in one matrix, and an article's vector multiplied by it gives every
+phrase's similarity in one matrix product; the keys whose similarity reaches
+their threshold are added to the article's keys before the index is read, so
+a semantic term wakes its queries like a word does.
+
+Adding or removing a subscription touches only its own keys; there is no
+automaton to rebuild (``bench/matching.py`` times what rebuilding one would
+cost), so changes are O(size of the query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sized
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from bot.matching.aliases import AliasGroup
+from bot.matching.document import KEY_SEP, Document, prepare_document
+from bot.matching.parser import parse_query
+from bot.matching.syntax import (
+    And,
+    AnyOf,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Query,
+    Semantic,
+    Site,
+    Term,
+    semantic_terms,
+)
+from bot.matching.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
+from bot.records import Article, Match, Topic
+
+__all__ = ["Matcher", "match_topic", "model_match", "required_keys", "trigger_terms"]
+
+# Words too common to be a good trigger when the query offers a rarer one.
+_COMMON = frozenset(
+    str.split(
+        """a an and are as at be by for from has have he her his i in is it its of on or
+        said say that the their they this to was we were who will with would you year new
+        not but after over more than been one two also up out about into"""
+    )
+)
+
+_SINGLE, _WORDS, _ANY_WORD, _GENERAL = 1, 2, 3, 4
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
+    if fields == ("source",):
+        return f"source{KEY_SEP}{word}"
+    return word
+
+
+def semantic_key(node: Semantic) -> str:
+    """The index key of a semantic term: present in an article whose similarity to the
+    phrase reaches the term's threshold."""
+    return f"~{node.threshold:.4f}{KEY_SEP}{node.phrase}"
+
+
+def _key_cost(key: str, postings: Mapping[str, Sized]) -> tuple[bool, int, int]:
+    bucket = postings.get(key)
+    size = len(bucket) if bucket is not None else 0
+    return (key in _COMMON, size, -len(key))
+
+
+def trigger_terms(node: Node, postings: Mapping[str, Sized] | None = None) -> frozenset[str] | None:
+    """Index keys one of which any document matching ``node`` must contain.
+
+    ``None`` means no such set exists (the node can match an article without
+    any particular word, e.g. ``NOT sports``).  ``postings`` (current index
+    sizes) steers the choice towards rarer words.
+    """
+    postings = postings or {}
+
+    def cost(keys: frozenset[str]) -> tuple[int, int]:
+        common = sum(1 for k in keys if k in _COMMON)
+        size = 0
+        for k in keys:
+            bucket = postings.get(k)
+            size += len(bucket) if bucket is not None else 0
+        return (common, size + len(keys))
+
+    def union(children: tuple[Node, ...]) -> frozenset[str] | None:
+        out: set[str] = set()
+        for child in children:
+            sub = walk(child)
+            if sub is None:
+                return None
+            out |= sub
+        return frozenset(out)
+
+    def walk(n: Node) -> frozenset[str] | None:
+        if isinstance(n, Term):
+            return frozenset((_term_key(n.word, n.fields),))
+        if isinstance(n, Phrase):
+            keys = [_term_key(w, n.fields) for w in n.words]
+            return frozenset((min(keys, key=lambda k: _key_cost(k, postings)),))
+        if isinstance(n, Site):
+            return frozenset((f"site{KEY_SEP}{n.host}",))
+        if isinstance(n, Semantic):
+            return frozenset((semantic_key(n),))
+        if isinstance(n, AnyOf):
+            return union(n.members)
+        if isinstance(n, Or):
+            return union(n.children)
+        if isinstance(n, Near | And):
+            children = (n.left, n.right) if isinstance(n, Near) else n.children
+            options = [s for s in (walk(c) for c in children) if s is not None]
+            return min(options, key=cost) if options else None
+        return None  # Not, or an unknown node: no word is certain
+
+    return walk(node)
+
+
+def required_keys(node: Node) -> frozenset[str]:
+    """Index keys that every document matching ``node`` contains."""
+    if isinstance(node, Term):
+        return frozenset((_term_key(node.word, node.fields),))
+    if isinstance(node, Phrase):
+        return frozenset(_term_key(w, node.fields) for w in node.words)
+    if isinstance(node, Site):
+        return frozenset((f"site{KEY_SEP}{node.host}",))
+    if isinstance(node, Semantic):
+        return frozenset((semantic_key(node),))
+    if isinstance(node, Near):
+        return required_keys(node.left) | required_keys(node.right)
+    if isinstance(node, And):
+        out: frozenset[str] = frozenset()
+        for child in node.children:
+            out |= required_keys(child)
+        return out
+    if isinstance(node, Or | AnyOf):
+        children = node.children if isinstance(node, Or) else node.members
+        sets = [required_keys(c) for c in children]
+        return frozenset.intersection(*sets) if sets else frozenset()
+    return frozenset()  # Not
+
+
+@dataclass(slots=True, eq=False)
+class _Compiled:
+    """One distinct query and the subscriptions (keys -> thresholds) that share it.
+
+    ``kind`` picks the cheapest check, for the shapes most queries take:
+    ``_SINGLE`` one unscoped word (woken means matched); ``_WORDS`` unscoped
+    words, all required, some maybe excluded (``a b -c``: set tests);
+    ``_ANY_WORD`` unscoped words joined by OR (woken means matched);
+    ``_GENERAL`` anything else (the syntax tree, after a subset test of
+    ``required``).  Scores and why are exactly those of ``Query.evaluate``.
+    """
+
+    query: Query
+    triggers: frozenset[str] | None
+    required: frozenset[str]
+    kind: int
+    labels: tuple[tuple[str, str], ...] = ()  # (word, label) of the positive words
+    excluded: frozenset[str] = _EMPTY  # _WORDS: words that must be absent
+    second: str | None = None  # the pair key this query is filed under, if any
+    seq: int = 0  # creation order: a stable order for equal scores
+    keys: dict[str, float] = field(default_factory=dict)
+    max_threshold: float = 0.0  # the highest threshold among ``keys``
+    distinct: bool = True  # no label repeats in ``labels`` (computed after init)
+
+    def __post_init__(self) -> None:
+        self.distinct = len({label for _, label in self.labels}) == len(self.labels)
+
+    def score_words(
+        self, weight: Callable[[str], float], terms: frozenset[str]
+    ) -> tuple[float, tuple[str, ...]]:
+        """Score and why from the positive words present in ``terms``."""
+        if self.distinct:
+            hits = [(weight(word), label) for word, label in self.labels if word in terms]
+            if len(hits) == 1:
+                return hits[0][0], (hits[0][1],)
+            hits.sort(key=_first, reverse=True)  # stable: ties keep the query's order
+            return float(sum(h[0] for h in hits)), tuple(h[1] for h in hits)
+        best: dict[str, float] = {}
+        for word, label in self.labels:
+            if word in terms:
+                w = weight(word)
+                if best.get(label, -1.0) < w:
+                    best[label] = w
+        why = tuple(sorted(best, key=lambda k: -best[k]))
+        return float(sum(best.values())), why
+
+
+def _first(item: tuple[float, str]) -> float:
+    return item[0]
+
+
+class _Bucket:
+    """The queries one trigger key wakes."""
+
+    __slots__ = ("many", "one", "pair_keys", "pairs", "single")
+
+    def __init__(self) -> None:
+        self.single: _Compiled | None = None  # the query that is just this word
+        self.one: dict[int, _Compiled] = {}  # only trigger, nothing else required
+        self.pairs: dict[str, dict[int, _Compiled]] = {}  # only trigger; also requires key
+        # the keys of ``pairs`` as a set: set & set walks the smaller side in C
+        # (dict_keys & frozenset does not, and is ~100x slower here)
+        self.pair_keys: set[str] = set()
+        self.many: dict[int, _Compiled] = {}  # several triggers: may be woken twice
+
+    def __len__(self) -> int:
+        paired = sum(len(d) for d in self.pairs.values()) if self.pairs else 0
+        return (self.single is not None) + len(self.one) + paired + len(self.many)
+
+
+def _plain_word(node: Node) -> bool:
+    return isinstance(node, Term) and node.fields is None
+
+
+def _label(term: Term) -> tuple[str, str]:
+    return (term.word, term.display or term.word)
+
+
+def _compile(query: Query, postings: Mapping[str, Sized]) -> _Compiled:
+    root = query.root
+    triggers = trigger_terms(root, postings)
+    required = required_keys(root)
+    if isinstance(root, Term) and root.fields is None:
+        return _Compiled(query, triggers, required, _SINGLE, (_label(root),))
+    if isinstance(root, And) and triggers is not None:
+        positive = [c for c in root.children if isinstance(c, Term) and _plain_word(c)]
+        negative = [c.child for c in root.children if isinstance(c, Not) and _plain_word(c.child)]
+        if len(positive) + len(negative) == len(root.children):
+            labels = tuple(_label(t) for t in positive)
+            excluded = frozenset(t.word for t in negative if isinstance(t, Term)) or _EMPTY
+            return _Compiled(query, triggers, required, _WORDS, labels, excluded)
+    if isinstance(root, Or) and all(_plain_word(c) for c in root.children):
+        labels = tuple(_label(c) for c in root.children if isinstance(c, Term))
+        return _Compiled(query, triggers, required, _ANY_WORD, labels)
+    return _Compiled(query, triggers, required, _GENERAL)
+
+
+class _Similarities:
+    """Every registered phrase's similarity to one article, looked up by phrase."""
+
+    __slots__ = ("rows", "sims")
+
+    def __init__(self, rows: dict[str, int], sims: np.ndarray) -> None:
+        self.rows = rows
+        self.sims = sims
+
+    def get(self, phrase: str) -> float | None:
+        i = self.rows.get(phrase)
+        return None if i is None else float(self.sims[i])
+
+
+class _SemanticIndex:
+    """The semantic terms of every active query: one matrix row per distinct phrase,
+    one (row, threshold) per distinct key; rebuilt lazily after a change."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray] | None = None) -> None:
+        self._embed = embed
+        self.phrases: dict[str, int] = {}  # phrase -> how many keys use it
+        self.keys: dict[str, list[Any]] = {}  # key -> [phrase, threshold, uses]
+        self._dirty = True
+        self._rows: dict[str, int] = {}
+        self._matrix = np.zeros((0, 0), np.float32)
+        self._key_rows = np.zeros(0, np.intp)
+        self._key_cut = np.zeros(0, np.float32)
+        self._key_names: list[str] = []
+
+    def add(self, terms: list[Semantic]) -> None:
+        for term in terms:
+            key = semantic_key(term)
+            entry = self.keys.get(key)
+            if entry is None:
+                self.keys[key] = [term.phrase, term.threshold, 1]
+                self.phrases[term.phrase] = self.phrases.get(term.phrase, 0) + 1
+                self._dirty = True
+            else:
+                entry[2] += 1
+
+    def remove(self, terms: list[Semantic]) -> None:
+        for term in terms:
+            key = semantic_key(term)
+            entry = self.keys.get(key)
+            if entry is None:
+                continue
+            entry[2] -= 1
+            if entry[2] <= 0:
+                del self.keys[key]
+                left = self.phrases[term.phrase] - 1
+                if left:
+                    self.phrases[term.phrase] = left
+                else:
+                    del self.phrases[term.phrase]
+                self._dirty = True
+
+    def _build(self) -> None:
+        phrases = list(self.phrases)
+        if self._embed is not None:
+            matrix = self._embed(phrases)
+        else:
+            from bot.matching.vectors import phrase_vectors
+
+            matrix = phrase_vectors(phrases)
+        self._matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+        self._rows = {p: i for i, p in enumerate(phrases)}
+        names = list(self.keys)
+        self._key_names = names
+        self._key_rows = np.array([self._rows[self.keys[k][0]] for k in names], np.intp)
+        self._key_cut = np.array([self.keys[k][1] for k in names], np.float32)
+        self._dirty = False
+
+    def active(self, vector: np.ndarray) -> tuple[list[str], _Similarities]:
+        """The keys the article's vector turns on, and every phrase's similarity."""
+        if self._dirty:
+            self._build()
+        if len(self._matrix) == 0 or self._matrix.shape[1] != len(vector):
+            return [], _Similarities({}, np.zeros(0, np.float32))
+        sims = self._matrix @ vector.astype(np.float32, copy=False)
+        on = np.flatnonzero(sims[self._key_rows] >= self._key_cut)
+        names = self._key_names
+        return [names[i] for i in on], _Similarities(self._rows, sims)
+
+
+class Matcher:
+    """All active subscriptions' queries in one index.
+
+    ``add``/``remove`` are incremental; ``match`` returns the subscriptions an
+    article matches (score at or above their threshold), best score first;
+    equal scores keep a stable order (roughly the order queries were added).
+    Identical queries are evaluated once, whoever subscribed to them.
+    """
+
+    def __init__(
+        self,
+        *,
+        aliases: Mapping[str, AliasGroup] | None = None,
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> None:
+        self._aliases = aliases
+        # ``embed`` (phrases -> unit vectors) defaults to bot.matching.vectors
+        self._semantic = _SemanticIndex(embed)
+        self._by_key: dict[str, _Compiled] = {}
+        self._by_root: dict[Node, _Compiled] = {}
+        self._postings: dict[str, _Bucket] = {}
+        self._always: dict[int, _Compiled] = {}
+        self._sets: dict[frozenset[str], frozenset[str]] = {}
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by_key
+
+    def keys(self) -> Iterator[str]:
+        return iter(self._by_key)
+
+    def query(self, key: str) -> Query:
+        """The query of subscription ``key`` (``KeyError`` if unknown)."""
+        return self._by_key[key].query
+
+    def add(self, key: str, query: str | Query, *, threshold: float = 0.0) -> Query:
+        """Add (or replace) subscription ``key``; a string is parsed first.
+
+        Strings are parsed with the generous limits of topic files: the
+        shorter limits for chat input are enforced where that input arrives.
+        Raises ``QueryError`` for a malformed query string, leaving the
+        matcher unchanged.  Returns the parsed query.
+        """
+        if isinstance(query, Query):
+            parsed = query
+        else:
+            parsed = parse_query(
+                query,
+                aliases=self._aliases,
+                max_length=TOPIC_QUERY_MAX_LENGTH,
+                max_terms=TOPIC_QUERY_MAX_TERMS,
+            )
+        if key in self._by_key:
+            self.remove(key)
+        compiled = self._by_root.get(parsed.root)
+        if compiled is None:
+            compiled = _compile(parsed, self._postings)
+            # many queries share their key sets: keep one copy of each (the table is
+            # cleared when removals have left it mostly stale; sharing just restarts)
+            if len(self._sets) > 2 * len(self._by_root) + 1024:
+                self._sets.clear()
+            intern = self._sets.setdefault
+            compiled.required = intern(compiled.required, compiled.required)
+            if compiled.triggers is not None:
+                compiled.triggers = intern(compiled.triggers, compiled.triggers)
+            self._seq += 1
+            compiled.seq = self._seq
+            self._by_root[parsed.root] = compiled
+            self._index(compiled)
+            self._semantic.add(semantic_terms(parsed.root))
+        compiled.keys[key] = float(threshold)
+        compiled.max_threshold = max(compiled.max_threshold, float(threshold))
+        self._by_key[key] = compiled
+        return compiled.query
+
+    def _index(self, compiled: _Compiled) -> None:
+        ident = id(compiled)
+        triggers = compiled.triggers
+        if triggers is None:
+            self._always[ident] = compiled
+            return
+        postings = self._postings
+        for term in triggers:
+            bucket = postings.get(term)
+            if bucket is None:
+                bucket = postings[term] = _Bucket()
+            if compiled.kind == _SINGLE:
+                bucket.single = compiled
+            elif len(triggers) > 1:
+                bucket.many[ident] = compiled
+            else:
+                others = compiled.required - triggers
+                if not others:
+                    bucket.one[ident] = compiled
+                    continue
+                # file it under the second key too: both must be in the article
+                second = min(others, key=lambda k: _key_cost(k, postings))
+                compiled.second = second
+                bucket.pairs.setdefault(second, {})[ident] = compiled
+                bucket.pair_keys.add(second)
+
+    def remove(self, key: str) -> None:
+        """Drop subscription ``key`` (no error if it is not there)."""
+        compiled = self._by_key.pop(key, None)
+        if compiled is None:
+            return
+        threshold = compiled.keys.pop(key)
+        if compiled.keys:
+            if threshold >= compiled.max_threshold:
+                compiled.max_threshold = max(compiled.keys.values())
+            return
+        del self._by_root[compiled.query.root]
+        self._semantic.remove(semantic_terms(compiled.query.root))
+        ident = id(compiled)
+        if compiled.triggers is None:
+            self._always.pop(ident, None)
+            return
+        for term in compiled.triggers:
+            bucket = self._postings.get(term)
+            if bucket is None:
+                continue
+            if bucket.single is compiled:
+                bucket.single = None
+            bucket.one.pop(ident, None)
+            bucket.many.pop(ident, None)
+            if compiled.second is not None:
+                paired = bucket.pairs.get(compiled.second)
+                if paired is not None:
+                    paired.pop(ident, None)
+                    if not paired:
+                        del bucket.pairs[compiled.second]
+                        bucket.pair_keys.discard(compiled.second)
+            if not bucket:
+                del self._postings[term]
+
+    def _woken(self, doc: Document) -> tuple[list[_Compiled], list[_Compiled]]:
+        """(one-word queries matched by being woken, other candidates to check)."""
+        keys = doc.keys
+        postings = self._postings
+        singles: list[_Compiled] = []
+        to_check: list[_Compiled] = []
+        woken_many: dict[int, _Compiled] = {}
+        for term in keys:
+            bucket = postings.get(term)
+            if bucket is None:
+                continue
+            if bucket.single is not None:
+                singles.append(bucket.single)
+            if bucket.one:
+                to_check.extend(bucket.one.values())
+            if bucket.pairs:
+                pairs = bucket.pairs
+                for second in keys & bucket.pair_keys:
+                    to_check.extend(pairs[second].values())
+            if bucket.many:
+                woken_many.update(bucket.many)
+        to_check.extend(woken_many.values())
+        to_check.extend(self._always.values())
+        return singles, to_check
+
+    def candidates(self, doc: Document) -> list[_Compiled]:
+        """The distinct queries the document wakes (for benchmarks and debugging)."""
+        singles, to_check = self._woken(doc)
+        return singles + to_check
+
+    @property
+    def needs_vectors(self) -> bool:
+        """True when some query has a semantic term: articles need their vectors."""
+        return bool(self._semantic.keys)
+
+    def match_document(self, doc: Document) -> list[Match]:
+        """Like :meth:`match`, on an already prepared document (``doc.vector`` set for
+        the semantic terms)."""
+        if doc.vector is not None and self._semantic.keys:
+            woken, similarities = self._semantic.active(doc.vector)
+            doc.set_similarities(similarities)
+            if woken:
+                doc.keys = doc.keys.union(woken)
+        keys = doc.keys
+        terms = doc.text_terms
+        weight = doc.text_weight
+        singles, to_check = self._woken(doc)
+        # (-score, seq, why, query): plain tuples sort in C; seq is unique, so the
+        # comparison never reaches the last two
+        scored: list[tuple[float, int, tuple[str, ...], _Compiled]] = []
+        add_scored = scored.append
+        for compiled in singles:  # woken by its only word: matched
+            word, label = compiled.labels[0]
+            add_scored((-weight(word), compiled.seq, (label,), compiled))
+        for compiled in to_check:
+            kind = compiled.kind
+            if kind == _WORDS:
+                if compiled.required <= terms and not (
+                    compiled.excluded and not compiled.excluded.isdisjoint(terms)
+                ):
+                    score, why = compiled.score_words(weight, terms)
+                    add_scored((-score, compiled.seq, why, compiled))
+            elif kind == _ANY_WORD:  # woken by one of its words: matched
+                score, why = compiled.score_words(weight, terms)
+                add_scored((-score, compiled.seq, why, compiled))
+            elif compiled.required <= keys:
+                # most candidates that pass the subset test match: explain them
+                # directly rather than testing first and explaining after
+                matched, score, why = compiled.query.evaluate(doc)
+                if matched:
+                    add_scored((-score, compiled.seq, why, compiled))
+        scored.sort()
+        article_id = doc.article_id
+        out: list[Match] = []
+        add_match = out.append
+        for negative, _, why, compiled in scored:
+            score = -negative
+            subscribers = compiled.keys
+            if score >= compiled.max_threshold:  # the common case: everyone gets it
+                if len(subscribers) == 1:
+                    for key in subscribers:
+                        add_match(Match(article_id, key, True, score, why))
+                else:
+                    out.extend([Match(article_id, key, True, score, why) for key in subscribers])
+            else:
+                out.extend(
+                    [
+                        Match(article_id, key, True, score, why)
+                        for key, threshold in subscribers.items()
+                        if score >= threshold
+                    ]
+                )
+        return out
+
+    def match(self, article: Article, *, vector: np.ndarray | None = None) -> list[Match]:
+        """The subscriptions ``article`` matches, with score and why, best first
+        (``vector``: the article's, from bot.matching.vectors, for semantic terms)."""
+        doc = prepare_document(article)
+        doc.vector = vector
+        return self.match_document(doc)
+
+    def evaluate(
+        self, key: str, article: Article | Document, *, vector: np.ndarray | None = None
+    ) -> Match:
+        """The decision of subscription ``key`` on one article, matched or not
+        (``vector``: the article's, for semantic terms)."""
+        compiled = self._by_key[key]
+        doc = article if isinstance(article, Document) else prepare_document(article)
+        if vector is not None:
+            doc.vector = vector
+        matched, score, why = compiled.query.evaluate(doc)
+        threshold = compiled.keys[key]
+        return Match(doc.article_id, key, matched and score >= threshold, score, why)
+
+    def stats(self) -> dict[str, int]:
+        """Sizes of the index, for benchmarks and /status."""
+        return {
+            "subscriptions": len(self._by_key),
+            "distinct_queries": len(self._by_root),
+            "trigger_terms": len(self._postings),
+            "always_checked": len(self._always),
+        }
+
+    def semantic_stats(self) -> dict[str, int]:
+        """Sizes of the semantic side: distinct phrases (matrix rows) and (phrase,
+        threshold) keys."""
+        return {"phrases": len(self._semantic.phrases), "keys": len(self._semantic.keys)}
+
+
+@lru_cache(maxsize=256)
+def _compiled_topic(topic: Topic) -> Query:
+    return compile_topic(topic)
+
+
+def match_topic(article: Article | Document, topic: Topic) -> Match:
+    """The decision of one topic on one article.
+
+    A topic with a learned model (``topic.model``) is decided by the model
+    (an :class:`Article` is needed: the model reads its text); ``score`` is
+    then the model's probability and ``why`` the query's matched terms
+    followed by ``"model 0.93"``.  Otherwise the query decides, its score
+    checked against the topic's threshold.
+    """
+    if topic.model and isinstance(article, Article):
+        return model_match(article, topic)
+    doc = article if isinstance(article, Document) else prepare_document(article)
+    matched, score, why = _compiled_topic(topic).evaluate(doc)
+    return Match(doc.article_id, topic.id, matched and score >= topic.threshold, score, why)
+
+
+def model_match(article: Article, topic: Topic, *, key: str | None = None) -> Match:
+    """The decision of ``topic``'s learned model on ``article`` (see :func:`match_topic`)."""
+    from bot.matching.topic_model import model_for
+
+    model = model_for(topic)
+    if model is None:
+        return match_topic(article, replace(topic, model=""))
+    d = model.decide(article.title, article.summary, article.content, article.source)
+    why = (*d.why, f"model {d.score:.2f}" if not d.gated else "model: no anchor term")
+    return Match(article.id, key or topic.id, d.matched, d.score, why)

@@ -1,0 +1,197 @@
+"""Logging set-up: one event per line, third-party chatter quiet, secrets never shown.
+
+* Human lines by default (``2025-01-31 12:00:00Z INFO    bot.app: message key=value``);
+  with ``--log-json`` one JSON object per line: ``time``, ``level``, ``logger``,
+  ``event``, any ``extra=`` fields, and ``exception`` (the traceback, as one string).
+  A human line's traceback follows it, indented; use JSON where a collector
+  needs exactly one line per event.
+* Secrets are removed from the finished line, whatever part of it they came from
+  (message, arguments, extra fields, traceback): the configured token, its secret
+  half, the webhook secret, and anything shaped like a bot token.
+* httpx, python-telegram-bot, APScheduler and friends log at WARNING unless ``-vv``:
+  httpx logs every request URL, and a Bot API URL holds the token.
+* Uncaught exceptions (the main thread's and other threads') go through the same
+  handler, so their tracebacks are redacted too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from bot.ingest.urls import redact_urls
+
+# A bot token anywhere, e.g. inside a Bot API URL: digits, a colon (maybe %-encoded), 30+ chars.
+_TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3A|%3a)[A-Za-z0-9_-]{30,}")
+THIRD_PARTY = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "apscheduler",
+    "hpack",
+    "aiohttp",
+    "tornado",
+    "asyncio",
+    "trafilatura",
+    "htmldate",
+    "courlan",
+    "justext",
+    "charset_normalizer",
+    "py.warnings",
+)
+# LogRecord's own attributes; anything else on a record came from ``extra=``.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+class Redactor:
+    """Replaces secrets (the configured ones, and anything shaped like a bot token) with ***,
+    and the userinfo and query strings of URLs (where feed credentials are)."""
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        self.secrets: list[str] = []
+        for secret in secrets or []:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        """Redact ``secret`` from now on; a token's secret half is redacted on its own too."""
+        parts = [secret]
+        if re.fullmatch(r"\d+:.+", secret or ""):
+            parts.append(secret.split(":", 1)[1])
+        for part in parts:
+            if part and len(part) >= 6 and part not in self.secrets:
+                self.secrets.append(part)
+        self.secrets.sort(key=len, reverse=True)  # the whole token before its half
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        # feed URLs may carry credentials: userinfo and query strings go (issue 14)
+        return redact_urls(_TOKEN_PATTERN.sub("***", text))
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+def _utc(record: logging.LogRecord) -> datetime:
+    return datetime.fromtimestamp(record.created, UTC)
+
+
+class HumanFormatter(logging.Formatter):
+    """``time LEVEL logger: event key=value ...``, then an indented traceback, if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = (
+            f"{_utc(record):%Y-%m-%d %H:%M:%SZ} {record.levelname:<7} {record.name}: "
+            f"{record.getMessage()}"
+        )
+        extras = _extras(record)
+        if extras:
+            line += " " + " ".join(f"{k}={_short(v)}" for k, v in extras.items())
+        details = []
+        if record.exc_info:
+            details.append(self.formatException(record.exc_info))
+        if record.stack_info:
+            details.append(self.formatStack(record.stack_info))
+        for detail in details:
+            line += "\n" + "\n".join("    " + x for x in detail.splitlines())
+        return line
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return json.dumps(text, ensure_ascii=False) if (" " in text or not text) else text
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": _utc(record).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in _extras(record).items():
+            data.setdefault(key, value)
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            data["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with ``inner``, then takes the secrets out of the finished text."""
+
+    def __init__(self, inner: logging.Formatter, redactor: Redactor) -> None:
+        super().__init__()
+        self.inner = inner
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(self.inner.format(record))
+
+
+_redactor = Redactor()
+
+
+def setup_logging(
+    *, verbose: int | bool = 0, json_lines: bool = False, secrets: list[str] | None = None
+) -> None:
+    """Log to stderr: INFO; DEBUG for newsalert with ``verbose`` 1; DEBUG for every
+    library too with ``verbose`` 2 (httpx, telegram, ...), otherwise they log at WARNING."""
+    for secret in secrets or []:
+        _redactor.add(secret)
+    handler = logging.StreamHandler(sys.stderr)
+    inner: logging.Formatter = JsonFormatter() if json_lines else HumanFormatter()
+    handler.setFormatter(RedactingFormatter(inner, _redactor))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    level = int(verbose)
+    root.setLevel(logging.DEBUG if level >= 1 else logging.INFO)
+    for name in THIRD_PARTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if level >= 2 else logging.WARNING)
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_thread_exception
+
+
+def add_secret(secret: str) -> None:
+    """Also redact ``secret`` from now on (the token once the config is read)."""
+    if secret:
+        _redactor.add(secret)
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret and token-shaped string replaced by ***."""
+    return _redactor.redact(text)
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, tb: TracebackType | None
+) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, tb)
+        return
+    logging.getLogger("newsalert").critical("uncaught exception", exc_info=(kind, error, tb))
+
+
+def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    error = args.exc_value
+    logging.getLogger("newsalert").critical(
+        "uncaught exception in thread %s",
+        args.thread.name if args.thread else "?",
+        exc_info=(args.exc_type, error, args.exc_traceback) if error is not None else None,
+    )

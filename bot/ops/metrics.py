@@ -1,0 +1,137 @@
+"""The bot's counters and gauges, in Prometheus' terms, one set per :class:`~bot.app.Core`.
+
+Each Core owns a :class:`Metrics` with its own ``CollectorRegistry`` (never the
+global one), so several Cores can run in one process, as in the tests.  The
+places that do the work call one method each (``poll_done``, ``alert_sent``,
+``alert_failed``); what the database already knows (outbox depth, each feed's
+last success) is read when ``/metrics`` is scraped, in :meth:`Metrics.refresh`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from bot import __version__
+from bot.records import DeliveryState
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+POLL_STATUSES = ("new-articles", "unchanged", "not-modified", "primed", "error")
+# Telegram answers in tens to hundreds of milliseconds; a flood wait can take seconds.
+SEND_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class PollOutcome(Protocol):
+    """What :meth:`Metrics.poll_done` reads from a ``bot.pipeline.PollResult``."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def new_articles(self) -> int: ...
+    @property
+    def alerts(self) -> int: ...
+    @property
+    def error_kind(self) -> str: ...
+
+
+class Metrics:
+    """Counters and gauges of one running bot; see the README for what each one means."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.info = Gauge(
+            "newsalert_info", "Always 1; the version is a label.", ["version"], registry=r
+        )
+        self.info.labels(__version__).set(1)
+        self.polls = Counter("newsalert_polls", "Feed polls, by outcome.", ["status"], registry=r)
+        for status in POLL_STATUSES:
+            self.polls.labels(status)
+        self.fetch_errors = Counter(
+            "newsalert_fetch_errors",
+            "Feed polls that failed, by kind (timeout, http, rate_limited, parse, ...).",
+            ["kind"],
+            registry=r,
+        )
+        self.new_articles = Counter(
+            "newsalert_new_articles", "Articles seen for the first time.", registry=r
+        )
+        self.matches = Counter(
+            "newsalert_matches",
+            "Alerts written to the outbox: one per matching article and subscribed chat.",
+            registry=r,
+        )
+        self.alerts_sent = Counter("newsalert_alerts_sent", "Alerts Telegram accepted.", registry=r)
+        self.alerts_failed = Counter(
+            "newsalert_alerts_failed",
+            "Alerts given up on (refused, or out of attempts); the reason is in the log.",
+            registry=r,
+        )
+        self.send_latency = Histogram(
+            "newsalert_send_latency_seconds",
+            "Time for Telegram to accept one alert: the sendMessage call, waits for "
+            "Telegram's flood limits included.",
+            buckets=SEND_BUCKETS,
+            registry=r,
+        )
+        self.outbox_pending = Gauge(
+            "newsalert_outbox_pending", "Alerts waiting to be sent.", registry=r
+        )
+        self.feed_last_success = Gauge(
+            "newsalert_feed_last_success_timestamp_seconds",
+            "When each feed last answered (Unix time); absent for a feed never reached.",
+            ["feed"],
+            registry=r,
+        )
+        self.telegram_last_contact = Gauge(
+            "newsalert_telegram_last_contact_timestamp_seconds",
+            "When Telegram last answered a call (Unix time); 0 before the first answer.",
+            registry=r,
+        )
+        self.last_telegram_contact = 0.0  # Unix time; 0 = never
+
+    # -- called where the work happens ----------------------------------------------------
+
+    def poll_done(self, result: PollOutcome) -> None:
+        """One feed poll finished."""
+        self.polls.labels(result.status).inc()
+        if result.status == "error":
+            self.fetch_errors.labels(result.error_kind or "error").inc()
+        if result.new_articles:
+            self.new_articles.inc(result.new_articles)
+        if result.alerts:
+            self.matches.inc(result.alerts)
+
+    def alert_sent(self, seconds: float) -> None:
+        """Telegram accepted an alert after ``seconds``."""
+        self.alerts_sent.inc()
+        self.send_latency.observe(seconds)
+        self.telegram_contact()
+
+    def alert_failed(self) -> None:
+        """An alert was given up on."""
+        self.alerts_failed.inc()
+
+    def telegram_contact(self, at: float | None = None) -> None:
+        """Telegram answered (a send, getMe, ...)."""
+        self.last_telegram_contact = time.time() if at is None else at
+        self.telegram_last_contact.set(self.last_telegram_contact)
+
+    # -- read at scrape time ----------------------------------------------------------------
+
+    def refresh(self, store: Store) -> None:
+        """Set the gauges that the database knows: outbox depth, feeds' last success."""
+        self.outbox_pending.set(store.outbox.counts().get(DeliveryState.PENDING, 0))
+        self.feed_last_success.clear()
+        for feed in store.feeds.all():
+            if feed.last_success is not None:
+                self.feed_last_success.labels(feed.url).set(feed.last_success.timestamp())
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of this registry."""
+        return generate_latest(self.registry)

@@ -1,0 +1,128 @@
+"""Alerts that learn: the 👍/👎/❔ buttons under each alert, /why and /feedback."""
+
+from __future__ import annotations
+
+import html
+
+from bot.i18n import Html
+from bot.records import Delivery
+from bot.service import feedback
+from handlers.common import Turn, button, can_manage, command
+
+LISTED = 30  # /feedback lists this many votes, newest last
+
+
+@button
+async def feedback_button(turn: Turn, data: list[str]) -> None:
+    """``f:<delivery id>:+|-|?`` under an alert: more or fewer like this, or why it came."""
+    if len(data) != 3 or not data[1].isdecimal() or data[2] not in "+-?":
+        await turn.answer()
+        return
+    store = turn.core.store
+    delivery = store.outbox.get(int(data[1]))
+    if delivery is None or delivery.chat_id != turn.chat_id:
+        await turn.answer(turn.tr.plain("That alert is no longer known."), alert=True)
+        return
+    if data[2] == "?":
+        await turn.answer(_explanation(turn, delivery, plain=True)[:200], alert=True)
+        return
+    if not turn.is_private and not await can_manage(turn, turn.chat_id):
+        await turn.answer(
+            turn.tr.plain("Only administrators can teach this chat what it wants."), alert=True
+        )
+        return
+    value = 1 if data[2] == "+" else -1
+    if feedback.vote(store, delivery, value) is None:
+        await turn.answer(turn.tr.plain("That story is no longer stored."), alert=True)
+        return
+    if value > 0:
+        text = turn.tr.plain("👍 Noted: more like this. /feedback lists what you taught.")
+    else:
+        text = turn.tr.plain(
+            "👎 Noted: fewer like this in this chat. /feedback lists and clears what you taught."
+        )
+    await turn.answer(text)
+
+
+def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:
+    found = feedback.explain(turn.core.store, turn.core.config.topics, delivery)
+    tr = turn.tr
+    if found is None:
+        return tr.plain("That story is no longer stored.")
+    if not found.rule:
+        text = tr.plain("None of this chat's subscriptions matches it any more.")
+    else:
+        text = tr.plain(
+            "Sent for {rule}: matched {terms} (score {score}).",
+            rule=found.rule,
+            terms=", ".join(found.why[:6]) or "-",
+            score=f"{found.score:.1f}",
+        )
+    if found.nearest is not None and found.nearest.vote:
+        face = "👍" if found.nearest.vote > 0 else "👎"
+        text += " " + tr.plain(
+            "Closest thing you rated: {face} {title} (similarity {similarity}).",
+            face=face,
+            title=found.nearest.title[:60],
+            similarity=f"{found.nearest.similarity:.2f}",
+        )
+    return text if plain else html.escape(text, quote=False)
+
+
+@command
+async def why(turn: Turn) -> None:
+    """Why an alert was sent: the one replied to, else the chat's latest."""
+    store = turn.core.store
+    message = turn.update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    delivery = (
+        store.outbox.by_message(turn.chat_id, replied.message_id)
+        if replied is not None
+        else store.outbox.last_sent(turn.chat_id)
+    )
+    if delivery is None:
+        await turn.reply(
+            turn._("Reply to an alert with /why to see why it was sent; none was sent here yet.")
+        )
+        return
+    await turn.reply(Html(_explanation(turn, delivery, plain=False)))
+
+
+@command
+async def feedback_command(turn: Turn) -> None:
+    """/feedback lists what the chat taught; /feedback clear [N] forgets all, or one."""
+    store = turn.core.store
+    words = turn.argument.split()
+    if words and words[0].lower() in ("clear", "reset", "지우기"):
+        if not turn.is_private and not await can_manage(turn, turn.chat_id):
+            await turn.reply(turn._("Only administrators can change what this chat taught."))
+            return
+        number = int(words[1]) if len(words) > 1 and words[1].isdecimal() else None
+        removed = feedback.forget(store, turn.chat_id, number)
+        await turn.reply(turn._("Forgotten: {count} of your 👍/👎.", count=removed))
+        return
+    votes = feedback.taught(store, turn.chat_id)
+    if not votes:
+        await turn.reply(
+            turn._(
+                "You have not rated any alert here yet. Press 👍 or 👎 under an alert: "
+                "later stories close in meaning to a 👎 are not sent to this chat."
+            )
+        )
+        return
+    lines = [turn._("<b>What this chat taught</b> ({count}):", count=len(votes))]
+    start = max(0, len(votes) - LISTED)
+    for number, vote in enumerate(votes[start:], start=start + 1):
+        face = "👍" if vote.vote > 0 else "👎"
+        title = html.escape(vote.title[:80], quote=False)
+        topic = f" <i>({html.escape(vote.topic, quote=False)})</i>" if vote.topic else ""
+        lines.append(f"{number}. {face} {title}{topic}")
+    lines.append("")
+    lines.append(
+        turn._(
+            "Forget one with {one}, all with {all}.",
+            one=Html("<code>/feedback clear 1</code>"),
+            all=Html("<code>/feedback clear</code>"),
+        )
+    )
+    await turn.reply_lines(lines)

@@ -1,0 +1,356 @@
+"""Korean publisher boilerplate: each rule on the forms the agencies and Naver News use.
+
+The examples copy the layout of real pages (Yonhap, Newsis, News1, KBS, YTN, MBN, Herald
+Economy, Dailian, Financial News, Sisa Journal …) with invented people and addresses.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching.document import prepare_document
+from bot.matching.engine import Matcher
+from bot.records import Article
+from bot.summary.boilerplate import strip_boilerplate
+from bot.summary.boilerplate_ko import is_korean, strip_korean_boilerplate
+from bot.summary.extractive import summarize
+
+LEAD = "북한이 4일 동해상으로 탄도미사일 여러 발을 발사했다고 합동참모본부가 밝혔다."
+NEXT = "합참은 미사일이 약 900㎞를 비행했으며 정확한 제원을 분석 중이라고 전했다."
+
+
+def clean(text: str, **kw) -> str:
+    return strip_korean_boilerplate(text, **kw)
+
+
+# -- datelines and bylines ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dateline",
+    [
+        "(서울=연합뉴스) 홍길동 기자 = ",
+        "(서울=연합뉴스) 홍길동 김철수 기자 = ",
+        "(워싱턴=연합뉴스) 홍길동 특파원 = ",
+        "(서울=-연합뉴스) 홍길동 기자 = ",
+        "(평양 조선중앙통신=연합뉴스) ",
+        "(서울=연합뉴스) ",
+        "[서울=뉴시스] 홍길동 기자 = ",
+        "[서울=뉴시스]홍길동 기자 = ",
+        "[서울=뉴시스]홍길동·김철수 기자 = ",
+        "[도쿄=AP/뉴시스] ",
+        "(워싱턴=뉴스1) 홍길동 특파원 = ",
+        "(워싱턴 AFP=뉴스1) 홍길동 기자 = ",
+        "(평양 노동신문=뉴스1) = ",
+        "[데일리안 = 홍길동 기자] ",
+        "[헤럴드경제=홍길동 기자]",
+        "[이데일리 홍길동 기자] ",
+        "[디지털데일리 홍길동기자] ",
+        "[스포츠서울 | 홍길동 기자] ",
+        "【파이낸셜뉴스 울산=홍길동 기자】 ",
+        "[뉴욕=이데일리 홍길동 특파원] ",
+        "[더팩트ㅣ국회=홍길동 기자] ",
+        "[홍길동 디지털팀 기자 hong@example.com] ",
+        "[홍길동 일본 통신원 sisa@example.com] ",
+        "[파이낸셜뉴스] ",
+        "[서울경제] ",
+    ],
+)
+def test_datelines_and_bylines_go(dateline):
+    assert clean(dateline + LEAD + " " + NEXT) == LEAD + " " + NEXT
+
+
+def test_sub_headlines_glued_before_a_dateline_are_kept_apart_or_dropped():
+    # ko-21 of the train set has this shape: two sub-headlines glued to each other and
+    # to the dateline, no space, no line break.
+    text = (
+        '스페인 언론, 당국 조사 인용 보도…"원자로 덮개 옮기다 사고"우크라전 파병 대가로 '
+        "기술 이전 의심 (서울=연합뉴스) 홍길동 기자 = " + LEAD
+    )
+    kept = clean(text, keep_subheadlines=True)
+    assert kept.split("\n\n") == [
+        '스페인 언론, 당국 조사 인용 보도…"원자로 덮개 옮기다 사고"우크라전 파병 대가로 기술 이전 의심',
+        LEAD,
+    ]
+    assert clean(text, keep_subheadlines=False) == LEAD
+
+
+def test_sub_headlines_on_lines_of_their_own_before_the_dateline():
+    text = (
+        "美 ‘대화 러브콜’에도 묵묵부답\n6년 전 ‘판문점 회동’과 대비\n[서울=뉴시스]홍길동 기자 = "
+        + LEAD
+    )
+    assert clean(text, keep_subheadlines=False) == LEAD
+    assert clean(text).split("\n\n")[1] == LEAD
+
+
+def test_a_photo_caption_before_the_byline_is_not_the_lead():
+    text = (
+        "중기중앙회 전경[헤럴드경제=홍길동 기자] " + LEAD,
+        "메디힐 골프단에 합류한 선수가 포즈를 취하고 있다. 사진 | 메디힐 골프단[스포츠서울 | "
+        "홍길동 기자] " + LEAD,
+    )
+    for t in text:
+        assert clean(t, keep_subheadlines=False) == LEAD
+
+
+def test_a_dateline_inside_the_story_goes_but_the_story_stays():
+    text = LEAD + "\n\n(서울=연합뉴스) 홍길동 기자 = " + NEXT
+    assert clean(text) == LEAD + "\n\n" + NEXT
+
+
+# -- e-mails, credits, copyright ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        " 홍길동 기자 hong@yna.co.kr",
+        " hong@newsis.com",
+        " 2025.12.29 [조선우표사 홈페이지 캡처. 재판매 및 DB 금지] nkphoto@yna.co.kr",
+        " 2025.12.30 [국내에서만 사용가능. 재배포 금지. For Use Only in the Republic of Korea. "
+        "No Redistribution] nkphoto@yna.co.kr",
+        " [국내에서만 사용가능. 재배포 금지. DB 금지. For Use Only in the Republic of Korea. "
+        "Redistribution Prohibited] rodongphoto@news1.kr",
+        " (사진=조선중앙TV 캡처) 2025.12.28. photo@newsis.com",
+        " (사진=해군 제공) 2025.12.30. photo@newsis.com *재판매 및 DB 금지",
+        " 2025.11.21ⓒ AFP=뉴스1",
+        " 2025.12.30/뉴스1",
+        " [조선중앙TV 화면]",
+        " (사진=연합뉴스)",
+        " <저작권자(c) 연합뉴스, 무단 전재-재배포, AI 학습 및 활용 금지>",
+        " 저작권자 ⓒ 홍길동일보 무단전재 및 재배포 금지",
+        " 무단 전재 및 재배포 금지",
+        " Copyright ⓒ 한국경제. All rights reserved.",
+        " ⓒ 연합뉴스",
+    ],
+)
+def test_credits_emails_and_copyright_lines_go(tail):
+    assert clean(LEAD + tail) == LEAD
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a credit glued to the caption and to the next sentence (ko-127, ko-84, ko-237)
+        ("도널드 트럼프 미국 대통령. AFP 연합뉴스" + LEAD, "도널드 트럼프 미국 대통령. " + LEAD),
+        ("조선중앙통신 연합뉴스" + LEAD, LEAD),
+        ("그는 말했다. 사진=뉴스1" + LEAD, "그는 말했다. " + LEAD),
+        (LEAD + " [우리은행 제공]" + NEXT, LEAD + " " + NEXT),
+        ("[국고채 (사진=연합뉴스)]" + LEAD, LEAD),
+        ("[김종철 위원장 현장 방문 (방미통위 제공=연합뉴스)]" + LEAD, LEAD),
+        ("[도쿄=AP/뉴시스] " + LEAD, LEAD),
+    ],
+)
+def test_inline_credits_go_and_the_sentences_around_them_stay(text, expected):
+    assert clean(text) == expected
+
+
+def test_an_opening_photo_caption_marked_with_a_triangle_goes():
+    caption = "▲ 김정은 국무위원장이 31일 평양에서 열린 행사에서 연설하고 있다. "
+    assert clean(caption + LEAD + " " + NEXT) == LEAD + " " + NEXT
+    # no caption sentence to tell apart: only the mark goes
+    assert clean("▲ " + LEAD) == LEAD
+
+
+# -- related articles, promos, broadcast cues ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "\n\n관련 기사\n北, 순항미사일 발사\n합참 “도발 중단하라”",
+        "\n관련기사 ▶ 北, 순항미사일 발사 ▶ 합참 “도발 중단하라”",
+        " [관련기사] 北, 순항미사일 발사",
+        "■ 제보하기▷ 전화 : 02-000-0000▷ 이메일 : tip@example.co.kr▷ 카카오톡 : 'KBS제보' 검색",
+        "※ '당신의 제보가 뉴스가 됩니다'[카카오톡] YTN 검색해 채널 추가[전화] 02-000-0000",
+        " (영상편집:홍길동)",
+        "▶ 자세한 뉴스 잠시 뒤 이어집니다.",
+    ],
+)
+def test_related_article_lists_and_promos_go(tail):
+    assert clean(LEAD + tail) == LEAD
+
+
+def test_broadcast_transcripts_lose_their_cues_and_hand_offs():
+    text = "【 앵커멘트 】 " + LEAD + " 자세한 내용, 홍길동 기자가 보도합니다. 【 기자 】 " + NEXT
+    assert clean(text) == LEAD + " " + NEXT
+    text = "[앵커]" + LEAD + " 홍길동 기자입니다.[리포트]" + NEXT
+    assert clean(text) == LEAD + " " + NEXT
+    header = (
+        "■ 진행 : 홍길동 앵커■ 출연 : 김철수 교수* 아래 텍스트는 실제 방송 내용과 차이가 있을 수 "
+        "있으니 보다 정확한 내용은 방송으로 확인하시기 바랍니다. 인용 시 [YTN 뉴스와이드] "
+        "명시해주시기 바랍니다.[앵커]"
+    )
+    assert clean(header + LEAD) == LEAD
+
+
+def test_syndication_notes_go_and_mark_where_the_lead_starts():
+    text = (
+        "차기 Fed 의장, 내달 발표이 기사는 국내 최대 해외 투자정보 플랫폼 한경 글로벌마켓에 "
+        "게재된 기사입니다." + LEAD
+    )
+    assert clean(text, keep_subheadlines=False) == LEAD
+    text = (
+        "[이 기사에 나온 스타트업에 대한 보다 다양한 기업정보는 데이터랩에서 볼 수 있습니다.] "
+        + LEAD
+    )
+    assert clean(text) == LEAD
+
+
+# -- what stays ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "원·달러 환율(1달러=1,439원)은 전 거래일보다 9.2원 올랐다.",
+        "연합뉴스가 29일 보도한 바에 따르면 정부는 대책을 발표했다.",
+        "경찰은 공연표를 대량으로 확보해 재판매한 암표상 5명을 붙잡았다.",
+        "그는 기자들과 만나 “대화의 문은 열려 있다”고 말했다.",
+        "▲조선노동당 39호실을 통한 마약 제조 ▲정찰총국의 해킹이 거론됐다.",
+        "국방부는 2025년 12월 29일 이같이 밝혔다.",
+    ],
+)
+def test_story_text_is_left_alone(story):
+    assert clean(story) == story
+    assert clean(LEAD + " " + story) == LEAD + " " + story
+
+
+def test_text_without_hangul_is_returned_as_it_is():
+    english = "SEOUL (REUTERS) - North Korea fired missiles.\n\nPHOTO: REUTERS"
+    assert strip_korean_boilerplate(english) == english
+
+
+def test_english_rules_and_korean_rules_are_separate_and_compose():
+    text = "(서울=연합뉴스) 홍길동 기자 = " + LEAD + "\n\nJoin ST's Telegram channel for more."
+    assert strip_boilerplate(strip_korean_boilerplate(text)) == LEAD
+
+
+def test_is_korean():
+    assert is_korean(LEAD)
+    assert is_korean("北, 이번엔 장거리 순항미사일 쐈다 (Reuters)")
+    assert not is_korean("North Korea fired a missile, said 합참 (JCS).")
+
+
+# -- linear time ------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "(",
+        "[서울=",
+        "[제공",
+        "기자 =",
+        "홍길동 기자 ",
+        "a@",
+        "a.",
+        "■ 진행 : ",
+        "사진=",
+        "2025.12.29 ",
+        "관련 기사 ",
+        "【",
+        " ",
+        "다.",
+        "가",
+        "제작: 홍길동 ",
+        "▲ ",
+        "(영상편집:",
+        "이 기사는 ",
+    ],
+)
+def test_adversarial_inputs_of_40000_characters_are_cleaned(unit):
+    text = (unit * (40_000 // len(unit) + 1))[:40_000]
+    out = strip_korean_boilerplate("가" + text, keep_subheadlines=False)
+    assert len(out) <= 40_001
+    # and a summary of it is made
+    summarize(Article(id="x", title="제목", content="가" + text))
+
+
+@pytest.mark.timeout(20)
+def test_a_40000_character_run_of_real_boilerplate_is_removed():
+    tail = " [국내에서만 사용가능. 재배포 금지.] nkphoto@yna.co.kr 2025.12.29"
+    text = (LEAD + tail + "\n") * (40_000 // (len(LEAD) + len(tail) + 1))
+    out = strip_korean_boilerplate(text)
+    assert set(out.split("\n")) == {LEAD}
+
+
+# -- before summarising and before matching ------------------------------------------------
+
+
+YONHAP_PHOTO = Article(
+    id="ko-photo",
+    title="김정은 딸 주애, 기념관 건설장 식수",
+    content=(
+        "(서울=연합뉴스) 김정은 국무위원장의 딸 주애가 지난 5일 기념관 건설장에서 삽을 들고 "
+        "식수 작업을 하고 있다. [조선중앙TV 화면] 2026.1.6 [국내에서만 사용가능. 재배포 금지. "
+        "For Use Only in the Republic of Korea. No Redistribution] nkphoto@yna.co.kr"
+    ),
+)
+
+
+def test_a_summary_carries_none_of_it():
+    summary = summarize(YONHAP_PHOTO)
+    assert summary.text == (
+        "김정은 국무위원장의 딸 주애가 지난 5일 기념관 건설장에서 삽을 들고 식수 작업을 하고 있다."
+    )
+    assert summary.language == "ko"
+
+
+def test_the_redistribution_note_matches_nothing():
+    matcher = Matcher()
+    matcher.add("t", '"republic of korea" OR redistribution OR 연합뉴스')
+    assert matcher.match(YONHAP_PHOTO) == []
+    doc = prepare_document(YONHAP_PHOTO)
+    assert "redistribution" not in doc.text_terms
+    # the story's own words still match
+    matcher.add("u", "주애")
+    assert [m.topic for m in matcher.match(YONHAP_PHOTO)] == ["u"]
+
+
+def test_sub_headlines_still_match():
+    article = Article(
+        id="k",
+        title="제목",
+        content="핵잠 부품 싣고 북한행 가능성 (서울=연합뉴스) 홍길동 기자 = " + LEAD,
+    )
+    matcher = Matcher()
+    matcher.add("t", "핵잠")
+    assert [m.topic for m in matcher.match(article)] == ["t"]
+
+
+def test_an_opening_caption_before_a_photo_credit_is_not_the_lead():
+    caption = "서울 용산구 국립중앙박물관에서 관람객들이 내부를 관람하고 있다. [사진=뉴시스] "
+    text = caption + LEAD + " " + NEXT
+    assert clean(text, keep_subheadlines=False) == LEAD + " " + NEXT
+    # a photo item whose only text is the caption keeps it
+    assert clean(LEAD + " (사진=조선중앙TV 캡처) 2025.12.28. photo@newsis.com") == LEAD
+
+
+def test_a_quoted_sub_headline_right_after_the_byline_is_kept_apart():
+    text = '[홍길동 디지털팀 기자 hong@example.com] "의혹, 같은 잣대로 신속한 수사 필요" ' + LEAD
+    assert clean(text, keep_subheadlines=False) == LEAD
+    assert clean(text) == '"의혹, 같은 잣대로 신속한 수사 필요"\n\n' + LEAD
+    # a quotation that the sentence goes on from is the lead itself
+    quoted = '(서울=연합뉴스) 홍길동 기자 = "대화의 문은 열려 있다"고 정부가 밝혔다.'
+    assert clean(quoted, keep_subheadlines=False) == '"대화의 문은 열려 있다"고 정부가 밝혔다.'
+
+
+def test_a_bracketed_caption_with_an_agency_credit_inside_is_not_a_dateline():
+    text = "[대만 이란현 지진 (대만 중앙기상국=연합뉴스)]" + LEAD
+    assert clean(text) == LEAD
+    assert clean(text, keep_subheadlines=False) == LEAD
+
+
+def test_sub_headlines_on_their_own_lines_without_a_dateline_leave_the_summary():
+    text = (
+        "美 ‘대화 러브콜’에도 묵묵부답\n6년 전 ‘판문점 회동’과 뚜렷한 대비\n\n" + LEAD + "\n" + NEXT
+    )
+    assert clean(text, keep_subheadlines=False) == LEAD + "\n" + NEXT
+    assert clean(text) == text  # matching keeps their words
+    summary = summarize(Article(id="s", title="제목", content=text))
+    assert summary.text.startswith(LEAD)
+    # a text of short lines only, none a sentence, stays as it is
+    assert clean("속보 하나\n속보 둘", keep_subheadlines=False) == "속보 하나\n속보 둘"

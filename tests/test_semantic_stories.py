@@ -1,0 +1,190 @@
+"""One alert per story however it is worded: article vectors (made once, stored with the
+article) group a reworded copy from another outlet into the first one's story, while two
+launches on different days stay two stories."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from bot.app import Core
+from bot.config.loader import config_from_dict
+from bot.ingest.stories import (
+    MEANING_WINDOW,
+    StoryDesk,
+    days_named,
+    fingerprint,
+    lead_of,
+    same_story,
+    title_grams,
+)
+from bot.matching import vectors
+from bot.records import Article, utcnow
+from storage.store import Store
+from tests.helpers import QUIET_FEED, TOKEN, alerts_to, fast_api, rss, wait_until
+
+pytestmark = pytest.mark.skipif(not vectors.available(), reason="the vector model is missing")
+
+# The issue's report: two outlets, three minutes apart, reworded title and lead.
+REUTERS = Article(
+    id="r1",
+    title="North Korea fires ballistic missile into East Sea, Seoul says",
+    summary=(
+        "North Korea fired a ballistic missile into the East Sea on Thursday, South Korea's "
+        "Joint Chiefs of Staff said, the latest in a string of weapons tests this year."
+    ),
+    source="Reuters",
+)
+YONHAP = Article(
+    id="y1",
+    title="North Korea fires ballistic missile into sea, South Korea says",
+    summary=(
+        "North Korea launched a ballistic missile off its east coast on Thursday, Seoul's "
+        "military said, in its latest show of force as talks with Washington remain stalled."
+    ),
+    source="Yonhap",
+)
+# Another launch, reported in the same words, on another day.
+NEXT_LAUNCH = Article(
+    id="r2",
+    title="North Korea fires ballistic missile into East Sea again, Seoul says",
+    summary=(
+        "North Korea fired a ballistic missile into the East Sea on Sunday, South Korea's "
+        "Joint Chiefs of Staff said, three days after its previous launch."
+    ),
+    source="Reuters",
+)
+
+
+def _parts(article: Article):
+    lead = lead_of(article)
+    return fingerprint(article.title, lead), title_grams(article.title), days_named(lead)
+
+
+def test_the_issues_reworded_copy_is_one_story_by_meaning_not_by_words():
+    a, b = vectors.article_vectors([REUTERS, YONHAP])
+    (fa, ga, da), (fb, gb, db) = _parts(REUTERS), _parts(YONHAP)
+    assert not fa.is_near(fb)  # the old grouping scored them apart
+    assert same_story(fa, fb, a, b, ga, gb, da, db)
+    assert not same_story(fa, fb, a, b, ga, gb, da, db, by_meaning=False)
+
+
+def test_leads_naming_different_days_are_two_stories_even_in_the_same_words():
+    a, c = vectors.article_vectors([REUTERS, NEXT_LAUNCH])
+    (fa, ga, da), (fc, gc, dc) = _parts(REUTERS), _parts(NEXT_LAUNCH)
+    assert da == {"thursday"} and dc == {"sunday"}
+    assert not same_story(fa, fc, a, c, ga, gc, da, dc)
+    assert days_named("북한은 29일 오전 동해상으로 탄도미사일을 발사했다") == {"29일"}
+
+
+def test_vectors_are_unit_length_and_stored_as_float16():
+    [v] = vectors.article_vectors([REUTERS])
+    assert v.shape == (vectors.DIMENSION,) and abs(float(np.linalg.norm(v)) - 1.0) < 1e-3
+    blob = vectors.to_blob(v)
+    assert len(blob) == 2 * vectors.DIMENSION
+    back = vectors.from_blob(blob)
+    assert back is not None and float(back @ v) > 0.999
+    assert vectors.from_blob(None) is None
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(tmp_path / "stories.db")
+    yield s
+    s.close()
+
+
+def _add(store: Store, feed_url: str, article: Article, now):
+    feed = store.feeds.upsert(feed_url, name=article.source)
+    [stored] = store.articles.add_new(feed.id, [article], now=now)
+    return stored
+
+
+def test_desk_groups_by_meaning_within_the_meaning_window_only(store):
+    desk = StoryDesk(store.stories, window=timedelta(hours=48))
+    now = utcnow()
+    first = _add(store, "https://reuters.example/rss", REUTERS, now)
+    v1, v2, v3 = vectors.article_vectors([REUTERS, YONHAP, NEXT_LAUNCH])
+    story = desk.assign(first.key, first.feed_id, REUTERS, now=now, vector=v1)
+    later = now + timedelta(minutes=3)
+    copy = _add(store, "https://yonhap.example/rss", YONHAP, later)
+    assert desk.assign(copy.key, copy.feed_id, YONHAP, now=later, vector=v2).id == story.id
+    # the other day's launch, in the same words: a story of its own
+    launch = _add(store, "https://reuters.example/rss2", NEXT_LAUNCH, later)
+    assert desk.assign(launch.key, launch.feed_id, NEXT_LAUNCH, now=later, vector=v3).id != (
+        story.id
+    )
+    # a reworded copy long after (beyond the meaning window): news of its own
+    late = now + MEANING_WINDOW + timedelta(hours=1)
+    again = _add(
+        store,
+        "https://kbs.example/rss",
+        YONHAP.replace(
+            id="k1", source="KBS", title="N. Korea fires a missile into sea, Seoul says"
+        ),
+        late,
+    )
+    fresh = StoryDesk(store.stories, window=timedelta(hours=48))  # reloads from the db
+    assert fresh.assign(again.key, again.feed_id, again.article, now=late, vector=v2).id != (
+        story.id
+    )
+
+
+def _config(api, feeds, db):
+    return config_from_dict(
+        {
+            "telegram": {"token": TOKEN, "base_url": api.base_url, "poll_timeout": "1s"},
+            "storage": {"path": str(db)},
+            "polling": {"jitter": 0},
+            "fetch": {"full_text": False},
+            "delivery": {"per_chat_per_second": 10, "per_chat_burst": 5},
+            "feeds": [{"url": url, "name": name, "interval": "1s"} for url, name in feeds],
+            "topics": [{"id": "missiles", "name": "Missiles", "query": "missile"}],
+        },
+        env={},
+    )
+
+
+async def test_a_reworded_copy_from_another_outlet_becomes_the_also_edit(feed_server, tmp_path):
+    async with fast_api() as api:
+        feed_server.set("/reuters.xml", rss(QUIET_FEED, site="https://reuters.example"))
+        feed_server.set("/yonhap.xml", rss(QUIET_FEED, site="https://yonhap.example"))
+        feeds = [
+            (feed_server.url("/reuters.xml"), "Reuters"),
+            (feed_server.url("/yonhap.xml"), "Yonhap"),
+        ]
+        core = Core(_config(api, feeds, tmp_path / "bot.db"))
+        core.store.chats.ensure(71, type="private")
+        core.store.subscriptions.add(71, "missiles")
+        await core.start()
+        try:
+            await wait_until(
+                lambda: all(core.store.feeds.get_by_url(u).primed for u, _ in feeds), what="prime"
+            )
+            feed_server.set(
+                "/reuters.xml",
+                rss(
+                    [*QUIET_FEED, ("r1", REUTERS.title, REUTERS.summary)],
+                    site="https://reuters.example",
+                ),
+            )
+            await wait_until(lambda: alerts_to(api, 71), what="the alert")
+            feed_server.set(
+                "/yonhap.xml",
+                rss(
+                    [*QUIET_FEED, ("y1", YONHAP.title, YONHAP.summary)],
+                    site="https://yonhap.example",
+                ),
+            )
+            await wait_until(lambda: api.calls_to("editMessageText"), what="the edit")
+            stored = core.store.articles.latest(5)
+        finally:
+            await core.stop()
+    [alert] = alerts_to(api, 71)  # one alert, however it was reworded
+    message = api.message(71, alert["message_id"])
+    assert "Also: Yonhap" in message["text"]
+    # each article's vector was made once and stored with it
+    missiles = [s for s in stored if "missile" in s.article.title]
+    assert len(missiles) == 2 and all(s.vector for s in missiles)

@@ -1,0 +1,191 @@
+"""Semantic terms in the filter language: ~"phrase", ~word, ~0.6"phrase", composing with
+AND/OR/NOT/@groups/fields, `why` naming the term and its similarity, /test showing each
+recent story's similarity, `newsalert match --query '~"..."'`, and the pipeline matching on
+the one vector stored with each article."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.config.loader import config_from_dict
+from bot.errors import QueryError
+from bot.matching import vectors
+from bot.matching.engine import Matcher
+from bot.matching.parser import parse_query
+from bot.matching.syntax import DEFAULT_SIMILARITY, Semantic
+from bot.pipeline import Pipeline
+from bot.records import Article
+from storage.store import Store
+from tests.chatbot import article, running_bot
+
+needs_model = pytest.mark.skipif(not vectors.available(), reason="the vector model is missing")
+
+MISSILE_KO = Article(id="ko1", title="北, 동해상으로 탄도미사일 발사")
+SAMSUNG = Article(id="ko2", title="삼성전자 영업이익 10조원 돌파")
+KPOP = Article(id="ko3", title="BTS, 서울서 월드투어 시작…K팝 팬 몰려")
+BAKING = Article(id="en1", title="How to bake a perfect sourdough loaf at home")
+MISSILE_EN = Article(
+    id="en2",
+    title="North Korea fires ballistic missile into East Sea, Seoul says",
+    summary="North Korea fired a ballistic missile off its east coast on Thursday.",
+)
+
+
+# -- the language --------------------------------------------------------------------------
+
+
+def test_semantic_terms_parse_with_a_default_or_their_own_threshold():
+    assert parse_query('~"north korea fires a ballistic missile"').root == Semantic(
+        "north korea fires a ballistic missile", DEFAULT_SIMILARITY
+    )
+    assert parse_query("~sanctions").root == Semantic("sanctions", DEFAULT_SIMILARITY)
+    assert parse_query('~0.6"missile launch"').root == Semantic("missile launch", 0.6)
+    # a number without a quote is a word to mean, not a threshold
+    assert parse_query("~2024").root == Semantic("2024", DEFAULT_SIMILARITY)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("~", "nothing after '~'"),
+        ('~""', "nothing after '~'"),
+        ('~1.5"x"', "out of range"),
+        ("title:~missile", "a field cannot hold a semantic term"),
+        ('title:(~"missile")', "a field cannot hold a semantic term"),
+        ('~"unclosed', "unclosed quote"),
+        (" ".join(f"~w{i}" for i in range(6)), "too many semantic terms"),
+    ],
+)
+def test_malformed_semantic_terms_are_explained(text, message):
+    with pytest.raises(QueryError, match=message):
+        parse_query(text)
+
+
+def test_semantic_terms_compose_with_everything_else():
+    root = parse_query('@north-korea ~"sanctions evasion" -title:sport').root
+    assert "Semantic" in repr(root) and "AnyOf" in repr(root) and "Not" in repr(root)
+    assert "Or" in repr(parse_query('~"missile launch" OR ~"nuclear test"').root)
+
+
+# -- matching on vectors -------------------------------------------------------------------
+
+
+@needs_model
+def test_a_korean_report_matches_the_english_phrase_and_near_misses_do_not():
+    m = Matcher()
+    m.add("missile", '~"north korea fires a ballistic missile"')
+    found = {}
+    for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING, MISSILE_EN):
+        found[a.id] = m.match(a, vector=vectors.article_vector(a))
+    assert [x.topic for x in found["ko1"]] == ["missile"]
+    assert found["ko2"] == found["ko3"] == found["en1"] == []
+    [match] = found["en2"]
+    (label,) = match.why
+    assert label.startswith('~"north korea fires a ballistic missile" 0.')  # with its similarity
+    assert float(label.rsplit(" ", 1)[1]) >= DEFAULT_SIMILARITY
+
+
+@needs_model
+def test_semantic_terms_compose_in_matching_and_a_threshold_narrows():
+    m = Matcher()
+    m.add("and-group", '@north-korea ~"north korea missile launch"')
+    m.add("either", '~"north korea missile launch" OR ~"baking bread"')
+    m.add("not", 'korea -~"missile launch"')
+    m.add("strict", '~0.95"missile launch"')
+    v = {a.id: vectors.article_vector(a) for a in (MISSILE_EN, BAKING)}
+    on_missile = {x.topic for x in m.match(MISSILE_EN, vector=v["en2"])}
+    on_baking = {x.topic for x in m.match(BAKING, vector=v["en1"])}
+    assert on_missile == {"and-group", "either"}  # "not" excludes it; "strict" asks too much
+    assert on_baking == {"either"}
+    # without a vector a semantic term matches nothing, and nothing breaks
+    assert {x.topic for x in m.match(MISSILE_EN)} == {"not"}
+    assert m.needs_vectors and m.semantic_stats() == {"phrases": 3, "keys": 4}
+    for key in ("and-group", "either", "not", "strict"):
+        m.remove(key)
+    assert not m.needs_vectors
+
+
+def fake_embed(phrases: list[str]):
+    """Phrase vectors that are unit axes, for counting what the engine asks for."""
+    import numpy as np
+
+    calls.append(list(phrases))
+    out = np.zeros((len(phrases), 4), np.float32)
+    for i, p in enumerate(phrases):
+        out[i, hash(p) % 4] = 1.0
+    return out
+
+
+calls: list[list[str]] = []
+
+
+def test_each_distinct_phrase_is_embedded_once_for_all_its_subscribers():
+    import numpy as np
+
+    calls.clear()
+    m = Matcher(embed=fake_embed)
+    for i in range(100):
+        m.add(f"s{i}", '~"missile launch"' if i % 2 else '~0.6"missile launch" korea')
+    doc = Article(id="a", title="korea")
+    axis = fake_embed(["missile launch"])[0]
+    calls.clear()
+    found = m.match(doc, vector=axis.astype(np.float32))
+    assert len(found) == 100
+    assert calls == [["missile launch"]]  # one row for the phrase, whoever uses it
+
+
+# -- the pipeline, the CLI, /test ---------------------------------------------------------
+
+
+@needs_model
+async def test_the_pipeline_matches_on_the_stored_vector(tmp_path):
+    store = Store.open(tmp_path / "bot.db")
+    config = config_from_dict(
+        {"fetch": {"full_text": False}, "delivery": {"story_by_meaning": False}}, env={}
+    )
+    pipeline = Pipeline(store, config, fetcher=None, alert_on_first_poll=True)  # type: ignore[arg-type]
+    store.chats.ensure(5)
+    store.chats.ensure(6)
+    store.subscriptions.add(5, "", query='~"north korea fires a ballistic missile"')
+    store.subscriptions.add(6, "", query="baking")
+    feed = store.feeds.upsert("https://ko.example/rss", name="KO")
+    await pipeline.process(feed, [MISSILE_KO, SAMSUNG])
+    assert [d.chat_id for d in store.outbox.for_chat(5)] == [5]
+    assert store.outbox.for_chat(6) == []
+    stored = {s.article.id: s for s in store.articles.latest(5)}
+    assert stored["ko1"].vector and stored["ko2"].vector  # made once, kept with the article
+    store.close()
+
+
+@needs_model
+def test_match_cli_takes_semantic_queries_on_json_lines():
+    lines = "".join(json.dumps(a.to_json()) + "\n" for a in (MISSILE_KO, SAMSUNG, BAKING))
+    result = CliRunner().invoke(
+        cli, ["match", "--query", '~"north korea fires a ballistic missile"'], input=lines
+    )
+    assert result.exit_code == 0, result.output
+    decisions = [json.loads(line) for line in result.output.splitlines()]
+    assert [d["matched"] for d in decisions] == [True, False, False]
+    assert decisions[0]["why"][0].startswith('~"north korea fires a ballistic missile"')
+
+
+@needs_model
+async def test_test_command_shows_each_recent_storys_similarity(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        bot.store_articles(
+            article("m1", MISSILE_KO.title),
+            article("s1", SAMSUNG.title),
+            article("b1", BAKING.title),
+        )
+        reply = (await bot.send(111, '/test ~"north korea fires a ballistic missile"'))["text"]
+    assert "<b>1 of the last 3 stories match</b>" in reply
+    assert "Closest in meaning" in reply
+    shown = re.findall(r"^<code>(-?\d\.\d\d)</code> (.*)$", reply, re.MULTILINE)
+    assert len(shown) == 3 and "北" in shown[0][1]  # closest first, each with its similarity
+    assert [float(s) for s, _ in shown] == sorted((float(s) for s, _ in shown), reverse=True)
+    assert '~"north korea fires a ballistic missile" 0.' in reply  # why names it
