@@ -242,3 +242,32 @@ model = "{tmp_path / "missing.model"}"
     )
     result = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
     assert result.exit_code == 2 and "model" in result.output + result.stderr
+
+
+# -- the audience: one decision per article per learned topic ------------------------------
+
+
+def test_followers_of_a_learned_topic_share_one_model_decision(monkeypatch):
+    from bot.matching import engine
+    from bot.matching.audience import Audience
+    from storage.subscriptions import Subscription
+
+    calls = []
+    real = engine.model_match
+
+    def counting(article, topic, *, key=None):
+        calls.append(article.id)
+        return real(article, topic, key=key)
+
+    monkeypatch.setattr("bot.matching.audience.model_match", counting)
+    audience = Audience(builtin_topics())
+    audience.load(
+        [Subscription(id=k, chat_id=100 + k, topic_id="korea-diplomacy") for k in range(3)]
+    )
+    # the query alone would not take this one (no Korea word): the model does
+    kcna = Article(id="k1", title="Japan urged to apologize for war crimes", source="KCNA")
+    out = audience.recipients(kcna)
+    assert [r.chat_id for r in out] == [100, 101, 102]
+    assert all(r.match.why[-1].startswith("model ") for r in out)
+    assert calls == ["k1"]
+    assert audience.recipients(Article(id="k2", title="Kim Jong Un inspects a farm")) == []
