@@ -368,19 +368,24 @@ def match(
 
     JSON Lines of articles in; one {"id", "topic", "matched", "score", "why"} per line out.
     """
-    from bot.matching.engine import Matcher
+    from bot.matching.engine import Matcher, model_match
     from bot.matching.topics import builtin_topics
+    from bot.records import Topic
 
     if bool(topic_id) == bool(query):
         _fail("give exactly one of --topic ID or --query Q, e.g. --topic korea-diplomacy")
     matcher = Matcher()
+    model_topic: Topic | None = None
     if topic_id:
         topics = _load(ctx).topics if _has_config(ctx) else builtin_topics()
         topic = topics.get(topic_id)
         if topic is None:
             _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(topics))}")
         key = topic.id
-        matcher.add(key, topic.query, threshold=topic.threshold)
+        if topic.model:
+            model_topic = topic
+        else:
+            matcher.add(key, topic.query, threshold=topic.threshold)
     else:
         key = str(query)
         try:
@@ -389,6 +394,12 @@ def match(
             _fail(f"the query cannot be read: {e}")
     errors: list[str] = []
     articles = _read_articles(_input_stream(input_path), errors)
+    if model_topic is not None:  # a learned topic: its model decides, once per article
+        for article in articles:
+            decision = model_match(article, model_topic)
+            if show_all or decision.matched:
+                _print_json(decision.to_json())
+        sys.exit(_report_bad_lines(errors))
     if not matcher.needs_vectors:
         for article in articles:
             decision = matcher.evaluate(key, article)
@@ -539,6 +550,132 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     except (NewsalertError, sqlite3.Error) as e:
         _fail(str(e), 1)
     click.echo(f"pruned: {result}")
+
+
+@topics.command("train")
+@click.argument("topic_id")
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="JSON Lines of labelled articles {id, title, summary|text, label: 0/1[, borderline]}; "
+    "repeat for more files. The id's prefix before '-' names its source group.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Where to write the model (default: <topic>.model here).",
+)
+@click.option("--threshold", type=float, help="Probability that counts as a match (default 0.5).")
+@click.option("--l2", type=float, help="L2 regularisation (default 1e-4).")
+@click.option(
+    "--anchor",
+    help="A query for what the topic is about, e.g. '@korea'; with --gate, articles "
+    "without it are ruled out before the model runs.",
+)
+@click.option("--gate/--no-gate", default=None, help="Use the anchor as a first stage.")
+@click.option(
+    "--groups",
+    help="Alias groups to use as features besides those the query names, comma-separated.",
+)
+@click.option(
+    "--borderline/--no-borderline",
+    default=None,
+    help="Train on items marked borderline too (they are never scored).",
+)
+@click.option(
+    "--evaluate/--no-evaluate",
+    default=True,
+    help="Measure leave-one-source-out scores and write them into the model (default).",
+)
+@click.pass_context
+def topics_train(
+    ctx: click.Context,
+    topic_id: str,
+    data: tuple[str, ...],
+    out: str | None,
+    threshold: float | None,
+    l2: float | None,
+    anchor: str | None,
+    gate: bool | None,
+    groups: str | None,
+    borderline: bool | None,
+    evaluate: bool,
+) -> None:
+    """Train TOPIC_ID's model from labelled articles, deterministically.
+
+    The topic's query supplies features (its alias groups) and the `why` of
+    each decision. Options not given are taken from the shipped model of the
+    same topic, if there is one, so that
+    `newsalert topics train korea-diplomacy --data TRAIN --data DEV` rebuilds
+    the shipped model byte for byte. Set `model = "PATH"` on the topic in the
+    config to use the result.
+    """
+    from dataclasses import replace
+
+    from bot.matching.topic_model import FeatureSpec, builtin_model, query_groups, train_topic
+    from bot.matching.topics import builtin_topics
+
+    topics_ = _load(ctx).topics if _has_config(ctx) else builtin_topics()
+    topic = topics_.get(topic_id)
+    if topic is None:
+        _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(topics_))}")
+    base = builtin_model(topic.id)
+    if base is not None and base.spec.query == topic.query:
+        spec = base.spec
+        train = base.meta.get("training", {})
+        d_threshold, d_l2 = base.threshold, float(train.get("l2", 1e-4))
+        d_gate, d_borderline = base.gate, bool(train.get("use_borderline", False))
+    else:
+        spec = FeatureSpec(
+            query=topic.query, groups=query_groups(topic.query), threshold=topic.threshold
+        )
+        d_threshold, d_l2, d_gate, d_borderline = 0.5, 1e-4, False, False
+    if anchor is not None:
+        spec = replace(spec, anchor=anchor)
+    if groups is not None:
+        from bot.matching.aliases import builtin_aliases
+
+        extra = [g.strip().lstrip("@") for g in groups.split(",") if g.strip()]
+        unknown = [g for g in extra if g not in builtin_aliases()]
+        if unknown:
+            _fail(f"unknown alias groups: {', '.join(unknown)}")
+        base_groups = query_groups(topic.query)
+        spec = replace(spec, groups=(*base_groups, *(g for g in extra if g not in base_groups)))
+    use_gate = d_gate if gate is None else gate
+    if use_gate and not spec.anchor:
+        _fail("--gate needs an --anchor query, e.g. --anchor '@korea'")
+    command = (
+        "newsalert topics train " + topic.id + "".join(f" --data {Path(p).name}" for p in data)
+    )
+
+    try:
+        model = train_topic(
+            topic.id,
+            data,
+            spec,
+            l2=d_l2 if l2 is None else l2,
+            threshold=d_threshold if threshold is None else threshold,
+            gate=use_gate,
+            use_borderline=d_borderline if borderline is None else borderline,
+            evaluate=evaluate,
+            command=command,
+        )
+    except NewsalertError as e:
+        _fail(str(e))
+    path = Path(out or f"{topic.id}.model")
+    model.save(path)
+    click.echo(f"wrote {path} ({path.stat().st_size} bytes)")
+    scores = model.meta.get("scores")
+    if scores:
+        click.echo("leave-one-source-out (held-out group: precision / recall / F1, positives):")
+        for name, s in [*scores["groups"].items(), ("pooled", scores["pooled"])]:
+            click.echo(
+                f"  {name:<10} {s['precision']:.3f} / {s['recall']:.3f} / {s['f1']:.3f}"
+                f"  ({s['tp'] + s['fn']})"
+            )
 
 
 def main() -> None:

@@ -102,6 +102,9 @@ class Topic:
     query: str
     description: str = ""
     threshold: float = 0.0
+    # a learned model that decides the topic instead of the query (bot.matching.topic_model):
+    # a shipped model's name ("korea-diplomacy") or a model file's path; "" for none
+    model: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -591,6 +591,7 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             query = t.require("query", str)
             description = t.get("description", str, _default(Topic, "description"))
             threshold = float(t.get("threshold", (int, float), _default(Topic, "threshold")))
+            model = t.get("model", str, "").strip()
             t.done()
             if topic_id and not _TOPIC_ID.match(topic_id):
                 problems.add(
@@ -604,11 +605,22 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             if query is not None:
                 with problems.guard():
                     _check_query(f"{where}.query", query)
+            if model:
+                from bot.matching.topic_model import check_model_ref
+
+                problem = check_model_ref(model)
+                if problem:
+                    problems.add(f"{where}.model", problem)
             if len(problems.items) > before or query is None or not topic_id:
                 broken.add(topic_id)
                 continue
             topics[topic_id] = Topic(
-                id=topic_id, name=name, query=query, description=description, threshold=threshold
+                id=topic_id,
+                name=name,
+                query=query,
+                description=description,
+                threshold=threshold,
+                model=model,
             )
     return topics, broken
 

@@ -5,7 +5,8 @@ or ``q:<subscription id>`` for a chat's own query.  The index is rebuilt from
 the store only when the store's subscription generation moved (``refresh``), so
 a write by anyone (a chat command, the sender, the CLI in another process) is
 seen on the next article without anybody telling the audience; a rebuild recompiles
-only the keys whose query changed.
+only the keys whose query changed.  A topic with a learned model is not in the
+index: its model decides each article once, for all its followers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.matching.document import prepare_document
-from bot.matching.engine import Matcher, MatchGroup
+from bot.matching.engine import Matcher, MatchGroup, model_match
 from bot.matching.rules import subscription_rules
 from bot.matching.syntax import Query
 from bot.records import Article, Match, Topic
@@ -43,6 +44,7 @@ class Audience:
         self._chats: dict[str, set[int]] = defaultdict(set)
         self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
         self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
+        self._learned: dict[str, Topic] = {}  # followed topics decided by a learned model
         self._threads: dict[tuple[str, int], int] = {}  # (key, chat) -> forum topic
 
         self._generation: int | None = None  # the store's generation the index was loaded at
@@ -60,6 +62,7 @@ class Audience:
         wanted: dict[str, tuple[str | Query, float]] = {}
         chats: dict[str, set[int]] = defaultdict(set)
         labels: dict[str, Topic | None] = {}
+        learned: dict[str, Topic] = {}
         threads: dict[tuple[str, int], int] = {}
         for sub in subscriptions:
             if sub.filtered:  # a topic narrowed or widened with /filter: keys of its own
@@ -76,7 +79,10 @@ class Audience:
                 topic = self.topics.get(sub.topic_id)
                 if topic is None:
                     continue  # a topic removed from the config: its followers get nothing
-                wanted[sub.key] = (topic.query, topic.threshold)
+                if topic.model:
+                    learned[sub.key] = topic  # decided by its model, not in the index
+                else:
+                    wanted[sub.key] = (topic.query, topic.threshold)
             chats[sub.key].add(sub.chat_id)
             if sub.thread_id is not None:
                 threads[(sub.key, sub.chat_id)] = sub.thread_id
@@ -95,6 +101,7 @@ class Audience:
         self._signatures = signatures
         self._chats = chats
         self._labels = labels
+        self._learned = learned
         self._threads = threads
 
     @property
@@ -110,20 +117,33 @@ class Audience:
         # made only for the chats that get the article, not for every subscription.
         doc = prepare_document(article)
         doc.vector = vector
-        chosen: dict[int, tuple[MatchGroup, str]] = {}
+        chosen: dict[int, tuple[float, str, MatchGroup | Match]] = {}
         chats = self._chats
         for group in self._matcher.match_groups(doc):
             for key in group.keys:
                 for chat_id in chats.get(key, ()):
                     if chat_id not in chosen:
-                        chosen[chat_id] = (group, key)
+                        chosen[chat_id] = (group.score, key, group)
+        # each followed learned topic decides once per article, whoever follows it
+        for key, learned in self._learned.items():
+            decision = model_match(article, learned, key=key)
+            if decision.matched:
+                for chat_id in chats.get(key, ()):
+                    prior = chosen.get(chat_id)
+                    if prior is None or decision.score > prior[0]:
+                        chosen[chat_id] = (decision.score, key, decision)
         out = []
         for chat_id in sorted(chosen):
-            group, key = chosen[chat_id]
+            score, key, found = chosen[chat_id]
+            match = (
+                found
+                if isinstance(found, Match)
+                else Match(article.id, key, True, score, found.why)
+            )
             out.append(
                 Recipient(
                     chat_id=chat_id,
-                    match=Match(article.id, key, True, group.score, group.why),
+                    match=match,
                     topic=self._topic_of(key),
                     thread_id=self._threads.get((key, chat_id)),
                 )

@@ -41,7 +41,7 @@ cost), so changes are O(size of the query).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -67,7 +67,7 @@ from bot.matching.syntax import (
 from bot.matching.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
 from bot.records import Article, Match, Topic
 
-__all__ = ["MatchGroup", "Matcher", "match_topic", "required_keys", "trigger_terms"]
+__all__ = ["MatchGroup", "Matcher", "match_topic", "model_match", "required_keys", "trigger_terms"]
 
 # Words too common to be a good trigger when the query offers a rarer one.
 _COMMON = frozenset(
@@ -683,7 +683,28 @@ def _compiled_topic(topic: Topic) -> Query:
 
 
 def match_topic(article: Article | Document, topic: Topic) -> Match:
-    """The decision of one topic on one article (score checked against its threshold)."""
+    """The decision of one topic on one article.
+
+    A topic with a learned model (``topic.model``) is decided by the model
+    (an :class:`Article` is needed: the model reads its text); ``score`` is
+    then the model's probability and ``why`` the query's matched terms
+    followed by ``"model 0.93"``.  Otherwise the query decides, its score
+    checked against the topic's threshold.
+    """
+    if topic.model and isinstance(article, Article):
+        return model_match(article, topic)
     doc = article if isinstance(article, Document) else prepare_document(article)
     matched, score, why = _compiled_topic(topic).evaluate(doc)
     return Match(doc.article_id, topic.id, matched and score >= topic.threshold, score, why)
+
+
+def model_match(article: Article, topic: Topic, *, key: str | None = None) -> Match:
+    """The decision of ``topic``'s learned model on ``article`` (see :func:`match_topic`)."""
+    from bot.matching.topic_model import model_for
+
+    model = model_for(topic)
+    if model is None:
+        return match_topic(article, replace(topic, model=""))
+    d = model.decide(article.title, article.summary, article.content, article.source)
+    why = (*d.why, f"model {d.score:.2f}" if not d.gated else "model: no anchor term")
+    return Match(article.id, key or topic.id, d.matched, d.score, why)

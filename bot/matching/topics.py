@@ -14,6 +14,8 @@ override::
 ``query`` uses the filter language of :mod:`bot.matching.parser` (alias groups included)
 and is validated when loaded; ``threshold`` is the lowest score that counts as
 a match (0 by default).  Topic queries may be longer than a chat filter.
+``model`` (optional) names a learned model that decides the topic instead of
+the query (:mod:`bot.matching.topic_model`): a shipped model's name or a file's path.
 """
 
 from __future__ import annotations
@@ -89,12 +91,22 @@ def parse_topics(
         threshold = entry.get("threshold", 0.0)
         if isinstance(threshold, bool) or not isinstance(threshold, int | float) or threshold < 0:
             raise ConfigError(f"{key}.threshold", "expected a number >= 0")
+        model = entry.get("model", "")
+        if not isinstance(model, str):
+            raise ConfigError(f"{key}.model", "expected a model name or a model file's path")
+        if model and origin != "topics.toml":  # a shipped model may be rebuilt: checked on use
+            from bot.matching.topic_model import check_model_ref
+
+            problem = check_model_ref(model)
+            if problem:
+                raise ConfigError(f"{key}.model", problem)
         topic = Topic(
             id=topic_id,
             name=name,
             query=" ".join(query.split()),
             description=" ".join(description.split()),
             threshold=float(threshold),
+            model=model,
         )
         try:
             compile_topic(topic, aliases=aliases)

@@ -9,7 +9,7 @@ import numpy as np
 
 from bot.errors import QueryError
 from bot.matching import vectors
-from bot.matching.engine import Matcher
+from bot.matching.engine import Matcher, model_match
 from bot.matching.rules import Rule, subscription_rules
 from bot.matching.syntax import semantic_terms
 from bot.records import Article, Topic, as_utc
@@ -162,11 +162,15 @@ def _count_and_show(
         matrix = vectors.phrase_vectors(phrases)
     else:
         phrases = []
+    learned = rule.topic if rule.topic is not None and rule.topic.model else None
     for stored in articles:
         vector = vector_of(store, stored) if phrases else None
         if vector is not None:
             closest.append((stored.article, float(np.max(matrix @ vector))))
-        decision = matcher.evaluate(rule.key, stored.article, vector=vector)
+        if learned is not None and rule.key == learned.id:  # the topic's model decides
+            decision = model_match(stored.article, learned)
+        else:
+            decision = matcher.evaluate(rule.key, stored.article, vector=vector)
         if not decision.matched:
             continue
         matched += 1

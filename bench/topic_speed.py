@@ -1,0 +1,148 @@
+"""Speed of a learned topic's decision, against the topic's query alone (same run).
+
+    .venv/bin/python bench/topic_speed.py                  # korea-diplomacy, the shared sets
+    .venv/bin/python bench/topic_speed.py --repeat 3
+
+Measures: loading the model file (parse + features compiled), in a fresh
+process and in this one; ms per article for the model's decision, split into
+articles the first stage (the anchor gate) rules out and articles the
+classifier decides; and the same articles decided by the topic's query alone,
+as the baseline.  Targets (issue 12): <= 50 ms an article, <= 10 ms for those
+the first stage rules out, <= 3 s to load.  Articles: title + summary of the
+labelled sets in ../shared/data/topics, or a few built-in ones when absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.matching.document import prepare_document  # noqa: E402
+from bot.matching.engine import _compiled_topic, match_topic  # noqa: E402
+from bot.matching.topic_model import builtin_model, document_of, model_text  # noqa: E402
+from bot.matching.topics import builtin_topics  # noqa: E402
+from bot.records import Article  # noqa: E402
+
+
+def _shared() -> Path:
+    env = os.environ.get("NEWSALERT_SHARED")
+    if env:
+        return Path(env)
+    for base in (ROOT.parent, ROOT.parent.parent):
+        if (base / "shared").is_dir():
+            return base / "shared"
+    return ROOT.parent / "shared"
+
+
+FALLBACK = [
+    ("US and South Korea discuss North Korea's nuclear programme", "Talks in Seoul."),
+    ("북한, 동해상으로 탄도미사일 발사", "합동참모본부는 북한이 탄도미사일을 발사했다고 밝혔다."),
+    ("Stocks rise as oil prices fall", "Markets gained on Tuesday."),
+    ("Kim Jong Un inspects a farm", ""),
+]
+
+
+def articles() -> list[Article]:
+    out = []
+    for name in ("korea-diplomacy-train.jsonl", "korea-diplomacy-dev.jsonl"):
+        path = _shared() / "data" / "topics" / name
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            out.append(
+                Article(
+                    id=row["id"],
+                    title=row["title"],
+                    summary=row.get("text", ""),
+                    source=row.get("source", ""),
+                )
+            )
+    return out or [Article(id=str(k), title=t, summary=s) for k, (t, s) in enumerate(FALLBACK)]
+
+
+def load_in_fresh_process(topic: str) -> float:
+    code = (
+        "import time; t=time.perf_counter(); from bot.matching.topic_model import builtin_model; "
+        f"m=builtin_model({topic!r}); m.decide('warm up'); print(time.perf_counter()-t)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return float(done.stdout.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--topic", default="korea-diplomacy")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args(argv)
+    topic = builtin_topics()[args.topic]
+    fresh = load_in_fresh_process(args.topic)
+    builtin_model.cache_clear()
+    t0 = time.perf_counter()
+    model = builtin_model(args.topic)
+    load_s = time.perf_counter() - t0
+    if model is None:
+        print(f"no shipped model for {args.topic}")
+        return 1
+    items = articles()
+    query = _compiled_topic(topic)
+    # warm both paths once
+    for a in items[:20]:
+        match_topic(a, topic)
+        query.evaluate(prepare_document(a))
+
+    gated_s = decided_s = query_s = 0.0
+    n_gated = n_decided = 0
+    for _ in range(args.repeat):
+        for a in items:
+            t0 = time.perf_counter()
+            query.evaluate(prepare_document(a))
+            query_s += time.perf_counter() - t0
+            title, lead = model_text(a.title, a.summary, a.content)
+            ruled_out = not model.passes_gate(document_of("", title, lead, a.source))
+            t0 = time.perf_counter()
+            match_topic(a, topic)
+            spent = time.perf_counter() - t0
+            if ruled_out:
+                gated_s += spent
+                n_gated += 1
+            else:
+                decided_s += spent
+                n_decided += 1
+    n = len(items) * args.repeat
+    q_ms = query_s / n * 1000
+    all_ms = (gated_s + decided_s) / n * 1000
+    g_ms = gated_s / max(1, n_gated) * 1000
+    d_ms = decided_s / max(1, n_decided) * 1000
+    print(f"topic {args.topic}: {len(items)} articles x {args.repeat}")
+    print(
+        f"  load: {load_s * 1000:.0f} ms in process, {fresh:.2f} s in a fresh process "
+        f"(imports included; target <= 3 s)"
+    )
+    print(f"  baseline, the query alone:      {q_ms:7.3f} ms/article")
+    print(
+        f"  model, every article:           {all_ms:7.3f} ms/article  ({all_ms / q_ms:.1f}x the query)"
+    )
+    print(
+        f"  model, ruled out by the gate:   {g_ms:7.3f} ms/article  ({g_ms / q_ms:.1f}x; "
+        f"{n_gated // args.repeat} articles; target <= 10 ms)"
+    )
+    print(
+        f"  model, decided by the classifier:{d_ms:6.3f} ms/article  ({d_ms / q_ms:.1f}x; "
+        f"{n_decided // args.repeat} articles; target <= 50 ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,897 @@
+"""Learned topic models: a classifier over an article's title and lead.
+
+A topic may carry a model trained from labelled articles (JSON Lines of
+``{"id", "title", "summary"|"text", "label"}``).  The model reads the title and
+the lead (the first ``LEAD_CHARS`` characters of the summary, else of the
+content) and decides with logistic regression over three blocks of features:
+
+* hashed words, word pairs and character n-grams (``2**HASH_BITS`` buckets),
+  the words in canonical form (:mod:`bot.normalize_text`: folded, singular,
+  American spelling, Korean particles removed);
+* the topic's query: for every alias group the query names, whether a member
+  is in the title and whether one is anywhere in the text, the same crossed
+  with the query's first group, and whether the whole query matched.  These
+  carry the hand-written knowledge (aliases in several languages) across
+  languages and sources the training data does not cover;
+* optionally a sentence embedding (:mod:`bot.matching.embed`), when the model names one.
+
+``anchor`` is a query for what the topic is about (for korea-diplomacy: a
+Korea term in the text, or North Korean state media as the source); with
+``gate`` on it is also a cheap first stage: an article without it is ruled out
+without running the classifier.
+
+Training is deterministic (no randomness at all: full-batch L-BFGS from
+zero weights, a fixed number of iterations at most), and the saved file is
+the same bytes for the same data and options.  The file is one line of JSON
+(what the model is, the data it came from with sha256, its measured scores)
+followed by the weights as little-endian float32.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.errors import ConfigError
+from bot.matching.aliases import AliasGroup, builtin_aliases, expand
+from bot.matching.document import Document
+from bot.matching.normalize import is_hangul, tokenize_with_variants
+from bot.matching.parser import parse_query
+from bot.matching.syntax import Query
+from bot.text import html_to_text
+
+__all__ = [
+    "FORMAT",
+    "LEAD_CHARS",
+    "Decision",
+    "FeatureSpec",
+    "Featurizer",
+    "Labelled",
+    "SparseRows",
+    "TopicModel",
+    "builtin_model",
+    "check_model_ref",
+    "class_weights",
+    "cross_source_scores",
+    "featurize_all",
+    "fit_logistic",
+    "load_labelled",
+    "model_for",
+    "model_text",
+    "prf",
+    "query_groups",
+    "train_model",
+    "train_topic",
+]
+
+FORMAT = "newsalert-topic-model/1"
+LEAD_CHARS = 400
+HASH_BITS = 18
+_MARKUP = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
+_ALIAS_REF = re.compile(r"@([a-z0-9][a-z0-9-]*)")
+
+
+def _plain(value: str) -> str:
+    if ("<" in value or "&" in value) and _MARKUP.search(value):
+        return html_to_text(value)
+    return value
+
+
+def model_text(title: str, summary: str = "", content: str = "") -> tuple[str, str]:
+    """``(title, lead)``: what a model reads of an article."""
+    lead = _plain(summary or "").strip() or _plain(content or "").strip()
+    return _plain(title or "").strip(), " ".join(lead[:LEAD_CHARS].split())
+
+
+# --------------------------------------------------------------------------------------
+# Features
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    """Which features a model computes; saved in the model file."""
+
+    query: str = ""  # the topic's query (alias groups and the match feature come from it)
+    groups: tuple[str, ...] = ()  # alias groups used as features (default: those in query)
+    threshold: float = 0.0  # the query's own threshold, for the "query matched" feature
+    hash_bits: int = HASH_BITS
+    char_ngrams: tuple[int, ...] = (2, 3, 4)
+    scale_hashed: float = 1.0
+    scale_query: float = 1.0
+    scale_embed: float = 1.0
+    embedder: str = ""  # a name from bot.matching.embed, or "" for none
+    # what the topic is about, as a query over title, lead and source (e.g. "@korea OR
+    # source:@dprk-media"); crossed with every group, and the model's gate when it has one
+    anchor: str = ""
+
+    @property
+    def n_query(self) -> int:
+        # per group: in title, in text, both crossed with the anchor; + anchor, query matched, score
+        return 4 * len(self.groups) + 4
+
+    @property
+    def n_embed(self) -> int:
+        if not self.embedder:
+            return 0
+        from bot.matching.embed import dimension
+
+        return dimension(self.embedder)
+
+    @property
+    def size(self) -> int:
+        return (1 << self.hash_bits) + self.n_query + self.n_embed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "groups": list(self.groups),
+            "threshold": self.threshold,
+            "hash_bits": self.hash_bits,
+            "char_ngrams": list(self.char_ngrams),
+            "scale_hashed": self.scale_hashed,
+            "scale_query": self.scale_query,
+            "scale_embed": self.scale_embed,
+            "embedder": self.embedder,
+            "anchor": self.anchor,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FeatureSpec:
+        return cls(
+            query=data.get("query", ""),
+            groups=tuple(data.get("groups", ())),
+            threshold=float(data.get("threshold", 0.0)),
+            hash_bits=int(data.get("hash_bits", HASH_BITS)),
+            char_ngrams=tuple(data.get("char_ngrams", (2, 3, 4))),
+            scale_hashed=float(data.get("scale_hashed", 1.0)),
+            scale_query=float(data.get("scale_query", 1.0)),
+            scale_embed=float(data.get("scale_embed", 1.0)),
+            embedder=data.get("embedder", ""),
+            anchor=data.get("anchor", ""),
+        )
+
+
+def query_groups(query: str, aliases: Mapping[str, AliasGroup] | None = None) -> tuple[str, ...]:
+    """The alias groups a query names, and the groups they include, in order of first use."""
+    aliases = builtin_aliases() if aliases is None else aliases
+    out: dict[str, None] = {}
+
+    def walk(gid: str) -> None:
+        if gid in out or gid not in aliases:
+            return
+        out[gid] = None
+        for term in aliases[gid].terms:
+            if term.startswith("@"):
+                walk(term[1:])
+
+    for gid in _ALIAS_REF.findall(query):
+        walk(gid)
+    return tuple(out)
+
+
+def _bucket(key: str, mask: int) -> int:
+    return zlib.crc32(key.encode("utf-8")) & mask
+
+
+class Featurizer:
+    """Computes the sparse feature vector of a spec; the query parts are compiled once."""
+
+    def __init__(
+        self, spec: FeatureSpec, *, aliases: Mapping[str, AliasGroup] | None = None
+    ) -> None:
+        self.spec = spec
+        self._mask = (1 << spec.hash_bits) - 1
+        self._groups: list[tuple[Query, Query]] = [
+            (parse_query(f"title:@{g}", aliases=aliases), parse_query(f"@{g}", aliases=aliases))
+            for g in spec.groups
+        ]
+        self._query: Query | None = (
+            parse_query(spec.query, aliases=aliases, max_length=4000, max_terms=200)
+            if spec.query
+            else None
+        )
+        # Korean compounds are written as one word (미사일발사, 대북제재): a group's Korean
+        # terms also count at the start or the end of a longer Korean word
+        groups = builtin_aliases() if aliases is None else aliases
+        self._hangul: dict[str, list[int]] = {}
+        for k, g in enumerate(spec.groups):
+            for term in expand(g, groups) if g in groups else ():
+                if " " not in term and is_hangul(term) and len(term) >= 2:
+                    ks = self._hangul.setdefault(term, [])
+                    if k not in ks:
+                        ks.append(k)
+        self.anchor: Query | None = (
+            parse_query(spec.anchor, aliases=aliases, max_length=4000, max_terms=200)
+            if spec.anchor
+            else None
+        )
+
+    def hashed(self, title: str, lead: str) -> dict[int, float]:
+        """Bucket -> count of the hashed words, pairs and character n-grams."""
+        mask = self._mask
+        counts: dict[int, float] = {}
+
+        def add(key: str) -> None:
+            b = _bucket(key, mask)
+            counts[b] = counts.get(b, 0.0) + 1.0
+
+        for prefix, text in (("t", title), ("x", lead)):
+            if not text:
+                continue
+            tokens, extra = tokenize_with_variants(text)
+            for tok in tokens:
+                add(f"w {tok}")
+                if prefix == "t":
+                    add(f"t {tok}")
+            for _, variant in extra:
+                add(f"w {variant}")
+            for a, b in itertools.pairwise(tokens):
+                add(f"b {a} {b}")
+            for tok in tokens:
+                padded = f"<{tok}>"
+                grams = self.spec.char_ngrams
+                if is_hangul(tok) and 2 not in grams:
+                    grams = (2, *grams)
+                for n in grams:
+                    for i in range(len(padded) - n + 1):
+                        add(f"c {padded[i : i + n]}")
+        return counts
+
+    def _hangul_hits(self, tokens: Iterable[str]) -> set[int]:
+        hits: set[int] = set()
+        table = self._hangul
+        if not table:
+            return hits
+        for tok in tokens:
+            n = len(tok)
+            if n < 3 or tok.isascii() or not is_hangul(tok):
+                continue
+            for cut in range(2, n):
+                for piece in (tok[:cut], tok[n - cut :]):
+                    ks = table.get(piece)
+                    if ks:
+                        hits.update(ks)
+        return hits
+
+    def groups_present(self, doc: Document, limit: int = 6) -> tuple[str, ...]:
+        """``@group`` for each feature group with a member in the article (for ``why``)."""
+        hits = self._hangul_hits(doc.fields["title"].tokens) | self._hangul_hits(
+            doc.fields["summary"].tokens
+        )
+        out = [
+            f"@{g}"
+            for k, (g, (_, anywhere)) in enumerate(zip(self.spec.groups, self._groups, strict=True))
+            if k in hits or anywhere.matches(doc)
+        ]
+        return tuple(out[:limit])
+
+    def query_block(self, doc: Document) -> list[float]:
+        """The query features: per group in-title, in-text, crossed with the anchor; matched."""
+        values: list[float] = []
+        first_title = first_any = 0.0
+        title_hits = self._hangul_hits(doc.fields["title"].tokens)
+        text_hits = title_hits | self._hangul_hits(doc.fields["summary"].tokens)
+        for k, (in_title, anywhere) in enumerate(self._groups):
+            t = 1.0 if k in title_hits or in_title.matches(doc) else 0.0
+            a = 1.0 if t or k in text_hits or anywhere.matches(doc) else 0.0
+            if k == 0:
+                first_title, first_any = t, a
+                if self.anchor is not None:
+                    # the anchor found only outside the group (e.g. in the source) sets
+                    # the context of the whole article: it counts as in the title
+                    first_any = 1.0 if self.anchor.matches(doc) else 0.0
+                    if first_any and not a:
+                        first_title = 1.0
+            values.extend((t, a, t * first_title, a * first_any))
+        values.append(first_any)
+        if self._query is not None:
+            matched, score, _ = self._query.evaluate(doc)
+            values.append(1.0 if matched and score >= self.spec.threshold else 0.0)
+            values.append(min(score, 12.0) / 12.0 if matched else 0.0)
+        else:
+            values.extend((0.0, 0.0))
+        values.append(1.0)  # a constant inside the block: lets the block shift the bias
+        return values
+
+    def vector(
+        self, title: str, lead: str, doc: Document, embedding: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(indices, values)`` of one article's feature vector, indices ascending."""
+        spec = self.spec
+        counts = self.hashed(title, lead)
+        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        val = np.log1p(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        norm = float(np.sqrt(val @ val))
+        if norm > 0:
+            val *= spec.scale_hashed / norm
+        order = np.argsort(idx, kind="stable")
+        parts_i = [idx[order]]
+        parts_v = [val[order]]
+        base = 1 << spec.hash_bits
+        q = np.asarray(self.query_block(doc), dtype=np.float64) * spec.scale_query
+        nz = np.flatnonzero(q)
+        parts_i.append(base + nz)
+        parts_v.append(q[nz])
+        if spec.embedder:
+            if embedding is None:
+                raise ValueError("this model needs the article's embedding")
+            e = np.asarray(embedding, dtype=np.float64)
+            parts_i.append(base + spec.n_query + np.arange(e.shape[0]))
+            parts_v.append(e * spec.scale_embed)
+        return np.concatenate(parts_i), np.concatenate(parts_v)
+
+
+def document_of(article_id: str, title: str, lead: str, source: str = "") -> Document:
+    """The query document a model's features see: title, the lead as summary, source."""
+    return Document(article_id, title=title, summary=lead, source=source)
+
+
+# --------------------------------------------------------------------------------------
+# Logistic regression (numpy, deterministic)
+
+
+@dataclass(slots=True)
+class SparseRows:
+    """Rows of a sparse matrix: CSR arrays plus each stored value's row number."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_cols: int
+    rows: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rows = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.indptr) - 1
+
+    @classmethod
+    def stack(cls, vectors: Sequence[tuple[np.ndarray, np.ndarray]], n_cols: int) -> SparseRows:
+        lengths = np.fromiter((len(i) for i, _ in vectors), dtype=np.int64, count=len(vectors))
+        indptr = np.concatenate(([0], np.cumsum(lengths)))
+        if vectors:
+            indices = np.concatenate([i for i, _ in vectors])
+            data = np.concatenate([v for _, v in vectors])
+        else:
+            indices = np.zeros(0, dtype=np.int64)
+            data = np.zeros(0)
+        return cls(indptr, indices, data, n_cols)
+
+    def take(self, rows: np.ndarray) -> SparseRows:
+        """The given rows, in that order."""
+        vectors = [
+            (
+                self.indices[self.indptr[r] : self.indptr[r + 1]],
+                self.data[self.indptr[r] : self.indptr[r + 1]],
+            )
+            for r in rows
+        ]
+        return SparseRows.stack(vectors, self.n_cols)
+
+    def dot(self, w: np.ndarray) -> np.ndarray:
+        return np.bincount(self.rows, weights=self.data * w[self.indices], minlength=self.n_rows)
+
+    def tdot(self, r: np.ndarray) -> np.ndarray:
+        return np.bincount(self.indices, weights=self.data * r[self.rows], minlength=self.n_cols)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def fit_logistic(
+    x: SparseRows,
+    y: np.ndarray,
+    *,
+    l2: float = 1e-4,
+    sample_weight: np.ndarray | None = None,
+    max_iter: int = 300,
+    tol: float = 1e-7,
+    history: int = 10,
+) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by L-BFGS; ``(weights, bias)``.
+
+    Minimises the weighted mean log-loss plus ``l2/2 * |w|^2`` (the bias is
+    not penalised).  Deterministic: starts from zero, no random numbers.
+    """
+    n, d = x.n_rows, x.n_cols
+    y = y.astype(np.float64)
+    sw = np.ones(n) if sample_weight is None else sample_weight.astype(np.float64)
+    sw = sw / sw.sum()
+
+    def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:d], theta[d]
+        z = x.dot(w) + b
+        # log(1 + e^z) - y z, stably
+        loss = float(sw @ (np.logaddexp(0.0, z) - y * z)) + 0.5 * l2 * float(w @ w)
+        r = sw * (_sigmoid(z) - y)
+        g = np.empty(d + 1)
+        g[:d] = x.tdot(r) + l2 * w
+        g[d] = r.sum()
+        return loss, g
+
+    theta = np.zeros(d + 1)
+    f, g = loss_grad(theta)
+    s_hist: list[np.ndarray] = []
+    y_hist: list[np.ndarray] = []
+    for _ in range(max_iter):
+        # two-loop recursion
+        q = g.copy()
+        alphas = []
+        for s, yy in zip(reversed(s_hist), reversed(y_hist), strict=True):
+            rho = 1.0 / float(yy @ s)
+            a = rho * float(s @ q)
+            alphas.append((a, rho))
+            q -= a * yy
+        if y_hist:
+            q *= float(s_hist[-1] @ y_hist[-1]) / float(y_hist[-1] @ y_hist[-1])
+        else:
+            q /= max(1.0, float(np.sqrt(g @ g)))
+        for (a, rho), s, yy in zip(reversed(alphas), s_hist, y_hist, strict=True):
+            b = rho * float(yy @ q)
+            q += (a - b) * s
+        direction = -q
+        slope = float(g @ direction)
+        if slope >= 0:  # not a descent direction: restart from the gradient
+            s_hist.clear()
+            y_hist.clear()
+            direction = -g
+            slope = -float(g @ g)
+        step = 1.0
+        for _ in range(30):  # backtracking (Armijo)
+            new_theta = theta + step * direction
+            new_f, new_g = loss_grad(new_theta)
+            if new_f <= f + 1e-4 * step * slope:
+                break
+            step *= 0.5
+        else:
+            break
+        s = new_theta - theta
+        yy = new_g - g
+        if float(yy @ s) > 1e-12:
+            s_hist.append(s)
+            y_hist.append(yy)
+            if len(s_hist) > history:
+                s_hist.pop(0)
+                y_hist.pop(0)
+        converged = abs(f - new_f) <= tol * max(1.0, abs(f))
+        theta, f, g = new_theta, new_f, new_g
+        if converged:
+            break
+    return theta[:d], float(theta[d])
+
+
+# --------------------------------------------------------------------------------------
+# The model
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One model decision: the probability, the threshold, and what the query saw."""
+
+    matched: bool
+    score: float  # the model's probability that the article is on topic
+    why: tuple[str, ...]
+    gated: bool = False  # ruled out by the first stage, the classifier did not run
+
+
+class TopicModel:
+    """A trained classifier for one topic (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        topic: str,
+        spec: FeatureSpec,
+        weights: np.ndarray,
+        bias: float,
+        threshold: float = 0.5,
+        gate: bool = False,
+        meta: Mapping[str, Any] | None = None,
+        aliases: Mapping[str, AliasGroup] | None = None,
+    ) -> None:
+        if weights.shape != (spec.size,):
+            raise ConfigError(topic, f"model weights have {weights.shape}, expected {spec.size}")
+        self.topic = topic
+        self.spec = spec
+        self.weights = weights.astype(np.float32)
+        self._w64 = self.weights.astype(np.float64)
+        self.bias = float(np.float32(bias))
+        self.threshold = float(threshold)
+        self.gate = bool(gate)
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.featurizer = Featurizer(spec, aliases=aliases)
+        self._why = (
+            parse_query(spec.query, aliases=aliases, max_length=4000, max_terms=200)
+            if spec.query
+            else None
+        )
+
+    # -- deciding
+
+    def passes_gate(self, doc: Document) -> bool:
+        """False when the cheap first stage rules the article out (no anchor term)."""
+        return (
+            not self.gate or self.featurizer.anchor is None or self.featurizer.anchor.matches(doc)
+        )
+
+    def probability(self, title: str, lead: str, doc: Document | None = None) -> float:
+        doc = doc or document_of("", title, lead)
+        embedding = None
+        if self.spec.embedder:
+            from bot.matching.embed import embed
+
+            embedding = embed(self.spec.embedder, [f"{title}. {lead}".strip()])[0]
+        idx, val = self.featurizer.vector(title, lead, doc, embedding)
+        z = float(val @ self._w64[idx]) + self.bias
+        return float(_sigmoid(np.array([z]))[0])
+
+    def decide(
+        self, title: str, summary: str = "", content: str = "", source: str = ""
+    ) -> Decision:
+        """The decision on one article; ``why`` names the query's terms that matched."""
+        title, lead = model_text(title, summary, content)
+        doc = document_of("", title, lead, source)
+        why = self._why.evaluate(doc)[2] if self._why is not None else ()
+        if not why:  # the query did not match: name the groups the model saw instead
+            why = self.featurizer.groups_present(doc)
+        if not self.passes_gate(doc):
+            return Decision(False, 0.0, why, gated=True)
+        p = self.probability(title, lead, doc)
+        return Decision(p >= self.threshold, round(p, 4), why)
+
+    # -- files
+
+    def to_bytes(self) -> bytes:
+        header = {
+            "format": FORMAT,
+            "topic": self.topic,
+            "threshold": self.threshold,
+            "gate": self.gate,
+            "bias": self.bias,
+            "features": self.spec.to_json(),
+            "n_weights": int(self.weights.shape[0]),
+            **{k: v for k, v in self.meta.items() if k not in {"format", "features"}},
+        }
+        head = json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return head.encode("utf-8") + b"\n" + self.weights.astype("<f4").tobytes()
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(self.to_bytes())
+
+    @classmethod
+    def from_bytes(
+        cls, raw: bytes, *, aliases: Mapping[str, AliasGroup] | None = None, origin: str = "model"
+    ) -> TopicModel:
+        head, sep, body = raw.partition(b"\n")
+        try:
+            header = json.loads(head)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(origin, f"not a topic model file: {e}") from e
+        if not sep or header.get("format") != FORMAT:
+            raise ConfigError(origin, f"not a topic model file (expected format {FORMAT})")
+        weights = np.frombuffer(body, dtype="<f4")
+        if weights.shape[0] != header.get("n_weights"):
+            raise ConfigError(origin, "the model file is truncated")
+        meta = {
+            k: v
+            for k, v in header.items()
+            if k not in {"format", "topic", "threshold", "gate", "bias", "features", "n_weights"}
+        }
+        return cls(
+            topic=header["topic"],
+            spec=FeatureSpec.from_json(header["features"]),
+            weights=weights.astype(np.float32),
+            bias=float(header["bias"]),
+            threshold=float(header["threshold"]),
+            gate=bool(header.get("gate", False)),
+            meta=meta,
+            aliases=aliases,
+        )
+
+    @classmethod
+    def load(
+        cls, path: str | Path, *, aliases: Mapping[str, AliasGroup] | None = None
+    ) -> TopicModel:
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            raise ConfigError(str(path), f"cannot read the topic model: {e}") from e
+        return cls.from_bytes(raw, aliases=aliases, origin=str(path))
+
+
+@cache
+def builtin_model(topic_id: str) -> TopicModel | None:
+    """The model shipped in ``bot/data/models/<topic>.model``, or None (loaded once)."""
+    ref = resources.files("bot.data").joinpath("models", f"{topic_id}.model")
+    if not ref.is_file():
+        return None
+    return TopicModel.from_bytes(ref.read_bytes(), origin=f"bot/data/models/{topic_id}.model")
+
+
+def _is_path(ref: str) -> bool:
+    return "/" in ref or "\\" in ref or ref.endswith(".model")
+
+
+def check_model_ref(ref: str) -> str | None:
+    """None when ``ref`` names a shipped model or an existing model file, else the problem."""
+    if _is_path(ref):
+        return None if Path(ref).is_file() else f"no model file at {ref}"
+    if resources.files("bot.data").joinpath("models", f"{ref}.model").is_file():
+        return None
+    return f"no shipped model named {ref!r}; give a model file's path (newsalert topics train)"
+
+
+@cache
+def _model_at(ref: str) -> TopicModel | None:
+    if _is_path(ref):
+        return TopicModel.load(ref)
+    return builtin_model(ref)
+
+
+def model_for(topic: Any) -> TopicModel | None:
+    """The learned model that decides ``topic`` (a ``Topic``), or None: loaded once per file.
+
+    None also when a shipped model named by the topic is missing (the query
+    decides then); a missing or broken model file raises ``ConfigError``.
+    """
+    ref = getattr(topic, "model", "")
+    return _model_at(ref) if ref else None
+
+
+# --------------------------------------------------------------------------------------
+# Training
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """One labelled article."""
+
+    id: str
+    title: str
+    lead: str
+    label: int
+    borderline: bool = False
+    source: str = ""
+
+    @property
+    def group(self) -> str:
+        """The source group: the id's prefix before the first '-'."""
+        return self.id.split("-", 1)[0]
+
+
+def load_labelled(path: str | Path) -> list[Labelled]:
+    """Labelled articles from JSON Lines: ``id, title, summary|text|content, label[, borderline]``."""
+    path = Path(path)
+    out: list[Labelled] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(str(path), f"cannot read labelled articles: {e}") from e
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path}:{n}", f"not JSON: {e.msg}") from e
+        if not isinstance(row, dict) or "label" not in row or "title" not in row:
+            raise ConfigError(f"{path}:{n}", "expected an object with title and label")
+        label = row["label"]
+        if label not in (0, 1, True, False):
+            raise ConfigError(f"{path}:{n}", "label must be 0 or 1")
+        summary = row.get("summary") or row.get("text") or ""
+        title, lead = model_text(str(row["title"]), str(summary), str(row.get("content") or ""))
+        out.append(
+            Labelled(
+                id=str(row.get("id", f"{path.stem}-{n}")),
+                title=title,
+                lead=lead,
+                label=int(label),
+                borderline=bool(row.get("borderline", False)),
+                source=str(row.get("source") or ""),
+            )
+        )
+    return out
+
+
+def sha256_of(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def featurize_all(
+    items: Sequence[Labelled],
+    featurizer: Featurizer,
+    embeddings: np.ndarray | None = None,
+) -> SparseRows:
+    vectors = []
+    for k, item in enumerate(items):
+        doc = document_of(item.id, item.title, item.lead, item.source)
+        emb = embeddings[k] if embeddings is not None else None
+        vectors.append(featurizer.vector(item.title, item.lead, doc, emb))
+    return SparseRows.stack(vectors, featurizer.spec.size)
+
+
+def class_weights(y: np.ndarray) -> np.ndarray:
+    """Weights that give both classes the same total."""
+    pos = max(1, int(y.sum()))
+    neg = max(1, len(y) - pos)
+    return np.where(y == 1, 0.5 / pos, 0.5 / neg) * len(y)
+
+
+def train_model(
+    topic: str,
+    items: Sequence[Labelled],
+    spec: FeatureSpec,
+    *,
+    l2: float = 1e-4,
+    threshold: float = 0.5,
+    gate: bool = False,
+    balanced: bool = True,
+    use_borderline: bool = True,
+    meta: Mapping[str, Any] | None = None,
+    embed_fn: Callable[[list[str]], np.ndarray] | None = None,
+    aliases: Mapping[str, AliasGroup] | None = None,
+) -> TopicModel:
+    """Train a model on ``items`` (borderline ones too when ``use_borderline``)."""
+    featurizer = Featurizer(spec, aliases=aliases)
+    chosen = [i for i in items if use_borderline or not i.borderline]
+    if not chosen or len({i.label for i in chosen}) < 2:
+        raise ConfigError(topic, "training needs labelled articles of both classes (0 and 1)")
+    embeddings = None
+    if spec.embedder:
+        if embed_fn is None:
+            from bot.matching.embed import embed
+
+            def embed_fn(texts: list[str]) -> np.ndarray:
+                return embed(spec.embedder, texts)
+
+        embeddings = embed_fn([f"{i.title}. {i.lead}".strip() for i in chosen])
+    x = featurize_all(chosen, featurizer, embeddings)
+    y = np.array([i.label for i in chosen], dtype=np.float64)
+    sw = class_weights(y) if balanced else None
+    w, b = fit_logistic(x, y, l2=l2, sample_weight=sw)
+    return TopicModel(
+        topic=topic,
+        spec=spec,
+        weights=w,
+        bias=b,
+        threshold=threshold,
+        gate=gate,
+        meta=dict(meta or {}),
+        aliases=aliases,
+    )
+
+
+def prf(pairs: Iterable[tuple[bool, bool]]) -> dict[str, float]:
+    """Precision, recall, F1 and counts of (predicted, actual) pairs."""
+    tp = fp = fn = tn = 0
+    for got, want in pairs:
+        if got and want:
+            tp += 1
+        elif got:
+            fp += 1
+        elif want:
+            fn += 1
+        else:
+            tn += 1
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def cross_source_scores(
+    topic: str,
+    items: Sequence[Labelled],
+    spec: FeatureSpec,
+    *,
+    l2: float,
+    threshold: float,
+    gate: bool,
+    use_borderline: bool,
+) -> dict[str, Any]:
+    """Leave-one-source-out scores: for each source group (id prefix), a model
+    trained on the other groups decides the held-out one; borderline items are
+    left out of the scores.  ``{"groups": {g: {...}}, "pooled": {...}}``."""
+    groups = sorted({i.group for i in items})
+    featurizer = Featurizer(spec)
+    x = featurize_all(items, featurizer)
+    y = np.array([i.label for i in items], dtype=np.float64)
+    grp = np.array([i.group for i in items])
+    usable = np.array([use_borderline or not i.borderline for i in items])
+    passes = np.array(
+        [
+            not gate
+            or featurizer.anchor is None
+            or featurizer.anchor.matches(document_of(i.id, i.title, i.lead, i.source))
+            for i in items
+        ]
+    )
+    decided = np.zeros(len(items), dtype=bool)
+    for held in groups:
+        train = np.flatnonzero((grp != held) & usable)
+        test = np.flatnonzero(grp == held)
+        if len({int(v) for v in y[train]}) < 2:
+            continue
+        w, b = fit_logistic(x.take(train), y[train], l2=l2, sample_weight=class_weights(y[train]))
+        p = _sigmoid(x.take(test).dot(w) + b)
+        decided[test] = (p >= threshold) & passes[test]
+    clear = [k for k, i in enumerate(items) if not i.borderline]
+
+    def rounded(ks: list[int]) -> dict[str, Any]:
+        r = prf((bool(decided[k]), bool(items[k].label)) for k in ks)
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+
+    return {
+        "method": "leave-one-source-out (train on the other groups), borderline not scored",
+        "groups": {g: rounded([k for k in clear if items[k].group == g]) for g in groups},
+        "pooled": rounded(clear),
+    }
+
+
+def train_topic(
+    topic: str,
+    paths: Sequence[str | Path],
+    spec: FeatureSpec,
+    *,
+    l2: float = 1e-4,
+    threshold: float = 0.5,
+    gate: bool = False,
+    use_borderline: bool = False,
+    evaluate: bool = True,
+    command: str = "",
+) -> TopicModel:
+    """Train a topic's model from labelled JSON Lines files; the model states the
+    files (name, sha256, size), the options and, with ``evaluate``, its
+    leave-one-source-out scores.  Same files and options: same bytes."""
+    items: list[Labelled] = []
+    data = []
+    for path in paths:
+        rows = load_labelled(path)
+        items.extend(rows)
+        data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
+    training = {
+        "l2": l2,
+        "use_borderline": use_borderline,
+        "balanced": True,
+        "solver": "L-BFGS from zero, numpy",
+        "items": sum(1 for i in items if use_borderline or not i.borderline),
+    }
+    meta: dict[str, Any] = {"data": data, "training": training}
+    if command:
+        meta["trained_with"] = command
+    if evaluate and len({i.group for i in items}) >= 2:
+        meta["scores"] = cross_source_scores(
+            topic,
+            items,
+            spec,
+            l2=l2,
+            threshold=threshold,
+            gate=gate,
+            use_borderline=use_borderline,
+        )
+    return train_model(
+        topic,
+        items,
+        spec,
+        l2=l2,
+        threshold=threshold,
+        gate=gate,
+        use_borderline=use_borderline,
+        meta=meta,
+    )

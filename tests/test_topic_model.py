@@ -1,0 +1,273 @@
+"""Learned topic models: the shipped korea-diplomacy model, training, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.errors import ConfigError
+from bot.matching.engine import match_topic
+from bot.matching.topic_model import (
+    FeatureSpec,
+    Labelled,
+    SparseRows,
+    TopicModel,
+    builtin_model,
+    fit_logistic,
+    query_groups,
+    train_model,
+)
+from bot.matching.topics import builtin_topics
+from bot.records import Article
+
+KD = builtin_topics()["korea-diplomacy"]
+
+
+def decide(title: str, summary: str = "", source: str = ""):
+    return match_topic(Article(id="a", title=title, summary=summary, source=source), KD)
+
+
+# -- the shipped model -------------------------------------------------------------------
+
+
+def test_the_shipped_model_loads_and_states_its_data_and_scores():
+    model = builtin_model("korea-diplomacy")
+    assert model is not None and KD.model == "korea-diplomacy"
+    files = {d["file"]: d for d in model.meta["data"]}
+    assert set(files) == {"korea-diplomacy-train.jsonl", "korea-diplomacy-dev.jsonl"}
+    assert all(len(d["sha256"]) == 64 for d in files.values())
+    scores = model.meta["scores"]
+    assert {"abc", "hp", "kcnah", "ko", "rodong", "agnews", "economist"} <= set(scores["groups"])
+    assert 0 < scores["pooled"]["f1"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "source"),
+    [
+        (
+            "US and South Korea discuss North Korea denuclearisation talks",
+            "Officials from Washington and Seoul met to prepare a summit with Pyongyang.",
+            "",
+        ),
+        (
+            "북한, 동해상으로 탄도미사일 발사…한미 연합훈련에 반발",
+            "합동참모본부는 북한이 오늘 오전 동해상으로 탄도미사일을 발사했다고 밝혔다.",
+            "",
+        ),
+        ("Japan urged to apologize for war crimes", "", "KCNA Watch"),
+    ],
+)
+def test_clear_positives_match(title, summary, source):
+    m = decide(title, summary, source)
+    assert m.matched, m
+    assert 0.5 <= m.score <= 1 and m.why[-1].startswith("model ")
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Kim Jong Un inspects KPA unit and gives field guidance", ""),
+        ("Birth anniversary of Kim Jong Il commemorated abroad", ""),
+        (
+            "한수원, 탄소중립 위해 원전 2기 추가 건설",
+            "한국수력원자력은 기후 목표 달성을 위해 원자력발전소를 늘린다고 밝혔다.",
+        ),
+        ("Stocks rise as oil prices fall", "Markets gained on Tuesday."),
+    ],
+)
+def test_clear_negatives_do_not_match(title, summary):
+    m = decide(title, summary)
+    assert not m.matched, m
+
+
+def test_why_names_the_query_terms_and_the_model_score():
+    m = decide("US and South Korea discuss North Korea denuclearisation talks")
+    assert "model" in m.why[-1] and any("korea" in w for w in m.why[:-1])
+
+
+def test_an_article_without_the_anchor_is_ruled_out_by_the_first_stage():
+    m = decide("Stocks rise as oil prices fall")
+    assert m.score == 0.0 and m.why[-1] == "model: no anchor term"
+
+
+# -- training ----------------------------------------------------------------------------
+
+
+def synthetic() -> list[Labelled]:
+    pos = [
+        "Iran nuclear talks resume in Vienna",
+        "IAEA inspectors visit Iranian enrichment site",
+        "Tehran warns over uranium enrichment deal",
+        "Iran and world powers discuss nuclear accord",
+    ]
+    neg = [
+        "Iran football team wins the cup",
+        "Tehran traffic jams get worse",
+        "Iranian film wins award at festival",
+        "Oil prices climb on weak dollar",
+    ]
+    items = [Labelled(f"a-{k}", t, "", 1) for k, t in enumerate(pos[:2])]
+    items += [Labelled(f"b-{k}", t, "", 1) for k, t in enumerate(pos[2:])]
+    items += [Labelled(f"a-n{k}", t, "", 0) for k, t in enumerate(neg[:2])]
+    items += [Labelled(f"b-n{k}", t, "", 0) for k, t in enumerate(neg[2:])]
+    return items
+
+
+def iran_spec() -> FeatureSpec:
+    topic = builtin_topics()["iran-nuclear"]
+    return FeatureSpec(query=topic.query, groups=query_groups(topic.query), hash_bits=12)
+
+
+def test_training_is_deterministic_to_the_byte():
+    one = train_model("iran-nuclear", synthetic(), iran_spec()).to_bytes()
+    two = train_model("iran-nuclear", synthetic(), iran_spec()).to_bytes()
+    assert one == two
+
+
+def test_a_trained_model_round_trips_and_separates_its_training_set(tmp_path):
+    model = train_model("iran-nuclear", synthetic(), iran_spec(), l2=1e-3)
+    model.save(tmp_path / "m.model")
+    again = TopicModel.load(tmp_path / "m.model")
+    for item in synthetic():
+        d = again.decide(item.title)
+        assert d.matched == bool(item.label), (item.title, d)
+        assert d == model.decide(item.title)
+
+
+def test_a_broken_model_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.model"
+    bad.write_bytes(b"not json\n")
+    with pytest.raises(ConfigError, match="not a topic model"):
+        TopicModel.load(bad)
+
+
+def test_logistic_regression_fits_a_separable_toy_problem():
+    x = SparseRows.stack(
+        [(np.array([0]), np.array([1.0])), (np.array([1]), np.array([1.0]))] * 5, 2
+    )
+    y = np.array([1, 0] * 5, dtype=float)
+    w, _b = fit_logistic(x, y, l2=1e-3)
+    assert w[0] > 0 > w[1]
+
+
+def test_training_needs_both_classes():
+    with pytest.raises(ConfigError, match="both classes"):
+        train_model("iran-nuclear", [Labelled("a-1", "Iran talks", "", 1)], iran_spec())
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def write_jsonl(path, items):
+    path.write_text(
+        "".join(
+            json.dumps({"id": i.id, "title": i.title, "summary": i.lead, "label": i.label}) + "\n"
+            for i in items
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_cli_train_is_deterministic_and_its_model_decides_match(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    runner = CliRunner()
+    outs = []
+    for name in ("one.model", "two.model"):
+        out = tmp_path / name
+        result = runner.invoke(
+            cli, ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        assert "leave-one-source-out" in result.output and "pooled" in result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    header = json.loads(outs[0].split(b"\n", 1)[0])
+    assert header["data"][0]["file"] == "labelled.jsonl" and "scores" in header
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[storage]
+path = "{tmp_path / "db.sqlite"}"
+
+[[topics]]
+id = "iran-learned"
+name = "Iran, learned"
+query = '@iran (nuclear OR uranium OR enrichment OR IAEA OR talks)'
+model = "{tmp_path / "one.model"}"
+""",
+        encoding="utf-8",
+    )
+    articles = [
+        {"id": "1", "title": "Iran nuclear talks resume in Vienna"},
+        {"id": "2", "title": "Iran football team wins the cup"},
+    ]
+    result = runner.invoke(
+        cli,
+        ["--config", str(config), "match", "--topic", "iran-learned"],
+        input="".join(json.dumps(a) + "\n" for a in articles),
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["matched"] for r in rows] == [True, False]
+    assert all(set(r) >= {"id", "topic", "matched", "score", "why"} for r in rows)
+    assert rows[0]["why"][-1].startswith("model ")
+
+
+def test_cli_match_uses_the_shipped_model():
+    lines = json.dumps({"id": "k", "title": "Japan urged to apologize", "source": "KCNA"}) + "\n"
+    result = CliRunner().invoke(cli, ["match", "--topic", "korea-diplomacy"], input=lines)
+    row = json.loads(result.output)
+    assert row["matched"] is True and row["why"][-1].startswith("model ")
+
+
+def test_a_config_naming_a_missing_model_file_is_refused(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[storage]
+path = "{tmp_path / "db.sqlite"}"
+
+[[topics]]
+id = "x"
+query = "iran"
+model = "{tmp_path / "missing.model"}"
+""",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "check-config"])
+    assert result.exit_code == 2 and "model" in result.output + result.stderr
+
+
+# -- the audience: one decision per article per learned topic ------------------------------
+
+
+def test_followers_of_a_learned_topic_share_one_model_decision(monkeypatch):
+    from bot.matching import engine
+    from bot.matching.audience import Audience
+    from storage.subscriptions import Subscription
+
+    calls = []
+    real = engine.model_match
+
+    def counting(article, topic, *, key=None):
+        calls.append(article.id)
+        return real(article, topic, key=key)
+
+    monkeypatch.setattr("bot.matching.audience.model_match", counting)
+    audience = Audience(builtin_topics())
+    audience.load(
+        [Subscription(id=k, chat_id=100 + k, topic_id="korea-diplomacy") for k in range(3)]
+    )
+    # the query alone would not take this one (no Korea word): the model does
+    kcna = Article(id="k1", title="Japan urged to apologize for war crimes", source="KCNA")
+    out = audience.recipients(kcna)
+    assert [r.chat_id for r in out] == [100, 101, 102]
+    assert all(r.match.why[-1].startswith("model ") for r in out)
+    assert calls == ["k1"]
+    assert audience.recipients(Article(id="k2", title="Kim Jong Un inspects a farm")) == []
