@@ -251,7 +251,12 @@ class WorkerPool:
         self._processes.clear()
         self._idle = None
         if processes:
-            await asyncio.to_thread(lambda: [w.stop() for w in processes])
+
+            def stop_all() -> None:
+                for worker in processes:
+                    worker.stop()
+
+            await asyncio.to_thread(stop_all)
 
     async def __aenter__(self) -> WorkerPool:
         await self.start()

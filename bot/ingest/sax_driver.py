@@ -10,7 +10,7 @@ each with ``create_parser()``; ``bot.ingest.parse`` puts this module first.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from xml.sax import expatreader
 
 
@@ -19,7 +19,7 @@ class BufferedExpatParser(expatreader.ExpatParser):
 
     def reset(self) -> None:
         super().reset()
-        self._parser.buffer_text = True
+        cast(Any, self)._parser.buffer_text = True  # expat's own parser, private in the stubs
 
 
 def create_parser(*args: Any, **kwargs: Any) -> BufferedExpatParser:

@@ -622,14 +622,14 @@ class Matcher:
         scored.sort()
         groups: list[MatchGroup] = []
         add_group = groups.append
-        for negative, _, compiled, why in scored:
+        for negative, _, compiled, known_why in scored:
             score = -negative
             if score >= compiled.max_threshold:  # the common case: everyone gets it
-                add_group(MatchGroup(score, why, compiled.keys, compiled, doc))
+                add_group(MatchGroup(score, known_why, compiled.keys, compiled, doc))
             else:
                 passing = [k for k, threshold in compiled.keys.items() if score >= threshold]
                 if passing:
-                    add_group(MatchGroup(score, why, passing, compiled, doc))
+                    add_group(MatchGroup(score, known_why, passing, compiled, doc))
         return groups
 
     def match_document(self, doc: Document) -> list[Match]:
