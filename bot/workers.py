@@ -107,6 +107,8 @@ class _Process:
     """One worker process and the bot's end of its pipe."""
 
     def __init__(self, ctx: Any) -> None:
+        self._lock = threading.Lock()  # kill (a replacement) and stop (the pool) may race
+        self._ended = False
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
         self.process.start()
@@ -144,19 +146,28 @@ class _Process:
         return value  # type: ignore[no-any-return]
 
     def kill(self) -> None:
-        with contextlib.suppress(Exception):
-            self.process.kill()
-        self.process.join(5)
-        self.conn.close()
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            with contextlib.suppress(Exception):
+                self.process.kill()
+            self.process.join(5)
+            self.conn.close()
 
     def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.send(None)
-        self.process.join(2)
-        if self.process.is_alive():
-            self.process.kill()
+        """Ask the worker to end, kill it if it does not; once only, whoever asks first."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            with contextlib.suppress(Exception):
+                self.conn.send(None)
             self.process.join(2)
-        self.conn.close()
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(2)
+            self.conn.close()
 
 
 def _kill_all(processes: list[_Process]) -> None:
