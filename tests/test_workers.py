@@ -139,7 +139,7 @@ def test_a_worker_stopped_and_killed_at_once_is_closed_once():
     def run(t: threading.Thread) -> None:
         try:
             t.run()
-        except BaseException as e:  # noqa: BLE001 - the failure under test
+        except BaseException as e:  # the failure under test
             errors.append(e)
 
     runners = [threading.Thread(target=run, args=(t,)) for t in threads]
