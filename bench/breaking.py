@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import tempfile
 from datetime import timedelta
@@ -33,6 +32,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.config.durations import parse_interval  # noqa: E402
 from bot.errors import NewsalertError  # noqa: E402
 from bot.ingest.parse import parse_feed  # noqa: E402
@@ -40,7 +40,7 @@ from bot.ingest.stories import StoryDesk, breaking_outlets  # noqa: E402
 from bot.records import Article  # noqa: E402
 from storage.store import Store  # noqa: E402
 
-SHARED = Path(os.environ.get("NEWSALERT_SHARED", ROOT.parent / "shared")) / "data" / "feeds"
+FEED_FILES = SHARED / "data" / "feeds"
 
 
 def outlet_of(link: str, fallback: str) -> str:
@@ -100,7 +100,7 @@ def replay(entries: list[tuple[str, Article]], db: Path) -> dict[int, list]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--feeds", type=Path, default=SHARED)
+    ap.add_argument("--feeds", type=Path, default=FEED_FILES)
     ap.add_argument("--outlets", type=int, default=3)
     ap.add_argument("--window", default="30m")
     args = ap.parse_args()

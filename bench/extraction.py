@@ -33,7 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DATA = ROOT.parent / "shared" / "data" / "extraction" / "scrapinghub_aeb"
+from bench.shared_data import SHARED  # noqa: E402
+
+DATA = SHARED / "data" / "extraction" / "scrapinghub_aeb"
 TARGET = 0.93
 _TOKEN = re.compile(r"\w+")
 

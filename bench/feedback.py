@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import sys
@@ -34,12 +33,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.matching import vectors  # noqa: E402
 from bot.matching.engine import Matcher  # noqa: E402
 from bot.matching.feedback import NEAR, judge  # noqa: E402
 from bot.records import Article  # noqa: E402
 
-DATA = Path(os.environ.get("NEWSALERT_SHARED") or ROOT.parent / "shared") / "data" / "topics"
+DATA = SHARED / "data" / "topics"
 TRAIN = DATA / "korea-diplomacy-train.jsonl"
 SOUTH = re.compile(
     r"south korea|s\.\s?korea|seoul|north-south|inter-korean|reunification|puppet", re.I

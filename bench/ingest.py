@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import csv
 import gc
-import os
 import sys
 import tempfile
 import time
@@ -47,13 +46,14 @@ import feedparser  # noqa: E402
 import feedparser.api  # noqa: E402
 import feedparser.mixin  # noqa: E402
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.ingest.fetch import Fetcher, FetchResult, read_local  # noqa: E402
 from bot.ingest.parse import ParsedFeed, parse_feed  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
 
 # ../shared beside the checkout, or where NEWSALERT_SHARED points (from a git worktree)
-SHARED_DATA = Path(os.environ.get("NEWSALERT_SHARED") or ROOT.parent / "shared") / "data"
+SHARED_DATA = SHARED / "data"
 FEEDS = SHARED_DATA / "feeds"
 FIXTURES = ROOT / "tests" / "data" / "feeds"
 TARGET_INGEST = 1.3

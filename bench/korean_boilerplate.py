@@ -33,11 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.records import Article  # noqa: E402
 from bot.summary.extractive import DEFAULT_MAX_CHARS, summarize  # noqa: E402
 from bot.summary.sentences import split_sentences  # noqa: E402
 
-SHARED = Path(os.environ.get("NEWSALERT_SHARED", ROOT.parent / "shared"))
 DATA = SHARED / "data" / "topics" / "korea-diplomacy-train.jsonl"
 FRANK = SHARED / "data" / "summarization" / "frank" / "frank_articles_references.jsonl"
 

@@ -36,7 +36,6 @@ import csv
 import gc
 import itertools
 import json
-import os
 import random
 import re
 import statistics
@@ -52,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.matching.document import prepare_document  # noqa: E402
 from bot.matching.engine import Matcher  # noqa: E402
 from bot.matching.normalize import tokenize  # noqa: E402
@@ -59,7 +59,7 @@ from bot.matching.parser import parse_query  # noqa: E402
 from bot.records import Article  # noqa: E402
 
 # ../shared beside the checkout, or where NEWSALERT_SHARED points (from a git worktree)
-DATA = Path(os.environ.get("NEWSALERT_SHARED") or ROOT.parent / "shared") / "data"
+DATA = SHARED / "data"
 AG_NEWS = DATA / "topics" / "ag_news" / "test.csv"
 FRANK = DATA / "summarization" / "frank" / "frank_articles_references.jsonl"
 

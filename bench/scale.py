@@ -36,6 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.shared_data import SHARED  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "bench"))
 
 from responsiveness import free_port, metric, scrape, tree_cpu  # noqa: E402
@@ -46,7 +49,7 @@ from tests.fakes.synthetic_feeds import WORDS, big_feed  # noqa: E402
 from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:SCALE-TOKEN-abcdefghijklmnopqrstuvwxyz"
-SHARED = Path(os.environ.get("NEWSALERT_SHARED") or ROOT.parent / "shared") / "data"
+SHARED_DATA = SHARED / "data"
 TAG = re.compile(r"\(scale-(\d+) (\d+)\)")
 ITEM_BYTES = 4000  # per synthetic entry
 
@@ -54,11 +57,11 @@ ITEM_BYTES = 4000  # per synthetic entry
 def feed_sizes(n: int, rng: random.Random) -> list[int]:
     """Entries per feed, drawn from the real feeds' sizes when present."""
     sizes = []
-    index = SHARED / "feeds" / "INDEX.csv"
+    index = SHARED_DATA / "feeds" / "INDEX.csv"
     if index.is_file():
         with index.open(newline="", encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
-                path = SHARED / "feeds" / row["file"]
+                path = SHARED_DATA / "feeds" / row["file"]
                 if row["format"] != "json" and path.is_file():
                     sizes.append(path.stat().st_size)
     if not sizes:

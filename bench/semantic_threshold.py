@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,11 +31,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.matching import vectors  # noqa: E402
 from bot.matching.syntax import DEFAULT_SIMILARITY  # noqa: E402
 from bot.records import Article  # noqa: E402
 
-DATA = Path(os.environ.get("NEWSALERT_SHARED") or ROOT.parent / "shared") / "data" / "topics"
+DATA = SHARED / "data" / "topics"
 PHRASES = (
     "north korea talks",
     "diplomacy with North Korea",

@@ -37,7 +37,6 @@ import argparse
 import csv
 import hashlib
 import json
-import os
 import sys
 import time
 from datetime import date
@@ -48,6 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.ingest.stories import (  # noqa: E402
     MIN_COSINE,
     MIN_TITLE_OVERLAP,
@@ -63,7 +63,7 @@ from bot.matching import vectors  # noqa: E402
 from bot.records import Article  # noqa: E402
 
 # ../shared beside the checkout, or where NEWSALERT_SHARED points
-DATA = Path(os.environ.get("NEWSALERT_SHARED") or ROOT.parent / "shared") / "data" / "topics"
+DATA = SHARED / "data" / "topics"
 PAIRS = ROOT / "bench" / "story_pairs.jsonl"
 
 

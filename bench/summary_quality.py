@@ -30,13 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.records import Article  # noqa: E402
 from bot.summary.extractive import DEFAULT_MAX_CHARS, summarize  # noqa: E402
 from bot.summary.sentences import split_sentences  # noqa: E402
 
-DATA = (
-    ROOT.parent / "shared" / "data" / "summarization" / "frank" / "frank_articles_references.jsonl"
-)
+DATA = SHARED / "data" / "summarization" / "frank" / "frank_articles_references.jsonl"
 _REFERENCE_SENTENCE_END = re.compile(r"\s+\.(?:\s+|$)")
 
 

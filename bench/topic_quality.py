@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import sys
 import time
@@ -40,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.matching.topic_model import (  # noqa: E402
     FeatureSpec,
     Featurizer,
@@ -56,20 +56,8 @@ from bot.matching.topic_model import (  # noqa: E402
 )
 from bot.matching.topics import builtin_topics  # noqa: E402
 
-
-def _shared() -> Path:
-    """../shared (or $NEWSALERT_SHARED; a worktree one level deeper finds it too)."""
-    env = os.environ.get("NEWSALERT_SHARED")
-    if env:
-        return Path(env)
-    for base in (ROOT.parent, ROOT.parent.parent):
-        if (base / "shared").is_dir():
-            return base / "shared"
-    return ROOT.parent / "shared"
-
-
-SHARED = _shared() / "data" / "topics"
-DEFAULT_INPUTS = [SHARED / "korea-diplomacy-train.jsonl", SHARED / "korea-diplomacy-dev.jsonl"]
+TOPICS = SHARED / "data" / "topics"
+DEFAULT_INPUTS = [TOPICS / "korea-diplomacy-train.jsonl", TOPICS / "korea-diplomacy-dev.jsonl"]
 KEYWORDS = re.compile(r"korea|pyongyang|seoul|dprk", re.IGNORECASE)
 TARGET_P, TARGET_R, MIN_POSITIVES = 0.95, 0.90, 20
 # the models of a default run (every embedder that loads adds: alone, +query, ours+it)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -25,22 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared_data import SHARED  # noqa: E402
 from bot.matching.document import prepare_document  # noqa: E402
 from bot.matching.engine import _compiled_topic, match_topic  # noqa: E402
 from bot.matching.topic_model import builtin_model, document_of, model_text  # noqa: E402
 from bot.matching.topics import builtin_topics  # noqa: E402
 from bot.records import Article  # noqa: E402
-
-
-def _shared() -> Path:
-    env = os.environ.get("NEWSALERT_SHARED")
-    if env:
-        return Path(env)
-    for base in (ROOT.parent, ROOT.parent.parent):
-        if (base / "shared").is_dir():
-            return base / "shared"
-    return ROOT.parent / "shared"
-
 
 FALLBACK = [
     ("US and South Korea discuss North Korea's nuclear programme", "Talks in Seoul."),
@@ -53,7 +42,7 @@ FALLBACK = [
 def articles() -> list[Article]:
     out = []
     for name in ("korea-diplomacy-train.jsonl", "korea-diplomacy-dev.jsonl"):
-        path = _shared() / "data" / "topics" / name
+        path = SHARED / "data" / "topics" / name
         if not path.exists():
             continue
         for line in path.read_text(encoding="utf-8").splitlines():

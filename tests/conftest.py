@@ -3,7 +3,6 @@ for feeds, and paths.  Helpers (not fixtures) are in tests/helpers.py."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,10 +10,7 @@ import pytest
 
 from storage.store import Store
 from tests.fakes.feed_server import FeedServer
-from tests.helpers import TOKEN
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("NEWSALERT_SHARED") or REPO.parent / "shared")  # env: from a worktree
+from tests.helpers import SHARED, TOKEN
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ alerts to the outbox the way the pipeline does."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -267,3 +268,7 @@ class ScriptedSink:
 
     def to(self, chat_id: int) -> list[str]:
         return [m["html"] or m["text"] for m in self.sent if m["chat_id"] == chat_id]
+
+
+# ../shared beside the checkout, or where $NEWSALERT_SHARED points (a git worktree)
+SHARED = Path(os.environ.get("NEWSALERT_SHARED") or Path(__file__).resolve().parents[2] / "shared")

@@ -18,8 +18,8 @@ from bot.errors import NewsalertError
 from bot.ingest.fetch import Fetcher, read_local
 from bot.ingest.parse import parse_feed
 from tests.fakes.feed_server import FeedServer
+from tests.helpers import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 FEEDS = SHARED / "data" / "feeds"
 INDEX = FEEDS / "INDEX.csv"
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.records import Article
 from bot.summary.extractive import summarize
+from tests.helpers import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED = SHARED / "data" / "seed" / "straits-times-korea-talks.txt"
 
 # A small wire story written for these tests, with the clutter a republisher adds.

@@ -14,8 +14,8 @@ from bot.matching.engine import match_topic
 from bot.matching.parser import parse_query
 from bot.matching.topics import builtin_topics, compile_topic, load_topics
 from bot.records import Article
+from tests.helpers import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED = SHARED / "data" / "seed" / "straits-times-korea-talks.txt"
 
 
