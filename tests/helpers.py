@@ -271,4 +271,5 @@ class ScriptedSink:
 
 
 # ../shared beside the checkout, or where $NEWSALERT_SHARED points (a git worktree)
-SHARED = Path(os.environ.get("NEWSALERT_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+REPO = Path(__file__).resolve().parents[1]  # the checkout
+SHARED = Path(os.environ.get("NEWSALERT_SHARED") or REPO.parent / "shared")

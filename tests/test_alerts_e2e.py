@@ -14,10 +14,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from bot.app import Core
 from bot.config.loader import config_from_dict
-from tests.conftest import TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.helpers import VOLCANOES, alerts_to, wait_until
+from tests.helpers import TOKEN, VOLCANOES, alerts_to, wait_until
 
 WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -6,15 +6,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SEED_LIKE = {
     "id": "seed",
     "title": "Top US, South Korean officials seek to drive momentum in North Korea talks",

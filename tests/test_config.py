@@ -13,8 +13,8 @@ from bot.config.loader import TOKEN_ENV, check_token, config_from_dict, load_con
 from bot.config.model import Config
 from bot.config.reload import plan_reload
 from bot.errors import ConfigError
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 GOOD_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
 
 

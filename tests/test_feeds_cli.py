@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,8 @@ from bot.app import Core
 from bot.config.loader import load_config
 from bot.delivery.sinks import ConsoleSink
 from bot.ops.opml import OPMLError, OPMLFeed, read_opml, write_opml
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DEMO = (REPO / "bot" / "data" / "demo_feed.xml").read_bytes()
 
 

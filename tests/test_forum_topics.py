@@ -14,7 +14,7 @@ from bot.records import Article, Topic
 from bot.service import subscriptions
 from bot.service.chats import ChatInfo
 from storage.store import Store
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 TOPICS = {"volcanoes": Topic(id="volcanoes", name="Volcanoes", query="volcano")}
 GROUP = ChatInfo(chat_id=-1005, type="supergroup", title="Forum")

@@ -14,10 +14,10 @@ import sys
 import threading
 import urllib.request
 
-from tests.conftest import REPO, TOKEN
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.synthetic_feeds import big_feed
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.helpers import REPO, TOKEN
 from tests.test_run import wait_for_exit
 
 FEEDS = ("wire-a", "wire-b", "wire-c")
