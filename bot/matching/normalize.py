@@ -260,13 +260,66 @@ def _raw_tokens(text: str) -> list[str]:
     return _TOKEN.findall(folded)
 
 
+# The canonical form of each word as it is written (case, outer quotes and all) in
+# text that is ASCII once its typographic marks are replaced (most news text):
+# one dict lookup a word instead of folding the text first.  "" for a word that is
+# only quotes.  Bounded like ``_cache``; the values are the same either way.
+_written: dict[str, str] = {}
+_WRITTEN_LIMIT = 300_000
+
+
+def _ascii_words(text: str) -> list[str] | None:
+    """The words of ``text`` as written (not folded), split where :func:`fold` and
+    :func:`_raw_tokens` would split them, or None when ``text`` is not ASCII once
+    :func:`fold` has replaced its apostrophes and common punctuation.
+
+    Folding commutes with this split here: the marks have no case, ASCII casefolds
+    to its lower case, and the separators are the same in either case.
+    """
+    if not text.isascii():
+        # the same replacements as fold(), which makes them after casefold(); the marks
+        # have no case, so the order does not matter when the result is ASCII
+        for mark in _APOSTROPHES:
+            if mark in text:
+                text = text.replace(mark, "'")
+        for mark in _COMMON_PUNCTUATION:
+            if mark in text:
+                text = text.replace(mark, " ")
+        if not text.isascii():
+            return None
+    return text.translate(_ASCII_SEPARATORS).split()
+
+
+def _canonical_written(word: str) -> str:
+    """The canonical form of one word of :func:`_ascii_words` ("" if only quotes)."""
+    # " 'x" and "x' " lose their quotes in _raw_tokens: the word's outer quotes
+    folded = word.lower().strip("'")
+    value = normalize_word(folded) if folded else ""
+    if len(_written) < _WRITTEN_LIMIT:
+        _written[word] = value
+    return value
+
+
+def _tokenize(text: str) -> tuple[list[str], bool]:
+    """(canonical tokens, whether ``text`` is known to hold no Hangul)."""
+    words = _ascii_words(text)
+    if words is None:
+        raw = _raw_tokens(text)
+        out = list(map(_cache.get, raw))
+        if None in out:
+            out = [normalize_word(r) if v is None else v for r, v in zip(raw, out, strict=True)]
+        return cast(list[str], out), False  # no None left
+    out = list(map(_written.get, words))
+    if None in out:
+        out = [_canonical_written(w) if v is None else v for w, v in zip(words, out, strict=True)]
+    if "" in out:
+        out = [v for v in out if v]
+    return cast(list[str], out), True
+
+
 def tokenize(text: str) -> list[str]:
     """Canonical tokens of ``text``, in order (no Korean particle variants)."""
-    raw = _raw_tokens(text)
-    out = list(map(_cache.get, raw))
-    if None in out:
-        out = [normalize_word(r) if v is None else v for r, v in zip(raw, out, strict=True)]
-    return cast(list[str], out)  # no None left
+    return _tokenize(text)[0]
 
 
 def korean_variants(token: str) -> tuple[str, ...]:
@@ -294,9 +347,9 @@ def tokenize_with_variants(text: str) -> tuple[list[str], list[tuple[int, str]]]
     Returns ``(tokens, extra)`` where ``extra`` holds ``(position, variant)``
     pairs: the variant stands at the same position as the token it came from.
     """
-    tokens = tokenize(text)
+    tokens, no_hangul = _tokenize(text)
     extra: list[tuple[int, str]] = []
-    if text.isascii() or _HANGUL.search(text) is None:
+    if no_hangul or _HANGUL.search(text) is None:
         return tokens, extra
     for i, token in enumerate(tokens):
         if not token.isascii() and is_hangul(token):
