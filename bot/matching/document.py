@@ -198,6 +198,7 @@ class Document:
         "text_terms",
         "vector",
         "weights",
+        "whys",
     )
 
     def __init__(
@@ -238,6 +239,8 @@ class Document:
         self.vector: Any = None
         self._sims: Any = None  # anything with .get(phrase): the matcher's similarities
         self._extra: dict[str, float] = {}
+        # the why of each matched query (the matcher's compiled form) worked out when asked
+        self.whys: dict[Any, tuple[str, ...]] = {}
 
     def set_similarities(self, similarities: Any) -> None:
         """Phrase similarities already computed (the matcher's one matrix product), as

@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -226,41 +226,53 @@ class _Compiled:
         return float(sum(best.values())), why
 
 
-class MatchGroup:
+class MatchGroup(tuple):  # type: ignore[type-arg]
     """One distinct query an article matched: its score and why, and the keys of the
     subscriptions that share the query and pass their threshold (iterate ``keys``; it
     may be a live view of the index, valid until the next change).
 
-    ``why`` is worked out when first asked for: most groups of a busy article are
-    only counted or mapped to chats, and never explained."""
+    A light record: the tuple ``(-score, seq, compiled query, why or None, document)``
+    the matcher sorted, made into a group in C (no ``__init__`` to run for each of the
+    hundreds of groups a busy article has).  ``why`` is worked out when first asked
+    for, and kept on the document: most groups are only counted or mapped to chats,
+    and never explained."""
 
-    __slots__ = ("_compiled", "_doc", "_why", "keys", "score")
+    __slots__ = ()
 
-    def __init__(
-        self,
-        score: float,
-        why: tuple[str, ...] | None,
-        keys: Iterable[str],
-        compiled: _Compiled | None = None,
-        doc: Document | None = None,
-    ) -> None:
-        self.score = score
-        self._why = why
-        self.keys = keys
-        self._compiled = compiled
-        self._doc = doc
+    @property
+    def score(self) -> float:
+        return -cast(float, self[0])
+
+    @property
+    def keys(self) -> Iterable[str]:
+        compiled: _Compiled = self[2]
+        score = -cast(float, self[0])
+        if score >= compiled.max_threshold:  # the common case: everyone gets it
+            return compiled.keys
+        return [k for k, threshold in compiled.keys.items() if score >= threshold]
 
     @property
     def why(self) -> tuple[str, ...]:
-        if self._why is None:
-            compiled, doc = self._compiled, self._doc
-            assert compiled is not None and doc is not None
-            self._why = compiled.score_words(doc.text_weight, doc.text_terms)[1]
-            self._compiled = self._doc = None
-        return self._why
+        why: tuple[str, ...] | None = self[3]
+        if why is not None:
+            return why
+        compiled: _Compiled = self[2]
+        doc: Document = self[4]
+        known = doc.whys.get(compiled)
+        if known is None:
+            known = compiled.score_words(doc.text_weight, doc.text_terms)[1]
+            doc.whys[compiled] = known
+        return known
 
     def __repr__(self) -> str:
         return f"MatchGroup(score={self.score}, why={self.why}, keys={list(self.keys)})"
+
+
+def _someone_passes(score: float, compiled: _Compiled) -> bool:
+    """True when ``score`` reaches the threshold of one of the query's subscriptions."""
+    if score >= compiled.max_threshold:
+        return True
+    return any(score >= threshold for threshold in compiled.keys.values())
 
 
 def _first(item: tuple[float, str]) -> float:
@@ -421,6 +433,8 @@ class Matcher:
         self._always: dict[int, _Compiled] = {}
         self._sets: dict[frozenset[str], frozenset[str]] = {}
         self._seq = 0
+        # the queries some subscriber of which wants a minimum score (max_threshold > 0)
+        self._thresholded: dict[int, _Compiled] = {}
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -472,6 +486,8 @@ class Matcher:
             self._semantic.add(semantic_terms(parsed.root))
         compiled.keys[key] = float(threshold)
         compiled.max_threshold = max(compiled.max_threshold, float(threshold))
+        if compiled.max_threshold > 0.0:
+            self._thresholded[id(compiled)] = compiled
         self._by_key[key] = compiled
         return compiled.query
 
@@ -510,7 +526,10 @@ class Matcher:
         if compiled.keys:
             if threshold >= compiled.max_threshold:
                 compiled.max_threshold = max(compiled.keys.values())
+                if compiled.max_threshold <= 0.0:
+                    self._thresholded.pop(id(compiled), None)
             return
+        self._thresholded.pop(id(compiled), None)
         del self._by_root[compiled.query.root]
         self._semantic.remove(semantic_terms(compiled.query.root))
         ident = id(compiled)
@@ -588,13 +607,13 @@ class Matcher:
         # a word's weight, worked out once per article (a dict that fills itself)
         wget = doc.weights.__getitem__
         singles, to_check = self._woken(doc)
-        # (-score, seq, query, why): plain tuples sort in C; seq is unique, so the
-        # comparison never reaches the last two.  why is None when it can be worked
+        # (-score, seq, query, why, doc): plain tuples sort in C; seq is unique, so the
+        # comparison never reaches the last three.  why is None when it can be worked
         # out later from the words (MatchGroup.why).
-        scored: list[tuple[float, int, _Compiled, tuple[str, ...] | None]] = []
+        scored: list[tuple[float, int, _Compiled, tuple[str, ...] | None, Document]] = []
         add_scored = scored.append
         for compiled in singles:  # woken by its only word: matched
-            add_scored((-wget(compiled.words[0]), compiled.seq, compiled, compiled.why1))
+            add_scored((-wget(compiled.words[0]), compiled.seq, compiled, compiled.why1, doc))
         for compiled in to_check:
             kind = compiled.kind
             if kind == _WORDS:
@@ -602,35 +621,29 @@ class Matcher:
                     compiled.excluded and not compiled.excluded.isdisjoint(terms)
                 ):
                     if compiled.distinct:  # every word present, each its own label
-                        add_scored((-sum(map(wget, compiled.words)), compiled.seq, compiled, None))
+                        add_scored(
+                            (-sum(map(wget, compiled.words)), compiled.seq, compiled, None, doc)
+                        )
                     else:
                         score, why = compiled.score_words(weight, terms)
-                        add_scored((-score, compiled.seq, compiled, why))
+                        add_scored((-score, compiled.seq, compiled, why, doc))
             elif kind == _ANY_WORD:  # woken by one of its words: matched
                 if compiled.distinct:
                     present = compiled.wordset & terms
-                    add_scored((-sum(map(wget, present)), compiled.seq, compiled, None))
+                    add_scored((-sum(map(wget, present)), compiled.seq, compiled, None, doc))
                 else:
                     score, why = compiled.score_words(weight, terms)
-                    add_scored((-score, compiled.seq, compiled, why))
+                    add_scored((-score, compiled.seq, compiled, why, doc))
             elif compiled.required <= keys:
                 # most candidates that pass the subset test match: explain them
                 # directly rather than testing first and explaining after
                 matched, score, why = compiled.query.evaluate(doc)
                 if matched:
-                    add_scored((-score, compiled.seq, compiled, why))
+                    add_scored((-score, compiled.seq, compiled, why, doc))
         scored.sort()
-        groups: list[MatchGroup] = []
-        add_group = groups.append
-        for negative, _, compiled, known_why in scored:
-            score = -negative
-            if score >= compiled.max_threshold:  # the common case: everyone gets it
-                add_group(MatchGroup(score, known_why, compiled.keys, compiled, doc))
-            else:
-                passing = [k for k, threshold in compiled.keys.items() if score >= threshold]
-                if passing:
-                    add_group(MatchGroup(score, known_why, passing, compiled, doc))
-        return groups
+        if self._thresholded:  # some subscriptions want a minimum score: drop the groups
+            scored = [s for s in scored if _someone_passes(-s[0], s[2])]  # nobody passes
+        return list(map(MatchGroup, scored))
 
     def match_document(self, doc: Document) -> list[Match]:
         """Like :meth:`match`, on an already prepared document (``doc.vector`` set for
