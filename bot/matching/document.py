@@ -189,6 +189,7 @@ class Document:
         "_early_summary",
         "_extra",
         "_lead",
+        "_phrases",
         "_sims",
         "_title",
         "article_id",
@@ -241,6 +242,7 @@ class Document:
         self._extra: dict[str, float] = {}
         # the why of each matched query (the matcher's compiled form) worked out when asked
         self.whys: dict[Any, tuple[str, ...]] = {}
+        self._phrases: dict[tuple[str, ...], bool] = {}
 
     def set_similarities(self, similarities: Any) -> None:
         """Phrase similarities already computed (the matcher's one matrix product), as
@@ -263,6 +265,14 @@ class Document:
         value = float(phrase_vector(phrase) @ self.vector)
         self._extra[phrase] = value
         return value
+
+    def has_phrase(self, words: tuple[str, ...]) -> bool:
+        """True when some field holds ``words`` in a row (kept: queries share phrases)."""
+        found = self._phrases.get(words)
+        if found is None:
+            found = any(ft.find_phrase(words) >= 0 for ft in self.fields.values())
+            self._phrases[words] = found
+        return found
 
     def text_weight(self, term: str) -> float:
         """``term_weight(term, None)``: the best of title, summary and content, fast.

@@ -173,6 +173,26 @@ def required_keys(node: Node) -> frozenset[str]:
     return frozenset()  # Not
 
 
+def required_phrases(node: Node) -> frozenset[tuple[str, ...]]:
+    """Word sequences of two or more words that every document matching ``node`` holds
+    in a row in one of its fields (``Document.has_phrase``): a cheap test that rules out
+    most candidates woken by common words (``google all-time``) before the syntax tree."""
+    if isinstance(node, Phrase):
+        return frozenset((node.words,)) if len(node.words) > 1 else frozenset()
+    if isinstance(node, Near):
+        return required_phrases(node.left) | required_phrases(node.right)
+    if isinstance(node, And):
+        out: frozenset[tuple[str, ...]] = frozenset()
+        for child in node.children:
+            out |= required_phrases(child)
+        return out
+    if isinstance(node, Or | AnyOf):
+        children = node.children if isinstance(node, Or) else node.members
+        sets = [required_phrases(c) for c in children]
+        return frozenset.intersection(*sets) if sets else frozenset()
+    return frozenset()  # Term, Site, Semantic, Not
+
+
 @dataclass(slots=True, eq=False)
 class _Compiled:
     """One distinct query and the subscriptions (keys -> thresholds) that share it.
@@ -199,6 +219,8 @@ class _Compiled:
     words: tuple[str, ...] = ()  # the words of ``labels``, for fast scoring
     wordset: frozenset[str] = _EMPTY
     why1: tuple[str, ...] | None = None  # _SINGLE: the why, always the same
+    # _GENERAL: word sequences every matching article holds as a phrase in some field
+    phrases: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         self.distinct = len({label for _, label in self.labels}) == len(self.labels)
@@ -322,7 +344,9 @@ def _compile(query: Query, postings: Mapping[str, Sized]) -> _Compiled:
     if isinstance(root, Or) and all(_plain_word(c) for c in root.children):
         labels = tuple(_label(c) for c in root.children if isinstance(c, Term))
         return _Compiled(query, triggers, required, _ANY_WORD, labels)
-    return _Compiled(query, triggers, required, _GENERAL)
+    compiled = _Compiled(query, triggers, required, _GENERAL)
+    compiled.phrases = tuple(sorted(required_phrases(root)))
+    return compiled
 
 
 class _Similarities:
@@ -606,6 +630,7 @@ class Matcher:
         weight = doc.text_weight
         # a word's weight, worked out once per article (a dict that fills itself)
         wget = doc.weights.__getitem__
+        has_phrase = doc.has_phrase
         singles, to_check = self._woken(doc)
         # (-score, seq, query, why, doc): plain tuples sort in C; seq is unique, so the
         # comparison never reaches the last three.  why is None when it can be worked
@@ -635,8 +660,10 @@ class Matcher:
                     score, why = compiled.score_words(weight, terms)
                     add_scored((-score, compiled.seq, compiled, why, doc))
             elif compiled.required <= keys:
-                # most candidates that pass the subset test match: explain them
-                # directly rather than testing first and explaining after
+                if compiled.phrases and not all(map(has_phrase, compiled.phrases)):
+                    continue  # a phrase it needs is not there (most candidates here)
+                # most candidates that pass these tests match: explain them directly
+                # rather than testing first and explaining after
                 matched, score, why = compiled.query.evaluate(doc)
                 if matched:
                     add_scored((-score, compiled.seq, compiled, why, doc))

@@ -312,8 +312,8 @@ def _tokenize(text: str) -> tuple[list[str], bool]:
     out = list(map(_written.get, words))
     if None in out:
         out = [_canonical_written(w) if v is None else v for w, v in zip(words, out, strict=True)]
-    if "" in out:
-        out = [v for v in out if v]
+    if "" in out:  # a word of quotes only (a quote mark between spaces)
+        out = list(filter(None, out))
     return cast(list[str], out), True
 
 
