@@ -304,7 +304,17 @@ def _first(item: tuple[float, str]) -> float:
 class _Bucket:
     """The queries one trigger key wakes."""
 
-    __slots__ = ("many", "one", "pair_keys", "pairs", "single")
+    __slots__ = (
+        "any_word",
+        "many",
+        "one",
+        "or2",
+        "or2_all",
+        "or2_keys",
+        "pair_keys",
+        "pairs",
+        "single",
+    )
 
     def __init__(self) -> None:
         self.single: _Compiled | None = None  # the query that is just this word
@@ -314,10 +324,30 @@ class _Bucket:
         # (dict_keys & frozenset does not, and is ~100x slower here)
         self.pair_keys: set[str] = set()
         self.many: dict[int, _Compiled] = {}  # several triggers: may be woken twice
+        # several triggers, an OR of distinct words: matched when woken, scored apart
+        self.any_word: dict[int, _Compiled] = {}
+        # ``this OR other`` (two distinct words): matched when woken and scored in bulk,
+        # this word's weight plus the other's when the article holds it too.  By the
+        # other word, and all of them; values (seq, query)
+        self.or2: dict[str, dict[int, tuple[int, _Compiled]]] = {}
+        self.or2_keys: set[str] = set()
+        self.or2_all: dict[int, tuple[int, _Compiled]] = {}
 
     def __len__(self) -> int:
         paired = sum(len(d) for d in self.pairs.values()) if self.pairs else 0
-        return (self.single is not None) + len(self.one) + paired + len(self.many)
+        many = len(self.many) + len(self.any_word) + len(self.or2_all)
+        return (self.single is not None) + len(self.one) + paired + many
+
+
+def _is_or2(compiled: _Compiled) -> bool:
+    """An OR of two distinct plain words (``iraq OR iran``), each its own label."""
+    return (
+        compiled.kind == _ANY_WORD
+        and compiled.distinct
+        and len(compiled.words) == 2
+        and len(compiled.wordset) == 2
+        and compiled.triggers == compiled.wordset
+    )
 
 
 def _plain_word(node: Node) -> bool:
@@ -347,6 +377,9 @@ def _compile(query: Query, postings: Mapping[str, Sized]) -> _Compiled:
     compiled = _Compiled(query, triggers, required, _GENERAL)
     compiled.phrases = tuple(sorted(required_phrases(root)))
     return compiled
+
+
+_Woken = tuple[list[_Compiled], list[_Compiled], Iterable[_Compiled], list[tuple[str, _Bucket]]]
 
 
 class _Similarities:
@@ -454,6 +487,8 @@ class Matcher:
         self._by_key: dict[str, _Compiled] = {}
         self._by_root: dict[Node, _Compiled] = {}
         self._postings: dict[str, _Bucket] = {}
+        # the keys of ``_postings`` as a set: an article's keys & this set is one C pass
+        self._triggered: set[str] = set()
         self._always: dict[int, _Compiled] = {}
         self._sets: dict[frozenset[str], frozenset[str]] = {}
         self._seq = 0
@@ -526,10 +561,19 @@ class Matcher:
             bucket = postings.get(term)
             if bucket is None:
                 bucket = postings[term] = _Bucket()
+                self._triggered.add(term)
             if compiled.kind == _SINGLE:
                 bucket.single = compiled
             elif len(triggers) > 1:
-                bucket.many[ident] = compiled
+                if _is_or2(compiled):
+                    (other,) = compiled.wordset - {term}
+                    bucket.or2.setdefault(other, {})[ident] = (compiled.seq, compiled)
+                    bucket.or2_keys.add(other)
+                    bucket.or2_all[ident] = (compiled.seq, compiled)
+                elif compiled.kind == _ANY_WORD and compiled.distinct:
+                    bucket.any_word[ident] = compiled
+                else:
+                    bucket.many[ident] = compiled
             else:
                 others = compiled.required - triggers
                 if not others:
@@ -568,6 +612,14 @@ class Matcher:
                 bucket.single = None
             bucket.one.pop(ident, None)
             bucket.many.pop(ident, None)
+            bucket.any_word.pop(ident, None)
+            if bucket.or2_all.pop(ident, None) is not None:
+                (other,) = compiled.wordset - {term}
+                group = bucket.or2[other]
+                del group[ident]
+                if not group:
+                    del bucket.or2[other]
+                    bucket.or2_keys.discard(other)
             if compiled.second is not None:
                 paired = bucket.pairs.get(compiled.second)
                 if paired is not None:
@@ -577,18 +629,20 @@ class Matcher:
                         bucket.pair_keys.discard(compiled.second)
             if not bucket:
                 del self._postings[term]
+                self._triggered.discard(term)
 
-    def _woken(self, doc: Document) -> tuple[list[_Compiled], list[_Compiled]]:
-        """(one-word queries matched by being woken, other candidates to check)."""
+    def _woken(self, doc: Document) -> _Woken:
+        """(one-word queries matched by being woken, other candidates to check, ORs of
+        distinct words matched by being woken, the woken buckets with ``a OR b`` queries)."""
         keys = doc.keys
         postings = self._postings
         singles: list[_Compiled] = []
         to_check: list[_Compiled] = []
         woken_many: dict[int, _Compiled] = {}
-        for term in keys:
-            bucket = postings.get(term)
-            if bucket is None:
-                continue
+        woken_any: dict[int, _Compiled] = {}
+        or2: list[tuple[str, _Bucket]] = []
+        for term in keys & self._triggered:
+            bucket = postings[term]
             if bucket.single is not None:
                 singles.append(bucket.single)
             if bucket.one:
@@ -599,14 +653,19 @@ class Matcher:
                     to_check.extend(pairs[second].values())
             if bucket.many:
                 woken_many.update(bucket.many)
+            if bucket.any_word:
+                woken_any.update(bucket.any_word)
+            if bucket.or2_all:
+                or2.append((term, bucket))
         to_check.extend(woken_many.values())
         to_check.extend(self._always.values())
-        return singles, to_check
+        return singles, to_check, woken_any.values(), or2
 
     def candidates(self, doc: Document) -> list[_Compiled]:
         """The distinct queries the document wakes (for benchmarks and debugging)."""
-        singles, to_check = self._woken(doc)
-        return singles + to_check
+        singles, to_check, any_words, or2 = self._woken(doc)
+        pairs = {id(c): c for _, bucket in or2 for _, c in bucket.or2_all.values()}
+        return singles + to_check + list(any_words) + list(pairs.values())
 
     @property
     def needs_vectors(self) -> bool:
@@ -631,7 +690,7 @@ class Matcher:
         # a word's weight, worked out once per article (a dict that fills itself)
         wget = doc.weights.__getitem__
         has_phrase = doc.has_phrase
-        singles, to_check = self._woken(doc)
+        singles, to_check, any_words, or2 = self._woken(doc)
         # (-score, seq, query, why, doc): plain tuples sort in C; seq is unique, so the
         # comparison never reaches the last three.  why is None when it can be worked
         # out later from the words (MatchGroup.why).
@@ -639,6 +698,25 @@ class Matcher:
         add_scored = scored.append
         for compiled in singles:  # woken by its only word: matched
             add_scored((-wget(compiled.words[0]), compiled.seq, compiled, compiled.why1, doc))
+        for compiled in any_words:  # woken by one of its words: matched
+            present = compiled.wordset & terms
+            add_scored((-sum(map(wget, present)), compiled.seq, compiled, None, doc))
+        more = scored.extend
+        for word, bucket in or2:  # ``word OR other``: matched, scored in bulk
+            alone = -wget(word)
+            both_there = bucket.or2_keys & terms
+            if not both_there:  # the usual case: none of the other words is there
+                more([(alone, seq, c, None, doc) for seq, c in bucket.or2_all.values()])
+                continue
+            seen: set[int] = set()
+            for other in both_there:
+                group = bucket.or2[other]
+                seen.update(group)
+                if word < other:  # scored once, from the bucket of the first word
+                    both = -(wget(word) + wget(other))
+                    more([(both, seq, c, None, doc) for seq, c in group.values()])
+            items = bucket.or2_all.items()
+            more([(alone, seq, c, None, doc) for i, (seq, c) in items if i not in seen])
         for compiled in to_check:
             kind = compiled.kind
             if kind == _WORDS:
