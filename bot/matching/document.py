@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.matching.normalize import tokenize_with_variants
+from bot.matching.normalize import plain_ascii, tokenize_with_variants
 from bot.records import Article
 from bot.summary.boilerplate_ko import has_hangul, strip_korean_boilerplate
 from bot.text import html_to_text
@@ -149,7 +149,7 @@ def _plain(value: str) -> str:
 
 
 def _without_korean_boilerplate(value: str) -> str:
-    if not has_hangul(value):
+    if plain_ascii(value) or not has_hangul(value):
         return value  # the rules are for Korean pages; English text is left as it is
     # Sub-headlines stay (on a line of their own): their words are the story's.
     return strip_korean_boilerplate(_plain(value), keep_subheadlines=True)

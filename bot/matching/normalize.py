@@ -31,6 +31,7 @@ __all__ = [
     "is_hangul",
     "korean_variants",
     "normalize_word",
+    "plain_ascii",
     "tokenize",
     "tokenize_with_variants",
 ]
@@ -260,12 +261,48 @@ def _raw_tokens(text: str) -> list[str]:
     return _TOKEN.findall(folded)
 
 
-# The canonical form of each word as it is written (case, outer quotes and all) in
-# text that is ASCII once its typographic marks are replaced (most news text):
-# one dict lookup a word instead of folding the text first.  "" for a word that is
-# only quotes.  Bounded like ``_cache``; the values are the same either way.
-_written: dict[str, str] = {}
+class _Written(dict[str, str]):
+    """The canonical form of each word as it is written (case, outer quotes and all) in
+    text that is ASCII once its typographic marks are replaced (most news text): one
+    dict lookup a word instead of folding the text first, worked out on a miss.  "" for
+    a word that is only quotes.  Bounded like ``_cache``; the values are the same
+    either way."""
+
+    __slots__ = ()
+
+    def __missing__(self, word: str) -> str:
+        # " 'x" and "x' " lose their quotes in _raw_tokens: the word's outer quotes
+        folded = word.lower().strip("'")
+        value = normalize_word(folded) if folded else ""
+        if len(self) < _WRITTEN_LIMIT:
+            self[word] = value
+        return value
+
+
+_written = _Written()
 _WRITTEN_LIMIT = 300_000
+
+
+def _ascii_marked(text: str) -> str | None:
+    """``text`` with the apostrophes and common punctuation :func:`fold` replaces
+    replaced, or None when it is not ASCII then."""
+    if text.isascii():
+        return text
+    # the same replacements as fold(), which makes them after casefold(); the marks
+    # have no case, so the order does not matter when the result is ASCII
+    for mark in _APOSTROPHES:
+        if mark in text:
+            text = text.replace(mark, "'")
+    for mark in _COMMON_PUNCTUATION:
+        if mark in text:
+            text = text.replace(mark, " ")
+    return text if text.isascii() else None
+
+
+def plain_ascii(text: str) -> bool:
+    """True when ``text`` is ASCII but for typographic quotes, dashes and the like (so
+    it holds no Hangul): a cheaper test than a search of the whole text."""
+    return _ascii_marked(text) is not None
 
 
 def _ascii_words(text: str) -> list[str] | None:
@@ -276,28 +313,8 @@ def _ascii_words(text: str) -> list[str] | None:
     Folding commutes with this split here: the marks have no case, ASCII casefolds
     to its lower case, and the separators are the same in either case.
     """
-    if not text.isascii():
-        # the same replacements as fold(), which makes them after casefold(); the marks
-        # have no case, so the order does not matter when the result is ASCII
-        for mark in _APOSTROPHES:
-            if mark in text:
-                text = text.replace(mark, "'")
-        for mark in _COMMON_PUNCTUATION:
-            if mark in text:
-                text = text.replace(mark, " ")
-        if not text.isascii():
-            return None
-    return text.translate(_ASCII_SEPARATORS).split()
-
-
-def _canonical_written(word: str) -> str:
-    """The canonical form of one word of :func:`_ascii_words` ("" if only quotes)."""
-    # " 'x" and "x' " lose their quotes in _raw_tokens: the word's outer quotes
-    folded = word.lower().strip("'")
-    value = normalize_word(folded) if folded else ""
-    if len(_written) < _WRITTEN_LIMIT:
-        _written[word] = value
-    return value
+    marked = _ascii_marked(text)
+    return None if marked is None else marked.translate(_ASCII_SEPARATORS).split()
 
 
 def _tokenize(text: str) -> tuple[list[str], bool]:
@@ -309,12 +326,10 @@ def _tokenize(text: str) -> tuple[list[str], bool]:
         if None in out:
             out = [normalize_word(r) if v is None else v for r, v in zip(raw, out, strict=True)]
         return cast(list[str], out), False  # no None left
-    out = list(map(_written.get, words))
-    if None in out:
-        out = [_canonical_written(w) if v is None else v for w, v in zip(words, out, strict=True)]
-    if "" in out:  # a word of quotes only (a quote mark between spaces)
-        out = list(filter(None, out))
-    return cast(list[str], out), True
+    tokens = list(map(_written.__getitem__, words))
+    if "" in tokens:  # a word of quotes only (a quote mark between spaces)
+        tokens = list(filter(None, tokens))
+    return tokens, True
 
 
 def tokenize(text: str) -> list[str]:
