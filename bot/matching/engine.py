@@ -307,6 +307,9 @@ class _Bucket:
     __slots__ = (
         "any_word",
         "many",
+        "minus",
+        "minus_by",
+        "minus_keys",
         "one",
         "or2",
         "or2_all",
@@ -332,11 +335,26 @@ class _Bucket:
         self.or2: dict[str, dict[int, tuple[int, _Compiled]]] = {}
         self.or2_keys: set[str] = set()
         self.or2_all: dict[int, tuple[int, _Compiled]] = {}
+        # ``this -other -more`` (one word, some excluded): matched when woken unless an
+        # excluded word is there, scored in bulk.  All of them, and by excluded word
+        self.minus: dict[int, tuple[int, _Compiled]] = {}
+        self.minus_by: dict[str, dict[int, tuple[int, _Compiled]]] = {}
+        self.minus_keys: set[str] = set()
 
     def __len__(self) -> int:
         paired = sum(len(d) for d in self.pairs.values()) if self.pairs else 0
-        many = len(self.many) + len(self.any_word) + len(self.or2_all)
+        many = len(self.many) + len(self.any_word) + len(self.or2_all) + len(self.minus)
         return (self.single is not None) + len(self.one) + paired + many
+
+
+def _is_minus(compiled: _Compiled) -> bool:
+    """One plain word less some plain words (``iraq -sports``)."""
+    return (
+        compiled.kind == _WORDS
+        and len(compiled.words) == 1
+        and bool(compiled.excluded)
+        and compiled.triggers == compiled.required == compiled.wordset
+    )
 
 
 def _is_or2(compiled: _Compiled) -> bool:
@@ -576,6 +594,13 @@ class Matcher:
                     bucket.many[ident] = compiled
             else:
                 others = compiled.required - triggers
+                if not others and _is_minus(compiled):
+                    entry = (compiled.seq, compiled)
+                    bucket.minus[ident] = entry
+                    for word in compiled.excluded:
+                        bucket.minus_by.setdefault(word, {})[ident] = entry
+                        bucket.minus_keys.add(word)
+                    continue
                 if not others:
                     bucket.one[ident] = compiled
                     continue
@@ -613,6 +638,13 @@ class Matcher:
             bucket.one.pop(ident, None)
             bucket.many.pop(ident, None)
             bucket.any_word.pop(ident, None)
+            if bucket.minus.pop(ident, None) is not None:
+                for word in compiled.excluded:
+                    excluded = bucket.minus_by[word]
+                    del excluded[ident]
+                    if not excluded:
+                        del bucket.minus_by[word]
+                        bucket.minus_keys.discard(word)
             if bucket.or2_all.pop(ident, None) is not None:
                 (other,) = compiled.wordset - {term}
                 group = bucket.or2[other]
@@ -655,7 +687,7 @@ class Matcher:
                 woken_many.update(bucket.many)
             if bucket.any_word:
                 woken_any.update(bucket.any_word)
-            if bucket.or2_all:
+            if bucket.or2_all or bucket.minus:
                 or2.append((term, bucket))
         to_check.extend(woken_many.values())
         to_check.extend(self._always.values())
@@ -665,6 +697,7 @@ class Matcher:
         """The distinct queries the document wakes (for benchmarks and debugging)."""
         singles, to_check, any_words, or2 = self._woken(doc)
         pairs = {id(c): c for _, bucket in or2 for _, c in bucket.or2_all.values()}
+        pairs.update((id(c), c) for _, bucket in or2 for _, c in bucket.minus.values())
         return singles + to_check + list(any_words) + list(pairs.values())
 
     @property
@@ -702,8 +735,20 @@ class Matcher:
             present = compiled.wordset & terms
             add_scored((-sum(map(wget, present)), compiled.seq, compiled, None, doc))
         more = scored.extend
-        for word, bucket in or2:  # ``word OR other``: matched, scored in bulk
+        for word, bucket in or2:  # ``word OR other``, ``word -other``: scored in bulk
             alone = -wget(word)
+            if bucket.minus:
+                out = bucket.minus_keys & terms
+                if not out:  # the usual case: none of the excluded words is there
+                    more([(alone, seq, c, None, doc) for seq, c in bucket.minus.values()])
+                else:
+                    gone: set[int] = set()
+                    for other in out:
+                        gone.update(bucket.minus_by[other])
+                    items = bucket.minus.items()
+                    more([(alone, seq, c, None, doc) for i, (seq, c) in items if i not in gone])
+                if not bucket.or2_all:
+                    continue
             both_there = bucket.or2_keys & terms
             if not both_there:  # the usual case: none of the other words is there
                 more([(alone, seq, c, None, doc) for seq, c in bucket.or2_all.values()])
