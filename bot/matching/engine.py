@@ -316,6 +316,7 @@ class _Bucket:
         "or2_keys",
         "pair_keys",
         "pairs",
+        "rare",
         "single",
     )
 
@@ -340,6 +341,19 @@ class _Bucket:
         self.minus: dict[int, tuple[int, _Compiled]] = {}
         self.minus_by: dict[str, dict[int, tuple[int, _Compiled]]] = {}
         self.minus_keys: set[str] = set()
+        # anything but pairs (most buckets hold only pairs): one test per woken bucket
+        self.rare = False
+
+    def refresh(self) -> None:
+        """Recompute ``rare`` after a change."""
+        self.rare = bool(
+            self.single is not None
+            or self.one
+            or self.many
+            or self.any_word
+            or self.or2_all
+            or self.minus
+        )
 
     def __len__(self) -> int:
         paired = sum(len(d) for d in self.pairs.values()) if self.pairs else 0
@@ -600,15 +614,16 @@ class Matcher:
                     for word in compiled.excluded:
                         bucket.minus_by.setdefault(word, {})[ident] = entry
                         bucket.minus_keys.add(word)
-                    continue
-                if not others:
+                elif not others:
                     bucket.one[ident] = compiled
-                    continue
-                # file it under the second key too: both must be in the article
-                second = min(others, key=lambda k: _key_cost(k, postings))
-                compiled.second = second
-                bucket.pairs.setdefault(second, {})[ident] = compiled
-                bucket.pair_keys.add(second)
+                else:
+                    # file it under the second key too: both must be in the article
+                    second = min(others, key=lambda k: _key_cost(k, postings))
+                    compiled.second = second
+                    bucket.pairs.setdefault(second, {})[ident] = compiled
+                    bucket.pair_keys.add(second)
+                    continue  # only pairs leave ``rare`` as it was
+            bucket.rare = True
 
     def remove(self, key: str) -> None:
         """Drop subscription ``key`` (no error if it is not there)."""
@@ -662,6 +677,8 @@ class Matcher:
             if not bucket:
                 del self._postings[term]
                 self._triggered.discard(term)
+            else:
+                bucket.refresh()
 
     def _woken(self, doc: Document) -> _Woken:
         """(one-word queries matched by being woken, other candidates to check, ORs of
@@ -675,14 +692,16 @@ class Matcher:
         or2: list[tuple[str, _Bucket]] = []
         for term in keys & self._triggered:
             bucket = postings[term]
-            if bucket.single is not None:
-                singles.append(bucket.single)
-            if bucket.one:
-                to_check.extend(bucket.one.values())
             if bucket.pairs:
                 pairs = bucket.pairs
                 for second in keys & bucket.pair_keys:
                     to_check.extend(pairs[second].values())
+            if not bucket.rare:
+                continue
+            if bucket.single is not None:
+                singles.append(bucket.single)
+            if bucket.one:
+                to_check.extend(bucket.one.values())
             if bucket.many:
                 woken_many.update(bucket.many)
             if bucket.any_word:
