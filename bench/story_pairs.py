@@ -204,7 +204,7 @@ def main() -> int:
 
     # refit on the tune half (pairs within the windows: the only ones meaning decides)
     fit_on = (split == "tune") & window
-    l2 = 0.3
+    l2 = 1.0
     w = fit(x[fit_on], same[fit_on].astype(float), l2)
     cv = cross_scores(x[fit_on], same[fit_on].astype(float), l2)
     # the threshold: the lowest whose cross-validated scores merge at most 1% of the tune
