@@ -14,6 +14,8 @@ from bot.config.loader import config_from_dict
 from bot.ingest.stories import (
     MEANING_THRESHOLD,
     MEANING_WINDOW,
+    NEAR,
+    NEAR_THRESHOLD,
     StoryDesk,
     days_named,
     lead_of,
@@ -105,6 +107,45 @@ def test_a_card_reads_numbers_names_and_the_cleaned_lead():
     assert {"australia", "syria", "albanese"} <= card.names
     assert card.source == "abc news" and not card.korean
     assert "<p>" not in "".join(card.lead_grams) and card.lead_grams
+
+
+SENATE = Article(
+    id="s1",
+    title="Chile's Senate approves pension reform",
+    summary=(
+        "Chile's Senate on Wednesday approved an overhaul of the private pension system, "
+        "sending the bill to the lower house."
+    ),
+    source="Reuters",
+)
+SENATORS = Article(
+    id="s2",
+    title="Chile's senators back pension overhaul",
+    summary="Chilean senators approved on Wednesday a reform of the private pension system.",
+    source="AFP",
+)
+
+
+def test_a_looser_rewording_is_one_story_only_when_it_comes_soon_after():
+    a, b = vectors.article_vectors([SENATE, SENATORS])
+    ca, cb = _card(SENATE, a), _card(SENATORS, b)
+    assert NEAR_THRESHOLD <= meaning_score(ca, cb) < MEANING_THRESHOLD
+    assert same_story(ca, cb, apart=timedelta(minutes=3))
+    assert not same_story(ca, cb, apart=NEAR + timedelta(hours=1))
+    assert not same_story(ca, cb)  # when is not known: the surer threshold
+    assert not same_story(ca, cb, apart=MEANING_WINDOW + timedelta(hours=1))
+
+
+@pytest.mark.parametrize("gap", [timedelta(minutes=3), NEAR + timedelta(hours=1)])
+def test_the_desk_uses_the_time_between_the_two(store, gap):
+    v1, v2 = vectors.article_vectors([SENATE, SENATORS])
+    desk = StoryDesk(store.stories, window=timedelta(hours=48))
+    now = utcnow()
+    first = _add(store, "https://a.example/rss", SENATE, now)
+    story = desk.assign(first.key, first.feed_id, SENATE, now=now, vector=v1)
+    copy = _add(store, "https://b.example/rss", SENATORS, now + gap)
+    ref = desk.assign(copy.key, copy.feed_id, SENATORS, now=now + gap, vector=v2)
+    assert (ref.id == story.id) is (gap <= NEAR)
 
 
 def test_vectors_are_unit_length_and_stored_as_float16():
