@@ -59,9 +59,7 @@ async def test_one_chats_commands_are_handled_in_the_order_they_were_written(
         assert bot.store.subscriptions.for_chat(111) == []
 
 
-async def test_test_with_a_semantic_term_stores_the_vectors_it_had_to_make(
-    telegram_api, tmp_path
-):
+async def test_test_with_a_semantic_term_stores_the_vectors_it_had_to_make(telegram_api, tmp_path):
     if not vectors.available():
         return  # the encoder is a dependency; nothing to check without it
     async with running_bot(telegram_api, tmp_path) as bot:
