@@ -15,10 +15,9 @@ import numpy as np
 
 from bot.errors import QueryError
 from bot.matching import vectors
-from bot.matching.engine import Matcher, model_match
-from bot.matching.rules import Rule, subscription_rules
+from bot.matching.rules import Rule, RuleSet, subscription_rules
 from bot.matching.syntax import semantic_terms
-from bot.records import Article, Match, Topic, as_utc
+from bot.records import Article, Topic, as_utc
 from bot.service.subscriptions import MAX_QUERY_CHARS, check_query, looks_like_topic_id
 from storage.articles import StoredArticle
 from storage.store import Store
@@ -88,46 +87,32 @@ def _newest_first(articles: Iterable[StoredArticle]) -> list[StoredArticle]:
     return sorted(articles, key=lambda s: as_utc(s.article.published or s.first_seen), reverse=True)
 
 
-def _learned(rule: Rule) -> Topic | None:
-    """The rule's topic when its learned model decides it (as for alerts: a topic followed
-    as defined; a topic narrowed with /filter is matched by its query)."""
-    topic = rule.topic
-    return topic if topic is not None and topic.model and rule.key == topic.id else None
+def _label(rule: Rule) -> str:
+    if rule.topic is not None:
+        return rule.topic.name
+    return str(rule.query if isinstance(rule.query, str) else getattr(rule.query, "text", ""))
 
 
 def _scan(
     articles: Sequence[StoredArticle], rules: Iterable[Rule], *, limit: int
 ) -> tuple[list[Found], _Vectors]:
     """The newest ``limit`` of ``articles`` that match a rule (pure work, any thread)."""
-    matcher = Matcher()
+    ruleset = RuleSet()
     labels: dict[str, str] = {}
-    learned: list[Topic] = []
     for rule in rules:
-        label = (
-            rule.topic.name
-            if rule.topic
-            else str(rule.query if isinstance(rule.query, str) else rule.query.text)
-        )
-        topic = _learned(rule)
-        if topic is not None:
-            learned.append(topic)
-        else:
-            matcher.add(rule.key, rule.query, threshold=rule.threshold)
-        labels[rule.key] = label
-    if not labels:
+        ruleset.add(rule)
+        labels[rule.key] = _label(rule)
+    if not len(ruleset):
         return [], _Vectors()
     ordered = _newest_first(articles)
-    found_vectors = _Vectors.of(ordered) if matcher.needs_vectors else _Vectors()
+    found_vectors = _Vectors.of(ordered) if ruleset.needs_vectors else _Vectors()
     found: list[Found] = []
     for stored in ordered:
         if len(found) >= limit:
             break
-        matches: list[Match] = list(
-            matcher.match(stored.article, vector=found_vectors.rows.get(stored.key))
-        )
-        matches.extend(d for d in (model_match(stored.article, t) for t in learned) if d.matched)
+        matches = ruleset.match(stored.article, vector=found_vectors.rows.get(stored.key))
         if matches:
-            best = max(matches, key=lambda m: m.score)
+            best = matches[0]
             found.append(Found(stored.article, best.score, best.why, labels[best.topic]))
     return found, found_vectors
 
@@ -146,8 +131,7 @@ async def latest_for_chat(
 
 async def latest_for_topic(store: Store, topic: Topic, *, limit: int = LATEST_COUNT) -> list[Found]:
     """The newest stored articles that ``topic`` matches, newest first."""
-    rule = Rule(topic.id, topic.query, topic.threshold, topic)
-    return await _latest(store, [rule], limit=limit)
+    return await _latest(store, [topic_rule(topic)], limit=limit)
 
 
 async def _latest(store: Store, rules: list[Rule], *, limit: int) -> list[Found]:
@@ -157,6 +141,13 @@ async def _latest(store: Store, rules: list[Rule], *, limit: int) -> list[Found]
     found, made = await asyncio.to_thread(_scan, articles, rules, limit=limit)
     _keep(store, made)
     return found
+
+
+def topic_rule(topic: Topic) -> Rule:
+    """A topic as defined: its learned model decides when it has one, else its query."""
+    if topic.model:
+        return Rule(topic.id, None, 0.0, topic, model=topic)
+    return Rule(topic.id, topic.query, topic.threshold, topic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +174,7 @@ def test_rule(
         return None, None, TestResult(ok=False, problem="empty")
     topic = topics.get(text.lower())
     if topic is not None:
-        return Rule(topic.id, topic.query, topic.threshold, topic), topic, None
+        return topic_rule(topic), topic, None
     if looks_like_topic_id(text):
         return None, None, TestResult(ok=False, problem="unknown-topic", detail=text)
     if len(text) > MAX_QUERY_CHARS:
@@ -224,28 +215,24 @@ def test_over(
 ) -> tuple[TestResult, _Vectors]:
     """The /test result of ``rule`` over ``articles`` (pure work, any thread), and the
     vectors made for articles that had none."""
-    matcher = Matcher()
-    query = matcher.add(rule.key, rule.query, threshold=rule.threshold)
-    phrases = [t.phrase for t in semantic_terms(query.root)]
+    ruleset = RuleSet()
+    query = ruleset.add(rule)
+    phrases = [t.phrase for t in semantic_terms(query.root)] if query is not None else []
     found: list[Found] = []
     closest: list[tuple[Article, float]] = []
     matched = 0
-    label = rule.topic.name if rule.topic else str(rule.query)
+    label = _label(rule)
     if phrases and vectors.available():
         matrix = vectors.phrase_vectors(phrases)
         found_vectors = _Vectors.of(articles)
     else:
         phrases = []
         found_vectors = _Vectors()
-    learned = _learned(rule)
     for stored in articles:
         vector = found_vectors.rows.get(stored.key) if phrases else None
         if vector is not None:
             closest.append((stored.article, float(np.max(matrix @ vector))))
-        if learned is not None:  # the topic's model decides
-            decision = model_match(stored.article, learned)
-        else:
-            decision = matcher.evaluate(rule.key, stored.article, vector=vector)
+        decision = ruleset.evaluate(rule.key, stored.article, vector=vector)
         if not decision.matched:
             continue
         matched += 1
