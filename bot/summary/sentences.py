@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["quote_spans", "split_sentences"]
+__all__ = ["quote_spans", "quotes_closed", "split_sentences"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -128,6 +128,15 @@ def quote_spans(text: str, *, max_chars: int = _MAX_QUOTE_CHARS) -> list[tuple[i
     open, as in '…받아야" 이재명 대통령은').  A closing mark with nothing open is
     ignored, and so is an opening one that does not close within ``max_chars``.
     """
+    return _pair_quotes(text, max_chars)[0]
+
+
+def quotes_closed(text: str) -> bool:
+    """True when no double quote opened in ``text`` is still open at its end."""
+    return _pair_quotes(text, _MAX_QUOTE_CHARS)[1] < 0
+
+
+def _pair_quotes(text: str, max_chars: int) -> tuple[list[tuple[int, int]], int]:
     spans: list[tuple[int, int]] = []
     opened = -1
     for match in _QUOTE.finditer(text):
@@ -146,7 +155,9 @@ def quote_spans(text: str, *, max_chars: int = _MAX_QUOTE_CHARS) -> list[tuple[i
             and (at + 1 == len(text) or text[at + 1].isspace())
         ):
             opened = at
-    return spans
+    if opened >= 0 and len(text) - opened > max_chars:
+        opened = -1
+    return spans, opened
 
 
 class _Quotes:
