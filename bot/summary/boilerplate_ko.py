@@ -349,7 +349,7 @@ def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     if header is not None:
         return sentence[: header.end()].strip(), sentence[header.end() :].strip()
     head = sentence[:_SUBHEAD_WINDOW]
-    quoted = quote_spans(sentence)
+    quoted = quote_spans(sentence[: _SUBHEAD_WINDOW * 3])  # a quote closes within 400
 
     def closed(cut: int) -> bool:
         return not any(opened < cut <= closing for opened, closing in quoted) and _closed(
@@ -364,8 +364,8 @@ def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     cuts += [(m.start(), m.end()) for m in re.finditer(" ", head) if m.start() > start]
     best: tuple[int, int, int] | None = None  # (subject position, cut start, cut end)
     for cut, after in cuts:
-        prefix, lead = sentence[:cut].rstrip(), sentence[after:].lstrip()
-        if len(prefix) < 4 or len(lead) < _MIN_LEAD_CHARS or not closed(cut):
+        prefix, lead = sentence[:cut].rstrip(), sentence[after : after + _SUBHEAD_WINDOW].lstrip()
+        if len(prefix) < 4 or len(sentence) - after < _MIN_LEAD_CHARS or not closed(cut):
             continue
         if cut == after and lead[0] in _CONTINUING:
             continue
@@ -400,11 +400,11 @@ def _cut_fits(sentence: str, start: int, cut: int, after: int, subject: int) -> 
     last = words[-1].rstrip(",")
     if not _bare(last):
         return False
-    lead = sentence[after:].split()
+    lead = sentence[after : after + _SUBHEAD_WINDOW].split()
     if (
         len(words) >= 2
         and all(_bare(w) for w in words)
-        and _repeats_label(sentence[start:cut], sentence[after:], subject)
+        and _repeats_label(sentence[start:cut], " ".join(lead), subject)
     ):
         return True
     return (
@@ -423,12 +423,12 @@ def _repeats_label(label: str, lead: str, subject: int) -> bool:
     if len(words) < 2 or not all(_bare(w) for w in words):
         return False
     stems = {_stem(w) for w in words}
-    return all(_stem(w) in stems for w in lead.split()[: subject + 1])
+    return all(_stem(w) in stems for w in lead[:_SUBHEAD_WINDOW].split()[: subject + 1])
 
 
 def _subject_position(lead: str) -> int:
     """Which of the first words of ``lead`` carries 은/는/이/가 (-1: none)."""
-    for position, word in enumerate(lead.split()[:_SUBJECT_WINDOW]):
+    for position, word in enumerate(lead[:_SUBHEAD_WINDOW].split()[:_SUBJECT_WINDOW]):
         word = word.rstrip(",")
         if _SUBJECT_WORD.match(word) and not _NOT_SUBJECT.search(word):
             return position
