@@ -188,3 +188,13 @@ def test_quote_spans_pair_marks_by_their_shape_in_one_pass():
     opened, closed = text.index('"차'), text.index('"고')
     assert quote_spans(text) == [(opened, closed), (text.index("“"), text.index("”"))]
     assert quote_spans('"' + "가" * 50 + '"', max_chars=20) == []
+
+
+def test_a_korean_sentence_glued_to_a_latin_one_splits():
+    # ko-395: "… 선보인다고 31일 밝혔다.SKT는 …"; an abbreviation after Hangul stays
+    text = "혜택을 선보인다고 31일 밝혔다.SKT는 쿠폰을 제공한다. 환율은 1,439.5원이다."
+    assert split_sentences(text) == [
+        "혜택을 선보인다고 31일 밝혔다.",
+        "SKT는 쿠폰을 제공한다.",
+        "환율은 1,439.5원이다.",
+    ]

@@ -360,6 +360,8 @@ def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     for mark in _HEADLINE_MARK.finditer(head):
         if closed(mark.end()):
             start = mark.end()
+        elif sentence[mark.start()] in '"“' and closed(mark.start()):
+            start = mark.start()  # a quote glued to the phrase before it opens the lead
     cuts = [(start, start)] if start else []
     cuts += [(m.start(), m.end()) for m in re.finditer(" ", head) if m.start() > start]
     best: tuple[int, int, int] | None = None  # (subject position, cut start, cut end)
@@ -429,7 +431,7 @@ def _repeats_label(label: str, lead: str, subject: int) -> bool:
 def _subject_position(lead: str) -> int:
     """Which of the first words of ``lead`` carries 은/는/이/가 (-1: none)."""
     for position, word in enumerate(lead[:_SUBHEAD_WINDOW].split()[:_SUBJECT_WINDOW]):
-        word = word.rstrip(",")
+        word = word.rstrip(",").lstrip("\"“‘'")
         if _SUBJECT_WORD.match(word) and not _NOT_SUBJECT.search(word):
             return position
     return -1

@@ -58,7 +58,7 @@ _OPENERS = _words(
 _CANDIDATE = re.compile(
     r"(\.{2,}|…|[.!?]+)([\"'”’»)\]]*)(?=\s)"
     # Korean copy often glues sentences: "…밝혔습니다.통일연구원에 따르면 …", "…했다.[사진]"
-    r"|(?<=[\uac00-\ud7a3])([.!?])(?=[\uac00-\ud7a3\[(“‘\"'0-9])"
+    r"|(?<=[\uac00-\ud7a3])([.!?])(?=[\uac00-\ud7a3\[(“‘\"'0-9A-Z])"
 )
 # The syllables a Korean sentence ends with before its full stop: 했다. 합니다. 해요. 하죠.
 # 하자. 하지. 하네. 하나.  (Others, as in "3.5" or "U.S.", never end in Hangul.)
