@@ -9,6 +9,9 @@ kept apart so that each set stays readable and is tested with its own real examp
   기자】``, ``[파이낸셜뉴스]``; whatever precedes a dateline at the start of the text is
   the page's sub-headlines (or a photo caption) glued to the lead: it is put on a line of
   its own (``keep_subheadlines=True``, for matching) or dropped (for a summary);
+* sub-headlines glued to the lead in flat text with no dateline between them (Naver's text
+  loses the page's line breaks), told by their shape (``split_lead_subheadlines``) and
+  treated the same way;
 * reporter e-mail addresses (``hong@yna.co.kr``), with the name before them;
 * photo and source credits: ``[○○ 제공]``, ``(사진=○○)``, ``사진=뉴스1``, ``[조선중앙TV 화면]``,
   ``/연합뉴스``, ``AFP 연합뉴스``, ``ⓒ AFP=뉴스1``, caption date stamps ``2025.12.29``;
