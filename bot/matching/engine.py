@@ -90,7 +90,7 @@ _FREQUENT = frozenset(
         service friend power hour game line member law car name president team minute
         idea kid body information back parent face level office door health person art
         war history party result change morning reason research girl guy moment air
-        force police official report news percent million billion top week leader
+        force police official report news percent million billion top leader
         make take come give look use find tell ask seem feel try leave call keep let
         begin show hear play run move live believe bring happen write sit stand lose pay
         meet include continue set learn lead understand watch follow stop create speak
@@ -101,9 +101,13 @@ _FREQUENT = frozenset(
         good first last long great little own other old big high different small large
         next early young important few public bad same able best better sure free
         several whole real full late hard major clear recent likely local national
-        many much most some any such only even still just well back also very often
-        however both each every own since while where when there here now then today
-        yesterday week ago around during against under between through before after"""
+        many much most some any such only even still just well also very often
+        however both each every since while where when there here now then today
+        yesterday ago around during against under between through before after all so
+        like off us second third dont didnt doesnt isnt wasnt cant wont what which why
+        how added really thought something nothing anything everything never always
+        later enough started three four five six seven eight nine ten hundred thousand
+        half least less again already another away almost"""
     )
 )
 _SINGLE, _WORDS, _ANY_WORD, _GENERAL = 1, 2, 3, 4
