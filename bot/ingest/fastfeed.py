@@ -1,0 +1,592 @@
+"""A fast reader for plain, well-formed RSS 2.0 and Atom 1.0 feeds, with feedparser as the
+fallback and the reference.
+
+feedparser hands every element of a feed to Python through SAX, several calls each; for a
+large feed that is most of the ingest cost.  This reader parses the body with lxml (in C)
+and walks only the elements that make an entry, producing the same entry dicts feedparser
+would (``feedparser.FeedParserDict``, the keys ``bot.ingest.parse`` reads), through
+feedparser's own helpers where it has them (dates, URL joins, author e-mails, HTML
+sniffing).  It gives up (returns None, and feedparser reads the feed) on anything it does
+not fully understand: a DOCTYPE, an encoding other than UTF-8, ``xml:base``, an XML
+error, an element feedparser gives meaning to that is not handled here, a repeated field,
+markup inside a text field, Atom XHTML or base64 content, and so on.
+``tests/test_fastfeed.py`` checks, on every feed of ../shared/data/feeds, that both give
+the same articles.
+
+The XML parser is hardened as for every other input (issue 14): no entity expansion, no
+DTD or network loading, no huge-tree mode (libxml2's own depth and size limits hold), and
+a DOCTYPE of any kind sends the feed to feedparser's path, which removes entity
+declarations first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from feedparser.datetimes import _parse_date
+from feedparser.html import _cp1252
+from feedparser.mixin import _FeedParserMixin
+from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.util import FeedParserDict
+from lxml import etree
+
+ATOM = "http://www.w3.org/2005/Atom"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+_ATOM_LOWER = ATOM.lower()
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    recover=False,
+    remove_comments=False,
+    remove_pis=True,
+    strip_cdata=True,
+)
+# feedparser's names for the namespaces it knows ("" for RSS and Atom themselves)
+_NAMESPACES = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
+_HTML_TYPES = _FeedParserMixin.html_types
+_map_type = _FeedParserMixin.map_content_type
+_looks_like_html = _FeedParserMixin.looks_like_html
+_XML_TYPES = re.compile(r"^application/(?:[\w.+-]+\+)?xml$|^text/(?:[\w.+-]+\+)?xml$")
+_DECL_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+_CP1252_RANGE = re.compile("[\x80-\x9f]")
+_LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
+_FEEDPARSER_NAMES = frozenset(
+    name.split("_", 2)[2]
+    for name in dir(_FeedParserMixin)
+    if name.startswith(("_start_", "_end_")) and name.count("_") >= 2
+)
+
+# Entry elements feedparser gives meaning to that cannot change the fields read here.
+_HARMLESS = frozenset(
+    {
+        "category",
+        "dc_subject",
+        "media_category",
+        "media_keywords",
+        "media_rating",
+        "media_credit",
+        "media_restriction",
+        "media_license",
+        "media_player",
+        "media_group",
+        "itunes_duration",
+        "itunes_explicit",
+        "itunes_keywords",
+        "itunes_block",
+        "itunes_image",
+        "itunes_episode",
+        "itunes_season",
+        "itunes_episodetype",
+        "language",
+        "rights",
+        "dc_rights",
+        "dc_language",
+        "georss_point",
+        "geo_lat",
+        "geo_long",
+    }
+)
+# the keys read from an entry, and the names FeedParserDict maps onto other keys: an
+# unknown element of such a name would land in a field
+_ENTRY_KEYS = frozenset(
+    {
+        "id", "title_detail", "links", "guidislink", "summary", "content", "published_parsed",
+        "updated_parsed", "created_parsed", "enclosures", "author_detail", "authors",
+        "summary_detail", "content_detail",
+        *FeedParserDict.keymap,
+    }
+) - _FEEDPARSER_NAMES  # fmt: skip
+_PUBLISHED = frozenset({"pubdate", "published", "issued", "dcterms_issued"})
+_UPDATED = frozenset({"updated", "modified", "dc_date", "dcterms_modified", "lastbuilddate"})
+_CREATED = frozenset({"created", "dcterms_created"})
+
+
+class _Unsupported(Exception):
+    """Something this reader does not handle: feedparser reads the feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class FastFeed:
+    """What ``bot.ingest.parse`` reads of a feedparser result."""
+
+    version: str
+    feed: Any  # FeedParserDict: title, link
+    entries: list[Any]  # FeedParserDicts
+
+
+def read_fast(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
+    """The feed as feedparser would read it, or None when this reader cannot tell.
+
+    ``headers`` are the ones given to feedparser (lower-case keys, ``content-location``
+    the base for relative links)."""
+    result = _read(body, headers)
+    return result if isinstance(result, FastFeed) else None
+
+
+def why_not_fast(body: bytes, headers: Mapping[str, str]) -> str:
+    """Why :func:`read_fast` leaves this feed to feedparser ("" when it does not)."""
+    result = _read(body, headers)
+    return "" if isinstance(result, FastFeed) else result
+
+
+def _read(body: bytes, headers: Mapping[str, str]) -> FastFeed | str:
+    if not _plain_utf8(body, headers):
+        return "not a plain UTF-8 XML body without a DOCTYPE"
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except (etree.XMLSyntaxError, ValueError) as e:
+        return f"XML error: {e}"
+    reader = _Reader(headers.get("content-location", ""))
+    try:
+        if root.tag == "rss" and not root.nsmap.get(None):
+            return reader.rss(root)
+        if root.tag == f"{{{ATOM}}}feed":
+            return reader.atom(root)
+    except _Unsupported as e:
+        return str(e)
+    return f"root element {root.tag}"
+
+
+def _plain_utf8(body: bytes, headers: Mapping[str, str]) -> bool:
+    """A UTF-8 body declared as such (or not at all) and served as XML, with no DOCTYPE:
+    feedparser then reads it without complaint and as UTF-8."""
+    ctype, _, params = headers.get("content-type", "application/xml").partition(";")
+    if not _XML_TYPES.match(ctype.strip().lower()):
+        return False
+    charset = params.strip().lower()
+    if charset and charset.replace('"', "").replace("'", "") not in ("charset=utf-8",):
+        return False
+    if b"<!DOCTYPE" in body or b"<!doctype" in body or b"<!ENTITY" in body:
+        return False
+    if body.startswith(b"\xef\xbb\xbf"):
+        return False
+    decl = _DECL_ENCODING.match(body)
+    if decl and decl.group(1).lower() not in (b"utf-8", b"utf8"):
+        return False
+    if not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _text_of(element: Any) -> str:
+    """An element's text: no child elements, comments or processing instructions."""
+    if len(element):
+        raise _Unsupported("markup inside a text element")
+    return element.text or ""
+
+
+def _finish(value: str) -> str:
+    """What feedparser's ``pop`` does to the text of every element, for a UTF-8 feed:
+    stripped, mis-decoded UTF-8 repaired, Windows-1252 controls mapped."""
+    if not value.isascii():
+        try:
+            value = value.encode("iso-8859-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+        if _CP1252_RANGE.search(value):
+            value = value.translate(_cp1252)
+    return value
+
+
+class _Reader:
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def key(self, element: Any) -> str:
+        """feedparser's name for an element: its namespace's prefix (feedparser's own
+        for a namespace it knows, the document's otherwise), "_", the lower-case name."""
+        tag = element.tag
+        if not isinstance(tag, str):
+            return ""  # a comment
+        if tag[0] != "{":
+            return tag.lower()
+        uri, local = tag[1:].split("}", 1)
+        lower = uri.lower()
+        if "backend.userland.com/rss" in lower:
+            lower = "http://backend.userland.com/rss"
+        prefix = _NAMESPACES.get(lower)
+        if prefix is None:
+            prefix = element.prefix or ""
+        return f"{prefix}_{local.lower()}" if prefix else local.lower()
+
+    def attrs(self, element: Any) -> dict[str, str]:
+        """Attributes as feedparser hands them to its handlers (names and rel/type values
+        in lower case); an attribute in a namespace is not handled here."""
+        out = {}
+        for name, value in element.attrib.items():
+            if name == _XML_LANG or (name == _XML_BASE and element.getparent() is None):
+                continue  # no field read here depends on the language
+            if name[0] == "{":
+                raise _Unsupported("an attribute in a namespace (xml:base, xml:lang, ...)")
+            name = name.lower()
+            if name == "base":
+                raise _Unsupported("a base attribute")
+            out[name] = value.lower() if name in ("rel", "type") else value
+        return out
+
+    def check_tree(self, root: Any) -> None:
+        """xml:base is understood on the root element only (the usual case)."""
+        bases = root.xpath("//@xml:base|//@base")
+        if not bases:
+            return
+        if len(bases) > 1 or bases[0].getparent() is not root or root.get("base") is not None:
+            raise _Unsupported("xml:base below the root")
+        base = root.get(_XML_BASE) or self.base
+        self.base = (
+            make_safe_absolute_uri(self.base, base) or self.base
+            if self.base
+            else _urljoin(self.base, base)
+        )
+
+    # --- RSS 2.0 ------------------------------------------------------------------------
+
+    def rss(self, root: Any) -> FastFeed:
+        version = root.get("version", "")
+        if not version.startswith("2.") or len(root.attrib) > 1:
+            raise _Unsupported("not RSS 2.x")
+        channels = [child for child in root if isinstance(child.tag, str)]
+        if len(channels) != 1 or channels[0].tag != "channel" or channels[0].attrib:
+            raise _Unsupported("not one plain channel")
+        channel = channels[0]
+        self.check_tree(root)
+        feed = FeedParserDict()
+        items = []
+        for child in channel:
+            key = self.key(child)
+            if key == "item":
+                items.append(child)
+            elif key == "title":
+                if "title" in feed or child.attrib:
+                    raise _Unsupported("feed title")
+                feed["title"] = _finish(_text_of(child).strip())
+            elif key == "link":
+                self.feed_link(feed, child)
+            elif key in ("entry", "dc_title", "media_title", "source", "feed", "channel"):
+                raise _Unsupported(f"feed element {key}")
+            else:
+                self.check_feed_element(child, key)
+        if len(items) != sum(1 for _ in root.iter("item", "{*}item", "{*}entry", "entry")):
+            raise _Unsupported("items elsewhere than in the channel")
+        entries = [self.rss_item(item) for item in items]
+        return FastFeed(version="rss20", feed=feed, entries=entries)
+
+    def check_feed_element(self, element: Any, key: str) -> None:
+        """A feed-level element skipped here: no entry in it, and no title or link that
+        could be taken for the feed's own (an image's or a text input's are not)."""
+        for inner in element.iter():
+            name = self.key(inner)
+            if name in ("item", "entry") or (
+                name in ("title", "link") and key not in ("image", "textinput")
+            ):
+                raise _Unsupported(f"{name} inside {key}")
+
+    def check_inert(self, element: Any) -> None:
+        """An element skipped here: it must not be one feedparser reads into an entry
+        field under another name, nor hold one."""
+        for inner in element.iter():
+            key = self.key(inner)
+            if key in _FEEDPARSER_NAMES and key not in _HARMLESS and inner is not element:
+                raise _Unsupported(f"{key} inside {self.key(element)}")
+            if key in _ENTRY_KEYS:
+                raise _Unsupported(f"an element named like an entry field: {key}")
+
+    def feed_link(self, feed: Any, element: Any) -> None:
+        attrs = self.attrs(element)
+        if len(element):
+            raise _Unsupported("markup in a link")
+        if "href" in attrs or "url" in attrs or "uri" in attrs:
+            self.atom_link(feed, attrs)
+            return
+        if attrs:
+            raise _Unsupported("a link with attributes and no href")
+        value = _text_of(element).strip()
+        if value:
+            value = _urljoin(self.base, value)
+        value = _finish(value)
+        value = _LINK_ENTITY.sub(r"&\g<1>", value)
+        feed["link"] = value
+
+    def atom_link(self, context: Any, attrs: dict[str, str]) -> None:
+        """feedparser's ``_start_link`` for a link with an address."""
+        attrs.setdefault("rel", "alternate")
+        attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
+        attrs = _FeedParserMixin._enforce_href(attrs)
+        if "href" not in attrs:
+            raise _Unsupported("a link without an address")
+        attrs["href"] = _urljoin(self.base, attrs["href"])
+        context.setdefault("links", []).append(FeedParserDict(attrs))
+        if attrs.get("rel") == "alternate" and _map_type(attrs.get("type")) in _HTML_TYPES:
+            context["link"] = attrs["href"]
+
+    def rss_item(self, item: Any) -> Any:
+        if item.attrib:
+            raise _Unsupported("item attributes")
+        entry = FeedParserDict()
+        seen: set[str] = set()
+        guidislink = False
+        for child in item:
+            key = self.key(child)
+            if not key:
+                continue  # a comment between fields
+            if key in seen and key not in ("enclosure", "media_content", "media_thumbnail"):
+                if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
+                    continue
+                raise _Unsupported(f"{key} twice")
+            seen.add(key)
+            if key == "title":
+                if child.attrib:
+                    raise _Unsupported("title attributes")
+                value = _text_of(child).strip()
+                kind = "text/html" if _looks_like_html(value) else "text/plain"
+                entry["title"] = _finish(value)
+                entry["title_detail"] = FeedParserDict(type=kind)
+            elif key == "link":
+                if child.attrib:
+                    raise _Unsupported("link attributes in an RSS item")
+                value = _text_of(child).strip()
+                if not value:
+                    raise _Unsupported("empty link")
+                value = _finish(_urljoin(self.base, value))
+                value = _LINK_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
+                entry.setdefault("links", []).append(
+                    FeedParserDict(rel="alternate", type="text/html", href=value)
+                )
+                entry["link"] = value
+            elif key == "guid":
+                attrs = self.attrs(child)
+                if set(attrs) - {"ispermalink"}:
+                    raise _Unsupported("guid attributes")
+                guidislink = attrs.get("ispermalink", "true") == "true"
+                value = _text_of(child).strip()
+                if value and guidislink:
+                    value = _urljoin(self.base, value)
+                entry["id"] = _finish(value)
+                entry.setdefault("guidislink", guidislink and "link" not in entry)
+                if guidislink:
+                    entry.setdefault("link", entry["id"])
+            elif key == "description":
+                if child.attrib or "summary" in entry:
+                    raise _Unsupported("description")
+                entry["summary"] = _finish(_text_of(child).strip())
+            elif key == "content_encoded":
+                if child.attrib:
+                    raise _Unsupported("content attributes")
+                value = _finish(_text_of(child).strip())
+                entry["content"] = [FeedParserDict(type="text/html", value=value)]
+                entry.setdefault("summary", value)
+            elif key in _PUBLISHED or key in _UPDATED or key in _CREATED:
+                self.date(entry, key, child)
+            elif key in ("author", "dc_creator", "dc_author", "managingeditor"):
+                self.text_author(entry, child)
+            elif key == "enclosure":
+                attrs = _FeedParserMixin._enforce_href(self.attrs(child))
+                attrs["rel"] = "enclosure"
+                entry.setdefault("links", []).append(FeedParserDict(attrs))
+            elif key in ("media_content", "media_thumbnail", "media_group"):
+                self.media(entry, child, key)
+            elif key == "source":
+                attrs = self.attrs(child)
+                if set(attrs) - {"url"}:
+                    raise _Unsupported("source attributes")
+                source = FeedParserDict()
+                if "url" in attrs:
+                    source["href"] = attrs["url"]
+                value = _finish(_text_of(child).strip())
+                if value:
+                    source["title"] = value
+                entry["source"] = source
+            elif key in _HARMLESS or key not in _FEEDPARSER_NAMES:
+                self.check_inert(child)
+            else:
+                raise _Unsupported(f"item element {key}")
+        return entry
+
+    def date(self, entry: Any, key: str, element: Any) -> None:
+        if element.attrib:
+            raise _Unsupported("date attributes")
+        name = "published" if key in _PUBLISHED else "updated" if key in _UPDATED else "created"
+        value = _finish(_text_of(element).strip())
+        entry[name] = value
+        entry[f"{name}_parsed"] = _parse_date(value)
+
+    def text_author(self, entry: Any, element: Any) -> None:
+        if "authors" in entry or element.attrib:
+            raise _Unsupported("more than one author")
+        entry["authors"] = [FeedParserDict()]
+        entry["author"] = _finish(_text_of(element).strip())
+        _FeedParserMixin._sync_author_detail(_Context(entry))
+
+    def media(self, entry: Any, element: Any, key: str) -> None:
+        attrs = self.attrs(element)
+        if key == "media_group":
+            if attrs:
+                raise _Unsupported("media:group attributes")
+            for child in element:
+                inner = self.key(child)
+                if not inner:
+                    continue
+                if inner in ("media_content", "media_thumbnail"):
+                    self.media(entry, child, inner)
+                elif inner in _HARMLESS or inner not in _FEEDPARSER_NAMES:
+                    self.check_inert(child)
+                else:
+                    raise _Unsupported(f"media:group element {inner}")
+            return
+        if key == "media_content":
+            self.check_inert(element)  # media:title, media:description, ... go to the entry
+            entry.setdefault("media_content", []).append(attrs)
+            return
+        entry.setdefault("media_thumbnail", []).append(attrs)
+        url = _finish(_text_of(element).strip())
+        if url.strip() and "url" not in attrs:
+            attrs["url"] = url
+
+    # --- Atom 1.0 -----------------------------------------------------------------------
+
+    def atom(self, root: Any) -> FastFeed:
+        if set(self.attrs(root)) - {"version"} or root.get("version"):
+            raise _Unsupported("feed attributes")
+        self.check_tree(root)
+        feed = FeedParserDict()
+        entries = []
+        for child in root:
+            key = self.key(child)
+            if key == "entry":
+                entries.append(self.atom_entry(child))
+            elif key == "title":
+                if "title" in feed:
+                    raise _Unsupported("two feed titles")
+                feed["title"] = self.atom_text(child)[0]
+            elif key == "link":
+                attrs = self.attrs(child)
+                if len(child) or not attrs:
+                    raise _Unsupported("feed link")
+                self.atom_link(feed, attrs)
+            elif key == "id":
+                if child.attrib or "id" in feed:
+                    raise _Unsupported("feed id")
+                value = _text_of(child).strip()
+                feed["id"] = _finish(_urljoin(self.base, value) if value else value)
+                feed.setdefault("link", feed["id"])  # feedparser: the id is a link...
+            elif key in ("dc_title", "media_title", "source", "item", "channel", "feed"):
+                raise _Unsupported(f"feed element {key}")
+            else:
+                self.check_feed_element(child, key)
+        if len(entries) != sum(1 for _ in root.iter("item", "{*}item", "{*}entry", "entry")):
+            raise _Unsupported("entries elsewhere")
+        return FastFeed(version="atom10", feed=feed, entries=entries)
+
+    def atom_text(self, element: Any, default: str = "text/plain") -> tuple[str, str]:
+        """A text construct: its value as feedparser gives it, and its type."""
+        attrs = self.attrs(element)
+        if set(attrs) - {"type"}:
+            raise _Unsupported("text construct attributes")
+        kind = _map_type(attrs.get("type", default))
+        if kind not in ("text/plain", "text/html"):
+            raise _Unsupported(f"{kind} text")
+        return _finish(_text_of(element).strip()), kind
+
+    def atom_entry(self, element: Any) -> Any:
+        if element.attrib:
+            raise _Unsupported("entry attributes")
+        entry = FeedParserDict()
+        seen: set[str] = set()
+        for child in element:
+            key = self.key(child)
+            if not key:
+                continue
+            if key in seen and key not in ("link", "media_content", "media_thumbnail"):
+                if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
+                    continue
+                raise _Unsupported(f"{key} twice")
+            seen.add(key)
+            if key == "title":
+                value, kind = self.atom_text(child)
+                entry["title"] = value
+                entry["title_detail"] = FeedParserDict(type=kind)
+            elif key == "link":
+                attrs = self.attrs(child)
+                if len(child) or not attrs:
+                    raise _Unsupported("entry link")
+                self.atom_link(entry, attrs)
+            elif key == "id":
+                if child.attrib:
+                    raise _Unsupported("id attributes")
+                value = _text_of(child).strip()
+                if value:
+                    value = _urljoin(self.base, value)
+                entry["id"] = _finish(value)
+                entry.setdefault("guidislink", "link" not in entry)
+                entry.setdefault("link", entry["id"])
+            elif key == "summary":
+                if "summary" in entry and "content" not in entry:
+                    raise _Unsupported("summary after summary")
+                entry["summary"] = self.atom_text(child)[0]
+            elif key == "content":
+                if "content" in entry:
+                    raise _Unsupported("two contents")
+                if set(self.attrs(child)) - {"type"}:
+                    raise _Unsupported("content attributes")
+                value, kind = self.atom_text(child)
+                entry["content"] = [FeedParserDict(type=kind, value=value)]
+                entry.setdefault("summary", value)
+            elif key in _PUBLISHED or key in _UPDATED or key in _CREATED:
+                self.date(entry, key, child)
+            elif key == "author":
+                self.atom_author(entry, child)
+            elif key in ("media_content", "media_thumbnail", "media_group"):
+                self.media(entry, child, key)
+            elif key in _HARMLESS or key not in _FEEDPARSER_NAMES:
+                self.check_inert(child)
+            else:
+                raise _Unsupported(f"entry element {key}")
+        return entry
+
+    def atom_author(self, entry: Any, element: Any) -> None:
+        if "authors" in entry or element.attrib:
+            raise _Unsupported("more than one author")
+        entry["authors"] = [FeedParserDict()]
+        if (element.text or "").strip():
+            raise _Unsupported("text in an author")
+        context = _Context(entry)
+        for child in element:
+            key = self.key(child)
+            if not key:
+                continue
+            if key not in ("name", "email", "uri"):
+                if key in _FEEDPARSER_NAMES:
+                    raise _Unsupported(f"author element {key}")
+                self.check_inert(child)  # e.g. Blogger's gd:image
+                continue
+            if child.attrib:
+                raise _Unsupported(f"author element {key} with attributes")
+            if (child.tail or "").strip():
+                raise _Unsupported("text in an author")
+            value = _text_of(child).strip()
+            if key == "uri":
+                key, value = "href", _finish(_urljoin(self.base, value) if value else value)
+            _FeedParserMixin._save_author(context, key, value)
+        entry["author"] = ""
+        _FeedParserMixin._sync_author_detail(context)
+
+
+class _Context:
+    """Enough of a feedparser parser for its author helpers: the entry being built."""
+
+    def __init__(self, entry: Any) -> None:
+        self.entry = entry
+
+    def _get_context(self) -> Any:
+        return self.entry
+
+    def _sync_author_detail(self, key: str = "author") -> None:
+        _FeedParserMixin._sync_author_detail(self, key)
