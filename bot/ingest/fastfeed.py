@@ -85,6 +85,11 @@ _HARMLESS = frozenset(
         "itunes_episodetype",
         "language",
         "rights",
+        "subtitle",
+        "tagline",
+        "itunes_subtitle",
+        "dc_publisher",
+        "webmaster",
         "dc_rights",
         "dc_language",
         "georss_point",
@@ -102,6 +107,7 @@ _ENTRY_KEYS = frozenset(
         *FeedParserDict.keymap,
     }
 ) - _FEEDPARSER_NAMES  # fmt: skip
+_MEDIA_TITLE = frozenset({"media_title"})
 _PUBLISHED = frozenset({"pubdate", "published", "issued", "dcterms_issued"})
 _UPDATED = frozenset({"updated", "modified", "dc_date", "dcterms_modified", "lastbuilddate"})
 _CREATED = frozenset({"created", "dcterms_created"})
@@ -200,6 +206,7 @@ def _finish(value: str) -> str:
 class _Reader:
     def __init__(self, base: str) -> None:
         self.base = base
+        self.bases = False
 
     def key(self, element: Any) -> str:
         """feedparser's name for an element: its namespace's prefix (feedparser's own
@@ -223,29 +230,36 @@ class _Reader:
         in lower case); an attribute in a namespace is not handled here."""
         out = {}
         for name, value in element.attrib.items():
-            if name == _XML_LANG or (name == _XML_BASE and element.getparent() is None):
-                continue  # no field read here depends on the language
+            if name in (_XML_LANG, _XML_BASE):
+                continue  # no field read here depends on the language; see base_of
             if name[0] == "{":
                 raise _Unsupported("an attribute in a namespace (xml:base, xml:lang, ...)")
             name = name.lower()
-            if name == "base":
-                raise _Unsupported("a base attribute")
             out[name] = value.lower() if name in ("rel", "type") else value
         return out
 
     def check_tree(self, root: Any) -> None:
-        """xml:base is understood on the root element only (the usual case)."""
-        bases = root.xpath("//@xml:base|//@base")
-        if not bases:
-            return
-        if len(bases) > 1 or bases[0].getparent() is not root or root.get("base") is not None:
-            raise _Unsupported("xml:base below the root")
-        base = root.get(_XML_BASE) or self.base
-        self.base = (
-            make_safe_absolute_uri(self.base, base) or self.base
-            if self.base
-            else _urljoin(self.base, base)
-        )
+        """Note whether any element sets a base URI (xml:base), which then has to be
+        worked out per element."""
+        self.bases = bool(root.xpath("boolean(//@xml:base|//@base)"))
+
+    def base_of(self, element: Any) -> str:
+        """The base URI feedparser resolves an element's links against: the document's,
+        changed by the xml:base of the element and of each of its ancestors."""
+        if not self.bases:
+            return self.base
+        chain = []
+        while element is not None:
+            chain.append(element)
+            element = element.getparent()
+        base = self.base
+        for node in reversed(chain):
+            given = node.get(_XML_BASE) or node.get("base") or base
+            if base:
+                base = make_safe_absolute_uri(base, given) or base
+            else:
+                base = _urljoin(base, given)
+        return base
 
     # --- RSS 2.0 ------------------------------------------------------------------------
 
@@ -289,11 +303,15 @@ class _Reader:
             ):
                 raise _Unsupported(f"{name} inside {key}")
 
-    def check_inert(self, element: Any) -> None:
+    def check_inert(self, element: Any, allow: frozenset[str] = frozenset()) -> None:
         """An element skipped here: it must not be one feedparser reads into an entry
-        field under another name, nor hold one."""
+        field under another name, nor hold one (but those in ``allow``)."""
         for inner in element.iter():
             key = self.key(inner)
+            if key in allow:
+                if len(inner):
+                    self.check_inert(inner)
+                continue
             if key in _FEEDPARSER_NAMES and key not in _HARMLESS and inner is not element:
                 raise _Unsupported(f"{key} inside {self.key(element)}")
             if key in _ENTRY_KEYS:
@@ -304,25 +322,25 @@ class _Reader:
         if len(element):
             raise _Unsupported("markup in a link")
         if "href" in attrs or "url" in attrs or "uri" in attrs:
-            self.atom_link(feed, attrs)
+            self.atom_link(feed, attrs, element)
             return
         if attrs:
             raise _Unsupported("a link with attributes and no href")
         value = _text_of(element).strip()
         if value:
-            value = _urljoin(self.base, value)
+            value = _urljoin(self.base_of(element), value)
         value = _finish(value)
         value = _LINK_ENTITY.sub(r"&\g<1>", value)
         feed["link"] = value
 
-    def atom_link(self, context: Any, attrs: dict[str, str]) -> None:
+    def atom_link(self, context: Any, attrs: dict[str, str], element: Any) -> None:
         """feedparser's ``_start_link`` for a link with an address."""
         attrs.setdefault("rel", "alternate")
         attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
         attrs = _FeedParserMixin._enforce_href(attrs)
         if "href" not in attrs:
             raise _Unsupported("a link without an address")
-        attrs["href"] = _urljoin(self.base, attrs["href"])
+        attrs["href"] = _urljoin(self.base_of(element), attrs["href"])
         context.setdefault("links", []).append(FeedParserDict(attrs))
         if attrs.get("rel") == "alternate" and _map_type(attrs.get("type")) in _HTML_TYPES:
             context["link"] = attrs["href"]
@@ -355,7 +373,7 @@ class _Reader:
                 value = _text_of(child).strip()
                 if not value:
                     raise _Unsupported("empty link")
-                value = _finish(_urljoin(self.base, value))
+                value = _finish(_urljoin(self.base_of(child), value))
                 value = _LINK_ENTITY.sub(r"&\g<1>", value.replace("&amp;", "&"))
                 entry.setdefault("links", []).append(
                     FeedParserDict(rel="alternate", type="text/html", href=value)
@@ -368,7 +386,7 @@ class _Reader:
                 guidislink = attrs.get("ispermalink", "true") == "true"
                 value = _text_of(child).strip()
                 if value and guidislink:
-                    value = _urljoin(self.base, value)
+                    value = _urljoin(self.base_of(child), value)
                 entry["id"] = _finish(value)
                 entry.setdefault("guidislink", guidislink and "link" not in entry)
                 if guidislink:
@@ -427,6 +445,9 @@ class _Reader:
 
     def media(self, entry: Any, element: Any, key: str) -> None:
         attrs = self.attrs(element)
+        # a media:title after the item's own title is ignored by feedparser (it keeps
+        # the shallowest title it has read); before it, or with none, it is the title
+        allow = _MEDIA_TITLE if entry.get("title") and "source" not in entry else frozenset()
         if key == "media_group":
             if attrs:
                 raise _Unsupported("media:group attributes")
@@ -436,13 +457,13 @@ class _Reader:
                     continue
                 if inner in ("media_content", "media_thumbnail"):
                     self.media(entry, child, inner)
-                elif inner in _HARMLESS or inner not in _FEEDPARSER_NAMES:
-                    self.check_inert(child)
+                elif inner in allow or inner in _HARMLESS or inner not in _FEEDPARSER_NAMES:
+                    self.check_inert(child, allow)
                 else:
                     raise _Unsupported(f"media:group element {inner}")
             return
         if key == "media_content":
-            self.check_inert(element)  # media:title, media:description, ... go to the entry
+            self.check_inert(element, allow)  # media:description, ... would go to the entry
             entry.setdefault("media_content", []).append(attrs)
             return
         entry.setdefault("media_thumbnail", []).append(attrs)
@@ -470,12 +491,12 @@ class _Reader:
                 attrs = self.attrs(child)
                 if len(child) or not attrs:
                     raise _Unsupported("feed link")
-                self.atom_link(feed, attrs)
+                self.atom_link(feed, attrs, child)
             elif key == "id":
                 if child.attrib or "id" in feed:
                     raise _Unsupported("feed id")
                 value = _text_of(child).strip()
-                feed["id"] = _finish(_urljoin(self.base, value) if value else value)
+                feed["id"] = _finish(_urljoin(self.base_of(child), value) if value else value)
                 feed.setdefault("link", feed["id"])  # feedparser: the id is a link...
             elif key in ("dc_title", "media_title", "source", "item", "channel", "feed"):
                 raise _Unsupported(f"feed element {key}")
@@ -517,13 +538,13 @@ class _Reader:
                 attrs = self.attrs(child)
                 if len(child) or not attrs:
                     raise _Unsupported("entry link")
-                self.atom_link(entry, attrs)
+                self.atom_link(entry, attrs, child)
             elif key == "id":
                 if child.attrib:
                     raise _Unsupported("id attributes")
                 value = _text_of(child).strip()
                 if value:
-                    value = _urljoin(self.base, value)
+                    value = _urljoin(self.base_of(child), value)
                 entry["id"] = _finish(value)
                 entry.setdefault("guidislink", "link" not in entry)
                 entry.setdefault("link", entry["id"])
@@ -573,7 +594,7 @@ class _Reader:
                 raise _Unsupported("text in an author")
             value = _text_of(child).strip()
             if key == "uri":
-                key, value = "href", _finish(_urljoin(self.base, value) if value else value)
+                key, value = "href", _finish(_urljoin(self.base_of(child), value) if value else value)
             _FeedParserMixin._save_author(context, key, value)
         entry["author"] = ""
         _FeedParserMixin._sync_author_detail(context)
