@@ -107,6 +107,10 @@ _ENTRY_KEYS = frozenset(
         *FeedParserDict.keymap,
     }
 ) - _FEEDPARSER_NAMES  # fmt: skip
+_READ_ATTRS = frozenset(
+    {"href", "url", "uri", "rel", "type", "medium", "ispermalink", "base", "lang", "mode"}
+    | {"src", "version", "lastmod", "about", "term", "label", "scheme"}
+)
 _MEDIA_TITLE = frozenset({"media_title"})
 _PUBLISHED = frozenset({"pubdate", "published", "issued", "dcterms_issued"})
 _UPDATED = frozenset({"updated", "modified", "dc_date", "dcterms_modified", "lastbuilddate"})
@@ -233,7 +237,11 @@ class _Reader:
             if name in (_XML_LANG, _XML_BASE):
                 continue  # no field read here depends on the language; see base_of
             if name[0] == "{":
-                raise _Unsupported("an attribute in a namespace (xml:base, xml:lang, ...)")
+                # feedparser files it under its local name too: harmless unless that
+                # is a name read here
+                if name.rsplit("}", 1)[1].lower() in _READ_ATTRS:
+                    raise _Unsupported(f"the attribute {name}")
+                continue
             name = name.lower()
             out[name] = value.lower() if name in ("rel", "type") else value
         return out
@@ -255,20 +263,18 @@ class _Reader:
         base = self.base
         for node in reversed(chain):
             given = node.get(_XML_BASE) or node.get("base") or base
-            if base:
-                base = make_safe_absolute_uri(base, given) or base
-            else:
-                base = _urljoin(base, given)
+            joined = make_safe_absolute_uri(base, given) if base else _urljoin(base, given)
+            base = joined or base
         return base
 
     # --- RSS 2.0 ------------------------------------------------------------------------
 
     def rss(self, root: Any) -> FastFeed:
         version = root.get("version", "")
-        if not version.startswith("2.") or len(root.attrib) > 1:
+        if not version.startswith("2.") or set(self.attrs(root)) - {"version"}:
             raise _Unsupported("not RSS 2.x")
         channels = [child for child in root if isinstance(child.tag, str)]
-        if len(channels) != 1 or channels[0].tag != "channel" or channels[0].attrib:
+        if len(channels) != 1 or channels[0].tag != "channel" or self.attrs(channels[0]):
             raise _Unsupported("not one plain channel")
         channel = channels[0]
         self.check_tree(root)
@@ -279,7 +285,7 @@ class _Reader:
             if key == "item":
                 items.append(child)
             elif key == "title":
-                if "title" in feed or child.attrib:
+                if "title" in feed or self.attrs(child):
                     raise _Unsupported("feed title")
                 feed["title"] = _finish(_text_of(child).strip())
             elif key == "link":
@@ -346,7 +352,7 @@ class _Reader:
             context["link"] = attrs["href"]
 
     def rss_item(self, item: Any) -> Any:
-        if item.attrib:
+        if self.attrs(item):
             raise _Unsupported("item attributes")
         entry = FeedParserDict()
         seen: set[str] = set()
@@ -361,14 +367,14 @@ class _Reader:
                 raise _Unsupported(f"{key} twice")
             seen.add(key)
             if key == "title":
-                if child.attrib:
+                if self.attrs(child):
                     raise _Unsupported("title attributes")
                 value = _text_of(child).strip()
                 kind = "text/html" if _looks_like_html(value) else "text/plain"
                 entry["title"] = _finish(value)
                 entry["title_detail"] = FeedParserDict(type=kind)
             elif key == "link":
-                if child.attrib:
+                if self.attrs(child):
                     raise _Unsupported("link attributes in an RSS item")
                 value = _text_of(child).strip()
                 if not value:
@@ -392,11 +398,11 @@ class _Reader:
                 if guidislink:
                     entry.setdefault("link", entry["id"])
             elif key == "description":
-                if child.attrib or "summary" in entry:
+                if self.attrs(child) or "summary" in entry:
                     raise _Unsupported("description")
                 entry["summary"] = _finish(_text_of(child).strip())
             elif key == "content_encoded":
-                if child.attrib:
+                if self.attrs(child):
                     raise _Unsupported("content attributes")
                 value = _finish(_text_of(child).strip())
                 entry["content"] = [FeedParserDict(type="text/html", value=value)]
@@ -429,7 +435,7 @@ class _Reader:
         return entry
 
     def date(self, entry: Any, key: str, element: Any) -> None:
-        if element.attrib:
+        if self.attrs(element):
             raise _Unsupported("date attributes")
         name = "published" if key in _PUBLISHED else "updated" if key in _UPDATED else "created"
         value = _finish(_text_of(element).strip())
@@ -437,7 +443,7 @@ class _Reader:
         entry[f"{name}_parsed"] = _parse_date(value)
 
     def text_author(self, entry: Any, element: Any) -> None:
-        if "authors" in entry or element.attrib:
+        if "authors" in entry or self.attrs(element):
             raise _Unsupported("more than one author")
         entry["authors"] = [FeedParserDict()]
         entry["author"] = _finish(_text_of(element).strip())
@@ -493,7 +499,7 @@ class _Reader:
                     raise _Unsupported("feed link")
                 self.atom_link(feed, attrs, child)
             elif key == "id":
-                if child.attrib or "id" in feed:
+                if self.attrs(child) or "id" in feed:
                     raise _Unsupported("feed id")
                 value = _text_of(child).strip()
                 feed["id"] = _finish(_urljoin(self.base_of(child), value) if value else value)
@@ -517,7 +523,7 @@ class _Reader:
         return _finish(_text_of(element).strip()), kind
 
     def atom_entry(self, element: Any) -> Any:
-        if element.attrib:
+        if self.attrs(element):
             raise _Unsupported("entry attributes")
         entry = FeedParserDict()
         seen: set[str] = set()
@@ -540,7 +546,7 @@ class _Reader:
                     raise _Unsupported("entry link")
                 self.atom_link(entry, attrs, child)
             elif key == "id":
-                if child.attrib:
+                if self.attrs(child):
                     raise _Unsupported("id attributes")
                 value = _text_of(child).strip()
                 if value:
@@ -573,7 +579,7 @@ class _Reader:
         return entry
 
     def atom_author(self, entry: Any, element: Any) -> None:
-        if "authors" in entry or element.attrib:
+        if "authors" in entry or self.attrs(element):
             raise _Unsupported("more than one author")
         entry["authors"] = [FeedParserDict()]
         if (element.text or "").strip():
@@ -588,13 +594,16 @@ class _Reader:
                     raise _Unsupported(f"author element {key}")
                 self.check_inert(child)  # e.g. Blogger's gd:image
                 continue
-            if child.attrib:
+            if self.attrs(child):
                 raise _Unsupported(f"author element {key} with attributes")
             if (child.tail or "").strip():
                 raise _Unsupported("text in an author")
             value = _text_of(child).strip()
             if key == "uri":
-                key, value = "href", _finish(_urljoin(self.base_of(child), value) if value else value)
+                key, value = (
+                    "href",
+                    _finish(_urljoin(self.base_of(child), value) if value else value),
+                )
             _FeedParserMixin._save_author(context, key, value)
         entry["author"] = ""
         _FeedParserMixin._sync_author_detail(context)
