@@ -112,6 +112,16 @@ _READ_ATTRS = frozenset(
     | {"src", "version", "lastmod", "about", "term", "label", "scheme"}
 )
 _MEDIA_TITLE = frozenset({"media_title"})
+_MEDIA_CHILD = frozenset({""})  # check_inert: the element itself is checked too
+# description-like elements: feedparser's _start_description / _start_summary
+_SUMMARIES = frozenset({"description", "dc_description", "itunes_summary", "summary"})
+_CONTENTS = frozenset({"content_encoded", "content", "fullitem", "body", "xhtml_body"})
+_FEED_FIELDS = frozenset({"title", "link", "media_description", *_SUMMARIES, *_CONTENTS})
+_REPEATABLE = frozenset({"enclosure", "media_content", "media_thumbnail", "content_encoded"})
+_REPEATABLE |= _SUMMARIES | {"author", "dc_creator", "dc_author", "itunes_author"}
+_ATOM_REPEATABLE = frozenset(
+    {"link", "media_content", "media_thumbnail", "summary", "content", "author"}
+)
 _PUBLISHED = frozenset({"pubdate", "published", "issued", "dcterms_issued"})
 _UPDATED = frozenset({"updated", "modified", "dc_date", "dcterms_modified", "lastbuilddate"})
 _CREATED = frozenset({"created", "dcterms_created"})
@@ -211,6 +221,7 @@ class _Reader:
     def __init__(self, base: str) -> None:
         self.base = base
         self.bases = False
+        self.has_content = False  # feedparser's hasContent, across the feed
 
     def key(self, element: Any) -> str:
         """feedparser's name for an element: its namespace's prefix (feedparser's own
@@ -280,10 +291,14 @@ class _Reader:
         self.check_tree(root)
         feed = FeedParserDict()
         items = []
+        entries = []
         for child in channel:
             key = self.key(child)
             if key == "item":
                 items.append(child)
+                entries.append(self.rss_item(child))
+            elif key in _SUMMARIES or key in _CONTENTS:
+                self.feed_summary(feed, key)
             elif key == "title":
                 if "title" in feed or self.attrs(child):
                     raise _Unsupported("feed title")
@@ -296,8 +311,19 @@ class _Reader:
                 self.check_feed_element(child, key)
         if len(items) != sum(1 for _ in root.iter("item", "{*}item", "{*}entry", "entry")):
             raise _Unsupported("items elsewhere than in the channel")
-        entries = [self.rss_item(item) for item in items]
         return FastFeed(version="rss20", feed=feed, entries=entries)
+
+    def feed_summary(self, feed: Any, key: str) -> None:
+        """A feed-level description, summary or content: what it leaves of feedparser's
+        state that changes how the next entry's are read (``hasContent``, reset only at
+        the end of an entry; a summary already there)."""
+        if key not in ("content_encoded", *_SUMMARIES):
+            raise _Unsupported(f"feed-level {key}")
+        if key == "content_encoded" or ("summary" in feed and not self.has_content):
+            self.has_content = True  # feedparser reads it as content, copied to summary
+            feed.setdefault("summary", "")
+        elif key in ("summary", "itunes_summary"):
+            feed["summary"] = ""  # a description goes to the subtitle instead
 
     def check_feed_element(self, element: Any, key: str) -> None:
         """A feed-level element skipped here: no entry in it, and no title or link that
@@ -305,7 +331,7 @@ class _Reader:
         for inner in element.iter():
             name = self.key(inner)
             if name in ("item", "entry") or (
-                name in ("title", "link") and key not in ("image", "textinput")
+                name in _FEED_FIELDS and key not in ("image", "textinput")
             ):
                 raise _Unsupported(f"{name} inside {key}")
 
@@ -318,7 +344,11 @@ class _Reader:
                 if len(inner):
                     self.check_inert(inner)
                 continue
-            if key in _FEEDPARSER_NAMES and key not in _HARMLESS and inner is not element:
+            if (
+                key in _FEEDPARSER_NAMES
+                and key not in _HARMLESS
+                and (inner is not element or "" in allow)
+            ):
                 raise _Unsupported(f"{key} inside {self.key(element)}")
             if key in _ENTRY_KEYS:
                 raise _Unsupported(f"an element named like an entry field: {key}")
@@ -355,13 +385,15 @@ class _Reader:
         if self.attrs(item):
             raise _Unsupported("item attributes")
         entry = FeedParserDict()
+        state = _Entry(entry, self.has_content)
+        self.has_content = False  # reset by feedparser at the end of the entry
         seen: set[str] = set()
         guidislink = False
         for child in item:
             key = self.key(child)
             if not key:
                 continue  # a comment between fields
-            if key in seen and key not in ("enclosure", "media_content", "media_thumbnail"):
+            if key in seen and key not in _REPEATABLE:
                 if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
                     continue
                 raise _Unsupported(f"{key} twice")
@@ -397,26 +429,24 @@ class _Reader:
                 entry.setdefault("guidislink", guidislink and "link" not in entry)
                 if guidislink:
                     entry.setdefault("link", entry["id"])
-            elif key == "description":
-                if self.attrs(child) or "summary" in entry:
-                    raise _Unsupported("description")
-                entry["summary"] = _finish(_text_of(child).strip())
+            elif key in _SUMMARIES:
+                if self.attrs(child):
+                    raise _Unsupported("description attributes")
+                state.summary(_finish(_text_of(child).strip()), 1)
             elif key == "content_encoded":
                 if self.attrs(child):
                     raise _Unsupported("content attributes")
-                value = _finish(_text_of(child).strip())
-                entry["content"] = [FeedParserDict(type="text/html", value=value)]
-                entry.setdefault("summary", value)
+                state.content(_finish(_text_of(child).strip()))
             elif key in _PUBLISHED or key in _UPDATED or key in _CREATED:
                 self.date(entry, key, child)
-            elif key in ("author", "dc_creator", "dc_author", "managingeditor"):
+            elif key in ("author", "dc_creator", "dc_author", "itunes_author"):
                 self.text_author(entry, child)
             elif key == "enclosure":
                 attrs = _FeedParserMixin._enforce_href(self.attrs(child))
                 attrs["rel"] = "enclosure"
                 entry.setdefault("links", []).append(FeedParserDict(attrs))
             elif key in ("media_content", "media_thumbnail", "media_group"):
-                self.media(entry, child, key)
+                self.media(state, child, key, 1)
             elif key == "source":
                 attrs = self.attrs(child)
                 if set(attrs) - {"url"}:
@@ -443,13 +473,17 @@ class _Reader:
         entry[f"{name}_parsed"] = _parse_date(value)
 
     def text_author(self, entry: Any, element: Any) -> None:
-        if "authors" in entry or self.attrs(element):
-            raise _Unsupported("more than one author")
-        entry["authors"] = [FeedParserDict()]
+        """feedparser's ``_start_author`` and ``_end_author`` for an author as text; a
+        second one replaces the first's text but not its details, as there."""
+        if self.attrs(element):
+            raise _Unsupported("author attributes")
+        entry.setdefault("authors", []).append(FeedParserDict())
         entry["author"] = _finish(_text_of(element).strip())
         _FeedParserMixin._sync_author_detail(_Context(entry))
 
-    def media(self, entry: Any, element: Any, key: str) -> None:
+    def media(self, state: _Entry, element: Any, key: str, depth: int) -> None:
+        """media:group, media:content, media:thumbnail at ``depth`` below the entry."""
+        entry = state.entry
         attrs = self.attrs(element)
         # a media:title after the item's own title is ignored by feedparser (it keeps
         # the shallowest title it has read); before it, or with none, it is the title
@@ -462,20 +496,33 @@ class _Reader:
                 if not inner:
                     continue
                 if inner in ("media_content", "media_thumbnail"):
-                    self.media(entry, child, inner)
+                    self.media(state, child, inner, depth + 1)
+                elif inner == "media_description":
+                    self.media_description(state, child, depth + 1)
                 elif inner in allow or inner in _HARMLESS or inner not in _FEEDPARSER_NAMES:
                     self.check_inert(child, allow)
                 else:
                     raise _Unsupported(f"media:group element {inner}")
             return
         if key == "media_content":
-            self.check_inert(element, allow)  # media:description, ... would go to the entry
+            for child in element:
+                if self.key(child) == "media_description":
+                    self.media_description(state, child, depth + 1)
+                else:
+                    self.check_inert(
+                        child, allow | _MEDIA_CHILD
+                    )  # media:title, ... go to the entry
             entry.setdefault("media_content", []).append(attrs)
             return
         entry.setdefault("media_thumbnail", []).append(attrs)
         url = _finish(_text_of(element).strip())
         if url.strip() and "url" not in attrs:
             attrs["url"] = url
+
+    def media_description(self, state: _Entry, element: Any, depth: int) -> None:
+        if set(self.attrs(element)) - {"type"}:
+            raise _Unsupported("media:description attributes")
+        state.summary(_finish(_text_of(element).strip()), depth)
 
     # --- Atom 1.0 -----------------------------------------------------------------------
 
@@ -489,6 +536,8 @@ class _Reader:
             key = self.key(child)
             if key == "entry":
                 entries.append(self.atom_entry(child))
+            elif key in _SUMMARIES or key in _CONTENTS:
+                self.feed_summary(feed, key)
             elif key == "title":
                 if "title" in feed:
                     raise _Unsupported("two feed titles")
@@ -526,12 +575,14 @@ class _Reader:
         if self.attrs(element):
             raise _Unsupported("entry attributes")
         entry = FeedParserDict()
+        state = _Entry(entry, self.has_content)
+        self.has_content = False  # reset by feedparser at the end of the entry
         seen: set[str] = set()
         for child in element:
             key = self.key(child)
             if not key:
                 continue
-            if key in seen and key not in ("link", "media_content", "media_thumbnail"):
+            if key in seen and key not in _ATOM_REPEATABLE:
                 if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
                     continue
                 raise _Unsupported(f"{key} twice")
@@ -555,23 +606,15 @@ class _Reader:
                 entry.setdefault("guidislink", "link" not in entry)
                 entry.setdefault("link", entry["id"])
             elif key == "summary":
-                if "summary" in entry and "content" not in entry:
-                    raise _Unsupported("summary after summary")
-                entry["summary"] = self.atom_text(child)[0]
+                state.summary(self.atom_text(child)[0], 1)
             elif key == "content":
-                if "content" in entry:
-                    raise _Unsupported("two contents")
-                if set(self.attrs(child)) - {"type"}:
-                    raise _Unsupported("content attributes")
-                value, kind = self.atom_text(child)
-                entry["content"] = [FeedParserDict(type=kind, value=value)]
-                entry.setdefault("summary", value)
+                state.content(self.atom_text(child)[0])
             elif key in _PUBLISHED or key in _UPDATED or key in _CREATED:
                 self.date(entry, key, child)
             elif key == "author":
                 self.atom_author(entry, child)
             elif key in ("media_content", "media_thumbnail", "media_group"):
-                self.media(entry, child, key)
+                self.media(state, child, key, 1)
             elif key in _HARMLESS or key not in _FEEDPARSER_NAMES:
                 self.check_inert(child)
             else:
@@ -579,9 +622,11 @@ class _Reader:
         return entry
 
     def atom_author(self, entry: Any, element: Any) -> None:
-        if "authors" in entry or self.attrs(element):
-            raise _Unsupported("more than one author")
-        entry["authors"] = [FeedParserDict()]
+        """feedparser's author handlers, called in the order it calls them (several
+        authors leave a mixture, as there)."""
+        if self.attrs(element):
+            raise _Unsupported("author attributes")
+        entry.setdefault("authors", []).append(FeedParserDict())
         if (element.text or "").strip():
             raise _Unsupported("text in an author")
         context = _Context(entry)
@@ -607,6 +652,33 @@ class _Reader:
             _FeedParserMixin._save_author(context, key, value)
         entry["author"] = ""
         _FeedParserMixin._sync_author_detail(context)
+
+
+class _Entry:
+    """An entry being read, and what feedparser remembers while it reads one: whether
+    it has had content (or the feed before it, see ``feed_summary``), and how deep the
+    element was that gave its summary."""
+
+    def __init__(self, entry: Any, has_content: bool) -> None:
+        self.entry = entry
+        self.has_content = has_content
+        self.summary_depth: int | None = None
+
+    def summary(self, value: str, depth: int) -> None:
+        """A description or summary ``depth`` below the entry (``_start_description``):
+        a second one before any content is taken as content."""
+        if "summary" in self.entry and not self.has_content:
+            self.content(value)
+            return
+        if self.summary_depth is None or depth <= self.summary_depth:
+            self.entry["summary"] = value
+            self.summary_depth = depth
+
+    def content(self, value: str) -> None:
+        """Content as text or HTML (``_start_content``, ``_end_content``)."""
+        self.has_content = True
+        self.entry.setdefault("content", []).append(FeedParserDict(value=value))
+        self.entry.setdefault("summary", value)
 
 
 class _Context:
