@@ -115,3 +115,72 @@ def test_what_the_fast_reader_does_not_take_reads_as_before(body: bytes) -> None
     assert got == ref
     if b"xi:include" not in body:
         assert why_not_fast(body, {"content-type": "application/xml"})
+
+
+RSS = (
+    '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+    ' xmlns:media="http://search.yahoo.com/mrss/" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+    ' xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Wire</title>'
+    "<link>https://wire.example/</link>{channel}<item>{item}</item><item>"
+    "<description>second item</description>{item}</item></channel></rss>"
+)
+ATOM = (
+    '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"'
+    " {attrs}><title>Wire</title><id>tag:wire.example,2026:feed</id>{channel}"
+    "<entry {entry_attrs}><id>tag:wire.example,2026:1</id>{item}</entry></feed>"
+)
+T = "<title>Talks resume</title>"
+D = "<description>&lt;p&gt;Officials met.&lt;/p&gt;</description>"
+S = "<itunes:summary>Officials met in Seoul.</itunes:summary>"
+C = "<content:encoded><![CDATA[<p>Officials met in <b>Seoul</b> on Monday.</p>]]></content:encoded>"
+M = '<media:content url="https://img.example/a.jpg" medium="image">{inner}</media:content>'
+CASES = {
+    "description-then-itunes-summary": RSS.format(channel="", item=T + D + S),
+    "itunes-summary-then-description": RSS.format(channel="", item=T + S + D),
+    "feed-summary-then-description": RSS.format(
+        channel="<itunes:summary>About</itunes:summary><description>About us</description>",
+        item=T + D + S,
+    ),
+    "content-then-description": RSS.format(channel="", item=T + C + D),
+    "two-contents": RSS.format(channel="", item=T + C + C.replace("Monday", "Tuesday, longer")),
+    "media-description": RSS.format(
+        channel="", item=T + M.format(inner="<media:description>A photo</media:description>")
+    ),
+    "media-description-first": RSS.format(
+        channel="", item=M.format(inner="<media:description>A photo</media:description>") + D
+    ),
+    "media-title-after-title": RSS.format(
+        channel="", item=T + M.format(inner="<media:title>Photo</media:title>")
+    ),
+    "two-authors": RSS.format(
+        channel="",
+        item=T + "<dc:creator>Jane Doe</dc:creator><author>desk@wire.example (Wire Desk)</author>",
+    ),
+    "guid-permalink": RSS.format(channel="", item=T + "<guid>/2026/talks</guid>"),
+    "guid-not-permalink": RSS.format(
+        channel="", item=T + '<guid isPermaLink="false">/2026/talks</guid>'
+    ),
+    "enclosure-image": RSS.format(
+        channel="", item=T + '<enclosure url="https://img.example/b.png" type="image/png"/>'
+    ),
+    "atom-xml-base": ATOM.format(
+        attrs='xml:base="https://wire.example/news/"',
+        entry_attrs='xml:base="2026/"',
+        channel='<link href="/"/>',
+        item='<title type="html">Talks &amp;lt;b&amp;gt;resume</title><link href="talks"/>'
+        '<summary>Short</summary><content type="html">&lt;p&gt;Long&lt;/p&gt;</content>'
+        "<author><name>Jane</name><email>jane@wire.example</email></author>"
+        "<author><name>Joe</name></author><updated>2026-05-01T10:00:00Z</updated>",
+    ),
+    "atom-link-from-id": ATOM.format(
+        attrs="", entry_attrs="", channel="", item="<title>No link</title><summary>x</summary>"
+    ),
+}
+
+
+@pytest.mark.parametrize("body", CASES.values(), ids=CASES.keys())
+def test_what_feedparser_does_with_odd_orders_is_done_the_same(body: str) -> None:
+    data = body.encode()
+    assert why_not_fast(data, {"content-type": "application/xml"}) == ""
+    got, ref = _both(data, "https://wire.example/feed.xml", {})
+    assert got == ref
