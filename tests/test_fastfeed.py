@@ -98,6 +98,20 @@ def test_a_doctype_goes_to_feedparser_without_expansion() -> None:
     assert "aaaaaaaaaa" not in feed.articles[0].title
 
 
+NON_ASCII = '<rss version="2.0"><channel><item><title>Séoul — talks</title></item></channel></rss>'
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Content-Type": t} for t in ("text/xml", "application/xml", "text/xml; charset=utf-8")]
+    + [{"Content-Type": "application/rss+xml; charset=windows-1252"}, {}],
+)
+def test_charsets_and_media_types_read_the_same(headers: dict[str, str]) -> None:
+    for body in (NON_ASCII.encode(), NON_ASCII.encode("cp1252", "replace")):
+        got, ref = _both(body, "https://e.example/f", headers)
+        assert got == ref
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -183,4 +197,21 @@ def test_what_feedparser_does_with_odd_orders_is_done_the_same(body: str) -> Non
     data = body.encode()
     assert why_not_fast(data, {"content-type": "application/xml"}) == ""
     got, ref = _both(data, "https://wire.example/feed.xml", {})
+    assert got == ref
+
+
+@pytest.mark.timeout(60)
+def test_deeply_nested_junk_in_many_items_is_read_in_one_walk() -> None:
+    junk = "<x>" * 200 + "</x>" * 200
+    item = (
+        "<item><title>t{n}</title><guid>https://e.example/{n}</guid>"
+        '<media:content url="https://e.example/{n}.jpg" medium="image">'
+        "<media:title>p</media:title>" + junk + "</media:content>" + junk + "</item>"
+    )
+    body = (
+        '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>T'
+        "</title>" + "".join(item.format(n=n) for n in range(300)) + "</channel></rss>"
+    ).encode()
+    assert why_not_fast(body, {"content-type": "application/xml"}) == ""
+    got, ref = _both(body, "https://e.example/f", {})
     assert got == ref
