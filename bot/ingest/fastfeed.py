@@ -119,6 +119,7 @@ _MEDIA_CHILD = frozenset({""})  # check_inert: the element itself is checked too
 _SUMMARIES = frozenset({"description", "dc_description", "itunes_summary", "summary"})
 _CONTENTS = frozenset({"content_encoded", "content", "fullitem", "body", "xhtml_body"})
 _FEED_FIELDS = frozenset({"title", "link", "media_description", *_SUMMARIES, *_CONTENTS})
+_IMAGE_FIELDS = frozenset({"title", "link", "description"})  # an image's own, kept apart
 _REPEATABLE = frozenset({"enclosure", "media_content", "media_thumbnail", "content_encoded"})
 _REPEATABLE |= _SUMMARIES | {"author", "dc_creator", "dc_author", "itunes_author"}
 _ATOM_REPEATABLE = frozenset(
@@ -337,7 +338,8 @@ class _Reader:
         for inner in element.iter():
             name = self.key(inner)
             if name in ("item", "entry") or (
-                name in _FEED_FIELDS and key not in ("image", "textinput")
+                name in _FEED_FIELDS
+                and not (key in ("image", "textinput") and name in _IMAGE_FIELDS)
             ):
                 raise _Unsupported(f"{name} inside {key}")
 
@@ -399,6 +401,7 @@ class _Reader:
                 continue  # a comment between fields
             if key in seen and key not in _REPEATABLE:
                 if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
+                    self.check_inert(child)
                     continue
                 raise _Unsupported(f"{key} twice")
             seen.add(key)
@@ -446,6 +449,7 @@ class _Reader:
             elif key in ("author", "dc_creator", "dc_author", "itunes_author"):
                 self.text_author(entry, child)
             elif key == "enclosure":
+                self.check_inert(child)  # feedparser reads what it holds as the item's
                 attrs = _FeedParserMixin._enforce_href(self.attrs(child))
                 attrs["rel"] = "enclosure"
                 entry.setdefault("links", []).append(FeedParserDict(attrs))
@@ -509,17 +513,22 @@ class _Reader:
                     raise _Unsupported(f"media:group element {inner}")
             return
         if key == "media_content":
+            thumbnails = []
             for child in element:
-                if self.key(child) == "media_description":
+                inner = self.key(child)
+                if inner == "media_description":
                     self.media_description(state, child, depth + 1)
-                else:
-                    self.check_inert(
-                        child, allow | _MEDIA_CHILD
-                    )  # media:title, ... go to the entry
+                elif inner == "media_thumbnail":
+                    thumbnails.append(child)  # the entry's, after this media:content
+                else:  # media:title (but as above), ... would go to the entry
+                    self.check_inert(child, allow | _MEDIA_CHILD)
             entry.setdefault("media_content", []).append(attrs)
+            for child in thumbnails:
+                self.media(state, child, "media_thumbnail", depth + 1)
             return
         entry.setdefault("media_thumbnail", []).append(attrs)
-        url = _finish(_text_of(element).strip())
+        url = _text_of(element).strip()  # feedparser reads it as a "url" element: resolved
+        url = _finish(_urljoin(self.base_of(element), url) if url else url)
         if url.strip() and "url" not in attrs:
             attrs["url"] = url
 
@@ -588,6 +597,7 @@ class _Reader:
                 continue
             if key in seen and key not in _ATOM_REPEATABLE:
                 if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
+                    self.check_inert(child)
                     continue
                 raise _Unsupported(f"{key} twice")
             seen.add(key)
