@@ -162,6 +162,8 @@ async def test_a_closed_topic_sends_to_general_once_tells_the_admins_and_keeps_t
             FORUM, "/subscribe volcanoes", chat_type="supergroup", message_thread_id=77
         )
         await wait_until(lambda: core.store.subscriptions.for_chat(FORUM), what="subscribed")
+        # the reply goes into the topic after the subscription is stored: close it only then
+        await wait_until(lambda: api.sent_messages(FORUM), what="the reply in the topic")
         api.close_topic(FORUM, 77)
         feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
         await wait_until(lambda: alerts_to(api, FORUM), what="the alert in General")
