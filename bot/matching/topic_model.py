@@ -71,6 +71,7 @@ __all__ = [
     "model_text",
     "prf",
     "query_groups",
+    "sample_weights",
     "train_model",
     "train_topic",
 ]
@@ -114,6 +115,10 @@ class FeatureSpec:
     # what the topic is about, as a query over title, lead and source (e.g. "@korea OR
     # source:@dprk-media"); crossed with every group, and the model's gate when it has one
     anchor: str = ""
+    # alias groups that also let a Korean-script article through the gate (its title or
+    # lead names one of their Korean members, also as the start or end of a compound):
+    # Korean headlines name the state's institutions (대통령, 외교부, 합참), not "Korea"
+    gate_korean: tuple[str, ...] = ()
 
     @property
     def n_query(self) -> int:
@@ -144,6 +149,7 @@ class FeatureSpec:
             "scale_embed": self.scale_embed,
             "embedder": self.embedder,
             "anchor": self.anchor,
+            "gate_korean": list(self.gate_korean),
         }
 
     @classmethod
@@ -159,6 +165,7 @@ class FeatureSpec:
             scale_embed=float(data.get("scale_embed", 1.0)),
             embedder=data.get("embedder", ""),
             anchor=data.get("anchor", ""),
+            gate_korean=tuple(data.get("gate_korean", ())),
         )
 
 
@@ -216,6 +223,32 @@ class Featurizer:
             if spec.anchor
             else None
         )
+        self._gate_ko: frozenset[str] = frozenset(
+            term
+            for g in spec.gate_korean
+            if g in groups
+            for term in expand(g, groups)
+            if " " not in term and is_hangul(term) and len(term) >= 2
+        )
+
+    def passes_gate(self, doc: Document) -> bool:
+        """True when the article has the anchor (or, in Korean, a ``gate_korean`` term)."""
+        if self.anchor is None or self.anchor.matches(doc):
+            return True
+        table = self._gate_ko
+        if not table:
+            return False
+        title = doc.fields["title"].tokens
+        if not any(is_hangul(tok) for tok in title):
+            return False
+        for tok in (*title, *doc.fields["summary"].tokens):
+            n = len(tok)
+            if n < 2 or tok.isascii() or not is_hangul(tok):
+                continue
+            for cut in range(2, n + 1):
+                if tok[:cut] in table or tok[n - cut :] in table:
+                    return True
+        return False
 
     def hashed(self, title: str, lead: str) -> dict[int, float]:
         """Bucket -> count of the hashed words, pairs and character n-grams."""
@@ -382,7 +415,15 @@ class SparseRows:
         return SparseRows.stack(vectors, self.n_cols)
 
     def dot(self, w: np.ndarray) -> np.ndarray:
-        return np.bincount(self.rows, weights=self.data * w[self.indices], minlength=self.n_rows)
+        prod = self.data * w[self.indices]
+        if len(prod) == 0:
+            return np.zeros(self.n_rows)
+        starts = self.indptr[:-1]
+        # the sum of each row's run of values (reduceat is several times faster than
+        # bincount here); an empty row reads its neighbour's value, so it is zeroed
+        out = np.add.reduceat(prod, np.minimum(starts, len(prod) - 1))
+        out[starts == self.indptr[1:]] = 0.0
+        return out
 
     def tdot(self, r: np.ndarray) -> np.ndarray:
         return np.bincount(self.indices, weights=self.data * r[self.rows], minlength=self.n_cols)
@@ -524,9 +565,7 @@ class TopicModel:
 
     def passes_gate(self, doc: Document) -> bool:
         """False when the cheap first stage rules the article out (no anchor term)."""
-        return (
-            not self.gate or self.featurizer.anchor is None or self.featurizer.anchor.matches(doc)
-        )
+        return not self.gate or self.featurizer.passes_gate(doc)
 
     def probability(self, title: str, lead: str, doc: Document | None = None) -> float:
         doc = doc or document_of("", title, lead)
@@ -733,6 +772,29 @@ def class_weights(y: np.ndarray) -> np.ndarray:
     return np.where(y == 1, 0.5 / pos, 0.5 / neg) * len(y)
 
 
+WEIGHTINGS = ("class", "group", "sqrt-group")
+
+
+def sample_weights(y: np.ndarray, groups: Sequence[str], weighting: str = "class") -> np.ndarray:
+    """Training weights: ``class`` gives both classes the same total; ``group`` first
+    gives every source group the same total (domain generalisation: no source dominates),
+    ``sqrt-group`` a total in proportion to the square root of its size; then both
+    classes are brought to the same total."""
+    if weighting == "class":
+        return class_weights(y)
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r} (one of {', '.join(WEIGHTINGS)})")
+    g = np.asarray(groups)
+    names, inverse, sizes = np.unique(g, return_inverse=True, return_counts=True)
+    share = np.ones(len(names)) if weighting == "group" else np.sqrt(sizes)
+    w = (share / share.sum() / sizes)[inverse]
+    pos = y == 1
+    out = np.empty(len(y))
+    out[pos] = 0.5 * w[pos] / max(float(w[pos].sum()), 1e-12)
+    out[~pos] = 0.5 * w[~pos] / max(float(w[~pos].sum()), 1e-12)
+    return out * len(y)
+
+
 def train_model(
     topic: str,
     items: Sequence[Labelled],
@@ -743,6 +805,7 @@ def train_model(
     gate: bool = False,
     balanced: bool = True,
     use_borderline: bool = True,
+    weighting: str = "class",
     meta: Mapping[str, Any] | None = None,
     embed_fn: Callable[[list[str]], np.ndarray] | None = None,
     aliases: Mapping[str, AliasGroup] | None = None,
@@ -763,7 +826,7 @@ def train_model(
         embeddings = embed_fn([f"{i.title}. {i.lead}".strip() for i in chosen])
     x = featurize_all(chosen, featurizer, embeddings)
     y = np.array([i.label for i in chosen], dtype=np.float64)
-    sw = class_weights(y) if balanced else None
+    sw = sample_weights(y, [i.group for i in chosen], weighting) if balanced else None
     w, b = fit_logistic(x, y, l2=l2, sample_weight=sw)
     return TopicModel(
         topic=topic,
@@ -804,6 +867,7 @@ def cross_source_scores(
     threshold: float,
     gate: bool,
     use_borderline: bool,
+    weighting: str = "class",
 ) -> dict[str, Any]:
     """Leave-one-source-out scores: for each source group (id prefix), a model
     trained on the other groups decides the held-out one; borderline items are
@@ -816,9 +880,7 @@ def cross_source_scores(
     usable = np.array([use_borderline or not i.borderline for i in items])
     passes = np.array(
         [
-            not gate
-            or featurizer.anchor is None
-            or featurizer.anchor.matches(document_of(i.id, i.title, i.lead, i.source))
+            not gate or featurizer.passes_gate(document_of(i.id, i.title, i.lead, i.source))
             for i in items
         ]
     )
@@ -828,7 +890,8 @@ def cross_source_scores(
         test = np.flatnonzero(grp == held)
         if len({int(v) for v in y[train]}) < 2:
             continue
-        w, b = fit_logistic(x.take(train), y[train], l2=l2, sample_weight=class_weights(y[train]))
+        sw = sample_weights(y[train], grp[train], weighting)
+        w, b = fit_logistic(x.take(train), y[train], l2=l2, sample_weight=sw)
         p = _sigmoid(x.take(test).dot(w) + b)
         decided[test] = (p >= threshold) & passes[test]
     clear = [k for k, i in enumerate(items) if not i.borderline]
@@ -853,6 +916,7 @@ def train_topic(
     threshold: float = 0.5,
     gate: bool = False,
     use_borderline: bool = False,
+    weighting: str = "class",
     evaluate: bool = True,
     command: str = "",
 ) -> TopicModel:
@@ -869,6 +933,7 @@ def train_topic(
         "l2": l2,
         "use_borderline": use_borderline,
         "balanced": True,
+        "weighting": weighting,
         "solver": "L-BFGS from zero, numpy",
         "items": sum(1 for i in items if use_borderline or not i.borderline),
     }
@@ -884,6 +949,7 @@ def train_topic(
             threshold=threshold,
             gate=gate,
             use_borderline=use_borderline,
+            weighting=weighting,
         )
     return train_model(
         topic,
@@ -893,5 +959,6 @@ def train_topic(
         threshold=threshold,
         gate=gate,
         use_borderline=use_borderline,
+        weighting=weighting,
         meta=meta,
     )
