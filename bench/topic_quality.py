@@ -310,8 +310,10 @@ def nested_choice(
             f"{time.perf_counter() - t0:.0f} s"
         )
 
-    def best_option(ks: np.ndarray, probs_of: Callable[[str], np.ndarray]) -> tuple:
-        best: tuple = (-1.0,)
+    def best_option(
+        ks: np.ndarray, probs_of: Callable[[str], np.ndarray]
+    ) -> tuple[float, str, str, float]:
+        best: tuple[float, str, str, float] = (-1.0, "", "", 0.5)
         for fam in families:
             p = probs_of(fam.name)
             for gate_name in GATES:
@@ -333,7 +335,8 @@ def nested_choice(
             for other in groups:
                 if other != held:
                     p[g == other] = inner[name][(held, other)]
-            return p[rest]
+            out: np.ndarray = p[rest]
+            return out
 
         f, fam_name, gate_name, t = best_option(rest, inner_probs)
         chosen[held] = (fam_name, gate_name, t, f)
@@ -409,8 +412,8 @@ def run_nested(
             decisions_of[name], probs_of[name] = p >= 0.5, p
             print_scores(name, results[name])
     print("  chosen per held-out group (family, gate, threshold, inner pooled F1):")
-    for held, (fam_name, gate_name, t, f) in chosen.items():
-        print(f"    {held:<20} {fam_name:<16} {gate_name:<14} {t:.2f}  {f:.3f}")
+    for held, (fam_name, gate_name, t, inner_f1) in chosen.items():
+        print(f"    {held:<20} {fam_name:<16} {gate_name:<14} {t:.2f}  {inner_f1:.3f}")
     results["nested choice"] = score_groups(decided, items, groups)
     decisions_of["nested choice"] = decided
     probs_of["nested choice"] = decided.astype(float)

@@ -17,8 +17,11 @@ from bot.matching.topic_model import (
     SparseRows,
     TopicModel,
     builtin_model,
+    Featurizer,
+    document_of,
     fit_logistic,
     query_groups,
+    sample_weights,
     train_model,
 )
 from bot.matching.topics import builtin_topics
@@ -152,6 +155,43 @@ def test_logistic_regression_fits_a_separable_toy_problem():
     y = np.array([1, 0] * 5, dtype=float)
     w, _b = fit_logistic(x, y, l2=1e-3)
     assert w[0] > 0 > w[1]
+
+
+def test_row_sums_leave_empty_rows_at_zero():
+    x = SparseRows.stack(
+        [
+            (np.array([0]), np.array([2.0])),
+            (np.zeros(0, np.int64), np.zeros(0)),
+            (np.array([0, 1]), np.array([1.0, 3.0])),
+            (np.zeros(0, np.int64), np.zeros(0)),
+        ],
+        2,
+    )
+    assert x.dot(np.array([1.0, 1.0])).tolist() == [2.0, 0.0, 4.0, 0.0]
+
+
+@pytest.mark.parametrize("weighting", ["class", "group", "sqrt-group"])
+def test_sample_weights_balance_the_classes(weighting):
+    y = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype=float)
+    groups = ["a"] * 4 + ["b"] * 6
+    w = sample_weights(y, groups, weighting)
+    assert w[y == 1].sum() == pytest.approx(5.0) and w[y == 0].sum() == pytest.approx(5.0)
+    if weighting == "group":  # each group's share of a class is the same per item of it
+        assert w[1] / w[5] == pytest.approx(6 / 4)
+
+
+def test_the_korean_gate_lets_korean_articles_naming_an_institution_through():
+    spec = FeatureSpec(anchor="@korea", gate_korean=("korean-institutions",))
+    korean, plain = Featurizer(spec), Featurizer(FeatureSpec(anchor="@korea"))
+    for title, want in [
+        ("통일부장관은 대화 재개를 제안했다", True),  # a compound: 통일부 + 장관
+        ("합참이 밝혔다", True),
+        ("오늘 날씨 맑음", False),
+        ("The president said so", False),  # only Korean-script articles
+    ]:
+        doc = document_of("x", title, "")
+        assert korean.passes_gate(doc) is want, title
+        assert plain.passes_gate(doc) is False
 
 
 def test_training_needs_both_classes():

@@ -365,6 +365,18 @@ class Featurizer:
         return np.concatenate(parts_i), np.concatenate(parts_v)
 
 
+def embedding_of(name: str, texts: list[str]) -> np.ndarray:
+    """Embeddings of ``texts``; ``use-m3`` through :mod:`bot.matching.vectors`, the one
+    instance that makes the articles' stored vectors (loaded once per process)."""
+    if name == "use-m3":
+        from bot.matching.vectors import embed as article_embed
+
+        return article_embed(texts)
+    from bot.matching.embed import embed
+
+    return embed(name, texts)
+
+
 def document_of(article_id: str, title: str, lead: str, source: str = "") -> Document:
     """The query document a model's features see: title, the lead as summary, source."""
     return Document(article_id, title=title, summary=lead, source=source)
@@ -415,13 +427,14 @@ class SparseRows:
         return SparseRows.stack(vectors, self.n_cols)
 
     def dot(self, w: np.ndarray) -> np.ndarray:
-        prod = self.data * w[self.indices]
-        if len(prod) == 0:
-            return np.zeros(self.n_rows)
-        starts = self.indptr[:-1]
+        if self.n_rows == 0:
+            return np.zeros(0)
         # the sum of each row's run of values (reduceat is several times faster than
-        # bincount here); an empty row reads its neighbour's value, so it is zeroed
-        out = np.add.reduceat(prod, np.minimum(starts, len(prod) - 1))
+        # bincount here); a trailing 0 keeps every start a valid index, and an empty
+        # row (which reduceat gives its neighbour's value) is set to 0
+        prod = np.append(self.data * w[self.indices], 0.0)
+        starts = self.indptr[:-1]
+        out: np.ndarray = np.add.reduceat(prod, starts)
         out[starts == self.indptr[1:]] = 0.0
         return out
 
@@ -567,19 +580,31 @@ class TopicModel:
         """False when the cheap first stage rules the article out (no anchor term)."""
         return not self.gate or self.featurizer.passes_gate(doc)
 
-    def probability(self, title: str, lead: str, doc: Document | None = None) -> float:
+    def probability(
+        self,
+        title: str,
+        lead: str,
+        doc: Document | None = None,
+        vector: np.ndarray | None = None,
+    ) -> float:
+        """The model's probability; ``vector``: the article's embedding when the model
+        has an embedding block and the caller has it (else it is made here)."""
         doc = doc or document_of("", title, lead)
-        embedding = None
-        if self.spec.embedder:
-            from bot.matching.embed import embed
-
-            embedding = embed(self.spec.embedder, [f"{title}. {lead}".strip()])[0]
+        embedding = vector
+        if self.spec.embedder and embedding is None:
+            embedding = embedding_of(self.spec.embedder, [f"{title}. {lead}".strip()])[0]
         idx, val = self.featurizer.vector(title, lead, doc, embedding)
         z = float(val @ self._w64[idx]) + self.bias
         return float(_sigmoid(np.array([z]))[0])
 
     def decide(
-        self, title: str, summary: str = "", content: str = "", source: str = ""
+        self,
+        title: str,
+        summary: str = "",
+        content: str = "",
+        source: str = "",
+        *,
+        vector: np.ndarray | None = None,
     ) -> Decision:
         """The decision on one article; ``why`` names the query's terms that matched."""
         title, lead = model_text(title, summary, content)
@@ -589,7 +614,7 @@ class TopicModel:
             why = self.featurizer.groups_present(doc)
         if not self.passes_gate(doc):
             return Decision(False, 0.0, why, gated=True)
-        p = self.probability(title, lead, doc)
+        p = self.probability(title, lead, doc, vector)
         return Decision(p >= self.threshold, round(p, 4), why)
 
     # -- files
@@ -752,6 +777,11 @@ def sha256_of(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def embed_text(item: Labelled) -> str:
+    """What a model's embedding block reads of a labelled article (as ``probability``)."""
+    return f"{item.title}. {item.lead}".strip()
+
+
 def featurize_all(
     items: Sequence[Labelled],
     featurizer: Featurizer,
@@ -775,7 +805,9 @@ def class_weights(y: np.ndarray) -> np.ndarray:
 WEIGHTINGS = ("class", "group", "sqrt-group")
 
 
-def sample_weights(y: np.ndarray, groups: Sequence[str], weighting: str = "class") -> np.ndarray:
+def sample_weights(
+    y: np.ndarray, groups: Sequence[str] | np.ndarray, weighting: str = "class"
+) -> np.ndarray:
     """Training weights: ``class`` gives both classes the same total; ``group`` first
     gives every source group the same total (domain generalisation: no source dominates),
     ``sqrt-group`` a total in proportion to the square root of its size; then both
@@ -818,12 +850,11 @@ def train_model(
     embeddings = None
     if spec.embedder:
         if embed_fn is None:
-            from bot.matching.embed import embed
 
             def embed_fn(texts: list[str]) -> np.ndarray:
-                return embed(spec.embedder, texts)
+                return embedding_of(spec.embedder, texts)
 
-        embeddings = embed_fn([f"{i.title}. {i.lead}".strip() for i in chosen])
+        embeddings = embed_fn([embed_text(i) for i in chosen])
     x = featurize_all(chosen, featurizer, embeddings)
     y = np.array([i.label for i in chosen], dtype=np.float64)
     sw = sample_weights(y, [i.group for i in chosen], weighting) if balanced else None
@@ -868,13 +899,18 @@ def cross_source_scores(
     gate: bool,
     use_borderline: bool,
     weighting: str = "class",
+    embed_fn: Callable[[list[str]], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Leave-one-source-out scores: for each source group (id prefix), a model
     trained on the other groups decides the held-out one; borderline items are
     left out of the scores.  ``{"groups": {g: {...}}, "pooled": {...}}``."""
     groups = sorted({i.group for i in items})
     featurizer = Featurizer(spec)
-    x = featurize_all(items, featurizer)
+    embeddings = None
+    if spec.embedder:
+        run = embed_fn or (lambda texts: embedding_of(spec.embedder, texts))
+        embeddings = run([embed_text(i) for i in items])
+    x = featurize_all(items, featurizer, embeddings)
     y = np.array([i.label for i in items], dtype=np.float64)
     grp = np.array([i.group for i in items])
     usable = np.array([use_borderline or not i.borderline for i in items])
@@ -938,6 +974,17 @@ def train_topic(
         "items": sum(1 for i in items if use_borderline or not i.borderline),
     }
     meta: dict[str, Any] = {"data": data, "training": training}
+    embed_fn = None
+    if spec.embedder:  # embed every article once, in batches, for the scores and the fit
+        texts = list(dict.fromkeys(embed_text(i) for i in items))
+        vectors = np.concatenate(
+            [embedding_of(spec.embedder, texts[k : k + 64]) for k in range(0, len(texts), 64)]
+        )
+        table = dict(zip(texts, vectors, strict=True))
+
+        def embed_fn(batch: list[str]) -> np.ndarray:
+            return np.stack([table[t] for t in batch])
+
     if command:
         meta["trained_with"] = command
     if evaluate and len({i.group for i in items}) >= 2:
@@ -950,6 +997,7 @@ def train_topic(
             gate=gate,
             use_borderline=use_borderline,
             weighting=weighting,
+            embed_fn=embed_fn,
         )
     return train_model(
         topic,
@@ -961,4 +1009,5 @@ def train_topic(
         use_borderline=use_borderline,
         weighting=weighting,
         meta=meta,
+        embed_fn=embed_fn,
     )
