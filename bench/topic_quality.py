@@ -92,9 +92,9 @@ EXTRA_GROUPS = (
 )
 
 ANCHOR = "@korea OR korean OR @korean-headline-names OR @dprk-media OR source:@dprk-media"
-# the Korean-aware gate: Korean-script articles that name a Korean state institution
-# pass too (written from the rubric, bot/data/aliases.toml)
-GATE_KOREAN = ("korean-institutions",)
+# the Korean-aware anchor (features and gate): Korean-script articles that name a Korean
+# state institution count as anchored too (written from the rubric, bot/data/aliases.toml)
+ANCHOR_KOREAN = ("korean-institutions",)
 
 
 def base_spec(topic_id: str, *, extra: bool = True) -> FeatureSpec:
@@ -246,7 +246,7 @@ def loso(
 
 
 THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.20, 0.91, 0.05), 2))
-GATES = ("off", "anchor", "anchor+korean")
+GATES = ("off", "anchor")
 
 
 @dataclass(frozen=True)
@@ -257,12 +257,22 @@ class Family:
     weighting: str
     embed_scale: float  # 0: no USE block
     l2: float = 1e-4
+    scale_query: float = 1.0  # the weight of the query block against the hashed one
+    anchor_korean: bool = False  # the anchor (features and gate) is the Korean-aware one
 
 
-FAMILIES = tuple(
-    Family(f"{w}{'+use' if e else ''}", w, e)
-    for e in (0.0, 1.0)
-    for w in ("class", "group", "sqrt-group")
+FAMILIES = (
+    *(
+        Family(f"{w}{'+use' if e else ''}", w, e)
+        for e in (0.0, 1.0)
+        for w in ("class", "group", "sqrt-group")
+    ),
+    # added after the first run of the six above (see README)
+    Family("class/l2=1e-3", "class", 0.0, l2=1e-3),
+    Family("class/q2", "class", 0.0, scale_query=2.0),
+    Family("class/ko-anchor", "class", 0.0, anchor_korean=True),
+    Family("group+use/ko-anchor", "group", 1.0, anchor_korean=True),
+    Family("class+use2", "class", 2.0),
 )
 
 
@@ -271,8 +281,9 @@ def nested_choice(
     xs: dict[str, SparseRows],
     items: Sequence[Labelled],
     groups: Sequence[str],
-    gates: dict[str, np.ndarray],
+    gates: dict[tuple[str, str], np.ndarray],
     log: Callable[[str], None] = print,
+    cache: Path | None = None,
 ) -> tuple[np.ndarray, dict[str, tuple[str, str, float, float]], dict[str, np.ndarray]]:
     """Held-out decisions of the procedure "choose family, gate and threshold by the
     pooled F1 of an inner leave-one-source-out over the training groups", and what it
@@ -290,6 +301,17 @@ def nested_choice(
     for fam in families:
         x = xs[fam.name]
         t0 = time.perf_counter()
+        # the fits of a family depend on its options, the features and the labels only
+        digest = hashlib.sha256(repr((fam, groups)).encode())
+        for arr in (x.indptr, x.indices, x.data, y, clear):
+            digest.update(np.ascontiguousarray(arr).tobytes())
+        path = cache / f"nested-{digest.hexdigest()[:16]}.npz" if cache else None
+        if path is not None and path.exists():
+            saved = np.load(path)
+            outer[fam.name] = saved["outer"]
+            inner[fam.name] = {(a, b): saved[f"{a}|{b}"] for a in groups for b in groups if a != b}
+            log(f"    family {fam.name}: from {path.name}")
+            continue
         p_out = np.zeros(len(items))
         pairs: dict[tuple[str, str], np.ndarray] = {}
         for a, held in enumerate(groups):
@@ -305,6 +327,10 @@ def nested_choice(
                 pairs[(other, held)] = p[g[both] == held]
                 pairs[(held, other)] = p[g[both] == other]
         outer[fam.name], inner[fam.name] = p_out, pairs
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            arrays = {"outer": p_out, **{f"{a}|{b}": v for (a, b), v in pairs.items()}}
+            np.savez(path, allow_pickle=False, **arrays)
         log(
             f"    family {fam.name}: {len(groups) + len(pairs) // 2} fits, "
             f"{time.perf_counter() - t0:.0f} s"
@@ -317,7 +343,7 @@ def nested_choice(
         for fam in families:
             p = probs_of(fam.name)
             for gate_name in GATES:
-                pg = np.where(gates[gate_name][ks], p, 0.0)
+                pg = np.where(gates[(fam.name, gate_name)][ks], p, 0.0)
                 for t in THRESHOLDS:
                     f = prf(zip(pg >= t, yb[ks], strict=True))["f1"]
                     if f > best[0] + 1e-9:
@@ -340,7 +366,7 @@ def nested_choice(
 
         f, fam_name, gate_name, t = best_option(rest, inner_probs)
         chosen[held] = (fam_name, gate_name, t, f)
-        p = np.where(gates[gate_name][test], outer[fam_name][test], 0.0)
+        p = np.where(gates[(fam_name, gate_name)][test], outer[fam_name][test], 0.0)
         decided[test] = p >= t
     # the choice for the model that ships: the same rule over every group's LOSO
     everything = np.flatnonzero(clear)
@@ -372,6 +398,18 @@ def meets(s: dict[str, float]) -> bool:
     return s["precision"] >= TARGET_P and s["recall"] >= TARGET_R
 
 
+def family_spec(
+    spec: FeatureSpec, embed_scale: float, scale_query: float, anchor_korean: bool
+) -> FeatureSpec:
+    """The features of a family (see Family)."""
+    out = replace(spec, scale_query=scale_query)
+    if embed_scale:
+        out = replace(out, embedder="use-m3", scale_embed=embed_scale)
+    if anchor_korean:
+        out = replace(out, anchor_korean=ANCHOR_KOREAN)
+    return out
+
+
 def run_nested(
     items: Sequence[Labelled],
     groups: Sequence[str],
@@ -380,34 +418,39 @@ def run_nested(
     decisions_of: dict[str, np.ndarray],
     probs_of: dict[str, np.ndarray],
     topic_id: str,
+    cache: Path | None = None,
+    only: Sequence[str] = (),
 ) -> None:
     """Every family x gate at 0.5 side by side, then the nested choice (see nested_choice)."""
     spec = base_spec(topic_id)
-    families = [f for f in FAMILIES if not f.embed_scale or "use-m3" in vectors]
+    families = [
+        f
+        for f in FAMILIES
+        if (not f.embed_scale or "use-m3" in vectors) and (not only or f.name in only)
+    ]
     print(
         "\n(iv) nested leave-one-source-out: for each held-out group, the family "
         f"({', '.join(f.name for f in families)}), the gate ({', '.join(GATES)}) and the "
         "threshold with the best pooled F1 of an inner LOSO over the other groups"
     )
     xs: dict[str, SparseRows] = {}
-    for scale in sorted({f.embed_scale for f in families}):
-        fspec = replace(spec, embedder="use-m3", scale_embed=scale) if scale else spec
-        x = compact(featurize_all(items, Featurizer(fspec), vectors.get("use-m3")))
-        for f in families:
-            if f.embed_scale == scale:
-                xs[f.name] = x
+    gates: dict[tuple[str, str], np.ndarray] = {}
     docs = [document_of(i.id, i.title, i.lead, i.source) for i in items]
-    plain, korean = Featurizer(spec), Featurizer(replace(spec, gate_korean=GATE_KOREAN))
-    gates = {
-        "off": np.ones(len(items), dtype=bool),
-        "anchor": np.array([plain.passes_gate(d) for d in docs]),
-        "anchor+korean": np.array([korean.passes_gate(d) for d in docs]),
-    }
-    decided, chosen, outer = nested_choice(families, xs, items, groups, gates)
+    for key in sorted({(f.embed_scale, f.scale_query, f.anchor_korean) for f in families}):
+        fspec = family_spec(spec, *key)
+        featurizer = Featurizer(fspec)
+        x = compact(featurize_all(items, featurizer, vectors.get("use-m3")))
+        anchored = np.array([featurizer.passes_gate(d) for d in docs])
+        for f in families:
+            if (f.embed_scale, f.scale_query, f.anchor_korean) == key:
+                xs[f.name] = x
+                gates[(f.name, "off")] = np.ones(len(items), dtype=bool)
+                gates[(f.name, "anchor")] = anchored
+    decided, chosen, outer = nested_choice(families, xs, items, groups, gates, cache=cache)
     for fam in families:
         for gate_name in GATES:
             name = f"{fam.name}/{gate_name}"
-            p = np.where(gates[gate_name], outer[fam.name], 0.0)
+            p = np.where(gates[(fam.name, gate_name)], outer[fam.name], 0.0)
             results[name] = score_groups(p >= 0.5, items, groups)
             decisions_of[name], probs_of[name] = p >= 0.5, p
             print_scores(name, results[name])
@@ -432,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="choose weighting, USE block, gate and threshold by an inner LOSO per fold",
     )
+    parser.add_argument("--families", help="with --nested: only these families (a part run)")
     parser.add_argument("--errors", action="store_true", help="list the shipped choice's errors")
     parser.add_argument("--ensemble", help="comma-separated models to average")
     parser.add_argument("--focus", help="the model whose target and errors to report")
@@ -528,7 +572,10 @@ def main(argv: list[str] | None = None) -> int:
             print_scores(name, results[name])
 
     if args.nested:
-        run_nested(items, groups, vectors, results, decisions_of, probs_of, args.topic)
+        only = [f for f in (args.families or "").split(",") if f]
+        run_nested(
+            items, groups, vectors, results, decisions_of, probs_of, args.topic, args.cache, only
+        )
 
     print("\nF1 per held-out group (pooled last); * = meets P>=0.95 and R>=0.90")
     header = "".join(f"{g:>10}" for g in [*groups, "pooled"])

@@ -13,11 +13,11 @@ from bot.errors import ConfigError
 from bot.matching.engine import match_topic
 from bot.matching.topic_model import (
     FeatureSpec,
+    Featurizer,
     Labelled,
     SparseRows,
     TopicModel,
     builtin_model,
-    Featurizer,
     document_of,
     fit_logistic,
     query_groups,
@@ -181,7 +181,7 @@ def test_sample_weights_balance_the_classes(weighting):
 
 
 def test_the_korean_gate_lets_korean_articles_naming_an_institution_through():
-    spec = FeatureSpec(anchor="@korea", gate_korean=("korean-institutions",))
+    spec = FeatureSpec(anchor="@korea", anchor_korean=("korean-institutions",))
     korean, plain = Featurizer(spec), Featurizer(FeatureSpec(anchor="@korea"))
     for title, want in [
         ("통일부장관은 대화 재개를 제안했다", True),  # a compound: 통일부 + 장관

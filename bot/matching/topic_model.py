@@ -115,10 +115,10 @@ class FeatureSpec:
     # what the topic is about, as a query over title, lead and source (e.g. "@korea OR
     # source:@dprk-media"); crossed with every group, and the model's gate when it has one
     anchor: str = ""
-    # alias groups that also let a Korean-script article through the gate (its title or
-    # lead names one of their Korean members, also as the start or end of a compound):
-    # Korean headlines name the state's institutions (대통령, 외교부, 합참), not "Korea"
-    gate_korean: tuple[str, ...] = ()
+    # alias groups whose Korean members also count as the anchor in a Korean-script
+    # article (in its title or lead, also as the start or end of a compound): Korean
+    # headlines name the state's institutions (대통령, 외교부, 합참), not "Korea"
+    anchor_korean: tuple[str, ...] = ()
 
     @property
     def n_query(self) -> int:
@@ -149,7 +149,7 @@ class FeatureSpec:
             "scale_embed": self.scale_embed,
             "embedder": self.embedder,
             "anchor": self.anchor,
-            "gate_korean": list(self.gate_korean),
+            "anchor_korean": list(self.anchor_korean),
         }
 
     @classmethod
@@ -165,7 +165,7 @@ class FeatureSpec:
             scale_embed=float(data.get("scale_embed", 1.0)),
             embedder=data.get("embedder", ""),
             anchor=data.get("anchor", ""),
-            gate_korean=tuple(data.get("gate_korean", ())),
+            anchor_korean=tuple(data.get("anchor_korean", ())),
         )
 
 
@@ -225,14 +225,14 @@ class Featurizer:
         )
         self._gate_ko: frozenset[str] = frozenset(
             term
-            for g in spec.gate_korean
+            for g in spec.anchor_korean
             if g in groups
             for term in expand(g, groups)
             if " " not in term and is_hangul(term) and len(term) >= 2
         )
 
     def passes_gate(self, doc: Document) -> bool:
-        """True when the article has the anchor (or, in Korean, a ``gate_korean`` term)."""
+        """True when the article has the anchor (or, in Korean, an ``anchor_korean`` term)."""
         if self.anchor is None or self.anchor.matches(doc):
             return True
         table = self._gate_ko
@@ -323,7 +323,7 @@ class Featurizer:
                 if self.anchor is not None:
                     # the anchor found only outside the group (e.g. in the source) sets
                     # the context of the whole article: it counts as in the title
-                    first_any = 1.0 if self.anchor.matches(doc) else 0.0
+                    first_any = 1.0 if self.passes_gate(doc) else 0.0
                     if first_any and not a:
                         first_title = 1.0
             values.extend((t, a, t * first_title, a * first_any))
