@@ -3,13 +3,20 @@
     .venv/bin/python bench/topic_quality.py                    # korea-diplomacy, the shared sets
     .venv/bin/python bench/topic_quality.py --models ours,ours+use-m3 --errors
     .venv/bin/python bench/topic_quality.py --cache /tmp/emb   # keep embeddings between runs
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/topic_quality.py --models none \
+        --embedders use-m3 --cache /tmp/emb --nested           # how the shipped options were chosen
 
 The labelled sets are JSON Lines of {"id", "title", "text", "label": 0/1,
 "borderline": bool}; the id's prefix ("abc-", "ko-", ...) is the source group.
 For every group, each model is trained on all the other groups and tested on
 the held-out one; hyperparameters are never chosen on the group that is
-reported (``--nested`` chooses the threshold by an inner leave-one-source-out
-on the training groups only).  Borderline items are left out of every score.
+reported.  ``--nested`` measures the procedure that chose the shipped model:
+for each held-out group, the family of options (sample weighting, the USE
+block and its weight, L2, the query block's weight, the Korean-aware anchor),
+the gate and the threshold with the best pooled F1 of an inner
+leave-one-source-out over the other groups only (``FAMILIES``, ``GATES``,
+``THRESHOLDS``), then the same rule over all groups for the model to ship.
+Borderline items are left out of every score.
 
 Prints, per held-out group and pooled over all held-out predictions:
 precision, recall, F1 of (i) the topic's query as shipped, the keyword baseline
@@ -541,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     if shipped is not None and (not shipped.spec.embedder or shipped.spec.embedder in vectors):
         configs["shipped"] = shipped
 
-    print("\n(ii) learned models, leave-one-source-out (threshold 0.5)")
+    print("\n(ii) learned models, leave-one-source-out (threshold 0.5; shipped: its own)")
     for name, cfg in configs.items():
         t0 = time.perf_counter()
         emb = vectors.get(cfg.spec.embedder) if cfg.spec.embedder else None
@@ -589,7 +596,9 @@ def main(argv: list[str] | None = None) -> int:
             + "; ".join(f"{e} load {s[0]:.2f} s, {s[1]:.1f} ms/article" for e, s in speed.items())
         )
 
-    focus = args.focus or ("shipped" if "shipped" in results else None)
+    # with --nested the procedure that chose the shipped model is what is judged
+    default = "nested choice" if "nested choice" in results else "shipped"
+    focus = args.focus or (default if default in results else None)
     if focus:
         short = [
             g
@@ -598,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         verdict = "met" if not short else "NOT met in " + ", ".join(short)
         print(
-            f"\ntarget for the shipped choice (groups with >= {MIN_POSITIVES} positives, "
+            f"\ntarget for {focus} (groups with >= {MIN_POSITIVES} positives, "
             f"and pooled): {verdict}"
         )
         if args.errors:
