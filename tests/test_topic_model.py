@@ -46,6 +46,18 @@ def test_the_shipped_model_loads_and_states_its_data_and_scores():
     scores = model.meta["scores"]
     assert {"abc", "hp", "kcnah", "ko", "rodong", "agnews", "economist"} <= set(scores["groups"])
     assert 0 < scores["pooled"]["f1"] <= 1
+    # the options chosen by the nested leave-one-source-out (bench/topic_quality.py --nested)
+    assert model.meta["training"]["weighting"] == "group" and model.spec.embedder == "use-m3"
+
+
+def test_the_model_reads_a_vector_it_is_given_as_it_makes_its_own():
+    from bot.matching.vectors import embed
+
+    model = builtin_model("korea-diplomacy")
+    assert model is not None
+    title = "북한, 동해상으로 탄도미사일 발사…한미 연합훈련에 반발"
+    vector = embed([f"{title}."])[0]
+    assert model.decide(title, vector=vector) == model.decide(title)
 
 
 @pytest.mark.parametrize(
@@ -257,6 +269,16 @@ model = "{tmp_path / "one.model"}"
     assert [r["matched"] for r in rows] == [True, False]
     assert all(set(r) >= {"id", "topic", "matched", "score", "why"} for r in rows)
     assert rows[0]["why"][-1].startswith("model ")
+
+
+def test_cli_train_takes_a_weighting(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    out = tmp_path / "g.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--weighting", "group"])
+    assert result.exit_code == 0, result.output
+    assert TopicModel.load(out).meta["training"]["weighting"] == "group"
 
 
 def test_cli_match_uses_the_shipped_model():
