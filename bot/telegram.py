@@ -5,11 +5,15 @@ lives in ``bot.delivery.telegram_sink``."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
+from collections.abc import Awaitable
 from typing import Any
 
+from telegram import Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, BaseUpdateProcessor
 
 from bot.config.model import Config
 from bot.errors import NewsalertError
@@ -28,6 +32,57 @@ def quiet_http_loggers() -> None:
             logger.setLevel(logging.WARNING)
 
 
+class PerChatOrder(BaseUpdateProcessor):
+    """Updates of different chats are handled at the same time; a chat's own updates one
+    after another, in the order they came (a /subscribe before the /list after it).
+
+    So one chat's slow command (a /test over the recent stories) never keeps another
+    chat waiting. At most ``handlers`` updates run at once; the others wait for their
+    chat's turn without holding a place, so one busy chat cannot take every place."""
+
+    __slots__ = ("_chats", "_running", "finished")
+
+    def __init__(self, handlers: int = 32) -> None:
+        super().__init__(max_concurrent_updates=1_000_000)  # the waiting is done below
+        self._running = asyncio.BoundedSemaphore(handlers)
+        self._chats: dict[int | None, tuple[asyncio.Lock, int]] = {}
+        # the ids of the last updates handled (tests wait on it: with chats handled side by
+        # side, a later update's reply no longer proves that an earlier one was handled)
+        self.finished: deque[int] = deque(maxlen=1024)
+
+    @staticmethod
+    def chat_of(update: object) -> int | None:
+        """The chat an update belongs to (``None``: updates with no chat share one line)."""
+        if isinstance(update, Update):
+            if update.effective_chat is not None:
+                return update.effective_chat.id
+            if update.effective_user is not None:
+                return update.effective_user.id
+        return None
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = self.chat_of(update)
+        lock, users = self._chats.get(chat) or (asyncio.Lock(), 0)
+        self._chats[chat] = (lock, users + 1)
+        try:
+            async with lock, self._running:
+                await coroutine
+        finally:
+            if isinstance(update, Update):
+                self.finished.append(update.update_id)
+            lock, users = self._chats[chat]
+            if users <= 1:
+                del self._chats[chat]
+            else:
+                self._chats[chat] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
 def build_application(
     config: Config,
     core: Core,
@@ -44,7 +99,7 @@ def build_application(
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_url.removesuffix("/bot") + "/file/bot")
         .get_updates_read_timeout(config.telegram.poll_timeout + 10)
-        .concurrent_updates(False)
+        .concurrent_updates(PerChatOrder())
     )
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)
