@@ -49,6 +49,7 @@ from bot.matching.document import Document
 from bot.matching.normalize import is_hangul, tokenize_with_variants
 from bot.matching.parser import parse_query
 from bot.matching.syntax import Query
+from bot.records import Article
 from bot.text import html_to_text
 
 __all__ = [
@@ -592,7 +593,7 @@ class TopicModel:
         doc = doc or document_of("", title, lead)
         embedding = vector
         if self.spec.embedder and embedding is None:
-            embedding = embedding_of(self.spec.embedder, [f"{title}. {lead}".strip()])[0]
+            embedding = embedding_of(self.spec.embedder, [embedding_input(title, lead)])[0]
         idx, val = self.featurizer.vector(title, lead, doc, embedding)
         z = float(val @ self._w64[idx]) + self.bias
         return float(_sigmoid(np.array([z]))[0])
@@ -779,7 +780,16 @@ def sha256_of(path: str | Path) -> str:
 
 def embed_text(item: Labelled) -> str:
     """What a model's embedding block reads of a labelled article (as ``probability``)."""
-    return f"{item.title}. {item.lead}".strip()
+    return embedding_input(item.title, item.lead)
+
+
+def embedding_input(title: str, lead: str) -> str:
+    """The text a model embeds: exactly what an article's stored vector is made of
+    (:func:`bot.matching.vectors.article_text`), so the bot passes the stored vector in
+    instead of embedding the article a second time."""
+    from bot.matching.vectors import article_text
+
+    return article_text(Article(id="", title=title, summary=lead))
 
 
 def featurize_all(
