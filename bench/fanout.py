@@ -47,6 +47,7 @@ import logging  # noqa: E402
 from telegram.ext import AIORateLimiter, BaseRateLimiter, ExtBot  # noqa: E402
 
 from bot.config.loader import config_from_dict  # noqa: E402
+from bot.delivery.aiohttp_request import AiohttpRequest  # noqa: E402
 from bot.delivery.ratelimit import TelegramRateLimiter, limits_from_config  # noqa: E402
 from bot.delivery.sender import Sender  # noqa: E402
 from bot.delivery.telegram_sink import TelegramSink  # noqa: E402
@@ -164,7 +165,8 @@ async def fan_out(
             gc.collect()
             if heap:
                 tracemalloc.start()
-            bot = ExtBot(TOKEN, base_url=base_url, rate_limiter=limiter)
+            # the request the Application uses (bot.telegram.build_application)
+            bot = ExtBot(TOKEN, base_url=base_url, rate_limiter=limiter, request=AiohttpRequest())
             await bot.initialize()
             sender = Sender(
                 store, TelegramSink(bot, paid_broadcast=paid), max_attempts=5, retry_backoff=1.0
