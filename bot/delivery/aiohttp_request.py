@@ -16,7 +16,6 @@ transport errors ``telegram.error.NetworkError``, as with ``HTTPXRequest``, so P
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -128,7 +127,7 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
-        except (TimeoutError, asyncio.TimeoutError) as err:
+        except TimeoutError as err:
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
