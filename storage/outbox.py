@@ -221,27 +221,27 @@ class OutboxStore:
         one never goes first: order per chat is kept), else its oldest due edit.
         ``include_pending=False`` (a paused chat): edits only, the pending rows wait."""
         at = to_db_time(now or utcnow())
-        if include_pending:
-            # One lookup: breaking news the chat takes at once (a priority row whose time has
-            # come) passes rows waiting for quiet hours; else the oldest pending row.
-            rows = select_rows(
-                self.db,
-                f"{_ROW} WHERE d.chat_id = ? AND d.state = '{PENDING}' "
-                "ORDER BY (d.priority = 1 AND (d.next_attempt_at IS NULL "
-                "OR d.next_attempt_at <= ?)) DESC, d.id LIMIT 1",
-                [chat_id, at],
-            )
-            if rows:
-                row = rows[0]
+        edit = (
+            f"SELECT * FROM ({_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' "
+            "AND d.version > d.sent_version "
+            "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT 1)"
+        )
+        if not include_pending:
+            rows = select_rows(self.db, edit, [chat_id, at])
+            return _delivery(rows[0]) if rows else None
+        # One statement, each half on its own index: the first pending row, where breaking
+        # news the chat takes at once (a priority row whose time has come) passes rows
+        # waiting for quiet hours; and the first due edit.
+        pending = (
+            f"SELECT * FROM ({_ROW} WHERE d.id = (SELECT id FROM deliveries WHERE chat_id = ? "
+            f"AND state = '{PENDING}' ORDER BY (priority = 1 AND (next_attempt_at IS NULL "
+            "OR next_attempt_at <= ?)) DESC, id LIMIT 1))"
+        )
+        rows = select_rows(self.db, f"{pending} UNION ALL {edit}", [chat_id, at, chat_id, at])
+        for row in rows:
+            if row["state"] == PENDING:
                 waiting = row["next_attempt_at"] is not None and row["next_attempt_at"] > at
                 return None if waiting else _delivery(row)
-        rows = select_rows(
-            self.db,
-            f"{_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' "
-            "AND d.version > d.sent_version "
-            "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT 1",
-            [chat_id, at],
-        )
         return _delivery(rows[0]) if rows else None
 
     def next_due_at(self) -> datetime | None:
