@@ -4,7 +4,7 @@ A Bot API call through PTB's own ``HTTPXRequest`` costs about 0.5 ms of CPU on t
 before PTB itself has done anything: httpx builds a request and a response object, httpcore
 polls its connection pool and h11 writes the headers and the body in two sends.  aiohttp's
 client, with its C parser, one write per request and a keep-alive pool, does the same
-round trip in about a fifth of that (``bench/fanout.py --paid`` sends 1,000 messages a
+round trip in about a quarter of that (``bench/fanout.py --paid`` sends 1,000 messages a
 second to measure it).  aiohttp is a dependency already (the webhook server).
 
 Bodies go as JSON (``application/json``, which the Bot API takes), or as multipart form
