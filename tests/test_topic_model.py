@@ -259,7 +259,7 @@ def test_followers_of_a_learned_topic_share_one_model_decision(monkeypatch):
         calls.append(article.id)
         return real(article, topic, key=key)
 
-    monkeypatch.setattr("bot.matching.audience.model_match", counting)
+    monkeypatch.setattr("bot.matching.rules.model_match", counting)
     audience = Audience(builtin_topics())
     audience.load(
         [Subscription(id=k, chat_id=100 + k, topic_id="korea-diplomacy") for k in range(3)]
