@@ -48,7 +48,7 @@ async def test_a_slow_answer_is_a_timeout_and_no_server_a_network_error() -> Non
     ):
         api.slow_next("sendMessage", 2.0)
         with pytest.raises(TimedOut):
-            await bot.send_message(42, "late", write_timeout=0)
+            await bot.send_message(42, "late")
         assert [m["text"] for m in api.sent_messages(42)] == ["late"]
     with socket.socket() as free:  # a port nobody listens on
         free.bind(("127.0.0.1", 0))

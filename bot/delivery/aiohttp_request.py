@@ -31,6 +31,8 @@ class AiohttpRequest(BaseRequest):
 
     ``connection_pool_size`` connections are kept alive to the Bot API; the timeouts are
     the defaults for calls that do not pass their own (PTB's keyword arguments).
+    ``write_timeout`` is accepted as ``HTTPXRequest`` takes it, and not used (see
+    :meth:`_timeout`).
     """
 
     __slots__ = (
@@ -77,20 +79,21 @@ class AiohttpRequest(BaseRequest):
             await self._session.close()
         self._session = None
 
-    def _timeout(self, read: Any, write: Any, connect: Any, pool: Any) -> aiohttp.ClientTimeout:
+    def _timeout(self, read: Any, connect: Any, pool: Any) -> aiohttp.ClientTimeout:
         def given(value: Any, default: float | None) -> float | None:
             return default if isinstance(value, type(BaseRequest.DEFAULT_NONE)) else value
 
-        read_s = given(read, self._read_timeout)
-        write_s = given(write, self._write_timeout)
+        # aiohttp has no write timeout of its own (a body here is a few kilobytes of JSON,
+        # written at once): ``sock_read`` is the wait for the answer; its ``connect`` is the
+        # wait for a free connection of the pool plus the connecting
         connect_s = given(connect, self._connect_timeout)
         pool_s = given(pool, self._pool_timeout)
-        # aiohttp has no write timeout of its own: the wait for the answer covers the write;
-        # its ``connect`` is the wait for a free connection of the pool plus the connecting
-        answer = None if read_s is None else read_s + (write_s or 0.0)
         acquire = None if connect_s is None or pool_s is None else connect_s + pool_s
         return aiohttp.ClientTimeout(
-            total=None, connect=acquire, sock_connect=connect_s, sock_read=answer
+            total=None,
+            connect=acquire,
+            sock_connect=connect_s,
+            sock_read=given(read, self._read_timeout),
         )
 
     async def do_request(
@@ -105,7 +108,7 @@ class AiohttpRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
-        timeout = self._timeout(read_timeout, write_timeout, connect_timeout, pool_timeout)
+        timeout = self._timeout(read_timeout, connect_timeout, pool_timeout)
         body: Any = None
         headers: dict[str, str] | None = None
         if request_data is not None:
