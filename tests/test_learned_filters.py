@@ -102,3 +102,26 @@ async def test_latest_and_test_use_the_model(topic, tmp_path):
         assert [f.article.id for f in found] == ["a2"]  # the model, then the filter
     finally:
         store.close()
+
+
+def test_a_model_that_reads_vectors_gets_the_stored_one_and_embeds_nothing_again():
+    from bot.matching import vectors
+    from bot.matching.engine import model_match
+    from bot.matching.topics import builtin_topics
+
+    kd = builtin_topics()["korea-diplomacy"]
+    audience = Audience({kd.id: kd})
+    audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
+    if not vectors.available():
+        pytest.skip("the sentence encoder is not installed")
+    assert audience.needs_vectors  # so the pipeline makes (and stores) the vector first
+    talks = Article(
+        id="k1",
+        title="US and South Korea hold talks on North Korea's denuclearisation",
+        summary="Envoys met in Seoul to discuss sanctions and a return to talks with Pyongyang.",
+    )
+    stored = vectors.from_blob(vectors.to_blob(vectors.article_vector(talks)))
+    embedded = vectors.STATS["texts"]
+    [alert] = audience.recipients(talks, vector=stored)
+    assert vectors.STATS["texts"] == embedded  # the model read the stored vector
+    assert alert.match.score == pytest.approx(model_match(talks, kd).score, abs=0.01)

@@ -19,7 +19,7 @@ import numpy as np
 
 from bot.matching.document import prepare_document
 from bot.matching.engine import Matcher, MatchGroup
-from bot.matching.rules import learned_decision, subscription_rules
+from bot.matching.rules import learned_decision, reads_vectors, subscription_rules
 from bot.matching.syntax import Query
 from bot.records import Article, Match, Topic
 from storage.subscriptions import Subscription, SubscriptionStore
@@ -101,8 +101,11 @@ class Audience:
 
     @property
     def needs_vectors(self) -> bool:
-        """True when some subscription has a semantic term (``~"..."``)."""
-        return self._matcher.needs_vectors
+        """True when some subscription has a semantic term (``~"..."``), or follows a
+        learned topic whose model reads the article's vector."""
+        return self._matcher.needs_vectors or any(
+            map(reads_vectors, (*self._learned.values(), *self._gated.values()))
+        )
 
     def recipients(self, article: Article, *, vector: np.ndarray | None = None) -> list[Recipient]:
         """The chats whose subscriptions match ``article`` (its meaning ``vector`` for the
@@ -121,7 +124,7 @@ class Audience:
                 found: MatchGroup | Match = group
                 score = group.score
                 if gated and key in gated:  # a narrowed learned topic: its model too
-                    decision = learned_decision(article, gated[key], decided)
+                    decision = learned_decision(article, gated[key], decided, vector)
                     if not decision.matched:
                         continue
                     score = decision.score
@@ -131,7 +134,7 @@ class Audience:
                         chosen[chat_id] = (score, key, found)
         # each followed learned topic decides once per article, whoever follows it
         for key, learned in self._learned.items():
-            decision = replace(learned_decision(article, learned, decided), topic=key)
+            decision = replace(learned_decision(article, learned, decided, vector), topic=key)
             if decision.matched:
                 for chat_id in chats.get(key, ()):
                     prior = chosen.get(chat_id)

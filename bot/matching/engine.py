@@ -913,13 +913,21 @@ def match_topic(article: Article | Document, topic: Topic) -> Match:
     return Match(doc.article_id, topic.id, matched and score >= topic.threshold, score, why)
 
 
-def model_match(article: Article, topic: Topic, *, key: str | None = None) -> Match:
-    """The decision of ``topic``'s learned model on ``article`` (see :func:`match_topic`)."""
+def model_match(
+    article: Article,
+    topic: Topic,
+    *,
+    key: str | None = None,
+    vector: np.ndarray | None = None,
+) -> Match:
+    """The decision of ``topic``'s learned model on ``article`` (see :func:`match_topic`);
+    ``vector``: the article's stored meaning vector, for a model that reads one (else
+    the model makes it)."""
     from bot.matching.topic_model import model_for
 
     model = model_for(topic)
     if model is None:
         return match_topic(article, replace(topic, model=""))
-    d = model.decide(article.title, article.summary, article.content, article.source)
+    d = model.decide(article.title, article.summary, article.content, article.source, vector=vector)
     why = (*d.why, f"model {d.score:.2f}" if not d.gated else "model: no anchor term")
     return Match(article.id, key or topic.id, d.matched, d.score, why)

@@ -128,7 +128,8 @@ class RuleSet:
 
     @property
     def needs_vectors(self) -> bool:
-        return self.matcher.needs_vectors
+        """True when a semantic term or a learned model reads the articles' vectors."""
+        return self.matcher.needs_vectors or any(map(reads_vectors, self._models.values()))
 
     def match(self, article: Article, *, vector: np.ndarray | None = None) -> list[Match]:
         """The rules ``article`` matches, with score and why, best first."""
@@ -139,13 +140,13 @@ class RuleSet:
             if topic is None:
                 out.append(m)
                 continue
-            decision = learned_decision(article, topic, decisions)
+            decision = learned_decision(article, topic, decisions, vector)
             if decision.matched:
                 out.append(
                     Match(m.article_id, m.topic, True, decision.score, (*m.why, *decision.why))
                 )
         for key in self._alone:
-            decision = learned_decision(article, self._models[key], decisions)
+            decision = learned_decision(article, self._models[key], decisions, vector)
             if decision.matched:
                 out.append(replace(decision, topic=key))
         out.sort(key=lambda m: -m.score)
@@ -154,7 +155,7 @@ class RuleSet:
     def evaluate(self, key: str, article: Article, *, vector: np.ndarray | None = None) -> Match:
         """The decision of rule ``key`` on one article, matched or not."""
         topic = self._models.get(key)
-        decision = learned_decision(article, topic, {}) if topic is not None else None
+        decision = learned_decision(article, topic, {}, vector) if topic is not None else None
         if decision is not None and (key in self._alone or not decision.matched):
             return replace(decision, topic=key)
         found = self.matcher.evaluate(key, article, vector=vector)
@@ -163,9 +164,23 @@ class RuleSet:
         return Match(found.article_id, key, True, decision.score, (*found.why, *decision.why))
 
 
-def learned_decision(article: Article, topic: Topic, decided: dict[str, Match]) -> Match:
-    """``topic``'s model on ``article``, decided once per article (``decided`` remembers)."""
+def learned_decision(
+    article: Article,
+    topic: Topic,
+    decided: dict[str, Match],
+    vector: np.ndarray | None = None,
+) -> Match:
+    """``topic``'s model on ``article`` (``vector``: its stored meaning vector), decided
+    once per article (``decided`` remembers)."""
     decision = decided.get(topic.id)
     if decision is None:
-        decision = decided[topic.id] = model_match(article, topic)
+        decision = decided[topic.id] = model_match(article, topic, vector=vector)
     return decision
+
+
+def reads_vectors(topic: Topic) -> bool:
+    """True when ``topic``'s learned model reads the article's meaning vector."""
+    from bot.matching.topic_model import model_for
+
+    model = model_for(topic) if topic.model else None
+    return model is not None and bool(model.spec.embedder)

@@ -222,15 +222,15 @@ def test_over(
     closest: list[tuple[Article, float]] = []
     matched = 0
     label = _label(rule)
-    if phrases and vectors.available():
-        matrix = vectors.phrase_vectors(phrases)
-        found_vectors = _Vectors.of(articles)
-    else:
+    available = vectors.available()
+    if not available:
         phrases = []
-        found_vectors = _Vectors()
+    matrix = vectors.phrase_vectors(phrases) if phrases else None
+    # made once for the scan: for the semantic terms, and for a learned model that reads them
+    found_vectors = _Vectors.of(articles) if available and ruleset.needs_vectors else _Vectors()
     for stored in articles:
-        vector = found_vectors.rows.get(stored.key) if phrases else None
-        if vector is not None:
+        vector = found_vectors.rows.get(stored.key)
+        if vector is not None and matrix is not None:
             closest.append((stored.article, float(np.max(matrix @ vector))))
         decision = ruleset.evaluate(rule.key, stored.article, vector=vector)
         if not decision.matched:
