@@ -1,7 +1,7 @@
 """The real bot at scale: a ladder of feed counts, 100,000 subscriptions, 20,000 chats.
 
-    .venv/bin/python bench/scale.py                     # ladder 500, 2000, 5000; inline at 5000
-    .venv/bin/python bench/scale.py --ladder 500 --inline-at 500 --quiet 15 --changing-for 40
+    .venv/bin/python bench/scale.py                  # ladder 500, 2000, 5000; inline at 5000
+    .venv/bin/python bench/scale.py --ladder 100,300 --subscriptions 10000 --chats 2000
     .venv/bin/python bench/scale.py --ladder 5000,10000 --interval 60 --inline-at none
 
 ``python -m bot run`` runs against a loopback feed server and the fake Bot API enforcing
@@ -11,33 +11,39 @@ measured apart from the fakes', whose CPU is printed too.
 
 - **Feeds.** Synthetic RSS whose entry counts and bytes per entry are drawn from the real
   feeds of ``../shared/data/feeds`` (``INDEX.csv``; a fixed spread without it): most are tens
-  of KB, about 4% over 1 MB (the few large ones), about 160 KB on average.  Every feed is
-  polled every ``--interval`` seconds (60).  While changes are on, ``--changing`` (20%) of the
-  feeds get a new entry on top per interval, each at a random moment of it (a busy feed's
-  new entry comes when it comes, not when the bot polls).
+  of KB, about 4% over 1 MB (the few large ones), about 160 KB on average.  Feed intervals
+  are spread over +-25% of ``--interval`` (30 s on average; the spread keeps the feeds from
+  all being polled in the same second, see :func:`intervals`).  While changes are on,
+  ``--changing`` (20%) of the feeds get a new entry on top per interval, each at a random
+  moment of it (a new entry comes when it comes, not when the bot polls).
 - **Subscriptions.** Before the first run the database gets ``--chats`` private chats with
   ``--subscriptions`` filters between them: ``"scale N" title:w1 title:w2`` for a feed N of
   the largest rung, so each feed has the same number of followers at every rung and about
-  one new entry in four reaches one of them.
+  one new entry in three reaches one of them.
 - **The ladder.** One database for all rungs: each rung restarts the bot with more feeds
   (the new ones are read once, "primed", their entries stored, not alerted).  Per rung,
   after every feed was polled once by the new process: ``--quiet`` seconds with no feed
   changing (only unchanged polls, 304s), then ``--changing-for`` seconds with changes, then
-  ``--drain`` seconds for the last alerts.  Meanwhile a person sends ``/help`` about once a
-  second, from a new chat each time.
+  ``--drain`` seconds (15) for the last alerts (by default one interval, one, and 15 s:
+  entries published in the last seconds may not be polled before the end, and are not in
+  the latencies; the count of entries alerted says how many were).
+  Meanwhile a person sends ``/help`` about once a second, from a new chat each time.
 - **Inline.** At ``--inline-at`` (the top rung), the same load again on a copy of the
   database with ``performance.workers = "inline"`` (all parsing on the event loop); the
-  ratios inline / pool are printed.
+  ratios inline / process are printed.
 
-Printed per run: polls per second asked and done; the bot's CPU per unchanged poll (quiet
-phase) and per changed poll (the changing phase's CPU less its unchanged polls at the quiet
-rate, over its changed polls: parse, dedupe, store, match, render, send); alert latency from
-the entry's publication to the fake's ``sendMessage`` (p50, p99), split into the wait for the
-next poll (publication to the feed server's first 200 of the new body) and the bot's own part
-(that fetch to ``sendMessage``); ``/help`` reply latency (p50, p99) in the changing phase; the
-longest event-loop stall; resident memory of the bot (and of its tree); the outbox backlog;
-the time to prime the rung's new feeds.  Then what gives out first: each resource's use at
-the top rung and the feed count at which it would run out at the rates measured.
+Printed per run: polls per second done and due, from the gaps between each feed's requests
+at the feed server (the bot keeps up when a gap is its interval plus the mean jitter, ~1.1x);
+the bot's CPU per unchanged poll (quiet phase) and per changed poll (the changing phase's CPU
+less its unchanged polls at the quiet rate, over its changed polls: parse, dedupe, store,
+match, render, send); alert latency from the entry's publication to the fake's
+``sendMessage`` (p50, p99), split into the wait for the next poll (publication to the feed
+server's first 200 of the new body) and the bot's own part (that fetch to ``sendMessage``);
+``/help`` reply latency (p50, p99) from the changing phase on; how much of the time the event
+loop was held and its longest stall (from ``newsalert_event_loop_lag_seconds``); resident
+memory of the bot (and of its tree: the workers); the outbox backlog; the time to start and to
+poll every feed once.  Then what gives out first: each resource's use at the top rung and
+the feed count at which it would run out at the rates measured.
 
 Noisy on a shared machine: run it alone for figures to quote.
 """
@@ -73,6 +79,7 @@ from bench.shared_data import SHARED  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 
+from aiohttp import web  # noqa: E402
 from responsiveness import free_port, metric, scrape, tree_cpu  # noqa: E402
 
 from storage.store import Store  # noqa: E402
@@ -83,6 +90,7 @@ from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
 TOKEN = "123456:SCALE-TOKEN-abcdefghijklmnopqrstuvwxyz"
 TAG = re.compile(r"\(scale-(\d+) (\d+)\)")
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, float("inf"))
+HOSTS = 64  # feed server ports: with fetch.per_host = 2, 128 fetches at once at most
 REPLY_TARGET = 1.5
 JITTER = 10.0  # polling.jitter: up to this much (a quarter of the interval at most) added  # seconds, /help p99
 FALLBACK = [(10, 4_000)] * 6 + [(25, 6_000)] * 3 + [(235, 10_000)]  # (entries, bytes each)
@@ -141,13 +149,24 @@ def feed_body(i: int, entries: int, size: int, newest: int) -> bytes:
 
 
 class _ScaleFeeds(FeedServer):
-    """A feed server that notes when it first serves each new body in full (a 200)."""
+    """A feed server on :data:`HOSTS` ports (each a host to the bot, whose per-host limit
+    would otherwise throttle 5,000 feeds on one address, unlike real feeds spread over many
+    publishers) that notes when it first serves each new body in full (a 200)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pending: dict[str, tuple[int, int]] = {}  # path -> (feed, newest entry)
         self.fetched: dict[tuple[int, int], float] = {}
         self.polled: dict[int, list[float]] = {}  # feed -> when its requests came
+        self.ports: list[int] = []
+
+    async def start(self) -> _ScaleFeeds:
+        await super().start()
+        assert self._runner is not None
+        for _ in range(HOSTS - 1):
+            await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.ports = [address[1] for address in self._runner.addresses]
+        return self
 
     def _serve(self, request: Any, res: Any, body: bytes | None = None) -> Any:
         answer = super()._serve(request, res, body)
@@ -211,7 +230,7 @@ def feeds_main(conn: Any, shapes: list[tuple[int, int]], interval: float, share:
                     time.sleep(max(0.0, start + interval - time.monotonic()))
 
         threading.Thread(target=publisher, daemon=True).start()
-        conn.send(server.port)
+        conn.send(server.ports)
         while True:
             command, *rest = conn.recv()
             if command == "grow":
@@ -359,20 +378,19 @@ def intervals(n: int, interval: int) -> list[int]:
 
 
 def write_config(
-    db: Path, api_url: str, feed_port: int, n: int, mode: str, port: int, interval: int
+    db: Path, api_url: str, ports: list[int], n: int, mode: str, port: int, interval: int
 ) -> Path:
     config = db.with_suffix(f".{mode}.{n}.toml")
     feeds = "".join(
-        f'\n[[feeds]]\nurl = "http://127.0.0.1:{feed_port}/f{i}.xml"\n'
+        f'\n[[feeds]]\nurl = "http://127.0.0.1:{ports[i % len(ports)]}/f{i}.xml"\n'
         f'interval = "{every}s"\nfull_text = false\n'
         for i, every in enumerate(intervals(n, interval))
     )
-    # fetch.per_host: every feed is on one loopback host here, unlike in real life
     config.write_text(
         f'[telegram]\nbase_url = "{api_url}"\npoll_timeout = "1s"\n\n'
         f'[storage]\npath = "{db}"\nretention = "off"\n\n'
         f'[metrics]\nlisten = "127.0.0.1:{port}"\n\n'
-        f'[fetch]\nper_host = 32\n\n[performance]\nworkers = "{mode}"\n{feeds}'
+        f'[performance]\nworkers = "{mode}"\n{feeds}'
     )
     return config
 
@@ -479,7 +497,11 @@ def run_bot(args: argparse.Namespace, n: int, mode: str, db: Path, feeds: Child)
         [sys.executable, "-m", "bot", "--config", str(config), "run"],
         stdout=subprocess.DEVNULL,
         stderr=log,
-        env={**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN},
+        env={
+            **os.environ,
+            "NEWSALERT_TELEGRAM_TOKEN": TOKEN,
+            **({"PYTHONASYNCIODEBUG": "1"} if args.debug_loop else {}),
+        },
         cwd=ROOT,
     )
     try:
@@ -663,15 +685,20 @@ def main() -> int:
     parser.add_argument("--changing", type=float, default=0.2, help="share changing per poll")
     parser.add_argument("--quiet", type=float, help="seconds without changes (one interval)")
     parser.add_argument("--changing-for", type=float, help="seconds of changes (one interval)")
-    parser.add_argument("--drain", type=float, help="seconds for the last alerts (interval + 5)")
+    parser.add_argument("--drain", type=float, default=15, help="seconds for the last alerts")
     parser.add_argument("--prime-timeout", type=float, default=600)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--log", help="append the bot's log to this file")
+    parser.add_argument(
+        "--debug-loop",
+        action="store_true",
+        help="asyncio debug mode in the bot: its log names each callback that held the loop "
+        "over 0.1 s (slows the bot down; for finding stalls, not for figures)",
+    )
     args = parser.parse_args()
     ladder = sorted(int(x) for x in args.ladder.split(","))
     args.quiet = args.interval if args.quiet is None else args.quiet
     args.changing_for = args.interval if args.changing_for is None else args.changing_for
-    args.drain = args.interval + 5 if args.drain is None else args.drain
     inline_at = {"top": ladder[-1], "none": None}.get(args.inline_at)
     if args.inline_at not in ("top", "none"):
         inline_at = int(args.inline_at)
