@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Sequence
@@ -220,6 +221,11 @@ class Core:
         await self.workers.start()  # the processes start once, before the first poll
         feeds = sync_config(self.store, self.config)
         await self.pipeline.load_audience()  # before anything can match or change it
+        # The compiled subscriptions live as long as the process: about a million objects
+        # for 100,000 of them, which every full garbage collection would walk, holding the
+        # loop for 1.2-3 s (bench/scale.py, docs/SCALING.md).  Out of the collector's sight:
+        gc.collect()
+        gc.freeze()
         if self.use_telegram:
             await self._start_telegram()
         else:
@@ -456,6 +462,7 @@ class Core:
         if self.llm is not None:
             await self.llm.aclose()
         self.store.close()
+        gc.unfreeze()  # what start froze is the collector's again (tests start many)
         if self._lock is not None:
             self._lock.release()
             self._lock = None
