@@ -512,7 +512,7 @@ def run_bot(args: argparse.Namespace, n: int, mode: str, db: Path, feeds: Child)
         while polls(scrape(port)) < n:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"{mode} {n}: not every feed was polled once; see --log")
-            time.sleep(1)
+            time.sleep(3)  # a scrape costs the bot a little: one gauge per feed
         first_round = time.monotonic() - started - ready
         feeds_cpu0 = feeds("report")[3]  # and forget what was published before
         api_cpu0 = api("report")[3]
@@ -600,6 +600,7 @@ def run_bot(args: argparse.Namespace, n: int, mode: str, db: Path, feeds: Child)
         "floods": floods,
         "ready": ready,
         "first_round": first_round,
+        "load": os.getloadavg()[0],
         "fakes_cpu": (api_cpu - api_cpu0 + feeds_cpu - feeds_cpu0) / (t_end - t_quiet),
     }
 
@@ -613,7 +614,7 @@ def show(r: dict[str, Any]) -> None:
         f"unchanged, {r['errors']:.0f} errors)\n"
         f"       bot CPU {r['cpu']:.2f} cores changing, {r['quiet_cpu']:.2f} quiet: "
         f"{r['ms_unchanged']:.1f} ms per unchanged poll, {r['ms_changed']:.0f} ms per changed "
-        f"poll (fakes {r['fakes_cpu']:.2f} cores)\n"
+        f"poll (fakes {r['fakes_cpu']:.2f} cores; machine load {r['load']:.1f})\n"
         f"       alerts {r['alerted']} of {r['published']} entries published: "
         f"publication->sendMessage p50 {r['alert_p50']:.1f}s p99 {r['alert_p99']:.1f}s "
         f"(waiting for the poll p50 {r['wait_p50']:.1f}s; fetch->sendMessage p50 "

@@ -240,13 +240,17 @@ class Core:
             self.prune()
             self.scheduler.add_periodic("prune", PRUNE_EVERY, self._prune_job)
         self.sender.recover()  # rows a crash left "sending" (see bot.delivery.sender)
-        self.scheduler.start()
-        leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
+        self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
+        # Articles a crash left unprocessed, before polling starts: this pass takes every
+        # unprocessed article it finds, and with polls adding new ones all the time it
+        # never ended, so the start never finished (no sender, no SIGTERM; bench/scale.py).
+        leftovers = await self.pipeline.alert_unprocessed()
         if leftovers:
             log.info(
                 "%s from articles a previous run had not finished", plural(len(leftovers), "alert")
             )
-        self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
+            self._wake_sender()
+        self.scheduler.start()
         log.info(
             "newsalert started: %s, %s",
             plural(len(feeds), "feed"),
