@@ -419,8 +419,11 @@ def tree_rss_mb(root: int) -> tuple[float, float]:
     return rss(root), sum(rss(p) for p in tree)
 
 
-def polls(page: str) -> float:
-    return metric(page, "newsalert_polls_total")
+def primed(page: str, n: int, new: int) -> bool:
+    """Every feed polled once by this process, and every new one read in full ("primed":
+    its entries stored); until then the pool is busy priming."""
+    done = metric(page, "newsalert_polls_total")
+    return done >= n and metric(page, "newsalert_polls_total", status="primed") >= new
 
 
 def lag(page0: str, page1: str) -> tuple[float, float]:
@@ -486,8 +489,11 @@ def begin(port: int, pid: int) -> Phase:
     return Phase(scrape(port), tree_cpu(pid), time.monotonic())
 
 
-def run_bot(args: argparse.Namespace, n: int, mode: str, db: Path, feeds: Child) -> dict[str, Any]:
-    """One rung: the bot with ``n`` feeds, phases quiet, changing, drain."""
+def run_bot(
+    args: argparse.Namespace, n: int, mode: str, db: Path, feeds: Child, new: int
+) -> dict[str, Any]:
+    """One rung: the bot with ``n`` feeds (``new`` of them never read), phases quiet,
+    changing, drain."""
     api = Child(api_main)
     port = free_port()
     config = write_config(db, api.hello, feeds.hello, n, mode, port, args.interval)
@@ -509,7 +515,7 @@ def run_bot(args: argparse.Namespace, n: int, mode: str, db: Path, feeds: Child)
         ready = time.monotonic() - started
         # every feed polled once by this process (the new ones primed) before the clock starts
         deadline = time.monotonic() + args.prime_timeout
-        while polls(scrape(port)) < n:
+        while not primed(scrape(port), n, new):
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"{mode} {n}: not every feed was polled once; see --log")
             time.sleep(3)  # a scrape costs the bot a little: one gauge per feed
@@ -623,7 +629,8 @@ def show(r: dict[str, Any]) -> None:
         f"       /help p50 {r['reply_p50']:.3f}s p99 {r['reply_p99']:.3f}s ({r['replies']}); "
         f"loop held {r['held']:.1%} of the time, longest stall <= {r['stall']:g}s "
         f"({r['stall_since_start']:.2f}s since start); RSS {r['rss']:.0f} MB (tree "
-        f"{r['tree_rss']:.0f} MB); start {r['ready']:.0f}s, first round {r['first_round']:.0f}s",
+        f"{r['tree_rss']:.0f} MB); start {r['ready']:.0f}s, every feed polled (new ones primed) "
+        f"{r['first_round']:.0f}s later",
         flush=True,
     )
 
@@ -719,16 +726,18 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="newsalert-scale-") as tmp:
             db = Path(tmp) / "bot.db"
             prepare_db(db, args.chats, args.subscriptions, ladder[-1], args.seed)
+            before = 0
             for n in ladder:
                 size = feeds("grow", n)
                 print(f"  serving {n} feeds, {size / 1e6:.0f} MB", flush=True)
-                rungs.append(run_bot(args, n, "process", db, feeds))
+                rungs.append(run_bot(args, n, "process", db, feeds, n - before))
+                before = n
                 show(rungs[-1])
                 if n == inline_at:
                     copy = Path(tmp) / "inline.db"
                     with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
                         source.backup(target)
-                    inline = run_bot(args, n, "inline", copy, feeds)
+                    inline = run_bot(args, n, "inline", copy, feeds, 0)
                     show(inline)
     finally:
         feeds.close()
