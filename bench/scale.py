@@ -80,7 +80,7 @@ from bench.shared_data import SHARED  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 
 from aiohttp import web  # noqa: E402
-from responsiveness import free_port, metric, scrape, tree_cpu  # noqa: E402
+from responsiveness import _stat, free_port, metric, scrape, tree_cpu  # noqa: E402
 
 from storage.store import Store  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
@@ -460,13 +460,16 @@ class Phase:
     page0: str
     cpu0: float
     t0: float
+    own0: float = 0.0
     page1: str = ""
     cpu: float = 0.0
+    own: float = 0.0  # the bot's main process alone: its event loop
     wall: float = 0.0
     counts: dict[str, float] = field(default_factory=dict)
 
     def end(self, port: int, pid: int) -> Phase:
         self.page1, self.cpu = scrape(port), tree_cpu(pid) - self.cpu0
+        self.own = own_cpu(pid) - self.own0
         self.wall = time.monotonic() - self.t0
         for status in ("new-articles", "unchanged", "not-modified", "error", "primed"):
             after = metric(self.page1, "newsalert_polls_total", status=status)
@@ -485,8 +488,14 @@ class Phase:
         return metric(self.page1, name) - metric(self.page0, name)
 
 
+def own_cpu(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` alone (all its threads), Linux only."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def begin(port: int, pid: int) -> Phase:
-    return Phase(scrape(port), tree_cpu(pid), time.monotonic())
+    return Phase(scrape(port), tree_cpu(pid), time.monotonic(), own_cpu(pid))
 
 
 def run_bot(
@@ -583,6 +592,7 @@ def run_bot(
         "unchanged": changing.unchanged,
         "errors": changing.counts["error"] + quiet.counts["error"],
         "cpu": changing.cpu / changing.wall,
+        "loop_cpu": changing.own / changing.wall,
         "quiet_cpu": quiet.cpu / quiet.wall,
         "ms_unchanged": 1e3 * per_unchanged,
         "ms_changed": 1e3 * rest / changed if changed else float("nan"),
@@ -618,7 +628,8 @@ def show(r: dict[str, Any]) -> None:
         f"polled < 2 times); by phase: quiet {r['quiet_polls_s']:.1f}/s, changing "
         f"{r['changing_polls_s']:.1f}/s ({r['changed']:.0f} changed, {r['unchanged']:.0f} "
         f"unchanged, {r['errors']:.0f} errors)\n"
-        f"       bot CPU {r['cpu']:.2f} cores changing, {r['quiet_cpu']:.2f} quiet: "
+        f"       bot CPU {r['cpu']:.2f} cores changing (its main process, the event loop's: "
+        f"{r['loop_cpu']:.2f}), {r['quiet_cpu']:.2f} quiet: "
         f"{r['ms_unchanged']:.1f} ms per unchanged poll, {r['ms_changed']:.0f} ms per changed "
         f"poll (fakes {r['fakes_cpu']:.2f} cores; machine load {r['load']:.1f})\n"
         f"       alerts {r['alerted']} of {r['published']} entries published: "
@@ -635,6 +646,10 @@ def show(r: dict[str, Any]) -> None:
     )
 
 
+def mode_of(r: dict[str, Any]) -> str:
+    return str(r["mode"])
+
+
 def gives_out(rungs: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
     """Each resource's use at the top rung and the feed count at which it would run out
     at the rates measured (linear in feeds: polls, changes and alerts all are)."""
@@ -649,6 +664,14 @@ def gives_out(rungs: list[dict[str, Any]], args: argparse.Namespace) -> list[str
             f"feeds at a {args.interval}s interval)",
         )
     )
+    if mode_of(top) != "inline" and top["loop_cpu"]:
+        lines.append(
+            (
+                n * 0.9 / top["loop_cpu"],
+                f"the event loop's core: the bot's main process {top['loop_cpu']:.2f} cores "
+                "(one at most)",
+            )
+        )
     lines.append(
         (
             n * 27 / top["sent_s"] if top["sent_s"] else float("inf"),
