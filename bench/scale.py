@@ -573,7 +573,7 @@ def run_bot(
     every = intervals(n, args.interval)
     late = sorted(sum(g) / len(g) / every[i] for i, g in gaps.items() if g and i < n)
     during = [lat for sent, lat in replies if sent >= t_change]
-    held, longest = lag(quiet.page0, changing.page1)
+    held, longest = lag(quiet.page0, final)  # all three phases
     per_unchanged = quiet.cpu / quiet.polls if quiet.polls else float("nan")
     rest = changing.cpu - changing.unchanged * per_unchanged
     changed = changing.counts["new-articles"]
@@ -608,7 +608,7 @@ def run_bot(
         "reply_p99": percentile(during, 0.99),
         "replies": len(during),
         "stall": longest,
-        "held": held / (changing.wall + quiet.wall),
+        "held": held / (quiet.wall + changing.wall + drain.wall),
         "stall_since_start": metric(final, "newsalert_event_loop_lag_max_seconds"),
         "pending": metric(final, "newsalert_outbox_pending"),
         "rss": rss[0],
@@ -646,10 +646,6 @@ def show(r: dict[str, Any]) -> None:
     )
 
 
-def mode_of(r: dict[str, Any]) -> str:
-    return str(r["mode"])
-
-
 def gives_out(rungs: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
     """Each resource's use at the top rung and the feed count at which it would run out
     at the rates measured (linear in feeds: polls, changes and alerts all are)."""
@@ -664,7 +660,7 @@ def gives_out(rungs: list[dict[str, Any]], args: argparse.Namespace) -> list[str
             f"feeds at a {args.interval}s interval)",
         )
     )
-    if mode_of(top) != "inline" and top["loop_cpu"]:
+    if top["mode"] != "inline" and top["loop_cpu"]:
         lines.append(
             (
                 n * 0.9 / top["loop_cpu"],
