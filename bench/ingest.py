@@ -13,6 +13,8 @@ Measured, best of ``--rounds`` (lowest time) for each:
 - ingest: fetch each feed from the local FeedServer over loopback, parse and
   normalise (``bot.ingest.parse.parse_feed``), then dedupe and store into a fresh
   SQLite file (``StoreStage``: ``storage.articles.ArticleStore.add_new``);
+- the same ingest with ``parse_feed(fast=False)``: feedparser alone, without the fast
+  lxml reader of ``bot.ingest.fastfeed`` (the choice between the two, side by side);
 - re-poll, unchanged: a conditional GET answered 304 and nothing parsed; and,
   for servers without validators, the body fetched again and recognised by its
   hash, so not parsed.
@@ -147,6 +149,9 @@ async def ingest_round(
     fetcher: Fetcher,
     urls: list[str],
     store: Callable[[ParsedFeed, str], int] = store_stage,
+    *,
+    fast: bool = True,
+    steps: dict[str, float] | None = None,
 ) -> tuple[float, int, dict[str, FetchResult]]:
     results: dict[str, FetchResult] = {}
     articles = 0
@@ -157,18 +162,20 @@ async def ingest_round(
         t0 = clock()
         result = await fetcher.fetch(url)
         t1 = clock()
-        parsed = parse_feed(result.body, url=result.final_url, headers=result.headers)
+        parsed = parse_feed(result.body, url=result.final_url, headers=result.headers, fast=fast)
         t2 = clock()
         store(parsed, url)
-        STEPS["fetch"] += t1 - t0
-        STEPS["parse"] += t2 - t1
-        STEPS["store"] += clock() - t2
+        if steps is not None:
+            steps["fetch"] += t1 - t0
+            steps["parse"] += t2 - t1
+            steps["store"] += clock() - t2
         articles += len(parsed.articles)
         results[url] = result
     return clock() - started, articles, results
 
 
 STEPS = dict.fromkeys(("fetch", "parse", "store"), 0.0)  # summed over the rounds
+STEPS_FP = dict(STEPS)  # the same, parse_feed(fast=False)
 
 
 async def repoll_round(
@@ -200,6 +207,7 @@ async def measure(corpus: list[tuple[str, bytes, str]], rounds: int) -> dict[str
         plain = [server.url("/plain" + path) for path, _b, _t in corpus]
 
         base_times, fast_times, ingest_times, cond_times, hash_times = [], [], [], [], []
+        reference_times = []
         entries = articles = 0
         stage = StoreStage()
         previous: dict[str, FetchResult] = {}
@@ -210,11 +218,13 @@ async def measure(corpus: list[tuple[str, bytes, str]], rounds: int) -> dict[str
             t, _n = baseline_round(corpus, sanitize_html=False, resolve_relative_uris=False)
             fast_times.append(t)
             stage.new_round()
-            t, articles, previous = await ingest_round(fetcher, urls, stage)
+            t, articles, previous = await ingest_round(fetcher, urls, stage, steps=STEPS)
             ingest_times.append(t)
-            steps = dict(STEPS)
-            _t, _n, previous_plain = await ingest_round(fetcher, plain)
-            STEPS.update(steps)  # the plain round only primes the re-poll
+            # the same with feedparser alone (no fast reader): the choice, side by side
+            stage.new_round()
+            t, _n, _r = await ingest_round(fetcher, urls, stage, fast=False, steps=STEPS_FP)
+            reference_times.append(t)
+            _t, _n, previous_plain = await ingest_round(fetcher, plain)  # primes the re-poll
             t, reparsed = await repoll_round(fetcher, urls, previous, by_hash=False)
             assert reparsed == 0, "an unchanged feed was parsed again (conditional GET)"
             cond_times.append(t)
@@ -229,6 +239,7 @@ async def measure(corpus: list[tuple[str, bytes, str]], rounds: int) -> dict[str
         "baseline": min(base_times),
         "baseline_fast": min(fast_times),
         "ingest": min(ingest_times),
+        "ingest_fp": min(reference_times),
         "repoll_304": min(cond_times),
         "repoll_hash": min(hash_times),
     }
@@ -251,6 +262,9 @@ def main() -> int:
     print(f"ingest: fetch+parse+norm+store {m['ingest'] * per:8.1f} µs/entry")
     total = sum(STEPS.values()) or 1.0
     print("  of which " + ", ".join(f"{k} {v / total:.0%}" for k, v in STEPS.items()))
+    print(f"  same, feedparser alone        {m['ingest_fp'] * per:8.1f} µs/entry  (fast=False)")
+    total = sum(STEPS_FP.values()) or 1.0
+    print("  of which " + ", ".join(f"{k} {v / total:.0%}" for k, v in STEPS_FP.items()))
     print(f"re-poll unchanged, 304        {m['repoll_304'] * per:8.1f} µs/entry")
     print(f"re-poll unchanged, same hash  {m['repoll_hash'] * per:8.1f} µs/entry")
     ingest_ratio = m["ingest"] / m["baseline"]
@@ -268,6 +282,10 @@ def main() -> int:
     print(
         f"ratio ingest / feedparser sanitize_html=False: {fast_ratio:.3f}  "
         f"(target <= {TARGET_INGEST_FAST})"
+    )
+    print(
+        f"ratio ingest with feedparser alone / sanitize_html=False: "
+        f"{m['ingest_fp'] / m['baseline_fast']:.3f}  (not a target: the fast reader's gain)"
     )
     print(f"ratio re-poll 304 / full parse:         {cond_ratio:.4f} (target <= {TARGET_REPOLL})")
     print(f"ratio re-poll same hash / full parse:   {hash_ratio:.4f} (target <= {TARGET_REPOLL})")

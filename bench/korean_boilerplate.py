@@ -8,6 +8,13 @@ cues, caption date stamps.  The detectors here are deliberately broader than the
 cleaning rules in ``bot/boilerplate_ko.py`` (written apart from them), so that a
 rule that misses a variant shows up as a hit.
 
+A summary "starts with a sub-headline" when the text before its first Korean sentence
+end shows a headline's shape (written apart from ``split_lead_subheadlines``, and narrower
+than it: a lower bound): an ellipsis or a closing quote followed by more text ("… 최악”…
+전장서 …", "“… 추락”뉴진스에 …"), a year glued to a word ("알게 돼2018년에는"), a label
+said twice ("도널드 트럼프 미국 대통령 도널드 트럼프 미국 대통령이"), or the headline
+itself repeated before the lead.
+
 A summary "lost its first sentence" when the article's first real sentence (the text
 after any dateline, up to the first Korean sentence end) does not appear in it.
 
@@ -28,6 +35,7 @@ import re
 import statistics
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +77,15 @@ _LEAD_START = re.compile(
     r"|(?:기자|특파원)\s?[\]】])\s?"
 )
 _FIRST_END = re.compile(r"(?:다|요|죠)\.")
+# The shapes of a sub-headline before the lead (see the module docstring).
+_SUBHEAD_SHAPES = (
+    re.compile(r"^[^.!?]{2,200}?(?:…|⋯)\s?[가-힣“\"‘']"),
+    re.compile(
+        r"^[^.!?]{4,200}?[가-힣0-9%]”(?:\s|[가-힣](?<![라고며는은이가을를의에와과도로면서]))"
+    ),
+    re.compile(r"^[^.!?]{0,200}?[가-힣](?:19|20)\d\d년"),
+    re.compile(r"^(\S+ \S+(?: \S+){0,2}) \1"),
+)
 
 
 def load(path: Path) -> list[dict]:
@@ -124,6 +141,20 @@ def first_sentence_key(text: str) -> str:
     return lead[max(0, end.start() - 20) : end.start()].strip()
 
 
+def starts_with_subheadline(summary: str, title: str) -> bool:
+    """The summary opens with a sub-headline (see the module docstring); a summary that is
+    only the headline (an item without a body) does not count."""
+    said, headline = (unicodedata.normalize("NFKC", t).strip() for t in (summary, title))
+    if len(said) < len(headline) + 10 and (said in headline or headline in said):
+        return False
+    end = _FIRST_END.search(summary)
+    first = summary[: end.end()] if end else summary
+    if any(shape.search(first) for shape in _SUBHEAD_SHAPES):
+        return True
+    headline = re.sub(r"^\[[^\]]{1,12}\]\s?", "", title).strip()
+    return len(headline) >= 12 and first.startswith(headline) and len(first) > len(headline) + 20
+
+
 def report(name: str, rows: list[dict], summaries: dict[str, str]) -> None:
     with_text = [r for r in rows if r.get("text")]
     flagged = {r["id"]: hits(summaries[r["id"]]) for r in rows}
@@ -139,6 +170,9 @@ def report(name: str, rows: list[dict], summaries: dict[str, str]) -> None:
     ]
     checked = sum(1 for r in with_text if first_sentence_key(r["text"]))
     chars = [len(summaries[r["id"]]) for r in with_text]
+    subheaded = [
+        r["id"] for r in with_text if starts_with_subheadline(summaries[r["id"]], r["title"])
+    ]
     print(
         f"{name}: {len(carrying)} of {len(rows)} summaries carry a pattern "
         f"({len([i for i in carrying if i in {r['id'] for r in with_text}])} of the "
@@ -151,6 +185,9 @@ def report(name: str, rows: list[dict], summaries: dict[str, str]) -> None:
         print("    e.g. " + ", ".join(carrying[:12]))
     if lost:
         print("    first sentence missing: " + ", ".join(lost[:20]))
+    print(f"    starts with a sub-headline: {len(subheaded)} of {len(with_text)}")
+    if subheaded:
+        print("        " + ", ".join(subheaded[:30]))
 
 
 def sample(rows: list[dict], summaries: dict[str, str], n: int, seed: int) -> None:

@@ -586,6 +586,12 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     help="Train on items marked borderline too (they are never scored).",
 )
 @click.option(
+    "--weighting",
+    type=click.Choice(["class", "group", "sqrt-group"]),
+    help="Sample weights: both classes the same total (class, the default), and first every "
+    "source group the same total (group) or one growing with its square root (sqrt-group).",
+)
+@click.option(
     "--evaluate/--no-evaluate",
     default=True,
     help="Measure leave-one-source-out scores and write them into the model (default).",
@@ -602,6 +608,7 @@ def topics_train(
     gate: bool | None,
     groups: str | None,
     borderline: bool | None,
+    weighting: str | None,
     evaluate: bool,
 ) -> None:
     """Train TOPIC_ID's model from labelled articles, deterministically.
@@ -628,11 +635,13 @@ def topics_train(
         train = base.meta.get("training", {})
         d_threshold, d_l2 = base.threshold, float(train.get("l2", 1e-4))
         d_gate, d_borderline = base.gate, bool(train.get("use_borderline", False))
+        d_weighting = str(train.get("weighting", "class"))
     else:
         spec = FeatureSpec(
             query=topic.query, groups=query_groups(topic.query), threshold=topic.threshold
         )
         d_threshold, d_l2, d_gate, d_borderline = 0.5, 1e-4, False, False
+        d_weighting = "class"
     if anchor is not None:
         spec = replace(spec, anchor=anchor)
     if groups is not None:
@@ -660,6 +669,7 @@ def topics_train(
             threshold=d_threshold if threshold is None else threshold,
             gate=use_gate,
             use_borderline=d_borderline if borderline is None else borderline,
+            weighting=d_weighting if weighting is None else weighting,
             evaluate=evaluate,
             command=command,
         )

@@ -5,13 +5,19 @@ lives in ``bot.delivery.telegram_sink``."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
+from collections.abc import Awaitable
 from typing import Any
 
+from telegram import Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, BaseUpdateProcessor
+from telegram.request import HTTPXRequest
 
 from bot.config.model import Config
+from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.errors import NewsalertError
 from handlers.commands import register_handlers
 from handlers.common import Core
@@ -26,6 +32,57 @@ def quiet_http_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:  # else bot.ops.logs chose (-vv), redacting the token
             logger.setLevel(logging.WARNING)
+
+
+class PerChatOrder(BaseUpdateProcessor):
+    """Updates of different chats are handled at the same time; a chat's own updates one
+    after another, in the order they came (a /subscribe before the /list after it).
+
+    So one chat's slow command (a /test over the recent stories) never keeps another
+    chat waiting. At most ``handlers`` updates run at once; the others wait for their
+    chat's turn without holding a place, so one busy chat cannot take every place."""
+
+    __slots__ = ("_chats", "_running", "finished")
+
+    def __init__(self, handlers: int = 32) -> None:
+        super().__init__(max_concurrent_updates=1_000_000)  # the waiting is done below
+        self._running = asyncio.BoundedSemaphore(handlers)
+        self._chats: dict[int | None, tuple[asyncio.Lock, int]] = {}
+        # the ids of the last updates handled (tests wait on it: with chats handled side by
+        # side, a later update's reply no longer proves that an earlier one was handled)
+        self.finished: deque[int] = deque(maxlen=1024)
+
+    @staticmethod
+    def chat_of(update: object) -> int | None:
+        """The chat an update belongs to (``None``: updates with no chat share one line)."""
+        if isinstance(update, Update):
+            if update.effective_chat is not None:
+                return update.effective_chat.id
+            if update.effective_user is not None:
+                return update.effective_user.id
+        return None
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = self.chat_of(update)
+        lock, users = self._chats.get(chat) or (asyncio.Lock(), 0)
+        self._chats[chat] = (lock, users + 1)
+        try:
+            async with lock, self._running:
+                await coroutine
+        finally:
+            if isinstance(update, Update):
+                self.finished.append(update.update_id)
+            lock, users = self._chats[chat]
+            if users <= 1:
+                del self._chats[chat]
+            else:
+                self._chats[chat] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
 
 
 def build_application(
@@ -43,8 +100,13 @@ def build_application(
         .token(config.telegram.token.get())
         .base_url(config.telegram.base_url)
         .base_file_url(config.telegram.base_url.removesuffix("/bot") + "/file/bot")
-        .get_updates_read_timeout(config.telegram.poll_timeout + 10)
-        .concurrent_updates(False)
+        # every call but getUpdates: a send costs a quarter of httpx's CPU (bench/fanout.py)
+        .request(AiohttpRequest())
+        # long polling keeps httpx, as python-telegram-bot would have made it
+        .get_updates_request(
+            HTTPXRequest(connection_pool_size=1, read_timeout=config.telegram.poll_timeout + 10)
+        )
+        .concurrent_updates(PerChatOrder())
     )
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)

@@ -58,8 +58,10 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "ob
 _SPACE_CHARS = r" \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000"
 _SPACES = re.compile(f"[{_SPACE_CHARS}]+")
 # The runs _SPACES would change: not a single plain space (far the most common, and a
-# no-op to replace); the same result, many times fewer matches.
-_SPACE_RUNS = re.compile(f"[{_SPACE_CHARS[1:]}][{_SPACE_CHARS}]*| [{_SPACE_CHARS}]+")
+# no-op to replace); the same result, many times fewer matches.  (One branch that starts
+# with the class, so that the engine skips ahead to a space in C: a space, then either
+# it was no plain one or another follows.)
+_SPACE_RUNS = re.compile(f"[{_SPACE_CHARS}](?:(?<! )|[{_SPACE_CHARS}])[{_SPACE_CHARS}]*")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 # control characters, and the invisible ones a feed can use to disguise text: zero-width
 # characters and marks (U+200B-U+200F), bidi embeddings, overrides and isolates
@@ -157,11 +159,23 @@ _RAW_TEXT = re.compile(
 # what the split below does not read as html.parser does: CDATA and other marked
 # sections, declarations, processing instructions
 _UNUSUAL = re.compile(r"<(?:!\[|![a-zA-Z]|\?)")
+# Any of _RAW_TEXT_START, _UNUSUAL and _NEEDS_LOOP, in one scan: most fragments have
+# none of them, and are then read with one search instead of three.
+_SPECIAL = re.compile(
+    r"<(?:(?:script|style)(?=[\t\n\r\f />])|!\[|![a-zA-Z]|\?|!--|/?(?:"
+    + "|".join(sorted(_SKIP_TAGS))
+    + ")"
+    + _NAME_END
+    + r")|&[#a-zA-Z0-9]*<",
+    re.IGNORECASE,
+)
 
 
 def _fast_text(value: str) -> str | None:
     """The text as :class:`_TextCollector` would collect it, or None when ``value``
     holds something only html.parser should judge."""
+    if not _SPECIAL.search(value):  # the usual case: straight to the last check
+        return _tags_only_text(value)
     if _RAW_TEXT_START.search(value):
         if "<!--" in value:
             return None  # a comment may hide the start of one, or one the end of a comment
@@ -171,11 +185,23 @@ def _fast_text(value: str) -> str | None:
     if _UNUSUAL.search(value):
         return None
     if not _NEEDS_LOOP.search(value):
-        # every "<" starts a tag: line breaks for block tags, other tags dropped, in C
-        tags = len(_TAG.findall(value))
-        if tags == value.count("<"):
-            text = _TAG.sub("", _BLOCK_TAG.sub("\n", value))
-            return html.unescape(text) if "&" in text else text
+        return _tags_only_text(value)
+    return _split_text(value)
+
+
+def _tags_only_text(value: str) -> str | None:
+    """``_fast_text`` of a fragment with no comment, dropped element or cut entity."""
+    # every "<" starts a tag: line breaks for block tags, other tags dropped, in C
+    tags = len(_TAG.findall(value))
+    if tags == value.count("<"):
+        text = _TAG.sub("", _BLOCK_TAG.sub("\n", value))
+        return html.unescape(text) if "&" in text else text
+    return _split_text(value)
+
+
+def _split_text(value: str) -> str | None:
+    """``_fast_text`` tag by tag: for fragments with comments, dropped elements or an
+    entity that a tag cuts in two."""
     parts = _TAG.split(value)
     # parts: text, (slash, name, selfclose) x n, with text between them
     out: list[str] = []

@@ -183,7 +183,7 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = search.latest_for_topic(core.store, topic)
+        found = await search.latest_for_topic(core.store, topic)
         heading = turn._("<b>Latest for {name}</b>", name=topic.name)
     else:
         if not subscriptions.list_subscriptions(core.store, target.chat_id):
@@ -194,7 +194,7 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = search.latest_for_chat(core.store, core.config.topics, target.chat_id)
+        found = await search.latest_for_chat(core.store, core.config.topics, target.chat_id)
         heading = turn._("<b>Latest stories for this chat</b>")
     if not found:
         await turn.reply(
@@ -216,7 +216,7 @@ async def test_command(turn: Turn) -> None:
     """Which recent stories a filter (or a topic) would match, and why."""
     text = turn.argument
     core = turn.core
-    result = search.test_query(core.store, core.config.topics, text)
+    result = await search.test_query(core.store, core.config.topics, text)
     if result.problem == "empty":
         await turn.reply(
             turn._(

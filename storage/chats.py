@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.records import utcnow
-from storage.database import from_db_time, read_generation, to_db_time
+from storage.database import from_db_time, read_generation, select_rows, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +165,7 @@ class ChatStore:
                     )
 
     def get(self, chat_id: int) -> Chat | None:
-        rows = list(self.db.query("SELECT * FROM chats WHERE chat_id = ?", [chat_id]))
+        rows = select_rows(self.db, "SELECT * FROM chats WHERE chat_id = ?", [chat_id])
         return _chat(rows[0]) if rows else None
 
     def all(self) -> list[Chat]:

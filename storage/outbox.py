@@ -34,7 +34,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.records import Alert, Delivery, DeliveryState, utcnow
-from storage.database import from_db_time, to_db_time
+from storage.database import from_db_time, select_rows, to_db_time
 from storage.stories import StoryStore
 
 # the states as the SQL below writes them
@@ -221,40 +221,27 @@ class OutboxStore:
         one never goes first: order per chat is kept), else its oldest due edit.
         ``include_pending=False`` (a paused chat): edits only, the pending rows wait."""
         at = to_db_time(now or utcnow())
-        if include_pending:
-            # breaking news the chat takes at once passes rows waiting for quiet hours
-            urgent = list(
-                self.db.query(
-                    f"{_ROW} WHERE d.chat_id = ? AND d.state = 'pending' AND d.priority = 1 "
-                    "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
-                    "ORDER BY d.id LIMIT 1",
-                    [chat_id, at],
-                )
-            )
-            if urgent:
-                return _delivery(urgent[0])
-        rows = (
-            list(
-                self.db.query(
-                    f"{_ROW} WHERE d.chat_id = ? AND d.state = '{PENDING}' ORDER BY d.id LIMIT 1",
-                    [chat_id],
-                )
-            )
-            if include_pending
-            else []
+        edit = (
+            f"SELECT * FROM ({_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' "
+            "AND d.version > d.sent_version "
+            "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT 1)"
         )
-        if rows:
-            row = rows[0]
-            waiting = row["next_attempt_at"] is not None and row["next_attempt_at"] > at
-            return None if waiting else _delivery(row)
-        rows = list(
-            self.db.query(
-                f"{_ROW} WHERE d.chat_id = ? AND d.state = '{SENT}' "
-                "AND d.version > d.sent_version "
-                "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT 1",
-                [chat_id, at],
-            )
+        if not include_pending:
+            rows = select_rows(self.db, edit, [chat_id, at])
+            return _delivery(rows[0]) if rows else None
+        # One statement, each half on its own index: the first pending row, where breaking
+        # news the chat takes at once (a priority row whose time has come) passes rows
+        # waiting for quiet hours; and the first due edit.
+        pending = (
+            f"SELECT * FROM ({_ROW} WHERE d.id = (SELECT id FROM deliveries WHERE chat_id = ? "
+            f"AND state = '{PENDING}' ORDER BY (priority = 1 AND (next_attempt_at IS NULL "
+            "OR next_attempt_at <= ?)) DESC, id LIMIT 1))"
         )
+        rows = select_rows(self.db, f"{pending} UNION ALL {edit}", [chat_id, at, chat_id, at])
+        for row in rows:
+            if row["state"] == PENDING:
+                waiting = row["next_attempt_at"] is not None and row["next_attempt_at"] > at
+                return None if waiting else _delivery(row)
         return _delivery(rows[0]) if rows else None
 
     def next_due_at(self) -> datetime | None:
@@ -319,11 +306,10 @@ class OutboxStore:
         (another sender took it, or it was skipped).  The claim is one atomic UPDATE, so two
         senders can never both send a row.  Raises ``sqlite3.Error`` when the database
         refuses the write: then the row must not be sent."""
-        with self.db.atomic():
-            cursor = self.db.execute(
-                f"UPDATE deliveries SET state = '{SENDING}' WHERE id = ? AND state = '{PENDING}'",
-                [delivery_id],
-            )
+        cursor = self.db.execute(  # one statement: atomic, committed at once
+            f"UPDATE deliveries SET state = '{SENDING}' WHERE id = ? AND state = '{PENDING}'",
+            [delivery_id],
+        )
         return cursor.rowcount == 1
 
     def release(self, delivery_id: int) -> None:
@@ -351,16 +337,21 @@ class OutboxStore:
         now: datetime | None = None,
         version: int | None = None,
         reason: str = "",
+        digest: bool = True,
     ) -> None:
-        """Telegram confirmed the row (at ``version``); a digest's alerts are sent with it."""
+        """Telegram confirmed the row (at ``version``); a digest's alerts are sent with it.
+        ``digest=False`` says the row carries no digest (one statement is written then)."""
         sent_at = to_db_time(now or utcnow())
+        mark = (
+            f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
+            "attempts = attempts + 1, reason = ?, next_attempt_at = NULL, "
+            "sent_version = coalesce(?, version) WHERE id = ?"
+        )
+        if not digest:  # one statement: atomic, committed at once
+            self.db.execute(mark, [message_id, sent_at, reason, version, delivery_id])
+            return
         with self.db.atomic():
-            self.db.execute(
-                f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
-                "attempts = attempts + 1, reason = ?, next_attempt_at = NULL, "
-                "sent_version = coalesce(?, version) WHERE id = ?",
-                [message_id, sent_at, reason, version, delivery_id],
-            )
+            self.db.execute(mark, [message_id, sent_at, reason, version, delivery_id])
             self.db.execute(
                 f"UPDATE deliveries SET state = '{SENT}', message_id = ?, sent_at = ?, "
                 "sent_version = version, reason = 'in a digest' "

@@ -79,23 +79,12 @@ class ChatDriver:
         await self.processed(update_id)
 
     async def processed(self, update_id: int) -> None:
-        """Wait until getUpdates confirmed ``update_id`` and the bot handled it (handling is
-        sequential, so a later marker update proves it)."""
-        marker = self.api.inject_update(
-            {
-                "message": {
-                    "message_id": 1,
-                    "date": int(time.time()),
-                    "chat": {"id": 999_999, "type": "private", "first_name": "Marker"},
-                    "from": {"id": 999_999, "is_bot": False, "first_name": "Marker"},
-                    "text": "/help",
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-                }
-            }
+        """Wait until the bot has handled ``update_id`` (chats are handled side by side, so
+        the update processor's record of finished updates says it, not a later reply)."""
+        processor = self.core.application.update_processor
+        await self.api.wait_for(
+            lambda: update_id in processor.finished, message=f"update {update_id} handled"
         )
-        assert marker > update_id
-        before = len(self.replies(999_999))
-        await self.api.wait_for_messages(999_999, before + 1)
 
     async def post_in_channel(
         self, chat_id: int, text: str, *, username: str | None = None, replies: int = 1

@@ -12,8 +12,13 @@ from bot.matching.document import prepare_document
 from bot.matching.engine import Matcher
 from bot.records import Article
 from bot.summary.boilerplate import strip_boilerplate
-from bot.summary.boilerplate_ko import is_korean, strip_korean_boilerplate
+from bot.summary.boilerplate_ko import (
+    is_korean,
+    split_lead_subheadlines,
+    strip_korean_boilerplate,
+)
 from bot.summary.extractive import summarize
+from bot.summary.sentences import split_sentences
 
 LEAD = "북한이 4일 동해상으로 탄도미사일 여러 발을 발사했다고 합동참모본부가 밝혔다."
 NEXT = "합참은 미사일이 약 900㎞를 비행했으며 정확한 제원을 분석 중이라고 전했다."
@@ -82,6 +87,95 @@ def test_sub_headlines_on_lines_of_their_own_before_the_dateline():
     )
     assert clean(text, keep_subheadlines=False) == LEAD
     assert clean(text).split("\n\n")[1] == LEAD
+
+
+# Flat text (Naver's, without the page's line breaks): the sub-headlines are glued to the
+# lead with no dateline between them.  (sub-headlines, lead) from the train set's items.
+GLUED = [
+    (  # ko-3: a headline ending on a verbal noun, then the lead's subject
+        "美원잠 입항 이후 잇단 도발",
+        "북한 조선중앙통신은 29일 김정은 국무위원장이 참석한 가운데 전날 서해상에서 장거리 전략 "
+        "순항미사일의 발사 훈련을 했다고 밝혔다.",
+    ),
+    (  # ko-331: two sub-headlines glued to each other
+        "신 전 본부장, 12∙3 비상계엄 당시 구치소 수용 인원 점검 및 결과 보고경찰, 압수물 분석 후 "
+        "관련자 소환 검토",
+        "경찰이 12∙3 비상계엄 당시 법무부가 교정시설 내 수용공간을 확보하려 했다는 의혹과 관련해 "
+        "내란 특검 수사 자료 확보에 나섰다.",
+    ),
+    (  # ko-84: quoted sub-headlines
+        "“미사일들 1만여초 비행해 표적 명중 타격”…“28일 오전 8시께 발사”",
+        "북한은 28일 서해상에서 장거리전략순항미사일 발사 훈련을 진행했다고 조선중앙통신이 29일 "
+        "보도했다.",
+    ),
+    (  # ko-460 and ko-119: a label the lead repeats
+        "하나증권 보고서",
+        "하나증권은 30일 삼양식품에 대해 단기 실적 우려에 최근 주가가 하락했지만 내년 영업 마진은 "
+        "상향할 것이라고 진단했다.",
+    ),
+    (
+        "도널드 트럼프 미국 대통령",
+        "트럼프 미국 대통령이 올해 봄 겨우 봉합한 미국 국채 시장과의 갈등이 되살아날 조짐이 보인다고 "
+        "로이터 통신이 29일 보도했습니다.",
+    ),
+    (  # ko-363: the sub-headline's last quote mark has no opening one
+        '與 의구심엔 "차이 조율 과정 필요"…국민 검증도 받아야"',
+        '이재명 대통령은 29일 "차이를 잘 조율해 가는 과정이 필요하다"고 말했다.',
+    ),
+    (  # ko-72: the splitter cuts the sub-headline at its ellipsis
+        "러 포병 관계자 “D-74, 사거리 늘었지만 품질·내구성 최악”… 전장서 잦은 고장 논란",
+        "북한이 러시아에 제공한 122㎜ 견인포 'D-74 곡사포'가 전장에서 잦은 고장을 일으키며 품질 "
+        "논란에 휩싸였다.",
+    ),
+    (  # ko-225: a column's header
+        "■ 기고 - 문주현 단국대 에너지공학과 교수",
+        "최근 우라늄 가격 급등과 글로벌 공급망 위기로 자원 빈국인 우리에게 ‘에너지 자립’은 선택이 "
+        "아닌 생존의 문제가 되었다.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("subheadlines", "lead"), GLUED)
+def test_sub_headlines_glued_to_the_lead_in_flat_text_are_kept_apart_or_dropped(subheadlines, lead):
+    text = subheadlines + " " + lead + " " + NEXT
+    assert clean(text, keep_subheadlines=False) == lead + " " + NEXT
+    assert clean(text) == subheadlines + "\n" + lead + " " + NEXT
+    if len(split_sentences(subheadlines + " " + lead)) == 1:  # ko-72 comes in two
+        assert split_lead_subheadlines(subheadlines + " " + lead) == (subheadlines, lead)
+
+
+def test_a_quoted_sub_headline_glued_to_the_lead_after_a_dateline():
+    # ko-402: "[헤럴드경제=박영훈 기자] “점유율 20% 아래로 추락”뉴진스에 이어 …"
+    lead = (
+        "뉴진스에 이어 에스파를 내세운 애플의 ‘올해 아이폰 마케팅’이 사실상 실패한 것으로 나타났다."
+    )
+    text = "[헤럴드경제=홍길동 기자] “점유율 20% 아래로 추락”" + lead + " " + NEXT
+    assert clean(text, keep_subheadlines=False) == lead + " " + NEXT
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        # compound subjects, quotes and verbal nouns inside real first sentences
+        "김정은 북한 국무위원장이 ‘주력 타격수단’이자 핵 탑재가 가능한 방사포를 생산하는 "
+        "군수공장을 방문했습니다.",
+        "도널드 트럼프 미국 대통령과 볼로디미르 젤렌스키 우크라이나 대통령이 종전안을 두고 다시 "
+        "협상 테이블에 앉았습니다.",
+        "코스피 상장사의 기업지배구조 보고서 공시가 내년부터 전면 의무화되면서 한국거래소가 "
+        "중점점검 항목을 사전에 공개했다.",
+        '국방부는 최근 북한이 순항미사일을 발사한 것에 대해 "한반도 평화와 안정을 저해하는 '
+        '행위"라고 29일 밝혔다.',
+        '"K-방산 4대 강국 진입이라는 국정과제가 본격화되고 있다."강훈식 대통령비서실장이 '
+        "귀국길에 취재진과 만나 이같이 말했다.",
+        "통일교의 정치권 로비 의혹을 수사 중인 경찰이 박아무개 전 천주평화연합(UPF) 회장을 소환해 "
+        "조사 중이다.",
+        "2025년 지구촌 안보는 인공지능(AI) 기반의 유무인 복합전투체계가 전면에 부상한 한 해였다.",
+        "이번 조사 결과가 나오자 정부는 대책 마련에 나섰다.",
+    ],
+)
+def test_a_real_first_sentence_is_not_taken_for_a_sub_headline(lead):
+    assert split_lead_subheadlines(lead) == ("", lead)
+    assert clean(lead + " " + NEXT, keep_subheadlines=False) == lead + " " + NEXT
 
 
 def test_a_photo_caption_before_the_byline_is_not_the_lead():
@@ -259,6 +353,12 @@ def test_is_korean():
         "▲ ",
         "(영상편집:",
         "이 기사는 ",
+        '"',
+        "“가”…",
+        '받아야" ',
+        "검토 정부가 ",
+        "홍길동 보고서 홍길동은 ",
+        "■ 기고 - ",
     ],
 )
 def test_adversarial_inputs_of_40000_characters_are_cleaned(unit):

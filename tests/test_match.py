@@ -204,3 +204,33 @@ def test_matcher_equals_evaluating_each_query_in_turn(
         assert [g.score for g in groups] == sorted((g.score for g in groups), reverse=True)
         for key in live:
             assert m.evaluate(key, a).matched == (key in expected)
+
+
+def test_bulk_scored_shapes_equal_the_query_and_survive_removal() -> None:
+    # "a OR b" and "a -b -c" are scored in bulk per woken word: each group once, with the
+    # score and why of evaluating the query, whichever of its words the article holds
+    queries = {
+        "or": "korea OR talks",
+        "or2": "talks OR korea",
+        "or3": "korea OR summit",
+        "minus": "korea -sports -tennis",
+        "minus2": "korea -summit",
+    }
+    m = Matcher()
+    for key, text in queries.items():
+        m.add(key, text)
+    m.add("gone", "korea OR iran")
+    m.add("gone2", "korea -golf")
+    m.remove("gone")
+    m.remove("gone2")
+    for title in ("Korea talks", "Korea", "Talks on sports", "Korea tennis summit", "Iran golf"):
+        a = article(title=title, content="more korea " * 3 if "Iran" not in title else "")
+        d = prepare_document(a)
+        expected = {}
+        for key, text in queries.items():
+            matched, score, why = parse_query(text).evaluate(d)
+            if matched:
+                expected[key] = (score, why)
+        groups = m.match_groups(prepare_document(a))
+        assert {k: (g.score, g.why) for g in groups for k in g.keys} == expected, title
+        assert len(groups) == len({id(g[2]) for g in groups})  # no query twice

@@ -12,13 +12,16 @@ import pytest
 from bot.app import Core
 from bot.config.loader import config_from_dict
 from bot.ingest.stories import (
+    MEANING_THRESHOLD,
     MEANING_WINDOW,
+    NEAR,
+    NEAR_THRESHOLD,
     StoryDesk,
     days_named,
-    fingerprint,
     lead_of,
+    meaning_score,
     same_story,
-    title_grams,
+    story_card,
 )
 from bot.matching import vectors
 from bot.records import Article, utcnow
@@ -58,25 +61,91 @@ NEXT_LAUNCH = Article(
 )
 
 
-def _parts(article: Article):
-    lead = lead_of(article)
-    return fingerprint(article.title, lead), title_grams(article.title), days_named(lead)
+def _card(article: Article, vector):
+    return story_card(article.title, lead_of(article), article.source, vector)
 
 
 def test_the_issues_reworded_copy_is_one_story_by_meaning_not_by_words():
     a, b = vectors.article_vectors([REUTERS, YONHAP])
-    (fa, ga, da), (fb, gb, db) = _parts(REUTERS), _parts(YONHAP)
-    assert not fa.is_near(fb)  # the old grouping scored them apart
-    assert same_story(fa, fb, a, b, ga, gb, da, db)
-    assert not same_story(fa, fb, a, b, ga, gb, da, db, by_meaning=False)
+    ca, cb = _card(REUTERS, a), _card(YONHAP, b)
+    assert not ca.print.is_near(cb.print)  # the old grouping scored them apart
+    assert meaning_score(ca, cb) >= MEANING_THRESHOLD
+    assert same_story(ca, cb)
+    assert not same_story(ca, cb, by_meaning=False)
 
 
 def test_leads_naming_different_days_are_two_stories_even_in_the_same_words():
     a, c = vectors.article_vectors([REUTERS, NEXT_LAUNCH])
-    (fa, ga, da), (fc, gc, dc) = _parts(REUTERS), _parts(NEXT_LAUNCH)
-    assert da == {"thursday"} and dc == {"sunday"}
-    assert not same_story(fa, fc, a, c, ga, gc, da, dc)
+    ca, cc = _card(REUTERS, a), _card(NEXT_LAUNCH, c)
+    assert ca.days == {"thursday"} and cc.days == {"sunday"}
+    assert not same_story(ca, cc)
     assert days_named("북한은 29일 오전 동해상으로 탄도미사일을 발사했다") == {"29일"}
+
+
+def test_the_same_boilerplate_lead_under_two_headlines_is_two_stories():
+    lead = (
+        "Most IT managers won't question the importance of security, but this priority has "
+        "been sliding between the third and fourth most important focus for companies."
+    )
+    a = Article(id="a", title="Viruses keep on growing", summary=lead, source="X")
+    b = Article(id="b", title="JPEG exploit could beat antivirus software", summary=lead)
+    va, vb = vectors.article_vectors([a, b])
+    assert not same_story(_card(a, va), _card(b, vb))
+
+
+def test_a_card_reads_numbers_names_and_the_cleaned_lead():
+    card = _card(
+        Article(
+            id="c",
+            title="Australia won't repatriate 34 women and children from Syria",
+            summary="<p>Prime Minister Anthony Albanese said 1,600 people ...</p>",
+            source=" ABC News ",
+        ),
+        None,
+    )
+    assert card.numbers == {"34", "1600"}
+    assert {"australia", "syria", "albanese"} <= card.names
+    assert card.source == "abc news" and not card.korean
+    assert "<p>" not in "".join(card.lead_grams) and card.lead_grams
+
+
+SENATE = Article(
+    id="s1",
+    title="Chile's Senate approves pension reform",
+    summary=(
+        "Chile's Senate on Wednesday approved an overhaul of the private pension system, "
+        "sending the bill to the lower house."
+    ),
+    source="Reuters",
+)
+SENATORS = Article(
+    id="s2",
+    title="Chile's senators back pension overhaul",
+    summary="Chilean senators approved on Wednesday a reform of the private pension system.",
+    source="AFP",
+)
+
+
+def test_a_looser_rewording_is_one_story_only_when_it_comes_soon_after():
+    a, b = vectors.article_vectors([SENATE, SENATORS])
+    ca, cb = _card(SENATE, a), _card(SENATORS, b)
+    assert NEAR_THRESHOLD <= meaning_score(ca, cb) < MEANING_THRESHOLD
+    assert same_story(ca, cb, apart=timedelta(minutes=3))
+    assert not same_story(ca, cb, apart=NEAR + timedelta(hours=1))
+    assert not same_story(ca, cb)  # when is not known: the surer threshold
+    assert not same_story(ca, cb, apart=MEANING_WINDOW + timedelta(hours=1))
+
+
+@pytest.mark.parametrize("gap", [timedelta(minutes=3), NEAR + timedelta(hours=1)])
+def test_the_desk_uses_the_time_between_the_two(store, gap):
+    v1, v2 = vectors.article_vectors([SENATE, SENATORS])
+    desk = StoryDesk(store.stories, window=timedelta(hours=48))
+    now = utcnow()
+    first = _add(store, "https://a.example/rss", SENATE, now)
+    story = desk.assign(first.key, first.feed_id, SENATE, now=now, vector=v1)
+    copy = _add(store, "https://b.example/rss", SENATORS, now + gap)
+    ref = desk.assign(copy.key, copy.feed_id, SENATORS, now=now + gap, vector=v2)
+    assert (ref.id == story.id) is (gap <= NEAR)
 
 
 def test_vectors_are_unit_length_and_stored_as_float16():

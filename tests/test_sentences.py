@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.summary.sentences import split_sentences
+from bot.summary.sentences import quote_spans, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -158,4 +158,43 @@ def test_numbers_and_abbreviations_inside_korean_text_do_not_split():
         "환율은 1,439.5원에 마감했다.",
         "U.S. 국채 금리는 4.5%였다.",
         "2026.1.4 기준이다.",
+    ]
+
+
+def test_a_stray_closing_quote_does_not_flip_the_pairs_after_it():
+    # ko-363 in the train set: the sub-headline's last quote mark has no opening one, and
+    # the pairs after it used to be counted the wrong way round (a 445-character sentence)
+    text = (
+        '與 의구심엔 "차이 조율 과정 필요"…국민 검증도 받아야" 이재명 대통령은 29일 '
+        '"차이를 잘 조율해 가는 과정이 필요하다"고 말했다.강유정 청와대 대변인은 '
+        "이날 브리핑에서 이 대통령의 이런 언급을 소개했다. "
+        '강 대변인에 따르면 이 대통령은 "격렬한 토론을 통해 접점을 만들어가는 것"이라고 했다.'
+    )
+    assert split_sentences(text) == [
+        '與 의구심엔 "차이 조율 과정 필요"…국민 검증도 받아야" 이재명 대통령은 29일 '
+        '"차이를 잘 조율해 가는 과정이 필요하다"고 말했다.',
+        "강유정 청와대 대변인은 이날 브리핑에서 이 대통령의 이런 언급을 소개했다.",
+        '강 대변인에 따르면 이 대통령은 "격렬한 토론을 통해 접점을 만들어가는 것"이라고 했다.',
+    ]
+
+
+def test_an_opening_quote_that_never_closes_is_ignored():
+    text = "“그는 준비됐다고 했다. " + "회담은 이어졌다. " * 60 + "끝났다.”"
+    assert len(split_sentences(text)) == 62
+
+
+def test_quote_spans_pair_marks_by_their_shape_in_one_pass():
+    text = '받아야" 이재명은 "차이를 조율"고 했다. “좋다.” 그리고 ”끝'
+    opened, closed = text.index('"차'), text.index('"고')
+    assert quote_spans(text) == [(opened, closed), (text.index("“"), text.index("”"))]
+    assert quote_spans('"' + "가" * 50 + '"', max_chars=20) == []
+
+
+def test_a_korean_sentence_glued_to_a_latin_one_splits():
+    # ko-395: "… 선보인다고 31일 밝혔다.SKT는 …"; an abbreviation after Hangul stays
+    text = "혜택을 선보인다고 31일 밝혔다.SKT는 쿠폰을 제공한다. 환율은 1,439.5원이다."
+    assert split_sentences(text) == [
+        "혜택을 선보인다고 31일 밝혔다.",
+        "SKT는 쿠폰을 제공한다.",
+        "환율은 1,439.5원이다.",
     ]

@@ -13,12 +13,15 @@ from bot.errors import ConfigError
 from bot.matching.engine import match_topic
 from bot.matching.topic_model import (
     FeatureSpec,
+    Featurizer,
     Labelled,
     SparseRows,
     TopicModel,
     builtin_model,
+    document_of,
     fit_logistic,
     query_groups,
+    sample_weights,
     train_model,
 )
 from bot.matching.topics import builtin_topics
@@ -43,6 +46,18 @@ def test_the_shipped_model_loads_and_states_its_data_and_scores():
     scores = model.meta["scores"]
     assert {"abc", "hp", "kcnah", "ko", "rodong", "agnews", "economist"} <= set(scores["groups"])
     assert 0 < scores["pooled"]["f1"] <= 1
+    # the options chosen by the nested leave-one-source-out (bench/topic_quality.py --nested)
+    assert model.meta["training"]["weighting"] == "group" and model.spec.embedder == "use-m3"
+
+
+def test_the_model_reads_a_vector_it_is_given_as_it_makes_its_own():
+    from bot.matching.vectors import embed
+
+    model = builtin_model("korea-diplomacy")
+    assert model is not None
+    title = "북한, 동해상으로 탄도미사일 발사…한미 연합훈련에 반발"
+    vector = embed([f"{title}."])[0]
+    assert model.decide(title, vector=vector) == model.decide(title)
 
 
 @pytest.mark.parametrize(
@@ -154,6 +169,43 @@ def test_logistic_regression_fits_a_separable_toy_problem():
     assert w[0] > 0 > w[1]
 
 
+def test_row_sums_leave_empty_rows_at_zero():
+    x = SparseRows.stack(
+        [
+            (np.array([0]), np.array([2.0])),
+            (np.zeros(0, np.int64), np.zeros(0)),
+            (np.array([0, 1]), np.array([1.0, 3.0])),
+            (np.zeros(0, np.int64), np.zeros(0)),
+        ],
+        2,
+    )
+    assert x.dot(np.array([1.0, 1.0])).tolist() == [2.0, 0.0, 4.0, 0.0]
+
+
+@pytest.mark.parametrize("weighting", ["class", "group", "sqrt-group"])
+def test_sample_weights_balance_the_classes(weighting):
+    y = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype=float)
+    groups = ["a"] * 4 + ["b"] * 6
+    w = sample_weights(y, groups, weighting)
+    assert w[y == 1].sum() == pytest.approx(5.0) and w[y == 0].sum() == pytest.approx(5.0)
+    if weighting == "group":  # each group's share of a class is the same per item of it
+        assert w[1] / w[5] == pytest.approx(6 / 4)
+
+
+def test_the_korean_gate_lets_korean_articles_naming_an_institution_through():
+    spec = FeatureSpec(anchor="@korea", anchor_korean=("korean-institutions",))
+    korean, plain = Featurizer(spec), Featurizer(FeatureSpec(anchor="@korea"))
+    for title, want in [
+        ("통일부장관은 대화 재개를 제안했다", True),  # a compound: 통일부 + 장관
+        ("합참이 밝혔다", True),
+        ("오늘 날씨 맑음", False),
+        ("The president said so", False),  # only Korean-script articles
+    ]:
+        doc = document_of("x", title, "")
+        assert korean.passes_gate(doc) is want, title
+        assert plain.passes_gate(doc) is False
+
+
 def test_training_needs_both_classes():
     with pytest.raises(ConfigError, match="both classes"):
         train_model("iran-nuclear", [Labelled("a-1", "Iran talks", "", 1)], iran_spec())
@@ -219,6 +271,16 @@ model = "{tmp_path / "one.model"}"
     assert rows[0]["why"][-1].startswith("model ")
 
 
+def test_cli_train_takes_a_weighting(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    out = tmp_path / "g.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--weighting", "group"])
+    assert result.exit_code == 0, result.output
+    assert TopicModel.load(out).meta["training"]["weighting"] == "group"
+
+
 def test_cli_match_uses_the_shipped_model():
     lines = json.dumps({"id": "k", "title": "Japan urged to apologize", "source": "KCNA"}) + "\n"
     result = CliRunner().invoke(cli, ["match", "--topic", "korea-diplomacy"], input=lines)
@@ -255,11 +317,11 @@ def test_followers_of_a_learned_topic_share_one_model_decision(monkeypatch):
     calls = []
     real = engine.model_match
 
-    def counting(article, topic, *, key=None):
+    def counting(article, topic, **kwargs):
         calls.append(article.id)
-        return real(article, topic, key=key)
+        return real(article, topic, **kwargs)
 
-    monkeypatch.setattr("bot.matching.audience.model_match", counting)
+    monkeypatch.setattr("bot.matching.rules.model_match", counting)
     audience = Audience(builtin_topics())
     audience.load(
         [Subscription(id=k, chat_id=100 + k, topic_id="korea-diplomacy") for k in range(3)]

@@ -7,5 +7,6 @@
 - ``sender``: draining the outbox, handling Telegram's refusals
 - ``ratelimit``: Telegram's flood limits, kept on our side
 - ``sinks`` and ``telegram_sink``: where alerts go (console or the Bot API)
+- ``aiohttp_request``: python-telegram-bot's Bot API calls made with aiohttp (lean sends)
 - ``terminal``: Telegram HTML rendered for a terminal (the demo's console)
 """

@@ -126,6 +126,7 @@ class Sender:
         self.sent_total = 0
         self._lock = asyncio.Lock()
         self._wake: asyncio.Event | None = None
+        self._ready: asyncio.Event | None = None
         self._claimed: set[int] = set()
         self._progress = 0
         self._settings_generation: int | None = None
@@ -184,6 +185,8 @@ class Sender:
         """New rows may be due: a running drain looks again."""
         if self._wake is not None:
             self._wake.set()
+        if self._ready is not None:
+            self._ready.set()
 
     def settings_moved(self) -> bool:
         """True when chats' delivery settings changed since the last call (any process
@@ -212,15 +215,31 @@ class Sender:
             if not self._settle_owed():
                 return 0
             self._wake = asyncio.Event()
+            self._ready = ready = asyncio.Event()  # a chat's task ended, or wake()
             self.settings_moved()  # this drain reads every chat's settings as they are now
+            looked_at = time.monotonic()
             sent_before = self.sent_total
             tasks: dict[int, asyncio.Task[None]] = {}
+            # chats whose task ended, told by the task itself: with 256 chats served at once,
+            # asyncio.wait over all of them after every send was a tenth of a send's CPU
+            ended: list[int] = []
+
+            def start(chat_id: int) -> None:
+                def done(_: object) -> None:
+                    ended.append(chat_id)
+                    ready.set()
+
+                task = tasks[chat_id] = asyncio.create_task(
+                    self._serve_chat(chat_id), name=f"send-to-{chat_id}"
+                )
+                task.add_done_callback(done)
+
             cursor, exhausted, progress_at_pass = 0, False, self._progress
             try:
                 while True:
                     # Refill when half the chats are done: one outbox read per many sends.
                     if not self.stopping and not exhausted and len(tasks) <= self.max_chats // 2:
-                        cursor, exhausted = self._start_chats(tasks, cursor)
+                        cursor, exhausted = self._start_chats(start, len(tasks), cursor)
                     if not tasks:
                         if self.stopping or not exhausted:
                             break
@@ -231,23 +250,23 @@ class Sender:
                             break
                         cursor, exhausted, progress_at_pass = 0, False, self._progress
                         continue
-                    waker = asyncio.ensure_future(self._wake.wait())
-                    done, _ = await asyncio.wait(
-                        [*tasks.values(), waker],
-                        timeout=LOOK_AGAIN_EVERY,
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                    waker.cancel()
-                    if self.settings_moved() or self._wake.is_set():
-                        self._wake.clear()
-                        exhausted = False
-                    for chat_id, task in list(tasks.items()):
-                        if task in done:
-                            del tasks[chat_id]
-                            if not task.cancelled() and task.exception() is not None:
-                                log.error(
-                                    "sending to chat %d failed", chat_id, exc_info=task.exception()
-                                )
+                    if not ended and not self._wake.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(ready.wait(), LOOK_AGAIN_EVERY)
+                    ready.clear()
+                    now = time.monotonic()
+                    if now - looked_at >= LOOK_AGAIN_EVERY or self._wake.is_set():
+                        looked_at = now
+                        if self.settings_moved() or self._wake.is_set():
+                            self._wake.clear()
+                            exhausted = False
+                    for chat_id in ended:
+                        task = tasks.pop(chat_id)
+                        if not task.cancelled() and task.exception() is not None:
+                            log.error(
+                                "sending to chat %d failed", chat_id, exc_info=task.exception()
+                            )
+                    ended.clear()
             except asyncio.CancelledError:
                 # Cancelled (a stop that could not wait): a send cut short is like a crash,
                 # its row stays pending and is sent again on the next start.
@@ -257,18 +276,20 @@ class Sender:
                 raise
             return self.sent_total - sent_before
 
-    def _start_chats(self, tasks: dict[int, asyncio.Task[None]], cursor: int) -> tuple[int, bool]:
-        """Start a task for each chat with work past ``cursor``, up to ``max_chats``;
-        returns the new cursor and whether the outbox was read to its end."""
+    def _start_chats(
+        self, start: Callable[[int], None], serving: int, cursor: int
+    ) -> tuple[int, bool]:
+        """``start`` a task for each chat with work past ``cursor``, up to ``max_chats``
+        (``serving`` are served already); returns the new cursor and whether the outbox
+        was read to its end."""
         rows = self.store.outbox.work(after_id=cursor, limit=PAGE, now=self.clock())
         for row_id, chat_id in rows:
             if chat_id not in self._claimed:
-                if len(tasks) >= self.max_chats:
+                if serving >= self.max_chats:
                     return cursor, False
                 self._claimed.add(chat_id)
-                tasks[chat_id] = asyncio.create_task(
-                    self._serve_chat(chat_id), name=f"send-to-{chat_id}"
-                )
+                start(chat_id)
+                serving += 1
             cursor = row_id
         return cursor, len(rows) < PAGE
 
@@ -415,6 +436,7 @@ class Sender:
                 now=self.clock(),
                 version=message.version,
                 reason="; ".join(reasons),
+                digest=message.kind == "digest",
             )
             self.sent_total += 1
             if not self._owe(message.id, mark):  # Telegram has it: never sent again

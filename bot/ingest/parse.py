@@ -36,6 +36,7 @@ import feedparser.api
 import feedparser.mixin
 
 from bot.errors import ParseError
+from bot.ingest.fastfeed import read_fast
 from bot.ingest.fetch import gunzip_if_needed
 from bot.ingest.jsonfeed import JsonFeed, looks_like_json, parse_json_feed
 from bot.ingest.urls import canonical_url, image_url, is_http_url, looks_like_image
@@ -131,6 +132,7 @@ def parse_feed(
     headers: Mapping[str, str] | None = None,
     source: str | None = None,
     now: datetime | None = None,
+    fast: bool = True,
 ) -> ParsedFeed:
     """Parse a feed body into normalised articles.
 
@@ -142,6 +144,9 @@ def parse_feed(
     Raises :class:`ParseError` for an empty body or a body that is not a feed
     (an HTML page, JSON that is not a JSON Feed, plain junk). A well-formed feed
     with no entries gives a ParsedFeed with no articles.
+
+    ``fast=False`` reads an XML feed with feedparser alone (the reference) instead of
+    trying :mod:`bot.ingest.fastfeed` first; the result is the same.
     """
     now = as_utc(now) if now is not None else utcnow()
     try:
@@ -153,7 +158,7 @@ def parse_feed(
     try:
         if looks_like_json(body):
             return _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
-        return _from_xml(body, url=url, headers=headers or {}, source=source, now=now)
+        return _from_xml(body, url=url, headers=headers or {}, source=source, now=now, fast=fast)
     except RecursionError:  # hostile nesting, whatever the format
         raise ParseError(url, f"{url}: nested too deeply to be a feed") from None
 
@@ -275,12 +280,16 @@ def _from_xml(
     headers: Mapping[str, str],
     source: str | None,
     now: datetime,
+    fast: bool = True,
 ) -> ParsedFeed:
     body = _without_entity_declarations(body, url)
     # A blank line before <?xml makes the declaration illegal and costs
     # feedparser every entry; dropping the blanks is always safe.
     body = _LEADING_WS.sub(lambda m: m.group(1) or b"", body, count=1)
     fp_headers = _feedparser_headers(body, url, headers)
+    parsed: Any = read_fast(body, fp_headers) if fast else None
+    if parsed is not None:
+        return _parsed_feed(parsed.feed, parsed.entries, parsed.version, None, url, source, now)
     parsed = _feedparse(body, fp_headers)
     if not parsed.entries and parsed.bozo:
         for repaired in _repairs(body):
@@ -295,14 +304,26 @@ def _from_xml(
         reason = parsed.get("bozo_exception")
         detail = f" ({reason})" if reason else ""
         raise ParseError(url, f"{url}: not a feed{detail}")
-    feed = parsed.feed
+    bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    return _parsed_feed(parsed.feed, parsed.entries, version, bozo, url, source, now)
+
+
+def _parsed_feed(
+    feed: Any,
+    entries: list[Any],
+    version: str,
+    bozo: Any,
+    url: str,
+    source: str | None,
+    now: datetime,
+) -> ParsedFeed:
+    """A ParsedFeed from feedparser's feed and entry dicts (or bot.ingest.fastfeed's)."""
     feed_title = tidy_line(feed.get("title", "") or "")
     base = url if is_http_url(url) else ""
     feed_link = canonical_url(feed.get("link", "") or "", base or None)
     if not base and is_http_url(feed_link):
         base = feed_link
-    raws = [_raw_from_entry(entry) for entry in parsed.entries]
-    bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    raws = [_raw_from_entry(entry) for entry in entries]
     return ParsedFeed(
         title=feed_title,
         link=feed_link,

@@ -6,13 +6,16 @@ SimHash of its title words and lead-word pairs, plus the feature set itself.  Tw
 the same story when their fingerprints are near (SimHash within :data:`MAX_HAMMING` bits, a
 cheap filter) *and* their features overlap enough (Jaccard ≥ :data:`MIN_JACCARD`, the actual
 decision), or when they share a canonical URL, or when they *mean* the same (see
-:func:`same_story`): their vectors (title + lead, :mod:`bot.matching.vectors`) are very close,
-or close with titles that share enough character trigrams, they were seen within
-:data:`MEANING_WINDOW` of each other and their leads do not name different days.  That
-catches a copy reworded by another outlet ("... into East Sea, Seoul says" / "... into sea,
-South Korea says") and keeps apart two launches on different days.  The thresholds were
-chosen on the tune half of the labelled story pairs of ``bench/story_pairs.py``; the README
-gives the figures of the other half.
+:func:`same_story`): a small logistic regression over a pair's cosine (the article vectors,
+title + lead, :mod:`bot.matching.vectors`), title and lead character trigrams, shared and
+differing numbers, capitalised names, SimHash features, outlet and language
+(:data:`FEATURES`), for stories first seen within :data:`MEANING_WINDOW`, unless their
+leads name only different days.  Each article's :class:`StoryCard` (what the decision reads)
+is made once; a new article is scored against the :data:`MEANING_CANDIDATES` recent stories
+closest by cosine only.  That catches a copy reworded by another outlet ("... into East
+Sea, Seoul says" / "... into sea, South Korea says") and keeps apart two launches on
+different days.  The weights and threshold were fitted on the tune half of the labelled
+story pairs of ``bench/story_pairs.py`` only; it prints the figures of both halves.
 
 :class:`StoryDesk` is the pipeline's helper: it assigns each new article to a story (a new
 one, or one first seen within the window) and notices copies that the article store dropped
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.config.model import DeliveryConfig
-from bot.matching.vectors import from_blob, to_blob
+from bot.matching.vectors import article_text, cosine, from_blob, to_blob
 from bot.records import Article, utcnow
 
 if TYPE_CHECKING:
@@ -48,10 +51,10 @@ MIN_JACCARD = 0.45
 LEAD_WORDS = 40  # the lead: the first words of the summary (or content)
 TITLE_WEIGHT = 2  # title words count double in the SimHash
 DEFAULT_WINDOW = timedelta(seconds=DeliveryConfig.story_window)
-# Same story by meaning (chosen on bench/story_pairs.py's tune half): vectors this close ...
-MIN_COSINE = 0.70
-MIN_TITLE_OVERLAP = 0.48  # ... and titles sharing this much (character trigrams),
-SURE_COSINE = 0.90  # or vectors this close whatever the titles
+# Same story by meaning (see same_story): the recent stories closest by cosine, at most
+# this many and at least this close, are scored (one matrix product finds them)
+MEANING_CANDIDATES = 16
+MIN_COSINE = 0.40
 MEANING_WINDOW = timedelta(hours=12)  # reworded copies come within hours; later is news
 
 _STOPWORDS = frozenset(
@@ -207,52 +210,186 @@ def days_named(lead: str) -> frozenset[str]:
     return frozenset(found)
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"\b[A-Z][A-Za-z'’-]{2,}")
+_NOT_NAMES = frozenset(
+    [
+        "the",
+        "and",
+        "but",
+        "this",
+        "that",
+        "with",
+        "for",
+        "from",
+        "after",
+        "update",
+        "reuters",
+        "afp",
+        "breaking",
+    ]
+)
+FEATURE_CHARS = 300  # numbers, names and lead trigrams: from this much of the lead
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCard:
+    """What the "same story" decision reads of an article (or of a story's first one):
+    made once per article from its title, lead, source and vector, never per comparison."""
+
+    print: Fingerprint
+    vector: np.ndarray | None
+    title_grams: frozenset[str]
+    lead_grams: frozenset[str]
+    numbers: frozenset[str]  # "34", "1,600" -> "1600", "2026"
+    names: frozenset[str]  # capitalised words (English): people, places, outlets
+    days: frozenset[str]
+    source: str
+    korean: bool
+
+
+def _clean_lead(title: str, lead: str) -> str:
+    # the lead as the vector saw it: tags, Korean datelines and credits out
+    text = article_text(Article(id="", title=title, summary=lead))
+    head = " ".join(title.split())
+    return text[len(head) + 2 :] if text.startswith(head + ". ") else ""
+
+
+def story_card(
+    title: str, lead: str, source: str = "", vector: np.ndarray | None = None
+) -> StoryCard:
+    """The card of an article: ``lead`` as :func:`lead_of` gives it."""
+    clean = _clean_lead(title, lead)[:FEATURE_CHARS]
+    folded = unicodedata.normalize("NFKC", clean.casefold())
+    flat = " ".join(re.findall(r"\w+", folded))
+    head = f"{title} {clean}"
+    return StoryCard(
+        print=fingerprint(title, lead),
+        vector=vector,
+        title_grams=title_grams(title),
+        lead_grams=frozenset(flat[i : i + 3] for i in range(len(flat) - 2)),
+        numbers=frozenset(n.replace(",", "") for n in _NUMBER.findall(head)),
+        names=frozenset(w.casefold() for w in _NAME.findall(head)) - _NOT_NAMES,
+        days=days_named(lead),
+        source=source.strip().casefold(),
+        korean=bool(re.search("[\uac00-\ud7a3]", title)),
+    )
+
+
+FEATURES = (
+    "cosine",  # of the two vectors (title + lead)
+    "title trigrams",  # Jaccard of the titles' character trigrams
+    "lead trigrams",  # and of the leads'
+    "numbers",  # Jaccard of the numbers in title and lead
+    "numbers differ",  # both name numbers, none in common: 34 dead vs 12 dead
+    "names",  # Jaccard of the capitalised words
+    "other days",  # the leads name only different days
+    "words",  # the SimHash features' Jaccard
+    "same outlet",  # one outlet rarely files the same event twice
+    "korean",
+    "both leads",  # both have a lead (titles-only feeds: less to go on)
+    "cosine if korean",  # Korean vectors and titles sit differently
+    "title trigrams if korean",
+    "lead trigrams if korean",
+    "numbers if korean",
+    "same lead, other title",  # a feed's boilerplate description under two headlines
+)
+# Logistic regression over FEATURES, fitted on the tune half of bench/story_pairs.py only
+# (L2 1.0); a pair within MEANING_WINDOW whose score reaches MEANING_THRESHOLD is one story.
+# The threshold is the lowest that merges no tune-half pair of different events that the
+# word test does not already merge (cross-validated scores); the bench prints both.
+WEIGHTS = np.array(
+    [
+        *(1.357, 2.713, 0.994, 0.999, -0.913, 0.433, -0.683, 1.004, 0.219, -0.470, 0.0),
+        *(0.366, 0.862, 0.767, 0.856, -0.806),  # the Korean terms; same lead, other title
+    ]
+)
+BIAS = -1.836
+MEANING_THRESHOLD = 1.42
+# A reworded copy from another outlet comes within hours (the issue's: 3 minutes), and
+# the pairs that set MEANING_THRESHOLD so high are mostly undated ones (AG News): between
+# articles at most NEAR apart, this lower threshold, the lowest of 1.2, 1.1, ... 0.8 that
+# keeps the tune half's false merges at 1% (bench/story_pairs.py; one day's Korean news
+# counted as simultaneous, so judged by this threshold too).
+NEAR = timedelta(hours=6)
+NEAR_THRESHOLD = 0.9
+
+
+def pair_features(a: StoryCard, b: StoryCard) -> np.ndarray:
+    """The FEATURES of a pair of cards, in order."""
+    cos = cosine(a.vector, b.vector)
+    korean = float(a.korean or b.korean)
+    tri = overlap(a.title_grams, b.title_grams)
+    lead = overlap(a.lead_grams, b.lead_grams)
+    numbers = overlap(a.numbers, b.numbers)
+    return np.array(
+        [
+            cos,
+            tri,
+            lead,
+            numbers,
+            float(bool(a.numbers and b.numbers and a.numbers.isdisjoint(b.numbers))),
+            overlap(a.names, b.names),
+            float(bool(a.days and b.days and a.days.isdisjoint(b.days))),
+            a.print.similarity(b.print),
+            float(bool(a.source) and a.source == b.source),
+            korean,
+            float(bool(a.lead_grams and b.lead_grams)),
+            cos * korean,
+            tri * korean,
+            lead * korean,
+            numbers * korean,
+            float(lead >= 0.9 and tri < 0.2),
+        ]
+    )
+
+
+def meaning_score(a: StoryCard, b: StoryCard) -> float:
+    """How surely the two are one story by meaning (a logit: 0 is even odds)."""
+    return float(pair_features(a, b) @ WEIGHTS + BIAS)
+
+
+def same_by_words(a: StoryCard, b: StoryCard) -> bool:
+    """The word test: near SimHashes and overlapping features, titles sharing a word,
+    leads not naming different days."""
+    if a.days and b.days and a.days.isdisjoint(b.days):
+        return False
+    if not (a.print.features and b.print.features):
+        return False
+    if hamming(a.print.simhash, b.print.simhash) > MAX_HAMMING:
+        return False
+    if a.print.similarity(b.print) < MIN_JACCARD:
+        return False
+    titles = [{f for f in c.print.features if f.startswith("t:")} for c in (a, b)]
+    # the same boilerplate lead under two different headlines is not one story
+    return not (titles[0] and titles[1] and titles[0].isdisjoint(titles[1]))
+
+
 def same_story(
-    a: Fingerprint,
-    b: Fingerprint,
-    vector_a: np.ndarray | None = None,
-    vector_b: np.ndarray | None = None,
-    grams_a: frozenset[str] = frozenset(),
-    grams_b: frozenset[str] = frozenset(),
-    days_a: frozenset[str] = frozenset(),
-    days_b: frozenset[str] = frozenset(),
-    *,
-    by_meaning: bool = True,
-    min_cosine: float = MIN_COSINE,
-    min_title_overlap: float = MIN_TITLE_OVERLAP,
-    sure_cosine: float = SURE_COSINE,
+    a: StoryCard, b: StoryCard, *, by_meaning: bool = True, apart: timedelta | None = None
 ) -> bool:
-    """Two articles seen close enough in time are one story: a near-duplicate by words
-    (SimHash and Jaccard), or by meaning: the cosine of their vectors at least
-    ``sure_cosine``, or at least ``min_cosine`` with titles sharing ``min_title_overlap``
-    of their trigrams; never when their leads name different days (two launches).
-    ``by_meaning`` off (or a missing vector) leaves only the word test."""
-    if days_a and days_b and days_a.isdisjoint(days_b):
-        return False
-    if (
-        a.features
-        and b.features
-        and hamming(a.simhash, b.simhash) <= MAX_HAMMING
-        and a.similarity(b) >= MIN_JACCARD
-    ):
+    """Two articles seen ``apart`` (``None``: not known) are one story: a near-duplicate
+    by words (:func:`same_by_words`), or by meaning: :func:`meaning_score` reaches
+    MEANING_THRESHOLD, or NEAR_THRESHOLD when they came at most NEAR apart (both need a
+    vector, and to come within MEANING_WINDOW), unless their leads name only different
+    days (two launches).  ``by_meaning`` off leaves only the words."""
+    if same_by_words(a, b):
         return True
-    if not by_meaning or vector_a is None or vector_b is None:
+    if a.days and b.days and a.days.isdisjoint(b.days):
+        return False  # another day's event (two launches), however alike the texts
+    if not by_meaning or a.vector is None or b.vector is None:
         return False
-    cos = float(np.dot(vector_a, vector_b))
-    if cos < min_cosine:
+    if len(a.vector) != len(b.vector) or (apart is not None and apart > MEANING_WINDOW):
         return False
-    return cos >= sure_cosine or overlap(grams_a, grams_b) >= min_title_overlap
+    need = NEAR_THRESHOLD if apart is not None and apart <= NEAR else MEANING_THRESHOLD
+    return meaning_score(a, b) >= need
 
 
 @dataclass
 class _Recent:
     story_id: int
-    print: Fingerprint
+    card: StoryCard
     first_seen: datetime
-    source: str
-    vector: np.ndarray | None = None
-    grams: frozenset[str] = frozenset()
-    days: frozenset[str] = frozenset()
 
 
 class StoryDesk:
@@ -286,13 +423,7 @@ class StoryDesk:
             self.stories.prune(before=now - 7 * max(self.window, DEFAULT_WINDOW))
             self._recent = [
                 _Recent(
-                    s.id,
-                    fingerprint(s.title, s.lead),
-                    s.first_seen,
-                    s.source,
-                    from_blob(s.vector),
-                    title_grams(s.title),
-                    days_named(s.lead),
+                    s.id, story_card(s.title, s.lead, s.source, from_blob(s.vector)), s.first_seen
                 )
                 for s in self.stories.recent(since=now - self.window)
             ]
@@ -309,8 +440,8 @@ class StoryDesk:
         if self._matrix is None or len(self._matrix) != len(recent):
             rows = np.zeros((len(recent), len(vector)), np.float32)  # rebuilt after a prune
             for i, r in enumerate(recent):
-                if r.vector is not None and len(r.vector) == len(vector):
-                    rows[i] = r.vector
+                if r.card.vector is not None and len(r.card.vector) == len(vector):
+                    rows[i] = r.card.vector
             self._matrix = rows
         cosines: np.ndarray = self._matrix @ vector
         return cosines
@@ -335,41 +466,38 @@ class StoryDesk:
         recent = self._load(now)
         found: _Recent | None = None
         lead = lead_of(article)
-        print_ = fingerprint(article.title, lead)
-        grams, days = title_grams(article.title), days_named(lead)
-        if print_.features:
-            best = 0.0
-            for candidate in recent:
-                if hamming(candidate.print.simhash, print_.simhash) > MAX_HAMMING:
-                    continue
-                score = candidate.print.similarity(print_)
-                if score >= MIN_JACCARD and score > best:
-                    if days and candidate.days and days.isdisjoint(candidate.days):
-                        continue  # the same words about another day's event
-                    found, best = candidate, score
+        card = story_card(article.title, lead, article.source, vector)
+        best = 0.0
+        for candidate in recent:  # by words: the SimHash prefilter, then same_by_words
+            if hamming(candidate.card.print.simhash, card.print.simhash) > MAX_HAMMING:
+                continue
+            score = candidate.card.print.similarity(card.print)
+            if score > best and same_by_words(candidate.card, card):
+                found, best = candidate, score
         if found is None and vector is not None and self.by_meaning and recent:
-            # by meaning (see same_story): the closest recent story seen within
-            # MEANING_WINDOW that passes the test; one matrix product for the cosines
+            # by meaning (see same_story): the best-scoring of the closest recent stories
+            # seen within MEANING_WINDOW; one matrix product for the cosines
             cosines = self._cosines(recent, vector)
             since = now - MEANING_WINDOW
-            for i in np.argsort(-cosines)[:8]:
-                cos = float(cosines[i])
-                if cos < MIN_COSINE:
+            top = 0.0  # the best margin over the threshold so far
+            for i in np.argsort(-cosines)[:MEANING_CANDIDATES]:
+                if float(cosines[i]) < MIN_COSINE:
                     break
                 candidate = recent[int(i)]
-                if candidate.first_seen < since:
+                if candidate.first_seen < since or candidate.card.vector is None:
                     continue
-                if candidate.days and days and candidate.days.isdisjoint(days):
-                    continue
-                if cos >= SURE_COSINE or overlap(candidate.grams, grams) >= MIN_TITLE_OVERLAP:
-                    found = candidate
-                    break
+                if card.days and candidate.card.days and card.days.isdisjoint(candidate.card.days):
+                    continue  # another day's event
+                need = NEAR_THRESHOLD if now - candidate.first_seen <= NEAR else MEANING_THRESHOLD
+                margin = meaning_score(candidate.card, card) - need
+                if margin >= top:
+                    found, top = candidate, margin
         if found is not None:
             self.stories.link(found.story_id, article_key, feed_id, article, now=now)
             return StoryRef(found.story_id, is_copy=True)
         blob = to_blob(vector) if vector is not None else None
         story_id = self.stories.create(article_key, feed_id, article, lead, now=now, vector=blob)
-        recent.append(_Recent(story_id, print_, now, article.source, vector, grams, days))
+        recent.append(_Recent(story_id, card, now))
         if self._matrix is not None and len(self._matrix) == len(recent) - 1:
             row = np.zeros((1, self._matrix.shape[1]), np.float32)
             if vector is not None and len(vector) == row.shape[1]:

@@ -99,7 +99,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
     if not url:
         return ""
     # Whitespace inside a URL is always an accident of feed formatting.
-    url = _WS.sub("", url) if any(c.isspace() for c in url) else url
+    url = _WS.sub("", url) if _WS.search(url) else url  # (\s is str.isspace, in C)
     if base:
         try:
             url = urljoin(base.strip(), url)

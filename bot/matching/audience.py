@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from bot.matching.document import prepare_document
-from bot.matching.engine import Matcher, MatchGroup, model_match
-from bot.matching.rules import subscription_rules
+from bot.matching.engine import Matcher, MatchGroup
+from bot.matching.rules import learned_decision, reads_vectors, subscription_rules
 from bot.matching.syntax import Query
 from bot.records import Article, Match, Topic
 from storage.subscriptions import Subscription, SubscriptionStore
@@ -45,6 +45,7 @@ class Audience:
         self._labels: dict[str, Topic | None] = {}  # keys of topics narrowed with /filter
         self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
         self._learned: dict[str, Topic] = {}  # followed topics decided by a learned model
+        self._gated: dict[str, Topic] = {}  # narrowed learned topics: filter AND model
         self._threads: dict[tuple[str, int], int] = {}  # (key, chat) -> forum topic
 
         self._generation: int | None = None  # the store's generation the index was loaded at
@@ -65,28 +66,21 @@ class Audience:
         labels: dict[str, Topic | None] = {}
         learned: dict[str, Topic] = {}
         threads: dict[tuple[str, int], int] = {}
+        gated: dict[str, Topic] = {}
         for sub in subscriptions:
-            if sub.filtered:  # a topic narrowed or widened with /filter: keys of its own
-                for rule in subscription_rules(sub, self.topics):
-                    wanted[rule.key] = (rule.query, rule.threshold)
-                    chats[rule.key].add(sub.chat_id)
-                    labels[rule.key] = rule.topic
-                    if sub.thread_id is not None:
-                        threads[(rule.key, sub.chat_id)] = sub.thread_id
-                continue
-            if sub.query:
-                wanted[sub.key] = (sub.query, 0.0)
-            else:
-                topic = self.topics.get(sub.topic_id)
-                if topic is None:
-                    continue  # a topic removed from the config: its followers get nothing
-                if topic.model:
-                    learned[sub.key] = topic  # decided by its model, not in the index
+            for rule in subscription_rules(sub, self.topics):  # none: a topic removed
+                if rule.query is None:
+                    if rule.model is not None:  # decided by its model, not in the index
+                        learned[rule.key] = rule.model
                 else:
-                    wanted[sub.key] = (topic.query, topic.threshold)
-            chats[sub.key].add(sub.chat_id)
-            if sub.thread_id is not None:
-                threads[(sub.key, sub.chat_id)] = sub.thread_id
+                    wanted[rule.key] = (rule.query, rule.threshold)
+                    if rule.model is not None:
+                        gated[rule.key] = rule.model  # the filter AND the topic's model
+                chats[rule.key].add(sub.chat_id)
+                if sub.filtered:
+                    labels[rule.key] = rule.topic
+                if sub.thread_id is not None:
+                    threads[(rule.key, sub.chat_id)] = sub.thread_id
         # A key can come back with another query (a row id reused after a delete, a second
         # /filter): compare what each key compiles, not just the key.
         signatures = {
@@ -103,14 +97,18 @@ class Audience:
         self._chats = chats
         self._labels = labels
         self._learned = learned
+        self._gated = gated
         self._threads = threads
         if generation is not None:
             self._generation = generation
 
     @property
     def needs_vectors(self) -> bool:
-        """True when some subscription has a semantic term (``~"..."``)."""
-        return self._matcher.needs_vectors
+        """True when some subscription has a semantic term (``~"..."``), or follows a
+        learned topic whose model reads the article's vector."""
+        return self._matcher.needs_vectors or any(
+            map(reads_vectors, (*self._learned.values(), *self._gated.values()))
+        )
 
     def recipients(self, article: Article, *, vector: np.ndarray | None = None) -> list[Recipient]:
         """The chats whose subscriptions match ``article`` (its meaning ``vector`` for the
@@ -122,14 +120,24 @@ class Audience:
         doc.vector = vector
         chosen: dict[int, tuple[float, str, MatchGroup | Match]] = {}
         chats = self._chats
+        gated = self._gated
+        decided: dict[str, Match] = {}  # a learned topic decides once per article
         for group in self._matcher.match_groups(doc):
             for key in group.keys:
+                found: MatchGroup | Match = group
+                score = group.score
+                if gated and key in gated:  # a narrowed learned topic: its model too
+                    decision = learned_decision(article, gated[key], decided, vector)
+                    if not decision.matched:
+                        continue
+                    score = decision.score
+                    found = Match(article.id, key, True, score, (*group.why, *decision.why))
                 for chat_id in chats.get(key, ()):
                     if chat_id not in chosen:
-                        chosen[chat_id] = (group.score, key, group)
+                        chosen[chat_id] = (score, key, found)
         # each followed learned topic decides once per article, whoever follows it
         for key, learned in self._learned.items():
-            decision = model_match(article, learned, key=key)
+            decision = replace(learned_decision(article, learned, decided, vector), topic=key)
             if decision.matched:
                 for chat_id in chats.get(key, ()):
                     prior = chosen.get(chat_id)

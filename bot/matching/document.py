@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.matching.normalize import tokenize_with_variants
+from bot.matching.normalize import plain_ascii, tokenize_with_variants
 from bot.records import Article
 from bot.summary.boilerplate_ko import has_hangul, strip_korean_boilerplate
 from bot.text import html_to_text
@@ -149,7 +149,7 @@ def _plain(value: str) -> str:
 
 
 def _without_korean_boilerplate(value: str) -> str:
-    if not has_hangul(value):
+    if plain_ascii(value) or not has_hangul(value):
         return value  # the rules are for Korean pages; English text is left as it is
     # Sub-headlines stay (on a line of their own): their words are the story's.
     return strip_korean_boilerplate(_plain(value), keep_subheadlines=True)
@@ -189,6 +189,7 @@ class Document:
         "_early_summary",
         "_extra",
         "_lead",
+        "_phrases",
         "_sims",
         "_title",
         "article_id",
@@ -198,6 +199,7 @@ class Document:
         "text_terms",
         "vector",
         "weights",
+        "whys",
     )
 
     def __init__(
@@ -238,6 +240,9 @@ class Document:
         self.vector: Any = None
         self._sims: Any = None  # anything with .get(phrase): the matcher's similarities
         self._extra: dict[str, float] = {}
+        # the why of each matched query (the matcher's compiled form) worked out when asked
+        self.whys: dict[Any, tuple[str, ...]] = {}
+        self._phrases: dict[tuple[str, ...], bool] = {}
 
     def set_similarities(self, similarities: Any) -> None:
         """Phrase similarities already computed (the matcher's one matrix product), as
@@ -260,6 +265,14 @@ class Document:
         value = float(phrase_vector(phrase) @ self.vector)
         self._extra[phrase] = value
         return value
+
+    def has_phrase(self, words: tuple[str, ...]) -> bool:
+        """True when some field holds ``words`` in a row (kept: queries share phrases)."""
+        found = self._phrases.get(words)
+        if found is None:
+            found = any(ft.find_phrase(words) >= 0 for ft in self.fields.values())
+            self._phrases[words] = found
+        return found
 
     def text_weight(self, term: str) -> float:
         """``term_weight(term, None)``: the best of title, summary and content, fast.

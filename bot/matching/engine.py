@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -78,6 +78,38 @@ _COMMON = frozenset(
     )
 )
 
+# Words found in most long news stories, though few queries name them ("time", "hand",
+# "report"): a poor trigger, woken by nearly every article, so a query files itself under
+# its other words when it has some (a speed choice only: the decisions are the same).
+# Canonical forms (singular), from general English, not from any test set.
+_FREQUENT = frozenset(
+    str.split(
+        """time people way day man woman thing world life hand part child eye place work
+        week case point government company number group problem fact month lot right
+        home country state city area water money story night end family side head house
+        service friend power hour game line member law car name president team minute
+        idea kid body information back parent face level office door health person art
+        war history party result change morning reason research girl guy moment air
+        force police official report news percent million billion top leader
+        make take come give look use find tell ask seem feel try leave call keep let
+        begin show hear play run move live believe bring happen write sit stand lose pay
+        meet include continue set learn lead understand watch follow stop create speak
+        read allow add spend grow open walk win offer remember consider appear buy wait
+        serve die send expect build stay fall cut reach kill remain suggest raise pass
+        sell require decide pull know think want get go see need mean put become turn
+        start hold help talk went made said told took came gave found called
+        good first last long great little own other old big high different small large
+        next early young important few public bad same able best better sure free
+        several whole real full late hard major clear recent likely local national
+        many much most some any such only even still just well also very often
+        however both each every since while where when there here now then today
+        yesterday ago around during against under between through before after all so
+        like off us second third dont didnt doesnt isnt wasnt cant wont what which why
+        how added really thought something nothing anything everything never always
+        later enough started three four five six seven eight nine ten hundred thousand
+        half least less again already another away almost"""
+    )
+)
 _SINGLE, _WORDS, _ANY_WORD, _GENERAL = 1, 2, 3, 4
 _EMPTY: frozenset[str] = frozenset()
 
@@ -94,10 +126,10 @@ def semantic_key(node: Semantic) -> str:
     return f"~{node.threshold:.4f}{KEY_SEP}{node.phrase}"
 
 
-def _key_cost(key: str, postings: Mapping[str, Sized]) -> tuple[bool, int, int]:
+def _key_cost(key: str, postings: Mapping[str, Sized]) -> tuple[bool, bool, int, int]:
     bucket = postings.get(key)
     size = len(bucket) if bucket is not None else 0
-    return (key in _COMMON, size, -len(key))
+    return (key in _COMMON, key in _FREQUENT, size, -len(key))
 
 
 def trigger_terms(node: Node, postings: Mapping[str, Sized] | None = None) -> frozenset[str] | None:
@@ -109,13 +141,14 @@ def trigger_terms(node: Node, postings: Mapping[str, Sized] | None = None) -> fr
     """
     postings = postings or {}
 
-    def cost(keys: frozenset[str]) -> tuple[int, int]:
+    def cost(keys: frozenset[str]) -> tuple[int, int, int]:
         common = sum(1 for k in keys if k in _COMMON)
+        frequent = sum(1 for k in keys if k in _FREQUENT)
         size = 0
         for k in keys:
             bucket = postings.get(k)
             size += len(bucket) if bucket is not None else 0
-        return (common, size + len(keys))
+        return (common, frequent, size + len(keys))
 
     def union(children: tuple[Node, ...]) -> frozenset[str] | None:
         out: set[str] = set()
@@ -173,6 +206,26 @@ def required_keys(node: Node) -> frozenset[str]:
     return frozenset()  # Not
 
 
+def required_phrases(node: Node) -> frozenset[tuple[str, ...]]:
+    """Word sequences of two or more words that every document matching ``node`` holds
+    in a row in one of its fields (``Document.has_phrase``): a cheap test that rules out
+    most candidates woken by common words (``google all-time``) before the syntax tree."""
+    if isinstance(node, Phrase):
+        return frozenset((node.words,)) if len(node.words) > 1 else frozenset()
+    if isinstance(node, Near):
+        return required_phrases(node.left) | required_phrases(node.right)
+    if isinstance(node, And):
+        out: frozenset[tuple[str, ...]] = frozenset()
+        for child in node.children:
+            out |= required_phrases(child)
+        return out
+    if isinstance(node, Or | AnyOf):
+        children = node.children if isinstance(node, Or) else node.members
+        sets = [required_phrases(c) for c in children]
+        return frozenset.intersection(*sets) if sets else frozenset()
+    return frozenset()  # Term, Site, Semantic, Not
+
+
 @dataclass(slots=True, eq=False)
 class _Compiled:
     """One distinct query and the subscriptions (keys -> thresholds) that share it.
@@ -199,6 +252,8 @@ class _Compiled:
     words: tuple[str, ...] = ()  # the words of ``labels``, for fast scoring
     wordset: frozenset[str] = _EMPTY
     why1: tuple[str, ...] | None = None  # _SINGLE: the why, always the same
+    # _GENERAL: word sequences every matching article holds as a phrase in some field
+    phrases: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         self.distinct = len({label for _, label in self.labels}) == len(self.labels)
@@ -226,41 +281,53 @@ class _Compiled:
         return float(sum(best.values())), why
 
 
-class MatchGroup:
+class MatchGroup(tuple):  # type: ignore[type-arg]
     """One distinct query an article matched: its score and why, and the keys of the
     subscriptions that share the query and pass their threshold (iterate ``keys``; it
     may be a live view of the index, valid until the next change).
 
-    ``why`` is worked out when first asked for: most groups of a busy article are
-    only counted or mapped to chats, and never explained."""
+    A light record: the tuple ``(-score, seq, compiled query, why or None, document)``
+    the matcher sorted, made into a group in C (no ``__init__`` to run for each of the
+    hundreds of groups a busy article has).  ``why`` is worked out when first asked
+    for, and kept on the document: most groups are only counted or mapped to chats,
+    and never explained."""
 
-    __slots__ = ("_compiled", "_doc", "_why", "keys", "score")
+    __slots__ = ()
 
-    def __init__(
-        self,
-        score: float,
-        why: tuple[str, ...] | None,
-        keys: Iterable[str],
-        compiled: _Compiled | None = None,
-        doc: Document | None = None,
-    ) -> None:
-        self.score = score
-        self._why = why
-        self.keys = keys
-        self._compiled = compiled
-        self._doc = doc
+    @property
+    def score(self) -> float:
+        return -cast(float, self[0])
+
+    @property
+    def keys(self) -> Iterable[str]:
+        compiled: _Compiled = self[2]
+        score = -cast(float, self[0])
+        if score >= compiled.max_threshold:  # the common case: everyone gets it
+            return compiled.keys
+        return [k for k, threshold in compiled.keys.items() if score >= threshold]
 
     @property
     def why(self) -> tuple[str, ...]:
-        if self._why is None:
-            compiled, doc = self._compiled, self._doc
-            assert compiled is not None and doc is not None
-            self._why = compiled.score_words(doc.text_weight, doc.text_terms)[1]
-            self._compiled = self._doc = None
-        return self._why
+        why: tuple[str, ...] | None = self[3]
+        if why is not None:
+            return why
+        compiled: _Compiled = self[2]
+        doc: Document = self[4]
+        known = doc.whys.get(compiled)
+        if known is None:
+            known = compiled.score_words(doc.text_weight, doc.text_terms)[1]
+            doc.whys[compiled] = known
+        return known
 
     def __repr__(self) -> str:
         return f"MatchGroup(score={self.score}, why={self.why}, keys={list(self.keys)})"
+
+
+def _someone_passes(score: float, compiled: _Compiled) -> bool:
+    """True when ``score`` reaches the threshold of one of the query's subscriptions."""
+    if score >= compiled.max_threshold:
+        return True
+    return any(score >= threshold for threshold in compiled.keys.values())
 
 
 def _first(item: tuple[float, str]) -> float:
@@ -270,7 +337,21 @@ def _first(item: tuple[float, str]) -> float:
 class _Bucket:
     """The queries one trigger key wakes."""
 
-    __slots__ = ("many", "one", "pair_keys", "pairs", "single")
+    __slots__ = (
+        "any_word",
+        "many",
+        "minus",
+        "minus_by",
+        "minus_keys",
+        "one",
+        "or2",
+        "or2_all",
+        "or2_keys",
+        "pair_keys",
+        "pairs",
+        "rare",
+        "single",
+    )
 
     def __init__(self) -> None:
         self.single: _Compiled | None = None  # the query that is just this word
@@ -280,10 +361,58 @@ class _Bucket:
         # (dict_keys & frozenset does not, and is ~100x slower here)
         self.pair_keys: set[str] = set()
         self.many: dict[int, _Compiled] = {}  # several triggers: may be woken twice
+        # several triggers, an OR of distinct words: matched when woken, scored apart
+        self.any_word: dict[int, _Compiled] = {}
+        # ``this OR other`` (two distinct words): matched when woken and scored in bulk,
+        # this word's weight plus the other's when the article holds it too.  By the
+        # other word, and all of them; values (seq, query)
+        self.or2: dict[str, dict[int, tuple[int, _Compiled]]] = {}
+        self.or2_keys: set[str] = set()
+        self.or2_all: dict[int, tuple[int, _Compiled]] = {}
+        # ``this -other -more`` (one word, some excluded): matched when woken unless an
+        # excluded word is there, scored in bulk.  All of them, and by excluded word
+        self.minus: dict[int, tuple[int, _Compiled]] = {}
+        self.minus_by: dict[str, dict[int, tuple[int, _Compiled]]] = {}
+        self.minus_keys: set[str] = set()
+        # anything but pairs (most buckets hold only pairs): one test per woken bucket
+        self.rare = False
+
+    def refresh(self) -> None:
+        """Recompute ``rare`` after a change."""
+        self.rare = bool(
+            self.single is not None
+            or self.one
+            or self.many
+            or self.any_word
+            or self.or2_all
+            or self.minus
+        )
 
     def __len__(self) -> int:
         paired = sum(len(d) for d in self.pairs.values()) if self.pairs else 0
-        return (self.single is not None) + len(self.one) + paired + len(self.many)
+        many = len(self.many) + len(self.any_word) + len(self.or2_all) + len(self.minus)
+        return (self.single is not None) + len(self.one) + paired + many
+
+
+def _is_minus(compiled: _Compiled) -> bool:
+    """One plain word less some plain words (``iraq -sports``)."""
+    return (
+        compiled.kind == _WORDS
+        and len(compiled.words) == 1
+        and bool(compiled.excluded)
+        and compiled.triggers == compiled.required == compiled.wordset
+    )
+
+
+def _is_or2(compiled: _Compiled) -> bool:
+    """An OR of two distinct plain words (``iraq OR iran``), each its own label."""
+    return (
+        compiled.kind == _ANY_WORD
+        and compiled.distinct
+        and len(compiled.words) == 2
+        and len(compiled.wordset) == 2
+        and compiled.triggers == compiled.wordset
+    )
 
 
 def _plain_word(node: Node) -> bool:
@@ -310,7 +439,12 @@ def _compile(query: Query, postings: Mapping[str, Sized]) -> _Compiled:
     if isinstance(root, Or) and all(_plain_word(c) for c in root.children):
         labels = tuple(_label(c) for c in root.children if isinstance(c, Term))
         return _Compiled(query, triggers, required, _ANY_WORD, labels)
-    return _Compiled(query, triggers, required, _GENERAL)
+    compiled = _Compiled(query, triggers, required, _GENERAL)
+    compiled.phrases = tuple(sorted(required_phrases(root)))
+    return compiled
+
+
+_Woken = tuple[list[_Compiled], list[_Compiled], Iterable[_Compiled], list[tuple[str, _Bucket]]]
 
 
 class _Similarities:
@@ -418,9 +552,13 @@ class Matcher:
         self._by_key: dict[str, _Compiled] = {}
         self._by_root: dict[Node, _Compiled] = {}
         self._postings: dict[str, _Bucket] = {}
+        # the keys of ``_postings`` as a set: an article's keys & this set is one C pass
+        self._triggered: set[str] = set()
         self._always: dict[int, _Compiled] = {}
         self._sets: dict[frozenset[str], frozenset[str]] = {}
         self._seq = 0
+        # the queries some subscriber of which wants a minimum score (max_threshold > 0)
+        self._thresholded: dict[int, _Compiled] = {}
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -472,6 +610,8 @@ class Matcher:
             self._semantic.add(semantic_terms(parsed.root))
         compiled.keys[key] = float(threshold)
         compiled.max_threshold = max(compiled.max_threshold, float(threshold))
+        if compiled.max_threshold > 0.0:
+            self._thresholded[id(compiled)] = compiled
         self._by_key[key] = compiled
         return compiled.query
 
@@ -486,20 +626,37 @@ class Matcher:
             bucket = postings.get(term)
             if bucket is None:
                 bucket = postings[term] = _Bucket()
+                self._triggered.add(term)
             if compiled.kind == _SINGLE:
                 bucket.single = compiled
             elif len(triggers) > 1:
-                bucket.many[ident] = compiled
+                if _is_or2(compiled):
+                    (other,) = compiled.wordset - {term}
+                    bucket.or2.setdefault(other, {})[ident] = (compiled.seq, compiled)
+                    bucket.or2_keys.add(other)
+                    bucket.or2_all[ident] = (compiled.seq, compiled)
+                elif compiled.kind == _ANY_WORD and compiled.distinct:
+                    bucket.any_word[ident] = compiled
+                else:
+                    bucket.many[ident] = compiled
             else:
                 others = compiled.required - triggers
-                if not others:
+                if not others and _is_minus(compiled):
+                    entry = (compiled.seq, compiled)
+                    bucket.minus[ident] = entry
+                    for word in compiled.excluded:
+                        bucket.minus_by.setdefault(word, {})[ident] = entry
+                        bucket.minus_keys.add(word)
+                elif not others:
                     bucket.one[ident] = compiled
-                    continue
-                # file it under the second key too: both must be in the article
-                second = min(others, key=lambda k: _key_cost(k, postings))
-                compiled.second = second
-                bucket.pairs.setdefault(second, {})[ident] = compiled
-                bucket.pair_keys.add(second)
+                else:
+                    # file it under the second key too: both must be in the article
+                    second = min(others, key=lambda k: _key_cost(k, postings))
+                    compiled.second = second
+                    bucket.pairs.setdefault(second, {})[ident] = compiled
+                    bucket.pair_keys.add(second)
+                    continue  # only pairs leave ``rare`` as it was
+            bucket.rare = True
 
     def remove(self, key: str) -> None:
         """Drop subscription ``key`` (no error if it is not there)."""
@@ -510,7 +667,10 @@ class Matcher:
         if compiled.keys:
             if threshold >= compiled.max_threshold:
                 compiled.max_threshold = max(compiled.keys.values())
+                if compiled.max_threshold <= 0.0:
+                    self._thresholded.pop(id(compiled), None)
             return
+        self._thresholded.pop(id(compiled), None)
         del self._by_root[compiled.query.root]
         self._semantic.remove(semantic_terms(compiled.query.root))
         ident = id(compiled)
@@ -525,6 +685,21 @@ class Matcher:
                 bucket.single = None
             bucket.one.pop(ident, None)
             bucket.many.pop(ident, None)
+            bucket.any_word.pop(ident, None)
+            if bucket.minus.pop(ident, None) is not None:
+                for word in compiled.excluded:
+                    excluded = bucket.minus_by[word]
+                    del excluded[ident]
+                    if not excluded:
+                        del bucket.minus_by[word]
+                        bucket.minus_keys.discard(word)
+            if bucket.or2_all.pop(ident, None) is not None:
+                (other,) = compiled.wordset - {term}
+                group = bucket.or2[other]
+                del group[ident]
+                if not group:
+                    del bucket.or2[other]
+                    bucket.or2_keys.discard(other)
             if compiled.second is not None:
                 paired = bucket.pairs.get(compiled.second)
                 if paired is not None:
@@ -534,36 +709,48 @@ class Matcher:
                         bucket.pair_keys.discard(compiled.second)
             if not bucket:
                 del self._postings[term]
+                self._triggered.discard(term)
+            else:
+                bucket.refresh()
 
-    def _woken(self, doc: Document) -> tuple[list[_Compiled], list[_Compiled]]:
-        """(one-word queries matched by being woken, other candidates to check)."""
+    def _woken(self, doc: Document) -> _Woken:
+        """(one-word queries matched by being woken, other candidates to check, ORs of
+        distinct words matched by being woken, the woken buckets with ``a OR b`` queries)."""
         keys = doc.keys
         postings = self._postings
         singles: list[_Compiled] = []
         to_check: list[_Compiled] = []
         woken_many: dict[int, _Compiled] = {}
-        for term in keys:
-            bucket = postings.get(term)
-            if bucket is None:
+        woken_any: dict[int, _Compiled] = {}
+        or2: list[tuple[str, _Bucket]] = []
+        for term in keys & self._triggered:
+            bucket = postings[term]
+            if bucket.pairs:
+                pairs = bucket.pairs
+                for second in keys & bucket.pair_keys:
+                    to_check.extend(pairs[second].values())
+            if not bucket.rare:
                 continue
             if bucket.single is not None:
                 singles.append(bucket.single)
             if bucket.one:
                 to_check.extend(bucket.one.values())
-            if bucket.pairs:
-                pairs = bucket.pairs
-                for second in keys & bucket.pair_keys:
-                    to_check.extend(pairs[second].values())
             if bucket.many:
                 woken_many.update(bucket.many)
+            if bucket.any_word:
+                woken_any.update(bucket.any_word)
+            if bucket.or2_all or bucket.minus:
+                or2.append((term, bucket))
         to_check.extend(woken_many.values())
         to_check.extend(self._always.values())
-        return singles, to_check
+        return singles, to_check, woken_any.values(), or2
 
     def candidates(self, doc: Document) -> list[_Compiled]:
         """The distinct queries the document wakes (for benchmarks and debugging)."""
-        singles, to_check = self._woken(doc)
-        return singles + to_check
+        singles, to_check, any_words, or2 = self._woken(doc)
+        pairs = {id(c): c for _, bucket in or2 for _, c in bucket.or2_all.values()}
+        pairs.update((id(c), c) for _, bucket in or2 for _, c in bucket.minus.values())
+        return singles + to_check + list(any_words) + list(pairs.values())
 
     @property
     def needs_vectors(self) -> bool:
@@ -587,14 +774,46 @@ class Matcher:
         weight = doc.text_weight
         # a word's weight, worked out once per article (a dict that fills itself)
         wget = doc.weights.__getitem__
-        singles, to_check = self._woken(doc)
-        # (-score, seq, query, why): plain tuples sort in C; seq is unique, so the
-        # comparison never reaches the last two.  why is None when it can be worked
+        has_phrase = doc.has_phrase
+        singles, to_check, any_words, or2 = self._woken(doc)
+        # (-score, seq, query, why, doc): plain tuples sort in C; seq is unique, so the
+        # comparison never reaches the last three.  why is None when it can be worked
         # out later from the words (MatchGroup.why).
-        scored: list[tuple[float, int, _Compiled, tuple[str, ...] | None]] = []
+        scored: list[tuple[float, int, _Compiled, tuple[str, ...] | None, Document]] = []
         add_scored = scored.append
         for compiled in singles:  # woken by its only word: matched
-            add_scored((-wget(compiled.words[0]), compiled.seq, compiled, compiled.why1))
+            add_scored((-wget(compiled.words[0]), compiled.seq, compiled, compiled.why1, doc))
+        for compiled in any_words:  # woken by one of its words: matched
+            present = compiled.wordset & terms
+            add_scored((-sum(map(wget, present)), compiled.seq, compiled, None, doc))
+        more = scored.extend
+        for word, bucket in or2:  # ``word OR other``, ``word -other``: scored in bulk
+            alone = -wget(word)
+            if bucket.minus:
+                out = bucket.minus_keys & terms
+                if not out:  # the usual case: none of the excluded words is there
+                    more([(alone, seq, c, None, doc) for seq, c in bucket.minus.values()])
+                else:
+                    gone: set[int] = set()
+                    for other in out:
+                        gone.update(bucket.minus_by[other])
+                    items = bucket.minus.items()
+                    more([(alone, seq, c, None, doc) for i, (seq, c) in items if i not in gone])
+                if not bucket.or2_all:
+                    continue
+            both_there = bucket.or2_keys & terms
+            if not both_there:  # the usual case: none of the other words is there
+                more([(alone, seq, c, None, doc) for seq, c in bucket.or2_all.values()])
+                continue
+            seen: set[int] = set()
+            for other in both_there:
+                group = bucket.or2[other]
+                seen.update(group)
+                if word < other:  # scored once, from the bucket of the first word
+                    both = -(wget(word) + wget(other))
+                    more([(both, seq, c, None, doc) for seq, c in group.values()])
+            items = bucket.or2_all.items()
+            more([(alone, seq, c, None, doc) for i, (seq, c) in items if i not in seen])
         for compiled in to_check:
             kind = compiled.kind
             if kind == _WORDS:
@@ -602,35 +821,31 @@ class Matcher:
                     compiled.excluded and not compiled.excluded.isdisjoint(terms)
                 ):
                     if compiled.distinct:  # every word present, each its own label
-                        add_scored((-sum(map(wget, compiled.words)), compiled.seq, compiled, None))
+                        add_scored(
+                            (-sum(map(wget, compiled.words)), compiled.seq, compiled, None, doc)
+                        )
                     else:
                         score, why = compiled.score_words(weight, terms)
-                        add_scored((-score, compiled.seq, compiled, why))
+                        add_scored((-score, compiled.seq, compiled, why, doc))
             elif kind == _ANY_WORD:  # woken by one of its words: matched
                 if compiled.distinct:
                     present = compiled.wordset & terms
-                    add_scored((-sum(map(wget, present)), compiled.seq, compiled, None))
+                    add_scored((-sum(map(wget, present)), compiled.seq, compiled, None, doc))
                 else:
                     score, why = compiled.score_words(weight, terms)
-                    add_scored((-score, compiled.seq, compiled, why))
+                    add_scored((-score, compiled.seq, compiled, why, doc))
             elif compiled.required <= keys:
-                # most candidates that pass the subset test match: explain them
-                # directly rather than testing first and explaining after
+                if compiled.phrases and not all(map(has_phrase, compiled.phrases)):
+                    continue  # a phrase it needs is not there (most candidates here)
+                # most candidates that pass these tests match: explain them directly
+                # rather than testing first and explaining after
                 matched, score, why = compiled.query.evaluate(doc)
                 if matched:
-                    add_scored((-score, compiled.seq, compiled, why))
+                    add_scored((-score, compiled.seq, compiled, why, doc))
         scored.sort()
-        groups: list[MatchGroup] = []
-        add_group = groups.append
-        for negative, _, compiled, known_why in scored:
-            score = -negative
-            if score >= compiled.max_threshold:  # the common case: everyone gets it
-                add_group(MatchGroup(score, known_why, compiled.keys, compiled, doc))
-            else:
-                passing = [k for k, threshold in compiled.keys.items() if score >= threshold]
-                if passing:
-                    add_group(MatchGroup(score, known_why, passing, compiled, doc))
-        return groups
+        if self._thresholded:  # some subscriptions want a minimum score: drop the groups
+            scored = [s for s in scored if _someone_passes(-s[0], s[2])]  # nobody passes
+        return list(map(MatchGroup, scored))
 
     def match_document(self, doc: Document) -> list[Match]:
         """Like :meth:`match`, on an already prepared document (``doc.vector`` set for
@@ -698,13 +913,21 @@ def match_topic(article: Article | Document, topic: Topic) -> Match:
     return Match(doc.article_id, topic.id, matched and score >= topic.threshold, score, why)
 
 
-def model_match(article: Article, topic: Topic, *, key: str | None = None) -> Match:
-    """The decision of ``topic``'s learned model on ``article`` (see :func:`match_topic`)."""
+def model_match(
+    article: Article,
+    topic: Topic,
+    *,
+    key: str | None = None,
+    vector: np.ndarray | None = None,
+) -> Match:
+    """The decision of ``topic``'s learned model on ``article`` (see :func:`match_topic`);
+    ``vector``: the article's stored meaning vector, for a model that reads one (else
+    the model makes it)."""
     from bot.matching.topic_model import model_for
 
     model = model_for(topic)
     if model is None:
         return match_topic(article, replace(topic, model=""))
-    d = model.decide(article.title, article.summary, article.content, article.source)
+    d = model.decide(article.title, article.summary, article.content, article.source, vector=vector)
     why = (*d.why, f"model {d.score:.2f}" if not d.gated else "model: no anchor term")
     return Match(article.id, key or topic.id, d.matched, d.score, why)

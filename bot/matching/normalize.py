@@ -31,6 +31,7 @@ __all__ = [
     "is_hangul",
     "korean_variants",
     "normalize_word",
+    "plain_ascii",
     "tokenize",
     "tokenize_with_variants",
 ]
@@ -260,13 +261,80 @@ def _raw_tokens(text: str) -> list[str]:
     return _TOKEN.findall(folded)
 
 
+class _Written(dict[str, str]):
+    """The canonical form of each word as it is written (case, outer quotes and all) in
+    text that is ASCII once its typographic marks are replaced (most news text): one
+    dict lookup a word instead of folding the text first, worked out on a miss.  "" for
+    a word that is only quotes.  Bounded like ``_cache``; the values are the same
+    either way."""
+
+    __slots__ = ()
+
+    def __missing__(self, word: str) -> str:
+        # " 'x" and "x' " lose their quotes in _raw_tokens: the word's outer quotes
+        folded = word.lower().strip("'")
+        value = normalize_word(folded) if folded else ""
+        if len(self) < _WRITTEN_LIMIT:
+            self[word] = value
+        return value
+
+
+_written = _Written()
+_WRITTEN_LIMIT = 300_000
+
+
+def _ascii_marked(text: str) -> str | None:
+    """``text`` with the apostrophes and common punctuation :func:`fold` replaces
+    replaced, or None when it is not ASCII then."""
+    if text.isascii():
+        return text
+    # the same replacements as fold(), which makes them after casefold(); the marks
+    # have no case, so the order does not matter when the result is ASCII
+    for mark in _APOSTROPHES:
+        if mark in text:
+            text = text.replace(mark, "'")
+    for mark in _COMMON_PUNCTUATION:
+        if mark in text:
+            text = text.replace(mark, " ")
+    return text if text.isascii() else None
+
+
+def plain_ascii(text: str) -> bool:
+    """True when ``text`` is ASCII but for typographic quotes, dashes and the like (so
+    it holds no Hangul): a cheaper test than a search of the whole text."""
+    return _ascii_marked(text) is not None
+
+
+def _ascii_words(text: str) -> list[str] | None:
+    """The words of ``text`` as written (not folded), split where :func:`fold` and
+    :func:`_raw_tokens` would split them, or None when ``text`` is not ASCII once
+    :func:`fold` has replaced its apostrophes and common punctuation.
+
+    Folding commutes with this split here: the marks have no case, ASCII casefolds
+    to its lower case, and the separators are the same in either case.
+    """
+    marked = _ascii_marked(text)
+    return None if marked is None else marked.translate(_ASCII_SEPARATORS).split()
+
+
+def _tokenize(text: str) -> tuple[list[str], bool]:
+    """(canonical tokens, whether ``text`` is known to hold no Hangul)."""
+    words = _ascii_words(text)
+    if words is None:
+        raw = _raw_tokens(text)
+        out = list(map(_cache.get, raw))
+        if None in out:
+            out = [normalize_word(r) if v is None else v for r, v in zip(raw, out, strict=True)]
+        return cast(list[str], out), False  # no None left
+    tokens = list(map(_written.__getitem__, words))
+    if "" in tokens:  # a word of quotes only (a quote mark between spaces)
+        tokens = list(filter(None, tokens))
+    return tokens, True
+
+
 def tokenize(text: str) -> list[str]:
     """Canonical tokens of ``text``, in order (no Korean particle variants)."""
-    raw = _raw_tokens(text)
-    out = list(map(_cache.get, raw))
-    if None in out:
-        out = [normalize_word(r) if v is None else v for r, v in zip(raw, out, strict=True)]
-    return cast(list[str], out)  # no None left
+    return _tokenize(text)[0]
 
 
 def korean_variants(token: str) -> tuple[str, ...]:
@@ -294,9 +362,9 @@ def tokenize_with_variants(text: str) -> tuple[list[str], list[tuple[int, str]]]
     Returns ``(tokens, extra)`` where ``extra`` holds ``(position, variant)``
     pairs: the variant stands at the same position as the token it came from.
     """
-    tokens = tokenize(text)
+    tokens, no_hangul = _tokenize(text)
     extra: list[tuple[int, str]] = []
-    if text.isascii() or _HANGUL.search(text) is None:
+    if no_hangul or _HANGUL.search(text) is None:
         return tokens, extra
     for i, token in enumerate(tokens):
         if not token.isascii() and is_hangul(token):

@@ -49,6 +49,7 @@ from bot.matching.document import Document
 from bot.matching.normalize import is_hangul, tokenize_with_variants
 from bot.matching.parser import parse_query
 from bot.matching.syntax import Query
+from bot.records import Article
 from bot.text import html_to_text
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "model_text",
     "prf",
     "query_groups",
+    "sample_weights",
     "train_model",
     "train_topic",
 ]
@@ -114,6 +116,10 @@ class FeatureSpec:
     # what the topic is about, as a query over title, lead and source (e.g. "@korea OR
     # source:@dprk-media"); crossed with every group, and the model's gate when it has one
     anchor: str = ""
+    # alias groups whose Korean members also count as the anchor in a Korean-script
+    # article (in its title or lead, also as the start or end of a compound): Korean
+    # headlines name the state's institutions (대통령, 외교부, 합참), not "Korea"
+    anchor_korean: tuple[str, ...] = ()
 
     @property
     def n_query(self) -> int:
@@ -144,6 +150,7 @@ class FeatureSpec:
             "scale_embed": self.scale_embed,
             "embedder": self.embedder,
             "anchor": self.anchor,
+            "anchor_korean": list(self.anchor_korean),
         }
 
     @classmethod
@@ -159,6 +166,7 @@ class FeatureSpec:
             scale_embed=float(data.get("scale_embed", 1.0)),
             embedder=data.get("embedder", ""),
             anchor=data.get("anchor", ""),
+            anchor_korean=tuple(data.get("anchor_korean", ())),
         )
 
 
@@ -216,6 +224,32 @@ class Featurizer:
             if spec.anchor
             else None
         )
+        self._gate_ko: frozenset[str] = frozenset(
+            term
+            for g in spec.anchor_korean
+            if g in groups
+            for term in expand(g, groups)
+            if " " not in term and is_hangul(term) and len(term) >= 2
+        )
+
+    def passes_gate(self, doc: Document) -> bool:
+        """True when the article has the anchor (or, in Korean, an ``anchor_korean`` term)."""
+        if self.anchor is None or self.anchor.matches(doc):
+            return True
+        table = self._gate_ko
+        if not table:
+            return False
+        title = doc.fields["title"].tokens
+        if not any(is_hangul(tok) for tok in title):
+            return False
+        for tok in (*title, *doc.fields["summary"].tokens):
+            n = len(tok)
+            if n < 2 or tok.isascii() or not is_hangul(tok):
+                continue
+            for cut in range(2, n + 1):
+                if tok[:cut] in table or tok[n - cut :] in table:
+                    return True
+        return False
 
     def hashed(self, title: str, lead: str) -> dict[int, float]:
         """Bucket -> count of the hashed words, pairs and character n-grams."""
@@ -290,7 +324,7 @@ class Featurizer:
                 if self.anchor is not None:
                     # the anchor found only outside the group (e.g. in the source) sets
                     # the context of the whole article: it counts as in the title
-                    first_any = 1.0 if self.anchor.matches(doc) else 0.0
+                    first_any = 1.0 if self.passes_gate(doc) else 0.0
                     if first_any and not a:
                         first_title = 1.0
             values.extend((t, a, t * first_title, a * first_any))
@@ -330,6 +364,18 @@ class Featurizer:
             parts_i.append(base + spec.n_query + np.arange(e.shape[0]))
             parts_v.append(e * spec.scale_embed)
         return np.concatenate(parts_i), np.concatenate(parts_v)
+
+
+def embedding_of(name: str, texts: list[str]) -> np.ndarray:
+    """Embeddings of ``texts``; ``use-m3`` through :mod:`bot.matching.vectors`, the one
+    instance that makes the articles' stored vectors (loaded once per process)."""
+    if name == "use-m3":
+        from bot.matching.vectors import embed as article_embed
+
+        return article_embed(texts)
+    from bot.matching.embed import embed
+
+    return embed(name, texts)
 
 
 def document_of(article_id: str, title: str, lead: str, source: str = "") -> Document:
@@ -382,7 +428,16 @@ class SparseRows:
         return SparseRows.stack(vectors, self.n_cols)
 
     def dot(self, w: np.ndarray) -> np.ndarray:
-        return np.bincount(self.rows, weights=self.data * w[self.indices], minlength=self.n_rows)
+        if self.n_rows == 0:
+            return np.zeros(0)
+        # the sum of each row's run of values (reduceat is several times faster than
+        # bincount here); a trailing 0 keeps every start a valid index, and an empty
+        # row (which reduceat gives its neighbour's value) is set to 0
+        prod = np.append(self.data * w[self.indices], 0.0)
+        starts = self.indptr[:-1]
+        out: np.ndarray = np.add.reduceat(prod, starts)
+        out[starts == self.indptr[1:]] = 0.0
+        return out
 
     def tdot(self, r: np.ndarray) -> np.ndarray:
         return np.bincount(self.indices, weights=self.data * r[self.rows], minlength=self.n_cols)
@@ -524,23 +579,33 @@ class TopicModel:
 
     def passes_gate(self, doc: Document) -> bool:
         """False when the cheap first stage rules the article out (no anchor term)."""
-        return (
-            not self.gate or self.featurizer.anchor is None or self.featurizer.anchor.matches(doc)
-        )
+        return not self.gate or self.featurizer.passes_gate(doc)
 
-    def probability(self, title: str, lead: str, doc: Document | None = None) -> float:
+    def probability(
+        self,
+        title: str,
+        lead: str,
+        doc: Document | None = None,
+        vector: np.ndarray | None = None,
+    ) -> float:
+        """The model's probability; ``vector``: the article's embedding when the model
+        has an embedding block and the caller has it (else it is made here)."""
         doc = doc or document_of("", title, lead)
-        embedding = None
-        if self.spec.embedder:
-            from bot.matching.embed import embed
-
-            embedding = embed(self.spec.embedder, [f"{title}. {lead}".strip()])[0]
+        embedding = vector
+        if self.spec.embedder and embedding is None:
+            embedding = embedding_of(self.spec.embedder, [embedding_input(title, lead)])[0]
         idx, val = self.featurizer.vector(title, lead, doc, embedding)
         z = float(val @ self._w64[idx]) + self.bias
         return float(_sigmoid(np.array([z]))[0])
 
     def decide(
-        self, title: str, summary: str = "", content: str = "", source: str = ""
+        self,
+        title: str,
+        summary: str = "",
+        content: str = "",
+        source: str = "",
+        *,
+        vector: np.ndarray | None = None,
     ) -> Decision:
         """The decision on one article; ``why`` names the query's terms that matched."""
         title, lead = model_text(title, summary, content)
@@ -550,7 +615,7 @@ class TopicModel:
             why = self.featurizer.groups_present(doc)
         if not self.passes_gate(doc):
             return Decision(False, 0.0, why, gated=True)
-        p = self.probability(title, lead, doc)
+        p = self.probability(title, lead, doc, vector)
         return Decision(p >= self.threshold, round(p, 4), why)
 
     # -- files
@@ -713,6 +778,20 @@ def sha256_of(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def embed_text(item: Labelled) -> str:
+    """What a model's embedding block reads of a labelled article (as ``probability``)."""
+    return embedding_input(item.title, item.lead)
+
+
+def embedding_input(title: str, lead: str) -> str:
+    """The text a model embeds: exactly what an article's stored vector is made of
+    (:func:`bot.matching.vectors.article_text`), so the bot passes the stored vector in
+    instead of embedding the article a second time."""
+    from bot.matching.vectors import article_text
+
+    return article_text(Article(id="", title=title, summary=lead))
+
+
 def featurize_all(
     items: Sequence[Labelled],
     featurizer: Featurizer,
@@ -733,6 +812,31 @@ def class_weights(y: np.ndarray) -> np.ndarray:
     return np.where(y == 1, 0.5 / pos, 0.5 / neg) * len(y)
 
 
+WEIGHTINGS = ("class", "group", "sqrt-group")
+
+
+def sample_weights(
+    y: np.ndarray, groups: Sequence[str] | np.ndarray, weighting: str = "class"
+) -> np.ndarray:
+    """Training weights: ``class`` gives both classes the same total; ``group`` first
+    gives every source group the same total (domain generalisation: no source dominates),
+    ``sqrt-group`` a total in proportion to the square root of its size; then both
+    classes are brought to the same total."""
+    if weighting == "class":
+        return class_weights(y)
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {weighting!r} (one of {', '.join(WEIGHTINGS)})")
+    g = np.asarray(groups)
+    names, inverse, sizes = np.unique(g, return_inverse=True, return_counts=True)
+    share = np.ones(len(names)) if weighting == "group" else np.sqrt(sizes)
+    w = (share / share.sum() / sizes)[inverse]
+    pos = y == 1
+    out = np.empty(len(y))
+    out[pos] = 0.5 * w[pos] / max(float(w[pos].sum()), 1e-12)
+    out[~pos] = 0.5 * w[~pos] / max(float(w[~pos].sum()), 1e-12)
+    return out * len(y)
+
+
 def train_model(
     topic: str,
     items: Sequence[Labelled],
@@ -743,6 +847,7 @@ def train_model(
     gate: bool = False,
     balanced: bool = True,
     use_borderline: bool = True,
+    weighting: str = "class",
     meta: Mapping[str, Any] | None = None,
     embed_fn: Callable[[list[str]], np.ndarray] | None = None,
     aliases: Mapping[str, AliasGroup] | None = None,
@@ -755,15 +860,14 @@ def train_model(
     embeddings = None
     if spec.embedder:
         if embed_fn is None:
-            from bot.matching.embed import embed
 
             def embed_fn(texts: list[str]) -> np.ndarray:
-                return embed(spec.embedder, texts)
+                return embedding_of(spec.embedder, texts)
 
-        embeddings = embed_fn([f"{i.title}. {i.lead}".strip() for i in chosen])
+        embeddings = embed_fn([embed_text(i) for i in chosen])
     x = featurize_all(chosen, featurizer, embeddings)
     y = np.array([i.label for i in chosen], dtype=np.float64)
-    sw = class_weights(y) if balanced else None
+    sw = sample_weights(y, [i.group for i in chosen], weighting) if balanced else None
     w, b = fit_logistic(x, y, l2=l2, sample_weight=sw)
     return TopicModel(
         topic=topic,
@@ -804,21 +908,25 @@ def cross_source_scores(
     threshold: float,
     gate: bool,
     use_borderline: bool,
+    weighting: str = "class",
+    embed_fn: Callable[[list[str]], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Leave-one-source-out scores: for each source group (id prefix), a model
     trained on the other groups decides the held-out one; borderline items are
     left out of the scores.  ``{"groups": {g: {...}}, "pooled": {...}}``."""
     groups = sorted({i.group for i in items})
     featurizer = Featurizer(spec)
-    x = featurize_all(items, featurizer)
+    embeddings = None
+    if spec.embedder:
+        run = embed_fn or (lambda texts: embedding_of(spec.embedder, texts))
+        embeddings = run([embed_text(i) for i in items])
+    x = featurize_all(items, featurizer, embeddings)
     y = np.array([i.label for i in items], dtype=np.float64)
     grp = np.array([i.group for i in items])
     usable = np.array([use_borderline or not i.borderline for i in items])
     passes = np.array(
         [
-            not gate
-            or featurizer.anchor is None
-            or featurizer.anchor.matches(document_of(i.id, i.title, i.lead, i.source))
+            not gate or featurizer.passes_gate(document_of(i.id, i.title, i.lead, i.source))
             for i in items
         ]
     )
@@ -828,7 +936,8 @@ def cross_source_scores(
         test = np.flatnonzero(grp == held)
         if len({int(v) for v in y[train]}) < 2:
             continue
-        w, b = fit_logistic(x.take(train), y[train], l2=l2, sample_weight=class_weights(y[train]))
+        sw = sample_weights(y[train], grp[train], weighting)
+        w, b = fit_logistic(x.take(train), y[train], l2=l2, sample_weight=sw)
         p = _sigmoid(x.take(test).dot(w) + b)
         decided[test] = (p >= threshold) & passes[test]
     clear = [k for k, i in enumerate(items) if not i.borderline]
@@ -853,6 +962,7 @@ def train_topic(
     threshold: float = 0.5,
     gate: bool = False,
     use_borderline: bool = False,
+    weighting: str = "class",
     evaluate: bool = True,
     command: str = "",
 ) -> TopicModel:
@@ -869,10 +979,22 @@ def train_topic(
         "l2": l2,
         "use_borderline": use_borderline,
         "balanced": True,
+        "weighting": weighting,
         "solver": "L-BFGS from zero, numpy",
         "items": sum(1 for i in items if use_borderline or not i.borderline),
     }
     meta: dict[str, Any] = {"data": data, "training": training}
+    embed_fn = None
+    if spec.embedder:  # embed every article once, in batches, for the scores and the fit
+        texts = list(dict.fromkeys(embed_text(i) for i in items))
+        vectors = np.concatenate(
+            [embedding_of(spec.embedder, texts[k : k + 64]) for k in range(0, len(texts), 64)]
+        )
+        table = dict(zip(texts, vectors, strict=True))
+
+        def embed_fn(batch: list[str]) -> np.ndarray:
+            return np.stack([table[t] for t in batch])
+
     if command:
         meta["trained_with"] = command
     if evaluate and len({i.group for i in items}) >= 2:
@@ -884,6 +1006,8 @@ def train_topic(
             threshold=threshold,
             gate=gate,
             use_borderline=use_borderline,
+            weighting=weighting,
+            embed_fn=embed_fn,
         )
     return train_model(
         topic,
@@ -893,5 +1017,7 @@ def train_topic(
         threshold=threshold,
         gate=gate,
         use_borderline=use_borderline,
+        weighting=weighting,
         meta=meta,
+        embed_fn=embed_fn,
     )

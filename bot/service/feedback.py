@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.matching import vectors
-from bot.matching.engine import Matcher
 from bot.matching.feedback import Verdict, judge
-from bot.matching.rules import subscription_rules
+from bot.matching.rules import RuleSet, subscription_rules
 from bot.records import Delivery, Topic
 from bot.service.search import vector_of
 from storage.feedback import Vote
@@ -49,17 +48,17 @@ def explain(store: Store, topics: Mapping[str, Topic], delivery: Delivery) -> Ex
     stored = store.articles.get(delivery.article_key)
     if stored is None:
         return None
-    matcher = Matcher()
+    ruleset = RuleSet()
     labels: dict[str, str] = {}
     for sub in store.subscriptions.for_chat(delivery.chat_id):
         for rule in subscription_rules(sub, topics):
             try:
-                matcher.add(rule.key, rule.query, threshold=rule.threshold)
+                ruleset.add(rule)
             except Exception:  # a filter that no longer parses explains nothing
                 continue
             labels[rule.key] = rule.topic.name if rule.topic else str(sub.query or rule.query)
-    vector = vector_of(store, stored) if matcher.needs_vectors or store.feedback.count() else None
-    matches = matcher.match(stored.article, vector=vector)
+    vector = vector_of(store, stored) if ruleset.needs_vectors or store.feedback.count() else None
+    matches = ruleset.match(stored.article, vector=vector)
     votes = [
         (v.vote, blob, v.title)
         for v in store.feedback.for_chat(delivery.chat_id)

@@ -1,16 +1,21 @@
-"""Reading what matched: /latest and /test over the recently stored articles."""
+"""Reading what matched: /latest and /test over the recently stored articles.
+
+The three steps of each: read the recent articles (on the caller's thread, the store's
+one connection), decide them (pure work over those records: queries, learned models, the
+vectors of articles stored before vectors existed; run in a thread by the async entry
+points so that a command never holds the event loop), then store the vectors made."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.errors import QueryError
 from bot.matching import vectors
-from bot.matching.engine import Matcher, model_match
-from bot.matching.rules import Rule, subscription_rules
+from bot.matching.rules import Rule, RuleSet, subscription_rules
 from bot.matching.syntax import semantic_terms
 from bot.records import Article, Topic, as_utc
 from bot.service.subscriptions import MAX_QUERY_CHARS, check_query, looks_like_topic_id
@@ -45,38 +50,74 @@ def vector_of(store: Store, stored: StoredArticle) -> np.ndarray | None:
     return vector
 
 
-def _scan(store: Store, rules: Iterable[Rule], *, limit: int, scan: int) -> tuple[int, list[Found]]:
-    """(articles looked at, the newest ``limit`` that match a rule)."""
-    matcher = Matcher()
-    labels: dict[str, str] = {}
-    for rule in rules:
-        matcher.add(rule.key, rule.query, threshold=rule.threshold)
-        labels[rule.key] = (
-            rule.topic.name
-            if rule.topic
-            else str(rule.query if isinstance(rule.query, str) else rule.query.text)
-        )
-    if not len(matcher):
-        return 0, []
+@dataclass(slots=True)
+class _Vectors:
+    """The meaning vectors of the scanned articles: the stored ones, and the ones made now
+    (in one batch) for articles stored before vectors, to be stored afterwards."""
+
+    rows: dict[int, np.ndarray] = field(default_factory=dict)
+    made: dict[int, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, articles: Sequence[StoredArticle]) -> _Vectors:
+        out = cls()
+        missing: list[StoredArticle] = []
+        for stored in articles:
+            row = vectors.from_blob(stored.vector)
+            if row is not None:
+                out.rows[stored.key] = row
+            else:
+                missing.append(stored)
+        if missing and vectors.available():
+            made = vectors.article_vectors([s.article for s in missing])
+            for stored, row in zip(missing, made, strict=True):
+                out.rows[stored.key] = row
+                out.made[stored.key] = vectors.to_blob(row)
+        return out
+
+
+def _keep(store: Store, found: _Vectors) -> None:
+    for key, blob in found.made.items():
+        store.articles.set_vector(key, blob)
+
+
+def _newest_first(articles: Iterable[StoredArticle]) -> list[StoredArticle]:
     # the newest stored first, then by when they were published: a feed's first poll stores
     # its entries in the feed's order, so storage order alone would list older ones first
-    articles = sorted(
-        store.articles.latest(scan),
-        key=lambda s: as_utc(s.article.published or s.first_seen),
-        reverse=True,
-    )
+    return sorted(articles, key=lambda s: as_utc(s.article.published or s.first_seen), reverse=True)
+
+
+def _label(rule: Rule) -> str:
+    if rule.topic is not None:
+        return rule.topic.name
+    return str(rule.query if isinstance(rule.query, str) else getattr(rule.query, "text", ""))
+
+
+def _scan(
+    articles: Sequence[StoredArticle], rules: Iterable[Rule], *, limit: int
+) -> tuple[list[Found], _Vectors]:
+    """The newest ``limit`` of ``articles`` that match a rule (pure work, any thread)."""
+    ruleset = RuleSet()
+    labels: dict[str, str] = {}
+    for rule in rules:
+        ruleset.add(rule)
+        labels[rule.key] = _label(rule)
+    if not len(ruleset):
+        return [], _Vectors()
+    ordered = _newest_first(articles)
+    found_vectors = _Vectors.of(ordered) if ruleset.needs_vectors else _Vectors()
     found: list[Found] = []
-    semantic = matcher.needs_vectors
-    for stored in articles:
-        vector = vector_of(store, stored) if semantic else None
-        matches = matcher.match(stored.article, vector=vector)
-        if matches and len(found) < limit:
+    for stored in ordered:
+        if len(found) >= limit:
+            break
+        matches = ruleset.match(stored.article, vector=found_vectors.rows.get(stored.key))
+        if matches:
             best = matches[0]
             found.append(Found(stored.article, best.score, best.why, labels[best.topic]))
-    return len(articles), found
+    return found, found_vectors
 
 
-def latest_for_chat(
+async def latest_for_chat(
     store: Store, topics: Mapping[str, Topic], chat_id: int, *, limit: int = LATEST_COUNT
 ) -> list[Found]:
     """The newest stored articles that the chat's subscriptions match, newest first."""
@@ -85,13 +126,28 @@ def latest_for_chat(
         for sub in store.subscriptions.for_chat(chat_id)
         for rule in subscription_rules(sub, topics)
     ]
-    return _scan(store, rules, limit=limit, scan=SCAN_ARTICLES)[1]
+    return await _latest(store, rules, limit=limit)
 
 
-def latest_for_topic(store: Store, topic: Topic, *, limit: int = LATEST_COUNT) -> list[Found]:
+async def latest_for_topic(store: Store, topic: Topic, *, limit: int = LATEST_COUNT) -> list[Found]:
     """The newest stored articles that ``topic`` matches, newest first."""
-    rule = Rule(topic.id, topic.query, topic.threshold, topic)
-    return _scan(store, [rule], limit=limit, scan=SCAN_ARTICLES)[1]
+    return await _latest(store, [topic_rule(topic)], limit=limit)
+
+
+async def _latest(store: Store, rules: list[Rule], *, limit: int) -> list[Found]:
+    if not rules:
+        return []
+    articles = store.articles.latest(SCAN_ARTICLES)
+    found, made = await asyncio.to_thread(_scan, articles, rules, limit=limit)
+    _keep(store, made)
+    return found
+
+
+def topic_rule(topic: Topic) -> Rule:
+    """A topic as defined: its learned model decides when it has one, else its query."""
+    if topic.model:
+        return Rule(topic.id, None, 0.0, topic, model=topic)
+    return Rule(topic.id, topic.query, topic.threshold, topic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +165,27 @@ class TestResult:
     closest: tuple[tuple[Article, float], ...] = ()
 
 
-def test_query(
+def test_rule(
+    topics: Mapping[str, Topic], text: str
+) -> tuple[Rule | None, Topic | None, TestResult | None]:
+    """The rule ``/test text`` tries, or the refusal (a result with a ``problem``)."""
+    text = text.strip()
+    if not text:
+        return None, None, TestResult(ok=False, problem="empty")
+    topic = topics.get(text.lower())
+    if topic is not None:
+        return topic_rule(topic), topic, None
+    if looks_like_topic_id(text):
+        return None, None, TestResult(ok=False, problem="unknown-topic", detail=text)
+    if len(text) > MAX_QUERY_CHARS:
+        return None, None, TestResult(ok=False, problem="too-long", detail=str(MAX_QUERY_CHARS))
+    error = check_query(text)
+    if error is not None:
+        return None, None, TestResult(ok=False, problem="bad-query", detail=str(error), error=error)
+    return Rule("test", text, 0.0), None, None
+
+
+async def test_query(
     store: Store,
     topics: Mapping[str, Topic],
     text: str,
@@ -118,66 +194,61 @@ def test_query(
     scan: int = SCAN_ARTICLES,
 ) -> TestResult:
     """Which of the last ``scan`` stored articles a query (or a topic id) matches, and why."""
-    text = text.strip()
-    if not text:
-        return TestResult(ok=False, problem="empty")
-    topic = topics.get(text.lower())
-    if topic is not None:
-        rule = Rule(topic.id, topic.query, topic.threshold, topic)
-    elif looks_like_topic_id(text):
-        return TestResult(ok=False, problem="unknown-topic", detail=text)
-    elif len(text) > MAX_QUERY_CHARS:
-        return TestResult(ok=False, problem="too-long", detail=str(MAX_QUERY_CHARS))
-    else:
-        error = check_query(text)
-        if error is not None:
-            return TestResult(ok=False, problem="bad-query", detail=str(error), error=error)
-        rule = Rule("test", text, 0.0)
-    scanned, matched, found, closest = _count_and_show(store, rule, show=show, scan=scan)
-    return TestResult(
-        ok=True,
-        scanned=scanned,
-        matched=matched,
-        found=tuple(found),
-        topic=topic,
-        closest=tuple(closest),
-    )
+    rule, topic, refused = test_rule(topics, text)
+    if rule is None:
+        assert refused is not None
+        return refused
+    articles = store.articles.latest(scan)
+    result, made = await asyncio.to_thread(test_over, articles, rule, topic, show=show)
+    _keep(store, made)
+    return result
+
+
+test_query.__dict__["__test__"] = False  # not a pytest test
 
 
 CLOSEST_SHOWN = 8  # /test ~"...": this many recent stories with their similarity
 
 
-def _count_and_show(
-    store: Store, rule: Rule, *, show: int, scan: int
-) -> tuple[int, int, list[Found], list[tuple[Article, float]]]:
-    matcher = Matcher()
-    query = matcher.add(rule.key, rule.query, threshold=rule.threshold)
-    phrases = [t.phrase for t in semantic_terms(query.root)]
-    articles = store.articles.latest(scan)
+def test_over(
+    articles: Sequence[StoredArticle], rule: Rule, topic: Topic | None, *, show: int
+) -> tuple[TestResult, _Vectors]:
+    """The /test result of ``rule`` over ``articles`` (pure work, any thread), and the
+    vectors made for articles that had none."""
+    ruleset = RuleSet()
+    query = ruleset.add(rule)
+    phrases = [t.phrase for t in semantic_terms(query.root)] if query is not None else []
     found: list[Found] = []
     closest: list[tuple[Article, float]] = []
     matched = 0
-    label = rule.topic.name if rule.topic else str(rule.query)
-    if phrases and vectors.available():
-        matrix = vectors.phrase_vectors(phrases)
-    else:
+    label = _label(rule)
+    available = vectors.available()
+    if not available:
         phrases = []
-    learned = rule.topic if rule.topic is not None and rule.topic.model else None
+    matrix = vectors.phrase_vectors(phrases) if phrases else None
+    # made once for the scan: for the semantic terms, and for a learned model that reads them
+    found_vectors = _Vectors.of(articles) if available and ruleset.needs_vectors else _Vectors()
     for stored in articles:
-        vector = vector_of(store, stored) if phrases else None
-        if vector is not None:
+        vector = found_vectors.rows.get(stored.key)
+        if vector is not None and matrix is not None:
             closest.append((stored.article, float(np.max(matrix @ vector))))
-        if learned is not None and rule.key == learned.id:  # the topic's model decides
-            decision = model_match(stored.article, learned)
-        else:
-            decision = matcher.evaluate(rule.key, stored.article, vector=vector)
+        decision = ruleset.evaluate(rule.key, stored.article, vector=vector)
         if not decision.matched:
             continue
         matched += 1
         if len(found) < show:
             found.append(Found(stored.article, decision.score, decision.why, label))
     closest.sort(key=lambda pair: -pair[1])
-    return len(articles), matched, found, closest[:CLOSEST_SHOWN]
+    result = TestResult(
+        ok=True,
+        scanned=len(articles),
+        matched=matched,
+        found=tuple(found),
+        topic=topic,
+        closest=tuple(closest[:CLOSEST_SHOWN]),
+    )
+    return result, found_vectors
 
 
-test_query.__dict__["__test__"] = False  # not a pytest test
+test_over.__dict__["__test__"] = False
+test_rule.__dict__["__test__"] = False

@@ -9,6 +9,9 @@ kept apart so that each set stays readable and is tested with its own real examp
   기자】``, ``[파이낸셜뉴스]``; whatever precedes a dateline at the start of the text is
   the page's sub-headlines (or a photo caption) glued to the lead: it is put on a line of
   its own (``keep_subheadlines=True``, for matching) or dropped (for a summary);
+* sub-headlines glued to the lead in flat text with no dateline between them (Naver's text
+  loses the page's line breaks), told by their shape (``split_lead_subheadlines``) and
+  treated the same way;
 * reporter e-mail addresses (``hong@yna.co.kr``), with the name before them;
 * photo and source credits: ``[○○ 제공]``, ``(사진=○○)``, ``사진=뉴스1``, ``[조선중앙TV 화면]``,
   ``/연합뉴스``, ``AFP 연합뉴스``, ``ⓒ AFP=뉴스1``, caption date stamps ``2025.12.29``;
@@ -27,7 +30,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["has_hangul", "is_korean", "strip_korean_boilerplate"]
+from bot.summary.sentences import quote_spans, split_sentences
+
+__all__ = ["has_hangul", "is_korean", "split_lead_subheadlines", "strip_korean_boilerplate"]
 
 _HANGUL = re.compile("[\uac00-\ud7a3]")
 # Sub-headlines and captions before a dateline are looked for this far into the text.
@@ -168,6 +173,76 @@ _RELATED_HEADER = re.compile(r"^\s?[\[<■▶【]?\s?관련\s?기사\s?[\]>】:]
 # A photo caption that opens the text: "▲ 김정은 국무위원장이 … 손을 잡고 있다. <the lead>"
 _CAPTION_MARK = re.compile(r"^\s?[▲△]\s")  # "▲조선노동당 …" without a space is a list
 _CAPTION_SENTENCE = re.compile(r"^[^.\n]{5,200}?(?:고 있다|모습|모습이다)\.\s")
+# -- sub-headlines glued to the lead in flat text (no dateline, no line break) --------------
+#
+# Naver's text loses the page's line breaks: "美원잠 입항 이후 잇단 도발 북한 조선중앙통신은 29일
+# … 밝혔다."  What precedes the lead there is told by its shape: a headline's marks (an
+# ellipsis, a quote glued to the next phrase), a quoted sub-headline closing before the lead,
+# a label repeated by the lead ("하나증권 보고서 하나증권은 …"), or a phrase that ends the way
+# headlines end, on a bare verbal noun ("… 관련자 소환 검토 경찰이 …").  The lead itself must
+# start like one: its subject (a word with 은/는/이/가) within its first few words.
+_H = "\uac00-\ud7a3"
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_SUBHEAD_WINDOW = 260
+_MIN_LEAD_CHARS = 20
+# How the lead's first sentence ends (a sub-headline may end on "…" or a quote alone).
+_LEAD_END = re.compile(r"(?:[다요죠까니][.?!…]+|[?!])[\"'”’)\]]?$")
+_SUBJECT_WINDOW = 5  # the lead's subject is looked for in its first five words
+# What a word glued after a closing quote starts with when it continues the sentence
+# ('"…"라고', '"…"며', "'…'의"): then the quote is not a sub-headline's end.
+_CONTINUING = "이가은는을를의에와과도로라란고며면까만처하서"
+_HEADLINE_MARK = re.compile(
+    rf"…|⋯|\.{{2,}}|(?<=\S)[”\"’'](?=[{_H}A-Za-z0-9\u4e00-\u9fff])(?![{_CONTINUING}])"
+    rf"|(?<=[{_H}])“"
+)
+_GLUED_QUOTE = re.compile(rf"[”\"][{_H}]")
+_QUOTED_END = re.compile(r"[”\"]$")
+_SAID_IN_QUOTES = re.compile(r"[.?!][”\"’']$")  # '"… 본격화되고 있다."강훈식 …' is the lead
+_COLUMN_HEADER = re.compile(
+    r"^■\s?(?:기고|특별기고|칼럼|시론|독자투고)\s?[-–:ㅣ|]\s?[^.\n]{2,60}?"
+    r"(?:교수|위원|대표|연구원|원장|소장|회장|변호사|박사|의원)\s"
+)
+_SUBJECT_WORD = re.compile(rf"^[{_H}A-Za-z0-9·)’』」(]{{2,30}}(?:은|는|이|가|께서)$")
+# ... but not a verb's adnominal ending: 맞는, 하는, 있는, 높은, 같이
+_NOT_SUBJECT = re.compile(
+    r"(?:하|되|있|없|않|지)는$|[받높같많작좋넓깊낮늦적짧젊]은$|(?:같|많|깊|높|곧)이$"
+)
+# Words a Korean headline ends on (a verbal noun without its 하다, or a headline verb form).
+_HEADLINE_FINAL = _word_set(
+    """검토 점검 결정 의결 가능성 혐의 복원 강세 격화 주력 변수 도발 조사 참석 유지 논란 공개
+    발표 추진 확대 축소 전망 우려 기대 주목 촉구 비판 반발 강조 합의 발견 개최 체결 출시 지원
+    집중 확보 돌파 상승 하락 급증 급감 시사 거론 예고 제기 포섭 역할 필요 가능 어리둥절 나서
+    모아 보여 커져 올라 가팔라 잇따라 듯 예정 방침 신년사 모습 전환 선정 수상 영입 출범 취임
+    사퇴 별세 체포 구속 기소 석방 해임 파면 징계 경고 요구 제안 공세 압박"""
+)
+# Nouns that a verbal noun heads in a compound ("조사 결과가", "지원 사업은"): no cut before them.
+_HEAD_NOUNS = _word_set(
+    """결과 계획 방안 사업 방침 대상 과정 문제 결정 내용 소식 사실 여부 가능성 기간 규모 비용
+    절차 사건 관계자 당국 측 요청 건수 실적"""
+)
+_KO_PARTICLES = (
+    "께서",
+    "에서",
+    "으로",
+    "은",
+    "는",
+    "이",
+    "가",
+    "을",
+    "를",
+    "의",
+    "에",
+    "와",
+    "과",
+    "도",
+    "로",
+)
+_WORD_EDGES = "\"'“”‘’()[],.·…"
 _SPACES = re.compile(r"[ \t\u00a0\u3000]{2,}")
 _STRAY = re.compile(r"^[\s=|ㅣ:·,*#-]+|[\s=|ㅣ:·,*#-]+$")
 
@@ -216,9 +291,39 @@ def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True) -> st
                 lead = False
         if lines:
             paragraphs.append("\n".join(lines))
+    lead_at = 1 if head and keep_subheadlines else 0
     if not keep_subheadlines:
         paragraphs = _without_leading_subheadlines(paragraphs)
+    if len(paragraphs) > lead_at:
+        paragraphs[lead_at] = _split_glued_subheadlines(paragraphs[lead_at], keep=keep_subheadlines)
     return "\n\n".join(paragraphs)
+
+
+def _split_glued_subheadlines(paragraph: str, *, keep: bool) -> str:
+    """The paragraph with the sub-headlines glued before its first sentence put on a line
+    of their own (``keep``) or dropped: short pieces that the splitter cut at an ellipsis
+    ('러 포병 관계자 “… 최악”…'), then the headline-shaped start of the first real sentence."""
+    line, newline, rest = paragraph.partition("\n")
+    sentences = split_sentences(line[: _SUBHEAD_WINDOW * 4])
+    skip = 0
+    while (
+        skip < len(sentences) - 1
+        and len(sentences[skip]) <= _MAX_SUBHEADLINE_CHARS
+        and not _LEAD_END.search(sentences[skip])
+    ):
+        skip += 1
+    if not sentences or not _LEAD_END.search(sentences[skip]):
+        return paragraph
+    subheadlines, lead = split_lead_subheadlines(sentences[skip])
+    if not subheadlines and not skip:
+        return paragraph
+    at = line.find(lead[:40])
+    if at < 0:
+        return paragraph
+    if keep:
+        head = " ".join([*sentences[:skip], subheadlines]).strip()
+        return head + "\n" + line[at:] + newline + rest
+    return line[at:] + newline + rest
 
 
 def _without_leading_subheadlines(paragraphs: list[str]) -> list[str]:
@@ -236,6 +341,125 @@ def _without_leading_subheadlines(paragraphs: list[str]) -> list[str]:
     for i, line in lines[cut:]:
         kept.setdefault(i, []).append(line)
     return ["\n".join(group) for _, group in sorted(kept.items())]
+
+
+def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
+    """(sub-headlines, lead) of the first sentence of a flat Korean text, where the page's
+    sub-headlines are glued to the lead; ``("", sentence)`` when nothing before the lead
+    has a headline's shape (see the comment above ``_HEADLINE_MARK``).  Linear: a bounded
+    window at the start, each cut tested in constant work per word."""
+    header = _COLUMN_HEADER.match(sentence)
+    if header is not None:
+        return sentence[: header.end()].strip(), sentence[header.end() :].strip()
+    head = sentence[:_SUBHEAD_WINDOW]
+    quoted = quote_spans(sentence[: _SUBHEAD_WINDOW * 3])  # a quote closes within 400
+
+    def closed(cut: int) -> bool:
+        return not any(opened < cut <= closing for opened, closing in quoted) and _closed(
+            sentence[:cut]
+        )
+
+    start = 0  # after the last headline mark outside a quote
+    for mark in _HEADLINE_MARK.finditer(head):
+        if closed(mark.end()):
+            start = mark.end()
+        elif sentence[mark.start()] in '"“' and closed(mark.start()):
+            start = mark.start()  # a quote glued to the phrase before it opens the lead
+    cuts = [(start, start)] if start else []
+    cuts += [(m.start(), m.end()) for m in re.finditer(" ", head) if m.start() > start]
+    best: tuple[int, int, int] | None = None  # (subject position, cut start, cut end)
+    for cut, after in cuts:
+        prefix, lead = sentence[:cut].rstrip(), sentence[after : after + _SUBHEAD_WINDOW].lstrip()
+        if len(prefix) < 4 or len(sentence) - after < _MIN_LEAD_CHARS or not closed(cut):
+            continue
+        if cut == after and lead[0] in _CONTINUING:
+            continue
+        subject = _subject_position(lead)
+        if _SAID_IN_QUOTES.search(prefix) or not _cut_fits(sentence, start, cut, after, subject):
+            continue
+        rank = subject if subject >= 0 else _SUBJECT_WINDOW
+        repeated = (
+            cut > start and subject >= 0 and _repeats_label(sentence[start:cut], lead, subject)
+        )
+        if repeated or best is None or rank < best[0]:
+            best = (rank, cut, after)
+        if repeated:
+            break
+    if best is None:
+        return "", sentence
+    return sentence[: best[1]].strip(), sentence[best[2] :].strip()
+
+
+def _cut_fits(sentence: str, start: int, cut: int, after: int, subject: int) -> bool:
+    """The text before ``cut`` ends like a sub-headline and the lead after it starts well."""
+    if cut == start:
+        # right after a headline mark: the lead's subject comes first, or a quote closed
+        # glued to it ('“… 추락”뉴진스에 이어 …')
+        return subject == 0 or bool(_GLUED_QUOTE.match(sentence, cut - 1))
+    if subject < 0:
+        return False
+    prefix = sentence[:cut].rstrip()
+    if _QUOTED_END.search(prefix):
+        return subject <= 3  # '…“28일 오전 8시께 발사” 북한은 28일 …'
+    words = sentence[start:cut].split()
+    last = words[-1].rstrip(",")
+    if not _bare(last):
+        return False
+    lead = sentence[after : after + _SUBHEAD_WINDOW].split()
+    if (
+        len(words) >= 2
+        and all(_bare(w) for w in words)
+        and _repeats_label(sentence[start:cut], " ".join(lead), subject)
+    ):
+        return True
+    return (
+        last in _HEADLINE_FINAL
+        and subject <= 3
+        and _stem(lead[0]) not in _HEAD_NOUNS
+        and not (len(words) >= 2 and words[-2].endswith("의"))
+        and (len(words) >= 2 or start > 0 or subject == 0)
+    )
+
+
+def _repeats_label(label: str, lead: str, subject: int) -> bool:
+    """The lead's subject repeats the label before it: '정상혁 신한은행장 신년사 정상혁
+    신한은행장이 …', '도널드 트럼프 미국 대통령 트럼프 미국 대통령이 …' (a photo label)."""
+    words = label.split()
+    if len(words) < 2 or not all(_bare(w) for w in words):
+        return False
+    stems = {_stem(w) for w in words}
+    return all(_stem(w) in stems for w in lead[:_SUBHEAD_WINDOW].split()[: subject + 1])
+
+
+def _subject_position(lead: str) -> int:
+    """Which of the first words of ``lead`` carries 은/는/이/가 (-1: none)."""
+    for position, word in enumerate(lead[:_SUBHEAD_WINDOW].split()[:_SUBJECT_WINDOW]):
+        word = word.rstrip(",").lstrip("\"“‘'")
+        if _SUBJECT_WORD.match(word) and not _NOT_SUBJECT.search(word):
+            return position
+    return -1
+
+
+def _stem(word: str) -> str:
+    word = word.strip(_WORD_EDGES)
+    for particle in _KO_PARTICLES:
+        if word.endswith(particle) and len(word) - len(particle) >= 2:
+            return word[: -len(particle)]
+    return word
+
+
+def _bare(word: str) -> bool:
+    """No particle on ``word``: a headline's noun."""
+    return _stem(word) == word.strip(_WORD_EDGES)
+
+
+def _closed(text: str) -> bool:
+    """Every single quote and parenthesis opened in ``text`` is closed in it."""
+    return (
+        text.count("‘") <= text.count("’")
+        and text.count("'") % 2 == 0
+        and text.count("(") == text.count(")")
+    )
 
 
 def _clean_line(line: str, *, lead: bool) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["quote_spans", "quotes_closed", "split_sentences"]
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -56,7 +58,7 @@ _OPENERS = _words(
 _CANDIDATE = re.compile(
     r"(\.{2,}|…|[.!?]+)([\"'”’»)\]]*)(?=\s)"
     # Korean copy often glues sentences: "…밝혔습니다.통일연구원에 따르면 …", "…했다.[사진]"
-    r"|(?<=[\uac00-\ud7a3])([.!?])(?=[\uac00-\ud7a3\[(“‘\"'0-9])"
+    r"|(?<=[\uac00-\ud7a3])([.!?])(?=[\uac00-\ud7a3\[(“‘\"'0-9A-Z])"
 )
 # The syllables a Korean sentence ends with before its full stop: 했다. 합니다. 해요. 하죠.
 # 하자. 하지. 하네. 하나.  (Others, as in "3.5" or "U.S.", never end in Hangul.)
@@ -68,6 +70,7 @@ _WRAPPED_LINE = re.compile(r"(?<=[a-z,;])[ \t]*\n[ \t]*(?=[a-z])")
 # A quoted passage longer than this is not held together (a stray quote mark
 # must not swallow a paragraph).
 _MAX_QUOTE_CHARS = 400
+_QUOTE = re.compile('["“”]')
 _LINES = re.compile(r"\s*\n\s*")
 
 
@@ -91,12 +94,13 @@ def split_sentences(text: str) -> list[str]:
 
 def _split_line(line: str, out: list[str]) -> None:
     start = 0
+    inside = _Quotes(quote_spans(line))
     for match in _CANDIDATE.finditer(line):
         end = match.end()
         if match.group(3):
             # glued Korean sentences: "…했다.이날 …" (not "3.5", "U.S." nor "…”고 말했다")
             if (match.group(3) != "." or line[match.start() - 1] in _KO_FINAL) and not (
-                _inside_quote(line, start, end)
+                inside(end)
             ):
                 out.append(line[start:end].strip())
                 start = end
@@ -104,7 +108,7 @@ def _split_line(line: str, out: list[str]) -> None:
         nxt = _NEXT_TOKEN.match(line, end)
         if nxt is None:
             continue
-        if _is_boundary(line, match, nxt) and not _inside_quote(line, start, end):
+        if _is_boundary(line, match, nxt) and not inside(end):
             piece = line[start:end].strip()
             if piece:
                 out.append(piece)
@@ -114,15 +118,60 @@ def _split_line(line: str, out: list[str]) -> None:
         out.append(tail)
 
 
-def _inside_quote(line: str, start: int, pos: int) -> bool:
-    """True when ``pos`` is inside a double-quoted passage that closes later on the line:
-    a quote of several sentences stays one sentence with its attribution, rather
-    than leaving fragments with unbalanced quote marks."""
-    if line.count("“", start, pos) > line.count("”", start, pos):
-        return line.find("”", pos, pos + _MAX_QUOTE_CHARS) != -1
-    if line.count('"', start, pos) % 2:
-        return line.find('"', pos, pos + _MAX_QUOTE_CHARS) != -1
-    return False
+def quote_spans(text: str, *, max_chars: int = _MAX_QUOTE_CHARS) -> list[tuple[int, int]]:
+    """The double-quoted passages of ``text`` as (opening, closing) offsets, in order.
+
+    A quote held together must close: the marks are paired by their shape in one pass,
+    so that a stray mark does not flip every pair after it.  "“" always opens and "”"
+    always closes; a straight '"' closes when a quote is open and opens otherwise,
+    unless it stands after a word and before a space (a closing mark with nothing
+    open, as in '…받아야" 이재명 대통령은').  A closing mark with nothing open is
+    ignored, and so is an opening one that does not close within ``max_chars``.
+    """
+    return _pair_quotes(text, max_chars)[0]
+
+
+def quotes_closed(text: str) -> bool:
+    """True when no double quote opened in ``text`` is still open at its end."""
+    return _pair_quotes(text, _MAX_QUOTE_CHARS)[1] < 0
+
+
+def _pair_quotes(text: str, max_chars: int) -> tuple[list[tuple[int, int]], int]:
+    spans: list[tuple[int, int]] = []
+    opened = -1
+    for match in _QUOTE.finditer(text):
+        at = match.start()
+        mark = text[at]
+        if opened >= 0 and at - opened > max_chars:
+            opened = -1  # it never closed: a stray mark
+        if mark == "“":
+            opened = at
+        elif opened >= 0:
+            spans.append((opened, at))
+            opened = -1
+        elif mark == '"' and not (
+            at > 0
+            and not text[at - 1].isspace()
+            and (at + 1 == len(text) or text[at + 1].isspace())
+        ):
+            opened = at
+    if opened >= 0 and len(text) - opened > max_chars:
+        opened = -1
+    return spans, opened
+
+
+class _Quotes:
+    """``inside(pos)`` for increasing positions: True within a quoted passage."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self._spans = spans
+        self._next = 0
+
+    def __call__(self, pos: int) -> bool:
+        spans = self._spans
+        while self._next < len(spans) and spans[self._next][1] < pos:
+            self._next += 1
+        return self._next < len(spans) and spans[self._next][0] < pos <= spans[self._next][1]
 
 
 def _is_hangul(ch: str) -> bool:

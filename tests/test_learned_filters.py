@@ -1,0 +1,127 @@
+"""A learned topic decides the same way everywhere: for its followers' alerts, for a
+follower who narrowed or widened it with /filter (the model AND the filter, or the model
+OR the widening), and for /latest, /test and /why.
+
+The topic here is trained on a few labelled headlines and given a query that says the
+opposite of its model, so every assertion shows which of the two decided."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching.audience import Audience
+from bot.matching.rules import RuleSet, subscription_rules
+from bot.matching.topic_model import FeatureSpec, Labelled, query_groups, train_model
+from bot.records import Article, Topic
+from bot.service import search
+from storage.store import Store
+from storage.subscriptions import Subscription
+
+POSITIVE = [
+    "Iran nuclear talks resume in Vienna",
+    "IAEA inspectors visit Iranian enrichment site",
+    "Tehran warns over uranium enrichment deal",
+    "Iran and world powers discuss nuclear accord",
+]
+NEGATIVE = [
+    "Iran football team wins the cup",
+    "Tehran traffic jams get worse",
+    "Iranian film wins award at festival",
+    "Oil prices climb on weak dollar",
+]
+QUERY = "football OR traffic OR film"  # what the model does not want: the query is wrong
+
+TALKS = Article(id="a1", title="Iran nuclear talks resume in Vienna", link="https://x/1")
+IAEA = Article(id="a2", title="IAEA inspectors visit Iranian enrichment site", link="https://x/2")
+FOOTBALL = Article(id="a3", title="Iran football team wins the cup", link="https://x/3")
+CRICKET = Article(id="a4", title="Cricket final drawn in Lahore", link="https://x/4")
+
+
+@pytest.fixture(scope="module")
+def topic(tmp_path_factory) -> Topic:
+    items = [Labelled(f"a-{k}", t, "", 1) for k, t in enumerate(POSITIVE)]
+    items += [Labelled(f"b-{k}", t, "", 0) for k, t in enumerate(NEGATIVE)]
+    query = "@iran (nuclear OR uranium OR enrichment OR IAEA OR talks)"
+    spec = FeatureSpec(query=query, groups=query_groups(query), hash_bits=12)
+    path = tmp_path_factory.mktemp("model") / "iran.model"
+    train_model("iran-learned", items, spec, l2=1e-3).save(path)
+    return Topic(id="iran-learned", name="Iran, learned", query=QUERY, model=str(path))
+
+
+def chats_for(audience: Audience, article: Article) -> list[int]:
+    return [r.chat_id for r in audience.recipients(article)]
+
+
+def test_followers_and_narrowed_followers_get_what_the_model_decides(topic):
+    audience = Audience({topic.id: topic})
+    audience.load(
+        [
+            Subscription(id=1, chat_id=100, topic_id=topic.id),
+            Subscription(id=2, chat_id=200, topic_id=topic.id, narrow="-vienna"),
+            Subscription(id=3, chat_id=300, topic_id=topic.id, widen="cricket"),
+        ]
+    )
+    assert chats_for(audience, TALKS) == [100, 300]  # the filter takes Vienna out for 200
+    assert chats_for(audience, IAEA) == [100, 200, 300]
+    assert chats_for(audience, FOOTBALL) == []  # the query says yes, the model no
+    assert chats_for(audience, CRICKET) == [300]  # the widening, on its own
+    narrowed = next(r for r in audience.recipients(IAEA) if r.chat_id == 200)
+    assert narrowed.match.why[-1].startswith("model ")  # the model's score is shown
+    assert narrowed.match.score == pytest.approx(
+        next(r for r in audience.recipients(IAEA) if r.chat_id == 100).match.score
+    )
+
+
+def test_a_narrowed_learned_topic_is_the_model_and_the_filter(topic):
+    sub = Subscription(id=7, chat_id=1, topic_id=topic.id, narrow="-vienna")
+    rules = subscription_rules(sub, {topic.id: topic})
+    assert [(r.key, r.model) for r in rules] == [("f:7", topic)]
+    ruleset = RuleSet()
+    for rule in rules:
+        ruleset.add(rule)
+    assert [m.topic for m in ruleset.match(IAEA)] == ["f:7"]
+    assert ruleset.match(TALKS) == [] and ruleset.match(FOOTBALL) == []
+    assert not ruleset.evaluate("f:7", FOOTBALL).matched
+    assert ruleset.evaluate("f:7", IAEA).matched
+
+
+async def test_latest_and_test_use_the_model(topic, tmp_path):
+    store = Store.open(tmp_path / "bot.db")
+    try:
+        store.articles.add_new(None, [TALKS, IAEA, FOOTBALL, CRICKET])
+        topics = {topic.id: topic}
+        found = await search.latest_for_topic(store, topic)
+        assert sorted(f.article.id for f in found) == ["a1", "a2"]
+        result = await search.test_query(store, topics, topic.id)
+        assert result.ok and result.matched == 2 and result.scanned == 4
+        assert all(f.why[-1].startswith("model ") for f in result.found)
+        store.chats.ensure(5, type="private")
+        sub, _ = store.subscriptions.add(5, topic.id)
+        store.subscriptions.replace(sub.id, narrow="-vienna")
+        found = await search.latest_for_chat(store, topics, 5)
+        assert [f.article.id for f in found] == ["a2"]  # the model, then the filter
+    finally:
+        store.close()
+
+
+def test_a_model_that_reads_vectors_gets_the_stored_one_and_embeds_nothing_again():
+    from bot.matching import vectors
+    from bot.matching.engine import model_match
+    from bot.matching.topics import builtin_topics
+
+    kd = builtin_topics()["korea-diplomacy"]
+    audience = Audience({kd.id: kd})
+    audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
+    if not vectors.available():
+        pytest.skip("the sentence encoder is not installed")
+    assert audience.needs_vectors  # so the pipeline makes (and stores) the vector first
+    talks = Article(
+        id="k1",
+        title="US and South Korea hold talks on North Korea's denuclearisation",
+        summary="Envoys met in Seoul to discuss sanctions and a return to talks with Pyongyang.",
+    )
+    stored = vectors.from_blob(vectors.to_blob(vectors.article_vector(talks)))
+    embedded = vectors.STATS["texts"]
+    [alert] = audience.recipients(talks, vector=stored)
+    assert vectors.STATS["texts"] == embedded  # the model read the stored vector
+    assert alert.match.score == pytest.approx(model_match(talks, kd).score, abs=0.01)
