@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Sequence
@@ -220,6 +221,11 @@ class Core:
         await self.workers.start()  # the processes start once, before the first poll
         feeds = sync_config(self.store, self.config)
         await self.pipeline.load_audience()  # before anything can match or change it
+        # The compiled subscriptions live as long as the process: about a million objects
+        # for 100,000 of them, which every full garbage collection would walk, holding the
+        # loop for 1.2-3 s (bench/scale.py, docs/SCALING.md).  Out of the collector's sight:
+        gc.collect()
+        gc.freeze()
         if self.use_telegram:
             await self._start_telegram()
         else:
@@ -234,13 +240,17 @@ class Core:
             self.prune()
             self.scheduler.add_periodic("prune", PRUNE_EVERY, self._prune_job)
         self.sender.recover()  # rows a crash left "sending" (see bot.delivery.sender)
-        self.scheduler.start()
-        leftovers = await self.pipeline.alert_unprocessed()  # from a crash mid-pass
+        self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
+        # Articles a crash left unprocessed, before polling starts: this pass takes every
+        # unprocessed article it finds, and with polls adding new ones all the time it
+        # never ended, so the start never finished (no sender, no SIGTERM; bench/scale.py).
+        leftovers = await self.pipeline.alert_unprocessed()
         if leftovers:
             log.info(
                 "%s from articles a previous run had not finished", plural(len(leftovers), "alert")
             )
-        self._sender_task = asyncio.create_task(self._sender_loop(), name="newsalert-sender")
+            self._wake_sender()
+        self.scheduler.start()
         log.info(
             "newsalert started: %s, %s",
             plural(len(feeds), "feed"),
@@ -456,6 +466,7 @@ class Core:
         if self.llm is not None:
             await self.llm.aclose()
         self.store.close()
+        gc.unfreeze()  # what start froze is the collector's again (tests start many)
         if self._lock is not None:
             self._lock.release()
             self._lock = None

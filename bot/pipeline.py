@@ -134,8 +134,9 @@ class Pipeline:
         subscriptions that takes seconds, which the event loop must not wait through.
         Call it before polling starts (nothing reads the matcher meanwhile); later
         changes are applied incrementally on the loop."""
+        generation = self.store.subscriptions.generation()  # first: a write after it reloads
         subscriptions = self.store.subscriptions.active()
-        await asyncio.to_thread(self.audience.load, subscriptions)
+        await asyncio.to_thread(self.audience.load, subscriptions, generation=generation)
         self._audience_dirty = False
 
     def _current_audience(self) -> Audience:

@@ -87,3 +87,29 @@ async def test_a_delivery_setting_written_by_another_process_wakes_the_sender(
         finally:
             other.close()
         await wait_until(lambda: sink.sent, what="the alert sent once quiet hours are off")
+
+
+async def test_the_subscriptions_compiled_at_start_are_not_compiled_again_on_the_loop(
+    tmp_path, monkeypatch
+):
+    # The start compiles them in a thread; the first article must not compile them all
+    # again on the event loop (with 100,000 subscriptions: seconds without a reply).
+    config = make_config(tmp_path)
+    store = Store.open(config.storage.path)
+    store.chats.ensure(1)
+    store.subscriptions.add(1, "korea-diplomacy")
+    store.close()
+    async with Core(config, sink=ConsoleSink(io.StringIO()), alert_on_first_poll=True) as core:
+        await core.pipeline.load_audience()
+        loads = []
+        original = core.pipeline.audience.load
+        monkeypatch.setattr(
+            core.pipeline.audience, "load", lambda *a, **k: loads.append(1) or original(*a, **k)
+        )
+        feed = core.store.feeds.upsert("https://wire.example/rss")
+        result = await core.pipeline.process(feed, [korea_article(1)])
+        assert result.alerts == 1
+        assert loads == []
+        core.store.subscriptions.add(1, "query", query="panmunjom")
+        await core.pipeline.process(core.store.feeds.get(feed.id), [korea_article(2)])
+        assert loads == [1]  # a change still reloads

@@ -58,8 +58,9 @@ class Audience:
             self.load(subscriptions.active())
             self._generation = generation
 
-    def load(self, subscriptions: list[Subscription]) -> None:
-        """Replace the index with these subscriptions."""
+    def load(self, subscriptions: list[Subscription], *, generation: int | None = None) -> None:
+        """Replace the index with these subscriptions (read at the store's ``generation``,
+        when given: :meth:`refresh` loads again only when it moved from there)."""
         wanted: dict[str, tuple[str | Query, float]] = {}
         chats: dict[str, set[int]] = defaultdict(set)
         labels: dict[str, Topic | None] = {}
@@ -98,6 +99,8 @@ class Audience:
         self._learned = learned
         self._gated = gated
         self._threads = threads
+        if generation is not None:
+            self._generation = generation
 
     @property
     def needs_vectors(self) -> bool:
