@@ -204,6 +204,13 @@ def _plain_utf8(body: bytes, headers: Mapping[str, str]) -> bool:
     return True
 
 
+def _all_read(root: Any, read: int, why: str) -> None:
+    """Every item or entry anywhere in the document was read (``read`` of them), or the
+    feed goes to feedparser, which reads entries wherever they are."""
+    if read != sum(1 for _ in root.iter("item", "{*}item", "{*}entry", "entry")):
+        raise _Unsupported(why)
+
+
 def _text_of(element: Any) -> str:
     """An element's text: no child elements, comments or processing instructions."""
     if len(element):
@@ -316,8 +323,7 @@ class _Reader:
                 raise _Unsupported(f"feed element {key}")
             else:
                 self.check_feed_element(child, key)
-        if len(items) != sum(1 for _ in root.iter("item", "{*}item", "{*}entry", "entry")):
-            raise _Unsupported("items elsewhere than in the channel")
+        _all_read(root, len(items), "items elsewhere than in the channel")
         return FastFeed(version="rss20", feed=feed, entries=entries)
 
     def feed_summary(self, feed: Any, key: str) -> None:
@@ -570,8 +576,7 @@ class _Reader:
                 raise _Unsupported(f"feed element {key}")
             else:
                 self.check_feed_element(child, key)
-        if len(entries) != sum(1 for _ in root.iter("item", "{*}item", "{*}entry", "entry")):
-            raise _Unsupported("entries elsewhere")
+        _all_read(root, len(entries), "entries elsewhere")
         return FastFeed(version="atom10", feed=feed, entries=entries)
 
     def atom_text(self, element: Any, default: str = "text/plain") -> tuple[str, str]:

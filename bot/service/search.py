@@ -41,13 +41,9 @@ class Found:
 def vector_of(store: Store, stored: StoredArticle) -> np.ndarray | None:
     """The article's stored vector; one made now (and stored) for an article from before
     vectors, or ``None`` when the model is missing."""
-    if stored.vector is not None:
-        return vectors.from_blob(stored.vector)
-    if not vectors.available():
-        return None
-    vector = vectors.article_vector(stored.article)
-    store.articles.set_vector(stored.key, vectors.to_blob(vector))
-    return vector
+    found = _Vectors.of([stored])
+    _keep(store, found)
+    return found.rows.get(stored.key)
 
 
 @dataclass(slots=True)
