@@ -60,6 +60,13 @@ class Rule:
     model: Topic | None = None
 
 
+def topic_rule(topic: Topic) -> Rule:
+    """A topic as defined: its learned model decides when it has one, else its query."""
+    if topic.model:
+        return Rule(topic.id, None, 0.0, topic, model=topic)
+    return Rule(topic.id, topic.query, topic.threshold, topic)
+
+
 def subscription_rules(sub: Subscription, topics: Mapping[str, Topic]) -> list[Rule]:
     """How a subscription is matched.
 
@@ -75,9 +82,7 @@ def subscription_rules(sub: Subscription, topics: Mapping[str, Topic]) -> list[R
         return []
     learned = topic if topic.model else None
     if not sub.filtered:
-        if learned is not None:
-            return [Rule(sub.key, None, 0.0, topic, model=learned)]
-        return [Rule(sub.key, topic.query, topic.threshold, topic)]
+        return [topic_rule(topic)]  # the key is the topic's id, shared by its followers
     try:
         narrow = parse_query(sub.narrow) if sub.narrow else None
         widen = parse_query(sub.widen) if sub.widen else None

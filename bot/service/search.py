@@ -15,7 +15,7 @@ import numpy as np
 
 from bot.errors import QueryError
 from bot.matching import vectors
-from bot.matching.rules import Rule, RuleSet, subscription_rules
+from bot.matching.rules import Rule, RuleSet, subscription_rules, topic_rule
 from bot.matching.syntax import semantic_terms
 from bot.records import Article, Topic, as_utc
 from bot.service.subscriptions import MAX_QUERY_CHARS, check_query, looks_like_topic_id
@@ -137,13 +137,6 @@ async def _latest(store: Store, rules: list[Rule], *, limit: int) -> list[Found]
     found, made = await asyncio.to_thread(_scan, articles, rules, limit=limit)
     _keep(store, made)
     return found
-
-
-def topic_rule(topic: Topic) -> Rule:
-    """A topic as defined: its learned model decides when it has one, else its query."""
-    if topic.model:
-        return Rule(topic.id, None, 0.0, topic, model=topic)
-    return Rule(topic.id, topic.query, topic.threshold, topic)
 
 
 @dataclass(frozen=True, slots=True)
