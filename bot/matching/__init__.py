@@ -7,5 +7,7 @@
 - ``topics``: built-in and configured topics
 - ``rules``: how one subscription is matched (the only copy of that rule)
 - ``engine``: every active query in one index, one pass per article
+- ``vectors``: the article vector (multilingual USE), stored with each article
+- ``passages``: a sharper, dearer vector (multilingual e5) for telling near texts apart
 - ``audience``: the active subscriptions compiled into one matcher
 """
