@@ -40,8 +40,9 @@ from bot.ingest.stories import StoryDesk, breaking_outlets
 from bot.ingest.urls import redact_urls
 from bot.matching import vectors
 from bot.matching.audience import Audience, Recipient
-from bot.matching.feedback import judge
+from bot.matching.feedback import Rated, decide, needs_passage
 from bot.records import Alert, Article, FeedStatus, Summary, utcnow
+from bot.service.feedback import passages_of, rated
 from bot.summary.extractive import summarize
 from bot.summary.llm import LLMSummarizer
 from bot.text import plural
@@ -358,27 +359,34 @@ class Pipeline:
             out[stored.key] = vector
         return out
 
-    def _as_taught(self, recipients: list[Recipient], vector: np.ndarray | None) -> list[Recipient]:
+    async def _as_taught(
+        self, stored: StoredArticle, recipients: list[Recipient], vector: np.ndarray | None
+    ) -> list[Recipient]:
         """The recipients whose own 👍/👎 votes (bot.matching.feedback) do not hold this
         article back; every chat's votes count for all when the operator set
-        ``alerts.learn_across_chats``."""
-        if vector is None or not recipients or not self.store.feedback.count():
+        ``alerts.learn_across_chats``.  The article's e5 vector is made (once, in a worker
+        thread) only when a recipient has votes that judge by it."""
+        if not recipients or not self.store.feedback.count():
             return recipients
         if self.config.alerts.learn_across_chats:
             everyone = self.store.feedback.everyone()
             votes = {r.chat_id: everyone for r in recipients}
         else:
             votes = self.store.feedback.for_chats(r.chat_id for r in recipients)
-        kept = []
+        pools: list[tuple[Recipient, list[Rated]]] = []
         for recipient in recipients:
             topic = recipient.topic.id if recipient.topic else ""
-            pool = [
-                (v.vote, blob, v.title)
-                for v in votes.get(recipient.chat_id, ())
-                if v.topic == topic and (blob := vectors.from_blob(v.vector)) is not None
-            ]
-            verdict = judge(vector, pool)
-            if verdict.send:
+            pools.append((recipient, rated(votes.get(recipient.chat_id, ()), topic)))
+        passage = None
+        if any(needs_passage(pool) for _, pool in pools):
+            try:
+                passage = (await asyncio.to_thread(passages_of, [stored.article]))[0]
+            except Exception:  # the model is a dependency, but alerts go on without it
+                log.exception("the e5 vector of article %d could not be made", stored.key)
+        kept = []
+        for recipient, pool in pools:
+            verdict = decide(vector, passage, pool) if pool else None
+            if verdict is None or verdict.send:
                 kept.append(recipient)
             else:
                 log.info(
@@ -387,10 +395,11 @@ class Pipeline:
                 )  # fmt: skip
         return kept
 
-    def _recipients(
+    async def _recipients(
         self, stored: StoredArticle, audience: Audience, vector: np.ndarray | None
     ) -> list[Recipient]:
-        return self._as_taught(audience.recipients(stored.article, vector=vector), vector)
+        matched = audience.recipients(stored.article, vector=vector)
+        return await self._as_taught(stored, matched, vector)
 
     async def _prefetch(
         self,
@@ -408,7 +417,7 @@ class Pipeline:
             await asyncio.sleep(0)  # an article's matching at a time: replies go between
             try:
                 vector = (meanings or {}).get(stored.key)
-                recipients[stored.key] = self._recipients(stored, audience, vector)
+                recipients[stored.key] = await self._recipients(stored, audience, vector)
                 if recipients[stored.key] and (target := self._full_text_target(stored)):
                     wanted[stored.key] = target
             except Exception:  # raised again in _alert_one, where failures are counted
@@ -450,7 +459,7 @@ class Pipeline:
         if vector is None and stored.vector is not None:
             vector = vectors.from_blob(stored.vector)
         if recipients is None:
-            recipients = self._recipients(stored, audience, vector)
+            recipients = await self._recipients(stored, audience, vector)
         if recipients:
             stored = await self._with_full_text(stored, pages)
             alerts = await self._render_for(stored, recipients)

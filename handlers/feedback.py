@@ -24,7 +24,7 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
         await turn.answer(turn.tr.plain("That alert is no longer known."), alert=True)
         return
     if data[2] == "?":
-        await turn.answer(_explanation(turn, delivery, plain=True)[:200], alert=True)
+        await turn.answer((await _explanation(turn, delivery, plain=True))[:200], alert=True)
         return
     if not turn.is_private and not await can_manage(turn, turn.chat_id):
         await turn.answer(
@@ -32,7 +32,7 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
         )
         return
     value = 1 if data[2] == "+" else -1
-    if feedback.vote(store, delivery, value) is None:
+    if await feedback.vote(store, delivery, value) is None:
         await turn.answer(turn.tr.plain("That story is no longer stored."), alert=True)
         return
     if value > 0:
@@ -44,8 +44,8 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
     await turn.answer(text)
 
 
-def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:
-    found = feedback.explain(turn.core.store, turn.core.config.topics, delivery)
+async def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:
+    found = await feedback.explain(turn.core.store, turn.core.config.topics, delivery)
     tr = turn.tr
     if found is None:
         return tr.plain("That story is no longer stored.")
@@ -85,7 +85,7 @@ async def why(turn: Turn) -> None:
             turn._("Reply to an alert with /why to see why it was sent; none was sent here yet.")
         )
         return
-    await turn.reply(Html(_explanation(turn, delivery, plain=False)))
+    await turn.reply(Html(await _explanation(turn, delivery, plain=False)))
 
 
 @command

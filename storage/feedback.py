@@ -23,8 +23,9 @@ class Vote:
     article_id: int | None
     vote: int
     title: str
-    vector: bytes | None
+    vector: bytes | None  # the article vector (USE)
     created_at: datetime
+    passage: bytes | None = None  # the e5 vector (NULL for votes from before m018)
 
 
 def _vote(row: dict[str, Any]) -> Vote:
@@ -37,6 +38,7 @@ def _vote(row: dict[str, Any]) -> Vote:
         title=row["title"],
         vector=row["vector"],
         created_at=from_db_time(row["created_at"]) or utcnow(),
+        passage=row.get("passage"),
     )
 
 
@@ -60,6 +62,7 @@ class FeedbackStore:
         *,
         title: str,
         vector: bytes | None,
+        passage: bytes | None = None,
         now: datetime | None = None,
     ) -> Vote:
         """Record (or change) the chat's vote on one alert; returns it."""
@@ -70,8 +73,8 @@ class FeedbackStore:
             )
             cursor = self.db.execute(
                 "INSERT INTO feedback (chat_id, topic, article_id, vote, title, vector, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [chat_id, topic, article_id, 1 if vote > 0 else -1, title, vector,
+                "passage, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [chat_id, topic, article_id, 1 if vote > 0 else -1, title, vector, passage,
                  to_db_time(now or utcnow())],
             )  # fmt: skip
         row = self.db.execute("SELECT * FROM feedback WHERE id = ?", [cursor.lastrowid]).fetchone()

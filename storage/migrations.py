@@ -378,3 +378,11 @@ def m016_alert_templates(db: sqlite_utils.Database) -> None:
     # '' the default); a delivery keeps whether it has the "Read" button.
     db.execute("ALTER TABLE chats ADD COLUMN template TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE deliveries ADD COLUMN button INTEGER NOT NULL DEFAULT 1")
+
+
+@MIGRATIONS()
+def m018_feedback_passages(db: sqlite_utils.Database) -> None:
+    # passage: the rated article's e5 vector (bot.matching.passages, float16, 768 bytes),
+    # the sharper one the votes judge by (bot.matching.feedback); NULL for votes from
+    # before, which go on judging by their USE vector.
+    db.execute("ALTER TABLE feedback ADD COLUMN passage BLOB")

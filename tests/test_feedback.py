@@ -7,15 +7,17 @@ import numpy as np
 import pytest
 
 from bot.config.loader import config_from_dict
-from bot.matching import vectors
-from bot.matching.feedback import NEAR, judge
+from bot.matching import passages, vectors
+from bot.matching.feedback import NEAR, NEAR_PASSAGE, Rated, decide, judge
 from bot.pipeline import Pipeline
 from bot.records import Article
 from bot.service import feedback
 from storage.store import Store
-from tests.chatbot import running_bot
+from tests.chatbot import buttons, running_bot
 
-needs_model = pytest.mark.skipif(not vectors.available(), reason="the vector model is missing")
+needs_model = pytest.mark.skipif(
+    not (vectors.available() and passages.available()), reason="a vector model is missing"
+)
 
 GREETINGS = Article(id="g1", title="Kim Jong Un sends greetings to the President of Laos")
 MORE_GREETINGS = Article(
@@ -43,7 +45,26 @@ def test_the_nearest_vote_decides_and_far_articles_are_untouched():
     # a 👍 nearer than the 👎 brings a borderline kind back
     assert judge(_unit(1, 1.2, 0), votes).send and not judge(_unit(1.2, 1, 0), votes).send
     assert judge(None, votes).send and judge(_unit(1, 0, 0), []).send
-    assert 0 < NEAR < 1
+    assert 0 < NEAR < 1 and 0 < NEAR_PASSAGE < 1
+
+
+def test_a_thumbs_down_nearest_holds_only_when_thumbs_down_outnumber_the_nearest_thumbs_up():
+    near = [_unit(1, 0.1 * i, 0) for i in range(3)]
+    two_down = [(-1, near[0], "a"), (-1, near[1], "b"), (1, near[2], "c")]
+    one_down = [(-1, near[0], "a"), (1, near[1], "b"), (1, near[2], "c")]
+    assert not judge(_unit(1, 0, 0), two_down, neighbours=3).send
+    assert judge(_unit(1, 0, 0), one_down, neighbours=3).send  # outvoted by two 👍
+    assert not judge(_unit(1, 0, 0), one_down, neighbours=1).send  # the nearest alone
+
+
+def test_votes_from_before_e5_judge_by_the_article_vector():
+    down = _unit(1, 0, 0)
+    old = [Rated(-1, "greetings", vector=down)]  # a vote stored before m018
+    assert not decide(_unit(1, 0.1, 0), None, old).send
+    assert decide(_unit(0, 0, 1), None, old).send
+    sharp = [Rated(-1, "greetings", vector=_unit(0, 0, 1), passage=down)]
+    assert not decide(_unit(0, 0, 1), _unit(1, 0.05, 0), sharp).send  # e5 decides
+    assert decide(_unit(0, 0, 1), _unit(0, 1, 0), sharp).send
 
 
 def _pipeline(store: Store, **alerts) -> Pipeline:
@@ -70,7 +91,7 @@ async def test_a_thumbs_down_holds_back_close_stories_for_that_chat_only(tmp_pat
     pipeline = _pipeline(store)
     await pipeline.process(feed, [GREETINGS])
     [alert] = store.outbox.for_chat(1)
-    assert feedback.vote(store, alert, -1) is not None
+    assert await feedback.vote(store, alert, -1) is not None
     store.close()
 
     store = Store.open(path)  # the vote survives a restart
@@ -97,7 +118,7 @@ async def test_an_operator_can_let_chats_learn_from_each_other(tmp_path):
     pipeline = _pipeline(store, learn_across_chats=True)
     await pipeline.process(feed, [GREETINGS])
     [alert] = store.outbox.for_chat(1)
-    feedback.vote(store, alert, -1)
+    await feedback.vote(store, alert, -1)
     await pipeline.process(feed, [MORE_GREETINGS])
     assert len(store.outbox.for_chat(2)) == 1  # chat 2 learned from chat 1's 👎
     store.close()
@@ -146,3 +167,108 @@ async def test_buttons_under_an_alert_teach_and_explain(telegram_api, tmp_path):
     assert "👎" in listed and GREETINGS.title in listed
     assert "Sent for Korea" in explained
     assert "Forgotten: 1" in cleared and "not rated any alert" in empty
+
+
+SOUTH_GREETINGS = Article(
+    id="s1",
+    title="Message of sympathy from Kim Jong Un to South Korean President Moon Jae-in over fires",
+)
+MORE_SOUTH_GREETINGS = Article(
+    id="s2", title="Kim replies to the South's president with thanks for his condolences"
+)
+
+
+def _alert_message(api, chat_id: int, title: str) -> dict:
+    [found] = [m for m in api.sent_messages(chat_id) if title in m.get("text", "")]
+    return found
+
+
+def _titles(store: Store, chat_id: int) -> set[str]:
+    return {
+        stored.article.title
+        for d in store.outbox.for_chat(chat_id)
+        if (stored := store.articles.get(d.article_key)) is not None
+    }
+
+
+@needs_model
+async def test_a_thumbs_up_brings_a_borderline_kind_back(telegram_api, tmp_path):
+    """Both chats 👎 a greeting to a foreign leader; one also 👍 a greeting to the South
+    (a borderline kind: greetings, but inter-Korean): a later greeting to the South, close
+    to both votes, reaches that chat and is held back from the other."""
+    async with running_bot(telegram_api, tmp_path, topics=[KOREA_TOPIC]) as bot:
+        core = bot.core
+        for chat in (111, 222):
+            core.store.chats.ensure(chat, type="private")
+            core.store.subscriptions.add(chat, "korea")
+        feed = core.store.feeds.upsert("https://kcna.example/rss", name="KCNA")
+        await core.pipeline.process(feed, [])  # the first poll primes the feed
+        await core.pipeline.process(core.store.feeds.get(feed.id), [GREETINGS, SOUTH_GREETINGS])
+        core.sender.wake()
+        wanted = (GREETINGS.title, SOUTH_GREETINGS.title)
+
+        def delivered() -> bool:
+            texts = [m.get("text", "") for c in (111, 222) for m in telegram_api.sent_messages(c)]
+            return sum(any(t in text for t in wanted) for text in texts) >= 4
+
+        await telegram_api.wait_for(delivered, message="the two alerts in both chats")
+
+        async def press(chat: int, article: Article, face: str) -> None:
+            message = _alert_message(telegram_api, chat, article.title)
+            [data] = [d for text, d in buttons(message) if text == face]
+            await bot.press(chat, chat, data, message["message_id"], edits=False)
+
+        for chat in (111, 222):
+            await press(chat, GREETINGS, "👎")
+        await press(111, SOUTH_GREETINGS, "👍")
+        await core.pipeline.process(core.store.feeds.get(feed.id), [MORE_SOUTH_GREETINGS])
+        assert MORE_SOUTH_GREETINGS.title in _titles(core.store, 111)  # brought back by the 👍
+        assert MORE_SOUTH_GREETINGS.title not in _titles(core.store, 222)  # held by the 👎
+        votes = feedback.taught(core.store, 111)
+        assert [v.vote for v in votes] == [-1, 1]
+        assert all(v.passage is not None and v.vector is not None for v in votes)
+
+
+@needs_model
+async def test_a_vote_stored_before_e5_still_holds_back_and_makes_no_e5_vector(tmp_path):
+    store = Store.open(tmp_path / "bot.db")
+    store.chats.ensure(1)
+    store.subscriptions.add(1, "korea")
+    down = vectors.to_blob(vectors.article_vector(GREETINGS))
+    store.feedback.record(1, "korea", None, -1, title=GREETINGS.title, vector=down)
+    feed = store.feeds.upsert("https://kcna.example/rss", name="KCNA")
+    made = passages.STATS["texts"]
+    await _pipeline(store).process(feed, [MORE_GREETINGS, TALKS])
+    assert _titles(store, 1) == {TALKS.title}
+    assert passages.STATS["texts"] == made  # no vote judges by e5: none was made
+    store.close()
+
+
+@needs_model
+async def test_the_e5_vector_is_made_once_an_article_and_only_for_chats_with_votes(tmp_path):
+    store = Store.open(tmp_path / "bot.db")
+    for chat in (1, 2, 3):
+        store.chats.ensure(chat)
+    store.subscriptions.add(1, "korea")
+    store.subscriptions.add(2, "korea")
+    store.subscriptions.add(3, "sport")
+    sport = {"id": "sport", "name": "Sport", "query": "football"}
+    config = config_from_dict(
+        {"topics": [KOREA_TOPIC, sport], "fetch": {"full_text": False},
+         "delivery": {"story_by_meaning": False}},
+        env={},
+    )  # fmt: skip
+    pipeline = Pipeline(store, config, fetcher=None, alert_on_first_poll=True)  # type: ignore[arg-type]
+    feed = store.feeds.upsert("https://kcna.example/rss", name="KCNA")
+    await pipeline.process(feed, [GREETINGS])
+    for alert in store.outbox.for_chat(1) + store.outbox.for_chat(2):
+        await feedback.vote(store, alert, -1)
+    made = passages.STATS["texts"]
+    unique = Article(id="u1", title="Kim Jong Un sends greetings to the Emir of Qatar, 7 May")
+    await pipeline.process(feed, [unique])  # two chats with votes get it: one e5 vector
+    assert passages.STATS["texts"] == made + 1
+    match_day = Article(id="f1", title="Football: Pyongyang club wins the cup final 3-1, 8 May")
+    await pipeline.process(feed, [match_day])  # only chat 3 (no votes) gets it: none made
+    assert passages.STATS["texts"] == made + 1
+    assert _titles(store, 3) == {match_day.title}
+    store.close()

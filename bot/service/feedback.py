@@ -2,25 +2,77 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.matching import vectors
-from bot.matching.feedback import Verdict, judge
+import numpy as np
+
+from bot.matching import passages, vectors
+from bot.matching.feedback import Rated, Verdict, decide, needs_passage
 from bot.matching.rules import RuleSet, subscription_rules
-from bot.records import Delivery, Topic
-from bot.service.search import vector_of
+from bot.records import Article, Delivery, Topic
+from storage.articles import StoredArticle
 from storage.feedback import Vote
 from storage.store import Store
 
+REMEMBERED = 1024  # e5 vectors kept in memory, by article text (384 float32: 1.5 KiB each)
+_made: OrderedDict[str, np.ndarray] = OrderedDict()
+_made_lock = threading.Lock()
 
-def vote(store: Store, delivery: Delivery, value: int) -> Vote | None:
-    """The chat's 👍 (+1) or 👎 (-1) on one of its alerts, kept with the article's meaning;
-    ``None`` when the article is gone (pruned)."""
+
+def passages_of(articles: Sequence[Article]) -> np.ndarray:
+    """The e5 vectors of articles (bot.matching.passages), each made once: the last
+    :data:`REMEMBERED` are kept by the text they are made of, so that the pipeline's
+    vector of an alert is the one its 👍/👎 and /why read.  Slow (tens of ms an article):
+    call it in a worker thread."""
+    keys = [vectors.article_text(a) for a in articles]
+    with _made_lock:
+        missing = [k for k in dict.fromkeys(keys) if k not in _made]
+    if missing:
+        made = passages.embed(missing)
+        with _made_lock:
+            for key, row in zip(missing, made, strict=True):
+                _made[key] = row
+            while len(_made) > REMEMBERED:
+                _made.popitem(last=False)
+    with _made_lock:
+        rows = [_made.get(k) for k in keys]
+    if any(r is None for r in rows):  # pushed out by a long batch: made again
+        return passages.embed(keys)
+    return np.stack([r for r in rows if r is not None]).reshape(len(keys), passages.DIMENSION)
+
+
+def rated(votes: Iterable[Vote], topic: str, *, leave_out: int | None = None) -> list[Rated]:
+    """The votes on ``topic`` as the learning rule reads them (their vectors unpacked)."""
+    return [
+        Rated(v.vote, v.title, vectors.from_blob(v.vector), vectors.from_blob(v.passage))
+        for v in votes
+        if v.topic == topic and (leave_out is None or v.article_id != leave_out)
+    ]
+
+
+def _meanings(stored: StoredArticle, passage: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The article's USE vector (stored, else made) and its e5 vector (pure work)."""
+    vector = vectors.from_blob(stored.vector)
+    if vector is None and vectors.available():
+        vector = vectors.article_vector(stored.article)
+    sharp = passages_of([stored.article])[0] if passage and passages.available() else None
+    return vector, sharp
+
+
+async def vote(store: Store, delivery: Delivery, value: int) -> Vote | None:
+    """The chat's 👍 (+1) or 👎 (-1) on one of its alerts, kept with the article's meaning
+    (both vectors, made in a worker thread when needed); ``None`` when the article is gone
+    (pruned)."""
     stored = store.articles.get(delivery.article_key)
     if stored is None:
         return None
-    vector = vector_of(store, stored)
+    vector, passage = await asyncio.to_thread(_meanings, stored, True)
+    if vector is not None and stored.vector is None:
+        store.articles.set_vector(stored.key, vectors.to_blob(vector))
     return store.feedback.record(
         delivery.chat_id,
         delivery.topic,
@@ -28,6 +80,7 @@ def vote(store: Store, delivery: Delivery, value: int) -> Vote | None:
         value,
         title=stored.article.title,
         vector=vectors.to_blob(vector) if vector is not None else None,
+        passage=vectors.to_blob(passage) if passage is not None else None,
     )
 
 
@@ -43,8 +96,11 @@ class Explanation:
     nearest: Verdict | None = None
 
 
-def explain(store: Store, topics: Mapping[str, Topic], delivery: Delivery) -> Explanation | None:
-    """Re-run the chat's subscriptions on the alert's article (``None`` if it is gone)."""
+async def explain(
+    store: Store, topics: Mapping[str, Topic], delivery: Delivery
+) -> Explanation | None:
+    """Re-run the chat's subscriptions on the alert's article (``None`` if it is gone);
+    vectors that are missing are made in a worker thread."""
     stored = store.articles.get(delivery.article_key)
     if stored is None:
         return None
@@ -57,15 +113,14 @@ def explain(store: Store, topics: Mapping[str, Topic], delivery: Delivery) -> Ex
             except Exception:  # a filter that no longer parses explains nothing
                 continue
             labels[rule.key] = rule.topic.name if rule.topic else str(sub.query or rule.query)
-    vector = vector_of(store, stored) if ruleset.needs_vectors or store.feedback.count() else None
+    votes = rated(store.feedback.for_chat(delivery.chat_id), delivery.topic, leave_out=stored.key)
+    vector, passage = None, None
+    if ruleset.needs_vectors or votes:
+        vector, passage = await asyncio.to_thread(_meanings, stored, needs_passage(votes))
+        if vector is not None and stored.vector is None:
+            store.articles.set_vector(stored.key, vectors.to_blob(vector))
     matches = ruleset.match(stored.article, vector=vector)
-    votes = [
-        (v.vote, blob, v.title)
-        for v in store.feedback.for_chat(delivery.chat_id)
-        if v.topic == delivery.topic and v.article_id != stored.key
-        and (blob := vectors.from_blob(v.vector)) is not None
-    ]  # fmt: skip
-    nearest = judge(vector, votes) if votes and vector is not None else None
+    nearest = decide(vector, passage, votes) if votes else None
     if not matches:
         return Explanation(stored.article.title, "", (), 0.0, nearest)
     best = matches[0]
