@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NEAR = 0.55  # a USE-only vote judges articles at least this close (bench/feedback.py)
-NEAR_PASSAGE = 0.83  # an e5 vote judges articles at least this close (bench/feedback.py)
+NEAR_PASSAGE = 0.81  # an e5 vote judges articles at least this close (bench/feedback.py)
 NEIGHBOURS = 3  # a 👎 nearest holds only when 👎s outnumber 👍s among this many nearest
 
 
