@@ -21,7 +21,7 @@ from bot.delivery.sinks import ConsoleSink, Sink
 from bot.errors import ConfigError
 from bot.ingest.address_guard import AddressPolicy
 from bot.ingest.extract import FullText
-from bot.ingest.feed_health import due, poll_interval
+from bot.ingest.feed_health import due, first_polls, poll_interval
 from bot.ingest.fetch import USER_AGENT, Fetcher
 from bot.ingest.scheduler import FeedScheduler
 from bot.ingest.urls import redact_url
@@ -231,10 +231,11 @@ class Core:
             await self._start_telegram()
         else:
             log.info("no Telegram: alerts are printed to the console (dry run)")
-        # first polls spread at start_rate a second: 5,000 feeds fired in one second
-        # made every later interval a burst of 5,000 polls too
-        for n, feed in enumerate(feeds):
-            self.schedule_feed(feed, now=True, after=n / self.config.polling.start_rate)
+        # each feed resumes its rhythm, and first polls come at most start_rate a second
+        # (see feed_health.first_polls)
+        offsets = first_polls(feeds, utcnow(), self.pipeline.policy, self.config.polling.start_rate)
+        for feed, after in zip(feeds, offsets, strict=True):
+            self.schedule_feed(feed, now=True, after=after)
         self.scheduler.add_periodic(
             "heartbeat", heartbeat_every(self.health.stale_after), self._heartbeat
         )

@@ -96,6 +96,14 @@ def test_short_interval_is_honoured_with_a_warning():
     assert any("very short" in w for w in config.warnings)
 
 
+def test_many_short_intervals_make_one_warning_naming_the_first_few():
+    feeds = [{"url": f"https://a{n}.example/rss", "interval": "5s"} for n in range(10)]
+    config = config_from_dict({"feeds": feeds}, env={})
+    assert len(config.warnings) == 1
+    assert "10 feeds" in config.warnings[0]
+    assert "feeds[0], feeds[1], feeds[2], and 7 more" in config.warnings[0]
+
+
 def test_channel_with_unknown_topic_is_named():
     e = error_for({"channels": [{"chat_id": -1001, "topics": ["korea-diplomacy", "nope"]}]})
     assert e.key == "channels[0].topics[1]" and "nope" in str(e)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bot import __version__
+from bot.ingest.urls import redact_url
 from bot.records import DeliveryState
 
 if TYPE_CHECKING:
@@ -171,9 +172,16 @@ class Metrics:
         """Set the gauges that the database knows: outbox depth, feeds' last success."""
         self.outbox_pending.set(store.outbox.counts().get(DeliveryState.PENDING, 0))
         self.feed_last_success.clear()
+        shown: set[str] = set()
         for feed in store.feeds.all():
             if feed.last_success is not None:
-                self.feed_last_success.labels(feed.url).set(feed.last_success.timestamp())
+                # the URL as anyone may see it: feed URLs carry credentials (user:password@,
+                # ?key=...), and /metrics is read by whoever scrapes it
+                label = redact_url(feed.url)
+                if label in shown:
+                    label = f"{label} (feed {feed.id})"  # two URLs alike once redacted
+                shown.add(label)
+                self.feed_last_success.labels(label).set(feed.last_success.timestamp())
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""

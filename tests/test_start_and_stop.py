@@ -1,4 +1,4 @@
-"""A stop while polls are in flight ends them quietly (no traceback per poll in the log),
+"""Start and stop of a running bot: a stop while polls are in flight ends them quietly (no traceback per poll in the log),
 and the first polls after a start are spread out rather than all fired in one second."""
 
 from __future__ import annotations
