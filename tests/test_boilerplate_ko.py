@@ -227,7 +227,8 @@ def test_credits_emails_and_copyright_lines_go(tail):
     ("text", "expected"),
     [
         # a credit glued to the caption and to the next sentence (ko-127, ko-84, ko-237)
-        ("도널드 트럼프 미국 대통령. AFP 연합뉴스" + LEAD, "도널드 트럼프 미국 대통령. " + LEAD),
+        # (the caption, a bare noun phrase with a full stop, then goes on a line of its own)
+        ("도널드 트럼프 미국 대통령. AFP 연합뉴스" + LEAD, "도널드 트럼프 미국 대통령.\n" + LEAD),
         ("조선중앙통신 연합뉴스" + LEAD, LEAD),
         ("그는 말했다. 사진=뉴스1" + LEAD, "그는 말했다. " + LEAD),
         (LEAD + " [우리은행 제공]" + NEXT, LEAD + " " + NEXT),

@@ -182,6 +182,7 @@ _CAPTION_SENTENCE = re.compile(r"^[^.\n]{5,200}?(?:고 있다|모습|모습이�
 # headlines end, on a bare verbal noun ("… 관련자 소환 검토 경찰이 …").  The lead itself must
 # start like one: its subject (a word with 은/는/이/가) within its first few words.
 _H = "\uac00-\ud7a3"
+_H_SET = frozenset(chr(c) for c in range(0xAC00, 0xD7A4))
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -189,7 +190,7 @@ def _word_set(text: str) -> frozenset[str]:
 
 
 _SUBHEAD_WINDOW = 260
-_MIN_LEAD_CHARS = 20
+_MIN_LEAD_CHARS = 15
 # How the lead's first sentence ends (a sub-headline may end on "…" or a quote alone).
 _LEAD_END = re.compile(r"(?:[다요죠까니][.?!…]+|[?!])[\"'”’)\]]?$")
 _SUBJECT_WINDOW = 5  # the lead's subject is looked for in its first five words
@@ -225,6 +226,85 @@ _HEAD_NOUNS = _word_set(
     """결과 계획 방안 사업 방침 대상 과정 문제 결정 내용 소식 사실 여부 가능성 기간 규모 비용
     절차 사건 관계자 당국 측 요청 건수 실적"""
 )
+# -- sub-headlines glued to the lead inside one word ------------------------------------
+#
+# Flat text glues the last sub-headline to the lead with no space at all: "… 발표 주목도널드
+# 트럼프 미국 대통령은 …", "… 호의적일본 국민들이 …", "… 잠정 달성올해 한국 수출이 …",
+# "… 알게 돼2018년에는 …".  A word is cut inside when its first part ends the way headlines
+# end (a word of ``_GLUED_FINAL``, or Hangul glued to a date) and what follows starts a lead:
+# not a verb's or a particle's continuation, with its subject within a few words or a date
+# word first ("올해", "지난", "29일").  The last such cut before the first sentence end wins
+# (a block holds several sub-headlines).  A caption's full stop after a bare noun ("… 출품된
+# 작품.전통채색화 …", "도널드 트럼프 미국 대통령. 재러드 …") ends a caption the same way.
+_GLUED_FINAL = _HEADLINE_FINAL | _word_set(
+    """달성 충돌 비교 종용 관여 대체 분석 대비 인식 방점 호의적 부정적 긍정적 우려도 가능성도
+    본격화 가시화 공고화 체계화 정교화 구체화 현실화 장기화 돼 줘 보내 함께 상향 하향 급등 급락
+    반등 마감 경신 기록 달해 넘어 육박"""
+)
+_GLUE_WINDOW = 400
+_GLUED_SUBJECT_WINDOW = 8
+_MAX_PASSES = 2
+_DATE_OPENER = re.compile(
+    r"(?:올해|지난해|작년|지난|오늘|어제|내일|내년|이날|(?:19|20)\d\d년|\d{1,2}월|\d{1,2}일)"
+    r"(?![가-힣])|(?:19|20)\d\d년|\d{1,2}일(?:\(|오전|오후|\s)"
+)
+# What a lead's first word does not start with: a verb's or a particle's continuation of
+# the word before ("주목받으며", "공개했다", "공개적으로", "비교해", "검토결과를").
+_CONTINUATION = re.compile(
+    r"(?:하|한|할|함|합|했|해|되|된|될|됐|돼|됩|받|시키|시켜|적[으이인]|으로|으며|을|를|의|에|로|와|과|"
+    r"은|는|들|만|까지|처럼|도[를가는의]|도$|이[다라며고자나]|가[ ]|세[가를는의]|율|률|권|액|량|자[가는를의]|"
+    r"서[는도]?$|시[키켜]|[가-힣](?![가-힣]))"
+)
+_GLUED_DIGITS = re.compile(r"(?<=[가-힣])(?=\d{1,4}(?:년|월|일|개월|건|명))")
+_CAPTION_STOP = re.compile(r"(?<=[가-힣])(?<![다요죠오네자지군나냐까라])\.(?=\s?[가-힣])")
+_GLUED_WORD = re.compile(r"[^\s]{3,}")
+_DATE_WORDS = _word_set("지난 오는 올해 내년 작년 지난해 이날 오늘 어제 내일 매년 매달")
+
+
+def _glued_cut(sentence: str) -> int:
+    """Where the lead starts inside a word glued to the last sub-headline (0: nowhere);
+    see the comment above ``_GLUED_FINAL``.  Constant work per character of a bounded
+    window."""
+    end = len(sentence)
+    window = sentence[:_GLUE_WINDOW]
+    quoted = quote_spans(sentence[: _GLUE_WINDOW * 2])
+    candidates: list[tuple[int, bool]] = []  # (cut, whether a caption's stop made it)
+    for word in _GLUED_WORD.finditer(window):
+        # the sub-headline's last word, whole, glued to the lead's first: "주목도널드"
+        text = word.group()
+        opening = len(text) - len(text.lstrip(_WORD_EDGES))
+        for k in range(opening + 1, min(len(text) - 1, opening + 6)):
+            left = text[opening:k]
+            if left in _GLUED_FINAL and text[k] in _H_SET:
+                candidates.append((word.start() + k, False))
+        for digits in _GLUED_DIGITS.finditer(text, opening + 1):
+            left = text[opening : digits.start()]
+            if left.isalpha() and left[-1] not in "년월일시분초" and left not in _DATE_WORDS:
+                candidates.append((word.start() + digits.start(), False))
+    candidates += [(m.end(), True) for m in _CAPTION_STOP.finditer(window)]
+    best = 0
+    for cut, stop in sorted(candidates):
+        if cut <= best or end - cut < _MIN_LEAD_CHARS + 5:
+            continue
+        prefix = sentence[:cut].rstrip()
+        if len(prefix) < 4 or any(o < cut <= c for o, c in quoted) or not _closed(prefix):
+            continue
+        lead = sentence[cut : cut + _SUBHEAD_WINDOW].lstrip()
+        first = lead.split(" ", 1)[0]
+        if _DATE_OPENER.match(lead):
+            best = cut
+            continue
+        if _CONTINUATION.match(first) or len(_bare_stem(first)) < 2 or _stem(first) in _HEAD_NOUNS:
+            continue
+        words = prefix.split()
+        if len(words) >= 2 and words[-2].endswith("의") and not stop:
+            continue
+        subject = _subject_position(lead, window=_GLUED_SUBJECT_WINDOW)
+        if stop or 0 <= subject:
+            best = cut
+    return best
+
+
 _KO_PARTICLES = (
     "께서",
     "에서",
@@ -346,8 +426,28 @@ def _without_leading_subheadlines(paragraphs: list[str]) -> list[str]:
 def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     """(sub-headlines, lead) of the first sentence of a flat Korean text, where the page's
     sub-headlines are glued to the lead; ``("", sentence)`` when nothing before the lead
-    has a headline's shape (see the comment above ``_HEADLINE_MARK``).  Linear: a bounded
-    window at the start, each cut tested in constant work per word."""
+    has a headline's shape (see the comments above ``_HEADLINE_MARK`` and ``_GLUED_FINAL``).
+    Linear: a bounded window at the start, each cut tested in constant work per word, and
+    at most ``_MAX_PASSES`` passes."""
+    heads: list[str] = []
+    lead = sentence
+    glued = _glued_cut(lead)
+    if glued:
+        heads.append(lead[:glued].strip())
+        lead = lead[glued:].strip()
+    for _ in range(_MAX_PASSES):
+        head, rest = _split_shaped(lead)
+        if not head:
+            break
+        heads.append(head)
+        lead = rest
+    if not heads:
+        return "", sentence
+    return " ".join(heads), lead
+
+
+def _split_shaped(sentence: str) -> tuple[str, str]:
+    """One cut of ``split_lead_subheadlines`` at a space or after a headline mark."""
     header = _COLUMN_HEADER.match(sentence)
     if header is not None:
         return sentence[: header.end()].strip(), sentence[header.end() :].strip()
@@ -431,9 +531,9 @@ def _repeats_label(label: str, lead: str, subject: int) -> bool:
     return all(_stem(w) in stems for w in lead[:_SUBHEAD_WINDOW].split()[: subject + 1])
 
 
-def _subject_position(lead: str) -> int:
+def _subject_position(lead: str, *, window: int = _SUBJECT_WINDOW) -> int:
     """Which of the first words of ``lead`` carries 은/는/이/가 (-1: none)."""
-    for position, word in enumerate(lead[:_SUBHEAD_WINDOW].split()[:_SUBJECT_WINDOW]):
+    for position, word in enumerate(lead[:_SUBHEAD_WINDOW].split()[:window]):
         word = word.rstrip(",").lstrip("\"“‘'")
         if _SUBJECT_WORD.match(word) and not _NOT_SUBJECT.search(word):
             return position
@@ -444,6 +544,15 @@ def _stem(word: str) -> str:
     word = word.strip(_WORD_EDGES)
     for particle in _KO_PARTICLES:
         if word.endswith(particle) and len(word) - len(particle) >= 2:
+            return word[: -len(particle)]
+    return word
+
+
+def _bare_stem(word: str) -> str:
+    """``word`` without its particle, however short what is left ("성을": "성")."""
+    word = word.strip(_WORD_EDGES)
+    for particle in _KO_PARTICLES:
+        if word.endswith(particle) and len(word) > len(particle):
             return word[: -len(particle)]
     return word
 
