@@ -300,7 +300,7 @@ def _glued_cut(sentence: str) -> int:
         if len(words) >= 2 and words[-2].endswith("의") and not stop:
             continue
         subject = _subject_position(lead, window=_GLUED_SUBJECT_WINDOW)
-        if stop or 0 <= subject:
+        if stop or subject >= 0:
             best = cut
     return best
 
