@@ -208,7 +208,7 @@ _COLUMN_HEADER = re.compile(
     r"^■\s?(?:기고|특별기고|칼럼|시론|독자투고)\s?[-–:ㅣ|]\s?[^.\n]{2,60}?"
     r"(?:교수|위원|대표|연구원|원장|소장|회장|변호사|박사|의원)\s"
 )
-_SUBJECT_WORD = re.compile(rf"^[{_H}A-Za-z0-9·)’』」(]{{2,30}}(?:은|는|이|가|께서)$")
+_SUBJECT_WORD = re.compile(rf"^[㈜{_H}A-Za-z0-9·)’』」(]{{2,30}}(?:은|는|이|가|께서)$")
 # ... but not a verb's adnominal ending: 맞는, 하는, 있는, 높은, 같이
 _NOT_SUBJECT = re.compile(
     r"(?:하|되|있|없|않|지)는$|[받높같많작좋넓깊낮늦적짧젊]은$|(?:같|많|깊|높|곧)이$"
@@ -219,7 +219,8 @@ _HEADLINE_FINAL = _word_set(
     발표 추진 확대 축소 전망 우려 기대 주목 촉구 비판 반발 강조 합의 발견 개최 체결 출시 지원
     집중 확보 돌파 상승 하락 급증 급감 시사 거론 예고 제기 포섭 역할 필요 가능 어리둥절 나서
     모아 보여 커져 올라 가팔라 잇따라 듯 예정 방침 신년사 모습 전환 선정 수상 영입 출범 취임
-    사퇴 별세 체포 구속 기소 석방 해임 파면 징계 경고 요구 제안 공세 압박"""
+    사퇴 별세 체포 구속 기소 석방 해임 파면 징계 경고 요구 제안 공세 압박 방점 달성 충돌 종용
+    관여 반발"""
 )
 # Nouns that a verbal noun heads in a compound ("조사 결과가", "지원 사업은"): no cut before them.
 _HEAD_NOUNS = _word_set(
@@ -241,9 +242,14 @@ _GLUED_FINAL = _HEADLINE_FINAL | _word_set(
     본격화 가시화 공고화 체계화 정교화 구체화 현실화 장기화 돼 줘 보내 함께 상향 하향 급등 급락
     반등 마감 경신 기록 달해 넘어 육박"""
 )
+# Finals that are verb forms ("나서", "보여", "돼"): what is glued after them may be their
+# ending ("나서면서", "보여준"), never taken for a lead.
+_VERB_FINALS = _word_set("나서 모아 보여 커져 올라 가팔라 잇따라 돼 줘 보내 달해 넘어 함께 듯")
+_ENDING_START = frozenset("면며고야서도자지기니나는은을를준줬주온와왔워졌져된될할한했해")
 _GLUE_WINDOW = 400
 _GLUED_SUBJECT_WINDOW = 8
 _MAX_PASSES = 2
+_MAX_SECOND_HEAD_WORDS = 4
 _DATE_OPENER = re.compile(
     r"(?:올해|지난해|작년|지난|오늘|어제|내일|내년|이날|(?:19|20)\d\d년|\d{1,2}월|\d{1,2}일)"
     r"(?![가-힣])|(?:19|20)\d\d년|\d{1,2}일(?:\(|오전|오후|\s)"
@@ -275,13 +281,23 @@ def _glued_cut(sentence: str) -> int:
         opening = len(text) - len(text.lstrip(_WORD_EDGES))
         for k in range(opening + 1, min(len(text) - 1, opening + 6)):
             left = text[opening:k]
-            if left in _GLUED_FINAL and text[k] in _H_SET:
+            if (
+                left in _GLUED_FINAL
+                and text[k] in _H_SET
+                and not (left in _VERB_FINALS and text[k] in _ENDING_START)
+            ):
                 candidates.append((word.start() + k, False))
         for digits in _GLUED_DIGITS.finditer(text, opening + 1):
             left = text[opening : digits.start()]
             if left.isalpha() and left[-1] not in "년월일시분초" and left not in _DATE_WORDS:
                 candidates.append((word.start() + digits.start(), False))
     candidates += [(m.end(), True) for m in _CAPTION_STOP.finditer(window)]
+    for space in re.finditer(" ", window):
+        before = window[: space.start()].rsplit(" ", 1)[-1]
+        if (before.strip(_WORD_EDGES) in _GLUED_FINAL or before[-1:] in "’'”\"") and (
+            _DATE_OPENER.match(window, space.end())
+        ):
+            candidates.append((space.end(), False))
     best = 0
     for cut, stop in sorted(candidates):
         if cut <= best or end - cut < _MIN_LEAD_CHARS + 5:
@@ -292,15 +308,20 @@ def _glued_cut(sentence: str) -> int:
         lead = sentence[cut : cut + _SUBHEAD_WINDOW].lstrip()
         first = lead.split(" ", 1)[0]
         if _DATE_OPENER.match(lead):
-            best = cut
+            if not _has_subject(prefix):
+                best = cut
             continue
         if _CONTINUATION.match(first) or len(_bare_stem(first)) < 2 or _stem(first) in _HEAD_NOUNS:
             continue
         words = prefix.split()
         if len(words) >= 2 and words[-2].endswith("의") and not stop:
             continue
+        if sentence[cut - 1] == " ":
+            continue  # a space cut is only made before a date word
         subject = _subject_position(lead, window=_GLUED_SUBJECT_WINDOW)
-        if stop or subject >= 0:
+        # after a headline mark the text is plainly a block of sub-headlines
+        marked = _HEADLINE_MARK.search(prefix) is not None
+        if stop or subject >= 0 or marked:
             best = cut
     return best
 
@@ -435,10 +456,12 @@ def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     if glued:
         heads.append(lead[:glued].strip())
         lead = lead[glued:].strip()
-    for _ in range(_MAX_PASSES):
-        head, rest = _split_shaped(lead)
+    for passes in range(_MAX_PASSES):
+        head, rest = _split_shaped(lead, reach=3 + passes)
         if not head:
             break
+        if passes and (len(head.split()) > _MAX_SECOND_HEAD_WORDS or _DATE_OPENER.search(head)):
+            break  # a second cut takes off only a short label: "우크라식 DMZ가 변수"
         heads.append(head)
         lead = rest
     if not heads:
@@ -446,7 +469,7 @@ def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     return " ".join(heads), lead
 
 
-def _split_shaped(sentence: str) -> tuple[str, str]:
+def _split_shaped(sentence: str, *, reach: int = 3) -> tuple[str, str]:
     """One cut of ``split_lead_subheadlines`` at a space or after a headline mark."""
     header = _COLUMN_HEADER.match(sentence)
     if header is not None:
@@ -470,12 +493,16 @@ def _split_shaped(sentence: str) -> tuple[str, str]:
     best: tuple[int, int, int] | None = None  # (subject position, cut start, cut end)
     for cut, after in cuts:
         prefix, lead = sentence[:cut].rstrip(), sentence[after : after + _SUBHEAD_WINDOW].lstrip()
-        if len(prefix) < 4 or len(sentence) - after < _MIN_LEAD_CHARS or not closed(cut):
+        one_word = prefix in _HEADLINE_FINAL and len(prefix) >= 2  # "반발 국민의힘은 …"
+        short = len(prefix) < 4 and not one_word
+        if short or len(sentence) - after < _MIN_LEAD_CHARS or not closed(cut):
             continue
         if cut == after and lead[0] in _CONTINUING:
             continue
         subject = _subject_position(lead)
-        if _SAID_IN_QUOTES.search(prefix) or not _cut_fits(sentence, start, cut, after, subject):
+        if _SAID_IN_QUOTES.search(prefix) or not _cut_fits(
+            sentence, start, cut, after, subject, reach=reach
+        ):
             continue
         rank = subject if subject >= 0 else _SUBJECT_WINDOW
         repeated = (
@@ -490,8 +517,11 @@ def _split_shaped(sentence: str) -> tuple[str, str]:
     return sentence[: best[1]].strip(), sentence[best[2] :].strip()
 
 
-def _cut_fits(sentence: str, start: int, cut: int, after: int, subject: int) -> bool:
-    """The text before ``cut`` ends like a sub-headline and the lead after it starts well."""
+def _cut_fits(
+    sentence: str, start: int, cut: int, after: int, subject: int, *, reach: int = 3
+) -> bool:
+    """The text before ``cut`` ends like a sub-headline and the lead after it starts well
+    (its subject within ``reach`` words after a headline's final word)."""
     if cut == start:
         # right after a headline mark: the lead's subject comes first, or a quote closed
         # glued to it ('“… 추락”뉴진스에 이어 …')
@@ -514,7 +544,7 @@ def _cut_fits(sentence: str, start: int, cut: int, after: int, subject: int) -> 
         return True
     return (
         last in _HEADLINE_FINAL
-        and subject <= 3
+        and subject <= reach
         and _stem(lead[0]) not in _HEAD_NOUNS
         and not (len(words) >= 2 and words[-2].endswith("의"))
         and (len(words) >= 2 or start > 0 or subject == 0)
@@ -546,6 +576,19 @@ def _stem(word: str) -> str:
         if word.endswith(particle) and len(word) - len(particle) >= 2:
             return word[: -len(particle)]
     return word
+
+
+def _has_subject(text: str) -> bool:
+    """Whether a word of ``text`` carries a subject's 은/는/이/가 ("개선에는" does not)."""
+    for word in text.split():
+        word = word.strip(_WORD_EDGES)
+        if (
+            _SUBJECT_WORD.match(word)
+            and not _NOT_SUBJECT.search(word)
+            and not word.endswith(("에는", "에서는", "로는", "과는", "와는", "에선"))
+        ):
+            return True
+    return False
 
 
 def _bare_stem(word: str) -> str:
