@@ -92,6 +92,9 @@ _FRAGMENTS = tuple(
     for p in (
         # "[이 기사에 나온 스타트업에 대한 보다 다양한 기업정보는 …]"
         r"\[이 기사[^\[\]\n]{0,200}\]",
+        # a stock caption: "기사 이해를 돕기 위한 AI 이미지", "이해를 돕기 위한 그래픽"
+        r"(?:기사\s?)?이해를\s?돕기\s?위한\s?(?:AI\s?|인공지능\s?)?(?:생성\s?)?"
+        r"(?:이미지|그래픽|사진|일러스트)(?:입니다)?\.?",
         # photo and source credits in brackets (square brackets may hold a parenthesis):
         # "[우리은행 제공]", "[조선중앙TV 화면]", "[대만 이란현 지진 (대만 중앙기상국=연합뉴스)]",
         # "[국내에서만 사용가능. 재배포 금지. For Use Only in the Republic of Korea. …]"
@@ -160,7 +163,15 @@ _TAIL = re.compile(
 _NESTED_CREDIT = re.compile(
     rf"\[[^\[\]\n]{{0,120}}\([^()\n]{{1,40}}=\s?(?:{_FOREIGN}\s?/\s?)?{_PUB}\s?\)\s?\]"
 )
-_PHOTO_MARK = re.compile(r"[\[(]\s?사진\s?[=:|ㅣ]\s?[^\[\]()\n]{1,20}[\])]")
+_PHOTO_MARK = re.compile(
+    r"[\[(]\s?사진\s?[=:|ㅣ]\s?[^\[\]()\n]{1,20}[\])]"
+    # a stock caption: "기사 이해를 돕기 위한 AI 이미지"
+    r"|(?:기사\s?)?이해를\s?돕기\s?위한\s?(?:AI\s?|인공지능\s?)?(?:생성\s?)?"
+    r"(?:이미지|그래픽|사진|일러스트)(?:입니다)?\.?"
+    # a photographer's name glued to the lead after the caption: "… 쌓여 있다. 문호남 기자29일"
+    rf"|(?<=있다\. ){_NAME} ?기자(?!회견|단|실|들|협회|간담회|회|석|증|명|님|가|입니|의|와|는|에게)"
+    r"(?=[0-9가-힣A-Za-z“\"‘'])"
+)
 _MIN_LEAD_AFTER_CAPTION = 80
 # A quoted phrase not followed by a particle ("…"라고, "…"며) is a sub-headline.
 _QUOTED_SUBHEAD = re.compile(
@@ -172,7 +183,11 @@ _SENTENCE_END = re.compile(r"(?:[다요죠까니][.?!]|[.?!…][\"'”’)\]]?)$
 _RELATED_HEADER = re.compile(r"^\s?[\[<■▶【]?\s?관련\s?기사\s?[\]>】:]?\s?$")
 # A photo caption that opens the text: "▲ 김정은 국무위원장이 … 손을 잡고 있다. <the lead>"
 _CAPTION_MARK = re.compile(r"^\s?[▲△]\s")  # "▲조선노동당 …" without a space is a list
-_CAPTION_SENTENCE = re.compile(r"^[^.\n]{5,200}?(?:고 있다|모습|모습이다)\.\s")
+_CAPTION_SENTENCE = re.compile(
+    r"^[^.\n]{5,200}?(?:고 있다|모습|모습이다)\.\s"
+    # or no full stop, ending on what a picture is: "▲ … 우주정거장 상상도 스탠리 큐브릭 …"
+    r"|^[^.\n]{5,150}?(?:상상도|조감도|위치도|전경|모습|장면|포스터|이미지|일러스트|그래픽)\s"
+)
 # -- sub-headlines glued to the lead in flat text (no dateline, no line break) --------------
 #
 # Naver's text loses the page's line breaks: "美원잠 입항 이후 잇단 도발 북한 조선중앙통신은 29일
