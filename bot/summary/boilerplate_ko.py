@@ -263,6 +263,7 @@ _VERB_FINALS = _word_set("나서 모아 보여 커져 올라 가팔라 잇따라
 _ENDING_START = frozenset("면며고야서도자지기니나는은을를준줬주온와왔워졌져된될할한했해")
 _GLUE_WINDOW = 400
 _GLUED_SUBJECT_WINDOW = 8
+_MIN_GLUED_LEAD_CHARS = 10  # "우려도그야말로 신드롬이다."
 _MAX_PASSES = 2
 _MAX_SECOND_HEAD_WORDS = 4
 _DATE_OPENER = re.compile(
@@ -279,6 +280,10 @@ _CONTINUATION = re.compile(
 _GLUED_DIGITS = re.compile(r"(?<=[가-힣])(?=\d{1,4}(?:년|월|일|개월|건|명))")
 _CAPTION_STOP = re.compile(r"(?<=[가-힣])(?<![다요죠오네자지군나냐까라])\.(?=\s?[가-힣])")
 _GLUED_WORD = re.compile(r"[^\s]{3,}")
+# amounts and ranks, not counters ("1개 비행대대가" is one noun phrase)
+_FIGURE = re.compile(r"^\d[\d,.·]*(?:억|만|조|원|%|위|배)$")
+# a verb's adnominal or connective form: the text is a clause, not a label
+_VERBAL = re.compile(r"(?:던|하는|되는|있는|없는|한|된|해|하고|하며|되며|하면|지만)$")
 _DATE_WORDS = _word_set("지난 오는 올해 내년 작년 지난해 이날 오늘 어제 내일 매년 매달")
 
 
@@ -290,6 +295,7 @@ def _glued_cut(sentence: str) -> int:
     window = sentence[:_GLUE_WINDOW]
     quoted = quote_spans(sentence[: _GLUE_WINDOW * 2])
     candidates: list[tuple[int, bool]] = []  # (cut, whether a caption's stop made it)
+    figures: list[int] = []
     for word in _GLUED_WORD.finditer(window):
         # the sub-headline's last word, whole, glued to the lead's first: "주목도널드"
         text = word.group()
@@ -313,9 +319,17 @@ def _glued_cut(sentence: str) -> int:
             _DATE_OPENER.match(window, space.end())
         ):
             candidates.append((space.end(), False))
-    best = 0
+        elif (
+            _FIGURE.match(before)
+            and _subject_position(window[space.end() :], window=1) == 0
+            and not _has_subject(window[: space.start()])
+            and not any(_VERBAL.search(w) for w in window[: space.start()].split())
+        ):
+            # a sub-headline ending on a figure: "… 개인 13억·법인 120억 국민건강보험공단(건보공단)이"
+            figures.append(space.end())
+    best = max((cut for cut in figures if end - cut >= _MIN_LEAD_CHARS), default=0)
     for cut, stop in sorted(candidates):
-        if cut <= best or end - cut < _MIN_LEAD_CHARS + 5:
+        if cut <= best or end - cut < _MIN_GLUED_LEAD_CHARS:
             continue
         prefix = sentence[:cut].rstrip()
         if len(prefix) < 4 or any(o < cut <= c for o, c in quoted) or not _closed(prefix):
@@ -332,7 +346,7 @@ def _glued_cut(sentence: str) -> int:
         if len(words) >= 2 and words[-2].endswith("의") and not stop:
             continue
         if sentence[cut - 1] == " ":
-            continue  # a space cut is only made before a date word
+            continue  # a space cut is only made before a date word or after a figure
         subject = _subject_position(lead, window=_GLUED_SUBJECT_WINDOW)
         # after a headline mark the text is plainly a block of sub-headlines
         marked = _HEADLINE_MARK.search(prefix) is not None

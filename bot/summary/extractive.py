@@ -37,10 +37,10 @@ _SUBSTANTIAL_WORDS = 60
 # Longer texts are cut (at a line break) before splitting: far beyond any lead.
 _MAX_BODY_CHARS = 40_000
 _MIN_SENTENCE_CHARS = 25
-# A Korean sentence says as much in fewer characters (see BUDGET_SHARE): a first sentence
-# that ends like one ("대출금리가 다시 고개를 들었다.", a lead once its sub-headlines are
-# cut off) is the lead from this length.
-_KO_MIN_SENTENCE_CHARS = 15
+# A Korean sentence says as much in fewer characters and words (see BUDGET_SHARE): a
+# first sentence that ends like one ("대출금리가 다시 고개를 들었다.", "그야말로
+# 신드롬이다.", leads once their sub-headlines are cut off) is the lead from this length.
+_KO_MIN_SENTENCE_CHARS = 10
 _KO_FULL_SENTENCE = re.compile(r"[다요죠][.?!][\"'”’]?$")
 _MIN_SENTENCE_WORDS = 4
 _DUPLICATE_OVERLAP = 0.6
@@ -280,15 +280,14 @@ def _candidate_sentences(body: str, title: str, *, korean: bool = False) -> list
     title_key = _normal(title)
     out: list[_Sentence] = []
     for index, text in enumerate(split_sentences(body)):
-        if len(text) < _MIN_SENTENCE_CHARS and not (
+        words = len(text.split())
+        korean_lead = (
             korean
             and index == 0
             and len(text) >= _KO_MIN_SENTENCE_CHARS
-            and _KO_FULL_SENTENCE.search(text)
-        ):
-            continue
-        words = len(text.split())
-        if words < _MIN_SENTENCE_WORDS:
+            and bool(_KO_FULL_SENTENCE.search(text))
+        )
+        if (len(text) < _MIN_SENTENCE_CHARS or words < _MIN_SENTENCE_WORDS) and not korean_lead:
             continue
         if _LINKY.search(text):
             continue  # embed remnants and "more at https://..." prompts read badly in an alert
