@@ -9,17 +9,23 @@ cleaning rules in ``bot/boilerplate_ko.py`` (written apart from them), so that a
 rule that misses a variant shows up as a hit.
 
 A summary "starts with a sub-headline" when the text before its first Korean sentence
-end shows a headline's shape (written apart from ``split_lead_subheadlines``, and narrower
-than it: a lower bound): an ellipsis or a closing quote followed by more text ("… 최악”…
-전장서 …", "“… 추락”뉴진스에 …"), a year glued to a word ("알게 돼2018년에는"), a label
-said twice ("도널드 트럼프 미국 대통령 도널드 트럼프 미국 대통령이"), or the headline
-itself repeated before the lead.
+end shows a headline's or a caption's shape (written apart from ``split_lead_subheadlines``,
+checked against a hand-read list of the 300 items): an ellipsis or a closing quote followed
+by more text ("… 최악”… 전장서 …", "“… 추락”뉴진스에 …"), a year glued to a word ("알게
+돼2018년에는"), a label said twice ("도널드 트럼프 미국 대통령 도널드 트럼프 미국 대통령이"),
+the headline itself repeated before the lead, a headline's final word glued to the lead's
+first ("… 발표 주목도널드 트럼프 …", "충돌미국에서"), a one-word sub-headline ("반발
+국민의힘은"), a caption's full stop after a bare noun ("… 대통령. 재러드 …"), a photographer
+glued to the lead ("… 쌓여 있다. 홍길동 기자29일 …"), a stock caption ("기사 이해를 돕기
+위한 AI 이미지"), a quoted label before a dated lead ("'막전 막후' 3일(현지시간) …"), or a
+run of bare words ending on a headline's noun before a quote.
 
 A summary "lost its first sentence" when the article's first real sentence (the text
-after any dateline, up to the first Korean sentence end) does not appear in it.
+after any dateline, up to the first Korean sentence end; its last 12 characters) does not
+appear in it.
 
     .venv/bin/python bench/korean_boilerplate.py                    # after (this checkout)
-    git archive 1f2499e bot | tar -x -C /tmp/before   # the code before issue 18
+    git archive 1f2499e bot | tar -x -C /tmp/before   # the code before issue 18 (or any commit)
     .venv/bin/python bench/korean_boilerplate.py --before /tmp/before   # before and after
     .venv/bin/python bench/korean_boilerplate.py --sample 20        # the hand-check list
     .venv/bin/python bench/korean_boilerplate.py --budget           # the Korean budget share
