@@ -483,6 +483,11 @@ GLUED_IN_A_WORD = [
         "'적극 재정'에도 민심 호응…가중된 경제난에 '탈중국 부작용' 우려도",
         "그야말로 신드롬이다.",
     ),
+    (  # ko-379: a label glued to the lead whose subject repeats it
+        "최진식 “강고한 경제 재도약 토대를 구축해야” 경제 5단체장",
+        "최태원 대한상공회의소 회장을 비롯한 경제 5단체장들이 일제히 새해 화두로 ‘기업하기 좋은 "
+        "나라’를 강조했다.",
+    ),
     (  # ko-569: a caption's full stop after a bare noun
         "오색채담 제7회 회원전에 출품된 작품.",
         "전통채색화 전문브랜드 오색채담(대표 강은명)의 제7회 회원전이 6일부터 12일까지 서울 종로 "
@@ -523,6 +528,11 @@ def test_a_sub_headline_glued_inside_a_word_to_the_lead_is_cut_off(subheadlines,
         (  # ko-373: a short lead after a quoted sub-headline
             "금리 불안 장기화 우려…한은 “12월에도 오를 가능성”",
             "대출금리가 다시 고개를 들었다.",
+        ),
+        (  # ko-209: a sub-headline without a subject, the lead's subject four words on
+            "보안 강화 전제로 업무 프로세스 최적화 실현하는데 방점",
+            "글로벌 전문 BPO 그룹 ㈜트랜스코스모스코리아가 한국국방연구원(KIDA)과 손을 잡고 생성형 "
+            "AI 기반 챗봇 솔루션 구축에 성공했다고 밝혔다.",
         ),
         (  # ko-152: a second, short label after the first cut
             "美 언론 “트럼프, 젤렌스키 빈손 취급” 우크라식 DMZ가 변수",

@@ -308,6 +308,10 @@ def _glued_cut(sentence: str) -> int:
                 and not (left in _VERB_FINALS and text[k] in _ENDING_START)
             ):
                 candidates.append((word.start() + k, False))
+        for k in range(opening + 2, len(text) - 1):
+            left = text[opening:k]
+            if text[k] in _H_SET and _repeated_by_subject(left, window[word.start() + k :]):
+                candidates.append((word.start() + k, False))
         for digits in _GLUED_DIGITS.finditer(text, opening + 1):
             left = text[opening : digits.start()]
             if left.isalpha() and left[-1] not in "년월일시분초" and left not in _DATE_WORDS:
@@ -571,6 +575,9 @@ def _cut_fits(
         and _repeats_label(sentence[start:cut], " ".join(lead), subject)
     ):
         return True
+    # a sub-headline without a subject of its own may be followed by a longer one's start
+    if not _has_subject(sentence[start:cut]):
+        reach += 1
     return (
         last in _HEADLINE_FINAL
         and subject <= reach
@@ -605,6 +612,18 @@ def _stem(word: str) -> str:
         if word.endswith(particle) and len(word) - len(particle) >= 2:
             return word[: -len(particle)]
     return word
+
+
+def _repeated_by_subject(label: str, lead: str) -> bool:
+    """The lead's subject repeats ``label`` glued before it: "… 경제 5단체장최태원 대한상공회의소
+    회장을 비롯한 경제 5단체장들이 …"."""
+    if len(label) < 3 or label[-1] not in _H_SET:
+        return False
+    subject = _subject_position(lead, window=_GLUED_SUBJECT_WINDOW)
+    if subject <= 0:
+        return False
+    word = lead[:_SUBHEAD_WINDOW].split()[subject].strip(_WORD_EDGES)
+    return _bare_stem(word) == label or _bare_stem(word).rstrip("들") == label
 
 
 def _has_subject(text: str) -> bool:
