@@ -266,6 +266,7 @@ _GLUED_SUBJECT_WINDOW = 8
 _MIN_GLUED_LEAD_CHARS = 10  # "우려도그야말로 신드롬이다."
 _MAX_PASSES = 2
 _MAX_SECOND_HEAD_WORDS = 4
+_BARE_REACH = 9  # how far the lead's subject may come after a bare noun-phrase sub-headline
 _DATE_OPENER = re.compile(
     r"(?:올해|지난해|작년|지난|오늘|어제|내일|내년|이날|(?:19|20)\d\d년|\d{1,2}월|\d{1,2}일)"
     r"(?![가-힣])|(?:19|20)\d\d년|\d{1,2}일(?:\(|오전|오후|\s)"
@@ -532,7 +533,7 @@ def _split_shaped(sentence: str, *, reach: int = 3) -> tuple[str, str]:
             continue
         if cut == after and lead[0] in _CONTINUING:
             continue
-        subject = _subject_position(lead)
+        subject = _subject_position(lead, window=_BARE_REACH + 1)
         if _SAID_IN_QUOTES.search(prefix) or not _cut_fits(
             sentence, start, cut, after, subject, reach=reach
         ):
@@ -576,8 +577,10 @@ def _cut_fits(
     ):
         return True
     # a sub-headline without a subject of its own may be followed by a longer one's start
-    if not _has_subject(sentence[start:cut]):
+    if not _has_subject(sentence[:cut]):
         reach += 1
+        if len(words) >= 3 and not any(_VERBAL.search(w) for w in sentence[:cut].split()):
+            reach = _BARE_REACH  # a bare noun phrase, plainly a sub-headline
     return (
         last in _HEADLINE_FINAL
         and subject <= reach
