@@ -352,3 +352,9 @@ def test_plan_reload_takes_the_live_sections_and_names_the_rest():
     assert [f.url for f in old.feeds] == ["https://a.example/rss", "https://b.example/rss"]
     outcome = plan.outcome(feeds_added=0, feeds_removed=1)
     assert outcome.ok and outcome.feeds == 1 and outcome.feeds_removed == 1
+
+
+@pytest.mark.parametrize("rate", [0, -3, "fast"])
+def test_a_start_rate_that_is_not_a_positive_number_is_named(rate):
+    e = error_for({"polling": {"start_rate": rate}})
+    assert e.key == "polling.start_rate"

@@ -358,8 +358,11 @@ def _polling(data: Any, problems: _Problems) -> PollingConfig:
         jitter=_jitter(t, d.jitter),
         max_backoff=t.interval("max_backoff", d.max_backoff) or 0,
         give_up_after=t.interval("give_up_after", d.give_up_after) or 0,
+        start_rate=float(t.get("start_rate", (int, float), d.start_rate)),
     )
     t.done()
+    if cfg.start_rate <= 0:
+        problems.add("polling.start_rate", f"must be a positive number, got {cfg.start_rate:g}")
     if cfg.min_interval > cfg.max_interval:
         problems.add("polling.min_interval", "must not be longer than polling.max_interval")
     return cfg
