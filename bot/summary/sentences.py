@@ -99,8 +99,10 @@ def _split_line(line: str, out: list[str]) -> None:
         end = match.end()
         if match.group(3):
             # glued Korean sentences: "…했다.이날 …" (not "3.5", "U.S." nor "…”고 말했다")
-            if (match.group(3) != "." or line[match.start() - 1] in _KO_FINAL) and not (
-                inside(end)
+            if (
+                (match.group(3) != "." or line[match.start() - 1] in _KO_FINAL)
+                and not inside(end)
+                and not _closes_single_quote(line, start, end)
             ):
                 out.append(line[start:end].strip())
                 start = end
@@ -116,6 +118,17 @@ def _split_line(line: str, out: list[str]) -> None:
     tail = line[start:].strip()
     if tail:
         out.append(tail)
+
+
+def _closes_single_quote(line: str, start: int, end: int) -> bool:
+    """Whether ``line[end]`` closes a single quote opened in this sentence: "…'신통기획
+    2.0 시행, 궁금증 해소!'가 주제다." is one sentence, its "!" inside the quoted slogan."""
+    mark = line[end] if end < len(line) else ""
+    if mark == "'":
+        return line.count("'", start, end) % 2 == 1
+    if mark == "\u2019":
+        return line.count("\u2018", start, end) > line.count("\u2019", start, end)
+    return False
 
 
 def quote_spans(text: str, *, max_chars: int = _MAX_QUOTE_CHARS) -> list[tuple[int, int]]:
