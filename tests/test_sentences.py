@@ -213,3 +213,13 @@ def test_a_korean_exclamation_inside_single_quotes_does_not_end_the_sentence():
     ]
     # a quote that opens the next sentence still splits
     assert split_sentences("정말 놀랍다!'그렇다'고 했다.") == ["정말 놀랍다!", "'그렇다'고 했다."]
+
+
+def test_korean_polite_sentences_glued_without_a_full_stop_are_split():
+    # ko-362: a broadcast transcript, "…촉구했습니다정희용 사무총장은 …"
+    text = "진실을 밝히라고 촉구했습니다정희용 사무총장은 오늘 회견을 열었습니다."
+    assert split_sentences(text) == [
+        "진실을 밝히라고 촉구했습니다.",
+        "정희용 사무총장은 오늘 회견을 열었습니다.",
+    ]
+    assert split_sentences("좋습니다만 아직 이릅니다.") == ["좋습니다만 아직 이릅니다."]

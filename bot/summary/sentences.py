@@ -72,6 +72,11 @@ _WRAPPED_LINE = re.compile(r"(?<=[a-z,;])[ \t]*\n[ \t]*(?=[a-z])")
 _MAX_QUOTE_CHARS = 400
 _QUOTE = re.compile('["“”]')
 _LINES = re.compile(r"\s*\n\s*")
+# A broadcast transcript may glue two sentences with no full stop at all: "…밝히라고
+# 촉구했습니다정희용 사무총장은 …" (ko-362).  A polite ending (-습니다, -입니다, -됩니다,
+# -합니다) right before another Hangul syllable ends the sentence, unless it goes on as
+# "-니다만" (but); the full stop the writer meant is put in.
+_GLUED_POLITE = re.compile(r"(?:습|입|됩|합)니다(?=[\uac00-\ud7a3])(?!만)")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -85,6 +90,8 @@ def split_sentences(text: str) -> list[str]:
     if not text:
         return []
     text = _WRAPPED_LINE.sub(" ", text)
+    if "니다" in text:
+        text = _GLUED_POLITE.sub(lambda m: m.group(0) + ". ", text)
     sentences: list[str] = []
     for line in _LINES.split(text):
         if line:
