@@ -334,13 +334,16 @@ def nested_choice(
     gates: dict[tuple[str, str], np.ndarray],
     log: Callable[[str], None] = print,
     cache: Path | None = None,
+    memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] | None = None,
 ) -> tuple[np.ndarray, dict[str, tuple[str, str, float, float]], dict[str, np.ndarray], np.ndarray]:
     """Held-out decisions of the procedure "choose family, gate and threshold by the
     pooled F1 of an inner leave-one-source-out over the training groups", and what it
     chose per held-out group; also each family's plain LOSO probabilities.
 
     The inner fold (held out h, then h') trains on every group but h and h'; the same
-    fit serves the fold (h', h), so a family costs one fit per group and per pair."""
+    fit serves the fold (h', h), so a family costs one fit per group and per pair.
+    ``memo`` keeps the fits in memory between calls over several sets of families."""
+    memo = {} if memo is None else memo
     y = np.array([i.label for i in items], dtype=np.float64)
     g = np.array([i.group for i in items])
     clear = np.array([not i.borderline for i in items])
@@ -349,6 +352,9 @@ def nested_choice(
     outer: dict[str, np.ndarray] = {}
     inner: dict[str, dict[tuple[str, str], np.ndarray]] = {}  # (h, h') -> probs on h'
     for fam in families:
+        if fam.name in memo:
+            outer[fam.name], inner[fam.name] = memo[fam.name]
+            continue
         x = xs[fam.name]
         t0 = time.perf_counter()
         # the fits of a family depend on its options, the features and the labels only
@@ -360,6 +366,7 @@ def nested_choice(
             saved = np.load(path)
             outer[fam.name] = saved["outer"]
             inner[fam.name] = {(a, b): saved[f"{a}|{b}"] for a in groups for b in groups if a != b}
+            memo[fam.name] = (outer[fam.name], inner[fam.name])
             log(f"    family {fam.name}: from {path.name}")
             continue
         p_out = np.zeros(len(items))
@@ -377,6 +384,7 @@ def nested_choice(
                 pairs[(other, held)] = p[g[both] == held]
                 pairs[(held, other)] = p[g[both] == other]
         outer[fam.name], inner[fam.name] = p_out, pairs
+        memo[fam.name] = (p_out, pairs)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             arrays = {"outer": p_out, **{f"{a}|{b}": v for (a, b), v in pairs.items()}}
@@ -502,9 +510,17 @@ def run_nested(
                 xs[f.name] = x
                 gates[(f.name, "off")] = np.ones(len(items), dtype=bool)
                 gates[(f.name, "anchor")] = anchored
+    memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] = {}
     decided, chosen, outer, chosen_p = nested_choice(
-        families, xs, items, groups, gates, cache=cache
+        families, xs, items, groups, gates, cache=cache, memo=memo
     )
+    # the same procedure choosing among the families without a block and those with one
+    # embedder only (the current ones with USE; e5 instead; both): what each set would give
+    blocks = sorted({f.embedder for f in families if f.embed_scale}, key=len)
+    subsets: dict[str, list[Family]] = {}
+    if len(blocks) > 1:
+        for block in blocks:
+            subsets[block] = [f for f in families if not f.embed_scale or f.embedder == block]
     for fam in families:
         for gate_name in GATES:
             name = f"{fam.name}/{gate_name}"
@@ -512,9 +528,19 @@ def run_nested(
             results[name] = score_groups(p >= 0.5, items, groups)
             decisions_of[name], probs_of[name] = p >= 0.5, p
             print_scores(name, results[name])
-    print("  chosen per held-out group (family, gate, threshold, inner pooled F1):")
+    for block, subset in subsets.items():
+        sub_decided, sub_chosen, _, sub_p = nested_choice(
+            subset, xs, items, groups, gates, log=lambda s: None, cache=cache, memo=memo
+        )
+        name = f"nested ({block} only)"
+        results[name] = score_groups(sub_decided, items, groups)
+        decisions_of[name], probs_of[name] = sub_decided, sub_p
+        print_scores(name, results[name])
+        ship = sub_chosen["(all groups: ship)"]
+        print(f"      (its choice to ship: {ship[0]} {ship[1]} {ship[2]:.2f}, {ship[3]:.3f})")
+    print("  chosen per held-out group over every family (family, gate, threshold, inner F1):")
     for held, (fam_name, gate_name, t, inner_f1) in chosen.items():
-        print(f"    {held:<20} {fam_name:<16} {gate_name:<14} {t:.2f}  {inner_f1:.3f}")
+        print(f"    {held:<20} {fam_name:<22} {gate_name:<8} {t:.2f}  {inner_f1:.3f}")
     results["nested choice"] = score_groups(decided, items, groups)
     decisions_of["nested choice"] = decided
     probs_of["nested choice"] = chosen_p
