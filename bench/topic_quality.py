@@ -1,10 +1,10 @@
 """Topic quality, leave-one-source-out: today's query, keyword baseline, learned models.
 
     .venv/bin/python bench/topic_quality.py                    # korea-diplomacy, the shared sets
-    .venv/bin/python bench/topic_quality.py --models ours,ours+use-m3 --errors
+    .venv/bin/python bench/topic_quality.py --models ours,ours+use-m3 --errors /tmp/err.jsonl
     .venv/bin/python bench/topic_quality.py --cache /tmp/emb   # keep embeddings between runs
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/topic_quality.py --models none \
-        --embedders use-m3 --cache /tmp/emb --nested           # how the shipped options were chosen
+        --embedders use-m3,e5-small --cache /tmp/emb --nested  # how the shipped options were chosen
 
 The labelled sets are JSON Lines of {"id", "title", "text", "label": 0/1,
 "borderline": bool}; the id's prefix ("abc-", "ko-", ...) is the source group.
@@ -12,7 +12,7 @@ For every group, each model is trained on all the other groups and tested on
 the held-out one; hyperparameters are never chosen on the group that is
 reported.  ``--nested`` measures the procedure that chose the shipped model:
 for each held-out group, the family of options (sample weighting, the USE
-block and its weight, L2, the query block's weight, the Korean-aware anchor),
+block (USE, e5 or both) and its weight, L2, the query block's weight, the Korean-aware anchor),
 the gate and the threshold with the best pooled F1 of an inner
 leave-one-source-out over the other groups only (``FAMILIES``, ``GATES``,
 ``THRESHOLDS``), then the same rule over all groups for the model to ship.
@@ -22,8 +22,9 @@ Prints, per held-out group and pooled over all held-out predictions:
 precision, recall, F1 of (i) the topic's query as shipped, the keyword baseline
 ``korea|pyongyang|seoul|dprk``, (ii) each model, (iii) the shipped model's
 configuration (the one in ``bot/data/models/<topic>.model``); then a table of
-F1 per group, and with ``--errors`` the shipped configuration's mistakes in
-the groups where it falls short of the target (P >= 0.95, R >= 0.90).
+F1 per group, whether the target (P >= 0.95, R >= 0.90) is met, and with
+``--errors FILE`` every held-out mistake of the judged choice (the nested
+choice, else the shipped configuration) as JSON Lines.
 
 Embedders that cannot load here (their package is not installed) are skipped
 with a note; install them into a scratch venv to compare (see README).
@@ -586,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topic", default="korea-diplomacy")
     parser.add_argument("--input", type=Path, action="append", help="labelled JSON Lines")
     parser.add_argument("--models", help="comma-separated model names (default: all)")
-    parser.add_argument("--embedders", default="use-m3,minilm-int8,wordllama")
+    parser.add_argument("--embedders", default="use-m3,e5-small,minilm-int8,wordllama")
     parser.add_argument("--cache", type=Path, help="a folder to keep embeddings between runs")
     parser.add_argument(
         "--nested",

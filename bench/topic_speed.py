@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/topic_speed.py                  # korea-diplomacy, the shared sets
     .venv/bin/python bench/topic_speed.py --repeat 3
+    .venv/bin/python bench/topic_speed.py --model /tmp/e5.model   # another model file
 
 Measures: loading the model file (parse + features compiled), in a fresh
 process and in this one; ms per article for the model's decision, split into
@@ -20,6 +21,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +32,7 @@ from bot.matching import vectors  # noqa: E402
 from bot.matching.document import prepare_document  # noqa: E402
 from bot.matching.engine import _compiled_topic, match_topic, model_match  # noqa: E402
 from bot.matching.topic_model import (  # noqa: E402
+    TopicModel,
     builtin_model,
     document_of,
     forget_recent_embeddings,
@@ -65,12 +68,14 @@ def articles() -> list[Article]:
     return out or [Article(id=str(k), title=t, summary=s) for k, (t, s) in enumerate(FALLBACK)]
 
 
-def load_in_fresh_process(topic: str) -> tuple[float, float]:
+def load_in_fresh_process(topic: str, path: Path | None = None) -> tuple[float, float]:
     """Seconds to import and load the model (deciding an article the gate rules out), and
     then to decide one it lets through (which loads every embedder the model reads)."""
     code = (
-        "import time; t=time.perf_counter(); from bot.matching.topic_model import builtin_model; "
-        f"m=builtin_model({topic!r}); m.decide('warm up'); a=time.perf_counter()-t; "
+        "import time; t=time.perf_counter(); "
+        "from bot.matching.topic_model import TopicModel, builtin_model; "
+        + (f"m=TopicModel.load({str(path)!r}); " if path else f"m=builtin_model({topic!r}); ")
+        + "m.decide('warm up'); a=time.perf_counter()-t; "
         "t=time.perf_counter(); m.decide('North Korea and the US hold talks in Seoul'); "
         "print(a, time.perf_counter()-t)"
     )
@@ -85,12 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--topic", default="korea-diplomacy")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--model", type=Path, help="a model file to time instead of the shipped one"
+    )
     args = parser.parse_args(argv)
     topic = builtin_topics()[args.topic]
-    fresh, fresh_embedders = load_in_fresh_process(args.topic)
+    if args.model:
+        topic = replace(topic, model=str(args.model.resolve()))
+    fresh, fresh_embedders = load_in_fresh_process(args.topic, args.model)
     builtin_model.cache_clear()
     t0 = time.perf_counter()
-    model = builtin_model(args.topic)
+    model = TopicModel.load(args.model) if args.model else builtin_model(args.topic)
     load_s = time.perf_counter() - t0
     if model is None:
         print(f"no shipped model for {args.topic}")
