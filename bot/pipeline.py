@@ -491,7 +491,9 @@ class Pipeline:
         try:
             rows = await asyncio.to_thread(passages.embed, work.texts())
         except Exception:  # the model is a dependency, but alerts go on without it
-            log.exception("e5 vectors could not be made; article %d grouped without them", stored.key)
+            log.exception(
+                "e5 vectors could not be made; article %d grouped without them", stored.key
+            )
             return None, {}
         made = {story: row for (story, _), row in zip(work.stories, rows[1:], strict=True)}
         return rows[0], made
