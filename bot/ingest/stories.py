@@ -444,8 +444,12 @@ def meaning_margin(a: StoryCard, b: StoryCard) -> float:
 
 def needs_passages(a: StoryCard, b: StoryCard) -> bool:
     """Whether the pair is close enough for the second stage (e5 vectors) to judge it:
-    a meaning_score of at least PASSAGE_BAR and MIN_SHARED_TERMS of the words in common."""
-    return shared_terms(a, b) >= MIN_SHARED_TERMS and meaning_score(a, b) >= PASSAGE_BAR
+    a meaning_score of at least PASSAGE_BAR and MIN_SHARED_TERMS of the words in common,
+    or a meaning_score that merges it without (the e5 stage may then keep it apart)."""
+    score = meaning_score(a, b)
+    if score < PASSAGE_BAR:
+        return False
+    return score >= MEANING_THRESHOLD or shared_terms(a, b) >= MIN_SHARED_TERMS
 
 
 def same_by_words(a: StoryCard, b: StoryCard) -> bool:
