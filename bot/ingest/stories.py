@@ -14,7 +14,11 @@ leads name only different days.  Each article's :class:`StoryCard` (what the dec
 is made once; a new article is scored against the :data:`MEANING_CANDIDATES` recent stories
 closest by cosine only.  That catches a copy reworded by another outlet ("... into East
 Sea, Seoul says" / "... into sea, South Korea says") and keeps apart two launches on
-different days.  The weights and threshold were fitted on the tune half of the labelled
+different days.  A pair that comes close by those (:func:`needs_passages`) is judged by a
+second classifier that also reads the cosine of the sharper e5 vectors
+(:mod:`bot.matching.passages`, :data:`PASSAGE_FEATURES`): the pipeline makes them, off the
+event loop, only for the articles :meth:`StoryDesk.passages_wanted` names, and a story's is
+kept with it.  The weights and thresholds were fitted on the tune half of the labelled
 story pairs of ``bench/story_pairs.py`` only; it prints the figures of both halves.
 
 :class:`StoryDesk` is the pipeline's helper: it assigns each new article to a story (a new
