@@ -9,17 +9,23 @@ cleaning rules in ``bot/boilerplate_ko.py`` (written apart from them), so that a
 rule that misses a variant shows up as a hit.
 
 A summary "starts with a sub-headline" when the text before its first Korean sentence
-end shows a headline's shape (written apart from ``split_lead_subheadlines``, and narrower
-than it: a lower bound): an ellipsis or a closing quote followed by more text ("… 최악”…
-전장서 …", "“… 추락”뉴진스에 …"), a year glued to a word ("알게 돼2018년에는"), a label
-said twice ("도널드 트럼프 미국 대통령 도널드 트럼프 미국 대통령이"), or the headline
-itself repeated before the lead.
+end shows a headline's or a caption's shape (written apart from ``split_lead_subheadlines``,
+checked against a hand-read list of the 300 items): an ellipsis or a closing quote followed
+by more text ("… 최악”… 전장서 …", "“… 추락”뉴진스에 …"), a year glued to a word ("알게
+돼2018년에는"), a label said twice ("도널드 트럼프 미국 대통령 도널드 트럼프 미국 대통령이"),
+the headline itself repeated before the lead, a headline's final word glued to the lead's
+first ("… 발표 주목도널드 트럼프 …", "충돌미국에서"), a one-word sub-headline ("반발
+국민의힘은"), a caption's full stop after a bare noun ("… 대통령. 재러드 …"), a photographer
+glued to the lead ("… 쌓여 있다. 홍길동 기자29일 …"), a stock caption ("기사 이해를 돕기
+위한 AI 이미지"), a quoted label before a dated lead ("'막전 막후' 3일(현지시간) …"), or a
+run of bare words ending on a headline's noun before a quote.
 
 A summary "lost its first sentence" when the article's first real sentence (the text
-after any dateline, up to the first Korean sentence end) does not appear in it.
+after any dateline, up to the first Korean sentence end; its last 12 characters) does not
+appear in it.
 
     .venv/bin/python bench/korean_boilerplate.py                    # after (this checkout)
-    git archive 1f2499e bot | tar -x -C /tmp/before   # the code before issue 18
+    git archive 1f2499e bot | tar -x -C /tmp/before   # the code before issue 18 (or any commit)
     .venv/bin/python bench/korean_boilerplate.py --before /tmp/before   # before and after
     .venv/bin/python bench/korean_boilerplate.py --sample 20        # the hand-check list
     .venv/bin/python bench/korean_boilerplate.py --budget           # the Korean budget share
@@ -85,7 +91,47 @@ _SUBHEAD_SHAPES = (
     ),
     re.compile(r"^[^.!?]{0,200}?[가-힣](?:19|20)\d\d년"),
     re.compile(r"^(\S+ \S+(?: \S+){0,2}) \1"),
+    # a caption's full stop after a bare noun: "도널드 트럼프 미국 대통령. 재러드 …",
+    # "… 회원전에 출품된 작품.전통채색화 …"
+    re.compile(r"^[^.!?()]{2,120}?[가-힣](?<![다요죠까니라자지])\.\s?[가-힣]"),
+    # a photographer's credit or a stock caption: "문호남 기자29일", "AI 이미지함께"
+    re.compile(r"^[^.!?]{0,200}?(?:[가-힣]{2,4} ?기자\d|이해를\s?돕기\s?위한)"),
+    # the last sub-headline's final word glued to the lead's first word: "주목도널드 트럼프
+    # 미국 대통령은", "호의적일본 국민들이", "충돌미국에서", "출시파리바게뜨는", "달성올해"
+    re.compile(
+        r"^[^.!?]{0,300}?(?:^|[\s…⋯,”’'\"])(?:주목|출시|충돌|공개|달성|호의적|함께|종용|관여|발견|"
+        r"검토|비교|분석|대체|전환|확대|참여|소개|참석|포섭|우려도|강조|촉구|비판|반발|논란|합의|돌파|"
+        r"가능성|필요|예고|발표|줘|돼)"
+        r"(?![하했한할해되된됐될됩받적을를의에으은는이가과와로성세자률율액량권측안사제금시장차면며고서회])"
+        r"(?!도[\s를가는의이])"
+        r"[가-힣]{2,}"
+    ),
+    # a one-word sub-headline before the lead's subject: "반발 국민의힘은 29일 …"
+    re.compile(
+        r"^(?:반발|주목|논란|우려|비판|강조|촉구|공개|발표|전망|경고) [가-힣()]{2,20}[은는이가] "
+    ),
+    # a run of six or more bare words (no particle, no verb ending) ending on a headline's
+    # final noun before a quote: "내년 또 ‘특검 3개’ 가동 가능성 ‘서해 …"
+    re.compile(
+        r"^(?:[^\s.!?]*[^\s.!?은는이가을를의에도로서고며면다요한된던해]\s){5,}?"
+        r"(?:가능성|변수|방점|포섭|참석|논란|우려)\s[‘'“\"]"
+    ),
+    # a sub-headline's final verb form or noun with the next phrase after it: "… 현역 장교 포섭
+    # 북한 공작원으로부터 …", "… 실현하는데 방점 글로벌 …"
+    re.compile(r"^[^.!?]{4,200}?\s(?:포섭|방점|가팔라|잇따라|변수)\s"),
+    # a quoted label before a dated lead: "… 체포 작전 '막전 막후' 3일(현지시간) 새벽 2시, …"
+    re.compile(r"^[^.!?]{4,120}?[’']\s\d{1,2}일\("),
+    # a caption ending on what the picture is: "… 바퀴 모양 우주정거장 상상도 스탠리 …"
+    re.compile(r"^[^.!?]{2,150}?\s(?:상상도|조감도|위치도)\s"),
+    # a sub-headline ending on a figure before the lead's subject: "… 법인 120억 국민건강보험공단이"
+    re.compile(
+        r"^[^.!?]{4,120}?,[^.!?]{0,60}\s\d[\d,.·]*(?:억|만|조|원|%|위)\s[^\s]{3,30}[이가은는]\s"
+    ),
 )
+
+
+# a caption sentence, then its photographer glued to the lead: "… 쌓여 있다. 문호남 기자29일"
+_CAPTION_THEN_CREDIT = re.compile(r"^[^.!?]{10,200}?있다\.\s[가-힣]{2,4} ?기자\S")
 
 
 def load(path: Path) -> list[dict]:
@@ -133,12 +179,14 @@ def hits(text: str) -> list[str]:
 
 
 def first_sentence_key(text: str) -> str:
-    """The last 20 characters before the first sentence end of the lead ("" when none)."""
+    """The last 12 characters before the first sentence end of the lead ("" when none):
+    short enough that the sub-headlines glued before a short lead ("… 가능성” 대출금리가
+    다시 고개를 들었다.") are not in it."""
     lead = _LEAD_START.sub("", text, count=1)
     end = _FIRST_END.search(lead)
     if end is None:
         return ""
-    return lead[max(0, end.start() - 20) : end.start()].strip()
+    return lead[max(0, end.start() - 12) : end.start()].strip()
 
 
 def starts_with_subheadline(summary: str, title: str) -> bool:
@@ -150,6 +198,8 @@ def starts_with_subheadline(summary: str, title: str) -> bool:
     end = _FIRST_END.search(summary)
     first = summary[: end.end()] if end else summary
     if any(shape.search(first) for shape in _SUBHEAD_SHAPES):
+        return True
+    if _CAPTION_THEN_CREDIT.search(summary):
         return True
     headline = re.sub(r"^\[[^\]]{1,12}\]\s?", "", title).strip()
     return len(headline) >= 12 and first.startswith(headline) and len(first) > len(headline) + 20

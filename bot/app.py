@@ -21,7 +21,7 @@ from bot.delivery.sinks import ConsoleSink, Sink
 from bot.errors import ConfigError
 from bot.ingest.address_guard import AddressPolicy
 from bot.ingest.extract import FullText
-from bot.ingest.feed_health import due, poll_interval
+from bot.ingest.feed_health import due, first_polls, poll_interval
 from bot.ingest.fetch import USER_AGENT, Fetcher
 from bot.ingest.scheduler import FeedScheduler
 from bot.ingest.urls import redact_url
@@ -117,6 +117,7 @@ class Core:
         self.application: Any = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._polls: set[asyncio.Task[object]] = set()  # poll jobs running now
         self._stopped = False
         self._sender_task: asyncio.Task[None] | None = None
         self._lock: DatabaseLock | None = None
@@ -186,12 +187,12 @@ class Core:
         )
         return plan.outcome(feeds_added=len(added_ids), feeds_removed=len(removed_ids))
 
-    def schedule_feed(self, feed: FeedState, *, now: bool = False) -> None:
-        """Poll ``feed`` at its interval from now on (first at once when ``now``);
-        replaces the feed's job if it had one."""
+    def schedule_feed(self, feed: FeedState, *, now: bool = False, after: float = 0.0) -> None:
+        """Poll ``feed`` at its interval from now on (first ``after`` seconds from now
+        when ``now``, else one interval from now); replaces the feed's job if it had one."""
         interval = poll_interval(feed, self.pipeline.policy)
         self.scheduler.add_feed(
-            feed.id, interval, self._poll_job, first_in=0.0 if now else interval
+            feed.id, interval, self._poll_job, first_in=after if now else interval
         )
 
     # -- one pass, for the demo and tests -----------------------------------------------------
@@ -230,8 +231,11 @@ class Core:
             await self._start_telegram()
         else:
             log.info("no Telegram: alerts are printed to the console (dry run)")
-        for feed in feeds:
-            self.schedule_feed(feed, now=True)
+        # each feed resumes its rhythm, and first polls come at most start_rate a second
+        # (see feed_health.first_polls)
+        offsets = first_polls(feeds, utcnow(), self.pipeline.policy, self.config.polling.start_rate)
+        for feed, after in zip(feeds, offsets, strict=True):
+            self.schedule_feed(feed, now=True, after=after)
         self.scheduler.add_periodic(
             "heartbeat", heartbeat_every(self.health.stale_after), self._heartbeat
         )
@@ -318,6 +322,21 @@ class Core:
             self.store.subscriptions.add(chat_id, topic_id, from_config=True)
 
     async def _poll_job(self, feed_id: int) -> None:
+        task = asyncio.current_task()
+        if task is None or self._stopping:
+            return
+        self._polls.add(task)
+        try:
+            await self._poll_feed(feed_id)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # a stop cancelled it (see stop): what it stored is kept, what it had not yet
+            # alerted on is taken up at the next start; no traceback in the log
+        finally:
+            self._polls.discard(task)
+
+    async def _poll_feed(self, feed_id: int) -> None:
         feed = self.store.feeds.get(feed_id)
         if feed is None or not due(feed, utcnow(), self.pipeline.policy):
             return
@@ -448,6 +467,12 @@ class Core:
             await self.ops_server.stop()
         self._wake.set()
         self.scheduler.shutdown()
+        if self._polls:  # before the fetcher and the store close under them
+            log.info("stopping: %s in flight cancelled", plural(len(self._polls), "poll"))
+            polls = list(self._polls)
+            for task in polls:
+                task.cancel()
+            await asyncio.gather(*polls, return_exceptions=True)
         app = self.application
         if app is not None and app.updater is not None and app.updater.running:
             await app.updater.stop()

@@ -64,11 +64,29 @@ _SPACES = re.compile(f"[{_SPACE_CHARS}]+")
 _SPACE_RUNS = re.compile(f"[{_SPACE_CHARS}](?:(?<! )|[{_SPACE_CHARS}])[{_SPACE_CHARS}]*")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 # control characters, and the invisible ones a feed can use to disguise text: zero-width
-# characters and marks (U+200B-U+200F), bidi embeddings, overrides and isolates
+# characters and marks (U+200B, U+200E-F), bidi embeddings, overrides and isolates
 # (U+202A-U+202E, U+2066-U+2069), the BOM (U+FEFF)
 _CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]"
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff]"
 )
+# The zero-width non-joiner and joiner (U+200C, U+200D) are letters' business in Persian,
+# Hindi and the like (U+200C inside می‌خواهم) and glue emoji sequences (👨‍👩‍👧): kept between
+# two characters of that kind, dropped elsewhere (inside a Latin word they hide it: b‌omb)
+_JOINER = re.compile(r"[\u200c\u200d](?:(?![^\x00-\x7f\s])|(?<![^\x00-\x7f\s].))")
+
+
+def strip_joiners(value: str) -> str:
+    """``value`` without the zero-width (non-)joiners that join nothing (see _JOINER)."""
+    if "\u200c" in value or "\u200d" in value:  # rare: the slower pass only then
+        value = _JOINER.sub("", value)
+    return value
+
+
+def strip_controls(value: str) -> str:
+    """``value`` without control and invisible characters (see _CONTROL and _JOINER)."""
+    return strip_joiners(_CONTROL.sub("", value))
+
+
 # Linear on any input: a tag may not contain "<", so a long run of "<a" (or of spaces
 # after "<") is scanned once, not once per "<" (issue 14).
 _LOOKS_LIKE_HTML = re.compile(r"<(?:\s*/)?\s*[a-zA-Z][^<>]*>|&[#a-zA-Z0-9]+;")
@@ -267,7 +285,7 @@ def _reference_html_to_text(value: str) -> str:
 def tidy_text(value: str) -> str:
     """Whitespace normalised: single spaces inside lines, paragraphs separated by
     one blank line, control characters removed, NFC form."""
-    value = _SPACE_RUNS.sub(" ", unicodedata.normalize("NFC", _CONTROL.sub("", value)))
+    value = _SPACE_RUNS.sub(" ", unicodedata.normalize("NFC", strip_controls(value)))
     lines = [line.strip() for line in value.replace("\r\n", "\n").split("\n")]
     joined = "\n".join(lines)
     return _BLANK_LINES.sub("\n\n", joined).strip()
@@ -280,7 +298,7 @@ def tidy_line(value: str, *, markup: bool = True) -> str:
     text = value or ""
     if markup and _LOOKS_LIKE_HTML.search(text):
         text = html_to_text(text)
-    return _SPACES.sub(" ", _CONTROL.sub("", text).replace("\n", " ")).strip()
+    return _SPACES.sub(" ", strip_controls(text).replace("\n", " ")).strip()
 
 
 def plural(count: int, singular: str, plural: str | None = None) -> str:

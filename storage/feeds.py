@@ -111,6 +111,14 @@ class FeedStore:
     def all(self) -> list[FeedState]:
         return [_feed(r) for r in self.db.query("SELECT * FROM feeds ORDER BY id")]
 
+    def last_successes(self) -> list[tuple[int, str, datetime]]:
+        """(id, url, last success) of every feed that has answered, in id order: what
+        ``/metrics`` shows, without building every feed's whole state."""
+        rows = self.db.execute(
+            "SELECT id, url, last_success FROM feeds WHERE last_success IS NOT NULL ORDER BY id"
+        ).fetchall()
+        return [(i, url, at) for i, url, raw in rows if (at := from_db_time(raw)) is not None]
+
     def remove_config_feeds_except(self, urls: set[str]) -> list[str]:
         """Drop the feeds that came from the config file and are no longer in it."""
         gone = [

@@ -227,7 +227,8 @@ def test_credits_emails_and_copyright_lines_go(tail):
     ("text", "expected"),
     [
         # a credit glued to the caption and to the next sentence (ko-127, ko-84, ko-237)
-        ("도널드 트럼프 미국 대통령. AFP 연합뉴스" + LEAD, "도널드 트럼프 미국 대통령. " + LEAD),
+        # (the caption, a bare noun phrase with a full stop, then goes on a line of its own)
+        ("도널드 트럼프 미국 대통령. AFP 연합뉴스" + LEAD, "도널드 트럼프 미국 대통령.\n" + LEAD),
         ("조선중앙통신 연합뉴스" + LEAD, LEAD),
         ("그는 말했다. 사진=뉴스1" + LEAD, "그는 말했다. " + LEAD),
         (LEAD + " [우리은행 제공]" + NEXT, LEAD + " " + NEXT),
@@ -454,3 +455,148 @@ def test_sub_headlines_on_their_own_lines_without_a_dateline_leave_the_summary()
     assert summary.text.startswith(LEAD)
     # a text of short lines only, none a sentence, stays as it is
     assert clean("속보 하나\n속보 둘", keep_subheadlines=False) == "속보 하나\n속보 둘"
+
+
+# -- sub-headlines glued to the lead inside one word, captions before it (ko- items) -------
+
+GLUED_IN_A_WORD = [
+    (  # ko-56: the last sub-headline's final word glued to the lead's first
+        "6년 전 ‘판문점 회동’과 뚜렷한 대비전문가 “미국과 대등한 지위로 인식”2026년 초 당대회 "
+        "대외 전략 발표 주목",
+        "도널드 트럼프 미국 대통령은 한국 방문을 이틀 앞둔 지난 10월27일 기자들과 만나 “그를 "
+        "만나면 정말 좋을 것”이라고 말했다.",
+    ),
+    (  # ko-27
+        "통일연구원 '2025 글로벌 통일인식조사'서 확인된 일본의 여론…북일 관계 개선에는 호의적",
+        "일본 국민들이 한반도 평화 및 남북통일에 부정적이라는 조사 결과가 나왔다.",
+    ),
+    (  # ko-490
+        "복장 자유·예절 사이 충돌",
+        "미국에서 한 여성 골프 인플루언서의 복장을 둘러싼 논쟁이 확산하고 있다.",
+    ),
+    (  # ko-505
+        "PSG·토트넘에 이어 세 번째 스포츠 협업⋯내년부터 베이커리·굿즈 출시",
+        "파리바게뜨는 국내 식품외식업계 최초로 미국 메이저리그사커(MLS) 구단과 파트너십을 "
+        "체결했다고 30일 밝혔다.",
+    ),
+    (  # ko-169: a short lead after a block marked as sub-headlines by its ellipsis
+        "'적극 재정'에도 민심 호응…가중된 경제난에 '탈중국 부작용' 우려도",
+        "그야말로 신드롬이다.",
+    ),
+    (  # ko-379: a label glued to the lead whose subject repeats it
+        "최진식 “강고한 경제 재도약 토대를 구축해야” 경제 5단체장",
+        "최태원 대한상공회의소 회장을 비롯한 경제 5단체장들이 일제히 새해 화두로 ‘기업하기 좋은 "
+        "나라’를 강조했다.",
+    ),
+    (  # ko-569: a caption's full stop after a bare noun
+        "오색채담 제7회 회원전에 출품된 작품.",
+        "전통채색화 전문브랜드 오색채담(대표 강은명)의 제7회 회원전이 6일부터 12일까지 서울 종로 "
+        "마루아트센터에서 열린다.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("subheadlines", "lead"), GLUED_IN_A_WORD)
+def test_a_sub_headline_glued_inside_a_word_to_the_lead_is_cut_off(subheadlines, lead):
+    assert split_lead_subheadlines(subheadlines + lead) == (subheadlines, lead)
+    assert clean(subheadlines + lead + " " + NEXT, keep_subheadlines=False) == lead + " " + NEXT
+
+
+@pytest.mark.parametrize(
+    ("subheadlines", "lead"),
+    [
+        (  # ko-261: a one-word sub-headline left after a quoted one
+            "반발",
+            "국민의힘은 29일 국가정보원이 서해 공무원 피살 사건 1심에서 무죄 판결을 받은 박지원 "
+            '의원 등에 대한 고발을 취하하기로 한 데 대해 "진실을 덮으려는 시도"라고 반발했다.',
+        ),
+        (  # ko-300: a quoted label, then a lead that opens with its date
+            "미국의 기습적인 마두로 대통령 체포 작전 '막전 막후'",
+            "3일(현지시간) 새벽 2시, 베네수엘라 수도 카라카스 하늘에 거대한 불꽃과 굉음이 터져 "
+            "나왔다.",
+        ),
+        (  # ko-412: a headline's verb form, then a lead that opens with a date word
+            "경총, 한·미·일 주요기업 비교K방산·반도체 성장세 가팔라",
+            "올해 들어 3분기까지 한·미·일 주요 기업 실적을 비교해 보니 한국 기업들의 매출 성장률이 "
+            "가장 높은 것으로 나타났다.",
+        ),
+        (  # ko-599: a sub-headline ending on a figure
+            "건보공단, 고액·상습 체납자 공개체납 1위, 개인 13억·법인 120억",
+            "국민건강보험공단(건보공단)이 30일 4대 사회보험료 고액·상습 체납자 1만3449명의 "
+            "인적사항을 공개했다.",
+        ),
+        (  # ko-373: a short lead after a quoted sub-headline
+            "금리 불안 장기화 우려…한은 “12월에도 오를 가능성”",
+            "대출금리가 다시 고개를 들었다.",
+        ),
+        (  # ko-209: a sub-headline without a subject, the lead's subject four words on
+            "보안 강화 전제로 업무 프로세스 최적화 실현하는데 방점",
+            "글로벌 전문 BPO 그룹 ㈜트랜스코스모스코리아가 한국국방연구원(KIDA)과 손을 잡고 생성형 "
+            "AI 기반 챗봇 솔루션 구축에 성공했다고 밝혔다.",
+        ),
+        (  # ko-310: a bare noun phrase, then a lead whose subject comes eight words in
+            "2차 종합 특검·통일교 특검 함께내년 또 ‘특검 3개’ 가동 가능성",
+            "‘서해 공무원 피살 은폐’ 사건 1심에서 문재인 정부 관계자들이 무죄를 받자 더불어민주당은 "
+            "29일 “조작 기소 의혹이 있다”며 특검 필요성을 제기했다.",
+        ),
+        (  # ko-131
+            "밴스, 머스크에 신당 창당 계획 철회 종용머스크 측근, NASA국장 재지명에도 관여머스크, "
+            "빈 살만 왕세자 백악관 만찬 참석",
+            "사실상 '파국'을 맞았던 트럼프 미국 대통령과 머스크 테슬라 CEO가 최근 화해의 제스처를 "
+            "취한 배경에는 JD 밴스 부통령의 역할이 컸던 것으로 전해졌다.",
+        ),
+        (  # ko-152: a second, short label after the first cut
+            "美 언론 “트럼프, 젤렌스키 빈손 취급” 우크라식 DMZ가 변수",
+            "종전을 둘러싼 미국·우크라이나·러시아의 ‘삼각 힘겨루기’가 연말 막판 최고조에 달했다.",
+        ),
+    ],
+)
+def test_labels_and_dated_leads_after_sub_headlines(subheadlines, lead):
+    text = subheadlines + " " + lead
+    assert clean(text + " " + NEXT, keep_subheadlines=False) == lead + " " + NEXT
+
+
+@pytest.mark.parametrize(
+    ("caption", "lead"),
+    [
+        (  # ko-104: a stock caption glued to the lead
+            "약물 검사서 누나 먹던 수면제 성분 발견 기사 이해를 돕기 위한 AI 이미지",
+            "함께 탈북해 한국에 살고 있는 남동생을 살해한 혐의를 받는 탈북민 여성이 구속됐다.",
+        ),
+        (  # ko-398: a caption, its photographer glued to a sub-headline, then the lead
+            "지난해 9월 인천 신항 터미널에 선적을 기다리는 수출용 컨테이너들이 쌓여 있다. 홍길동 "
+            "기자29일 오후 1시 기준 잠정 달성",
+            "올해 한국 수출이 사상 최초로 7000억 달러를 돌파했다.",
+        ),
+        (  # ko-587: a ▲ caption without a full stop, ending on what the picture is
+            "▲ 인공 중력을 만들어내는 바퀴 모양 우주정거장 상상도 ",
+            "스탠리 큐브릭 감독의 1968년작 영화에 나오는 것처럼 우주정거장에 '인공중력'을 만드는 "
+            "기술의 특허를 러시아 국영기업이 냈습니다.",
+        ),
+    ],
+)
+def test_captions_before_the_lead_go_from_the_summary(caption, lead):
+    assert clean(caption + lead + " " + NEXT, keep_subheadlines=False) == lead + " " + NEXT
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        # real first sentences the glued-word and figure rules must leave whole
+        "더불어민주당 정치검찰조작기소대응 특별위원회는 29일 쌍방울 대북송금 사건과 관련해 제보 "
+        '문건을 공개하며 "실체를 규명해야 한다"고 밝혔다.',  # ko-36: 기소|대응 inside a name
+        "미국 트럼프 행정부는 이스라엘 총리가 하마스와 전쟁을 재개할 가능성을 우려하고 있다고 "
+        "온라인 매체 악시오스가 보도했다.",  # ko-158: 가능|성을
+        "현대자동차그룹이 국외 독립운동 사적지 복원에 적극 나서면서 정몽구 명예회장의 '민간 외교' "
+        "활동이 재조명되고 있다.",  # ko-123: 나서|면서
+        '장동혁 국민의힘 대표는 31일 통일교와 신천지의 정치권 지원 의혹과 관련해 "신천지는 '
+        '합동수사본부에서, 통일교는 특검에서 수사하자"고 제안했다.',  # ko-335
+        "평택 주한미군 기지에 주둔해오던 미국 육군 1개 비행대대가 지난달 비활성화 된 것으로 "
+        "나타났다.",  # ko-135: a counter, not a figure ending a sub-headline
+        "북한 노동당 기관지인 노동신문이 오늘(30일)부터 일반자료로 분류돼 별도의 절차 없이 "
+        "일반에게 공개됩니다.",  # ko-71
+    ],
+)
+def test_real_first_sentences_survive_the_glued_word_rules(lead):
+    assert split_lead_subheadlines(lead) == ("", lead)
+    assert clean(lead + " " + NEXT, keep_subheadlines=False) == lead + " " + NEXT

@@ -96,6 +96,14 @@ def test_short_interval_is_honoured_with_a_warning():
     assert any("very short" in w for w in config.warnings)
 
 
+def test_many_short_intervals_make_one_warning_naming_the_first_few():
+    feeds = [{"url": f"https://a{n}.example/rss", "interval": "5s"} for n in range(10)]
+    config = config_from_dict({"feeds": feeds}, env={})
+    assert len(config.warnings) == 1
+    assert "10 feeds" in config.warnings[0]
+    assert "feeds[0], feeds[1], feeds[2], and 7 more" in config.warnings[0]
+
+
 def test_channel_with_unknown_topic_is_named():
     e = error_for({"channels": [{"chat_id": -1001, "topics": ["korea-diplomacy", "nope"]}]})
     assert e.key == "channels[0].topics[1]" and "nope" in str(e)
@@ -352,3 +360,9 @@ def test_plan_reload_takes_the_live_sections_and_names_the_rest():
     assert [f.url for f in old.feeds] == ["https://a.example/rss", "https://b.example/rss"]
     outcome = plan.outcome(feeds_added=0, feeds_removed=1)
     assert outcome.ok and outcome.feeds == 1 and outcome.feeds_removed == 1
+
+
+@pytest.mark.parametrize("rate", [0, -3, "fast"])
+def test_a_start_rate_that_is_not_a_positive_number_is_named(rate):
+    e = error_for({"polling": {"start_rate": rate}})
+    assert e.key == "polling.start_rate"

@@ -11,6 +11,7 @@ from bot.ingest.feed_health import (
     HealthPolicy,
     backoff_delay,
     due,
+    first_polls,
     is_broken,
     is_quiet,
     poll_interval,
@@ -127,3 +128,23 @@ async def test_gone_feed_stops_tells_the_admin_once_then_recovery_is_announced(
 
 def test_every_feed_status_has_words_for_people():
     assert set(FEED_STATUS) == set(FeedStatus)
+
+
+def test_a_restart_resumes_each_feeds_rhythm_and_spreads_the_first_polls():
+    feeds = [
+        state(id=1),  # never polled: at once
+        state(id=2, interval=600, last_polled=NOW - timedelta(seconds=100)),  # 500 s left
+        state(id=3, interval=600, last_polled=NOW - timedelta(hours=3)),  # overdue: at once
+        state(id=4, consecutive_failures=2, next_poll=NOW + timedelta(seconds=40)),  # backoff
+        state(id=5),
+    ]
+    after = first_polls(feeds, NOW, POLICY, rate=10)
+    assert abs(after[1] - 500) < 1e-3 and abs(after[3] - 40) < 1e-3
+    assert sorted([after[0], after[2], after[4]]) == [0.0, 0.1, 0.2]  # 10 a second
+
+
+def test_first_polls_of_many_feeds_come_at_the_rate_and_no_sooner_than_due():
+    feeds = [state(id=i) for i in range(1000)]
+    after = first_polls(feeds, NOW, POLICY, rate=50)
+    gaps = [b - a for a, b in zip(sorted(after), sorted(after)[1:], strict=False)]
+    assert min(gaps) >= 1 / 50 - 1e-9 and abs(max(after) - 999 / 50) < 1e-6

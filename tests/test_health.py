@@ -54,7 +54,8 @@ async def test_metrics_count_polls_errors_articles_matches_and_sends(
     telegram_api.add_chat(CHANNEL, "channel", title="News")
     feed_server.set("/feed.xml", DEMO_FEED)
     feed_server.fault("/broken.xml", "status", code=500)
-    good, broken = feed_server.url("/feed.xml"), feed_server.url("/broken.xml")
+    # a feed whose URL carries a credential: /metrics shows it redacted, as logs do
+    good, broken = feed_server.url("/feed.xml") + "?key=s3cret-key", feed_server.url("/broken.xml")
     async with Core(
         make_config(tmp_path, telegram_api, feeds=[good, broken]), alert_on_first_poll=True
     ) as core:
@@ -72,7 +73,9 @@ async def test_metrics_count_polls_errors_articles_matches_and_sends(
     assert sample(text, "newsalert_alerts_failed_total") == 0
     assert sample(text, "newsalert_send_latency_seconds_count") >= 1
     assert sample(text, "newsalert_outbox_pending") == 0
-    assert sample(text, "newsalert_feed_last_success_timestamp_seconds", feed=good) > 0
+    assert "s3cret" not in text
+    shown = feed_server.url("/feed.xml") + "?***"
+    assert sample(text, "newsalert_feed_last_success_timestamp_seconds", feed=shown) > 0
     assert sample(text, "newsalert_feed_last_success_timestamp_seconds", feed=broken) is None
     assert sample(text, "newsalert_telegram_last_contact_timestamp_seconds") > 0
 

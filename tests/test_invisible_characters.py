@@ -1,6 +1,6 @@
 """Bidi overrides and zero-width characters never reach an alert: a feed cannot disguise a
 title or summary (a reversed ".exe", a hidden word) with U+202A-202E, U+2066-2069,
-U+200B-200F or U+FEFF."""
+U+200B-200F or U+FEFF; the joiners U+200C-D stay where they join letters or emoji."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.delivery.sinks import ConsoleSink
 from bot.records import Article, Summary
 from bot.service.chats import ChatInfo
 from bot.service.subscriptions import subscribe
+from bot.text import tidy_line
 from storage.store import Store
 
 INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -70,3 +71,26 @@ def test_rendering_strips_them_from_articles_stored_before():
     assert not INVISIBLE.search(body) and not INVISIBLE.search(
         alert.text.replace("👨\u200d👩\u200d👧", "")
     )
+
+
+def test_joiners_that_join_letters_or_emoji_are_kept_and_the_others_dropped():
+    persian = "ایران می\u200cخواهد مذاکره کند"  # ZWNJ inside می‌خواهد is spelling
+    family = "Family day 👨\u200d👩\u200d👧 in Seoul"
+    hidden = "b\u200co\u200dmb threat"  # inside a Latin word: disguise
+    for title, shown in [
+        (persian, persian),
+        (family, family),
+        (hidden, "bomb threat"),
+        ("\u200dstart and end\u200c", "start and end"),
+    ]:
+        assert tidy_line(title) == shown, ascii(tidy_line(title))
+        alert = render_alert(
+            chat_id=1,
+            article_key=1,
+            article=Article(id="a", title=title, link="https://wire.example/a"),
+            summary=Summary(article_id="a", text=title),
+            topic=None,
+            footer="",
+            labels=alert_labels("en"),
+        )
+        assert shown in alert.text, ascii(alert.text)

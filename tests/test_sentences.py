@@ -198,3 +198,28 @@ def test_a_korean_sentence_glued_to_a_latin_one_splits():
         "SKT는 쿠폰을 제공한다.",
         "환율은 1,439.5원이다.",
     ]
+
+
+def test_a_korean_exclamation_inside_single_quotes_does_not_end_the_sentence():
+    # ko-577 in the topics train set: a slogan in single quotes, its "!" quoted
+    text = (
+        "이번 정책 콘서트는 '신통기획 2.0 시행, 궁금증 해소!'가 주제다. "
+        "그는 ‘우리는 이긴다!’라고 외쳤다.이날 행사는 끝났다."
+    )
+    assert split_sentences(text) == [
+        "이번 정책 콘서트는 '신통기획 2.0 시행, 궁금증 해소!'가 주제다.",
+        "그는 ‘우리는 이긴다!’라고 외쳤다.",
+        "이날 행사는 끝났다.",
+    ]
+    # a quote that opens the next sentence still splits
+    assert split_sentences("정말 놀랍다!'그렇다'고 했다.") == ["정말 놀랍다!", "'그렇다'고 했다."]
+
+
+def test_korean_polite_sentences_glued_without_a_full_stop_are_split():
+    # ko-362: a broadcast transcript, "…촉구했습니다정희용 사무총장은 …"
+    text = "진실을 밝히라고 촉구했습니다정희용 사무총장은 오늘 회견을 열었습니다."
+    assert split_sentences(text) == [
+        "진실을 밝히라고 촉구했습니다.",
+        "정희용 사무총장은 오늘 회견을 열었습니다.",
+    ]
+    assert split_sentences("좋습니다만 아직 이릅니다.") == ["좋습니다만 아직 이릅니다."]

@@ -43,6 +43,7 @@ TOKEN_ENV = "NEWSALERT_TELEGRAM_TOKEN"
 WEBHOOK_SECRET_ENV = "NEWSALERT_WEBHOOK_SECRET"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 SHORT_INTERVAL_WARNING = 60.0
+SHORT_INTERVALS_NAMED = 3  # beyond this many, one warning names the first few
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -358,8 +359,11 @@ def _polling(data: Any, problems: _Problems) -> PollingConfig:
         jitter=_jitter(t, d.jitter),
         max_backoff=t.interval("max_backoff", d.max_backoff) or 0,
         give_up_after=t.interval("give_up_after", d.give_up_after) or 0,
+        start_rate=float(t.get("start_rate", (int, float), d.start_rate)),
     )
     t.done()
+    if cfg.start_rate <= 0:
+        problems.add("polling.start_rate", f"must be a positive number, got {cfg.start_rate:g}")
     if cfg.min_interval > cfg.max_interval:
         problems.add("polling.min_interval", "must not be longer than polling.max_interval")
     return cfg
@@ -545,6 +549,7 @@ def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedCon
         raise ConfigError("feeds", "must be an array of tables: write each feed as [[feeds]]")
     feeds: list[FeedConfig] = []
     seen: dict[str, int] = {}
+    short: list[tuple[str, float]] = []  # (where, interval) of very short intervals
     for i, item in enumerate(data):
         where = f"feeds[{i}]"
         with problems.guard():
@@ -563,11 +568,21 @@ def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedCon
                 )
             seen[url] = i
             if interval is not None and interval < SHORT_INTERVAL_WARNING:
-                warnings.append(
-                    f"{where}.interval: {interval:g}s is very short; the feed will be polled that "
-                    "often as asked, which some publishers rate-limit"
-                )
+                short.append((where, interval))
             feeds.append(FeedConfig(url=url, name=name, interval=interval, full_text=full_text))
+    if len(short) <= SHORT_INTERVALS_NAMED:
+        warnings.extend(
+            f"{where}.interval: {interval:g}s is very short; the feed will be polled that "
+            "often as asked, which some publishers rate-limit"
+            for where, interval in short
+        )
+    elif short:  # one line, not one per feed (5,000 lines at every start of a large list)
+        named = ", ".join(where for where, _ in short[:SHORT_INTERVALS_NAMED])
+        warnings.append(
+            f"{len(short)} feeds have an interval under {SHORT_INTERVAL_WARNING:g}s ({named}, "
+            f"and {len(short) - SHORT_INTERVALS_NAMED} more); they will be polled that often as "
+            "asked, which some publishers rate-limit"
+        )
     return tuple(feeds)
 
 

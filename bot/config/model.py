@@ -75,6 +75,8 @@ class PollingConfig:
     jitter: float = 10.0
     max_backoff: float = 6 * 3600.0
     give_up_after: float = 2 * 86400.0
+    # first polls after a start, at most this many a second (5,000 feeds: over 250 s)
+    start_rate: float = 20.0
 
 
 @dataclass(frozen=True)

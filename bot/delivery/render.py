@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from bot.config.template import DEFAULT_TEMPLATE
 from bot.delivery.credit import credit
 from bot.records import Alert, Article, Summary, Topic, as_utc
+from bot.text import strip_joiners
 
 MAX_MESSAGE_CHARS = 4096
 ALSO_RESERVE = 200  # kept free in every alert for an "Also:" line
@@ -51,9 +52,10 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 # invisible characters a feed can use to disguise its text (a reversed link, a hidden word):
-# zero-width ones (U+200B-U+200F), bidi embeddings, overrides and isolates; taken out of
-# titles, sources and summaries (an operator's footer keeps its emoji joiners)
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# zero-width ones (U+200B, U+200E-F; the joiners U+200C-D only where they join nothing:
+# bot.text.strip_joiners), bidi embeddings, overrides and isolates; taken out of titles,
+# sources and summaries (an operator's footer keeps everything)
+_INVISIBLE = re.compile(r"[\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def utf16_len(text: str) -> int:
@@ -66,7 +68,7 @@ def _clean(value: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    return " ".join(_INVISIBLE.sub("", _clean(value)).split())
+    return " ".join(strip_joiners(_INVISIBLE.sub("", _clean(value))).split())
 
 
 def _clip(value: str, limit: int, *, words: bool = False) -> str:
@@ -384,7 +386,7 @@ def render_alert(
         # a summary that is only the title (the feed had no text) would say it twice
         summary=""
         if summary.method == "title"
-        else _INVISIBLE.sub("", _clean(summary.text)).strip(),
+        else strip_joiners(_INVISIBLE.sub("", _clean(summary.text))).strip(),
         topic_line=_one_line(labels.topic.format(name=topic_name)) if topic else "",
         footer=_clean(footer).strip(),
         terms_line=_terms_line(terms, labels),

@@ -80,3 +80,30 @@ def due(feed: FeedState, now: datetime, policy: HealthPolicy) -> bool:
     # A healthy feed's rhythm is the scheduler's; only a failing one waits out its backoff.
     backing_off = feed.consecutive_failures > 0 and feed.next_poll is not None
     return not (backing_off and feed.next_poll is not None and feed.next_poll > now)
+
+
+def first_polls(
+    feeds: list[FeedState], now: datetime, policy: HealthPolicy, rate: float
+) -> list[float]:
+    """Seconds from ``now`` to each feed's first poll after a start, in ``feeds``' order.
+
+    A feed resumes its rhythm: polled ``last_polled + interval`` (a failing one at its
+    ``next_poll``), at once when that is past or it was never polled.  Then no two first
+    polls come closer than ``1 / rate`` seconds (one pass over the feeds by due time): a
+    restart with 5,000 feeds polled them all in one second, and every interval after it
+    was a burst of 5,000 polls too."""
+    due_in: list[float] = []
+    for feed in feeds:
+        at: datetime | None = None
+        if feed.consecutive_failures > 0 and feed.next_poll is not None:
+            at = feed.next_poll
+        elif feed.last_polled is not None and feed.status not in STOPPED:
+            at = feed.last_polled + timedelta(seconds=poll_interval(feed, policy))
+        due_in.append(max(0.0, (at - now).total_seconds()) if at is not None else 0.0)
+    gap = 1.0 / rate
+    out = list(due_in)
+    free = 0.0  # the earliest moment the next first poll may take
+    for i in sorted(range(len(feeds)), key=due_in.__getitem__):
+        out[i] = max(due_in[i], free)
+        free = out[i] + gap
+    return out

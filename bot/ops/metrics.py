@@ -10,11 +10,15 @@ last success) is read when ``/metrics`` is scraped, in :meth:`Metrics.refresh`.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from bot import __version__
+from bot.ingest.urls import redact_url
 from bot.records import DeliveryState
 
 if TYPE_CHECKING:
@@ -84,12 +88,8 @@ class Metrics:
         self.outbox_pending = Gauge(
             "newsalert_outbox_pending", "Alerts waiting to be sent.", registry=r
         )
-        self.feed_last_success = Gauge(
-            "newsalert_feed_last_success_timestamp_seconds",
-            "When each feed last answered (Unix time); absent for a feed never reached.",
-            ["feed"],
-            registry=r,
-        )
+        self.feed_last_success = _FeedSuccesses()
+        r.register(self.feed_last_success)
         self.telegram_last_contact = Gauge(
             "newsalert_telegram_last_contact_timestamp_seconds",
             "When Telegram last answered a call (Unix time); 0 before the first answer.",
@@ -170,11 +170,45 @@ class Metrics:
     def refresh(self, store: Store) -> None:
         """Set the gauges that the database knows: outbox depth, feeds' last success."""
         self.outbox_pending.set(store.outbox.counts().get(DeliveryState.PENDING, 0))
-        self.feed_last_success.clear()
-        for feed in store.feeds.all():
-            if feed.last_success is not None:
-                self.feed_last_success.labels(feed.url).set(feed.last_success.timestamp())
+        self.feed_last_success.refresh(store)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""
         return generate_latest(self.registry)
+
+
+class _FeedSuccesses(Collector):
+    """``newsalert_feed_last_success_timestamp_seconds{feed}``, read from the database at
+    each scrape (one narrow query; the labels remembered per URL): building a gauge child
+    per feed from every feed's whole state held the loop 0.2 s a scrape at 5,000 feeds."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float]] = []
+        self._labels: dict[str, str] = {}  # feed URL -> its label
+
+    def refresh(self, store: Store) -> None:
+        rows: list[tuple[str, float]] = []
+        shown: set[str] = set()
+        for feed_id, url, at in store.feeds.last_successes():
+            label = self._labels.get(url)
+            if label is None:
+                # the URL as anyone may see it: feed URLs carry credentials
+                # (user:password@, ?key=...), and /metrics is read by whoever scrapes it
+                label = self._labels[url] = redact_url(url)
+            if label in shown:
+                label = f"{label} (feed {feed_id})"  # two URLs alike once redacted
+            shown.add(label)
+            rows.append((label, at.timestamp()))
+        if len(self._labels) > 2 * len(rows) + 1000:  # feeds removed: forget their labels
+            self._labels.clear()
+        self.rows = rows
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "newsalert_feed_last_success_timestamp_seconds",
+            "When each feed last answered (Unix time); absent for a feed never reached.",
+            labels=["feed"],
+        )
+        for label, value in self.rows:
+            family.add_metric([label], value)
+        yield family

@@ -92,6 +92,9 @@ _FRAGMENTS = tuple(
     for p in (
         # "[이 기사에 나온 스타트업에 대한 보다 다양한 기업정보는 …]"
         r"\[이 기사[^\[\]\n]{0,200}\]",
+        # a stock caption: "기사 이해를 돕기 위한 AI 이미지", "이해를 돕기 위한 그래픽"
+        r"(?:기사\s?)?이해를\s?돕기\s?위한\s?(?:AI\s?|인공지능\s?)?(?:생성\s?)?"
+        r"(?:이미지|그래픽|사진|일러스트)(?:입니다)?\.?",
         # photo and source credits in brackets (square brackets may hold a parenthesis):
         # "[우리은행 제공]", "[조선중앙TV 화면]", "[대만 이란현 지진 (대만 중앙기상국=연합뉴스)]",
         # "[국내에서만 사용가능. 재배포 금지. For Use Only in the Republic of Korea. …]"
@@ -160,7 +163,15 @@ _TAIL = re.compile(
 _NESTED_CREDIT = re.compile(
     rf"\[[^\[\]\n]{{0,120}}\([^()\n]{{1,40}}=\s?(?:{_FOREIGN}\s?/\s?)?{_PUB}\s?\)\s?\]"
 )
-_PHOTO_MARK = re.compile(r"[\[(]\s?사진\s?[=:|ㅣ]\s?[^\[\]()\n]{1,20}[\])]")
+_PHOTO_MARK = re.compile(
+    r"[\[(]\s?사진\s?[=:|ㅣ]\s?[^\[\]()\n]{1,20}[\])]"
+    # a stock caption: "기사 이해를 돕기 위한 AI 이미지"
+    r"|(?:기사\s?)?이해를\s?돕기\s?위한\s?(?:AI\s?|인공지능\s?)?(?:생성\s?)?"
+    r"(?:이미지|그래픽|사진|일러스트)(?:입니다)?\.?"
+    # a photographer's name glued to the lead after the caption: "… 쌓여 있다. 문호남 기자29일"
+    rf"|(?<=있다\. ){_NAME} ?기자(?!회견|단|실|들|협회|간담회|회|석|증|명|님|가|입니|의|와|는|에게)"
+    r"(?=[0-9가-힣A-Za-z“\"‘'])"
+)
 _MIN_LEAD_AFTER_CAPTION = 80
 # A quoted phrase not followed by a particle ("…"라고, "…"며) is a sub-headline.
 _QUOTED_SUBHEAD = re.compile(
@@ -172,7 +183,11 @@ _SENTENCE_END = re.compile(r"(?:[다요죠까니][.?!]|[.?!…][\"'”’)\]]?)$
 _RELATED_HEADER = re.compile(r"^\s?[\[<■▶【]?\s?관련\s?기사\s?[\]>】:]?\s?$")
 # A photo caption that opens the text: "▲ 김정은 국무위원장이 … 손을 잡고 있다. <the lead>"
 _CAPTION_MARK = re.compile(r"^\s?[▲△]\s")  # "▲조선노동당 …" without a space is a list
-_CAPTION_SENTENCE = re.compile(r"^[^.\n]{5,200}?(?:고 있다|모습|모습이다)\.\s")
+_CAPTION_SENTENCE = re.compile(
+    r"^[^.\n]{5,200}?(?:고 있다|모습|모습이다)\.\s"
+    # or no full stop, ending on what a picture is: "▲ … 우주정거장 상상도 스탠리 큐브릭 …"
+    r"|^[^.\n]{5,150}?(?:상상도|조감도|위치도|전경|모습|장면|포스터|이미지|일러스트|그래픽)\s"
+)
 # -- sub-headlines glued to the lead in flat text (no dateline, no line break) --------------
 #
 # Naver's text loses the page's line breaks: "美원잠 입항 이후 잇단 도발 북한 조선중앙통신은 29일
@@ -182,6 +197,7 @@ _CAPTION_SENTENCE = re.compile(r"^[^.\n]{5,200}?(?:고 있다|모습|모습이�
 # headlines end, on a bare verbal noun ("… 관련자 소환 검토 경찰이 …").  The lead itself must
 # start like one: its subject (a word with 은/는/이/가) within its first few words.
 _H = "\uac00-\ud7a3"
+_H_SET = frozenset(chr(c) for c in range(0xAC00, 0xD7A4))
 
 
 def _word_set(text: str) -> frozenset[str]:
@@ -189,7 +205,7 @@ def _word_set(text: str) -> frozenset[str]:
 
 
 _SUBHEAD_WINDOW = 260
-_MIN_LEAD_CHARS = 20
+_MIN_LEAD_CHARS = 15
 # How the lead's first sentence ends (a sub-headline may end on "…" or a quote alone).
 _LEAD_END = re.compile(r"(?:[다요죠까니][.?!…]+|[?!])[\"'”’)\]]?$")
 _SUBJECT_WINDOW = 5  # the lead's subject is looked for in its first five words
@@ -207,7 +223,7 @@ _COLUMN_HEADER = re.compile(
     r"^■\s?(?:기고|특별기고|칼럼|시론|독자투고)\s?[-–:ㅣ|]\s?[^.\n]{2,60}?"
     r"(?:교수|위원|대표|연구원|원장|소장|회장|변호사|박사|의원)\s"
 )
-_SUBJECT_WORD = re.compile(rf"^[{_H}A-Za-z0-9·)’』」(]{{2,30}}(?:은|는|이|가|께서)$")
+_SUBJECT_WORD = re.compile(rf"^[㈜{_H}A-Za-z0-9·)’』」(]{{2,30}}(?:은|는|이|가|께서)$")
 # ... but not a verb's adnominal ending: 맞는, 하는, 있는, 높은, 같이
 _NOT_SUBJECT = re.compile(
     r"(?:하|되|있|없|않|지)는$|[받높같많작좋넓깊낮늦적짧젊]은$|(?:같|많|깊|높|곧)이$"
@@ -218,13 +234,132 @@ _HEADLINE_FINAL = _word_set(
     발표 추진 확대 축소 전망 우려 기대 주목 촉구 비판 반발 강조 합의 발견 개최 체결 출시 지원
     집중 확보 돌파 상승 하락 급증 급감 시사 거론 예고 제기 포섭 역할 필요 가능 어리둥절 나서
     모아 보여 커져 올라 가팔라 잇따라 듯 예정 방침 신년사 모습 전환 선정 수상 영입 출범 취임
-    사퇴 별세 체포 구속 기소 석방 해임 파면 징계 경고 요구 제안 공세 압박"""
+    사퇴 별세 체포 구속 기소 석방 해임 파면 징계 경고 요구 제안 공세 압박 방점 달성 충돌 종용
+    관여 반발"""
 )
 # Nouns that a verbal noun heads in a compound ("조사 결과가", "지원 사업은"): no cut before them.
 _HEAD_NOUNS = _word_set(
     """결과 계획 방안 사업 방침 대상 과정 문제 결정 내용 소식 사실 여부 가능성 기간 규모 비용
     절차 사건 관계자 당국 측 요청 건수 실적"""
 )
+# -- sub-headlines glued to the lead inside one word ------------------------------------
+#
+# Flat text glues the last sub-headline to the lead with no space at all: "… 발표 주목도널드
+# 트럼프 미국 대통령은 …", "… 호의적일본 국민들이 …", "… 잠정 달성올해 한국 수출이 …",
+# "… 알게 돼2018년에는 …".  A word is cut inside when its first part ends the way headlines
+# end (a word of ``_GLUED_FINAL``, or Hangul glued to a date) and what follows starts a lead:
+# not a verb's or a particle's continuation, with its subject within a few words or a date
+# word first ("올해", "지난", "29일").  The last such cut before the first sentence end wins
+# (a block holds several sub-headlines).  A caption's full stop after a bare noun ("… 출품된
+# 작품.전통채색화 …", "도널드 트럼프 미국 대통령. 재러드 …") ends a caption the same way.
+_GLUED_FINAL = _HEADLINE_FINAL | _word_set(
+    """달성 충돌 비교 종용 관여 대체 분석 대비 인식 방점 호의적 부정적 긍정적 우려도 가능성도
+    본격화 가시화 공고화 체계화 정교화 구체화 현실화 장기화 돼 줘 보내 함께 상향 하향 급등 급락
+    반등 마감 경신 기록 달해 넘어 육박"""
+)
+# Finals that are verb forms ("나서", "보여", "돼"): what is glued after them may be their
+# ending ("나서면서", "보여준"), never taken for a lead.
+_VERB_FINALS = _word_set("나서 모아 보여 커져 올라 가팔라 잇따라 돼 줘 보내 달해 넘어 함께 듯")
+_ENDING_START = frozenset("면며고야서도자지기니나는은을를준줬주온와왔워졌져된될할한했해")
+_GLUE_WINDOW = 400
+_GLUED_SUBJECT_WINDOW = 8
+_MIN_GLUED_LEAD_CHARS = 10  # "우려도그야말로 신드롬이다."
+_MAX_PASSES = 2
+_MAX_SECOND_HEAD_WORDS = 4
+_BARE_REACH = 9  # how far the lead's subject may come after a bare noun-phrase sub-headline
+_DATE_OPENER = re.compile(
+    r"(?:올해|지난해|작년|지난|오늘|어제|내일|내년|이날|(?:19|20)\d\d년|\d{1,2}월|\d{1,2}일)"
+    r"(?![가-힣])|(?:19|20)\d\d년|\d{1,2}일(?:\(|오전|오후|\s)"
+)
+# What a lead's first word does not start with: a verb's or a particle's continuation of
+# the word before ("주목받으며", "공개했다", "공개적으로", "비교해", "검토결과를").
+_CONTINUATION = re.compile(
+    r"(?:하|한|할|함|합|했|해|되|된|될|됐|돼|됩|받|시키|시켜|적[으이인]|으로|으며|을|를|의|에|로|와|과|"
+    r"은|는|들|만|까지|처럼|도[를가는의]|도$|이[다라며고자나]|가[ ]|세[가를는의]|율|률|권|액|량|자[가는를의]|"
+    r"서[는도]?$|시[키켜]|[가-힣](?![가-힣]))"
+)
+_GLUED_DIGITS = re.compile(r"(?<=[가-힣])(?=\d{1,4}(?:년|월|일|개월|건|명))")
+_CAPTION_STOP = re.compile(r"(?<=[가-힣])(?<![다요죠오네자지군나냐까라])\.(?=\s?[가-힣])")
+_GLUED_WORD = re.compile(r"[^\s]{3,}")
+# amounts and ranks, not counters ("1개 비행대대가" is one noun phrase)
+_FIGURE = re.compile(r"^\d[\d,.·]*(?:억|만|조|원|%|위|배)$")
+# a verb's adnominal or connective form: the text is a clause, not a label
+_VERBAL = re.compile(r"(?:던|하는|되는|있는|없는|한|된|해|하고|하며|되며|하면|지만)$")
+_DATE_WORDS = _word_set("지난 오는 올해 내년 작년 지난해 이날 오늘 어제 내일 매년 매달")
+
+
+def _glued_cut(sentence: str) -> int:
+    """Where the lead starts inside a word glued to the last sub-headline (0: nowhere);
+    see the comment above ``_GLUED_FINAL``.  Constant work per character of a bounded
+    window."""
+    end = len(sentence)
+    window = sentence[:_GLUE_WINDOW]
+    quoted = quote_spans(sentence[: _GLUE_WINDOW * 2])
+    candidates: list[tuple[int, bool]] = []  # (cut, whether a caption's stop made it)
+    figures: list[int] = []
+    for word in _GLUED_WORD.finditer(window):
+        # the sub-headline's last word, whole, glued to the lead's first: "주목도널드"
+        text = word.group()
+        opening = len(text) - len(text.lstrip(_WORD_EDGES))
+        for k in range(opening + 1, min(len(text) - 1, opening + 6)):
+            left = text[opening:k]
+            if (
+                left in _GLUED_FINAL
+                and text[k] in _H_SET
+                and not (left in _VERB_FINALS and text[k] in _ENDING_START)
+            ):
+                candidates.append((word.start() + k, False))
+        for k in range(opening + 2, len(text) - 1):
+            left = text[opening:k]
+            if text[k] in _H_SET and _repeated_by_subject(left, window[word.start() + k :]):
+                candidates.append((word.start() + k, False))
+        for digits in _GLUED_DIGITS.finditer(text, opening + 1):
+            left = text[opening : digits.start()]
+            if left.isalpha() and left[-1] not in "년월일시분초" and left not in _DATE_WORDS:
+                candidates.append((word.start() + digits.start(), False))
+    candidates += [(m.end(), True) for m in _CAPTION_STOP.finditer(window)]
+    for space in re.finditer(" ", window):
+        before = window[: space.start()].rsplit(" ", 1)[-1]
+        if (before.strip(_WORD_EDGES) in _GLUED_FINAL or before[-1:] in "’'”\"") and (
+            _DATE_OPENER.match(window, space.end())
+        ):
+            candidates.append((space.end(), False))
+        elif (
+            _FIGURE.match(before)
+            and _subject_position(window[space.end() :], window=1) == 0
+            and not _has_subject(window[: space.start()])
+            and not any(_VERBAL.search(w) for w in window[: space.start()].split())
+        ):
+            # a sub-headline ending on a figure: "… 개인 13억·법인 120억 국민건강보험공단(건보공단)이"
+            figures.append(space.end())
+    best = max((cut for cut in figures if end - cut >= _MIN_LEAD_CHARS), default=0)
+    for cut, stop in sorted(candidates):
+        if cut <= best or end - cut < _MIN_GLUED_LEAD_CHARS:
+            continue
+        prefix = sentence[:cut].rstrip()
+        if len(prefix) < 4 or any(o < cut <= c for o, c in quoted) or not _closed(prefix):
+            continue
+        lead = sentence[cut : cut + _SUBHEAD_WINDOW].lstrip()
+        first = lead.split(" ", 1)[0]
+        if _DATE_OPENER.match(lead):
+            if not _has_subject(prefix):
+                best = cut
+            continue
+        if _CONTINUATION.match(first) or len(_bare_stem(first)) < 2 or _stem(first) in _HEAD_NOUNS:
+            continue
+        words = prefix.split()
+        if len(words) >= 2 and words[-2].endswith("의") and not stop:
+            continue
+        if sentence[cut - 1] == " ":
+            continue  # a space cut is only made before a date word or after a figure
+        subject = _subject_position(lead, window=_GLUED_SUBJECT_WINDOW)
+        # after a headline mark the text is plainly a block of sub-headlines
+        marked = _HEADLINE_MARK.search(prefix) is not None
+        if stop or subject >= 0 or marked:
+            best = cut
+    return best
+
+
 _KO_PARTICLES = (
     "께서",
     "에서",
@@ -346,8 +481,30 @@ def _without_leading_subheadlines(paragraphs: list[str]) -> list[str]:
 def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     """(sub-headlines, lead) of the first sentence of a flat Korean text, where the page's
     sub-headlines are glued to the lead; ``("", sentence)`` when nothing before the lead
-    has a headline's shape (see the comment above ``_HEADLINE_MARK``).  Linear: a bounded
-    window at the start, each cut tested in constant work per word."""
+    has a headline's shape (see the comments above ``_HEADLINE_MARK`` and ``_GLUED_FINAL``).
+    Linear: a bounded window at the start, each cut tested in constant work per word, and
+    at most ``_MAX_PASSES`` passes."""
+    heads: list[str] = []
+    lead = sentence
+    glued = _glued_cut(lead)
+    if glued:
+        heads.append(lead[:glued].strip())
+        lead = lead[glued:].strip()
+    for passes in range(_MAX_PASSES):
+        head, rest = _split_shaped(lead, reach=3 + passes)
+        if not head:
+            break
+        if passes and (len(head.split()) > _MAX_SECOND_HEAD_WORDS or _DATE_OPENER.search(head)):
+            break  # a second cut takes off only a short label: "우크라식 DMZ가 변수"
+        heads.append(head)
+        lead = rest
+    if not heads:
+        return "", sentence
+    return " ".join(heads), lead
+
+
+def _split_shaped(sentence: str, *, reach: int = 3) -> tuple[str, str]:
+    """One cut of ``split_lead_subheadlines`` at a space or after a headline mark."""
     header = _COLUMN_HEADER.match(sentence)
     if header is not None:
         return sentence[: header.end()].strip(), sentence[header.end() :].strip()
@@ -370,12 +527,16 @@ def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     best: tuple[int, int, int] | None = None  # (subject position, cut start, cut end)
     for cut, after in cuts:
         prefix, lead = sentence[:cut].rstrip(), sentence[after : after + _SUBHEAD_WINDOW].lstrip()
-        if len(prefix) < 4 or len(sentence) - after < _MIN_LEAD_CHARS or not closed(cut):
+        one_word = prefix in _HEADLINE_FINAL and len(prefix) >= 2  # "반발 국민의힘은 …"
+        short = len(prefix) < 4 and not one_word
+        if short or len(sentence) - after < _MIN_LEAD_CHARS or not closed(cut):
             continue
         if cut == after and lead[0] in _CONTINUING:
             continue
-        subject = _subject_position(lead)
-        if _SAID_IN_QUOTES.search(prefix) or not _cut_fits(sentence, start, cut, after, subject):
+        subject = _subject_position(lead, window=_BARE_REACH + 1)
+        if _SAID_IN_QUOTES.search(prefix) or not _cut_fits(
+            sentence, start, cut, after, subject, reach=reach
+        ):
             continue
         rank = subject if subject >= 0 else _SUBJECT_WINDOW
         repeated = (
@@ -390,8 +551,11 @@ def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
     return sentence[: best[1]].strip(), sentence[best[2] :].strip()
 
 
-def _cut_fits(sentence: str, start: int, cut: int, after: int, subject: int) -> bool:
-    """The text before ``cut`` ends like a sub-headline and the lead after it starts well."""
+def _cut_fits(
+    sentence: str, start: int, cut: int, after: int, subject: int, *, reach: int = 3
+) -> bool:
+    """The text before ``cut`` ends like a sub-headline and the lead after it starts well
+    (its subject within ``reach`` words after a headline's final word)."""
     if cut == start:
         # right after a headline mark: the lead's subject comes first, or a quote closed
         # glued to it ('“… 추락”뉴진스에 이어 …')
@@ -412,9 +576,14 @@ def _cut_fits(sentence: str, start: int, cut: int, after: int, subject: int) -> 
         and _repeats_label(sentence[start:cut], " ".join(lead), subject)
     ):
         return True
+    # a sub-headline without a subject of its own may be followed by a longer one's start
+    if not _has_subject(sentence[:cut]):
+        reach += 1
+        if len(words) >= 3 and not any(_VERBAL.search(w) for w in sentence[:cut].split()):
+            reach = _BARE_REACH  # a bare noun phrase, plainly a sub-headline
     return (
         last in _HEADLINE_FINAL
-        and subject <= 3
+        and subject <= reach
         and _stem(lead[0]) not in _HEAD_NOUNS
         and not (len(words) >= 2 and words[-2].endswith("의"))
         and (len(words) >= 2 or start > 0 or subject == 0)
@@ -431,9 +600,9 @@ def _repeats_label(label: str, lead: str, subject: int) -> bool:
     return all(_stem(w) in stems for w in lead[:_SUBHEAD_WINDOW].split()[: subject + 1])
 
 
-def _subject_position(lead: str) -> int:
+def _subject_position(lead: str, *, window: int = _SUBJECT_WINDOW) -> int:
     """Which of the first words of ``lead`` carries 은/는/이/가 (-1: none)."""
-    for position, word in enumerate(lead[:_SUBHEAD_WINDOW].split()[:_SUBJECT_WINDOW]):
+    for position, word in enumerate(lead[:_SUBHEAD_WINDOW].split()[:window]):
         word = word.rstrip(",").lstrip("\"“‘'")
         if _SUBJECT_WORD.match(word) and not _NOT_SUBJECT.search(word):
             return position
@@ -444,6 +613,40 @@ def _stem(word: str) -> str:
     word = word.strip(_WORD_EDGES)
     for particle in _KO_PARTICLES:
         if word.endswith(particle) and len(word) - len(particle) >= 2:
+            return word[: -len(particle)]
+    return word
+
+
+def _repeated_by_subject(label: str, lead: str) -> bool:
+    """The lead's subject repeats ``label`` glued before it: "… 경제 5단체장최태원 대한상공회의소
+    회장을 비롯한 경제 5단체장들이 …"."""
+    if len(label) < 3 or label[-1] not in _H_SET:
+        return False
+    subject = _subject_position(lead, window=_GLUED_SUBJECT_WINDOW)
+    if subject <= 0:
+        return False
+    word = lead[:_SUBHEAD_WINDOW].split()[subject].strip(_WORD_EDGES)
+    return _bare_stem(word) == label or _bare_stem(word).rstrip("들") == label
+
+
+def _has_subject(text: str) -> bool:
+    """Whether a word of ``text`` carries a subject's 은/는/이/가 ("개선에는" does not)."""
+    for word in text.split():
+        word = word.strip(_WORD_EDGES)
+        if (
+            _SUBJECT_WORD.match(word)
+            and not _NOT_SUBJECT.search(word)
+            and not word.endswith(("에는", "에서는", "로는", "과는", "와는", "에선"))
+        ):
+            return True
+    return False
+
+
+def _bare_stem(word: str) -> str:
+    """``word`` without its particle, however short what is left ("성을": "성")."""
+    word = word.strip(_WORD_EDGES)
+    for particle in _KO_PARTICLES:
+        if word.endswith(particle) and len(word) > len(particle):
             return word[: -len(particle)]
     return word
 

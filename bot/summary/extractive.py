@@ -37,6 +37,11 @@ _SUBSTANTIAL_WORDS = 60
 # Longer texts are cut (at a line break) before splitting: far beyond any lead.
 _MAX_BODY_CHARS = 40_000
 _MIN_SENTENCE_CHARS = 25
+# A Korean sentence says as much in fewer characters and words (see BUDGET_SHARE): a
+# first sentence that ends like one ("대출금리가 다시 고개를 들었다.", "그야말로
+# 신드롬이다.", leads once their sub-headlines are cut off) is the lead from this length.
+_KO_MIN_SENTENCE_CHARS = 10
+_KO_FULL_SENTENCE = re.compile(r"[다요죠][.?!][\"'”’]?$")
 _MIN_SENTENCE_WORDS = 4
 _DUPLICATE_OVERLAP = 0.6
 _ELLIPSIS = "…"
@@ -111,7 +116,7 @@ def summarize(article: Article, *, max_chars: int = DEFAULT_MAX_CHARS) -> Summar
     max_chars = budget_for(language, max_chars)
     title = html_to_text(article.title or "").replace("\n", " ").strip()
     body = _choose_body(article)
-    sentences = _candidate_sentences(body, title)
+    sentences = _candidate_sentences(body, title, korean=language == "ko")
     if language == "ko":
         sentences = _without_cut_tail(sentences)
     if not sentences:
@@ -270,15 +275,19 @@ def _stem(word: str) -> str:
     return word
 
 
-def _candidate_sentences(body: str, title: str) -> list[_Sentence]:
+def _candidate_sentences(body: str, title: str, *, korean: bool = False) -> list[_Sentence]:
     title_terms = terms_of(title)
     title_key = _normal(title)
     out: list[_Sentence] = []
-    for text in split_sentences(body):
-        if len(text) < _MIN_SENTENCE_CHARS:
-            continue
+    for index, text in enumerate(split_sentences(body)):
         words = len(text.split())
-        if words < _MIN_SENTENCE_WORDS:
+        korean_lead = (
+            korean
+            and index == 0
+            and len(text) >= _KO_MIN_SENTENCE_CHARS
+            and bool(_KO_FULL_SENTENCE.search(text))
+        )
+        if (len(text) < _MIN_SENTENCE_CHARS or words < _MIN_SENTENCE_WORDS) and not korean_lead:
             continue
         if _LINKY.search(text):
             continue  # embed remnants and "more at https://..." prompts read badly in an alert

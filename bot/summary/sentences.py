@@ -72,6 +72,11 @@ _WRAPPED_LINE = re.compile(r"(?<=[a-z,;])[ \t]*\n[ \t]*(?=[a-z])")
 _MAX_QUOTE_CHARS = 400
 _QUOTE = re.compile('["“”]')
 _LINES = re.compile(r"\s*\n\s*")
+# A broadcast transcript may glue two sentences with no full stop at all: "…밝히라고
+# 촉구했습니다정희용 사무총장은 …" (ko-362).  A polite ending (-습니다, -입니다, -됩니다,
+# -합니다) right before another Hangul syllable ends the sentence, unless it goes on as
+# "-니다만" (but); the full stop the writer meant is put in.
+_GLUED_POLITE = re.compile(r"(?:습|입|됩|합)니다(?=[\uac00-\ud7a3])(?!만)")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -85,6 +90,8 @@ def split_sentences(text: str) -> list[str]:
     if not text:
         return []
     text = _WRAPPED_LINE.sub(" ", text)
+    if "니다" in text:
+        text = _GLUED_POLITE.sub(lambda m: m.group(0) + ". ", text)
     sentences: list[str] = []
     for line in _LINES.split(text):
         if line:
@@ -99,8 +106,10 @@ def _split_line(line: str, out: list[str]) -> None:
         end = match.end()
         if match.group(3):
             # glued Korean sentences: "…했다.이날 …" (not "3.5", "U.S." nor "…”고 말했다")
-            if (match.group(3) != "." or line[match.start() - 1] in _KO_FINAL) and not (
-                inside(end)
+            if (
+                (match.group(3) != "." or line[match.start() - 1] in _KO_FINAL)
+                and not inside(end)
+                and not _closes_single_quote(line, start, end)
             ):
                 out.append(line[start:end].strip())
                 start = end
@@ -116,6 +125,17 @@ def _split_line(line: str, out: list[str]) -> None:
     tail = line[start:].strip()
     if tail:
         out.append(tail)
+
+
+def _closes_single_quote(line: str, start: int, end: int) -> bool:
+    """Whether ``line[end]`` closes a single quote opened in this sentence: "…'신통기획
+    2.0 시행, 궁금증 해소!'가 주제다." is one sentence, its "!" inside the quoted slogan."""
+    mark = line[end] if end < len(line) else ""
+    if mark == "'":
+        return line.count("'", start, end) % 2 == 1
+    if mark == "\u2019":
+        return line.count("\u2018", start, end) > line.count("\u2019", start, end)
+    return False
 
 
 def quote_spans(text: str, *, max_chars: int = _MAX_QUOTE_CHARS) -> list[tuple[int, int]]:
