@@ -43,7 +43,7 @@ with 0; feeds' rewordings (all pairs) 0.13 -> 0.22; through the StoryDesk 0.247 
 0 of 99, e5 vectors made for 149 of the stream's 385 articles (all drawn from close pairs).
 Last, the feeds' 582 entries of 14-18 Feb 2026 go through the StoryDesk as a bot reading
 all of them would see them (no labels): stories several entries joined, 11 without e5 and
-17 with (--all names them), e5 vectors made for 139 articles, 29 ms an article.  The lower NEAR_THRESHOLD (articles at most NEAR apart)
+17 with (--all names them), e5 vectors made for 139 articles, 21-29 ms an article.  The lower NEAR_THRESHOLD (articles at most NEAR apart)
 was chosen on the tune half too; it judges the feeds' pairs by their times, one day's
 Korean news as simultaneous, and AG News (no times) not at all, unless in the line "AG
 News pairs as if 0 h apart" (the worst case for it).  "With the windows" (the figures that count): pairs whose
