@@ -378,3 +378,11 @@ def m016_alert_templates(db: sqlite_utils.Database) -> None:
     # '' the default); a delivery keeps whether it has the "Read" button.
     db.execute("ALTER TABLE chats ADD COLUMN template TEXT NOT NULL DEFAULT ''")
     db.execute("ALTER TABLE deliveries ADD COLUMN button INTEGER NOT NULL DEFAULT 1")
+
+
+@MIGRATIONS()
+def m017_story_passages(db: sqlite_utils.Database) -> None:
+    # passage: the story's e5 vector (bot.matching.passages, float16), made only when a
+    # later article comes close enough for it to decide (bot.ingest.stories); NULL until
+    # then, and for the stories stored before.
+    db.execute("ALTER TABLE stories ADD COLUMN passage BLOB")
