@@ -1,10 +1,10 @@
 """Topic quality, leave-one-source-out: today's query, keyword baseline, learned models.
 
     .venv/bin/python bench/topic_quality.py                    # korea-diplomacy, the shared sets
-    .venv/bin/python bench/topic_quality.py --models ours,ours+use-m3 --errors
+    .venv/bin/python bench/topic_quality.py --models ours,ours+use-m3 --errors /tmp/err.jsonl
     .venv/bin/python bench/topic_quality.py --cache /tmp/emb   # keep embeddings between runs
     OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/topic_quality.py --models none \
-        --embedders use-m3 --cache /tmp/emb --nested           # how the shipped options were chosen
+        --embedders use-m3,e5-small --cache /tmp/emb --nested  # how the shipped options were chosen
 
 The labelled sets are JSON Lines of {"id", "title", "text", "label": 0/1,
 "borderline": bool}; the id's prefix ("abc-", "ko-", ...) is the source group.
@@ -12,7 +12,7 @@ For every group, each model is trained on all the other groups and tested on
 the held-out one; hyperparameters are never chosen on the group that is
 reported.  ``--nested`` measures the procedure that chose the shipped model:
 for each held-out group, the family of options (sample weighting, the USE
-block and its weight, L2, the query block's weight, the Korean-aware anchor),
+block (USE, e5 or both) and its weight, L2, the query block's weight, the Korean-aware anchor),
 the gate and the threshold with the best pooled F1 of an inner
 leave-one-source-out over the other groups only (``FAMILIES``, ``GATES``,
 ``THRESHOLDS``), then the same rule over all groups for the model to ship.
@@ -22,8 +22,9 @@ Prints, per held-out group and pooled over all held-out predictions:
 precision, recall, F1 of (i) the topic's query as shipped, the keyword baseline
 ``korea|pyongyang|seoul|dprk``, (ii) each model, (iii) the shipped model's
 configuration (the one in ``bot/data/models/<topic>.model``); then a table of
-F1 per group, and with ``--errors`` the shipped configuration's mistakes in
-the groups where it falls short of the target (P >= 0.95, R >= 0.90).
+F1 per group, whether the target (P >= 0.95, R >= 0.90) is met, and with
+``--errors FILE`` every held-out mistake of the judged choice (the nested
+choice, else the shipped configuration) as JSON Lines.
 
 Embedders that cannot load here (their package is not installed) are skipped
 with a note; install them into a scratch venv to compare (see README).
@@ -47,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.shared_data import SHARED  # noqa: E402
+from bot.matching.embed import parts as embed_parts  # noqa: E402
 from bot.matching.topic_model import (  # noqa: E402
     FeatureSpec,
     Featurizer,
@@ -55,6 +57,7 @@ from bot.matching.topic_model import (  # noqa: E402
     builtin_model,
     class_weights,
     document_of,
+    embedding_input,
     featurize_all,
     fit_logistic,
     load_labelled,
@@ -164,7 +167,9 @@ def shipped_config(topic_id: str) -> Config | None:
 
 
 def embed_texts(items: Sequence[Labelled]) -> list[str]:
-    return [f"{i.title}. {i.lead}".strip() for i in items]
+    """What the model embeds, as it does when trained and when it decides (the article
+    vector's text: title and lead, Korean datelines and credits out)."""
+    return [embedding_input(i.title, i.lead) for i in items]
 
 
 def embeddings_for(
@@ -256,17 +261,53 @@ THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.20, 0.91, 0.05), 2))
 GATES = ("off", "anchor")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Family:
-    """Options that need their own fits: sample weighting, the USE block, L2."""
+    """Options that need their own fits: sample weighting, the embedding block, L2."""
 
     name: str
     weighting: str
-    embed_scale: float  # 0: no USE block
+    embed_scale: float  # 0: no embedding block
     l2: float = 1e-4
     scale_query: float = 1.0  # the weight of the query block against the hashed one
     anchor_korean: bool = False  # the anchor (features and gate) is the Korean-aware one
+    embedder: str = "use-m3"  # the block's embedder (bot.matching.embed; "+" joins two)
 
+    def __repr__(self) -> str:
+        # the cache key of a family's fits: the embedder is named only when it is not
+        # USE, so the fits cached before it was an option stay valid
+        fields = [
+            f"name={self.name!r}",
+            f"weighting={self.weighting!r}",
+            f"embed_scale={self.embed_scale!r}",
+            f"l2={self.l2!r}",
+            f"scale_query={self.scale_query!r}",
+            f"anchor_korean={self.anchor_korean!r}",
+        ]
+        if self.embedder != "use-m3":
+            fields.append(f"embedder={self.embedder!r}")
+        return f"Family({', '.join(fields)})"
+
+    @property
+    def features(self) -> tuple[float, float, bool, str]:
+        """What the family's features depend on (families sharing it share the matrix)."""
+        return (self.embed_scale, self.scale_query, self.anchor_korean, self.block)
+
+    @property
+    def block(self) -> str:
+        return self.embedder if self.embed_scale else ""
+
+
+# the embedding families, each with USE (as before), with e5 instead, and with both
+_EMBEDDED = (
+    ("class", 1.0, False, ""),
+    ("group", 1.0, False, ""),
+    ("sqrt-group", 1.0, False, ""),
+    ("group", 1.0, True, "/ko-anchor"),
+    ("class", 2.0, False, "x2"),
+)
+E5 = "e5-small"
+BOTH = f"use-m3+{E5}"
 
 FAMILIES = (
     *(
@@ -280,6 +321,12 @@ FAMILIES = (
     Family("class/ko-anchor", "class", 0.0, anchor_korean=True),
     Family("group+use/ko-anchor", "group", 1.0, anchor_korean=True),
     Family("class+use2", "class", 2.0),
+    # the same embedding families with e5 instead of USE, and with both (issue 12, e5)
+    *(
+        Family(f"{w}+{tag}{suffix}", w, e, anchor_korean=ko, embedder=emb)
+        for tag, emb in (("e5", E5), ("use+e5", BOTH))
+        for w, e, ko, suffix in _EMBEDDED
+    ),
 )
 
 
@@ -291,13 +338,16 @@ def nested_choice(
     gates: dict[tuple[str, str], np.ndarray],
     log: Callable[[str], None] = print,
     cache: Path | None = None,
-) -> tuple[np.ndarray, dict[str, tuple[str, str, float, float]], dict[str, np.ndarray]]:
+    memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] | None = None,
+) -> tuple[np.ndarray, dict[str, tuple[str, str, float, float]], dict[str, np.ndarray], np.ndarray]:
     """Held-out decisions of the procedure "choose family, gate and threshold by the
     pooled F1 of an inner leave-one-source-out over the training groups", and what it
     chose per held-out group; also each family's plain LOSO probabilities.
 
     The inner fold (held out h, then h') trains on every group but h and h'; the same
-    fit serves the fold (h', h), so a family costs one fit per group and per pair."""
+    fit serves the fold (h', h), so a family costs one fit per group and per pair.
+    ``memo`` keeps the fits in memory between calls over several sets of families."""
+    memo = {} if memo is None else memo
     y = np.array([i.label for i in items], dtype=np.float64)
     g = np.array([i.group for i in items])
     clear = np.array([not i.borderline for i in items])
@@ -306,6 +356,9 @@ def nested_choice(
     outer: dict[str, np.ndarray] = {}
     inner: dict[str, dict[tuple[str, str], np.ndarray]] = {}  # (h, h') -> probs on h'
     for fam in families:
+        if fam.name in memo:
+            outer[fam.name], inner[fam.name] = memo[fam.name]
+            continue
         x = xs[fam.name]
         t0 = time.perf_counter()
         # the fits of a family depend on its options, the features and the labels only
@@ -317,6 +370,7 @@ def nested_choice(
             saved = np.load(path)
             outer[fam.name] = saved["outer"]
             inner[fam.name] = {(a, b): saved[f"{a}|{b}"] for a in groups for b in groups if a != b}
+            memo[fam.name] = (outer[fam.name], inner[fam.name])
             log(f"    family {fam.name}: from {path.name}")
             continue
         p_out = np.zeros(len(items))
@@ -334,6 +388,7 @@ def nested_choice(
                 pairs[(other, held)] = p[g[both] == held]
                 pairs[(held, other)] = p[g[both] == other]
         outer[fam.name], inner[fam.name] = p_out, pairs
+        memo[fam.name] = (p_out, pairs)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             arrays = {"outer": p_out, **{f"{a}|{b}": v for (a, b), v in pairs.items()}}
@@ -358,6 +413,7 @@ def nested_choice(
         return best
 
     decided = np.zeros(len(items), dtype=bool)
+    chosen_p = np.zeros(len(items))  # the chosen family's held-out probability (gated: 0)
     chosen: dict[str, tuple[str, str, float, float]] = {}
     for held in groups:
         rest = np.flatnonzero((g != held) & clear)
@@ -375,11 +431,12 @@ def nested_choice(
         chosen[held] = (fam_name, gate_name, t, f)
         p = np.where(gates[(fam_name, gate_name)][test], outer[fam_name][test], 0.0)
         decided[test] = p >= t
+        chosen_p[test] = p
     # the choice for the model that ships: the same rule over every group's LOSO
     everything = np.flatnonzero(clear)
     f, fam_name, gate_name, t = best_option(everything, lambda n: outer[n][everything])
     chosen["(all groups: ship)"] = (fam_name, gate_name, t, f)
-    return decided, chosen, outer
+    return decided, chosen, outer, chosen_p
 
 
 # --------------------------------------------------------------------------------------
@@ -406,12 +463,12 @@ def meets(s: dict[str, float]) -> bool:
 
 
 def family_spec(
-    spec: FeatureSpec, embed_scale: float, scale_query: float, anchor_korean: bool
+    spec: FeatureSpec, embed_scale: float, scale_query: float, anchor_korean: bool, block: str
 ) -> FeatureSpec:
     """The features of a family (see Family)."""
     out = replace(spec, scale_query=scale_query)
     if embed_scale:
-        out = replace(out, embedder="use-m3", scale_embed=embed_scale)
+        out = replace(out, embedder=block, scale_embed=embed_scale)
     if anchor_korean:
         out = replace(out, anchor_korean=ANCHOR_KOREAN)
     return out
@@ -427,13 +484,15 @@ def run_nested(
     topic_id: str,
     cache: Path | None = None,
     only: Sequence[str] = (),
-) -> None:
-    """Every family x gate at 0.5 side by side, then the nested choice (see nested_choice)."""
+) -> dict[str, tuple[str, str, float, float]]:
+    """Every family x gate at 0.5 side by side, then the nested choice (see nested_choice);
+    returns what it chose per held-out group."""
     spec = base_spec(topic_id)
     families = [
         f
         for f in FAMILIES
-        if (not f.embed_scale or "use-m3" in vectors) and (not only or f.name in only)
+        if (not f.embed_scale or all(e in vectors for e in embed_parts(f.embedder)))
+        and (not only or f.name in only)
     ]
     print(
         "\n(iv) nested leave-one-source-out: for each held-out group, the family "
@@ -443,17 +502,29 @@ def run_nested(
     xs: dict[str, SparseRows] = {}
     gates: dict[tuple[str, str], np.ndarray] = {}
     docs = [document_of(i.id, i.title, i.lead, i.source) for i in items]
-    for key in sorted({(f.embed_scale, f.scale_query, f.anchor_korean) for f in families}):
+    for key in sorted({f.features for f in families}):
         fspec = family_spec(spec, *key)
         featurizer = Featurizer(fspec)
-        x = compact(featurize_all(items, featurizer, vectors.get("use-m3")))
+        block = key[3]
+        emb = np.hstack([vectors[e] for e in embed_parts(block)]) if block else None
+        x = compact(featurize_all(items, featurizer, emb))
         anchored = np.array([featurizer.passes_gate(d) for d in docs])
         for f in families:
-            if (f.embed_scale, f.scale_query, f.anchor_korean) == key:
+            if f.features == key:
                 xs[f.name] = x
                 gates[(f.name, "off")] = np.ones(len(items), dtype=bool)
                 gates[(f.name, "anchor")] = anchored
-    decided, chosen, outer = nested_choice(families, xs, items, groups, gates, cache=cache)
+    memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] = {}
+    decided, chosen, outer, chosen_p = nested_choice(
+        families, xs, items, groups, gates, cache=cache, memo=memo
+    )
+    # the same procedure choosing among the families without a block and those with one
+    # embedder only (the current ones with USE; e5 instead; both): what each set would give
+    blocks = sorted({f.embedder for f in families if f.embed_scale}, key=len)
+    subsets: dict[str, list[Family]] = {}
+    if len(blocks) > 1:
+        for block in blocks:
+            subsets[block] = [f for f in families if not f.embed_scale or f.embedder == block]
     for fam in families:
         for gate_name in GATES:
             name = f"{fam.name}/{gate_name}"
@@ -461,13 +532,57 @@ def run_nested(
             results[name] = score_groups(p >= 0.5, items, groups)
             decisions_of[name], probs_of[name] = p >= 0.5, p
             print_scores(name, results[name])
-    print("  chosen per held-out group (family, gate, threshold, inner pooled F1):")
+    for block, subset in subsets.items():
+        sub_decided, sub_chosen, _, sub_p = nested_choice(
+            subset, xs, items, groups, gates, log=lambda s: None, cache=cache, memo=memo
+        )
+        name = f"nested ({block} only)"
+        results[name] = score_groups(sub_decided, items, groups)
+        decisions_of[name], probs_of[name] = sub_decided, sub_p
+        print_scores(name, results[name])
+        ship = sub_chosen["(all groups: ship)"]
+        print(f"      (its choice to ship: {ship[0]} {ship[1]} {ship[2]:.2f}, {ship[3]:.3f})")
+    print("  chosen per held-out group over every family (family, gate, threshold, inner F1):")
     for held, (fam_name, gate_name, t, inner_f1) in chosen.items():
-        print(f"    {held:<20} {fam_name:<16} {gate_name:<14} {t:.2f}  {inner_f1:.3f}")
+        print(f"    {held:<20} {fam_name:<22} {gate_name:<8} {t:.2f}  {inner_f1:.3f}")
     results["nested choice"] = score_groups(decided, items, groups)
     decisions_of["nested choice"] = decided
-    probs_of["nested choice"] = decided.astype(float)
+    probs_of["nested choice"] = chosen_p
     print_scores("nested choice", results["nested choice"])
+    return chosen
+
+
+def write_errors(
+    path: Path,
+    focus: str,
+    decided: np.ndarray,
+    probs: np.ndarray | None,
+    items: Sequence[Labelled],
+    chosen: dict[str, tuple[str, str, float, float]],
+) -> None:
+    """Every held-out mistake of ``focus`` (borderline items are not scored), one JSON
+    object a line: group, id, FP/FN, probability, the threshold and family it was
+    decided with, title and lead."""
+    n = 0
+    with path.open("w", encoding="utf-8") as out:
+        for k, i in enumerate(items):
+            if i.borderline or bool(decided[k]) == bool(i.label):
+                continue
+            fam, gate, t, _ = chosen.get(i.group, ("", "", float("nan"), 0.0))
+            row = {
+                "group": i.group,
+                "id": i.id,
+                "error": "FP" if decided[k] else "FN",
+                "probability": None if probs is None else round(float(probs[k]), 4),
+                "threshold": t,
+                "family": fam,
+                "gate": gate,
+                "title": i.title,
+                "lead": i.lead,
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    print(f"{n} held-out errors of {focus} written to {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -475,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topic", default="korea-diplomacy")
     parser.add_argument("--input", type=Path, action="append", help="labelled JSON Lines")
     parser.add_argument("--models", help="comma-separated model names (default: all)")
-    parser.add_argument("--embedders", default="use-m3,minilm-int8,wordllama")
+    parser.add_argument("--embedders", default="use-m3,e5-small,minilm-int8,wordllama")
     parser.add_argument("--cache", type=Path, help="a folder to keep embeddings between runs")
     parser.add_argument(
         "--nested",
@@ -483,7 +598,13 @@ def main(argv: list[str] | None = None) -> int:
         help="choose weighting, USE block, gate and threshold by an inner LOSO per fold",
     )
     parser.add_argument("--families", help="with --nested: only these families (a part run)")
-    parser.add_argument("--errors", action="store_true", help="list the shipped choice's errors")
+    parser.add_argument(
+        "--errors",
+        type=Path,
+        metavar="FILE",
+        help="write every held-out false positive and false negative of the judged choice "
+        "(the nested choice with --nested, else the shipped model) to FILE as JSON Lines",
+    )
     parser.add_argument("--ensemble", help="comma-separated models to average")
     parser.add_argument("--focus", help="the model whose target and errors to report")
     parser.add_argument("--json", type=Path, help="write every score here as JSON")
@@ -578,9 +699,10 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = score_groups(p >= 0.5, items, groups)
             print_scores(name, results[name])
 
+    chosen_of: dict[str, tuple[str, str, float, float]] = {}
     if args.nested:
         only = [f for f in (args.families or "").split(",") if f]
-        run_nested(
+        chosen_of = run_nested(
             items, groups, vectors, results, decisions_of, probs_of, args.topic, args.cache, only
         )
 
@@ -610,25 +732,8 @@ def main(argv: list[str] | None = None) -> int:
             f"\ntarget for {focus} (groups with >= {MIN_POSITIVES} positives, "
             f"and pooled): {verdict}"
         )
-        if args.errors:
-            dec = decisions_of[focus]
-            for g in groups:
-                if g not in short and meets(results[focus][g]):
-                    continue
-                errs = [
-                    (k, i)
-                    for k, i in enumerate(items)
-                    if i.group == g and not i.borderline and bool(dec[k]) != bool(i.label)
-                ]
-                if not errs:
-                    continue
-                print(f"\n  errors in {g}:")
-                for k, i in errs:
-                    kind = "FP" if dec[k] else "FN"
-                    print(
-                        f"    {kind} {i.id} p={probs_of[focus][k]:.2f}: {i.title[:90]}"
-                        f" | {i.lead[:60]}"
-                    )
+    if focus and args.errors:
+        write_errors(args.errors, focus, decisions_of[focus], probs_of.get(focus), items, chosen_of)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, sort_keys=True))
     print(f"\n({time.perf_counter() - started:.0f} s)")

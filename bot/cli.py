@@ -592,6 +592,11 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     "source group the same total (group) or one growing with its square root (sqrt-group).",
 )
 @click.option(
+    "--embedder",
+    help="A sentence-embedding block: use-m3, e5-small or use-m3+e5-small (both); "
+    "'none' for no block.",
+)
+@click.option(
     "--evaluate/--no-evaluate",
     default=True,
     help="Measure leave-one-source-out scores and write them into the model (default).",
@@ -609,6 +614,7 @@ def topics_train(
     groups: str | None,
     borderline: bool | None,
     weighting: str | None,
+    embedder: str | None,
     evaluate: bool,
 ) -> None:
     """Train TOPIC_ID's model from labelled articles, deterministically.
@@ -644,6 +650,13 @@ def topics_train(
         d_weighting = "class"
     if anchor is not None:
         spec = replace(spec, anchor=anchor)
+    if embedder is not None:
+        from bot.matching.embed import DIMENSIONS, parts
+
+        name = "" if embedder == "none" else embedder
+        if name and any(part not in DIMENSIONS for part in parts(name)):
+            _fail(f"unknown embedder {embedder!r}; one of {', '.join(DIMENSIONS)} (+ joins two)")
+        spec = replace(spec, embedder=name)
     if groups is not None:
         from bot.matching.aliases import builtin_aliases
 

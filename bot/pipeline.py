@@ -38,7 +38,7 @@ from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
 from bot.ingest.parse import parse_feed
 from bot.ingest.stories import StoryDesk, breaking_outlets
 from bot.ingest.urls import redact_urls
-from bot.matching import vectors
+from bot.matching import passages, vectors
 from bot.matching.audience import Audience, Recipient
 from bot.matching.feedback import Rated, decide, needs_passage
 from bot.records import Alert, Article, FeedStatus, Summary, utcnow
@@ -112,6 +112,8 @@ class Pipeline:
         # Article vectors (what an article means) are made when something reads them: story
         # grouping by meaning, a semantic term ~"..." in a subscription, or a chat's 👍/👎.
         self.vectors_available = vectors.available()
+        # the sharper e5 vectors, made only for an article close to a recent story
+        self.passages_available = passages.available()
         self._failures: dict[int, int] = {}  # article key -> failed passes
         # articles a pass is working on: polls run concurrently, and another pass (the
         # leftovers at start) must neither fetch their pages again nor count their alerts
@@ -463,9 +465,16 @@ class Pipeline:
         if recipients:
             stored = await self._with_full_text(stored, pages)
             alerts = await self._render_for(stored, recipients)
+        passage, story_passages = await self._passages(stored, vector, now)
         with self.store.atomic():
             story = self.stories.assign(
-                stored.key, stored.feed_id, stored.article, now=now, vector=vector
+                stored.key,
+                stored.feed_id,
+                stored.article,
+                now=now,
+                vector=vector,
+                passage=passage,
+                story_passages=story_passages,
             )
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
@@ -475,6 +484,28 @@ class Pipeline:
                     self.store.outbox.promote_breaking(story.id)  # late alerts of it too
             self.store.articles.mark_processed([stored.key])
         return ids
+
+    async def _passages(
+        self, stored: StoredArticle, vector: np.ndarray | None, now: datetime | None
+    ) -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+        """The e5 vectors the story desk wants to judge this article by (its own, and those
+        of close stories that have none yet), made in a worker thread: none for most
+        articles (no recent story is close enough), nor when the model is missing or fails
+        (then the article vectors and words decide, as before)."""
+        if vector is None or not self.passages_available:
+            return None, {}
+        work = self.stories.passages_wanted(stored.article, now=now, vector=vector)
+        if work is None:
+            return None, {}
+        try:
+            rows = await asyncio.to_thread(passages.embed, work.texts())
+        except Exception:  # the model is a dependency, but alerts go on without it
+            log.exception(
+                "e5 vectors could not be made; article %d grouped without them", stored.key
+            )
+            return None, {}
+        made = {story: row for (story, _), row in zip(work.stories, rows[1:], strict=True)}
+        return rows[0], made
 
     def _story_grew(self, story_id: int, now: datetime) -> None:
         """Another outlet carried the story: its alerts are edited ("Also: ..."), and when

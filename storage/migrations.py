@@ -381,6 +381,14 @@ def m016_alert_templates(db: sqlite_utils.Database) -> None:
 
 
 @MIGRATIONS()
+def m017_story_passages(db: sqlite_utils.Database) -> None:
+    # passage: the story's e5 vector (bot.matching.passages, float16), made only when a
+    # later article comes close enough for it to decide (bot.ingest.stories); NULL until
+    # then, and for the stories stored before.
+    db.execute("ALTER TABLE stories ADD COLUMN passage BLOB")
+
+
+@MIGRATIONS()
 def m018_feedback_passages(db: sqlite_utils.Database) -> None:
     # passage: the rated article's e5 vector (bot.matching.passages, float16, 768 bytes),
     # the sharper one the votes judge by (bot.matching.feedback); NULL for votes from

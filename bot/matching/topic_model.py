@@ -33,6 +33,7 @@ import hashlib
 import itertools
 import json
 import re
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,12 +62,14 @@ __all__ = [
     "Labelled",
     "SparseRows",
     "TopicModel",
+    "article_embedding",
     "builtin_model",
     "check_model_ref",
     "class_weights",
     "cross_source_scores",
     "featurize_all",
     "fit_logistic",
+    "forget_recent_embeddings",
     "load_labelled",
     "model_for",
     "model_text",
@@ -367,15 +370,82 @@ class Featurizer:
 
 
 def embedding_of(name: str, texts: list[str]) -> np.ndarray:
-    """Embeddings of ``texts``; ``use-m3`` through :mod:`bot.matching.vectors`, the one
-    instance that makes the articles' stored vectors (loaded once per process)."""
-    if name == "use-m3":
-        from bot.matching.vectors import embed as article_embed
+    """Embeddings of ``texts`` (``name`` may join two embedders with ``+``: both vectors
+    side by side); ``use-m3`` through :mod:`bot.matching.vectors`, the one instance that
+    makes the articles' stored vectors, ``e5-small`` through :mod:`bot.matching.passages`
+    (each loaded once per process)."""
+    from bot.matching.embed import parts
 
-        return article_embed(texts)
-    from bot.matching.embed import embed
+    blocks = []
+    for part in parts(name):
+        if part == "use-m3":
+            from bot.matching.vectors import embed as article_embed
 
-    return embed(name, texts)
+            blocks.append(article_embed(texts))
+        elif part == "e5-small":
+            from bot.matching.passages import embed as passage_embed
+
+            blocks.append(passage_embed(texts))
+        else:
+            from bot.matching.embed import embed
+
+            blocks.append(embed(part, texts))
+    out: np.ndarray = blocks[0] if len(blocks) == 1 else np.hstack(blocks)
+    return out
+
+
+class _Recent:
+    """The e5 vectors of the last few articles, by text: an article that several learned
+    topics decide (or /test and the pipeline) is embedded once."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._rows: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray:
+        with self._lock:
+            row = self._rows.get(text)
+        if row is None:
+            row = embedding_of("e5-small", [text])[0]
+            with self._lock:
+                self._rows[text] = row
+                while len(self._rows) > self.size:
+                    del self._rows[next(iter(self._rows))]
+        return row
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+_E5_RECENT = _Recent()
+
+
+def forget_recent_embeddings() -> None:
+    """Forget the remembered e5 vectors (benchmarks time the first decision on an article)."""
+    _E5_RECENT.clear()
+
+
+def article_embedding(name: str, text: str, vector: np.ndarray | None = None) -> np.ndarray:
+    """The embedding block of one article for embedder ``name``: ``vector`` (the article's
+    stored USE vector) stands for the ``use-m3`` part, the e5 part is made here once per
+    article (see :class:`_Recent`), any other is made here."""
+    from bot.matching.embed import DIMENSIONS, parts
+
+    names = parts(name)
+    if vector is not None and len(vector) == sum(DIMENSIONS[n] for n in names):
+        return vector  # the caller has the whole block
+    blocks = []
+    for part in names:
+        if part == "use-m3" and vector is not None and len(vector) == DIMENSIONS[part]:
+            blocks.append(np.asarray(vector))
+        elif part == "e5-small":
+            blocks.append(_E5_RECENT.get(text))
+        else:
+            blocks.append(embedding_of(part, [text])[0])
+    out: np.ndarray = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    return out
 
 
 def document_of(article_id: str, title: str, lead: str, source: str = "") -> Document:
@@ -588,12 +658,14 @@ class TopicModel:
         doc: Document | None = None,
         vector: np.ndarray | None = None,
     ) -> float:
-        """The model's probability; ``vector``: the article's embedding when the model
-        has an embedding block and the caller has it (else it is made here)."""
+        """The model's probability; ``vector``: the article's stored (USE) vector when the
+        model's embedding block reads it and the caller has it (else it is made here; an
+        e5 block is always made here, once per article, only for articles the gate lets
+        through)."""
         doc = doc or document_of("", title, lead)
-        embedding = vector
-        if self.spec.embedder and embedding is None:
-            embedding = embedding_of(self.spec.embedder, [embedding_input(title, lead)])[0]
+        embedding = None
+        if self.spec.embedder:
+            embedding = article_embedding(self.spec.embedder, embedding_input(title, lead), vector)
         idx, val = self.featurizer.vector(title, lead, doc, embedding)
         z = float(val @ self._w64[idx]) + self.bias
         return float(_sigmoid(np.array([z]))[0])
