@@ -498,7 +498,7 @@ class Pipeline:
         if work is None:
             return None, {}
         try:
-            rows = await asyncio.to_thread(passages.embed, work.texts())
+            rows = await asyncio.to_thread(passages.remembered, work.texts())
         except Exception:  # the model is a dependency, but alerts go on without it
             log.exception(
                 "e5 vectors could not be made; article %d grouped without them", stored.key

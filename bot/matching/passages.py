@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +29,16 @@ import numpy as np
 from bot.matching.vectors import article_text
 from bot.records import Article
 
-__all__ = ["DIMENSION", "MODEL", "STATS", "article_vectors", "available", "embed"]
+__all__ = [
+    "DIMENSION",
+    "MODEL",
+    "REMEMBERED",
+    "STATS",
+    "article_vectors",
+    "available",
+    "embed",
+    "remembered",
+]
 
 MODEL = "e5-small-q4"
 DIMENSION = 384
@@ -80,3 +90,31 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 def article_vectors(articles: Sequence[Article]) -> np.ndarray:
     """The e5 vectors of several articles (title and lead, as :mod:`vectors` reads them)."""
     return embed([article_text(a) for a in articles])
+
+
+REMEMBERED = 1024  # vectors kept by remembered(), by text (1.5 KiB each)
+_made: OrderedDict[str, np.ndarray] = OrderedDict()
+_made_lock = threading.Lock()
+
+
+def remembered(texts: Sequence[str]) -> np.ndarray:
+    """Like :func:`embed`, but a text among the last :data:`REMEMBERED` embedded here is
+    not embedded again: the story desk, the 👍/👎 rule, a vote and /why asking for the
+    same article's text get the vector made the first time."""
+    keys = list(texts)
+    with _made_lock:
+        missing = [k for k in dict.fromkeys(keys) if k not in _made]
+    if missing:
+        made = embed(missing)
+        with _made_lock:
+            for key, row in zip(missing, made, strict=True):
+                _made[key] = row
+            while len(_made) > REMEMBERED:
+                _made.popitem(last=False)
+    with _made_lock:
+        rows = [_made.get(k) for k in keys]
+    if not keys:
+        return np.zeros((0, DIMENSION), np.float32)
+    if any(r is None for r in rows):  # pushed out by a longer batch: made again
+        return embed(keys)
+    return np.stack([r for r in rows if r is not None])

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,31 +16,12 @@ from storage.articles import StoredArticle
 from storage.feedback import Vote
 from storage.store import Store
 
-REMEMBERED = 1024  # e5 vectors kept in memory, by article text (384 float32: 1.5 KiB each)
-_made: OrderedDict[str, np.ndarray] = OrderedDict()
-_made_lock = threading.Lock()
-
 
 def passages_of(articles: Sequence[Article]) -> np.ndarray:
-    """The e5 vectors of articles (bot.matching.passages), each made once: the last
-    :data:`REMEMBERED` are kept by the text they are made of, so that the pipeline's
+    """The e5 vectors of articles (bot.matching.passages), each made once: the pipeline's
     vector of an alert is the one its 👍/👎 and /why read.  Slow (tens of ms an article):
     call it in a worker thread."""
-    keys = [vectors.article_text(a) for a in articles]
-    with _made_lock:
-        missing = [k for k in dict.fromkeys(keys) if k not in _made]
-    if missing:
-        made = passages.embed(missing)
-        with _made_lock:
-            for key, row in zip(missing, made, strict=True):
-                _made[key] = row
-            while len(_made) > REMEMBERED:
-                _made.popitem(last=False)
-    with _made_lock:
-        rows = [_made.get(k) for k in keys]
-    if any(r is None for r in rows):  # pushed out by a long batch: made again
-        return passages.embed(keys)
-    return np.stack([r for r in rows if r is not None]).reshape(len(keys), passages.DIMENSION)
+    return passages.remembered([vectors.article_text(a) for a in articles])
 
 
 def rated(votes: Iterable[Vote], topic: str, *, leave_out: int | None = None) -> list[Rated]:
