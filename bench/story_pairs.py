@@ -255,12 +255,7 @@ def stream(
                     if copy is not None:
                         story[i] = copy
                     continue
-                passage, made = None, {}
-                work = desk.passages_wanted(article, now=when, vector=vecs[i]) if e5 else None
-                if e5 is not None and work is not None:
-                    rows = e5(work.texts())
-                    passage = rows[0]
-                    made = {sid: row for (sid, _), row in zip(work.stories, rows[1:], strict=True)}
+                passage, made = e5_wanted(desk, article, when, vecs[i], e5)
                 ref = desk.assign(
                     stored[0].key,
                     feed.id,
@@ -317,12 +312,7 @@ def replay(entries: list[Article], vecs: np.ndarray, e5: Passages | None) -> lis
                 stored = store.articles.add_new(feed, [article], now=when)
                 if not stored:
                     continue
-                work = desk.passages_wanted(article, now=when, vector=vector) if e5 else None
-                passage, made = None, {}
-                if e5 is not None and work is not None:
-                    rows = e5(work.texts())
-                    passage = rows[0]
-                    made = {sid: row for (sid, _), row in zip(work.stories, rows[1:], strict=True)}
+                passage, made = e5_wanted(desk, article, when, vector, e5)
                 ref = desk.assign(
                     stored[0].key,
                     feed,
@@ -336,6 +326,18 @@ def replay(entries: list[Article], vecs: np.ndarray, e5: Passages | None) -> lis
         finally:
             store.close()
     return [tuple(v) for v in story.values() if len(v) > 1]
+
+
+def e5_wanted(
+    desk: StoryDesk, article: Article, when: datetime, vector: np.ndarray, e5: Passages | None
+) -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+    """The e5 vectors the desk asks for to judge ``article`` (as the pipeline makes them):
+    the article's own and those of close stories without one; none when ``e5`` is None."""
+    work = desk.passages_wanted(article, now=when, vector=vector) if e5 is not None else None
+    if work is None:
+        return None, {}
+    rows = e5(work.texts())
+    return rows[0], {sid: row for (sid, _), row in zip(work.stories, rows[1:], strict=True)}
 
 
 def _moment(moment: date | datetime) -> datetime:

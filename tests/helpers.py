@@ -273,3 +273,55 @@ class ScriptedSink:
 # ../shared beside the checkout, or where $NEWSALERT_SHARED points (a git worktree)
 REPO = Path(__file__).resolve().parents[1]  # the checkout
 SHARED = Path(os.environ.get("NEWSALERT_SHARED") or REPO.parent / "shared")
+
+
+def soak_like_items(count: int, *, seed: int = 7) -> list[Article]:
+    """Made-up news items as bench/soak.py publishes them: a shared word ("Reactor") and a
+    feed tag in every title, the other words drawn from one made-up vocabulary of 5,000
+    (so that items share a few, as news does): distinct stories a story grouping must not
+    merge."""
+    import random
+
+    rnd = random.Random(seed)
+    syllables = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "or")]
+    vocabulary = sorted(
+        {"".join(rnd.choice(syllables) for _ in range(rnd.randint(3, 4))) for _ in range(5000)}
+    )
+
+    def word() -> str:
+        return rnd.choice(vocabulary)
+
+    return [
+        Article(
+            id=f"s{n}",
+            title=f"Reactor {' '.join(word() for _ in range(6))} [soak {n % 4 + 1}-{n}]",
+            summary=" ".join(word() for _ in range(30)) + ".",
+            source=f"Soak feed {n % 4 + 1}",
+        )
+        for n in range(count)
+    ]
+
+
+def missiles_config(api: FakeBotAPI, feeds: list[tuple[str, str]], db: Path) -> Config:
+    """A bot on the fake Bot API polling ``feeds`` ((url, name), every second) for one
+    topic, ``missiles`` (the word "missile"): the story-grouping tests' set-up."""
+    return config_from_dict(
+        {
+            "telegram": {"token": TOKEN, "base_url": api.base_url, "poll_timeout": "1s"},
+            "storage": {"path": str(db)},
+            "polling": {"jitter": 0},
+            "fetch": {"full_text": False},
+            "delivery": {"per_chat_per_second": 10, "per_chat_burst": 5},
+            "feeds": [{"url": url, "name": name, "interval": "1s"} for url, name in feeds],
+            "topics": [{"id": "missiles", "name": "Missiles", "query": "missile"}],
+        },
+        env={},
+    )
+
+
+def add_article(store: Store, feed_url: str, article: Article, now: datetime) -> Any:
+    """``article`` stored as new from the feed at ``feed_url`` (made if need be, named after
+    the article's source): the StoredArticle, as a poll would have it."""
+    feed = store.feeds.upsert(feed_url, name=article.source)
+    [stored] = store.articles.add_new(feed.id, [article], now=now)
+    return stored

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from bot.app import Core
-from bot.config.loader import config_from_dict
 from bot.ingest.stories import (
     MEANING_THRESHOLD,
     MEANING_WINDOW,
@@ -25,8 +24,16 @@ from bot.ingest.stories import (
 )
 from bot.matching import vectors
 from bot.records import Article, utcnow
-from storage.store import Store
-from tests.helpers import QUIET_FEED, TOKEN, alerts_to, fast_api, rss, wait_until
+from tests.helpers import (
+    QUIET_FEED,
+    add_article,
+    alerts_to,
+    fast_api,
+    missiles_config,
+    rss,
+    soak_like_items,
+    wait_until,
+)
 
 pytestmark = pytest.mark.skipif(not vectors.available(), reason="the vector model is missing")
 
@@ -142,36 +149,16 @@ def test_the_desk_keeps_a_looser_rewording_apart(store, gap):
     v1, v2 = vectors.article_vectors([SENATE, SENATORS])
     desk = StoryDesk(store.stories, window=timedelta(hours=48))
     now = utcnow()
-    first = _add(store, "https://a.example/rss", SENATE, now)
+    first = add_article(store, "https://a.example/rss", SENATE, now)
     story = desk.assign(first.key, first.feed_id, SENATE, now=now, vector=v1)
-    copy = _add(store, "https://b.example/rss", SENATORS, now + gap)
+    copy = add_article(store, "https://b.example/rss", SENATORS, now + gap)
     ref = desk.assign(copy.key, copy.feed_id, SENATORS, now=now + gap, vector=v2)
     assert ref.id != story.id
 
 
 def test_different_items_with_a_shared_template_are_not_merged():
-    # bench/soak.py's items: one word and a tag in common, words drawn from one made-up
-    # vocabulary of 5,000 (so items share a few, as news does)
-    import random
-
-    rnd = random.Random(7)
-    syllables = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "or")]
-    vocabulary = sorted(
-        {"".join(rnd.choice(syllables) for _ in range(rnd.randint(3, 4))) for _ in range(5000)}
-    )
-
-    def word() -> str:
-        return rnd.choice(vocabulary)
-
-    items = [
-        Article(
-            id=f"s{n}",
-            title=f"Reactor {' '.join(word() for _ in range(6))} [soak {n % 4 + 1}-{n}]",
-            summary=" ".join(word() for _ in range(30)) + ".",
-            source=f"Soak feed {n % 4 + 1}",
-        )
-        for n in range(30)
-    ]
+    # bench/soak.py's items: one word and a tag in common (so items share a few, as news does)
+    items = soak_like_items(30)
     cards = [_card(a, v) for a, v in zip(items, vectors.article_vectors(items), strict=True)]
     merged = [
         (i, j)
@@ -192,36 +179,23 @@ def test_vectors_are_unit_length_and_stored_as_float16():
     assert vectors.from_blob(None) is None
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "stories.db")
-    yield s
-    s.close()
-
-
-def _add(store: Store, feed_url: str, article: Article, now):
-    feed = store.feeds.upsert(feed_url, name=article.source)
-    [stored] = store.articles.add_new(feed.id, [article], now=now)
-    return stored
-
-
 def test_desk_groups_by_meaning_within_the_meaning_window_only(store):
     desk = StoryDesk(store.stories, window=timedelta(hours=48))
     now = utcnow()
-    first = _add(store, "https://reuters.example/rss", REUTERS, now)
+    first = add_article(store, "https://reuters.example/rss", REUTERS, now)
     v1, v2, v3 = vectors.article_vectors([REUTERS, YONHAP, NEXT_LAUNCH])
     story = desk.assign(first.key, first.feed_id, REUTERS, now=now, vector=v1)
     later = now + timedelta(minutes=3)
-    copy = _add(store, "https://yonhap.example/rss", YONHAP, later)
+    copy = add_article(store, "https://yonhap.example/rss", YONHAP, later)
     assert desk.assign(copy.key, copy.feed_id, YONHAP, now=later, vector=v2).id == story.id
     # the other day's launch, in the same words: a story of its own
-    launch = _add(store, "https://reuters.example/rss2", NEXT_LAUNCH, later)
+    launch = add_article(store, "https://reuters.example/rss2", NEXT_LAUNCH, later)
     assert desk.assign(launch.key, launch.feed_id, NEXT_LAUNCH, now=later, vector=v3).id != (
         story.id
     )
     # a reworded copy long after (beyond the meaning window): news of its own
     late = now + MEANING_WINDOW + timedelta(hours=1)
-    again = _add(
+    again = add_article(
         store,
         "https://kbs.example/rss",
         YONHAP.replace(
@@ -235,21 +209,6 @@ def test_desk_groups_by_meaning_within_the_meaning_window_only(store):
     )
 
 
-def _config(api, feeds, db):
-    return config_from_dict(
-        {
-            "telegram": {"token": TOKEN, "base_url": api.base_url, "poll_timeout": "1s"},
-            "storage": {"path": str(db)},
-            "polling": {"jitter": 0},
-            "fetch": {"full_text": False},
-            "delivery": {"per_chat_per_second": 10, "per_chat_burst": 5},
-            "feeds": [{"url": url, "name": name, "interval": "1s"} for url, name in feeds],
-            "topics": [{"id": "missiles", "name": "Missiles", "query": "missile"}],
-        },
-        env={},
-    )
-
-
 async def test_a_reworded_copy_from_another_outlet_becomes_the_also_edit(feed_server, tmp_path):
     async with fast_api() as api:
         feed_server.set("/reuters.xml", rss(QUIET_FEED, site="https://reuters.example"))
@@ -258,7 +217,7 @@ async def test_a_reworded_copy_from_another_outlet_becomes_the_also_edit(feed_se
             (feed_server.url("/reuters.xml"), "Reuters"),
             (feed_server.url("/yonhap.xml"), "Yonhap"),
         ]
-        core = Core(_config(api, feeds, tmp_path / "bot.db"))
+        core = Core(missiles_config(api, feeds, tmp_path / "bot.db"))
         core.store.chats.ensure(71, type="private")
         core.store.subscriptions.add(71, "missiles")
         await core.start()

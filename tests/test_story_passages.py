@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from bot.app import Core
-from bot.config.loader import config_from_dict
 from bot.ingest.stories import (
     MEANING_THRESHOLD,
     PASSAGE_BAR,
@@ -29,8 +28,16 @@ from bot.ingest.stories import (
 )
 from bot.matching import passages, vectors
 from bot.records import Article, utcnow
-from storage.store import Store
-from tests.helpers import QUIET_FEED, TOKEN, alerts_to, fast_api, rss, wait_until
+from tests.helpers import (
+    QUIET_FEED,
+    add_article,
+    alerts_to,
+    fast_api,
+    missiles_config,
+    rss,
+    soak_like_items,
+    wait_until,
+)
 
 pytestmark = pytest.mark.skipif(
     not (vectors.available() and passages.available()), reason="a vector model is missing"
@@ -94,28 +101,9 @@ def test_e5_keeps_apart_another_launch_the_article_vectors_nearly_took_for_one()
 
 
 def test_e5_keeps_apart_made_up_items_that_share_a_template_word():
-    # bench/soak.py's items (one word and a tag in common, words drawn from one made-up
-    # vocabulary): the stream a lower threshold once lost 42 of 312 alerts in
-    import random
-
-    rnd = random.Random(7)
-    syllables = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "or")]
-    vocabulary = sorted(
-        {"".join(rnd.choice(syllables) for _ in range(rnd.randint(3, 4))) for _ in range(5000)}
-    )
-
-    def word() -> str:
-        return rnd.choice(vocabulary)
-
-    items = [
-        Article(
-            id=f"s{n}",
-            title=f"Reactor {' '.join(word() for _ in range(6))} [soak {n % 4 + 1}-{n}]",
-            summary=" ".join(word() for _ in range(30)) + ".",
-            source=f"Soak feed {n % 4 + 1}",
-        )
-        for n in range(30)
-    ]
+    # bench/soak.py's items (one word and a tag in common): the stream a lower threshold
+    # once lost 42 of 312 alerts in
+    items = soak_like_items(30)
     cards = _cards(*items)
     merged = [
         (i, j)
@@ -126,19 +114,6 @@ def test_e5_keeps_apart_made_up_items_that_share_a_template_word():
     assert not merged  # of 435 pairs
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store.open(tmp_path / "stories.db")
-    yield s
-    s.close()
-
-
-def _add(store: Store, feed_url: str, article: Article, now):
-    feed = store.feeds.upsert(feed_url, name=article.source)
-    [stored] = store.articles.add_new(feed.id, [article], now=now)
-    return stored
-
-
 def test_the_desk_asks_for_e5_vectors_only_near_a_story_and_keeps_the_storys(store):
     desk = StoryDesk(store.stories, window=timedelta(hours=48))
     now = utcnow()
@@ -147,7 +122,7 @@ def test_the_desk_asks_for_e5_vectors_only_near_a_story_and_keeps_the_storys(sto
     )
     # nothing recent: nothing to compare, no e5 vector made
     assert desk.passages_wanted(REUTERS, now=now, vector=v_reuters) is None
-    first = _add(store, "https://reuters.example/rss", REUTERS, now)
+    first = add_article(store, "https://reuters.example/rss", REUTERS, now)
     story = desk.assign(first.key, first.feed_id, REUTERS, now=now, vector=v_reuters)
     # an article on something else: still none
     assert desk.passages_wanted(RECIPE, now=now, vector=v_recipe) is None
@@ -158,7 +133,7 @@ def test_the_desk_asks_for_e5_vectors_only_near_a_story_and_keeps_the_storys(sto
     assert work.text == passage_text(AP.title, lead_of(AP))
     assert work.stories == ((story.id, passage_text(REUTERS.title, lead_of(REUTERS))),)
     rows = passages.embed(work.texts())
-    copy = _add(store, "https://ap.example/rss", AP, later)
+    copy = add_article(store, "https://ap.example/rss", AP, later)
     ref = desk.assign(
         copy.key,
         copy.feed_id,
@@ -193,25 +168,10 @@ def test_a_story_without_an_e5_vector_still_groups_by_the_old_rule(store):
     v1, v2 = vectors.article_vectors([REUTERS, reworded])
     desk = StoryDesk(store.stories, window=timedelta(hours=48))
     now = utcnow()
-    first = _add(store, "https://reuters.example/rss", REUTERS, now)
+    first = add_article(store, "https://reuters.example/rss", REUTERS, now)
     story = desk.assign(first.key, first.feed_id, REUTERS, now=now, vector=v1)
-    copy = _add(store, "https://yonhap.example/rss", reworded, now)
+    copy = add_article(store, "https://yonhap.example/rss", reworded, now)
     assert desk.assign(copy.key, copy.feed_id, reworded, now=now, vector=v2).id == story.id
-
-
-def _config(api, feeds, db):
-    return config_from_dict(
-        {
-            "telegram": {"token": TOKEN, "base_url": api.base_url, "poll_timeout": "1s"},
-            "storage": {"path": str(db)},
-            "polling": {"jitter": 0},
-            "fetch": {"full_text": False},
-            "delivery": {"per_chat_per_second": 10, "per_chat_burst": 5},
-            "feeds": [{"url": url, "name": name, "interval": "1s"} for url, name in feeds],
-            "topics": [{"id": "missiles", "name": "Missiles", "query": "missile"}],
-        },
-        env={},
-    )
 
 
 async def test_a_rewording_from_a_second_feed_becomes_the_also_edit_by_e5(feed_server, tmp_path):
@@ -220,7 +180,7 @@ async def test_a_rewording_from_a_second_feed_becomes_the_also_edit_by_e5(feed_s
         for name, path in paths.items():
             feed_server.set(path, rss(QUIET_FEED, site=f"https://{name.lower()}.example"))
         feeds = [(feed_server.url(path), name) for name, path in paths.items()]
-        core = Core(_config(api, feeds, tmp_path / "bot.db"))
+        core = Core(missiles_config(api, feeds, tmp_path / "bot.db"))
         core.store.chats.ensure(72, type="private")
         core.store.subscriptions.add(72, "missiles")
         await core.start()
