@@ -29,6 +29,15 @@ def no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
 
 
+@pytest.fixture(autouse=True)
+def cold_e5_memory() -> None:
+    """Each test starts with no e5 vector remembered (bot.matching.passages.remembered),
+    so that what one test embedded does not change what another counts."""
+    from bot.matching import passages
+
+    passages.forget()
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or skip the test when it is absent (a fresh clone)."""

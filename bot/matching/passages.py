@@ -37,6 +37,7 @@ __all__ = [
     "article_vectors",
     "available",
     "embed",
+    "forget",
     "remembered",
 ]
 
@@ -118,3 +119,9 @@ def remembered(texts: Sequence[str]) -> np.ndarray:
     if any(r is None for r in rows):  # pushed out by a longer batch: made again
         return embed(keys)
     return np.stack([r for r in rows if r is not None])
+
+
+def forget() -> None:
+    """Empty :func:`remembered`'s memory (tests that count what is embedded start cold)."""
+    with _made_lock:
+        _made.clear()
