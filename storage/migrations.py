@@ -394,3 +394,13 @@ def m018_feedback_passages(db: sqlite_utils.Database) -> None:
     # the sharper one the votes judge by (bot.matching.feedback); NULL for votes from
     # before, which go on judging by their USE vector.
     db.execute("ALTER TABLE feedback ADD COLUMN passage BLOB")
+
+
+@MIGRATIONS()
+def m019_deliveries_by_story(db: sqlite_utils.Database) -> None:
+    # the alerts of a story, without scanning every delivery: whether a close story has any
+    # (the pipeline makes e5 vectors only where grouping changes an alert), and its edits
+    # ("Also: ...") and breaking promotion
+    db.execute(
+        "CREATE INDEX idx_deliveries_story_id ON deliveries(story_id) WHERE story_id IS NOT NULL"
+    )

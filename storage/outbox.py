@@ -162,6 +162,16 @@ class OutboxStore:
             )
         return cursor.rowcount
 
+    def any_for_stories(self, story_ids: Sequence[int]) -> bool:
+        """Whether any of these stories has an alert (in any state)."""
+        if not story_ids:
+            return False
+        marks = ",".join("?" * len(story_ids))
+        row = self.db.execute(
+            f"SELECT 1 FROM deliveries WHERE story_id IN ({marks}) LIMIT 1", list(story_ids)
+        ).fetchone()
+        return row is not None
+
     def story_changed(self, story_id: int, *, since: datetime) -> int:
         """Another feed carried the story: the alerts of it written since ``since`` get a new
         version (a sent one is then due for an edit; one sent in a digest is left alone).

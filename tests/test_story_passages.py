@@ -213,3 +213,37 @@ async def test_a_rewording_from_a_second_feed_becomes_the_also_edit_by_e5(feed_s
     vector = vectors.from_blob(story.passage)
     assert vector is not None and vector.shape == (passages.DIMENSION,)
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-2
+
+
+async def test_no_e5_vector_is_made_where_grouping_changes_no_alert(feed_server, tmp_path):
+    # nobody follows anything these two match: which story the copy joins changes no
+    # alert, so the e5 stage (80 ms an article) is not paid; at 5,000 feeds it had been
+    # paid for every close unmatched entry (bench/scale.py)
+    async with fast_api() as api:
+        paths = {"Reuters": "/reuters.xml", "AP": "/ap.xml"}
+        for name, path in paths.items():
+            feed_server.set(path, rss(QUIET_FEED, site=f"https://{name.lower()}.example"))
+        feeds = [(feed_server.url(path), name) for name, path in paths.items()]
+        core = Core(missiles_config(api, feeds, tmp_path / "bot.db"))
+        await core.start()
+        try:
+            await wait_until(
+                lambda: all(core.store.feeds.get_by_url(u).primed for u, _ in feeds), what="prime"
+            )
+            made = passages.STATS["texts"]
+            for name, article in (("Reuters", REUTERS), ("AP", AP)):
+                item = (article.id, article.title, article.summary)
+                feed_server.set(
+                    paths[name], rss([*QUIET_FEED, item], site=f"https://{name.lower()}.example")
+                )
+
+            def processed() -> int:
+                return core.store.db.execute(
+                    "SELECT count(*) FROM articles WHERE processed = 1 AND title IN (?, ?)",
+                    [REUTERS.title, AP.title],
+                ).fetchone()[0]
+
+            await wait_until(lambda: processed() == 2, what="both processed")
+        finally:
+            await core.stop()
+    assert passages.STATS["texts"] == made

@@ -506,6 +506,7 @@ class PassageWork:
 
     text: str
     stories: tuple[tuple[int, str], ...] = ()
+    candidates: tuple[int, ...] = ()  # every close story the e5 stage would judge against
 
     def texts(self) -> list[str]:
         return [self.text, *(text for _, text in self.stories)]
@@ -628,6 +629,7 @@ class StoryDesk:
         return PassageWork(
             passage_text(article.title, lead_of(article)),
             tuple((c.story_id, c.text) for c in close if c.card.passage is None),
+            tuple(c.story_id for c in close),
         )
 
     def assign(
