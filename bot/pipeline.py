@@ -115,6 +115,10 @@ class Pipeline:
         # the sharper e5 vectors, made only for an article close to a recent story
         self.passages_available = passages.available()
         self._failures: dict[int, int] = {}  # article key -> failed passes
+        # e5 vectors for story grouping being made now: at most one at a time (one core of
+        # the two); an article that comes meanwhile is grouped by the first stage alone
+        self._passages_busy = False
+        self.passages_skipped = 0
         # articles a pass is working on: polls run concurrently, and another pass (the
         # leftovers at start) must neither fetch their pages again nor count their alerts
         self._in_flight: set[int] = set()
@@ -502,12 +506,16 @@ class Pipeline:
         work = self.stories.passages_wanted(stored.article, now=now, vector=vector)
         if work is None:
             return None, {}
+        if self._passages_busy:  # a burst: the first stage decides, the loop keeps its pace
+            self.passages_skipped += 1
+            return None, {}
         if not alerting and not self.store.outbox.any_for_stories(work.candidates):
             # nobody is alerted of this article nor of the stories it is close to: which
             # story it joins changes no alert, and e5 (80 ms an article) is not paid.  At
             # 5,000 feeds it was paid for every close unmatched entry: 147 ms of CPU per
             # changed poll, fetch->sendMessage p99 19.8 s (bench/scale.py)
             return None, {}
+        self._passages_busy = True
         try:
             rows = await asyncio.to_thread(passages.remembered, work.texts())
         except Exception:  # the model is a dependency, but alerts go on without it
@@ -515,6 +523,8 @@ class Pipeline:
                 "e5 vectors could not be made; article %d grouped without them", stored.key
             )
             return None, {}
+        finally:
+            self._passages_busy = False
         made = {story: row for (story, _), row in zip(work.stories, rows[1:], strict=True)}
         return rows[0], made
 
