@@ -182,8 +182,28 @@ def trigger_terms(node: Node, postings: Mapping[str, Sized] | None = None) -> fr
     return walk(node)
 
 
-def required_keys(node: Node) -> frozenset[str]:
-    """Index keys that every document matching ``node`` contains."""
+def _required(node: Node, leaf: Callable[[Node], frozenset[Any] | None]) -> frozenset[Any]:
+    """What every document matching ``node`` holds, from what ``leaf`` says of the leaves
+    (``None``: not a leaf it knows): all of it under AND and NEAR, what every branch holds
+    under OR, nothing under NOT."""
+    own = leaf(node)
+    if own is not None:
+        return own
+    if isinstance(node, Near):
+        return _required(node.left, leaf) | _required(node.right, leaf)
+    if isinstance(node, And):
+        out: frozenset[Any] = frozenset()
+        for child in node.children:
+            out |= _required(child, leaf)
+        return out
+    if isinstance(node, Or | AnyOf):
+        children = node.children if isinstance(node, Or) else node.members
+        sets = [_required(c, leaf) for c in children]
+        return frozenset.intersection(*sets) if sets else frozenset()
+    return frozenset()  # Not, or a leaf ``leaf`` does not count
+
+
+def _key_leaf(node: Node) -> frozenset[str] | None:
     if isinstance(node, Term):
         return frozenset((_term_key(node.word, node.fields),))
     if isinstance(node, Phrase):
@@ -192,38 +212,27 @@ def required_keys(node: Node) -> frozenset[str]:
         return frozenset((f"site{KEY_SEP}{node.host}",))
     if isinstance(node, Semantic):
         return frozenset((semantic_key(node),))
-    if isinstance(node, Near):
-        return required_keys(node.left) | required_keys(node.right)
-    if isinstance(node, And):
-        out: frozenset[str] = frozenset()
-        for child in node.children:
-            out |= required_keys(child)
-        return out
-    if isinstance(node, Or | AnyOf):
-        children = node.children if isinstance(node, Or) else node.members
-        sets = [required_keys(c) for c in children]
-        return frozenset.intersection(*sets) if sets else frozenset()
-    return frozenset()  # Not
+    return None
+
+
+def _phrase_leaf(node: Node) -> frozenset[tuple[str, ...]] | None:
+    if isinstance(node, Phrase):
+        return frozenset((node.words,)) if len(node.words) > 1 else frozenset()
+    if isinstance(node, Term | Site | Semantic):
+        return frozenset()
+    return None
+
+
+def required_keys(node: Node) -> frozenset[str]:
+    """Index keys that every document matching ``node`` contains."""
+    return _required(node, _key_leaf)
 
 
 def required_phrases(node: Node) -> frozenset[tuple[str, ...]]:
     """Word sequences of two or more words that every document matching ``node`` holds
     in a row in one of its fields (``Document.has_phrase``): a cheap test that rules out
     most candidates woken by common words (``google all-time``) before the syntax tree."""
-    if isinstance(node, Phrase):
-        return frozenset((node.words,)) if len(node.words) > 1 else frozenset()
-    if isinstance(node, Near):
-        return required_phrases(node.left) | required_phrases(node.right)
-    if isinstance(node, And):
-        out: frozenset[tuple[str, ...]] = frozenset()
-        for child in node.children:
-            out |= required_phrases(child)
-        return out
-    if isinstance(node, Or | AnyOf):
-        children = node.children if isinstance(node, Or) else node.members
-        sets = [required_phrases(c) for c in children]
-        return frozenset.intersection(*sets) if sets else frozenset()
-    return frozenset()  # Term, Site, Semantic, Not
+    return _required(node, _phrase_leaf)
 
 
 @dataclass(slots=True, eq=False)

@@ -360,7 +360,9 @@ def _glued_cut(sentence: str) -> int:
     return best
 
 
-_KO_PARTICLES = (
+# Korean case particles, longest first (a subject's 이/가/은/는 and the like); the summary's
+# stemmer (bot.summary.extractive) adds endings of its own to these
+CASE_PARTICLES = (
     "께서",
     "에서",
     "으로",
@@ -609,12 +611,17 @@ def _subject_position(lead: str, *, window: int = _SUBJECT_WINDOW) -> int:
     return -1
 
 
-def _stem(word: str) -> str:
-    word = word.strip(_WORD_EDGES)
-    for particle in _KO_PARTICLES:
-        if word.endswith(particle) and len(word) - len(particle) >= 2:
+def strip_particle(word: str, particles: tuple[str, ...] = CASE_PARTICLES, *, keep: int = 2) -> str:
+    """``word`` without the first of ``particles`` (longest first) it ends with, when at
+    least ``keep`` characters are left."""
+    for particle in particles:
+        if word.endswith(particle) and len(word) - len(particle) >= keep:
             return word[: -len(particle)]
     return word
+
+
+def _stem(word: str) -> str:
+    return strip_particle(word.strip(_WORD_EDGES))
 
 
 def _repeated_by_subject(label: str, lead: str) -> bool:
@@ -644,11 +651,7 @@ def _has_subject(text: str) -> bool:
 
 def _bare_stem(word: str) -> str:
     """``word`` without its particle, however short what is left ("성을": "성")."""
-    word = word.strip(_WORD_EDGES)
-    for particle in _KO_PARTICLES:
-        if word.endswith(particle) and len(word) > len(particle):
-            return word[: -len(particle)]
-    return word
+    return strip_particle(word.strip(_WORD_EDGES), keep=1)
 
 
 def _bare(word: str) -> bool:

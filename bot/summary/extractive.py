@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from bot.config.model import AlertsConfig
 from bot.records import Article, Summary
 from bot.summary.boilerplate import strip_boilerplate
-from bot.summary.boilerplate_ko import is_korean, strip_korean_boilerplate
+from bot.summary.boilerplate_ko import (
+    CASE_PARTICLES,
+    is_korean,
+    strip_korean_boilerplate,
+    strip_particle,
+)
 from bot.summary.sentences import split_sentences
 from bot.text import html_to_text
 
@@ -198,61 +203,23 @@ def terms_of(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
-# Trailing particles of Korean words, longest first: 북한은 = 북한의 = 북한에서 = 북한.
+# Trailing particles and endings of Korean words, longest first: 북한은 = 북한의 = 북한에서 =
+# 북한 (the case particles of boilerplate_ko, and endings a stem for ranking drops too).
 _KO_PARTICLES = tuple(
     sorted(
-        [
-            "은",
-            "는",
-            "이",
-            "가",
-            "을",
-            "를",
-            "의",
-            "에",
-            "와",
-            "과",
-            "도",
-            "로",
-            "으로",
-            "에서",
-            "에게",
-            "께서",
-            "까지",
-            "부터",
-            "보다",
-            "처럼",
-            "만",
-            "이나",
-            "나",
-            "이라고",
-            "라고",
-            "라며",
-            "이라며",
-            "에는",
-            "에서는",
-            "으로는",
-            "로는",
-            "과의",
-            "와의",
-            "에도",
-            "에서도",
-            "이다",
-            "였다",
-            "했다",
-            "한다",
-        ],
-        key=len,
-        reverse=True,
+        {
+            *CASE_PARTICLES,
+            *("에게", "까지", "부터", "보다", "처럼", "만", "이나", "나", "이라고", "라고"),
+            *("라며", "이라며", "에는", "에서는", "으로는", "로는", "과의", "와의", "에도"),
+            *("에서도", "이다", "였다", "했다", "한다"),
+        },
+        key=lambda p: (-len(p), p),
     )
 )
 
 
 def _korean_stem(word: str) -> str:
-    for particle in _KO_PARTICLES:
-        if word.endswith(particle) and len(word) - len(particle) >= 2:
-            return word[: -len(particle)]
-    return word
+    return strip_particle(word, _KO_PARTICLES)
 
 
 def _stem(word: str) -> str:
