@@ -189,18 +189,16 @@ class _FeedSuccesses(Collector):
     def refresh(self, store: Store) -> None:
         rows: list[tuple[str, float]] = []
         shown: set[str] = set()
+        labels: dict[str, str] = {}  # this scrape's feeds only: removed ones are forgotten
         for feed_id, url, at in store.feeds.last_successes():
-            label = self._labels.get(url)
-            if label is None:
-                # the URL as anyone may see it: feed URLs carry credentials
-                # (user:password@, ?key=...), and /metrics is read by whoever scrapes it
-                label = self._labels[url] = redact_url(url)
+            # the URL as anyone may see it: feed URLs carry credentials (user:password@,
+            # ?key=...), and /metrics is read by whoever scrapes it
+            label = labels[url] = self._labels.get(url) or redact_url(url)
             if label in shown:
                 label = f"{label} (feed {feed_id})"  # two URLs alike once redacted
             shown.add(label)
             rows.append((label, at.timestamp()))
-        if len(self._labels) > 2 * len(rows) + 1000:  # feeds removed: forget their labels
-            self._labels.clear()
+        self._labels = labels
         self.rows = rows
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
