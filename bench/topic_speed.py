@@ -28,14 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.shared_data import SHARED  # noqa: E402
-from bot.matching import vectors  # noqa: E402
+from bot.matching import passages, vectors  # noqa: E402
 from bot.matching.document import prepare_document  # noqa: E402
 from bot.matching.engine import _compiled_topic, match_topic, model_match  # noqa: E402
 from bot.matching.topic_model import (  # noqa: E402
     TopicModel,
     builtin_model,
     document_of,
-    forget_recent_embeddings,
     model_text,
 )
 from bot.matching.topics import builtin_topics  # noqa: E402
@@ -119,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # an e5 block is made inside the decision (for articles the gate lets through), once
     # per article: forget it before each timed decision, so every one pays for it
-    forget = forget_recent_embeddings
+    forget = passages.forget
     gated_s = decided_s = query_s = 0.0
     given = {"gated": 0.0, "decided": 0.0, "again": 0.0}
     n_gated = n_decided = 0

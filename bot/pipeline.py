@@ -118,7 +118,6 @@ class Pipeline:
         # e5 vectors for story grouping being made now: at most one at a time (one core of
         # the two); an article that comes meanwhile is grouped by the first stage alone
         self._passages_busy = False
-        self.passages_skipped = 0
         # articles a pass is working on: polls run concurrently, and another pass (the
         # leftovers at start) must neither fetch their pages again nor count their alerts
         self._in_flight: set[int] = set()
@@ -507,7 +506,6 @@ class Pipeline:
         if work is None:
             return None, {}
         if self._passages_busy:  # a burst: the first stage decides, the loop keeps its pace
-            self.passages_skipped += 1
             return None, {}
         if not alerting and not self.store.outbox.any_for_stories(work.candidates):
             # nobody is alerted of this article nor of the stories it is close to: which

@@ -350,14 +350,13 @@ def test_embedders_joined_by_plus_are_both_blocks_side_by_side():
 @pytest.mark.parametrize("embedder", ["e5-small", "use-m3+e5-small"])
 def test_a_model_with_an_e5_block_embeds_an_article_once_and_only_past_the_gate(embedder):
     from bot.matching import passages
-    from bot.matching.topic_model import forget_recent_embeddings
     from bot.matching.vectors import embed as use_embed
 
     spec = replace(iran_spec(), embedder=embedder, anchor="@iran")
     model = train_model("iran-nuclear", synthetic(), spec, l2=1e-3, gate=True)
     for item in synthetic():
         assert model.decide(item.title).matched == bool(item.label), item.title
-    forget_recent_embeddings()
+    passages.forget()
     made = passages.STATS["texts"]
     model.decide("Oil prices climb on weak dollar")  # no anchor: ruled out, nothing embedded
     assert passages.STATS["texts"] == made

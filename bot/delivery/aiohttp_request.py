@@ -41,7 +41,6 @@ class AiohttpRequest(BaseRequest):
         "_pool_timeout",
         "_read_timeout",
         "_session",
-        "_write_timeout",
     )
 
     def __init__(
@@ -55,7 +54,7 @@ class AiohttpRequest(BaseRequest):
     ) -> None:
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
-        self._write_timeout = write_timeout
+        del write_timeout  # accepted as HTTPXRequest takes it; unused (see above)
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None

@@ -405,7 +405,7 @@ PASSAGE_WEIGHTS = np.array(
 )
 PASSAGE_BIAS = -4.088
 PASSAGE_THRESHOLD = 1.79
-# The first stage: e5 vectors cost about 85 ms an article on one core, so they are made
+# The first stage: e5 vectors cost about 80 ms an article on one core, so they are made
 # only for a pair whose meaning_score (article vectors and words: a few microseconds)
 # reaches PASSAGE_BAR, far below MEANING_THRESHOLD: on the tune half of
 # bench/story_pairs.py it lets through every pair the second stage merges (the lowest of
@@ -499,6 +499,29 @@ class _Recent:
 
 
 @dataclass(frozen=True, slots=True)
+class _FirstStage:
+    """What the first stage found for one article: the story it nearly duplicates by
+    words, else the stories close by meaning; valid while the recent stories are as they
+    were (the same list, as long)."""
+
+    article: Article
+    vector: np.ndarray
+    recent: list[_Recent]
+    size: int
+    card: StoryCard
+    by_words: _Recent | None
+    near: list[_Recent]
+
+    def holds(self, article: Article, vector: np.ndarray | None, recent: list[_Recent]) -> bool:
+        return (
+            self.article is article
+            and self.vector is vector
+            and self.recent is recent
+            and self.size == len(recent)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PassageWork:
     """The e5 vectors (bot.matching.passages) :meth:`StoryDesk.assign` wants for an
     article: the article's own (``text``) and those of the close stories that have none
@@ -531,12 +554,16 @@ class StoryDesk:
         self.by_meaning = by_meaning  # False: by words only
         self._recent: list[_Recent] | None = None
         self._matrix: np.ndarray | None = None  # the recent stories' vectors, one row each
+        # the first stage passages_wanted ran for an article, for assign to take up when
+        # nothing was added meanwhile (it loops over every recent story: not twice)
+        self._first: _FirstStage | None = None
 
     def forget(self) -> None:
         """Drop the in-memory fingerprints (after a rolled-back transaction: they may name
         a story that was never written); they are reloaded from the database."""
         self._recent = None
         self._matrix = None
+        self._first = None
 
     def _load(self, now: datetime) -> list[_Recent]:
         if self._recent is None:
@@ -570,6 +597,14 @@ class StoryDesk:
             self._matrix = rows
         cosines: np.ndarray = self._matrix @ vector
         return cosines
+
+    def _first_stage(self, article: Article, now: datetime, vector: np.ndarray) -> _FirstStage:
+        recent = self._load(now)
+        card = story_card(article.title, lead_of(article), article.source, vector)
+        by_words = self._by_words(recent, card)
+        near = [] if by_words is not None else self._near(recent, card, vector, now)
+        self._first = _FirstStage(article, vector, recent, len(recent), card, by_words, near)
+        return self._first
 
     def _by_words(self, recent: list[_Recent], card: StoryCard) -> _Recent | None:
         """The recent story the card nearly duplicates (the SimHash prefilter, then
@@ -619,11 +654,11 @@ class StoryDesk:
         now = now or utcnow()
         if vector is None or not self.by_meaning:
             return None
-        recent = self._load(now)
-        card = story_card(article.title, lead_of(article), article.source, vector)
-        if self._by_words(recent, card) is not None:
+        first = self._first_stage(article, now, vector)
+        if first.by_words is not None:
             return None
-        close = [c for c in self._near(recent, card, vector, now) if needs_passages(c.card, card)]
+        card = first.card
+        close = [c for c in first.near if needs_passages(c.card, card)]
         if not close:
             return None
         return PassageWork(
@@ -660,12 +695,21 @@ class StoryDesk:
                     r.card = dataclasses.replace(r.card, passage=story_passages[r.story_id])
                     self.stories.set_passage(r.story_id, to_blob(story_passages[r.story_id]))
         lead = lead_of(article)
-        card = story_card(article.title, lead, article.source, vector, passage)
-        found = self._by_words(recent, card)
+        first = self._first
+        self._first = None
+        if first is not None and first.holds(article, vector, recent):
+            card = dataclasses.replace(first.card, passage=passage)
+            found, near = first.by_words, first.near
+        else:
+            card = story_card(article.title, lead, article.source, vector, passage)
+            found = self._by_words(recent, card)
+            near = None
         if found is None and vector is not None and self.by_meaning:
             # by meaning (see same_story): the best margin of the closest recent stories
             top = 0.0
-            for candidate in self._near(recent, card, vector, now):
+            if near is None:
+                near = self._near(recent, card, vector, now)
+            for candidate in near:
                 margin = meaning_margin(candidate.card, card)
                 if margin >= top:
                     found, top = candidate, margin

@@ -103,22 +103,19 @@ def remembered(texts: Sequence[str]) -> np.ndarray:
     not embedded again: the story desk, the 👍/👎 rule, a vote and /why asking for the
     same article's text get the vector made the first time."""
     keys = list(texts)
-    with _made_lock:
-        missing = [k for k in dict.fromkeys(keys) if k not in _made]
-    if missing:
-        made = embed(missing)
-        with _made_lock:
-            for key, row in zip(missing, made, strict=True):
-                _made[key] = row
-            while len(_made) > REMEMBERED:
-                _made.popitem(last=False)
-    with _made_lock:
-        rows = [_made.get(k) for k in keys]
     if not keys:
         return np.zeros((0, DIMENSION), np.float32)
-    if any(r is None for r in rows):  # pushed out by a longer batch: made again
-        return embed(keys)
-    return np.stack([r for r in rows if r is not None])
+    with _made_lock:
+        found = {k: _made[k] for k in dict.fromkeys(keys) if k in _made}
+    missing = [k for k in dict.fromkeys(keys) if k not in found]
+    if missing:
+        found.update(zip(missing, embed(missing), strict=True))
+        with _made_lock:
+            for key in missing:
+                _made[key] = found[key]
+            while len(_made) > REMEMBERED:
+                _made.popitem(last=False)
+    return np.stack([found[k] for k in keys])
 
 
 def forget() -> None:

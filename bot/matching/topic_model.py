@@ -33,7 +33,6 @@ import hashlib
 import itertools
 import json
 import re
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +68,6 @@ __all__ = [
     "cross_source_scores",
     "featurize_all",
     "fit_logistic",
-    "forget_recent_embeddings",
     "load_labelled",
     "model_for",
     "model_text",
@@ -394,43 +392,11 @@ def embedding_of(name: str, texts: list[str]) -> np.ndarray:
     return out
 
 
-class _Recent:
-    """The e5 vectors of the last few articles, by text: an article that several learned
-    topics decide (or /test and the pipeline) is embedded once."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._rows: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-
-    def get(self, text: str) -> np.ndarray:
-        with self._lock:
-            row = self._rows.get(text)
-        if row is None:
-            row = embedding_of("e5-small", [text])[0]
-            with self._lock:
-                self._rows[text] = row
-                while len(self._rows) > self.size:
-                    del self._rows[next(iter(self._rows))]
-        return row
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rows.clear()
-
-
-_E5_RECENT = _Recent()
-
-
-def forget_recent_embeddings() -> None:
-    """Forget the remembered e5 vectors (benchmarks time the first decision on an article)."""
-    _E5_RECENT.clear()
-
-
 def article_embedding(name: str, text: str, vector: np.ndarray | None = None) -> np.ndarray:
     """The embedding block of one article for embedder ``name``: ``vector`` (the article's
     stored USE vector) stands for the ``use-m3`` part, the e5 part is made here once per
-    article (see :class:`_Recent`), any other is made here."""
+    article (``passages.remembered``: several learned topics, /test and the pipeline ask
+    for the same article's), any other is made here."""
     from bot.matching.embed import DIMENSIONS, parts
 
     names = parts(name)
@@ -441,7 +407,9 @@ def article_embedding(name: str, text: str, vector: np.ndarray | None = None) ->
         if part == "use-m3" and vector is not None and len(vector) == DIMENSIONS[part]:
             blocks.append(np.asarray(vector))
         elif part == "e5-small":
-            blocks.append(_E5_RECENT.get(text))
+            from bot.matching import passages
+
+            blocks.append(passages.remembered([text])[0])
         else:
             blocks.append(embedding_of(part, [text])[0])
     out: np.ndarray = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)

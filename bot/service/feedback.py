@@ -33,12 +33,23 @@ def rated(votes: Iterable[Vote], topic: str, *, leave_out: int | None = None) ->
     ]
 
 
-def _meanings(stored: StoredArticle, passage: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _made(stored: StoredArticle, passage: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The article's USE vector (stored, else made) and its e5 vector (pure work)."""
     vector = vectors.from_blob(stored.vector)
     if vector is None and vectors.available():
         vector = vectors.article_vector(stored.article)
     sharp = passages_of([stored.article])[0] if passage and passages.available() else None
+    return vector, sharp
+
+
+async def _meanings(
+    store: Store, stored: StoredArticle, passage: bool
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Both vectors of the article, made in a worker thread; a USE vector made now (an
+    article from before vectors) is stored with it."""
+    vector, sharp = await asyncio.to_thread(_made, stored, passage)
+    if vector is not None and stored.vector is None:
+        store.articles.set_vector(stored.key, vectors.to_blob(vector))
     return vector, sharp
 
 
@@ -49,9 +60,7 @@ async def vote(store: Store, delivery: Delivery, value: int) -> Vote | None:
     stored = store.articles.get(delivery.article_key)
     if stored is None:
         return None
-    vector, passage = await asyncio.to_thread(_meanings, stored, True)
-    if vector is not None and stored.vector is None:
-        store.articles.set_vector(stored.key, vectors.to_blob(vector))
+    vector, passage = await _meanings(store, stored, True)
     return store.feedback.record(
         delivery.chat_id,
         delivery.topic,
@@ -95,9 +104,7 @@ async def explain(
     votes = rated(store.feedback.for_chat(delivery.chat_id), delivery.topic, leave_out=stored.key)
     vector, passage = None, None
     if ruleset.needs_vectors or votes:
-        vector, passage = await asyncio.to_thread(_meanings, stored, needs_passage(votes))
-        if vector is not None and stored.vector is None:
-            store.articles.set_vector(stored.key, vectors.to_blob(vector))
+        vector, passage = await _meanings(store, stored, needs_passage(votes))
     matches = ruleset.match(stored.article, vector=vector)
     nearest = decide(vector, passage, votes) if votes else None
     if not matches:

@@ -38,14 +38,6 @@ class Found:
     label: str  # the topic's name, or the query
 
 
-def vector_of(store: Store, stored: StoredArticle) -> np.ndarray | None:
-    """The article's stored vector; one made now (and stored) for an article from before
-    vectors, or ``None`` when the model is missing."""
-    found = _Vectors.of([stored])
-    _keep(store, found)
-    return found.rows.get(stored.key)
-
-
 @dataclass(slots=True)
 class _Vectors:
     """The meaning vectors of the scanned articles: the stored ones, and the ones made now
