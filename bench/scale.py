@@ -84,7 +84,12 @@ from responsiveness import _stat, free_port, metric, scrape, tree_cpu  # noqa: E
 
 from storage.store import Store  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
-from tests.fakes.synthetic_feeds import START, WORDS, _paragraph  # noqa: E402
+from tests.fakes.synthetic_feeds import (  # noqa: E402
+    START,
+    WORDS,
+    _paragraph,
+    made_up_vocabulary,
+)
 from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:SCALE-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -126,19 +131,12 @@ _HEAD = (
 )
 
 
-def _vocabulary(size: int, seed: int = 7) -> tuple[str, ...]:
-    """``size`` made-up words (as bench/soak.py's), for the leads.  Leads drawn from the 69
-    words of the filler, as the titles are, made any two entries share a fifth of their
-    words, as different real stories seldom do, so the story grouping asked for e5 vectors
-    (80 ms an article) for nearly every entry: 139 ms of CPU a changed poll at 5,000 feeds,
-    where real feeds' entries need them for about one in four (bench/story_pairs.py)."""
-    rng = random.Random(seed)
-    syllables = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "or")]
-    words = {"".join(rng.choice(syllables) for _ in range(rng.randint(3, 4))) for _ in range(size)}
-    return tuple(sorted(words))
-
-
-VOCABULARY = _vocabulary(5000)
+# The leads' words: 5,000 made-up ones (as bench/soak.py's).  Leads drawn from the 69 words
+# of the filler, as the titles are, made any two entries share a fifth of their words, as
+# different real stories seldom do, so the story grouping asked for e5 vectors (80 ms an
+# article) for nearly every entry: 139 ms of CPU a changed poll at 5,000 feeds, where real
+# feeds' entries need them for about one in four (bench/story_pairs.py).
+VOCABULARY = made_up_vocabulary(random.Random(7), 5000)
 
 
 def entry(i: int, n: int, size: int) -> bytes:

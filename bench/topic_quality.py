@@ -57,7 +57,7 @@ from bot.matching.topic_model import (  # noqa: E402
     builtin_model,
     class_weights,
     document_of,
-    embedding_input,
+    embed_text,
     featurize_all,
     fit_logistic,
     load_labelled,
@@ -167,9 +167,8 @@ def shipped_config(topic_id: str) -> Config | None:
 
 
 def embed_texts(items: Sequence[Labelled]) -> list[str]:
-    """What the model embeds, as it does when trained and when it decides (the article
-    vector's text: title and lead, Korean datelines and credits out)."""
-    return [embedding_input(i.title, i.lead) for i in items]
+    """What the model embeds, as it does when trained and when it decides."""
+    return [embed_text(i) for i in items]
 
 
 def embeddings_for(

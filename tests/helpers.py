@@ -20,6 +20,7 @@ from bot.config.model import Config
 from bot.delivery.sinks import Outgoing
 from bot.records import Alert, Article, utcnow
 from storage.store import Store
+from tests.fakes.synthetic_feeds import made_up_vocabulary
 from tests.fakes.telegram_api import FakeBotAPI
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -283,10 +284,7 @@ def soak_like_items(count: int, *, seed: int = 7) -> list[Article]:
     import random
 
     rnd = random.Random(seed)
-    syllables = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "or")]
-    vocabulary = sorted(
-        {"".join(rnd.choice(syllables) for _ in range(rnd.randint(3, 4))) for _ in range(5000)}
-    )
+    vocabulary = made_up_vocabulary(rnd, 5000)
 
     def word() -> str:
         return rnd.choice(vocabulary)

@@ -362,8 +362,8 @@ def _polling(data: Any, problems: _Problems) -> PollingConfig:
         start_rate=float(t.get("start_rate", (int, float), d.start_rate)),
     )
     t.done()
-    if cfg.start_rate <= 0:
-        problems.add("polling.start_rate", f"must be a positive number, got {cfg.start_rate:g}")
+    with problems.guard():
+        _positive("polling.start_rate", cfg.start_rate)
     if cfg.min_interval > cfg.max_interval:
         problems.add("polling.min_interval", "must not be longer than polling.max_interval")
     return cfg

@@ -87,14 +87,17 @@ _CREDIT_WORDS = (
     r"(?:제공|캡처|화면|사진|촬영|자료사진|출처|그래픽|일러스트|재판매|재배포|DB\s?금지|"
     r"For Use Only|Redistribution|연합뉴스|뉴시스|뉴스1)"
 )
+# a stock caption: "기사 이해를 돕기 위한 AI 이미지", "이해를 돕기 위한 그래픽"
+_STOCK_CAPTION = (
+    r"(?:기사\s?)?이해를\s?돕기\s?위한\s?(?:AI\s?|인공지능\s?)?(?:생성\s?)?"
+    r"(?:이미지|그래픽|사진|일러스트)(?:입니다)?\.?"
+)
 _FRAGMENTS = tuple(
     re.compile(p)
     for p in (
         # "[이 기사에 나온 스타트업에 대한 보다 다양한 기업정보는 …]"
         r"\[이 기사[^\[\]\n]{0,200}\]",
-        # a stock caption: "기사 이해를 돕기 위한 AI 이미지", "이해를 돕기 위한 그래픽"
-        r"(?:기사\s?)?이해를\s?돕기\s?위한\s?(?:AI\s?|인공지능\s?)?(?:생성\s?)?"
-        r"(?:이미지|그래픽|사진|일러스트)(?:입니다)?\.?",
+        _STOCK_CAPTION,
         # photo and source credits in brackets (square brackets may hold a parenthesis):
         # "[우리은행 제공]", "[조선중앙TV 화면]", "[대만 이란현 지진 (대만 중앙기상국=연합뉴스)]",
         # "[국내에서만 사용가능. 재배포 금지. For Use Only in the Republic of Korea. …]"
@@ -165,9 +168,7 @@ _NESTED_CREDIT = re.compile(
 )
 _PHOTO_MARK = re.compile(
     r"[\[(]\s?사진\s?[=:|ㅣ]\s?[^\[\]()\n]{1,20}[\])]"
-    # a stock caption: "기사 이해를 돕기 위한 AI 이미지"
-    r"|(?:기사\s?)?이해를\s?돕기\s?위한\s?(?:AI\s?|인공지능\s?)?(?:생성\s?)?"
-    r"(?:이미지|그래픽|사진|일러스트)(?:입니다)?\.?"
+    rf"|{_STOCK_CAPTION}"
     # a photographer's name glued to the lead after the caption: "… 쌓여 있다. 문호남 기자29일"
     rf"|(?<=있다\. ){_NAME} ?기자(?!회견|단|실|들|협회|간담회|회|석|증|명|님|가|입니|의|와|는|에게)"
     r"(?=[0-9가-힣A-Za-z“\"‘'])"

@@ -24,6 +24,14 @@ WORDS = tuple(_TEXT.split(" "))
 START = datetime(2024, 5, 1, tzinfo=UTC)
 
 
+def made_up_vocabulary(rng: random.Random, size: int) -> tuple[str, ...]:
+    """About ``size`` made-up words of three or four syllables, sorted, drawn with ``rng``:
+    text whose stories share few words, as different news stories do."""
+    syllables = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "or")]
+    words = {"".join(rng.choice(syllables) for _ in range(rng.randint(3, 4))) for _ in range(size)}
+    return tuple(sorted(words))
+
+
 def _paragraph(rng: random.Random, n: int) -> str:
     words = [rng.choice(WORDS) for _ in range(n)]
     words[0] = words[0].capitalize()
