@@ -392,16 +392,19 @@ def embedding_of(name: str, texts: list[str]) -> np.ndarray:
     return out
 
 
-def article_embedding(name: str, text: str, vector: np.ndarray | None = None) -> np.ndarray:
+def article_embedding(
+    name: str, title: str, lead: str, vector: np.ndarray | None = None
+) -> np.ndarray:
     """The embedding block of one article for embedder ``name``: ``vector`` (the article's
     stored USE vector) stands for the ``use-m3`` part, the e5 part is made here once per
     article (``passages.remembered``: several learned topics, /test and the pipeline ask
-    for the same article's), any other is made here."""
+    for the same article's), any other is made here, from :func:`embedding_input`."""
     from bot.matching.embed import DIMENSIONS, parts
 
     names = parts(name)
     if vector is not None and len(vector) == sum(DIMENSIONS[n] for n in names):
-        return vector  # the caller has the whole block
+        return vector  # the caller has the whole block: no text to make
+    text = embedding_input(title, lead)
     blocks = []
     for part in names:
         if part == "use-m3" and vector is not None and len(vector) == DIMENSIONS[part]:
@@ -633,7 +636,7 @@ class TopicModel:
         doc = doc or document_of("", title, lead)
         embedding = None
         if self.spec.embedder:
-            embedding = article_embedding(self.spec.embedder, embedding_input(title, lead), vector)
+            embedding = article_embedding(self.spec.embedder, title, lead, vector)
         idx, val = self.featurizer.vector(title, lead, doc, embedding)
         z = float(val @ self._w64[idx]) + self.bias
         return float(_sigmoid(np.array([z]))[0])
