@@ -24,7 +24,7 @@ declarations first.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -393,24 +393,35 @@ class _Reader:
         if attrs.get("rel") == "alternate" and _map_type(attrs.get("type")) in _HTML_TYPES:
             context["link"] = attrs["href"]
 
-    def rss_item(self, item: Any) -> Any:
-        if self.attrs(item):
-            raise _Unsupported("item attributes")
-        entry = FeedParserDict()
-        state = _Entry(entry, self.has_content)
+    def new_entry(self, element: Any, what: str) -> _Entry:
+        """An entry to fill from ``element`` (an RSS item or an Atom entry, ``what``)."""
+        if self.attrs(element):
+            raise _Unsupported(f"{what} attributes")
+        state = _Entry(FeedParserDict(), self.has_content)
         self.has_content = False  # reset by feedparser at the end of the entry
+        return state
+
+    def fields(self, element: Any, repeatable: frozenset[str]) -> Iterator[tuple[Any, str]]:
+        """The children of an entry with their keys, comments left out; a field given
+        twice (but the ``repeatable``) is skipped when harmless, else unsupported."""
         seen: set[str] = set()
-        guidislink = False
-        for child in item:
+        for child in element:
             key = self.key(child)
             if not key:
                 continue  # a comment between fields
-            if key in seen and key not in _REPEATABLE:
+            if key in seen and key not in repeatable:
                 if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
                     self.check_inert(child)
                     continue
                 raise _Unsupported(f"{key} twice")
             seen.add(key)
+            yield child, key
+
+    def rss_item(self, item: Any) -> Any:
+        state = self.new_entry(item, "item")
+        entry = state.entry
+        guidislink = False
+        for child, key in self.fields(item, _REPEATABLE):
             if key == "title":
                 if self.attrs(child):
                     raise _Unsupported("title attributes")
@@ -590,22 +601,9 @@ class _Reader:
         return _finish(_text_of(element).strip()), kind
 
     def atom_entry(self, element: Any) -> Any:
-        if self.attrs(element):
-            raise _Unsupported("entry attributes")
-        entry = FeedParserDict()
-        state = _Entry(entry, self.has_content)
-        self.has_content = False  # reset by feedparser at the end of the entry
-        seen: set[str] = set()
-        for child in element:
-            key = self.key(child)
-            if not key:
-                continue
-            if key in seen and key not in _ATOM_REPEATABLE:
-                if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
-                    self.check_inert(child)
-                    continue
-                raise _Unsupported(f"{key} twice")
-            seen.add(key)
+        state = self.new_entry(element, "entry")
+        entry = state.entry
+        for child, key in self.fields(element, _ATOM_REPEATABLE):
             if key == "title":
                 value, kind = self.atom_text(child)
                 entry["title"] = value
