@@ -56,6 +56,8 @@ _map_type = _FeedParserMixin.map_content_type
 _looks_like_html = _FeedParserMixin.looks_like_html
 _XML_TYPES = re.compile(r"^application/(?:[\w.+-]+\+)?xml$|^text/(?:[\w.+-]+\+)?xml$")
 _DECL_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+# first bytes that libxml2 reads as UTF-16, UTF-32 or EBCDIC rather than UTF-8 (and NULs)
+_OTHER_ENCODINGS = (b"\xfe\xff", b"\xff\xfe", b"\x4c\x6f\xa7\x94")
 _CP1252_RANGE = re.compile("[\x80-\x9f]")
 _LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 _FEEDPARSER_NAMES = frozenset(
@@ -178,8 +180,9 @@ def _read(body: bytes, headers: Mapping[str, str]) -> FastFeed | str:
 
 
 def _plain_utf8(body: bytes, headers: Mapping[str, str]) -> bool:
-    """A UTF-8 body declared as such (or not at all) and served as XML, with no DOCTYPE:
-    feedparser then reads it without complaint and as UTF-8."""
+    """A body declared UTF-8 (or not at all) and served as XML, with no DOCTYPE, that
+    lxml reads as UTF-8: feedparser then reads it without complaint and as UTF-8 (bytes
+    that are not UTF-8 are lxml's XML error, a refusal too)."""
     ctype, _, params = headers.get("content-type", "application/xml").partition(";")
     ctype = ctype.strip().lower()
     if not _XML_TYPES.match(ctype):
@@ -187,7 +190,8 @@ def _plain_utf8(body: bytes, headers: Mapping[str, str]) -> bool:
     charset = params.strip().lower()
     if charset and charset.replace('"', "").replace("'", "") not in ("charset=utf-8",):
         return False
-    if not charset and ctype.startswith("text/") and not body.isascii():
+    is_ascii = body.isascii()
+    if not charset and ctype.startswith("text/") and not is_ascii:
         return False  # text/xml without a charset is US-ASCII (RFC 3023): feedparser objects
     if b"<!DOCTYPE" in body or b"<!doctype" in body or b"<!ENTITY" in body:
         return False
@@ -196,12 +200,10 @@ def _plain_utf8(body: bytes, headers: Mapping[str, str]) -> bool:
     decl = _DECL_ENCODING.match(body)
     if decl and decl.group(1).lower() not in (b"utf-8", b"utf8"):
         return False
-    if not body.isascii():
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return True
+    # The body is decoded once, by lxml: as UTF-8 (declared so, or not at all), refusing
+    # bytes that are not UTF-8 (an XML error: feedparser's path), unless its first bytes
+    # are a signature libxml2 takes for another encoding (UTF-16/32, EBCDIC).
+    return is_ascii or not (body.startswith(_OTHER_ENCODINGS) or b"\0" in body[:4])
 
 
 def _all_read(root: Any, read: int, why: str) -> None:
