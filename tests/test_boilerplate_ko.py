@@ -600,3 +600,24 @@ def test_captions_before_the_lead_go_from_the_summary(caption, lead):
 def test_real_first_sentences_survive_the_glued_word_rules(lead):
     assert split_lead_subheadlines(lead) == ("", lead)
     assert clean(lead + " " + NEXT, keep_subheadlines=False) == lead + " " + NEXT
+
+
+def test_a_long_text_of_glued_labels_is_cut_where_the_short_one_is():
+    # 100 KB of Hangul in which every glued word has a cut its next word's subject repeats
+    # ("단체장|단체장단체장 단체장들이"): each cut is tried once, not once per character, and the
+    # last one the lead's window sees wins, as in a short text.
+    unit = "단체장단체장단체장 단체장들이 "
+    text = unit * 6000 + "모였다."
+    head, lead = split_lead_subheadlines(text)
+    assert head == unit * 24 + "단체장"
+    assert lead == text[len(head) :].strip()
+    # a real label before a lead, then 100 KB more: the same cut as without the tail
+    subheadlines, first = GLUED_IN_A_WORD[-2]
+    tail = " ".join(["경제단체장경제단체장들이"] * 8000)
+    assert split_lead_subheadlines(subheadlines + first + " " + tail) == (
+        subheadlines,
+        first + " " + tail,
+    )
+    # one word of 100 KB: every character a candidate boundary, no lead in the window
+    word = "단체장" * 34_000 + " 단체장들이 모였다."
+    assert split_lead_subheadlines(word) == ("", word)
