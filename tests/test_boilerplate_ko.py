@@ -726,3 +726,12 @@ def test_a_photographer_byline_inside_the_text_takes_its_caption_along():
 def test_real_sentences_inside_the_body_survive_the_body_rules(body):
     assert body.split()[1] in clean(LEAD + body, keep_subheadlines=False)
     assert clean(LEAD + body, keep_subheadlines=False).startswith(LEAD)
+
+
+def test_a_section_label_opening_the_text_leaves_the_summary():
+    # ko-578: "[K-컬처] 배우 황신혜가 …"; the matcher keeps the label's words
+    text = "[K-컬처] " + LEAD + " " + NEXT
+    assert clean(text, keep_subheadlines=False) == LEAD + " " + NEXT
+    assert "K-컬처" in clean(text, keep_subheadlines=True)
+    # a text that is only a label and a line keeps both
+    assert clean("[단독] 짧은 글.", keep_subheadlines=False) == "[단독] 짧은 글."

@@ -426,6 +426,13 @@ def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True, title
     if dated and not keep_subheadlines:
         # past the lead's dateline, a byline signs a photo: its caption goes too
         text = _CREDITED_CAPTION.sub(" ", text)
+    tag = _SECTION_TAG.match(text)
+    if (
+        tag is not None
+        and not keep_subheadlines
+        and len(text) - tag.end() >= _MIN_LEAD_AFTER_CAPTION
+    ):
+        text = text[tag.end() :]  # "[K-컬처] 배우 황신혜가 …": the page's section label
     paragraphs: list[str] = [head] if head and keep_subheadlines else []
     lead = True  # the first line with text: a photo caption may open it
     for block in re.split(r"\n\s*\n", text):
@@ -474,6 +481,8 @@ _CREDITED_CAPTION = re.compile(
     rf"(?<=[.?!”’\"'] )[\[【]\s?(?:{_PUB}\s)?{_REPORTER}\s?[\]】]\s?[^.?!\n]{{5,200}}?"
     r"(?:있다|모습이다)\."
 )
+# a section label that opens the text ("[K-컬처]", "[뉴스분석]"), before the lead
+_SECTION_TAG = re.compile(r"\s?\[[^\[\]\n=]{1,12}\]\s?")
 _PARAGRAPH_JOINT = re.compile(r"(?<=[다요죠]\.)(?=[\w“\"‘'])")
 _BODY_GLUED_DATE = re.compile(r"[^.?!\n]{4,80}?[가-힣](?=\d{1,2}일|(?:19|20)\d\d년)")
 # verb forms a sub-headline ends on ("반입시켜", "알게 돼"): not 함께, 듯 (a sentence's own)
