@@ -467,6 +467,12 @@ async def filter_command(turn: Turn) -> None:
             "There is no extra filter on that one to clear. To change your own filter, "
             "/unsubscribe it and /subscribe the new one."
         )
+    elif problem == "already" and result.subscription is not None:
+        text = turn._(
+            "{what} already has {query}: nothing changed. /list shows its filters.",
+            what=Html(describe(turn, result.subscription)),
+            query=_code(result.detail),
+        )
     elif problem == "duplicate":
         text = turn._("You already follow exactly that filter; /list shows it.")
     else:

@@ -4,7 +4,7 @@ mistake is named, nothing is lost or stacked silently, and the reply says what t
 from __future__ import annotations
 
 from bot.service import feedback, subscriptions
-from tests.chatbot import article, running_bot
+from tests.chatbot import running_bot
 
 ALICE = 111
 
@@ -41,9 +41,7 @@ async def test_feedback_clear_with_a_word_or_a_missing_number_forgets_nothing(
 async def test_why_as_a_reply_to_a_message_that_is_not_an_alert_says_so(telegram_api, tmp_path):
     async with running_bot(telegram_api, tmp_path) as bot:
         answer = await bot.send(ALICE, "/subscribe volcanoes")
-        replied = (await bot.send(ALICE, "/why", reply_to_message_id=answer["message_id"]))[
-            "text"
-        ]
+        replied = (await bot.send(ALICE, "/why", reply_to_message_id=answer["message_id"]))["text"]
         alone = (await bot.send(ALICE, "/why"))["text"]
     assert "not one of my alerts" in replied and "/why alone" in replied
     assert "none was sent here yet" in alone
@@ -56,3 +54,27 @@ async def test_quiet_hours_that_start_when_they_end_are_named_as_such(telegram_a
         assert bot.store.chats.get(ALICE).quiet_start == ""
     assert "start and end at 23:00" in same and "/quiet 23:00-07:00" in same
     assert "07:00에 시작하고 끝납니다" in korean
+
+
+async def test_the_same_filter_twice_is_not_stacked_and_the_reply_says_it_is_there(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        await bot.send(ALICE, "/subscribe volcanoes")
+        await bot.send(ALICE, '/filter 1 ~"north korea fires a ballistic missile"')
+        again = await bot.send(ALICE, '/filter 1 ~"north korea fires a ballistic missile"')
+        await bot.send(ALICE, "/filter 1 -hawaii")
+        both = (await bot.send(ALICE, "/filter volcanoes -Hawaii"))["text"]  # any case
+        await bot.send(ALICE, "/filter 1 OR etna")
+        wider = (await bot.send(ALICE, "/filter 1 OR etna"))["text"]
+        [sub] = subscriptions.list_subscriptions(bot.store, ALICE)
+        assert sub.narrow == '~"north korea fires a ballistic missile" (-hawaii)'
+        assert sub.widen == "etna"
+        await bot.send(ALICE, "/subscribe lava")
+        own = (await bot.send(ALICE, "/filter 2 lava"))["text"]
+        assert subscriptions.list_subscriptions(bot.store, ALICE)[1].query == "lava"
+    assert "already has <code>~&quot;north korea" not in again["text"]  # quotes as typed
+    assert 'already has <code>~"north korea fires a ballistic missile"</code>' in again["text"]
+    assert "nothing changed" in again["text"]
+    assert "already has <code>-Hawaii</code>" in both and "already has <code>etna</code>" in wider
+    assert "your filter <code>lava</code> already has <code>lava</code>" in own
