@@ -90,6 +90,11 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
                 query=_code(result.query),
                 where=where,
             )
+            if subscriptions.plain_words(result.query):  # "없는주제": meant as a topic?
+                text += "\n" + turn._(
+                    "It is not one of the topics: it brings stories with these words. "
+                    "/topics lists the topics."
+                )
         else:
             text = turn._(
                 "You already follow this filter{where}: {query}",
@@ -111,6 +116,19 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             "For example: <code>/subscribe korea-diplomacy</code>",
             topic=result.detail[:64],
             known=", ".join(sorted(core.config.topics)),
+        )
+    elif result.problem == "close-to-topic" and result.topic is not None:
+        words = argument.split()
+        text = turn._(
+            "“{words}” is not a topic id, but close to the topic “{name}”. Did you mean "
+            "<code>/subscribe {id}</code>?\n"
+            "To follow stories with these words instead, write them as a filter: "
+            "{all_words} (all of them) or {phrase} (as a phrase).",
+            words=argument[:64],
+            name=result.topic.name,
+            id=result.topic.id,
+            all_words=_code("/subscribe " + " AND ".join(words)),
+            phrase=_code(f'/subscribe "{" ".join(words)}"'),
         )
     elif result.problem == "only-exclusions":
         text = turn._(

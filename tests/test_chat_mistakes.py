@@ -78,3 +78,31 @@ async def test_the_same_filter_twice_is_not_stacked_and_the_reply_says_it_is_the
     assert "nothing changed" in again["text"]
     assert "already has <code>-Hawaii</code>" in both and "already has <code>etna</code>" in wider
     assert "your filter <code>lava</code> already has <code>lava</code>" in own
+
+
+KOREA = {"id": "korea-diplomacy", "name": "Korea: diplomacy and security", "query": "korea"}
+IRAN = {"id": "iran-nuclear", "name": "Iran's nuclear programme", "query": "iran"}
+
+
+async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path, topics=[KOREA, IRAN]) as bot:
+        spaced = (await bot.send(ALICE, "/subscribe korea diplomacy"))["text"]
+        named = (await bot.send(ALICE, "/subscribe Iran's Nuclear Programme"))["text"]
+        korean = await bot.send(ALICE, "/subscribe Korea Diplomacy", language_code="ko")
+        assert subscriptions.list_subscriptions(bot.store, ALICE) == []
+        # what the reply offers instead, and other deliberate filters of words, still work
+        both = (await bot.send(ALICE, "/subscribe korea AND diplomacy"))["text"]
+        phrase = (await bot.send(ALICE, '/subscribe "korea diplomacy"'))["text"]
+        words = (await bot.send(ALICE, "/subscribe korea talks"))["text"]
+        unknown = (await bot.send(ALICE, "/subscribe 없는주제", language_code="ko"))["text"]
+        queries = [s.query for s in subscriptions.list_subscriptions(bot.store, ALICE)]
+    assert "“korea diplomacy” is not a topic id" in spaced
+    assert "Did you mean <code>/subscribe korea-diplomacy</code>?" in spaced
+    assert "<code>/subscribe korea AND diplomacy</code> (all of them)" in spaced
+    assert '<code>/subscribe "korea diplomacy"</code> (as a phrase)' in spaced
+    assert "<code>/subscribe iran-nuclear</code>" in named
+    assert "<code>/subscribe korea-diplomacy</code>" in korean["text"] and "주제" in korean["text"]
+    assert queries == ["korea AND diplomacy", '"korea diplomacy"', "korea talks", "없는주제"]
+    assert "your own filter" in both and "your own filter" in phrase
+    assert "not one of the topics" in words  # words alone: said to be no topic
+    assert "주제가 아니라" in unknown and "/topics" in unknown

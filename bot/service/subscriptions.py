@@ -30,10 +30,37 @@ class SubscribeResult:
     created: bool = False
     topic: Topic | None = None
     query: str = ""
-    problem: str = ""  # empty | unknown-topic | bad-query | only-exclusions | too-long | too-many
+    problem: str = ""
+    # empty | unknown-topic | close-to-topic | bad-query | only-exclusions | too-long | too-many
     detail: str = ""
     error: QueryError | None = None
     moved: bool = False  # followed already, from another forum topic: it posts here now
+
+
+_WORDS = re.compile(r"[\w'’]+")
+
+
+def plain_words(text: str) -> bool:
+    """``korea diplomacy``, ``없는주제``: words alone, no quotes, operators or fields."""
+    words = text.split()
+    return bool(words) and all(_WORDS.fullmatch(w) for w in words) and not (set(words) & _OPERATORS)
+
+
+def close_topic(topics: Mapping[str, Topic], text: str) -> Topic | None:
+    """The topic that plain words almost name: its id with spaces for hyphens
+    (``korea diplomacy``) or its name in any case (``markets``, ``iran's nuclear
+    programme``); None for anything else, so a deliberate filter of words is left alone."""
+    if not plain_words(text):
+        return None
+    words = text.casefold().split()
+    found = topics.get("-".join(words))
+    if found is not None:
+        return found
+    wanted = " ".join(_WORDS.findall(text.casefold()))
+    return next(
+        (t for t in topics.values() if " ".join(_WORDS.findall(t.name.casefold())) == wanted),
+        None,
+    )
 
 
 def looks_like_topic_id(text: str) -> bool:
@@ -68,6 +95,9 @@ def subscribe(
     topic = topics.get(argument.lower())
     if topic is None and looks_like_topic_id(argument):
         return SubscribeResult(ok=False, problem="unknown-topic", detail=argument)
+    close = close_topic(topics, argument) if topic is None else None
+    if close is not None:  # "korea diplomacy": meant the topic, not a filter of two words
+        return SubscribeResult(ok=False, topic=close, problem="close-to-topic", detail=argument)
     if topic is None and len(argument) > MAX_QUERY_CHARS:
         return SubscribeResult(ok=False, problem="too-long", detail=str(MAX_QUERY_CHARS))
     if topic is None:
