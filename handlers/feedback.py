@@ -7,7 +7,7 @@ import html
 from bot.i18n import Html
 from bot.records import Delivery
 from bot.service import feedback
-from handlers.common import Turn, button, can_manage, command
+from handlers.common import Turn, button, can_manage, command, score_shown, why_shown
 
 LISTED = 30  # /feedback lists this many votes, newest last
 ALL_WORDS = ("all", "everything", "전체", "모두")  # /feedback clear all: the same as alone
@@ -56,8 +56,8 @@ async def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:
         text = tr.plain(
             "Sent for {rule}: matched {terms} (score {score}).",
             rule=found.rule,
-            terms=", ".join(found.why[:6]) or "-",
-            score=f"{found.score:.1f}",
+            terms=why_shown(found.why, 6) or "-",
+            score=score_shown(found.score),
         )
     if found.nearest is not None and found.nearest.vote:
         face = "👍" if found.nearest.vote > 0 else "👎"

@@ -24,7 +24,9 @@ from handlers.common import (
     clip_plain,
     command,
     query_problem,
+    score_shown,
     target_chat,
+    why_shown,
 )
 from handlers.menu import help_text
 
@@ -66,8 +68,8 @@ def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str
         lines.append(
             turn._(
                 "matched: {terms} (score {score})",
-                terms=", ".join(found.why[:8]),
-                score=f"{found.score:g}",
+                terms=why_shown(found.why, 8),
+                score=score_shown(found.score),
             )
         )
     elif found.label:

@@ -3,8 +3,10 @@ mistake is named, nothing is lost or stacked silently, and the reply says what t
 
 from __future__ import annotations
 
+import re
+
 from bot.service import feedback, subscriptions
-from tests.chatbot import running_bot
+from tests.chatbot import article, running_bot
 
 ALICE = 111
 
@@ -106,3 +108,32 @@ async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(tele
     assert "your own filter" in both and "your own filter" in phrase
     assert "not one of the topics" in words  # words alone: said to be no topic
     assert "주제가 아니라" in unknown and "/topics" in unknown
+
+
+async def test_test_shows_every_score_with_two_decimals_and_the_model_on_every_line(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        bot.store_articles(
+            article(
+                "us-rok",
+                "US and South Korean envoys meet in Seoul on nuclear talks with Pyongyang",
+                "The top US envoy for North Korea met his South Korean counterpart in Seoul to "
+                "discuss how to restart denuclearisation talks.",
+            ),
+            article(
+                "nk-missile",
+                "North Korea fires ballistic missile into East Sea, Seoul says",
+                "North Korea fired a short-range ballistic missile off its east coast on "
+                "Tuesday, South Korea's Joint Chiefs of Staff said, days after Washington and "
+                "Seoul wrapped up joint drills.",
+            ),
+            article("lava", "Lava flows from Etna", "The volcano erupted overnight."),
+        )
+        learned = (await bot.send(ALICE, "/test korea-diplomacy"))["text"]
+        words = (await bot.send(ALICE, "/test korea OR seoul OR missile OR lava"))["text"]
+    lines = [line for line in (learned + "\n" + words).splitlines() if "(score " in line]
+    scores = [line.rsplit("(score ", 1)[1].rstrip(")") for line in lines]
+    assert len(lines) >= 4 and all(re.fullmatch(r"\d+\.\d\d", s) for s in scores), lines
+    model_lines = [line for line in learned.splitlines() if "(score " in line]
+    assert model_lines and all(re.search(r"model \d\.\d\d \(score", x) for x in model_lines)
