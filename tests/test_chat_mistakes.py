@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from bot.matching import vectors
+from bot.records import Article
 from bot.service import feedback, subscriptions
 from tests.chatbot import article, running_bot
 
@@ -137,3 +141,33 @@ async def test_test_shows_every_score_with_two_decimals_and_the_model_on_every_l
     assert len(lines) >= 4 and all(re.fullmatch(r"\d+\.\d\d", s) for s in scores), lines
     model_lines = [line for line in learned.splitlines() if "(score " in line]
     assert model_lines and all(re.search(r"model \d\.\d\d \(score", x) for x in model_lines)
+
+
+MISSILE = Article(
+    id="nk-missile",
+    title="North Korea fires ballistic missile into East Sea, Seoul says",
+    summary="North Korea fired a short-range ballistic missile off its east coast on Tuesday, "
+    "South Korea's Joint Chiefs of Staff said.",
+    link="https://news.example/nk-missile",
+)
+
+
+@pytest.mark.skipif(not vectors.available(), reason="the sentence encoder is missing")
+async def test_the_matched_line_keeps_a_semantic_term_whole_with_its_similarity(
+    telegram_api, tmp_path
+):
+    phrase = "north korea fires a ballistic missile"
+    async with running_bot(telegram_api, tmp_path, fetch={"full_text": False}) as bot:
+        await bot.send(ALICE, f'/subscribe ~"{phrase}" OR missile')
+        core = bot.core
+        feed = core.store.feeds.upsert("https://news.example/rss", name="Wire")
+        await core.pipeline.process(feed, [])  # the first poll primes the feed
+        await core.pipeline.process(core.store.feeds.get(feed.id), [MISSILE])
+        core.sender.wake()
+        sent = await telegram_api.wait_for(
+            lambda: [m for m in bot.replies(ALICE) if "Matched:" in m.get("text", "")],
+            message="the alert",
+        )
+    [line] = [x for x in sent[0]["text"].splitlines() if x.startswith("Matched:")]
+    assert re.search(rf'~"{phrase}" 0\.\d\d\b', line), line  # closing quote and similarity
+    assert "…" not in line

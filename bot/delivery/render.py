@@ -412,14 +412,39 @@ def render_alert(
 
 
 MAX_TERMS_SHOWN = 6
+MAX_TERM_CHARS = 100  # one matched term; a longer phrase is shortened inside its quotes
+MAX_TERMS_LINE = 300
+
+# a quoted term and what follows its closing quote: ~"phrase" 0.45, ~0.6"phrase" 0.61, "a b"
+_QUOTED_TERM = re.compile(r"""(?s)(?P<head>[^"']*)(?P<q>["'])(?P<inner>.*)(?P=q)(?P<tail>[^"']*)""")
+
+
+def _whole_term(term: str) -> str:
+    """A matched term as the line shows it: whole when it fits; a long phrase shortened
+    inside its quotes, keeping the closing quote and a semantic term's similarity."""
+    if utf16_len(term) <= MAX_TERM_CHARS:
+        return term
+    quoted = _QUOTED_TERM.fullmatch(term)
+    if quoted is None:
+        return _clip(term, MAX_TERM_CHARS, words=True)
+    head, q, tail = quoted["head"], quoted["q"], quoted["tail"]
+    room = MAX_TERM_CHARS - utf16_len(head) - utf16_len(tail) - 2
+    return f"{head}{q}{_clip(quoted['inner'], max(room, 2), words=True)}{q}{tail}"
 
 
 def _terms_line(terms: Sequence[str], labels: AlertLabels) -> str:
-    """ "Matched: north korea, talks": why a personal filter sent the alert ("" for none)."""
-    shown = [t for t in dict.fromkeys(_clip(_one_line(t), MAX_SOURCE_CHARS) for t in terms) if t]
+    """ "Matched: north korea, talks": why a personal filter sent the alert ("" for none).
+    Terms are never cut in the middle (a semantic term keeps its closing quote and its
+    similarity, ``~"missile launch" 0.45``): those that do not fit are left out, "…" says so."""
+    shown = [t for t in dict.fromkeys(_whole_term(_one_line(t)) for t in terms) if t]
     if not shown:
         return ""
-    return _clip(_one_line(labels.matched.format(terms=", ".join(shown[:MAX_TERMS_SHOWN]))), 300)
+    for count in range(min(len(shown), MAX_TERMS_SHOWN), 0, -1):
+        listed = ", ".join(shown[:count]) + (", …" if count < len(shown) else "")
+        line = _one_line(labels.matched.format(terms=listed))
+        if utf16_len(line) <= MAX_TERMS_LINE:
+            return line
+    return ""
 
 
 def _fit(layout: _Layout, budget: int) -> _Layout:
@@ -438,6 +463,8 @@ def _fit(layout: _Layout, budget: int) -> _Layout:
         room = utf16_len(value) - excess
         if part == "href":  # a link cannot be cut: drop it, the title stays unlinked
             layout = replace(layout, href="")
+        elif part == "terms_line":  # half a term would misinform: the line goes whole
+            layout = replace(layout, terms_line="")
         else:
             cut: dict[str, Any] = {part: _clip(value, max(room, 0))}
             layout = replace(layout, **cut)
