@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from bot.delivery.render import render_alert
 from bot.matching import vectors
-from bot.records import Article
+from bot.records import Article, Summary
 from bot.service import feedback, subscriptions
 from tests.chatbot import article, running_bot
 
@@ -171,3 +172,18 @@ async def test_the_matched_line_keeps_a_semantic_term_whole_with_its_similarity(
     [line] = [x for x in sent[0]["text"].splitlines() if x.startswith("Matched:")]
     assert re.search(rf'~"{phrase}" 0\.\d\d\b', line), line  # closing quote and similarity
     assert "…" not in line
+
+
+def test_a_long_phrase_is_shortened_inside_its_quotes_and_extra_terms_are_left_out():
+    long = '~"' + "north korea fires a ballistic missile over japan " * 4 + 'again" 0.71'
+    alert = render_alert(
+        chat_id=1,
+        article_key=1,
+        article=Article("1", "Missile launch", link="https://n.example/a"),
+        summary=Summary("1", "It flew."),
+        topic=None,
+        footer="F",
+        terms=(long, *(f"word{n}" for n in range(8))),
+    )
+    [line] = [x for x in alert.text.splitlines() if x.startswith("Matched:")]
+    assert re.fullmatch(r'Matched: ~"north korea [^"]*…" 0\.71, word0, .*word4, …', line), line
