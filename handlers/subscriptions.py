@@ -119,17 +119,27 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
         )
     elif result.problem == "close-to-topic" and result.topic is not None:
         words = argument.split()
+        phrase = _code(f'/subscribe "{" ".join(words)}"')
+        if len(words) == 1:  # "technology" for the topic "Technology" (tech)
+            instead = turn._(
+                "To follow stories with the word itself instead, write it in quotes: {phrase}.",
+                phrase=phrase,
+            )
+        else:
+            instead = turn._(
+                "To follow stories with these words instead, write them as a filter: "
+                "{all_words} (all of them) or {phrase} (as a phrase).",
+                all_words=_code("/subscribe " + " AND ".join(words)),
+                phrase=phrase,
+            )
         text = turn._(
             "“{words}” is not a topic id, but close to the topic “{name}”. Did you mean "
-            "<code>/subscribe {id}</code>?\n"
-            "To follow stories with these words instead, write them as a filter: "
-            "{all_words} (all of them) or {phrase} (as a phrase).",
+            "<code>/subscribe {id}</code>?",
             words=argument[:64],
             name=result.topic.name,
             id=result.topic.id,
-            all_words=_code("/subscribe " + " AND ".join(words)),
-            phrase=_code(f'/subscribe "{" ".join(words)}"'),
         )
+        text += "\n" + instead
     elif result.problem == "only-exclusions":
         text = turn._(
             "This filter only leaves things out, so it would send you nearly every story "

@@ -89,18 +89,21 @@ async def test_the_same_filter_twice_is_not_stacked_and_the_reply_says_it_is_the
 
 KOREA = {"id": "korea-diplomacy", "name": "Korea: diplomacy and security", "query": "korea"}
 IRAN = {"id": "iran-nuclear", "name": "Iran's nuclear programme", "query": "iran"}
+TECH = {"id": "tech", "name": "Technology", "query": "software"}
 
 
 async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(telegram_api, tmp_path):
-    async with running_bot(telegram_api, tmp_path, topics=[KOREA, IRAN]) as bot:
+    async with running_bot(telegram_api, tmp_path, topics=[KOREA, IRAN, TECH]) as bot:
         spaced = (await bot.send(ALICE, "/subscribe korea diplomacy"))["text"]
         named = (await bot.send(ALICE, "/subscribe Iran's Nuclear Programme"))["text"]
+        one = (await bot.send(ALICE, "/subscribe technology"))["text"]
         korean = await bot.send(ALICE, "/subscribe Korea Diplomacy", language_code="ko")
         assert subscriptions.list_subscriptions(bot.store, ALICE) == []
         # what the reply offers instead, and other deliberate filters of words, still work
         both = (await bot.send(ALICE, "/subscribe korea AND diplomacy"))["text"]
         phrase = (await bot.send(ALICE, '/subscribe "korea diplomacy"'))["text"]
         words = (await bot.send(ALICE, "/subscribe korea talks"))["text"]
+        quoted = (await bot.send(ALICE, '/subscribe "technology"'))["text"]
         unknown = (await bot.send(ALICE, "/subscribe 없는주제", language_code="ko"))["text"]
         queries = [s.query for s in subscriptions.list_subscriptions(bot.store, ALICE)]
     assert "“korea diplomacy” is not a topic id" in spaced
@@ -109,7 +112,15 @@ async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(tele
     assert '<code>/subscribe "korea diplomacy"</code> (as a phrase)' in spaced
     assert "<code>/subscribe iran-nuclear</code>" in named
     assert "<code>/subscribe korea-diplomacy</code>" in korean["text"] and "주제" in korean["text"]
-    assert queries == ["korea AND diplomacy", '"korea diplomacy"', "korea talks", "없는주제"]
+    assert queries == [
+        "korea AND diplomacy",
+        '"korea diplomacy"',
+        "korea talks",
+        '"technology"',
+        "없는주제",
+    ]
+    assert "<code>/subscribe tech</code>" in one and '<code>/subscribe "technology"</code>' in one
+    assert "AND" not in one and "your own filter" in quoted
     assert "your own filter" in both and "your own filter" in phrase
     assert "not one of the topics" in words  # words alone: said to be no topic
     assert "주제가 아니라" in unknown and "/topics" in unknown
