@@ -201,8 +201,8 @@ def korean_final(text: str) -> str | None:
     Hangul by its last syllable's final consonant (batchim); a number by its Korean reading
     ("3" 삼, "10" 십, "2000" 이천, "1.5" 일점오); a Latin letter by its Korean name ("L" 엘,
     "M" 엠, "T" 티). Closing quotes, brackets and HTML tags after the word are looked
-    through, and so is a parenthesis right after a word ("뉴스(news)": 뉴스), as Korean
-    chooses the particle by the word before it."""
+    through, and so is a parenthesis after a word ("뉴스(news)", "뉴스 (news)": 뉴스), as
+    Korean chooses the particle by the word before it."""
     end = len(text)
     while end:
         last = text[end - 1]
@@ -228,7 +228,8 @@ def korean_final(text: str) -> str | None:
 
 
 def _aside_start(text: str, end: int) -> int | None:
-    """Where a parenthesis that closes at ``end`` opens, when a word comes right before it."""
+    """Where a parenthesis that closes at ``end`` opens (spaces before it included), when a
+    word comes before it: "화산 (volcanoes)" is read as 화산."""
     depth = 0
     for i in range(end - 1, -1, -1):
         if text[i] == ")":
@@ -236,7 +237,8 @@ def _aside_start(text: str, end: int) -> int | None:
         elif text[i] == "(":
             depth -= 1
             if depth == 0:
-                return i if i and not text[i - 1].isspace() and text[i - 1] not in "(>" else None
+                word = text[:i].rstrip()
+                return len(word) if word and word[-1] not in "(>" else None
     return None
 
 

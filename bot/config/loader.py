@@ -610,8 +610,8 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             model = t.get("model", str, "").strip()
             translations = read_translations(item, where)  # ko.name, ko.description
             t.used.update(translations.keys)
-            for key, problem in translations.problems:
-                problems.add(key, problem)
+            for key, wrong in translations.problems:
+                problems.add(key, wrong)
             t.done()
             if topic_id and not _TOPIC_ID.match(topic_id):
                 problems.add(

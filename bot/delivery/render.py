@@ -363,13 +363,13 @@ def render_alert(
     as Telegram counts: the summary gives way first, then the footer, then the title.
     ``parts`` (a template, ``bot.config.template``) chooses the parts and their order.
     ``Alert.link`` is the article's link when it is http(s) (the "Read" button's URL).
-    The topic line is worded by ``labels``; ``terms`` (what a personal filter matched)
+    The topic line is worded by ``labels`` and names the topic in ``reader_language``; ``terms`` (what a personal filter matched)
     make a "Matched: ..." line.  ``image`` (large | small | off) says how the
     article's picture, when it has one that passes the same checks as a link, is shown:
     as the message's link preview (``Alert.image``), which keeps the 4,096-character limit.
     """
     budget = MAX_MESSAGE_CHARS - ALSO_RESERVE
-    topic_name = _clip(_one_line(topic.name), MAX_TITLE_CHARS) if topic else ""
+    topic_name = _clip(_one_line(topic.name_in(reader_language)), MAX_TITLE_CHARS) if topic else ""
     layout = _Layout(
         title=_clip(_one_line(article.title) or labels.untitled, MAX_TITLE_CHARS),
         href=safe_href(article.link),
