@@ -589,7 +589,12 @@ def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedCon
 def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]:
     """The topics (built-in ones, then the file's), and the ids of the file's topics that
     have a mistake, so that a channel naming one is not reported as well."""
-    from bot.matching.topics import builtin_topics, inherit_translations, read_translations
+    from bot.matching.topics import (
+        TOPIC_LANGUAGES,
+        builtin_topics,
+        inherit_translations,
+        read_translations,
+    )
 
     builtin = builtin_topics()
     topics = dict(builtin)
@@ -609,7 +614,7 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             threshold = float(t.get("threshold", (int, float), _default(Topic, "threshold")))
             model = t.get("model", str, "").strip()
             translations = read_translations(item, where)  # ko.name, ko.description
-            t.used.update(translations.keys)
+            t.used.update({*translations.keys, *TOPIC_LANGUAGES})
             for key, wrong in translations.problems:
                 problems.add(key, wrong)
             t.done()

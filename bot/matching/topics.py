@@ -41,6 +41,7 @@ from bot.matching.syntax import Query
 from bot.records import Topic, TopicText
 
 __all__ = [
+    "TOPIC_LANGUAGES",
     "TOPIC_QUERY_MAX_LENGTH",
     "builtin_topics",
     "compile_topic",
@@ -55,6 +56,8 @@ TOPIC_QUERY_MAX_TERMS = 200
 _TOPIC_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 TOPIC_KEYS = ("id", "name", "query", "description", "threshold", "model")
 TRANSLATED_KEYS = ("name", "description")
+# the languages a topic's name and description can be given in, besides English
+TOPIC_LANGUAGES = tuple(language for language in LANGUAGES if language != DEFAULT_LANGUAGE)
 # a key of a [[topics]] entry that reads as a language code: "ko", "ja", "zh-tw" ("id" is not)
 _LANGUAGE_KEY = re.compile(r"[a-z]{2}(?:[-_][a-z]{2,4})?", re.IGNORECASE)
 
@@ -72,7 +75,7 @@ def read_translations(entry: Mapping[str, Any], where: str) -> Translations:
     language's code: ``ko.name = "..."``, ``ko.description = "..."``."""
     texts: list[TopicText] = []
     found = Translations((), [], set())
-    spoken = [language for language in LANGUAGES if language != DEFAULT_LANGUAGE]
+    spoken = TOPIC_LANGUAGES
     example = '{0}.name = "...", {0}.description = "..."'
     for key, table in entry.items():
         if key in TOPIC_KEYS or not isinstance(key, str) or not _LANGUAGE_KEY.fullmatch(key):
