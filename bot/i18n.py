@@ -12,8 +12,8 @@ values unless a value is wrapped in :class:`Html`.
 Korean particles that depend on the word before them are written in the catalog in their
 combined form, ``"{name}을(를)"``, ``이(가)``, ``은(는)``, ``와(과)``, ``(으)로``, ``(이)라는``;
 filling a message picks the right one for the value (:func:`fill`, :func:`korean_final`):
-"뉴스를", "북한을", "서울로", "korea-diplomacy를", "@news_bot을" is "@news_bot를" as
-Koreans read the letter T ("티"); after a symbol the combined form stays.
+"뉴스를", "북한을", "서울로", "korea-diplomacy를", "@news_bot를" (T is read 티), "3을"
+(삼); after a symbol the combined form stays ("C++을(를)").
 
 ``python -m bot.i18n`` lists the strings that lack a Korean translation
 (``tests/test_i18n.py`` fails on any); ``python -m bot.i18n update`` merges new
