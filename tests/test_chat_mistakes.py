@@ -88,7 +88,12 @@ async def test_the_same_filter_twice_is_not_stacked_and_the_reply_says_it_is_the
 
 
 KOREA = {"id": "korea-diplomacy", "name": "Korea: diplomacy and security", "query": "korea"}
-IRAN = {"id": "iran-nuclear", "name": "Iran's nuclear programme", "query": "iran"}
+IRAN = {
+    "id": "iran-nuclear",
+    "name": "Iran's nuclear programme",
+    "query": "iran",
+    "ko": {"name": "이란 핵 문제"},
+}
 TECH = {"id": "tech", "name": "Technology", "query": "software"}
 
 
@@ -97,6 +102,7 @@ async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(tele
         spaced = (await bot.send(ALICE, "/subscribe korea diplomacy"))["text"]
         named = (await bot.send(ALICE, "/subscribe Iran's Nuclear Programme"))["text"]
         one = (await bot.send(ALICE, "/subscribe technology"))["text"]
+        in_korean = (await bot.send(ALICE, "/subscribe 이란 핵 문제", language_code="ko"))["text"]
         korean = await bot.send(ALICE, "/subscribe Korea Diplomacy", language_code="ko")
         assert subscriptions.list_subscriptions(bot.store, ALICE) == []
         # what the reply offers instead, and other deliberate filters of words, still work
@@ -111,6 +117,9 @@ async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(tele
     assert "<code>/subscribe korea AND diplomacy</code> (all of them)" in spaced
     assert '<code>/subscribe "korea diplomacy"</code> (as a phrase)' in spaced
     assert "<code>/subscribe iran-nuclear</code>" in named
+    assert (
+        "<code>/subscribe iran-nuclear</code>" in in_korean and "“이란 핵 문제” 주제" in in_korean
+    )
     assert "<code>/subscribe korea-diplomacy</code>" in korean["text"] and "주제" in korean["text"]
     assert queries == [
         "korea AND diplomacy",

@@ -48,19 +48,20 @@ def plain_words(text: str) -> bool:
 
 def close_topic(topics: Mapping[str, Topic], text: str) -> Topic | None:
     """The topic that plain words almost name: its id with spaces for hyphens
-    (``korea diplomacy``) or its name in any case (``markets``, ``iran's nuclear
-    programme``); None for anything else, so a deliberate filter of words is left alone."""
+    (``korea diplomacy``) or its name in any case and language (``markets``, ``iran's
+    nuclear programme``, its ``ko.name``); None for anything else, so a deliberate filter of words is left alone."""
     if not plain_words(text):
         return None
     words = text.casefold().split()
     found = topics.get("-".join(words))
     if found is not None:
         return found
-    wanted = " ".join(_WORDS.findall(text.casefold()))
-    return next(
-        (t for t in topics.values() if " ".join(_WORDS.findall(t.name.casefold())) == wanted),
-        None,
-    )
+    wanted = _WORDS.findall(text.casefold())
+    for topic in topics.values():
+        names = (topic.name, *(t.name for t in topic.translations if t.name))  # ko.name too
+        if any(_WORDS.findall(name.casefold()) == wanted for name in names):
+            return topic
+    return None
 
 
 def looks_like_topic_id(text: str) -> bool:
