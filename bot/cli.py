@@ -79,7 +79,9 @@ def _has_config(ctx: click.Context) -> bool:
 def _config_failure(path: str, error: ConfigError) -> None:
     """Exit 2 with every problem of the file, one a line, each with its key."""
     if len(error.problems) == 1:
-        _fail(f"{path}: {error}")
+        # a value from the environment (NEWSALERT_...) is not the file's mistake
+        from_env = error.problems[0].key.startswith("NEWSALERT_")
+        _fail(str(error) if from_env else f"{path}: {error}")
     lines = [f"{path}: {plural(len(error.problems), 'problem')} to fix:"]
     lines += [f"  {problem}" for problem in error.problems]
     _fail("\n".join(lines))
