@@ -540,6 +540,9 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     config = _load(ctx)  # ctx.obj comes from the main command
     if not config.storage.retention:
         _fail('storage.retention is "off": nothing is pruned', 1)
+    if not _database_exists(config.storage.path):
+        click.echo(f"{_no_database_yet(config)} Nothing to prune.")
+        return
     try:
         store = Store.open(config.storage.path)
         try:
@@ -719,10 +722,14 @@ def feeds() -> None:
     """
 
 
-def _open_store(ctx: click.Context) -> Any:
+def _open_store(ctx: click.Context, *, create: bool = True) -> Any:
+    """The configuration and its store. ``create=False`` (the commands that only read):
+    the store is None when the database does not exist yet, which is then not created."""
     from storage.store import Store
 
     config = _load(ctx)
+    if not create and not _database_exists(config.storage.path):
+        return config, None
     try:
         return config, Store.open(config.storage.path)
     except NewsalertError as e:
@@ -730,17 +737,32 @@ def _open_store(ctx: click.Context) -> Any:
         raise
 
 
+def _database_exists(path: str) -> bool:
+    return path == ":memory:" or Path(path).exists()
+
+
+def _no_database_yet(config: Any) -> str:
+    return (
+        f"There is no database at {config.storage.path} yet; the first `newsalert run` "
+        "(or `newsalert feeds add URL`) creates it."
+    )
+
+
 @feeds.command("list")
 @click.pass_context
 def feeds_list(ctx: click.Context) -> None:
     """Every feed with its health: status, last success, failures, articles seen.
 
-    Read-only: safe to run beside a running bot."""
-    config, store = _open_store(ctx)
-    try:
-        rows = store.feeds.all()
-    finally:
-        store.close()
+    Read-only: safe to run beside a running bot, and creates no database."""
+    config, store = _open_store(ctx, create=False)
+    rows = []
+    if store is None:
+        click.echo(_no_database_yet(config))
+    else:
+        try:
+            rows = store.feeds.all()
+        finally:
+            store.close()
     known = {f.url for f in rows}
     waiting = [f for f in config.feeds if f.url not in known]
     if not rows and not waiting:
@@ -748,11 +770,16 @@ def feeds_list(ctx: click.Context) -> None:
         return
     for f in rows:
         last = f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"
+        health = (
+            f"last success {last}, {f.consecutive_failures} failures in a row, "
+            f"{f.entries_seen} articles seen"
+        )
+        if f.last_polled is None:
+            health = "not polled yet"
         lines = [
             f"{f.status:8} {f.name or '-'}",
             f"         {f.url}",
-            f"         last success {last}, {f.consecutive_failures} failures in a row, "
-            f"{f.entries_seen} articles seen, from {f.origin}",
+            f"         {health}, from {f.origin}",
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {f.moved_to}: update the URL")
@@ -775,7 +802,7 @@ def feeds_add(
     """Add a feed after checking that it answers with a feed."""
     from bot.config.durations import parse_interval
     from bot.ingest.fetch import USER_AGENT, Fetcher
-    from bot.ops.feed_admin import add_feed
+    from bot.ops.feed_admin import add_feed, feed_url
 
     seconds = None
     if interval is not None:
@@ -783,7 +810,15 @@ def feeds_add(
             seconds = parse_interval(interval)
         except ValueError as e:
             _fail(f"--interval: {e}")
-    _config, store = _open_store(ctx)
+    try:
+        url = feed_url(url)  # checked before the database is opened (or created)
+    except ConfigError as e:
+        _fail(f"not added: {e.problem}")  # it names the URL
+    config = _load(ctx)
+    if url in {f.url for f in config.feeds}:
+        click.echo(f"{url} is already in {config.source}: it is polled from there; nothing added")
+        return
+    config, store = _open_store(ctx)
 
     async def go() -> Any:
         async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -799,7 +834,10 @@ def feeds_add(
         store.close()
     if feed is None:
         _fail(f"not added: {check.error}\nCheck the URL, or add it anyway with --no-check.", 1)
-    detail = f" ({check.articles} articles now)" if check else ""
+    # the feed's own count: the bot stores (and `feeds list` counts) them at its first poll
+    detail = ""
+    if check:
+        detail = f" (it lists {plural(check.articles, 'article')}; `newsalert run` polls it)"
     click.echo(f"added: {feed.name or feed.url}{detail}")
 
 
@@ -808,13 +846,17 @@ def feeds_add(
 @click.pass_context
 def feeds_remove(ctx: click.Context, url: str) -> None:
     """Remove a feed added with `feeds add` or an OPML import."""
-    config, store = _open_store(ctx)
-    try:
-        if any(f.url == url for f in config.feeds):
-            _fail(f"{url} is listed in {config.source}; remove it from the file instead")
-        removed = store.feeds.remove(url)
-    finally:
-        store.close()
+    config, store = _open_store(ctx, create=False)
+    if any(f.url == url for f in config.feeds):
+        if store is not None:
+            store.close()
+        _fail(f"{url} is listed in {config.source}; remove it from the file instead")
+    removed = False
+    if store is not None:
+        try:
+            removed = store.feeds.remove(url)
+        finally:
+            store.close()
     if not removed:
         _fail(f"no feed {url}; `newsalert feeds list` shows them", 1)
     click.echo(f"removed: {url}")
@@ -846,9 +888,14 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
     """Add the feeds of an OPML file (an export from another reader)."""
     from bot.ops.feed_admin import import_opml
 
-    _config, store = _open_store(ctx)
+    config, store = _open_store(ctx)
     try:
-        added, skipped = import_opml(store, Path(opml_file).read_bytes())
+        added, skipped = import_opml(
+            store,
+            Path(opml_file).read_bytes(),
+            config_feeds={f.url for f in config.feeds},
+            config_name=Path(config.source).name,
+        )
     except NewsalertError as e:
         _fail(f"{opml_file}: {e}")
     finally:
@@ -865,11 +912,12 @@ def feeds_export(ctx: click.Context, opml_file: str | None) -> None:
     """Write every feed as OPML (to the file, or to stdout)."""
     from bot.ops.feed_admin import export_opml
 
-    config, store = _open_store(ctx)
+    config, store = _open_store(ctx, create=False)
     try:
         text = export_opml(store, extra=[(f.url, f.name) for f in config.feeds])
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     if opml_file:
         Path(opml_file).write_text(text, encoding="utf-8")
         click.echo(f"wrote {opml_file}")
