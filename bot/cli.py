@@ -466,39 +466,98 @@ def doctor(ctx: click.Context, timeout: float) -> None:
 # -- topics -------------------------------------------------------------------------------------
 
 
+_QUERY_SHOWN = 160  # characters of a query in the topic list; `topics show ID` has it all
+
+
 @cli.group(invoke_without_command=True)
+@click.option("--full", is_flag=True, help="Show every query whole (as `topics list --full`).")
 @click.pass_context
-def topics(ctx: click.Context) -> None:
-    """The topics people can follow: `topics` (or `topics list`) lists them."""
+def topics(ctx: click.Context, full: bool) -> None:
+    """The topics people can follow: `topics` (or `topics list`) lists them, `topics show ID`
+    shows one in full."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(topics_list)
+        ctx.invoke(topics_list, full=full)
 
 
-@topics.command("list")
-@click.pass_context
-def topics_list(ctx: click.Context) -> None:
-    """Every topic with its id, name and query: the built-in ones, and those of the
-    configuration file when one is given or found."""
+def _known_topics(ctx: click.Context) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """(the config or None, the built-in topics, every topic known)."""
     from bot.matching.topics import builtin_topics
 
     builtin = builtin_topics()
     root = ctx.find_root()
     config = _load(root) if _has_config(root) else None
     known = dict(config.topics) if config is not None else builtin
+    return config, builtin, known
+
+
+def _topic_origin(topic: Any, config: Any, builtin: dict[str, Any]) -> str:
+    if topic.id not in builtin:
+        return f"from {config.source}" if config else "from the file"
+    if builtin[topic.id] != topic:
+        return f"built in, changed in {config.source}" if config else "built in"
+    return "built in"
+
+
+def _decided_by(topic: Any) -> str:
+    if topic.model:
+        return f"a learned model ({topic.model}); the query gives it features and the 'why'"
+    return "its query"
+
+
+@topics.command("list")
+@click.option("--full", is_flag=True, help="Show every query whole, not cut short.")
+@click.pass_context
+def topics_list(ctx: click.Context, full: bool) -> None:
+    """Every topic with its id, name, what decides it and its query: the built-in ones,
+    and those of the configuration file when one is given or found."""
+    config, builtin, known = _known_topics(ctx)
+    cut = False
     for topic_id in sorted(known):
         topic = known[topic_id]
-        origin = "built in"
-        if topic_id not in builtin:
-            origin = f"from {config.source}" if config else "from the file"
-        elif builtin[topic_id] != topic:
-            origin = f"built in, changed in {config.source}" if config else "built in"
-        click.echo(f"{topic.id}  {topic.name} ({origin})")
-        query = topic.query if len(topic.query) <= 160 else topic.query[:159] + "…"
+        click.echo(f"{topic.id}  {topic.name} ({_topic_origin(topic, config, builtin)})")
+        if topic.model:
+            click.echo(f"    decided by {_decided_by(topic)}")
+        query = topic.query
+        if not full and len(query) > _QUERY_SHOWN:
+            query, cut = query[: _QUERY_SHOWN - 1] + "…", True
         click.echo(f"    {query}")
     click.echo(
         f"{plural(len(known), 'topic')}. Follow one in Telegram with /subscribe ID; "
         "try one here with: newsalert match --topic ID --input articles.jsonl"
     )
+    if cut:
+        click.echo("A query cut short (…) is shown whole by: newsalert topics show ID")
+
+
+@topics.command("show")
+@click.argument("topic_id")
+@click.pass_context
+def topics_show(ctx: click.Context, topic_id: str) -> None:
+    """One topic in full: its name, description, what decides it, its whole query."""
+    config, builtin, known = _known_topics(ctx)
+    topic = known.get(topic_id)
+    if topic is None:
+        _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(known))}")
+    click.echo(f"{topic.id}  {topic.name} ({_topic_origin(topic, config, builtin)})")
+    if topic.description:
+        click.echo(f"  about:      {topic.description}")
+    click.echo(f"  decided by {_decided_by(topic)}")
+    if topic.model:
+        from bot.matching.topic_model import model_for
+
+        try:
+            model = model_for(topic)
+        except ConfigError as e:
+            _fail(str(e), 1)
+        pooled = (model.meta.get("scores") or {}).get("pooled") if model else None
+        if pooled:
+            click.echo(
+                f"  model:      leave-one-source-out precision {pooled['precision']:.2f}, "
+                f"recall {pooled['recall']:.2f}, F1 {pooled['f1']:.2f}"
+            )
+    if topic.threshold:
+        click.echo(f"  threshold:  {topic.threshold:g}")
+    click.echo(f"  query:      {topic.query}")
 
 
 @cli.group()
