@@ -23,7 +23,7 @@ from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, FeedStatus, as_utc
-from bot.text import html_to_text, plural, tidy_line
+from bot.text import html_to_text, plural, redact_url, tidy_line
 
 if TYPE_CHECKING:  # the loader itself is imported by the commands that need it
     from bot.config.loader import TokenRule
@@ -837,16 +837,17 @@ def feeds_list(ctx: click.Context) -> None:
             health = "not polled yet"
         lines = [
             f"{f.status:8} {f.name or '-'}",
-            f"         {f.url}",
+            f"         {redact_url(f.url)}",  # its credentials are shown to nobody
             f"         {health}, from {f.origin}",
         ]
         if f.moved_to:
-            lines.append(f"         moved permanently to {f.moved_to}: update the URL")
+            lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
         if f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")
         click.echo("\n".join(lines))
     for f in waiting:
-        click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {f.url}\n         not polled yet")
+        shown = redact_url(f.url)
+        click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {shown}\n         not polled yet")
 
 
 @feeds.command("add")
@@ -875,7 +876,10 @@ def feeds_add(
         _fail(f"not added: {e.problem}")  # it names the URL
     config = _load(ctx)
     if url in {f.url for f in config.feeds}:
-        click.echo(f"{url} is already in {config.source}: it is polled from there; nothing added")
+        click.echo(
+            f"{redact_url(url)} is already in {config.source}: it is polled from there; "
+            "nothing added"
+        )
         return
     config, store = _open_store(ctx)
 
@@ -897,7 +901,7 @@ def feeds_add(
     detail = ""
     if check:
         detail = f" (it lists {plural(check.articles, 'article')}; `newsalert run` polls it)"
-    click.echo(f"added: {feed.name or feed.url}{detail}")
+    click.echo(f"added: {feed.name or redact_url(feed.url)}{detail}")
 
 
 @feeds.command("remove")
@@ -918,7 +922,7 @@ def feeds_remove(ctx: click.Context, url: str) -> None:
             store.close()
     if not removed:
         _fail(f"no feed {url}; `newsalert feeds list` shows them", 1)
-    click.echo(f"removed: {url}")
+    click.echo(f"removed: {redact_url(url)}")
 
 
 @feeds.command("check")
