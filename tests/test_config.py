@@ -414,6 +414,13 @@ def test_a_secret_of_the_wrong_type_is_named_once_and_never_shown(key, value):
     assert _shows_no_secret(str(info.value)), str(info.value)
 
 
+def test_a_webhook_secret_of_the_wrong_type_is_not_also_missing():
+    webhook = {"mode": "webhook", "webhook_url": "https://b.example/t", "webhook_secret": [SECRET]}
+    e = error_for({"telegram": webhook})
+    assert [p.key for p in e.problems] == ["telegram.webhook_secret"], e.problems
+    assert _shows_no_secret(str(e))
+
+
 @pytest.mark.parametrize("key", sorted(SECRET_KEYS))
 def test_a_malformed_secret_is_never_shown(key):
     malformed = SECRET.replace("TOKEN", " secret TOKEN ")

@@ -300,6 +300,8 @@ def _check_webhook(
             "telegram.webhook_url", f"{url!r} must be an https:// URL; Telegram posts only to HTTPS"
         )
     if not secret:
+        if problems.about(secret_key):
+            return  # one of the wrong type is not "missing" as well
         problems.add(
             "telegram.webhook_secret",
             f'is required when mode = "webhook" (or set {WEBHOOK_SECRET_ENV}): a random string '
