@@ -21,6 +21,7 @@ import numpy as np
 
 from bot.config.model import ChannelConfig, Config
 from bot.config.template import TemplateError, format_template, parse_template
+from bot.credentials import has_credentials, public_feed_url, secrets_known, with_credentials
 from bot.delivery.digest import chat_zone
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import choose_footer, render_alert
@@ -98,6 +99,7 @@ class Pipeline:
         self.full_text = full_text
         self.llm = llm
         self.config = config
+        self._full_urls: tuple[object, dict[str, str]] = ((), {})
         self.fetcher = fetcher
         self.bot_name = bot_name
         self.alert_on_first_poll = alert_on_first_poll
@@ -135,6 +137,20 @@ class Pipeline:
         self.config = config
         self.audience = Audience(config.topics)  # loads the subscriptions on first use
 
+    def _full_url(self, feed: FeedState) -> str | None:
+        """The config's URL of ``feed`` with its credentials (the database has none), or
+        None when the config gives it none."""
+        feeds = self.config.feeds
+        if self._full_urls[0] is not feeds:  # built once per config (a reload replaces it)
+            full = {public_feed_url(f.url): f.url for f in feeds if has_credentials(f.url)}
+            self._full_urls = (feeds, full)
+        return self._full_urls[1].get(feed.url)
+
+    def _fetch_url(self, feed: FeedState) -> str:
+        """Where to fetch ``feed``, credentials included (kept in memory only)."""
+        full = self._full_url(feed)
+        return with_credentials(feed.fetch_url, full) if full else feed.fetch_url
+
     async def load_audience(self) -> None:
         """Compile every active subscription into the matcher, in a thread: for 100,000
         subscriptions that takes seconds, which the event loop must not wait through.
@@ -164,7 +180,7 @@ class Pipeline:
     async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
         try:
             result = await fetch_source(
-                feed.fetch_url, self.fetcher, etag=feed.etag, last_modified=feed.last_modified
+                self._fetch_url(feed), self.fetcher, etag=feed.etag, last_modified=feed.last_modified
             )
         except FeedError as e:
             return self._failed(feed, e, now)
@@ -264,7 +280,19 @@ class Pipeline:
     def _moved_to(self, feed: FeedState, result: FetchResult | None) -> str | None:
         """Where the feed moved by a permanent redirect, to fetch it from there next time
         (its identity stays the URL the operator wrote)."""
-        if result is None or not result.permanent_url or result.permanent_url == feed.fetch_url:
+        if result is None or not result.permanent_url:
+            return None
+        if result.permanent_url == self._fetch_url(feed):
+            return None
+        if not secrets_known(result.permanent_url, self._full_url(feed) or feed.url):
+            # credentials of the server's own making: the database cannot keep them, so the
+            # redirect is followed at every poll
+            log.warning(
+                "feed %s moved permanently to %s, with credentials that are not in the "
+                "config; following the redirect at every poll (update the config)",
+                feed.url,
+                result.permanent_url,
+            )
             return None
         log.warning(
             "feed %s moved permanently to %s; fetching it from there (update the config)",
@@ -681,7 +709,7 @@ class Pipeline:
         return PollResult(
             feed.url,
             "error",
-            error=str(error),
+            error=redact_urls(str(error)),
             error_kind=error.kind,
             went_down=state.status in STOPPED and not state.down_notified,
         )

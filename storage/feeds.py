@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.credentials import public_feed_url
 from bot.records import FeedStatus, utcnow
 from storage.database import from_db_time, to_db_time
 
@@ -17,7 +18,7 @@ class FeedState:
     """A stored feed: where it is, its caching info for the next GET, and its health."""
 
     id: int
-    url: str
+    url: str  # without credentials (bot.credentials.public_feed_url): the config keeps them
     name: str
     interval: float | None
     full_text: bool | None
@@ -87,7 +88,9 @@ class FeedStore:
         full_text: bool | None = None,
         origin: str = "config",
     ) -> FeedState:
-        """Add the feed, or update its name, interval and origin; keeps its state."""
+        """Add the feed, or update its name, interval and origin; keeps its state.
+        The feed is kept by its URL without credentials, which are never stored."""
+        url = public_feed_url(url)
         with self.db.atomic():
             self.db.execute(
                 "INSERT INTO feeds (url, name, interval, full_text, added_at, origin) "
@@ -105,7 +108,8 @@ class FeedStore:
         return _feed(rows[0]) if rows else None
 
     def get_by_url(self, url: str) -> FeedState | None:
-        rows = list(self.db.query("SELECT * FROM feeds WHERE url = ?", [url]))
+        """The feed of ``url``, with or without its credentials."""
+        rows = list(self.db.query("SELECT * FROM feeds WHERE url = ?", [public_feed_url(url)]))
         return _feed(rows[0]) if rows else None
 
     def all(self) -> list[FeedState]:
@@ -121,10 +125,11 @@ class FeedStore:
 
     def remove_config_feeds_except(self, urls: set[str]) -> list[str]:
         """Drop the feeds that came from the config file and are no longer in it."""
+        kept = {public_feed_url(url) for url in urls}
         gone = [
             r["url"]
             for r in self.db.query("SELECT url FROM feeds WHERE origin = 'config'")
-            if r["url"] not in urls
+            if r["url"] not in kept
         ]
         with self.db.atomic():
             for url in gone:
@@ -133,7 +138,7 @@ class FeedStore:
 
     def remove(self, url: str) -> bool:
         with self.db.atomic():
-            cursor = self.db.execute("DELETE FROM feeds WHERE url = ?", [url])
+            cursor = self.db.execute("DELETE FROM feeds WHERE url = ?", [public_feed_url(url)])
         return cursor.rowcount > 0
 
     def record_success(
@@ -177,9 +182,9 @@ class FeedStore:
                 avg = gap if before.avg_gap is None else 0.7 * before.avg_gap + 0.3 * gap
                 sets += ", avg_gap = ?"
                 params.append(avg)
-        if url:  # a permanent redirect: fetch from there from now on
+        if url:  # a permanent redirect: fetch from there from now on (credentials: the config's)
             sets += ", moved_to = ?"
-            params.append(url)
+            params.append(public_feed_url(url))
         params.append(feed_id)
         with self.db.atomic():
             self.db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", params)

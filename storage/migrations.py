@@ -5,8 +5,12 @@ Never edit a migration that has shipped: add a new one.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
+
+from bot.credentials import has_credentials, is_credential_name, public_feed_url
 
 MIGRATIONS = Migrations("newsalert")
 
@@ -417,3 +421,65 @@ def m020_deliveries_waiting(db: sqlite_utils.Database) -> None:
         "CREATE INDEX idx_deliveries_waiting ON deliveries(chat_id, next_attempt_at) "
         "WHERE state = 'pending'"
     )
+
+
+def _feed_secrets(url: str) -> list[tuple[str, str]]:
+    """(text, replacement) pairs that remove ``url``'s credentials from any text: its
+    ``userinfo@``, each ``name=value`` of a credential parameter, and the bare secrets
+    themselves when they are long enough not to be found by chance in other text."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    pairs: list[tuple[str, str]] = []
+    bare: list[str] = []
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        pairs.append((f"{userinfo}@", ""))
+        bare += [p for p in userinfo.split(":", 1) if p]
+    for segment in parts.query.split("&") if parts.query else []:
+        name, eq, value = segment.partition("=")
+        if eq and value and is_credential_name(name) and value != "***":
+            pairs.append((segment, f"{name}=***"))
+            bare.append(value)
+    pairs += [(secret, "***") for secret in bare if len(secret) >= 8]
+    return pairs
+
+
+@MIGRATIONS()
+def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
+    # A feed is kept by its URL without credentials (bot.credentials.public_feed_url): the
+    # config file keeps them, the fetcher puts them back in memory.  Each feed keeps its id,
+    # state and articles.  Two stored URLs that are the same without their credentials stay
+    # two feeds: the first (a URL that had none, else the lowest id) gets the plain URL, the
+    # others a "#feed-<id>" fragment (never sent to the server), listed by `feeds list`.
+    # The credentials are also removed from every other text column where they were copied
+    # (relative article links resolved against a URL with userinfo, error texts, ...).
+    rows = db.execute("SELECT id, url FROM feeds ORDER BY id").fetchall()
+    secret = [(feed_id, url) for feed_id, url in rows if has_credentials(url)]
+    if not secret:
+        return
+    taken = {url for _feed_id, url in rows if not has_credentials(url)}
+    for feed_id, url in secret:
+        public = public_feed_url(url)
+        if public in taken:
+            public += f"-feed-{feed_id}" if "#" in public else f"#feed-{feed_id}"
+        taken.add(public)
+        db.execute("UPDATE feeds SET url = ? WHERE id = ?", [public, feed_id])
+    columns = [
+        (table, column)
+        for table in db.table_names()
+        if not table.startswith(("_", "sqlite_"))
+        for column, kind in db.execute(
+            "SELECT name, type FROM pragma_table_info(?)", [table]
+        ).fetchall()
+        if "TEXT" in kind.upper() and (table, column) != ("feeds", "url")
+    ]
+    for _feed_id, url in secret:
+        for old, new in _feed_secrets(url):
+            for table, column in columns:
+                db.execute(
+                    f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '
+                    f'WHERE instr("{column}", ?) > 0',
+                    [old, new, old],
+                )

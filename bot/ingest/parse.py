@@ -35,6 +35,7 @@ import feedparser
 import feedparser.api
 import feedparser.mixin
 
+from bot.credentials import public_feed_url
 from bot.errors import ParseError
 from bot.ingest.fastfeed import read_fast
 from bot.ingest.fetch import gunzip_if_needed
@@ -138,7 +139,7 @@ def parse_feed(
     """Parse a feed body into normalised articles.
 
     ``url`` is where the body came from (recorded as ``Article.feed`` and used
-    to resolve relative links); ``headers`` are the HTTP response headers
+    to resolve relative links, both without its credentials); ``headers`` are the HTTP response headers
     (charset, Content-Location); ``source`` names the publisher (default: the
     feed's title); ``now`` is the first-seen time for undated entries.
 
@@ -149,6 +150,8 @@ def parse_feed(
     ``fast=False`` reads an XML feed with feedparser alone (the reference) instead of
     trying :mod:`bot.ingest.fastfeed` first; the result is the same.
     """
+    # the base of relative links: with its credentials, they would be copied into them
+    url = public_feed_url(url)
     now = as_utc(now) if now is not None else utcnow()
     try:
         body = gunzip_if_needed(bytes(body), _MAX_BODY)

@@ -1,0 +1,137 @@
+"""Feed credentials: which parts of a feed URL are secret, the URL without them, and
+putting them back.
+
+A feed URL may carry credentials: userinfo (``https://user:password@host/rss``) or a
+query parameter named like one (``?api_key=...``, ``?token=...``).  The database keeps
+a feed by its *public URL* (:func:`public_feed_url`): userinfo removed, the value of
+every credential parameter replaced by ``***``, everything else as written, so that
+``?id=42`` and ``?id=43`` stay two feeds.  The secret stays in the config file; the
+fetcher gets the full URL back in memory with :func:`with_credentials`.
+
+Credential parameter names (any case): ``key``, ``auth``, ``authorization``, ``sig``,
+``pass``, ``pwd`` as whole words of the name (``x-api-key``, ``apiKey``), any
+word ending in ``key`` (``apikey``, ``subscriptionkey``; not ``keywords``), and any name
+containing ``token``, ``secret``, ``passw``, ``credential`` or ``signature``
+(``access_token``, ``client_secret``, ``password``, ``X-Amz-Signature``).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+MASK = "***"
+
+_WORDS = frozenset({"key", "auth", "authorization", "sig", "pass", "pwd"})
+_PARTS = ("token", "secret", "passw", "credential", "signature")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether a query parameter called ``name`` carries a credential (see the module)."""
+    lowered = unquote(name).lower()
+    if any(part in lowered for part in _PARTS):
+        return True
+    words = _SEPARATORS.split(_CAMEL.sub("_", unquote(name)).lower())
+    return any(w in _WORDS or w.endswith("key") for w in words)
+
+
+def _split_query(query: str) -> list[tuple[str, str | None]]:
+    """``a=1&b&c=`` as [(a, "1"), (b, None), (c, "")], spelled as written."""
+    pairs: list[tuple[str, str | None]] = []
+    for segment in query.split("&"):
+        name, eq, value = segment.partition("=")
+        pairs.append((name, value if eq else None))
+    return pairs
+
+
+def _join_query(pairs: list[tuple[str, str | None]]) -> str:
+    return "&".join(name if value is None else f"{name}={value}" for name, value in pairs)
+
+
+def _host(netloc: str) -> str:
+    return netloc.rsplit("@", 1)[-1]
+
+
+def public_feed_url(url: str) -> str:
+    """``url`` without its credentials: no userinfo, and ``***`` for the value of every
+    credential parameter (an empty value stays empty).  What the database stores."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL the loader accepts; keep nothing that could be secret
+        return re.sub(r"//[^/?#]*@", "//", url).split("?", 1)[0]
+    query = _join_query(
+        [
+            (name, MASK if value and is_credential_name(name) else value)
+            for name, value in _split_query(parts.query)
+        ]
+        if parts.query
+        else []
+    )
+    return urlunsplit((parts.scheme, _host(parts.netloc), parts.path, query, parts.fragment))
+
+
+def has_credentials(url: str) -> bool:
+    """Whether ``url`` carries userinfo or a credential parameter with a value."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "@" in url or "?" in url
+    return "@" in parts.netloc or any(
+        value and is_credential_name(name) for name, value in _split_query(parts.query)
+    )
+
+
+def _secrets(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str, str]]]:
+    scheme, netloc, _path, query, _fragment = parts
+    userinfo = netloc.rsplit("@", 1)[0] if "@" in netloc else ""
+    params = [
+        (name, value)
+        for name, value in _split_query(query)
+        if value and is_credential_name(name) and value != MASK
+    ]
+    return userinfo, params
+
+
+def _origin(parts: tuple[str, str, str, str, str]) -> tuple[str, str]:
+    return parts[0].lower(), _host(parts[1]).lower()
+
+
+def with_credentials(public: str, full: str) -> str:
+    """``public`` (a stored URL, or where the feed moved) with the credentials of ``full``
+    (the config's URL) put back: its userinfo, when both are on the same origin, and the
+    value of each masked credential parameter that ``full`` has by the same name."""
+    try:
+        target, source = urlsplit(public), urlsplit(full)
+    except ValueError:
+        return public
+    if _origin(target) != _origin(source):
+        return public
+    userinfo, params = _secrets(source)
+    values: dict[str, list[str]] = {}
+    for name, value in params:
+        values.setdefault(name, []).append(value)
+    query = _join_query(
+        [
+            (name, values[name].pop(0) if value == MASK and values.get(name) else value)
+            for name, value in _split_query(target.query)
+        ]
+        if target.query
+        else []
+    )
+    netloc = _host(target.netloc)
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    return urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
+
+
+def secrets_known(url: str, full: str) -> bool:
+    """Whether every credential in ``url`` is one of ``full``'s: then the database can
+    keep ``public_feed_url(url)`` and :func:`with_credentials` gives ``url`` back."""
+    try:
+        mine, theirs = _secrets(urlsplit(url)), _secrets(urlsplit(full))
+    except ValueError:
+        return False
+    userinfo, params = mine
+    return (not userinfo or userinfo == theirs[0]) and all(p in theirs[1] for p in params)
