@@ -21,6 +21,7 @@ import click
 
 from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
+from bot.credentials import public_feed_url
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, plural, redact_url, tidy_line
@@ -822,8 +823,8 @@ def feeds_list(ctx: click.Context) -> None:
             rows = store.feeds.all()
         finally:
             store.close()
-    known = {f.url for f in rows}
-    waiting = [f for f in config.feeds if f.url not in known]
+    known = {f.url for f in rows}  # stored without credentials
+    waiting = [f for f in config.feeds if public_feed_url(f.url) not in known]
     if not rows and not waiting:
         click.echo("No feeds. Add one with: newsalert feeds add URL")
         return
@@ -862,7 +863,7 @@ def feeds_add(
     """Add a feed after checking that it answers with a feed."""
     from bot.config.durations import parse_interval
     from bot.ingest.fetch import USER_AGENT, Fetcher
-    from bot.ops.feed_admin import add_feed, feed_url
+    from bot.ops.feed_admin import add_feed, feed_url, refuse_credentials
 
     seconds = None
     if interval is not None:
@@ -875,12 +876,16 @@ def feeds_add(
     except ConfigError as e:
         _fail(f"not added: {e.problem}")  # it names the URL
     config = _load(ctx)
-    if url in {f.url for f in config.feeds}:
+    if public_feed_url(url) in {public_feed_url(f.url) for f in config.feeds}:
         click.echo(
             f"{redact_url(url)} is already in {config.source}: it is polled from there; "
             "nothing added"
         )
         return
+    try:
+        refuse_credentials(url)
+    except ConfigError as e:
+        _fail(f"not added: {e.problem}")
     config, store = _open_store(ctx)
 
     async def go() -> Any:
@@ -910,7 +915,7 @@ def feeds_add(
 def feeds_remove(ctx: click.Context, url: str) -> None:
     """Remove a feed added with `feeds add` or an OPML import."""
     config, store = _open_store(ctx, create=False)
-    if any(f.url == url for f in config.feeds):
+    if any(public_feed_url(f.url) == public_feed_url(url) for f in config.feeds):
         if store is not None:
             store.close()
         _fail(f"{url} is listed in {config.source}; remove it from the file instead")

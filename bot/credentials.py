@@ -84,7 +84,7 @@ def has_credentials(url: str) -> bool:
 
 
 def _secrets(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str, str]]]:
-    scheme, netloc, _path, query, _fragment = parts
+    _scheme, netloc, _path, query, _fragment = parts
     userinfo = netloc.rsplit("@", 1)[0] if "@" in netloc else ""
     params = [
         (name, value)

@@ -180,7 +180,10 @@ class Pipeline:
     async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
         try:
             result = await fetch_source(
-                self._fetch_url(feed), self.fetcher, etag=feed.etag, last_modified=feed.last_modified
+                self._fetch_url(feed),
+                self.fetcher,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
             )
         except FeedError as e:
             return self._failed(feed, e, now)

@@ -95,6 +95,8 @@ interval = "1s"
 
 
 def test_the_feeds_commands_never_show_feed_credentials(tmp_path):
+    """A feed with credentials cannot be added from the command line (the database keeps
+    none: it goes in the config file); the commands never show them either way."""
     from bot.ops.opml import OPMLFeed, write_opml
 
     url = f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}"
@@ -114,13 +116,18 @@ def test_the_feeds_commands_never_show_feed_credentials(tmp_path):
 
     outputs = [
         feeds("add", "--no-check", url),
+        feeds("import", str(opml)),  # refused too, and one that is not a feed URL
         feeds("list"),
-        feeds("import", str(opml)),  # already listed, and one that is not a feed URL
         feeds("remove", url),
     ]
     config.write_text(config.read_text() + f'[[feeds]]\nurl = "{url}"\n')
     outputs += [feeds("add", "--no-check", url), feeds("list"), feeds("remove", url)]
-    assert "added" in outputs[0] and "news.example" in outputs[1] and "removed" in outputs[3]
-    assert "already in" in outputs[4] and "listed in" in outputs[6]
+    refused, imported, listed, removed = outputs[:4]
+    assert "not added" in refused and "carries credentials" in refused
+    assert "config file" in refused and "[[feeds]]" in refused
+    assert "0 feeds added, 2 skipped" in imported and "carries credentials" in imported
+    assert "news.example" not in listed and "no feed" in removed
+    assert "already in" in outputs[4] and "news.example" in outputs[5]
+    assert "listed in" in outputs[6]
     for text in outputs:
         assert PASSWORD not in text and API_KEY not in text, text

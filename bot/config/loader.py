@@ -37,6 +37,7 @@ from bot.config.model import (
     secret_keys,
 )
 from bot.config.template import TemplateError, parse_template
+from bot.credentials import public_feed_url
 from bot.errors import ConfigError, ConfigProblem
 from bot.records import Topic
 from bot.text import redact_url, redact_urls
@@ -582,11 +583,34 @@ def _delivery(data: Any, problems: _Problems) -> DeliveryConfig:
     return cfg
 
 
-def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedConfig, ...]:
+_ENV_REFERENCE = re.compile(r"\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _expand_env(key: str, url: str, env: Mapping[str, str]) -> str:
+    """``url`` with each ``${NAME}`` replaced by the environment variable ``NAME`` (how a
+    feed's credentials can stay out of the file); a variable that is not set is an error."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not _ENV_NAME.fullmatch(name):
+            raise ConfigError(
+                key, f"${{{name}}} is not an environment variable name; write ${{NAME}}"
+            )
+        if name not in env:
+            raise ConfigError(key, f"the environment variable {name} (in ${{{name}}}) is not set")
+        return env[name]
+
+    return _ENV_REFERENCE.sub(value, url) if "${" in url else url
+
+
+def _feeds(
+    data: Any, env: Mapping[str, str], warnings: list[str], problems: _Problems
+) -> tuple[FeedConfig, ...]:
     if not isinstance(data, list):
         raise ConfigError("feeds", "must be an array of tables: write each feed as [[feeds]]")
     feeds: list[FeedConfig] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[str, int]] = {}  # public URL: (URL, index) of its first feed
     short: list[tuple[str, float]] = []  # (where, interval) of very short intervals
     for i, item in enumerate(data):
         where = f"feeds[{i}]"
@@ -599,12 +623,25 @@ def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedCon
             t.done()
             if raw_url is None:
                 continue
-            url = check_url(f"{where}.url", raw_url, allow_file=True)
-            if url in seen:
+            url = check_url(
+                f"{where}.url", _expand_env(f"{where}.url", raw_url, env), allow_file=True
+            )
+            # the database keeps a feed by its URL without credentials: two feeds must differ
+            # in more than their credentials
+            public = public_feed_url(url)
+            if public in seen:
+                first, other = seen[public]
+                if first == url:
+                    raise ConfigError(
+                        f"{where}.url", f"{redact_url(url)!r} is already listed as feeds[{other}]"
+                    )
                 raise ConfigError(
-                    f"{where}.url", f"{url!r} is already listed as feeds[{seen[url]}]"
+                    f"{where}.url",
+                    f"the same feed as feeds[{other}] apart from its credentials; newsalert keeps "
+                    "feeds by their URL without credentials, so tell them apart with a "
+                    "#fragment (never sent to the server), e.g. #second",
                 )
-            seen[url] = i
+            seen[public] = (url, i)
             if interval is not None and interval < SHORT_INTERVAL_WARNING:
                 short.append((where, interval))
             feeds.append(FeedConfig(url=url, name=name, interval=interval, full_text=full_text))
@@ -824,7 +861,7 @@ def config_from_dict(
     section("metrics", _metrics, data.get("metrics", default_table))
     section("summary", _summary, data.get("summary", default_table), env)
     section("performance", _performance, data.get("performance", default_table))
-    section("feeds", _feeds, data.get("feeds", []), warnings)
+    section("feeds", _feeds, data.get("feeds", []), env, warnings)
     section("topics", _topics, data.get("topics", []))
     topics, broken = parts.get("topics", ({}, set()))
     section("channels", _channels, data.get("channels", []), topics, broken)

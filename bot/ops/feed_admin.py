@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config.loader import check_url
+from bot.credentials import has_credentials, public_feed_url
 from bot.errors import ConfigError, NewsalertError
 from bot.ingest.fetch import Fetcher, fetch_source
 from bot.ingest.parse import parse_feed
@@ -51,6 +52,21 @@ def validate_feed_url(url: str) -> str:
     return check_url("url", url, allow_file=True)
 
 
+CREDENTIALS_REFUSED = (
+    "carries credentials (user:password@ or a parameter such as ?api_key=); newsalert "
+    "never stores credentials in its database, so a feed that needs them goes in the config "
+    'file: [[feeds]] url = "..." (a ${VARIABLE} in the URL takes them from the environment)'
+)
+
+
+def refuse_credentials(url: str) -> str:
+    """``url``, unless it carries credentials: a feed added outside the config file has
+    nowhere to keep them (raises ConfigError saying where it goes instead)."""
+    if has_credentials(url):
+        raise ConfigError("url", f"{redact_url(url)} {CREDENTIALS_REFUSED}")
+    return url
+
+
 def feed_url(source: str) -> str:
     """``source`` as a feed URL: an existing local file (a plain path, as `feeds check` and
     `parse` take) becomes its absolute ``file://`` URL, so it is found from anywhere."""
@@ -79,7 +95,7 @@ async def add_feed(
 ) -> tuple[FeedState | None, FeedCheck | None]:
     """Add a feed (kept until removed).  With ``verify`` it must answer with a feed
     first; when it does not, nothing is added and the check says why."""
-    url = feed_url(url)
+    url = refuse_credentials(feed_url(url))
     check = None
     if verify:
         check = await check_feed(fetcher, url)
@@ -107,11 +123,14 @@ def import_opml(
         except ConfigError as e:
             skipped.append(f"{redact_url(feed.url)}: {e.problem}")
             continue
-        if url in config_feeds:
+        if public_feed_url(url) in {public_feed_url(u) for u in config_feeds}:
             skipped.append(f"{redact_url(url)}: already in {config_name}")
             continue
         if store.feeds.get_by_url(url) is not None:
             skipped.append(f"{redact_url(url)}: already listed")
+            continue
+        if has_credentials(url):
+            skipped.append(f"{redact_url(url)} {CREDENTIALS_REFUSED}")
             continue
         store.feeds.upsert(url, name=feed.title, origin="cli")
         added.append(url)
@@ -120,9 +139,13 @@ def import_opml(
 
 def export_opml(store: Store | None, *, extra: Sequence[tuple[str, str]] = ()) -> str:
     """Every stored feed (none without a ``store``), plus ``extra`` (url, name) pairs not
-    stored yet, as OPML."""
+    stored yet, as OPML; every URL without its credentials (``***`` in their place)."""
     stored = store.feeds.all() if store is not None else []
     feeds = [OPMLFeed(url=f.url, title=f.name) for f in stored]
     known = {f.url for f in feeds}
-    feeds += [OPMLFeed(url=url, title=name) for url, name in extra if url not in known]
+    feeds += [
+        OPMLFeed(url=public_feed_url(url), title=name)
+        for url, name in extra
+        if public_feed_url(url) not in known
+    ]
     return write_opml(feeds, now=utcnow())
