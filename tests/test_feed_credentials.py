@@ -131,3 +131,106 @@ def test_the_feeds_commands_never_show_feed_credentials(tmp_path):
     assert "listed in" in outputs[6]
     for text in outputs:
         assert PASSWORD not in text and API_KEY not in text, text
+
+
+# -- the database keeps no feed credential ---------------------------------------------------
+
+CHANNEL = -1001234567890
+
+
+def assert_no_secrets(db_path, *secrets: str) -> None:
+    """Neither any value of any table nor the bytes of the SQLite file (and its -wal, when
+    there is one) hold any of ``secrets``."""
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert "feeds" in tables and "articles" in tables
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                    for secret in secrets:
+                        assert secret not in text, (table, text)
+    finally:
+        conn.close()
+    for path in (db_path, db_path.with_name(db_path.name + "-wal")):
+        if path.exists():
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in data, path
+
+
+def test_a_running_bot_fetches_with_the_credentials_and_stores_none(tmp_path):
+    """A real `run`: the feed server gets the password (Basic auth) and the key (query, from
+    ${FEED_KEY} in the config), also after the feed moved for good; the alert goes out; the
+    SQLite file holds neither, not even in the relative links resolved against the feed."""
+    import base64
+    import sqlite3
+
+    from tests.helpers import ERUPTION, QUIET_FEED, alerts_to, rss
+
+    basic = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
+    with FakeBotAPI.in_thread(token=TOKEN) as api, FeedServer.in_thread() as feeds:
+        feeds.fault("/feed.xml", "redirect", code=301, to=f"/moved.xml?api_key={API_KEY}&id=42")
+        feeds.set("/moved.xml", rss(QUIET_FEED, site=""))  # relative links
+        host = f"127.0.0.1:{feeds.port}"
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f"""
+[telegram]
+base_url = "{api.base_url}"
+poll_timeout = "1s"
+[storage]
+path = "{tmp_path / "bot.db"}"
+[polling]
+jitter = 0
+[fetch]
+full_text = false
+[[feeds]]
+url = "http://reader:{PASSWORD}@{host}/feed.xml?api_key=${{FEED_KEY}}&id=42"
+interval = "1s"
+[[topics]]
+id = "volcanoes"
+name = "Volcanoes"
+query = "volcano OR eruption"
+[[channels]]
+chat_id = {CHANNEL}
+topics = ["volcanoes"]
+"""
+        )
+        env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN, "FEED_KEY": API_KEY}
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(config), "-v", "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            api.wait_for(lambda: feeds.hits("/moved.xml") >= 2, timeout=60)  # primed
+            feeds.set("/moved.xml", rss([*QUIET_FEED, ("eruption-1", *ERUPTION)], site=""))
+            api.wait_for(lambda: alerts_to(api, CHANNEL), timeout=60)
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(timeout=30)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        out, err = bot.communicate()
+        requests = list(feeds.requests)
+    assert bot.returncode == 0, err[-2000:]
+    [first, *later] = [r for r in requests if r.path.startswith(("/feed.xml", "/moved.xml"))]
+    assert first.path == f"/feed.xml?api_key={API_KEY}&id=42"
+    assert first.headers.get("Authorization") == basic
+    assert later and all(r.path == f"/moved.xml?api_key={API_KEY}&id=42" for r in later)
+    assert all(r.headers.get("Authorization") == basic for r in later)  # same origin: kept
+    [alert] = alerts_to(api, CHANNEL)
+    assert f'href="http://{host}/eruption-1"' in alert["text"]
+    assert PASSWORD not in out + err and API_KEY not in out + err
+    conn = sqlite3.connect(tmp_path / "bot.db")
+    [(url, moved_to)] = conn.execute("SELECT url, moved_to FROM feeds").fetchall()
+    conn.close()
+    assert url == f"http://{host}/feed.xml?api_key=***&id=42"
+    assert moved_to == f"http://{host}/moved.xml?api_key=***&id=42"
+    assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
