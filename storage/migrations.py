@@ -459,6 +459,9 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
     secret = [(feed_id, url) for feed_id, url in rows if has_credentials(url)]
     if not secret:
         return
+    # overwrite what is freed with zeros, so that the old texts do not stay in the file
+    secure_delete = db.execute("PRAGMA secure_delete").fetchone()[0]
+    db.execute("PRAGMA secure_delete = ON")
     taken = {url for _feed_id, url in rows if not has_credentials(url)}
     for feed_id, url in secret:
         public = public_feed_url(url)
@@ -483,3 +486,4 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
                     f'WHERE instr("{column}", ?) > 0',
                     [old, new, old],
                 )
+    db.execute(f"PRAGMA secure_delete = {int(secure_delete)}")

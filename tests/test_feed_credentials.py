@@ -234,3 +234,123 @@ topics = ["volcanoes"]
     assert url == f"http://{host}/feed.xml?api_key=***&id=42"
     assert moved_to == f"http://{host}/moved.xml?api_key=***&id=42"
     assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
+
+
+def test_the_stored_url_keeps_the_feed_apart_but_not_its_secrets():
+    from bot.credentials import (
+        has_credentials,
+        is_credential_name,
+        public_feed_url,
+        secrets_known,
+        with_credentials,
+    )
+
+    url = f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}&id=42&sig="
+    public = public_feed_url(url)
+    assert public == "https://news.example/rss?api_key=***&id=42&sig="
+    assert public_feed_url(url.replace("id=42", "id=43")) != public  # two feeds
+    assert with_credentials(public, url) == url and secrets_known(url, url)
+    assert with_credentials("https://elsewhere.example/rss?api_key=***", url).count("***") == 1
+    assert has_credentials(url) and not has_credentials("https://news.example/rss?id=42")
+    assert not secrets_known("https://news.example/new?token=fresh", url)
+    for name in ("key", "api_key", "apikey", "apiKey", "X-Api-Key", "token", "access_token",
+                 "auth", "password", "secret", "sig", "signature", "client_secret",
+                 "subscription-key", "X-Amz-Credential", "authToken"):  # fmt: skip
+        assert is_credential_name(name), name
+    for name in ("id", "q", "keywords", "lang", "category", "page"):
+        assert not is_credential_name(name), name
+
+
+def test_config_feed_urls_take_credentials_from_the_environment():
+    import pytest
+
+    from bot.config.loader import config_from_dict
+    from bot.errors import ConfigError
+
+    feed = {"url": "https://reader:${FEED_PASSWORD}@news.example/rss?api_key=${FEED_KEY}"}
+    config = config_from_dict(
+        {"feeds": [feed]}, env={"FEED_PASSWORD": PASSWORD, "FEED_KEY": API_KEY}
+    )
+    assert config.feeds[0].url == f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}"
+    with pytest.raises(ConfigError) as missing:
+        config_from_dict({"feeds": [feed]}, env={"FEED_PASSWORD": PASSWORD})
+    assert "feeds[0].url" in str(missing.value) and "FEED_KEY" in str(missing.value)
+    assert PASSWORD not in str(missing.value)
+    # two feeds that differ only by their credentials would be one row in the database
+    twins = [
+        {"url": f"https://a:{PASSWORD}@news.example/rss"},
+        {"url": "https://b:x@news.example/rss"},
+    ]
+    with pytest.raises(ConfigError) as same:
+        config_from_dict({"feeds": twins}, env={})
+    assert "feeds[1].url" in str(same.value) and "apart from its credentials" in str(same.value)
+    assert PASSWORD not in str(same.value)
+    twins[1]["url"] += "#second"  # a fragment tells them apart (never sent)
+    assert len(config_from_dict({"feeds": twins}, env={}).feeds) == 2
+
+
+def test_the_migration_removes_stored_credentials_and_keeps_every_feed(tmp_path):
+    """A database from before m021 with credentialed feed URLs: each feed keeps its id,
+    state and articles; two that are the same without credentials stay two feeds; the
+    config's URL then maps onto the stripped row."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.config.loader import config_from_dict
+    from bot.pipeline import sync_config
+    from storage.database import open_database
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+
+    other_password, other_key = "0therPassw0rd", "0therKeyValue99"
+    alice = f"https://alice:{PASSWORD}@news.example/private.rss?token={API_KEY}"
+    bob = f"https://bob:{other_password}@news.example/private.rss?token={other_key}"
+    plain = "https://news.example/rss?id=42"
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(sqlite3.connect(path))
+    MIGRATIONS.apply(old, stop_before="m021_feed_urls_without_credentials")
+    t = "2024-05-01T08:00:00.000000+00:00"
+    for feed_id, url in ((1, alice), (2, bob), (3, plain)):
+        old["feeds"].insert(
+            {
+                "id": feed_id,
+                "url": url,
+                "added_at": t,
+                "etag": f'"e{feed_id}"',
+                "primed": 1,
+                "status": "failing",
+                "last_error": f"http: {url}: HTTP 500",
+                "moved_to": url.replace("private.rss", "new.rss"),
+            }
+        )
+        old["articles"].insert(
+            {
+                "id": feed_id,
+                "feed_id": feed_id,
+                "entry_id": f"a{feed_id}",
+                "title": "Story",
+                "link": url.split("?")[0].replace("private.rss", "a/1"),
+                "first_seen": t,
+            }
+        )
+    old.conn.commit()
+    old.close()
+
+    db = open_database(path)
+    store = Store(db)
+    rows = {f.id: f for f in store.feeds.all()}
+    assert rows[1].url == "https://news.example/private.rss?token=***"
+    assert rows[2].url == "https://news.example/private.rss?token=***#feed-2"  # kept apart
+    assert rows[3].url == plain
+    assert [rows[i].etag for i in (1, 2, 3)] == ['"e1"', '"e2"', '"e3"'] and rows[2].primed
+    assert rows[1].moved_to == "https://news.example/new.rss?token=***"
+    assert [a["feed_id"] for a in db["articles"].rows] == [1, 2, 3]
+    assert db["articles"].get(1)["link"] == "https://news.example/a/1"
+    # the config (credentials in it) maps onto the stripped rows, state and all
+    feeds = [{"url": alice}, {"url": bob + "#feed-2"}, {"url": plain}]
+    config = config_from_dict({"feeds": feeds, "storage": {"path": str(path)}}, env={})
+    assert [f.id for f in sync_config(store, config)] == [1, 2, 3]
+    assert store.feeds.get_by_url(alice).etag == '"e1"'  # type: ignore[union-attr]
+    db.close()
+    assert_no_secrets(path, PASSWORD, API_KEY, other_password, other_key)
