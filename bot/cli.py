@@ -838,7 +838,8 @@ def feeds_list(ctx: click.Context) -> None:
             health = "not polled yet"
         lines = [
             f"{f.status:8} {f.name or '-'}",
-            f"         {redact_url(f.url)}",  # its credentials are shown to nobody
+            # its credentials are shown to nobody; a #fragment tells twins apart (README)
+            f"         {redact_url(f.url)}{_fragment(f.url)}",
             f"         {health}, from {f.origin}",
         ]
         if f.moved_to:
@@ -849,6 +850,12 @@ def feeds_list(ctx: click.Context) -> None:
     for f in waiting:
         shown = redact_url(f.url)
         click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {shown}\n         not polled yet")
+
+
+def _fragment(url: str) -> str:
+    """``url``'s ``#fragment``, which ``redact_url`` leaves out."""
+    _, hash_, fragment = url.partition("#")
+    return hash_ + fragment
 
 
 @feeds.command("add")

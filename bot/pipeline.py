@@ -178,6 +178,13 @@ class Pipeline:
             )
 
     async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
+        if has_credentials(feed.url) and self._full_url(feed) is None:
+            # stored with credentials by an older version, which the database no longer keeps
+            reason = (
+                "its credentials are not in the config file (the database keeps none): "
+                "list it under [[feeds]] with its full URL"
+            )
+            return self._failed(feed, FeedError(feed.url, reason, kind="credentials"), now)
         try:
             result = await fetch_source(
                 self._fetch_url(feed),
