@@ -87,9 +87,7 @@ def weighted(
     return (right / hits if hits else 1.0), (right / wanted if wanted else 0.0)
 
 
-def measure(
-    sims: np.ndarray, gold: np.ndarray, weight: np.ndarray, grid: np.ndarray
-) -> np.ndarray:
+def measure(sims: np.ndarray, gold: np.ndarray, weight: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """precision and recall per threshold and phrase: (len(grid), phrases, 2)."""
     out = np.zeros((len(grid), len(PHRASES), 2))
     for j in range(len(PHRASES)):
@@ -131,8 +129,14 @@ def report(
     print(f"\n== {name} ==")
     shown = range(0, len(grid), 5)
     print("mean over the phrases   threshold " + " ".join(f"{grid[i]:5.2f}" for i in shown))
-    print("                        precision " + " ".join(f"{table[i, :, 0].mean():5.2f}" for i in shown))
-    print("                        recall    " + " ".join(f"{table[i, :, 1].mean():5.2f}" for i in shown))
+    print(
+        "                        precision "
+        + " ".join(f"{table[i, :, 0].mean():5.2f}" for i in shown)
+    )
+    print(
+        "                        recall    "
+        + " ".join(f"{table[i, :, 1].mean():5.2f}" for i in shown)
+    )
     tail = f" (shipped default {shipped:.2f})" if shipped is not None else ""
     print(f"the rule's threshold: {best:.2f}{tail}")
     cols = [(f"@{best:.2f}", k)]
@@ -195,7 +199,11 @@ def main() -> int:
     )
     print("yes: items labelled wanted; P and R: weighted estimates over all items")
     chosen = report(
-        "USE (bot.matching.vectors), as shipped", use_sims, gold, weight, USE_GRID,
+        "USE (bot.matching.vectors), as shipped",
+        use_sims,
+        gold,
+        weight,
+        USE_GRID,
         DEFAULT_SIMILARITY,
     )
 
@@ -210,11 +218,17 @@ def main() -> int:
         e5_sims = e5 @ queries.T
         print(f"\ne5: {1000 * took / n:.1f} ms an article here (this machine, one thread)")
         e5_best = report(
-            "e5 (bot.matching.passages), the phrase as an e5 query", e5_sims, gold, weight,
-            E5_GRID, None,
+            "e5 (bot.matching.passages), the phrase as an e5 query",
+            e5_sims,
+            gold,
+            weight,
+            E5_GRID,
+            None,
         )
         below = (floor & (e5_sims >= e5_best)).sum(axis=0)
-        print(f"e5 matches among the unlabelled items under the USE floor (counted unwanted): {below.tolist()}")
+        print(
+            f"e5 matches among the unlabelled items under the USE floor (counted unwanted): {below.tolist()}"
+        )
 
     print(f"\nthe issue's examples at {DEFAULT_SIMILARITY:.2f} (USE):")
     for phrase, text, wanted in CHECKS:
