@@ -45,7 +45,9 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
 
 
 async def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:
-    found = await feedback.explain(turn.core.store, turn.core.config.topics, delivery)
+    found = await feedback.explain(
+        turn.core.store, turn.core.config.topics, delivery, language=turn.tr.language
+    )
     tr = turn.tr
     if found is None:
         return tr.plain("That story is no longer stored.")

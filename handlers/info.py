@@ -127,13 +127,14 @@ async def help_command(turn: Turn) -> None:
 async def topics(turn: Turn) -> None:
     """The topics with their descriptions."""
     lines = [turn._("<b>Topics you can follow</b>"), ""]
+    language = turn.tr.language
     for topic in subscriptions.list_topics(turn.core.config.topics):
         lines.append(
-            f"• <b>{html.escape(topic.name, quote=False)}</b> — "
+            f"• <b>{html.escape(topic.name_in(language), quote=False)}</b> — "
             f"<code>{html.escape(topic.id, quote=False)}</code>"
         )
-        if topic.description:
-            lines.append("   " + html.escape(" ".join(topic.description.split()), quote=False))
+        if description := topic.description_in(language):
+            lines.append("   " + html.escape(" ".join(description.split()), quote=False))
     lines += ["", turn._("Follow one with <code>/subscribe korea-diplomacy</code>.")]
     bot_name = turn.context.bot.username
     if bot_name:
@@ -183,8 +184,8 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = await search.latest_for_topic(core.store, topic)
-        heading = turn._("<b>Latest for {name}</b>", name=topic.name)
+        found = await search.latest_for_topic(core.store, topic, language=turn.tr.language)
+        heading = turn._("<b>Latest for {name}</b>", name=topic.name_in(turn.tr.language))
     else:
         if not subscriptions.list_subscriptions(core.store, target.chat_id):
             await turn.reply(
@@ -194,7 +195,9 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = await search.latest_for_chat(core.store, core.config.topics, target.chat_id)
+        found = await search.latest_for_chat(
+            core.store, core.config.topics, target.chat_id, language=turn.tr.language
+        )
         heading = turn._("<b>Latest stories for this chat</b>")
     if not found:
         await turn.reply(
@@ -241,7 +244,9 @@ async def test_command(turn: Turn) -> None:
             )
         )
         return
-    shown = clip_plain(result.topic.name if result.topic else text, MAX_TITLE_CHARS)
+    shown = clip_plain(
+        result.topic.name_in(turn.tr.language) if result.topic else text, MAX_TITLE_CHARS
+    )
     lines = [
         turn._(
             "<b>{matched} of the last {scanned} stories match</b> {query}",

@@ -36,7 +36,7 @@ def describe(turn: Turn, sub: Subscription) -> str:
     if sub.query:
         return turn._("your filter {query}", query=_code(sub.query))
     topic = turn.core.config.topics.get(sub.topic_id)
-    name = topic.name if topic else sub.topic_id
+    name = topic.name_in(turn.tr.language) if topic else sub.topic_id
     return f"{html.escape(name, quote=False)} ({_code(sub.topic_id)})"
 
 
@@ -61,7 +61,7 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
         if result.moved and result.topic is not None:
             text = turn._(
                 "Done: “{name}” ({id}) now posts its alerts here.",
-                name=result.topic.name,
+                name=result.topic.name_in(turn.tr.language),
                 id=result.topic.id,
             )
         elif result.moved:
@@ -72,14 +72,14 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             text = turn._(
                 "Done: you now follow “{name}” ({id}){where}. Alerts arrive as stories appear; "
                 "/latest shows recent ones.",
-                name=result.topic.name,
+                name=result.topic.name_in(turn.tr.language),
                 id=result.topic.id,
                 where=where,
             )
         elif result.topic is not None:
             text = turn._(
                 "You already follow “{name}” ({id}){where}.",
-                name=result.topic.name,
+                name=result.topic.name_in(turn.tr.language),
                 id=result.topic.id,
                 where=where,
             )

@@ -589,9 +589,15 @@ def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedCon
 def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]:
     """The topics (built-in ones, then the file's), and the ids of the file's topics that
     have a mistake, so that a channel naming one is not reported as well."""
-    from bot.matching.topics import builtin_topics
+    from bot.matching.topics import (
+        TOPIC_LANGUAGES,
+        builtin_topics,
+        inherit_translations,
+        read_translations,
+    )
 
-    topics = dict(builtin_topics())
+    builtin = builtin_topics()
+    topics = dict(builtin)
     broken: set[str] = set()
     if not isinstance(data, list):
         raise ConfigError("topics", "must be an array of tables: write each topic as [[topics]]")
@@ -607,6 +613,10 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             description = t.get("description", str, _default(Topic, "description"))
             threshold = float(t.get("threshold", (int, float), _default(Topic, "threshold")))
             model = t.get("model", str, "").strip()
+            translations = read_translations(item, where)  # ko.name, ko.description
+            t.used.update({*translations.keys, *TOPIC_LANGUAGES})
+            for key, wrong in translations.problems:
+                problems.add(key, wrong)
             t.done()
             if topic_id and not _TOPIC_ID.match(topic_id):
                 problems.add(
@@ -629,14 +639,16 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             if len(problems.items) > before or query is None or not topic_id:
                 broken.add(topic_id)
                 continue
-            topics[topic_id] = Topic(
+            topic = Topic(
                 id=topic_id,
                 name=name,
                 query=query,
                 description=description,
                 threshold=threshold,
                 model=model,
+                translations=translations.texts,
             )
+            topics[topic_id] = inherit_translations(topic, builtin.get(topic_id))
     return topics, broken
 
 
