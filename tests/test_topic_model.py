@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -21,6 +24,7 @@ from bot.matching.topic_model import (
     builtin_model,
     document_of,
     fit_logistic,
+    parse_rubric,
     query_groups,
     sample_weights,
     train_model,
@@ -366,3 +370,141 @@ def test_a_model_with_an_e5_block_embeds_an_article_once_and_only_past_the_gate(
     again = model.decide(title)  # another topic, /test: the e5 vector is not made twice
     assert passages.STATS["texts"] == made + 1
     assert first == again and first.matched
+
+
+# -- the rubric as features --------------------------------------------------------------
+
+RUBRIC = """# A topic
+
+An item is **positive (label 1)** when it is about Iran's nuclear programme
+and the talks about it:
+- talks, inspections and deals on Iran's nuclear programme;
+- uranium enrichment and the IAEA's reports,
+  and sanctions over them.
+
+It is **negative (label 0)** when it is:
+- Iranian sport, culture and films.
+
+It is **borderline** when it is:
+- oil prices.
+
+Judge from the title first.
+"""
+
+
+def test_a_rubric_is_read_as_bullets_of_its_classes():
+    assert parse_rubric(RUBRIC) == (
+        ("positive", "talks, inspections and deals on Iran's nuclear programme;"),
+        ("positive", "uranium enrichment and the IAEA's reports, and sanctions over them."),
+        ("negative", "Iranian sport, culture and films."),
+        ("borderline", "oil prices."),
+    )
+
+
+def test_rubric_features_are_stored_with_the_model_and_need_no_embedding_of_them(
+    tmp_path, monkeypatch
+):
+    spec = replace(iran_spec(), embedder="use-m3", prototypes=parse_rubric(RUBRIC))
+    one = train_model("iran-nuclear", synthetic(), spec, l2=1e-3)
+    assert one.to_bytes() == train_model("iran-nuclear", synthetic(), spec, l2=1e-3).to_bytes()
+    assert one.spec.n_rubric == 4 + 3 and one.spec.prototype_matrix().shape == (4, 512)
+    one.save(tmp_path / "m.model")
+    again = TopicModel.load(tmp_path / "m.model")
+    assert again.spec == one.spec
+    from bot.matching.vectors import embed
+
+    title = "IAEA inspectors visit Iranian enrichment site"
+    vector = embed([f"{title}."])[0]
+    # deciding embeds nothing when given the article's vector: the prototypes' are stored
+    import bot.matching.topic_model as tm
+
+    monkeypatch.setattr(tm, "embedding_of", lambda *a: pytest.fail("embedded at run time"))
+    d = again.decide(title, vector=vector)
+    assert d.matched and d == one.decide(title, vector=vector)
+    block = again.featurizer.rubric_block(vector)
+    assert block[:2].max() == block[4] and block[0] > block[2]  # closer to the positives
+
+
+def test_the_cli_trains_with_a_rubric_and_a_rebuild_keeps_it(tmp_path, monkeypatch):
+    data, rubric = tmp_path / "labelled.jsonl", tmp_path / "rubric.md"
+    write_jsonl(data, synthetic())
+    rubric.write_text(RUBRIC, encoding="utf-8")
+    out = tmp_path / "r.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--embedder", "use-m3", "--rubric", str(rubric)])
+    assert result.exit_code == 0, result.output
+    model = TopicModel.load(out)
+    assert len(model.spec.prototypes) == 4 and model.meta["rubric"][0]["file"] == "rubric.md"
+    assert model.meta["trained_with"].endswith("--rubric rubric.md")
+    bad = CliRunner().invoke(cli, [*args, "--embedder", "none", "--rubric", str(rubric)])
+    assert bad.exit_code != 0 and "embedding block" in bad.output
+
+
+# -- the anchor of Korean-language news --------------------------------------------------
+
+KO_SHORT_ANCHOR = "@korea OR korean OR @korean-headline-names OR @korean-short-forms"
+
+
+@pytest.mark.parametrize(
+    ("title", "anchored"),
+    [
+        ("주한미군 평택 1개 비행대대 비활성화", True),  # stationed in Korea
+        ("북 “화성-12 괌 주변 해상에 탄착될 것”", True),  # 북: the North
+        ("트럼프, 한·미FTA 개정 필요성 또 강조", True),
+        ("북·미 정상회담 이달 말 판문점서", True),
+        ("이 대통령, 1월 중국 국빈방문…시진핑과 정상회담", True),
+        ("남북은 군사회담 재개에 합의", True),
+        ("한미 연합훈련 축소 검토", True),
+        ("한미약품 주가 급등", False),  # a company, not Korea and the US
+        ("강북 아파트값 상승세", False),
+        ("오늘 날씨 맑음, 미세먼지 보통", False),
+    ],
+)
+def test_the_anchor_knows_korean_short_forms(title, anchored):
+    short = Featurizer(FeatureSpec(anchor=KO_SHORT_ANCHOR))
+    assert short.passes_gate(document_of("x", title, "")) is anchored, title
+
+
+def test_a_korean_script_article_can_count_as_anchored():
+    spec = FeatureSpec(anchor="@korea", anchor_hangul=True)
+    assert FeatureSpec.from_json(spec.to_json()) == spec
+    f = Featurizer(spec)
+    assert f.passes_gate(document_of("x", "오늘 날씨 맑음", ""))
+    assert not f.passes_gate(document_of("x", "Weather fine today", ""))
+
+
+# -- the shipped model is what its command rebuilds --------------------------------------
+
+
+@pytest.mark.slow  # ~30 s of CPU, a minute or two on a loaded machine
+@pytest.mark.timeout(900)
+def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared_data, tmp_path):
+    """The README's command on the shared files gives the shipped file's bytes: a change
+    to text cleaning, tokenising, aliases or features that would change the model is
+    caught here (retrain it then, with the README's command)."""
+    from importlib import resources
+
+    model = builtin_model("korea-diplomacy")
+    assert model is not None
+    topics = shared_data / "topics"
+    args = ["topics", "train", "korea-diplomacy"]
+    for entry in model.meta["data"]:
+        args += ["--data", str(topics / entry["file"])]
+    out = tmp_path / "rebuilt.model"
+    # as the README runs it: one BLAS thread (a threaded dot product may sum in another
+    # order), in a process of its own
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args, "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=850,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    shipped = resources.files("bot.data").joinpath("models", "korea-diplomacy.model")
+    assert out.read_bytes() == shipped.read_bytes(), (
+        "the shipped model is not what its command rebuilds: retrain it (README, "
+        "'Learned topic models')"
+    )

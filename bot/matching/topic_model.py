@@ -327,8 +327,7 @@ class Featurizer:
         if self.anchor is None or self.anchor.matches(doc):
             return True
         if self.spec.anchor_hangul and any(
-            is_hangul(tok)
-            for tok in (*doc.fields["title"].tokens, *doc.fields["summary"].tokens)
+            is_hangul(tok) for tok in (*doc.fields["title"].tokens, *doc.fields["summary"].tokens)
         ):
             return True
         table = self._gate_ko
@@ -1000,6 +999,8 @@ def train_model(
     aliases: Mapping[str, AliasGroup] | None = None,
 ) -> TopicModel:
     """Train a model on ``items`` (borderline ones too when ``use_borderline``)."""
+    if spec.prototypes and not spec.prototype_vectors:
+        spec = with_prototype_vectors(spec)
     featurizer = Featurizer(spec, aliases=aliases)
     chosen = [i for i in items if use_borderline or not i.borderline]
     if not chosen or len({i.label for i in chosen}) < 2:
