@@ -52,7 +52,14 @@ def test_the_shipped_model_loads_and_states_its_data_and_scores():
     assert {"abc", "hp", "kcnah", "ko", "rodong", "agnews", "economist"} <= set(scores["groups"])
     assert 0 < scores["pooled"]["f1"] <= 1
     # the options chosen by the nested leave-one-source-out (bench/topic_quality.py --nested)
-    assert model.meta["training"]["weighting"] == "group" and model.spec.embedder == "use-m3"
+    assert model.meta["training"]["weighting"] == "group" and model.spec.embedder == "e5-small"
+    # the rubric's prototypes, their vectors stored with the model (nothing embedded for them)
+    assert {r["file"] for r in model.meta["rubric"]} == {
+        "korea-diplomacy-RUBRIC.md",
+        "korea-diplomacy-prototypes.md",
+    }
+    assert model.spec.prototype_matrix().shape == (len(model.spec.prototypes), 384)
+    assert "@korean-short-forms" in model.spec.anchor
 
 
 def test_the_model_reads_a_vector_it_is_given_as_it_makes_its_own():
@@ -102,6 +109,30 @@ def test_clear_positives_match(title, summary, source):
 def test_clear_negatives_do_not_match(title, summary):
     m = decide(title, summary)
     assert not m.matched, m
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "want"),
+    [
+        (
+            "주한미군 감축 논의, 한미 국방장관 회담서 다룬다",
+            "국방부는 다음 주 워싱턴에서 열리는 한미 국방장관 회담에서 주한미군 규모가 "
+            "논의될 것이라고 밝혔다.",
+            True,
+        ),
+        ("이 대통령, 일본 총리와 정상회담…한일 셔틀외교 재개 합의", "", True),
+        ("북, 동해상으로 단거리 탄도미사일 발사…합참 “한미 공조 하 추적”", "", True),
+        ("북·미 대화 재개 신호? 미 국무부 “조건 없이 만날 준비”", "", True),
+        ("한미약품, 비만 신약 임상 3상 성공", "", False),  # a company
+        ("이 대통령, 국무회의서 부동산 대책 점검", "", False),  # domestic
+        ("서울 아파트값 3주 연속 상승", "", False),
+        ("K-팝 아이돌, 미국 빌보드 1위", "", False),
+    ],
+)
+def test_korean_news_that_names_no_korea_is_decided(title, summary, want):
+    """Korean-language news names Korea by short forms (주한, 한미, 북, 이 대통령): the
+    anchor knows them, and the model decides what they let through."""
+    assert decide(title, summary).matched is want
 
 
 def test_why_names_the_query_terms_and_the_model_score():
