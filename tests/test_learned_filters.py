@@ -140,3 +140,24 @@ def test_the_shipped_model_with_an_e5_block_does_not_ask_for_the_stored_vector()
     audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
     # its e5 vector is made inside the decision, for articles past the anchor gate only
     assert not audience.needs_vectors
+
+
+def test_the_e5_vector_a_learned_topic_needs_can_be_made_before_it_decides():
+    """The pipeline makes the e5 vectors the followed models will read in a thread first
+    (``Audience.passage_texts``); the decision on the loop then embeds nothing."""
+    from bot.matching import passages
+    from bot.matching.topics import builtin_topics
+
+    if not passages.available():
+        pytest.skip("the e5 model is not installed")
+    kd = builtin_topics()["korea-diplomacy"]
+    audience = Audience({kd.id: kd})
+    audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
+    talks = Article(id="k1", title="North Korea and the US resume nuclear talks in Geneva")
+    assert audience.passage_texts(CRICKET) == []  # ruled out by the gate: no e5 at all
+    texts = audience.passage_texts(talks)
+    assert len(texts) == 1
+    passages.remembered(texts)
+    made = passages.STATS["texts"]
+    [alert] = audience.recipients(talks)
+    assert alert.chat_id == 1 and passages.STATS["texts"] == made

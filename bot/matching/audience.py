@@ -19,7 +19,7 @@ import numpy as np
 
 from bot.matching.document import prepare_document
 from bot.matching.engine import Matcher, MatchGroup
-from bot.matching.rules import learned_decision, reads_vectors, subscription_rules
+from bot.matching.rules import learned_decision, passage_text, reads_vectors, subscription_rules
 from bot.matching.syntax import Query
 from bot.records import Article, Match, Topic
 from storage.subscriptions import Subscription, SubscriptionStore
@@ -109,6 +109,14 @@ class Audience:
         return self._matcher.needs_vectors or any(
             map(reads_vectors, (*self._learned.values(), *self._gated.values()))
         )
+
+    def passage_texts(self, article: Article) -> list[str]:
+        """The texts whose e5 vectors the followed learned topics' models will make to
+        decide ``article`` (an e5 block, the article past the gate): made first off the
+        event loop, ``recipients`` then finds them made (``passages.remembered``)."""
+        topics = {t.id: t for t in (*self._learned.values(), *self._gated.values())}
+        texts = (passage_text(t, article) for t in topics.values())
+        return list(dict.fromkeys(t for t in texts if t))
 
     def recipients(self, article: Article, *, vector: np.ndarray | None = None) -> list[Recipient]:
         """The chats whose subscriptions match ``article`` (its meaning ``vector`` for the

@@ -183,6 +183,17 @@ def learned_decision(
     return decision
 
 
+def passage_text(topic: Topic, article: Article) -> str | None:
+    """The text whose e5 vector ``topic``'s model will make to decide ``article``, or None
+    (no e5 block, or the gate rules the article out): see ``TopicModel.passage_text``."""
+    from bot.matching.topic_model import model_for
+
+    model = model_for(topic) if topic.model else None
+    if model is None:
+        return None
+    return model.passage_text(article.title, article.summary, article.content, article.source)
+
+
 def reads_vectors(topic: Topic) -> bool:
     """True when ``topic``'s learned model reads the article's meaning vector (the stored
     USE vector; an e5 block the model makes itself)."""

@@ -744,6 +744,22 @@ class TopicModel:
         z = float(val @ self._w64[idx]) + self.bias
         return float(_sigmoid(np.array([z]))[0])
 
+    def passage_text(
+        self, title: str, summary: str = "", content: str = "", source: str = ""
+    ) -> str | None:
+        """The text whose e5 vector :meth:`decide` will make for this article (the model's
+        block reads e5 and the article passes the gate), else None: a caller on the event
+        loop makes it first in a thread (``passages.remembered``), the decision then finds
+        it made."""
+        from bot.matching.embed import parts
+
+        if "e5-small" not in parts(self.spec.embedder):
+            return None
+        title, lead = model_text(title, summary, content)
+        if not self.passes_gate(document_of("", title, lead, source)):
+            return None
+        return embedding_input(title, lead)
+
     def decide(
         self,
         title: str,
