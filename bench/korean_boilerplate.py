@@ -56,19 +56,27 @@ DATA = SHARED / "data" / "topics" / "korea-diplomacy-train.jsonl"
 FRANK = SHARED / "data" / "summarization" / "frank" / "frank_articles_references.jsonl"
 
 _AGENCY = r"(?:연합뉴스|뉴시스|뉴스1|[가-힣A-Za-z]{2,10}(?:일보|경제|뉴스|신문|TV|데일리))"
+# Format tags of a title that end on 뉴스 like a newsroom's name (a programme's tag, "[정오뉴스]",
+# is a broadcast cue the cleaning removes: it stays a hit)
+_TAGS = r"(?:카드|포토)뉴스"
 PATTERNS = {
     "dateline/byline": re.compile(
         r"[(\[【][^()\[\]【】]{0,25}=\s?-?[^\d()\[\]【】][^()\[\]【】]{0,24}[)\]】]"
         r"|(?:기자|특파원|통신원)\s?=|(?:기자|특파원|통신원)\s?[\]】]"
-        rf"|[\[【]\s?{_AGENCY}\s?[\]】]"
+        # "[파이낸셜뉴스]", "[서울경제]"; not a title's format tag ("[카드뉴스]" in ko-734's
+        # title, the whole of its summary): no newsroom signs it
+        rf"|[\[【]\s?(?!{_TAGS}\s?[\]】]){_AGENCY}\s?[\]】]"
     ),
     "e-mail": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[A-Za-z.]+"),
     "photo/source credit": re.compile(
         r"제공\s?[\])】]|사진\s?[=|ㅣ]|캡처\s?[\])】]|화면\s?[\])】]|/\s?(?:연합뉴스|뉴시스|뉴스1)"
         r"|(?:AFP|AP|EPA|로이터|조선중앙통신)\s?연합뉴스|[ⓒ©]"
     ),
+    # 재배포/재판매 as a verb is the story's own word ("표를 확보해 재판매한 암표상", ko-527),
+    # not a redistribution line
     "copyright": re.compile(
-        r"저작권|무단\s?전재|재배포|재판매|DB\s?금지|For Use Only|Redistribution|All rights reserved"
+        r"저작권|무단\s?전재|재배포(?!하|한|할|했|해|된|되)|재판매(?!하|한|할|했|해|된|되)|DB\s?금지"
+        r"|For Use Only|Redistribution|All rights reserved"
     ),
     "related articles": re.compile(r"관련\s?기사"),
     "broadcast promo/cue": re.compile(

@@ -43,11 +43,8 @@ with 0; feeds' rewordings (all pairs) 0.13 -> 0.22; through the StoryDesk 0.247 
 0 of 99, e5 vectors made for 149 of the stream's 385 articles (all drawn from close pairs).
 Last, the feeds' 582 entries of 14-18 Feb 2026 go through the StoryDesk as a bot reading
 all of them would see them (no labels): stories several entries joined, 11 without e5 and
-17 with (--all names them), e5 vectors made for 139 articles, 21-29 ms an article.  The lower NEAR_THRESHOLD (articles at most NEAR apart)
-was chosen on the tune half too; it judges the feeds' pairs by their times, one day's
-Korean news as simultaneous, and AG News (no times) not at all, unless in the line "AG
-News pairs as if 0 h apart" (the worst case for it).  "With the windows" (the figures that count): pairs whose
-times are known and further apart than the pipeline's meaning window (12 h; Korean and
+17 with (--all names them), e5 vectors made for 139 articles, 21-29 ms an article.
+"With the windows" (the figures that count): pairs whose times are known and further apart than the pipeline's meaning window (12 h; Korean and
 other dated groups: dates only, 2 days apart or more) are kept apart whatever their texts
 say; AG News has no dates, so its pairs are always judged on their texts.
 
@@ -98,7 +95,6 @@ from bot.ingest.stories import (  # noqa: E402
     pair_features,
     passage_features,
     passage_score,
-    passage_text,
     same_by_words,
     same_story,
     story_card,
@@ -149,15 +145,15 @@ def in_window(a: Moment, b: Moment) -> bool:
     return True
 
 
-def apart(a: Moment, b: Moment, *, undated: timedelta | None = None) -> timedelta | None:
+def apart(a: Moment, b: Moment) -> timedelta | None:
     """How far apart the pipeline would see the two: exact for the feeds' entries; for
-    dates only, whole days (one day's items as simultaneous: the lower NEAR threshold
-    judges them); ``undated`` (default: not known) for AG News."""
+    dates only, whole days (one day's items as simultaneous); not known (None) for AG
+    News."""
     if isinstance(a, datetime) and isinstance(b, datetime):
         return abs(a - b)
     if a is not None and b is not None:
         return timedelta(days=abs((_day(a) - _day(b)).days))
-    return undated
+    return None
 
 
 def _day(moment: date) -> date:
@@ -389,7 +385,7 @@ def main() -> int:
     started = time.perf_counter()
     matrix = vectors.article_vectors([items[i][0] for i in ids])
     elapsed = time.perf_counter() - started
-    texts = [passage_text(items[i][0].title, lead_of(items[i][0])) for i in ids]
+    texts = [vectors.article_text(items[i][0]) for i in ids]  # as the desk asks for them
     passages.embed(["warm up"])
     started = time.perf_counter()
     e5_matrix = passages.embed(texts)
@@ -473,13 +469,13 @@ def main() -> int:
         "the e5 stage merges"
     )
 
-    def judged(chosen: dict[str, StoryCard], undated: timedelta | None = None) -> np.ndarray:
+    def judged(chosen: dict[str, StoryCard]) -> np.ndarray:
         return np.array(
             [
                 same_story(
                     chosen[p["a"]],
                     chosen[p["b"]],
-                    apart=apart(items[p["a"]][1], items[p["b"]][1], undated=undated),
+                    apart=apart(items[p["a"]][1], items[p["b"]][1]),
                 )
                 for p in pairs
             ]
@@ -494,7 +490,6 @@ def main() -> int:
         ),
         "shipped before (words, or USE classifier)": judged(use_cards),
         "new (words, or USE then e5 classifier)": judged(cards),
-        "new, AG News pairs as if 0 h apart": judged(cards, timedelta(0)),
         "meaning alone (cos>=0.80)": x[:, 0] >= 0.80,
     }
     parts = [("test", split == "test")]

@@ -15,7 +15,6 @@ from typing import Any
 from bot.config.loader import load_config
 from bot.config.model import Config
 from bot.config.reload import ReloadOutcome, ReloadPlan, plan_reload
-from bot.config.template import format_template
 from bot.delivery.sender import LOOK_AGAIN_EVERY, Sender
 from bot.delivery.sinks import ConsoleSink, Sink
 from bot.errors import ConfigError
@@ -28,7 +27,7 @@ from bot.ingest.urls import redact_url
 from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
 from bot.ops.loop_lag import LoopLagMonitor
 from bot.ops.metrics import Metrics
-from bot.pipeline import Pipeline, PollResult, sync_config
+from bot.pipeline import Pipeline, PollResult, configure_channel, sync_config
 from bot.records import utcnow
 from bot.summary.llm import LLMSummarizer
 from bot.text import plural
@@ -305,15 +304,7 @@ class Core:
                     e,
                 )
                 continue
-            self.store.chats.configure(
-                chat.id,
-                footer=channel.footer,
-                link_preview=channel.link_preview,
-                summary_chars=channel.summary_chars,
-                image=channel.image,
-                thread_id=channel.thread_id,
-                template=format_template(channel.template),
-            )
+            configure_channel(self.store, chat.id, channel)
             self.store.chats.ensure(
                 chat.id, type=chat.type, title=chat.title or "", username=chat.username or ""
             )

@@ -341,15 +341,19 @@ def _input_stream(path: str | None) -> IO[str]:
         raise
 
 
-@cli.command()
-@click.option("--topic", "topic_id", help="A topic id (built in, or from the configuration file).")
-@click.option("--query", help="A filter query, e.g. '\"north korea\" (talks OR summit) -sports'.")
-@click.option(
+# the articles that ``match`` and ``summarize`` read
+_input_option = click.option(
     "--input",
     "input_path",
     type=click.Path(dir_okay=False),
     help="JSON Lines file (default: stdin).",
 )
+
+
+@cli.command()
+@click.option("--topic", "topic_id", help="A topic id (built in, or from the configuration file).")
+@click.option("--query", help="A filter query, e.g. '\"north korea\" (talks OR summit) -sports'.")
+@_input_option
 @click.option(
     "--all/--matched-only",
     "show_all",
@@ -420,12 +424,7 @@ def match(
 
 
 @cli.command()
-@click.option(
-    "--input",
-    "input_path",
-    type=click.Path(dir_okay=False),
-    help="JSON Lines file (default: stdin).",
-)
+@_input_option
 @click.option(
     "--max-chars",
     type=click.IntRange(80, 3000),

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from bot.config.model import Config
+from bot.config.model import ChannelConfig, Config
 from bot.config.template import TemplateError, format_template, parse_template
 from bot.delivery.digest import chat_zone
 from bot.delivery.labels import alert_labels
@@ -698,6 +698,19 @@ def reader_language(chat_language: str | None) -> str:
     return "ko" if (chat_language or "").lower().startswith("ko") else "en"
 
 
+def configure_channel(store: Store, chat_id: int, channel: ChannelConfig) -> None:
+    """Store a configured channel's own delivery settings on its chat."""
+    store.chats.configure(
+        chat_id,
+        footer=channel.footer,
+        link_preview=channel.link_preview,
+        summary_chars=channel.summary_chars,
+        image=channel.image,
+        thread_id=channel.thread_id,
+        template=format_template(channel.template),
+    )
+
+
 def sync_config(store: Store, config: Config) -> list[FeedState]:
     """Make the database agree with the config: feeds, topics, configured channels and
     their subscriptions.  Returns every feed to poll: the config's, and those added
@@ -720,15 +733,7 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
             chat_id = known.chat_id if known else None
         if chat_id is None:
             continue  # resolved once Telegram is reachable
-        store.chats.configure(
-            chat_id,
-            footer=channel.footer,
-            link_preview=channel.link_preview,
-            summary_chars=channel.summary_chars,
-            image=channel.image,
-            thread_id=channel.thread_id,
-            template=format_template(channel.template),
-        )
+        configure_channel(store, chat_id, channel)
         configured.add(chat_id)
         pairs.update((chat_id, t) for t in channel.topics)
     store.chats.unconfigure_except(configured)

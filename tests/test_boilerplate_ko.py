@@ -600,3 +600,138 @@ def test_captions_before_the_lead_go_from_the_summary(caption, lead):
 def test_real_first_sentences_survive_the_glued_word_rules(lead):
     assert split_lead_subheadlines(lead) == ("", lead)
     assert clean(lead + " " + NEXT, keep_subheadlines=False) == lead + " " + NEXT
+
+
+def test_a_long_text_of_glued_labels_is_cut_where_the_short_one_is():
+    # 100 KB of Hangul in which every glued word has a cut its next word's subject repeats
+    # ("단체장|단체장단체장 단체장들이"): each cut is tried once, not once per character, and the
+    # last one the lead's window sees wins, as in a short text.
+    unit = "단체장단체장단체장 단체장들이 "
+    text = unit * 6000 + "모였다."
+    head, lead = split_lead_subheadlines(text)
+    assert head == unit * 24 + "단체장"
+    assert lead == text[len(head) :].strip()
+    # a real label before a lead, then 100 KB more: the same cut as without the tail
+    subheadlines, first = GLUED_IN_A_WORD[-2]
+    tail = " ".join(["경제단체장경제단체장들이"] * 8000)
+    assert split_lead_subheadlines(subheadlines + first + " " + tail) == (
+        subheadlines,
+        first + " " + tail,
+    )
+    # one word of 100 KB: every character a candidate boundary, no lead in the window
+    word = "단체장" * 34_000 + " 단체장들이 모였다."
+    assert split_lead_subheadlines(word) == ("", word)
+
+
+# ko-49: four sub-headlines glued to a lead whose subject comes 16 words in; the last one
+# goes because the lead restates the title's first words (北 공작원으로부터 …).
+KO49_TITLE = "北 공작원으로부터 비트코인 받고 軍 기밀 빼내려 한 코인 업체 대표, 징역 4년 확정"
+KO49_LEAD = (
+    "북한 공작원으로부터 비트코인을 받은 뒤 북한의 지령에 따라 우리 군(軍)의 기밀을 빼내는 "
+    "작업에 도움을 준 가상화폐 투자회사 대표가 징역 4년형을 확정받았다."
+)
+KO49_SUBHEADLINES = (
+    "2016년 온라인 코인 커뮤니티에서 北 공작원 알게 돼2018년에는 공작원 운영 불법 도박 사이트에서 "
+    "스팸 보내2021년 코인 업체 차려… 운영 자금 공작원이 줘장교 출신 사촌동생 통해 현역 장교 포섭 "
+)
+
+
+def test_a_lead_that_restates_the_title_drops_the_sub_headlines_before_it():
+    text = KO49_SUBHEADLINES + KO49_LEAD + NEXT
+    assert clean(text, keep_subheadlines=False, title=KO49_TITLE) == KO49_LEAD + NEXT
+    assert summarize(Article(id="k", title=KO49_TITLE, content=text)).text.startswith(KO49_LEAD)
+    head, lead = split_lead_subheadlines(
+        "장교 출신 사촌동생 통해 현역 장교 포섭 " + KO49_LEAD, title=KO49_TITLE
+    )
+    assert (head, lead) == ("장교 출신 사촌동생 통해 현역 장교 포섭", KO49_LEAD)
+    # without the title the shape rules stop one sub-headline short, as before
+    assert split_lead_subheadlines("장교 출신 사촌동생 통해 현역 장교 포섭 " + KO49_LEAD)[0] == ""
+
+
+@pytest.mark.parametrize(
+    ("title", "lead"),
+    [
+        (  # ko-326: the title's words come back after the lead's subject and date
+            "양천경찰서 112상황실 찾은 김민석 총리",
+            "김민석 국무총리가 31일 서울 양천경찰서 112상황실에서 연말연시 치안 현황을 점검하고 있다.",
+        ),
+        (  # ko-447: after a date word
+            "수출 사상 첫 7천억 달러…'세계 6번째' 쾌거",
+            "올해 우리 수출이 사상 최초로 7천 억 달러를 넘어섰습니다.",
+        ),
+        (  # ko-188: after the lead's subject
+            '한중 정상회담, 정치권 평가 엇갈려…"새로운 물꼬" vs "이벤트성 회담"',
+            "이재명 대통령과 시진핑 중국 국가주석의 한중 정상회담과 관련 여야는 엇갈린 평가를 내놨다.",
+        ),
+        (  # ko-365: a caption-like lead, its subject first
+            "원내대표 보궐선거 출마하는 더불어민주당 박정 의원",
+            "더불어민주당 박정 의원이 2일 국회 소통관에서 원내대표 보궐선거 출마를 선언하고 있다.",
+        ),
+    ],
+)
+def test_a_real_lead_that_restates_the_title_late_is_kept_whole(title, lead):
+    assert split_lead_subheadlines(lead, title=title) == ("", lead)
+    assert clean(lead + " " + NEXT, keep_subheadlines=False, title=title) == lead + " " + NEXT
+
+
+@pytest.mark.parametrize(
+    ("glued", "kept"),
+    [
+        (  # ko-420: a sub-headline glued between two paragraphs, its Hangul glued to a date
+            "원·달러 환율, 두달 만에 1420원대 마감",
+            "29일 금융정보업체 KG제로인 엠피닥터에 따르면 원·달러 환율은 10.55원 내린 1429.80원에 "
+            "거래를 마쳤다.",
+        ),
+        (  # ko-49: one ending on a headline's verb form before the paragraph's subject
+            "공작원 지시 받고 군 부대 안에 시계형 몰래카메라도 반입시켜 ",
+            "이씨는 2013년부터 2015년까지 사설 스포츠토토 사이트에서 도박을 했다.",
+        ),
+        (  # ko-450: a caption before its credit
+            " 세곡6단지 위치도. [서울시 제공]",
+            "세곡6단지는 테라스형 커뮤니티 등을 활용해 입체적 스카이라인을 조성할 계획이다.",
+        ),
+        (  # ko-448
+            " 2026년 1분기 출시 예정인 기아 소형 SUV ‘디 올 뉴 셀토스’ (사진=기아)",
+            "29일 업계에 따르면 현대차는 2026년 신모델을 선보일 예정이다.",
+        ),
+        (  # ko-197: a section mark and its quoted sub-headline
+            " ━ “표현의 자유…‘트럼프센터’서 못해” ",
+            "30일(현지시간) 뉴욕타임스(NYT)에 따르면 재즈 7중주단은 신년 전야 공연을 취소했다.",
+        ),
+    ],
+)
+def test_a_sub_headline_or_caption_inside_the_body_leaves_the_summary(glued, kept):
+    text = LEAD + glued + kept
+    assert clean(text, keep_subheadlines=False) == LEAD + " " + kept
+    assert glued.strip(" [").split()[0] in clean(text, keep_subheadlines=True)
+
+
+def test_a_photographer_byline_inside_the_text_takes_its_caption_along():
+    # ko-420: past the lead's dateline, a byline signs a photo
+    caption = "29일 서울 중구 하나은행 딜링룸 현황판에 환율 지수 등이 표시되고 있다."
+    text = f"[이데일리 유준하 기자] {LEAD} [이데일리 이영훈 기자] {caption}{NEXT}"
+    assert clean(text, keep_subheadlines=False) == f"{LEAD} {NEXT}"
+    assert caption in clean(text, keep_subheadlines=True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "이와 함께 이세은 감독의 애니메이션 영화 ‘경계’는 경쟁 부문에 올랐다.",  # ko-566
+        "이를 위해 정부는 내년 예산을 늘리기로 했다.",
+        "협약식에는 양측 대표가 참석했다 [우리은행 제공]",
+        "지난29일 정부는 대책을 발표했다.",
+    ],
+)
+def test_real_sentences_inside_the_body_survive_the_body_rules(body):
+    assert body.split()[1] in clean(LEAD + body, keep_subheadlines=False)
+    assert clean(LEAD + body, keep_subheadlines=False).startswith(LEAD)
+
+
+def test_a_section_label_opening_the_text_leaves_the_summary():
+    # ko-578: "[K-컬처] 배우 황신혜가 …"; the matcher keeps the label's words
+    text = "[K-컬처] " + LEAD + " " + NEXT
+    assert clean(text, keep_subheadlines=False) == LEAD + " " + NEXT
+    assert "K-컬처" in clean(text, keep_subheadlines=True)
+    # a text that is only a label and a line keeps both
+    assert clean("[단독] 짧은 글.", keep_subheadlines=False) == "[단독] 짧은 글."

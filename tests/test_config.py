@@ -49,6 +49,15 @@ def test_bad_intervals_are_refused_with_an_example(text):
     assert any(hint in str(info.value) for hint in ("90s", "zero", "365d"))
 
 
+def test_a_huge_duration_is_read_in_one_pass():
+    # digits with no unit after them, and many small parts: each read once (linear time)
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_interval("9" * 200_000 + "x")
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_interval("1m" * 100_000 + "9" * 100_000)
+    assert parse_interval("1s" * 200_000) == 200_000.0
+
+
 def test_example_config_is_valid():
     config = load_config(REPO / "config.example.toml", env={TOKEN_ENV: GOOD_TOKEN})
     assert config.feeds and config.channels

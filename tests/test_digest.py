@@ -3,6 +3,8 @@ commands call, and a long digest made in the outbox."""
 
 from __future__ import annotations
 
+import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -106,6 +108,32 @@ def test_settings_validate_what_people_type(store):
     assert (chat.quiet_start, chat.quiet_end, chat.quiet_mode) == ("22:30", "06:00", "silent")
     assert chat_settings.set_quiet_hours(store, 1, "off").chat.quiet_start == ""
     assert chat_settings.set_link_preview(store, 1, True).chat.link_preview is True
+
+
+# what /quiet has always accepted, as a pattern: the reference for the one-pass reader
+_QUIET_PATTERN = re.compile(r"^\s*(\S+?)\s*(?:-|–|to)\s*(\S+)\s*(hold|silent)?\s*$", re.I)
+
+
+def test_quiet_hours_are_read_as_the_pattern_reads_them():
+    pieces = ["-", "–", "t", "o", "T", "O", " ", "7", ":", "hold", "silent", "SILENT", "to"]
+    rng = random.Random(5)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 9))).strip()
+        m = _QUIET_PATTERN.match(text)
+        want = m and (m.group(1), m.group(2), m.group(3) and m.group(3).lower())
+        assert chat_settings.quiet_range(text) == (want or None), text
+
+
+def test_a_huge_quiet_hours_range_is_read_in_one_pass(store):
+    store.chats.ensure(1)
+    dashes = "a-" * 100_000  # every dash a place the start could end
+    assert chat_settings.quiet_range(dashes + " 07:00 silent") == (
+        dashes[:-1],
+        "07:00",
+        "silent",
+    )
+    assert chat_settings.set_quiet_hours(store, 1, dashes + " x x").problem == "bad-range"
+    assert chat_settings.set_quiet_hours(store, 1, dashes + " 07:00").problem == "bad-time"
 
 
 def test_a_long_digest_becomes_several_messages_in_order(store):

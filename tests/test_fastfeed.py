@@ -121,8 +121,19 @@ def test_charsets_and_media_types_read_the_same(headers: dict[str, str]) -> None
         b'<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel/></rss>',
         b'<rss version="2.0" xmlns:xi="http://www.w3.org/2001/XInclude"><channel><item>'
         b'<xi:include href="file:///etc/passwd" parse="text"/></item></channel></rss>',
+        # not UTF-8, though nothing says otherwise: lxml's one decoding refuses it
+        b'<rss version="2.0"><channel><item><title>S\xe9oul</title></item></channel></rss>',
+        b'<rss version="2.0"><channel><item><title>x</title></item></channel></rss>\xff',
+        # UTF-16 and EBCDIC, which libxml2 would recognise by their first bytes
+        NON_ASCII.encode("utf-16"),
+        NON_ASCII.encode("utf-16-le"),
+        NON_ASCII.encode("utf-32"),
+        NON_ASCII.replace("<rss", '<?xml version="1.0"?><rss', 1).encode("cp037", "replace"),
     ],
-    ids=["undefined-entity", "unclosed", "deep", "latin1", "xinclude"],
+    ids=[
+        *("undefined-entity", "unclosed", "deep", "latin1", "xinclude", "not-utf8"),
+        *("not-utf8-at-the-end", "utf16", "utf16le-no-bom", "utf32", "ebcdic"),
+    ],
 )
 def test_what_the_fast_reader_does_not_take_reads_as_before(body: bytes) -> None:
     got, ref = _both(body, "https://e.example/f", {})

@@ -45,7 +45,21 @@ def test_the_nearest_vote_decides_and_far_articles_are_untouched():
     # a 👍 nearer than the 👎 brings a borderline kind back
     assert judge(_unit(1, 1.2, 0), votes).send and not judge(_unit(1.2, 1, 0), votes).send
     assert judge(None, votes).send and judge(_unit(1, 0, 0), []).send
-    assert 0 < NEAR < 1 and 0 < NEAR_PASSAGE < 1
+
+
+def _at(cosine: float) -> np.ndarray:
+    """A unit vector at ``cosine`` from (1, 0, 0)."""
+    return np.array([cosine, np.sqrt(1 - cosine * cosine), 0], np.float32)
+
+
+def test_a_thumbs_down_reaches_as_far_as_the_documented_similarity_and_no_further():
+    down = _unit(1, 0, 0)
+    use_vote = [Rated(-1, "greetings", vector=down)]
+    assert not decide(_at(NEAR + 0.01), None, use_vote).send
+    assert decide(_at(NEAR - 0.01), None, use_vote).send
+    e5_vote = [Rated(-1, "greetings", passage=down)]
+    assert not decide(None, _at(NEAR_PASSAGE + 0.01), e5_vote).send
+    assert decide(None, _at(NEAR_PASSAGE - 0.01), e5_vote).send
 
 
 def test_a_thumbs_down_nearest_holds_only_when_thumbs_down_outnumber_the_nearest_thumbs_up():

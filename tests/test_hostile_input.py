@@ -170,6 +170,21 @@ def test_entity_declarations_are_not_expanded():
     assert len(article.summary) < 50_000
 
 
+def test_a_doctype_full_of_unclosed_comments_is_read_in_one_pass():
+    from bot.errors import ParseError
+
+    # each "<!--" with no "-->" after it is plain text in the subset, read once
+    opened = "<!--" * 200_000
+    head = '<?xml version="1.0"?><!DOCTYPE rss [<!-- closed --> <!ENTITY a "b">'
+    feed = LAUGHS.split("]>", 2)[-1].replace("{refs}", "")
+    [article] = parse_feed(
+        (head + opened + "]>" + feed).encode(), url="https://w.example/rss"
+    ).articles
+    assert article.title.startswith("Volcano erupts")
+    with pytest.raises(ParseError, match="never ends"):
+        parse_feed((head + opened).encode(), url="https://w.example/rss")
+
+
 def test_utf16_feed_with_entity_declarations_is_refused():
     from bot.errors import ParseError
 

@@ -85,6 +85,27 @@ def test_a_narrowed_learned_topic_is_the_model_and_the_filter(topic):
     assert ruleset.evaluate("f:7", IAEA).matched
 
 
+def test_alerts_and_why_pick_the_same_subscription_of_a_chat(topic):
+    """One walk decides both: the chat's best-scoring subscription, whichever of the
+    query and the model scored it."""
+    subs = [
+        Subscription(id=2, chat_id=200, topic_id=topic.id, narrow="-vienna"),
+        Subscription(id=4, chat_id=200, topic_id="query", query="IAEA OR inspectors"),
+        Subscription(id=5, chat_id=200, topic_id="query", query="iranian"),
+    ]
+    audience = Audience({topic.id: topic})
+    audience.load(subs)
+    ruleset = RuleSet()
+    for sub in subs:
+        for rule in subscription_rules(sub, {topic.id: topic}):
+            ruleset.add(rule)
+    matches = ruleset.match(IAEA)
+    assert sorted(m.topic for m in matches) == ["f:2", "q:4", "q:5"]
+    assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
+    [alert] = audience.recipients(IAEA)
+    assert (alert.match.topic, alert.match.score) == (matches[0].topic, matches[0].score)
+
+
 async def test_latest_and_test_use_the_model(topic, tmp_path):
     store = Store.open(tmp_path / "bot.db")
     try:

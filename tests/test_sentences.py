@@ -223,3 +223,12 @@ def test_korean_polite_sentences_glued_without_a_full_stop_are_split():
         "정희용 사무총장은 오늘 회견을 열었습니다.",
     ]
     assert split_sentences("좋습니다만 아직 이릅니다.") == ["좋습니다만 아직 이릅니다."]
+
+
+def test_a_korean_sentence_ends_after_its_closing_quote():
+    # issue 18: a sentence ends at a closing quote after 다./요?, as Korean news writes it
+    assert split_sentences("북한은 “우리는 준비됐다.” 정부는 유감을 표했다.") == [
+        "북한은 “우리는 준비됐다.”",
+        "정부는 유감을 표했다.",
+    ]
+    assert split_sentences("“정말 그래요?” 그가 물었다.") == ["“정말 그래요?”", "그가 물었다."]

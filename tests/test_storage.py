@@ -127,3 +127,41 @@ def test_migration_onto_an_existing_row_keeps_the_chats_settings(store):
         moved.footer == "Our footer" and moved.link_preview is True and moved.summary_chars == 300
     )
     assert moved.type == "supergroup" and store.chats.get(-5) is None
+
+
+def _work_steps(store, n: int) -> int:
+    """SQLite virtual-machine steps (counted by a progress handler, not timed) for one
+    ``work()`` over a chat with ``n`` pending rows."""
+    feed = store.feeds.upsert(f"https://steps{n}.example/rss")
+    stored = store.articles.add_new(
+        feed.id, [art(f"s{n}-{i}", f"Headline number {i} of {n} here") for i in range(n)]
+    )
+    store.chats.ensure(n)
+    store.outbox.enqueue([Alert(chat_id=n, article_key=s.key, topic="t", html="x") for s in stored])
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store.db.conn.set_progress_handler(count, 100)
+    try:
+        work = store.outbox.work(limit=n + 1)
+    finally:
+        store.db.conn.set_progress_handler(None, 100)
+    assert len([1 for _, chat in work if chat == n]) == n  # every row is due, in order
+    return steps
+
+
+def test_the_work_list_costs_linear_time_in_a_chats_pending_rows(tmp_path):
+    # a chat with k pending rows: each row's "no earlier row of the chat waits" check used to
+    # read every earlier row (k^2 over the list); now it reads the chat's waiting rows only
+    small = Store.open(tmp_path / "small.sqlite")
+    large = Store.open(tmp_path / "large.sqlite")
+    try:
+        few, many = _work_steps(small, 500), _work_steps(large, 2000)
+    finally:
+        small.close()
+        large.close()
+    assert many < 6 * few, (few, many)  # 4x the rows; quadratic would be ~16x

@@ -76,7 +76,7 @@ CRUISE = Article(
 
 def _cards(*articles: Article, e5: bool = True) -> list[StoryCard]:
     use = vectors.article_vectors(list(articles))
-    sharp = passages.embed([passage_text(a.title, lead_of(a)) for a in articles])
+    sharp = passages.embed([vectors.article_text(a) for a in articles])
     return [
         story_card(a.title, lead_of(a), a.source, v, p if e5 else None)
         for a, v, p in zip(articles, use, sharp, strict=True)
@@ -130,8 +130,8 @@ def test_the_desk_asks_for_e5_vectors_only_near_a_story_and_keeps_the_storys(sto
     later = now + timedelta(minutes=3)
     work = desk.passages_wanted(AP, now=later, vector=v_ap)
     assert work is not None
-    assert work.text == passage_text(AP.title, lead_of(AP))
-    assert work.stories == ((story.id, passage_text(REUTERS.title, lead_of(REUTERS))),)
+    assert work.text == vectors.article_text(AP)
+    assert work.stories == ((story.id, vectors.article_text(REUTERS)),)
     rows = passages.embed(work.texts())
     copy = add_article(store, "https://ap.example/rss", AP, later)
     ref = desk.assign(
@@ -151,6 +151,78 @@ def test_the_desk_asks_for_e5_vectors_only_near_a_story_and_keeps_the_storys(sto
     fresh = StoryDesk(store.stories, window=timedelta(hours=48))  # reloads from the db
     again = fresh.passages_wanted(AP.replace(id="ap2"), now=later, vector=v_ap)
     assert again is not None and again.stories == ()
+
+
+# Two Korean reports of one launch with long leads: lead_of keeps 80 words, fewer than the
+# 400 characters of the lead that article_text (and so the 👍/👎 rule and /why) embeds.
+KO_FIRST = Article(
+    id="k1",
+    title='북한, 동해상으로 탄도미사일 발사…합참 "세부 제원 분석 중"',
+    summary=(
+        "(서울=연합뉴스) 김철수 기자 = 북한이 1일 오전 동해상으로 탄도미사일 한 발을 "
+        "발사했다고 합동참모본부가 밝혔다. 합참은 이날 북한이 평양 일대에서 동해상으로 "
+        "발사한 탄도미사일의 비행거리와 고도 등 세부 제원을 분석하고 있다고 설명했다. "
+        "군은 미사일 발사 직후 미국과 일본 측과 관련 정보를 긴밀하게 공유했으며 추가 "
+        "발사에 대비해 감시와 경계를 강화하고 있다고 덧붙였다. 정부는 국가안전보장회의 "
+        "상임위원회를 긴급히 소집해 대응 방안을 논의할 예정이며 북한의 도발을 강하게 "
+        "규탄한다는 입장을 냈다. 북한의 탄도미사일 발사는 올해 들어 여섯 번째로 지난달 "
+        "중순 순항미사일을 발사한 이후 약 보름 만이다. 전문가들은 북한이 연말 당 "
+        "전원회의를 앞두고 무력 시위의 수위를 높이고 있다고 분석하며 추가 도발 가능성에 "
+        "주목하고 있다."
+    ),
+    source="연합뉴스",
+)
+KO_COPY = Article(
+    id="k2",
+    title="북한, 동해상으로 탄도미사일 발사…한미일 정보 실시간 공유",
+    summary=(
+        "북한이 1일 오전 동해 쪽으로 탄도미사일을 쐈다고 군 당국이 전했다. 군 관계자는 "
+        "미사일이 평양 인근에서 발사돼 동해에 떨어진 것으로 보인다며 정확한 사거리와 "
+        "기종을 한미 정보당국이 정밀 분석 중이라고 말했다. 한미일 3국은 경보 정보를 "
+        "실시간으로 공유했고 우리 군은 대북 감시태세를 한층 끌어올렸다. 대통령실은 "
+        "안보상황점검회의를 열어 상황을 점검했으며 유엔 안보리 결의 위반이라고 비판했다. "
+        "이번 발사는 지난달 순항미사일 시험 이후 보름여 만으로 올해 여섯 번째 탄도미사일 "
+        "도발로 집계됐다. 일각에서는 북한이 연말 정치 일정을 앞두고 긴장을 끌어올리려는 "
+        "의도라는 해석이 나온다. 군은 북한의 추가 도발에 대비해 확고한 대비태세를 유지하고 "
+        "있다고 거듭 강조했다."
+    ),
+    source="KBS",
+)
+
+
+def test_the_desk_asks_for_the_e5_text_the_feedback_reads_so_it_is_made_once(store):
+    # it asked for passage_text(title, lead_of(article)): for a long Korean lead not the
+    # text the 👍/👎 rule embeds (article_text), so passages.remembered made both
+    from bot.service.feedback import passages_of
+
+    for article in (KO_FIRST, KO_COPY):
+        assert passage_text(article.title, lead_of(article)) != vectors.article_text(article)
+    desk = StoryDesk(store.stories, window=timedelta(hours=48))
+    now = utcnow()
+    v1, v2 = vectors.article_vectors([KO_FIRST, KO_COPY])
+    first = add_article(store, "https://yna.example/rss", KO_FIRST, now)
+    story = desk.assign(first.key, first.feed_id, KO_FIRST, now=now, vector=v1)
+    later = now + timedelta(minutes=3)
+    work = desk.passages_wanted(KO_COPY, now=later, vector=v2)
+    assert work is not None
+    assert work.texts() == [vectors.article_text(KO_COPY), vectors.article_text(KO_FIRST)]
+    passages.forget()
+    rows = passages.remembered(work.texts())  # as the pipeline makes them
+    made = passages.STATS["texts"]
+    sharp = passages_of([KO_COPY, KO_FIRST])  # the alert's 👍/👎 and /why
+    assert passages.STATS["texts"] == made
+    assert np.array_equal(sharp, rows)
+    copy = add_article(store, "https://kbs.example/rss", KO_COPY, later)
+    ref = desk.assign(
+        copy.key,
+        copy.feed_id,
+        KO_COPY,
+        now=later,
+        vector=v2,
+        passage=rows[0],
+        story_passages={story.id: rows[1]},
+    )
+    assert ref.id == story.id and ref.is_copy
 
 
 def test_a_story_without_an_e5_vector_still_groups_by_the_old_rule(store):

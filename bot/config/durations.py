@@ -24,9 +24,9 @@ def parse_interval(value: object) -> float:
         else:
             pos, seconds = 0, 0.0
             compact = text.replace(" ", "")
-            for part in _PART.finditer(compact):
-                if part.start() != pos:
-                    break
+            # each part where the last one ended (a search for the next would scan a long
+            # run of digits again from each of its digits: quadratic)
+            while (part := _PART.match(compact, pos)) is not None:
                 seconds += float(part.group(1)) * _UNITS[part.group(2).lower()]
                 pos = part.end()
             if not compact or pos != len(compact):

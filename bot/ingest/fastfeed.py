@@ -24,7 +24,7 @@ declarations first.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,8 @@ _map_type = _FeedParserMixin.map_content_type
 _looks_like_html = _FeedParserMixin.looks_like_html
 _XML_TYPES = re.compile(r"^application/(?:[\w.+-]+\+)?xml$|^text/(?:[\w.+-]+\+)?xml$")
 _DECL_ENCODING = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+# first bytes that libxml2 reads as UTF-16, UTF-32 or EBCDIC rather than UTF-8 (and NULs)
+_OTHER_ENCODINGS = (b"\xfe\xff", b"\xff\xfe", b"\x4c\x6f\xa7\x94")
 _CP1252_RANGE = re.compile("[\x80-\x9f]")
 _LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 _FEEDPARSER_NAMES = frozenset(
@@ -178,8 +180,9 @@ def _read(body: bytes, headers: Mapping[str, str]) -> FastFeed | str:
 
 
 def _plain_utf8(body: bytes, headers: Mapping[str, str]) -> bool:
-    """A UTF-8 body declared as such (or not at all) and served as XML, with no DOCTYPE:
-    feedparser then reads it without complaint and as UTF-8."""
+    """A body declared UTF-8 (or not at all) and served as XML, with no DOCTYPE, that
+    lxml reads as UTF-8: feedparser then reads it without complaint and as UTF-8 (bytes
+    that are not UTF-8 are lxml's XML error, a refusal too)."""
     ctype, _, params = headers.get("content-type", "application/xml").partition(";")
     ctype = ctype.strip().lower()
     if not _XML_TYPES.match(ctype):
@@ -187,7 +190,8 @@ def _plain_utf8(body: bytes, headers: Mapping[str, str]) -> bool:
     charset = params.strip().lower()
     if charset and charset.replace('"', "").replace("'", "") not in ("charset=utf-8",):
         return False
-    if not charset and ctype.startswith("text/") and not body.isascii():
+    is_ascii = body.isascii()
+    if not charset and ctype.startswith("text/") and not is_ascii:
         return False  # text/xml without a charset is US-ASCII (RFC 3023): feedparser objects
     if b"<!DOCTYPE" in body or b"<!doctype" in body or b"<!ENTITY" in body:
         return False
@@ -196,12 +200,10 @@ def _plain_utf8(body: bytes, headers: Mapping[str, str]) -> bool:
     decl = _DECL_ENCODING.match(body)
     if decl and decl.group(1).lower() not in (b"utf-8", b"utf8"):
         return False
-    if not body.isascii():
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return True
+    # The body is decoded once, by lxml: as UTF-8 (declared so, or not at all), refusing
+    # bytes that are not UTF-8 (an XML error: feedparser's path), unless its first bytes
+    # are a signature libxml2 takes for another encoding (UTF-16/32, EBCDIC).
+    return is_ascii or not (body.startswith(_OTHER_ENCODINGS) or b"\0" in body[:4])
 
 
 def _all_read(root: Any, read: int, why: str) -> None:
@@ -393,24 +395,35 @@ class _Reader:
         if attrs.get("rel") == "alternate" and _map_type(attrs.get("type")) in _HTML_TYPES:
             context["link"] = attrs["href"]
 
-    def rss_item(self, item: Any) -> Any:
-        if self.attrs(item):
-            raise _Unsupported("item attributes")
-        entry = FeedParserDict()
-        state = _Entry(entry, self.has_content)
+    def new_entry(self, element: Any, what: str) -> _Entry:
+        """An entry to fill from ``element`` (an RSS item or an Atom entry, ``what``)."""
+        if self.attrs(element):
+            raise _Unsupported(f"{what} attributes")
+        state = _Entry(FeedParserDict(), self.has_content)
         self.has_content = False  # reset by feedparser at the end of the entry
+        return state
+
+    def fields(self, element: Any, repeatable: frozenset[str]) -> Iterator[tuple[Any, str]]:
+        """The children of an entry with their keys, comments left out; a field given
+        twice (but the ``repeatable``) is skipped when harmless, else unsupported."""
         seen: set[str] = set()
-        guidislink = False
-        for child in item:
+        for child in element:
             key = self.key(child)
             if not key:
                 continue  # a comment between fields
-            if key in seen and key not in _REPEATABLE:
+            if key in seen and key not in repeatable:
                 if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
                     self.check_inert(child)
                     continue
                 raise _Unsupported(f"{key} twice")
             seen.add(key)
+            yield child, key
+
+    def rss_item(self, item: Any) -> Any:
+        state = self.new_entry(item, "item")
+        entry = state.entry
+        guidislink = False
+        for child, key in self.fields(item, _REPEATABLE):
             if key == "title":
                 if self.attrs(child):
                     raise _Unsupported("title attributes")
@@ -590,22 +603,9 @@ class _Reader:
         return _finish(_text_of(element).strip()), kind
 
     def atom_entry(self, element: Any) -> Any:
-        if self.attrs(element):
-            raise _Unsupported("entry attributes")
-        entry = FeedParserDict()
-        state = _Entry(entry, self.has_content)
-        self.has_content = False  # reset by feedparser at the end of the entry
-        seen: set[str] = set()
-        for child in element:
-            key = self.key(child)
-            if not key:
-                continue
-            if key in seen and key not in _ATOM_REPEATABLE:
-                if key in _HARMLESS or key not in _FEEDPARSER_NAMES:
-                    self.check_inert(child)
-                    continue
-                raise _Unsupported(f"{key} twice")
-            seen.add(key)
+        state = self.new_entry(element, "entry")
+        entry = state.entry
+        for child, key in self.fields(element, _ATOM_REPEATABLE):
             if key == "title":
                 value, kind = self.atom_text(child)
                 entry["title"] = value

@@ -96,24 +96,35 @@ class _TooLarge(Exception):
     pass
 
 
+_FIRST_PIECE = 256  # bytes of a compressed stream fed first; doubled up to _MAX_PIECE
+_MAX_PIECE = 1024 * 1024
+
+
 def _inflate(data: bytes, wbits: int, cap: int) -> bytes:
     """Decompress ``data`` without ever holding more than ``cap`` + 1 bytes of
-    output (a gzip bomb stops here). A truncated stream yields what it has."""
+    output (a gzip bomb stops here). A truncated stream yields what it has.
+
+    Each stream is fed in pieces that double from a small one: zlib copies what is
+    left of its input after a stream ends, and a body of many tiny gzip members
+    handed over whole each time would be copied once per member (quadratic)."""
     out = bytearray()
-    pending = data
+    view = memoryview(data)
+    pos, size = 0, _FIRST_PIECE
     decomp = zlib.decompressobj(wbits)
-    while pending:
-        out += decomp.decompress(pending, cap + 1 - len(out))
+    while pos < len(view):
+        piece = view[pos : pos + size]
+        pos += len(piece)
+        size = min(2 * size, _MAX_PIECE)
+        out += decomp.decompress(piece, cap + 1 - len(out))
         if len(out) > cap:
-            raise _TooLarge
-        pending = decomp.unconsumed_tail
-        if not pending and decomp.eof and decomp.unused_data:
-            # Another gzip member follows (concatenated gzip files are legal).
-            rest = decomp.unused_data
-            if not rest.startswith(GZIP_MAGIC):
+            raise _TooLarge  # (input is left over only when the output limit was met)
+        if decomp.eof:
+            pos -= len(decomp.unused_data)  # what follows this stream
+            # Another gzip member may follow (concatenated gzip files are legal).
+            if pos == len(view) or view[pos : pos + len(GZIP_MAGIC)] != GZIP_MAGIC:
                 break
             decomp = zlib.decompressobj(wbits)
-            pending = rest
+            size = _FIRST_PIECE
     if not decomp.eof:
         out += decomp.flush()
         if len(out) > cap:

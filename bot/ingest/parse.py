@@ -71,6 +71,7 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 # the pieces of a DOCTYPE: quoted strings and comments (which may hold "]" or ">"), the
 # internal subset's end, the declaration's end, and runs of anything else
 _DOCTYPE_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|\]|>|[^\"'\]<>]+|<", re.DOTALL)
+_DOCTYPE_TOKEN_NO_COMMENT = re.compile(rb"\"[^\"]*\"|'[^']*'|\]|>|[^\"'\]<>]+|<")
 _LEADING_WS = re.compile(rb"^(\xef\xbb\xbf)?[ \t\r\n]+(?=<)")
 _BARE_AMP = re.compile(rb"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9._-]*);)")
 _XML_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -188,7 +189,17 @@ def _without_entity_declarations(body: bytes, url: str) -> bytes:
     if start is None:
         return body
     in_subset = False
-    for token in _DOCTYPE_TOKEN.finditer(body, start.end()):
+    # A comment ends at the next "-->": from three bytes before the last one, none can,
+    # and the rest is read without trying (each "<!--" there would be read to the end of
+    # the body and then again from the next: quadratic in a run of unclosed comments)
+    last_close = body.rfind(b"-->", start.end())
+    pos = start.end()
+    while True:
+        pattern = _DOCTYPE_TOKEN if pos < last_close - 3 else _DOCTYPE_TOKEN_NO_COMMENT
+        token = pattern.search(body, pos)
+        if token is None:
+            break
+        pos = token.end()
         piece = token.group(0)
         if piece == b"[" or (
             not in_subset and b"[" in piece and not piece.startswith((b'"', b"'"))

@@ -311,8 +311,12 @@ def shared_terms(a: StoryCard, b: StoryCard) -> float:
 
 
 def passage_text(title: str, lead: str) -> str:
-    """What a card's e5 vector is made of (bot.matching.vectors.article_text: title and
-    the start of the lead), for an article as for a stored story."""
+    """What a stored story's e5 vector is made of when it is made after the story was
+    stored: bot.matching.vectors.article_text of its title and stored lead (lead_of).  An
+    article's own is made of ``article_text(article)``, as everywhere else (the 👍/👎 rule,
+    /why, the topic model), so ``passages.remembered`` makes it once; the two differ only
+    for a long Korean lead (lead_of keeps 80 words, fewer than article_text's 400
+    characters once datelines and credits are out)."""
     return article_text(Article(id="", title=title, summary=lead))
 
 
@@ -346,14 +350,11 @@ WEIGHTS = np.array(
 )
 BIAS = -1.836
 MEANING_THRESHOLD = 1.42
-# A lower threshold between articles at most NEAR apart (0.9, chosen on the tune half of
-# bench/story_pairs.py: test recall 0.53 instead of 0.44) merged different events: in
-# bench/soak.py's stream of distinct made-up items (one template word in common) 42 of 312
-# alerts were lost (tests/test_semantic_stories.py: 10 of 435 pairs of such items scored
-# above it, none reach MEANING_THRESHOLD). Two different events merged is worse
-# than one repeat, so the same threshold holds whatever the time between the two.
-NEAR = timedelta(hours=6)
-NEAR_THRESHOLD = MEANING_THRESHOLD
+# One threshold whatever the time between the two: a lower one for articles at most 6 h
+# apart (0.9, chosen on the tune half of bench/story_pairs.py: test recall 0.53 instead of
+# 0.44) merged different events: in bench/soak.py's stream of distinct made-up items (one
+# template word in common) 42 of 312 alerts were lost (tests/test_semantic_stories.py).
+# Two different events merged is worse than one repeat.
 
 
 def pair_features(a: StoryCard, b: StoryCard) -> np.ndarray:
@@ -420,11 +421,13 @@ PASSAGE_BAR = -1.0
 MIN_SHARED_TERMS = 0.2
 
 
-def passage_features(a: StoryCard, b: StoryCard) -> np.ndarray:
-    """The PASSAGE_FEATURES of a pair of cards that both have an e5 vector."""
+def passage_features(a: StoryCard, b: StoryCard, first: np.ndarray | None = None) -> np.ndarray:
+    """The PASSAGE_FEATURES of a pair of cards that both have an e5 vector (``first``:
+    the pair's FEATURES when the caller has them already)."""
     e5 = (cosine(a.passage, b.passage) - 0.8) * 10
     korean = float(a.korean or b.korean)
-    return np.concatenate([pair_features(a, b), [e5, e5 * korean]])
+    x = pair_features(a, b) if first is None else first
+    return np.concatenate([x, [e5, e5 * korean]])
 
 
 def passage_score(a: StoryCard, b: StoryCard) -> float:
@@ -436,21 +439,27 @@ def _has_passages(a: StoryCard, b: StoryCard) -> bool:
     return a.passage is not None and b.passage is not None and len(a.passage) == len(b.passage)
 
 
-def meaning_margin(a: StoryCard, b: StoryCard) -> float:
+def meaning_margin(a: StoryCard, b: StoryCard, first: np.ndarray | None = None) -> float:
     """How far the pair is over the bar of "one story by meaning" (at least 0: one story).
     A pair that :func:`needs_passages`, whose cards both have an e5 vector, is judged by
     :func:`passage_score`, any other by :func:`meaning_score` (the rule of stories stored
-    before e5 vectors, or when the model is missing)."""
-    if not _has_passages(a, b) or not needs_passages(a, b):
-        return meaning_score(a, b) - MEANING_THRESHOLD
-    return passage_score(a, b) - PASSAGE_THRESHOLD
+    before e5 vectors, or when the model is missing).  The pair's FEATURES (``first``,
+    when the caller has them) are computed once for both."""
+    x = pair_features(a, b) if first is None else first
+    score = float(x @ WEIGHTS + BIAS)
+    if not _has_passages(a, b) or not _passes_bar(a, b, score):
+        return score - MEANING_THRESHOLD
+    return float(passage_features(a, b, x) @ PASSAGE_WEIGHTS + PASSAGE_BIAS) - PASSAGE_THRESHOLD
 
 
 def needs_passages(a: StoryCard, b: StoryCard) -> bool:
     """Whether the pair is close enough for the second stage (e5 vectors) to judge it:
     a meaning_score of at least PASSAGE_BAR and MIN_SHARED_TERMS of the words in common,
     or a meaning_score that merges it without (the e5 stage may then keep it apart)."""
-    score = meaning_score(a, b)
+    return _passes_bar(a, b, meaning_score(a, b))
+
+
+def _passes_bar(a: StoryCard, b: StoryCard, score: float) -> bool:
     if score < PASSAGE_BAR:
         return False
     return score >= MEANING_THRESHOLD or shared_terms(a, b) >= MIN_SHARED_TERMS
@@ -495,7 +504,7 @@ class _Recent:
     story_id: int
     card: StoryCard
     first_seen: datetime
-    text: str  # what its e5 vector is made of (passage_text), when a pair needs it
+    text: str  # what its e5 vector is made of (article_text, or passage_text when loaded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,6 +520,7 @@ class _FirstStage:
     card: StoryCard
     by_words: _Recent | None
     near: list[_Recent]
+    features: list[np.ndarray]  # pair_features of each near story's card and this card
 
     def holds(self, article: Article, vector: np.ndarray | None, recent: list[_Recent]) -> bool:
         return (
@@ -603,7 +613,10 @@ class StoryDesk:
         card = story_card(article.title, lead_of(article), article.source, vector)
         by_words = self._by_words(recent, card)
         near = [] if by_words is not None else self._near(recent, card, vector, now)
-        self._first = _FirstStage(article, vector, recent, len(recent), card, by_words, near)
+        features = [pair_features(c.card, card) for c in near]
+        self._first = _FirstStage(
+            article, vector, recent, len(recent), card, by_words, near, features
+        )
         return self._first
 
     def _by_words(self, recent: list[_Recent], card: StoryCard) -> _Recent | None:
@@ -658,11 +671,15 @@ class StoryDesk:
         if first.by_words is not None:
             return None
         card = first.card
-        close = [c for c in first.near if needs_passages(c.card, card)]
+        close = [
+            c
+            for c, x in zip(first.near, first.features, strict=True)
+            if _passes_bar(c.card, card, float(x @ WEIGHTS + BIAS))
+        ]
         if not close:
             return None
         return PassageWork(
-            passage_text(article.title, lead_of(article)),
+            article_text(article),
             tuple((c.story_id, c.text) for c in close if c.card.passage is None),
             tuple(c.story_id for c in close),
         )
@@ -699,18 +716,20 @@ class StoryDesk:
         self._first = None
         if first is not None and first.holds(article, vector, recent):
             card = dataclasses.replace(first.card, passage=passage)
-            found, near = first.by_words, first.near
+            found, near, features = first.by_words, first.near, first.features
         else:
             card = story_card(article.title, lead, article.source, vector, passage)
             found = self._by_words(recent, card)
-            near = None
+            near, features = None, None
         if found is None and vector is not None and self.by_meaning:
             # by meaning (see same_story): the best margin of the closest recent stories
+            # (their pair features from the first stage when it ran for this article)
             top = 0.0
             if near is None:
                 near = self._near(recent, card, vector, now)
-            for candidate in near:
-                margin = meaning_margin(candidate.card, card)
+            for k, candidate in enumerate(near):
+                x = features[k] if features is not None else None
+                margin = meaning_margin(candidate.card, card, x)
                 if margin >= top:
                     found, top = candidate, margin
         if found is not None:
@@ -725,7 +744,7 @@ class StoryDesk:
             vector=to_blob(vector) if vector is not None else None,
             passage=to_blob(passage) if passage is not None else None,
         )
-        recent.append(_Recent(story_id, card, now, passage_text(article.title, lead)))
+        recent.append(_Recent(story_id, card, now, article_text(article)))
         if self._matrix is not None and len(self._matrix) == len(recent) - 1:
             row = np.zeros((1, self._matrix.shape[1]), np.float32)
             if vector is not None and len(vector) == row.shape[1]:

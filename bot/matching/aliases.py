@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from bot.errors import ConfigError
 
@@ -75,6 +76,17 @@ def parse_aliases(data: Mapping[str, object], *, origin: str = "aliases") -> dic
     return groups
 
 
+def read_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """An operator's TOML file of ``what`` (alias groups, topics); :class:`ConfigError`
+    naming the file when it cannot be read or parsed."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(str(path), f"cannot read {what}: {e}") from e
+    except RecursionError:
+        raise ConfigError(str(path), f"cannot read {what}: nested too deeply") from None
+
+
 @cache
 def builtin_aliases() -> dict[str, AliasGroup]:
     """The alias groups shipped in ``bot/data/aliases.toml`` (parsed once)."""
@@ -89,19 +101,13 @@ def load_aliases(
 
     A group with the id of a built-in one replaces it.
     """
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(str(path), f"cannot read alias groups: {e}") from e
-    except RecursionError:
-        raise ConfigError(str(path), "cannot read alias groups: nested too deeply") from None
+    data = read_toml(path, "alias groups")
     merged_raw: dict[str, object] = {
         g.id: {"name": g.name, "description": g.description, "terms": list(g.terms)}
         for g in (builtin_aliases() if base is None else base).values()
     }
     merged_raw.update(data)
-    return parse_aliases(merged_raw, origin=path.name)
+    return parse_aliases(merged_raw, origin=Path(path).name)
 
 
 def expand(group_id: str, groups: Mapping[str, AliasGroup] | None = None) -> tuple[str, ...]:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from bot.errors import QueryError
-from bot.matching.document import Document
-from bot.matching.engine import Matcher, model_match
+from bot.matching.document import Document, prepare_document
+from bot.matching.engine import Matcher, MatchGroup, model_match
 from bot.matching.parser import parse_query
 from bot.matching.syntax import And, Node, Query
 from bot.matching.topics import compile_topic
@@ -108,25 +108,58 @@ def subscription_rules(sub: Subscription, topics: Mapping[str, Topic]) -> list[R
 class RuleSet:
     """Rules decided together, the way alerts decide them: the queries in one matcher, a
     learned topic by its model (once per article, however many rules ask), a narrowed
-    learned topic by its model AND its filter.  For /latest, /test and /why; the audience
-    does the same over its index of every subscription."""
+    learned topic by its model AND its filter.  The audience keeps every subscription's
+    rules in one (see :meth:`load`); /latest, /test and /why build one of a chat's."""
 
     def __init__(self) -> None:
         self.matcher = Matcher()
-        self._models: dict[str, Topic] = {}  # key -> the topic whose model must say yes
-        self._alone: list[str] = []  # keys the model alone decides (no query)
+        self._gated: dict[str, Topic] = {}  # key -> the topic whose model must say yes too
+        self._alone: dict[str, Topic] = {}  # key -> the topic whose model alone decides
+        self._signatures: dict[str, tuple[str, float]] = {}  # what each matcher key compiles
 
     def add(self, rule: Rule) -> Query | None:
-        """Add ``rule``; its compiled query (a query that does not parse raises
-        :class:`QueryError`), ``None`` when the model alone decides."""
+        """Add (or replace) ``rule``; its compiled query (a query that does not parse
+        raises :class:`QueryError`), ``None`` when the model alone decides."""
         query = None
+        self._gated.pop(rule.key, None)
+        self._alone.pop(rule.key, None)
         if rule.query is not None:
             query = self.matcher.add(rule.key, rule.query, threshold=rule.threshold)
+            self._signatures[rule.key] = (_signature(rule.query), rule.threshold)
+        elif rule.key in self._signatures:
+            self.matcher.remove(rule.key)
+            del self._signatures[rule.key]
         if rule.model is not None:
-            self._models[rule.key] = rule.model
-            if rule.query is None:
-                self._alone.append(rule.key)
+            (self._alone if rule.query is None else self._gated)[rule.key] = rule.model
         return query
+
+    def load(self, rules: Iterable[Rule]) -> None:
+        """Make the set exactly ``rules`` (a key given twice: its last rule), compiling
+        again only the keys whose query or threshold changed."""
+        wanted: dict[str, tuple[Query | str, float]] = {}
+        gated: dict[str, Topic] = {}
+        alone: dict[str, Topic] = {}
+        for rule in rules:
+            wanted.pop(rule.key, None)
+            gated.pop(rule.key, None)
+            alone.pop(rule.key, None)
+            if rule.query is not None:
+                wanted[rule.key] = (rule.query, rule.threshold)
+            if rule.model is not None:
+                (alone if rule.query is None else gated)[rule.key] = rule.model
+        # A key can come back with another query (a row id reused after a delete, a second
+        # /filter): compare what each key compiles, not just the key.
+        signatures = {
+            key: (_signature(query), threshold) for key, (query, threshold) in wanted.items()
+        }
+        for key in set(self._signatures) - set(wanted):
+            self.matcher.remove(key)
+        for key, (query, threshold) in wanted.items():
+            if self._signatures.get(key) != signatures[key]:
+                self.matcher.add(key, query, threshold=threshold)  # replaces the old one
+        self._signatures = signatures
+        self._gated = gated
+        self._alone = alone
 
     def __len__(self) -> int:
         return len(self.matcher) + len(self._alone)
@@ -134,32 +167,64 @@ class RuleSet:
     @property
     def needs_vectors(self) -> bool:
         """True when a semantic term or a learned model reads the articles' vectors."""
-        return self.matcher.needs_vectors or any(map(reads_vectors, self._models.values()))
+        return self.matcher.needs_vectors or any(
+            map(reads_vectors, (*self._gated.values(), *self._alone.values()))
+        )
+
+    def passage_texts(self, article: Article) -> list[str]:
+        """The texts whose e5 vectors the learned models will make to decide ``article``
+        (see :func:`passage_text`), each once."""
+        topics = {t.id: t for t in (*self._gated.values(), *self._alone.values())}
+        texts = (passage_text(t, article) for t in topics.values())
+        return list(dict.fromkeys(t for t in texts if t))
+
+    def decisions(
+        self, article: Article, *, vector: np.ndarray | None = None
+    ) -> Iterator[tuple[Iterable[str], float, MatchGroup | Match]]:
+        """The rules ``article`` matches, as ``(keys, score, found)``: first the
+        matcher's groups, best first (a key whose topic's model must agree only when it
+        does, on its own at the model's score), then each key a model alone decides.
+        ``found`` is the :class:`MatchGroup` itself when the query alone decided (make a
+        key's Match with :func:`group_match` only when needed: most are only mapped to
+        chats)."""
+        decided: dict[str, Match] = {}  # a learned topic decides once per article
+        if len(self.matcher):
+            doc = prepare_document(article)
+            doc.vector = vector
+            gated = self._gated
+            for group in self.matcher.match_groups(doc):
+                keys = group.keys
+                if not gated or gated.keys().isdisjoint(keys):
+                    yield keys, group.score, group
+                    continue
+                plain = [key for key in keys if key not in gated]
+                if plain:
+                    yield plain, group.score, group
+                for key in keys:  # a narrowed learned topic: its model too
+                    if key in gated:
+                        decision = learned_decision(article, gated[key], decided, vector)
+                        if decision.matched:
+                            score = decision.score
+                            why = (*group.why, *decision.why)
+                            yield (key,), score, Match(article.id, key, True, score, why)
+        for key, topic in self._alone.items():
+            decision = learned_decision(article, topic, decided, vector)
+            if decision.matched:
+                yield (key,), decision.score, replace(decision, topic=key)
 
     def match(self, article: Article, *, vector: np.ndarray | None = None) -> list[Match]:
         """The rules ``article`` matches, with score and why, best first."""
-        decisions: dict[str, Match] = {}
-        out: list[Match] = []
-        for m in self.matcher.match(article, vector=vector) if len(self.matcher) else ():
-            topic = self._models.get(m.topic)
-            if topic is None:
-                out.append(m)
-                continue
-            decision = learned_decision(article, topic, decisions, vector)
-            if decision.matched:
-                out.append(
-                    Match(m.article_id, m.topic, True, decision.score, (*m.why, *decision.why))
-                )
-        for key in self._alone:
-            decision = learned_decision(article, self._models[key], decisions, vector)
-            if decision.matched:
-                out.append(replace(decision, topic=key))
+        out = [
+            group_match(article, key, found)
+            for keys, _, found in self.decisions(article, vector=vector)
+            for key in keys
+        ]
         out.sort(key=lambda m: -m.score)
         return out
 
     def evaluate(self, key: str, article: Article, *, vector: np.ndarray | None = None) -> Match:
         """The decision of rule ``key`` on one article, matched or not."""
-        topic = self._models.get(key)
+        topic = self._alone.get(key, self._gated.get(key))
         decision = learned_decision(article, topic, {}, vector) if topic is not None else None
         if decision is not None and (key in self._alone or not decision.matched):
             return replace(decision, topic=key)
@@ -167,6 +232,18 @@ class RuleSet:
         if decision is None or not found.matched:
             return found
         return Match(found.article_id, key, True, decision.score, (*found.why, *decision.why))
+
+
+def group_match(article: Article, key: str, found: MatchGroup | Match) -> Match:
+    """The Match of one key of :meth:`RuleSet.decisions`."""
+    if isinstance(found, Match):
+        return found
+    return Match(article.id, key, True, found.score, found.why)
+
+
+def _signature(query: str | Query) -> str:
+    """What a query compiles to, to tell when a key's query changed."""
+    return query if isinstance(query, str) else repr(query)
 
 
 def learned_decision(

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError, QueryError
-from bot.matching.aliases import AliasGroup
+from bot.matching.aliases import AliasGroup, read_toml
 from bot.matching.parser import parse_query
 from bot.matching.syntax import Query
 from bot.records import Topic
@@ -131,11 +131,5 @@ def load_topics(
     path: str | Path, *, aliases: Mapping[str, AliasGroup] | None = None
 ) -> dict[str, Topic]:
     """Topics from an operator's file in the format of ``bot/data/topics.toml``."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(str(path), f"cannot read topics: {e}") from e
-    except RecursionError:
-        raise ConfigError(str(path), "cannot read topics: nested too deeply") from None
-    return parse_topics(data, origin=path.name, aliases=aliases)
+    data = read_toml(path, "topics")
+    return parse_topics(data, origin=Path(path).name, aliases=aliases)

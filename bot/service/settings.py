@@ -8,7 +8,6 @@ sender: every write here moves the store's delivery generation, and the sender l
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from bot.config.template import TemplateError, format_template, parse_template
@@ -75,7 +74,49 @@ def set_timezone(store: Store, chat_id: int, argument: str) -> SettingResult:
     return _done(store, chat_id)
 
 
-_RANGE = re.compile(r"^\s*(\S+?)\s*(?:-|–|to)\s*(\S+)\s*(hold|silent)?\s*$", re.IGNORECASE)
+_RANGE_SEPARATORS = ("-", "–")  # and "to", in any case
+
+
+def _separator_at(text: str, at: int) -> int:
+    """The length of the range separator ("-", "–", "to") at ``text[at]``, 0 if none."""
+    if text.startswith(_RANGE_SEPARATORS, at):
+        return 1
+    return 2 if text[at : at + 2].lower() == "to" else 0
+
+
+def quiet_range(text: str) -> tuple[str, str, str | None] | None:
+    """``(start, end, mode or None)`` of a quiet-hours range ("23:00-07:00 silent",
+    "22:30 to 6"), or None: the start is the shortest first run of non-blanks that a
+    separator follows, the end one word, the mode ("hold" or "silent") one more.
+
+    In one pass: every separator in the first word is a place the start could end, and
+    what comes after it is judged from the words counted once (a pattern that tried each
+    place would read the rest again from each: quadratic in a long word of dashes)."""
+    text = text.strip()
+    first = text.split(maxsplit=1)[0] if text else ""
+    later = text[len(first) :].split()  # the words after the first
+    if len(later) <= 2:
+        modes = [word.lower() in QUIET_MODES for word in later]
+        for cut in range(1, len(first)):
+            size = _separator_at(first, cut)
+            if not size:
+                continue
+            # the end of the first word after the separator (sliced only when taken)
+            rest = cut + size < len(first)
+            words = len(later) + rest
+            if words == 1 or (words == 2 and modes[-1]):
+                end = first[cut + size :] if rest else later[0]
+                return first[:cut], end, later[-1].lower() if words == 2 else None
+    # the separator opens the second word: the start is the whole first word
+    second = text[len(first) :].lstrip()
+    size = _separator_at(second, 0) if first and second else 0
+    if size:
+        tail = second[size:].split()
+        if len(tail) == 1:
+            return first, tail[0], None
+        if len(tail) == 2 and tail[1].lower() in QUIET_MODES:
+            return first, tail[0], tail[1].lower()
+    return None
 
 
 def set_quiet_hours(store: Store, chat_id: int, argument: str) -> SettingResult:
@@ -88,14 +129,13 @@ def set_quiet_hours(store: Store, chat_id: int, argument: str) -> SettingResult:
         store.chats.set_quiet_hours(chat_id, "", "", "hold")
         store.outbox.release_quiet(chat_id)
         return _done(store, chat_id)
-    match = _RANGE.match(text)
-    if not match:
+    found = quiet_range(text)
+    if found is None:
         return SettingResult(ok=False, problem="bad-range", detail=text)
-    start, end = parse_time_of_day(match.group(1)), parse_time_of_day(match.group(2))
+    start, end = parse_time_of_day(found[0]), parse_time_of_day(found[1])
     if start is None or end is None or start == end:
         return SettingResult(ok=False, problem="bad-time", detail=text)
-    mode = (match.group(3) or "hold").lower()
-    assert mode in QUIET_MODES
+    mode = found[2] or "hold"
     store.chats.set_quiet_hours(chat_id, f"{start:%H:%M}", f"{end:%H:%M}", mode)
     store.outbox.release_quiet(chat_id)
     return _done(store, chat_id)

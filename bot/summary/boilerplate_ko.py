@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import islice
 
 from bot.summary.sentences import quote_spans, split_sentences
 
@@ -210,6 +211,8 @@ _MIN_LEAD_CHARS = 15
 # How the lead's first sentence ends (a sub-headline may end on "…" or a quote alone).
 _LEAD_END = re.compile(r"(?:[다요죠까니][.?!…]+|[?!])[\"'”’)\]]?$")
 _SUBJECT_WINDOW = 5  # the lead's subject is looked for in its first five words
+# The longest word ``_SUBJECT_WORD`` takes (30 characters and 께서, a quote or bracket before)
+_MAX_SUBJECT_CHARS = 36
 # What a word glued after a closing quote starts with when it continues the sentence
 # ('"…"라고', '"…"며', "'…'의"): then the quote is not a sub-headline's end.
 _CONTINUING = "이가은는을를의에와과도로라란고며면까만처하서"
@@ -282,6 +285,7 @@ _CONTINUATION = re.compile(
 _GLUED_DIGITS = re.compile(r"(?<=[가-힣])(?=\d{1,4}(?:년|월|일|개월|건|명))")
 _CAPTION_STOP = re.compile(r"(?<=[가-힣])(?<![다요죠오네자지군나냐까라])\.(?=\s?[가-힣])")
 _GLUED_WORD = re.compile(r"[^\s]{3,}")
+_NONSPACE = re.compile(r"\S+")
 # amounts and ranks, not counters ("1개 비행대대가" is one noun phrase)
 _FIGURE = re.compile(r"^\d[\d,.·]*(?:억|만|조|원|%|위|배)$")
 # a verb's adnominal or connective form: the text is a clause, not a label
@@ -310,7 +314,7 @@ def _glued_cut(sentence: str) -> int:
                 and not (left in _VERB_FINALS and text[k] in _ENDING_START)
             ):
                 candidates.append((word.start() + k, False))
-        for k in range(opening + 2, len(text) - 1):
+        for k in _label_positions(window, word, opening):
             left = text[opening:k]
             if text[k] in _H_SET and _repeated_by_subject(left, window[word.start() + k :]):
                 candidates.append((word.start() + k, False))
@@ -403,20 +407,32 @@ def is_korean(text: str, *, sample: int = 2000) -> bool:
     return hangul * 3 > latin
 
 
-def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True) -> str:
+def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True, title: str = "") -> str:
     """``text`` without Korean datelines, bylines, e-mails, credits, copyright lines,
     "관련 기사" lists and broadcast promos (see the module docstring).
 
     Sub-headlines glued before a dateline at the start are put on a line of their own
     when ``keep_subheadlines`` (a matcher wants their words), else dropped (a summary
-    must open with the lead).  Text without Hangul is returned unchanged; paragraph
+    must open with the lead).  The article's ``title``, when given, tells more of them:
+    a lead restates the title's first words (see ``_title_restated``).  Text without Hangul is returned unchanged; paragraph
     structure is kept and paragraphs left empty disappear.
     """
     if not text or not has_hangul(text):
         return text
     text = unicodedata.normalize("NFC", text)
     text = _NESTED_CREDIT.sub(" ", text)
+    dated = _DATELINE.search(text, 0, _LEAD_WINDOW) is not None
     head, text = _split_dateline(text)
+    if dated and not keep_subheadlines:
+        # past the lead's dateline, a byline signs a photo: its caption goes too
+        text = _CREDITED_CAPTION.sub(" ", text)
+    tag = _SECTION_TAG.match(text)
+    if (
+        tag is not None
+        and not keep_subheadlines
+        and len(text) - tag.end() >= _MIN_LEAD_AFTER_CAPTION
+    ):
+        text = text[tag.end() :]  # "[K-컬처] 배우 황신혜가 …": the page's section label
     paragraphs: list[str] = [head] if head and keep_subheadlines else []
     lead = True  # the first line with text: a photo caption may open it
     for block in re.split(r"\n\s*\n", text):
@@ -424,7 +440,7 @@ def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True) -> st
         for line in block.split("\n"):
             if _RELATED_HEADER.match(line):
                 break  # a "관련 기사" list: the rest of the paragraph is its headlines
-            if cleaned := _clean_line(line, lead=lead):
+            if cleaned := _clean_line(line, lead=lead, captions=not keep_subheadlines):
                 lines.append(cleaned)
                 lead = False
         if lines:
@@ -433,11 +449,91 @@ def strip_korean_boilerplate(text: str, *, keep_subheadlines: bool = True) -> st
     if not keep_subheadlines:
         paragraphs = _without_leading_subheadlines(paragraphs)
     if len(paragraphs) > lead_at:
-        paragraphs[lead_at] = _split_glued_subheadlines(paragraphs[lead_at], keep=keep_subheadlines)
+        paragraphs[lead_at] = _split_glued_subheadlines(
+            paragraphs[lead_at], keep=keep_subheadlines, title=title
+        )
+    if not keep_subheadlines:
+        paragraphs = [_drop_body_subheadlines(p) for p in paragraphs]
     return "\n\n".join(paragraphs)
 
 
-def _split_glued_subheadlines(paragraph: str, *, keep: bool) -> str:
+# -- sub-headlines and captions inside the body -------------------------------------------
+#
+# Flat text glues a sub-headline between two paragraphs as it glues the first ones to the
+# lead: "… 보이고 있다.원·달러 환율, 두달 만에 1420원대 마감29일 금융정보업체 …".  Inside the
+# body only the plainest shapes are cut (a summary may pick any sentence, but a cut there
+# must not eat a real one):
+# * a caption before its photo credit, not ending like a sentence: "… 도모한다. 세곡6단지
+#   위치도. [서울시 제공]세곡6단지는 …", "… 셀토스’ (사진=기아)29일 업계에 따르면 …";
+# * after a paragraph joint ("다." glued to the next word), a phrase without a subject whose
+#   Hangul is glued to the next paragraph's date ("… 1420원대 마감29일 …");
+# * after a paragraph joint, a phrase without a subject ending on a headline's verb form
+#   before the paragraph's subject ("… 몰래카메라도 반입시켜 이씨는 …");
+# * a photographer's byline inside the text and the caption sentence it signs;
+# * a section mark and the quoted sub-headline after it ("━ “표현의 자유…” 30일 …").
+_BODY_CAPTION = re.compile(
+    r"(?<=[.?!])\s?[^.?!\n\[\]()【】<>]{1,119}?[^\s.?!\[\]()【】<>](?<![다요죠까니])\.?\s?"
+    r"(?=\[[^\[\]\n]{1,40}제공\s?\]|[\[(]\s?사진\s?[=:ㅣ|][^\[\]()\n]{1,30}[\])])"
+)
+# a photographer's byline inside the text, then the caption it signs: "… 전망도 나온다.
+# [이데일리 홍길동 기자] 29일 서울 중구 하나은행 딜링룸 현황판에 환율 지수 등이 표시되고 있다."
+_CREDITED_CAPTION = re.compile(
+    rf"(?<=[.?!”’\"'] )[\[【]\s?(?:{_PUB}\s)?{_REPORTER}\s?[\]】]\s?[^.?!\n]{{5,200}}?"
+    r"(?:있다|모습이다)\."
+)
+# a section label that opens the text ("[K-컬처]", "[뉴스분석]"), before the lead
+_SECTION_TAG = re.compile(r"\s?\[[^\[\]\n=]{1,12}\]\s?")
+_PARAGRAPH_JOINT = re.compile(r"(?<=[다요죠]\.)(?=[\w“\"‘'])")
+_BODY_GLUED_DATE = re.compile(r"[^.?!\n]{4,80}?[가-힣](?=\d{1,2}일|(?:19|20)\d\d년)")
+# verb forms a sub-headline ends on ("반입시켜", "알게 돼"): not 함께, 듯 (a sentence's own)
+_BODY_VERB_FINAL = re.compile(r"(?:시켜|켜|줘|돼|보내|나서|올라|커져|잇따라)$")
+_BODY_VERB_WORDS = 10
+_SECTION_MARK = re.compile(r"━+\s?(?:[“\"][^”\"\n]{1,80}[”\"]\s?)?")
+
+
+def _drop_body_subheadlines(paragraph: str) -> str:
+    """``paragraph`` without the sub-headlines glued inside it (see the comment above)."""
+    paragraph = _SECTION_MARK.sub("", paragraph)
+    out: list[str] = []
+    at = 0
+    for joint in _PARAGRAPH_JOINT.finditer(paragraph):
+        if joint.start() < at:
+            continue
+        cut = _body_cut(paragraph, joint.start())
+        if cut:
+            out.append(paragraph[at : joint.start()] + " ")
+            at = cut
+    out.append(paragraph[at:])
+    return "".join(out)
+
+
+def _body_cut(text: str, start: int) -> int:
+    """Where the paragraph glued at ``start`` begins after its sub-headline (0: none)."""
+    dated = _BODY_GLUED_DATE.match(text, start)
+    if dated is not None:
+        head = dated.group()
+        last = head.rsplit(" ", 1)[-1]
+        if (
+            " " in head.strip()
+            and not _has_subject(head)
+            and last not in _DATE_WORDS
+            and last[-1] not in "년월일시분초"
+        ):
+            return dated.end()
+    words = text[start : start + _MAX_SUBHEADLINE_CHARS].split(" ")
+    for position in range(2, min(_BODY_VERB_WORDS, len(words) - 1)):
+        head = " ".join(words[:position])
+        if _SENTENCE_END.search(head) or "." in head or not _closed(head):
+            return 0
+        if _BODY_VERB_FINAL.search(words[position - 1]):
+            lead = " ".join(words[position:])
+            if not _has_subject(head) and _subject_position(lead, window=1) == 0:
+                return start + len(head) + 1
+            return 0
+    return 0
+
+
+def _split_glued_subheadlines(paragraph: str, *, keep: bool, title: str = "") -> str:
     """The paragraph with the sub-headlines glued before its first sentence put on a line
     of their own (``keep``) or dropped: short pieces that the splitter cut at an ellipsis
     ('러 포병 관계자 “… 최악”…'), then the headline-shaped start of the first real sentence."""
@@ -452,7 +548,7 @@ def _split_glued_subheadlines(paragraph: str, *, keep: bool) -> str:
         skip += 1
     if not sentences or not _LEAD_END.search(sentences[skip]):
         return paragraph
-    subheadlines, lead = split_lead_subheadlines(sentences[skip])
+    subheadlines, lead = split_lead_subheadlines(sentences[skip], title=title)
     if not subheadlines and not skip:
         return paragraph
     at = line.find(lead[:40])
@@ -481,7 +577,7 @@ def _without_leading_subheadlines(paragraphs: list[str]) -> list[str]:
     return ["\n".join(group) for _, group in sorted(kept.items())]
 
 
-def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
+def split_lead_subheadlines(sentence: str, *, title: str = "") -> tuple[str, str]:
     """(sub-headlines, lead) of the first sentence of a flat Korean text, where the page's
     sub-headlines are glued to the lead; ``("", sentence)`` when nothing before the lead
     has a headline's shape (see the comments above ``_HEADLINE_MARK`` and ``_GLUED_FINAL``).
@@ -501,9 +597,73 @@ def split_lead_subheadlines(sentence: str) -> tuple[str, str]:
             break  # a second cut takes off only a short label: "우크라식 DMZ가 변수"
         heads.append(head)
         lead = rest
+    restated = _title_restated(lead, title) if title else 0
+    if restated:
+        heads.append(lead[:restated].strip())
+        lead = lead[restated:].strip()
     if not heads:
         return "", sentence
     return " ".join(heads), lead
+
+
+def _title_restated(sentence: str, title: str) -> int:
+    """Where the lead starts in ``sentence`` when it restates the title's first two words
+    after a run of sub-headlines (0: nowhere): "… 장교 출신 사촌동생 통해 현역 장교 포섭 북한
+    공작원으로부터 비트코인을 받은 뒤 …" under the title "北 공작원으로부터 비트코인 받고 …"
+    (ko-49, whose lead's subject comes 16 words in, too far for the rules by shape).  What
+    comes before must read as sub-headlines: no subject, no date, no open quote, at most
+    ``_MAX_SUBHEADLINE_CHARS``, and ending on a headline's final word ("포섭", "돼").  A
+    bounded window and constant work per word."""
+    wanted = [_title_word(w) for w in _TITLE_WORD.findall(_TITLE_TAG.sub("", title))[:2]]
+    if len(wanted) < 2 or sum(len(w) for w in wanted) < 5:
+        return 0
+    spaces = [m.start() for m in re.finditer(" ", sentence[: _MAX_SUBHEADLINE_CHARS + 1])]
+    words = sentence[: _MAX_SUBHEADLINE_CHARS + 1].split(" ")
+    for position in range(2, len(words) - 2):
+        if not all(_stem(words[position + i]) == wanted[i] for i in range(2)):
+            continue
+        cut = spaces[position - 1] + 1
+        prefix = sentence[:cut].rstrip()
+        last = prefix.rsplit(" ", 1)[-1].strip(_WORD_EDGES)
+        if (
+            last in _GLUED_FINAL
+            and not _has_subject(prefix)
+            and not _DATE_OPENER.search(prefix)
+            and _closed(prefix)
+            and not any(_SENTENCE_END.search(w) for w in prefix.split())
+            and len(sentence) - cut >= _MIN_LEAD_CHARS
+        ):
+            return cut
+        return 0  # the first place the title comes back decides
+    return 0
+
+
+# A title's tag ("[단독]", "[카드뉴스]") and its words (a quote or "…" between them).
+_TITLE_TAG = re.compile(r"^\s?(?:[\[【<][^\]】>]{1,12}[\]】>]\s?)+")
+_TITLE_WORD = re.compile(r"[^\s…⋯.,·'\"‘’“”()\[\]<>]+")
+# The one-character Hanja a headline writes for a country or an institution, and the word
+# its lead writes instead: "北" for 북한, "美" for 미국.
+_HANJA_SHORT = {
+    "北": "북한",
+    "美": "미국",
+    "中": "중국",
+    "日": "일본",
+    "韓": "한국",
+    "英": "영국",
+    "佛": "프랑스",
+    "獨": "독일",
+    "露": "러시아",
+    "臺": "대만",
+    "軍": "군",
+    "與": "여당",
+    "野": "야당",
+    "檢": "검찰",
+    "警": "경찰",
+}
+
+
+def _title_word(word: str) -> str:
+    return _HANJA_SHORT.get(word, _stem(word))
 
 
 def _split_shaped(sentence: str, *, reach: int = 3) -> tuple[str, str]:
@@ -637,6 +797,45 @@ def _repeated_by_subject(label: str, lead: str) -> bool:
     return _bare_stem(word) == label or _bare_stem(word).rstrip("들") == label
 
 
+def _label_positions(window: str, word: re.Match[str], opening: int) -> list[int]:
+    """The cuts ``k`` inside ``word`` (a glued word of ``window``, its text from ``opening``)
+    where ``_repeated_by_subject(text[opening:k], window[word.start() + k :])`` can hold,
+    in increasing order: the same answers as trying every ``k`` in ``opening + 2 ..
+    len(text) - 2``, with constant work per word instead of a 260-character split per
+    character.
+
+    The label must equal the stem of the lead's subject, one of the words after ``word``
+    (the first, the rest of ``word`` itself, must not be the subject).  When those words
+    lie within the lead's window whatever ``k`` is, the subject is the same word for every
+    ``k`` and only the one or two ``k`` where the label spells its stem can hold.  Else
+    (words so long that the window cuts one of them, which no real text has) every ``k``
+    up to the longest stem a subject word can have is tried."""
+    text = word.group()
+    first, last = opening + 2, len(text) - 2
+    if first > last:
+        return []
+    following = list(islice(_NONSPACE.finditer(window, word.end()), _GLUED_SUBJECT_WINDOW - 1))
+    # the lead's window is shortest at the first k
+    window_end = word.start() + first + _SUBHEAD_WINDOW
+    subject = -1
+    for position, match in enumerate(following):
+        if match.end() > window_end:
+            # a word the window may cut: try every k a subject's stem can reach
+            return list(range(first, min(last, opening + _MAX_SUBJECT_CHARS) + 1))
+        if _subject_position(match.group(), window=1) == 0:
+            subject = position
+            break
+    if subject < 0:
+        return []
+    stem = _bare_stem(following[subject].group().strip(_WORD_EDGES))
+    labels = {stem, stem.rstrip("들")}
+    return sorted(
+        opening + len(label)
+        for label in labels
+        if first <= opening + len(label) <= last and text.startswith(label, opening)
+    )
+
+
 def _has_subject(text: str) -> bool:
     """Whether a word of ``text`` carries a subject's 은/는/이/가 ("개선에는" does not)."""
     for word in text.split():
@@ -669,7 +868,7 @@ def _closed(text: str) -> bool:
     )
 
 
-def _clean_line(line: str, *, lead: bool) -> str:
+def _clean_line(line: str, *, lead: bool, captions: bool = False) -> str:
     line = line.strip()
     if not line:
         return ""
@@ -677,6 +876,8 @@ def _clean_line(line: str, *, lead: bool) -> str:
         line = _drop_opening_caption(line)
     line = _DATELINE.sub(" ", line)
     line = _TAIL.sub("", line)
+    if captions:
+        line = _BODY_CAPTION.sub(" ", line)
     for fragment in _FRAGMENTS:
         line = fragment.sub(" ", line)
     line = _tidy(_STAMP.sub("", _tidy(line)))

@@ -165,17 +165,17 @@ def article_text(article: Article) -> str:
 
 
 def _choose_body(article: Article) -> str:
-    content = _clean(_head(html_to_text(article.content or "")))
-    summary = _clean(_head(html_to_text(article.summary or "")))
+    content = _clean(_head(html_to_text(article.content or "")), article.title)
+    summary = _clean(_head(html_to_text(article.summary or "")), article.title)
     if len(content.split()) >= _SUBSTANTIAL_WORDS or len(content) >= len(summary):
         return content or summary
     return summary
 
 
-def _clean(text: str) -> str:
+def _clean(text: str, title: str = "") -> str:
     # Korean rules first (they only touch text with Hangul): a summary opens with the
-    # lead, so the sub-headlines glued before a dateline go.
-    return strip_boilerplate(strip_korean_boilerplate(text, keep_subheadlines=False))
+    # lead, so the sub-headlines glued before a dateline go (the title helps tell them).
+    return strip_boilerplate(strip_korean_boilerplate(text, keep_subheadlines=False, title=title))
 
 
 def _head(text: str) -> str:
