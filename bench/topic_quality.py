@@ -12,7 +12,8 @@ For every group, each model is trained on all the other groups and tested on
 the held-out one; hyperparameters are never chosen on the group that is
 reported.  ``--nested`` measures the procedure that chose the shipped model:
 for each held-out group, the family of options (sample weighting, the USE
-block (USE, e5 or both) and its weight, L2, the query block's weight, the Korean-aware anchor),
+block (USE, e5 or both) and its weight, L2, the query block's weight, the Korean-aware anchor,
+the rubric's prototypes as features, the anchor of Korean-language news),
 the gate and the threshold with the best pooled F1 of an inner
 leave-one-source-out over the other groups only (``FAMILIES``, ``GATES``,
 ``THRESHOLDS``), then the same rule over all groups for the model to ship.

@@ -13,7 +13,10 @@ content) and decides with logistic regression over three blocks of features:
   with the query's first group, and whether the whole query matched.  These
   carry the hand-written knowledge (aliases in several languages) across
   languages and sources the training data does not cover;
-* optionally a sentence embedding (:mod:`bot.matching.embed`), when the model names one.
+* optionally a sentence embedding (:mod:`bot.matching.embed`), when the model names one;
+* optionally the topic's rubric: the article's cosine, in the embedding's space, to each
+  prototype (a rubric's bullet lines, :func:`parse_rubric`) and the highest per class
+  (positive, negative, borderline); the prototypes' vectors are stored in the model.
 
 ``anchor`` is a query for what the topic is about (for korea-diplomacy: a
 Korea term in the text, or North Korean state media as the source); with
