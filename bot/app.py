@@ -120,6 +120,7 @@ class Core:
         self._stopped = False
         self._sender_task: asyncio.Task[None] | None = None
         self._lock: DatabaseLock | None = None
+        self._began = False  # past the lock: only then is there something to say "stopped" of
 
     # -- the parts handlers call ------------------------------------------------------------
 
@@ -212,6 +213,7 @@ class Core:
         database's lock: a second bot on the same database refuses at once."""
         if self._lock is None:
             self._lock = DatabaseLock.acquire(self.config.storage.path)
+        self._began = True
         if self.config.metrics.listen:  # first: a port in use stops the start at once
             self.ops_server = OpsServer(
                 self.config.metrics.listen, report=self.health_report, metrics=self.metrics_page
@@ -486,7 +488,8 @@ class Core:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
-        log.info("newsalert stopped")
+        if self._began:  # a run refused by the lock never started
+            log.info("newsalert stopped")
 
 
 async def run_until_signalled(

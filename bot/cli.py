@@ -23,7 +23,7 @@ from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, FeedStatus, as_utc
-from bot.text import html_to_text, plural, tidy_line
+from bot.text import html_to_text, plural, redact_url, tidy_line
 
 if TYPE_CHECKING:  # the loader itself is imported by the commands that need it
     from bot.config.loader import TokenRule
@@ -79,7 +79,9 @@ def _has_config(ctx: click.Context) -> bool:
 def _config_failure(path: str, error: ConfigError) -> None:
     """Exit 2 with every problem of the file, one a line, each with its key."""
     if len(error.problems) == 1:
-        _fail(f"{path}: {error}")
+        # a value from the environment (NEWSALERT_...) is not the file's mistake
+        from_env = error.problems[0].key.startswith("NEWSALERT_")
+        _fail(str(error) if from_env else f"{path}: {error}")
     lines = [f"{path}: {plural(len(error.problems), 'problem')} to fix:"]
     lines += [f"  {problem}" for problem in error.problems]
     _fail("\n".join(lines))
@@ -464,39 +466,98 @@ def doctor(ctx: click.Context, timeout: float) -> None:
 # -- topics -------------------------------------------------------------------------------------
 
 
+_QUERY_SHOWN = 160  # characters of a query in the topic list; `topics show ID` has it all
+
+
 @cli.group(invoke_without_command=True)
+@click.option("--full", is_flag=True, help="Show every query whole (as `topics list --full`).")
 @click.pass_context
-def topics(ctx: click.Context) -> None:
-    """The topics people can follow: `topics` (or `topics list`) lists them."""
+def topics(ctx: click.Context, full: bool) -> None:
+    """The topics people can follow: `topics` (or `topics list`) lists them, `topics show ID`
+    shows one in full."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(topics_list)
+        ctx.invoke(topics_list, full=full)
 
 
-@topics.command("list")
-@click.pass_context
-def topics_list(ctx: click.Context) -> None:
-    """Every topic with its id, name and query: the built-in ones, and those of the
-    configuration file when one is given or found."""
+def _known_topics(ctx: click.Context) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """(the config or None, the built-in topics, every topic known)."""
     from bot.matching.topics import builtin_topics
 
     builtin = builtin_topics()
     root = ctx.find_root()
     config = _load(root) if _has_config(root) else None
     known = dict(config.topics) if config is not None else builtin
+    return config, builtin, known
+
+
+def _topic_origin(topic: Any, config: Any, builtin: dict[str, Any]) -> str:
+    if topic.id not in builtin:
+        return f"from {config.source}" if config else "from the file"
+    if builtin[topic.id] != topic:
+        return f"built in, changed in {config.source}" if config else "built in"
+    return "built in"
+
+
+def _decided_by(topic: Any) -> str:
+    if topic.model:
+        return f"a learned model ({topic.model}); the query gives it features and the 'why'"
+    return "its query"
+
+
+@topics.command("list")
+@click.option("--full", is_flag=True, help="Show every query whole, not cut short.")
+@click.pass_context
+def topics_list(ctx: click.Context, full: bool) -> None:
+    """Every topic with its id, name, what decides it and its query: the built-in ones,
+    and those of the configuration file when one is given or found."""
+    config, builtin, known = _known_topics(ctx)
+    cut = False
     for topic_id in sorted(known):
         topic = known[topic_id]
-        origin = "built in"
-        if topic_id not in builtin:
-            origin = f"from {config.source}" if config else "from the file"
-        elif builtin[topic_id] != topic:
-            origin = f"built in, changed in {config.source}" if config else "built in"
-        click.echo(f"{topic.id}  {topic.name} ({origin})")
-        query = topic.query if len(topic.query) <= 160 else topic.query[:159] + "…"
+        click.echo(f"{topic.id}  {topic.name} ({_topic_origin(topic, config, builtin)})")
+        if topic.model:
+            click.echo(f"    decided by {_decided_by(topic)}")
+        query = topic.query
+        if not full and len(query) > _QUERY_SHOWN:
+            query, cut = query[: _QUERY_SHOWN - 1] + "…", True
         click.echo(f"    {query}")
     click.echo(
         f"{plural(len(known), 'topic')}. Follow one in Telegram with /subscribe ID; "
         "try one here with: newsalert match --topic ID --input articles.jsonl"
     )
+    if cut:
+        click.echo("A query cut short (…) is shown whole by: newsalert topics show ID")
+
+
+@topics.command("show")
+@click.argument("topic_id")
+@click.pass_context
+def topics_show(ctx: click.Context, topic_id: str) -> None:
+    """One topic in full: its name, description, what decides it, its whole query."""
+    config, builtin, known = _known_topics(ctx)
+    topic = known.get(topic_id)
+    if topic is None:
+        _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(known))}")
+    click.echo(f"{topic.id}  {topic.name} ({_topic_origin(topic, config, builtin)})")
+    if topic.description:
+        click.echo(f"  about:      {topic.description}")
+    click.echo(f"  decided by {_decided_by(topic)}")
+    if topic.model:
+        from bot.matching.topic_model import model_for
+
+        try:
+            model = model_for(topic)
+        except ConfigError as e:
+            _fail(str(e), 1)
+        pooled = (model.meta.get("scores") or {}).get("pooled") if model else None
+        if pooled:
+            click.echo(
+                f"  model:      leave-one-source-out precision {pooled['precision']:.2f}, "
+                f"recall {pooled['recall']:.2f}, F1 {pooled['f1']:.2f}"
+            )
+    if topic.threshold:
+        click.echo(f"  threshold:  {topic.threshold:g}")
+    click.echo(f"  query:      {topic.query}")
 
 
 @cli.group()
@@ -538,6 +599,9 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     config = _load(ctx)  # ctx.obj comes from the main command
     if not config.storage.retention:
         _fail('storage.retention is "off": nothing is pruned', 1)
+    if not _database_exists(config.storage.path):
+        click.echo(f"{_no_database_yet(config)} Nothing to prune.")
+        return
     try:
         store = Store.open(config.storage.path)
         try:
@@ -764,10 +828,14 @@ def feeds() -> None:
     """
 
 
-def _open_store(ctx: click.Context) -> Any:
+def _open_store(ctx: click.Context, *, create: bool = True) -> Any:
+    """The configuration and its store. ``create=False`` (the commands that only read):
+    the store is None when the database does not exist yet, which is then not created."""
     from storage.store import Store
 
     config = _load(ctx)
+    if not create and not _database_exists(config.storage.path):
+        return config, None
     try:
         return config, Store.open(config.storage.path)
     except NewsalertError as e:
@@ -775,17 +843,32 @@ def _open_store(ctx: click.Context) -> Any:
         raise
 
 
+def _database_exists(path: str) -> bool:
+    return path == ":memory:" or Path(path).exists()
+
+
+def _no_database_yet(config: Any) -> str:
+    return (
+        f"There is no database at {config.storage.path} yet; the first `newsalert run` "
+        "(or `newsalert feeds add URL`) creates it."
+    )
+
+
 @feeds.command("list")
 @click.pass_context
 def feeds_list(ctx: click.Context) -> None:
     """Every feed with its health: status, last success, failures, articles seen.
 
-    Read-only: safe to run beside a running bot."""
-    config, store = _open_store(ctx)
-    try:
-        rows = store.feeds.all()
-    finally:
-        store.close()
+    Read-only: safe to run beside a running bot, and creates no database."""
+    config, store = _open_store(ctx, create=False)
+    rows = []
+    if store is None:
+        click.echo(_no_database_yet(config))
+    else:
+        try:
+            rows = store.feeds.all()
+        finally:
+            store.close()
     known = {f.url for f in rows}
     waiting = [f for f in config.feeds if f.url not in known]
     if not rows and not waiting:
@@ -793,19 +876,25 @@ def feeds_list(ctx: click.Context) -> None:
         return
     for f in rows:
         last = f.last_success.strftime("%Y-%m-%d %H:%M") if f.last_success else "never"
+        health = (
+            f"last success {last}, {f.consecutive_failures} failures in a row, "
+            f"{f.entries_seen} articles seen"
+        )
+        if f.last_polled is None:
+            health = "not polled yet"
         lines = [
             f"{f.status:8} {f.name or '-'}",
-            f"         {f.url}",
-            f"         last success {last}, {f.consecutive_failures} failures in a row, "
-            f"{f.entries_seen} articles seen, from {f.origin}",
+            f"         {redact_url(f.url)}",  # its credentials are shown to nobody
+            f"         {health}, from {f.origin}",
         ]
         if f.moved_to:
-            lines.append(f"         moved permanently to {f.moved_to}: update the URL")
+            lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
         if f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")
         click.echo("\n".join(lines))
     for f in waiting:
-        click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {f.url}\n         not polled yet")
+        shown = redact_url(f.url)
+        click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {shown}\n         not polled yet")
 
 
 @feeds.command("add")
@@ -820,7 +909,7 @@ def feeds_add(
     """Add a feed after checking that it answers with a feed."""
     from bot.config.durations import parse_interval
     from bot.ingest.fetch import USER_AGENT, Fetcher
-    from bot.ops.feed_admin import add_feed
+    from bot.ops.feed_admin import add_feed, feed_url
 
     seconds = None
     if interval is not None:
@@ -828,7 +917,18 @@ def feeds_add(
             seconds = parse_interval(interval)
         except ValueError as e:
             _fail(f"--interval: {e}")
-    _config, store = _open_store(ctx)
+    try:
+        url = feed_url(url)  # checked before the database is opened (or created)
+    except ConfigError as e:
+        _fail(f"not added: {e.problem}")  # it names the URL
+    config = _load(ctx)
+    if url in {f.url for f in config.feeds}:
+        click.echo(
+            f"{redact_url(url)} is already in {config.source}: it is polled from there; "
+            "nothing added"
+        )
+        return
+    config, store = _open_store(ctx)
 
     async def go() -> Any:
         async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -844,8 +944,11 @@ def feeds_add(
         store.close()
     if feed is None:
         _fail(f"not added: {check.error}\nCheck the URL, or add it anyway with --no-check.", 1)
-    detail = f" ({check.articles} articles now)" if check else ""
-    click.echo(f"added: {feed.name or feed.url}{detail}")
+    # the feed's own count: the bot stores (and `feeds list` counts) them at its first poll
+    detail = ""
+    if check:
+        detail = f" (it lists {plural(check.articles, 'article')}; `newsalert run` polls it)"
+    click.echo(f"added: {feed.name or redact_url(feed.url)}{detail}")
 
 
 @feeds.command("remove")
@@ -853,16 +956,20 @@ def feeds_add(
 @click.pass_context
 def feeds_remove(ctx: click.Context, url: str) -> None:
     """Remove a feed added with `feeds add` or an OPML import."""
-    config, store = _open_store(ctx)
-    try:
-        if any(f.url == url for f in config.feeds):
-            _fail(f"{url} is listed in {config.source}; remove it from the file instead")
-        removed = store.feeds.remove(url)
-    finally:
-        store.close()
+    config, store = _open_store(ctx, create=False)
+    if any(f.url == url for f in config.feeds):
+        if store is not None:
+            store.close()
+        _fail(f"{url} is listed in {config.source}; remove it from the file instead")
+    removed = False
+    if store is not None:
+        try:
+            removed = store.feeds.remove(url)
+        finally:
+            store.close()
     if not removed:
         _fail(f"no feed {url}; `newsalert feeds list` shows them", 1)
-    click.echo(f"removed: {url}")
+    click.echo(f"removed: {redact_url(url)}")
 
 
 @feeds.command("check")
@@ -891,9 +998,14 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
     """Add the feeds of an OPML file (an export from another reader)."""
     from bot.ops.feed_admin import import_opml
 
-    _config, store = _open_store(ctx)
+    config, store = _open_store(ctx)
     try:
-        added, skipped = import_opml(store, Path(opml_file).read_bytes())
+        added, skipped = import_opml(
+            store,
+            Path(opml_file).read_bytes(),
+            config_feeds={f.url for f in config.feeds},
+            config_name=Path(config.source).name,
+        )
     except NewsalertError as e:
         _fail(f"{opml_file}: {e}")
     finally:
@@ -910,11 +1022,12 @@ def feeds_export(ctx: click.Context, opml_file: str | None) -> None:
     """Write every feed as OPML (to the file, or to stdout)."""
     from bot.ops.feed_admin import export_opml
 
-    config, store = _open_store(ctx)
+    config, store = _open_store(ctx, create=False)
     try:
         text = export_opml(store, extra=[(f.url, f.name) for f in config.feeds])
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     if opml_file:
         Path(opml_file).write_text(text, encoding="utf-8")
         click.echo(f"wrote {opml_file}")

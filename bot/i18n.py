@@ -9,6 +9,12 @@ data and compiled with Babel when first used, so a wheel needs no build step.
 Translated texts are Telegram HTML: placeholders are filled with HTML-escaped
 values unless a value is wrapped in :class:`Html`.
 
+Korean particles that depend on the word before them are written in the catalog in their
+combined form, ``"{name}을(를)"``, ``이(가)``, ``은(는)``, ``와(과)``, ``(으)로``, ``(이)라는``;
+filling a message picks the right one for the value (:func:`fill`, :func:`korean_final`):
+"뉴스를", "북한을", "서울로", "korea-diplomacy를", "@news_bot를" (T is read 티), "3을"
+(삼); after a symbol the combined form stays ("C++을(를)").
+
 ``python -m bot.i18n`` lists the strings that lack a Korean translation
 (``tests/test_i18n.py`` fails on any); ``python -m bot.i18n update`` merges new
 strings into the catalogs for a translator.
@@ -40,6 +46,8 @@ __all__ = [
     "Html",
     "Translator",
     "extract_messages",
+    "fill",
+    "korean_final",
     "load_catalog",
     "missing_translations",
     "pick_language",
@@ -121,28 +129,167 @@ class Translator:
 
     def _(self, message: str, /, **values: Any) -> str:
         """``message`` in this language, ``{placeholders}`` filled with escaped values."""
-        text = self._translations.gettext(message)
-        if not values:
-            return text
-        return text.format(**{k: _html_value(v) for k, v in values.items()})
+        return _fill(self._translations.gettext(message), values, escape=True)
 
     def plain(self, message: str, /, **values: Any) -> str:
         """Like :meth:`_`, for plain text (a menu entry, a button, a pop-up): no escaping."""
-        text = self._translations.gettext(message)
-        return text.format(**values) if values else text
+        return _fill(self._translations.gettext(message), values, escape=False)
 
     def n_(self, singular: str, plural: str, count: int, /, **values: Any) -> str:
         """``singular`` or ``plural`` as this language counts ``count`` ("1 channel",
         "2 channels"; Korean has one form), ``{count}`` and the placeholders filled."""
         text = self._translations.ngettext(singular, plural, count)
-        filled = {"count": count, **values}
-        return text.format(**{k: _html_value(v) for k, v in filled.items()})
+        return _fill(text, {"count": count, **values}, escape=True)
 
 
 def _html_value(value: Any) -> str:
     if isinstance(value, Html):
         return value
     return html.escape(str(value), quote=False)
+
+
+def fill(template: str, /, **values: Any) -> str:
+    """``template.format(**values)`` (no escaping), with the Korean particles after the
+    values chosen (:func:`korean_final`): for wording translated elsewhere and filled
+    later, such as an alert's labels (``bot.delivery.labels``)."""
+    return _fill(template, values, escape=False)
+
+
+# -- Korean particles -----------------------------------------------------------------------
+#
+# A catalog writes a particle that depends on the word before it in its combined form; it is
+# chosen when the message is filled, from the sound the word ends with. Only the particles of
+# the template are chosen: a value (someone's filter, a title) is never rewritten.
+
+# combined form -> (after a final consonant, after a vowel)
+_PARTICLES = {
+    "을(를)": ("을", "를"),
+    "를(을)": ("을", "를"),
+    "이(가)": ("이", "가"),
+    "가(이)": ("이", "가"),
+    "은(는)": ("은", "는"),
+    "는(은)": ("은", "는"),
+    "과(와)": ("과", "와"),
+    "와(과)": ("과", "와"),
+    "아(야)": ("아", "야"),
+    "(으)로": ("으로", "로"),  # and after ㄹ: 로 (서울로)
+    "(이)": ("이", ""),  # the copula's forms: (이)라는, (이)나, (이)에요
+}
+_COMBINED = re.compile("|".join(re.escape(p) for p in _PARTICLES))
+# Where a value begins and ends while a message is filled (private-use characters).
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_TOKENS = re.compile(f"{_OPEN}|{_CLOSE}|{_COMBINED.pattern}")
+_MARKERS = str.maketrans("", "", _OPEN + _CLOSE)
+
+# The final sound of a word, as :func:`korean_final` names it: "" a vowel, "ㄹ", or "C" any
+# other final consonant. Latin letters as their Korean names end: 엘 and 알 in ㄹ, 엠 and 엔
+# in a consonant, every other letter's name (에이, 비, 씨, ... 에스, 엑스, 제트) in a vowel.
+_LETTER_FINALS = {"l": "ㄹ", "r": "ㄹ", "m": "C", "n": "C"}
+# digits as read in Korean: 영 일 이 삼 사 오 육 칠 팔 구
+_DIGIT_FINALS = ("C", "ㄹ", "", "C", "", "", "C", "ㄹ", "ㄹ", "")
+# 10, 100, 1,000 end in 십, 백, 천 (consonants); from 10,000 on the reading ends in the
+# unit: 만 (10^4), 억 (10^8), 조 (10^12), 경 (10^16)
+_MYRIAD_FINALS = ("C", "C", "", "C")
+_CLOSING = set("\"'”’»」』》〉)]}")
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>$")
+
+
+def korean_final(text: str) -> str | None:
+    """How ``text`` ends when read in Korean: ``""`` in a vowel, ``"ㄹ"``, ``"C"`` in
+    another final consonant, ``None`` when it ends in a symbol or a script we cannot read.
+
+    Hangul by its last syllable's final consonant (batchim); a number by its Korean reading
+    ("3" 삼, "10" 십, "2000" 이천, "1.5" 일점오); a Latin letter by its Korean name ("L" 엘,
+    "M" 엠, "T" 티). Closing quotes, brackets and HTML tags after the word are looked
+    through, and so is a parenthesis after a word ("뉴스(news)", "뉴스 (news)": 뉴스), as
+    Korean chooses the particle by the word before it."""
+    end = len(text)
+    while end:
+        last = text[end - 1]
+        if last == ">" and (tag := _TAG.search(text, 0, end)):
+            end = tag.start()
+        elif last == ")" and (start := _aside_start(text, end)) is not None:
+            end = start
+        elif last in _CLOSING:
+            end -= 1
+        else:
+            break
+    if not end:
+        return None
+    last = text[end - 1]
+    if "가" <= last <= "힣":
+        batchim = (ord(last) - ord("가")) % 28
+        return "" if batchim == 0 else "ㄹ" if batchim == 8 else "C"
+    if last.isascii() and last.isalpha():
+        return _LETTER_FINALS.get(last.lower(), "")
+    if last.isascii() and last.isdigit():
+        return _number_final(text[:end])
+    return None
+
+
+def _aside_start(text: str, end: int) -> int | None:
+    """Where a parenthesis that closes at ``end`` opens (spaces before it included), when a
+    word comes before it: "화산 (volcanoes)" is read as 화산."""
+    depth = 0
+    for i in range(end - 1, -1, -1):
+        if text[i] == ")":
+            depth += 1
+        elif text[i] == "(":
+            depth -= 1
+            if depth == 0:
+                word = text[:i].rstrip()
+                return len(word) if word and word[-1] not in "(>" else None
+    return None
+
+
+def _number_final(text: str) -> str:
+    digits = re.search(r"[0-9][0-9,]*(?:\.[0-9]+)?$", text)
+    number = digits.group() if digits else text[-1]
+    if "." in number:  # after the point each digit is read: 1.50 일점오영
+        return _DIGIT_FINALS[int(number[-1])]
+    number = number.replace(",", "")
+    zeros = len(number) - len(number.rstrip("0"))
+    if zeros == len(number) or zeros == 0:
+        return _DIGIT_FINALS[int(number[-1])]
+    if zeros < 4:
+        return "C"
+    return _MYRIAD_FINALS[min(zeros // 4, 4) - 1]
+
+
+def _particle(combined: str, before: str) -> str:
+    final = korean_final(before)
+    if final is None:
+        return combined
+    consonant, vowel = _PARTICLES[combined]
+    if combined == "(으)로" and final == "ㄹ":
+        return vowel
+    return consonant if final else vowel
+
+
+def _fill(template: str, values: dict[str, Any], *, escape: bool) -> str:
+    if not values:
+        return template
+    value = _html_value if escape else str
+    if not _COMBINED.search(template):
+        return template.format(**{k: value(v) for k, v in values.items()})
+    # each value marked, to choose the template's particles and leave the values' own alone
+    marked = {k: f"{_OPEN}{value(v).translate(_MARKERS)}{_CLOSE}" for k, v in values.items()}
+    text = template.format(**marked)
+    pieces: list[str] = []
+    depth, at = 0, 0
+    for token in _TOKENS.finditer(text):
+        pieces.append(text[at : token.start()])
+        at = token.end()
+        if token.group() == _OPEN:
+            depth += 1
+        elif token.group() == _CLOSE:
+            depth -= 1
+        elif depth:
+            pieces.append(token.group())
+        else:
+            pieces.append(_particle(token.group(), "".join(pieces)))
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 @cache

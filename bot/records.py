@@ -94,8 +94,20 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicText:
+    """A topic's name and description in another language than English ("" for none)."""
+
+    language: str
+    name: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Topic:
-    """A named, followable query. ``query`` uses the filter query language."""
+    """A named, followable query. ``query`` uses the filter query language.
+
+    ``name`` and ``description`` are English; ``translations`` give them in other
+    languages (``[topics] ko.name``), shown by :meth:`name_in` and :meth:`description_in`."""
 
     id: str
     name: str
@@ -105,6 +117,20 @@ class Topic:
     # a learned model that decides the topic instead of the query (bot.matching.topic_model):
     # a shipped model's name ("korea-diplomacy") or a model file's path; "" for none
     model: str = ""
+    translations: tuple[TopicText, ...] = ()
+
+    def _text(self, language: str) -> TopicText | None:
+        return next((t for t in self.translations if t.language == language), None)
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language`` ("ko"), the English one when it has no translation."""
+        text = self._text(language)
+        return text.name if text is not None and text.name else self.name
+
+    def description_in(self, language: str) -> str:
+        """The description in ``language``, the English one when it has no translation."""
+        text = self._text(language)
+        return text.description if text is not None and text.description else self.description
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import html
 import re
 import unicodedata
 from html.parser import HTMLParser
+from urllib.parse import urlsplit, urlunsplit
 
 _BLOCK_TAGS = frozenset(
     [
@@ -306,3 +307,26 @@ def plural(count: int, singular: str, plural: str | None = None) -> str:
     ``plural(1, "channel")`` is "1 channel", ``plural(2, "entry", "entries")`` "2 entries".
     Chat replies count through :meth:`bot.i18n.Translator.n_`, which knows Korean too."""
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
+
+
+def redact_url(url: str) -> str:
+    """``url`` fit to show anyone: no userinfo (``user:password@`` becomes ``***@``) and
+    no query string values (``?***``), where feed URLs carry their credentials."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _URL_IN_TEXT.sub("***", url) if "@" in url or "?" in url else url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
+
+
+def redact_urls(text: str) -> str:
+    """Every URL in ``text`` through :func:`redact_url` (for logs and error messages)."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)

@@ -7,7 +7,7 @@ import functools
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -49,6 +49,19 @@ def clip_plain(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     space = cut.rfind(" ", limit // 2)
     return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def why_shown(why: Sequence[str], limit: int) -> str:
+    """What matched, as /test and /why show it: at most ``limit`` terms, then the learned
+    model's verdict ("model 0.93", last in ``why``), which is never cut off."""
+    model = [w for w in why if w.startswith("model")]
+    terms = [w for w in why if not w.startswith("model")]
+    return ", ".join([*terms[:limit], *model])
+
+
+def score_shown(score: float) -> str:
+    """A match's score as every reply shows it: two decimals ("1.48", "1.00")."""
+    return f"{score:.2f}"
 
 
 class Core(Protocol):

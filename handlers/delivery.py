@@ -137,6 +137,16 @@ async def quiet(turn: Turn) -> None:
     result = chat_settings.set_quiet_hours(turn.core.store, target.chat_id, rest)
     if result.ok:
         await _done(turn, target, result)
+    elif result.problem == "same-time":
+        await turn.reply(
+            turn._(
+                "Quiet hours need two different times: they would start and end at {time}. "
+                "Write when they start, then when they end.",
+                time=result.detail,
+            )
+            + "\n\n"
+            + usage
+        )
     else:
         await turn.reply(
             turn._("I cannot read “{range}” as quiet hours.", range=result.detail[:60])

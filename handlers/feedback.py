@@ -7,9 +7,10 @@ import html
 from bot.i18n import Html
 from bot.records import Delivery
 from bot.service import feedback
-from handlers.common import Turn, button, can_manage, command
+from handlers.common import Turn, button, can_manage, command, score_shown, why_shown
 
 LISTED = 30  # /feedback lists this many votes, newest last
+ALL_WORDS = ("all", "everything", "전체", "모두")  # /feedback clear all: the same as alone
 
 
 @button
@@ -45,7 +46,9 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
 
 
 async def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:
-    found = await feedback.explain(turn.core.store, turn.core.config.topics, delivery)
+    found = await feedback.explain(
+        turn.core.store, turn.core.config.topics, delivery, language=turn.tr.language
+    )
     tr = turn.tr
     if found is None:
         return tr.plain("That story is no longer stored.")
@@ -55,8 +58,8 @@ async def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:
         text = tr.plain(
             "Sent for {rule}: matched {terms} (score {score}).",
             rule=found.rule,
-            terms=", ".join(found.why[:6]) or "-",
-            score=f"{found.score:.1f}",
+            terms=why_shown(found.why, 6) or "-",
+            score=score_shown(found.score),
         )
     if found.nearest is not None and found.nearest.vote:
         face = "👍" if found.nearest.vote > 0 else "👎"
@@ -80,6 +83,15 @@ async def why(turn: Turn) -> None:
         if replied is not None
         else store.outbox.last_sent(turn.chat_id)
     )
+    if delivery is None and replied is not None:
+        await turn.reply(
+            turn._(
+                "The message you replied to is not one of my alerts (or one too old to "
+                "remember). Reply with /why to an alert, or write /why alone to hear about "
+                "the latest alert here."
+            )
+        )
+        return
     if delivery is None:
         await turn.reply(
             turn._("Reply to an alert with /why to see why it was sent; none was sent here yet.")
@@ -90,14 +102,40 @@ async def why(turn: Turn) -> None:
 
 @command
 async def feedback_command(turn: Turn) -> None:
-    """/feedback lists what the chat taught; /feedback clear [N] forgets all, or one."""
+    """/feedback lists what the chat taught; /feedback clear [N|all] forgets all, or one."""
     store = turn.core.store
     words = turn.argument.split()
     if words and words[0].lower() in ("clear", "reset", "지우기"):
         if not turn.is_private and not await can_manage(turn, turn.chat_id):
             await turn.reply(turn._("Only administrators can change what this chat taught."))
             return
-        number = int(words[1]) if len(words) > 1 and words[1].isdecimal() else None
+        which = words[1] if len(words) > 1 else ""
+        number: int | None = None
+        if which and which.lower() not in ALL_WORDS:
+            if not (which.isascii() and which.isdecimal()):
+                await turn.reply(
+                    turn._(
+                        "“{what}” is not a number from the list. /feedback lists what this "
+                        "chat taught, numbered: <code>/feedback clear 1</code> forgets the "
+                        "first, <code>/feedback clear</code> forgets everything.",
+                        what=which[:40],
+                    )
+                )
+                return
+            number = int(which)
+            count = len(feedback.taught(store, turn.chat_id))
+            if not 1 <= number <= count:
+                await turn.reply(
+                    turn.n_(
+                        "There is no #{number}: this chat taught {count} thing; nothing was "
+                        "forgotten. /feedback lists it.",
+                        "There is no #{number}: this chat taught {count} things; nothing was "
+                        "forgotten. /feedback lists them.",
+                        count,
+                        number=number,
+                    )
+                )
+                return
         removed = feedback.forget(store, turn.chat_id, number)
         await turn.reply(turn._("Forgotten: {count} of your 👍/👎.", count=removed))
         return

@@ -24,7 +24,9 @@ from handlers.common import (
     clip_plain,
     command,
     query_problem,
+    score_shown,
     target_chat,
+    why_shown,
 )
 from handlers.menu import help_text
 
@@ -66,8 +68,8 @@ def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str
         lines.append(
             turn._(
                 "matched: {terms} (score {score})",
-                terms=", ".join(found.why[:8]),
-                score=f"{found.score:g}",
+                terms=why_shown(found.why, 8),
+                score=score_shown(found.score),
             )
         )
     elif found.label:
@@ -127,13 +129,14 @@ async def help_command(turn: Turn) -> None:
 async def topics(turn: Turn) -> None:
     """The topics with their descriptions."""
     lines = [turn._("<b>Topics you can follow</b>"), ""]
+    language = turn.tr.language
     for topic in subscriptions.list_topics(turn.core.config.topics):
         lines.append(
-            f"• <b>{html.escape(topic.name, quote=False)}</b> — "
+            f"• <b>{html.escape(topic.name_in(language), quote=False)}</b> — "
             f"<code>{html.escape(topic.id, quote=False)}</code>"
         )
-        if topic.description:
-            lines.append("   " + html.escape(" ".join(topic.description.split()), quote=False))
+        if description := topic.description_in(language):
+            lines.append("   " + html.escape(" ".join(description.split()), quote=False))
     lines += ["", turn._("Follow one with <code>/subscribe korea-diplomacy</code>.")]
     bot_name = turn.context.bot.username
     if bot_name:
@@ -183,8 +186,8 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = await search.latest_for_topic(core.store, topic)
-        heading = turn._("<b>Latest for {name}</b>", name=topic.name)
+        found = await search.latest_for_topic(core.store, topic, language=turn.tr.language)
+        heading = turn._("<b>Latest for {name}</b>", name=topic.name_in(turn.tr.language))
     else:
         if not subscriptions.list_subscriptions(core.store, target.chat_id):
             await turn.reply(
@@ -194,7 +197,9 @@ async def latest(turn: Turn) -> None:
                 )
             )
             return
-        found = await search.latest_for_chat(core.store, core.config.topics, target.chat_id)
+        found = await search.latest_for_chat(
+            core.store, core.config.topics, target.chat_id, language=turn.tr.language
+        )
         heading = turn._("<b>Latest stories for this chat</b>")
     if not found:
         await turn.reply(
@@ -241,7 +246,9 @@ async def test_command(turn: Turn) -> None:
             )
         )
         return
-    shown = clip_plain(result.topic.name if result.topic else text, MAX_TITLE_CHARS)
+    shown = clip_plain(
+        result.topic.name_in(turn.tr.language) if result.topic else text, MAX_TITLE_CHARS
+    )
     lines = [
         turn._(
             "<b>{matched} of the last {scanned} stories match</b> {query}",

@@ -79,7 +79,7 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
         rows.append(
             [
                 InlineKeyboardButton(
-                    f"{mark} {topic.name}"[:60],
+                    f"{mark} {topic.name_in(turn.tr.language)}"[:60],
                     callback_data=f"s:{chat_id}:t:{_topic_ref(chat_id, topic.id)}",
                 )
             ]

@@ -36,7 +36,7 @@ def describe(turn: Turn, sub: Subscription) -> str:
     if sub.query:
         return turn._("your filter {query}", query=_code(sub.query))
     topic = turn.core.config.topics.get(sub.topic_id)
-    name = topic.name if topic else sub.topic_id
+    name = topic.name_in(turn.tr.language) if topic else sub.topic_id
     return f"{html.escape(name, quote=False)} ({_code(sub.topic_id)})"
 
 
@@ -61,7 +61,7 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
         if result.moved and result.topic is not None:
             text = turn._(
                 "Done: “{name}” ({id}) now posts its alerts here.",
-                name=result.topic.name,
+                name=result.topic.name_in(turn.tr.language),
                 id=result.topic.id,
             )
         elif result.moved:
@@ -72,14 +72,14 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             text = turn._(
                 "Done: you now follow “{name}” ({id}){where}. Alerts arrive as stories appear; "
                 "/latest shows recent ones.",
-                name=result.topic.name,
+                name=result.topic.name_in(turn.tr.language),
                 id=result.topic.id,
                 where=where,
             )
         elif result.topic is not None:
             text = turn._(
                 "You already follow “{name}” ({id}){where}.",
-                name=result.topic.name,
+                name=result.topic.name_in(turn.tr.language),
                 id=result.topic.id,
                 where=where,
             )
@@ -90,6 +90,11 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
                 query=_code(result.query),
                 where=where,
             )
+            if subscriptions.plain_words(result.query):  # "없는주제": meant as a topic?
+                text += "\n" + turn._(
+                    "It is not one of the topics: it brings stories with these words. "
+                    "/topics lists the topics."
+                )
         else:
             text = turn._(
                 "You already follow this filter{where}: {query}",
@@ -112,6 +117,29 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             topic=result.detail[:64],
             known=", ".join(sorted(core.config.topics)),
         )
+    elif result.problem == "close-to-topic" and result.topic is not None:
+        words = argument.split()
+        phrase = _code(f'/subscribe "{" ".join(words)}"')
+        if len(words) == 1:  # "technology" for the topic "Technology" (tech)
+            instead = turn._(
+                "To follow stories with the word itself instead, write it in quotes: {phrase}.",
+                phrase=phrase,
+            )
+        else:
+            instead = turn._(
+                "To follow stories with these words instead, write them as a filter: "
+                "{all_words} (all of them) or {phrase} (as a phrase).",
+                all_words=_code("/subscribe " + " AND ".join(words)),
+                phrase=phrase,
+            )
+        text = turn._(
+            "“{words}” is not a topic id, but close to the topic “{name}”. Did you mean "
+            "<code>/subscribe {id}</code>?",
+            words=argument[:64],
+            name=result.topic.name_in(turn.tr.language),
+            id=result.topic.id,
+        )
+        text += "\n" + instead
     elif result.problem == "only-exclusions":
         text = turn._(
             "This filter only leaves things out, so it would send you nearly every story "
@@ -466,6 +494,12 @@ async def filter_command(turn: Turn) -> None:
         text = turn._(
             "There is no extra filter on that one to clear. To change your own filter, "
             "/unsubscribe it and /subscribe the new one."
+        )
+    elif problem == "already" and result.subscription is not None:
+        text = turn._(
+            "{what} already has {query}: nothing changed. /list shows its filters.",
+            what=Html(describe(turn, result.subscription)),
+            query=_code(result.detail),
         )
     elif problem == "duplicate":
         text = turn._("You already follow exactly that filter; /list shows it.")

@@ -210,3 +210,30 @@ def test_topics_lists_the_built_in_ones_and_the_files(tmp_path, monkeypatch):
     out = invoke("topics").stdout
     assert "volcanoes  Volcanoes (from " in out and "volcano OR lava" in out
     assert "korea-diplomacy" in out
+
+
+def test_topics_say_which_a_model_decides_and_show_a_query_whole(tmp_path, monkeypatch):
+    from bot.matching.topics import builtin_topics
+
+    monkeypatch.chdir(tmp_path)
+    whole = builtin_topics()["korea-diplomacy"].query
+    assert len(whole) > 160  # the list cuts it short
+    out = invoke("topics").stdout
+    block = out.split("korea-diplomacy  ", 1)[1].split("\nmarkets", 1)[0]
+    assert "decided by a learned model (korea-diplomacy)" in block
+    assert whole not in out and "…" in block and "newsalert topics show ID" in out
+    assert "decided by" not in out.split("korea-diplomacy  ", 1)[0]  # iran-nuclear: a query
+    for args in (["topics", "show", "korea-diplomacy"], ["topics", "--full"]):
+        assert whole in invoke(*args).stdout
+    shown = invoke("topics", "show", "korea-diplomacy").stdout
+    assert "learned model" in shown and "F1" in shown
+    result = CliRunner().invoke(cli, ["topics", "show", "nosuch"])
+    assert result.exit_code == 2 and "known topics: " in result.stderr
+
+
+def test_extract_and_parse_of_a_folder_say_it_is_one(tmp_path):
+    for command in ("extract", "parse"):
+        result = CliRunner().invoke(cli, [command, str(tmp_path)])
+        assert result.exit_code == 1
+        [line] = [json.loads(x) for x in result.stdout.splitlines()]
+        assert "is a folder, not a file" in line["error"] and "*.html" in line["error"]

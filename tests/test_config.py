@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot.config.durations import parse_interval
-from bot.config.loader import TOKEN_ENV, check_token, config_from_dict, load_config
+from bot.config.loader import (
+    SECRET_KEYS,
+    TOKEN_ENV,
+    WEBHOOK_SECRET_ENV,
+    check_token,
+    config_from_dict,
+    load_config,
+)
 from bot.config.model import Config
 from bot.config.reload import plan_reload
 from bot.errors import ConfigError
@@ -375,3 +382,105 @@ def test_plan_reload_takes_the_live_sections_and_names_the_rest():
 def test_a_start_rate_that_is_not_a_positive_number_is_named(rate):
     e = error_for({"polling": {"start_rate": rate}})
     assert e.key == "polling.start_rate"
+
+
+# -- secrets: named, never shown (not even a part), in errors, in the CLI's output -------------
+
+SECRET = "123456789:AAEsecretTOKENvalue_abcdefghijklmnop"
+SECRET_PARTS = ("123456789", "AAEsecret", "TOKENvalue", "abcdefghij", "secret TOKEN")
+
+
+def _with(key: str, value: object) -> dict:
+    section, name = key.split(".")
+    return {section: {name: value}}
+
+
+def _shows_no_secret(text: str) -> bool:
+    return not any(part in text for part in SECRET_PARTS)
+
+
+def test_the_secret_fields_are_known():
+    assert {"telegram.token", "telegram.webhook_secret", "summary.llm_api_key"} <= SECRET_KEYS
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_KEYS))
+@pytest.mark.parametrize("value", [[SECRET], {"value": SECRET}, 123456789, True])
+def test_a_secret_of_the_wrong_type_is_named_once_and_never_shown(key, value):
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(_with(key, value), env={}, require_token=True)
+    problems = [p for p in info.value.problems if p.key == key]
+    assert len(problems) == 1, info.value.problems  # a wrong token is not also "missing"
+    assert "must be a string" in problems[0].problem
+    assert _shows_no_secret(str(info.value)), str(info.value)
+
+
+def test_a_webhook_secret_of_the_wrong_type_is_not_also_missing():
+    webhook = {"mode": "webhook", "webhook_url": "https://b.example/t", "webhook_secret": [SECRET]}
+    e = error_for({"telegram": webhook})
+    assert [p.key for p in e.problems] == ["telegram.webhook_secret"], e.problems
+    assert _shows_no_secret(str(e))
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_KEYS))
+def test_a_malformed_secret_is_never_shown(key):
+    malformed = SECRET.replace("TOKEN", " secret TOKEN ")
+    try:
+        config_from_dict(_with(key, malformed), env={})
+    except ConfigError as e:  # the fields with a form say what it should be, not what it is
+        assert [p.key for p in e.problems] == [key]
+        assert _shows_no_secret(str(e)), str(e)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"feeds": [{"url": [f"https://reader:{SECRET}@news.example/rss"]}]},
+        {"feeds": [{"url": f"ftp://reader:{SECRET}@news.example/rss?key={SECRET}"}]},
+        {"feeds": [{"url": f"https://news.example/rss?api_key={SECRET}"}] * 2},
+        {"telegram": {"base_url": f"https://api.telegram.org/bot{SECRET}"}},
+        {"telegram": {"mode": "webhook", "webhook_url": f"http://bot.example/{SECRET}"}},
+        {"summary": {"llm_base_url": f"ftp://key:{SECRET}@llm.example/v1", "llm_model": "m"}},
+    ],
+)
+def test_credentials_in_urls_are_never_shown(data):
+    e = error_for(data)
+    assert _shows_no_secret(str(e)), str(e)
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_KEYS))
+def test_check_config_and_run_never_print_a_secret(tmp_path, key):
+    section, name = key.split(".")
+    path = tmp_path / "config.toml"
+    # not token-shaped, so that only the loader can hide it (the CLI's output hides tokens)
+    path.write_text(f'[{section}]\n{name} = ["sk-AAEsecretTOKENvalue"]\n')
+    for command in ("check-config", "run"):
+        result = run_cli("--config", str(path), command)
+        assert result.returncode == 2, result.stderr
+        assert key in result.stderr and "Traceback" not in result.stderr
+        assert _shows_no_secret(result.stdout + result.stderr), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "key", "value"),
+    [
+        (TOKEN_ENV, "telegram.token", "123456789:AAE secret with space"),
+        (WEBHOOK_SECRET_ENV, "telegram.webhook_secret", "AAEsecret with spaces!"),
+        (WEBHOOK_SECRET_ENV, "telegram.webhook_secret", "AAEsecret"),  # too short
+    ],
+)
+def test_a_bad_secret_from_the_environment_is_blamed_on_the_variable(
+    tmp_path, variable, key, value
+):
+    e = error_for({"telegram": {"mode": "webhook", "webhook_url": "https://b.example/t"}},
+                  env={variable: value})  # fmt: skip
+    [problem] = [p for p in e.problems if key in p.key]
+    assert problem.key.startswith(variable) and value not in str(e)
+    path = tmp_path / "config.toml"  # the file is fine; its token and secret are empty
+    webhook = 'mode = "webhook"\nwebhook_url = "https://b.example/t"\n'
+    path.write_text(
+        '[telegram]\ntoken = ""\n' + (webhook if variable == WEBHOOK_SECRET_ENV else "")
+    )
+    result = run_cli("--config", str(path), "check-config", env={variable: value})
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {variable} (environment variable"), result.stderr
+    assert str(path) not in result.stderr and "AAE" not in result.stderr

@@ -103,7 +103,7 @@ def test_settings_validate_what_people_type(store):
     assert chat_settings.set_timezone(store, 1, "Mars/Olympus").problem == "bad-zone"
     assert chat_settings.set_timezone(store, 1, "UTC+9").chat.timezone == "UTC+09:00"
     assert chat_settings.set_quiet_hours(store, 1, "sometimes").problem == "bad-range"
-    assert chat_settings.set_quiet_hours(store, 1, "9-9").problem == "bad-time"
+    assert chat_settings.set_quiet_hours(store, 1, "9-9").problem == "same-time"
     chat = chat_settings.set_quiet_hours(store, 1, "22:30 to 6 silent").chat
     assert (chat.quiet_start, chat.quiet_end, chat.quiet_mode) == ("22:30", "06:00", "silent")
     assert chat_settings.set_quiet_hours(store, 1, "off").chat.quiet_start == ""

@@ -92,3 +92,35 @@ interval = "1s"
     for text in (listing["text"], status["text"], out + err, doctor.stdout + doctor.stderr,
                  check.stdout + check.stderr):  # fmt: skip
         assert PASSWORD not in text and API_KEY not in text, text[-2000:]
+
+
+def test_the_feeds_commands_never_show_feed_credentials(tmp_path):
+    from bot.ops.opml import OPMLFeed, write_opml
+
+    url = f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path / "bot.db"}"\n')
+    opml = tmp_path / "in.opml"
+    opml.write_text(write_opml([OPMLFeed(url, ""), OPMLFeed(url.replace("https", "ftp"), "")]))
+
+    def feeds(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(config), "feeds", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return done.stdout + done.stderr
+
+    outputs = [
+        feeds("add", "--no-check", url),
+        feeds("list"),
+        feeds("import", str(opml)),  # already listed, and one that is not a feed URL
+        feeds("remove", url),
+    ]
+    config.write_text(config.read_text() + f'[[feeds]]\nurl = "{url}"\n')
+    outputs += [feeds("add", "--no-check", url), feeds("list"), feeds("remove", url)]
+    assert "added" in outputs[0] and "news.example" in outputs[1] and "removed" in outputs[3]
+    assert "already in" in outputs[4] and "listed in" in outputs[6]
+    for text in outputs:
+        assert PASSWORD not in text and API_KEY not in text, text

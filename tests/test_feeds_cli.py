@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,12 +19,14 @@ from tests.helpers import REPO
 DEMO = (REPO / "bot" / "data" / "demo_feed.xml").read_bytes()
 
 
-async def newsalert(*args: str) -> tuple[int, str, str]:
+async def newsalert(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         *args,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -67,7 +71,9 @@ async def test_add_list_export_remove(feed_server, config_file, tmp_path):
     url = feed_server.url("/ok.xml")
     status, out, err = await newsalert("--config", str(config_file), "feeds", "add", url)
     assert status == 0, err
-    assert "added: newsalert demo: world news (7 articles now)" in out
+    assert (
+        "added: newsalert demo: world news (it lists 7 articles; `newsalert run` polls it)" in out
+    )
 
     status, out, _ = await newsalert("--config", str(config_file), "feeds", "list")
     assert status == 0 and url in out and "from cli" in out
@@ -154,3 +160,90 @@ async def test_reload_schedules_a_feed_added_from_the_command_line(feed_server, 
         outcome = await core.reload()
         assert outcome.ok and outcome.feeds_added == 1
         assert added.id in core.scheduler.feed_ids()
+
+
+def _config_with_feeds(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[storage]\npath = "{tmp_path / "db.sqlite"}"\n\n'
+        '[[feeds]]\nurl = "https://a.example/rss"\nname = "A"\n\n'
+        '[[feeds]]\nurl = "https://b.example/rss"\nname = "B"\n'
+    )
+    return path
+
+
+async def test_import_skips_the_feeds_of_the_config_file(tmp_path):
+    config = _config_with_feeds(tmp_path)
+    opml = tmp_path / "out.opml"
+    assert (await newsalert("--config", str(config), "feeds", "export", str(opml)))[0] == 0
+    status, out, err = await newsalert("--config", str(config), "feeds", "import", str(opml))
+    assert status == 0, err
+    assert "0 feeds added, 2 skipped" in out
+    assert "https://a.example/rss: already in config.toml" in out
+    status, out, _ = await newsalert("--config", str(config), "feeds", "list")
+    assert "from cli" not in out
+    # once gone from the file, they are gone (not kept as feeds of the command line)
+    config.write_text(f'[storage]\npath = "{tmp_path / "db.sqlite"}"\n')
+    status, out, _ = await newsalert("--config", str(config), "feeds", "list")
+    assert "a.example" not in out and "b.example" not in out
+    # and `feeds add` of a config feed leaves it the file's
+    config = _config_with_feeds(tmp_path)
+    status, out, _ = await newsalert(
+        "--config", str(config), "feeds", "add", "--no-check", "https://a.example/rss"
+    )
+    assert status == 0 and "already in" in out and "nothing added" in out
+    status, out, _ = await newsalert("--config", str(config), "feeds", "list")
+    assert "from cli" not in out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("feeds", "list"),
+        ("feeds", "export"),
+        ("feeds", "remove", "https://x.example/rss"),
+        ("db", "prune"),
+        ("doctor", "--timeout", "0.5"),
+        ("topics",),
+        ("check-config", "--dry-run"),
+    ],
+)
+async def test_commands_that_only_read_create_no_database(tmp_path, command):
+    config = _config_with_feeds(tmp_path)
+    _status, out, err = await newsalert("--config", str(config), *command)
+    assert "Traceback" not in err
+    assert not (tmp_path / "db.sqlite").exists(), out + err
+    if command[0] in ("feeds", "db") and command[1] != "export":
+        assert "no database" in (out + err).lower() or "no feed" in err, out + err
+
+
+async def test_feeds_add_and_feeds_list_tell_the_same_story(feed_server, config_file):
+    feed_server.set("/ok.xml", DEMO)
+    status, out, err = await newsalert(
+        "--config", str(config_file), "feeds", "add", feed_server.url("/ok.xml")
+    )
+    assert status == 0, err
+    assert "it lists 7 articles" in out and "polls it" in out
+    status, out, _ = await newsalert("--config", str(config_file), "feeds", "list")
+    # the bot has stored none of them yet: not "0 articles seen" beside "7 articles now"
+    assert "not polled yet" in out and "0 articles seen" not in out
+
+
+async def test_feeds_add_takes_a_plain_path_like_feeds_check(tmp_path, config_file):
+    folder = tmp_path / "my feeds"
+    folder.mkdir()
+    (folder / "demo feed.xml").write_bytes(DEMO)
+    status, out, err = await newsalert(
+        "--config", str(config_file), "feeds", "add", "my feeds/demo feed.xml", cwd=tmp_path
+    )
+    assert status == 0, err
+    assert "it lists 7 articles" in out
+    status, out, _ = await newsalert("--config", str(config_file), "feeds", "list")
+    url = (folder / "demo feed.xml").resolve().as_uri()
+    assert url in out
+    status, out, err = await newsalert("--config", str(config_file), "feeds", "check", url)
+    assert status == 0 and "7 articles" in out, err  # the stored file:// URL reads back
+    status, _, err = await newsalert("--config", str(config_file), "feeds", "add", str(folder))
+    assert status == 2 and "is a folder" in err
+    status, _, err = await newsalert("--config", str(config_file), "feeds", "add", "nosuch.xml")
+    assert status == 2 and "neither an http(s):// URL nor an existing file" in err

@@ -12,6 +12,7 @@ import time
 
 from bot.delivery.sender import Sender
 from bot.delivery.sinks import Outgoing
+from storage.lock import DatabaseLock
 from storage.store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import QUIET_FEED, Outbox, ScriptedSink, rss
@@ -102,3 +103,17 @@ async def test_two_senders_on_one_database_never_send_a_row_twice(tmp_path):
     finally:
         first.close()
         second.close()
+
+
+def test_a_run_refused_by_the_lock_does_not_say_it_stopped(tmp_path):
+    db = tmp_path / "bot.db"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "{db}"\n')
+    held = DatabaseLock.acquire(db)  # as a running bot holds it
+    try:
+        second = newsalert("run", "--dry-run", config=config)
+    finally:
+        assert held is not None
+        held.release()
+    assert second.returncode != 0 and "another newsalert is running" in second.stderr
+    assert "newsalert stopped" not in second.stderr  # it never started

@@ -34,10 +34,12 @@ from bot.config.model import (
     StorageConfig,
     SummaryConfig,
     TelegramConfig,
+    secret_keys,
 )
 from bot.config.template import TemplateError, parse_template
 from bot.errors import ConfigError, ConfigProblem
 from bot.records import Topic
+from bot.text import redact_url, redact_urls
 
 TOKEN_ENV = "NEWSALERT_TELEGRAM_TOKEN"
 WEBHOOK_SECRET_ENV = "NEWSALERT_WEBHOOK_SECRET"
@@ -46,6 +48,10 @@ SHORT_INTERVAL_WARNING = 60.0
 SHORT_INTERVALS_NAMED = 3  # beyond this many, one warning names the first few
 _TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+# a bot token inside any text (a base_url with the token pasted after /bot, say)
+_TOKEN_IN_TEXT = re.compile(r"\d+(?::|%3A|%3a)[A-Za-z0-9_-]{20,}")
+# keys whose values are never shown in a problem (a Secret field of the model)
+SECRET_KEYS = secret_keys()
 
 
 # -- validation helpers -------------------------------------------------------------------------
@@ -58,7 +64,7 @@ class _Problems:
         self.items: list[ConfigProblem] = []
 
     def add(self, key: str, problem: str) -> None:
-        self.items.append(ConfigProblem(key, problem))
+        self.items.append(ConfigProblem(key, hide_secrets(problem)))
 
     @contextmanager
     def guard(self) -> Iterator[None]:
@@ -66,7 +72,18 @@ class _Problems:
         try:
             yield
         except ConfigError as e:
-            self.items.extend(e.problems)
+            self.items.extend(ConfigProblem(p.key, hide_secrets(p.problem)) for p in e.problems)
+
+    def about(self, *keys: str) -> bool:
+        """Whether a problem with one of ``keys`` is recorded already."""
+        return any(p.key in keys for p in self.items)
+
+
+def hide_secrets(text: str) -> str:
+    """``text`` without what may be a credential: URLs lose their userinfo and query
+    values, token-shaped strings become ***. Every problem goes through it, as a last
+    guard; secret fields are never quoted in the first place."""
+    return redact_urls(_TOKEN_IN_TEXT.sub("***", text))
 
 
 class _Table:
@@ -94,7 +111,11 @@ class _Table:
         ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             names = " or ".join(_type_name(k) for k in kinds)
-            self.problems.add(self.key(name), f"must be {names}, got {_kind(value)} {value!r}")
+            if self.key(name) in SECRET_KEYS:  # not even a part of it: it is a secret
+                shown = "; its value is not shown, as it is a secret"
+            else:
+                shown = f" {value!r}"
+            self.problems.add(self.key(name), f"must be {names}, got {_kind(value)}{shown}")
             return default
         return value
 
@@ -174,7 +195,7 @@ def check_url(key: str, url: str, *, allow_file: bool = False) -> str:
     if allow_file and parts.scheme == "file" and parts.path:
         return url
     allowed = "http:// or https://" + (" (or file:// for a local file)" if allow_file else "")
-    raise ConfigError(key, f"{url!r} is not a valid URL; it must start with {allowed}")
+    raise ConfigError(key, f"{redact_url(url)!r} is not a valid URL; it must start with {allowed}")
 
 
 def _positive(key: str, value: float) -> float:
@@ -198,15 +219,22 @@ def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> Telegra
     webhook_listen = t.get("webhook_listen", str, d.webhook_listen)
     webhook_secret = t.get("webhook_secret", str, d.webhook_secret.get())
     t.done()
-    webhook_secret = (env.get(WEBHOOK_SECRET_ENV) or webhook_secret).strip()
-    _check_webhook(mode, webhook_url, webhook_listen, webhook_secret, problems)
+    secret_key = "telegram.webhook_secret"
+    if env.get(WEBHOOK_SECRET_ENV):
+        webhook_secret, secret_key = (
+            env[WEBHOOK_SECRET_ENV],
+            from_env(WEBHOOK_SECRET_ENV, secret_key),
+        )
+    webhook_secret = webhook_secret.strip()
+    _check_webhook(mode, webhook_url, webhook_listen, webhook_secret, problems, secret_key)
+    token_key = "telegram.token"
     if env.get(TOKEN_ENV):
-        token = env[TOKEN_ENV]
+        token, token_key = env[TOKEN_ENV], from_env(TOKEN_ENV, token_key)
     token = token.strip()
     if token and not _TOKEN_SHAPE.match(token):
         # Do not echo the value: it is a secret even when it is malformed.
         problems.add(
-            "telegram.token",
+            token_key,
             "does not look like a bot token (digits, a colon, then letters); copy it again from "
             "@BotFather",
         )
@@ -240,7 +268,15 @@ def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> Telegra
     )
 
 
-def _check_webhook(mode: str, url: str, listen: str, secret: str, problems: _Problems) -> None:
+def from_env(variable: str, key: str) -> str:
+    """The key of a problem with a value that came from the environment ``variable``
+    (which overrides ``key`` of the file): it names the variable, not the file."""
+    return f"{variable} (environment variable, overrides {key})"
+
+
+def _check_webhook(
+    mode: str, url: str, listen: str, secret: str, problems: _Problems, secret_key: str
+) -> None:
     if mode not in ("polling", "webhook"):
         problems.add("telegram.mode", f'must be "polling" or "webhook", got {mode!r}')
     with problems.guard():
@@ -248,7 +284,7 @@ def _check_webhook(mode: str, url: str, listen: str, secret: str, problems: _Pro
     if secret and not _WEBHOOK_SECRET.match(secret):
         # Do not echo it: it is a secret.
         problems.add(
-            "telegram.webhook_secret",
+            secret_key,
             "may hold only letters, digits, _ and - (1 to 256 of them), as Telegram requires",
         )
     if mode != "webhook":
@@ -264,6 +300,8 @@ def _check_webhook(mode: str, url: str, listen: str, secret: str, problems: _Pro
             "telegram.webhook_url", f"{url!r} must be an https:// URL; Telegram posts only to HTTPS"
         )
     if not secret:
+        if problems.about(secret_key):
+            return  # one of the wrong type is not "missing" as well
         problems.add(
             "telegram.webhook_secret",
             f'is required when mode = "webhook" (or set {WEBHOOK_SECRET_ENV}): a random string '
@@ -272,7 +310,7 @@ def _check_webhook(mode: str, url: str, listen: str, secret: str, problems: _Pro
     elif len(secret) < 16:
         # a short secret is guessable, and too short to be redacted from logs safely
         problems.add(
-            "telegram.webhook_secret",
+            secret_key,
             "is too short; use at least 16 random characters, e.g. from `openssl rand -hex 32`",
         )
 
@@ -589,9 +627,15 @@ def _feeds(data: Any, warnings: list[str], problems: _Problems) -> tuple[FeedCon
 def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]:
     """The topics (built-in ones, then the file's), and the ids of the file's topics that
     have a mistake, so that a channel naming one is not reported as well."""
-    from bot.matching.topics import builtin_topics
+    from bot.matching.topics import (
+        TOPIC_LANGUAGES,
+        builtin_topics,
+        inherit_translations,
+        read_translations,
+    )
 
-    topics = dict(builtin_topics())
+    builtin = builtin_topics()
+    topics = dict(builtin)
     broken: set[str] = set()
     if not isinstance(data, list):
         raise ConfigError("topics", "must be an array of tables: write each topic as [[topics]]")
@@ -607,6 +651,10 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             description = t.get("description", str, _default(Topic, "description"))
             threshold = float(t.get("threshold", (int, float), _default(Topic, "threshold")))
             model = t.get("model", str, "").strip()
+            translations = read_translations(item, where)  # ko.name, ko.description
+            t.used.update({*translations.keys, *TOPIC_LANGUAGES})
+            for key, wrong in translations.problems:
+                problems.add(key, wrong)
             t.done()
             if topic_id and not _TOPIC_ID.match(topic_id):
                 problems.add(
@@ -629,14 +677,16 @@ def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]
             if len(problems.items) > before or query is None or not topic_id:
                 broken.add(topic_id)
                 continue
-            topics[topic_id] = Topic(
+            topic = Topic(
                 id=topic_id,
                 name=name,
                 query=query,
                 description=description,
                 threshold=threshold,
                 model=model,
+                translations=translations.texts,
             )
+            topics[topic_id] = inherit_translations(topic, builtin.get(topic_id))
     return topics, broken
 
 
@@ -794,7 +844,9 @@ def config_from_dict(
         source=source,
         warnings=tuple(warnings),
     )
-    if require_token is True or (require_token == "if-needed" and config.needs_telegram):
+    needed = require_token is True or (require_token == "if-needed" and config.needs_telegram)
+    # a token that is there but wrong is not also "missing"
+    if needed and not problems.about("telegram.token", from_env(TOKEN_ENV, "telegram.token")):
         with problems.guard():
             check_token(config)
     if problems.items:

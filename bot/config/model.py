@@ -9,6 +9,8 @@ an error message.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -199,3 +201,18 @@ class Config:
         if not self.storage.retention:
             return None
         return max(self.storage.retention, self.delivery.story_window)
+
+
+def secret_keys() -> frozenset[str]:
+    """The TOML keys (``telegram.token``, ...) whose fields are a :class:`Secret`: the
+    loader never shows their values, whatever is wrong with them."""
+    keys: set[str] = set()
+    for section in dataclasses.fields(Config):
+        kind = typing.get_type_hints(Config)[section.name]
+        if not dataclasses.is_dataclass(kind):
+            continue
+        hints = typing.get_type_hints(kind)
+        keys.update(
+            f"{section.name}.{f.name}" for f in dataclasses.fields(kind) if hints[f.name] is Secret
+        )
+    return frozenset(keys)

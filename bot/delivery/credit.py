@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from bot.i18n import fill
+
 MAX_CREDIT_CHARS = 40  # a byline longer than this is cut
 
 # The agencies whose copy outlets republish, by the name an alert shows; the patterns are
@@ -84,7 +86,7 @@ def credit(
     if wire:
         if not source or wire.casefold() in source.casefold():
             return source or wire
-        return via.format(wire=wire, source=source)
+        return fill(via, wire=wire, source=source)
     if (
         author
         and author.casefold() not in source.casefold()

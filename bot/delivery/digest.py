@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import ENGLISH, AlertLabels, DigestLine, format_time, render_digest
+from bot.i18n import fill
 from bot.records import utcnow
 from bot.text import plural
 from storage.chats import Chat
@@ -160,11 +161,11 @@ def digest_heading(
     "Your news digest, 14:00: 3 stories", "Your daily news digest, 29 Oct: 1 story"),
     worded by ``labels``."""
     local = (now or utcnow()).astimezone(_zone(chat))
-    stories = (labels.story_one if count == 1 else labels.story_many).format(count=count)
+    stories = fill(labels.story_one if count == 1 else labels.story_many, count=count)
     if chat.digest_every == "hourly":
-        return labels.digest_hourly.format(time=f"{local:%H:%M}", stories=stories)
-    date = labels.date.format(day=local.day, month=labels.months[local.month - 1])
-    return labels.digest_daily.format(date=date, stories=stories)
+        return fill(labels.digest_hourly, time=f"{local:%H:%M}", stories=stories)
+    date = fill(labels.date, day=local.day, month=labels.months[local.month - 1])
+    return fill(labels.digest_daily, date=date, stories=stories)
 
 
 def make_due_digests(

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from bot.config.template import DEFAULT_TEMPLATE
 from bot.delivery.credit import credit
+from bot.i18n import fill
 from bot.records import Alert, Article, Summary, Topic, as_utc
 from bot.text import strip_joiners
 
@@ -157,15 +158,15 @@ def summary_note(summary: Summary, reader_language: str, labels: AlertLabels = E
     if summary.method == "title":
         return ""
     if summary.source_language and summary.source_language != summary.language:
-        return labels.translated_from.format(language=labels.language_name(summary.source_language))
+        return fill(labels.translated_from, language=labels.language_name(summary.source_language))
     if summary.language and summary.language != reader_language:
-        return labels.in_language.format(language=labels.language_name(summary.language))
+        return fill(labels.in_language, language=labels.language_name(summary.language))
     return ""
 
 
 def default_footer(name: str, labels: AlertLabels = ENGLISH) -> str:
     """The footer for a chat that set none: names the channel, else the bot."""
-    return labels.footer.format(name=name) if name else labels.footer_unnamed
+    return fill(labels.footer, name=name) if name else labels.footer_unnamed
 
 
 def choose_footer(
@@ -187,7 +188,7 @@ def choose_footer(
         return global_footer.strip()
     if private:
         name = bot_name
-        return labels.footer_private.format(name=name) if name else labels.footer_private_unnamed
+        return fill(labels.footer_private, name=name) if name else labels.footer_private_unnamed
     return default_footer(chat_name or bot_name, labels)
 
 
@@ -220,7 +221,8 @@ def format_time(moment: datetime | None, zone: tzinfo = UTC, labels: AlertLabels
     if moment is None:
         return ""
     local = as_utc(moment).astimezone(zone)
-    return labels.when.format(
+    return fill(
+        labels.when,
         day=local.day,
         month=labels.months[local.month - 1],
         year=local.year,
@@ -361,13 +363,13 @@ def render_alert(
     as Telegram counts: the summary gives way first, then the footer, then the title.
     ``parts`` (a template, ``bot.config.template``) chooses the parts and their order.
     ``Alert.link`` is the article's link when it is http(s) (the "Read" button's URL).
-    The topic line is worded by ``labels``; ``terms`` (what a personal filter matched)
+    The topic line is worded by ``labels`` and names the topic in ``reader_language``; ``terms`` (what a personal filter matched)
     make a "Matched: ..." line.  ``image`` (large | small | off) says how the
     article's picture, when it has one that passes the same checks as a link, is shown:
     as the message's link preview (``Alert.image``), which keeps the 4,096-character limit.
     """
     budget = MAX_MESSAGE_CHARS - ALSO_RESERVE
-    topic_name = _clip(_one_line(topic.name), MAX_TITLE_CHARS) if topic else ""
+    topic_name = _clip(_one_line(topic.name_in(reader_language)), MAX_TITLE_CHARS) if topic else ""
     layout = _Layout(
         title=_clip(_one_line(article.title) or labels.untitled, MAX_TITLE_CHARS),
         href=safe_href(article.link),
@@ -387,7 +389,7 @@ def render_alert(
         summary=""
         if summary.method == "title"
         else strip_joiners(_INVISIBLE.sub("", _clean(summary.text))).strip(),
-        topic_line=_one_line(labels.topic.format(name=topic_name)) if topic else "",
+        topic_line=_one_line(fill(labels.topic, name=topic_name)) if topic else "",
         footer=_clean(footer).strip(),
         terms_line=_terms_line(terms, labels),
         note=_one_line(summary_note(summary, reader_language, labels)),
@@ -412,14 +414,39 @@ def render_alert(
 
 
 MAX_TERMS_SHOWN = 6
+MAX_TERM_CHARS = 100  # one matched term; a longer phrase is shortened inside its quotes
+MAX_TERMS_LINE = 300
+
+# a quoted term and what follows its closing quote: ~"phrase" 0.45, ~0.6"phrase" 0.61, "a b"
+_QUOTED_TERM = re.compile(r"""(?s)(?P<head>[^"']*)(?P<q>["'])(?P<inner>.*)(?P=q)(?P<tail>[^"']*)""")
+
+
+def _whole_term(term: str) -> str:
+    """A matched term as the line shows it: whole when it fits; a long phrase shortened
+    inside its quotes, keeping the closing quote and a semantic term's similarity."""
+    if utf16_len(term) <= MAX_TERM_CHARS:
+        return term
+    quoted = _QUOTED_TERM.fullmatch(term)
+    if quoted is None:
+        return _clip(term, MAX_TERM_CHARS, words=True)
+    head, q, tail = quoted["head"], quoted["q"], quoted["tail"]
+    room = MAX_TERM_CHARS - utf16_len(head) - utf16_len(tail) - 2
+    return f"{head}{q}{_clip(quoted['inner'], max(room, 2), words=True)}{q}{tail}"
 
 
 def _terms_line(terms: Sequence[str], labels: AlertLabels) -> str:
-    """ "Matched: north korea, talks": why a personal filter sent the alert ("" for none)."""
-    shown = [t for t in dict.fromkeys(_clip(_one_line(t), MAX_SOURCE_CHARS) for t in terms) if t]
+    """ "Matched: north korea, talks": why a personal filter sent the alert ("" for none).
+    Terms are never cut in the middle (a semantic term keeps its closing quote and its
+    similarity, ``~"missile launch" 0.45``): those that do not fit are left out, "…" says so."""
+    shown = [t for t in dict.fromkeys(_whole_term(_one_line(t)) for t in terms) if t]
     if not shown:
         return ""
-    return _clip(_one_line(labels.matched.format(terms=", ".join(shown[:MAX_TERMS_SHOWN]))), 300)
+    for count in range(min(len(shown), MAX_TERMS_SHOWN), 0, -1):
+        listed = ", ".join(shown[:count]) + (", …" if count < len(shown) else "")
+        line = _one_line(fill(labels.matched, terms=listed))
+        if utf16_len(line) <= MAX_TERMS_LINE:
+            return line
+    return ""
 
 
 def _fit(layout: _Layout, budget: int) -> _Layout:
@@ -438,6 +465,8 @@ def _fit(layout: _Layout, budget: int) -> _Layout:
         room = utf16_len(value) - excess
         if part == "href":  # a link cannot be cut: drop it, the title stays unlinked
             layout = replace(layout, href="")
+        elif part == "terms_line":  # half a term would misinform: the line goes whole
+            layout = replace(layout, terms_line="")
         else:
             cut: dict[str, Any] = {part: _clip(value, max(room, 0))}
             layout = replace(layout, **cut)
@@ -456,8 +485,8 @@ def also_line(sources: Sequence[str], labels: AlertLabels = ENGLISH) -> str:
     shown = ", ".join(names[:MAX_ALSO_NAMES])
     more = len(names) - MAX_ALSO_NAMES
     if more > 0:
-        return _one_line(labels.also_more.format(sources=shown, count=more))
-    return _one_line(labels.also.format(sources=shown))
+        return _one_line(fill(labels.also_more, sources=shown, count=more))
+    return _one_line(fill(labels.also, sources=shown))
 
 
 def with_also(
@@ -482,8 +511,8 @@ def breaking_line(outlets: Sequence[str], labels: AlertLabels = ENGLISH) -> str:
     shown = ", ".join(names[:MAX_ALSO_NAMES])
     more = len(names) - MAX_ALSO_NAMES
     if more > 0:
-        shown = labels.breaking_more.format(sources=shown, count=more)
-    return _clip(_one_line(labels.breaking.format(sources=shown)), ALSO_RESERVE - 10)
+        shown = fill(labels.breaking_more, sources=shown, count=more)
+    return _clip(_one_line(fill(labels.breaking, sources=shown)), ALSO_RESERVE - 10)
 
 
 def with_breaking(
@@ -535,7 +564,7 @@ def render_digest(
     text_lines: list[str] = []
 
     def start(continued: bool) -> None:
-        title = _one_line(labels.continued.format(heading=heading)) if continued else heading
+        title = _one_line(fill(labels.continued, heading=heading)) if continued else heading
         html_lines[:] = [f"<b>{_esc(title)}</b>", ""]
         text_lines[:] = [title, ""]
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
@@ -495,7 +495,7 @@ def read_local(path: str | Path, *, max_bytes: int = 50 * 1024 * 1024) -> FetchR
     name = str(path)
     p = Path(path)
     if name.startswith("file://"):
-        p = Path(urlsplit(name).path)
+        p = Path(unquote(urlsplit(name).path))  # file:///my%20feeds/a.xml is "my feeds"
     try:
         size = p.stat().st_size
         if size > max_bytes:
@@ -534,6 +534,12 @@ async def fetch_source(
             value,
             f"{value}: unsupported scheme {scheme!r}; use http(s) or a file path",
             kind="invalid_url",
+        )
+    if Path(value).is_dir():
+        raise FetchError(
+            value,
+            f"{value}: is a folder, not a file; give the files in it, e.g. {Path(value) / '*.html'}",
+            kind="file",
         )
     raise FetchError(value, f"{value}: not an http(s) URL and no such file", kind="file")
 

@@ -14,6 +14,10 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+# in bot.text, so that the config loader (a layer below) hides credentials too
+from bot.text import redact_url as redact_url
+from bot.text import redact_urls as redact_urls
+
 # Parameters that only say how a reader arrived, never which page it is.
 _TRACKING_EXACT = frozenset(
     {
@@ -129,29 +133,6 @@ def canonical_url(url: str, base: str | None = None) -> str:
         netloc += f":{port}"
     path = parts.path or "/"
     return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
-
-
-_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
-
-
-def redact_url(url: str) -> str:
-    """``url`` fit to show anyone: no userinfo (``user:password@`` becomes ``***@``) and
-    no query string values (``?***``), where feed URLs carry their credentials."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _URL_IN_TEXT.sub("***", url) if "@" in url or "?" in url else url
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
-
-
-def redact_urls(text: str) -> str:
-    """Every URL in ``text`` through :func:`redact_url` (for logs and error messages)."""
-    if "://" not in text:
-        return text
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
 def url_host(url: str) -> str:

@@ -16,8 +16,8 @@ The language is the one people know from web search::
     @north-korea                 a named alias group (DPRK, Pyongyang, Kim Jong Un, 북한 ...)
     ~"missile launch"  ~sanctions   by meaning: the article's title and lead mean something
                                  close to the phrase (cosine of their vectors at least
-                                 DEFAULT_SIMILARITY), in any language (a Korean report
-                                 matches an English phrase); ~0.6"..." sets the threshold
+                                 DEFAULT_SIMILARITY), in any language (across languages
+                                 similarities run lower: ~0.5"..." sets the threshold)
     AND                          optional, for readability: korea AND talks
 
 Operators are upper-case (``AND``, ``OR``, ``NOT``, ``NEAR``); lower-case
@@ -82,8 +82,8 @@ Filters work like a web search:
   @north-korea talks         a named group: North Korea, DPRK, Pyongyang,
                              Kim Jong Un, 북한 ... (also @south-korea, @korea)
   ~"missile launch"          by meaning, in any language: title and lead
-                             close to the phrase (similarity 0.35 or more;
-                             ~0.6"..." asks for closer); /test shows it
+                             close to the phrase (similarity 0.61 or more;
+                             ~0.5"..." for less, as across languages); /test
 Whole words, any case or accent; plurals, possessives and British/American
 spellings match (talk = talks = talks', defence = defense); Korean words match
 with particles (북한 = 북한은). Operators AND OR NOT NEAR are upper-case.

@@ -10,41 +10,140 @@ override::
     description = "..."
     threshold = 4.0
     query = '''@korea (@diplomacy OR @security OR @nuclear-weapons)'''
+    ko.name = "한반도 외교·안보"
+    ko.description = "..."
 
 ``query`` uses the filter language of :mod:`bot.matching.parser` (alias groups included)
 and is validated when loaded; ``threshold`` is the lowest score that counts as
 a match (0 by default).  Topic queries may be longer than a chat filter.
 ``model`` (optional) names a learned model that decides the topic instead of
 the query (:mod:`bot.matching.topic_model`): a shipped model's name or a file's path.
+``ko.name`` and ``ko.description`` (a table named by the language's code, optional) are
+what a Korean chat sees; without them it sees the English ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.errors import ConfigError, QueryError
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
 from bot.matching.aliases import AliasGroup, read_toml
 from bot.matching.parser import parse_query
 from bot.matching.syntax import Query
-from bot.records import Topic
+from bot.records import Topic, TopicText
 
 __all__ = [
+    "TOPIC_LANGUAGES",
     "TOPIC_QUERY_MAX_LENGTH",
     "builtin_topics",
     "compile_topic",
+    "inherit_translations",
     "load_topics",
     "parse_topics",
+    "read_translations",
 ]
 
 TOPIC_QUERY_MAX_LENGTH = 4000
 TOPIC_QUERY_MAX_TERMS = 200
 _TOPIC_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+TOPIC_KEYS = ("id", "name", "query", "description", "threshold", "model")
+TRANSLATED_KEYS = ("name", "description")
+# the languages a topic's name and description can be given in, besides English
+TOPIC_LANGUAGES = tuple(language for language in LANGUAGES if language != DEFAULT_LANGUAGE)
+# a key of a [[topics]] entry that reads as a language code: "ko", "ja", "zh-tw" ("id" is not)
+_LANGUAGE_KEY = re.compile(r"[a-z]{2}(?:[-_][a-z]{2,4})?", re.IGNORECASE)
+
+
+class Translations(NamedTuple):
+    """What :func:`read_translations` found in a [[topics]] entry."""
+
+    texts: tuple[TopicText, ...]
+    problems: list[tuple[str, str]]  # (key, what is wrong), in the config's words
+    keys: set[str]  # the entry's keys read as translations (so not unknown ones)
+
+
+def read_translations(entry: Mapping[str, Any], where: str) -> Translations:
+    """The topic's name and description in other languages, from tables named by the
+    language's code: ``ko.name = "..."``, ``ko.description = "..."``."""
+    texts: list[TopicText] = []
+    found = Translations((), [], set())
+    spoken = TOPIC_LANGUAGES
+    example = '{0}.name = "...", {0}.description = "..."'
+    for key, table in entry.items():
+        if key in TOPIC_KEYS or not isinstance(key, str) or not _LANGUAGE_KEY.fullmatch(key):
+            continue
+        found.keys.add(key)
+        at, language = f"{where}.{key}", key.lower()
+        if language == DEFAULT_LANGUAGE:
+            found.problems.append((at, "the English wording is the topic's name and description"))
+        elif language not in spoken:
+            languages = ", ".join(f"{c} ({LANGUAGE_NAMES[c]})" for c in spoken)
+            found.problems.append(
+                (
+                    at,
+                    f"newsalert does not speak {key!r}; a topic can be translated into {languages}",
+                )
+            )
+        elif not isinstance(table, Mapping):
+            found.problems.append(
+                (at, f"must be a table of the topic's name and description: {example.format(key)}")
+            )
+        else:
+            text = _translation(language, table, at, found.problems)
+            if text is not None:
+                texts.append(text)
+    return found._replace(texts=tuple(texts))
+
+
+def _translation(
+    language: str, table: Mapping[str, Any], at: str, problems: list[tuple[str, str]]
+) -> TopicText | None:
+    for name in sorted(set(table) - set(TRANSLATED_KEYS)):
+        problems.append((f"{at}.{name}", "unknown key; a translation has a name and a description"))
+    values: dict[str, str] = {}
+    for name in TRANSLATED_KEYS:
+        value = table.get(name, "")
+        if isinstance(value, str):
+            values[name] = " ".join(value.split())
+        else:
+            problems.append((f"{at}.{name}", f"must be a string, got {value!r}"))
+    if not any(values.values()):
+        if len(values) == len(TRANSLATED_KEYS):
+            problems.append((at, f'is empty; write {language}.name = "..." (and a description)'))
+        return None
+    return TopicText(language, values.get("name", ""), values.get("description", ""))
+
+
+def inherit_translations(topic: Topic, builtin: Topic | None) -> Topic:
+    """``topic`` (an operator's, replacing the built-in one with its id) with the built-in
+    translations it does not give itself, where it kept the built-in English wording: a
+    translation of a name that was changed no longer fits."""
+    if builtin is None or not builtin.translations:
+        return topic
+    given = {t.language for t in topic.translations}
+    same_name = topic.name == builtin.name
+    same_description = " ".join(topic.description.split()) == builtin.description
+    inherited = [
+        TopicText(
+            t.language,
+            t.name if same_name else "",
+            t.description if same_description else "",
+        )
+        for t in builtin.translations
+        if t.language not in given
+    ]
+    inherited = [t for t in inherited if t.name or t.description]
+    if not inherited:
+        return topic
+    return dataclasses.replace(topic, translations=(*topic.translations, *inherited))
 
 
 def compile_topic(topic: Topic, *, aliases: Mapping[str, AliasGroup] | None = None) -> Query:
@@ -100,6 +199,9 @@ def parse_topics(
             problem = check_model_ref(model)
             if problem:
                 raise ConfigError(f"{key}.model", problem)
+        translations = read_translations(entry, key)
+        if translations.problems:
+            raise ConfigError(*translations.problems[0])
         topic = Topic(
             id=topic_id,
             name=name,
@@ -107,6 +209,7 @@ def parse_topics(
             description=" ".join(description.split()),
             threshold=float(threshold),
             model=model,
+            translations=translations.texts,
         )
         try:
             compile_topic(topic, aliases=aliases)

@@ -5,8 +5,9 @@ Core functions over the store; ``bot.cli`` only parses arguments and prints.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.config.loader import check_url
 from bot.errors import ConfigError, NewsalertError
@@ -14,6 +15,7 @@ from bot.ingest.fetch import Fetcher, fetch_source
 from bot.ingest.parse import parse_feed
 from bot.ops.opml import OPMLFeed, read_opml, write_opml
 from bot.records import utcnow
+from bot.text import redact_url
 from storage.feeds import FeedState
 from storage.store import Store
 
@@ -49,6 +51,23 @@ def validate_feed_url(url: str) -> str:
     return check_url("url", url, allow_file=True)
 
 
+def feed_url(source: str) -> str:
+    """``source`` as a feed URL: an existing local file (a plain path, as `feeds check` and
+    `parse` take) becomes its absolute ``file://`` URL, so it is found from anywhere."""
+    source = source.strip()
+    if "://" not in source:
+        path = Path(source).expanduser()
+        if path.is_dir():
+            raise ConfigError("url", f"{source!r} is a folder; give the feed file in it")
+        if path.is_file():
+            return path.resolve().as_uri()
+        if source and not source.startswith(("http:", "https:", "file:")):
+            raise ConfigError(
+                "url", f"{source!r} is neither an http(s):// URL nor an existing file"
+            )
+    return validate_feed_url(source)
+
+
 async def add_feed(
     store: Store,
     fetcher: Fetcher,
@@ -60,7 +79,7 @@ async def add_feed(
 ) -> tuple[FeedState | None, FeedCheck | None]:
     """Add a feed (kept until removed).  With ``verify`` it must answer with a feed
     first; when it does not, nothing is added and the check says why."""
-    url = validate_feed_url(url)
+    url = feed_url(url)
     check = None
     if verify:
         check = await check_feed(fetcher, url)
@@ -72,26 +91,38 @@ async def add_feed(
     return store.feeds.upsert(url, name=name, interval=interval, origin=origin), check
 
 
-def import_opml(store: Store, data: bytes) -> tuple[list[str], list[str]]:
-    """Add every feed of an OPML document; returns (added, skipped with reasons)."""
+def import_opml(
+    store: Store,
+    data: bytes,
+    *,
+    config_feeds: Collection[str] = (),
+    config_name: str = "the config file",
+) -> tuple[list[str], list[str]]:
+    """Add every feed of an OPML document; returns (added, skipped with reasons).
+    The feeds of the config file (``config_feeds``) are skipped: they stay the file's."""
     added, skipped = [], []
     for feed in read_opml(data):
         try:
             url = validate_feed_url(feed.url)
         except ConfigError as e:
-            skipped.append(f"{feed.url}: {e.problem}")
+            skipped.append(f"{redact_url(feed.url)}: {e.problem}")
+            continue
+        if url in config_feeds:
+            skipped.append(f"{redact_url(url)}: already in {config_name}")
             continue
         if store.feeds.get_by_url(url) is not None:
-            skipped.append(f"{url}: already listed")
+            skipped.append(f"{redact_url(url)}: already listed")
             continue
         store.feeds.upsert(url, name=feed.title, origin="cli")
         added.append(url)
     return added, skipped
 
 
-def export_opml(store: Store, *, extra: Sequence[tuple[str, str]] = ()) -> str:
-    """Every stored feed, plus ``extra`` (url, name) pairs not stored yet, as OPML."""
-    feeds = [OPMLFeed(url=f.url, title=f.name) for f in store.feeds.all()]
+def export_opml(store: Store | None, *, extra: Sequence[tuple[str, str]] = ()) -> str:
+    """Every stored feed (none without a ``store``), plus ``extra`` (url, name) pairs not
+    stored yet, as OPML."""
+    stored = store.feeds.all() if store is not None else []
+    feeds = [OPMLFeed(url=f.url, title=f.name) for f in stored]
     known = {f.url for f in feeds}
     feeds += [OPMLFeed(url=url, title=name) for url, name in extra if url not in known]
     return write_opml(feeds, now=utcnow())

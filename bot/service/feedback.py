@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.matching import passages, vectors
 from bot.matching.feedback import Rated, Verdict, decide, needs_passage
 from bot.matching.rules import RuleSet, subscription_rules
@@ -85,10 +86,14 @@ class Explanation:
 
 
 async def explain(
-    store: Store, topics: Mapping[str, Topic], delivery: Delivery
+    store: Store,
+    topics: Mapping[str, Topic],
+    delivery: Delivery,
+    *,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Explanation | None:
-    """Re-run the chat's subscriptions on the alert's article (``None`` if it is gone);
-    vectors that are missing are made in a worker thread."""
+    """Re-run the chat's subscriptions on the alert's article (``None`` if it is gone),
+    naming the topic in ``language``; vectors that are missing are made in a worker thread."""
     stored = store.articles.get(delivery.article_key)
     if stored is None:
         return None
@@ -100,7 +105,9 @@ async def explain(
                 ruleset.add(rule)
             except Exception:  # a filter that no longer parses explains nothing
                 continue
-            labels[rule.key] = rule.topic.name if rule.topic else str(sub.query or rule.query)
+            labels[rule.key] = (
+                rule.topic.name_in(language) if rule.topic else str(sub.query or rule.query)
+            )
     votes = rated(store.feedback.for_chat(delivery.chat_id), delivery.topic, leave_out=stored.key)
     vector, passage = None, None
     if ruleset.needs_vectors or votes:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.errors import QueryError
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.matching import vectors
 from bot.matching.rules import Rule, RuleSet, subscription_rules, topic_rule
 from bot.matching.syntax import semantic_terms
@@ -35,7 +36,7 @@ class Found:
     article: Article
     score: float
     why: tuple[str, ...]
-    label: str  # the topic's name, or the query
+    label: str  # the topic's name (in the reader's language), or the query
 
 
 @dataclass(slots=True)
@@ -75,21 +76,25 @@ def _newest_first(articles: Iterable[StoredArticle]) -> list[StoredArticle]:
     return sorted(articles, key=lambda s: as_utc(s.article.published or s.first_seen), reverse=True)
 
 
-def _label(rule: Rule) -> str:
+def _label(rule: Rule, language: str = DEFAULT_LANGUAGE) -> str:
     if rule.topic is not None:
-        return rule.topic.name
+        return rule.topic.name_in(language)
     return str(rule.query if isinstance(rule.query, str) else getattr(rule.query, "text", ""))
 
 
 def _scan(
-    articles: Sequence[StoredArticle], rules: Iterable[Rule], *, limit: int
+    articles: Sequence[StoredArticle],
+    rules: Iterable[Rule],
+    *,
+    limit: int,
+    language: str = DEFAULT_LANGUAGE,
 ) -> tuple[list[Found], _Vectors]:
     """The newest ``limit`` of ``articles`` that match a rule (pure work, any thread)."""
     ruleset = RuleSet()
     labels: dict[str, str] = {}
     for rule in rules:
         ruleset.add(rule)
-        labels[rule.key] = _label(rule)
+        labels[rule.key] = _label(rule, language)
     if not len(ruleset):
         return [], _Vectors()
     ordered = _newest_first(articles)
@@ -106,27 +111,35 @@ def _scan(
 
 
 async def latest_for_chat(
-    store: Store, topics: Mapping[str, Topic], chat_id: int, *, limit: int = LATEST_COUNT
+    store: Store,
+    topics: Mapping[str, Topic],
+    chat_id: int,
+    *,
+    limit: int = LATEST_COUNT,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[Found]:
-    """The newest stored articles that the chat's subscriptions match, newest first."""
+    """The newest stored articles that the chat's subscriptions match, newest first
+    (labelled with the topic's name in ``language``)."""
     rules = [
         rule
         for sub in store.subscriptions.for_chat(chat_id)
         for rule in subscription_rules(sub, topics)
     ]
-    return await _latest(store, rules, limit=limit)
+    return await _latest(store, rules, limit=limit, language=language)
 
 
-async def latest_for_topic(store: Store, topic: Topic, *, limit: int = LATEST_COUNT) -> list[Found]:
+async def latest_for_topic(
+    store: Store, topic: Topic, *, limit: int = LATEST_COUNT, language: str = DEFAULT_LANGUAGE
+) -> list[Found]:
     """The newest stored articles that ``topic`` matches, newest first."""
-    return await _latest(store, [topic_rule(topic)], limit=limit)
+    return await _latest(store, [topic_rule(topic)], limit=limit, language=language)
 
 
-async def _latest(store: Store, rules: list[Rule], *, limit: int) -> list[Found]:
+async def _latest(store: Store, rules: list[Rule], *, limit: int, language: str) -> list[Found]:
     if not rules:
         return []
     articles = store.articles.latest(SCAN_ARTICLES)
-    found, made = await asyncio.to_thread(_scan, articles, rules, limit=limit)
+    found, made = await asyncio.to_thread(_scan, articles, rules, limit=limit, language=language)
     _keep(store, made)
     return found
 

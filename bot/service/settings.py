@@ -20,7 +20,8 @@ from storage.store import Store
 @dataclass(frozen=True, slots=True)
 class SettingResult:
     """What a setter did.  ``problem`` when not ok: unknown-chat | bad-mode | bad-time |
-    bad-zone | bad-range; ``detail`` holds the offending text.  ``chat``: the chat after."""
+    bad-zone | bad-range | same-time; ``detail`` holds the offending text.  ``chat``: the
+    chat after."""
 
     ok: bool
     problem: str = ""
@@ -133,8 +134,10 @@ def set_quiet_hours(store: Store, chat_id: int, argument: str) -> SettingResult:
     if found is None:
         return SettingResult(ok=False, problem="bad-range", detail=text)
     start, end = parse_time_of_day(found[0]), parse_time_of_day(found[1])
-    if start is None or end is None or start == end:
+    if start is None or end is None:
         return SettingResult(ok=False, problem="bad-time", detail=text)
+    if start == end:  # no time at all (or the whole day: ambiguous either way)
+        return SettingResult(ok=False, problem="same-time", detail=f"{start:%H:%M}")
     mode = found[2] or "hold"
     store.chats.set_quiet_hours(chat_id, f"{start:%H:%M}", f"{end:%H:%M}", mode)
     store.outbox.release_quiet(chat_id)

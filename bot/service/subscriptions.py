@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from bot.errors import QueryError
 from bot.matching.parser import parse_query
+from bot.matching.syntax import And, Node, Or
 from bot.records import Topic
 from bot.service.chats import CLEAR_WORDS, ChatInfo, register_chat
 from storage.store import Store
@@ -29,10 +30,38 @@ class SubscribeResult:
     created: bool = False
     topic: Topic | None = None
     query: str = ""
-    problem: str = ""  # empty | unknown-topic | bad-query | only-exclusions | too-long | too-many
+    problem: str = ""
+    # empty | unknown-topic | close-to-topic | bad-query | only-exclusions | too-long | too-many
     detail: str = ""
     error: QueryError | None = None
     moved: bool = False  # followed already, from another forum topic: it posts here now
+
+
+_WORDS = re.compile(r"[\w'’]+")
+
+
+def plain_words(text: str) -> bool:
+    """``korea diplomacy``, ``없는주제``: words alone, no quotes, operators or fields."""
+    words = text.split()
+    return bool(words) and all(_WORDS.fullmatch(w) for w in words) and not (set(words) & _OPERATORS)
+
+
+def close_topic(topics: Mapping[str, Topic], text: str) -> Topic | None:
+    """The topic that plain words almost name: its id with spaces for hyphens
+    (``korea diplomacy``) or its name in any case and language (``markets``, ``iran's
+    nuclear programme``, its ``ko.name``); None for anything else, so a deliberate filter of words is left alone."""
+    if not plain_words(text):
+        return None
+    words = text.casefold().split()
+    found = topics.get("-".join(words))
+    if found is not None:
+        return found
+    wanted = _WORDS.findall(text.casefold())
+    for topic in topics.values():
+        names = (topic.name, *(t.name for t in topic.translations if t.name))  # ko.name too
+        if any(_WORDS.findall(name.casefold()) == wanted for name in names):
+            return topic
+    return None
 
 
 def looks_like_topic_id(text: str) -> bool:
@@ -67,6 +96,9 @@ def subscribe(
     topic = topics.get(argument.lower())
     if topic is None and looks_like_topic_id(argument):
         return SubscribeResult(ok=False, problem="unknown-topic", detail=argument)
+    close = close_topic(topics, argument) if topic is None else None
+    if close is not None:  # "korea diplomacy": meant the topic, not a filter of two words
+        return SubscribeResult(ok=False, topic=close, problem="close-to-topic", detail=argument)
     if topic is None and len(argument) > MAX_QUERY_CHARS:
         return SubscribeResult(ok=False, problem="too-long", detail=str(MAX_QUERY_CHARS))
     if topic is None:
@@ -175,7 +207,8 @@ class FilterResult:
     subscription: Subscription | None = None
     index: int = 0  # its number in /list
     problem: str = ""
-    # empty | no-expression | not-found | bad-query | too-long | from-config | duplicate | nothing-to-clear
+    # empty | no-expression | not-found | bad-query | too-long | from-config | duplicate |
+    # nothing-to-clear | already (every part of the change is in the filter: nothing changed)
     detail: str = ""
     error: QueryError | None = None
     before: Subscription | None = None  # the subscription as it was
@@ -229,6 +262,28 @@ def _combine(old: str, new: str, operator: str) -> str:
     return f"({old}) {operator} ({new})" if operator == "OR" else f"{old} ({new})"
 
 
+def _parts(node: Node, kind: type[And] | type[Or]) -> list[Node]:
+    """The operands of ``node`` under ``kind`` (AND or OR), brackets flattened."""
+    if isinstance(node, kind):
+        return [part for child in node.children for part in _parts(child, kind)]
+    return [node]
+
+
+def already_in(existing: str, text: str, operator: str) -> bool:
+    """True when AND-ing (or OR-ing) ``text`` onto ``existing`` would change nothing: each
+    of its parts is one of ``existing``'s already (compared as parsed: case, brackets and
+    spacing aside), so a second identical /filter does not stack the term."""
+    if not existing.strip():
+        return False
+    kind = And if operator == "AND" else Or
+    try:
+        have = _parts(parse_query(existing, max_length=10 * MAX_QUERY_CHARS).root, kind)
+        want = _parts(parse_query(text, max_length=MAX_QUERY_CHARS).root, kind)
+    except QueryError:
+        return False
+    return all(part in have for part in want)
+
+
 def apply_filter(store: Store, chat_id: int, reference: str, expression: str) -> FilterResult:
     """Narrow (``-sports``, ``title:summit``), widen (``OR kaesong``) or ``clear`` the
     filters of one subscription.
@@ -267,6 +322,11 @@ def _apply_filter(
     if error is not None:
         return FilterResult(ok=False, problem="bad-query", detail=str(error), error=error)
     operator = "OR" if action == "widen" else "AND"
+    current = sub.query or (sub.widen if action == "widen" else sub.narrow)
+    if already_in(current, text, operator):
+        return FilterResult(
+            ok=False, action=action, subscription=sub, index=index, problem="already", detail=text
+        )
     if sub.query:
         combined = _combine(sub.query, text, operator)
         if len(combined) > MAX_QUERY_CHARS:

@@ -1,0 +1,209 @@
+"""What the chat commands answer to a typing mistake or a slip (a newcomer's review): the
+mistake is named, nothing is lost or stacked silently, and the reply says what to write."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.delivery.render import render_alert
+from bot.matching import vectors
+from bot.records import Article, Summary
+from bot.service import feedback, subscriptions
+from tests.chatbot import article, running_bot
+
+ALICE = 111
+
+
+def _votes(bot, chat_id: int, count: int) -> None:
+    for n in range(count):
+        # a vote per topic: without an article (pruned), one topic holds one vote
+        bot.store.feedback.record(chat_id, f"topic-{n}", None, -1, title=f"story {n}", vector=None)
+
+
+async def test_feedback_clear_with_a_word_or_a_missing_number_forgets_nothing(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        await bot.send(ALICE, "/start")
+        _votes(bot, ALICE, 2)
+        word = (await bot.send(ALICE, "/feedback clear x"))["text"]
+        missing = (await bot.send(ALICE, "/feedback clear 99"))["text"]
+        korean = (await bot.send(ALICE, "/feedback clear 99", language_code="ko"))["text"]
+        assert len(feedback.taught(bot.store, ALICE)) == 2  # nothing was forgotten
+        one = (await bot.send(ALICE, "/feedback clear 2"))["text"]
+        assert [v.title for v in feedback.taught(bot.store, ALICE)] == ["story 0"]
+        every = (await bot.send(ALICE, "/feedback clear all"))["text"]
+        assert feedback.taught(bot.store, ALICE) == []
+        _votes(bot, ALICE, 1)
+        bare = (await bot.send(ALICE, "/feedback clear"))["text"]  # as /help documents it
+        assert feedback.taught(bot.store, ALICE) == []
+    assert "“x” is not a number from the list" in word and "/feedback clear 1" in word
+    assert "There is no #99: this chat taught 2 things; nothing was forgotten" in missing
+    assert "99번은 없습니다" in korean
+    assert "Forgotten: 1" in one and "Forgotten: 1" in every and "Forgotten: 1" in bare
+
+
+async def test_why_as_a_reply_to_a_message_that_is_not_an_alert_says_so(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        answer = await bot.send(ALICE, "/subscribe volcanoes")
+        replied = (await bot.send(ALICE, "/why", reply_to_message_id=answer["message_id"]))["text"]
+        alone = (await bot.send(ALICE, "/why"))["text"]
+    assert "not one of my alerts" in replied and "/why alone" in replied
+    assert "none was sent here yet" in alone
+
+
+async def test_quiet_hours_that_start_when_they_end_are_named_as_such(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        same = (await bot.send(ALICE, "/quiet 23:00-23:00"))["text"]
+        korean = (await bot.send(ALICE, "/quiet 7-07:00", language_code="ko"))["text"]
+        assert bot.store.chats.get(ALICE).quiet_start == ""
+    assert "start and end at 23:00" in same and "/quiet 23:00-07:00" in same
+    assert "07:00에 시작하고 끝납니다" in korean
+
+
+async def test_the_same_filter_twice_is_not_stacked_and_the_reply_says_it_is_there(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        await bot.send(ALICE, "/subscribe volcanoes")
+        await bot.send(ALICE, '/filter 1 ~"north korea fires a ballistic missile"')
+        again = await bot.send(ALICE, '/filter 1 ~"north korea fires a ballistic missile"')
+        await bot.send(ALICE, "/filter 1 -hawaii")
+        both = (await bot.send(ALICE, "/filter volcanoes -Hawaii"))["text"]  # any case
+        await bot.send(ALICE, "/filter 1 OR etna")
+        wider = (await bot.send(ALICE, "/filter 1 OR etna"))["text"]
+        [sub] = subscriptions.list_subscriptions(bot.store, ALICE)
+        assert sub.narrow == '~"north korea fires a ballistic missile" (-hawaii)'
+        assert sub.widen == "etna"
+        await bot.send(ALICE, "/subscribe lava")
+        own = (await bot.send(ALICE, "/filter 2 lava"))["text"]
+        assert subscriptions.list_subscriptions(bot.store, ALICE)[1].query == "lava"
+    assert "already has <code>~&quot;north korea" not in again["text"]  # quotes as typed
+    assert 'already has <code>~"north korea fires a ballistic missile"</code>' in again["text"]
+    assert "nothing changed" in again["text"]
+    assert "already has <code>-Hawaii</code>" in both and "already has <code>etna</code>" in wider
+    assert "your filter <code>lava</code> already has <code>lava</code>" in own
+
+
+KOREA = {"id": "korea-diplomacy", "name": "Korea: diplomacy and security", "query": "korea"}
+IRAN = {
+    "id": "iran-nuclear",
+    "name": "Iran's nuclear programme",
+    "query": "iran",
+    "ko": {"name": "이란 핵 문제"},
+}
+TECH = {"id": "tech", "name": "Technology", "query": "software"}
+
+
+async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path, topics=[KOREA, IRAN, TECH]) as bot:
+        spaced = (await bot.send(ALICE, "/subscribe korea diplomacy"))["text"]
+        named = (await bot.send(ALICE, "/subscribe Iran's Nuclear Programme"))["text"]
+        one = (await bot.send(ALICE, "/subscribe technology"))["text"]
+        in_korean = (await bot.send(ALICE, "/subscribe 이란 핵 문제", language_code="ko"))["text"]
+        korean = await bot.send(ALICE, "/subscribe Korea Diplomacy", language_code="ko")
+        assert subscriptions.list_subscriptions(bot.store, ALICE) == []
+        # what the reply offers instead, and other deliberate filters of words, still work
+        both = (await bot.send(ALICE, "/subscribe korea AND diplomacy"))["text"]
+        phrase = (await bot.send(ALICE, '/subscribe "korea diplomacy"'))["text"]
+        words = (await bot.send(ALICE, "/subscribe korea talks"))["text"]
+        quoted = (await bot.send(ALICE, '/subscribe "technology"'))["text"]
+        unknown = (await bot.send(ALICE, "/subscribe 없는주제", language_code="ko"))["text"]
+        queries = [s.query for s in subscriptions.list_subscriptions(bot.store, ALICE)]
+    assert "“korea diplomacy” is not a topic id" in spaced
+    assert "Did you mean <code>/subscribe korea-diplomacy</code>?" in spaced
+    assert "<code>/subscribe korea AND diplomacy</code> (all of them)" in spaced
+    assert '<code>/subscribe "korea diplomacy"</code> (as a phrase)' in spaced
+    assert "<code>/subscribe iran-nuclear</code>" in named
+    assert (
+        "<code>/subscribe iran-nuclear</code>" in in_korean and "“이란 핵 문제” 주제" in in_korean
+    )
+    assert "<code>/subscribe korea-diplomacy</code>" in korean["text"] and "주제" in korean["text"]
+    assert queries == [
+        "korea AND diplomacy",
+        '"korea diplomacy"',
+        "korea talks",
+        '"technology"',
+        "없는주제",
+    ]
+    assert "<code>/subscribe tech</code>" in one and '<code>/subscribe "technology"</code>' in one
+    assert "AND" not in one and "your own filter" in quoted
+    assert "your own filter" in both and "your own filter" in phrase
+    assert "not one of the topics" in words  # words alone: said to be no topic
+    assert "주제가 아니라" in unknown and "/topics" in unknown
+
+
+async def test_test_shows_every_score_with_two_decimals_and_the_model_on_every_line(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        bot.store_articles(
+            article(
+                "us-rok",
+                "US and South Korean envoys meet in Seoul on nuclear talks with Pyongyang",
+                "The top US envoy for North Korea met his South Korean counterpart in Seoul to "
+                "discuss how to restart denuclearisation talks.",
+            ),
+            article(
+                "nk-missile",
+                "North Korea fires ballistic missile into East Sea, Seoul says",
+                "North Korea fired a short-range ballistic missile off its east coast on "
+                "Tuesday, South Korea's Joint Chiefs of Staff said, days after Washington and "
+                "Seoul wrapped up joint drills.",
+            ),
+            article("lava", "Lava flows from Etna", "The volcano erupted overnight."),
+        )
+        learned = (await bot.send(ALICE, "/test korea-diplomacy"))["text"]
+        words = (await bot.send(ALICE, "/test korea OR seoul OR missile OR lava"))["text"]
+    lines = [line for line in (learned + "\n" + words).splitlines() if "(score " in line]
+    scores = [line.rsplit("(score ", 1)[1].rstrip(")") for line in lines]
+    assert len(lines) >= 4 and all(re.fullmatch(r"\d+\.\d\d", s) for s in scores), lines
+    model_lines = [line for line in learned.splitlines() if "(score " in line]
+    assert model_lines and all(re.search(r"model \d\.\d\d \(score", x) for x in model_lines)
+
+
+MISSILE = Article(
+    id="nk-missile",
+    title="North Korea fires ballistic missile into East Sea, Seoul says",
+    summary="North Korea fired a short-range ballistic missile off its east coast on Tuesday, "
+    "South Korea's Joint Chiefs of Staff said.",
+    link="https://news.example/nk-missile",
+)
+
+
+@pytest.mark.skipif(not vectors.available(), reason="the sentence encoder is missing")
+async def test_the_matched_line_keeps_a_semantic_term_whole_with_its_similarity(
+    telegram_api, tmp_path
+):
+    phrase = "north korea fires a ballistic missile"
+    async with running_bot(telegram_api, tmp_path, fetch={"full_text": False}) as bot:
+        await bot.send(ALICE, f'/subscribe ~"{phrase}" OR missile')
+        core = bot.core
+        feed = core.store.feeds.upsert("https://news.example/rss", name="Wire")
+        await core.pipeline.process(feed, [])  # the first poll primes the feed
+        await core.pipeline.process(core.store.feeds.get(feed.id), [MISSILE])
+        core.sender.wake()
+        sent = await telegram_api.wait_for(
+            lambda: [m for m in bot.replies(ALICE) if "Matched:" in m.get("text", "")],
+            message="the alert",
+        )
+    [line] = [x for x in sent[0]["text"].splitlines() if x.startswith("Matched:")]
+    assert re.search(rf'~"{phrase}" 0\.\d\d\b', line), line  # closing quote and similarity
+    assert "…" not in line
+
+
+def test_a_long_phrase_is_shortened_inside_its_quotes_and_extra_terms_are_left_out():
+    long = '~"' + "north korea fires a ballistic missile over japan " * 4 + 'again" 0.71'
+    alert = render_alert(
+        chat_id=1,
+        article_key=1,
+        article=Article("1", "Missile launch", link="https://n.example/a"),
+        summary=Summary("1", "It flew."),
+        topic=None,
+        footer="F",
+        terms=(long, *(f"word{n}" for n in range(8))),
+    )
+    [line] = [x for x in alert.text.splitlines() if x.startswith("Matched:")]
+    assert re.fullmatch(r'Matched: ~"north korea [^"]*…" 0\.71, word0, .*word4, …', line), line
