@@ -12,7 +12,8 @@ For every group, each model is trained on all the other groups and tested on
 the held-out one; hyperparameters are never chosen on the group that is
 reported.  ``--nested`` measures the procedure that chose the shipped model:
 for each held-out group, the family of options (sample weighting, the USE
-block (USE, e5 or both) and its weight, L2, the query block's weight, the Korean-aware anchor),
+block (USE, e5 or both) and its weight, L2, the query block's weight, the Korean-aware anchor,
+the rubric's prototypes as features, the anchor of Korean-language news),
 the gate and the threshold with the best pooled F1 of an inner
 leave-one-source-out over the other groups only (``FAMILIES``, ``GATES``,
 ``THRESHOLDS``), then the same rule over all groups for the model to ship.
@@ -61,9 +62,11 @@ from bot.matching.topic_model import (  # noqa: E402
     featurize_all,
     fit_logistic,
     load_labelled,
+    parse_rubric,
     prf,
     query_groups,
     sample_weights,
+    with_prototype_vectors,
 )
 from bot.matching.topics import builtin_topics  # noqa: E402
 
@@ -271,6 +274,12 @@ class Family:
     scale_query: float = 1.0  # the weight of the query block against the hashed one
     anchor_korean: bool = False  # the anchor (features and gate) is the Korean-aware one
     embedder: str = "use-m3"  # the block's embedder (bot.matching.embed; "+" joins two)
+    # the rubric's prototypes as features (RUBRICS: "bullets", the rubric's own bullet
+    # lines; "bullets+short", those and the short paraphrases of bench/data)
+    rubric: str = ""
+    # the anchor of Korean-language news (ANCHORS): "ko-script", a Korean-script article
+    # counts as anchored; "ko-short", the anchor knows Korean short forms (@korean-short-forms)
+    anchor: str = ""
 
     def __repr__(self) -> str:
         # the cache key of a family's fits: the embedder is named only when it is not
@@ -285,12 +294,23 @@ class Family:
         ]
         if self.embedder != "use-m3":
             fields.append(f"embedder={self.embedder!r}")
+        if self.rubric:
+            fields.append(f"rubric={self.rubric!r}")
+        if self.anchor:
+            fields.append(f"anchor={self.anchor!r}")
         return f"Family({', '.join(fields)})"
 
     @property
-    def features(self) -> tuple[float, float, bool, str]:
+    def features(self) -> tuple[float, float, bool, str, str, str]:
         """What the family's features depend on (families sharing it share the matrix)."""
-        return (self.embed_scale, self.scale_query, self.anchor_korean, self.block)
+        return (
+            self.embed_scale,
+            self.scale_query,
+            self.anchor_korean,
+            self.block,
+            self.rubric,
+            self.anchor,
+        )
 
     @property
     def block(self) -> str:
@@ -326,7 +346,50 @@ FAMILIES = (
         for tag, emb in (("e5", E5), ("use+e5", BOTH))
         for w, e, ko, suffix in _EMBEDDED
     ),
+    # the rubric's prototypes as features (issue 12, rubric features)
+    *(
+        Family(f"{w}+{tag}/{suffix}", w, 1.0, embedder=emb, rubric=rubric)
+        for w, tag, emb, rubric, suffix in (
+            ("class", "use", "use-m3", "bullets", "rubric"),
+            ("group", "use", "use-m3", "bullets", "rubric"),
+            ("group", "use", "use-m3", "bullets+short", "rubric+"),
+            ("group", "e5", E5, "bullets", "rubric"),
+            ("group", "e5", E5, "bullets+short", "rubric+"),
+            ("group", "use+e5", BOTH, "bullets+short", "rubric+"),
+        )
+    ),
+    # the anchor of Korean-language news (issue 12; motivated by the held-out ko misses)
+    *(
+        Family(f"group+{tag}/{anchor}", "group", 1.0, embedder=emb, anchor=anchor)
+        for tag, emb in (("use", "use-m3"), ("e5", E5), ("use+e5", BOTH))
+        for anchor in ("ko-script", "ko-short")
+    ),
+    Family("group+use/rubric/ko-short", "group", 1.0, rubric="bullets", anchor="ko-short"),
+    Family(
+        "group+e5/rubric+/ko-short",
+        "group",
+        1.0,
+        embedder=E5,
+        rubric="bullets+short",
+        anchor="ko-short",
+    ),
 )
+# the families of each option (the tables "with and without")
+RUBRIC_FAMILIES = tuple(f.name for f in FAMILIES if f.rubric)
+ANCHOR_FAMILIES = tuple(f.name for f in FAMILIES if f.anchor)
+
+RUBRIC_FILE = TOPICS / "korea-diplomacy-RUBRIC.md"
+SHORT_PROTOTYPES = ROOT / "bench" / "data" / "korea-diplomacy-prototypes.md"
+
+
+def rubric_prototypes(kind: str) -> tuple[tuple[str, str], ...]:
+    """The prototypes of a family's ``rubric`` option."""
+    if not kind:
+        return ()
+    out = parse_rubric(RUBRIC_FILE.read_text(encoding="utf-8"))
+    if kind == "bullets+short":
+        out = (*out, *parse_rubric(SHORT_PROTOTYPES.read_text(encoding="utf-8")))
+    return out
 
 
 def nested_choice(
@@ -462,14 +525,28 @@ def meets(s: dict[str, float]) -> bool:
 
 
 def family_spec(
-    spec: FeatureSpec, embed_scale: float, scale_query: float, anchor_korean: bool, block: str
+    spec: FeatureSpec,
+    embed_scale: float,
+    scale_query: float,
+    anchor_korean: bool,
+    block: str,
+    rubric: str = "",
+    anchor: str = "",
 ) -> FeatureSpec:
     """The features of a family (see Family)."""
     out = replace(spec, scale_query=scale_query)
+    if anchor == "ko-script":
+        out = replace(out, anchor_hangul=True)
+    elif anchor == "ko-short":
+        out = replace(out, anchor=f"{out.anchor} OR @korean-short-forms")
+    elif anchor:
+        raise ValueError(f"unknown anchor variant {anchor!r}")
     if embed_scale:
         out = replace(out, embedder=block, scale_embed=embed_scale)
     if anchor_korean:
         out = replace(out, anchor_korean=ANCHOR_KOREAN)
+    if rubric:
+        out = with_prototype_vectors(replace(out, prototypes=rubric_prototypes(rubric)))
     return out
 
 
@@ -531,6 +608,14 @@ def run_nested(
             results[name] = score_groups(p >= 0.5, items, groups)
             decisions_of[name], probs_of[name] = p >= 0.5, p
             print_scores(name, results[name])
+    # the same procedure without the families of an option: the tables without it
+    for label, off in (
+        ("no rubric", lambda f: bool(f.rubric)),
+        ("no ko anchor", lambda f: bool(f.anchor)),
+        ("neither", lambda f: bool(f.rubric or f.anchor)),
+    ):
+        if any(off(f) for f in families) and any(not off(f) for f in families):
+            subsets[label] = [f for f in families if not off(f)]
     for block, subset in subsets.items():
         sub_decided, sub_chosen, _, sub_p = nested_choice(
             subset, xs, items, groups, gates, log=lambda s: None, cache=cache, memo=memo

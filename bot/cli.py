@@ -661,6 +661,13 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     "'none' for no block.",
 )
 @click.option(
+    "--rubric",
+    multiple=True,
+    help="A rubric in Markdown (bullets under **positive**, **negative**, **borderline**): "
+    "the article's cosine to each bullet, in the embedding block's space, becomes a feature; "
+    "repeat for more files, 'none' for no rubric (default: the shipped model's prototypes).",
+)
+@click.option(
     "--evaluate/--no-evaluate",
     default=True,
     help="Measure leave-one-source-out scores and write them into the model (default).",
@@ -679,6 +686,7 @@ def topics_train(
     borderline: bool | None,
     weighting: str | None,
     embedder: str | None,
+    rubric: tuple[str, ...],
     evaluate: bool,
 ) -> None:
     """Train TOPIC_ID's model from labelled articles, deterministically.
@@ -730,11 +738,49 @@ def topics_train(
             _fail(f"unknown alias groups: {', '.join(unknown)}")
         base_groups = query_groups(topic.query)
         spec = replace(spec, groups=(*base_groups, *(g for g in extra if g not in base_groups)))
+    # where the rubric's prototypes came from (stated in the model; kept on a rebuild)
+    rubric_sources: list[dict[str, Any]] = (
+        list(base.meta.get("rubric", []))
+        if base is not None and spec.prototypes and spec.prototypes == base.spec.prototypes
+        else []
+    )
+    if rubric:
+        import hashlib
+
+        from bot.matching.topic_model import parse_rubric
+
+        prototypes: list[tuple[str, str]] = []
+        rubric_sources = []
+        for name in rubric:
+            if name == "none":
+                continue
+            try:
+                raw = Path(name).read_bytes()
+                text = raw.decode("utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                _fail(f"cannot read the rubric {name}: {e}")
+            found = parse_rubric(text)
+            if not found:
+                _fail(f"no bullets under **positive**, **negative** or **borderline** in {name}")
+            prototypes.extend(found)
+            rubric_sources.append(
+                {
+                    "file": Path(name).name,
+                    "sha256": hashlib.sha256(raw).hexdigest(),
+                    "prototypes": len(found),
+                }
+            )
+        spec = replace(spec, prototypes=tuple(prototypes), prototype_vectors="")
+    if spec.prototypes and not spec.embedder:
+        _fail("rubric features need an embedding block (--embedder use-m3)")
     use_gate = d_gate if gate is None else gate
     if use_gate and not spec.anchor:
         _fail("--gate needs an --anchor query, e.g. --anchor '@korea'")
     command = (
-        "newsalert topics train " + topic.id + "".join(f" --data {Path(p).name}" for p in data)
+        "newsalert topics train "
+        + topic.id
+        + "".join(f" --data {Path(p).name}" for p in data)
+        + "".join(f" --rubric {r['file']}" for r in rubric_sources)
     )
 
     try:
@@ -749,6 +795,7 @@ def topics_train(
             weighting=d_weighting if weighting is None else weighting,
             evaluate=evaluate,
             command=command,
+            rubric=rubric_sources,
         )
     except NewsalertError as e:
         _fail(str(e))

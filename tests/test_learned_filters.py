@@ -125,24 +125,60 @@ async def test_latest_and_test_use_the_model(topic, tmp_path):
         store.close()
 
 
-def test_a_model_that_reads_vectors_gets_the_stored_one_and_embeds_nothing_again():
+def test_a_model_that_reads_vectors_gets_the_stored_one_and_embeds_nothing_again(tmp_path):
     from bot.matching import vectors
     from bot.matching.engine import model_match
-    from bot.matching.topics import builtin_topics
 
-    kd = builtin_topics()["korea-diplomacy"]
-    audience = Audience({kd.id: kd})
-    audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
     if not vectors.available():
         pytest.skip("the sentence encoder is not installed")
+    items = [Labelled(f"a-{k}", t, "", 1) for k, t in enumerate(POSITIVE)]
+    items += [Labelled(f"b-{k}", t, "", 0) for k, t in enumerate(NEGATIVE)]
+    query = "@iran (nuclear OR uranium OR enrichment OR IAEA OR talks)"
+    spec = FeatureSpec(query=query, groups=query_groups(query), hash_bits=12, embedder="use-m3")
+    path = tmp_path / "iran-use.model"
+    train_model("iran-use", items, spec, l2=1e-3).save(path)
+    kd = Topic(id="iran-use", name="Iran, learned on USE", query=query, model=str(path))
+    audience = Audience({kd.id: kd})
+    audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
     assert audience.needs_vectors  # so the pipeline makes (and stores) the vector first
     talks = Article(
         id="k1",
-        title="US and South Korea hold talks on North Korea's denuclearisation",
-        summary="Envoys met in Seoul to discuss sanctions and a return to talks with Pyongyang.",
+        title="Iran and world powers hold nuclear talks in Vienna",
+        summary="Envoys met to discuss uranium enrichment and the IAEA's inspections.",
     )
     stored = vectors.from_blob(vectors.to_blob(vectors.article_vector(talks)))
     embedded = vectors.STATS["texts"]
     [alert] = audience.recipients(talks, vector=stored)
     assert vectors.STATS["texts"] == embedded  # the model read the stored vector
     assert alert.match.score == pytest.approx(model_match(talks, kd).score, abs=0.01)
+
+
+def test_the_shipped_model_with_an_e5_block_does_not_ask_for_the_stored_vector():
+    from bot.matching.topics import builtin_topics
+
+    kd = builtin_topics()["korea-diplomacy"]
+    audience = Audience({kd.id: kd})
+    audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
+    # its e5 vector is made inside the decision, for articles past the anchor gate only
+    assert not audience.needs_vectors
+
+
+def test_the_e5_vector_a_learned_topic_needs_can_be_made_before_it_decides():
+    """The pipeline makes the e5 vectors the followed models will read in a thread first
+    (``Audience.passage_texts``); the decision on the loop then embeds nothing."""
+    from bot.matching import passages
+    from bot.matching.topics import builtin_topics
+
+    if not passages.available():
+        pytest.skip("the e5 model is not installed")
+    kd = builtin_topics()["korea-diplomacy"]
+    audience = Audience({kd.id: kd})
+    audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
+    talks = Article(id="k1", title="North Korea and the US resume nuclear talks in Geneva")
+    assert audience.passage_texts(CRICKET) == []  # ruled out by the gate: no e5 at all
+    texts = audience.passage_texts(talks)
+    assert len(texts) == 1
+    passages.remembered(texts)
+    made = passages.STATS["texts"]
+    [alert] = audience.recipients(talks)
+    assert alert.chat_id == 1 and passages.STATS["texts"] == made

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -21,6 +24,7 @@ from bot.matching.topic_model import (
     builtin_model,
     document_of,
     fit_logistic,
+    parse_rubric,
     query_groups,
     sample_weights,
     train_model,
@@ -48,7 +52,14 @@ def test_the_shipped_model_loads_and_states_its_data_and_scores():
     assert {"abc", "hp", "kcnah", "ko", "rodong", "agnews", "economist"} <= set(scores["groups"])
     assert 0 < scores["pooled"]["f1"] <= 1
     # the options chosen by the nested leave-one-source-out (bench/topic_quality.py --nested)
-    assert model.meta["training"]["weighting"] == "group" and model.spec.embedder == "use-m3"
+    assert model.meta["training"]["weighting"] == "group" and model.spec.embedder == "e5-small"
+    # the rubric's prototypes, their vectors stored with the model (nothing embedded for them)
+    assert {r["file"] for r in model.meta["rubric"]} == {
+        "korea-diplomacy-RUBRIC.md",
+        "korea-diplomacy-prototypes.md",
+    }
+    assert model.spec.prototype_matrix().shape == (len(model.spec.prototypes), 384)
+    assert "@korean-short-forms" in model.spec.anchor
 
 
 def test_the_model_reads_a_vector_it_is_given_as_it_makes_its_own():
@@ -98,6 +109,30 @@ def test_clear_positives_match(title, summary, source):
 def test_clear_negatives_do_not_match(title, summary):
     m = decide(title, summary)
     assert not m.matched, m
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "want"),
+    [
+        (
+            "주한미군 감축 논의, 한미 국방장관 회담서 다룬다",
+            "국방부는 다음 주 워싱턴에서 열리는 한미 국방장관 회담에서 주한미군 규모가 "
+            "논의될 것이라고 밝혔다.",
+            True,
+        ),
+        ("이 대통령, 일본 총리와 정상회담…한일 셔틀외교 재개 합의", "", True),
+        ("북, 동해상으로 단거리 탄도미사일 발사…합참 “한미 공조 하 추적”", "", True),
+        ("북·미 대화 재개 신호? 미 국무부 “조건 없이 만날 준비”", "", True),
+        ("한미약품, 비만 신약 임상 3상 성공", "", False),  # a company
+        ("이 대통령, 국무회의서 부동산 대책 점검", "", False),  # domestic
+        ("서울 아파트값 3주 연속 상승", "", False),
+        ("K-팝 아이돌, 미국 빌보드 1위", "", False),
+    ],
+)
+def test_korean_news_that_names_no_korea_is_decided(title, summary, want):
+    """Korean-language news names Korea by short forms (주한, 한미, 북, 이 대통령): the
+    anchor knows them, and the model decides what they let through."""
+    assert decide(title, summary).matched is want
 
 
 def test_why_names_the_query_terms_and_the_model_score():
@@ -366,3 +401,141 @@ def test_a_model_with_an_e5_block_embeds_an_article_once_and_only_past_the_gate(
     again = model.decide(title)  # another topic, /test: the e5 vector is not made twice
     assert passages.STATS["texts"] == made + 1
     assert first == again and first.matched
+
+
+# -- the rubric as features --------------------------------------------------------------
+
+RUBRIC = """# A topic
+
+An item is **positive (label 1)** when it is about Iran's nuclear programme
+and the talks about it:
+- talks, inspections and deals on Iran's nuclear programme;
+- uranium enrichment and the IAEA's reports,
+  and sanctions over them.
+
+It is **negative (label 0)** when it is:
+- Iranian sport, culture and films.
+
+It is **borderline** when it is:
+- oil prices.
+
+Judge from the title first.
+"""
+
+
+def test_a_rubric_is_read_as_bullets_of_its_classes():
+    assert parse_rubric(RUBRIC) == (
+        ("positive", "talks, inspections and deals on Iran's nuclear programme;"),
+        ("positive", "uranium enrichment and the IAEA's reports, and sanctions over them."),
+        ("negative", "Iranian sport, culture and films."),
+        ("borderline", "oil prices."),
+    )
+
+
+def test_rubric_features_are_stored_with_the_model_and_need_no_embedding_of_them(
+    tmp_path, monkeypatch
+):
+    spec = replace(iran_spec(), embedder="use-m3", prototypes=parse_rubric(RUBRIC))
+    one = train_model("iran-nuclear", synthetic(), spec, l2=1e-3)
+    assert one.to_bytes() == train_model("iran-nuclear", synthetic(), spec, l2=1e-3).to_bytes()
+    assert one.spec.n_rubric == 4 + 3 and one.spec.prototype_matrix().shape == (4, 512)
+    one.save(tmp_path / "m.model")
+    again = TopicModel.load(tmp_path / "m.model")
+    assert again.spec == one.spec
+    from bot.matching.vectors import embed
+
+    title = "IAEA inspectors visit Iranian enrichment site"
+    vector = embed([f"{title}."])[0]
+    # deciding embeds nothing when given the article's vector: the prototypes' are stored
+    import bot.matching.topic_model as tm
+
+    monkeypatch.setattr(tm, "embedding_of", lambda *a: pytest.fail("embedded at run time"))
+    d = again.decide(title, vector=vector)
+    assert d.matched and d == one.decide(title, vector=vector)
+    block = again.featurizer.rubric_block(vector)
+    assert block[:2].max() == block[4] and block[0] > block[2]  # closer to the positives
+
+
+def test_the_cli_trains_with_a_rubric_and_a_rebuild_keeps_it(tmp_path, monkeypatch):
+    data, rubric = tmp_path / "labelled.jsonl", tmp_path / "rubric.md"
+    write_jsonl(data, synthetic())
+    rubric.write_text(RUBRIC, encoding="utf-8")
+    out = tmp_path / "r.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--embedder", "use-m3", "--rubric", str(rubric)])
+    assert result.exit_code == 0, result.output
+    model = TopicModel.load(out)
+    assert len(model.spec.prototypes) == 4 and model.meta["rubric"][0]["file"] == "rubric.md"
+    assert model.meta["trained_with"].endswith("--rubric rubric.md")
+    bad = CliRunner().invoke(cli, [*args, "--embedder", "none", "--rubric", str(rubric)])
+    assert bad.exit_code != 0 and "embedding block" in bad.output
+
+
+# -- the anchor of Korean-language news --------------------------------------------------
+
+KO_SHORT_ANCHOR = "@korea OR korean OR @korean-headline-names OR @korean-short-forms"
+
+
+@pytest.mark.parametrize(
+    ("title", "anchored"),
+    [
+        ("주한미군 평택 1개 비행대대 비활성화", True),  # stationed in Korea
+        ("북 “화성-12 괌 주변 해상에 탄착될 것”", True),  # 북: the North
+        ("트럼프, 한·미FTA 개정 필요성 또 강조", True),
+        ("북·미 정상회담 이달 말 판문점서", True),
+        ("이 대통령, 1월 중국 국빈방문…시진핑과 정상회담", True),
+        ("남북은 군사회담 재개에 합의", True),
+        ("한미 연합훈련 축소 검토", True),
+        ("한미약품 주가 급등", False),  # a company, not Korea and the US
+        ("강북 아파트값 상승세", False),
+        ("오늘 날씨 맑음, 미세먼지 보통", False),
+    ],
+)
+def test_the_anchor_knows_korean_short_forms(title, anchored):
+    short = Featurizer(FeatureSpec(anchor=KO_SHORT_ANCHOR))
+    assert short.passes_gate(document_of("x", title, "")) is anchored, title
+
+
+def test_a_korean_script_article_can_count_as_anchored():
+    spec = FeatureSpec(anchor="@korea", anchor_hangul=True)
+    assert FeatureSpec.from_json(spec.to_json()) == spec
+    f = Featurizer(spec)
+    assert f.passes_gate(document_of("x", "오늘 날씨 맑음", ""))
+    assert not f.passes_gate(document_of("x", "Weather fine today", ""))
+
+
+# -- the shipped model is what its command rebuilds --------------------------------------
+
+
+@pytest.mark.slow  # ~30 s of CPU, a minute or two on a loaded machine
+@pytest.mark.timeout(900)
+def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared_data, tmp_path):
+    """The README's command on the shared files gives the shipped file's bytes: a change
+    to text cleaning, tokenising, aliases or features that would change the model is
+    caught here (retrain it then, with the README's command)."""
+    from importlib import resources
+
+    model = builtin_model("korea-diplomacy")
+    assert model is not None
+    topics = shared_data / "topics"
+    args = ["topics", "train", "korea-diplomacy"]
+    for entry in model.meta["data"]:
+        args += ["--data", str(topics / entry["file"])]
+    out = tmp_path / "rebuilt.model"
+    # as the README runs it: one BLAS thread (a threaded dot product may sum in another
+    # order), in a process of its own
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args, "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=850,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    shipped = resources.files("bot.data").joinpath("models", "korea-diplomacy.model")
+    assert out.read_bytes() == shipped.read_bytes(), (
+        "the shipped model is not what its command rebuilds: retrain it (README, "
+        "'Learned topic models')"
+    )

@@ -171,6 +171,13 @@ class RuleSet:
             map(reads_vectors, (*self._gated.values(), *self._alone.values()))
         )
 
+    def passage_texts(self, article: Article) -> list[str]:
+        """The texts whose e5 vectors the learned models will make to decide ``article``
+        (see :func:`passage_text`), each once."""
+        topics = {t.id: t for t in (*self._gated.values(), *self._alone.values())}
+        texts = (passage_text(t, article) for t in topics.values())
+        return list(dict.fromkeys(t for t in texts if t))
+
     def decisions(
         self, article: Article, *, vector: np.ndarray | None = None
     ) -> Iterator[tuple[Iterable[str], float, MatchGroup | Match]]:
@@ -251,6 +258,17 @@ def learned_decision(
     if decision is None:
         decision = decided[topic.id] = model_match(article, topic, vector=vector)
     return decision
+
+
+def passage_text(topic: Topic, article: Article) -> str | None:
+    """The text whose e5 vector ``topic``'s model will make to decide ``article``, or None
+    (no e5 block, or the gate rules the article out): see ``TopicModel.passage_text``."""
+    from bot.matching.topic_model import model_for
+
+    model = model_for(topic) if topic.model else None
+    if model is None:
+        return None
+    return model.passage_text(article.title, article.summary, article.content, article.source)
 
 
 def reads_vectors(topic: Topic) -> bool:

@@ -13,7 +13,10 @@ content) and decides with logistic regression over three blocks of features:
   with the query's first group, and whether the whole query matched.  These
   carry the hand-written knowledge (aliases in several languages) across
   languages and sources the training data does not cover;
-* optionally a sentence embedding (:mod:`bot.matching.embed`), when the model names one.
+* optionally a sentence embedding (:mod:`bot.matching.embed`), when the model names one;
+* optionally the topic's rubric: the article's cosine, in the embedding's space, to each
+  prototype (a rubric's bullet lines, :func:`parse_rubric`) and the highest per class
+  (positive, negative, borderline); the prototypes' vectors are stored in the model.
 
 ``anchor`` is a query for what the topic is about (for korea-diplomacy: a
 Korea term in the text, or North Korean state media as the source); with
@@ -29,6 +32,7 @@ followed by the weights as little-endian float32.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -71,11 +75,13 @@ __all__ = [
     "load_labelled",
     "model_for",
     "model_text",
+    "parse_rubric",
     "prf",
     "query_groups",
     "sample_weights",
     "train_model",
     "train_topic",
+    "with_prototype_vectors",
 ]
 
 FORMAT = "newsalert-topic-model/1"
@@ -121,6 +127,16 @@ class FeatureSpec:
     # article (in its title or lead, also as the start or end of a compound): Korean
     # headlines name the state's institutions (대통령, 외교부, 합참), not "Korea"
     anchor_korean: tuple[str, ...] = ()
+    # a Korean-script article (title or lead) counts as anchored: Korean-language news
+    # rarely names Korea, the context is implied (as for DPRK state media)
+    anchor_hangul: bool = False
+    # the topic's rubric as features: (class, text) prototypes, the class "positive",
+    # "negative" or "borderline"; the article's cosine to each and the highest per class,
+    # in the embedding block's space (the prototypes' vectors are made at training and
+    # stored here, base64 of little-endian float32 rows, so nothing is embedded at run time)
+    prototypes: tuple[tuple[str, str], ...] = ()
+    prototype_vectors: str = ""
+    scale_rubric: float = 1.0
 
     @property
     def n_query(self) -> int:
@@ -136,8 +152,21 @@ class FeatureSpec:
         return dimension(self.embedder)
 
     @property
+    def n_rubric(self) -> int:
+        return len(self.prototypes) + len(RUBRIC_CLASSES) if self.prototypes else 0
+
+    @property
     def size(self) -> int:
-        return (1 << self.hash_bits) + self.n_query + self.n_embed
+        return (1 << self.hash_bits) + self.n_query + self.n_embed + self.n_rubric
+
+    def prototype_matrix(self) -> np.ndarray:
+        """The prototypes' vectors, one unit row each (empty without prototypes)."""
+        if not self.prototypes:
+            return np.zeros((0, self.n_embed), np.float32)
+        if not self.prototype_vectors:
+            raise ValueError("the rubric prototypes have no vectors (made at training)")
+        raw = np.frombuffer(base64.b64decode(self.prototype_vectors), dtype="<f4")
+        return raw.reshape(len(self.prototypes), -1).astype(np.float32)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -152,6 +181,16 @@ class FeatureSpec:
             "embedder": self.embedder,
             "anchor": self.anchor,
             "anchor_korean": list(self.anchor_korean),
+            **({"anchor_hangul": True} if self.anchor_hangul else {}),
+            **(
+                {
+                    "prototypes": [list(p) for p in self.prototypes],
+                    "prototype_vectors": self.prototype_vectors,
+                    "scale_rubric": self.scale_rubric,
+                }
+                if self.prototypes
+                else {}
+            ),
         }
 
     @classmethod
@@ -168,7 +207,56 @@ class FeatureSpec:
             embedder=data.get("embedder", ""),
             anchor=data.get("anchor", ""),
             anchor_korean=tuple(data.get("anchor_korean", ())),
+            anchor_hangul=bool(data.get("anchor_hangul", False)),
+            prototypes=tuple((str(c), str(t)) for c, t in data.get("prototypes", ())),
+            prototype_vectors=str(data.get("prototype_vectors", "")),
+            scale_rubric=float(data.get("scale_rubric", 1.0)),
         )
+
+
+RUBRIC_CLASSES = ("positive", "negative", "borderline")
+
+
+def parse_rubric(text: str) -> tuple[tuple[str, str], ...]:
+    """``(class, bullet)`` for every bullet line of a rubric in Markdown: a bullet belongs
+    to the class the paragraph before it names in bold (**positive**, **negative**,
+    **borderline**); a bullet's indented continuation lines are joined to it."""
+    out: list[tuple[str, str]] = []
+    current = ""
+    in_paragraph = False  # the line before was a paragraph's (not a bullet, not blank)
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            in_paragraph = False
+        elif stripped.startswith("- "):
+            in_paragraph = False
+            if current:
+                out.append((current, stripped[2:].strip()))
+        elif line.startswith("  ") and out and not in_paragraph:
+            out[-1] = (out[-1][0], f"{out[-1][1]} {stripped}")
+        else:
+            named = re.findall(r"\*\*(positive|negative|borderline)\b", stripped, re.I)
+            if not in_paragraph:
+                current = ""
+            current = current or (named[0].lower() if named else "")
+            in_paragraph = True
+    return tuple(out)
+
+
+def with_prototype_vectors(
+    spec: FeatureSpec, embed_fn: Callable[[list[str]], np.ndarray] | None = None
+) -> FeatureSpec:
+    """``spec`` with its prototypes' vectors made by its embedder (``embed_fn`` if given)."""
+    if not spec.prototypes:
+        return spec
+    if not spec.embedder:
+        raise ConfigError("rubric", "rubric features need an embedder (--embedder)")
+    texts = [t for _, t in spec.prototypes]
+    raw = embed_fn(texts) if embed_fn is not None else embedding_of(spec.embedder, texts)
+    v = np.asarray(raw, dtype=np.float64)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    packed = base64.b64encode(v.astype("<f4").tobytes()).decode("ascii")
+    return FeatureSpec.from_json({**spec.to_json(), "prototype_vectors": packed})
 
 
 def query_groups(query: str, aliases: Mapping[str, AliasGroup] | None = None) -> tuple[str, ...]:
@@ -225,6 +313,10 @@ class Featurizer:
             if spec.anchor
             else None
         )
+        self._protos = spec.prototype_matrix().astype(np.float64)
+        self._proto_class = [
+            np.array([c == name for c, _ in spec.prototypes]) for name in RUBRIC_CLASSES
+        ]
         self._gate_ko: frozenset[str] = frozenset(
             term
             for g in spec.anchor_korean
@@ -236,6 +328,10 @@ class Featurizer:
     def passes_gate(self, doc: Document) -> bool:
         """True when the article has the anchor (or, in Korean, an ``anchor_korean`` term)."""
         if self.anchor is None or self.anchor.matches(doc):
+            return True
+        if self.spec.anchor_hangul and any(
+            is_hangul(tok) for tok in (*doc.fields["title"].tokens, *doc.fields["summary"].tokens)
+        ):
             return True
         table = self._gate_ko
         if not table:
@@ -364,7 +460,17 @@ class Featurizer:
             e = np.asarray(embedding, dtype=np.float64)
             parts_i.append(base + spec.n_query + np.arange(e.shape[0]))
             parts_v.append(e * spec.scale_embed)
+            if spec.prototypes:
+                parts_i.append(base + spec.n_query + spec.n_embed + np.arange(spec.n_rubric))
+                parts_v.append(self.rubric_block(e) * spec.scale_rubric)
         return np.concatenate(parts_i), np.concatenate(parts_v)
+
+    def rubric_block(self, embedding: np.ndarray) -> np.ndarray:
+        """The article's cosine to each rubric prototype, then the highest per class."""
+        e = np.asarray(embedding, dtype=np.float64)
+        cos = self._protos @ (e / max(float(np.sqrt(e @ e)), 1e-12))
+        best = [float(cos[m].max()) if m.any() else 0.0 for m in self._proto_class]
+        return np.concatenate((cos, best))
 
 
 def embedding_of(name: str, texts: list[str]) -> np.ndarray:
@@ -641,6 +747,22 @@ class TopicModel:
         z = float(val @ self._w64[idx]) + self.bias
         return float(_sigmoid(np.array([z]))[0])
 
+    def passage_text(
+        self, title: str, summary: str = "", content: str = "", source: str = ""
+    ) -> str | None:
+        """The text whose e5 vector :meth:`decide` will make for this article (the model's
+        block reads e5 and the article passes the gate), else None: a caller on the event
+        loop makes it first in a thread (``passages.remembered``), the decision then finds
+        it made."""
+        from bot.matching.embed import parts
+
+        if "e5-small" not in parts(self.spec.embedder):
+            return None
+        title, lead = model_text(title, summary, content)
+        if not self.passes_gate(document_of("", title, lead, source)):
+            return None
+        return embedding_input(title, lead)
+
     def decide(
         self,
         title: str,
@@ -896,6 +1018,8 @@ def train_model(
     aliases: Mapping[str, AliasGroup] | None = None,
 ) -> TopicModel:
     """Train a model on ``items`` (borderline ones too when ``use_borderline``)."""
+    if spec.prototypes and not spec.prototype_vectors:
+        spec = with_prototype_vectors(spec)
     featurizer = Featurizer(spec, aliases=aliases)
     chosen = [i for i in items if use_borderline or not i.borderline]
     if not chosen or len({i.label for i in chosen}) < 2:
@@ -1008,10 +1132,12 @@ def train_topic(
     weighting: str = "class",
     evaluate: bool = True,
     command: str = "",
+    rubric: Sequence[Mapping[str, Any]] = (),
 ) -> TopicModel:
     """Train a topic's model from labelled JSON Lines files; the model states the
     files (name, sha256, size), the options and, with ``evaluate``, its
     leave-one-source-out scores.  Same files and options: same bytes."""
+    spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
     items: list[Labelled] = []
     data = []
     for path in paths:
@@ -1027,6 +1153,8 @@ def train_topic(
         "items": sum(1 for i in items if use_borderline or not i.borderline),
     }
     meta: dict[str, Any] = {"data": data, "training": training}
+    if rubric:  # the files the rubric's prototypes came from
+        meta["rubric"] = [dict(r) for r in rubric]
     embed_fn = None
     if spec.embedder:  # embed every article once, in batches, for the scores and the fit
         texts = list(dict.fromkeys(embed_text(i) for i in items))
