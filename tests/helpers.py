@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -35,6 +37,25 @@ async def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: 
             raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
         await asyncio.sleep(0.02)
     return value
+
+
+def bot_process(
+    config: Path,
+    *options: str,
+    env: dict[str, str] | None = None,
+    stdout: int = subprocess.PIPE,
+    run: tuple[str, ...] = (),
+) -> subprocess.Popen[str]:
+    """``python -m bot --config CONFIG [OPTIONS] run [RUN]`` in a process of its own, its
+    stderr (and by default stdout) piped as text; ``env`` defaults to this environment with
+    the test token."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), *options, "run", *run],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN} if env is None else env,
+    )
 
 
 # -- feeds -------------------------------------------------------------------------------------

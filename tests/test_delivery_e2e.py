@@ -5,10 +5,8 @@ feeds, and a kill -9 in the middle of a fan-out."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from tests.helpers import (
     ERUPTION,
     QUIET_FEED,
     TOKEN,
+    bot_process,
     config_for,
     fast_api,
     follow_volcanoes,
@@ -243,14 +242,7 @@ FAN_OUT = 300
 
 
 def _start_bot(config: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "--config", str(config), "run"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    return bot_process(config, stdout=subprocess.DEVNULL)
 
 
 def test_kill_9_during_a_fan_out_loses_nothing_and_repeats_at_most_one(tmp_path):

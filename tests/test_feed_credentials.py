@@ -11,7 +11,7 @@ import sys
 from bot.ingest.urls import redact_url, redact_urls, url_host
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.helpers import TOKEN
+from tests.helpers import TOKEN, bot_process
 
 PASSWORD = "s3cretPassw0rd"
 API_KEY = "K3yValue12345"
@@ -52,13 +52,7 @@ interval = "1s"
 """
         )
         env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN}
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "-v", "run"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        bot = bot_process(config, "-v", env=env)
         try:
             api.wait_for(lambda: feeds.hits("/feed.xml") >= 2, timeout=60)  # failed twice
             api.inject_message(5, "/feeds", user_id=5)
@@ -201,13 +195,7 @@ topics = ["volcanoes"]
 """
         )
         env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN, "FEED_KEY": API_KEY}
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "-v", "run"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        bot = bot_process(config, "-v", env=env)
         try:
             api.wait_for(lambda: feeds.hits("/moved.xml") >= 2, timeout=60)  # primed
             feeds.set("/moved.xml", rss([*QUIET_FEED, ("eruption-1", *ERUPTION)], site=""))

@@ -9,7 +9,6 @@ pending and went out again on every drain; now it goes out once, the sender paus
 from __future__ import annotations
 
 import io
-import os
 import resource
 import socket
 import sqlite3
@@ -33,6 +32,7 @@ from tests.helpers import (
     QUIET_FEED,
     TOKEN,
     alerts_to,
+    bot_process,
     follow_volcanoes,
     rss,
     volcano_story,
@@ -105,13 +105,7 @@ url = "{feeds.url("/wire.xml")}"
 interval = "1s"
 """
         )
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "run"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN},
-        )
+        bot = bot_process(config, stdout=subprocess.DEVNULL)
         assert bot.stderr is not None
         reader = threading.Thread(target=lambda: log.extend(bot.stderr), daemon=True)
         reader.start()

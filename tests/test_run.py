@@ -10,7 +10,7 @@ from importlib import resources
 
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.helpers import TOKEN
+from tests.helpers import TOKEN, bot_process
 
 
 def wait_for_exit(proc: subprocess.Popen[str], timeout: float) -> int:
@@ -42,13 +42,7 @@ interval = "2s"
 """
         )
         env_token = {"NEWSALERT_TELEGRAM_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "-v", "run"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env_token,
-        )
+        proc = bot_process(config, "-v", env=env_token)
         try:
             api.wait_for(lambda: api.calls_to("getUpdates"), timeout=30)
             api.inject_message(5, "/start", user_id=5)
