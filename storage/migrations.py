@@ -5,6 +5,8 @@ Never edit a migration that has shipped: add a new one.
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -423,27 +425,98 @@ def m020_deliveries_waiting(db: sqlite_utils.Database) -> None:
     )
 
 
-def _feed_secrets(url: str) -> list[tuple[str, str]]:
-    """(text, replacement) pairs that remove ``url``'s credentials from any text: its
-    ``userinfo@``, each ``name=value`` of a credential parameter, and the bare secrets
-    themselves when they are long enough not to be found by chance in other text."""
+def _feed_secrets(url: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """What removes ``url``'s credentials from a text: (text, replacement) pairs for the
+    credential forms, safe in any text (its ``userinfo@``, each ``name=value`` of a
+    credential parameter), and the bare secrets (the password, each credential value) long
+    enough not to be found by chance, to replace only in URL and error columns (a bare
+    username, or a password that is a word, may be part of a title or a query)."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        return []
+        return [], []
     pairs: list[tuple[str, str]] = []
     bare: list[str] = []
     if "@" in parts.netloc:
         userinfo = parts.netloc.rsplit("@", 1)[0]
         pairs.append((f"{userinfo}@", ""))
-        bare += [p for p in userinfo.split(":", 1) if p]
+        _user, colon, password = userinfo.partition(":")
+        if colon and password:
+            bare.append(password)
     for segment in parts.query.split("&") if parts.query else []:
         name, eq, value = segment.partition("=")
         if eq and value and is_credential_name(name) and value != "***":
             pairs.append((segment, f"{name}=***"))
             bare.append(value)
-    pairs += [(secret, "***") for secret in bare if len(secret) >= 8]
-    return pairs
+    return pairs, [secret for secret in bare if len(secret) >= 8]
+
+
+# the columns (at m021) that hold URLs or error texts, where a bare secret is replaced too
+_URL_COLUMNS = frozenset(
+    {
+        ("feeds", "last_error"),
+        ("feeds", "moved_to"),
+        ("articles", "entry_id"),
+        ("articles", "canonical_url"),
+        ("articles", "link"),
+        ("articles", "image"),
+        ("deliveries", "link"),
+        ("deliveries", "reason"),
+        ("deliveries", "image"),
+        ("story_articles", "entry_id"),
+    }
+)
+
+
+def _unique_columns(db: sqlite_utils.Database, table: str) -> set[str]:
+    """The columns of ``table`` under a UNIQUE index (or a primary key that has one)."""
+    columns: set[str] = set()
+    for _seq, name, unique, *_rest in db.execute(f'PRAGMA index_list("{table}")').fetchall():
+        if unique:
+            columns |= {row[2] for row in db.execute(f'PRAGMA index_info("{name}")').fetchall()}
+    return columns
+
+
+def _rewrite_unique(
+    db: sqlite_utils.Database,
+    table: str,
+    column: str,
+    replacements: list[tuple[str, str]],
+) -> None:
+    """Apply ``replacements`` to a column under a UNIQUE index row by row: a row whose
+    cleaned value is taken (old code resolved relative guids against the URL with
+    credentials, so a feed may hold an entry id with and without them) keeps a unique
+    value without credentials instead: the row that already has the cleaned value keeps
+    it (the one the next poll produces), the other gets ``#dup-<rowid>``."""
+    olds = [old for old, _new in replacements]
+    where = " OR ".join(f'instr("{column}", ?) > 0' for _ in olds)
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [table]).fetchone()[0]
+    keys = ["rowid"]
+    if "WITHOUT ROWID" in sql.upper():
+        info = db.execute(f'PRAGMA table_info("{table}")').fetchall()
+        keys = [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5]]
+    select = ", ".join(f'"{k}"' if k != "rowid" else k for k in keys)
+    match = " AND ".join(f'"{k}" = ?' if k != "rowid" else "rowid = ?" for k in keys)
+    rows = db.execute(f'SELECT {select}, "{column}" FROM "{table}" WHERE {where}', olds)
+    for number, (*key, value) in enumerate(rows.fetchall(), 1):
+        old_value = value
+        for old, new in replacements:
+            value = value.replace(old, new)
+        mark = key[0] if keys == ["rowid"] else number
+        sep = "-" if "#" in value else "#"
+        digest = hashlib.sha256(old_value.encode()).hexdigest()
+        candidates = (
+            value,
+            f"{value}{sep}dup-{mark}",
+            f"sha256:{digest}",
+            f"sha256:{digest}-{mark}",
+        )
+        for candidate in candidates:
+            try:
+                db.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE {match}', [candidate, *key])
+            except sqlite3.IntegrityError:
+                continue
+            break
 
 
 @MIGRATIONS()
@@ -454,7 +527,9 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
     # two feeds: the first (a URL that had none, else the lowest id) gets the plain URL, the
     # others a "#feed-<id>" fragment (never sent to the server), listed by `feeds list`.
     # The credentials are also removed from every other text column where they were copied
-    # (relative article links resolved against a URL with userinfo, error texts, ...).
+    # (relative article links resolved against a URL with userinfo, error texts, ...): the
+    # credential forms anywhere, a bare secret only in URL and error columns (_URL_COLUMNS),
+    # and row by row under a UNIQUE index, so that two values that become one never fail it.
     rows = db.execute("SELECT id, url FROM feeds ORDER BY id").fetchall()
     secret = [(feed_id, url) for feed_id, url in rows if has_credentials(url)]
     if not secret:
@@ -469,18 +544,28 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
             public += f"-feed-{feed_id}" if "#" in public else f"#feed-{feed_id}"
         taken.add(public)
         db.execute("UPDATE feeds SET url = ? WHERE id = ?", [public, feed_id])
-    columns = [
-        (table, column)
-        for table in db.table_names()
-        if not table.startswith(("_", "sqlite_"))
+    forms: list[tuple[str, str]] = []
+    bare: list[tuple[str, str]] = []
+    for _feed_id, url in secret:
+        pairs, secrets = _feed_secrets(url)
+        forms += pairs
+        bare += [(s, "***") for s in secrets]
+    for table in db.table_names():
+        if table.startswith(("_", "sqlite_")):
+            continue
+        unique = _unique_columns(db, table)
         for column, kind in db.execute(
             "SELECT name, type FROM pragma_table_info(?)", [table]
-        ).fetchall()
-        if "TEXT" in kind.upper() and (table, column) != ("feeds", "url")
-    ]
-    for _feed_id, url in secret:
-        for old, new in _feed_secrets(url):
-            for table, column in columns:
+        ).fetchall():
+            if "TEXT" not in kind.upper() or (table, column) == ("feeds", "url"):
+                continue
+            replacements = forms + (bare if (table, column) in _URL_COLUMNS else [])
+            if not replacements:
+                continue
+            if column in unique:
+                _rewrite_unique(db, table, column, replacements)
+                continue
+            for old, new in replacements:
                 db.execute(
                     f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '
                     f'WHERE instr("{column}", ?) > 0',

@@ -379,3 +379,114 @@ async def test_a_feed_whose_credentials_are_nowhere_says_where_they_go(tmp_path)
         assert result.status == "primed", result
         assert server.requests[-1].path == f"/feed.xml?api_key={API_KEY}"
         store.close()
+
+
+def _database_before_m021(path, feed_url):
+    import sqlite3
+
+    import sqlite_utils
+
+    from storage.migrations import MIGRATIONS
+
+    old = sqlite_utils.Database(sqlite3.connect(path))
+    MIGRATIONS.apply(old, stop_before="m021_feed_urls_without_credentials")
+    old["feeds"].insert({"id": 1, "url": feed_url, "added_at": "2024-05-01T08:00:00+00:00"})
+    old["chats"].insert({"chat_id": 7, "created_at": "2024-05-01T08:00:00+00:00"})
+    return old
+
+
+def test_the_migration_keeps_apart_entry_ids_that_differ_only_by_credentials(tmp_path):
+    """Old code resolved relative guids against the URL with its userinfo, so a feed can
+    hold an entry id with the credentials and the same id without: the migration must not
+    fail on the UNIQUE (feed_id, entry_id) indexes; the row that already has the clean id
+    keeps it (the next poll produces it: no new alert), the other a unique marker."""
+    from storage.database import open_database
+
+    secret = "s3cretpassword"
+    path = tmp_path / "old.db"
+    old = _database_before_m021(path, f"https://alice:{secret}@example.com/rss")
+    t = "2024-05-01T08:00:00+00:00"
+    old["stories"].insert({"id": 1, "first_seen": t})
+    for article_id, entry in ((1, f"https://alice:{secret}@example.com/a"), (2, "https://example.com/a")):  # fmt: skip
+        old["articles"].insert(
+            {"id": article_id, "feed_id": 1, "entry_id": entry, "title": "A", "first_seen": t}
+        )
+        old["story_articles"].insert(
+            {"id": article_id, "story_id": 1, "feed_id": 1, "entry_id": entry, "seen_at": t}
+        )
+        old["deliveries"].insert(
+            {
+                "id": article_id,
+                "chat_id": 7,
+                "article_id": article_id,
+                "topic": "x",
+                "html": f"<a href='{entry}'>A</a>",
+                "link": entry,
+                "created_at": t,
+            }
+        )
+    old.conn.commit()
+    old.close()
+
+    db = open_database(path)  # runs m021: no IntegrityError
+    articles = {r["id"]: r["entry_id"] for r in db["articles"].rows}
+    assert articles == {1: "https://example.com/a#dup-1", 2: "https://example.com/a"}
+    stories = {r["id"]: r["entry_id"] for r in db["story_articles"].rows}
+    assert stories == {1: "https://example.com/a#dup-1", 2: "https://example.com/a"}
+    deliveries = {r["id"]: (r["article_id"], r["link"]) for r in db["deliveries"].rows}
+    assert deliveries == {1: (1, "https://example.com/a"), 2: (2, "https://example.com/a")}
+    db.close()
+    assert_no_secrets(path, secret)
+
+
+def test_the_migration_leaves_the_words_of_a_credential_in_user_text(tmp_path):
+    """A username or a password may be a word of a title, a summary or a query: only the
+    credential forms (``user:pw@``, ``key=value``) are removed everywhere, a bare password
+    only from the URL and error columns."""
+    from storage.database import open_database
+
+    url = "https://newsroom:hunter2hunter2@example.com/rss?api_key=K3yValue12345"
+    path = tmp_path / "old.db"
+    old = _database_before_m021(path, url)
+    t = "2024-05-01T08:00:00+00:00"
+    old["feeds"].update(1, {"last_error": "HTTP 401: password hunter2hunter2 refused"})
+    title, summary = "Inside the newsroom of the Times", "Never use hunter2hunter2 as a password"
+    query = "newsroom hunter2hunter2 K3yValue12345"
+    old["articles"].insert(
+        {
+            "id": 1,
+            "feed_id": 1,
+            "entry_id": "e1",
+            "title": title,
+            "summary": summary,
+            "link": "https://example.com/a?sid=hunter2hunter2",
+            "first_seen": t,
+        }
+    )
+    old["deliveries"].insert(
+        {
+            "id": 1,
+            "chat_id": 7,
+            "article_id": 1,
+            "topic": title,
+            "html": title,
+            "reason": "send failed for K3yValue12345",
+            "created_at": t,
+        }
+    )
+    old["topics"].insert({"id": "t", "name": "newsroom", "query": query})
+    old["subscriptions"].insert({"chat_id": 7, "topic_id": "t", "query": query, "created_at": t})
+    old.conn.commit()
+    old.close()
+
+    db = open_database(path)
+    article = db["articles"].get(1)
+    assert (article["title"], article["summary"]) == (title, summary)
+    assert article["link"] == "https://example.com/a?sid=***"
+    assert db["feeds"].get(1)["last_error"] == "HTTP 401: password *** refused"
+    delivery = db["deliveries"].get(1)
+    assert (delivery["topic"], delivery["html"]) == (title, title)
+    assert delivery["reason"] == "send failed for ***"
+    assert [r["query"] for r in db["subscriptions"].rows] == [query]
+    assert db["topics"].get("t")["query"] == query
+    db.close()
