@@ -94,20 +94,51 @@ def _secrets(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str
     return userinfo, params
 
 
-def _origin(parts: tuple[str, str, str, str, str]) -> tuple[str, str]:
-    return parts[0].lower(), _host(parts[1]).lower()
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(parts: tuple[str, str, str, str, str]) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port as no port."""
+    scheme, netloc = parts[0].lower(), _host(parts[1]).lower()
+    host, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else ("", "", "")
+    if not colon or not port.isdigit():
+        return scheme, netloc, None
+    number: int | None = int(port)
+    if number == _DEFAULT_PORTS.get(scheme):
+        number = None
+    return scheme, host, number
+
+
+def _same_origin(target: tuple[str, str, int | None], source: tuple[str, str, int | None]) -> bool:
+    """Whether the userinfo of ``source`` may go to ``target``: the same origin, or the
+    same host moved from http to https on the default ports (never https to http)."""
+    if target == source:
+        return True
+    upgrade = (source[0], target[0]) == ("http", "https")
+    return upgrade and source[1] == target[1] and source[2] is None and target[2] is None
+
+
+def masked(url: str) -> bool:
+    """Whether ``url`` holds a credential parameter whose value is the mask: not a URL to
+    send (the server would get ``***`` for a key)."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return MASK in url
+    return any(value == MASK and is_credential_name(name) for name, value in _split_query(query))
 
 
 def with_credentials(public: str, full: str) -> str:
     """``public`` (a stored URL, or where the feed moved) with the credentials of ``full``
-    (the config's URL) put back: its userinfo, when both are on the same origin, and the
-    value of each masked credential parameter that ``full`` has by the same name."""
+    (the config's URL) put back: the value of each masked credential parameter that
+    ``full`` has by the same name, whatever the origin (a server that moves a feed carries
+    the key along itself: the database kept ``public`` only when its secrets are
+    ``full``'s), and ``full``'s userinfo when both are on the same origin (http to https
+    on the same host counts).  Where a masked value would remain, ``full`` itself."""
     try:
         target, source = urlsplit(public), urlsplit(full)
     except ValueError:
-        return public
-    if _origin(target) != _origin(source):
-        return public
+        return full if masked(public) else public
     userinfo, params = _secrets(source)
     values: dict[str, list[str]] = {}
     for name, value in params:
@@ -121,9 +152,10 @@ def with_credentials(public: str, full: str) -> str:
         else []
     )
     netloc = _host(target.netloc)
-    if userinfo:
+    if userinfo and _same_origin(_origin(target), _origin(source)):
         netloc = f"{userinfo}@{netloc}"
-    return urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
+    url = urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
+    return full if masked(url) else url
 
 
 def secrets_known(url: str, full: str) -> bool:

@@ -21,7 +21,13 @@ import numpy as np
 
 from bot.config.model import ChannelConfig, Config
 from bot.config.template import TemplateError, format_template, parse_template
-from bot.credentials import has_credentials, public_feed_url, secrets_known, with_credentials
+from bot.credentials import (
+    has_credentials,
+    masked,
+    public_feed_url,
+    secrets_known,
+    with_credentials,
+)
 from bot.delivery.digest import chat_zone
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import choose_footer, render_alert
@@ -149,7 +155,9 @@ class Pipeline:
     def _fetch_url(self, feed: FeedState) -> str:
         """Where to fetch ``feed``, credentials included (kept in memory only)."""
         full = self._full_url(feed)
-        return with_credentials(feed.fetch_url, full) if full else feed.fetch_url
+        if full:
+            return with_credentials(feed.fetch_url, full)
+        return feed.url if masked(feed.fetch_url) else feed.fetch_url  # never send "***"
 
     async def load_audience(self) -> None:
         """Compile every active subscription into the matcher, in a thread: for 100,000

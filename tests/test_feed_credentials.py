@@ -238,7 +238,8 @@ def test_the_stored_url_keeps_the_feed_apart_but_not_its_secrets():
     assert public == "https://news.example/rss?api_key=***&id=42&sig="
     assert public_feed_url(url.replace("id=42", "id=43")) != public  # two feeds
     assert with_credentials(public, url) == url and secrets_known(url, url)
-    assert with_credentials("https://elsewhere.example/rss?api_key=***", url).count("***") == 1
+    elsewhere = with_credentials("https://elsewhere.example/rss?api_key=***", url)
+    assert elsewhere == f"https://elsewhere.example/rss?api_key={API_KEY}"  # no userinfo
     assert has_credentials(url) and not has_credentials("https://news.example/rss?id=42")
     assert not secrets_known("https://news.example/new?token=fresh", url)
     for name in ("key", "api_key", "apikey", "apiKey", "X-Api-Key", "token", "access_token",
@@ -490,3 +491,65 @@ def test_the_migration_leaves_the_words_of_a_credential_in_user_text(tmp_path):
     assert [r["query"] for r in db["subscriptions"].rows] == [query]
     assert db["topics"].get("t")["query"] == query
     db.close()
+
+
+async def test_a_feed_that_moved_to_another_origin_is_fetched_with_its_real_key(tmp_path):
+    """A permanent redirect to another origin that carries the key along: the database
+    keeps ``moved_to`` with ``api_key=***``; the next polls send the config's key there,
+    never ``***`` (the server put the key into the new URL itself)."""
+    from bot.config.loader import config_from_dict
+    from bot.ingest.fetch import Fetcher
+    from bot.pipeline import Pipeline
+    from storage.database import open_database
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss
+
+    async with FeedServer() as server, Fetcher() as fetcher:
+        moved = f"http://localhost:{server.port}/moved.xml?api_key={API_KEY}"
+        server.fault("/feed.xml", "redirect", code=301, to=moved)
+        server.set("/moved.xml", rss(QUIET_FEED))
+        url = server.url("/feed.xml") + f"?api_key={API_KEY}"
+        assert url.startswith("http://127.0.0.1:")
+        store = Store(open_database(tmp_path / "bot.db"))
+        config = config_from_dict(
+            {"feeds": [{"url": url}], "storage": {"path": str(tmp_path / "bot.db")}}, env={}
+        )
+        feed = store.feeds.upsert(url, origin="config")
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        assert (await pipeline.poll(feed)).status == "primed"
+        feed = store.feeds.get(feed.id)  # type: ignore[assignment]
+        assert feed.moved_to == f"http://localhost:{server.port}/moved.xml?api_key=***"
+        await pipeline.poll(feed)
+        paths = [r.path for r in server.requests]
+        assert paths[-1] == f"/moved.xml?api_key={API_KEY}" and server.hits("/feed.xml") == 1
+        assert not any("***" in p for p in paths)
+        store.close()
+
+
+def test_credentials_go_back_into_a_moved_url_whatever_its_origin():
+    """The masked key goes back whatever the origin; the userinfo only to the same host
+    (http -> https and a default port written out count as the same origin); a URL that
+    would still hold ``***`` is never fetched: the config's URL instead."""
+    from bot.credentials import with_credentials
+
+    full = f"http://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}"
+    assert (
+        with_credentials("https://news.example/new?api_key=***", full)
+        == f"https://reader:{PASSWORD}@news.example/new?api_key={API_KEY}"
+    )
+    assert (
+        with_credentials("https://news.example:443/new?api_key=***", full)
+        == f"https://reader:{PASSWORD}@news.example:443/new?api_key={API_KEY}"
+    )
+    assert (
+        with_credentials("http://news.example:80/new", full)
+        == f"http://reader:{PASSWORD}@news.example:80/new"
+    )
+    assert (
+        with_credentials("https://cdn.example/rss?api_key=***", full)
+        == f"https://cdn.example/rss?api_key={API_KEY}"
+    )
+    secure = f"https://reader:{PASSWORD}@news.example/rss"
+    assert with_credentials("http://news.example/rss", secure) == "http://news.example/rss"
+    # a masked value that the config does not have: the config's URL, not "***"
+    assert with_credentials("https://cdn.example/rss?token=***", full) == full
