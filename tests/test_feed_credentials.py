@@ -426,10 +426,16 @@ def test_the_migration_keeps_apart_entry_ids_that_differ_only_by_credentials(tmp
                 "created_at": t,
             }
         )
+    for sub_id, entry in ((1, f"https://alice:{secret}@example.com/a"), (2, "https://example.com/a")):  # fmt: skip
+        old["subscriptions"].insert(
+            {"id": sub_id, "chat_id": 7, "topic_id": "t", "query": entry, "created_at": t}
+        )
     old.conn.commit()
     old.close()
 
     db = open_database(path)  # runs m021: no IntegrityError
+    subscriptions = {r["id"]: r["query"] for r in db["subscriptions"].rows}
+    assert subscriptions == {1: "https://example.com/a#dup-1", 2: "https://example.com/a"}
     articles = {r["id"]: r["entry_id"] for r in db["articles"].rows}
     assert articles == {1: "https://example.com/a#dup-1", 2: "https://example.com/a"}
     stories = {r["id"]: r["entry_id"] for r in db["story_articles"].rows}
