@@ -192,6 +192,10 @@ _DIGIT_FINALS = ("C", "ㄹ", "", "C", "", "", "C", "ㄹ", "ㄹ", "")
 _MYRIAD_FINALS = ("C", "C", "", "C")
 _CLOSING = set("\"'”’»」』》〉)]}")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>$")
+_LATIN_WORD = re.compile(r"[A-Za-z]+$")
+_VOWELS = set("aeiouy")
+# an aside in parentheses is looked for this far back (a longer one is read as it ends)
+_ASIDE_REACH = 200
 
 
 def korean_final(text: str) -> str | None:
@@ -221,9 +225,31 @@ def korean_final(text: str) -> str | None:
         batchim = (ord(last) - ord("가")) % 28
         return "" if batchim == 0 else "ㄹ" if batchim == 8 else "C"
     if last.isascii() and last.isalpha():
+        # letter by letter where Korean reads the letters: one letter or capitals ("T" 티,
+        # "BBC" 비비씨, "URL" 유알엘); a word as it is said in Korean, where its spelling
+        # tells (Apple 애플, Samsung 삼성, Korea 코리아); else (book 북, bot 봇, Trump 트럼프,
+        # which the letters cannot tell) the combined form stays
+        word = _LATIN_WORD.search(text, 0, end)
+        letters = word.group() if word else last
+        if len(letters) > 1 and not letters.isupper() and set(letters.lower()) & _VOWELS:
+            return _word_final(letters.lower())  # a word with no vowel ("kr") is letters
         return _LETTER_FINALS.get(last.lower(), "")
     if last.isascii() and last.isdigit():
         return _number_final(text[:end])
+    return None
+
+
+def _word_final(word: str) -> str | None:
+    """The final sound of an English word as Korean writes it, for the endings that tell
+    it: -l/-le ㄹ (Seoul 서울, Google 구글), -m/-n/-ng/-me/-ne a consonant (Kim 킴, Samsung
+    삼성, iPhone 아이폰), a vowel letter or -er/-or/-ar/-ee a vowel (Korea 코리아, user
+    유저); None for the rest."""
+    if word.endswith("l") or word.endswith("le"):
+        return "ㄹ"
+    if word.endswith(("m", "n", "ng", "me", "ne")):
+        return "C"
+    if word.endswith(("a", "i", "o", "u", "y", "er", "or", "ar", "ee")):
+        return ""
     return None
 
 
@@ -231,7 +257,7 @@ def _aside_start(text: str, end: int) -> int | None:
     """Where a parenthesis that closes at ``end`` opens (spaces before it included), when a
     word comes before it: "화산 (volcanoes)" is read as 화산."""
     depth = 0
-    for i in range(end - 1, -1, -1):
+    for i in range(end - 1, max(end - _ASIDE_REACH, 0) - 1, -1):
         if text[i] == ")":
             depth += 1
         elif text[i] == "(":

@@ -176,7 +176,7 @@ async def test_a_korean_chats_alert_is_korean_and_an_english_chats_unchanged(
     assert "\n주제: 한반도 외교·안보\n" in korean["text"]  # the built-in topic's Korean name
     # private chats: the default footer asks the reader to share the bot (issue 16)
     assert korean["text"].endswith(
-        "최신 속보를 바로 받아 보고 싶은 친구에게 텔레그램 @newsalert_test_bot를 공유해 주세요."
+        "최신 속보를 바로 받아 보고 싶은 친구에게 텔레그램 @newsalert_test_bot을(를) 공유해 주세요."
     )
     assert "Topic:" not in korean["text"] and "Join " not in korean["text"]
     assert button(korean)["text"] == "기사 읽기"
@@ -253,5 +253,5 @@ async def test_footer_shows_the_default_a_korean_chats_alerts_end_with(telegram_
         korean = (await bot.send(SEOUL_READER, "/footer", language_code="ko"))["text"]
         english = (await bot.send(LONDON_READER, "/footer", language_code="en"))["text"]
     # private chats: share it; the particle as Koreans read the name's last letter (T, 티)
-    assert "@newsalert_test_bot를 공유해 주세요." in korean
+    assert "@newsalert_test_bot을(를) 공유해 주세요." in korean
     assert "Share @newsalert_test_bot on Telegram with friends" in english

@@ -46,7 +46,7 @@ def test_a_query_error_in_korean():
     except QueryError as e:
         error = e
     text = error.describe(translator("ko").plain, "(at position {position})")
-    assert text.startswith("'@nork'라는 그룹은 없습니다 (위치 0). ")
+    assert text.startswith("'@nork'(이)라는 그룹은 없습니다 (위치 0). ")
     assert "unknown group" in str(error)  # the English text is unchanged
 
 

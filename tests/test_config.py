@@ -41,6 +41,8 @@ def error_for(data: dict, env: dict | None = None) -> ConfigError:
         ("1h", 3600.0),
         ("1h30m", 5400.0),
         (1.5, 1.5),
+        ("500ms", 0.5),  # "ms" is not "m" followed by a stray "s"
+        ("1m500ms", 60.5),
     ],
 )
 def test_intervals_accept_seconds_and_units(text, seconds):

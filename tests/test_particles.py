@@ -41,8 +41,12 @@ def test_each_particle_follows_the_sound_the_value_ends_with(value, expected):
     [
         ("화산", "C"),
         ("한반도 외교·안보", ""),
-        ("@newsalert_test_bot", ""),  # T: 티
-        ("@korea_watch", ""),  # H: 에이치
+        ("@newsalert_test_bot", None),  # a word (봇), not letters: the combined form stays
+        ("@BBC", ""),  # capitals are read as letters: 씨
+        ("Apple", "ㄹ"),  # 애플
+        ("Samsung", "C"),  # 삼성
+        ("Trump", None),  # 트럼프: the spelling cannot tell
+        ("@korea_watch", None),
         ("@seoul_desk_m", "C"),  # M: 엠
         ("BBC", ""),
         ("10", "C"),  # 십
@@ -53,7 +57,8 @@ def test_each_particle_follows_the_sound_the_value_ends_with(value, expected):
         ("2.5", ""),  # 이점오
         ("0", "C"),  # 영
         ("“뉴스”", ""),  # closing quotes are looked through
-        ("<code>/subscribe tech</code>", ""),  # and tags; H is 에이치
+        ("<code>/subscribe tech</code>", None),  # tags looked through; "tech" a word
+        ("<code>/subscribe BBC</code>", ""),  # and capitals read as letters
         ("뉴스(news)", ""),  # a parenthesis after a word: the word chooses
         ("화산 (<code>volcanoes</code>)", "C"),
         ("C++", None),
@@ -82,7 +87,7 @@ def test_replies_choose_their_particles_with_escaped_and_markup_values():
         "Share {name} on Telegram with friends who want the latest breaking news delivered to them."
     )
     assert ko.plain(share, name="@newsalert_test_bot").endswith(
-        "@newsalert_test_bot를 공유해 주세요."
+        "@newsalert_test_bot을(를) 공유해 주세요."
     )
     assert ko.plain(share, name="@seoul_news_kr").endswith("@seoul_news_kr을 공유해 주세요.")
     followed = "Done: you now follow “{name}” ({id}){where}. Alerts arrive as stories appear; /latest shows recent ones."
@@ -91,7 +96,7 @@ def test_replies_choose_their_particles_with_escaped_and_markup_values():
     text = ko._(followed, name="화산", id="volcanoes", where="")
     assert "“화산”(volcanoes)을 구독합니다" in text
     send = ko._("To follow that topic, send <code>/subscribe {topic}</code>.", topic="tech")
-    assert send == "그 주제를 구독하려면 <code>/subscribe tech</code>를 보내세요."
+    assert send == "그 주제를 구독하려면 <code>/subscribe tech</code>을(를) 보내세요."
     # an escaped value ending in a symbol ("&amp;") keeps the combined form
     gone = ko._("Done: you no longer follow {what}{where}.", what="R&", where="")
     assert "R&amp;을(를) 구독하지" in gone
@@ -119,3 +124,10 @@ def test_every_particle_in_the_catalog_follows_a_placeholder_directly():
         for text in strings:
             for found in combined.finditer(text):
                 assert not text[: found.start()].endswith(" "), (message.id, text)
+
+
+def test_a_long_run_of_closing_parentheses_is_read_in_bounded_steps():
+    # each ")" looks back for its "(" at most _ASIDE_REACH characters, not to the start
+    text = "뉴스" + "(" + ")" * 50_000  # quadratic before: a scan to the start per ")"
+    assert korean_final(text) == ""  # the brackets looked through: 뉴스
+    assert korean_final("뉴스 (" + "x" * 150 + ")") == ""  # an aside within reach: 뉴스
