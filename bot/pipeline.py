@@ -425,9 +425,14 @@ class Pipeline:
         else:
             votes = self.store.feedback.for_chats(r.chat_id for r in recipients)
         pools: list[tuple[Recipient, list[Rated]]] = []
+        made: dict[tuple[int, str], list[Rated]] = {}  # recipients sharing a vote list
         for recipient in recipients:
             topic = recipient.topic.id if recipient.topic else ""
-            pools.append((recipient, rated(votes.get(recipient.chat_id, ()), topic)))
+            chat_votes = votes.get(recipient.chat_id, ())
+            key = (id(chat_votes), topic)
+            if key not in made:
+                made[key] = rated(chat_votes, topic)
+            pools.append((recipient, made[key]))
         passage = None
         if any(needs_passage(pool) for _, pool in pools):
             try:

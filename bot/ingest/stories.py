@@ -430,9 +430,10 @@ def passage_features(a: StoryCard, b: StoryCard, first: np.ndarray | None = None
     return np.concatenate([x, [e5, e5 * korean]])
 
 
-def passage_score(a: StoryCard, b: StoryCard) -> float:
-    """Like :func:`meaning_score`, with the e5 cosine (a logit)."""
-    return float(passage_features(a, b) @ PASSAGE_WEIGHTS + PASSAGE_BIAS)
+def passage_score(a: StoryCard, b: StoryCard, first: np.ndarray | None = None) -> float:
+    """Like :func:`meaning_score`, with the e5 cosine (a logit; ``first``: the pair's
+    FEATURES when the caller has them already)."""
+    return float(passage_features(a, b, first) @ PASSAGE_WEIGHTS + PASSAGE_BIAS)
 
 
 def _has_passages(a: StoryCard, b: StoryCard) -> bool:
@@ -449,7 +450,7 @@ def meaning_margin(a: StoryCard, b: StoryCard, first: np.ndarray | None = None) 
     score = float(x @ WEIGHTS + BIAS)
     if not _has_passages(a, b) or not _passes_bar(a, b, score):
         return score - MEANING_THRESHOLD
-    return float(passage_features(a, b, x) @ PASSAGE_WEIGHTS + PASSAGE_BIAS) - PASSAGE_THRESHOLD
+    return passage_score(a, b, x) - PASSAGE_THRESHOLD
 
 
 def needs_passages(a: StoryCard, b: StoryCard) -> bool:

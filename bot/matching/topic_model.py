@@ -486,11 +486,7 @@ def embedding_of(name: str, texts: list[str]) -> np.ndarray:
             from bot.matching.vectors import embed as article_embed
 
             blocks.append(article_embed(texts))
-        elif part == "e5-small":
-            from bot.matching.passages import embed as passage_embed
-
-            blocks.append(passage_embed(texts))
-        else:
+        else:  # e5-small too: embed's factory is passages.embed
             from bot.matching.embed import embed
 
             blocks.append(embed(part, texts))
@@ -505,10 +501,10 @@ def article_embedding(
     stored USE vector) stands for the ``use-m3`` part, the e5 part is made here once per
     article (``passages.remembered``: several learned topics, /test and the pipeline ask
     for the same article's), any other is made here, from :func:`embedding_input`."""
-    from bot.matching.embed import DIMENSIONS, parts
+    from bot.matching.embed import DIMENSIONS, dimension, parts
 
     names = parts(name)
-    if vector is not None and len(vector) == sum(DIMENSIONS[n] for n in names):
+    if vector is not None and len(vector) == dimension(name):
         return vector  # the caller has the whole block: no text to make
     text = embedding_input(title, lead)
     blocks = []

@@ -117,13 +117,14 @@ def import_opml(
     """Add every feed of an OPML document; returns (added, skipped with reasons).
     The feeds of the config file (``config_feeds``) are skipped: they stay the file's."""
     added, skipped = [], []
+    in_config = {public_feed_url(u) for u in config_feeds}
     for feed in read_opml(data):
         try:
             url = validate_feed_url(feed.url)
         except ConfigError as e:
             skipped.append(f"{redact_url(feed.url)}: {e.problem}")
             continue
-        if public_feed_url(url) in {public_feed_url(u) for u in config_feeds}:
+        if public_feed_url(url) in in_config:
             skipped.append(f"{redact_url(url)}: already in {config_name}")
             continue
         if store.feeds.get_by_url(url) is not None:
