@@ -49,12 +49,12 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from tests.fakes.feed_server import FeedServer  # noqa: E402
+from tests.fakes.synthetic_feeds import made_up_vocabulary  # noqa: E402
 from tests.fakes.telegram_api import FakeBotAPI  # noqa: E402
 
 TOKEN = "987654:SOAK-TOKEN-abcdefghijklmnopqrstuvwxyz0123"
 TOPIC = "soak-reactors"
 TAG = re.compile(r"\[soak (\d+-\d+)\]")
-SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in ("a", "e", "i", "o", "u", "ai", "or")]
 VOCABULARY = 5000  # made-up words: items share few, yet the bot's word caches saturate as on
 # real news, where the vocabulary is large but finite
 WINDOW = 80  # items a feed lists; enough to cover any backoff during the run
@@ -74,7 +74,7 @@ class Publisher(threading.Thread):
         super().__init__(daemon=True, name="publisher")
         self.server, self.feeds, self.every = server, feeds, every
         self.random = random.Random(seed)
-        self.words = sorted({self.made_up_word() for _ in range(VOCABULARY)})
+        self.words = list(made_up_vocabulary(self.random, VOCABULARY))
         self.stop = threading.Event()
         self.published: list[tuple[str, float]] = []  # matching tags and when
         self.lock = threading.Lock()
@@ -96,9 +96,6 @@ class Publisher(threading.Thread):
         if hit:
             with self.lock:
                 self.published.append((f"{index}-{n}", now))
-
-    def made_up_word(self) -> str:
-        return "".join(self.random.choice(SYLLABLES) for _ in range(self.random.randint(3, 4)))
 
     def word(self) -> str:
         return self.random.choice(self.words)

@@ -58,6 +58,18 @@ def bot_process(
     )
 
 
+# The first report of a launch (the story tests reword it from other outlets).
+REUTERS = Article(
+    id="r1",
+    title="North Korea fires ballistic missile into East Sea, Seoul says",
+    summary=(
+        "North Korea fired a ballistic missile into the East Sea on Thursday, South Korea's "
+        "Joint Chiefs of Staff said, the latest in a string of weapons tests this year."
+    ),
+    source="Reuters",
+)
+
+
 # -- feeds -------------------------------------------------------------------------------------
 
 

@@ -423,14 +423,21 @@ def test_a_webhook_secret_of_the_wrong_type_is_not_also_missing():
     assert _shows_no_secret(str(e))
 
 
+# the secret fields with a form (a bot token, a webhook secret's alphabet); an API key has none
+SECRETS_WITH_A_FORM = {"telegram.token", "telegram.webhook_secret"}
+
+
 @pytest.mark.parametrize("key", sorted(SECRET_KEYS))
 def test_a_malformed_secret_is_never_shown(key):
     malformed = SECRET.replace("TOKEN", " secret TOKEN ")
-    try:
+    if key not in SECRETS_WITH_A_FORM:
+        config_from_dict(_with(key, malformed), env={})  # any text is a valid key
+        return
+    with pytest.raises(ConfigError) as info:
         config_from_dict(_with(key, malformed), env={})
-    except ConfigError as e:  # the fields with a form say what it should be, not what it is
-        assert [p.key for p in e.problems] == [key]
-        assert _shows_no_secret(str(e)), str(e)
+    e = info.value  # the fields with a form say what it should be, not what it is
+    assert [p.key for p in e.problems] == [key]
+    assert _shows_no_secret(str(e)), str(e)
 
 
 @pytest.mark.parametrize(

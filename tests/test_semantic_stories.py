@@ -24,6 +24,7 @@ from bot.matching import vectors
 from bot.records import Article, utcnow
 from tests.helpers import (
     QUIET_FEED,
+    REUTERS,
     add_article,
     alerts_to,
     fast_api,
@@ -36,15 +37,6 @@ from tests.helpers import (
 pytestmark = pytest.mark.skipif(not vectors.available(), reason="the vector model is missing")
 
 # The report: two outlets, three minutes apart, reworded title and lead.
-REUTERS = Article(
-    id="r1",
-    title="North Korea fires ballistic missile into East Sea, Seoul says",
-    summary=(
-        "North Korea fired a ballistic missile into the East Sea on Thursday, South Korea's "
-        "Joint Chiefs of Staff said, the latest in a string of weapons tests this year."
-    ),
-    source="Reuters",
-)
 YONHAP = Article(
     id="y1",
     title="North Korea fires ballistic missile into sea, South Korea says",

@@ -30,6 +30,7 @@ from bot.matching import passages, vectors
 from bot.records import Article, utcnow
 from tests.helpers import (
     QUIET_FEED,
+    REUTERS,
     add_article,
     alerts_to,
     fast_api,
@@ -43,15 +44,6 @@ pytestmark = pytest.mark.skipif(
     not (vectors.available() and passages.available()), reason="a vector model is missing"
 )
 
-REUTERS = Article(
-    id="r1",
-    title="North Korea fires ballistic missile into East Sea, Seoul says",
-    summary=(
-        "North Korea fired a ballistic missile into the East Sea on Thursday, South Korea's "
-        "Joint Chiefs of Staff said, the latest in a string of weapons tests this year."
-    ),
-    source="Reuters",
-)
 # The same launch, reworded further than the article vectors can tell.
 AP = Article(
     id="ap1",
