@@ -45,8 +45,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.shared_data import SHARED  # noqa: E402
 from bot.matching import vectors  # noqa: E402
-from bot.matching.syntax import DEFAULT_SIMILARITY  # noqa: E402
+from bot.matching.syntax import CANDIDATE_SIMILARITY, DEFAULT_SIMILARITY  # noqa: E402
 from bot.records import Article  # noqa: E402
+from bot.summary.boilerplate_ko import has_hangul  # noqa: E402
 
 DATA = SHARED / "data" / "topics"
 LABELS = ROOT / "bench" / "data" / "semantic_phrases.jsonl"
@@ -68,6 +69,9 @@ PHRASES = (
 LABEL_FLOOR = 0.20  # USE similarity under which items were not labelled (count as not wanted)
 USE_GRID = np.round(np.arange(0.30, 0.805, 0.01), 2)
 E5_GRID = np.round(np.arange(0.75, 0.955, 0.01), 2)  # e5's cosines sit higher: its own scale
+BAR_GRID = np.round(np.arange(0.10, 0.505, 0.01), 2)  # the candidate stage's USE bar
+BAR_KEEPS = 0.98  # the share of the labelled wanted items the bar must keep
+OLD_USE_DEFAULT = 0.61  # what USE alone shipped with
 # the newcomer's case and the issue's sentences
 TALKS = "US and South Korean envoys meet in Seoul on nuclear talks"
 CHECKS = (
@@ -160,9 +164,64 @@ def report(
     return best
 
 
+def per_phrase(matched: np.ndarray, gold: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """precision and recall of each phrase for a matched matrix: (phrases, 2)."""
+    out = np.zeros((matched.shape[1], 2))
+    for j in range(matched.shape[1]):
+        wanted = float((weight[:, j] * gold[:, j]).sum())
+        out[j] = weighted(matched[:, j], gold[:, j], weight[:, j], wanted)
+    return out
+
+
+def print_rows(name: str, table: np.ndarray, gold: np.ndarray) -> None:
+    """One design's precision and recall per phrase, at its chosen thresholds."""
+    print(f"\n-- {name}: per phrase at its default --")
+    for j, phrase in enumerate(PHRASES):
+        print(f"  {phrase:55} {int(gold[:, j].sum()):4}  P {table[j, 0]:.2f}  R {table[j, 1]:.2f}")
+    print(f"  {'mean':55} {'':4}  P {table[:, 0].mean():.2f}  R {table[:, 1].mean():.2f}")
+
+
+def choose_bar(use_sims: np.ndarray, gold: np.ndarray) -> tuple[float, list[tuple[float, float]]]:
+    """The candidate stage's USE bar: the highest of BAR_GRID that keeps at least
+    BAR_KEEPS of the labelled wanted items (all phrases pooled)."""
+    wanted = use_sims[gold]
+    curve = [(float(b), float((wanted >= b).mean())) for b in BAR_GRID]
+    kept = [b for b, share in curve if share >= BAR_KEEPS]
+    return (max(kept) if kept else float(BAR_GRID[0])), curve
+
+
+def feed_articles(limit: int) -> list[Article]:
+    """Up to ``limit`` entries of the shared feeds (every one when fewer), a fixed sample."""
+    import csv
+    import random
+
+    from bot.errors import NewsalertError
+    from bot.ingest.parse import parse_feed
+
+    folder = SHARED / "data" / "feeds"
+    if not (folder / "INDEX.csv").is_file():
+        return []
+    out: list[Article] = []
+    with (folder / "INDEX.csv").open(encoding="utf-8") as f:
+        names = sorted(row["file"] for row in csv.DictReader(f))
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            out.extend(parse_feed(path.read_bytes(), url=f"file://{path}").articles)
+        except NewsalertError:
+            continue
+    random.Random(13).shuffle(out)
+    return out[:limit]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-e5", action="store_true", help="measure the USE vector only")
+    parser.add_argument(
+        "--feeds", type=int, default=1500, help="shared feed entries for the stage-2 rate"
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is not there (the shared data)")
@@ -177,11 +236,13 @@ def main() -> int:
     gold = np.zeros((n, m), bool)
     weight = np.zeros((n, m))
     labelled = np.zeros((n, m), bool)
+    drawn = np.full((n, m), "", dtype=object)
     with LABELS.open(encoding="utf-8") as f:
         for line in f:
             label = json.loads(line)
             i, j = index[label["id"]], PHRASES.index(label["phrase"])
             gold[i, j], weight[i, j], labelled[i, j] = label["label"], label["weight"], True
+            drawn[i, j] = label["drawn"]
 
     def vectors_of(embed: Callable[[list[Article]], np.ndarray]) -> tuple[np.ndarray, float]:
         started = time.perf_counter()
@@ -199,50 +260,189 @@ def main() -> int:
         f"{n} items, {int(labelled.sum())} labels over {m} phrases "
         f"({int(gold.sum())} wanted); USE {1000 * took / n:.1f} ms an article"
     )
+    by_e5 = (drawn == "e5-top") & gold
+    print(
+        f"labels drawn by e5 (its top 30 per phrase): {int((drawn == 'e5-top').sum())}, "
+        f"{int(by_e5.sum())} of them wanted ({int(gold.sum())} wanted in all)"
+    )
     print("yes: items labelled wanted; P and R: weighted estimates over all items")
-    chosen = report(
-        "USE (bot.matching.vectors), as shipped",
+    use_default = report(
+        "USE alone (bot.matching.vectors), the old shipped design",
         use_sims,
         gold,
         weight,
         USE_GRID,
-        DEFAULT_SIMILARITY,
+        OLD_USE_DEFAULT,
+    )
+    use_table = per_phrase(use_sims >= use_default, gold, weight)
+
+    checks_use = [
+        float(vectors.article_vector(Article(id="x", title=t)) @ vectors.phrase_vector(p))
+        for p, t, _ in CHECKS
+    ]
+    if args.no_e5:
+        print_checks({"USE alone": [(s, s >= use_default) for s in checks_use]}, checks_use, None)
+        return 0
+
+    from bot.matching import passages
+
+    e5, took = vectors_of(passages.article_vectors)
+    took -= passages.STATS["load_seconds"]
+    queries = passages.query_vectors(list(PHRASES))
+    e5_sims = e5 @ queries.T
+    e5_ms = 1000 * took / n
+    print(f"\ne5: {e5_ms:.1f} ms an article here (this machine, one thread)")
+
+    # (b) e5 alone
+    e5_default = report(
+        "(b) e5 alone (bot.matching.passages), the phrase as an e5 query",
+        e5_sims,
+        gold,
+        weight,
+        E5_GRID,
+        None,
+    )
+    e5_table = per_phrase(e5_sims >= e5_default, gold, weight)
+    below = (floor & (e5_sims >= e5_default)).sum(axis=0)
+    print(
+        "e5 matches among the unlabelled items under the USE floor (counted unwanted): "
+        f"{below.tolist()}"
     )
 
-    if not args.no_e5:
-        from bot.matching import passages
+    # (a) two stages: a USE bar keeps the candidates, e5 decides
+    bar, curve = choose_bar(use_sims, gold)
+    print("\n== (a) two stages: USE >= bar, then e5 decides ==")
+    print(
+        "labelled wanted items the USE bar keeps: "
+        + "  ".join(f"{b:.2f}: {share:.3f}" for b, share in curve[::5])
+    )
+    print(
+        f"the bar: {bar:.2f}, the highest keeping >= {BAR_KEEPS:.0%} "
+        f"(shipped {CANDIDATE_SIMILARITY:.2f}); under it with e5 drawn labels: "
+        f"{int((gold & (drawn == 'e5-top') & (use_sims < bar)).sum())} wanted items lost"
+    )
+    two_sims = np.where(use_sims >= bar, e5_sims, 0.0)
+    two_default = report(
+        "(a) two stages (e5 where USE reaches the bar)",
+        two_sims,
+        gold,
+        weight,
+        E5_GRID,
+        DEFAULT_SIMILARITY,
+    )
+    two_table = per_phrase(two_sims >= two_default, gold, weight)
+    fires = (use_sims >= bar).any(axis=1).mean()
+    print(
+        f"stage 2 runs for {fires:.0%} of these {n} items (some phrase of the 11 past the bar); "
+        f"per phrase {np.mean((use_sims >= bar).mean(axis=0)):.0%} on average"
+    )
 
-        e5, took = vectors_of(passages.article_vectors)
-        took -= passages.STATS["load_seconds"]
-        model = passages._load()
-        queries = np.asarray(model.query(list(PHRASES)), dtype=np.float32).reshape(m, -1)
-        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-        e5_sims = e5 @ queries.T
-        print(f"\ne5: {1000 * took / n:.1f} ms an article here (this machine, one thread)")
-        e5_best = report(
-            "e5 (bot.matching.passages), the phrase as an e5 query",
-            e5_sims,
-            gold,
-            weight,
-            E5_GRID,
-            None,
+    # (c) USE, a threshold per (phrase language, article language)
+    print("\n== (c) USE with a threshold per language pair (phrase -> article) ==")
+    phrase_ko = np.array([has_hangul(p) for p in PHRASES])
+    item_ko = np.array([has_hangul(r["title"]) for r in rows])
+    cuts = np.zeros((n, m))
+    for p_ko in (False, True):
+        for a_ko in (False, True):
+            cols = np.flatnonzero(phrase_ko == p_ko)
+            items = item_ko == a_ko
+            sub_w = weight[:, cols] * items[:, None]
+            sub_g = gold[:, cols] & items[:, None]
+            pair = f"{'ko' if p_ko else 'en'} -> {'ko' if a_ko else 'en'}"
+            wanted = int(sub_g.sum())
+            table = np.zeros((len(USE_GRID), len(cols), 2))
+            for k, t in enumerate(USE_GRID):
+                for c in range(len(cols)):
+                    w = float((sub_w[:, c] * sub_g[:, c]).sum())
+                    table[k, c] = weighted(use_sims[:, cols[c]] >= t, sub_g[:, c], sub_w[:, c], w)
+            means = table[:, :, 0].mean(axis=1)
+            k = next((k for k, p in enumerate(means) if p >= 0.8), len(means) - 1)
+            t = float(USE_GRID[k])
+            cuts[np.ix_(items, cols)] = t
+            print(
+                f"  {pair}: {len(cols)} phrases, {int(items.sum())} items, {wanted} labelled "
+                f"wanted; the rule's threshold {t:.2f} (mean P {means[k]:.2f})"
+            )
+    pair_table = per_phrase(use_sims >= cuts, gold, weight)
+    pair_cut = {
+        (p, a): float(cuts[np.flatnonzero(item_ko == a)[0], np.flatnonzero(phrase_ko == p)[0]])
+        for p in (False, True)
+        for a in (False, True)
+    }
+
+    for name, table in (
+        (f"USE alone @{use_default:.2f}", use_table),
+        (f"(a) two stages: USE >= {bar:.2f}, e5 @{two_default:.2f}", two_table),
+        (f"(b) e5 alone @{e5_default:.2f}", e5_table),
+        ("(c) USE per language pair", pair_table),
+    ):
+        print_rows(name, table, gold)
+
+    checks_e5 = [
+        float(
+            passages.article_vectors([Article(id="x", title=t)])[0] @ passages.query_vectors([p])[0]
         )
-        below = (floor & (e5_sims >= e5_best)).sum(axis=0)
+        for p, t, _ in CHECKS
+    ]
+    verdicts = {
+        f"USE @{use_default:.2f}": [(u, u >= use_default) for u in checks_use],
+        f"(a) {bar:.2f}/{two_default:.2f}": [
+            (e, u >= bar and e >= two_default) for u, e in zip(checks_use, checks_e5, strict=True)
+        ],
+        f"(b) e5 @{e5_default:.2f}": [(e, e >= e5_default) for e in checks_e5],
+        "(c) per pair": [
+            (u, u >= pair_cut[(has_hangul(p), has_hangul(t))])
+            for u, (p, t, _) in zip(checks_use, CHECKS, strict=True)
+        ],
+    }
+    print_checks(verdicts, checks_use, checks_e5)
+
+    # how often stage 2 runs on the shared feeds, and what it costs
+    feed = feed_articles(args.feeds)
+    if feed:
+        fv = vectors.article_vectors(feed)
+        fs = fv @ vectors.phrase_vectors(list(PHRASES)).T
+        any_rate = float((fs >= bar).any(axis=1).mean())
+        one_rate = float((fs >= bar).mean())
         print(
-            f"e5 matches among the unlabelled items under the USE floor (counted unwanted): {below.tolist()}"
+            f"\nstage 2 on {len(feed)} entries of ../shared/data/feeds: runs for "
+            f"{any_rate:.1%} of them with the 11 phrases subscribed, {one_rate:.1%} with one "
+            f"(mean over the phrases); at {e5_ms:.0f} ms an e5 vector: "
+            f"{any_rate * e5_ms:.1f} ms an article on average (11 phrases), "
+            f"{one_rate * e5_ms:.1f} ms (one)"
         )
-
-    print(f"\nthe issue's examples at {DEFAULT_SIMILARITY:.2f} (USE):")
-    for phrase, text, wanted in CHECKS:
-        sim = float(
-            vectors.article_vector(Article(id="x", title=text)) @ vectors.phrase_vector(phrase)
+    shipped = (round(bar, 2), round(two_default, 2))
+    if shipped != (round(CANDIDATE_SIMILARITY, 2), round(DEFAULT_SIMILARITY, 2)):
+        print(
+            f"\nthe rule chooses bar {bar:.2f} / e5 {two_default:.2f}; shipped "
+            f"{CANDIDATE_SIMILARITY:.2f} / {DEFAULT_SIMILARITY:.2f}"
         )
-        verdict = "matches" if sim >= DEFAULT_SIMILARITY else "does not match"
-        ok = "ok" if (sim >= DEFAULT_SIMILARITY) == wanted else "WRONG"
-        print(f"  {sim:.2f} {verdict:15} {text[:60]!r} ~{phrase!r} [{ok}]")
-    if round(chosen, 2) != round(DEFAULT_SIMILARITY, 2):
-        print(f"\nthe rule chooses {chosen:.2f}, the shipped default is {DEFAULT_SIMILARITY:.2f}")
     return 0
+
+
+def print_checks(
+    verdicts: dict[str, list[tuple[float, bool]]],
+    use: list[float],
+    e5: list[float] | None,
+) -> None:
+    """The issue's sentences under each design: the similarity that decides, and the verdict."""
+    print("\nthe issue's examples (the similarity that decides; ok = as the issue wants):")
+    print(
+        f"  {'article':42} {'phrase':12} {'USE':>5} {'e5':>5}  "
+        + "  ".join(f"{name:>18}" for name in verdicts)
+    )
+    for k, (phrase, text, wanted) in enumerate(CHECKS):
+        cells = []
+        for rows in verdicts.values():
+            sim, hit = rows[k]
+            cells.append(
+                f"{sim:.2f} {'match' if hit else 'no':5} {'ok' if hit == wanted else 'WRONG':5}"
+            )
+        e5_cell = f"{e5[k]:5.2f}" if e5 is not None else "    -"
+        print(
+            f"  {text[:40]:42} {phrase[:12]:12} {use[k]:5.2f} {e5_cell}  "
+            + "  ".join(f"{c:>18}" for c in cells)
+        )
 
 
 if __name__ == "__main__":

@@ -262,7 +262,13 @@ async def test_command(turn: Turn) -> None:
         lines.extend(found_lines(turn, number, item, why=True))
     if result.closest:
         lines.append("")
-        lines.append(turn._("<b>Closest in meaning</b> (similarity; 1 is the same meaning):"))
+        lines.append(
+            turn._(
+                "<b>Closest in meaning</b> (e5 similarity, which decides; 1 is the same "
+                "meaning, a term matches at {default} unless it names its own):",
+                default=f"{search.DEFAULT_SIMILARITY:.2f}",
+            )
+        )
         for article, similarity in result.closest:
             title = html.escape(article.title[:90], quote=False)
             lines.append(f"<code>{similarity:.2f}</code> {title}")
