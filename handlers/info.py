@@ -263,11 +263,7 @@ async def test_command(turn: Turn) -> None:
     if result.closest:
         lines.append("")
         lines.append(
-            turn._(
-                "<b>Closest in meaning</b> (e5 similarity, which decides; 1 is the same "
-                "meaning, a term matches at {default} unless it names its own):",
-                default=f"{search.DEFAULT_SIMILARITY:.2f}",
-            )
+            turn._("<b>Closest in meaning</b> (USE similarity, which decides; 1 is the same meaning):")
         )
         for article, similarity in result.closest:
             title = html.escape(article.title[:90], quote=False)

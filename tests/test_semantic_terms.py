@@ -17,7 +17,7 @@ from bot.errors import QueryError
 from bot.matching import vectors
 from bot.matching.engine import Matcher
 from bot.matching.parser import parse_query
-from bot.matching.syntax import DEFAULT_SIMILARITY, Semantic
+from bot.matching.syntax import DEFAULT_SIMILARITIES, Semantic, default_similarity
 from bot.pipeline import Pipeline
 from bot.records import Article
 from storage.store import Store
@@ -40,13 +40,23 @@ MISSILE_EN = Article(
 
 
 def test_semantic_terms_parse_with_a_default_or_their_own_threshold():
+    # no threshold named: the default of the phrase's language and the article's
     assert parse_query('~"north korea fires a ballistic missile"').root == Semantic(
-        "north korea fires a ballistic missile", DEFAULT_SIMILARITY
+        "north korea fires a ballistic missile", None
     )
-    assert parse_query("~sanctions").root == Semantic("sanctions", DEFAULT_SIMILARITY)
+    assert parse_query("~sanctions").root == Semantic("sanctions", None)
     assert parse_query('~0.6"missile launch"').root == Semantic("missile launch", 0.6)
     # a number without a quote is a word to mean, not a threshold
-    assert parse_query("~2024").root == Semantic("2024", DEFAULT_SIMILARITY)
+    assert parse_query("~2024").root == Semantic("2024", None)
+
+
+def test_the_default_threshold_depends_on_the_two_languages():
+    # measured by bench/semantic_threshold.py: USE scores two languages lower than one
+    assert default_similarity("north korea fires a ballistic missile", False) == 0.65
+    assert default_similarity("north korea fires a ballistic missile", True) == 0.36
+    assert default_similarity("북한 탄도미사일 발사", False) == 0.57
+    assert default_similarity("북한 탄도미사일 발사", True) == 0.46
+    assert set(DEFAULT_SIMILARITIES) == {(False, False), (False, True), (True, False), (True, True)}
 
 
 @pytest.mark.parametrize(
@@ -76,35 +86,59 @@ def test_semantic_terms_compose_with_everything_else():
 
 
 @needs_model
-def test_a_report_matches_a_phrase_of_its_language_and_near_misses_do_not():
+def test_the_issues_examples_hold_at_the_default():
+    # issue 13: the Korean report matches the English phrase, Samsung's profits, a K-pop
+    # tour and a baking recipe do not (the shipped vectors, the documented default)
     m = Matcher()
     m.add("missile", '~"north korea fires a ballistic missile"')
-    m.add("missile-ko", '~"북한 탄도미사일 발사"')
-    found = {}
-    for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING, MISSILE_EN):
-        found[a.id] = m.match(a, vector=vectors.article_vector(a))
-    assert [x.topic for x in found["ko1"]] == ["missile-ko"]
+    found = {
+        a.id: m.match(a, vector=vectors.article_vector(a))
+        for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING, MISSILE_EN)
+    }
     assert found["ko2"] == found["ko3"] == found["en1"] == []
-    [match] = found["en2"]
-    assert match.topic == "missile"
-    (label,) = match.why
-    assert label.startswith('~"north korea fires a ballistic missile" 0.')  # with its similarity
-    assert float(label.rsplit(" ", 1)[1]) >= DEFAULT_SIMILARITY
+    [korean] = found["ko1"]
+    (label,) = korean.why
+    # why names the term, the vector that decided and its similarity (0.54: under the 0.61
+    # that one threshold for every language had, over the 0.36 of an English phrase on a
+    # Korean article)
+    assert label.startswith('~"north korea fires a ballistic missile" USE 0.')
+    assert 0.36 <= float(label.rsplit(" ", 1)[1]) < 0.61
+    [english] = found["en2"]
+    assert float(english.why[0].rsplit(" ", 1)[1]) >= 0.65
 
 
 @needs_model
-def test_across_languages_a_lower_threshold_is_asked_for_and_near_misses_stay_out():
-    # an English phrase and a Korean report of the event score lower (0.54) than the same
-    # language (0.78): at the default they do not meet; ~0.5"..." brings them together,
-    # and still not Samsung's profits, a K-pop tour or a recipe
+def test_a_phrase_of_the_articles_language_matches_too():
     m = Matcher()
-    m.add("missile", '~0.5"north korea fires a ballistic missile"')
-    found = {
-        a.id: m.match(a, vector=vectors.article_vector(a))
-        for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING)
-    }
-    assert [x.topic for x in found["ko1"]] == ["missile"]
-    assert found["ko2"] == found["ko3"] == found["en1"] == []
+    m.add("missile-ko", '~"북한 탄도미사일 발사"')
+    assert [x.topic for x in m.match(MISSILE_KO, vector=vectors.article_vector(MISSILE_KO))] == [
+        "missile-ko"
+    ]
+    for a in (SAMSUNG, KPOP, BAKING):
+        assert m.match(a, vector=vectors.article_vector(a)) == []
+
+
+@needs_model
+def test_a_terms_own_threshold_holds_for_every_language_pair():
+    # ~0.6"...": the term's own threshold, on the scale that decides (the USE cosine), for
+    # an article in any language: the Korean report (0.54) is then out, the English one in
+    m = Matcher()
+    m.add("missile", '~0.6"north korea fires a ballistic missile"')
+    assert m.match(MISSILE_KO, vector=vectors.article_vector(MISSILE_KO)) == []
+    [match] = m.match(MISSILE_EN, vector=vectors.article_vector(MISSILE_EN))
+    assert match.why[0].startswith('~0.6"north korea fires a ballistic missile" USE 0.')
+
+
+@needs_model
+def test_a_korean_report_under_its_pairs_default_does_not_match():
+    # close in subject (North Korea) but not in meaning: under the 0.36 of an English
+    # phrase on a Korean article
+    shipping = Article(id="ko4", title="북한, 해상 환적으로 대북제재 회피")
+    m = Matcher()
+    m.add("sanctions", '~"sanctions evasion"')
+    vector = vectors.article_vector(shipping)
+    assert 0.2 < float(vectors.phrase_vector("sanctions evasion") @ vector) < 0.36
+    assert m.match(shipping, vector=vector) == []
 
 
 @needs_model
@@ -120,6 +154,44 @@ def test_a_talks_story_is_not_a_missile_launch_at_the_default():
     assert [x.topic for x in m.match(MISSILE_EN, vector=vectors.article_vector(MISSILE_EN))] == [
         "missile"
     ]
+
+
+@needs_model
+def test_semantic_terms_compose_with_groups_and_fields():
+    # the issue's @north-korea ~"sanctions evasion" -title:sport: a short phrase scores
+    # low (0.40 on a sanctions-evasion story), under the 0.65 of English to English; with
+    # its own threshold the rest of the query decides as with words
+    ship = Article(id="s1", title="Sanctions evasion: North Korea's ship-to-ship oil transfers")
+    sport = Article(id="s2", title="Sport: North Korea sanctions evasion probe hits football club")
+    russia = Article(
+        id="s3", title="Russian oligarch accused of sanctions evasion through shell companies"
+    )
+    m = Matcher()
+    m.add("default", '@north-korea ~"sanctions evasion" -title:sport')
+    m.add("own", '@north-korea ~0.38"sanctions evasion" -title:sport')
+    found = {
+        a.id: {x.topic for x in m.match(a, vector=vectors.article_vector(a))}
+        for a in (ship, sport, russia)
+    }
+    assert found == {"s1": {"own"}, "s2": set(), "s3": set()}  # sport: -title; Russia: no group
+
+
+@needs_model
+def test_semantic_terms_either_or():
+    # ~"missile launch" OR ~"nuclear test": Korean reports of each (an English phrase on a
+    # Korean article: 0.36), and not the near misses
+    launch = Article(id="k1", title="북한, 동해상으로 미사일 발사")
+    test = Article(id="k2", title="북한 6차 핵실험 강행")
+    talks = Article(id="e1", title="US and South Korean envoys meet in Seoul on nuclear talks")
+    m = Matcher()
+    m.add("either", '~"missile launch" OR ~"nuclear test"')
+    on = {
+        a.id: [x.why for x in m.match(a, vector=vectors.article_vector(a))]
+        for a in (launch, test, talks, SAMSUNG, KPOP, BAKING)
+    }
+    assert on["k1"][0][0].startswith('~"missile launch" USE ')
+    assert on["k2"][0][0].startswith('~"nuclear test" USE ')
+    assert on["e1"] == on["ko2"] == on["ko3"] == on["en1"] == []
 
 
 @needs_model
@@ -218,4 +290,4 @@ async def test_test_command_shows_each_recent_storys_similarity(telegram_api, tm
     shown = re.findall(r"^<code>(-?\d\.\d\d)</code> (.*)$", reply, re.MULTILINE)
     assert len(shown) == 3 and "北" in shown[0][1]  # closest first, each with its similarity
     assert [float(s) for s, _ in shown] == sorted((float(s) for s, _ in shown), reverse=True)
-    assert '~0.5"north korea fires a ballistic missile" 0.' in reply  # why names it
+    assert '~0.5"north korea fires a ballistic missile" USE 0.' in reply  # why names it

@@ -69,7 +69,6 @@ class Audience:
                 if sub.thread_id is not None:
                     threads[(rule.key, sub.chat_id)] = sub.thread_id
         self._rules.load(rules.values())  # compiles again only the keys that changed
-        self._rules.build()  # new phrases' vectors (e5: ~40 ms a phrase), here in the thread
         self._chats = chats
         self._labels = labels
         self._threads = threads
@@ -82,13 +81,11 @@ class Audience:
         learned topic whose model reads the article's vector."""
         return self._rules.needs_vectors
 
-    def passage_texts(self, article: Article, *, vector: np.ndarray | None = None) -> list[str]:
-        """The texts whose e5 vectors deciding ``article`` will read: the followed learned
-        topics' models' (an e5 block, the article past the gate), and the article's own
-        when a semantic term's USE similarity to it (``vector``) reaches the candidate bar.
-        Made first off the event loop, ``recipients`` then finds them made
-        (``passages.remembered``)."""
-        return self._rules.passage_texts(article, vector=vector)
+    def passage_texts(self, article: Article) -> list[str]:
+        """The texts whose e5 vectors the followed learned topics' models will make to
+        decide ``article`` (an e5 block, the article past the gate): made first off the
+        event loop, ``recipients`` then finds them made (``passages.remembered``)."""
+        return self._rules.passage_texts(article)
 
     def recipients(self, article: Article, *, vector: np.ndarray | None = None) -> list[Recipient]:
         """The chats whose subscriptions match ``article`` (its meaning ``vector`` for the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,9 +10,6 @@ from bot.matching.normalize import plain_ascii, tokenize_with_variants
 from bot.records import Article
 from bot.summary.boilerplate_ko import has_hangul, strip_korean_boilerplate
 from bot.text import html_to_text
-
-log = logging.getLogger(__name__)
-_UNSET: Any = object()  # a document's e5 vector not asked for yet
 
 FIELDS = ("title", "summary", "content", "source", "site")
 
@@ -193,14 +189,13 @@ class Document:
         "_early_summary",
         "_extra",
         "_lead",
-        "_passage",
         "_phrases",
         "_sims",
         "_title",
-        "article",
         "article_id",
         "fields",
         "keys",
+        "korean",
         "site",
         "text_terms",
         "vector",
@@ -226,6 +221,9 @@ class Document:
             "source": FieldText(source),
         }
         self.site: frozenset[str] = _host_suffixes(link)
+        # written in Korean (Hangul in the title): a semantic term's default threshold
+        # depends on it (bot.matching.syntax.DEFAULT_SIMILARITIES)
+        self.korean = has_hangul(title)
         summary_field, content_field = self.fields["summary"], self.fields["content"]
         self.text_terms: frozenset[str] = (
             self.fields["title"].terms | summary_field.terms | content_field.terms
@@ -244,10 +242,6 @@ class Document:
         # what the article means (bot.matching.vectors), for semantic terms ~"...": set by
         # whoever has it; the similarity of each phrase is computed once per document
         self.vector: Any = None
-        # the article read (for its e5 vector, made only when a semantic term's USE cosine
-        # reaches the candidate bar) and that vector once made (or set by whoever has it)
-        self.article: Article | None = None
-        self._passage: Any = _UNSET
         self._sims: Any = None  # anything with .get(phrase): the matcher's similarities
         self._extra: dict[str, float] = {}
         # the why of each matched query (the matcher's compiled form) worked out when asked
@@ -255,43 +249,12 @@ class Document:
         self._phrases: dict[tuple[str, ...], bool] = {}
 
     def set_similarities(self, similarities: Any) -> None:
-        """Phrase similarities already computed (the matcher's matrix products), as
-        anything with ``.get(phrase) -> float | None`` (the similarity that decides)."""
+        """Phrase similarities already computed (the matcher's one matrix product), as
+        anything with ``.get(phrase) -> float | None``."""
         self._sims = similarities
 
-    def set_passage(self, passage: Any) -> None:
-        """The article's e5 vector, when the caller has it (else made when first needed)."""
-        self._passage = passage
-
-    def passage(self) -> Any:
-        """The article's e5 vector (:mod:`bot.matching.passages`, title and lead as an e5
-        passage), made on first use (``passages.remembered``: the pipeline made it before in
-        a worker thread) and kept; ``None`` without an article or when it cannot be made."""
-        if self._passage is _UNSET:
-            self._passage = None
-            if self.article is not None:
-                from bot.matching import passages
-                from bot.matching.vectors import article_text
-
-                try:
-                    self._passage = passages.remembered([article_text(self.article)])[0]
-                except Exception:  # the model is a dependency; the term then matches nothing
-                    log.exception("the e5 vector of %s could not be made", self.article_id)
-        return self._passage
-
-    def use_similarity(self, phrase: str) -> float:
-        """The cosine of the article's USE vector and the phrase's (0.0 without a vector):
-        the candidate stage of a semantic term."""
-        if self.vector is None:
-            return 0.0
-        from bot.matching.vectors import phrase_vector
-
-        return float(phrase_vector(phrase) @ self.vector)
-
     def similarity(self, phrase: str) -> float:
-        """The similarity that decides a semantic term ``~"phrase"``: the cosine of the
-        article's e5 vector and the phrase's (as an e5 query) when their USE cosine reaches
-        ``CANDIDATE_SIMILARITY``; 0.0 under it, without vectors or when e5 fails."""
+        """The cosine of the article's vector and the phrase's (0.0 without a vector)."""
         if self._sims is not None:
             found = self._sims.get(phrase)
             if found is not None:
@@ -299,15 +262,11 @@ class Document:
         found = self._extra.get(phrase)
         if found is not None:
             return found
-        from bot.matching.syntax import CANDIDATE_SIMILARITY
+        if self.vector is None:
+            return 0.0
+        from bot.matching.vectors import phrase_vector
 
-        value = 0.0
-        if self.use_similarity(phrase) >= CANDIDATE_SIMILARITY:
-            passage = self.passage()
-            if passage is not None:
-                from bot.matching.passages import query_vectors
-
-                value = float(query_vectors([phrase])[0] @ passage)
+        value = float(phrase_vector(phrase) @ self.vector)
         self._extra[phrase] = value
         return value
 
@@ -367,7 +326,7 @@ def prepare_document(article: Article) -> Document:
     boilerplate (datelines, bylines, credits, "For Use Only in the Republic of Korea"
     redistribution notes, promos) is removed from them, so that it matches nothing.
     """
-    doc = Document(
+    return Document(
         article.id,
         title=article.title or "",
         summary=_without_korean_boilerplate(article.summary or ""),
@@ -375,5 +334,3 @@ def prepare_document(article: Article) -> Document:
         source=article.source or "",
         link=article.link or "",
     )
-    doc.article = article
-    return doc

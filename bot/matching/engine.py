@@ -51,7 +51,6 @@ from bot.matching.aliases import AliasGroup
 from bot.matching.document import KEY_SEP, Document, prepare_document
 from bot.matching.parser import parse_query
 from bot.matching.syntax import (
-    CANDIDATE_SIMILARITY,
     And,
     AnyOf,
     Near,
@@ -63,6 +62,7 @@ from bot.matching.syntax import (
     Semantic,
     Site,
     Term,
+    default_similarity,
     semantic_terms,
 )
 from bot.matching.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
@@ -123,7 +123,9 @@ def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
 
 def semantic_key(node: Semantic) -> str:
     """The index key of a semantic term: present in an article whose similarity to the
-    phrase reaches the term's threshold."""
+    phrase reaches the term's threshold (``~d``: the default of the languages)."""
+    if node.threshold is None:
+        return f"~d{KEY_SEP}{node.phrase}"
     return f"~{node.threshold:.4f}{KEY_SEP}{node.phrase}"
 
 
@@ -458,43 +460,37 @@ _Woken = tuple[list[_Compiled], list[_Compiled], Iterable[_Compiled], list[tuple
 
 
 class _Similarities:
-    """Every registered phrase's similarity to one article, looked up by phrase: the one
-    that decides (e5 past the USE bar, else 0.0), and the USE one."""
+    """Every registered phrase's similarity to one article, looked up by phrase."""
 
-    __slots__ = ("decides", "rows", "use")
+    __slots__ = ("rows", "sims")
 
-    def __init__(self, rows: dict[str, int], use: np.ndarray, decides: np.ndarray) -> None:
+    def __init__(self, rows: dict[str, int], sims: np.ndarray) -> None:
         self.rows = rows
-        self.use = use
-        self.decides = decides
+        self.sims = sims
 
     def get(self, phrase: str) -> float | None:
         i = self.rows.get(phrase)
-        return None if i is None else float(self.decides[i])
+        return None if i is None else float(self.sims[i])
+
+
+def _cut(phrase: str, threshold: float | None, korean: bool) -> float:
+    return default_similarity(phrase, korean) if threshold is None else threshold
 
 
 class _SemanticIndex:
-    """The semantic terms of every active query: one matrix row per distinct phrase (its
-    USE vector, and its e5 query vector), one (row, threshold) per distinct key; rebuilt
-    lazily after a change (:meth:`build`: ``Audience.load`` builds it in a thread)."""
+    """The semantic terms of every active query: one matrix row per distinct phrase,
+    one (row, threshold) per distinct key; rebuilt lazily after a change."""
 
-    def __init__(
-        self,
-        embed: Callable[[list[str]], np.ndarray] | None = None,
-        queries: Callable[[list[str]], np.ndarray] | None = None,
-    ) -> None:
+    def __init__(self, embed: Callable[[list[str]], np.ndarray] | None = None) -> None:
         self._embed = embed
-        self._queries = queries
         self.phrases: dict[str, int] = {}  # phrase -> how many keys use it
         self.keys: dict[str, list[Any]] = {}  # key -> [phrase, threshold, uses]
         self._dirty = True
         self._rows: dict[str, int] = {}
         self._matrix = np.zeros((0, 0), np.float32)
-        self._e5 = np.zeros((0, 0), np.float32)
         self._key_rows = np.zeros(0, np.intp)
-        self._key_cut = np.zeros(0, np.float32)
+        self._key_cut = np.zeros((2, 0), np.float32)  # for an article not in Korean, in it
         self._key_names: list[str] = []
-        self.second_stage = 0  # articles whose e5 vector was asked for (benchmarks, /status)
 
     def add(self, terms: list[Semantic]) -> None:
         for term in terms:
@@ -523,11 +519,7 @@ class _SemanticIndex:
                     del self.phrases[term.phrase]
                 self._dirty = True
 
-    def build(self) -> None:
-        """Make the phrase matrices now if a change left them stale (each phrase's vectors
-        are made once in the process: the e5 query costs ~35-50 ms a phrase)."""
-        if not self._dirty:
-            return
+    def _build(self) -> None:
         phrases = list(self.phrases)
         if self._embed is not None:
             matrix = self._embed(phrases)
@@ -535,56 +527,33 @@ class _SemanticIndex:
             from bot.matching.vectors import phrase_vectors
 
             matrix = phrase_vectors(phrases)
-        if self._queries is not None:
-            e5 = self._queries(phrases)
-        else:
-            from bot.matching.passages import query_vectors
-
-            e5 = query_vectors(phrases)
         self._matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        self._e5 = np.ascontiguousarray(e5, dtype=np.float32)
         self._rows = {p: i for i, p in enumerate(phrases)}
         names = list(self.keys)
         self._key_names = names
         self._key_rows = np.array([self._rows[self.keys[k][0]] for k in names], np.intp)
-        self._key_cut = np.array([self.keys[k][1] for k in names], np.float32)
+        self._key_cut = np.array(
+            [
+                [_cut(self.keys[k][0], self.keys[k][1], korean) for k in names]
+                for korean in (False, True)
+            ],
+            np.float32,
+        ).reshape(2, len(names))
         self._dirty = False
 
-    def candidates(self, vector: np.ndarray) -> np.ndarray:
-        """The USE similarity of every phrase to the article (one matrix product), or an
-        empty array when there are none (or the vector is not a USE one)."""
-        self.build()
-        if len(self._matrix) == 0 or self._matrix.shape[1] != len(vector):
-            return np.zeros(0, np.float32)
-        sims: np.ndarray = self._matrix @ vector.astype(np.float32, copy=False)
-        return sims
-
-    def wants_passage(self, vector: np.ndarray) -> bool:
-        """True when some phrase's USE similarity reaches the candidate bar: the article's
-        e5 vector will be read (the pipeline makes it first, in a worker thread)."""
-        return bool((self.candidates(vector) >= CANDIDATE_SIMILARITY).any())
-
     def active(
-        self, vector: np.ndarray, passage: Callable[[], np.ndarray | None]
+        self, vector: np.ndarray, korean: bool = False
     ) -> tuple[list[str], _Similarities]:
-        """The keys the article turns on, and every phrase's similarity: the USE vector
-        finds the candidate phrases (at least CANDIDATE_SIMILARITY), ``passage()`` (the
-        article's e5 vector, asked for only when there are some) decides them."""
-        use = self.candidates(vector)
-        decides = np.zeros(len(use), np.float32)
-        if not len(use):
-            return [], _Similarities({}, use, decides)
-        near = np.flatnonzero(use >= CANDIDATE_SIMILARITY)
-        if not len(near):
-            return [], _Similarities(self._rows, use, decides)
-        self.second_stage += 1
-        e5 = passage()
-        if e5 is None or self._e5.shape[1] != len(e5):
-            return [], _Similarities(self._rows, use, decides)
-        decides[near] = self._e5[near] @ e5.astype(np.float32, copy=False)
-        on = np.flatnonzero(decides[self._key_rows] >= self._key_cut)
+        """The keys the article's vector turns on (``korean``: the article is in Korean,
+        for the default thresholds), and every phrase's similarity."""
+        if self._dirty:
+            self._build()
+        if len(self._matrix) == 0 or self._matrix.shape[1] != len(vector):
+            return [], _Similarities({}, np.zeros(0, np.float32))
+        sims = self._matrix @ vector.astype(np.float32, copy=False)
+        on = np.flatnonzero(sims[self._key_rows] >= self._key_cut[int(korean)])
         names = self._key_names
-        return [names[i] for i in on], _Similarities(self._rows, use, decides)
+        return [names[i] for i in on], _Similarities(self._rows, sims)
 
 
 class Matcher:
@@ -601,12 +570,10 @@ class Matcher:
         *,
         aliases: Mapping[str, AliasGroup] | None = None,
         embed: Callable[[list[str]], np.ndarray] | None = None,
-        queries: Callable[[list[str]], np.ndarray] | None = None,
     ) -> None:
         self._aliases = aliases
-        # ``embed`` (phrases -> USE unit vectors) defaults to bot.matching.vectors,
-        # ``queries`` (phrases -> e5 query vectors) to bot.matching.passages
-        self._semantic = _SemanticIndex(embed, queries)
+        # ``embed`` (phrases -> unit vectors) defaults to bot.matching.vectors
+        self._semantic = _SemanticIndex(embed)
         self._by_key: dict[str, _Compiled] = {}
         self._by_root: dict[Node, _Compiled] = {}
         self._postings: dict[str, _Bucket] = {}
@@ -815,20 +782,6 @@ class Matcher:
         """True when some query has a semantic term: articles need their vectors."""
         return bool(self._semantic.keys)
 
-    def wants_passage(self, vector: np.ndarray | None) -> bool:
-        """True when a semantic term will read the article's e5 vector: some phrase's USE
-        similarity to the article (``vector``) reaches the candidate bar.  False without
-        semantic terms (nothing is computed then)."""
-        if vector is None or not self._semantic.keys:
-            return False
-        return self._semantic.wants_passage(vector)
-
-    def build_semantic(self) -> None:
-        """Make the phrase vectors of new semantic terms now (slow for e5: call it off the
-        event loop); matching would make them on first use otherwise."""
-        if self._semantic.keys:
-            self._semantic.build()
-
     def match_groups(self, doc: Document) -> list[MatchGroup]:
         """What ``doc`` matches (``doc.vector`` set for the semantic terms), one
         :class:`MatchGroup` per distinct query, best score first, listing the
@@ -837,7 +790,7 @@ class Matcher:
         (:meth:`match_document`) makes it, one that maps subscriptions to chats
         (``bot.matching.audience``) does not."""
         if doc.vector is not None and self._semantic.keys:
-            woken, similarities = self._semantic.active(doc.vector, doc.passage)
+            woken, similarities = self._semantic.active(doc.vector, doc.korean)
             doc.set_similarities(similarities)
             if woken:
                 doc.keys = doc.keys.union(woken)
@@ -961,11 +914,7 @@ class Matcher:
     def semantic_stats(self) -> dict[str, int]:
         """Sizes of the semantic side: distinct phrases (matrix rows) and (phrase,
         threshold) keys."""
-        return {
-            "phrases": len(self._semantic.phrases),
-            "keys": len(self._semantic.keys),
-            "second_stage": self._semantic.second_stage,
-        }
+        return {"phrases": len(self._semantic.phrases), "keys": len(self._semantic.keys)}
 
 
 @lru_cache(maxsize=256)

@@ -15,7 +15,6 @@ from bot.matching.engine import Matcher, MatchGroup, model_match
 from bot.matching.parser import parse_query
 from bot.matching.syntax import And, Node, Query
 from bot.matching.topics import compile_topic
-from bot.matching.vectors import article_text
 from bot.records import Article, Match, Topic
 from storage.subscriptions import Subscription
 
@@ -172,21 +171,12 @@ class RuleSet:
             map(reads_vectors, (*self._gated.values(), *self._alone.values()))
         )
 
-    def passage_texts(self, article: Article, *, vector: np.ndarray | None = None) -> list[str]:
-        """The texts whose e5 vectors deciding ``article`` will read, each once: the learned
-        models' (see :func:`passage_text`), and the article's own title and lead when a
-        semantic term's USE similarity to it (``vector``, its stored USE vector) reaches
-        the candidate bar, so that e5 decides the term (none without semantic terms)."""
+    def passage_texts(self, article: Article) -> list[str]:
+        """The texts whose e5 vectors the learned models will make to decide ``article``
+        (see :func:`passage_text`), each once."""
         topics = {t.id: t for t in (*self._gated.values(), *self._alone.values())}
-        texts = [passage_text(t, article) for t in topics.values()]
-        if self.matcher.wants_passage(vector):
-            texts.append(article_text(article))
+        texts = (passage_text(t, article) for t in topics.values())
         return list(dict.fromkeys(t for t in texts if t))
-
-    def build(self) -> None:
-        """Make what matching would otherwise make on first use (the semantic terms' phrase
-        vectors): call it off the event loop."""
-        self.matcher.build_semantic()
 
     def decisions(
         self, article: Article, *, vector: np.ndarray | None = None
@@ -232,21 +222,13 @@ class RuleSet:
         out.sort(key=lambda m: -m.score)
         return out
 
-    def evaluate(
-        self,
-        key: str,
-        article: Article,
-        *,
-        vector: np.ndarray | None = None,
-        doc: Document | None = None,
-    ) -> Match:
-        """The decision of rule ``key`` on one article, matched or not (``doc``: the
-        article already prepared, its similarities kept)."""
+    def evaluate(self, key: str, article: Article, *, vector: np.ndarray | None = None) -> Match:
+        """The decision of rule ``key`` on one article, matched or not."""
         topic = self._alone.get(key, self._gated.get(key))
         decision = learned_decision(article, topic, {}, vector) if topic is not None else None
         if decision is not None and (key in self._alone or not decision.matched):
             return replace(decision, topic=key)
-        found = self.matcher.evaluate(key, doc if doc is not None else article, vector=vector)
+        found = self.matcher.evaluate(key, article, vector=vector)
         if decision is None or not found.matched:
             return found
         return Match(found.article_id, key, True, decision.score, (*found.why, *decision.why))

@@ -112,10 +112,8 @@ async def explain(
     vector, passage = None, None
     if ruleset.needs_vectors or votes:
         vector, passage = await _meanings(store, stored, needs_passage(votes))
-    if ruleset.needs_vectors:  # a semantic term's phrase vectors (e5: ~40 ms a phrase)
-        await asyncio.to_thread(ruleset.build)
-    texts = ruleset.passage_texts(stored.article, vector=vector) if passages.available() else []
-    if texts:  # a learned topic's e5 block, a semantic term's e5: in a thread, not the loop
+    texts = ruleset.passage_texts(stored.article) if passages.available() else []
+    if texts:  # a learned topic's e5 block: made in a thread, not on the loop
         await asyncio.to_thread(passages.remembered, texts)
     matches = ruleset.match(stored.article, vector=vector)
     nearest = decide(vector, passage, votes) if votes else None

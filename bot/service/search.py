@@ -16,7 +16,6 @@ import numpy as np
 from bot.errors import QueryError
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.matching import vectors
-from bot.matching.document import prepare_document
 from bot.matching.rules import Rule, RuleSet, subscription_rules, topic_rule
 from bot.matching.syntax import semantic_terms
 from bot.records import Article, Topic, as_utc
@@ -220,19 +219,14 @@ def test_over(
     available = vectors.available()
     if not available:
         phrases = []
+    matrix = vectors.phrase_vectors(phrases) if phrases else None
     # made once for the scan: for the semantic terms, and for a learned model that reads them
     found_vectors = _Vectors.of(articles) if available and ruleset.needs_vectors else _Vectors()
     for stored in articles:
         vector = found_vectors.rows.get(stored.key)
-        doc = prepare_document(stored.article)
-        doc.vector = vector
-        if vector is not None and phrases:
-            # the similarity that decides (e5, past the USE bar): the stories under the bar
-            # of every term cannot match and are not shown
-            best = max(doc.similarity(p) for p in phrases)
-            if best > 0.0:
-                closest.append((stored.article, best))
-        decision = ruleset.evaluate(rule.key, stored.article, vector=vector, doc=doc)
+        if vector is not None and matrix is not None:
+            closest.append((stored.article, float(np.max(matrix @ vector))))
+        decision = ruleset.evaluate(rule.key, stored.article, vector=vector)
         if not decision.matched:
             continue
         matched += 1
