@@ -263,7 +263,9 @@ async def test_command(turn: Turn) -> None:
     if result.closest:
         lines.append("")
         lines.append(
-            turn._("<b>Closest in meaning</b> (USE similarity, which decides; 1 is the same meaning):")
+            turn._(
+                "<b>Closest in meaning</b> (USE similarity, which decides; 1 is the same meaning):"
+            )
         )
         for article, similarity in result.closest:
             title = html.escape(article.title[:90], quote=False)

@@ -27,11 +27,13 @@ Queries that can match without any particular word (``-sports``, ``NOT x OR
 y``) have no trigger set; they are checked on every article.
 
 Semantic terms (``~"missile launch"``) take part through keys of their own,
-``~<threshold>|<phrase>``: each distinct phrase's vector is made once, all of
-them sit in one matrix, and an article's vector multiplied by it gives every
-phrase's similarity in one matrix product; the keys whose similarity reaches
-their threshold are added to the article's keys before the index is read, so
-a semantic term wakes its queries like a word does.
+``~<threshold>|<phrase>`` (``~d|<phrase>`` for the default, which depends on whether
+the phrase and the article are in Korean): each distinct phrase's vector is made
+once, all of them sit in one matrix, and an article's vector multiplied by it gives
+every phrase's similarity in one matrix product; the keys whose similarity reaches
+their threshold (a row of thresholds for articles in Korean, one for the others) are
+added to the article's keys before the index is read, so a semantic term wakes its
+queries like a word does.
 
 Adding or removing a subscription touches only its own keys; there is no
 automaton to rebuild (``bench/matching.py`` times what rebuilding one would
@@ -541,9 +543,7 @@ class _SemanticIndex:
         ).reshape(2, len(names))
         self._dirty = False
 
-    def active(
-        self, vector: np.ndarray, korean: bool = False
-    ) -> tuple[list[str], _Similarities]:
+    def active(self, vector: np.ndarray, korean: bool = False) -> tuple[list[str], _Similarities]:
         """The keys the article's vector turns on (``korean``: the article is in Korean,
         for the default thresholds), and every phrase's similarity."""
         if self._dirty:
