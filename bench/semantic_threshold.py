@@ -1,6 +1,6 @@
 """The default similarity of a semantic term ``~"..."``, chosen on phrase-level labels.
 
-    .venv/bin/python bench/semantic_threshold.py [--no-e5]
+    .venv/bin/python bench/semantic_threshold.py [--no-e5] [--feeds 1500]
 
 Data: the items of ``../shared/data/topics/korea-diplomacy-{train,dev}.jsonl`` (3,321, read
 for their title and lead only) and ``bench/data/semantic_phrases.jsonl``, which says for each
@@ -24,9 +24,20 @@ The rule, fixed before the run: the default is the lowest threshold of 0.30 to 0
 0.01) at which the mean precision over the phrases is at least 0.8 (a phrase that matches
 nothing counts as precision 1: it sends no wrong alert); recall is reported beside it.
 
-The same labels are measured with the e5 vector (:mod:`bot.matching.passages`, the phrase
-embedded as an e5 *query*) on its own scale, by the same rule, to see whether it separates
-better; it costs ~80 ms an article on one core (``--no-e5`` skips it).
+Four designs are measured on the same labels by the same rule, side by side:
+
+* USE alone, one threshold (what shipped before: 0.61);
+* (a) two stages: the USE similarity as a cheap candidate stage at a bar (the highest of
+  0.10-0.50 keeping 98% of the labelled wanted items), then the e5 similarity
+  (:mod:`bot.matching.passages`, the phrase as an e5 *query*) decides;
+* (b) e5 alone;
+* (c) USE with one threshold per language pair (phrase, article: Korean or not), each by
+  the rule on that pair's items (what ships: ``DEFAULT_SIMILARITIES``), and (c') the same
+  two languages' thresholds chosen on all phrases together.
+
+Then the issue's examples under each (the similarity that decides, and whether it
+matches), and how often (a)'s e5 stage would run on entries of ``../shared/data/feeds``,
+with e5's cost an article here (``--no-e5`` skips every e5 part).
 """
 
 from __future__ import annotations
