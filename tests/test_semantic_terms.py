@@ -273,7 +273,11 @@ def test_match_cli_takes_semantic_queries_on_json_lines():
     assert result.exit_code == 0, result.output
     decisions = [json.loads(line) for line in result.output.splitlines()]
     assert [d["matched"] for d in decisions] == [True, False, False]
-    assert decisions[0]["why"][0].startswith('~"북한 탄도미사일 발사"')
+    assert decisions[0]["why"][0].startswith('~"북한 탄도미사일 발사" USE ')
+    # every line says each phrase's similarity on the vector that decides, matched or not
+    assert [d["vector"] for d in decisions] == ["USE"] * 3
+    sims = [d["similarity"]["북한 탄도미사일 발사"] for d in decisions]
+    assert sims[0] >= 0.46 > max(sims[1:])
 
 
 @needs_model
