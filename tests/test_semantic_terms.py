@@ -266,6 +266,25 @@ async def test_the_pipeline_matches_on_the_stored_vector(tmp_path):
     store.close()
 
 
+async def test_no_vector_is_made_when_no_rule_has_a_semantic_term(tmp_path):
+    from bot.matching import passages
+
+    store = Store.open(tmp_path / "bot.db")
+    config = config_from_dict(
+        {"fetch": {"full_text": False}, "delivery": {"story_by_meaning": False}}, env={}
+    )
+    pipeline = Pipeline(store, config, fetcher=None, alert_on_first_poll=True)  # type: ignore[arg-type]
+    store.chats.ensure(5)
+    store.subscriptions.add(5, "", query="missile OR 탄도미사일")
+    feed = store.feeds.upsert("https://ko.example/rss", name="KO")
+    made = (vectors.STATS["texts"], passages.STATS["texts"])
+    await pipeline.process(feed, [MISSILE_KO, SAMSUNG, MISSILE_EN])
+    assert [d.chat_id for d in store.outbox.for_chat(5)] == [5, 5]  # words still match
+    assert (vectors.STATS["texts"], passages.STATS["texts"]) == made  # no vector at all
+    assert all(s.vector is None for s in store.articles.latest(5))
+    store.close()
+
+
 @needs_model
 def test_match_cli_takes_semantic_queries_on_json_lines():
     lines = "".join(json.dumps(a.to_json()) + "\n" for a in (MISSILE_KO, SAMSUNG, BAKING))
