@@ -90,9 +90,10 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 
 
 def query_vectors(texts: Sequence[str]) -> np.ndarray:
-    """Unit vectors of query phrases (a semantic term's ``~"..."``), embedded as e5
-    *queries* (the ``query:`` prefix), one row each; each distinct phrase is embedded once
-    in the process (about 35-50 ms a phrase on one core) and remembered."""
+    """Unit vectors of query phrases, embedded as e5 *queries* (the ``query:`` prefix), one
+    row each; each distinct phrase is embedded once in the process (about 35-50 ms a phrase
+    on one core) and remembered.  ``bench/semantic_threshold.py`` measures semantic terms
+    ``~"..."`` on e5 with them (the USE vector decides those terms in the bot)."""
     keys = [" ".join(t.split()) for t in texts]
     if not keys:
         return np.zeros((0, DIMENSION), np.float32)
