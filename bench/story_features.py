@@ -15,7 +15,10 @@ The candidates (each costs linear time in the title; none makes more e5 vectors)
 * ``future/modal``: one title has a future or modal marker ("to", "will", "plans",
   "may", ... 예정, 방침, 계획, 추진, 검토 ...) and the other not: "Studios to sue" vs
   "Studios sue", a preview vs the result;
-* both.
+* both;
+* ``names unshared``: each title has a capitalised name (a run of capitalised words) that
+  the other article's title and lead lack: "Broadhurst, Fichardt" / "Madrid Open",
+  two events' casts (the brief's "named entities contradicting");
 
 Last, :func:`gap_bar`: not a feature but a lower e5 bar for two outlets' reports at most
 H hours apart (the time as the bot knows it), with how many undated different-event pairs
@@ -58,6 +61,9 @@ FUTURE = re.compile(
 )
 
 Extra = Callable[[str, str, float], list[float]]  # titles a, b and "korean" -> features
+LEADS: dict[str, str] = {}  # each item's lead (lead_of) by its title, for names_unshared
+NAME = re.compile(r"\b[A-Z][a-z]{2,}(?:\s+[A-Z][a-z]{2,})*")
+NOT_NAMES = frozenset({"the", "new", "update"})
 
 
 def korean_words(a: str, b: str, korean: float) -> list[float]:
@@ -73,11 +79,21 @@ def both(a: str, b: str, korean: float) -> list[float]:
     return korean_words(a, b, korean) + future(a, b, korean)
 
 
+def names_unshared(a: str, b: str, korean: float) -> list[float]:
+    def lacks(title: str, other: str) -> bool:
+        text = f"{other} {LEADS.get(other, '')}".casefold()
+        names = {n.casefold() for n in NAME.findall(title)} - NOT_NAMES
+        return any(n not in text for n in names)
+
+    return [float(lacks(a, b) and lacks(b, a))]
+
+
 CANDIDATES: dict[str, Extra | None] = {
     "shipped (PASSAGE_FEATURES, refitted)": None,
     "+ korean title words": korean_words,
     "+ future/modal in one title only": future,
     "+ both": both,
+    "+ names unshared": names_unshared,
 }
 
 
@@ -96,6 +112,7 @@ def main() -> int:
         for i, v, e in zip(ids, use, e5, strict=True)
     }
     titles = {cards[i].title_grams: items[i][0].title for i in ids}
+    LEADS.update((items[i][0].title, lead_of(items[i][0])) for i in ids)
     same = np.array([p["same"] for p in pairs])
     split = np.array([sp.half(p) for p in pairs])
     window = np.array([sp.in_window(items[p["a"]][1], items[p["b"]][1]) for p in pairs])
@@ -243,6 +260,7 @@ def _desk(
     def card(*args: object, **kwargs: object) -> StoryCard:
         made = shipped_card(*args, **kwargs)  # type: ignore[arg-type]
         titles.setdefault(made.title_grams, str(args[0]))
+        LEADS.setdefault(str(args[0]), str(args[1]))
         return made
 
     def margin(a: StoryCard, b: StoryCard, first: np.ndarray | None = None) -> float:
