@@ -195,7 +195,6 @@ class Document:
         "article_id",
         "fields",
         "keys",
-        "korean",
         "site",
         "text_terms",
         "vector",
@@ -221,9 +220,6 @@ class Document:
             "source": FieldText(source),
         }
         self.site: frozenset[str] = _host_suffixes(link)
-        # written in Korean (Hangul in the title): a semantic term's default threshold
-        # depends on it (bot.matching.syntax.DEFAULT_SIMILARITIES)
-        self.korean = has_hangul(title)
         summary_field, content_field = self.fields["summary"], self.fields["content"]
         self.text_terms: frozenset[str] = (
             self.fields["title"].terms | summary_field.terms | content_field.terms

@@ -27,13 +27,11 @@ Queries that can match without any particular word (``-sports``, ``NOT x OR
 y``) have no trigger set; they are checked on every article.
 
 Semantic terms (``~"missile launch"``) take part through keys of their own,
-``~<threshold>|<phrase>`` (``~d|<phrase>`` for the default, which depends on whether
-the phrase and the article are in Korean): each distinct phrase's vector is made
-once, all of them sit in one matrix, and an article's vector multiplied by it gives
-every phrase's similarity in one matrix product; the keys whose similarity reaches
-their threshold (a row of thresholds for articles in Korean, one for the others) are
-added to the article's keys before the index is read, so a semantic term wakes its
-queries like a word does.
+``~<threshold>|<phrase>``: each distinct phrase's vector is made once, all of
+them sit in one matrix, and an article's vector multiplied by it gives every
+phrase's similarity in one matrix product; the keys whose similarity reaches
+their threshold are added to the article's keys before the index is read, so
+a semantic term wakes its queries like a word does.
 
 Adding or removing a subscription touches only its own keys; there is no
 automaton to rebuild (``bench/matching.py`` times what rebuilding one would
@@ -64,7 +62,6 @@ from bot.matching.syntax import (
     Semantic,
     Site,
     Term,
-    default_similarity,
     semantic_terms,
 )
 from bot.matching.topics import TOPIC_QUERY_MAX_LENGTH, TOPIC_QUERY_MAX_TERMS, compile_topic
@@ -125,9 +122,7 @@ def _term_key(word: str, fields: tuple[str, ...] | None) -> str:
 
 def semantic_key(node: Semantic) -> str:
     """The index key of a semantic term: present in an article whose similarity to the
-    phrase reaches the term's threshold (``~d``: the default of the languages)."""
-    if node.threshold is None:
-        return f"~d{KEY_SEP}{node.phrase}"
+    phrase reaches the term's threshold."""
     return f"~{node.threshold:.4f}{KEY_SEP}{node.phrase}"
 
 
@@ -475,10 +470,6 @@ class _Similarities:
         return None if i is None else float(self.sims[i])
 
 
-def _cut(phrase: str, threshold: float | None, korean: bool) -> float:
-    return default_similarity(phrase, korean) if threshold is None else threshold
-
-
 class _SemanticIndex:
     """The semantic terms of every active query: one matrix row per distinct phrase,
     one (row, threshold) per distinct key; rebuilt lazily after a change."""
@@ -491,7 +482,7 @@ class _SemanticIndex:
         self._rows: dict[str, int] = {}
         self._matrix = np.zeros((0, 0), np.float32)
         self._key_rows = np.zeros(0, np.intp)
-        self._key_cut = np.zeros((2, 0), np.float32)  # for an article not in Korean, in it
+        self._key_cut = np.zeros(0, np.float32)
         self._key_names: list[str] = []
 
     def add(self, terms: list[Semantic]) -> None:
@@ -534,24 +525,17 @@ class _SemanticIndex:
         names = list(self.keys)
         self._key_names = names
         self._key_rows = np.array([self._rows[self.keys[k][0]] for k in names], np.intp)
-        self._key_cut = np.array(
-            [
-                [_cut(self.keys[k][0], self.keys[k][1], korean) for k in names]
-                for korean in (False, True)
-            ],
-            np.float32,
-        ).reshape(2, len(names))
+        self._key_cut = np.array([self.keys[k][1] for k in names], np.float32)
         self._dirty = False
 
-    def active(self, vector: np.ndarray, korean: bool = False) -> tuple[list[str], _Similarities]:
-        """The keys the article's vector turns on (``korean``: the article is in Korean,
-        for the default thresholds), and every phrase's similarity."""
+    def active(self, vector: np.ndarray) -> tuple[list[str], _Similarities]:
+        """The keys the article's vector turns on, and every phrase's similarity."""
         if self._dirty:
             self._build()
         if len(self._matrix) == 0 or self._matrix.shape[1] != len(vector):
             return [], _Similarities({}, np.zeros(0, np.float32))
         sims = self._matrix @ vector.astype(np.float32, copy=False)
-        on = np.flatnonzero(sims[self._key_rows] >= self._key_cut[int(korean)])
+        on = np.flatnonzero(sims[self._key_rows] >= self._key_cut)
         names = self._key_names
         return [names[i] for i in on], _Similarities(self._rows, sims)
 
@@ -790,7 +774,7 @@ class Matcher:
         (:meth:`match_document`) makes it, one that maps subscriptions to chats
         (``bot.matching.audience``) does not."""
         if doc.vector is not None and self._semantic.keys:
-            woken, similarities = self._semantic.active(doc.vector, doc.korean)
+            woken, similarities = self._semantic.active(doc.vector)
             doc.set_similarities(similarities)
             if woken:
                 doc.keys = doc.keys.union(woken)

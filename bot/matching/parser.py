@@ -15,9 +15,9 @@ The language is the one people know from web search::
                                  field (NEAR alone = NEAR/10)
     @north-korea                 a named alias group (DPRK, Pyongyang, Kim Jong Un, 북한 ...)
     ~"missile launch"  ~sanctions   by meaning: the article's title and lead mean something
-                                 close to the phrase (cosine of their USE vectors at least
-                                 the default of the two texts' languages,
-                                 DEFAULT_SIMILARITIES; ~0.5"..." sets the threshold)
+                                 close to the phrase (cosine of their vectors at least
+                                 DEFAULT_SIMILARITY), in any language (across languages
+                                 similarities run lower: ~0.5"..." sets the threshold)
     AND                          optional, for readability: korea AND talks
 
 Operators are upper-case (``AND``, ``OR``, ``NOT``, ``NEAR``); lower-case
@@ -53,6 +53,7 @@ from bot.matching.aliases import ALIAS_ID, AliasGroup, builtin_aliases, expand
 from bot.matching.document import FIELDS, host_of
 from bot.matching.normalize import fold, tokenize
 from bot.matching.syntax import (
+    DEFAULT_SIMILARITY,
     And,
     AnyOf,
     Leaf,
@@ -81,8 +82,8 @@ Filters work like a web search:
   @north-korea talks         a named group: North Korea, DPRK, Pyongyang,
                              Kim Jong Un, 북한 ... (also @south-korea, @korea)
   ~"missile launch"          by meaning, in any language: title and lead
-                             close to the phrase (USE similarity 0.65; 0.36
-                             to 0.57 with Korean on a side; ~0.5"..." sets it)
+                             close to the phrase (similarity 0.61 or more;
+                             ~0.5"..." for less, as across languages); /test
 Whole words, any case or accent; plurals, possessives and British/American
 spellings match (talk = talks = talks', defence = defense); Korean words match
 with particles (북한 = 북한은). Operators AND OR NOT NEAR are upper-case.
@@ -519,7 +520,7 @@ class _Parser:
                 position=tok.pos,
                 hint=f"Describe the story in at most {MAX_PHRASE_CHARS} characters",
             )
-        threshold = tok.threshold if tok.threshold > 0 else None
+        threshold = tok.threshold if tok.threshold > 0 else DEFAULT_SIMILARITY
         shown = f"{tok.threshold:g}" if tok.threshold > 0 else ""
         return Semantic(phrase, threshold, display=f'~{shown}"{phrase}"')
 
