@@ -17,7 +17,7 @@ from bot.errors import QueryError
 from bot.matching import vectors
 from bot.matching.engine import Matcher
 from bot.matching.parser import parse_query
-from bot.matching.syntax import DEFAULT_SIMILARITIES, Semantic, default_similarity
+from bot.matching.syntax import DEFAULT_SIMILARITY, Semantic
 from bot.pipeline import Pipeline
 from bot.records import Article
 from storage.store import Store
@@ -40,23 +40,13 @@ MISSILE_EN = Article(
 
 
 def test_semantic_terms_parse_with_a_default_or_their_own_threshold():
-    # no threshold named: the default of the phrase's language and the article's
     assert parse_query('~"north korea fires a ballistic missile"').root == Semantic(
-        "north korea fires a ballistic missile", None
+        "north korea fires a ballistic missile", DEFAULT_SIMILARITY
     )
-    assert parse_query("~sanctions").root == Semantic("sanctions", None)
+    assert parse_query("~sanctions").root == Semantic("sanctions", DEFAULT_SIMILARITY)
     assert parse_query('~0.6"missile launch"').root == Semantic("missile launch", 0.6)
     # a number without a quote is a word to mean, not a threshold
-    assert parse_query("~2024").root == Semantic("2024", None)
-
-
-def test_the_default_threshold_depends_on_the_two_languages():
-    # measured by bench/semantic_threshold.py: USE scores two languages lower than one
-    assert default_similarity("north korea fires a ballistic missile", False) == 0.65
-    assert default_similarity("north korea fires a ballistic missile", True) == 0.36
-    assert default_similarity("북한 탄도미사일 발사", False) == 0.57
-    assert default_similarity("북한 탄도미사일 발사", True) == 0.46
-    assert set(DEFAULT_SIMILARITIES) == {(False, False), (False, True), (True, False), (True, True)}
+    assert parse_query("~2024").root == Semantic("2024", DEFAULT_SIMILARITY)
 
 
 @pytest.mark.parametrize(
@@ -86,25 +76,47 @@ def test_semantic_terms_compose_with_everything_else():
 
 
 @needs_model
-def test_the_issues_examples_hold_at_the_default():
-    # issue 13: the Korean report matches the English phrase, Samsung's profits, a K-pop
-    # tour and a baking recipe do not (the shipped vectors, the documented default)
+def test_the_issues_examples_at_the_default_and_with_a_terms_own_threshold():
+    # issue 13: Samsung's profits, a K-pop tour and a baking recipe do not match the English
+    # phrase at the documented default (0.61, USE), nor does the issue's Korean report
+    # (0.54): across languages the similarities run lower, and ~0.5"..." takes it
+    default, own = (
+        "north korea fires a ballistic missile",
+        '~0.5"north korea fires a ballistic missile"',
+    )
     m = Matcher()
-    m.add("missile", '~"north korea fires a ballistic missile"')
+    m.add("default", f'~"{default}"')
+    m.add("own", own)
     found = {
-        a.id: m.match(a, vector=vectors.article_vector(a))
+        a.id: {x.topic: x.why for x in m.match(a, vector=vectors.article_vector(a))}
         for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING, MISSILE_EN)
     }
-    assert found["ko2"] == found["ko3"] == found["en1"] == []
-    [korean] = found["ko1"]
-    (label,) = korean.why
-    # why names the term, the vector that decided and its similarity (0.54: under the 0.61
-    # that one threshold for every language had, over the 0.36 of an English phrase on a
-    # Korean article)
-    assert label.startswith('~"north korea fires a ballistic missile" USE 0.')
-    assert 0.36 <= float(label.rsplit(" ", 1)[1]) < 0.61
-    [english] = found["en2"]
-    assert float(english.why[0].rsplit(" ", 1)[1]) >= 0.65
+    assert found["ko2"] == found["ko3"] == found["en1"] == {}
+    assert set(found["ko1"]) == {"own"}
+    (label,) = found["ko1"]["own"]
+    # why names the term, the vector that decided and its similarity
+    assert label.startswith(f"{own} USE 0.")
+    assert 0.5 <= float(label.rsplit(" ", 1)[1]) < DEFAULT_SIMILARITY
+    assert set(found["en2"]) == {"default", "own"}
+    assert float(found["en2"]["default"][0].rsplit(" ", 1)[1]) >= DEFAULT_SIMILARITY
+
+
+@needs_model
+def test_across_languages_the_report_ranks_below_other_korean_stories():
+    # why no default takes the Korean report: from the English phrase, Korean titles of a
+    # nuclear test (0.59) and of sanctions evasion (0.58) score above it (0.54), so the
+    # ~0.5 that takes it takes them too (bench/semantic_threshold.py: e5 ranks them alike)
+    phrase = vectors.phrase_vector("north korea fires a ballistic missile")
+    nuclear = Article(id="k1", title="북한 6차 핵실험 강행")
+    shipping = Article(id="k2", title="북한, 해상 환적으로 대북제재 회피")
+    report = float(vectors.article_vector(MISSILE_KO) @ phrase)
+    for other in (nuclear, shipping):
+        assert float(vectors.article_vector(other) @ phrase) > report
+    m = Matcher()
+    m.add("default", '~"north korea fires a ballistic missile"')
+    m.add("own", '~0.5"north korea fires a ballistic missile"')
+    for other in (nuclear, shipping):
+        assert [x.topic for x in m.match(other, vector=vectors.article_vector(other))] == ["own"]
 
 
 @needs_model
@@ -130,18 +142,6 @@ def test_a_terms_own_threshold_holds_for_every_language_pair():
 
 
 @needs_model
-def test_a_korean_report_under_its_pairs_default_does_not_match():
-    # close in subject (North Korea) but not in meaning: under the 0.36 of an English
-    # phrase on a Korean article
-    shipping = Article(id="ko4", title="북한, 해상 환적으로 대북제재 회피")
-    m = Matcher()
-    m.add("sanctions", '~"sanctions evasion"')
-    vector = vectors.article_vector(shipping)
-    assert 0.2 < float(vectors.phrase_vector("sanctions evasion") @ vector) < 0.36
-    assert m.match(shipping, vector=vector) == []
-
-
-@needs_model
 def test_a_talks_story_is_not_a_missile_launch_at_the_default():
     # a newcomer's case: at the old default (0.35) a chat following the missile phrase got
     # this talks story (0.51; the Korean phrase 0.43). A missile phrase and a talks story
@@ -159,7 +159,7 @@ def test_a_talks_story_is_not_a_missile_launch_at_the_default():
 @needs_model
 def test_semantic_terms_compose_with_groups_and_fields():
     # the issue's @north-korea ~"sanctions evasion" -title:sport: a short phrase scores
-    # low (0.40 on a sanctions-evasion story), under the 0.65 of English to English; with
+    # low (0.40 on a sanctions-evasion story), under the default 0.61; with
     # its own threshold the rest of the query decides as with words
     ship = Article(id="s1", title="Sanctions evasion: North Korea's ship-to-ship oil transfers")
     sport = Article(id="s2", title="Sport: North Korea sanctions evasion probe hits football club")
@@ -178,19 +178,19 @@ def test_semantic_terms_compose_with_groups_and_fields():
 
 @needs_model
 def test_semantic_terms_either_or():
-    # ~"missile launch" OR ~"nuclear test": Korean reports of each (an English phrase on a
-    # Korean article: 0.36), and not the near misses
+    # ~"missile launch" OR ~"nuclear test": Korean reports of each (short English phrases
+    # on Korean titles: 0.55 and 0.52, so a threshold of their own), not the near misses
     launch = Article(id="k1", title="북한, 동해상으로 미사일 발사")
     test = Article(id="k2", title="북한 6차 핵실험 강행")
     talks = Article(id="e1", title="US and South Korean envoys meet in Seoul on nuclear talks")
     m = Matcher()
-    m.add("either", '~"missile launch" OR ~"nuclear test"')
+    m.add("either", '~0.45"missile launch" OR ~0.45"nuclear test"')
     on = {
         a.id: [x.why for x in m.match(a, vector=vectors.article_vector(a))]
         for a in (launch, test, talks, SAMSUNG, KPOP, BAKING)
     }
-    assert on["k1"][0][0].startswith('~"missile launch" USE ')
-    assert on["k2"][0][0].startswith('~"nuclear test" USE ')
+    assert on["k1"][0][0].startswith('~0.45"missile launch" USE ')
+    assert on["k2"][0][0].startswith('~0.45"nuclear test" USE ')
     assert on["e1"] == on["ko2"] == on["ko3"] == on["en1"] == []
 
 
@@ -296,7 +296,7 @@ def test_match_cli_takes_semantic_queries_on_json_lines():
     # every line says each phrase's similarity on the vector that decides, matched or not
     assert [d["vector"] for d in decisions] == ["USE"] * 3
     sims = [d["similarity"]["북한 탄도미사일 발사"] for d in decisions]
-    assert sims[0] >= 0.46 > max(sims[1:])
+    assert sims[0] >= DEFAULT_SIMILARITY > max(sims[1:])
 
 
 @needs_model
