@@ -21,7 +21,7 @@ import click
 
 from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
-from bot.credentials import public_feed_url
+from bot.credentials import public_feed_url, secret_values
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, plural, redact_url, tidy_line
@@ -114,6 +114,9 @@ def _load(ctx: click.Context, *, require_token: TokenRule = False) -> Any:
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     add_secret(config.summary.llm_api_key.get())
+    for feed in config.feeds:  # a feed's key may come back in its links or errors
+        for secret in secret_values(feed.url):
+            add_secret(secret)
     return config
 
 

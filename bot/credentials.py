@@ -18,7 +18,8 @@ containing ``token``, ``secret``, ``passw``, ``credential`` or ``signature``
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from collections.abc import Collection
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -35,6 +36,35 @@ def is_credential_name(name: str) -> bool:
         return True
     words = _SEPARATORS.split(_CAMEL.sub("_", unquote(name)).lower())
     return any(w in _WORDS or w.endswith("key") for w in words)
+
+
+def secret_values(url: str) -> list[str]:
+    """The secrets ``url`` carries: its password and the value of each credential
+    parameter, as written and %-decoded."""
+    try:
+        userinfo, params = _secrets(urlsplit(url))
+    except ValueError:
+        return []
+    _user, colon, password = userinfo.partition(":")
+    found = [password] if colon else []
+    found += [value for _name, value in params]
+    return [s for s in dict.fromkeys([*found, *map(unquote, found)]) if s]
+
+
+def without_secrets(url: str, secrets: Collection[str]) -> str:
+    """A URL from the content of a feed that has credentials (``secrets``, its
+    :func:`secret_values`), without them: a publisher may repeat our key in its links.
+    Userinfo goes and credential parameters are masked (as :func:`public_feed_url`), and
+    ``***`` replaces each secret (6 characters or more, as written or %-encoded) wherever
+    it is left.  With no secrets ``url`` is returned as it is."""
+    if not secrets or not url:
+        return url
+    if has_credentials(url):
+        url = public_feed_url(url)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 6:
+            url = url.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
+    return url
 
 
 def _split_query(query: str) -> list[tuple[str, str | None]]:

@@ -25,6 +25,7 @@ from bot.credentials import (
     has_credentials,
     masked,
     public_feed_url,
+    secret_values,
     secrets_known,
     with_credentials,
 )
@@ -218,6 +219,8 @@ class Pipeline:
                 headers=dict(result.headers),
                 source=feed.name or None,
                 now=now,
+                # a publisher may repeat them in its links (the redirect may have lost them)
+                secrets=secret_values(self._full_url(feed) or ""),
             )
         except FeedError as e:
             return self._failed(feed, e, now)

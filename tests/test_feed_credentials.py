@@ -559,3 +559,91 @@ def test_credentials_go_back_into_a_moved_url_whatever_its_origin():
     assert with_credentials("http://news.example/rss", secure) == "http://news.example/rss"
     # a masked value that the config does not have: the config's URL, not "***"
     assert with_credentials("https://cdn.example/rss?token=***", full) == full
+
+
+def test_a_feed_that_repeats_our_key_in_its_links_gets_it_stored_or_sent_nowhere(tmp_path):
+    """A publisher that writes our key (``?api_key=K`` from ${FEED_KEY}) and our password
+    into its article links, guids and image enclosures: a real `run` sends the alert, and
+    neither secret is in the SQLite file's bytes, in any Bot API call, or in the logs."""
+    import json
+
+    from tests.helpers import ERUPTION, QUIET_FEED, alerts_to, rss
+
+    with FakeBotAPI.in_thread(token=TOKEN) as api, FeedServer.in_thread() as feeds:
+        host = f"127.0.0.1:{feeds.port}"
+        echo = (
+            f"<item><guid>http://{host}/eruption-1?api_key={API_KEY}</guid>"
+            f"<title>{ERUPTION[0]}</title><link>http://{host}/eruption-1?id=7&amp;api_key={API_KEY}</link>"
+            f'<enclosure url="http://{host}/img/1.jpg?api_key={API_KEY}" type="image/jpeg" '
+            f'length="1"/><description>{ERUPTION[1]}</description></item>'
+            f"<item><guid>http://{host}/{API_KEY}/ash</guid><title>Volcano ash grounds flights</title>"
+            f"<link>http://reader:{PASSWORD}@{host}/{API_KEY}/ash</link>"
+            "<description>Lava and ash.</description></item>"
+        )
+        feeds.set("/feed.xml", rss(QUIET_FEED, site=""))
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f"""
+[telegram]
+base_url = "{api.base_url}"
+poll_timeout = "1s"
+[storage]
+path = "{tmp_path / "bot.db"}"
+[polling]
+jitter = 0
+[fetch]
+full_text = false
+[[feeds]]
+url = "http://reader:{PASSWORD}@{host}/feed.xml?api_key=${{FEED_KEY}}"
+interval = "1s"
+[[topics]]
+id = "volcanoes"
+name = "Volcanoes"
+query = "volcano OR eruption"
+[[channels]]
+chat_id = {CHANNEL}
+topics = ["volcanoes"]
+"""
+        )
+        env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN, "FEED_KEY": API_KEY}
+        bot = bot_process(config, "-v", env=env)
+        try:
+            api.wait_for(lambda: feeds.hits("/feed.xml") >= 2, timeout=60)  # primed
+            feeds.set(
+                "/feed.xml", rss(QUIET_FEED, site="").replace("</channel>", echo + "</channel>")
+            )
+            api.wait_for(lambda: len(alerts_to(api, CHANNEL)) >= 2, timeout=60)
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(timeout=30)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        out, err = bot.communicate()
+        calls = json.dumps([call.params for call in api.calls])
+    assert bot.returncode == 0, err[-2000:]
+    alerts = alerts_to(api, CHANNEL)
+    assert any(f"http://{host}/eruption-1?id=7" in a["text"] for a in alerts), alerts
+    for secret in (API_KEY, PASSWORD):
+        assert secret not in calls and secret not in out + err
+    assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
+
+
+def test_links_from_a_feed_lose_its_secrets_wherever_they_are():
+    from bot.credentials import secret_values, without_secrets
+
+    secrets = secret_values(f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}")
+    assert secrets == [PASSWORD, API_KEY]
+    clean = without_secrets
+    assert clean(f"https://x.example/a?id=1&api_key={API_KEY}", secrets) == (
+        "https://x.example/a?id=1&api_key=***"
+    )
+    assert clean(f"https://reader:{PASSWORD}@x.example/{API_KEY}/a#k={API_KEY}", secrets) == (
+        "https://x.example/***/a#k=***"
+    )
+    assert clean(f"https://x.example/a?k=%2B{API_KEY}", [f"+{API_KEY}"]) == (
+        "https://x.example/a?k=***"
+    )
+    # a feed without credentials: its links are left as they are, ?token= and all
+    assert clean("https://x.example/a?token=abc123&id=1", []) == (
+        "https://x.example/a?token=abc123&id=1"
+    )
