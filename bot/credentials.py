@@ -67,6 +67,47 @@ def without_secrets(url: str, secrets: Collection[str]) -> str:
     return url
 
 
+def lost_userinfo(public: str) -> str:
+    """The stored URL of a feed whose ``user:password@`` the database gave up (migration
+    m021, for a feed added outside the config file): ``https://***@host/rss``, which
+    :func:`has_credentials` sees, so that it is not fetched without them."""
+    scheme, sep, rest = public.partition("://")
+    return f"{scheme}{sep}{MASK}@{rest}" if sep else public
+
+
+def _variable(name: str) -> str:
+    return "FEED_" + (re.sub(r"[^A-Z0-9]+", "_", unquote(name).upper()).strip("_") or "KEY")
+
+
+def missing_credentials(url: str) -> str:
+    """Why a stored ``url`` (with ``***`` for its credentials) is not fetched while the
+    config file does not give them, and exactly what to write there."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "its credentials are not in the config file: list it under [[feeds]]"
+    netloc = _host(parts.netloc)
+    userinfo = "@" in parts.netloc
+    if userinfo:
+        netloc = f"USER:${{FEED_PASSWORD}}@{netloc}"
+    query = _join_query(
+        [
+            (name, f"${{{_variable(name)}}}" if value == MASK else value)
+            for name, value in _split_query(parts.query)
+        ]
+        if parts.query
+        else []
+    )
+    wanted = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    what = "its password is" if userinfo and not masked(url) else "its credentials are"
+    user = ", with your user name for USER," if userinfo else ""
+    return (
+        f"{what} not in the config file (the database keeps none): list it under "
+        f'[[feeds]] as url = "{wanted}"{user} and set each ${{...}} variable in the '
+        "environment (or write the value in its place)"
+    )
+
+
 def _split_query(query: str) -> list[tuple[str, str | None]]:
     """``a=1&b&c=`` as [(a, "1"), (b, None), (c, "")], spelled as written."""
     pairs: list[tuple[str, str | None]] = []

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from bot.credentials import has_credentials, is_credential_name, public_feed_url
+from bot.credentials import has_credentials, is_credential_name, lost_userinfo, public_feed_url
 
 MIGRATIONS = Migrations("newsalert")
 
@@ -530,7 +530,13 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
     # (relative article links resolved against a URL with userinfo, error texts, ...): the
     # credential forms anywhere, a bare secret only in URL and error columns (_URL_COLUMNS),
     # and row by row under a UNIQUE index, so that two values that become one never fail it.
-    rows = db.execute("SELECT id, url FROM feeds ORDER BY id").fetchall()
+    # A feed added outside the config (`feeds add`, origin "cli") had its credentials only
+    # here: one with a user:password@ keeps "***@" in their place (bot.credentials.
+    # lost_userinfo), so that it is not fetched without them and says what to write in the
+    # config, whose URL then takes it over (FeedStore.upsert).
+    rows = db.execute("SELECT id, url, origin FROM feeds ORDER BY id").fetchall()
+    outside = {feed_id for feed_id, url, origin in rows if origin == "cli" and "@" in url}
+    rows = [(feed_id, url) for feed_id, url, _origin in rows]
     secret = [(feed_id, url) for feed_id, url in rows if has_credentials(url)]
     if not secret:
         return
@@ -540,6 +546,8 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
     taken = {url for _feed_id, url in rows if not has_credentials(url)}
     for feed_id, url in secret:
         public = public_feed_url(url)
+        if feed_id in outside and "@" in urlsplit(url).netloc:
+            public = lost_userinfo(public)
         if public in taken:
             public += f"-feed-{feed_id}" if "#" in public else f"#feed-{feed_id}"
         taken.add(public)

@@ -647,3 +647,65 @@ def test_links_from_a_feed_lose_its_secrets_wherever_they_are():
     assert clean("https://x.example/a?token=abc123&id=1", []) == (
         "https://x.example/a?token=abc123&id=1"
     )
+
+
+async def test_a_feeds_add_feed_whose_password_m021_removed_says_what_to_write(tmp_path):
+    """A feed `feeds add` stored with ``user:password@`` before m021: it is not fetched
+    without them (a 401 at every poll); start-up, `feeds list` and its error name it and
+    say what to write in the config, and once that is written it keeps its id and state."""
+    import base64
+    import logging
+
+    from bot.config.loader import config_from_dict
+    from bot.ingest.fetch import Fetcher
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss
+
+    async with FeedServer() as server, Fetcher() as fetcher:
+        server.set("/feed.xml", rss(QUIET_FEED))
+        full = server.url("/feed.xml").replace("://", f"://reader:{PASSWORD}@")
+        path = tmp_path / "bot.db"
+        old = _database_before_m021(path, full)
+        old["feeds"].update(1, {"origin": "cli", "etag": '"e1"'})
+        old.conn.commit()
+        old.close()
+        store = Store(open_database(path))
+        [feed] = store.feeds.all()
+        config = config_from_dict({"storage": {"path": str(path)}}, env={})
+        logger = logging.getLogger("bot.pipeline")
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = records.append  # type: ignore[method-assign]
+        logger.addHandler(handler)
+        try:
+            sync_config(store, config)
+        finally:
+            logger.removeHandler(handler)
+        advice = 'url = "http://USER:${FEED_PASSWORD}@127.0.0.1:'
+        assert any(advice in r.getMessage() and "feed 1" in r.getMessage() for r in records)
+        (tmp_path / "config.toml").write_text(f'[storage]\npath = "{path}"\n')
+        command = ["feeds", "list"]
+        listing = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(tmp_path / "config.toml"), *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        assert "its password is not in the config" in listing and advice in listing, listing
+        result = await Pipeline(store, config, fetcher=fetcher).poll(feed)
+        assert result.status == "error" and advice in (result.error or ""), result
+        assert server.hits("/feed.xml") == 0  # not a 401 at every poll
+        store.close()
+        assert_no_secrets(path, PASSWORD)
+        # the config's entry takes the feed over: same id and state, fetched with them
+        store = Store(open_database(path))
+        config = config_from_dict({"feeds": [{"url": full}], "storage": {"path": "x"}}, env={})
+        [feed] = sync_config(store, config)
+        assert (feed.id, feed.etag) == (1, '"e1"') and len(store.feeds.all()) == 1
+        result = await Pipeline(store, config, fetcher=fetcher).poll(feed)
+        assert result.status == "primed", result
+        basic = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
+        assert server.requests[-1].headers.get("Authorization") == basic
+        store.close()
