@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from bot.config.addresses import parse_allow_private
 from bot.config.durations import parse_interval
+from bot.config.keys import unknown_key
 from bot.config.model import (
     AlertsConfig,
     ChannelConfig,
@@ -139,13 +140,8 @@ class _Table:
             return default
 
     def done(self) -> None:
-        known = ", ".join(sorted(self.used))
         for name in sorted(set(self.data) - self.used):
-            self.problems.add(
-                self.key(name),
-                f"unknown key; the keys allowed here are: {known}. Check the spelling "
-                "against config.example.toml",
-            )
+            self.problems.add(self.key(name), unknown_key(name, self.used))
 
 
 def _default(model: type, name: str) -> Any:
