@@ -67,6 +67,14 @@ def without_secrets(url: str, secrets: Collection[str]) -> str:
     return url
 
 
+def twin_fragment(public: str, rank: int) -> str:
+    """What tells apart the ``rank``-th (2, 3, ...) of feeds whose URLs are ``public``
+    without their credentials: ``#2`` (``-2`` after a fragment of its own).  Migration
+    m021 names twins an older version stored so, in the order they were added, and the
+    config loader advises the same for the config's twins, in the file's order."""
+    return f"-{rank}" if "#" in public else f"#{rank}"
+
+
 def lost_userinfo(public: str) -> str:
     """The stored URL of a feed whose ``user:password@`` the database gave up (migration
     m021, for a feed added outside the config file): ``https://***@host/rss``, which

@@ -330,14 +330,14 @@ def test_the_migration_removes_stored_credentials_and_keeps_every_feed(tmp_path)
     store = Store(db)
     rows = {f.id: f for f in store.feeds.all()}
     assert rows[1].url == "https://news.example/private.rss?token=***"
-    assert rows[2].url == "https://news.example/private.rss?token=***#feed-2"  # kept apart
+    assert rows[2].url == "https://news.example/private.rss?token=***#2"  # kept apart
     assert rows[3].url == plain
     assert [rows[i].etag for i in (1, 2, 3)] == ['"e1"', '"e2"', '"e3"'] and rows[2].primed
     assert rows[1].moved_to == "https://news.example/new.rss?token=***"
     assert [a["feed_id"] for a in db["articles"].rows] == [1, 2, 3]
     assert db["articles"].get(1)["link"] == "https://news.example/a/1"
     # the config (credentials in it) maps onto the stripped rows, state and all
-    feeds = [{"url": alice}, {"url": bob + "#feed-2"}, {"url": plain}]
+    feeds = [{"url": alice}, {"url": bob + "#2"}, {"url": plain}]
     config = config_from_dict({"feeds": feeds, "storage": {"path": str(path)}}, env={})
     assert [f.id for f in sync_config(store, config)] == [1, 2, 3]  # nothing new
     assert store.feeds.get_by_url(alice).etag == '"e1"'  # type: ignore[union-attr]
@@ -350,7 +350,7 @@ def test_the_migration_removes_stored_credentials_and_keeps_every_feed(tmp_path)
         text=True,
         timeout=60,
     ).stdout
-    assert "https://news.example/private.rss?***#feed-2" in listing  # what to write
+    assert "https://news.example/private.rss?***#2" in listing  # what to write
 
 
 async def test_a_feed_whose_credentials_are_nowhere_says_where_they_go(tmp_path):
@@ -709,3 +709,42 @@ async def test_a_feeds_add_feed_whose_password_m021_removed_says_what_to_write(t
         basic = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
         assert server.requests[-1].headers.get("Authorization") == basic
         store.close()
+
+
+def test_following_the_loaders_advice_for_twin_feeds_keeps_the_twins_history(tmp_path):
+    """Two config feeds that differ only by credentials, stored by an older version: m021
+    keeps them apart under a name, and the loader, refusing the old config, advises that
+    very name, so that the config as advised maps onto both rows, state and all."""
+    import re
+
+    import pytest
+
+    from bot.config.loader import config_from_dict
+    from bot.errors import ConfigError
+    from bot.pipeline import sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    plain = "https://news.example/private.rss"
+    alice = f"https://alice:{PASSWORD}@news.example/private.rss"
+    bob = "https://bob:0therPassw0rd@news.example/private.rss"
+    path = tmp_path / "old.db"
+    old = _database_before_m021(path, alice)
+    old["feeds"].insert({"id": 2, "url": bob, "added_at": "2024-05-01T08:00:00+00:00"})
+    old["feeds"].update(2, {"etag": '"bob"'})
+    old.conn.commit()
+    old.close()
+    store = Store(open_database(path))
+    feeds = [{"url": alice}, {"url": bob}]
+    with pytest.raises(ConfigError) as refused:
+        config_from_dict({"feeds": feeds, "storage": {"path": str(path)}}, env={})
+    assert refused.value.key == "feeds[1].url"
+    [fragment] = re.findall(r"'(#[^']+)'", refused.value.problem)
+    feeds[1]["url"] += fragment  # as advised
+    config = config_from_dict({"feeds": feeds, "storage": {"path": str(path)}}, env={})
+    synced = sync_config(store, config)
+    assert [(f.id, f.url, f.etag) for f in synced] == [
+        (1, plain, None),
+        (2, plain + fragment, '"bob"'),
+    ]
+    store.close()
