@@ -12,6 +12,7 @@ from bot.matching import vectors
 from bot.records import Article, Summary
 from bot.service import feedback, subscriptions
 from tests.chatbot import article, running_bot
+from tests.helpers import VOLCANOES as VOLCANOES_TOPIC
 
 ALICE = 111
 
@@ -85,6 +86,29 @@ async def test_the_same_filter_twice_is_not_stacked_and_the_reply_says_it_is_the
     assert "nothing changed" in again["text"]
     assert "already has <code>-Hawaii</code>" in both and "already has <code>etna</code>" in wider
     assert "your filter <code>lava</code> already has <code>lava</code>" in own
+
+
+async def test_a_filter_term_the_topics_own_query_has_is_not_added(telegram_api, tmp_path):
+    """A /filter that the topic's definition already covers (narrowing by a part it
+    requires, widening by one it brings) changes nothing and says by what."""
+    summit = {"id": "summits", "name": "Summits", "query": "summit -sports"}
+    async with running_bot(telegram_api, tmp_path, topics=[VOLCANOES_TOPIC, summit]) as bot:
+        await bot.send(ALICE, "/subscribe volcanoes")
+        await bot.send(ALICE, "/subscribe summits")
+        wider = (await bot.send(ALICE, "/filter volcanoes OR Lava"))["text"]
+        narrower = (await bot.send(ALICE, "/filter summits -sports"))["text"]
+        kept = (await bot.send(ALICE, "/filter summits -golf"))["text"]
+        subs = subscriptions.list_subscriptions(bot.store, ALICE)
+        assert [(s.narrow, s.widen) for s in subs] == [("", ""), ("-golf", "")]
+        korean = (await bot.send(ALICE, "/filter volcanoes OR lava", language_code="ko"))["text"]
+    assert (
+        "Volcanoes (<code>volcanoes</code>) already brings stories with <code>Lava</code>: "
+        in wider
+    )
+    assert "part of the topic's own query" in wider and "nothing changed" in wider
+    assert "Summits (<code>summits</code>) already asks for <code>-sports</code>: " in narrower
+    assert "nothing changed" not in kept
+    assert "<code>lava</code>" in korean and "이미" in korean and "already" not in korean
 
 
 KOREA = {"id": "korea-diplomacy", "name": "Korea: diplomacy and security", "query": "korea"}
