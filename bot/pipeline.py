@@ -761,6 +761,8 @@ def configure_channel(store: Store, chat_id: int, channel: ChannelConfig) -> Non
         thread_id=channel.thread_id,
         template=format_template(channel.template),
     )
+    if channel.language:  # as a /language there would: summaries and labels in it
+        store.chats.choose_language(chat_id, channel.language)
 
 
 def sync_config(store: Store, config: Config) -> list[FeedState]:

@@ -40,6 +40,7 @@ from bot.config.model import (
 from bot.config.template import TemplateError, parse_template
 from bot.credentials import has_credentials, public_feed_url, twin_fragment
 from bot.errors import ConfigError, ConfigProblem
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES
 from bot.records import Topic
 from bot.text import redact_url, redact_urls
 
@@ -766,6 +767,7 @@ def _channels(
             summary_chars = t.get("summary_chars", int, _default(ChannelConfig, "summary_chars"))
             image = t.get("image", str, None)
             thread_id = t.get("thread_id", int, None)
+            language = t.get("language", str, None)
             template = _template(
                 f"{where}.template", t.get("template", (list, str), None), problems
             )
@@ -779,6 +781,15 @@ def _channels(
             if image is not None:
                 with problems.guard():
                     _image_size(f"{where}.image", image)
+            if language is not None:
+                language = language.strip().lower()
+                if language not in LANGUAGES:
+                    spoken = ", ".join(f"{c} ({LANGUAGE_NAMES[c]})" for c in LANGUAGES)
+                    problems.add(
+                        f"{where}.language",
+                        f"newsalert does not speak {language!r}; a channel's alerts can be in "
+                        f"{spoken}",
+                    )
             if isinstance(chat_id, str):
                 chat_id = chat_id.strip()
                 if re.fullmatch(r"-?\d+", chat_id):
@@ -815,6 +826,7 @@ def _channels(
                     image=image,
                     thread_id=thread_id,
                     template=template,
+                    language=language,
                 )
             )
     return tuple(channels)
