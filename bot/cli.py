@@ -930,7 +930,7 @@ def feeds_add(
     except ConfigError as e:
         _fail(f"not added: {e.problem}")  # it names the URL
     config = _load(ctx)
-    if public_feed_url(url) in {public_feed_url(f.url) for f in config.feeds}:
+    if config.lists_feed(url):
         click.echo(
             f"{redact_url(url)} is already in {config.source}: it is polled from there; "
             "nothing added"
@@ -969,7 +969,7 @@ def feeds_add(
 def feeds_remove(ctx: click.Context, url: str) -> None:
     """Remove a feed added with `feeds add` or an OPML import."""
     config, store = _open_store(ctx, create=False)
-    if any(public_feed_url(f.url) == public_feed_url(url) for f in config.feeds):
+    if config.lists_feed(url):
         if store is not None:
             store.close()
         _fail(f"{url} is listed in {config.source}; remove it from the file instead")
@@ -1012,12 +1012,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
 
     config, store = _open_store(ctx)
     try:
-        added, skipped = import_opml(
-            store,
-            Path(opml_file).read_bytes(),
-            config_feeds={f.url for f in config.feeds},
-            config_name=Path(config.source).name,
-        )
+        added, skipped = import_opml(store, Path(opml_file).read_bytes(), config=config)
     except NewsalertError as e:
         _fail(f"{opml_file}: {e}")
     finally:

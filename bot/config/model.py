@@ -13,8 +13,10 @@ import dataclasses
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.config.template import DEFAULT_TEMPLATE
+from bot.credentials import public_feed_url
 from bot.records import Topic
 
 
@@ -201,6 +203,16 @@ class Config:
         if not self.storage.retention:
             return None
         return max(self.storage.retention, self.delivery.story_window)
+
+    def lists_feed(self, url: str) -> bool:
+        """Whether ``url`` is one of the file's feeds, compared by public URL (the
+        database's key): with other credentials, or none, it is still the same feed."""
+        return public_feed_url(url) in self._public_feed_urls
+
+    @cached_property
+    def _public_feed_urls(self) -> frozenset[str]:
+        # built once: an OPML import asks for every entry
+        return frozenset(public_feed_url(f.url) for f in self.feeds)
 
 
 def secret_keys() -> frozenset[str]:
