@@ -83,7 +83,10 @@ def has_credentials(url: str) -> bool:
     )
 
 
-def _secrets(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str, str]]]:
+def secrets_of(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """The credentials of a split URL (``urlsplit``): its userinfo (``""`` when none) and
+    its credential parameters with a value other than the mask, (name, value) as written:
+    what :func:`public_feed_url` leaves out."""
     _scheme, netloc, _path, query, _fragment = parts
     userinfo = netloc.rsplit("@", 1)[0] if "@" in netloc else ""
     params = [
@@ -139,7 +142,7 @@ def with_credentials(public: str, full: str) -> str:
         target, source = urlsplit(public), urlsplit(full)
     except ValueError:
         return full if masked(public) else public
-    userinfo, params = _secrets(source)
+    userinfo, params = secrets_of(source)
     values: dict[str, list[str]] = {}
     for name, value in params:
         values.setdefault(name, []).append(value)
@@ -162,7 +165,7 @@ def secrets_known(url: str, full: str) -> bool:
     """Whether every credential in ``url`` is one of ``full``'s: then the database can
     keep ``public_feed_url(url)`` and :func:`with_credentials` gives ``url`` back."""
     try:
-        mine, theirs = _secrets(urlsplit(url)), _secrets(urlsplit(full))
+        mine, theirs = secrets_of(urlsplit(url)), secrets_of(urlsplit(full))
     except ValueError:
         return False
     userinfo, params = mine
