@@ -18,7 +18,7 @@ containing ``token``, ``secret``, ``passw``, ``credential`` or ``signature``
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -97,24 +97,28 @@ def secrets_of(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[s
     return userinfo, params
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _origin(parts: tuple[str, str, str, str, str]) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port as no port."""
-    scheme, netloc = parts[0].lower(), _host(parts[1]).lower()
-    host, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else ("", "", "")
-    if not colon or not port.isdigit():
-        return scheme, netloc, None
-    number: int | None = int(port)
-    if number == _DEFAULT_PORTS.get(scheme):
-        number = None
-    return scheme, host, number
+def url_origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a split URL: lowercased, the host without userinfo (an IPv6
+    literal in brackets), and None for no port or the scheme's default port.  Raises
+    ``ValueError`` for a port that is not one (``:abc``, ``:99999``)."""
+    scheme, host = parts.scheme.lower(), parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    return scheme, host, None if port == DEFAULT_PORTS.get(scheme) else port
 
 
-def _same_origin(target: tuple[str, str, int | None], source: tuple[str, str, int | None]) -> bool:
-    """Whether the userinfo of ``source`` may go to ``target``: the same origin, or the
-    same host moved from http to https on the default ports (never https to http)."""
+def _same_origin(target_url: SplitResult, source_url: SplitResult) -> bool:
+    """Whether the userinfo of ``source_url`` may go to ``target_url``: the same origin, or
+    the same host moved from http to https on the default ports (never https to http); not
+    when either port is not a port."""
+    try:
+        target, source = url_origin(target_url), url_origin(source_url)
+    except ValueError:
+        return False
     if target == source:
         return True
     upgrade = (source[0], target[0]) == ("http", "https")
@@ -155,7 +159,7 @@ def with_credentials(public: str, full: str) -> str:
         else []
     )
     netloc = _host(target.netloc)
-    if userinfo and _same_origin(_origin(target), _origin(source)):
+    if userinfo and _same_origin(target, source):
         netloc = f"{userinfo}@{netloc}"
     url = urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
     return full if masked(url) else url
