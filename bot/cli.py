@@ -832,13 +832,18 @@ def feeds() -> None:
 def _open_store(ctx: click.Context, *, create: bool = True) -> Any:
     """The configuration and its store. ``create=False`` (the commands that only read):
     the store is None when the database does not exist yet, which is then not created."""
+    config = _load(ctx)
+    return config, _store_of(config, create=create)
+
+
+def _store_of(config: Any, *, create: bool = True) -> Any:
+    """The store of a loaded ``config`` (see :func:`_open_store`)."""
     from storage.store import Store
 
-    config = _load(ctx)
     if not create and not _database_exists(config.storage.path):
-        return config, None
+        return None
     try:
-        return config, Store.open(config.storage.path)
+        return Store.open(config.storage.path)
     except NewsalertError as e:
         _fail(str(e))
         raise
@@ -940,7 +945,7 @@ def feeds_add(
         refuse_credentials(url)
     except ConfigError as e:
         _fail(f"not added: {e.problem}")
-    config, store = _open_store(ctx)
+    store = _store_of(config)
 
     async def go() -> Any:
         async with Fetcher(user_agent=USER_AGENT) as fetcher:
