@@ -21,7 +21,7 @@ import click
 
 from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
-from bot.credentials import public_feed_url
+from bot.credentials import has_credentials, missing_credentials, public_feed_url, secret_values
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, plural, redact_url, tidy_line
@@ -114,6 +114,9 @@ def _load(ctx: click.Context, *, require_token: TokenRule = False) -> Any:
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     add_secret(config.summary.llm_api_key.get())
+    for feed in config.feeds:  # a feed's key may come back in its links or errors
+        for secret in secret_values(feed.url):
+            add_secret(secret)
     return config
 
 
@@ -877,6 +880,7 @@ def feeds_list(ctx: click.Context) -> None:
             store.close()
     known = {f.url for f in rows}  # stored without credentials
     waiting = [f for f in config.feeds if public_feed_url(f.url) not in known]
+    given = {public_feed_url(f.url) for f in config.feeds}
     if not rows and not waiting:
         click.echo("No feeds. Add one with: newsalert feeds add URL")
         return
@@ -896,7 +900,9 @@ def feeds_list(ctx: click.Context) -> None:
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
-        if f.last_error and f.status != FeedStatus.OK:
+        if has_credentials(f.url) and f.url not in given:
+            lines.append(f"         not fetched: {missing_credentials(f.url)}")
+        elif f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")
         click.echo("\n".join(lines))
     for f in waiting:

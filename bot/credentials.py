@@ -18,7 +18,8 @@ containing ``token``, ``secret``, ``passw``, ``credential`` or ``signature``
 from __future__ import annotations
 
 import re
-from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
+from collections.abc import Collection
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -35,6 +36,84 @@ def is_credential_name(name: str) -> bool:
         return True
     words = _SEPARATORS.split(_CAMEL.sub("_", unquote(name)).lower())
     return any(w in _WORDS or w.endswith("key") for w in words)
+
+
+def secret_values(url: str) -> list[str]:
+    """The secrets ``url`` carries: its password and the value of each credential
+    parameter, as written and %-decoded."""
+    try:
+        userinfo, params = secrets_of(urlsplit(url))
+    except ValueError:
+        return []
+    _user, colon, password = userinfo.partition(":")
+    found = [password] if colon else []
+    found += [value for _name, value in params]
+    return [s for s in dict.fromkeys([*found, *map(unquote, found)]) if s]
+
+
+def without_secrets(url: str, secrets: Collection[str]) -> str:
+    """A URL from the content of a feed that has credentials (``secrets``, its
+    :func:`secret_values`), without them: a publisher may repeat our key in its links.
+    Userinfo goes and credential parameters are masked (as :func:`public_feed_url`), and
+    ``***`` replaces each secret (6 characters or more, as written or %-encoded) wherever
+    it is left.  With no secrets ``url`` is returned as it is."""
+    if not secrets or not url:
+        return url
+    if has_credentials(url):
+        url = public_feed_url(url)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 6:
+            url = url.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
+    return url
+
+
+def twin_fragment(public: str, rank: int) -> str:
+    """What tells apart the ``rank``-th (2, 3, ...) of feeds whose URLs are ``public``
+    without their credentials: ``#2`` (``-2`` after a fragment of its own).  Migration
+    m021 names twins an older version stored so, in the order they were added, and the
+    config loader advises the same for the config's twins, in the file's order."""
+    return f"-{rank}" if "#" in public else f"#{rank}"
+
+
+def lost_userinfo(public: str) -> str:
+    """The stored URL of a feed whose ``user:password@`` the database gave up (migration
+    m021, for a feed added outside the config file): ``https://***@host/rss``, which
+    :func:`has_credentials` sees, so that it is not fetched without them."""
+    scheme, sep, rest = public.partition("://")
+    return f"{scheme}{sep}{MASK}@{rest}" if sep else public
+
+
+def _variable(name: str) -> str:
+    return "FEED_" + (re.sub(r"[^A-Z0-9]+", "_", unquote(name).upper()).strip("_") or "KEY")
+
+
+def missing_credentials(url: str) -> str:
+    """Why a stored ``url`` (with ``***`` for its credentials) is not fetched while the
+    config file does not give them, and exactly what to write there."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "its credentials are not in the config file: list it under [[feeds]]"
+    netloc = _host(parts.netloc)
+    userinfo = "@" in parts.netloc
+    if userinfo:
+        netloc = f"USER:${{FEED_PASSWORD}}@{netloc}"
+    query = _join_query(
+        [
+            (name, f"${{{_variable(name)}}}" if value == MASK else value)
+            for name, value in _split_query(parts.query)
+        ]
+        if parts.query
+        else []
+    )
+    wanted = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    what = "its password is" if userinfo and not masked(url) else "its credentials are"
+    user = ", with your user name for USER," if userinfo else ""
+    return (
+        f"{what} not in the config file (the database keeps none): list it under "
+        f'[[feeds]] as url = "{wanted}"{user} and set each ${{...}} variable in the '
+        "environment (or write the value in its place)"
+    )
 
 
 def _split_query(query: str) -> list[tuple[str, str | None]]:

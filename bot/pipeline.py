@@ -24,6 +24,9 @@ from bot.config.template import TemplateError, format_template, parse_template
 from bot.credentials import (
     has_credentials,
     masked,
+    missing_credentials,
+    public_feed_url,
+    secret_values,
     secrets_known,
     with_credentials,
 )
@@ -177,10 +180,7 @@ class Pipeline:
     async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
         if has_credentials(feed.url) and self.config.credentialed_feed_url(feed.url) is None:
             # stored with credentials by an older version, which the database no longer keeps
-            reason = (
-                "its credentials are not in the config file (the database keeps none): "
-                "list it under [[feeds]] with its full URL"
-            )
+            reason = missing_credentials(feed.url)
             return self._failed(feed, FeedError(feed.url, reason, kind="credentials"), now)
         try:
             result = await fetch_source(
@@ -207,6 +207,8 @@ class Pipeline:
                 headers=dict(result.headers),
                 source=feed.name or None,
                 now=now,
+                # a publisher may repeat them in its links (the redirect may have lost them)
+                secrets=secret_values(self.config.credentialed_feed_url(feed.url) or ""),
             )
         except FeedError as e:
             return self._failed(feed, e, now)
@@ -751,6 +753,8 @@ def configure_channel(store: Store, chat_id: int, channel: ChannelConfig) -> Non
         thread_id=channel.thread_id,
         template=format_template(channel.template),
     )
+    if channel.language:  # as a /language there would: summaries and labels in it
+        store.chats.choose_language(chat_id, channel.language)
 
 
 def sync_config(store: Store, config: Config) -> list[FeedState]:
@@ -762,6 +766,11 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
     for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
         log.info("feed %s is no longer in the config: removed", url)
     feeds = store.feeds.all()
+    given = {public_feed_url(f.url) for f in config.feeds}
+    for feed in feeds:
+        if has_credentials(feed.url) and feed.url not in given:
+            # stored with credentials by an older version: not fetched until the config has them
+            log.warning("feed %d %s: %s", feed.id, feed.url, missing_credentials(feed.url))
     store.topics.replace_all(config.topics.values())
     pairs: set[tuple[int, str]] = set()
     configured: set[int] = set()

@@ -171,6 +171,7 @@ class ChannelConfig:
     image: str | None = None  # large | small | off; None: alerts.image
     thread_id: int | None = None  # a forum supergroup's topic (message_thread_id)
     template: tuple[str, ...] = ()  # the parts of its alerts, in order; (): alerts.template
+    language: str | None = None  # en | ko, as /language; None: the channel's own choice
 
 
 @dataclass(frozen=True)

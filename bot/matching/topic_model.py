@@ -1132,7 +1132,43 @@ def train_topic(
 ) -> TopicModel:
     """Train a topic's model from labelled JSON Lines files; the model states the
     files (name, sha256, size), the options and, with ``evaluate``, its
-    leave-one-source-out scores.  Same files and options: same bytes."""
+    leave-one-source-out scores.  Same files and options: same bytes, whatever number of
+    BLAS or OpenMP threads the environment asks for (training uses one: a threaded dot
+    product sums in another order)."""
+    from threadpoolctl import threadpool_limits
+
+    if spec.embedder:  # load its engine first: the limit reaches only the libraries loaded
+        embedding_of(spec.embedder, ["."])
+    with threadpool_limits(limits=1):
+        return _train_topic(
+            topic,
+            paths,
+            spec,
+            l2=l2,
+            threshold=threshold,
+            gate=gate,
+            use_borderline=use_borderline,
+            weighting=weighting,
+            evaluate=evaluate,
+            command=command,
+            rubric=rubric,
+        )
+
+
+def _train_topic(
+    topic: str,
+    paths: Sequence[str | Path],
+    spec: FeatureSpec,
+    *,
+    l2: float,
+    threshold: float,
+    gate: bool,
+    use_borderline: bool,
+    weighting: str,
+    evaluate: bool,
+    command: str,
+    rubric: Sequence[Mapping[str, Any]],
+) -> TopicModel:
     spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
     items: list[Labelled] = []
     data = []
