@@ -847,13 +847,18 @@ def feeds() -> None:
 def _open_store(ctx: click.Context, *, create: bool = True) -> Any:
     """The configuration and its store. ``create=False`` (the commands that only read):
     the store is None when the database does not exist yet, which is then not created."""
+    config = _load(ctx)
+    return config, _store_of(config, create=create)
+
+
+def _store_of(config: Any, *, create: bool = True) -> Any:
+    """The store of a loaded ``config`` (see :func:`_open_store`)."""
     from storage.store import Store
 
-    config = _load(ctx)
     if not create and not _database_exists(config.storage.path):
-        return config, None
+        return None
     try:
-        return config, Store.open(config.storage.path)
+        return Store.open(config.storage.path)
     except NewsalertError as e:
         _fail(str(e))
         raise
@@ -948,7 +953,7 @@ def feeds_add(
     except ConfigError as e:
         _fail(f"not added: {e.problem}")  # it names the URL
     config = _load(ctx)
-    if public_feed_url(url) in {public_feed_url(f.url) for f in config.feeds}:
+    if config.lists_feed(url):
         click.echo(
             f"{redact_url(url)} is already in {config.source}: it is polled from there; "
             "nothing added"
@@ -958,7 +963,7 @@ def feeds_add(
         refuse_credentials(url)
     except ConfigError as e:
         _fail(f"not added: {e.problem}")
-    config, store = _open_store(ctx)
+    store = _store_of(config)
 
     async def go() -> Any:
         async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -987,7 +992,7 @@ def feeds_add(
 def feeds_remove(ctx: click.Context, url: str) -> None:
     """Remove a feed added with `feeds add` or an OPML import."""
     config, store = _open_store(ctx, create=False)
-    if any(public_feed_url(f.url) == public_feed_url(url) for f in config.feeds):
+    if config.lists_feed(url):
         if store is not None:
             store.close()
         _fail(f"{url} is listed in {config.source}; remove it from the file instead")
@@ -1030,12 +1035,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
 
     config, store = _open_store(ctx)
     try:
-        added, skipped = import_opml(
-            store,
-            Path(opml_file).read_bytes(),
-            config_feeds={f.url for f in config.feeds},
-            config_name=Path(config.source).name,
-        )
+        added, skipped = import_opml(store, Path(opml_file).read_bytes(), config=config)
     except NewsalertError as e:
         _fail(f"{opml_file}: {e}")
     finally:
