@@ -735,3 +735,13 @@ def test_a_section_label_opening_the_text_leaves_the_summary():
     assert "K-컬처" in clean(text, keep_subheadlines=True)
     # a text that is only a label and a line keeps both
     assert clean("[단독] 짧은 글.", keep_subheadlines=False) == "[단독] 짧은 글."
+
+
+def test_a_headlines_hanja_short_forms_are_spelled_out():
+    from bot.summary.boilerplate_ko import spell_out_hanja
+
+    assert spell_out_hanja("北, 동해상으로 탄도미사일 발사") == "북한, 동해상으로 탄도미사일 발사"
+    assert spell_out_hanja("韓美 정상회담") == "한국·미국 정상회담"
+    assert spell_out_hanja("北韓 도발") == "북한 도발"
+    assert spell_out_hanja("北京 올림픽") == "北京 올림픽"  # another Hanja word
+    assert spell_out_hanja("北" * 100_000) == "·".join(["북한"] * 100_000)  # linear

@@ -76,47 +76,51 @@ def test_semantic_terms_compose_with_everything_else():
 
 
 @needs_model
-def test_the_issues_examples_at_the_default_and_with_a_terms_own_threshold():
-    # issue 13: Samsung's profits, a K-pop tour and a baking recipe do not match the English
-    # phrase at the documented default (0.61, USE), nor does the issue's Korean report
-    # (0.54): across languages the similarities run lower, and ~0.5"..." takes it
-    default, own = (
-        "north korea fires a ballistic missile",
-        '~0.5"north korea fires a ballistic missile"',
-    )
+def test_the_issues_examples_at_the_default():
+    # issue 13: the Korean report matches the English phrase at the documented default
+    # (0.61, USE; 0.69 with its headline's 北 read as 북한, 0.54 without), while Samsung's
+    # profits, a K-pop tour and a baking recipe do not
+    default = "north korea fires a ballistic missile"
     m = Matcher()
     m.add("default", f'~"{default}"')
-    m.add("own", own)
     found = {
-        a.id: {x.topic: x.why for x in m.match(a, vector=vectors.article_vector(a))}
+        a.id: [x.why for x in m.match(a, vector=vectors.article_vector(a))]
         for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING, MISSILE_EN)
     }
-    assert found["ko2"] == found["ko3"] == found["en1"] == {}
-    assert set(found["ko1"]) == {"own"}
-    (label,) = found["ko1"]["own"]
+    assert found["ko2"] == found["ko3"] == found["en1"] == []
+    [[label]] = found["ko1"]
     # why names the term, the vector that decided and its similarity
-    assert label.startswith(f"{own} USE 0.")
-    assert 0.5 <= float(label.rsplit(" ", 1)[1]) < DEFAULT_SIMILARITY
-    assert set(found["en2"]) == {"default", "own"}
-    assert float(found["en2"]["default"][0].rsplit(" ", 1)[1]) >= DEFAULT_SIMILARITY
+    assert label.startswith(f'~"{default}" USE 0.')
+    assert float(label.rsplit(" ", 1)[1]) >= DEFAULT_SIMILARITY
+    [[label]] = found["en2"]
+    assert float(label.rsplit(" ", 1)[1]) >= DEFAULT_SIMILARITY
 
 
 @needs_model
-def test_across_languages_the_report_ranks_below_other_korean_stories():
-    # why no default takes the Korean report: from the English phrase, Korean titles of a
-    # nuclear test (0.59) and of sanctions evasion (0.58) score above it (0.54), so the
-    # ~0.5 that takes it takes them too (bench/semantic_threshold.py: e5 ranks them alike)
+def test_across_languages_the_report_ranks_above_other_korean_stories():
+    # from the English phrase, Korean titles of a nuclear test (0.59) and of sanctions
+    # evasion (0.58) are not launches: the report (0.69) ranks above them and the default
+    # takes it alone; a ~0.5 term takes them too
     phrase = vectors.phrase_vector("north korea fires a ballistic missile")
-    nuclear = Article(id="k1", title="북한 6차 핵실험 강행")
+    nuclear = Article(id="k1", title="北 6차 핵실험 강행")
     shipping = Article(id="k2", title="북한, 해상 환적으로 대북제재 회피")
     report = float(vectors.article_vector(MISSILE_KO) @ phrase)
     for other in (nuclear, shipping):
-        assert float(vectors.article_vector(other) @ phrase) > report
+        assert float(vectors.article_vector(other) @ phrase) < report
     m = Matcher()
     m.add("default", '~"north korea fires a ballistic missile"')
     m.add("own", '~0.5"north korea fires a ballistic missile"')
     for other in (nuclear, shipping):
         assert [x.topic for x in m.match(other, vector=vectors.article_vector(other))] == ["own"]
+
+
+@needs_model
+def test_a_headlines_hanja_short_form_is_read_as_its_word():
+    # the vector reads 北 poorly (the report is 0.54 from the English phrase as written,
+    # 0.69 as 북한): the text the vector is made of spells it out
+    spelled = Article(id="ko4", title="북한, 동해상으로 탄도미사일 발사")
+    assert vectors.article_text(MISSILE_KO) == vectors.article_text(spelled)
+    assert vectors.article_text(Article(id="b", title="北京 올림픽 개막")) == "北京 올림픽 개막"
 
 
 @needs_model
@@ -132,13 +136,14 @@ def test_a_phrase_of_the_articles_language_matches_too():
 
 @needs_model
 def test_a_terms_own_threshold_holds_for_every_language_pair():
-    # ~0.6"...": the term's own threshold, on the scale that decides (the USE cosine), for
-    # an article in any language: the Korean report (0.54) is then out, the English one in
+    # ~0.75"...": the term's own threshold, on the scale that decides (the USE cosine), for
+    # an article in any language: the Korean report (0.69) is then out, the English one
+    # (0.83) in
     m = Matcher()
-    m.add("missile", '~0.6"north korea fires a ballistic missile"')
+    m.add("missile", '~0.75"north korea fires a ballistic missile"')
     assert m.match(MISSILE_KO, vector=vectors.article_vector(MISSILE_KO)) == []
     [match] = m.match(MISSILE_EN, vector=vectors.article_vector(MISSILE_EN))
-    assert match.why[0].startswith('~0.6"north korea fires a ballistic missile" USE 0.')
+    assert match.why[0].startswith('~0.75"north korea fires a ballistic missile" USE 0.')
 
 
 @needs_model

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from bot.records import Article
-from bot.summary.boilerplate_ko import has_hangul, strip_korean_boilerplate
+from bot.summary.boilerplate_ko import has_hangul, spell_out_hanja, strip_korean_boilerplate
 
 __all__ = [
     "DIMENSION",
@@ -103,6 +103,8 @@ def article_text(article: Article) -> str:
         lead = strip_korean_boilerplate(lead, keep_subheadlines=True)
     lead = " ".join(lead.split())[:LEAD_CHARS]
     title = " ".join((article.title or "").split())
+    if has_hangul(title):  # "北" as "북한": the vectors read a headline's Hanja poorly
+        title = spell_out_hanja(title)
     return f"{title}. {lead}" if lead else title
 
 

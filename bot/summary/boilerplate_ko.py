@@ -666,6 +666,25 @@ def _title_word(word: str) -> str:
     return _HANJA_SHORT.get(word, _stem(word))
 
 
+_HANJA_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")  # a Hanja word
+
+
+def spell_out_hanja(title: str) -> str:
+    """A headline's Hanja short forms written out as the words a lead uses: "北, 동해상으로"
+    becomes "북한, 동해상으로", "韓美 정상" "한국·미국 정상".  Only a run of Hanja made of short
+    forms alone is written out; another Hanja word (北京) is left as it is, and 北韓 is 북한."""
+
+    def spelled(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if run == "北韓":  # North Korea in one word, as Taiwan's press writes it
+            return "북한"
+        if all(ch in _HANJA_SHORT for ch in run):
+            return "·".join(_HANJA_SHORT[ch] for ch in run)
+        return run
+
+    return _HANJA_RUN.sub(spelled, title)
+
+
 def _split_shaped(sentence: str, *, reach: int = 3) -> tuple[str, str]:
     """One cut of ``split_lead_subheadlines`` at a space or after a headline mark."""
     header = _COLUMN_HEADER.match(sentence)
