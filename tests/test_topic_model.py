@@ -135,6 +135,50 @@ def test_korean_news_that_names_no_korea_is_decided(title, summary, want):
     assert decide(title, summary).matched is want
 
 
+# A reviewer's cases (issue 12): Korean energy and science alerted, and Korean Dokdo items
+# that name only 독도 / 외교부 / 日 were ruled out by the anchor. The rubric says negative for
+# the first ("energy, science (a fusion record, nuclear power plants for electricity)") and
+# positive for the second ("Japan's claims to Dokdo/Tok islets").
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "KSTAR fusion device sets new record",
+            "South Korea's superconducting tokamak ran in high-confinement mode for 102 "
+            "seconds, the national fusion energy institute said.",
+        ),
+        (
+            "Czech Republic picks South Korea's KHNP to build two nuclear reactors",
+            "The Korea Hydro & Nuclear Power-led consortium beat France's EDF for the "
+            "Dukovany contract, the Czech government said.",
+        ),
+        (
+            "Kori nuclear reactor restarts after regulator extends its life",
+            "South Korea's nuclear safety commission approved continued operation of the "
+            "Kori 2 reactor near Busan.",
+        ),
+    ],
+)
+def test_korean_energy_and_science_do_not_match(title, summary):
+    m = decide(title, summary)
+    assert not m.matched, m
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "외교부, 日 외무상 독도 발언에 항의",
+            "외교부 대변인은 논평을 내고 일본 정부에 부당한 주장을 즉각 철회하라고 촉구했다.",
+        ),
+        ("독도 영유권 주장 日 교과서 검정 통과…정부 강력 항의", ""),
+    ],
+)
+def test_korean_dokdo_disputes_with_japan_match(title, summary):
+    m = decide(title, summary)
+    assert m.matched, m
+
+
 def test_why_names_the_query_terms_and_the_model_score():
     m = decide("US and South Korea discuss North Korea denuclearisation talks")
     assert "model" in m.why[-1] and any("korea" in w for w in m.why[:-1])
