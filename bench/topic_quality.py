@@ -90,6 +90,8 @@ class Config:
     use_borderline: bool = True
     train_gated: bool = False  # with the gate: train on what passes it only
     weighting: str = "class"  # sample weights (bot.matching.topic_model.sample_weights)
+    # with the rubric-written examples (WRITTEN) in the training of every fold (as shipped)
+    written: bool = False
 
 
 # alias groups written from the rubric for the model (bot/data/aliases.toml)
@@ -163,6 +165,7 @@ def shipped_config(topic_id: str) -> Config | None:
         use_borderline=bool(train.get("use_borderline", True)),
         train_gated=bool(train.get("train_gated", False)),
         weighting=str(train.get("weighting", "class")),
+        written=any(f.get("file") == WRITTEN.name for f in model.meta.get("train_only", ())),
     )
 
 
@@ -237,18 +240,25 @@ def loso(
     *,
     nested: bool = False,
     log: Callable[[str], None] = lambda s: None,
+    written: Sequence[Labelled] = (),
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Held-out probability of every item (each from the model without its group)."""
-    y = np.array([i.label for i in items], dtype=np.float64)
-    g = np.array([i.group for i in items])
-    usable = np.array([cfg.use_borderline or not i.borderline for i in items])
-    gate = gate_mask(items, cfg)
-    out = np.zeros(len(items))
+    """Held-out probability of every item (each from the model without its group);
+    ``written`` (rows after those of ``items`` in ``x``) are in the training of every fold."""
+    every = [*items, *written]
+    n = len(items)
+    y = np.array([i.label for i in every], dtype=np.float64)
+    g = np.array([i.group for i in every])
+    usable = np.array([cfg.use_borderline or not i.borderline for i in every])
+    gate = gate_mask(every, cfg)
+    out = np.zeros(n)
     thresholds: dict[str, float] = {}
     x = compact(x)
+    extra = n + np.flatnonzero(usable[n:])
+    usable[n:] = False
     for held in groups:
         train = np.flatnonzero((g != held) & usable & (gate | (not cfg.train_gated)))
-        test = np.flatnonzero(g == held)
+        train = np.concatenate([train, extra])
+        test = np.flatnonzero(g[:n] == held)
         sw = sample_weights(y[train], g[train], cfg.weighting)
         p = probabilities(x.take(train), y[train], x.take(test), cfg.l2, sw)
         out[test] = np.where(gate[test], p, 0.0)
@@ -388,10 +398,48 @@ FAMILIES = (
         for name, w, emb, rubric, anchor, written in (
             ("group+e5/rubric+/ko-short/written", "group", E5, "bullets+short", "ko-short", True),
             ("group+e5/rubric+/islets", "group", E5, "bullets+short", "ko-short+islets", False),
-            ("group+e5/rubric+/islets/written", "group", E5, "bullets+short", "ko-short+islets", True),
-            ("class+e5/rubric+/islets/written", "class", E5, "bullets+short", "ko-short+islets", True),
+            (
+                "group+e5/rubric+/islets/written",
+                "group",
+                E5,
+                "bullets+short",
+                "ko-short+islets",
+                True,
+            ),
+            (
+                "class+e5/rubric+/islets/written",
+                "class",
+                E5,
+                "bullets+short",
+                "ko-short+islets",
+                True,
+            ),
             ("group+use/islets/written", "group", "use-m3", "", "ko-short+islets", True),
-            ("group+use/rubric/islets/written", "group", "use-m3", "bullets", "ko-short+islets", True),
+            (
+                "group+use/rubric/islets/written",
+                "group",
+                "use-m3",
+                "bullets",
+                "ko-short+islets",
+                True,
+            ),
+            # added after the run of the six above: both embedders, and sqrt-group weighting
+            (
+                "group+use+e5/rubric+/islets/written",
+                "group",
+                BOTH,
+                "bullets+short",
+                "ko-short+islets",
+                True,
+            ),
+            (
+                "sqrt-group+e5/rubric+/islets/written",
+                "sqrt-group",
+                E5,
+                "bullets+short",
+                "ko-short+islets",
+                True,
+            ),
         )
     ),
 )
@@ -816,8 +864,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, cfg in configs.items():
         t0 = time.perf_counter()
         emb = vectors.get(cfg.spec.embedder) if cfg.spec.embedder else None
-        x = featurize_all(items, Featurizer(cfg.spec), emb)
-        p, thresholds = loso(cfg, items, x, groups)
+        written = load_labelled(WRITTEN) if cfg.written else []
+        if written and emb is not None:
+            emb = np.vstack([emb, embeddings_for(cfg.spec.embedder, written, args.cache)[0]])
+        x = featurize_all([*items, *written], Featurizer(cfg.spec), emb)
+        p, thresholds = loso(cfg, items, x, groups, written=written)
         if thresholds:
             t = np.array([thresholds[i.group] for i in items])
         else:
