@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -361,6 +362,33 @@ def test_cli_train_takes_a_weighting(tmp_path):
     assert TopicModel.load(out).meta["training"]["weighting"] == "group"
 
 
+def test_train_only_examples_are_trained_on_but_never_held_out_nor_scored(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    extra = tmp_path / "written.jsonl"
+    write_jsonl(
+        extra,
+        [
+            Labelled("written-1", "Iran and the IAEA agree on inspections", "", 1),
+            Labelled("written-2", "Iran wins a wrestling title", "", 0),
+        ],
+    )
+    out = tmp_path / "w.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--train-only", str(extra)])
+    assert result.exit_code == 0, result.output
+    model = TopicModel.load(out)
+    assert model.meta["train_only"][0]["file"] == "written.jsonl"
+    assert "written" not in model.meta["scores"]["groups"]
+    assert "--train-only written.jsonl" in model.meta["trained_with"]
+    plain = tmp_path / "p.model"
+    result = CliRunner().invoke(
+        cli, ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(plain)]
+    )
+    assert result.exit_code == 0, result.output
+    assert plain.read_bytes() != out.read_bytes()  # the written examples were trained on
+
+
 def test_cli_match_uses_the_shipped_model():
     lines = json.dumps({"id": "k", "title": "Japan urged to apologize", "source": "KCNA"}) + "\n"
     result = CliRunner().invoke(cli, ["match", "--topic", "korea-diplomacy"], input=lines)
@@ -565,6 +593,10 @@ def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared
     args = ["topics", "train", "korea-diplomacy"]
     for entry in model.meta["data"]:
         args += ["--data", str(topics / entry["file"])]
+    # the examples written from the rubric (ours, in bench/data): trained on, never scored
+    written = Path(__file__).resolve().parents[1] / "bench" / "data"
+    for entry in model.meta.get("train_only", ()):
+        args += ["--train-only", str(written / entry["file"])]
     out = tmp_path / "rebuilt.model"
     # as the README runs it: one BLAS thread (a threaded dot product may sum in another
     # order), in a process of its own
