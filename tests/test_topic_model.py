@@ -613,7 +613,7 @@ def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared
         env=env,
         capture_output=True,
         text=True,
-        timeout=850,
+        timeout=1800,
         check=False,
     )
     assert done.returncode == 0, done.stderr
