@@ -867,16 +867,20 @@ def main(argv: list[str] | None = None) -> int:
         else DEFAULT_MODELS + [n for e in vectors for n in (e, f"{e}+query", f"ours+{e}-nobl")]
     )
     configs = {n: configs[n] for n in names if n in configs}
-    if shipped is not None and (not shipped.spec.embedder or shipped.spec.embedder in vectors):
+    if shipped is not None and (
+        not shipped.spec.embedder or all(e in vectors for e in embed_parts(shipped.spec.embedder))
+    ):
         configs["shipped"] = shipped
 
     print("\n(ii) learned models, leave-one-source-out (threshold 0.5; shipped: its own)")
     for name, cfg in configs.items():
         t0 = time.perf_counter()
-        emb = vectors.get(cfg.spec.embedder) if cfg.spec.embedder else None
+        names = embed_parts(cfg.spec.embedder) if cfg.spec.embedder else ()
+        emb = np.hstack([vectors[e] for e in names]) if names else None
         written = load_labelled(WRITTEN) if cfg.written else []
         if written and emb is not None:
-            emb = np.vstack([emb, embeddings_for(cfg.spec.embedder, written, args.cache)[0]])
+            emb_w = [embeddings_for(e, written, args.cache)[0] for e in names]
+            emb = np.vstack([emb, np.hstack(emb_w)])
         x = featurize_all([*items, *written], Featurizer(cfg.spec), emb)
         p, thresholds = loso(cfg, items, x, groups, written=written)
         if thresholds:
