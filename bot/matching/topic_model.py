@@ -1150,22 +1150,20 @@ def train_topic(
         rows = load_labelled(path)
         items.extend(rows)
         data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
-    training = {
-        "l2": l2,
-        "use_borderline": use_borderline,
-        "balanced": True,
-        "weighting": weighting,
-        "solver": "L-BFGS from zero, numpy",
-        "items": sum(1 for i in items if use_borderline or not i.borderline),
-    }
     always: list[Labelled] = []
     extra_data = []
     for path in train_only:
         rows = load_labelled(path)
         always.extend(rows)
         extra_data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
-    if always:
-        training["items"] += sum(1 for i in always if use_borderline or not i.borderline)
+    training = {
+        "l2": l2,
+        "use_borderline": use_borderline,
+        "balanced": True,
+        "weighting": weighting,
+        "solver": "L-BFGS from zero, numpy",
+        "items": sum(1 for i in (*items, *always) if use_borderline or not i.borderline),
+    }
     meta: dict[str, Any] = {"data": data, "training": training}
     if extra_data:  # trained on, never held out nor scored
         meta["train_only"] = extra_data
