@@ -21,7 +21,7 @@ import click
 
 from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
-from bot.credentials import public_feed_url
+from bot.credentials import has_credentials, missing_credentials, public_feed_url, secret_values
 from bot.errors import ConfigError, NewsalertError, QueryError
 from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, plural, redact_url, tidy_line
@@ -114,6 +114,9 @@ def _load(ctx: click.Context, *, require_token: TokenRule = False) -> Any:
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
     add_secret(config.summary.llm_api_key.get())
+    for feed in config.feeds:  # a feed's key may come back in its links or errors
+        for secret in secret_values(feed.url):
+            add_secret(secret)
     return config
 
 
@@ -844,13 +847,18 @@ def feeds() -> None:
 def _open_store(ctx: click.Context, *, create: bool = True) -> Any:
     """The configuration and its store. ``create=False`` (the commands that only read):
     the store is None when the database does not exist yet, which is then not created."""
+    config = _load(ctx)
+    return config, _store_of(config, create=create)
+
+
+def _store_of(config: Any, *, create: bool = True) -> Any:
+    """The store of a loaded ``config`` (see :func:`_open_store`)."""
     from storage.store import Store
 
-    config = _load(ctx)
     if not create and not _database_exists(config.storage.path):
-        return config, None
+        return None
     try:
-        return config, Store.open(config.storage.path)
+        return Store.open(config.storage.path)
     except NewsalertError as e:
         _fail(str(e))
         raise
@@ -884,6 +892,7 @@ def feeds_list(ctx: click.Context) -> None:
             store.close()
     known = {f.url for f in rows}  # stored without credentials
     waiting = [f for f in config.feeds if public_feed_url(f.url) not in known]
+    given = {public_feed_url(f.url) for f in config.feeds}
     if not rows and not waiting:
         click.echo("No feeds. Add one with: newsalert feeds add URL")
         return
@@ -903,7 +912,9 @@ def feeds_list(ctx: click.Context) -> None:
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
-        if f.last_error and f.status != FeedStatus.OK:
+        if has_credentials(f.url) and f.url not in given:
+            lines.append(f"         not fetched: {missing_credentials(f.url)}")
+        elif f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")
         click.echo("\n".join(lines))
     for f in waiting:
@@ -942,7 +953,7 @@ def feeds_add(
     except ConfigError as e:
         _fail(f"not added: {e.problem}")  # it names the URL
     config = _load(ctx)
-    if public_feed_url(url) in {public_feed_url(f.url) for f in config.feeds}:
+    if config.lists_feed(url):
         click.echo(
             f"{redact_url(url)} is already in {config.source}: it is polled from there; "
             "nothing added"
@@ -952,7 +963,7 @@ def feeds_add(
         refuse_credentials(url)
     except ConfigError as e:
         _fail(f"not added: {e.problem}")
-    config, store = _open_store(ctx)
+    store = _store_of(config)
 
     async def go() -> Any:
         async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -981,7 +992,7 @@ def feeds_add(
 def feeds_remove(ctx: click.Context, url: str) -> None:
     """Remove a feed added with `feeds add` or an OPML import."""
     config, store = _open_store(ctx, create=False)
-    if any(public_feed_url(f.url) == public_feed_url(url) for f in config.feeds):
+    if config.lists_feed(url):
         if store is not None:
             store.close()
         _fail(f"{url} is listed in {config.source}; remove it from the file instead")
@@ -1024,12 +1035,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
 
     config, store = _open_store(ctx)
     try:
-        added, skipped = import_opml(
-            store,
-            Path(opml_file).read_bytes(),
-            config_feeds={f.url for f in config.feeds},
-            config_name=Path(config.source).name,
-        )
+        added, skipped = import_opml(store, Path(opml_file).read_bytes(), config=config)
     except NewsalertError as e:
         _fail(f"{opml_file}: {e}")
     finally:

@@ -18,7 +18,8 @@ containing ``token``, ``secret``, ``passw``, ``credential`` or ``signature``
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from collections.abc import Collection
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -35,6 +36,84 @@ def is_credential_name(name: str) -> bool:
         return True
     words = _SEPARATORS.split(_CAMEL.sub("_", unquote(name)).lower())
     return any(w in _WORDS or w.endswith("key") for w in words)
+
+
+def secret_values(url: str) -> list[str]:
+    """The secrets ``url`` carries: its password and the value of each credential
+    parameter, as written and %-decoded."""
+    try:
+        userinfo, params = secrets_of(urlsplit(url))
+    except ValueError:
+        return []
+    _user, colon, password = userinfo.partition(":")
+    found = [password] if colon else []
+    found += [value for _name, value in params]
+    return [s for s in dict.fromkeys([*found, *map(unquote, found)]) if s]
+
+
+def without_secrets(url: str, secrets: Collection[str]) -> str:
+    """A URL from the content of a feed that has credentials (``secrets``, its
+    :func:`secret_values`), without them: a publisher may repeat our key in its links.
+    Userinfo goes and credential parameters are masked (as :func:`public_feed_url`), and
+    ``***`` replaces each secret (6 characters or more, as written or %-encoded) wherever
+    it is left.  With no secrets ``url`` is returned as it is."""
+    if not secrets or not url:
+        return url
+    if has_credentials(url):
+        url = public_feed_url(url)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 6:
+            url = url.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
+    return url
+
+
+def twin_fragment(public: str, rank: int) -> str:
+    """What tells apart the ``rank``-th (2, 3, ...) of feeds whose URLs are ``public``
+    without their credentials: ``#2`` (``-2`` after a fragment of its own).  Migration
+    m021 names twins an older version stored so, in the order they were added, and the
+    config loader advises the same for the config's twins, in the file's order."""
+    return f"-{rank}" if "#" in public else f"#{rank}"
+
+
+def lost_userinfo(public: str) -> str:
+    """The stored URL of a feed whose ``user:password@`` the database gave up (migration
+    m021, for a feed added outside the config file): ``https://***@host/rss``, which
+    :func:`has_credentials` sees, so that it is not fetched without them."""
+    scheme, sep, rest = public.partition("://")
+    return f"{scheme}{sep}{MASK}@{rest}" if sep else public
+
+
+def _variable(name: str) -> str:
+    return "FEED_" + (re.sub(r"[^A-Z0-9]+", "_", unquote(name).upper()).strip("_") or "KEY")
+
+
+def missing_credentials(url: str) -> str:
+    """Why a stored ``url`` (with ``***`` for its credentials) is not fetched while the
+    config file does not give them, and exactly what to write there."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "its credentials are not in the config file: list it under [[feeds]]"
+    netloc = _host(parts.netloc)
+    userinfo = "@" in parts.netloc
+    if userinfo:
+        netloc = f"USER:${{FEED_PASSWORD}}@{netloc}"
+    query = _join_query(
+        [
+            (name, f"${{{_variable(name)}}}" if value == MASK else value)
+            for name, value in _split_query(parts.query)
+        ]
+        if parts.query
+        else []
+    )
+    wanted = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    what = "its password is" if userinfo and not masked(url) else "its credentials are"
+    user = ", with your user name for USER," if userinfo else ""
+    return (
+        f"{what} not in the config file (the database keeps none): list it under "
+        f'[[feeds]] as url = "{wanted}"{user} and set each ${{...}} variable in the '
+        "environment (or write the value in its place)"
+    )
 
 
 def _split_query(query: str) -> list[tuple[str, str | None]]:
@@ -83,7 +162,10 @@ def has_credentials(url: str) -> bool:
     )
 
 
-def _secrets(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str, str]]]:
+def secrets_of(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """The credentials of a split URL (``urlsplit``): its userinfo (``""`` when none) and
+    its credential parameters with a value other than the mask, (name, value) as written:
+    what :func:`public_feed_url` leaves out."""
     _scheme, netloc, _path, query, _fragment = parts
     userinfo = netloc.rsplit("@", 1)[0] if "@" in netloc else ""
     params = [
@@ -94,24 +176,28 @@ def _secrets(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str
     return userinfo, params
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _origin(parts: tuple[str, str, str, str, str]) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port as no port."""
-    scheme, netloc = parts[0].lower(), _host(parts[1]).lower()
-    host, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else ("", "", "")
-    if not colon or not port.isdigit():
-        return scheme, netloc, None
-    number: int | None = int(port)
-    if number == _DEFAULT_PORTS.get(scheme):
-        number = None
-    return scheme, host, number
+def url_origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a split URL: lowercased, the host without userinfo (an IPv6
+    literal in brackets), and None for no port or the scheme's default port.  Raises
+    ``ValueError`` for a port that is not one (``:abc``, ``:99999``)."""
+    scheme, host = parts.scheme.lower(), parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    return scheme, host, None if port == DEFAULT_PORTS.get(scheme) else port
 
 
-def _same_origin(target: tuple[str, str, int | None], source: tuple[str, str, int | None]) -> bool:
-    """Whether the userinfo of ``source`` may go to ``target``: the same origin, or the
-    same host moved from http to https on the default ports (never https to http)."""
+def _same_origin(target_url: SplitResult, source_url: SplitResult) -> bool:
+    """Whether the userinfo of ``source_url`` may go to ``target_url``: the same origin, or
+    the same host moved from http to https on the default ports (never https to http); not
+    when either port is not a port."""
+    try:
+        target, source = url_origin(target_url), url_origin(source_url)
+    except ValueError:
+        return False
     if target == source:
         return True
     upgrade = (source[0], target[0]) == ("http", "https")
@@ -139,7 +225,7 @@ def with_credentials(public: str, full: str) -> str:
         target, source = urlsplit(public), urlsplit(full)
     except ValueError:
         return full if masked(public) else public
-    userinfo, params = _secrets(source)
+    userinfo, params = secrets_of(source)
     values: dict[str, list[str]] = {}
     for name, value in params:
         values.setdefault(name, []).append(value)
@@ -152,7 +238,7 @@ def with_credentials(public: str, full: str) -> str:
         else []
     )
     netloc = _host(target.netloc)
-    if userinfo and _same_origin(_origin(target), _origin(source)):
+    if userinfo and _same_origin(target, source):
         netloc = f"{userinfo}@{netloc}"
     url = urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
     return full if masked(url) else url
@@ -162,7 +248,7 @@ def secrets_known(url: str, full: str) -> bool:
     """Whether every credential in ``url`` is one of ``full``'s: then the database can
     keep ``public_feed_url(url)`` and :func:`with_credentials` gives ``url`` back."""
     try:
-        mine, theirs = _secrets(urlsplit(url)), _secrets(urlsplit(full))
+        mine, theirs = secrets_of(urlsplit(url)), secrets_of(urlsplit(full))
     except ValueError:
         return False
     userinfo, params = mine

@@ -24,7 +24,9 @@ from bot.config.template import TemplateError, format_template, parse_template
 from bot.credentials import (
     has_credentials,
     masked,
+    missing_credentials,
     public_feed_url,
+    secret_values,
     secrets_known,
     with_credentials,
 )
@@ -105,7 +107,6 @@ class Pipeline:
         self.full_text = full_text
         self.llm = llm
         self.config = config
-        self._full_urls: tuple[object, dict[str, str]] = ((), {})
         self.fetcher = fetcher
         self.bot_name = bot_name
         self.alert_on_first_poll = alert_on_first_poll
@@ -143,18 +144,9 @@ class Pipeline:
         self.config = config
         self.audience = Audience(config.topics)  # loads the subscriptions on first use
 
-    def _full_url(self, feed: FeedState) -> str | None:
-        """The config's URL of ``feed`` with its credentials (the database has none), or
-        None when the config gives it none."""
-        feeds = self.config.feeds
-        if self._full_urls[0] is not feeds:  # built once per config (a reload replaces it)
-            full = {public_feed_url(f.url): f.url for f in feeds if has_credentials(f.url)}
-            self._full_urls = (feeds, full)
-        return self._full_urls[1].get(feed.url)
-
     def _fetch_url(self, feed: FeedState) -> str:
         """Where to fetch ``feed``, credentials included (kept in memory only)."""
-        full = self._full_url(feed)
+        full = self.config.credentialed_feed_url(feed.url)
         if full:
             return with_credentials(feed.fetch_url, full)
         return feed.url if masked(feed.fetch_url) else feed.fetch_url  # never send "***"
@@ -186,12 +178,9 @@ class Pipeline:
             )
 
     async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
-        if has_credentials(feed.url) and self._full_url(feed) is None:
+        if has_credentials(feed.url) and self.config.credentialed_feed_url(feed.url) is None:
             # stored with credentials by an older version, which the database no longer keeps
-            reason = (
-                "its credentials are not in the config file (the database keeps none): "
-                "list it under [[feeds]] with its full URL"
-            )
+            reason = missing_credentials(feed.url)
             return self._failed(feed, FeedError(feed.url, reason, kind="credentials"), now)
         try:
             result = await fetch_source(
@@ -218,6 +207,8 @@ class Pipeline:
                 headers=dict(result.headers),
                 source=feed.name or None,
                 now=now,
+                # a publisher may repeat them in its links (the redirect may have lost them)
+                secrets=secret_values(self.config.credentialed_feed_url(feed.url) or ""),
             )
         except FeedError as e:
             return self._failed(feed, e, now)
@@ -302,7 +293,9 @@ class Pipeline:
             return None
         if result.permanent_url == self._fetch_url(feed):
             return None
-        if not secrets_known(result.permanent_url, self._full_url(feed) or feed.url):
+        if not secrets_known(
+            result.permanent_url, self.config.credentialed_feed_url(feed.url) or feed.url
+        ):
             # credentials of the server's own making: the database cannot keep them, so the
             # redirect is followed at every poll
             log.warning(
@@ -760,6 +753,8 @@ def configure_channel(store: Store, chat_id: int, channel: ChannelConfig) -> Non
         thread_id=channel.thread_id,
         template=format_template(channel.template),
     )
+    if channel.language:  # as a /language there would: summaries and labels in it
+        store.chats.choose_language(chat_id, channel.language)
 
 
 def sync_config(store: Store, config: Config) -> list[FeedState]:
@@ -771,6 +766,11 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
     for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
         log.info("feed %s is no longer in the config: removed", url)
     feeds = store.feeds.all()
+    given = {public_feed_url(f.url) for f in config.feeds}
+    for feed in feeds:
+        if has_credentials(feed.url) and feed.url not in given:
+            # stored with credentials by an older version: not fetched until the config has them
+            log.warning("feed %d %s: %s", feed.id, feed.url, missing_credentials(feed.url))
     store.topics.replace_all(config.topics.values())
     pairs: set[tuple[int, str]] = set()
     configured: set[int] = set()

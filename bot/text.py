@@ -309,6 +309,8 @@ def plural(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
 
+# advice such as "USER:${FEED_PASSWORD}@": a placeholder for the environment is no secret
+_PLACEHOLDER_USERINFO = re.compile(r"[A-Z]+:\$\{[A-Z][A-Z0-9_]*\}")
 _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
 
 
@@ -320,7 +322,7 @@ def redact_url(url: str) -> str:
     except ValueError:
         return _URL_IN_TEXT.sub("***", url) if "@" in url or "?" in url else url
     netloc = parts.netloc
-    if "@" in netloc:
+    if "@" in netloc and not _PLACEHOLDER_USERINFO.fullmatch(netloc.rsplit("@", 1)[0]):
         netloc = "***@" + netloc.rsplit("@", 1)[1]
     return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
 

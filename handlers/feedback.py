@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 
+from telegram import Message, MessageEntity
+
 from bot.i18n import Html
-from bot.records import Delivery
+from bot.records import Delivery, utcnow
 from bot.service import feedback
 from handlers.common import Turn, button, can_manage, command, score_shown, why_shown
 
@@ -83,6 +85,17 @@ async def why(turn: Turn) -> None:
         if replied is not None
         else store.outbox.last_sent(turn.chat_id)
     )
+    if delivery is None and replied is not None and (days := _pruned_days(turn, replied)):
+        await turn.reply(
+            turn.n_(
+                "This alert is older than the retention window ({days} day); its reasons are gone.",
+                "This alert is older than the retention window ({days} days); its reasons "
+                "are gone.",
+                days,
+                days=days,
+            )
+        )
+        return
     if delivery is None and replied is not None:
         await turn.reply(
             turn._(
@@ -98,6 +111,24 @@ async def why(turn: Turn) -> None:
         )
         return
     await turn.reply(Html(await _explanation(turn, delivery, plain=False)))
+
+
+def _pruned_days(turn: Turn, replied: Message) -> int:
+    """The retention window in days when ``replied`` is an alert of ours older than it (its
+    delivery pruned: storage.retention); else 0.  An alert is the bot's own message with
+    its 👍/👎/❔ buttons, or a linked title where it has none (channels)."""
+    window = turn.core.config.prune_after
+    sender = replied.from_user
+    if not window or sender is None or sender.id != turn.context.bot.id:
+        return 0
+    if (utcnow() - replied.date).total_seconds() <= window:
+        return 0
+    markup = replied.reply_markup
+    buttons = [b for row in markup.inline_keyboard for b in row] if markup else []
+    ours = any(str(b.callback_data or "").startswith("f:") for b in buttons)
+    entities = replied.entities or replied.caption_entities or ()
+    linked = any(e.type == MessageEntity.TEXT_LINK and e.offset == 0 for e in entities)
+    return max(1, round(window / 86400)) if ours or linked else 0
 
 
 @command

@@ -452,7 +452,9 @@ async def filter_command(turn: Turn) -> None:
         )
         await turn.reply(text + ("\n\n" + listing if listing else ""))
         return
-    result = subscriptions.apply_filter(store, target.chat_id, reference, expression)
+    result = subscriptions.apply_filter(
+        store, target.chat_id, reference, expression, topics=turn.core.config.topics
+    )
     if result.ok and result.subscription is not None:
         sub = result.subscription
         in_words = _filter_in_words(turn, result)
@@ -501,6 +503,22 @@ async def filter_command(turn: Turn) -> None:
             what=Html(describe(turn, result.subscription)),
             query=_code(result.detail),
         )
+    elif problem == "in-topic" and result.subscription is not None:
+        what, query = Html(describe(turn, result.subscription)), _code(result.detail)
+        if result.action == "widen":
+            text = turn._(
+                "{what} already brings stories with {query}: it is part of the topic's own "
+                "query, so nothing changed.",
+                what=what,
+                query=query,
+            )
+        else:
+            text = turn._(
+                "{what} already asks for {query}: it is part of the topic's own query, so "
+                "nothing changed.",
+                what=what,
+                query=query,
+            )
     elif problem == "duplicate":
         text = turn._("You already follow exactly that filter; /list shows it.")
     else:

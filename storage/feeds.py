@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.credentials import public_feed_url
+from bot.credentials import has_credentials, lost_userinfo, public_feed_url
 from bot.records import FeedStatus, utcnow
 from storage.database import from_db_time, to_db_time
 
@@ -89,9 +89,17 @@ class FeedStore:
         origin: str = "config",
     ) -> FeedState:
         """Add the feed, or update its name, interval and origin; keeps its state.
-        The feed is kept by its URL without credentials, which are never stored."""
-        url = public_feed_url(url)
+        The feed is kept by its URL without credentials, which are never stored; a feed
+        whose ``user:password@`` the database gave up (``***@``, migration m021) is taken
+        over by the same URL with them."""
+        full, url = url, public_feed_url(url)
         with self.db.atomic():
+            if has_credentials(full):
+                self.db.execute(
+                    "UPDATE feeds SET url = ? WHERE url = ? "
+                    "AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?)",
+                    [url, lost_userinfo(url), url],
+                )
             self.db.execute(
                 "INSERT INTO feeds (url, name, interval, full_text, added_at, origin) "
                 "VALUES (?, ?, ?, ?, ?, ?) "

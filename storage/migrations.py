@@ -12,7 +12,13 @@ from urllib.parse import urlsplit
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from bot.credentials import has_credentials, is_credential_name, public_feed_url
+from bot.credentials import (
+    has_credentials,
+    lost_userinfo,
+    public_feed_url,
+    secrets_of,
+    twin_fragment,
+)
 
 MIGRATIONS = Migrations("newsalert")
 
@@ -431,23 +437,22 @@ def _feed_secrets(url: str) -> tuple[list[tuple[str, str]], list[str]]:
     credential parameter), and the bare secrets (the password, each credential value) long
     enough not to be found by chance, to replace only in URL and error columns (a bare
     username, or a password that is a word, may be part of a title or a query)."""
+    # the same credentials as public_feed_url removes from feeds.url: what is masked there
+    # is masked in the copies
     try:
-        parts = urlsplit(url)
+        userinfo, params = secrets_of(urlsplit(url))
     except ValueError:
         return [], []
     pairs: list[tuple[str, str]] = []
     bare: list[str] = []
-    if "@" in parts.netloc:
-        userinfo = parts.netloc.rsplit("@", 1)[0]
+    if userinfo:
         pairs.append((f"{userinfo}@", ""))
         _user, colon, password = userinfo.partition(":")
         if colon and password:
             bare.append(password)
-    for segment in parts.query.split("&") if parts.query else []:
-        name, eq, value = segment.partition("=")
-        if eq and value and is_credential_name(name) and value != "***":
-            pairs.append((segment, f"{name}=***"))
-            bare.append(value)
+    for name, value in params:
+        pairs.append((f"{name}={value}", f"{name}=***"))
+        bare.append(value)
     return pairs, [secret for secret in bare if len(secret) >= 8]
 
 
@@ -525,12 +530,19 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
     # config file keeps them, the fetcher puts them back in memory.  Each feed keeps its id,
     # state and articles.  Two stored URLs that are the same without their credentials stay
     # two feeds: the first (a URL that had none, else the lowest id) gets the plain URL, the
-    # others a "#feed-<id>" fragment (never sent to the server), listed by `feeds list`.
+    # others "#2", "#3", ... in id order (bot.credentials.twin_fragment, never sent to the
+    # server; what the config loader advises for such twins), listed by `feeds list`.
     # The credentials are also removed from every other text column where they were copied
     # (relative article links resolved against a URL with userinfo, error texts, ...): the
     # credential forms anywhere, a bare secret only in URL and error columns (_URL_COLUMNS),
     # and row by row under a UNIQUE index, so that two values that become one never fail it.
-    rows = db.execute("SELECT id, url FROM feeds ORDER BY id").fetchall()
+    # A feed added outside the config (`feeds add`, origin "cli") had its credentials only
+    # here: one with a user:password@ keeps "***@" in their place (bot.credentials.
+    # lost_userinfo), so that it is not fetched without them and says what to write in the
+    # config, whose URL then takes it over (FeedStore.upsert).
+    rows = db.execute("SELECT id, url, origin FROM feeds ORDER BY id").fetchall()
+    outside = {feed_id for feed_id, url, origin in rows if origin == "cli" and "@" in url}
+    rows = [(feed_id, url) for feed_id, url, _origin in rows]
     secret = [(feed_id, url) for feed_id, url in rows if has_credentials(url)]
     if not secret:
         return
@@ -540,8 +552,13 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
     taken = {url for _feed_id, url in rows if not has_credentials(url)}
     for feed_id, url in secret:
         public = public_feed_url(url)
-        if public in taken:
-            public += f"-feed-{feed_id}" if "#" in public else f"#feed-{feed_id}"
+        if feed_id in outside and "@" in urlsplit(url).netloc:
+            public = lost_userinfo(public)
+        rank, named = 1, public
+        while named in taken:
+            rank += 1
+            named = public + twin_fragment(public, rank)
+        public = named
         taken.add(public)
         db.execute("UPDATE feeds SET url = ? WHERE id = ?", [public, feed_id])
     forms: list[tuple[str, str]] = []

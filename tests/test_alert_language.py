@@ -255,3 +255,36 @@ async def test_footer_shows_the_default_a_korean_chats_alerts_end_with(telegram_
     # private chats: share it; the particle as Koreans read the name's last letter (T, 티)
     assert "@newsalert_test_bot을(를) 공유해 주세요." in korean
     assert "Share @newsalert_test_bot on Telegram with friends" in english
+
+
+async def test_a_channel_with_language_ko_gets_korean_alerts(telegram_api, feed_server, tmp_path):
+    """``language = "ko"`` on a [[channels]] entry: its alerts have the Korean labels, as a
+    chat whose /language is Korean; an unknown language is refused at load."""
+    import pytest
+
+    from bot.config.loader import config_from_dict
+    from bot.errors import ConfigError
+
+    api = telegram_api
+    channel = -1009876543210
+    api.add_chat(channel, "channel", title="한반도 소식")
+    feed_server.set("/asia.xml", feed_with_items(lambda item: "demo-chip-rally" in item))
+    feed_url = feed_server.url("/asia.xml")
+    base = e2e_config(api, feed_url, tmp_path / "newsalert.db")
+    entry = {"chat_id": channel, "topics": ["korea-diplomacy"], "language": "ko"}
+    config = dataclasses.replace(
+        base, channels=config_from_dict({"channels": [entry]}, env={}).channels
+    )
+    async with Core(config) as core:
+        await core.start()
+        await wait_until(
+            lambda: (f := core.store.feeds.get_by_url(feed_url)) and f.primed, what="prime"
+        )
+        feed_server.set("/asia.xml", demo_feed())
+        await wait_until(lambda: alerts_to(api, channel), what="the channel's alert")
+    [korean] = alerts_to(api, channel)
+    assert "\n주제: 한반도 외교·안보\n" in korean["text"], korean["text"]
+    assert "Topic:" not in korean["text"]
+    with pytest.raises(ConfigError) as wrong:
+        config_from_dict({"channels": [{**entry, "language": "kr"}]}, env={})
+    assert wrong.value.key == "channels[0].language" and "ko (한국어)" in wrong.value.problem

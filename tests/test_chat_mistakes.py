@@ -12,6 +12,7 @@ from bot.matching import vectors
 from bot.records import Article, Summary
 from bot.service import feedback, subscriptions
 from tests.chatbot import article, running_bot
+from tests.helpers import VOLCANOES as VOLCANOES_TOPIC
 
 ALICE = 111
 
@@ -54,6 +55,47 @@ async def test_why_as_a_reply_to_a_message_that_is_not_an_alert_says_so(telegram
     assert "none was sent here yet" in alone
 
 
+async def test_why_on_an_alert_the_retention_pruned_says_its_reasons_are_gone(
+    telegram_api, tmp_path
+):
+    """Retention removed the alert's delivery: /why says so, and a message of the bot's
+    as old that was no alert is still "not one of my alerts"."""
+    from datetime import timedelta
+
+    from bot.records import utcnow
+    from storage.retention import prune
+
+    storage = {"path": str(tmp_path / "bot.db"), "retention": "30d"}
+    async with running_bot(telegram_api, tmp_path, storage=storage) as bot:
+        core = bot.core
+        answer = await bot.send(ALICE, "/subscribe volcanoes")
+        feed = core.store.feeds.upsert("https://wire.example/rss", name="Wire")
+        await core.pipeline.process(feed, [])  # the first poll primes the feed
+        lava = article("v1", "Volcano erupts, lava reaches the sea")
+        await core.pipeline.process(core.store.feeds.get(feed.id), [lava])
+        core.sender.wake()
+        await telegram_api.wait_for(lambda: buttons_under(telegram_api), message="the alert")
+        [alert] = buttons_under(telegram_api)
+        fresh = (await bot.send(ALICE, "/why", reply_to_message_id=alert["message_id"]))["text"]
+        later = utcnow() + timedelta(days=40)
+        prune(core.store.db, retention=core.config.prune_after or 0, now=later)
+        for message in (alert, answer):
+            telegram_api.age_message(ALICE, message["message_id"], 40 * 86400)
+        gone = (await bot.send(ALICE, "/why", reply_to_message_id=alert["message_id"]))["text"]
+        other = (await bot.send(ALICE, "/why", reply_to_message_id=answer["message_id"]))["text"]
+        korean = await bot.send(
+            ALICE, "/why", reply_to_message_id=alert["message_id"], language_code="ko"
+        )
+    assert "보관 기간(30일)" in korean["text"]
+    assert "Volcanoes" in fresh
+    assert "This alert is older than the retention window (30 days); its reasons are gone" in gone
+    assert "not one of my alerts" in other
+
+
+def buttons_under(api) -> list[dict]:
+    return [m for m in api.sent_messages(ALICE) if m.get("reply_markup")]
+
+
 async def test_quiet_hours_that_start_when_they_end_are_named_as_such(telegram_api, tmp_path):
     async with running_bot(telegram_api, tmp_path) as bot:
         same = (await bot.send(ALICE, "/quiet 23:00-23:00"))["text"]
@@ -85,6 +127,29 @@ async def test_the_same_filter_twice_is_not_stacked_and_the_reply_says_it_is_the
     assert "nothing changed" in again["text"]
     assert "already has <code>-Hawaii</code>" in both and "already has <code>etna</code>" in wider
     assert "your filter <code>lava</code> already has <code>lava</code>" in own
+
+
+async def test_a_filter_term_the_topics_own_query_has_is_not_added(telegram_api, tmp_path):
+    """A /filter that the topic's definition already covers (narrowing by a part it
+    requires, widening by one it brings) changes nothing and says by what."""
+    summit = {"id": "summits", "name": "Summits", "query": "summit -sports"}
+    async with running_bot(telegram_api, tmp_path, topics=[VOLCANOES_TOPIC, summit]) as bot:
+        await bot.send(ALICE, "/subscribe volcanoes")
+        await bot.send(ALICE, "/subscribe summits")
+        wider = (await bot.send(ALICE, "/filter volcanoes OR Lava"))["text"]
+        narrower = (await bot.send(ALICE, "/filter summits -sports"))["text"]
+        kept = (await bot.send(ALICE, "/filter summits -golf"))["text"]
+        subs = subscriptions.list_subscriptions(bot.store, ALICE)
+        assert [(s.narrow, s.widen) for s in subs] == [("", ""), ("-golf", "")]
+        korean = (await bot.send(ALICE, "/filter volcanoes OR lava", language_code="ko"))["text"]
+    assert (
+        "Volcanoes (<code>volcanoes</code>) already brings stories with <code>Lava</code>: "
+        in wider
+    )
+    assert "part of the topic's own query" in wider and "nothing changed" in wider
+    assert "Summits (<code>summits</code>) already asks for <code>-sports</code>: " in narrower
+    assert "nothing changed" not in kept
+    assert "<code>lava</code>" in korean and "이미" in korean and "already" not in korean
 
 
 KOREA = {"id": "korea-diplomacy", "name": "Korea: diplomacy and security", "query": "korea"}

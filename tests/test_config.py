@@ -493,3 +493,8 @@ def test_a_bad_secret_from_the_environment_is_blamed_on_the_variable(
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {variable} (environment variable"), result.stderr
     assert str(path) not in result.stderr and "AAE" not in result.stderr
+
+
+def test_unknown_key_names_the_closest_valid_one():
+    e = error_for({"feeds": [{"url": "https://a.example/rss", "intervall": "5m"}]})
+    assert "did you mean 'interval'?" in e.problem, e.problem

@@ -11,7 +11,7 @@ import sys
 from bot.ingest.urls import redact_url, redact_urls, url_host
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.helpers import TOKEN, bot_process
+from tests.helpers import TOKEN, bot_process, config_head
 
 PASSWORD = "s3cretPassw0rd"
 API_KEY = "K3yValue12345"
@@ -37,14 +37,8 @@ def test_feeds_feedstatus_logs_and_doctor_never_show_feed_credentials(tmp_path):
         url += f"?api_key={API_KEY}"
         config = tmp_path / "config.toml"
         config.write_text(
-            f"""
-[telegram]
-base_url = "{api.base_url}"
-poll_timeout = "1s"
-admins = [{OPERATOR}]
-[storage]
-path = "{tmp_path / "bot.db"}"
-[polling]
+            config_head(api, tmp_path / "bot.db", admins=(OPERATOR,))
+            + f"""[polling]
 jitter = 0
 [[feeds]]
 url = "{url}"
@@ -172,13 +166,8 @@ def test_a_running_bot_fetches_with_the_credentials_and_stores_none(tmp_path):
         host = f"127.0.0.1:{feeds.port}"
         config = tmp_path / "config.toml"
         config.write_text(
-            f"""
-[telegram]
-base_url = "{api.base_url}"
-poll_timeout = "1s"
-[storage]
-path = "{tmp_path / "bot.db"}"
-[polling]
+            config_head(api, tmp_path / "bot.db")
+            + f"""[polling]
 jitter = 0
 [fetch]
 full_text = false
@@ -330,14 +319,14 @@ def test_the_migration_removes_stored_credentials_and_keeps_every_feed(tmp_path)
     store = Store(db)
     rows = {f.id: f for f in store.feeds.all()}
     assert rows[1].url == "https://news.example/private.rss?token=***"
-    assert rows[2].url == "https://news.example/private.rss?token=***#feed-2"  # kept apart
+    assert rows[2].url == "https://news.example/private.rss?token=***#2"  # kept apart
     assert rows[3].url == plain
     assert [rows[i].etag for i in (1, 2, 3)] == ['"e1"', '"e2"', '"e3"'] and rows[2].primed
     assert rows[1].moved_to == "https://news.example/new.rss?token=***"
     assert [a["feed_id"] for a in db["articles"].rows] == [1, 2, 3]
     assert db["articles"].get(1)["link"] == "https://news.example/a/1"
     # the config (credentials in it) maps onto the stripped rows, state and all
-    feeds = [{"url": alice}, {"url": bob + "#feed-2"}, {"url": plain}]
+    feeds = [{"url": alice}, {"url": bob + "#2"}, {"url": plain}]
     config = config_from_dict({"feeds": feeds, "storage": {"path": str(path)}}, env={})
     assert [f.id for f in sync_config(store, config)] == [1, 2, 3]  # nothing new
     assert store.feeds.get_by_url(alice).etag == '"e1"'  # type: ignore[union-attr]
@@ -350,7 +339,7 @@ def test_the_migration_removes_stored_credentials_and_keeps_every_feed(tmp_path)
         text=True,
         timeout=60,
     ).stdout
-    assert "https://news.example/private.rss?***#feed-2" in listing  # what to write
+    assert "https://news.example/private.rss?***#2" in listing  # what to write
 
 
 async def test_a_feed_whose_credentials_are_nowhere_says_where_they_go(tmp_path):
@@ -559,3 +548,187 @@ def test_credentials_go_back_into_a_moved_url_whatever_its_origin():
     assert with_credentials("http://news.example/rss", secure) == "http://news.example/rss"
     # a masked value that the config does not have: the config's URL, not "***"
     assert with_credentials("https://cdn.example/rss?token=***", full) == full
+
+
+def test_a_feed_that_repeats_our_key_in_its_links_gets_it_stored_or_sent_nowhere(tmp_path):
+    """A publisher that writes our key (``?api_key=K`` from ${FEED_KEY}) and our password
+    into its article links, guids and image enclosures: a real `run` sends the alert, and
+    neither secret is in the SQLite file's bytes, in any Bot API call, or in the logs."""
+    import json
+
+    from tests.helpers import ERUPTION, QUIET_FEED, alerts_to, rss
+
+    with FakeBotAPI.in_thread(token=TOKEN) as api, FeedServer.in_thread() as feeds:
+        host = f"127.0.0.1:{feeds.port}"
+        echo = (
+            f"<item><guid>http://{host}/eruption-1?api_key={API_KEY}</guid>"
+            f"<title>{ERUPTION[0]}</title><link>http://{host}/eruption-1?id=7&amp;api_key={API_KEY}</link>"
+            f'<enclosure url="http://{host}/img/1.jpg?api_key={API_KEY}" type="image/jpeg" '
+            f'length="1"/><description>{ERUPTION[1]}</description></item>'
+            f"<item><guid>http://{host}/{API_KEY}/ash</guid><title>Volcano ash grounds flights</title>"
+            f"<link>http://reader:{PASSWORD}@{host}/{API_KEY}/ash</link>"
+            "<description>Lava and ash.</description></item>"
+        )
+        feeds.set("/feed.xml", rss(QUIET_FEED, site=""))
+        config = tmp_path / "config.toml"
+        config.write_text(
+            config_head(api, tmp_path / "bot.db")
+            + f"""[polling]
+jitter = 0
+[fetch]
+full_text = false
+[[feeds]]
+url = "http://reader:{PASSWORD}@{host}/feed.xml?api_key=${{FEED_KEY}}"
+interval = "1s"
+[[topics]]
+id = "volcanoes"
+name = "Volcanoes"
+query = "volcano OR eruption"
+[[channels]]
+chat_id = {CHANNEL}
+topics = ["volcanoes"]
+"""
+        )
+        env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN, "FEED_KEY": API_KEY}
+        bot = bot_process(config, "-v", env=env)
+        try:
+            api.wait_for(lambda: feeds.hits("/feed.xml") >= 2, timeout=60)  # primed
+            feeds.set(
+                "/feed.xml", rss(QUIET_FEED, site="").replace("</channel>", echo + "</channel>")
+            )
+            api.wait_for(lambda: len(alerts_to(api, CHANNEL)) >= 2, timeout=60)
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(timeout=30)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        out, err = bot.communicate()
+        calls = json.dumps([call.params for call in api.calls])
+    assert bot.returncode == 0, err[-2000:]
+    alerts = alerts_to(api, CHANNEL)
+    assert any(f"http://{host}/eruption-1?id=7" in a["text"] for a in alerts), alerts
+    for secret in (API_KEY, PASSWORD):
+        assert secret not in calls and secret not in out + err
+    assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
+
+
+def test_links_from_a_feed_lose_its_secrets_wherever_they_are():
+    from bot.credentials import secret_values, without_secrets
+
+    secrets = secret_values(f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}")
+    assert secrets == [PASSWORD, API_KEY]
+    clean = without_secrets
+    assert clean(f"https://x.example/a?id=1&api_key={API_KEY}", secrets) == (
+        "https://x.example/a?id=1&api_key=***"
+    )
+    assert clean(f"https://reader:{PASSWORD}@x.example/{API_KEY}/a#k={API_KEY}", secrets) == (
+        "https://x.example/***/a#k=***"
+    )
+    assert clean(f"https://x.example/a?k=%2B{API_KEY}", [f"+{API_KEY}"]) == (
+        "https://x.example/a?k=***"
+    )
+    # a feed without credentials: its links are left as they are, ?token= and all
+    assert clean("https://x.example/a?token=abc123&id=1", []) == (
+        "https://x.example/a?token=abc123&id=1"
+    )
+
+
+async def test_a_feeds_add_feed_whose_password_m021_removed_says_what_to_write(tmp_path):
+    """A feed `feeds add` stored with ``user:password@`` before m021: it is not fetched
+    without them (a 401 at every poll); start-up, `feeds list` and its error name it and
+    say what to write in the config, and once that is written it keeps its id and state."""
+    import base64
+    import logging
+
+    from bot.config.loader import config_from_dict
+    from bot.ingest.fetch import Fetcher
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss
+
+    async with FeedServer() as server, Fetcher() as fetcher:
+        server.set("/feed.xml", rss(QUIET_FEED))
+        full = server.url("/feed.xml").replace("://", f"://reader:{PASSWORD}@")
+        path = tmp_path / "bot.db"
+        old = _database_before_m021(path, full)
+        old["feeds"].update(1, {"origin": "cli", "etag": '"e1"'})
+        old.conn.commit()
+        old.close()
+        store = Store(open_database(path))
+        [feed] = store.feeds.all()
+        config = config_from_dict({"storage": {"path": str(path)}}, env={})
+        logger = logging.getLogger("bot.pipeline")
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = records.append  # type: ignore[method-assign]
+        logger.addHandler(handler)
+        try:
+            sync_config(store, config)
+        finally:
+            logger.removeHandler(handler)
+        advice = 'url = "http://USER:${FEED_PASSWORD}@127.0.0.1:'
+        assert any(advice in r.getMessage() and "feed 1" in r.getMessage() for r in records)
+        (tmp_path / "config.toml").write_text(f'[storage]\npath = "{path}"\n')
+        command = ["feeds", "list"]
+        listing = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(tmp_path / "config.toml"), *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        assert "its password is not in the config" in listing and advice in listing, listing
+        result = await Pipeline(store, config, fetcher=fetcher).poll(feed)
+        assert result.status == "error" and advice in (result.error or ""), result
+        assert server.hits("/feed.xml") == 0  # not a 401 at every poll
+        store.close()
+        assert_no_secrets(path, PASSWORD)
+        # the config's entry takes the feed over: same id and state, fetched with them
+        store = Store(open_database(path))
+        config = config_from_dict({"feeds": [{"url": full}], "storage": {"path": "x"}}, env={})
+        [feed] = sync_config(store, config)
+        assert (feed.id, feed.etag) == (1, '"e1"') and len(store.feeds.all()) == 1
+        result = await Pipeline(store, config, fetcher=fetcher).poll(feed)
+        assert result.status == "primed", result
+        basic = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
+        assert server.requests[-1].headers.get("Authorization") == basic
+        store.close()
+
+
+def test_following_the_loaders_advice_for_twin_feeds_keeps_the_twins_history(tmp_path):
+    """Two config feeds that differ only by credentials, stored by an older version: m021
+    keeps them apart under a name, and the loader, refusing the old config, advises that
+    very name, so that the config as advised maps onto both rows, state and all."""
+    import re
+
+    import pytest
+
+    from bot.config.loader import config_from_dict
+    from bot.errors import ConfigError
+    from bot.pipeline import sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    plain = "https://news.example/private.rss"
+    alice = f"https://alice:{PASSWORD}@news.example/private.rss"
+    bob = "https://bob:0therPassw0rd@news.example/private.rss"
+    path = tmp_path / "old.db"
+    old = _database_before_m021(path, alice)
+    old["feeds"].insert({"id": 2, "url": bob, "added_at": "2024-05-01T08:00:00+00:00"})
+    old["feeds"].update(2, {"etag": '"bob"'})
+    old.conn.commit()
+    old.close()
+    store = Store(open_database(path))
+    feeds = [{"url": alice}, {"url": bob}]
+    with pytest.raises(ConfigError) as refused:
+        config_from_dict({"feeds": feeds, "storage": {"path": str(path)}}, env={})
+    assert refused.value.key == "feeds[1].url"
+    [fragment] = re.findall(r"'(#[^']+)'", refused.value.problem)
+    feeds[1]["url"] += fragment  # as advised
+    config = config_from_dict({"feeds": feeds, "storage": {"path": str(path)}}, env={})
+    synced = sync_config(store, config)
+    assert [(f.id, f.url, f.etag) for f in synced] == [
+        (1, plain, None),
+        (2, plain + fragment, '"bob"'),
+    ]
+    store.close()

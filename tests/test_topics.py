@@ -87,6 +87,29 @@ def test_a_bad_topic_file_names_the_key(tmp_path: Path, body: str, key: str) -> 
     assert key in info.value.key
 
 
+@pytest.mark.parametrize(
+    ("body", "key", "closest"),
+    [
+        (
+            '[[topics]]\nid = "x"\nquery = "a"\nthreshhold = 3',
+            "mine.toml.topics[0].threshhold",
+            "threshold",
+        ),
+        ('[[topic]]\nid = "x"\nquery = "a"', "mine.toml.topic", "topics"),
+    ],
+)
+def test_an_unknown_key_in_a_topic_file_is_an_error_with_the_closest_key(
+    tmp_path: Path, body: str, key: str, closest: str
+) -> None:
+    """As in the config file: the file, the key, and the valid key it is closest to."""
+    path = tmp_path / "mine.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_topics(path)
+    assert info.value.key == key
+    assert f"did you mean {closest!r}?" in info.value.problem, info.value.problem
+
+
 def test_a_bad_query_error_keeps_the_position_and_hint(tmp_path: Path) -> None:
     path = tmp_path / "t.toml"
     path.write_text('[[topics]]\nid = "x"\nname = "X"\nquery = "korea @nort-korea"', "utf-8")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from bot.config.addresses import parse_allow_private
 from bot.config.durations import parse_interval
+from bot.config.keys import unknown_key
 from bot.config.model import (
     AlertsConfig,
     ChannelConfig,
@@ -37,8 +38,9 @@ from bot.config.model import (
     secret_keys,
 )
 from bot.config.template import TemplateError, parse_template
-from bot.credentials import public_feed_url
+from bot.credentials import has_credentials, public_feed_url, twin_fragment
 from bot.errors import ConfigError, ConfigProblem
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES
 from bot.records import Topic
 from bot.text import redact_url, redact_urls
 
@@ -139,13 +141,8 @@ class _Table:
             return default
 
     def done(self) -> None:
-        known = ", ".join(sorted(self.used))
         for name in sorted(set(self.data) - self.used):
-            self.problems.add(
-                self.key(name),
-                f"unknown key; the keys allowed here are: {known}. Check the spelling "
-                "against config.example.toml",
-            )
+            self.problems.add(self.key(name), unknown_key(name, self.used))
 
 
 def _default(model: type, name: str) -> Any:
@@ -610,7 +607,7 @@ def _feeds(
     if not isinstance(data, list):
         raise ConfigError("feeds", "must be an array of tables: write each feed as [[feeds]]")
     feeds: list[FeedConfig] = []
-    seen: dict[str, tuple[str, int]] = {}  # public URL: (URL, index) of its first feed
+    twins: dict[str, list[tuple[str, int]]] = {}  # public URL: (URL, index) of its feeds
     short: list[tuple[str, float]] = []  # (where, interval) of very short intervals
     for i, item in enumerate(data):
         where = f"feeds[{i}]"
@@ -629,22 +626,17 @@ def _feeds(
             # the database keeps a feed by its URL without credentials: two feeds must differ
             # in more than their credentials
             public = public_feed_url(url)
-            if public in seen:
-                first, other = seen[public]
-                if first == url:
+            for listed, other in twins.get(public, []):
+                if listed == url:
                     raise ConfigError(
                         f"{where}.url", f"{redact_url(url)!r} is already listed as feeds[{other}]"
                     )
-                raise ConfigError(
-                    f"{where}.url",
-                    f"the same feed as feeds[{other}] apart from its credentials; newsalert keeps "
-                    "feeds by their URL without credentials, so tell them apart with a "
-                    "#fragment (never sent to the server), e.g. #second",
-                )
-            seen[public] = (url, i)
+            twins.setdefault(public, []).append((url, i))
             if interval is not None and interval < SHORT_INTERVAL_WARNING:
                 short.append((where, interval))
             feeds.append(FeedConfig(url=url, name=name, interval=interval, full_text=full_text))
+    for public, group in twins.items():
+        _twin_problems(public, group, problems)
     if len(short) <= SHORT_INTERVALS_NAMED:
         warnings.extend(
             f"{where}.interval: {interval:g}s is very short; the feed will be polled that "
@@ -659,6 +651,25 @@ def _feeds(
             "asked, which some publishers rate-limit"
         )
     return tuple(feeds)
+
+
+def _twin_problems(public: str, group: list[tuple[str, int]], problems: _Problems) -> None:
+    """Feeds that differ only by their credentials would be one row in the database: each
+    but the first is told the fragment to add, the one migration m021 gave such twins
+    that an older version stored (the one without credentials, else the first, kept its
+    URL), so that the twin keeps its history."""
+    if len(group) < 2:
+        return
+    ranked = sorted(group, key=lambda listed: (has_credentials(listed[0]), listed[1]))
+    first = ranked[0][1]
+    for rank, (_url, i) in enumerate(ranked[1:], 2):
+        problems.add(
+            f"feeds[{i}].url",
+            f"the same feed as feeds[{first}] apart from its credentials; newsalert keeps feeds "
+            "by their URL without credentials, so tell them apart with a #fragment (never "
+            f"sent to the server): write {twin_fragment(public, rank)!r} at the end of this "
+            "one (the name an older version's twin got when upgrading, which keeps its history)",
+        )
 
 
 def _topics(data: Any, problems: _Problems) -> tuple[dict[str, Topic], set[str]]:
@@ -756,6 +767,7 @@ def _channels(
             summary_chars = t.get("summary_chars", int, _default(ChannelConfig, "summary_chars"))
             image = t.get("image", str, None)
             thread_id = t.get("thread_id", int, None)
+            language = t.get("language", str, None)
             template = _template(
                 f"{where}.template", t.get("template", (list, str), None), problems
             )
@@ -769,6 +781,15 @@ def _channels(
             if image is not None:
                 with problems.guard():
                     _image_size(f"{where}.image", image)
+            if language is not None:
+                language = language.strip().lower()
+                if language not in LANGUAGES:
+                    spoken = ", ".join(f"{c} ({LANGUAGE_NAMES[c]})" for c in LANGUAGES)
+                    problems.add(
+                        f"{where}.language",
+                        f"newsalert does not speak {language!r}; a channel's alerts can be in "
+                        f"{spoken}",
+                    )
             if isinstance(chat_id, str):
                 chat_id = chat_id.strip()
                 if re.fullmatch(r"-?\d+", chat_id):
@@ -805,6 +826,7 @@ def _channels(
                     image=image,
                     thread_id=thread_id,
                     template=template,
+                    language=language,
                 )
             )
     return tuple(channels)

@@ -26,8 +26,8 @@ import functools
 import hashlib
 import html
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ import feedparser
 import feedparser.api
 import feedparser.mixin
 
-from bot.credentials import public_feed_url
+from bot.credentials import public_feed_url, secret_values, without_secrets
 from bot.errors import ParseError
 from bot.ingest.fastfeed import read_fast
 from bot.ingest.fetch import gunzip_if_needed
@@ -135,6 +135,7 @@ def parse_feed(
     source: str | None = None,
     now: datetime | None = None,
     fast: bool = True,
+    secrets: Collection[str] = (),
 ) -> ParsedFeed:
     """Parse a feed body into normalised articles.
 
@@ -149,7 +150,12 @@ def parse_feed(
 
     ``fast=False`` reads an XML feed with feedparser alone (the reference) instead of
     trying :mod:`bot.ingest.fastfeed` first; the result is the same.
+
+    ``secrets`` are the feed's credentials (:func:`bot.credentials.secret_values` of its
+    URL), besides those ``url`` carries: a publisher may repeat them in its links, guids
+    and pictures, which lose them (:func:`bot.credentials.without_secrets`).
     """
+    secrets = [*secret_values(url), *secrets]
     # the base of relative links: with its credentials, they would be copied into them
     url = public_feed_url(url)
     now = as_utc(now) if now is not None else utcnow()
@@ -161,10 +167,27 @@ def parse_feed(
         raise ParseError(url, f"{url}: empty body, not a feed")
     try:
         if looks_like_json(body):
-            return _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
-        return _from_xml(body, url=url, headers=headers or {}, source=source, now=now, fast=fast)
+            parsed = _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
+        else:
+            parsed = _from_xml(
+                body, url=url, headers=headers or {}, source=source, now=now, fast=fast
+            )
     except RecursionError:  # hostile nesting, whatever the format
         raise ParseError(url, f"{url}: nested too deeply to be a feed") from None
+    return _without_secrets(parsed, secrets) if secrets else parsed
+
+
+def _without_secrets(parsed: ParsedFeed, secrets: list[str]) -> ParsedFeed:
+    """``parsed`` with the feed's credentials out of every URL its content gave."""
+    articles = tuple(
+        a.replace(
+            id=without_secrets(a.id, secrets),
+            link=without_secrets(a.link, secrets),
+            image=without_secrets(a.image, secrets),
+        )
+        for a in parsed.articles
+    )
+    return replace(parsed, link=without_secrets(parsed.link, secrets), articles=articles)
 
 
 # --- XML feeds through feedparser -------------------------------------------------------

@@ -1142,7 +1142,45 @@ def train_topic(
     files (name, sha256, size), the options and, with ``evaluate``, its
     leave-one-source-out scores.  ``train_only`` files (e.g. examples written from
     the topic's rubric) are trained on, in every fold too, but never held out nor
-    scored.  Same files and options: same bytes."""
+    scored.  Same files and options: same bytes, whatever number of
+    BLAS or OpenMP threads the environment asks for (training uses one: a threaded dot
+    product sums in another order)."""
+    from threadpoolctl import threadpool_limits
+
+    if spec.embedder:  # load its engine first: the limit reaches only the libraries loaded
+        embedding_of(spec.embedder, ["."])
+    with threadpool_limits(limits=1):
+        return _train_topic(
+            topic,
+            paths,
+            spec,
+            l2=l2,
+            threshold=threshold,
+            gate=gate,
+            use_borderline=use_borderline,
+            weighting=weighting,
+            evaluate=evaluate,
+            command=command,
+            rubric=rubric,
+            train_only=train_only,
+        )
+
+
+def _train_topic(
+    topic: str,
+    paths: Sequence[str | Path],
+    spec: FeatureSpec,
+    *,
+    l2: float,
+    threshold: float,
+    gate: bool,
+    use_borderline: bool,
+    weighting: str,
+    evaluate: bool,
+    command: str,
+    rubric: Sequence[Mapping[str, Any]],
+    train_only: Sequence[str | Path],
+) -> TopicModel:
     spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
     items: list[Labelled] = []
     data = []

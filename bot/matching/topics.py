@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bot.config.keys import unknown_key
 from bot.errors import ConfigError, QueryError
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES
 from bot.matching.aliases import AliasGroup, read_toml
@@ -56,6 +57,7 @@ TOPIC_QUERY_MAX_TERMS = 200
 _TOPIC_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 TOPIC_KEYS = ("id", "name", "query", "description", "threshold", "model")
 TRANSLATED_KEYS = ("name", "description")
+_GUIDE = "bot/data/topics.toml"  # the format's reference
 # the languages a topic's name and description can be given in, besides English
 TOPIC_LANGUAGES = tuple(language for language in LANGUAGES if language != DEFAULT_LANGUAGE)
 # a key of a [[topics]] entry that reads as a language code: "ko", "ja", "zh-tw" ("id" is not)
@@ -167,6 +169,10 @@ def parse_topics(
     Raises ``ConfigError`` naming the entry and the problem (for a bad query:
     the parser's message, position and hint).
     """
+    if unknown := sorted(set(data) - {"topics"}):
+        raise ConfigError(
+            f"{origin}.{unknown[0]}", unknown_key(unknown[0], ["topics"], guide=_GUIDE)
+        )
     entries = data.get("topics", [])
     if not isinstance(entries, list):
         raise ConfigError(f"{origin}.topics", "expected an array of tables: [[topics]]")
@@ -202,6 +208,9 @@ def parse_topics(
         translations = read_translations(entry, key)
         if translations.problems:
             raise ConfigError(*translations.problems[0])
+        if unknown := sorted(set(entry) - set(TOPIC_KEYS) - translations.keys):
+            name = unknown[0]
+            raise ConfigError(f"{key}.{name}", unknown_key(name, TOPIC_KEYS, guide=_GUIDE))
         topic = Topic(
             id=topic_id,
             name=name,

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.errors import QueryError
-from bot.matching.parser import parse_query
+from bot.matching.parser import MAX_TERMS, parse_query
 from bot.matching.syntax import And, Node, Or
+from bot.matching.topics import TOPIC_QUERY_MAX_TERMS
 from bot.records import Topic
 from bot.service.chats import CLEAR_WORDS, ChatInfo, register_chat
 from storage.store import Store
@@ -269,7 +270,7 @@ def _parts(node: Node, kind: type[And] | type[Or]) -> list[Node]:
     return [node]
 
 
-def already_in(existing: str, text: str, operator: str) -> bool:
+def already_in(existing: str, text: str, operator: str, *, max_terms: int = MAX_TERMS) -> bool:
     """True when AND-ing (or OR-ing) ``text`` onto ``existing`` would change nothing: each
     of its parts is one of ``existing``'s already (compared as parsed: case, brackets and
     spacing aside), so a second identical /filter does not stack the term."""
@@ -277,19 +278,37 @@ def already_in(existing: str, text: str, operator: str) -> bool:
         return False
     kind = And if operator == "AND" else Or
     try:
-        have = _parts(parse_query(existing, max_length=10 * MAX_QUERY_CHARS).root, kind)
+        existing_query = parse_query(existing, max_length=10 * MAX_QUERY_CHARS, max_terms=max_terms)
+        have = _parts(existing_query.root, kind)
         want = _parts(parse_query(text, max_length=MAX_QUERY_CHARS).root, kind)
     except QueryError:
         return False
     return all(part in have for part in want)
 
 
-def apply_filter(store: Store, chat_id: int, reference: str, expression: str) -> FilterResult:
+def in_topic_query(topic: Topic | None, text: str, operator: str) -> bool:
+    """True when the topic's own query already covers AND-ing (or OR-ing) ``text``: each
+    of its parts is a part the query requires (or brings).  Never for a topic that a
+    learned model decides, whose query does not decide what passes."""
+    if topic is None or topic.model:
+        return False
+    return already_in(topic.query, text, operator, max_terms=TOPIC_QUERY_MAX_TERMS)
+
+
+def apply_filter(
+    store: Store,
+    chat_id: int,
+    reference: str,
+    expression: str,
+    *,
+    topics: Mapping[str, Topic] | None = None,
+) -> FilterResult:
     """Narrow (``-sports``, ``title:summit``), widen (``OR kaesong``) or ``clear`` the
     filters of one subscription.
 
     A topic keeps its definition and gets its own filter on top; a chat's own
-    query is rewritten (``(old) (new)`` or ``(old) OR (new)``).
+    query is rewritten (``(old) (new)`` or ``(old) OR (new)``).  A change the topic's
+    own query (``topics``) already makes is refused (problem ``in-topic``).
     """
     if not reference.strip():
         return FilterResult(ok=False, problem="empty")
@@ -300,12 +319,13 @@ def apply_filter(store: Store, chat_id: int, reference: str, expression: str) ->
     if sub.from_config:
         return FilterResult(ok=False, subscription=sub, index=index, problem="from-config")
     action, text = _split_filter(expression)
-    result = _apply_filter(store, index, sub, action, text)
+    topic = (topics or {}).get(sub.topic_id) if not sub.query else None
+    result = _apply_filter(store, index, sub, action, text, topic)
     return dataclasses.replace(result, before=sub, change=text)
 
 
 def _apply_filter(
-    store: Store, index: int, sub: Subscription, action: str, text: str
+    store: Store, index: int, sub: Subscription, action: str, text: str, topic: Topic | None
 ) -> FilterResult:
     if action == "clear":
         if sub.query or not sub.filtered:
@@ -326,6 +346,10 @@ def _apply_filter(
     if already_in(current, text, operator):
         return FilterResult(
             ok=False, action=action, subscription=sub, index=index, problem="already", detail=text
+        )
+    if in_topic_query(topic, text, operator):
+        return FilterResult(
+            ok=False, action=action, subscription=sub, index=index, problem="in-topic", detail=text
         )
     if sub.query:
         combined = _combine(sub.query, text, operator)

@@ -798,6 +798,11 @@ class FakeBotAPI:
         wanted = method.lower()
         return [call for call in self.calls if call.method.lower() == wanted]
 
+    def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
+        """Make a stored message ``seconds`` older (its ``date``, as replies to it show it)."""
+        with self._lock:
+            self._messages[(chat_id, message_id)]["date"] -= int(seconds)
+
     def clear_calls(self) -> None:
         """Forget the record of calls and sent messages (the chats' messages stay)."""
         with self._lock:
