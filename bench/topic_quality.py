@@ -13,8 +13,9 @@ the held-out one; hyperparameters are never chosen on the group that is
 reported.  ``--nested`` measures the procedure that chose the shipped model:
 for each held-out group, the family of options (sample weighting, the USE
 block (USE, e5 or both) and its weight, L2, the query block's weight, the Korean-aware anchor,
-the rubric's prototypes as features, the anchor of Korean-language news),
-the gate and the threshold with the best pooled F1 of an inner
+the rubric's prototypes as features, the anchor of Korean-language news, the
+examples written from the rubric in bench/data as one more training group, never
+held out nor scored: the "/written" families), the gate and the threshold with the best pooled F1 of an inner
 leave-one-source-out over the other groups only (``FAMILIES``, ``GATES``,
 ``THRESHOLDS``), then the same rule over all groups for the model to ship.
 Borderline items are left out of every score.
@@ -90,6 +91,8 @@ class Config:
     use_borderline: bool = True
     train_gated: bool = False  # with the gate: train on what passes it only
     weighting: str = "class"  # sample weights (bot.matching.topic_model.sample_weights)
+    # with the rubric-written examples (WRITTEN) in the training of every fold (as shipped)
+    written: bool = False
 
 
 # alias groups written from the rubric for the model (bot/data/aliases.toml)
@@ -163,6 +166,7 @@ def shipped_config(topic_id: str) -> Config | None:
         use_borderline=bool(train.get("use_borderline", True)),
         train_gated=bool(train.get("train_gated", False)),
         weighting=str(train.get("weighting", "class")),
+        written=any(f.get("file") == WRITTEN.name for f in model.meta.get("train_only", ())),
     )
 
 
@@ -237,18 +241,25 @@ def loso(
     *,
     nested: bool = False,
     log: Callable[[str], None] = lambda s: None,
+    written: Sequence[Labelled] = (),
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Held-out probability of every item (each from the model without its group)."""
-    y = np.array([i.label for i in items], dtype=np.float64)
-    g = np.array([i.group for i in items])
-    usable = np.array([cfg.use_borderline or not i.borderline for i in items])
-    gate = gate_mask(items, cfg)
-    out = np.zeros(len(items))
+    """Held-out probability of every item (each from the model without its group);
+    ``written`` (rows after those of ``items`` in ``x``) are in the training of every fold."""
+    every = [*items, *written]
+    n = len(items)
+    y = np.array([i.label for i in every], dtype=np.float64)
+    g = np.array([i.group for i in every])
+    usable = np.array([cfg.use_borderline or not i.borderline for i in every])
+    gate = gate_mask(every, cfg)
+    out = np.zeros(n)
     thresholds: dict[str, float] = {}
     x = compact(x)
+    extra = n + np.flatnonzero(usable[n:])
+    usable[n:] = False
     for held in groups:
         train = np.flatnonzero((g != held) & usable & (gate | (not cfg.train_gated)))
-        test = np.flatnonzero(g == held)
+        train = np.concatenate([train, extra])
+        test = np.flatnonzero(g[:n] == held)
         sw = sample_weights(y[train], g[train], cfg.weighting)
         p = probabilities(x.take(train), y[train], x.take(test), cfg.l2, sw)
         out[test] = np.where(gate[test], p, 0.0)
@@ -280,6 +291,9 @@ class Family:
     # the anchor of Korean-language news (ANCHORS): "ko-script", a Korean-script article
     # counts as anchored; "ko-short", the anchor knows Korean short forms (@korean-short-forms)
     anchor: str = ""
+    # the rubric-written examples (WRITTEN) in the training of every fold, as one more
+    # source group (never held out, never scored)
+    written: bool = False
 
     def __repr__(self) -> str:
         # the cache key of a family's fits: the embedder is named only when it is not
@@ -298,6 +312,8 @@ class Family:
             fields.append(f"rubric={self.rubric!r}")
         if self.anchor:
             fields.append(f"anchor={self.anchor!r}")
+        if self.written:
+            fields.append("written=True")
         return f"Family({', '.join(fields)})"
 
     @property
@@ -374,6 +390,62 @@ FAMILIES = (
         anchor="ko-short",
     ),
 )
+# issue 12, session 6: the rubric-written examples (WRITTEN) trained on in every fold, and
+# the anchor that knows the disputed islets (@korean-islets: the rubric's Dokdo/Tok islets)
+FAMILIES = (
+    *FAMILIES,
+    *(
+        Family(name, w, 1.0, embedder=emb, rubric=rubric, anchor=anchor, written=written)
+        for name, w, emb, rubric, anchor, written in (
+            ("group+e5/rubric+/ko-short/written", "group", E5, "bullets+short", "ko-short", True),
+            ("group+e5/rubric+/islets", "group", E5, "bullets+short", "ko-short+islets", False),
+            (
+                "group+e5/rubric+/islets/written",
+                "group",
+                E5,
+                "bullets+short",
+                "ko-short+islets",
+                True,
+            ),
+            (
+                "class+e5/rubric+/islets/written",
+                "class",
+                E5,
+                "bullets+short",
+                "ko-short+islets",
+                True,
+            ),
+            ("group+use/islets/written", "group", "use-m3", "", "ko-short+islets", True),
+            (
+                "group+use/rubric/islets/written",
+                "group",
+                "use-m3",
+                "bullets",
+                "ko-short+islets",
+                True,
+            ),
+            # added after the run of the six above: both embedders, and sqrt-group weighting
+            (
+                "group+use+e5/rubric+/islets/written",
+                "group",
+                BOTH,
+                "bullets+short",
+                "ko-short+islets",
+                True,
+            ),
+            (
+                "sqrt-group+e5/rubric+/islets/written",
+                "sqrt-group",
+                E5,
+                "bullets+short",
+                "ko-short+islets",
+                True,
+            ),
+        )
+    ),
+)
+WRITTEN_FAMILIES = tuple(f.name for f in FAMILIES if f.written)
+WRITTEN = ROOT / "bench" / "data" / "korea-diplomacy-written.jsonl"
 # the families of each option (the tables "with and without")
 RUBRIC_FAMILIES = tuple(f.name for f in FAMILIES if f.rubric)
 ANCHOR_FAMILIES = tuple(f.name for f in FAMILIES if f.anchor)
@@ -401,6 +473,7 @@ def nested_choice(
     log: Callable[[str], None] = print,
     cache: Path | None = None,
     memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] | None = None,
+    written: Sequence[Labelled] = (),
 ) -> tuple[np.ndarray, dict[str, tuple[str, str, float, float]], dict[str, np.ndarray], np.ndarray]:
     """Held-out decisions of the procedure "choose family, gate and threshold by the
     pooled F1 of an inner leave-one-source-out over the training groups", and what it
@@ -408,7 +481,9 @@ def nested_choice(
 
     The inner fold (held out h, then h') trains on every group but h and h'; the same
     fit serves the fold (h', h), so a family costs one fit per group and per pair.
-    ``memo`` keeps the fits in memory between calls over several sets of families."""
+    ``memo`` keeps the fits in memory between calls over several sets of families.
+    A family with ``written`` has the rows of ``written`` after those of ``items`` in its
+    matrix: they are in the training of every fit, never tested."""
     memo = {} if memo is None else memo
     y = np.array([i.label for i in items], dtype=np.float64)
     g = np.array([i.group for i in items])
@@ -425,6 +500,16 @@ def nested_choice(
         t0 = time.perf_counter()
         # the fits of a family depend on its options, the features and the labels only
         digest = hashlib.sha256(repr((fam, groups)).encode())
+        yf, gf, usable = y, g, clear
+        extra = np.zeros(0, dtype=np.int64)
+        if fam.written:
+            yw = np.array([i.label for i in written], dtype=np.float64)
+            yf = np.concatenate([y, yw])
+            gf = np.concatenate([g, np.array([i.group for i in written])])
+            usable = np.concatenate([clear, np.zeros(len(written), dtype=bool)])
+            extra = len(items) + np.flatnonzero([not i.borderline for i in written])
+            digest.update(yw.tobytes())
+        assert x.n_rows == len(yf)
         for arr in (x.indptr, x.indices, x.data, y, clear):
             digest.update(np.ascontiguousarray(arr).tobytes())
         path = cache / f"nested-{digest.hexdigest()[:16]}.npz" if cache else None
@@ -438,15 +523,17 @@ def nested_choice(
         p_out = np.zeros(len(items))
         pairs: dict[tuple[str, str], np.ndarray] = {}
         for a, held in enumerate(groups):
-            train = np.flatnonzero((g != held) & usable)
+            train = np.concatenate([np.flatnonzero((gf != held) & usable), extra])
             test = np.flatnonzero(g == held)
-            sw = sample_weights(y[train], g[train], fam.weighting)
-            p_out[test] = probabilities(x.take(train), y[train], x.take(test), fam.l2, sw)
+            sw = sample_weights(yf[train], gf[train], fam.weighting)
+            p_out[test] = probabilities(x.take(train), yf[train], x.take(test), fam.l2, sw)
             for other in groups[a + 1 :]:
-                train = np.flatnonzero((g != held) & (g != other) & usable)
+                train = np.concatenate(
+                    [np.flatnonzero((gf != held) & (gf != other) & usable), extra]
+                )
                 both = np.flatnonzero((g == held) | (g == other))
-                sw = sample_weights(y[train], g[train], fam.weighting)
-                p = probabilities(x.take(train), y[train], x.take(both), fam.l2, sw)
+                sw = sample_weights(yf[train], gf[train], fam.weighting)
+                p = probabilities(x.take(train), yf[train], x.take(both), fam.l2, sw)
                 pairs[(other, held)] = p[g[both] == held]
                 pairs[(held, other)] = p[g[both] == other]
         outer[fam.name], inner[fam.name] = p_out, pairs
@@ -498,6 +585,15 @@ def nested_choice(
     everything = np.flatnonzero(clear)
     f, fam_name, gate_name, t = best_option(everything, lambda n: outer[n][everything])
     chosen["(all groups: ship)"] = (fam_name, gate_name, t, f)
+    # the ship choice's family with the other gate: how close the cheaper option is
+    for other_gate in GATES:
+        if other_gate != gate_name:
+            pg = np.where(gates[(fam_name, other_gate)][everything], outer[fam_name][everything], 0)
+            f_t = [(prf(zip(pg >= t2, yb[everything], strict=True))["f1"], t2) for t2 in THRESHOLDS]
+            best_f, best_t = max(f_t, key=lambda v: (v[0], -v[1]))
+            log(
+                f"    (ship family with gate {other_gate}: {best_f:.4f} at {best_t:.2f}; chosen {f:.4f})"
+            )
     return decided, chosen, outer, chosen_p
 
 
@@ -539,6 +635,8 @@ def family_spec(
         out = replace(out, anchor_hangul=True)
     elif anchor == "ko-short":
         out = replace(out, anchor=f"{out.anchor} OR @korean-short-forms")
+    elif anchor == "ko-short+islets":
+        out = replace(out, anchor=f"{out.anchor} OR @korean-short-forms OR @korean-islets")
     elif anchor:
         raise ValueError(f"unknown anchor variant {anchor!r}")
     if embed_scale:
@@ -560,6 +658,8 @@ def run_nested(
     topic_id: str,
     cache: Path | None = None,
     only: Sequence[str] = (),
+    written: Sequence[Labelled] = (),
+    written_vectors: dict[str, np.ndarray] | None = None,
 ) -> dict[str, tuple[str, str, float, float]]:
     """Every family x gate at 0.5 side by side, then the nested choice (see nested_choice);
     returns what it chose per held-out group."""
@@ -569,6 +669,7 @@ def run_nested(
         for f in FAMILIES
         if (not f.embed_scale or all(e in vectors for e in embed_parts(f.embedder)))
         and (not only or f.name in only)
+        and (not f.written or bool(written))
     ]
     print(
         "\n(iv) nested leave-one-source-out: for each held-out group, the family "
@@ -584,15 +685,21 @@ def run_nested(
         block = key[3]
         emb = np.hstack([vectors[e] for e in embed_parts(block)]) if block else None
         x = compact(featurize_all(items, featurizer, emb))
+        x_written: SparseRows | None = None
+        if any(f.written for f in families if f.features == key):
+            wv = written_vectors or {}
+            emb_w = np.hstack([wv[e] for e in embed_parts(block)]) if block else None
+            both = np.vstack([emb, emb_w]) if emb is not None and emb_w is not None else None
+            x_written = compact(featurize_all([*items, *written], featurizer, both))
         anchored = np.array([featurizer.passes_gate(d) for d in docs])
         for f in families:
             if f.features == key:
-                xs[f.name] = x
+                xs[f.name] = x_written if f.written and x_written is not None else x
                 gates[(f.name, "off")] = np.ones(len(items), dtype=bool)
                 gates[(f.name, "anchor")] = anchored
     memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] = {}
     decided, chosen, outer, chosen_p = nested_choice(
-        families, xs, items, groups, gates, cache=cache, memo=memo
+        families, xs, items, groups, gates, cache=cache, memo=memo, written=written
     )
     # the same procedure choosing among the families without a block and those with one
     # embedder only (the current ones with USE; e5 instead; both): what each set would give
@@ -613,12 +720,22 @@ def run_nested(
         ("no rubric", lambda f: bool(f.rubric)),
         ("no ko anchor", lambda f: bool(f.anchor)),
         ("neither", lambda f: bool(f.rubric or f.anchor)),
+        ("no written", lambda f: f.written),
+        ("no written, no islets", lambda f: f.written or f.anchor == "ko-short+islets"),
     ):
         if any(off(f) for f in families) and any(not off(f) for f in families):
             subsets[label] = [f for f in families if not off(f)]
     for block, subset in subsets.items():
         sub_decided, sub_chosen, _, sub_p = nested_choice(
-            subset, xs, items, groups, gates, log=lambda s: None, cache=cache, memo=memo
+            subset,
+            xs,
+            items,
+            groups,
+            gates,
+            log=lambda s: None,
+            cache=cache,
+            memo=memo,
+            written=written,
         )
         name = f"nested ({block} only)"
         results[name] = score_groups(sub_decided, items, groups)
@@ -750,15 +867,22 @@ def main(argv: list[str] | None = None) -> int:
         else DEFAULT_MODELS + [n for e in vectors for n in (e, f"{e}+query", f"ours+{e}-nobl")]
     )
     configs = {n: configs[n] for n in names if n in configs}
-    if shipped is not None and (not shipped.spec.embedder or shipped.spec.embedder in vectors):
+    if shipped is not None and (
+        not shipped.spec.embedder or all(e in vectors for e in embed_parts(shipped.spec.embedder))
+    ):
         configs["shipped"] = shipped
 
     print("\n(ii) learned models, leave-one-source-out (threshold 0.5; shipped: its own)")
     for name, cfg in configs.items():
         t0 = time.perf_counter()
-        emb = vectors.get(cfg.spec.embedder) if cfg.spec.embedder else None
-        x = featurize_all(items, Featurizer(cfg.spec), emb)
-        p, thresholds = loso(cfg, items, x, groups)
+        names = embed_parts(cfg.spec.embedder) if cfg.spec.embedder else ()
+        emb = np.hstack([vectors[e] for e in names]) if names else None
+        written = load_labelled(WRITTEN) if cfg.written else []
+        if written and emb is not None:
+            emb_w = [embeddings_for(e, written, args.cache)[0] for e in names]
+            emb = np.vstack([emb, np.hstack(emb_w)])
+        x = featurize_all([*items, *written], Featurizer(cfg.spec), emb)
+        p, thresholds = loso(cfg, items, x, groups, written=written)
         if thresholds:
             t = np.array([thresholds[i.group] for i in items])
         else:
@@ -786,8 +910,29 @@ def main(argv: list[str] | None = None) -> int:
     chosen_of: dict[str, tuple[str, str, float, float]] = {}
     if args.nested:
         only = [f for f in (args.families or "").split(",") if f]
+        # the rubric-written examples: trained on in every fold, never held out or scored
+        written = load_labelled(WRITTEN) if args.topic == "korea-diplomacy" else []
+        written_vectors = {}
+        for e in vectors if written else ():
+            written_vectors[e] = embeddings_for(e, written, args.cache)[0]
+        if written:
+            n_pos = sum(i.label for i in written)
+            print(
+                f"\n{len(written)} rubric-written examples ({n_pos} positive, {WRITTEN.name}) "
+                "in the training of every fold of the /written families, never held out"
+            )
         chosen_of = run_nested(
-            items, groups, vectors, results, decisions_of, probs_of, args.topic, args.cache, only
+            items,
+            groups,
+            vectors,
+            results,
+            decisions_of,
+            probs_of,
+            args.topic,
+            args.cache,
+            only,
+            written,
+            written_vectors,
         )
 
     print("\nF1 per held-out group (pooled last); * = meets P>=0.95 and R>=0.90")

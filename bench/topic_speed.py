@@ -3,6 +3,7 @@
     .venv/bin/python bench/topic_speed.py                  # korea-diplomacy, the shared sets
     .venv/bin/python bench/topic_speed.py --repeat 3
     .venv/bin/python bench/topic_speed.py --model /tmp/e5.model   # another model file
+    .venv/bin/python bench/topic_speed.py --against OLD.model     # interleaved, same articles
 
 Measures: loading the model file (parse + features compiled), in a fresh
 process and in this one; ms per article for the model's decision, split into
@@ -92,7 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model", type=Path, help="a model file to time instead of the shipped one"
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="only time this model file against the model, interleaved on the same articles "
+        "past both gates (a ratio that holds on a loaded machine)",
+    )
     args = parser.parse_args(argv)
+    if args.against:
+        return against(args)
     topic = builtin_topics()[args.topic]
     if args.model:
         topic = replace(topic, model=str(args.model.resolve()))
@@ -190,6 +199,38 @@ def main(argv: list[str] | None = None) -> int:
             f"  the same article decided again (another learned topic, /test): "
             f"{again_ms:.3f} ms/article (nothing embedded twice)"
         )
+    return 0
+
+
+def against(args: argparse.Namespace) -> int:
+    """ms an article past both gates of the model and of ``--against``, decided in turn
+    (each given the stored USE vector, each making its e5 block: forgotten before each)."""
+    model = TopicModel.load(args.model) if args.model else builtin_model(args.topic)
+    other = TopicModel.load(args.against)
+    assert model is not None
+    past = []
+    for a in articles()[::7]:
+        title, lead = model_text(a.title, a.summary, a.content)
+        doc = document_of("", title, lead, a.source)
+        if model.passes_gate(doc) and other.passes_gate(doc):
+            past.append(a)
+    past = past[:150]
+    stored = vectors.article_vectors(past)
+    for m in (model, other):
+        m.decide("North Korea and the US hold talks in Seoul")
+    spent = [0.0, 0.0]
+    for k, a in enumerate(past):
+        for which in (0, 1) if k % 2 else (1, 0):
+            m = (model, other)[which]
+            passages.forget()
+            t0 = time.perf_counter()
+            m.decide(a.title, a.summary, a.content, a.source, vector=stored[k])
+            spent[which] += time.perf_counter() - t0
+    ms = [t / len(past) * 1000 for t in spent]
+    print(
+        f"{len(past)} articles past both gates, decided in turn: the model {ms[0]:.1f} ms, "
+        f"{args.against.name} {ms[1]:.1f} ms an article (ratio {ms[0] / ms[1]:.3f})"
+    )
     return 0
 
 

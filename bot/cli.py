@@ -683,6 +683,15 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     "repeat for more files, 'none' for no rubric (default: the shipped model's prototypes).",
 )
 @click.option(
+    "--train-only",
+    "train_only",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="JSON Lines of labelled articles trained on (in every leave-one-source-out fold "
+    "too) but never held out nor scored, e.g. examples written from the topic's rubric; "
+    "repeat for more files.",
+)
+@click.option(
     "--evaluate/--no-evaluate",
     default=True,
     help="Measure leave-one-source-out scores and write them into the model (default).",
@@ -702,6 +711,7 @@ def topics_train(
     weighting: str | None,
     embedder: str | None,
     rubric: tuple[str, ...],
+    train_only: tuple[str, ...],
     evaluate: bool,
 ) -> None:
     """Train TOPIC_ID's model from labelled articles, deterministically.
@@ -796,6 +806,7 @@ def topics_train(
         + topic.id
         + "".join(f" --data {Path(p).name}" for p in data)
         + "".join(f" --rubric {r['file']}" for r in rubric_sources)
+        + "".join(f" --train-only {Path(p).name}" for p in train_only)
     )
 
     try:
@@ -811,6 +822,7 @@ def topics_train(
             evaluate=evaluate,
             command=command,
             rubric=rubric_sources,
+            train_only=train_only,
         )
     except NewsalertError as e:
         _fail(str(e))

@@ -153,14 +153,17 @@ def test_a_model_that_reads_vectors_gets_the_stored_one_and_embeds_nothing_again
     assert alert.match.score == pytest.approx(model_match(talks, kd).score, abs=0.01)
 
 
-def test_the_shipped_model_with_an_e5_block_does_not_ask_for_the_stored_vector():
+def test_the_shipped_model_asks_for_the_stored_vector_and_makes_its_e5_block():
     from bot.matching.topics import builtin_topics
 
     kd = builtin_topics()["korea-diplomacy"]
     audience = Audience({kd.id: kd})
     audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
-    # its e5 vector is made inside the decision, for articles past the anchor gate only
-    assert not audience.needs_vectors
+    # it reads the stored USE vector (made once at ingest) beside its e5 vector, which is
+    # made inside the decision, for articles past the anchor gate only
+    assert audience.needs_vectors
+    article = Article(id="n", title="Stocks rise as oil prices fall", summary="Markets gained.")
+    assert audience.passage_texts(article) == []  # ruled out by the gate: no e5 vector
 
 
 def test_the_e5_vector_a_learned_topic_needs_can_be_made_before_it_decides():

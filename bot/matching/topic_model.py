@@ -1073,30 +1073,37 @@ def cross_source_scores(
     use_borderline: bool,
     weighting: str = "class",
     embed_fn: Callable[[list[str]], np.ndarray] | None = None,
+    always: Sequence[Labelled] = (),
 ) -> dict[str, Any]:
     """Leave-one-source-out scores: for each source group (id prefix), a model
     trained on the other groups decides the held-out one; borderline items are
-    left out of the scores.  ``{"groups": {g: {...}}, "pooled": {...}}``."""
+    left out of the scores.  ``always`` (e.g. examples written from the rubric) are in
+    the training of every fold and never held out nor scored.
+    ``{"groups": {g: {...}}, "pooled": {...}}``."""
     groups = sorted({i.group for i in items})
+    n = len(items)
+    every = [*items, *always]
     featurizer = Featurizer(spec)
     embeddings = None
     if spec.embedder:
         run = embed_fn or (lambda texts: embedding_of(spec.embedder, texts))
-        embeddings = run([embed_text(i) for i in items])
-    x = featurize_all(items, featurizer, embeddings)
-    y = np.array([i.label for i in items], dtype=np.float64)
-    grp = np.array([i.group for i in items])
-    usable = np.array([use_borderline or not i.borderline for i in items])
+        embeddings = run([embed_text(i) for i in every])
+    x = featurize_all(every, featurizer, embeddings)
+    y = np.array([i.label for i in every], dtype=np.float64)
+    grp = np.array([i.group for i in every])
+    usable = np.array([use_borderline or not i.borderline for i in every])
+    extra = n + np.flatnonzero(usable[n:])
+    usable[n:] = False
     passes = np.array(
         [
             not gate or featurizer.passes_gate(document_of(i.id, i.title, i.lead, i.source))
             for i in items
         ]
     )
-    decided = np.zeros(len(items), dtype=bool)
+    decided = np.zeros(n, dtype=bool)
     for held in groups:
-        train = np.flatnonzero((grp != held) & usable)
-        test = np.flatnonzero(grp == held)
+        train = np.concatenate([np.flatnonzero((grp != held) & usable), extra])
+        test = np.flatnonzero(grp[:n] == held)
         if len({int(v) for v in y[train]}) < 2:
             continue
         sw = sample_weights(y[train], grp[train], weighting)
@@ -1129,10 +1136,13 @@ def train_topic(
     evaluate: bool = True,
     command: str = "",
     rubric: Sequence[Mapping[str, Any]] = (),
+    train_only: Sequence[str | Path] = (),
 ) -> TopicModel:
     """Train a topic's model from labelled JSON Lines files; the model states the
     files (name, sha256, size), the options and, with ``evaluate``, its
-    leave-one-source-out scores.  Same files and options: same bytes, whatever number of
+    leave-one-source-out scores.  ``train_only`` files (e.g. examples written from
+    the topic's rubric) are trained on, in every fold too, but never held out nor
+    scored.  Same files and options: same bytes, whatever number of
     BLAS or OpenMP threads the environment asks for (training uses one: a threaded dot
     product sums in another order)."""
     from threadpoolctl import threadpool_limits
@@ -1152,6 +1162,7 @@ def train_topic(
             evaluate=evaluate,
             command=command,
             rubric=rubric,
+            train_only=train_only,
         )
 
 
@@ -1168,6 +1179,7 @@ def _train_topic(
     evaluate: bool,
     command: str,
     rubric: Sequence[Mapping[str, Any]],
+    train_only: Sequence[str | Path],
 ) -> TopicModel:
     spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
     items: list[Labelled] = []
@@ -1176,20 +1188,28 @@ def _train_topic(
         rows = load_labelled(path)
         items.extend(rows)
         data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
+    always: list[Labelled] = []
+    extra_data = []
+    for path in train_only:
+        rows = load_labelled(path)
+        always.extend(rows)
+        extra_data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
     training = {
         "l2": l2,
         "use_borderline": use_borderline,
         "balanced": True,
         "weighting": weighting,
         "solver": "L-BFGS from zero, numpy",
-        "items": sum(1 for i in items if use_borderline or not i.borderline),
+        "items": sum(1 for i in (*items, *always) if use_borderline or not i.borderline),
     }
     meta: dict[str, Any] = {"data": data, "training": training}
+    if extra_data:  # trained on, never held out nor scored
+        meta["train_only"] = extra_data
     if rubric:  # the files the rubric's prototypes came from
         meta["rubric"] = [dict(r) for r in rubric]
     embed_fn = None
     if spec.embedder:  # embed every article once, in batches, for the scores and the fit
-        texts = list(dict.fromkeys(embed_text(i) for i in items))
+        texts = list(dict.fromkeys(embed_text(i) for i in (*items, *always)))
         vectors = np.concatenate(
             [embedding_of(spec.embedder, texts[k : k + 64]) for k in range(0, len(texts), 64)]
         )
@@ -1211,10 +1231,11 @@ def _train_topic(
             use_borderline=use_borderline,
             weighting=weighting,
             embed_fn=embed_fn,
+            always=always,
         )
     return train_model(
         topic,
-        items,
+        [*items, *always],
         spec,
         l2=l2,
         threshold=threshold,
