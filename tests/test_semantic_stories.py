@@ -106,6 +106,19 @@ def test_a_card_reads_numbers_names_and_the_cleaned_lead():
     assert "<p>" not in "".join(card.lead_grams) and card.lead_grams
 
 
+def test_a_korean_headline_with_hanja_keeps_its_lead_on_the_card():
+    # the article text spells out the title's 北 as 북한; the lead is still found after it
+    card = _card(
+        Article(
+            id="k",
+            title="北, 동해상으로 탄도미사일 발사",
+            summary="북한이 29일 동해상으로 발사했다.",
+        ),
+        None,
+    )
+    assert card.korean and card.lead_grams and "29" in card.numbers
+
+
 SENATE = Article(
     id="s1",
     title="Chile's Senate approves pension reform",

@@ -260,7 +260,7 @@ class StoryCard:
 def _clean_lead(title: str, lead: str) -> str:
     # the lead as the vector saw it: tags, Korean datelines and credits out
     text = article_text(Article(id="", title=title, summary=lead))
-    head = " ".join(title.split())
+    head = article_text(Article(id="", title=title))  # as it wrote the title (Hanja spelled out)
     return text[len(head) + 2 :] if text.startswith(head + ". ") else ""
 
 
