@@ -118,7 +118,7 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             known=", ".join(sorted(core.config.topics)),
         )
     elif result.problem == "close-to-topic" and result.topic is not None:
-        words = argument.split()
+        words = subscriptions.name_words(argument)  # "Korea: diplomacy": without the colon
         phrase = _code(f'/subscribe "{" ".join(words)}"')
         if len(words) == 1:  # "technology" for the topic "Technology" (tech)
             instead = turn._(

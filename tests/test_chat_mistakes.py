@@ -200,6 +200,21 @@ async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(tele
     assert "주제가 아니라" in unknown and "/topics" in unknown
 
 
+async def test_a_topic_name_copied_from_topics_with_its_punctuation_suggests_the_topic(
+    telegram_api, tmp_path
+):
+    korea = {**KOREA, "ko": {"name": "한반도 외교·안보"}}
+    async with running_bot(telegram_api, tmp_path, topics=[korea, IRAN, TECH]) as bot:
+        named = (await bot.send(ALICE, "/subscribe Korea: diplomacy and security"))["text"]
+        korean = await bot.send(ALICE, "/subscribe 한반도 외교·안보", language_code="ko")
+        assert subscriptions.list_subscriptions(bot.store, ALICE) == []  # no silent filter
+        quoted = (await bot.send(ALICE, '/subscribe "Korea: diplomacy and security"'))["text"]
+    assert "Did you mean <code>/subscribe korea-diplomacy</code>?" in named
+    assert "<code>/subscribe Korea AND diplomacy AND and AND security</code>" in named
+    assert "<code>/subscribe korea-diplomacy</code>" in korean["text"]
+    assert "your own filter" in quoted  # quotes the name lacks: a deliberate phrase
+
+
 async def test_test_shows_every_score_with_two_decimals_and_the_model_on_every_line(
     telegram_api, tmp_path
 ):
