@@ -891,7 +891,7 @@ def feeds_list(ctx: click.Context) -> None:
             f"{f.status:8} {f.name or '-'}",
             # its credentials are shown to nobody; a #fragment tells twins apart (README)
             f"         {redact_url(f.url)}{_fragment(f.url)}",
-            f"         {health}, from {f.origin}",
+            f"         {health}, polled {_every(f.interval)}, from {f.origin}",
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
@@ -905,10 +905,28 @@ def feeds_list(ctx: click.Context) -> None:
         click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {shown}\n         not polled yet")
 
 
+def _as_listed(url: str, match: tuple[str, str]) -> str:
+    """`` as URL`` when the listed address is spelled differently from ``url``."""
+    listed, how = match
+    if listed == public_feed_url(url):
+        return ""
+    note = ", without the trailing /" if how else ""
+    return f" as {redact_url(listed)}{note}"
+
+
 def _fragment(url: str) -> str:
     """``url``'s ``#fragment``, which ``redact_url`` leaves out."""
     _, hash_, fragment = url.partition("#")
     return hash_ + fragment
+
+
+def _every(interval: float | None) -> str:
+    """``every 10m``, or ``adaptively`` for a feed without an interval of its own."""
+    if interval is None:
+        return "adaptively"
+    from bot.config.durations import format_interval
+
+    return f"every {format_interval(interval)}"
 
 
 @feeds.command("add")
@@ -923,7 +941,8 @@ def feeds_add(
     """Add a feed after checking that it answers with a feed."""
     from bot.config.durations import parse_interval
     from bot.ingest.fetch import USER_AGENT, Fetcher
-    from bot.ops.feed_admin import add_feed, feed_url, refuse_credentials
+    from bot.ingest.urls import same_feed
+    from bot.ops.feed_admin import KnownFeed, add_feed, feed_url, refuse_credentials
 
     seconds = None
     if interval is not None:
@@ -936,10 +955,11 @@ def feeds_add(
     except ConfigError as e:
         _fail(f"not added: {e.problem}")  # it names the URL
     config = _load(ctx)
-    if public_feed_url(url) in {public_feed_url(f.url) for f in config.feeds}:
+    in_config = same_feed(public_feed_url(url), [public_feed_url(f.url) for f in config.feeds])
+    if in_config is not None:
         click.echo(
-            f"{redact_url(url)} is already in {config.source}: it is polled from there; "
-            "nothing added"
+            f"{redact_url(url)} is already in {config.source}{_as_listed(url, in_config)}: "
+            "it is polled from there; nothing added"
         )
         return
     try:
@@ -962,6 +982,14 @@ def feeds_add(
         store.close()
     if feed is None:
         _fail(f"not added: {check.error}\nCheck the URL, or add it anyway with --no-check.", 1)
+    if isinstance(feed, KnownFeed):
+        shown = feed.feed.name or redact_url(feed.feed.url)
+        listed = _as_listed(url, (feed.feed.url, feed.how))
+        if feed.changed:
+            click.echo(f"already added{listed}: {shown}; updated its {' and '.join(feed.changed)}")
+        else:
+            click.echo(f"already added{listed}: {shown}; nothing changed")
+        return
     # the feed's own count: the bot stores (and `feeds list` counts) them at its first poll
     detail = ""
     if check:
@@ -973,16 +1001,24 @@ def feeds_add(
 @click.argument("url")
 @click.pass_context
 def feeds_remove(ctx: click.Context, url: str) -> None:
-    """Remove a feed added with `feeds add` or an OPML import."""
+    """Remove a feed added with `feeds add` or an OPML import (the URL or path as it was added)."""
+    from bot.ingest.urls import same_feed
+    from bot.ops.feed_admin import feed_url, find_feed
+
+    try:
+        url = feed_url(url, must_exist=False)  # the forms `feeds add` takes
+    except ConfigError as e:
+        _fail(f"not removed: {e.problem}")
     config, store = _open_store(ctx, create=False)
-    if any(public_feed_url(f.url) == public_feed_url(url) for f in config.feeds):
+    if same_feed(public_feed_url(url), [public_feed_url(f.url) for f in config.feeds]):
         if store is not None:
             store.close()
         _fail(f"{url} is listed in {config.source}; remove it from the file instead")
     removed = False
     if store is not None:
         try:
-            removed = store.feeds.remove(url)
+            known = find_feed(store, url)
+            removed = known is not None and store.feeds.remove(known.feed.url)
         finally:
             store.close()
     if not removed:
