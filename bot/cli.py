@@ -10,6 +10,7 @@ import asyncio
 import io
 import itertools
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import click
 from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
 from bot.credentials import has_credentials, missing_credentials, public_feed_url, secret_values
-from bot.errors import ConfigError, NewsalertError, QueryError
+from bot.errors import ConfigError, NewsalertError, OutputClosed, QueryError
 from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, plural, redact_url, tidy_line
 
@@ -37,7 +38,20 @@ def _fail(message: str, status: int = 2) -> NoReturn:
     sys.exit(status)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; a closed standard output ends any command quietly."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (BrokenPipeError, OutputClosed):
+            # later writes (and the interpreter's flush at exit) must not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(141)  # as a shell reports a command that SIGPIPE ended
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",

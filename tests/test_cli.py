@@ -237,3 +237,22 @@ def test_extract_and_parse_of_a_folder_say_it_is_one(tmp_path):
         assert result.exit_code == 1
         [line] = [json.loads(x) for x in result.stdout.splitlines()]
         assert "is a folder, not a file" in line["error"] and "*.html" in line["error"]
+
+
+def test_a_closed_standard_output_ends_the_command_quietly():
+    """`newsalert demo --raw | head -8`: no traceback, no retries, exit 141 (as SIGPIPE)."""
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--raw"],
+        env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    for _ in range(8):
+        proc.stdout.readline()
+    proc.stdout.close()  # as head does after its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, 141), err
+    assert "Traceback" not in err and "retrying" not in err and "ERROR" not in err, err
