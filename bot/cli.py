@@ -302,6 +302,12 @@ def article_from_json(data: Any) -> Article:
     for key in ("id", "title"):
         if key not in data:
             raise _BadLine(f'missing "{key}"; each line needs at least "id" and "title"')
+    if not isinstance(data["id"], str | int) or isinstance(data["id"], bool):
+        raise _BadLine(f'"id" must be text or a number, not {_json_type(data["id"])}')
+    for key in ("title", "link", "summary", "content", "source", "author", "published"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _BadLine(f'"{key}" must be text, not {_json_type(value)}')
     published = None
     if data.get("published"):
         try:
@@ -320,6 +326,17 @@ def article_from_json(data: Any) -> Article:
         source=str(data.get("source") or ""),
         author=tidy_line(str(data.get("author") or "")),
     )
+
+
+def _json_type(value: object) -> str:
+    """What a JSON value is, in JSON's words: a list, an object, a number, true/false."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def _read_articles(stream: IO[str], errors: list[str]) -> Iterator[Article]:
@@ -353,9 +370,9 @@ def _input_stream(path: str | None) -> IO[str]:
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:
             return sys.stdin
-        return io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
-    try:
-        return Path(path).open(encoding="utf-8", errors="surrogateescape")
+        return io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="surrogateescape")
+    try:  # utf-8-sig: a byte order mark (as some editors save) is not part of line 1
+        return Path(path).open(encoding="utf-8-sig", errors="surrogateescape")
     except OSError as e:
         _fail(f"cannot read {path}: {e.strerror}")
         raise
@@ -396,6 +413,8 @@ def match(
     from bot.matching.topics import builtin_topics
     from bot.records import Topic
 
+    if query is not None and not query.strip() and not topic_id:
+        _fail("the query is empty; give words to look for, e.g. --query '\"north korea\" talks'")
     if bool(topic_id) == bool(query):
         _fail("give exactly one of --topic ID or --query Q, e.g. --topic korea-diplomacy")
     matcher = Matcher()
@@ -411,11 +430,23 @@ def match(
         else:
             matcher.add(key, topic.query, threshold=topic.threshold)
     else:
+        from bot.matching.parser import lowercase_operators, parse_query
+
         key = str(query)
         try:
             matcher.add(key, key)
         except QueryError as e:
             _fail(f"the query cannot be read: {e}")
+        if parse_query(key).only_exclusions:  # the check /subscribe makes
+            _fail(
+                f"the query {key!r} only leaves things out, so it would match nearly every "
+                f"story; add the words to look for before it, e.g. --query 'korea {key}'"
+            )
+        for word, operator in lowercase_operators(key):
+            click.echo(
+                f"hint: {word!r} is a word the articles must contain; did you mean {operator}?",
+                err=True,
+            )
     errors: list[str] = []
     articles = _read_articles(_input_stream(input_path), errors)
     if model_topic is not None:  # a learned topic: its model decides, once per article

@@ -287,3 +287,16 @@ def test_a_long_phrase_is_shortened_inside_its_quotes_and_extra_terms_are_left_o
     )
     [line] = [x for x in alert.text.splitlines() if x.startswith("Matched:")]
     assert re.fullmatch(r'Matched: ~"north korea [^"]*…" 0\.71, word0, .*word4, …', line), line
+
+
+async def test_a_lowercase_and_between_words_gets_a_hint_and_stays_a_word(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        bot.store_articles(article("lava", "Lava flows from Etna", "The volcano erupted."))
+        made = (await bot.send(ALICE, "/subscribe lava and etna"))["text"]
+        tried = (await bot.send(ALICE, "/test lava and etna"))["text"]
+        korean = (await bot.send(ALICE, "/test lava or etna", language_code="ko"))["text"]
+        queries = [s.query for s in subscriptions.list_subscriptions(bot.store, ALICE)]
+    assert "your own filter" in made and "Did you mean AND?" in made
+    assert "Did you mean AND?" in tried
+    assert "OR를 뜻하셨나요?" in korean
+    assert queries == ["lava and etna"]  # the hint changes nothing
