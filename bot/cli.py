@@ -316,15 +316,19 @@ def article_from_json(data: Any) -> Article:
             )
         except ValueError:
             raise _BadLine(f'"published" is not an ISO 8601 date: {data["published"]!r}') from None
-    return Article(
-        id=str(data["id"]),
-        title=tidy_line(str(data["title"] or "")),
-        link=str(data.get("link") or ""),
-        summary=html_to_text(str(data.get("summary") or "")),
-        content=html_to_text(str(data.get("content") or "")),
-        published=published,
-        source=str(data.get("source") or ""),
-        author=tidy_line(str(data.get("author") or "")),
+    from bot.ingest.parse import capped_article
+
+    return capped_article(  # a feed's caps: a 120 KB title is read as a feed's would be
+        Article(
+            id=str(data["id"]),
+            title=tidy_line(str(data["title"] or "")),
+            link=str(data.get("link") or ""),
+            summary=html_to_text(str(data.get("summary") or "")),
+            content=html_to_text(str(data.get("content") or "")),
+            published=published,
+            source=str(data.get("source") or ""),
+            author=tidy_line(str(data.get("author") or "")),
+        )
     )
 
 

@@ -22,6 +22,7 @@ Normalisation (DESIGN.md, issue 3):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import html
@@ -41,7 +42,16 @@ from bot.ingest.fastfeed import read_fast
 from bot.ingest.fetch import gunzip_if_needed
 from bot.ingest.jsonfeed import JsonFeed, looks_like_json, parse_json_feed
 from bot.ingest.urls import canonical_url, image_url, is_http_url, looks_like_image
-from bot.records import Article, as_utc, utcnow
+from bot.records import (
+    MAX_AUTHOR_CHARS,
+    MAX_CONTENT_CHARS,
+    MAX_LINK_CHARS,
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
+    Article,
+    as_utc,
+    utcnow,
+)
 from bot.text import html_to_text, tidy_line, tidy_text
 
 # feedparser reads XML through our expat driver, which hands it text in one piece per
@@ -58,13 +68,7 @@ if not hasattr(feedparser.mixin.make_safe_absolute_uri, "cache_info"):
     )
 
 FUTURE_SLACK = timedelta(days=1)
-MAX_TITLE_CHARS = 500
-MAX_SUMMARY_CHARS = 20_000
-MAX_CONTENT_CHARS = 100_000
-MAX_LINK_CHARS = 2_048
 _RAW_FACTOR = 4  # HTML kept before conversion: markup makes it longer than its text
-# an author field is a name or two; a longer one is a feed stuffing text into it
-MAX_AUTHOR_CHARS = 200
 _MAILED_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
 _BARE_EMAIL = re.compile(r"^[^\s@()]+@[^\s@()]+$")
 _MAX_BODY = 50 * 1024 * 1024
@@ -527,6 +531,21 @@ def clip(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     space = cut.rfind(" ", limit // 2)
     return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def capped_article(article: Article) -> Article:
+    """``article`` (built from outside input: `newsalert match`, `summarize`) with each
+    field clipped to what a feed's article may hold, so every entry point reads the same."""
+    return dataclasses.replace(
+        article,
+        id=article.id[:MAX_LINK_CHARS],
+        title=clip(article.title, MAX_TITLE_CHARS),
+        link=article.link[:MAX_LINK_CHARS],
+        summary=clip(article.summary, MAX_SUMMARY_CHARS),
+        content=clip(article.content, MAX_CONTENT_CHARS),
+        source=clip(article.source, MAX_TITLE_CHARS),
+        author=article.author[:MAX_AUTHOR_CHARS],
+    )
 
 
 def _capped_html(value: str, limit: int) -> str:
