@@ -944,6 +944,8 @@ def feeds_list(ctx: click.Context) -> None:
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
+        if f.malformed:
+            lines.append(f"         malformed: {f.malformed}")
         if has_credentials(f.url) and f.url not in given:
             lines.append(f"         not fetched: {missing_credentials(f.url)}")
         elif f.last_error and f.status != FeedStatus.OK:

@@ -289,6 +289,7 @@ def _repairs(body: bytes) -> list[bytes]:
     if b"xmlns:rss" not in fixed:
         # "<rss:item>" with no namespace declared: the prefix is noise.
         fixed = _RSS_PREFIX.sub(rb"\1", fixed)
+    fixed = _close_cdata(fixed)
     if fixed != body:
         out.append(fixed)
     try:
@@ -301,6 +302,45 @@ def _repairs(body: bytes) -> list[bytes]:
     except Exception:  # lxml gives up on some inputs; then so do we
         pass
     return out
+
+
+_CDATA_OPEN = b"<![CDATA["
+
+
+def _close_cdata(body: bytes) -> bytes:
+    """``body`` with each CDATA section that runs into the next one (or to the end)
+    closed where its element ends: an unclosed one otherwise swallows every item after it."""
+    out, pos = [], 0
+    while (start := body.find(_CDATA_OPEN, pos)) >= 0:
+        inner = start + len(_CDATA_OPEN)
+        end = body.find(b"]]>", inner)
+        following = body.find(_CDATA_OPEN, inner)
+        if end >= 0 and (following < 0 or end < following):
+            out.append(body[pos : end + 3])
+            pos = end + 3
+            continue
+        close = body.find(b"</", inner)  # unclosed: it ends where its element does
+        if close < 0:
+            break
+        out.append(body[pos:close] + b"]]>")
+        pos = close
+    out.append(body[pos:])
+    return b"".join(out)
+
+
+# what feedparser flags though every item was read: a charset or Content-Type it overrode
+_HARMLESS_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
+
+
+def malformed_reason(bozo: str | None) -> str | None:
+    """feedparser's complaint for a person: ``SAXParseException: <unknown>:8:0: unclosed
+    CDATA section`` is ``line 8: unclosed CDATA section``; None for none, or for one that
+    loses nothing (an overridden charset)."""
+    if not bozo or bozo.startswith(_HARMLESS_BOZO):
+        return None
+    text = bozo.split(": ", 1)[1] if ": " in bozo else bozo
+    match = re.match(r"<unknown>:(\d+):\d+: (.*)", text, re.DOTALL)
+    return f"line {match.group(1)}: {match.group(2)}" if match else text
 
 
 def _clean_prolog(body: bytes) -> bytes:
@@ -332,11 +372,15 @@ def _from_xml(
     if parsed is not None:
         return _parsed_feed(parsed.feed, parsed.entries, parsed.version, None, url, source, now)
     parsed = _feedparse(body, fp_headers)
-    if not parsed.entries and parsed.bozo:
+    if parsed.bozo:
+        # a repaired body that gives more items is used (its complaint is the original's:
+        # the feed stays reported as malformed)
+        complaint = parsed.get("bozo_exception")
         for repaired in _repairs(body):
             retry = _feedparse(repaired, fp_headers)
-            if retry.entries:
+            if len(retry.entries) > len(parsed.entries):
                 parsed = retry
+                parsed["bozo"], parsed["bozo_exception"] = 1, complaint
                 break
     version = parsed.get("version") or ""
     if not parsed.entries and not version:
