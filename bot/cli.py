@@ -176,10 +176,27 @@ def run(ctx: click.Context, dry_run: bool) -> None:
         core = Core(config, dry_run=dry_run)
     except NewsalertError as e:
         _fail(str(e))
+    first = _feeds_not_polled_yet(core.store, config)
+    if first:
+        click.echo(
+            f"first poll of {plural(first, 'feed')}: articles recorded, alerts start with the "
+            "next new article",
+            err=True,
+        )
     try:
         asyncio.run(run_until_signalled(core))
     except NewsalertError as e:
         _fail(str(e), 1)
+
+
+def _feeds_not_polled_yet(store: Any, config: Any) -> int:
+    """How many feeds `run` will poll for the first time: those of the config file and the
+    database that have not been primed (their articles are recorded, not alerted)."""
+    stored = {f.url: f for f in store.feeds.all()}
+    configured = {public_feed_url(f.url) for f in config.feeds}
+    fresh = {url for url in configured if url not in stored or not stored[url].primed}
+    fresh |= {url for url, f in stored.items() if f.origin == "cli" and not f.primed}
+    return len(fresh)
 
 
 # -- check-config -------------------------------------------------------------------------------
