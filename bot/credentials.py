@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -42,7 +42,7 @@ def secret_values(url: str) -> list[str]:
     """The secrets ``url`` carries: its password and the value of each credential
     parameter, as written and %-decoded."""
     try:
-        userinfo, params = _secrets(urlsplit(url))
+        userinfo, params = secrets_of(urlsplit(url))
     except ValueError:
         return []
     _user, colon, password = userinfo.partition(":")
@@ -162,7 +162,10 @@ def has_credentials(url: str) -> bool:
     )
 
 
-def _secrets(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str, str]]]:
+def secrets_of(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """The credentials of a split URL (``urlsplit``): its userinfo (``""`` when none) and
+    its credential parameters with a value other than the mask, (name, value) as written:
+    what :func:`public_feed_url` leaves out."""
     _scheme, netloc, _path, query, _fragment = parts
     userinfo = netloc.rsplit("@", 1)[0] if "@" in netloc else ""
     params = [
@@ -173,24 +176,28 @@ def _secrets(parts: tuple[str, str, str, str, str]) -> tuple[str, list[tuple[str
     return userinfo, params
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _origin(parts: tuple[str, str, str, str, str]) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port as no port."""
-    scheme, netloc = parts[0].lower(), _host(parts[1]).lower()
-    host, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else ("", "", "")
-    if not colon or not port.isdigit():
-        return scheme, netloc, None
-    number: int | None = int(port)
-    if number == _DEFAULT_PORTS.get(scheme):
-        number = None
-    return scheme, host, number
+def url_origin(parts: SplitResult) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a split URL: lowercased, the host without userinfo (an IPv6
+    literal in brackets), and None for no port or the scheme's default port.  Raises
+    ``ValueError`` for a port that is not one (``:abc``, ``:99999``)."""
+    scheme, host = parts.scheme.lower(), parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    return scheme, host, None if port == DEFAULT_PORTS.get(scheme) else port
 
 
-def _same_origin(target: tuple[str, str, int | None], source: tuple[str, str, int | None]) -> bool:
-    """Whether the userinfo of ``source`` may go to ``target``: the same origin, or the
-    same host moved from http to https on the default ports (never https to http)."""
+def _same_origin(target_url: SplitResult, source_url: SplitResult) -> bool:
+    """Whether the userinfo of ``source_url`` may go to ``target_url``: the same origin, or
+    the same host moved from http to https on the default ports (never https to http); not
+    when either port is not a port."""
+    try:
+        target, source = url_origin(target_url), url_origin(source_url)
+    except ValueError:
+        return False
     if target == source:
         return True
     upgrade = (source[0], target[0]) == ("http", "https")
@@ -218,7 +225,7 @@ def with_credentials(public: str, full: str) -> str:
         target, source = urlsplit(public), urlsplit(full)
     except ValueError:
         return full if masked(public) else public
-    userinfo, params = _secrets(source)
+    userinfo, params = secrets_of(source)
     values: dict[str, list[str]] = {}
     for name, value in params:
         values.setdefault(name, []).append(value)
@@ -231,7 +238,7 @@ def with_credentials(public: str, full: str) -> str:
         else []
     )
     netloc = _host(target.netloc)
-    if userinfo and _same_origin(_origin(target), _origin(source)):
+    if userinfo and _same_origin(target, source):
         netloc = f"{userinfo}@{netloc}"
     url = urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
     return full if masked(url) else url
@@ -241,7 +248,7 @@ def secrets_known(url: str, full: str) -> bool:
     """Whether every credential in ``url`` is one of ``full``'s: then the database can
     keep ``public_feed_url(url)`` and :func:`with_credentials` gives ``url`` back."""
     try:
-        mine, theirs = _secrets(urlsplit(url)), _secrets(urlsplit(full))
+        mine, theirs = secrets_of(urlsplit(url)), secrets_of(urlsplit(full))
     except ValueError:
         return False
     userinfo, params = mine

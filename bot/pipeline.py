@@ -107,7 +107,6 @@ class Pipeline:
         self.full_text = full_text
         self.llm = llm
         self.config = config
-        self._full_urls: tuple[object, dict[str, str]] = ((), {})
         self.fetcher = fetcher
         self.bot_name = bot_name
         self.alert_on_first_poll = alert_on_first_poll
@@ -145,18 +144,9 @@ class Pipeline:
         self.config = config
         self.audience = Audience(config.topics)  # loads the subscriptions on first use
 
-    def _full_url(self, feed: FeedState) -> str | None:
-        """The config's URL of ``feed`` with its credentials (the database has none), or
-        None when the config gives it none."""
-        feeds = self.config.feeds
-        if self._full_urls[0] is not feeds:  # built once per config (a reload replaces it)
-            full = {public_feed_url(f.url): f.url for f in feeds if has_credentials(f.url)}
-            self._full_urls = (feeds, full)
-        return self._full_urls[1].get(feed.url)
-
     def _fetch_url(self, feed: FeedState) -> str:
         """Where to fetch ``feed``, credentials included (kept in memory only)."""
-        full = self._full_url(feed)
+        full = self.config.credentialed_feed_url(feed.url)
         if full:
             return with_credentials(feed.fetch_url, full)
         return feed.url if masked(feed.fetch_url) else feed.fetch_url  # never send "***"
@@ -188,7 +178,7 @@ class Pipeline:
             )
 
     async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
-        if has_credentials(feed.url) and self._full_url(feed) is None:
+        if has_credentials(feed.url) and self.config.credentialed_feed_url(feed.url) is None:
             # stored with credentials by an older version, which the database no longer keeps
             reason = missing_credentials(feed.url)
             return self._failed(feed, FeedError(feed.url, reason, kind="credentials"), now)
@@ -218,7 +208,7 @@ class Pipeline:
                 source=feed.name or None,
                 now=now,
                 # a publisher may repeat them in its links (the redirect may have lost them)
-                secrets=secret_values(self._full_url(feed) or ""),
+                secrets=secret_values(self.config.credentialed_feed_url(feed.url) or ""),
             )
         except FeedError as e:
             return self._failed(feed, e, now)
@@ -313,7 +303,9 @@ class Pipeline:
             return None
         if result.permanent_url == self._fetch_url(feed):
             return None
-        if not secrets_known(result.permanent_url, self._full_url(feed) or feed.url):
+        if not secrets_known(
+            result.permanent_url, self.config.credentialed_feed_url(feed.url) or feed.url
+        ):
             # credentials of the server's own making: the database cannot keep them, so the
             # redirect is followed at every poll
             log.warning(

@@ -263,7 +263,11 @@ async def test_command(turn: Turn) -> None:
         lines.extend(found_lines(turn, number, item, why=True))
     if result.closest:
         lines.append("")
-        lines.append(turn._("<b>Closest in meaning</b> (similarity; 1 is the same meaning):"))
+        lines.append(
+            turn._(
+                "<b>Closest in meaning</b> (USE similarity, which decides; 1 is the same meaning):"
+            )
+        )
         for article, similarity in result.closest:
             title = html.escape(article.title[:90], quote=False)
             lines.append(f"<code>{similarity:.2f}</code> {title}")

@@ -14,9 +14,9 @@ from sqlite_utils.migrations import Migrations
 
 from bot.credentials import (
     has_credentials,
-    is_credential_name,
     lost_userinfo,
     public_feed_url,
+    secrets_of,
     twin_fragment,
 )
 
@@ -437,23 +437,22 @@ def _feed_secrets(url: str) -> tuple[list[tuple[str, str]], list[str]]:
     credential parameter), and the bare secrets (the password, each credential value) long
     enough not to be found by chance, to replace only in URL and error columns (a bare
     username, or a password that is a word, may be part of a title or a query)."""
+    # the same credentials as public_feed_url removes from feeds.url: what is masked there
+    # is masked in the copies
     try:
-        parts = urlsplit(url)
+        userinfo, params = secrets_of(urlsplit(url))
     except ValueError:
         return [], []
     pairs: list[tuple[str, str]] = []
     bare: list[str] = []
-    if "@" in parts.netloc:
-        userinfo = parts.netloc.rsplit("@", 1)[0]
+    if userinfo:
         pairs.append((f"{userinfo}@", ""))
         _user, colon, password = userinfo.partition(":")
         if colon and password:
             bare.append(password)
-    for segment in parts.query.split("&") if parts.query else []:
-        name, eq, value = segment.partition("=")
-        if eq and value and is_credential_name(name) and value != "***":
-            pairs.append((segment, f"{name}=***"))
-            bare.append(value)
+    for name, value in params:
+        pairs.append((f"{name}={value}", f"{name}=***"))
+        bare.append(value)
     return pairs, [secret for secret in bare if len(secret) >= 8]
 
 

@@ -70,6 +70,17 @@ REUTERS = Article(
 )
 
 
+def config_head(api: Any, db: Path | str, *, admins: tuple[int, ...] = ()) -> str:
+    """The head of a config file for a bot against the fake Bot API ``api`` (its token comes
+    from the environment): ``[telegram]`` with a 1 s long poll and ``admins``, and
+    ``[storage]`` at ``db``; the test writes the sections that follow."""
+    admin_line = f"admins = [{', '.join(map(str, admins))}]\n" if admins else ""
+    return (
+        f'[telegram]\nbase_url = "{api.base_url}"\npoll_timeout = "1s"\n{admin_line}'
+        f'[storage]\npath = "{db}"\n'
+    )
+
+
 # -- feeds -------------------------------------------------------------------------------------
 
 

@@ -270,7 +270,7 @@ async def test_the_matched_line_keeps_a_semantic_term_whole_with_its_similarity(
             message="the alert",
         )
     [line] = [x for x in sent[0]["text"].splitlines() if x.startswith("Matched:")]
-    assert re.search(rf'~"{phrase}" 0\.\d\d\b', line), line  # closing quote and similarity
+    assert re.search(rf'~"{phrase}" USE 0\.\d\d\b', line), line  # quote, vector, similarity
     assert "…" not in line
 
 

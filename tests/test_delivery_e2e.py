@@ -24,6 +24,7 @@ from tests.helpers import (
     TOKEN,
     bot_process,
     config_for,
+    config_head,
     fast_api,
     follow_volcanoes,
     rss,
@@ -258,13 +259,8 @@ def test_kill_9_during_a_fan_out_loses_nothing_and_repeats_at_most_one(tmp_path)
         feeds.set("/wire.xml", rss(QUIET_FEED))
         config = tmp_path / "config.toml"
         config.write_text(
-            f"""
-[telegram]
-base_url = "{api.base_url}"
-poll_timeout = "1s"
-[storage]
-path = "{db}"
-[polling]
+            config_head(api, db)
+            + f"""[polling]
 jitter = 0
 [fetch]
 full_text = false

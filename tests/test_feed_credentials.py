@@ -11,7 +11,7 @@ import sys
 from bot.ingest.urls import redact_url, redact_urls, url_host
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.helpers import TOKEN, bot_process
+from tests.helpers import TOKEN, bot_process, config_head
 
 PASSWORD = "s3cretPassw0rd"
 API_KEY = "K3yValue12345"
@@ -37,14 +37,8 @@ def test_feeds_feedstatus_logs_and_doctor_never_show_feed_credentials(tmp_path):
         url += f"?api_key={API_KEY}"
         config = tmp_path / "config.toml"
         config.write_text(
-            f"""
-[telegram]
-base_url = "{api.base_url}"
-poll_timeout = "1s"
-admins = [{OPERATOR}]
-[storage]
-path = "{tmp_path / "bot.db"}"
-[polling]
+            config_head(api, tmp_path / "bot.db", admins=(OPERATOR,))
+            + f"""[polling]
 jitter = 0
 [[feeds]]
 url = "{url}"
@@ -172,13 +166,8 @@ def test_a_running_bot_fetches_with_the_credentials_and_stores_none(tmp_path):
         host = f"127.0.0.1:{feeds.port}"
         config = tmp_path / "config.toml"
         config.write_text(
-            f"""
-[telegram]
-base_url = "{api.base_url}"
-poll_timeout = "1s"
-[storage]
-path = "{tmp_path / "bot.db"}"
-[polling]
+            config_head(api, tmp_path / "bot.db")
+            + f"""[polling]
 jitter = 0
 [fetch]
 full_text = false
@@ -583,13 +572,8 @@ def test_a_feed_that_repeats_our_key_in_its_links_gets_it_stored_or_sent_nowhere
         feeds.set("/feed.xml", rss(QUIET_FEED, site=""))
         config = tmp_path / "config.toml"
         config.write_text(
-            f"""
-[telegram]
-base_url = "{api.base_url}"
-poll_timeout = "1s"
-[storage]
-path = "{tmp_path / "bot.db"}"
-[polling]
+            config_head(api, tmp_path / "bot.db")
+            + f"""[polling]
 jitter = 0
 [fetch]
 full_text = false

@@ -33,6 +33,7 @@ from tests.helpers import (
     TOKEN,
     alerts_to,
     bot_process,
+    config_head,
     follow_volcanoes,
     rss,
     volcano_story,
@@ -82,13 +83,8 @@ def test_a_full_disk_sends_each_alert_once_pauses_and_resumes_by_itself(tmp_path
         feeds.set("/wire.xml", rss(QUIET_FEED))
         config = tmp_path / "config.toml"
         config.write_text(
-            f"""
-[telegram]
-base_url = "{api.base_url}"
-poll_timeout = "1s"
-[storage]
-path = "{db}"
-[metrics]
+            config_head(api, db)
+            + f"""[metrics]
 listen = "127.0.0.1:{port}"
 [polling]
 jitter = 0

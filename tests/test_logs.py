@@ -15,7 +15,7 @@ import pytest
 
 from bot.ops.logs import THIRD_PARTY, add_secret, setup_logging
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.helpers import TOKEN
+from tests.helpers import TOKEN, config_head
 
 SECRET_HALF = TOKEN.split(":", 1)[1]
 
@@ -158,10 +158,7 @@ def test_run_with_vv_and_json_logs_redacts_everything(tmp_path):
     """The real process at full verbosity: every stderr line is JSON, none holds the token."""
     with FakeBotAPI.in_thread(token=TOKEN) as api:
         config = tmp_path / "config.toml"
-        config.write_text(
-            f'[telegram]\nbase_url = "{api.base_url}"\npoll_timeout = "1s"\n'
-            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
-        )
+        config.write_text(config_head(api, tmp_path / "bot.db"))
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "--config", str(config), "-vv", "--log-json", "run"],
             stdout=subprocess.PIPE,

@@ -17,7 +17,7 @@ import urllib.request
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.synthetic_feeds import big_feed
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.helpers import REPO, TOKEN
+from tests.helpers import REPO, TOKEN, config_head
 from tests.test_run import wait_for_exit
 
 FEEDS = ("wire-a", "wire-b", "wire-c")
@@ -60,9 +60,7 @@ def test_commands_are_answered_while_big_feeds_are_parsed_in_worker_processes(tm
             feeds.set(f"/{name}.xml", big_feed(name))  # ~2 MB each
         config = tmp_path / "config.toml"
         config.write_text(
-            f'[telegram]\nbase_url = "{api.base_url}"\npoll_timeout = "1s"\n\n'
-            f'[storage]\npath = "{tmp_path / "bot.db"}"\n\n'
-            f'[metrics]\nlisten = "127.0.0.1:{port}"\n\n'
+            config_head(api, tmp_path / "bot.db") + f'\n[metrics]\nlisten = "127.0.0.1:{port}"\n\n'
             '[performance]\nworkers = "process"\npool_size = 2\n'
             + "".join(
                 f'\n[[feeds]]\nurl = "{feeds.url(f"/{n}.xml")}"\ninterval = "1s"\n' for n in FEEDS

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.helpers import TOKEN, bot_process
+from tests.helpers import TOKEN, bot_process, config_head
 
 
 def wait_for_exit(proc: subprocess.Popen[str], timeout: float) -> int:
@@ -28,15 +28,8 @@ def test_run_answers_commands_and_stops_on_sigterm(tmp_path):
         feeds.set("/feed.xml", feed)
         config = tmp_path / "config.toml"
         config.write_text(
-            f"""
-[telegram]
-base_url = "{api.base_url}"
-poll_timeout = "1s"
-admins = [42]
-
-[storage]
-path = "{tmp_path / "bot.db"}"
-
+            config_head(api, tmp_path / "bot.db", admins=(42,))
+            + f"""
 [[feeds]]
 url = "{feeds.url("/feed.xml")}"
 interval = "2s"

@@ -76,35 +76,69 @@ def test_semantic_terms_compose_with_everything_else():
 
 
 @needs_model
-def test_a_report_matches_a_phrase_of_its_language_and_near_misses_do_not():
+def test_the_issues_examples_at_the_default_and_with_a_terms_own_threshold():
+    # issue 13: Samsung's profits, a K-pop tour and a baking recipe do not match the English
+    # phrase at the documented default (0.61, USE), nor does the issue's Korean report
+    # (0.54): across languages the similarities run lower, and ~0.5"..." takes it
+    default, own = (
+        "north korea fires a ballistic missile",
+        '~0.5"north korea fires a ballistic missile"',
+    )
     m = Matcher()
-    m.add("missile", '~"north korea fires a ballistic missile"')
-    m.add("missile-ko", '~"북한 탄도미사일 발사"')
-    found = {}
-    for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING, MISSILE_EN):
-        found[a.id] = m.match(a, vector=vectors.article_vector(a))
-    assert [x.topic for x in found["ko1"]] == ["missile-ko"]
-    assert found["ko2"] == found["ko3"] == found["en1"] == []
-    [match] = found["en2"]
-    assert match.topic == "missile"
-    (label,) = match.why
-    assert label.startswith('~"north korea fires a ballistic missile" 0.')  # with its similarity
-    assert float(label.rsplit(" ", 1)[1]) >= DEFAULT_SIMILARITY
+    m.add("default", f'~"{default}"')
+    m.add("own", own)
+    found = {
+        a.id: {x.topic: x.why for x in m.match(a, vector=vectors.article_vector(a))}
+        for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING, MISSILE_EN)
+    }
+    assert found["ko2"] == found["ko3"] == found["en1"] == {}
+    assert set(found["ko1"]) == {"own"}
+    (label,) = found["ko1"]["own"]
+    # why names the term, the vector that decided and its similarity
+    assert label.startswith(f"{own} USE 0.")
+    assert 0.5 <= float(label.rsplit(" ", 1)[1]) < DEFAULT_SIMILARITY
+    assert set(found["en2"]) == {"default", "own"}
+    assert float(found["en2"]["default"][0].rsplit(" ", 1)[1]) >= DEFAULT_SIMILARITY
 
 
 @needs_model
-def test_across_languages_a_lower_threshold_is_asked_for_and_near_misses_stay_out():
-    # an English phrase and a Korean report of the event score lower (0.54) than the same
-    # language (0.78): at the default they do not meet; ~0.5"..." brings them together,
-    # and still not Samsung's profits, a K-pop tour or a recipe
+def test_across_languages_the_report_ranks_below_other_korean_stories():
+    # why no default takes the Korean report: from the English phrase, Korean titles of a
+    # nuclear test (0.59) and of sanctions evasion (0.58) score above it (0.54), so the
+    # ~0.5 that takes it takes them too (bench/semantic_threshold.py: e5 ranks them alike)
+    phrase = vectors.phrase_vector("north korea fires a ballistic missile")
+    nuclear = Article(id="k1", title="북한 6차 핵실험 강행")
+    shipping = Article(id="k2", title="북한, 해상 환적으로 대북제재 회피")
+    report = float(vectors.article_vector(MISSILE_KO) @ phrase)
+    for other in (nuclear, shipping):
+        assert float(vectors.article_vector(other) @ phrase) > report
     m = Matcher()
-    m.add("missile", '~0.5"north korea fires a ballistic missile"')
-    found = {
-        a.id: m.match(a, vector=vectors.article_vector(a))
-        for a in (MISSILE_KO, SAMSUNG, KPOP, BAKING)
-    }
-    assert [x.topic for x in found["ko1"]] == ["missile"]
-    assert found["ko2"] == found["ko3"] == found["en1"] == []
+    m.add("default", '~"north korea fires a ballistic missile"')
+    m.add("own", '~0.5"north korea fires a ballistic missile"')
+    for other in (nuclear, shipping):
+        assert [x.topic for x in m.match(other, vector=vectors.article_vector(other))] == ["own"]
+
+
+@needs_model
+def test_a_phrase_of_the_articles_language_matches_too():
+    m = Matcher()
+    m.add("missile-ko", '~"북한 탄도미사일 발사"')
+    assert [x.topic for x in m.match(MISSILE_KO, vector=vectors.article_vector(MISSILE_KO))] == [
+        "missile-ko"
+    ]
+    for a in (SAMSUNG, KPOP, BAKING):
+        assert m.match(a, vector=vectors.article_vector(a)) == []
+
+
+@needs_model
+def test_a_terms_own_threshold_holds_for_every_language_pair():
+    # ~0.6"...": the term's own threshold, on the scale that decides (the USE cosine), for
+    # an article in any language: the Korean report (0.54) is then out, the English one in
+    m = Matcher()
+    m.add("missile", '~0.6"north korea fires a ballistic missile"')
+    assert m.match(MISSILE_KO, vector=vectors.article_vector(MISSILE_KO)) == []
+    [match] = m.match(MISSILE_EN, vector=vectors.article_vector(MISSILE_EN))
+    assert match.why[0].startswith('~0.6"north korea fires a ballistic missile" USE 0.')
 
 
 @needs_model
@@ -120,6 +154,44 @@ def test_a_talks_story_is_not_a_missile_launch_at_the_default():
     assert [x.topic for x in m.match(MISSILE_EN, vector=vectors.article_vector(MISSILE_EN))] == [
         "missile"
     ]
+
+
+@needs_model
+def test_semantic_terms_compose_with_groups_and_fields():
+    # the issue's @north-korea ~"sanctions evasion" -title:sport: a short phrase scores
+    # low (0.40 on a sanctions-evasion story), under the default 0.61; with
+    # its own threshold the rest of the query decides as with words
+    ship = Article(id="s1", title="Sanctions evasion: North Korea's ship-to-ship oil transfers")
+    sport = Article(id="s2", title="Sport: North Korea sanctions evasion probe hits football club")
+    russia = Article(
+        id="s3", title="Russian oligarch accused of sanctions evasion through shell companies"
+    )
+    m = Matcher()
+    m.add("default", '@north-korea ~"sanctions evasion" -title:sport')
+    m.add("own", '@north-korea ~0.38"sanctions evasion" -title:sport')
+    found = {
+        a.id: {x.topic for x in m.match(a, vector=vectors.article_vector(a))}
+        for a in (ship, sport, russia)
+    }
+    assert found == {"s1": {"own"}, "s2": set(), "s3": set()}  # sport: -title; Russia: no group
+
+
+@needs_model
+def test_semantic_terms_either_or():
+    # ~"missile launch" OR ~"nuclear test": Korean reports of each (short English phrases
+    # on Korean titles: 0.55 and 0.52, so a threshold of their own), not the near misses
+    launch = Article(id="k1", title="북한, 동해상으로 미사일 발사")
+    test = Article(id="k2", title="북한 6차 핵실험 강행")
+    talks = Article(id="e1", title="US and South Korean envoys meet in Seoul on nuclear talks")
+    m = Matcher()
+    m.add("either", '~0.45"missile launch" OR ~0.45"nuclear test"')
+    on = {
+        a.id: [x.why for x in m.match(a, vector=vectors.article_vector(a))]
+        for a in (launch, test, talks, SAMSUNG, KPOP, BAKING)
+    }
+    assert on["k1"][0][0].startswith('~0.45"missile launch" USE ')
+    assert on["k2"][0][0].startswith('~0.45"nuclear test" USE ')
+    assert on["e1"] == on["ko2"] == on["ko3"] == on["en1"] == []
 
 
 @needs_model
@@ -194,6 +266,25 @@ async def test_the_pipeline_matches_on_the_stored_vector(tmp_path):
     store.close()
 
 
+async def test_no_vector_is_made_when_no_rule_has_a_semantic_term(tmp_path):
+    from bot.matching import passages
+
+    store = Store.open(tmp_path / "bot.db")
+    config = config_from_dict(
+        {"fetch": {"full_text": False}, "delivery": {"story_by_meaning": False}}, env={}
+    )
+    pipeline = Pipeline(store, config, fetcher=None, alert_on_first_poll=True)  # type: ignore[arg-type]
+    store.chats.ensure(5)
+    store.subscriptions.add(5, "", query="missile OR 탄도미사일")
+    feed = store.feeds.upsert("https://ko.example/rss", name="KO")
+    made = (vectors.STATS["texts"], passages.STATS["texts"])
+    await pipeline.process(feed, [MISSILE_KO, SAMSUNG, MISSILE_EN])
+    assert [d.chat_id for d in store.outbox.for_chat(5)] == [5, 5]  # words still match
+    assert (vectors.STATS["texts"], passages.STATS["texts"]) == made  # no vector at all
+    assert all(s.vector is None for s in store.articles.latest(5))
+    store.close()
+
+
 @needs_model
 def test_match_cli_takes_semantic_queries_on_json_lines():
     lines = "".join(json.dumps(a.to_json()) + "\n" for a in (MISSILE_KO, SAMSUNG, BAKING))
@@ -201,7 +292,11 @@ def test_match_cli_takes_semantic_queries_on_json_lines():
     assert result.exit_code == 0, result.output
     decisions = [json.loads(line) for line in result.output.splitlines()]
     assert [d["matched"] for d in decisions] == [True, False, False]
-    assert decisions[0]["why"][0].startswith('~"북한 탄도미사일 발사"')
+    assert decisions[0]["why"][0].startswith('~"북한 탄도미사일 발사" USE ')
+    # every line says each phrase's similarity on the vector that decides, matched or not
+    assert [d["vector"] for d in decisions] == ["USE"] * 3
+    sims = [d["similarity"]["북한 탄도미사일 발사"] for d in decisions]
+    assert sims[0] >= DEFAULT_SIMILARITY > max(sims[1:])
 
 
 @needs_model
@@ -218,4 +313,4 @@ async def test_test_command_shows_each_recent_storys_similarity(telegram_api, tm
     shown = re.findall(r"^<code>(-?\d\.\d\d)</code> (.*)$", reply, re.MULTILINE)
     assert len(shown) == 3 and "北" in shown[0][1]  # closest first, each with its similarity
     assert [float(s) for s, _ in shown] == sorted((float(s) for s, _ in shown), reverse=True)
-    assert '~0.5"north korea fires a ballistic missile" 0.' in reply  # why names it
+    assert '~0.5"north korea fires a ballistic missile" USE 0.' in reply  # why names it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bot.delivery.terminal import BOLD, ITALIC, RESET, html_to_terminal
+from bot.delivery.terminal import BOLD, ITALIC, RESET, UNDERLINE, html_to_terminal
 
 ALERT = (
     '<b><a href="https://n.example/a">Talks &amp; &lt;progress&gt;</a></b>\n'
@@ -48,3 +48,21 @@ def test_demo_prints_what_a_reader_sees_and_raw_prints_the_html(tmp_path):
     assert "<b>" not in shown and "\033[" not in shown  # not a terminal: no escapes
     assert "[picture (large, above the text): https://example.org/images/" in shown
     assert f'">{title}</a></b>\n<i>Reuters via The Straits Times' in raw
+
+
+def test_deep_nesting_restyles_only_where_the_style_changes():
+    # each tag costs the same however deep (the whole stack was written again at every
+    # tag: output and time grew with the square of the depth)
+    depth = 5000
+    html = "<b><i>" * depth + "x" + "</i></b>" * depth + " plain <u>u</u>"
+    assert html_to_terminal(html, color=True) == (
+        RESET + BOLD
+        + RESET + BOLD + ITALIC
+        + "x"
+        + RESET + BOLD
+        + RESET
+        + " plain "
+        + RESET + UNDERLINE + "u" + RESET
+        + RESET
+    )  # fmt: skip
+    assert html_to_terminal(html) == "x plain u"

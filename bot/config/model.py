@@ -13,8 +13,10 @@ import dataclasses
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.config.template import DEFAULT_TEMPLATE
+from bot.credentials import has_credentials, public_feed_url
 from bot.records import Topic
 
 
@@ -202,6 +204,23 @@ class Config:
         if not self.storage.retention:
             return None
         return max(self.storage.retention, self.delivery.story_window)
+
+    def lists_feed(self, url: str) -> bool:
+        """Whether ``url`` is one of the file's feeds, compared by public URL (the
+        database's key): with other credentials, or none, it is still the same feed."""
+        return public_feed_url(url) in self._feeds_by_public_url
+
+    def credentialed_feed_url(self, public: str) -> str | None:
+        """The file's URL, credentials included, of the feed stored as ``public`` (the
+        database keeps none); None when the file gives it none, or has no such feed."""
+        url = self._feeds_by_public_url.get(public)
+        return url if url is not None and has_credentials(url) else None
+
+    @cached_property
+    def _feeds_by_public_url(self) -> dict[str, str]:
+        # built once per config (a reload makes a new one): asked for every OPML entry
+        # and every fetch; the loader refuses two feeds with one public URL
+        return {public_feed_url(f.url): f.url for f in self.feeds}
 
 
 def secret_keys() -> frozenset[str]:

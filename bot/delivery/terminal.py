@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 BOLD, ITALIC, UNDERLINE, STRIKE, RESET = "\033[1m", "\033[3m", "\033[4m", "\033[9m", "\033[0m"
 _STYLES = {"b": BOLD, "strong": BOLD, "i": ITALIC, "em": ITALIC, "u": UNDERLINE, "ins": UNDERLINE}
 _STYLES |= {"s": STRIKE, "strike": STRIKE, "del": STRIKE}
+_ORDER = (BOLD, ITALIC, UNDERLINE, STRIKE)  # the order a restyle writes them in
 
 
 class _Terminal(HTMLParser):
@@ -19,34 +20,46 @@ class _Terminal(HTMLParser):
         self.color = color
         self.known_url = known_url
         self.out: list[str] = []
-        self.styles: list[str] = []
+        self.styles: list[str] = []  # the open tags' styles, innermost last
+        # how many open tags ask for each style: a tag changes the terminal's style only
+        # when it opens the first or closes the last of its kind, so that each tag costs
+        # the same however deep it is nested
+        self.depth = dict.fromkeys(_ORDER, 0)
         self.links: list[str] = []
+
+    def _push(self, style: str) -> None:
+        self.styles.append(style)
+        self.depth[style] += 1
+        if self.depth[style] == 1:
+            self._restyle()
+
+    def _pop(self) -> None:
+        style = self.styles.pop()
+        self.depth[style] -= 1
+        if not self.depth[style]:
+            self._restyle()
 
     def _restyle(self) -> None:
         if self.color:
-            self.out.append(RESET + "".join(self.styles))
+            self.out.append(RESET + "".join(s for s in _ORDER if self.depth[s]))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _STYLES:
-            self.styles.append(_STYLES[tag])
-            self._restyle()
+            self._push(_STYLES[tag])
         elif tag == "a":
             href = dict(attrs).get("href") or ""
             self.links.append(href)
             if self.color and href:
                 self.out.append(f"\033]8;;{href}\033\\")
-                self.styles.append(UNDERLINE)
-                self._restyle()
+                self._push(UNDERLINE)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _STYLES and self.styles:
-            self.styles.pop()
-            self._restyle()
+            self._pop()
         elif tag == "a" and self.links:
             href = self.links.pop()
             if self.color and href:
-                self.styles.pop()
-                self._restyle()
+                self._pop()
                 self.out.append("\033]8;;\033\\")
             elif href and href != self.known_url:
                 self.out.append(f" <{href}>")

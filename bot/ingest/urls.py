@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 # in bot.text, so that the config loader (a layer below) hides credentials too
+from bot.credentials import DEFAULT_PORTS, url_origin
 from bot.text import redact_url as redact_url
 from bot.text import redact_urls as redact_urls
 
@@ -71,7 +72,6 @@ _TRACKING_EXACT = frozenset(
     }
 )
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "ga_", "hmb_", "itm_")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _WS = re.compile(r"\s+")
 
 
@@ -130,7 +130,7 @@ def canonical_url(url: str, base: str | None = None) -> str:
         if parts.password is not None:
             userinfo += ":" + parts.password
         netloc = f"{userinfo}@{netloc}"
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
         netloc += f":{port}"
     path = parts.path or "/"
     return urlunsplit((scheme, netloc, path, _clean_query(parts.query), ""))
@@ -139,16 +139,10 @@ def canonical_url(url: str, base: str | None = None) -> str:
 def url_host(url: str) -> str:
     """The host (and a port that is not the default) of ``url``: what /feeds shows."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
+        _scheme, host, port = url_origin(urlsplit(url))
     except ValueError:
         return ""
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        host += f":{port}"
-    return host
+    return host if port is None else f"{host}:{port}"
 
 
 def is_http_url(value: str) -> bool:

@@ -38,6 +38,7 @@ __all__ = [
     "available",
     "embed",
     "forget",
+    "query_vectors",
     "remembered",
 ]
 
@@ -86,6 +87,33 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     out: np.ndarray = rows / np.maximum(norms, 1e-9)
     return out
+
+
+def query_vectors(texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors of query phrases, embedded as e5 *queries* (the ``query:`` prefix), one
+    row each; each distinct phrase is embedded once in the process (about 35-50 ms a phrase
+    on one core) and remembered.  ``bench/semantic_threshold.py`` measures semantic terms
+    ``~"..."`` on e5 with them (the USE vector decides those terms in the bot)."""
+    keys = [" ".join(t.split()) for t in texts]
+    if not keys:
+        return np.zeros((0, DIMENSION), np.float32)
+    with _made_lock:
+        missing = [k for k in dict.fromkeys(keys) if k not in _queries]
+    if missing:
+        with _lock:
+            model = _load()
+            started = time.perf_counter()
+            rows = np.asarray(model.query(missing), dtype=np.float32).reshape(len(missing), -1)
+            STATS["texts"] += len(missing)
+            STATS["seconds"] += time.perf_counter() - started
+        rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        with _made_lock:
+            _queries.update(zip(missing, rows, strict=True))
+    with _made_lock:
+        return np.stack([_queries[k] for k in keys])
+
+
+_queries: dict[str, np.ndarray] = {}  # phrase -> its e5 query vector (phrases are few)
 
 
 def article_vectors(articles: Sequence[Article]) -> np.ndarray:

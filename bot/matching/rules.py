@@ -105,6 +105,15 @@ def subscription_rules(sub: Subscription, topics: Mapping[str, Topic]) -> list[R
     return rules
 
 
+def _place_model(rule: Rule, gated: dict[str, Topic], alone: dict[str, Topic]) -> None:
+    """Put ``rule``'s model where :class:`RuleSet` keeps it: in ``alone`` when it decides
+    alone, in ``gated`` when the query must match too; the key leaves its old place."""
+    gated.pop(rule.key, None)
+    alone.pop(rule.key, None)
+    if rule.model is not None:
+        (alone if rule.query is None else gated)[rule.key] = rule.model
+
+
 class RuleSet:
     """Rules decided together, the way alerts decide them: the queries in one matcher, a
     learned topic by its model (once per article, however many rules ask), a narrowed
@@ -119,18 +128,16 @@ class RuleSet:
 
     def add(self, rule: Rule) -> Query | None:
         """Add (or replace) ``rule``; its compiled query (a query that does not parse
-        raises :class:`QueryError`), ``None`` when the model alone decides."""
+        raises :class:`QueryError`, and the set stays as it was), ``None`` when the model
+        alone decides."""
         query = None
-        self._gated.pop(rule.key, None)
-        self._alone.pop(rule.key, None)
         if rule.query is not None:
             query = self.matcher.add(rule.key, rule.query, threshold=rule.threshold)
             self._signatures[rule.key] = (_signature(rule.query), rule.threshold)
         elif rule.key in self._signatures:
             self.matcher.remove(rule.key)
             del self._signatures[rule.key]
-        if rule.model is not None:
-            (self._alone if rule.query is None else self._gated)[rule.key] = rule.model
+        _place_model(rule, self._gated, self._alone)
         return query
 
     def load(self, rules: Iterable[Rule]) -> None:
@@ -141,12 +148,9 @@ class RuleSet:
         alone: dict[str, Topic] = {}
         for rule in rules:
             wanted.pop(rule.key, None)
-            gated.pop(rule.key, None)
-            alone.pop(rule.key, None)
             if rule.query is not None:
                 wanted[rule.key] = (rule.query, rule.threshold)
-            if rule.model is not None:
-                (alone if rule.query is None else gated)[rule.key] = rule.model
+            _place_model(rule, gated, alone)
         # A key can come back with another query (a row id reused after a delete, a second
         # /filter): compare what each key compiles, not just the key.
         signatures = {

@@ -5,11 +5,12 @@ Core functions over the store; ``bot.cli`` only parses arguments and prints.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config.loader import check_url
+from bot.config.model import Config
 from bot.credentials import has_credentials, public_feed_url
 from bot.errors import ConfigError, NewsalertError
 from bot.ingest.fetch import Fetcher, fetch_source
@@ -161,21 +162,19 @@ def import_opml(
     store: Store,
     data: bytes,
     *,
-    config_feeds: Collection[str] = (),
-    config_name: str = "the config file",
+    config: Config | None = None,
 ) -> tuple[list[str], list[str]]:
     """Add every feed of an OPML document; returns (added, skipped with reasons).
-    The feeds of the config file (``config_feeds``) are skipped: they stay the file's."""
+    The feeds of the config file (``config``) are skipped: they stay the file's."""
     added, skipped = [], []
-    in_config = {public_feed_url(u) for u in config_feeds}
     for feed in read_opml(data):
         try:
             url = validate_feed_url(feed.url)
         except ConfigError as e:
             skipped.append(f"{redact_url(feed.url)}: {e.problem}")
             continue
-        if public_feed_url(url) in in_config:
-            skipped.append(f"{redact_url(url)}: already in {config_name}")
+        if config is not None and config.lists_feed(url):
+            skipped.append(f"{redact_url(url)}: already in {Path(config.source).name}")
             continue
         if store.feeds.get_by_url(url) is not None:
             skipped.append(f"{redact_url(url)}: already listed")

@@ -13,6 +13,7 @@ from bot.matching import passages, vectors
 from bot.matching.feedback import Rated, Verdict, decide, needs_passage
 from bot.matching.rules import RuleSet, subscription_rules
 from bot.records import Article, Delivery, Topic
+from bot.service.search import ArticleVectors
 from storage.articles import StoredArticle
 from storage.feedback import Vote
 from storage.store import Store
@@ -34,13 +35,10 @@ def rated(votes: Iterable[Vote], topic: str, *, leave_out: int | None = None) ->
     ]
 
 
-def _made(stored: StoredArticle, passage: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _made(stored: StoredArticle, passage: bool) -> tuple[ArticleVectors, np.ndarray | None]:
     """The article's USE vector (stored, else made) and its e5 vector (pure work)."""
-    vector = vectors.from_blob(stored.vector)
-    if vector is None and vectors.available():
-        vector = vectors.article_vector(stored.article)
     sharp = passages_of([stored.article])[0] if passage and passages.available() else None
-    return vector, sharp
+    return ArticleVectors.of([stored]), sharp
 
 
 async def _meanings(
@@ -48,10 +46,9 @@ async def _meanings(
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Both vectors of the article, made in a worker thread; a USE vector made now (an
     article from before vectors) is stored with it."""
-    vector, sharp = await asyncio.to_thread(_made, stored, passage)
-    if vector is not None and stored.vector is None:
-        store.articles.set_vector(stored.key, vectors.to_blob(vector))
-    return vector, sharp
+    found, sharp = await asyncio.to_thread(_made, stored, passage)
+    found.keep(store)
+    return found.rows.get(stored.key), sharp
 
 
 async def vote(store: Store, delivery: Delivery, value: int) -> Vote | None:

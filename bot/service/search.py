@@ -40,15 +40,16 @@ class Found:
 
 
 @dataclass(slots=True)
-class _Vectors:
-    """The meaning vectors of the scanned articles: the stored ones, and the ones made now
-    (in one batch) for articles stored before vectors, to be stored afterwards."""
+class ArticleVectors:
+    """The meaning (USE) vectors of stored articles: the stored ones, and the ones made now
+    (in one batch, pure work for a thread) for articles stored before vectors, to be
+    stored afterwards with :meth:`keep`."""
 
     rows: dict[int, np.ndarray] = field(default_factory=dict)
     made: dict[int, bytes] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, articles: Sequence[StoredArticle]) -> _Vectors:
+    def of(cls, articles: Sequence[StoredArticle]) -> ArticleVectors:
         out = cls()
         missing: list[StoredArticle] = []
         for stored in articles:
@@ -64,10 +65,10 @@ class _Vectors:
                 out.made[stored.key] = vectors.to_blob(row)
         return out
 
-
-def _keep(store: Store, found: _Vectors) -> None:
-    for key, blob in found.made.items():
-        store.articles.set_vector(key, blob)
+    def keep(self, store: Store) -> None:
+        """Store the vectors made now."""
+        for key, blob in self.made.items():
+            store.articles.set_vector(key, blob)
 
 
 def _newest_first(articles: Iterable[StoredArticle]) -> list[StoredArticle]:
@@ -88,7 +89,7 @@ def _scan(
     *,
     limit: int,
     language: str = DEFAULT_LANGUAGE,
-) -> tuple[list[Found], _Vectors]:
+) -> tuple[list[Found], ArticleVectors]:
     """The newest ``limit`` of ``articles`` that match a rule (pure work, any thread)."""
     ruleset = RuleSet()
     labels: dict[str, str] = {}
@@ -96,9 +97,9 @@ def _scan(
         ruleset.add(rule)
         labels[rule.key] = _label(rule, language)
     if not len(ruleset):
-        return [], _Vectors()
+        return [], ArticleVectors()
     ordered = _newest_first(articles)
-    found_vectors = _Vectors.of(ordered) if ruleset.needs_vectors else _Vectors()
+    found_vectors = ArticleVectors.of(ordered) if ruleset.needs_vectors else ArticleVectors()
     found: list[Found] = []
     for stored in ordered:
         if len(found) >= limit:
@@ -140,7 +141,7 @@ async def _latest(store: Store, rules: list[Rule], *, limit: int, language: str)
         return []
     articles = store.articles.latest(SCAN_ARTICLES)
     found, made = await asyncio.to_thread(_scan, articles, rules, limit=limit, language=language)
-    _keep(store, made)
+    made.keep(store)
     return found
 
 
@@ -194,7 +195,7 @@ async def test_query(
         return refused
     articles = store.articles.latest(scan)
     result, made = await asyncio.to_thread(test_over, articles, rule, topic, show=show)
-    _keep(store, made)
+    made.keep(store)
     return result
 
 
@@ -206,7 +207,7 @@ CLOSEST_SHOWN = 8  # /test ~"...": this many recent stories with their similarit
 
 def test_over(
     articles: Sequence[StoredArticle], rule: Rule, topic: Topic | None, *, show: int
-) -> tuple[TestResult, _Vectors]:
+) -> tuple[TestResult, ArticleVectors]:
     """The /test result of ``rule`` over ``articles`` (pure work, any thread), and the
     vectors made for articles that had none."""
     ruleset = RuleSet()
@@ -221,7 +222,9 @@ def test_over(
         phrases = []
     matrix = vectors.phrase_vectors(phrases) if phrases else None
     # made once for the scan: for the semantic terms, and for a learned model that reads them
-    found_vectors = _Vectors.of(articles) if available and ruleset.needs_vectors else _Vectors()
+    found_vectors = (
+        ArticleVectors.of(articles) if available and ruleset.needs_vectors else ArticleVectors()
+    )
     for stored in articles:
         vector = found_vectors.rows.get(stored.key)
         if vector is not None and matrix is not None:
