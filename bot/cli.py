@@ -10,6 +10,7 @@ import asyncio
 import io
 import itertools
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import click
 from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
 from bot.credentials import has_credentials, missing_credentials, public_feed_url, secret_values
-from bot.errors import ConfigError, NewsalertError, QueryError
+from bot.errors import ConfigError, NewsalertError, OutputClosed, QueryError
 from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, plural, redact_url, tidy_line
 
@@ -37,7 +38,20 @@ def _fail(message: str, status: int = 2) -> NoReturn:
     sys.exit(status)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; a closed standard output ends any command quietly."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (BrokenPipeError, OutputClosed):
+            # later writes (and the interpreter's flush at exit) must not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(141)  # as a shell reports a command that SIGPIPE ended
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -162,10 +176,27 @@ def run(ctx: click.Context, dry_run: bool) -> None:
         core = Core(config, dry_run=dry_run)
     except NewsalertError as e:
         _fail(str(e))
+    first = _feeds_not_polled_yet(core.store, config)
+    if first:
+        click.echo(
+            f"first poll of {plural(first, 'feed')}: articles recorded, alerts start with the "
+            "next new article",
+            err=True,
+        )
     try:
         asyncio.run(run_until_signalled(core))
     except NewsalertError as e:
         _fail(str(e), 1)
+
+
+def _feeds_not_polled_yet(store: Any, config: Any) -> int:
+    """How many feeds `run` will poll for the first time: those of the config file and the
+    database that have not been primed (their articles are recorded, not alerted)."""
+    stored = {f.url: f for f in store.feeds.all()}
+    configured = {public_feed_url(f.url) for f in config.feeds}
+    fresh = {url for url in configured if url not in stored or not stored[url].primed}
+    fresh |= {url for url, f in stored.items() if f.origin == "cli" and not f.primed}
+    return len(fresh)
 
 
 # -- check-config -------------------------------------------------------------------------------
@@ -288,6 +319,12 @@ def article_from_json(data: Any) -> Article:
     for key in ("id", "title"):
         if key not in data:
             raise _BadLine(f'missing "{key}"; each line needs at least "id" and "title"')
+    if not isinstance(data["id"], str | int) or isinstance(data["id"], bool):
+        raise _BadLine(f'"id" must be text or a number, not {_json_type(data["id"])}')
+    for key in ("title", "link", "summary", "content", "source", "author", "published"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _BadLine(f'"{key}" must be text, not {_json_type(value)}')
     published = None
     if data.get("published"):
         try:
@@ -296,16 +333,31 @@ def article_from_json(data: Any) -> Article:
             )
         except ValueError:
             raise _BadLine(f'"published" is not an ISO 8601 date: {data["published"]!r}') from None
-    return Article(
-        id=str(data["id"]),
-        title=tidy_line(str(data["title"] or "")),
-        link=str(data.get("link") or ""),
-        summary=html_to_text(str(data.get("summary") or "")),
-        content=html_to_text(str(data.get("content") or "")),
-        published=published,
-        source=str(data.get("source") or ""),
-        author=tidy_line(str(data.get("author") or "")),
+    from bot.ingest.parse import capped_article
+
+    return capped_article(  # a feed's caps: a 120 KB title is read as a feed's would be
+        Article(
+            id=str(data["id"]),
+            title=tidy_line(str(data["title"] or "")),
+            link=str(data.get("link") or ""),
+            summary=html_to_text(str(data.get("summary") or "")),
+            content=html_to_text(str(data.get("content") or "")),
+            published=published,
+            source=str(data.get("source") or ""),
+            author=tidy_line(str(data.get("author") or "")),
+        )
     )
+
+
+def _json_type(value: object) -> str:
+    """What a JSON value is, in JSON's words: a list, an object, a number, true/false."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def _read_articles(stream: IO[str], errors: list[str]) -> Iterator[Article]:
@@ -339,9 +391,9 @@ def _input_stream(path: str | None) -> IO[str]:
         buffer = getattr(sys.stdin, "buffer", None)
         if buffer is None:
             return sys.stdin
-        return io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape")
-    try:
-        return Path(path).open(encoding="utf-8", errors="surrogateescape")
+        return io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="surrogateescape")
+    try:  # utf-8-sig: a byte order mark (as some editors save) is not part of line 1
+        return Path(path).open(encoding="utf-8-sig", errors="surrogateescape")
     except OSError as e:
         _fail(f"cannot read {path}: {e.strerror}")
         raise
@@ -384,6 +436,8 @@ def match(
     from bot.matching.topics import builtin_topics
     from bot.records import Topic
 
+    if query is not None and not query.strip() and not topic_id:
+        _fail("the query is empty; give words to look for, e.g. --query '\"north korea\" talks'")
     if bool(topic_id) == bool(query):
         _fail("give exactly one of --topic ID or --query Q, e.g. --topic korea-diplomacy")
     matcher = Matcher()
@@ -399,11 +453,23 @@ def match(
         else:
             matcher.add(key, topic.query, threshold=topic.threshold)
     else:
+        from bot.matching.parser import lowercase_operators, parse_query
+
         key = str(query)
         try:
             matcher.add(key, key)
         except QueryError as e:
             _fail(f"the query cannot be read: {e}")
+        if parse_query(key).only_exclusions:  # the check /subscribe makes
+            _fail(
+                f"the query {key!r} only leaves things out, so it would match nearly every "
+                f"story; add the words to look for before it, e.g. --query 'korea {key}'"
+            )
+        for word, operator in lowercase_operators(key):
+            click.echo(
+                f"hint: {word!r} is a word the articles must contain; did you mean {operator}?",
+                err=True,
+            )
     errors: list[str] = []
     articles = _read_articles(_input_stream(input_path), errors)
     if model_topic is not None:  # a learned topic: its model decides, once per article
@@ -920,10 +986,12 @@ def feeds_list(ctx: click.Context) -> None:
             f"{f.status:8} {f.name or '-'}",
             # its credentials are shown to nobody; a #fragment tells twins apart (README)
             f"         {redact_url(f.url)}{_fragment(f.url)}",
-            f"         {health}, from {f.origin}",
+            f"         {health}, polled {_every(f.interval)}, from {f.origin}",
         ]
         if f.moved_to:
             lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
+        if f.malformed:
+            lines.append(f"         malformed: {f.malformed}")
         if has_credentials(f.url) and f.url not in given:
             lines.append(f"         not fetched: {missing_credentials(f.url)}")
         elif f.last_error and f.status != FeedStatus.OK:
@@ -934,10 +1002,28 @@ def feeds_list(ctx: click.Context) -> None:
         click.echo(f"{FeedStatus.NEW:8} {f.name or '-'}\n         {shown}\n         not polled yet")
 
 
+def _as_listed(url: str, match: tuple[str, str]) -> str:
+    """`` as URL`` when the listed address is spelled differently from ``url``."""
+    listed, how = match
+    if listed == public_feed_url(url):
+        return ""
+    note = ", without the trailing /" if how else ""
+    return f" as {redact_url(listed)}{note}"
+
+
 def _fragment(url: str) -> str:
     """``url``'s ``#fragment``, which ``redact_url`` leaves out."""
     _, hash_, fragment = url.partition("#")
     return hash_ + fragment
+
+
+def _every(interval: float | None) -> str:
+    """``every 10m``, or ``adaptively`` for a feed without an interval of its own."""
+    if interval is None:
+        return "adaptively"
+    from bot.config.durations import format_interval
+
+    return f"every {format_interval(interval)}"
 
 
 @feeds.command("add")
@@ -952,7 +1038,8 @@ def feeds_add(
     """Add a feed after checking that it answers with a feed."""
     from bot.config.durations import parse_interval
     from bot.ingest.fetch import USER_AGENT, Fetcher
-    from bot.ops.feed_admin import add_feed, feed_url, refuse_credentials
+    from bot.ingest.urls import same_feed
+    from bot.ops.feed_admin import KnownFeed, add_feed, feed_url, refuse_credentials
 
     seconds = None
     if interval is not None:
@@ -965,10 +1052,11 @@ def feeds_add(
     except ConfigError as e:
         _fail(f"not added: {e.problem}")  # it names the URL
     config = _load(ctx)
-    if config.lists_feed(url):
+    in_config = same_feed(public_feed_url(url), [public_feed_url(f.url) for f in config.feeds])
+    if in_config is not None:
         click.echo(
-            f"{redact_url(url)} is already in {config.source}: it is polled from there; "
-            "nothing added"
+            f"{redact_url(url)} is already in {config.source}{_as_listed(url, in_config)}: "
+            "it is polled from there; nothing added"
         )
         return
     try:
@@ -991,6 +1079,14 @@ def feeds_add(
         store.close()
     if feed is None:
         _fail(f"not added: {check.error}\nCheck the URL, or add it anyway with --no-check.", 1)
+    if isinstance(feed, KnownFeed):
+        shown = feed.feed.name or redact_url(feed.feed.url)
+        listed = _as_listed(url, (feed.feed.url, feed.how))
+        if feed.changed:
+            click.echo(f"already added{listed}: {shown}; updated its {' and '.join(feed.changed)}")
+        else:
+            click.echo(f"already added{listed}: {shown}; nothing changed")
+        return
     # the feed's own count: the bot stores (and `feeds list` counts) them at its first poll
     detail = ""
     if check:
@@ -1002,16 +1098,24 @@ def feeds_add(
 @click.argument("url")
 @click.pass_context
 def feeds_remove(ctx: click.Context, url: str) -> None:
-    """Remove a feed added with `feeds add` or an OPML import."""
+    """Remove a feed added with `feeds add` or an OPML import (the URL or path as it was added)."""
+    from bot.ingest.urls import same_feed
+    from bot.ops.feed_admin import feed_url, find_feed
+
+    try:
+        url = feed_url(url, must_exist=False)  # the forms `feeds add` takes
+    except ConfigError as e:
+        _fail(f"not removed: {e.problem}")
     config, store = _open_store(ctx, create=False)
-    if config.lists_feed(url):
+    if same_feed(public_feed_url(url), [public_feed_url(f.url) for f in config.feeds]):
         if store is not None:
             store.close()
         _fail(f"{url} is listed in {config.source}; remove it from the file instead")
     removed = False
     if store is not None:
         try:
-            removed = store.feeds.remove(url)
+            known = find_feed(store, url)
+            removed = known is not None and store.feeds.remove(known.feed.url)
         finally:
             store.close()
     if not removed:

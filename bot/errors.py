@@ -140,3 +140,9 @@ class QueryError(NewsalertError):
 
 class StorageError(NewsalertError):
     """The database could not be opened, migrated or written."""
+
+
+class OutputClosed(BaseException):
+    """The reader of standard output went away (``newsalert demo | head``): the command
+    ends quietly.  A BaseException, so that no ``except Exception`` that keeps a loop
+    going (the sender's retries) takes it for a failed send."""

@@ -44,7 +44,7 @@ from bot.ingest.feed_health import (
     poll_interval,
 )
 from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
-from bot.ingest.parse import parse_feed
+from bot.ingest.parse import ParsedFeed, malformed_reason, parse_feed
 from bot.ingest.stories import StoryDesk, breaking_outlets
 from bot.ingest.urls import redact_urls
 from bot.matching import passages, vectors
@@ -217,7 +217,17 @@ class Pipeline:
             return self._failed(feed, FeedError(feed.url, reason, kind="too_slow"), now)
         except WorkerCrashed as e:
             return self._failed(feed, FeedError(feed.url, f"the parser crashed: {e}"), now)
+        self._note_malformed(feed, parsed)
         return await self.process(feed, parsed.articles, result, now=now)
+
+    def _note_malformed(self, feed: FeedState, parsed: ParsedFeed) -> None:
+        """Keep (and log once, when it changes) whether the feed's body was malformed: its
+        items after the fault may be lost, though the feed still answers."""
+        reason = malformed_reason(parsed.bozo)
+        if reason:
+            reason += f"; {plural(len(parsed.articles), 'item')} read"
+        if self.store.feeds.set_malformed(feed.id, reason) and reason:
+            log.warning("feed %s: malformed: %s", feed.url, reason)
 
     async def process(
         self,

@@ -13,6 +13,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+# The longest fields an Article keeps, from a feed or from any other input (the parse
+# stage and `newsalert match` clip to them; the matchers read no more than these).
+MAX_TITLE_CHARS = 500
+MAX_SUMMARY_CHARS = 20_000
+MAX_CONTENT_CHARS = 100_000
+MAX_LINK_CHARS = 2_048
+MAX_AUTHOR_CHARS = 200  # a name or two; a longer one is a feed stuffing text into it
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""

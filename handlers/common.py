@@ -21,6 +21,7 @@ from bot.config.reload import ReloadOutcome
 from bot.errors import QueryError
 from bot.i18n import N_, Translator, pick_language, translator
 from bot.matching.aliases import builtin_aliases
+from bot.matching.parser import lowercase_operators
 from bot.service import chats
 from bot.service.chats import ChatInfo
 from bot.text import html_to_text
@@ -73,6 +74,20 @@ class Core(Protocol):
     async def reload(self) -> ReloadOutcome: ...
 
     def footer_for(self, chat: Chat) -> str: ...
+
+
+def operator_hints(turn: Turn, query: str) -> list[str]:
+    """A "did you mean AND?" line for each lower-case ``and``/``or``/``not`` between two
+    words of ``query``: it stays a word the stories must contain (not an error)."""
+    return [
+        turn._(
+            "Note: “{word}” is a word the stories must contain. Did you mean {operator}? "
+            "Operators are written in capitals.",
+            word=word,
+            operator=operator,
+        )
+        for word, operator in lowercase_operators(query)
+    ]
 
 
 def core_of(context: Context) -> Core:

@@ -23,6 +23,7 @@ from handlers.common import (
     can_manage,
     clip_plain,
     command,
+    operator_hints,
     query_problem,
     score_shown,
     target_chat,
@@ -271,6 +272,8 @@ async def test_command(turn: Turn) -> None:
             title = html.escape(article.title[:90], quote=False)
             lines.append(f"<code>{similarity:.2f}</code> {title}")
     lines.append("")
+    if result.topic is None:
+        lines.extend(operator_hints(turn, text))
     if result.matched == 0:
         lines.append(
             turn._(

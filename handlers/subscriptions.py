@@ -17,6 +17,7 @@ from handlers.common import (
     can_manage,
     chat_label,
     command,
+    operator_hints,
     query_problem,
     target_chat,
 )
@@ -90,6 +91,7 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
                 query=_code(result.query),
                 where=where,
             )
+            text = "\n".join([text, *operator_hints(turn, result.query)])
             if subscriptions.plain_words(result.query):  # "없는주제": meant as a topic?
                 text += "\n" + turn._(
                     "It is not one of the topics: it brings stories with these words. "
@@ -118,7 +120,7 @@ async def follow(turn: Turn, target: Target, argument: str) -> None:
             known=", ".join(sorted(core.config.topics)),
         )
     elif result.problem == "close-to-topic" and result.topic is not None:
-        words = argument.split()
+        words = subscriptions.name_words(argument)  # "Korea: diplomacy": without the colon
         phrase = _code(f'/subscribe "{" ".join(words)}"')
         if len(words) == 1:  # "technology" for the topic "Technology" (tech)
             instead = turn._(

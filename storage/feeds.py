@@ -40,6 +40,7 @@ class FeedState:
     first_failure_at: datetime | None = None
     origin: str = "config"  # config | cli
     moved_to: str | None = None  # fetched from here after a permanent redirect
+    malformed: str | None = None  # the parser's complaint about its last body (m022)
 
     @property
     def fetch_url(self) -> str:
@@ -72,6 +73,7 @@ def _feed(row: dict[str, Any]) -> FeedState:
         first_failure_at=from_db_time(row.get("first_failure_at")),
         origin=row.get("origin") or "config",
         moved_to=row.get("moved_to"),
+        malformed=row.get("malformed"),
     )
 
 
@@ -147,6 +149,16 @@ class FeedStore:
     def remove(self, url: str) -> bool:
         with self.db.atomic():
             cursor = self.db.execute("DELETE FROM feeds WHERE url = ?", [public_feed_url(url)])
+        return cursor.rowcount > 0
+
+    def set_malformed(self, feed_id: int, reason: str | None) -> bool:
+        """Record what the parser said of the feed's last body (None: parsed cleanly);
+        True when that changed, so that it is logged once, not at every poll."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE feeds SET malformed = ? WHERE id = ? AND malformed IS NOT ?",
+                [reason, feed_id, reason],
+            )
         return cursor.rowcount > 0
 
     def record_success(

@@ -589,3 +589,11 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
                     [old, new, old],
                 )
     db.execute(f"PRAGMA secure_delete = {int(secure_delete)}")
+
+
+@MIGRATIONS()
+def m022_feed_malformed(db: sqlite_utils.Database) -> None:
+    # malformed: the parser's complaint about the feed's last body (feedparser's bozo:
+    # "line 8: unclosed CDATA section; 2 items read"), NULL while it parses cleanly;
+    # shown by `feeds list`, logged once when it changes.
+    db.execute("ALTER TABLE feeds ADD COLUMN malformed TEXT")

@@ -200,6 +200,21 @@ async def test_words_close_to_a_topic_suggest_it_instead_of_making_a_filter(tele
     assert "주제가 아니라" in unknown and "/topics" in unknown
 
 
+async def test_a_topic_name_copied_from_topics_with_its_punctuation_suggests_the_topic(
+    telegram_api, tmp_path
+):
+    korea = {**KOREA, "ko": {"name": "한반도 외교·안보"}}
+    async with running_bot(telegram_api, tmp_path, topics=[korea, IRAN, TECH]) as bot:
+        named = (await bot.send(ALICE, "/subscribe Korea: diplomacy and security"))["text"]
+        korean = await bot.send(ALICE, "/subscribe 한반도 외교·안보", language_code="ko")
+        assert subscriptions.list_subscriptions(bot.store, ALICE) == []  # no silent filter
+        quoted = (await bot.send(ALICE, '/subscribe "Korea: diplomacy and security"'))["text"]
+    assert "Did you mean <code>/subscribe korea-diplomacy</code>?" in named
+    assert "<code>/subscribe Korea AND diplomacy AND and AND security</code>" in named
+    assert "<code>/subscribe korea-diplomacy</code>" in korean["text"]
+    assert "your own filter" in quoted  # quotes the name lacks: a deliberate phrase
+
+
 async def test_test_shows_every_score_with_two_decimals_and_the_model_on_every_line(
     telegram_api, tmp_path
 ):
@@ -272,3 +287,16 @@ def test_a_long_phrase_is_shortened_inside_its_quotes_and_extra_terms_are_left_o
     )
     [line] = [x for x in alert.text.splitlines() if x.startswith("Matched:")]
     assert re.fullmatch(r'Matched: ~"north korea [^"]*…" 0\.71, word0, .*word4, …', line), line
+
+
+async def test_a_lowercase_and_between_words_gets_a_hint_and_stays_a_word(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        bot.store_articles(article("lava", "Lava flows from Etna", "The volcano erupted."))
+        made = (await bot.send(ALICE, "/subscribe lava and etna"))["text"]
+        tried = (await bot.send(ALICE, "/test lava and etna"))["text"]
+        korean = (await bot.send(ALICE, "/test lava or etna", language_code="ko"))["text"]
+        queries = [s.query for s in subscriptions.list_subscriptions(bot.store, ALICE)]
+    assert "your own filter" in made and "Did you mean AND?" in made
+    assert "Did you mean AND?" in tried
+    assert "OR를 뜻하셨나요?" in korean
+    assert queries == ["lava and etna"]  # the hint changes nothing

@@ -237,3 +237,48 @@ def test_extract_and_parse_of_a_folder_say_it_is_one(tmp_path):
         assert result.exit_code == 1
         [line] = [json.loads(x) for x in result.stdout.splitlines()]
         assert "is a folder, not a file" in line["error"] and "*.html" in line["error"]
+
+
+def test_a_closed_standard_output_ends_the_command_quietly():
+    """`newsalert demo --raw | head -8`: no traceback, no retries, exit 141 (as SIGPIPE)."""
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--raw"],
+        env={**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    for _ in range(8):
+        proc.stdout.readline()
+    proc.stdout.close()  # as head does after its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, 141), err
+    assert "Traceback" not in err and "retrying" not in err and "ERROR" not in err, err
+
+
+def test_match_reads_a_bom_and_names_each_mistake_in_its_input(tmp_path):
+    with_bom = tmp_path / "bom.jsonl"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(SEED_LIKE).encode() + b"\n")
+    read = CliRunner().invoke(cli, ["match", "--query", "korea", "--input", str(with_bom)])
+    assert read.exit_code == 0 and '"matched": true' in read.output, read.output
+    listed = CliRunner().invoke(
+        cli, ["match", "--query", "korea"], input='{"id": 5, "title": ["list"]}\n'
+    )
+    assert listed.exit_code == 1
+    assert 'line 1: "title" must be text, not a list' in listed.output, listed.output
+
+
+def test_match_refuses_an_empty_or_exclusions_only_query_and_hints_at_lowercase_and():
+    empty = CliRunner().invoke(cli, ["match", "--query", ""], input="")
+    assert empty.exit_code != 0 and "the query is empty" in empty.output, empty.output
+    only_not = CliRunner().invoke(cli, ["match", "--query", "-sports"], input="")
+    assert only_not.exit_code != 0 and "only leaves things out" in only_not.output
+    lower = CliRunner().invoke(
+        cli, ["match", "--query", "korea and japan"], input=json.dumps(SEED_LIKE) + "\n"
+    )
+    assert lower.exit_code == 0, lower.output
+    assert "did you mean AND?" in lower.output  # a hint: the word stays required
+    group = CliRunner().invoke(cli, ["match", "--query", "@zzzz"], input="")
+    assert "@north-korea" in group.output and "@south-korea" in group.output, group.output

@@ -498,3 +498,30 @@ def test_a_bad_secret_from_the_environment_is_blamed_on_the_variable(
 def test_unknown_key_names_the_closest_valid_one():
     e = error_for({"feeds": [{"url": "https://a.example/rss", "intervall": "5m"}]})
     assert "did you mean 'interval'?" in e.problem, e.problem
+
+
+def test_each_config_mistake_is_named_once_with_its_real_rule(tmp_path):
+    topic = {"id": "mine", "name": "Mine", "query": "korea", "ko": {"title": "x"}}
+    e = error_for(
+        {
+            "topics": [topic],
+            "channels": [{"chat_id": -1001, "topics": "korea-diplomacy"}],
+            "feeds": [{"url": "https://${AAA}:${BBB}@x.example/rss"}],
+        }
+    )
+    shown = [(p.key, p.problem) for p in e.problems]
+    assert [k for k, _ in shown if k.startswith("channels")] == ["channels[0].topics"], shown
+    assert [k for k, _ in shown if k.startswith("topics")] == ["topics[0].ko.title"], shown
+    assert "AAA and BBB are not set" in str(e)
+    token = error_for({"telegram": {"token": "123:abc"}})
+    assert "then at least 20 letters, digits, _ or -" in str(token)
+    webhook = {"mode": "webhook", "webhook_url": "https://b.example/t"}
+    short = error_for({"telegram": {**webhook, "webhook_secret": "abc"}})
+    odd = error_for({"telegram": {**webhook, "webhook_secret": "a b"}})
+    assert "16 to 256 letters, digits, _ and -" in str(short) and "16 to 256" in str(odd)
+    assert "16 to 256 letters, digits, _ and -" in (REPO / "config.example.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("x = [")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    assert str(info.value).count("bad.toml") <= 1

@@ -247,3 +247,50 @@ async def test_feeds_add_takes_a_plain_path_like_feeds_check(tmp_path, config_fi
     assert status == 2 and "is a folder" in err
     status, _, err = await newsalert("--config", str(config_file), "feeds", "add", "nosuch.xml")
     assert status == 2 and "neither an http(s):// URL nor an existing file" in err
+
+
+async def test_adding_a_feed_again_keeps_its_name_and_interval(tmp_path, config_file):
+    feed = tmp_path / "demo.xml"
+    feed.write_bytes(DEMO)
+    base = ("--config", str(config_file), "feeds")
+    status, out, err = await newsalert(
+        *base, "add", str(feed), "--name", "Mine", "--interval", "10m"
+    )
+    assert status == 0 and "added: Mine" in out, err
+    again = await newsalert(*base, "add", str(feed))
+    assert again[0] == 0 and "already added: Mine; nothing changed" in again[1], again
+    renamed = await newsalert(*base, "add", feed.as_uri(), "--name", "Ours")
+    assert "already added: Ours; updated its name" in renamed[1], renamed
+    status, out, _ = await newsalert(*base, "list")
+    assert "Ours" in out and "polled every 10m" in out, out
+
+
+async def test_feeds_remove_takes_the_plain_path_feeds_add_took(tmp_path, config_file):
+    feed = tmp_path / "demo.xml"
+    feed.write_bytes(DEMO)
+    base = ("--config", str(config_file), "feeds")
+    assert (await newsalert(*base, "add", "demo.xml", cwd=tmp_path))[0] == 0
+    status, out, err = await newsalert(*base, "remove", "demo.xml", cwd=tmp_path)
+    assert status == 0 and "removed:" in out, err
+    status, out, _ = await newsalert(*base, "list")
+    assert "demo.xml" not in out
+
+
+async def test_a_feed_spelled_in_capitals_or_with_a_trailing_slash_is_the_same_feed(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\npath = "{tmp_path / "db.sqlite"}"\n'
+        '[[feeds]]\nurl = "https://www.straitstimes.com/news/asia/rss.xml"\n'
+    )
+    base = ("--config", str(config), "feeds", "add", "--no-check")
+    loud = await newsalert(*base, "HTTPS://WWW.STRAITSTIMES.COM/news/asia/rss.xml")
+    slash = await newsalert(*base, "https://www.straitstimes.com/news/asia/rss.xml/")
+    assert "config.toml as https://www.straitstimes" in loud[1] and "nothing added" in loud[1]
+    assert "without the trailing /" in slash[1] and "nothing added" in slash[1], slash
+    assert (await newsalert(*base, "https://a.example/rss"))[0] == 0
+    again = await newsalert(*base, "HTTPS://A.EXAMPLE/rss")
+    assert "already added as https://a.example/rss" in again[1], again
+    _, out, _ = await newsalert("--config", str(config), "feeds", "list")
+    assert "A.EXAMPLE" not in out and "STRAITSTIMES" not in out
+    gone = await newsalert("--config", str(config), "feeds", "remove", "HTTPS://A.EXAMPLE/rss")
+    assert gone[0] == 0 and "removed" in gone[1], gone

@@ -39,3 +39,23 @@ async def test_a_reply_telegram_refuses_as_html_goes_as_plain_text(telegram_api,
     assert "<b>" not in reply["text"] and not reply.get("entities_from_html")
     calls = telegram_api.calls_to("sendMessage")
     assert calls[-1].params.get("parse_mode") in (None, "")
+
+
+def test_an_article_read_by_match_keeps_a_feeds_caps():
+    from bot.cli import article_from_json
+    from bot.records import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS
+
+    read = article_from_json(
+        {"id": "x", "title": "Korea talks " * 10_000, "summary": "y " * 20_000}
+    )
+    assert len(read.title) <= MAX_TITLE_CHARS and read.title.endswith("…")
+    assert len(read.summary) <= MAX_SUMMARY_CHARS
+
+
+def test_the_topic_model_reads_only_the_title_and_the_start_of_the_lead():
+    from bot.matching.topic_model import LEAD_CHARS, model_text
+    from bot.records import MAX_TITLE_CHARS
+
+    title, lead = model_text("Korea " * 20_000, "<p>Seoul talks</p> " * 50_000)
+    assert len(title) <= MAX_TITLE_CHARS and len(lead) <= LEAD_CHARS
+    assert lead.startswith("Seoul talks Seoul talks")

@@ -293,3 +293,44 @@ async def test_core_as_a_context_manager_closes_its_parts_started_or_not(tmp_pat
     with pytest.raises(sqlite3.ProgrammingError):
         core.store.feeds.all()
     await core.stop()  # a second stop does nothing
+
+
+UNCLOSED_CDATA = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Wire</title><link>https://t.example/</link>
+<item><title>One</title><link>https://t.example/1</link><description>first</description></item>
+<item><title>Two</title><link>https://t.example/2</link><description><![CDATA[cut</description></item>
+<item><title>Three</title><link>https://t.example/3</link><description>third</description></item>
+<item><title>Four</title><link>https://t.example/4</link><description>fourth</description></item>
+</channel></rss>"""
+
+
+async def test_a_malformed_feed_is_reported_once_and_its_later_items_recovered(
+    tmp_path, feed_server, caplog
+):
+    import logging
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from bot.pipeline import sync_config
+
+    feed_server.set("/broken.xml", UNCLOSED_CDATA)
+    config = make_config(tmp_path, feed_server.url("/broken.xml"))
+    store = Store.open(config.storage.path)
+    core = Core(config, store=store, sink=ConsoleSink(io.StringIO()))
+    caplog.set_level(logging.WARNING, logger="bot.pipeline")
+    try:
+        (feed,) = sync_config(store, config)
+        result = await core.pipeline.poll(feed)
+        feed_server.set("/broken.xml", UNCLOSED_CDATA.replace(b"fourth", b"4th"))  # changed
+        await core.pipeline.poll(store.feeds.get(feed.id))
+    finally:
+        await core.fetcher.aclose()
+    assert result.new_articles == 4  # the two items after the unclosed CDATA too
+    warned = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(warned) == 1 and "line 7: unclosed CDATA section; 4 items read" in warned[0]
+    store.close()
+    toml = tmp_path / "config.toml"
+    toml.write_text(f'[storage]\npath = "{tmp_path / "db.sqlite"}"\n')
+    listed = CliRunner().invoke(cli, ["--config", str(toml), "feeds", "list"])
+    assert "malformed: line 7: unclosed CDATA section; 4 items read" in listed.output

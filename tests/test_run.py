@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from importlib import resources
+from pathlib import Path
 
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
@@ -90,3 +91,27 @@ def test_run_says_clearly_when_telegram_cannot_be_reached(tmp_path):
     assert f"cannot reach Telegram at http://127.0.0.1:{port}/bot" in result.stderr
     assert "Traceback" not in result.stderr
     assert TOKEN.split(":")[1] not in result.stderr
+
+
+def test_run_says_first_that_a_first_poll_records_without_alerting(tmp_path):
+    feed = resources.files("bot.data") / "demo_feed.xml"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+        f'[[feeds]]\nurl = "{Path(str(feed)).as_uri()}"\n'
+        f'[[feeds]]\nurl = "{(tmp_path / "other.xml").as_uri()}"\n'
+    )
+    (tmp_path / "other.xml").write_bytes(feed.read_bytes())
+    proc = bot_process(config, run=("--dry-run",), env=None)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        proc.send_signal(signal.SIGTERM)
+        wait_for_exit(proc, timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    assert first.startswith(
+        "first poll of 2 feeds: articles recorded, alerts start with the next new article"
+    ), first

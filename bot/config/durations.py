@@ -45,3 +45,15 @@ def parse_interval(value: object) -> float:
     if seconds <= 0:
         raise ValueError(f"{value!r} must be longer than zero")
     return seconds
+
+
+def format_interval(seconds: float) -> str:
+    """``seconds`` as ``parse_interval`` reads it back: 600 -> "10m", 5400 -> "1h30m"."""
+    if seconds < 1 or seconds != int(seconds):
+        return f"{seconds:g}s"
+    left, parts = int(seconds), []
+    for unit in ("d", "h", "m", "s"):
+        count, left = divmod(left, int(_UNITS[unit]))
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

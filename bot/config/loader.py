@@ -233,8 +233,8 @@ def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> Telegra
         # Do not echo the value: it is a secret even when it is malformed.
         problems.add(
             token_key,
-            "does not look like a bot token (digits, a colon, then letters); copy it again from "
-            "@BotFather",
+            "does not look like a bot token (digits, a colon, then at least 20 letters, digits, "
+            "_ or -); copy it again from @BotFather",
         )
     with problems.guard():
         check_url("telegram.base_url", base_url)
@@ -272,6 +272,14 @@ def from_env(variable: str, key: str) -> str:
     return f"{variable} (environment variable, overrides {key})"
 
 
+MIN_WEBHOOK_SECRET = 16  # Telegram takes 1 to 256; a shorter one is guessable
+# the one rule every message about telegram.webhook_secret states (config.example.toml too)
+WEBHOOK_SECRET_RULE = (
+    f"{MIN_WEBHOOK_SECRET} to 256 letters, digits, _ and - (a random string, e.g. from "
+    "`openssl rand -hex 32`)"
+)
+
+
 def _check_webhook(
     mode: str, url: str, listen: str, secret: str, problems: _Problems, secret_key: str
 ) -> None:
@@ -281,10 +289,7 @@ def _check_webhook(
         split_listen("telegram.webhook_listen", listen)
     if secret and not _WEBHOOK_SECRET.match(secret):
         # Do not echo it: it is a secret.
-        problems.add(
-            secret_key,
-            "may hold only letters, digits, _ and - (1 to 256 of them), as Telegram requires",
-        )
+        problems.add(secret_key, f"must be {WEBHOOK_SECRET_RULE}")
     if mode != "webhook":
         return
     if not url:
@@ -302,15 +307,12 @@ def _check_webhook(
             return  # one of the wrong type is not "missing" as well
         problems.add(
             "telegram.webhook_secret",
-            f'is required when mode = "webhook" (or set {WEBHOOK_SECRET_ENV}): a random string '
-            "of letters, digits, _ and -, e.g. from `openssl rand -hex 32`",
+            f'is required when mode = "webhook" (or set {WEBHOOK_SECRET_ENV}): '
+            f"{WEBHOOK_SECRET_RULE}",
         )
-    elif len(secret) < 16:
+    elif len(secret) < MIN_WEBHOOK_SECRET:
         # a short secret is guessable, and too short to be redacted from logs safely
-        problems.add(
-            secret_key,
-            "is too short; use at least 16 random characters, e.g. from `openssl rand -hex 32`",
-        )
+        problems.add(secret_key, f"is too short: it must be {WEBHOOK_SECRET_RULE}")
 
 
 def split_listen(key: str, value: str) -> tuple[str, int]:
@@ -588,17 +590,23 @@ def _expand_env(key: str, url: str, env: Mapping[str, str]) -> str:
     """``url`` with each ``${NAME}`` replaced by the environment variable ``NAME`` (how a
     feed's credentials can stay out of the file); a variable that is not set is an error."""
 
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
+    if "${" not in url:
+        return url
+    names = _ENV_REFERENCE.findall(url)
+    for name in names:
         if not _ENV_NAME.fullmatch(name):
             raise ConfigError(
                 key, f"${{{name}}} is not an environment variable name; write ${{NAME}}"
             )
-        if name not in env:
-            raise ConfigError(key, f"the environment variable {name} (in ${{{name}}}) is not set")
-        return env[name]
-
-    return _ENV_REFERENCE.sub(value, url) if "${" in url else url
+    unset = list(dict.fromkeys(n for n in names if n not in env))  # each one, once
+    if len(unset) == 1:
+        raise ConfigError(
+            key, f"the environment variable {unset[0]} (in ${{{unset[0]}}}) is not set"
+        )
+    if unset:
+        listed = ", ".join(unset[:-1]) + " and " + unset[-1]
+        raise ConfigError(key, f"the environment variables {listed} are not set")
+    return _ENV_REFERENCE.sub(lambda m: env[m.group(1)], url)
 
 
 def _feeds(
@@ -800,7 +808,7 @@ def _channels(
                         f"{chat_id!r} is neither a numeric chat id (-1001234567890) nor a public "
                         "channel name (@my_channel)",
                     )
-            if not topic_ids:
+            if not topic_ids and not problems.about(f"{where}.topics"):  # not of a wrong type
                 problems.add(f"{where}.topics", "lists no topics; name at least one topic id")
             for j, topic_id in enumerate(topic_ids):
                 if topic_id in broken_topics:
@@ -980,11 +988,11 @@ def load_config(
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError("", f"{path} is not UTF-8 text; save it as UTF-8") from None
+        raise ConfigError("", "not UTF-8 text; save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError("", f"{path} is not valid TOML: {e}") from None
+        raise ConfigError("", f"not valid TOML: {e}") from None  # the caller names the file
     except RecursionError:
-        raise ConfigError("", f"{path}: arrays or tables nested too deeply") from None
+        raise ConfigError("", "arrays or tables nested too deeply") from None
     try:
         return config_from_dict(data, env=env, source=str(path), require_token=require_token)
     except RecursionError:

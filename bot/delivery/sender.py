@@ -73,6 +73,7 @@ from bot.delivery.sinks import (
     TopicUnavailable,
     Transient,
 )
+from bot.errors import OutputClosed
 from bot.records import Delivery, DeliveryState, utcnow
 from bot.text import plural
 from storage.store import Store
@@ -262,6 +263,14 @@ class Sender:
                             exhausted = False
                     for chat_id in ended:
                         task = tasks.pop(chat_id)
+                        if isinstance(
+                            task.exception() if not task.cancelled() else None, OutputClosed
+                        ):
+                            # nobody reads the console sink any more: the others stop too
+                            for other in tasks.values():
+                                other.cancel()
+                            await asyncio.gather(*tasks.values(), return_exceptions=True)
+                            raise OutputClosed
                         if not task.cancelled() and task.exception() is not None:
                             log.error(
                                 "sending to chat %d failed", chat_id, exc_info=task.exception()

@@ -24,7 +24,7 @@ from typing import Protocol, TextIO
 
 from bot.delivery.render import READ_BUTTON
 from bot.delivery.terminal import html_to_terminal
-from bot.errors import NewsalertError
+from bot.errors import NewsalertError, OutputClosed
 
 
 class SendError(NewsalertError):
@@ -139,7 +139,10 @@ class ConsoleSink:
             if color is None:
                 color = stream.isatty() and not os.environ.get("NO_COLOR")
             body = html_to_terminal(message.html, color=color, known_url=message.button_url)
-        print(f"{rule}\n{heading}:\n{picture}{body}{button}", file=stream, flush=True)
+        try:
+            print(f"{rule}\n{heading}:\n{picture}{body}{button}", file=stream, flush=True)
+        except BrokenPipeError as e:
+            raise OutputClosed from e
 
     async def send(self, message: Outgoing) -> int:
         where = f" topic {message.thread_id}" if message.thread_id else ""

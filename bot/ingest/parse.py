@@ -22,6 +22,7 @@ Normalisation (DESIGN.md, issue 3):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import html
@@ -41,7 +42,16 @@ from bot.ingest.fastfeed import read_fast
 from bot.ingest.fetch import gunzip_if_needed
 from bot.ingest.jsonfeed import JsonFeed, looks_like_json, parse_json_feed
 from bot.ingest.urls import canonical_url, image_url, is_http_url, looks_like_image
-from bot.records import Article, as_utc, utcnow
+from bot.records import (
+    MAX_AUTHOR_CHARS,
+    MAX_CONTENT_CHARS,
+    MAX_LINK_CHARS,
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
+    Article,
+    as_utc,
+    utcnow,
+)
 from bot.text import html_to_text, tidy_line, tidy_text
 
 # feedparser reads XML through our expat driver, which hands it text in one piece per
@@ -58,13 +68,7 @@ if not hasattr(feedparser.mixin.make_safe_absolute_uri, "cache_info"):
     )
 
 FUTURE_SLACK = timedelta(days=1)
-MAX_TITLE_CHARS = 500
-MAX_SUMMARY_CHARS = 20_000
-MAX_CONTENT_CHARS = 100_000
-MAX_LINK_CHARS = 2_048
 _RAW_FACTOR = 4  # HTML kept before conversion: markup makes it longer than its text
-# an author field is a name or two; a longer one is a feed stuffing text into it
-MAX_AUTHOR_CHARS = 200
 _MAILED_NAME = re.compile(r"^[^\s@()]+@[^\s@()]+\s*\((.+)\)$")
 _BARE_EMAIL = re.compile(r"^[^\s@()]+@[^\s@()]+$")
 _MAX_BODY = 50 * 1024 * 1024
@@ -285,6 +289,7 @@ def _repairs(body: bytes) -> list[bytes]:
     if b"xmlns:rss" not in fixed:
         # "<rss:item>" with no namespace declared: the prefix is noise.
         fixed = _RSS_PREFIX.sub(rb"\1", fixed)
+    fixed = _close_cdata(fixed)
     if fixed != body:
         out.append(fixed)
     try:
@@ -297,6 +302,45 @@ def _repairs(body: bytes) -> list[bytes]:
     except Exception:  # lxml gives up on some inputs; then so do we
         pass
     return out
+
+
+_CDATA_OPEN = b"<![CDATA["
+
+
+def _close_cdata(body: bytes) -> bytes:
+    """``body`` with each CDATA section that runs into the next one (or to the end)
+    closed where its element ends: an unclosed one otherwise swallows every item after it."""
+    out, pos = [], 0
+    while (start := body.find(_CDATA_OPEN, pos)) >= 0:
+        inner = start + len(_CDATA_OPEN)
+        end = body.find(b"]]>", inner)
+        following = body.find(_CDATA_OPEN, inner)
+        if end >= 0 and (following < 0 or end < following):
+            out.append(body[pos : end + 3])
+            pos = end + 3
+            continue
+        close = body.find(b"</", inner)  # unclosed: it ends where its element does
+        if close < 0:
+            break
+        out.append(body[pos:close] + b"]]>")
+        pos = close
+    out.append(body[pos:])
+    return b"".join(out)
+
+
+# what feedparser flags though every item was read: a charset or Content-Type it overrode
+_HARMLESS_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
+
+
+def malformed_reason(bozo: str | None) -> str | None:
+    """feedparser's complaint for a person: ``SAXParseException: <unknown>:8:0: unclosed
+    CDATA section`` is ``line 8: unclosed CDATA section``; None for none, or for one that
+    loses nothing (an overridden charset)."""
+    if not bozo or bozo.startswith(_HARMLESS_BOZO):
+        return None
+    text = bozo.split(": ", 1)[1] if ": " in bozo else bozo
+    match = re.match(r"<unknown>:(\d+):\d+: (.*)", text, re.DOTALL)
+    return f"line {match.group(1)}: {match.group(2)}" if match else text
 
 
 def _clean_prolog(body: bytes) -> bytes:
@@ -328,11 +372,15 @@ def _from_xml(
     if parsed is not None:
         return _parsed_feed(parsed.feed, parsed.entries, parsed.version, None, url, source, now)
     parsed = _feedparse(body, fp_headers)
-    if not parsed.entries and parsed.bozo:
+    if parsed.bozo:
+        # a repaired body that gives more items is used (its complaint is the original's:
+        # the feed stays reported as malformed)
+        complaint = parsed.get("bozo_exception")
         for repaired in _repairs(body):
             retry = _feedparse(repaired, fp_headers)
-            if retry.entries:
+            if len(retry.entries) > len(parsed.entries):
                 parsed = retry
+                parsed["bozo"], parsed["bozo_exception"] = 1, complaint
                 break
     version = parsed.get("version") or ""
     if not parsed.entries and not version:
@@ -527,6 +575,21 @@ def clip(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     space = cut.rfind(" ", limit // 2)
     return (cut[:space] if space > 0 else cut).rstrip() + "…"
+
+
+def capped_article(article: Article) -> Article:
+    """``article`` (built from outside input: `newsalert match`, `summarize`) with each
+    field clipped to what a feed's article may hold, so every entry point reads the same."""
+    return dataclasses.replace(
+        article,
+        id=article.id[:MAX_LINK_CHARS],
+        title=clip(article.title, MAX_TITLE_CHARS),
+        link=article.link[:MAX_LINK_CHARS],
+        summary=clip(article.summary, MAX_SUMMARY_CHARS),
+        content=clip(article.content, MAX_CONTENT_CHARS),
+        source=clip(article.source, MAX_TITLE_CHARS),
+        author=article.author[:MAX_AUTHOR_CHARS],
+    )
 
 
 def _capped_html(value: str, limit: int) -> str:

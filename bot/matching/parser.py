@@ -533,7 +533,7 @@ class _Parser:
                 hint, groups = N_("Did you mean {groups}?"), ", ".join("@" + c for c in close)
             else:
                 hint = N_("Known groups: {groups}")
-                groups = ", ".join("@" + g for g in sorted(self.groups)[:12])
+                groups = ", ".join("@" + g for g in sorted(self.groups))  # all of them
             raise QueryError(
                 N_("unknown group '@{group}'"),
                 position=tok.pos,
@@ -606,3 +606,24 @@ def parse_query(
     toks = _lex(text)
     root = _Parser(text, toks, groups, max_terms).parse()
     return Query(text=text, root=root)
+
+
+_LOWER_OPERATORS = {"and": "AND", "or": "OR", "not": "NOT"}
+_NO_TERM_BEFORE = frozenset({"EOF", "LPAREN", "AND", "OR", "NOT", "NEAR"})
+
+
+def lowercase_operators(text: str) -> list[tuple[str, str]]:
+    """(word, operator) for each ``and``/``or``/``not`` written in lower case between two
+    terms of ``text`` (``korea and japan``): a required word, as the syntax says, that was
+    perhaps meant as the operator; for a hint, never an error.  Quoted words are left alone."""
+    try:
+        toks = _lex(text)
+    except QueryError:
+        return []
+    found: list[tuple[str, str]] = []
+    for before, tok, after in zip(toks, toks[1:], toks[2:], strict=False):
+        operator = _LOWER_OPERATORS.get(tok.text) if tok.kind == "WORD" else None
+        between = before.kind not in _NO_TERM_BEFORE and after.kind not in ("EOF", "RPAREN")
+        if operator and between and (tok.text, operator) not in found:
+            found.append((tok.text, operator))
+    return found

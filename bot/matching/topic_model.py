@@ -53,7 +53,7 @@ from bot.matching.document import Document
 from bot.matching.normalize import is_hangul, tokenize_with_variants
 from bot.matching.parser import parse_query
 from bot.matching.syntax import Query
-from bot.records import Article
+from bot.records import MAX_TITLE_CHARS, Article
 from bot.text import html_to_text
 
 __all__ = [
@@ -86,6 +86,7 @@ __all__ = [
 
 FORMAT = "newsalert-topic-model/1"
 LEAD_CHARS = 400
+_RAW_LEAD_FACTOR = 4
 HASH_BITS = 18
 _MARKUP = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
 _ALIAS_REF = re.compile(r"@([a-z0-9][a-z0-9-]*)")
@@ -98,9 +99,14 @@ def _plain(value: str) -> str:
 
 
 def model_text(title: str, summary: str = "", content: str = "") -> tuple[str, str]:
-    """``(title, lead)``: what a model reads of an article."""
-    lead = _plain(summary or "").strip() or _plain(content or "").strip()
-    return _plain(title or "").strip(), " ".join(lead[:LEAD_CHARS].split())
+    """``(title, lead)``: what a model reads of an article: the title (as long as a feed's
+    may be) and the start of the lead, cut before they are converted and tokenised (the
+    rest of a long text is never read)."""
+    raw = LEAD_CHARS * _RAW_LEAD_FACTOR  # markup and spaces make the raw text longer
+    lead = _plain((summary or "")[:raw]).strip() or _plain((content or "")[:raw]).strip()
+    return _plain((title or "")[: MAX_TITLE_CHARS * _RAW_LEAD_FACTOR]).strip()[
+        :MAX_TITLE_CHARS
+    ], " ".join(lead[:LEAD_CHARS].split())
 
 
 # --------------------------------------------------------------------------------------

@@ -108,7 +108,8 @@ def read_translations(entry: Mapping[str, Any], where: str) -> Translations:
 def _translation(
     language: str, table: Mapping[str, Any], at: str, problems: list[tuple[str, str]]
 ) -> TopicText | None:
-    for name in sorted(set(table) - set(TRANSLATED_KEYS)):
+    unknown = sorted(set(table) - set(TRANSLATED_KEYS))
+    for name in unknown:
         problems.append((f"{at}.{name}", "unknown key; a translation has a name and a description"))
     values: dict[str, str] = {}
     for name in TRANSLATED_KEYS:
@@ -118,7 +119,7 @@ def _translation(
         else:
             problems.append((f"{at}.{name}", f"must be a string, got {value!r}"))
     if not any(values.values()):
-        if len(values) == len(TRANSLATED_KEYS):
+        if len(values) == len(TRANSLATED_KEYS) and not unknown:  # a misspelt key is enough
             problems.append((at, f'is empty; write {language}.name = "..." (and a description)'))
         return None
     return TopicText(language, values.get("name", ""), values.get("description", ""))

@@ -15,6 +15,7 @@ from bot.credentials import has_credentials, public_feed_url
 from bot.errors import ConfigError, NewsalertError
 from bot.ingest.fetch import Fetcher, fetch_source
 from bot.ingest.parse import parse_feed
+from bot.ingest.urls import same_feed
 from bot.ops.opml import OPMLFeed, read_opml, write_opml
 from bot.records import utcnow
 from bot.text import redact_url
@@ -68,12 +69,19 @@ def refuse_credentials(url: str) -> str:
     return url
 
 
-def feed_url(source: str) -> str:
+def feed_url(source: str, *, must_exist: bool = True) -> str:
     """``source`` as a feed URL: an existing local file (a plain path, as `feeds check` and
-    `parse` take) becomes its absolute ``file://`` URL, so it is found from anywhere."""
+    `parse` take) becomes its absolute ``file://`` URL, so it is found from anywhere.
+    ``must_exist=False`` (`feeds remove`): a plain path the file of which is gone too."""
     source = source.strip()
     if "://" not in source:
         path = Path(source).expanduser()
+        if (
+            not must_exist
+            and not path.is_dir()
+            and not source.startswith(("http:", "https:", "file:"))
+        ):
+            return path.resolve().as_uri()
         if path.is_dir():
             raise ConfigError("url", f"{source!r} is a folder; give the feed file in it")
         if path.is_file():
@@ -93,19 +101,61 @@ async def add_feed(
     name: str = "",
     interval: float | None = None,
     verify: bool = True,
-) -> tuple[FeedState | None, FeedCheck | None]:
+) -> tuple[FeedState | KnownFeed | None, FeedCheck | None]:
     """Add a feed (kept until removed).  With ``verify`` it must answer with a feed
-    first; when it does not, nothing is added and the check says why."""
+    first; when it does not, nothing is added and the check says why.  A feed added
+    already (``same_feed``: its address in another case, or with a trailing ``/``) is
+    kept as it is; only an explicit ``name`` or ``interval`` changes it."""
     url = refuse_credentials(feed_url(url))
+    known = find_feed(store, url)
+    if known is not None:
+        return _update_known(store, known, name=name, interval=interval), None
     check = None
     if verify:
         check = await check_feed(fetcher, url)
         if not check.ok:
             return None, check
         name = name or check.title
-    existing = store.feeds.get_by_url(url)
-    origin = existing.origin if existing else "cli"
-    return store.feeds.upsert(url, name=name, interval=interval, origin=origin), check
+    return store.feeds.upsert(url, name=name, interval=interval, origin="cli"), check
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFeed:
+    """A feed that `feeds add` found listed already, and what the call changed of it."""
+
+    feed: FeedState
+    how: str  # "" (the same address) | "trailing /" (see ``same_feed``)
+    changed: tuple[str, ...] = ()  # "name", "interval"
+
+
+def find_feed(store: Store, url: str) -> KnownFeed | None:
+    """The stored feed that ``url`` names, in any spelling ``same_feed`` accepts."""
+    match = same_feed(url, [f.url for f in store.feeds.all()])
+    if match is None:
+        return None
+    feed = store.feeds.get_by_url(match[0])
+    return KnownFeed(feed=feed, how=match[1]) if feed is not None else None
+
+
+def _update_known(
+    store: Store, known: KnownFeed, *, name: str, interval: float | None
+) -> KnownFeed:
+    feed = known.feed
+    changed = []
+    if name and name != feed.name:
+        changed.append("name")
+    if interval is not None and interval != feed.interval:
+        changed.append("interval")
+    if not changed:
+        return known
+    updated = store.feeds.upsert(
+        feed.url,
+        name=name or feed.name,
+        interval=feed.interval if interval is None else interval,
+        full_text=feed.full_text,
+        origin=feed.origin,
+    )
+    return KnownFeed(feed=updated, how=known.how, changed=tuple(changed))
 
 
 def import_opml(

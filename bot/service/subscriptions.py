@@ -51,18 +51,30 @@ def close_topic(topics: Mapping[str, Topic], text: str) -> Topic | None:
     """The topic that plain words almost name: its id with spaces for hyphens
     (``korea diplomacy``) or its name in any case and language (``markets``, ``iran's
     nuclear programme``, its ``ko.name``); None for anything else, so a deliberate filter of words is left alone."""
-    if not plain_words(text):
-        return None
-    words = text.casefold().split()
-    found = topics.get("-".join(words))
-    if found is not None:
-        return found
-    wanted = _WORDS.findall(text.casefold())
+    if plain_words(text):
+        found = topics.get("-".join(text.casefold().split()))
+        if found is not None:
+            return found
     for topic in topics.values():
         names = (topic.name, *(t.name for t in topic.translations if t.name))  # ko.name too
-        if any(_WORDS.findall(name.casefold()) == wanted for name in names):
+        if any(_same_name(text, name) for name in names):
             return topic
     return None
+
+
+def name_words(text: str) -> list[str]:
+    """The words of ``text`` without its punctuation: ``Korea: diplomacy`` -> Korea, diplomacy."""
+    return _WORDS.findall(text)
+
+
+def _same_name(text: str, name: str) -> bool:
+    """``text`` is ``name`` in any case, with some of its punctuation left out (``Korea:
+    diplomacy and security``, ``한반도 외교·안보`` as /topics shows them).  A character the
+    name lacks (quotes, a leading ``-``) makes it a deliberate filter instead."""
+    if name_words(text.casefold()) != name_words(name.casefold()):
+        return False
+    marks = set(_WORDS.sub("", text).replace(" ", ""))
+    return marks <= set(_WORDS.sub("", name)) and not (set(text.split()) & _OPERATORS)
 
 
 def looks_like_topic_id(text: str) -> bool:
