@@ -150,6 +150,32 @@ def assert_no_secrets(db_path, *secrets: str) -> None:
                 assert secret.encode() not in data, path
 
 
+def _volcano_bot(api, tmp_path, host, query=""):
+    """A bot whose one feed, at ``host``, takes a password and a key from the environment
+    (``query`` after them), alerting the channel to volcano stories."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        config_head(api, tmp_path / "bot.db")
+        + f"""[polling]
+jitter = 0
+[fetch]
+full_text = false
+[[feeds]]
+url = "http://reader:{PASSWORD}@{host}/feed.xml?api_key=${{FEED_KEY}}{query}"
+interval = "1s"
+[[topics]]
+id = "volcanoes"
+name = "Volcanoes"
+query = "volcano OR eruption"
+[[channels]]
+chat_id = {CHANNEL}
+topics = ["volcanoes"]
+"""
+    )
+    env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN, "FEED_KEY": API_KEY}
+    return bot_process(config, "-v", env=env)
+
+
 def test_a_running_bot_fetches_with_the_credentials_and_stores_none(tmp_path):
     """A real `run`: the feed server gets the password (Basic auth) and the key (query, from
     ${FEED_KEY} in the config), also after the feed moved for good; the alert goes out; the
@@ -164,27 +190,7 @@ def test_a_running_bot_fetches_with_the_credentials_and_stores_none(tmp_path):
         feeds.fault("/feed.xml", "redirect", code=301, to=f"/moved.xml?api_key={API_KEY}&id=42")
         feeds.set("/moved.xml", rss(QUIET_FEED, site=""))  # relative links
         host = f"127.0.0.1:{feeds.port}"
-        config = tmp_path / "config.toml"
-        config.write_text(
-            config_head(api, tmp_path / "bot.db")
-            + f"""[polling]
-jitter = 0
-[fetch]
-full_text = false
-[[feeds]]
-url = "http://reader:{PASSWORD}@{host}/feed.xml?api_key=${{FEED_KEY}}&id=42"
-interval = "1s"
-[[topics]]
-id = "volcanoes"
-name = "Volcanoes"
-query = "volcano OR eruption"
-[[channels]]
-chat_id = {CHANNEL}
-topics = ["volcanoes"]
-"""
-        )
-        env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN, "FEED_KEY": API_KEY}
-        bot = bot_process(config, "-v", env=env)
+        bot = _volcano_bot(api, tmp_path, host, "&id=42")
         try:
             api.wait_for(lambda: feeds.hits("/moved.xml") >= 2, timeout=60)  # primed
             feeds.set("/moved.xml", rss([*QUIET_FEED, ("eruption-1", *ERUPTION)], site=""))
@@ -570,27 +576,7 @@ def test_a_feed_that_repeats_our_key_in_its_links_gets_it_stored_or_sent_nowhere
             "<description>Lava and ash.</description></item>"
         )
         feeds.set("/feed.xml", rss(QUIET_FEED, site=""))
-        config = tmp_path / "config.toml"
-        config.write_text(
-            config_head(api, tmp_path / "bot.db")
-            + f"""[polling]
-jitter = 0
-[fetch]
-full_text = false
-[[feeds]]
-url = "http://reader:{PASSWORD}@{host}/feed.xml?api_key=${{FEED_KEY}}"
-interval = "1s"
-[[topics]]
-id = "volcanoes"
-name = "Volcanoes"
-query = "volcano OR eruption"
-[[channels]]
-chat_id = {CHANNEL}
-topics = ["volcanoes"]
-"""
-        )
-        env = {**os.environ, "NEWSALERT_TELEGRAM_TOKEN": TOKEN, "FEED_KEY": API_KEY}
-        bot = bot_process(config, "-v", env=env)
+        bot = _volcano_bot(api, tmp_path, host)
         try:
             api.wait_for(lambda: feeds.hits("/feed.xml") >= 2, timeout=60)  # primed
             feeds.set(
