@@ -305,6 +305,7 @@ def _repairs(body: bytes) -> list[bytes]:
 
 
 _CDATA_OPEN = b"<![CDATA["
+_ITEM_TAG = re.compile(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>/]")  # an RSS item or Atom entry opening
 
 
 def _close_cdata(body: bytes) -> bytes:
@@ -372,9 +373,10 @@ def _from_xml(
     if parsed is not None:
         return _parsed_feed(parsed.feed, parsed.entries, parsed.version, None, url, source, now)
     parsed = _feedparse(body, fp_headers)
-    if parsed.bozo:
+    if parsed.bozo and len(_ITEM_TAG.findall(body)) > len(parsed.entries):
         # a repaired body that gives more items is used (its complaint is the original's:
-        # the feed stays reported as malformed)
+        # the feed stays reported as malformed); tried only when the body has item tags
+        # that were not read, so a feed merely flagged (a charset overridden) is parsed once
         complaint = parsed.get("bozo_exception")
         for repaired in _repairs(body):
             retry = _feedparse(repaired, fp_headers)
