@@ -251,13 +251,19 @@ def test_each_distinct_phrase_is_embedded_once_for_all_its_subscribers():
 # -- the pipeline, the CLI, /test ---------------------------------------------------------
 
 
-@needs_model
-async def test_the_pipeline_matches_on_the_stored_vector(tmp_path):
+def _pipeline(tmp_path):
+    """A store on a SQLite file and a pipeline over it that alerts on a first poll."""
     store = Store.open(tmp_path / "bot.db")
     config = config_from_dict(
         {"fetch": {"full_text": False}, "delivery": {"story_by_meaning": False}}, env={}
     )
     pipeline = Pipeline(store, config, fetcher=None, alert_on_first_poll=True)  # type: ignore[arg-type]
+    return store, pipeline
+
+
+@needs_model
+async def test_the_pipeline_matches_on_the_stored_vector(tmp_path):
+    store, pipeline = _pipeline(tmp_path)
     store.chats.ensure(5)
     store.chats.ensure(6)
     store.subscriptions.add(5, "", query='~"북한 탄도미사일 발사"')
@@ -274,11 +280,7 @@ async def test_the_pipeline_matches_on_the_stored_vector(tmp_path):
 async def test_no_vector_is_made_when_no_rule_has_a_semantic_term(tmp_path):
     from bot.matching import passages
 
-    store = Store.open(tmp_path / "bot.db")
-    config = config_from_dict(
-        {"fetch": {"full_text": False}, "delivery": {"story_by_meaning": False}}, env={}
-    )
-    pipeline = Pipeline(store, config, fetcher=None, alert_on_first_poll=True)  # type: ignore[arg-type]
+    store, pipeline = _pipeline(tmp_path)
     store.chats.ensure(5)
     store.subscriptions.add(5, "", query="missile OR 탄도미사일")
     feed = store.feeds.upsert("https://ko.example/rss", name="KO")
