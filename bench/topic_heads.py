@@ -17,6 +17,8 @@ group and pooled (P/R/F1):
              held-out row does)
   lr+center  the LR with USE and e5 centred on the mean of the item's own
              source group (unsupervised; at run time a feed's running mean)
+  lr+e5query the LR with e5 embedded with the ``query:`` prefix instead of ``passage:``
+             (needs CACHE/e5-query-all.npy, items then written rows, made beforehand)
   stack      the mean of per-block LRs (hashed+query, USE, e5), no fitted mixer
 
 For every variant, its options, the gate (off, anchor) and the threshold are
@@ -256,7 +258,7 @@ def knn_block(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, required=True, help="embeddings and nested fits")
-    parser.add_argument("--variants", default="mlp,lr+mlp,lr+knn,lr+center,stack")
+    parser.add_argument("--variants", default="mlp,lr+mlp,lr+knn,lr+center,lr+e5query,stack")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     items: list[Labelled] = [i for p in DEFAULT_INPUTS for i in load_labelled(p)]
@@ -320,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     if "mlp" in wanted or "lr+mlp" in wanted:
         t0 = time.perf_counter()
         dense = dense_columns(raw, base, spec.size)
-        fits = {wd: mlp_fit(dense, y_all, g_all, wd=wd) for wd in (1e-3, 1e-2)}
+        fits = {wd: mlp_fit(dense, y_all, g_all, wd=wd) for wd in (1e-3, 1e-2, 1e-1)}
 
         def mlp_options(train: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
             return {f"wd{wd:g}/{o}": p for wd, f in fits.items() for o, p in f(train, test).items()}
@@ -363,6 +365,18 @@ def main(argv: list[str] | None = None) -> int:
             lr_fit(centred, y_all, g_all), g_all, usable, n, groups, extra
         )
         report("LR, centred per source", options_of["lr+center"], t0)
+    query_path = args.cache / "e5-query-all.npy"  # made by the e5 model's query() (see README)
+    if "lr+e5query" in wanted and query_path.exists():
+        t0 = time.perf_counter()
+        emb = np.hstack([vec["use-m3"], np.load(query_path).astype(np.float64)])
+        data = raw.data.copy()
+        mask = (raw.indices >= lo_e) & (raw.indices < lo_e + spec.n_embed)
+        data[mask] = emb[raw.rows[mask], raw.indices[mask] - lo_e] * spec.scale_embed
+        swapped = compact(SparseRows(raw.indptr, raw.indices, data, raw.n_cols))
+        options_of["lr+e5query"] = nested_probs(
+            lr_fit(swapped, y_all, g_all), g_all, usable, n, groups, extra
+        )
+        report("LR, e5 as query:", options_of["lr+e5query"], t0)
     if "stack" in wanted:
         t0 = time.perf_counter()
         lo_r = lo_e + spec.n_embed
