@@ -209,20 +209,36 @@ def test_desk_groups_by_meaning_within_the_meaning_window_only(store):
     assert desk.assign(launch.key, launch.feed_id, NEXT_LAUNCH, now=later, vector=v3).id != (
         story.id
     )
-    # a reworded copy long after (beyond the meaning window): news of its own
+    # a reworded copy long after (beyond the meaning window): news of its own, though
+    # within the window it would have joined by meaning (not by words)
     late = now + MEANING_WINDOW + timedelta(hours=1)
-    again = add_article(
-        store,
-        "https://kbs.example/rss",
-        YONHAP.replace(
-            id="k1", source="KBS", title="N. Korea fires a missile into sea, Seoul says"
-        ),
-        late,
+    [v4] = vectors.article_vectors([LATE_REWORDING])
+    card = _card(LATE_REWORDING, v4)
+    assert same_story(_card(YONHAP, v2), card) and not same_story(
+        _card(YONHAP, v2), card, by_meaning=False
     )
+    again = add_article(store, "https://kbs.example/rss", LATE_REWORDING, late)
     fresh = StoryDesk(store.stories, window=timedelta(hours=48))  # reloads from the db
-    assert fresh.assign(again.key, again.feed_id, again.article, now=late, vector=v2).id != (
+    assert fresh.assign(again.key, again.feed_id, again.article, now=late, vector=v4).id != (
         story.id
     )
+    # while a copy of Yonhap's words under another title is a copy of that report, as
+    # long as the story window lasts (the word test reads every recent report of it)
+    words = YONHAP.replace(id="k2", source="MBC", title="N. Korea fires a missile into sea")
+    copy2 = add_article(store, "https://mbc.example/rss", words, late)
+    assert fresh.assign(copy2.key, copy2.feed_id, words, now=late, vector=v2).id == story.id
+
+
+LATE_REWORDING = YONHAP.replace(
+    id="k1",
+    source="KBS",
+    title="N. Korea fires a missile into sea, Seoul says",
+    summary=(
+        "The North launched a ballistic missile into waters off its eastern coast on "
+        "Thursday, South Korean military officials said, its latest show of force while "
+        "talks with Washington are stalled."
+    ),
+)
 
 
 async def test_a_reworded_copy_from_another_outlet_becomes_the_also_edit(feed_server, tmp_path):
