@@ -85,6 +85,7 @@ from bot.ingest.stories import (  # noqa: E402
     PASSAGE_FEATURES,
     PASSAGE_THRESHOLD,
     PASSAGE_WEIGHTS,
+    STORY_MEMBERS,
     WEIGHTS,
     StoryCard,
     StoryDesk,
@@ -224,6 +225,7 @@ def stream(
     *,
     by_meaning: bool,
     e5: Passages | None = None,
+    members: int = 1,
 ) -> dict[str, int]:
     """The dated items of the pairs (Korean news at noon of their date, the feeds' entries
     at their time) through the pipeline's own StoryDesk on a real SQLite store, oldest
@@ -241,7 +243,7 @@ def stream(
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "stream.db")
         try:
-            desk = StoryDesk(store.stories, by_meaning=by_meaning)
+            desk = StoryDesk(store.stories, by_meaning=by_meaning, members=members)
             for n, i in enumerate(sorted(dated, key=lambda k: (dated[k], k))):
                 article, when = items[i][0].replace(id=f"{i}#{n}", link=""), dated[i]
                 source = article.source or i.split("-")[1]
@@ -252,7 +254,7 @@ def stream(
                     if copy is not None:
                         story[i] = copy
                     continue
-                passage, made = e5_wanted(desk, article, when, vecs[i], e5)
+                passage, made, later = e5_wanted(desk, article, when, vecs[i], e5)
                 ref = desk.assign(
                     stored[0].key,
                     feed.id,
@@ -261,6 +263,7 @@ def stream(
                     vector=vecs[i],
                     passage=passage,
                     story_passages=made,
+                    member_passages=later,
                 )
                 story[i] = ref.id
         finally:
@@ -289,7 +292,9 @@ def feed_days(since: datetime) -> list[Article]:
     return entries
 
 
-def replay(entries: list[Article], vecs: np.ndarray, e5: Passages | None) -> list[tuple[int, ...]]:
+def replay(
+    entries: list[Article], vecs: np.ndarray, e5: Passages | None, members: int = 1
+) -> list[tuple[int, ...]]:
     """The entries through the StoryDesk as the pipeline runs it (one feed per source):
     the stories more than one entry joined, as tuples of entry indexes."""
     from storage.store import Store
@@ -298,7 +303,7 @@ def replay(entries: list[Article], vecs: np.ndarray, e5: Passages | None) -> lis
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "days.db")
         try:
-            desk = StoryDesk(store.stories)
+            desk = StoryDesk(store.stories, members=members)
             feeds: dict[str, int] = {}
             for k, (article, vector) in enumerate(zip(entries, vecs, strict=True)):
                 if article.source not in feeds:
@@ -309,7 +314,7 @@ def replay(entries: list[Article], vecs: np.ndarray, e5: Passages | None) -> lis
                 stored = store.articles.add_new(feed, [article], now=when)
                 if not stored:
                     continue
-                passage, made = e5_wanted(desk, article, when, vector, e5)
+                passage, made, later = e5_wanted(desk, article, when, vector, e5)
                 ref = desk.assign(
                     stored[0].key,
                     feed,
@@ -318,6 +323,7 @@ def replay(entries: list[Article], vecs: np.ndarray, e5: Passages | None) -> lis
                     vector=vector,
                     passage=passage,
                     story_passages=made,
+                    member_passages=later,
                 )
                 story.setdefault(ref.id, []).append(k)
         finally:
@@ -327,14 +333,18 @@ def replay(entries: list[Article], vecs: np.ndarray, e5: Passages | None) -> lis
 
 def e5_wanted(
     desk: StoryDesk, article: Article, when: datetime, vector: np.ndarray, e5: Passages | None
-) -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+) -> tuple[np.ndarray | None, dict[int, np.ndarray], dict[int, np.ndarray]]:
     """The e5 vectors the desk asks for to judge ``article`` (as the pipeline makes them):
-    the article's own and those of close stories without one; none when ``e5`` is None."""
+    the article's own and those of close stories' reports without one (by story for
+    their first reports, by article key for later ones); none when ``e5`` is None."""
     work = desk.passages_wanted(article, now=when, vector=vector) if e5 is not None else None
     if work is None:
-        return None, {}
+        return None, {}, {}
     rows = e5(work.texts())
-    return rows[0], {sid: row for (sid, _), row in zip(work.stories, rows[1:], strict=True)}
+    ends = 1 + len(work.stories)
+    made = {sid: row for (sid, _), row in zip(work.stories, rows[1:ends], strict=True)}
+    later = {key: row for (key, _), row in zip(work.members, rows[ends:], strict=True)}
+    return rows[0], made, later
 
 
 def _moment(moment: date | datetime) -> datetime:
@@ -376,6 +386,12 @@ def choose(x: np.ndarray, data: Split, l2: float = 1.0) -> tuple[np.ndarray, flo
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--all", action="store_true", help="print both halves and all pairs")
+    parser.add_argument(
+        "--members",
+        type=int,
+        default=STORY_MEMBERS,
+        help="reports of a story a new article is compared with, for the every-report runs",
+    )
     args = parser.parse_args()
     if not DATA.is_dir() or not FEEDS.is_dir():
         print(f"skipped: {DATA} or {FEEDS} is not there (the shared data)")
@@ -509,16 +525,27 @@ def main() -> int:
                 )
     vecs = dict(zip(ids, matrix, strict=True))
     paid = Passages(dict(zip(texts, e5_matrix, strict=True)))
+    known = dict(zip(texts, e5_matrix, strict=True))
+    paid = {"first": Passages(known), "every": Passages(known)}
+    every = args.members
     streams = {
         "old (words only)": stream(pairs, items, vecs, by_meaning=False),
         "shipped before (words, or USE classifier)": stream(pairs, items, vecs, by_meaning=True),
-        "new (words, or USE then e5 classifier)": stream(
-            pairs, items, vecs, by_meaning=True, e5=paid
+        "new, first report (words, or USE then e5)": stream(
+            pairs, items, vecs, by_meaning=True, e5=paid["first"]
+        ),
+        f"USE classifier, every report ({every})": stream(
+            pairs, items, vecs, by_meaning=True, members=every
+        ),
+        f"new, every report ({every}; USE then e5)": stream(
+            pairs, items, vecs, by_meaning=True, e5=paid["every"], members=every
         ),
     }
     print(
         "through the pipeline's StoryDesk on a real store (the dated pairs: Korean news at "
-        "noon of its date, the feeds' entries at their times):"
+        "noon of its date, the feeds' entries at their times); a new article compared with "
+        "each close story's first report only, or with every report of it (its first and "
+        f"the {every - 1} latest others, StoryDesk(members=...)):"
     )
     for name, story in streams.items():
         for part, mask in parts:
@@ -529,13 +556,14 @@ def main() -> int:
                 f"    {name:42} {part:5} recall {r:.3f} false {f:.3f} prec {prec:.3f} "
                 f"merged {n}/{int((~same[use]).sum())} ({int(use.sum())} pairs)"
             )
-    assigned = len(streams["new (words, or USE then e5 classifier)"])
-    print(
-        f"    e5 vectors in the new stream: {paid.articles} of {assigned} articles needed "
-        f"them ({paid.texts} texts with the stories', about "
-        f"{1000 * e5_elapsed / len(ids) * paid.texts / max(assigned, 1):.0f} ms an article "
-        "on average at the rate above)"
-    )
+    assigned = len(streams["new, first report (words, or USE then e5)"])
+    for label, made in paid.items():
+        print(
+            f"    e5 vectors in the new stream, {label} report: {made.articles} of {assigned} "
+            f"articles needed them ({made.texts} texts with the stories', about "
+            f"{1000 * e5_elapsed / len(ids) * made.texts / max(assigned, 1):.0f} ms an "
+            "article on average at the rate above)"
+        )
     entries = feed_days(datetime(2026, 2, 14, tzinfo=UTC))
     day_vectors = vectors.article_vectors(entries)
     before = replay(entries, day_vectors, None)
@@ -543,17 +571,27 @@ def main() -> int:
     started = time.perf_counter()
     after = replay(entries, day_vectors, day_e5)
     took = time.perf_counter() - started
+    every_e5 = Passages(dict(day_e5.known))
+    widest = replay(entries, day_vectors, every_e5, members=every)
     print(
         f"the feeds' entries of 14-18 Feb 2026 ({len(entries)}, "
         f"{len({a.source for a in entries})} feeds) through the StoryDesk: stories carried "
-        f"by more than one entry {len(before)} without e5, {len(after)} with; e5 vectors "
-        f"made for {day_e5.articles} articles ({day_e5.texts} texts with the stories'), "
-        f"{1000 * took / len(entries):.0f} ms an article in all"
+        f"by more than one entry {len(before)} without e5, {len(after)} with (first "
+        f"report), {len(widest)} with, every report ({every}); e5 vectors made for "
+        f"{day_e5.articles} articles ({day_e5.texts} texts with the stories'; every report: "
+        f"{every_e5.articles}, {every_e5.texts}), {1000 * took / len(entries):.0f} ms an "
+        "article in all (first report)"
     )
     if args.all:
-        grown = set(after) - set(before)  # a larger group includes the one it grew from
-        split_up = [g for g in set(before) - set(after) if not any(set(g) <= set(h) for h in after)]
-        for label, groups in (("joined with e5", grown), ("split by e5", split_up)):
+        shown = []
+        for label, old, new in (
+            ("e5", before, after),
+            (f"every report ({every})", after, widest),
+        ):
+            grown = set(new) - set(old)  # a larger group includes the one it grew from
+            split_up = [g for g in set(old) - set(new) if not any(set(g) <= set(h) for h in new)]
+            shown += [(f"joined with {label}", grown), (f"split by {label}", split_up)]
+        for label, groups in shown:
             for group in sorted(groups):
                 titles = [f"{entries[k].source[:14]}: {entries[k].title[:48]!r}" for k in group]
                 print(f"    {label}: " + " / ".join(titles))

@@ -37,6 +37,7 @@ class StoryMember:
     story_id: int
     article_key: int
     article: Article  # title, summary, content and source as stored
+    seen: datetime
     vector: bytes | None = None
 
 
@@ -151,9 +152,10 @@ class StoryStore:
         if last <= 0:
             return []
         rows = self.db.execute(
-            "SELECT story_id, article_id, title, summary, content, source, vector FROM ("
+            "SELECT story_id, article_id, title, summary, content, source, seen_at, vector "
+            "FROM ("
             "  SELECT sa.story_id, a.id AS article_id, a.title, a.summary, a.content, "
-            "  a.source, a.vector, sa.id AS link_id, "
+            "  a.source, sa.seen_at, a.vector, sa.id AS link_id, "
             "  row_number() OVER (PARTITION BY sa.story_id ORDER BY sa.id DESC) AS latest "
             "  FROM story_articles sa JOIN stories s ON s.id = sa.story_id "
             "  JOIN articles a ON a.id = sa.article_id "
@@ -170,9 +172,10 @@ class StoryStore:
                 article=Article(
                     id="", title=title, summary=summary or "", content=content or "", source=source
                 ),
+                seen=from_db_time(seen) or utcnow(),
                 vector=vector,
             )
-            for story_id, key, title, summary, content, source, vector in rows
+            for story_id, key, title, summary, content, source, seen, vector in rows
         ]
 
     def sightings(self, story_id: int) -> list[tuple[str, datetime]]:

@@ -514,6 +514,7 @@ class _Member:
 
     card: StoryCard
     text: str  # what its e5 vector is made of (article_text, or passage_text when loaded)
+    seen: datetime
     key: int | None = None  # its article's key; None for the story's first (kept with it)
     row: int = -1  # its row in the desk's matrix of vectors
 
@@ -644,7 +645,7 @@ class StoryDesk:
                 card = story_card(
                     article.title, lead_of(article), article.source, from_blob(m.vector)
                 )
-                member = _Member(card, article_text(article), m.article_key)
+                member = _Member(card, article_text(article), m.seen, m.article_key)
                 later.setdefault(m.story_id, []).append(member)
             self._recent = [
                 _Recent(
@@ -656,6 +657,7 @@ class StoryDesk:
                                 s.title, s.lead, s.source, from_blob(s.vector), from_blob(s.passage)
                             ),
                             passage_text(s.title, s.lead),
+                            s.first_seen,
                         ),
                         *later.get(s.id, []),
                     ],
@@ -746,9 +748,9 @@ class StoryDesk:
         self, recent: list[_Recent], card: StoryCard, vector: np.ndarray, now: datetime
     ) -> list[_Pair]:
         """The members a card may share its meaning with: of the MEANING_CANDIDATES
-        stories closest by cosine (one matrix product over their members), first seen
-        within MEANING_WINDOW, their first report's lead not naming only other days, the
-        members (:meth:`_Recent.compared`) at least MIN_COSINE close, with the pairs'
+        stories closest by cosine (one matrix product over their members), their first
+        report's lead not naming only other days, the members (:meth:`_Recent.compared`)
+        seen within MEANING_WINDOW and at least MIN_COSINE close, with the pairs'
         features."""
         if not recent:
             return []
@@ -759,11 +761,13 @@ class StoryDesk:
             if float(cosines[i]) < MIN_COSINE:
                 break
             candidate = recent[int(i)]
-            if candidate.first_seen < since or candidate.card.vector is None:
+            if candidate.members[-1].seen < since or candidate.card.vector is None:
                 continue
             if card.days and candidate.card.days and card.days.isdisjoint(candidate.card.days):
                 continue  # another day's event
             for member in candidate.compared(card):
+                if member.seen < since:
+                    continue  # reworded copies come within hours of the report they copy
                 v = member.card.vector
                 if v is None or len(v) != len(vector) or float(v @ vector) < MIN_COSINE:
                     continue
@@ -861,7 +865,7 @@ class StoryDesk:
         text = article_text(article)
         if found is not None:
             self.stories.link(found.story_id, article_key, feed_id, article, now=now)
-            self._join(found, _Member(card, text, article_key), vector)
+            self._join(found, _Member(card, text, now, article_key), vector)
             return StoryRef(found.story_id, is_copy=True)
         story_id = self.stories.create(
             article_key,
@@ -872,7 +876,7 @@ class StoryDesk:
             vector=to_blob(vector) if vector is not None else None,
             passage=to_blob(passage) if passage is not None else None,
         )
-        member = _Member(card, text)
+        member = _Member(card, text, now)
         recent.append(_Recent(story_id, now, [member]))
         self._generation += 1
         if self._matrix is not None:
