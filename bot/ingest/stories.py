@@ -530,15 +530,13 @@ class _Recent:
         """The story's first report's card."""
         return self.members[0].card
 
-    def compared(self, card: StoryCard) -> list[_Member]:
-        """The members a new card is compared with: all of them, or only the first (the
-        rule before) when one of them names only other days than the card: another day's
-        event, which a member naming no day would otherwise let in."""
-        if card.days and any(
+    def other_day(self, card: StoryCard) -> bool:
+        """Whether one of the story's reports names only other days than the card: the
+        card reports another day's event (two launches), however alike it reads to a
+        report that names no day (a flash)."""
+        return bool(card.days) and any(
             m.card.days and m.card.days.isdisjoint(card.days) for m in self.members
-        ):
-            return self.members[:1]
-        return self.members
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -733,14 +731,14 @@ class StoryDesk:
         found: _Recent | None = None
         best = 0.0
         for candidate in recent:
-            for k, member in enumerate(candidate.members):
+            for member in candidate.members:
                 if hamming(member.card.print.simhash, card.print.simhash) > MAX_HAMMING:
                     continue
                 score = member.card.print.similarity(card.print)
                 if score <= best or not same_by_words(member.card, card):
                     continue
-                if k and len(candidate.compared(card)) == 1:
-                    continue  # another member names only other days
+                if len(candidate.members) > 1 and candidate.other_day(card):
+                    continue  # another report of it names only other days
                 found, best = candidate, score
         return found
 
@@ -748,10 +746,9 @@ class StoryDesk:
         self, recent: list[_Recent], card: StoryCard, vector: np.ndarray, now: datetime
     ) -> list[_Pair]:
         """The members a card may share its meaning with: of the MEANING_CANDIDATES
-        stories closest by cosine (one matrix product over their members), their first
-        report's lead not naming only other days, the members (:meth:`_Recent.compared`)
-        seen within MEANING_WINDOW and at least MIN_COSINE close, with the pairs'
-        features."""
+        stories closest by cosine (one matrix product over their members), none of whose
+        reports names only other days (:meth:`_Recent.other_day`), the members seen
+        within MEANING_WINDOW and at least MIN_COSINE close, with the pairs' features."""
         if not recent:
             return []
         cosines = self._story_cosines(recent, vector)
@@ -763,9 +760,9 @@ class StoryDesk:
             candidate = recent[int(i)]
             if candidate.members[-1].seen < since or candidate.card.vector is None:
                 continue
-            if card.days and candidate.card.days and card.days.isdisjoint(candidate.card.days):
+            if candidate.other_day(card):
                 continue  # another day's event
-            for member in candidate.compared(card):
+            for member in candidate.members:
                 if member.seen < since:
                     continue  # reworded copies come within hours of the report they copy
                 v = member.card.vector
