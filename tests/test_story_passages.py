@@ -143,7 +143,8 @@ def test_the_desk_asks_for_e5_vectors_only_near_a_story_and_keeps_the_storys(sto
     # now joins by them: it asks for nothing), nor for AP's while the desk has it
     assert desk.passages_wanted(AP.replace(id="ap2"), now=later, vector=v_ap) is None
     [v_cruise] = vectors.article_vectors([CRUISE])
-    assert (work := desk.passages_wanted(CRUISE, now=later, vector=v_cruise)) is not None
+    work = desk.passages_wanted(CRUISE, now=later, vector=v_cruise)
+    assert work is not None
     assert work.stories == () and work.members == ()
     fresh = StoryDesk(store.stories, window=timedelta(hours=48))  # reloads from the db
     again = fresh.passages_wanted(CRUISE, now=later, vector=v_cruise)
