@@ -24,7 +24,7 @@ from bot.matching import vectors
 from bot.records import Article, utcnow
 from storage.store import Store
 from tests.helpers import REUTERS, add_article
-from tests.test_semantic_stories import NEXT_LAUNCH, YONHAP
+from tests.test_semantic_stories import NEXT_LAUNCH, NHK, YONHAP
 
 pytestmark = pytest.mark.skipif(not vectors.available(), reason="the vector model is missing")
 
@@ -40,17 +40,6 @@ AP = Article(
 )
 # A flash: a headline, no lead, no day.
 FLASH = Article(id="f1", title="North Korea fires ballistic missile into East Sea", source="KBS")
-# Yonhap's lead under NHK's headline: a near-copy of Yonhap's words, not of the flash's.
-NHK = Article(
-    id="n1",
-    title="North Korea launches ballistic missile toward sea off east coast",
-    summary=(
-        "North Korea launched a ballistic missile off its east coast on Thursday, South "
-        "Korea's military said, the latest show of force as talks with Washington stay "
-        "stalled."
-    ),
-    source="NHK",
-)
 
 
 def _cards(*articles: Article) -> list[StoryCard]:
