@@ -99,6 +99,7 @@ from bot.ingest.stories import (  # noqa: E402
     passage_score,
     same_by_words,
     same_story,
+    shared_terms,
     story_card,
 )
 from bot.matching import passages, vectors  # noqa: E402
@@ -478,12 +479,20 @@ def main() -> int:
     tune_window = (split == "tune") & window
     second = xp @ PASSAGE_WEIGHTS + PASSAGE_BIAS >= PASSAGE_THRESHOLD
     gate = np.array([needs_passages(cards[p["a"]], cards[p["b"]]) for p in pairs])
+    first_scores = x @ WEIGHTS + BIAS
+    terms = np.array([shared_terms(cards[p["a"]], cards[p["b"]]) for p in pairs])
+    low = first_scores < PASSAGE_BAR
+    few = ~low & (first_scores < MEANING_THRESHOLD) & (terms < MIN_SHARED_TERMS)
+    merges = tune_window & second & ~words
     print(
         f"the e5 stage's bar (meaning_score >= {PASSAGE_BAR}, shared terms >= "
-        f"{MIN_SHARED_TERMS}): on the tune half it stops "
+        f"{MIN_SHARED_TERMS}): on the tune half (within the windows) it stops "
         f"{int((tune_window & same & ~gate).sum())} of {int((tune_window & same).sum())} "
-        f"same-event pairs and {int((tune_window & second & ~gate & ~words).sum())} that "
-        "the e5 stage merges"
+        f"same-event pairs ({int((tune_window & same & low).sum())} by the score, "
+        f"{int((tune_window & same & few).sum())} by the shared terms) and "
+        f"{int((merges & ~gate).sum())} of the {int(merges.sum())} that the e5 stage merges "
+        f"(their lowest meaning_score {first_scores[merges].min():.2f}, lowest shared terms "
+        f"{terms[merges].min():.2f})"
     )
 
     def judged(chosen: dict[str, StoryCard]) -> np.ndarray:

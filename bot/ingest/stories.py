@@ -409,15 +409,17 @@ PASSAGE_THRESHOLD = 1.78
 # The first stage: e5 vectors cost about 80 ms an article on one core, so they are made
 # only for a pair whose meaning_score (article vectors and words: a few microseconds)
 # reaches PASSAGE_BAR, far below MEANING_THRESHOLD: on the tune half of
-# bench/story_pairs.py it lets through every pair the second stage merges (the lowest of
-# those scores 0.56) and all but one same-event pair.  Below it the old rule decides.
+# bench/story_pairs.py (within the windows) it lets through every pair the second stage
+# merges (33; the lowest of their scores 0.87) and all but 2 of the 122 same-event pairs
+# (MIN_SHARED_TERMS stops 5 more: 7 in all, as the bench prints).  Below it the old rule
+# decides.
 PASSAGE_BAR = -1.0
 # ... and whose cards share at least this much of their content words (shared_terms).
 # e5 reads text it does not know as all alike: two of bench/soak.py's distinct made-up
 # items score 0.95 to 0.97, as one event reworded does, and the e5 stage merged 41 of 435
 # pairs of them (tests/test_story_passages.py).  They share at most 0.16 of their words (a
 # template word, a tag); every pair of the tune half that the e5 stage merges shares at
-# least 0.23, and all but 5 of its 124 same-event pairs at least 0.2.
+# least 0.36, and all but 5 of its 122 same-event pairs (within the windows) at least 0.2.
 MIN_SHARED_TERMS = 0.2
 
 
