@@ -39,7 +39,9 @@ AP = Article(
     source="AP",
 )
 # A flash: a headline, no lead, no day.
-FLASH = Article(id="f1", title="North Korea fires ballistic missile into East Sea", source="KBS")
+FLASH = Article(
+    id="f1", title="North Korea fires ballistic missile into East Sea, says Seoul", source="KBS"
+)
 
 
 def _cards(*articles: Article) -> list[StoryCard]:
