@@ -367,11 +367,6 @@ def previous_rule(a: StoryCard, b: StoryCard) -> bool:
 
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # same, split, window, words
-# The threshold rule reads the second-highest cross-validated score of a different-event
-# pair: averaged over 5 fold splits it moved from 1.35 to 1.51 (first stage) and from 1.70
-# to 1.86 (e5 stage) with the splits' seeds; over 30 it is 1.42 and 1.79 (the test half's
-# figures as with session 6's 1.38 and 1.78; tune recall one pair lower).
-REPEATS = 30
 
 
 def choose(x: np.ndarray, data: Split, l2: float = 1.0) -> tuple[np.ndarray, float, float]:
@@ -382,7 +377,7 @@ def choose(x: np.ndarray, data: Split, l2: float = 1.0) -> tuple[np.ndarray, flo
     same, split, window, words = data
     fit_on = (split == "tune") & window
     w = fit(x[fit_on], same[fit_on].astype(float), l2)
-    cv = cross_scores(x[fit_on], same[fit_on].astype(float), l2, repeats=REPEATS)
+    cv = cross_scores(x[fit_on], same[fit_on].astype(float), l2)
     others = np.sort(cv[~same[fit_on] & ~words[fit_on]])[::-1]
     allowed = int(0.01 * ((split == "tune") & ~same).sum())
     threshold = float(others[min(allowed, len(others) - 1)]) if len(others) else 0.0
