@@ -12,7 +12,8 @@ differing numbers, capitalised names, SimHash features, outlet and language
 (:data:`FEATURES`), for stories first seen within :data:`MEANING_WINDOW`, unless their
 leads name only different days.  Each article's :class:`StoryCard` (what the decision reads)
 is made once; a new article is scored against the :data:`MEANING_CANDIDATES` recent stories
-closest by cosine only.  That catches a copy reworded by another outlet ("... into East
+closest by cosine only, against each of their recent reports (the first and the latest
+others, :data:`STORY_MEMBERS`), not only the first.  That catches a copy reworded by another outlet ("... into East
 Sea, Seoul says" / "... into sea, South Korea says") and keeps apart two launches on
 different days.  A pair that comes close by those (:func:`needs_passages`) is judged by a
 second classifier that also reads the cosine of the sharper e5 vectors
