@@ -528,7 +528,9 @@ class Pipeline:
         if recipients:
             stored = await self._with_full_text(stored, pages)
             alerts = await self._render_for(stored, recipients)
-        passage, story_passages = await self._passages(stored, vector, now, alerting=bool(alerts))
+        passage, story_passages, member_passages = await self._passages(
+            stored, vector, now, alerting=bool(alerts)
+        )
         with self.store.atomic():
             story = self.stories.assign(
                 stored.key,
@@ -538,6 +540,7 @@ class Pipeline:
                 vector=vector,
                 passage=passage,
                 story_passages=story_passages,
+                member_passages=member_passages,
             )
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
@@ -555,24 +558,25 @@ class Pipeline:
         now: datetime | None,
         *,
         alerting: bool,
-    ) -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+    ) -> tuple[np.ndarray | None, dict[int, np.ndarray], dict[int, np.ndarray]]:
         """The e5 vectors the story desk wants to judge this article by (its own, and those
-        of close stories that have none yet), made in a worker thread: none for most
+        of close stories' reports that have none yet: by story id for their first reports,
+        by article key for later ones), made in a worker thread: none for most
         articles (no recent story is close enough), nor when the model is missing or fails
         (then the article vectors and words decide, as before)."""
         if vector is None or not self.passages_available:
-            return None, {}
+            return None, {}, {}
         work = self.stories.passages_wanted(stored.article, now=now, vector=vector)
         if work is None:
-            return None, {}
+            return None, {}, {}
         if self._passages_busy:  # a burst: the first stage decides, the loop keeps its pace
-            return None, {}
+            return None, {}, {}
         if not alerting and not self.store.outbox.any_for_stories(work.candidates):
             # nobody is alerted of this article nor of the stories it is close to: which
             # story it joins changes no alert, and e5 (80 ms an article) is not paid.  At
             # 5,000 feeds it was paid for every close unmatched entry: 147 ms of CPU per
             # changed poll, fetch->sendMessage p99 19.8 s (bench/scale.py)
-            return None, {}
+            return None, {}, {}
         self._passages_busy = True
         try:
             rows = await asyncio.to_thread(passages.remembered, work.texts())
@@ -580,11 +584,13 @@ class Pipeline:
             log.exception(
                 "e5 vectors could not be made; article %d grouped without them", stored.key
             )
-            return None, {}
+            return None, {}, {}
         finally:
             self._passages_busy = False
-        made = {story: row for (story, _), row in zip(work.stories, rows[1:], strict=True)}
-        return rows[0], made
+        ends = 1 + len(work.stories)
+        made = {story: row for (story, _), row in zip(work.stories, rows[1:ends], strict=True)}
+        later = {key: row for (key, _), row in zip(work.members, rows[ends:], strict=True)}
+        return rows[0], made, later
 
     def _story_grew(self, story_id: int, now: datetime) -> None:
         """Another outlet carried the story: its alerts are edited ("Also: ..."), and when
