@@ -775,6 +775,8 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
         store.feeds.upsert(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
     for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
         log.info("feed %s is no longer in the config: removed", url)
+    # what an older version stored from their content before it lost their secrets
+    store.scrub_feed_secrets(f.url for f in config.feeds if has_credentials(f.url))
     feeds = store.feeds.all()
     given = {public_feed_url(f.url) for f in config.feeds}
     for feed in feeds:

@@ -718,3 +718,106 @@ def test_following_the_loaders_advice_for_twin_feeds_keeps_the_twins_history(tmp
         (2, plain + fragment, '"bob"'),
     ]
     store.close()
+
+
+def _leaky_items(host: str) -> str:
+    """Items of a publisher that repeats our key and password in guids, links, pictures."""
+    from tests.helpers import ERUPTION
+
+    return (
+        f"<item><guid>http://{host}/eruption-1?api_key={API_KEY}</guid>"
+        f"<title>{ERUPTION[0]}</title><link>http://{host}/eruption-1?id=7&amp;api_key={API_KEY}</link>"
+        f'<enclosure url="http://{host}/img/1.jpg?api_key={API_KEY}" type="image/jpeg" '
+        f'length="1"/><description>{ERUPTION[1]}</description></item>'
+        f"<item><guid>http://{host}/{API_KEY}/ash</guid><title>Volcano ash grounds flights</title>"
+        f"<link>http://reader:{PASSWORD}@{host}/{API_KEY}/ash</link>"
+        "<description>Lava and ash.</description></item>"
+    )
+
+
+async def test_secrets_an_older_version_stored_from_feed_content_go_at_start(tmp_path, caplog):
+    """A database written before feed content lost its feed's secrets holds our key and
+    password in article, story and outbox rows (m021 could not find them: only the config
+    has them).  The config sync takes them out, once, without logging them; and the next
+    poll finds every entry it had (its guid in the clean form): no second alert."""
+    import logging
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.config.loader import config_from_dict
+    from bot.credentials import public_feed_url
+    from bot.ingest.fetch import Fetcher
+    from bot.ingest.parse import parse_feed
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss
+
+    async with FeedServer() as server, Fetcher() as fetcher:
+        host = f"127.0.0.1:{server.port}"
+        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
+        server.set("/feed.xml", body)
+        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+        path = tmp_path / "bot.db"
+        # the database as the version before the cleaning left it (m021 and m022 applied)
+        old = sqlite_utils.Database(sqlite3.connect(path))
+        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+        t = "2024-05-01T08:00:00+00:00"
+        old["feeds"].insert(
+            {"id": 1, "url": public_feed_url(full), "added_at": t, "primed": 1, "status": "ok"}
+        )
+        old["feeds"].update(1, {"last_error": f"HTTP 500 at http://{host}/{API_KEY}/x"})
+        old["chats"].insert({"chat_id": CHANNEL, "type": "channel", "created_at": t})
+        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
+        assert any(API_KEY in a.id for a in parsed.articles)
+        stored = Store(old).articles.add_new(1, parsed.articles, processed=True)
+        old["stories"].insert({"id": 1, "first_seen": t})
+        for n, article in enumerate(stored, 1):
+            link = article.article.link
+            old["story_articles"].insert(
+                {"story_id": 1, "article_id": article.key, "feed_id": 1,
+                 "entry_id": article.article.id, "seen_at": t}
+            )  # fmt: skip
+            old["deliveries"].insert(
+                {"id": n, "chat_id": CHANNEL, "article_id": article.key, "topic": "volcanoes",
+                 "html": f'<a href="{link}">{article.article.title}</a>', "text": link,
+                 "link": link, "image": article.article.image, "created_at": t,
+                 "reason": f"sent to {link}", "state": "sent"}
+            )  # fmt: skip
+        old.conn.commit()
+        old.close()
+
+        config = config_from_dict(
+            {
+                "feeds": [{"url": full}],
+                "topics": [{"id": "volcanoes", "name": "Volcanoes", "query": "volcano OR ash"}],
+                "channels": [{"chat_id": CHANNEL, "topics": ["volcanoes"]}],
+                "storage": {"path": str(path)},
+                "fetch": {"full_text": False},
+            },
+            env={},
+        )
+        store = Store(open_database(path))
+        with caplog.at_level(logging.INFO):
+            [feed] = sync_config(store, config)
+        assert "removed feed credentials" in caplog.text
+        assert API_KEY not in caplog.text and PASSWORD not in caplog.text
+        row = store.db["articles"].get(2)  # the first is the quiet item
+        assert row["entry_id"] == f"http://{host}/eruption-1?api_key=***"
+        assert row["link"] == f"http://{host}/eruption-1?id=7&api_key=***"
+        assert store.db["deliveries"].get(3)["link"] == f"http://{host}/***/ash"
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            sync_config(store, config)  # once: the second start finds nothing to do
+        assert "removed feed credentials" not in caplog.text
+        before = store.db["articles"].count
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        result = await pipeline.poll(feed)
+        assert server.hits("/feed.xml") == 1
+        assert (result.new_articles, result.alerts) == (0, 0), result
+        assert store.db["articles"].count == before
+        assert store.db["deliveries"].count == len(stored)
+        store.close()
+    assert_no_secrets(path, API_KEY, PASSWORD)
