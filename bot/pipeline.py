@@ -25,7 +25,6 @@ from bot.credentials import (
     has_credentials,
     masked,
     missing_credentials,
-    public_feed_url,
     secret_values,
     secrets_known,
     with_credentials,
@@ -778,9 +777,8 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
     # what an older version stored from their content before it lost their secrets
     store.scrub_feed_secrets(f.url for f in config.feeds if has_credentials(f.url))
     feeds = store.feeds.all()
-    given = {public_feed_url(f.url) for f in config.feeds}
     for feed in feeds:
-        if has_credentials(feed.url) and feed.url not in given:
+        if has_credentials(feed.url) and config.credentialed_feed_url(feed.url) is None:
             # stored with credentials by an older version: not fetched until the config has them
             log.warning("feed %d %s: %s", feed.id, feed.url, missing_credentials(feed.url))
     store.topics.replace_all(config.topics.values())

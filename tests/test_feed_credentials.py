@@ -821,3 +821,40 @@ async def test_secrets_an_older_version_stored_from_feed_content_go_at_start(tmp
         assert store.db["deliveries"].count == len(stored)
         store.close()
     assert_no_secrets(path, API_KEY, PASSWORD)
+
+
+def test_a_stored_feed_in_another_spelling_of_a_config_feed_gets_its_credentials(tmp_path, caplog):
+    """A feed an older version stored from `feeds add` with credentials it gave up, under
+    another spelling than the config's (host in capitals, a trailing /): the config's URL
+    takes it over, state and all, as for the same spelling; no 'not in the config' warning
+    and no second row."""
+    import logging
+
+    from bot.config.loader import config_from_dict
+    from bot.pipeline import sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    store = Store(open_database(tmp_path / "bot.db"))
+    t = "2024-05-01T08:00:00+00:00"
+    for feed_id, url in ((1, "https://***@News.Example/private.rss"),
+                         (2, "HTTPS://WIRE.example/rss/?token=***")):  # fmt: skip
+        store.db["feeds"].insert(
+            {"id": feed_id, "url": url, "origin": "cli", "added_at": t, "etag": f'"{feed_id}"'}
+        )
+    urls = [
+        f"https://reader:{PASSWORD}@news.example/private.rss",
+        f"https://wire.example/rss?token={API_KEY}",
+    ]
+    config = config_from_dict(
+        {"feeds": [{"url": u} for u in urls], "storage": {"path": "x.db"}}, env={}
+    )
+    assert config.credentialed_feed_url("https://***@News.Example/private.rss") == urls[0]
+    with caplog.at_level(logging.WARNING):
+        synced = sync_config(store, config)
+    assert [(f.id, f.url, f.etag, f.origin) for f in synced] == [
+        (1, "https://news.example/private.rss", '"1"', "config"),
+        (2, "https://wire.example/rss?token=***", '"2"', "config"),
+    ]
+    assert "not in the config file" not in caplog.text
+    store.close()
