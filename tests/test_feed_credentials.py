@@ -20,13 +20,40 @@ OPERATOR = 42
 
 def test_urls_lose_userinfo_and_query_values():
     url = f"https://reader:{PASSWORD}@news.example:8443/rss?api_key={API_KEY}&x=1"
-    assert redact_url(url) == "https://***@news.example:8443/rss?***"
+    assert redact_url(url) == "https://***@news.example:8443/rss?api_key=***&x=1"
     assert url_host(url) == "news.example:8443"
     text = f"feed {url} failed: HTTP 500 (see {url})"
     assert PASSWORD not in redact_urls(text) and API_KEY not in redact_urls(text)
     assert (
         redact_urls("plain https://news.example/a/b stays")
         == "plain https://news.example/a/b stays"
+    )
+
+
+def test_redacted_urls_keep_harmless_values_and_hide_every_secret():
+    """Only the values of credential parameters, and configured secrets under any name or
+    in the path, are hidden: ``?id=42`` is what tells an operator which feed it is."""
+    from bot.ops.logs import add_secret
+
+    assert redact_url("https://news.example/rss?id=42&edition=asia") == (
+        "https://news.example/rss?id=42&edition=asia"
+    )
+    for name in ("token", "key", "api_key", "apikey", "secret", "password", "pass", "sig",
+                 "signature", "auth", "access_token", "X-Amz-Signature", "subscription-key"):  # fmt: skip
+        assert redact_url(f"https://x.example/rss?{name}=abc&id=1") == (
+            f"https://x.example/rss?{name}=***&id=1"
+        ), name
+    assert (
+        redact_url("https://x.example/rss?keywords=korea") == "https://x.example/rss?keywords=korea"
+    )
+    # advice keeps its placeholders; a bare value that may be a key does not show
+    advice = "https://USER:${FEED_PASSWORD}@x.example/rss?api_key=${FEED_KEY}"
+    assert redact_url(advice) == advice
+    assert redact_url("https://x.example/rss?Zm9vYmFyYmF6") == "https://x.example/rss?***"
+    secret = "Un1queC0nfiguredValue"
+    add_secret(secret)  # a configured secret: hidden whatever the parameter's name
+    assert redact_url(f"https://x.example/{secret}/rss?u={secret}&id=1") == (
+        "https://x.example/***/rss?u=***&id=1"
     )
 
 
@@ -345,7 +372,7 @@ def test_the_migration_removes_stored_credentials_and_keeps_every_feed(tmp_path)
         text=True,
         timeout=60,
     ).stdout
-    assert "https://news.example/private.rss?***#2" in listing  # what to write
+    assert "https://news.example/private.rss?token=***#2" in listing  # what to write
 
 
 async def test_a_feed_whose_credentials_are_nowhere_says_where_they_go(tmp_path):
@@ -858,3 +885,4 @@ def test_a_stored_feed_in_another_spelling_of_a_config_feed_gets_its_credentials
     ]
     assert "not in the config file" not in caplog.text
     store.close()
+
