@@ -116,6 +116,39 @@ def missing_credentials(url: str) -> str:
     )
 
 
+def unauthorized(url: str, challenge: str = "") -> str:
+    """What a 401 from the feed at ``url`` (as fetched) means, for a person, never with
+    a secret: with credentials, that the server refused them; without, that it wants
+    some and how the config file gives them (``challenge``, the server's
+    ``WWW-Authenticate``, says whether a user name and password come first)."""
+    if has_credentials(url):
+        return (
+            "the server refused the credentials the config file gives this feed: check "
+            "the user name, password or key in its url (or the ${...} variables it reads)"
+        )
+    try:
+        parts = urlsplit(public_feed_url(url))
+    except ValueError:
+        return "the server wants credentials: give them in the feed's url in the config file"
+    host = _host(parts.netloc)
+    basic = urlunsplit(
+        (parts.scheme, f"USER:${{FEED_PASSWORD}}@{host}", parts.path, parts.query, "")
+    )
+    query = f"{parts.query}&" if parts.query else ""
+    key = urlunsplit((parts.scheme, host, parts.path, query + "api_key=${FEED_KEY}", ""))
+    ways = [
+        f'url = "{basic}" for a user name and password (HTTP Basic)',
+        f'url = "{key}" for a key, by the parameter name the publisher gives',
+    ]
+    if challenge and not challenge.strip().lower().startswith("basic"):
+        ways.reverse()
+    return (
+        "the server wants credentials, and the config file gives this feed none: list it "
+        f"under [[feeds]] with them, as {' or '.join(ways)}, and set each ${{...}} variable "
+        'in the environment (README: "Feeds that need credentials")'
+    )
+
+
 def _split_query(query: str) -> list[tuple[str, str | None]]:
     """``a=1&b&c=`` as [(a, "1"), (b, None), (c, "")], spelled as written."""
     pairs: list[tuple[str, str | None]] = []

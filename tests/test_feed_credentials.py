@@ -886,3 +886,49 @@ def test_a_stored_feed_in_another_spelling_of_a_config_feed_gets_its_credentials
     assert "not in the config file" not in caplog.text
     store.close()
 
+
+async def test_a_401_says_credentials_are_wanted_or_refused_and_how_to_give_them(tmp_path):
+    """A feed that answers 401: without credentials in the config, its error (poll, `feeds
+    list`, doctor) says the server wants some and what to write; with them, that they
+    were refused; never the secret."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from bot.config.loader import load_config
+    from bot.ingest.fetch import Fetcher
+    from bot.ops.doctor import diagnose
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    async with FeedServer() as server, Fetcher() as fetcher:
+        server.fault("/open.xml", "status", code=401, www_authenticate='Basic realm="news"')
+        server.fault("/keyed.xml", "status", code=401)
+        plain = server.url("/open.xml") + "?edition=asia"
+        keyed = server.url("/keyed.xml").replace("http://", f"http://reader:{PASSWORD}@")
+        keyed += f"?api_key={API_KEY}"
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            f'[[feeds]]\nurl = "{plain}"\n[[feeds]]\nurl = "{keyed}"\n'
+        )
+        config = load_config(toml, env={})
+        store = Store(open_database(tmp_path / "bot.db"))
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        results = [await pipeline.poll(feed) for feed in sync_config(store, config)]
+        store.close()
+        findings = [f for f in await diagnose(toml, env={}, timeout=5) if f.area == "feed"]
+    host = f"127.0.0.1:{server.port}"
+    wanted, refused = (r.error for r in results)
+    assert [r.error_kind for r in results] == ["unauthorized", "unauthorized"]
+    assert "the server wants credentials" in wanted, wanted
+    assert f'url = "http://USER:${{FEED_PASSWORD}}@{host}/open.xml?edition=asia"' in wanted
+    assert f'url = "http://{host}/open.xml?edition=asia&api_key=${{FEED_KEY}}"' in wanted
+    assert wanted.index("USER:") < wanted.index("api_key")  # Basic asked for: first
+    assert "refused the credentials" in refused and "wants" not in refused, refused
+    listed = CliRunner().invoke(cli, ["--config", str(toml), "feeds", "list"]).output
+    assert "the server wants credentials" in listed and "refused the credentials" in listed
+    doctor = " ".join(f"{f.detail} {f.fix}" for f in findings)
+    assert "the server wants credentials" in doctor and "refused the credentials" in doctor
+    for text in (wanted, refused, listed, doctor):
+        assert PASSWORD not in text and API_KEY not in text, text
