@@ -970,7 +970,6 @@ def feeds_list(ctx: click.Context) -> None:
             store.close()
     known = {f.url for f in rows}  # stored without credentials
     waiting = [f for f in config.feeds if public_feed_url(f.url) not in known]
-    given = {public_feed_url(f.url) for f in config.feeds}
     if not rows and not waiting:
         click.echo("No feeds. Add one with: newsalert feeds add URL")
         return
@@ -992,7 +991,7 @@ def feeds_list(ctx: click.Context) -> None:
             lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
         if f.malformed:
             lines.append(f"         malformed: {f.malformed}")
-        if has_credentials(f.url) and f.url not in given:
+        if has_credentials(f.url) and config.credentialed_feed_url(f.url) is None:
             lines.append(f"         not fetched: {missing_credentials(f.url)}")
         elif f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")

@@ -25,7 +25,6 @@ from bot.credentials import (
     has_credentials,
     masked,
     missing_credentials,
-    public_feed_url,
     secret_values,
     secrets_known,
     with_credentials,
@@ -44,7 +43,7 @@ from bot.ingest.feed_health import (
     poll_interval,
 )
 from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
-from bot.ingest.parse import ParsedFeed, malformed_reason, parse_feed
+from bot.ingest.parse import ParsedFeed, malformed_problem, malformed_reason, parse_feed
 from bot.ingest.stories import StoryDesk, breaking_outlets
 from bot.ingest.urls import redact_urls
 from bot.matching import passages, vectors
@@ -130,6 +129,8 @@ class Pipeline:
         # articles a pass is working on: polls run concurrently, and another pass (the
         # leftovers at start) must neither fetch their pages again nor count their alerts
         self._in_flight: set[int] = set()
+        # the kinds of malformed body logged per feed (see _note_malformed)
+        self._malformed_logged: dict[int, set[str]] = {}
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
             min_interval=config.polling.min_interval,
@@ -221,13 +222,21 @@ class Pipeline:
         return await self.process(feed, parsed.articles, result, now=now)
 
     def _note_malformed(self, feed: FeedState, parsed: ParsedFeed) -> None:
-        """Keep (and log once, when it changes) whether the feed's body was malformed: its
-        items after the fault may be lost, though the feed still answers."""
+        """Keep whether the feed's body was malformed (its items after the fault may be
+        lost, though the feed still answers), with how many items were read, for `feeds
+        list`; log it once per kind of problem: a new item count or line number (the
+        feed grew) is the same problem, not a new message."""
         reason = malformed_reason(parsed.bozo)
-        if reason:
-            reason += f"; {plural(len(parsed.articles), 'item')} read"
-        if self.store.feeds.set_malformed(feed.id, reason) and reason:
-            log.warning("feed %s: malformed: %s", feed.url, reason)
+        stored = f"{reason}; {plural(len(parsed.articles), 'item')} read" if reason else None
+        before = feed.malformed
+        if not self.store.feeds.set_malformed(feed.id, stored) or reason is None:
+            return
+        problem = malformed_problem(reason)
+        logged = self._malformed_logged.setdefault(feed.id, set())
+        if problem in logged or (before and malformed_problem(before) == problem):
+            return
+        logged.add(problem)
+        log.warning("feed %s: malformed: %s", feed.url, stored)
 
     async def process(
         self,
@@ -781,10 +790,11 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
         store.feeds.upsert(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
     for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
         log.info("feed %s is no longer in the config: removed", url)
+    # what an older version stored from their content before it lost their secrets
+    store.scrub_feed_secrets(f.url for f in config.feeds if has_credentials(f.url))
     feeds = store.feeds.all()
-    given = {public_feed_url(f.url) for f in config.feeds}
     for feed in feeds:
-        if has_credentials(feed.url) and feed.url not in given:
+        if has_credentials(feed.url) and config.credentialed_feed_url(feed.url) is None:
             # stored with credentials by an older version: not fetched until the config has them
             log.warning("feed %d %s: %s", feed.id, feed.url, missing_credentials(feed.url))
     store.topics.replace_all(config.topics.values())

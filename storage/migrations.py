@@ -597,3 +597,13 @@ def m022_feed_malformed(db: sqlite_utils.Database) -> None:
     # "line 8: unclosed CDATA section; 2 items read"), NULL while it parses cleanly;
     # shown by `feeds list`, logged once when it changes.
     db.execute("ALTER TABLE feeds ADD COLUMN malformed TEXT")
+
+
+@MIGRATIONS()
+def m023_feed_secrets_scrubbed(db: sqlite_utils.Database) -> None:
+    # secrets_scrubbed: whether the feed's credentials (from the config, which migrations
+    # never see) have been taken out of what an older version stored from its content
+    # (storage.scrub, run when the config is synced).  0 for every feed stored so far, 1
+    # for a feed added from now on: its content loses them as it comes (parse_feed).
+    db.execute("ALTER TABLE feeds ADD COLUMN secrets_scrubbed INTEGER NOT NULL DEFAULT 1")
+    db.execute("UPDATE feeds SET secrets_scrubbed = 0")
