@@ -23,11 +23,30 @@ Korea term in the text, or North Korean state media as the source); with
 ``gate`` on it is also a cheap first stage: an article without it is ruled out
 without running the classifier.
 
+A model whose embedding block joins e5 to another embedder (``use-m3+e5-small``) is a
+*cascade*: the e5 vector costs tens of milliseconds an article, everything else about one.
+The same ``topics train`` run fits a second, cheap head (:class:`CascadeHead`) over the
+model's features without the e5 block (:func:`cheap_spec`: hashed n-grams, query block,
+the USE vector, the rubric's prototypes in USE's space, cut from their stored vectors).
+Past the gate the first head decides alone when its probability is below ``lo`` (out) or
+at ``hi`` or above (in); only in between is the e5 vector made and the full model decides.
+``lo`` and ``hi`` come from training, never from a held-out group, by
+:data:`CASCADE_RULE`: on the leave-one-source-out predictions of both heads over the
+training groups, the band that leaves the fewest articles past the gate to the full model
+such that the cascade's decisions differ from the full model's on at most 1% of the
+non-borderline articles past the gate and its pooled F1 is at most 0.005 below the full
+model's (``lo <= threshold <= hi``, so a score at or above the threshold is always a
+match).  The file's ``cascade`` entry states the band, the rule, what it measured
+(``needed_e5``: the share of articles past the gate that needed e5) and the cascade's
+scores.  A model with one embedder, or trained with ``--no-evaluate``, has no cascade.
+
 Training is deterministic (no randomness at all: full-batch L-BFGS from
 zero weights, a fixed number of iterations at most), and the saved file is
 the same bytes for the same data and options.  The file is one line of JSON
 (what the model is, the data it came from with sha256, its measured scores)
-followed by the weights as little-endian float32.
+followed by the weights as little-endian float32 (``newsalert-topic-model/1``); with a
+cascade (``/2``) the first head's weights follow the model's.  A ``/1`` file (written
+before the cascade) loads and decides as it always did.
 """
 
 from __future__ import annotations
@@ -72,7 +91,6 @@ __all__ = [
     "check_model_ref",
     "choose_band",
     "class_weights",
-    "cross_source_scores",
     "featurize_all",
     "fit_logistic",
     "group_scores",
@@ -96,6 +114,10 @@ _RAW_LEAD_FACTOR = 4
 HASH_BITS = 18
 _MARKUP = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
 _ALIAS_REF = re.compile(r"@([a-z0-9][a-z0-9-]*)")
+
+
+Vector = np.ndarray | None  # an article's stored vector, when the caller has it
+Parts = tuple[list[np.ndarray], list[np.ndarray]] | None  # Featurizer.base_parts, if made
 
 
 def _plain(value: str) -> str:
@@ -490,7 +512,7 @@ class Featurizer:
         doc: Document,
         embedding: np.ndarray | None = None,
         *,
-        base: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
+        base: Parts = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(indices, values)`` of one article's feature vector, indices ascending;
         ``base``: the hashed and query parts, :meth:`base_parts` of a featurizer with the
@@ -754,7 +776,40 @@ class Decision:
     first_head: bool = False
 
 
-class CascadeHead:
+class _Head:
+    """Logistic regression over a spec's features: what a model and its cascade's first
+    head share."""
+
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        weights: np.ndarray,
+        bias: float,
+        *,
+        name: str,
+        aliases: Mapping[str, AliasGroup] | None = None,
+    ) -> None:
+        if weights.shape != (spec.size,):
+            raise ConfigError(name, f"model weights have {weights.shape}, expected {spec.size}")
+        self.spec = spec
+        self.weights = weights.astype(np.float32)
+        self._w64 = self.weights.astype(np.float64)
+        self.bias = float(np.float32(bias))
+        self.featurizer = Featurizer(spec, aliases=aliases)
+
+    def head_probability(
+        self, title: str, lead: str, doc: Document, vector: Vector = None, base: Parts = None
+    ) -> float:
+        """This head's probability (``base``: the hashed and query parts, if made)."""
+        embedding = None
+        if self.spec.embedder:
+            embedding = article_embedding(self.spec.embedder, title, lead, vector)
+        idx, val = self.featurizer.vector(title, lead, doc, embedding, base=base)
+        z = float(val @ self._w64[idx]) + self.bias
+        return float(_sigmoid(np.array([z]))[0])
+
+
+class CascadeHead(_Head):
     """A model's second, cheap head (the module docstring's cascade): a classifier over
     the model's features without the e5 block; its probability below ``lo`` rules the
     article out, at ``hi`` or above takes it, in between the full model decides."""
@@ -770,30 +825,10 @@ class CascadeHead:
         meta: Mapping[str, Any] | None = None,
         aliases: Mapping[str, AliasGroup] | None = None,
     ) -> None:
-        if weights.shape != (spec.size,):
-            raise ValueError(f"cascade weights have {weights.shape}, expected {spec.size}")
-        self.spec = spec
-        self.weights = weights.astype(np.float32)
-        self._w64 = self.weights.astype(np.float64)
-        self.bias = float(np.float32(bias))
+        super().__init__(spec, weights, bias, name="cascade", aliases=aliases)
         self.lo = float(lo)
         self.hi = float(hi)
         self.meta: dict[str, Any] = dict(meta or {})
-        self.featurizer = Featurizer(spec, aliases=aliases)
-
-    def probability(
-        self,
-        title: str,
-        lead: str,
-        doc: Document,
-        vector: np.ndarray | None = None,
-        *,
-        base: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
-    ) -> float:
-        embedding = article_embedding(self.spec.embedder, title, lead, vector)
-        idx, val = self.featurizer.vector(title, lead, doc, embedding, base=base)
-        z = float(val @ self._w64[idx]) + self.bias
-        return float(_sigmoid(np.array([z]))[0])
 
     def settles(self, p: float) -> bool:
         """True when the first head's probability ``p`` decides alone."""
@@ -810,7 +845,7 @@ class CascadeHead:
         }
 
 
-class TopicModel:
+class TopicModel(_Head):
     """A trained classifier for one topic (see the module docstring)."""
 
     def __init__(
@@ -826,18 +861,13 @@ class TopicModel:
         aliases: Mapping[str, AliasGroup] | None = None,
         cascade: CascadeHead | None = None,
     ) -> None:
-        if weights.shape != (spec.size,):
-            raise ConfigError(topic, f"model weights have {weights.shape}, expected {spec.size}")
+        super().__init__(spec, weights, bias, name=topic, aliases=aliases)
         self.cascade = cascade
+        self._last_first: tuple[tuple[str, str, str, bytes | None], float] | None = None
         self.topic = topic
-        self.spec = spec
-        self.weights = weights.astype(np.float32)
-        self._w64 = self.weights.astype(np.float64)
-        self.bias = float(np.float32(bias))
         self.threshold = float(threshold)
         self.gate = bool(gate)
         self.meta: dict[str, Any] = dict(meta or {})
-        self.featurizer = Featurizer(spec, aliases=aliases)
         self._why = (
             parse_query(spec.query, aliases=aliases, max_length=4000, max_terms=200)
             if spec.query
@@ -857,35 +887,31 @@ class TopicModel:
         doc: Document | None = None,
         vector: np.ndarray | None = None,
         *,
-        base: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
+        base: Parts = None,
     ) -> float:
-        """The full model's probability (the cascade's first head not asked); ``vector``: the article's stored (USE) vector when the
-        model's embedding block reads it and the caller has it (else it is made here; an
-        e5 block is always made here, once per article, only for articles the gate lets
-        through)."""
-        doc = doc or document_of("", title, lead)
-        embedding = None
-        if self.spec.embedder:
-            embedding = article_embedding(self.spec.embedder, title, lead, vector)
-        idx, val = self.featurizer.vector(title, lead, doc, embedding, base=base)
-        z = float(val @ self._w64[idx]) + self.bias
-        return float(_sigmoid(np.array([z]))[0])
+        """The full model's probability (the cascade's first head not asked); ``vector``:
+        the article's stored (USE) vector when the model's embedding block reads it and
+        the caller has it (else it is made here; an e5 block is always made here, once per
+        article, only for articles the gate lets through and the first head leaves)."""
+        return self.head_probability(title, lead, doc or document_of("", title, lead), vector, base)
 
     def first_head(
-        self,
-        title: str,
-        lead: str,
-        doc: Document,
-        vector: np.ndarray | None = None,
-        *,
-        base: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
+        self, title: str, lead: str, doc: Document, vector: Vector = None, base: Parts = None
     ) -> float | None:
         """The cascade's first head's probability when it settles the article alone (no
         e5 vector needed), else None (no cascade, or the probability is in the band)."""
         head = self.cascade
         if head is None:
             return None
-        p = head.probability(title, lead, doc, vector, base=base)
+        # the pipeline asks passage_text, then decide, of the same article: asked once
+        source = " ".join(doc.fields["source"].tokens)
+        key = (title, lead, source, None if vector is None else np.asarray(vector).tobytes())
+        last = self._last_first
+        if last is not None and last[0] == key:
+            p = last[1]
+        else:
+            p = head.head_probability(title, lead, doc, vector, base)
+            self._last_first = (key, p)
         return p if head.settles(p) else None
 
     def passage_text(
@@ -936,7 +962,7 @@ class TopicModel:
         base = None
         if self.cascade is not None:
             base = self.featurizer.base_parts(title, lead, doc)
-            first = self.first_head(title, lead, doc, vector, base=base)
+            first = self.first_head(title, lead, doc, vector, base)
             if first is not None:
                 return Decision(first >= self.cascade.hi, round(first, 4), why, first_head=True)
         p = self.probability(title, lead, doc, vector, base=base)
@@ -1328,37 +1354,6 @@ def group_scores(items: Sequence[Labelled], decided: np.ndarray) -> dict[str, An
     }
 
 
-def cross_source_scores(
-    topic: str,
-    items: Sequence[Labelled],
-    spec: FeatureSpec,
-    *,
-    l2: float,
-    threshold: float,
-    gate: bool,
-    use_borderline: bool,
-    weighting: str = "class",
-    embed_fn: Callable[[list[str]], np.ndarray] | None = None,
-    always: Sequence[Labelled] = (),
-) -> dict[str, Any]:
-    """Leave-one-source-out scores: for each source group (id prefix), a model
-    trained on the other groups decides the held-out one; borderline items are
-    left out of the scores.  ``always`` (e.g. examples written from the rubric) are in
-    the training of every fold and never held out nor scored.
-    ``{"groups": {g: {...}}, "pooled": {...}}``."""
-    prob, passes = out_of_fold(
-        items,
-        spec,
-        l2=l2,
-        gate=gate,
-        use_borderline=use_borderline,
-        weighting=weighting,
-        embed_fn=embed_fn,
-        always=always,
-    )
-    return group_scores(items, (prob >= threshold) & passes)
-
-
 # the cascade's band: the widest savings (fewest articles past the gate that need the full
 # model) such that, on the training groups' out-of-fold predictions, the cascade differs
 # from the full model on at most CASCADE_DIFFER of the non-borderline articles past the
@@ -1474,139 +1469,104 @@ def train_topic(
     if spec.embedder:  # load its engine first: the limit reaches only the libraries loaded
         embedding_of(spec.embedder, ["."])
     with threadpool_limits(limits=1):
-        return _train_topic(
-            topic,
-            paths,
-            spec,
-            l2=l2,
-            threshold=threshold,
-            gate=gate,
-            use_borderline=use_borderline,
-            weighting=weighting,
-            evaluate=evaluate,
-            command=command,
-            rubric=rubric,
-            train_only=train_only,
-        )
+        spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
+        items: list[Labelled] = []
+        data = []
+        for path in paths:
+            rows = load_labelled(path)
+            items.extend(rows)
+            data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
+        always: list[Labelled] = []
+        extra_data = []
+        for path in train_only:
+            rows = load_labelled(path)
+            always.extend(rows)
+            extra_data.append(
+                {"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)}
+            )
+        training = {
+            "l2": l2,
+            "use_borderline": use_borderline,
+            "balanced": True,
+            "weighting": weighting,
+            "solver": "L-BFGS from zero, numpy",
+            "items": sum(1 for i in (*items, *always) if use_borderline or not i.borderline),
+        }
+        meta: dict[str, Any] = {"data": data, "training": training}
+        if extra_data:  # trained on, never held out nor scored
+            meta["train_only"] = extra_data
+        if rubric:  # the files the rubric's prototypes came from
+            meta["rubric"] = [dict(r) for r in rubric]
+        embed_fn = None
+        if spec.embedder:  # embed every article once, in batches, for the scores and the fit
+            texts = list(dict.fromkeys(embed_text(i) for i in (*items, *always)))
+            vectors = np.concatenate(
+                [embedding_of(spec.embedder, texts[k : k + 64]) for k in range(0, len(texts), 64)]
+            )
+            table = dict(zip(texts, vectors, strict=True))
 
+            def embed_fn(batch: list[str]) -> np.ndarray:
+                return np.stack([table[t] for t in batch])
 
-def _train_topic(
-    topic: str,
-    paths: Sequence[str | Path],
-    spec: FeatureSpec,
-    *,
-    l2: float,
-    threshold: float,
-    gate: bool,
-    use_borderline: bool,
-    weighting: str,
-    evaluate: bool,
-    command: str,
-    rubric: Sequence[Mapping[str, Any]],
-    train_only: Sequence[str | Path],
-) -> TopicModel:
-    spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
-    items: list[Labelled] = []
-    data = []
-    for path in paths:
-        rows = load_labelled(path)
-        items.extend(rows)
-        data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
-    always: list[Labelled] = []
-    extra_data = []
-    for path in train_only:
-        rows = load_labelled(path)
-        always.extend(rows)
-        extra_data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
-    training = {
-        "l2": l2,
-        "use_borderline": use_borderline,
-        "balanced": True,
-        "weighting": weighting,
-        "solver": "L-BFGS from zero, numpy",
-        "items": sum(1 for i in (*items, *always) if use_borderline or not i.borderline),
-    }
-    meta: dict[str, Any] = {"data": data, "training": training}
-    if extra_data:  # trained on, never held out nor scored
-        meta["train_only"] = extra_data
-    if rubric:  # the files the rubric's prototypes came from
-        meta["rubric"] = [dict(r) for r in rubric]
-    embed_fn = None
-    if spec.embedder:  # embed every article once, in batches, for the scores and the fit
-        texts = list(dict.fromkeys(embed_text(i) for i in (*items, *always)))
-        vectors = np.concatenate(
-            [embedding_of(spec.embedder, texts[k : k + 64]) for k in range(0, len(texts), 64)]
-        )
-        table = dict(zip(texts, vectors, strict=True))
+        if command:
+            meta["trained_with"] = command
+        first = cheap_spec(spec)
+        first_fn = None
+        if first is not None and embed_fn is not None:
+            columns = embed_columns(spec.embedder, tuple(first.embedder.split("+")))
+            full_fn = embed_fn
 
-        def embed_fn(batch: list[str]) -> np.ndarray:
-            return np.stack([table[t] for t in batch])
+            def first_fn(batch: list[str]) -> np.ndarray:
+                return full_fn(batch)[:, columns]
 
-    if command:
-        meta["trained_with"] = command
-    first = cheap_spec(spec)
-    first_fn = None
-    if first is not None and embed_fn is not None:
-        columns = embed_columns(spec.embedder, tuple(first.embedder.split("+")))
-        full_fn = embed_fn
+        band: dict[str, Any] | None = None
+        if evaluate and len({i.group for i in items}) >= 2:
 
-        def first_fn(batch: list[str]) -> np.ndarray:
-            return full_fn(batch)[:, columns]
+            def fold(
+                which: FeatureSpec, fn: Callable[[list[str]], np.ndarray] | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+                return out_of_fold(
+                    items,
+                    which,
+                    l2=l2,
+                    gate=gate,
+                    use_borderline=use_borderline,
+                    weighting=weighting,
+                    embed_fn=fn,
+                    always=always,
+                )
 
-    band: dict[str, Any] | None = None
-    if evaluate and len({i.group for i in items}) >= 2:
+            prob, passes = fold(spec, embed_fn)
+            meta["scores"] = group_scores(items, (prob >= threshold) & passes)
+            if first is not None:
+                first_prob, _ = fold(first, first_fn)
+                band = choose_band(items, first_prob, prob, passes, threshold)
 
-        def fold(
-            which: FeatureSpec, fn: Callable[[list[str]], np.ndarray] | None
-        ) -> tuple[np.ndarray, np.ndarray]:
-            return out_of_fold(
-                items,
+        def fit(which: FeatureSpec, fn: Callable[[list[str]], np.ndarray] | None) -> TopicModel:
+            return train_model(
+                topic,
+                [*items, *always],
                 which,
                 l2=l2,
+                threshold=threshold,
                 gate=gate,
                 use_borderline=use_borderline,
                 weighting=weighting,
+                meta=meta,
                 embed_fn=fn,
-                always=always,
             )
 
-        prob, passes = fold(spec, embed_fn)
-        meta["scores"] = group_scores(items, (prob >= threshold) & passes)
-        if first is not None:
-            first_prob, _ = fold(first, first_fn)
-            band = choose_band(items, first_prob, prob, passes, threshold)
-    model = train_model(
-        topic,
-        [*items, *always],
-        spec,
-        l2=l2,
-        threshold=threshold,
-        gate=gate,
-        use_borderline=use_borderline,
-        weighting=weighting,
-        meta=meta,
-        embed_fn=embed_fn,
-    )
-    if first is None or band is None:  # no e5 beside another block, or nothing measured
+        model = fit(spec, embed_fn)
+        if first is None or band is None:  # no e5 beside another block, or nothing measured
+            return model
+        head = fit(first, first_fn)
+        decided = band.pop("decided")
+        cascade_meta = {
+            "rule": CASCADE_RULE,
+            "measured": {k: v for k, v in band.items() if k not in {"lo", "hi"}},
+            "scores": group_scores(items, decided),
+        }
+        model.cascade = CascadeHead(
+            first, head.weights, head.bias, lo=band["lo"], hi=band["hi"], meta=cascade_meta
+        )
         return model
-    head = train_model(
-        topic,
-        [*items, *always],
-        first,
-        l2=l2,
-        threshold=threshold,
-        gate=gate,
-        use_borderline=use_borderline,
-        weighting=weighting,
-        embed_fn=first_fn,
-    )
-    decided = band.pop("decided")
-    cascade_meta = {
-        "rule": CASCADE_RULE,
-        "measured": {k: v for k, v in band.items() if k not in {"lo", "hi"}},
-        "scores": group_scores(items, decided),
-    }
-    model.cascade = CascadeHead(
-        first, head.weights, head.bias, lo=band["lo"], hi=band["hi"], meta=cascade_meta
-    )
-    return model
