@@ -546,6 +546,36 @@ def test_the_cascade_makes_the_e5_vector_in_its_band_and_the_full_model_decides(
     assert d.score == round(p, 4) and d.matched is (p >= model.threshold)
 
 
+def test_the_shipped_model_makes_the_e5_vector_only_in_its_cascade_band():
+    from bot.matching import passages
+    from bot.matching.vectors import article_vectors
+
+    model = builtin_model("korea-diplomacy")
+    assert model is not None and model.cascade is not None
+    assert model.cascade.lo <= model.threshold <= model.cascade.hi
+    assert 0 < model.cascade.meta["measured"]["needed_e5"] < 0.5
+    passages.forget()
+    made = passages.STATS["texts"]
+    for title, want in (
+        ("North Korea fires a ballistic missile into the East Sea", True),
+        ("US and South Korea hold nuclear talks on the North", True),
+        ("Kim Jong Un inspects a chicken farm", False),
+        ("South Korean dockworkers strike over pay", False),
+    ):
+        vector = article_vectors([Article(id="a", title=title)])[0]  # as stored
+        assert model.passage_text(title, vector=vector) is None, title
+        d = model.decide(title, vector=vector)
+        assert d.first_head and d.matched is want, (title, d)
+        m = match_topic(Article(id="a", title=title), KD)
+        assert m.why[-1] == f"model {d.score:.2f} (first stage)"
+    assert passages.STATS["texts"] == made  # settled by the first head: no e5 vector
+    title = "Korean shipbuilders win a trade ruling against the EU"  # in the band
+    vector = article_vectors([Article(id="a", title=title)])[0]  # as stored
+    assert model.passage_text(title, vector=vector) is not None
+    d = model.decide(title, vector=vector)
+    assert not d.first_head and passages.STATS["texts"] == made + 1
+
+
 def test_a_model_without_a_cascade_keeps_the_first_format_and_decides_as_before(tmp_path):
     cascaded = cascade_model(lo=0.3, hi=0.7)
     raw = cascaded.to_bytes()
