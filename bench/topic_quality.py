@@ -843,6 +843,14 @@ def cascade_rows(
         "bands chosen on the other groups: "
         + ", ".join(f"{h} [{lo:g}, {hi:g})" for h, (lo, hi) in bands.items())
     )
+    print("      the rule's F1 limit against the share that needs e5 (bands on all groups):")
+    for drop in (0.0, 0.001, 0.002, 0.005, 0.01):
+        b = choose_band(items, p_first, full, passes, t, max_f1_drop=drop)
+        print(
+            f"        F1 drop <= {drop:<5g}: band [{b['lo']:g}, {b['hi']:g}), e5 for "
+            f"{b['needed_e5']:.1%}, pooled F1 {b['f1_cascade']:.4f} (full {b['f1_full']:.4f}), "
+            f"{b['differ']} differ"
+        )
     head = model.cascade
     d, n = cascade_decisions(p_first, full, passes, t, head.lo, head.hi)
     name = "shipped, cascade at its band"

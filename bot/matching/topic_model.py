@@ -1392,10 +1392,13 @@ def choose_band(
     full: np.ndarray,
     passes: np.ndarray,
     threshold: float,
+    *,
+    max_differ: float = CASCADE_DIFFER,
+    max_f1_drop: float = CASCADE_F1_DROP,
 ) -> dict[str, Any]:
-    """The cascade's band by :data:`CASCADE_RULE`, with what it measured: the share of
-    the articles past the gate that needed the full model (``needed_e5``), how many
-    decisions differ from the full model's, and both pooled F1."""
+    """The cascade's band by :data:`CASCADE_RULE` (its two limits may be given), with
+    what it measured: the share of the articles past the gate that needed the full model
+    (``needed_e5``), how many decisions differ from the full model's, both pooled F1."""
     y = np.array([bool(i.label) for i in items])
     clear = np.array([not i.borderline for i in items])
     base = passes & (full >= threshold)
@@ -1416,10 +1419,10 @@ def choose_band(
         for hi in grid[grid >= threshold]:
             decided, needed = cascade_decisions(first, full, passes, threshold, lo, hi)
             differ = int((counted & (decided != base)).sum())
-            if differ > CASCADE_DIFFER * n_counted:
+            if differ > max_differ * n_counted:
                 continue
             score = f1(decided)
-            if score < f1_full - CASCADE_F1_DROP - 1e-12:
+            if score < f1_full - max_f1_drop - 1e-12:
                 continue
             key = (int(needed.sum()) / n_past, -score, differ, float(lo), float(hi))
             if best is None or key < best:
