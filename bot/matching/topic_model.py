@@ -34,9 +34,10 @@ at ``hi`` or above (in); only in between is the e5 vector made and the full mode
 :data:`CASCADE_RULE`: on the leave-one-source-out predictions of both heads over the
 training groups, the band that leaves the fewest articles past the gate to the full model
 such that the cascade's decisions differ from the full model's on at most 1% of the
-non-borderline articles past the gate and its pooled F1 is at most 0.005 below the full
-model's (``lo <= threshold <= hi``, so a score at or above the threshold is always a
-match).  The file's ``cascade`` entry states the band, the rule, what it measured
+non-borderline articles past the gate and its pooled F1 is not below the full model's
+(``CASCADE_F1_DROP``; measured for korea-diplomacy: allowing a drop of 0.005 left 2.7% of
+the articles to e5 instead of 7.1% and cost 0.004 of pooled F1); ``lo <= threshold <=
+hi``, so a score at or above the threshold is always a match.  The file's ``cascade`` entry states the band, the rule, what it measured
 (``needed_e5``: the share of articles past the gate that needed e5) and the cascade's
 scores.  A model with one embedder, or trained with ``--no-evaluate``, has no cascade.
 
@@ -1359,14 +1360,14 @@ def group_scores(items: Sequence[Labelled], decided: np.ndarray) -> dict[str, An
 # from the full model on at most CASCADE_DIFFER of the non-borderline articles past the
 # gate and its pooled F1 is at most CASCADE_F1_DROP below the full model's
 CASCADE_DIFFER = 0.01
-CASCADE_F1_DROP = 0.005
+CASCADE_F1_DROP = 0.0  # 0.005: e5 for 2.7% instead of 7.1%, F1 0.004 lower (README)
 CASCADE_RULE = (
     "lo <= threshold <= hi on a grid of 0.01 (and 0.001, 0.002, 0.005 from either end), "
     "from the training groups' leave-one-source-out predictions of both heads: the band "
     "(lo, hi) that leaves the fewest articles past the gate to the full model such that "
     f"the cascade's decisions differ from the full model's on at most {CASCADE_DIFFER:.0%} "
-    "of the non-borderline articles past the gate and its pooled F1 is at most "
-    f"{CASCADE_F1_DROP} below the full model's (ties: the higher F1, then fewer differing)"
+    "of the non-borderline articles past the gate and its pooled F1 is not below the full "
+    "model's (ties: the higher F1, then fewer differing)"
 )
 
 
