@@ -567,7 +567,7 @@ def test_the_shipped_model_makes_the_e5_vector_only_in_its_cascade_band():
         d = model.decide(title, vector=vector)
         assert d.first_head and d.matched is want, (title, d)
         m = match_topic(Article(id="a", title=title), KD)
-        assert m.why[-1] == f"model {d.score:.2f} (first stage)"
+        assert m.why[-1] == f"model {d.score:.2f}, first stage"
     assert passages.STATS["texts"] == made  # settled by the first head: no e5 vector
     title = "Korean shipbuilders win a trade ruling against the EU"  # in the band
     vector = article_vectors([Article(id="a", title=title)])[0]  # as stored

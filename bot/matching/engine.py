@@ -912,7 +912,7 @@ def match_topic(article: Article | Document, topic: Topic) -> Match:
     A topic with a learned model (``topic.model``) is decided by the model
     (an :class:`Article` is needed: the model reads its text); ``score`` is
     then the model's probability and ``why`` the query's matched terms
-    followed by ``"model 0.93"`` (``"model 0.02 (first stage)"`` when a cascade's first
+    followed by ``"model 0.93"`` (``"model 0.02, first stage"`` when a cascade's first
     head settled it without the e5 vector).  Otherwise the query decides, its score
     checked against the topic's threshold.
     """
@@ -942,7 +942,7 @@ def model_match(
     if d.gated:
         stage = "model: no anchor term"
     elif d.first_head:  # the cascade's first head settled it: no e5 vector made
-        stage = f"model {d.score:.2f} (first stage)"
+        stage = f"model {d.score:.2f}, first stage"
     else:
         stage = f"model {d.score:.2f}"
     why = (*d.why, stage)
