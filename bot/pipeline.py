@@ -466,7 +466,9 @@ class Pipeline:
     async def _recipients(
         self, stored: StoredArticle, audience: Audience, vector: np.ndarray | None
     ) -> list[Recipient]:
-        texts = audience.passage_texts(stored.article) if self.passages_available else []
+        texts = (
+            audience.passage_texts(stored.article, vector=vector) if self.passages_available else []
+        )
         if texts:  # a learned topic's e5 block: made in a thread, not on the loop
             try:
                 await asyncio.to_thread(passages.remembered, texts)

@@ -279,7 +279,9 @@ async def test_test_shows_every_score_with_two_decimals_and_the_model_on_every_l
     scores = [line.rsplit("(score ", 1)[1].rstrip(")") for line in lines]
     assert len(lines) >= 4 and all(re.fullmatch(r"\d+\.\d\d", s) for s in scores), lines
     model_lines = [line for line in learned.splitlines() if "(score " in line]
-    assert model_lines and all(re.search(r"model \d\.\d\d \(score", x) for x in model_lines)
+    assert model_lines and all(
+        re.search(r"model \d\.\d\d(, first stage)? \(score", x) for x in model_lines
+    )
 
 
 MISSILE = Article(
