@@ -473,7 +473,7 @@ _URL_COLUMNS = frozenset(
 )
 
 
-def _unique_columns(db: sqlite_utils.Database, table: str) -> set[str]:
+def unique_columns(db: sqlite_utils.Database, table: str) -> set[str]:
     """The columns of ``table`` under a UNIQUE index (or a primary key that has one)."""
     columns: set[str] = set()
     for _seq, name, unique, *_rest in db.execute(f'PRAGMA index_list("{table}")').fetchall():
@@ -570,7 +570,7 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
     for table in db.table_names():
         if table.startswith(("_", "sqlite_")):
             continue
-        unique = _unique_columns(db, table)
+        unique = unique_columns(db, table)
         for column, kind in db.execute(
             "SELECT name, type FROM pragma_table_info(?)", [table]
         ).fetchall():

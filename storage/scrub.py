@@ -34,6 +34,7 @@ from urllib.parse import quote, urlsplit
 import sqlite_utils
 
 from bot.credentials import MASK, public_feed_url, secret_values, secrets_of, without_secrets
+from storage.migrations import unique_columns
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ def _scrub_table(
     rows = db.execute(
         f'SELECT rowid{extra}, {select} FROM "{table}" WHERE {" OR ".join(wheres)}', args
     ).fetchall()
-    unique = _unique_columns(db, table)
+    unique = unique_columns(db, table)
     changed = 0
     for row in rows:
         rowid, values = row[0], row[2:] if own else row[1:]
@@ -208,12 +209,3 @@ def _update(
                 base = clean[column]
                 values[column] = f"{base}{'-' if '#' in base else '#'}{mark}"
     raise sqlite3.IntegrityError(f"{table}: no unique value for row {rowid}")
-
-
-def _unique_columns(db: sqlite_utils.Database, table: str) -> set[str]:
-    """The columns of ``table`` under a UNIQUE index."""
-    columns: set[str] = set()
-    for _seq, name, is_unique, *_rest in db.execute(f'PRAGMA index_list("{table}")').fetchall():
-        if is_unique:
-            columns |= {row[2] for row in db.execute(f'PRAGMA index_info("{name}")').fetchall()}
-    return columns
