@@ -10,7 +10,10 @@ process and in this one; ms per article for the model's decision, split into
 articles the first stage (the anchor gate) rules out and articles the
 classifier decides (an e5 block is made only for those, once an article: each timed
 decision starts without it; a second decision on the same article is timed too); and the same articles decided by the topic's query alone,
-as the baseline.  Targets (issue 12): <= 50 ms an article, <= 10 ms for those
+as the baseline.  A model with a cascade (a first head without e5, the full model only in
+its band) is then timed against itself without the cascade, in turn on each article past
+the gate, as the bot decides (``passage_text``, the e5 vector made if named, ``decide``):
+mean and p90 ms, the share of articles that needed e5, and the ratio.  Targets (issue 12): <= 50 ms an article, <= 10 ms for those
 the first stage rules out, <= 3 s to load.  Articles: title + summary of the
 labelled sets in ../shared/data/topics, or a few built-in ones when absent.
 """
@@ -24,6 +27,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -199,7 +203,68 @@ def main(argv: list[str] | None = None) -> int:
             f"  the same article decided again (another learned topic, /test): "
             f"{again_ms:.3f} ms/article (nothing embedded twice)"
         )
+    if stored is not None and model.cascade is not None:
+        cascade_against_full(model, items, stored, args.repeat)
     return 0
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))] if ordered else 0.0
+
+
+def cascade_against_full(model: TopicModel, items: list[Article], stored: Any, repeat: int) -> None:
+    """Past the gate, as the bot decides an article (``passage_text`` given the stored
+    USE vector, the e5 vector made if it names a text, then ``decide``): the model with
+    its cascade and the same model without it (the full model every time), in turn on
+    each article, e5 forgotten before each."""
+    full = TopicModel.from_bytes(model.to_bytes())
+    full.cascade = None
+    spent: dict[str, list[float]] = {"cascade": [], "full": []}
+    needed = {"cascade": 0, "full": 0}
+    differ = 0
+    past = [
+        k
+        for k, a in enumerate(items)
+        if model.passes_gate(document_of("", *model_text(a.title, a.summary, a.content), a.source))
+    ]
+    for r in range(repeat):
+        for n, k in enumerate(past):
+            a = items[k]
+            got = {}
+            for name in ("cascade", "full") if (n + r) % 2 else ("full", "cascade"):
+                m = model if name == "cascade" else full
+                passages.forget()
+                made = passages.STATS["texts"]
+                t0 = time.perf_counter()
+                text = m.passage_text(a.title, a.summary, a.content, a.source, vector=stored[k])
+                if text is not None:
+                    passages.remembered([text])
+                got[name] = m.decide(a.title, a.summary, a.content, a.source, vector=stored[k])
+                spent[name].append((time.perf_counter() - t0) * 1000)
+                needed[name] += passages.STATS["texts"] > made
+            differ += got["cascade"].matched != got["full"].matched
+    band = model.cascade
+    assert band is not None
+    print(
+        f"  past the gate, as the bot decides (passage_text with the stored USE vector, e5 "
+        f"made when named, decide), {len(past)} articles x {repeat}, in turn; cascade band "
+        f"[{band.lo:g}, {band.hi:g}):"
+    )
+    total = max(1, len(past) * repeat)
+    for name in ("cascade", "full"):
+        ms = spent[name]
+        print(
+            f"  {name + ',':<9} mean {sum(ms) / max(1, len(ms)):6.2f} ms, p90 {_p90(ms):6.2f} ms "
+            f"a past-gate article; e5 made for {needed[name] / total:.1%} "
+            f"({needed[name]} of {total})"
+        )
+    ratio = sum(spent["cascade"]) / max(1e-9, sum(spent["full"]))
+    print(
+        f"  ratio cascade / full model: {ratio:.3f} (target <= 50 ms a past-gate article); "
+        "decisions that differ: "
+        f"{differ} of {total}"
+    )
 
 
 def against(args: argparse.Namespace) -> int:

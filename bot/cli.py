@@ -637,6 +637,12 @@ def topics_show(ctx: click.Context, topic_id: str) -> None:
                 f"  model:      leave-one-source-out precision {pooled['precision']:.2f}, "
                 f"recall {pooled['recall']:.2f}, F1 {pooled['f1']:.2f}"
             )
+        if model is not None and model.cascade is not None:
+            needed = model.cascade.meta.get("measured", {}).get("needed_e5", 0.0)
+            click.echo(
+                f"  cascade:    e5 made only when the first head's probability is in "
+                f"[{model.cascade.lo:g}, {model.cascade.hi:g}) ({needed:.0%} in training)"
+            )
     if topic.threshold:
         click.echo(f"  threshold:  {topic.threshold:g}")
     click.echo(f"  query:      {topic.query}")
@@ -903,6 +909,15 @@ def topics_train(
                 f"  {name:<10} {s['precision']:.3f} / {s['recall']:.3f} / {s['f1']:.3f}"
                 f"  ({s['tp'] + s['fn']})"
             )
+    if model.cascade is not None:
+        head, info = model.cascade, model.cascade.meta
+        c = info["scores"]["pooled"]
+        click.echo(
+            f"cascade: the first head ({head.spec.embedder}, no e5) decides below {head.lo:g} "
+            f"and at {head.hi:g} or above; e5 needed for {info['measured']['needed_e5']:.1%} "
+            f"of the articles past the gate; pooled {c['precision']:.3f} / {c['recall']:.3f} "
+            f"/ {c['f1']:.3f}"
+        )
 
 
 def main() -> None:
@@ -970,7 +985,6 @@ def feeds_list(ctx: click.Context) -> None:
             store.close()
     known = {f.url for f in rows}  # stored without credentials
     waiting = [f for f in config.feeds if public_feed_url(f.url) not in known]
-    given = {public_feed_url(f.url) for f in config.feeds}
     if not rows and not waiting:
         click.echo("No feeds. Add one with: newsalert feeds add URL")
         return
@@ -992,7 +1006,7 @@ def feeds_list(ctx: click.Context) -> None:
             lines.append(f"         moved permanently to {redact_url(f.moved_to)}: update the URL")
         if f.malformed:
             lines.append(f"         malformed: {f.malformed}")
-        if has_credentials(f.url) and f.url not in given:
+        if has_credentials(f.url) and config.credentialed_feed_url(f.url) is None:
             lines.append(f"         not fetched: {missing_credentials(f.url)}")
         elif f.last_error and f.status != FeedStatus.OK:
             lines.append(f"         last error: {f.last_error}")

@@ -18,7 +18,7 @@ containing ``token``, ``secret``, ``passw``, ``credential`` or ``signature``
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
@@ -113,6 +113,39 @@ def missing_credentials(url: str) -> str:
         f"{what} not in the config file (the database keeps none): list it under "
         f'[[feeds]] as url = "{wanted}"{user} and set each ${{...}} variable in the '
         "environment (or write the value in its place)"
+    )
+
+
+def unauthorized(url: str, challenge: str = "") -> str:
+    """What a 401 from the feed at ``url`` (as fetched) means, for a person, never with
+    a secret: with credentials, that the server refused them; without, that it wants
+    some and how the config file gives them (``challenge``, the server's
+    ``WWW-Authenticate``, says whether a user name and password come first)."""
+    if has_credentials(url):
+        return (
+            "the server refused the credentials the config file gives this feed: check "
+            "the user name, password or key in its url (or the ${...} variables it reads)"
+        )
+    try:
+        parts = urlsplit(public_feed_url(url))
+    except ValueError:
+        return "the server wants credentials: give them in the feed's url in the config file"
+    host = _host(parts.netloc)
+    basic = urlunsplit(
+        (parts.scheme, f"USER:${{FEED_PASSWORD}}@{host}", parts.path, parts.query, "")
+    )
+    query = f"{parts.query}&" if parts.query else ""
+    key = urlunsplit((parts.scheme, host, parts.path, query + "api_key=${FEED_KEY}", ""))
+    ways = [
+        f'url = "{basic}" for a user name and password (HTTP Basic)',
+        f'url = "{key}" for a key, by the parameter name the publisher gives',
+    ]
+    if challenge and not challenge.strip().lower().startswith("basic"):
+        ways.reverse()
+    return (
+        "the server wants credentials, and the config file gives this feed none: list it "
+        f"under [[feeds]] with them, as {' or '.join(ways)}, and set each ${{...}} variable "
+        'in the environment (README: "Feeds that need credentials")'
     )
 
 
@@ -253,3 +286,48 @@ def secrets_known(url: str, full: str) -> bool:
         return False
     userinfo, params = mine
     return (not userinfo or userinfo == theirs[0]) and all(p in theirs[1] for p in params)
+
+
+def feed_key(url: str) -> str:
+    """``url`` with its scheme and host in lower case (``HTTPS://WWW.X.COM/rss`` is
+    ``https://www.x.com/rss``): how two spellings of one feed address are compared.
+    The path, query and ``#fragment`` (which tells twins apart) are kept as written."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return url.strip()
+    netloc = parts.netloc
+    userinfo, at, host = netloc.rpartition("@")
+    return urlunsplit(
+        (scheme, userinfo + at + host.lower(), parts.path, parts.query, parts.fragment)
+    )
+
+
+def same_feed(url: str, known: Iterable[str]) -> tuple[str, str] | None:
+    """The address of ``known`` that ``url`` spells differently, and how: ``""`` for the
+    same address (scheme and host in any case), ``"trailing /"`` when only ``url``
+    ends its path with a ``/`` (a server may answer the two differently, so only this
+    direction counts as the same: the listed one has none).  None when none is."""
+    return match_feed(url, feed_keys(known))
+
+
+def feed_keys(known: Iterable[str]) -> dict[str, str]:
+    """``known`` by :func:`feed_key`, for :func:`match_feed` (many lookups, one list)."""
+    return {feed_key(k): k for k in known}
+
+
+def match_feed(url: str, keys: Mapping[str, str]) -> tuple[str, str] | None:
+    """:func:`same_feed` against ``feed_keys(known)``."""
+    wanted = feed_key(url)
+    if wanted in keys:
+        return keys[wanted], ""
+    base, hash_, fragment = wanted.partition("#")
+    path_end = base.split("?", 1)[0]
+    if path_end.endswith("/") and path_end.count("/") > 3:  # not the bare host's "/"
+        stripped = path_end[:-1] + base[len(path_end) :] + hash_ + fragment
+        if stripped in keys:
+            return keys[stripped], "trailing /"
+    return None

@@ -25,7 +25,6 @@ from bot.credentials import (
     has_credentials,
     masked,
     missing_credentials,
-    public_feed_url,
     secret_values,
     secrets_known,
     with_credentials,
@@ -44,7 +43,7 @@ from bot.ingest.feed_health import (
     poll_interval,
 )
 from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
-from bot.ingest.parse import ParsedFeed, malformed_reason, parse_feed
+from bot.ingest.parse import ParsedFeed, malformed_problem, malformed_reason, parse_feed
 from bot.ingest.stories import StoryDesk, breaking_outlets
 from bot.ingest.urls import redact_urls
 from bot.matching import passages, vectors
@@ -130,6 +129,8 @@ class Pipeline:
         # articles a pass is working on: polls run concurrently, and another pass (the
         # leftovers at start) must neither fetch their pages again nor count their alerts
         self._in_flight: set[int] = set()
+        # the kinds of malformed body logged per feed (see _note_malformed)
+        self._malformed_logged: dict[int, set[str]] = {}
         self.policy = HealthPolicy(
             default_interval=config.polling.default_interval,
             min_interval=config.polling.min_interval,
@@ -221,13 +222,21 @@ class Pipeline:
         return await self.process(feed, parsed.articles, result, now=now)
 
     def _note_malformed(self, feed: FeedState, parsed: ParsedFeed) -> None:
-        """Keep (and log once, when it changes) whether the feed's body was malformed: its
-        items after the fault may be lost, though the feed still answers."""
+        """Keep whether the feed's body was malformed (its items after the fault may be
+        lost, though the feed still answers), with how many items were read, for `feeds
+        list`; log it once per kind of problem: a new item count or line number (the
+        feed grew) is the same problem, not a new message."""
         reason = malformed_reason(parsed.bozo)
-        if reason:
-            reason += f"; {plural(len(parsed.articles), 'item')} read"
-        if self.store.feeds.set_malformed(feed.id, reason) and reason:
-            log.warning("feed %s: malformed: %s", feed.url, reason)
+        stored = f"{reason}; {plural(len(parsed.articles), 'item')} read" if reason else None
+        before = feed.malformed
+        if not self.store.feeds.set_malformed(feed.id, stored) or reason is None:
+            return
+        problem = malformed_problem(reason)
+        logged = self._malformed_logged.setdefault(feed.id, set())
+        if problem in logged or (before and malformed_problem(before) == problem):
+            return
+        logged.add(problem)
+        log.warning("feed %s: malformed: %s", feed.url, stored)
 
     async def process(
         self,
@@ -457,7 +466,9 @@ class Pipeline:
     async def _recipients(
         self, stored: StoredArticle, audience: Audience, vector: np.ndarray | None
     ) -> list[Recipient]:
-        texts = audience.passage_texts(stored.article) if self.passages_available else []
+        texts = (
+            audience.passage_texts(stored.article, vector=vector) if self.passages_available else []
+        )
         if texts:  # a learned topic's e5 block: made in a thread, not on the loop
             try:
                 await asyncio.to_thread(passages.remembered, texts)
@@ -528,7 +539,9 @@ class Pipeline:
         if recipients:
             stored = await self._with_full_text(stored, pages)
             alerts = await self._render_for(stored, recipients)
-        passage, story_passages = await self._passages(stored, vector, now, alerting=bool(alerts))
+        passage, story_passages, member_passages = await self._passages(
+            stored, vector, now, alerting=bool(alerts)
+        )
         with self.store.atomic():
             story = self.stories.assign(
                 stored.key,
@@ -538,6 +551,7 @@ class Pipeline:
                 vector=vector,
                 passage=passage,
                 story_passages=story_passages,
+                member_passages=member_passages,
             )
             # A chat that already has the story gets no second alert ...
             ids = self.store.outbox.enqueue(alerts, now=now, story_id=story.id)
@@ -555,24 +569,25 @@ class Pipeline:
         now: datetime | None,
         *,
         alerting: bool,
-    ) -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+    ) -> tuple[np.ndarray | None, dict[int, np.ndarray], dict[int, np.ndarray]]:
         """The e5 vectors the story desk wants to judge this article by (its own, and those
-        of close stories that have none yet), made in a worker thread: none for most
+        of close stories' reports that have none yet: by story id for their first reports,
+        by article key for later ones), made in a worker thread: none for most
         articles (no recent story is close enough), nor when the model is missing or fails
         (then the article vectors and words decide, as before)."""
         if vector is None or not self.passages_available:
-            return None, {}
+            return None, {}, {}
         work = self.stories.passages_wanted(stored.article, now=now, vector=vector)
         if work is None:
-            return None, {}
+            return None, {}, {}
         if self._passages_busy:  # a burst: the first stage decides, the loop keeps its pace
-            return None, {}
+            return None, {}, {}
         if not alerting and not self.store.outbox.any_for_stories(work.candidates):
             # nobody is alerted of this article nor of the stories it is close to: which
             # story it joins changes no alert, and e5 (80 ms an article) is not paid.  At
             # 5,000 feeds it was paid for every close unmatched entry: 147 ms of CPU per
             # changed poll, fetch->sendMessage p99 19.8 s (bench/scale.py)
-            return None, {}
+            return None, {}, {}
         self._passages_busy = True
         try:
             rows = await asyncio.to_thread(passages.remembered, work.texts())
@@ -580,11 +595,13 @@ class Pipeline:
             log.exception(
                 "e5 vectors could not be made; article %d grouped without them", stored.key
             )
-            return None, {}
+            return None, {}, {}
         finally:
             self._passages_busy = False
-        made = {story: row for (story, _), row in zip(work.stories, rows[1:], strict=True)}
-        return rows[0], made
+        ends = 1 + len(work.stories)
+        made = {story: row for (story, _), row in zip(work.stories, rows[1:ends], strict=True)}
+        later = {key: row for (key, _), row in zip(work.members, rows[ends:], strict=True)}
+        return rows[0], made, later
 
     def _story_grew(self, story_id: int, now: datetime) -> None:
         """Another outlet carried the story: its alerts are edited ("Also: ..."), and when
@@ -775,10 +792,11 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
         store.feeds.upsert(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
     for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
         log.info("feed %s is no longer in the config: removed", url)
+    # what an older version stored from their content before it lost their secrets
+    store.scrub_feed_secrets(f.url for f in config.feeds if has_credentials(f.url))
     feeds = store.feeds.all()
-    given = {public_feed_url(f.url) for f in config.feeds}
     for feed in feeds:
-        if has_credentials(feed.url) and feed.url not in given:
+        if has_credentials(feed.url) and config.credentialed_feed_url(feed.url) is None:
             # stored with credentials by an older version: not fetched until the config has them
             log.warning("feed %d %s: %s", feed.id, feed.url, missing_credentials(feed.url))
     store.topics.replace_all(config.topics.values())

@@ -14,7 +14,9 @@ import html
 import re
 import unicodedata
 from html.parser import HTMLParser
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from bot.credentials import is_credential_name
 
 _BLOCK_TAGS = frozenset(
     [
@@ -314,9 +316,25 @@ _PLACEHOLDER_USERINFO = re.compile(r"[A-Z]+:\$\{[A-Z][A-Z0-9_]*\}")
 _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
 
 
+# secrets the configuration gives (feed keys and passwords, the token): a URL value equal
+# to one is hidden whatever its parameter is called (bot.ops.logs.add_secret fills it)
+_KNOWN_SECRETS: set[str] = set()
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def remember_secret(secret: str) -> None:
+    """Hide ``secret`` (6 characters or more) wherever :func:`redact_url` finds it."""
+    if secret and len(secret) >= 6:
+        _KNOWN_SECRETS.add(secret)
+
+
 def redact_url(url: str) -> str:
-    """``url`` fit to show anyone: no userinfo (``user:password@`` becomes ``***@``) and
-    no query string values (``?***``), where feed URLs carry their credentials."""
+    """``url`` fit to show anyone: no userinfo (``user:password@`` becomes ``***@``), and
+    ``***`` for the value of each query parameter whose name says it is a credential
+    (``bot.credentials.is_credential_name``: ``key``, ``api_key``, ``token``,
+    ``password``, ``sig``, ``auth``, ...), or that is a configured secret; harmless
+    values stay (``?id=42``), and so do ``${VARIABLE}`` placeholders of advice.  A
+    configured secret elsewhere in the URL (its path) is ``***`` too."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -324,7 +342,23 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc and not _PLACEHOLDER_USERINFO.fullmatch(netloc.rsplit("@", 1)[0]):
         netloc = "***@" + netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
+    query = "&".join(_redact_parameter(p) for p in parts.query.split("&")) if parts.query else ""
+    shown = urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
+        if secret in shown or quote(secret, safe="") in shown:
+            shown = shown.replace(secret, "***").replace(quote(secret, safe=""), "***")
+    return shown
+
+
+def _redact_parameter(parameter: str) -> str:
+    name, eq, value = parameter.partition("=")
+    if not eq:  # a value without a name (?K3yValue): a key, unless it is short
+        return "***" if len(name) >= 6 and not _PLACEHOLDER.fullmatch(name) else name
+    if not value or _PLACEHOLDER.fullmatch(value):
+        return parameter
+    if is_credential_name(name) or value in _KNOWN_SECRETS or unquote(value) in _KNOWN_SECRETS:
+        return f"{name}=***"
+    return parameter
 
 
 def redact_urls(text: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 
-from telegram import Message, MessageEntity
+from telegram import Message, MessageEntity, MessageOriginChannel
+from telegram.constants import ChatType
 
 from bot.i18n import Html
 from bot.records import Delivery, utcnow
@@ -80,8 +81,10 @@ async def why(turn: Turn) -> None:
     store = turn.core.store
     message = turn.update.effective_message
     replied = message.reply_to_message if message is not None else None
+    # in a channel's discussion group the alert is the channel's post, forwarded there
+    where, replied_id = _alert_of(turn, replied) if replied is not None else (turn.chat_id, 0)
     delivery = (
-        store.outbox.by_message(turn.chat_id, replied.message_id)
+        store.outbox.by_message(where, replied_id)
         if replied is not None
         else store.outbox.last_sent(turn.chat_id)
     )
@@ -113,13 +116,35 @@ async def why(turn: Turn) -> None:
     await turn.reply(Html(await _explanation(turn, delivery, plain=False)))
 
 
+def _alert_of(turn: Turn, replied: Message) -> tuple[int, int]:
+    """(chat, message id) of the alert that ``replied`` is: itself, or, in a channel's
+    discussion group, the channel post that Telegram forwarded there."""
+    origin = replied.forward_origin
+    if replied.is_automatic_forward and isinstance(origin, MessageOriginChannel):
+        return origin.chat.id, origin.message_id
+    return turn.chat_id, replied.message_id
+
+
+def _by_us(turn: Turn, replied: Message) -> bool:
+    """Whether the bot may have posted ``replied``: its own message in a chat or group; in
+    a channel (and forwarded from it to its discussion group) every post is signed by the
+    channel, the bot's as the administrators', so the alert's look must tell."""
+    sender = replied.from_user
+    if replied.is_automatic_forward and isinstance(replied.forward_origin, MessageOriginChannel):
+        return True
+    if sender is None:
+        chat = replied.sender_chat
+        return chat is not None and chat.id == turn.chat_id and chat.type == ChatType.CHANNEL
+    return sender.id == turn.context.bot.id
+
+
 def _pruned_days(turn: Turn, replied: Message) -> int:
     """The retention window in days when ``replied`` is an alert of ours older than it (its
-    delivery pruned: storage.retention); else 0.  An alert is the bot's own message with
-    its 👍/👎/❔ buttons, or a linked title where it has none (channels)."""
+    delivery pruned: storage.retention); else 0.  An alert is the bot's own message (in a
+    channel, or forwarded from one to its discussion group: a post signed by the channel)
+    with its 👍/👎/❔ buttons, or a linked title where it has none (channels)."""
     window = turn.core.config.prune_after
-    sender = replied.from_user
-    if not window or sender is None or sender.id != turn.context.bot.id:
+    if not window or not _by_us(turn, replied):
         return 0
     if (utcnow() - replied.date).total_seconds() <= window:
         return 0

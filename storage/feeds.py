@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.credentials import has_credentials, lost_userinfo, public_feed_url
+from bot.credentials import has_credentials, lost_userinfo, public_feed_url, same_feed
 from bot.records import FeedStatus, utcnow
 from storage.database import from_db_time, to_db_time
 
@@ -97,11 +97,7 @@ class FeedStore:
         full, url = url, public_feed_url(url)
         with self.db.atomic():
             if has_credentials(full):
-                self.db.execute(
-                    "UPDATE feeds SET url = ? WHERE url = ? "
-                    "AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?)",
-                    [url, lost_userinfo(url), url],
-                )
+                self._take_over(url)
             self.db.execute(
                 "INSERT INTO feeds (url, name, interval, full_text, added_at, origin) "
                 "VALUES (?, ?, ?, ?, ?, ?) "
@@ -112,6 +108,19 @@ class FeedStore:
         found = self.get_by_url(url)
         assert found is not None
         return found
+
+    def _take_over(self, url: str) -> None:
+        """Give ``url`` (a config feed's public URL) to the stored feed that an older
+        version kept with credentials it no longer has (``***@``, or a ``***`` key) in
+        another spelling of it (``same_feed``: host in capitals, a trailing ``/``)."""
+        if self.db.execute("SELECT 1 FROM feeds WHERE url = ?", [url]).fetchone():
+            return
+        for feed_id, stored in self.db.execute("SELECT id, url FROM feeds ORDER BY id"):
+            if stored == lost_userinfo(url) or (
+                has_credentials(stored) and same_feed(public_feed_url(stored), [url])
+            ):
+                self.db.execute("UPDATE feeds SET url = ? WHERE id = ?", [url, feed_id])
+                return
 
     def get(self, feed_id: int) -> FeedState | None:
         rows = list(self.db.query("SELECT * FROM feeds WHERE id = ?", [feed_id]))

@@ -473,7 +473,7 @@ _URL_COLUMNS = frozenset(
 )
 
 
-def _unique_columns(db: sqlite_utils.Database, table: str) -> set[str]:
+def unique_columns(db: sqlite_utils.Database, table: str) -> set[str]:
     """The columns of ``table`` under a UNIQUE index (or a primary key that has one)."""
     columns: set[str] = set()
     for _seq, name, unique, *_rest in db.execute(f'PRAGMA index_list("{table}")').fetchall():
@@ -570,7 +570,7 @@ def m021_feed_urls_without_credentials(db: sqlite_utils.Database) -> None:
     for table in db.table_names():
         if table.startswith(("_", "sqlite_")):
             continue
-        unique = _unique_columns(db, table)
+        unique = unique_columns(db, table)
         for column, kind in db.execute(
             "SELECT name, type FROM pragma_table_info(?)", [table]
         ).fetchall():
@@ -597,3 +597,13 @@ def m022_feed_malformed(db: sqlite_utils.Database) -> None:
     # "line 8: unclosed CDATA section; 2 items read"), NULL while it parses cleanly;
     # shown by `feeds list`, logged once when it changes.
     db.execute("ALTER TABLE feeds ADD COLUMN malformed TEXT")
+
+
+@MIGRATIONS()
+def m023_feed_secrets_scrubbed(db: sqlite_utils.Database) -> None:
+    # secrets_scrubbed: whether the feed's credentials (from the config, which migrations
+    # never see) have been taken out of what an older version stored from its content
+    # (storage.scrub, run when the config is synced).  0 for every feed stored so far, 1
+    # for a feed added from now on: its content loses them as it comes (parse_feed).
+    db.execute("ALTER TABLE feeds ADD COLUMN secrets_scrubbed INTEGER NOT NULL DEFAULT 1")
+    db.execute("UPDATE feeds SET secrets_scrubbed = 0")

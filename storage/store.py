@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
 
+from bot.credentials import public_feed_url
 from bot.errors import StorageError
 from storage.articles import ArticleStore
 from storage.chats import ChatStore
@@ -17,6 +18,7 @@ from storage.feedback import FeedbackStore
 from storage.feeds import FeedStore
 from storage.outbox import OutboxStore
 from storage.reports import ReportStore
+from storage.scrub import scrub_feed_secrets, unscrubbed
 from storage.stories import StoryStore
 from storage.subscriptions import SubscriptionStore
 from storage.topics import TopicStore
@@ -49,6 +51,13 @@ class Store:
         """One transaction around writes to several stores (nested ones join it)."""
         with self.db.atomic():
             yield
+
+    def scrub_feed_secrets(self, urls: Iterable[str]) -> int:
+        """Take the credentials of ``urls`` (the config's feed URLs that have them) out
+        of what an older version stored from those feeds' content, once per feed (see
+        :mod:`storage.scrub`); returns how many stored values changed."""
+        todo = unscrubbed(self.db, {public_feed_url(url): url for url in urls})
+        return scrub_feed_secrets(self.db, todo)
 
     def ping(self) -> None:
         """Raise :class:`StorageError` when the database does not answer."""

@@ -29,6 +29,18 @@ class StoryRow:
     passage: bytes | None = None  # its e5 vector (bot.matching.passages), once one was made
 
 
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """A stored article that joined a story after its first one (what it said, and its
+    meaning vector), for comparing a new article with every recent member of a story."""
+
+    story_id: int
+    article_key: int
+    article: Article  # title, summary, content and source as stored
+    seen: datetime
+    vector: bytes | None = None
+
+
 class StoryStore:
     """Stories and the articles (or feed entries) that carried them."""
 
@@ -132,6 +144,38 @@ class StoryStore:
             for r in self.db.query(
                 "SELECT * FROM stories WHERE first_seen >= ? ORDER BY id", [to_db_time(since)]
             )
+        ]
+
+    def members(self, *, since: datetime, last: int) -> list[StoryMember]:
+        """The stored articles that joined the stories first seen since ``since`` after
+        their first one, at most the ``last`` latest of each story, oldest first."""
+        if last <= 0:
+            return []
+        rows = self.db.execute(
+            "SELECT story_id, article_id, title, summary, content, source, seen_at, vector "
+            "FROM ("
+            "  SELECT sa.story_id, a.id AS article_id, a.title, a.summary, a.content, "
+            "  a.source, sa.seen_at, a.vector, sa.id AS link_id, "
+            "  row_number() OVER (PARTITION BY sa.story_id ORDER BY sa.id DESC) AS latest "
+            "  FROM story_articles sa JOIN stories s ON s.id = sa.story_id "
+            "  JOIN articles a ON a.id = sa.article_id "
+            "  WHERE s.first_seen >= ? AND sa.id > ("
+            "    SELECT min(first.id) FROM story_articles first "
+            "    WHERE first.story_id = sa.story_id)"
+            ") WHERE latest <= ? ORDER BY story_id, link_id",
+            [to_db_time(since), last],
+        ).fetchall()
+        return [
+            StoryMember(
+                story_id=story_id,
+                article_key=key,
+                article=Article(
+                    id="", title=title, summary=summary or "", content=content or "", source=source
+                ),
+                seen=from_db_time(seen) or utcnow(),
+                vector=vector,
+            )
+            for story_id, key, title, summary, content, source, seen, vector in rows
         ]
 
     def sightings(self, story_id: int) -> list[tuple[str, datetime]]:

@@ -87,27 +87,31 @@ class ChatDriver:
         )
 
     async def post_in_channel(
-        self, chat_id: int, text: str, *, username: str | None = None, replies: int = 1
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        username: str | None = None,
+        replies: int = 1,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """An administrator posts a command in a channel (commands come as channel posts)."""
+        """An administrator posts a command in a channel (commands come as channel posts),
+        as a reply to the channel's message ``reply_to`` when given."""
         chat = self.api.add_chat(chat_id, "channel", title="A Channel", username=username)
         self._channel_posts += 1
         command = text.split(maxsplit=1)[0]
         before = len(self.replies(chat_id))
-        self.api.inject_update(
-            {
-                "channel_post": {
-                    "message_id": self._channel_posts,
-                    "date": int(time.time()),
-                    "chat": chat,
-                    "sender_chat": chat,
-                    "text": text,
-                    "entities": [
-                        {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
-                    ],
-                }
-            }
-        )
+        post: dict[str, Any] = {
+            "message_id": 100_000 + self._channel_posts,  # apart from the bot's own posts
+            "date": int(time.time()),
+            "chat": chat,
+            "sender_chat": chat,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": utf16_length(command)}],
+        }
+        if reply_to is not None:
+            post["reply_to_message"] = self.api.message(chat_id, reply_to)
+        self.api.inject_update({"channel_post": post})
         sent = await self.api.wait_for_messages(chat_id, before + replies)
         return sent[-1]
 

@@ -92,6 +92,44 @@ async def test_why_on_an_alert_the_retention_pruned_says_its_reasons_are_gone(
     assert "not one of my alerts" in other
 
 
+async def test_why_on_a_pruned_alert_in_a_channel_or_its_discussion_says_so_too(
+    telegram_api, tmp_path
+):
+    """A channel's alerts are posts signed by the channel, not by the bot: /why posted in
+    the channel as a reply to a pruned one, or written in the channel's discussion group
+    as a reply to its automatic forward, says its reasons are gone, as in a chat; before
+    that, the discussion group's /why explains the channel's alert."""
+    from datetime import timedelta
+
+    from bot.records import utcnow
+    from storage.retention import prune
+
+    channel, group = -1001234567, -1009876543
+    storage = {"path": str(tmp_path / "bot.db"), "retention": "30d"}
+    async with running_bot(telegram_api, tmp_path, storage=storage) as bot:
+        core = bot.core
+        await bot.post_in_channel(channel, "/subscribe volcanoes")
+        feed = core.store.feeds.upsert("https://wire.example/rss", name="Wire")
+        await core.pipeline.process(feed, [])  # the first poll primes the feed
+        lava = article("v1", "Volcano erupts, lava reaches the sea")
+        await core.pipeline.process(core.store.feeds.get(feed.id), [lava])
+        core.sender.wake()
+        alert = (await telegram_api.wait_for_messages(channel, 2))[-1]
+        assert "Volcano erupts" in alert["text"]
+        copy = telegram_api.forward_to_discussion(channel, alert["message_id"], group)
+        fresh = await bot.send(group, "/why", chat_type="supergroup", reply_to_message_id=copy)
+        prune(
+            core.store.db, retention=core.config.prune_after or 0, now=utcnow() + timedelta(days=40)
+        )
+        telegram_api.age_message(channel, alert["message_id"], 40 * 86400)
+        telegram_api.age_message(group, copy, 40 * 86400)
+        gone = await bot.post_in_channel(channel, "/why", reply_to=alert["message_id"])
+        discussed = await bot.send(group, "/why", chat_type="supergroup", reply_to_message_id=copy)
+    assert "Volcanoes" in fresh["text"], fresh["text"]
+    for reply in (gone, discussed):
+        assert "older than the retention window (30 days)" in reply["text"], reply["text"]
+
+
 def buttons_under(api) -> list[dict]:
     return [m for m in api.sent_messages(ALICE) if m.get("reply_markup")]
 
@@ -241,7 +279,9 @@ async def test_test_shows_every_score_with_two_decimals_and_the_model_on_every_l
     scores = [line.rsplit("(score ", 1)[1].rstrip(")") for line in lines]
     assert len(lines) >= 4 and all(re.fullmatch(r"\d+\.\d\d", s) for s in scores), lines
     model_lines = [line for line in learned.splitlines() if "(score " in line]
-    assert model_lines and all(re.search(r"model \d\.\d\d \(score", x) for x in model_lines)
+    assert model_lines and all(
+        re.search(r"model \d\.\d\d(, first stage)? \(score", x) for x in model_lines
+    )
 
 
 MISSILE = Article(

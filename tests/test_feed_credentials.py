@@ -20,13 +20,40 @@ OPERATOR = 42
 
 def test_urls_lose_userinfo_and_query_values():
     url = f"https://reader:{PASSWORD}@news.example:8443/rss?api_key={API_KEY}&x=1"
-    assert redact_url(url) == "https://***@news.example:8443/rss?***"
+    assert redact_url(url) == "https://***@news.example:8443/rss?api_key=***&x=1"
     assert url_host(url) == "news.example:8443"
     text = f"feed {url} failed: HTTP 500 (see {url})"
     assert PASSWORD not in redact_urls(text) and API_KEY not in redact_urls(text)
     assert (
         redact_urls("plain https://news.example/a/b stays")
         == "plain https://news.example/a/b stays"
+    )
+
+
+def test_redacted_urls_keep_harmless_values_and_hide_every_secret():
+    """Only the values of credential parameters, and configured secrets under any name or
+    in the path, are hidden: ``?id=42`` is what tells an operator which feed it is."""
+    from bot.ops.logs import add_secret
+
+    assert redact_url("https://news.example/rss?id=42&edition=asia") == (
+        "https://news.example/rss?id=42&edition=asia"
+    )
+    for name in ("token", "key", "api_key", "apikey", "secret", "password", "pass", "sig",
+                 "signature", "auth", "access_token", "X-Amz-Signature", "subscription-key"):  # fmt: skip
+        assert redact_url(f"https://x.example/rss?{name}=abc&id=1") == (
+            f"https://x.example/rss?{name}=***&id=1"
+        ), name
+    assert (
+        redact_url("https://x.example/rss?keywords=korea") == "https://x.example/rss?keywords=korea"
+    )
+    # advice keeps its placeholders; a bare value that may be a key does not show
+    advice = "https://USER:${FEED_PASSWORD}@x.example/rss?api_key=${FEED_KEY}"
+    assert redact_url(advice) == advice
+    assert redact_url("https://x.example/rss?Zm9vYmFyYmF6") == "https://x.example/rss?***"
+    secret = "Un1queC0nfiguredValue"
+    add_secret(secret)  # a configured secret: hidden whatever the parameter's name
+    assert redact_url(f"https://x.example/{secret}/rss?u={secret}&id=1") == (
+        "https://x.example/***/rss?u=***&id=1"
     )
 
 
@@ -345,7 +372,7 @@ def test_the_migration_removes_stored_credentials_and_keeps_every_feed(tmp_path)
         text=True,
         timeout=60,
     ).stdout
-    assert "https://news.example/private.rss?***#2" in listing  # what to write
+    assert "https://news.example/private.rss?token=***#2" in listing  # what to write
 
 
 async def test_a_feed_whose_credentials_are_nowhere_says_where_they_go(tmp_path):
@@ -718,3 +745,190 @@ def test_following_the_loaders_advice_for_twin_feeds_keeps_the_twins_history(tmp
         (2, plain + fragment, '"bob"'),
     ]
     store.close()
+
+
+def _leaky_items(host: str) -> str:
+    """Items of a publisher that repeats our key and password in guids, links, pictures."""
+    from tests.helpers import ERUPTION
+
+    return (
+        f"<item><guid>http://{host}/eruption-1?api_key={API_KEY}</guid>"
+        f"<title>{ERUPTION[0]}</title><link>http://{host}/eruption-1?id=7&amp;api_key={API_KEY}</link>"
+        f'<enclosure url="http://{host}/img/1.jpg?api_key={API_KEY}" type="image/jpeg" '
+        f'length="1"/><description>{ERUPTION[1]}</description></item>'
+        f"<item><guid>http://{host}/{API_KEY}/ash</guid><title>Volcano ash grounds flights</title>"
+        f"<link>http://reader:{PASSWORD}@{host}/{API_KEY}/ash</link>"
+        "<description>Lava and ash.</description></item>"
+    )
+
+
+async def test_secrets_an_older_version_stored_from_feed_content_go_at_start(tmp_path, caplog):
+    """A database written before feed content lost its feed's secrets holds our key and
+    password in article, story and outbox rows (m021 could not find them: only the config
+    has them).  The config sync takes them out, once, without logging them; and the next
+    poll finds every entry it had (its guid in the clean form): no second alert."""
+    import logging
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.config.loader import config_from_dict
+    from bot.credentials import public_feed_url
+    from bot.ingest.fetch import Fetcher
+    from bot.ingest.parse import parse_feed
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss
+
+    async with FeedServer() as server, Fetcher() as fetcher:
+        host = f"127.0.0.1:{server.port}"
+        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
+        server.set("/feed.xml", body)
+        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+        path = tmp_path / "bot.db"
+        # the database as the version before the cleaning left it (m021 and m022 applied)
+        old = sqlite_utils.Database(sqlite3.connect(path))
+        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+        t = "2024-05-01T08:00:00+00:00"
+        old["feeds"].insert(
+            {"id": 1, "url": public_feed_url(full), "added_at": t, "primed": 1, "status": "ok"}
+        )
+        old["feeds"].update(1, {"last_error": f"HTTP 500 at http://{host}/{API_KEY}/x"})
+        old["chats"].insert({"chat_id": CHANNEL, "type": "channel", "created_at": t})
+        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
+        assert any(API_KEY in a.id for a in parsed.articles)
+        stored = Store(old).articles.add_new(1, parsed.articles, processed=True)
+        old["stories"].insert({"id": 1, "first_seen": t})
+        for n, article in enumerate(stored, 1):
+            link = article.article.link
+            old["story_articles"].insert(
+                {"story_id": 1, "article_id": article.key, "feed_id": 1,
+                 "entry_id": article.article.id, "seen_at": t}
+            )  # fmt: skip
+            old["deliveries"].insert(
+                {"id": n, "chat_id": CHANNEL, "article_id": article.key, "topic": "volcanoes",
+                 "html": f'<a href="{link}">{article.article.title}</a>', "text": link,
+                 "link": link, "image": article.article.image, "created_at": t,
+                 "reason": f"sent to {link}", "state": "sent"}
+            )  # fmt: skip
+        old.conn.commit()
+        old.close()
+
+        config = config_from_dict(
+            {
+                "feeds": [{"url": full}],
+                "topics": [{"id": "volcanoes", "name": "Volcanoes", "query": "volcano OR ash"}],
+                "channels": [{"chat_id": CHANNEL, "topics": ["volcanoes"]}],
+                "storage": {"path": str(path)},
+                "fetch": {"full_text": False},
+            },
+            env={},
+        )
+        store = Store(open_database(path))
+        with caplog.at_level(logging.INFO):
+            [feed] = sync_config(store, config)
+        assert "removed feed credentials" in caplog.text
+        assert API_KEY not in caplog.text and PASSWORD not in caplog.text
+        row = store.db["articles"].get(2)  # the first is the quiet item
+        assert row["entry_id"] == f"http://{host}/eruption-1?api_key=***"
+        assert row["link"] == f"http://{host}/eruption-1?id=7&api_key=***"
+        assert store.db["deliveries"].get(3)["link"] == f"http://{host}/***/ash"
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            sync_config(store, config)  # once: the second start finds nothing to do
+        assert "removed feed credentials" not in caplog.text
+        before = store.db["articles"].count
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        result = await pipeline.poll(feed)
+        assert server.hits("/feed.xml") == 1
+        assert (result.new_articles, result.alerts) == (0, 0), result
+        assert store.db["articles"].count == before
+        assert store.db["deliveries"].count == len(stored)
+        store.close()
+    assert_no_secrets(path, API_KEY, PASSWORD)
+
+
+def test_a_stored_feed_in_another_spelling_of_a_config_feed_gets_its_credentials(tmp_path, caplog):
+    """A feed an older version stored from `feeds add` with credentials it gave up, under
+    another spelling than the config's (host in capitals, a trailing /): the config's URL
+    takes it over, state and all, as for the same spelling; no 'not in the config' warning
+    and no second row."""
+    import logging
+
+    from bot.config.loader import config_from_dict
+    from bot.pipeline import sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    store = Store(open_database(tmp_path / "bot.db"))
+    t = "2024-05-01T08:00:00+00:00"
+    for feed_id, url in ((1, "https://***@News.Example/private.rss"),
+                         (2, "HTTPS://WIRE.example/rss/?token=***")):  # fmt: skip
+        store.db["feeds"].insert(
+            {"id": feed_id, "url": url, "origin": "cli", "added_at": t, "etag": f'"{feed_id}"'}
+        )
+    urls = [
+        f"https://reader:{PASSWORD}@news.example/private.rss",
+        f"https://wire.example/rss?token={API_KEY}",
+    ]
+    config = config_from_dict(
+        {"feeds": [{"url": u} for u in urls], "storage": {"path": "x.db"}}, env={}
+    )
+    assert config.credentialed_feed_url("https://***@News.Example/private.rss") == urls[0]
+    with caplog.at_level(logging.WARNING):
+        synced = sync_config(store, config)
+    assert [(f.id, f.url, f.etag, f.origin) for f in synced] == [
+        (1, "https://news.example/private.rss", '"1"', "config"),
+        (2, "https://wire.example/rss?token=***", '"2"', "config"),
+    ]
+    assert "not in the config file" not in caplog.text
+    store.close()
+
+
+async def test_a_401_says_credentials_are_wanted_or_refused_and_how_to_give_them(tmp_path):
+    """A feed that answers 401: without credentials in the config, its error (poll, `feeds
+    list`, doctor) says the server wants some and what to write; with them, that they
+    were refused; never the secret."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from bot.config.loader import load_config
+    from bot.ingest.fetch import Fetcher
+    from bot.ops.doctor import diagnose
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    async with FeedServer() as server, Fetcher() as fetcher:
+        server.fault("/open.xml", "status", code=401, www_authenticate='Basic realm="news"')
+        server.fault("/keyed.xml", "status", code=401)
+        plain = server.url("/open.xml") + "?edition=asia"
+        keyed = server.url("/keyed.xml").replace("http://", f"http://reader:{PASSWORD}@")
+        keyed += f"?api_key={API_KEY}"
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            f'[[feeds]]\nurl = "{plain}"\n[[feeds]]\nurl = "{keyed}"\n'
+        )
+        config = load_config(toml, env={})
+        store = Store(open_database(tmp_path / "bot.db"))
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        results = [await pipeline.poll(feed) for feed in sync_config(store, config)]
+        store.close()
+        findings = [f for f in await diagnose(toml, env={}, timeout=5) if f.area == "feed"]
+    host = f"127.0.0.1:{server.port}"
+    wanted, refused = (r.error for r in results)
+    assert [r.error_kind for r in results] == ["unauthorized", "unauthorized"]
+    assert "the server wants credentials" in wanted, wanted
+    assert f'url = "http://USER:${{FEED_PASSWORD}}@{host}/open.xml?edition=asia"' in wanted
+    assert f'url = "http://{host}/open.xml?edition=asia&api_key=${{FEED_KEY}}"' in wanted
+    assert wanted.index("USER:") < wanted.index("api_key")  # Basic asked for: first
+    assert "refused the credentials" in refused and "wants" not in refused, refused
+    listed = CliRunner().invoke(cli, ["--config", str(toml), "feeds", "list"]).output
+    assert "the server wants credentials" in listed and "refused the credentials" in listed
+    doctor = " ".join(f"{f.detail} {f.fix}" for f in findings)
+    assert "the server wants credentials" in doctor and "refused the credentials" in doctor
+    for text in (wanted, refused, listed, doctor):
+        assert PASSWORD not in text and API_KEY not in text, text

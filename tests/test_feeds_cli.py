@@ -294,3 +294,20 @@ async def test_a_feed_spelled_in_capitals_or_with_a_trailing_slash_is_the_same_f
     assert "A.EXAMPLE" not in out and "STRAITSTIMES" not in out
     gone = await newsalert("--config", str(config), "feeds", "remove", "HTTPS://A.EXAMPLE/rss")
     assert gone[0] == 0 and "removed" in gone[1], gone
+
+
+async def test_import_skips_listed_feeds_in_any_spelling_same_feed_accepts(tmp_path):
+    """An OPML file may spell a listed feed with its host in capitals or a trailing /:
+    it is the config's feed (or the stored one) all the same, not a new one."""
+    config = _config_with_feeds(tmp_path)
+    base = ("--config", str(config), "feeds")
+    assert (await newsalert(*base, "add", "--no-check", "https://c.example/rss"))[0] == 0
+    opml = tmp_path / "in.opml"
+    feeds = ["HTTPS://A.EXAMPLE/rss", "https://b.example/rss/", "https://C.example/rss/"]
+    opml.write_text(write_opml([OPMLFeed(url, "") for url in feeds]))
+    status, out, err = await newsalert(*base, "import", str(opml))
+    assert status == 0, err
+    assert "0 feeds added, 3 skipped" in out, out
+    assert out.count("already in config.toml") == 2 and "already listed" in out, out
+    _, out, _ = await newsalert(*base, "list")
+    assert out.count("from cli") == 1 and "A.EXAMPLE" not in out and "rss/" not in out, out

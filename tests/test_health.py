@@ -74,7 +74,7 @@ async def test_metrics_count_polls_errors_articles_matches_and_sends(
     assert sample(text, "newsalert_send_latency_seconds_count") >= 1
     assert sample(text, "newsalert_outbox_pending") == 0
     assert "s3cret" not in text
-    shown = feed_server.url("/feed.xml") + "?***"
+    shown = feed_server.url("/feed.xml") + "?key=***"
     assert sample(text, "newsalert_feed_last_success_timestamp_seconds", feed=shown) > 0
     assert sample(text, "newsalert_feed_last_success_timestamp_seconds", feed=broken) is None
     assert sample(text, "newsalert_telegram_last_contact_timestamp_seconds") > 0

@@ -179,9 +179,16 @@ def test_the_e5_vector_a_learned_topic_needs_can_be_made_before_it_decides():
     audience.load([Subscription(id=1, chat_id=1, topic_id=kd.id)])
     talks = Article(id="k1", title="North Korea and the US resume nuclear talks in Geneva")
     assert audience.passage_texts(CRICKET) == []  # ruled out by the gate: no e5 at all
-    texts = audience.passage_texts(talks)
+    passages.forget()
+    made = passages.STATS["texts"]
+    assert audience.passage_texts(talks) == []  # the cascade's first head settles it
+    [alert] = audience.recipients(talks)
+    assert alert.chat_id == 1 and passages.STATS["texts"] == made  # no e5 vector at all
+    # in the cascade's band: the full model decides, with the e5 vector made first
+    ruling = Article(id="k2", title="Korean shipbuilders win a trade ruling against the EU")
+    texts = audience.passage_texts(ruling)
     assert len(texts) == 1
     passages.remembered(texts)
     made = passages.STATS["texts"]
-    [alert] = audience.recipients(talks)
-    assert alert.chat_id == 1 and passages.STATS["texts"] == made
+    audience.recipients(ruling)
+    assert passages.STATS["texts"] == made

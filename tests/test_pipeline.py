@@ -304,6 +304,40 @@ UNCLOSED_CDATA = b"""<?xml version="1.0" encoding="utf-8"?>
 </channel></rss>"""
 
 
+async def test_a_malformed_feed_that_grows_is_logged_once_per_kind_of_problem(
+    tmp_path, feed_server, caplog
+):
+    """The item count (and the line of the fault) change as the feed grows: the same
+    problem, logged once; `feeds list` shows the count of the last poll; another kind of
+    problem is a new message."""
+    import logging
+
+    from bot.pipeline import sync_config
+
+    feed_server.set("/broken.xml", UNCLOSED_CDATA)
+    config = make_config(tmp_path, feed_server.url("/broken.xml"))
+    store = Store.open(config.storage.path)
+    core = Core(config, store=store, sink=ConsoleSink(io.StringIO()))
+    caplog.set_level(logging.WARNING, logger="bot.pipeline")
+    newer = b"<item><title>Zero</title><link>https://t.example/0</link></item>\n"
+    grown = UNCLOSED_CDATA.replace(b"<item>", newer + b"<item>", 1)
+    mismatched = grown.replace(b"<title>Zero</title>", b"<title>Zero</titel>")
+    try:
+        (feed,) = sync_config(store, config)
+        for body in (UNCLOSED_CDATA, grown, UNCLOSED_CDATA, grown, mismatched):
+            feed_server.set("/broken.xml", body)
+            await core.pipeline.poll(store.feeds.get(feed.id))  # type: ignore[arg-type]
+            if body is grown:
+                assert store.feeds.get(feed.id).malformed.endswith("; 5 items read")  # type: ignore[union-attr]
+    finally:
+        await core.fetcher.aclose()
+    warned = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(warned) == 2, warned
+    assert "unclosed CDATA section; 4 items read" in warned[0]
+    assert "unclosed CDATA" not in warned[1]
+    store.close()
+
+
 async def test_a_malformed_feed_is_reported_once_and_its_later_items_recovered(
     tmp_path, feed_server, caplog
 ):

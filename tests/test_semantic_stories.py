@@ -46,6 +46,18 @@ YONHAP = Article(
     ),
     source="Yonhap",
 )
+# Yonhap's lead reworded a little under NHK's headline: a near-copy of Yonhap's words, not
+# of Reuters'.
+NHK = Article(
+    id="n1",
+    title="North Korea launches ballistic missile toward sea off east coast",
+    summary=(
+        "North Korea launched a ballistic missile off its east coast on Thursday, South "
+        "Korea's military said, the latest show of force as talks with Washington stay "
+        "stalled."
+    ),
+    source="NHK",
+)
 # Another launch, reported in the same words, on another day.
 NEXT_LAUNCH = Article(
     id="r2",
@@ -209,29 +221,47 @@ def test_desk_groups_by_meaning_within_the_meaning_window_only(store):
     assert desk.assign(launch.key, launch.feed_id, NEXT_LAUNCH, now=later, vector=v3).id != (
         story.id
     )
-    # a reworded copy long after (beyond the meaning window): news of its own
+    # a reworded copy long after (beyond the meaning window): news of its own, though
+    # within the window it would have joined by meaning (not by words)
     late = now + MEANING_WINDOW + timedelta(hours=1)
-    again = add_article(
-        store,
-        "https://kbs.example/rss",
-        YONHAP.replace(
-            id="k1", source="KBS", title="N. Korea fires a missile into sea, Seoul says"
-        ),
-        late,
+    [v4] = vectors.article_vectors([LATE_REWORDING])
+    card = _card(LATE_REWORDING, v4)
+    assert same_story(_card(YONHAP, v2), card) and not same_story(
+        _card(YONHAP, v2), card, by_meaning=False
     )
+    again = add_article(store, "https://kbs.example/rss", LATE_REWORDING, late)
     fresh = StoryDesk(store.stories, window=timedelta(hours=48))  # reloads from the db
-    assert fresh.assign(again.key, again.feed_id, again.article, now=late, vector=v2).id != (
+    assert fresh.assign(again.key, again.feed_id, again.article, now=late, vector=v4).id != (
         story.id
     )
+    # while a copy of Yonhap's words under another title is a copy of that report, as
+    # long as the story window lasts (the word test reads every recent report of it)
+    words = YONHAP.replace(id="k2", source="MBC", title="N. Korea fires a missile into sea")
+    copy2 = add_article(store, "https://mbc.example/rss", words, late)
+    assert fresh.assign(copy2.key, copy2.feed_id, words, now=late, vector=v2).id == story.id
+
+
+LATE_REWORDING = YONHAP.replace(
+    id="k1",
+    source="KBS",
+    title="N. Korea fires a missile into sea, Seoul says",
+    summary=(
+        "The North launched a ballistic missile into waters off its eastern coast on "
+        "Thursday, South Korean military officials said, its latest show of force while "
+        "talks with Washington are stalled."
+    ),
+)
 
 
 async def test_a_reworded_copy_from_another_outlet_becomes_the_also_edit(feed_server, tmp_path):
     async with fast_api() as api:
         feed_server.set("/reuters.xml", rss(QUIET_FEED, site="https://reuters.example"))
         feed_server.set("/yonhap.xml", rss(QUIET_FEED, site="https://yonhap.example"))
+        feed_server.set("/nhk.xml", rss(QUIET_FEED, site="https://nhk.example"))
         feeds = [
             (feed_server.url("/reuters.xml"), "Reuters"),
             (feed_server.url("/yonhap.xml"), "Yonhap"),
+            (feed_server.url("/nhk.xml"), "NHK"),
         ]
         core = Core(missiles_config(api, feeds, tmp_path / "bot.db"))
         core.store.chats.ensure(71, type="private")
@@ -257,12 +287,22 @@ async def test_a_reworded_copy_from_another_outlet_becomes_the_also_edit(feed_se
                 ),
             )
             await wait_until(lambda: api.calls_to("editMessageText"), what="the edit")
-            stored = core.store.articles.latest(5)
+            [alert] = alerts_to(api, 71)  # one alert, however it was reworded
+            assert "Also: Yonhap" in api.message(71, alert["message_id"])["text"]
+            # a third outlet, in words close to Yonhap's (the second report), not Reuters'
+            feed_server.set(
+                "/nhk.xml",
+                rss([*QUIET_FEED, ("n1", NHK.title, NHK.summary)], site="https://nhk.example"),
+            )
+            await wait_until(
+                lambda: "NHK" in api.message(71, alert["message_id"])["text"], what="NHK"
+            )
+            stored = core.store.articles.latest(6)
         finally:
             await core.stop()
-    [alert] = alerts_to(api, 71)  # one alert, however it was reworded
-    message = api.message(71, alert["message_id"])
-    assert "Also: Yonhap" in message["text"]
+    assert alerts_to(api, 71) == [alert]
+    # three outlets within minutes: breaking news, the three named in its head
+    assert "Breaking · Reuters, Yonhap, NHK" in api.message(71, alert["message_id"])["text"]
     # each article's vector was made once and stored with it
     missiles = [s for s in stored if "missile" in s.article.title]
-    assert len(missiles) == 2 and all(s.vector for s in missiles)
+    assert len(missiles) == 3 and all(s.vector for s in missiles)

@@ -139,9 +139,15 @@ def test_the_desk_asks_for_e5_vectors_only_near_a_story_and_keeps_the_storys(sto
     [row] = store.stories.recent(since=now - timedelta(hours=1))
     kept = vectors.from_blob(row.passage)
     assert kept is not None and float(kept @ rows[1]) > 0.999  # stored as float16
-    # the next close article asks for its own only
+    # the next close article does not ask for the story's again (a copy of AP's words
+    # now joins by them: it asks for nothing), nor for AP's while the desk has it
+    assert desk.passages_wanted(AP.replace(id="ap2"), now=later, vector=v_ap) is None
+    [v_cruise] = vectors.article_vectors([CRUISE])
+    work = desk.passages_wanted(CRUISE, now=later, vector=v_cruise)
+    assert work is not None
+    assert work.stories == () and work.members == ()
     fresh = StoryDesk(store.stories, window=timedelta(hours=48))  # reloads from the db
-    again = fresh.passages_wanted(AP.replace(id="ap2"), now=later, vector=v_ap)
+    again = fresh.passages_wanted(CRUISE, now=later, vector=v_cruise)
     assert again is not None and again.stories == ()
 
 

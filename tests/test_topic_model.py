@@ -17,12 +17,14 @@ from bot.cli import cli
 from bot.errors import ConfigError
 from bot.matching.engine import match_topic
 from bot.matching.topic_model import (
+    CascadeHead,
     FeatureSpec,
     Featurizer,
     Labelled,
     SparseRows,
     TopicModel,
     builtin_model,
+    cheap_spec,
     document_of,
     fit_logistic,
     parse_rubric,
@@ -480,6 +482,137 @@ def test_a_model_with_an_e5_block_embeds_an_article_once_and_only_past_the_gate(
     again = model.decide(title)  # another topic, /test: the e5 vector is not made twice
     assert passages.STATS["texts"] == made + 1
     assert first == again and first.matched
+
+
+# -- the cascade: e5 only where it can change the decision --------------------------------
+
+
+def cascade_model(lo: float, hi: float) -> TopicModel:
+    """A use-m3+e5-small model (gate on the anchor) with a first head over its features
+    without e5, its band set here (training chooses it from out-of-fold predictions)."""
+    spec = replace(
+        iran_spec(), embedder="use-m3+e5-small", anchor="@iran", prototypes=parse_rubric(RUBRIC)
+    )
+    full = train_model("iran-nuclear", synthetic(), spec, l2=1e-3, gate=True)
+    first_spec = cheap_spec(full.spec)
+    assert first_spec is not None and first_spec.embedder == "use-m3"
+    assert first_spec.prototype_matrix().shape == (4, 512)  # the rubric in USE's space
+    first = train_model("iran-nuclear", synthetic(), first_spec, l2=1e-3, gate=True)
+    head = CascadeHead(first.spec, first.weights, first.bias, lo=lo, hi=hi)
+    model = TopicModel(
+        topic="iran-nuclear",
+        spec=full.spec,
+        weights=full.weights,
+        bias=full.bias,
+        gate=True,
+        cascade=head,
+    )
+    return TopicModel.from_bytes(model.to_bytes())  # as loaded from its file
+
+
+def test_the_cascade_settles_clear_articles_without_making_an_e5_vector():
+    from bot.matching import passages
+    from bot.matching.vectors import embed as use_embed
+
+    model = cascade_model(lo=0.3, hi=0.7)
+    assert model.cascade is not None and (model.cascade.lo, model.cascade.hi) == (0.3, 0.7)
+    passages.forget()
+    made = passages.STATS["texts"]
+    for title, want in (
+        ("Iran nuclear talks resume in Vienna", True),
+        ("Iran football team wins the cup", False),
+    ):
+        vector = use_embed([f"{title}."])[0]  # the article's stored USE vector
+        assert model.passage_text(title, vector=vector) is None  # the caller makes no e5
+        d = model.decide(title, vector=vector)
+        assert d.first_head and d.matched is want, (title, d)
+        assert (d.score >= 0.7) if want else (d.score < 0.3)  # the first head's probability
+    assert passages.STATS["texts"] == made  # no e5 vector made
+
+
+def test_the_cascade_makes_the_e5_vector_in_its_band_and_the_full_model_decides():
+    from bot.matching import passages
+    from bot.matching.vectors import embed as use_embed
+
+    model = cascade_model(lo=0.0, hi=2.0)  # every article past the gate is in the band
+    title = "Tehran warns over uranium enrichment deal"
+    vector = use_embed([f"{title}."])[0]
+    passages.forget()
+    made = passages.STATS["texts"]
+    assert model.passage_text(title, vector=vector) is not None  # made first, in a thread
+    d = model.decide(title, vector=vector)
+    assert not d.first_head and passages.STATS["texts"] == made + 1
+    p = model.probability(title, "", document_of("", title, ""), vector)
+    assert d.score == round(p, 4) and d.matched is (p >= model.threshold)
+
+
+def test_the_shipped_model_makes_the_e5_vector_only_in_its_cascade_band():
+    from bot.matching import passages
+    from bot.matching.vectors import article_vectors
+
+    model = builtin_model("korea-diplomacy")
+    assert model is not None and model.cascade is not None
+    assert model.cascade.lo <= model.threshold <= model.cascade.hi
+    assert 0 < model.cascade.meta["measured"]["needed_e5"] < 0.5
+    passages.forget()
+    made = passages.STATS["texts"]
+    for title, want in (
+        ("North Korea fires a ballistic missile into the East Sea", True),
+        ("US and South Korea hold nuclear talks on the North", True),
+        ("Kim Jong Un inspects a chicken farm", False),
+        ("South Korean dockworkers strike over pay", False),
+    ):
+        vector = article_vectors([Article(id="a", title=title)])[0]  # as stored
+        assert model.passage_text(title, vector=vector) is None, title
+        d = model.decide(title, vector=vector)
+        assert d.first_head and d.matched is want, (title, d)
+        m = match_topic(Article(id="a", title=title), KD)
+        assert m.why[-1] == f"model {d.score:.2f}, first stage"
+    assert passages.STATS["texts"] == made  # settled by the first head: no e5 vector
+    title = "Korean shipbuilders win a trade ruling against the EU"  # in the band
+    vector = article_vectors([Article(id="a", title=title)])[0]  # as stored
+    assert model.passage_text(title, vector=vector) is not None
+    d = model.decide(title, vector=vector)
+    assert not d.first_head and passages.STATS["texts"] == made + 1
+
+
+def test_a_model_without_a_cascade_keeps_the_first_format_and_decides_as_before(tmp_path):
+    cascaded = cascade_model(lo=0.3, hi=0.7)
+    raw = cascaded.to_bytes()
+    assert json.loads(raw.partition(b"\n")[0])["format"] == "newsalert-topic-model/2"
+    cascaded.cascade = None  # what a file written before the cascade holds
+    old = cascaded.to_bytes()
+    header = json.loads(old.partition(b"\n")[0])
+    assert header["format"] == "newsalert-topic-model/1" and "cascade" not in header
+    (tmp_path / "old.model").write_bytes(old)
+    loaded = TopicModel.load(tmp_path / "old.model")
+    assert loaded.cascade is None
+    title = "Iran nuclear talks resume in Vienna"
+    d = loaded.decide(title)
+    assert not d.first_head
+    assert d.score == round(loaded.probability(title, "", document_of("", title, "")), 4)
+    # a cut file is refused, whichever head is cut
+    (tmp_path / "cut.model").write_bytes(raw[:-4])
+    with pytest.raises(ConfigError, match="truncated"):
+        TopicModel.load(tmp_path / "cut.model")
+
+
+def test_training_chooses_the_band_from_out_of_fold_predictions(tmp_path):
+    from bot.matching.topic_model import CASCADE_RULE, train_topic
+
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    spec = replace(iran_spec(), embedder="use-m3+e5-small")
+    one = train_topic("iran-nuclear", [data], spec, l2=1e-3)
+    assert one.cascade is not None and 0 <= one.cascade.lo <= 0.5 <= one.cascade.hi
+    info = one.cascade.meta
+    assert info["rule"] == CASCADE_RULE and 0 <= info["measured"]["needed_e5"] <= 1
+    assert info["scores"]["pooled"]["f1"] >= one.meta["scores"]["pooled"]["f1"] - 0.005
+    assert one.to_bytes() == train_topic("iran-nuclear", [data], spec, l2=1e-3).to_bytes()
+    # one embedder: no cascade, the first format
+    plain = train_topic("iran-nuclear", [data], replace(spec, embedder="e5-small"), l2=1e-3)
+    header = json.loads(plain.to_bytes().partition(b"\n")[0])
+    assert plain.cascade is None and header["format"] == "newsalert-topic-model/1"
 
 
 # -- the rubric as features --------------------------------------------------------------

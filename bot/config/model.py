@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.config.template import DEFAULT_TEMPLATE
-from bot.credentials import has_credentials, public_feed_url
+from bot.credentials import feed_keys, has_credentials, match_feed, public_feed_url
 from bot.records import Topic
 
 
@@ -207,13 +207,16 @@ class Config:
 
     def lists_feed(self, url: str) -> bool:
         """Whether ``url`` is one of the file's feeds, compared by public URL (the
-        database's key): with other credentials, or none, it is still the same feed."""
-        return public_feed_url(url) in self._feeds_by_public_url
+        database's key: with other credentials, or none, it is still the same feed) as
+        ``same_feed`` compares them (scheme and host in any case, a trailing ``/``)."""
+        return match_feed(public_feed_url(url), self._feed_keys) is not None
 
     def credentialed_feed_url(self, public: str) -> str | None:
         """The file's URL, credentials included, of the feed stored as ``public`` (the
-        database keeps none); None when the file gives it none, or has no such feed."""
-        url = self._feeds_by_public_url.get(public)
+        database keeps none; ``***@`` for a password it gave up), compared as
+        :meth:`lists_feed` does; None when the file gives it none, or has no such feed."""
+        match = match_feed(public_feed_url(public), self._feed_keys)
+        url = self._feeds_by_public_url[match[0]] if match is not None else None
         return url if url is not None and has_credentials(url) else None
 
     @cached_property
@@ -221,6 +224,10 @@ class Config:
         # built once per config (a reload makes a new one): asked for every OPML entry
         # and every fetch; the loader refuses two feeds with one public URL
         return {public_feed_url(f.url): f.url for f in self.feeds}
+
+    @cached_property
+    def _feed_keys(self) -> dict[str, str]:
+        return feed_keys(self._feeds_by_public_url)
 
 
 def secret_keys() -> frozenset[str]:

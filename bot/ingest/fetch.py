@@ -40,6 +40,7 @@ import httpx
 
 from bot import __version__
 from bot.config.model import FetchConfig
+from bot.credentials import unauthorized
 from bot.errors import FetchError
 from bot.ingest.address_guard import (
     GUARD,
@@ -445,6 +446,9 @@ def _status_error(url: str, current: str, status: int, headers: httpx.Headers) -
             status=status,
             retry_after=retry_after,
         )
+    if status == 401:
+        reason = unauthorized(url, headers.get("www-authenticate", ""))
+        return FetchError(url, f"{current}: HTTP 401: {reason}", kind="unauthorized", status=status)
     return FetchError(url, f"{current}: HTTP {status}", kind="http", status=status)
 
 

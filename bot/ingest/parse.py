@@ -344,6 +344,15 @@ def malformed_reason(bozo: str | None) -> str | None:
     return f"line {match.group(1)}: {match.group(2)}" if match else text
 
 
+def malformed_problem(reason: str) -> str:
+    """The kind of problem of a :func:`malformed_reason` (as ``feeds.malformed`` keeps it,
+    ``; 4 items read`` after it): without its line number or item count, which change as
+    the feed grows: ``line 8: unclosed CDATA section; 2 items read`` is ``unclosed CDATA
+    section``."""
+    reason = re.sub(r"; \d+ items? read$", "", reason)
+    return re.sub(r"^line \d+: ", "", reason)
+
+
 def _clean_prolog(body: bytes) -> bytes:
     """Comments and junk before the XML declaration dropped; a malformed
     declaration dropped altogether."""

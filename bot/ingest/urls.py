@@ -12,11 +12,12 @@ parameters, and anything that is not an http(s) URL (``tag:`` URIs, ``mailto:``)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 # in bot.text, so that the config loader (a layer below) hides credentials too
 from bot.credentials import DEFAULT_PORTS, url_origin
+from bot.credentials import feed_key as feed_key
+from bot.credentials import same_feed as same_feed
 from bot.text import redact_url as redact_url
 from bot.text import redact_urls as redact_urls
 
@@ -185,39 +186,3 @@ def looks_like_image(url: str) -> bool:
     except ValueError:
         return False
     return path.endswith(_IMAGE_SUFFIXES)
-
-
-def feed_key(url: str) -> str:
-    """``url`` with its scheme and host in lower case (``HTTPS://WWW.X.COM/rss`` is
-    ``https://www.x.com/rss``): how two spellings of one feed address are compared.
-    The path, query and ``#fragment`` (which tells twins apart) are kept as written."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return url.strip()
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        return url.strip()
-    netloc = parts.netloc
-    userinfo, at, host = netloc.rpartition("@")
-    return urlunsplit(
-        (scheme, userinfo + at + host.lower(), parts.path, parts.query, parts.fragment)
-    )
-
-
-def same_feed(url: str, known: Iterable[str]) -> tuple[str, str] | None:
-    """The address of ``known`` that ``url`` spells differently, and how: ``""`` for the
-    same address (scheme and host in any case), ``"trailing /"`` when only ``url``
-    ends its path with a ``/`` (a server may answer the two differently, so only this
-    direction counts as the same: the listed one has none).  None when none is."""
-    wanted = feed_key(url)
-    keys = {feed_key(k): k for k in known}
-    if wanted in keys:
-        return keys[wanted], ""
-    base, hash_, fragment = wanted.partition("#")
-    path_end = base.split("?", 1)[0]
-    if path_end.endswith("/") and path_end.count("/") > 3:  # not the bare host's "/"
-        stripped = path_end[:-1] + base[len(path_end) :] + hash_ + fragment
-        if stripped in keys:
-            return keys[stripped], "trailing /"
-    return None

@@ -81,11 +81,11 @@ class Audience:
         learned topic whose model reads the article's vector."""
         return self._rules.needs_vectors
 
-    def passage_texts(self, article: Article) -> list[str]:
+    def passage_texts(self, article: Article, *, vector: np.ndarray | None = None) -> list[str]:
         """The texts whose e5 vectors the followed learned topics' models will make to
         decide ``article`` (an e5 block, the article past the gate): made first off the
         event loop, ``recipients`` then finds them made (``passages.remembered``)."""
-        return self._rules.passage_texts(article)
+        return self._rules.passage_texts(article, vector=vector)
 
     def recipients(self, article: Article, *, vector: np.ndarray | None = None) -> list[Recipient]:
         """The chats whose subscriptions match ``article`` (its meaning ``vector`` for the

@@ -912,7 +912,8 @@ def match_topic(article: Article | Document, topic: Topic) -> Match:
     A topic with a learned model (``topic.model``) is decided by the model
     (an :class:`Article` is needed: the model reads its text); ``score`` is
     then the model's probability and ``why`` the query's matched terms
-    followed by ``"model 0.93"``.  Otherwise the query decides, its score
+    followed by ``"model 0.93"`` (``"model 0.02, first stage"`` when a cascade's first
+    head settled it without the e5 vector).  Otherwise the query decides, its score
     checked against the topic's threshold.
     """
     if topic.model and isinstance(article, Article):
@@ -938,5 +939,11 @@ def model_match(
     if model is None:
         return match_topic(article, replace(topic, model=""))
     d = model.decide(article.title, article.summary, article.content, article.source, vector=vector)
-    why = (*d.why, f"model {d.score:.2f}" if not d.gated else "model: no anchor term")
+    if d.gated:
+        stage = "model: no anchor term"
+    elif d.first_head:  # the cascade's first head settled it: no e5 vector made
+        stage = f"model {d.score:.2f}, first stage"
+    else:
+        stage = f"model {d.score:.2f}"
+    why = (*d.why, stage)
     return Match(article.id, key or topic.id, d.matched, d.score, why)

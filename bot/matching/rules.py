@@ -175,11 +175,11 @@ class RuleSet:
             map(reads_vectors, (*self._gated.values(), *self._alone.values()))
         )
 
-    def passage_texts(self, article: Article) -> list[str]:
+    def passage_texts(self, article: Article, *, vector: np.ndarray | None = None) -> list[str]:
         """The texts whose e5 vectors the learned models will make to decide ``article``
-        (see :func:`passage_text`), each once."""
+        (see :func:`passage_text`; ``vector``: its stored meaning vector), each once."""
         topics = {t.id: t for t in (*self._gated.values(), *self._alone.values())}
-        texts = (passage_text(t, article) for t in topics.values())
+        texts = (passage_text(t, article, vector) for t in topics.values())
         return list(dict.fromkeys(t for t in texts if t))
 
     def decisions(
@@ -264,15 +264,18 @@ def learned_decision(
     return decision
 
 
-def passage_text(topic: Topic, article: Article) -> str | None:
+def passage_text(topic: Topic, article: Article, vector: np.ndarray | None = None) -> str | None:
     """The text whose e5 vector ``topic``'s model will make to decide ``article``, or None
-    (no e5 block, or the gate rules the article out): see ``TopicModel.passage_text``."""
+    (no e5 block, the gate rules the article out, or the cascade's first head settles it,
+    reading ``vector``, the stored meaning vector): see ``TopicModel.passage_text``."""
     from bot.matching.topic_model import model_for
 
     model = model_for(topic) if topic.model else None
     if model is None:
         return None
-    return model.passage_text(article.title, article.summary, article.content, article.source)
+    return model.passage_text(
+        article.title, article.summary, article.content, article.source, vector=vector
+    )
 
 
 def reads_vectors(topic: Topic) -> bool:

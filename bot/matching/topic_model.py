@@ -23,11 +23,31 @@ Korea term in the text, or North Korean state media as the source); with
 ``gate`` on it is also a cheap first stage: an article without it is ruled out
 without running the classifier.
 
+A model whose embedding block joins e5 to another embedder (``use-m3+e5-small``) is a
+*cascade*: the e5 vector costs tens of milliseconds an article, everything else about one.
+The same ``topics train`` run fits a second, cheap head (:class:`CascadeHead`) over the
+model's features without the e5 block (:func:`cheap_spec`: hashed n-grams, query block,
+the USE vector, the rubric's prototypes in USE's space, cut from their stored vectors).
+Past the gate the first head decides alone when its probability is below ``lo`` (out) or
+at ``hi`` or above (in); only in between is the e5 vector made and the full model decides.
+``lo`` and ``hi`` come from training, never from a held-out group, by
+:data:`CASCADE_RULE`: on the leave-one-source-out predictions of both heads over the
+training groups, the band that leaves the fewest articles past the gate to the full model
+such that the cascade's decisions differ from the full model's on at most 1% of the
+non-borderline articles past the gate and its pooled F1 is not below the full model's
+(``CASCADE_F1_DROP``; measured for korea-diplomacy: allowing a drop of 0.005 left 2.7% of
+the articles to e5 instead of 7.1% and cost 0.004 of pooled F1); ``lo <= threshold <=
+hi``, so a score at or above the threshold is always a match.  The file's ``cascade`` entry states the band, the rule, what it measured
+(``needed_e5``: the share of articles past the gate that needed e5) and the cascade's
+scores.  A model with one embedder, or trained with ``--no-evaluate``, has no cascade.
+
 Training is deterministic (no randomness at all: full-batch L-BFGS from
 zero weights, a fixed number of iterations at most), and the saved file is
 the same bytes for the same data and options.  The file is one line of JSON
 (what the model is, the data it came from with sha256, its measured scores)
-followed by the weights as little-endian float32.
+followed by the weights as little-endian float32 (``newsalert-topic-model/1``); with a
+cascade (``/2``) the first head's weights follow the model's.  A ``/1`` file (written
+before the cascade) loads and decides as it always did.
 """
 
 from __future__ import annotations
@@ -59,6 +79,7 @@ from bot.text import html_to_text
 __all__ = [
     "FORMAT",
     "LEAD_CHARS",
+    "CascadeHead",
     "Decision",
     "FeatureSpec",
     "Featurizer",
@@ -67,14 +88,17 @@ __all__ = [
     "TopicModel",
     "article_embedding",
     "builtin_model",
+    "cheap_spec",
     "check_model_ref",
+    "choose_band",
     "class_weights",
-    "cross_source_scores",
     "featurize_all",
     "fit_logistic",
+    "group_scores",
     "load_labelled",
     "model_for",
     "model_text",
+    "out_of_fold",
     "parse_rubric",
     "prf",
     "query_groups",
@@ -84,12 +108,17 @@ __all__ = [
     "with_prototype_vectors",
 ]
 
-FORMAT = "newsalert-topic-model/1"
+FORMAT = "newsalert-topic-model/1"  # one head (what every model without a cascade writes)
+FORMAT_CASCADE = "newsalert-topic-model/2"  # and a cascade: its first head's weights follow
 LEAD_CHARS = 400
 _RAW_LEAD_FACTOR = 4
 HASH_BITS = 18
 _MARKUP = re.compile(r"<[a-zA-Z/!]|&[#a-zA-Z0-9]+;")
 _ALIAS_REF = re.compile(r"@([a-z0-9][a-z0-9-]*)")
+
+
+Vector = np.ndarray | None  # an article's stored vector, when the caller has it
+Parts = tuple[list[np.ndarray], list[np.ndarray]] | None  # Featurizer.base_parts, if made
 
 
 def _plain(value: str) -> str:
@@ -263,6 +292,42 @@ def with_prototype_vectors(
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     packed = base64.b64encode(v.astype("<f4").tobytes()).decode("ascii")
     return FeatureSpec.from_json({**spec.to_json(), "prototype_vectors": packed})
+
+
+def embed_columns(name: str, keep: Sequence[str]) -> np.ndarray:
+    """The columns of embedder ``name``'s block (``+``-joined parts side by side) that
+    belong to the parts in ``keep``, in order."""
+    from bot.matching.embed import DIMENSIONS, parts
+
+    out: list[np.ndarray] = []
+    at = 0
+    for part in parts(name):
+        if part in keep:
+            out.append(np.arange(at, at + DIMENSIONS[part]))
+        at += DIMENSIONS[part]
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+CASCADE_SKIPS = "e5-small"  # the block a cascade's first head does without (tens of ms)
+
+
+def cheap_spec(spec: FeatureSpec) -> FeatureSpec | None:
+    """The features of a cascade's first head: ``spec`` without its e5 block, the rubric's
+    prototypes in the space of the blocks that remain (the columns of their stored vectors
+    that belong to those blocks, each row made a unit again: nothing embedded); None when
+    the model reads no e5 block beside another one (nothing to save, or nothing left)."""
+    from bot.matching.embed import parts
+
+    names = parts(spec.embedder) if spec.embedder else ()
+    if CASCADE_SKIPS not in names or len(names) < 2:
+        return None
+    keep = tuple(n for n in names if n != CASCADE_SKIPS)
+    data = {**spec.to_json(), "embedder": "+".join(keep)}
+    if spec.prototypes:
+        m = spec.prototype_matrix().astype(np.float64)[:, embed_columns(spec.embedder, keep)]
+        m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+        data["prototype_vectors"] = base64.b64encode(m.astype("<f4").tobytes()).decode("ascii")
+    return FeatureSpec.from_json(data)
 
 
 def query_groups(query: str, aliases: Mapping[str, AliasGroup] | None = None) -> tuple[str, ...]:
@@ -442,9 +507,36 @@ class Featurizer:
         return values
 
     def vector(
-        self, title: str, lead: str, doc: Document, embedding: np.ndarray | None = None
+        self,
+        title: str,
+        lead: str,
+        doc: Document,
+        embedding: np.ndarray | None = None,
+        *,
+        base: Parts = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``(indices, values)`` of one article's feature vector, indices ascending."""
+        """``(indices, values)`` of one article's feature vector, indices ascending;
+        ``base``: the hashed and query parts, :meth:`base_parts` of a featurizer with the
+        same hashed and query options (the cascade's two heads share them)."""
+        spec = self.spec
+        parts_i, parts_v = base if base is not None else self.base_parts(title, lead, doc)
+        parts_i, parts_v = list(parts_i), list(parts_v)
+        base_at = 1 << spec.hash_bits
+        if spec.embedder:
+            if embedding is None:
+                raise ValueError("this model needs the article's embedding")
+            e = np.asarray(embedding, dtype=np.float64)
+            parts_i.append(base_at + spec.n_query + np.arange(e.shape[0]))
+            parts_v.append(e * spec.scale_embed)
+            if spec.prototypes:
+                parts_i.append(base_at + spec.n_query + spec.n_embed + np.arange(spec.n_rubric))
+                parts_v.append(self.rubric_block(e) * spec.scale_rubric)
+        return np.concatenate(parts_i), np.concatenate(parts_v)
+
+    def base_parts(
+        self, title: str, lead: str, doc: Document
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The hashed and the query blocks of one article, as ``(indices, values)`` parts."""
         spec = self.spec
         counts = self.hashed(title, lead)
         idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -460,16 +552,7 @@ class Featurizer:
         nz = np.flatnonzero(q)
         parts_i.append(base + nz)
         parts_v.append(q[nz])
-        if spec.embedder:
-            if embedding is None:
-                raise ValueError("this model needs the article's embedding")
-            e = np.asarray(embedding, dtype=np.float64)
-            parts_i.append(base + spec.n_query + np.arange(e.shape[0]))
-            parts_v.append(e * spec.scale_embed)
-            if spec.prototypes:
-                parts_i.append(base + spec.n_query + spec.n_embed + np.arange(spec.n_rubric))
-                parts_v.append(self.rubric_block(e) * spec.scale_rubric)
-        return np.concatenate(parts_i), np.concatenate(parts_v)
+        return parts_i, parts_v
 
     def rubric_block(self, embedding: np.ndarray) -> np.ndarray:
         """The article's cosine to each rubric prototype, then the highest per class."""
@@ -690,9 +773,80 @@ class Decision:
     score: float  # the model's probability that the article is on topic
     why: tuple[str, ...]
     gated: bool = False  # ruled out by the first stage, the classifier did not run
+    # decided by the cascade's first head (``score`` is its probability): no e5 vector made
+    first_head: bool = False
 
 
-class TopicModel:
+class _Head:
+    """Logistic regression over a spec's features: what a model and its cascade's first
+    head share."""
+
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        weights: np.ndarray,
+        bias: float,
+        *,
+        name: str,
+        aliases: Mapping[str, AliasGroup] | None = None,
+    ) -> None:
+        if weights.shape != (spec.size,):
+            raise ConfigError(name, f"model weights have {weights.shape}, expected {spec.size}")
+        self.spec = spec
+        self.weights = weights.astype(np.float32)
+        self._w64 = self.weights.astype(np.float64)
+        self.bias = float(np.float32(bias))
+        self.featurizer = Featurizer(spec, aliases=aliases)
+
+    def head_probability(
+        self, title: str, lead: str, doc: Document, vector: Vector = None, base: Parts = None
+    ) -> float:
+        """This head's probability (``base``: the hashed and query parts, if made)."""
+        embedding = None
+        if self.spec.embedder:
+            embedding = article_embedding(self.spec.embedder, title, lead, vector)
+        idx, val = self.featurizer.vector(title, lead, doc, embedding, base=base)
+        z = float(val @ self._w64[idx]) + self.bias
+        return float(_sigmoid(np.array([z]))[0])
+
+
+class CascadeHead(_Head):
+    """A model's second, cheap head (the module docstring's cascade): a classifier over
+    the model's features without the e5 block; its probability below ``lo`` rules the
+    article out, at ``hi`` or above takes it, in between the full model decides."""
+
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        weights: np.ndarray,
+        bias: float,
+        *,
+        lo: float,
+        hi: float,
+        meta: Mapping[str, Any] | None = None,
+        aliases: Mapping[str, AliasGroup] | None = None,
+    ) -> None:
+        super().__init__(spec, weights, bias, name="cascade", aliases=aliases)
+        self.lo = float(lo)
+        self.hi = float(hi)
+        self.meta: dict[str, Any] = dict(meta or {})
+
+    def settles(self, p: float) -> bool:
+        """True when the first head's probability ``p`` decides alone."""
+        return p < self.lo or p >= self.hi
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.meta,
+            "embedder": self.spec.embedder,
+            "lo": self.lo,
+            "hi": self.hi,
+            "bias": self.bias,
+            "n_weights": int(self.weights.shape[0]),
+        }
+
+
+class TopicModel(_Head):
     """A trained classifier for one topic (see the module docstring)."""
 
     def __init__(
@@ -706,18 +860,15 @@ class TopicModel:
         gate: bool = False,
         meta: Mapping[str, Any] | None = None,
         aliases: Mapping[str, AliasGroup] | None = None,
+        cascade: CascadeHead | None = None,
     ) -> None:
-        if weights.shape != (spec.size,):
-            raise ConfigError(topic, f"model weights have {weights.shape}, expected {spec.size}")
+        super().__init__(spec, weights, bias, name=topic, aliases=aliases)
+        self.cascade = cascade
+        self._last_first: tuple[tuple[str, str, str, bytes | None], float] | None = None
         self.topic = topic
-        self.spec = spec
-        self.weights = weights.astype(np.float32)
-        self._w64 = self.weights.astype(np.float64)
-        self.bias = float(np.float32(bias))
         self.threshold = float(threshold)
         self.gate = bool(gate)
         self.meta: dict[str, Any] = dict(meta or {})
-        self.featurizer = Featurizer(spec, aliases=aliases)
         self._why = (
             parse_query(spec.query, aliases=aliases, max_length=4000, max_terms=200)
             if spec.query
@@ -736,32 +887,57 @@ class TopicModel:
         lead: str,
         doc: Document | None = None,
         vector: np.ndarray | None = None,
+        *,
+        base: Parts = None,
     ) -> float:
-        """The model's probability; ``vector``: the article's stored (USE) vector when the
-        model's embedding block reads it and the caller has it (else it is made here; an
-        e5 block is always made here, once per article, only for articles the gate lets
-        through)."""
-        doc = doc or document_of("", title, lead)
-        embedding = None
-        if self.spec.embedder:
-            embedding = article_embedding(self.spec.embedder, title, lead, vector)
-        idx, val = self.featurizer.vector(title, lead, doc, embedding)
-        z = float(val @ self._w64[idx]) + self.bias
-        return float(_sigmoid(np.array([z]))[0])
+        """The full model's probability (the cascade's first head not asked); ``vector``:
+        the article's stored (USE) vector when the model's embedding block reads it and
+        the caller has it (else it is made here; an e5 block is always made here, once per
+        article, only for articles the gate lets through and the first head leaves)."""
+        return self.head_probability(title, lead, doc or document_of("", title, lead), vector, base)
+
+    def first_head(
+        self, title: str, lead: str, doc: Document, vector: Vector = None, base: Parts = None
+    ) -> float | None:
+        """The cascade's first head's probability when it settles the article alone (no
+        e5 vector needed), else None (no cascade, or the probability is in the band)."""
+        head = self.cascade
+        if head is None:
+            return None
+        # the pipeline asks passage_text, then decide, of the same article: asked once
+        source = " ".join(doc.fields["source"].tokens)
+        key = (title, lead, source, None if vector is None else np.asarray(vector).tobytes())
+        last = self._last_first
+        if last is not None and last[0] == key:
+            p = last[1]
+        else:
+            p = head.head_probability(title, lead, doc, vector, base)
+            self._last_first = (key, p)
+        return p if head.settles(p) else None
 
     def passage_text(
-        self, title: str, summary: str = "", content: str = "", source: str = ""
+        self,
+        title: str,
+        summary: str = "",
+        content: str = "",
+        source: str = "",
+        *,
+        vector: np.ndarray | None = None,
     ) -> str | None:
         """The text whose e5 vector :meth:`decide` will make for this article (the model's
-        block reads e5 and the article passes the gate), else None: a caller on the event
-        loop makes it first in a thread (``passages.remembered``), the decision then finds
-        it made."""
+        block reads e5, the article passes the gate and the cascade's first head does not
+        settle it; ``vector``: the article's stored USE vector, which the first head
+        reads, else it is made here), else None: a caller on the event loop makes it
+        first in a thread (``passages.remembered``), the decision then finds it made."""
         from bot.matching.embed import parts
 
         if "e5-small" not in parts(self.spec.embedder):
             return None
         title, lead = model_text(title, summary, content)
-        if not self.passes_gate(document_of("", title, lead, source)):
+        doc = document_of("", title, lead, source)
+        if not self.passes_gate(doc):
+            return None
+        if self.first_head(title, lead, doc, vector) is not None:
             return None
         return embedding_input(title, lead)
 
@@ -774,7 +950,9 @@ class TopicModel:
         *,
         vector: np.ndarray | None = None,
     ) -> Decision:
-        """The decision on one article; ``why`` names the query's terms that matched."""
+        """The decision on one article; ``why`` names the query's terms that matched.
+        With a cascade, the first head's probability when it settles the article
+        (``first_head``), else the full model's."""
         title, lead = model_text(title, summary, content)
         doc = document_of("", title, lead, source)
         why = self._why.evaluate(doc)[2] if self._why is not None else ()
@@ -782,24 +960,36 @@ class TopicModel:
             why = self.featurizer.groups_present(doc)
         if not self.passes_gate(doc):
             return Decision(False, 0.0, why, gated=True)
-        p = self.probability(title, lead, doc, vector)
+        base = None
+        if self.cascade is not None:
+            base = self.featurizer.base_parts(title, lead, doc)
+            first = self.first_head(title, lead, doc, vector, base)
+            if first is not None:
+                return Decision(first >= self.cascade.hi, round(first, 4), why, first_head=True)
+        p = self.probability(title, lead, doc, vector, base=base)
         return Decision(p >= self.threshold, round(p, 4), why)
 
     # -- files
 
     def to_bytes(self) -> bytes:
+        head_json: dict[str, Any] = {}
+        body = self.weights.astype("<f4").tobytes()
+        if self.cascade is not None:  # the first head's weights follow the model's
+            head_json = {"cascade": self.cascade.to_json()}
+            body += self.cascade.weights.astype("<f4").tobytes()
         header = {
-            "format": FORMAT,
+            "format": FORMAT_CASCADE if self.cascade is not None else FORMAT,
+            **head_json,
             "topic": self.topic,
             "threshold": self.threshold,
             "gate": self.gate,
             "bias": self.bias,
             "features": self.spec.to_json(),
             "n_weights": int(self.weights.shape[0]),
-            **{k: v for k, v in self.meta.items() if k not in {"format", "features"}},
+            **{k: v for k, v in self.meta.items() if k not in {"format", "features", "cascade"}},
         }
         head = json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return head.encode("utf-8") + b"\n" + self.weights.astype("<f4").tobytes()
+        return head.encode("utf-8") + b"\n" + body
 
     def save(self, path: str | Path) -> None:
         Path(path).write_bytes(self.to_bytes())
@@ -813,25 +1003,59 @@ class TopicModel:
             header = json.loads(head)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ConfigError(origin, f"not a topic model file: {e}") from e
-        if not sep or header.get("format") != FORMAT:
-            raise ConfigError(origin, f"not a topic model file (expected format {FORMAT})")
+        fmt = header.get("format") if isinstance(header, dict) else None
+        if not sep or fmt not in (FORMAT, FORMAT_CASCADE):
+            raise ConfigError(origin, f"not a topic model file (expected format {FORMAT_CASCADE})")
         weights = np.frombuffer(body, dtype="<f4")
-        if weights.shape[0] != header.get("n_weights"):
+        n = header.get("n_weights")
+        cascade_json = header.get("cascade") if fmt == FORMAT_CASCADE else None
+        n_first = int(cascade_json.get("n_weights", -1)) if cascade_json else 0
+        if not isinstance(n, int) or weights.shape[0] != n + n_first:
             raise ConfigError(origin, "the model file is truncated")
+        spec = FeatureSpec.from_json(header["features"])
+        cascade = None
+        if cascade_json:
+            first = cheap_spec(spec)
+            if first is None or first.embedder != cascade_json.get("embedder"):
+                raise ConfigError(origin, "the model's cascade does not fit its features")
+            cascade = CascadeHead(
+                first,
+                weights[n:].astype(np.float32),
+                float(cascade_json["bias"]),
+                lo=float(cascade_json["lo"]),
+                hi=float(cascade_json["hi"]),
+                meta={
+                    k: v
+                    for k, v in cascade_json.items()
+                    if k not in {"embedder", "lo", "hi", "bias", "n_weights"}
+                },
+                aliases=aliases,
+            )
         meta = {
             k: v
             for k, v in header.items()
-            if k not in {"format", "topic", "threshold", "gate", "bias", "features", "n_weights"}
+            if k
+            not in {
+                "format",
+                "topic",
+                "threshold",
+                "gate",
+                "bias",
+                "features",
+                "n_weights",
+                "cascade",
+            }
         }
         return cls(
             topic=header["topic"],
-            spec=FeatureSpec.from_json(header["features"]),
-            weights=weights.astype(np.float32),
+            spec=spec,
+            weights=weights[:n].astype(np.float32),
             bias=float(header["bias"]),
             threshold=float(header["threshold"]),
             gate=bool(header.get("gate", False)),
             meta=meta,
             aliases=aliases,
+            cascade=cascade,
         )
 
     @classmethod
@@ -1068,24 +1292,20 @@ def prf(pairs: Iterable[tuple[bool, bool]]) -> dict[str, float]:
     return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 
-def cross_source_scores(
-    topic: str,
+def out_of_fold(
     items: Sequence[Labelled],
     spec: FeatureSpec,
     *,
     l2: float,
-    threshold: float,
     gate: bool,
     use_borderline: bool,
     weighting: str = "class",
     embed_fn: Callable[[list[str]], np.ndarray] | None = None,
     always: Sequence[Labelled] = (),
-) -> dict[str, Any]:
-    """Leave-one-source-out scores: for each source group (id prefix), a model
-    trained on the other groups decides the held-out one; borderline items are
-    left out of the scores.  ``always`` (e.g. examples written from the rubric) are in
-    the training of every fold and never held out nor scored.
-    ``{"groups": {g: {...}}, "pooled": {...}}``."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(probability, passes)`` of every item, leave-one-source-out: each from the model
+    trained on the other source groups (and ``always``); ``passes``: the gate lets it
+    through (all True without the gate).  A group whose training is of one class gets 0."""
     groups = sorted({i.group for i in items})
     n = len(items)
     every = [*items, *always]
@@ -1104,9 +1324,10 @@ def cross_source_scores(
         [
             not gate or featurizer.passes_gate(document_of(i.id, i.title, i.lead, i.source))
             for i in items
-        ]
+        ],
+        dtype=bool,
     )
-    decided = np.zeros(n, dtype=bool)
+    prob = np.zeros(n)
     for held in groups:
         train = np.concatenate([np.flatnonzero((grp != held) & usable), extra])
         test = np.flatnonzero(grp[:n] == held)
@@ -1114,8 +1335,13 @@ def cross_source_scores(
             continue
         sw = sample_weights(y[train], grp[train], weighting)
         w, b = fit_logistic(x.take(train), y[train], l2=l2, sample_weight=sw)
-        p = _sigmoid(x.take(test).dot(w) + b)
-        decided[test] = (p >= threshold) & passes[test]
+        prob[test] = _sigmoid(x.take(test).dot(w) + b)
+    return prob, passes
+
+
+def group_scores(items: Sequence[Labelled], decided: np.ndarray) -> dict[str, Any]:
+    """P / R / F1 of ``decided`` per source group and pooled, borderline items left out."""
+    groups = sorted({i.group for i in items})
     clear = [k for k, i in enumerate(items) if not i.borderline]
 
     def rounded(ks: list[int]) -> dict[str, Any]:
@@ -1126,6 +1352,97 @@ def cross_source_scores(
         "method": "leave-one-source-out (train on the other groups), borderline not scored",
         "groups": {g: rounded([k for k in clear if items[k].group == g]) for g in groups},
         "pooled": rounded(clear),
+    }
+
+
+# the cascade's band: the widest savings (fewest articles past the gate that need the full
+# model) such that, on the training groups' out-of-fold predictions, the cascade differs
+# from the full model on at most CASCADE_DIFFER of the non-borderline articles past the
+# gate and its pooled F1 is at most CASCADE_F1_DROP below the full model's
+CASCADE_DIFFER = 0.01
+CASCADE_F1_DROP = 0.0  # 0.005: e5 for 2.7% instead of 7.1%, F1 0.004 lower (README)
+CASCADE_RULE = (
+    "lo <= threshold <= hi on a grid of 0.01 (and 0.001, 0.002, 0.005 from either end), "
+    "from the training groups' leave-one-source-out predictions of both heads: the band "
+    "(lo, hi) that leaves the fewest articles past the gate to the full model such that "
+    f"the cascade's decisions differ from the full model's on at most {CASCADE_DIFFER:.0%} "
+    "of the non-borderline articles past the gate and its pooled F1 is not below the full "
+    "model's (ties: the higher F1, then fewer differing)"
+)
+
+
+def _band_grid() -> np.ndarray:
+    grid = {round(float(v), 2) for v in np.arange(0.0, 1.0001, 0.01)}
+    grid |= {0.001, 0.002, 0.005, 0.995, 0.998, 0.999}
+    return np.array(sorted(grid))
+
+
+def cascade_decisions(
+    first: np.ndarray, full: np.ndarray, passes: np.ndarray, threshold: float, lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(decided, needed)``: the cascade's decisions from both heads' probabilities, and
+    which articles needed the full model (past the gate, the first head in the band)."""
+    needed = passes & (first >= lo) & (first < hi)
+    decided = passes & ((first >= hi) | (needed & (full >= threshold)))
+    return decided, needed
+
+
+def choose_band(
+    items: Sequence[Labelled],
+    first: np.ndarray,
+    full: np.ndarray,
+    passes: np.ndarray,
+    threshold: float,
+    *,
+    max_differ: float = CASCADE_DIFFER,
+    max_f1_drop: float = CASCADE_F1_DROP,
+) -> dict[str, Any]:
+    """The cascade's band by :data:`CASCADE_RULE` (its two limits may be given), with
+    what it measured: the share of the articles past the gate that needed the full model
+    (``needed_e5``), how many decisions differ from the full model's, both pooled F1."""
+    y = np.array([bool(i.label) for i in items])
+    clear = np.array([not i.borderline for i in items])
+    base = passes & (full >= threshold)
+    counted = clear & passes
+    n_counted = max(1, int(counted.sum()))
+    n_past = max(1, int(passes.sum()))
+
+    def f1(decided: np.ndarray) -> float:
+        tp = int((decided & y & clear).sum())
+        fp = int((decided & ~y & clear).sum())
+        fn = int((~decided & y & clear).sum())
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    f1_full = f1(base)
+    grid = _band_grid()
+    best: tuple[float, float, int, float, float] | None = None
+    for lo in grid[grid <= threshold]:
+        for hi in grid[grid >= threshold]:
+            decided, needed = cascade_decisions(first, full, passes, threshold, lo, hi)
+            differ = int((counted & (decided != base)).sum())
+            if differ > max_differ * n_counted:
+                continue
+            score = f1(decided)
+            if score < f1_full - max_f1_drop - 1e-12:
+                continue
+            key = (int(needed.sum()) / n_past, -score, differ, float(lo), float(hi))
+            if best is None or key < best:
+                best = key
+    if best is None:  # nothing saves anything within the rule: the full model always
+        lo, hi = 0.0, 2.0
+    else:
+        lo, hi = best[3], best[4]
+    decided, needed = cascade_decisions(first, full, passes, threshold, lo, hi)
+    return {
+        "lo": float(lo),
+        "hi": float(hi),
+        "needed_e5": round(int(needed.sum()) / n_past, 4),
+        "past_gate": int(passes.sum()),
+        "differ": int((counted & (decided != base)).sum()),
+        "differ_of": int(counted.sum()),
+        "f1_full": round(f1_full, 4),
+        "f1_cascade": round(f1(decided), 4),
+        "decided": decided,
     }
 
 
@@ -1156,98 +1473,104 @@ def train_topic(
     if spec.embedder:  # load its engine first: the limit reaches only the libraries loaded
         embedding_of(spec.embedder, ["."])
     with threadpool_limits(limits=1):
-        return _train_topic(
-            topic,
-            paths,
-            spec,
-            l2=l2,
-            threshold=threshold,
-            gate=gate,
-            use_borderline=use_borderline,
-            weighting=weighting,
-            evaluate=evaluate,
-            command=command,
-            rubric=rubric,
-            train_only=train_only,
+        spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
+        items: list[Labelled] = []
+        data = []
+        for path in paths:
+            rows = load_labelled(path)
+            items.extend(rows)
+            data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
+        always: list[Labelled] = []
+        extra_data = []
+        for path in train_only:
+            rows = load_labelled(path)
+            always.extend(rows)
+            extra_data.append(
+                {"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)}
+            )
+        training = {
+            "l2": l2,
+            "use_borderline": use_borderline,
+            "balanced": True,
+            "weighting": weighting,
+            "solver": "L-BFGS from zero, numpy",
+            "items": sum(1 for i in (*items, *always) if use_borderline or not i.borderline),
+        }
+        meta: dict[str, Any] = {"data": data, "training": training}
+        if extra_data:  # trained on, never held out nor scored
+            meta["train_only"] = extra_data
+        if rubric:  # the files the rubric's prototypes came from
+            meta["rubric"] = [dict(r) for r in rubric]
+        embed_fn = None
+        if spec.embedder:  # embed every article once, in batches, for the scores and the fit
+            texts = list(dict.fromkeys(embed_text(i) for i in (*items, *always)))
+            vectors = np.concatenate(
+                [embedding_of(spec.embedder, texts[k : k + 64]) for k in range(0, len(texts), 64)]
+            )
+            table = dict(zip(texts, vectors, strict=True))
+
+            def embed_fn(batch: list[str]) -> np.ndarray:
+                return np.stack([table[t] for t in batch])
+
+        if command:
+            meta["trained_with"] = command
+        first = cheap_spec(spec)
+        first_fn = None
+        if first is not None and embed_fn is not None:
+            columns = embed_columns(spec.embedder, tuple(first.embedder.split("+")))
+            full_fn = embed_fn
+
+            def first_fn(batch: list[str]) -> np.ndarray:
+                return full_fn(batch)[:, columns]
+
+        band: dict[str, Any] | None = None
+        if evaluate and len({i.group for i in items}) >= 2:
+
+            def fold(
+                which: FeatureSpec, fn: Callable[[list[str]], np.ndarray] | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+                return out_of_fold(
+                    items,
+                    which,
+                    l2=l2,
+                    gate=gate,
+                    use_borderline=use_borderline,
+                    weighting=weighting,
+                    embed_fn=fn,
+                    always=always,
+                )
+
+            prob, passes = fold(spec, embed_fn)
+            meta["scores"] = group_scores(items, (prob >= threshold) & passes)
+            if first is not None:
+                first_prob, _ = fold(first, first_fn)
+                band = choose_band(items, first_prob, prob, passes, threshold)
+
+        def fit(which: FeatureSpec, fn: Callable[[list[str]], np.ndarray] | None) -> TopicModel:
+            return train_model(
+                topic,
+                [*items, *always],
+                which,
+                l2=l2,
+                threshold=threshold,
+                gate=gate,
+                use_borderline=use_borderline,
+                weighting=weighting,
+                meta=meta,
+                embed_fn=fn,
+            )
+
+        model = fit(spec, embed_fn)
+        if first is None or band is None:  # no e5 beside another block, or nothing measured
+            return model
+        head = fit(first, first_fn)
+        decided = band.pop("decided")
+        cascade_meta = {
+            "rule": CASCADE_RULE,
+            "measured": {k: v for k, v in band.items() if k not in {"lo", "hi"}},
+            "scores": group_scores(items, decided),
+        }
+        model.cascade = CascadeHead(
+            first, head.weights, head.bias, lo=band["lo"], hi=band["hi"], meta=cascade_meta
         )
-
-
-def _train_topic(
-    topic: str,
-    paths: Sequence[str | Path],
-    spec: FeatureSpec,
-    *,
-    l2: float,
-    threshold: float,
-    gate: bool,
-    use_borderline: bool,
-    weighting: str,
-    evaluate: bool,
-    command: str,
-    rubric: Sequence[Mapping[str, Any]],
-    train_only: Sequence[str | Path],
-) -> TopicModel:
-    spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
-    items: list[Labelled] = []
-    data = []
-    for path in paths:
-        rows = load_labelled(path)
-        items.extend(rows)
-        data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
-    always: list[Labelled] = []
-    extra_data = []
-    for path in train_only:
-        rows = load_labelled(path)
-        always.extend(rows)
-        extra_data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
-    training = {
-        "l2": l2,
-        "use_borderline": use_borderline,
-        "balanced": True,
-        "weighting": weighting,
-        "solver": "L-BFGS from zero, numpy",
-        "items": sum(1 for i in (*items, *always) if use_borderline or not i.borderline),
-    }
-    meta: dict[str, Any] = {"data": data, "training": training}
-    if extra_data:  # trained on, never held out nor scored
-        meta["train_only"] = extra_data
-    if rubric:  # the files the rubric's prototypes came from
-        meta["rubric"] = [dict(r) for r in rubric]
-    embed_fn = None
-    if spec.embedder:  # embed every article once, in batches, for the scores and the fit
-        texts = list(dict.fromkeys(embed_text(i) for i in (*items, *always)))
-        vectors = np.concatenate(
-            [embedding_of(spec.embedder, texts[k : k + 64]) for k in range(0, len(texts), 64)]
-        )
-        table = dict(zip(texts, vectors, strict=True))
-
-        def embed_fn(batch: list[str]) -> np.ndarray:
-            return np.stack([table[t] for t in batch])
-
-    if command:
-        meta["trained_with"] = command
-    if evaluate and len({i.group for i in items}) >= 2:
-        meta["scores"] = cross_source_scores(
-            topic,
-            items,
-            spec,
-            l2=l2,
-            threshold=threshold,
-            gate=gate,
-            use_borderline=use_borderline,
-            weighting=weighting,
-            embed_fn=embed_fn,
-            always=always,
-        )
-    return train_model(
-        topic,
-        [*items, *always],
-        spec,
-        l2=l2,
-        threshold=threshold,
-        gate=gate,
-        use_borderline=use_borderline,
-        weighting=weighting,
-        meta=meta,
-        embed_fn=embed_fn,
-    )
+        return model

@@ -382,6 +382,8 @@ _FEED_FIXES = {
     "too_large": "the body is over fetch.max_bytes: raise it, or use a smaller feed",
     "redirects": "the URL redirects badly: use the final address of the feed instead",
     "invalid_url": "the URL is malformed: copy it again",
+    "unauthorized": "put the feed's credentials in feeds.url, as the message says (check "
+    "them with the publisher when the server refused them)",
     "file": "the file cannot be read: check the path and its permissions",
 }
 

@@ -176,7 +176,7 @@ def import_opml(
         if config is not None and config.lists_feed(url):
             skipped.append(f"{redact_url(url)}: already in {Path(config.source).name}")
             continue
-        if store.feeds.get_by_url(url) is not None:
+        if find_feed(store, url) is not None:  # in any spelling same_feed accepts
             skipped.append(f"{redact_url(url)}: already listed")
             continue
         if has_credentials(url):

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from bot.ingest.urls import redact_urls
+from bot.text import remember_secret
 
 # A bot token anywhere, e.g. inside a Bot API URL: digits, a colon (maybe %-encoded), 30+ chars.
 _TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3A|%3a)[A-Za-z0-9_-]{30,}")
@@ -170,6 +171,8 @@ def add_secret(secret: str) -> None:
     """Also redact ``secret`` from now on (the token once the config is read)."""
     if secret:
         _redactor.add(secret)
+        for part in _redactor.secrets:  # and wherever a URL is shown (redact_url)
+            remember_secret(part)
 
 
 def redact(text: str) -> str:

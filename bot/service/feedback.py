@@ -109,7 +109,7 @@ async def explain(
     vector, passage = None, None
     if ruleset.needs_vectors or votes:
         vector, passage = await _meanings(store, stored, needs_passage(votes))
-    texts = ruleset.passage_texts(stored.article) if passages.available() else []
+    texts = ruleset.passage_texts(stored.article, vector=vector) if passages.available() else []
     if texts:  # a learned topic's e5 block: made in a thread, not on the loop
         await asyncio.to_thread(passages.remembered, texts)
     matches = ruleset.match(stored.article, vector=vector)

@@ -15,8 +15,8 @@ Faults (``server.fault(path, kind, **kw)``):
 ``timeout``       hang ``delay`` s (default 30), then serve the set body (a slow
                   server) or 504; with ``after_headers=True`` send headers and
                   half the body, then hang
-``status``        answer ``code`` (default 500), optional ``retry_after`` and
-                  ``body``
+``status``        answer ``code`` (default 500), optional ``retry_after``,
+                  ``www_authenticate`` and ``body``
 ``redirect``      ``code`` (default 302) to ``to`` (a path or a URL)
 ``redirect_loop`` redirect forever between ``path`` and ``path?loop=1``
 ``huge``          stream ``size`` bytes (default 50 MB) of feed-like junk without
@@ -304,6 +304,8 @@ class FeedServer:
             headers = {}
             if opts.get("retry_after") is not None:
                 headers["Retry-After"] = str(opts["retry_after"])
+            if opts.get("www_authenticate") is not None:
+                headers["WWW-Authenticate"] = str(opts["www_authenticate"])
             return web.Response(
                 status=code, headers=headers, text=str(opts.get("body", f"status {code}"))
             )

@@ -798,6 +798,31 @@ class FakeBotAPI:
         wanted = method.lower()
         return [call for call in self.calls if call.method.lower() == wanted]
 
+    def forward_to_discussion(self, channel_id: int, message_id: int, group_id: int) -> int:
+        """Telegram copies a channel's post into its linked discussion group (an automatic
+        forward, signed by the channel); returns the copy's message id in the group."""
+        with self._lock:
+            post = self._messages[(channel_id, message_id)]
+            channel = post["chat"]
+            group = self._chat_for_injection(group_id, "supergroup", "Discussion", None)
+            fields = {k: v for k, v in post.items() if k not in ("message_id", "chat", "date")}
+            copy = self._store_message(
+                group,
+                {
+                    **fields,
+                    "sender_chat": channel,
+                    "is_automatic_forward": True,
+                    "forward_origin": {
+                        "type": "channel",
+                        "chat": channel,
+                        "message_id": message_id,
+                        "date": post["date"],
+                    },
+                },
+            )
+            copy["date"] = post["date"]
+            return int(copy["message_id"])
+
     def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
         """Make a stored message ``seconds`` older (its ``date``, as replies to it show it)."""
         with self._lock:

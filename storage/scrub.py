@@ -1,0 +1,211 @@
+"""Feed secrets that an older version stored: taken out once the config gives them.
+
+Before feed content lost its feed's credentials (``bot.credentials.without_secrets`` in
+``parse_feed``), a publisher that repeated our key in its links (``?api_key=K``,
+``user:password@``, ``/K/`` in a path) had it stored in article, story and delivery rows.
+Migration m021 could not find those: by then the database no longer held the secrets,
+only the config file does, and migrations never see the config.  So the scrub runs when
+the config's feeds are synced (start-up and ``/reload``, :func:`bot.pipeline.sync_config`),
+once per feed: ``feeds.secrets_scrubbed`` (m023) is 0 for every feed an older version
+stored and 1 for a feed added since (whose content is cleaned as it comes).
+
+What is replaced, as the cleaning does it now:
+
+- URL columns (:data:`URL_COLUMNS`): every value of the feed's own rows, and any value
+  holding one of its secrets, becomes ``without_secrets(value, secrets)``: so a stored
+  entry id is exactly the id the next poll gives the same entry, and it is not new (no
+  second alert).  Under a UNIQUE index a value that is taken gets ``#dup-<rowid>``.
+- Error and alert columns (:data:`BARE_COLUMNS`): each secret (6 characters or more, as
+  written or %-encoded) becomes ``***``, and the credential forms below are removed.
+- Every other text column (titles, summaries, user queries): only the credential forms,
+  ``user:password@`` (removed) and ``name=value`` of a credential parameter
+  (``name=***``): a bare password that is a word may be part of a title or a query.
+
+One pass over each table; the log says how many values changed, never the secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping
+from urllib.parse import quote, urlsplit
+
+import sqlite_utils
+
+from bot.credentials import MASK, public_feed_url, secret_values, secrets_of, without_secrets
+from storage.migrations import unique_columns
+
+log = logging.getLogger(__name__)
+
+URL_COLUMNS = frozenset(
+    {
+        ("feeds", "moved_to"),
+        ("articles", "entry_id"),
+        ("articles", "canonical_url"),
+        ("articles", "link"),
+        ("articles", "image"),
+        ("deliveries", "link"),
+        ("deliveries", "image"),
+        ("story_articles", "entry_id"),
+    }
+)
+BARE_COLUMNS = frozenset(
+    {
+        ("feeds", "last_error"),
+        ("feeds", "malformed"),
+        ("deliveries", "reason"),
+        ("deliveries", "html"),
+        ("deliveries", "text"),
+    }
+)
+# tables whose rows name their feed: all of a scrubbed feed's URLs are cleaned there
+_FEED_ROWS = frozenset({"articles", "story_articles"})
+_MIN_SECRET = 6  # as without_secrets
+
+
+def _forms(url: str) -> list[tuple[str, str]]:
+    """(text, replacement) for the credential forms of ``url``: safe in any text."""
+    try:
+        userinfo, params = secrets_of(urlsplit(url))
+    except ValueError:
+        return []
+    pairs = [(f"{userinfo}@", "")] if userinfo else []
+    pairs += [(f"{name}={value}", f"{name}={MASK}") for name, value in params]
+    return pairs
+
+
+def unscrubbed(db: sqlite_utils.Database, urls: Mapping[str, str]) -> dict[int, str]:
+    """Of ``urls`` (public URL -> the config's URL with credentials), the stored feeds
+    not scrubbed yet: feed id -> the config's URL."""
+    found: dict[int, str] = {}
+    for feed_id, url in db.execute(
+        "SELECT id, url FROM feeds WHERE secrets_scrubbed = 0"
+    ).fetchall():
+        if url in urls:
+            found[feed_id] = urls[url]
+    return found
+
+
+def scrub_feed_secrets(db: sqlite_utils.Database, feeds: Mapping[int, str]) -> int:
+    """Take the secrets of ``feeds`` (feed id -> the config's URL with its credentials)
+    out of every stored text (see the module), mark those feeds scrubbed, and return how
+    many values changed.  Doing it again changes nothing."""
+    if not feeds:
+        return 0
+    by_feed = {feed_id: secret_values(url) for feed_id, url in feeds.items()}
+    secrets = [s for values in by_feed.values() for s in values]
+    forms = [pair for url in feeds.values() for pair in _forms(url)]
+    secrets = [s for s in dict.fromkeys(secrets) if len(s) >= _MIN_SECRET]
+    bare = [(text, MASK) for s in secrets for text in dict.fromkeys([s, quote(s, safe="")])]
+    bare.sort(key=lambda pair: len(pair[0]), reverse=True)  # a longer secret first
+    needles = list(dict.fromkeys([old for old, _new in forms + bare]))
+    changed = 0
+    secure_delete = db.execute("PRAGMA secure_delete").fetchone()[0]
+    # overwrite what is freed with zeros, so that the old texts do not stay in the file
+    db.execute("PRAGMA secure_delete = ON")
+    try:
+        with db.atomic():
+            for table in db.table_names():
+                if not table.startswith(("_", "sqlite_")):
+                    changed += _scrub_table(
+                        db, table, feeds, by_feed, secrets, forms, bare, needles
+                    )
+            marks = ",".join("?" * len(feeds))
+            db.execute(f"UPDATE feeds SET secrets_scrubbed = 1 WHERE id IN ({marks})", [*feeds])
+    finally:
+        db.execute(f"PRAGMA secure_delete = {int(secure_delete)}")
+    if changed:
+        try:  # the cleaned pages into the file itself, the old ones overwritten
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
+    names = ", ".join(f"{i} {public_feed_url(u)}" for i, u in sorted(feeds.items()))
+    if changed:
+        log.warning(
+            "removed feed credentials that an older version stored from %d values (feeds %s)",
+            changed,
+            names,
+        )
+    else:
+        log.info("no stored values held the credentials of feeds %s", names)
+    return changed
+
+
+def _scrub_table(
+    db: sqlite_utils.Database,
+    table: str,
+    feeds: Mapping[int, str],
+    by_feed: Mapping[int, list[str]],
+    secrets: list[str],
+    forms: list[tuple[str, str]],
+    bare: list[tuple[str, str]],
+    needles: list[str],
+) -> int:
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [table]).fetchone()[0]
+    if "WITHOUT ROWID" in (sql or "").upper():
+        return 0  # generations: names and numbers
+    info = db.execute("SELECT name, type FROM pragma_table_info(?)", [table]).fetchall()
+    columns = [name for name, kind in info if "TEXT" in (kind or "").upper()]
+    columns = [c for c in columns if (table, c) != ("feeds", "url")]
+    wheres = [f'instr("{c}", ?) > 0' for c in columns for _ in needles]
+    args: list[object] = [n for _c in columns for n in needles]
+    own = table in _FEED_ROWS
+    if own:
+        wheres.append(f"feed_id IN ({','.join('?' * len(feeds))})")
+        args += list(feeds)
+    if not wheres:
+        return 0
+    select = ", ".join(f'"{c}"' for c in columns)
+    extra = ", feed_id" if own else ""
+    rows = db.execute(
+        f'SELECT rowid{extra}, {select} FROM "{table}" WHERE {" OR ".join(wheres)}', args
+    ).fetchall()
+    unique = unique_columns(db, table)
+    changed = 0
+    for row in rows:
+        rowid, values = row[0], row[2:] if own else row[1:]
+        own_secrets = by_feed.get(row[1]) if own else None
+        update: dict[str, str] = {}
+        for column, value in zip(columns, values, strict=True):
+            if not isinstance(value, str) or not value:
+                continue
+            new = value
+            if (table, column) in URL_COLUMNS:
+                if own_secrets is not None:  # exactly what parse_feed gives the feed now
+                    new = without_secrets(value, own_secrets)
+                if any(n in new for n in needles):
+                    new = without_secrets(new, secrets)
+            else:
+                for old, replacement in forms:
+                    new = new.replace(old, replacement)
+                if (table, column) in BARE_COLUMNS:
+                    for old, replacement in bare:
+                        new = new.replace(old, replacement)
+            if new != value:
+                update[column] = new
+        if update:
+            _update(db, table, rowid, update, unique)
+            changed += len(update)
+    return changed
+
+
+def _update(
+    db: sqlite_utils.Database, table: str, rowid: int, values: dict[str, str], unique: set[str]
+) -> None:
+    """Write ``values`` into the row; a cleaned value under a UNIQUE index that another row
+    has already (the clean form the next poll gives) gets ``#dup-<rowid>`` instead."""
+    clean = dict(values)
+    for attempt in range(100):
+        sets = ", ".join(f'"{c}" = ?' for c in values)
+        try:
+            db.execute(f'UPDATE "{table}" SET {sets} WHERE rowid = ?', [*values.values(), rowid])
+            return
+        except sqlite3.IntegrityError:
+            if not unique & set(values):
+                raise
+            mark = f"dup-{rowid}" + (f"-{attempt}" if attempt else "")
+            for column in unique & set(values):
+                base = clean[column]
+                values[column] = f"{base}{'-' if '#' in base else '#'}{mark}"
+    raise sqlite3.IntegrityError(f"{table}: no unique value for row {rowid}")
