@@ -67,6 +67,28 @@ def without_secrets(url: str, secrets: Collection[str]) -> str:
     return url
 
 
+# a URL in text or HTML (an href's value ends at its quote)
+_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
+
+
+def text_without_secrets(text: str, secrets: Collection[str]) -> str:
+    """Text or HTML from the content of a feed that has credentials (``secrets``, its
+    :func:`secret_values`) without them: a publisher may repeat our key in the links and
+    pictures of its summaries (``<a href="...?api_key=K">``, ``<img src>``, a URL as the
+    link's text).  Every URL in ``text`` becomes :func:`without_secrets` of it, then
+    ``***`` replaces each secret (6 characters or more, as written or %-encoded) wherever
+    it is left.  Linear in ``len(text)`` for a given feed; with no secrets ``text`` is
+    returned as it is."""
+    if not secrets or not text:
+        return text
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(lambda m: without_secrets(m.group(0), secrets), text)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 6:
+            text = text.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
+    return text
+
+
 def twin_fragment(public: str, rank: int) -> str:
     """What tells apart the ``rank``-th (2, 3, ...) of feeds whose URLs are ``public``
     without their credentials: ``#2`` (``-2`` after a fragment of its own).  Migration

@@ -932,3 +932,116 @@ async def test_a_401_says_credentials_are_wanted_or_refused_and_how_to_give_them
     assert "the server wants credentials" in doctor and "refused the credentials" in doctor
     for text in (wanted, refused, listed, doctor):
         assert PASSWORD not in text and API_KEY not in text, text
+
+
+# -- secrets in the HTML of summaries and content ----------------------------------------------
+
+
+def _leaky_summary(host: str) -> str:
+    """The HTML of a summary that repeats our key and password in its links and pictures,
+    as an href, as a link's text, as an <img src>, as userinfo and in a path, once written
+    with an entity (what only the text shows)."""
+    return (
+        f'<p>Lava flows. <a href="http://{host}/more?id=7&amp;api_key={API_KEY}">'
+        f"http://{host}/more?id=7&amp;api_key={API_KEY}</a> "
+        f'<img src="http://reader:{PASSWORD}@{host}/{API_KEY}/lava.jpg"/> '
+        f"Pictures: http://reader:{PASSWORD}@{host}/{API_KEY}/gallery and "
+        f"&#{ord(API_KEY[0])};{API_KEY[1:]} once more.</p>"
+    )
+
+
+def test_summaries_and_content_of_a_feed_lose_its_secrets_on_both_readers():
+    """``parse_feed`` on the fast reader and on feedparser, and on a JSON Feed: the key and
+    password a publisher repeats in the links, pictures and text of its summaries and
+    content are in no field of any article; harmless parts (``?id=7``) stay."""
+    import json
+    from datetime import UTC, datetime
+
+    from bot.ingest.fastfeed import why_not_fast
+    from bot.ingest.parse import parse_feed
+
+    host = "news.example"
+    leaky = _leaky_summary(host)
+    escaped = leaky.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Wire</title>'
+        f"<link>http://{host}/</link><item><guid>lava-1</guid><title>Lava reaches the sea</title>"
+        f"<link>http://{host}/lava-1</link><description>{escaped}</description>"
+        f"<content:encoded>{escaped} And more.</content:encoded></item></channel></rss>"
+    ).encode()
+    json_body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Wire",
+            "items": [{"id": "lava-1", "title": "Lava", "summary": leaky, "content_html": leaky}],
+        }
+    ).encode()
+    assert why_not_fast(body, {"content-type": "application/xml"}) == ""  # the fast path
+    url = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    read = {
+        "fast": parse_feed(body, url=url, now=now),
+        "feedparser": parse_feed(body, url=url, now=now, fast=False),
+        "json": parse_feed(json_body, url=url, now=now),
+        # the key given apart (the feed moved to a URL without it)
+        "moved": parse_feed(
+            body, url=f"http://{host}/moved.xml", now=now, secrets=[PASSWORD, API_KEY]
+        ),
+    }
+    for how, parsed in read.items():
+        [article] = parsed.articles
+        fields = repr(article)
+        assert PASSWORD not in fields and API_KEY not in fields, (how, fields)
+        assert API_KEY[1:] not in fields, (how, fields)  # the entity-written one too
+        assert f"http://{host}/more?id=7&api_key=***" in article.summary, (how, article.summary)
+        assert f"http://{host}/***/gallery" in article.summary, (how, article.summary)
+        assert "And more." in article.content or how == "json", (how, article.content)
+    assert read["fast"].articles == read["feedparser"].articles
+    # a feed without credentials keeps its text as it is
+    [plain] = parse_feed(body, url=f"http://{host}/feed.xml").articles
+    assert f"api_key={API_KEY}" in plain.summary
+
+
+def test_a_feed_that_repeats_our_key_in_its_summaries_gets_it_stored_or_sent_nowhere(tmp_path):
+    """A real `run`: a publisher writes our key and password into the links, pictures and
+    text of an item's description; the alert goes out, the summary is stored clean, and neither secret
+    is in the SQLite file's bytes, in any Bot API call, or in the logs."""
+    import json
+    import sqlite3
+    from xml.sax.saxutils import escape
+
+    from tests.helpers import ERUPTION, QUIET_FEED, alerts_to, rss
+
+    with FakeBotAPI.in_thread(token=TOKEN) as api, FeedServer.in_thread() as feeds:
+        host = f"127.0.0.1:{feeds.port}"
+        echo = (
+            f"<item><guid>eruption-1</guid><title>{ERUPTION[0]}</title>"
+            f"<link>http://{host}/eruption-1</link>"
+            f"<description>{escape(ERUPTION[1] + _leaky_summary(host))}</description></item>"
+        )
+        feeds.set("/feed.xml", rss(QUIET_FEED, site=""))
+        bot = _volcano_bot(api, tmp_path, host)
+        try:
+            api.wait_for(lambda: feeds.hits("/feed.xml") >= 2, timeout=60)  # primed
+            feeds.set(
+                "/feed.xml", rss(QUIET_FEED, site="").replace("</channel>", echo + "</channel>")
+            )
+            api.wait_for(lambda: alerts_to(api, CHANNEL), timeout=60)
+            bot.send_signal(signal.SIGTERM)
+            bot.wait(timeout=30)
+        finally:
+            if bot.poll() is None:
+                bot.kill()
+        out, err = bot.communicate()
+        calls = json.dumps([call.params for call in api.calls])
+    assert bot.returncode == 0, err[-2000:]
+    [alert] = alerts_to(api, CHANNEL)
+    assert f'href="http://{host}/eruption-1"' in alert["text"]
+    conn = sqlite3.connect(tmp_path / "bot.db")
+    [(summary,)] = conn.execute("SELECT summary FROM articles WHERE entry_id LIKE '%eruption-1'")
+    conn.close()
+    assert f"http://{host}/more?id=7&api_key=*** Pictures: http://{host}/***/gallery" in summary
+    for secret in (API_KEY, PASSWORD, API_KEY[1:]):
+        assert secret not in calls and secret not in out + err
+    assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY, API_KEY[1:])

@@ -36,7 +36,12 @@ import feedparser
 import feedparser.api
 import feedparser.mixin
 
-from bot.credentials import public_feed_url, secret_values, without_secrets
+from bot.credentials import (
+    public_feed_url,
+    secret_values,
+    text_without_secrets,
+    without_secrets,
+)
 from bot.errors import ParseError
 from bot.ingest.fastfeed import read_fast
 from bot.ingest.fetch import gunzip_if_needed
@@ -157,7 +162,10 @@ def parse_feed(
 
     ``secrets`` are the feed's credentials (:func:`bot.credentials.secret_values` of its
     URL), besides those ``url`` carries: a publisher may repeat them in its links, guids
-    and pictures, which lose them (:func:`bot.credentials.without_secrets`).
+    and pictures, which lose them (:func:`bot.credentials.without_secrets`), and in the
+    links, pictures and text of its titles, summaries and content, which lose them
+    before they are cut to size and again once they are text
+    (:func:`bot.credentials.text_without_secrets`).
     """
     secrets = [*secret_values(url), *secrets]
     # the base of relative links: with its credentials, they would be copied into them
@@ -171,10 +179,17 @@ def parse_feed(
         raise ParseError(url, f"{url}: empty body, not a feed")
     try:
         if looks_like_json(body):
-            parsed = _from_json(parse_json_feed(body, url=url), url=url, source=source, now=now)
+            doc = parse_json_feed(body, url=url)
+            parsed = _from_json(doc, url=url, source=source, now=now, secrets=secrets)
         else:
             parsed = _from_xml(
-                body, url=url, headers=headers or {}, source=source, now=now, fast=fast
+                body,
+                url=url,
+                headers=headers or {},
+                source=source,
+                now=now,
+                fast=fast,
+                secrets=secrets,
             )
     except RecursionError:  # hostile nesting, whatever the format
         raise ParseError(url, f"{url}: nested too deeply to be a feed") from None
@@ -182,16 +197,27 @@ def parse_feed(
 
 
 def _without_secrets(parsed: ParsedFeed, secrets: list[str]) -> ParsedFeed:
-    """``parsed`` with the feed's credentials out of every URL its content gave."""
+    """``parsed`` with the feed's credentials out of every URL its content gave, and out
+    of its text (what an entity decoded: the raw HTML lost them in ``_normalise``)."""
     articles = tuple(
         a.replace(
             id=without_secrets(a.id, secrets),
             link=without_secrets(a.link, secrets),
             image=without_secrets(a.image, secrets),
+            title=text_without_secrets(a.title, secrets),
+            summary=text_without_secrets(a.summary, secrets),
+            content=text_without_secrets(a.content, secrets),
+            author=text_without_secrets(a.author, secrets),
+            source=text_without_secrets(a.source, secrets),
         )
         for a in parsed.articles
     )
-    return replace(parsed, link=without_secrets(parsed.link, secrets), articles=articles)
+    return replace(
+        parsed,
+        title=text_without_secrets(parsed.title, secrets),
+        link=without_secrets(parsed.link, secrets),
+        articles=articles,
+    )
 
 
 # --- XML feeds through feedparser -------------------------------------------------------
@@ -372,6 +398,7 @@ def _from_xml(
     source: str | None,
     now: datetime,
     fast: bool = True,
+    secrets: Collection[str] = (),
 ) -> ParsedFeed:
     body = _without_entity_declarations(body, url)
     # A blank line before <?xml makes the declaration illegal and costs
@@ -380,7 +407,9 @@ def _from_xml(
     fp_headers = _feedparser_headers(body, url, headers)
     parsed: Any = read_fast(body, fp_headers) if fast else None
     if parsed is not None:
-        return _parsed_feed(parsed.feed, parsed.entries, parsed.version, None, url, source, now)
+        return _parsed_feed(
+            parsed.feed, parsed.entries, parsed.version, None, url, source, now, secrets
+        )
     parsed = _feedparse(body, fp_headers)
     if parsed.bozo and len(_ITEM_TAG.findall(body)) > len(parsed.entries):
         # a repaired body that gives more items is used (its complaint is the original's:
@@ -401,7 +430,7 @@ def _from_xml(
         detail = f" ({reason})" if reason else ""
         raise ParseError(url, f"{url}: not a feed{detail}")
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
-    return _parsed_feed(parsed.feed, parsed.entries, version, bozo, url, source, now)
+    return _parsed_feed(parsed.feed, parsed.entries, version, bozo, url, source, now, secrets)
 
 
 def _parsed_feed(
@@ -412,6 +441,7 @@ def _parsed_feed(
     url: str,
     source: str | None,
     now: datetime,
+    secrets: Collection[str] = (),
 ) -> ParsedFeed:
     """A ParsedFeed from feedparser's feed and entry dicts (or bot.ingest.fastfeed's)."""
     feed_title = tidy_line(feed.get("title", "") or "")
@@ -423,7 +453,9 @@ def _parsed_feed(
     return ParsedFeed(
         title=feed_title,
         link=feed_link,
-        articles=_normalise(raws, url=url, base=base, source=source or feed_title, now=now),
+        articles=_normalise(
+            raws, url=url, base=base, source=source or feed_title, now=now, secrets=secrets
+        ),
         bozo=f"{type(bozo).__name__}: {bozo}" if bozo is not None else None,
         format=version,
     )
@@ -531,7 +563,14 @@ def _entry_author(entry: Any) -> str:
 # --- JSON Feed --------------------------------------------------------------------------
 
 
-def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) -> ParsedFeed:
+def _from_json(
+    doc: JsonFeed,
+    *,
+    url: str,
+    source: str | None,
+    now: datetime,
+    secrets: Collection[str] = (),
+) -> ParsedFeed:
     base = url if is_http_url(url) else (doc.feed_url or doc.home_page_url)
     raws = [
         _Raw(
@@ -552,7 +591,9 @@ def _from_json(doc: JsonFeed, *, url: str, source: str | None, now: datetime) ->
     return ParsedFeed(
         title=title,
         link=canonical_url(doc.home_page_url, base or None),
-        articles=_normalise(raws, url=url, base=base, source=source or title, now=now),
+        articles=_normalise(
+            raws, url=url, base=base, source=source or title, now=now, secrets=secrets
+        ),
         bozo=None,
         format=fmt,
     )
@@ -608,7 +649,13 @@ def _capped_html(value: str, limit: int) -> str:
 
 
 def _normalise(
-    raws: list[_Raw], *, url: str, base: str, source: str, now: datetime
+    raws: list[_Raw],
+    *,
+    url: str,
+    base: str,
+    source: str,
+    now: datetime,
+    secrets: Collection[str] = (),
 ) -> tuple[Article, ...]:
     limit = now + FUTURE_SLACK
     articles = []
@@ -617,6 +664,8 @@ def _normalise(
             # Illegally nested items make feedparser emit hollow entries: no
             # title, link, id or text. They are not articles.
             continue
+        if secrets:  # before the HTML is cut: a secret cut in two would be half kept
+            raw = _text_without_secrets(raw, secrets)
         link = canonical_url(raw.link[:MAX_LINK_CHARS], base or None)
         if not is_http_url(link) or len(link) > MAX_LINK_CHARS:
             link = ""  # a "urn:" id or an unresolvable relative path is no link
@@ -658,6 +707,19 @@ def _normalise(
             )
         )
     return tuple(articles)
+
+
+def _text_without_secrets(raw: _Raw, secrets: Collection[str]) -> _Raw:
+    """``raw`` with the feed's secrets out of its HTML: the hrefs and srcs of its links and
+    pictures, and its text (ids, links and pictures are cleaned in ``_without_secrets``)."""
+    return replace(
+        raw,
+        title=text_without_secrets(raw.title, secrets),
+        summary=text_without_secrets(raw.summary, secrets),
+        content=text_without_secrets(raw.content, secrets),
+        author=text_without_secrets(raw.author, secrets),
+        outlet=text_without_secrets(raw.outlet, secrets),
+    )
 
 
 def _author(value: str) -> str:
