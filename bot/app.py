@@ -357,7 +357,7 @@ class Core:
         old = poll_interval(before, self.pipeline.policy)
         new = poll_interval(after, self.pipeline.policy)
         if abs(new - old) > old / 5:
-            log.info("feed %s: polling every %.0fs (was %.0fs)", after.url, new, old)
+            log.info("feed %s: polling every %.0fs (was %.0fs)", redact_url(after.url), new, old)
             self.schedule_feed(after)
 
     async def notify_admins(self, text: str) -> None:

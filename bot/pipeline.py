@@ -45,7 +45,7 @@ from bot.ingest.feed_health import (
 from bot.ingest.fetch import Fetcher, FetchResult, fetch_source
 from bot.ingest.parse import ParsedFeed, malformed_problem, malformed_reason, parse_feed
 from bot.ingest.stories import StoryDesk, breaking_outlets
-from bot.ingest.urls import redact_urls
+from bot.ingest.urls import redact_url, redact_urls
 from bot.matching import passages, vectors
 from bot.matching.audience import Audience, Recipient
 from bot.matching.feedback import Rated, decide, needs_passage
@@ -173,7 +173,7 @@ class Pipeline:
         try:
             return await self._poll(feed, now)
         except Exception as e:
-            log.exception("feed %s: unexpected error while polling", feed.url)
+            log.exception("feed %s: unexpected error while polling", redact_url(feed.url))
             return self._failed(
                 feed, FeedError(feed.url, f"{type(e).__name__}: {e}", kind="error"), now
             )
@@ -236,7 +236,7 @@ class Pipeline:
         if problem in logged or (before and malformed_problem(before) == problem):
             return
         logged.add(problem)
-        log.warning("feed %s: malformed: %s", feed.url, stored)
+        log.warning("feed %s: malformed: %s", redact_url(feed.url), redact_urls(stored))
 
     async def process(
         self,
@@ -259,7 +259,7 @@ class Pipeline:
         if more:
             log.warning(
                 "feed %s: more than %d new entries; the newest stored, the rest next time",
-                feed.url,
+                redact_url(feed.url),
                 MAX_NEW_PER_POLL,
             )
         # Copies of stories other feeds brought (dropped by add_new): "Also: <source>".
@@ -281,7 +281,11 @@ class Pipeline:
         )
         self._check_quiet(feed.id, now)
         if priming:
-            log.info("feed %s: first poll, %d articles recorded without alerts", feed.url, len(new))
+            log.info(
+                "feed %s: first poll, %d articles recorded without alerts",
+                redact_url(feed.url),
+                len(new),
+            )
             return PollResult(
                 feed.url, "primed", new_articles=len(new), recovered=feed.down_notified
             )
@@ -289,7 +293,7 @@ class Pipeline:
         alert_ids = await self.alert_unprocessed(now=now, feed_id=feed.id)
         log.info(
             "feed %s: %s, %s",
-            feed.url,
+            redact_url(feed.url),
             plural(len(new), "new article"),
             plural(len(alert_ids), "alert"),
         )
@@ -320,14 +324,14 @@ class Pipeline:
             log.warning(
                 "feed %s moved permanently to %s, with credentials that are not in the "
                 "config; following the redirect at every poll (update the config)",
-                feed.url,
-                result.permanent_url,
+                redact_url(feed.url),
+                redact_url(result.permanent_url),
             )
             return None
         log.warning(
             "feed %s moved permanently to %s; fetching it from there (update the config)",
-            feed.url,
-            result.permanent_url,
+            redact_url(feed.url),
+            redact_url(result.permanent_url),
         )
         return result.permanent_url
 
@@ -744,9 +748,12 @@ class Pipeline:
             self.policy,
             retry_after,
         )
+        # every path that shows it (the log, `feeds list`, /feedstatus, the operators'
+        # notice) gets it without credentials: never the raw URL to a redactor downstream
+        reason = redact_urls(str(error))
         state = self.store.feeds.record_failure(
             feed.id,
-            redact_urls(f"{error.kind}: {error}"),  # shown to operators: no credentials
+            f"{error.kind}: {reason}",
             status=FeedStatus.GONE if error.kind == "gone" else FeedStatus.FAILING,
             next_poll=now + timedelta(seconds=delay),
             now=now,
@@ -754,11 +761,11 @@ class Pipeline:
         if state.status != FeedStatus.GONE and is_broken(state, now, self.policy):
             self.store.feeds.set_status(feed.id, FeedStatus.BROKEN)
             state = self.store.feeds.get(feed.id) or state
-        log.warning("feed %s failed (%s): %s", feed.url, error.kind, error)
+        log.warning("feed %s failed (%s): %s", redact_url(feed.url), error.kind, reason)
         return PollResult(
             feed.url,
             "error",
-            error=redact_urls(str(error)),
+            error=reason,
             error_kind=error.kind,
             went_down=state.status in STOPPED and not state.down_notified,
         )
@@ -791,14 +798,16 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
     for f in config.feeds:
         store.feeds.upsert(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
     for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
-        log.info("feed %s is no longer in the config: removed", url)
+        log.info("feed %s is no longer in the config: removed", redact_url(url))
     # what an older version stored from their content before it lost their secrets
     store.scrub_feed_secrets(f.url for f in config.feeds if has_credentials(f.url))
     feeds = store.feeds.all()
     for feed in feeds:
         if has_credentials(feed.url) and config.credentialed_feed_url(feed.url) is None:
             # stored with credentials by an older version: not fetched until the config has them
-            log.warning("feed %d %s: %s", feed.id, feed.url, missing_credentials(feed.url))
+            log.warning(
+                "feed %d %s: %s", feed.id, redact_url(feed.url), missing_credentials(feed.url)
+            )
     store.topics.replace_all(config.topics.values())
     pairs: set[tuple[int, str]] = set()
     configured: set[int] = set()

@@ -1045,3 +1045,60 @@ def test_a_feed_that_repeats_our_key_in_its_summaries_gets_it_stored_or_sent_now
     for secret in (API_KEY, PASSWORD, API_KEY[1:]):
         assert secret not in calls and secret not in out + err
     assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY, API_KEY[1:])
+
+
+async def test_a_failing_credentialed_feed_never_shows_its_secret_in_logs_or_errors(
+    tmp_path, caplog, capfd
+):
+    """Feeds with a password and a key that fail every way a fetch fails (connection
+    refused, HTTP 500, 401, a timeout): every log record's message and arguments, stderr,
+    the poll results and `feeds list` show neither secret, and still say which feed it was
+    and what went wrong."""
+    import logging
+    import socket
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from bot.config.loader import load_config
+    from bot.ingest.fetch import Fetcher
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    async with FeedServer() as server, Fetcher(read_timeout=0.5, total_timeout=2) as fetcher:
+        server.fault("/500.xml", "status", code=500)
+        server.fault("/401.xml", "status", code=401)
+        server.fault("/slow.xml", "timeout", delay=10)
+        hosts = {
+            "network": f"127.0.0.1:{closed}/feed.xml",  # connection refused
+            "http": f"127.0.0.1:{server.port}/500.xml",
+            "unauthorized": f"127.0.0.1:{server.port}/401.xml",
+            "timeout": f"127.0.0.1:{server.port}/slow.xml",
+        }
+        urls = [f"http://reader:{PASSWORD}@{h}?api_key={API_KEY}&id=42" for h in hosts.values()]
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            + "".join(f'[[feeds]]\nurl = "{u}"\n' for u in urls)
+        )
+        config = load_config(toml, env={})
+        store = Store(open_database(tmp_path / "bot.db"))
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        with caplog.at_level(logging.DEBUG, logger="bot"):
+            results = [await pipeline.poll(feed) for feed in sync_config(store, config)]
+        store.close()
+    assert [r.error_kind for r in results] == list(hosts), results
+    listed = CliRunner().invoke(cli, ["--config", str(toml), "feeds", "list"]).output
+    err = capfd.readouterr().err
+    failures = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == len(hosts), caplog.text
+    records = " ".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    for text in (records, caplog.text, err, listed, *(r.error for r in results)):
+        assert PASSWORD not in text and API_KEY not in text, text
+    for record, host in zip(failures, hosts.values(), strict=True):
+        assert f"http://***@{host}?api_key=***&id=42" in record.getMessage(), record.getMessage()
+    assert "HTTP 500" in results[1].error and "refused the credentials" in results[2].error

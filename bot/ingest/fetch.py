@@ -50,6 +50,7 @@ from bot.ingest.address_guard import (
     GuardedTransport,
     origin_of,
 )
+from bot.text import redact_url, redact_urls
 
 # the one User-Agent of every request we make (``fetch.user_agent`` replaces it)
 USER_AGENT = f"newsalert/{__version__} (Telegram news-alert bot)"
@@ -293,7 +294,9 @@ class Fetcher:
                 return await self._follow(url, headers, etag, last_modified, extensions or {})
         except TimeoutError as e:
             raise FetchError(
-                url, f"{url}: no complete answer within {self.total_timeout:g} s", kind="timeout"
+                url,
+                f"{shown(url)}: no complete answer within {self.total_timeout:g} s",
+                kind="timeout",
             ) from e
 
     async def _follow(
@@ -318,21 +321,29 @@ class Fetcher:
                 target = urljoin(current, location)
             except ValueError as e:
                 raise FetchError(
-                    url, f"{current}: bad redirect Location {location!r}", kind="redirects"
+                    url,
+                    f"{shown(current)}: bad redirect Location {redact_urls(repr(location))}",
+                    kind="redirects",
                 ) from e
             if urlsplit(target).scheme not in ("http", "https"):
                 raise FetchError(
-                    url, f"{current}: redirect to a non-HTTP URL {target!r}", kind="redirects"
+                    url,
+                    f"{shown(current)}: redirect to a non-HTTP URL {shown(target)!r}",
+                    kind="redirects",
                 )
             if target in seen:
-                raise FetchError(url, f"{url}: redirect loop at {target}", kind="redirects")
+                raise FetchError(
+                    url, f"{shown(url)}: redirect loop at {shown(target)}", kind="redirects"
+                )
             seen.add(target)
             if still_permanent and status in _PERMANENT:
                 permanent_url = target
             else:
                 still_permanent = False
             current = target
-        raise FetchError(url, f"{url}: more than {self.max_redirects} redirects", kind="redirects")
+        raise FetchError(
+            url, f"{shown(url)}: more than {self.max_redirects} redirects", kind="redirects"
+        )
 
     async def _one(
         self, url: str, current: str, headers: dict[str, str], extensions: dict[str, object]
@@ -348,7 +359,7 @@ class Fetcher:
                     if not location:
                         raise FetchError(
                             url,
-                            f"{current}: redirect {status} without Location",
+                            f"{shown(current)}: redirect {status} without Location",
                             kind="http",
                             status=status,
                         )
@@ -377,27 +388,36 @@ class Fetcher:
                     raise _too_large(url, self.max_bytes, "decompressed body") from e
                 except (zlib.error, ValueError) as e:
                     raise FetchError(
-                        url, f"{current}: cannot decode the body: {e}", kind="decode"
+                        url, f"{shown(current)}: cannot decode the body: {e}", kind="decode"
                     ) from e
                 return _result(url, str(resp.url), status, body, resp.headers)
         except FetchError:
             raise
         except AddressRefused as e:
-            raise FetchError(url, f"{current}: {e}", kind="refused") from e
+            raise FetchError(url, f"{shown(current)}: {redact_urls(str(e))}", kind="refused") from e
         except httpx.TimeoutException as e:
             raise FetchError(
-                url, f"{current}: timed out ({type(e).__name__})", kind="timeout"
+                url, f"{shown(current)}: timed out ({type(e).__name__})", kind="timeout"
             ) from e
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
             raise FetchError(
-                url, f"{current}: cannot fetch this URL: {e}", kind="invalid_url"
+                url,
+                f"{shown(current)}: cannot fetch this URL: {redact_urls(str(e))}",
+                kind="invalid_url",
             ) from e
         except httpx.HTTPError as e:
+            what = redact_urls(str(e)) or "network error"
             raise FetchError(
-                url, f"{current}: {type(e).__name__}: {e or 'network error'}", kind="network"
+                url, f"{shown(current)}: {type(e).__name__}: {what}", kind="network"
             ) from e
         except OSError as e:
-            raise FetchError(url, f"{current}: {e}", kind="network") from e
+            raise FetchError(url, f"{shown(current)}: {redact_urls(str(e))}", kind="network") from e
+
+
+def shown(url: str) -> str:
+    """``url`` as an error may show it (the message is logged, stored and told to
+    operators): no userinfo, ``***`` for credential values (:func:`bot.text.redact_url`)."""
+    return redact_url(url)
 
 
 async def _drain(resp: httpx.Response, limit: int = 64 * 1024) -> None:
@@ -430,26 +450,28 @@ async def _read_capped(url: str, resp: httpx.Response, cap: int) -> bytes:
 
 
 def _too_large(url: str, cap: int, what: str) -> FetchError:
-    return FetchError(url, f"{url}: {what} larger than the {cap}-byte cap", kind="too_large")
+    return FetchError(url, f"{shown(url)}: {what} larger than the {cap}-byte cap", kind="too_large")
 
 
 def _status_error(url: str, current: str, status: int, headers: httpx.Headers) -> FetchError:
     if status == 410:
-        return FetchError(url, f"{current}: 410 Gone", kind="gone", status=status)
+        return FetchError(url, f"{shown(current)}: 410 Gone", kind="gone", status=status)
     retry_after = parse_retry_after(headers.get("retry-after"))
     if status == 429 or (status == 503 and retry_after is not None):
         wait = "later" if retry_after is None else f"in {retry_after:g} s"
         return FetchError(
             url,
-            f"{current}: HTTP {status}, rate limited; retry {wait}",
+            f"{shown(current)}: HTTP {status}, rate limited; retry {wait}",
             kind="rate_limited",
             status=status,
             retry_after=retry_after,
         )
     if status == 401:
         reason = unauthorized(url, headers.get("www-authenticate", ""))
-        return FetchError(url, f"{current}: HTTP 401: {reason}", kind="unauthorized", status=status)
-    return FetchError(url, f"{current}: HTTP {status}", kind="http", status=status)
+        return FetchError(
+            url, f"{shown(current)}: HTTP 401: {reason}", kind="unauthorized", status=status
+        )
+    return FetchError(url, f"{shown(current)}: HTTP {status}", kind="http", status=status)
 
 
 def _result(
