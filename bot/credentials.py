@@ -67,8 +67,9 @@ def without_secrets(url: str, secrets: Collection[str]) -> str:
     return url
 
 
-# a URL in text or HTML (an href's value ends at its quote)
-_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
+# a URL in text or HTML: an href's value ends at its quote, and a sentence's punctuation
+# after it ("see https://x.example/a?id=1: ...", "(https://x.example/a)") is not part of it
+URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]*[^\s\"'<>.,:;!?)\]]")
 
 
 def text_without_secrets(text: str, secrets: Collection[str]) -> str:
@@ -82,7 +83,7 @@ def text_without_secrets(text: str, secrets: Collection[str]) -> str:
     if not secrets or not text:
         return text
     if "://" in text:
-        text = _URL_IN_TEXT.sub(lambda m: without_secrets(m.group(0), secrets), text)
+        text = URL_IN_TEXT.sub(lambda m: without_secrets(m.group(0), secrets), text)
     for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 6:
             text = text.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
@@ -168,6 +169,24 @@ def unauthorized(url: str, challenge: str = "") -> str:
         "the server wants credentials, and the config file gives this feed none: list it "
         f"under [[feeds]] with them, as {' or '.join(ways)}, and set each ${{...}} variable "
         'in the environment (README: "Feeds that need credentials")'
+    )
+
+
+def forbidden(url: str) -> str:
+    """What a 403 from the feed at ``url`` (as fetched) means, for a person, never with a
+    secret: with credentials, that the server refused the ones the config file gives (a
+    key that is wrong, expired or not allowed this feed); without, that the server refuses
+    this client, which some publishers do until a key is given."""
+    if has_credentials(url):
+        return (
+            "the server refused the credentials the config file gives this feed (403 "
+            "Forbidden): check the user name, password or key in its url (or the ${...} "
+            "variables it reads), and that the publisher lets that account read this feed"
+        )
+    return (
+        "the server refuses this client (403 Forbidden): open the URL in a browser; the "
+        'publisher may want a key (README: "Feeds that need credentials") or block '
+        "this host, its User-Agent (fetch.user_agent) or its region"
     )
 
 

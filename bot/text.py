@@ -16,7 +16,7 @@ import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from bot.credentials import is_credential_name
+from bot.credentials import URL_IN_TEXT, is_credential_name
 
 _BLOCK_TAGS = frozenset(
     [
@@ -313,7 +313,7 @@ def plural(count: int, singular: str, plural: str | None = None) -> str:
 
 # advice such as "USER:${FEED_PASSWORD}@": a placeholder for the environment is no secret
 _PLACEHOLDER_USERINFO = re.compile(r"[A-Z]+:\$\{[A-Z][A-Z0-9_]*\}")
-_URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,15}://[^\s\"'<>]+")
+_URL_IN_TEXT = URL_IN_TEXT
 
 
 # secrets the configuration gives (feed keys and passwords, the token): a URL value equal

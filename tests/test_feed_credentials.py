@@ -1102,3 +1102,52 @@ async def test_a_failing_credentialed_feed_never_shows_its_secret_in_logs_or_err
     for record, host in zip(failures, hosts.values(), strict=True):
         assert f"http://***@{host}?api_key=***&id=42" in record.getMessage(), record.getMessage()
     assert "HTTP 500" in results[1].error and "refused the credentials" in results[2].error
+
+
+async def test_a_403_says_the_credentials_were_refused_or_what_else_it_may_mean(tmp_path):
+    """A feed that answers 403: with credentials in the config, its error (poll, `feeds
+    list`, doctor) says the server refused them and what to check, as for a 401; without,
+    that the server refuses this client and what that may mean; never the secret."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from bot.config.loader import load_config
+    from bot.ingest.fetch import Fetcher
+    from bot.ops.doctor import diagnose
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    async with FeedServer() as server, Fetcher() as fetcher:
+        server.fault("/open.xml", "status", code=403)
+        server.fault("/keyed.xml", "status", code=403)
+        plain = server.url("/open.xml") + "?edition=asia"
+        keyed = server.url("/keyed.xml").replace("http://", f"http://reader:{PASSWORD}@")
+        keyed += f"?api_key={API_KEY}"
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            f'[[feeds]]\nurl = "{plain}"\n[[feeds]]\nurl = "{keyed}"\n'
+        )
+        config = load_config(toml, env={})
+        store = Store(open_database(tmp_path / "bot.db"))
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        results = [await pipeline.poll(feed) for feed in sync_config(store, config)]
+        store.close()
+        findings = [f for f in await diagnose(toml, env={}, timeout=5) if f.area == "feed"]
+    host = f"127.0.0.1:{server.port}"
+    refuses, refused = (r.error for r in results)
+    assert [r.error_kind for r in results] == ["forbidden", "forbidden"]
+    assert refuses.startswith(f"http://{host}/open.xml?edition=asia: HTTP 403: "), refuses
+    assert "the server refuses this client" in refuses and "credentials" in refuses
+    assert "refused the credentials" not in refuses, refuses
+    assert refused.startswith(f"http://***@{host}/keyed.xml?api_key=***: HTTP 403: "), refused
+    assert "refused the credentials the config file gives this feed" in refused, refused
+    assert "check the user name, password or key" in refused
+    listed = CliRunner().invoke(cli, ["--config", str(toml), "feeds", "list"]).output
+    assert "refuses this client" in listed and "refused the credentials" in listed
+    doctor = " ".join(f"{f.detail} {f.fix}" for f in findings)
+    assert "refuses this client" in doctor and "refused the credentials" in doctor
+    assert "check the feed's credentials" in doctor
+    for text in (refuses, refused, listed, doctor):
+        assert PASSWORD not in text and API_KEY not in text, text

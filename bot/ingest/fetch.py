@@ -40,7 +40,7 @@ import httpx
 
 from bot import __version__
 from bot.config.model import FetchConfig
-from bot.credentials import unauthorized
+from bot.credentials import forbidden, unauthorized
 from bot.errors import FetchError
 from bot.ingest.address_guard import (
     GUARD,
@@ -470,6 +470,11 @@ def _status_error(url: str, current: str, status: int, headers: httpx.Headers) -
         reason = unauthorized(url, headers.get("www-authenticate", ""))
         return FetchError(
             url, f"{shown(current)}: HTTP 401: {reason}", kind="unauthorized", status=status
+        )
+    if status == 403:
+        reason = forbidden(url)
+        return FetchError(
+            url, f"{shown(current)}: HTTP 403: {reason}", kind="forbidden", status=status
         )
     return FetchError(url, f"{shown(current)}: HTTP {status}", kind="http", status=status)
 

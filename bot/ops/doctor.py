@@ -384,6 +384,8 @@ _FEED_FIXES = {
     "invalid_url": "the URL is malformed: copy it again",
     "unauthorized": "put the feed's credentials in feeds.url, as the message says (check "
     "them with the publisher when the server refused them)",
+    "forbidden": "the server refuses access: check the feed's credentials in feeds.url (or "
+    "ask the publisher for a key), as the message says",
     "file": "the file cannot be read: check the path and its permissions",
 }
 
