@@ -362,13 +362,21 @@ def feed_keys(known: Iterable[str]) -> dict[str, str]:
 
 def match_feed(url: str, keys: Mapping[str, str]) -> tuple[str, str] | None:
     """:func:`same_feed` against ``feed_keys(known)``."""
+    for key, how in match_keys(url):
+        if key in keys:
+            return keys[key], how
+    return None
+
+
+def match_keys(url: str) -> list[tuple[str, str]]:
+    """The :func:`feed_key` of each listed address :func:`same_feed` takes ``url`` for, and
+    how it is spelled differently: ``url``'s own key (``""``), and its key without a
+    trailing ``/`` (``"trailing /"``) when its path ends with one.  To look many URLs up
+    in one list, or one URL in many (index them by these keys)."""
     wanted = feed_key(url)
-    if wanted in keys:
-        return keys[wanted], ""
+    keys = [(wanted, "")]
     base, hash_, fragment = wanted.partition("#")
     path_end = base.split("?", 1)[0]
     if path_end.endswith("/") and path_end.count("/") > 3:  # not the bare host's "/"
-        stripped = path_end[:-1] + base[len(path_end) :] + hash_ + fragment
-        if stripped in keys:
-            return keys[stripped], "trailing /"
-    return None
+        keys.append((path_end[:-1] + base[len(path_end) :] + hash_ + fragment, "trailing /"))
+    return keys

@@ -57,7 +57,7 @@ from bot.text import plural
 from bot.workers import TaskTimeout, WorkerCrashed, WorkerPool
 from storage.articles import StoredArticle
 from storage.chats import Chat
-from storage.feeds import FeedState
+from storage.feeds import FeedState, NewFeed
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ class Pipeline:
         if problem in logged or (before and malformed_problem(before) == problem):
             return
         logged.add(problem)
-        log.warning("feed %s: malformed: %s", redact_url(feed.url), redact_urls(stored))
+        log.warning("feed %s: malformed: %s", redact_url(feed.url), redact_urls(stored or ""))
 
     async def process(
         self,
@@ -795,8 +795,10 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
     """Make the database agree with the config: feeds, topics, configured channels and
     their subscriptions.  Returns every feed to poll: the config's, and those added
     with ``newsalert feeds add`` or an OPML import."""
-    for f in config.feeds:
-        store.feeds.upsert(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
+    store.feeds.upsert_many(
+        NewFeed(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
+        for f in config.feeds
+    )
     for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
         log.info("feed %s is no longer in the config: removed", redact_url(url))
     # what an older version stored from their content before it lost their secrets

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from bot.credentials import has_credentials, lost_userinfo, public_feed_url, same_feed
+from bot.credentials import (
+    feed_key,
+    has_credentials,
+    lost_userinfo,
+    match_keys,
+    public_feed_url,
+)
 from bot.records import FeedStatus, utcnow
 from storage.database import from_db_time, to_db_time
 
@@ -77,6 +84,62 @@ def _feed(row: dict[str, Any]) -> FeedState:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewFeed:
+    """A feed for :meth:`FeedStore.upsert_many`: its URL (credentials and all) and the
+    settings :meth:`FeedStore.upsert` takes."""
+
+    url: str
+    name: str = ""
+    interval: float | None = None
+    full_text: bool | None = None
+    origin: str = "config"
+
+
+class _Claims:
+    """The stored feeds (id and URL) by what ``FeedStore._take_over`` compares: the URL
+    itself (``***@`` of a lost ``user:password@``), and for a URL with credentials each
+    key under which ``same_feed`` takes it for another spelling (``match_keys``).  Built
+    with one pass over the feeds and kept up to date as rows are renamed and added."""
+
+    def __init__(self, rows: Iterable[tuple[int, str]]) -> None:
+        self.by_url: dict[str, int] = {}
+        self.url_of: dict[int, str] = {}
+        self.by_key: dict[str, set[int]] = {}
+        for feed_id, url in rows:
+            self.put(feed_id, url)
+
+    def put(self, feed_id: int, url: str) -> None:
+        """Row ``feed_id`` now has ``url`` (a new row, or a renamed one)."""
+        old = self.url_of.get(feed_id)
+        if old == url:
+            return
+        if old is not None:
+            del self.by_url[old]
+            for key in self._keys(old):
+                self.by_key[key].discard(feed_id)
+        self.url_of[feed_id] = url
+        self.by_url[url] = feed_id
+        for key in self._keys(url):
+            self.by_key.setdefault(key, set()).add(feed_id)
+
+    @staticmethod
+    def _keys(url: str) -> list[str]:
+        if not has_credentials(url):
+            return []
+        return [key for key, _how in match_keys(public_feed_url(url))]
+
+    def claim(self, url: str) -> int | None:
+        """The first stored feed by id that ``url`` (public, not stored yet) takes over."""
+        if url in self.by_url:
+            return None
+        found = set(self.by_key.get(feed_key(url), ()))
+        lost = self.by_url.get(lost_userinfo(url))
+        if lost is not None:
+            found.add(lost)
+        return min(found) if found else None
+
+
 class FeedStore:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
@@ -94,33 +157,53 @@ class FeedStore:
         The feed is kept by its URL without credentials, which are never stored; a feed
         whose ``user:password@`` the database gave up (``***@``, migration m021) is taken
         over by the same URL with them."""
-        full, url = url, public_feed_url(url)
-        with self.db.atomic():
-            if has_credentials(full):
-                self._take_over(url)
-            self.db.execute(
-                "INSERT INTO feeds (url, name, interval, full_text, added_at, origin) "
-                "VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(url) DO UPDATE SET name = excluded.name, interval = excluded.interval, "
-                "full_text = excluded.full_text, origin = excluded.origin",
-                [url, name, interval, full_text, to_db_time(utcnow()), origin],
-            )
-        found = self.get_by_url(url)
-        assert found is not None
+        [found] = self.upsert_many([NewFeed(url, name, interval, full_text, origin)])
         return found
 
-    def _take_over(self, url: str) -> None:
+    def upsert_many(self, feeds: Iterable[NewFeed]) -> list[FeedState]:
+        """:meth:`upsert` of each of ``feeds`` in turn, in one transaction; the stored
+        feeds that credentialed ones may take over are looked up by key, in time linear in
+        the number of feeds (not one scan of every feed per credentialed one)."""
+        found: list[FeedState] = []
+        claims: _Claims | None = None
+        with self.db.atomic():
+            for feed in feeds:
+                full, url = feed.url, public_feed_url(feed.url)
+                if has_credentials(full):
+                    if claims is None:
+                        claims = _Claims(self.db.execute("SELECT id, url FROM feeds"))
+                    self._take_over(url, claims)
+                self.db.execute(
+                    "INSERT INTO feeds (url, name, interval, full_text, added_at, origin) "
+                    "VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(url) DO UPDATE SET name = excluded.name, "
+                    "interval = excluded.interval, full_text = excluded.full_text, "
+                    "origin = excluded.origin",
+                    [
+                        url,
+                        feed.name,
+                        feed.interval,
+                        feed.full_text,
+                        to_db_time(utcnow()),
+                        feed.origin,
+                    ],
+                )
+                state = self.get_by_url(url)
+                assert state is not None
+                if claims is not None:
+                    claims.put(state.id, state.url)  # a new row may be taken over in turn
+                found.append(state)
+        return found
+
+    def _take_over(self, url: str, claims: _Claims) -> None:
         """Give ``url`` (a config feed's public URL) to the stored feed that an older
         version kept with credentials it no longer has (``***@``, or a ``***`` key) in
-        another spelling of it (``same_feed``: host in capitals, a trailing ``/``)."""
-        if self.db.execute("SELECT 1 FROM feeds WHERE url = ?", [url]).fetchone():
-            return
-        for feed_id, stored in self.db.execute("SELECT id, url FROM feeds ORDER BY id"):
-            if stored == lost_userinfo(url) or (
-                has_credentials(stored) and same_feed(public_feed_url(stored), [url])
-            ):
-                self.db.execute("UPDATE feeds SET url = ? WHERE id = ?", [url, feed_id])
-                return
+        another spelling of it (``same_feed``: host in capitals, a trailing ``/``): the
+        first such feed by id."""
+        feed_id = claims.claim(url)
+        if feed_id is not None:
+            self.db.execute("UPDATE feeds SET url = ? WHERE id = ?", [url, feed_id])
+            claims.put(feed_id, url)
 
     def get(self, feed_id: int) -> FeedState | None:
         rows = list(self.db.query("SELECT * FROM feeds WHERE id = ?", [feed_id]))

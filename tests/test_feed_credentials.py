@@ -1151,3 +1151,114 @@ async def test_a_403_says_the_credentials_were_refused_or_what_else_it_may_mean(
     assert "check the feed's credentials" in doctor
     for text in (refuses, refused, listed, doctor):
         assert PASSWORD not in text and API_KEY not in text, text
+
+
+def _stored_feeds(path, rows) -> None:
+    """A database at ``path`` holding ``rows`` (id, url) of feeds an older version kept."""
+    from storage.database import open_database
+
+    db = open_database(path)
+    t = "2024-05-01T08:00:00+00:00"
+    for feed_id, url in rows:
+        db["feeds"].insert(
+            {"id": feed_id, "url": url, "origin": "cli", "added_at": t, "etag": f'"{feed_id}"'}
+        )
+    db.conn.commit()
+    db.close()
+
+
+def _take_over_one_scan_each(db, url: str) -> None:
+    """What ``FeedStore._take_over`` did before it was linear (a scan of every feed for
+    each credentialed one): the reference its behaviour is checked against."""
+    from bot.credentials import has_credentials, lost_userinfo, public_feed_url, same_feed
+
+    if db.execute("SELECT 1 FROM feeds WHERE url = ?", [url]).fetchone():
+        return
+    for feed_id, stored in db.execute("SELECT id, url FROM feeds ORDER BY id").fetchall():
+        if stored == lost_userinfo(url) or (
+            has_credentials(stored) and same_feed(public_feed_url(stored), [url])
+        ):
+            db.execute("UPDATE feeds SET url = ? WHERE id = ?", [url, feed_id])
+            return
+
+
+def test_config_feeds_take_over_their_stored_spellings_as_before_in_linear_work(
+    tmp_path, monkeypatch
+):
+    """Many stored feeds, hundreds of them kept by an older version without the
+    credentials (``***@``, ``?token=***``) under another spelling (host in capitals, a
+    trailing /), a few claimed twice or already taken, and a config listing them with
+    their credentials: every config feed gets its old row (the first by id), state and
+    all, as the one-scan-per-feed reference does on the same rows; the work done
+    grows with the number of feeds, not with their product (counted, not timed)."""
+    import random
+
+    import storage.feeds as feeds_module
+    from bot.config.loader import config_from_dict
+    from bot.credentials import public_feed_url
+    from bot.pipeline import sync_config
+    from storage.database import open_database
+    from storage.store import Store
+
+    rng = random.Random(8)
+    rows, urls = [], []
+    for n in range(300):
+        host = f"news{n}.example"
+        kind = n % 4
+        if kind == 0:
+            stored, full = f"https://***@{host.upper()}/rss", f"https://u:{PASSWORD}@{host}/rss"
+        elif kind == 1:
+            stored, full = (
+                f"HTTPS://{host}/a/rss/?token=***",
+                f"https://{host}/a/rss?token={API_KEY}",
+            )
+        elif kind == 2:
+            stored, full = f"https://***@{host}/rss", f"https://u:{PASSWORD}@{host}/rss"
+        else:  # already in the config's spelling: nothing to take over
+            stored, full = f"https://{host}/k?api_key=***", f"https://{host}/k?api_key={API_KEY}"
+        rows.append(stored)
+        urls.append(full)
+        if n % 97 == 0:  # a second old row of the same feed (the first by id wins), or
+            # the config's own spelling stored already (taken: the old rows stay as they are)
+            rows.append(
+                [f"https://***@{host}/rss/", f"https://{host}/a/rss?token=***",
+                 f"https://***@{host.upper()}/rss", stored][kind]
+            )  # fmt: skip
+    rows += [f"https://plain{n}.example/rss?id={n}" for n in range(900)]
+    rng.shuffle(rows)
+    numbered = list(enumerate(dict.fromkeys(rows), 1))
+    config = config_from_dict(
+        {"feeds": [{"url": u} for u in urls], "storage": {"path": "x"}}, env={}
+    )
+
+    reference = tmp_path / "reference.db"
+    _stored_feeds(reference, numbered)
+    db = open_database(reference)
+    for url in urls:
+        _take_over_one_scan_each(db, public_feed_url(url))
+        db.execute(
+            "INSERT INTO feeds (url, added_at) VALUES (?, 'x') ON CONFLICT(url) DO NOTHING",
+            [public_feed_url(url)],
+        )
+    expected = db.execute("SELECT id, url, etag FROM feeds ORDER BY id").fetchall()
+    db.close()
+
+    calls = 0
+    real = feeds_module.public_feed_url
+
+    def counted(url: str) -> str:
+        nonlocal calls
+        calls += 1
+        return real(url)
+
+    monkeypatch.setattr(feeds_module, "public_feed_url", counted)
+    _stored_feeds(tmp_path / "bot.db", numbered)
+    store = Store(open_database(tmp_path / "bot.db"))
+    sync_config(store, config)
+    got = store.db.execute("SELECT id, url, etag FROM feeds ORDER BY id").fetchall()
+    store.close()
+    assert got == expected
+    taken = {url: etag for _id, url, etag in got}
+    assert all(taken[public_feed_url(u)] is not None for u in urls)  # each kept an old row
+    assert len(got) == len(numbered)  # none added: every config feed found its own
+    assert calls <= 4 * (len(numbered) + len(urls)), calls
