@@ -27,7 +27,13 @@ from bot.ingest.urls import redact_url
 from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
 from bot.ops.loop_lag import LoopLagMonitor
 from bot.ops.metrics import Metrics
-from bot.pipeline import Pipeline, PollResult, configure_channel, sync_config
+from bot.pipeline import (
+    Pipeline,
+    PollResult,
+    configure_channel,
+    credentialed_feed_urls,
+    sync_config,
+)
 from bot.records import utcnow
 from bot.summary.llm import LLMSummarizer
 from bot.text import plural
@@ -158,7 +164,15 @@ class Core:
         """Run with ``plan.config`` from now on: the database first (if it refuses,
         nothing has changed), then the pipeline, the scheduler and the channels."""
         try:
-            states = sync_config(self.store, plan.config)  # drops the feeds no longer configured
+            # drops the feeds no longer configured
+            states = sync_config(self.store, plan.config, scrub=False)
+            # what an older version stored of a feed that now has credentials: the scrub
+            # reads every table, in a thread (commands are answered meanwhile), and ends
+            # before the feed is polled with its credentials (or a clean entry id would
+            # be new: a second alert)
+            todo = self.store.feeds_to_scrub(credentialed_feed_urls(plan.config))
+            if todo:
+                await asyncio.to_thread(self.store.scrub_feed_secrets_apart, todo)
         except Exception as e:
             log.exception("reload: could not apply the configuration; kept the current one")
             return ReloadOutcome(ok=False, problem=f"the database refused the change: {e}")

@@ -791,10 +791,16 @@ def configure_channel(store: Store, chat_id: int, channel: ChannelConfig) -> Non
         store.chats.choose_language(chat_id, channel.language)
 
 
-def sync_config(store: Store, config: Config) -> list[FeedState]:
+def credentialed_feed_urls(config: Config) -> list[str]:
+    """The config's feed URLs that carry credentials (what the secrets scrub looks for)."""
+    return [f.url for f in config.feeds if has_credentials(f.url)]
+
+
+def sync_config(store: Store, config: Config, *, scrub: bool = True) -> list[FeedState]:
     """Make the database agree with the config: feeds, topics, configured channels and
     their subscriptions.  Returns every feed to poll: the config's, and those added
-    with ``newsalert feeds add`` or an OPML import."""
+    with ``newsalert feeds add`` or an OPML import.  ``scrub=False`` leaves the secrets
+    scrub (``Store.scrub_feed_secrets``) to the caller, to run it off the event loop."""
     store.feeds.upsert_many(
         NewFeed(f.url, name=f.name, interval=f.interval, full_text=f.full_text)
         for f in config.feeds
@@ -802,7 +808,8 @@ def sync_config(store: Store, config: Config) -> list[FeedState]:
     for url in store.feeds.remove_config_feeds_except({f.url for f in config.feeds}):
         log.info("feed %s is no longer in the config: removed", redact_url(url))
     # what an older version stored from their content before it lost their secrets
-    store.scrub_feed_secrets(f.url for f in config.feeds if has_credentials(f.url))
+    if scrub:
+        store.scrub_feed_secrets(credentialed_feed_urls(config))
     feeds = store.feeds.all()
     for feed in feeds:
         if has_credentials(feed.url) and config.credentialed_feed_url(feed.url) is None:

@@ -21,14 +21,20 @@ What is replaced, as the cleaning does it now:
   ``user:password@`` (removed) and ``name=value`` of a credential parameter
   (``name=***``): a bare password that is a word may be part of a title or a query.
 
-One pass over each table; the log says how many values changed, never the secrets.
+Each round reads every table, then writes what it found in one short transaction (a row
+that changed since it was read is left to the next round); the feeds are marked once a
+round finds nothing, so that the scrub may run in a thread on a connection of its own
+while the bot goes on writing (``/reload``).  The log says how many values changed,
+never the secrets.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 import sqlite_utils
@@ -62,6 +68,9 @@ BARE_COLUMNS = frozenset(
 # tables whose rows name their feed: all of a scrubbed feed's URLs are cleaned there
 _FEED_ROWS = frozenset({"articles", "story_articles"})
 _MIN_SECRET = 6  # as without_secrets
+# rounds of read, then write what was found (a short transaction: the bot's own writes go
+# on meanwhile), until a round finds nothing; the last reads and writes under one lock
+_ROUNDS = 4
 
 
 def _forms(url: str) -> list[tuple[str, str]]:
@@ -100,19 +109,29 @@ def scrub_feed_secrets(db: sqlite_utils.Database, feeds: Mapping[int, str]) -> i
     bare = [(text, MASK) for s in secrets for text in dict.fromkeys([s, quote(s, safe="")])]
     bare.sort(key=lambda pair: len(pair[0]), reverse=True)  # a longer secret first
     needles = list(dict.fromkeys([old for old, _new in forms + bare]))
+    clean = _Cleaning(feeds, by_feed, secrets, forms, bare, needles)
+    tables = [t for t in db.table_names() if not t.startswith(("_", "sqlite_"))]
     changed = 0
     secure_delete = db.execute("PRAGMA secure_delete").fetchone()[0]
     # overwrite what is freed with zeros, so that the old texts do not stay in the file
     db.execute("PRAGMA secure_delete = ON")
     try:
-        with db.atomic():
-            for table in db.table_names():
-                if not table.startswith(("_", "sqlite_")):
-                    changed += _scrub_table(
-                        db, table, feeds, by_feed, secrets, forms, bare, needles
-                    )
-            marks = ",".join("?" * len(feeds))
-            db.execute(f"UPDATE feeds SET secrets_scrubbed = 1 WHERE id IN ({marks})", [*feeds])
+        for attempt in range(_ROUNDS + 1):
+            locked = attempt == _ROUNDS
+            with contextlib.ExitStack() as stack:
+                if locked:  # writers kept changing what was found: read and write at once
+                    stack.enter_context(_write_lock(db))
+                plan = [(t, *row) for t in tables for row in _plan_table(db, t, clean)]
+                with db.atomic():
+                    changed += sum(_update(db, *step) for step in plan)
+                    if not plan or locked:
+                        marks = ",".join("?" * len(feeds))
+                        db.execute(
+                            f"UPDATE feeds SET secrets_scrubbed = 1 WHERE id IN ({marks})",
+                            [*feeds],
+                        )
+            if not plan:
+                break
     finally:
         db.execute(f"PRAGMA secure_delete = {int(secure_delete)}")
     if changed:
@@ -132,22 +151,47 @@ def scrub_feed_secrets(db: sqlite_utils.Database, feeds: Mapping[int, str]) -> i
     return changed
 
 
-def _scrub_table(
-    db: sqlite_utils.Database,
-    table: str,
-    feeds: Mapping[int, str],
-    by_feed: Mapping[int, list[str]],
-    secrets: list[str],
-    forms: list[tuple[str, str]],
-    bare: list[tuple[str, str]],
-    needles: list[str],
-) -> int:
+@contextlib.contextmanager
+def _write_lock(db: sqlite_utils.Database) -> Iterator[None]:
+    """A transaction that holds the write lock from its start (``BEGIN IMMEDIATE``), so
+    that what it reads is what it writes over (inside a transaction: that one)."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.execute("COMMIT")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cleaning:
+    """What the scrub looks for and how it replaces it (see scrub_feed_secrets)."""
+
+    feeds: Mapping[int, str]
+    by_feed: Mapping[int, list[str]]
+    secrets: list[str]
+    forms: list[tuple[str, str]]
+    bare: list[tuple[str, str]]
+    needles: list[str]
+
+
+def _plan_table(
+    db: sqlite_utils.Database, table: str, clean: _Cleaning
+) -> list[tuple[int, dict[str, str], dict[str, str], set[str]]]:
+    """The rows of ``table`` to change: (rowid, new values, the values they replace, the
+    table's UNIQUE columns).  Only reads."""
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [table]).fetchone()[0]
     if "WITHOUT ROWID" in (sql or "").upper():
-        return 0  # generations: names and numbers
+        return []  # generations: names and numbers
     info = db.execute("SELECT name, type FROM pragma_table_info(?)", [table]).fetchall()
     columns = [name for name, kind in info if "TEXT" in (kind or "").upper()]
     columns = [c for c in columns if (table, c) != ("feeds", "url")]
+    needles, feeds = clean.needles, clean.feeds
     wheres = [f'instr("{c}", ?) > 0' for c in columns for _ in needles]
     args: list[object] = [n for _c in columns for n in needles]
     own = table in _FEED_ROWS
@@ -155,18 +199,19 @@ def _scrub_table(
         wheres.append(f"feed_id IN ({','.join('?' * len(feeds))})")
         args += list(feeds)
     if not wheres:
-        return 0
+        return []
     select = ", ".join(f'"{c}"' for c in columns)
     extra = ", feed_id" if own else ""
     rows = db.execute(
         f'SELECT rowid{extra}, {select} FROM "{table}" WHERE {" OR ".join(wheres)}', args
     ).fetchall()
     unique = unique_columns(db, table)
-    changed = 0
+    plan = []
     for row in rows:
         rowid, values = row[0], row[2:] if own else row[1:]
-        own_secrets = by_feed.get(row[1]) if own else None
+        own_secrets = clean.by_feed.get(row[1]) if own else None
         update: dict[str, str] = {}
+        before: dict[str, str] = {}
         for column, value in zip(columns, values, strict=True):
             if not isinstance(value, str) or not value:
                 continue
@@ -175,32 +220,43 @@ def _scrub_table(
                 if own_secrets is not None:  # exactly what parse_feed gives the feed now
                     new = without_secrets(value, own_secrets)
                 if any(n in new for n in needles):
-                    new = without_secrets(new, secrets)
+                    new = without_secrets(new, clean.secrets)
             else:
-                for old, replacement in forms:
+                for old, replacement in clean.forms:
                     new = new.replace(old, replacement)
                 if (table, column) in BARE_COLUMNS:
-                    for old, replacement in bare:
+                    for old, replacement in clean.bare:
                         new = new.replace(old, replacement)
             if new != value:
                 update[column] = new
+                before[column] = value
         if update:
-            _update(db, table, rowid, update, unique)
-            changed += len(update)
-    return changed
+            plan.append((rowid, update, before, unique))
+    return plan
 
 
 def _update(
-    db: sqlite_utils.Database, table: str, rowid: int, values: dict[str, str], unique: set[str]
-) -> None:
-    """Write ``values`` into the row; a cleaned value under a UNIQUE index that another row
-    has already (the clean form the next poll gives) gets ``#dup-<rowid>`` instead."""
+    db: sqlite_utils.Database,
+    table: str,
+    rowid: int,
+    values: dict[str, str],
+    before: dict[str, str],
+    unique: set[str],
+) -> int:
+    """Write ``values`` into the row if it still holds ``before`` (a writer may have
+    changed it since it was read: then the next round reads it again), and return how
+    many values changed.  A cleaned value under a UNIQUE index that another row has
+    already (the clean form the next poll gives) gets ``#dup-<rowid>`` instead."""
     clean = dict(values)
+    still = " AND ".join(f'"{c}" IS ?' for c in before)
     for attempt in range(100):
         sets = ", ".join(f'"{c}" = ?' for c in values)
         try:
-            db.execute(f'UPDATE "{table}" SET {sets} WHERE rowid = ?', [*values.values(), rowid])
-            return
+            cursor = db.execute(
+                f'UPDATE "{table}" SET {sets} WHERE rowid = ? AND {still}',
+                [*values.values(), rowid, *before.values()],
+            )
+            return len(values) if cursor.rowcount else 0
         except sqlite3.IntegrityError:
             if not unique & set(values):
                 raise

@@ -59,6 +59,30 @@ class Store:
         todo = unscrubbed(self.db, {public_feed_url(url): url for url in urls})
         return scrub_feed_secrets(self.db, todo)
 
+    def feeds_to_scrub(self, urls: Iterable[str]) -> dict[int, str]:
+        """Of ``urls`` (the config's feed URLs that have credentials), the stored feeds
+        :meth:`scrub_feed_secrets` has work for: feed id -> URL (a quick look)."""
+        return unscrubbed(self.db, {public_feed_url(url): url for url in urls})
+
+    def scrub_feed_secrets_apart(self, feeds: dict[int, str]) -> int:
+        """:meth:`scrub_feed_secrets` of :meth:`feeds_to_scrub`'s ``feeds``, on a connection
+        of its own: for a thread (``asyncio.to_thread``) while the event loop goes on using
+        this store (the scrub's writes are short transactions, see :mod:`storage.scrub`).
+        A database in memory has no second connection: this one is used."""
+        path = next((file for _seq, name, file in self._databases() if name == "main"), "")
+        if not path:
+            return scrub_feed_secrets(self.db, feeds)
+        db = open_database(path, migrate=False)
+        try:
+            return scrub_feed_secrets(
+                db, unscrubbed(db, {public_feed_url(u): u for u in feeds.values()})
+            )
+        finally:
+            db.close()
+
+    def _databases(self) -> list[tuple[int, str, str]]:
+        return self.db.execute("PRAGMA database_list").fetchall()
+
     def ping(self) -> None:
         """Raise :class:`StorageError` when the database does not answer."""
         try:

@@ -1262,3 +1262,85 @@ def test_config_feeds_take_over_their_stored_spellings_as_before_in_linear_work(
     assert all(taken[public_feed_url(u)] is not None for u in urls)  # each kept an old row
     assert len(got) == len(numbered)  # none added: every config feed found its own
     assert calls <= 4 * (len(numbered) + len(urls)), calls
+
+
+async def test_a_reload_scrubs_old_secrets_off_the_loop_and_answers_commands_meanwhile(
+    telegram_api, tmp_path, monkeypatch
+):
+    """A `feeds add` feed whose content an older version stored with our key and password
+    in it; a /reload whose config now gives its credentials scrubs them (every row clean,
+    the feed marked), in a thread: while the scrub is held at its start, another chat's
+    /help is answered; the /reload's answer comes once the scrub is done."""
+    import sqlite3
+    import threading
+
+    import sqlite_utils
+
+    import storage.store as store_module
+    from bot.app import Core
+    from bot.config.loader import load_config
+    from bot.credentials import public_feed_url
+    from bot.ingest.parse import parse_feed
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.chatbot import OPERATOR as ADMIN
+    from tests.chatbot import ChatDriver
+    from tests.helpers import QUIET_FEED, rss, wait_until
+
+    async with FeedServer() as server:
+        host = f"127.0.0.1:{server.port}"
+        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
+        server.set("/feed.xml", body)
+        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+        path = tmp_path / "bot.db"
+        old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
+        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+        old["feeds"].insert(
+            {"id": 1, "url": public_feed_url(full), "origin": "cli", "primed": 1,
+             "added_at": "2024-05-01T08:00:00+00:00", "status": "ok"}
+        )  # fmt: skip
+        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
+        Store(old).articles.add_new(1, parsed.articles, processed=True)
+        old.conn.commit()
+        old.close()
+
+        toml = tmp_path / "config.toml"
+        head = (
+            f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{telegram_api.base_url}"\n'
+            f'poll_timeout = "1s"\nadmins = [{ADMIN}]\n[storage]\npath = "{path}"\n'
+            "[fetch]\nfull_text = false\n"
+        )
+        toml.write_text(head)
+        started, release = threading.Event(), threading.Event()
+        held: list[bool] = []
+        real = store_module.scrub_feed_secrets
+
+        def held_at_start(db, feeds):  # type: ignore[no-untyped-def]
+            if feeds:
+                started.set()
+                held.append(release.wait(timeout=15))  # False: nobody released it in time
+            return real(db, feeds)
+
+        monkeypatch.setattr(store_module, "scrub_feed_secrets", held_at_start)
+        async with Core(load_config(toml)) as core:
+            await core.start()
+            bot = ChatDriver(telegram_api, core)
+            toml.write_text(head + f'[[feeds]]\nurl = "{full}"\n')
+            before = len(bot.replies(ADMIN))
+            telegram_api.inject_message(ADMIN, "/reload", user_id=ADMIN)
+            await wait_until(started.is_set, timeout=20, what="the scrub to start")
+            answered = (await bot.send(5, "/help", user_id=5))["text"]
+            release.set()
+            replies = await telegram_api.wait_for_messages(ADMIN, before + 1, timeout=20)
+            reloaded = replies[-1]["text"]
+            rows = core.store.db.execute(
+                "SELECT entry_id, link, image FROM articles ORDER BY id"
+            ).fetchall()
+            [marked] = core.store.db.execute("SELECT secrets_scrubbed FROM feeds").fetchone()
+    assert held == [True], "the scrub held the event loop: /help waited for it"
+    assert "/subscribe" in answered, answered
+    assert "Configuration reloaded" in reloaded, reloaded
+    assert marked == 1
+    assert (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***",
+            f"http://{host}/img/1.jpg?api_key=***") in rows  # fmt: skip
+    assert_no_secrets(path, API_KEY, PASSWORD)
