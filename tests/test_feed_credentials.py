@@ -1344,3 +1344,49 @@ async def test_a_reload_scrubs_old_secrets_off_the_loop_and_answers_commands_mea
     assert (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***",
             f"http://{host}/img/1.jpg?api_key=***") in rows  # fmt: skip
     assert_no_secrets(path, API_KEY, PASSWORD)
+
+
+def test_the_scrub_keeps_what_another_connection_wrote_meanwhile_and_cleans_it(
+    tmp_path, monkeypatch
+):
+    """The scrub reads, then writes what it found in a short transaction: a value that
+    another connection (the bot, while the scrub runs in its thread) changed in between is
+    not overwritten with the old one cleaned; the next round cleans the new one, and the
+    feed is marked only once a round finds nothing."""
+    import sqlite3
+
+    import storage.scrub as scrub
+    from bot.credentials import public_feed_url
+    from storage.database import open_database
+
+    full = f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}"
+    path = tmp_path / "bot.db"
+    db = open_database(path)
+    db["feeds"].insert(
+        {"id": 1, "url": public_feed_url(full), "added_at": "2024-05-01T08:00:00+00:00",
+         "last_error": f"HTTP 500 at https://news.example/{API_KEY}/a", "secrets_scrubbed": 0}
+    )  # fmt: skip
+    db.conn.commit()
+    real = scrub._plan_table
+    planned: list[str] = []
+
+    def plan_then_the_bot_writes(db, table, clean):  # type: ignore[no-untyped-def]
+        found = real(db, table, clean)
+        planned.append(table)
+        if table == "feeds" and planned.count("feeds") == 1:
+            other = sqlite3.connect(path)
+            other.execute(
+                "UPDATE feeds SET last_error = ? WHERE id = 1",
+                [f"timeout at https://news.example/{API_KEY}/b"],
+            )
+            other.commit()
+            other.close()
+        return found
+
+    monkeypatch.setattr(scrub, "_plan_table", plan_then_the_bot_writes)
+    changed = scrub.scrub_feed_secrets(db, {1: full})
+    [(error, marked)] = db.execute("SELECT last_error, secrets_scrubbed FROM feeds").fetchall()
+    db.close()
+    assert error == "timeout at https://news.example/***/b", error
+    assert marked == 1 and changed == 1
+    assert planned.count("feeds") == 3  # written over nothing, cleaned, then found clean
