@@ -27,7 +27,9 @@ from bot.credentials import (
     missing_credentials,
     secret_values,
     secrets_known,
+    text_without_secrets,
     with_credentials,
+    without_secrets,
 )
 from bot.delivery.digest import chat_zone
 from bot.delivery.labels import alert_labels
@@ -657,9 +659,18 @@ class Pipeline:
                 page = None
         if page is None:
             return stored  # the feed's own summary will do (also when the page was refused)
-        image = article.image or page.image  # the feed's own picture first, else og:image
-        self.store.articles.update_content(stored.key, page.text, image=image)
-        return replace(stored, article=article.replace(content=page.text, image=image))
+        # a page of a feed with credentials may repeat them, as its feed's content may
+        secrets = self._feed_secrets(stored.feed_id)
+        text = text_without_secrets(page.text, secrets)
+        image = article.image or without_secrets(page.image, secrets)  # else og:image
+        self.store.articles.update_content(stored.key, text, image=image)
+        return replace(stored, article=article.replace(content=text, image=image))
+
+    def _feed_secrets(self, feed_id: int | None) -> list[str]:
+        """The credentials the config gives the feed ``feed_id`` (none for most feeds)."""
+        feed = self.store.feeds.get(feed_id) if feed_id else None
+        full = self.config.credentialed_feed_url(feed.url) if feed else None
+        return secret_values(full) if full else []
 
     async def _summary(self, article: Article, budget: int, language: str) -> Summary:
         if self.llm is not None:

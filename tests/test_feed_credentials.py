@@ -1390,3 +1390,55 @@ def test_the_scrub_keeps_what_another_connection_wrote_meanwhile_and_cleans_it(
     assert error == "timeout at https://news.example/***/b", error
     assert marked == 1 and changed == 1
     assert planned.count("feeds") == 3  # written over nothing, cleaned, then found clean
+
+
+async def test_the_full_text_of_a_credentialed_feeds_article_loses_its_secrets(
+    feed_server, tmp_path
+):
+    """A teaser from a feed with a key: its page is fetched for the alert, and a page that
+    repeats the key (in its text, its og:image) has it taken out before the text is
+    stored or summarised; the page's own words stay."""
+    import io
+
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.sinks import ConsoleSink
+    from bot.service.chats import ChatInfo
+    from bot.service.subscriptions import subscribe
+    from storage.store import Store
+    from tests.helpers import STORY_PAGE
+
+    base = feed_server.url("").rstrip("/")
+    feed_server.set(
+        "/feed.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>{base}/</link><item><title>North Korea and US envoys hold talks on "
+        f"denuclearisation</title><link>{base}/story.html</link><guid>story-1</guid>"
+        "<description>Envoys met.</description></item></channel></rss>",
+    )
+    page = STORY_PAGE.replace(
+        "<head>", f'<head><meta property="og:image" content="{base}/i.jpg?api_key={API_KEY}">'
+    ).replace(
+        "officials said.</p>",
+        f"officials said. Subscribers: {base}/more?api_key={API_KEY} or {API_KEY}.</p>",
+    )
+    feed_server.set("/story.html", page, content_type="text/html; charset=utf-8")
+    config = config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
+        },
+        env={"FEED_KEY": API_KEY},
+    )
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+    sink = ConsoleSink(io.StringIO())
+    async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
+        await core.poll_all_once()
+        [(content, image)] = store.db.execute("SELECT content, image FROM articles").fetchall()
+    [(_, message)] = sink.sent
+    assert feed_server.hits("/story.html") == 1
+    assert "Panmunjom" in content and f"{base}/more?api_key=*** or ***." in content, content
+    assert image == f"{base}/i.jpg?api_key=***", image
+    assert API_KEY not in message
+    assert_no_secrets(tmp_path / "db.sqlite", API_KEY)
