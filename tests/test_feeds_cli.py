@@ -311,3 +311,35 @@ async def test_import_skips_listed_feeds_in_any_spelling_same_feed_accepts(tmp_p
     assert out.count("already in config.toml") == 2 and "already listed" in out, out
     _, out, _ = await newsalert(*base, "list")
     assert out.count("from cli") == 1 and "A.EXAMPLE" not in out and "rss/" not in out, out
+
+
+def test_a_large_import_skips_known_feeds_in_any_spelling_in_linear_work(tmp_path, monkeypatch):
+    """An OPML file of a thousand feeds into a database of a thousand: the stored ones
+    (in another spelling: host in capitals, a trailing /) and the file's own repeats are
+    skipped, the others added once; the feed keys worked out grow with the number of
+    feeds, not with their product (counted, not timed)."""
+    import bot.credentials as credentials
+    from bot.ops.feed_admin import import_opml
+    from storage.store import Store
+
+    store = Store.open(tmp_path / "bot.db")
+    for n in range(1000):
+        store.feeds.upsert(f"https://stored{n}.example/news/rss", origin="cli")
+    urls = [f"https://STORED{n}.example/news/rss/" for n in range(0, 1000, 2)]
+    urls += [f"https://new{n}.example/rss" for n in range(500)]
+    urls += [f"https://NEW{n}.example/rss" for n in range(0, 500, 5)]  # the file's repeats
+    calls = 0
+    real = credentials.feed_key
+
+    def counted(url: str) -> str:
+        nonlocal calls
+        calls += 1
+        return real(url)
+
+    monkeypatch.setattr(credentials, "feed_key", counted)
+    added, skipped = import_opml(store, write_opml([OPMLFeed(u, "") for u in urls]).encode())
+    assert added == [f"https://new{n}.example/rss" for n in range(500)]
+    assert len(skipped) == 600 and all(s.endswith("already listed") for s in skipped), skipped[:3]
+    assert len(store.feeds.all()) == 1500
+    store.close()
+    assert calls <= 4 * (1000 + len(urls)), calls

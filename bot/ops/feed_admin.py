@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.config.loader import check_url
 from bot.config.model import Config
-from bot.credentials import has_credentials, public_feed_url
+from bot.credentials import feed_keys, has_credentials, match_feed, public_feed_url
 from bot.errors import ConfigError, NewsalertError
 from bot.ingest.fetch import Fetcher, fetch_source
 from bot.ingest.parse import parse_feed
@@ -167,6 +167,8 @@ def import_opml(
     """Add every feed of an OPML document; returns (added, skipped with reasons).
     The feeds of the config file (``config``) are skipped: they stay the file's."""
     added, skipped = [], []
+    # the stored feeds by key, once (not a scan of every feed per entry): kept up to date
+    known = feed_keys(f.url for f in store.feeds.all())
     for feed in read_opml(data):
         try:
             url = validate_feed_url(feed.url)
@@ -176,13 +178,14 @@ def import_opml(
         if config is not None and config.lists_feed(url):
             skipped.append(f"{redact_url(url)}: already in {Path(config.source).name}")
             continue
-        if find_feed(store, url) is not None:  # in any spelling same_feed accepts
+        if match_feed(url, known) is not None:  # in any spelling same_feed accepts
             skipped.append(f"{redact_url(url)}: already listed")
             continue
         if has_credentials(url):
             skipped.append(f"{redact_url(url)} {CREDENTIALS_REFUSED}")
             continue
-        store.feeds.upsert(url, name=feed.title, origin="cli")
+        stored = store.feeds.upsert(url, name=feed.title, origin="cli")
+        known.update(feed_keys([stored.url]))
         added.append(url)
     return added, skipped
 
