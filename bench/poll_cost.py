@@ -15,8 +15,11 @@ scheduler's job calls.
 Printed: per unchanged poll and per changed poll, the event loop's thread CPU (ms), the
 process's (the loop and its threads: e5), the worker processes', Python function calls
 on the loop (cProfile, in a round of its own so that the profiler's cost stays out of the
-timings), and the loop's longest stall while the changed polls ran (a 5 ms ticker); then
-the functions with the most cumulative time per poll.  Call counts are deterministic for a
+timings), the loop's longest stall while the changed polls ran (a 5 ms ticker), how long a
+changed poll took from its start to its alerts in the outbox (all of a round's polls start
+at once: a burst, not the scheduler's spread), the e5 batches asked for (count, texts, the
+largest; made in a thread); then the functions with the most self and cumulative time per
+poll.  Call counts are deterministic for a
 given tree; the CPU figures are noisy on a shared machine.  ``--tree`` runs the same driver
 against another checkout (its own ``bot``, ``storage``, ``tests`` and ``bench/scale.py``;
 run it with that checkout's interpreter), so two versions compare back to back.
