@@ -477,7 +477,8 @@ def _desk(
     idf: Idf,
     unknown_gap: float,
 ) -> dict[str, int]:
-    """The dated items through the StoryDesk (bench.story_pairs.stream) with the
+    """The dated items through the StoryDesk as shipped (bench.story_pairs.stream; every
+    report of a close story compared, STORY_MEMBERS) with the
     candidate's second stage in place of the shipped one (the time gap as unknown, the tune
     half's mean: the desk's margin does not see the times; its window does)."""
     shipped_margin, shipped_card = stories.meaning_margin, stories.story_card
@@ -502,7 +503,9 @@ def _desk(
     try:
         vecs = dict(zip(ids, use, strict=True))
         paid = sp.Passages(dict(zip(texts, e5, strict=True)))
-        return sp.stream(pairs, items, vecs, by_meaning=True, e5=paid)
+        return sp.stream(
+            pairs, items, vecs, by_meaning=True, e5=paid, members=stories.STORY_MEMBERS
+        )
     finally:
         stories.meaning_margin, stories.story_card = shipped_margin, shipped_card
 
