@@ -607,3 +607,12 @@ def m023_feed_secrets_scrubbed(db: sqlite_utils.Database) -> None:
     # for a feed added from now on: its content loses them as it comes (parse_feed).
     db.execute("ALTER TABLE feeds ADD COLUMN secrets_scrubbed INTEGER NOT NULL DEFAULT 1")
     db.execute("UPDATE feeds SET secrets_scrubbed = 0")
+
+
+@MIGRATIONS()
+def m024_story_member_passages(db: sqlite_utils.Database) -> None:
+    # passage: the e5 vector (bot.matching.passages, float16) of an article that joined a
+    # story after its first report, made when it or a later article needed it
+    # (bot.ingest.stories); NULL until then, and for the links stored before (their
+    # vectors are made again when next needed, as they were after every restart).
+    db.execute("ALTER TABLE story_articles ADD COLUMN passage BLOB")

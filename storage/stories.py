@@ -39,6 +39,7 @@ class StoryMember:
     article: Article  # title, summary, content and source as stored
     seen: datetime
     vector: bytes | None = None
+    passage: bytes | None = None  # its e5 vector (bot.matching.passages), once one was made
 
 
 class StoryStore:
@@ -83,13 +84,32 @@ class StoryStore:
         article: Article,
         *,
         now: datetime,
+        passage: bytes | None = None,
     ) -> None:
-        """Record that this article (or feed entry, when it was not stored) carried the story."""
+        """Record that this article (or feed entry, when it was not stored) carried the
+        story, with the article's e5 vector when one was made for it."""
         with self.db.atomic():
             self.db.execute(
                 "INSERT OR IGNORE INTO story_articles (story_id, article_id, feed_id, entry_id, "
-                "source, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [story_id, article_key, feed_id, article.id, article.source, to_db_time(now)],
+                "source, seen_at, passage) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    story_id,
+                    article_key,
+                    feed_id,
+                    article.id,
+                    article.source,
+                    to_db_time(now),
+                    passage,
+                ],
+            )
+
+    def set_member_passage(self, article_key: int, passage: bytes) -> None:
+        """Keep the e5 vector of an article that joined a story, made when a later article
+        needed it (so that a restart does not make it again)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE story_articles SET passage = ? WHERE article_id = ? AND passage IS NULL",
+                [passage, article_key],
             )
 
     def story_of_article(self, article_key: int) -> int | None:
@@ -152,10 +172,10 @@ class StoryStore:
         if last <= 0:
             return []
         rows = self.db.execute(
-            "SELECT story_id, article_id, title, summary, content, source, seen_at, vector "
-            "FROM ("
+            "SELECT story_id, article_id, title, summary, content, source, seen_at, vector, "
+            "passage FROM ("
             "  SELECT sa.story_id, a.id AS article_id, a.title, a.summary, a.content, "
-            "  a.source, sa.seen_at, a.vector, sa.id AS link_id, "
+            "  a.source, sa.seen_at, a.vector, sa.passage, sa.id AS link_id, "
             "  row_number() OVER (PARTITION BY sa.story_id ORDER BY sa.id DESC) AS latest "
             "  FROM story_articles sa JOIN stories s ON s.id = sa.story_id "
             "  JOIN articles a ON a.id = sa.article_id "
@@ -174,8 +194,9 @@ class StoryStore:
                 ),
                 seen=from_db_time(seen) or utcnow(),
                 vector=vector,
+                passage=passage,
             )
-            for story_id, key, title, summary, content, source, seen, vector in rows
+            for story_id, key, title, summary, content, source, seen, vector, passage in rows
         ]
 
     def sightings(self, story_id: int) -> list[tuple[str, datetime]]:

@@ -648,7 +648,11 @@ class StoryDesk:
             for m in self.stories.members(since=since, last=self.members - 1):
                 article = m.article
                 card = story_card(
-                    article.title, lead_of(article), article.source, from_blob(m.vector)
+                    article.title,
+                    lead_of(article),
+                    article.source,
+                    from_blob(m.vector),
+                    from_blob(m.passage),
                 )
                 member = _Member(card, article_text(article), m.seen, m.article_key)
                 later.setdefault(m.story_id, []).append(member)
@@ -868,7 +872,8 @@ class StoryDesk:
                     found, top = pair.story, margin
         text = article_text(article)
         if found is not None:
-            self.stories.link(found.story_id, article_key, feed_id, article, now=now)
+            blob = to_blob(passage) if passage is not None else None
+            self.stories.link(found.story_id, article_key, feed_id, article, now=now, passage=blob)
             self._join(found, _Member(card, text, now, article_key), vector)
             return StoryRef(found.story_id, is_copy=True)
         story_id = self.stories.create(
@@ -903,6 +908,7 @@ class StoryDesk:
                     self.stories.set_passage(r.story_id, to_blob(made))
                 elif member.key is not None and member.key in member_passages:
                     made = member_passages[member.key]
+                    self.stories.set_member_passage(member.key, to_blob(made))
                 else:
                     continue
                 member.card = dataclasses.replace(member.card, passage=made)
