@@ -1442,3 +1442,120 @@ async def test_the_full_text_of_a_credentialed_feeds_article_loses_its_secrets(
     assert image == f"{base}/i.jpg?api_key=***", image
     assert API_KEY not in message
     assert_no_secrets(tmp_path / "db.sqlite", API_KEY)
+
+
+class _PlainHandler:
+    """A plain handler on the root logger, as an operator's own logging set-up would add:
+    what it formats (message and traceback, ``logging.Formatter``'s way) is what reached
+    it, with none of our redaction in between."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self.lines: list[str] = []
+        outer = self
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                outer.lines.append(logging.Formatter().format(record))
+
+        self.handler = Handler(logging.DEBUG)
+
+    def __enter__(self) -> _PlainHandler:
+        import logging
+
+        root = logging.getLogger()
+        self._levels = {name: logging.getLogger(name).level for name in ("", "httpx", "httpcore")}
+        root.addHandler(self.handler)
+        root.setLevel(logging.DEBUG)
+        for name in ("httpx", "httpcore"):  # as setup_logging leaves them below -vv
+            logging.getLogger(name).setLevel(logging.WARNING)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        logging.getLogger().removeHandler(self.handler)
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def test_fetch_errors_and_a_parser_bug_show_no_secret_to_any_log_handler(
+    tmp_path, monkeypatch
+):
+    """A credentialed feed that fails every way (connection refused, HTTP 500, 401, a
+    timeout): the FetchError itself (its url, message, traceback with its causes, pickled
+    form) holds only the redacted URL.  And with an unexpected exception in the parser
+    whose text repeats the URL and the secrets: what a plain handler on the root logger
+    gets (messages and tracebacks, no redaction of ours) shows neither secret, nor do the
+    poll results or the database; the record still says which feed and what was raised."""
+    import pickle
+    import socket
+    import traceback
+
+    import pytest
+
+    import bot.pipeline as pipeline_module
+    from bot.config.loader import load_config
+    from bot.errors import FetchError
+    from bot.ingest.fetch import Fetcher
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss
+
+    def parser_bug(body, *, url, secrets, **_options):  # type: ignore[no-untyped-def]
+        # a stand-in for a bug in parse_feed that echoes what it was given
+        try:
+            raise KeyError(" ".join(secrets))
+        except KeyError as e:
+            raise ValueError(f"cannot read the entries of {url}") from e
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    async with FeedServer() as server, Fetcher(read_timeout=0.5, total_timeout=2) as fetcher:
+        server.fault("/500.xml", "status", code=500)
+        server.fault("/401.xml", "status", code=401)
+        server.fault("/slow.xml", "timeout", delay=10)
+        server.set("/bug.xml", rss(QUIET_FEED))
+        hosts = {
+            "network": f"127.0.0.1:{closed}/feed.xml",
+            "http": f"127.0.0.1:{server.port}/500.xml",
+            "unauthorized": f"127.0.0.1:{server.port}/401.xml",
+            "timeout": f"127.0.0.1:{server.port}/slow.xml",
+            "error": f"127.0.0.1:{server.port}/bug.xml",
+        }
+        urls = {
+            k: f"http://reader:{PASSWORD}@{h}?api_key={API_KEY}&id=42" for k, h in hosts.items()
+        }
+        for kind, url in list(urls.items())[:4]:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(url)
+            error = caught.value
+            assert error.kind == kind
+            assert error.url == f"http://***@{hosts[kind]}?api_key=***&id=42", error.url
+            shown = [str(error), repr(error.args), "".join(traceback.format_exception(error))]
+            for text in (error.url, *shown, pickle.dumps(error).decode("latin-1")):
+                assert PASSWORD not in text and API_KEY not in text, (kind, text)
+
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            + "".join(f'[[feeds]]\nurl = "{u}"\n' for u in urls.values())
+        )
+        config = load_config(toml, env={})
+        store = Store(open_database(tmp_path / "bot.db"))
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        monkeypatch.setattr(pipeline_module, "parse_feed", parser_bug)
+        with _PlainHandler() as plain:
+            results = [await pipeline.poll(feed) for feed in sync_config(store, config)]
+        store.close()
+    assert [r.error_kind for r in results] == list(hosts), results
+    [bug] = [line for line in plain.lines if "unexpected error while polling" in line]
+    assert f"feed http://{hosts['error']}?api_key=***&id=42: unexpected" in bug, bug
+    assert "ValueError: cannot read the entries of" in bug and "KeyError" in bug, bug
+    assert len([line for line in plain.lines if " failed (" in line]) == len(hosts), plain.lines
+    for text in (*plain.lines, *(r.error or "" for r in results)):
+        assert PASSWORD not in text and API_KEY not in text, text
+    assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)

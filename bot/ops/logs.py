@@ -21,10 +21,13 @@ import logging
 import re
 import sys
 import threading
+import traceback
+from collections.abc import Collection
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from bot.credentials import mask_secrets
 from bot.ingest.urls import redact_urls
 from bot.text import remember_secret
 
@@ -178,6 +181,16 @@ def add_secret(secret: str) -> None:
 def redact(text: str) -> str:
     """``text`` with every known secret and token-shaped string replaced by ***."""
     return _redactor.redact(text)
+
+
+def redacted_traceback(error: BaseException, secrets: Collection[str] = ()) -> str:
+    """``error``'s traceback, with its causes and notes, as ``log.exception`` would show it,
+    without ``secrets`` (a feed's :func:`bot.credentials.secret_values`) and every known
+    secret (:func:`redact`): an exception's text may hold what it was given, and a record's
+    ``exc_info`` reaches every handler as it is (only ours redacts).  For the message of a
+    record logged without ``exc_info``."""
+    text = "".join(traceback.format_exception(error)).rstrip("\n")
+    return redact(mask_secrets(text, secrets))
 
 
 def _log_uncaught(
