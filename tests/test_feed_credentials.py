@@ -1559,3 +1559,86 @@ async def test_fetch_errors_and_a_parser_bug_show_no_secret_to_any_log_handler(
     for text in (*plain.lines, *(r.error or "" for r in results)):
         assert PASSWORD not in text and API_KEY not in text, text
     assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
+
+
+async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhile(
+    tmp_path, monkeypatch
+):
+    """A database an older version left with our key and password in a feed's rows, and a
+    config that now gives that feed's credentials: at start the scrub runs in a thread on
+    its own connection, after the ops server is up.  While it is held at its start,
+    /healthz answers and the feed has not been fetched; once it is let go, the bot starts,
+    polls the feed, and every row is clean (the file's bytes too), the feed marked."""
+    import asyncio
+    import sqlite3
+    import threading
+
+    import httpx
+    import sqlite_utils
+
+    import storage.store as store_module
+    from bot.app import Core
+    from bot.config.loader import load_config
+    from bot.credentials import public_feed_url
+    from bot.ingest.parse import parse_feed
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss, wait_until
+
+    async with FeedServer() as server:
+        host = f"127.0.0.1:{server.port}"
+        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
+        server.set("/feed.xml", body)
+        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+        path = tmp_path / "bot.db"
+        old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
+        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+        old["feeds"].insert(
+            {"id": 1, "url": public_feed_url(full), "primed": 1, "status": "ok",
+             "added_at": "2024-05-01T08:00:00+00:00"}
+        )  # fmt: skip
+        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
+        Store(old).articles.add_new(1, parsed.articles, processed=True)
+        old.conn.commit()
+        old.close()
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{path}"\n[metrics]\nlisten = "127.0.0.1:0"\n'
+            f'[fetch]\nfull_text = false\n[polling]\njitter = 0\n[[feeds]]\nurl = "{full}"\n'
+        )
+        started, release = threading.Event(), threading.Event()
+        held: list[bool] = []
+        real = store_module.scrub_feed_secrets
+
+        def held_at_start(db, feeds):  # type: ignore[no-untyped-def]
+            if feeds:
+                started.set()
+                held.append(release.wait(timeout=10))  # False: nobody released it in time
+            return real(db, feeds)
+
+        monkeypatch.setattr(store_module, "scrub_feed_secrets", held_at_start)
+        async with Core(load_config(toml)) as core, httpx.AsyncClient(timeout=5) as client:
+            starting = asyncio.create_task(core.start())
+            await wait_until(started.is_set, timeout=20, what="the start-up scrub to start")
+            assert core.ops_server is not None
+            health = await client.get(f"{core.ops_server.url}/healthz")
+            hits_while_held = server.hits("/feed.xml")
+            release.set()
+            await starting
+            await wait_until(lambda: server.hits("/feed.xml") >= 1, what="the first poll")
+            await wait_until(
+                lambda: core.store.db.execute("SELECT last_polled FROM feeds").fetchone()[0],
+                what="the first poll recorded",
+            )
+            rows = core.store.db.execute(
+                "SELECT entry_id, link, image FROM articles ORDER BY id"
+            ).fetchall()
+            [marked] = core.store.db.execute("SELECT secrets_scrubbed FROM feeds").fetchone()
+            count = core.store.db["articles"].count
+    assert held == [True], "the start-up scrub held the event loop: /healthz waited for it"
+    assert health.status_code in (200, 503) and "status" in health.json(), health.text
+    assert hits_while_held == 0, "the feed was fetched before its old secrets were scrubbed"
+    assert marked == 1 and count == len(parsed.articles)  # the poll found no entry anew
+    assert (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***",
+            f"http://{host}/img/1.jpg?api_key=***") in rows  # fmt: skip
+    assert_no_secrets(path, API_KEY, PASSWORD)
