@@ -1642,3 +1642,60 @@ async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhil
     assert (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***",
             f"http://{host}/img/1.jpg?api_key=***") in rows  # fmt: skip
     assert_no_secrets(path, API_KEY, PASSWORD)
+
+
+def test_the_scrub_masks_bare_secrets_in_old_titles_and_summaries_as_new_content(tmp_path):
+    """An older version stored a feed's titles and summaries that name our key and password
+    as words (no ``name=`` before them, no URL around them): new content has them masked
+    (``mask_secrets``), and so does the scrub of the old rows, in the articles and in what
+    copies them (stories, feedback), the title key following its title; neither secret is
+    left in any value nor in the bytes of the SQLite file, in any case."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.config.loader import config_from_dict
+    from bot.credentials import public_feed_url, secret_values, text_without_secrets
+    from bot.ingest.parse import parse_feed
+    from bot.pipeline import sync_config
+    from storage.articles import title_key
+    from storage.database import open_database
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import rss
+
+    full = f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}"
+    title = f"Ash cloud over the {API_KEY} island"
+    summary = f"Lava and ash. The pass was {PASSWORD}, and the key {API_KEY}."
+    body = rss([("ash-1", title, summary)]).encode()
+    new = parse_feed(body, url=full, secrets=secret_values(full)).articles[0]
+    assert new.title == "Ash cloud over the *** island"
+    assert new.title == text_without_secrets(title, secret_values(full))
+    path = tmp_path / "bot.db"
+    old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
+    MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+    t = "2024-05-01T08:00:00+00:00"
+    old["feeds"].insert({"id": 1, "url": public_feed_url(full), "added_at": t, "status": "ok"})
+    old["chats"].insert({"chat_id": CHANNEL, "type": "channel", "created_at": t})
+    [stored] = Store(old).articles.add_new(
+        1, parse_feed(body, url=public_feed_url(full)).articles, processed=True
+    )  # no secrets given: the old code
+    old["stories"].insert({"id": 1, "title": title, "lead": summary, "first_seen": t})
+    old["feedback"].insert(
+        {"chat_id": CHANNEL, "article_id": stored.key, "vote": 1, "title": title, "created_at": t}
+    )
+    old.conn.commit()
+    old.close()
+    assert API_KEY.casefold().encode() in path.read_bytes()  # the title key, folded
+
+    config = config_from_dict({"feeds": [{"url": full}], "storage": {"path": str(path)}}, env={})
+    store = Store(open_database(path))
+    sync_config(store, config)
+    row = store.db["articles"].get(stored.key)
+    story = store.db["stories"].get(1)
+    [feedback] = store.db.execute("SELECT title FROM feedback").fetchall()
+    store.close()
+    assert row["title"] == new.title and row["summary"] == new.summary, row
+    assert row["title_key"] == title_key(new.title), row
+    assert (story["title"], story["lead"], feedback[0]) == (new.title, new.summary, new.title)
+    assert_no_secrets(path, API_KEY, PASSWORD, API_KEY.casefold(), PASSWORD.casefold())
