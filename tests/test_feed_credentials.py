@@ -1699,3 +1699,35 @@ def test_the_scrub_masks_bare_secrets_in_old_titles_and_summaries_as_new_content
     assert row["title_key"] == title_key(new.title), row
     assert (story["title"], story["lead"], feedback[0]) == (new.title, new.summary, new.title)
     assert_no_secrets(path, API_KEY, PASSWORD, API_KEY.casefold(), PASSWORD.casefold())
+
+
+async def test_doctors_log_of_a_check_that_raised_shows_no_feed_secret_to_any_handler(
+    tmp_path, monkeypatch
+):
+    """`doctor` logs the traceback of a check that raised (for -v): a plain handler on the
+    root logger gets it without the credentialed feed's secrets, though the exception's
+    text repeated the URL it was given; the record still names the check and the error."""
+    from importlib import resources
+
+    import bot.ingest.parse as parse_module
+    from bot.ops.doctor import diagnose
+
+    def parser_bug(body, *, url, **_options):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"parser exploded reading {url}")
+
+    async with FeedServer() as server:
+        server.set("/feed.xml", (resources.files("bot.data") / "demo_feed.xml").read_bytes())
+        url = server.url("/feed.xml").replace("http://", f"http://reader:{PASSWORD}@")
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            f'[[feeds]]\nurl = "{url}?api_key={API_KEY}"\n'
+        )
+        monkeypatch.setattr(parse_module, "parse_feed", parser_bug)
+        with _PlainHandler() as plain:
+            findings = [f for f in await diagnose(config, env={}, timeout=5) if f.area == "feed"]
+    assert findings and findings[0].status == "FAIL", findings
+    [stopped] = [line for line in plain.lines if "check of" in line and "stopped" in line]
+    assert "RuntimeError: parser exploded reading http://***@" in stopped, stopped
+    for text in plain.lines:
+        assert PASSWORD not in text and API_KEY not in text, text
