@@ -27,8 +27,8 @@ What is replaced, as the cleaning does it now:
 Each round reads every table, then writes what it found in one short transaction (a row
 that changed since it was read is left to the next round); the feeds are marked once a
 round finds nothing, so that the scrub may run in a thread on a connection of its own
-while the bot goes on writing (``/reload``).  The log says how many values changed,
-never the secrets.
+while the bot goes on writing (start-up and ``/reload``, ``bot.app.Core``).  The log
+says how many values changed, never the secrets.
 """
 
 from __future__ import annotations

@@ -147,6 +147,20 @@ class RedactingFormatter(logging.Formatter):
 _redactor = Redactor()
 
 
+class _RedactedRecords(logging.Filter):
+    """Redacts a record's message where it is made, for every handler (ours redacts the
+    finished line; a handler of the operator's own would not): on the ``httpx`` logger,
+    whose "HTTP Request" lines at -vv hold each URL as sent, a feed's key and the Bot API
+    token in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = _redactor.redact(record.getMessage()), None
+        return True
+
+
+_REDACTED_RECORDS = _RedactedRecords()
+
+
 def setup_logging(
     *, verbose: int | bool = 0, json_lines: bool = False, secrets: list[str] | None = None
 ) -> None:
@@ -165,6 +179,7 @@ def setup_logging(
     root.setLevel(logging.DEBUG if level >= 1 else logging.INFO)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level >= 2 else logging.WARNING)
+    logging.getLogger("httpx").addFilter(_REDACTED_RECORDS)  # once: addFilter keeps one
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread_exception
