@@ -179,14 +179,14 @@ class Pipeline:
         except Exception as e:
             # not exc_info: the exception's text (a parser's, a remote traceback) may hold
             # the feed's credentials, and a record's exc_info reaches every handler as it is
+            secrets = self._secrets(feed)
             log.error(
                 "feed %s: unexpected error while polling\n%s",
                 redact_url(feed.url),
-                redacted_traceback(e, self._secrets(feed)),
+                redacted_traceback(e, secrets),
             )
-            return self._failed(
-                feed, FeedError(feed.url, f"{type(e).__name__}: {e}", kind="error"), now
-            )
+            reason = mask_secrets(redact_urls(f"{type(e).__name__}: {e}"), secrets)
+            return self._failed(feed, FeedError(feed.url, reason, kind="error"), now)
 
     async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
         if has_credentials(feed.url) and self.config.credentialed_feed_url(feed.url) is None:
