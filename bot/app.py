@@ -166,13 +166,7 @@ class Core:
         try:
             # drops the feeds no longer configured
             states = sync_config(self.store, plan.config, scrub=False)
-            # what an older version stored of a feed that now has credentials: the scrub
-            # reads every table, in a thread (commands are answered meanwhile), and ends
-            # before the feed is polled with its credentials (or a clean entry id would
-            # be new: a second alert)
-            todo = self.store.feeds_to_scrub(credentialed_feed_urls(plan.config))
-            if todo:
-                await asyncio.to_thread(self.store.scrub_feed_secrets_apart, todo)
+            await self._scrub_old_secrets(plan.config)
         except Exception as e:
             log.exception("reload: could not apply the configuration; kept the current one")
             return ReloadOutcome(ok=False, problem=f"the database refused the change: {e}")
@@ -200,6 +194,16 @@ class Core:
             ", ".join(plan.needs_restart) or "nothing",
         )
         return plan.outcome(feeds_added=len(added_ids), feeds_removed=len(removed_ids))
+
+    async def _scrub_old_secrets(self, config: Config) -> None:
+        """Take out what an older version stored of the secrets of ``config``'s feeds that
+        have credentials (``storage.scrub``).  The scrub reads every table: it runs in a
+        thread, on a connection of its own (/healthz and commands are answered meanwhile),
+        and ends before such a feed is polled with its credentials (or a clean entry id
+        would be new: a second alert)."""
+        todo = self.store.feeds_to_scrub(credentialed_feed_urls(config))
+        if todo:
+            await asyncio.to_thread(self.store.scrub_feed_secrets_apart, todo)
 
     def schedule_feed(self, feed: FeedState, *, now: bool = False, after: float = 0.0) -> None:
         """Poll ``feed`` at its interval from now on (first ``after`` seconds from now
@@ -235,7 +239,8 @@ class Core:
             await self.ops_server.start()
         self.loop_lag.start()
         await self.workers.start()  # the processes start once, before the first poll
-        feeds = sync_config(self.store, self.config)
+        feeds = sync_config(self.store, self.config, scrub=False)
+        await self._scrub_old_secrets(self.config)  # the ops server answers meanwhile
         await self.pipeline.load_audience()  # before anything can match or change it
         # The compiled subscriptions live as long as the process: about a million objects
         # for 100,000 of them, which every full garbage collection would walk, holding the

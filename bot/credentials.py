@@ -61,10 +61,32 @@ def without_secrets(url: str, secrets: Collection[str]) -> str:
         return url
     if has_credentials(url):
         url = public_feed_url(url)
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 6:
-            url = url.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
-    return url
+    return mask_secrets(url, secrets)
+
+
+MIN_SECRET = 6  # a shorter secret may be a word: it is masked only where a credential goes
+
+
+def bare_secrets(secrets: Collection[str]) -> list[tuple[str, str]]:
+    """(text, ``***``) for each secret of 6 characters or more, as written and %-encoded,
+    the longest first: what :func:`mask_secrets` replaces, for a caller that replaces
+    them in many texts (the scrub of stored rows, ``storage.scrub``)."""
+    found = [s for s in dict.fromkeys(secrets) if len(s) >= MIN_SECRET]
+    pairs = [(t, MASK) for s in found for t in dict.fromkeys([s, quote(s, safe="")])]
+    return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def mask_secrets(text: str, secrets: Collection[str]) -> str:
+    """``text`` with ``***`` for each secret (6 characters or more, as written or
+    %-encoded) wherever it is: a secret the content of a feed repeats outside a URL's
+    credential places (a path, the text of a link, a sentence).  ``secrets`` are the
+    feed's :func:`secret_values`.  What new content and the scrub of old rows both use."""
+    if not secrets or not text:
+        return text
+    for old, new in bare_secrets(secrets):
+        if old in text:
+            text = text.replace(old, new)
+    return text
 
 
 # a URL in text or HTML: an href's value ends at its quote, and a sentence's punctuation
@@ -84,10 +106,7 @@ def text_without_secrets(text: str, secrets: Collection[str]) -> str:
         return text
     if "://" in text:
         text = URL_IN_TEXT.sub(lambda m: without_secrets(m.group(0), secrets), text)
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 6:
-            text = text.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
-    return text
+    return mask_secrets(text, secrets)
 
 
 def twin_fragment(public: str, rank: int) -> str:

@@ -23,6 +23,7 @@ from bot.config.model import ChannelConfig, Config
 from bot.config.template import TemplateError, format_template, parse_template
 from bot.credentials import (
     has_credentials,
+    mask_secrets,
     masked,
     missing_credentials,
     secret_values,
@@ -51,6 +52,7 @@ from bot.ingest.urls import redact_url, redact_urls
 from bot.matching import passages, vectors
 from bot.matching.audience import Audience, Recipient
 from bot.matching.feedback import Rated, decide, needs_passage
+from bot.ops.logs import redacted_traceback
 from bot.records import Alert, Article, FeedStatus, Summary, utcnow
 from bot.service.feedback import passages_of, rated
 from bot.summary.extractive import summarize
@@ -175,10 +177,16 @@ class Pipeline:
         try:
             return await self._poll(feed, now)
         except Exception as e:
-            log.exception("feed %s: unexpected error while polling", redact_url(feed.url))
-            return self._failed(
-                feed, FeedError(feed.url, f"{type(e).__name__}: {e}", kind="error"), now
+            # not exc_info: the exception's text (a parser's, a remote traceback) may hold
+            # the feed's credentials, and a record's exc_info reaches every handler as it is
+            secrets = self._secrets(feed)
+            log.error(
+                "feed %s: unexpected error while polling\n%s",
+                redact_url(feed.url),
+                redacted_traceback(e, secrets),
             )
+            reason = mask_secrets(redact_urls(f"{type(e).__name__}: {e}"), secrets)
+            return self._failed(feed, FeedError(feed.url, reason, kind="error"), now)
 
     async def _poll(self, feed: FeedState, now: datetime) -> PollResult:
         if has_credentials(feed.url) and self.config.credentialed_feed_url(feed.url) is None:
@@ -211,7 +219,7 @@ class Pipeline:
                 source=feed.name or None,
                 now=now,
                 # a publisher may repeat them in its links (the redirect may have lost them)
-                secrets=secret_values(self.config.credentialed_feed_url(feed.url) or ""),
+                secrets=self._secrets(feed),
             )
         except FeedError as e:
             return self._failed(feed, e, now)
@@ -222,6 +230,10 @@ class Pipeline:
             return self._failed(feed, FeedError(feed.url, f"the parser crashed: {e}"), now)
         self._note_malformed(feed, parsed)
         return await self.process(feed, parsed.articles, result, now=now)
+
+    def _secrets(self, feed: FeedState) -> list[str]:
+        """The secrets of ``feed``'s URL in the config (none when it gives it none)."""
+        return secret_values(self.config.credentialed_feed_url(feed.url) or "")
 
     def _note_malformed(self, feed: FeedState, parsed: ParsedFeed) -> None:
         """Keep whether the feed's body was malformed (its items after the fault may be
@@ -761,7 +773,8 @@ class Pipeline:
         )
         # every path that shows it (the log, `feeds list`, /feedstatus, the operators'
         # notice) gets it without credentials: never the raw URL to a redactor downstream
-        reason = redact_urls(str(error))
+        # (and without a secret the error's text repeats elsewhere: an exception's own words)
+        reason = mask_secrets(redact_urls(str(error)), self._secrets(feed))
         state = self.store.feeds.record_failure(
             feed.id,
             f"{error.kind}: {reason}",

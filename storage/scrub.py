@@ -15,17 +15,20 @@ What is replaced, as the cleaning does it now:
   holding one of its secrets, becomes ``without_secrets(value, secrets)``: so a stored
   entry id is exactly the id the next poll gives the same entry, and it is not new (no
   second alert).  Under a UNIQUE index a value that is taken gets ``#dup-<rowid>``.
-- Error and alert columns (:data:`BARE_COLUMNS`): each secret (6 characters or more, as
-  written or %-encoded) becomes ``***``, and the credential forms below are removed.
-- Every other text column (titles, summaries, user queries): only the credential forms,
+- Error, alert and feed content columns (:data:`BARE_COLUMNS`, :data:`CONTENT_COLUMNS`:
+  titles, summaries, contents, as ``parse_feed`` cleans new ones): the credential forms
+  below are removed, and each secret (6 characters or more, as written or %-encoded)
+  becomes ``***`` wherever it is (``bot.credentials.mask_secrets``, what new content
+  gets too).  An article whose title changes gets the ``title_key`` of the new one.
+- Every other text column (user queries, chat settings): only the credential forms,
   ``user:password@`` (removed) and ``name=value`` of a credential parameter
-  (``name=***``): a bare password that is a word may be part of a title or a query.
+  (``name=***``): a bare password that is a word may be part of what a person wrote.
 
 Each round reads every table, then writes what it found in one short transaction (a row
 that changed since it was read is left to the next round); the feeds are marked once a
 round finds nothing, so that the scrub may run in a thread on a connection of its own
-while the bot goes on writing (``/reload``).  The log says how many values changed,
-never the secrets.
+while the bot goes on writing (start-up and ``/reload``, ``bot.app.Core``).  The log
+says how many values changed, never the secrets.
 """
 
 from __future__ import annotations
@@ -35,11 +38,20 @@ import logging
 import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from bot.credentials import MASK, public_feed_url, secret_values, secrets_of, without_secrets
+from bot.credentials import (
+    MASK,
+    bare_secrets,
+    mask_secrets,
+    public_feed_url,
+    secret_values,
+    secrets_of,
+    without_secrets,
+)
+from storage.articles import title_key
 from storage.migrations import unique_columns
 
 log = logging.getLogger(__name__)
@@ -65,9 +77,25 @@ BARE_COLUMNS = frozenset(
         ("deliveries", "text"),
     }
 )
+# what feeds wrote: parse_feed cleans these in new content (text_without_secrets), and
+# stories, story rows and feedback copy them
+CONTENT_COLUMNS = frozenset(
+    {
+        ("articles", "title"),
+        ("articles", "summary"),
+        ("articles", "content"),
+        ("articles", "author"),
+        ("articles", "source"),
+        ("stories", "title"),
+        ("stories", "lead"),
+        ("stories", "source"),
+        ("story_articles", "source"),
+        ("feedback", "title"),
+    }
+)
+_MASKED = BARE_COLUMNS | CONTENT_COLUMNS
 # tables whose rows name their feed: all of a scrubbed feed's URLs are cleaned there
 _FEED_ROWS = frozenset({"articles", "story_articles"})
-_MIN_SECRET = 6  # as without_secrets
 # rounds of read, then write what was found (a short transaction: the bot's own writes go
 # on meanwhile), until a round finds nothing; the last reads and writes under one lock
 _ROUNDS = 4
@@ -104,12 +132,10 @@ def scrub_feed_secrets(db: sqlite_utils.Database, feeds: Mapping[int, str]) -> i
         return 0
     by_feed = {feed_id: secret_values(url) for feed_id, url in feeds.items()}
     secrets = [s for values in by_feed.values() for s in values]
+    secrets = list(dict.fromkeys(secrets))
     forms = [pair for url in feeds.values() for pair in _forms(url)]
-    secrets = [s for s in dict.fromkeys(secrets) if len(s) >= _MIN_SECRET]
-    bare = [(text, MASK) for s in secrets for text in dict.fromkeys([s, quote(s, safe="")])]
-    bare.sort(key=lambda pair: len(pair[0]), reverse=True)  # a longer secret first
-    needles = list(dict.fromkeys([old for old, _new in forms + bare]))
-    clean = _Cleaning(feeds, by_feed, secrets, forms, bare, needles)
+    needles = list(dict.fromkeys([old for old, _new in forms + bare_secrets(secrets)]))
+    clean = _Cleaning(feeds, by_feed, secrets, forms, needles)
     tables = [t for t in db.table_names() if not t.startswith(("_", "sqlite_"))]
     changed = 0
     secure_delete = db.execute("PRAGMA secure_delete").fetchone()[0]
@@ -176,13 +202,12 @@ class _Cleaning:
     by_feed: Mapping[int, list[str]]
     secrets: list[str]
     forms: list[tuple[str, str]]
-    bare: list[tuple[str, str]]
     needles: list[str]
 
 
 def _plan_table(
     db: sqlite_utils.Database, table: str, clean: _Cleaning
-) -> list[tuple[int, dict[str, str], dict[str, str], set[str]]]:
+) -> list[tuple[int, dict[str, str | None], dict[str, str | None], set[str]]]:
     """The rows of ``table`` to change: (rowid, new values, the values they replace, the
     table's UNIQUE columns).  Only reads."""
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [table]).fetchone()[0]
@@ -210,8 +235,8 @@ def _plan_table(
     for row in rows:
         rowid, values = row[0], row[2:] if own else row[1:]
         own_secrets = clean.by_feed.get(row[1]) if own else None
-        update: dict[str, str] = {}
-        before: dict[str, str] = {}
+        update: dict[str, str | None] = {}
+        before: dict[str, str | None] = {}
         for column, value in zip(columns, values, strict=True):
             if not isinstance(value, str) or not value:
                 continue
@@ -224,12 +249,15 @@ def _plan_table(
             else:
                 for old, replacement in clean.forms:
                     new = new.replace(old, replacement)
-                if (table, column) in BARE_COLUMNS:
-                    for old, replacement in clean.bare:
-                        new = new.replace(old, replacement)
+                if (table, column) in _MASKED:
+                    new = mask_secrets(new, clean.secrets)
             if new != value:
                 update[column] = new
                 before[column] = value
+        if table == "articles" and "title" in update:  # the key follows its title
+            old_key = dict(zip(columns, values, strict=True)).get("title_key")
+            update["title_key"] = title_key(update["title"] or "") or None
+            before["title_key"] = old_key
         if update:
             plan.append((rowid, update, before, unique))
     return plan
@@ -239,8 +267,8 @@ def _update(
     db: sqlite_utils.Database,
     table: str,
     rowid: int,
-    values: dict[str, str],
-    before: dict[str, str],
+    values: dict[str, str | None],
+    before: dict[str, str | None],
     unique: set[str],
 ) -> int:
     """Write ``values`` into the row if it still holds ``before`` (a writer may have
@@ -262,6 +290,6 @@ def _update(
                 raise
             mark = f"dup-{rowid}" + (f"-{attempt}" if attempt else "")
             for column in unique & set(values):
-                base = clean[column]
+                base = clean[column] or ""
                 values[column] = f"{base}{'-' if '#' in base else '#'}{mark}"
     raise sqlite3.IntegrityError(f"{table}: no unique value for row {rowid}")

@@ -1442,3 +1442,292 @@ async def test_the_full_text_of_a_credentialed_feeds_article_loses_its_secrets(
     assert image == f"{base}/i.jpg?api_key=***", image
     assert API_KEY not in message
     assert_no_secrets(tmp_path / "db.sqlite", API_KEY)
+
+
+class _PlainHandler:
+    """A plain handler on the root logger, as an operator's own logging set-up would add:
+    what it formats (message and traceback, ``logging.Formatter``'s way) is what reached
+    it, with none of our redaction in between."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self.lines: list[str] = []
+        outer = self
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                outer.lines.append(logging.Formatter().format(record))
+
+        self.handler = Handler(logging.DEBUG)
+
+    def __enter__(self) -> _PlainHandler:
+        import logging
+
+        root = logging.getLogger()
+        self._levels = {name: logging.getLogger(name).level for name in ("", "httpx", "httpcore")}
+        root.addHandler(self.handler)
+        root.setLevel(logging.DEBUG)
+        for name in ("httpx", "httpcore"):  # as setup_logging leaves them below -vv
+            logging.getLogger(name).setLevel(logging.WARNING)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        logging.getLogger().removeHandler(self.handler)
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def test_fetch_errors_and_a_parser_bug_show_no_secret_to_any_log_handler(
+    tmp_path, monkeypatch
+):
+    """A credentialed feed that fails every way (connection refused, HTTP 500, 401, a
+    timeout): the FetchError itself (its url, message, traceback with its causes, pickled
+    form) holds only the redacted URL.  And with an unexpected exception in the parser
+    whose text repeats the URL and the secrets: what a plain handler on the root logger
+    gets (messages and tracebacks, no redaction of ours) shows neither secret, nor do the
+    poll results or the database; the record still says which feed and what was raised."""
+    import pickle
+    import socket
+    import traceback
+
+    import pytest
+
+    import bot.pipeline as pipeline_module
+    from bot.config.loader import load_config
+    from bot.errors import FetchError
+    from bot.ingest.fetch import Fetcher
+    from bot.pipeline import Pipeline, sync_config
+    from storage.database import open_database
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss
+
+    def parser_bug(body, *, url, secrets, **_options):  # type: ignore[no-untyped-def]
+        # a stand-in for a bug in parse_feed that echoes what it was given
+        try:
+            raise KeyError(" ".join(secrets))
+        except KeyError as e:
+            raise ValueError(f"cannot read the entries of {url}") from e
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    async with FeedServer() as server, Fetcher(read_timeout=0.5, total_timeout=2) as fetcher:
+        server.fault("/500.xml", "status", code=500)
+        server.fault("/401.xml", "status", code=401)
+        server.fault("/slow.xml", "timeout", delay=10)
+        server.set("/bug.xml", rss(QUIET_FEED))
+        hosts = {
+            "network": f"127.0.0.1:{closed}/feed.xml",
+            "http": f"127.0.0.1:{server.port}/500.xml",
+            "unauthorized": f"127.0.0.1:{server.port}/401.xml",
+            "timeout": f"127.0.0.1:{server.port}/slow.xml",
+            "error": f"127.0.0.1:{server.port}/bug.xml",
+        }
+        urls = {
+            k: f"http://reader:{PASSWORD}@{h}?api_key={API_KEY}&id=42" for k, h in hosts.items()
+        }
+        for kind, url in list(urls.items())[:4]:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(url)
+            error = caught.value
+            assert error.kind == kind
+            assert error.url == f"http://***@{hosts[kind]}?api_key=***&id=42", error.url
+            shown = [str(error), repr(error.args), "".join(traceback.format_exception(error))]
+            for text in (error.url, *shown, pickle.dumps(error).decode("latin-1")):
+                assert PASSWORD not in text and API_KEY not in text, (kind, text)
+
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            + "".join(f'[[feeds]]\nurl = "{u}"\n' for u in urls.values())
+        )
+        config = load_config(toml, env={})
+        store = Store(open_database(tmp_path / "bot.db"))
+        pipeline = Pipeline(store, config, fetcher=fetcher)
+        monkeypatch.setattr(pipeline_module, "parse_feed", parser_bug)
+        with _PlainHandler() as plain:
+            results = [await pipeline.poll(feed) for feed in sync_config(store, config)]
+        store.close()
+    assert [r.error_kind for r in results] == list(hosts), results
+    [bug] = [line for line in plain.lines if "unexpected error while polling" in line]
+    assert f"feed http://{hosts['error']}?api_key=***&id=42: unexpected" in bug, bug
+    assert "ValueError: cannot read the entries of" in bug and "KeyError" in bug, bug
+    assert len([line for line in plain.lines if " failed (" in line]) == len(hosts), plain.lines
+    for text in (*plain.lines, *(r.error or "" for r in results)):
+        assert PASSWORD not in text and API_KEY not in text, text
+    assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
+
+
+async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhile(
+    tmp_path, monkeypatch
+):
+    """A database an older version left with our key and password in a feed's rows, and a
+    config that now gives that feed's credentials: at start the scrub runs in a thread on
+    its own connection, after the ops server is up.  While it is held at its start,
+    /healthz answers and the feed has not been fetched; once it is let go, the bot starts,
+    polls the feed, and every row is clean (the file's bytes too), the feed marked."""
+    import asyncio
+    import sqlite3
+    import threading
+
+    import httpx
+    import sqlite_utils
+
+    import storage.store as store_module
+    from bot.app import Core
+    from bot.config.loader import load_config
+    from bot.credentials import public_feed_url
+    from bot.ingest.parse import parse_feed
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss, wait_until
+
+    async with FeedServer() as server:
+        host = f"127.0.0.1:{server.port}"
+        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
+        server.set("/feed.xml", body)
+        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+        path = tmp_path / "bot.db"
+        old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
+        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+        old["feeds"].insert(
+            {"id": 1, "url": public_feed_url(full), "primed": 1, "status": "ok",
+             "added_at": "2024-05-01T08:00:00+00:00"}
+        )  # fmt: skip
+        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
+        Store(old).articles.add_new(1, parsed.articles, processed=True)
+        old.conn.commit()
+        old.close()
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{path}"\n[metrics]\nlisten = "127.0.0.1:0"\n'
+            f'[fetch]\nfull_text = false\n[polling]\njitter = 0\n[[feeds]]\nurl = "{full}"\n'
+        )
+        started, release = threading.Event(), threading.Event()
+        held: list[bool] = []
+        real = store_module.scrub_feed_secrets
+
+        def held_at_start(db, feeds):  # type: ignore[no-untyped-def]
+            if feeds:
+                started.set()
+                held.append(release.wait(timeout=10))  # False: nobody released it in time
+            return real(db, feeds)
+
+        monkeypatch.setattr(store_module, "scrub_feed_secrets", held_at_start)
+        async with Core(load_config(toml)) as core, httpx.AsyncClient(timeout=5) as client:
+            starting = asyncio.create_task(core.start())
+            await wait_until(started.is_set, timeout=20, what="the start-up scrub to start")
+            assert core.ops_server is not None
+            health = await client.get(f"{core.ops_server.url}/healthz")
+            hits_while_held = server.hits("/feed.xml")
+            release.set()
+            await starting
+            await wait_until(lambda: server.hits("/feed.xml") >= 1, what="the first poll")
+            await wait_until(
+                lambda: core.store.db.execute("SELECT last_polled FROM feeds").fetchone()[0],
+                what="the first poll recorded",
+            )
+            rows = core.store.db.execute(
+                "SELECT entry_id, link, image FROM articles ORDER BY id"
+            ).fetchall()
+            [marked] = core.store.db.execute("SELECT secrets_scrubbed FROM feeds").fetchone()
+            count = core.store.db["articles"].count
+    assert held == [True], "the start-up scrub held the event loop: /healthz waited for it"
+    assert health.status_code in (200, 503) and "status" in health.json(), health.text
+    assert hits_while_held == 0, "the feed was fetched before its old secrets were scrubbed"
+    assert marked == 1 and count == len(parsed.articles)  # the poll found no entry anew
+    assert (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***",
+            f"http://{host}/img/1.jpg?api_key=***") in rows  # fmt: skip
+    assert_no_secrets(path, API_KEY, PASSWORD)
+
+
+def test_the_scrub_masks_bare_secrets_in_old_titles_and_summaries_as_new_content(tmp_path):
+    """An older version stored a feed's titles and summaries that name our key and password
+    as words (no ``name=`` before them, no URL around them): new content has them masked
+    (``mask_secrets``), and so does the scrub of the old rows, in the articles and in what
+    copies them (stories, feedback), the title key following its title; neither secret is
+    left in any value nor in the bytes of the SQLite file, in any case."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.config.loader import config_from_dict
+    from bot.credentials import public_feed_url, secret_values, text_without_secrets
+    from bot.ingest.parse import parse_feed
+    from bot.pipeline import sync_config
+    from storage.articles import title_key
+    from storage.database import open_database
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import rss
+
+    full = f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}"
+    title = f"Ash cloud over the {API_KEY} island"
+    summary = f"Lava and ash. The pass was {PASSWORD}, and the key {API_KEY}."
+    body = rss([("ash-1", title, summary)]).encode()
+    new = parse_feed(body, url=full, secrets=secret_values(full)).articles[0]
+    assert new.title == "Ash cloud over the *** island"
+    assert new.title == text_without_secrets(title, secret_values(full))
+    path = tmp_path / "bot.db"
+    old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
+    MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+    t = "2024-05-01T08:00:00+00:00"
+    old["feeds"].insert({"id": 1, "url": public_feed_url(full), "added_at": t, "status": "ok"})
+    old["chats"].insert({"chat_id": CHANNEL, "type": "channel", "created_at": t})
+    [stored] = Store(old).articles.add_new(
+        1, parse_feed(body, url=public_feed_url(full)).articles, processed=True
+    )  # no secrets given: the old code
+    old["stories"].insert({"id": 1, "title": title, "lead": summary, "first_seen": t})
+    old["feedback"].insert(
+        {"chat_id": CHANNEL, "article_id": stored.key, "vote": 1, "title": title, "created_at": t}
+    )
+    old.conn.commit()
+    old.close()
+    assert API_KEY.casefold().encode() in path.read_bytes()  # the title key, folded
+
+    config = config_from_dict({"feeds": [{"url": full}], "storage": {"path": str(path)}}, env={})
+    store = Store(open_database(path))
+    sync_config(store, config)
+    row = store.db["articles"].get(stored.key)
+    story = store.db["stories"].get(1)
+    [feedback] = store.db.execute("SELECT title FROM feedback").fetchall()
+    store.close()
+    assert row["title"] == new.title and row["summary"] == new.summary, row
+    assert row["title_key"] == title_key(new.title), row
+    assert (story["title"], story["lead"], feedback[0]) == (new.title, new.summary, new.title)
+    assert_no_secrets(path, API_KEY, PASSWORD, API_KEY.casefold(), PASSWORD.casefold())
+
+
+async def test_doctors_log_of_a_check_that_raised_shows_no_feed_secret_to_any_handler(
+    tmp_path, monkeypatch
+):
+    """`doctor` logs the traceback of a check that raised (for -v): a plain handler on the
+    root logger gets it without the credentialed feed's secrets, though the exception's
+    text repeated the URL it was given; the record still names the check and the error."""
+    from importlib import resources
+
+    import bot.ingest.parse as parse_module
+    from bot.ops.doctor import diagnose
+
+    def parser_bug(body, *, url, **_options):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"parser exploded reading {url}")
+
+    async with FeedServer() as server:
+        server.set("/feed.xml", (resources.files("bot.data") / "demo_feed.xml").read_bytes())
+        url = server.url("/feed.xml").replace("http://", f"http://reader:{PASSWORD}@")
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+            f'[[feeds]]\nurl = "{url}?api_key={API_KEY}"\n'
+        )
+        monkeypatch.setattr(parse_module, "parse_feed", parser_bug)
+        with _PlainHandler() as plain:
+            findings = [f for f in await diagnose(config, env={}, timeout=5) if f.area == "feed"]
+    assert findings and findings[0].status == "FAIL", findings
+    [stopped] = [line for line in plain.lines if "check of" in line and "stopped" in line]
+    assert "RuntimeError: parser exploded reading http://***@" in stopped, stopped
+    for text in plain.lines:
+        assert PASSWORD not in text and API_KEY not in text, text

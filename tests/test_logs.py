@@ -180,3 +180,27 @@ def test_run_with_vv_and_json_logs_redacts_everything(tmp_path):
     assert {"httpx", "bot.app"} <= loggers
     assert any("/bot***/getUpdates" in e["event"] for e in events)
     assert_no_token(out + err)
+
+
+async def test_httpx_request_lines_reach_any_handler_redacted(logs, telegram_api):
+    """At -vv httpx logs every request URL (a feed's key, the Bot API token): a plain
+    handler of the operator's own on the root logger, beside ours, gets it redacted too."""
+    setup, read = logs
+    setup(verbose=2)
+    lines: list[str] = []
+
+    class Plain(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(logging.Formatter().format(record))
+
+    logging.getLogger().addHandler(Plain())  # the fixture restores the root's handlers
+    url = telegram_api.method_url("getMe") + "?api_key=K3yValue12345"
+    async with httpx.AsyncClient() as client:
+        await client.get(url)
+    requests = [line for line in lines if line.startswith("HTTP Request: GET http://127.0.0.1")]
+    assert requests, lines
+    assert "/bot***/getMe?api_key=***" in requests[0], requests
+    for line in lines:
+        assert "K3yValue12345" not in line
+        assert_no_token(line)
+    assert_no_token(read())

@@ -5,7 +5,11 @@ It never parses: it returns the body as bytes with the response headers and
 the caching info (ETag, Last-Modified, a hash of the body) for the next poll.
 
 Every failure is a :class:`~bot.errors.FetchError`; its ``kind`` says what
-went wrong, so feed health can decide what to do next:
+went wrong, so feed health can decide what to do next.  Its ``url`` and message
+hold the URL as :func:`shown` gives it (no credentials): an error is logged,
+stored, pickled and told to operators, and the caller that fetches again has
+the URL it asked for.
+
 
 =============== ===========================================================
 ``timeout``      connect/read timeout, or the whole fetch took too long
@@ -294,7 +298,7 @@ class Fetcher:
                 return await self._follow(url, headers, etag, last_modified, extensions or {})
         except TimeoutError as e:
             raise FetchError(
-                url,
+                shown(url),
                 f"{shown(url)}: no complete answer within {self.total_timeout:g} s",
                 kind="timeout",
             ) from e
@@ -321,19 +325,19 @@ class Fetcher:
                 target = urljoin(current, location)
             except ValueError as e:
                 raise FetchError(
-                    url,
+                    shown(url),
                     f"{shown(current)}: bad redirect Location {redact_urls(repr(location))}",
                     kind="redirects",
                 ) from e
             if urlsplit(target).scheme not in ("http", "https"):
                 raise FetchError(
-                    url,
+                    shown(url),
                     f"{shown(current)}: redirect to a non-HTTP URL {shown(target)!r}",
                     kind="redirects",
                 )
             if target in seen:
                 raise FetchError(
-                    url, f"{shown(url)}: redirect loop at {shown(target)}", kind="redirects"
+                    shown(url), f"{shown(url)}: redirect loop at {shown(target)}", kind="redirects"
                 )
             seen.add(target)
             if still_permanent and status in _PERMANENT:
@@ -342,7 +346,7 @@ class Fetcher:
                 still_permanent = False
             current = target
         raise FetchError(
-            url, f"{shown(url)}: more than {self.max_redirects} redirects", kind="redirects"
+            shown(url), f"{shown(url)}: more than {self.max_redirects} redirects", kind="redirects"
         )
 
     async def _one(
@@ -358,7 +362,7 @@ class Fetcher:
                     location = resp.headers.get("location")
                     if not location:
                         raise FetchError(
-                            url,
+                            shown(url),
                             f"{shown(current)}: redirect {status} without Location",
                             kind="http",
                             status=status,
@@ -388,30 +392,34 @@ class Fetcher:
                     raise _too_large(url, self.max_bytes, "decompressed body") from e
                 except (zlib.error, ValueError) as e:
                     raise FetchError(
-                        url, f"{shown(current)}: cannot decode the body: {e}", kind="decode"
+                        shown(url), f"{shown(current)}: cannot decode the body: {e}", kind="decode"
                     ) from e
                 return _result(url, str(resp.url), status, body, resp.headers)
         except FetchError:
             raise
         except AddressRefused as e:
-            raise FetchError(url, f"{shown(current)}: {redact_urls(str(e))}", kind="refused") from e
+            raise FetchError(
+                shown(url), f"{shown(current)}: {redact_urls(str(e))}", kind="refused"
+            ) from e
         except httpx.TimeoutException as e:
             raise FetchError(
-                url, f"{shown(current)}: timed out ({type(e).__name__})", kind="timeout"
+                shown(url), f"{shown(current)}: timed out ({type(e).__name__})", kind="timeout"
             ) from e
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
             raise FetchError(
-                url,
+                shown(url),
                 f"{shown(current)}: cannot fetch this URL: {redact_urls(str(e))}",
                 kind="invalid_url",
             ) from e
         except httpx.HTTPError as e:
             what = redact_urls(str(e)) or "network error"
             raise FetchError(
-                url, f"{shown(current)}: {type(e).__name__}: {what}", kind="network"
+                shown(url), f"{shown(current)}: {type(e).__name__}: {what}", kind="network"
             ) from e
         except OSError as e:
-            raise FetchError(url, f"{shown(current)}: {redact_urls(str(e))}", kind="network") from e
+            raise FetchError(
+                shown(url), f"{shown(current)}: {redact_urls(str(e))}", kind="network"
+            ) from e
 
 
 def shown(url: str) -> str:
@@ -450,17 +458,19 @@ async def _read_capped(url: str, resp: httpx.Response, cap: int) -> bytes:
 
 
 def _too_large(url: str, cap: int, what: str) -> FetchError:
-    return FetchError(url, f"{shown(url)}: {what} larger than the {cap}-byte cap", kind="too_large")
+    return FetchError(
+        shown(url), f"{shown(url)}: {what} larger than the {cap}-byte cap", kind="too_large"
+    )
 
 
 def _status_error(url: str, current: str, status: int, headers: httpx.Headers) -> FetchError:
     if status == 410:
-        return FetchError(url, f"{shown(current)}: 410 Gone", kind="gone", status=status)
+        return FetchError(shown(url), f"{shown(current)}: 410 Gone", kind="gone", status=status)
     retry_after = parse_retry_after(headers.get("retry-after"))
     if status == 429 or (status == 503 and retry_after is not None):
         wait = "later" if retry_after is None else f"in {retry_after:g} s"
         return FetchError(
-            url,
+            shown(url),
             f"{shown(current)}: HTTP {status}, rate limited; retry {wait}",
             kind="rate_limited",
             status=status,
@@ -469,14 +479,14 @@ def _status_error(url: str, current: str, status: int, headers: httpx.Headers) -
     if status == 401:
         reason = unauthorized(url, headers.get("www-authenticate", ""))
         return FetchError(
-            url, f"{shown(current)}: HTTP 401: {reason}", kind="unauthorized", status=status
+            shown(url), f"{shown(current)}: HTTP 401: {reason}", kind="unauthorized", status=status
         )
     if status == 403:
         reason = forbidden(url)
         return FetchError(
-            url, f"{shown(current)}: HTTP 403: {reason}", kind="forbidden", status=status
+            shown(url), f"{shown(current)}: HTTP 403: {reason}", kind="forbidden", status=status
         )
-    return FetchError(url, f"{shown(current)}: HTTP {status}", kind="http", status=status)
+    return FetchError(shown(url), f"{shown(current)}: HTTP {status}", kind="http", status=status)
 
 
 def _result(
@@ -562,17 +572,19 @@ async def fetch_source(
         return await asyncio.to_thread(read_local, value, max_bytes=max(fetcher.max_bytes, 1))
     if scheme:
         raise FetchError(
-            value,
-            f"{value}: unsupported scheme {scheme!r}; use http(s) or a file path",
+            shown(value),
+            f"{shown(value)}: unsupported scheme {scheme!r}; use http(s) or a file path",
             kind="invalid_url",
         )
     if Path(value).is_dir():
         raise FetchError(
-            value,
-            f"{value}: is a folder, not a file; give the files in it, e.g. {Path(value) / '*.html'}",
+            shown(value),
+            f"{shown(value)}: is a folder, not a file; give the files in it, e.g. {Path(value) / '*.html'}",
             kind="file",
         )
-    raise FetchError(value, f"{value}: not an http(s) URL and no such file", kind="file")
+    raise FetchError(
+        shown(value), f"{shown(value)}: not an http(s) URL and no such file", kind="file"
+    )
 
 
 def gunzip_if_needed(data: bytes, cap: int = 50 * 1024 * 1024) -> bytes:

@@ -23,7 +23,7 @@ import httpx
 from bot.config.loader import load_config
 from bot.config.model import Config
 from bot.errors import ConfigError, FeedError, FetchError, StorageError
-from bot.ops.logs import add_secret, redact
+from bot.ops.logs import add_secret, redact, redacted_traceback
 from bot.records import DeliveryState
 from bot.text import plural
 from storage.database import DatabaseInspection, inspect_database
@@ -87,7 +87,10 @@ async def diagnose(
 
 def _unexpected(area: str, subject: str, error: BaseException) -> Finding:
     """A check stopped on an error nobody planned for (an odd answer, a bug): FAIL, briefly."""
-    log.debug("doctor: the %s check of %s stopped", area, subject, exc_info=error)
+    # its traceback as redacted text, not exc_info: that reaches every handler as it is
+    log.debug(
+        "doctor: the %s check of %s stopped\n%s", area, redact(subject), redacted_traceback(error)
+    )
     reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     if len(reason) > 200:
         reason = reason[:199] + "…"

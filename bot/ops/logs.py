@@ -21,10 +21,13 @@ import logging
 import re
 import sys
 import threading
+import traceback
+from collections.abc import Collection
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from bot.credentials import mask_secrets
 from bot.ingest.urls import redact_urls
 from bot.text import remember_secret
 
@@ -144,6 +147,20 @@ class RedactingFormatter(logging.Formatter):
 _redactor = Redactor()
 
 
+class _RedactedRecords(logging.Filter):
+    """Redacts a record's message where it is made, for every handler (ours redacts the
+    finished line; a handler of the operator's own would not): on the ``httpx`` logger,
+    whose "HTTP Request" lines at -vv hold each URL as sent, a feed's key and the Bot API
+    token in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = _redactor.redact(record.getMessage()), None
+        return True
+
+
+_REDACTED_RECORDS = _RedactedRecords()
+
+
 def setup_logging(
     *, verbose: int | bool = 0, json_lines: bool = False, secrets: list[str] | None = None
 ) -> None:
@@ -162,6 +179,7 @@ def setup_logging(
     root.setLevel(logging.DEBUG if level >= 1 else logging.INFO)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level >= 2 else logging.WARNING)
+    logging.getLogger("httpx").addFilter(_REDACTED_RECORDS)  # once: addFilter keeps one
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread_exception
@@ -178,6 +196,16 @@ def add_secret(secret: str) -> None:
 def redact(text: str) -> str:
     """``text`` with every known secret and token-shaped string replaced by ***."""
     return _redactor.redact(text)
+
+
+def redacted_traceback(error: BaseException, secrets: Collection[str] = ()) -> str:
+    """``error``'s traceback, with its causes and notes, as ``log.exception`` would show it,
+    without ``secrets`` (a feed's :func:`bot.credentials.secret_values`) and every known
+    secret (:func:`redact`): an exception's text may hold what it was given, and a record's
+    ``exc_info`` reaches every handler as it is (only ours redacts).  For the message of a
+    record logged without ``exc_info``."""
+    text = "".join(traceback.format_exception(error)).rstrip("\n")
+    return redact(mask_secrets(text, secrets))
 
 
 def _log_uncaught(
