@@ -392,21 +392,26 @@ class Pipeline:
                                 meanings.get(stored.key),
                             )
                         )
-                    except Exception:
+                    except Exception as e:
                         # One bad article must not hold up the others, nor stop the bot.
                         self.stories.forget()
                         failures = self._failures[stored.key] = (
                             self._failures.get(stored.key, 0) + 1
                         )
+                        # not exc_info: the exception's text may repeat the feed's key
+                        # (its article page did), and exc_info reaches every handler as is
+                        shown = self._article_traceback(e, [stored])
                         if failures >= MAX_ARTICLE_FAILURES:
-                            log.exception(
-                                "article %d (%s) failed %d times; giving up on it",
-                                stored.key, stored.article.link or stored.article.title, failures,
+                            log.error(
+                                "article %d (%s) failed %d times; giving up on it\n%s",
+                                stored.key, self._article_name(stored), failures, shown,
                             )  # fmt: skip
                             self.store.articles.mark_processed([stored.key])
                             self._failures.pop(stored.key, None)
                         else:
-                            log.exception("article %d failed; it will be tried again", stored.key)
+                            log.error(
+                                "article %d failed; it will be tried again\n%s", stored.key, shown
+                            )
                             skipped.add(stored.key)
                     finally:
                         self._in_flight.discard(stored.key)
@@ -432,8 +437,11 @@ class Pipeline:
             return out
         try:
             made = await asyncio.to_thread(vectors.article_vectors, [s.article for s in missing])
-        except Exception:  # the model is a dependency, but alerts go on without it
-            log.exception("article vectors could not be made; matching by words only")
+        except Exception as e:  # the model is a dependency, but alerts go on without it
+            log.error(
+                "article vectors could not be made; matching by words only\n%s",
+                self._article_traceback(e, missing),
+            )
             return out
         for stored, vector in zip(missing, made, strict=True):
             self.store.articles.set_vector(stored.key, vectors.to_blob(vector))
@@ -467,8 +475,12 @@ class Pipeline:
         if any(needs_passage(pool) for _, pool in pools):
             try:
                 passage = (await asyncio.to_thread(passages_of, [stored.article]))[0]
-            except Exception:  # the model is a dependency, but alerts go on without it
-                log.exception("the e5 vector of article %d could not be made", stored.key)
+            except Exception as e:  # the model is a dependency, but alerts go on without it
+                log.error(
+                    "the e5 vector of article %d could not be made\n%s",
+                    stored.key,
+                    self._article_traceback(e, [stored]),
+                )
         kept = []
         for recipient, pool in pools:
             verdict = decide(vector, passage, pool) if pool else None
@@ -609,9 +621,11 @@ class Pipeline:
         self._passages_busy = True
         try:
             rows = await asyncio.to_thread(passages.remembered, work.texts())
-        except Exception:  # the model is a dependency, but alerts go on without it
-            log.exception(
-                "e5 vectors could not be made; article %d grouped without them", stored.key
+        except Exception as e:  # the model is a dependency, but alerts go on without it
+            log.error(
+                "e5 vectors could not be made; article %d grouped without them\n%s",
+                stored.key,
+                self._article_traceback(e, [stored]),
             )
             return None, {}, {}
         finally:
@@ -683,6 +697,18 @@ class Pipeline:
         feed = self.store.feeds.get(feed_id) if feed_id else None
         full = self.config.credentialed_feed_url(feed.url) if feed else None
         return secret_values(full) if full else []
+
+    def _article_traceback(self, error: BaseException, articles: list[StoredArticle]) -> str:
+        """``error``'s traceback for a log line about ``articles``, without the secrets of
+        their feeds (an exception's text may repeat what a page or entry held) nor any
+        other known secret (``redacted_traceback``)."""
+        secrets = [s for f in {a.feed_id for a in articles} for s in self._feed_secrets(f)]
+        return redacted_traceback(error, secrets)
+
+    def _article_name(self, stored: StoredArticle) -> str:
+        """The article's link (redacted) or title, without its feed's secrets, for a log."""
+        name = redact_urls(stored.article.link) if stored.article.link else stored.article.title
+        return mask_secrets(name, self._feed_secrets(stored.feed_id))
 
     async def _summary(self, article: Article, budget: int, language: str) -> Summary:
         if self.llm is not None:

@@ -1731,3 +1731,60 @@ async def test_doctors_log_of_a_check_that_raised_shows_no_feed_secret_to_any_ha
     assert "RuntimeError: parser exploded reading http://***@" in stopped, stopped
     for text in plain.lines:
         assert PASSWORD not in text and API_KEY not in text, text
+
+
+async def test_an_article_that_fails_shows_no_feed_secret_to_any_log_handler(
+    feed_server, tmp_path, monkeypatch
+):
+    """An article of a credentialed feed whose processing raises, with an exception whose
+    text repeats the feed's key (as the page or entry it came from did): the "tried again"
+    and "giving up" lines a plain handler on the root logger gets show no key, yet still
+    say which article and what was raised (the traceback, redacted)."""
+    import io
+
+    import bot.pipeline as pipeline_module
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.sinks import ConsoleSink
+    from bot.service.chats import ChatInfo
+    from bot.service.subscriptions import subscribe
+    from storage.store import Store
+
+    base = feed_server.url("").rstrip("/")
+    feed_server.set(
+        "/feed.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>{base}/</link><item><title>North Korea and US envoys hold talks on "
+        f"denuclearisation</title><link>{base}/story.html?api_key={API_KEY}</link>"
+        "<guid>story-1</guid><description>Envoys met.</description></item></channel></rss>",
+    )
+
+    def summary_bug(article, *, max_chars):  # type: ignore[no-untyped-def]
+        # a stand-in for a bug in the summariser whose words repeat the key
+        raise ValueError(f"cannot summarise {base}/story.html?api_key={API_KEY} ({API_KEY})")
+
+    config = config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "fetch": {"full_text": False},
+            "performance": {"workers": "inline"},
+            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
+        },
+        env={"FEED_KEY": API_KEY},
+    )
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+    monkeypatch.setattr(pipeline_module, "summarize", summary_bug)
+    sink = ConsoleSink(io.StringIO())
+    with _PlainHandler() as plain:
+        async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
+            await core.poll_all_once()
+            for _ in range(pipeline_module.MAX_ARTICLE_FAILURES - 1):
+                await core.pipeline.alert_unprocessed()
+    failed = [line for line in plain.lines if "tried again" in line or "giving up" in line]
+    assert len(failed) == pipeline_module.MAX_ARTICLE_FAILURES, plain.lines
+    assert "ValueError: cannot summarise" in failed[0] and "summary_bug" in failed[0], failed
+    assert f"({base}/story.html?api_key=***) failed 3 times; giving up" in failed[-1], failed
+    assert sink.sent == []
+    for line in plain.lines:
+        assert API_KEY not in line, line
