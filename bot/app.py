@@ -15,6 +15,7 @@ from typing import Any
 from bot.config.loader import load_config
 from bot.config.model import Config
 from bot.config.reload import ReloadOutcome, ReloadPlan, plan_reload
+from bot.credentials import mask_secrets, secret_values
 from bot.delivery.sender import LOOK_AGAIN_EVERY, Sender
 from bot.delivery.sinks import ConsoleSink, Sink
 from bot.errors import ConfigError
@@ -25,6 +26,7 @@ from bot.ingest.fetch import USER_AGENT, Fetcher
 from bot.ingest.scheduler import FeedScheduler
 from bot.ingest.urls import redact_url
 from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
+from bot.ops.logs import redact, redacted_traceback
 from bot.ops.loop_lag import LoopLagMonitor
 from bot.ops.metrics import Metrics
 from bot.pipeline import (
@@ -168,8 +170,21 @@ class Core:
             states = sync_config(self.store, plan.config, scrub=False)
             await self._scrub_old_secrets(plan.config)
         except Exception as e:
-            log.exception("reload: could not apply the configuration; kept the current one")
-            return ReloadOutcome(ok=False, problem=f"the database refused the change: {e}")
+            # not exc_info nor the raw text: the exception may repeat a feed's secrets (the
+            # scrub looks for them), and both reach every handler and the operator's chat
+            urls = credentialed_feed_urls(self.config) + credentialed_feed_urls(plan.config)
+            secrets = [s for url in urls for s in secret_values(url)]
+            log.error(
+                "reload: could not apply the configuration; kept the current one\n%s",
+                redacted_traceback(e, secrets),
+            )
+            reason = mask_secrets(redact(f"{type(e).__name__}: {e}"), secrets)
+            problem = (
+                f"storage.path: the database {self.config.storage.path} refused the change "
+                f"({reason}); nothing was changed. See the bot's log, fix the database "
+                "(space, permissions, another process holding it), then /reload again."
+            )
+            return ReloadOutcome(ok=False, problem=problem)
         self.config = plan.config
         self.pipeline.reconfigure(plan.config)
         # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
@@ -418,8 +433,8 @@ class Core:
     async def _prune_job(self) -> None:
         try:
             self.prune()
-        except Exception:
-            log.exception("pruning old data failed; will try again later")
+        except Exception as e:
+            log.error("pruning old data failed; will try again later\n%s", redacted_traceback(e))
 
     async def _digest_job(self) -> None:
         from bot.delivery.digest import make_due_digests
@@ -427,22 +442,22 @@ class Core:
         try:
             if make_due_digests(self.store, footer_for=self.pipeline.footer_for):
                 self._wake_sender()
-        except Exception:
-            log.exception("making digests failed; will try again")
+        except Exception as e:
+            log.error("making digests failed; will try again\n%s", redacted_traceback(e))
 
     async def _sender_loop(self) -> None:
         while not self._stopping:
             try:
                 await self.sender.drain()
-            except Exception:
-                log.exception("sending failed; will try again")
+            except Exception as e:  # a Bot API error's text may hold its URL, the token in it
+                log.error("sending failed; will try again\n%s", redacted_traceback(e))
             try:
                 # until woken, the next retry or quiet-hours end, or DRAIN_EVERY; never less
                 # than MIN_DRAIN_GAP, so a row that is due but waits behind another (or in a
                 # chat that went inactive) cannot make this loop spin
                 timeout = max(MIN_DRAIN_GAP, self.sender.next_due_in(DRAIN_EVERY))
-            except Exception:
-                log.exception("could not read the outbox; will try again")
+            except Exception as e:
+                log.error("could not read the outbox; will try again\n%s", redacted_traceback(e))
                 timeout = DRAIN_EVERY
             await self._idle(timeout)
             self._wake.clear()

@@ -121,17 +121,20 @@ async def reload(turn: Turn) -> None:
     """Re-read the config file: apply it, or keep the current one and say why."""
     outcome = await turn.core.reload()
     if not outcome.ok:
-        await turn.reply(
-            turn._(
-                "I kept the current configuration: the file has a problem.\n{problem}",
-                problem=Html(
-                    "\n".join(
-                        f"<code>{html.escape(problem, quote=False)}</code>"
-                        for problem in outcome.problems or (outcome.problem,)
-                    )
-                ),
+        problem = Html(
+            "\n".join(
+                f"<code>{html.escape(problem, quote=False)}</code>"
+                for problem in outcome.problems or (outcome.problem,)
             )
         )
+        if outcome.problems:  # the file's mistakes, each "key: what to do"
+            text = turn._(
+                "I kept the current configuration: the file has a problem.\n{problem}",
+                problem=problem,
+            )
+        else:  # no file, or the file is fine and applying it failed (the problem says why)
+            text = turn._("I kept the current configuration.\n{problem}", problem=problem)
+        await turn.reply(text)
         return
     await set_command_menu(turn.context.bot, turn.core.config.telegram.admins)  # admins may change
     lines = [

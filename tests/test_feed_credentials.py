@@ -1788,3 +1788,49 @@ async def test_an_article_that_fails_shows_no_feed_secret_to_any_log_handler(
     assert sink.sent == []
     for line in plain.lines:
         assert API_KEY not in line, line
+
+
+async def test_a_reload_that_fails_shows_no_feed_secret_in_the_log_or_the_reply(
+    telegram_api, tmp_path, monkeypatch
+):
+    """/reload adds a credentialed feed and applying it fails with an exception whose text
+    holds the feed's URL, secrets and all (a stand-in for the store): a plain handler on
+    the root logger and the operator's reply show neither secret; the reply says the file
+    was fine, which key the database is and what to do, and the configuration is kept."""
+    import sqlite3
+
+    from bot.app import Core
+    from bot.config.loader import load_config
+    from tests.chatbot import OPERATOR as ADMIN
+    from tests.chatbot import ChatDriver
+
+    full = f"http://reader:{PASSWORD}@127.0.0.1:9/feed.xml?api_key={API_KEY}"
+    path = tmp_path / "bot.db"
+    toml = tmp_path / "config.toml"
+    head = (
+        f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{telegram_api.base_url}"\n'
+        f'poll_timeout = "1s"\nadmins = [{ADMIN}]\n[storage]\npath = "{path}"\n'
+    )
+    toml.write_text(head)
+
+    def store_bug(feeds):  # type: ignore[no-untyped-def]
+        # a stand-in for the store refusing, with what it was given in its words
+        raise sqlite3.OperationalError(f"cannot write {' '.join(f.url for f in feeds)}")
+
+    with _PlainHandler() as plain:
+        async with Core(load_config(toml)) as core:
+            await core.start()
+            bot = ChatDriver(telegram_api, core)
+            monkeypatch.setattr(core.store.feeds, "upsert_many", store_bug)
+            toml.write_text(head + f'[[feeds]]\nurl = "{full}"\n')
+            reply = (await bot.send(ADMIN, "/reload", user_id=ADMIN))["text"]
+            feeds = len(core.config.feeds)
+    [logged] = [line for line in plain.lines if "reload: could not apply" in line]
+    assert "OperationalError: cannot write http://***@127.0.0.1:9/feed.xml?api_key=***" in logged
+    assert "store_bug" in logged, logged  # the traceback is there, redacted
+    assert "I kept the current configuration." in reply and "the file has" not in reply, reply
+    assert f"storage.path: the database {path} refused the change" in reply, reply
+    assert "OperationalError: cannot write" in reply and "/reload again" in reply, reply
+    assert feeds == 0
+    for text in (*plain.lines, reply):
+        assert PASSWORD not in text and API_KEY not in text, text
