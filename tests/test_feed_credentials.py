@@ -1834,3 +1834,59 @@ async def test_a_reload_that_fails_shows_no_feed_secret_in_the_log_or_the_reply(
     assert feeds == 0
     for text in (*plain.lines, reply):
         assert PASSWORD not in text and API_KEY not in text, text
+
+
+async def test_prune_digest_and_sender_failures_show_no_bot_token_to_any_log_handler(
+    tmp_path, monkeypatch
+):
+    """The background jobs' failures (pruning, digests, sending, reading the outbox) with an
+    exception whose text holds a Bot API URL, the token in it (as an HTTP library's error
+    may): a plain handler on the root logger gets each failure with its traceback and the
+    URL, the token redacted."""
+    import asyncio
+    import io
+
+    import bot.delivery.digest as digest_module
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.sinks import ConsoleSink
+    from bot.ops.logs import add_secret
+    from tests.helpers import wait_until
+
+    add_secret(TOKEN)  # as `newsalert run` does with the configured token
+    url = f"https://api.telegram.org/bot{TOKEN}/sendMessage"
+    secret_half = TOKEN.split(":", 1)[1]
+
+    def bug(*_args: object, **_kwargs: object) -> int:  # a stand-in for a library's error
+        raise ConnectionError(f"POST {url} failed (token {secret_half})")
+
+    async def async_bug() -> int:
+        return bug()
+
+    config = config_from_dict({"storage": {"path": str(tmp_path / "db.sqlite")}})
+    with _PlainHandler() as plain:
+        async with Core(config, sink=ConsoleSink(io.StringIO())) as core:
+            core.prune = bug  # type: ignore[method-assign]
+            monkeypatch.setattr(digest_module, "make_due_digests", bug)
+            await core._prune_job()
+            await core._digest_job()
+            core.sender.drain = async_bug  # type: ignore[method-assign]
+            core.sender.next_due_in = bug  # type: ignore[method-assign]
+            loop = asyncio.ensure_future(core._sender_loop())
+            try:
+                await wait_until(
+                    lambda: any("could not read the outbox" in line for line in plain.lines),
+                    timeout=10,
+                    what="the sender loop's failures",
+                )
+            finally:
+                core._stopping = True
+                core._wake_sender()
+                await asyncio.wait_for(loop, timeout=10)
+    wanted = ("pruning old", "making digests", "sending failed", "could not read the outbox")
+    for event in wanted:
+        [line] = [line for line in plain.lines if event in line][:1]
+        assert "ConnectionError: POST https://api.telegram.org/bot***/sendMessage" in line, line
+        assert "Traceback" in line and "bug" in line, line
+    for line in plain.lines:
+        assert TOKEN not in line and secret_half not in line, line
