@@ -16,7 +16,7 @@ import unicodedata
 from html.parser import HTMLParser
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from bot.credentials import URL_IN_TEXT, is_credential_name
+from bot.credentials import URL_IN_TEXT, is_credential_name, mask_secrets
 
 _BLOCK_TAGS = frozenset(
     [
@@ -366,3 +366,20 @@ def redact_urls(text: str) -> str:
     if "://" not in text:
         return text
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def without_known_secrets(text: str) -> str:
+    """``text`` (an exception's words, a traceback) fit for a log or a stored error: every
+    URL through :func:`redact_url`, and ``***`` for each configured secret
+    (:func:`remember_secret`: the token, its secret half, feed keys) anywhere else in it.
+    For the layers below ``bot.ops.logs``, whose ``redact`` does this and more."""
+    return mask_secrets(redact_urls(text), _KNOWN_SECRETS)
+
+
+def traceback_without_secrets(error: BaseException) -> str:
+    """``error``'s traceback (causes and notes too) through :func:`without_known_secrets`:
+    for a log line's message in place of ``exc_info``, which reaches every handler as it
+    is (only ours redacts)."""
+    import traceback
+
+    return without_known_secrets("".join(traceback.format_exception(error)).rstrip("\n"))

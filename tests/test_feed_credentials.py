@@ -1890,3 +1890,49 @@ async def test_prune_digest_and_sender_failures_show_no_bot_token_to_any_log_han
         assert "Traceback" in line and "bug" in line, line
     for line in plain.lines:
         assert TOKEN not in line and secret_half not in line, line
+
+
+async def test_an_unexpected_send_error_shows_no_bot_token_to_any_log_handler_or_the_db(tmp_path):
+    """A send that raises an unexpected error whose text holds a Bot API URL, the token in
+    it: a plain handler on the root logger gets the failure with its traceback, and the
+    outbox row its reason, with the URL but not the token (nor its secret half)."""
+    from bot.delivery.sender import Sender
+    from bot.ops.logs import add_secret
+    from storage.store import Store
+    from tests.helpers import Outbox, ScriptedSink
+
+    add_secret(TOKEN)  # as `newsalert run` does with the configured token
+    secret_half = TOKEN.split(":", 1)[1]
+    path = tmp_path / "db.sqlite"
+    store = Store.open(str(path))
+    sink = ScriptedSink()
+    Outbox(store).alert(1)
+    error = RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage ({secret_half})")
+    sink.script[1] = [error]
+    with _PlainHandler() as plain:
+        assert await Sender(store, sink).drain() == 0
+    [(reason,)] = store.db.execute("SELECT reason FROM deliveries").fetchall()
+    store.close()
+    [line] = [line for line in plain.lines if "unexpected error while sending" in line]
+    assert "RuntimeError: POST https://api.telegram.org/bot***/sendMessage (***)" in line, line
+    assert "Traceback" in line, line
+    assert reason == "RuntimeError: POST https://api.telegram.org/bot***/sendMessage (***)", reason
+    for text in plain.lines:
+        assert TOKEN not in text and secret_half not in text, text
+    assert_no_secrets(path, TOKEN, secret_half)
+
+    # python-telegram-bot's NetworkError (an HTTP library's words) becomes a Transient
+    # (what the row keeps) without the token
+    import pytest
+    from telegram.error import NetworkError
+
+    from bot.delivery.sinks import Transient
+    from bot.delivery.telegram_sink import _translated
+
+    async def network_error() -> int:
+        raise NetworkError(f"httpx.ConnectError: https://api.telegram.org/bot{TOKEN}/getMe")
+
+    with pytest.raises(Transient) as caught:
+        await _translated(network_error())
+    assert "https://api.telegram.org/bot***/getMe" in str(caught.value), caught.value
+    assert TOKEN not in str(caught.value) and secret_half not in str(caught.value)

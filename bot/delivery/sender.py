@@ -75,7 +75,7 @@ from bot.delivery.sinks import (
 )
 from bot.errors import OutputClosed
 from bot.records import Delivery, DeliveryState, utcnow
-from bot.text import plural
+from bot.text import plural, traceback_without_secrets, without_known_secrets
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -271,9 +271,12 @@ class Sender:
                                 other.cancel()
                             await asyncio.gather(*tasks.values(), return_exceptions=True)
                             raise OutputClosed
-                        if not task.cancelled() and task.exception() is not None:
-                            log.error(
-                                "sending to chat %d failed", chat_id, exc_info=task.exception()
+                        error = None if task.cancelled() else task.exception()
+                        if error is not None:
+                            log.error(  # not exc_info: its text may hold the token
+                                "sending to chat %d failed\n%s",
+                                chat_id,
+                                traceback_without_secrets(error),
                             )
                     ended.clear()
             except asyncio.CancelledError:
@@ -431,8 +434,15 @@ class Sender:
             except SendError as e:
                 return self._not_taken(message, e)
             except Exception as e:  # a bug or an unexpected error must not stop the sender
-                log.exception("delivery %d: unexpected error while sending", message.id)
-                return self._not_taken(message, Transient(f"{type(e).__name__}: {e}"))
+                # not exc_info nor the raw text (stored on the row): a Bot API URL in it
+                # holds the token
+                log.error(
+                    "delivery %d: unexpected error while sending\n%s",
+                    message.id,
+                    traceback_without_secrets(e),
+                )
+                reason = without_known_secrets(f"{type(e).__name__}: {e}")
+                return self._not_taken(message, Transient(reason))
             reasons = []
             if refused is not None:
                 reasons.append(f"topic {refused[0]} refused ({refused[1]}): sent to General")
@@ -501,7 +511,9 @@ class Sender:
             except (Transient, RetryAfter) as e:
                 if message.edit_attempts + 1 >= self.max_attempts:
                     self.store.outbox.mark_edited(
-                        message.id, message.version, reason=f"edit failed: {e}"
+                        message.id,
+                        message.version,
+                        reason=f"edit failed: {without_known_secrets(str(e))}",
                     )
                     return True
                 delay = (
@@ -513,7 +525,9 @@ class Sender:
                 return True  # an edit waiting does not hold up the chat's new alerts
             except Exception as e:  # Rejected (message gone, ...) or unexpected: stop trying
                 self.store.outbox.mark_edited(
-                    message.id, message.version, reason=f"edit failed: {e}"
+                    message.id,
+                    message.version,
+                    reason=f"edit failed: {without_known_secrets(str(e))}",
                 )
                 return True
             self.store.outbox.mark_edited(message.id, message.version)

@@ -24,6 +24,7 @@ from bot.config.model import DeliveryConfig
 from bot.delivery import sinks
 from bot.delivery.ratelimit import ALERT, EDIT
 from bot.delivery.sinks import Outgoing
+from bot.text import without_known_secrets
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -77,10 +78,10 @@ async def _translated(call: Awaitable[T]) -> T:
         if any(words in lowered for words in _UNAVAILABLE):
             raise sinks.ChatUnavailable(e.message) from e
         raise sinks.Rejected(e.message) from e
-    except (TimedOut, NetworkError) as e:
-        raise sinks.Transient(str(e) or type(e).__name__) from e
+    except (TimedOut, NetworkError) as e:  # an HTTP library's words: a URL with the token
+        raise sinks.Transient(without_known_secrets(str(e)) or type(e).__name__) from e
     except TelegramError as e:
-        raise sinks.Transient(str(e)) from e
+        raise sinks.Transient(without_known_secrets(str(e))) from e
 
 
 def preview_options(message: Outgoing) -> LinkPreviewOptions:
