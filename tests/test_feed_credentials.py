@@ -887,13 +887,11 @@ def test_a_stored_feed_in_another_spelling_of_a_config_feed_gets_its_credentials
     store.close()
 
 
-async def test_a_401_says_credentials_are_wanted_or_refused_and_how_to_give_them(tmp_path):
-    """A feed that answers 401: without credentials in the config, its error (poll, `feeds
-    list`, doctor) says the server wants some and what to write; with them, that they
-    were refused; never the secret."""
-    from click.testing import CliRunner
-
-    from bot.cli import cli
+async def _poll_an_open_and_a_keyed_feed(tmp_path, open_fault: dict, keyed_fault: dict):
+    """Two feeds that answer with ``open_fault`` / ``keyed_fault`` (status faults of the
+    feed server): one without credentials in the config, one with a password and a key;
+    each polled once through the real pipeline, then diagnosed. Returns the config file,
+    the server's host, the two poll results and doctor's feed findings."""
     from bot.config.loader import load_config
     from bot.ingest.fetch import Fetcher
     from bot.ops.doctor import diagnose
@@ -902,8 +900,8 @@ async def test_a_401_says_credentials_are_wanted_or_refused_and_how_to_give_them
     from storage.store import Store
 
     async with FeedServer() as server, Fetcher() as fetcher:
-        server.fault("/open.xml", "status", code=401, www_authenticate='Basic realm="news"')
-        server.fault("/keyed.xml", "status", code=401)
+        server.fault("/open.xml", "status", **open_fault)
+        server.fault("/keyed.xml", "status", **keyed_fault)
         plain = server.url("/open.xml") + "?edition=asia"
         keyed = server.url("/keyed.xml").replace("http://", f"http://reader:{PASSWORD}@")
         keyed += f"?api_key={API_KEY}"
@@ -918,7 +916,20 @@ async def test_a_401_says_credentials_are_wanted_or_refused_and_how_to_give_them
         results = [await pipeline.poll(feed) for feed in sync_config(store, config)]
         store.close()
         findings = [f for f in await diagnose(toml, env={}, timeout=5) if f.area == "feed"]
-    host = f"127.0.0.1:{server.port}"
+    return toml, f"127.0.0.1:{server.port}", results, findings
+
+
+async def test_a_401_says_credentials_are_wanted_or_refused_and_how_to_give_them(tmp_path):
+    """A feed that answers 401: without credentials in the config, its error (poll, `feeds
+    list`, doctor) says the server wants some and what to write; with them, that they
+    were refused; never the secret."""
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    toml, host, results, findings = await _poll_an_open_and_a_keyed_feed(
+        tmp_path, {"code": 401, "www_authenticate": 'Basic realm="news"'}, {"code": 401}
+    )
     wanted, refused = (r.error for r in results)
     assert [r.error_kind for r in results] == ["unauthorized", "unauthorized"]
     assert "the server wants credentials" in wanted, wanted
@@ -1111,31 +1122,10 @@ async def test_a_403_says_the_credentials_were_refused_or_what_else_it_may_mean(
     from click.testing import CliRunner
 
     from bot.cli import cli
-    from bot.config.loader import load_config
-    from bot.ingest.fetch import Fetcher
-    from bot.ops.doctor import diagnose
-    from bot.pipeline import Pipeline, sync_config
-    from storage.database import open_database
-    from storage.store import Store
 
-    async with FeedServer() as server, Fetcher() as fetcher:
-        server.fault("/open.xml", "status", code=403)
-        server.fault("/keyed.xml", "status", code=403)
-        plain = server.url("/open.xml") + "?edition=asia"
-        keyed = server.url("/keyed.xml").replace("http://", f"http://reader:{PASSWORD}@")
-        keyed += f"?api_key={API_KEY}"
-        toml = tmp_path / "config.toml"
-        toml.write_text(
-            f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
-            f'[[feeds]]\nurl = "{plain}"\n[[feeds]]\nurl = "{keyed}"\n'
-        )
-        config = load_config(toml, env={})
-        store = Store(open_database(tmp_path / "bot.db"))
-        pipeline = Pipeline(store, config, fetcher=fetcher)
-        results = [await pipeline.poll(feed) for feed in sync_config(store, config)]
-        store.close()
-        findings = [f for f in await diagnose(toml, env={}, timeout=5) if f.area == "feed"]
-    host = f"127.0.0.1:{server.port}"
+    toml, host, results, findings = await _poll_an_open_and_a_keyed_feed(
+        tmp_path, {"code": 403}, {"code": 403}
+    )
     refuses, refused = (r.error for r in results)
     assert [r.error_kind for r in results] == ["forbidden", "forbidden"]
     assert refuses.startswith(f"http://{host}/open.xml?edition=asia: HTTP 403: "), refuses
