@@ -69,6 +69,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import story_pairs as sp  # noqa: E402
+from bench.story_features import pair_arrays  # noqa: E402
 from bot.errors import NewsalertError  # noqa: E402
 from bot.ingest import stories  # noqa: E402
 from bot.ingest.parse import parse_feed  # noqa: E402
@@ -283,16 +284,7 @@ def main() -> int:
 
     ev = {i: evidence_of(items[i][0].title, lead_of(items[i][0])) for i in ids}
     texts.save()
-    same = np.array([p["same"] for p in pairs])
-    split = np.array([sp.half(p) for p in pairs])
-    window = np.array([sp.in_window(items[p["a"]][1], items[p["b"]][1]) for p in pairs])
-    words = np.array([stories.same_by_words(cards[p["a"]], cards[p["b"]]) for p in pairs])
-    days = np.array([_other_days(cards[p["a"]], cards[p["b"]]) for p in pairs])
-    gate = np.array([stories.needs_passages(cards[p["a"]], cards[p["b"]]) for p in pairs])
-    first = np.array([stories.meaning_score(cards[p["a"]], cards[p["b"]]) for p in pairs]) >= (
-        stories.MEANING_THRESHOLD
-    )
-    how = np.array([p["how"] for p in pairs])
+    same, split, window, words, days, gate, first, how = pair_arrays(pairs, items, cards)
     hours = np.array([_hours(items[p["a"]][1], items[p["b"]][1]) for p in pairs])
     mean_gap = float(np.nanmean(np.where(split == "tune", hours, np.nan)))
     gaps = np.where(np.isnan(hours), mean_gap, hours)
@@ -419,10 +411,6 @@ def _hours(a: sp.Moment, b: sp.Moment) -> float:
     if isinstance(a, datetime) and isinstance(b, datetime):
         return min(abs(a - b).total_seconds() / 3600, 12.0) / 12
     return float("nan")
-
-
-def _other_days(a: StoryCard, b: StoryCard) -> bool:
-    return bool(a.days and b.days and a.days.isdisjoint(b.days))
 
 
 def _plain(extra: dict[str, float], base: np.ndarray) -> np.ndarray:

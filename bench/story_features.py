@@ -113,16 +113,7 @@ def main() -> int:
     }
     titles = {cards[i].title_grams: items[i][0].title for i in ids}
     LEADS.update((items[i][0].title, lead_of(items[i][0])) for i in ids)
-    same = np.array([p["same"] for p in pairs])
-    split = np.array([sp.half(p) for p in pairs])
-    window = np.array([sp.in_window(items[p["a"]][1], items[p["b"]][1]) for p in pairs])
-    words = np.array([stories.same_by_words(cards[p["a"]], cards[p["b"]]) for p in pairs])
-    days = np.array([_other_days(cards[p["a"]], cards[p["b"]]) for p in pairs])
-    gate = np.array([stories.needs_passages(cards[p["a"]], cards[p["b"]]) for p in pairs])
-    first = np.array([stories.meaning_score(cards[p["a"]], cards[p["b"]]) for p in pairs]) >= (
-        stories.MEANING_THRESHOLD
-    )
-    how = np.array([p["how"] for p in pairs])
+    same, split, window, words, days, gate, first, how = pair_arrays(pairs, items, cards)
     test = split == "test"
     negatives = int((~same[test]).sum())
     print(
@@ -225,6 +216,27 @@ def gap_bar(
             f"{recall:.3f}, false merges {merged}/{int((~same[test]).sum())}, "
             f"feeds' rewordings {feeds_r:.3f}"
         )
+
+
+def pair_arrays(
+    pairs: list[dict], items: dict, cards: dict[str, StoryCard]
+) -> tuple[np.ndarray, ...]:
+    """Per labelled pair: same event, its half, within the windows, the same by words,
+    naming other days, gated to the e5 stage, merged by the first stage, and its kind."""
+
+    def each(f: Callable[[StoryCard, StoryCard], object]) -> np.ndarray:
+        return np.array([f(cards[p["a"]], cards[p["b"]]) for p in pairs])
+
+    return (
+        np.array([p["same"] for p in pairs]),
+        np.array([sp.half(p) for p in pairs]),
+        np.array([sp.in_window(items[p["a"]][1], items[p["b"]][1]) for p in pairs]),
+        each(stories.same_by_words),
+        each(_other_days),
+        each(stories.needs_passages),
+        each(stories.meaning_score) >= stories.MEANING_THRESHOLD,
+        np.array([p["how"] for p in pairs]),
+    )
 
 
 def _other_days(a: StoryCard, b: StoryCard) -> bool:
