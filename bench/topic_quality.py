@@ -966,6 +966,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--families", help="with --nested: only these families (a part run)")
     parser.add_argument(
+        "--no-shipped",
+        action="store_true",
+        help="leave out the shipped configuration's rows (e.g. a part run filling --cache)",
+    )
+    parser.add_argument(
         "--errors",
         type=Path,
         metavar="FILE",
@@ -1033,8 +1038,13 @@ def main(argv: list[str] | None = None) -> int:
         else DEFAULT_MODELS + [n for e in vectors for n in (e, f"{e}+query", f"ours+{e}-nobl")]
     )
     configs = {n: configs[n] for n in names if n in configs}
-    if shipped is not None and (
-        not shipped.spec.embedder or all(e in vectors for e in embed_parts(shipped.spec.embedder))
+    if (
+        shipped is not None
+        and not args.no_shipped
+        and (
+            not shipped.spec.embedder
+            or all(e in vectors for e in embed_parts(shipped.spec.embedder))
+        )
     ):
         configs["shipped"] = shipped
 
