@@ -71,6 +71,8 @@ from bot.matching.topic_model import (  # noqa: E402
     prf,
     query_groups,
     sample_weights,
+    spread_over_views,
+    view_rows,
     with_prototype_vectors,
 )
 from bot.matching.topics import builtin_topics  # noqa: E402
@@ -97,6 +99,8 @@ class Config:
     weighting: str = "class"  # sample weights (bot.matching.topic_model.sample_weights)
     # with the rubric-written examples (WRITTEN) in the training of every fold (as shipped)
     written: bool = False
+    # every training item also as its shorter texts (bot.matching.topic_model.text_views)
+    views: str = ""
 
 
 # alias groups written from the rubric for the model (bot/data/aliases.toml)
@@ -170,6 +174,7 @@ def shipped_config(topic_id: str) -> Config | None:
         use_borderline=bool(train.get("use_borderline", True)),
         train_gated=bool(train.get("train_gated", False)),
         weighting=str(train.get("weighting", "class")),
+        views=str(train.get("views", "")),
         written=any(f.get("file") == WRITTEN.name for f in model.meta.get("train_only", ())),
     )
 
@@ -223,6 +228,20 @@ def probabilities(
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def with_views(
+    train: np.ndarray, y: np.ndarray, sw: np.ndarray, origin: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, labels, weights)`` of a fold's training: the rows ``train`` (of the ``len(y)``
+    items' rows), then, given ``origin`` (the item of each extra view, whose rows follow the
+    items'), the extra views of those items, every item's weight split between its views."""
+    if origin is None or not len(origin):
+        return train, y[train], sw
+    n = len(y)
+    own, views_of, shares = spread_over_views(train, sw, origin, n)
+    rows = np.concatenate([train, n + views_of])
+    return rows, np.concatenate([y[train], y[origin[views_of]]]), np.concatenate([own, shares])
+
+
 def compact(x: SparseRows) -> SparseRows:
     """The same rows over only the columns some row uses: the same fit (a column no
     row uses keeps weight 0 under L2), in half the time."""
@@ -246,9 +265,12 @@ def loso(
     nested: bool = False,
     log: Callable[[str], None] = lambda s: None,
     written: Sequence[Labelled] = (),
+    origin: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Held-out probability of every item (each from the model without its group);
-    ``written`` (rows after those of ``items`` in ``x``) are in the training of every fold."""
+    ``written`` (rows after those of ``items`` in ``x``) are in the training of every fold;
+    ``origin``: the rows after those are the extra text views of the rows before
+    (:func:`view_rows` of items and written), trained on with their item's weight split."""
     every = [*items, *written]
     n = len(items)
     y = np.array([i.label for i in every], dtype=np.float64)
@@ -265,7 +287,8 @@ def loso(
         train = np.concatenate([train, extra])
         test = np.flatnonzero(g[:n] == held)
         sw = sample_weights(y[train], g[train], cfg.weighting)
-        p = probabilities(x.take(train), y[train], x.take(test), cfg.l2, sw)
+        rows, labels, sw = with_views(train, y, sw, origin)
+        p = probabilities(x.take(rows), labels, x.take(test), cfg.l2, sw)
         out[test] = np.where(gate[test], p, 0.0)
     return out, thresholds
 
@@ -298,6 +321,9 @@ class Family:
     # the rubric-written examples (WRITTEN) in the training of every fold, as one more
     # source group (never held out, never scored)
     written: bool = False
+    # every training item also as its shorter texts, its weight split between them
+    # (bot.matching.topic_model.text_views: "title", "title+short"); decisions unchanged
+    views: str = ""
 
     def __repr__(self) -> str:
         # the cache key of a family's fits: the embedder is named only when it is not
@@ -318,6 +344,8 @@ class Family:
             fields.append(f"anchor={self.anchor!r}")
         if self.written:
             fields.append("written=True")
+        if self.views:
+            fields.append(f"views={self.views!r}")
         return f"Family({', '.join(fields)})"
 
     @property
@@ -448,6 +476,23 @@ FAMILIES = (
         )
     ),
 )
+# issue 12, session 8: text views, written before any figure of them: the shipped family
+# and the runner-up trained on every item also as its title alone (kcnah and abc give
+# titles only, most other groups a title and a lead), and the shipped one also with a
+# title + short-lead view
+_BY_NAME = {f.name: f for f in FAMILIES}
+FAMILIES = (
+    *FAMILIES,
+    *(
+        replace(_BY_NAME[base], name=f"{base}/{views}", views=views)
+        for base, views in (
+            ("group+use+e5/rubric+/islets/written", "title"),
+            ("group+e5/rubric+/islets/written", "title"),
+            ("group+use+e5/rubric+/islets/written", "title+short"),
+        )
+    ),
+)
+VIEWS_FAMILIES = tuple(f.name for f in FAMILIES if f.views)
 WRITTEN_FAMILIES = tuple(f.name for f in FAMILIES if f.written)
 WRITTEN = ROOT / "bench" / "data" / "korea-diplomacy-written.jsonl"
 # the families of each option (the tables "with and without")
@@ -478,6 +523,7 @@ def nested_choice(
     cache: Path | None = None,
     memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] | None = None,
     written: Sequence[Labelled] = (),
+    origins: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, tuple[str, str, float, float]], dict[str, np.ndarray], np.ndarray]:
     """Held-out decisions of the procedure "choose family, gate and threshold by the
     pooled F1 of an inner leave-one-source-out over the training groups", and what it
@@ -487,7 +533,9 @@ def nested_choice(
     fit serves the fold (h', h), so a family costs one fit per group and per pair.
     ``memo`` keeps the fits in memory between calls over several sets of families.
     A family with ``written`` has the rows of ``written`` after those of ``items`` in its
-    matrix: they are in the training of every fit, never tested."""
+    matrix: they are in the training of every fit, never tested.  A family with ``views``
+    has, after those, the extra text views of the rows before (``origins[name]``: the row
+    of each), trained on with the weight of their row split between them."""
     memo = {} if memo is None else memo
     y = np.array([i.label for i in items], dtype=np.float64)
     g = np.array([i.group for i in items])
@@ -513,9 +561,12 @@ def nested_choice(
             usable = np.concatenate([clear, np.zeros(len(written), dtype=bool)])
             extra = len(items) + np.flatnonzero([not i.borderline for i in written])
             digest.update(yw.tobytes())
-        assert x.n_rows == len(yf)
+        origin = (origins or {}).get(fam.name) if fam.views else None
+        assert x.n_rows == len(yf) + (0 if origin is None else len(origin))
         for arr in (x.indptr, x.indices, x.data, y, clear):
             digest.update(np.ascontiguousarray(arr).tobytes())
+        if origin is not None:
+            digest.update(origin.tobytes())
         path = cache / f"nested-{digest.hexdigest()[:16]}.npz" if cache else None
         if path is not None and path.exists():
             saved = np.load(path)
@@ -530,14 +581,16 @@ def nested_choice(
             train = np.concatenate([np.flatnonzero((gf != held) & usable), extra])
             test = np.flatnonzero(g == held)
             sw = sample_weights(yf[train], gf[train], fam.weighting)
-            p_out[test] = probabilities(x.take(train), yf[train], x.take(test), fam.l2, sw)
+            rows, labels, sw = with_views(train, yf, sw, origin)
+            p_out[test] = probabilities(x.take(rows), labels, x.take(test), fam.l2, sw)
             for other in groups[a + 1 :]:
                 train = np.concatenate(
                     [np.flatnonzero((gf != held) & (gf != other) & usable), extra]
                 )
                 both = np.flatnonzero((g == held) | (g == other))
                 sw = sample_weights(yf[train], gf[train], fam.weighting)
-                p = probabilities(x.take(train), yf[train], x.take(both), fam.l2, sw)
+                rows, labels, sw = with_views(train, yf, sw, origin)
+                p = probabilities(x.take(rows), labels, x.take(both), fam.l2, sw)
                 pairs[(other, held)] = p[g[both] == held]
                 pairs[(held, other)] = p[g[both] == other]
         outer[fam.name], inner[fam.name] = p_out, pairs
@@ -664,9 +717,11 @@ def run_nested(
     only: Sequence[str] = (),
     written: Sequence[Labelled] = (),
     written_vectors: dict[str, np.ndarray] | None = None,
+    embed_rows: Callable[[Sequence[Labelled]], dict[str, np.ndarray]] | None = None,
 ) -> dict[str, tuple[str, str, float, float]]:
     """Every family x gate at 0.5 side by side, then the nested choice (see nested_choice);
-    returns what it chose per held-out group."""
+    returns what it chose per held-out group.  ``embed_rows``: every embedder's vectors of
+    some rows (the text views of the families with ``views``)."""
     spec = base_spec(topic_id)
     families = [
         f
@@ -681,6 +736,8 @@ def run_nested(
         "threshold with the best pooled F1 of an inner LOSO over the other groups"
     )
     xs: dict[str, SparseRows] = {}
+    origins: dict[str, np.ndarray] = {}
+    view_vectors: dict[tuple[str, bool], dict[str, np.ndarray]] = {}
     gates: dict[tuple[str, str], np.ndarray] = {}
     docs = [document_of(i.id, i.title, i.lead, i.source) for i in items]
     for key in sorted({f.features for f in families}):
@@ -697,13 +754,41 @@ def run_nested(
             x_written = compact(featurize_all([*items, *written], featurizer, both))
         anchored = np.array([featurizer.passes_gate(d) for d in docs])
         for f in families:
-            if f.features == key:
+            if f.features == key and f.views:
+                # the family's rows (items, written), then their extra text views
+                rows = [*items, *written] if f.written else list(items)
+                extras, origin = view_rows(rows, f.views)
+                if (f.views, f.written) not in view_vectors:
+                    assert embed_rows is not None, "text views need embed_rows"
+                    view_vectors[(f.views, f.written)] = embed_rows(extras)
+                emb_rows = None
+                if block:
+                    emb_base = emb
+                    if f.written:
+                        wv = written_vectors or {}
+                        emb_base = np.vstack([emb, np.hstack([wv[e] for e in embed_parts(block)])])
+                    vv = view_vectors[(f.views, f.written)]
+                    emb_x = np.hstack([vv[e] for e in embed_parts(block)])
+                    emb_rows = np.vstack([emb_base, emb_x])
+                xs[f.name] = compact(featurize_all([*rows, *extras], featurizer, emb_rows))
+                origins[f.name] = origin
+            elif f.features == key:
                 xs[f.name] = x_written if f.written and x_written is not None else x
+        for f in families:
+            if f.features == key:
                 gates[(f.name, "off")] = np.ones(len(items), dtype=bool)
                 gates[(f.name, "anchor")] = anchored
     memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] = {}
     decided, chosen, outer, chosen_p = nested_choice(
-        families, xs, items, groups, gates, cache=cache, memo=memo, written=written
+        families,
+        xs,
+        items,
+        groups,
+        gates,
+        cache=cache,
+        memo=memo,
+        written=written,
+        origins=origins,
     )
     # the same procedure choosing among the families without a block and those with one
     # embedder only (the current ones with USE; e5 instead; both): what each set would give
@@ -726,6 +811,7 @@ def run_nested(
         ("neither", lambda f: bool(f.rubric or f.anchor)),
         ("no written", lambda f: f.written),
         ("no written, no islets", lambda f: f.written or f.anchor == "ko-short+islets"),
+        ("no views", lambda f: bool(f.views)),
     ):
         if any(off(f) for f in families) and any(not off(f) for f in families):
             subsets[label] = [f for f in families if not off(f)]
@@ -740,6 +826,7 @@ def run_nested(
             cache=cache,
             memo=memo,
             written=written,
+            origins=origins,
         )
         name = f"nested ({block} only)"
         results[name] = score_groups(sub_decided, items, groups)
@@ -805,6 +892,8 @@ def cascade_rows(
     full: np.ndarray,
     results: dict[str, dict[str, dict[str, float]]],
     decisions_of: dict[str, np.ndarray],
+    extras: Sequence[Labelled] = (),
+    origin: np.ndarray | None = None,
 ) -> None:
     """The shipped configuration with its cascade, leave-one-source-out: the first head's
     held-out probabilities (its own fits, without the e5 block), and for each held-out
@@ -818,8 +907,8 @@ def cascade_rows(
     assert first is not None and model is not None and model.cascade is not None
     assert emb is not None
     columns = embed_columns(cfg.spec.embedder, tuple(first.embedder.split("+")))
-    x = featurize_all([*items, *written], Featurizer(first), emb[:, columns])
-    p_first, _ = loso(replace(cfg, spec=first), items, x, groups, written=written)
+    x = featurize_all([*items, *written, *extras], Featurizer(first), emb[:, columns])
+    p_first, _ = loso(replace(cfg, spec=first), items, x, groups, written=written, origin=origin)
     passes = gate_mask(items, cfg)
     t = cfg.threshold
     g = np.array([i.group for i in items])
@@ -876,6 +965,11 @@ def main(argv: list[str] | None = None) -> int:
         help="choose weighting, USE block, gate and threshold by an inner LOSO per fold",
     )
     parser.add_argument("--families", help="with --nested: only these families (a part run)")
+    parser.add_argument(
+        "--no-shipped",
+        action="store_true",
+        help="leave out the shipped configuration's rows (e.g. a part run filling --cache)",
+    )
     parser.add_argument(
         "--errors",
         type=Path,
@@ -944,8 +1038,13 @@ def main(argv: list[str] | None = None) -> int:
         else DEFAULT_MODELS + [n for e in vectors for n in (e, f"{e}+query", f"ours+{e}-nobl")]
     )
     configs = {n: configs[n] for n in names if n in configs}
-    if shipped is not None and (
-        not shipped.spec.embedder or all(e in vectors for e in embed_parts(shipped.spec.embedder))
+    if (
+        shipped is not None
+        and not args.no_shipped
+        and (
+            not shipped.spec.embedder
+            or all(e in vectors for e in embed_parts(shipped.spec.embedder))
+        )
     ):
         configs["shipped"] = shipped
 
@@ -958,8 +1057,13 @@ def main(argv: list[str] | None = None) -> int:
         if written and emb is not None:
             emb_w = [embeddings_for(e, written, args.cache)[0] for e in names]
             emb = np.vstack([emb, np.hstack(emb_w)])
-        x = featurize_all([*items, *written], Featurizer(cfg.spec), emb)
-        p, thresholds = loso(cfg, items, x, groups, written=written)
+        # the text views of the training rows (items, written) follow them
+        extras, origin = view_rows([*items, *written], cfg.views)
+        if extras and emb is not None:
+            emb_x = [embeddings_for(e, extras, args.cache)[0] for e in names]
+            emb = np.vstack([emb, np.hstack(emb_x)])
+        x = featurize_all([*items, *written, *extras], Featurizer(cfg.spec), emb)
+        p, thresholds = loso(cfg, items, x, groups, written=written, origin=origin)
         if thresholds:
             t = np.array([thresholds[i.group] for i in items])
         else:
@@ -975,7 +1079,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"      ({time.perf_counter() - t0:.0f} s)")
         if name == "shipped" and cascade_spec(cfg) is not None:
             t0 = time.perf_counter()
-            cascade_rows(cfg, items, groups, emb, written, p, results, decisions_of)
+            cascade_rows(cfg, items, groups, emb, written, p, results, decisions_of, extras, origin)
             print(f"      ({time.perf_counter() - t0:.0f} s)")
 
     if args.ensemble:
@@ -1014,6 +1118,7 @@ def main(argv: list[str] | None = None) -> int:
             only,
             written,
             written_vectors,
+            lambda rows: {e: embeddings_for(e, rows, args.cache)[0] for e in vectors},
         )
 
     print("\nF1 per held-out group (pooled last); * = meets P>=0.95 and R>=0.90")

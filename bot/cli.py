@@ -764,6 +764,13 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     "repeat for more files.",
 )
 @click.option(
+    "--views",
+    type=click.Choice(["none", "title", "title+short"]),
+    help="Train on every item also as its title alone (title), and as its title with a "
+    "short lead (title+short), its weight split between its texts; decisions read the "
+    "article as always (default: the shipped model's, else none).",
+)
+@click.option(
     "--evaluate/--no-evaluate",
     default=True,
     help="Measure leave-one-source-out scores and write them into the model (default).",
@@ -784,6 +791,7 @@ def topics_train(
     embedder: str | None,
     rubric: tuple[str, ...],
     train_only: tuple[str, ...],
+    views: str | None,
     evaluate: bool,
 ) -> None:
     """Train TOPIC_ID's model from labelled articles, deterministically.
@@ -811,12 +819,14 @@ def topics_train(
         d_threshold, d_l2 = base.threshold, float(train.get("l2", 1e-4))
         d_gate, d_borderline = base.gate, bool(train.get("use_borderline", False))
         d_weighting = str(train.get("weighting", "class"))
+        d_views = str(train.get("views", ""))
     else:
         spec = FeatureSpec(
             query=topic.query, groups=query_groups(topic.query), threshold=topic.threshold
         )
         d_threshold, d_l2, d_gate, d_borderline = 0.5, 1e-4, False, False
         d_weighting = "class"
+        d_views = ""
     if anchor is not None:
         spec = replace(spec, anchor=anchor)
     if embedder is not None:
@@ -895,6 +905,7 @@ def topics_train(
             command=command,
             rubric=rubric_sources,
             train_only=train_only,
+            views=d_views if views is None else ("" if views == "none" else views),
         )
     except NewsalertError as e:
         _fail(str(e))

@@ -17,6 +17,7 @@ from bot.cli import cli
 from bot.errors import ConfigError
 from bot.matching.engine import match_topic
 from bot.matching.topic_model import (
+    SHORT_LEAD_CHARS,
     CascadeHead,
     FeatureSpec,
     Featurizer,
@@ -30,7 +31,9 @@ from bot.matching.topic_model import (
     parse_rubric,
     query_groups,
     sample_weights,
+    text_views,
     train_model,
+    view_rows,
 )
 from bot.matching.topics import builtin_topics
 from bot.records import Article
@@ -294,6 +297,72 @@ def test_the_korean_gate_lets_korean_articles_naming_an_institution_through():
         doc = document_of("x", title, "")
         assert korean.passes_gate(doc) is want, title
         assert plain.passes_gate(doc) is False
+
+
+def with_leads(items: list[Labelled]) -> list[Labelled]:
+    leads = {
+        1: "Diplomats met for a third day to discuss limits on enrichment and inspections "
+        "by the agency, with sanctions relief on the table and a deadline at the end of June.",
+        0: "Fans filled the streets of the capital late into the night after the final "
+        "whistle, and the coach thanked the supporters in a short speech at the stadium.",
+    }
+    return [replace(i, lead=leads[i.label]) for i in items]
+
+
+def test_text_views_are_the_title_alone_and_a_short_lead_cut_at_a_space():
+    item = with_leads(synthetic())[0]
+    assert text_views(item, "") == []
+    assert [v.lead for v in text_views(item, "title")] == [""]
+    short, title_only = text_views(item, "title+short")
+    assert title_only.lead == "" and item.lead.startswith(short.lead)
+    assert len(short.lead) <= SHORT_LEAD_CHARS and item.lead[len(short.lead)] == " "
+    assert all((v.id, v.title, v.label) == (item.id, item.title, item.label) for v in [short])
+    assert text_views(synthetic()[0], "title") == []  # no lead: nothing but the item itself
+    with pytest.raises(ValueError, match="unknown views"):
+        text_views(item, "lead")
+
+
+def test_text_views_split_an_items_weight_so_it_still_counts_once():
+    # items without a lead have no other view: the same model to the byte
+    plain = train_model("iran-nuclear", synthetic(), iran_spec())
+    assert train_model("iran-nuclear", synthetic(), iran_spec(), views="title").to_bytes() == (
+        plain.to_bytes()
+    )
+    # with leads, each item and its title alone share the item's weight: the fit is the
+    # one over both texts with half the weight each
+    items = with_leads(synthetic())
+    viewed = train_model("iran-nuclear", items, iran_spec(), views="title")
+    assert viewed.to_bytes() != train_model("iran-nuclear", items, iran_spec()).to_bytes()
+    extra, origin = view_rows(items, "title")
+    assert list(origin) == list(range(len(items)))
+    f = Featurizer(iran_spec())
+    rows = [*items, *extra]
+    x = SparseRows.stack(
+        [f.vector(i.title, i.lead, document_of(i.id, i.title, i.lead)) for i in rows],
+        iran_spec().size,
+    )
+    y = np.array([i.label for i in rows], dtype=np.float64)
+    sw = sample_weights(y[: len(items)], [i.group for i in items], "class") / 2
+    w, b = fit_logistic(x, y, sample_weight=np.concatenate([sw, sw]))
+    assert np.array_equal(viewed.weights, w.astype(viewed.weights.dtype))
+    assert viewed.bias == pytest.approx(b, abs=1e-6)
+
+
+def test_cli_train_takes_views_and_states_them_in_the_model(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, with_leads(synthetic()))
+    outs = {}
+    for views in ("title", "none"):
+        out = tmp_path / f"{views}.model"
+        args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+        result = CliRunner().invoke(cli, [*args, "--views", views])
+        assert result.exit_code == 0, result.output
+        outs[views] = TopicModel.load(out)
+    assert outs["title"].meta["training"]["views"] == "title"
+    assert "views" not in outs["none"].meta["training"]  # files without views keep their bytes
+    assert not np.array_equal(outs["title"].weights, outs["none"].weights)
+    bad = CliRunner().invoke(cli, [*args, "--views", "lead"])
+    assert bad.exit_code != 0 and "lead" in bad.output
 
 
 def test_training_needs_both_classes():

@@ -79,6 +79,8 @@ from bot.text import html_to_text
 __all__ = [
     "FORMAT",
     "LEAD_CHARS",
+    "SHORT_LEAD_CHARS",
+    "VIEWS",
     "CascadeHead",
     "Decision",
     "FeatureSpec",
@@ -103,8 +105,11 @@ __all__ = [
     "prf",
     "query_groups",
     "sample_weights",
+    "spread_over_views",
+    "text_views",
     "train_model",
     "train_topic",
+    "view_rows",
     "with_prototype_vectors",
 ]
 
@@ -1183,6 +1188,61 @@ def embedding_input(title: str, lead: str) -> str:
     return article_text(Article(id="", title=title, summary=lead))
 
 
+# Text views (issue 12, session 8): some sources give a title only (KCNA headlines, ABC
+# headlines), most give a title and a lead; a model trained on both may lean on the lead.
+# With ``views`` every training item is also trained on as shorter texts of itself, its
+# sample weight split evenly between its views so that it still counts once; the
+# decision reads the article as always.  "title": the title alone; "title+short": also
+# the title with the first SHORT_LEAD_CHARS characters of the lead (cut at a space).  A
+# view the same as one before it (an item without a lead) is left out.
+VIEWS = ("", "title", "title+short")
+SHORT_LEAD_CHARS = 120
+
+
+def text_views(item: Labelled, views: str) -> list[Labelled]:
+    """The extra texts ``item`` is trained on under ``views`` (not the item itself)."""
+    if views not in VIEWS:
+        raise ValueError(f"unknown views {views!r} (one of '', title, title+short)")
+    if not views or not item.lead:
+        return []
+    leads = [""]
+    if views == "title+short" and len(item.lead) > SHORT_LEAD_CHARS:
+        cut = item.lead[: SHORT_LEAD_CHARS + 1].rsplit(" ", 1)[0].strip()
+        if cut and cut != item.lead:
+            leads.insert(0, cut)
+    return [
+        Labelled(item.id, item.title, lead, item.label, item.borderline, item.source)
+        for lead in leads
+    ]
+
+
+def view_rows(items: Sequence[Labelled], views: str) -> tuple[list[Labelled], np.ndarray]:
+    """Every item's extra views, in order, and for each the index of its item."""
+    extra: list[Labelled] = []
+    origin: list[int] = []
+    for k, item in enumerate(items):
+        for view in text_views(item, views):
+            extra.append(view)
+            origin.append(k)
+    return extra, np.array(origin, dtype=np.int64)
+
+
+def spread_over_views(
+    train: np.ndarray, weights: np.ndarray, origin: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(weights of train, extra rows, their weights)``: the weight of each training item
+    (``train``, indices below ``n``, with ``weights``) split evenly between the item and
+    its extra views (``origin``: the item of each extra view, :func:`view_rows`); ``extra
+    rows`` are the indices, into the extra views, of those of the training items."""
+    n_views = 1.0 + np.bincount(origin, minlength=n).astype(np.float64)
+    member = np.zeros(n, dtype=bool)
+    member[train] = True
+    full = np.zeros(n)
+    full[train] = weights
+    rows = np.flatnonzero(member[origin]) if len(origin) else np.zeros(0, dtype=np.int64)
+    return weights / n_views[train], rows, full[origin[rows]] / n_views[origin[rows]]
+
+
 def featurize_all(
     items: Sequence[Labelled],
     featurizer: Featurizer,
@@ -1242,14 +1302,18 @@ def train_model(
     meta: Mapping[str, Any] | None = None,
     embed_fn: Callable[[list[str]], np.ndarray] | None = None,
     aliases: Mapping[str, AliasGroup] | None = None,
+    views: str = "",
 ) -> TopicModel:
-    """Train a model on ``items`` (borderline ones too when ``use_borderline``)."""
+    """Train a model on ``items`` (borderline ones too when ``use_borderline``), each
+    also as its extra text ``views`` (:func:`text_views`), its weight split between them."""
     if spec.prototypes and not spec.prototype_vectors:
         spec = with_prototype_vectors(spec)
     featurizer = Featurizer(spec, aliases=aliases)
     chosen = [i for i in items if use_borderline or not i.borderline]
     if not chosen or len({i.label for i in chosen}) < 2:
         raise ConfigError(topic, "training needs labelled articles of both classes (0 and 1)")
+    extra, origin = view_rows(chosen, views)
+    rows = [*chosen, *extra]
     embeddings = None
     if spec.embedder:
         if embed_fn is None:
@@ -1257,10 +1321,16 @@ def train_model(
             def embed_fn(texts: list[str]) -> np.ndarray:
                 return embedding_of(spec.embedder, texts)
 
-        embeddings = embed_fn([embed_text(i) for i in chosen])
-    x = featurize_all(chosen, featurizer, embeddings)
-    y = np.array([i.label for i in chosen], dtype=np.float64)
-    sw = sample_weights(y, [i.group for i in chosen], weighting) if balanced else None
+        embeddings = embed_fn([embed_text(i) for i in rows])
+    x = featurize_all(rows, featurizer, embeddings)
+    y = np.array([i.label for i in rows], dtype=np.float64)
+    n = len(chosen)
+    sw = sample_weights(y[:n], [i.group for i in chosen], weighting) if balanced else None
+    if extra:
+        own, _, shares = spread_over_views(
+            np.arange(n), np.ones(n) if sw is None else sw, origin, n
+        )
+        sw = np.concatenate([own, shares])
     w, b = fit_logistic(x, y, l2=l2, sample_weight=sw)
     return TopicModel(
         topic=topic,
@@ -1302,19 +1372,22 @@ def out_of_fold(
     weighting: str = "class",
     embed_fn: Callable[[list[str]], np.ndarray] | None = None,
     always: Sequence[Labelled] = (),
+    views: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(probability, passes)`` of every item, leave-one-source-out: each from the model
-    trained on the other source groups (and ``always``); ``passes``: the gate lets it
-    through (all True without the gate).  A group whose training is of one class gets 0."""
+    trained on the other source groups (and ``always``), each training item also as its
+    extra ``views``; ``passes``: the gate lets it through (all True without the gate).
+    A group whose training is of one class gets 0."""
     groups = sorted({i.group for i in items})
     n = len(items)
     every = [*items, *always]
+    extra_views, origin = view_rows(every, views)
     featurizer = Featurizer(spec)
     embeddings = None
     if spec.embedder:
         run = embed_fn or (lambda texts: embedding_of(spec.embedder, texts))
-        embeddings = run([embed_text(i) for i in every])
-    x = featurize_all(every, featurizer, embeddings)
+        embeddings = run([embed_text(i) for i in (*every, *extra_views)])
+    x = featurize_all([*every, *extra_views], featurizer, embeddings)
     y = np.array([i.label for i in every], dtype=np.float64)
     grp = np.array([i.group for i in every])
     usable = np.array([use_borderline or not i.borderline for i in every])
@@ -1334,7 +1407,13 @@ def out_of_fold(
         if len({int(v) for v in y[train]}) < 2:
             continue
         sw = sample_weights(y[train], grp[train], weighting)
-        w, b = fit_logistic(x.take(train), y[train], l2=l2, sample_weight=sw)
+        rows, labels = train, y[train]
+        if len(origin):
+            sw, views_of, shares = spread_over_views(train, sw, origin, len(every))
+            rows = np.concatenate([train, len(every) + views_of])
+            labels = np.concatenate([labels, y[origin[views_of]]])
+            sw = np.concatenate([sw, shares])
+        w, b = fit_logistic(x.take(rows), labels, l2=l2, sample_weight=sw)
         prob[test] = _sigmoid(x.take(test).dot(w) + b)
     return prob, passes
 
@@ -1460,12 +1539,14 @@ def train_topic(
     command: str = "",
     rubric: Sequence[Mapping[str, Any]] = (),
     train_only: Sequence[str | Path] = (),
+    views: str = "",
 ) -> TopicModel:
     """Train a topic's model from labelled JSON Lines files; the model states the
     files (name, sha256, size), the options and, with ``evaluate``, its
     leave-one-source-out scores.  ``train_only`` files (e.g. examples written from
     the topic's rubric) are trained on, in every fold too, but never held out nor
-    scored.  Same files and options: same bytes, whatever number of
+    scored.  ``views``: every training item is also trained on as shorter texts of
+    itself, its weight split between them (:func:`text_views`).  Same files and options: same bytes, whatever number of
     BLAS or OpenMP threads the environment asks for (training uses one: a threaded dot
     product sums in another order)."""
     from threadpoolctl import threadpool_limits
@@ -1496,6 +1577,10 @@ def train_topic(
             "solver": "L-BFGS from zero, numpy",
             "items": sum(1 for i in (*items, *always) if use_borderline or not i.borderline),
         }
+        if views:  # stated only when set: the files written before it keep their bytes
+            if views not in VIEWS:
+                raise ConfigError(topic, f"unknown views {views!r} (title or title+short)")
+            training["views"] = views
         meta: dict[str, Any] = {"data": data, "training": training}
         if extra_data:  # trained on, never held out nor scored
             meta["train_only"] = extra_data
@@ -1503,7 +1588,10 @@ def train_topic(
             meta["rubric"] = [dict(r) for r in rubric]
         embed_fn = None
         if spec.embedder:  # embed every article once, in batches, for the scores and the fit
-            texts = list(dict.fromkeys(embed_text(i) for i in (*items, *always)))
+            every = [*items, *always]
+            texts = list(
+                dict.fromkeys(embed_text(i) for i in (*every, *view_rows(every, views)[0]))
+            )
             vectors = np.concatenate(
                 [embedding_of(spec.embedder, texts[k : k + 64]) for k in range(0, len(texts), 64)]
             )
@@ -1538,6 +1626,7 @@ def train_topic(
                     weighting=weighting,
                     embed_fn=fn,
                     always=always,
+                    views=views,
                 )
 
             prob, passes = fold(spec, embed_fn)
@@ -1558,6 +1647,7 @@ def train_topic(
                 weighting=weighting,
                 meta=meta,
                 embed_fn=fn,
+                views=views,
             )
 
         model = fit(spec, embed_fn)
