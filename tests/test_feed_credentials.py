@@ -1254,6 +1254,28 @@ def test_config_feeds_take_over_their_stored_spellings_as_before_in_linear_work(
     assert calls <= 4 * (len(numbered) + len(urls)), calls
 
 
+def _hold_the_scrub(monkeypatch, timeout: float):  # type: ignore[no-untyped-def]
+    """Make the secrets scrub (of a non-empty list of feeds) wait at its start: returns the
+    event it sets when it is held, the one that releases it, and whether each hold was
+    released in time (False: nobody released it within ``timeout`` seconds)."""
+    import threading
+
+    import storage.store as store_module
+
+    started, release = threading.Event(), threading.Event()
+    held: list[bool] = []
+    real = store_module.scrub_feed_secrets
+
+    def held_at_start(db, feeds):  # type: ignore[no-untyped-def]
+        if feeds:
+            started.set()
+            held.append(release.wait(timeout=timeout))
+        return real(db, feeds)
+
+    monkeypatch.setattr(store_module, "scrub_feed_secrets", held_at_start)
+    return started, release, held
+
+
 async def test_a_reload_scrubs_old_secrets_off_the_loop_and_answers_commands_meanwhile(
     telegram_api, tmp_path, monkeypatch
 ):
@@ -1262,11 +1284,9 @@ async def test_a_reload_scrubs_old_secrets_off_the_loop_and_answers_commands_mea
     the feed marked), in a thread: while the scrub is held at its start, another chat's
     /help is answered; the /reload's answer comes once the scrub is done."""
     import sqlite3
-    import threading
 
     import sqlite_utils
 
-    import storage.store as store_module
     from bot.app import Core
     from bot.config.loader import load_config
     from bot.credentials import public_feed_url
@@ -1301,17 +1321,7 @@ async def test_a_reload_scrubs_old_secrets_off_the_loop_and_answers_commands_mea
             "[fetch]\nfull_text = false\n"
         )
         toml.write_text(head)
-        started, release = threading.Event(), threading.Event()
-        held: list[bool] = []
-        real = store_module.scrub_feed_secrets
-
-        def held_at_start(db, feeds):  # type: ignore[no-untyped-def]
-            if feeds:
-                started.set()
-                held.append(release.wait(timeout=15))  # False: nobody released it in time
-            return real(db, feeds)
-
-        monkeypatch.setattr(store_module, "scrub_feed_secrets", held_at_start)
+        started, release, held = _hold_the_scrub(monkeypatch, timeout=15)
         async with Core(load_config(toml)) as core:
             await core.start()
             bot = ChatDriver(telegram_api, core)
@@ -1561,12 +1571,10 @@ async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhil
     polls the feed, and every row is clean (the file's bytes too), the feed marked."""
     import asyncio
     import sqlite3
-    import threading
 
     import httpx
     import sqlite_utils
 
-    import storage.store as store_module
     from bot.app import Core
     from bot.config.loader import load_config
     from bot.credentials import public_feed_url
@@ -1596,17 +1604,7 @@ async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhil
             f'[storage]\npath = "{path}"\n[metrics]\nlisten = "127.0.0.1:0"\n'
             f'[fetch]\nfull_text = false\n[polling]\njitter = 0\n[[feeds]]\nurl = "{full}"\n'
         )
-        started, release = threading.Event(), threading.Event()
-        held: list[bool] = []
-        real = store_module.scrub_feed_secrets
-
-        def held_at_start(db, feeds):  # type: ignore[no-untyped-def]
-            if feeds:
-                started.set()
-                held.append(release.wait(timeout=10))  # False: nobody released it in time
-            return real(db, feeds)
-
-        monkeypatch.setattr(store_module, "scrub_feed_secrets", held_at_start)
+        started, release, held = _hold_the_scrub(monkeypatch, timeout=10)
         async with Core(load_config(toml)) as core, httpx.AsyncClient(timeout=5) as client:
             starting = asyncio.create_task(core.start())
             await wait_until(started.is_set, timeout=20, what="the start-up scrub to start")
