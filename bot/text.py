@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Collection
 from html.parser import HTMLParser
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -313,7 +314,6 @@ def plural(count: int, singular: str, plural: str | None = None) -> str:
 
 # advice such as "USER:${FEED_PASSWORD}@": a placeholder for the environment is no secret
 _PLACEHOLDER_USERINFO = re.compile(r"[A-Z]+:\$\{[A-Z][A-Z0-9_]*\}")
-_URL_IN_TEXT = URL_IN_TEXT
 
 
 # secrets the configuration gives (feed keys and passwords, the token): a URL value equal
@@ -338,7 +338,7 @@ def redact_url(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return _URL_IN_TEXT.sub("***", url) if "@" in url or "?" in url else url
+        return URL_IN_TEXT.sub("***", url) if "@" in url or "?" in url else url
     netloc = parts.netloc
     if "@" in netloc and not _PLACEHOLDER_USERINFO.fullmatch(netloc.rsplit("@", 1)[0]):
         netloc = "***@" + netloc.rsplit("@", 1)[1]
@@ -365,7 +365,7 @@ def redact_urls(text: str) -> str:
     """Every URL in ``text`` through :func:`redact_url` (for logs and error messages)."""
     if "://" not in text:
         return text
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    return URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
 def without_known_secrets(text: str) -> str:
@@ -376,10 +376,12 @@ def without_known_secrets(text: str) -> str:
     return mask_secrets(redact_urls(text), _KNOWN_SECRETS)
 
 
-def traceback_without_secrets(error: BaseException) -> str:
-    """``error``'s traceback (causes and notes too) through :func:`without_known_secrets`:
+def traceback_without_secrets(error: BaseException, secrets: Collection[str] = ()) -> str:
+    """``error``'s traceback (causes and notes too) without ``secrets`` (a feed's
+    :func:`bot.credentials.secret_values`), then through :func:`without_known_secrets`:
     for a log line's message in place of ``exc_info``, which reaches every handler as it
     is (only ours redacts)."""
     import traceback
 
-    return without_known_secrets("".join(traceback.format_exception(error)).rstrip("\n"))
+    text = "".join(traceback.format_exception(error)).rstrip("\n")
+    return without_known_secrets(mask_secrets(text, secrets))

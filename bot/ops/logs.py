@@ -21,15 +21,13 @@ import logging
 import re
 import sys
 import threading
-import traceback
 from collections.abc import Collection
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from bot.credentials import mask_secrets
 from bot.ingest.urls import redact_urls
-from bot.text import remember_secret
+from bot.text import remember_secret, traceback_without_secrets
 
 # A bot token anywhere, e.g. inside a Bot API URL: digits, a colon (maybe %-encoded), 30+ chars.
 _TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3A|%3a)[A-Za-z0-9_-]{30,}")
@@ -204,8 +202,7 @@ def redacted_traceback(error: BaseException, secrets: Collection[str] = ()) -> s
     secret (:func:`redact`): an exception's text may hold what it was given, and a record's
     ``exc_info`` reaches every handler as it is (only ours redacts).  For the message of a
     record logged without ``exc_info``."""
-    text = "".join(traceback.format_exception(error)).rstrip("\n")
-    return redact(mask_secrets(text, secrets))
+    return redact(traceback_without_secrets(error, secrets))
 
 
 def _log_uncaught(
