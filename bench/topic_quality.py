@@ -321,6 +321,8 @@ class Family:
     # the rubric-written examples (WRITTEN) in the training of every fold, as one more
     # source group (never held out, never scored)
     written: bool = False
+    # and the second set of them (WRITTEN_2, session 9) after the first
+    more_written: bool = False
     # every training item also as its shorter texts, its weight split between them
     # (bot.matching.topic_model.text_views: "title", "title+short"); decisions unchanged
     views: str = ""
@@ -344,6 +346,8 @@ class Family:
             fields.append(f"anchor={self.anchor!r}")
         if self.written:
             fields.append("written=True")
+        if self.more_written:
+            fields.append("more_written=True")
         if self.views:
             fields.append(f"views={self.views!r}")
         return f"Family({', '.join(fields)})"
@@ -492,9 +496,20 @@ FAMILIES = (
         )
     ),
 )
+# issue 12, session 9: a second set of rubric-written examples (WRITTEN_2: 258 more, in the
+# styles of state media, lowercase wire headlines, general news and Korean news), with the
+# first, for the shipped family and the runner-up; written before any figure of them
+FAMILIES = (
+    *FAMILIES,
+    *(
+        replace(_BY_NAME[base], name=f"{base}2", more_written=True)
+        for base in ("group+use+e5/rubric+/islets/written", "group+e5/rubric+/islets/written")
+    ),
+)
 VIEWS_FAMILIES = tuple(f.name for f in FAMILIES if f.views)
 WRITTEN_FAMILIES = tuple(f.name for f in FAMILIES if f.written)
 WRITTEN = ROOT / "bench" / "data" / "korea-diplomacy-written.jsonl"
+WRITTEN_2 = ROOT / "bench" / "data" / "korea-diplomacy-written-2.jsonl"
 # the families of each option (the tables "with and without")
 RUBRIC_FAMILIES = tuple(f.name for f in FAMILIES if f.rubric)
 ANCHOR_FAMILIES = tuple(f.name for f in FAMILIES if f.anchor)
@@ -524,6 +539,7 @@ def nested_choice(
     memo: dict[str, tuple[np.ndarray, dict[tuple[str, str], np.ndarray]]] | None = None,
     written: Sequence[Labelled] = (),
     origins: dict[str, np.ndarray] | None = None,
+    more: Sequence[Labelled] = (),
 ) -> tuple[np.ndarray, dict[str, tuple[str, str, float, float]], dict[str, np.ndarray], np.ndarray]:
     """Held-out decisions of the procedure "choose family, gate and threshold by the
     pooled F1 of an inner leave-one-source-out over the training groups", and what it
@@ -535,7 +551,8 @@ def nested_choice(
     A family with ``written`` has the rows of ``written`` after those of ``items`` in its
     matrix: they are in the training of every fit, never tested.  A family with ``views``
     has, after those, the extra text views of the rows before (``origins[name]``: the row
-    of each), trained on with the weight of their row split between them."""
+    of each), trained on with the weight of their row split between them.  A family with
+    ``more_written`` has the rows of ``more`` after those of ``written``."""
     memo = {} if memo is None else memo
     y = np.array([i.label for i in items], dtype=np.float64)
     g = np.array([i.group for i in items])
@@ -555,11 +572,12 @@ def nested_choice(
         yf, gf, usable = y, g, clear
         extra = np.zeros(0, dtype=np.int64)
         if fam.written:
-            yw = np.array([i.label for i in written], dtype=np.float64)
+            rows_w = [*written, *more] if fam.more_written else list(written)
+            yw = np.array([i.label for i in rows_w], dtype=np.float64)
             yf = np.concatenate([y, yw])
-            gf = np.concatenate([g, np.array([i.group for i in written])])
-            usable = np.concatenate([clear, np.zeros(len(written), dtype=bool)])
-            extra = len(items) + np.flatnonzero([not i.borderline for i in written])
+            gf = np.concatenate([g, np.array([i.group for i in rows_w])])
+            usable = np.concatenate([clear, np.zeros(len(rows_w), dtype=bool)])
+            extra = len(items) + np.flatnonzero([not i.borderline for i in rows_w])
             digest.update(yw.tobytes())
         origin = (origins or {}).get(fam.name) if fam.views else None
         assert x.n_rows == len(yf) + (0 if origin is None else len(origin))
@@ -718,6 +736,8 @@ def run_nested(
     written: Sequence[Labelled] = (),
     written_vectors: dict[str, np.ndarray] | None = None,
     embed_rows: Callable[[Sequence[Labelled]], dict[str, np.ndarray]] | None = None,
+    more: Sequence[Labelled] = (),
+    more_vectors: dict[str, np.ndarray] | None = None,
 ) -> dict[str, tuple[str, str, float, float]]:
     """Every family x gate at 0.5 side by side, then the nested choice (see nested_choice);
     returns what it chose per held-out group.  ``embed_rows``: every embedder's vectors of
@@ -729,6 +749,7 @@ def run_nested(
         if (not f.embed_scale or all(e in vectors for e in embed_parts(f.embedder)))
         and (not only or f.name in only)
         and (not f.written or bool(written))
+        and (not f.more_written or bool(more))
     ]
     print(
         "\n(iv) nested leave-one-source-out: for each held-out group, the family "
@@ -752,9 +773,20 @@ def run_nested(
             emb_w = np.hstack([wv[e] for e in embed_parts(block)]) if block else None
             both = np.vstack([emb, emb_w]) if emb is not None and emb_w is not None else None
             x_written = compact(featurize_all([*items, *written], featurizer, both))
+        x_more: SparseRows | None = None
+        if any(f.more_written for f in families if f.features == key):
+            wv, mv = written_vectors or {}, more_vectors or {}
+            emb_m = None
+            if emb is not None:
+                emb_w = np.hstack([wv[e] for e in embed_parts(block)])
+                emb_m = np.vstack([emb, emb_w, np.hstack([mv[e] for e in embed_parts(block)])])
+            x_more = compact(featurize_all([*items, *written, *more], featurizer, emb_m))
         anchored = np.array([featurizer.passes_gate(d) for d in docs])
         for f in families:
-            if f.features == key and f.views:
+            if f.features == key and f.more_written:
+                assert not f.views and x_more is not None, "more_written: no views"
+                xs[f.name] = x_more
+            elif f.features == key and f.views:
                 # the family's rows (items, written), then their extra text views
                 rows = [*items, *written] if f.written else list(items)
                 extras, origin = view_rows(rows, f.views)
@@ -789,6 +821,7 @@ def run_nested(
         memo=memo,
         written=written,
         origins=origins,
+        more=more,
     )
     # the same procedure choosing among the families without a block and those with one
     # embedder only (the current ones with USE; e5 instead; both): what each set would give
@@ -812,6 +845,7 @@ def run_nested(
         ("no written", lambda f: f.written),
         ("no written, no islets", lambda f: f.written or f.anchor == "ko-short+islets"),
         ("no views", lambda f: bool(f.views)),
+        ("no second written set", lambda f: f.more_written),
     ):
         if any(off(f) for f in families) and any(not off(f) for f in families):
             subsets[label] = [f for f in families if not off(f)]
@@ -827,6 +861,7 @@ def run_nested(
             memo=memo,
             written=written,
             origins=origins,
+            more=more,
         )
         name = f"nested ({block} only)"
         results[name] = score_groups(sub_decided, items, groups)
@@ -1097,9 +1132,11 @@ def main(argv: list[str] | None = None) -> int:
         only = [f for f in (args.families or "").split(",") if f]
         # the rubric-written examples: trained on in every fold, never held out or scored
         written = load_labelled(WRITTEN) if args.topic == "korea-diplomacy" else []
-        written_vectors = {}
+        more = load_labelled(WRITTEN_2) if written else []
+        written_vectors, more_vectors = {}, {}
         for e in vectors if written else ():
             written_vectors[e] = embeddings_for(e, written, args.cache)[0]
+            more_vectors[e] = embeddings_for(e, more, args.cache)[0]
         if written:
             n_pos = sum(i.label for i in written)
             print(
@@ -1119,6 +1156,8 @@ def main(argv: list[str] | None = None) -> int:
             written,
             written_vectors,
             lambda rows: {e: embeddings_for(e, rows, args.cache)[0] for e in vectors},
+            more,
+            more_vectors,
         )
 
     print("\nF1 per held-out group (pooled last); * = meets P>=0.95 and R>=0.90")
