@@ -9,7 +9,9 @@
   (message, arguments, extra fields, traceback): the configured token, its secret
   half, the webhook secret, and anything shaped like a bot token.
 * httpx, python-telegram-bot, APScheduler and friends log at WARNING unless ``-vv``:
-  httpx logs every request URL, and a Bot API URL holds the token.
+  httpx logs every request URL, and a Bot API URL holds the token.  Their records (of
+  every logger under ``THIRD_PARTY``) are redacted as they are made, so that any other
+  handler gets them redacted too.
 * Uncaught exceptions (the main thread's and other threads') go through the same
   handler, so their tracebacks are redacted too.
 """
@@ -21,7 +23,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -145,18 +147,32 @@ class RedactingFormatter(logging.Formatter):
 _redactor = Redactor()
 
 
-class _RedactedRecords(logging.Filter):
-    """Redacts a record's message where it is made, for every handler (ours redacts the
-    finished line; a handler of the operator's own would not): on the ``httpx`` logger,
-    whose "HTTP Request" lines at -vv hold each URL as sent, a feed's key and the Bot API
-    token in it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = _redactor.redact(record.getMessage()), None
-        return True
+# The libraries' records (THIRD_PARTY and their children: "telegram.ext.ExtBot" logs the
+# Bot API URL, token and all, at -vv; httpx each request URL, a feed's key in it) are
+# redacted where they are made, for every handler: ours redacts the finished line, a handler
+# of the operator's own (journald, say) would not.  Not a logger filter: a logger's filter
+# misses what its children log, and a library's loggers are its children's.
+_LIBRARY_LOGGER = re.compile("(?:" + "|".join(map(re.escape, THIRD_PARTY)) + r")(?:\.|$)")
 
 
-_REDACTED_RECORDS = _RedactedRecords()
+def _redacting(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """``make`` (the record factory in place), redacting the message and the traceback of a
+    library's records."""
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        if isinstance(record.name, str) and _LIBRARY_LOGGER.match(record.name):
+            try:
+                record.msg, record.args = _redactor.redact(record.getMessage()), None
+            except Exception:  # a bad format: the handler reports it, as it would have
+                return record
+            error = record.exc_info[1] if record.exc_info else None
+            if error is not None:  # what logging.Formatter shows in place of exc_info
+                record.exc_text = redacted_traceback(error)
+        return record
+
+    make_record.redacts = True  # type: ignore[attr-defined]
+    return make_record
 
 
 def setup_logging(
@@ -177,7 +193,8 @@ def setup_logging(
     root.setLevel(logging.DEBUG if level >= 1 else logging.INFO)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level >= 2 else logging.WARNING)
-    logging.getLogger("httpx").addFilter(_REDACTED_RECORDS)  # once: addFilter keeps one
+    if not getattr(logging.getLogRecordFactory(), "redacts", False):  # once
+        logging.setLogRecordFactory(_redacting(logging.getLogRecordFactory()))
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread_exception
