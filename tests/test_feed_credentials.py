@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -1629,6 +1630,69 @@ async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhil
     assert marked == 1 and count == len(parsed.articles)  # the poll found no entry anew
     assert (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***",
             f"http://{host}/img/1.jpg?api_key=***") in rows  # fmt: skip
+    assert_no_secrets(path, API_KEY, PASSWORD)
+
+
+async def test_a_one_shot_poll_scrubs_old_secrets_off_the_loop_before_polling(
+    tmp_path, monkeypatch
+):
+    """``Core.poll_all_once`` (the demo's and the tests' one pass) on a database an older
+    version left with our key in a feed's rows: the scrub runs as at start, in a thread,
+    so the loop goes on meanwhile (here: the task that lets the held scrub go, and the feed
+    server on the same loop); the feed is fetched only once it is done, and rows are clean."""
+    import asyncio
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.app import Core
+    from bot.config.loader import load_config
+    from bot.credentials import public_feed_url
+    from bot.delivery.sinks import ConsoleSink
+    from bot.ingest.parse import parse_feed
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss, wait_until
+
+    async with FeedServer() as server:
+        host = f"127.0.0.1:{server.port}"
+        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
+        server.set("/feed.xml", body)
+        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+        path = tmp_path / "bot.db"
+        old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
+        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+        old["feeds"].insert(
+            {"id": 1, "url": public_feed_url(full), "primed": 1, "status": "ok",
+             "added_at": "2024-05-01T08:00:00+00:00"}
+        )  # fmt: skip
+        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
+        Store(old).articles.add_new(1, parsed.articles, processed=True)
+        old.conn.commit()
+        old.close()
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{path}"\n[fetch]\nfull_text = false\n[[feeds]]\nurl = "{full}"\n'
+        )
+        started, release, held = _hold_the_scrub(monkeypatch, timeout=5)
+        hits_while_held: list[int] = []
+
+        async def let_it_go() -> None:
+            await wait_until(started.is_set, timeout=10, what="the scrub to start")
+            hits_while_held.append(server.hits("/feed.xml"))
+            release.set()
+
+        async with Core(load_config(toml), sink=ConsoleSink(io.StringIO())) as core:
+            releaser = asyncio.ensure_future(let_it_go())
+            [result] = await core.poll_all_once()
+            await asyncio.wait_for(releaser, timeout=10)
+            rows = core.store.db.execute("SELECT entry_id, link FROM articles").fetchall()
+            [marked] = core.store.db.execute("SELECT secrets_scrubbed FROM feeds").fetchone()
+    assert held == [True], "the one-shot poll's scrub held the event loop"
+    assert hits_while_held == [0], "the feed was fetched before its old secrets were scrubbed"
+    assert not result.error and result.new_articles == 0 and marked == 1, result
+    clean = (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***")
+    assert clean in rows, rows
     assert_no_secrets(path, API_KEY, PASSWORD)
 
 
