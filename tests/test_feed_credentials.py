@@ -1445,6 +1445,66 @@ async def test_the_full_text_of_a_credentialed_feeds_article_loses_its_secrets(
     assert_no_secrets(tmp_path / "db.sqlite", API_KEY)
 
 
+async def test_a_page_whose_text_cannot_be_had_shows_no_feed_secret_to_any_log_handler(
+    feed_server, tmp_path
+):
+    """Teasers of a feed with a key whose pages give no text: one page repeats the key in
+    the few words it has (the error quotes them), another redirects to a URL holding it
+    under a name that says nothing.  The "full text of ... unavailable" lines a plain
+    handler on the root logger gets name the page and why, without the key; the alert
+    goes out from the feed's own text."""
+    import io
+
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.sinks import ConsoleSink
+    from bot.ops.logs import add_secret
+    from bot.service.chats import ChatInfo
+    from bot.service.subscriptions import subscribe
+    from storage.store import Store
+
+    add_secret(API_KEY)  # as `newsalert run` does with each feed's secrets
+    base = feed_server.url("").rstrip("/")
+    items = "".join(
+        f"<item><title>North Korea and US envoys hold talks, round {n}</title>"
+        f"<link>{base}/{page}</link><guid>story-{n}</guid>"
+        "<description>Envoys met.</description></item>"
+        for n, page in enumerate(("short.html", "moved.html"))
+    )
+    feed_server.set(
+        "/feed.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>{base}/</link>{items}</channel></rss>",
+    )
+    feed_server.set(
+        "/short.html",
+        f"<html><body><p>Key {API_KEY}</p></body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    feed_server.fault("/moved.html", "redirect", code=302, to=f"ftp://files.example/?next={API_KEY}")
+    config = config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
+        },
+        env={"FEED_KEY": API_KEY},
+    )
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+    sink = ConsoleSink(io.StringIO())
+    with _PlainHandler() as plain:
+        async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
+            await core.poll_all_once()
+    [short] = [line for line in plain.lines if f"full text of {base}/short.html unavail" in line]
+    [moved] = [line for line in plain.lines if f"full text of {base}/moved.html unavail" in line]
+    assert "no article text found (only 'Key ***')" in short, short
+    assert "redirect to a non-HTTP URL 'ftp://files.example/?next=***'" in moved, moved
+    [(_, alert)] = sink.sent  # one story: the second round is its copy
+    assert "Envoys met." in alert, alert
+    for line in plain.lines:
+        assert API_KEY not in line, line
+
+
 class _PlainHandler:
     """A plain handler on the root logger, as an operator's own logging set-up would add:
     what it formats (message and traceback, ``logging.Formatter``'s way) is what reached
