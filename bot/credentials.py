@@ -64,6 +64,32 @@ def without_secrets(url: str, secrets: Collection[str]) -> str:
     return mask_secrets(url, secrets)
 
 
+def link_for_readers(url: str) -> str:
+    """A link from the content of a feed (:func:`without_secrets` of it) as a reader gets
+    it: without the query parameters that masking left holding ``***`` (a credential
+    parameter, or one whose value was the feed's secret), which would only make a link
+    that works for nobody; the other parameters (``?id=42``) and the fragment as they
+    are.  A link with no ``***`` in its query is returned as it is."""
+    if MASK not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if MASK not in parts.query:
+        return url
+    kept = [
+        (name, value)
+        for name, value in _split_query(parts.query)
+        if not (
+            value == MASK
+            or (value is None and name == MASK)
+            or (value and MASK in value and is_credential_name(name))
+        )
+    ]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, _join_query(kept), parts.fragment))
+
+
 MIN_SECRET = 6  # a shorter secret may be a word: it is masked only where a credential goes
 
 

@@ -626,6 +626,67 @@ def test_a_feed_that_repeats_our_key_in_its_links_gets_it_stored_or_sent_nowhere
     assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
 
 
+async def test_readers_get_links_without_the_feeds_credential_parameters(
+    feed_server, telegram_api, tmp_path
+):
+    """A feed with a key whose article links and pictures carry it (``?api_key=K``, and
+    ``?k=K`` under a name that says nothing): the alert's title link and "Read" button,
+    its picture, a digest's link and /latest's have those parameters left out, not ``api_key=***``
+    (a link that works for nobody); the other parameters (and a fragment) stay.  The
+    database keeps the masked link (the article's identity), the key nowhere."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.render import DigestLine, render_digest, safe_href
+    from bot.service.chats import ChatInfo
+    from bot.service.subscriptions import subscribe
+    from storage.store import Store
+    from tests.chatbot import ChatDriver
+
+    base = feed_server.url("").rstrip("/")
+    link = f"{base}/story.html?id=42&amp;api_key={API_KEY}&amp;k={API_KEY}#top"
+    feed_server.set(
+        "/feed.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>{base}/</link><item><title>North Korea and US envoys hold talks on "
+        f"denuclearisation</title><link>{link}</link><guid>story-1</guid>"
+        f'<enclosure url="{base}/i.jpg?api_key={API_KEY}&amp;w=640" type="image/jpeg" '
+        'length="1"/><description>Envoys met at Panmunjom on Tuesday, officials said, for '
+        "the first talks in a year on the North's nuclear programme.</description></item>"
+        "</channel></rss>",
+    )
+    config = config_from_dict(
+        {
+            "telegram": {"token": TOKEN, "base_url": telegram_api.base_url, "poll_timeout": "1s"},
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "fetch": {"full_text": False},
+            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
+        },
+        env={"FEED_KEY": API_KEY},
+    )
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+    async with Core(config, store=store, alert_on_first_poll=True) as core:
+        await core.poll_all_once()  # sent to the console: Telegram is not started yet
+        await core.start()
+        latest = (await ChatDriver(telegram_api, core).send(1, "/latest"))["text"]
+        [(stored,)] = store.db.execute("SELECT link FROM articles").fetchall()
+        [(message, button, image)] = store.db.execute(
+            "SELECT html, link, image FROM deliveries"
+        ).fetchall()
+    readers = f"{base}/story.html?id=42"
+    assert stored == f"{base}/story.html?id=42&api_key=***&k=***", stored  # no fragment kept
+    assert f'<a href="{readers}">' in message, message
+    assert button == readers, button
+    assert f'<a href="{readers}">' in latest, latest
+    assert image == f"{base}/i.jpg?w=640", image
+    [digest] = render_digest([DigestLine(1, "Talks", stored, "Wire")], heading="Digest", footer="")
+    assert f'href="{readers}"' in digest.html, digest
+    assert "***" not in message + button + image + digest.html + latest
+    assert safe_href(f"{base}/a?api_key=***&id=42&token=x%2F***#top") == f"{base}/a?id=42#top"
+    assert safe_href(f"{base}/a?***&q=f***") == f"{base}/a?q=f***"  # a word of the page's
+    assert_no_secrets(tmp_path / "db.sqlite", API_KEY)
+
+
 def test_links_from_a_feed_lose_its_secrets_wherever_they_are():
     from bot.credentials import secret_values, without_secrets
 
