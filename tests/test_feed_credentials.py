@@ -687,6 +687,62 @@ async def test_readers_get_links_without_the_feeds_credential_parameters(
     assert_no_secrets(tmp_path / "db.sqlite", API_KEY)
 
 
+async def test_a_password_that_is_a_word_is_hidden_where_credentials_go_not_as_a_word(
+    feed_server, tmp_path
+):
+    """A feed whose password is an ordinary word (``breaking``) and whose key is long and
+    random: the word stays in the feed's titles, summaries and links and in log lines
+    (masking it took it out of every headline), while the password is still hidden where
+    a credential goes (userinfo, a credential parameter, a parameter whose value it is);
+    the long key is hidden wherever it is, as before.  Loading the config (and so
+    `doctor`) warns that the password is weak, without showing it."""
+    from bot.config.loader import load_config
+    from bot.ingest.fetch import Fetcher
+    from bot.ops.doctor import diagnose
+    from bot.ops.logs import add_secret, redact
+    from bot.pipeline import Pipeline, sync_config
+    from storage.store import Store
+
+    word = "breaking"
+    host = feed_server.url("").rstrip("/").removeprefix("http://")
+    feed_server.set(
+        "/feed.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>http://{host}/</link><item><title>Volcano erupts: breaking news</title>"
+        f"<link>http://{host}/breaking/eruption-1?api_key={API_KEY}&amp;p={word}</link>"
+        f"<guid>eruption-1</guid><description>Lava, breaking news. Our key: {API_KEY}. "
+        f"Also at http://reader:{word}@{host}/x?pwd={word}</description></item>"
+        "</channel></rss>",
+    )
+    toml = tmp_path / "config.toml"
+    toml.write_text(
+        f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+        f'[[feeds]]\nurl = "http://reader:{word}@{host}/feed.xml?api_key={API_KEY}"\n'
+    )
+    config = load_config(toml, env={})
+    [weak] = [w for w in config.warnings if w.startswith("feeds[0].url:")]
+    assert "short or an ordinary word" in weak and word not in weak, weak
+    findings = await diagnose(toml, env={}, timeout=5)
+    assert any(f.status == "warn" and "ordinary word" in f.detail for f in findings), findings
+    store = Store.open(config.storage.path)
+    [feed] = sync_config(store, config)
+    async with Fetcher() as fetcher:
+        result = await Pipeline(store, config, fetcher=fetcher).poll(feed)
+    [(title, summary, link)] = store.db.execute(
+        "SELECT title, summary, link FROM articles"
+    ).fetchall()
+    store.close()
+    assert not result.error, result
+    assert title == "Volcano erupts: breaking news", title
+    assert link == f"http://{host}/breaking/eruption-1?api_key=***&p=***", link
+    assert summary.startswith("Lava, breaking news. Our key: ***. Also at"), summary
+    assert f"http://{host}/x?pwd=***" in summary and "reader:" not in summary, summary
+    for secret in (word, API_KEY):  # as `newsalert run` does with each feed's secrets
+        add_secret(secret)
+    logged = redact(f"breaking news: http://reader:{word}@{host}/x?p={word}&k={API_KEY} {API_KEY}")
+    assert logged == f"breaking news: http://***@{host}/x?p=***&k=*** ***", logged
+
+
 def test_links_from_a_feed_lose_its_secrets_wherever_they_are():
     from bot.credentials import secret_values, without_secrets
 
@@ -1542,7 +1598,9 @@ async def test_a_page_whose_text_cannot_be_had_shows_no_feed_secret_to_any_log_h
         f"<html><body><p>Key {API_KEY}</p></body></html>",
         content_type="text/html; charset=utf-8",
     )
-    feed_server.fault("/moved.html", "redirect", code=302, to=f"ftp://files.example/?next={API_KEY}")
+    feed_server.fault(
+        "/moved.html", "redirect", code=302, to=f"ftp://files.example/?next={API_KEY}"
+    )
     config = config_from_dict(
         {
             "storage": {"path": str(tmp_path / "db.sqlite")},

@@ -229,12 +229,12 @@ async def test_library_records_at_vv_reach_any_handler_without_the_token(logs, t
     async with bot:
         await bot.get_me()
     feed = "https://wire.example/rss?api_key=K3yValue12345"
-    for name in ("httpcore.connection", "apscheduler.scheduler", "telegram.ext.Updater"):
+    for name in ("httpcore.connection", "apscheduler.scheduler", "telegram.ext.Application"):
         logging.getLogger(name).debug("fetching %s with %s", feed, TOKEN)  # stand-ins
     try:
         raise NetworkError(f"httpx.ConnectError: {telegram_api.method_url('getUpdates')}")
     except NetworkError:
-        logging.getLogger("telegram.ext.Updater").exception("polling failed")
+        logging.getLogger("telegram.ext.Application").exception("polling failed")
     [url] = [line for line in lines if "Set Bot API URL" in line]
     assert url.startswith("telegram.ext.ExtBot: Set Bot API URL: http://127.0.0.1:"), url
     assert url.endswith("/bot***"), url

@@ -220,7 +220,5 @@ class FullText:
 def _unavailable(url: str, error: NewsalertError) -> NewsalertError:
     """``error`` (why the page at ``url`` gave no text), logged without a secret: the URL
     redacted and every configured secret out of the error's words, for any log handler."""
-    log.info(
-        "full text of %s unavailable: %s", redact_url(url), without_known_secrets(str(error))
-    )
+    log.info("full text of %s unavailable: %s", redact_url(url), without_known_secrets(str(error)))
     return error

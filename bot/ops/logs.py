@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from bot.credentials import masked_anywhere
 from bot.ingest.urls import redact_urls
 from bot.text import remember_secret, traceback_without_secrets
 
@@ -63,12 +64,11 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        """Redact ``secret`` from now on; a token's secret half is redacted on its own too."""
-        parts = [secret]
-        if re.fullmatch(r"\d+:.+", secret or ""):
-            parts.append(secret.split(":", 1)[1])
-        for part in parts:
-            if part and len(part) >= 6 and part not in self.secrets:
+        """Redact ``secret`` from now on; a token's secret half is redacted on its own too.
+        A weak secret (``bot.credentials.masked_anywhere``: short, or one ordinary word) is
+        redacted only where a credential goes in a URL, not wherever the word is."""
+        for part in _parts(secret):
+            if masked_anywhere(part) and part not in self.secrets:
                 self.secrets.append(part)
         self.secrets.sort(key=len, reverse=True)  # the whole token before its half
 
@@ -77,6 +77,14 @@ class Redactor:
             text = text.replace(secret, "***")
         # feed URLs may carry credentials: userinfo and query strings go (issue 14)
         return redact_urls(_TOKEN_PATTERN.sub("***", text))
+
+
+def _parts(secret: str) -> list[str]:
+    """``secret``, and a token's secret half (after ``digits:``)."""
+    parts = [secret] if secret else []
+    if re.fullmatch(r"\d+:.+", secret or ""):
+        parts.append(secret.split(":", 1)[1])
+    return parts
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -204,7 +212,7 @@ def add_secret(secret: str) -> None:
     """Also redact ``secret`` from now on (the token once the config is read)."""
     if secret:
         _redactor.add(secret)
-        for part in _redactor.secrets:  # and wherever a URL is shown (redact_url)
+        for part in _parts(secret):  # and wherever a URL is shown (redact_url)
             remember_secret(part)
 
 
