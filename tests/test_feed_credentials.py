@@ -1644,11 +1644,13 @@ class _PlainHandler:
     def __enter__(self) -> _PlainHandler:
         import logging
 
+        from bot.ops.logs import THIRD_PARTY
+
         root = logging.getLogger()
-        self._levels = {name: logging.getLogger(name).level for name in ("", "httpx", "httpcore")}
+        self._levels = {name: logging.getLogger(name).level for name in ("", *THIRD_PARTY)}
         root.addHandler(self.handler)
         root.setLevel(logging.DEBUG)
-        for name in ("httpx", "httpcore"):  # as setup_logging leaves them below -vv
+        for name in THIRD_PARTY:  # as setup_logging leaves them below -vv
             logging.getLogger(name).setLevel(logging.WARNING)
         return self
 
@@ -2167,3 +2169,40 @@ async def test_an_unexpected_send_error_shows_no_bot_token_to_any_log_handler_or
         await _translated(network_error())
     assert "https://api.telegram.org/bot***/getMe" in str(caught.value), caught.value
     assert TOKEN not in str(caught.value) and secret_half not in str(caught.value)
+
+
+async def test_a_command_whose_reply_fails_shows_no_bot_token_to_any_log_handler(
+    telegram_api, tmp_path
+):
+    """A /help whose reply Telegram refuses with words that hold a Bot API URL, the token in
+    it (as an HTTP library's error may): the error handler's "error while handling an
+    update" line a plain handler on the root logger gets has the traceback, the URL, and
+    not the token; the person is still told something went wrong."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.ops.logs import add_secret
+    from tests.chatbot import ChatDriver
+
+    add_secret(TOKEN)  # as `newsalert run` does with the configured token
+    secret_half = TOKEN.split(":", 1)[1]
+    config = config_from_dict(
+        {
+            "telegram": {"token": TOKEN, "base_url": telegram_api.base_url, "poll_timeout": "1s"},
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+        }
+    )
+    with _PlainHandler() as plain:
+        async with Core(config) as core:
+            await core.start()
+            telegram_api.fail_next(
+                "sendMessage",
+                error_code=500,
+                description=f"Internal: {telegram_api.url}/bot{TOKEN}",
+            )
+            told = (await ChatDriver(telegram_api, core).send(5, "/help", user_id=5))["text"]
+    [line] = [line for line in plain.lines if "error while handling an update" in line]
+    assert "Traceback" in line and "NetworkError: Internal: http://127.0.0.1:" in line, line
+    assert "/bot***" in line, line
+    assert "something went wrong" in told, told
+    for text in plain.lines:
+        assert TOKEN not in text and secret_half not in text, text
