@@ -232,7 +232,8 @@ class Core:
 
     async def poll_all_once(self) -> list[PollResult]:
         """Poll every configured feed once, then send what is due."""
-        feeds = sync_config(self.store, self.config)
+        feeds = sync_config(self.store, self.config, scrub=False)
+        await self._scrub_old_secrets(self.config)  # as at start: in a thread, then polls
         results = [await self.pipeline.poll(feed) for feed in feeds]
         for result in results:
             self.metrics.poll_done(result)

@@ -54,31 +54,95 @@ def secret_values(url: str) -> list[str]:
 def without_secrets(url: str, secrets: Collection[str]) -> str:
     """A URL from the content of a feed that has credentials (``secrets``, its
     :func:`secret_values`), without them: a publisher may repeat our key in its links.
-    Userinfo goes and credential parameters are masked (as :func:`public_feed_url`), and
-    ``***`` replaces each secret (6 characters or more, as written or %-encoded) wherever
-    it is left.  With no secrets ``url`` is returned as it is."""
+    Userinfo goes, credential parameters are masked (as :func:`public_feed_url`) and so
+    is a parameter whose value is a secret, and ``***`` replaces each secret that is
+    :func:`masked_anywhere` (as written or %-encoded) wherever it is left.  With no
+    secrets ``url`` is returned as it is."""
     if not secrets or not url:
         return url
     if has_credentials(url):
         url = public_feed_url(url)
-    return mask_secrets(url, secrets)
+    return mask_secrets(_without_secret_values(url, secrets), secrets)
 
 
-MIN_SECRET = 6  # a shorter secret may be a word: it is masked only where a credential goes
+def _without_secret_values(url: str, secrets: Collection[str]) -> str:
+    """``url`` with ``***`` for the value of each query parameter that is one of
+    ``secrets`` (as written or %-decoded), whatever the parameter is called."""
+    if "?" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    pairs = _split_query(parts.query) if parts.query else []
+    wanted = set(secrets)
+
+    def secret(value: str | None) -> bool:
+        return bool(value) and value != MASK and (value in wanted or unquote(value or "") in wanted)
+
+    if not any(secret(value) for _name, value in pairs):
+        return url
+    query = _join_query([(name, MASK if secret(value) else value) for name, value in pairs])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def link_for_readers(url: str) -> str:
+    """A link from the content of a feed (:func:`without_secrets` of it) as a reader gets
+    it: without the query parameters that masking left holding ``***`` (a credential
+    parameter, or one whose value was the feed's secret), which would only make a link
+    that works for nobody; the other parameters (``?id=42``) and the fragment as they
+    are.  A link with no ``***`` in its query is returned as it is."""
+    if MASK not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if MASK not in parts.query:
+        return url
+    kept = [
+        (name, value)
+        for name, value in _split_query(parts.query)
+        if not (
+            value == MASK
+            or (value is None and name == MASK)
+            or (value and MASK in value and is_credential_name(name))
+        )
+    ]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, _join_query(kept), parts.fragment))
+
+
+MIN_SECRET = 8  # a shorter secret is hidden only where a credential goes
+LONG_SECRET = 16  # a secret this long is hidden wherever it is, whatever it looks like
+
+
+def masked_anywhere(secret: str) -> bool:
+    """Whether ``secret`` is hidden wherever it is found (a title, a URL's path, a log
+    line), not only where a credential goes (userinfo, a credential parameter, a parameter
+    whose value it is): 16 characters or more, or 8 or more that are not one ordinary word
+    or number (``breaking``, ``Politics``, ``20240501``): text is full of those, and masking
+    one would take it out of every headline, link and log line that has it.  What is not
+    masked anywhere is a weak secret (the config loader warns about it)."""
+    if len(secret) >= LONG_SECRET:
+        return True
+    if len(secret) < MIN_SECRET:
+        return False
+    word = secret.isalpha() and (secret.islower() or secret.isupper() or secret.istitle())
+    return not (word or secret.isdigit())
 
 
 def bare_secrets(secrets: Collection[str]) -> list[tuple[str, str]]:
-    """(text, ``***``) for each secret of 6 characters or more, as written and %-encoded,
-    the longest first: what :func:`mask_secrets` replaces, for a caller that replaces
-    them in many texts (the scrub of stored rows, ``storage.scrub``)."""
-    found = [s for s in dict.fromkeys(secrets) if len(s) >= MIN_SECRET]
+    """(text, ``***``) for each secret that is :func:`masked_anywhere`, as written and
+    %-encoded, the longest first: what :func:`mask_secrets` replaces, for a caller that
+    replaces them in many texts (the scrub of stored rows, ``storage.scrub``)."""
+    found = [s for s in dict.fromkeys(secrets) if masked_anywhere(s)]
     pairs = [(t, MASK) for s in found for t in dict.fromkeys([s, quote(s, safe="")])]
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
 
 
 def mask_secrets(text: str, secrets: Collection[str]) -> str:
-    """``text`` with ``***`` for each secret (6 characters or more, as written or
-    %-encoded) wherever it is: a secret the content of a feed repeats outside a URL's
+    """``text`` with ``***`` for each secret that is :func:`masked_anywhere` (as written
+    or %-encoded) wherever it is: a secret the content of a feed repeats outside a URL's
     credential places (a path, the text of a link, a sentence).  ``secrets`` are the
     feed's :func:`secret_values`.  What new content and the scrub of old rows both use."""
     if not secrets or not text:
@@ -99,8 +163,8 @@ def text_without_secrets(text: str, secrets: Collection[str]) -> str:
     :func:`secret_values`) without them: a publisher may repeat our key in the links and
     pictures of its summaries (``<a href="...?api_key=K">``, ``<img src>``, a URL as the
     link's text).  Every URL in ``text`` becomes :func:`without_secrets` of it, then
-    ``***`` replaces each secret (6 characters or more, as written or %-encoded) wherever
-    it is left.  Linear in ``len(text)`` for a given feed; with no secrets ``text`` is
+    ``***`` replaces each secret that is :func:`masked_anywhere` (as written or
+    %-encoded) wherever it is left.  Linear in ``len(text)`` for a given feed; with no secrets ``text`` is
     returned as it is."""
     if not secrets or not text:
         return text

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from html.parser import HTMLParser
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from bot.credentials import URL_IN_TEXT, is_credential_name, mask_secrets
+from bot.credentials import URL_IN_TEXT, is_credential_name, mask_secrets, masked_anywhere
 
 _BLOCK_TAGS = frozenset(
     [
@@ -323,8 +323,10 @@ _PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 def remember_secret(secret: str) -> None:
-    """Hide ``secret`` (6 characters or more) wherever :func:`redact_url` finds it."""
-    if secret and len(secret) >= 6:
+    """Hide ``secret`` wherever :func:`redact_url` finds it: as a query parameter's value,
+    and anywhere else in a URL (or, for :func:`without_known_secrets`, in text) when it
+    is not a weak one (``bot.credentials.masked_anywhere``)."""
+    if secret:
         _KNOWN_SECRETS.add(secret)
 
 
@@ -334,7 +336,8 @@ def redact_url(url: str) -> str:
     (``bot.credentials.is_credential_name``: ``key``, ``api_key``, ``token``,
     ``password``, ``sig``, ``auth``, ...), or that is a configured secret; harmless
     values stay (``?id=42``), and so do ``${VARIABLE}`` placeholders of advice.  A
-    configured secret elsewhere in the URL (its path) is ``***`` too."""
+    configured secret elsewhere in the URL (its path) is ``***`` too, unless it is a weak
+    one (``bot.credentials.masked_anywhere``: a word in a path is not hidden)."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -344,7 +347,7 @@ def redact_url(url: str) -> str:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
     query = "&".join(_redact_parameter(p) for p in parts.query.split("&")) if parts.query else ""
     shown = urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
+    for secret in sorted(filter(masked_anywhere, _KNOWN_SECRETS), key=len, reverse=True):
         if secret in shown or quote(secret, safe="") in shown:
             shown = shown.replace(secret, "***").replace(quote(secret, safe=""), "***")
     return shown

@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import pick_language, translator
+from bot.ops.logs import redacted_traceback
 from handlers import admin, delivery, feedback, info, membership, settings, subscriptions
 from handlers.common import Context, Handler
 from handlers.flood import flood_guard
@@ -90,7 +91,10 @@ async def _stale_button(update: Update, context: Context) -> None:
 
 async def error_handler(update: object, context: Context) -> None:
     """Log the exception first, then tell the person something short and useful."""
-    log.error("error while handling an update", exc_info=context.error)
+    # not exc_info: a Bot API error's words may hold a URL with the token, and exc_info
+    # reaches every log handler as it is (only ours redacts)
+    error = context.error
+    log.error("error while handling an update\n%s", redacted_traceback(error) if error else "?")
     if not isinstance(update, Update):
         return
     user = update.effective_user

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from telegram import Update
 
 from bot.delivery.digest import chat_zone
 from bot.delivery.labels import alert_labels
-from bot.delivery.render import format_time
+from bot.delivery.render import format_time, safe_href
 from bot.i18n import N_, Html
 from bot.records import FeedStatus
 from bot.service import reports, search, subscriptions
@@ -53,7 +52,7 @@ def found_lines(turn: Turn, number: int, found: Found, *, why: bool) -> list[str
     """One matching story: linked title; source, time, and what matched."""
     article = found.article
     title = html.escape(clip_plain(article.title or "(untitled)", MAX_TITLE_CHARS), quote=False)
-    link = article.link if urlsplit(article.link).scheme in ("http", "https") else ""
+    link = safe_href(article.link)  # as in an alert: no ?api_key=*** a reader cannot use
     head = (
         f'<b>{number}.</b> <a href="{html.escape(link)}">{title}</a>'
         if link

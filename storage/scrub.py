@@ -17,9 +17,9 @@ What is replaced, as the cleaning does it now:
   second alert).  Under a UNIQUE index a value that is taken gets ``#dup-<rowid>``.
 - Error, alert and feed content columns (:data:`BARE_COLUMNS`, :data:`CONTENT_COLUMNS`:
   titles, summaries, contents, as ``parse_feed`` cleans new ones): the credential forms
-  below are removed, and each secret (6 characters or more, as written or %-encoded)
-  becomes ``***`` wherever it is (``bot.credentials.mask_secrets``, what new content
-  gets too).  An article whose title changes gets the ``title_key`` of the new one.
+  below are removed, and each secret that is not a weak one (short, or one ordinary word:
+  ``bot.credentials.masked_anywhere``), as written or %-encoded, becomes ``***`` wherever
+  it is (``bot.credentials.mask_secrets``, what new content gets too).  An article whose title changes gets the ``title_key`` of the new one.
 - Every other text column (user queries, chat settings): only the credential forms,
   ``user:password@`` (removed) and ``name=value`` of a credential parameter
   (``name=***``): a bare password that is a word may be part of what a person wrote.

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -623,6 +624,123 @@ def test_a_feed_that_repeats_our_key_in_its_links_gets_it_stored_or_sent_nowhere
     for secret in (API_KEY, PASSWORD):
         assert secret not in calls and secret not in out + err
     assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
+
+
+async def test_readers_get_links_without_the_feeds_credential_parameters(
+    feed_server, telegram_api, tmp_path
+):
+    """A feed with a key whose article links and pictures carry it (``?api_key=K``, and
+    ``?k=K`` under a name that says nothing): the alert's title link and "Read" button,
+    its picture, a digest's link and /latest's have those parameters left out, not ``api_key=***``
+    (a link that works for nobody); the other parameters (and a fragment) stay.  The
+    database keeps the masked link (the article's identity), the key nowhere."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.render import DigestLine, render_digest, safe_href
+    from bot.service.chats import ChatInfo
+    from bot.service.subscriptions import subscribe
+    from storage.store import Store
+    from tests.chatbot import ChatDriver
+
+    base = feed_server.url("").rstrip("/")
+    link = f"{base}/story.html?id=42&amp;api_key={API_KEY}&amp;k={API_KEY}#top"
+    feed_server.set(
+        "/feed.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>{base}/</link><item><title>North Korea and US envoys hold talks on "
+        f"denuclearisation</title><link>{link}</link><guid>story-1</guid>"
+        f'<enclosure url="{base}/i.jpg?api_key={API_KEY}&amp;w=640" type="image/jpeg" '
+        'length="1"/><description>Envoys met at Panmunjom on Tuesday, officials said, for '
+        "the first talks in a year on the North's nuclear programme.</description></item>"
+        "</channel></rss>",
+    )
+    config = config_from_dict(
+        {
+            "telegram": {"token": TOKEN, "base_url": telegram_api.base_url, "poll_timeout": "1s"},
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "fetch": {"full_text": False},
+            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
+        },
+        env={"FEED_KEY": API_KEY},
+    )
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+    async with Core(config, store=store, alert_on_first_poll=True) as core:
+        await core.poll_all_once()  # sent to the console: Telegram is not started yet
+        await core.start()
+        latest = (await ChatDriver(telegram_api, core).send(1, "/latest"))["text"]
+        [(stored,)] = store.db.execute("SELECT link FROM articles").fetchall()
+        [(message, button, image)] = store.db.execute(
+            "SELECT html, link, image FROM deliveries"
+        ).fetchall()
+    readers = f"{base}/story.html?id=42"
+    assert stored == f"{base}/story.html?id=42&api_key=***&k=***", stored  # no fragment kept
+    assert f'<a href="{readers}">' in message, message
+    assert button == readers, button
+    assert f'<a href="{readers}">' in latest, latest
+    assert image == f"{base}/i.jpg?w=640", image
+    [digest] = render_digest([DigestLine(1, "Talks", stored, "Wire")], heading="Digest", footer="")
+    assert f'href="{readers}"' in digest.html, digest
+    assert "***" not in message + button + image + digest.html + latest
+    assert safe_href(f"{base}/a?api_key=***&id=42&token=x%2F***#top") == f"{base}/a?id=42#top"
+    assert safe_href(f"{base}/a?***&q=f***") == f"{base}/a?q=f***"  # a word of the page's
+    assert_no_secrets(tmp_path / "db.sqlite", API_KEY)
+
+
+async def test_a_password_that_is_a_word_is_hidden_where_credentials_go_not_as_a_word(
+    feed_server, tmp_path
+):
+    """A feed whose password is an ordinary word (``breaking``) and whose key is long and
+    random: the word stays in the feed's titles, summaries and links and in log lines
+    (masking it took it out of every headline), while the password is still hidden where
+    a credential goes (userinfo, a credential parameter, a parameter whose value it is);
+    the long key is hidden wherever it is, as before.  Loading the config (and so
+    `doctor`) warns that the password is weak, without showing it."""
+    from bot.config.loader import load_config
+    from bot.ingest.fetch import Fetcher
+    from bot.ops.doctor import diagnose
+    from bot.ops.logs import add_secret, redact
+    from bot.pipeline import Pipeline, sync_config
+    from storage.store import Store
+
+    word = "breaking"
+    host = feed_server.url("").rstrip("/").removeprefix("http://")
+    feed_server.set(
+        "/feed.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>http://{host}/</link><item><title>Volcano erupts: breaking news</title>"
+        f"<link>http://{host}/breaking/eruption-1?api_key={API_KEY}&amp;p={word}</link>"
+        f"<guid>eruption-1</guid><description>Lava, breaking news. Our key: {API_KEY}. "
+        f"Also at http://reader:{word}@{host}/x?pwd={word}</description></item>"
+        "</channel></rss>",
+    )
+    toml = tmp_path / "config.toml"
+    toml.write_text(
+        f'[storage]\npath = "{tmp_path / "bot.db"}"\n'
+        f'[[feeds]]\nurl = "http://reader:{word}@{host}/feed.xml?api_key={API_KEY}"\n'
+    )
+    config = load_config(toml, env={})
+    [weak] = [w for w in config.warnings if w.startswith("feeds[0].url:")]
+    assert "short or an ordinary word" in weak and word not in weak, weak
+    findings = await diagnose(toml, env={}, timeout=5)
+    assert any(f.status == "warn" and "ordinary word" in f.detail for f in findings), findings
+    store = Store.open(config.storage.path)
+    [feed] = sync_config(store, config)
+    async with Fetcher() as fetcher:
+        result = await Pipeline(store, config, fetcher=fetcher).poll(feed)
+    [(title, summary, link)] = store.db.execute(
+        "SELECT title, summary, link FROM articles"
+    ).fetchall()
+    store.close()
+    assert not result.error, result
+    assert title == "Volcano erupts: breaking news", title
+    assert link == f"http://{host}/breaking/eruption-1?api_key=***&p=***", link
+    assert summary.startswith("Lava, breaking news. Our key: ***. Also at"), summary
+    assert f"http://{host}/x?pwd=***" in summary and "reader:" not in summary, summary
+    for secret in (word, API_KEY):  # as `newsalert run` does with each feed's secrets
+        add_secret(secret)
+    logged = redact(f"breaking news: http://reader:{word}@{host}/x?p={word}&k={API_KEY} {API_KEY}")
+    assert logged == f"breaking news: http://***@{host}/x?p=***&k=*** ***", logged
 
 
 def test_links_from_a_feed_lose_its_secrets_wherever_they_are():
@@ -1444,6 +1562,68 @@ async def test_the_full_text_of_a_credentialed_feeds_article_loses_its_secrets(
     assert_no_secrets(tmp_path / "db.sqlite", API_KEY)
 
 
+async def test_a_page_whose_text_cannot_be_had_shows_no_feed_secret_to_any_log_handler(
+    feed_server, tmp_path
+):
+    """Teasers of a feed with a key whose pages give no text: one page repeats the key in
+    the few words it has (the error quotes them), another redirects to a URL holding it
+    under a name that says nothing.  The "full text of ... unavailable" lines a plain
+    handler on the root logger gets name the page and why, without the key; the alert
+    goes out from the feed's own text."""
+    import io
+
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.sinks import ConsoleSink
+    from bot.ops.logs import add_secret
+    from bot.service.chats import ChatInfo
+    from bot.service.subscriptions import subscribe
+    from storage.store import Store
+
+    add_secret(API_KEY)  # as `newsalert run` does with each feed's secrets
+    base = feed_server.url("").rstrip("/")
+    items = "".join(
+        f"<item><title>North Korea and US envoys hold talks, round {n}</title>"
+        f"<link>{base}/{page}</link><guid>story-{n}</guid>"
+        "<description>Envoys met.</description></item>"
+        for n, page in enumerate(("short.html", "moved.html"))
+    )
+    feed_server.set(
+        "/feed.xml",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>{base}/</link>{items}</channel></rss>",
+    )
+    feed_server.set(
+        "/short.html",
+        f"<html><body><p>Key {API_KEY}</p></body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    feed_server.fault(
+        "/moved.html", "redirect", code=302, to=f"ftp://files.example/?next={API_KEY}"
+    )
+    config = config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
+        },
+        env={"FEED_KEY": API_KEY},
+    )
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+    sink = ConsoleSink(io.StringIO())
+    with _PlainHandler() as plain:
+        async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
+            await core.poll_all_once()
+    [short] = [line for line in plain.lines if f"full text of {base}/short.html unavail" in line]
+    [moved] = [line for line in plain.lines if f"full text of {base}/moved.html unavail" in line]
+    assert "no article text found (only 'Key ***')" in short, short
+    assert "redirect to a non-HTTP URL 'ftp://files.example/?next=***'" in moved, moved
+    [(_, alert)] = sink.sent  # one story: the second round is its copy
+    assert "Envoys met." in alert, alert
+    for line in plain.lines:
+        assert API_KEY not in line, line
+
+
 class _PlainHandler:
     """A plain handler on the root logger, as an operator's own logging set-up would add:
     what it formats (message and traceback, ``logging.Formatter``'s way) is what reached
@@ -1464,11 +1644,13 @@ class _PlainHandler:
     def __enter__(self) -> _PlainHandler:
         import logging
 
+        from bot.ops.logs import THIRD_PARTY
+
         root = logging.getLogger()
-        self._levels = {name: logging.getLogger(name).level for name in ("", "httpx", "httpcore")}
+        self._levels = {name: logging.getLogger(name).level for name in ("", *THIRD_PARTY)}
         root.addHandler(self.handler)
         root.setLevel(logging.DEBUG)
-        for name in ("httpx", "httpcore"):  # as setup_logging leaves them below -vv
+        for name in THIRD_PARTY:  # as setup_logging leaves them below -vv
             logging.getLogger(name).setLevel(logging.WARNING)
         return self
 
@@ -1629,6 +1811,69 @@ async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhil
     assert marked == 1 and count == len(parsed.articles)  # the poll found no entry anew
     assert (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***",
             f"http://{host}/img/1.jpg?api_key=***") in rows  # fmt: skip
+    assert_no_secrets(path, API_KEY, PASSWORD)
+
+
+async def test_a_one_shot_poll_scrubs_old_secrets_off_the_loop_before_polling(
+    tmp_path, monkeypatch
+):
+    """``Core.poll_all_once`` (the demo's and the tests' one pass) on a database an older
+    version left with our key in a feed's rows: the scrub runs as at start, in a thread,
+    so the loop goes on meanwhile (here: the task that lets the held scrub go, and the feed
+    server on the same loop); the feed is fetched only once it is done, and rows are clean."""
+    import asyncio
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.app import Core
+    from bot.config.loader import load_config
+    from bot.credentials import public_feed_url
+    from bot.delivery.sinks import ConsoleSink
+    from bot.ingest.parse import parse_feed
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss, wait_until
+
+    async with FeedServer() as server:
+        host = f"127.0.0.1:{server.port}"
+        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
+        server.set("/feed.xml", body)
+        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+        path = tmp_path / "bot.db"
+        old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
+        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+        old["feeds"].insert(
+            {"id": 1, "url": public_feed_url(full), "primed": 1, "status": "ok",
+             "added_at": "2024-05-01T08:00:00+00:00"}
+        )  # fmt: skip
+        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
+        Store(old).articles.add_new(1, parsed.articles, processed=True)
+        old.conn.commit()
+        old.close()
+        toml = tmp_path / "config.toml"
+        toml.write_text(
+            f'[storage]\npath = "{path}"\n[fetch]\nfull_text = false\n[[feeds]]\nurl = "{full}"\n'
+        )
+        started, release, held = _hold_the_scrub(monkeypatch, timeout=5)
+        hits_while_held: list[int] = []
+
+        async def let_it_go() -> None:
+            await wait_until(started.is_set, timeout=10, what="the scrub to start")
+            hits_while_held.append(server.hits("/feed.xml"))
+            release.set()
+
+        async with Core(load_config(toml), sink=ConsoleSink(io.StringIO())) as core:
+            releaser = asyncio.ensure_future(let_it_go())
+            [result] = await core.poll_all_once()
+            await asyncio.wait_for(releaser, timeout=10)
+            rows = core.store.db.execute("SELECT entry_id, link FROM articles").fetchall()
+            [marked] = core.store.db.execute("SELECT secrets_scrubbed FROM feeds").fetchone()
+    assert held == [True], "the one-shot poll's scrub held the event loop"
+    assert hits_while_held == [0], "the feed was fetched before its old secrets were scrubbed"
+    assert not result.error and result.new_articles == 0 and marked == 1, result
+    clean = (f"http://{host}/eruption-1?api_key=***", f"http://{host}/eruption-1?id=7&api_key=***")
+    assert clean in rows, rows
     assert_no_secrets(path, API_KEY, PASSWORD)
 
 
@@ -1924,3 +2169,40 @@ async def test_an_unexpected_send_error_shows_no_bot_token_to_any_log_handler_or
         await _translated(network_error())
     assert "https://api.telegram.org/bot***/getMe" in str(caught.value), caught.value
     assert TOKEN not in str(caught.value) and secret_half not in str(caught.value)
+
+
+async def test_a_command_whose_reply_fails_shows_no_bot_token_to_any_log_handler(
+    telegram_api, tmp_path
+):
+    """A /help whose reply Telegram refuses with words that hold a Bot API URL, the token in
+    it (as an HTTP library's error may): the error handler's "error while handling an
+    update" line a plain handler on the root logger gets has the traceback, the URL, and
+    not the token; the person is still told something went wrong."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.ops.logs import add_secret
+    from tests.chatbot import ChatDriver
+
+    add_secret(TOKEN)  # as `newsalert run` does with the configured token
+    secret_half = TOKEN.split(":", 1)[1]
+    config = config_from_dict(
+        {
+            "telegram": {"token": TOKEN, "base_url": telegram_api.base_url, "poll_timeout": "1s"},
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+        }
+    )
+    with _PlainHandler() as plain:
+        async with Core(config) as core:
+            await core.start()
+            telegram_api.fail_next(
+                "sendMessage",
+                error_code=500,
+                description=f"Internal: {telegram_api.url}/bot{TOKEN}",
+            )
+            told = (await ChatDriver(telegram_api, core).send(5, "/help", user_id=5))["text"]
+    [line] = [line for line in plain.lines if "error while handling an update" in line]
+    assert "Traceback" in line and "NetworkError: Internal: http://127.0.0.1:" in line, line
+    assert "/bot***" in line, line
+    assert "something went wrong" in told, told
+    for text in plain.lines:
+        assert TOKEN not in text and secret_half not in text, text

@@ -204,3 +204,44 @@ async def test_httpx_request_lines_reach_any_handler_redacted(logs, telegram_api
         assert "K3yValue12345" not in line
         assert_no_token(line)
     assert_no_token(read())
+
+
+async def test_library_records_at_vv_reach_any_handler_without_the_token(logs, telegram_api):
+    """At -vv python-telegram-bot logs its Bot API URL ("Set Bot API URL: .../bot<token>")
+    from ``telegram.ext.ExtBot``, a child of the ``telegram`` logger; httpcore, APScheduler
+    and the other libraries log from child loggers too.  A plain handler of the operator's
+    own on the root logger (journald, say) gets each record's message without the token or
+    a feed's key, and the exception text of a library's record redacted as well."""
+    from telegram.error import NetworkError
+    from telegram.ext import ExtBot
+
+    setup, read = logs
+    setup(verbose=2)
+    add_secret("K3yValue12345")  # a feed's key, as `newsalert run` adds it
+    lines: list[str] = []
+
+    class Plain(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(f"{record.name}: {logging.Formatter().format(record)}")
+
+    logging.getLogger().addHandler(Plain())  # the fixture restores the root's handlers
+    bot = ExtBot(TOKEN, base_url=telegram_api.base_url)
+    async with bot:
+        await bot.get_me()
+    feed = "https://wire.example/rss?api_key=K3yValue12345"
+    for name in ("httpcore.connection", "apscheduler.scheduler", "telegram.ext.Application"):
+        logging.getLogger(name).debug("fetching %s with %s", feed, TOKEN)  # stand-ins
+    try:
+        raise NetworkError(f"httpx.ConnectError: {telegram_api.method_url('getUpdates')}")
+    except NetworkError:
+        logging.getLogger("telegram.ext.Application").exception("polling failed")
+    [url] = [line for line in lines if "Set Bot API URL" in line]
+    assert url.startswith("telegram.ext.ExtBot: Set Bot API URL: http://127.0.0.1:"), url
+    assert url.endswith("/bot***"), url
+    assert len([line for line in lines if "fetching https://wire.example" in line]) == 3, lines
+    [failed] = [line for line in lines if "polling failed" in line]
+    assert "NetworkError: httpx.ConnectError: http://127.0.0.1:" in failed, failed
+    for line in lines:
+        assert "K3yValue12345" not in line, line
+        assert_no_token(line)
+    assert_no_token(read())

@@ -38,7 +38,13 @@ from bot.config.model import (
     secret_keys,
 )
 from bot.config.template import TemplateError, parse_template
-from bot.credentials import has_credentials, public_feed_url, twin_fragment
+from bot.credentials import (
+    has_credentials,
+    masked_anywhere,
+    public_feed_url,
+    secret_values,
+    twin_fragment,
+)
 from bot.errors import ConfigError, ConfigProblem
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES
 from bot.records import Topic
@@ -609,6 +615,15 @@ def _expand_env(key: str, url: str, env: Mapping[str, str]) -> str:
     return _ENV_REFERENCE.sub(lambda m: env[m.group(1)], url)
 
 
+# what a feed with a weak password or key is told (bot.credentials.masked_anywhere)
+WEAK_SECRET_WARNING = (
+    "its password or key is short or an ordinary word: it is hidden where the URL carries "
+    "it, but not where a page, an entry or an error repeats it as a word (that would take "
+    "the word out of every headline and log line); use a random one of 16 characters or "
+    "more if the publisher lets you"
+)
+
+
 def _feeds(
     data: Any, env: Mapping[str, str], warnings: list[str], problems: _Problems
 ) -> tuple[FeedConfig, ...]:
@@ -642,6 +657,8 @@ def _feeds(
             twins.setdefault(public, []).append((url, i))
             if interval is not None and interval < SHORT_INTERVAL_WARNING:
                 short.append((where, interval))
+            if not all(masked_anywhere(s) for s in secret_values(url)):
+                warnings.append(f"{where}.url: {WEAK_SECRET_WARNING}")  # never the secret
             feeds.append(FeedConfig(url=url, name=name, interval=interval, full_text=full_text))
     for public, group in twins.items():
         _twin_problems(public, group, problems)

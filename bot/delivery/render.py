@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config.template import DEFAULT_TEMPLATE
+from bot.credentials import link_for_readers
 from bot.delivery.credit import credit
 from bot.i18n import fill
 from bot.records import Alert, Article, Summary, Topic, as_utc
@@ -193,12 +194,14 @@ def choose_footer(
 
 
 def safe_href(link: str) -> str:
-    """``link`` when it is an http(s) URL Telegram will take, else ""."""
+    """``link`` when it is an http(s) URL Telegram will take, else "": as a reader gets it,
+    without the parameters that lost a feed's credentials (``bot.credentials.link_for_readers``:
+    ``?api_key=***`` would be a broken link)."""
     link = link.strip()
     if len(link) > MAX_LINK_CHARS or _CONTROL.search(link) or any(c.isspace() for c in link):
         return ""
     parts = urlsplit(link)
-    return link if parts.scheme in ("http", "https") and parts.netloc else ""
+    return link_for_readers(link) if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def zone_label(local: datetime) -> str:

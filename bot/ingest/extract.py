@@ -19,8 +19,8 @@ from typing import Any
 
 from bot.errors import ExtractError, NewsalertError
 from bot.ingest.fetch import Fetcher, gunzip_if_needed
-from bot.ingest.urls import image_url, is_http_url
-from bot.text import tidy_line, tidy_text
+from bot.ingest.urls import image_url, is_http_url, redact_url
+from bot.text import tidy_line, tidy_text, without_known_secrets
 from bot.workers import TaskTimeout, WorkerCrashed, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -210,8 +210,15 @@ class FullText:
                 return await asyncio.to_thread(extract_article, result.body, url=url)
             return await self._workers.run(extract_article, result.body, url=url)
         except (TaskTimeout, WorkerCrashed) as e:
-            log.info("full text of %s unavailable: %s", url, e)
-            return ExtractError(f"{url}: {e}")
-        except NewsalertError as e:
-            log.info("full text of %s unavailable: %s", url, e)
-            return e
+            return _unavailable(url, ExtractError(f"{url}: {e}"))
+        except ExtractError as e:  # its words may quote the page: our key, if it repeats it
+            return _unavailable(url, ExtractError(without_known_secrets(str(e))))
+        except NewsalertError as e:  # a FetchError: its URLs are redacted already
+            return _unavailable(url, e)
+
+
+def _unavailable(url: str, error: NewsalertError) -> NewsalertError:
+    """``error`` (why the page at ``url`` gave no text), logged without a secret: the URL
+    redacted and every configured secret out of the error's words, for any log handler."""
+    log.info("full text of %s unavailable: %s", redact_url(url), without_known_secrets(str(error)))
+    return error

@@ -9,7 +9,9 @@
   (message, arguments, extra fields, traceback): the configured token, its secret
   half, the webhook secret, and anything shaped like a bot token.
 * httpx, python-telegram-bot, APScheduler and friends log at WARNING unless ``-vv``:
-  httpx logs every request URL, and a Bot API URL holds the token.
+  httpx logs every request URL, and a Bot API URL holds the token.  Their records (of
+  every logger under ``THIRD_PARTY``) are redacted as they are made, so that any other
+  handler gets them redacted too.
 * Uncaught exceptions (the main thread's and other threads') go through the same
   handler, so their tracebacks are redacted too.
 """
@@ -21,11 +23,12 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from bot.credentials import masked_anywhere
 from bot.ingest.urls import redact_urls
 from bot.text import remember_secret, traceback_without_secrets
 
@@ -61,12 +64,11 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        """Redact ``secret`` from now on; a token's secret half is redacted on its own too."""
-        parts = [secret]
-        if re.fullmatch(r"\d+:.+", secret or ""):
-            parts.append(secret.split(":", 1)[1])
-        for part in parts:
-            if part and len(part) >= 6 and part not in self.secrets:
+        """Redact ``secret`` from now on; a token's secret half is redacted on its own too.
+        A weak secret (``bot.credentials.masked_anywhere``: short, or one ordinary word) is
+        redacted only where a credential goes in a URL, not wherever the word is."""
+        for part in _parts(secret):
+            if masked_anywhere(part) and part not in self.secrets:
                 self.secrets.append(part)
         self.secrets.sort(key=len, reverse=True)  # the whole token before its half
 
@@ -75,6 +77,14 @@ class Redactor:
             text = text.replace(secret, "***")
         # feed URLs may carry credentials: userinfo and query strings go (issue 14)
         return redact_urls(_TOKEN_PATTERN.sub("***", text))
+
+
+def _parts(secret: str) -> list[str]:
+    """``secret``, and a token's secret half (after ``digits:``)."""
+    parts = [secret] if secret else []
+    if re.fullmatch(r"\d+:.+", secret or ""):
+        parts.append(secret.split(":", 1)[1])
+    return parts
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -145,18 +155,32 @@ class RedactingFormatter(logging.Formatter):
 _redactor = Redactor()
 
 
-class _RedactedRecords(logging.Filter):
-    """Redacts a record's message where it is made, for every handler (ours redacts the
-    finished line; a handler of the operator's own would not): on the ``httpx`` logger,
-    whose "HTTP Request" lines at -vv hold each URL as sent, a feed's key and the Bot API
-    token in it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = _redactor.redact(record.getMessage()), None
-        return True
+# The libraries' records (THIRD_PARTY and their children: "telegram.ext.ExtBot" logs the
+# Bot API URL, token and all, at -vv; httpx each request URL, a feed's key in it) are
+# redacted where they are made, for every handler: ours redacts the finished line, a handler
+# of the operator's own (journald, say) would not.  Not a logger filter: a logger's filter
+# misses what its children log, and a library's loggers are its children's.
+_LIBRARY_LOGGER = re.compile("(?:" + "|".join(map(re.escape, THIRD_PARTY)) + r")(?:\.|$)")
 
 
-_REDACTED_RECORDS = _RedactedRecords()
+def _redacting(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """``make`` (the record factory in place), redacting the message and the traceback of a
+    library's records."""
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        if isinstance(record.name, str) and _LIBRARY_LOGGER.match(record.name):
+            try:
+                record.msg, record.args = _redactor.redact(record.getMessage()), None
+            except Exception:  # a bad format: the handler reports it, as it would have
+                return record
+            error = record.exc_info[1] if record.exc_info else None
+            if error is not None:  # what logging.Formatter shows in place of exc_info
+                record.exc_text = redacted_traceback(error)
+        return record
+
+    make_record.redacts = True  # type: ignore[attr-defined]
+    return make_record
 
 
 def setup_logging(
@@ -177,7 +201,8 @@ def setup_logging(
     root.setLevel(logging.DEBUG if level >= 1 else logging.INFO)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level >= 2 else logging.WARNING)
-    logging.getLogger("httpx").addFilter(_REDACTED_RECORDS)  # once: addFilter keeps one
+    if not getattr(logging.getLogRecordFactory(), "redacts", False):  # once
+        logging.setLogRecordFactory(_redacting(logging.getLogRecordFactory()))
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread_exception
@@ -187,7 +212,7 @@ def add_secret(secret: str) -> None:
     """Also redact ``secret`` from now on (the token once the config is read)."""
     if secret:
         _redactor.add(secret)
-        for part in _redactor.secrets:  # and wherever a URL is shown (redact_url)
+        for part in _parts(secret):  # and wherever a URL is shown (redact_url)
             remember_secret(part)
 
 
