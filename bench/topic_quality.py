@@ -99,6 +99,7 @@ class Config:
     weighting: str = "class"  # sample weights (bot.matching.topic_model.sample_weights)
     # with the rubric-written examples (WRITTEN) in the training of every fold (as shipped)
     written: bool = False
+    more_written: bool = False  # and the second set (WRITTEN_2) after it
     # every training item also as its shorter texts (bot.matching.topic_model.text_views)
     views: str = ""
 
@@ -176,6 +177,7 @@ def shipped_config(topic_id: str) -> Config | None:
         weighting=str(train.get("weighting", "class")),
         views=str(train.get("views", "")),
         written=any(f.get("file") == WRITTEN.name for f in model.meta.get("train_only", ())),
+        more_written=any(f.get("file") == WRITTEN_2.name for f in model.meta.get("train_only", ())),
     )
 
 
@@ -1089,6 +1091,8 @@ def main(argv: list[str] | None = None) -> int:
         names = embed_parts(cfg.spec.embedder) if cfg.spec.embedder else ()
         emb = np.hstack([vectors[e] for e in names]) if names else None
         written = load_labelled(WRITTEN) if cfg.written else []
+        if cfg.more_written:
+            written = [*written, *load_labelled(WRITTEN_2)]
         if written and emb is not None:
             emb_w = [embeddings_for(e, written, args.cache)[0] for e in names]
             emb = np.vstack([emb, np.hstack(emb_w)])
