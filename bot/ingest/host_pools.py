@@ -83,6 +83,9 @@ class HostPools(httpx.AsyncBaseTransport):
         return response
 
     async def _take_slot(self, request: httpx.Request) -> None:
+        if not self._slots.locked():
+            await self._slots.acquire()  # one is free: no wait, and no timer to set
+            return
         timeout = request.extensions.get("timeout", {}).get("pool")
         try:
             async with asyncio.timeout(timeout):
