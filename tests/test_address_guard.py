@@ -82,7 +82,7 @@ async def test_allow_private_lets_listed_networks_and_hosts_through():
 
 def test_guarded_transport_uses_our_backend_with_the_installed_httpx():
     transport = GuardedTransport(AddressPolicy())
-    pool = transport._guarded._pool
+    pool = transport._guarded_transport()._pool
     assert isinstance(pool, httpcore.AsyncConnectionPool)
     assert type(pool._network_backend).__name__ == "GuardedBackend"
 

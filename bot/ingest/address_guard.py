@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ import httpcore
 import httpx
 
 from bot.config.addresses import IPNetwork, parse_allow_private
+from bot.ingest.host_pools import KEEPALIVE_EXPIRY, HostPools
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -169,23 +171,43 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
-    """Two connection pools: requests without the ``GUARD`` extension (feeds, which go
-    wherever the operator put them) and requests to a trusted origin use the plain one;
+    """Two sets of connection pools: requests without the ``GUARD`` extension (feeds, which go
+    wherever the operator put them) and requests to a trusted origin use the plain ones;
     the rest go through :class:`GuardedBackend`.  Keeping the pools apart means a connection
-    opened without a check is never reused for a request that needs one."""
+    opened without a check is never reused for a request that needs one.  Each set has a
+    pool per host of ``per_host`` connections (:class:`~bot.ingest.host_pools.HostPools`);
+    ``options`` are ``httpx.AsyncHTTPTransport``'s, and every pool shares one TLS context."""
 
-    def __init__(self, policy: AddressPolicy, **options: Any) -> None:
+    def __init__(self, policy: AddressPolicy, *, per_host: int = 2, **options: Any) -> None:
         self.policy = policy
-        self._open = httpx.AsyncHTTPTransport(**options)
-        self._guarded = httpx.AsyncHTTPTransport(**options)
+        if not isinstance(options.get("verify"), ssl.SSLContext):
+            # made once: loading the CA bundle for each host's pool would cost ms each
+            options["verify"] = httpx.create_ssl_context(
+                verify=options.get("verify", True), trust_env=options.get("trust_env", True)
+            )
+        options["limits"] = httpx.Limits(
+            max_connections=per_host,
+            max_keepalive_connections=per_host,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
+        )
+        self._options = options
+        self._open = HostPools(self._open_transport)
+        self._guarded = HostPools(self._guarded_transport)
+
+    def _open_transport(self) -> httpx.AsyncHTTPTransport:
+        return httpx.AsyncHTTPTransport(**self._options)
+
+    def _guarded_transport(self) -> httpx.AsyncHTTPTransport:
+        transport = httpx.AsyncHTTPTransport(**self._options)
         # httpx has no public switch for the network backend: give the pool it built ours
         # (tests/test_address_guard.py pins that this still works with the httpx installed).
-        pool = self._guarded._pool
+        pool = transport._pool
         if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(
             pool, "_network_backend"
         ):  # pragma: no cover
             raise RuntimeError("httpx's transport changed: cannot guard page fetches")
-        pool._network_backend = GuardedBackend(policy, pool._network_backend)
+        pool._network_backend = GuardedBackend(self.policy, pool._network_backend)
+        return transport
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not request.extensions.get(GUARD):

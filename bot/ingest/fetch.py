@@ -222,7 +222,7 @@ class Fetcher:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self.address_policy = address_policy or AddressPolicy()
         if transport is None:
-            transport = GuardedTransport(self.address_policy, trust_env=False)
+            transport = GuardedTransport(self.address_policy, per_host=per_host, trust_env=False)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=connect_timeout,
