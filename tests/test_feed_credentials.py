@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 from bot.ingest.urls import redact_url, redact_urls, url_host
 from tests.fakes.feed_server import FeedServer
@@ -1743,6 +1745,38 @@ async def test_fetch_errors_and_a_parser_bug_show_no_secret_to_any_log_handler(
     assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
 
 
+def _leaky_old_database(server: FeedServer, tmp_path: Path) -> tuple[Path, str, Any]:
+    """A database as the version before m023 left it: the feed of ``server`` (its leaky
+    items, served at /feed.xml) stored with its articles, our key and password in their
+    links; returns the database's path, the feed's URL with its credentials, and the parse."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.credentials import public_feed_url
+    from bot.ingest.parse import parse_feed
+    from storage.migrations import MIGRATIONS
+    from storage.store import Store
+    from tests.helpers import QUIET_FEED, rss
+
+    host = f"127.0.0.1:{server.port}"
+    body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
+    server.set("/feed.xml", body)
+    full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
+    path = tmp_path / "bot.db"
+    old = sqlite_utils.Database(sqlite3.connect(path))
+    MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
+    old["feeds"].insert(
+        {"id": 1, "url": public_feed_url(full), "primed": 1, "status": "ok",
+         "added_at": "2024-05-01T08:00:00+00:00"}
+    )  # fmt: skip
+    parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
+    Store(old).articles.add_new(1, parsed.articles, processed=True)
+    old.conn.commit()
+    old.close()
+    return path, full, parsed
+
+
 async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhile(
     tmp_path, monkeypatch
 ):
@@ -1752,35 +1786,16 @@ async def test_the_start_up_scrub_runs_off_the_loop_and_healthz_answers_meanwhil
     /healthz answers and the feed has not been fetched; once it is let go, the bot starts,
     polls the feed, and every row is clean (the file's bytes too), the feed marked."""
     import asyncio
-    import sqlite3
 
     import httpx
-    import sqlite_utils
 
     from bot.app import Core
     from bot.config.loader import load_config
-    from bot.credentials import public_feed_url
-    from bot.ingest.parse import parse_feed
-    from storage.migrations import MIGRATIONS
-    from storage.store import Store
-    from tests.helpers import QUIET_FEED, rss, wait_until
+    from tests.helpers import wait_until
 
     async with FeedServer() as server:
         host = f"127.0.0.1:{server.port}"
-        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
-        server.set("/feed.xml", body)
-        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
-        path = tmp_path / "bot.db"
-        old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
-        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
-        old["feeds"].insert(
-            {"id": 1, "url": public_feed_url(full), "primed": 1, "status": "ok",
-             "added_at": "2024-05-01T08:00:00+00:00"}
-        )  # fmt: skip
-        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
-        Store(old).articles.add_new(1, parsed.articles, processed=True)
-        old.conn.commit()
-        old.close()
+        path, full, parsed = _leaky_old_database(server, tmp_path)
         toml = tmp_path / "config.toml"
         toml.write_text(
             f'[storage]\npath = "{path}"\n[metrics]\nlisten = "127.0.0.1:0"\n'
@@ -1822,35 +1837,15 @@ async def test_a_one_shot_poll_scrubs_old_secrets_off_the_loop_before_polling(
     so the loop goes on meanwhile (here: the task that lets the held scrub go, and the feed
     server on the same loop); the feed is fetched only once it is done, and rows are clean."""
     import asyncio
-    import sqlite3
-
-    import sqlite_utils
 
     from bot.app import Core
     from bot.config.loader import load_config
-    from bot.credentials import public_feed_url
     from bot.delivery.sinks import ConsoleSink
-    from bot.ingest.parse import parse_feed
-    from storage.migrations import MIGRATIONS
-    from storage.store import Store
-    from tests.helpers import QUIET_FEED, rss, wait_until
+    from tests.helpers import wait_until
 
     async with FeedServer() as server:
         host = f"127.0.0.1:{server.port}"
-        body = rss(QUIET_FEED, site="").replace("</channel>", _leaky_items(host) + "</channel>")
-        server.set("/feed.xml", body)
-        full = f"http://reader:{PASSWORD}@{host}/feed.xml?api_key={API_KEY}"
-        path = tmp_path / "bot.db"
-        old = sqlite_utils.Database(sqlite3.connect(path))  # as the version before m023
-        MIGRATIONS.apply(old, stop_before="m023_feed_secrets_scrubbed")
-        old["feeds"].insert(
-            {"id": 1, "url": public_feed_url(full), "primed": 1, "status": "ok",
-             "added_at": "2024-05-01T08:00:00+00:00"}
-        )  # fmt: skip
-        parsed = parse_feed(body.encode(), url=public_feed_url(full))  # no secrets: old code
-        Store(old).articles.add_new(1, parsed.articles, processed=True)
-        old.conn.commit()
-        old.close()
+        path, full, _parsed = _leaky_old_database(server, tmp_path)
         toml = tmp_path / "config.toml"
         toml.write_text(
             f'[storage]\npath = "{path}"\n[fetch]\nfull_text = false\n[[feeds]]\nurl = "{full}"\n'
