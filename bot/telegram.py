@@ -27,11 +27,24 @@ PTBApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def quiet_http_loggers() -> None:
-    """httpx logs every request URL at INFO, and a Bot API URL holds the token."""
+    """httpx logs every request URL at INFO, and a Bot API URL holds the token; the Updater
+    and APScheduler's job executor a line for every poll and job.  Each goes to WARNING
+    unless a level was chosen for it or a logger above it (``setup_logging`` chooses one for
+    every library, DEBUG at -vv; an embedding script may choose its own)."""
     for name in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors.default"):
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:  # else bot.ops.logs chose (-vv), redacting the token
+        if not _level_chosen(logger):
             logger.setLevel(logging.WARNING)
+
+
+def _level_chosen(logger: logging.Logger) -> bool:
+    """Whether ``logger`` or one of its parents below the root has a level of its own."""
+    current: logging.Logger | None = logger
+    while current is not None and current is not logging.getLogger():
+        if current.level != logging.NOTSET:
+            return True
+        current = current.parent
+    return False
 
 
 class PerChatOrder(BaseUpdateProcessor):
