@@ -19,6 +19,7 @@ from telegram.request import HTTPXRequest
 from bot.config.model import Config
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.errors import NewsalertError
+from bot.ops.logs import add_secret
 from handlers.commands import register_handlers
 from handlers.common import Core
 
@@ -106,7 +107,11 @@ def build_application(
 ) -> PTBApplication:
     """The PTB Application with our handlers; ``core`` is kept in ``bot_data``.
 
-    ``rate_limiter`` applies to every Bot API call, command replies included."""
+    ``rate_limiter`` applies to every Bot API call, command replies included.  The token
+    and the webhook secret are redacted from then on (``bot.ops.logs.add_secret``), also
+    in a Core an operator's own script builds and starts, without the CLI."""
+    add_secret(config.telegram.token.get())
+    add_secret(config.telegram.webhook_secret.get())
     quiet_http_loggers()
     builder = (
         ApplicationBuilder()

@@ -2206,3 +2206,59 @@ async def test_a_command_whose_reply_fails_shows_no_bot_token_to_any_log_handler
     assert "something went wrong" in told, told
     for text in plain.lines:
         assert TOKEN not in text and secret_half not in text, text
+
+
+async def test_a_core_an_embedding_script_builds_keeps_the_token_out_of_reasons_and_logs(
+    telegram_api, tmp_path, monkeypatch
+):
+    """A Core built and started by an operator's own script (no CLI, so nobody called
+    ``add_secret``) against a Bot API whose refusals repeat the token (a 400, a 403, a 500
+    whose words hold a Bot API URL): the reasons the outbox and the chats keep, and what a
+    plain handler on the root logger gets, hold neither the token nor its secret half."""
+    import bot.ops.logs as logs_module
+    import bot.text as text_module
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from tests.helpers import Outbox, wait_until
+
+    # a fresh process's redactor: no secret registered yet (other tests add the token)
+    monkeypatch.setattr(logs_module._redactor, "secrets", [])
+    monkeypatch.setattr(text_module, "_KNOWN_SECRETS", set())
+    secret_half = TOKEN.split(":", 1)[1]
+    leak = f"see {telegram_api.url}/bot{TOKEN}/sendMessage ({secret_half})"
+    path = tmp_path / "db.sqlite"
+    config = config_from_dict(
+        {
+            "telegram": {"token": TOKEN, "base_url": telegram_api.base_url, "poll_timeout": "1s"},
+            "storage": {"path": str(path)},
+            "delivery": {"max_attempts": 1},
+        }
+    )
+    faults = {11: (400, "Bad Request: odd"), 12: (403, "Forbidden: odd"), 13: (500, "Internal")}
+    for chat_id, (code, words) in faults.items():
+        telegram_api.fail_next(
+            "sendMessage", error_code=code, description=f"{words}: {leak}", chat_id=chat_id
+        )
+    with _PlainHandler() as plain:
+        async with Core(config) as core:
+            await core.start()
+            outbox = Outbox(core.store)
+            for chat_id in faults:
+                outbox.alert(chat_id)
+            core._wake_sender()
+
+            def failed() -> list[str]:
+                rows = core.store.db.execute(
+                    "SELECT reason FROM deliveries WHERE state = 'failed'"
+                ).fetchall()
+                return [r[0] for r in rows] if len(rows) == 3 else []
+
+            reasons = await wait_until(failed, timeout=20, what="three failed deliveries")
+    # python-telegram-bot lowers the case of a 400's words, the token's letters with them
+    for reason in reasons:
+        assert f"{telegram_api.url}/bot***/sendmessage (***)" in reason.lower(), reason
+    failures = [line for line in plain.lines if "failed: " in line or "unavailable" in line]
+    assert len(failures) == 3, plain.lines
+    for text in plain.lines:
+        assert TOKEN.lower() not in text.lower() and secret_half.lower() not in text.lower()
+    assert_no_secrets(path, TOKEN, secret_half, TOKEN.lower(), secret_half.lower())
