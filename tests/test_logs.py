@@ -298,9 +298,9 @@ def test_an_embedding_script_without_our_logging_gets_the_noisy_loggers_quiet(tm
     from bot.config.loader import config_from_dict
     from bot.telegram import build_application
 
-    names = (*_NOISY, "apscheduler")
+    names = (*_NOISY, "telegram", "telegram.ext", "apscheduler", "apscheduler.executors")
     saved = {name: logging.getLogger(name).level for name in names}
-    for name in _NOISY:
+    for name in names:  # as in a fresh process (other tests set up our logging)
         logging.getLogger(name).setLevel(logging.NOTSET)
     logging.getLogger("apscheduler").setLevel(logging.INFO)  # the script's own choice
     try:
