@@ -320,3 +320,24 @@ def test_an_embedding_script_without_our_logging_gets_the_noisy_loggers_quiet(tm
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+
+
+def test_a_secret_a_library_changed_the_case_of_is_redacted_too(logs):
+    """python-telegram-bot lowers the case of a 400's words ("Bad Request: ..." becomes
+    "...", capitalised), a token's secret half in them too: our handler and a plain one
+    of the operator's own get it as ***, in whatever case it comes."""
+    setup, read = logs
+    setup(verbose=2)
+    lines: list[str] = []
+
+    class Plain(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(logging.Formatter().format(record))
+
+    logging.getLogger().addHandler(Plain())  # the fixture restores the root's handlers
+    logging.getLogger("telegram.ext.Application").error("Odd: %s", SECRET_HALF.lower())
+    logging.getLogger("bot.app").error("Odd: %s", SECRET_HALF.upper())
+    out = read()
+    assert "Odd: ***" in out and "Odd: ***" in lines[0], (out, lines)
+    for text in (out, *lines[:1]):
+        assert SECRET_HALF.lower() not in text.lower(), text
