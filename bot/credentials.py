@@ -382,7 +382,14 @@ def with_credentials(public: str, full: str) -> str:
         target, source = urlsplit(public), urlsplit(full)
     except ValueError:
         return full if masked(public) else public
-    userinfo, params = secrets_of(source)
+    url = _put_back(target, source, userinfo=_same_origin(target, source))
+    return full if masked(url) else url
+
+
+def _put_back(target: SplitResult, source: SplitResult, *, userinfo: bool) -> str:
+    """``target`` with the value of each masked credential parameter that ``source`` has
+    by the same name, and ``source``'s userinfo when ``userinfo``."""
+    user, params = secrets_of(source)
     values: dict[str, list[str]] = {}
     for name, value in params:
         values.setdefault(name, []).append(value)
@@ -395,10 +402,30 @@ def with_credentials(public: str, full: str) -> str:
         else []
     )
     netloc = _host(target.netloc)
-    if userinfo and _same_origin(target, source):
-        netloc = f"{userinfo}@{netloc}"
-    url = urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
-    return full if masked(url) else url
+    if user and userinfo:
+        netloc = f"{user}@{netloc}"
+    return urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
+
+
+def page_to_fetch(link: str, feed_url: str | None) -> str:
+    """Where the full text of ``link`` (a link from the content of a feed, as stored:
+    :func:`without_secrets`) is fetched.  On the feed's own origin (the scheme, host and
+    port of ``feed_url``, the feed's URL as fetched, credentials included) each masked
+    credential parameter gets back the value ``feed_url`` has by that name, and the
+    userinfo goes along, as to the feed itself; anywhere else, or with no ``feed_url``,
+    the link as :func:`link_for_readers` gives it: a publisher never gets ``***`` for a
+    key, and another host never the feed's secret (a feed may point anywhere).  What is
+    left masked (a parameter the feed's URL has not) is dropped.  For the request only:
+    the result may hold a secret."""
+    if feed_url:
+        try:
+            target, source = urlsplit(link), urlsplit(feed_url)
+            same = url_origin(target) == url_origin(source)
+        except ValueError:
+            same = False
+        if same:
+            link = _put_back(target, source, userinfo=True)
+    return link_for_readers(link)
 
 
 def secrets_known(url: str, full: str) -> bool:

@@ -518,7 +518,7 @@ class Pipeline:
         delays the batch by that much at most, and an article whose page is not there by
         then is alerted on from the feed's own text."""
         recipients: dict[int, list[Recipient]] = {}
-        wanted: dict[int, tuple[str, tuple[str, ...]]] = {}
+        wanted: dict[int, tuple[str, tuple[str, ...], str | None]] = {}
         for stored in batch:
             await asyncio.sleep(0)  # an article's matching at a time: replies go between
             try:
@@ -533,8 +533,8 @@ class Pipeline:
             return recipients, pages
         full_text = self.full_text
         tasks = {
-            asyncio.ensure_future(full_text.get(link, feed_urls=feed_urls)): key
-            for key, (link, feed_urls) in wanted.items()
+            asyncio.ensure_future(full_text.get(link, feed_urls=urls, credentials=full)): key
+            for key, (link, urls, full) in wanted.items()
         }
         _, late = await asyncio.wait(tasks, timeout=self.config.fetch.full_text_deadline)
         for task in late:
@@ -650,9 +650,12 @@ class Pipeline:
             log.info("story %d is breaking news; %d alerts sent at once", story_id, promoted)
         self.store.outbox.story_changed(story_id, since=now - self.story_window)
 
-    def _full_text_target(self, stored: StoredArticle) -> tuple[str, tuple[str, ...]] | None:
-        """(page link, the feed's URLs) when the article wants its page's text: the feed
-        gave only a teaser and full text is on for it; else None."""
+    def _full_text_target(
+        self, stored: StoredArticle
+    ) -> tuple[str, tuple[str, ...], str | None] | None:
+        """(page link, the feed's URLs, the feed's URL as fetched when it has credentials)
+        when the article wants its page's text: the feed gave only a teaser and full text
+        is on for it; else None."""
         article = stored.article
         if self.full_text is None or not article.link or len(article.content.split()) >= 150:
             return None
@@ -664,7 +667,9 @@ class Pipeline:
             return None
         # the feed's own origin may be internal (the operator chose it); other hosts not
         feed_urls = tuple(dict.fromkeys(u for u in (feed.url, feed.fetch_url) if u)) if feed else ()
-        return article.link, feed_urls
+        # a page on the feed's own origin gets the feed's key back (FullText.get)
+        full = feed and self.config.credentialed_feed_url(feed.url) and self._fetch_url(feed)
+        return article.link, feed_urls, full or None
 
     async def _with_full_text(
         self, stored: StoredArticle, pages: dict[int, ExtractedPage | None] | None = None
@@ -680,7 +685,8 @@ class Pipeline:
             if target is None or self.full_text is None:
                 return stored
             try:
-                page = await self.full_text.get(target[0], feed_urls=target[1])
+                link, urls, full = target
+                page = await self.full_text.get(link, feed_urls=urls, credentials=full)
             except NewsalertError:
                 page = None
         if page is None:

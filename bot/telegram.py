@@ -19,6 +19,7 @@ from telegram.request import HTTPXRequest
 from bot.config.model import Config
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.errors import NewsalertError
+from bot.ops.logs import add_secret
 from handlers.commands import register_handlers
 from handlers.common import Core
 
@@ -27,11 +28,24 @@ PTBApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def quiet_http_loggers() -> None:
-    """httpx logs every request URL at INFO, and a Bot API URL holds the token."""
+    """httpx logs every request URL at INFO, and a Bot API URL holds the token; the Updater
+    and APScheduler's job executor a line for every poll and job.  Each goes to WARNING
+    unless a level was chosen for it or a logger above it (``setup_logging`` chooses one for
+    every library, DEBUG at -vv; an embedding script may choose its own)."""
     for name in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors.default"):
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:  # else bot.ops.logs chose (-vv), redacting the token
+        if not _level_chosen(logger):
             logger.setLevel(logging.WARNING)
+
+
+def _level_chosen(logger: logging.Logger) -> bool:
+    """Whether ``logger`` or one of its parents below the root has a level of its own."""
+    current: logging.Logger | None = logger
+    while current is not None and current is not logging.getLogger():
+        if current.level != logging.NOTSET:
+            return True
+        current = current.parent
+    return False
 
 
 class PerChatOrder(BaseUpdateProcessor):
@@ -93,7 +107,11 @@ def build_application(
 ) -> PTBApplication:
     """The PTB Application with our handlers; ``core`` is kept in ``bot_data``.
 
-    ``rate_limiter`` applies to every Bot API call, command replies included."""
+    ``rate_limiter`` applies to every Bot API call, command replies included.  The token
+    and the webhook secret are redacted from then on (``bot.ops.logs.add_secret``), also
+    in a Core an operator's own script builds and starts, without the CLI."""
+    add_secret(config.telegram.token.get())
+    add_secret(config.telegram.webhook_secret.get())
     quiet_http_loggers()
     builder = (
         ApplicationBuilder()

@@ -17,7 +17,14 @@ from collections.abc import Collection
 from html.parser import HTMLParser
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from bot.credentials import URL_IN_TEXT, is_credential_name, mask_secrets, masked_anywhere
+from bot.credentials import (
+    MASK,
+    URL_IN_TEXT,
+    bare_secrets,
+    is_credential_name,
+    mask_secrets,
+    masked_anywhere,
+)
 
 _BLOCK_TAGS = frozenset(
     [
@@ -374,9 +381,17 @@ def redact_urls(text: str) -> str:
 def without_known_secrets(text: str) -> str:
     """``text`` (an exception's words, a traceback) fit for a log or a stored error: every
     URL through :func:`redact_url`, and ``***`` for each configured secret
-    (:func:`remember_secret`: the token, its secret half, feed keys) anywhere else in it.
-    For the layers below ``bot.ops.logs``, whose ``redact`` does this and more."""
-    return mask_secrets(redact_urls(text), _KNOWN_SECRETS)
+    (:func:`remember_secret`: the token, its secret half, feed keys) anywhere else in it,
+    in any case (python-telegram-bot capitalises a 400's words: the rest, a token in them
+    too, in lower case).  For the layers below ``bot.ops.logs``, whose ``redact`` does this
+    and more."""
+    text = mask_secrets(redact_urls(text), _KNOWN_SECRETS)
+    lowered = text.lower()
+    for old, _mask in bare_secrets(_KNOWN_SECRETS):
+        if old.lower() in lowered:
+            text = re.sub(re.escape(old), MASK, text, flags=re.IGNORECASE)
+            lowered = text.lower()
+    return text
 
 
 def traceback_without_secrets(error: BaseException, secrets: Collection[str] = ()) -> str:

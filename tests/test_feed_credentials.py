@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -1631,10 +1632,11 @@ class _PlainHandler:
     what it formats (message and traceback, ``logging.Formatter``'s way) is what reached
     it, with none of our redaction in between."""
 
-    def __init__(self) -> None:
+    def __init__(self, libraries: int = 30) -> None:  # logging.WARNING
         import logging
 
         self.lines: list[str] = []
+        self.libraries = libraries
         outer = self
 
         class Handler(logging.Handler):
@@ -1652,8 +1654,8 @@ class _PlainHandler:
         self._levels = {name: logging.getLogger(name).level for name in ("", *THIRD_PARTY)}
         root.addHandler(self.handler)
         root.setLevel(logging.DEBUG)
-        for name in THIRD_PARTY:  # as setup_logging leaves them below -vv
-            logging.getLogger(name).setLevel(logging.WARNING)
+        for name in THIRD_PARTY:  # as setup_logging leaves them below -vv (by default)
+            logging.getLogger(name).setLevel(self.libraries)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -2201,3 +2203,221 @@ async def test_a_command_whose_reply_fails_shows_no_bot_token_to_any_log_handler
     assert "something went wrong" in told, told
     for text in plain.lines:
         assert TOKEN not in text and secret_half not in text, text
+
+
+async def test_a_core_an_embedding_script_builds_keeps_the_token_out_of_reasons_and_logs(
+    telegram_api, tmp_path, monkeypatch
+):
+    """A Core built and started by an operator's own script (no CLI, so nobody called
+    ``add_secret``) against a Bot API whose refusals repeat the token (a 400, a 403, a 500
+    whose words hold a Bot API URL): the reasons the outbox and the chats keep, and what a
+    plain handler on the root logger gets, hold neither the token nor its secret half."""
+    import bot.ops.logs as logs_module
+    import bot.text as text_module
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from tests.helpers import Outbox, wait_until
+
+    # a fresh process's redactor: no secret registered yet (other tests add the token)
+    monkeypatch.setattr(logs_module._redactor, "secrets", [])
+    monkeypatch.setattr(text_module, "_KNOWN_SECRETS", set())
+    secret_half = TOKEN.split(":", 1)[1]
+    leak = f"see {telegram_api.url}/bot{TOKEN}/sendMessage ({secret_half})"
+    path = tmp_path / "db.sqlite"
+    config = config_from_dict(
+        {
+            "telegram": {"token": TOKEN, "base_url": telegram_api.base_url, "poll_timeout": "1s"},
+            "storage": {"path": str(path)},
+            "delivery": {"max_attempts": 1},
+        }
+    )
+    faults = {11: (400, "Bad Request: odd"), 12: (403, "Forbidden: odd"), 13: (500, "Internal")}
+    for chat_id, (code, words) in faults.items():
+        telegram_api.fail_next(
+            "sendMessage", error_code=code, description=f"{words}: {leak}", chat_id=chat_id
+        )
+    with _PlainHandler() as plain:
+        async with Core(config) as core:
+            await core.start()
+            outbox = Outbox(core.store)
+            for chat_id in faults:
+                outbox.alert(chat_id)
+            core._wake_sender()
+
+            def failed() -> list[str]:
+                rows = core.store.db.execute(
+                    "SELECT reason FROM deliveries WHERE state = 'failed'"
+                ).fetchall()
+                return [r[0] for r in rows] if len(rows) == 3 else []
+
+            reasons = await wait_until(failed, timeout=20, what="three failed deliveries")
+    # python-telegram-bot lowers the case of a 400's words, the token's letters with them
+    for reason in reasons:
+        assert f"{telegram_api.url}/bot***/sendmessage (***)" in reason.lower(), reason
+    failures = [line for line in plain.lines if "failed: " in line or "unavailable" in line]
+    assert len(failures) == 3, plain.lines
+    for text in plain.lines:
+        assert TOKEN.lower() not in text.lower() and secret_half.lower() not in text.lower()
+    assert_no_secrets(path, TOKEN, secret_half, TOKEN.lower(), secret_half.lower())
+
+
+@contextlib.contextmanager
+def _vv_logging():  # type: ignore[no-untyped-def]
+    """Logging as `newsalert -vv` sets it up (every library at DEBUG, their records redacted
+    as they are made), undone afterwards."""
+    import logging
+    import threading
+
+    from bot.ops.logs import THIRD_PARTY, setup_logging
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, sys.excepthook, threading.excepthook)
+    levels = {name: logging.getLogger(name).level for name in THIRD_PARTY}
+    setup_logging(verbose=2)
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        sys.excepthook, threading.excepthook = saved[2], saved[3]
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+        logging.captureWarnings(False)
+
+
+async def test_a_page_on_the_feeds_own_origin_is_fetched_with_its_key_and_no_other_host_gets_it(
+    feed_server, tmp_path, monkeypatch
+):
+    """Teasers of a feed with a password and a key whose links repeat the key (stored as
+    ``api_key=***``): the page on the feed's own origin (scheme, host, port) is fetched
+    with the real key and the password, as the feed is, and its text used; a page on
+    another origin (another port here) gets the link without the masked parameter, never
+    ``***`` nor the key, and no password; pages that answer 404 or time out are
+    logged by the link as stored.  At -vv, a plain handler on the root logger (httpx's
+    request lines included), the database and the errors hold no key; no ``add_secret``
+    was called (an embedding script's Core)."""
+    import base64
+    import io
+    import logging
+
+    import bot.ops.logs as logs_module
+    import bot.text as text_module
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.sinks import ConsoleSink
+    from bot.service.chats import ChatInfo
+    from bot.service.subscriptions import subscribe
+    from storage.store import Store
+    from tests.helpers import STORY_PAGE
+
+    monkeypatch.setattr(logs_module._redactor, "secrets", [])  # no secret registered yet
+    monkeypatch.setattr(text_module, "_KNOWN_SECRETS", set())
+    async with FeedServer() as elsewhere:
+        base, other = feed_server.url("").rstrip("/"), elsewhere.url("").rstrip("/")
+        host = base.removeprefix("http://")
+        links = {
+            "own": f"{base}/story.html?api_key={API_KEY}&id=1",
+            "other": f"{other}/other.html?id=2&api_key={API_KEY}",
+            "missing": f"{base}/missing.html?api_key={API_KEY}&id=3",
+            "slow": f"{base}/slow.html?api_key={API_KEY}&id=4",
+        }
+        topics = {"own": "talks", "other": "summit", "missing": "sanctions", "slow": "visit"}
+        items = "".join(
+            f"<item><title>North Korea {topics[name]} with US envoys on denuclearisation "
+            f"({name})</title><link>{link.replace('&', '&amp;')}</link><guid>{name}</guid>"
+            "<description>Envoys met.</description></item>"
+            for name, link in links.items()
+        )
+        feed_server.set(
+            "/feed.xml",
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+            f"<link>{base}/</link>{items}</channel></rss>",
+        )
+        html = "text/html; charset=utf-8"
+        feed_server.set("/story.html", STORY_PAGE, content_type=html)
+        elsewhere.set("/other.html", STORY_PAGE.replace("Panmunjom", "Geneva"), content_type=html)
+        feed_server.fault("/missing.html", "status", code=404)
+        feed_server.fault("/slow.html", "timeout", delay=30)
+        config = config_from_dict(
+            {
+                "storage": {"path": str(tmp_path / "db.sqlite")},
+                "fetch": {"allow_private": ["127.0.0.1"], "read_timeout": 1},
+                "feeds": [
+                    {"url": f"http://reader:{PASSWORD}@{host}/feed.xml?api_key=${{FEED_KEY}}"}
+                ],
+            },
+            env={"FEED_KEY": API_KEY},
+        )
+        store = Store.open(config.storage.path)
+        subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+        sink = ConsoleSink(io.StringIO())
+        with _vv_logging(), _PlainHandler(libraries=logging.DEBUG) as plain:
+            async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
+                await core.poll_all_once()
+                rows = store.db.execute("SELECT entry_id, link, content FROM articles")
+                stored = {  # guids resolved against the feed: {base}/own
+                    entry.rsplit("/", 1)[-1]: (link, content)
+                    for entry, link, content in rows.fetchall()
+                }
+        pages = [r.path for r in feed_server.requests if not r.path.startswith("/feed.xml")]
+        auth = {r.headers.get("Authorization") for r in feed_server.requests}
+        others = [r.path for r in elsewhere.requests]
+        other_auth = [r.headers.get("Authorization") for r in elsewhere.requests]
+    assert sorted(pages) == sorted(
+        [
+            f"/story.html?api_key={API_KEY}&id=1",
+            f"/missing.html?api_key={API_KEY}&id=3",
+            f"/slow.html?api_key={API_KEY}&id=4",
+        ]
+    ), pages
+    assert auth == {"Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()}
+    assert others == ["/other.html?id=2"] and other_auth == [None], (others, other_auth)
+    assert stored["own"][0] == f"{base}/story.html?api_key=***&id=1"  # the article's identity
+    assert stored["other"][0] == f"{other}/other.html?id=2&api_key=***"
+    assert "Panmunjom" in stored["own"][1] and "Geneva" in stored["other"][1], stored
+    assert not stored["missing"][1] and not stored["slow"][1], stored  # the feed's teaser
+    [missing] = [line for line in plain.lines if f"of {base}/missing.html?api_key=***" in line]
+    assert "unavailable" in missing and "HTTP 404" in missing, missing
+    [slow] = [line for line in plain.lines if f"full text of {base}/slow.html?api_key=***" in line]
+    assert "timed out" in slow, slow
+    requests = [line for line in plain.lines if line.startswith("HTTP Request: GET")]
+    assert any(f"{host}/story.html?api_key=***&id=1" in line for line in requests), requests
+    for line in plain.lines:
+        assert API_KEY not in line and PASSWORD not in line, line
+    assert_no_secrets(tmp_path / "db.sqlite", API_KEY, PASSWORD)
+
+
+def test_a_page_gets_the_feeds_credentials_back_only_on_the_feeds_own_origin():
+    """``page_to_fetch``: a stored link on the feed's origin (scheme, host, port; the
+    default port spelled or not) gets each masked parameter the feed's URL has by that
+    name, and its userinfo; another host, port or scheme (https for an http feed too) gets
+    the link without its masked parameters, as readers do; what the feed's URL has not
+    (``sig=***``, a parameter masked for its value) is dropped, never sent as ``***``."""
+    from bot.credentials import page_to_fetch
+
+    feed = f"https://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}&id=1"
+    own = "https://news.example/a/1?api_key=***&page=2"
+    assert page_to_fetch(own, feed) == (
+        f"https://reader:{PASSWORD}@news.example/a/1?api_key={API_KEY}&page=2"
+    )
+    assert page_to_fetch("https://NEWS.example:443/a?sig=***&x=***&api_key=***", feed) == (
+        f"https://reader:{PASSWORD}@NEWS.example:443/a?api_key={API_KEY}"
+    )
+    for elsewhere in (
+        "https://evil.example/a/1?api_key=***&page=2",
+        "https://news.example:8443/a/1?api_key=***&page=2",
+        "http://news.example/a/1?api_key=***&page=2",
+        "https://news.example.evil.example/a/1?api_key=***&page=2",
+    ):
+        fetched = page_to_fetch(elsewhere, feed)
+        assert fetched == elsewhere.replace("api_key=***&", ""), fetched
+        assert API_KEY not in fetched and PASSWORD not in fetched
+    assert page_to_fetch(own, None) == "https://news.example/a/1?page=2"
+    # a link whose host two parsers could read differently: rebuilt, it goes to one host
+    import httpx
+
+    tricky = page_to_fetch("https://evil.example\\@news.example/a?api_key=***", feed)
+    assert httpx.URL(tricky).host == "news.example" and "evil" not in tricky, tricky
+    assert page_to_fetch("https://news.example/a/1?id=42", feed) == (
+        f"https://reader:{PASSWORD}@news.example/a/1?id=42"
+    )

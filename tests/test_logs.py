@@ -245,3 +245,99 @@ async def test_library_records_at_vv_reach_any_handler_without_the_token(logs, t
         assert "K3yValue12345" not in line, line
         assert_no_token(line)
     assert_no_token(read())
+
+
+# the loggers build_application quietens when nobody chose their level (embedded use)
+_NOISY = ("telegram.ext.Updater", "apscheduler.executors.default")
+
+
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_vv_shows_the_updater_and_the_job_executor_and_less_keeps_them_quiet(
+    logs, tmp_path, verbose
+):
+    """-vv is DEBUG for every library: once the Telegram application is built,
+    ``telegram.ext.Updater`` and ``apscheduler.executors.default`` still log at DEBUG
+    (their records are redacted as they are made) and a record of theirs reaches the
+    handler; below -vv they log at WARNING, as every library does."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.telegram import build_application
+
+    saved = {name: logging.getLogger(name).level for name in _NOISY}
+    for name in _NOISY:  # as in a fresh process: nobody chose their level yet
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    try:
+        setup, read = logs
+        setup(verbose=verbose)
+        config = config_from_dict(
+            {"telegram": {"token": TOKEN}, "storage": {"path": str(tmp_path / "db.sqlite")}}
+        )
+        core = Core(config)
+        try:
+            build_application(config, core)
+        finally:
+            core.store.close()
+        for name in _NOISY:
+            logging.getLogger(name).debug("%s says %s", name, TOKEN)
+        out = read()
+        wanted = logging.DEBUG if verbose >= 2 else logging.WARNING
+        for name in _NOISY:
+            assert logging.getLogger(name).getEffectiveLevel() == wanted, name
+            assert (f"{name} says ***" in out) == (verbose >= 2), out
+        assert_no_token(out)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_an_embedding_script_without_our_logging_gets_the_noisy_loggers_quiet(tmp_path):
+    """An operator's own script that builds the application without ``setup_logging``
+    (its root logger at INFO, no level for any library): the Updater and APScheduler's job
+    executor are set to WARNING, as before; a level the script chose for them is kept."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.telegram import build_application
+
+    names = (*_NOISY, "telegram", "telegram.ext", "apscheduler", "apscheduler.executors")
+    saved = {name: logging.getLogger(name).level for name in names}
+    for name in names:  # as in a fresh process (other tests set up our logging)
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    logging.getLogger("apscheduler").setLevel(logging.INFO)  # the script's own choice
+    try:
+        config = config_from_dict(
+            {"telegram": {"token": TOKEN}, "storage": {"path": str(tmp_path / "db.sqlite")}}
+        )
+        core = Core(config)
+        try:
+            build_application(config, core)
+        finally:
+            core.store.close()
+        assert logging.getLogger("telegram.ext.Updater").level == logging.WARNING
+        assert logging.getLogger("apscheduler.executors.default").level == logging.NOTSET
+        assert logging.getLogger("apscheduler.executors.default").getEffectiveLevel() == (
+            logging.INFO
+        )
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_a_secret_a_library_changed_the_case_of_is_redacted_too(logs):
+    """python-telegram-bot lowers the case of a 400's words ("Bad Request: ..." becomes
+    "...", capitalised), a token's secret half in them too: our handler and a plain one
+    of the operator's own get it as ***, in whatever case it comes."""
+    setup, read = logs
+    setup(verbose=2)
+    lines: list[str] = []
+
+    class Plain(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(logging.Formatter().format(record))
+
+    logging.getLogger().addHandler(Plain())  # the fixture restores the root's handlers
+    logging.getLogger("telegram.ext.Application").error("Odd: %s", SECRET_HALF.lower())
+    logging.getLogger("bot.app").error("Odd: %s", SECRET_HALF.upper())
+    out = read()
+    assert "Odd: ***" in out and "Odd: ***" in lines[0], (out, lines)
+    for text in (out, *lines[:1]):
+        assert SECRET_HALF.lower() not in text.lower(), text

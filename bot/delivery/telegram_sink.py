@@ -65,19 +65,20 @@ async def _translated(call: Awaitable[T]) -> T:
         raise sinks.RetryAfter(_retry_seconds(e)) from e
     except ChatMigrated as e:
         raise sinks.ChatMoved(int(e.new_chat_id)) from e
-    except Forbidden as e:
-        raise sinks.ChatUnavailable(e.message) from e
+    except Forbidden as e:  # Telegram's words are kept (as reasons) and logged: no token
+        raise sinks.ChatUnavailable(without_known_secrets(e.message)) from e
     except BadRequest as e:  # before NetworkError, its base class
         lowered = e.message.lower()
-        if any(words in lowered for words in _BAD_MARKUP):
-            raise sinks.MarkupRejected(e.message) from e
-        if any(words in lowered for words in _TOPIC_CLOSED):
-            raise sinks.TopicUnavailable(e.message, closed=True) from e
-        if any(words in lowered for words in _TOPIC_GONE):
-            raise sinks.TopicUnavailable(e.message, closed=False) from e
-        if any(words in lowered for words in _UNAVAILABLE):
-            raise sinks.ChatUnavailable(e.message) from e
-        raise sinks.Rejected(e.message) from e
+        words = without_known_secrets(e.message)
+        if any(w in lowered for w in _BAD_MARKUP):
+            raise sinks.MarkupRejected(words) from e
+        if any(w in lowered for w in _TOPIC_CLOSED):
+            raise sinks.TopicUnavailable(words, closed=True) from e
+        if any(w in lowered for w in _TOPIC_GONE):
+            raise sinks.TopicUnavailable(words, closed=False) from e
+        if any(w in lowered for w in _UNAVAILABLE):
+            raise sinks.ChatUnavailable(words) from e
+        raise sinks.Rejected(words) from e
     except (TimedOut, NetworkError) as e:  # an HTTP library's words: a URL with the token
         raise sinks.Transient(without_known_secrets(str(e)) or type(e).__name__) from e
     except TelegramError as e:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from bot.credentials import page_to_fetch
 from bot.errors import ExtractError, NewsalertError
 from bot.ingest.fetch import Fetcher, gunzip_if_needed
 from bot.ingest.urls import image_url, is_http_url, redact_url
@@ -172,9 +173,14 @@ class FullText:
         # pages being fetched: a second caller for the same page waits for the first
         self._pending: dict[_Key, asyncio.Future[ExtractedPage | NewsalertError]] = {}
 
-    async def get(self, url: str, *, feed_urls: tuple[str, ...] = ()) -> ExtractedPage:
+    async def get(
+        self, url: str, *, feed_urls: tuple[str, ...] = (), credentials: str | None = None
+    ) -> ExtractedPage:
         """The extracted page at ``url``, a link from the feed(s) at ``feed_urls``, fetched
-        once however many ask at the same time.  Raises FetchError (kind ``refused`` for
+        once however many ask at the same time.  ``credentials``: the feed's URL as
+        fetched, with its credentials, when it has some: a link to the feed's own origin
+        is fetched with them in place of ``***`` (``bot.credentials.page_to_fetch``), and
+        is named, logged and cached as ``url``.  Raises FetchError (kind ``refused`` for
         an internal address) or ExtractError."""
         key = (url, feed_urls)
         cached = self._cache.get(key)
@@ -188,7 +194,7 @@ class FullText:
             )
             self._pending[key] = future
             try:
-                cached = await self._fetch(url, feed_urls)
+                cached = await self._fetch(url, feed_urls, page_to_fetch(url, credentials))
                 future.set_result(cached)
             except BaseException:
                 # cancelled, or a bug: whoever waits falls back to the feed's own text
@@ -203,9 +209,13 @@ class FullText:
             raise cached.with_traceback(None)
         return cached
 
-    async def _fetch(self, url: str, feed_urls: tuple[str, ...]) -> ExtractedPage | NewsalertError:
+    async def _fetch(
+        self, url: str, feed_urls: tuple[str, ...], fetched: str
+    ) -> ExtractedPage | NewsalertError:
+        # ``fetched`` may hold the feed's credentials: a FetchError shows it redacted (each
+        # one put back is a credential parameter, or userinfo), the rest names ``url``
         try:
-            result = await self._fetcher.fetch_page(url, guarded=True, trusted=feed_urls)
+            result = await self._fetcher.fetch_page(fetched, guarded=True, trusted=feed_urls)
             if self._workers is None:
                 return await asyncio.to_thread(extract_article, result.body, url=url)
             return await self._workers.run(extract_article, result.body, url=url)

@@ -55,8 +55,9 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 
 
 class Redactor:
-    """Replaces secrets (the configured ones, and anything shaped like a bot token) with ***,
-    and the userinfo and query strings of URLs (where feed credentials are)."""
+    """Replaces secrets (the configured ones, in any case, and anything shaped like a bot
+    token) with ***, and the userinfo and query strings of URLs (where feed credentials
+    are)."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         self.secrets: list[str] = []
@@ -73,8 +74,11 @@ class Redactor:
         self.secrets.sort(key=len, reverse=True)  # the whole token before its half
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
+        lowered = text.lower()
+        for secret in self.secrets:  # in any case: PTB lowers the case of a 400's words
+            if secret.lower() in lowered:
+                text = re.sub(re.escape(secret), "***", text, flags=re.IGNORECASE)
+                lowered = text.lower()
         # feed URLs may carry credentials: userinfo and query strings go (issue 14)
         return redact_urls(_TOKEN_PATTERN.sub("***", text))
 
