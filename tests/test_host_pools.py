@@ -175,3 +175,71 @@ async def test_a_connection_opened_for_a_feed_is_not_reused_for_a_guarded_page()
             await fetcher.fetch_page(internal.url("/admin"), guarded=True)
         assert caught.value.kind == "refused"
         assert internal.hits("/admin") == 1
+
+
+async def test_pools_idle_past_their_expiry_are_closed_without_waiting_for_a_request():
+    # feeds are polled minutes apart: an expired pool is closed by a sweep, not left holding
+    # its sockets (in CLOSE-WAIT once the server has closed its side) until the next poll
+    async with ManyHosts(3) as server:
+        pools = HostPools(httpx.AsyncHTTPTransport, keepalive_expiry=0.2)
+        async with httpx.AsyncClient(transport=pools) as client:
+            for host in range(3):
+                assert (await client.get(server.feed(host))).status_code == 200
+            assert pools.hosts == 3
+            await wait_until(lambda: pools.hosts == 0, timeout=10, what="the sweep")
+            await wait_until(lambda: server.open_connections() == 0, what="sockets closed")
+
+
+class _GatedClose(httpx.AsyncHTTPTransport):
+    """The real transport, whose close waits for ``gate`` (so that a request can be
+    cancelled while the pools its end let go are being closed)."""
+
+    started = asyncio.Event()
+    gate = asyncio.Event()
+    made = 0
+    closed = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        type(self).made += 1
+
+    async def aclose(self) -> None:
+        type(self).started.set()
+        await type(self).gate.wait()
+        await super().aclose()
+        type(self).closed += 1
+
+
+async def test_a_request_cancelled_while_stale_pools_close_leaves_none_open():
+    now = [1000.0]
+    _GatedClose.started, _GatedClose.gate = asyncio.Event(), asyncio.Event()
+    async with ManyHosts(11) as server:
+        pools = HostPools(_GatedClose, keepalive_expiry=5.0, clock=lambda: now[0])
+        async with httpx.AsyncClient(transport=pools) as client:
+            for host in range(10):
+                await client.get(server.feed(host))
+            now[0] += 10  # all ten idle pools expired: the next request's end closes them
+            request = asyncio.ensure_future(client.get(server.feed(10)))
+            await wait_until(_GatedClose.started.is_set, what="the first close to start")
+            request.cancel()
+            await asyncio.gather(request, return_exceptions=True)
+            _GatedClose.gate.set()
+        await wait_until(lambda: _GatedClose.closed == _GatedClose.made, what="every pool closed")
+        await wait_until(lambda: server.open_connections() == 0, what="every socket closed")
+
+
+class _ReadAlready(httpx.AsyncBaseTransport):
+    """A transport whose responses come read (``httpx.Response(content=...)``)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"ok")
+
+
+async def test_a_response_its_transport_read_already_gives_its_slot_back():
+    pools = HostPools(_ReadAlready, max_connections=2)
+    async with httpx.AsyncClient(transport=pools) as client:
+        for host in range(5):  # with the slots kept, the third would wait, then PoolTimeout
+            response = await client.get(
+                f"http://h{host}.example/", timeout=httpx.Timeout(5, pool=1)
+            )
+            assert response.status_code == 200

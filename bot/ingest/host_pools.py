@@ -12,7 +12,10 @@ limit), and bounds the whole:
   for one pool, 100); more wait up to the request's pool timeout, then ``httpx.PoolTimeout``;
 - at most ``max_idle_hosts`` pools kept while no request of theirs is in flight, the least
   recently used closed first, and a pool idle for longer than ``keepalive_expiry`` closed (its
-  connections have expired); a pool with a request in flight is never closed.
+  connections have expired), by a sweep that many seconds after a pool goes idle, so that no
+  socket the server has closed waits for the next poll (feeds are polled minutes apart); a
+  pool with a request in flight is never closed.  Pools are closed whatever happens to the
+  request whose end let them go: a cancelled fetch does not leave them open.
 
 So at most ``per_host * (max_connections + max_idle_hosts)`` sockets are open, and each
 request and release does O(1) work here.
@@ -55,6 +58,9 @@ class HostPools(httpx.AsyncBaseTransport):
         self._pools: dict[Origin, httpx.AsyncBaseTransport] = {}
         self._in_flight: dict[Origin, int] = {}
         self._idle: OrderedDict[Origin, float] = OrderedDict()  # origin -> idle since
+        self._closing: list[httpx.AsyncBaseTransport] = []  # let go, not yet closed
+        self._sweep: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # the sweeps' closes, while they run
 
     @property
     def hosts(self) -> int:
@@ -79,6 +85,9 @@ class HostPools(httpx.AsyncBaseTransport):
         except BaseException:
             await self._release(origin)
             raise
+        if response.is_closed:  # read by its transport already: no body left to close
+            await self._release(origin)
+            return response
         response.stream = _Releasing(response.stream, lambda: self._release(origin))
         return response
 
@@ -108,25 +117,55 @@ class HostPools(httpx.AsyncBaseTransport):
         else:
             del self._in_flight[origin]
             self._idle[origin] = self._clock()  # the newest idle pool: last in the order
-        closing = []
+            self._schedule_sweep()
+        self._let_go()
+        if self._closing:
+            # shielded: a cancelled request still has them all closed (in a task of their own)
+            await asyncio.shield(self._close_let_go())
+
+    def _let_go(self) -> None:
+        """Move the pools the bounds no longer allow to ``_closing``."""
         stale = self._clock() - self.keepalive_expiry
         while self._idle:
             oldest, since = next(iter(self._idle.items()))
             if len(self._idle) <= self.max_idle_hosts and since > stale:
                 break
             del self._idle[oldest]
-            closing.append(self._pools.pop(oldest))
-        for pool in closing:
-            await pool.aclose()
+            self._closing.append(self._pools.pop(oldest))
+
+    async def _close_let_go(self) -> None:
+        while self._closing:
+            await self._closing.pop().aclose()
+
+    def _schedule_sweep(self) -> None:
+        if self._sweep is None:
+            loop = asyncio.get_running_loop()
+            self._sweep = loop.call_later(self.keepalive_expiry + 0.05, self._swept)
+
+    def _swept(self) -> None:
+        """The sweep's time: close the pools idle past their expiry, and come again while
+        any is left idle."""
+        self._sweep = None
+        self._let_go()
+        if self._closing:
+            task = asyncio.get_running_loop().create_task(self._close_let_go())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if self._idle:
+            self._schedule_sweep()
 
     async def aclose(self) -> None:
-        """Close every pool, those with a request in flight too."""
-        pools = list(self._pools.values())
+        """Close every pool, those with a request in flight and those being let go too."""
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        self._closing.extend(self._pools.values())
         self._pools.clear()
         self._in_flight.clear()
         self._idle.clear()
-        for pool in pools:
-            await pool.aclose()
+        await self._close_let_go()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 class _Releasing(httpx.AsyncByteStream):
