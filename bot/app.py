@@ -26,7 +26,12 @@ from bot.ingest.fetch import USER_AGENT, Fetcher
 from bot.ingest.scheduler import FeedScheduler
 from bot.ingest.urls import redact_url
 from bot.ops.health import Health, HealthReport, OpsServer, heartbeat_every
-from bot.ops.logs import redact, redacted_traceback
+from bot.ops.logs import (
+    add_config_secrets,
+    install_redacting_factory,
+    redact,
+    redacted_traceback,
+)
 from bot.ops.loop_lag import LoopLagMonitor
 from bot.ops.metrics import Metrics
 from bot.pipeline import (
@@ -67,6 +72,10 @@ class Core:
         alert_on_first_poll: bool = False,
     ) -> None:
         self.config = config
+        # its secrets redacted from the logs and stored errors, the libraries' records too,
+        # also when a script of the operator's own builds it without the CLI
+        install_redacting_factory()
+        add_config_secrets(config)
         self.store = store or Store.open(config.storage.path)
         self.use_telegram = bool(config.telegram.token) and not dry_run and sink is None
         self.fetcher = Fetcher(
@@ -186,6 +195,7 @@ class Core:
             )
             return ReloadOutcome(ok=False, problem=problem)
         self.config = plan.config
+        add_config_secrets(plan.config)  # a feed /reload added may have a key of its own
         self.pipeline.reconfigure(plan.config)
         # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
         # `newsalert feeds add` while the bot ran are picked up too

@@ -22,7 +22,7 @@ import click
 
 from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
-from bot.credentials import has_credentials, missing_credentials, public_feed_url, secret_values
+from bot.credentials import has_credentials, missing_credentials, public_feed_url
 from bot.errors import ConfigError, NewsalertError, OutputClosed, QueryError
 from bot.records import Article, FeedStatus, as_utc
 from bot.text import html_to_text, plural, redact_url, tidy_line
@@ -117,7 +117,7 @@ def _config_path(ctx: click.Context, status: int = 2) -> str:
 def _load(ctx: click.Context, *, require_token: TokenRule = False) -> Any:
     """The validated configuration, or exit 2 naming every problem with its key."""
     from bot.config.loader import load_config
-    from bot.ops.logs import add_secret
+    from bot.ops.logs import add_config_secrets
 
     path = _config_path(ctx)
     try:
@@ -125,12 +125,7 @@ def _load(ctx: click.Context, *, require_token: TokenRule = False) -> Any:
     except ConfigError as e:
         _config_failure(path, e)
         raise
-    add_secret(config.telegram.token.get())
-    add_secret(config.telegram.webhook_secret.get())
-    add_secret(config.summary.llm_api_key.get())
-    for feed in config.feeds:  # a feed's key may come back in its links or errors
-        for secret in secret_values(feed.url):
-            add_secret(secret)
+    add_config_secrets(config)
     return config
 
 

@@ -19,7 +19,7 @@ from telegram.request import HTTPXRequest
 from bot.config.model import Config
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.errors import NewsalertError
-from bot.ops.logs import add_secret
+from bot.ops.logs import add_secret, install_redacting_factory
 from handlers.commands import register_handlers
 from handlers.common import Core
 
@@ -112,6 +112,7 @@ def build_application(
     in a Core an operator's own script builds and starts, without the CLI."""
     add_secret(config.telegram.token.get())
     add_secret(config.telegram.webhook_secret.get())
+    install_redacting_factory()  # python-telegram-bot logs the Bot API URL, token and all
     quiet_http_loggers()
     builder = (
         ApplicationBuilder()

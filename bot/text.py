@@ -378,6 +378,28 @@ def redact_urls(text: str) -> str:
     return URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
+# ``name=value`` in free text (a request line, an error's words), the value up to a space,
+# ``&``, a quote or a bracket: hidden when the name says it is a credential
+_NAMED_VALUE = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]{0,63})=([^\s&'\"<>()\[\]]+)")
+
+
+def named_credentials_masked(text: str) -> str:
+    """``text`` with ``***`` for the value of each ``name=value`` outside a URL whose name
+    says it is a credential (``bot.credentials.is_credential_name``): ``GET
+    /rss?api_key=20240501 HTTP/1.1`` in an error's words, whatever the key looks like
+    (a weak one is not masked as a word: ``bot.credentials.masked_anywhere``)."""
+    if "=" not in text:
+        return text
+
+    def masked(m: re.Match[str]) -> str:
+        name, value = m.group(1), m.group(2)
+        if value == MASK or _PLACEHOLDER.fullmatch(value) or not is_credential_name(name):
+            return m.group(0)
+        return f"{name}={MASK}"
+
+    return _NAMED_VALUE.sub(masked, text)
+
+
 def without_known_secrets(text: str) -> str:
     """``text`` (an exception's words, a traceback) fit for a log or a stored error: every
     URL through :func:`redact_url`, and ``***`` for each configured secret
@@ -385,7 +407,7 @@ def without_known_secrets(text: str) -> str:
     in any case (python-telegram-bot capitalises a 400's words: the rest, a token in them
     too, in lower case).  For the layers below ``bot.ops.logs``, whose ``redact`` does this
     and more."""
-    text = mask_secrets(redact_urls(text), _KNOWN_SECRETS)
+    text = named_credentials_masked(mask_secrets(redact_urls(text), _KNOWN_SECRETS))
     lowered = text.lower()
     for old, _mask in bare_secrets(_KNOWN_SECRETS):
         if old.lower() in lowered:

@@ -341,3 +341,109 @@ def test_a_secret_a_library_changed_the_case_of_is_redacted_too(logs):
     assert "Odd: ***" in out and "Odd: ***" in lines[0], (out, lines)
     for text in (out, *lines[:1]):
         assert SECRET_HALF.lower() not in text.lower(), text
+
+
+def test_an_embedding_script_at_debug_gets_library_records_and_feed_keys_redacted(tmp_path):
+    """A script of the operator's own that builds a ``Core`` and the application without
+    the CLI or ``setup_logging``, with its own plain handler and python-telegram-bot at
+    DEBUG: the "Set Bot API URL" line reaches it without the token, and a feed's key that
+    comes back in an error's words is hidden from what is logged and stored."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.telegram import build_application
+    from bot.text import without_known_secrets
+
+    key = "EmbedKey-7731-xyz-Q"  # a feed's key no other test has registered
+    factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # as in a fresh process
+    root, telegram_logger = logging.getLogger(), logging.getLogger("telegram")
+    saved = (root.level, telegram_logger.level)
+    lines: list[str] = []
+
+    class Plain(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(logging.Formatter().format(record))
+
+    handler = Plain()
+    root.addHandler(handler)
+    telegram_logger.setLevel(logging.DEBUG)  # the script's own choice
+    try:
+        config = config_from_dict(
+            {
+                "telegram": {"token": TOKEN},
+                "storage": {"path": str(tmp_path / "db.sqlite")},
+                "feeds": [{"url": f"https://wire.example/rss?api_key={key}"}],
+            }
+        )
+        core = Core(config)
+        try:
+            build_application(config, core)
+        finally:
+            core.store.close()
+        words = without_known_secrets(f"no article text found (only 'Key {key} expired')")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        telegram_logger.setLevel(saved[1])
+        logging.setLogRecordFactory(factory)
+    [url] = [line for line in lines if "Set Bot API URL" in line]
+    assert url.endswith("/bot***"), url
+    for line in lines:
+        assert_no_token(line)
+    assert key not in words and "(only 'Key *** expired')" in words, words
+
+
+def test_a_library_records_exception_is_redacted_for_a_handler_that_formats_it_itself(logs):
+    """A JSON handler of the operator's own often formats ``record.exc_info`` itself: a
+    library's record has its traceback redacted in ``exc_text`` and no raw ``exc_info``
+    left, and our own formatters still show that traceback."""
+    import traceback
+
+    from telegram.error import NetworkError
+
+    setup, read = logs
+    setup(verbose=2)
+    seen: list[str] = []
+
+    class OwnJson(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            error = "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else ""
+            seen.append(json.dumps({"msg": record.getMessage(), "error": error or record.exc_text}))
+
+    logging.getLogger().addHandler(OwnJson())  # the fixture restores the root's handlers
+    try:
+        raise NetworkError(f"https://api.telegram.org/bot{TOKEN}/getMe failed")
+    except NetworkError:
+        logging.getLogger("telegram.ext.Application").exception("network loop error")
+    [line] = [s for s in seen if "network loop error" in s]
+    assert "NetworkError" in line and "/bot***/getMe failed" in line, line
+    assert_no_token(line)
+    out = read()
+    assert "/bot***/getMe failed" in out, out  # our handler shows the traceback too
+    assert_no_token(out)
+
+
+def test_a_library_record_that_cannot_be_formatted_shows_no_token(logs):
+    """A library's record whose arguments do not fit its format: logging's error report
+    would print the arguments raw on stderr; the record comes redacted instead."""
+    setup, read = logs
+    setup(verbose=2)
+    logging.getLogger("telegram.ext.Application").error("bad %d", TOKEN)
+    out = read()
+    assert "bad %d" in out and "Logging error" not in out, out
+    assert_no_token(out)
+
+
+def test_a_weak_key_in_a_request_line_is_hidden_from_logs_and_stored_errors(logs):
+    """A weak key (a date: masked only where a credential goes) quoted outside a URL, in a
+    request line a server's error repeats, is hidden by its parameter's name; other values
+    stay."""
+    from bot.ops.logs import redact
+    from bot.text import without_known_secrets
+
+    setup, _read = logs
+    setup()
+    add_secret("20240501")
+    line = "illegal request line: b'GET /rss?api_key=20240501&id=42 HTTP/1.1' on 20240501"
+    for shown in (redact(line), without_known_secrets(line)):
+        assert "api_key=***&id=42 HTTP/1.1' on 20240501" in shown, shown

@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from bot.credentials import masked_anywhere
+from bot.credentials import masked_anywhere, secret_values
 from bot.ingest.urls import redact_urls
-from bot.text import remember_secret, traceback_without_secrets
+from bot.text import named_credentials_masked, remember_secret, traceback_without_secrets
 
 # A bot token anywhere, e.g. inside a Bot API URL: digits, a colon (maybe %-encoded), 30+ chars.
 _TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3A|%3a)[A-Za-z0-9_-]{30,}")
@@ -68,10 +68,9 @@ class Redactor:
         """Redact ``secret`` from now on; a token's secret half is redacted on its own too.
         A weak secret (``bot.credentials.masked_anywhere``: short, or one ordinary word) is
         redacted only where a credential goes in a URL, not wherever the word is."""
-        for part in _parts(secret):
-            if masked_anywhere(part) and part not in self.secrets:
-                self.secrets.append(part)
-        self.secrets.sort(key=len, reverse=True)  # the whole token before its half
+        found = [p for p in _parts(secret) if masked_anywhere(p) and p not in self.secrets]
+        if found:  # a new list, not sorted in place: another thread may be redacting
+            self.secrets = sorted([*self.secrets, *found], key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         lowered = text.lower()
@@ -79,8 +78,9 @@ class Redactor:
             if secret.lower() in lowered:
                 text = re.sub(re.escape(secret), "***", text, flags=re.IGNORECASE)
                 lowered = text.lower()
-        # feed URLs may carry credentials: userinfo and query strings go (issue 14)
-        return redact_urls(_TOKEN_PATTERN.sub("***", text))
+        # feed URLs may carry credentials: userinfo and query strings go (issue 14); so
+        # does a credential-named value outside a URL (a request line: ?api_key=...)
+        return named_credentials_masked(redact_urls(_TOKEN_PATTERN.sub("***", text)))
 
 
 def _parts(secret: str) -> list[str]:
@@ -113,6 +113,8 @@ class HumanFormatter(logging.Formatter):
         details = []
         if record.exc_info:
             details.append(self.formatException(record.exc_info))
+        elif record.exc_text:  # a library's record: its traceback redacted as it was made
+            details.append(record.exc_text)
         if record.stack_info:
             details.append(self.formatStack(record.stack_info))
         for detail in details:
@@ -139,6 +141,8 @@ class JsonFormatter(logging.Formatter):
             data.setdefault(key, value)
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # a library's record: its traceback redacted as it was made
+            data["exception"] = record.exc_text
         if record.stack_info:
             data["stack"] = self.formatStack(record.stack_info)
         return json.dumps(data, ensure_ascii=False, default=str)
@@ -175,12 +179,14 @@ def _redacting(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.
         record = make(*args, **kwargs)
         if isinstance(record.name, str) and _LIBRARY_LOGGER.match(record.name):
             try:
-                record.msg, record.args = _redactor.redact(record.getMessage()), None
-            except Exception:  # a bad format: the handler reports it, as it would have
-                return record
+                message = record.getMessage()
+            except Exception:  # a bad format: shown as it came, redacted, not raw by handleError
+                message = f"{record.msg!r} % {record.args!r}"
+            record.msg, record.args = _redactor.redact(message), None
             error = record.exc_info[1] if record.exc_info else None
-            if error is not None:  # what logging.Formatter shows in place of exc_info
-                record.exc_text = redacted_traceback(error)
+            if error is not None:  # what formatters show in place of exc_info, which goes:
+                record.exc_text = redacted_traceback(error)  # a handler may format it itself
+                record.exc_info = None
         return record
 
     make_record.redacts = True  # type: ignore[attr-defined]
@@ -205,11 +211,31 @@ def setup_logging(
     root.setLevel(logging.DEBUG if level >= 1 else logging.INFO)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level >= 2 else logging.WARNING)
-    if not getattr(logging.getLogRecordFactory(), "redacts", False):  # once
-        logging.setLogRecordFactory(_redacting(logging.getLogRecordFactory()))
+    install_redacting_factory()
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread_exception
+
+
+def install_redacting_factory() -> None:
+    """Have the libraries' log records redacted as they are made (once per process): by
+    :func:`setup_logging`, and by what a script of the operator's own builds without it
+    (``bot.app.Core``, ``bot.telegram.build_application``)."""
+    if not getattr(logging.getLogRecordFactory(), "redacts", False):
+        logging.setLogRecordFactory(_redacting(logging.getLogRecordFactory()))
+
+
+def add_config_secrets(config: Any) -> None:
+    """Redact a configuration's secrets from now on: the bot token, the webhook secret,
+    the LLM key and each feed's credentials (``bot.credentials.secret_values``: they may
+    come back in its links or errors).  At start (the CLI, ``bot.app.Core``) and when a
+    ``/reload`` brings new ones."""
+    add_secret(config.telegram.token.get())
+    add_secret(config.telegram.webhook_secret.get())
+    add_secret(config.summary.llm_api_key.get())
+    for feed in config.feeds:
+        for secret in secret_values(feed.url):
+            add_secret(secret)
 
 
 def add_secret(secret: str) -> None:
