@@ -40,6 +40,28 @@ def logs(capsys):
     logging.captureWarnings(False)
 
 
+class _Lines(logging.Handler):
+    """A plain handler of the operator's own (journald, say): each record as logging's
+    default formatter shows it, its logger's name first with ``named``."""
+
+    def __init__(self, *, named: bool = False) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.named = named
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = logging.Formatter().format(record)
+        self.lines.append(f"{record.name}: {line}" if self.named else line)
+
+
+def _plain_lines(*, named: bool = False) -> list[str]:
+    """The lines a plain handler added to the root logger gets (the ``logs`` fixture
+    restores the root's handlers)."""
+    handler = _Lines(named=named)
+    logging.getLogger().addHandler(handler)
+    return handler.lines
+
+
 def assert_no_token(text: str) -> None:
     assert TOKEN not in text
     assert SECRET_HALF not in text
@@ -187,13 +209,7 @@ async def test_httpx_request_lines_reach_any_handler_redacted(logs, telegram_api
     handler of the operator's own on the root logger, beside ours, gets it redacted too."""
     setup, read = logs
     setup(verbose=2)
-    lines: list[str] = []
-
-    class Plain(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(logging.Formatter().format(record))
-
-    logging.getLogger().addHandler(Plain())  # the fixture restores the root's handlers
+    lines = _plain_lines()
     url = telegram_api.method_url("getMe") + "?api_key=K3yValue12345"
     async with httpx.AsyncClient() as client:
         await client.get(url)
@@ -218,13 +234,7 @@ async def test_library_records_at_vv_reach_any_handler_without_the_token(logs, t
     setup, read = logs
     setup(verbose=2)
     add_secret("K3yValue12345")  # a feed's key, as `newsalert run` adds it
-    lines: list[str] = []
-
-    class Plain(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(f"{record.name}: {logging.Formatter().format(record)}")
-
-    logging.getLogger().addHandler(Plain())  # the fixture restores the root's handlers
+    lines = _plain_lines(named=True)
     bot = ExtBot(TOKEN, base_url=telegram_api.base_url)
     async with bot:
         await bot.get_me()
@@ -328,13 +338,7 @@ def test_a_secret_a_library_changed_the_case_of_is_redacted_too(logs):
     of the operator's own get it as ***, in whatever case it comes."""
     setup, read = logs
     setup(verbose=2)
-    lines: list[str] = []
-
-    class Plain(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(logging.Formatter().format(record))
-
-    logging.getLogger().addHandler(Plain())  # the fixture restores the root's handlers
+    lines = _plain_lines()
     logging.getLogger("telegram.ext.Application").error("Odd: %s", SECRET_HALF.lower())
     logging.getLogger("bot.app").error("Odd: %s", SECRET_HALF.upper())
     out = read()
@@ -358,13 +362,8 @@ def test_an_embedding_script_at_debug_gets_library_records_and_feed_keys_redacte
     logging.setLogRecordFactory(logging.LogRecord)  # as in a fresh process
     root, telegram_logger = logging.getLogger(), logging.getLogger("telegram")
     saved = (root.level, telegram_logger.level)
-    lines: list[str] = []
-
-    class Plain(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(logging.Formatter().format(record))
-
-    handler = Plain()
+    handler = _Lines()
+    lines = handler.lines
     root.addHandler(handler)
     telegram_logger.setLevel(logging.DEBUG)  # the script's own choice
     try:
