@@ -62,6 +62,27 @@ def _plain_lines(*, named: bool = False) -> list[str]:
     return handler.lines
 
 
+def _build_the_application(tmp_path, feeds: list[dict] | None = None) -> None:
+    """Build a ``Core`` and the application as a script of the operator's own would,
+    without the CLI, then close its store."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.telegram import build_application
+
+    settings: dict = {
+        "telegram": {"token": TOKEN},
+        "storage": {"path": str(tmp_path / "db.sqlite")},
+    }
+    if feeds:
+        settings["feeds"] = feeds
+    config = config_from_dict(settings)
+    core = Core(config)
+    try:
+        build_application(config, core)
+    finally:
+        core.store.close()
+
+
 def assert_no_token(text: str) -> None:
     assert TOKEN not in text
     assert SECRET_HALF not in text
@@ -269,9 +290,6 @@ def test_vv_shows_the_updater_and_the_job_executor_and_less_keeps_them_quiet(
     ``telegram.ext.Updater`` and ``apscheduler.executors.default`` still log at DEBUG
     (their records are redacted as they are made) and a record of theirs reaches the
     handler; below -vv they log at WARNING, as every library does."""
-    from bot.app import Core
-    from bot.config.loader import config_from_dict
-    from bot.telegram import build_application
 
     saved = {name: logging.getLogger(name).level for name in _NOISY}
     for name in _NOISY:  # as in a fresh process: nobody chose their level yet
@@ -279,14 +297,7 @@ def test_vv_shows_the_updater_and_the_job_executor_and_less_keeps_them_quiet(
     try:
         setup, read = logs
         setup(verbose=verbose)
-        config = config_from_dict(
-            {"telegram": {"token": TOKEN}, "storage": {"path": str(tmp_path / "db.sqlite")}}
-        )
-        core = Core(config)
-        try:
-            build_application(config, core)
-        finally:
-            core.store.close()
+        _build_the_application(tmp_path)
         for name in _NOISY:
             logging.getLogger(name).debug("%s says %s", name, TOKEN)
         out = read()
@@ -304,9 +315,6 @@ def test_an_embedding_script_without_our_logging_gets_the_noisy_loggers_quiet(tm
     """An operator's own script that builds the application without ``setup_logging``
     (its root logger at INFO, no level for any library): the Updater and APScheduler's job
     executor are set to WARNING, as before; a level the script chose for them is kept."""
-    from bot.app import Core
-    from bot.config.loader import config_from_dict
-    from bot.telegram import build_application
 
     names = (*_NOISY, "telegram", "telegram.ext", "apscheduler", "apscheduler.executors")
     saved = {name: logging.getLogger(name).level for name in names}
@@ -314,14 +322,7 @@ def test_an_embedding_script_without_our_logging_gets_the_noisy_loggers_quiet(tm
         logging.getLogger(name).setLevel(logging.NOTSET)
     logging.getLogger("apscheduler").setLevel(logging.INFO)  # the script's own choice
     try:
-        config = config_from_dict(
-            {"telegram": {"token": TOKEN}, "storage": {"path": str(tmp_path / "db.sqlite")}}
-        )
-        core = Core(config)
-        try:
-            build_application(config, core)
-        finally:
-            core.store.close()
+        _build_the_application(tmp_path)
         assert logging.getLogger("telegram.ext.Updater").level == logging.WARNING
         assert logging.getLogger("apscheduler.executors.default").level == logging.NOTSET
         assert logging.getLogger("apscheduler.executors.default").getEffectiveLevel() == (
@@ -352,9 +353,6 @@ def test_an_embedding_script_at_debug_gets_library_records_and_feed_keys_redacte
     the CLI or ``setup_logging``, with its own plain handler and python-telegram-bot at
     DEBUG: the "Set Bot API URL" line reaches it without the token, and a feed's key that
     comes back in an error's words is hidden from what is logged and stored."""
-    from bot.app import Core
-    from bot.config.loader import config_from_dict
-    from bot.telegram import build_application
     from bot.text import without_known_secrets
 
     key = "EmbedKey-7731-xyz-Q"  # a feed's key no other test has registered
@@ -367,18 +365,7 @@ def test_an_embedding_script_at_debug_gets_library_records_and_feed_keys_redacte
     root.addHandler(handler)
     telegram_logger.setLevel(logging.DEBUG)  # the script's own choice
     try:
-        config = config_from_dict(
-            {
-                "telegram": {"token": TOKEN},
-                "storage": {"path": str(tmp_path / "db.sqlite")},
-                "feeds": [{"url": f"https://wire.example/rss?api_key={key}"}],
-            }
-        )
-        core = Core(config)
-        try:
-            build_application(config, core)
-        finally:
-            core.store.close()
+        _build_the_application(tmp_path, [{"url": f"https://wire.example/rss?api_key={key}"}])
         words = without_known_secrets(f"no article text found (only 'Key {key} expired')")
     finally:
         root.removeHandler(handler)
