@@ -1519,14 +1519,8 @@ async def test_the_full_text_of_a_credentialed_feeds_article_loses_its_secrets(
     """A teaser from a feed with a key: its page is fetched for the alert, and a page that
     repeats the key (in its text, its og:image) has it taken out before the text is
     stored or summarised; the page's own words stay."""
-    import io
 
     from bot.app import Core
-    from bot.config.loader import config_from_dict
-    from bot.delivery.sinks import ConsoleSink
-    from bot.service.chats import ChatInfo
-    from bot.service.subscriptions import subscribe
-    from storage.store import Store
     from tests.helpers import STORY_PAGE
 
     base = feed_server.url("").rstrip("/")
@@ -1544,16 +1538,7 @@ async def test_the_full_text_of_a_credentialed_feeds_article_loses_its_secrets(
         f"officials said. Subscribers: {base}/more?api_key={API_KEY} or {API_KEY}.</p>",
     )
     feed_server.set("/story.html", page, content_type="text/html; charset=utf-8")
-    config = config_from_dict(
-        {
-            "storage": {"path": str(tmp_path / "db.sqlite")},
-            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
-        },
-        env={"FEED_KEY": API_KEY},
-    )
-    store = Store.open(config.storage.path)
-    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
-    sink = ConsoleSink(io.StringIO())
+    config, store, sink = _keyed_feed_with_a_subscriber(feed_server, tmp_path)
     async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
         await core.poll_all_once()
         [(content, image)] = store.db.execute("SELECT content, image FROM articles").fetchall()
@@ -1573,15 +1558,9 @@ async def test_a_page_whose_text_cannot_be_had_shows_no_feed_secret_to_any_log_h
     under a name that says nothing.  The "full text of ... unavailable" lines a plain
     handler on the root logger gets name the page and why, without the key; the alert
     goes out from the feed's own text."""
-    import io
 
     from bot.app import Core
-    from bot.config.loader import config_from_dict
-    from bot.delivery.sinks import ConsoleSink
     from bot.ops.logs import add_secret
-    from bot.service.chats import ChatInfo
-    from bot.service.subscriptions import subscribe
-    from storage.store import Store
 
     add_secret(API_KEY)  # as `newsalert run` does with each feed's secrets
     base = feed_server.url("").rstrip("/")
@@ -1604,16 +1583,7 @@ async def test_a_page_whose_text_cannot_be_had_shows_no_feed_secret_to_any_log_h
     feed_server.fault(
         "/moved.html", "redirect", code=302, to=f"ftp://files.example/?next={API_KEY}"
     )
-    config = config_from_dict(
-        {
-            "storage": {"path": str(tmp_path / "db.sqlite")},
-            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
-        },
-        env={"FEED_KEY": API_KEY},
-    )
-    store = Store.open(config.storage.path)
-    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
-    sink = ConsoleSink(io.StringIO())
+    config, store, sink = _keyed_feed_with_a_subscriber(feed_server, tmp_path)
     with _PlainHandler() as plain:
         async with Core(config, store=store, sink=sink, alert_on_first_poll=True) as core:
             await core.poll_all_once()
@@ -1745,6 +1715,27 @@ async def test_fetch_errors_and_a_parser_bug_show_no_secret_to_any_log_handler(
     for text in (*plain.lines, *(r.error or "" for r in results)):
         assert PASSWORD not in text and API_KEY not in text, text
     assert_no_secrets(tmp_path / "bot.db", PASSWORD, API_KEY)
+
+
+def _keyed_feed_with_a_subscriber(feed_server: FeedServer, tmp_path: Path) -> tuple[Any, Any, Any]:
+    """A config whose one feed (``feed_server``'s /feed.xml) takes our key from the
+    environment, its store with chat 1 following korea-diplomacy, and a console sink."""
+    from bot.config.loader import config_from_dict
+    from bot.delivery.sinks import ConsoleSink
+    from bot.service.chats import ChatInfo
+    from bot.service.subscriptions import subscribe
+    from storage.store import Store
+
+    config = config_from_dict(
+        {
+            "storage": {"path": str(tmp_path / "db.sqlite")},
+            "feeds": [{"url": feed_server.url("/feed.xml") + "?api_key=${FEED_KEY}"}],
+        },
+        env={"FEED_KEY": API_KEY},
+    )
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), "korea-diplomacy")
+    return config, store, ConsoleSink(io.StringIO())
 
 
 def _leaky_old_database(server: FeedServer, tmp_path: Path) -> tuple[Path, str, Any]:
