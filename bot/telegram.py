@@ -19,7 +19,7 @@ from telegram.request import HTTPXRequest
 from bot.config.model import Config
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.errors import NewsalertError
-from bot.ops.logs import add_secret, install_redacting_factory
+from bot.ops.logs import add_config_secrets, install_redacting_factory
 from handlers.commands import register_handlers
 from handlers.common import Core
 
@@ -108,10 +108,9 @@ def build_application(
     """The PTB Application with our handlers; ``core`` is kept in ``bot_data``.
 
     ``rate_limiter`` applies to every Bot API call, command replies included.  The token
-    and the webhook secret are redacted from then on (``bot.ops.logs.add_secret``), also
+    and the webhook secret are redacted from then on (``bot.ops.logs.add_config_secrets``), also
     in a Core an operator's own script builds and starts, without the CLI."""
-    add_secret(config.telegram.token.get())
-    add_secret(config.telegram.webhook_secret.get())
+    add_config_secrets(config)  # as Core does: the one list of what a config holds secret
     install_redacting_factory()  # python-telegram-bot logs the Bot API URL, token and all
     quiet_http_loggers()
     builder = (
