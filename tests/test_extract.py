@@ -160,3 +160,53 @@ async def test_full_text_cache_is_bounded(server):
         await full.get(server.url("/story.html?v=2"), feed_urls=(server.url("/feed.xml"),))
         await full.get(server.url("/story.html"), feed_urls=(server.url("/feed.xml"),))
     assert server.hits("/story.html") == 3
+
+
+OLD_KEY, NEW_KEY = "K3yValue12345", "N3wKeyValue67890"
+
+
+async def test_full_text_fetches_again_with_a_feeds_new_key(server):
+    """A page of a feed with a key is asked for by its link as stored (``api_key=***``):
+    after the operator gives the feed a new key (/reload), the failure kept from the old
+    key is not served, the page is fetched with the new one; what each key got is kept
+    apart (asked again, neither is fetched again), and no key is in the cache in clear."""
+    feed = server.url("/feed.xml?api_key=***")
+    link = server.url("/story.html?api_key=***")
+    with_key = {key: server.url(f"/feed.xml?api_key={key}") for key in (OLD_KEY, NEW_KEY)}
+    server.fault("/story.html", "status", code=403)  # the server refuses the old key
+    async with Fetcher(read_timeout=2) as fetcher:
+        full = FullText(fetcher)
+        with pytest.raises(FetchError, match="403"):
+            await full.get(link, feed_urls=(feed,), credentials=with_key[OLD_KEY])
+        server.clear_fault("/story.html")  # and takes the new one
+        page = await full.get(link, feed_urls=(feed,), credentials=with_key[NEW_KEY])
+        again = await full.get(link, feed_urls=(feed,), credentials=with_key[NEW_KEY])
+        with pytest.raises(FetchError, match="403"):  # what the old key got, kept
+            await full.get(link, feed_urls=(feed,), credentials=with_key[OLD_KEY])
+        kept = repr(list(full._cache))
+    assert STORY[2] in page.text and again == page
+    paths = [r.path for r in server.requests]
+    assert paths == [f"/story.html?api_key={OLD_KEY}", f"/story.html?api_key={NEW_KEY}"], paths
+    assert OLD_KEY not in kept and NEW_KEY not in kept, kept
+
+
+async def test_full_text_asked_at_once_with_two_keys_fetches_with_each(server):
+    """Two asks for one stored link at the same time, with the feed's old and new key (a
+    /reload between two polls): each is fetched with its own key, neither waits for the
+    other's answer."""
+    import asyncio
+
+    server.fault("/story.html", "timeout", delay=0.3)  # slow: the second ask comes meanwhile
+    feed = server.url("/feed.xml?api_key=***")
+    link = server.url("/story.html?api_key=***")
+    async with Fetcher(read_timeout=5) as fetcher:
+        full = FullText(fetcher)
+        first, second = await asyncio.gather(
+            *(
+                full.get(link, feed_urls=(feed,), credentials=server.url(f"/feed.xml?api_key={k}"))
+                for k in (OLD_KEY, NEW_KEY)
+            )
+        )
+    assert first == second and STORY[2] in first.text
+    paths = sorted(r.path for r in server.requests)
+    assert paths == [f"/story.html?api_key={k}" for k in (OLD_KEY, NEW_KEY)], paths

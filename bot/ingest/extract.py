@@ -12,7 +12,10 @@ result is checked against the balanced settings (0.969 in all).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -148,8 +151,19 @@ def extract_article(html: bytes | str, *, url: str | None = None) -> ExtractedPa
     return ExtractedPage(title=title, text=text, image=image)
 
 
-# (page URL, the URLs of the feeds whose origin is trusted for it)
-_Key = tuple[str, tuple[str, ...]]
+# (page URL as stored, the URLs of the feeds whose origin is trusted for it, the
+# :func:`_fetched_digest` of the address fetched)
+_Key = tuple[str, tuple[str, ...], bytes]
+
+# this process's own: the cache keys tell the addresses fetched apart without holding one
+_DIGEST_KEY = os.urandom(32)
+
+
+def _fetched_digest(fetched: str) -> bytes:
+    """A keyed digest of ``fetched`` (a page's address with the feed's credentials put
+    back): a new key (a /reload) is a new digest, so a new fetch, and the key never sits
+    in the cache in clear."""
+    return hmac.new(_DIGEST_KEY, fetched.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
 
 
 class FullText:
@@ -180,9 +194,11 @@ class FullText:
         once however many ask at the same time.  ``credentials``: the feed's URL as
         fetched, with its credentials, when it has some: a link to the feed's own origin
         is fetched with them in place of ``***`` (``bot.credentials.page_to_fetch``), and
-        is named, logged and cached as ``url``.  Raises FetchError (kind ``refused`` for
-        an internal address) or ExtractError."""
-        key = (url, feed_urls)
+        is named and logged as ``url``, and cached by ``url`` and the address fetched (a
+        new key fetches the page again, not what the old one got).  Raises FetchError
+        (kind ``refused`` for an internal address) or ExtractError."""
+        fetched = page_to_fetch(url, credentials)
+        key = (url, feed_urls, _fetched_digest(fetched))
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -194,7 +210,7 @@ class FullText:
             )
             self._pending[key] = future
             try:
-                cached = await self._fetch(url, feed_urls, page_to_fetch(url, credentials))
+                cached = await self._fetch(url, feed_urls, fetched)
                 future.set_result(cached)
             except BaseException:
                 # cancelled, or a bug: whoever waits falls back to the feed's own text
