@@ -373,22 +373,54 @@ def masked(url: str) -> bool:
 
 def with_credentials(public: str, full: str) -> str:
     """``public`` (a stored URL, or where the feed moved) with the credentials of ``full``
-    (the config's URL) put back: the value of each masked credential parameter that
-    ``full`` has by the same name, whatever the origin (a server that moves a feed carries
-    the key along itself: the database kept ``public`` only when its secrets are
-    ``full``'s), and ``full``'s userinfo when both are on the same origin (http to https
-    on the same host counts).  Where a masked value would remain, ``full`` itself."""
+    (the config's URL) put back when both are on the same origin (http to https on the
+    same host counts): the value of each masked credential parameter that ``full`` has
+    by the same name, and ``full``'s userinfo.  A secret goes to the origin the config
+    names only: elsewhere nothing is put back, and where a masked value would remain
+    (a move to another origin an older version stored with ``***``), ``full`` itself,
+    whose server says again where the feed went (:func:`redirect_target`)."""
     try:
         target, source = urlsplit(public), urlsplit(full)
     except ValueError:
         return full if masked(public) else public
-    url = _put_back(target, source, userinfo=_same_origin(target, source))
+    url = _put_back(target, source) if _same_origin(target, source) else public
     return full if masked(url) else url
 
 
-def _put_back(target: SplitResult, source: SplitResult, *, userinfo: bool) -> str:
+def redirect_target(target: str, asked: str) -> str | None:
+    """Where a redirect to ``target`` (absolute) is followed when fetching ``asked`` (a
+    feed's or a page's URL as fetched, credentials included): ``target`` as it is on
+    ``asked``'s origin (http to https on the same host counts) or when ``asked`` has no
+    secrets; on another origin without userinfo and without each query parameter whose
+    value is one of ``asked``'s :func:`secret_values`, whatever its name: a server may
+    copy our key into its Location (a query kept on a move), and a secret goes to the
+    configured origin only.  What the server made up itself (``id=``, a signed URL's
+    ``sig=``) stays.  None when one of the secrets is left where it cannot be taken off
+    (the path, the host): not to be followed.  For the request only."""
+    secrets = secret_values(asked)
+    if not secrets:
+        return target
+    try:
+        parts, source = urlsplit(target), urlsplit(asked)
+    except ValueError:
+        return None
+    if _same_origin(parts, source):
+        return target
+    wanted = set(secrets)
+    kept = [
+        (name, value)
+        for name, value in (_split_query(parts.query) if parts.query else [])
+        if not (value and (value in wanted or unquote(value) in wanted))
+    ]
+    url = urlunsplit(
+        (parts.scheme, _host(parts.netloc), parts.path, _join_query(kept), parts.fragment)
+    )
+    return None if mask_secrets(url, secrets) != url else url
+
+
+def _put_back(target: SplitResult, source: SplitResult) -> str:
     """``target`` with the value of each masked credential parameter that ``source`` has
-    by the same name, and ``source``'s userinfo when ``userinfo``."""
+    by the same name, and ``source``'s userinfo (the caller checked the origin)."""
     user, params = secrets_of(source)
     values: dict[str, list[str]] = {}
     for name, value in params:
@@ -402,7 +434,7 @@ def _put_back(target: SplitResult, source: SplitResult, *, userinfo: bool) -> st
         else []
     )
     netloc = _host(target.netloc)
-    if user and userinfo:
+    if user:
         netloc = f"{user}@{netloc}"
     return urlunsplit((target.scheme, netloc, target.path, query, target.fragment))
 
@@ -424,7 +456,7 @@ def page_to_fetch(link: str, feed_url: str | None) -> str:
         except ValueError:
             same = False
         if same:
-            link = _put_back(target, source, userinfo=True)
+            link = _put_back(target, source)
     return link_for_readers(link)
 
 

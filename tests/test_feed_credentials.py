@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.ingest.urls import redact_url, redact_urls, url_host
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotAPI
@@ -265,7 +267,7 @@ def test_the_stored_url_keeps_the_feed_apart_but_not_its_secrets():
     assert public_feed_url(url.replace("id=42", "id=43")) != public  # two feeds
     assert with_credentials(public, url) == url and secrets_known(url, url)
     elsewhere = with_credentials("https://elsewhere.example/rss?api_key=***", url)
-    assert elsewhere == f"https://elsewhere.example/rss?api_key={API_KEY}"  # no userinfo
+    assert elsewhere == url  # another origin gets no secret: the config's URL instead
     assert has_credentials(url) and not has_credentials("https://news.example/rss?id=42")
     assert not secrets_known("https://news.example/new?token=fresh", url)
     for name in ("key", "api_key", "apikey", "apiKey", "X-Api-Key", "token", "access_token",
@@ -525,10 +527,17 @@ def test_the_migration_leaves_the_words_of_a_credential_in_user_text(tmp_path):
     db.close()
 
 
-async def test_a_feed_that_moved_to_another_origin_is_fetched_with_its_real_key(tmp_path):
-    """A permanent redirect to another origin that carries the key along: the database
-    keeps ``moved_to`` with ``api_key=***``; the next polls send the config's key there,
-    never ``***`` (the server put the key into the new URL itself)."""
+@pytest.mark.parametrize("code", [301, 308])
+async def test_a_feed_that_moved_to_another_origin_gets_none_of_its_credentials_there(
+    tmp_path, code
+):
+    """A feed with a password and a key that moves for good to another origin (another
+    port) with the key copied into the Location: the new origin gets neither the key nor
+    the password, not on the redirected request, not on the polls after (the move is
+    stored without them), not after the operator gives the feed a new key; the
+    configured origin got both, and the feed is read from its new place."""
+    import base64
+
     from bot.config.loader import config_from_dict
     from bot.ingest.fetch import Fetcher
     from bot.pipeline import Pipeline
@@ -536,32 +545,89 @@ async def test_a_feed_that_moved_to_another_origin_is_fetched_with_its_real_key(
     from storage.store import Store
     from tests.helpers import QUIET_FEED, rss
 
-    async with FeedServer() as server, Fetcher() as fetcher:
-        moved = f"http://localhost:{server.port}/moved.xml?api_key={API_KEY}"
-        server.fault("/feed.xml", "redirect", code=301, to=moved)
-        server.set("/moved.xml", rss(QUIET_FEED))
-        url = server.url("/feed.xml") + f"?api_key={API_KEY}"
-        assert url.startswith("http://127.0.0.1:")
+    new_key = "N3wKeyValue67890"
+    async with FeedServer() as origin, FeedServer() as elsewhere, Fetcher() as fetcher:
+        moved = elsewhere.url("/moved.xml")
+        origin.fault("/feed.xml", "redirect", code=code, to=f"{moved}?api_key={API_KEY}&id=42")
+        elsewhere.set("/moved.xml", rss(QUIET_FEED))
+        host = f"127.0.0.1:{origin.port}"
+
+        def config(key: str) -> Any:
+            url = f"http://reader:${{FEED_PASSWORD}}@{host}/feed.xml?api_key=${{FEED_KEY}}"
+            return config_from_dict(
+                {"feeds": [{"url": url}], "storage": {"path": str(tmp_path / "bot.db")}},
+                env={"FEED_KEY": key, "FEED_PASSWORD": PASSWORD},
+            )
+
         store = Store(open_database(tmp_path / "bot.db"))
-        config = config_from_dict(
-            {"feeds": [{"url": url}], "storage": {"path": str(tmp_path / "bot.db")}}, env={}
-        )
-        feed = store.feeds.upsert(url, origin="config")
-        pipeline = Pipeline(store, config, fetcher=fetcher)
+        feed = store.feeds.upsert(config(API_KEY).feeds[0].url, origin="config")
+        pipeline = Pipeline(store, config(API_KEY), fetcher=fetcher)
         assert (await pipeline.poll(feed)).status == "primed"
         feed = store.feeds.get(feed.id)  # type: ignore[assignment]
-        assert feed.moved_to == f"http://localhost:{server.port}/moved.xml?api_key=***"
-        await pipeline.poll(feed)
-        paths = [r.path for r in server.requests]
-        assert paths[-1] == f"/moved.xml?api_key={API_KEY}" and server.hits("/feed.xml") == 1
-        assert not any("***" in p for p in paths)
+        assert feed.moved_to == f"{moved}?id=42", feed.moved_to
+        assert (await pipeline.poll(feed)).status == "not-modified"
+        pipeline.reconfigure(config(new_key))  # a /reload with the feed's new key
+        assert (await pipeline.poll(feed)).status == "not-modified"
         store.close()
+    basic = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
+    assert [(r.path, r.headers.get("Authorization")) for r in origin.requests] == [
+        (f"/feed.xml?api_key={API_KEY}", basic)
+    ]
+    assert [r.path for r in elsewhere.requests] == ["/moved.xml?id=42"] * 3, elsewhere.requests
+    for request in elsewhere.requests:
+        assert "Authorization" not in request.headers, request
+        for secret in (API_KEY, new_key, PASSWORD, basic.split()[1]):
+            assert secret not in repr(request), (secret, request)
+    assert_no_secrets(tmp_path / "bot.db", API_KEY, new_key, PASSWORD)
 
 
-def test_credentials_go_back_into_a_moved_url_whatever_its_origin():
-    """The masked key goes back whatever the origin; the userinfo only to the same host
-    (http -> https and a default port written out count as the same origin); a URL that
-    would still hold ``***`` is never fetched: the config's URL instead."""
+async def test_a_redirect_to_another_origin_is_followed_without_our_credentials():
+    """The fetcher, for a feed with a password and a key redirected to another origin: the
+    Location's parameters that hold our key (whatever they are called) and any userinfo
+    are taken off, the server's own (``id=``, a ``sig=`` of its making) kept; a Location
+    that holds our key where it cannot be taken off (its path) is not followed; a
+    redirect on the feed's own origin keeps its credentials."""
+    import pytest
+
+    from bot.errors import FetchError
+    from bot.ingest.fetch import Fetcher
+    from tests.helpers import QUIET_FEED, rss
+
+    async with FeedServer() as origin, FeedServer() as elsewhere, Fetcher() as fetcher:
+        other = elsewhere.url("")
+        other_userinfo = other.replace("//", f"//reader:{PASSWORD}@")
+        origin.fault(
+            "/query.xml",
+            "redirect",
+            code=302,
+            to=f"{other_userinfo}feed.xml?api_key={API_KEY}&id=1&sig=s3rverMade&next={API_KEY}",
+        )
+        origin.fault("/path.xml", "redirect", code=301, to=f"{other}{API_KEY}/feed.xml")
+        origin.fault("/here.xml", "redirect", code=301, to=f"/feed.xml?api_key={API_KEY}")
+        origin.set("/feed.xml", rss(QUIET_FEED))
+        elsewhere.set("/feed.xml", rss(QUIET_FEED))
+        base = f"http://reader:{PASSWORD}@127.0.0.1:{origin.port}"
+        result = await fetcher.fetch(f"{base}/query.xml?api_key={API_KEY}")
+        assert result.final_url == f"{other}feed.xml?id=1&sig=s3rverMade", result.final_url
+        with pytest.raises(FetchError) as caught:
+            await fetcher.fetch(f"{base}/path.xml?api_key={API_KEY}")
+        here = await fetcher.fetch(f"{base}/here.xml?api_key={API_KEY}")
+    assert caught.value.kind == "redirects", caught.value
+    assert f"127.0.0.1:{elsewhere.port}" in str(caught.value), caught.value
+    assert API_KEY not in str(caught.value) and PASSWORD not in str(caught.value)
+    assert here.permanent_url == f"{base}/feed.xml?api_key={API_KEY}"
+    assert [r.path for r in elsewhere.requests] == ["/feed.xml?id=1&sig=s3rverMade"]
+    assert "Authorization" not in elsewhere.requests[0].headers
+    assert origin.requests[-1].path == f"/feed.xml?api_key={API_KEY}"
+    assert "Authorization" in origin.requests[-1].headers
+
+
+def test_credentials_go_back_into_a_moved_url_only_on_the_same_origin():
+    """The masked key and the userinfo go back only to the same origin (http -> https on
+    the same host and a default port written out count as the same); a moved URL on
+    another origin that wants them (an older version stored it so), or one that would
+    still hold ``***``, is never fetched: the config's URL instead, whose server says
+    again where the feed is."""
     from bot.credentials import with_credentials
 
     full = f"http://reader:{PASSWORD}@news.example/rss?api_key={API_KEY}"
@@ -577,10 +643,9 @@ def test_credentials_go_back_into_a_moved_url_whatever_its_origin():
         with_credentials("http://news.example:80/new", full)
         == f"http://reader:{PASSWORD}@news.example:80/new"
     )
-    assert (
-        with_credentials("https://cdn.example/rss?api_key=***", full)
-        == f"https://cdn.example/rss?api_key={API_KEY}"
-    )
+    assert with_credentials("https://cdn.example/rss?api_key=***", full) == full
+    assert with_credentials("https://news.example:8443/rss?api_key=***", full) == full
+    assert with_credentials("https://cdn.example/rss?id=1", full) == "https://cdn.example/rss?id=1"
     secure = f"https://reader:{PASSWORD}@news.example/rss"
     assert with_credentials("http://news.example/rss", secure) == "http://news.example/rss"
     # a masked value that the config does not have: the config's URL, not "***"

@@ -44,7 +44,13 @@ import httpx
 
 from bot import __version__
 from bot.config.model import FetchConfig
-from bot.credentials import forbidden, unauthorized
+from bot.credentials import (
+    forbidden,
+    mask_secrets,
+    redirect_target,
+    secret_values,
+    unauthorized,
+)
 from bot.errors import FetchError
 from bot.ingest.address_guard import (
     GUARD,
@@ -191,6 +197,11 @@ def _host_key(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
+def _netloc(url: str) -> str:
+    """The host and port of ``url``, without userinfo."""
+    return urlsplit(url).netloc.rsplit("@", 1)[-1]
+
+
 class Fetcher:
     """Fetches feeds and pages with one shared HTTP client.
 
@@ -335,6 +346,16 @@ class Fetcher:
                     f"{shown(current)}: redirect to a non-HTTP URL {shown(target)!r}",
                     kind="redirects",
                 )
+            followed = redirect_target(target, url)  # our secrets: to our origin only
+            if followed is None:
+                raise FetchError(
+                    shown(url),
+                    f"{shown(current)}: redirect to another origin "
+                    f"({mask_secrets(_netloc(target), secret_values(url))}) with this feed's "
+                    "credentials in its address; they go to the configured origin only",
+                    kind="redirects",
+                )
+            target = followed
             if target in seen:
                 raise FetchError(
                     shown(url), f"{shown(url)}: redirect loop at {shown(target)}", kind="redirects"
