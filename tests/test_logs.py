@@ -3,6 +3,7 @@ never shown: not in messages, arguments, extra fields, tracebacks or library out
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import signal
@@ -377,6 +378,60 @@ def test_an_embedding_script_at_debug_gets_library_records_and_feed_keys_redacte
     for line in lines:
         assert_no_token(line)
     assert key not in words and "(only 'Key *** expired')" in words, words
+
+
+@pytest.mark.parametrize("where", ["root", "httpx"])
+async def test_an_embedding_scripts_own_httpx_debug_handler_gets_no_token_or_feed_key(
+    tmp_path, telegram_api, feed_server, where
+):
+    """A script of the operator's own that turns httpx's logging on at DEBUG with its own
+    plain handler (``logging.basicConfig(level=logging.DEBUG)`` and httpx at DEBUG, or a
+    handler on the "httpx" logger), without ``setup_logging``, then builds a ``Core``
+    that polls a feed with a key and the application, whose long poll goes through httpx
+    with the token in its URL: each request line the handler formats names the request,
+    with neither the key nor the token."""
+    from bot.app import Core
+    from bot.config.loader import config_from_dict
+    from bot.delivery.sinks import ConsoleSink
+    from bot.telegram import build_application
+    from tests.helpers import QUIET_FEED, rss
+
+    key = "ScriptKey-4417-abc-Z"  # a feed's key no other test has registered
+    feed_server.set("/feed.xml", rss(QUIET_FEED))
+    factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(logging.LogRecord)  # as in a fresh process
+    root, httpx_logger = logging.getLogger(), logging.getLogger("httpx")
+    saved = (root.level, httpx_logger.level)
+    handler = _Lines(named=True)
+    (root if where == "root" else httpx_logger).addHandler(handler)
+    if where == "root":
+        root.setLevel(logging.DEBUG)
+    httpx_logger.setLevel(logging.DEBUG)  # the script's own choice
+    try:
+        config = config_from_dict(
+            {
+                "telegram": {"token": TOKEN, "base_url": telegram_api.base_url},
+                "storage": {"path": str(tmp_path / "db.sqlite")},
+                "feeds": [{"url": feed_server.url("/feed.xml") + f"?api_key={key}"}],
+            }
+        )
+        async with Core(config, sink=ConsoleSink(io.StringIO())) as core:
+            await core.poll_all_once()
+            async with build_application(config, core) as application:
+                assert await application.bot.get_updates(timeout=0) == ()
+    finally:
+        (root if where == "root" else httpx_logger).removeHandler(handler)
+        root.setLevel(saved[0])
+        httpx_logger.setLevel(saved[1])
+        logging.setLogRecordFactory(factory)
+    requests = [line for line in handler.lines if line.startswith("httpx: HTTP Request:")]
+    [feed] = [line for line in requests if "/feed.xml" in line]
+    assert "/feed.xml?api_key=*** " in feed, feed
+    [poll] = [line for line in requests if "getUpdates" in line]
+    assert f"POST {telegram_api.base_url}***/getUpdates " in poll, poll
+    for line in handler.lines:
+        assert_no_token(line)
+        assert key not in line, line
 
 
 def test_a_library_records_exception_is_redacted_for_a_handler_that_formats_it_itself(logs):
