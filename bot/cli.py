@@ -766,6 +766,13 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     "article as always (default: the shipped model's, else none).",
 )
 @click.option(
+    "--center/--no-center",
+    default=None,
+    help="Centre the embedding block on the mean vector of the articles trained on (each "
+    "leave-one-source-out fold on its own), so the model reads how an article differs "
+    "from the news in general (default: the shipped model's, else no).",
+)
+@click.option(
     "--evaluate/--no-evaluate",
     default=True,
     help="Measure leave-one-source-out scores and write them into the model (default).",
@@ -787,6 +794,7 @@ def topics_train(
     rubric: tuple[str, ...],
     train_only: tuple[str, ...],
     views: str | None,
+    center: bool | None,
     evaluate: bool,
 ) -> None:
     """Train TOPIC_ID's model from labelled articles, deterministically.
@@ -815,6 +823,7 @@ def topics_train(
         d_gate, d_borderline = base.gate, bool(train.get("use_borderline", False))
         d_weighting = str(train.get("weighting", "class"))
         d_views = str(train.get("views", ""))
+        d_center = bool(train.get("center"))
     else:
         spec = FeatureSpec(
             query=topic.query, groups=query_groups(topic.query), threshold=topic.threshold
@@ -822,6 +831,8 @@ def topics_train(
         d_threshold, d_l2, d_gate, d_borderline = 0.5, 1e-4, False, False
         d_weighting = "class"
         d_views = ""
+        d_center = False
+    spec = replace(spec, embed_center="")  # made again by the training, from its articles
     if anchor is not None:
         spec = replace(spec, anchor=anchor)
     if embedder is not None:
@@ -901,6 +912,7 @@ def topics_train(
             rubric=rubric_sources,
             train_only=train_only,
             views=d_views if views is None else ("" if views == "none" else views),
+            center=d_center if center is None else center,
         )
     except NewsalertError as e:
         _fail(str(e))

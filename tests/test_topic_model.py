@@ -860,3 +860,66 @@ def test_the_shipped_model_is_rebuilt_byte_for_byte_from_the_shared_files(shared
     ]
     # a handful of articles on the threshold may flip with the vectors (< 0.5%)
     assert len(differ) <= len(items) // 200, (len(differ), len(items), differ[:20])
+
+
+# -- the embedding block centred on the training articles' mean ---------------------------
+
+
+def test_a_centred_model_states_its_centre_and_reads_every_vector_less_it(tmp_path):
+    from bot.matching.topic_model import (
+        centered,
+        embed_text,
+        embedding_of,
+        load_labelled,
+        train_topic,
+    )
+
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    spec = replace(iran_spec(), embedder="use-m3+e5-small", prototypes=parse_rubric(RUBRIC))
+    one = train_topic("iran-nuclear", [data], spec, l2=1e-3, center=True)
+    assert (
+        one.meta["training"]["center"]
+        and one.to_bytes()
+        == train_topic("iran-nuclear", [data], spec, l2=1e-3, center=True).to_bytes()
+    )
+    plain = train_topic("iran-nuclear", [data], spec, l2=1e-3)
+    assert "center" not in plain.meta["training"] and not plain.spec.embed_center
+    # the centre is the mean vector of the articles trained on (borderline ones left out)
+    trained = [i for i in load_labelled(data) if not i.borderline]
+    mean = embedding_of(spec.embedder, [embed_text(i) for i in trained]).mean(axis=0)
+    center = one.spec.center_vector()
+    assert center is not None and center.shape == (512 + 384,)
+    assert np.allclose(center, mean, atol=1e-6)
+    # an article's block is its vector less the centre, each embedder's part a unit again
+    title = "IAEA inspectors visit Iranian enrichment site"
+    raw = embedding_of(spec.embedder, [f"{title}."])[0]
+    block = centered(spec.embedder, raw, center)[0]
+    assert np.allclose(np.linalg.norm(block[:512]), 1.0) and not np.allclose(block, raw)
+    doc = document_of("", title, "")
+    idx, val = one.featurizer.vector(title, "", doc, raw)
+    at = (1 << one.spec.hash_bits) + one.spec.n_query
+    got = dict(zip(idx.tolist(), val.tolist(), strict=True))
+    assert np.allclose([got.get(at + k, 0.0) for k in range(512 + 384)], block)
+    # the cascade's first head reads the USE part of the same centre; both survive a file
+    assert one.cascade is not None
+    first_center = one.cascade.spec.center_vector()
+    assert first_center is not None and np.array_equal(first_center, center[:512])
+    again = TopicModel.from_bytes(one.to_bytes())
+    assert again.spec == one.spec and again.cascade is not None
+    assert again.cascade.spec == one.cascade.spec
+    for item in synthetic():
+        assert again.decide(item.title).matched == bool(item.label), item.title
+
+
+def test_cli_train_centres_on_request_and_says_what_is_wrong_without_a_block(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    out = tmp_path / "c.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    ok = CliRunner().invoke(cli, [*args, "--embedder", "use-m3", "--center", "--no-evaluate"])
+    assert ok.exit_code == 0, ok.output
+    model = TopicModel.load(out)
+    assert model.meta["training"]["center"] and model.spec.center_vector() is not None
+    bad = CliRunner().invoke(cli, [*args, "--center"])  # no embedding block to centre
+    assert bad.exit_code != 0 and "--center needs an embedding block" in bad.output

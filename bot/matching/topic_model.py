@@ -110,6 +110,7 @@ __all__ = [
     "train_model",
     "train_topic",
     "view_rows",
+    "with_center",
     "with_prototype_vectors",
 ]
 
@@ -177,6 +178,14 @@ class FeatureSpec:
     prototypes: tuple[tuple[str, str], ...] = ()
     prototype_vectors: str = ""
     scale_rubric: float = 1.0
+    # the embedding block centred (``topics train --center``): the mean vector of the
+    # training articles (base64 of little-endian float32, the block's width), taken off
+    # every article's vector and the prototypes', each embedder's part then made a unit
+    # again; "" for none.  A sentence embedding's vectors share a large common direction,
+    # so their raw cosines all sit high and a linear model learns the bias of a kind of
+    # text (a language, a source's idiom) the training lacks; centred, they read as how
+    # an article differs from the news in general
+    embed_center: str = ""
 
     @property
     def n_query(self) -> int:
@@ -208,6 +217,15 @@ class FeatureSpec:
         raw = np.frombuffer(base64.b64decode(self.prototype_vectors), dtype="<f4")
         return raw.reshape(len(self.prototypes), -1).astype(np.float32)
 
+    def center_vector(self) -> np.ndarray | None:
+        """The embedding block's centre (None when the model has none)."""
+        if not self.embed_center:
+            return None
+        raw = np.frombuffer(base64.b64decode(self.embed_center), dtype="<f4")
+        if raw.shape[0] != self.n_embed:
+            raise ValueError(f"the embedding centre has {raw.shape[0]} values, not {self.n_embed}")
+        return raw.astype(np.float64)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "query": self.query,
@@ -231,6 +249,8 @@ class FeatureSpec:
                 if self.prototypes
                 else {}
             ),
+            # stated only when set: the files written before it keep their bytes
+            **({"embed_center": self.embed_center} if self.embed_center else {}),
         }
 
     @classmethod
@@ -251,6 +271,7 @@ class FeatureSpec:
             prototypes=tuple((str(c), str(t)) for c, t in data.get("prototypes", ())),
             prototype_vectors=str(data.get("prototype_vectors", "")),
             scale_rubric=float(data.get("scale_rubric", 1.0)),
+            embed_center=str(data.get("embed_center", "")),
         )
 
 
@@ -299,6 +320,33 @@ def with_prototype_vectors(
     return FeatureSpec.from_json({**spec.to_json(), "prototype_vectors": packed})
 
 
+def with_center(spec: FeatureSpec, vectors: np.ndarray | None) -> FeatureSpec:
+    """``spec`` with its embedding block centred on the mean of ``vectors`` (the training
+    articles' embeddings, one row each); ``spec`` itself without an embedder or rows."""
+    if not spec.embedder or vectors is None or not len(vectors):
+        return spec
+    mean = np.asarray(vectors, dtype=np.float64).mean(axis=0)
+    packed = base64.b64encode(mean.astype("<f4").tobytes()).decode("ascii")
+    return FeatureSpec.from_json({**spec.to_json(), "embed_center": packed})
+
+
+def centered(name: str, rows: np.ndarray, center: np.ndarray | None) -> np.ndarray:
+    """``rows`` (embeddings of embedder ``name``, one per row) less ``center``, each
+    embedder's part of a row made a unit again; ``rows`` as floats without a centre."""
+    out = np.array(rows, dtype=np.float64, ndmin=2)
+    if center is None:
+        return out
+    from bot.matching.embed import DIMENSIONS, parts
+
+    at = 0
+    for part in parts(name):
+        block = out[:, at : at + DIMENSIONS[part]]
+        block -= center[at : at + DIMENSIONS[part]]
+        block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+        at += DIMENSIONS[part]
+    return out
+
+
 def embed_columns(name: str, keep: Sequence[str]) -> np.ndarray:
     """The columns of embedder ``name``'s block (``+``-joined parts side by side) that
     belong to the parts in ``keep``, in order."""
@@ -332,6 +380,10 @@ def cheap_spec(spec: FeatureSpec) -> FeatureSpec | None:
         m = spec.prototype_matrix().astype(np.float64)[:, embed_columns(spec.embedder, keep)]
         m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
         data["prototype_vectors"] = base64.b64encode(m.astype("<f4").tobytes()).decode("ascii")
+    center = spec.center_vector()
+    if center is not None:
+        kept = center[embed_columns(spec.embedder, keep)]
+        data["embed_center"] = base64.b64encode(kept.astype("<f4").tobytes()).decode("ascii")
     return FeatureSpec.from_json(data)
 
 
@@ -389,7 +441,12 @@ class Featurizer:
             if spec.anchor
             else None
         )
-        self._protos = spec.prototype_matrix().astype(np.float64)
+        self._center = spec.center_vector()
+        protos = spec.prototype_matrix().astype(np.float64)
+        if self._center is not None and len(protos):  # in the centred space, unit rows
+            protos = centered(spec.embedder, protos, self._center)
+            protos /= np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
+        self._protos = protos
         self._proto_class = [
             np.array([c == name for c, _ in spec.prototypes]) for name in RUBRIC_CLASSES
         ]
@@ -531,6 +588,8 @@ class Featurizer:
             if embedding is None:
                 raise ValueError("this model needs the article's embedding")
             e = np.asarray(embedding, dtype=np.float64)
+            if self._center is not None:
+                e = centered(spec.embedder, e, self._center)[0]
             parts_i.append(base_at + spec.n_query + np.arange(e.shape[0]))
             parts_v.append(e * spec.scale_embed)
             if spec.prototypes:
@@ -560,7 +619,8 @@ class Featurizer:
         return parts_i, parts_v
 
     def rubric_block(self, embedding: np.ndarray) -> np.ndarray:
-        """The article's cosine to each rubric prototype, then the highest per class."""
+        """The article's cosine to each rubric prototype, then the highest per class
+        (``embedding`` centred already when the model centres its block)."""
         e = np.asarray(embedding, dtype=np.float64)
         cos = self._protos @ (e / max(float(np.sqrt(e @ e)), 1e-12))
         best = [float(cos[m].max()) if m.any() else 0.0 for m in self._proto_class]
@@ -1308,12 +1368,12 @@ def train_model(
     also as its extra text ``views`` (:func:`text_views`), its weight split between them."""
     if spec.prototypes and not spec.prototype_vectors:
         spec = with_prototype_vectors(spec)
-    featurizer = Featurizer(spec, aliases=aliases)
     chosen = [i for i in items if use_borderline or not i.borderline]
     if not chosen or len({i.label for i in chosen}) < 2:
         raise ConfigError(topic, "training needs labelled articles of both classes (0 and 1)")
     extra, origin = view_rows(chosen, views)
     rows = [*chosen, *extra]
+    n = len(chosen)
     embeddings = None
     if spec.embedder:
         if embed_fn is None:
@@ -1322,9 +1382,9 @@ def train_model(
                 return embedding_of(spec.embedder, texts)
 
         embeddings = embed_fn([embed_text(i) for i in rows])
+    featurizer = Featurizer(spec, aliases=aliases)
     x = featurize_all(rows, featurizer, embeddings)
     y = np.array([i.label for i in rows], dtype=np.float64)
-    n = len(chosen)
     sw = sample_weights(y[:n], [i.group for i in chosen], weighting) if balanced else None
     if extra:
         own, _, shares = spread_over_views(
@@ -1373,11 +1433,14 @@ def out_of_fold(
     embed_fn: Callable[[list[str]], np.ndarray] | None = None,
     always: Sequence[Labelled] = (),
     views: str = "",
+    center: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(probability, passes)`` of every item, leave-one-source-out: each from the model
     trained on the other source groups (and ``always``), each training item also as its
     extra ``views``; ``passes``: the gate lets it through (all True without the gate).
-    A group whose training is of one class gets 0."""
+    ``center``: each fold's embedding block centred on the mean of that fold's training
+    items' vectors (the held-out group's never). A group whose training is of one class
+    gets 0."""
     groups = sorted({i.group for i in items})
     n = len(items)
     every = [*items, *always]
@@ -1413,8 +1476,12 @@ def out_of_fold(
             rows = np.concatenate([train, len(every) + views_of])
             labels = np.concatenate([labels, y[origin[views_of]]])
             sw = np.concatenate([sw, shares])
-        w, b = fit_logistic(x.take(rows), labels, l2=l2, sample_weight=sw)
-        prob[test] = _sigmoid(x.take(test).dot(w) + b)
+        xf = x
+        if center and embeddings is not None:  # this fold's own centre: featurized again
+            fold_spec = with_center(spec, embeddings[train])
+            xf = featurize_all([*every, *extra_views], Featurizer(fold_spec), embeddings)
+        w, b = fit_logistic(xf.take(rows), labels, l2=l2, sample_weight=sw)
+        prob[test] = _sigmoid(xf.take(test).dot(w) + b)
     return prob, passes
 
 
@@ -1540,6 +1607,7 @@ def train_topic(
     rubric: Sequence[Mapping[str, Any]] = (),
     train_only: Sequence[str | Path] = (),
     views: str = "",
+    center: bool = False,
 ) -> TopicModel:
     """Train a topic's model from labelled JSON Lines files; the model states the
     files (name, sha256, size), the options and, with ``evaluate``, its
@@ -1581,6 +1649,10 @@ def train_topic(
             if views not in VIEWS:
                 raise ConfigError(topic, f"unknown views {views!r} (title or title+short)")
             training["views"] = views
+        if center:  # the same: stated only when set
+            if not spec.embedder:
+                raise ConfigError(topic, "--center needs an embedding block (--embedder)")
+            training["center"] = "the mean vector of the training articles"
         meta: dict[str, Any] = {"data": data, "training": training}
         if extra_data:  # trained on, never held out nor scored
             meta["train_only"] = extra_data
@@ -1600,9 +1672,12 @@ def train_topic(
             def embed_fn(batch: list[str]) -> np.ndarray:
                 return np.stack([table[t] for t in batch])
 
+            if center:  # on the articles trained on (each fold its own: out_of_fold)
+                trained = [i for i in (*items, *always) if use_borderline or not i.borderline]
+                spec = with_center(spec, embed_fn([embed_text(i) for i in trained]))
         if command:
             meta["trained_with"] = command
-        first = cheap_spec(spec)
+        first = cheap_spec(spec)  # the centre's columns too
         first_fn = None
         if first is not None and embed_fn is not None:
             columns = embed_columns(spec.embedder, tuple(first.embedder.split("+")))
@@ -1627,6 +1702,7 @@ def train_topic(
                     embed_fn=fn,
                     always=always,
                     views=views,
+                    center=center,
                 )
 
             prob, passes = fold(spec, embed_fn)
