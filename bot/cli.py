@@ -766,11 +766,12 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     "article as always (default: the shipped model's, else none).",
 )
 @click.option(
-    "--center/--no-center",
-    default=None,
+    "--center",
+    metavar="PARTS",
     help="Centre the embedding block on the mean vector of the articles trained on (each "
     "leave-one-source-out fold on its own), so the model reads how an article differs "
-    "from the news in general (default: the shipped model's, else no).",
+    "from the news in general: all, or the embedders whose part to centre (e.g. "
+    "e5-small); none for no centring (default: the shipped model's, else none).",
 )
 @click.option(
     "--evaluate/--no-evaluate",
@@ -794,7 +795,7 @@ def topics_train(
     rubric: tuple[str, ...],
     train_only: tuple[str, ...],
     views: str | None,
-    center: bool | None,
+    center: str | None,
     evaluate: bool,
 ) -> None:
     """Train TOPIC_ID's model from labelled articles, deterministically.
@@ -823,7 +824,7 @@ def topics_train(
         d_gate, d_borderline = base.gate, bool(train.get("use_borderline", False))
         d_weighting = str(train.get("weighting", "class"))
         d_views = str(train.get("views", ""))
-        d_center = bool(train.get("center"))
+        d_center = str(train.get("center", ""))
     else:
         spec = FeatureSpec(
             query=topic.query, groups=query_groups(topic.query), threshold=topic.threshold
@@ -831,7 +832,7 @@ def topics_train(
         d_threshold, d_l2, d_gate, d_borderline = 0.5, 1e-4, False, False
         d_weighting = "class"
         d_views = ""
-        d_center = False
+        d_center = ""
     spec = replace(spec, embed_center="")  # made again by the training, from its articles
     if anchor is not None:
         spec = replace(spec, anchor=anchor)
@@ -912,7 +913,7 @@ def topics_train(
             rubric=rubric_sources,
             train_only=train_only,
             views=d_views if views is None else ("" if views == "none" else views),
-            center=d_center if center is None else center,
+            center=d_center if center is None else ("" if center == "none" else center),
         )
     except NewsalertError as e:
         _fail(str(e))

@@ -877,11 +877,11 @@ def test_a_centred_model_states_its_centre_and_reads_every_vector_less_it(tmp_pa
     data = tmp_path / "labelled.jsonl"
     write_jsonl(data, synthetic())
     spec = replace(iran_spec(), embedder="use-m3+e5-small", prototypes=parse_rubric(RUBRIC))
-    one = train_topic("iran-nuclear", [data], spec, l2=1e-3, center=True)
+    one = train_topic("iran-nuclear", [data], spec, l2=1e-3, center="all")
     assert (
-        one.meta["training"]["center"]
+        one.meta["training"]["center"] == "all"
         and one.to_bytes()
-        == train_topic("iran-nuclear", [data], spec, l2=1e-3, center=True).to_bytes()
+        == train_topic("iran-nuclear", [data], spec, l2=1e-3, center="all").to_bytes()
     )
     plain = train_topic("iran-nuclear", [data], spec, l2=1e-3)
     assert "center" not in plain.meta["training"] and not plain.spec.embed_center
@@ -910,6 +910,16 @@ def test_a_centred_model_states_its_centre_and_reads_every_vector_less_it(tmp_pa
     assert again.cascade.spec == one.cascade.spec
     for item in synthetic():
         assert again.decide(item.title).matched == bool(item.label), item.title
+    # e5's part only: USE's columns of the centre are 0, its part read as it is, and the
+    # cascade's first head (USE only) is not centred at all
+    e5 = train_topic("iran-nuclear", [data], spec, l2=1e-3, center="e5-small")
+    e5_center = e5.spec.center_vector()
+    assert e5_center is not None and not e5_center[:512].any()
+    assert np.allclose(e5_center[512:], mean[512:], atol=1e-6)
+    assert np.allclose(centered(spec.embedder, raw, e5_center)[0][:512], raw[:512])
+    assert e5.cascade is not None and not e5.cascade.spec.embed_center
+    with pytest.raises(ConfigError, match="minilm-int8 is not a part"):
+        train_topic("iran-nuclear", [data], spec, l2=1e-3, center="minilm-int8")
 
 
 def test_cli_train_centres_on_request_and_says_what_is_wrong_without_a_block(tmp_path):
@@ -917,9 +927,11 @@ def test_cli_train_centres_on_request_and_says_what_is_wrong_without_a_block(tmp
     write_jsonl(data, synthetic())
     out = tmp_path / "c.model"
     args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
-    ok = CliRunner().invoke(cli, [*args, "--embedder", "use-m3", "--center", "--no-evaluate"])
+    ok = CliRunner().invoke(
+        cli, [*args, "--embedder", "use-m3", "--center", "all", "--no-evaluate"]
+    )
     assert ok.exit_code == 0, ok.output
     model = TopicModel.load(out)
-    assert model.meta["training"]["center"] and model.spec.center_vector() is not None
-    bad = CliRunner().invoke(cli, [*args, "--center"])  # no embedding block to centre
+    assert model.meta["training"]["center"] == "all" and model.spec.center_vector() is not None
+    bad = CliRunner().invoke(cli, [*args, "--center", "all"])  # no embedding block to centre
     assert bad.exit_code != 0 and "--center needs an embedding block" in bad.output

@@ -91,6 +91,7 @@ __all__ = [
     "article_embedding",
     "builtin_model",
     "cheap_spec",
+    "check_center",
     "check_model_ref",
     "choose_band",
     "class_weights",
@@ -320,19 +321,45 @@ def with_prototype_vectors(
     return FeatureSpec.from_json({**spec.to_json(), "prototype_vectors": packed})
 
 
-def with_center(spec: FeatureSpec, vectors: np.ndarray | None) -> FeatureSpec:
+def check_center(topic: str, embedder: str, center: str) -> None:
+    """Refuses a ``center`` option (``all``, or ``+``-joined parts of ``embedder``) that
+    names no part of the model's embedding block."""
+    from bot.matching.embed import parts
+
+    if not center:
+        return
+    if not embedder:
+        raise ConfigError(topic, "--center needs an embedding block (--embedder)")
+    unknown = [p for p in parts(center) if p not in parts(embedder)] if center != "all" else []
+    if unknown:
+        raise ConfigError(
+            topic,
+            f"--center {center}: {', '.join(unknown)} is not a part of the embedding block "
+            f"{embedder}; give all, or one of {', '.join(parts(embedder))}",
+        )
+
+
+def with_center(spec: FeatureSpec, vectors: np.ndarray | None, center: str = "all") -> FeatureSpec:
     """``spec`` with its embedding block centred on the mean of ``vectors`` (the training
-    articles' embeddings, one row each); ``spec`` itself without an embedder or rows."""
-    if not spec.embedder or vectors is None or not len(vectors):
+    articles' embeddings, one row each): every part with ``center="all"``, else the
+    ``+``-joined parts it names (the others' columns of the centre are 0: left as they
+    are); ``spec`` itself without an embedder, rows or ``center``."""
+    if not spec.embedder or not center or vectors is None or not len(vectors):
         return spec
+    from bot.matching.embed import parts
+
     mean = np.asarray(vectors, dtype=np.float64).mean(axis=0)
+    if center != "all":
+        keep = embed_columns(spec.embedder, parts(center))
+        mean[np.setdiff1d(np.arange(mean.shape[0]), keep)] = 0.0
     packed = base64.b64encode(mean.astype("<f4").tobytes()).decode("ascii")
     return FeatureSpec.from_json({**spec.to_json(), "embed_center": packed})
 
 
 def centered(name: str, rows: np.ndarray, center: np.ndarray | None) -> np.ndarray:
     """``rows`` (embeddings of embedder ``name``, one per row) less ``center``, each
-    embedder's part of a row made a unit again; ``rows`` as floats without a centre."""
+    embedder's part of a row made a unit again (a part whose centre is 0 left as it is);
+    ``rows`` as floats without a centre."""
     out = np.array(rows, dtype=np.float64, ndmin=2)
     if center is None:
         return out
@@ -340,10 +367,13 @@ def centered(name: str, rows: np.ndarray, center: np.ndarray | None) -> np.ndarr
 
     at = 0
     for part in parts(name):
-        block = out[:, at : at + DIMENSIONS[part]]
-        block -= center[at : at + DIMENSIONS[part]]
-        block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
-        at += DIMENSIONS[part]
+        width = DIMENSIONS[part]
+        mean = center[at : at + width]
+        if mean.any():
+            block = out[:, at : at + width]
+            block -= mean
+            block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+        at += width
     return out
 
 
@@ -383,7 +413,9 @@ def cheap_spec(spec: FeatureSpec) -> FeatureSpec | None:
     center = spec.center_vector()
     if center is not None:
         kept = center[embed_columns(spec.embedder, keep)]
-        data["embed_center"] = base64.b64encode(kept.astype("<f4").tobytes()).decode("ascii")
+        data["embed_center"] = (  # none when only e5's part was centred
+            base64.b64encode(kept.astype("<f4").tobytes()).decode("ascii") if kept.any() else ""
+        )
     return FeatureSpec.from_json(data)
 
 
@@ -1433,13 +1465,14 @@ def out_of_fold(
     embed_fn: Callable[[list[str]], np.ndarray] | None = None,
     always: Sequence[Labelled] = (),
     views: str = "",
-    center: bool = False,
+    center: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(probability, passes)`` of every item, leave-one-source-out: each from the model
     trained on the other source groups (and ``always``), each training item also as its
     extra ``views``; ``passes``: the gate lets it through (all True without the gate).
-    ``center``: each fold's embedding block centred on the mean of that fold's training
-    items' vectors (the held-out group's never). A group whose training is of one class
+    ``center`` (``all`` or parts of the block, :func:`with_center`): each fold's
+    embedding block centred on the mean of that fold's training items' vectors (the
+    held-out group's never). A group whose training is of one class
     gets 0."""
     groups = sorted({i.group for i in items})
     n = len(items)
@@ -1478,7 +1511,7 @@ def out_of_fold(
             sw = np.concatenate([sw, shares])
         xf = x
         if center and embeddings is not None:  # this fold's own centre: featurized again
-            fold_spec = with_center(spec, embeddings[train])
+            fold_spec = with_center(spec, embeddings[train], center)
             xf = featurize_all([*every, *extra_views], Featurizer(fold_spec), embeddings)
         w, b = fit_logistic(xf.take(rows), labels, l2=l2, sample_weight=sw)
         prob[test] = _sigmoid(xf.take(test).dot(w) + b)
@@ -1607,7 +1640,7 @@ def train_topic(
     rubric: Sequence[Mapping[str, Any]] = (),
     train_only: Sequence[str | Path] = (),
     views: str = "",
-    center: bool = False,
+    center: str = "",
 ) -> TopicModel:
     """Train a topic's model from labelled JSON Lines files; the model states the
     files (name, sha256, size), the options and, with ``evaluate``, its
@@ -1650,9 +1683,8 @@ def train_topic(
                 raise ConfigError(topic, f"unknown views {views!r} (title or title+short)")
             training["views"] = views
         if center:  # the same: stated only when set
-            if not spec.embedder:
-                raise ConfigError(topic, "--center needs an embedding block (--embedder)")
-            training["center"] = "the mean vector of the training articles"
+            check_center(topic, spec.embedder, center)
+            training["center"] = center  # on the mean vector of the articles trained on
         meta: dict[str, Any] = {"data": data, "training": training}
         if extra_data:  # trained on, never held out nor scored
             meta["train_only"] = extra_data
@@ -1674,7 +1706,7 @@ def train_topic(
 
             if center:  # on the articles trained on (each fold its own: out_of_fold)
                 trained = [i for i in (*items, *always) if use_borderline or not i.borderline]
-                spec = with_center(spec, embed_fn([embed_text(i) for i in trained]))
+                spec = with_center(spec, embed_fn([embed_text(i) for i in trained]), center)
         if command:
             meta["trained_with"] = command
         first = cheap_spec(spec)  # the centre's columns too
