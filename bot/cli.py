@@ -365,9 +365,15 @@ def _read_articles(stream: IO[str], errors: list[str]) -> Iterator[Article]:
             errors.append(f"line {number}: not UTF-8 text; save the file as UTF-8")
             continue
         try:
-            yield article_from_json(json.loads(line))
+            data = json.loads(line)
         except json.JSONDecodeError as e:
             errors.append(f"line {number}: not valid JSON ({e.msg} at column {e.colno})")
+            continue
+        except RecursionError:  # thousands of [ or {: no article is nested that deep
+            errors.append(f"line {number}: JSON nested too deeply; write one flat object")
+            continue
+        try:
+            yield article_from_json(data)
         except _BadLine as e:
             errors.append(f"line {number}: {e}")
 

@@ -189,6 +189,16 @@ def test_a_line_that_is_not_utf8_is_reported_and_the_rest_go_on():
     assert "line 2: not UTF-8 text" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["summarize"], ["match", "--query", "korea"]])
+def test_a_line_nested_too_deeply_is_reported_and_the_rest_go_on(command):
+    data = "[" * 100_000 + "\n" + json.dumps(NEAR_MISS) + "\n"
+    result = CliRunner().invoke(cli, command, input=data)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout.splitlines()[0])["id"] == "kpop"
+    assert "line 1: JSON nested too deeply" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_counts_are_words_one_and_many():
     from bot.text import plural
 
