@@ -806,7 +806,13 @@ def topics_train(
     """
     from dataclasses import replace
 
-    from bot.matching.topic_model import FeatureSpec, builtin_model, query_groups, train_topic
+    from bot.matching.topic_model import (
+        FeatureSpec,
+        builtin_model,
+        load_labelled,
+        query_groups,
+        train_topic,
+    )
     from bot.matching.topics import builtin_topics
 
     topics_ = _load(ctx).topics if _has_config(ctx) else builtin_topics()
@@ -892,6 +898,12 @@ def topics_train(
         + "".join(f" --train-only {Path(p).name}" for p in train_only)
     )
 
+    # the minutes of training are not spent on a file with a bad line
+    try:
+        for labelled in (*data, *train_only):
+            load_labelled(labelled)
+    except ConfigError as e:
+        _fail(str(e))
     try:
         model = train_topic(
             topic.id,

@@ -386,6 +386,30 @@ def write_jsonl(path, items):
     )
 
 
+def test_cli_train_names_every_bad_line_and_trains_nothing(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    good = data.read_text(encoding="utf-8")
+    bad = [
+        "not json",
+        json.dumps({"id": "x-1", "title": "Iran talks", "label": "yes"}),
+        json.dumps({"id": "x-2", "title": None, "label": 1}),
+        "[" * 100_000,
+    ]
+    data.write_text(good + "\n".join(bad) + "\n", encoding="utf-8")
+    first = len(good.splitlines()) + 1
+    out = tmp_path / "iran.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and not out.exists()
+    assert f"labelled.jsonl:{first}: not valid JSON" in result.stderr
+    assert f'labelled.jsonl:{first + 1}: label must be 0 or 1, not "yes"' in result.stderr
+    assert f"labelled.jsonl:{first + 2}: title must be text, not null" in result.stderr
+    assert f"labelled.jsonl:{first + 3}: JSON nested too deeply" in result.stderr
+    assert "4 bad lines; nothing was trained" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_cli_train_is_deterministic_and_its_model_decides_match(tmp_path):
     data = tmp_path / "labelled.jsonl"
     write_jsonl(data, synthetic())
