@@ -898,7 +898,14 @@ def topics_train(
         + "".join(f" --train-only {Path(p).name}" for p in train_only)
     )
 
-    # the minutes of training are not spent on a file with a bad line
+    # the minutes of training are not spent on a file that cannot be read or written
+    path = Path(out or f"{topic.id}.model")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        _fail(f"cannot write the model to {path}: {folder} {what}; give --out a path in a folder")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        _fail(f"cannot write the model to {path}: not allowed; give --out a path you may write")
     try:
         for labelled in (*data, *train_only):
             load_labelled(labelled)
@@ -922,8 +929,10 @@ def topics_train(
         )
     except NewsalertError as e:
         _fail(str(e))
-    path = Path(out or f"{topic.id}.model")
-    model.save(path)
+    try:
+        model.save(path)
+    except OSError as e:
+        _fail(f"cannot write the model to {path}: {e.strerror}")
     click.echo(f"wrote {path} ({path.stat().st_size} bytes)")
     scores = model.meta.get("scores")
     if scores:

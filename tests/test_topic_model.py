@@ -410,6 +410,20 @@ def test_cli_train_names_every_bad_line_and_trains_nothing(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_cli_train_refuses_a_model_path_it_cannot_write(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    for out, why in (
+        (tmp_path / "missing" / "iran.model", "does not exist"),
+        (data / "iran.model", "is not a folder"),
+    ):
+        args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert f"cannot write the model to {out}: {out.parent} {why}" in result.stderr
+        assert "Traceback" not in result.output and "leave-one-source-out" not in result.output
+
+
 def test_cli_train_is_deterministic_and_its_model_decides_match(tmp_path):
     data = tmp_path / "labelled.jsonl"
     write_jsonl(data, synthetic())
