@@ -219,6 +219,33 @@ def test_check_config_invalid_toml_names_the_line(tmp_path):
     assert result.returncode == 2 and "line 1" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("text", "where", "hint"),
+    [
+        ('[[feeds]]\nurl = "https://a.example/rss\n', "line 2, column 29", 'end it with "'),
+        ("[[feeds]]\nurl = 1\nurl = 2\n", "line 3, column 8", "given twice here; keep one"),
+        (
+            "[telegram]\nusername = newsalert_bot\n",
+            "line 2, column 12",
+            'write the value as "text"',
+        ),
+        ("[telegram]\nadmins = [1, 2\n", "end of document", "end it with ]"),
+    ],
+    ids=["unclosed-quote", "key-twice", "unquoted-text", "unclosed-list"],
+)
+def test_a_toml_syntax_error_names_the_file_and_line_and_what_to_write(tmp_path, text, where, hint):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = CliRunner().invoke(cli, ["--config", str(path), "check-config", "--dry-run"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}: not valid TOML at {where}: ")
+    assert hint in result.stderr and "Traceback" not in result.output
+
+
 def test_check_config_missing_token_for_channels_exits_2(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[[channels]]\nchat_id = -1001234\ntopics = ["korea-diplomacy"]\n')

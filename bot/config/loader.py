@@ -1007,13 +1007,39 @@ def load_config(
     except UnicodeDecodeError:
         raise ConfigError("", "not UTF-8 text; save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError("", f"not valid TOML: {e}") from None  # the caller names the file
+        raise ConfigError("", toml_problem(str(e))) from None  # the caller names the file
     except RecursionError:
         raise ConfigError("", "arrays or tables nested too deeply") from None
     try:
         return config_from_dict(data, env=env, source=str(path), require_token=require_token)
     except RecursionError:
         raise ConfigError("", f"{path}: values nested too deeply") from None
+
+
+# what to do about tomllib's most common complaints (its words stay in the message)
+_TOML_HINTS = (
+    ("Illegal character '\\n'", 'a quoted text is not closed on its line: end it with "'),
+    ("Unterminated string", 'a quoted text is not closed: end it with "'),
+    ('Expected "\'"', "a text in single quotes is not closed: end it with '"),
+    ("Unescaped '\\'", 'a \\ in "..." starts an escape: write \\\\, or use single quotes'),
+    ("Cannot overwrite a value", "this key (or section) is given twice here; keep one"),
+    ("Cannot declare", "this [section] is written twice; keep one (a list is [[feeds]])"),
+    ("Invalid value", 'write the value as "text", a number, true or false, or a [list]'),
+    ("Expected '=' after a key", "write one key = value per line"),
+    ("Expected newline or end of document", 'write one key = value per line; text needs "quotes"'),
+    ("Unclosed array", "a [list] is not closed: end it with ]"),
+    ("Unclosed inline table", "a { table } is not closed: end it with }"),
+    ("Expected ']' at the end of a table", "a [section] name is not closed: end it with ]"),
+)
+
+
+def toml_problem(message: str) -> str:
+    """tomllib's error, with the line first and what to do."""
+    found = re.fullmatch(r"(.*) \((at line \d+, column \d+|at end of document)\)", message)
+    what, where = (found.group(1), found.group(2)) if found else (message, "")
+    hint = next((h for start, h in _TOML_HINTS if what.startswith(start)), "")
+    hint = hint or "see config.example.toml for how each key is written"
+    return f"not valid TOML{' ' + where if where else ''}: {what}; {hint}"
 
 
 def check_token(config: Config) -> None:
