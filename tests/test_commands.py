@@ -500,6 +500,20 @@ async def test_unknown_commands_and_plain_messages_get_a_hint(telegram_api, tmp_
     assert "/help" in chatter
 
 
+async def test_an_unknown_command_that_names_or_misspells_one_says_which_was_meant(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        follow = (await bot.send(ALICE, "/follow korea-diplomacy"))["text"]
+        typo = (await bot.send(ALICE, "/unsubcribe 1"))["text"]
+        korean = (await bot.send(ALICE, "/unfollow", language_code="ko"))["text"]
+        other = (await bot.send(ALICE, "/weather"))["text"]
+    assert "I do not know /follow; did you mean /subscribe?" in follow
+    assert "did you mean /unsubscribe?" in typo
+    assert "/unsubscribe 명령을 찾으셨나요?" in korean
+    assert "did you mean" not in other and "I do not know /weather" in other
+
+
 async def test_a_failure_inside_a_command_is_answered_not_silent(
     telegram_api, tmp_path, monkeypatch
 ):
