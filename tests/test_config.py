@@ -101,6 +101,27 @@ def test_bad_url_is_named():
     assert e.key == "feeds[0].url" and "http" in str(e)
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://reader:s3cretpassw0rd@news.example:99999/rss", "not a number from 1 to 65535"),
+        ("https://news.example:rss/feed", "not a number from 1 to 65535"),
+        ("https://reader:s3cretpassw0rd@", "has no host name"),
+        ("https://:8080/rss", "has no host name"),
+    ],
+)
+def test_a_url_without_a_host_or_with_a_bad_port_is_refused_at_load(url, problem):
+    e = error_for({"feeds": [{"url": url}]})
+    assert e.key == "feeds[0].url" and problem in str(e) and "https://host:8080/path" in str(e)
+    assert "s3cretpassw0rd" not in str(e)
+    for fine in (
+        "https://news.example:8443/rss",
+        "http://[::1]:8081/rss",
+        "https://news.example:/rss",
+    ):
+        assert config_from_dict({"feeds": [{"url": fine}]}, env={}).feeds[0].url == fine
+
+
 def test_bad_interval_is_named():
     e = error_for({"feeds": [{"url": "https://a.example/rss", "interval": "soon"}]})
     assert e.key == "feeds[0].interval" and "5m" in str(e)

@@ -195,7 +195,17 @@ def check_url(key: str, url: str, *, allow_file: bool = False) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
-        return url
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or over 65535
+            port = 0
+        if not parts.hostname:
+            problem = "has no host name after the // (and after the user name and password)"
+        elif port == 0:
+            problem = "has a port that is not a number from 1 to 65535 after the host name"
+        else:
+            return url
+        raise ConfigError(key, f"{redact_url(url)!r} {problem}; write e.g. https://host:8080/path")
     if allow_file and parts.scheme == "file" and parts.path:
         return url
     allowed = "http:// or https://" + (" (or file:// for a local file)" if allow_file else "")
