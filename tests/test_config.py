@@ -122,6 +122,18 @@ def test_a_url_without_a_host_or_with_a_bad_port_is_refused_at_load(url, problem
         assert config_from_dict({"feeds": [{"url": fine}]}, env={}).feeds[0].url == fine
 
 
+def test_a_feed_listed_twice_in_other_letters_is_refused_with_both_places():
+    twice = ["https://news.example/rss", "HTTPS://News.Example/rss"]
+    e = error_for({"feeds": [{"url": url} for url in twice]})
+    assert e.key == "feeds[1].url" and "the same feed as feeds[0]" in str(e)
+    assert "remove one of the two" in str(e)
+    exact = error_for({"feeds": [{"url": twice[0]}, {"url": twice[0]}]})
+    assert "is already listed as feeds[0]" in str(exact)
+    # a path is another feed in other letters
+    paths = [{"url": "https://news.example/rss"}, {"url": "https://news.example/RSS"}]
+    assert len(config_from_dict({"feeds": paths}, env={}).feeds) == 2
+
+
 def test_bad_interval_is_named():
     e = error_for({"feeds": [{"url": "https://a.example/rss", "interval": "soon"}]})
     assert e.key == "feeds[0].interval" and "5m" in str(e)

@@ -39,6 +39,7 @@ from bot.config.model import (
 )
 from bot.config.template import TemplateError, parse_template
 from bot.credentials import (
+    feed_key,
     has_credentials,
     masked_anywhere,
     public_feed_url,
@@ -641,6 +642,7 @@ def _feeds(
         raise ConfigError("feeds", "must be an array of tables: write each feed as [[feeds]]")
     feeds: list[FeedConfig] = []
     twins: dict[str, list[tuple[str, int]]] = {}  # public URL: (URL, index) of its feeds
+    spelled: dict[str, int] = {}  # feed_key (scheme and host in lower case): index
     short: list[tuple[str, float]] = []  # (where, interval) of very short intervals
     for i, item in enumerate(data):
         where = f"feeds[{i}]"
@@ -664,6 +666,13 @@ def _feeds(
                     raise ConfigError(
                         f"{where}.url", f"{redact_url(url)!r} is already listed as feeds[{other}]"
                     )
+            other = spelled.setdefault(feed_key(url), i)
+            if other != i:  # the same address, its scheme or host in other letters
+                raise ConfigError(
+                    f"{where}.url",
+                    f"{redact_url(url)!r} is the same feed as feeds[{other}] (a scheme and host "
+                    "are the same in any case); remove one of the two",
+                )
             twins.setdefault(public, []).append((url, i))
             if interval is not None and interval < SHORT_INTERVAL_WARNING:
                 short.append((where, interval))
