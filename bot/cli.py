@@ -1222,7 +1222,10 @@ def feeds_export(ctx: click.Context, opml_file: str | None) -> None:
         if store is not None:
             store.close()
     if opml_file:
-        Path(opml_file).write_text(text, encoding="utf-8")
+        try:
+            Path(opml_file).write_text(text, encoding="utf-8")
+        except OSError as e:
+            _fail(f"cannot write {opml_file}: {e.strerror}; give a file in a folder you may write")
         click.echo(f"wrote {opml_file}")
     else:
         click.echo(text, nl=False)

@@ -66,6 +66,19 @@ def test_opml_errors_say_what_is_wrong(data):
         read_opml(data)
 
 
+def test_export_to_a_folder_that_does_not_exist_says_so(config_file, tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    target = tmp_path / "missing" / "feeds.opml"
+    args = ["--config", str(config_file), "feeds", "export", str(target)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and not target.exists()
+    assert f"error: cannot write {target}: No such file or directory" in result.stderr
+    assert "Traceback" not in result.output
+
+
 async def test_add_list_export_remove(feed_server, config_file, tmp_path):
     feed_server.set("/ok.xml", DEMO)
     url = feed_server.url("/ok.xml")
