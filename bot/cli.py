@@ -151,7 +151,11 @@ def demo(keep_db: str | None, raw: bool) -> None:
     """
     from bot.demo import run_demo
 
-    sys.exit(asyncio.run(run_demo(keep_db=keep_db, raw=raw)))
+    try:
+        status = asyncio.run(run_demo(keep_db=keep_db, raw=raw))
+    except NewsalertError as e:  # --keep-db in a missing folder, or not a database
+        _fail(str(e))
+    sys.exit(status)
 
 
 # -- run ----------------------------------------------------------------------------------------

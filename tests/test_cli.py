@@ -84,6 +84,14 @@ def test_the_offline_tools_do_not_load_the_running_bot():
     assert result.stderr.strip() == ""
 
 
+def test_demo_keep_db_in_a_missing_folder_says_so(tmp_path):
+    target = tmp_path / "missing" / "demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--keep-db", str(target)])
+    assert result.exit_code == 2
+    assert f"the folder '{target.parent}' does not exist" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
