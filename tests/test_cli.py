@@ -92,6 +92,17 @@ def test_demo_keep_db_in_a_missing_folder_says_so(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_demo_again_on_its_kept_database_says_why_nothing_is_alerted(tmp_path):
+    kept = tmp_path / "demo.db"
+    first = CliRunner().invoke(cli, ["demo", "--keep-db", str(kept)])
+    again = CliRunner().invoke(cli, ["demo", "--keep-db", str(kept)])
+    assert first.exit_code == again.exit_code == 0, again.output
+    assert "2 alerts sent" in first.stdout and "holds the sample" not in first.stdout
+    assert "0 alerts sent" in again.stdout
+    assert f"{kept} holds the sample's articles already" in again.stdout
+    assert "give --keep-db a new one" in again.stdout
+
+
 def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
