@@ -316,8 +316,9 @@ def article_from_json(data: Any) -> Article:
     if not isinstance(data, dict):
         raise _BadLine("expected a JSON object per line")
     for key in ("id", "title"):
-        if key not in data:
-            raise _BadLine(f'missing "{key}"; each line needs at least "id" and "title"')
+        if data.get(key) is None:
+            what = f'"{key}" is null' if key in data else f'missing "{key}"'
+            raise _BadLine(f'{what}; each line needs at least "id" and "title"')
     if not isinstance(data["id"], str | int) or isinstance(data["id"], bool):
         raise _BadLine(f'"id" must be text or a number, not {_json_type(data["id"])}')
     for key in ("title", "link", "summary", "content", "source", "author", "published"):
@@ -386,7 +387,8 @@ def _report_bad_lines(errors: list[str]) -> int:
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:
-        click.echo(f"{plural(len(errors), 'line')} skipped; fix them and run again.", err=True)
+        them = "it" if len(errors) == 1 else "them"
+        click.echo(f"{plural(len(errors), 'line')} skipped; fix {them} and run again.", err=True)
     return 1 if errors else 0
 
 

@@ -141,6 +141,15 @@ def test_summarize_bad_line_is_reported_and_others_go_on():
     assert 'line 3: missing "id"' in result.stderr
 
 
+def test_a_null_title_is_a_bad_line_and_one_bad_line_is_told_so():
+    lines = json.dumps({"id": "x", "title": None}) + "\n" + json.dumps(NEAR_MISS) + "\n"
+    result = CliRunner().invoke(cli, ["match", "--query", "korea"], input=lines)
+    assert result.exit_code == 1
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["kpop"]
+    assert 'line 1: "title" is null; each line needs at least "id" and "title"' in result.stderr
+    assert "1 line skipped; fix it and run again." in result.stderr
+
+
 def test_match_topic_contract():
     lines = "\n".join(json.dumps(x) for x in (SEED_LIKE, NEAR_MISS)) + "\n"
     result = invoke("match", "--topic", "korea-diplomacy", input=lines)
