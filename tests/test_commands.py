@@ -514,6 +514,17 @@ async def test_an_unknown_command_that_names_or_misspells_one_says_which_was_mea
     assert "did you mean" not in other and "I do not know /weather" in other
 
 
+async def test_language_with_a_channel_says_where_a_channel_chooses_it(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        english = (await bot.send(ALICE, "/language @mychannel ko"))["text"]
+        assert bot.store.chats.get(ALICE).language == "en"  # this chat's stays as it was
+        korean = (await bot.send(ALICE, "/language @mychannel en", language_code="ko"))["text"]
+        unknown = (await bot.send(ALICE, "/language fr"))["text"]
+    assert "post <code>/language ko</code> there" in english and "[[channels]]" in english
+    assert "채널에 <code>/language en</code>" in korean
+    assert "I speak English and Korean" in unknown
+
+
 async def test_a_failure_inside_a_command_is_answered_not_silent(
     telegram_api, tmp_path, monkeypatch
 ):
