@@ -726,8 +726,14 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Where to write the model (default: <topic>.model here).",
 )
-@click.option("--threshold", type=float, help="Probability that counts as a match (default 0.5).")
-@click.option("--l2", type=float, help="L2 regularisation (default 1e-4).")
+@click.option(
+    "--threshold",
+    type=float,
+    help="Probability that counts as a match (default: the shipped model's, else 0.5).",
+)
+@click.option(
+    "--l2", type=float, help="L2 regularisation (default: the shipped model's, else 1e-4)."
+)
 @click.option(
     "--anchor",
     help="A query for what the topic is about, e.g. '@korea'; with --gate, articles "
@@ -746,8 +752,9 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
 @click.option(
     "--weighting",
     type=click.Choice(["class", "group", "sqrt-group"]),
-    help="Sample weights: both classes the same total (class, the default), and first every "
-    "source group the same total (group) or one growing with its square root (sqrt-group).",
+    help="Sample weights: both classes the same total (class), and first every source group "
+    "the same total (group) or one growing with its square root (sqrt-group) (default: the "
+    "shipped model's, else class).",
 )
 @click.option(
     "--embedder",
