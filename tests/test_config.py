@@ -134,6 +134,13 @@ def test_a_feed_listed_twice_in_other_letters_is_refused_with_both_places():
     assert len(config_from_dict({"feeds": paths}, env={}).feeds) == 2
 
 
+def test_an_unknown_section_names_the_one_meant():
+    e = error_for({"feed": [{"url": "https://a.example/rss"}]})  # [[feed]] for [[feeds]]
+    assert e.key == "feed" and "unknown section; did you mean 'feeds'?" in str(e)
+    other = error_for({"weather": {}})
+    assert "did you mean" not in str(other) and "the sections are: telegram" in str(other)
+
+
 def test_bad_interval_is_named():
     e = error_for({"feeds": [{"url": "https://a.example/rss", "interval": "soon"}]})
     assert e.key == "feeds[0].interval" and "5m" in str(e)

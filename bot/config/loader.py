@@ -9,6 +9,7 @@ A key that is not in the file takes the default of its field in the model.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import tomllib
@@ -909,7 +910,9 @@ def config_from_dict(
     env = os.environ if env is None else env
     problems = _Problems()
     for name in sorted(set(data) - set(_SECTIONS)):
-        problems.add(name, f"unknown section; the sections are: {', '.join(_SECTIONS)}")
+        close = difflib.get_close_matches(name, _SECTIONS, n=1)  # [[feed]] for [[feeds]]
+        hint = f" did you mean {close[0]!r}?" if close else ""
+        problems.add(name, f"unknown section;{hint} the sections are: {', '.join(_SECTIONS)}")
     warnings: list[str] = []
     parts: dict[str, Any] = {}
 
