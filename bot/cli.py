@@ -460,14 +460,14 @@ def match(
         else:
             matcher.add(key, topic.query, threshold=topic.threshold)
     else:
-        from bot.matching.parser import lowercase_operators, parse_query
+        from bot.matching.parser import lowercase_operators
 
         key = str(query)
-        try:
-            matcher.add(key, key)
+        try:  # with a topic file's limits (4000 characters), as an operator tries one out
+            parsed = matcher.add(key, key)
         except QueryError as e:
             _fail(f"the query cannot be read: {e}")
-        if parse_query(key).only_exclusions:  # the check /subscribe makes
+        if parsed.only_exclusions:  # the check /subscribe makes
             _fail(
                 f"the query {key!r} only leaves things out, so it would match nearly every "
                 f"story; add the words to look for before it, e.g. --query 'korea {key}'"

@@ -165,6 +165,16 @@ def test_match_query_contract():
     assert json.loads(result.output)["matched"] is True
 
 
+def test_match_takes_a_query_as_long_as_a_topic_files_and_says_past_that():
+    long = " ".join(f"(korea NEAR/5 talks{i} OR missile)" for i in range(20))  # 700 chars
+    result = CliRunner().invoke(cli, ["match", "--query", long], input=json.dumps(SEED_LIKE))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["topic"] == long
+    too_long = CliRunner().invoke(cli, ["match", "--query", "korea " * 800], input="")
+    assert too_long.exit_code == 2 and "Traceback" not in too_long.output
+    assert "the query is too long (4800 characters)" in too_long.stderr
+
+
 def test_match_needs_exactly_one_of_topic_or_query():
     result = CliRunner().invoke(cli, ["match"], input="")
     assert result.exit_code == 2 and "--topic" in result.stderr
