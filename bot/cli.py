@@ -728,11 +728,13 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
 )
 @click.option(
     "--threshold",
-    type=float,
+    type=click.FloatRange(0, 1),
     help="Probability that counts as a match (default: the shipped model's, else 0.5).",
 )
 @click.option(
-    "--l2", type=float, help="L2 regularisation (default: the shipped model's, else 1e-4)."
+    "--l2",
+    type=click.FloatRange(min=0),
+    help="L2 regularisation (default: the shipped model's, else 1e-4).",
 )
 @click.option(
     "--anchor",
@@ -848,6 +850,12 @@ def topics_train(
         d_weighting = "class"
         d_views = ""
     if anchor is not None:
+        from bot.matching.parser import parse_query
+
+        try:  # with the limits the model reads it with
+            parse_query(anchor, max_length=4000, max_terms=200)
+        except QueryError as e:
+            _fail(f"--anchor {anchor!r} cannot be read: {e}")
         spec = replace(spec, anchor=anchor)
     if embedder is not None:
         from bot.matching.embed import DIMENSIONS, parts

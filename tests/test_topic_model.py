@@ -424,6 +424,24 @@ def test_cli_train_refuses_a_model_path_it_cannot_write(tmp_path):
         assert "Traceback" not in result.output and "leave-one-source-out" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--threshold", "7"], "'--threshold': 7.0 is not in the range 0<=x<=1"),
+        (["--l2", "-1"], "'--l2': -1.0 is not in the range x>=0"),
+        (["--anchor", "(iran OR"], "--anchor '(iran OR' cannot be read: OR needs something"),
+    ],
+)
+def test_cli_train_refuses_an_option_out_of_range_before_training(tmp_path, option, said):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    out = tmp_path / "iran.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, *option])
+    assert result.exit_code == 2 and not out.exists()
+    assert said in result.stderr and "Traceback" not in result.output
+
+
 def test_cli_train_is_deterministic_and_its_model_decides_match(tmp_path):
     data = tmp_path / "labelled.jsonl"
     write_jsonl(data, synthetic())
