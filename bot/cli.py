@@ -151,7 +151,11 @@ def demo(keep_db: str | None, raw: bool) -> None:
     """
     from bot.demo import run_demo
 
-    sys.exit(asyncio.run(run_demo(keep_db=keep_db, raw=raw)))
+    try:
+        status = asyncio.run(run_demo(keep_db=keep_db, raw=raw))
+    except NewsalertError as e:  # --keep-db in a missing folder, or not a database
+        _fail(str(e))
+    sys.exit(status)
 
 
 # -- run ----------------------------------------------------------------------------------------
@@ -312,8 +316,9 @@ def article_from_json(data: Any) -> Article:
     if not isinstance(data, dict):
         raise _BadLine("expected a JSON object per line")
     for key in ("id", "title"):
-        if key not in data:
-            raise _BadLine(f'missing "{key}"; each line needs at least "id" and "title"')
+        if data.get(key) is None:
+            what = f'"{key}" is null' if key in data else f'missing "{key}"'
+            raise _BadLine(f'{what}; each line needs at least "id" and "title"')
     if not isinstance(data["id"], str | int) or isinstance(data["id"], bool):
         raise _BadLine(f'"id" must be text or a number, not {_json_type(data["id"])}')
     for key in ("title", "link", "summary", "content", "source", "author", "published"):
@@ -365,9 +370,15 @@ def _read_articles(stream: IO[str], errors: list[str]) -> Iterator[Article]:
             errors.append(f"line {number}: not UTF-8 text; save the file as UTF-8")
             continue
         try:
-            yield article_from_json(json.loads(line))
+            data = json.loads(line)
         except json.JSONDecodeError as e:
             errors.append(f"line {number}: not valid JSON ({e.msg} at column {e.colno})")
+            continue
+        except RecursionError:  # thousands of [ or {: no article is nested that deep
+            errors.append(f"line {number}: JSON nested too deeply; write one flat object")
+            continue
+        try:
+            yield article_from_json(data)
         except _BadLine as e:
             errors.append(f"line {number}: {e}")
 
@@ -376,7 +387,8 @@ def _report_bad_lines(errors: list[str]) -> int:
     for error in errors:
         click.echo(f"error: {error}", err=True)
     if errors:
-        click.echo(f"{plural(len(errors), 'line')} skipped; fix them and run again.", err=True)
+        them = "it" if len(errors) == 1 else "them"
+        click.echo(f"{plural(len(errors), 'line')} skipped; fix {them} and run again.", err=True)
     return 1 if errors else 0
 
 
@@ -448,14 +460,14 @@ def match(
         else:
             matcher.add(key, topic.query, threshold=topic.threshold)
     else:
-        from bot.matching.parser import lowercase_operators, parse_query
+        from bot.matching.parser import lowercase_operators
 
         key = str(query)
-        try:
-            matcher.add(key, key)
+        try:  # with a topic file's limits (4000 characters), as an operator tries one out
+            parsed = matcher.add(key, key)
         except QueryError as e:
             _fail(f"the query cannot be read: {e}")
-        if parse_query(key).only_exclusions:  # the check /subscribe makes
+        if parsed.only_exclusions:  # the check /subscribe makes
             _fail(
                 f"the query {key!r} only leaves things out, so it would match nearly every "
                 f"story; add the words to look for before it, e.g. --query 'korea {key}'"
@@ -714,8 +726,16 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Where to write the model (default: <topic>.model here).",
 )
-@click.option("--threshold", type=float, help="Probability that counts as a match (default 0.5).")
-@click.option("--l2", type=float, help="L2 regularisation (default 1e-4).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    help="Probability that counts as a match (default: the shipped model's, else 0.5).",
+)
+@click.option(
+    "--l2",
+    type=click.FloatRange(min=0),
+    help="L2 regularisation (default: the shipped model's, else 1e-4).",
+)
 @click.option(
     "--anchor",
     help="A query for what the topic is about, e.g. '@korea'; with --gate, articles "
@@ -734,8 +754,9 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
 @click.option(
     "--weighting",
     type=click.Choice(["class", "group", "sqrt-group"]),
-    help="Sample weights: both classes the same total (class, the default), and first every "
-    "source group the same total (group) or one growing with its square root (sqrt-group).",
+    help="Sample weights: both classes the same total (class), and first every source group "
+    "the same total (group) or one growing with its square root (sqrt-group) (default: the "
+    "shipped model's, else class).",
 )
 @click.option(
     "--embedder",
@@ -809,7 +830,13 @@ def topics_train(
     """
     from dataclasses import replace
 
-    from bot.matching.topic_model import FeatureSpec, builtin_model, query_groups, train_topic
+    from bot.matching.topic_model import (
+        FeatureSpec,
+        builtin_model,
+        load_labelled,
+        query_groups,
+        train_topic,
+    )
     from bot.matching.topics import builtin_topics
 
     topics_ = _load(ctx).topics if _has_config(ctx) else builtin_topics()
@@ -835,6 +862,12 @@ def topics_train(
         d_center = ""
     spec = replace(spec, embed_center="")  # made again by the training, from its articles
     if anchor is not None:
+        from bot.matching.parser import parse_query
+
+        try:  # with the limits the model reads it with
+            parse_query(anchor, max_length=4000, max_terms=200)
+        except QueryError as e:
+            _fail(f"--anchor {anchor!r} cannot be read: {e}")
         spec = replace(spec, anchor=anchor)
     if embedder is not None:
         from bot.matching.embed import DIMENSIONS, parts
@@ -898,6 +931,19 @@ def topics_train(
         + "".join(f" --train-only {Path(p).name}" for p in train_only)
     )
 
+    # the minutes of training are not spent on a file that cannot be read or written
+    path = Path(out or f"{topic.id}.model")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        _fail(f"cannot write the model to {path}: {folder} {what}; give --out a path in a folder")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        _fail(f"cannot write the model to {path}: not allowed; give --out a path you may write")
+    try:
+        for labelled in (*data, *train_only):
+            load_labelled(labelled)
+    except ConfigError as e:
+        _fail(str(e))
     try:
         model = train_topic(
             topic.id,
@@ -917,8 +963,10 @@ def topics_train(
         )
     except NewsalertError as e:
         _fail(str(e))
-    path = Path(out or f"{topic.id}.model")
-    model.save(path)
+    try:
+        model.save(path)
+    except OSError as e:
+        _fail(f"cannot write the model to {path}: {e.strerror}")
     click.echo(f"wrote {path} ({path.stat().st_size} bytes)")
     scores = model.meta.get("scores")
     if scores:
@@ -1208,7 +1256,10 @@ def feeds_export(ctx: click.Context, opml_file: str | None) -> None:
         if store is not None:
             store.close()
     if opml_file:
-        Path(opml_file).write_text(text, encoding="utf-8")
+        try:
+            Path(opml_file).write_text(text, encoding="utf-8")
+        except OSError as e:
+            _fail(f"cannot write {opml_file}: {e.strerror}; give a file in a folder you may write")
         click.echo(f"wrote {opml_file}")
     else:
         click.echo(text, nl=False)

@@ -83,6 +83,11 @@ async def run_demo(*, keep_db: str | None = None, raw: bool = False) -> int:
         for chat_id, name, topic_id in chats:
             got = sum(1 for c, _ in sink.sent if c == chat_id)
             click.echo(f"  {name} ({topic_id}): {got} alert{'s' if got != 1 else ''}")
+        if keep_db and not articles and not errors:
+            click.echo(
+                f"{keep_db} holds the sample's articles already (an article is alerted on "
+                "once); remove the file, or give --keep-db a new one, to see the alerts again."
+            )
         store.close()
         for error in errors:
             click.echo(f"error: {error}", err=True)

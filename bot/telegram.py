@@ -137,7 +137,14 @@ def build_application(
 async def initialize_application(app: PTBApplication, base_url: str) -> None:
     """``app.initialize()`` (it calls getMe), with a clear error when that fails."""
     try:
-        await app.initialize()
+        try:
+            await app.initialize()
+        except TelegramError:
+            # initialize() opened the request's session before getMe failed and leaves it
+            # open ("Unclosed client session" at exit): app.shutdown() skips an app that
+            # never finished initialize()
+            await app.bot.request.shutdown()
+            raise
     except InvalidToken as e:
         raise NewsalertError(
             "Telegram rejected the bot token; copy it again from @BotFather "

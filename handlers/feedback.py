@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 
 from telegram import Message, MessageEntity, MessageOriginChannel
@@ -14,6 +15,7 @@ from handlers.common import Turn, button, can_manage, command, score_shown, why_
 
 LISTED = 30  # /feedback lists this many votes, newest last
 ALL_WORDS = ("all", "everything", "전체", "모두")  # /feedback clear all: the same as alone
+VOTE_ANSWER_WITHIN = 3.0  # seconds: a 👍/👎 is answered by then, recorded or not yet
 
 
 @button
@@ -36,15 +38,27 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
         )
         return
     value = 1 if data[2] == "+" else -1
-    if await feedback.vote(store, delivery, value) is None:
-        await turn.answer(turn.tr.plain("That story is no longer stored."), alert=True)
-        return
     if value > 0:
         text = turn.tr.plain("👍 Noted: more like this. /feedback lists what you taught.")
     else:
         text = turn.tr.plain(
             "👎 Noted: fewer like this in this chat. /feedback lists and clears what you taught."
         )
+    # the vote keeps the article's meaning: the first one after a start may load a model
+    # for many seconds, and Telegram drops a button's answer that comes after about 15
+    voting = asyncio.ensure_future(feedback.vote(store, delivery, value))
+    try:
+        recorded = await asyncio.wait_for(asyncio.shield(voting), VOTE_ANSWER_WITHIN)
+    except TimeoutError:
+        if store.articles.get(delivery.article_key) is None:  # as vote() will find
+            await turn.answer(turn.tr.plain("That story is no longer stored."), alert=True)
+        else:
+            await turn.answer(text)  # it is recorded when its meaning is made
+        await voting
+        return
+    if recorded is None:
+        await turn.answer(turn.tr.plain("That story is no longer stored."), alert=True)
+        return
     await turn.answer(text)
 
 

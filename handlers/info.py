@@ -3,6 +3,7 @@ answer to a command or message I do not understand."""
 
 from __future__ import annotations
 
+import difflib
 import html
 from datetime import datetime
 
@@ -28,7 +29,7 @@ from handlers.common import (
     target_chat,
     why_shown,
 )
-from handlers.menu import help_text
+from handlers.menu import COMMAND_NAMES, help_text
 
 MAX_TITLE_CHARS = 300  # a story's title in /latest and /test, clipped before it is escaped
 
@@ -295,17 +296,47 @@ async def test_command(turn: Turn) -> None:
 test_command.__dict__["__test__"] = False  # not a pytest test
 
 
+# words people write for a command of mine (the README and /help say "follow")
+COMMAND_SYNONYMS = {
+    "follow": "subscribe",
+    "sub": "subscribe",
+    "unfollow": "unsubscribe",
+    "unsub": "unsubscribe",
+    "subscriptions": "list",
+    "topic": "topics",
+    "lang": "language",
+}
+
+
+def command_meant(name: str) -> str | None:
+    """The command of mine that ``name`` (without its /) was most likely meant to be."""
+    name = name.lower()
+    if name in COMMAND_SYNONYMS:
+        return COMMAND_SYNONYMS[name]
+    close = difflib.get_close_matches(name, COMMAND_NAMES, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 @command
 async def unknown_command(turn: Turn) -> None:
-    """A command I do not have."""
+    """A command I do not have, with the one that was meant when a word or a slip says it."""
     message = turn.update.effective_message
     text = (message.text or "") if message else ""
     word = text.split(maxsplit=1)[0] if text.strip() else ""
-    await turn.reply(
-        turn._(
-            "I do not know {command}. /help lists what I can do, with examples.",
-            command=word.split("@", 1)[0][:40] or "/",
+    name = word.split("@", 1)[0][:40] or "/"
+    meant = command_meant(name[1:])
+    if meant is not None:
+        await turn.reply(
+            turn._(
+                "I do not know {command}; did you mean /{meant}? "
+                "/help lists what I can do, with examples.",
+                command=name,
+                meant=meant,
+            )
         )
+        return
+    await turn.reply(
+        turn._("I do not know {command}. /help lists what I can do, with examples.", command=name)
     )
 
 

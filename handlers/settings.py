@@ -307,6 +307,18 @@ async def language(turn: Turn) -> None:
         )
         return
     chosen = _LANGUAGE_WORDS.get(argument)
+    channel, _, word = argument.partition(" ")
+    if chosen is None and channel.startswith("@") and len(channel) > 1:
+        # /footer @mychannel ... works from here, so people try this too
+        await turn.reply(
+            turn._(
+                "A channel's language is chosen in the channel: post "
+                "<code>/language {language}</code> there (or set <code>language</code> in "
+                "its <code>[[channels]]</code> entry of the config file).",
+                language=_LANGUAGE_WORDS.get(word.strip(), "ko"),
+            )
+        )
+        return
     if chosen is None:
         await turn.reply(
             turn._(

@@ -84,6 +84,25 @@ def test_the_offline_tools_do_not_load_the_running_bot():
     assert result.stderr.strip() == ""
 
 
+def test_demo_keep_db_in_a_missing_folder_says_so(tmp_path):
+    target = tmp_path / "missing" / "demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--keep-db", str(target)])
+    assert result.exit_code == 2
+    assert f"the folder '{target.parent}' does not exist" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_demo_again_on_its_kept_database_says_why_nothing_is_alerted(tmp_path):
+    kept = tmp_path / "demo.db"
+    first = CliRunner().invoke(cli, ["demo", "--keep-db", str(kept)])
+    again = CliRunner().invoke(cli, ["demo", "--keep-db", str(kept)])
+    assert first.exit_code == again.exit_code == 0, again.output
+    assert "2 alerts sent" in first.stdout and "holds the sample" not in first.stdout
+    assert "0 alerts sent" in again.stdout
+    assert f"{kept} holds the sample's articles already" in again.stdout
+    assert "give --keep-db a new one" in again.stdout
+
+
 def test_demo_prints_one_korea_alert_and_nothing_for_the_other_chat(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
@@ -122,6 +141,15 @@ def test_summarize_bad_line_is_reported_and_others_go_on():
     assert 'line 3: missing "id"' in result.stderr
 
 
+def test_a_null_title_is_a_bad_line_and_one_bad_line_is_told_so():
+    lines = json.dumps({"id": "x", "title": None}) + "\n" + json.dumps(NEAR_MISS) + "\n"
+    result = CliRunner().invoke(cli, ["match", "--query", "korea"], input=lines)
+    assert result.exit_code == 1
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["kpop"]
+    assert 'line 1: "title" is null; each line needs at least "id" and "title"' in result.stderr
+    assert "1 line skipped; fix it and run again." in result.stderr
+
+
 def test_match_topic_contract():
     lines = "\n".join(json.dumps(x) for x in (SEED_LIKE, NEAR_MISS)) + "\n"
     result = invoke("match", "--topic", "korea-diplomacy", input=lines)
@@ -135,6 +163,16 @@ def test_match_topic_contract():
 def test_match_query_contract():
     result = invoke("match", "--query", '"north korea" talks', input=json.dumps(SEED_LIKE) + "\n")
     assert json.loads(result.output)["matched"] is True
+
+
+def test_match_takes_a_query_as_long_as_a_topic_files_and_says_past_that():
+    long = " ".join(f"(korea NEAR/5 talks{i} OR missile)" for i in range(20))  # 700 chars
+    result = CliRunner().invoke(cli, ["match", "--query", long], input=json.dumps(SEED_LIKE))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["topic"] == long
+    too_long = CliRunner().invoke(cli, ["match", "--query", "korea " * 800], input="")
+    assert too_long.exit_code == 2 and "Traceback" not in too_long.output
+    assert "the query is too long (4800 characters)" in too_long.stderr
 
 
 def test_match_needs_exactly_one_of_topic_or_query():
@@ -187,6 +225,16 @@ def test_a_line_that_is_not_utf8_is_reported_and_the_rest_go_on():
     assert result.exit_code == 1
     assert json.loads(result.stdout.splitlines()[0])["id"] == "kpop"
     assert "line 2: not UTF-8 text" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["summarize"], ["match", "--query", "korea"]])
+def test_a_line_nested_too_deeply_is_reported_and_the_rest_go_on(command):
+    data = "[" * 100_000 + "\n" + json.dumps(NEAR_MISS) + "\n"
+    result = CliRunner().invoke(cli, command, input=data)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout.splitlines()[0])["id"] == "kpop"
+    assert "line 1: JSON nested too deeply" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_counts_are_words_one_and_many():

@@ -500,6 +500,31 @@ async def test_unknown_commands_and_plain_messages_get_a_hint(telegram_api, tmp_
     assert "/help" in chatter
 
 
+async def test_an_unknown_command_that_names_or_misspells_one_says_which_was_meant(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        follow = (await bot.send(ALICE, "/follow korea-diplomacy"))["text"]
+        typo = (await bot.send(ALICE, "/unsubcribe 1"))["text"]
+        korean = (await bot.send(ALICE, "/unfollow", language_code="ko"))["text"]
+        other = (await bot.send(ALICE, "/weather"))["text"]
+    assert "I do not know /follow; did you mean /subscribe?" in follow
+    assert "did you mean /unsubscribe?" in typo
+    assert "/unsubscribe 명령을 찾으셨나요?" in korean
+    assert "did you mean" not in other and "I do not know /weather" in other
+
+
+async def test_language_with_a_channel_says_where_a_channel_chooses_it(telegram_api, tmp_path):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        english = (await bot.send(ALICE, "/language @mychannel ko"))["text"]
+        assert bot.store.chats.get(ALICE).language == "en"  # this chat's stays as it was
+        korean = (await bot.send(ALICE, "/language @mychannel en", language_code="ko"))["text"]
+        unknown = (await bot.send(ALICE, "/language fr"))["text"]
+    assert "post <code>/language ko</code> there" in english and "[[channels]]" in english
+    assert "채널에 <code>/language en</code>" in korean
+    assert "I speak English and Korean" in unknown
+
+
 async def test_a_failure_inside_a_command_is_answered_not_silent(
     telegram_api, tmp_path, monkeypatch
 ):

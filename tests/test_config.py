@@ -101,6 +101,46 @@ def test_bad_url_is_named():
     assert e.key == "feeds[0].url" and "http" in str(e)
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://reader:s3cretpassw0rd@news.example:99999/rss", "not a number from 1 to 65535"),
+        ("https://news.example:rss/feed", "not a number from 1 to 65535"),
+        ("https://reader:s3cretpassw0rd@", "has no host name"),
+        ("https://:8080/rss", "has no host name"),
+    ],
+)
+def test_a_url_without_a_host_or_with_a_bad_port_is_refused_at_load(url, problem):
+    e = error_for({"feeds": [{"url": url}]})
+    assert e.key == "feeds[0].url" and problem in str(e) and "https://host:8080/path" in str(e)
+    assert "s3cretpassw0rd" not in str(e)
+    for fine in (
+        "https://news.example:8443/rss",
+        "http://[::1]:8081/rss",
+        "https://news.example:/rss",
+    ):
+        assert config_from_dict({"feeds": [{"url": fine}]}, env={}).feeds[0].url == fine
+
+
+def test_a_feed_listed_twice_in_other_letters_is_refused_with_both_places():
+    twice = ["https://news.example/rss", "HTTPS://News.Example/rss"]
+    e = error_for({"feeds": [{"url": url} for url in twice]})
+    assert e.key == "feeds[1].url" and "the same feed as feeds[0]" in str(e)
+    assert "remove one of the two" in str(e)
+    exact = error_for({"feeds": [{"url": twice[0]}, {"url": twice[0]}]})
+    assert "is already listed as feeds[0]" in str(exact)
+    # a path is another feed in other letters
+    paths = [{"url": "https://news.example/rss"}, {"url": "https://news.example/RSS"}]
+    assert len(config_from_dict({"feeds": paths}, env={}).feeds) == 2
+
+
+def test_an_unknown_section_names_the_one_meant():
+    e = error_for({"feed": [{"url": "https://a.example/rss"}]})  # [[feed]] for [[feeds]]
+    assert e.key == "feed" and "unknown section; did you mean 'feeds'?" in str(e)
+    other = error_for({"weather": {}})
+    assert "did you mean" not in str(other) and "the sections are: telegram" in str(other)
+
+
 def test_bad_interval_is_named():
     e = error_for({"feeds": [{"url": "https://a.example/rss", "interval": "soon"}]})
     assert e.key == "feeds[0].interval" and "5m" in str(e)
@@ -217,6 +257,33 @@ def test_check_config_invalid_toml_names_the_line(tmp_path):
     path.write_text("[telegram\n")
     result = run_cli("--config", str(path), "check-config")
     assert result.returncode == 2 and "line 1" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "hint"),
+    [
+        ('[[feeds]]\nurl = "https://a.example/rss\n', "line 2, column 29", 'end it with "'),
+        ("[[feeds]]\nurl = 1\nurl = 2\n", "line 3, column 8", "given twice here; keep one"),
+        (
+            "[telegram]\nusername = newsalert_bot\n",
+            "line 2, column 12",
+            'write the value as "text"',
+        ),
+        ("[telegram]\nadmins = [1, 2\n", "end of document", "end it with ]"),
+    ],
+    ids=["unclosed-quote", "key-twice", "unquoted-text", "unclosed-list"],
+)
+def test_a_toml_syntax_error_names_the_file_and_line_and_what_to_write(tmp_path, text, where, hint):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = CliRunner().invoke(cli, ["--config", str(path), "check-config", "--dry-run"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}: not valid TOML at {where}: ")
+    assert hint in result.stderr and "Traceback" not in result.output
 
 
 def test_check_config_missing_token_for_channels_exits_2(tmp_path):

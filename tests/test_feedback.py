@@ -195,6 +195,51 @@ async def test_buttons_under_an_alert_teach_and_explain(telegram_api, tmp_path):
     assert "Forgotten: 1" in cleared and "not rated any alert" in empty
 
 
+async def test_a_vote_is_answered_at_once_while_its_meaning_is_still_being_made(
+    telegram_api, tmp_path, monkeypatch
+):
+    """The first vote after a start may wait many seconds for a model to load; Telegram
+    drops a button's answer after about 15: the answer comes first, the vote follows."""
+    import asyncio
+
+    import handlers.feedback
+    from tests.chatbot import article
+
+    release = asyncio.Event()
+
+    async def meaning_held_back(store, stored, passage):
+        await release.wait()  # as a model still loading
+        return None, None
+
+    monkeypatch.setattr(feedback, "_meanings", meaning_held_back)
+    monkeypatch.setattr(handlers.feedback, "VOTE_ANSWER_WITHIN", 0.05)
+    async with running_bot(telegram_api, tmp_path) as bot:
+        core = bot.core
+        await bot.send(111, "/subscribe volcanoes")
+        feed = core.store.feeds.upsert("https://wire.example/rss", name="Wire")
+        await core.pipeline.process(feed, [])  # the first poll primes the feed
+        lava = article("v1", "Volcano erupts, lava reaches the sea")
+        await core.pipeline.process(core.store.feeds.get(feed.id), [lava])
+        core.sender.wake()
+        await telegram_api.wait_for(
+            lambda: [m for m in telegram_api.sent_messages(111) if m.get("reply_markup")],
+            message="the alert",
+        )
+        [alert] = [m for m in telegram_api.sent_messages(111) if m.get("reply_markup")]
+        down = alert["reply_markup"]["inline_keyboard"][-1][1]["callback_data"]
+        await bot.press(111, 111, down, alert["message_id"], edits=False)
+        [answer] = telegram_api.calls_to("answerCallbackQuery")
+        assert "fewer like this" in answer.params["text"]
+        assert feedback.taught(core.store, 111) == []  # not recorded yet: nothing is lost
+        release.set()
+        await telegram_api.wait_for(
+            lambda: feedback.taught(core.store, 111), message="the vote recorded"
+        )
+        [vote] = feedback.taught(core.store, 111)
+        assert vote.vote == -1 and vote.title == lava.title
+        assert len(telegram_api.calls_to("answerCallbackQuery")) == 1  # answered once
+
+
 SOUTH_GREETINGS = Article(
     id="s1",
     title="Message of sympathy from Kim Jong Un to South Korean President Moon Jae-in over fires",

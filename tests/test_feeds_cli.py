@@ -66,6 +66,33 @@ def test_opml_errors_say_what_is_wrong(data):
         read_opml(data)
 
 
+def test_export_to_a_folder_that_does_not_exist_says_so(config_file, tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    target = tmp_path / "missing" / "feeds.opml"
+    args = ["--config", str(config_file), "feeds", "export", str(target)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and not target.exists()
+    assert f"error: cannot write {target}: No such file or directory" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_empty_url_is_named_as_missing_not_taken_for_the_current_folder(config_file):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    runner = CliRunner()
+    added = runner.invoke(cli, ["--config", str(config_file), "feeds", "add", ""])
+    checked = runner.invoke(cli, ["feeds", "check", " "])
+    parsed = runner.invoke(cli, ["parse", ""])
+    assert added.exit_code == 2 and "not added: no URL given; write the feed's" in added.stderr
+    assert checked.exit_code == 1 and "nothing given: write an http(s):// URL" in checked.stderr
+    assert "nothing given" in parsed.stdout and "folder" not in added.output + checked.output
+
+
 async def test_add_list_export_remove(feed_server, config_file, tmp_path):
     feed_server.set("/ok.xml", DEMO)
     url = feed_server.url("/ok.xml")

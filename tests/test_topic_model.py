@@ -386,6 +386,62 @@ def write_jsonl(path, items):
     )
 
 
+def test_cli_train_names_every_bad_line_and_trains_nothing(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    good = data.read_text(encoding="utf-8")
+    bad = [
+        "not json",
+        json.dumps({"id": "x-1", "title": "Iran talks", "label": "yes"}),
+        json.dumps({"id": "x-2", "title": None, "label": 1}),
+        "[" * 100_000,
+    ]
+    data.write_text(good + "\n".join(bad) + "\n", encoding="utf-8")
+    first = len(good.splitlines()) + 1
+    out = tmp_path / "iran.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and not out.exists()
+    assert f"labelled.jsonl:{first}: not valid JSON" in result.stderr
+    assert f'labelled.jsonl:{first + 1}: label must be 0 or 1, not "yes"' in result.stderr
+    assert f"labelled.jsonl:{first + 2}: title must be text, not null" in result.stderr
+    assert f"labelled.jsonl:{first + 3}: JSON nested too deeply" in result.stderr
+    assert "4 bad lines; nothing was trained" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_cli_train_refuses_a_model_path_it_cannot_write(tmp_path):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    for out, why in (
+        (tmp_path / "missing" / "iran.model", "does not exist"),
+        (data / "iran.model", "is not a folder"),
+    ):
+        args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert f"cannot write the model to {out}: {out.parent} {why}" in result.stderr
+        assert "Traceback" not in result.output and "leave-one-source-out" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--threshold", "7"], "'--threshold': 7.0 is not in the range 0<=x<=1"),
+        (["--l2", "-1"], "'--l2': -1.0 is not in the range x>=0"),
+        (["--anchor", "(iran OR"], "--anchor '(iran OR' cannot be read: OR needs something"),
+    ],
+)
+def test_cli_train_refuses_an_option_out_of_range_before_training(tmp_path, option, said):
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    out = tmp_path / "iran.model"
+    args = ["topics", "train", "iran-nuclear", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, *option])
+    assert result.exit_code == 2 and not out.exists()
+    assert said in result.stderr and "Traceback" not in result.output
+
+
 def test_cli_train_is_deterministic_and_its_model_decides_match(tmp_path):
     data = tmp_path / "labelled.jsonl"
     write_jsonl(data, synthetic())

@@ -9,6 +9,7 @@ A key that is not in the file takes the default of its field in the model.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 import tomllib
@@ -39,6 +40,7 @@ from bot.config.model import (
 )
 from bot.config.template import TemplateError, parse_template
 from bot.credentials import (
+    feed_key,
     has_credentials,
     masked_anywhere,
     public_feed_url,
@@ -195,7 +197,17 @@ def check_url(key: str, url: str, *, allow_file: bool = False) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and parts.netloc:
-        return url
+        try:
+            port = parts.port
+        except ValueError:  # not a number, or over 65535
+            port = 0
+        if not parts.hostname:
+            problem = "has no host name after the // (and after the user name and password)"
+        elif port == 0:
+            problem = "has a port that is not a number from 1 to 65535 after the host name"
+        else:
+            return url
+        raise ConfigError(key, f"{redact_url(url)!r} {problem}; write e.g. https://host:8080/path")
     if allow_file and parts.scheme == "file" and parts.path:
         return url
     allowed = "http:// or https://" + (" (or file:// for a local file)" if allow_file else "")
@@ -631,6 +643,7 @@ def _feeds(
         raise ConfigError("feeds", "must be an array of tables: write each feed as [[feeds]]")
     feeds: list[FeedConfig] = []
     twins: dict[str, list[tuple[str, int]]] = {}  # public URL: (URL, index) of its feeds
+    spelled: dict[str, int] = {}  # feed_key (scheme and host in lower case): index
     short: list[tuple[str, float]] = []  # (where, interval) of very short intervals
     for i, item in enumerate(data):
         where = f"feeds[{i}]"
@@ -654,6 +667,13 @@ def _feeds(
                     raise ConfigError(
                         f"{where}.url", f"{redact_url(url)!r} is already listed as feeds[{other}]"
                     )
+            other = spelled.setdefault(feed_key(url), i)
+            if other != i:  # the same address, its scheme or host in other letters
+                raise ConfigError(
+                    f"{where}.url",
+                    f"{redact_url(url)!r} is the same feed as feeds[{other}] (a scheme and host "
+                    "are the same in any case); remove one of the two",
+                )
             twins.setdefault(public, []).append((url, i))
             if interval is not None and interval < SHORT_INTERVAL_WARNING:
                 short.append((where, interval))
@@ -890,7 +910,9 @@ def config_from_dict(
     env = os.environ if env is None else env
     problems = _Problems()
     for name in sorted(set(data) - set(_SECTIONS)):
-        problems.add(name, f"unknown section; the sections are: {', '.join(_SECTIONS)}")
+        close = difflib.get_close_matches(name, _SECTIONS, n=1)  # [[feed]] for [[feeds]]
+        hint = f" did you mean {close[0]!r}?" if close else ""
+        problems.add(name, f"unknown section;{hint} the sections are: {', '.join(_SECTIONS)}")
     warnings: list[str] = []
     parts: dict[str, Any] = {}
 
@@ -1007,13 +1029,39 @@ def load_config(
     except UnicodeDecodeError:
         raise ConfigError("", "not UTF-8 text; save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError("", f"not valid TOML: {e}") from None  # the caller names the file
+        raise ConfigError("", toml_problem(str(e))) from None  # the caller names the file
     except RecursionError:
         raise ConfigError("", "arrays or tables nested too deeply") from None
     try:
         return config_from_dict(data, env=env, source=str(path), require_token=require_token)
     except RecursionError:
         raise ConfigError("", f"{path}: values nested too deeply") from None
+
+
+# what to do about tomllib's most common complaints (its words stay in the message)
+_TOML_HINTS = (
+    ("Illegal character '\\n'", 'a quoted text is not closed on its line: end it with "'),
+    ("Unterminated string", 'a quoted text is not closed: end it with "'),
+    ('Expected "\'"', "a text in single quotes is not closed: end it with '"),
+    ("Unescaped '\\'", 'a \\ in "..." starts an escape: write \\\\, or use single quotes'),
+    ("Cannot overwrite a value", "this key (or section) is given twice here; keep one"),
+    ("Cannot declare", "this [section] is written twice; keep one (a list is [[feeds]])"),
+    ("Invalid value", 'write the value as "text", a number, true or false, or a [list]'),
+    ("Expected '=' after a key", "write one key = value per line"),
+    ("Expected newline or end of document", 'write one key = value per line; text needs "quotes"'),
+    ("Unclosed array", "a [list] is not closed: end it with ]"),
+    ("Unclosed inline table", "a { table } is not closed: end it with }"),
+    ("Expected ']' at the end of a table", "a [section] name is not closed: end it with ]"),
+)
+
+
+def toml_problem(message: str) -> str:
+    """tomllib's error, with the line first and what to do."""
+    found = re.fullmatch(r"(.*) \((at line \d+, column \d+|at end of document)\)", message)
+    what, where = (found.group(1), found.group(2)) if found else (message, "")
+    hint = next((h for start, h in _TOML_HINTS if what.startswith(start)), "")
+    hint = hint or "see config.example.toml for how each key is written"
+    return f"not valid TOML{' ' + where if where else ''}: {what}; {hint}"
 
 
 def check_token(config: Config) -> None:

@@ -586,6 +586,8 @@ async def fetch_source(
     """Fetch an http(s) URL with ``fetcher``, or read an existing local file
     (``file://`` URLs too). Anything else raises :class:`FetchError` saying so."""
     value = path_or_url.strip()
+    if not value:  # "" would be read as the current folder
+        raise FetchError("", "nothing given: write an http(s):// URL or a file's path", kind="file")
     scheme = urlsplit(value).scheme.lower() if "://" in value else ""
     if scheme in ("http", "https"):
         return await fetcher.fetch(value, etag=etag, last_modified=last_modified)

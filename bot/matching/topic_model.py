@@ -67,7 +67,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, ConfigProblem
 from bot.matching.aliases import AliasGroup, builtin_aliases, expand
 from bot.matching.document import Document
 from bot.matching.normalize import is_hangul, tokenize_with_variants
@@ -1227,26 +1227,47 @@ class Labelled:
         return self.id.split("-", 1)[0]
 
 
+MAX_BAD_LINES_NAMED = 20  # of a file with many bad lines, the first ones are named
+LABELLED_EXAMPLE = '{"id": "source-1", "title": "...", "summary": "...", "label": 1}'
+
+
 def load_labelled(path: str | Path) -> list[Labelled]:
-    """Labelled articles from JSON Lines: ``id, title, summary|text|content, label[, borderline]``."""
+    """Labelled articles from JSON Lines: ``id, title, summary|text|content, label[, borderline]``.
+
+    Raises :class:`ConfigError` naming every bad line (the first ``MAX_BAD_LINES_NAMED``),
+    each with its number and what is wrong: a model is never trained on part of a file."""
     path = Path(path)
     out: list[Labelled] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(str(path), f"cannot read labelled articles: {e}") from e
+        raw = path.read_bytes()
+        lines = raw.decode("utf-8").splitlines()
+    except OSError as e:
+        raise ConfigError(str(path), f"cannot read labelled articles: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        bad_line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{bad_line}", "not UTF-8 text; save the file as UTF-8") from e
+    bad: list[tuple[int, str]] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as e:
-            raise ConfigError(f"{path}:{n}", f"not JSON: {e.msg}") from e
+            bad.append((n, f"not valid JSON ({e.msg} at column {e.colno})"))
+            continue
+        except RecursionError:  # thousands of [ or {
+            bad.append((n, "JSON nested too deeply"))
+            continue
         if not isinstance(row, dict) or "label" not in row or "title" not in row:
-            raise ConfigError(f"{path}:{n}", "expected an object with title and label")
+            bad.append((n, "expected an object with title and label"))
+            continue
         label = row["label"]
         if label not in (0, 1, True, False):
-            raise ConfigError(f"{path}:{n}", "label must be 0 or 1")
+            bad.append((n, f"label must be 0 or 1, not {json.dumps(label)[:40]}"))
+            continue
+        if not isinstance(row["title"], str):
+            bad.append((n, f"title must be text, not {json.dumps(row['title'])[:40]}"))
+            continue
         summary = row.get("summary") or row.get("text") or ""
         title, lead = model_text(str(row["title"]), str(summary), str(row.get("content") or ""))
         out.append(
@@ -1259,6 +1280,21 @@ def load_labelled(path: str | Path) -> list[Labelled]:
                 source=str(row.get("source") or ""),
             )
         )
+    if bad:
+        problems = [ConfigProblem(f"{path}:{n}", why) for n, why in bad[:MAX_BAD_LINES_NAMED]]
+        more = (
+            f" ({len(bad) - MAX_BAD_LINES_NAMED} more not shown)"
+            if len(bad) > len(problems)
+            else ""
+        )
+        problems.append(
+            ConfigProblem(
+                str(path),
+                f"{len(bad)} bad line{'s' if len(bad) > 1 else ''}{more}; nothing was trained. "
+                f"Each line is one object such as {LABELLED_EXAMPLE}",
+            )
+        )
+        raise ConfigError(problems=problems)
     return out
 
 

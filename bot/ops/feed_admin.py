@@ -74,6 +74,8 @@ def feed_url(source: str, *, must_exist: bool = True) -> str:
     `parse` take) becomes its absolute ``file://`` URL, so it is found from anywhere.
     ``must_exist=False`` (`feeds remove`): a plain path the file of which is gone too."""
     source = source.strip()
+    if not source:  # "" would be read as the current folder
+        raise ConfigError("url", "no URL given; write the feed's http(s):// URL or its file's path")
     if "://" not in source:
         path = Path(source).expanduser()
         if (
