@@ -957,6 +957,14 @@ def test_a_centred_model_states_its_centre_and_reads_every_vector_less_it(tmp_pa
     at = (1 << one.spec.hash_bits) + one.spec.n_query
     got = dict(zip(idx.tolist(), val.tolist(), strict=True))
     assert np.allclose([got.get(at + k, 0.0) for k in range(512 + 384)], block)
+    # the rubric's prototypes in the same centred space: each part of their vectors a
+    # unit, less the centre, a unit again, then the whole row
+    protos = centered(
+        spec.embedder, embedding_of(spec.embedder, [t for _, t in spec.prototypes]), center
+    )
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True)
+    cosines = protos @ (block / np.linalg.norm(block))
+    assert np.allclose(one.featurizer.rubric_block(block)[: len(protos)], cosines, atol=1e-5)
     # the cascade's first head reads the USE part of the same centre; both survive a file
     assert one.cascade is not None
     first_center = one.cascade.spec.center_vector()

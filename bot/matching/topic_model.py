@@ -356,10 +356,23 @@ def with_center(spec: FeatureSpec, vectors: np.ndarray | None, center: str = "al
     return FeatureSpec.from_json({**spec.to_json(), "embed_center": packed})
 
 
+def unit_parts(name: str, rows: np.ndarray) -> np.ndarray:
+    """``rows`` (embeddings of embedder ``name``) with each embedder's part made a unit."""
+    from bot.matching.embed import DIMENSIONS, parts
+
+    out = np.array(rows, dtype=np.float64, ndmin=2)
+    at = 0
+    for part in parts(name):
+        block = out[:, at : at + DIMENSIONS[part]]
+        block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+        at += DIMENSIONS[part]
+    return out
+
+
 def centered(name: str, rows: np.ndarray, center: np.ndarray | None) -> np.ndarray:
-    """``rows`` (embeddings of embedder ``name``, one per row) less ``center``, each
-    embedder's part of a row made a unit again (a part whose centre is 0 left as it is);
-    ``rows`` as floats without a centre."""
+    """``rows`` (embeddings of embedder ``name``, one per row, each part a unit as the
+    embedders make them) less ``center``, each embedder's part of a row made a unit again
+    (a part whose centre is 0 left as it is); ``rows`` as floats without a centre."""
     out = np.array(rows, dtype=np.float64, ndmin=2)
     if center is None:
         return out
@@ -476,7 +489,9 @@ class Featurizer:
         self._center = spec.center_vector()
         protos = spec.prototype_matrix().astype(np.float64)
         if self._center is not None and len(protos):  # in the centred space, unit rows
-            protos = centered(spec.embedder, protos, self._center)
+            # a stored row is a unit over the whole block (each of two parts 1/sqrt 2):
+            # each part a unit first, as an article's vector is, then less the centre
+            protos = centered(spec.embedder, unit_parts(spec.embedder, protos), self._center)
             protos /= np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
         self._protos = protos
         self._proto_class = [
