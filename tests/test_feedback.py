@@ -162,20 +162,26 @@ def test_votes_go_with_the_chat_and_move_with_a_migrated_group(tmp_path):
 
 
 @needs_model
+async def _the_alert(core, telegram_api, url, name, entry, chat=111):
+    """The alert with buttons ``chat`` gets for ``entry``, new on a primed feed at ``url``."""
+    feed = core.store.feeds.upsert(url, name=name)
+    await core.pipeline.process(feed, [])  # the first poll primes the feed
+    await core.pipeline.process(core.store.feeds.get(feed.id), [entry])
+    core.sender.wake()
+    await telegram_api.wait_for(
+        lambda: [m for m in telegram_api.sent_messages(chat) if m.get("reply_markup")],
+        message="the alert",
+    )
+    [alert] = [m for m in telegram_api.sent_messages(chat) if m.get("reply_markup")]
+    return alert
+
+
 async def test_buttons_under_an_alert_teach_and_explain(telegram_api, tmp_path):
     async with running_bot(telegram_api, tmp_path, topics=[KOREA_TOPIC]) as bot:
         core = bot.core
         core.store.chats.ensure(111, type="private")
         core.store.subscriptions.add(111, "korea")
-        feed = core.store.feeds.upsert("https://kcna.example/rss", name="KCNA")
-        await core.pipeline.process(feed, [])  # the first poll primes the feed
-        await core.pipeline.process(core.store.feeds.get(feed.id), [GREETINGS])
-        core.sender.wake()
-        await telegram_api.wait_for(
-            lambda: [m for m in telegram_api.sent_messages(111) if m.get("reply_markup")],
-            message="the alert",
-        )
-        [alert] = [m for m in telegram_api.sent_messages(111) if m.get("reply_markup")]
+        alert = await _the_alert(core, telegram_api, "https://kcna.example/rss", "KCNA", GREETINGS)
         rows = alert["reply_markup"]["inline_keyboard"]
         faces = [b["text"] for b in rows[-1]]
         assert faces == ["👍", "👎", "❔"]
@@ -216,16 +222,8 @@ async def test_a_vote_is_answered_at_once_while_its_meaning_is_still_being_made(
     async with running_bot(telegram_api, tmp_path) as bot:
         core = bot.core
         await bot.send(111, "/subscribe volcanoes")
-        feed = core.store.feeds.upsert("https://wire.example/rss", name="Wire")
-        await core.pipeline.process(feed, [])  # the first poll primes the feed
         lava = article("v1", "Volcano erupts, lava reaches the sea")
-        await core.pipeline.process(core.store.feeds.get(feed.id), [lava])
-        core.sender.wake()
-        await telegram_api.wait_for(
-            lambda: [m for m in telegram_api.sent_messages(111) if m.get("reply_markup")],
-            message="the alert",
-        )
-        [alert] = [m for m in telegram_api.sent_messages(111) if m.get("reply_markup")]
+        alert = await _the_alert(core, telegram_api, "https://wire.example/rss", "Wire", lava)
         down = alert["reply_markup"]["inline_keyboard"][-1][1]["callback_data"]
         await bot.press(111, 111, down, alert["message_id"], edits=False)
         [answer] = telegram_api.calls_to("answerCallbackQuery")
