@@ -396,15 +396,22 @@ def redirect_target(target: str, asked: str) -> str | None:
     copy our key into its Location (a query kept on a move), and a secret goes to the
     configured origin only.  What the server made up itself (``id=``, a signed URL's
     ``sig=``) stays.  None when one of the secrets is left where it cannot be taken off
-    (the path, the host): not to be followed.  For the request only."""
+    (the path, the host): not to be followed.  On ``asked``'s origin, a ``target``
+    without userinfo gets ``asked``'s (a server never writes ours into its Location: an
+    absolute one, or the way back from another origin, would lose HTTP Basic).  For the
+    request only."""
     secrets = secret_values(asked)
-    if not secrets:
-        return target
     try:
         parts, source = urlsplit(target), urlsplit(asked)
     except ValueError:
-        return None
+        return None if secrets else target
     if _same_origin(parts, source):
+        userinfo = secrets_of(source)[0]
+        if not userinfo or "@" in parts.netloc:
+            return target
+        netloc = f"{userinfo}@{parts.netloc}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    if not secrets:
         return target
     wanted = set(secrets)
     kept = [

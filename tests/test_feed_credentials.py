@@ -622,6 +622,37 @@ async def test_a_redirect_to_another_origin_is_followed_without_our_credentials(
     assert "Authorization" in origin.requests[-1].headers
 
 
+async def test_a_redirect_back_to_the_feeds_own_origin_by_its_full_address_keeps_the_password():
+    """A server never writes our user name and password into its Location, so an absolute
+    redirect on the feed's own origin (``https://host/new``, a trailing ``/`` added, an
+    upgrade to https) and the return to it after a hop elsewhere are sent with the feed's
+    HTTP Basic credentials again, as httpx keeps them on the same origin; the other origin
+    never gets them."""
+    import base64
+
+    from bot.ingest.fetch import Fetcher
+    from tests.helpers import QUIET_FEED, rss
+
+    async with FeedServer() as origin, FeedServer() as elsewhere, Fetcher() as fetcher:
+        origin.fault("/old.xml", "redirect", code=301, to=origin.url("/feed.xml"))
+        origin.fault("/away.xml", "redirect", code=302, to=elsewhere.url("/hop.xml"))
+        elsewhere.fault("/hop.xml", "redirect", code=302, to=origin.url("/feed.xml"))
+        origin.set("/feed.xml", rss(QUIET_FEED))
+        base = f"http://reader:{PASSWORD}@127.0.0.1:{origin.port}"
+        moved = await fetcher.fetch(f"{base}/old.xml")
+        back = await fetcher.fetch(f"{base}/away.xml")
+    basic = "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()
+    assert [(r.path, r.headers.get("Authorization")) for r in origin.requests] == [
+        ("/old.xml", basic),
+        ("/feed.xml", basic),
+        ("/away.xml", basic),
+        ("/feed.xml", basic),
+    ]
+    assert [r.path for r in elsewhere.requests] == ["/hop.xml"]
+    assert "Authorization" not in elsewhere.requests[0].headers
+    assert moved.status == back.status == 200
+
+
 def test_credentials_go_back_into_a_moved_url_only_on_the_same_origin():
     """The masked key and the userinfo go back only to the same origin (http -> https on
     the same host and a default port written out count as the same); a moved URL on
