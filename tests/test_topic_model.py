@@ -999,3 +999,26 @@ def test_cli_train_centres_on_request_and_says_what_is_wrong_without_a_block(tmp
     assert model.meta["training"]["center"] == "all" and model.spec.center_vector() is not None
     bad = CliRunner().invoke(cli, [*args, "--center", "all"])  # no embedding block to centre
     assert bad.exit_code != 0 and "--center needs an embedding block" in bad.output
+
+
+def test_a_model_file_whose_centre_does_not_fit_its_block_is_a_clear_error(tmp_path):
+    """A centre of another width than the embedding block (a file edited, or cut), or one
+    that is not base64, is refused as a broken model file (``ConfigError``, which
+    ``topics show`` and the config's checks report), not a ``ValueError`` from deep in
+    the featurizer."""
+    import base64
+
+    def packed(n: int) -> str:
+        return base64.b64encode(np.zeros(n, "<f4").tobytes()).decode("ascii")
+
+    spec = FeatureSpec(query="iran", embedder="use-m3", hash_bits=4, embed_center=packed(512))
+    model = TopicModel(topic="t", spec=spec, weights=np.zeros(spec.size, np.float32), bias=0.0)
+    head, _, body = model.to_bytes().partition(b"\n")
+    assert TopicModel.from_bytes(model.to_bytes()).spec == spec
+    for center in (packed(100), "!!not base64"):
+        header = json.loads(head)
+        header["features"]["embed_center"] = center
+        bad = tmp_path / "bad.model"
+        bad.write_bytes(json.dumps(header).encode() + b"\n" + body)
+        with pytest.raises(ConfigError, match="embedding centre"):
+            TopicModel.load(bad)

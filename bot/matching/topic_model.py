@@ -1125,6 +1125,10 @@ class TopicModel(_Head):
         if not isinstance(n, int) or weights.shape[0] != n + n_first:
             raise ConfigError(origin, "the model file is truncated")
         spec = FeatureSpec.from_json(header["features"])
+        try:
+            spec.center_vector()
+        except ValueError as e:  # binascii.Error too
+            raise ConfigError(origin, f"the model's embedding centre is broken: {e}") from e
         cascade = None
         if cascade_json:
             first = cheap_spec(spec)
