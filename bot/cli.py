@@ -873,6 +873,8 @@ def topics_train(
         from bot.matching.embed import DIMENSIONS, parts
 
         name = "" if embedder == "none" else embedder
+        if not name:
+            d_center = ""  # no block, nothing to centre (whatever the shipped model did)
         if name and any(part not in DIMENSIONS for part in parts(name)):
             _fail(f"unknown embedder {embedder!r}; one of {', '.join(DIMENSIONS)} (+ joins two)")
         spec = replace(spec, embedder=name)

@@ -1022,3 +1022,15 @@ def test_a_model_file_whose_centre_does_not_fit_its_block_is_a_clear_error(tmp_p
         bad.write_bytes(json.dumps(header).encode() + b"\n" + body)
         with pytest.raises(ConfigError, match="embedding centre"):
             TopicModel.load(bad)
+
+
+def test_training_makes_the_centre_again_and_drops_one_it_is_not_asked_for(tmp_path):
+    from bot.matching.topic_model import train_topic
+
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, synthetic())
+    spec = replace(iran_spec(), embedder="use-m3")
+    centred = train_topic("iran-nuclear", [data], spec, l2=1e-3, center="all", evaluate=False)
+    again = train_topic("iran-nuclear", [data], centred.spec, l2=1e-3, evaluate=False)
+    assert centred.spec.embed_center and not again.spec.embed_center
+    assert "center" not in again.meta["training"]

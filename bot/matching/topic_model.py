@@ -59,7 +59,7 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -1711,6 +1711,7 @@ def train_topic(
         embedding_of(spec.embedder, ["."])
     with threadpool_limits(limits=1):
         spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
+        spec = replace(spec, embed_center="")  # made again too (with ``center``), never kept
         items: list[Labelled] = []
         data = []
         for path in paths:
