@@ -395,6 +395,19 @@ async def test_per_host_limit_caps_concurrent_requests(server):
     assert server.max_in_flight == 2
 
 
+async def test_the_per_host_limit_counts_a_host_with_and_without_a_password_once_and_is_let_go(
+    server,
+):
+    server.fault("/feed.xml", "timeout", delay=0.15)
+    plain = server.url("/feed.xml")
+    keyed = plain.replace("://", "://reader:s3cret@", 1)
+    async with Fetcher(per_host=2) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(u) for u in [plain, keyed] * 3))
+        assert fetcher._hosts == {}  # no host kept once its requests ended, no password
+    assert all(r.status == 200 for r in results)
+    assert server.max_in_flight == 2
+
+
 async def test_injected_transport_is_used():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=RSS.encode(), headers={"ETag": '"x"'})

@@ -30,10 +30,12 @@ the URL it asked for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import time
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -193,8 +195,15 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - now)
 
 
+@dataclass(slots=True)
+class _HostSlot:
+    semaphore: asyncio.Semaphore
+    users: int = 0  # requests holding or waiting for the semaphore
+
+
 def _host_key(url: str) -> str:
-    return urlsplit(url).netloc.lower()
+    """The host and port of ``url``, without userinfo (a password is no key of ours)."""
+    return urlsplit(url).netloc.rsplit("@", 1)[-1].lower()
 
 
 def _netloc(url: str) -> str:
@@ -230,7 +239,7 @@ class Fetcher:
         self.max_redirects = max_redirects
         self.per_host = per_host
         self.total_timeout = total_timeout
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._hosts: dict[str, _HostSlot] = {}  # the hosts with a request in flight
         self.address_policy = address_policy or AddressPolicy()
         if transport is None:
             transport = GuardedTransport(self.address_policy, per_host=per_host, trust_env=False)
@@ -283,12 +292,22 @@ class Fetcher:
             extensions = {GUARD: True, TRUSTED_ORIGINS: origins}
         return await self._fetch(url, PAGE_ACCEPT, extensions=extensions)
 
-    def _semaphore(self, url: str) -> asyncio.Semaphore:
+    @contextlib.asynccontextmanager
+    async def _host_slot(self, url: str) -> AsyncIterator[None]:
+        """One of the ``per_host`` requests in flight to ``url``'s host; a host's semaphore
+        is dropped when its last request ends (article pages come from ever new hosts)."""
         key = _host_key(url)
-        sem = self._hosts.get(key)
-        if sem is None:
-            sem = self._hosts[key] = asyncio.Semaphore(self.per_host)
-        return sem
+        slot = self._hosts.get(key)
+        if slot is None:
+            slot = self._hosts[key] = _HostSlot(asyncio.Semaphore(self.per_host))
+        slot.users += 1
+        try:
+            async with slot.semaphore:
+                yield
+        finally:
+            slot.users -= 1
+            if not slot.users and self._hosts.get(key) is slot:
+                del self._hosts[key]
 
     async def _fetch(
         self,
@@ -327,7 +346,7 @@ class Fetcher:
         permanent_url: str | None = None
         still_permanent = True
         for _hop in range(self.max_redirects + 1):
-            async with self._semaphore(current):
+            async with self._host_slot(current):
                 outcome = await self._one(url, current, headers, extensions)
             if isinstance(outcome, FetchResult):
                 return _finish(outcome, url, permanent_url, etag, last_modified)
