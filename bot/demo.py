@@ -61,7 +61,10 @@ async def run_demo(*, keep_db: str | None = None, raw: bool = False) -> int:
                 topic_id,
             )
             chats.append((chat_id, name, topic_id))
-        logging.getLogger("bot").setLevel(logging.WARNING)  # the alerts are the output
+        # the alerts are the output; the level is given back (a caller in the same process)
+        bot_logger = logging.getLogger("bot")
+        stack.callback(bot_logger.setLevel, bot_logger.level)
+        bot_logger.setLevel(logging.WARNING)
         sink = ConsoleSink(raw=raw)
         core = Core(config, store=store, sink=sink, alert_on_first_poll=True)
         click.echo("newsalert demo: offline, bundled sample feed, temporary database, console sink")

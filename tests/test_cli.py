@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -94,9 +95,11 @@ def test_demo_keep_db_in_a_missing_folder_says_so(tmp_path):
 
 def test_demo_again_on_its_kept_database_says_why_nothing_is_alerted(tmp_path):
     kept = tmp_path / "demo.db"
+    level = logging.getLogger("bot").level
     first = CliRunner().invoke(cli, ["demo", "--keep-db", str(kept)])
     again = CliRunner().invoke(cli, ["demo", "--keep-db", str(kept)])
     assert first.exit_code == again.exit_code == 0, again.output
+    assert logging.getLogger("bot").level == level  # given back: the next test logs as before
     assert "2 alerts sent" in first.stdout and "holds the sample" not in first.stdout
     assert "0 alerts sent" in again.stdout
     assert f"{kept} holds the sample's articles already" in again.stdout
