@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -152,20 +152,34 @@ class Turn:
     # -- answering -----------------------------------------------------------------------------
 
     async def reply(
-        self, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+        self,
+        text: str,
+        *,
+        keyboard: InlineKeyboardMarkup | None = None,
+        quote_pressed: bool = False,
     ) -> Message | None:
         """Answer in the chat the update came from (Telegram HTML); when Telegram refuses the
-        markup, the same answer goes as plain text."""
+        markup, the same answer goes as plain text.  ``quote_pressed``: after a button, as a
+        reply to the message that carries it."""
         try:
-            return await self._reply(text, keyboard=keyboard, html_mode=True)
+            return await self._reply(
+                text, keyboard=keyboard, html_mode=True, quote_pressed=quote_pressed
+            )
         except BadRequest as e:
             if "can't parse entities" not in e.message.lower():
                 raise
             log.warning("Telegram refused a reply's HTML (%s); sending it as plain text", e.message)
-            return await self._reply(html_to_text(text), keyboard=keyboard, html_mode=False)
+            return await self._reply(
+                html_to_text(text), keyboard=keyboard, html_mode=False, quote_pressed=quote_pressed
+            )
 
     async def _reply(
-        self, text: str, *, keyboard: InlineKeyboardMarkup | None, html_mode: bool
+        self,
+        text: str,
+        *,
+        keyboard: InlineKeyboardMarkup | None,
+        html_mode: bool,
+        quote_pressed: bool = False,
     ) -> Message | None:
         parse_mode = ParseMode.HTML if html_mode else None
         message = self.update.effective_message
@@ -174,6 +188,11 @@ class Turn:
         # In a group the answer quotes the command, so it is clear whom it answers.
         quote = self.is_group and self.update.callback_query is None
         if self.update.callback_query is not None:
+            replied = (
+                ReplyParameters(message.message_id, allow_sending_without_reply=True)
+                if quote_pressed
+                else None
+            )
             return await self.context.bot.send_message(
                 chat_id=self.chat_id,
                 message_thread_id=self.thread_id,
@@ -181,6 +200,7 @@ class Turn:
                 parse_mode=parse_mode,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=keyboard,
+                reply_parameters=replied,
             )
         return await message.reply_text(
             text,
