@@ -502,10 +502,18 @@ async def target_chat(turn: Turn, argument: str, *, change: bool) -> tuple[Targe
 _AT_POSITION = N_("(at position {position})")
 
 
-def query_problem(turn: Turn, problem: str, detail: str, error: QueryError | None = None) -> str:
+def query_problem(
+    turn: Turn,
+    problem: str,
+    detail: str,
+    error: QueryError | None = None,
+    *,
+    filter_of: str = "",
+) -> str:
     """The reply for a filter that cannot be used: what is wrong, where (the parser's
     message names the position and gives a hint), and an example; in the reader's
-    language when the parser's ``error`` is at hand."""
+    language when the parser's ``error`` is at hand.  ``filter_of``: the subscription a
+    /filter named (its number or topic id), whose example is then a /filter of it."""
     if error is not None:
         detail = error.describe(turn.tr.plain, _AT_POSITION)
     if problem == "too-long":
@@ -513,6 +521,14 @@ def query_problem(turn: Turn, problem: str, detail: str, error: QueryError | Non
             "That filter is too long: at most {limit} characters. Use fewer words or an "
             "@group; /help lists the groups.",
             limit=detail,
+        )
+    if filter_of:
+        return turn._(
+            "I cannot read that filter: {detail}\n"
+            "Example: <code>/filter {ref} -sports</code> leaves out sports, "
+            "<code>/filter {ref} OR kaesong</code> adds stories about Kaesong.",
+            detail=detail,
+            ref=filter_of,
         )
     return turn._(
         "I cannot read that filter: {detail}\n"

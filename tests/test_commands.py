@@ -293,6 +293,8 @@ async def test_filter_rewrites_an_own_query_and_explains_mistakes(telegram_api, 
     assert "/filter 1 -sports" in nothing
     assert "does not follow “7”" in missing
     assert "I cannot read that filter" in bad
+    # the example is a /filter of the one named, not a /subscribe
+    assert "/filter 1 -sports" in bad and "/subscribe" not in bad
 
 
 # -- settings -----------------------------------------------------------------------------------
