@@ -516,6 +516,16 @@ async def test_an_unknown_command_that_names_or_misspells_one_says_which_was_mea
     assert "did you mean" not in other and "I do not know /weather" in other
 
 
+async def test_a_misspelt_command_suggests_only_a_command_the_writer_may_run(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        anyone = (await bot.send(ALICE, "/stat"))["text"]
+        operator = (await bot.send(OPERATOR, "/stat"))["text"]
+    assert "I do not know /stat" in anyone and "/stats" not in anyone
+    assert "did you mean /stats?" in operator
+
+
 async def test_language_with_a_channel_says_where_a_channel_chooses_it(telegram_api, tmp_path):
     async with running_bot(telegram_api, tmp_path) as bot:
         english = (await bot.send(ALICE, "/language @mychannel ko"))["text"]
