@@ -19,7 +19,7 @@ from telegram.request import HTTPXRequest
 from bot.config.model import Config
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.errors import NewsalertError
-from bot.ops.logs import add_config_secrets, install_redacting_factory
+from bot.ops.logs import REPORTED_BY_US, add_config_secrets, install_redacting_factory
 from handlers.commands import register_handlers
 from handlers.common import Core
 
@@ -31,11 +31,17 @@ def quiet_http_loggers() -> None:
     """httpx logs every request URL at INFO, and a Bot API URL holds the token; the Updater
     and APScheduler's job executor a line for every poll and job.  Each goes to WARNING
     unless a level was chosen for it or a logger above it (``setup_logging`` chooses one for
-    every library, DEBUG at -vv; an embedding script may choose its own)."""
+    every library, DEBUG at -vv; an embedding script may choose its own).  trafilatura
+    logs an ERROR for a page that is no HTML, which the extraction reports itself: it goes
+    to CRITICAL the same way."""
     for name in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler.executors.default"):
         logger = logging.getLogger(name)
         if not _level_chosen(logger):
             logger.setLevel(logging.WARNING)
+    for name in REPORTED_BY_US:
+        logger = logging.getLogger(name)
+        if not _level_chosen(logger):
+            logger.setLevel(logging.CRITICAL)
 
 
 def _level_chosen(logger: logging.Logger) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -152,20 +152,34 @@ class Turn:
     # -- answering -----------------------------------------------------------------------------
 
     async def reply(
-        self, text: str, *, keyboard: InlineKeyboardMarkup | None = None
+        self,
+        text: str,
+        *,
+        keyboard: InlineKeyboardMarkup | None = None,
+        quote_pressed: bool = False,
     ) -> Message | None:
         """Answer in the chat the update came from (Telegram HTML); when Telegram refuses the
-        markup, the same answer goes as plain text."""
+        markup, the same answer goes as plain text.  ``quote_pressed``: after a button, as a
+        reply to the message that carries it."""
         try:
-            return await self._reply(text, keyboard=keyboard, html_mode=True)
+            return await self._reply(
+                text, keyboard=keyboard, html_mode=True, quote_pressed=quote_pressed
+            )
         except BadRequest as e:
             if "can't parse entities" not in e.message.lower():
                 raise
             log.warning("Telegram refused a reply's HTML (%s); sending it as plain text", e.message)
-            return await self._reply(html_to_text(text), keyboard=keyboard, html_mode=False)
+            return await self._reply(
+                html_to_text(text), keyboard=keyboard, html_mode=False, quote_pressed=quote_pressed
+            )
 
     async def _reply(
-        self, text: str, *, keyboard: InlineKeyboardMarkup | None, html_mode: bool
+        self,
+        text: str,
+        *,
+        keyboard: InlineKeyboardMarkup | None,
+        html_mode: bool,
+        quote_pressed: bool = False,
     ) -> Message | None:
         parse_mode = ParseMode.HTML if html_mode else None
         message = self.update.effective_message
@@ -174,6 +188,11 @@ class Turn:
         # In a group the answer quotes the command, so it is clear whom it answers.
         quote = self.is_group and self.update.callback_query is None
         if self.update.callback_query is not None:
+            replied = (
+                ReplyParameters(message.message_id, allow_sending_without_reply=True)
+                if quote_pressed
+                else None
+            )
             return await self.context.bot.send_message(
                 chat_id=self.chat_id,
                 message_thread_id=self.thread_id,
@@ -181,6 +200,7 @@ class Turn:
                 parse_mode=parse_mode,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=keyboard,
+                reply_parameters=replied,
             )
         return await message.reply_text(
             text,
@@ -482,10 +502,18 @@ async def target_chat(turn: Turn, argument: str, *, change: bool) -> tuple[Targe
 _AT_POSITION = N_("(at position {position})")
 
 
-def query_problem(turn: Turn, problem: str, detail: str, error: QueryError | None = None) -> str:
+def query_problem(
+    turn: Turn,
+    problem: str,
+    detail: str,
+    error: QueryError | None = None,
+    *,
+    filter_of: str = "",
+) -> str:
     """The reply for a filter that cannot be used: what is wrong, where (the parser's
     message names the position and gives a hint), and an example; in the reader's
-    language when the parser's ``error`` is at hand."""
+    language when the parser's ``error`` is at hand.  ``filter_of``: the subscription a
+    /filter named (its number or topic id), whose example is then a /filter of it."""
     if error is not None:
         detail = error.describe(turn.tr.plain, _AT_POSITION)
     if problem == "too-long":
@@ -493,6 +521,14 @@ def query_problem(turn: Turn, problem: str, detail: str, error: QueryError | Non
             "That filter is too long: at most {limit} characters. Use fewer words or an "
             "@group; /help lists the groups.",
             limit=detail,
+        )
+    if filter_of:
+        return turn._(
+            "I cannot read that filter: {detail}\n"
+            "Example: <code>/filter {ref} -sports</code> leaves out sports, "
+            "<code>/filter {ref} OR kaesong</code> adds stories about Kaesong.",
+            detail=detail,
+            ref=filter_of,
         )
     return turn._(
         "I cannot read that filter: {detail}\n"

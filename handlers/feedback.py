@@ -16,6 +16,7 @@ from handlers.common import Turn, button, can_manage, command, score_shown, why_
 LISTED = 30  # /feedback lists this many votes, newest last
 ALL_WORDS = ("all", "everything", "전체", "모두")  # /feedback clear all: the same as alone
 VOTE_ANSWER_WITHIN = 3.0  # seconds: a 👍/👎 is answered by then, recorded or not yet
+EXPLAIN_ANSWER_WITHIN = 3.0  # seconds: a ❔ is answered by then; a later reason is a message
 
 
 @button
@@ -30,7 +31,7 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
         await turn.answer(turn.tr.plain("That alert is no longer known."), alert=True)
         return
     if data[2] == "?":
-        await turn.answer((await _explanation(turn, delivery, plain=True))[:200], alert=True)
+        await _explain_button(turn, delivery)
         return
     if not turn.is_private and not await can_manage(turn, turn.chat_id):
         await turn.answer(
@@ -60,6 +61,21 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
         await turn.answer(turn.tr.plain("That story is no longer stored."), alert=True)
         return
     await turn.answer(text)
+
+
+async def _explain_button(turn: Turn, delivery: Delivery) -> None:
+    """The ❔'s reason as a pop-up; when it takes long (the first after a start may load a
+    model for many seconds, and Telegram drops a button's answer after about 15), a short
+    pop-up at once and the reason as a reply to the alert once made."""
+    explaining = asyncio.ensure_future(_explanation(turn, delivery, plain=True))
+    try:
+        text = await asyncio.wait_for(asyncio.shield(explaining), EXPLAIN_ANSWER_WITHIN)
+    except TimeoutError:
+        await turn.answer(turn.tr.plain("Working it out… the reason follows in this chat."))
+        text = await explaining
+        await turn.reply(Html(html.escape(text, quote=False)), quote_pressed=True)
+        return
+    await turn.answer(text[:200], alert=True)
 
 
 async def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:

@@ -29,7 +29,7 @@ from handlers.common import (
     target_chat,
     why_shown,
 )
-from handlers.menu import COMMAND_NAMES, help_text
+from handlers.menu import COMMAND_INFO, help_text
 
 MAX_TITLE_CHARS = 300  # a story's title in /latest and /test, clipped before it is escaped
 
@@ -308,12 +308,14 @@ COMMAND_SYNONYMS = {
 }
 
 
-def command_meant(name: str) -> str | None:
-    """The command of mine that ``name`` (without its /) was most likely meant to be."""
+def command_meant(name: str, *, operator: bool = False) -> str | None:
+    """The command of mine that ``name`` (without its /) was most likely meant to be: one
+    the writer may run (the operator's own only for ``operator``)."""
     name = name.lower()
     if name in COMMAND_SYNONYMS:
         return COMMAND_SYNONYMS[name]
-    close = difflib.get_close_matches(name, COMMAND_NAMES, n=1, cutoff=0.75)
+    names = [c.name for c in COMMAND_INFO if operator or not c.operator]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
     return close[0] if close else None
 
 
@@ -324,7 +326,7 @@ async def unknown_command(turn: Turn) -> None:
     text = (message.text or "") if message else ""
     word = text.split(maxsplit=1)[0] if text.strip() else ""
     name = word.split("@", 1)[0][:40] or "/"
-    meant = command_meant(name[1:])
+    meant = command_meant(name[1:], operator=turn.is_operator)
     if meant is not None:
         await turn.reply(
             turn._(

@@ -524,5 +524,5 @@ async def filter_command(turn: Turn) -> None:
     elif problem == "duplicate":
         text = turn._("You already follow exactly that filter; /list shows it.")
     else:
-        text = query_problem(turn, problem, result.detail, result.error)
+        text = query_problem(turn, problem, result.detail, result.error, filter_of=reference)
     await turn.reply(text)

@@ -290,6 +290,20 @@ def test_extract_and_parse_of_a_folder_say_it_is_one(tmp_path):
         assert "is a folder, not a file" in line["error"] and "*.html" in line["error"]
 
 
+def test_extract_of_a_file_that_is_no_html_says_so_once_and_trafilatura_only_at_vv(tmp_path):
+    """Our own error names the problem; trafilatura's ERROR line beside it only at -vv."""
+    page = tmp_path / "bin.dat"
+    page.write_bytes(bytes(range(256)) * 2)
+    loud = CliRunner().invoke(cli, ["-vv", "extract", str(page)])
+    quiet = CliRunner().invoke(cli, ["extract", str(page)])
+    assert "trafilatura" in loud.stderr  # the line is still there for a developer
+    for result in (loud, quiet):
+        assert result.exit_code == 1
+        [line] = [json.loads(x) for x in result.stdout.splitlines()]
+        assert line["error"].endswith("not an HTML page")
+    assert quiet.stderr == ""
+
+
 def test_a_closed_standard_output_ends_the_command_quietly():
     """`newsalert demo --raw | head -8`: no traceback, no retries, exit 141 (as SIGPIPE)."""
     import subprocess

@@ -293,6 +293,8 @@ async def test_filter_rewrites_an_own_query_and_explains_mistakes(telegram_api, 
     assert "/filter 1 -sports" in nothing
     assert "does not follow “7”" in missing
     assert "I cannot read that filter" in bad
+    # the example is a /filter of the one named, not a /subscribe
+    assert "/filter 1 -sports" in bad and "/subscribe" not in bad
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -512,6 +514,16 @@ async def test_an_unknown_command_that_names_or_misspells_one_says_which_was_mea
     assert "did you mean /unsubscribe?" in typo
     assert "/unsubscribe 명령을 찾으셨나요?" in korean
     assert "did you mean" not in other and "I do not know /weather" in other
+
+
+async def test_a_misspelt_command_suggests_only_a_command_the_writer_may_run(
+    telegram_api, tmp_path
+):
+    async with running_bot(telegram_api, tmp_path) as bot:
+        anyone = (await bot.send(ALICE, "/stat"))["text"]
+        operator = (await bot.send(OPERATOR, "/stat"))["text"]
+    assert "I do not know /stat" in anyone and "/stats" not in anyone
+    assert "did you mean /stats?" in operator
 
 
 async def test_language_with_a_channel_says_where_a_channel_chooses_it(telegram_api, tmp_path):

@@ -410,6 +410,16 @@ def test_find_config_names_where_it_looked(tmp_path):
         find_config(None, env={"NEWSALERT_CONFIG": str(tmp_path / "gone.toml")})
 
 
+def test_a_config_variable_naming_a_folder_says_it_is_a_folder(tmp_path):
+    from bot.config.loader import find_config
+
+    with pytest.raises(ConfigError) as info:
+        find_config(None, env={"NEWSALERT_CONFIG": str(tmp_path)})
+    message = str(info.value)
+    assert "is a folder" in message and "not found" not in message
+    assert str(tmp_path / "config.toml") in message  # the file it likely meant
+
+
 def test_without_xdg_the_user_config_is_under_dot_config():
     from bot.config.loader import user_config_path
 

@@ -238,6 +238,50 @@ async def test_a_vote_is_answered_at_once_while_its_meaning_is_still_being_made(
         assert len(telegram_api.calls_to("answerCallbackQuery")) == 1  # answered once
 
 
+async def test_a_why_button_is_answered_at_once_and_explained_in_the_chat_when_slow(
+    telegram_api, tmp_path, monkeypatch
+):
+    """The ❔ under an alert may wait many seconds for a model after a start; Telegram
+    drops a button's answer after about 15: a short pop-up comes first, the explanation
+    follows as a reply to the alert."""
+    import asyncio
+
+    import handlers.feedback
+    from tests.chatbot import article
+
+    release = asyncio.Event()
+
+    async def meaning_held_back(store, stored, passage):
+        await release.wait()  # as a model still loading
+        return None, None
+
+    monkeypatch.setattr(feedback, "_meanings", meaning_held_back)
+    monkeypatch.setattr(handlers.feedback, "EXPLAIN_ANSWER_WITHIN", 0.05)
+    async with running_bot(telegram_api, tmp_path) as bot:
+        core = bot.core
+        await bot.send(111, "/subscribe volcanoes")
+        lava = article("v1", "Volcano erupts, lava reaches the sea")
+        alert = await _the_alert(core, telegram_api, "https://wire.example/rss", "Wire", lava)
+        delivery = core.store.outbox.by_message(111, alert["message_id"])
+        # a vote on another story: the explanation then needs this one's meaning
+        core.store.feedback.record(111, delivery.topic, None, -1, title="Ash cloud", vector=None)
+        why = alert["reply_markup"]["inline_keyboard"][-1][2]["callback_data"]
+        await bot.press(111, 111, why, alert["message_id"], edits=False)
+        [answer] = telegram_api.calls_to("answerCallbackQuery")
+        assert "Working it out" in answer.params["text"]
+        assert "Sent for" not in answer.params["text"]
+        release.set()
+
+        def explained() -> list[dict]:
+            return [m for m in telegram_api.sent_messages(111) if "Sent for" in m["text"]]
+
+        await telegram_api.wait_for(explained, message="the explanation in the chat")
+        [message] = explained()
+        assert message["text"].startswith("Sent for Volcanoes: matched")
+        assert message["reply_parameters"]["message_id"] == alert["message_id"]
+        assert len(telegram_api.calls_to("answerCallbackQuery")) == 1  # answered once
+
+
 SOUTH_GREETINGS = Article(
     id="s1",
     title="Message of sympathy from Kim Jong Un to South Korean President Moon Jae-in over fires",

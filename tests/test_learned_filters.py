@@ -192,3 +192,34 @@ def test_the_e5_vector_a_learned_topic_needs_can_be_made_before_it_decides():
     made = passages.STATS["texts"]
     audience.recipients(ruling)
     assert passages.STATS["texts"] == made
+
+
+def test_a_model_file_named_like_a_shipped_model_is_read_as_the_file(topic, tmp_path, monkeypatch):
+    """``model = "bin.dat"``: no slash and no ``.model``, but an existing file: a path."""
+    from pathlib import Path
+
+    from bot.config.loader import config_from_dict
+    from bot.matching.topic_model import model_for
+
+    (tmp_path / "bin.dat").write_bytes(Path(topic.model).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    entry = {"id": "iran-learned", "name": "Iran", "query": QUERY, "model": "bin.dat"}
+    config = config_from_dict({"topics": [entry]}, env={})
+    learned = config.topics["iran-learned"]
+    assert model_for(learned) is not None
+    audience = Audience({learned.id: learned})
+    audience.load([Subscription(id=1, chat_id=100, topic_id=learned.id)])
+    assert chats_for(audience, IAEA) == [100] and chats_for(audience, FOOTBALL) == []
+
+
+def test_a_model_that_is_neither_a_shipped_name_nor_a_file_names_both(tmp_path, monkeypatch):
+    from bot.config.loader import config_from_dict
+    from bot.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    entry = {"id": "iran-learned", "name": "Iran", "query": QUERY, "model": "bin.dat"}
+    with pytest.raises(ConfigError) as info:
+        config_from_dict({"topics": [entry]}, env={})
+    assert info.value.key == "topics[0].model"
+    message = str(info.value)
+    assert "no shipped model named 'bin.dat'" in message and "no model file at bin.dat" in message

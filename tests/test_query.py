@@ -325,6 +325,35 @@ def test_malformed_queries_raise_with_position_and_hint(
     assert info.value.hint
 
 
+@pytest.mark.parametrize(
+    ("query", "example"),
+    [
+        ("title:title:korea", "title:korea"),
+        ("title:summary:korea", "title:korea OR summary:korea"),
+        ("korea Title:SUMMARY:kim", "title:kim OR summary:kim"),
+    ],
+)
+def test_a_field_inside_a_field_is_refused_not_read_as_a_phrase(query: str, example: str) -> None:
+    with pytest.raises(QueryError) as info:
+        parse_query(query)
+    assert "one field per term" in str(info.value)
+    assert example in info.value.hint
+    assert info.value.position == query.lower().index("title:")
+
+
+def test_a_word_with_a_colon_after_a_field_is_still_a_phrase() -> None:
+    assert parse_query("title:korea:x").root == parse_query('title:"korea x"').root
+
+
+@pytest.mark.parametrize("query", ["~0.5", "korea ~0.55", '~0.5 "missile launch"'])
+def test_a_similarity_without_its_phrase_is_refused_not_searched_as_a_number(query: str) -> None:
+    with pytest.raises(QueryError) as info:
+        parse_query(query)
+    assert "similarity" in str(info.value) and "phrase" in str(info.value)
+    assert '"missile launch"' in info.value.hint and info.value.hint.count("~0.5")
+    assert info.value.position == query.index("~")
+
+
 def test_an_empty_query_is_an_error() -> None:
     for text in ("", "   "):
         with pytest.raises(QueryError, match="empty query"):

@@ -987,6 +987,12 @@ def find_config(
         return Path(explicit)
     if env.get(CONFIG_ENV):
         path = Path(env[CONFIG_ENV])
+        if path.is_dir():
+            raise ConfigError(
+                "",
+                f"{CONFIG_ENV} names {str(path)!r}, which is a folder, not a configuration file; "
+                f"set it to the file itself, e.g. {str(path / CONFIG_NAME)!r}",
+            )
         if not path.is_file():
             raise ConfigError(
                 "",

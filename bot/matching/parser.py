@@ -113,6 +113,7 @@ MAX_PHRASE_CHARS = 200
 
 # ~0.6"phrase": a threshold only before a quote, so that ~2024 or ~10k stay words
 _SEMANTIC = re.compile(r"~(?:(\d*\.?\d+)(?=[\"\u201c\u201d]))?")
+_SIMILARITY = re.compile(r"\d*\.\d+")  # ~0.5 with no phrase after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +189,19 @@ def _lex(text: str) -> list[_Tok]:
                         position=start,
                         hint='~"..." always reads the title and lead: write it without the field',
                     )
+                inner = _FIELD_PREFIX.match(rest)
+                if inner and inner.group(1).lower() in FIELDS:
+                    outer, second = m.group(1).lower(), inner.group(1).lower()
+                    after = rest[inner.end() :] or "korea"
+                    example = f"{outer}:{after}"
+                    if second != outer:
+                        example += f" OR {second}:{after}"
+                    raise QueryError(
+                        N_("one field per term: '{token}' names two"),
+                        position=start,
+                        hint=N_("Write one field before the word: {example}"),
+                        values={"token": word, "example": example},
+                    )
                 if rest:
                     if rest.startswith("-"):
                         raise QueryError(
@@ -240,6 +254,14 @@ def _lex_semantic(text: str, i: int, toks: list[_Tok]) -> int:
         phrase, after = text[j:end], end
     if not phrase.strip():
         raise QueryError("nothing after '~'", position=i, hint=example)
+    if not m.group(1) and after == end and _SIMILARITY.fullmatch(phrase):
+        # ~0.5 alone: a similarity that lost its phrase, not a search for the text "0.5"
+        raise QueryError(
+            N_("a similarity needs its phrase: '~{number}'"),
+            position=i,
+            hint=N_("Write the phrase in quotes right after the number: {example}"),
+            values={"number": phrase, "example": f'~{phrase}"missile launch"'},
+        )
     if m.group(1) and not 0.0 < threshold < 1.0:
         raise QueryError(
             f"similarity {m.group(1)} is out of range",

@@ -1195,17 +1195,28 @@ def builtin_model(topic_id: str) -> TopicModel | None:
     return TopicModel.from_bytes(ref.read_bytes(), origin=f"bot/data/models/{topic_id}.model")
 
 
+def _is_shipped(ref: str) -> bool:
+    return resources.files("bot.data").joinpath("models", f"{ref}.model").is_file()
+
+
 def _is_path(ref: str) -> bool:
-    return "/" in ref or "\\" in ref or ref.endswith(".model")
+    """Whether ``ref`` is a file's path: it looks like one, or it is no shipped model's name
+    and a file of that name exists (``model = "bin.dat"``)."""
+    if "/" in ref or "\\" in ref or ref.endswith(".model"):
+        return True
+    return not _is_shipped(ref) and Path(ref).is_file()
 
 
 def check_model_ref(ref: str) -> str | None:
     """None when ``ref`` names a shipped model or an existing model file, else the problem."""
     if _is_path(ref):
         return None if Path(ref).is_file() else f"no model file at {ref}"
-    if resources.files("bot.data").joinpath("models", f"{ref}.model").is_file():
+    if _is_shipped(ref):
         return None
-    return f"no shipped model named {ref!r}; give a model file's path (newsalert topics train)"
+    return (
+        f"no shipped model named {ref!r} and no model file at {ref}; give a shipped "
+        "model's name or a model file's path (newsalert topics train)"
+    )
 
 
 @cache

@@ -50,6 +50,9 @@ THIRD_PARTY = (
     "charset_normalizer",
     "py.warnings",
 )
+# Libraries that log an ERROR for what we report ourselves (trafilatura: "not valid HTML"
+# beside extract's own "not an HTML page"): shown only at -vv.
+REPORTED_BY_US = ("trafilatura",)
 # LogRecord's own attributes; anything else on a record came from ``extra=``.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -197,7 +200,8 @@ def setup_logging(
     *, verbose: int | bool = 0, json_lines: bool = False, secrets: list[str] | None = None
 ) -> None:
     """Log to stderr: INFO; DEBUG for newsalert with ``verbose`` 1; DEBUG for every
-    library too with ``verbose`` 2 (httpx, telegram, ...), otherwise they log at WARNING."""
+    library too with ``verbose`` 2 (httpx, telegram, ...), otherwise they log at WARNING
+    (``REPORTED_BY_US`` at CRITICAL: their errors are ours to tell)."""
     for secret in secrets or []:
         _redactor.add(secret)
     handler = logging.StreamHandler(sys.stderr)
@@ -211,6 +215,9 @@ def setup_logging(
     root.setLevel(logging.DEBUG if level >= 1 else logging.INFO)
     for name in THIRD_PARTY:
         logging.getLogger(name).setLevel(logging.DEBUG if level >= 2 else logging.WARNING)
+    if level < 2:
+        for name in REPORTED_BY_US:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     install_redacting_factory()
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
