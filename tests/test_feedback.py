@@ -3,6 +3,9 @@ stories close in meaning for that chat only, /why, /feedback, kept in SQLite wit
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -176,6 +179,29 @@ async def _the_alert(core, telegram_api, url, name, entry, chat=111):
     return alert
 
 
+@contextlib.asynccontextmanager
+async def _an_alert_whose_meaning_is_held_back(telegram_api, tmp_path, monkeypatch, within):
+    """A running bot whose chat 111 got a volcano alert, with a button's wait ``within``
+    (a name in handlers.feedback) made short and the meaning of a story held back, as
+    while a model loads, until the ``release`` it yields is set."""
+    import handlers.feedback
+    from tests.chatbot import article
+
+    release = asyncio.Event()
+
+    async def meaning_held_back(store, stored, passage):
+        await release.wait()  # as a model still loading
+        return None, None
+
+    monkeypatch.setattr(feedback, "_meanings", meaning_held_back)
+    monkeypatch.setattr(handlers.feedback, within, 0.05)
+    async with running_bot(telegram_api, tmp_path) as bot:
+        await bot.send(111, "/subscribe volcanoes")
+        lava = article("v1", "Volcano erupts, lava reaches the sea")
+        alert = await _the_alert(bot.core, telegram_api, "https://wire.example/rss", "Wire", lava)
+        yield bot, alert, release, lava
+
+
 async def test_buttons_under_an_alert_teach_and_explain(telegram_api, tmp_path):
     async with running_bot(telegram_api, tmp_path, topics=[KOREA_TOPIC]) as bot:
         core = bot.core
@@ -206,24 +232,10 @@ async def test_a_vote_is_answered_at_once_while_its_meaning_is_still_being_made(
 ):
     """The first vote after a start may wait many seconds for a model to load; Telegram
     drops a button's answer after about 15: the answer comes first, the vote follows."""
-    import asyncio
-
-    import handlers.feedback
-    from tests.chatbot import article
-
-    release = asyncio.Event()
-
-    async def meaning_held_back(store, stored, passage):
-        await release.wait()  # as a model still loading
-        return None, None
-
-    monkeypatch.setattr(feedback, "_meanings", meaning_held_back)
-    monkeypatch.setattr(handlers.feedback, "VOTE_ANSWER_WITHIN", 0.05)
-    async with running_bot(telegram_api, tmp_path) as bot:
+    async with _an_alert_whose_meaning_is_held_back(
+        telegram_api, tmp_path, monkeypatch, "VOTE_ANSWER_WITHIN"
+    ) as (bot, alert, release, lava):
         core = bot.core
-        await bot.send(111, "/subscribe volcanoes")
-        lava = article("v1", "Volcano erupts, lava reaches the sea")
-        alert = await _the_alert(core, telegram_api, "https://wire.example/rss", "Wire", lava)
         down = alert["reply_markup"]["inline_keyboard"][-1][1]["callback_data"]
         await bot.press(111, 111, down, alert["message_id"], edits=False)
         [answer] = telegram_api.calls_to("answerCallbackQuery")
@@ -244,24 +256,10 @@ async def test_a_why_button_is_answered_at_once_and_explained_in_the_chat_when_s
     """The ❔ under an alert may wait many seconds for a model after a start; Telegram
     drops a button's answer after about 15: a short pop-up comes first, the explanation
     follows as a reply to the alert."""
-    import asyncio
-
-    import handlers.feedback
-    from tests.chatbot import article
-
-    release = asyncio.Event()
-
-    async def meaning_held_back(store, stored, passage):
-        await release.wait()  # as a model still loading
-        return None, None
-
-    monkeypatch.setattr(feedback, "_meanings", meaning_held_back)
-    monkeypatch.setattr(handlers.feedback, "EXPLAIN_ANSWER_WITHIN", 0.05)
-    async with running_bot(telegram_api, tmp_path) as bot:
+    async with _an_alert_whose_meaning_is_held_back(
+        telegram_api, tmp_path, monkeypatch, "EXPLAIN_ANSWER_WITHIN"
+    ) as (bot, alert, release, _):
         core = bot.core
-        await bot.send(111, "/subscribe volcanoes")
-        lava = article("v1", "Volcano erupts, lava reaches the sea")
-        alert = await _the_alert(core, telegram_api, "https://wire.example/rss", "Wire", lava)
         delivery = core.store.outbox.by_message(111, alert["message_id"])
         # a vote on another story: the explanation then needs this one's meaning
         core.store.feedback.record(111, delivery.topic, None, -1, title="Ash cloud", vector=None)
