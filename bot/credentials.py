@@ -39,14 +39,15 @@ def is_credential_name(name: str) -> bool:
 
 
 def secret_values(url: str) -> list[str]:
-    """The secrets ``url`` carries: its password and the value of each credential
-    parameter, as written and %-decoded."""
+    """The secrets ``url`` carries: its password (or, with no password, its user name: a
+    token given as ``https://TOKEN@host``) and the value of each credential parameter, as
+    written and %-decoded."""
     try:
         userinfo, params = secrets_of(urlsplit(url))
     except ValueError:
         return []
-    _user, colon, password = userinfo.partition(":")
-    found = [password] if colon else []
+    user, colon, password = userinfo.partition(":")
+    found = [password] if colon else [user]
     found += [value for _name, value in params]
     return [s for s in dict.fromkeys([*found, *map(unquote, found)]) if s]
 

@@ -2508,3 +2508,25 @@ def test_a_page_gets_the_feeds_credentials_back_only_on_the_feeds_own_origin():
     assert page_to_fetch("https://news.example/a/1?id=42", feed) == (
         f"https://reader:{PASSWORD}@news.example/a/1?id=42"
     )
+
+
+def test_a_token_given_as_the_user_name_alone_is_a_secret_like_a_password():
+    """``https://TOKEN@host/feed`` (no password: the user name is the credential, as many
+    APIs take a token): the token is hidden from the stored URL and from what the feed
+    repeats in its text, as a password is; a user name beside a password is not."""
+    from bot.credentials import public_feed_url, secret_values
+    from bot.ingest.parse import parse_feed
+
+    token = "tok_9f8e7d6c5b4a39281706"
+    url = f"https://{token}@news.example/feed.xml"
+    assert secret_values(url) == [token]
+    assert secret_values(f"https://reader:{PASSWORD}@news.example/") == [PASSWORD]
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        "<link>https://news.example/</link><item><guid>a-1</guid><title>Lava</title>"
+        f"<link>https://news.example/a-1?t={token}</link>"
+        f"<description>Your token {token} is valid.</description></item></channel></rss>"
+    ).encode()
+    [article] = parse_feed(body, url=url).articles
+    assert token not in repr(article)
+    assert public_feed_url(url) == "https://news.example/feed.xml"
