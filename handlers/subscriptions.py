@@ -19,6 +19,7 @@ from handlers.common import (
     command,
     operator_hints,
     query_problem,
+    split_chat_reference,
     target_chat,
 )
 from handlers.delivery import delivery_summary
@@ -441,6 +442,8 @@ async def filter_command(turn: Turn) -> None:
         return
     target, rest = picked
     reference, _, expression = rest.partition(" ")
+    # what the examples of a reply write: the chat as it was named, then the reference
+    example_ref = " ".join(p for p in (split_chat_reference(turn.argument)[0], reference) if p)
     store = turn.core.store
     if not reference:
         subs = subscriptions.list_subscriptions(store, target.chat_id)
@@ -488,7 +491,7 @@ async def filter_command(turn: Turn) -> None:
         text = turn._(
             "What should change? For example <code>/filter {ref} -sports</code> to leave "
             "out sports, <code>/filter {ref} OR kaesong</code> to add stories about Kaesong.",
-            ref=reference,
+            ref=example_ref,
         )
     elif problem == "from-config":
         text = turn._(
@@ -524,5 +527,5 @@ async def filter_command(turn: Turn) -> None:
     elif problem == "duplicate":
         text = turn._("You already follow exactly that filter; /list shows it.")
     else:
-        text = query_problem(turn, problem, result.detail, result.error, filter_of=reference)
+        text = query_problem(turn, problem, result.detail, result.error, filter_of=example_ref)
     await turn.reply(text)

@@ -207,6 +207,19 @@ async def test_a_channel_admin_attaches_the_channel_from_a_private_chat(telegram
     assert "your own filter in @korea_watch" in own["text"]
 
 
+async def test_a_channels_filter_mistakes_get_examples_that_name_the_channel(
+    telegram_api, tmp_path
+):
+    api = telegram_api
+    make_channel(api)
+    async with running_bot(api, tmp_path) as bot:
+        await bot.send(ADMIN, "/subscribe @korea_watch korea-diplomacy")
+        unread = await bot.send(ADMIN, "/filter @korea_watch 1 (oops")
+        nothing = await bot.send(ADMIN, "/filter @korea_watch 1")
+    assert "/filter @korea_watch 1 -sports" in unread["text"], unread["text"]
+    assert "/filter @korea_watch 1 -sports" in nothing["text"], nothing["text"]
+
+
 async def test_attaching_a_channel_needs_both_admins_and_a_real_channel(telegram_api, tmp_path):
     api = telegram_api
     async with running_bot(api, tmp_path) as bot:
