@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, quote_plus, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -137,8 +137,22 @@ def bare_secrets(secrets: Collection[str]) -> list[tuple[str, str]]:
     %-encoded, the longest first: what :func:`mask_secrets` replaces, for a caller that
     replaces them in many texts (the scrub of stored rows, ``storage.scrub``)."""
     found = [s for s in dict.fromkeys(secrets) if masked_anywhere(s)]
-    pairs = [(t, MASK) for s in found for t in dict.fromkeys([s, quote(s, safe="")])]
+    pairs = [(t, MASK) for s in found for t in _spellings(s)]
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+
+
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
+
+def _spellings(secret: str) -> list[str]:
+    """``secret`` as written and as a URL may carry it: %-encoded in upper or lower case
+    hex, and as a form does (a space as ``+``)."""
+
+    def lower(text: str) -> str:
+        return _PERCENT.sub(lambda m: m.group(0).lower(), text)
+
+    encoded, plus = quote(secret, safe=""), quote_plus(secret, safe="")
+    return list(dict.fromkeys([secret, encoded, lower(encoded), plus, lower(plus)]))
 
 
 def mask_secrets(text: str, secrets: Collection[str]) -> str:

@@ -2530,3 +2530,26 @@ def test_a_token_given_as_the_user_name_alone_is_a_secret_like_a_password():
     [article] = parse_feed(body, url=url).articles
     assert token not in repr(article)
     assert public_feed_url(url) == "https://news.example/feed.xml"
+
+
+def test_a_key_a_server_re_encodes_in_lower_case_or_as_a_form_is_hidden_too():
+    """A key with characters a URL encodes (``/``, ``+``, ``=``, a space): a feed or a
+    redirect may carry it %-encoded in lower-case hex, or with ``+`` for the space, as
+    well as written; each spelling is hidden, and a redirect to another origin holding
+    one in its path is not followed."""
+    from urllib.parse import quote
+
+    from bot.credentials import mask_secrets, redirect_target
+
+    key = "Ab1/Cd2+Ef3=Gh4 xyz"
+    for spelling in (
+        key,
+        "Ab1%2FCd2%2BEf3%3DGh4%20xyz",
+        "Ab1%2fCd2%2bEf3%3dGh4%20xyz",
+        "Ab1%2FCd2%2BEf3%3DGh4+xyz",
+        "Ab1%2fCd2%2bEf3%3dGh4+xyz",
+    ):
+        assert mask_secrets(f"see {spelling} now", [key]) == "see *** now", spelling
+        asked = f"https://news.example/feed?api_key={quote(key, safe='')}"
+        assert redirect_target(f"https://other.example/{spelling}/feed", asked) is None
+    assert mask_secrets("Ab1%2fcd2 is another text", [key]) == "Ab1%2fcd2 is another text"
