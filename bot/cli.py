@@ -830,13 +830,7 @@ def topics_train(
     """
     from dataclasses import replace
 
-    from bot.matching.topic_model import (
-        FeatureSpec,
-        builtin_model,
-        load_labelled,
-        query_groups,
-        train_topic,
-    )
+    from bot.matching.topic_model import FeatureSpec, builtin_model, query_groups, train_topic
     from bot.matching.topics import builtin_topics
 
     topics_ = _load(ctx).topics if _has_config(ctx) else builtin_topics()
@@ -933,7 +927,8 @@ def topics_train(
         + "".join(f" --train-only {Path(p).name}" for p in train_only)
     )
 
-    # the minutes of training are not spent on a file that cannot be read or written
+    # the minutes of training are not spent on a path that cannot be written (a labelled
+    # file that cannot be read is told by train_topic before any embedder loads)
     path = Path(out or f"{topic.id}.model")
     folder = path.parent
     if not folder.is_dir():
@@ -941,11 +936,6 @@ def topics_train(
         _fail(f"cannot write the model to {path}: {folder} {what}; give --out a path in a folder")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         _fail(f"cannot write the model to {path}: not allowed; give --out a path you may write")
-    try:
-        for labelled in (*data, *train_only):
-            load_labelled(labelled)
-    except ConfigError as e:
-        _fail(str(e))
     try:
         model = train_topic(
             topic.id,

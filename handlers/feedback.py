@@ -48,19 +48,16 @@ async def feedback_button(turn: Turn, data: list[str]) -> None:
     # the vote keeps the article's meaning: the first one after a start may load a model
     # for many seconds, and Telegram drops a button's answer that comes after about 15
     voting = asyncio.ensure_future(feedback.vote(store, delivery, value))
-    try:
-        recorded = await asyncio.wait_for(asyncio.shield(voting), VOTE_ANSWER_WITHIN)
-    except TimeoutError:
-        if store.articles.get(delivery.article_key) is None:  # as vote() will find
-            await turn.answer(turn.tr.plain("That story is no longer stored."), alert=True)
-        else:
-            await turn.answer(text)  # it is recorded when its meaning is made
-        await voting
-        return
-    if recorded is None:
+    await asyncio.wait({voting}, timeout=VOTE_ANSWER_WITHIN)
+    if voting.done():
+        stored = voting.result() is not None
+    else:  # recorded when its meaning is made; the story is there, as vote() will find
+        stored = store.articles.get(delivery.article_key) is not None
+    if stored:
+        await turn.answer(text)
+    else:
         await turn.answer(turn.tr.plain("That story is no longer stored."), alert=True)
-        return
-    await turn.answer(text)
+    await voting
 
 
 async def _explain_button(turn: Turn, delivery: Delivery) -> None:
@@ -68,14 +65,13 @@ async def _explain_button(turn: Turn, delivery: Delivery) -> None:
     model for many seconds, and Telegram drops a button's answer after about 15), a short
     pop-up at once and the reason as a reply to the alert once made."""
     explaining = asyncio.ensure_future(_explanation(turn, delivery, plain=True))
-    try:
-        text = await asyncio.wait_for(asyncio.shield(explaining), EXPLAIN_ANSWER_WITHIN)
-    except TimeoutError:
-        await turn.answer(turn.tr.plain("Working it out… the reason follows in this chat."))
-        text = await explaining
-        await turn.reply(Html(html.escape(text, quote=False)), quote_pressed=True)
+    await asyncio.wait({explaining}, timeout=EXPLAIN_ANSWER_WITHIN)
+    if explaining.done():
+        await turn.answer(explaining.result()[:200], alert=True)
         return
-    await turn.answer(text[:200], alert=True)
+    await turn.answer(turn.tr.plain("Working it out… the reason follows in this chat."))
+    text = await explaining
+    await turn.reply(Html(html.escape(text, quote=False)), quote_pressed=True)
 
 
 async def _explanation(turn: Turn, delivery: Delivery, *, plain: bool) -> str:

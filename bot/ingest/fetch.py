@@ -201,14 +201,15 @@ class _HostSlot:
     users: int = 0  # requests holding or waiting for the semaphore
 
 
-def _host_key(url: str) -> str:
-    """The host and port of ``url``, without userinfo (a password is no key of ours)."""
-    return urlsplit(url).netloc.rsplit("@", 1)[-1].lower()
-
-
 def _netloc(url: str) -> str:
     """The host and port of ``url``, without userinfo."""
     return urlsplit(url).netloc.rsplit("@", 1)[-1]
+
+
+def _host_key(url: str) -> str:
+    """The host and port of ``url`` in lower case, without userinfo (a password is no key
+    of ours)."""
+    return _netloc(url).lower()
 
 
 class Fetcher:

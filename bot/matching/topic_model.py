@@ -356,16 +356,28 @@ def with_center(spec: FeatureSpec, vectors: np.ndarray | None, center: str = "al
     return FeatureSpec.from_json({**spec.to_json(), "embed_center": packed})
 
 
-def unit_parts(name: str, rows: np.ndarray) -> np.ndarray:
-    """``rows`` (embeddings of embedder ``name``) with each embedder's part made a unit."""
+def _part_spans(name: str) -> list[tuple[str, slice]]:
+    """Each part of embedder ``name``'s block (``+``-joined parts side by side) and its
+    columns."""
     from bot.matching.embed import DIMENSIONS, parts
 
-    out = np.array(rows, dtype=np.float64, ndmin=2)
-    at = 0
+    spans, at = [], 0
     for part in parts(name):
-        block = out[:, at : at + DIMENSIONS[part]]
-        block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+        spans.append((part, slice(at, at + DIMENSIONS[part])))
         at += DIMENSIONS[part]
+    return spans
+
+
+def _unit(block: np.ndarray) -> None:
+    """Each row of ``block`` (a view) made a unit in place."""
+    block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
+
+
+def unit_parts(name: str, rows: np.ndarray) -> np.ndarray:
+    """``rows`` (embeddings of embedder ``name``) with each embedder's part made a unit."""
+    out = np.array(rows, dtype=np.float64, ndmin=2)
+    for _, cols in _part_spans(name):
+        _unit(out[:, cols])
     return out
 
 
@@ -376,31 +388,17 @@ def centered(name: str, rows: np.ndarray, center: np.ndarray | None) -> np.ndarr
     out = np.array(rows, dtype=np.float64, ndmin=2)
     if center is None:
         return out
-    from bot.matching.embed import DIMENSIONS, parts
-
-    at = 0
-    for part in parts(name):
-        width = DIMENSIONS[part]
-        mean = center[at : at + width]
-        if mean.any():
-            block = out[:, at : at + width]
-            block -= mean
-            block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
-        at += width
+    for _, cols in _part_spans(name):
+        if center[cols].any():
+            out[:, cols] -= center[cols]
+            _unit(out[:, cols])
     return out
 
 
 def embed_columns(name: str, keep: Sequence[str]) -> np.ndarray:
     """The columns of embedder ``name``'s block (``+``-joined parts side by side) that
     belong to the parts in ``keep``, in order."""
-    from bot.matching.embed import DIMENSIONS, parts
-
-    out: list[np.ndarray] = []
-    at = 0
-    for part in parts(name):
-        if part in keep:
-            out.append(np.arange(at, at + DIMENSIONS[part]))
-        at += DIMENSIONS[part]
+    out = [np.arange(cols.start, cols.stop) for part, cols in _part_spans(name) if part in keep]
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
@@ -1466,12 +1464,12 @@ def train_model(
     also as its extra text ``views`` (:func:`text_views`), its weight split between them."""
     if spec.prototypes and not spec.prototype_vectors:
         spec = with_prototype_vectors(spec)
+    featurizer = Featurizer(spec, aliases=aliases)
     chosen = [i for i in items if use_borderline or not i.borderline]
     if not chosen or len({i.label for i in chosen}) < 2:
         raise ConfigError(topic, "training needs labelled articles of both classes (0 and 1)")
     extra, origin = view_rows(chosen, views)
     rows = [*chosen, *extra]
-    n = len(chosen)
     embeddings = None
     if spec.embedder:
         if embed_fn is None:
@@ -1480,9 +1478,9 @@ def train_model(
                 return embedding_of(spec.embedder, texts)
 
         embeddings = embed_fn([embed_text(i) for i in rows])
-    featurizer = Featurizer(spec, aliases=aliases)
     x = featurize_all(rows, featurizer, embeddings)
     y = np.array([i.label for i in rows], dtype=np.float64)
+    n = len(chosen)
     sw = sample_weights(y[:n], [i.group for i in chosen], weighting) if balanced else None
     if extra:
         own, _, shares = spread_over_views(
@@ -1549,7 +1547,8 @@ def out_of_fold(
     if spec.embedder:
         run = embed_fn or (lambda texts: embedding_of(spec.embedder, texts))
         embeddings = run([embed_text(i) for i in (*every, *extra_views)])
-    x = featurize_all([*every, *extra_views], featurizer, embeddings)
+    centring = bool(center) and embeddings is not None  # each fold featurizes for itself
+    x = None if centring else featurize_all([*every, *extra_views], featurizer, embeddings)
     y = np.array([i.label for i in every], dtype=np.float64)
     grp = np.array([i.group for i in every])
     usable = np.array([use_borderline or not i.borderline for i in every])
@@ -1576,9 +1575,10 @@ def out_of_fold(
             labels = np.concatenate([labels, y[origin[views_of]]])
             sw = np.concatenate([sw, shares])
         xf = x
-        if center and embeddings is not None:  # this fold's own centre: featurized again
+        if xf is None and embeddings is not None:  # this fold's own centre
             fold_spec = with_center(spec, embeddings[train], center)
             xf = featurize_all([*every, *extra_views], Featurizer(fold_spec), embeddings)
+        assert xf is not None  # made once, or for this fold
         w, b = fit_logistic(xf.take(rows), labels, l2=l2, sample_weight=sw)
         prob[test] = _sigmoid(xf.take(test).dot(w) + b)
     return prob, passes
@@ -1718,25 +1718,25 @@ def train_topic(
     product sums in another order)."""
     from threadpoolctl import threadpool_limits
 
+    check_center(topic, spec.embedder, center)
+    # the files first: a bad line is told before any embedder loads
+    items: list[Labelled] = []
+    data = []
+    for path in paths:
+        rows = load_labelled(path)
+        items.extend(rows)
+        data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
+    always: list[Labelled] = []
+    extra_data = []
+    for path in train_only:
+        rows = load_labelled(path)
+        always.extend(rows)
+        extra_data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
     if spec.embedder:  # load its engine first: the limit reaches only the libraries loaded
         embedding_of(spec.embedder, ["."])
     with threadpool_limits(limits=1):
         spec = with_prototype_vectors(spec)  # made again from the texts: same embedder, same bytes
         spec = replace(spec, embed_center="")  # made again too (with ``center``), never kept
-        items: list[Labelled] = []
-        data = []
-        for path in paths:
-            rows = load_labelled(path)
-            items.extend(rows)
-            data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
-        always: list[Labelled] = []
-        extra_data = []
-        for path in train_only:
-            rows = load_labelled(path)
-            always.extend(rows)
-            extra_data.append(
-                {"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)}
-            )
         training = {
             "l2": l2,
             "use_borderline": use_borderline,
@@ -1750,7 +1750,6 @@ def train_topic(
                 raise ConfigError(topic, f"unknown views {views!r} (title or title+short)")
             training["views"] = views
         if center:  # the same: stated only when set
-            check_center(topic, spec.embedder, center)
             training["center"] = center  # on the mean vector of the articles trained on
         meta: dict[str, Any] = {"data": data, "training": training}
         if extra_data:  # trained on, never held out nor scored
