@@ -1691,6 +1691,19 @@ def choose_band(
     }
 
 
+def _read_labelled(
+    paths: Sequence[str | Path],
+) -> tuple[list[Labelled], list[dict[str, Any]]]:
+    """The labelled articles of ``paths``, and what the model states of each file."""
+    items: list[Labelled] = []
+    stated = []
+    for path in paths:
+        rows = load_labelled(path)
+        items.extend(rows)
+        stated.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
+    return items, stated
+
+
 def train_topic(
     topic: str,
     paths: Sequence[str | Path],
@@ -1720,18 +1733,8 @@ def train_topic(
 
     check_center(topic, spec.embedder, center)
     # the files first: a bad line is told before any embedder loads
-    items: list[Labelled] = []
-    data = []
-    for path in paths:
-        rows = load_labelled(path)
-        items.extend(rows)
-        data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
-    always: list[Labelled] = []
-    extra_data = []
-    for path in train_only:
-        rows = load_labelled(path)
-        always.extend(rows)
-        extra_data.append({"file": Path(path).name, "sha256": sha256_of(path), "items": len(rows)})
+    items, data = _read_labelled(paths)
+    always, extra_data = _read_labelled(train_only)
     if spec.embedder:  # load its engine first: the limit reaches only the libraries loaded
         embedding_of(spec.embedder, ["."])
     with threadpool_limits(limits=1):
