@@ -509,11 +509,13 @@ def query_problem(
     error: QueryError | None = None,
     *,
     filter_of: str = "",
+    command: str = "subscribe",
 ) -> str:
     """The reply for a filter that cannot be used: what is wrong, where (the parser's
     message names the position and gives a hint), and an example; in the reader's
     language when the parser's ``error`` is at hand.  ``filter_of``: the subscription a
-    /filter named (its number or topic id), whose example is then a /filter of it."""
+    /filter named (its number or topic id), whose example is then a /filter of it;
+    otherwise the example is of ``command``, the one the writer used (/subscribe, /test)."""
     if error is not None:
         detail = error.describe(turn.tr.plain, _AT_POSITION)
     if problem == "too-long":
@@ -532,8 +534,9 @@ def query_problem(
         )
     return turn._(
         "I cannot read that filter: {detail}\n"
-        'Example: <code>/subscribe "north korea" (talks OR summit) -sports</code>',
+        'Example: <code>/{command} "north korea" (talks OR summit) -sports</code>',
         detail=detail,
+        command=command,
     )
 
 

@@ -237,7 +237,9 @@ async def test_command(turn: Turn) -> None:
         )
         return
     if not result.ok:
-        await turn.reply(query_problem(turn, result.problem, result.detail, result.error))
+        await turn.reply(
+            query_problem(turn, result.problem, result.detail, result.error, command="test")
+        )
         return
     if result.scanned == 0:
         await turn.reply(

@@ -338,5 +338,8 @@ async def test_a_lowercase_and_between_words_gets_a_hint_and_stays_a_word(telegr
         queries = [s.query for s in subscriptions.list_subscriptions(bot.store, ALICE)]
     assert "your own filter" in made and "Did you mean AND?" in made
     assert "Did you mean AND?" in tried
-    assert "OR를 뜻하셨나요?" in korean
+    assert (
+        "“or” 자체가 기사에 들어 있어야 하는 단어로" in korean
+        and "OR 연산자를 뜻하셨나요?" in korean
+    )
     assert queries == ["lava and etna"]  # the hint changes nothing

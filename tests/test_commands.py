@@ -242,6 +242,22 @@ async def test_test_shows_which_recent_stories_match_and_why(telegram_api, tmp_p
     assert "/test" in usage and "north korea" in usage
 
 
+async def test_test_with_a_filter_it_cannot_read_gives_a_test_example(telegram_api, tmp_path):
+    """The example of /test's refusal is a /test (what the writer was doing), in Korean
+    too; /subscribe's refusal keeps its /subscribe example."""
+    example = '"north korea" (talks OR summit) -sports'
+    async with running_bot(telegram_api, tmp_path) as bot:
+        bad = (await bot.send(ALICE, "/test talks OR"))["text"]
+        korean = (await bot.send(BOB, "/test (oops", language_code="ko"))["text"]
+        subscribe = (await bot.send(ALICE, "/subscribe talks OR"))["text"]
+    assert "I cannot read that filter" in bad
+    assert f"<code>/test {html.escape(example, quote=False)}</code>" in bad
+    assert "/subscribe" not in bad
+    assert "필터를 읽을 수 없습니다" in korean
+    assert f"/test {html.escape(example, quote=False)}" in korean and "/subscribe" not in korean
+    assert f"<code>/subscribe {html.escape(example, quote=False)}</code>" in subscribe
+
+
 # -- /filter ------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -488,3 +489,52 @@ def test_a_weak_key_in_a_request_line_is_hidden_from_logs_and_stored_errors(logs
     line = "illegal request line: b'GET /rss?api_key=20240501&id=42 HTTP/1.1' on 20240501"
     for shown in (redact(line), without_known_secrets(line)):
         assert "api_key=***&id=42 HTTP/1.1' on 20240501" in shown, shown
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_a_feed_key_is_hidden_from_log_lines_in_every_spelling_a_url_gives_it(logs, json_lines):
+    """A feed key quoted outside a URL (an exception's words, an argument, a traceback) is
+    hidden in each spelling a URL may give it: as written, %-encoded in upper or lower case
+    hex, with + for a space; whether the config writes it %-encoded or as it is.  The
+    token %-encoded goes whole, not only its secret half."""
+    from bot.config.loader import config_from_dict
+    from bot.ops.logs import add_config_secrets
+
+    setup, read = logs
+    setup(json_lines=json_lines)
+    encoded_in_config = "Ab1/Cd2+Ef3=Gh4 xyz"  # written %-encoded in the url
+    raw_in_config = "Zz9/Yy8+Xx7:Ww6"  # written as it is (a query may hold / and :)
+    config = config_from_dict(
+        {
+            "telegram": {"token": TOKEN},
+            "feeds": [
+                {"url": "https://a.example/rss?api_key=Ab1%2FCd2%2BEf3%3DGh4%20xyz"},
+                {"url": f"https://b.example/rss?token={raw_in_config}"},
+            ],
+        }
+    )
+    add_config_secrets(config)
+    spellings = [
+        spelling
+        for key in (encoded_in_config, raw_in_config)
+        for spelling in (
+            key,
+            quote(key, safe=""),
+            quote(key, safe="").lower(),
+            quote_plus(key, safe=""),
+            quote_plus(key, safe="").lower(),
+        )
+    ]
+    spellings += [TOKEN.replace(":", "%3A"), TOKEN.replace(":", "%3a")]
+    log = logging.getLogger("bot.ingest.fetch")
+    for spelling in spellings:
+        log.warning("odd value %r in the answer", spelling)
+        try:
+            raise ValueError(f"invalid query value '{spelling}'")
+        except ValueError as error:
+            log.exception("poll failed: %s", error)
+    out = read()
+    assert "odd value '***' in the answer" in out and "invalid query value '***'" in out
+    for spelling in spellings:
+        assert spelling.lower() not in out.lower(), spelling
+    assert TOKEN.split(":")[0] + "%3" not in out  # the bot's id goes with the rest

@@ -126,6 +126,23 @@ def test_every_particle_in_the_catalog_follows_a_placeholder_directly():
                 assert not text[: found.start()].endswith(" "), (message.id, text)
 
 
+def test_a_particle_after_a_placeholder_is_written_in_its_combined_form():
+    """A particle that depends on the value before it (through a closing quote or a
+    </code>) is written combined, for :func:`fill` to choose: a fixed "를" after
+    {operator} reads wrong for NOT (낫을), a fixed "를" after /language {language} for en."""
+    import re
+
+    fixed = re.compile(
+        r"\{\w+\}(?:</code> ?|[”’'\"])?(을|를|이|가|은|는|와|과|로|라는|라고)(?![(가-힣])"
+    )
+    for message in load_catalog("ko"):
+        if not message.id or not message.string:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            assert not fixed.search(text), (message.id, text)
+
+
 def test_a_long_run_of_closing_parentheses_is_read_in_bounded_steps():
     # each ")" looks back for its "(" at most _ASIDE_REACH characters, not to the start
     text = "뉴스" + "(" + ")" * 50_000  # quadratic before: a scan to the start per ")"

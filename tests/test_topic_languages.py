@@ -203,5 +203,5 @@ async def test_a_korean_chats_alert_and_why_name_the_topic_in_korean(telegram_ap
         why_english = (await bot.send(LONDON, "/why", language_code="en"))["text"]
     assert "\n주제: 화산\n" in korean["text"]
     assert "\nTopic: Volcanoes\n" in english["text"]
-    assert why.startswith("화산 때문에 보냈습니다")
+    assert why.startswith("화산 구독에 따라 보냈습니다")
     assert why_english.startswith("Sent for Volcanoes")

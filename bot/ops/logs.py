@@ -7,7 +7,8 @@
   needs exactly one line per event.
 * Secrets are removed from the finished line, whatever part of it they came from
   (message, arguments, extra fields, traceback): the configured token, its secret
-  half, the webhook secret, and anything shaped like a bot token.
+  half, the webhook secret, the feeds' keys (each as written and in every spelling a URL
+  may give it: %-encoded, ``+`` for a space), and anything shaped like a bot token.
 * httpx, python-telegram-bot, APScheduler and friends log at WARNING unless ``-vv``:
   httpx logs every request URL, and a Bot API URL holds the token.  Their records (of
   every logger under ``THIRD_PARTY``) are redacted as they are made, so that any other
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
-from bot.credentials import masked_anywhere, secret_values
+from bot.credentials import bare_secrets, secret_values
 from bot.ingest.urls import redact_urls
 from bot.text import named_credentials_masked, remember_secret, traceback_without_secrets
 
@@ -58,9 +59,9 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 
 
 class Redactor:
-    """Replaces secrets (the configured ones, in any case, and anything shaped like a bot
-    token) with ***, and the userinfo and query strings of URLs (where feed credentials
-    are)."""
+    """Replaces secrets (the configured ones, in any case and in each spelling a URL may
+    give them, and anything shaped like a bot token) with ***, and the userinfo and query
+    strings of URLs (where feed credentials are)."""
 
     def __init__(self, secrets: list[str] | None = None) -> None:
         self.secrets: list[str] = []
@@ -68,10 +69,13 @@ class Redactor:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        """Redact ``secret`` from now on; a token's secret half is redacted on its own too.
+        """Redact ``secret`` from now on, as written and as a URL may spell it (%-encoded
+        in either case of hex, ``+`` for a space: ``bot.credentials.bare_secrets``), outside
+        a URL too (an exception's words); a token's secret half is redacted on its own too.
         A weak secret (``bot.credentials.masked_anywhere``: short, or one ordinary word) is
         redacted only where a credential goes in a URL, not wherever the word is."""
-        found = [p for p in _parts(secret) if masked_anywhere(p) and p not in self.secrets]
+        spellings = [text for text, _mask in bare_secrets(_parts(secret))]
+        found = [p for p in spellings if p not in self.secrets]
         if found:  # a new list, not sorted in place: another thread may be redacting
             self.secrets = sorted([*self.secrets, *found], key=len, reverse=True)
 
