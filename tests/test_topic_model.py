@@ -787,9 +787,11 @@ def test_rubric_features_are_stored_with_the_model_and_need_no_embedding_of_them
     title = "IAEA inspectors visit Iranian enrichment site"
     vector = embed([f"{title}."])[0]
     # deciding embeds nothing when given the article's vector: the prototypes' are stored
-    import bot.matching.topic_model as tm
+    from bot.matching.topic_model import embedding
+    from bot.matching.topic_model import spec as spec_module
 
-    monkeypatch.setattr(tm, "embedding_of", lambda *a: pytest.fail("embedded at run time"))
+    for module in (embedding, spec_module):
+        monkeypatch.setattr(module, "embedding_of", lambda *a: pytest.fail("embedded at run time"))
     d = again.decide(title, vector=vector)
     assert d.matched and d == one.decide(title, vector=vector)
     block = again.featurizer.rubric_block(vector)

@@ -1,1 +1,1 @@
-"""Learned topic models shipped with newsalert (see bot/matching/topic_model.py)."""
+"""Learned topic models shipped with newsalert (see bot/matching/topic_model/)."""
