@@ -376,7 +376,12 @@ class Core:
 
     async def _poll_feed(self, feed_id: int) -> None:
         feed = self.store.feeds.get(feed_id)
-        if feed is None or not due(feed, utcnow(), self.pipeline.policy):
+        if feed is None:
+            # removed by another process (`newsalert feeds remove`): its job goes too, or it
+            # would wake up every interval for as long as the bot runs
+            self.scheduler.remove_feed(feed_id)
+            return
+        if not due(feed, utcnow(), self.pipeline.policy):
             return
         result = await self.pipeline.poll(feed)
         self.metrics.poll_done(result)
