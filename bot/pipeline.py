@@ -392,6 +392,8 @@ class Pipeline:
                                 meanings.get(stored.key),
                             )
                         )
+                        # an article that failed before and went through this time
+                        self._failures.pop(stored.key, None)
                     except Exception as e:
                         # One bad article must not hold up the others, nor stop the bot.
                         self.stories.forget()
