@@ -68,6 +68,25 @@ def test_prune_drops_old_text_and_finished_deliveries_but_keeps_pending(store):
     assert prune(store.db, retention=30 * DAY) == type(result)()  # nothing more to do
 
 
+def test_an_old_article_loses_its_vector_with_its_text_and_keeps_its_identity(store):
+    # the 1 KiB vector was most of what an identity row kept for a year: nothing reads it
+    # past the window (stories, votes and /why go by then)
+    feed = store.feeds.upsert("https://news.example/feed.xml")
+    old = utcnow() - timedelta(days=40)
+    title_only = Article(id="urn:story:9", title="A headline alone, with no text at all")
+    stored = store.articles.add_new(feed.id, [article(1), title_only], now=old)
+    stored += store.articles.add_new(feed.id, [article(2)])  # fresh
+    store.articles.mark_processed(s.key for s in stored)
+    for s in stored:
+        store.articles.set_vector(s.key, b"\x00\x3c" * 512)
+    result = prune(store.db, retention=30 * DAY)
+    assert result.articles_compacted == 2  # the title-only one had a vector to lose
+    assert [store.articles.vector(s.key) for s in stored] == [None, None, b"\x00\x3c" * 512]
+    assert text_of(store, "urn:story:1") == ("", "")
+    assert store.articles.add_new(feed.id, [article(1), title_only]) == []  # still known
+    assert prune(store.db, retention=30 * DAY) == PruneResult()
+
+
 @pytest.mark.usefixtures("aged")
 def test_a_pruned_story_the_feed_still_lists_is_not_new_again(store):
     prune(store.db, retention=30 * DAY)
