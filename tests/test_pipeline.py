@@ -377,6 +377,31 @@ async def test_a_malformed_feed_that_grows_is_logged_once_per_kind_of_problem(
     store.close()
 
 
+async def test_a_reload_forgets_what_was_logged_of_the_malformed_feeds_it_removed(
+    tmp_path, feed_server
+):
+    # which problems were logged, per feed, stayed for every feed ever polled
+    from bot.config.reload import plan_reload
+    from bot.pipeline import sync_config
+
+    for i in range(20):
+        feed_server.set(f"/broken{i}.xml", UNCLOSED_CDATA)
+    feeds = [{"url": feed_server.url(f"/broken{i}.xml")} for i in range(20)]
+    config = config_from_dict(
+        {"storage": {"path": str(tmp_path / "db.sqlite")}, "feeds": feeds}, env={}
+    )
+    store = Store.open(config.storage.path)
+    async with Core(config, store=store, sink=ConsoleSink(io.StringIO())) as core:
+        for feed in sync_config(store, config):
+            await core.pipeline.poll(feed)
+        assert len(core.pipeline._malformed_logged) == 20
+        fewer = config_from_dict(
+            {"storage": {"path": str(tmp_path / "db.sqlite")}, "feeds": feeds[:2]}, env={}
+        )
+        assert (await core.apply_reload(plan_reload(config, fewer))).ok
+        assert len(core.pipeline._malformed_logged) == 2
+
+
 async def test_a_malformed_feed_is_reported_once_and_its_later_items_recovered(
     tmp_path, feed_server, caplog
 ):
