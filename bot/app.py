@@ -197,6 +197,7 @@ class Core:
         self.config = plan.config
         add_config_secrets(plan.config)  # a feed /reload added may have a key of its own
         self.pipeline.reconfigure(plan.config)
+        self.pipeline.keep_feeds({s.id for s in states})
         # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
         # `newsalert feeds add` while the bot ran are picked up too
         scheduled = self.scheduler.feed_ids()
@@ -376,7 +377,13 @@ class Core:
 
     async def _poll_feed(self, feed_id: int) -> None:
         feed = self.store.feeds.get(feed_id)
-        if feed is None or not due(feed, utcnow(), self.pipeline.policy):
+        if feed is None:
+            # removed by another process (`newsalert feeds remove`): its job goes too, or it
+            # would wake up every interval for as long as the bot runs
+            self.scheduler.remove_feed(feed_id)
+            self.pipeline.forget_feed(feed_id)
+            return
+        if not due(feed, utcnow(), self.pipeline.policy):
             return
         result = await self.pipeline.poll(feed)
         self.metrics.poll_done(result)

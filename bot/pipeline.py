@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -148,6 +148,15 @@ class Pipeline:
         feeds; the sections that need a restart are the same as before)."""
         self.config = config
         self.audience = Audience(config.topics)  # loads the subscriptions on first use
+
+    def keep_feeds(self, feed_ids: Collection[int]) -> None:
+        """Forget what is remembered of every other feed (a reload removed them)."""
+        for gone in self._malformed_logged.keys() - set(feed_ids):
+            del self._malformed_logged[gone]
+
+    def forget_feed(self, feed_id: int) -> None:
+        """Forget what is remembered of ``feed_id`` (it was removed)."""
+        self._malformed_logged.pop(feed_id, None)
 
     def _fetch_url(self, feed: FeedState) -> str:
         """Where to fetch ``feed``, credentials included (kept in memory only)."""
@@ -392,6 +401,8 @@ class Pipeline:
                                 meanings.get(stored.key),
                             )
                         )
+                        # an article that failed before and went through this time
+                        self._failures.pop(stored.key, None)
                     except Exception as e:
                         # One bad article must not hold up the others, nor stop the bot.
                         self.stories.forget()

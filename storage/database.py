@@ -14,6 +14,11 @@ import sqlite_utils
 from bot.errors import StorageError
 from bot.records import as_utc
 
+# The WAL file is cut back to this after a checkpoint: it keeps the size of the largest
+# write ever made (a prune, a scrub, a burst of alerts) for the life of the file otherwise,
+# as SQLite never shrinks it by itself.  Everyday writes stay far below it.
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
+
 
 def open_database(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
     """Open (or create) the database at ``path``, or in memory for ``":memory:"``.
@@ -37,6 +42,7 @@ def open_database(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Dat
         if target != ":memory:":
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         db = sqlite_utils.Database(conn)
         if migrate:
             MIGRATIONS.apply(db)

@@ -616,3 +616,17 @@ def m024_story_member_passages(db: sqlite_utils.Database) -> None:
     # (bot.ingest.stories); NULL until then, and for the links stored before (their
     # vectors are made again when next needed, as they were after every restart).
     db.execute("ALTER TABLE story_articles ADD COLUMN passage BLOB")
+
+
+@MIGRATIONS()
+def m025_indices_for_pruning(db: sqlite_utils.Database) -> None:
+    # storage.retention's work grew with what it keeps, not with what it prunes: deleting
+    # an old article looked for its votes (feedback.article_id, ON DELETE SET NULL) by
+    # reading every vote; and each batch of compaction read past every article already
+    # reduced to its identity (a year of them) to find the few that still had text (or a
+    # vector: storage.retention.HAS_TEXT_SQL, the same expression, or the index is unused).
+    db.execute("CREATE INDEX idx_feedback_article ON feedback(article_id)")
+    db.execute(
+        "CREATE INDEX idx_articles_with_text ON articles(first_seen) "
+        "WHERE (summary != '' OR content != '' OR vector IS NOT NULL)"
+    )

@@ -297,6 +297,7 @@ class ScriptedSink:
                 "button": message.button_url,
                 "label": message.button_label,
                 "silent": message.silent,
+                "feedback": message.feedback_id,
             }
         )
         return self._ids[chat_id]

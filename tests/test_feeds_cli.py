@@ -370,3 +370,25 @@ def test_a_large_import_skips_known_feeds_in_any_spelling_in_linear_work(tmp_pat
     assert len(store.feeds.all()) == 1500
     store.close()
     assert calls <= 4 * (1000 + len(urls)), calls
+
+
+async def test_a_feed_removed_from_the_command_line_leaves_the_scheduler(feed_server, tmp_path):
+    # its job kept waking up every interval, for nothing, until a /reload
+    rss = b'<?xml version="1.0"?><rss version="2.0"><channel><title>A</title></channel></rss>'
+    feed_server.set("/a.xml", rss)
+    feed_server.set("/b.xml", rss)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[storage]\npath = "{tmp_path / "db.sqlite"}"\n\n[[feeds]]\nurl = "{feed_server.url("/a.xml")}"\n'
+    )
+    async with Core(load_config(path, env={}), sink=ConsoleSink(io.StringIO())) as core:
+        await core.start()
+        added = core.store.feeds.upsert(feed_server.url("/b.xml"), interval=0.2, origin="cli")
+        assert (await core.reload()).feeds_added == 1
+        assert core.store.feeds.remove(feed_server.url("/b.xml"))  # `feeds remove`
+        for _ in range(100):
+            if added.id not in core.scheduler.feed_ids():
+                break
+            await asyncio.sleep(0.05)
+        assert added.id not in core.scheduler.feed_ids()
+        assert len(core.scheduler.feed_ids()) == 1  # the config's feed is still polled

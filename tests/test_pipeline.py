@@ -207,6 +207,45 @@ async def test_an_article_that_fails_does_not_block_the_others(tmp_path, monkeyp
         assert store.articles.unprocessed() == []  # given up after three passes, and logged
 
 
+def _words(i: int) -> str:
+    """Six words of article ``i``'s own (so that no two are one story)."""
+    syllables = [f"{a}{b}" for a in "bcdfghklmnprstvz" for b in ("ora", "ime", "usk", "ant")]
+    return " ".join(syllables[(i * 7 + k * 13) % len(syllables)] + str(i) for k in range(6))
+
+
+async def test_articles_that_failed_once_and_then_went_through_are_not_remembered(
+    tmp_path, monkeypatch
+):
+    # their count of failed passes was kept for the life of the process
+    feed = (Path(bot.data.__file__).parent / "demo_feed.xml").as_uri()
+    config = make_config(tmp_path, feed)
+    store = Store.open(config.storage.path)
+    subscribe(store, config.topics, ChatInfo(chat_id=1), '"north korea"')
+    registered = store.feeds.upsert(feed)
+    store.articles.add_new(
+        registered.id,
+        [
+            Article(id=f"a{i}", title=f"North Korea {_words(i)}", link=f"https://x.example/{i}")
+            for i in range(100)
+        ],
+    )
+    async with Core(config, store=store, sink=ConsoleSink(io.StringIO())) as core:
+        real = core.pipeline._render_for
+        failed: set[str] = set()
+
+        async def fails_once(stored, recipients):  # a bug that hits each article once
+            if stored.article.id not in failed:
+                failed.add(stored.article.id)
+                raise RuntimeError("a passing fault")
+            return await real(stored, recipients)
+
+        monkeypatch.setattr(core.pipeline, "_render_for", fails_once)
+        await core.pipeline.alert_unprocessed()  # every one fails
+        await core.pipeline.alert_unprocessed()  # every one goes through
+        assert len(store.outbox.for_chat(1)) == 100
+        assert core.pipeline._failures == {}
+
+
 async def test_a_feed_that_moved_keeps_its_identity_across_restarts(feed_server, tmp_path):
     """A 301 makes the bot fetch from the new place; the config's URL stays the feed's
     identity, so a restart neither re-primes it nor drops what was published meanwhile."""
@@ -336,6 +375,31 @@ async def test_a_malformed_feed_that_grows_is_logged_once_per_kind_of_problem(
     assert "unclosed CDATA section; 4 items read" in warned[0]
     assert "unclosed CDATA" not in warned[1]
     store.close()
+
+
+async def test_a_reload_forgets_what_was_logged_of_the_malformed_feeds_it_removed(
+    tmp_path, feed_server
+):
+    # which problems were logged, per feed, stayed for every feed ever polled
+    from bot.config.reload import plan_reload
+    from bot.pipeline import sync_config
+
+    for i in range(20):
+        feed_server.set(f"/broken{i}.xml", UNCLOSED_CDATA)
+    feeds = [{"url": feed_server.url(f"/broken{i}.xml")} for i in range(20)]
+    config = config_from_dict(
+        {"storage": {"path": str(tmp_path / "db.sqlite")}, "feeds": feeds}, env={}
+    )
+    store = Store.open(config.storage.path)
+    async with Core(config, store=store, sink=ConsoleSink(io.StringIO())) as core:
+        for feed in sync_config(store, config):
+            await core.pipeline.poll(feed)
+        assert len(core.pipeline._malformed_logged) == 20
+        fewer = config_from_dict(
+            {"storage": {"path": str(tmp_path / "db.sqlite")}, "feeds": feeds[:2]}, env={}
+        )
+        assert (await core.apply_reload(plan_reload(config, fewer))).ok
+        assert len(core.pipeline._malformed_logged) == 2
 
 
 async def test_a_malformed_feed_is_reported_once_and_its_later_items_recovered(

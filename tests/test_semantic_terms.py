@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -321,3 +322,24 @@ async def test_test_command_shows_each_recent_storys_similarity(telegram_api, tm
     assert len(shown) == 3 and "北" in shown[0][1]  # closest first, each with its similarity
     assert [float(s) for s, _ in shown] == sorted((float(s) for s, _ in shown), reverse=True)
     assert '~0.5"north korea fires a ballistic missile" USE 0.' in reply  # why names it
+
+
+@needs_model
+def test_the_vectors_of_phrases_no_longer_subscribed_to_are_not_all_kept(monkeypatch):
+    # the vector of every phrase ever subscribed to stayed for the life of the process
+    monkeypatch.setattr(vectors, "PHRASES_KEPT", 10)
+    monkeypatch.setattr(vectors, "_made", type(vectors._made)())
+    m = Matcher()
+    m.add("kept", '~"north korea fires a ballistic missile"')
+    for i in range(60):  # people write a filter, and later drop it for another
+        m.add(f"chat-{i}", f'~"talks number {i} on the peninsula"')
+        assert [x.topic for x in m.match(MISSILE_EN, vector=vectors.article_vector(MISSILE_EN))]
+        m.remove(f"chat-{i}")
+    assert len(vectors._made) <= 10
+    assert [x.topic for x in m.match(MISSILE_EN, vector=vectors.article_vector(MISSILE_EN))] == [
+        "kept"
+    ]
+    many = [f"phrase {i} of a long list" for i in range(25)]  # more at once than are kept
+    rows = vectors.phrase_vectors(many)
+    assert len(vectors._made) == 25
+    assert np.allclose(rows[3], vectors.embed([many[3]])[0], atol=1e-6)

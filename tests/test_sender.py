@@ -281,3 +281,20 @@ async def test_going_back_to_instant_releases_held_alerts(store):
     assert store.chats.get(1).digest_at == "09:30"
     assert chat_settings.set_digest(store, 1, "instant").ok
     assert await Sender(store, sink).drain() == 1
+
+
+async def test_the_sender_remembers_nothing_per_chat_once_the_chats_are_served(store):
+    # whether the 👍/👎 buttons go under a chat's alerts was kept for every chat ever sent
+    # to, for the life of the process
+    out, sink = Outbox(store), ScriptedSink()
+    for chat_id in range(1, 1001):
+        out.alert(chat_id)
+    store.chats.ensure(-5, type="group")
+    sink.script[-5] = [ChatMoved(-1005)]
+    out.alert(-5)
+    sender = Sender(store, sink)
+    sender.feedback = True
+    assert await sender.drain() == 1001
+    assert len(sink.sent) == 1001 and all(m["feedback"] for m in sink.sent)
+    assert sink.to(-1005) and sink.to(-5) == []
+    assert sender._buttons == {}

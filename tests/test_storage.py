@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.records import Alert, Article, utcnow
-from storage.database import schema_is_current
+from storage.database import WAL_SIZE_LIMIT, schema_is_current
 from storage.store import Store
 
 
@@ -165,3 +165,16 @@ def test_the_work_list_costs_linear_time_in_a_chats_pending_rows(tmp_path):
         small.close()
         large.close()
     assert many < 6 * few, (few, many)  # 4x the rows; quadratic would be ~16x
+
+
+def test_the_wal_file_shrinks_back_after_a_big_write(store, tmp_path):
+    # SQLite keeps the WAL file at the size of the largest write ever made (here a poll
+    # of 250 big articles, some 40 MB in one transaction) unless journal_size_limit cuts it
+    wal = tmp_path / "db.sqlite-wal"  # beside the store fixture's file
+    feed = store.feeds.upsert("https://wire.example/rss")
+    big = [Article(id=str(i), title=f"Big story {i}", content=f"{i} " * 50_000) for i in range(250)]
+    store.articles.add_new(feed.id, big)
+    assert wal.stat().st_size > 2 * WAL_SIZE_LIMIT  # the write went through the WAL
+    for i in range(3):  # everyday writes after it; SQLite checkpoints by itself
+        store.feeds.upsert(f"https://wire.example/rss{i}")
+    assert wal.stat().st_size <= WAL_SIZE_LIMIT

@@ -194,3 +194,21 @@ def test_story_ids_are_never_handed_out_again_after_pruning(store):
     )
     new_id = store.stories.create(fresh.key, feed.id, fresh.article, "", now=utcnow())
     assert new_id > max(ids)
+
+
+def test_a_desk_that_runs_for_months_keeps_only_recent_stories_in_the_database(store):
+    # Old stories used to go only when the desk first loaded (a start): a bot never
+    # restarted kept every story it had seen, with its vectors and members.
+    desk = StoryDesk(store.stories)  # the default window: a day; stories kept 7 days
+    feed = store.feeds.upsert("https://wire.example/rss")
+    start = utcnow() - timedelta(days=100)
+    words = [f"{a}{b}" for a in "bcdfghklmnprstvz" for b in ("ora", "ime", "usk", "ant")]
+    for i in range(1000):  # one new story every 2 hours: 83 days
+        title = " ".join(words[(i * 7 + k * 13) % len(words)] + str(i) for k in range(6))
+        [stored] = store.articles.add_new(feed.id, [Article(id=str(i), title=title)])
+        desk.assign(stored.key, feed.id, stored.article, now=start + timedelta(hours=2 * i))
+    stories = store.db.execute("SELECT count(*) FROM stories").fetchone()[0]
+    members = store.db.execute("SELECT count(*) FROM story_articles").fetchone()[0]
+    # 7 days kept, plus at most a day (a window) before the next prune: 96 stories
+    assert stories <= 8 * 12 + 1, stories
+    assert members <= stories

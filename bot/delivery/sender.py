@@ -309,7 +309,7 @@ class Sender:
 
     async def _serve_chat(self, chat_id: int) -> None:
         """Send the chat's due rows in order; stop at the first that must wait."""
-        claimed = chat_id
+        claimed = first = chat_id
         try:
             while not self.stopping and not self.paused_reason:
                 chat = self.store.chats.get(chat_id)
@@ -349,6 +349,9 @@ class Sender:
             self._refused_write(e)
         finally:
             self._claimed.discard(claimed)
+            # only while the chat is served (else one entry for every chat ever sent to)
+            self._buttons.pop(first, None)
+            self._buttons.pop(claimed, None)
 
     def _compose(self, message: Delivery, labels: AlertLabels) -> tuple[str, str]:
         if message.kind != "alert" or message.story_id is None:

@@ -628,6 +628,7 @@ class StoryDesk:
         self._owner: np.ndarray | None = None
         self._position: dict[int, int] = {}  # story id -> its position in _recent
         self._generation = 0  # bumped whenever a story or a member is added
+        self._pruned_at: datetime | None = None  # when old stories were last deleted
         # the first stage passages_wanted ran for an article, for assign to take up when
         # nothing was added meanwhile (it loops over every recent story: not twice)
         self._first: _FirstStage | None = None
@@ -641,8 +642,13 @@ class StoryDesk:
         self._generation += 1
 
     def _load(self, now: datetime) -> list[_Recent]:
-        if self._recent is None:
+        # Stories long past the window go from the database once a window, not only at the
+        # first load: a bot that runs for months without a restart kept every story (and
+        # its vectors and members) it had ever seen.
+        if self._pruned_at is None or now - self._pruned_at >= self.window:
             self.stories.prune(before=now - 7 * max(self.window, DEFAULT_WINDOW))
+            self._pruned_at = now
+        if self._recent is None:
             since = now - self.window
             later: dict[int, list[_Member]] = {}
             for m in self.stories.members(since=since, last=self.members - 1):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -127,20 +128,32 @@ def phrase_vector(text: str) -> np.ndarray:
 
 def phrase_vectors(texts: Sequence[str]) -> np.ndarray:
     """Unit vectors of several phrases, one row each; the ones not made before are made
-    in one batch (and remembered)."""
+    in one batch (and remembered: the phrases asked for last, and at most
+    :data:`PHRASES_KEPT` others)."""
     keys = [" ".join(t.split()) for t in texts]
-    missing = [k for k in dict.fromkeys(keys) if k not in _made]
-    if missing:
-        for start in range(0, len(missing), 256):
-            part = missing[start : start + 256]
-            for text, row in zip(part, embed(part), strict=True):
-                _made[text] = row
     if not keys:
         return np.zeros((0, DIMENSION), np.float32)
-    return np.stack([_made[k] for k in keys])
+    wanted = list(dict.fromkeys(keys))
+    with _made_lock:
+        found = {k: _made[k] for k in wanted if k in _made}
+    missing = [k for k in wanted if k not in found]
+    for start in range(0, len(missing), 256):
+        part = missing[start : start + 256]
+        found.update(zip(part, embed(part), strict=True))
+    with _made_lock:
+        for key in wanted:
+            _made[key] = found[key]
+            _made.move_to_end(key)
+        # Phrases come from the queries people write and rewrite: without a bound, every
+        # phrase ever subscribed to stayed, long after its subscription was gone.
+        while len(_made) > max(PHRASES_KEPT, len(wanted)):
+            _made.popitem(last=False)
+    return np.stack([found[k] for k in keys])
 
 
-_made: dict[str, np.ndarray] = {}  # phrase -> its vector (phrases are few and short)
+PHRASES_KEPT = 4096  # the vectors of phrases no longer asked for kept at most (2 KiB each)
+_made: OrderedDict[str, np.ndarray] = OrderedDict()  # phrase -> its vector, oldest first
+_made_lock = threading.Lock()
 
 
 def to_blob(vector: np.ndarray) -> bytes:
