@@ -42,6 +42,12 @@ def _vote(row: dict[str, Any]) -> Vote:
     )
 
 
+# A chat's votes kept at most, the latest: each is ~2 KB (title and two vectors) and every
+# article alerted to the chat is compared with them, so a chat that votes every day for
+# years would otherwise grow its rows, and the cost of its matching, without end.
+VOTES_KEPT_PER_CHAT = 1000
+
+
 class FeedbackStore:
     """Votes per chat.  ``generation`` moves with every write, for readers that cache."""
 
@@ -65,7 +71,8 @@ class FeedbackStore:
         passage: bytes | None = None,
         now: datetime | None = None,
     ) -> Vote:
-        """Record (or change) the chat's vote on one alert; returns it."""
+        """Record (or change) the chat's vote on one alert; returns it.  Beyond
+        :data:`VOTES_KEPT_PER_CHAT` votes the chat's oldest go."""
         with self.db.atomic():
             self.db.execute(
                 "DELETE FROM feedback WHERE chat_id = ? AND topic = ? AND article_id IS ?",
@@ -77,6 +84,11 @@ class FeedbackStore:
                 [chat_id, topic, article_id, 1 if vote > 0 else -1, title, vector, passage,
                  to_db_time(now or utcnow())],
             )  # fmt: skip
+            self.db.execute(
+                "DELETE FROM feedback WHERE chat_id = ? AND id NOT IN (SELECT id FROM "
+                "feedback WHERE chat_id = ? ORDER BY id DESC LIMIT ?)",
+                [chat_id, chat_id, VOTES_KEPT_PER_CHAT],
+            )
         row = self.db.execute("SELECT * FROM feedback WHERE id = ?", [cursor.lastrowid]).fetchone()
         names = [d[0] for d in self.db.execute("SELECT * FROM feedback LIMIT 0").description]
         return _vote(dict(zip(names, row, strict=True)))

@@ -383,3 +383,21 @@ async def test_the_e5_vector_is_made_once_an_article_and_only_for_chats_with_vot
     assert passages.STATS["texts"] == made + 1
     assert _titles(store, 3) == {match_day.title}
     store.close()
+
+
+def test_a_chat_keeps_its_latest_votes_up_to_the_bound(tmp_path, monkeypatch):
+    # a chat voting every day for years grew its rows (and its matching cost) without end
+    import storage.feedback
+
+    monkeypatch.setattr(storage.feedback, "VOTES_KEPT_PER_CHAT", 20)
+    store = Store.open(tmp_path / "db.sqlite")
+    for chat in (7, 8, 9):
+        store.chats.ensure(chat)
+    for n in range(25):  # votes on 25 alerts (of as many topics: no article rows needed)
+        store.feedback.record(7, f"t{n}", None, -1, title=f"story {n}", vector=None)
+        store.feedback.record(8, f"t{n}", None, 1, title=f"other {n}", vector=None)
+    kept = store.feedback.for_chat(7)
+    assert [v.title for v in kept] == [f"story {n}" for n in range(5, 25)]
+    assert len(store.feedback.for_chat(8)) == 20  # each chat its own
+    store.feedback.record(9, "korea", None, 1, title="one", vector=None)
+    assert [v.title for v in store.feedback.for_chat(9)] == ["one"]
