@@ -11,12 +11,13 @@ IANA name such as "Asia/Seoul", or a fixed offset such as "UTC+05:30").
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import ENGLISH, AlertLabels, DigestLine, format_time, render_digest
@@ -64,7 +65,32 @@ def zone_of(name: str) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
-        return None
+        pass
+    key = _zone_key(name)
+    return ZoneInfo(key) if key else None
+
+
+@functools.cache
+def _zone_keys() -> dict[str, list[str]]:
+    """Every IANA zone name by its lower-case spelling and by its lower-case city (the
+    last part: "seoul" for "Asia/Seoul"), read once, when a name is first not found."""
+    keys: dict[str, list[str]] = {}
+    for key in sorted(available_timezones()):
+        keys.setdefault(key.lower(), []).append(key)
+        if "/" in key:
+            keys.setdefault(key.rsplit("/", 1)[1].lower(), []).append(key)
+    return keys
+
+
+def _zone_key(name: str) -> str:
+    """The IANA name a person meant when not written exactly: "asia/seoul", "Seoul",
+    "new york" (one zone of that city only); "" when none or several."""
+    spelled = re.sub(r"\s+", "_", name.strip()).lower()
+    if len(spelled) > 64:
+        return ""
+    found = _zone_keys().get(spelled, [])
+    exact = [k for k in found if k.lower() == spelled]
+    return exact[0] if exact else found[0] if len(found) == 1 else ""
 
 
 def canonical_zone(name: str) -> str | None:
