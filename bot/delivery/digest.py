@@ -25,6 +25,7 @@ from bot.i18n import fill
 from bot.records import utcnow
 from bot.text import plural
 from storage.chats import Chat
+from storage.outbox import HeldAlert
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -216,15 +217,26 @@ def make_due_digests(
             continue
         labels = alert_labels(chat.language)
         zone = _zone(chat)
-        parts = render_digest(
-            [
-                DigestLine(h.id, h.title, h.link, h.source, format_time(h.published, zone, labels))
-                for h in held
-            ],
-            heading=digest_heading(chat, len(held), now, labels),
-            footer=footer_for(chat),
-            labels=labels,
-        )
+        # a forum's alerts go to the topics their subscriptions were made in: one digest
+        # each, carried by one of its own rows (a carrier takes its row's topic)
+        by_thread: dict[int | None, list[HeldAlert]] = {}
+        for h in held:
+            by_thread.setdefault(h.thread_id, []).append(h)
+        parts = [
+            part
+            for alerts in by_thread.values()
+            for part in render_digest(
+                [
+                    DigestLine(
+                        h.id, h.title, h.link, h.source, format_time(h.published, zone, labels)
+                    )
+                    for h in alerts
+                ],
+                heading=digest_heading(chat, len(alerts), now, labels),
+                footer=footer_for(chat),
+                labels=labels,
+            )
+        ]
         with store.atomic():
             store.outbox.make_digest([(p.ids, p.html, p.text) for p in parts])
             store.chats.mark_digest_made(chat_id, now)
