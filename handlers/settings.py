@@ -10,6 +10,7 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
+from bot.config.durations import format_interval
 from bot.config.template import PARTS, TemplateError, format_template
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
 from bot.service import chats, subscriptions
@@ -171,7 +172,8 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
     target = _target_for(turn, chat_id)
     chat = core.store.chats.get(chat_id)
     assert chat is not None
-    note = ""
+    note = ""  # a pop-up to dismiss
+    toast = ""  # a line that fades by itself
     if op == "x":
         await turn.answer()
         await turn.edit(
@@ -206,7 +208,9 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
         on = chats.link_preview_on(chat, core.config.alerts.link_preview)
         chat_settings.set_link_preview(core.store, chat_id, not on)
     elif op == "b":
-        chat_settings.set_breaking_through(core.store, chat_id, not chat.breaking_through)
+        at_once = not chat.breaking_through
+        chat_settings.set_breaking_through(core.store, chat_id, at_once)
+        toast = _breaking_toast(turn, at_once)
     elif op == "i":
         size = chats.image_size(chat, core.config.alerts.image)
         chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size))
@@ -219,9 +223,24 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
             await _set_chat_menu(turn, chat_id, language)
     elif op == "z":
         chats.set_paused(core.store, chat_id, not chat.paused)
-    await turn.answer(note, alert=bool(note))
+    await turn.answer(note or toast, alert=bool(note))
     text, keyboard = settings_view(turn, target)
     await turn.edit(text, keyboard=keyboard)
+
+
+def _breaking_toast(turn: Turn, at_once: bool) -> str:
+    """What the "Breaking news" button now means: the button's two words do not say."""
+    if not at_once:
+        return turn.tr.plain(
+            "Breaking news now comes as your other alerts do: quiet hours and digests apply to it."
+        )
+    alerts = turn.core.config.alerts
+    return turn.tr.plain(
+        "Breaking news (a story {outlets} outlets carry within {window}) now comes at once, "
+        "even in quiet hours or when this chat takes digests.",
+        outlets=alerts.breaking_outlets,
+        window=format_interval(alerts.breaking_window),
+    )
 
 
 async def _pause(turn: Turn, paused: bool) -> None:

@@ -330,6 +330,21 @@ async def test_settings_keyboard_changes_topics_mode_previews_language_and_pause
         assert edited.get("reply_markup") is None
 
 
+async def test_the_breaking_news_button_says_what_at_once_means(telegram_api, tmp_path):
+    alerts = {"breaking_outlets": 4, "breaking_window": "20m"}
+    async with running_bot(telegram_api, tmp_path, alerts=alerts) as bot:
+        message_id = (await bot.send(ALICE, "/settings"))["message_id"]
+        edited = await bot.press(ALICE, ALICE, f"s:{ALICE}:b", message_id)
+        on = bot.api.calls_to("answerCallbackQuery")[-1].params
+        await bot.press(ALICE, ALICE, f"s:{ALICE}:b", message_id)
+        off = bot.api.calls_to("answerCallbackQuery")[-1].params
+        assert not bot.store.chats.get(ALICE).breaking_through
+    assert "Breaking news: at once" in str(edited["reply_markup"])
+    assert "a story 4 outlets carry within 20m" in on["text"] and "quiet hours" in on["text"]
+    assert "quiet hours and digests apply" in off["text"]
+    assert not on.get("show_alert") and not off.get("show_alert")  # a toast, not a pop-up
+
+
 async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
     async with running_bot(telegram_api, tmp_path) as bot:
         shown = (await bot.send(ALICE, "/digest"))["text"]
