@@ -49,6 +49,21 @@ def test_pictures_come_from_media_content_thumbnail_and_image_enclosures():
     }
 
 
+def test_a_picture_that_cannot_be_used_gives_way_to_the_items_next_one():
+    feed = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">
+<channel><title>Wire</title><link>https://wire.example/</link>
+<item><guid>a</guid><title>A</title><link>https://wire.example/a</link>
+  <media:content url="data:image/png;base64,AAAA" medium="image"/>
+  <media:thumbnail url="https://img.example/a-thumb.jpg"/></item>
+<item><guid>b</guid><title>B</title><link>https://wire.example/b</link>
+  <media:content url="https://img.example/My Photo.jpg" type="image/jpeg"/>
+  <enclosure url="https://wire.example/b.jpg" type="image/jpeg" length="1"/></item>
+</channel></rss>"""
+    images = [a.image for a in parse_feed(feed, url="https://wire.example/feed").articles]
+    assert images == ["https://img.example/a-thumb.jpg", "https://wire.example/b.jpg"]
+
+
 def test_json_feed_image_and_banner_image():
     doc = {
         "version": "https://jsonfeed.org/version/1.1",
