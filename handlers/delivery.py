@@ -93,7 +93,7 @@ async def digest(turn: Turn) -> None:
 
 @command
 async def timezone(turn: Turn) -> None:
-    """``/timezone Asia/Seoul`` (or ``UTC+9``): the clock of digests and quiet hours."""
+    """``/timezone Asia/Seoul`` (or ``UTC+9``): the clock of alerts, digests and quiet hours."""
     picked = await target_chat(turn, turn.argument, change=True)
     if picked is None:
         return
@@ -105,7 +105,10 @@ async def timezone(turn: Turn) -> None:
     if not rest:
         chat = _chat(turn, target)
         await turn.reply(
-            turn._("Digest times and quiet hours here use {zone}.", zone=chat.timezone)
+            turn._(
+                "Times in alerts and /latest, digest times and quiet hours here use {zone}.",
+                zone=chat.timezone,
+            )
             + "\n"
             + usage
         )

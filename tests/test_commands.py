@@ -350,6 +350,7 @@ async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
         shown = (await bot.send(ALICE, "/digest"))["text"]
         daily = (await bot.send(ALICE, "/digest daily 07:30"))["text"]
         zone = (await bot.send(ALICE, "/timezone Asia/Seoul"))["text"]
+        zone_shown = (await bot.send(ALICE, "/timezone"))["text"]
         quiet = (await bot.send(ALICE, "/quiet 23:00-07:00 silent"))["text"]
         chat = bot.store.chats.get(ALICE)
         assert (chat.alert_mode, chat.digest_every, chat.digest_at) == ("digest", "daily", "07:30")
@@ -367,6 +368,9 @@ async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
     assert "each alert at once" in shown and "/digest daily 08:00" in shown
     assert "a daily digest at 07:30" in daily
     assert "time zone Asia/Seoul" in zone
+    assert "Times in alerts and /latest, digest times and quiet hours here use Asia/Seoul" in (
+        zone_shown
+    )
     assert "quiet hours 23:00–07:00, sent without a sound" in quiet
     assert "Delivery: a daily digest at 07:30 · time zone Asia/Seoul" in listed
     assert "“25:99” is not a time of day" in bad_time
