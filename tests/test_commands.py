@@ -508,6 +508,33 @@ path = "{tmp_path / "bot.db"}"
     assert "only after a restart" in restart and "fetch" in restart
 
 
+async def test_reload_says_when_a_new_channel_cannot_be_found(telegram_api, tmp_path):
+    path = tmp_path / "config.toml"
+    base = f"""
+[telegram]
+token = "{TOKEN}"
+base_url = "{telegram_api.base_url}"
+poll_timeout = "1s"
+admins = [{OPERATOR}]
+
+[storage]
+path = "{tmp_path / "bot.db"}"
+"""
+    path.write_text(base)
+    async with Core(load_config(path)) as core:
+        await core.start()
+        from tests.chatbot import ChatDriver
+
+        bot = ChatDriver(telegram_api, core)
+        path.write_text(
+            base + '[[channels]]\nchat_id = "@no_such_channel"\ntopics = ["korea-diplomacy"]\n'
+        )
+        reply = (await bot.send(OPERATOR, "/reload"))["text"]
+    assert "Configuration reloaded" in reply and "1 channel" in reply
+    assert "Warning: channel @no_such_channel: Telegram does not let me find it" in reply
+    assert "administrator allowed to post" in reply and TOKEN not in reply
+
+
 # -- robustness ------------------------------------------------------------------------------------
 
 
