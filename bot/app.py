@@ -11,6 +11,7 @@ import signal
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.config.loader import load_config
@@ -164,6 +165,12 @@ class Core:
         old = self.config
         if not old.source:
             return ReloadOutcome(ok=False, problem="the bot was started without a config file")
+        if not Path(old.source).exists():  # not "copy config.example.toml": it was there
+            return ReloadOutcome(
+                ok=False,
+                problem=f"{old.source}: the file the bot started with is gone (moved or "
+                "deleted); put it back there, then /reload",
+            )
         try:
             new = load_config(old.source, require_token=self.use_telegram)
         except ConfigError as e:

@@ -508,7 +508,9 @@ path = "{tmp_path / "bot.db"}"
     assert "only after a restart" in restart and "fetch" in restart
 
 
-async def test_reload_says_when_a_new_channel_cannot_be_found(telegram_api, tmp_path):
+async def test_reload_names_a_channel_telegram_does_not_find_and_a_file_that_is_gone(
+    telegram_api, tmp_path
+):
     path = tmp_path / "config.toml"
     base = f"""
 [telegram]
@@ -530,6 +532,11 @@ path = "{tmp_path / "bot.db"}"
             base + '[[channels]]\nchat_id = "@no_such_channel"\ntopics = ["korea-diplomacy"]\n'
         )
         reply = (await bot.send(OPERATOR, "/reload"))["text"]
+        path.unlink()
+        gone = (await bot.send(OPERATOR, "/reload"))["text"]
+        channels = len(core.config.channels)
+    assert "I kept the current configuration" in gone and "is gone (moved or deleted)" in gone
+    assert "put it back" in gone and "config.example.toml" not in gone and channels == 1
     assert "Configuration reloaded" in reply and "1 channel" in reply
     assert "Warning: channel @no_such_channel: Telegram does not let me find it" in reply
     assert "administrator allowed to post" in reply and TOKEN not in reply
