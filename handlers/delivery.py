@@ -49,13 +49,23 @@ def _chat(turn: Turn, target: Target) -> Chat:
     return chat
 
 
-async def _done(turn: Turn, target: Target, result: chat_settings.SettingResult) -> None:
+async def _done(
+    turn: Turn, target: Target, result: chat_settings.SettingResult, *, clock: bool = False
+) -> None:
+    """Say what changed; ``clock``: the change set a time of day, which a chat that never
+    chose a zone reads in UTC (a Seoul chat's "23:00" would be 08:00 there)."""
     chat = result.chat or _chat(turn, target)
-    await turn.reply(
+    text = (
         turn._("Done{where}.", where=Html(chat_label(turn, target)))
         + "\n"
         + delivery_summary(turn, chat)
     )
+    if clock and chat.timezone == "UTC":
+        text += "\n" + turn._(
+            "These times are UTC. If you live elsewhere, set your time zone first, for "
+            "example <code>/timezone Asia/Seoul</code>."
+        )
+    await turn.reply(text)
 
 
 @command
@@ -75,7 +85,13 @@ async def digest(turn: Turn) -> None:
         return
     result = chat_settings.set_digest(turn.core.store, target.chat_id, rest)
     if result.ok:
-        await _done(turn, target, result)
+        chat = result.chat
+        await _done(
+            turn,
+            target,
+            result,
+            clock=chat is not None and chat.alert_mode == "digest" and chat.digest_every == "daily",
+        )
     elif result.problem == "bad-time":
         await turn.reply(
             turn._(
@@ -139,7 +155,7 @@ async def quiet(turn: Turn) -> None:
         return
     result = chat_settings.set_quiet_hours(turn.core.store, target.chat_id, rest)
     if result.ok:
-        await _done(turn, target, result)
+        await _done(turn, target, result, clock=bool(result.chat and result.chat.quiet_start))
     elif result.problem == "same-time":
         await turn.reply(
             turn._(

@@ -367,6 +367,9 @@ async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
         assert (chat.alert_mode, chat.quiet_start) == ("instant", "")
     assert "each alert at once" in shown and "/digest daily 08:00" in shown
     assert "a daily digest at 07:30" in daily
+    assert "These times are UTC" in daily and "<code>/timezone Asia/Seoul</code>" in daily
+    assert "These times are UTC" not in quiet  # the zone is chosen by then
+    assert "These times are UTC" not in instant and "These times are UTC" not in off
     assert "time zone Asia/Seoul" in zone
     assert "Times in alerts and /latest, digest times and quiet hours here use Asia/Seoul" in (
         zone_shown
