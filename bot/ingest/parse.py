@@ -498,7 +498,7 @@ def _entry_date(entry: Any) -> tuple[datetime | None, str]:
 
 def _entry_images(entry: Any) -> tuple[str, ...]:
     """The item's pictures: ``media:content`` (an image), ``media:thumbnail``, an image
-    enclosure, in that order (one that cannot be used, such as a ``data:`` URL, gives way
+    enclosure (by its type, else its file name), in that order (one that cannot be used, such as a ``data:`` URL, gives way
     to the next)."""
     found: list[str] = []
     for media in entry.get("media_content") or ():
@@ -517,10 +517,12 @@ def _entry_images(entry: Any) -> tuple[str, ...]:
     for enclosure in [*(entry.get("enclosures") or ()), *(entry.get("links") or ())]:
         href = (enclosure.get("href") or "").strip()
         rel = enclosure.get("rel", "enclosure")
+        kind = (enclosure.get("type") or "").strip().lower()
+        # an enclosure that names no type is a picture when its file name says so
         if (
             href
             and rel == "enclosure"
-            and (enclosure.get("type") or "").lower().startswith("image/")
+            and (kind.startswith("image/") or (not kind and looks_like_image(href)))
         ):
             found.append(href)
     return tuple(found)
