@@ -152,6 +152,23 @@ async def test_subscribe_inside_a_forum_topic_posts_the_alerts_there(feed_server
     assert "(posted in a forum topic)" in api.sent_messages(FORUM)[-1]["text"]
 
 
+async def test_a_command_in_a_topic_the_bot_may_not_post_in_is_answered_in_general(
+    feed_server, tmp_path
+):
+    async with forum_api() as api, running(api, feed_server, tmp_path) as core:
+        api.close_topic(FORUM, 77)  # an admin may still write there; the bot may not
+        api.inject_message(
+            FORUM, "/subscribe volcanoes", chat_type="supergroup", message_thread_id=77
+        )
+        [reply] = await api.wait_for_messages(FORUM, 1)
+        [sub] = core.store.subscriptions.for_chat(FORUM)
+    assert "message_thread_id" not in reply  # in General, not lost
+    assert "now follow “Volcanoes”" in reply["text"]
+    assert sub.thread_id == 77  # alerts try the topic, and go to General while it is closed
+    refused = [c for c in api.calls_to("sendMessage") if c.error_code == 400]
+    assert len(refused) == 1  # the topic once, then General: no apology for an error
+
+
 async def test_a_closed_topic_sends_to_general_once_tells_the_admins_and_keeps_the_subscription(
     feed_server, tmp_path
 ):
