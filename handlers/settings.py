@@ -127,6 +127,11 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
                 "Press a topic to follow it (✅) or stop (➕ to follow again). Your own "
                 "filters are in /list."
             ),
+            # the keyboard has no buttons for these: they take a value
+            turn._(
+                "Time zone, digest time and quiet hours: <code>/timezone Asia/Seoul</code>, "
+                "<code>/digest daily 08:00</code>, <code>/quiet 23:00-07:00</code>."
+            ),
         ]
     )
     return text, InlineKeyboardMarkup(rows)

@@ -308,6 +308,7 @@ async def test_settings_keyboard_changes_topics_mode_previews_language_and_pause
         message_id = view["message_id"]
         labels = [text for text, _ in buttons(view)]
         assert "➕ Volcanoes" in labels and "Alerts: instant" in labels
+        assert "<code>/timezone Asia/Seoul</code>" in view["text"]  # no button for it
 
         edited = await bot.press(ALICE, ALICE, f"s:{ALICE}:t:volcanoes", message_id)
         assert followed(bot, ALICE) == [("volcanoes", "")]
