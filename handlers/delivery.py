@@ -5,7 +5,11 @@ them, and say what changed."""
 
 from __future__ import annotations
 
+from bot.delivery.digest import chat_zone
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import format_time
 from bot.i18n import Html
+from bot.records import utcnow
 from bot.service import settings as chat_settings
 from handlers.common import Target, Turn, chat_label, command, target_chat
 from storage.chats import Chat
@@ -50,16 +54,27 @@ def _chat(turn: Turn, target: Target) -> Chat:
 
 
 async def _done(
-    turn: Turn, target: Target, result: chat_settings.SettingResult, *, clock: bool = False
+    turn: Turn,
+    target: Target,
+    result: chat_settings.SettingResult,
+    *,
+    clock: bool = False,
+    now_there: bool = False,
 ) -> None:
     """Say what changed; ``clock``: the change set a time of day, which a chat that never
-    chose a zone reads in UTC (a Seoul chat's "23:00" would be 08:00 there)."""
+    chose a zone reads in UTC (a Seoul chat's "23:00" would be 08:00 there);
+    ``now_there``: the time in the chat's zone, to check the zone is the one meant."""
     chat = result.chat or _chat(turn, target)
     text = (
         turn._("Done{where}.", where=Html(chat_label(turn, target)))
         + "\n"
         + delivery_summary(turn, chat)
     )
+    if now_there:
+        labels = alert_labels(turn.tr.language)
+        text += "\n" + turn._(
+            "It is {time} there now.", time=format_time(utcnow(), chat_zone(chat), labels)
+        )
     if clock and chat.timezone == "UTC":
         text += "\n" + turn._(
             "These times are UTC. If you live elsewhere, set your time zone first, for "
@@ -131,7 +146,7 @@ async def timezone(turn: Turn) -> None:
         return
     result = chat_settings.set_timezone(turn.core.store, target.chat_id, rest)
     if result.ok:
-        await _done(turn, target, result)
+        await _done(turn, target, result, now_there=True)
     else:
         await turn.reply(
             turn._("I do not know the time zone “{zone}”.", zone=result.detail[:60]) + "\n" + usage

@@ -372,6 +372,7 @@ async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
     assert "These times are UTC" not in quiet  # the zone is chosen by then
     assert "These times are UTC" not in instant and "These times are UTC" not in off
     assert "time zone Asia/Seoul" in zone
+    assert re.search(r"It is \d{1,2} \w{3} \d{4} \d\d:\d\d KST there now\.", zone)
     assert "Times in alerts and /latest, digest times and quiet hours here use Asia/Seoul" in (
         zone_shown
     )
