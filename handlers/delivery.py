@@ -5,7 +5,7 @@ them, and say what changed."""
 
 from __future__ import annotations
 
-from bot.delivery.digest import chat_zone
+from bot.delivery.digest import chat_zone, zone_meant
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import format_time
 from bot.i18n import Html
@@ -148,9 +148,14 @@ async def timezone(turn: Turn) -> None:
     if result.ok:
         await _done(turn, target, result, now_there=True)
     else:
-        await turn.reply(
-            turn._("I do not know the time zone “{zone}”.", zone=result.detail[:60]) + "\n" + usage
-        )
+        text = turn._("I do not know the time zone “{zone}”.", zone=result.detail[:60])
+        meant = zone_meant(result.detail)
+        if meant:
+            text += " " + turn._(
+                "Did you mean <code>/timezone {zone}</code>?",
+                zone=f"{target.name} {meant}" if target.name.startswith("@") else meant,
+            )
+        await turn.reply(text + "\n" + usage)
 
 
 @command

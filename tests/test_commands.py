@@ -360,6 +360,7 @@ async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
         bad_time = (await bot.send(ALICE, "/digest daily 25:99"))["text"]
         bad_mode = (await bot.send(ALICE, "/digest weekly"))["text"]
         bad_zone = (await bot.send(ALICE, "/timezone Mars/Olympus"))["text"]
+        typo_zone = (await bot.send(ALICE, "/timezone Asia/Seol"))["text"]
         bad_range = (await bot.send(ALICE, "/quiet sometimes"))["text"]
         instant = (await bot.send(ALICE, "/digest instant"))["text"]
         off = (await bot.send(ALICE, "/quiet off"))["text"]
@@ -381,6 +382,8 @@ async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
     assert "“25:99” is not a time of day" in bad_time
     assert "I do not know “weekly”" in bad_mode and "/digest hourly" in bad_mode
     assert "I do not know the time zone “Mars/Olympus”" in bad_zone
+    assert "Did you mean" not in bad_zone
+    assert "Did you mean <code>/timezone Asia/Seoul</code>?" in typo_zone
     assert "as quiet hours" in bad_range and "/quiet off" in bad_range
     assert "each alert at once" in instant and "no quiet hours" in off
     assert "알림마다 바로" in korean

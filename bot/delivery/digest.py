@@ -11,6 +11,7 @@ IANA name such as "Asia/Seoul", or a fixed offset such as "UTC+05:30").
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import re
@@ -92,6 +93,17 @@ def _zone_key(name: str) -> str:
     found = _zone_keys().get(spelled, [])
     exact = [k for k in found if k.lower() == spelled]
     return exact[0] if exact else found[0] if len(found) == 1 else ""
+
+
+def zone_meant(name: str) -> str:
+    """The IANA zone closest to a name :func:`zone_of` does not know ("Asia/Seol",
+    "Seol"): the one to suggest, or "" when none is close."""
+    spelled = re.sub(r"\s+", "_", name.strip()).lower()
+    if not spelled or len(spelled) > 64:
+        return ""
+    close = difflib.get_close_matches(spelled, _zone_keys(), n=1, cutoff=0.8)
+    found = _zone_keys()[close[0]] if close else []
+    return found[0] if len(found) == 1 else ""
 
 
 def canonical_zone(name: str) -> str | None:
