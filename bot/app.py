@@ -205,6 +205,7 @@ class Core:
         self.config = plan.config
         add_config_secrets(plan.config)  # a feed /reload added may have a key of its own
         self.pipeline.reconfigure(plan.config)
+        self.sender.feedback = plan.config.alerts.feedback  # [alerts] applies at once
         # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
         # `newsalert feeds add` while the bot ran are picked up too
         scheduled = self.scheduler.feed_ids()

@@ -344,3 +344,37 @@ async def test_a_fetched_pages_og_image_is_the_picture_when_the_feed_has_none(
     [alert] = alerts_to(api, 81)
     assert alert["link_preview_options"]["url"] == f"{site}/pics/lava.jpg"
     assert alert["link_preview_options"]["show_above_text"] is True
+
+
+async def test_reload_turning_the_feedback_buttons_off_takes_them_off_the_next_alerts(
+    feed_server, tmp_path
+):
+    from bot.config.loader import load_config
+
+    feed_server.set("/f0.xml", feed("Outlet 0", CALM))
+    path = tmp_path / "config.toml"
+
+    def write(alerts: str) -> None:
+        path.write_text(
+            f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{api.base_url}"\npoll_timeout = "1s"\n'
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n[polling]\njitter = 0\n'
+            "[fetch]\nfull_text = false\n[alerts]\n" + alerts + "\n"
+            f'[[feeds]]\nurl = "{feed_server.url("/f0.xml")}"\nname = "Outlet 0"\ninterval = "1s"\n'
+            '[[topics]]\nid = "volcanoes"\nname = "Volcanoes"\nquery = "volcano OR eruption"\n'
+        )
+
+    async with FakeBotAPI(token=TOKEN) as api:
+        write("feedback = true")
+        async with Core(load_config(path)) as core:
+            await core.start()
+            url = feed_server.url("/f0.xml")
+            await wait_until(lambda: (f := core.store.feeds.get_by_url(url)) and f.primed)
+            follow(core, 61)
+            write("feedback = false")
+            outcome = await core.reload()
+            feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
+            await wait_until(lambda: alerts_to(api, 61), what="the alert")
+    assert outcome.ok
+    [alert] = alerts_to(api, 61)
+    rows = alert.get("reply_markup", {}).get("inline_keyboard", [])
+    assert [button["text"] for row in rows for button in row] == ["Read"]  # no 👍 / 👎 / ❔
