@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 
 from bot.config.durations import format_interval
 from bot.config.template import PARTS, TemplateError, format_template
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Html, translator
 from bot.service import chats, subscriptions
 from bot.service import settings as chat_settings
 from bot.service.chats import ChatInfo
@@ -211,14 +211,16 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
         chat_settings.set_digest(core.store, chat_id, every)
     elif op == "p":
         on = chats.link_preview_on(chat, core.config.alerts.link_preview)
-        chat_settings.set_link_preview(core.store, chat_id, not on)
+        if not chat_settings.set_link_preview(core.store, chat_id, not on).ok:
+            note = _set_in_the_config(turn)
     elif op == "b":
         at_once = not chat.breaking_through
         chat_settings.set_breaking_through(core.store, chat_id, at_once)
         toast = _breaking_toast(turn, at_once)
     elif op == "i":
         size = chats.image_size(chat, core.config.alerts.image)
-        chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size))
+        if not chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size)).ok:
+            note = _set_in_the_config(turn)
     elif op == "l":
         position = LANGUAGES.index(chat.language) if chat.language in LANGUAGES else 0
         language = LANGUAGES[(position + 1) % len(LANGUAGES)]
@@ -231,6 +233,16 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
     await turn.answer(note or toast, alert=bool(note))
     text, keyboard = settings_view(turn, target)
     await turn.edit(text, keyboard=keyboard)
+
+
+# a [[channels]] chat's previews, pictures and template: every start and /reload sets them
+_FROM_CONFIG = N_(
+    "That one comes from the bot's configuration file; ask the bot's operator to change it."
+)
+
+
+def _set_in_the_config(turn: Turn) -> str:
+    return turn.tr.plain(_FROM_CONFIG)
 
 
 def _breaking_toast(turn: Turn, at_once: bool) -> str:
@@ -456,6 +468,9 @@ async def template(turn: Turn) -> None:
         await turn.reply(
             turn._("Done: alerts{where} now show: {template}", where=where, template=_code(shown))
         )
+        return
+    if result.problem == "from-config":
+        await turn.reply(turn._(_FROM_CONFIG))
         return
     await turn.reply(_template_problem(turn, result.error) + "\n" + usage)
 

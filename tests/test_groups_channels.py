@@ -357,3 +357,24 @@ def test_a_channel_removed_from_the_config_gets_its_own_settings_back(store):
     chat = store.chats.get(-100888)
     assert not chat.from_config and chat.footer == ""
     assert store.subscriptions.for_chat(-100888) == []
+
+
+async def test_a_configured_channels_previews_pictures_and_template_are_the_config_files(
+    telegram_api, tmp_path
+):
+    api = telegram_api
+    make_channel(api)
+    channels = [{"chat_id": CHANNEL, "topics": ["volcanoes"], "image": "small"}]
+    async with running_bot(api, tmp_path, channels=channels) as bot:
+        view = await bot.send(ADMIN, "/settings @korea_watch")
+        await bot.press(ADMIN, ADMIN, f"s:{CHANNEL}:i", view["message_id"])
+        pictures = api.calls_to("answerCallbackQuery")[-1].params
+        await bot.press(ADMIN, ADMIN, f"s:{CHANNEL}:p", view["message_id"])
+        previews = api.calls_to("answerCallbackQuery")[-1].params
+        template = await bot.send(ADMIN, "/template @korea_watch title, summary")
+        chat = bot.store.chats.get(CHANNEL)
+        # what a start or /reload writes: a change made in the chat would be lost there
+        assert (chat.image, chat.link_preview, chat.template) == ("small", None, "")
+    for answer in (pictures, previews):
+        assert "configuration file" in answer["text"] and answer.get("show_alert")
+    assert "comes from the bot's configuration file" in template["text"]
