@@ -47,6 +47,11 @@ def delivery_summary(turn: Turn, chat: Chat) -> str:
     )
 
 
+def _reference(target: Target) -> str:
+    """How a command names another chat: its @username, else its numeric id."""
+    return target.name if target.name.startswith("@") else str(target.chat_id)
+
+
 def _chat(turn: Turn, target: Target) -> Chat:
     chat = turn.core.store.chats.get(target.chat_id)
     assert chat is not None  # every chat that writes to us, or is named, is registered
@@ -153,7 +158,7 @@ async def timezone(turn: Turn) -> None:
         if meant:
             text += " " + turn._(
                 "Did you mean <code>/timezone {zone}</code>?",
-                zone=f"{target.name} {meant}" if target.name.startswith("@") else meant,
+                zone=meant if target.chat_id == turn.chat_id else f"{_reference(target)} {meant}",
             )
         await turn.reply(text + "\n" + usage)
 
