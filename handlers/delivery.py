@@ -81,9 +81,11 @@ async def _done(
             "It is {time} there now.", time=format_time(utcnow(), chat_zone(chat), labels)
         )
     if clock and chat.timezone == "UTC":
+        where = "" if target.chat_id == turn.chat_id else _reference(target) + " "
         text += "\n" + turn._(
             "These times are UTC. If you live elsewhere, set your time zone first, for "
-            "example <code>/timezone Asia/Seoul</code>."
+            "example <code>/timezone {example}</code>.",
+            example=where + "Asia/Seoul",
         )
     await turn.reply(text)
 

@@ -380,7 +380,7 @@ async def test_a_configured_channels_previews_pictures_and_template_are_the_conf
     assert "comes from the bot's configuration file" in template["text"]
 
 
-async def test_a_misspelt_zone_for_a_channel_is_corrected_for_that_channel(telegram_api, tmp_path):
+async def test_time_zone_advice_for_a_channel_names_that_channel(telegram_api, tmp_path):
     private = -1009876  # a private channel: no @username, named by its id
     telegram_api.add_chat(private, "channel", title="Staff Wire")
     telegram_api.set_chat_member(private, ADMIN, "administrator")
@@ -388,5 +388,7 @@ async def test_a_misspelt_zone_for_a_channel_is_corrected_for_that_channel(teleg
     async with running_bot(telegram_api, tmp_path) as bot:
         by_name = await bot.send(ADMIN, "/timezone @korea_watch Asia/Seol")
         by_id = await bot.send(ADMIN, f"/timezone {private} Asia/Seol")
+        quiet = await bot.send(ADMIN, "/quiet @korea_watch 23:00-07:00")
     assert "Did you mean <code>/timezone @korea_watch Asia/Seoul</code>?" in by_name["text"]
     assert f"Did you mean <code>/timezone {private} Asia/Seoul</code>?" in by_id["text"]
+    assert "for example <code>/timezone @korea_watch Asia/Seoul</code>" in quiet["text"]
