@@ -117,6 +117,10 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
         ],
         [InlineKeyboardButton(plain("Done"), callback_data=f"s:{chat_id}:x")],
     ]
+    # another chat (a channel managed from here) is named in the commands' examples
+    where = (
+        "" if chat_id == turn.chat_id else f"@{chat.username} " if chat.username else f"{chat_id} "
+    )
     text = "\n".join(
         [
             turn._("<b>Settings{where}</b>", where=Html(chat_label(turn, target))),
@@ -129,8 +133,11 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
             ),
             # the keyboard has no buttons for these: they take a value
             turn._(
-                "Time zone, digest time and quiet hours: <code>/timezone Asia/Seoul</code>, "
-                "<code>/digest daily 08:00</code>, <code>/quiet 23:00-07:00</code>."
+                "Time zone, digest time and quiet hours: <code>/timezone {zone}</code>, "
+                "<code>/digest {digest}</code>, <code>/quiet {quiet}</code>.",
+                zone=where + "Asia/Seoul",
+                digest=where + "daily 08:00",
+                quiet=where + "23:00-07:00",
             ),
         ]
     )

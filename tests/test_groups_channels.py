@@ -250,6 +250,7 @@ async def test_a_channel_is_managed_from_a_private_chat_with_its_own_settings(
     async with running_bot(api, tmp_path) as bot:
         view = await bot.send(ADMIN, "/settings @korea_watch")
         assert "Settings in @korea_watch" in view["text"]
+        assert "<code>/quiet @korea_watch 23:00-07:00</code>" in view["text"]
         data = button_data(view, lambda t: t.endswith("Volcanoes"))
         assert data == f"s:{CHANNEL}:t:volcanoes"
         await bot.press(ADMIN, ADMIN, data, view["message_id"])
