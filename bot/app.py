@@ -9,7 +9,9 @@ import gc
 import logging
 import signal
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.config.loader import load_config
@@ -43,7 +45,7 @@ from bot.pipeline import (
 )
 from bot.records import utcnow
 from bot.summary.llm import LLMSummarizer
-from bot.text import plural
+from bot.text import plural, without_known_secrets
 from bot.updates import start_updates
 from bot.workers import WorkerPool
 from storage.chats import Chat
@@ -163,6 +165,12 @@ class Core:
         old = self.config
         if not old.source:
             return ReloadOutcome(ok=False, problem="the bot was started without a config file")
+        if not Path(old.source).exists():  # not "copy config.example.toml": it was there
+            return ReloadOutcome(
+                ok=False,
+                problem=f"{old.source}: the file the bot started with is gone (moved or "
+                "deleted); put it back there, then /reload",
+            )
         try:
             new = load_config(old.source, require_token=self.use_telegram)
         except ConfigError as e:
@@ -198,6 +206,7 @@ class Core:
         add_config_secrets(plan.config)  # a feed /reload added may have a key of its own
         self.pipeline.reconfigure(plan.config)
         self.pipeline.keep_feeds({s.id for s in states})
+        self.sender.feedback = plan.config.alerts.feedback  # [alerts] applies at once
         # what to (un)schedule comes from the scheduler's own jobs, so feeds added with
         # `newsalert feeds add` while the bot ran are picked up too
         scheduled = self.scheduler.feed_ids()
@@ -209,8 +218,9 @@ class Core:
                     self.schedule_feed(state, now=state.id in added_ids)
             for feed_id in removed_ids:
                 self.scheduler.remove_feed(feed_id)
+        unresolved: list[str] = []
         if self.application is not None:
-            await self.resolve_channel_names(self.application.bot)
+            unresolved = await self.resolve_channel_names(self.application.bot)
         log.info(
             "reload: %s (+%d -%d), topics changed: %s; restart needed for: %s",
             plural(len(plan.config.feeds), "feed"),
@@ -219,7 +229,8 @@ class Core:
             ", ".join(plan.topics_changed) or "none",
             ", ".join(plan.needs_restart) or "nothing",
         )
-        return plan.outcome(feeds_added=len(added_ids), feeds_removed=len(removed_ids))
+        outcome = plan.outcome(feeds_added=len(added_ids), feeds_removed=len(removed_ids))
+        return replace(outcome, warnings=(*outcome.warnings, *unresolved))
 
     async def _scrub_old_secrets(self, config: Config) -> None:
         """Take out what an older version stored of the secrets of ``config``'s feeds that
@@ -337,9 +348,11 @@ class Core:
         self.sender.sink = self.sink
         log.info("connected to Telegram as @%s", self.bot_username)
 
-    async def resolve_channel_names(self, bot: Any) -> None:
-        """Channels configured by @username get their numeric id from Telegram."""
+    async def resolve_channel_names(self, bot: Any) -> list[str]:
+        """Channels configured by @username get their numeric id from Telegram.  Returns
+        what went wrong with those Telegram did not find, one line a channel."""
         resolved: list[tuple[int, str]] = []
+        unresolved: list[str] = []
         for channel in self.config.channels:
             if isinstance(channel.chat_id, int):
                 continue
@@ -351,6 +364,12 @@ class Core:
                     channel.chat_id,
                     e,
                 )
+                unresolved.append(
+                    f"channel {channel.chat_id}: Telegram does not let me find it "
+                    f"({without_known_secrets(str(e)) or type(e).__name__}), so it gets no "
+                    "alerts; check the @username, add the bot to the channel as an "
+                    "administrator allowed to post, then /reload"
+                )
                 continue
             configure_channel(self.store, chat.id, channel)
             self.store.chats.ensure(
@@ -359,6 +378,7 @@ class Core:
             resolved.extend((chat.id, t) for t in channel.topics)
         for chat_id, topic_id in resolved:
             self.store.subscriptions.add(chat_id, topic_id, from_config=True)
+        return unresolved
 
     async def _poll_job(self, feed_id: int) -> None:
         task = asyncio.current_task()

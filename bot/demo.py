@@ -79,9 +79,10 @@ async def run_demo(*, keep_db: str | None = None, raw: bool = False) -> int:
         articles = sum(r.new_articles for r in results)
         errors = [r.error for r in results if r.error]
         click.echo("─" * 60)
+        # new articles: on a kept database the sample is read again but nothing is new
         click.echo(
-            f"{plural(articles, 'article')} read, {plural(len(sink.sent), 'alert')} sent "
-            "(printed above)."
+            f"{plural(articles, 'new article')}, {plural(len(sink.sent), 'alert')} sent"
+            + (" (printed above)." if sink.sent else ".")
         )
         for chat_id, name, topic_id in chats:
             got = sum(1 for c, _ in sink.sent if c == chat_id)

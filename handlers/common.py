@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot.config.model import Config
 from bot.config.reload import ReloadOutcome
+from bot.delivery.telegram_sink import refuses_the_topic
 from bot.errors import QueryError
 from bot.i18n import N_, Translator, pick_language, translator
 from bot.matching.aliases import builtin_aliases
@@ -103,6 +104,8 @@ class Turn:
     core: Core
     chat: Chat
     tr: Translator
+    # the forum topic written in refused a reply (closed, or gone): answer in General
+    in_general: bool = False
 
     # -- who and where -------------------------------------------------------------------------
 
@@ -166,6 +169,15 @@ class Turn:
                 text, keyboard=keyboard, html_mode=True, quote_pressed=quote_pressed
             )
         except BadRequest as e:
+            if not self.in_general and self.thread_id is not None and refuses_the_topic(e.message):
+                # the command was written in a topic the bot may not post in (closed: only
+                # admins write there): the answer goes to General rather than nowhere
+                log.warning(
+                    "chat %d: topic %d refused a reply (%s); answering in General",
+                    self.chat_id, self.thread_id, e.message,
+                )  # fmt: skip
+                self.in_general = True
+                return await self.reply(text, keyboard=keyboard, quote_pressed=quote_pressed)
             if "can't parse entities" not in e.message.lower():
                 raise
             log.warning("Telegram refused a reply's HTML (%s); sending it as plain text", e.message)
@@ -195,12 +207,21 @@ class Turn:
             )
             return await self.context.bot.send_message(
                 chat_id=self.chat_id,
-                message_thread_id=self.thread_id,
+                message_thread_id=None if self.in_general else self.thread_id,
                 text=text,
                 parse_mode=parse_mode,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=keyboard,
                 reply_parameters=replied,
+            )
+        if self.in_general:  # a reply to the command would go into its topic again
+            return await self.context.bot.send_message(
+                chat_id=self.chat_id,
+                message_thread_id=None,
+                text=text,
+                parse_mode=parse_mode,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=keyboard,
             )
         return await message.reply_text(
             text,

@@ -5,7 +5,11 @@ them, and say what changed."""
 
 from __future__ import annotations
 
+from bot.delivery.digest import chat_zone, zone_meant
+from bot.delivery.labels import alert_labels
+from bot.delivery.render import format_time
 from bot.i18n import Html
+from bot.records import utcnow
 from bot.service import settings as chat_settings
 from handlers.common import Target, Turn, chat_label, command, target_chat
 from storage.chats import Chat
@@ -43,19 +47,47 @@ def delivery_summary(turn: Turn, chat: Chat) -> str:
     )
 
 
+def _reference(target: Target) -> str:
+    """How a command names another chat: its @username, else its numeric id."""
+    return target.name if target.name.startswith("@") else str(target.chat_id)
+
+
 def _chat(turn: Turn, target: Target) -> Chat:
     chat = turn.core.store.chats.get(target.chat_id)
     assert chat is not None  # every chat that writes to us, or is named, is registered
     return chat
 
 
-async def _done(turn: Turn, target: Target, result: chat_settings.SettingResult) -> None:
+async def _done(
+    turn: Turn,
+    target: Target,
+    result: chat_settings.SettingResult,
+    *,
+    clock: bool = False,
+    now_there: bool = False,
+) -> None:
+    """Say what changed; ``clock``: the change set a time of day, which a chat that never
+    chose a zone reads in UTC (a Seoul chat's "23:00" would be 08:00 there);
+    ``now_there``: the time in the chat's zone, to check the zone is the one meant."""
     chat = result.chat or _chat(turn, target)
-    await turn.reply(
+    text = (
         turn._("Done{where}.", where=Html(chat_label(turn, target)))
         + "\n"
         + delivery_summary(turn, chat)
     )
+    if now_there:
+        labels = alert_labels(turn.tr.language)
+        text += "\n" + turn._(
+            "It is {time} there now.", time=format_time(utcnow(), chat_zone(chat), labels)
+        )
+    if clock and chat.timezone == "UTC":
+        where = "" if target.chat_id == turn.chat_id else _reference(target) + " "
+        text += "\n" + turn._(
+            "These times are UTC. If you live elsewhere, set your time zone first, for "
+            "example <code>/timezone {example}</code>.",
+            example=where + "Asia/Seoul",
+        )
+    await turn.reply(text)
 
 
 @command
@@ -75,7 +107,13 @@ async def digest(turn: Turn) -> None:
         return
     result = chat_settings.set_digest(turn.core.store, target.chat_id, rest)
     if result.ok:
-        await _done(turn, target, result)
+        chat = result.chat
+        await _done(
+            turn,
+            target,
+            result,
+            clock=chat is not None and chat.alert_mode == "digest" and chat.digest_every == "daily",
+        )
     elif result.problem == "bad-time":
         await turn.reply(
             turn._(
@@ -93,7 +131,7 @@ async def digest(turn: Turn) -> None:
 
 @command
 async def timezone(turn: Turn) -> None:
-    """``/timezone Asia/Seoul`` (or ``UTC+9``): the clock of digests and quiet hours."""
+    """``/timezone Asia/Seoul`` (or ``UTC+9``): the clock of alerts, digests and quiet hours."""
     picked = await target_chat(turn, turn.argument, change=True)
     if picked is None:
         return
@@ -105,18 +143,26 @@ async def timezone(turn: Turn) -> None:
     if not rest:
         chat = _chat(turn, target)
         await turn.reply(
-            turn._("Digest times and quiet hours here use {zone}.", zone=chat.timezone)
+            turn._(
+                "Times in alerts and /latest, digest times and quiet hours here use {zone}.",
+                zone=chat.timezone,
+            )
             + "\n"
             + usage
         )
         return
     result = chat_settings.set_timezone(turn.core.store, target.chat_id, rest)
     if result.ok:
-        await _done(turn, target, result)
+        await _done(turn, target, result, now_there=True)
     else:
-        await turn.reply(
-            turn._("I do not know the time zone “{zone}”.", zone=result.detail[:60]) + "\n" + usage
-        )
+        text = turn._("I do not know the time zone “{zone}”.", zone=result.detail[:60])
+        meant = zone_meant(result.detail)
+        if meant:
+            text += " " + turn._(
+                "Did you mean <code>/timezone {zone}</code>?",
+                zone=meant if target.chat_id == turn.chat_id else f"{_reference(target)} {meant}",
+            )
+        await turn.reply(text + "\n" + usage)
 
 
 @command
@@ -136,7 +182,7 @@ async def quiet(turn: Turn) -> None:
         return
     result = chat_settings.set_quiet_hours(turn.core.store, target.chat_id, rest)
     if result.ok:
-        await _done(turn, target, result)
+        await _done(turn, target, result, clock=bool(result.chat and result.chat.quiet_start))
     elif result.problem == "same-time":
         await turn.reply(
             turn._(

@@ -47,7 +47,9 @@ COMMAND_INFO: tuple[CommandInfo, ...] = (
         "digest", N_("Alerts at once, or in an hourly or daily digest"), "/digest daily 08:00"
     ),
     CommandInfo(
-        "timezone", N_("Your time zone, for digests and quiet hours"), "/timezone Asia/Seoul"
+        "timezone",
+        N_("Your time zone, for the times in alerts, digests and quiet hours"),
+        "/timezone Asia/Seoul",
     ),
     CommandInfo("quiet", N_("Quiet hours: hold alerts at night"), "/quiet 23:00-07:00"),
     CommandInfo("pause", N_("Pause alerts in this chat"), "/pause"),

@@ -10,8 +10,9 @@ import logging
 from telegram import BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
+from bot.config.durations import format_interval
 from bot.config.template import PARTS, TemplateError, format_template
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Html, translator
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Html, translator
 from bot.service import chats, subscriptions
 from bot.service import settings as chat_settings
 from bot.service.chats import ChatInfo
@@ -116,6 +117,10 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
         ],
         [InlineKeyboardButton(plain("Done"), callback_data=f"s:{chat_id}:x")],
     ]
+    # another chat (a channel managed from here) is named in the commands' examples
+    where = (
+        "" if chat_id == turn.chat_id else f"@{chat.username} " if chat.username else f"{chat_id} "
+    )
     text = "\n".join(
         [
             turn._("<b>Settings{where}</b>", where=Html(chat_label(turn, target))),
@@ -125,6 +130,14 @@ def settings_view(turn: Turn, target: Target) -> tuple[str, InlineKeyboardMarkup
             turn._(
                 "Press a topic to follow it (✅) or stop (➕ to follow again). Your own "
                 "filters are in /list."
+            ),
+            # the keyboard has no buttons for these: they take a value
+            turn._(
+                "Time zone, digest time and quiet hours: <code>/timezone {zone}</code>, "
+                "<code>/digest {digest}</code>, <code>/quiet {quiet}</code>.",
+                zone=where + "Asia/Seoul",
+                digest=where + "daily 08:00",
+                quiet=where + "23:00-07:00",
             ),
         ]
     )
@@ -171,7 +184,8 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
     target = _target_for(turn, chat_id)
     chat = core.store.chats.get(chat_id)
     assert chat is not None
-    note = ""
+    note = ""  # a pop-up to dismiss
+    toast = ""  # a line that fades by itself
     if op == "x":
         await turn.answer()
         await turn.edit(
@@ -204,12 +218,16 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
         chat_settings.set_digest(core.store, chat_id, every)
     elif op == "p":
         on = chats.link_preview_on(chat, core.config.alerts.link_preview)
-        chat_settings.set_link_preview(core.store, chat_id, not on)
+        if not chat_settings.set_link_preview(core.store, chat_id, not on).ok:
+            note = _set_in_the_config(turn)
     elif op == "b":
-        chat_settings.set_breaking_through(core.store, chat_id, not chat.breaking_through)
+        at_once = not chat.breaking_through
+        chat_settings.set_breaking_through(core.store, chat_id, at_once)
+        toast = _breaking_toast(turn, at_once)
     elif op == "i":
         size = chats.image_size(chat, core.config.alerts.image)
-        chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size))
+        if not chat_settings.set_image(core.store, chat_id, chat_settings.next_image_size(size)).ok:
+            note = _set_in_the_config(turn)
     elif op == "l":
         position = LANGUAGES.index(chat.language) if chat.language in LANGUAGES else 0
         language = LANGUAGES[(position + 1) % len(LANGUAGES)]
@@ -219,9 +237,34 @@ async def settings_button(turn: Turn, data: list[str]) -> None:
             await _set_chat_menu(turn, chat_id, language)
     elif op == "z":
         chats.set_paused(core.store, chat_id, not chat.paused)
-    await turn.answer(note, alert=bool(note))
+    await turn.answer(note or toast, alert=bool(note))
     text, keyboard = settings_view(turn, target)
     await turn.edit(text, keyboard=keyboard)
+
+
+# a [[channels]] chat's previews, pictures and template: every start and /reload sets them
+_FROM_CONFIG = N_(
+    "That one comes from the bot's configuration file; ask the bot's operator to change it."
+)
+
+
+def _set_in_the_config(turn: Turn) -> str:
+    return turn.tr.plain(_FROM_CONFIG)
+
+
+def _breaking_toast(turn: Turn, at_once: bool) -> str:
+    """What the "Breaking news" button now means: the button's two words do not say."""
+    if not at_once:
+        return turn.tr.plain(
+            "Breaking news now comes as your other alerts do: quiet hours and digests apply to it."
+        )
+    alerts = turn.core.config.alerts
+    return turn.tr.plain(
+        "Breaking news (a story {outlets} outlets carry within {window}) now comes at once, "
+        "even in quiet hours or when this chat takes digests.",
+        outlets=alerts.breaking_outlets,
+        window=format_interval(alerts.breaking_window),
+    )
 
 
 async def _pause(turn: Turn, paused: bool) -> None:
@@ -432,6 +475,9 @@ async def template(turn: Turn) -> None:
         await turn.reply(
             turn._("Done: alerts{where} now show: {template}", where=where, template=_code(shown))
         )
+        return
+    if result.problem == "from-config":
+        await turn.reply(turn._(_FROM_CONFIG))
         return
     await turn.reply(_template_problem(turn, result.error) + "\n" + usage)
 

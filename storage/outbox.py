@@ -85,6 +85,7 @@ class HeldAlert:
     topic: str
     created_at: datetime
     published: datetime | None = None
+    thread_id: int | None = None  # the forum topic it was to go to
 
 
 # a row, its article's source (not repeated in the row's "Also:" line) and whether its
@@ -477,9 +478,11 @@ class OutboxStore:
                 topic=r["topic"],
                 created_at=from_db_time(r["created_at"]) or utcnow(),
                 published=from_db_time(r["published"]),
+                thread_id=r["thread_id"],
             )
             for r in self.db.query(
-                "SELECT d.id, d.link, d.topic, d.created_at, a.title, a.source, a.published "
+                "SELECT d.id, d.link, d.topic, d.created_at, d.thread_id, a.title, a.source, "
+                "a.published "
                 "FROM deliveries d LEFT JOIN articles a ON a.id = d.article_id "
                 f"WHERE d.chat_id = ? AND d.state = '{HELD}' AND d.digest_id IS NULL ORDER BY d.id",
                 [chat_id],

@@ -152,6 +152,23 @@ async def test_subscribe_inside_a_forum_topic_posts_the_alerts_there(feed_server
     assert "(posted in a forum topic)" in api.sent_messages(FORUM)[-1]["text"]
 
 
+async def test_a_command_in_a_topic_the_bot_may_not_post_in_is_answered_in_general(
+    feed_server, tmp_path
+):
+    async with forum_api() as api, running(api, feed_server, tmp_path) as core:
+        api.close_topic(FORUM, 77)  # an admin may still write there; the bot may not
+        api.inject_message(
+            FORUM, "/subscribe volcanoes", chat_type="supergroup", message_thread_id=77
+        )
+        [reply] = await api.wait_for_messages(FORUM, 1)
+        [sub] = core.store.subscriptions.for_chat(FORUM)
+    assert "message_thread_id" not in reply  # in General, not lost
+    assert "now follow “Volcanoes”" in reply["text"]
+    assert sub.thread_id == 77  # alerts try the topic, and go to General while it is closed
+    refused = [c for c in api.calls_to("sendMessage") if c.error_code == 400]
+    assert len(refused) == 1  # the topic once, then General: no apology for an error
+
+
 async def test_a_closed_topic_sends_to_general_once_tells_the_admins_and_keeps_the_subscription(
     feed_server, tmp_path
 ):
@@ -327,3 +344,37 @@ async def test_a_fetched_pages_og_image_is_the_picture_when_the_feed_has_none(
     [alert] = alerts_to(api, 81)
     assert alert["link_preview_options"]["url"] == f"{site}/pics/lava.jpg"
     assert alert["link_preview_options"]["show_above_text"] is True
+
+
+async def test_reload_turning_the_feedback_buttons_off_takes_them_off_the_next_alerts(
+    feed_server, tmp_path
+):
+    from bot.config.loader import load_config
+
+    feed_server.set("/f0.xml", feed("Outlet 0", CALM))
+    path = tmp_path / "config.toml"
+
+    def write(alerts: str) -> None:
+        path.write_text(
+            f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{api.base_url}"\npoll_timeout = "1s"\n'
+            f'[storage]\npath = "{tmp_path / "bot.db"}"\n[polling]\njitter = 0\n'
+            "[fetch]\nfull_text = false\n[alerts]\n" + alerts + "\n"
+            f'[[feeds]]\nurl = "{feed_server.url("/f0.xml")}"\nname = "Outlet 0"\ninterval = "1s"\n'
+            '[[topics]]\nid = "volcanoes"\nname = "Volcanoes"\nquery = "volcano OR eruption"\n'
+        )
+
+    async with FakeBotAPI(token=TOKEN) as api:
+        write("feedback = true")
+        async with Core(load_config(path)) as core:
+            await core.start()
+            url = feed_server.url("/f0.xml")
+            await wait_until(lambda: (f := core.store.feeds.get_by_url(url)) and f.primed)
+            follow(core, 61)
+            write("feedback = false")
+            outcome = await core.reload()
+            feed_server.set("/f0.xml", feed("Outlet 0", CALM, ERUPTION))
+            await wait_until(lambda: alerts_to(api, 61), what="the alert")
+    assert outcome.ok
+    [alert] = alerts_to(api, 61)
+    rows = alert.get("reply_markup", {}).get("inline_keyboard", [])
+    assert [button["text"] for row in rows for button in row] == ["Read"]  # no 👍 / 👎 / ❔

@@ -100,8 +100,9 @@ def test_demo_again_on_its_kept_database_says_why_nothing_is_alerted(tmp_path):
     again = CliRunner().invoke(cli, ["demo", "--keep-db", str(kept)])
     assert first.exit_code == again.exit_code == 0, again.output
     assert logging.getLogger("bot").level == level  # given back: the next test logs as before
-    assert "2 alerts sent" in first.stdout and "holds the sample" not in first.stdout
-    assert "0 alerts sent" in again.stdout
+    assert "2 alerts sent (printed above)" in first.stdout
+    assert "holds the sample" not in first.stdout and "7 new articles" in first.stdout
+    assert "0 new articles, 0 alerts sent." in again.stdout  # not "0 articles read"
     assert f"{kept} holds the sample's articles already" in again.stdout
     assert "give --keep-db a new one" in again.stdout
 

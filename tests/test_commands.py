@@ -324,6 +324,7 @@ async def test_settings_keyboard_changes_topics_mode_previews_language_and_pause
         message_id = view["message_id"]
         labels = [text for text, _ in buttons(view)]
         assert "➕ Volcanoes" in labels and "Alerts: instant" in labels
+        assert "<code>/timezone Asia/Seoul</code>" in view["text"]  # no button for it
 
         edited = await bot.press(ALICE, ALICE, f"s:{ALICE}:t:volcanoes", message_id)
         assert followed(bot, ALICE) == [("volcanoes", "")]
@@ -346,11 +347,27 @@ async def test_settings_keyboard_changes_topics_mode_previews_language_and_pause
         assert edited.get("reply_markup") is None
 
 
+async def test_the_breaking_news_button_says_what_at_once_means(telegram_api, tmp_path):
+    alerts = {"breaking_outlets": 4, "breaking_window": "20m"}
+    async with running_bot(telegram_api, tmp_path, alerts=alerts) as bot:
+        message_id = (await bot.send(ALICE, "/settings"))["message_id"]
+        edited = await bot.press(ALICE, ALICE, f"s:{ALICE}:b", message_id)
+        on = bot.api.calls_to("answerCallbackQuery")[-1].params
+        await bot.press(ALICE, ALICE, f"s:{ALICE}:b", message_id)
+        off = bot.api.calls_to("answerCallbackQuery")[-1].params
+        assert not bot.store.chats.get(ALICE).breaking_through
+    assert "Breaking news: at once" in str(edited["reply_markup"])
+    assert "a story 4 outlets carry within 20m" in on["text"] and "quiet hours" in on["text"]
+    assert "quiet hours and digests apply" in off["text"]
+    assert not on.get("show_alert") and not off.get("show_alert")  # a toast, not a pop-up
+
+
 async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
     async with running_bot(telegram_api, tmp_path) as bot:
         shown = (await bot.send(ALICE, "/digest"))["text"]
         daily = (await bot.send(ALICE, "/digest daily 07:30"))["text"]
         zone = (await bot.send(ALICE, "/timezone Asia/Seoul"))["text"]
+        zone_shown = (await bot.send(ALICE, "/timezone"))["text"]
         quiet = (await bot.send(ALICE, "/quiet 23:00-07:00 silent"))["text"]
         chat = bot.store.chats.get(ALICE)
         assert (chat.alert_mode, chat.digest_every, chat.digest_at) == ("digest", "daily", "07:30")
@@ -359,6 +376,7 @@ async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
         bad_time = (await bot.send(ALICE, "/digest daily 25:99"))["text"]
         bad_mode = (await bot.send(ALICE, "/digest weekly"))["text"]
         bad_zone = (await bot.send(ALICE, "/timezone Mars/Olympus"))["text"]
+        typo_zone = (await bot.send(ALICE, "/timezone Asia/Seol"))["text"]
         bad_range = (await bot.send(ALICE, "/quiet sometimes"))["text"]
         instant = (await bot.send(ALICE, "/digest instant"))["text"]
         off = (await bot.send(ALICE, "/quiet off"))["text"]
@@ -367,12 +385,21 @@ async def test_digest_timezone_and_quiet_hours(telegram_api, tmp_path):
         assert (chat.alert_mode, chat.quiet_start) == ("instant", "")
     assert "each alert at once" in shown and "/digest daily 08:00" in shown
     assert "a daily digest at 07:30" in daily
+    assert "These times are UTC" in daily and "<code>/timezone Asia/Seoul</code>" in daily
+    assert "These times are UTC" not in quiet  # the zone is chosen by then
+    assert "These times are UTC" not in instant and "These times are UTC" not in off
     assert "time zone Asia/Seoul" in zone
+    assert re.search(r"It is \d{1,2} \w{3} \d{4} \d\d:\d\d KST there now\.", zone)
+    assert "Times in alerts and /latest, digest times and quiet hours here use Asia/Seoul" in (
+        zone_shown
+    )
     assert "quiet hours 23:00–07:00, sent without a sound" in quiet
     assert "Delivery: a daily digest at 07:30 · time zone Asia/Seoul" in listed
     assert "“25:99” is not a time of day" in bad_time
     assert "I do not know “weekly”" in bad_mode and "/digest hourly" in bad_mode
     assert "I do not know the time zone “Mars/Olympus”" in bad_zone
+    assert "Did you mean" not in bad_zone
+    assert "Did you mean <code>/timezone Asia/Seoul</code>?" in typo_zone
     assert "as quiet hours" in bad_range and "/quiet off" in bad_range
     assert "each alert at once" in instant and "no quiet hours" in off
     assert "알림마다 바로" in korean
@@ -503,6 +530,40 @@ path = "{tmp_path / "bot.db"}"
     assert "alerts.summary_chars" in kept  # every mistake, not only the first
     assert "<code>volcanoes</code>" in still
     assert "only after a restart" in restart and "fetch" in restart
+
+
+async def test_reload_names_a_channel_telegram_does_not_find_and_a_file_that_is_gone(
+    telegram_api, tmp_path
+):
+    path = tmp_path / "config.toml"
+    base = f"""
+[telegram]
+token = "{TOKEN}"
+base_url = "{telegram_api.base_url}"
+poll_timeout = "1s"
+admins = [{OPERATOR}]
+
+[storage]
+path = "{tmp_path / "bot.db"}"
+"""
+    path.write_text(base)
+    async with Core(load_config(path)) as core:
+        await core.start()
+        from tests.chatbot import ChatDriver
+
+        bot = ChatDriver(telegram_api, core)
+        path.write_text(
+            base + '[[channels]]\nchat_id = "@no_such_channel"\ntopics = ["korea-diplomacy"]\n'
+        )
+        reply = (await bot.send(OPERATOR, "/reload"))["text"]
+        path.unlink()
+        gone = (await bot.send(OPERATOR, "/reload"))["text"]
+        channels = len(core.config.channels)
+    assert "I kept the current configuration" in gone and "is gone (moved or deleted)" in gone
+    assert "put it back" in gone and "config.example.toml" not in gone and channels == 1
+    assert "Configuration reloaded" in reply and "1 channel" in reply
+    assert "Warning: channel @no_such_channel: Telegram does not let me find it" in reply
+    assert "administrator allowed to post" in reply and TOKEN not in reply
 
 
 # -- robustness ------------------------------------------------------------------------------------

@@ -215,6 +215,20 @@ def test_token_never_appears_in_repr_or_errors():
     assert bad not in str(e) and e.key == "telegram.token"
 
 
+def test_a_token_with_the_urls_bot_or_with_quotes_says_so_without_echoing_it():
+    pasted = {
+        "bot" + GOOD_TOKEN: "starts with 'bot'",
+        f"'{GOOD_TOKEN}'": "in quotes",
+        f'"{GOOD_TOKEN}"': "in quotes",
+    }
+    for token, hint in pasted.items():
+        e = error_for({"telegram": {"token": token}})
+        assert hint in str(e) and e.key == "telegram.token"
+        assert GOOD_TOKEN.split(":")[1] not in str(e)
+    e = error_for({"telegram": {"token": "123:short"}})
+    assert "copy it again from @BotFather" in str(e)
+
+
 def test_base_url_must_end_with_bot():
     e = error_for({"telegram": {"base_url": "http://127.0.0.1:8081/"}})
     assert e.key == "telegram.base_url" and "/bot" in str(e)

@@ -44,7 +44,7 @@ def test_what_is_not_a_time_of_day(text):
 
 
 def test_time_zones_by_name_or_offset():
-    assert canonical_zone("asia/seoul") is None  # IANA names are case-sensitive
+    assert canonical_zone("asia/seoul") == "Asia/Seoul"  # stored as IANA spells it
     assert canonical_zone("Asia/Seoul") == "Asia/Seoul"
     assert canonical_zone("utc") == "UTC"
     assert canonical_zone("UTC+9") == "UTC+09:00"
@@ -165,6 +165,27 @@ def test_a_long_digest_becomes_several_messages_in_order(store):
     assert all(validate_telegram_html(d.html) is None for d in carriers)
     assert "Story 0:" in carriers[0].html and carriers[-1].html.endswith("Footer.")
     assert store.chats.get(1).last_digest_at == now
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("asia/seoul", "Asia/Seoul"),
+        ("EUROPE/LONDON", "Europe/London"),
+        ("Seoul", "Asia/Seoul"),
+        ("new york", "America/New_York"),
+        ("America/New_York", "America/New_York"),
+    ],
+)
+def test_a_zone_in_any_case_or_by_its_city_alone_is_the_iana_zone(store, typed, stored):
+    store.chats.ensure(1)
+    assert chat_settings.set_timezone(store, 1, typed).chat.timezone == stored
+
+
+def test_a_city_in_two_zones_or_no_zone_is_refused(store):
+    store.chats.ensure(1)
+    for name in ("Istanbul", "Olympus", "x" * 80):  # Europe/ and Asia/Istanbul
+        assert chat_settings.set_timezone(store, 1, name).problem == "bad-zone"
 
 
 @pytest.mark.parametrize("name", ["Europe", "Asia", "America", "x" * 300])

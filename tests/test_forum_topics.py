@@ -3,6 +3,8 @@ closed or deleted topic as the sink reports them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from telegram import Bot
 
@@ -102,3 +104,28 @@ async def test_the_sink_reports_a_closed_or_deleted_topic(telegram_api, close, c
             await sink.send(message)
         assert err.value.closed is closed
         assert await sink.send(message.in_general()) > 0  # General takes it
+
+
+def test_a_forums_digest_goes_to_each_topic_with_that_topics_alerts_only(store):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.delivery.digest import make_due_digests
+    from bot.records import Alert
+    from bot.service import settings as chat_settings
+
+    store.chats.ensure(GROUP.chat_id, type="supergroup")
+    chat_settings.set_digest(store, GROUP.chat_id, "hourly")
+    feed = store.feeds.upsert("https://wire.example/rss")
+    threads = {"Etna erupts": 77, "Markets calm": 88, "Lava reaches the sea": 77}
+    for n, (title, thread) in enumerate(threads.items()):
+        [stored] = store.articles.add_new(
+            feed.id, [Article(id=str(n), title=title, link=f"https://wire.example/{n}")]
+        )
+        alert = Alert(GROUP.chat_id, stored.key, "t", "x", link=stored.article.link)
+        store.outbox.enqueue([replace(alert, thread_id=thread)])
+    make_due_digests(store, now=datetime.now(UTC) + timedelta(hours=1))
+    digests = [d for d in store.outbox.for_chat(GROUP.chat_id) if d.kind == "digest"]
+    by_thread = {d.thread_id: d.html for d in digests}
+    assert sorted(by_thread) == [77, 88]
+    assert "Etna" in by_thread[77] and "Lava" in by_thread[77] and "Markets" not in by_thread[77]
+    assert "Markets" in by_thread[88] and "Etna" not in by_thread[88]

@@ -250,6 +250,7 @@ async def test_a_channel_is_managed_from_a_private_chat_with_its_own_settings(
     async with running_bot(api, tmp_path) as bot:
         view = await bot.send(ADMIN, "/settings @korea_watch")
         assert "Settings in @korea_watch" in view["text"]
+        assert "<code>/quiet @korea_watch 23:00-07:00</code>" in view["text"]
         data = button_data(view, lambda t: t.endswith("Volcanoes"))
         assert data == f"s:{CHANNEL}:t:volcanoes"
         await bot.press(ADMIN, ADMIN, data, view["message_id"])
@@ -357,3 +358,38 @@ def test_a_channel_removed_from_the_config_gets_its_own_settings_back(store):
     chat = store.chats.get(-100888)
     assert not chat.from_config and chat.footer == ""
     assert store.subscriptions.for_chat(-100888) == []
+
+
+async def test_a_configured_channels_previews_pictures_and_template_are_the_config_files(
+    telegram_api, tmp_path
+):
+    api = telegram_api
+    make_channel(api)
+    channels = [{"chat_id": CHANNEL, "topics": ["volcanoes"], "image": "small"}]
+    async with running_bot(api, tmp_path, channels=channels) as bot:
+        view = await bot.send(ADMIN, "/settings @korea_watch")
+        await bot.press(ADMIN, ADMIN, f"s:{CHANNEL}:i", view["message_id"])
+        pictures = api.calls_to("answerCallbackQuery")[-1].params
+        await bot.press(ADMIN, ADMIN, f"s:{CHANNEL}:p", view["message_id"])
+        previews = api.calls_to("answerCallbackQuery")[-1].params
+        template = await bot.send(ADMIN, "/template @korea_watch title, summary")
+        chat = bot.store.chats.get(CHANNEL)
+        # what a start or /reload writes: a change made in the chat would be lost there
+        assert (chat.image, chat.link_preview, chat.template) == ("small", None, "")
+    for answer in (pictures, previews):
+        assert "configuration file" in answer["text"] and answer.get("show_alert")
+    assert "comes from the bot's configuration file" in template["text"]
+
+
+async def test_time_zone_advice_for_a_channel_names_that_channel(telegram_api, tmp_path):
+    private = -1009876  # a private channel: no @username, named by its id
+    telegram_api.add_chat(private, "channel", title="Staff Wire")
+    telegram_api.set_chat_member(private, ADMIN, "administrator")
+    make_channel(telegram_api)
+    async with running_bot(telegram_api, tmp_path) as bot:
+        by_name = await bot.send(ADMIN, "/timezone @korea_watch Asia/Seol")
+        by_id = await bot.send(ADMIN, f"/timezone {private} Asia/Seol")
+        quiet = await bot.send(ADMIN, "/quiet @korea_watch 23:00-07:00")
+    assert "Did you mean <code>/timezone @korea_watch Asia/Seoul</code>?" in by_name["text"]
+    assert f"Did you mean <code>/timezone {private} Asia/Seoul</code>?" in by_id["text"]
+    assert "for example <code>/timezone @korea_watch Asia/Seoul</code>" in quiet["text"]

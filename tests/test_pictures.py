@@ -49,6 +49,37 @@ def test_pictures_come_from_media_content_thumbnail_and_image_enclosures():
     }
 
 
+def test_a_picture_that_cannot_be_used_gives_way_to_the_items_next_one():
+    feed = b"""<?xml version="1.0"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">
+<channel><title>Wire</title><link>https://wire.example/</link>
+<item><guid>a</guid><title>A</title><link>https://wire.example/a</link>
+  <media:content url="data:image/png;base64,AAAA" medium="image"/>
+  <media:thumbnail url="https://img.example/a-thumb.jpg"/></item>
+<item><guid>b</guid><title>B</title><link>https://wire.example/b</link>
+  <media:content url="https://img.example/My Photo.jpg" type="image/jpeg"/>
+  <enclosure url="https://wire.example/b.jpg" type="image/jpeg" length="1"/></item>
+</channel></rss>"""
+    images = [a.image for a in parse_feed(feed, url="https://wire.example/feed").articles]
+    assert images == ["https://img.example/a-thumb.jpg", "https://wire.example/b.jpg"]
+
+
+def test_an_enclosure_without_a_type_is_a_picture_when_its_file_name_says_so():
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>
+<link>https://w.example/</link>
+<item><guid>a</guid><title>A</title><link>https://w.example/a</link>
+  <enclosure url="https://w.example/a.jpg" length="0"/></item>
+<item><guid>b</guid><title>B</title><link>https://w.example/b</link>
+  <enclosure url="https://w.example/b.mp3" length="0"/></item>
+<item><guid>c</guid><title>C</title><link>https://w.example/c</link>
+  <enclosure url="https://w.example/c.JPEG?w=1" type="" length="0"/></item>
+<item><guid>d</guid><title>D</title><link>https://w.example/d</link>
+  <enclosure url="https://w.example/d.jpg" type="audio/mpeg" length="0"/></item>
+</channel></rss>"""
+    images = [a.image for a in parse_feed(feed, url="https://w.example/feed").articles]
+    assert images == ["https://w.example/a.jpg", "", "https://w.example/c.JPEG?w=1", ""]
+
+
 def test_json_feed_image_and_banner_image():
     doc = {
         "version": "https://jsonfeed.org/version/1.1",

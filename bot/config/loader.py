@@ -65,6 +65,22 @@ _TOKEN_IN_TEXT = re.compile(r"\d+(?::|%3A|%3a)[A-Za-z0-9_-]{20,}")
 SECRET_KEYS = secret_keys()
 
 
+def _token_problem(token: str) -> str:
+    """What is wrong with a token of the wrong shape, without a word of the token itself:
+    the two slips a copy makes (the "bot" of the Bot API's URLs, quotes kept) are named."""
+    shape = (
+        "does not look like a bot token (digits, a colon, then at least 20 letters, digits, _ or -)"
+    )
+    if token[:3].lower() == "bot" and _TOKEN_SHAPE.match(token[3:]):
+        return (
+            f"{shape}: it starts with 'bot', which the Bot API's URLs put before the token; "
+            "write the token without it"
+        )
+    if len(token) > 1 and token[0] in "'\"" and _TOKEN_SHAPE.match(token.strip("'\"")):
+        return f"{shape}: it is in quotes; write the token without them"
+    return f"{shape}; copy it again from @BotFather"
+
+
 # -- validation helpers -------------------------------------------------------------------------
 
 
@@ -249,11 +265,7 @@ def _telegram(data: Any, env: Mapping[str, str], problems: _Problems) -> Telegra
     token = token.strip()
     if token and not _TOKEN_SHAPE.match(token):
         # Do not echo the value: it is a secret even when it is malformed.
-        problems.add(
-            token_key,
-            "does not look like a bot token (digits, a colon, then at least 20 letters, digits, "
-            "_ or -); copy it again from @BotFather",
-        )
+        problems.add(token_key, _token_problem(token))
     with problems.guard():
         check_url("telegram.base_url", base_url)
         if not base_url.rstrip("/").endswith("/bot"):

@@ -11,12 +11,14 @@ IANA name such as "Asia/Seoul", or a fixed offset such as "UTC+05:30").
 
 from __future__ import annotations
 
+import difflib
+import functools
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.delivery.labels import alert_labels
 from bot.delivery.render import ENGLISH, AlertLabels, DigestLine, format_time, render_digest
@@ -24,6 +26,7 @@ from bot.i18n import fill
 from bot.records import utcnow
 from bot.text import plural
 from storage.chats import Chat
+from storage.outbox import HeldAlert
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,43 @@ def zone_of(name: str) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
-        return None
+        pass
+    key = _zone_key(name)
+    return ZoneInfo(key) if key else None
+
+
+@functools.cache
+def _zone_keys() -> dict[str, list[str]]:
+    """Every IANA zone name by its lower-case spelling and by its lower-case city (the
+    last part: "seoul" for "Asia/Seoul"), read once, when a name is first not found."""
+    keys: dict[str, list[str]] = {}
+    for key in sorted(available_timezones()):
+        keys.setdefault(key.lower(), []).append(key)
+        if "/" in key:
+            keys.setdefault(key.rsplit("/", 1)[1].lower(), []).append(key)
+    return keys
+
+
+def _zone_key(name: str) -> str:
+    """The IANA name a person meant when not written exactly: "asia/seoul", "Seoul",
+    "new york" (one zone of that city only); "" when none or several."""
+    spelled = re.sub(r"\s+", "_", name.strip()).lower()
+    if len(spelled) > 64:
+        return ""
+    found = _zone_keys().get(spelled, [])
+    exact = [k for k in found if k.lower() == spelled]
+    return exact[0] if exact else found[0] if len(found) == 1 else ""
+
+
+def zone_meant(name: str) -> str:
+    """The IANA zone closest to a name :func:`zone_of` does not know ("Asia/Seol",
+    "Seol"): the one to suggest, or "" when none is close."""
+    spelled = re.sub(r"\s+", "_", name.strip()).lower()
+    if not spelled or len(spelled) > 64:
+        return ""
+    close = difflib.get_close_matches(spelled, _zone_keys(), n=1, cutoff=0.8)
+    found = _zone_keys()[close[0]] if close else []
+    return found[0] if len(found) == 1 else ""
 
 
 def canonical_zone(name: str) -> str | None:
@@ -190,15 +229,26 @@ def make_due_digests(
             continue
         labels = alert_labels(chat.language)
         zone = _zone(chat)
-        parts = render_digest(
-            [
-                DigestLine(h.id, h.title, h.link, h.source, format_time(h.published, zone, labels))
-                for h in held
-            ],
-            heading=digest_heading(chat, len(held), now, labels),
-            footer=footer_for(chat),
-            labels=labels,
-        )
+        # a forum's alerts go to the topics their subscriptions were made in: one digest
+        # each, carried by one of its own rows (a carrier takes its row's topic)
+        by_thread: dict[int | None, list[HeldAlert]] = {}
+        for h in held:
+            by_thread.setdefault(h.thread_id, []).append(h)
+        parts = [
+            part
+            for alerts in by_thread.values()
+            for part in render_digest(
+                [
+                    DigestLine(
+                        h.id, h.title, h.link, h.source, format_time(h.published, zone, labels)
+                    )
+                    for h in alerts
+                ],
+                heading=digest_heading(chat, len(alerts), now, labels),
+                footer=footer_for(chat),
+                labels=labels,
+            )
+        ]
         with store.atomic():
             store.outbox.make_digest([(p.ids, p.html, p.text) for p in parts])
             store.chats.mark_digest_made(chat_id, now)

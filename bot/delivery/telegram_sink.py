@@ -50,6 +50,13 @@ _TOPIC_CLOSED = ("topic_closed",)
 _TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
 
 
+def refuses_the_topic(words: str) -> bool:
+    """Whether Telegram's words of a refusal say the forum topic is closed or gone (not
+    the chat): the message can still go to the chat's General topic."""
+    lowered = words.lower()
+    return any(w in lowered for w in (*_TOPIC_CLOSED, *_TOPIC_GONE))
+
+
 def _retry_seconds(error: RetryAfter) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PTB warns about the int/timedelta transition

@@ -127,7 +127,7 @@ class _Raw:
     content: str
     published: datetime | None
     date_text: str
-    image: str = ""
+    images: tuple[str, ...] = ()  # the pictures it names, best first; the first usable is kept
     author: str = ""
     outlet: str = ""  # RSS 2.0 <source>: the outlet an aggregating feed took the item from
     title_is_text: bool = False  # the feed says the title is plain text (not HTML)
@@ -496,9 +496,11 @@ def _entry_date(entry: Any) -> tuple[datetime | None, str]:
     return None, entry.get("published") or entry.get("updated") or ""
 
 
-def _entry_image(entry: Any) -> str:
-    """The item's picture: ``media:content`` (an image), ``media:thumbnail``, an image
-    enclosure, in that order; "" when it has none."""
+def _entry_images(entry: Any) -> tuple[str, ...]:
+    """The item's pictures: ``media:content`` (an image), ``media:thumbnail``, an image
+    enclosure (by its type, else its file name), in that order (one that cannot be used, such as a ``data:`` URL, gives way
+    to the next)."""
+    found: list[str] = []
     for media in entry.get("media_content") or ():
         url = (media.get("url") or "").strip()
         kind = (media.get("type") or "").lower()
@@ -508,20 +510,22 @@ def _entry_image(entry: Any) -> str:
             or kind.startswith("image/")
             or (not medium and not kind and looks_like_image(url))
         ):
-            return url
+            found.append(url)
     for thumb in entry.get("media_thumbnail") or ():
         if url := (thumb.get("url") or "").strip():
-            return url
+            found.append(url)
     for enclosure in [*(entry.get("enclosures") or ()), *(entry.get("links") or ())]:
         href = (enclosure.get("href") or "").strip()
         rel = enclosure.get("rel", "enclosure")
+        kind = (enclosure.get("type") or "").strip().lower()
+        # an enclosure that names no type is a picture when its file name says so
         if (
             href
             and rel == "enclosure"
-            and (enclosure.get("type") or "").lower().startswith("image/")
+            and (kind.startswith("image/") or (not kind and looks_like_image(href)))
         ):
-            return href
-    return ""
+            found.append(href)
+    return tuple(found)
 
 
 def _raw_from_entry(entry: Any) -> _Raw:
@@ -534,7 +538,7 @@ def _raw_from_entry(entry: Any) -> _Raw:
         content=_best_content(entry),
         published=published,
         date_text=date_text or "",
-        image=_entry_image(entry),
+        images=_entry_images(entry),
         author=_entry_author(entry),
         outlet=_entry_outlet(entry),
         title_is_text=(entry.get("title_detail") or {}).get("type") == "text/plain",
@@ -581,7 +585,7 @@ def _from_json(
             content=item.content_html or item.content_text,
             published=item.date_published or item.date_modified,
             date_text=item.date_text,
-            image=item.image,
+            images=(item.image,),
             author=", ".join(item.authors),
         )
         for item in doc.items
@@ -702,7 +706,9 @@ def _normalise(
                 published=published,
                 source=clip(raw.outlet, MAX_TITLE_CHARS) or source,
                 feed=url,
-                image=image_url(raw.image, base or None),
+                image=next(
+                    (url for name in raw.images if (url := image_url(name, base or None))), ""
+                ),
                 author=_author(raw.author)[:MAX_AUTHOR_CHARS],
             )
         )

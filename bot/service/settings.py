@@ -144,9 +144,21 @@ def set_quiet_hours(store: Store, chat_id: int, argument: str) -> SettingResult:
     return _done(store, chat_id)
 
 
+def _from_config(store: Store, chat_id: int) -> SettingResult | None:
+    """A refusal for a ``[[channels]]`` chat: its link previews, pictures and template
+    come from the config file, which every start and /reload writes again (a change
+    made here would be lost then)."""
+    chat = store.chats.get(chat_id)
+    if chat is not None and chat.from_config:
+        return SettingResult(ok=False, problem="from-config")
+    return None
+
+
 def set_link_preview(store: Store, chat_id: int, enabled: bool | None) -> SettingResult:
     """Link previews under this chat's alerts: on, off, or None for the operator's default
     (``alerts.link_preview``).  Applies to alerts written from now on."""
+    if refused := _from_config(store, chat_id):
+        return refused
     if not store.chats.set_link_preview(chat_id, enabled):
         return SettingResult(ok=False, problem="unknown-chat")
     return _done(store, chat_id)
@@ -161,6 +173,8 @@ def set_image(store: Store, chat_id: int, size: str | None) -> SettingResult:
     on."""
     if size is not None and size not in IMAGE_SIZES:
         return SettingResult(ok=False, problem="bad-image", detail=size)
+    if refused := _from_config(store, chat_id):
+        return refused
     if not store.chats.set_image(chat_id, size):
         return SettingResult(ok=False, problem="unknown-chat")
     return _done(store, chat_id)
@@ -178,6 +192,8 @@ def set_template(store: Store, chat_id: int, argument: str) -> SettingResult:
             stored = format_template(parse_template(text))
         except TemplateError as e:
             return SettingResult(ok=False, problem="bad-template", detail=text, error=e)
+    if refused := _from_config(store, chat_id):
+        return refused
     if not store.chats.set_template(chat_id, stored):
         return SettingResult(ok=False, problem="unknown-chat")
     return _done(store, chat_id)
