@@ -331,7 +331,9 @@ class Core:
             self.store.outbox.recent_sends(since=utcnow() - timedelta(minutes=1)),
             unrecorded=self.config.delivery.max_in_flight,
         )
-        app = build_application(self.config, self, rate_limiter=limiter)
+        # in a thread: each HTTP client it makes loads the CA certificates (0.1-0.3 s in
+        # all), which on the loop would hold up the polls that have already started
+        app = await asyncio.to_thread(build_application, self.config, self, rate_limiter=limiter)
         await initialize_application(app, self.config.telegram.base_url)
         self.health.telegram_ok()  # initialize() called getMe
         self.bot_username = app.bot.username or self.bot_username
