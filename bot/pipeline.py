@@ -275,8 +275,9 @@ class Pipeline:
         priming = first_poll and not self.alert_on_first_poll
         if len(articles) > MAX_NEW_PER_POLL:
             articles = sorted(articles, key=lambda a: a.published or now, reverse=True)
+        known = self.store.articles.known_entries(feed.id, (a.id for a in articles))
         new = self.store.articles.add_new(
-            feed.id, articles, now=now, processed=priming, limit=MAX_NEW_PER_POLL
+            feed.id, articles, now=now, processed=priming, limit=MAX_NEW_PER_POLL, known=known
         )
         more = len(new) >= MAX_NEW_PER_POLL  # maybe more: parse the same body again next time
         if more:
@@ -287,7 +288,7 @@ class Pipeline:
             )
         # Copies of stories other feeds brought (dropped by add_new): "Also: <source>".
         for story_id, _source in self.stories.copies(
-            feed.id, articles, [s.article.id for s in new], now=now
+            feed.id, articles, [s.article.id for s in new], now=now, known=known
         ):
             if not priming:
                 self._story_grew(story_id, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,9 +73,11 @@ class ArticleStore:
         now: datetime | None = None,
         processed: bool = False,
         limit: int | None = None,
+        known: Collection[str] | None = None,
     ) -> list[StoredArticle]:
         """Store the articles not seen before and return them, in the order given; with
         ``limit``, stop after that many new ones (the rest are new next time).
+        ``known``: :meth:`known_entries` of these articles, if the caller has it.
 
         An article is not new when the same feed already has its identity (a
         re-published entry, even edited), or any feed has its canonical URL, or
@@ -84,12 +86,17 @@ class ArticleStore:
         """
         now = now or utcnow()
         since = to_db_time(now - TITLE_DEDUPE_WINDOW)
+        articles = list(articles)
+        if known is None:
+            known = self.known_entries(feed_id, [a.id for a in articles])
         added: list[StoredArticle] = []
         with self.db.atomic():
             for article in articles:
                 if limit is not None and len(added) >= limit:
                     break
-                if self._seen(feed_id, article, since):
+                # a feed lists mostly what it listed before: those found in one query,
+                # not three each
+                if article.id in known or self._seen(feed_id, article, since):
                     continue
                 cursor = self.db.execute(
                     "INSERT INTO articles (feed_id, entry_id, canonical_url, title_key, title, link, "
@@ -118,6 +125,23 @@ class ArticleStore:
                     StoredArticle(key=key, feed_id=feed_id, article=article, first_seen=now)
                 )
         return added
+
+    def known_entries(self, feed_id: int | None, entry_ids: Iterable[str]) -> set[str]:
+        """Which of ``entry_ids`` this feed's articles already have (a poll's entries
+        checked in a few queries, whatever their number)."""
+        ids = list(dict.fromkeys(entry_ids))
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT entry_id FROM articles WHERE feed_id IS ? AND entry_id IN ({marks})",
+                    [feed_id, *part],
+                )
+            )
+        return found
 
     def _seen(self, feed_id: int | None, article: Article, since: str | None) -> bool:
         if self.db.execute(

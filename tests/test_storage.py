@@ -185,3 +185,25 @@ def test_the_wal_file_shrinks_back_after_a_big_write(tmp_path, monkeypatch):
         store.feeds.upsert(f"https://wire.example/rss{i}")
     assert wal.stat().st_size <= limit
     assert WAL_SIZE_LIMIT == 64 * 1024 * 1024
+
+
+def test_a_poll_of_a_feed_that_lists_what_it_listed_before_costs_a_few_queries(store):
+    # a feed lists mostly what it listed before: each of those took a query or three
+    feed = store.feeds.upsert("https://wire.example/rss")
+    listed = [
+        Article(id=f"e{i}", title=f"Story {i} here", link=f"https://w.example/{i}")
+        for i in range(200)
+    ]
+    assert len(store.articles.add_new(feed.id, listed)) == 200
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    try:
+        again = store.articles.add_new(
+            feed.id,
+            [Article(id="e200", title="A new story", link="https://w.example/200"), *listed],
+        )
+    finally:
+        store.db.conn.set_trace_callback(None)
+    assert [s.article.id for s in again] == ["e200"]
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 5, len(selects)  # was 200 + 3

@@ -36,7 +36,7 @@ import itertools
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -926,15 +926,19 @@ class StoryDesk:
         new_ids: Sequence[str],
         *,
         now: datetime | None = None,
+        known: Collection[str] = (),
     ) -> list[tuple[int, str]]:
         """Articles of this poll that the store did not keep because another feed had them
         (same canonical URL or headline): each is remembered once, and its story and source
-        returned as ``(story_id, source)`` for the "Also:" line."""
+        returned as ``(story_id, source)`` for the "Also:" line.  ``known``: the entries
+        the article store had of this feed before the poll (never a copy)."""
         now = now or utcnow()
         fresh = set(new_ids)
         found: list[tuple[int, str]] = []
         for article in articles:
-            if article.id in fresh or self.stories.has_entry(feed_id, article.id):
+            if article.id in fresh or article.id in known:
+                continue
+            if self.stories.has_entry(feed_id, article.id):
                 continue
             if self.stories.article_from_feed(feed_id, article.id):
                 continue  # this feed's own earlier entry, seen before stories existed
