@@ -228,6 +228,32 @@ def check_config(ctx: click.Context, dry_run: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
+@cli.command("example-config")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def example_config(path: Path | None) -> None:
+    """Write config.example.toml (every option, with its default) to PATH, or print it.
+
+    An installed newsalert carries the file, so a first config needs no source checkout:
+    ``newsalert example-config config.toml``, then edit it.  An existing file is never
+    overwritten."""
+    from importlib import resources
+
+    text = resources.files("bot.data").joinpath("config.example.toml").read_text("utf-8")
+    if path is None:
+        click.echo(text, nl=False)
+        return
+    if path.exists():
+        raise click.ClickException(
+            f"{path} already exists; nothing written (give another path, or move it away)"
+        )
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise click.ClickException(f"cannot write {path}: {e.strerror}") from None
+    click.echo(f"{path}: written; edit its feeds, topics and channels, then "
+               f"newsalert --config {path} check-config")  # fmt: skip
+
+
 # -- parse / extract ----------------------------------------------------------------------------
 
 

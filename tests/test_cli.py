@@ -348,3 +348,21 @@ def test_match_refuses_an_empty_or_exclusions_only_query_and_hints_at_lowercase_
     assert "did you mean AND?" in lower.output  # a hint: the word stays required
     group = CliRunner().invoke(cli, ["match", "--query", "@zzzz"], input="")
     assert "@north-korea" in group.output and "@south-korea" in group.output, group.output
+
+
+def test_example_config_gives_the_installed_copy_of_config_example_toml(tmp_path):
+    # an installed newsalert has no source checkout, yet every first-run error said
+    # "copy config.example.toml"
+    example = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    printed = CliRunner().invoke(cli, ["example-config"])
+    assert printed.exit_code == 0 and printed.output == example
+    target = tmp_path / "config.toml"
+    wrote = CliRunner().invoke(cli, ["example-config", str(target)])
+    assert wrote.exit_code == 0, wrote.output
+    assert target.read_text(encoding="utf-8") == example and "check-config" in wrote.output
+    target.write_text("# mine\n", encoding="utf-8")
+    again = CliRunner().invoke(cli, ["example-config", str(target)])
+    assert again.exit_code != 0 and "already exists" in again.output
+    assert target.read_text(encoding="utf-8") == "# mine\n"  # never overwritten
+    missing = CliRunner().invoke(cli, ["--config", str(tmp_path / "none.toml"), "check-config"])
+    assert missing.exit_code == 2 and "newsalert example-config" in missing.output

@@ -1009,7 +1009,7 @@ def find_config(
             raise ConfigError(
                 "",
                 f"config file {str(path)!r} (from {CONFIG_ENV}) not found; fix the variable, "
-                "or copy config.example.toml there",
+                "or write one there with newsalert example-config",
             )
         return path
     here = (cwd or Path.cwd()) / CONFIG_NAME
@@ -1020,7 +1020,8 @@ def find_config(
     raise ConfigError(
         "",
         f"no configuration file found; looked for --config FILE, then {CONFIG_ENV}, then "
-        f"{here}, then {user}. Copy config.example.toml to one of those places and edit it, "
+        f"{here}, then {user}. Write one to one of those places with "
+        "newsalert example-config FILE and edit it, "
         "or pass --config FILE",
     )
 
@@ -1038,7 +1039,9 @@ def load_config(
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            "", f"config file {str(path)!r} not found; copy config.example.toml and edit it"
+            "",
+            f"config file {str(path)!r} not found; write one with newsalert example-config "
+            f"{str(path)!r} and edit it",
         ) from None
     except OSError as e:
         raise ConfigError("", f"cannot read config file {str(path)!r}: {e.strerror}") from None
