@@ -242,12 +242,13 @@ def example_config(path: Path | None) -> None:
     if path is None:
         click.echo(text, nl=False)
         return
-    if path.exists():
+    try:
+        with path.open("x", encoding="utf-8") as out:  # "x": never over an existing file
+            out.write(text)
+    except FileExistsError:
         raise click.ClickException(
             f"{path} already exists; nothing written (give another path, or move it away)"
-        )
-    try:
-        path.write_text(text, encoding="utf-8")
+        ) from None
     except OSError as e:
         raise click.ClickException(f"cannot write {path}: {e.strerror}") from None
     click.echo(f"{path}: written; edit its feeds, topics and channels, then "

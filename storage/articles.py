@@ -12,7 +12,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.records import Article, utcnow
-from storage.database import from_db_time, to_db_time
+from storage.database import from_db_time, in_chunks, to_db_time
 
 # The same story seen under the same title from another feed within this window is a copy.
 TITLE_DEDUPE_WINDOW = timedelta(days=3)
@@ -131,9 +131,7 @@ class ArticleStore:
         checked in a few queries, whatever their number)."""
         ids = list(dict.fromkeys(entry_ids))
         found: set[str] = set()
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_chunks(ids):
             found.update(
                 row[0]
                 for row in self.db.execute(

@@ -10,7 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.records import utcnow
-from storage.database import from_db_time, to_db_time
+from storage.database import from_db_time, in_chunks, to_db_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +106,7 @@ class FeedbackStore:
         """The votes of each of these chats (chats without any are left out)."""
         ids = sorted(set(chat_ids))
         out: dict[int, list[Vote]] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_chunks(ids):
             for r in self.db.query(
                 f"SELECT * FROM feedback WHERE chat_id IN ({marks}) ORDER BY id", part
             ):
