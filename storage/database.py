@@ -18,8 +18,9 @@ from bot.records import as_utc
 # write ever made (a prune, a scrub, a burst of alerts) for the life of the file otherwise,
 # as SQLite never shrinks it by itself.  Everyday writes stay far below it.  Not lower:
 # at 16 MB bench/responsiveness.py (three 2.2 MB feeds polled every second) saw the
-# event loop's longest stall at 0.14-0.64 s in 5 runs, against 0.09-0.19 s at 64 MB and
-# 0.07-0.16 s without a limit (measured; why the lower limit costs that is not known).
+# event loop's longest stall at 0.14-0.64 s in 5 runs, against 0.09-0.19 s in 5 at 64 MB
+# and 0.07-0.16 s in 4 without a limit (measured; why the lower limit costs that is not
+# known).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
