@@ -199,10 +199,12 @@ class Turn:
             return None
         # In a group the answer quotes the command, so it is clear whom it answers.
         quote = self.is_group and self.update.callback_query is None
-        if self.update.callback_query is not None:
+        pressed = self.update.callback_query is not None
+        # in General, a reply to the command would go into its topic again
+        if pressed or self.in_general:
             replied = (
                 ReplyParameters(message.message_id, allow_sending_without_reply=True)
-                if quote_pressed
+                if pressed and quote_pressed
                 else None
             )
             return await self.context.bot.send_message(
@@ -213,15 +215,6 @@ class Turn:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=keyboard,
                 reply_parameters=replied,
-            )
-        if self.in_general:  # a reply to the command would go into its topic again
-            return await self.context.bot.send_message(
-                chat_id=self.chat_id,
-                message_thread_id=None,
-                text=text,
-                parse_mode=parse_mode,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                reply_markup=keyboard,
             )
         return await message.reply_text(
             text,

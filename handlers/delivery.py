@@ -47,9 +47,12 @@ def delivery_summary(turn: Turn, chat: Chat) -> str:
     )
 
 
-def _reference(target: Target) -> str:
-    """How a command names another chat: its @username, else its numeric id."""
-    return target.name if target.name.startswith("@") else str(target.chat_id)
+def _naming(turn: Turn, target: Target) -> str:
+    """What a command's example puts before its value to name ``target``: nothing for
+    the chat written in, else its @username (or its numeric id) and a space."""
+    if target.chat_id == turn.chat_id:
+        return ""
+    return (target.name if target.name.startswith("@") else str(target.chat_id)) + " "
 
 
 def _chat(turn: Turn, target: Target) -> Chat:
@@ -81,11 +84,10 @@ async def _done(
             "It is {time} there now.", time=format_time(utcnow(), chat_zone(chat), labels)
         )
     if clock and chat.timezone == "UTC":
-        where = "" if target.chat_id == turn.chat_id else _reference(target) + " "
         text += "\n" + turn._(
             "These times are UTC. If you live elsewhere, set your time zone first, for "
             "example <code>/timezone {example}</code>.",
-            example=where + "Asia/Seoul",
+            example=_naming(turn, target) + "Asia/Seoul",
         )
     await turn.reply(text)
 
@@ -160,7 +162,7 @@ async def timezone(turn: Turn) -> None:
         if meant:
             text += " " + turn._(
                 "Did you mean <code>/timezone {zone}</code>?",
-                zone=meant if target.chat_id == turn.chat_id else f"{_reference(target)} {meant}",
+                zone=_naming(turn, target) + meant,
             )
         await turn.reply(text + "\n" + usage)
 

@@ -19,6 +19,7 @@ database never holds the write lock for long while the bot runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,11 +35,17 @@ IDENTITY_KEPT_FOR = timedelta(days=365)  # beyond the retention
 BATCH = 1000
 PRUNE_EVERY = 6 * 3600.0  # seconds between prunes while the bot runs
 
+
+def _states_sql(states: Iterable[DeliveryState]) -> str:
+    """``states`` as an SQL list: "('sent', 'failed')"."""
+    return "(" + ", ".join(f"'{s}'" for s in states) + ")"
+
+
 _FINISHED = (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED)
-_FINISHED_SQL = "(" + ", ".join(f"'{s}'" for s in _FINISHED) + ")"
+_FINISHED_SQL = _states_sql(_FINISHED)
 # any other state (pending, held, ...) is still due; named, not "NOT IN finished", so
 # that the index on state finds those few rows instead of reading every delivery
-_UNFINISHED_SQL = "(" + ", ".join(f"'{s}'" for s in DeliveryState if s not in _FINISHED) + ")"
+_UNFINISHED_SQL = _states_sql(s for s in DeliveryState if s not in _FINISHED)
 # What compaction takes out of an article: its text, and its meaning vector (1 KiB, most
 # of what an identity row would keep for the year; nothing reads it after the window).
 # The same expression as the partial index (m025), so that the index serves the query.

@@ -3,8 +3,10 @@ what people type, what they read back, and what the store holds afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from bot.config.loader import load_config
 from bot.service import subscriptions
 from handlers.flood import CommandRateLimit, Verdict
 from handlers.menu import COMMAND_INFO, help_text
-from tests.chatbot import OPERATOR, article, button_data, buttons, running_bot
+from tests.chatbot import OPERATOR, ChatDriver, article, button_data, buttons, running_bot
 from tests.helpers import TOKEN
 
 ALICE = 111
@@ -491,12 +493,9 @@ async def test_stats_and_feedstatus_for_the_operator(telegram_api, tmp_path):
     assert "private chat" in in_group
 
 
-async def test_reload_applies_a_good_file_and_keeps_the_old_one_otherwise(telegram_api, tmp_path):
-    path = tmp_path / "config.toml"
-
-    def write(extra: str) -> None:
-        path.write_text(
-            f"""
+def _reload_base(telegram_api, tmp_path: Path) -> str:
+    """The /reload tests' config file: Telegram on the loopback server, OPERATOR an admin."""
+    return f"""
 [telegram]
 token = "{TOKEN}"
 base_url = "{telegram_api.base_url}"
@@ -505,16 +504,26 @@ admins = [{OPERATOR}]
 
 [storage]
 path = "{tmp_path / "bot.db"}"
-{extra}
 """
-        )
 
-    write("")
+
+@contextlib.asynccontextmanager
+async def _reloadable_bot(telegram_api, path: Path) -> AsyncIterator[tuple[Core, ChatDriver]]:
+    """A bot started from the config file at ``path``, and a driver to write to it."""
     async with Core(load_config(path)) as core:
         await core.start()
-        from tests.chatbot import ChatDriver
+        yield core, ChatDriver(telegram_api, core)
 
-        bot = ChatDriver(telegram_api, core)
+
+async def test_reload_applies_a_good_file_and_keeps_the_old_one_otherwise(telegram_api, tmp_path):
+    path = tmp_path / "config.toml"
+    base = _reload_base(telegram_api, tmp_path)
+
+    def write(extra: str) -> None:
+        path.write_text(f"{base}{extra}\n")
+
+    write("")
+    async with _reloadable_bot(telegram_api, path) as (_core, bot):
         write('[[topics]]\nid = "volcanoes"\nname = "Volcanoes"\nquery = "volcano OR lava"\n')
         applied = (await bot.send(OPERATOR, "/reload"))["text"]
         subscribed = (await bot.send(ALICE, "/subscribe volcanoes"))["text"]
@@ -536,22 +545,9 @@ async def test_reload_names_a_channel_telegram_does_not_find_and_a_file_that_is_
     telegram_api, tmp_path
 ):
     path = tmp_path / "config.toml"
-    base = f"""
-[telegram]
-token = "{TOKEN}"
-base_url = "{telegram_api.base_url}"
-poll_timeout = "1s"
-admins = [{OPERATOR}]
-
-[storage]
-path = "{tmp_path / "bot.db"}"
-"""
+    base = _reload_base(telegram_api, tmp_path)
     path.write_text(base)
-    async with Core(load_config(path)) as core:
-        await core.start()
-        from tests.chatbot import ChatDriver
-
-        bot = ChatDriver(telegram_api, core)
+    async with _reloadable_bot(telegram_api, path) as (core, bot):
         path.write_text(
             base + '[[channels]]\nchat_id = "@no_such_channel"\ntopics = ["korea-diplomacy"]\n'
         )

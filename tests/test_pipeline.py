@@ -14,6 +14,7 @@ from aiohttp import web
 import bot.data
 from bot.app import Core
 from bot.config.loader import config_from_dict
+from bot.config.model import Config
 from bot.delivery.sinks import ConsoleSink
 from bot.records import Article
 from bot.service.chats import ChatInfo
@@ -173,14 +174,19 @@ def test_a_key_that_comes_back_with_another_query_is_recompiled():
     assert [r.chat_id for r in audience.recipients(korea)] == [1]
 
 
-async def test_an_article_that_fails_does_not_block_the_others(tmp_path, monkeypatch):
+def _unprocessed(tmp_path: Path, articles: list[Article]) -> tuple[Config, Store]:
+    """A store where chat 1 follows "north korea" and ``articles`` wait to be alerted."""
     feed = (Path(bot.data.__file__).parent / "demo_feed.xml").as_uri()
     config = make_config(tmp_path, feed)
     store = Store.open(config.storage.path)
     subscribe(store, config.topics, ChatInfo(chat_id=1), '"north korea"')
-    registered = store.feeds.upsert(feed)
-    store.articles.add_new(
-        registered.id,
+    store.articles.add_new(store.feeds.upsert(feed).id, articles)
+    return config, store
+
+
+async def test_an_article_that_fails_does_not_block_the_others(tmp_path, monkeypatch):
+    config, store = _unprocessed(
+        tmp_path,
         [
             Article(
                 id="bad",
@@ -217,13 +223,8 @@ async def test_articles_that_failed_once_and_then_went_through_are_not_remembere
     tmp_path, monkeypatch
 ):
     # their count of failed passes was kept for the life of the process
-    feed = (Path(bot.data.__file__).parent / "demo_feed.xml").as_uri()
-    config = make_config(tmp_path, feed)
-    store = Store.open(config.storage.path)
-    subscribe(store, config.topics, ChatInfo(chat_id=1), '"north korea"')
-    registered = store.feeds.upsert(feed)
-    store.articles.add_new(
-        registered.id,
+    config, store = _unprocessed(
+        tmp_path,
         [
             Article(id=f"a{i}", title=f"North Korea {_words(i)}", link=f"https://x.example/{i}")
             for i in range(100)

@@ -84,11 +84,18 @@ def _zone_keys() -> dict[str, list[str]]:
     return keys
 
 
+def _spelling(name: str) -> str:
+    """``name`` as :func:`_zone_keys` spells its keys ("new york" -> "new_york"); "" when
+    too long to be a zone's name."""
+    spelled = re.sub(r"\s+", "_", name.strip()).lower()
+    return "" if len(spelled) > 64 else spelled
+
+
 def _zone_key(name: str) -> str:
     """The IANA name a person meant when not written exactly: "asia/seoul", "Seoul",
     "new york" (one zone of that city only); "" when none or several."""
-    spelled = re.sub(r"\s+", "_", name.strip()).lower()
-    if len(spelled) > 64:
+    spelled = _spelling(name)
+    if not spelled:
         return ""
     found = _zone_keys().get(spelled, [])
     exact = [k for k in found if k.lower() == spelled]
@@ -98,8 +105,8 @@ def _zone_key(name: str) -> str:
 def zone_meant(name: str) -> str:
     """The IANA zone closest to a name :func:`zone_of` does not know ("Asia/Seol",
     "Seol"): the one to suggest, or "" when none is close."""
-    spelled = re.sub(r"\s+", "_", name.strip()).lower()
-    if not spelled or len(spelled) > 64:
+    spelled = _spelling(name)
+    if not spelled:
         return ""
     close = difflib.get_close_matches(spelled, _zone_keys(), n=1, cutoff=0.8)
     found = _zone_keys()[close[0]] if close else []

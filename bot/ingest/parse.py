@@ -498,8 +498,8 @@ def _entry_date(entry: Any) -> tuple[datetime | None, str]:
 
 def _entry_images(entry: Any) -> tuple[str, ...]:
     """The item's pictures: ``media:content`` (an image), ``media:thumbnail``, an image
-    enclosure (by its type, else its file name), in that order (one that cannot be used, such as a ``data:`` URL, gives way
-    to the next)."""
+    enclosure (by its type, else its file name), in that order (one that cannot be used,
+    such as a ``data:`` URL, gives way to the next)."""
     found: list[str] = []
     for media in entry.get("media_content") or ():
         url = (media.get("url") or "").strip()

@@ -128,8 +128,8 @@ def phrase_vector(text: str) -> np.ndarray:
 
 def phrase_vectors(texts: Sequence[str]) -> np.ndarray:
     """Unit vectors of several phrases, one row each; the ones not made before are made
-    in one batch (and remembered: the phrases asked for last, and at most
-    :data:`PHRASES_KEPT` others)."""
+    in one batch (and remembered: at most :data:`PHRASES_KEPT` phrases in all, those
+    asked for last kept first; more only while one call asks for more)."""
     keys = [" ".join(t.split()) for t in texts]
     if not keys:
         return np.zeros((0, DIMENSION), np.float32)
@@ -151,7 +151,7 @@ def phrase_vectors(texts: Sequence[str]) -> np.ndarray:
     return np.stack([found[k] for k in keys])
 
 
-PHRASES_KEPT = 4096  # the vectors of phrases no longer asked for kept at most (2 KiB each)
+PHRASES_KEPT = 4096  # the phrase vectors kept at most, the least recently asked for go (2 KiB each)
 _made: OrderedDict[str, np.ndarray] = OrderedDict()  # phrase -> its vector, oldest first
 _made_lock = threading.Lock()
 
