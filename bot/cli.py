@@ -24,7 +24,7 @@ from bot import __version__
 from bot.config.model import AlertsConfig, FetchConfig
 from bot.credentials import has_credentials, missing_credentials, public_feed_url
 from bot.errors import ConfigError, NewsalertError, OutputClosed, QueryError
-from bot.records import Article, FeedStatus, as_utc
+from bot.records import Article, FeedStatus, as_utc, utcnow
 from bot.text import html_to_text, plural, redact_url, tidy_line
 
 if TYPE_CHECKING:  # the loader itself is imported by the commands that need it
@@ -680,6 +680,98 @@ def topics_show(ctx: click.Context, topic_id: str) -> None:
     if topic.threshold:
         click.echo(f"  threshold:  {topic.threshold:g}")
     click.echo(f"  query:      {topic.query}")
+
+
+@topics.command("sample")
+@click.argument("topic_id")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Where to write the sample (default: <topic>-sample.jsonl here).",
+)
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="How many articles to write.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Only articles first seen within this many days.",
+)
+@click.option(
+    "--scan",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="At most this many of the newest articles are decided to choose from.",
+)
+@click.pass_context
+def topics_sample(
+    ctx: click.Context,
+    topic_id: str,
+    out: str | None,
+    force: bool,
+    limit: int,
+    days: int,
+    scan: int,
+) -> None:
+    """Write stored articles to label for TOPIC_ID, to train a model on your own sources.
+
+    A learned topic falls short on kinds of news it was not trained on; labelled
+    articles of your own feeds teach it those. With a learned model: the articles its
+    anchor lets through, the most uncertain first; with a query: matches and non-matches.
+    Each line has "label": null: set it to 1 (on the topic) or 0 (not), delete the lines
+    you cannot judge, then give the file to `topics train --data`.
+    """
+    from bot.ops.topic_sample import GROUP, build_sample, write_sample
+
+    config = _load(ctx)
+    topic = config.topics.get(topic_id)
+    if topic is None:
+        _fail(f"unknown topic {topic_id!r}; known topics: {', '.join(sorted(config.topics))}")
+    path = Path(out or f"{topic.id}-sample.jsonl")
+    if path.exists() and not force:
+        _fail(f"{path} exists (labels written there would be lost); give --force to replace it")
+    store = _store_of(config, create=False)
+    if store is None:
+        _fail(f"{_no_database_yet(config)} Nothing to sample.", 1)
+    try:
+        sample = build_sample(store, topic, now=utcnow(), limit=limit, days=days, scan=scan)
+    except (NewsalertError, sqlite3.Error) as e:
+        _fail(str(e), 1)
+    finally:
+        store.close()
+    if not sample.rows:
+        _fail(
+            f"no article to sample: {plural(sample.scanned, 'article')} of the last "
+            f"{plural(days, 'day')} decided, {sample.gated} of them ruled out by the anchor; "
+            "let the bot run longer, or give --days more",
+            1,
+        )
+    try:
+        with path.open("w", encoding="utf-8") as f:
+            write_sample(sample, f)
+    except OSError as e:
+        _fail(f"cannot write {path}: {e.strerror}")
+    gated = f", {sample.gated} ruled out by the anchor (not offered)" if sample.gated else ""
+    click.echo(
+        f"wrote {plural(len(sample.rows), 'article')} to {path} ({sample.how}; "
+        f"{plural(sample.scanned, 'article')} of the last {plural(days, 'day')} decided{gated}, "
+        f"{sample.matched} matched today)"
+    )
+    click.echo(
+        'Label each line: set "label" to 1 (on the topic) or 0 (not), delete those you '
+        "cannot judge. Their ids start with "
+        f"{GROUP!r}, one source group: `topics train` reports how the model does on it. Then: "
+        f"newsalert topics train {topic.id} --data YOUR-LABELLED.jsonl --data {path} --out "
+        f"{topic.id}.model"
+    )
 
 
 @cli.group()

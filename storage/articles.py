@@ -210,5 +210,13 @@ class ArticleStore:
             for r in self.db.query(f"{_SELECT} ORDER BY articles.id DESC LIMIT ?", [limit])
         ]
 
+    def recent(self, *, since: str | None, limit: int) -> list[StoredArticle]:
+        """The ``limit`` newest articles first seen at ``since`` (stored time) or later."""
+        rows = self.db.query(
+            f"{_SELECT} WHERE articles.first_seen >= ? ORDER BY articles.id DESC LIMIT ?",
+            [since or "", limit],
+        )
+        return [_stored(r) for r in rows]
+
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])

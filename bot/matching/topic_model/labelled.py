@@ -69,6 +69,14 @@ def load_labelled(path: str | Path) -> list[Labelled]:
             bad.append((n, "expected an object with title and label"))
             continue
         label = row["label"]
+        if label is None:  # a line of `newsalert topics sample` not labelled yet
+            bad.append(
+                (
+                    n,
+                    'not labelled yet: set "label" to 1 (on the topic) or 0 (not), or delete the line',
+                )
+            )
+            continue
         if label not in (0, 1, True, False):
             bad.append((n, f"label must be 0 or 1, not {json.dumps(label)[:40]}"))
             continue
